@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+
+// One vitest run for the whole repo: each package is a project, so `npm test`
+// prints one summary and `npm test -- --project <name>` narrows it.
+const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
+  test: {
+    name,
+    root: `packages/${name}`,
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    ...extra,
+  },
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      pkg('testkit'),
+      pkg('oauth-dynamicclient'),
+      pkg('streamablehttp-proxy'),
+      pkg('streamablehttp-client'),
+      pkg('fetch-server'),
+      pkg('gateway-kit'),
+      {
+        test: {
+          name: 'e2e',
+          root: 'tests',
+          include: ['**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
+    ],
+  },
+});
