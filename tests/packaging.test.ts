@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+const published = [
+  'oauth-dynamicclient',
+  'streamablehttp-proxy',
+  'streamablehttp-client',
+  'fetch-server',
+  'gateway-kit',
+];
+
+interface PackageJson {
+  name: string;
+  license?: string;
+  engines?: { node?: string };
+  sideEffects?: boolean;
+  type?: string;
+  publishConfig?: { access?: string };
+  exports?: Record<string, unknown>;
+  bin?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+const readPkg = async (dir: string): Promise<PackageJson> =>
+  JSON.parse(await readFile(path.join(root, 'packages', dir, 'package.json'), 'utf8')) as PackageJson;
+
+// What a user of a published package may receive: built code, types, docs, license, schema.
+const allowed = [
+  /^package\.json$/,
+  /^README\.md$/,
+  /^LICENSE$/,
+  /^CHANGELOG\.md$/,
+  /^dist\/.+\.(js|d\.ts)$/,
+  /^schema\/.+\.json$/,
+];
+
+describe.each(published)('npm pack: %s', (dir) => {
+  it('ships only built code, types, README and LICENSE', async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--workspace', `packages/${dir}`], {
+      cwd: root,
+    });
+    const [info] = JSON.parse(stdout) as [{ files: { path: string }[] }];
+    const files = info.files.map((f) => f.path);
+    expect(files).toContain('dist/index.js');
+    expect(files).toContain('dist/index.d.ts');
+    expect(files).toContain('README.md');
+    expect(files).toContain('LICENSE');
+    const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
+    expect(unexpected).toEqual([]);
+    const pkg = await readPkg(dir);
+    for (const bin of Object.values(pkg.bin ?? {})) {
+      const rel = bin.replace(/^\.\//, '');
+      // A declared bin must be packed and start with a shebang once the CLI exists.
+      if (files.includes(rel)) {
+        const head = (await readFile(path.join(root, 'packages', dir, rel), 'utf8')).slice(0, 20);
+        expect(head.startsWith('#!/usr/bin/env node')).toBe(true);
+      }
+    }
+  });
+
+  it('declares the publishing metadata a user relies on', async () => {
+    const pkg = await readPkg(dir);
+    expect(pkg.name).toBe(`@mcp-gateway/${dir}`);
+    expect(pkg.license).toBe('Apache-2.0');
+    expect(pkg.engines?.node).toBe('>=20');
+    expect(pkg.type).toBe('module');
+    expect(pkg.sideEffects).toBe(false);
+    expect(pkg.publishConfig?.access).toBe('public');
+    expect(pkg.exports?.['.']).toMatchObject({ types: './dist/index.d.ts', import: './dist/index.js' });
+  });
+});
+
+describe('dependency direction', () => {
+  const leaves = published.filter((d) => d !== 'gateway-kit');
+
+  it.each(leaves)('%s depends on no other @mcp-gateway package at run time', async (dir) => {
+    const pkg = await readPkg(dir);
+    const internal = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@mcp-gateway/'));
+    expect(internal).toEqual([]);
+    const devInternal = Object.keys(pkg.devDependencies ?? {}).filter(
+      (d) => d.startsWith('@mcp-gateway/') && d !== '@mcp-gateway/testkit',
+    );
+    expect(devInternal).toEqual([]);
+  });
+
+  it.each(leaves)('%s source imports no other @mcp-gateway package', async (dir) => {
+    const srcDir = path.join(root, 'packages', dir, 'src');
+    const entries = await readdir(srcDir, { recursive: true });
+    const offenders: string[] = [];
+    for (const entry of entries) {
+      if (!/\.(ts|mts|js)$/.test(entry)) continue;
+      const text = await readFile(path.join(srcDir, entry), 'utf8');
+      if (/from\s+['"]@mcp-gateway\//.test(text) || /import\(\s*['"]@mcp-gateway\//.test(text))
+        offenders.push(entry);
+    }
+    expect(offenders).toEqual([]);
+  });
+});
