@@ -1,0 +1,143 @@
+/**
+ * A stdio MCP server for bridge tests, built with the MCP SDK's `McpServer`.
+ * Run it as a child process: `node dist/fixture-mcp-server.js`.
+ *
+ * Tools: `echo`, `add`, `slow` (sleeps, reports progress), `crash` (exits),
+ * `stderr` (writes a line to stderr), `sample` (sampling round trip),
+ * `notify` (logging notification), `env` (selected env vars), `pid`,
+ * `grandchild` (spawns a long-lived process in the same group), `big` (a
+ * long answer), `garbage` (writes a non-JSON line to stdout).
+ * Resource `fixture://greeting`, prompt `greet`.
+ */
+import { spawn } from 'node:child_process';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { z } from 'zod';
+
+const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
+
+const server = new McpServer(
+  { name: 'fixture-mcp-server', version: '1.0.0' },
+  { capabilities: { logging: {} } },
+);
+
+server.registerTool(
+  'echo',
+  { description: 'Returns its input', inputSchema: { text: z.string() } },
+  ({ text: t }) => text(t),
+);
+
+server.registerTool(
+  'add',
+  { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } },
+  ({ a, b }) => text(String(a + b)),
+);
+
+server.registerTool(
+  'slow',
+  {
+    description: 'Sleeps `ms` milliseconds in `steps` steps, reporting progress after each',
+    inputSchema: { ms: z.number().int().min(0), steps: z.number().int().min(1).optional() },
+  },
+  async ({ ms, steps = 1 }, extra) => {
+    const token = extra._meta?.progressToken;
+    for (let i = 1; i <= steps; i++) {
+      await new Promise((r) => setTimeout(r, ms / steps));
+      if (token !== undefined) {
+        await extra.sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken: token, progress: i, total: steps, message: `step ${i}` },
+        });
+      }
+    }
+    return text(`slept ${ms}ms`);
+  },
+);
+
+server.registerTool(
+  'crash',
+  { description: 'Exits the process with `code`', inputSchema: { code: z.number().int().optional() } },
+  ({ code = 3 }) => {
+    process.exit(code);
+  },
+);
+
+server.registerTool(
+  'stderr',
+  { description: 'Writes `text` to stderr', inputSchema: { text: z.string() } },
+  ({ text: t }) => {
+    process.stderr.write(t + '\n');
+    return text('written');
+  },
+);
+
+server.registerTool(
+  'sample',
+  { description: 'Asks the client to sample `prompt`', inputSchema: { prompt: z.string() } },
+  async ({ prompt }) => {
+    const result = await server.server.createMessage({
+      messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
+      maxTokens: 100,
+    });
+    const content = Array.isArray(result.content) ? result.content[0] : result.content;
+    return text(content?.type === 'text' ? content.text : JSON.stringify(result.content));
+  },
+);
+
+server.registerTool(
+  'notify',
+  {
+    description: 'Sends a logging message notification',
+    inputSchema: { message: z.string(), level: z.enum(['debug', 'info', 'warning', 'error']).optional() },
+  },
+  async ({ message, level = 'info' }, extra) => {
+    await extra.sendNotification({
+      method: 'notifications/message',
+      params: { level, logger: 'fixture', data: message },
+    });
+    return text('notified');
+  },
+);
+
+server.registerTool(
+  'env',
+  { description: 'Returns the named environment variables', inputSchema: { names: z.array(z.string()) } },
+  ({ names }) => text(JSON.stringify(Object.fromEntries(names.map((n) => [n, process.env[n] ?? null])))),
+);
+
+server.registerTool('pid', { description: 'Returns the process id' }, () => text(String(process.pid)));
+
+server.registerTool(
+  'grandchild',
+  { description: 'Spawns a long-lived process in this process group and returns its pid' },
+  () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    return text(String(child.pid));
+  },
+);
+
+server.registerTool(
+  'big',
+  { description: 'Returns a text of `bytes` characters', inputSchema: { bytes: z.number().int().min(0) } },
+  ({ bytes }) => text('x'.repeat(bytes)),
+);
+
+server.registerTool('garbage', { description: 'Writes a non-JSON line to stdout, then answers' }, () => {
+  process.stdout.write('this is not json\n');
+  return text('ok');
+});
+
+server.registerResource(
+  'greeting',
+  'fixture://greeting',
+  { description: 'A fixed greeting', mimeType: 'text/plain' },
+  (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'hello from the fixture' }] }),
+);
+
+server.registerPrompt(
+  'greet',
+  { description: 'Greets someone', argsSchema: { name: z.string() } },
+  ({ name }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Say hello to ${name}` } }] }),
+);
+
+await server.connect(new StdioServerTransport());

@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Absolute path of the built fixture stdio MCP server
+ * (`packages/testkit/dist/fixture-mcp-server.js`). Resolved from the package
+ * root, so it is the same whether the testkit is imported from `src` or `dist`.
+ * Build the testkit first (`npx turbo run build --filter=@mcp-gateway/testkit`).
+ */
+export const fixtureMcpServerPath: string = fileURLToPath(
+  new URL('../dist/fixture-mcp-server.js', import.meta.url),
+);
+
+/** The command and arguments that start the fixture server with this Node.js. */
+export function fixtureMcpServerCommand(): { command: string; args: string[] } {
+  return { command: process.execPath, args: [fixtureMcpServerPath] };
+}
