@@ -1,0 +1,13 @@
+export * from './schema.js';
+export { ConfigError, type ConfigIssue } from './errors.js';
+export { ENV_PREFIX, applyEnvOverrides, type EnvOverride } from './env.js';
+export {
+  loadConfig,
+  resolveConfig,
+  parseConfigText,
+  DEFAULT_CONFIG_FILES,
+  type LoadConfigOptions,
+  type LoadedConfig,
+} from './load.js';
+export { defaultServices, demoServerPath } from './defaults.js';
+export { serviceRoutes, type ServiceRoute } from './routes.js';
