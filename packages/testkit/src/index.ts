@@ -2,3 +2,26 @@ export { listen, listenNode, type Listening, type FetchHandler } from './listen.
 export { waitForUrl, waitFor } from './wait.js';
 export { spawnCli, killAllSpawned, isPidAlive, type SpawnedCli } from './spawn-cli.js';
 export { fixtureMcpServerPath, fixtureMcpServerCommand } from './fixture.js';
+export {
+  startGitHubStub,
+  type GitHubStub,
+  type GitHubStubOptions,
+  type GitHubStubUser,
+  type GitHubStubClient,
+  type GitHubStubCode,
+  type GitHubStubToken,
+  type GitHubStubEndpoint,
+} from './github-stub.js';
+export {
+  startOidcStub,
+  type OidcStub,
+  type OidcStubOptions,
+  type OidcStubUser,
+  type OidcStubClient,
+  type OidcStubCode,
+  type OidcStubToken,
+  type OidcStubEndpoint,
+  type OidcStubFaults,
+  type OidcIdTokenFault,
+} from './oidc-stub.js';
+export type { StubFaults, StubRequestLog } from './idp-stub-shared.js';
