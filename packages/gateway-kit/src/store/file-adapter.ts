@@ -1,0 +1,211 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { KeyvStoreAdapter, StoredData } from 'keyv';
+
+/** The store file cannot be used (corrupt, unreadable). */
+export class FileStoreError extends Error {
+  override readonly name = 'FileStoreError';
+  readonly code = 'store_unavailable';
+}
+
+/** Milliseconds since the epoch; injectable so tests move time. */
+export interface FileStoreClock {
+  now(): number;
+}
+
+export interface FileKeyvAdapterOptions {
+  /** The JSON file holding every entry. Its folder is created (mode 0700). */
+  file: string;
+  /** Clock for TTLs (default: wall clock). */
+  clock?: FileStoreClock;
+  /**
+   * How often (ms) to look whether another process (e.g. `mcp-gateway users add`)
+   * rewrote the file, and reload it. Default 500.
+   */
+  reloadCheckMs?: number;
+}
+
+interface FileShape {
+  version: 1;
+  /** key → [value, expiresAt or null] */
+  entries: Record<string, [unknown, number | null]>;
+}
+
+/**
+ * A Keyv storage adapter that keeps every entry in memory and persists them to
+ * one JSON file, written atomically (temp file, fsync, rename) after each
+ * change; concurrent changes share one write. TTLs are honoured on read and
+ * expired entries are dropped on load and on write. Pure JavaScript, no
+ * native modules. Meant for ONE gateway process per file (the embedded
+ * default); several instances share the Redis store instead.
+ */
+export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
+  readonly opts: FileKeyvAdapterOptions;
+  namespace?: string;
+  private readonly file: string;
+  private readonly clock: FileStoreClock;
+  private entries = new Map<string, [unknown, number | null]>();
+  private writing: Promise<void> | undefined;
+  private dirty = false;
+  private lastMtimeMs = 0;
+  private lastSize = -1;
+  private lastCheck = 0;
+
+  constructor(opts: FileKeyvAdapterOptions) {
+    super();
+    this.opts = opts;
+    this.file = path.resolve(opts.file);
+    this.clock = opts.clock ?? { now: () => Date.now() };
+    mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    this.loadSync();
+  }
+
+  private loadSync(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    const s = statSync(this.file);
+    this.lastMtimeMs = s.mtimeMs;
+    this.lastSize = s.size;
+    let doc: FileShape;
+    try {
+      doc = JSON.parse(text) as FileShape;
+    } catch (err) {
+      throw new FileStoreError(`store file ${this.file} is not valid JSON (${(err as Error).message})`);
+    }
+    const now = this.clock.now();
+    this.entries = new Map(
+      Object.entries(doc.entries ?? {}).filter(([, [, exp]]) => exp === null || exp > now),
+    );
+  }
+
+  /** Reloads the file when another process changed it since we last wrote or read it. */
+  private async refresh(): Promise<void> {
+    const now = Date.now();
+    if (this.writing || now - this.lastCheck < (this.opts.reloadCheckMs ?? 500)) return;
+    this.lastCheck = now;
+    try {
+      const s = await stat(this.file);
+      if (s.mtimeMs !== this.lastMtimeMs || s.size !== this.lastSize) {
+        this.loadSync();
+      }
+    } catch {
+      // no file yet
+    }
+  }
+
+  private live(key: string): [unknown, number | null] | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e[1] !== null && e[1] <= this.clock.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    await this.refresh();
+    return this.live(key)?.[0] as StoredData<Value> | undefined;
+  }
+
+  async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    await this.refresh();
+    return keys.map((k) => this.live(k)?.[0] as StoredData<Value | undefined>);
+  }
+
+  async has(key: string): Promise<boolean> {
+    await this.refresh();
+    return this.live(key) !== undefined;
+  }
+
+  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    await this.refresh();
+    const expires = typeof ttl === 'number' && ttl > 0 ? this.clock.now() + ttl : null;
+    this.entries.set(key, [value, expires]);
+    await this.flush();
+    return true;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    await this.refresh();
+    const existed = this.live(key) !== undefined;
+    this.entries.delete(key);
+    if (existed) await this.flush();
+    return existed;
+  }
+
+  async deleteMany(keys: string[]): Promise<boolean> {
+    let any = false;
+    for (const k of keys) any = (await this.delete(k)) || any;
+    return any;
+  }
+
+  async clear(): Promise<void> {
+    if (this.namespace) {
+      for (const k of [...this.entries.keys()])
+        if (k.startsWith(`${this.namespace}:`)) this.entries.delete(k);
+    } else {
+      this.entries.clear();
+    }
+    await this.flush();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.writing;
+  }
+
+  /** Number of live entries (for tests and `/metrics`). */
+  get size(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const [, exp] of this.entries.values()) if (exp === null || exp > now) n++;
+    return n;
+  }
+
+  /** Persists the entries; resolves once a write that includes every change so far is on disk. */
+  private flush(): Promise<void> {
+    this.dirty = true;
+    if (!this.writing) {
+      this.writing = this.writeLoop().finally(() => {
+        this.writing = undefined;
+      });
+      return this.writing;
+    }
+    // A write is under way; it loops until clean, so this change is included.
+    return this.writing;
+  }
+
+  private async writeLoop(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      const now = this.clock.now();
+      const doc: FileShape = { version: 1, entries: {} };
+      for (const [k, e] of this.entries) if (e[1] === null || e[1] > now) doc.entries[k] = e;
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(JSON.stringify(doc));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      try {
+        await rename(tmp, this.file);
+      } catch (err) {
+        await unlink(tmp).catch(() => {});
+        this.emit('error', err);
+        throw err;
+      }
+      const s = await stat(this.file);
+      this.lastMtimeMs = s.mtimeMs;
+      this.lastSize = s.size;
+    }
+  }
+}

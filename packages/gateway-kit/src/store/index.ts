@@ -1,0 +1,6 @@
+export {
+  FileKeyvAdapter,
+  FileStoreError,
+  type FileKeyvAdapterOptions,
+  type FileStoreClock,
+} from './file-adapter.js';
