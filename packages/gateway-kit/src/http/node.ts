@@ -1,0 +1,148 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A Fetch-API handler. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** Facts about a request that only the socket knows. */
+export interface ConnectionInfo {
+  /** Peer address of the TCP connection. */
+  remoteAddress: string;
+}
+
+const infos = new WeakMap<Request, ConnectionInfo>();
+
+/** The socket facts of a request that came through {@link createNodeServer}. */
+export function connectionInfo(request: Request): ConnectionInfo | undefined {
+  return infos.get(request);
+}
+
+/** A node:http server running a fetch handler, with graceful shutdown. */
+export interface NodeServer {
+  server: http.Server;
+  /** Starts listening; resolves with the bound URL (`http://host:port`). */
+  listen(port: number, host: string): Promise<string>;
+  /** Requests being served right now. */
+  readonly inFlight: number;
+  /**
+   * Stops accepting connections, lets in-flight requests finish for up to
+   * `graceMs` (long-lived SSE streams are ended then), and closes the server.
+   */
+  drain(graceMs: number): Promise<void>;
+}
+
+function toRequest(req: http.IncomingMessage, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const method = req.method ?? 'GET';
+  const host = req.headers.host ?? 'localhost';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
+  if (method !== 'GET' && method !== 'HEAD') {
+    init.body = req as unknown as ReadableStream<Uint8Array>;
+    init.duplex = 'half';
+  }
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://${host}`);
+  } catch {
+    url = new URL(req.url ?? '/', 'http://invalid-host');
+  }
+  return new Request(url, init);
+}
+
+async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, key) => {
+    if (key !== 'set-cookie') headers[key] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  res.flushHeaders();
+  const reader = response.body.getReader();
+  res.on('close', () => void reader.cancel().catch(() => {}));
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise((r) => res.once('drain', r));
+    }
+  } catch {
+    // the client went away or the body failed; end what we have
+  }
+  res.end();
+}
+
+/** Wraps a fetch handler in node:http: streaming bodies, client-abort signals, drain on shutdown. */
+export function createNodeServer(
+  handler: FetchHandler,
+  opts: { onError?: (err: unknown) => void } = {},
+): NodeServer {
+  let inFlight = 0;
+  let draining = false;
+  const idle = new Set<() => void>();
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+      inFlight--;
+      if (inFlight === 0) for (const f of idle) f();
+    });
+    if (draining) res.setHeader('connection', 'close');
+    let request: Request;
+    try {
+      request = toRequest(req, controller.signal);
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request');
+      return;
+    }
+    infos.set(request, { remoteAddress: req.socket.remoteAddress ?? '' });
+    Promise.resolve()
+      .then(() => handler(request))
+      .then((response) => writeResponse(res, response))
+      .catch((err: unknown) => {
+        opts.onError?.(err);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'server_error', error_description: 'internal error' }));
+      });
+  });
+  server.keepAliveTimeout = 5_000;
+  return {
+    server,
+    get inFlight() {
+      return inFlight;
+    },
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${a.port}`);
+        });
+      });
+    },
+    async drain(graceMs) {
+      draining = true;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          idle.add(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process). */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'mcp_gateway_http_requests_total',
+    help: 'HTTP requests by route kind and status.',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'mcp_gateway_http_request_duration_seconds',
+    help: 'Time to the response headers, by route kind.',
+    labelNames: ['route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly toolCalls = new Counter({
+    name: 'mcp_gateway_tool_calls_total',
+    help: 'tools/call requests by service and tool.',
+    labelNames: ['service', 'tool'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'mcp_gateway_auth_failures_total',
+    help: 'Requests to services refused for a missing, invalid or insufficient token.',
+    labelNames: ['service', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly backendErrors = new Counter({
+    name: 'mcp_gateway_backend_errors_total',
+    help: 'Requests that failed because a backend was unavailable or timed out.',
+    labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: 'mcp_gateway_webhook_deliveries_total',
+    help: 'Webhook deliveries by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly sessions = new Gauge({
+    name: 'mcp_gateway_stdio_sessions',
+    help: 'Open stdio sessions (child processes) by service.',
+    labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mcp_gateway_' });
+  }
+
+  /** The Prometheus text exposition. */
+  async render(): Promise<Response> {
+    return new Response(await this.registry.metrics(), {
+      headers: { 'content-type': this.registry.contentType, 'cache-control': 'no-store' },
+    });
+  }
+}

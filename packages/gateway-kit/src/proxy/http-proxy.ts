@@ -1,0 +1,155 @@
+import type { HttpServiceConfig } from '../config/schema.js';
+import { GatewayError, JsonRpcCode } from '../errors.js';
+import type { Identity } from '../identity.js';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the gateway owns; never copied across. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+
+/** Request headers never forwarded upstream: the client's credentials and identity claims. */
+const CLIENT_ONLY = new Set([
+  'authorization',
+  'cookie',
+  'x-user-id',
+  'x-user-name',
+  'x-client-id',
+  'x-scopes',
+]);
+
+export interface HttpProxyOptions {
+  /** Upstream fetch (default: global fetch). Tests pass nothing: real servers only. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Reverse proxy to an upstream Streamable HTTP MCP server. Bodies stream both
+ * ways (SSE responses are passed through chunk by chunk; client disconnects
+ * cancel the upstream request). The client's `Authorization` header and
+ * cookies are never forwarded: the upstream sees the gateway's own credential
+ * (bearer token or header from the config) and `X-User-Id` / `X-User-Name`.
+ * An upstream 401/403 becomes a 502 for the client, whose token was fine, so
+ * it does not start an OAuth dance against the upstream.
+ */
+export class HttpServiceProxy {
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(
+    readonly name: string,
+    private readonly service: HttpServiceConfig,
+    opts: HttpProxyOptions = {},
+  ) {
+    this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  /** Forwards `request` (already authorised for `identity`) to the upstream. */
+  async handle(request: Request, identity: Identity, body?: string): Promise<Response> {
+    const target = new URL(this.service.url);
+    target.search = new URL(request.url).search;
+    const headers = new Headers();
+    request.headers.forEach((value, key) => {
+      if (HOP_BY_HOP.has(key) || CLIENT_ONLY.has(key) || key.startsWith('x-forwarded-')) return;
+      headers.set(key, value);
+    });
+    const cred = this.service.credentials;
+    if (cred?.type === 'bearer') headers.set('authorization', `Bearer ${cred.token}`);
+    else if (cred?.type === 'header') headers.set(cred.name, cred.value);
+    if (this.service.forwardIdentity) {
+      headers.set('x-user-id', identity.sub);
+      if (identity.name) headers.set('x-user-name', encodeHeader(identity.name));
+    }
+    const controller = new AbortController();
+    const onClientAbort = () => controller.abort(request.signal.reason);
+    request.signal.addEventListener('abort', onClientAbort, { once: true });
+    const timer = setTimeout(
+      () => controller.abort(new GatewayError(504, JsonRpcCode.BackendTimeout, 'timeout')),
+      this.service.timeout * 1000,
+    );
+    const init: RequestInit & { duplex?: 'half' } = {
+      method: request.method,
+      headers,
+      signal: controller.signal,
+      redirect: 'manual',
+    };
+    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'DELETE') {
+      if (body !== undefined) init.body = body;
+      else if (request.body) {
+        init.body = request.body;
+        init.duplex = 'half';
+      }
+    }
+    let upstream: Response;
+    try {
+      upstream = await this.fetchImpl(target, init);
+    } catch (err) {
+      request.signal.removeEventListener('abort', onClientAbort);
+      if (controller.signal.reason instanceof GatewayError) {
+        throw new GatewayError(
+          504,
+          JsonRpcCode.BackendTimeout,
+          `service "${this.name}" did not answer within ${this.service.timeout}s`,
+        );
+      }
+      throw new GatewayError(
+        502,
+        JsonRpcCode.BackendUnavailable,
+        `service "${this.name}" is unavailable (${describe(err)})`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    if (upstream.status === 401 || upstream.status === 403) {
+      await upstream.body?.cancel();
+      throw new GatewayError(
+        502,
+        JsonRpcCode.BackendUnavailable,
+        `service "${this.name}" refused the gateway's credential (upstream ${upstream.status})`,
+      );
+    }
+    const out = new Headers();
+    upstream.headers.forEach((value, key) => {
+      if (HOP_BY_HOP.has(key) || key === 'set-cookie' || key === 'www-authenticate') return;
+      out.set(key, value);
+    });
+    return new Response(upstream.body, {
+      status: upstream.status,
+      statusText: upstream.statusText,
+      headers: out,
+    });
+  }
+
+  /** Ready when the upstream answers at all (any HTTP status). */
+  async ready(): Promise<boolean> {
+    try {
+      const res = await this.fetchImpl(this.service.url, {
+        method: 'GET',
+        signal: AbortSignal.timeout(2000),
+      });
+      await res.body?.cancel();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Header values are ByteStrings: non-Latin-1 names are percent-encoded. */
+function encodeHeader(v: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v);
+}
+
+function describe(err: unknown): string {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  return cause?.code ?? (err as Error).message ?? String(err);
+}

@@ -1,0 +1,134 @@
+import { createHmac } from 'node:crypto';
+import { listen, type Listening } from '@mcp-gateway/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebhookDispatcher, sanitize, signPayload } from '../src/ops/webhooks.js';
+import type { WebhookConfig } from '../src/config/schema.js';
+
+const servers: Listening[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+const hook = (url: string, extra: Partial<WebhookConfig> = {}): WebhookConfig => ({
+  url,
+  secret: 'a-long-webhook-secret',
+  events: ['*'],
+  includeArguments: false,
+  maxAttempts: 3,
+  timeout: 5,
+  ...extra,
+});
+
+describe('webhooks', () => {
+  it('X-MCP-Signature is HMAC-SHA256 of the exact body with the hook secret', async () => {
+    const got: { body: string; sig: string | null; event: string | null }[] = [];
+    const rx = await listen(async (req) => {
+      got.push({
+        body: await req.text(),
+        sig: req.headers.get('x-mcp-signature'),
+        event: req.headers.get('x-mcp-event'),
+      });
+      return new Response(null, { status: 204 });
+    });
+    servers.push(rx);
+    const d = new WebhookDispatcher({ hooks: [hook(`${rx.url}/h`)] });
+    d.emit({ type: 'login', action: 'login.succeeded', data: { user: 'alice' } });
+    await d.idle();
+    expect(got).toHaveLength(1);
+    const expected =
+      'sha256=' + createHmac('sha256', 'a-long-webhook-secret').update(got[0]!.body).digest('hex');
+    expect(got[0]!.sig).toBe(expected);
+    expect(got[0]!.event).toBe('login');
+    expect(JSON.parse(got[0]!.body)).toMatchObject({
+      type: 'login',
+      action: 'login.succeeded',
+      data: { user: 'alice' },
+    });
+  });
+
+  it('retries 5xx with backoff, then delivers; gives up on other 4xx at once', async () => {
+    let calls = 0;
+    const rx = await listen(() => new Response(null, { status: ++calls < 3 ? 503 : 200 }));
+    servers.push(rx);
+    const waits: number[] = [];
+    const outcomes: string[] = [];
+    const d = new WebhookDispatcher({
+      hooks: [hook(rx.url)],
+      sleep: async (ms) => void waits.push(ms),
+      onDelivery: (o) => outcomes.push(o),
+    });
+    d.emit({ type: 'tool_call', action: 'tool.called', data: { service: 's', tool: 't' } });
+    await d.idle();
+    expect(calls).toBe(3);
+    expect(waits).toEqual([1000, 2000]);
+    expect(outcomes).toEqual(['retry', 'retry', 'delivered']);
+
+    let bad = 0;
+    const rx400 = await listen(() => new Response(null, { status: ++bad && 400 }));
+    servers.push(rx400);
+    const out2: string[] = [];
+    const d2 = new WebhookDispatcher({
+      hooks: [hook(rx400.url)],
+      sleep: async () => {},
+      onDelivery: (o) => out2.push(o),
+    });
+    d2.emit({ type: 'login', action: 'x', data: {} });
+    await d2.idle();
+    expect([bad, out2]).toEqual([1, ['failed']]);
+  });
+
+  it('an unreachable receiver is retried up to maxAttempts and never throws', async () => {
+    const rx = await listen(() => new Response(null));
+    const url = rx.url;
+    await rx.close();
+    const outcomes: string[] = [];
+    const d = new WebhookDispatcher({
+      hooks: [hook(url, { maxAttempts: 2 })],
+      sleep: async () => {},
+      onDelivery: (o) => outcomes.push(o),
+    });
+    d.emit({ type: 'login', action: 'x', data: {} });
+    await d.idle();
+    expect(outcomes).toEqual(['retry', 'failed']);
+  });
+
+  it('events are filtered by type; tokens never sent; tool arguments only when includeArguments', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const rx = await listen(async (req) => {
+      bodies.push((await req.json()) as Record<string, unknown>);
+      return new Response(null);
+    });
+    servers.push(rx);
+    const d = new WebhookDispatcher({
+      hooks: [
+        hook(`${rx.url}/a`, { events: ['tool_call'] }),
+        hook(`${rx.url}/b`, { events: ['tool_call'], includeArguments: true }),
+      ],
+    });
+    d.emit({ type: 'login', action: 'login.succeeded', data: {} });
+    d.emit({
+      type: 'tool_call',
+      action: 'tool.called',
+      data: {
+        tool: 'fetch',
+        arguments: { url: 'http://x', api_token: 'T' },
+        access_token: 'AT',
+        nested: { refresh_token: 'RT' },
+      },
+    });
+    await d.idle();
+    const datas = bodies
+      .map((b) => b.data)
+      .sort((a, b) => JSON.stringify(a).length - JSON.stringify(b).length);
+    expect(datas).toEqual([
+      { tool: 'fetch', nested: {} },
+      { tool: 'fetch', arguments: { url: 'http://x' }, nested: {} },
+    ]);
+    expect(JSON.stringify(bodies)).not.toMatch(/AT|RT|"T"/);
+  });
+
+  it('sanitize and signPayload are pure helpers', () => {
+    expect(sanitize({ password: 'p', code: 'c', ok: 1 }, true)).toEqual({ ok: 1 });
+    expect(signPayload('k', 'b')).toMatch(/^sha256=[0-9a-f]{64}$/);
+  });
+});
