@@ -1,0 +1,43 @@
+import { createConnector } from './fetcher/connect.js';
+import { createSafeFetcher, type SafeFetcher } from './fetcher/safe-fetch.js';
+import { jsonLogger, type Logger } from './log.js';
+import { FETCH_SERVER_DEFAULTS, validateOptions, type FetchServerOptions } from './options.js';
+import { RobotsPolicy } from './robots.js';
+import { AllowList } from './ssrf/allow-list.js';
+import { systemResolver } from './ssrf/resolver.js';
+
+/** What the `fetch` tool needs, shared by every MCP session of one server. */
+export interface FetchCore {
+  fetcher: SafeFetcher;
+  /** Absent when robots.txt is ignored. */
+  robots: RobotsPolicy | undefined;
+  logger: Logger;
+  userAgent: string;
+}
+
+/** Builds the fetcher, robots.txt policy and logger from validated options. */
+export function createFetchCore(options: FetchServerOptions = {}): FetchCore {
+  validateOptions(options);
+  const d = FETCH_SERVER_DEFAULTS;
+  const userAgent = options.userAgent ?? d.userAgent;
+  const fetcher = createSafeFetcher({
+    resolver: options.resolver ?? systemResolver,
+    allowList: new AllowList(options.allowHosts ?? d.allowHosts),
+    connect: options.connect ?? createConnector(options.proxy ? { proxy: new URL(options.proxy) } : {}),
+    userAgent,
+    maxBytes: options.maxBytes ?? d.maxBytes,
+    timeoutMs: options.timeoutMs ?? d.timeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? d.connectTimeoutMs,
+    maxRedirects: options.maxRedirects ?? d.maxRedirects,
+  });
+  const robots =
+    (options.ignoreRobotsTxt ?? d.ignoreRobotsTxt)
+      ? undefined
+      : new RobotsPolicy({
+          fetcher,
+          userAgent,
+          timeoutMs: options.robotsTimeoutMs ?? d.robotsTimeoutMs,
+          now: options.now ?? Date.now,
+        });
+  return { fetcher, robots, logger: options.logger ?? jsonLogger(), userAgent };
+}

@@ -1,0 +1,165 @@
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { FetchError } from '../errors.js';
+import type { PinnedTarget } from '../ssrf/pin.js';
+
+/** Options for opening one connection. */
+export interface ConnectOptions {
+  /** Give up if the TCP (and TLS) handshake has not finished in this many ms. */
+  connectTimeoutMs: number;
+  /** Aborts the attempt (total timeout or caller cancel). */
+  signal: AbortSignal;
+}
+
+/**
+ * Opens a socket to the checked address of a {@link PinnedTarget} — never to
+ * its host name, so no second DNS lookup can change where the request goes.
+ * For `https:` the socket is TLS with SNI and certificate checks against the
+ * host name. This is the only function that touches the network; tests
+ * inject a spy to prove refused targets never reach it.
+ */
+export type Connector = (target: PinnedTarget, options: ConnectOptions) => Promise<net.Socket>;
+
+/** Port of a URL, with the scheme's default filled in. */
+export function portOf(url: URL): number {
+  if (url.port) return Number(url.port);
+  return url.protocol === 'https:' ? 443 : 80;
+}
+
+function guard<T>(
+  what: string,
+  options: ConnectOptions,
+  start: (settle: { ok(v: T): void; fail(e: Error): void }) => () => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    let cleanupStart: () => void = () => {};
+    const finish = () => {
+      done = true;
+      clearTimeout(timer);
+      options.signal.removeEventListener('abort', onAbort);
+    };
+    const settle = {
+      ok(v: T) {
+        if (done) return;
+        finish();
+        resolve(v);
+      },
+      fail(e: Error) {
+        if (done) return;
+        finish();
+        cleanupStart();
+        reject(e);
+      },
+    };
+    const timer = setTimeout(
+      () =>
+        settle.fail(
+          new FetchError('timeout', `Connecting to ${what} timed out after ${options.connectTimeoutMs} ms`),
+        ),
+      options.connectTimeoutMs,
+    );
+    const onAbort = () => settle.fail(new FetchError('aborted', `Connecting to ${what} was aborted`));
+    if (options.signal.aborted) return onAbort();
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    cleanupStart = start(settle);
+  });
+}
+
+function connectError(what: string, err: unknown): FetchError {
+  if (err instanceof FetchError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const detail = e.code ?? e.message;
+  const tlsHint =
+    typeof e.code === 'string' && /CERT|SSL|TLS|ALT_NAME/.test(e.code)
+      ? 'TLS handshake failed'
+      : 'connection failed';
+  return new FetchError('connect_failed', `Could not connect to ${what}: ${tlsHint} (${detail})`, {
+    cause: err,
+  });
+}
+
+function authority(address: string, family: 4 | 6, port: number): string {
+  return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function upgradeTls(socket: net.Socket, target: PinnedTarget, options: ConnectOptions, what: string) {
+  return guard<net.Socket>(what, options, (settle) => {
+    const secure = tls.connect({
+      socket,
+      servername: net.isIP(target.hostname) ? undefined : target.hostname,
+      ALPNProtocols: ['http/1.1'],
+    });
+    secure.once('secureConnect', () => settle.ok(secure));
+    secure.once('error', (err) => settle.fail(connectError(what, err)));
+    return () => secure.destroy();
+  });
+}
+
+/**
+ * The default connector: a direct TCP connection to the pinned address, or,
+ * with `proxy`, an HTTP `CONNECT` tunnel through that proxy **to the pinned
+ * address** (not the host name), so the proxy cannot re-resolve the name and
+ * pinning still holds. TLS runs end-to-end inside the tunnel.
+ */
+export function createConnector(config: { proxy?: URL } = {}): Connector {
+  const { proxy } = config;
+  return async (target, options) => {
+    const port = portOf(target.url);
+    const what = `${target.url.host} (${authority(target.address, target.family, port)})`;
+    let socket: net.Socket;
+    if (!proxy) {
+      socket = await guard<net.Socket>(what, options, (settle) => {
+        const s = net.connect({ host: target.address, port, family: target.family });
+        s.once('connect', () => settle.ok(s));
+        s.once('error', (err) => settle.fail(connectError(what, err)));
+        return () => s.destroy();
+      });
+    } else {
+      socket = await guard<net.Socket>(what, options, (settle) => {
+        const headers: Record<string, string> = { host: authority(target.address, target.family, port) };
+        if (proxy.username) {
+          const cred = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+          headers['proxy-authorization'] = `Basic ${Buffer.from(cred).toString('base64')}`;
+        }
+        const req = http.request({
+          host: proxy.hostname.replace(/^\[|\]$/g, ''),
+          port: portOf(proxy),
+          method: 'CONNECT',
+          path: authority(target.address, target.family, port),
+          headers,
+          agent: false,
+        });
+        req.once('connect', (res, s, head) => {
+          if (res.statusCode !== 200) {
+            s.destroy();
+            settle.fail(
+              new FetchError(
+                'connect_failed',
+                `Proxy refused to tunnel to ${what}: HTTP ${res.statusCode ?? '?'}`,
+              ),
+            );
+            return;
+          }
+          if (head.length) s.unshift(head);
+          settle.ok(s);
+        });
+        req.once('response', (res) => {
+          res.resume();
+          settle.fail(
+            new FetchError(
+              'connect_failed',
+              `Proxy refused to tunnel to ${what}: HTTP ${res.statusCode ?? '?'}`,
+            ),
+          );
+        });
+        req.once('error', (err) => settle.fail(connectError(`proxy ${proxy.host}`, err)));
+        req.end();
+        return () => req.destroy();
+      });
+    }
+    if (target.url.protocol !== 'https:') return socket;
+    return upgradeTls(socket, target, options, what);
+  };
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import type { Connector } from './fetcher/connect.js';
+import type { Logger } from './log.js';
+import type { Resolver } from './ssrf/resolver.js';
+import { DEFAULT_USER_AGENT } from './version.js';
+
+const positiveInt = z.number().int().positive();
+const fn = <T>(name: string) =>
+  z.custom<T>((v) => typeof v === 'function', { message: `${name} must be a function` });
+
+/**
+ * Options of {@link createFetchServer} (and of the CLI, which maps flags and
+ * environment variables onto them). Every field is optional; defaults are in
+ * {@link FETCH_SERVER_DEFAULTS}.
+ */
+export interface FetchServerOptions {
+  /** `User-Agent` sent with every request, robots.txt included. Default names the project and its URL. */
+  userAgent?: string;
+  /** Skip robots.txt checks. Default `false`. */
+  ignoreRobotsTxt?: boolean;
+  /**
+   * SSRF exceptions: host names (`intranet.example`, `*.corp.example`) or IPs
+   * / CIDRs (`127.0.0.1`, `10.0.0.0/8`, `::1`). Default: none.
+   */
+  allowHosts?: string[];
+  /** Response body cap in bytes, after decompression. Default 10 MiB. */
+  maxBytes?: number;
+  /** Total time for one fetch (all redirects, headers and body), ms. Default 30 000. */
+  timeoutMs?: number;
+  /** Time for a TCP + TLS handshake, ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Time for fetching one robots.txt, ms. Default 5 000. */
+  robotsTimeoutMs?: number;
+  /** Redirects followed, each re-checked. Default 5. */
+  maxRedirects?: number;
+  /**
+   * HTTP proxy URL (`http://user:pass@proxy:3128`). Every request is tunnelled
+   * with `CONNECT` **to the checked IP address**, so the proxy cannot
+   * re-resolve the host and pinning holds. Default: none (direct).
+   */
+  proxy?: string;
+  /** Host name resolver. Default: `dns.promises.lookup(host, { all: true })`. */
+  resolver?: Resolver;
+  /** Opens the socket to a checked address. Default: direct TCP/TLS, or via `proxy`. */
+  connect?: Connector;
+  /** Clock in ms since the epoch (robots.txt cache, session expiry). Default `Date.now`. */
+  now?: () => number;
+  /** Structured logger. Default: JSON lines on stderr. */
+  logger?: Logger;
+
+  /** Path the MCP endpoint answers on. Default `/mcp`. */
+  path?: string;
+  /** Keep sessions (`Mcp-Session-Id`) instead of a fresh server per request. Default `false`. */
+  stateful?: boolean;
+  /** Session id generator for stateful mode. Default `crypto.randomUUID`. */
+  sessionIdGenerator?: () => string;
+  /** Idle sessions are dropped after this many ms (stateful mode). Default 30 min. */
+  sessionIdleMs?: number;
+  /** Concurrent sessions at most (stateful mode). Default 1000. */
+  maxSessions?: number;
+  /**
+   * `Host` header names accepted (port ignored), or `'any'`. Default:
+   * `localhost`, `127.0.0.1`, `[::1]` — a DNS-rebinding guard for a server on loopback.
+   */
+  allowedHosts?: string[] | 'any';
+  /**
+   * `Origin` header values accepted when one is sent, or `'any'`. Default:
+   * origins whose host name is in `allowedHosts`.
+   */
+  allowedOrigins?: string[] | 'any';
+  /** MCP request body cap in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Answer POSTs with plain JSON instead of an SSE stream. Default `true`. */
+  jsonResponse?: boolean;
+}
+
+/** The defaults, in one place. */
+export const FETCH_SERVER_DEFAULTS = {
+  userAgent: DEFAULT_USER_AGENT,
+  ignoreRobotsTxt: false,
+  allowHosts: [] as string[],
+  maxBytes: 10 * 1024 * 1024,
+  timeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  robotsTimeoutMs: 5_000,
+  maxRedirects: 5,
+  path: '/mcp',
+  stateful: false,
+  sessionIdleMs: 30 * 60 * 1000,
+  maxSessions: 1000,
+  allowedHosts: ['localhost', '127.0.0.1', '[::1]'] as string[] | 'any',
+  maxBodyBytes: 1024 * 1024,
+  jsonResponse: true,
+} as const;
+
+/** Validates options from library callers; the CLI builds the same object from flags. */
+export const fetchServerOptionsSchema = z.object({
+  userAgent: z.string().min(1).max(512).optional(),
+  ignoreRobotsTxt: z.boolean().optional(),
+  allowHosts: z.array(z.string()).optional(),
+  maxBytes: positiveInt.optional(),
+  timeoutMs: positiveInt.optional(),
+  connectTimeoutMs: positiveInt.optional(),
+  robotsTimeoutMs: positiveInt.optional(),
+  maxRedirects: z.number().int().min(0).max(20).optional(),
+  proxy: z
+    .string()
+    .refine((s) => URL.canParse(s) && new URL(s).protocol === 'http:', 'proxy must be an http:// URL')
+    .optional(),
+  resolver: fn<Resolver>('resolver').optional(),
+  connect: fn<Connector>('connect').optional(),
+  now: fn<() => number>('now').optional(),
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'logger must be an object').optional(),
+  path: z.string().startsWith('/').optional(),
+  stateful: z.boolean().optional(),
+  sessionIdGenerator: fn<() => string>('sessionIdGenerator').optional(),
+  sessionIdleMs: positiveInt.optional(),
+  maxSessions: positiveInt.optional(),
+  allowedHosts: z.union([z.literal('any'), z.array(z.string().min(1))]).optional(),
+  allowedOrigins: z.union([z.literal('any'), z.array(z.string().min(1))]).optional(),
+  maxBodyBytes: positiveInt.optional(),
+  jsonResponse: z.boolean().optional(),
+});
+
+/**
+ * Checks options and explains the first problem.
+ *
+ * @throws {TypeError} naming the offending option.
+ */
+export function validateOptions(options: FetchServerOptions): FetchServerOptions {
+  const parsed = fetchServerOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new TypeError(`Invalid fetch-server option ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return options;
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { createFetchCore, type FetchCore } from './core.js';
+import { HttpEdgeError, JsonRpcErrorCode } from './errors.js';
+import { checkHostAndOrigin } from './http/host-check.js';
+import { closeWhenDone } from './http/close-when-done.js';
+import { createMcpServer } from './mcp.js';
+import { FETCH_SERVER_DEFAULTS, type FetchServerOptions } from './options.js';
+import { SessionRegistry } from './sessions.js';
+
+/** A web fetch handler for the fetch server, plus a way to shut it down. */
+export interface FetchServerHandler {
+  (request: Request): Promise<Response>;
+  /** Closes every stateful session. */
+  close(): Promise<void>;
+  /** The shared fetcher, robots.txt policy and logger. */
+  readonly core: FetchCore;
+}
+
+const SESSION_HEADER = 'mcp-session-id';
+
+/**
+ * Creates the fetch MCP server as a web handler (`Request` → `Response`), to
+ * mount in any runtime or in-process in a gateway; use `toNodeListener` for
+ * node:http. Routes: `GET /healthz`, and the MCP Streamable HTTP endpoint at
+ * `path` (default `/mcp`). Stateless by default: each request gets a fresh
+ * MCP server and transport over the shared fetcher and robots.txt cache.
+ *
+ * @throws {TypeError} when an option is invalid.
+ */
+export function createFetchServer(options: FetchServerOptions = {}): FetchServerHandler {
+  const core = createFetchCore(options);
+  const d = FETCH_SERVER_DEFAULTS;
+  const path = options.path ?? d.path;
+  const stateful = options.stateful ?? d.stateful;
+  const maxRequestBodySize = options.maxBodyBytes ?? d.maxBodyBytes;
+  const enableJsonResponse = options.jsonResponse ?? d.jsonResponse;
+  const hostPolicy = {
+    allowedHosts: options.allowedHosts ?? d.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+  };
+  const now = options.now ?? Date.now;
+  const newSessionId = options.sessionIdGenerator ?? randomUUID;
+  const sessions = new SessionRegistry(
+    now,
+    options.sessionIdleMs ?? d.sessionIdleMs,
+    options.maxSessions ?? d.maxSessions,
+  );
+
+  async function stateless(request: Request): Promise<Response> {
+    if (request.method !== 'POST') {
+      const res = new HttpEdgeError(405, JsonRpcErrorCode.ServerError, 'Method not allowed.').toResponse();
+      res.headers.set('allow', 'POST');
+      return res;
+    }
+    const server = createMcpServer(core);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse,
+      maxRequestBodySize,
+    });
+    await server.connect(transport);
+    const response = await transport.handleRequest(request);
+    return closeWhenDone(response, () => void server.close().catch(() => {}));
+  }
+
+  async function withSessions(request: Request): Promise<Response> {
+    await sessions.sweep();
+    const id = request.headers.get(SESSION_HEADER);
+    if (id !== null) {
+      const session = sessions.get(id);
+      if (!session) throw new HttpEdgeError(404, -32001, 'Session not found');
+      return session.transport.handleRequest(request);
+    }
+    if (request.method !== 'POST') {
+      throw new HttpEdgeError(
+        400,
+        JsonRpcErrorCode.ServerError,
+        'Bad Request: Mcp-Session-Id header is required',
+      );
+    }
+    if (sessions.size >= sessions.maxSessions) {
+      throw new HttpEdgeError(503, JsonRpcErrorCode.ServerError, 'Too many sessions; try again later');
+    }
+    const server = createMcpServer(core);
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: newSessionId,
+      enableJsonResponse,
+      maxRequestBodySize,
+      onsessioninitialized: (sid) => sessions.add(sid, { server, transport, lastSeen: now() }),
+      onsessionclosed: (sid) => sessions.delete(sid),
+    });
+    await server.connect(transport);
+    const response = await transport.handleRequest(request);
+    // Not an initialize request (or a failed one): nothing was registered, dispose now.
+    if (!transport.sessionId) await server.close().catch(() => {});
+    return response;
+  }
+
+  const handler = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    try {
+      if (url.pathname === '/healthz') {
+        if (request.method !== 'GET' && request.method !== 'HEAD') {
+          return new Response(null, { status: 405, headers: { allow: 'GET, HEAD' } });
+        }
+        return Response.json({ status: 'ok' });
+      }
+      if (url.pathname !== path) return Response.json({ error: 'Not Found' }, { status: 404 });
+      checkHostAndOrigin(request, hostPolicy);
+      return await (stateful ? withSessions(request) : stateless(request));
+    } catch (err) {
+      if (err instanceof HttpEdgeError) return err.toResponse();
+      core.logger.error('request failed', { error: err instanceof Error ? err.message : String(err) });
+      return new HttpEdgeError(500, JsonRpcErrorCode.InternalError, 'Internal server error').toResponse();
+    }
+  };
+  return Object.assign(handler, { close: () => sessions.closeAll(), core });
+}

@@ -1,0 +1,70 @@
+import { isIP } from 'node:net';
+import { FetchError } from '../errors.js';
+import type { AllowList } from './allow-list.js';
+import { classifyAddress, describeRange } from './address-class.js';
+import type { ResolvedAddress, Resolver } from './resolver.js';
+
+/** A URL together with the one address that was checked and must be connected to. */
+export interface PinnedTarget {
+  url: URL;
+  /** Host name without IPv6 brackets, as used for SNI and certificate checks. */
+  hostname: string;
+  address: string;
+  family: 4 | 6;
+}
+
+/** Host name of a URL without the brackets of an IPv6 literal. */
+export function bareHostname(url: URL): string {
+  const h = url.hostname;
+  return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+}
+
+/**
+ * Resolves the URL's host exactly once and checks every address it resolves
+ * to. If any address is internal (and not allow-listed) the URL is refused:
+ * a name with one public and one private record is not safe to follow. The
+ * first address is returned so the caller connects to it and nothing else.
+ *
+ * @throws {FetchError} `dns_failed` or `blocked_address`
+ */
+export async function resolvePinned(
+  url: URL,
+  resolver: Resolver,
+  allowList: AllowList,
+): Promise<PinnedTarget> {
+  const hostname = bareHostname(url);
+  let addresses: ResolvedAddress[];
+  if (isIP(hostname) !== 0) {
+    addresses = [{ address: hostname, family: isIP(hostname) === 6 ? 6 : 4 }];
+  } else {
+    try {
+      addresses = await resolver(hostname);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new FetchError('dns_failed', `Could not resolve host ${hostname}${code ? ` (${code})` : ''}`, {
+        cause: err,
+      });
+    }
+    if (addresses.length === 0) throw new FetchError('dns_failed', `Could not resolve host ${hostname}`);
+  }
+  if (!allowList.allowsHost(hostname)) {
+    for (const { address } of addresses) {
+      if (allowList.allowsAddress(address)) continue;
+      const c = classifyAddress(address);
+      if (c.isPublic) continue;
+      const where = address === hostname ? `${hostname} is` : `${hostname} resolves to ${address},`;
+      throw new FetchError(
+        'blocked_address',
+        `Refused to fetch ${url.origin}: ${where} a ${describeRange(c)} address. ` +
+          'Requests to internal networks are blocked (SSRF protection).',
+      );
+    }
+  }
+  const first = addresses[0]!;
+  // Connect only to a literal IP, so the socket layer never resolves anything.
+  const kind = isIP(first.address);
+  if (kind === 0) {
+    throw new FetchError('dns_failed', `Resolver returned a non-IP address for ${hostname}`);
+  }
+  return { url, hostname, address: first.address, family: kind === 6 ? 6 : 4 };
+}

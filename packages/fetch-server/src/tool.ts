@@ -1,0 +1,127 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { renderContent } from './content/render.js';
+import type { FetchCore } from './core.js';
+import { FetchError } from './errors.js';
+import { loggableUrl } from './log.js';
+import { parseFetchUrl } from './ssrf/url-policy.js';
+
+/** Upper bound of `max_length` (characters). */
+export const MAX_LENGTH_LIMIT = 1_000_000;
+
+/** The `fetch` tool's arguments, compatible with the official fetch server. */
+export const fetchToolInput = {
+  url: z.string().min(1).describe('URL to fetch'),
+  max_length: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_LENGTH_LIMIT)
+    .default(5000)
+    .describe('Maximum number of characters to return.'),
+  start_index: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      'On return output, start returning output starting at this index, useful if a previous fetch was truncated and more context is required.',
+    ),
+  raw: z
+    .boolean()
+    .default(false)
+    .describe('Get the actual HTML content of the requested page, without simplification.'),
+};
+
+/** Parsed `fetch` arguments. */
+export interface FetchToolArgs {
+  url: string;
+  max_length: number;
+  start_index: number;
+  raw: boolean;
+}
+
+/** The tool description (the official server's, plus what this one refuses). */
+export const FETCH_TOOL_DESCRIPTION = `Fetches a URL from the internet and optionally extracts its contents as markdown.
+
+Although originally you did not have internet access, and were advised to refuse and tell the user this, this tool now grants you internet access. Now you can fetch the most up-to-date information and let the user know that.
+
+Addresses inside private networks, robots.txt-disallowed pages and binary files are refused.`;
+
+/**
+ * Cuts `content` to `[start, start + maxLength)` in Unicode code points (as
+ * the official Python server does), appending the official continuation line
+ * when more remains.
+ */
+export function paginate(content: string, start: number, maxLength: number): string {
+  const points = Array.from(content);
+  if (start >= points.length) return '<error>No more content available.</error>';
+  const chunk = points.slice(start, start + maxLength);
+  let text = chunk.join('');
+  const remaining = points.length - (start + chunk.length);
+  if (chunk.length === maxLength && remaining > 0) {
+    text += `\n\n<error>Content truncated. Call the fetch tool with a start_index of ${start + chunk.length} to get more content.</error>`;
+  }
+  return text;
+}
+
+/** Result of {@link fetchPage}: the text and its prefix line. */
+export interface FetchedPage {
+  url: URL;
+  text: string;
+  prefix: string;
+}
+
+/**
+ * Fetches one page through the SSRF-safe fetcher (with robots.txt checks on
+ * every hop unless disabled) and renders it as text.
+ *
+ * @throws {FetchError} for every refusal or failure.
+ */
+export async function fetchPage(
+  core: FetchCore,
+  input: string,
+  opts: { raw: boolean; checkRobots: boolean; signal?: AbortSignal },
+): Promise<FetchedPage> {
+  const url = parseFetchUrl(input);
+  const robots = opts.checkRobots ? core.robots : undefined;
+  const res = await core.fetcher(url, {
+    signal: opts.signal,
+    beforeHop: robots ? (hop) => robots.check(hop) : undefined,
+  });
+  if (res.status >= 400) {
+    throw new FetchError('http_status', `Failed to fetch ${url.href} - status code ${res.status}`, {
+      status: res.status,
+    });
+  }
+  const ct = res.headers['content-type'];
+  const rendered = renderContent(res.body, Array.isArray(ct) ? ct[0] : ct, res.url.href, opts.raw);
+  return { url, text: rendered.text, prefix: rendered.prefix };
+}
+
+/** Runs the `fetch` tool: never throws; failures are `isError` results with a clear message. */
+export async function runFetchTool(
+  core: FetchCore,
+  args: FetchToolArgs,
+  signal?: AbortSignal,
+): Promise<CallToolResult> {
+  const started = performance.now();
+  try {
+    const page = await fetchPage(core, args.url, { raw: args.raw, checkRobots: true, signal });
+    const text = `${page.prefix}Contents of ${page.url.href}:\n${paginate(page.text, args.start_index, args.max_length)}`;
+    core.logger.info('fetch', { url: loggableUrl(page.url), ms: Math.round(performance.now() - started) });
+    return { content: [{ type: 'text', text }] };
+  } catch (err) {
+    const fe =
+      err instanceof FetchError
+        ? err
+        : new FetchError('connect_failed', `Fetching ${args.url} failed unexpectedly`);
+    core.logger.warn('fetch refused', {
+      code: fe.code,
+      url: URL.canParse(args.url) ? loggableUrl(new URL(args.url)) : undefined,
+      ms: Math.round(performance.now() - started),
+    });
+    if (!(err instanceof FetchError)) core.logger.error('fetch internal error', { error: String(err) });
+    return { content: [{ type: 'text', text: fe.message }], isError: true };
+  }
+}
