@@ -1,1 +1,11 @@
-export {};
+export { createStdioBridge, type StdioBridge, type BridgeStats } from './bridge.js';
+export { toNodeListener, serveNode, type ServedBridge, type FetchHandler } from './node.js';
+export { DEFAULTS, type StdioBridgeOptions, type Clock, type IdentityResolver } from './options.js';
+export { createJsonLogger, LOG_LEVELS, type Logger, type LogLevel, type LogFields } from './log.js';
+export { BridgeHttpError, JsonRpcCode } from './errors.js';
+export {
+  SUPPORTED_PROTOCOL_VERSIONS,
+  DEFAULT_PROTOCOL_VERSION,
+  isSupportedProtocolVersion,
+} from './protocol-version.js';
+export type { ChildLimits } from './child-process.js';

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { resolveExecutable } from './child-process.js';
+import { HttpHandler } from './http-handler.js';
+import { createJsonLogger } from './log.js';
+import { BridgeMetrics } from './metrics.js';
+import { DEFAULTS, optionsSchema, type IdentityResolver, type StdioBridgeOptions } from './options.js';
+import { SessionRegistry } from './sessions.js';
+
+/** Counters and gauges of a running bridge. */
+export interface BridgeStats {
+  sessions: number;
+  pooled: number;
+  sessionsOpened: number;
+  sessionsClosed: number;
+  spawns: number;
+  crashes: number;
+  requests: number;
+  timeouts: number;
+  /** PIDs of every live child (sessions and pool), for orphan checks. */
+  pids: number[];
+}
+
+/** A running stdio ↔ Streamable HTTP bridge. */
+export interface StdioBridge {
+  /** Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`, `/metrics`). */
+  fetch: (request: Request) => Promise<Response>;
+  /** Ends every session and pooled child (SIGTERM, then SIGKILL); resolves when all have exited. */
+  close: () => Promise<void>;
+  /** Current counters. */
+  stats: () => BridgeStats;
+  /** SIGKILL to every child's process group now (for `process.on('exit')`). */
+  killAllNow: () => void;
+}
+
+/**
+ * Creates a bridge that exposes the stdio MCP server `command` over MCP
+ * Streamable HTTP, one child process per session. Web `Request` in,
+ * `Response` out; see {@link toNodeListener} and {@link serveNode} for node:http.
+ */
+export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
+  optionsSchema.parse(options);
+  const o = { ...DEFAULTS, ...stripUndefined(options) };
+  const clock = options.clock ?? { now: Date.now };
+  const logger = options.logger ?? createJsonLogger(o.logLevel, undefined, () => clock.now());
+  const metrics = new BridgeMetrics();
+  const eventStore = o.eventStore === false ? false : { ...DEFAULTS.eventStore, ...o.eventStore };
+  const spec = {
+    command: o.command,
+    args: o.args ?? [],
+    env: o.env ?? process.env,
+    cwd: o.cwd,
+    limits: o.limits,
+    maxLineBytes: o.maxLineBytes,
+  };
+  const registry = new SessionRegistry(
+    {
+      spec,
+      maxSessions: o.maxSessions,
+      poolSize: o.poolSize,
+      retryAfterSeconds: o.retryAfterSeconds,
+      generateSessionId: o.generateSessionId ?? (() => randomBytes(16).toString('hex')),
+    },
+    {
+      clock,
+      logger,
+      metrics,
+      retryMs: o.retryMs,
+      requestTimeoutMs: o.requestTimeoutMs,
+      sessionTimeoutMs: o.sessionTimeoutMs,
+      keepAliveMs: o.keepAliveMs,
+      killGraceMs: o.killGraceMs,
+      eventStore,
+    },
+  );
+  let identity: IdentityResolver | undefined;
+  if (typeof o.identity === 'string') {
+    const header = o.identity;
+    identity = (req) => req.headers.get(header) ?? undefined;
+  } else identity = o.identity;
+  let closing = false;
+  const handler = new HttpHandler(
+    {
+      path: o.path,
+      jsonResponse: o.jsonResponse,
+      allowedOrigins: o.allowedOrigins,
+      allowedHosts: o.allowedHosts,
+      envFromHeaders: Object.entries(o.envFromHeaders ?? {}).map(([h, e]) => [h.toLowerCase(), e]),
+      identity,
+      maxBodyBytes: o.maxBodyBytes,
+      clock,
+      logger,
+      metrics,
+      maxSessions: o.maxSessions,
+      canSpawn: () =>
+        !closing &&
+        registry.hasCapacity &&
+        (registry.pooled > 0 || resolveExecutable(spec.command, spec.env.PATH) !== null),
+    },
+    registry,
+  );
+  const sweeper = setInterval(() => registry.sweep(clock.now()), o.sweepIntervalMs);
+  sweeper.unref();
+  registry.scheduleRefill();
+  let closed: Promise<void> | undefined;
+  return {
+    fetch: (request) => handler.handle(request),
+    close() {
+      closing = true;
+      closed ??= (async () => {
+        clearInterval(sweeper);
+        await registry.close();
+      })();
+      return closed;
+    },
+    stats() {
+      const pids: number[] = [];
+      for (const s of registry.all()) pids.push(s.child.pid);
+      return {
+        sessions: registry.size,
+        pooled: registry.pooled,
+        sessionsOpened: metrics.sessionsOpened,
+        sessionsClosed: metrics.sessionsClosed,
+        spawns: metrics.spawns,
+        crashes: metrics.crashes,
+        requests: metrics.rpcRequests,
+        timeouts: metrics.timeouts,
+        pids: [...pids, ...registry.poolPids()],
+      };
+    },
+    killAllNow: () => registry.killAllNow(),
+  };
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}

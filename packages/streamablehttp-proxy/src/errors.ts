@@ -1,0 +1,48 @@
+/** JSON-RPC error codes the bridge answers with. */
+export const JsonRpcCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  /** Generic server error; also the SDK's `ConnectionClosed`. */
+  ServerError: -32000,
+  /** Unknown or ended session; also the SDK's `RequestTimeout`. */
+  SessionNotFound: -32001,
+  RequestTimeout: -32001,
+  InternalError: -32603,
+} as const;
+
+/**
+ * An HTTP-level refusal carrying a JSON-RPC error body
+ * (`{"jsonrpc":"2.0","error":{code,message},"id":null}`). Handlers throw it;
+ * {@link errorResponse} turns it into a `Response` in one place.
+ */
+export class BridgeHttpError extends Error {
+  override readonly name = 'BridgeHttpError';
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Serialises a JSON-RPC error object for request `id`. */
+export function jsonRpcErrorBody(
+  id: string | number | null,
+  code: number,
+  message: string,
+  data?: unknown,
+): string {
+  const error: { code: number; message: string; data?: unknown } = { code, message };
+  if (data !== undefined) error.data = data;
+  return JSON.stringify({ jsonrpc: '2.0', id, error });
+}
+
+/** The `Response` for a {@link BridgeHttpError}. */
+export function errorResponse(err: BridgeHttpError, extraHeaders?: Record<string, string>): Response {
+  return new Response(jsonRpcErrorBody(null, err.code, err.message), {
+    status: err.status,
+    headers: { 'content-type': 'application/json', ...err.headers, ...extraHeaders },
+  });
+}

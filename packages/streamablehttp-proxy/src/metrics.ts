@@ -1,0 +1,105 @@
+/** Upper bounds (seconds) of the request-latency histogram buckets. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The bridge's counters, rendered as Prometheus text exposition format 0.0.4.
+ * Hand-written (about 80 lines) rather than prom-client: a handful of
+ * counters and one histogram, no global registry, nothing on the hot path but
+ * integer increments.
+ */
+export class BridgeMetrics {
+  sessionsOpened = 0;
+  sessionsClosed = 0;
+  spawns = 0;
+  crashes = 0;
+  rpcRequests = 0;
+  timeouts = 0;
+  stdoutSkipped = 0;
+  private http = new Map<string, number>();
+  private buckets = new Array<number>(LATENCY_BUCKETS.length).fill(0);
+  private latencyCount = 0;
+  private latencySum = 0;
+
+  /** Counts one HTTP answer. */
+  countHttp(method: string, status: number): void {
+    const key = `${method} ${status}`;
+    this.http.set(key, (this.http.get(key) ?? 0) + 1);
+  }
+
+  /** Records the time from a request reaching the bridge to its response leaving the child. */
+  observeLatency(seconds: number): void {
+    this.latencyCount++;
+    this.latencySum += seconds;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      if (seconds <= LATENCY_BUCKETS[i]!) {
+        this.buckets[i]!++;
+        break;
+      }
+    }
+  }
+
+  /** Prometheus text for these counters plus the current gauges. */
+  render(gauges: { sessions: number; pool: number; maxSessions: number }): string {
+    const out: string[] = [];
+    const metric = (name: string, type: string, help: string, lines: string[]) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+    };
+    metric('mcp_bridge_sessions', 'gauge', 'Open sessions.', [`mcp_bridge_sessions ${gauges.sessions}`]);
+    metric('mcp_bridge_sessions_max', 'gauge', 'Session cap.', [
+      `mcp_bridge_sessions_max ${gauges.maxSessions}`,
+    ]);
+    metric('mcp_bridge_pool_children', 'gauge', 'Pre-spawned children waiting in the warm pool.', [
+      `mcp_bridge_pool_children ${gauges.pool}`,
+    ]);
+    metric('mcp_bridge_sessions_opened_total', 'counter', 'Sessions opened.', [
+      `mcp_bridge_sessions_opened_total ${this.sessionsOpened}`,
+    ]);
+    metric('mcp_bridge_sessions_closed_total', 'counter', 'Sessions ended (deleted, reaped, crashed).', [
+      `mcp_bridge_sessions_closed_total ${this.sessionsClosed}`,
+    ]);
+    metric('mcp_bridge_child_spawns_total', 'counter', 'Child processes started.', [
+      `mcp_bridge_child_spawns_total ${this.spawns}`,
+    ]);
+    metric('mcp_bridge_child_crashes_total', 'counter', 'Children that exited without being asked to.', [
+      `mcp_bridge_child_crashes_total ${this.crashes}`,
+    ]);
+    metric('mcp_bridge_jsonrpc_requests_total', 'counter', 'JSON-RPC requests forwarded to children.', [
+      `mcp_bridge_jsonrpc_requests_total ${this.rpcRequests}`,
+    ]);
+    metric(
+      'mcp_bridge_request_timeouts_total',
+      'counter',
+      'JSON-RPC requests answered with a timeout error.',
+      [`mcp_bridge_request_timeouts_total ${this.timeouts}`],
+    );
+    metric('mcp_bridge_stdout_lines_skipped_total', 'counter', 'Child stdout lines that were not JSON-RPC.', [
+      `mcp_bridge_stdout_lines_skipped_total ${this.stdoutSkipped}`,
+    ]);
+    const httpLines = [...this.http].map(([key, n]) => {
+      const [method, status] = key.split(' ');
+      return `mcp_bridge_http_requests_total{method="${method}",status="${status}"} ${n}`;
+    });
+    metric(
+      'mcp_bridge_http_requests_total',
+      'counter',
+      'HTTP requests answered, by method and status.',
+      httpLines,
+    );
+    const hist: string[] = [];
+    let cumulative = 0;
+    LATENCY_BUCKETS.forEach((le, i) => {
+      cumulative += this.buckets[i]!;
+      hist.push(`mcp_bridge_request_duration_seconds_bucket{le="${le}"} ${cumulative}`);
+    });
+    hist.push(`mcp_bridge_request_duration_seconds_bucket{le="+Inf"} ${this.latencyCount}`);
+    hist.push(`mcp_bridge_request_duration_seconds_sum ${this.latencySum}`);
+    hist.push(`mcp_bridge_request_duration_seconds_count ${this.latencyCount}`);
+    metric(
+      'mcp_bridge_request_duration_seconds',
+      'histogram',
+      'JSON-RPC request latency through the bridge.',
+      hist,
+    );
+    return out.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,177 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createStdioBridge, type StdioBridge } from './bridge.js';
+import { BridgeHttpError, JsonRpcCode, errorResponse } from './errors.js';
+import { isLoopbackHost } from './http-handler.js';
+import { DEFAULTS, type StdioBridgeOptions } from './options.js';
+
+/** A Fetch-API handler. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/**
+ * Adapts a Fetch-API handler to node:http. Request bodies are read into
+ * memory up to `maxBodyBytes` (413 beyond); SSE bodies are streamed with
+ * headers flushed at once; a client that disconnects cancels the body.
+ */
+export function toNodeListener(
+  handler: FetchHandler,
+  opts: { maxBodyBytes?: number } = {},
+): http.RequestListener {
+  const max = opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
+  return (req, res) => {
+    void serve(handler, req, res, max);
+  };
+}
+
+async function serve(
+  handler: FetchHandler,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  max: number,
+) {
+  let response: Response;
+  try {
+    const headers = new Headers();
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+    const method = req.method ?? 'GET';
+    const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+    let body: Buffer | undefined;
+    if (method !== 'GET' && method !== 'HEAD') {
+      body = await readNodeBody(req, max);
+      if (body === undefined) {
+        response = errorResponse(
+          new BridgeHttpError(413, JsonRpcCode.ServerError, `Payload Too Large: body exceeds ${max} bytes`),
+        );
+        return await write(res, response, true);
+      }
+    }
+    response = await handler(
+      new Request(url, { method, headers, body: body as Uint8Array<ArrayBuffer> | undefined }),
+    );
+  } catch (err) {
+    response = errorResponse(
+      new BridgeHttpError(
+        400,
+        JsonRpcCode.ServerError,
+        `Bad Request: ${err instanceof Error ? err.message : 'unreadable'}`,
+      ),
+    );
+  }
+  await write(res, response, false);
+}
+
+function readNodeBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const length = Number(req.headers['content-length'] ?? -1);
+    if (length > max) {
+      req.resume();
+      return resolve(undefined);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
+        return resolve(undefined);
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => {
+      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.once('error', reject);
+  });
+}
+
+async function write(res: http.ServerResponse, response: Response, close: boolean): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  if (close) headers.connection = 'close';
+  const body = response.body;
+  if (!body) {
+    res.writeHead(response.status, headers).end();
+    return;
+  }
+  const isStream = headers['content-type'] === 'text/event-stream';
+  if (!isStream) {
+    // A finite body: read it whole and send it with a Content-Length.
+    const buf = Buffer.from(await response.arrayBuffer());
+    headers['content-length'] = String(buf.length);
+    res.writeHead(response.status, headers).end(buf);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  res.flushHeaders();
+  const reader = body.getReader();
+  res.once('close', () => void reader.cancel().catch(() => {}));
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise<void>((r) => res.once('drain', r).once('close', r));
+    }
+  } catch {
+    // client went away
+  }
+  res.end();
+}
+
+/** A bridge listening on node:http. */
+export interface ServedBridge {
+  bridge: StdioBridge;
+  server: http.Server;
+  /** e.g. `http://127.0.0.1:3000` (no path). */
+  url: string;
+  /** Stops listening, then closes the bridge (every child exits). */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a bridge and serves it on `host:port` (default 127.0.0.1:3000).
+ * Bound to a loopback address, DNS-rebinding protection (`allowedHosts:
+ * 'loopback'`) is on unless `allowedHosts` says otherwise.
+ */
+export async function serveNode(
+  options: StdioBridgeOptions,
+  listen: { host?: string; port?: number } = {},
+): Promise<ServedBridge> {
+  const host = listen.host ?? '127.0.0.1';
+  const allowedHosts =
+    options.allowedHosts ?? (isLoopbackHost(host.replace(/^\[|\]$/g, '')) ? 'loopback' : undefined);
+  const bridge = createStdioBridge({ ...options, allowedHosts });
+  const server = http.createServer(toNodeListener(bridge.fetch, { maxBodyBytes: options.maxBodyBytes }));
+  server.keepAliveTimeout = 65_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port ?? 3000, host, () => resolve());
+    });
+  } catch (err) {
+    await bridge.close();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host.replace(/^\[|\]$/g, '')}]` : host}:${port}`;
+  let closed: Promise<void> | undefined;
+  return {
+    bridge,
+    server,
+    url,
+    close() {
+      closed ??= (async () => {
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        await bridge.close();
+        server.closeAllConnections();
+        await stopped;
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,437 @@
+import type { ChildExit, ChildProcess } from './child-process.js';
+import { describeExit } from './child-process.js';
+import { BridgeHttpError, JsonRpcCode, jsonRpcErrorBody } from './errors.js';
+import { EventStore, formatEventId, parseEventId, type EventStoreLimits } from './event-store.js';
+import { classify, progressTokenOf, type Classified, type JsonRpcId } from './jsonrpc.js';
+import type { Logger } from './log.js';
+import type { BridgeMetrics } from './metrics.js';
+import type { Clock } from './options.js';
+import { supportsPrimingEvents } from './protocol-version.js';
+import { SSE_HEADERS, SseSink } from './sse.js';
+
+/** What every session shares with the bridge. */
+export interface SessionContext {
+  clock: Clock;
+  logger: Logger;
+  metrics: BridgeMetrics;
+  retryMs: number;
+  requestTimeoutMs: number;
+  sessionTimeoutMs: number;
+  keepAliveMs: number;
+  killGraceMs: number;
+  eventStore: EventStoreLimits | false;
+  /** Called once when the session has ended (its child is being killed). */
+  onClosed(session: Session): void;
+}
+
+/** A client message as received: its classification and its text, framed as one line. */
+export interface IncomingMessage {
+  c: Classified;
+  line: string;
+}
+
+/** How a POST wants its answers. */
+export interface PostOptions {
+  mode: 'sse' | 'json';
+  /** The client speaks a version with priming events (and resumes with Last-Event-ID). */
+  resumable: boolean;
+  /** The body was a JSON array (answer a JSON array in JSON mode). */
+  batch: boolean;
+}
+
+interface Pending {
+  id: JsonRpcId;
+  stream: OutStream;
+  method: string;
+  started: number;
+  deadline: number;
+  token: JsonRpcId | undefined;
+}
+
+/**
+ * One logical stream of a session: the standalone GET stream (number 0) or
+ * the stream answering one POST. Its connection (`sink`) may come and go
+ * (resumption); its numbering and stored events stay.
+ */
+class OutStream {
+  sink: SseSink | null = null;
+  seq = 0;
+  open = 0;
+  json: Buffer[] = [];
+  resolveJson: ((r: Response) => void) | undefined;
+  constructor(
+    readonly no: number,
+    readonly mode: 'sse' | 'json',
+    public resumable: boolean,
+    readonly batch: boolean,
+  ) {}
+}
+
+const GET_BACKLOG_MAX = 1000;
+
+/**
+ * One MCP session: one child process and the HTTP streams of its client.
+ * Routes every child message to exactly one stream: a response to the
+ * stream of the request that asked; progress to the stream of the request
+ * that carries its token; other server requests and notifications to the
+ * GET stream, or (when none is open) the newest open request stream.
+ */
+export class Session {
+  /** Last time a client request touched this session. */
+  lastActivity: number;
+  /** Protocol version the child agreed to in `initialize`. */
+  protocolVersion: string | undefined;
+  closed = false;
+  private readonly pending = new Map<JsonRpcId, Pending>();
+  private readonly progress = new Map<JsonRpcId, Pending>();
+  private readonly streams = new Map<number, OutStream>();
+  private readonly getStream = new OutStream(0, 'sse', false, false);
+  private getBacklog: { id: string | undefined; data: Buffer }[] = [];
+  private readonly store: EventStore | null;
+  private nextStreamNo = 1;
+  private newestSse: OutStream | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly child: ChildProcess,
+    readonly identity: string | undefined,
+    private readonly ctx: SessionContext,
+  ) {
+    this.lastActivity = ctx.clock.now();
+    this.store = ctx.eventStore ? new EventStore(ctx.eventStore) : null;
+    child.onLine = (line) => this.fromChild(line);
+    child.onStderr = (line) => ctx.logger.info('child stderr', { session: id, pid: child.pid, line });
+    child.onOverflow = (bytes) =>
+      ctx.logger.error('child stdout line over the cap dropped', { session: id, pid: child.pid, bytes });
+    child.onExit = (exit) => this.childExited(exit);
+    if (child.exit) queueMicrotask(() => this.childExited(child.exit!));
+  }
+
+  /** Requests still waiting for the child's answer. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Events held for resumption. */
+  get storedEvents(): number {
+    return this.store?.size ?? 0;
+  }
+
+  /**
+   * Forwards a POST's messages to the child. Without requests the answer is
+   * 202; otherwise an SSE stream (or, in JSON mode, a JSON body once every
+   * request is answered).
+   */
+  async post(items: IncomingMessage[], opts: PostOptions): Promise<Response> {
+    const now = this.ctx.clock.now();
+    this.lastActivity = now;
+    let requests = 0;
+    for (const item of items) {
+      if (item.c.kind !== 'request') continue;
+      requests++;
+      if (this.pending.has(item.c.id)) {
+        throw new BridgeHttpError(
+          400,
+          JsonRpcCode.InvalidRequest,
+          `Request id ${JSON.stringify(item.c.id)} is already in use`,
+        );
+      }
+    }
+    if (requests === 0) {
+      let drain: Promise<void> | undefined;
+      for (const item of items) {
+        if (item.c.kind === 'notification' && item.c.method === 'notifications/cancelled')
+          this.clientCancelled(item.c.msg);
+        drain = this.child.write(item.line) ?? drain;
+      }
+      if (drain) await drain;
+      return new Response(null, { status: 202 });
+    }
+    const stream = new OutStream(
+      this.nextStreamNo++,
+      opts.mode,
+      opts.mode === 'sse' && opts.resumable && !!this.store,
+      opts.batch,
+    );
+    this.streams.set(stream.no, stream);
+    let response: Response | Promise<Response>;
+    if (opts.mode === 'sse') {
+      const sink = new SseSink(now, (s) => this.detach(stream, s));
+      stream.sink = sink;
+      if (stream.resumable) sink.writePriming(formatEventId(stream.no, 0), this.ctx.retryMs, now);
+      this.newestSse = stream;
+      response = new Response(sink.stream, {
+        status: 200,
+        headers: { ...SSE_HEADERS, 'mcp-session-id': this.id },
+      });
+    } else {
+      response = new Promise<Response>((resolve) => (stream.resolveJson = resolve));
+    }
+    const deadline = this.ctx.requestTimeoutMs > 0 ? now + this.ctx.requestTimeoutMs : Infinity;
+    let drain: Promise<void> | undefined;
+    for (const item of items) {
+      const c = item.c;
+      if (c.kind === 'request') {
+        const token = progressTokenOf(c.msg);
+        const p: Pending = { id: c.id, stream, method: c.method, started: now, deadline, token };
+        this.pending.set(c.id, p);
+        if (token !== undefined) this.progress.set(token, p);
+        stream.open++;
+        this.ctx.metrics.rpcRequests++;
+      } else if (c.kind === 'notification' && c.method === 'notifications/cancelled') {
+        this.clientCancelled(c.msg);
+      }
+      drain = this.child.write(item.line) ?? drain;
+    }
+    if (drain) await drain;
+    return response;
+  }
+
+  /** Opens the standalone GET stream, or resumes a stream after `lastEventId`. */
+  get(lastEventId: string | null): Response {
+    const now = this.ctx.clock.now();
+    this.lastActivity = now;
+    const headers = { ...SSE_HEADERS, 'mcp-session-id': this.id };
+    if (lastEventId !== null && this.store) {
+      const at = parseEventId(lastEventId);
+      if (!at)
+        throw new BridgeHttpError(400, JsonRpcCode.ServerError, 'Bad Request: malformed Last-Event-ID');
+      const target = at.stream === 0 ? this.getStream : this.streams.get(at.stream);
+      const sink = new SseSink(now, (s) => target && this.detach(target, s));
+      this.store.replayAfter(at.stream, at.seq, (ev) =>
+        sink.writeMessage(ev.data, formatEventId(ev.stream, ev.seq), now),
+      );
+      if (!target) {
+        // The stream has finished: what was stored is all there is.
+        sink.close();
+      } else {
+        target.sink?.close();
+        target.sink = sink;
+        if (target === this.getStream) this.getBacklog = [];
+      }
+      return new Response(sink.stream, { status: 200, headers });
+    }
+    const sink = new SseSink(now, (s) => this.detach(this.getStream, s));
+    this.getStream.sink?.close();
+    this.getStream.sink = sink;
+    if (this.getStream.resumable) {
+      sink.writePriming(formatEventId(0, this.getStream.seq), this.ctx.retryMs, now);
+    }
+    const backlog = this.getBacklog;
+    this.getBacklog = [];
+    for (const ev of backlog) sink.writeMessage(ev.data, ev.id, now);
+    return new Response(sink.stream, { status: 200, headers });
+  }
+
+  /**
+   * Ends the session: requests in flight are answered with a JSON-RPC error
+   * carrying `message`, every stream closes, and the child's process group is
+   * killed. Resolves once the child has exited.
+   */
+  close(reason: string, message = 'Session ended'): Promise<ChildExit> {
+    if (!this.closed) {
+      this.closed = true;
+      this.ctx.logger.info('session closed', { session: this.id, pid: this.child.pid, reason });
+      for (const p of this.pending.values()) {
+        this.deliver(p.stream, Buffer.from(jsonRpcErrorBody(p.id, JsonRpcCode.ServerError, message)), true);
+      }
+      this.pending.clear();
+      this.progress.clear();
+      this.getStream.sink?.close();
+      for (const s of this.streams.values()) this.endStream(s);
+      this.ctx.onClosed(this);
+    }
+    return this.child.kill(this.ctx.killGraceMs);
+  }
+
+  /** Periodic upkeep: request timeouts, keep-alives, idle reaping. */
+  sweep(now: number): void {
+    if (this.closed) return;
+    if (this.ctx.requestTimeoutMs > 0) {
+      for (const p of this.pending.values()) if (now >= p.deadline) this.timeOut(p);
+    }
+    const keepAlive = this.ctx.keepAliveMs;
+    const gs = this.getStream.sink;
+    if (gs && now - gs.lastWrite >= keepAlive) gs.keepAlive(now);
+    for (const s of this.streams.values()) {
+      if (s.sink && now - s.sink.lastWrite >= keepAlive) s.sink.keepAlive(now);
+    }
+    if (this.pending.size === 0 && now - this.lastActivity >= this.ctx.sessionTimeoutMs) {
+      void this.close('idle', 'Session expired');
+    }
+  }
+
+  private fromChild(line: Buffer): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(line.toString('utf8'));
+    } catch {
+      this.skip(line);
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (const v of value) this.route(v, Buffer.from(JSON.stringify(v)));
+      return;
+    }
+    this.route(value, line);
+  }
+
+  private route(value: unknown, line: Buffer): void {
+    const c = classify(value);
+    if (!c) {
+      this.skip(line);
+      return;
+    }
+    if (c.kind === 'response') {
+      const p = c.id === null ? undefined : this.pending.get(c.id);
+      if (!p) {
+        this.ctx.logger.debug('response to no pending request dropped', { session: this.id, id: c.id });
+        return;
+      }
+      this.pending.delete(p.id);
+      if (p.token !== undefined) this.progress.delete(p.token);
+      this.ctx.metrics.observeLatency((this.ctx.clock.now() - p.started) / 1000);
+      if (p.method === 'initialize') this.initialized(c.msg);
+      this.deliver(p.stream, line, true);
+      return;
+    }
+    let target: OutStream | undefined;
+    if (c.method === 'notifications/progress') {
+      const token = (c.msg.params as { progressToken?: JsonRpcId } | undefined)?.progressToken;
+      if (token !== undefined) target = this.progress.get(token)?.stream;
+      if (target?.mode === 'json') target = undefined;
+    }
+    this.deliver(target ?? this.unsolicitedTarget(), line, false);
+  }
+
+  private unsolicitedTarget(): OutStream {
+    if (this.getStream.sink?.open) return this.getStream;
+    const newest = this.newestSse;
+    if (newest && newest.open > 0 && newest.sink?.open) return newest;
+    let found: OutStream | undefined;
+    for (const s of this.streams.values()) if (s.mode === 'sse' && s.sink?.open) found = s;
+    return found ?? this.getStream;
+  }
+
+  private deliver(stream: OutStream, line: Buffer, isResponse: boolean): void {
+    if (stream.mode === 'json') {
+      stream.json.push(line);
+    } else {
+      const now = this.ctx.clock.now();
+      let id: string | undefined;
+      if (stream.resumable && this.store) {
+        const seq = ++stream.seq;
+        id = formatEventId(stream.no, seq);
+        this.store.append(stream.no, seq, Buffer.from(line));
+      }
+      if (stream.sink?.open) stream.sink.writeMessage(line, id, now);
+      else if (stream === this.getStream) {
+        if (this.getBacklog.length >= GET_BACKLOG_MAX) {
+          this.getBacklog.shift();
+          this.ctx.logger.warn('GET stream backlog full, oldest message dropped', { session: this.id });
+        }
+        this.getBacklog.push({ id, data: Buffer.from(line) });
+      } else if (!stream.resumable) {
+        this.ctx.logger.debug('message for a disconnected stream dropped', {
+          session: this.id,
+          stream: stream.no,
+        });
+      }
+    }
+    if (isResponse && --stream.open <= 0) this.endStream(stream);
+  }
+
+  private endStream(stream: OutStream): void {
+    this.streams.delete(stream.no);
+    if (this.newestSse === stream) this.newestSse = undefined;
+    if (stream.mode === 'json') {
+      const resolve = stream.resolveJson;
+      if (!resolve) return;
+      stream.resolveJson = undefined;
+      const headers = { 'content-type': 'application/json', 'mcp-session-id': this.id };
+      const parts = stream.json;
+      if (parts.length === 0)
+        resolve(new Response(null, { status: 202, headers: { 'mcp-session-id': this.id } }));
+      else if (!stream.batch && parts.length === 1)
+        resolve(new Response(parts[0] as Uint8Array<ArrayBuffer>, { status: 200, headers }));
+      else {
+        const body = Buffer.concat([
+          Buffer.from('['),
+          ...parts.flatMap((p, i) => (i ? [COMMA, p] : [p])),
+          Buffer.from(']'),
+        ]);
+        resolve(new Response(body as Uint8Array<ArrayBuffer>, { status: 200, headers }));
+      }
+      return;
+    }
+    stream.sink?.close();
+    stream.sink = null;
+  }
+
+  private detach(stream: OutStream, sink: SseSink): void {
+    if (stream.sink === sink) stream.sink = null;
+  }
+
+  private initialized(msg: Record<string, unknown>): void {
+    const result = msg.result as { protocolVersion?: unknown } | undefined;
+    if (typeof result?.protocolVersion === 'string') {
+      this.protocolVersion = result.protocolVersion;
+      this.getStream.resumable = !!this.store && supportsPrimingEvents(result.protocolVersion);
+    } else if (msg.error !== undefined) {
+      // The child refused to initialize: the session is of no use.
+      queueMicrotask(() => void this.close('initialize failed', 'Session ended: initialize failed'));
+    }
+  }
+
+  private clientCancelled(msg: Record<string, unknown>): void {
+    const requestId = (msg.params as { requestId?: JsonRpcId } | undefined)?.requestId;
+    if (requestId === undefined) return;
+    const p = this.pending.get(requestId);
+    if (!p) return;
+    // The child will not answer a cancelled request (MCP cancellation): stop waiting for it.
+    this.pending.delete(requestId);
+    if (p.token !== undefined) this.progress.delete(p.token);
+    if (--p.stream.open <= 0) this.endStream(p.stream);
+  }
+
+  private timeOut(p: Pending): void {
+    this.pending.delete(p.id);
+    if (p.token !== undefined) this.progress.delete(p.token);
+    this.ctx.metrics.timeouts++;
+    const reason = `Request timed out after ${this.ctx.requestTimeoutMs} ms`;
+    this.ctx.logger.warn('request timed out', { session: this.id, id: p.id, method: p.method });
+    void this.child.write(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: p.id, reason },
+      }),
+    );
+    this.deliver(p.stream, Buffer.from(jsonRpcErrorBody(p.id, JsonRpcCode.RequestTimeout, reason)), true);
+  }
+
+  private childExited(exit: ChildExit): void {
+    if (this.closed) return;
+    this.ctx.metrics.crashes++;
+    this.ctx.logger.warn('child exited', {
+      session: this.id,
+      pid: this.child.pid,
+      code: exit.code,
+      signal: exit.signal,
+      error: exit.error,
+    });
+    void this.close('child exited', `MCP server process exited (${describeExit(exit)})`);
+  }
+
+  private skip(line: Buffer): void {
+    this.ctx.metrics.stdoutSkipped++;
+    this.ctx.logger.warn('non-JSON-RPC stdout line skipped', {
+      session: this.id,
+      pid: this.child.pid,
+      bytes: line.length,
+      start: line.subarray(0, 120).toString('utf8'),
+    });
+  }
+}
+
+const COMMA = Buffer.from(',');

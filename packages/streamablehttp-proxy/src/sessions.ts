@@ -1,0 +1,169 @@
+import { ChildProcess, describeExit, type ChildSpec } from './child-process.js';
+import { BridgeHttpError, JsonRpcCode } from './errors.js';
+import { Session, type SessionContext } from './session.js';
+
+/** What the registry needs beyond the sessions' shared context. */
+export interface RegistryConfig {
+  spec: ChildSpec;
+  maxSessions: number;
+  poolSize: number;
+  retryAfterSeconds: number;
+  generateSessionId: () => string;
+}
+
+/**
+ * Every live session, the warm pool of pre-spawned children, and their
+ * upkeep. Sessions plus pooled children never exceed `maxSessions`.
+ */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+  private readonly pool = new Set<ChildProcess>();
+  private refillScheduled = false;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private poolFailures = 0;
+  private closing = false;
+  private readonly ctx: SessionContext;
+
+  constructor(
+    private readonly cfg: RegistryConfig,
+    ctx: Omit<SessionContext, 'onClosed'>,
+  ) {
+    this.ctx = { ...ctx, onClosed: (s) => this.closed(s) };
+  }
+
+  /** Open sessions. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Children waiting in the warm pool. */
+  get pooled(): number {
+    return this.pool.size;
+  }
+
+  /** True when a new session could be opened now. */
+  get hasCapacity(): boolean {
+    return !this.closing && (this.pool.size > 0 || this.sessions.size < this.cfg.maxSessions);
+  }
+
+  /** PIDs of the pooled children. */
+  poolPids(): number[] {
+    return [...this.pool].map((c) => c.pid);
+  }
+
+  /** The live session `id`, if any. */
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** All live sessions. */
+  all(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
+  /**
+   * Opens a session: a warm child when one is waiting and no per-session
+   * environment is needed, otherwise a fresh one. Throws 503 when full.
+   */
+  open(identity: string | undefined, extraEnv: Record<string, string> | undefined): Session {
+    if (this.closing)
+      throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
+    let child: ChildProcess | undefined;
+    if (!extraEnv) {
+      for (const c of this.pool) {
+        this.pool.delete(c);
+        if (c.alive) {
+          child = c;
+          break;
+        }
+      }
+    }
+    if (!child) {
+      if (this.sessions.size + this.pool.size >= this.cfg.maxSessions) {
+        // Give up a pooled child (when any) rather than refuse: sessions come first.
+        const spare = this.pool.values().next().value;
+        if (spare === undefined || this.sessions.size >= this.cfg.maxSessions) {
+          throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: too many sessions', {
+            'retry-after': String(this.cfg.retryAfterSeconds),
+          });
+        }
+        this.pool.delete(spare);
+        void spare.kill(this.ctx.killGraceMs);
+      }
+      child = this.spawn(extraEnv);
+    }
+    const session = new Session(this.cfg.generateSessionId(), child, identity, this.ctx);
+    this.sessions.set(session.id, session);
+    this.ctx.metrics.sessionsOpened++;
+    this.ctx.logger.info('session opened', { session: session.id, pid: child.pid });
+    this.scheduleRefill();
+    return session;
+  }
+
+  /** Keeps the pool at `poolSize` (within the cap), in the background. */
+  scheduleRefill(delayMs = 0): void {
+    if (this.closing || this.cfg.poolSize === 0 || this.refillScheduled) return;
+    this.refillScheduled = true;
+    const run = () => {
+      this.refillScheduled = false;
+      this.refillTimer = undefined;
+      this.refill();
+    };
+    if (delayMs > 0) {
+      this.refillTimer = setTimeout(run, delayMs);
+      this.refillTimer.unref();
+    } else setImmediate(run);
+  }
+
+  /** Upkeep for every session (timeouts, keep-alives, idle reaping). */
+  sweep(now: number): void {
+    for (const s of this.sessions.values()) s.sweep(now);
+  }
+
+  /** Ends every session and pooled child; resolves when all children have exited. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.refillTimer);
+    const exits = [...this.sessions.values()].map((s) => s.close('shutdown', 'Server shutting down'));
+    for (const c of this.pool) exits.push(c.kill(this.ctx.killGraceMs));
+    this.pool.clear();
+    await Promise.all(exits);
+  }
+
+  /** SIGKILL to every child's group, synchronously (process exit handler). */
+  killAllNow(): void {
+    for (const s of this.sessions.values()) s.child.killNow();
+    for (const c of this.pool) c.killNow();
+  }
+
+  private refill(): void {
+    const target = Math.min(this.cfg.poolSize, this.cfg.maxSessions - this.sessions.size);
+    while (!this.closing && this.pool.size < target) {
+      const child = this.spawn(undefined);
+      this.pool.add(child);
+      child.onExit = (exit) => {
+        if (!this.pool.delete(child)) return;
+        const young = this.ctx.clock.now() - child.startedAt < 5_000;
+        this.poolFailures = young ? this.poolFailures + 1 : 0;
+        this.ctx.metrics.crashes++;
+        this.ctx.logger.warn('pooled child exited', { pid: child.pid, exit: describeExit(exit) });
+        this.scheduleRefill(Math.min(30_000, 100 * 2 ** this.poolFailures));
+      };
+      child.onStderr = (line) => this.ctx.logger.info('child stderr', { pool: true, pid: child.pid, line });
+    }
+  }
+
+  private spawn(extraEnv: Record<string, string> | undefined): ChildProcess {
+    const spec = extraEnv ? { ...this.cfg.spec, env: { ...this.cfg.spec.env, ...extraEnv } } : this.cfg.spec;
+    const child = new ChildProcess(spec, this.ctx.clock.now());
+    this.ctx.metrics.spawns++;
+    this.ctx.logger.debug('child spawned', { pid: child.pid });
+    return child;
+  }
+
+  private closed(session: Session): void {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    this.ctx.metrics.sessionsClosed++;
+    this.scheduleRefill();
+  }
+}
