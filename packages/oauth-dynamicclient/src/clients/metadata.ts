@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { invalidClientMetadata, invalidRedirectUri, OAuthError } from '../http/errors.js';
+import { checkRedirectUri, type RedirectKind } from './redirect-uri.js';
+
+/** Client authentication methods this server supports at the token endpoint. */
+export const tokenEndpointAuthMethods = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+export type TokenEndpointAuthMethod = (typeof tokenEndpointAuthMethods)[number];
+
+/** Grant types clients may register. */
+export const supportedGrantTypes = ['authorization_code', 'refresh_token'] as const;
+export type GrantType = (typeof supportedGrantTypes)[number];
+
+const shortText = z.string().max(200);
+const httpUrl = z
+  .string()
+  .max(2000)
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL without userinfo');
+
+/**
+ * RFC 7591 §2 client metadata as clients send it. Unknown fields are dropped
+ * (§2: the server MUST ignore metadata it does not understand).
+ */
+export const clientMetadataInput = z.object({
+  redirect_uris: z.array(z.string()).max(20, 'at most 20 redirect_uris').optional(),
+  token_endpoint_auth_method: z.string().optional(),
+  grant_types: z.array(z.string()).max(10).optional(),
+  response_types: z.array(z.string()).max(10).optional(),
+  application_type: z.enum(['web', 'native']).optional(),
+  client_name: shortText.optional(),
+  client_uri: httpUrl.optional(),
+  logo_uri: httpUrl.optional(),
+  tos_uri: httpUrl.optional(),
+  policy_uri: httpUrl.optional(),
+  scope: z.string().max(1000).optional(),
+  contacts: z.array(z.string().max(320)).max(10).optional(),
+  software_id: shortText.optional(),
+  software_version: shortText.optional(),
+});
+
+/** Registered client metadata with every default filled in. */
+export interface ClientMetadata {
+  redirect_uris: string[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  grant_types: GrantType[];
+  response_types: Array<'code'>;
+  application_type: 'web' | 'native';
+  client_name?: string;
+  client_uri?: string;
+  logo_uri?: string;
+  tos_uri?: string;
+  policy_uri?: string;
+  /** Space-separated scopes, only those the server supports. */
+  scope?: string;
+  contacts?: string[];
+  software_id?: string;
+  software_version?: string;
+}
+
+/** What {@link normalizeClientMetadata} needs to know about the server. */
+export interface MetadataPolicy {
+  /** Scopes the server supports; requested scopes outside it are dropped (RFC 7591 §2 lets the server replace values). */
+  scopesSupported: string[];
+  /** Extra redirect-URI policy (the allow-list); throws `invalid_redirect_uri` to refuse. */
+  checkRedirectAllowed?: (uri: string) => void;
+  /** Default auth method when absent (RFC 7591: `client_secret_basic`; CIMD: `none`). */
+  defaultAuthMethod?: TokenEndpointAuthMethod;
+  /** Auth methods allowed here (CIMD clients have no secret, so only `none`). */
+  allowedAuthMethods?: readonly TokenEndpointAuthMethod[];
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length ? issue.path.join('.') : 'body';
+  return `${path}: ${issue.message}`;
+}
+
+/**
+ * Validates RFC 7591 client metadata and fills in defaults.
+ *
+ * @throws OAuthError `invalid_redirect_uri` or `invalid_client_metadata` with a description naming the field.
+ */
+export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy): ClientMetadata {
+  const parsed = clientMetadataInput.safeParse(input);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    if (first.path[0] === 'redirect_uris') throw invalidRedirectUri(describeIssue(first));
+    throw invalidClientMetadata(describeIssue(first));
+  }
+  const m = parsed.data;
+
+  const grantTypes = m.grant_types ?? ['authorization_code'];
+  for (const g of grantTypes) {
+    if (!(supportedGrantTypes as readonly string[]).includes(g)) {
+      throw invalidClientMetadata(`grant_types: unsupported grant type ${JSON.stringify(g.slice(0, 64))}`);
+    }
+  }
+  if (!grantTypes.includes('authorization_code')) {
+    throw invalidClientMetadata('grant_types: must include authorization_code');
+  }
+  const responseTypes = m.response_types ?? ['code'];
+  if (responseTypes.length !== 1 || responseTypes[0] !== 'code') {
+    throw invalidClientMetadata('response_types: only ["code"] is supported');
+  }
+
+  const allowed = policy.allowedAuthMethods ?? tokenEndpointAuthMethods;
+  const authMethod = m.token_endpoint_auth_method ?? policy.defaultAuthMethod ?? 'client_secret_basic';
+  if (!(allowed as readonly string[]).includes(authMethod)) {
+    throw invalidClientMetadata(
+      `token_endpoint_auth_method: ${JSON.stringify(authMethod.slice(0, 64))} is not supported; use one of ${allowed.join(', ')}`,
+    );
+  }
+
+  const redirectUris = m.redirect_uris ?? [];
+  if (redirectUris.length === 0)
+    throw invalidRedirectUri('redirect_uris: at least one redirect URI is required');
+  const kinds = new Set<RedirectKind>();
+  for (const uri of redirectUris) {
+    kinds.add(checkRedirectUri(uri));
+    policy.checkRedirectAllowed?.(uri);
+  }
+  if (new Set(redirectUris).size !== redirectUris.length) {
+    throw invalidRedirectUri('redirect_uris: contains duplicates');
+  }
+  // OIDC Registration: web clients use https; native clients use loopback or private-use schemes.
+  const applicationType = m.application_type ?? (kinds.has('web') ? 'web' : 'native');
+  if (applicationType === 'web' && kinds.has('private-use')) {
+    throw invalidRedirectUri('redirect_uris: a web application cannot use private-use URI schemes');
+  }
+
+  const scopes = m.scope
+    ?.split(' ')
+    .filter((s) => s.length > 0 && policy.scopesSupported.includes(s))
+    .filter((s, i, all) => all.indexOf(s) === i);
+
+  const out: ClientMetadata = {
+    redirect_uris: redirectUris,
+    token_endpoint_auth_method: authMethod as TokenEndpointAuthMethod,
+    grant_types: [...new Set(grantTypes)] as GrantType[],
+    response_types: ['code'],
+    application_type: applicationType,
+  };
+  if (m.client_name !== undefined) out.client_name = m.client_name;
+  if (m.client_uri !== undefined) out.client_uri = m.client_uri;
+  if (m.logo_uri !== undefined) out.logo_uri = m.logo_uri;
+  if (m.tos_uri !== undefined) out.tos_uri = m.tos_uri;
+  if (m.policy_uri !== undefined) out.policy_uri = m.policy_uri;
+  if (scopes && scopes.length > 0) out.scope = scopes.join(' ');
+  if (m.contacts !== undefined) out.contacts = m.contacts;
+  if (m.software_id !== undefined) out.software_id = m.software_id;
+  if (m.software_version !== undefined) out.software_version = m.software_version;
+  return out;
+}
+
+/** True when `err` is one of the registration errors {@link normalizeClientMetadata} throws. */
+export const isMetadataError = (err: unknown): err is OAuthError =>
+  err instanceof OAuthError &&
+  (err.error === 'invalid_client_metadata' || err.error === 'invalid_redirect_uri');

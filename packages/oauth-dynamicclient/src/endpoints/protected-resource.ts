@@ -1,0 +1,63 @@
+import type { Route, ServerContext } from '../context.js';
+import { publicJson } from '../http/responses.js';
+
+/** RFC 9728 protected resource metadata. */
+export interface ProtectedResourceMetadata {
+  resource: string;
+  authorization_servers: string[];
+  scopes_supported?: string[];
+  bearer_methods_supported: ['header'];
+  resource_name?: string;
+}
+
+/** The configured resource entry as parsed from options. */
+export interface ResourceConfig {
+  resource: string;
+  scopes?: string[];
+  name?: string;
+  default?: boolean;
+}
+
+/** Builds the RFC 9728 document for one resource served by `issuer`. */
+export function protectedResourceMetadata(issuer: string, r: ResourceConfig): ProtectedResourceMetadata {
+  return {
+    resource: r.resource,
+    authorization_servers: [issuer],
+    ...(r.scopes ? { scopes_supported: r.scopes } : {}),
+    bearer_methods_supported: ['header'],
+    ...(r.name ? { resource_name: r.name } : {}),
+  };
+}
+
+/**
+ * Where RFC 9728 §3.1 puts a resource's metadata: the well-known name inserted
+ * between the host and the resource's path.
+ * `https://host/mcp` → `https://host/.well-known/oauth-protected-resource/mcp`.
+ */
+export function protectedResourceMetadataUrl(resource: string): string {
+  const u = new URL(resource);
+  const path = u.pathname === '/' ? '' : u.pathname.replace(/\/+$/, '');
+  return `${u.origin}/.well-known/oauth-protected-resource${path}`;
+}
+
+/**
+ * A route per configured resource at its RFC 9728 location on this host.
+ * Resources on other hosts are served too (by path); when two share a path,
+ * the one whose origin matches the request wins.
+ */
+export function protectedResourceRoutes(ctx: ServerContext): Route[] {
+  const byPath = new Map<string, ResourceConfig[]>();
+  for (const r of ctx.options.resources) {
+    const path = new URL(protectedResourceMetadataUrl(r.resource)).pathname;
+    byPath.set(path, [...(byPath.get(path) ?? []), r]);
+  }
+  return [...byPath].map(([path, candidates]) => ({
+    method: 'GET',
+    path,
+    cors: true,
+    handler: async (_request, _ctx, { url }) => {
+      const r = candidates.find((c) => new URL(c.resource).origin === url.origin) ?? candidates[0]!;
+      return publicJson(protectedResourceMetadata(ctx.issuer, r), ctx.options.metadataMaxAgeSeconds);
+    },
+  }));
+}

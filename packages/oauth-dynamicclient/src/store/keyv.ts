@@ -1,0 +1,145 @@
+import Keyv from 'keyv';
+import { systemClock, type Clock } from '../clock.js';
+import type { Envelope, Store } from './types.js';
+
+/** A per-key promise chain: serialises read-modify-write sequences inside one process. */
+class KeyedMutex {
+  private tails = new Map<string, Promise<unknown>>();
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+export interface KeyvStoreOptions {
+  /** Clock used for expiry (default: wall clock). */
+  clock?: Clock;
+}
+
+/**
+ * A {@link Store} over any Keyv instance (in-memory, file-backed, sqlite…).
+ * `take`, `increment` and the set operations are serialised with an
+ * in-process lock, so they are atomic only while ONE process uses the
+ * backend; for several instances use {@link RedisStore}.
+ */
+export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
+  const clock = options.clock ?? systemClock;
+  const lock = new KeyedMutex();
+
+  const read = async (key: string): Promise<Envelope | undefined> => {
+    const raw = await keyv.get<string>(key);
+    if (typeof raw !== 'string') return undefined;
+    let env: Envelope;
+    try {
+      env = JSON.parse(raw) as Envelope;
+    } catch {
+      return undefined;
+    }
+    if (env.e !== undefined && env.e <= clock.now()) {
+      await keyv.delete(key);
+      return undefined;
+    }
+    return env;
+  };
+  const write = async (key: string, env: Envelope): Promise<void> => {
+    const ttl = env.e === undefined ? undefined : Math.max(1, env.e - clock.now());
+    // Keyv's own expiry runs on the wall clock; give it the TTL so backends
+    // drop stale data, while our envelope keeps the clock's view authoritative.
+    await keyv.set(key, JSON.stringify(env), ttl);
+  };
+  const envelope = (value: unknown, ttlMs?: number): Envelope =>
+    ttlMs === undefined ? { v: value } : { v: value, e: clock.now() + ttlMs };
+
+  return {
+    async get<T>(key: string) {
+      return (await read(key))?.v as T | undefined;
+    },
+    set(key, value, ttlMs) {
+      return lock.run(key, () => write(key, envelope(value, ttlMs)));
+    },
+    delete(key) {
+      return lock.run(key, async () => (await read(key)) !== undefined && (await keyv.delete(key)));
+    },
+    take<T>(key: string) {
+      return lock.run(key, async () => {
+        const env = await read(key);
+        if (env === undefined) return undefined;
+        await keyv.delete(key);
+        return env.v as T;
+      });
+    },
+    increment(key, ttlMs) {
+      return lock.run(key, async () => {
+        const env = await read(key);
+        const count = (typeof env?.v === 'number' ? env.v : 0) + 1;
+        await write(key, { v: count, e: env?.e ?? clock.now() + ttlMs });
+        return count;
+      });
+    },
+    addToSet(key, member) {
+      return lock.run(key, async () => {
+        const env = await read(key);
+        const list = Array.isArray(env?.v) ? (env.v as string[]) : [];
+        if (!list.includes(member)) await write(key, { v: [...list, member] });
+      });
+    },
+    removeFromSet(key, member) {
+      return lock.run(key, async () => {
+        const env = await read(key);
+        const list = Array.isArray(env?.v) ? (env.v as string[]) : [];
+        if (list.includes(member)) await write(key, { v: list.filter((m) => m !== member) });
+      });
+    },
+    async members(key) {
+      const env = await read(key);
+      return Array.isArray(env?.v) ? [...(env.v as string[])] : [];
+    },
+    async close() {
+      await keyv.disconnect();
+    },
+  };
+}
+
+/**
+ * The default store: Keyv's in-memory map. State lives in this process only
+ * and is lost on restart.
+ */
+export class MemoryStore implements Store {
+  private readonly inner: Store;
+  constructor(options: KeyvStoreOptions = {}) {
+    this.inner = keyvStore(new Keyv(), options);
+  }
+  get<T>(key: string) {
+    return this.inner.get<T>(key);
+  }
+  set(key: string, value: unknown, ttlMs?: number) {
+    return this.inner.set(key, value, ttlMs);
+  }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
+  take<T>(key: string) {
+    return this.inner.take<T>(key);
+  }
+  increment(key: string, ttlMs: number) {
+    return this.inner.increment(key, ttlMs);
+  }
+  addToSet(key: string, member: string) {
+    return this.inner.addToSet(key, member);
+  }
+  removeFromSet(key: string, member: string) {
+    return this.inner.removeFromSet(key, member);
+  }
+  members(key: string) {
+    return this.inner.members(key);
+  }
+  close() {
+    return this.inner.close();
+  }
+}

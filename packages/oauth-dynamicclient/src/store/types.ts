@@ -1,0 +1,41 @@
+/**
+ * The storage contract every piece of server state goes through. Values are
+ * JSON-compatible (they are serialised as JSON). Expiry follows the server's
+ * {@link Clock}, so tests can move time; backends also get the TTL so they
+ * can drop expired data on their own.
+ */
+export interface Store {
+  /** The value under `key`, or `undefined` when absent or expired. */
+  get<T>(key: string): Promise<T | undefined>;
+  /** Stores `value` under `key`, expiring after `ttlMs` when given. */
+  set(key: string, value: unknown, ttlMs?: number): Promise<void>;
+  /** Removes `key`; `true` when something was removed. */
+  delete(key: string): Promise<boolean>;
+  /**
+   * Atomically reads and removes `key`: of any number of concurrent callers,
+   * at most one gets the value (single-use codes, refresh-token rotation).
+   */
+  take<T>(key: string): Promise<T | undefined>;
+  /**
+   * Atomically adds 1 to the counter under `key` and returns the new value.
+   * The counter expires `ttlMs` after it was created (fixed window); later
+   * increments do not extend it. Store-backed rate limits use this, so they
+   * hold across instances sharing a store.
+   */
+  increment(key: string, ttlMs: number): Promise<number>;
+  /** Adds `member` to the set under `key` (used for indexes such as "all clients"). */
+  addToSet(key: string, member: string): Promise<void>;
+  /** Removes `member` from the set under `key`. */
+  removeFromSet(key: string, member: string): Promise<void>;
+  /** Every member of the set under `key` (empty when absent). */
+  members(key: string): Promise<string[]>;
+  /** Releases connections. The store is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** Stored form: the value plus its absolute expiry on the server's clock. */
+export interface Envelope {
+  v: unknown;
+  /** Expiry in ms since the epoch; absent = never. */
+  e?: number;
+}
