@@ -1,0 +1,193 @@
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
+import { epochSeconds, systemClock, type Clock } from '../clock.js';
+import { canonicalResource } from '../resource/canonical.js';
+import type { AccessTokenClaims } from './access-token.js';
+import { InsufficientScopeError, InvalidTokenError } from './errors.js';
+
+/** What a resource asks of a token. */
+export interface VerifyAccessTokenOptions {
+  /** The resource being accessed (RFC 8707); compared with `aud` in canonical form. */
+  resource: string;
+  /** Scopes the request needs; every one must be granted. */
+  scopes?: string[];
+}
+
+/** A token that passed every check. */
+export interface VerifiedAccessToken {
+  claims: AccessTokenClaims;
+  sub: string;
+  clientId: string;
+  scopes: string[];
+  login: string | undefined;
+  name: string | undefined;
+  /** `exp`, seconds since the epoch. */
+  expiresAt: number;
+}
+
+/** Resolves the public key for a JWS header; `undefined` when the `kid` is unknown. */
+export type VerificationKeyResolver = (header: JWTHeaderParameters) => Promise<CryptoKey | undefined>;
+
+export interface AccessTokenVerifierOptions {
+  /** Expected `iss`. */
+  issuer: string;
+  /** Public key lookup (local key ring or a remote JWKS). */
+  key: VerificationKeyResolver;
+  /** Revocation check by `jti` and family id; run on every verification, cached or not. */
+  isRevoked?: (jti: string, familyId: string | undefined) => Promise<boolean>;
+  clock?: Clock;
+  /** Allowed clock skew for `exp`/`iat`/`nbf`, seconds (default 10). */
+  clockSkewSeconds?: number;
+  /** Accepted algorithms (default ES256 and RS256). `none` and HMAC are never accepted. */
+  algorithms?: ('ES256' | 'RS256' | 'ES384' | 'PS256' | 'EdDSA')[];
+  /** Verified tokens kept in memory by token string (default 10 000; 0 disables the cache). */
+  cacheSize?: number;
+}
+
+interface CacheEntry {
+  claims: AccessTokenClaims;
+  scopes: Set<string>;
+  audiences: string[];
+}
+
+const ASYMMETRIC = new Set([
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+]);
+
+function mapJoseError(err: unknown): InvalidTokenError {
+  if (err instanceof InvalidTokenError) return err;
+  if (err instanceof joseErrors.JWTExpired) return new InvalidTokenError('expired', 'token expired');
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'iss') return new InvalidTokenError('issuer', 'token issuer mismatch');
+    if (err.claim === 'typ') return new InvalidTokenError('type', 'token type must be at+jwt');
+    if (err.claim === 'nbf' || err.claim === 'iat')
+      return new InvalidTokenError('not_yet_valid', 'token not yet valid');
+    return new InvalidTokenError('claims', `token claim "${err.claim}" invalid`);
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed)
+    return new InvalidTokenError('algorithm', 'token algorithm not allowed');
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return new InvalidTokenError('signature', 'token signature invalid');
+  }
+  return new InvalidTokenError('malformed', 'token malformed');
+}
+
+/**
+ * Verifies RFC 9068 access tokens: signature by a known key with an allowed
+ * asymmetric algorithm, `typ: at+jwt`, `iss`, `exp` with a small skew, the
+ * audience against the requested resource (canonical form), the required
+ * scopes and revocation. The expensive part (signature and claim parsing) is
+ * cached by token string until the token expires; audience, scope, expiry and
+ * revocation are checked on every call.
+ */
+export class AccessTokenVerifier {
+  private readonly clock: Clock;
+  private readonly skew: number;
+  private readonly algorithms: string[];
+  private readonly cacheSize: number;
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(private readonly opts: AccessTokenVerifierOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.skew = opts.clockSkewSeconds ?? 10;
+    this.algorithms = (opts.algorithms ?? ['ES256', 'RS256']).filter((a) => ASYMMETRIC.has(a));
+    this.cacheSize = opts.cacheSize ?? 10_000;
+  }
+
+  /** Verifies `token` for `options.resource`; throws {@link InvalidTokenError} or {@link InsufficientScopeError}. */
+  async verify(token: string, options: VerifyAccessTokenOptions): Promise<VerifiedAccessToken> {
+    const entry = this.cache.get(token) ?? (await this.verifySignature(token));
+    const { claims } = entry;
+    const now = epochSeconds(this.clock.now());
+    if (claims.exp + this.skew <= now) {
+      this.cache.delete(token);
+      throw new InvalidTokenError('expired', 'token expired');
+    }
+    const resource = canonicalResource(options.resource) ?? options.resource;
+    if (!entry.audiences.includes(resource))
+      throw new InvalidTokenError('audience', 'token not valid for this resource');
+    if (this.opts.isRevoked && (await this.opts.isRevoked(claims.jti, claims.fid))) {
+      this.cache.delete(token);
+      throw new InvalidTokenError('revoked', 'token revoked');
+    }
+    const missing = (options.scopes ?? []).filter((s) => !entry.scopes.has(s));
+    if (missing.length) throw new InsufficientScopeError(options.scopes ?? []);
+    return {
+      claims,
+      sub: claims.sub,
+      clientId: claims.client_id,
+      scopes: [...entry.scopes],
+      login: claims.login,
+      name: claims.name,
+      expiresAt: claims.exp,
+    };
+  }
+
+  /** Drops every cached verification (e.g. after the key ring changed). */
+  clearCache(): void {
+    this.cache.clear();
+  }
+
+  private async verifySignature(token: string): Promise<CacheEntry> {
+    if (token.length > 8192) throw new InvalidTokenError('malformed', 'token malformed');
+    let header: JWTHeaderParameters;
+    try {
+      header = decodeProtectedHeader(token) as JWTHeaderParameters;
+    } catch {
+      throw new InvalidTokenError('malformed', 'token malformed');
+    }
+    if (typeof header.alg !== 'string' || !this.algorithms.includes(header.alg)) {
+      throw new InvalidTokenError('algorithm', 'token algorithm not allowed');
+    }
+    let claims: AccessTokenClaims;
+    try {
+      const result = await jwtVerify<AccessTokenClaims>(
+        token,
+        async (h) => {
+          const key = await this.opts.key(h);
+          if (!key) throw new InvalidTokenError('unknown_key', 'token signed by an unknown key');
+          return key;
+        },
+        {
+          issuer: this.opts.issuer,
+          algorithms: this.algorithms,
+          typ: 'at+jwt',
+          clockTolerance: this.skew,
+          currentDate: new Date(this.clock.now()),
+          requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
+        },
+      );
+      claims = result.payload;
+    } catch (err) {
+      throw mapJoseError(err);
+    }
+    if (
+      typeof claims.sub !== 'string' ||
+      typeof claims.client_id !== 'string' ||
+      typeof claims.jti !== 'string' ||
+      (claims.scope !== undefined && typeof claims.scope !== 'string')
+    ) {
+      throw new InvalidTokenError('claims', 'token claims malformed');
+    }
+    const aud = claims.aud as unknown;
+    const audiences = (Array.isArray(aud) ? aud : [aud]).filter((a): a is string => typeof a === 'string');
+    const entry: CacheEntry = {
+      claims,
+      scopes: new Set((claims.scope ?? '').split(' ').filter(Boolean)),
+      audiences: audiences.map((a) => canonicalResource(a) ?? a),
+    };
+    if (this.cacheSize > 0) {
+      if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(token, entry);
+    }
+    return entry;
+  }
+}
