@@ -53,9 +53,11 @@ export async function resolvePinned(
       const c = classifyAddress(address);
       if (c.isPublic) continue;
       const where = address === hostname ? `${hostname} is` : `${hostname} resolves to ${address},`;
+      const range = describeRange(c);
+      const article = /^(unspecified|invalid)/.test(range) ? 'an' : 'a';
       throw new FetchError(
         'blocked_address',
-        `Refused to fetch ${url.origin}: ${where} a ${describeRange(c)} address. ` +
+        `Refused to fetch ${url.origin}: ${where} ${article} ${range} address. ` +
           'Requests to internal networks are blocked (SSRF protection).',
       );
     }
