@@ -1,0 +1,166 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { fixtureMcpServerPath, killAllSpawned, spawnCli, waitFor } from '@mcp-gateway/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseCli } from '../src/cli-options.js';
+import { splitCommandLine } from '../src/command-line.js';
+import { connectClient, isRunning, textOf } from './helpers.js';
+
+afterAll(killAllSpawned);
+
+const pkgDir = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(`${pkgDir}/package.json`, 'utf8')) as { bin: Record<string, string> };
+const bin = `${pkgDir}/${pkg.bin['mcp-streamablehttp-proxy']}`;
+
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the package first (npx turbo run build)`);
+  return spawnCli(process.execPath, [bin, ...args], { env: { LOG_LEVEL: '', SERVER_COMMAND: '', ...env } });
+}
+
+describe('mcp-streamablehttp-proxy CLI', () => {
+  it('cli: the bin serves the command after -- and SIGTERM ends it and its children', async () => {
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    const cli = startCli(['--port', '0', '--', process.execPath, fixtureMcpServerPath]);
+    const [, url] = await cli.waitForOutput(/"msg":"listening","url":"([^"]+)"/);
+    const { client } = await connectClient(url!);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'via cli' } }))).toBe('via cli');
+    const pid = Number(textOf(await client.callTool({ name: 'pid', arguments: {} })));
+    expect(isRunning(pid)).toBe(true);
+    await client.close();
+    await cli.kill(5_000);
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    await waitFor(() => !isRunning(pid), { message: `child ${pid} outlived the CLI` });
+    expect(cli.stderr).toContain('"msg":"shutting down"');
+  });
+
+  it('cli: MCP_BIND_HOST, MCP_PORT, SERVER_COMMAND and SESSION_TIMEOUT are fallbacks', async () => {
+    const cli = startCli([], {
+      MCP_BIND_HOST: '127.0.0.1',
+      MCP_PORT: '0',
+      SERVER_COMMAND: `"${process.execPath}" '${fixtureMcpServerPath}'`,
+      SESSION_TIMEOUT: '1',
+    });
+    const [, url] = await cli.waitForOutput(/"msg":"listening","url":"([^"]+)"/);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const { client } = await connectClient(url!);
+    const pid = Number(textOf(await client.callTool({ name: 'pid', arguments: {} })));
+    // SESSION_TIMEOUT=1: the idle session and its child are reaped after a second.
+    await cli.waitForOutput(/"msg":"session closed"[^\n]*"reason":"idle"/, { timeoutMs: 10_000 });
+    await waitFor(() => !isRunning(pid));
+    await client.close();
+    await cli.kill();
+  });
+
+  it('cli: an unknown flag or a missing command exits 2 with the reason', async () => {
+    const bad = startCli(['--nope']);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown option '--nope'/);
+    const none = startCli(['--port', '0']);
+    expect((await none.exited).code).toBe(2);
+    expect(none.stderr).toContain('no command: give one after -- or set SERVER_COMMAND');
+  });
+});
+
+describe('parseCli', () => {
+  it('cli: flags win over environment fallbacks, which win over defaults', () => {
+    const env = {
+      MCP_BIND_HOST: '0.0.0.0',
+      MCP_PORT: '8080',
+      SESSION_TIMEOUT: '60',
+      SERVER_COMMAND: 'uvx mcp-server-time',
+    };
+    const fromEnv = parseCli([], env);
+    if (typeof fromEnv === 'string') throw new Error('unexpected');
+    expect(fromEnv.host).toBe('0.0.0.0');
+    expect(fromEnv.port).toBe(8080);
+    expect(fromEnv.options).toMatchObject({
+      command: 'uvx',
+      args: ['mcp-server-time'],
+      sessionTimeoutMs: 60_000,
+    });
+    const fromFlags = parseCli(
+      [
+        '--host',
+        '127.0.0.2',
+        '--port',
+        '9',
+        '--session-timeout',
+        '5',
+        '--max-sessions',
+        '7',
+        '--pool-size',
+        '2',
+        '--json-response',
+        '--allowed-origins',
+        'https://a.example, https://b.example',
+        '--env-from-header',
+        'X-Github-Token=GITHUB_TOKEN',
+        '--env-from-header',
+        'X-Other=OTHER',
+        '--log-level',
+        'warn',
+        '--request-timeout',
+        '3',
+        '--identity-header',
+        'x-user',
+        '--memory-limit',
+        '1000000000',
+        '--cpu-limit',
+        '60',
+        '--path',
+        '/rpc',
+        '--',
+        'npx',
+        '-y',
+        '@modelcontextprotocol/server-memory',
+      ],
+      env,
+    );
+    if (typeof fromFlags === 'string') throw new Error('unexpected');
+    expect(fromFlags).toMatchObject({ host: '127.0.0.2', port: 9 });
+    expect(fromFlags.options).toMatchObject({
+      command: 'npx',
+      args: ['-y', '@modelcontextprotocol/server-memory'],
+      sessionTimeoutMs: 5000,
+      requestTimeoutMs: 3000,
+      maxSessions: 7,
+      poolSize: 2,
+      jsonResponse: true,
+      allowedOrigins: ['https://a.example', 'https://b.example'],
+      envFromHeaders: { 'X-Github-Token': 'GITHUB_TOKEN', 'X-Other': 'OTHER' },
+      logLevel: 'warn',
+      identity: 'x-user',
+      limits: { memoryBytes: 1_000_000_000, cpuSeconds: 60 },
+      path: '/rpc',
+    });
+    const defaults = parseCli(['--', 'cmd'], {});
+    if (typeof defaults === 'string') throw new Error('unexpected');
+    expect(defaults).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(defaults.options).toMatchObject({
+      sessionTimeoutMs: 1_800_000,
+      maxSessions: 100,
+      poolSize: 0,
+      jsonResponse: false,
+    });
+  });
+
+  it('cli: malformed values are refused with the flag named', () => {
+    expect(() => parseCli(['--port', 'abc', '--', 'x'], {})).toThrow('--port must be a number');
+    expect(() => parseCli(['--port', '70000', '--', 'x'], {})).toThrow('--port must be at most 65535');
+    expect(() => parseCli(['--env-from-header', 'nope', '--', 'x'], {})).toThrow(
+      '--env-from-header must look like',
+    );
+    expect(() => parseCli(['--log-level', 'loud', '--', 'x'], {})).toThrow('--log-level must be one of');
+    expect(() => parseCli([], { SERVER_COMMAND: 'a "b' })).toThrow('unterminated " quote');
+  });
+
+  it('cli: SERVER_COMMAND splits like a shell', () => {
+    expect(splitCommandLine(`uvx mcp-server-time --local-timezone 'Europe/Berlin'`)).toEqual([
+      'uvx',
+      'mcp-server-time',
+      '--local-timezone',
+      'Europe/Berlin',
+    ]);
+    expect(splitCommandLine(`node "/a b/c.js" x\\ y ''`)).toEqual(['node', '/a b/c.js', 'x y', '']);
+  });
+});
