@@ -145,7 +145,6 @@ export class HttpServiceProxy {
 
 /** Header values are ByteStrings: non-Latin-1 names are percent-encoded. */
 function encodeHeader(v: string): string {
-  // eslint-disable-next-line no-control-regex
   return /^[\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v);
 }
 

@@ -1,0 +1,456 @@
+import { randomUUID } from 'node:crypto';
+import { AuthError, bearerToken, challenge, type GatewayAuth, type ResourceDescriptor } from '../auth.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
+import { Cors } from '../http/cors.js';
+import { publicRequest, type PublicRequest } from '../http/public-url.js';
+import type { Identity } from '../identity.js';
+import type { Logger } from '../ops/logger.js';
+import type { GatewayMetrics } from '../ops/metrics.js';
+import { openApiDocument } from '../ops/openapi.js';
+import type { WebhookDispatcher } from '../ops/webhooks.js';
+import { ServiceRegistryError, type ServiceEntry, type ServiceRegistry } from '../services/registry.js';
+
+/** Largest MCP request body the gateway reads (413 above). */
+export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
+/** Largest admin API body. */
+const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+
+/** Scope that opens the admin API. */
+export const ADMIN_SCOPE = 'mcp:admin';
+
+/** Request headers the gateway owns: a client can never set them for a backend. */
+const STRIPPED_FOR_BACKEND =
+  /^(authorization|cookie|origin|x-user-id|x-user-name|x-client-id|x-scopes|x-mcp-gateway-.*)$/;
+
+export interface GatewayHandlerDeps {
+  config: GatewayConfig;
+  auth: GatewayAuth;
+  registry: ServiceRegistry;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  webhooks: WebhookDispatcher;
+  /** True when the gateway's own store is reachable. */
+  storeReady: () => Promise<boolean>;
+  /** Extra pages mounted on the gateway (e.g. the connected-apps page): path → handler. */
+  pages?: Record<string, (request: Request, log: Logger) => Promise<Response>>;
+  version: string;
+}
+
+/** The admin resource: tokens for the admin API carry it as audience. */
+export function adminResource(issuer: string): ResourceDescriptor {
+  return {
+    resource: `${issuer.replace(/\/+$/, '')}/admin`,
+    scopes: [ADMIN_SCOPE],
+    name: 'mcp-gateway admin API',
+  };
+}
+
+/** Every resource the authorization server must know: each service, and the admin API. */
+export function resourcesOf(registry: ServiceRegistry, issuer: string): ResourceDescriptor[] {
+  return [
+    ...registry
+      .list()
+      .map((e) => ({ resource: e.route.resource, scopes: e.route.scopes, name: e.route.title })),
+    adminResource(issuer),
+  ];
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(request: Request, max: number): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > max) throw new BodyTooLarge();
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+interface RpcMessage {
+  id?: string | number | null;
+  method?: string;
+  params?: { name?: unknown; arguments?: unknown };
+}
+
+function rpcMessages(body: string): RpcMessage[] {
+  try {
+    const v = JSON.parse(body) as unknown;
+    return (Array.isArray(v) ? v : [v]).filter((m): m is RpcMessage => typeof m === 'object' && m !== null);
+  } catch {
+    return [];
+  }
+}
+
+const withHeaders = (res: Response, headers: Record<string, string>): Response => {
+  const out = new Response(res.body, res);
+  for (const [k, v] of Object.entries(headers)) out.headers.set(k, v);
+  return out;
+};
+
+/**
+ * The gateway's request handler: operations endpoints, the admin API,
+ * per-service protected-resource metadata, the MCP services (each behind its
+ * own token check), and everything else to the authorization server.
+ */
+export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Request) => Promise<Response> {
+  const { config, auth, registry, logger, metrics, webhooks } = deps;
+  const issuer = new URL(config.issuer);
+  const issuerBase = config.issuer.replace(/\/+$/, '');
+  const cors = new Cors(config.cors.origins);
+  const admin = adminResource(config.issuer);
+  const issuerPath = issuer.pathname.replace(/\/+$/, '');
+
+  const local = (pub: PublicRequest) =>
+    pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined;
+
+  async function authenticate(request: Request, resource: string, scopes: string[]): Promise<Identity> {
+    const token = bearerToken(request);
+    if (!token) throw new AuthError(401, undefined, 'an access token is required');
+    return auth.verify(token, { resource, scopes });
+  }
+
+  function authFailure(
+    err: AuthError,
+    metadataUrl: string,
+    scopes: string[],
+    extra: Record<string, string> = {},
+  ) {
+    return Response.json(
+      { error: err.error ?? 'unauthorized', error_description: err.description },
+      {
+        status: err.status,
+        headers: {
+          'www-authenticate': challenge(metadataUrl, scopes, err),
+          'cache-control': 'no-store',
+          ...extra,
+        },
+      },
+    );
+  }
+
+  function metadataDocument(e: ServiceEntry) {
+    return {
+      resource: e.route.resource,
+      authorization_servers: [issuerBase],
+      scopes_supported: e.route.scopes,
+      bearer_methods_supported: ['header'],
+      resource_name: e.route.title,
+    };
+  }
+
+  async function serveService(entry: ServiceEntry, request: Request, pub: PublicRequest, log: Logger) {
+    const origin = request.headers.get('origin');
+    if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
+    const corsHeaders = cors.headers(origin, pub.origin);
+    if (origin && !cors.allows(origin, pub.origin)) {
+      return jsonError(403, 'forbidden_origin', `origin ${origin} is not allowed`);
+    }
+    const { route } = entry;
+    let identity: Identity;
+    try {
+      identity = await authenticate(request, route.resource, route.scopes);
+    } catch (err) {
+      if (err instanceof AuthError) {
+        metrics.authFailures.inc({ service: entry.name, reason: err.error ?? 'missing' });
+        return authFailure(err, route.metadataUrl, route.scopes, corsHeaders);
+      }
+      throw err;
+    }
+    if (
+      entry.config.users &&
+      !entry.config.users.includes(identity.sub) &&
+      !entry.config.users.includes(identity.name ?? '')
+    ) {
+      metrics.authFailures.inc({ service: entry.name, reason: 'user_not_allowed' });
+      return jsonError(403, 'access_denied', `this account may not use service "${entry.name}"`, corsHeaders);
+    }
+    let body: string | undefined;
+    let messages: RpcMessage[] = [];
+    if (request.method === 'POST') {
+      try {
+        body = await readBody(request, MAX_MCP_BODY_BYTES);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) {
+          return new GatewayError(
+            413,
+            JsonRpcCode.InvalidRequest,
+            `request body over ${MAX_MCP_BODY_BYTES} bytes`,
+          ).toResponse();
+        }
+        throw err;
+      }
+      messages = rpcMessages(body);
+      for (const m of messages) {
+        if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
+        metrics.toolCalls.inc({ service: entry.name, tool: m.params.name });
+        log.info({ service: entry.name, tool: m.params.name, user: identity.sub }, 'tool call');
+        if (webhooks.wants('tool_call')) {
+          webhooks.emit({
+            type: 'tool_call',
+            action: 'tool.called',
+            data: {
+              service: entry.name,
+              tool: m.params.name,
+              user: identity.sub,
+              client: identity.clientId,
+              arguments: m.params.arguments,
+            },
+          });
+        }
+      }
+    }
+    const headers = new Headers();
+    request.headers.forEach((v, k) => {
+      if (!STRIPPED_FOR_BACKEND.test(k)) headers.set(k, v);
+    });
+    const backendUrl = new URL(request.url);
+    backendUrl.pathname = '/mcp';
+    const init: RequestInit & { duplex?: 'half' } = {
+      method: request.method,
+      headers,
+      signal: request.signal,
+    };
+    if (body !== undefined) init.body = body;
+    const backendRequest = new Request(backendUrl, init);
+    try {
+      const res = await registry.backend(entry).handle(backendRequest, identity, body);
+      return withHeaders(res, corsHeaders);
+    } catch (err) {
+      const id = messages.length === 1 ? (messages[0]!.id ?? null) : null;
+      metrics.backendErrors.inc({ service: entry.name });
+      if (err instanceof GatewayError) {
+        log.warn({ service: entry.name, status: err.status, err: err.message }, 'backend error');
+        return withHeaders(err.toResponse(id), corsHeaders);
+      }
+      log.error({ service: entry.name, err: (err as Error).message }, 'backend failed');
+      return withHeaders(
+        new GatewayError(502, JsonRpcCode.BackendUnavailable, `service "${entry.name}" failed`).toResponse(
+          id,
+        ),
+        corsHeaders,
+      );
+    }
+  }
+
+  async function readyz(): Promise<Response> {
+    const checks: Record<string, boolean> = {};
+    const [authOk, storeOk] = await Promise.all([
+      auth.ready().catch(() => false),
+      deps.storeReady().catch(() => false),
+    ]);
+    checks.store = authOk && storeOk;
+    await Promise.all(
+      registry.list().map(async (e) => {
+        checks[`service:${e.name}`] = await registry
+          .backend(e)
+          .ready()
+          .catch(() => false);
+      }),
+    );
+    const ok = Object.values(checks).every(Boolean);
+    return Response.json(
+      { status: ok ? 'ready' : 'not_ready', checks },
+      { status: ok ? 200 : 503, headers: { 'cache-control': 'no-store' } },
+    );
+  }
+
+  async function servers(request: Request): Promise<Response> {
+    let identity: Identity | undefined;
+    const token = (() => {
+      try {
+        return bearerToken(request);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (token) {
+      for (const r of [
+        ...registry.list().map((e) => e.route),
+        { resource: admin.resource, scopes: [] as string[] },
+      ]) {
+        try {
+          identity = await auth.verify(token, { resource: r.resource, scopes: [] });
+          break;
+        } catch {
+          // not for this resource
+        }
+      }
+      if (!identity) return jsonError(401, 'invalid_token', 'the access token is not valid for this gateway');
+    }
+    const list = registry
+      .list()
+      .filter(
+        (e) =>
+          !e.config.users ||
+          (identity &&
+            (e.config.users.includes(identity.sub) || e.config.users.includes(identity.name ?? ''))),
+      )
+      .map((e) => ({
+        name: e.name,
+        title: e.route.title,
+        type: e.config.type,
+        url: e.route.resource,
+        resource_metadata: e.route.metadataUrl,
+        scopes: e.route.scopes,
+      }));
+    return Response.json({ servers: list }, { headers: { 'cache-control': 'no-store' } });
+  }
+
+  async function adminApi(request: Request, path: string, log: Logger): Promise<Response> {
+    let identity: Identity;
+    const meta = `${issuer.origin}/.well-known/oauth-protected-resource${new URL(admin.resource).pathname}`;
+    try {
+      identity = await authenticate(request, admin.resource, [ADMIN_SCOPE]);
+    } catch (err) {
+      if (err instanceof AuthError) return authFailure(err, meta, [ADMIN_SCOPE]);
+      throw err;
+    }
+    if (!config.admins.includes(identity.sub) && !config.admins.includes(identity.name ?? '')) {
+      return jsonError(403, 'access_denied', 'this account is not a gateway admin');
+    }
+    await registry.refresh();
+    const m = /^\/admin\/services(?:\/([^/]+))?$/.exec(path);
+    if (!m) return jsonError(404, 'not_found', 'no such admin endpoint');
+    const name = m[1] ? decodeURIComponent(m[1]) : undefined;
+    try {
+      if (!name && request.method === 'GET') {
+        return Response.json({ services: registry.list().map((e) => describeService(e)) });
+      }
+      if (name && request.method === 'GET') {
+        const e = registry.get(name);
+        return e ? Response.json(describeService(e)) : jsonError(404, 'not_found', `no service "${name}"`);
+      }
+      if (name && request.method === 'PUT') {
+        let input: unknown;
+        try {
+          input = JSON.parse(await readBody(request, MAX_ADMIN_BODY_BYTES));
+        } catch (err) {
+          if (err instanceof BodyTooLarge) return jsonError(413, 'invalid_request', 'body too large');
+          return jsonError(400, 'invalid_request', 'body is not JSON');
+        }
+        const e = await registry.put(name, input);
+        await auth.setResources?.(resourcesOf(registry, config.issuer));
+        log.info({ service: name, admin: identity.sub }, 'service added');
+        webhooks.emit({ type: 'service', action: 'service.put', data: { service: name, by: identity.sub } });
+        return Response.json(describeService(e), { status: 201 });
+      }
+      if (name && request.method === 'DELETE') {
+        await registry.remove(name);
+        await auth.setResources?.(resourcesOf(registry, config.issuer));
+        log.info({ service: name, admin: identity.sub }, 'service removed');
+        webhooks.emit({
+          type: 'service',
+          action: 'service.deleted',
+          data: { service: name, by: identity.sub },
+        });
+        return new Response(null, { status: 204 });
+      }
+      return jsonError(405, 'method_not_allowed', `${request.method} is not allowed here`);
+    } catch (err) {
+      if (err instanceof ServiceRegistryError) return jsonError(err.status, err.code, err.message);
+      throw err;
+    }
+  }
+
+  async function route(request: Request, pub: PublicRequest, log: Logger): Promise<[string, Response]> {
+    const path = local(pub);
+    if (path === '/healthz') return ['healthz', Response.json({ status: 'ok' })];
+    if (path === '/readyz') return ['readyz', await readyz()];
+    if (path === '/metrics') return ['metrics', await metrics.render()];
+    if (path === '/openapi.json') {
+      return ['openapi', Response.json(openApiDocument(config.issuer, registry.list(), deps.version))];
+    }
+    if (path === '/servers' && request.method === 'GET') return ['servers', await servers(request)];
+    if (path?.startsWith('/admin/')) return ['admin', await adminApi(request, path, log)];
+    const page = path !== undefined ? deps.pages?.[path] : undefined;
+    if (page) return ['page', await page(request, log)];
+    if (pub.pathname.startsWith('/.well-known/oauth-protected-resource/')) {
+      const e = registry.matchMetadata(pub);
+      if (e) {
+        if (request.method === 'OPTIONS') return ['metadata', cors.preflight(request, pub.origin)];
+        return [
+          'metadata',
+          Response.json(metadataDocument(e), {
+            headers: { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' },
+          }),
+        ];
+      }
+      if (pub.pathname === `/.well-known/oauth-protected-resource${new URL(admin.resource).pathname}`) {
+        return [
+          'metadata',
+          Response.json({
+            resource: admin.resource,
+            authorization_servers: [issuerBase],
+            scopes_supported: admin.scopes,
+            bearer_methods_supported: ['header'],
+            resource_name: admin.name,
+          }),
+        ];
+      }
+    }
+    const entry = registry.match(pub);
+    if (entry) return [`service:${entry.name}`, await serveService(entry, request, pub, log)];
+    return ['auth', await auth.fetch(request)];
+  }
+
+  return async function handle(request: Request): Promise<Response> {
+    const started = performance.now();
+    const given = request.headers.get('x-request-id');
+    const reqId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    const log = logger.child({ reqId });
+    const pub = publicRequest(request, config.trustProxy, issuer);
+    let kind = 'unknown';
+    let response: Response;
+    try {
+      [kind, response] = await route(request, pub, log);
+    } catch (err) {
+      if (err instanceof AuthError) {
+        response = jsonError(err.status, err.error ?? 'invalid_request', err.description);
+      } else if (err instanceof GatewayError) {
+        response = err.toResponse();
+      } else {
+        log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'request failed');
+        response = jsonError(500, 'server_error', 'internal error');
+      }
+    }
+    response = withHeaders(response, { 'x-request-id': reqId });
+    const seconds = (performance.now() - started) / 1000;
+    const routeLabel = kind.startsWith('service:') ? 'service' : kind;
+    metrics.requests.inc({ route: routeLabel, status: String(response.status) });
+    metrics.duration.observe({ route: routeLabel }, seconds);
+    log.info(
+      {
+        method: request.method,
+        path: pub.pathname,
+        status: response.status,
+        ms: Math.round(seconds * 1000),
+        route: kind,
+        ip: pub.clientIp,
+      },
+      'request',
+    );
+    return response;
+  };
+}
+
+/** A service as the admin API shows it: upstream credentials are never returned. */
+export function describeService(e: ServiceEntry) {
+  const config = { ...e.config } as Record<string, unknown>;
+  if ('credentials' in config && config.credentials)
+    config.credentials = { type: (config.credentials as { type: string }).type, redacted: true };
+  if ('env' in config && config.env)
+    config.env = Object.fromEntries(Object.keys(config.env).map((k) => [k, '[redacted]']));
+  return { name: e.name, origin: e.origin, url: e.route.resource, scopes: e.route.scopes, config };
+}

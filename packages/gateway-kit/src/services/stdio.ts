@@ -1,0 +1,82 @@
+import { createStdioBridge, type Logger as BridgeLogger } from '@mcp-gateway/streamablehttp-proxy';
+import type { StdioServiceConfig } from '../config/schema.js';
+import type { Identity } from '../identity.js';
+import type { Logger } from '../ops/logger.js';
+import type { ServiceBackend } from './backend.js';
+
+/** Headers the gateway sets (after stripping any client copy) to tell the bridge who the caller is. */
+export const IDENTITY_HEADER = 'x-mcp-gateway-user-id';
+export const NAME_HEADER = 'x-mcp-gateway-user-name';
+
+/** Variables every child gets from the gateway's environment, so commands like `npx` work. */
+export const BASE_ENV = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'SYSTEMROOT',
+  'USERPROFILE',
+  'APPDATA',
+];
+
+/** Adapts the gateway's pino logger to the bridge's logger interface. */
+export function bridgeLogger(log: Logger): BridgeLogger {
+  return {
+    debug: (msg, fields) => log.debug(fields ?? {}, msg),
+    info: (msg, fields) => log.info(fields ?? {}, msg),
+    warn: (msg, fields) => log.warn(fields ?? {}, msg),
+    error: (msg, fields) => log.error(fields ?? {}, msg),
+    enabled: (level) => log.isLevelEnabled(level),
+  };
+}
+
+/** The environment of every child: {@link BASE_ENV}, the service's `passEnv` allow-list, then its fixed `env`. */
+export function childEnv(
+  config: StdioServiceConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const k of [...BASE_ENV, ...config.passEnv]) if (env[k] !== undefined) out[k] = env[k];
+  return { ...out, ...config.env };
+}
+
+/**
+ * A `stdio` service: the streamablehttp-proxy bridge in-process, one child per
+ * session. Sessions are bound to the user who opened them (a request from
+ * another user for the same `Mcp-Session-Id` gets 404), and with
+ * `identityEnv` each child gets `MCP_USER_ID` / `MCP_USER_NAME`.
+ */
+export function stdioBackend(name: string, config: StdioServiceConfig, log: Logger): ServiceBackend {
+  const bridge = createStdioBridge({
+    command: config.command,
+    args: config.args,
+    cwd: config.cwd,
+    env: childEnv(config),
+    maxSessions: config.maxSessions,
+    sessionTimeoutMs: config.sessionTimeout * 1000,
+    poolSize: config.identityEnv ? 0 : config.poolSize,
+    identity: IDENTITY_HEADER,
+    envFromHeaders: config.identityEnv
+      ? { [IDENTITY_HEADER]: 'MCP_USER_ID', [NAME_HEADER]: 'MCP_USER_NAME' }
+      : {},
+    logger: bridgeLogger(log.child({ service: name })),
+  });
+  return {
+    kind: 'stdio',
+    async handle(request: Request, identity: Identity) {
+      request.headers.set(IDENTITY_HEADER, identity.sub);
+      if (identity.name) request.headers.set(NAME_HEADER, encodeURIComponent(identity.name));
+      return bridge.fetch(request);
+    },
+    async ready() {
+      const res = await bridge.fetch(new Request('http://gateway.internal/readyz'));
+      await res.body?.cancel();
+      return res.ok;
+    },
+    sessions: () => bridge.stats().sessions,
+    close: () => bridge.close(),
+  };
+}
