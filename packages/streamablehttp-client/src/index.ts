@@ -1,1 +1,46 @@
-export {};
+export { connect, type ConnectOptions } from './connect.js';
+export {
+  createOAuthSession,
+  OAuthSession,
+  type OAuthSessionOptions,
+  type AuthStatus,
+} from './oauth/session.js';
+export { discover, probe, type Discovery, type ProbeResult } from './oauth/discovery.js';
+export {
+  discoverProtectedResource,
+  protectedResourceMetadataUrls,
+  type ProtectedResourceMetadata,
+} from './oauth/protected-resource.js';
+export {
+  discoverAuthorizationServer,
+  authorizationServerMetadataUrls,
+  type AuthorizationServerMetadata,
+} from './oauth/authorization-server.js';
+export { parseBearerChallenge, type BearerChallenge } from './oauth/challenge.js';
+export type { StaticClient } from './oauth/registration.js';
+export { createAuthFetch, type AuthFetchOptions } from './http/auth-fetch.js';
+export type { FetchLike } from './http/fetch.js';
+export { StdioBridge, type BridgeOptions } from './bridge/bridge.js';
+export { doctor, type DoctorReport, type DoctorCheck, type CheckStatus } from './doctor.js';
+export { FileTokenStore, defaultStoreHome, HOME_ENV } from './store/file.js';
+export { MemoryTokenStore } from './store/memory.js';
+export {
+  STORE_FORMAT_VERSION,
+  type TokenStore,
+  type StoredCredentials,
+  type StoredClient,
+  type StoredTokens,
+} from './store/types.js';
+export {
+  ClientError,
+  AuthError,
+  DiscoveryError,
+  ServerError,
+  NetworkError,
+  UsageError,
+  EXIT_CODES,
+  JSONRPC_ERRORS,
+  type FailureKind,
+} from './errors.js';
+export { systemClock, type Clock } from './clock.js';
+export { createLogger, type Logger, type LogLevel } from './log.js';

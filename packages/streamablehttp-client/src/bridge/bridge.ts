@@ -1,0 +1,310 @@
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  JSONRPCMessageSchema,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+import { AuthError, ClientError, JSONRPC_ERRORS } from '../errors.js';
+import type { FetchLike } from '../http/fetch.js';
+import { toClientError } from '../http/mcp-errors.js';
+import { silentLogger, type Logger } from '../log.js';
+
+/** Options of {@link StdioBridge}. */
+export interface BridgeOptions {
+  /** The remote MCP endpoint. */
+  url: URL;
+  /** Fetch used for every HTTP request (usually {@link createAuthFetch}'s). */
+  fetch?: FetchLike;
+  /** JSON-RPC from the host, one message per line. Default `process.stdin`. */
+  input?: Readable;
+  /** JSON-RPC to the host, one message per line. Default `process.stdout`. */
+  output?: Writable;
+  logger?: Logger;
+  /** How long to wait for the replayed `initialize` after a 404. Default 30 s. */
+  reinitializeTimeoutMs?: number;
+}
+
+const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
+
+const keyOf = (id: RequestId) => JSON.stringify(id);
+
+function isRequest(m: JSONRPCMessage): m is JSONRPCRequest {
+  return 'method' in m && 'id' in m;
+}
+
+function isResponse(m: JSONRPCMessage): m is JSONRPCMessage & { id: RequestId } {
+  return !('method' in m) && 'id' in m;
+}
+
+/**
+ * stdio ⇄ Streamable HTTP. Lines from the host are JSON-RPC messages sent to
+ * the server with the MCP SDK's `StreamableHTTPClientTransport` (POST with
+ * JSON or SSE answers, the GET stream, `MCP-Protocol-Version`, SSE resume
+ * with `Last-Event-ID`, `DELETE` on exit). What the server sends goes to
+ * stdout. When the server forgets the session (404), the bridge replays the
+ * host's `initialize` on a fresh session and retries the request once. Every
+ * host request gets exactly one answer; notifications get none.
+ */
+export class StdioBridge {
+  private readonly opts: BridgeOptions;
+  private readonly log: Logger;
+  private readonly output: Writable;
+  private transport!: StreamableHTTPClientTransport;
+  private generation = 0;
+  /** Host requests awaiting their answer, by id. */
+  private readonly pending = new Map<string, { method: string; generation: number; sending: boolean }>();
+  private readonly internal = new Map<string, (m: JSONRPCMessage) => void>();
+  private initialize: JSONRPCRequest | undefined;
+  private initializeKey: string | undefined;
+  private initializedNotified = false;
+  /** Messages wait for this before going out: the first `initialize`, or a re-initialize. */
+  private gate: Promise<void> = Promise.resolve();
+  private reinitializing: { generation: number; done: Promise<void> } | undefined;
+  private reinitCount = 0;
+  private closed = false;
+
+  constructor(opts: BridgeOptions) {
+    this.opts = opts;
+    this.log = opts.logger ?? silentLogger;
+    this.output = opts.output ?? process.stdout;
+  }
+
+  private async newTransport(): Promise<void> {
+    const generation = ++this.generation;
+    const t = new StreamableHTTPClientTransport(
+      this.opts.url,
+      this.opts.fetch ? { fetch: this.opts.fetch } : {},
+    );
+    t.onmessage = (m) => this.fromServer(m, generation);
+    t.onerror = (err) => {
+      if (this.closed || generation !== this.generation) return;
+      const e = toClientError(err, this.opts.url.href);
+      this.log.warn('upstream stream error', { error: e.message });
+    };
+    await t.start();
+    this.transport = t;
+  }
+
+  private write(m: JSONRPCMessage): void {
+    this.output.write(JSON.stringify(m) + '\n');
+  }
+
+  private answerError(id: RequestId | null, code: number, message: string, data?: unknown): void {
+    if (id !== null) {
+      const key = keyOf(id);
+      if (!this.pending.has(key)) return;
+      this.pending.delete(key);
+    }
+    const error: { code: number; message: string; data?: unknown } = { code, message };
+    if (data !== undefined) error.data = data;
+    this.output.write(JSON.stringify({ jsonrpc: '2.0', id, error }) + '\n');
+  }
+
+  private fromServer(m: JSONRPCMessage, generation: number): void {
+    if (isResponse(m)) {
+      const key = keyOf(m.id);
+      const waiter = this.internal.get(key);
+      if (waiter) {
+        this.internal.delete(key);
+        waiter(m);
+        return;
+      }
+      if (!this.pending.delete(key)) {
+        this.log.warn('dropping a response to no pending request', { id: m.id, generation });
+        return;
+      }
+      if (key === this.initializeKey && 'result' in m) {
+        const version = (m.result as { protocolVersion?: unknown }).protocolVersion;
+        if (typeof version === 'string') this.transport.setProtocolVersion(version);
+      }
+    }
+    this.write(m);
+  }
+
+  private fromHost(line: string): void {
+    if (!line.trim()) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      this.output.write(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: JSONRPC_ERRORS.parseError, message: 'Parse error' },
+        }) + '\n',
+      );
+      return;
+    }
+    for (const item of Array.isArray(json) ? json : [json]) {
+      const parsed = JSONRPCMessageSchema.safeParse(item);
+      if (!parsed.success) {
+        const id = (item as { id?: unknown } | null)?.id;
+        const validId = typeof id === 'string' || typeof id === 'number' ? id : null;
+        this.log.warn('invalid JSON-RPC message from host', { id: validId });
+        if (validId !== null || !(item && typeof item === 'object' && 'method' in item)) {
+          this.output.write(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: validId,
+              error: { code: JSONRPC_ERRORS.invalidRequest, message: 'Invalid Request' },
+            }) + '\n',
+          );
+        }
+        continue;
+      }
+      void this.dispatch(parsed.data);
+    }
+  }
+
+  private async dispatch(m: JSONRPCMessage): Promise<void> {
+    if (isRequest(m)) {
+      const key = keyOf(m.id);
+      if (this.pending.has(key)) {
+        this.log.warn('host reused the id of a pending request', { id: m.id });
+      }
+      this.pending.set(key, { method: m.method, generation: this.generation, sending: true });
+      if (m.method === 'initialize') {
+        this.initialize = m;
+        this.initializeKey = key;
+        const before = this.gate;
+        const sent = before.then(() => this.send(m));
+        this.gate = sent.catch(() => undefined);
+        await sent;
+        return;
+      }
+    } else if ('method' in m && m.method === 'notifications/initialized') {
+      this.initializedNotified = true;
+    }
+    await this.gate;
+    await this.send(m);
+  }
+
+  private async send(m: JSONRPCMessage, retried = false): Promise<void> {
+    const generation = this.generation;
+    const entry = isRequest(m) ? this.pending.get(keyOf(m.id)) : undefined;
+    if (entry) {
+      entry.generation = generation;
+      entry.sending = true;
+    }
+    try {
+      await this.transport.send(m);
+      if (entry) entry.sending = false;
+    } catch (err) {
+      const sessionGone =
+        err instanceof StreamableHTTPError &&
+        err.code === 404 &&
+        this.initialize !== undefined &&
+        !(isRequest(m) && m.method === 'initialize');
+      if (sessionGone && !retried && !this.closed) {
+        try {
+          await this.reinitialize(generation);
+        } catch (reinitErr) {
+          return this.fail(m, reinitErr);
+        }
+        return this.send(m, true);
+      }
+      this.fail(m, err);
+    }
+  }
+
+  private fail(m: JSONRPCMessage, err: unknown): void {
+    const e = toClientError(err, this.opts.url.href);
+    const method = 'method' in m ? m.method : 'response';
+    this.log.error('upstream request failed', { method, error: e.message, code: e.code });
+    if (isRequest(m)) {
+      const code = e instanceof AuthError ? JSONRPC_ERRORS.unauthorized : JSONRPC_ERRORS.upstreamError;
+      this.answerError(m.id, code, e.message, {
+        kind: e.kind,
+        code: e.code,
+        ...(statusOf(e) ? { status: statusOf(e) } : {}),
+      });
+    }
+  }
+
+  /**
+   * Starts a fresh session after a 404: replays the host's `initialize` (and
+   * `notifications/initialized`), without forwarding the replay's answer.
+   * Concurrent callers for the same lost session share one replay.
+   */
+  private reinitialize(lostGeneration: number): Promise<void> {
+    if (lostGeneration !== this.generation) return this.reinitializing?.done ?? Promise.resolve();
+    if (this.reinitializing?.generation === lostGeneration) return this.reinitializing.done;
+    const done = (async () => {
+      this.log.info('session lost (HTTP 404); re-initializing', { generation: lostGeneration });
+      const old = this.transport;
+      await this.newTransport();
+      void old.close().catch(() => undefined);
+      const init = this.initialize!;
+      const id = `${REINIT_ID_PREFIX}${++this.reinitCount}`;
+      const answer = new Promise<JSONRPCMessage>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.internal.delete(keyOf(id));
+          reject(new AuthError('timeout', 're-initialize after 404 timed out'));
+        }, this.opts.reinitializeTimeoutMs ?? 30_000);
+        this.internal.set(keyOf(id), (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+      });
+      await this.transport.send({ ...init, id });
+      const reply = await answer;
+      if (!('result' in reply)) {
+        throw new ClientError('server', 'reinitialize_failed', 'the server refused the replayed initialize');
+      }
+      const version = (reply.result as { protocolVersion?: unknown }).protocolVersion;
+      if (typeof version === 'string') this.transport.setProtocolVersion(version);
+      if (this.initializedNotified)
+        await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      // Requests whose answers were streaming on the lost session will never get one: say so once.
+      for (const [key, p] of this.pending) {
+        if (p.generation <= lostGeneration && !p.sending) {
+          this.answerError(
+            JSON.parse(key) as RequestId,
+            JSONRPC_ERRORS.upstreamError,
+            'the upstream session was lost before the answer arrived; retry the request',
+          );
+        }
+      }
+      this.log.info('re-initialized', { generation: this.generation });
+    })();
+    this.reinitializing = { generation: lostGeneration, done };
+    this.gate = done.catch(() => undefined);
+    return done;
+  }
+
+  /**
+   * Runs until the host closes stdin, then ends the session (`DELETE`).
+   * Resolves when everything is closed.
+   */
+  async run(): Promise<void> {
+    await this.newTransport();
+    const input = this.opts.input ?? process.stdin;
+    const lines = createInterface({ input, crlfDelay: Infinity });
+    lines.on('line', (line) => this.fromHost(line));
+    await new Promise<void>((resolve) => lines.once('close', resolve));
+    await this.close();
+  }
+
+  /** Ends the session: `DELETE` to the server, then closes streams. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.transport.terminateSession();
+    } catch (err) {
+      this.log.debug('session DELETE failed', { error: toClientError(err, this.opts.url.href).message });
+    }
+    await this.transport.close().catch(() => undefined);
+  }
+}
+
+function statusOf(e: ClientError): number | undefined {
+  return (e as { status?: number }).status;
+}

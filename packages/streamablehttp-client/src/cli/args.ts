@@ -1,0 +1,91 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../errors.js';
+
+/** Every flag `mcp-streamablehttp-client` accepts. */
+export const CLI_OPTIONS = {
+  url: { type: 'string' },
+  'server-url': { type: 'string' },
+  oauth2: { type: 'boolean' },
+  token: { type: 'string' },
+  header: { type: 'string', multiple: true, short: 'H' },
+  'client-id': { type: 'string' },
+  'client-secret': { type: 'string' },
+  'client-metadata-url': { type: 'string' },
+  scope: { type: 'string' },
+  'callback-port': { type: 'string' },
+  'no-browser': { type: 'boolean' },
+  'auth-timeout': { type: 'string' },
+  json: { type: 'boolean' },
+  args: { type: 'string' },
+  'log-level': { type: 'string' },
+  // Compatible with the Python original.
+  'list-tools': { type: 'boolean' },
+  'list-resources': { type: 'boolean' },
+  'list-prompts': { type: 'boolean' },
+  command: { type: 'string', short: 'c' },
+  raw: { type: 'string' },
+  'test-auth': { type: 'boolean' },
+  'reset-auth': { type: 'boolean' },
+  'get-client-info': { type: 'boolean' },
+  'update-client': { type: 'string' },
+  'delete-client': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Parsed flag values. */
+export type CliFlags = ReturnType<typeof parseCli>['flags'];
+
+/** Parses argv with node:util `parseArgs` (strict: unknown flags are usage errors). */
+export function parseCli(argv: string[]) {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: CLI_OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { flags: values, positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** `--help` text. */
+export const HELP = `mcp-streamablehttp-client: use a remote (OAuth-protected) MCP Streamable HTTP server from stdio.
+
+Usage:
+  mcp-streamablehttp-client --url URL [auth flags]            bridge stdin/stdout JSON-RPC to URL (default)
+  mcp-streamablehttp-client login|status|logout --url URL
+  mcp-streamablehttp-client client info|delete --url URL
+  mcp-streamablehttp-client client update key=value... --url URL
+  mcp-streamablehttp-client tools list --url URL
+  mcp-streamablehttp-client tools call NAME [--args JSON] [key=value...] --url URL
+  mcp-streamablehttp-client resources list|read URI --url URL
+  mcp-streamablehttp-client prompts list|get NAME [key=value...] --url URL
+  mcp-streamablehttp-client raw '<json-rpc>' --url URL
+  mcp-streamablehttp-client doctor --url URL
+
+Connection and auth:
+  --url URL                 MCP endpoint (also --server-url, or $MCP_SERVER_URL)
+  --oauth2                  OAuth 2.1: discover, register, log in in the browser, refresh
+  --token T                 send "Authorization: Bearer T"
+  -H, --header 'K: V'       extra header, repeatable; \${ENV} is expanded
+  --client-id ID            use a pre-registered client (with --client-secret S)
+  --client-metadata-url U   Client ID Metadata Document URL (when the server supports it)
+  --scope "a b"             scopes to ask for (default: from the server)
+  --callback-port N         loopback callback port (default: the registered one, else free)
+  --no-browser              print the sign-in URL, do not open a browser
+  --auth-timeout SECONDS    how long to wait for the browser (default 300)
+
+Output:
+  --json                    machine-readable output on stdout
+  --log-level LEVEL         debug|info|warn|error|silent (stderr; default warn)
+
+Compatible with the Python original:
+  --list-tools --list-resources --list-prompts   -c "tool args"   --raw '<json-rpc>'
+  --test-auth --reset-auth --get-client-info --update-client "k=v,k=v" --delete-client
+
+Exit codes: 0 ok, 1 server failure, 2 usage, 3 auth failure, 4 server unreachable.
+Credentials: $MCP_STREAMABLEHTTP_CLIENT_HOME, else $XDG_CONFIG_HOME/mcp-streamablehttp-client (~/.config/...).
+`;

@@ -1,0 +1,86 @@
+/**
+ * Typed errors. Every failure the client reports is a {@link ClientError} with
+ * a `kind` (what went wrong, and so which exit code the CLI uses) and a `code`
+ * (an OAuth error code, an HTTP-derived code, or one of ours).
+ */
+
+/** What kind of failure: the CLI maps each to its own exit code. */
+export type FailureKind = 'auth' | 'server' | 'usage' | 'network';
+
+/** Process exit codes of `mcp-streamablehttp-client`. */
+export const EXIT_CODES = {
+  ok: 0,
+  /** The server answered, but with an error (HTTP error, JSON-RPC error, tool error, failed doctor check). */
+  server: 1,
+  /** Bad command line. */
+  usage: 2,
+  /** Authentication or authorization failed (discovery, registration, login, refresh, 401/403). */
+  auth: 3,
+  /** The server could not be reached at all. */
+  network: 4,
+} as const satisfies Record<'ok' | FailureKind, number>;
+
+/** Base class of every error this package throws. */
+export class ClientError extends Error {
+  /** Failure kind; decides the exit code. */
+  readonly kind: FailureKind;
+  /** Machine-readable code: an OAuth `error` value, `http_<status>`, or one of ours. */
+  readonly code: string;
+
+  constructor(kind: FailureKind, code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.kind = kind;
+    this.code = code;
+  }
+
+  /** Exit code for the CLI. */
+  get exitCode(): number {
+    return EXIT_CODES[this.kind];
+  }
+}
+
+/** Authentication or authorization failed. `code` is the OAuth error code where there is one. */
+export class AuthError extends ClientError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super('auth', code, message, options);
+  }
+}
+
+/** Authorization discovery failed or found metadata a client cannot use (RFC 9728 / RFC 8414). */
+export class DiscoveryError extends AuthError {}
+
+/** The server answered, but not with what an MCP client needs. */
+export class ServerError extends ClientError {
+  /** HTTP status, when the failure was an HTTP answer. */
+  readonly status: number | undefined;
+  constructor(code: string, message: string, options?: { cause?: unknown; status?: number }) {
+    super('server', code, message, options);
+    this.status = options?.status;
+  }
+}
+
+/** The server could not be reached (DNS, connection refused, TLS, timeout). */
+export class NetworkError extends ClientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('network', 'unreachable', message, options);
+  }
+}
+
+/** The command line or options were wrong. */
+export class UsageError extends ClientError {
+  constructor(message: string) {
+    super('usage', 'usage', message);
+  }
+}
+
+/** JSON-RPC error codes the bridge answers with when it cannot forward a request. */
+export const JSONRPC_ERRORS = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  internalError: -32603,
+  /** The upstream server failed or could not be reached. */
+  upstreamError: -32000,
+  /** Authorization with the upstream server failed. */
+  unauthorized: -32001,
+} as const;

@@ -1,0 +1,79 @@
+import { NetworkError } from '../errors.js';
+
+/** The fetch function the client uses; injectable (tests pass the global one, hosts may add proxies). */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** Default per-request timeout for OAuth and metadata requests. */
+export const DEFAULT_HTTP_TIMEOUT_MS = 15_000;
+
+/** Largest metadata / error body we read. */
+export const MAX_METADATA_BYTES = 256 * 1024;
+
+/**
+ * Calls `fetch`, turning connection failures (DNS, refused, reset, timeout)
+ * into a {@link NetworkError} that names the URL and the cause.
+ */
+export async function fetchOrThrow(
+  fetchFn: FetchLike,
+  url: string | URL,
+  init: RequestInit = {},
+  timeoutMs = DEFAULT_HTTP_TIMEOUT_MS,
+): Promise<Response> {
+  try {
+    return await fetchFn(url, { signal: AbortSignal.timeout(timeoutMs), ...init });
+  } catch (err) {
+    throw new NetworkError(`cannot reach ${String(url)}: ${describeFetchFailure(err)}`, { cause: err });
+  }
+}
+
+/** A short human reason for a failed fetch (`ECONNREFUSED`, `timeout`, ...). */
+export function describeFetchFailure(err: unknown): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError') return 'timed out';
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause && typeof cause === 'object') {
+      const code = (cause as { code?: unknown }).code;
+      if (typeof code === 'string') return code;
+      if (cause instanceof Error) return cause.message;
+    }
+    return err.message;
+  }
+  return String(err);
+}
+
+/** Reads at most `limit` bytes of a body as text (the rest is discarded). */
+export async function readTextLimited(response: Response, limit = MAX_METADATA_BYTES): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new Error(`body larger than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** True for `localhost`, `127.0.0.0/8` and `[::1]`. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** A short description of an HTTP body for error messages: never a whole HTML page. */
+export function summarizeBody(contentType: string | null, text: string): string {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'text/html' || /^\s*<(!doctype|html)/i.test(text)) {
+    const title = /<title[^>]*>([^<]{0,120})<\/title>/i.exec(text)?.[1]?.trim();
+    return title ? `an HTML page ("${title}")` : 'an HTML page';
+  }
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  if (!oneLine) return 'an empty body';
+  return oneLine.length > 200 ? `"${oneLine.slice(0, 200)}…"` : `"${oneLine}"`;
+}

@@ -1,0 +1,637 @@
+import * as oauth from 'oauth4webapi';
+import open from 'open';
+import { systemClock, type Clock } from '../clock.js';
+import { AuthError, ClientError, UsageError } from '../errors.js';
+import type { FetchLike } from '../http/fetch.js';
+import { silentLogger, type Logger } from '../log.js';
+import { FileTokenStore } from '../store/file.js';
+import type { StoredClient, StoredCredentials, StoredTokens, TokenStore } from '../store/types.js';
+import { STORE_FORMAT_VERSION } from '../store/types.js';
+import { discoverAuthorizationServer, type AuthorizationServerMetadata } from './authorization-server.js';
+import { startCallbackServer } from './callback-server.js';
+import type { BearerChallenge } from './challenge.js';
+import { discover, type Discovery } from './discovery.js';
+import {
+  clientAuthFor,
+  loopbackOnlyInsecure,
+  requestOptions,
+  toAuthError,
+  toOAuthClient,
+  type OAuthHttp,
+} from './oauth4.js';
+import {
+  deleteClientConfiguration,
+  readClientConfiguration,
+  updateClientConfiguration,
+} from './registration-management.js';
+import {
+  cimdClientRecord,
+  registerClient,
+  staticClientRecord,
+  supportsCimd,
+  type StaticClient,
+} from './registration.js';
+
+/** Options of {@link createOAuthSession}. Every field but `serverUrl` has a default. */
+export interface OAuthSessionOptions {
+  /** The MCP endpoint. */
+  serverUrl: string | URL;
+  /** Where credentials live. Default: {@link FileTokenStore} in the user's config folder. */
+  store?: TokenStore;
+  /** Scopes to ask for, overriding the challenge's and the metadata's. */
+  scope?: string;
+  /** A pre-registered client: used instead of any registration. */
+  staticClient?: StaticClient;
+  /** Client ID Metadata Document URL, used when the AS advertises support. */
+  clientMetadataUrl?: string;
+  /** `client_name` for dynamic registration. Default `mcp-streamablehttp-client`. */
+  clientName?: string;
+  /** Fixed loopback callback port. Default: the registered one, else any free port; a busy default port falls back to a free one. */
+  callbackPort?: number;
+  /** Open the system browser on login. Default true. */
+  openBrowser?: boolean;
+  /** Called with the authorization URL on every login. Default: print it to stderr. */
+  onAuthorizationUrl?: (url: string) => void | Promise<void>;
+  /** How long to wait for the browser to come back. Default 5 minutes. */
+  authTimeoutMs?: number;
+  /** May the session start a login by itself (on 401 with no usable token)? Default true. */
+  interactive?: boolean;
+  /** Refresh this long before expiry. Default 60 s. */
+  refreshSkewMs?: number;
+  /** Which `http:` URLs OAuth may use. Default: loopback hosts only. */
+  allowInsecure?: (url: string) => boolean;
+  fetch?: FetchLike;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** What `status` reports. */
+export interface AuthStatus {
+  server: string;
+  loggedIn: boolean;
+  issuer?: string;
+  resource?: string;
+  clientId?: string;
+  clientSource?: StoredClient['source'];
+  scope?: string;
+  /** ISO time the access token expires. */
+  expiresAt?: string;
+  expired?: boolean;
+  hasRefreshToken: boolean;
+  /** Claims of the access token when it is a JWT (not verified: display only). */
+  claims?: Record<string, unknown>;
+  /** Where the credentials are stored (file store only). */
+  storedAt?: string;
+}
+
+const DEFAULT_AUTH_TIMEOUT_MS = 5 * 60_000;
+
+function decodeJwtClaims(token: string): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const scopeSet = (s: string | undefined) => new Set((s ?? '').split(/\s+/).filter(Boolean));
+
+function portOf(uri: string | undefined): number | undefined {
+  if (!uri) return undefined;
+  try {
+    const u = new URL(uri);
+    return u.port ? Number(u.port) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One MCP server's OAuth state: discovery, registration, login, refresh, RFC
+ * 7592 management, on top of a {@link TokenStore}. Refresh and login run once
+ * at a time, in this process (shared promises) and across processes (the
+ * store's lock), so two bridges never spend the same rotating refresh token.
+ */
+export class OAuthSession {
+  readonly serverUrl: URL;
+  readonly store: TokenStore;
+  private readonly opts: OAuthSessionOptions;
+  private readonly http: OAuthHttp;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private discovery: Discovery | undefined;
+  private issuer: string | undefined;
+  private readonly asCache = new Map<string, AuthorizationServerMetadata>();
+  private readonly inflight = new Map<string, Promise<string | undefined>>();
+  private pendingClient: StoredClient | undefined;
+
+  constructor(opts: OAuthSessionOptions) {
+    this.opts = opts;
+    this.serverUrl = new URL(opts.serverUrl);
+    this.serverUrl.hash = '';
+    this.store = opts.store ?? new FileTokenStore();
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger;
+    this.http = { fetch: opts.fetch ?? fetch, allowInsecure: opts.allowInsecure ?? loopbackOnlyInsecure };
+  }
+
+  private get server(): string {
+    return this.serverUrl.href;
+  }
+
+  /** The fetch function OAuth requests use. */
+  get fetch(): FetchLike {
+    return this.http.fetch;
+  }
+
+  /**
+   * Runs discovery (RFC 9728 → RFC 8414/OIDC). Cached; a challenge naming
+   * other metadata, or `force`, runs it again.
+   */
+  async discover(challenge?: BearerChallenge, force = false): Promise<Discovery> {
+    const cached = this.discovery;
+    if (
+      cached &&
+      !force &&
+      (!challenge?.resource_metadata || challenge.resource_metadata === cached.resourceMetadataUrl)
+    ) {
+      return challenge?.scope ? { ...cached, scope: challenge.scope } : cached;
+    }
+    const d = await discover(this.serverUrl, { fetch: this.http.fetch, challenge });
+    this.discovery = d;
+    this.asCache.set(d.issuer, d.authorizationServer);
+    this.issuer = d.issuer;
+    this.log.debug('discovered authorization server', {
+      issuer: d.issuer,
+      resource: d.resource,
+      resourceMetadataUrl: d.resourceMetadataUrl,
+    });
+    return d;
+  }
+
+  private async authorizationServer(issuer: string): Promise<AuthorizationServerMetadata> {
+    const cached = this.asCache.get(issuer);
+    if (cached) return cached;
+    const { metadata } = await discoverAuthorizationServer(issuer, { fetch: this.http.fetch });
+    this.asCache.set(issuer, metadata);
+    return metadata;
+  }
+
+  /** The stored record in use: the discovered issuer's, else the most recent one for this server. */
+  async credentials(): Promise<StoredCredentials | undefined> {
+    if (this.issuer) return this.store.get(this.server, this.issuer);
+    const [latest] = await this.store.list(this.server);
+    if (latest) this.issuer = latest.issuer;
+    return latest;
+  }
+
+  private expiring(t: StoredTokens): boolean {
+    return (
+      t.expires_at !== undefined && t.expires_at - (this.opts.refreshSkewMs ?? 60_000) <= this.clock.now()
+    );
+  }
+
+  private once(key: string, fn: () => Promise<string | undefined>): Promise<string | undefined> {
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = fn().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /**
+   * A usable access token, refreshed first when it is about to expire; never
+   * starts a login. `undefined` when there is none.
+   */
+  async accessToken(): Promise<string | undefined> {
+    const rec = await this.credentials();
+    const t = rec?.tokens;
+    if (!t) return undefined;
+    if (!this.expiring(t)) return t.access_token;
+    if (!t.refresh_token) return undefined;
+    return this.once('refresh', () =>
+      this.store.withLock(this.server, async () => {
+        const now = await this.credentials();
+        if (now?.tokens && now.tokens.access_token !== t.access_token && !this.expiring(now.tokens)) {
+          return now.tokens.access_token;
+        }
+        if (!now?.tokens?.refresh_token) return undefined;
+        return (await this.refreshLocked(now))?.access_token;
+      }),
+    );
+  }
+
+  /**
+   * Called after a 401: returns a token to retry with. Uses a token another
+   * process stored meanwhile, else refreshes, else (when interactive) logs in.
+   */
+  async handleUnauthorized(sentToken: string | undefined, challenge?: BearerChallenge): Promise<string> {
+    const token = await this.once('unauthorized', () =>
+      this.store.withLock(this.server, async () => {
+        if (challenge?.resource_metadata) await this.discover(challenge);
+        const rec = await this.credentials();
+        const t = rec?.tokens;
+        if (t && t.access_token !== sentToken && !this.expiring(t)) return t.access_token;
+        if (rec && t?.refresh_token) {
+          const refreshed = await this.refreshLocked(rec);
+          if (refreshed && refreshed.access_token !== sentToken) return refreshed.access_token;
+        }
+        this.requireInteractive('the server asks for authorization');
+        return (await this.loginLocked({ challenge })).access_token;
+      }),
+    );
+    return token!;
+  }
+
+  /**
+   * Called after a 403 `insufficient_scope`: logs in again asking for the
+   * scopes held plus those the challenge names (step-up authorization).
+   */
+  async handleInsufficientScope(sentToken: string | undefined, challenge: BearerChallenge): Promise<string> {
+    const token = await this.once('step-up', () =>
+      this.store.withLock(this.server, async () => {
+        const rec = await this.credentials();
+        const held = scopeSet(rec?.tokens?.scope);
+        const needed = scopeSet(challenge.scope);
+        const t = rec?.tokens;
+        if (t && t.access_token !== sentToken && !this.expiring(t) && [...needed].every((s) => held.has(s))) {
+          return t.access_token;
+        }
+        if (!needed.size) {
+          throw new AuthError(
+            'insufficient_scope',
+            `${this.server} refused the token (insufficient_scope) without naming a scope`,
+          );
+        }
+        this.requireInteractive(`the server needs more scopes (${[...needed].join(' ')})`);
+        const scope = [...new Set([...held, ...needed])].join(' ');
+        this.log.info('step-up authorization', { scope });
+        return (await this.loginLocked({ challenge, scope })).access_token;
+      }),
+    );
+    return token!;
+  }
+
+  private requireInteractive(why: string): void {
+    if (this.opts.interactive === false) {
+      throw new AuthError(
+        'login_required',
+        `${why} and no usable token is stored; run: mcp-streamablehttp-client login --url ${this.server}`,
+      );
+    }
+  }
+
+  /** Runs the authorization-code flow now (browser + loopback callback) and stores the tokens. */
+  async login(opts: { scope?: string } = {}): Promise<StoredTokens> {
+    let tokens: StoredTokens | undefined;
+    await this.store.withLock(this.server, async () => {
+      tokens = await this.loginLocked(opts);
+      return undefined;
+    });
+    return tokens!;
+  }
+
+  /** Refreshes now, whatever the expiry. Throws when there is nothing to refresh or the server refuses. */
+  async refresh(): Promise<StoredTokens> {
+    let out: StoredTokens | undefined;
+    await this.store.withLock(this.server, async () => {
+      const rec = await this.credentials();
+      if (!rec?.tokens?.refresh_token) {
+        throw new AuthError('login_required', `no refresh token stored for ${this.server}; log in first`);
+      }
+      out = await this.refreshLocked(rec);
+      return undefined;
+    });
+    if (!out)
+      throw new AuthError(
+        'invalid_grant',
+        `the refresh token for ${this.server} is no longer valid; log in again`,
+      );
+    return out;
+  }
+
+  private toStored(
+    tr: oauth.TokenEndpointResponse,
+    fallback: { refresh_token?: string; scope?: string },
+  ): StoredTokens {
+    const now = this.clock.now();
+    const t: StoredTokens = { access_token: tr.access_token, token_type: tr.token_type, obtained_at: now };
+    const refresh = tr.refresh_token ?? fallback.refresh_token;
+    if (refresh) t.refresh_token = refresh;
+    if (typeof tr.expires_in === 'number') t.expires_at = now + tr.expires_in * 1000;
+    const scope = tr.scope ?? fallback.scope;
+    if (scope) t.scope = scope;
+    if (tr.id_token) t.id_token = tr.id_token;
+    return t;
+  }
+
+  /** Refresh grant; call with the lock held. `undefined` when the grant or the client is dead. */
+  private async refreshLocked(rec: StoredCredentials): Promise<StoredTokens | undefined> {
+    const client = rec.client;
+    const refreshToken = rec.tokens?.refresh_token;
+    if (!client || !refreshToken) return undefined;
+    const as = await this.authorizationServer(rec.issuer);
+    let tokens: StoredTokens;
+    try {
+      const response = await oauth.refreshTokenGrantRequest(
+        as,
+        toOAuthClient(client),
+        clientAuthFor(client),
+        refreshToken,
+        {
+          ...requestOptions(this.http, as.token_endpoint),
+          ...(rec.resource ? { additionalParameters: { resource: rec.resource } } : {}),
+        },
+      );
+      const tr = await oauth.processRefreshTokenResponse(as, toOAuthClient(client), response);
+      tokens = this.toStored(tr, { refresh_token: refreshToken, scope: rec.tokens?.scope });
+    } catch (err) {
+      const e = toAuthError(err, 'token refresh');
+      if (e instanceof AuthError && (e.code === 'invalid_grant' || e.code === 'invalid_client')) {
+        this.log.warn('refresh refused; a new login is needed', { error: e.code });
+        const next: StoredCredentials = { ...rec, updated_at: this.clock.now() };
+        delete next.tokens;
+        // A client the server no longer knows is registered again at the next login.
+        if (e.code === 'invalid_client' && client.source === 'dcr') delete next.client;
+        await this.store.set(next);
+        return undefined;
+      }
+      throw e;
+    }
+    await this.store.set({ ...rec, tokens, updated_at: this.clock.now() });
+    this.log.info('refreshed access token', { issuer: rec.issuer, expires_at: tokens.expires_at });
+    return tokens;
+  }
+
+  private async ensureClient(
+    d: Discovery,
+    rec: StoredCredentials | undefined,
+    redirectUri: string,
+  ): Promise<StoredClient> {
+    const as = d.authorizationServer;
+    if (this.opts.staticClient) return staticClientRecord(this.opts.staticClient, redirectUri);
+    if (this.opts.clientMetadataUrl) {
+      if (supportsCimd(as)) return cimdClientRecord(this.opts.clientMetadataUrl, redirectUri);
+      this.log.warn(
+        'authorization server does not support Client ID Metadata Documents; using dynamic registration',
+        {
+          issuer: as.issuer,
+        },
+      );
+    }
+    const existing = this.pendingClient ?? rec?.client;
+    const secretExpired =
+      existing?.client_secret_expires_at !== undefined &&
+      existing.client_secret_expires_at !== 0 &&
+      existing.client_secret_expires_at * 1000 <= this.clock.now();
+    if (existing?.source === 'dcr' && existing.redirect_uris.includes(redirectUri) && !secretExpired) {
+      if (!existing.registration_client_uri || !existing.registration_access_token) return existing;
+      try {
+        await readClientConfiguration(this.http.fetch, existing);
+        return existing;
+      } catch (err) {
+        if (!(err instanceof ClientError) || err.kind === 'network') throw err;
+        this.log.info('stored client registration is gone; registering again', {
+          client_id: existing.client_id,
+        });
+      }
+    }
+    const registered = await registerClient(
+      as,
+      {
+        client_name: this.opts.clientName ?? 'mcp-streamablehttp-client',
+        redirect_uris: [redirectUri],
+        ...(d.scope || this.opts.scope ? { scope: this.opts.scope ?? d.scope } : {}),
+      },
+      this.http,
+    );
+    this.pendingClient = registered;
+    this.log.info('registered client', { client_id: registered.client_id, issuer: as.issuer });
+    return registered;
+  }
+
+  private async announce(url: string): Promise<void> {
+    if (this.opts.onAuthorizationUrl) await this.opts.onAuthorizationUrl(url);
+    else process.stderr.write(`To sign in, open: ${url}\n`);
+    if (this.opts.openBrowser === false) return;
+    try {
+      const child = await open(url, { wait: false });
+      child.on('error', () => undefined);
+      child.unref();
+    } catch (err) {
+      this.log.warn('could not open a browser; open the URL yourself', { reason: String(err) });
+    }
+  }
+
+  /** The authorization-code flow with PKCE; call with the lock held. Writes the store only on success. */
+  private async loginLocked(opts: { scope?: string; challenge?: BearerChallenge }): Promise<StoredTokens> {
+    const d = await this.discover(opts.challenge);
+    const as = d.authorizationServer;
+    const rec = await this.store.get(this.server, d.issuer);
+    const scope = opts.scope ?? this.opts.scope ?? d.scope;
+    const pinned = this.opts.callbackPort;
+    const cb = await startCallbackServer({
+      port: pinned ?? portOf(this.pendingClient?.redirect_uris[0] ?? rec?.client?.redirect_uris[0]) ?? 0,
+      fallbackToFreePort: pinned === undefined,
+    });
+    try {
+      const client = await this.ensureClient(d, rec, cb.redirectUri);
+      const oc = toOAuthClient(client);
+      const verifier = oauth.generateRandomCodeVerifier();
+      const state = oauth.generateRandomState();
+      const url = new URL(as.authorization_endpoint!);
+      const params: Record<string, string> = {
+        response_type: 'code',
+        client_id: client.client_id,
+        redirect_uri: cb.redirectUri,
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        resource: d.resource,
+      };
+      if (scope) params.scope = scope;
+      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+      await this.announce(url.href);
+      const hit = await cb.next(this.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS);
+      let tokens: StoredTokens;
+      try {
+        let callbackParams: URLSearchParams;
+        try {
+          callbackParams = oauth.validateAuthResponse(as, oc, hit.url, state);
+        } catch (err) {
+          if (err instanceof oauth.OperationProcessingError) {
+            const which = /"iss"/.test(err.message)
+              ? 'iss'
+              : /"state"/.test(err.message)
+                ? 'state'
+                : undefined;
+            throw new AuthError(
+              which ? `${which}_mismatch` : 'invalid_response',
+              which === 'iss'
+                ? `the authorization response came from the wrong issuer (iss ${JSON.stringify(hit.url.searchParams.get('iss'))}, expected ${JSON.stringify(as.issuer)}); possible mix-up attack, nothing stored`
+                : which === 'state'
+                  ? 'the authorization response carries the wrong state; possible CSRF, nothing stored'
+                  : `invalid authorization response: ${err.message}`,
+              { cause: err },
+            );
+          }
+          throw toAuthError(err, 'authorization');
+        }
+        const response = await oauth.authorizationCodeGrantRequest(
+          as,
+          oc,
+          clientAuthFor(client),
+          callbackParams,
+          cb.redirectUri,
+          verifier,
+          {
+            ...requestOptions(this.http, as.token_endpoint),
+            additionalParameters: { resource: d.resource },
+          },
+        );
+        const tr = await oauth.processAuthorizationCodeResponse(as, oc, response).catch((err: unknown) => {
+          throw toAuthError(err, 'token request');
+        });
+        tokens = this.toStored(tr, { ...(scope ? { scope } : {}) });
+        await this.store.set({
+          version: STORE_FORMAT_VERSION,
+          server: this.server,
+          issuer: d.issuer,
+          resource: d.resource,
+          client,
+          tokens,
+          updated_at: this.clock.now(),
+        });
+      } catch (err) {
+        hit.respond(false, err instanceof Error ? err.message : String(err));
+        throw err;
+      }
+      hit.respond(true, `mcp-streamablehttp-client is signed in to ${this.server}.`);
+      this.pendingClient = undefined;
+      this.issuer = d.issuer;
+      this.log.info('logged in', { issuer: d.issuer, scope: tokens.scope, expires_at: tokens.expires_at });
+      return tokens;
+    } finally {
+      await cb.close();
+    }
+  }
+
+  /** Who we are at this server: token expiry, scopes, client. Makes no network request. */
+  async status(): Promise<AuthStatus> {
+    const rec = await this.credentials();
+    const out: AuthStatus = { server: this.server, loggedIn: false, hasRefreshToken: false };
+    if (this.store instanceof FileTokenStore && rec)
+      out.storedAt = this.store.fileFor(rec.server, rec.issuer);
+    if (!rec) return out;
+    out.issuer = rec.issuer;
+    if (rec.resource) out.resource = rec.resource;
+    if (rec.client) {
+      out.clientId = rec.client.client_id;
+      out.clientSource = rec.client.source;
+    }
+    const t = rec.tokens;
+    if (!t) return out;
+    out.loggedIn = true;
+    out.hasRefreshToken = Boolean(t.refresh_token);
+    if (t.scope) out.scope = t.scope;
+    if (t.expires_at !== undefined) {
+      out.expiresAt = new Date(t.expires_at).toISOString();
+      out.expired = t.expires_at <= this.clock.now();
+    }
+    const claims = decodeJwtClaims(t.access_token) ?? (t.id_token ? decodeJwtClaims(t.id_token) : undefined);
+    if (claims) out.claims = claims;
+    return out;
+  }
+
+  /**
+   * Forgets this server's credentials (every issuer). Revokes the refresh
+   * token first when the AS has a revocation endpoint (best effort).
+   */
+  async logout(): Promise<{ removed: number }> {
+    return this.store.withLock(this.server, async () => {
+      const records = await this.store.list(this.server);
+      for (const rec of records) {
+        const rt = rec.tokens?.refresh_token;
+        if (!rt || !rec.client) continue;
+        try {
+          const as = await this.authorizationServer(rec.issuer);
+          if (!as.revocation_endpoint) continue;
+          const response = await oauth.revocationRequest(
+            as,
+            toOAuthClient(rec.client),
+            clientAuthFor(rec.client),
+            rt,
+            {
+              ...requestOptions(this.http, as.revocation_endpoint),
+              additionalParameters: { token_type_hint: 'refresh_token' },
+            },
+          );
+          await oauth.processRevocationResponse(response);
+        } catch (err) {
+          this.log.warn('could not revoke the refresh token', {
+            reason: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }
+      await this.store.delete(this.server);
+      this.issuer = undefined;
+      return { removed: records.length };
+    });
+  }
+
+  private async registeredClient(): Promise<{ rec: StoredCredentials; client: StoredClient }> {
+    const rec = await this.credentials();
+    if (!rec?.client)
+      throw new UsageError(`no client registration stored for ${this.server}; run login first`);
+    return { rec, client: rec.client };
+  }
+
+  /** RFC 7592 read: the registration as the AS has it now. */
+  async clientInfo(): Promise<Record<string, unknown>> {
+    const { client } = await this.registeredClient();
+    return readClientConfiguration(this.http.fetch, client);
+  }
+
+  /** RFC 7592 update: changes fields (`null` removes one) and stores what the AS answers. */
+  async updateClient(changes: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.store.withLock(this.server, async () => {
+      const { rec, client } = await this.registeredClient();
+      const updated = await updateClientConfiguration(this.http.fetch, client, changes);
+      const next: StoredClient = {
+        ...client,
+        ...(updated as Partial<StoredClient>),
+        client_id: client.client_id,
+        source: client.source,
+        redirect_uris: Array.isArray(updated.redirect_uris)
+          ? (updated.redirect_uris as string[])
+          : client.redirect_uris,
+      };
+      // RFC 7592 §3: the server may rotate the registration access token, or keep it.
+      if (typeof updated.registration_access_token !== 'string' && client.registration_access_token) {
+        next.registration_access_token = client.registration_access_token;
+      }
+      if (typeof updated.registration_client_uri !== 'string' && client.registration_client_uri) {
+        next.registration_client_uri = client.registration_client_uri;
+      }
+      await this.store.set({ ...rec, client: next, updated_at: this.clock.now() });
+      return updated;
+    });
+  }
+
+  /** RFC 7592 delete: removes the registration at the AS and the stored credentials. */
+  async deleteClient(): Promise<void> {
+    await this.store.withLock(this.server, async () => {
+      const { rec, client } = await this.registeredClient();
+      await deleteClientConfiguration(this.http.fetch, client);
+      await this.store.delete(rec.server, rec.issuer);
+    });
+  }
+}
+
+/** Creates an {@link OAuthSession} for one MCP server. */
+export function createOAuthSession(opts: OAuthSessionOptions): OAuthSession {
+  return new OAuthSession(opts);
+}
