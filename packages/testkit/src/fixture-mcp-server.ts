@@ -36,19 +36,22 @@ server.registerTool(
 server.registerTool(
   'slow',
   {
-    description: 'Sleeps `ms` milliseconds in `steps` steps, reporting progress after each',
+    description: 'Sleeps `ms` milliseconds in `steps` steps, reporting progress as each starts',
     inputSchema: { ms: z.number().int().min(0), steps: z.number().int().min(1).optional() },
   },
   async ({ ms, steps = 1 }, extra) => {
     const token = extra._meta?.progressToken;
+    // Progress is reported as each step starts, so the last notification is
+    // one step ahead of the result: the SDK client drops progress that it reads
+    // in the same chunk as the response it belongs to.
     for (let i = 1; i <= steps; i++) {
-      await new Promise((r) => setTimeout(r, ms / steps));
       if (token !== undefined) {
         await extra.sendNotification({
           method: 'notifications/progress',
           params: { progressToken: token, progress: i, total: steps, message: `step ${i}` },
         });
       }
+      await new Promise((r) => setTimeout(r, ms / steps));
     }
     return text(`slept ${ms}ms`);
   },
