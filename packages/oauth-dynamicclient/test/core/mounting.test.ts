@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import express from 'express';
@@ -35,27 +35,27 @@ const mounts: Record<string, Mount> = {
   },
   'express 5': async (prefix, make) => {
     const app = express();
-    let server!: AuthorizationServer;
-    const listener = toNodeListener((r, info) => server.fetch(r, info));
+    const late: { server?: AuthorizationServer } = {};
+    const listener = toNodeListener((r, info) => late.server!.fetch(r, info));
     app.get('/app/health', (_req, res) => void res.json({ ok: true }));
     app.use('/.well-known', listener);
     app.use(prefix || '/', listener);
     const l = await listenNode(app);
-    server = make(l.url);
+    late.server = make(l.url);
     return { base: l.url, close: () => l.close() };
   },
   'hono + @hono/node-server': async (prefix, make) => {
-    let server!: AuthorizationServer;
+    const late: { server?: AuthorizationServer } = {};
     const app = new Hono<{ Bindings: HttpBindings }>();
     const forward = (c: { req: { raw: Request }; env: HttpBindings }) =>
-      server.fetch(c.req.raw, { remoteAddress: c.env.incoming.socket.remoteAddress ?? '' });
+      late.server!.fetch(c.req.raw, { remoteAddress: c.env.incoming.socket.remoteAddress ?? '' });
     app.get('/app/health', (c) => c.json({ ok: true }));
     app.all('/.well-known/*', forward);
     app.all(prefix ? `${prefix}/*` : '/*', forward);
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise<void>((resolve) => (s.listening ? resolve() : s.once('listening', () => resolve())));
     const base = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-    server = make(base);
+    late.server = make(base);
     return {
       base,
       close: () =>
@@ -67,10 +67,10 @@ const mounts: Record<string, Mount> = {
   },
 };
 
-const cases = Object.keys(mounts).flatMap((framework) => [
+const cases = Object.keys(mounts).flatMap((framework): Array<[string, string]> => [
   [framework, ''],
   [framework, '/auth'],
-]) as Array<[string, string]>;
+]);
 
 describe.each(cases)('mounted in %s at prefix %j', (framework, prefix) => {
   it('discovery, RFC 7591 registration and RFC 7592 management work end to end', async () => {
