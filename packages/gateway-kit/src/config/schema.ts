@@ -215,6 +215,20 @@ export const configSchema = z.strictObject({
     })
     .default({ accessTokenTtl: 3600, refreshTokenTtl: 30 * 24 * 3600, codeTtl: 60 }),
   services: z.record(serviceNameSchema, serviceSchema).default({}),
+  protectedResources: z
+    .array(
+      z.strictObject({
+        resource: z
+          .url({ protocol: /^https?$/ })
+          .describe('Canonical URI of an MCP endpoint served by someone else.'),
+        scopes: z.array(z.string().min(1)).min(1),
+        title: z.string().optional(),
+      }),
+    )
+    .default([])
+    .describe(
+      'Resources the gateway issues tokens for but does not serve: MCP servers behind Traefik, nginx or Caddy that call `/verify` (ForwardAuth).',
+    ),
   webhooks: z.array(webhookSchema).default([]),
   logging: z
     .strictObject({
