@@ -114,11 +114,12 @@ export class CliUsageError extends Error {
   override readonly name = 'CliUsageError';
 }
 
-const intFrom = (name: string, min: number) =>
+const intFrom = (name: string, min: number, max: number) =>
   z.coerce
     .number({ message: `${name} must be a number` })
     .int(`${name} must be an integer`)
-    .min(min, `${name} must be at least ${min}`);
+    .min(min, `${name} must be at least ${min}`)
+    .max(max, `${name} must be at most ${max}`);
 
 const bool = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
 const list = (v: string | undefined) =>
@@ -174,10 +175,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     const spec = CLI_FLAGS.find((f) => f.flag === flag)!;
     return values[flag] === true || (spec.env !== '' && bool(env[spec.env]));
   };
-  const int = (flag: string, min: number): number | undefined => {
+  const int = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
     const raw = str(flag);
     if (raw === undefined) return undefined;
-    const r = intFrom(`--${flag}`, min).safeParse(raw);
+    const r = intFrom(`--${flag}`, min, max).safeParse(raw);
     if (!r.success) throw new CliUsageError(r.error.issues[0]!.message);
     return r.data;
   };
@@ -207,7 +208,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     version: values.version === true,
     stdio: flagOn('stdio'),
     host: str('host') ?? '127.0.0.1',
-    port: int('port', 0) ?? 3000,
+    port: int('port', 0, 65535) ?? 3000,
     options,
   };
 }
