@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defaults } from '../../src/index.js';
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+describe('README options table', () => {
+  const keys = [
+    ...['maxBodyBytes', 'metadataMaxAgeSeconds', 'trustProxyHops', 'rateLimits', 'cors.origins'],
+    ...Object.keys(defaults.registration).map((k) => `registration.${k}`),
+    ...Object.keys(defaults.cimd).map((k) => `cimd.${k}`),
+  ];
+  it.each(keys)('documents the core option %s', (key) => {
+    expect(readme).toContain(`| \`${key}\``);
+  });
+});
