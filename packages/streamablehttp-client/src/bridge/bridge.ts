@@ -197,11 +197,18 @@ export class StdioBridge {
       await this.transport.send(m);
       if (entry) entry.sending = false;
     } catch (err) {
+      const isInitialize = isRequest(m) && m.method === 'initialize';
       const sessionGone =
         err instanceof StreamableHTTPError &&
         err.code === 404 &&
         this.initialize !== undefined &&
-        !(isRequest(m) && m.method === 'initialize');
+        !isInitialize;
+      // A send cut off because another request already replaced the lost session.
+      const replacedUnderUs = generation !== this.generation && !isInitialize;
+      if (replacedUnderUs && !sessionGone && !retried && !this.closed) {
+        await this.gate;
+        return this.send(m, true);
+      }
       if (sessionGone && !retried && !this.closed) {
         try {
           await this.reinitialize(generation);

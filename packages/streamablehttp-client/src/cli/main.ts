@@ -5,12 +5,12 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StdioBridge } from '../bridge/bridge.js';
 import { connect } from '../connect.js';
 import { doctor, type DoctorReport } from '../doctor.js';
-import { ClientError, EXIT_CODES, ServerError, UsageError } from '../errors.js';
+import { ClientError, EXIT_CODES, UsageError } from '../errors.js';
 import { createAuthFetch } from '../http/auth-fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { OAuthSession, type OAuthSessionOptions } from '../oauth/session.js';
-import { FileTokenStore } from '../store/file.js';
+import { defaultStoreHome, FileTokenStore } from '../store/file.js';
 import { HELP, parseCli, type CliFlags } from './args.js';
 import {
   looseValue,
@@ -77,7 +77,7 @@ function makeSession(ctx: Context, interactive: boolean): OAuthSession {
   if (f['client-secret'] && !f['client-id']) throw new UsageError('--client-secret needs --client-id');
   const opts: OAuthSessionOptions = {
     serverUrl: ctx.url,
-    store: new FileTokenStore(),
+    store: new FileTokenStore({ home: defaultStoreHome(ctx.io.env) }),
     interactive,
     logger: ctx.log,
     openBrowser: !f['no-browser'],
@@ -222,7 +222,8 @@ async function rawRequest(ctx: Context, text: string): Promise<number> {
   if (m.method === 'initialize') throw new UsageError('raw: initialize is sent for you');
   return withClient(ctx, async (client) => {
     const transport = client.transport as StreamableHTTPClientTransport;
-    const isNotification = !('id' in message);
+    // Without an id, a `notifications/…` method is a notification; anything else is a request.
+    const isNotification = !('id' in message) && String(m.method).startsWith('notifications/');
     if (isNotification) {
       delete (m as { id?: unknown }).id;
       await transport.send(m as never);
@@ -491,11 +492,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await dispatch(ctx, words);
   } catch (err) {
     const e = err instanceof ClientError ? err : toClientError(err, '');
-    if (e instanceof ServerError && e.code === 'error' && !(err instanceof ClientError)) {
-      io.stderr.write(`error: ${e.message}\n`);
-    } else {
-      io.stderr.write(`error: ${e.message}\n`);
-    }
+    io.stderr.write(`error: ${e.message}\n`);
     if (e instanceof UsageError) io.stderr.write('(see mcp-streamablehttp-client --help)\n');
     if (json)
       io.stdout.write(

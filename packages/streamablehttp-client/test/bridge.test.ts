@@ -1,0 +1,236 @@
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listen, waitFor } from '@mcp-gateway/testkit';
+import { StdioBridge, JSONRPC_ERRORS, createAuthFetch, type FetchLike } from '../src/index.js';
+import { startMcpServer } from './helpers/mcp-server.js';
+
+type Msg = Record<string, unknown> & {
+  id?: unknown;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+};
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((c) => c()));
+});
+
+function startBridge(url: string, fetchFn?: FetchLike) {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const messages: Msg[] = [];
+  let buffer = '';
+  output.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let i: number;
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      if (line.trim()) messages.push(JSON.parse(line) as Msg);
+    }
+  });
+  const bridge = new StdioBridge({
+    url: new URL(url),
+    input,
+    output,
+    ...(fetchFn ? { fetch: fetchFn } : {}),
+  });
+  const done = bridge.run();
+  closers.push(async () => {
+    input.end();
+    await done;
+  });
+  const send = (m: Record<string, unknown>) => input.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\n');
+  const answer = async (id: unknown): Promise<Msg> =>
+    (await waitFor(
+      () => messages.find((m) => JSON.stringify(m.id) === JSON.stringify(id) && !('method' in m)),
+      {
+        timeoutMs: 15_000,
+        message: `no answer to ${JSON.stringify(id)}`,
+      },
+    ))!;
+  const request = async (id: unknown, method: string, params: Record<string, unknown> = {}) => {
+    send({ id, method, params });
+    return answer(id);
+  };
+  const initialize = async () => {
+    const r = await request(0, 'initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'test-host', version: '1' },
+    });
+    send({ method: 'notifications/initialized' });
+    return r;
+  };
+  return { input, messages, send, request, answer, initialize, done, end: () => input.end() };
+}
+
+describe('stdio bridge ⇄ Streamable HTTP (MCP SDK server)', () => {
+  for (const jsonResponse of [false, true]) {
+    it(`bridge: requests pass through with ${jsonResponse ? 'JSON' : 'SSE'} answers; MCP-Protocol-Version follows initialize`, async () => {
+      const s = await startMcpServer({ jsonResponse });
+      closers.push(() => s.close());
+      const b = startBridge(s.mcpUrl);
+      const init = await b.initialize();
+      expect(init.result?.protocolVersion).toBe('2025-06-18');
+      const list = await b.request(1, 'tools/list');
+      expect((list.result?.tools as Array<{ name: string }>).map((t) => t.name)).toContain('echo');
+      const call = await b.request('call-2', 'tools/call', { name: 'echo', arguments: { message: 'hi' } });
+      expect(call.result?.content).toEqual([{ type: 'text', text: 'hi' }]);
+      const afterInit = s.endpoint.seen.filter((r) => r.method === 'POST' && r.rpcMethod !== 'initialize');
+      expect(afterInit.length).toBeGreaterThan(0);
+      expect(afterInit.every((r) => r.protocolVersion === '2025-06-18' && r.sessionId)).toBe(true);
+    });
+  }
+
+  it('bridge: server notifications on the POST SSE stream reach the host before the answer', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    const answer = await b.request(7, 'tools/call', { name: 'progress', arguments: { steps: 3 } });
+    expect(answer.result?.content).toEqual([{ type: 'text', text: 'done 3' }]);
+    const idx = b.messages.indexOf(answer);
+    const logs = b.messages.slice(0, idx).filter((m) => m.method === 'notifications/message');
+    expect(logs.map((m) => (m.params as { data: string }).data)).toEqual(['step 1', 'step 2', 'step 3']);
+  });
+
+  it('bridge: notifications get no reply, and every request exactly one', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    b.send({ method: 'notifications/roots/list_changed' });
+    await Promise.all([1, 2, 3, 4, 5].map((id) => b.request(id, 'ping')));
+    await b.request(6, 'tools/list');
+    const ids = b.messages.filter((m) => !('method' in m)).map((m) => m.id);
+    expect(ids.sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('bridge: 404 after a server restart → initialize is replayed on a new session and the request retried once', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    const [firstSession] = s.endpoint.sessionIds();
+    s.endpoint.dropSessions();
+    const [a, c] = await Promise.all([
+      b.request(10, 'tools/call', { name: 'echo', arguments: { message: 'after restart' } }),
+      b.request(11, 'tools/list'),
+    ]);
+    expect(a, JSON.stringify(a)).toHaveProperty('result.content', [{ type: 'text', text: 'after restart' }]);
+    expect(c.result?.tools).toBeDefined();
+    const inits = s.endpoint.seen.filter((r) => r.rpcMethod === 'initialize');
+    expect(inits).toHaveLength(2);
+    const [secondSession] = s.endpoint.sessionIds();
+    expect(secondSession).not.toBe(firstSession);
+    // The host saw one initialize answer, and one answer per request.
+    expect(b.messages.filter((m) => m.id === 0)).toHaveLength(1);
+    expect(b.messages.filter((m) => m.id === 10)).toHaveLength(1);
+    expect(b.messages.filter((m) => m.id === 11)).toHaveLength(1);
+    expect(
+      s.endpoint.seen.some(
+        (r) => r.rpcMethod === 'notifications/initialized' && r.sessionId === secondSession,
+      ),
+    ).toBe(true);
+  });
+
+  it('bridge: closing stdin ends the session with DELETE', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    const [sid] = s.endpoint.sessionIds();
+    b.end();
+    await b.done;
+    expect(s.endpoint.deleted).toEqual([sid]);
+  });
+
+  it('bridge: a line that is not JSON gets -32700 with id null; an invalid request -32600 with its id', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    b.input.write('{not json\n');
+    b.send({ id: 5, method: 42 });
+    await waitFor(() => b.messages.length >= 2);
+    expect(b.messages[0]).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: JSONRPC_ERRORS.parseError, message: 'Parse error' },
+    });
+    expect(b.messages[1]).toEqual({
+      jsonrpc: '2.0',
+      id: 5,
+      error: { code: JSONRPC_ERRORS.invalidRequest, message: 'Invalid Request' },
+    });
+  });
+
+  it('bridge: an unreachable server answers each request once with -32000 naming the cause', async () => {
+    const dead = await listen(() => new Response('x'));
+    const url = `${dead.url}/mcp`;
+    await dead.close();
+    const b = startBridge(url);
+    const init = await b.request(1, 'initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 't', version: '1' },
+    });
+    expect(init.error?.code).toBe(JSONRPC_ERRORS.upstreamError);
+    expect(init.error?.message).toMatch(/cannot reach .*ECONNREFUSED/);
+    b.send({ method: 'notifications/initialized' });
+    await b.request(2, 'ping');
+    expect(b.messages.map((m) => m.id)).toEqual([1, 2]);
+  });
+
+  it('bridge: an HTML error page becomes a short -32000 message with the HTTP status, not the page', async () => {
+    const html = await listen(
+      () =>
+        new Response(
+          '<!doctype html><html><head><title>502 Bad Gateway</title></head><body>' +
+            'x'.repeat(5000) +
+            '</body></html>',
+          {
+            status: 502,
+            headers: { 'content-type': 'text/html' },
+          },
+        ),
+    );
+    closers.push(() => html.close());
+    const b = startBridge(`${html.url}/mcp`);
+    const init = await b.request(1, 'initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 't', version: '1' },
+    });
+    expect(init.error?.code).toBe(JSONRPC_ERRORS.upstreamError);
+    expect(init.error?.message).toBe(
+      `${html.url}/mcp answered HTTP 502 with an HTML page ("502 Bad Gateway")`,
+    );
+    expect((init.error as { data?: unknown }).data).toEqual({
+      kind: 'server',
+      code: 'http_502',
+      status: 502,
+    });
+  });
+
+  it('bridge: a 401 without credentials answers -32001 (auth), distinct from server failures', async () => {
+    const locked = await listen(
+      () =>
+        new Response('{"error":"invalid_token"}', {
+          status: 401,
+          headers: { 'www-authenticate': 'Bearer realm="x"', 'content-type': 'application/json' },
+        }),
+    );
+    closers.push(() => locked.close());
+    const b = startBridge(`${locked.url}/mcp`, createAuthFetch());
+    const init = await b.request(1, 'initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 't', version: '1' },
+    });
+    expect(init.error?.code).toBe(JSONRPC_ERRORS.unauthorized);
+    expect(init.error?.message).toMatch(
+      /requires authorization \(HTTP 401\); use --oauth2, --token or --header/,
+    );
+  });
+});

@@ -1,0 +1,396 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listen } from '@mcp-gateway/testkit';
+import { EXIT_CODES } from '../src/index.js';
+import { cli } from './helpers/cli.js';
+import { startMcpServer } from './helpers/mcp-server.js';
+import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
+import { followAuthorizationUrl } from './helpers/flow.js';
+import { startFakeServer, json, html, challenge401, goodPrm, type Route } from './helpers/fake-as.js';
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((c) => c()));
+});
+
+let home: string;
+beforeEach(async () => {
+  home = await fs.mkdtemp(path.join(os.tmpdir(), 'mcp-client-cli-'));
+  homes.push(home);
+});
+const homes: string[] = [];
+afterAll(async () => {
+  await Promise.all(homes.map((h) => fs.rm(h, { recursive: true, force: true })));
+});
+
+const env = () => ({ MCP_STREAMABLEHTTP_CLIENT_HOME: home });
+
+async function storedFiles(): Promise<string[]> {
+  return fs.readdir(path.join(home, 'credentials')).catch(() => []);
+}
+
+/** Runs a CLI login whose printed URL is followed by an HTTP client, as a browser would. */
+async function cliWithBrowser(args: string[], extraEnv: Record<string, string> = {}) {
+  const pages: Array<Promise<Response>> = [];
+  const run = await cli(args, {
+    env: { ...env(), ...extraEnv },
+    onStderr: (t) => {
+      const m = /To sign in, open: (\S+)/.exec(t);
+      if (m) pages.push(followAuthorizationUrl(m[1]!));
+    },
+  });
+  return { ...run, pages };
+}
+
+describe('CLI one-shot commands (MCP SDK server)', () => {
+  it('cli: tools list, tools call with --args and key=value, resources, prompts, raw; --json prints JSON', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    const url = ['--url', s.mcpUrl];
+
+    const list = await cli(['tools', 'list', ...url]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^echo {2}Returns its input$/m);
+
+    const listJson = await cli(['tools', 'list', '--json', ...url]);
+    expect((JSON.parse(listJson.stdout) as Array<{ name: string }>).map((t) => t.name)).toContain('add');
+
+    expect((await cli(['tools', 'call', 'add', '--args', '{"a":2,"b":3}', ...url])).stdout).toBe('5\n');
+    expect((await cli(['tools', 'call', 'add', 'a=2', 'b=40', ...url])).stdout).toBe('42\n');
+    // A string-typed parameter keeps "007" a string.
+    expect((await cli(['tools', 'call', 'echo', 'message=007', ...url])).stdout).toBe('007\n');
+
+    const failed = await cli(['tools', 'call', 'fail', ...url]);
+    expect(failed.code).toBe(EXIT_CODES.server);
+    expect(failed.stdout).toBe('it failed\n');
+
+    expect((await cli(['resources', 'list', ...url])).stdout).toContain('test://hello');
+    expect((await cli(['resources', 'read', 'test://hello', ...url])).stdout).toBe('hello resource\n');
+    expect((await cli(['prompts', 'list', ...url])).stdout).toContain('greet');
+    expect((await cli(['prompts', 'get', 'greet', 'name=Ada', ...url])).stdout).toBe('user: Hello, Ada!\n');
+
+    const raw = await cli(['raw', '{"method":"tools/list"}', '--json', ...url]);
+    expect(raw.code).toBe(0);
+    expect(JSON.parse(raw.stdout)).toMatchObject({
+      jsonrpc: '2.0',
+      id: 'raw-1',
+      result: { tools: expect.any(Array) },
+    });
+    const rawErr = await cli(['raw', '{"method":"no/such"}', ...url]);
+    expect(rawErr.code).toBe(EXIT_CODES.server);
+    expect(JSON.parse(rawErr.stdout)).toMatchObject({ error: { code: -32601 } });
+    // One-shot commands end their session.
+    expect(s.endpoint.deleted.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('cli: flags of the Python original (--list-tools, -c "tool args", --raw, --server-url, MCP_SERVER_URL)', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    expect((await cli(['--list-tools', '--server-url', s.mcpUrl])).stdout).toContain('echo');
+    expect((await cli(['--list-prompts'], { env: { MCP_SERVER_URL: s.mcpUrl } })).stdout).toContain('greet');
+    expect((await cli(['--list-resources', '--url', s.mcpUrl])).stdout).toContain('test://hello');
+    expect((await cli(['-c', 'echo message="two words"', '--url', s.mcpUrl])).stdout).toBe('two words\n');
+    expect((await cli(['-c', 'echo hello there', '--url', s.mcpUrl])).stdout).toBe('hello there\n');
+    expect((await cli(['-c', 'add {"a":1,"b":1}', '--url', s.mcpUrl])).stdout).toBe('2\n');
+    expect(JSON.parse((await cli(['--raw', '{"method":"ping"}', '--url', s.mcpUrl])).stdout)).toMatchObject({
+      result: {},
+    });
+  });
+
+  it('cli: --token and --header (with ${ENV} expanded) are sent; an unset variable is a usage error', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    await cli(['tools', 'list', '--url', s.mcpUrl, '--token', 'tok-1']);
+    expect(s.endpoint.seen.at(-1)?.authorization).toBe('Bearer tok-1');
+    const r = await cli(['tools', 'list', '--url', s.mcpUrl, '-H', 'Authorization: Bearer ${MY_SECRET}'], {
+      env: { MY_SECRET: 's3' },
+    });
+    expect(r.code).toBe(0);
+    expect(s.endpoint.seen.at(-1)?.authorization).toBe('Bearer s3');
+    const bad = await cli(['tools', 'list', '--url', s.mcpUrl, '-H', 'X-Key: ${NOPE_NOT_SET}']);
+    expect(bad.code).toBe(EXIT_CODES.usage);
+    expect(bad.stderr).toContain('environment variable NOPE_NOT_SET is not set');
+  });
+
+  it('cli: usage errors exit 2 (unknown flag, missing URL, bad --args)', async () => {
+    const unknown = await cli(['--frobnicate']);
+    expect(unknown.code).toBe(EXIT_CODES.usage);
+    expect(unknown.stderr).toMatch(/Unknown option '--frobnicate'/);
+    const noUrl = await cli(['tools', 'list']);
+    expect(noUrl.code).toBe(EXIT_CODES.usage);
+    expect(noUrl.stderr).toContain('no server URL');
+    const badArgs = await cli(['tools', 'call', 'x', '--args', '{oops', '--url', 'http://127.0.0.1:9/mcp']);
+    expect(badArgs.code).toBe(EXIT_CODES.usage);
+    expect(badArgs.stderr).toContain('--args is not valid JSON');
+  });
+});
+
+describe('CLI bad input: clear messages, distinct exit codes, nothing stored', () => {
+  it('unreachable URL: exit 4 naming the cause', async () => {
+    const dead = await listen(() => new Response(''));
+    await dead.close();
+    const r = await cli(['tools', 'list', '--url', `${dead.url}/mcp`, '--json'], { env: env() });
+    expect(r.code).toBe(EXIT_CODES.network);
+    expect(r.stderr).toBe(`error: cannot reach ${dead.url}/mcp: ECONNREFUSED\n`);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { kind: 'network', code: 'unreachable', message: `cannot reach ${dead.url}/mcp: ECONNREFUSED` },
+    });
+  });
+
+  it('non-MCP server (HTML 200): exit 1, says it is not an MCP endpoint', async () => {
+    const s = await startFakeServer({ '/mcp': () => html('Welcome') });
+    closers.push(() => s.close());
+    const r = await cli(['tools', 'list', '--url', `${s.url}/mcp`], { env: env() });
+    expect(r.code).toBe(EXIT_CODES.server);
+    expect(r.stderr).toBe(
+      `error: ${s.url}/mcp is not an MCP Streamable HTTP endpoint: it answered with content type text/html\n`,
+    );
+  });
+
+  it('HTML error page (502): exit 1 with the status and the page title only', async () => {
+    const s = await startFakeServer({ '/mcp': () => html('502 Bad Gateway', 502) });
+    closers.push(() => s.close());
+    const r = await cli(['tools', 'list', '--url', `${s.url}/mcp`], { env: env() });
+    expect(r.code).toBe(EXIT_CODES.server);
+    expect(r.stderr).toBe(`error: ${s.url}/mcp answered HTTP 502 with an HTML page ("502 Bad Gateway")\n`);
+  });
+
+  it('401 without credentials: exit 3 (auth), suggests --oauth2', async () => {
+    const s = await startFakeServer({ '/mcp': challenge401 });
+    closers.push(() => s.close());
+    const r = await cli(['tools', 'list', '--url', `${s.url}/mcp`], { env: env() });
+    expect(r.code).toBe(EXIT_CODES.auth);
+    expect(r.stderr).toContain('requires authorization (HTTP 401); use --oauth2, --token or --header');
+  });
+
+  const metadataCases: Array<[string, Record<string, Route>, RegExp]> = [
+    [
+      'malformed protected-resource metadata',
+      { '/mcp': challenge401, '/prm': () => json({ resource: 5, authorization_servers: [] }) },
+      /protected-resource metadata at http:\/\/127\.0\.0\.1:\d+\/prm is malformed: resource: /,
+    ],
+    [
+      'protected-resource metadata served as an HTML page',
+      { '/mcp': challenge401, '/prm': () => html('Login') },
+      /protected-resource metadata at \S+\/prm is not JSON: got an HTML page \("Login"\)/,
+    ],
+    [
+      'metadata for another resource',
+      {
+        '/mcp': challenge401,
+        '/prm': () =>
+          json({ resource: 'https://elsewhere.example/mcp', authorization_servers: ['https://as.example/'] }),
+      },
+      /is for resource https:\/\/elsewhere\.example\/mcp, not/,
+    ],
+    [
+      'authorization-server metadata with a wrong issuer (mix-up)',
+      {
+        '/mcp': challenge401,
+        '/prm': goodPrm,
+        '/.well-known/oauth-authorization-server': (_r, base) =>
+          json({ issuer: 'https://evil.example/', authorization_endpoint: `${base}/authorize` }),
+      },
+      /names issuer "https:\/\/evil\.example\/", expected "http:\/\/127\.0\.0\.1:\d+\/"/,
+    ],
+    [
+      'authorization-server metadata that is not JSON',
+      {
+        '/mcp': challenge401,
+        '/prm': goodPrm,
+        '/.well-known/oauth-authorization-server': () => html('Oops'),
+      },
+      /authorization server metadata at \S+ is not JSON: got an HTML page \("Oops"\)/,
+    ],
+    [
+      'no PKCE S256 advertised',
+      {
+        '/mcp': challenge401,
+        '/prm': goodPrm,
+        '/.well-known/oauth-authorization-server': (_r, base) =>
+          json({ issuer: `${base}/`, authorization_endpoint: `${base}/a`, token_endpoint: `${base}/t` }),
+      },
+      /does not advertise PKCE S256/,
+    ],
+  ];
+  for (const [name, routes, message] of metadataCases) {
+    it(`bad metadata: ${name} → exit 3 with a clear message, nothing stored`, async () => {
+      const s = await startFakeServer(routes);
+      closers.push(() => s.close());
+      const r = await cli(['login', '--url', `${s.url}/mcp`, '--no-browser'], { env: env() });
+      expect(r.code).toBe(EXIT_CODES.auth);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/To sign in/);
+      expect(await storedFiles()).toEqual([]);
+    });
+  }
+
+  it('callback with a wrong state: exit 3, possible CSRF, nothing stored', async () => {
+    const s = await startSdkOAuthServer();
+    closers.push(() => s.close());
+    const pages: Array<Promise<Response>> = [];
+    const r = await cli(['login', '--url', s.mcpUrl, '--no-browser'], {
+      env: env(),
+      onStderr: (t) => {
+        const m = /To sign in, open: (\S+)/.exec(t);
+        if (!m) return;
+        const auth = new URL(m[1]!);
+        const cb = new URL(auth.searchParams.get('redirect_uri')!);
+        cb.searchParams.set('code', 'attacker-code');
+        cb.searchParams.set('state', 'forged');
+        pages.push(fetch(cb));
+      },
+    });
+    expect(r.code).toBe(EXIT_CODES.auth);
+    expect(r.stderr).toContain(
+      'error: the authorization response carries the wrong state; possible CSRF, nothing stored',
+    );
+    const page = await pages[0]!;
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('Sign-in failed');
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('callback with a wrong iss: exit 3, possible mix-up, nothing stored', async () => {
+    const s = await startSdkOAuthServer();
+    closers.push(() => s.close());
+    const r = await cli(['login', '--url', s.mcpUrl, '--no-browser'], {
+      env: env(),
+      onStderr: (t) => {
+        const m = /To sign in, open: (\S+)/.exec(t);
+        if (!m) return;
+        const auth = new URL(m[1]!);
+        const cb = new URL(auth.searchParams.get('redirect_uri')!);
+        cb.searchParams.set('code', 'c');
+        cb.searchParams.set('state', auth.searchParams.get('state')!);
+        cb.searchParams.set('iss', 'https://evil.example/');
+        void fetch(cb).catch(() => undefined);
+      },
+    });
+    expect(r.code).toBe(EXIT_CODES.auth);
+    expect(r.stderr).toMatch(
+      /the authorization response came from the wrong issuer \(iss "https:\/\/evil\.example\/", expected "http:\/\/127\.0\.0\.1:\d+\/"\)/,
+    );
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('callback with an error (access_denied): exit 3 with the AS error code', async () => {
+    const s = await startSdkOAuthServer();
+    closers.push(() => s.close());
+    const r = await cli(['login', '--url', s.mcpUrl, '--no-browser'], {
+      env: env(),
+      onStderr: (t) => {
+        const m = /To sign in, open: (\S+)/.exec(t);
+        if (!m) return;
+        const auth = new URL(m[1]!);
+        const cb = new URL(auth.searchParams.get('redirect_uri')!);
+        cb.searchParams.set('error', 'access_denied');
+        cb.searchParams.set('error_description', 'user said no');
+        cb.searchParams.set('state', auth.searchParams.get('state')!);
+        void fetch(cb).catch(() => undefined);
+      },
+    });
+    expect(r.code).toBe(EXIT_CODES.auth);
+    expect(r.stderr).toContain('error: authorization failed: access_denied (user said no)');
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('--auth-timeout: no callback in time → exit 3, nothing stored', async () => {
+    const s = await startSdkOAuthServer();
+    closers.push(() => s.close());
+    const r = await cli(['login', '--url', s.mcpUrl, '--no-browser', '--auth-timeout', '1'], { env: env() });
+    expect(r.code).toBe(EXIT_CODES.auth);
+    expect(r.stderr).toContain('no authorization response within 1 s (--auth-timeout)');
+    expect(await storedFiles()).toEqual([]);
+  });
+});
+
+describe('CLI login, status, logout (MCP SDK OAuth server)', () => {
+  it('login: the printed URL, followed by an HTTP client, logs in; tokens stored 0600 in a 0700 folder, versioned', async () => {
+    const s = await startSdkOAuthServer({ requiredScopes: ['mcp:tools'] });
+    closers.push(() => s.close());
+    const login = await cliWithBrowser(['login', '--url', s.mcpUrl, '--no-browser']);
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout).toContain(`logged in to ${s.mcpUrl}`);
+    expect(login.stdout).toContain('scopes:   mcp:tools');
+    const files = await storedFiles();
+    expect(files).toHaveLength(1);
+    const file = path.join(home, 'credentials', files[0]!);
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+    expect((await fs.stat(home)).mode & 0o777).toBe(0o700);
+    expect((await fs.stat(path.join(home, 'credentials'))).mode & 0o777).toBe(0o700);
+    const stored = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+    expect(stored).toMatchObject({ version: 1, server: s.mcpUrl, issuer: s.issuer, resource: s.mcpUrl });
+    // The login output never shows tokens.
+    const tokens = stored.tokens as { access_token: string; refresh_token: string };
+    expect(login.stdout + login.stderr).not.toContain(tokens.access_token);
+    expect(login.stdout + login.stderr).not.toContain(tokens.refresh_token);
+
+    // Stored credentials are used without --oauth2.
+    const call = await cli(['tools', 'call', 'whoami', '--url', s.mcpUrl], { env: env() });
+    expect(call.code).toBe(0);
+    expect(JSON.parse(call.stdout)).toMatchObject({ scopes: ['mcp:tools'] });
+
+    const status = await cli(['status', '--url', s.mcpUrl, '--json'], { env: env() });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      loggedIn: true,
+      issuer: s.issuer,
+      scope: 'mcp:tools',
+      hasRefreshToken: true,
+      clientSource: 'dcr',
+    });
+    expect((await cli(['--test-auth', '--url', s.mcpUrl], { env: env() })).code).toBe(0);
+
+    const logout = await cli(['logout', '--url', s.mcpUrl], { env: env() });
+    expect(logout.stdout).toBe(`logged out of ${s.mcpUrl}\n`);
+    expect(await storedFiles()).toEqual([]);
+    const after = await cli(['status', '--url', s.mcpUrl], { env: env() });
+    expect(after.code).toBe(EXIT_CODES.auth);
+    expect(after.stdout).toBe(`not logged in to ${s.mcpUrl}\n`);
+  });
+
+  it('--oauth2: a one-shot command logs in on the 401 when nothing is stored', async () => {
+    const s = await startSdkOAuthServer();
+    closers.push(() => s.close());
+    const r = await cliWithBrowser(['tools', 'list', '--oauth2', '--no-browser', '--url', s.mcpUrl]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('echo');
+    expect(r.pages).toHaveLength(1);
+    expect(await storedFiles()).toHaveLength(1);
+  });
+
+  it('callback port: a busy registered port falls back to a free one (new registration); a busy pinned --callback-port is a clear error', async () => {
+    const s = await startSdkOAuthServer();
+    closers.push(() => s.close());
+    const first = await cliWithBrowser(['login', '--url', s.mcpUrl, '--no-browser']);
+    expect(first.code, first.stderr).toBe(0);
+    const before = JSON.parse(
+      (await cli(['status', '--url', s.mcpUrl, '--json'], { env: env() })).stdout,
+    ) as { clientId: string };
+    const file = path.join(home, 'credentials', (await storedFiles())[0]!);
+    const registered = (
+      JSON.parse(await fs.readFile(file, 'utf8')) as { client: { redirect_uris: string[] } }
+    ).client.redirect_uris[0]!;
+    const port = Number(new URL(registered).port);
+    const squatter = await listen(() => new Response('busy'), { port });
+    closers.push(() => squatter.close());
+
+    const again = await cliWithBrowser(['login', '--url', s.mcpUrl, '--no-browser']);
+    expect(again.code, again.stderr).toBe(0);
+    const after = JSON.parse((await cli(['status', '--url', s.mcpUrl, '--json'], { env: env() })).stdout) as {
+      clientId: string;
+    };
+    expect(after.clientId).not.toBe(before.clientId);
+
+    const pinned = await cli(['login', '--url', s.mcpUrl, '--no-browser', '--callback-port', String(port)], {
+      env: env(),
+    });
+    expect(pinned.code).toBe(EXIT_CODES.auth);
+    expect(pinned.stderr).toContain(
+      `callback port ${port} on 127.0.0.1 is in use; free it or pass another --callback-port`,
+    );
+  });
+});
