@@ -41,6 +41,10 @@ server.registerTool(
   },
   async ({ ms, steps = 1 }, extra) => {
     const token = extra._meta?.progressToken;
+    // Cancellation (notifications/cancelled) shows up on stderr, so a test can see it arrived.
+    extra.signal.addEventListener('abort', () => {
+      process.stderr.write(`slow cancelled: ${String(extra.signal.reason)}\n`);
+    });
     // Progress is reported as each step starts, so the last notification is
     // one step ahead of the result: the SDK client drops progress that it reads
     // in the same chunk as the response it belongs to.
@@ -52,6 +56,7 @@ server.registerTool(
         });
       }
       await new Promise((r) => setTimeout(r, ms / steps));
+      if (extra.signal.aborted) return text('cancelled');
     }
     return text(`slept ${ms}ms`);
   },
