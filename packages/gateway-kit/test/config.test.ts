@@ -29,6 +29,18 @@ describe('config: embedded defaults', () => {
     expect(config.admins).toEqual(['admin']);
   });
 
+  it('without an issuer, the issuer follows the listen address (wildcard host → 127.0.0.1)', () => {
+    expect(resolveConfig({}, { env: { MCP_GATEWAY__LISTEN__PORT: '9123' } }).config.issuer).toBe(
+      'http://127.0.0.1:9123',
+    );
+    expect(resolveConfig({ listen: { host: '0.0.0.0', port: 80 } }).config.issuer).toBe(
+      'http://127.0.0.1:80',
+    );
+    expect(resolveConfig({ issuer: 'https://gw.example.com', listen: { port: 1 } }).config.issuer).toBe(
+      'https://gw.example.com',
+    );
+  });
+
   it('a file that names services replaces the default services', () => {
     const { config } = resolveConfig({ services: { t: { type: 'stdio', command: 'true' } } });
     expect(Object.keys(config.services)).toEqual(['t']);

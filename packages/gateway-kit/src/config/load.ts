@@ -60,6 +60,7 @@ export function resolveConfig(
   const doc = structuredClone(raw);
   if (doc.services === undefined) doc.services = defaultServices();
   const overrides = applyEnvOverrides(doc, opts.env ?? {});
+  if (doc.issuer === undefined) doc.issuer = derivedIssuer(doc.listen);
   let result = configSchema.safeParse(doc);
   // Values from the environment are strings: give lists, numbers and booleans their type.
   for (let round = 0; !result.success && round < 8; round++) {
@@ -88,6 +89,18 @@ export function resolveConfig(
     throw new ConfigError(source, issues);
   }
   return { config: result.data, source, overrides };
+}
+
+/**
+ * The issuer when the config names none: `http://<listen host>:<listen port>`
+ * (127.0.0.1 for a wildcard host), so `MCP_GATEWAY__LISTEN__PORT=9000` alone works.
+ */
+function derivedIssuer(listen: unknown): string | undefined {
+  const l = (listen && typeof listen === 'object' ? listen : {}) as { host?: unknown; port?: unknown };
+  const port = l.port === undefined ? 8080 : Number(l.port);
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  const host = typeof l.host === 'string' && !['0.0.0.0', '::', ''].includes(l.host) ? l.host : '127.0.0.1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 function coerce(value: string, expected: string): unknown {

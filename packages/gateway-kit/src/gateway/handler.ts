@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuthError, bearerToken, challenge, type GatewayAuth, type ResourceDescriptor } from '../auth.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { accountResource, adminResource, ADMIN_SCOPE } from './resources.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 import { Cors } from '../http/cors.js';
 import { publicRequest, type PublicRequest } from '../http/public-url.js';
@@ -15,9 +16,6 @@ import { ServiceRegistryError, type ServiceEntry, type ServiceRegistry } from '.
 export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
 /** Largest admin API body. */
 const MAX_ADMIN_BODY_BYTES = 64 * 1024;
-
-/** Scope that opens the admin API. */
-export const ADMIN_SCOPE = 'mcp:admin';
 
 /** Request headers the gateway owns: a client can never set them for a backend. */
 const STRIPPED_FOR_BACKEND =
@@ -37,22 +35,14 @@ export interface GatewayHandlerDeps {
   version: string;
 }
 
-/** The admin resource: tokens for the admin API carry it as audience. */
-export function adminResource(issuer: string): ResourceDescriptor {
-  return {
-    resource: `${issuer.replace(/\/+$/, '')}/admin`,
-    scopes: [ADMIN_SCOPE],
-    name: 'mcp-gateway admin API',
-  };
-}
-
-/** Every resource the authorization server must know: each service, and the admin API. */
+/** Every resource the authorization server must know: each service, the admin API and the account page. */
 export function resourcesOf(registry: ServiceRegistry, issuer: string): ResourceDescriptor[] {
   return [
     ...registry
       .list()
       .map((e) => ({ resource: e.route.resource, scopes: e.route.scopes, name: e.route.title })),
     adminResource(issuer),
+    accountResource(issuer),
   ];
 }
 

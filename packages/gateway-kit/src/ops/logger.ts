@@ -32,3 +32,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 }
 
 export type { Logger };
+
+/** A logger writing to stderr (CLI commands keep stdout for their output). */
+export function createStderrLogger(level: string): Logger {
+  return createLogger(level, pino.destination(2));
+}

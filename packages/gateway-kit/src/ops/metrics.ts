@@ -40,14 +40,22 @@ export class GatewayMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
-  readonly sessions = new Gauge({
-    name: 'mcp_gateway_stdio_sessions',
-    help: 'Open stdio sessions (child processes) by service.',
-    labelNames: ['service'] as const,
-    registers: [this.registry],
-  });
+  /** Set by the gateway: the open sessions per service, read at scrape time. */
+  sessionSource: (() => [string, number][]) | undefined;
+  readonly sessions: Gauge<'service'>;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.sessions = new Gauge({
+      name: 'mcp_gateway_stdio_sessions',
+      help: 'Open stdio sessions (child processes) by service.',
+      labelNames: ['service'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [service, n] of self.sessionSource?.() ?? []) this.set({ service }, n);
+      },
+    });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mcp_gateway_' });
   }
 
