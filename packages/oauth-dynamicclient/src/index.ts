@@ -122,3 +122,54 @@ export {
   type NodeListenerOptions,
   type FetchHandler,
 } from './adapters/node.js';
+
+// Login and token flows (identity providers, consent, tokens, ForwardAuth)
+export { flowsPlugin, flowsApi, type FlowsApi } from './endpoints/flows-plugin.js';
+export {
+  flowDefaults,
+  identityProviderConfigSchema,
+  type IdentityProviderConfig,
+} from './endpoints/flow-options.js';
+export { createIdentityProvider } from './endpoints/flow-services.js';
+export { githubIdentityProvider, type GitHubIdentityProviderOptions } from './idp/github.js';
+export { oidcIdentityProvider, type OidcIdentityProviderOptions } from './idp/oidc.js';
+export {
+  localIdentityProvider,
+  hashPassword,
+  verifyPassword,
+  type LocalUser,
+  type LocalIdentityProviderOptions,
+} from './idp/local.js';
+export {
+  LoginError,
+  type IdentityProvider,
+  type IdpContext,
+  type UpstreamIdentity,
+  type LoginFailure,
+} from './idp/types.js';
+export { html, raw, escapeHtml, type SafeHtml } from './pages/html.js';
+export type {
+  PageModel,
+  PageOptions,
+  ErrorPageModel,
+  ConsentPageModel,
+  LoginPageModel,
+} from './pages/layout.js';
+
+// Tokens and resource servers
+export { InvalidTokenError, InsufficientScopeError, type InvalidTokenReason } from './tokens/errors.js';
+export type { AccessTokenClaims } from './tokens/access-token.js';
+export type { VerifiedAccessToken, VerifyAccessTokenOptions } from './tokens/verifier.js';
+export type { Grant } from './tokens/grants.js';
+export type { JsonWebKeySet, SigningAlgorithm } from './tokens/keys.js';
+export {
+  requireBearer,
+  withBearer,
+  readBearer,
+  type BearerCheck,
+  type RequireBearerOptions,
+  type VerifyAccessToken,
+} from './resource/require-bearer.js';
+export { createAccessTokenVerifier, type RemoteVerifierOptions } from './resource/remote-verifier.js';
+export { bearerChallenge, bearerErrorResponse, type ChallengeInput } from './resource/challenge.js';
+export { canonicalResource } from './resource/canonical.js';

@@ -8,6 +8,7 @@ import type { Logger } from './http/errors.js';
 import type { RequestInfo } from './http/rate-limit.js';
 import type { IdGenerator } from './ids.js';
 import type { Store } from './store/types.js';
+import { flowOptionsShape } from './endpoints/flow-options.js';
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -45,6 +46,10 @@ export const defaults = {
   rateLimits: {
     register: { limit: 20, windowMs: minute },
     registrationManagement: { limit: 60, windowMs: minute },
+    /** Login and token flows (per source). */
+    authorize: { limit: 60, windowMs: minute },
+    token: { limit: 300, windowMs: minute },
+    login: { limit: 20, windowMs: minute },
     default: { limit: 600, windowMs: minute },
   } as Record<string, { limit: number; windowMs: number } | false>,
 };
@@ -200,6 +205,8 @@ export const optionsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Login, consent, tokens, ForwardAuth: see `endpoints/flow-options.ts` (`flowDefaults`). */
+    ...flowOptionsShape,
   })
   .strict();
 

@@ -16,6 +16,7 @@ import {
 } from './endpoints/protected-resource.js';
 import { registerRoutes } from './endpoints/register.js';
 import { registrationManagementRoutes } from './endpoints/registration-management.js';
+import { flowsApi, flowsPlugin, type FlowsApi } from './endpoints/flows-plugin.js';
 import { preflight, withCors } from './http/cors.js';
 import { errorResponse, methodNotAllowed, notFound, OAuthError, stderrLogger } from './http/errors.js';
 import { FixedWindowLimiter, rateLimitSource, type RequestInfo } from './http/rate-limit.js';
@@ -37,10 +38,10 @@ export const corePlugin: ServerPlugin = {
 };
 
 /** Every plugin the server is made of, in routing order. */
-const plugins: ServerPlugin[] = [corePlugin];
+const plugins: ServerPlugin[] = [corePlugin, flowsPlugin];
 
 /** An authorization server: a fetch handler plus typed operations. */
-export interface AuthorizationServer {
+export interface AuthorizationServer extends FlowsApi {
   /**
    * Serves every endpoint. `info.remoteAddress` (the node adapter passes it)
    * is used for rate limiting.
@@ -192,5 +193,6 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
       reap: () => clients.reap(),
     },
     close: () => store.close(),
+    ...flowsApi(ctx),
   };
 }

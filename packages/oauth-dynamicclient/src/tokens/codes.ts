@@ -7,6 +7,8 @@ import type { Store } from '../store/types.js';
 export interface AuthorizationCodeRecord {
   clientId: string;
   redirectUri: string;
+  /** Whether the authorization request named `redirect_uri` (then the token request must repeat it). */
+  redirectUriExplicit: boolean;
   /** PKCE S256 challenge. */
   codeChallenge: string;
   /** Canonical resource (the tokens' audience). */

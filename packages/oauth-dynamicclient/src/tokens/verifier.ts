@@ -131,6 +131,19 @@ export class AccessTokenVerifier {
     };
   }
 
+  /**
+   * Checks signature, `typ`, `iss` and `exp` only (no audience, scope or
+   * revocation): for revocation and introspection, which must recognise a
+   * token of any audience.
+   */
+  async inspect(token: string): Promise<AccessTokenClaims> {
+    const entry = this.cache.get(token) ?? (await this.verifySignature(token));
+    if (entry.claims.exp + this.skew <= epochSeconds(this.clock.now())) {
+      throw new InvalidTokenError('expired', 'token expired');
+    }
+    return entry.claims;
+  }
+
   /** Drops every cached verification (e.g. after the key ring changed). */
   clearCache(): void {
     this.cache.clear();

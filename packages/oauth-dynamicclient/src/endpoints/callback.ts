@@ -1,0 +1,115 @@
+import type { Route, ServerContext } from '../context.js';
+import { LoginError, type UpstreamIdentity } from '../idp/types.js';
+import { hashSecret } from '../secrets.js';
+import { Grants } from '../tokens/grants.js';
+import { redirectError, type PendingAuthorization } from './authorize.js';
+import { renderConsent, type PendingConsent } from './consent.js';
+import { flowServices } from './flow-services.js';
+
+/** Issues the authorization code and sends the browser back to the client (with `state` and `iss`). */
+export async function issueCodeAndRedirect(
+  ctx: ServerContext,
+  pending: Pick<
+    PendingAuthorization,
+    'clientId' | 'redirectUri' | 'state' | 'codeChallenge' | 'resource' | 'scopes' | 'redirectUriExplicit'
+  >,
+  identity: UpstreamIdentity,
+  grantId: string,
+): Promise<Response> {
+  const flows = flowServices(ctx);
+  const code = await flows.codes.issue({
+    clientId: pending.clientId,
+    redirectUri: pending.redirectUri,
+    redirectUriExplicit: pending.redirectUriExplicit,
+    codeChallenge: pending.codeChallenge,
+    resource: pending.resource,
+    scopes: pending.scopes,
+    sub: identity.sub,
+    ...(identity.login ? { login: identity.login } : {}),
+    ...(identity.name ? { name: identity.name } : {}),
+    grantId,
+    familyId: ctx.ids.uuid(),
+  });
+  await ctx.clients.touch(pending.clientId);
+  const url = new URL(pending.redirectUri);
+  url.searchParams.set('code', code);
+  if (pending.state !== undefined) url.searchParams.set('state', pending.state);
+  url.searchParams.set('iss', ctx.issuer);
+  return new Response(null, { status: 302, headers: { location: url.href, 'cache-control': 'no-store' } });
+}
+
+const loginErrors = {
+  denied: ['access_denied', 'the user denied the request'],
+  not_allowed: ['access_denied', 'the user is not allowed to use this server'],
+  upstream_error: ['server_error', 'the identity provider refused the login'],
+  unavailable: ['temporarily_unavailable', 'the identity provider is unavailable'],
+} as const;
+
+/**
+ * `GET /callback`: where every identity provider returns the browser. Takes
+ * the parked request by the upstream `state` (single use), checks that the
+ * same browser started it, asks the provider for the identity, and then
+ * either issues the code (consent remembered) or shows the consent page.
+ */
+export function callbackRoutes(ctx: ServerContext): Route[] {
+  const handler = async (request: Request, _c: ServerContext, { url }: { url: URL }): Promise<Response> => {
+    const flows = flowServices(ctx);
+    const state = url.searchParams.get('state');
+    if (!state || state.length > 200)
+      return flows.pages.error('invalid_request', 'The sign-in response has no state.');
+    const pending = await ctx.store.take<PendingAuthorization>(`flow:${await hashSecret(state)}`);
+    if (!pending) {
+      return flows.pages.error(
+        'invalid_request',
+        'This sign-in has expired or was already used. Start again from the application.',
+      );
+    }
+    if (!(await flows.binding.matches(request, pending.binding))) {
+      return flows.pages.error(
+        'invalid_request',
+        'This sign-in was started in another browser. Start again from the application.',
+      );
+    }
+    const back = (error: string, description: string) =>
+      redirectError(ctx, pending.redirectUri, pending.state, error, description);
+    let identity: UpstreamIdentity;
+    try {
+      identity = await flows.idp.complete({ params: url.searchParams, state, data: pending.idpData });
+    } catch (err) {
+      const reason = err instanceof LoginError ? err.reason : 'upstream_error';
+      ctx.audit.emit('login.failed', {
+        provider: flows.idp.id,
+        reason,
+        ...(err instanceof LoginError && err.who ? { who: err.who } : {}),
+      });
+      if (!(err instanceof LoginError)) {
+        ctx.log.error('identity provider failed', {
+          provider: flows.idp.id,
+          errorMessage: err instanceof Error ? err.message : String(err),
+        });
+      }
+      const [error, description] = loginErrors[reason];
+      return back(error, description);
+    }
+    const client = await ctx.clients.get(pending.clientId).catch(() => undefined);
+    if (!client) return flows.pages.error('invalid_client', 'This application is no longer registered.');
+
+    const grant = await flows.grants.find(identity.sub, client.client_id);
+    if (grant && Grants.covers(grant, pending.scopes, pending.resource)) {
+      return issueCodeAndRedirect(ctx, pending, identity, grant.id);
+    }
+    const consent: PendingConsent = {
+      clientId: pending.clientId,
+      redirectUri: pending.redirectUri,
+      redirectUriExplicit: pending.redirectUriExplicit,
+      ...(pending.state !== undefined ? { state: pending.state } : {}),
+      codeChallenge: pending.codeChallenge,
+      resource: pending.resource,
+      scopes: pending.scopes,
+      binding: pending.binding,
+      identity,
+    };
+    return renderConsent(ctx, client, consent);
+  };
+  return [{ method: 'GET', path: `${ctx.issuerPath}/callback`, handler }];
+}

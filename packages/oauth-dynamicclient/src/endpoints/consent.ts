@@ -1,0 +1,133 @@
+import type { Client } from '../clients/records.js';
+import type { Route, ServerContext } from '../context.js';
+import { readForm } from '../http/body.js';
+import { OAuthError } from '../http/errors.js';
+import type { UpstreamIdentity } from '../idp/types.js';
+import { hashSecret } from '../secrets.js';
+import { redirectError, type PendingAuthorization } from './authorize.js';
+import { issueCodeAndRedirect } from './callback.js';
+import { flowServices } from './flow-services.js';
+
+/** A signed-in user looking at the consent page. */
+export interface PendingConsent extends Omit<PendingAuthorization, 'idpData'> {
+  identity: UpstreamIdentity;
+}
+
+function redirectHost(uri: string): string {
+  try {
+    const u = new URL(uri);
+    return u.host ? `${u.protocol === 'https:' ? '' : `${u.protocol}//`}${u.host}` : `${u.protocol} (app)`;
+  } catch {
+    return uri.slice(0, 100);
+  }
+}
+
+/** The CSRF token of a consent form: HMAC over the consent id and the browser binding. */
+async function csrfToken(ctx: ServerContext, consentId: string, binding: string): Promise<string> {
+  return flowServices(ctx).binding.sign(`consent\u0000${consentId}\u0000${binding}`);
+}
+
+/** Parks the consent decision and renders the page (no framing, every client string escaped). */
+export async function renderConsent(
+  ctx: ServerContext,
+  client: Client,
+  consent: PendingConsent,
+): Promise<Response> {
+  const flows = flowServices(ctx);
+  const consentId = ctx.ids.token(32);
+  await ctx.store.set(`consent:${await hashSecret(consentId)}`, consent, ctx.options.loginTtlSeconds * 1000);
+  const resourceName = ctx.options.resources.find((r) => r.resource === consent.resource)?.name;
+  return flows.pages.consent({
+    client: {
+      id: client.client_id,
+      name: client.metadata.client_name,
+      kind: client.kind,
+      ...(client.kind === 'cimd' ? { verifiedDomain: new URL(client.client_id).host } : {}),
+      ...(client.metadata.client_uri ? { uri: client.metadata.client_uri } : {}),
+    },
+    redirectHost: redirectHost(consent.redirectUri),
+    scopes: consent.scopes,
+    resource: consent.resource,
+    ...(resourceName ? { resourceName } : {}),
+    user: {
+      login: consent.identity.login,
+      ...(consent.identity.name ? { name: consent.identity.name } : {}),
+    },
+    action: ctx.endpoint('/consent'),
+    fields: { consent_id: consentId, csrf: await csrfToken(ctx, consentId, consent.binding) },
+  });
+}
+
+/**
+ * `POST /consent`: the user's decision. Refused unless it comes from our own
+ * page (`Sec-Fetch-Site`/`Origin` when the browser sends them), carries the
+ * CSRF token minted for this consent and browser, and the browser still holds
+ * the binding cookie. The consent id is single-use.
+ */
+export function consentRoutes(ctx: ServerContext): Route[] {
+  const issuerOrigin = new URL(ctx.issuer).origin;
+  const handler = async (request: Request): Promise<Response> => {
+    const flows = flowServices(ctx);
+    const forbidden = (description: string) => flows.pages.error('access_denied', description, 403);
+    const site = request.headers.get('sec-fetch-site');
+    if (site !== null && site !== 'same-origin')
+      return forbidden('This form can only be sent from this site.');
+    const origin = request.headers.get('origin');
+    if (origin !== null && origin !== 'null' && origin !== issuerOrigin)
+      return forbidden('This form can only be sent from this site.');
+    let form: Record<string, string>;
+    try {
+      form = await readForm(request, 8 * 1024);
+    } catch (err) {
+      if (err instanceof OAuthError)
+        return flows.pages.error(err.error, err.description ?? 'bad request', err.status);
+      throw err;
+    }
+    const consentId = form.consent_id ?? '';
+    if (!consentId || consentId.length > 200)
+      return flows.pages.error('invalid_request', 'The consent form is incomplete.');
+    const key = `consent:${await hashSecret(consentId)}`;
+    const consent = await ctx.store.get<PendingConsent>(key);
+    if (!consent)
+      return flows.pages.error(
+        'invalid_request',
+        'This consent request has expired or was already answered.',
+      );
+    const expected = await csrfToken(ctx, consentId, consent.binding);
+    if (form.csrf !== expected || !(await flows.binding.matches(request, consent.binding))) {
+      return forbidden('This consent form does not belong to this browser session.');
+    }
+    if (!(await ctx.store.take(key))) {
+      return flows.pages.error(
+        'invalid_request',
+        'This consent request has expired or was already answered.',
+      );
+    }
+    if (form.decision !== 'approve') {
+      return redirectError(
+        ctx,
+        consent.redirectUri,
+        consent.state,
+        'access_denied',
+        'the user denied the request',
+      );
+    }
+    const grant = await flows.grants.consent({
+      sub: consent.identity.sub,
+      clientId: consent.clientId,
+      scopes: consent.scopes,
+      resource: consent.resource,
+      login: consent.identity.login,
+      ...(consent.identity.name ? { name: consent.identity.name } : {}),
+    });
+    ctx.audit.emit('consent.given', {
+      clientId: consent.clientId,
+      sub: consent.identity.sub,
+      scopes: consent.scopes,
+      resource: consent.resource,
+      grantId: grant.id,
+    });
+    return issueCodeAndRedirect(ctx, consent, consent.identity, grant.id);
+  };
+  return [{ method: 'POST', path: `${ctx.issuerPath}/consent`, handler }];
+}

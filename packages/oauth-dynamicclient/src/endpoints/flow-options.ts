@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import type { IdentityProvider } from '../idp/types.js';
+import type { PageModel } from '../pages/layout.js';
+import type { SafeHtml } from '../pages/html.js';
+
+const minuteS = 60;
+const dayS = 24 * 60 * minuteS;
+
+/** Defaults of the login and token flows (merged into the server's `defaults`). */
+export const flowDefaults = {
+  tokens: {
+    /** Access-token lifetime, seconds. */
+    accessTokenTtlSeconds: 3600,
+    /** Refresh-token lifetime (renewed by every rotation), seconds. */
+    refreshTokenTtlSeconds: 30 * dayS,
+    /** A used refresh token presented again within this many seconds gets the same successor instead of revoking the family. */
+    refreshGraceSeconds: 30,
+    /** Authorization-code lifetime, seconds. */
+    codeTtlSeconds: 60,
+    /** Algorithm of new signing keys. */
+    signingAlgorithm: 'ES256' as 'ES256' | 'RS256',
+    /** Clock skew allowed when verifying `exp`/`iat`, seconds. */
+    clockSkewSeconds: 10,
+    /** Verified access tokens kept in memory by token string. */
+    verifyCacheSize: 10_000,
+  },
+  /** How long a login (upstream state, consent page) may take, seconds. */
+  loginTtlSeconds: 10 * minuteS,
+  forwardAuth: {
+    /** Add `X-Access-Token` with the bearer token to a successful `/verify` answer. */
+    forwardToken: false,
+  },
+};
+
+const idpInstance = z.custom<IdentityProvider>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as IdentityProvider).begin === 'function' &&
+    typeof (v as IdentityProvider).complete === 'function',
+  {
+    message:
+      'must be an IdentityProvider (githubIdentityProvider(), oidcIdentityProvider(), localIdentityProvider())',
+  },
+);
+
+const strs = z.array(z.string().min(1).max(200));
+
+/** Declarative identity-provider configuration (what a config file can hold). */
+export const identityProviderConfigSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('github'),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      allowedUsers: strs.optional(),
+      allowedOrgs: strs.optional(),
+      baseUrl: z.string().url().optional(),
+      apiUrl: z.string().url().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('oidc'),
+      issuer: z.string().url(),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1).optional(),
+      tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+      scopes: strs.optional(),
+      allowedUsers: strs.optional(),
+      allowedGroups: strs.optional(),
+      timeoutMs: z.number().int().positive().optional(),
+      id: z
+        .string()
+        .regex(/^[a-z0-9-]{1,32}$/)
+        .optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('local'),
+      users: z
+        .array(
+          z
+            .object({
+              username: z.string().min(1).max(100),
+              passwordHash: z.string().startsWith('scrypt$', 'must come from hashPassword()'),
+              name: z.string().max(200).optional(),
+              email: z.string().max(320).optional(),
+            })
+            .strict(),
+        )
+        .default([]),
+    })
+    .strict(),
+]);
+
+/** Declarative identity-provider configuration. */
+export type IdentityProviderConfig = z.input<typeof identityProviderConfigSchema>;
+
+/** Option fields of the login and token flows; spread into the server's options schema. */
+export const flowOptionsShape = {
+  /**
+   * Where users sign in: an {@link IdentityProvider} (`githubIdentityProvider()`,
+   * `oidcIdentityProvider()`, `localIdentityProvider()` or your own) or a
+   * declarative `{ type: 'github' | 'oidc' | 'local', … }`. Default: the local
+   * provider with no users (nobody can sign in until you add some).
+   */
+  identityProvider: z.union([idpInstance, identityProviderConfigSchema]).optional(),
+  /** Token lifetimes, signing algorithm, verification cache. */
+  tokens: z
+    .object({
+      accessTokenTtlSeconds: z
+        .number()
+        .int()
+        .min(30)
+        .max(86_400)
+        .default(flowDefaults.tokens.accessTokenTtlSeconds),
+      refreshTokenTtlSeconds: z.number().int().min(60).default(flowDefaults.tokens.refreshTokenTtlSeconds),
+      refreshGraceSeconds: z.number().int().min(0).max(300).default(flowDefaults.tokens.refreshGraceSeconds),
+      codeTtlSeconds: z.number().int().min(5).max(600).default(flowDefaults.tokens.codeTtlSeconds),
+      signingAlgorithm: z.enum(['ES256', 'RS256']).default(flowDefaults.tokens.signingAlgorithm),
+      clockSkewSeconds: z.number().int().min(0).max(300).default(flowDefaults.tokens.clockSkewSeconds),
+      verifyCacheSize: z.number().int().min(0).default(flowDefaults.tokens.verifyCacheSize),
+    })
+    .strict()
+    .prefault({}),
+  /** How long a login may take (upstream state and consent page lifetime), seconds. */
+  loginTtlSeconds: z.number().int().min(60).max(3600).default(flowDefaults.loginTtlSeconds),
+  /** Restyle hook for the HTML pages. */
+  pages: z
+    .object({
+      css: z.string().max(100_000).optional(),
+      productName: z.string().max(100).optional(),
+      render: z
+        .custom<(model: PageModel) => string | SafeHtml | undefined>((v) => typeof v === 'function', {
+          message: 'must be a function',
+        })
+        .optional(),
+    })
+    .strict()
+    .prefault({}),
+  /** ForwardAuth `/verify`. */
+  forwardAuth: z
+    .object({
+      forwardToken: z.boolean().default(flowDefaults.forwardAuth.forwardToken),
+      /** Scopes every request must carry (a `?scope=` on the /verify URL adds more). */
+      scopes: z.array(z.string().min(1)).optional(),
+    })
+    .strict()
+    .prefault({}),
+};

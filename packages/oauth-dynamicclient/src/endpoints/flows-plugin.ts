@@ -1,0 +1,87 @@
+import type { ServerContext, ServerPlugin } from '../context.js';
+import { requireBearer, type BearerCheck, type RequireBearerOptions } from '../resource/require-bearer.js';
+import type { Grant } from '../tokens/grants.js';
+import type { JsonWebKeySet, SigningAlgorithm } from '../tokens/keys.js';
+import type { VerifiedAccessToken, VerifyAccessTokenOptions } from '../tokens/verifier.js';
+import { authorizeRoutes } from './authorize.js';
+import { callbackRoutes } from './callback.js';
+import { consentRoutes } from './consent.js';
+import { createFlowServices, flowServices } from './flow-services.js';
+import { introspectRoutes } from './introspect.js';
+import { revokeRoutes } from './revoke.js';
+import { tokenRoutes } from './token.js';
+import { verifyRoutes } from './verify.js';
+
+/**
+ * Login (identity provider, consent), tokens (code and refresh grants, RFC
+ * 7009, RFC 7662, JWKS) and ForwardAuth `/verify`.
+ */
+export const flowsPlugin: ServerPlugin = {
+  name: 'flows',
+  setup(ctx) {
+    const services = createFlowServices(ctx);
+    // Load or create the signing key before the first request.
+    return services.keys.jwks().then(() => undefined);
+  },
+  routes: (ctx) => [
+    ...authorizeRoutes(ctx),
+    ...callbackRoutes(ctx),
+    ...consentRoutes(ctx),
+    ...tokenRoutes(ctx),
+    ...revokeRoutes(ctx),
+    ...introspectRoutes(ctx),
+    ...verifyRoutes(ctx),
+    ...(flowServices(ctx).idp.routes?.() ?? []),
+  ],
+};
+
+/** The typed operations of the flows on the server object. */
+export interface FlowsApi {
+  /**
+   * Verifies an RFC 9068 access token for a resource (local keys, audience,
+   * expiry, scopes, revocation).
+   *
+   * @throws InvalidTokenError (401 `invalid_token`) or InsufficientScopeError (403).
+   */
+  verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<VerifiedAccessToken>;
+  /** A guard for fetch handlers: `{ ok, token }` or the ready 401/403 response. */
+  requireBearer(options: RequireBearerOptions): (request: Request) => Promise<BearerCheck>;
+  /** Grants (remembered consent) per user. */
+  readonly grants: {
+    /** Every grant of a user (`sub` as in the tokens, e.g. `github:583231`). */
+    list(sub: string): Promise<Grant[]>;
+    /** Withdraws consent: deletes the grant and revokes every token issued under it. `false` when not found. */
+    revoke(grantId: string): Promise<boolean>;
+  };
+  /** Signing keys. */
+  readonly keys: {
+    /** The published JWKS. */
+    jwks(): Promise<JsonWebKeySet>;
+    /** Starts signing with a new key; the old one stays published until its tokens expired. Returns the new `kid`. */
+    rotate(alg?: SigningAlgorithm): Promise<string>;
+  };
+}
+
+/** Builds {@link FlowsApi} for a server context. */
+export function flowsApi(ctx: ServerContext): FlowsApi {
+  const verifyAccessToken = (token: string, options: VerifyAccessTokenOptions) =>
+    flowServices(ctx).verifier.verify(token, options);
+  return {
+    verifyAccessToken,
+    requireBearer: (options) => requireBearer(verifyAccessToken, options),
+    grants: {
+      list: (sub) => flowServices(ctx).grants.listByUser(sub),
+      async revoke(grantId) {
+        const flows = flowServices(ctx);
+        const grant = await flows.grants.get(grantId);
+        if (!grant) return false;
+        await flows.revokeGrant(grant, 'api');
+        return true;
+      },
+    },
+    keys: {
+      jwks: () => flowServices(ctx).keys.jwks(),
+      rotate: (alg) => flowServices(ctx).keys.rotate(alg),
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import type { IdGenerator } from '../ids.js';
+import { base64url } from '../ids.js';
+import { hashSecret } from '../secrets.js';
+import type { Store } from '../store/types.js';
+
+const KEY = 'keys:cookie';
+const LOCK = 'keys:cookie:lock';
+
+/**
+ * Binds a login to the browser that started it: a random value in a signed
+ * cookie (`__Host-` prefixed when the issuer is https; plain name on
+ * `http://` loopback issuers, where `__Host-` cookies cannot be set because
+ * they require `Secure`). Flow records keep only the value's hash, so a state
+ * or consent id alone is useless in another browser.
+ */
+export class BrowserBinding {
+  readonly cookieName: string;
+  private readonly secure: boolean;
+  private key: Promise<CryptoKey> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly ids: IdGenerator,
+    issuer: string,
+    private readonly cookiePath: string,
+  ) {
+    this.secure = issuer.startsWith('https:');
+    this.cookieName = this.secure ? '__Host-mcp-as-flow' : 'mcp-as-flow';
+  }
+
+  /** The HMAC key, created once and kept in the store (shared by every instance). */
+  private hmacKey(): Promise<CryptoKey> {
+    this.key ??= (async () => {
+      let raw = await this.store.get<string>(KEY);
+      if (!raw) {
+        if ((await this.store.increment(LOCK, 10_000)) === 1) {
+          raw = this.ids.token(32);
+          await this.store.set(KEY, raw);
+        } else {
+          for (let i = 0; i < 200 && !raw; i++) {
+            await new Promise((r) => setTimeout(r, 25));
+            raw = await this.store.get<string>(KEY);
+          }
+          if (!raw) throw new Error('timed out waiting for the cookie key');
+        }
+      }
+      return crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(raw),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['sign', 'verify'],
+      );
+    })().catch((err: unknown) => {
+      this.key = undefined;
+      throw err;
+    });
+    return this.key;
+  }
+
+  /** HMAC-SHA256 of `value`, base64url. */
+  async sign(value: string): Promise<string> {
+    const mac = await crypto.subtle.sign('HMAC', await this.hmacKey(), new TextEncoder().encode(value));
+    return base64url(new Uint8Array(mac));
+  }
+
+  private async check(value: string, mac: string): Promise<boolean> {
+    const expected = await this.sign(value);
+    if (expected.length !== mac.length) return false;
+    let diff = 0;
+    for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ mac.charCodeAt(i);
+    return diff === 0;
+  }
+
+  /** The verified browser value from the request's cookie, or `undefined`. */
+  async read(request: Request): Promise<string | undefined> {
+    const header = request.headers.get('cookie');
+    if (!header) return undefined;
+    for (const part of header.split(';')) {
+      const i = part.indexOf('=');
+      if (i < 0 || part.slice(0, i).trim() !== this.cookieName) continue;
+      const [value, mac] = part
+        .slice(i + 1)
+        .trim()
+        .split('.');
+      if (value && mac && value.length <= 64 && (await this.check(value, mac))) return value;
+    }
+    return undefined;
+  }
+
+  /**
+   * The browser's value (reusing a valid cookie, else a new one), its hash for
+   * flow records, and the `Set-Cookie` header to send when it is new.
+   */
+  async ensure(request: Request, maxAgeSeconds = 600): Promise<{ binding: string; setCookie?: string }> {
+    const existing = await this.read(request);
+    if (existing) return { binding: await hashSecret(existing) };
+    const value = this.ids.token(24);
+    const attrs = [
+      `${this.cookieName}=${value}.${await this.sign(value)}`,
+      `Path=${this.cookiePath}`,
+      'HttpOnly',
+      'SameSite=Lax',
+      `Max-Age=${maxAgeSeconds}`,
+    ];
+    if (this.secure) attrs.push('Secure');
+    return { binding: await hashSecret(value), setCookie: attrs.join('; ') };
+  }
+
+  /** Whether the request's cookie is the one `binding` was made from. */
+  async matches(request: Request, binding: string): Promise<boolean> {
+    const value = await this.read(request);
+    return value !== undefined && (await hashSecret(value)) === binding;
+  }
+}

@@ -1,0 +1,170 @@
+import * as oauth from 'oauth4webapi';
+import {
+  listAdmits,
+  LoginError,
+  type IdentityProvider,
+  type IdpContext,
+  type UpstreamIdentity,
+} from './types.js';
+
+/** Options for {@link githubIdentityProvider}. */
+export interface GitHubIdentityProviderOptions {
+  /** OAuth app client id. */
+  clientId: string;
+  /** OAuth app client secret. */
+  clientSecret: string;
+  /** Logins admitted (`*` = every GitHub user). */
+  allowedUsers?: string[];
+  /** Organisations whose members are admitted (`*` = members of any organisation). Asks for `read:org`. */
+  allowedOrgs?: string[];
+  /** Default `https://github.com` (change for GitHub Enterprise or tests). */
+  baseUrl?: string;
+  /** Default `https://api.github.com`. */
+  apiUrl?: string;
+  /** Timeout for each upstream request (default 10 s). */
+  timeoutMs?: number;
+}
+
+interface GitHubUser {
+  id: number;
+  login: string;
+  name?: string | null;
+  email?: string | null;
+}
+
+/**
+ * GitHub as the upstream identity provider (OAuth app web flow through
+ * oauth4webapi, with PKCE). Admits users by login or organisation; an empty
+ * allow-list admits nobody. The GitHub access token reads `/user` (and
+ * `/user/orgs` when organisations are configured) and is then dropped.
+ */
+export function githubIdentityProvider(options: GitHubIdentityProviderOptions): IdentityProvider {
+  const base = (options.baseUrl ?? 'https://github.com').replace(/\/+$/, '');
+  const api = (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const as: oauth.AuthorizationServer = {
+    issuer: base,
+    authorization_endpoint: `${base}/login/oauth/authorize`,
+    token_endpoint: `${base}/login/oauth/access_token`,
+  };
+  const client: oauth.Client = { client_id: options.clientId };
+  const auth = oauth.ClientSecretPost(options.clientSecret);
+  const needOrgs = (options.allowedOrgs?.length ?? 0) > 0;
+  const scope = needOrgs ? 'read:user read:org' : 'read:user';
+  const insecure = { [oauth.allowInsecureRequests]: base.startsWith('http:') || api.startsWith('http:') };
+  let callbackUrl = '';
+
+  const apiGet = async <T>(path: string, token: string): Promise<T> => {
+    let res: Response;
+    try {
+      res = await fetch(`${api}${path}`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/vnd.github+json',
+          'x-github-api-version': '2022-11-28',
+          'user-agent': 'mcp-gateway-oauth',
+        },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new LoginError('unavailable', `GitHub API ${path} unreachable`, undefined, { cause: err });
+    }
+    if (res.status >= 500) {
+      await res.body?.cancel();
+      throw new LoginError('unavailable', `GitHub API ${path} answered ${res.status}`);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new LoginError('upstream_error', `GitHub API ${path} answered ${res.status}`);
+    }
+    return (await res.json()) as T;
+  };
+
+  return {
+    id: 'github',
+    attach(ctx: IdpContext) {
+      callbackUrl = ctx.callbackUrl;
+    },
+    async begin({ state }) {
+      const verifier = oauth.generateRandomCodeVerifier();
+      const url = new URL(as.authorization_endpoint!);
+      url.search = new URLSearchParams({
+        client_id: options.clientId,
+        redirect_uri: callbackUrl,
+        scope,
+        state,
+        allow_signup: 'false',
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }).toString();
+      return { url: url.href, data: { verifier } };
+    },
+    async complete({ params, state, data }): Promise<UpstreamIdentity> {
+      let callback: URLSearchParams;
+      try {
+        callback = oauth.validateAuthResponse(as, client, params, state);
+      } catch (err) {
+        if (err instanceof oauth.AuthorizationResponseError) {
+          const reason = err.error === 'access_denied' ? 'denied' : 'upstream_error';
+          throw new LoginError(reason, `GitHub: ${err.error}`);
+        }
+        throw new LoginError('upstream_error', 'GitHub callback invalid', undefined, { cause: err });
+      }
+      let token: string;
+      try {
+        const response = await oauth.authorizationCodeGrantRequest(
+          as,
+          client,
+          auth,
+          callback,
+          callbackUrl,
+          data.verifier ?? '',
+          { ...insecure, signal: AbortSignal.timeout(timeoutMs) },
+        );
+        if (response.status >= 500) {
+          await response.body?.cancel();
+          throw new LoginError('unavailable', `GitHub token endpoint answered ${response.status}`);
+        }
+        token = (await oauth.processAuthorizationCodeResponse(as, client, response)).access_token;
+      } catch (err) {
+        if (err instanceof LoginError) throw err;
+        // GitHub reports bad codes with HTTP 200 and an `error` member; oauth4webapi then finds no access_token.
+        const body = (err as { cause?: { body?: { error?: unknown } } }).cause?.body;
+        const upstream = typeof body?.error === 'string' ? body.error : undefined;
+        if (
+          err instanceof Error &&
+          (err.name === 'TimeoutError' || err.name === 'AbortError' || err instanceof TypeError)
+        ) {
+          throw new LoginError('unavailable', 'GitHub token endpoint unreachable', undefined, { cause: err });
+        }
+        throw new LoginError(
+          'upstream_error',
+          `GitHub token exchange failed${upstream ? `: ${upstream}` : ''}`,
+          undefined,
+          {
+            cause: err,
+          },
+        );
+      }
+      const user = await apiGet<GitHubUser>('/user', token);
+      if (typeof user.id !== 'number' || typeof user.login !== 'string') {
+        throw new LoginError('upstream_error', 'GitHub /user answered without id or login');
+      }
+      let admitted = listAdmits(options.allowedUsers, user.login);
+      if (!admitted && needOrgs) {
+        const orgs = await apiGet<{ login: string }[]>('/user/orgs?per_page=100', token);
+        admitted =
+          Array.isArray(orgs) &&
+          orgs.length > 0 &&
+          listAdmits(options.allowedOrgs, ...orgs.map((o) => o.login));
+      }
+      if (!admitted) throw new LoginError('not_allowed', 'GitHub user is not on the allow-list', user.login);
+      return {
+        sub: `github:${user.id}`,
+        login: user.login,
+        ...(user.name ? { name: user.name } : {}),
+        ...(user.email ? { email: user.email } : {}),
+      };
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { html, raw, type SafeHtml } from './html.js';
+import {
+  document,
+  pageResponse,
+  type ConsentPageModel,
+  type ErrorPageModel,
+  type LoginPageModel,
+  type PageModel,
+  type PageOptions,
+} from './layout.js';
+
+const hidden = (fields: Record<string, string>): SafeHtml[] =>
+  Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`);
+
+function errorBody(m: ErrorPageModel): SafeHtml {
+  return html`<h1>Something went wrong</h1>
+    <p class="error"><code>${m.error}</code></p>
+    <p>${m.description}</p>
+    <p class="muted">You can close this window and try again from the application.</p>`;
+}
+
+function consentBody(m: ConsentPageModel): SafeHtml {
+  const name = m.client.name ?? m.client.id;
+  const badge =
+    m.client.kind === 'cimd'
+      ? html`<span class="badge verified">Verified domain: ${m.client.verifiedDomain ?? ''}</span>`
+      : m.client.kind === 'static'
+        ? html`<span class="badge verified">Pre-registered by the administrator</span>`
+        : html`<span class="badge unverified">Self-registered, identity not verified</span>`;
+  return html`<h1>Authorize <span id="client-name">${name}</span>?</h1>
+    <p>${badge}</p>
+    <p>
+      <strong id="client-display">${name}</strong> wants to access
+      <strong>${m.resourceName ?? m.resource}</strong> as
+      <strong>${m.user.login}</strong>${m.user.name ? html` (${m.user.name})` : ''}.
+    </p>
+    <p class="muted">After you decide, you will be sent to</p>
+    <p class="redirect" id="redirect-host">${m.redirectHost}</p>
+    ${
+      m.scopes.length
+        ? html`<p>It asks for:</p>
+            <ul id="scopes">
+              ${m.scopes.map((s) => html`<li><code>${s}</code></li>`)}
+            </ul>`
+        : ''
+    }
+    <p class="muted">Resource: <code>${m.resource}</code></p>
+    <form method="post" action="${m.action}">
+      ${hidden(m.fields)}
+      <div class="actions">
+        <button class="primary" type="submit" name="decision" value="approve" id="approve">Allow</button>
+        <button type="submit" name="decision" value="deny" id="deny">Deny</button>
+      </div>
+    </form>`;
+}
+
+function loginBody(m: LoginPageModel): SafeHtml {
+  return html`<h1>Sign in</h1>
+    ${m.message ? html`<p class="error" id="message">${m.message}</p>` : ''}
+    <form method="post" action="${m.action}">
+      ${hidden(m.fields)} <label for="username">User name</label
+      ><input id="username" name="username" autocomplete="username" required value="${m.username ?? ''}" />
+      <label for="password">Password</label
+      ><input id="password" name="password" type="password" autocomplete="current-password" required />
+      <div class="actions"><button class="primary" type="submit" id="sign-in">Sign in</button></div>
+    </form>`;
+}
+
+const titles: Record<PageModel['kind'], string> = { error: 'Error', consent: 'Authorize', login: 'Sign in' };
+
+/** Renders built-in pages, honouring the restyle hook. */
+export class Pages {
+  constructor(private readonly options: PageOptions = {}) {}
+
+  private respond(model: PageModel, status: number, headers?: Record<string, string>): Response {
+    const nonce = crypto.randomUUID().replace(/-/g, '');
+    const custom = this.options.render?.(model);
+    const body =
+      custom ??
+      (model.kind === 'error'
+        ? errorBody(model)
+        : model.kind === 'consent'
+          ? consentBody(model)
+          : loginBody(model));
+    return pageResponse(
+      document(titles[model.kind], typeof body === 'string' ? raw(body) : body, nonce, this.options),
+      nonce,
+      status,
+      headers,
+    );
+  }
+
+  /** The HTML error page (for errors before a redirect URI can be trusted). */
+  error(error: string, description: string, status = 400): Response {
+    return this.respond({ kind: 'error', error, description }, status);
+  }
+
+  consent(model: Omit<ConsentPageModel, 'kind'>, headers?: Record<string, string>): Response {
+    return this.respond({ kind: 'consent', ...model }, 200, headers);
+  }
+
+  login(model: Omit<LoginPageModel, 'kind'>, status = 200, headers?: Record<string, string>): Response {
+    return this.respond({ kind: 'login', ...model }, status, headers);
+  }
+}

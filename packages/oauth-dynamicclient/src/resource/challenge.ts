@@ -1,0 +1,65 @@
+import { InsufficientScopeError, InvalidTokenError } from '../tokens/errors.js';
+
+/** A quoted-string for an auth-param (RFC 9110 §11.2): backslash-escape `"` and `\`, drop control characters. */
+function quote(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return `"${value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/(["\\])/g, '\\$1')}"`;
+}
+
+export interface ChallengeInput {
+  /** RFC 9728 metadata URL of the resource (`resource_metadata`). */
+  resourceMetadata?: string;
+  /** Scopes the resource needs (`scope`). */
+  scopes?: string[];
+  /** `invalid_token` (a token was sent and refused) or `insufficient_scope`. */
+  error?: 'invalid_token' | 'insufficient_scope';
+  description?: string;
+}
+
+/** `WWW-Authenticate: Bearer …` per RFC 6750 §3 and RFC 9728 §5.1. */
+export function bearerChallenge(input: ChallengeInput): string {
+  const params: string[] = [];
+  if (input.error) params.push(`error=${quote(input.error)}`);
+  if (input.description) params.push(`error_description=${quote(input.description)}`);
+  if (input.scopes?.length) params.push(`scope=${quote(input.scopes.join(' '))}`);
+  if (input.resourceMetadata) params.push(`resource_metadata=${quote(input.resourceMetadata)}`);
+  return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+}
+
+/**
+ * The resource server's answer to a missing or refused token: 401 (no token
+ * or `invalid_token`) or 403 (`insufficient_scope`), with the challenge and a
+ * JSON error body.
+ */
+export function bearerErrorResponse(
+  err: unknown,
+  input: Omit<ChallengeInput, 'error' | 'description'>,
+): Response {
+  let status = 401;
+  let challenge: ChallengeInput = input;
+  let body: Record<string, string> | undefined;
+  if (err instanceof InsufficientScopeError) {
+    status = 403;
+    challenge = {
+      ...input,
+      error: 'insufficient_scope',
+      scopes: err.required,
+      description: err.description ?? '',
+    };
+    body = { error: 'insufficient_scope', error_description: err.description ?? '' };
+  } else if (err instanceof InvalidTokenError) {
+    challenge = { ...input, error: 'invalid_token', description: err.description ?? '' };
+    body = { error: 'invalid_token', error_description: err.description ?? '' };
+  } else if (err !== undefined) {
+    challenge = { ...input, error: 'invalid_token', description: 'token could not be verified' };
+    body = { error: 'invalid_token', error_description: 'token could not be verified' };
+  }
+  return new Response(body ? JSON.stringify(body) : null, {
+    status,
+    headers: {
+      'www-authenticate': bearerChallenge(challenge),
+      'cache-control': 'no-store',
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+  });
+}

@@ -1,0 +1,219 @@
+import { listen, type Listening } from '@mcp-gateway/testkit';
+import {
+  createAuthorizationServer,
+  type AuthorizationServer,
+  type AuthorizationServerOptions,
+} from '../../src/index.js';
+import { hashPassword } from '../../src/idp/local.js';
+import { silentLogger } from '../../src/http/errors.js';
+import type { AuditRecord } from '../../src/audit/events.js';
+
+export const RESOURCE_PATH = '/mcp';
+
+/** An authorization server on 127.0.0.1 whose issuer is its own URL. */
+export interface TestAs {
+  as: AuthorizationServer;
+  url: string;
+  resource: string;
+  audit: AuditRecord[];
+  close(): Promise<void>;
+}
+
+export async function startAs(
+  opts: Omit<AuthorizationServerOptions, 'issuer'> & { issuerPath?: string; resource?: string } = {},
+): Promise<TestAs> {
+  const late: { as?: AuthorizationServer } = {};
+  const srv: Listening = await listen((req) => late.as!.fetch(req, { remoteAddress: '127.0.0.1' }));
+  const audit: AuditRecord[] = [];
+  const { issuerPath, resource: givenResource, ...rest } = opts;
+  const resource = givenResource ?? `${srv.url}${RESOURCE_PATH}`;
+  const as = (late.as = createAuthorizationServer({
+    issuer: `${srv.url}${issuerPath ?? ''}`,
+    resources: [{ resource, scopes: ['mcp:read', 'mcp:write'], name: 'Test MCP', default: true }],
+    logger: silentLogger,
+    onAudit: (r) => void audit.push(r),
+    ...rest,
+  }));
+  await as.ready();
+  return {
+    as,
+    url: `${srv.url}${issuerPath ?? ''}`,
+    resource,
+    audit,
+    close: async () => {
+      await srv.close();
+      await as.close();
+    },
+  };
+}
+
+/** Local users for tests (hashes computed once). */
+let alice: Promise<string> | undefined;
+export async function localUsers() {
+  alice ??= hashPassword('correct horse battery staple', { N: 1024, r: 8, p: 1 });
+  return [{ username: 'alice', passwordHash: await alice, name: 'Alice Liddell' }];
+}
+
+/** A tiny browser: a cookie jar plus manual redirects, so tests can see each hop. */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+
+  private store(res: Response) {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      this.cookies.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
+    }
+  }
+
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
+    const res = await fetch(url, {
+      redirect: 'manual',
+      headers: { cookie: this.cookieHeader(), ...headers },
+    });
+    this.store(res);
+    return res;
+  }
+
+  async post(
+    url: string,
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    const res = await fetch(url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        cookie: this.cookieHeader(),
+        'content-type': 'application/x-www-form-urlencoded',
+        'sec-fetch-site': 'same-origin',
+        ...headers,
+      },
+      body: new URLSearchParams(form),
+    });
+    this.store(res);
+    return res;
+  }
+
+  /**
+   * Follows redirects from `url` until one leaves for `stopAt` (the client's
+   * redirect URI), or a page (non-redirect) answers. Returns the final URL or response.
+   */
+  async follow(url: string, stopAt: string): Promise<{ location?: URL; page?: Response }> {
+    let next = url;
+    for (let i = 0; i < 10; i++) {
+      if (next.startsWith(stopAt)) return { location: new URL(next) };
+      const res = await this.get(next);
+      const loc = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && loc) {
+        await res.body?.cancel();
+        next = new URL(loc, next).href;
+        continue;
+      }
+      return { page: res };
+    }
+    throw new Error('too many redirects');
+  }
+}
+
+/** Reads the hidden inputs of the first form in a page. */
+export function hiddenFields(page: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of page.matchAll(/<input\s+type="hidden"\s+name="([^"]+)"\s+value="([^"]*)"\s*\/?>/g)) {
+    out[m[1]!] = m[2]!
+      .replace(/&amp;/g, '&')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>');
+  }
+  return out;
+}
+
+/** The form action of the first form. */
+export function formAction(page: string): string {
+  return /<form\s+method="post"\s+action="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+}
+
+/**
+ * Runs a browser through login and consent for an authorization URL. For the
+ * local provider it signs in as `alice`; upstream stubs auto-approve. Returns
+ * the callback URL at the client's redirect URI.
+ */
+export async function completeLogin(
+  browser: Browser,
+  authorizeUrl: string,
+  redirectUri: string,
+  opts: { password?: string; consent?: 'approve' | 'deny' } = {},
+): Promise<URL> {
+  let step = await browser.follow(authorizeUrl, redirectUri);
+  for (let i = 0; i < 4 && step.page; i++) {
+    const page = step.page;
+    const text = await page.text();
+    if (page.status !== 200 && page.status !== 401)
+      throw new Error(
+        `unexpected page ${page.status}: ${text
+          .replace(/<style[^]*<\/style>/, '')
+          .replace(/\s+/g, ' ')
+          .slice(0, 600)}`,
+      );
+    const fields = hiddenFields(text);
+    const action = formAction(text);
+    const res = text.includes('name="password"')
+      ? await browser.post(action, {
+          ...fields,
+          username: 'alice',
+          password: opts.password ?? 'correct horse battery staple',
+        })
+      : await browser.post(action, { ...fields, decision: opts.consent ?? 'approve' });
+    const loc = res.headers.get('location');
+    if (!loc) {
+      step = { page: res };
+      if (res.status === 401) throw new Error('login refused');
+      continue;
+    }
+    step = await browser.follow(new URL(loc, action).href, redirectUri);
+  }
+  if (!step.location) throw new Error('login did not reach the redirect URI');
+  return step.location;
+}
+
+export { hashPassword };
+
+/** A resource server (MCP-ish endpoint at /mcp) guarded by the AS, serving its RFC 9728 document. */
+export interface TestStack extends TestAs {
+  rs: Listening;
+}
+
+export async function startStack(
+  opts: Omit<AuthorizationServerOptions, 'issuer'> & { issuerPath?: string } = {},
+): Promise<TestStack> {
+  const late: { stack?: TestAs } = {};
+  const rs = await listen(async (req) => {
+    const stack = late.stack;
+    const url = new URL(req.url);
+    if (url.pathname === `/.well-known/oauth-protected-resource${RESOURCE_PATH}`) {
+      return Response.json(stack!.as.protectedResourceMetadata(stack!.resource));
+    }
+    if (url.pathname === RESOURCE_PATH) {
+      const check = await stack!.as.requireBearer({ resource: stack!.resource, scopes: ['mcp:read'] })(req);
+      if (!check.ok) return check.response;
+      return Response.json({ sub: check.token.sub, login: check.token.login, scopes: check.token.scopes });
+    }
+    return new Response('not found', { status: 404 });
+  });
+  const stack = (late.stack = await startAs({ ...opts, resource: `${rs.url}${RESOURCE_PATH}` }));
+  const closeAs = stack.close;
+  return {
+    ...stack,
+    rs,
+    close: async () => {
+      await rs.close();
+      await closeAs();
+    },
+  };
+}
