@@ -20,6 +20,12 @@ class KeyedMutex {
 export interface KeyvStoreOptions {
   /** Clock used for expiry (default: wall clock). */
   clock?: Clock;
+  /**
+   * Every this often (on the store's clock, checked on writes) keys written
+   * with a TTL that have expired are deleted, so entries nobody reads again
+   * (rate-limit windows, unused codes) do not pile up in memory. Default 60 s.
+   */
+  sweepIntervalMs?: number;
 }
 
 /**
@@ -31,16 +37,37 @@ export interface KeyvStoreOptions {
 export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
   const clock = options.clock ?? systemClock;
   const lock = new KeyedMutex();
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  /** Keys written with a TTL and when they expire: what the sweep looks at. */
+  const expiries = new Map<string, number>();
+  let lastSweep = clock.now();
+  const sweep = (): void => {
+    const now = clock.now();
+    if (now - lastSweep < sweepIntervalMs) return;
+    lastSweep = now;
+    for (const [key, at] of expiries) {
+      if (at > now) continue;
+      expiries.delete(key);
+      void lock.run(key, async () => {
+        // Re-check under the lock: the key may have been rewritten since.
+        const env = await readRaw(key);
+        if (env?.e !== undefined && env.e <= clock.now()) await keyv.delete(key);
+      });
+    }
+  };
 
-  const read = async (key: string): Promise<Envelope | undefined> => {
+  const readRaw = async (key: string): Promise<Envelope | undefined> => {
     const raw = await keyv.get<string>(key);
     if (typeof raw !== 'string') return undefined;
-    let env: Envelope;
     try {
-      env = JSON.parse(raw) as Envelope;
+      return JSON.parse(raw) as Envelope;
     } catch {
       return undefined;
     }
+  };
+  const read = async (key: string): Promise<Envelope | undefined> => {
+    const env = await readRaw(key);
+    if (env === undefined) return undefined;
     if (env.e !== undefined && env.e <= clock.now()) {
       await keyv.delete(key);
       return undefined;
@@ -48,7 +75,10 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
     return env;
   };
   const write = async (key: string, env: Envelope): Promise<void> => {
+    sweep();
     const ttl = env.e === undefined ? undefined : Math.max(1, env.e - clock.now());
+    if (env.e === undefined) expiries.delete(key);
+    else expiries.set(key, env.e);
     // Keyv's own expiry runs on the wall clock; give it the TTL so backends
     // drop stale data, while our envelope keeps the clock's view authoritative.
     await keyv.set(key, JSON.stringify(env), ttl);

@@ -105,3 +105,20 @@ describe('RedisStore specifics', () => {
     await expect.poll(() => s.get('k'), { interval: 20, timeout: 2000 }).toBeUndefined();
   });
 });
+
+describe('keyvStore sweeping', () => {
+  it('expired entries nobody reads again are swept from the backend on later writes', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const map = new Map<string, unknown>();
+    const store = keyvStore(new Keyv({ store: map }), { clock, sweepIntervalMs: 60_000 });
+    for (let i = 0; i < 100; i++) await store.increment(`rl:${i}`, 60_000);
+    await store.set('forever', 1);
+    await store.set('long', 1, 3_600_000);
+    expect(map.size).toBe(102);
+    clock.advance(61_000);
+    await store.set('trigger', 1);
+    await expect.poll(() => map.size).toBe(3);
+    expect(await store.get('forever')).toBe(1);
+    expect(await store.get('long')).toBe(1);
+  });
+});
