@@ -201,6 +201,52 @@ describe('rfc7592 client configuration endpoint', () => {
     expect(again.status).toBe(401);
   });
 
+  it('rfc7592: after DELETE the token endpoint answers 401 invalid_client so the client re-registers', async () => {
+    const confidential = await setup();
+    const pub = await setup(nativeClient);
+    const tokenRequest = (form: Record<string, string>, headers: Record<string, string> = {}) =>
+      confidential.call('/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(form).toString(),
+      });
+    const basic = `Basic ${btoa(`${confidential.id}:${confidential.reg.client_secret as string}`)}`;
+    // Before: the client authenticates (the grant itself is bad).
+    const before = await tokenRequest(
+      { grant_type: 'refresh_token', refresh_token: 'x' },
+      { authorization: basic },
+    );
+    expect(((await before.json()) as { error: string }).error).not.toBe('invalid_client');
+
+    expect(
+      (
+        await confidential.call(confidential.path, {
+          method: 'DELETE',
+          headers: confidential.auth(confidential.rat),
+        })
+      ).status,
+    ).toBe(204);
+    const after = await tokenRequest(
+      { grant_type: 'refresh_token', refresh_token: 'x' },
+      { authorization: basic },
+    );
+    expect(after.status).toBe(401);
+    expect(((await after.json()) as { error: string }).error).toBe('invalid_client');
+
+    expect((await pub.call(pub.path, { method: 'DELETE', headers: pub.auth(pub.rat) })).status).toBe(204);
+    const publicAfter = await pub.call('/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: 'x',
+        client_id: pub.id,
+      }).toString(),
+    });
+    expect(publicAfter.status).toBe(401);
+    expect(((await publicAfter.json()) as { error: string }).error).toBe('invalid_client');
+  });
+
   it('rfc7592: client ids with reserved characters are percent-decoded from the path', async () => {
     const { call, rat, auth } = await setup();
     const res = await call('/register/%E0%A4%A', { headers: auth(rat) });
