@@ -1,0 +1,107 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { killAllSpawned } from '@mcp-gateway/testkit';
+import { createOAuthSession, FileTokenStore } from '../src/index.js';
+import { spawnClient, messagesOf, rpc } from './helpers/cli.js';
+import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
+import { autoBrowser, followAuthorizationUrl } from './helpers/flow.js';
+
+const closers: Array<() => Promise<unknown>> = [];
+const homes: string[] = [];
+afterEach(async () => {
+  await killAllSpawned();
+  await Promise.all(closers.splice(0).map((c) => c()));
+});
+afterAll(async () => {
+  await Promise.all(homes.map((h) => fs.rm(h, { recursive: true, force: true })));
+});
+async function tempHome() {
+  const h = await fs.mkdtemp(path.join(os.tmpdir(), 'mcp-client-proc-'));
+  homes.push(h);
+  return h;
+}
+
+const INIT = {
+  protocolVersion: '2025-06-18',
+  capabilities: {},
+  clientInfo: { name: 'stdio-parent', version: '1' },
+};
+
+describe('real processes', () => {
+  it('bridge mode driven by a real stdio parent: --oauth2 login via the printed URL, then JSON-RPC both ways, DELETE on exit', async () => {
+    const s = await startSdkOAuthServer({ requiredScopes: ['mcp:tools'] });
+    closers.push(() => s.close());
+    const home = await tempHome();
+    const p = spawnClient(['--url', s.mcpUrl, '--oauth2', '--no-browser', '--log-level', 'info'], {
+      MCP_STREAMABLEHTTP_CLIENT_HOME: home,
+    });
+    p.writeLine(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INIT }));
+    const [, url] = await p.waitForOutput(/To sign in, open: (\S+)/, { stream: 'stderr' });
+    const page = await followAuthorizationUrl(url!);
+    expect(page.status).toBe(200);
+    await p.waitForOutput(/"id":1[,}]/, { stream: 'stdout' });
+    const init = messagesOf(p).find((m) => m.id === 1)!;
+    expect(init).toMatchObject({
+      result: { protocolVersion: '2025-06-18', serverInfo: { name: 'test-http-server' } },
+    });
+    p.writeLine(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    const call = await rpc(p, { id: 'x', method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+    expect(JSON.parse((call.result as { content: Array<{ text: string }> }).content[0]!.text)).toMatchObject({
+      scopes: ['mcp:tools'],
+    });
+    const [sid] = s.endpoint.sessionIds();
+    p.child.stdin.end();
+    const exit = await p.exited;
+    expect(exit.code).toBe(0);
+    expect(s.endpoint.deleted).toEqual([sid]);
+    // stdout carries JSON-RPC only; logs and the sign-in prompt go to stderr.
+    expect(messagesOf(p).map((m) => m.id)).toEqual([1, 'x']);
+    expect(p.stderr).toContain('"msg":"logged in"');
+    const tokens = (await new FileTokenStore({ home }).list(s.mcpUrl))[0]!.tokens!;
+    expect(p.stderr).not.toContain(tokens.access_token);
+  });
+
+  it('refresh single-flight across two concurrent processes: one refresh grant, no rotating-token reuse, both succeed', async () => {
+    const s = await startSdkOAuthServer();
+    closers.push(() => s.close());
+    const home = await tempHome();
+    const store = new FileTokenStore({ home });
+    const browser = autoBrowser();
+    await createOAuthSession({
+      serverUrl: s.mcpUrl,
+      store,
+      openBrowser: false,
+      onAuthorizationUrl: browser.onAuthorizationUrl,
+    }).login();
+    const rec = (await store.list(s.mcpUrl))[0]!;
+    await store.set({ ...rec, tokens: { ...rec.tokens!, expires_at: Date.now() - 1000 } });
+    s.provider.expireAccessTokens();
+
+    const env = { MCP_STREAMABLEHTTP_CLIENT_HOME: home };
+    const procs = [0, 1].map(() => spawnClient(['tools', 'list', '--url', s.mcpUrl], env));
+    const exits = await Promise.all(procs.map((p) => p.exited));
+    expect(
+      exits.map((e) => e.code),
+      procs.map((p) => p.stderr).join('\n'),
+    ).toEqual([0, 0]);
+    for (const p of procs) expect(p.stdout).toContain('echo');
+    expect(s.provider.refreshGrants).toBe(1);
+    expect(s.provider.refreshReuse).toBe(0);
+    expect(browser.urls).toHaveLength(1);
+  });
+
+  it('exit codes of the real binary: 2 usage, 4 unreachable, 3 auth', async () => {
+    const s = await startSdkOAuthServer();
+    closers.push(() => s.close());
+    const home = await tempHome();
+    const runs = [
+      spawnClient(['--nope']),
+      spawnClient(['tools', 'list', '--url', 'http://127.0.0.1:9/mcp']),
+      spawnClient(['tools', 'list', '--url', s.mcpUrl], { MCP_STREAMABLEHTTP_CLIENT_HOME: home }),
+    ];
+    const codes = (await Promise.all(runs.map((r) => r.exited))).map((e) => e.code);
+    expect(codes).toEqual([2, 4, 3]);
+  });
+});
