@@ -5,10 +5,18 @@ import { ConfigError, configJsonSchema, loadConfig, serviceRoutes } from '../con
 const USAGE = `mcp-gateway: OAuth 2.1 in front of any MCP server
 
 Usage:
-  mcp-gateway [--config FILE]            run the gateway
-  mcp-gateway config check [--config F]  validate the config and print the services
-  mcp-gateway config schema [--out F]    print (or write) the config's JSON Schema
-  mcp-gateway --help
+  mcp-gateway [--config FILE]                  run the gateway (default: ./mcp-gateway.yaml, else built-in defaults)
+  mcp-gateway init [--config FILE] [--force]   write a commented config, create the store, keys and the admin user
+  mcp-gateway config check [--config FILE]     validate the config and list the services
+  mcp-gateway config schema [--out FILE]       print (or write) the config's JSON Schema
+  mcp-gateway users list|add|passwd|remove NAME [--password P] [--name N]   local users
+  mcp-gateway clients list|show|delete [CLIENT_ID]                          registered OAuth clients
+  mcp-gateway keys rotate                      start signing with a new key (old ones stay published)
+  mcp-gateway token --user NAME --service S    print an access token (local users) for scripts and tests
+
+Every config field can be set from the environment: MCP_GATEWAY__<PATH>, e.g.
+  MCP_GATEWAY__LISTEN__PORT=9000  MCP_GATEWAY__SERVICES__FETCH__ALLOW_HOSTS=127.0.0.1
+MCP_GATEWAY_CONFIG names the config file.
 `;
 
 /** Output sinks, injectable for tests. */
@@ -22,7 +30,20 @@ const stdio: CliIo = {
   err: (l) => process.stderr.write(l + '\n'),
 };
 
-/** Runs the CLI; resolves with the exit code. */
+/** Flags shared by the commands. */
+export interface CliFlags {
+  config?: string;
+  out?: string;
+  force?: boolean;
+  password?: string;
+  name?: string;
+  user?: string;
+  service?: string;
+  scope?: string;
+  json?: boolean;
+}
+
+/** Runs the CLI; resolves with the exit code (the `run` command resolves once the gateway has stopped). */
 export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
   let parsed;
   try {
@@ -33,6 +54,13 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         out: { type: 'string' },
+        force: { type: 'boolean' },
+        password: { type: 'string' },
+        name: { type: 'string' },
+        user: { type: 'string' },
+        service: { type: 'string' },
+        scope: { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -45,22 +73,35 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  const [cmd, sub] = positionals;
+  const flags: CliFlags = values;
+  const [cmd, sub, arg] = positionals;
   try {
+    if (cmd === undefined || cmd === 'run' || cmd === 'start') {
+      const { run } = await import('./run.js');
+      return await run(flags, io);
+    }
     if (cmd === 'config' && sub === 'schema') {
       const text = JSON.stringify(configJsonSchema(), null, 2) + '\n';
-      if (values.out) writeFileSync(values.out, text);
+      if (flags.out) writeFileSync(flags.out, text);
       else io.out(text.trimEnd());
       return 0;
     }
     if (cmd === 'config' && sub === 'check') {
-      const { config, source, overrides } = loadConfig({ file: values.config });
+      const { config, source, overrides } = loadConfig({ file: flags.config });
       io.out(`config OK (${source})`);
       for (const o of overrides) io.out(`  ${o.variable} → ${o.path.join('.')}`);
       io.out(`issuer ${config.issuer}, idp ${config.idp.type}, store ${config.store.type}`);
       for (const r of serviceRoutes(config))
         io.out(`  ${r.name}: ${r.resource} (scopes ${r.scopes.join(' ')})`);
       return 0;
+    }
+    if (cmd === 'init') {
+      const { init } = await import('./init.js');
+      return await init(flags, io);
+    }
+    if (cmd === 'users' || cmd === 'clients' || cmd === 'keys' || cmd === 'token') {
+      const admin = await import('./admin.js');
+      return await admin.command(cmd, sub, arg, flags, io);
     }
     io.err(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
     return 2;
@@ -69,6 +110,21 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       io.err(err.message);
       return 1;
     }
+    if (err instanceof CliError) {
+      io.err(err.message);
+      return err.exitCode;
+    }
     throw err;
+  }
+}
+
+/** A command failed in a way the user can fix; the message says how. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
   }
 }

@@ -1,0 +1,196 @@
+import {
+  createIdentityProvider,
+  type AuditRecord,
+  type IdentityProvider,
+  type IdentityProviderConfig,
+  type LocalUser,
+  type Store,
+} from '@mcp-gateway/oauth-dynamicclient';
+import { withTickets } from './tickets.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { createNodeServer, type NodeServer } from '../http/node.js';
+import { createLogger, type Logger } from '../ops/logger.js';
+import { GatewayMetrics } from '../ops/metrics.js';
+import { WebhookDispatcher, type AuditEvent } from '../ops/webhooks.js';
+import { defaultBackendFactory } from '../services/factory.js';
+import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
+import { VERSION } from '../version.js';
+import { accountPages } from './account.js';
+import { Authorization } from './authorization.js';
+import { createGatewayHandler, resourcesOf } from './handler.js';
+import { createStore, storeReachable } from './stores.js';
+import { liveLocalIdentityProvider, LocalUsers } from './users.js';
+
+export interface CreateGatewayOptions {
+  /** Logger (default: pino JSON lines on stdout at `config.logging.level`). */
+  logger?: Logger;
+  /** Directory relative paths (`dataDir`, `store.path`) resolve against. Default `process.cwd()`. */
+  cwd?: string;
+  /** A store to use instead of the configured one (tests, embedding). */
+  store?: Store;
+  /** Backends to use instead of the built-in ones. */
+  backendFactory?: BackendFactory;
+  /** Include Node process metrics in `/metrics`. Default true. */
+  processMetrics?: boolean;
+  /** Create `admin` with a random password when the local IdP has no users. Default true. */
+  bootstrapAdmin?: boolean;
+}
+
+/** A composed gateway: a fetch handler plus its parts and lifecycle. */
+export interface Gateway {
+  /** Serves every endpoint: web `Request` in, `Response` out. */
+  fetch(request: Request): Promise<Response>;
+  readonly config: GatewayConfig;
+  readonly store: Store;
+  readonly authorization: Authorization;
+  readonly services: ServiceRegistry;
+  readonly users: LocalUsers;
+  readonly metrics: GatewayMetrics;
+  readonly webhooks: WebhookDispatcher;
+  readonly logger: Logger;
+  /**
+   * On first start with the local IdP and no users: the generated `admin`
+   * password (print it once; only its hash is stored). Otherwise `undefined`.
+   */
+  readonly initialAdminPassword: string | undefined;
+  /** Starts node:http on `config.listen`; resolves with the bound URL. */
+  listen(): Promise<string>;
+  /** Drains requests (up to `graceMs`), ends every child process, closes the store. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Maps an authorization-server audit record to a webhook event family. */
+export function auditToEvent(record: AuditRecord): AuditEvent | undefined {
+  const { type, time: _time, issuer: _issuer, ...data } = record as AuditRecord & Record<string, unknown>;
+  const t = String(type);
+  const family: AuditEvent['type'] | undefined = t.startsWith('client.')
+    ? 'registration'
+    : t.startsWith('login.')
+      ? 'login'
+      : t.startsWith('consent.withdrawn') ||
+          t.endsWith('.revoked') ||
+          t.includes('reuse') ||
+          t.includes('replayed')
+        ? 'revocation'
+        : t.startsWith('consent.')
+          ? 'consent'
+          : t.startsWith('token.')
+            ? 'token'
+            : undefined;
+  return family ? { type: family, action: t, data } : undefined;
+}
+
+/**
+ * Builds a gateway from a validated config: the store, the authorization
+ * server (oauth-dynamicclient) with the configured identity provider, every
+ * service (stdio bridge, http proxy, in-process fetch), webhooks, metrics and
+ * logs. Call {@link Gateway.listen} to serve it over node:http, or mount
+ * {@link Gateway.fetch} in any runtime.
+ */
+export async function createGateway(
+  config: GatewayConfig,
+  opts: CreateGatewayOptions = {},
+): Promise<Gateway> {
+  const cwd = opts.cwd ?? process.cwd();
+  const logger = opts.logger ?? createLogger(config.logging.level);
+  const store = opts.store ?? createStore(config, cwd);
+  const metrics = new GatewayMetrics({ processMetrics: opts.processMetrics ?? true });
+  const webhooks = new WebhookDispatcher({
+    hooks: config.webhooks,
+    logger,
+    onDelivery: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+  });
+  const users = new LocalUsers(store);
+  let initialAdminPassword: string | undefined;
+  let identityProvider: IdentityProvider | IdentityProviderConfig;
+  if (config.idp.type === 'local') {
+    const configUsers: LocalUser[] = config.idp.users;
+    if (opts.bootstrapAdmin ?? true) initialAdminPassword = await users.bootstrapAdmin(configUsers);
+    identityProvider = liveLocalIdentityProvider(configUsers, users);
+  } else if (config.idp.type === 'github') {
+    const { type: _t, apiBaseUrl, ...rest } = config.idp;
+    identityProvider = { type: 'github' as const, ...rest, ...(apiBaseUrl ? { apiUrl: apiBaseUrl } : {}) };
+  } else {
+    identityProvider = { ...config.idp };
+  }
+  const registry = new ServiceRegistry(
+    config.issuer,
+    config.services,
+    opts.backendFactory ?? defaultBackendFactory(logger),
+    store,
+  );
+  await registry.refresh().catch((err: unknown) => {
+    logger.warn({ err: (err as Error).message }, 'could not read runtime services from the store');
+  });
+  const authorization = new Authorization({
+    config,
+    store,
+    identityProvider: withTickets(
+      'begin' in identityProvider ? identityProvider : createIdentityProvider(identityProvider),
+      store,
+    ),
+    logger,
+    resources: resourcesOf(registry, config.issuer),
+    onAudit: (record) => {
+      const event = auditToEvent(record);
+      if (event && webhooks.wants(event.type)) webhooks.emit(event);
+    },
+  });
+  await authorization.server.ready();
+  // Other instances may add services through the admin API: pick them up.
+  const refresher = setInterval(() => {
+    registry
+      .refresh()
+      .then((changed) => {
+        if (changed) authorization.setResources(resourcesOf(registry, config.issuer));
+      })
+      .catch(() => {});
+  }, 10_000);
+  refresher.unref();
+  const fetch = createGatewayHandler({
+    config,
+    auth: authorization,
+    registry,
+    logger,
+    metrics,
+    webhooks,
+    storeReady: () => storeReachable(store),
+    pages: accountPages({ config, authorization, logger }),
+    version: VERSION,
+  });
+  metrics.sessionSource = () =>
+    registry.running().flatMap(([name, b]) => (b.sessions ? [[name, b.sessions()] as [string, number]] : []));
+  let node: NodeServer | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    fetch,
+    config,
+    store,
+    authorization,
+    services: registry,
+    users,
+    metrics,
+    webhooks,
+    logger,
+    initialAdminPassword,
+    async listen() {
+      node = createNodeServer(fetch, {
+        onError: (err) => logger.error({ err: (err as Error).message }, 'unhandled'),
+      });
+      return node.listen(config.listen.port, config.listen.host);
+    },
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        clearInterval(refresher);
+        if (node) await node.drain(graceMs);
+        await registry.close();
+        await Promise.race([
+          webhooks.idle(),
+          new Promise((r) => setTimeout(r, Math.min(graceMs, 5000)).unref()),
+        ]);
+        await authorization.close().catch(() => {});
+      })();
+      return closing;
+    },
+  };
+}

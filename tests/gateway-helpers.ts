@@ -1,0 +1,139 @@
+/**
+ * Helpers for the gateway end-to-end tests: start `mcp-gateway` as a real
+ * child process, and play a browser's part in login and consent with plain
+ * HTTP (cookies kept by hand, forms parsed from the served HTML).
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawnCli, waitForUrl, type SpawnedCli } from '@mcp-gateway/testkit';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..');
+export const gatewayCli = path.join(repoRoot, 'packages', 'gateway-kit', 'dist', 'cli.js');
+export const clientCli = path.join(repoRoot, 'packages', 'streamablehttp-client', 'dist', 'cli.js');
+
+/** A port that was free a moment ago (the gateway's issuer must name its port before it listens). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const tempDir = (prefix = 'gw-e2e-') => mkdtempSync(path.join(tmpdir(), prefix));
+
+export interface RunningGateway {
+  cli: SpawnedCli;
+  url: string;
+  port: number;
+  cwd: string;
+  /** Printed on first start only. */
+  adminPassword: string | undefined;
+}
+
+/** Starts `node dist/cli.js [args]` in `cwd` on a free port and waits until `/healthz` answers. */
+export async function startGateway(
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; args?: string[]; port?: number } = {},
+): Promise<RunningGateway> {
+  const cwd = opts.cwd ?? tempDir();
+  const port = opts.port ?? (await freePort());
+  const cli = spawnCli(process.execPath, [gatewayCli, ...(opts.args ?? [])], {
+    cwd,
+    env: { MCP_GATEWAY__LISTEN__PORT: String(port), MCP_GATEWAY__LOGGING__LEVEL: 'warn', ...opts.env },
+  });
+  await cli.waitForOutput(/listening on http:\/\/127\.0\.0\.1:\d+/, { timeoutMs: 30_000 });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForUrl(`${url}/healthz`);
+  const m = /password: (\S+)/.exec(cli.stderr);
+  return { cli, url, port, cwd, adminPassword: m?.[1] };
+}
+
+/** A tiny cookie jar: enough for the gateway's `__Host-`/plain cookies on one origin. */
+export class CookieJar {
+  private cookies = new Map<string, string>();
+  store(res: Response): void {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      const name = pair!.slice(0, i).trim();
+      const value = pair!.slice(i + 1).trim();
+      if (value === '' || /max-age=0/i.test(c)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+/** The first POST form in a page: absolute action URL and its hidden fields. */
+export function parseForm(html: string, base: string): { action: string; fields: Record<string, string> } {
+  const form = /<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+  if (!form) throw new Error(`no form in page:\n${html.slice(0, 2000)}`);
+  const decode = (s: string) =>
+    s
+      .replace(/&amp;/g, '&')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>');
+  const fields: Record<string, string> = {};
+  for (const m of form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+    fields[decode(m[1]!)] = decode(m[2]!);
+  }
+  return { action: new URL(decode(form[1]!), base).href, fields };
+}
+
+/**
+ * Follows an authorization URL as a browser would: signs in to the local IdP
+ * with `username`/`password`, approves consent, and returns the final redirect
+ * to the client (its `redirect_uri` with `code`, `state` and `iss`), without
+ * following it.
+ */
+export async function loginAndConsent(
+  authorizeUrl: string,
+  creds: { username: string; password: string },
+  jar = new CookieJar(),
+): Promise<URL> {
+  let url = authorizeUrl;
+  const origin = new URL(authorizeUrl).origin;
+  for (let hop = 0; hop < 20; hop++) {
+    const target = new URL(url);
+    if (target.origin !== origin) return target; // back at the client
+    const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+    jar.store(res);
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location')!, url).href;
+      continue;
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`${res.status} at ${url}:\n${html.slice(0, 1000)}`);
+    const { action, fields } = parseForm(html, url);
+    const body = new URLSearchParams(fields);
+    if (/name="password"/.test(html)) {
+      body.set('username', creds.username);
+      body.set('password', creds.password);
+    } else {
+      body.set('decision', 'approve');
+    }
+    const posted = await fetch(action, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header(), origin },
+      body,
+    });
+    jar.store(posted);
+    if (posted.status < 300 || posted.status >= 400) {
+      throw new Error(
+        `form at ${action} answered ${posted.status}:\n${(await posted.text()).slice(0, 1000)}`,
+      );
+    }
+    url = new URL(posted.headers.get('location')!, action).href;
+  }
+  throw new Error('too many redirects');
+}
