@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { listen } from '@mcp-gateway/testkit';
 import { connect, createOAuthSession, MemoryTokenStore, AuthError, type Clock } from '../src/index.js';
 import { startSdkOAuthServer, type SdkOAuthServer } from './helpers/sdk-oauth-server.js';
 import { autoBrowser } from './helpers/flow.js';
@@ -188,5 +189,56 @@ describe('OAuth against the MCP SDK example server (not ours)', () => {
     await client.close();
     expect((err as { cause?: unknown }).cause ?? err).toBeInstanceOf(AuthError);
     expect(String((err as Error).message)).toMatch(/more scopes \(mcp:tools admin\)/);
+  });
+
+  it('registration order: a static client (--client-id/--client-secret) is used instead of RFC 7591, with the auth method the AS advertises', async () => {
+    const s = await start();
+    const probe = await listen(() => new Response(''));
+    const port = probe.port;
+    await probe.close();
+    await s.provider.clientsStore.registerClient({
+      client_id: 'static-1',
+      client_secret: 'static-secret',
+      redirect_uris: [`http://127.0.0.1:${port}/callback`],
+      token_endpoint_auth_method: 'client_secret_post',
+    });
+    const store = new MemoryTokenStore();
+    const browser = autoBrowser();
+    const session = createOAuthSession({
+      serverUrl: s.mcpUrl,
+      store,
+      staticClient: { client_id: 'static-1', client_secret: 'static-secret' },
+      callbackPort: port,
+      openBrowser: false,
+      onAuthorizationUrl: browser.onAuthorizationUrl,
+    });
+    const client = await connect(s.mcpUrl, { oauth: session });
+    const who = JSON.parse(textOf(await client.callTool({ name: 'whoami', arguments: {} }))) as {
+      clientId: string;
+    };
+    await client.close();
+    expect(who.clientId).toBe('static-1');
+    expect((await store.list(s.mcpUrl))[0]!.client).toMatchObject({
+      source: 'static',
+      token_endpoint_auth_method: 'client_secret_post',
+    });
+    expect((s.provider.clientsStore as unknown as { clients: Map<string, unknown> }).clients.size).toBe(1);
+  });
+
+  it('registration order: --client-metadata-url falls back to RFC 7591 when the AS does not support CIMD', async () => {
+    const s = await start();
+    const store = new MemoryTokenStore();
+    const browser = autoBrowser();
+    const session = createOAuthSession({
+      serverUrl: s.mcpUrl,
+      store,
+      clientMetadataUrl: 'https://client.example/metadata.json',
+      openBrowser: false,
+      onAuthorizationUrl: browser.onAuthorizationUrl,
+    });
+    await session.login();
+    const rec = (await store.list(s.mcpUrl))[0]!;
+    expect(rec.client!.source).toBe('dcr');
+    expect(rec.client!.client_id).not.toBe('https://client.example/metadata.json');
   });
 });

@@ -20,12 +20,28 @@ export interface ClientRegistrationMetadata {
   software_version?: string;
 }
 
-/** The client record for a static client and redirect URI. */
-export function staticClientRecord(client: StaticClient, redirectUri: string): StoredClient {
+/**
+ * The client record for a static client and redirect URI. A client with a
+ * secret authenticates the way the AS advertises (`client_secret_basic`
+ * preferred, RFC 8414 default), else with `client_secret_post`.
+ */
+export function staticClientRecord(
+  client: StaticClient,
+  redirectUri: string,
+  as?: AuthorizationServerMetadata,
+): StoredClient {
   const out: StoredClient = { client_id: client.client_id, redirect_uris: [redirectUri], source: 'static' };
   if (client.client_secret) out.client_secret = client.client_secret;
-  out.token_endpoint_auth_method =
-    client.token_endpoint_auth_method ?? (client.client_secret ? 'client_secret_basic' : 'none');
+  let method = client.token_endpoint_auth_method;
+  if (!method && client.client_secret) {
+    const supported = as?.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
+    method = supported.includes('client_secret_basic')
+      ? 'client_secret_basic'
+      : supported.includes('client_secret_post')
+        ? 'client_secret_post'
+        : 'client_secret_basic';
+  }
+  out.token_endpoint_auth_method = method ?? 'none';
   return out;
 }
 

@@ -372,7 +372,7 @@ export class OAuthSession {
     redirectUri: string,
   ): Promise<StoredClient> {
     const as = d.authorizationServer;
-    if (this.opts.staticClient) return staticClientRecord(this.opts.staticClient, redirectUri);
+    if (this.opts.staticClient) return staticClientRecord(this.opts.staticClient, redirectUri, as);
     if (this.opts.clientMetadataUrl) {
       if (supportsCimd(as)) return cimdClientRecord(this.opts.clientMetadataUrl, redirectUri);
       this.log.warn(
