@@ -1,0 +1,169 @@
+import { listen, type Listening } from '@mcp-gateway/testkit';
+import { chromium, type Browser as Chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localIdentityProvider } from '../../src/idp/local.js';
+import { html } from '../../src/pages/html.js';
+import { localUsers, startAs, type TestAs } from './helpers.js';
+
+const XSS_NAME = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>"'&`;
+
+let browser: Chromium;
+let t: TestAs;
+let clientApp: Listening;
+let attacker: Listening;
+let attackerPage = '';
+let clientId = '';
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  clientApp = await listen(
+    (req) =>
+      new Response(`client got ${new URL(req.url).search}`, { headers: { 'content-type': 'text/plain' } }),
+  );
+  // Another site: a different loopback address (127.0.0.2), so Chromium treats it as cross-site.
+  attacker = await listen(() => new Response(attackerPage, { headers: { 'content-type': 'text/html' } }), {
+    host: '127.0.0.2',
+  });
+  t = await startAs({ identityProvider: localIdentityProvider({ users: await localUsers() }) });
+  const reg = await t.as.clients.register({
+    redirect_uris: [`${clientApp.url}/cb`],
+    client_name: XSS_NAME,
+    token_endpoint_auth_method: 'none',
+  });
+  clientId = reg.client.client_id;
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  await clientApp?.close();
+  await attacker?.close();
+});
+
+function authorizeUrl(): string {
+  const u = new URL(`${t.url}/authorize`);
+  u.search = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: `${clientApp.url}/cb`,
+    response_type: 'code',
+    state: 'browser-state',
+    code_challenge: 'c'.repeat(43),
+    code_challenge_method: 'S256',
+  }).toString();
+  return u.href;
+}
+
+/** Signs in through the local login form and returns the page showing the consent form. */
+async function toConsent(page: Page): Promise<void> {
+  // Consent is remembered: withdraw earlier grants so the page shows again.
+  for (const g of await t.as.grants.list('local:alice')) await t.as.grants.revoke(g.id);
+  await page.goto(authorizeUrl());
+  await page.fill('#username', 'alice');
+  await page.fill('#password', 'correct horse battery staple');
+  await Promise.all([page.waitForURL(/\/callback\?/), page.click('#sign-in')]);
+  await page.waitForSelector('#approve');
+}
+
+describe('HTML pages in headless Chromium', () => {
+  it('xss: a hostile client_name is shown as text and runs nothing', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => void dialogs.push(d.message()).valueOf());
+    await toConsent(page);
+    expect(await page.textContent('#client-name')).toBe(XSS_NAME);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss)).toBeUndefined();
+    expect(await page.locator('script').count()).toBe(0);
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await page.textContent('#redirect-host')).toBe(
+      new URL(clientApp.url).host.replace(/^/, 'http://'),
+    );
+    expect(await page.textContent('.badge')).toContain('Self-registered');
+    expect(dialogs).toEqual([]);
+    await context.close();
+  });
+
+  it('consent: approving sends the browser to the client with code, state and iss', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await toConsent(page);
+    await Promise.all([page.waitForURL(`${clientApp.url}/cb?**`), page.click('#approve')]);
+    const url = new URL(page.url());
+    expect(url.searchParams.get('code')).toBeTruthy();
+    expect(url.searchParams.get('state')).toBe('browser-state');
+    expect(url.searchParams.get('iss')).toBe(t.url);
+    await context.close();
+  });
+
+  it('framing: the consent page refuses to render inside another site (X-Frame-Options DENY, frame-ancestors none)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const consentResponse = page.waitForResponse((r) => r.url().includes('/callback?'));
+    await toConsent(page);
+    const headers = (await consentResponse).headers();
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    // Now a hostile page frames our login start: Chromium must block the frame.
+    attackerPage = `<!doctype html><iframe id="f" src="${t.url}/login?state=abc" width="600" height="400"></iframe>`;
+    const framed = await context.newPage();
+    await framed.goto(attacker.url, { waitUntil: 'load' });
+    const frame = framed.frames().find((f) => f !== framed.mainFrame());
+    expect(frame).toBeDefined();
+    // Chromium replaces a refused frame with its error page: our form never renders in it.
+    expect(frame!.url()).toMatch(/^chrome-error:/);
+    await context.close();
+  });
+
+  it('csrf: a cross-site form post with the real consent fields is refused and the consent stays open', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await toConsent(page);
+    const fields = await page.$$eval('form input[type=hidden]', (els) =>
+      Object.fromEntries(els.map((e) => [(e as HTMLInputElement).name, (e as HTMLInputElement).value])),
+    );
+    attackerPage = html`<!doctype html>
+      <form id="f" method="post" action="${t.url}/consent">
+        ${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`)}
+        <input type="hidden" name="decision" value="approve" />
+      </form>
+      <script>
+        document.getElementById('f').submit();
+      </script>`.value;
+    const evil = await context.newPage();
+    const answer = evil.waitForResponse((r) => r.url() === `${t.url}/consent`);
+    await evil.goto(attacker.url);
+    const res = await answer;
+    expect(res.status()).toBe(403);
+    expect(res.headers()['location']).toBeUndefined();
+    // The real user can still decide.
+    await Promise.all([page.waitForURL(`${clientApp.url}/cb?**`), page.click('#approve')]);
+    expect(new URL(page.url()).searchParams.get('code')).toBeTruthy();
+    await context.close();
+  });
+
+  it('restyle hook: custom CSS is served with the page nonce', async () => {
+    const s = await startAs({
+      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      pages: { css: 'main{border:7px solid rgb(255, 0, 0)}', productName: 'Acme Login' },
+    });
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${s.url}/login?state=x`);
+      expect(await page.title()).toBe('Sign in · Acme Login');
+      expect(await page.$eval('main', (m) => getComputedStyle(m).borderTopColor)).toBe('rgb(255, 0, 0)');
+      await context.close();
+    } finally {
+      await s.close();
+    }
+  });
+});
