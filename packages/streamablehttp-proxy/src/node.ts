@@ -88,6 +88,9 @@ function readNodeBody(req: http.IncomingMessage, max: number): Promise<Buffer | 
   });
 }
 
+/** How long an SSE response may wait for its first event before its headers are sent alone. */
+const HEADER_FLUSH_MS = 10;
+
 async function write(res: http.ServerResponse, response: Response, close: boolean): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
@@ -108,18 +111,29 @@ async function write(res: http.ServerResponse, response: Response, close: boolea
     return;
   }
   res.writeHead(response.status, headers);
-  res.flushHeaders();
+  // Headers go out with the first event when one is ready at once (one packet
+  // instead of two); otherwise shortly after, so the client sees the stream open.
+  let flushTimer: NodeJS.Timeout | undefined = setTimeout(() => res.flushHeaders(), HEADER_FLUSH_MS);
   const reader = body.getReader();
   res.once('close', () => void reader.cancel().catch(() => {}));
+  const uncork = () => res.uncork();
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (flushTimer) {
+        clearTimeout(flushTimer);
+        flushTimer = undefined;
+      }
       if (done) break;
+      // Events queued in the same tick (an answer and the stream's end) leave in one write.
+      res.cork();
+      process.nextTick(uncork);
       if (!res.write(value)) await new Promise<void>((r) => res.once('drain', r).once('close', r));
     }
   } catch {
     // client went away
   }
+  clearTimeout(flushTimer);
   res.end();
 }
 

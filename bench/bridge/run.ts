@@ -1,0 +1,347 @@
+// bench/bridge: our stdio bridge against supergateway 4 (--stateful, one
+// child per session) and punkpeye's mcp-proxy, all wrapping the same fixture
+// stdio server, plus the MCP SDK's in-process Streamable HTTP server as the
+// no-bridge reference. Measures tools/call req/s at concurrency 1 and 10 with
+// p50/p99 (autocannon), session-open latency (our bridge with and without a
+// warm pool), and server memory per session (children excluded: RSS of the
+// server process only).
+//
+// Bounded: BENCH_DURATION seconds per autocannon run (default 4),
+// BENCH_SESSIONS sessions for open latency and memory (default 12).
+// Every server listens on 127.0.0.1; every child is killed at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fixtureMcpServerPath } from '@mcp-gateway/testkit';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as Autocannon;
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 4);
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 12);
+const here = import.meta.dirname;
+const node = process.execPath;
+const ourCli = path.join(here, '../../packages/streamablehttp-proxy/dist/cli.js');
+const binOf = (pkg: string, bin: string) =>
+  path.join(path.dirname(require.resolve(`${pkg}/package.json`)), bin);
+const versionOf = (pkg: string) =>
+  (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+
+interface Target {
+  name: string;
+  start(port: number): string[];
+}
+
+const targets: Target[] = [
+  {
+    name: 'mcp-gateway bridge',
+    start: (port) => [
+      ourCli,
+      '--port',
+      String(port),
+      '--log-level',
+      'error',
+      '--max-sessions',
+      '200',
+      '--',
+      node,
+      fixtureMcpServerPath,
+    ],
+  },
+  {
+    name: `supergateway ${versionOf('supergateway')}`,
+    start: (port) => [
+      binOf('supergateway', 'dist/index.js'),
+      '--stdio',
+      `${node} ${fixtureMcpServerPath}`,
+      '--outputTransport',
+      'streamableHttp',
+      '--stateful',
+      '--port',
+      String(port),
+      '--logLevel',
+      'none',
+    ],
+  },
+  {
+    name: `mcp-proxy ${versionOf('mcp-proxy')}`,
+    start: (port) => [
+      binOf('mcp-proxy', 'dist/bin/mcp-proxy.mjs'),
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--server',
+      'stream',
+      '--',
+      node,
+      fixtureMcpServerPath,
+    ],
+  },
+  {
+    name: 'SDK in-process (reference)',
+    start: (port) => ['--import', 'tsx', path.join(here, 'sdk-server.ts'), String(port)],
+  },
+];
+
+const live = new Set<ChildProcess>();
+function startServer(args: string[]): ChildProcess {
+  const child = spawn(node, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  child.stderr.resume();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, 3000);
+  await exited;
+  clearTimeout(timer);
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    /* group gone */
+  }
+}
+process.once('exit', () => {
+  for (const c of live) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitListening(port: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+const ACCEPT = 'application/json, text/event-stream';
+
+/** initialize + notifications/initialized; returns the session id and the time initialize took. */
+async function openSession(url: string): Promise<{ sid: string; ms: number }> {
+  const t = performance.now();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ACCEPT },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'bench', version: '1' },
+      },
+    }),
+  });
+  const text = await res.text();
+  const ms = performance.now() - t;
+  const sid = res.headers.get('mcp-session-id');
+  if (!res.ok || !sid || !text.includes('protocolVersion'))
+    throw new Error(`initialize failed: ${res.status} ${text}`);
+  const ack = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: ACCEPT,
+      'mcp-session-id': sid,
+      'mcp-protocol-version': '2025-06-18',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
+  await ack.text();
+  return { sid, ms };
+}
+
+async function load(url: string, sid: string, connections: number): Promise<AutocannonResult> {
+  let id = 1;
+  return autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration: DURATION,
+    headers: {
+      'content-type': 'application/json',
+      accept: ACCEPT,
+      'mcp-session-id': sid,
+      'mcp-protocol-version': '2025-06-18',
+    },
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: id++,
+            method: 'tools/call',
+            params: { name: 'echo', arguments: { text: 'hello bench' } },
+          }),
+        }),
+      },
+    ],
+  });
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Row {
+  name: string;
+  c1: AutocannonResult;
+  c10: AutocannonResult;
+  openMs: number;
+  memKiB: number;
+}
+
+async function measure(target: Target): Promise<Row> {
+  const port = await freePort();
+  const server = startServer(target.start(port));
+  try {
+    await waitListening(port);
+    const url = `http://127.0.0.1:${port}/mcp`;
+    const { sid } = await openSession(url);
+    await load(url, sid, 1); // warm-up, not reported
+    const c1 = await load(url, sid, 1);
+    const c10 = await load(url, sid, 10);
+    const before = rssKiB(server.pid!);
+    const opens: number[] = [];
+    for (let i = 0; i < SESSIONS; i++) opens.push((await openSession(url)).ms);
+    const after = rssKiB(server.pid!);
+    return { name: target.name, c1, c10, openMs: median(opens), memKiB: (after - before) / SESSIONS };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/** Session-open latency of our bridge with a warm pool: each open finds a pre-spawned child. */
+async function measureWarmPool(): Promise<number> {
+  const port = await freePort();
+  const pool = 4;
+  const server = startServer([
+    ourCli,
+    '--port',
+    String(port),
+    '--log-level',
+    'error',
+    '--pool-size',
+    String(pool),
+    '--',
+    node,
+    fixtureMcpServerPath,
+  ]);
+  try {
+    await waitListening(port);
+    const base = `http://127.0.0.1:${port}`;
+    const pooled = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(/^mcp_bridge_pool_children (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const opens: number[] = [];
+    for (let i = 0; i < SESSIONS; i++) {
+      // Readiness, not a sleep: wait until the pool has refilled, then open.
+      const deadline = Date.now() + 20_000;
+      while ((await pooled()) < pool && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // Give the children a moment to finish loading: poll until an initialize is answered fast.
+      opens.push((await openSession(`${base}/mcp`)).ms);
+    }
+    return median(opens);
+  } finally {
+    await stopServer(server);
+  }
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+async function main(): Promise<void> {
+  console.log(
+    `bench/bridge: ${DURATION}s per load run, ${SESSIONS} sessions, node ${process.version}, loopback only`,
+  );
+  const rows: Row[] = [];
+  for (const t of targets) {
+    try {
+      rows.push(await measure(t));
+      const r = rows.at(-1)!;
+      console.log(
+        `  measured ${t.name}: ${fmt(r.c1.requests.average)} / ${fmt(r.c10.requests.average)} req/s`,
+      );
+    } catch (err) {
+      console.log(`  ${t.name}: failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const warmMs = await measureWarmPool();
+  const ours = rows.find((r) => r.name === 'mcp-gateway bridge');
+  console.log(
+    '\n| server | req/s c=1 | p50/p99 ms c=1 | req/s c=10 | p50/p99 ms c=10 | errors | session open p50 ms | memory/session KiB | ours ÷ this (c=1, c=10) |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const errs = r.c1.non2xx + r.c1.errors + r.c10.non2xx + r.c10.errors;
+    const ratio = ours
+      ? `${fmt(ours.c1.requests.average / r.c1.requests.average, 2)}×, ${fmt(ours.c10.requests.average / r.c10.requests.average, 2)}×`
+      : 'n/a';
+    console.log(
+      `| ${r.name} | ${fmt(r.c1.requests.average)} | ${r.c1.latency.p50}/${r.c1.latency.p99} | ${fmt(r.c10.requests.average)} | ${r.c10.latency.p50}/${r.c10.latency.p99} | ${errs} | ${fmt(r.openMs, 1)} | ${fmt(r.memKiB)} | ${ratio} |`,
+    );
+  }
+  console.log(`| mcp-gateway bridge, --pool-size 4 | | | | | | ${fmt(warmMs, 1)} | | |`);
+  console.log(
+    '\nSession open = initialize answered (cold: includes the child process start). Memory = RSS growth of the server process per open session, children excluded.',
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
