@@ -1,2 +1,44 @@
 export * from './config/index.js';
 export * from './store/index.js';
+export { createGateway, auditToEvent, type Gateway, type CreateGatewayOptions } from './gateway/create.js';
+export {
+  createGatewayHandler,
+  resourcesOf,
+  MAX_MCP_BODY_BYTES,
+  type GatewayHandlerDeps,
+} from './gateway/handler.js';
+export { Authorization, ACCOUNT_CLIENT_ID, CLI_CLIENT_ID } from './gateway/authorization.js';
+export { issueToken, type TokenResponse } from './gateway/cli-token.js';
+export { LocalUsers, liveLocalIdentityProvider, USERS_KEY } from './gateway/users.js';
+export { withTickets, createTicket } from './gateway/tickets.js';
+export { createStore, storeFile, storeReachable } from './gateway/stores.js';
+export { ADMIN_SCOPE, adminResource, accountResource } from './gateway/resources.js';
+export { AuthError, bearerToken, challenge, type GatewayAuth, type ResourceDescriptor } from './auth.js';
+export { GatewayError, JsonRpcCode, jsonError } from './errors.js';
+export type { Identity } from './identity.js';
+export {
+  ServiceRegistry,
+  ServiceRegistryError,
+  RUNTIME_SERVICES_KEY,
+  type ServiceEntry,
+  type BackendFactory,
+  type KeyValue,
+} from './services/registry.js';
+export type { ServiceBackend } from './services/backend.js';
+export { stdioBackend, childEnv, BASE_ENV } from './services/stdio.js';
+export { fetchBackend } from './services/fetch.js';
+export { httpBackend } from './services/http.js';
+export { HttpServiceProxy } from './proxy/http-proxy.js';
+export { createNodeServer, connectionInfo, type NodeServer, type FetchHandler } from './http/node.js';
+export {
+  WebhookDispatcher,
+  signPayload,
+  sanitize,
+  type AuditEvent,
+  type WebhookPayload,
+} from './ops/webhooks.js';
+export { GatewayMetrics } from './ops/metrics.js';
+export { createLogger, createStderrLogger, REDACT_PATHS, type Logger } from './ops/logger.js';
+export { openApiDocument } from './ops/openapi.js';
+export { main as runCli, CliError } from './cli/main.js';
+export { VERSION } from './version.js';
