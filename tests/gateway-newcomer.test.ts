@@ -1,0 +1,75 @@
+import { listen, killAllSpawned, spawnCli, type Listening } from '@mcp-gateway/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clientCli, loginAndConsent, startGateway, tempDir } from './gateway-helpers.js';
+
+let page: Listening;
+afterAll(async () => {
+  await killAllSpawned();
+  await page?.close();
+});
+
+describe("a newcomer's path: npx mcp-gateway with no config, then mcp-streamablehttp-client", () => {
+  it('logs in once through the printed URL, fetches a local page, and after a gateway restart calls again without logging in', async () => {
+    page = await listen((req) =>
+      new URL(req.url).pathname === '/page'
+        ? new Response(
+            '<html><head><title>Local</title></head><body><main><h1>Hello from the local page</h1><p>The gateway fetched this paragraph for a newcomer.</p></main></body></html>',
+            {
+              headers: { 'content-type': 'text/html; charset=utf-8' },
+            },
+          )
+        : new Response('not found', { status: 404 }),
+    );
+    const cwd = tempDir();
+    const clientHome = tempDir('gw-client-');
+    // The fetch service refuses loopback by default; the env override lets it reach our page.
+    const env = { MCP_GATEWAY__SERVICES__FETCH__ALLOW_HOSTS: '127.0.0.1' };
+    const gw = await startGateway({ cwd, env });
+    expect(gw.adminPassword).toMatch(/^\S{16,}$/);
+    expect(gw.cli.stderr).toContain(`npx mcp-streamablehttp-client --url ${gw.url}/fetch/mcp --oauth2`);
+
+    const callFetch = () =>
+      spawnCli(
+        process.execPath,
+        [
+          clientCli,
+          'tools',
+          'call',
+          'fetch',
+          '--args',
+          JSON.stringify({ url: `${page.url}/page` }),
+          '--url',
+          `${gw.url}/fetch/mcp`,
+          '--oauth2',
+          '--no-browser',
+        ],
+        { env: { MCP_STREAMABLEHTTP_CLIENT_HOME: clientHome } },
+      );
+
+    const first = callFetch();
+    const [, authorizeUrl] = await first.waitForOutput(/To sign in, open: (\S+)/, {
+      stream: 'stderr',
+      timeoutMs: 30_000,
+    });
+    const back = await loginAndConsent(authorizeUrl!, { username: 'admin', password: gw.adminPassword! });
+    expect(back.searchParams.get('code')).toBeTruthy();
+    expect(back.searchParams.get('iss')).toBe(gw.url);
+    // Deliver the code to the client's loopback callback, as the browser would.
+    const delivered = await fetch(back);
+    expect(delivered.status).toBeLessThan(400);
+    const done = await first.exited;
+    expect(done.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('The gateway fetched this paragraph for a newcomer.');
+
+    // Restart the gateway on the same port and data folder: keys, client and grants survive.
+    await gw.cli.kill();
+    const again = await startGateway({ cwd, env, port: gw.port });
+    expect(again.adminPassword).toBeUndefined();
+    const second = callFetch();
+    const done2 = await second.exited;
+    expect(done2.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('The gateway fetched this paragraph for a newcomer.');
+    expect(second.stderr).not.toContain('To sign in');
+    await again.cli.kill();
+  });
+});
