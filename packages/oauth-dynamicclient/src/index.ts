@@ -125,6 +125,7 @@ export {
 
 // Login and token flows (identity providers, consent, tokens, ForwardAuth)
 export { flowsPlugin, flowsApi, type FlowsApi } from './endpoints/flows-plugin.js';
+export { forwardAuthNodeListener, type ForwardAuthDecision } from './endpoints/verify.js';
 export {
   flowDefaults,
   identityProviderConfigSchema,

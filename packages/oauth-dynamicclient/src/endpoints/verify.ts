@@ -1,8 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route, ServerContext } from '../context.js';
 import { publicJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
-import { bearerErrorResponse } from '../resource/challenge.js';
-import { readBearer } from '../resource/require-bearer.js';
+import { bearerChallenge, type ChallengeInput } from '../resource/challenge.js';
+import { InsufficientScopeError, InvalidTokenError } from '../tokens/errors.js';
 import { flowServices } from './flow-services.js';
 import { protectedResourceMetadataUrl } from './protected-resource.js';
 
@@ -11,33 +12,149 @@ function headerValue(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
+/** What `/verify` answers, independent of the HTTP layer. */
+export interface ForwardAuthDecision {
+  status: 200 | 401 | 403;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** Reads one request header (lower-case name); `undefined` when absent. */
+export type HeaderReader = (name: string) => string | undefined;
+
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+interface Resolver {
+  resources: { resource: string; canonical: string; metadata: string }[];
+}
+
+function resolver(ctx: ServerContext): Resolver {
+  return {
+    resources: ctx.options.resources
+      .map((r) => ({
+        resource: r.resource,
+        canonical: canonicalResource(r.resource) ?? '',
+        metadata: protectedResourceMetadataUrl(r.resource),
+      }))
+      .filter((r) => r.canonical !== '')
+      .sort((a, b) => b.canonical.length - a.canonical.length),
+  };
+}
+
 /**
  * The configured resource a forwarded request belongs to: the one whose
  * canonical URL is the longest prefix (at a path-segment boundary) of
- * `X-Forwarded-Proto://X-Forwarded-Host X-Forwarded-Uri`.
+ * `X-Forwarded-Proto://X-Forwarded-Host X-Forwarded-Uri`. Paths with dot
+ * segments or percent-escapes are normalised by the URL parser first.
  */
-export function forwardedResource(ctx: ServerContext, request: Request): string | undefined {
-  const h = request.headers;
-  const own = new URL(request.url);
-  const proto = (h.get('x-forwarded-proto') ?? own.protocol.slice(0, -1)).split(',')[0]!.trim();
-  const host = (h.get('x-forwarded-host') ?? h.get('host') ?? own.host).split(',')[0]!.trim();
-  const uri = h.get('x-forwarded-uri') ?? '/';
-  let target: URL;
+function resolveForwarded(
+  r: Resolver,
+  header: HeaderReader,
+  ownHost: string,
+  ownProto: string,
+): Resolver['resources'][number] | undefined {
+  const proto = (header('x-forwarded-proto') ?? ownProto).split(',')[0]!.trim().toLowerCase();
+  const host = (header('x-forwarded-host') ?? ownHost).split(',')[0]!.trim().toLowerCase();
+  let path = (header('x-forwarded-uri') ?? '/').split(/[?#]/)[0]!;
+  if (!path.startsWith('/')) path = `/${path}`;
+  let here = `${proto}://${host}${path}`;
+  if (/%|\/\.|\\/.test(path) || !/^https?$/.test(proto)) {
+    try {
+      const u = new URL(path, `${proto}://${host}`);
+      here = `${u.protocol}//${u.host}${u.pathname}`;
+    } catch {
+      return undefined;
+    }
+  }
+  here = here.replace(/\/+$/, '');
+  return r.resources.find((x) => here === x.canonical || here.startsWith(`${x.canonical}/`));
+}
+
+function json(
+  status: 401 | 403,
+  error: string,
+  description: string,
+  challenge?: string,
+): ForwardAuthDecision {
+  return {
+    status,
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      ...(challenge ? { 'www-authenticate': challenge } : {}),
+    },
+    body: JSON.stringify({ error, error_description: description }),
+  };
+}
+
+/**
+ * Decides a ForwardAuth request from its headers and the `scope` query
+ * parameter of the verify URL. Framework-agnostic: the fetch route and the
+ * node listener both call it.
+ */
+export async function decideForwardAuth(
+  ctx: ServerContext,
+  r: Resolver,
+  header: HeaderReader,
+  scopeParam: string | null,
+  own: { host: string; proto: string },
+): Promise<ForwardAuthDecision> {
+  const flows = flowServices(ctx);
+  const fixed = ctx.options.forwardAuth.scopes ?? [];
+  const scopes = scopeParam ? [...new Set([...fixed, ...scopeParam.split(' ').filter(Boolean)])] : fixed;
+  const target = resolveForwarded(r, header, own.host, own.proto);
+  if (!target) return { ...json(403, 'invalid_target', 'no configured resource at this URL') };
+  const challenge: ChallengeInput = {
+    resourceMetadata: target.metadata,
+    ...(scopes.length ? { scopes } : {}),
+  };
+  const authorization = header('authorization');
+  const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+  if (!token) {
+    if (authorization === undefined) {
+      return {
+        status: 401,
+        headers: { 'www-authenticate': bearerChallenge(challenge), 'cache-control': 'no-store' },
+      };
+    }
+    const description = 'malformed Authorization header';
+    return json(
+      401,
+      'invalid_token',
+      description,
+      bearerChallenge({ ...challenge, error: 'invalid_token', description }),
+    );
+  }
   try {
-    target = new URL(uri.startsWith('/') ? uri : `/${uri}`, `${proto}://${host}`);
-  } catch {
-    return undefined;
+    const verified = await flows.verifier.verify(token, { resource: target.resource, scopes });
+    const headers: Record<string, string> = {
+      'x-user-id': headerValue(verified.sub),
+      'x-user-name': headerValue(verified.login ?? verified.sub),
+      'x-client-id': headerValue(verified.clientId),
+      'x-scopes': verified.scopes.join(' '),
+      'cache-control': 'no-store',
+    };
+    if (ctx.options.forwardAuth.forwardToken) headers['x-access-token'] = token;
+    return { status: 200, headers };
+  } catch (err) {
+    if (err instanceof InsufficientScopeError) {
+      const description = err.description ?? 'insufficient scope';
+      return json(
+        403,
+        'insufficient_scope',
+        description,
+        bearerChallenge({ ...challenge, scopes: err.required, error: 'insufficient_scope', description }),
+      );
+    }
+    const description =
+      err instanceof InvalidTokenError ? (err.description ?? 'invalid token') : 'token could not be verified';
+    return json(
+      401,
+      'invalid_token',
+      description,
+      bearerChallenge({ ...challenge, error: 'invalid_token', description }),
+    );
   }
-  const path = target.pathname.replace(/\/+$/, '');
-  const here = `${target.protocol}//${target.host}${path}`;
-  let best: { resource: string; length: number } | undefined;
-  for (const r of ctx.options.resources) {
-    const c = canonicalResource(r.resource);
-    if (!c) continue;
-    if ((here === c || here.startsWith(`${c}/`)) && (!best || c.length > best.length))
-      best = { resource: r.resource, length: c.length };
-  }
-  return best?.resource;
 }
 
 /**
@@ -53,49 +170,63 @@ export function forwardedResource(ctx: ServerContext, request: Request): string 
  * Also `GET /jwks`: the public signing keys.
  */
 export function verifyRoutes(ctx: ServerContext): Route[] {
-  const fixedScopes = ctx.options.forwardAuth.scopes ?? [];
+  const r = resolver(ctx);
   const verify = async (request: Request, _c: ServerContext, { url }: { url: URL }): Promise<Response> => {
-    const flows = flowServices(ctx);
-    const extra = url.searchParams.get('scope')?.split(' ').filter(Boolean) ?? [];
-    const scopes = [...new Set([...fixedScopes, ...extra])];
-    const resource = forwardedResource(ctx, request);
-    if (!resource) {
-      return new Response(
-        JSON.stringify({ error: 'invalid_target', error_description: 'no configured resource at this URL' }),
-        {
-          status: 403,
-          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-        },
-      );
-    }
-    const challenge = {
-      resourceMetadata: protectedResourceMetadataUrl(resource),
-      ...(scopes.length ? { scopes } : {}),
-    };
-    const token = readBearer(request);
-    if (!token)
-      return bearerErrorResponse(
-        request.headers.has('authorization') ? new Error('malformed') : undefined,
-        challenge,
-      );
-    try {
-      const verified = await flows.verifier.verify(token, { resource, scopes });
-      const headers: Record<string, string> = {
-        'x-user-id': headerValue(verified.sub),
-        'x-user-name': headerValue(verified.login ?? verified.sub),
-        'x-client-id': headerValue(verified.clientId),
-        'x-scopes': verified.scopes.join(' '),
-        'cache-control': 'no-store',
-      };
-      if (ctx.options.forwardAuth.forwardToken) headers['x-access-token'] = token;
-      return new Response(null, { status: 200, headers });
-    } catch (err) {
-      return bearerErrorResponse(err, challenge);
-    }
+    const h = request.headers;
+    const d = await decideForwardAuth(ctx, r, (n) => h.get(n) ?? undefined, url.searchParams.get('scope'), {
+      host: url.host,
+      proto: url.protocol.slice(0, -1),
+    });
+    return new Response(d.body ?? null, { status: d.status, headers: d.headers });
   };
   const jwks = async () => publicJson(await flowServices(ctx).keys.jwks(), 300);
   return [
     { method: ['GET', 'POST'], path: `${ctx.issuerPath}/verify`, handler: verify },
     { method: 'GET', path: `${ctx.issuerPath}/jwks`, handler: jwks, cors: true },
   ];
+}
+
+/**
+ * A node:http listener answering ForwardAuth straight from `IncomingMessage`
+ * headers, without building web `Request`/`Response` objects: the same
+ * decision as the `/verify` route, for proxies that send every request
+ * through it. Mount it on its own port or path (any path works: only headers
+ * and `?scope=` are read); wait for `server.ready()` first.
+ *
+ * ```ts
+ * http.createServer(forwardAuthNodeListener(server)).listen(9091, '127.0.0.1');
+ * ```
+ */
+export function forwardAuthNodeListener(server: {
+  context: ServerContext;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  const ctx = server.context;
+  const r = resolver(ctx);
+  const issuer = new URL(ctx.issuer);
+  const own = { host: issuer.host, proto: issuer.protocol.slice(0, -1) };
+  return (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, POST', 'cache-control': 'no-store' }).end();
+      return;
+    }
+    // The body of a POST is never needed; let it drain.
+    req.resume();
+    const q = req.url?.indexOf('?') ?? -1;
+    const scope = q >= 0 ? new URLSearchParams(req.url!.slice(q + 1)).get('scope') : null;
+    const header: HeaderReader = (name) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    decideForwardAuth(ctx, r, header, scope, own).then(
+      (d) => {
+        res.writeHead(d.status, d.headers);
+        res.end(req.method === 'HEAD' ? undefined : d.body);
+      },
+      () => {
+        if (!res.headersSent)
+          res.writeHead(500, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end('{"error":"server_error"}');
+      },
+    );
+  };
 }

@@ -94,6 +94,8 @@ export class AccessTokenVerifier {
   private readonly algorithms: string[];
   private readonly cacheSize: number;
   private readonly cache = new Map<string, CacheEntry>();
+  /** Canonical forms of requested resources (callers use a handful of distinct values). */
+  private readonly canonical = new Map<string, string>();
 
   constructor(private readonly opts: AccessTokenVerifierOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -111,7 +113,11 @@ export class AccessTokenVerifier {
       this.cache.delete(token);
       throw new InvalidTokenError('expired', 'token expired');
     }
-    const resource = canonicalResource(options.resource) ?? options.resource;
+    let resource = this.canonical.get(options.resource);
+    if (resource === undefined) {
+      resource = canonicalResource(options.resource) ?? options.resource;
+      if (this.canonical.size < 1000) this.canonical.set(options.resource, resource);
+    }
     if (!entry.audiences.includes(resource))
       throw new InvalidTokenError('audience', 'token not valid for this resource');
     if (this.opts.isRevoked && (await this.opts.isRevoked(claims.jti, claims.fid))) {

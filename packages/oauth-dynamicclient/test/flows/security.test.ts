@@ -1,5 +1,6 @@
 import { base64url, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
-import { startGitHubStub, type GitHubStub } from '@mcp-gateway/testkit';
+import { listenNode, startGitHubStub, type GitHubStub } from '@mcp-gateway/testkit';
+import { forwardAuthNodeListener } from '../../src/endpoints/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { githubIdentityProvider } from '../../src/idp/github.js';
@@ -536,6 +537,34 @@ describe('ForwardAuth /verify', () => {
     const res = await fwd(tok, '/mcpx');
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_target');
+  });
+});
+
+describe('forwardAuthNodeListener: the same decisions straight from node:http', () => {
+  it('200 with identity headers, 401 without token, 403 outside resources, 405 for other methods', async () => {
+    const srv = await listenNode(forwardAuthNodeListener(t.as));
+    try {
+      const tok = (await tokensFor(t, client)).access_token;
+      const r = new URL(t.resource);
+      const h = { 'x-forwarded-proto': 'http', 'x-forwarded-host': r.host, 'x-forwarded-uri': '/mcp/x' };
+      const ok = await fetch(`${srv.url}/verify`, { headers: { ...h, authorization: `Bearer ${tok}` } });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('x-user-id')).toBe('local:alice');
+      expect(ok.headers.get('x-client-id')).toBe(client.clientId);
+      const none = await fetch(`${srv.url}/verify?scope=mcp:write`, { headers: h });
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toBe(
+        `Bearer scope="mcp:write", resource_metadata="${r.origin}/.well-known/oauth-protected-resource/mcp"`,
+      );
+      const dotted = await fetch(`${srv.url}/verify`, {
+        headers: { ...h, 'x-forwarded-uri': '/mcp/../admin', authorization: `Bearer ${tok}` },
+      });
+      expect(dotted.status).toBe(403);
+      const put = await fetch(`${srv.url}/verify`, { method: 'PUT', headers: h });
+      expect(put.status).toBe(405);
+    } finally {
+      await srv.close();
+    }
   });
 });
 
