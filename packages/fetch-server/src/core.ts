@@ -23,7 +23,9 @@ export function createFetchCore(options: FetchServerOptions = {}): FetchCore {
   const fetcher = createSafeFetcher({
     resolver: options.resolver ?? systemResolver,
     allowList: new AllowList(options.allowHosts ?? d.allowHosts),
-    connect: options.connect ?? createConnector(options.proxy ? { proxy: new URL(options.proxy) } : {}),
+    connect:
+      options.connect ??
+      createConnector({ proxy: options.proxy ? new URL(options.proxy) : undefined, ca: options.ca }),
     userAgent,
     maxBytes: options.maxBytes ?? d.maxBytes,
     timeoutMs: options.timeoutMs ?? d.timeoutMs,

@@ -39,6 +39,8 @@ export interface FetchServerOptions {
    * re-resolve the host and pinning holds. Default: none (direct).
    */
   proxy?: string;
+  /** Extra trusted CA certificates (PEM), added to Node's root store. Default: none. */
+  ca?: string[];
   /** Host name resolver. Default: `dns.promises.lookup(host, { all: true })`. */
   resolver?: Resolver;
   /** Opens the socket to a checked address. Default: direct TCP/TLS, or via `proxy`. */
@@ -106,6 +108,11 @@ export const fetchServerOptionsSchema = z.object({
   proxy: z
     .string()
     .refine((s) => URL.canParse(s) && new URL(s).protocol === 'http:', 'proxy must be an http:// URL')
+    .optional(),
+  ca: z
+    .array(
+      z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'ca entries must be PEM certificates' }),
+    )
     .optional(),
   resolver: fn<Resolver>('resolver').optional(),
   connect: fn<Connector>('connect').optional(),

@@ -32,6 +32,9 @@ beforeAll(async () => {
       upstream.pipe(client);
       client.pipe(upstream);
     });
+    // Tear both sides down together (a half-closed tunnel would linger).
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });

@@ -84,13 +84,24 @@ function authority(address: string, family: 4 | 6, port: number): string {
   return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-function upgradeTls(socket: net.Socket, target: PinnedTarget, options: ConnectOptions, what: string) {
+function upgradeTls(
+  socket: net.Socket,
+  target: PinnedTarget,
+  options: ConnectOptions,
+  what: string,
+  ca: string[] | undefined,
+) {
   return guard<net.Socket>(what, options, (settle) => {
+    // SNI and the certificate check use the host name, never the pinned IP.
     const secure = tls.connect({
       socket,
+      host: target.hostname,
       servername: net.isIP(target.hostname) ? undefined : target.hostname,
       ALPNProtocols: ['http/1.1'],
+      ...(ca ? { ca } : {}),
     });
+    // A TLS socket layered on a tunnel does not always tear the tunnel down with it.
+    secure.once('close', () => socket.destroy());
     secure.once('secureConnect', () => settle.ok(secure));
     secure.once('error', (err) => settle.fail(connectError(what, err)));
     return () => secure.destroy();
@@ -101,10 +112,13 @@ function upgradeTls(socket: net.Socket, target: PinnedTarget, options: ConnectOp
  * The default connector: a direct TCP connection to the pinned address, or,
  * with `proxy`, an HTTP `CONNECT` tunnel through that proxy **to the pinned
  * address** (not the host name), so the proxy cannot re-resolve the name and
- * pinning still holds. TLS runs end-to-end inside the tunnel.
+ * pinning still holds. TLS runs end-to-end inside the tunnel. `ca` adds
+ * trusted certificates (PEM) to Node's root store, for private deployments.
  */
-export function createConnector(config: { proxy?: URL } = {}): Connector {
+export function createConnector(config: { proxy?: URL; ca?: string[] } = {}): Connector {
   const { proxy } = config;
+  // Extra CAs add to Node's bundled roots rather than replacing them.
+  const ca = config.ca?.length ? [...tls.rootCertificates, ...config.ca] : undefined;
   return async (target, options) => {
     const port = portOf(target.url);
     const what = `${target.url.host} (${authority(target.address, target.family, port)})`;
@@ -160,6 +174,6 @@ export function createConnector(config: { proxy?: URL } = {}): Connector {
       });
     }
     if (target.url.protocol !== 'https:') return socket;
-    return upgradeTls(socket, target, options, what);
+    return upgradeTls(socket, target, options, what, ca);
   };
 }

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { FetchError } from '../errors.js';
 import type { AllowList } from '../ssrf/allow-list.js';
 import { resolvePinned, type PinnedTarget } from '../ssrf/pin.js';
@@ -83,22 +84,27 @@ export function createSafeFetcher(config: SafeFetcherConfig): SafeFetcher {
         await options.beforeHop?.(url);
         const target = await resolvePinned(url, config.resolver, config.allowList);
         if (signal.aborted) throw new FetchError('aborted', 'aborted');
-        const res = await requestHop(target, config, signal, options.accept ?? DEFAULT_ACCEPT);
-        const status = res.statusCode ?? 0;
-        const location = res.headers.location;
-        if (REDIRECTS.has(status) && location) {
-          res.destroy();
-          if (hops.length > config.maxRedirects) {
-            throw new FetchError(
-              'too_many_redirects',
-              `Too many redirects fetching ${hops[0]!.href} (more than ${config.maxRedirects})`,
-            );
+        const { res, socket } = await requestHop(target, config, signal, options.accept ?? DEFAULT_ACCEPT);
+        try {
+          const status = res.statusCode ?? 0;
+          const location = res.headers.location;
+          if (REDIRECTS.has(status) && location) {
+            if (hops.length > config.maxRedirects) {
+              throw new FetchError(
+                'too_many_redirects',
+                `Too many redirects fetching ${hops[0]!.href} (more than ${config.maxRedirects})`,
+              );
+            }
+            url = parseFetchUrl(location, url);
+            continue;
           }
-          url = parseFetchUrl(location, url);
-          continue;
+          const body = await readBodyCapped(res, maxBytes, url, options.overflow ?? 'error');
+          return { url, status, headers: res.headers, body, hops, address: target.address };
+        } finally {
+          // One socket per hop, never reused: close it (and any tunnel under it) now.
+          res.destroy();
+          socket?.destroy();
         }
-        const body = await readBodyCapped(res, maxBytes, url, options.overflow ?? 'error');
-        return { url, status, headers: res.headers, body, hops, address: target.address };
       }
     } catch (err) {
       if (timedOut) {
@@ -131,8 +137,9 @@ function requestHop(
   config: SafeFetcherConfig,
   signal: AbortSignal,
   accept: string,
-): Promise<IncomingMessage> {
-  return new Promise<IncomingMessage>((resolve, reject) => {
+): Promise<{ res: IncomingMessage; socket: Socket | undefined }> {
+  return new Promise((resolve, reject) => {
+    let socket: Socket | undefined;
     const req = http.request({
       method: 'GET',
       path: `${target.url.pathname}${target.url.search}`,
@@ -146,14 +153,20 @@ function requestHop(
       signal,
       createConnection: (_opts, cb) => {
         config.connect(target, { connectTimeoutMs: config.connectTimeoutMs, signal }).then(
-          (socket) => cb(null, socket),
+          (s) => {
+            socket = s;
+            cb(null, s);
+          },
           (err: Error) => cb(err, undefined as never),
         );
         return undefined;
       },
     });
-    req.once('response', resolve);
-    req.once('error', reject);
+    req.once('response', (res) => resolve({ res, socket }));
+    req.once('error', (err) => {
+      socket?.destroy();
+      reject(err);
+    });
     req.end();
   });
 }
