@@ -1,10 +1,11 @@
 import { base64url, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
-import { listenNode, startGitHubStub, type GitHubStub } from '@mcp-gateway/testkit';
+import { listenNode, startGitHubStub, startOidcStub, type GitHubStub } from '@mcp-gateway/testkit';
 import { forwardAuthNodeListener } from '../../src/endpoints/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { githubIdentityProvider } from '../../src/idp/github.js';
 import { localIdentityProvider } from '../../src/idp/local.js';
+import { oidcIdentityProvider } from '../../src/idp/oidc.js';
 import {
   Browser,
   completeLogin,
@@ -795,6 +796,60 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     } finally {
       await s.close();
+    }
+  });
+
+  it('oidc: a bad ID-token signature, nonce or audience ends in server_error; discovery down → temporarily_unavailable', async () => {
+    const op = await startOidcStub();
+    const s = await startAs({
+      identityProvider: oidcIdentityProvider({
+        issuer: op.issuer,
+        clientId: 'oidc-client',
+        clientSecret: 'oidc-secret',
+      }),
+    });
+    try {
+      const c = await register(s);
+      for (const fault of ['bad_signature', 'wrong_nonce', 'wrong_audience', 'expired'] as const) {
+        op.faults.idToken = fault;
+        const r = await new Browser().follow(
+          authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
+          REDIRECT,
+        );
+        expect(r.location!.searchParams.get('error')).toBe('server_error');
+        expect(r.location!.searchParams.get('code')).toBeNull();
+      }
+      delete op.faults.idToken;
+      const ok = await completeLogin(
+        new Browser(),
+        authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
+        REDIRECT,
+      );
+      expect(ok.searchParams.get('code')).toBeTruthy();
+      expect(s.audit.filter((a) => a.type === 'login.failed' && a.reason === 'upstream_error')).toHaveLength(
+        4,
+      );
+    } finally {
+      await s.close();
+    }
+    const down = await startOidcStub({ faults: { status: { discovery: 503 } } });
+    const s2 = await startAs({
+      identityProvider: oidcIdentityProvider({
+        issuer: down.issuer,
+        clientId: 'oidc-client',
+        clientSecret: 'oidc-secret',
+      }),
+    });
+    try {
+      const c = await register(s2);
+      const res = await fetch(authorizeUrl(s2, c.clientId, { code_challenge: 'x'.repeat(43) }), {
+        redirect: 'manual',
+      });
+      expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('temporarily_unavailable');
+    } finally {
+      await s2.close();
+      await down.close();
+      await op.close();
     }
   });
 });
