@@ -144,7 +144,7 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     const rows = await Promise.all(
       grants.map(async (g) => {
         const client = await authorization.server.clients.get(g.clientId).catch(() => undefined);
-        const name = (client as { client_name?: string } | undefined)?.client_name ?? g.clientId;
+        const name = client?.metadata.client_name ?? g.clientId;
         return `<tr><td>${esc(name)}<br><small>${esc(g.clientId)}</small></td><td>${esc(g.scopes.join(' '))}</td><td>${esc(g.resources.join(' '))}</td>
 <td><form method="post" action="${esc(base)}/account/revoke"><input type="hidden" name="grant" value="${esc(g.id)}"><input type="hidden" name="csrf" value="${csrfOf(s.token)}"><button>Revoke</button></form></td></tr>`;
       }),
