@@ -126,6 +126,36 @@ describe('mcp over Streamable HTTP (stateless, default)', () => {
     });
   });
 
+  it('with jsonResponse: false the answers stream as SSE through the node adapter', async () => {
+    const server = await startServer({ jsonResponse: false });
+    const raw = await rawRequest(server.mcpUrl, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: initializeBody,
+    });
+    expect(raw.status).toBe(200);
+    expect(raw.headers['content-type']).toBe('text/event-stream');
+    expect(raw.body).toMatch(/^event: message\ndata: \{.*"serverInfo":\{"name":"mcp-gateway-fetch"/m);
+    const { client } = await connect(server.mcpUrl);
+    const result = await client.callTool({ name: 'fetch', arguments: { url: `${site.url}/text` } });
+    expect(text(result)).toContain('just some text');
+  });
+
+  it('a Host header that cannot form a URL is a 400 from the node adapter', async () => {
+    const server = await startServer();
+    const res = await rawRequest(server.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, host: 'bad host:x' },
+      body: initializeBody,
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32600, message: 'Bad Request: invalid Host header' },
+      id: null,
+    });
+  });
+
   it('GET and DELETE on the endpoint answer 405 in stateless mode', async () => {
     const server = await startServer();
     for (const method of ['GET', 'DELETE']) {

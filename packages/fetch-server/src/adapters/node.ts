@@ -53,8 +53,23 @@ export function toNodeListener(handler: WebHandler): RequestListener {
     res.once('close', () => {
       if (!res.writableFinished) controller.abort();
     });
+    let request: Request;
+    try {
+      request = toRequest(req, controller.signal);
+    } catch {
+      // A Host header that cannot form a URL: refuse before any handler runs.
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          error: { code: -32600, message: 'Bad Request: invalid Host header' },
+          id: null,
+        }),
+      );
+      return;
+    }
     Promise.resolve()
-      .then(() => handler(toRequest(req, controller.signal)))
+      .then(() => handler(request))
       .then((response) => writeResponse(res, response))
       .catch(() => {
         if (!res.headersSent) {
