@@ -1,0 +1,84 @@
+import { listen, type Listening } from '@mcp-gateway/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Browser,
+  completeLogin,
+  formAction,
+  hiddenFields,
+  localUsers,
+  startAs,
+  type TestAs,
+} from './helpers.js';
+
+const REDIRECT = 'http://127.0.0.1:7777/cb';
+
+let doc: Listening;
+let t: TestAs;
+let clientId = '';
+beforeAll(async () => {
+  doc = await listen(() =>
+    Response.json({
+      client_id: clientId,
+      client_name: 'CIMD App',
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'none',
+    }),
+  );
+  clientId = `${doc.url}/client.json`;
+  t = await startAs({
+    identityProvider: { type: 'local', users: await localUsers() },
+    cimd: { allowLoopback: true },
+  });
+});
+afterAll(async () => {
+  await t.close();
+  await doc.close();
+});
+
+describe('a Client ID Metadata Document client through the flows', () => {
+  it('consent shows the verified domain; the code redeems with client_id only', async () => {
+    const verifier = 'm'.repeat(43);
+    const challenge = Buffer.from(
+      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
+    ).toString('base64url');
+    const u = new URL(`${t.url}/authorize`);
+    u.search = new URLSearchParams({
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      response_type: 'code',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }).toString();
+    const browser = new Browser();
+    const login = await browser.follow(u.href, REDIRECT);
+    const loginPage = await login.page!.text();
+    const afterLogin = await browser.post(formAction(loginPage), {
+      ...hiddenFields(loginPage),
+      username: 'alice',
+      password: 'correct horse battery staple',
+    });
+    const consent = await browser.follow(new URL(afterLogin.headers.get('location')!, t.url).href, REDIRECT);
+    const page = await consent.page!.text();
+    expect(page).toContain(`Verified domain: ${new URL(doc.url).host}`);
+    expect(page).toContain('CIMD App');
+    const decided = await browser.post(formAction(page), { ...hiddenFields(page), decision: 'approve' });
+    const cb = new URL(decided.headers.get('location')!);
+    const res = await fetch(`${t.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: cb.searchParams.get('code')!,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+        client_id: clientId,
+      }),
+    });
+    expect(res.status).toBe(200);
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    expect((await t.as.verifyAccessToken(token, { resource: t.resource })).clientId).toBe(clientId);
+    // Remembered consent: the next authorization goes straight back.
+    const again = await completeLogin(new Browser(), u.href, REDIRECT);
+    expect(again.searchParams.get('code')).toBeTruthy();
+  });
+});
