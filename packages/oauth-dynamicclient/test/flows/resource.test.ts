@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../../src/resource/remote-verifier.js';
 import { withBearer } from '../../src/resource/require-bearer.js';
 import { InvalidTokenError } from '../../src/tokens/errors.js';
+import { html } from '../../src/pages/html.js';
 import { Browser, completeLogin, localUsers, startAs, type TestAs } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
@@ -105,5 +106,29 @@ describe('resource servers apart from the authorization server', () => {
       alg: 'RS256',
       kid,
     });
+  });
+});
+
+describe('pages.render restyle hook', () => {
+  it('replaces a page body, keeps the security headers, and html`` escapes what it interpolates', async () => {
+    const s = await startAs({
+      identityProvider: { type: 'local', users: await localUsers() },
+      pages: {
+        render: (m) =>
+          m.kind === 'login' ? html`<p id="custom">Sign in, ${m.fields.state ?? ''}</p>` : undefined,
+      },
+    });
+    try {
+      const res = await fetch(`${s.url}/login?state=${encodeURIComponent('<b>x</b>')}`);
+      const body = await res.text();
+      expect(body).toContain('<p id="custom">Sign in, &lt;b&gt;x&lt;/b&gt;</p>');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      // Pages the hook leaves alone keep the built-in markup.
+      const err = await fetch(`${s.url}/callback?state=nope`);
+      expect(await err.text()).toContain('Something went wrong');
+    } finally {
+      await s.close();
+    }
   });
 });
