@@ -370,6 +370,7 @@ export class OAuthSession {
     d: Discovery,
     rec: StoredCredentials | undefined,
     redirectUri: string,
+    scope: string | undefined,
   ): Promise<StoredClient> {
     const as = d.authorizationServer;
     if (this.opts.staticClient) return staticClientRecord(this.opts.staticClient, redirectUri, as);
@@ -388,23 +389,56 @@ export class OAuthSession {
       existing.client_secret_expires_at !== 0 &&
       existing.client_secret_expires_at * 1000 <= this.clock.now();
     if (existing?.source === 'dcr' && existing.redirect_uris.includes(redirectUri) && !secretExpired) {
-      if (!existing.registration_client_uri || !existing.registration_access_token) return existing;
-      try {
-        await readClientConfiguration(this.http.fetch, existing);
-        return existing;
-      } catch (err) {
-        if (!(err instanceof ClientError) || err.kind === 'network') throw err;
-        this.log.info('stored client registration is gone; registering again', {
-          client_id: existing.client_id,
-        });
+      const manageable = Boolean(existing.registration_client_uri && existing.registration_access_token);
+      let current: Record<string, unknown> | undefined;
+      let gone = false;
+      if (manageable) {
+        try {
+          current = await readClientConfiguration(this.http.fetch, existing);
+        } catch (err) {
+          if (!(err instanceof ClientError) || err.kind === 'network') throw err;
+          gone = true;
+          this.log.info('stored client registration is gone; registering again', {
+            client_id: existing.client_id,
+          });
+        }
+      }
+      if (!gone) {
+        const registered =
+          typeof current?.scope === 'string' ? current.scope : stringField(existing, 'scope');
+        const wanted = scopeSet(scope);
+        if (registered === undefined || [...wanted].every((s) => scopeSet(registered).has(s)))
+          return existing;
+        // Step-up beyond what the client registered for: widen the registration (RFC 7592), else register anew.
+        const widened = [...new Set([...scopeSet(registered), ...wanted])].join(' ');
+        if (manageable) {
+          try {
+            const updated = await updateClientConfiguration(this.http.fetch, existing, { scope: widened });
+            this.pendingClient = mergeUpdatedClient(existing, updated);
+            this.log.info('widened the client registration', {
+              client_id: existing.client_id,
+              scope: widened,
+            });
+            return this.pendingClient;
+          } catch (err) {
+            if (!(err instanceof ClientError) || err.kind === 'network') throw err;
+            this.log.warn('could not widen the client registration; registering again', {
+              reason: err.message,
+            });
+          }
+        }
       }
     }
+    // Register for every scope the resource offers, so later step-ups stay within the registration.
+    const registrationScope = [
+      ...new Set([...scopeSet(d.resourceMetadata?.scopes_supported?.join(' ')), ...scopeSet(scope)]),
+    ].join(' ');
     const registered = await registerClient(
       as,
       {
         client_name: this.opts.clientName ?? 'mcp-streamablehttp-client',
         redirect_uris: [redirectUri],
-        ...(d.scope || this.opts.scope ? { scope: this.opts.scope ?? d.scope } : {}),
+        ...(registrationScope ? { scope: registrationScope } : {}),
       },
       this.http,
     );
@@ -438,7 +472,7 @@ export class OAuthSession {
       fallbackToFreePort: pinned === undefined,
     });
     try {
-      const client = await this.ensureClient(d, rec, cb.redirectUri);
+      const client = await this.ensureClient(d, rec, cb.redirectUri, scope);
       const oc = toOAuthClient(client);
       const verifier = oauth.generateRandomCodeVerifier();
       const state = oauth.generateRandomState();
@@ -600,22 +634,7 @@ export class OAuthSession {
     return this.store.withLock(this.server, async () => {
       const { rec, client } = await this.registeredClient();
       const updated = await updateClientConfiguration(this.http.fetch, client, changes);
-      const next: StoredClient = {
-        ...client,
-        ...(updated as Partial<StoredClient>),
-        client_id: client.client_id,
-        source: client.source,
-        redirect_uris: Array.isArray(updated.redirect_uris)
-          ? (updated.redirect_uris as string[])
-          : client.redirect_uris,
-      };
-      // RFC 7592 §3: the server may rotate the registration access token, or keep it.
-      if (typeof updated.registration_access_token !== 'string' && client.registration_access_token) {
-        next.registration_access_token = client.registration_access_token;
-      }
-      if (typeof updated.registration_client_uri !== 'string' && client.registration_client_uri) {
-        next.registration_client_uri = client.registration_client_uri;
-      }
+      const next = mergeUpdatedClient(client, updated);
       await this.store.set({ ...rec, client: next, updated_at: this.clock.now() });
       return updated;
     });
@@ -629,6 +648,32 @@ export class OAuthSession {
       await this.store.delete(rec.server, rec.issuer);
     });
   }
+}
+
+const stringField = (o: object, key: string): string | undefined => {
+  const v = (o as Record<string, unknown>)[key];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** The stored client after an RFC 7592 update: the server's answer, keeping what it may omit. */
+function mergeUpdatedClient(client: StoredClient, updated: Record<string, unknown>): StoredClient {
+  const next: StoredClient = {
+    ...client,
+    ...(updated as Partial<StoredClient>),
+    client_id: client.client_id,
+    source: client.source,
+    redirect_uris: Array.isArray(updated.redirect_uris)
+      ? (updated.redirect_uris as string[])
+      : client.redirect_uris,
+  };
+  // RFC 7592 §3: the server may rotate the registration access token, or keep it.
+  if (typeof updated.registration_access_token !== 'string' && client.registration_access_token) {
+    next.registration_access_token = client.registration_access_token;
+  }
+  if (typeof updated.registration_client_uri !== 'string' && client.registration_client_uri) {
+    next.registration_client_uri = client.registration_client_uri;
+  }
+  return next;
 }
 
 /** Creates an {@link OAuthSession} for one MCP server. */
