@@ -283,14 +283,13 @@ async function measureWarmPool(): Promise<number> {
     const base = `http://127.0.0.1:${port}`;
     const pooled = async () => {
       const text = await (await fetch(`${base}/metrics`)).text();
-      return Number(/^mcp_bridge_pool_children (\d+)$/m.exec(text)?.[1] ?? 0);
+      return Number(/^mcp_bridge_pool_children_warm (\d+)$/m.exec(text)?.[1] ?? 0);
     };
     const opens: number[] = [];
     for (let i = 0; i < SESSIONS; i++) {
-      // Readiness, not a sleep: wait until the pool has refilled, then open.
+      // Readiness, not a sleep: wait until the pool holds warm (loaded) children again, then open.
       const deadline = Date.now() + 20_000;
       while ((await pooled()) < pool && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      // Give the children a moment to finish loading: poll until an initialize is answered fast.
       opens.push((await openSession(`${base}/mcp`)).ms);
     }
     return median(opens);

@@ -10,6 +10,8 @@ import { SessionRegistry } from './sessions.js';
 export interface BridgeStats {
   sessions: number;
   pooled: number;
+  /** Pooled children that have loaded (answered their warm-up ping). */
+  warm: number;
   sessionsOpened: number;
   sessionsClosed: number;
   spawns: number;
@@ -118,6 +120,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       return {
         sessions: registry.size,
         pooled: registry.pooled,
+        warm: registry.warm,
         sessionsOpened: metrics.sessionsOpened,
         sessionsClosed: metrics.sessionsClosed,
         spawns: metrics.spawns,

@@ -73,6 +73,8 @@ export class ChildProcess {
   /** Resolves once the process has exited. */
   readonly exited: Promise<ChildExit>;
   exit: ChildExit | undefined;
+  /** Set once a pooled child has answered its warm-up `ping` (it has loaded and reads stdin). */
+  warm = false;
   /** Called with each stdout line (valid only during the call). */
   onLine: (line: Buffer) => void = () => {};
   /** Called with each stderr line. */

@@ -65,6 +65,7 @@ export class HttpHandler {
           this.cfg.metrics.render({
             sessions: this.registry.size,
             pool: this.registry.pooled,
+            warm: this.registry.warm,
             maxSessions: this.cfg.maxSessions,
           }),
           { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } },

@@ -39,7 +39,7 @@ export class BridgeMetrics {
   }
 
   /** Prometheus text for these counters plus the current gauges. */
-  render(gauges: { sessions: number; pool: number; maxSessions: number }): string {
+  render(gauges: { sessions: number; pool: number; warm: number; maxSessions: number }): string {
     const out: string[] = [];
     const metric = (name: string, type: string, help: string, lines: string[]) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
@@ -50,6 +50,9 @@ export class BridgeMetrics {
     ]);
     metric('mcp_bridge_pool_children', 'gauge', 'Pre-spawned children waiting in the warm pool.', [
       `mcp_bridge_pool_children ${gauges.pool}`,
+    ]);
+    metric('mcp_bridge_pool_children_warm', 'gauge', 'Pooled children that answered their warm-up ping.', [
+      `mcp_bridge_pool_children_warm ${gauges.warm}`,
     ]);
     metric('mcp_bridge_sessions_opened_total', 'counter', 'Sessions opened.', [
       `mcp_bridge_sessions_opened_total ${this.sessionsOpened}`,

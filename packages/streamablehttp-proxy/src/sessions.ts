@@ -2,6 +2,9 @@ import { ChildProcess, describeExit, type ChildSpec } from './child-process.js';
 import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import { Session, type SessionContext } from './session.js';
 
+/** Delay between a session taking a pooled child and the pool spawning its replacement. */
+const REFILL_DELAY_MS = 150;
+
 /** What the registry needs beyond the sessions' shared context. */
 export interface RegistryConfig {
   spec: ChildSpec;
@@ -46,6 +49,13 @@ export class SessionRegistry {
     return !this.closing && (this.pool.size > 0 || this.sessions.size < this.cfg.maxSessions);
   }
 
+  /** Pooled children that have answered their warm-up ping. */
+  get warm(): number {
+    let n = 0;
+    for (const c of this.pool) if (c.warm) n++;
+    return n;
+  }
+
   /** PIDs of the pooled children. */
   poolPids(): number[] {
     return [...this.pool].map((c) => c.pid);
@@ -70,13 +80,16 @@ export class SessionRegistry {
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
     let child: ChildProcess | undefined;
     if (!extraEnv) {
+      // A warm child (loaded, answered its ping) first; else any live pooled one.
       for (const c of this.pool) {
-        this.pool.delete(c);
-        if (c.alive) {
+        if (c.warm && c.alive) {
           child = c;
           break;
         }
       }
+      if (!child) for (const c of this.pool) if (c.alive) child = c;
+      for (const c of this.pool) if (!c.alive) this.pool.delete(c);
+      if (child) this.pool.delete(child);
     }
     if (!child) {
       if (this.sessions.size + this.pool.size >= this.cfg.maxSessions) {
@@ -96,7 +109,9 @@ export class SessionRegistry {
     this.sessions.set(session.id, session);
     this.ctx.metrics.sessionsOpened++;
     this.ctx.logger.info('session opened', { session: session.id, pid: child.pid });
-    this.scheduleRefill();
+    // Refill after the new session's initialize has had its turn: spawning forks this
+    // process and loads a runtime, which would compete with the answer being awaited.
+    this.scheduleRefill(REFILL_DELAY_MS);
     return session;
   }
 
@@ -150,6 +165,18 @@ export class SessionRegistry {
         this.scheduleRefill(Math.min(30_000, 100 * 2 ** this.poolFailures));
       };
       child.onStderr = (line) => this.ctx.logger.info('child stderr', { pool: true, pid: child.pid, line });
+      // MCP allows ping before initialize: its answer tells that the server has loaded.
+      const pingId = `mcp-bridge-warmup-${child.pid}`;
+      child.onLine = (line) => {
+        if (child.warm) return;
+        try {
+          const msg = JSON.parse(line.toString('utf8')) as { id?: unknown };
+          if (msg.id === pingId) child.warm = true;
+        } catch {
+          // not JSON: ignore until adopted
+        }
+      };
+      void child.write(JSON.stringify({ jsonrpc: '2.0', id: pingId, method: 'ping' }));
     }
   }
 

@@ -176,7 +176,8 @@ describe('session lifecycle', () => {
 describe('warm pool', () => {
   it('pool: sessions take pre-spawned children, the pool refills in the background and never exceeds the cap', async () => {
     const b = await startBridge({ poolSize: 2, maxSessions: 3 });
-    await waitFor(() => b.bridge.stats().pooled === 2);
+    // Warm: each pooled child has loaded and answered a ping sent before initialize.
+    await waitFor(() => b.bridge.stats().warm === 2);
     expect(b.bridge.stats().spawns).toBe(2);
     const pooledPids = b.bridge.stats().pids;
     const { client } = await connectClient(b.mcpUrl);
