@@ -98,13 +98,15 @@ export function parseForm(html: string, base: string): { action: string; fields:
 export async function loginAndConsent(
   authorizeUrl: string,
   creds: { username: string; password: string },
-  jar = new CookieJar(),
+  opts: { jar?: CookieJar; gatewayOrigins?: string[] } = {},
 ): Promise<URL> {
   let url = authorizeUrl;
-  const origin = new URL(authorizeUrl).origin;
+  const jar = opts.jar ?? new CookieJar();
+  const origins = opts.gatewayOrigins ?? [new URL(authorizeUrl).origin];
   for (let hop = 0; hop < 20; hop++) {
     const target = new URL(url);
-    if (target.origin !== origin) return target; // back at the client
+    if (!origins.includes(target.origin)) return target; // back at the client
+    const origin = target.origin;
     const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
     jar.store(res);
     if (res.status >= 300 && res.status < 400) {

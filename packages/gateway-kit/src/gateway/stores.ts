@@ -3,6 +3,7 @@ import { keyvStore, MemoryStore, RedisStore, type Store } from '@mcp-gateway/oau
 import Keyv from 'keyv';
 import type { GatewayConfig } from '../config/schema.js';
 import { FileKeyvAdapter } from '../store/file-adapter.js';
+import { guardedStore } from '../store/guarded.js';
 
 /** Where the file store lives: `store.path`, else `<dataDir>/store.json`, relative to `cwd`. */
 export function storeFile(config: GatewayConfig, cwd: string): string {
@@ -25,7 +26,9 @@ export function createStore(config: GatewayConfig, cwd: string): Store {
     case 'memory':
       return new MemoryStore();
     case 'redis':
-      return new RedisStore({ url: config.store.url, namespace: config.store.prefix.replace(/:$/, '') });
+      return guardedStore(
+        new RedisStore({ url: config.store.url, namespace: config.store.prefix.replace(/:$/, '') }),
+      );
   }
 }
 
