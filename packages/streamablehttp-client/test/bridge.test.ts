@@ -233,4 +233,68 @@ describe('stdio bridge ⇄ Streamable HTTP (MCP SDK server)', () => {
       /requires authorization \(HTTP 401\); use --oauth2, --token or --header/,
     );
   });
+
+  it('bridge: server → host requests (roots/list) go to stdout and the host answer goes back to the server', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    b.send({ id: 'r1', method: 'tools/call', params: { name: 'roots', arguments: {} } });
+    const ask = await waitFor(() => b.messages.find((m) => m.method === 'roots/list'));
+    b.send({ id: ask.id, result: { roots: [{ uri: 'file:///work', name: 'work' }] } });
+    const answer = await b.answer('r1');
+    expect(answer.result?.content).toEqual([{ type: 'text', text: 'file:///work' }]);
+  });
+
+  it('bridge: the GET stream carries server notifications outside any request', async () => {
+    const s = await startMcpServer();
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    await waitFor(() => s.endpoint.seen.some((r) => r.method === 'GET' && r.sessionId));
+    s.endpoint.servers[0]!.sendToolListChanged();
+    const note = await waitFor(() => b.messages.find((m) => m.method === 'notifications/tools/list_changed'));
+    expect(note).toEqual({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+  });
+
+  it('bridge: an SSE answer cut off after its priming event is resumed with GET + Last-Event-ID', async () => {
+    const gets: Array<string | null> = [];
+    const sse = (body: string) =>
+      new Response(body, { headers: { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' } });
+    const server = await listen(async (req) => {
+      if (req.method === 'GET') {
+        gets.push(req.headers.get('last-event-id'));
+        if (req.headers.get('last-event-id') === 'ev-1') {
+          return sse('id: ev-2\ndata: {"jsonrpc":"2.0","id":2,"result":{"resumed":true}}\n\n');
+        }
+        return new Response(null, { status: 405 });
+      }
+      if (req.method === 'DELETE') return new Response(null, { status: 200 });
+      const msg = (await req.json()) as { id?: number; method: string };
+      if (msg.method === 'initialize') {
+        return Response.json(
+          {
+            jsonrpc: '2.0',
+            id: msg.id,
+            result: {
+              protocolVersion: '2025-06-18',
+              capabilities: {},
+              serverInfo: { name: 'cut', version: '1' },
+            },
+          },
+          { headers: { 'mcp-session-id': 's1' } },
+        );
+      }
+      if (msg.id === undefined) return new Response(null, { status: 202 });
+      // A priming event (id, retry, empty data), then the stream ends before the answer.
+      return sse('id: ev-1\nretry: 10\ndata: \n\n');
+    });
+    closers.push(() => server.close());
+    const b = startBridge(`${server.url}/mcp`);
+    await b.initialize();
+    const answer = await b.request(2, 'tools/list');
+    expect(answer.result).toEqual({ resumed: true });
+    expect(gets).toContain('ev-1');
+    expect(b.messages.filter((m) => m.id === 2)).toHaveLength(1);
+  });
 });

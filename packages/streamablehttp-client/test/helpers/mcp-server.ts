@@ -10,7 +10,7 @@ import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, ListRootsResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { z } from 'zod';
 import { listenNode, type Listening } from '@mcp-gateway/testkit';
@@ -58,6 +58,14 @@ export function buildMcpServer(): McpServer {
       return text(`done ${steps}`);
     },
   );
+  server.registerTool(
+    'roots',
+    { description: 'Asks the client for its roots (a server → client request)' },
+    async (extra) => {
+      const result = await extra.sendRequest({ method: 'roots/list' }, ListRootsResultSchema);
+      return text(result.roots.map((r) => r.uri).join(','));
+    },
+  );
   server.registerResource('hello', 'test://hello', { mimeType: 'text/plain' }, (uri) => ({
     contents: [{ uri: uri.href, text: 'hello resource' }],
   }));
@@ -92,6 +100,8 @@ export interface McpEndpoint {
   /** Forgets every session, as a restarted server would (their ids now get 404). */
   dropSessions(): void;
   sessionIds(): string[];
+  /** The McpServer of every session opened so far. */
+  servers: McpServer[];
   seen: SeenRequest[];
   deleted: string[];
 }
@@ -100,6 +110,7 @@ export function mcpHandler(opts: McpHandlerOptions = {}): McpEndpoint {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const seen: SeenRequest[] = [];
   const deleted: string[] = [];
+  const servers: McpServer[] = [];
   const handle: McpEndpoint['handle'] = async (req, res) => {
     const sid = req.headers['mcp-session-id'] as string | undefined;
     const body = req.body as { method?: unknown } | undefined;
@@ -137,7 +148,9 @@ export function mcpHandler(opts: McpHandlerOptions = {}): McpEndpoint {
       transport.onclose = () => {
         if (transport.sessionId) sessions.delete(transport.sessionId);
       };
-      await buildMcpServer().connect(transport);
+      const server = buildMcpServer();
+      servers.push(server);
+      await server.connect(transport);
       await transport.handleRequest(req, res, req.body);
       return;
     }
@@ -156,6 +169,7 @@ export function mcpHandler(opts: McpHandlerOptions = {}): McpEndpoint {
       sessions.clear();
     },
     sessionIds: () => [...sessions.keys()],
+    servers,
     seen,
     deleted,
   };
