@@ -240,7 +240,7 @@ describe('stdio bridge ⇄ Streamable HTTP (MCP SDK server)', () => {
     const b = startBridge(s.mcpUrl);
     await b.initialize();
     b.send({ id: 'r1', method: 'tools/call', params: { name: 'roots', arguments: {} } });
-    const ask = await waitFor(() => b.messages.find((m) => m.method === 'roots/list'));
+    const ask = (await waitFor(() => b.messages.find((m) => m.method === 'roots/list')))!;
     b.send({ id: ask.id, result: { roots: [{ uri: 'file:///work', name: 'work' }] } });
     const answer = await b.answer('r1');
     expect(answer.result?.content).toEqual([{ type: 'text', text: 'file:///work' }]);
@@ -253,7 +253,9 @@ describe('stdio bridge ⇄ Streamable HTTP (MCP SDK server)', () => {
     await b.initialize();
     await waitFor(() => s.endpoint.seen.some((r) => r.method === 'GET' && r.sessionId));
     s.endpoint.servers[0]!.sendToolListChanged();
-    const note = await waitFor(() => b.messages.find((m) => m.method === 'notifications/tools/list_changed'));
+    const note = (await waitFor(() =>
+      b.messages.find((m) => m.method === 'notifications/tools/list_changed'),
+    ))!;
     expect(note).toEqual({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
   });
 
