@@ -25,3 +25,5 @@ export {
   type OidcIdTokenFault,
 } from './oidc-stub.js';
 export type { StubFaults, StubRequestLog } from './idp-stub-shared.js';
+export { startRedis, freePort, type RedisServer } from './redis.js';
+export { chromiumLaunchOptions } from './chromium.js';
