@@ -91,6 +91,30 @@ describe('mcp-streamablehttp-client against our authorization server and bridge'
     expect(rec.tokens!.scope!.split(' ').sort()).toEqual(['mcp:read', 'mcp:write']);
   });
 
+  it('step-up beyond the registered scope: the registration is widened with RFC 7592, not replaced', async () => {
+    const s = await stack({ toolsCallScopes: ['mcp:write'] });
+    const h = home();
+    expect(
+      (await clientWithBrowser(['login', '--url', s.mcpUrl, '--no-browser', '--scope', 'mcp:read'], h.env))
+        .code,
+    ).toBe(0);
+    const narrow = client(['client', 'update', 'scope=mcp:read', '--url', s.mcpUrl, '--json'], h.env);
+    expect((await narrow.exited).code, narrow.stderr).toBe(0);
+    const clientId = (JSON.parse(narrow.stdout) as { client_id: string }).client_id;
+    const stepped = await clientWithBrowser(
+      ['tools', 'call', 'echo', 'text=wider', '--oauth2', '--no-browser', '--url', s.mcpUrl],
+      h.env,
+    );
+    expect(stepped.code, stepped.p.stderr).toBe(0);
+    expect(stepped.p.stdout).toBe('wider\n');
+    const registered = await s.as.clients.get(clientId);
+    expect((registered as { metadata: { scope: string } }).metadata.scope.split(' ').sort()).toEqual([
+      'mcp:read',
+      'mcp:write',
+    ]);
+    expect(s.audit.filter((a) => a.type === 'client.registered')).toHaveLength(1);
+  });
+
   it('rfc7592: client info / update / delete with the stored registration token against our AS', async () => {
     const s = await stack();
     const h = home();
