@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '@mcp-gateway/gateway-kit';
+import { createGateway, createLogger, issueToken, loadConfig } from '@mcp-gateway/gateway-kit';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
@@ -109,6 +109,67 @@ describe('examples/traefik: ForwardAuth labels', () => {
       const host = /Host\(`([^`]+)`\)/.exec(rule)![1];
       const prefix = /PathPrefix\(`([^`]+)`\)/.exec(rule)?.[1] ?? '/';
       expect(declared).toContain(`https://${host}${prefix}`);
+    }
+  });
+});
+
+describe('examples/traefik: the /verify contract', () => {
+  it('ForwardAuth: no token → 401 with resource_metadata; a token for the resource → 200 with exactly the headers Traefik copies', async () => {
+    const labels = traefikLabels();
+    const copied = labels
+      .get('traefik.http.middlewares.mcp-auth.forwardauth.authResponseHeaders')!
+      .split(',');
+    const { config } = loadConfig({
+      file: path.join(examples, 'traefik', 'mcp-gateway.yaml'),
+      env: { MCP_GATEWAY__STORE__TYPE: 'memory' },
+    });
+    const gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false });
+    try {
+      const resource = config.protectedResources[0]!.resource;
+      // Traefik's forwarded request for https://memory.example.com/mcp
+      const forwarded = (token?: string) =>
+        gw.fetch(
+          new Request(`${config.issuer}/verify`, {
+            headers: {
+              'x-forwarded-method': 'POST',
+              'x-forwarded-proto': 'https',
+              'x-forwarded-host': 'memory.example.com',
+              'x-forwarded-uri': '/mcp',
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+            },
+          }),
+        );
+      const anonymous = await forwarded();
+      expect(anonymous.status, await anonymous.clone().text()).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(
+        /^Bearer .*resource_metadata="https:\/\/memory\.example\.com\/\.well-known\/oauth-protected-resource\/mcp"/,
+      );
+      const { access_token } = await issueToken(gw, 'github:583231', resource);
+      const ok = await forwarded(access_token);
+      expect(ok.status).toBe(200);
+      for (const h of copied) expect(ok.headers.get(h), h).toBeTruthy();
+      expect(ok.headers.get('x-user-id')).toBe('github:583231');
+      expect(ok.headers.get('x-scopes')).toBe('mcp:memory');
+      expect(ok.headers.get('authorization')).toBeNull();
+      expect([...ok.headers.values()].join(' ')).not.toContain(access_token);
+      // The token does not open another host.
+      const elsewhere = await gw.fetch(
+        new Request(`${config.issuer}/verify`, {
+          headers: {
+            'x-forwarded-proto': 'https',
+            'x-forwarded-host': 'other.example.com',
+            'x-forwarded-uri': '/mcp',
+            authorization: `Bearer ${access_token}`,
+          },
+        }),
+      );
+      // An unconfigured host is not a resource at all: refused before the token is looked at.
+      expect([elsewhere.status, await elsewhere.json()]).toEqual([
+        403,
+        { error: 'invalid_target', error_description: 'no configured resource at this URL' },
+      ]);
+    } finally {
+      await gw.close(0);
     }
   });
 });

@@ -23,7 +23,8 @@ function cookieHeader(jar: Map<string, string>, res: Response) {
 }
 
 /**
- * `mcp-gateway token --user U --service S`: runs the real authorization-code
+ * `mcp-gateway token --user U --service S` (a service name, `admin`, `account`,
+ * or the URL of one of `protectedResources`): runs the real authorization-code
  * flow in-process (PKCE, consent, token endpoint) for a built-in public
  * client, with a one-time sign-in ticket standing in for the user's
  * password. The token is an ordinary access token for the service.
@@ -43,8 +44,12 @@ export async function issueToken(
         ? accountResource(issuer)
         : (() => {
             const e = gateway.services.get(service);
-            if (!e) throw new CliError(`no service "${service}"; see mcp-gateway config check`);
-            return { resource: e.route.resource, scopes: e.route.scopes };
+            if (e) return { resource: e.route.resource, scopes: e.route.scopes };
+            const external = config.protectedResources.find((r) => r.resource === service);
+            if (external) return { resource: external.resource, scopes: external.scopes };
+            throw new CliError(
+              `no service "${service}" (nor protected resource); see mcp-gateway config check`,
+            );
           })();
   let identity;
   if (config.idp.type === 'local') {
