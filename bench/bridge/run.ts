@@ -227,6 +227,29 @@ async function load(url: string, sid: string, connections: number): Promise<Auto
   });
 }
 
+/** One tools/call, checked: the load runs measure real answers, not errors. */
+async function checkAnswer(url: string, sid: string): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: ACCEPT,
+      'mcp-session-id': sid,
+      'mcp-protocol-version': '2025-06-18',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'check',
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'hello bench' } },
+    }),
+  });
+  const text = await res.text();
+  if (!res.ok || !text.includes('"text":"hello bench"') || text.includes('"error"')) {
+    throw new Error(`tools/call answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
+
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
@@ -249,6 +272,7 @@ async function measure(target: Target): Promise<Row> {
     await waitListening(port);
     const url = `http://127.0.0.1:${port}/mcp`;
     const { sid } = await openSession(url);
+    await checkAnswer(url, sid);
     await load(url, sid, 1); // warm-up, not reported
     const c1 = await load(url, sid, 1);
     const c10 = await load(url, sid, 10);
