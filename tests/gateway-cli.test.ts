@@ -1,0 +1,129 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { isPidAlive, killAllSpawned, spawnCli } from '@mcp-gateway/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gatewayCli, startGateway, tempDir } from './gateway-helpers.js';
+
+afterAll(async () => {
+  await killAllSpawned();
+});
+
+/** Runs `mcp-gateway args…` to completion. */
+async function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const p = spawnCli(process.execPath, [gatewayCli, ...args], {
+    cwd: opts.cwd ?? tempDir(),
+    env: opts.env ?? {},
+  });
+  const { code } = await p.exited;
+  return { code, stdout: p.stdout, stderr: p.stderr };
+}
+
+describe('mcp-gateway CLI: malformed config', () => {
+  it('a misspelt field stops the start with exit 1 and a message naming the field', async () => {
+    const cwd = tempDir();
+    writeFileSync(path.join(cwd, 'bad.yaml'), 'services:\n  notes:\n    type: stdio\n    comand: node\n');
+    const r = await cli(['--config', 'bad.yaml'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'invalid config (bad.yaml):\n  - services.notes.command: Invalid input: expected string, received undefined\n  - services.notes.comand: unknown field\n',
+    );
+    expect(r.stdout).toBe('');
+  });
+
+  it('a bad environment override names the field and the variable', async () => {
+    const r = await cli(['config', 'check'], { env: { MCP_GATEWAY__LISTEN__PORT: 'eighty' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'listen.port: Invalid input: expected number, received string (from MCP_GATEWAY__LISTEN__PORT)',
+    );
+  });
+
+  it('config check lists the services of a valid config and the overrides applied', async () => {
+    const r = await cli(['config', 'check'], {
+      env: { MCP_GATEWAY__SERVICES__FETCH__ALLOW_HOSTS: '10.0.0.0/8' },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('config OK ((defaults))');
+    expect(r.stdout).toContain('MCP_GATEWAY__SERVICES__FETCH__ALLOW_HOSTS → services.fetch.allowHosts');
+    expect(r.stdout).toContain('fetch: http://127.0.0.1:8080/fetch/mcp (scopes mcp:fetch)');
+  });
+});
+
+describe('mcp-gateway CLI: admin commands against a running gateway, and graceful shutdown', () => {
+  it('users add, token, keys rotate; SIGTERM drains and ends every child process', async () => {
+    const gw = await startGateway();
+    const env = { MCP_GATEWAY__LISTEN__PORT: String(gw.port) };
+    const added = await cli(['users', 'add', 'carol', '--password', 'carol-password', '--name', 'Carol'], {
+      cwd: gw.cwd,
+      env,
+    });
+    expect([added.code, added.stdout]).toEqual([0, 'user carol added\n']);
+    const dup = await cli(['users', 'add', 'carol'], { cwd: gw.cwd, env });
+    expect([dup.code, dup.stderr]).toEqual([1, 'user carol exists; use: mcp-gateway users passwd carol\n']);
+    const list = await cli(['users', 'list'], { cwd: gw.cwd, env });
+    expect(list.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'admin (Administrator)',
+      'carol (Carol)',
+    ]);
+
+    const tok = await cli(['token', '--user', 'carol', '--service', 'demo'], { cwd: gw.cwd, env });
+    expect(tok.code, tok.stderr).toBe(0);
+    const token = tok.stdout.trim();
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const headers = {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const init = await fetch(`${gw.url}/demo/mcp`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } },
+      }),
+    });
+    expect(init.status).toBe(200);
+    await init.text();
+    const sid = init.headers.get('mcp-session-id')!;
+    const who = await fetch(`${gw.url}/demo/mcp`, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'whoami', arguments: {} },
+      }),
+    });
+    const data = (await who.text())
+      .split('\n')
+      .find((l) => l.startsWith('data:'))!
+      .slice(5);
+    const { id, pid } = JSON.parse(
+      (JSON.parse(data) as { result: { content: { text: string }[] } }).result.content[0]!.text,
+    ) as {
+      id: string;
+      pid: number;
+    };
+    expect(id).toBe('local:carol');
+    expect(isPidAlive(pid)).toBe(true);
+
+    const rotated = await cli(['keys', 'rotate'], { cwd: gw.cwd, env });
+    expect(rotated.stdout).toMatch(/^now signing with key \S+\n$/);
+
+    gw.cli.child.kill('SIGTERM');
+    const exit = await gw.cli.exited;
+    expect(exit.code).toBe(0);
+    expect(isPidAlive(pid)).toBe(false);
+
+    // The rotated key ring is in the store: the next start publishes both keys.
+    const next = await startGateway({ cwd: gw.cwd, port: gw.port });
+    const jwks = (await (await fetch(`${next.url}/jwks`)).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).toContain(rotated.stdout.trim().split(' ').pop());
+    expect(jwks.keys).toHaveLength(2);
+    await next.cli.kill();
+  });
+});
