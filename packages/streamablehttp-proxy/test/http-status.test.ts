@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { waitFor } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServedBridge } from '../src/index.js';
 import { POST_HEADERS, closeAll, initializeBody, rawSession, startBridge } from './helpers.js';
@@ -209,24 +210,25 @@ describe('Streamable HTTP error statuses (raw fetch)', () => {
   });
 
   it('json-rpc: a request id already in flight in the session answers 400 -32600', async () => {
-    const slow = post(
-      JSON.stringify({
+    const dup = await startBridge();
+    const sid = await rawSession(dup.mcpUrl);
+    const slow = fetch(dup.mcpUrl, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, accept: 'application/json', 'mcp-session-id': sid },
+      body: JSON.stringify({
         jsonrpc: '2.0',
         id: 'dup',
         method: 'tools/call',
         params: { name: 'slow', arguments: { ms: 300 } },
       }),
-      {
-        accept: 'application/json',
-      },
-    );
-    // Wait until the first request is registered, then reuse its id.
-    let second: Response | undefined;
-    for (let i = 0; i < 50 && second?.status !== 400; i++) {
-      await second?.body?.cancel();
-      second = await post(toolsList('dup'), { accept: 'application/json' });
-    }
-    await expectError(second!, 400, -32600, /Request id "dup" is already in use/);
+    });
+    await waitFor(() => dup.bridge.stats().requests === 2);
+    const second = await fetch(dup.mcpUrl, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'mcp-session-id': sid },
+      body: toolsList('dup'),
+    });
+    await expectError(second, 400, -32600, /Request id "dup" is already in use/);
     expect(await (await slow).json()).toMatchObject({
       id: 'dup',
       result: { content: [{ text: 'slept 300ms' }] },
