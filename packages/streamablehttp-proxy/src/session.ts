@@ -123,6 +123,7 @@ export class Session {
    * request is answered).
    */
   async post(items: IncomingMessage[], opts: PostOptions): Promise<Response> {
+    this.assertOpen();
     const now = this.ctx.clock.now();
     this.lastActivity = now;
     let requests = 0;
@@ -189,6 +190,7 @@ export class Session {
 
   /** Opens the standalone GET stream, or resumes a stream after `lastEventId`. */
   get(lastEventId: string | null): Response {
+    this.assertOpen();
     const now = this.ctx.clock.now();
     this.lastActivity = now;
     const headers = { ...SSE_HEADERS, 'mcp-session-id': this.id };
@@ -259,6 +261,11 @@ export class Session {
     if (this.pending.size === 0 && now - this.lastActivity >= this.ctx.sessionTimeoutMs) {
       void this.close('idle', 'Session expired');
     }
+  }
+
+  /** A session that ended while a request was on its way answers like an unknown one. */
+  private assertOpen(): void {
+    if (this.closed) throw new BridgeHttpError(404, JsonRpcCode.SessionNotFound, 'Session not found');
   }
 
   private fromChild(line: Buffer): void {
