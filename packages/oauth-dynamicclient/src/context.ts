@@ -77,6 +77,12 @@ export interface Route {
   cors?: boolean;
   /** Rate-limit bucket counted before the handler runs. */
   rateLimit?: string;
+  /**
+   * A browser page (authorize, callback, consent, login): errors the server
+   * catches for it, such as a storage outage, render the HTML error page
+   * instead of a JSON body.
+   */
+  page?: boolean;
 }
 
 /**
@@ -93,4 +99,10 @@ export interface ServerPlugin {
    * awaited before the first request is served.
    */
   setup?(ctx: ServerContext): void | Promise<void>;
+  /**
+   * Idempotent asynchronous start-up work, run instead of `setup` when the
+   * promise `setup` returned failed (typically: the store was unreachable at
+   * start-up); retried on later requests until it succeeds.
+   */
+  warmUp?(ctx: ServerContext): Promise<void>;
 }

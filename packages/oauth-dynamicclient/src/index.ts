@@ -2,7 +2,13 @@
  * `@mcp-gateway/oauth-dynamicclient`: an OAuth 2.1 authorization server core
  * for MCP that runs on any Fetch-API runtime.
  */
-export { createAuthorizationServer, corePlugin, type AuthorizationServer } from './server.js';
+export {
+  createAuthorizationServer,
+  corePlugin,
+  type AuthorizationServer,
+  type ServerHealth,
+  type CloseOptions,
+} from './server.js';
 export {
   parseOptions,
   defaults,
@@ -40,6 +46,8 @@ export {
   temporarilyUnavailable,
   serverError,
   rateLimited,
+  storageUnavailable,
+  unavailableError,
   stderrLogger,
   silentLogger,
   type OAuthErrorCode,
@@ -64,6 +72,8 @@ export {
   keyvStore,
   MemoryStore,
   RedisStore,
+  StoreUnavailableError,
+  isStoreUnavailable,
   type Store,
   type KeyvStoreOptions,
   type RedisStoreOptions,

@@ -33,6 +33,12 @@ export const defaults = {
     /** A dynamic client that is never used is reaped after this long. `null` = use `clientTtlMs`. */
     unusedClientTtlMs: day as number | null,
   },
+  /**
+   * How often expired dynamic clients are reaped (index entries dropped,
+   * deletion hooks run) on a timer that never keeps the process alive.
+   * `0` disables the timer (call `server.clients.reap()` yourself).
+   */
+  clientReapIntervalMs: hour,
   cimd: {
     enabled: true,
     allowLoopback: false,
@@ -177,6 +183,8 @@ export const optionsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Reap expired dynamic clients this often (ms, on the server's clock); `0` = never. */
+    clientReapIntervalMs: z.number().int().nonnegative().default(defaults.clientReapIntervalMs),
     /** Pre-registered clients. */
     staticClients: z
       .array(

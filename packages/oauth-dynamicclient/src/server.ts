@@ -1,5 +1,5 @@
 import { AuditEmitter } from './audit/events.js';
-import { systemClock } from './clock.js';
+import { systemClock, unrefInterval } from './clock.js';
 import { CimdResolver } from './clients/cimd.js';
 import type { Client, Registration } from './clients/records.js';
 import { ClientRegistry } from './clients/registry.js';
@@ -18,11 +18,21 @@ import { registerRoutes } from './endpoints/register.js';
 import { registrationManagementRoutes } from './endpoints/registration-management.js';
 import { flowsApi, flowsPlugin, type FlowsApi } from './endpoints/flows-plugin.js';
 import { preflight, withCors } from './http/cors.js';
-import { errorResponse, methodNotAllowed, notFound, OAuthError, stderrLogger } from './http/errors.js';
+import {
+  errorResponse,
+  methodNotAllowed,
+  notFound,
+  OAuthError,
+  stderrLogger,
+  unavailableError,
+  type Logger,
+} from './http/errors.js';
 import { FixedWindowLimiter, rateLimitSource, type RequestInfo } from './http/rate-limit.js';
 import { cryptoIds } from './ids.js';
 import { parseOptions, type AuthorizationServerOptions } from './options.js';
 import { Router } from './router.js';
+import { Pages } from './pages/pages.js';
+import { isStoreUnavailable, StoreUnavailableError } from './store/errors.js';
 import { MemoryStore } from './store/keyv.js';
 import type { Store } from './store/types.js';
 
@@ -40,6 +50,28 @@ export const corePlugin: ServerPlugin = {
 /** Every plugin the server is made of, in routing order. */
 const plugins: ServerPlugin[] = [corePlugin, flowsPlugin];
 
+/** What {@link AuthorizationServer.health} found. */
+export interface ServerHealth {
+  /** Everything below holds: a readiness probe (`/readyz`) should answer 200. */
+  ok: boolean;
+  /** The store answered a ping within the timeout. */
+  store: boolean;
+  /** Start-up work (loading or creating the signing keys) is done. */
+  started: boolean;
+  /** How long the store took to answer (or until the check gave up), in ms. */
+  storeLatencyMs: number;
+}
+
+/** Options of {@link AuthorizationServer.close}. */
+export interface CloseOptions {
+  /**
+   * Also close the store (default `true`, as before). Pass `false` to stop
+   * only this server's timers when the store is shared with another server
+   * object that keeps running.
+   */
+  store?: boolean;
+}
+
 /** An authorization server: a fetch handler plus typed operations. */
 export interface AuthorizationServer extends FlowsApi {
   /**
@@ -52,8 +84,18 @@ export interface AuthorizationServer extends FlowsApi {
   readonly store: Store;
   /** The shared handler context (for plugins and tests). */
   readonly context: ServerContext;
-  /** Resolves when every plugin's start-up work is done (`fetch` waits for it too). */
+  /**
+   * Resolves when every plugin's start-up work is done (`fetch` waits for it
+   * too). When it failed because the store was down, a later call (or
+   * request) tries again.
+   */
   ready(): Promise<void>;
+  /**
+   * Readiness check for probes (`/readyz`): pings the store (Redis `PING`,
+   * otherwise a `get`) with a time limit and finishes start-up if it is still
+   * pending. Never throws.
+   */
+  health(options?: { timeoutMs?: number }): Promise<ServerHealth>;
   /** The RFC 8414 metadata document. */
   metadata(): AuthorizationServerMetadata;
   /** The RFC 9728 document of a configured resource, or `undefined`. */
@@ -68,8 +110,11 @@ export interface AuthorizationServer extends FlowsApi {
     /** Removes clients that expired unused and runs the deletion hooks; returns how many. */
     reap(): Promise<number>;
   };
-  /** Closes the store. */
-  close(): Promise<void>;
+  /**
+   * Stops the client-reaping timer and closes the store (unless
+   * `{ store: false }`). Idempotent.
+   */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /**
@@ -82,7 +127,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? cryptoIds;
   const log = options.logger ?? stderrLogger;
-  const store = options.store ?? new MemoryStore({ clock });
+  const store: Store = options.store ?? new MemoryStore({ clock });
   const issuerUrl = new URL(options.issuer);
   const issuerPath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname;
   const audit = new AuditEmitter(options.issuer, () => clock.now(), log, options.onAudit);
@@ -132,11 +177,96 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
     },
   };
 
-  const setups = plugins.map((p) => Promise.resolve(p.setup?.(ctx)));
-  const readyPromise = Promise.all(setups).then(() => undefined);
-  readyPromise.catch((err: unknown) =>
-    log.error('server start-up failed', { errorMessage: err instanceof Error ? err.message : String(err) }),
-  );
+  // A storage outage is logged once per minute, not once per request.
+  let lastOutageLog = -Infinity;
+  const outageLog: Logger = {
+    ...log,
+    warn(message, fields) {
+      if (message === 'storage unavailable') {
+        const now = clock.now();
+        if (now - lastOutageLog < 60_000) return;
+        lastOutageLog = now;
+      }
+      log.warn(message, fields);
+    },
+  };
+
+  // Start-up: the plugins' setup; when it fails (a store that is down), the
+  // next request or ready() runs their idempotent warmUp instead.
+  let started = false;
+  let startup: Promise<void> | undefined;
+  const begin = (work: Promise<unknown>): Promise<void> => {
+    const attempt = work.then(() => {
+      started = true;
+    });
+    startup = attempt;
+    attempt.catch((err: unknown) => {
+      if (startup === attempt) startup = undefined;
+      if (isStoreUnavailable(err)) outageLog.warn('storage unavailable', { errorMessage: err.message });
+      else
+        log.error('server start-up failed', {
+          errorMessage: err instanceof Error ? err.message : String(err),
+        });
+    });
+    return attempt;
+  };
+  void begin(Promise.all(plugins.map((p) => Promise.resolve(p.setup?.(ctx)))));
+  const ensureStarted = (): Promise<void> =>
+    started
+      ? Promise.resolve()
+      : (startup ?? begin(Promise.all(plugins.map((p) => Promise.resolve().then(() => p.warmUp?.(ctx))))));
+
+  const pages = new Pages(options.pages);
+  /** The one place errors become responses: HTML on browser pages for outages, else {@link errorResponse}. */
+  const failure = (err: unknown, page: boolean | undefined): Response => {
+    const unavailable = page ? unavailableError(err) : undefined;
+    if (!unavailable) return errorResponse(err, outageLog);
+    if (isStoreUnavailable(err)) outageLog.warn('storage unavailable', { errorMessage: err.message });
+    return pages.error(
+      'temporarily_unavailable',
+      'The server cannot reach its storage right now. Please try again in a moment.',
+      503,
+      unavailable.headers,
+    );
+  };
+
+  // Reaping of dynamic clients that expired unused or idle. A tick during a
+  // pass runs one more pass right after it (ticks are never lost, passes never overlap).
+  let reaping: Promise<void> | undefined;
+  let reapAgain = false;
+  let stopped = false;
+  const reapNow = (): void => {
+    if (stopped) return;
+    if (reaping) {
+      reapAgain = true;
+      return;
+    }
+    reaping = clients
+      .reap()
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          if (isStoreUnavailable(err)) outageLog.warn('storage unavailable', { errorMessage: err.message });
+          else
+            log.error('client reaping failed', {
+              errorMessage: err instanceof Error ? err.message : String(err),
+            });
+        },
+      )
+      .finally(() => {
+        reaping = undefined;
+        if (reapAgain) {
+          reapAgain = false;
+          reapNow();
+        }
+      });
+  };
+  const stopReaper =
+    options.clientReapIntervalMs > 0
+      ? (clock.every?.bind(clock) ?? unrefInterval)(options.clientReapIntervalMs, reapNow)
+      : undefined;
+  let closing: Promise<void> | undefined;
+
   const router = new Router(plugins.flatMap((p) => p.routes(ctx)));
 
   async function handle(request: Request, info: RequestInfo): Promise<Response> {
@@ -156,11 +286,11 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
     }
     let response: Response;
     try {
-      await readyPromise;
+      if (!started) await ensureStarted();
       if (m.route.rateLimit) await ctx.rateLimit(m.route.rateLimit, request, info);
       response = await m.route.handler(request, ctx, { url, params: m.params, info });
     } catch (err) {
-      response = errorResponse(err, log);
+      response = failure(err, m.route.page);
     }
     if (method === 'HEAD')
       response = new Response(null, { status: response.status, headers: response.headers });
@@ -172,13 +302,41 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
       try {
         return await handle(request, info);
       } catch (err) {
-        return errorResponse(err, log);
+        return errorResponse(err, outageLog);
       }
     },
     issuer: options.issuer,
     store,
     context: ctx,
-    ready: () => readyPromise,
+    ready: ensureStarted,
+    async health({ timeoutMs = 2000 } = {}) {
+      const t0 = performance.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const within = <T>(p: Promise<T>) =>
+        Promise.race([
+          p,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new StoreUnavailableError('storage unavailable (health check timed out)')),
+              Math.max(1, timeoutMs - (performance.now() - t0)),
+            );
+          }),
+        ]).finally(() => clearTimeout(timer));
+      let storeOk = false;
+      try {
+        await within(store.ping ? store.ping() : store.get('health:ping'));
+        storeOk = true;
+        if (!started) await within(ensureStarted());
+      } catch {
+        // reported below
+      }
+      return {
+        ok: storeOk && started,
+        store: storeOk,
+        started,
+        storeLatencyMs: Math.round(performance.now() - t0),
+      };
+    },
     metadata: () => authorizationServerMetadata(ctx),
     protectedResourceMetadata(resource) {
       const r = options.resources.find((x) => x.resource === resource);
@@ -192,7 +350,15 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
       list: () => clients.list(),
       reap: () => clients.reap(),
     },
-    close: () => store.close(),
+    close(opts = {}) {
+      closing ??= (async () => {
+        stopped = true;
+        stopReaper?.();
+        while (reaping) await reaping;
+        if (opts.store !== false) await store.close();
+      })();
+      return closing;
+    },
     ...flowsApi(ctx),
   };
 }

@@ -4,6 +4,7 @@ import type { Route, ServerContext } from '../context.js';
 import { OAuthError } from '../http/errors.js';
 import { canonicalResource } from '../resource/canonical.js';
 import { hashSecret } from '../secrets.js';
+import { isStoreUnavailable } from '../store/errors.js';
 import { flowServices } from './flow-services.js';
 
 /** An authorization request that passed every check, kept while the user signs in upstream. */
@@ -181,6 +182,7 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
     try {
       begun = await flows.idp.begin({ state: upstreamState });
     } catch (err) {
+      if (isStoreUnavailable(err)) throw err;
       ctx.log.warn('identity provider unavailable', {
         provider: flows.idp.id,
         errorMessage: err instanceof Error ? err.message : String(err),
@@ -207,5 +209,7 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
     if (setCookie) headers['set-cookie'] = setCookie;
     return new Response(null, { status: 302, headers });
   };
-  return [{ method: 'GET', path: `${ctx.issuerPath}/authorize`, handler, rateLimit: 'authorize' }];
+  return [
+    { method: 'GET', path: `${ctx.issuerPath}/authorize`, handler, rateLimit: 'authorize', page: true },
+  ];
 }

@@ -1,6 +1,7 @@
 import type { Route, ServerContext } from '../context.js';
 import { LoginError, type UpstreamIdentity } from '../idp/types.js';
 import { hashSecret } from '../secrets.js';
+import { isStoreUnavailable } from '../store/errors.js';
 import { Grants } from '../tokens/grants.js';
 import { redirectError, type PendingAuthorization } from './authorize.js';
 import { renderConsent, type PendingConsent } from './consent.js';
@@ -76,6 +77,7 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
     try {
       identity = await flows.idp.complete({ params: url.searchParams, state, data: pending.idpData });
     } catch (err) {
+      if (isStoreUnavailable(err)) throw err;
       const reason = err instanceof LoginError ? err.reason : 'upstream_error';
       ctx.audit.emit('login.failed', {
         provider: flows.idp.id,
@@ -91,7 +93,10 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
       const [error, description] = loginErrors[reason];
       return back(error, description);
     }
-    const client = await ctx.clients.get(pending.clientId).catch(() => undefined);
+    const client = await ctx.clients.get(pending.clientId).catch((err: unknown) => {
+      if (isStoreUnavailable(err)) throw err;
+      return undefined;
+    });
     if (!client) return flows.pages.error('invalid_client', 'This application is no longer registered.');
 
     const grant = await flows.grants.find(identity.sub, client.client_id);
@@ -111,5 +116,5 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
     };
     return renderConsent(ctx, client, consent);
   };
-  return [{ method: 'GET', path: `${ctx.issuerPath}/callback`, handler }];
+  return [{ method: 'GET', path: `${ctx.issuerPath}/callback`, handler, page: true }];
 }

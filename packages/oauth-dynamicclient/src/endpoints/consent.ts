@@ -129,5 +129,5 @@ export function consentRoutes(ctx: ServerContext): Route[] {
     });
     return issueCodeAndRedirect(ctx, consent, consent.identity, grant.id);
   };
-  return [{ method: 'POST', path: `${ctx.issuerPath}/consent`, handler }];
+  return [{ method: 'POST', path: `${ctx.issuerPath}/consent`, handler, page: true }];
 }

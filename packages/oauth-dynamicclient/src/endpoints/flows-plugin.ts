@@ -23,6 +23,10 @@ export const flowsPlugin: ServerPlugin = {
     // Load or create the signing key before the first request.
     return services.keys.jwks().then(() => undefined);
   },
+  warmUp: (ctx) =>
+    flowServices(ctx)
+      .keys.jwks()
+      .then(() => undefined),
   routes: (ctx) => [
     ...authorizeRoutes(ctx),
     ...callbackRoutes(ctx),

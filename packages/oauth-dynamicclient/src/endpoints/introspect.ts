@@ -2,6 +2,7 @@ import type { Route, ServerContext } from '../context.js';
 import { readForm } from '../http/body.js';
 import { invalidRequest } from '../http/errors.js';
 import { noStoreJson } from '../http/responses.js';
+import { notATokenUnlessUnavailable } from '../tokens/verifier.js';
 import { flowServices } from './flow-services.js';
 import { authenticateClient } from './token.js';
 
@@ -21,7 +22,7 @@ export function introspectRoutes(ctx: ServerContext): Route[] {
     const inactive = () => noStoreJson({ active: false });
 
     // token_type_hint only orders a search (RFC 7662 §2.1); JWT inspection is cheap, so try it first always.
-    const claims = await flows.verifier.inspect(token).catch(() => undefined);
+    const claims = await flows.verifier.inspect(token).catch(notATokenUnlessUnavailable);
     if (claims) {
       if (await flows.revocations.isRevoked(claims.jti, claims.fid)) return inactive();
       return noStoreJson({

@@ -2,6 +2,7 @@ import type { Route, ServerContext } from '../context.js';
 import { readForm } from '../http/body.js';
 import { invalidRequest } from '../http/errors.js';
 import { empty } from '../http/responses.js';
+import { notATokenUnlessUnavailable } from '../tokens/verifier.js';
 import { flowServices } from './flow-services.js';
 import { authenticateClient } from './token.js';
 
@@ -29,7 +30,7 @@ export function revokeRoutes(ctx: ServerContext): Route[] {
       return !!record;
     };
     const tryAccess = async () => {
-      const claims = await flows.verifier.inspect(token).catch(() => undefined);
+      const claims = await flows.verifier.inspect(token).catch(notATokenUnlessUnavailable);
       if (!claims || claims.client_id !== client.client_id) return false;
       await flows.revocations.revokeToken(claims.jti, claims.exp);
       ctx.audit.emit('token.revoked', {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route, ServerContext } from '../context.js';
+import { unavailableError } from '../http/errors.js';
 import { publicJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
 import { bearerChallenge, type ChallengeInput } from '../resource/challenge.js';
@@ -14,7 +15,8 @@ function headerValue(value: string): string {
 
 /** What `/verify` answers, independent of the HTTP layer. */
 export interface ForwardAuthDecision {
-  status: 200 | 401 | 403;
+  /** `503` when the store (revocation list, keys) is unreachable: the proxy should refuse the request. */
+  status: 200 | 401 | 403 | 503;
   headers: Record<string, string>;
   body?: string;
 }
@@ -71,7 +73,7 @@ function resolveForwarded(
 }
 
 function json(
-  status: 401 | 403,
+  status: 401 | 403 | 503,
   error: string,
   description: string,
   challenge?: string,
@@ -137,6 +139,12 @@ export async function decideForwardAuth(
     if (ctx.options.forwardAuth.forwardToken) headers['x-access-token'] = token;
     return { status: 200, headers };
   } catch (err) {
+    const unavailable = unavailableError(err);
+    if (unavailable) {
+      // Neither yes nor no: the revocation list or the keys could not be read.
+      const d = json(503, unavailable.error, unavailable.description ?? 'temporarily unavailable');
+      return { ...d, headers: { ...d.headers, ...unavailable.headers } };
+    }
     if (err instanceof InsufficientScopeError) {
       const description = err.description ?? 'insufficient scope';
       return json(

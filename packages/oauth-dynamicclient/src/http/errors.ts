@@ -1,3 +1,5 @@
+import { isStoreUnavailable } from '../store/errors.js';
+
 /**
  * OAuth errors as values. Handlers throw {@link OAuthError}; one place
  * ({@link errorResponse}) turns anything thrown into a `Response`.
@@ -147,6 +149,28 @@ export const rateLimited = (retryAfterSeconds: number): OAuthError =>
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
   });
 
+/**
+ * `503 temporarily_unavailable` with `Retry-After` for a storage outage
+ * ({@link StoreUnavailableError}). The description never carries the cause.
+ */
+export const storageUnavailable = (retryAfterSeconds = 5, cause?: unknown): OAuthError =>
+  new OAuthError('temporarily_unavailable', 'authorization server storage unavailable, retry later', {
+    status: 503,
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    cause,
+  });
+
+/**
+ * The {@link OAuthError} a thrown value answers with when it means "try again
+ * later": a storage outage, or an `OAuthError` that already says
+ * `temporarily_unavailable` (e.g. from a store wrapper). `undefined` otherwise.
+ */
+export function unavailableError(err: unknown): OAuthError | undefined {
+  if (isStoreUnavailable(err)) return storageUnavailable(err.retryAfterSeconds, err);
+  if (err instanceof OAuthError && err.error === 'temporarily_unavailable') return err;
+  return undefined;
+}
+
 /** Something that can write structured log lines. Never pass it secrets. */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -172,11 +196,17 @@ export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() 
 
 /**
  * Turns anything thrown by a handler into a `Response`. {@link OAuthError}s
- * answer with their own body; anything else is logged (name and message only)
- * and answers `500 server_error` with a generic description.
+ * answer with their own body; a storage outage (`StoreUnavailableError`)
+ * answers `503 temporarily_unavailable` with `Retry-After` (logged as a
+ * warning); anything else is logged (name and message only) and answers
+ * `500 server_error` with a generic description.
  */
 export function errorResponse(err: unknown, log: Logger = stderrLogger): Response {
   if (err instanceof OAuthError) return err.toResponse();
+  if (isStoreUnavailable(err)) {
+    log.warn('storage unavailable', { errorMessage: err.message });
+    return storageUnavailable(err.retryAfterSeconds, err).toResponse();
+  }
   log.error('unhandled error', {
     errorName: err instanceof Error ? err.name : typeof err,
     errorMessage: err instanceof Error ? err.message : undefined,

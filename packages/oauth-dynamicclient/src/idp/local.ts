@@ -99,6 +99,7 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
         {
           method: 'GET',
           path: c.path('/login'),
+          page: true,
           handler: async (_request, _ctx, { url }) => {
             const state = url.searchParams.get('state') ?? '';
             if (!state || state.length > 200)
@@ -110,6 +111,7 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
           method: 'POST',
           path: c.path('/login'),
           rateLimit: 'login',
+          page: true,
           handler: async (request) => {
             let fields: Record<string, string>;
             try {

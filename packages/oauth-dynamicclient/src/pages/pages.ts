@@ -91,8 +91,8 @@ export class Pages {
   }
 
   /** The HTML error page (for errors before a redirect URI can be trusted). */
-  error(error: string, description: string, status = 400): Response {
-    return this.respond({ kind: 'error', error, description }, status);
+  error(error: string, description: string, status = 400, headers?: Record<string, string>): Response {
+    return this.respond({ kind: 'error', error, description }, status, headers);
   }
 
   consent(model: Omit<ConsentPageModel, 'kind'>, headers?: Record<string, string>): Response {

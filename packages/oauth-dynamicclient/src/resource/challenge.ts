@@ -1,3 +1,4 @@
+import { unavailableError } from '../http/errors.js';
 import { InsufficientScopeError, InvalidTokenError } from '../tokens/errors.js';
 
 /** A quoted-string for an auth-param (RFC 9110 §11.2): backslash-escape `"` and `\`, drop control characters. */
@@ -29,12 +30,15 @@ export function bearerChallenge(input: ChallengeInput): string {
 /**
  * The resource server's answer to a missing or refused token: 401 (no token
  * or `invalid_token`) or 403 (`insufficient_scope`), with the challenge and a
- * JSON error body.
+ * JSON error body. A token that could not be checked because the store is
+ * unreachable answers `503 temporarily_unavailable` with `Retry-After`.
  */
 export function bearerErrorResponse(
   err: unknown,
   input: Omit<ChallengeInput, 'error' | 'description'>,
 ): Response {
+  const unavailable = unavailableError(err);
+  if (unavailable) return unavailable.toResponse();
   let status = 401;
   let challenge: ChallengeInput = input;
   let body: Record<string, string> | undefined;

@@ -1,6 +1,18 @@
 import Keyv from 'keyv';
 import { systemClock, type Clock } from '../clock.js';
+import { isStoreUnavailable, StoreUnavailableError } from './errors.js';
 import type { Envelope, Store } from './types.js';
+
+/** Backend failures (a Keyv adapter that throws) become {@link StoreUnavailableError}. */
+async function backend<T>(op: Promise<T>): Promise<T> {
+  try {
+    return await op;
+  } catch (err) {
+    if (isStoreUnavailable(err)) throw err;
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new StoreUnavailableError(`storage unavailable (${reason})`, { cause: err });
+  }
+}
 
 /** A per-key promise chain: serialises read-modify-write sequences inside one process. */
 class KeyedMutex {
@@ -30,11 +42,18 @@ export interface KeyvStoreOptions {
 
 /**
  * A {@link Store} over any Keyv instance (in-memory, file-backed, sqlite…).
+ * Sets `keyv.throwOnErrors`: backend failures become
+ * {@link StoreUnavailableError} (the server answers 503) instead of
+ * silently reading as missing keys.
  * `take`, `increment` and the set operations are serialised with an
  * in-process lock, so they are atomic only while ONE process uses the
  * backend; for several instances use {@link RedisStore}.
  */
 export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
+  // Keyv swallows backend errors by default (a failed read looks like a
+  // missing key: an unknown client, a token that is not revoked). Make them
+  // throw, so an outage becomes StoreUnavailableError (503) instead.
+  keyv.throwOnErrors = true;
   const clock = options.clock ?? systemClock;
   const lock = new KeyedMutex();
   const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
@@ -48,16 +67,19 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
     for (const [key, at] of expiries) {
       if (at > now) continue;
       expiries.delete(key);
-      void lock.run(key, async () => {
-        // Re-check under the lock: the key may have been rewritten since.
-        const env = await readRaw(key);
-        if (env?.e !== undefined && env.e <= clock.now()) await keyv.delete(key);
-      });
+      lock
+        .run(key, async () => {
+          // Re-check under the lock: the key may have been rewritten since.
+          const env = await readRaw(key);
+          if (env?.e !== undefined && env.e <= clock.now()) await backend(keyv.delete(key));
+        })
+        // Best effort: a backend that is down now is swept on a later write.
+        .catch(() => expiries.set(key, at));
     }
   };
 
   const readRaw = async (key: string): Promise<Envelope | undefined> => {
-    const raw = await keyv.get<string>(key);
+    const raw = await backend(keyv.get<string>(key));
     if (typeof raw !== 'string') return undefined;
     try {
       return JSON.parse(raw) as Envelope;
@@ -69,7 +91,7 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
     const env = await readRaw(key);
     if (env === undefined) return undefined;
     if (env.e !== undefined && env.e <= clock.now()) {
-      await keyv.delete(key);
+      await backend(keyv.delete(key));
       return undefined;
     }
     return env;
@@ -81,7 +103,7 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
     else expiries.set(key, env.e);
     // Keyv's own expiry runs on the wall clock; give it the TTL so backends
     // drop stale data, while our envelope keeps the clock's view authoritative.
-    await keyv.set(key, JSON.stringify(env), ttl);
+    await backend(keyv.set(key, JSON.stringify(env), ttl));
   };
   const envelope = (value: unknown, ttlMs?: number): Envelope =>
     ttlMs === undefined ? { v: value } : { v: value, e: clock.now() + ttlMs };
@@ -94,13 +116,13 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
       return lock.run(key, () => write(key, envelope(value, ttlMs)));
     },
     delete(key) {
-      return lock.run(key, async () => (await read(key)) !== undefined && (await keyv.delete(key)));
+      return lock.run(key, async () => (await read(key)) !== undefined && (await backend(keyv.delete(key))));
     },
     take<T>(key: string) {
       return lock.run(key, async () => {
         const env = await read(key);
         if (env === undefined) return undefined;
-        await keyv.delete(key);
+        await backend(keyv.delete(key));
         return env.v as T;
       });
     },

@@ -1,10 +1,20 @@
 import KeyvRedis from '@keyv/redis';
 import { systemClock, type Clock } from '../clock.js';
+import { isStoreUnavailable, StoreUnavailableError } from './errors.js';
 import type { Envelope, Store } from './types.js';
 
 /** The slice of a node-redis client this store needs. */
 interface CommandClient {
-  sendCommand(args: string[]): Promise<unknown>;
+  sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
+}
+
+/** The node-redis client the store owns when it was given a URL. */
+interface OwnedClient extends CommandClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): unknown;
 }
 
 export interface RedisStoreOptions {
@@ -16,43 +26,140 @@ export interface RedisStoreOptions {
   namespace?: string;
   /** Clock used for expiry (default: wall clock). */
   clock?: Clock;
+  /**
+   * How long an operation waits for the first connection (or the one after
+   * {@link RedisStore.close}) before it fails with
+   * {@link StoreUnavailableError}. Default 2000 ms.
+   */
+  connectTimeoutMs?: number;
+  /** How long one Redis command may take before it fails with {@link StoreUnavailableError}. Default 2000 ms. */
+  commandTimeoutMs?: number;
+  /** Longest pause between reconnection attempts after the connection was lost. Default 2000 ms. */
+  reconnectMaxDelayMs?: number;
 }
 
 // Counter with a fixed window: the expiry is set only by the increment that creates the key.
 const INCR_SCRIPT =
   "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
 
+/** Redis error replies that mean "not now" rather than "wrong command". */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MISCONF|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+
+/** Server error replies (WRONGTYPE, syntax…) are bugs, not outages: node-redis names them `ErrorReply`/`SimpleError`. */
+function isReplyError(err: unknown): boolean {
+  return err instanceof Error && /^(ErrorReply|SimpleError|BlobError)$/.test(err.constructor.name);
+}
+
+function unavailable(err: unknown): unknown {
+  if (isStoreUnavailable(err)) return err;
+  if (isReplyError(err) && !TRANSIENT_REPLY.test((err as Error).message)) return err;
+  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new StoreUnavailableError(`storage unavailable (redis: ${reason})`, { cause: err });
+}
+
 /**
  * A {@link Store} on Redis through `@keyv/redis` (connection handling,
  * reconnects). Every operation is one Redis command, so `take` (GETDEL) and
  * `increment` (INCR + PEXPIRE in one script) are atomic across any number of
  * server instances. Requires Redis 6.2 or newer.
+ *
+ * Fails fast: without a connection, commands are not queued but fail at once
+ * with {@link StoreUnavailableError} (so is a command that takes longer than
+ * `commandTimeoutMs`) while the client reconnects in the background; the
+ * server answers `503` meanwhile and recovers by itself.
  */
 export class RedisStore implements Store {
   readonly namespace: string;
   private readonly adapter: KeyvRedis<unknown>;
   private readonly clock: Clock;
-  private readonly owned: boolean;
+  private readonly owned: OwnedClient | undefined;
+  private readonly connectTimeoutMs: number;
+  private readonly commandTimeoutMs: number;
+  /** The first connection attempt (node-redis keeps retrying in the background after it). */
+  private opening: Promise<unknown> | undefined;
+  private openingSince = 0;
+  private closed = false;
 
   constructor(options: RedisStoreOptions = {}) {
     this.namespace = options.namespace ?? 'mcp-as';
     this.clock = options.clock ?? systemClock;
-    this.owned = !options.keyvRedis;
-    this.adapter =
-      options.keyvRedis ??
-      new KeyvRedis(options.url ?? 'redis://127.0.0.1:6379', {
-        throwOnConnectError: true,
-        throwOnErrors: true,
-      });
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 2000;
+    const maxDelay = options.reconnectMaxDelayMs ?? 2000;
+    if (options.keyvRedis) {
+      this.adapter = options.keyvRedis;
+    } else {
+      this.adapter = new KeyvRedis(
+        {
+          url: options.url ?? 'redis://127.0.0.1:6379',
+          // Fail commands at once while disconnected instead of queueing them without bound.
+          disableOfflineQueue: true,
+          socket: {
+            connectTimeout: this.connectTimeoutMs,
+            reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, maxDelay),
+          },
+        },
+        { throwOnConnectError: true, throwOnErrors: true },
+      );
+      this.owned = this.adapter.client as unknown as OwnedClient;
+    }
   }
 
   private k(key: string): string {
     return `${this.namespace}:${key}`;
   }
 
+  /** The owned client, connected (or failing fast); opens it on first use. */
+  private async ownedClient(client: OwnedClient): Promise<OwnedClient> {
+    if (client.isReady) return client;
+    if (this.closed) throw new StoreUnavailableError('storage unavailable (redis store closed)');
+    if (!client.isOpen) {
+      this.openingSince = Date.now();
+      // node-redis retries by itself until it connects; failures surface as 'error' events.
+      this.opening = client.connect().catch(() => undefined);
+    }
+    // Wait for the first connection at most `connectTimeoutMs` after it started; afterwards fail at once.
+    const left = this.openingSince + this.connectTimeoutMs - Date.now();
+    if (left > 0 && this.opening) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.opening,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, left);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    }
+    if (!client.isReady) throw new StoreUnavailableError('storage unavailable (redis not connected)');
+    return client;
+  }
+
   private async cmd(args: string[]): Promise<unknown> {
-    const client = (await this.adapter.getClient()) as unknown as CommandClient;
-    return client.sendCommand(args);
+    try {
+      const client = this.owned
+        ? await this.ownedClient(this.owned)
+        : ((await this.adapter.getClient()) as unknown as CommandClient);
+      // node-redis' own `timeout` only covers the wait before the command is
+      // written; a server that accepted it and hangs needs a timer of our own.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new StoreUnavailableError('storage unavailable (redis command timed out)')),
+          this.commandTimeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([client.sendCommand(args, { timeout: this.commandTimeoutMs }), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /** Sends `PING`; throws {@link StoreUnavailableError} when Redis does not answer. */
+  async ping(): Promise<void> {
+    await this.cmd(['PING']);
   }
 
   private decode(raw: unknown): unknown {
@@ -108,6 +215,21 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.owned) await this.adapter.disconnect();
+    const client = this.owned;
+    if (!client || this.closed) return;
+    this.closed = true;
+    if (!client.isOpen) return;
+    // Graceful when connected (pending replies arrive); otherwise stop reconnecting at once.
+    if (!client.isReady) {
+      client.destroy();
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.commandTimeoutMs);
+    });
+    const outcome = await Promise.race([client.close().catch(() => 'late' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late' && client.isOpen) client.destroy();
   }
 }

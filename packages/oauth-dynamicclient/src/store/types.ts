@@ -3,6 +3,10 @@
  * JSON-compatible (they are serialised as JSON). Expiry follows the server's
  * {@link Clock}, so tests can move time; backends also get the TTL so they
  * can drop expired data on their own.
+ *
+ * Implementations throw `StoreUnavailableError` when the backend cannot
+ * be reached (and should do so within a bounded time): the server answers
+ * `503 temporarily_unavailable` then, never `500`.
  */
 export interface Store {
   /** The value under `key`, or `undefined` when absent or expired. */
@@ -31,6 +35,12 @@ export interface Store {
   members(key: string): Promise<string[]>;
   /** Releases connections. The store is unusable afterwards. */
   close(): Promise<void>;
+  /**
+   * Optional cheap reachability check (Redis `PING`). Resolves when the
+   * backend answers; throws `StoreUnavailableError` otherwise. Stores
+   * without it are probed with a `get`.
+   */
+  ping?(): Promise<void>;
 }
 
 /** Stored form: the value plus its absolute expiry on the server's clock. */

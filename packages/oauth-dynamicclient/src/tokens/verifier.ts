@@ -1,5 +1,6 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import { epochSeconds, systemClock, type Clock } from '../clock.js';
+import { unavailableError } from '../http/errors.js';
 import { canonicalResource } from '../resource/canonical.js';
 import type { AccessTokenClaims } from './access-token.js';
 import { InsufficientScopeError, InvalidTokenError } from './errors.js';
@@ -61,6 +62,16 @@ const ASYMMETRIC = new Set([
   'PS512',
   'EdDSA',
 ]);
+
+/**
+ * For `.catch` after {@link AccessTokenVerifier.inspect}: a token that does
+ * not verify is `undefined`; a storage outage propagates (it says nothing
+ * about the token).
+ */
+export function notATokenUnlessUnavailable(err: unknown): undefined {
+  if (unavailableError(err)) throw err;
+  return undefined;
+}
 
 function mapJoseError(err: unknown): InvalidTokenError {
   if (err instanceof InvalidTokenError) return err;
@@ -186,6 +197,7 @@ export class AccessTokenVerifier {
       );
       claims = result.payload;
     } catch (err) {
+      if (unavailableError(err)) throw err; // the key ring could not be read: not the token's fault
       throw mapJoseError(err);
     }
     if (

@@ -262,7 +262,8 @@ describe('registration hygiene', () => {
   });
 
   it('client TTL: a client never used is reaped after unusedClientTtlMs; deletion hooks run', async () => {
-    const { server, clock, audit } = testServer();
+    // reap() by hand here; the timer is tested in reaper.test.ts.
+    const { server, clock, audit } = testServer({ clientReapIntervalMs: 0 });
     const deleted: string[] = [];
     server.context.clients.onDeleted((id, reason) => void deleted.push(`${id}:${reason}`));
     const unused = await server.clients.register(nativeClient);
