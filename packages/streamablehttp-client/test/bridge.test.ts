@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { listen, waitFor } from '@mcp-gateway/testkit';
 import { StdioBridge, JSONRPC_ERRORS, createAuthFetch, type FetchLike } from '../src/index.js';
 import { startMcpServer } from './helpers/mcp-server.js';
+import { startCuttingServer } from './helpers/cutting-server.js';
 
 type Msg = Record<string, unknown> & {
   id?: unknown;
@@ -298,5 +299,106 @@ describe('stdio bridge ⇄ Streamable HTTP (MCP SDK server)', () => {
     expect(answer.result).toEqual({ resumed: true });
     expect(gets).toContain('ev-1');
     expect(b.messages.filter((m) => m.id === 2)).toHaveLength(1);
+  });
+});
+
+describe('stdio bridge: every request gets exactly one answer, also when the answer stream is lost', () => {
+  /** Ends the bridge, then the number of answers (responses, not server requests) per id. */
+  async function answersPerId(b: ReturnType<typeof startBridge>) {
+    b.end();
+    await b.done;
+    const counts: Record<string, number> = {};
+    for (const m of b.messages) {
+      if ('method' in m) continue;
+      const k = JSON.stringify(m.id);
+      counts[k] = (counts[k] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  it('stream lost: an SSE answer that ends, or whose connection is cut, before the response and without an event id gets one -32000 stream_ended error', async () => {
+    const s = await startCuttingServer((m) =>
+      m === 'test/end' ? 'end' : m === 'test/cut' ? 'cut' : 'answer',
+    );
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    b.send({ id: 'e', method: 'test/end' });
+    b.send({ id: 'c', method: 'test/cut' });
+    b.send({ id: 'ok', method: 'test/answer' });
+    const [ended, cut, ok] = await Promise.all([b.answer('e'), b.answer('c'), b.answer('ok')]);
+    const expected = {
+      code: JSONRPC_ERRORS.upstreamError,
+      message: `${s.mcpUrl} ended the stream before it answered (no event id to resume from); retry the request`,
+      data: { kind: 'server', code: 'stream_ended' },
+    };
+    expect(ended.error).toEqual(expected);
+    expect(cut.error).toEqual(expected);
+    expect(ok.result).toEqual({ ok: true });
+    // What the server sent before the end still reached the host, before the error.
+    const notes = b.messages.filter((m) => m.method === 'notifications/message');
+    expect(notes.map((m) => (m.params as { data: string }).data).sort()).toEqual([
+      'working on c',
+      'working on e',
+    ]);
+    expect(
+      b.messages.indexOf(notes.find((m) => (m.params as { data: string }).data === 'working on e')!),
+    ).toBeLessThan(b.messages.indexOf(ended));
+    // The bridge keeps working, and its end-of-stream markers never reach the host.
+    expect((await b.request('after', 'test/answer')).result).toEqual({ ok: true });
+    expect(await answersPerId(b)).toEqual({ '0': 1, '"e"': 1, '"c"': 1, '"ok"': 1, '"after"': 1 });
+    expect(b.messages.filter((m) => String(m.method).includes('stream-ended'))).toEqual([]);
+  });
+
+  it('stream lost: a resumable answer whose resume is refused (405) or fails maxRetries times gets one -32000 resume_failed error; a resume that works answers', async () => {
+    const s = await startCuttingServer(
+      () => 'prime',
+      (last) => (last === 'ev-1' ? 405 : last === 'ev-2' ? 500 : 'answer'),
+    );
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    b.send({ id: 1, method: 'test/prime' });
+    b.send({ id: 2, method: 'test/prime' });
+    b.send({ id: 3, method: 'test/prime' });
+    const [refused, failing, resumed] = await Promise.all([b.answer(1), b.answer(2), b.answer(3)]);
+    expect(refused.error).toEqual({
+      code: JSONRPC_ERRORS.upstreamError,
+      message: `${s.mcpUrl} ended the stream before it answered, and resuming it failed (HTTP 405); retry the request`,
+      data: { kind: 'server', code: 'resume_failed' },
+    });
+    expect(failing.error).toEqual({
+      code: JSONRPC_ERRORS.upstreamError,
+      message: `${s.mcpUrl} ended the stream before it answered, and resuming it failed (HTTP 500); retry the request`,
+      data: { kind: 'server', code: 'resume_failed' },
+    });
+    expect(resumed.result).toEqual({ resumed: true });
+    expect(await answersPerId(b)).toEqual({ '0': 1, '1': 1, '2': 1, '3': 1 });
+    // Resumes went out with Last-Event-ID; the failing one was tried as often as the transport retries (2).
+    expect(s.gets.filter((g) => g === 'ev-1')).toHaveLength(1);
+    expect(s.gets.filter((g) => g === 'ev-2')).toHaveLength(2);
+    expect(s.gets.filter((g) => g === 'ev-3')).toHaveLength(1);
+  });
+
+  it('no answer: a request answered with HTTP 202, or with JSON for another id, gets one -32000 no_answer error', async () => {
+    const s = await startCuttingServer((m) => (m === 'test/accept' ? 'accept' : 'json-other'));
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    const [accepted, other] = await Promise.all([
+      b.request('a', 'test/accept'),
+      b.request('j', 'test/json-other'),
+    ]);
+    expect(accepted.error).toEqual({
+      code: JSONRPC_ERRORS.upstreamError,
+      message: `${s.mcpUrl} accepted the request with HTTP 202 and will not answer it`,
+      data: { kind: 'server', code: 'no_answer' },
+    });
+    expect(other.error).toEqual({
+      code: JSONRPC_ERRORS.upstreamError,
+      message: `${s.mcpUrl} answered with JSON that did not contain the response to this request`,
+      data: { kind: 'server', code: 'no_answer' },
+    });
+    expect(await answersPerId(b)).toEqual({ '0': 1, '"a"': 1, '"j"': 1 });
   });
 });

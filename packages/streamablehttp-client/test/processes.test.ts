@@ -7,6 +7,7 @@ import { createOAuthSession, FileTokenStore } from '../src/index.js';
 import { spawnClient, messagesOf, rpc } from './helpers/cli.js';
 import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 import { autoBrowser, followAuthorizationUrl } from './helpers/flow.js';
+import { startCuttingServer } from './helpers/cutting-server.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 const homes: string[] = [];
@@ -103,5 +104,26 @@ describe('real processes', () => {
     ];
     const codes = (await Promise.all(runs.map((r) => r.exited))).map((e) => e.code);
     expect(codes).toEqual([2, 4, 3]);
+  });
+
+  it('stream lost, real binary: a stdio parent gets exactly one answer per request when the server ends or cuts the answer stream', async () => {
+    const s = await startCuttingServer((m) =>
+      m === 'test/end' ? 'end' : m === 'test/cut' ? 'cut' : 'answer',
+    );
+    closers.push(() => s.close());
+    const p = spawnClient(['--url', s.mcpUrl], { MCP_STREAMABLEHTTP_CLIENT_HOME: await tempHome() });
+    expect((await rpc(p, { id: 0, method: 'initialize', params: INIT })).result).toBeDefined();
+    p.writeLine(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    const [ended, cut] = await Promise.all([
+      rpc(p, { id: 1, method: 'test/end' }),
+      rpc(p, { id: 2, method: 'test/cut' }),
+    ]);
+    expect(ended.error).toMatchObject({ code: -32000, data: { code: 'stream_ended' } });
+    expect(cut.error).toMatchObject({ code: -32000, data: { code: 'stream_ended' } });
+    expect((await rpc(p, { id: 3, method: 'test/answer' })).result).toEqual({ ok: true });
+    p.child.stdin.end();
+    expect((await p.exited).code).toBe(0);
+    const answers = messagesOf(p).filter((m) => !('method' in m));
+    expect(answers.map((m) => m.id).sort()).toEqual([0, 1, 2, 3]);
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import {
@@ -10,10 +11,11 @@ import {
   type JSONRPCRequest,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import { AuthError, ClientError, JSONRPC_ERRORS } from '../errors.js';
+import { AuthError, ClientError, JSONRPC_ERRORS, ServerError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { streamEndOf, watchStreams, type PostAnswerKind, type ResumeOutcome } from './stream-watch.js';
 
 /** Options of {@link StdioBridge}. */
 export interface BridgeOptions {
@@ -32,6 +34,32 @@ export interface BridgeOptions {
 
 const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
 
+/**
+ * How the SDK transport resumes a cut SSE stream (its defaults, spelled out
+ * because the bridge gives up on a request after `maxRetries` failed resumes,
+ * as the transport does). A server's `retry:` field overrides the delays.
+ */
+const RECONNECTION = {
+  initialReconnectionDelay: 1000,
+  maxReconnectionDelay: 30_000,
+  reconnectionDelayGrowFactor: 1.5,
+  maxRetries: 2,
+} as const;
+
+/** A host request awaiting its answer. */
+interface PendingRequest {
+  method: string;
+  generation: number;
+  sending: boolean;
+  /** Number of the POST answer carrying it (see {@link watchStreams}), and how it came. */
+  stream?: number;
+  answerKind?: PostAnswerKind;
+  /** Id of the last SSE event of its answer stream: where a resume starts. */
+  lastEventId?: string;
+  /** Failed resume attempts in a row. */
+  resumeFailures: number;
+}
+
 const keyOf = (id: RequestId) => JSON.stringify(id);
 
 function isRequest(m: JSONRPCMessage): m is JSONRPCRequest {
@@ -49,7 +77,11 @@ function isResponse(m: JSONRPCMessage): m is JSONRPCMessage & { id: RequestId } 
  * with `Last-Event-ID`, `DELETE` on exit). What the server sends goes to
  * stdout. When the server forgets the session (404), the bridge replays the
  * host's `initialize` on a fresh session and retries the request once. Every
- * host request gets exactly one answer; notifications get none.
+ * host request gets exactly one answer; notifications get none. When an
+ * answer can no longer come (its SSE stream ended without an event id to
+ * resume from, the resume failed, or the server answered with 202 or JSON
+ * without the response), the request gets a `-32000` error at once
+ * (`data.code`: `stream_ended`, `resume_failed`, `no_answer`).
  */
 export class StdioBridge {
   private readonly opts: BridgeOptions;
@@ -58,7 +90,7 @@ export class StdioBridge {
   private transport!: StreamableHTTPClientTransport;
   private generation = 0;
   /** Host requests awaiting their answer, by id. */
-  private readonly pending = new Map<string, { method: string; generation: number; sending: boolean }>();
+  private readonly pending = new Map<string, PendingRequest>();
   private readonly internal = new Map<string, (m: JSONRPCMessage) => void>();
   private initialize: JSONRPCRequest | undefined;
   private initializeKey: string | undefined;
@@ -68,19 +100,31 @@ export class StdioBridge {
   private reinitializing: { generation: number; done: Promise<void> } | undefined;
   private reinitCount = 0;
   private closed = false;
+  /** Marks this bridge's stream-end markers (a server cannot forge one). */
+  private readonly nonce = randomUUID();
+  private readonly fetch: FetchLike;
 
   constructor(opts: BridgeOptions) {
     this.opts = opts;
     this.log = opts.logger ?? silentLogger;
     this.output = opts.output ?? process.stdout;
+    this.fetch = watchStreams(opts.fetch ?? ((input, init) => fetch(input, init)), this.nonce, {
+      posted: (ids, stream, kind) => this.posted(ids, stream, kind),
+      cut: (stream, err) =>
+        this.log.warn('answer stream cut', {
+          stream,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      resumed: (lastEventId, outcome, detail) => this.resumed(lastEventId, outcome, detail),
+    });
   }
 
   private async newTransport(): Promise<void> {
     const generation = ++this.generation;
-    const t = new StreamableHTTPClientTransport(
-      this.opts.url,
-      this.opts.fetch ? { fetch: this.opts.fetch } : {},
-    );
+    const t = new StreamableHTTPClientTransport(this.opts.url, {
+      fetch: this.fetch,
+      reconnectionOptions: { ...RECONNECTION },
+    });
     t.onmessage = (m) => this.fromServer(m, generation);
     t.onerror = (err) => {
       if (this.closed || generation !== this.generation) return;
@@ -106,7 +150,93 @@ export class StdioBridge {
     this.output.write(JSON.stringify({ jsonrpc: '2.0', id, error }) + '\n');
   }
 
+  /**
+   * Answers a request whose answer can no longer come, once (unless it was
+   * answered or re-sent meanwhile).
+   */
+  private lost(key: string, entry: PendingRequest, err: ServerError): void {
+    if (this.closed || this.pending.get(key) !== entry) return;
+    const id = JSON.parse(key) as RequestId;
+    this.log.warn('no answer from the server', {
+      id,
+      method: entry.method,
+      code: err.code,
+      error: err.message,
+    });
+    this.answerError(id, JSONRPC_ERRORS.upstreamError, err.message, { kind: err.kind, code: err.code });
+  }
+
+  private posted(ids: RequestId[], stream: number, kind: PostAnswerKind): void {
+    for (const id of ids) {
+      const key = keyOf(id);
+      const entry = this.pending.get(key);
+      if (!entry) continue;
+      entry.stream = stream;
+      entry.answerKind = kind;
+      entry.lastEventId = undefined;
+      entry.resumeFailures = 0;
+      if (kind === 'accepted') {
+        this.lost(
+          key,
+          entry,
+          new ServerError(
+            'no_answer',
+            `${this.opts.url.href} accepted the request with HTTP 202 and will not answer it`,
+          ),
+        );
+      }
+    }
+  }
+
+  /** The SSE answer `stream` ended (every event in it has been handled). */
+  private streamEnded(stream: number): void {
+    for (const [key, entry] of this.pending) {
+      if (entry.stream !== stream || entry.answerKind !== 'sse') continue;
+      if (entry.lastEventId === undefined) {
+        this.lost(
+          key,
+          entry,
+          new ServerError(
+            'stream_ended',
+            `${this.opts.url.href} ended the stream before it answered (no event id to resume from); retry the request`,
+          ),
+        );
+      } else {
+        this.log.info('answer stream ended before the answer; resuming', {
+          id: JSON.parse(key) as unknown,
+          lastEventId: entry.lastEventId,
+        });
+      }
+    }
+  }
+
+  private resumed(lastEventId: string, outcome: ResumeOutcome, detail: string): void {
+    for (const [key, entry] of this.pending) {
+      if (entry.lastEventId !== lastEventId || entry.answerKind !== 'sse') continue;
+      if (outcome === 'ok') {
+        entry.resumeFailures = 0;
+        continue;
+      }
+      entry.resumeFailures++;
+      if (outcome === 'refused' || entry.resumeFailures >= RECONNECTION.maxRetries) {
+        this.lost(
+          key,
+          entry,
+          new ServerError(
+            'resume_failed',
+            `${this.opts.url.href} ended the stream before it answered, and resuming it failed (${detail}); retry the request`,
+          ),
+        );
+      }
+    }
+  }
+
   private fromServer(m: JSONRPCMessage, generation: number): void {
+    const ended = streamEndOf(m, this.nonce);
+    if (ended !== undefined) {
+      if (!this.closed) this.streamEnded(ended);
+      return;
+    }
     if (isResponse(m)) {
       const key = keyOf(m.id);
       const waiter = this.internal.get(key);
@@ -169,7 +299,12 @@ export class StdioBridge {
       if (this.pending.has(key)) {
         this.log.warn('host reused the id of a pending request', { id: m.id });
       }
-      this.pending.set(key, { method: m.method, generation: this.generation, sending: true });
+      this.pending.set(key, {
+        method: m.method,
+        generation: this.generation,
+        sending: true,
+        resumeFailures: 0,
+      });
       if (m.method === 'initialize') {
         this.initialize = m;
         this.initializeKey = key;
@@ -188,14 +323,39 @@ export class StdioBridge {
 
   private async send(m: JSONRPCMessage, retried = false): Promise<void> {
     const generation = this.generation;
-    const entry = isRequest(m) ? this.pending.get(keyOf(m.id)) : undefined;
+    const key = isRequest(m) ? keyOf(m.id) : undefined;
+    const entry = key ? this.pending.get(key) : undefined;
     if (entry) {
       entry.generation = generation;
       entry.sending = true;
+      delete entry.stream;
+      delete entry.answerKind;
+      delete entry.lastEventId;
     }
     try {
-      await this.transport.send(m);
-      if (entry) entry.sending = false;
+      await this.transport.send(
+        m,
+        entry
+          ? {
+              onresumptiontoken: (token) => {
+                entry.lastEventId = token;
+              },
+            }
+          : undefined,
+      );
+      if (entry) {
+        entry.sending = false;
+        // A JSON answer is handled before send() resolves: if it did not carry the response, none will come.
+        if (entry.answerKind === 'json')
+          this.lost(
+            key!,
+            entry,
+            new ServerError(
+              'no_answer',
+              `${this.opts.url.href} answered with JSON that did not contain the response to this request`,
+            ),
+          );
+      }
     } catch (err) {
       const isInitialize = isRequest(m) && m.method === 'initialize';
       const sessionGone =
