@@ -83,10 +83,22 @@ function rpcMessages(body: string): RpcMessage[] {
   }
 }
 
+/**
+ * Adds headers to a response. Headers of responses we built are mutable and
+ * set in place; only an immutable one (from `fetch`) is re-wrapped, which
+ * costs far more (a new body stream) and so stays off the hot path.
+ */
 const withHeaders = (res: Response, headers: Record<string, string>): Response => {
-  const out = new Response(res.body, res);
-  for (const [k, v] of Object.entries(headers)) out.headers.set(k, v);
-  return out;
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return res;
+  try {
+    for (const [k, v] of entries) res.headers.set(k, v);
+    return res;
+  } catch {
+    const out = new Response(res.body, res);
+    for (const [k, v] of entries) out.headers.set(k, v);
+    return out;
+  }
 };
 
 /**

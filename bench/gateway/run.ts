@@ -1,0 +1,276 @@
+// bench/gateway: tools/call through the whole gateway (token check + routing +
+// in-process stdio bridge) against straight to the stdio bridge
+// (mcp-streamablehttp-proxy) wrapping the same fixture server, measured in one
+// run and printed as a ratio (aim >= 0.85); plus /verify (ForwardAuth)
+// requests per second with a valid token.
+//
+// Bounded: BENCH_ROUNDS alternating rounds (default 3) of BENCH_DURATION
+// seconds per autocannon run (default 3).
+// Every server listens on 127.0.0.1; every child is killed at the end.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fixtureMcpServerPath } from '@mcp-gateway/testkit';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as Autocannon;
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const here = import.meta.dirname;
+const node = process.execPath;
+const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
+const bridgeCli = path.join(here, '../../packages/streamablehttp-proxy/dist/cli.js');
+const ACCEPT = 'application/json, text/event-stream';
+
+const live = new Set<ChildProcess>();
+function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  const child = spawn(node, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr.resume();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+process.once('exit', () => {
+  for (const c of live) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.status < 500) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never answered`);
+}
+
+async function openSession(url: string, auth: Record<string, string>): Promise<string> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ACCEPT, ...auth },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'bench', version: '1' },
+      },
+    }),
+  });
+  const text = await res.text();
+  const sid = res.headers.get('mcp-session-id');
+  if (!res.ok || !sid) throw new Error(`initialize failed: ${res.status} ${text}`);
+  const headers = {
+    'content-type': 'application/json',
+    accept: ACCEPT,
+    'mcp-session-id': sid,
+    'mcp-protocol-version': '2025-06-18',
+    ...auth,
+  };
+  await (
+    await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    })
+  ).text();
+  const check = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'check',
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { text: 'hello bench' } },
+    }),
+  });
+  const answer = await check.text();
+  if (!check.ok || !answer.includes('hello bench') || answer.includes('"error"')) {
+    throw new Error(`tools/call answered ${check.status}: ${answer.slice(0, 200)}`);
+  }
+  return sid;
+}
+
+function load(url: string, headers: Record<string, string>, connections: number): Promise<AutocannonResult> {
+  let id = 1;
+  return autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration: DURATION,
+    headers: {
+      'content-type': 'application/json',
+      accept: ACCEPT,
+      'mcp-protocol-version': '2025-06-18',
+      ...headers,
+    },
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: id++,
+            method: 'tools/call',
+            params: { name: 'echo', arguments: { text: 'hello bench' } },
+          }),
+        }),
+      },
+    ],
+  });
+}
+
+const fmt = (r: AutocannonResult) =>
+  `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  // Both servers run side by side and are measured in alternation, so load from
+  // anything else on the machine hits both alike; the ratio is the median of the rounds.
+  const bridgePort = await freePort();
+  const bridge = startServer([
+    bridgeCli,
+    '--port',
+    String(bridgePort),
+    '--log-level',
+    'error',
+    '--max-sessions',
+    '200',
+    '--',
+    node,
+    fixtureMcpServerPath,
+  ]);
+  const cwd = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
+  const port = await freePort();
+  writeFileSync(
+    path.join(cwd, 'mcp-gateway.yaml'),
+    [
+      `listen: { host: 127.0.0.1, port: ${port} }`,
+      'logging: { level: warn }',
+      'services:',
+      '  bench:',
+      '    type: stdio',
+      `    command: ${JSON.stringify(node)}`,
+      `    args: [${JSON.stringify(fixtureMcpServerPath)}]`,
+      '    maxSessions: 200',
+      '',
+    ].join('\n'),
+  );
+  const gateway = startServer([gatewayCli], { cwd });
+  try {
+    const direct = `http://127.0.0.1:${bridgePort}/mcp`;
+    const base = `http://127.0.0.1:${port}`;
+    const via = `${base}/bench/mcp`;
+    await waitReady(`http://127.0.0.1:${bridgePort}/healthz`);
+    await waitReady(`${base}/healthz`);
+    const tok = spawnSync(node, [gatewayCli, 'token', '--user', 'admin', '--service', 'bench'], {
+      cwd,
+      encoding: 'utf8',
+    });
+    if (tok.status !== 0) throw new Error(`token: ${tok.stderr}`);
+    const auth = { authorization: `Bearer ${tok.stdout.trim()}` };
+    const directHeaders = { 'mcp-session-id': await openSession(direct, {}) };
+    const viaHeaders = { ...auth, 'mcp-session-id': await openSession(via, auth) };
+    await load(direct, directHeaders, 1); // warm-up
+    await load(via, viaHeaders, 1);
+    const rows: Record<string, AutocannonResult[]> = { d1: [], g1: [], d10: [], g10: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      rows.d1!.push(await load(direct, directHeaders, 1));
+      rows.g1!.push(await load(via, viaHeaders, 1));
+      rows.d10!.push(await load(direct, directHeaders, 10));
+      rows.g10!.push(await load(via, viaHeaders, 10));
+    }
+    const verifyHeaders = {
+      ...auth,
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': `127.0.0.1:${port}`,
+      'x-forwarded-uri': '/bench/mcp',
+    };
+    const probe = await fetch(`${base}/verify`, { headers: verifyHeaders });
+    if (probe.status !== 200) throw new Error(`/verify answered ${probe.status}: ${await probe.text()}`);
+    const verify = await autocannon({
+      url: `${base}/verify`,
+      method: 'GET',
+      connections: 10,
+      duration: DURATION,
+      headers: verifyHeaders,
+    });
+
+    const pick = (k: string) =>
+      rows[k]!.sort((a, b) => a.requests.average - b.requests.average)[Math.floor(ROUNDS / 2)]!;
+    const ratio = (g: string, d: string) =>
+      median(rows[g]!.map((r, i) => r.requests.average / rows[d]![i]!.requests.average));
+    console.log(
+      `tools/call (echo), one session, fixture stdio server; ${ROUNDS} alternating rounds of ${DURATION}s, medians`,
+    );
+    console.log(`  bridge alone         c=1  ${fmt(pick('d1'))}`);
+    console.log(`  through the gateway  c=1  ${fmt(pick('g1'))}`);
+    console.log(`  bridge alone         c=10 ${fmt(pick('d10'))}`);
+    console.log(`  through the gateway  c=10 ${fmt(pick('g10'))}`);
+    console.log(
+      `  ratio gateway/bridge: c=1 ${ratio('g1', 'd1').toFixed(2)}, c=10 ${ratio('g10', 'd10').toFixed(2)} (aim >= 0.85)`,
+    );
+    console.log(`/verify (ForwardAuth, valid token, c=10): ${fmt(verify)}`);
+  } finally {
+    await Promise.all([stopServer(bridge), stopServer(gateway)]);
+  }
+}
+
+await main();
