@@ -38,13 +38,13 @@ describe('mcp-streamablehttp-proxy CLI', () => {
       MCP_BIND_HOST: '127.0.0.1',
       MCP_PORT: '0',
       SERVER_COMMAND: `"${process.execPath}" '${fixtureMcpServerPath}'`,
-      SESSION_TIMEOUT: '1',
+      SESSION_TIMEOUT: '2',
     });
     const [, url] = await cli.waitForOutput(/"msg":"listening","url":"([^"]+)"/);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const { client } = await connectClient(url!);
     const pid = Number(textOf(await client.callTool({ name: 'pid', arguments: {} })));
-    // SESSION_TIMEOUT=1: the idle session and its child are reaped after a second.
+    // SESSION_TIMEOUT=2: the idle session and its child are reaped after two seconds.
     await cli.waitForOutput(/"msg":"session closed"[^\n]*"reason":"idle"/, { timeoutMs: 10_000 });
     await waitFor(() => !isRunning(pid));
     await client.close();
