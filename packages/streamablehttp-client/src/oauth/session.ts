@@ -451,12 +451,18 @@ export class OAuthSession {
     if (this.opts.onAuthorizationUrl) await this.opts.onAuthorizationUrl(url);
     else process.stderr.write(`To sign in, open: ${url}\n`);
     if (this.opts.openBrowser === false) return;
+    const cannotOpen = (reason: string) =>
+      this.log.warn('could not open a browser; open the URL yourself', { reason });
     try {
+      // `open` runs the platform opener (its bundled xdg-open on Linux, which honours $BROWSER).
       const child = await open(url, { wait: false });
-      child.on('error', () => undefined);
+      child.once('error', (err) => cannotOpen(err.message));
+      child.once('exit', (code) => {
+        if (code) cannotOpen(`the opener exited with code ${code}`);
+      });
       child.unref();
     } catch (err) {
-      this.log.warn('could not open a browser; open the URL yourself', { reason: String(err) });
+      cannotOpen(String(err));
     }
   }
 
