@@ -33,6 +33,19 @@ export const CLI_OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } as const satisfies ParseArgsConfig['options'];
 
+/** Every command (first positional word) `mcp-streamablehttp-client` runs; none is bridge mode. */
+export const COMMANDS = [
+  'login',
+  'status',
+  'logout',
+  'client',
+  'tools',
+  'resources',
+  'prompts',
+  'raw',
+  'doctor',
+] as const;
+
 /** Parsed flag values. */
 export type CliFlags = ReturnType<typeof parseCli>['flags'];
 
@@ -64,7 +77,7 @@ Usage:
   mcp-streamablehttp-client resources list|read URI --url URL
   mcp-streamablehttp-client prompts list|get NAME [key=value...] --url URL
   mcp-streamablehttp-client raw '<json-rpc>' --url URL
-  mcp-streamablehttp-client doctor --url URL
+  mcp-streamablehttp-client doctor --url URL                 (or: doctor URL)
 
 Connection and auth:
   --url URL                 MCP endpoint (also --server-url, or $MCP_SERVER_URL)
@@ -78,13 +91,26 @@ Connection and auth:
   --no-browser              print the sign-in URL, do not open a browser
   --auth-timeout SECONDS    how long to wait for the browser (default 300)
 
+Tool arguments:
+  --args JSON               tools call: arguments as a JSON object (key=value pairs merge over it)
+
 Output:
-  --json                    machine-readable output on stdout
-  --log-level LEVEL         debug|info|warn|error|silent (stderr; default warn)
+  --json                    machine-readable output on stdout (errors too)
+  --log-level LEVEL         debug|info|warn|error|silent (stderr; default warn; or $MCP_CLIENT_LOG_LEVEL)
 
 Compatible with the Python original:
-  --list-tools --list-resources --list-prompts   -c "tool args"   --raw '<json-rpc>'
-  --test-auth --reset-auth --get-client-info --update-client "k=v,k=v" --delete-client
+  --list-tools              same as tools list (also --list-resources, --list-prompts)
+  -c, --command "tool args" same as tools call (args: JSON object, key=value pairs, or one value)
+  --raw '<json-rpc>'        same as raw
+  --test-auth               check that authentication works
+  --reset-auth              same as logout
+  --get-client-info         same as client info
+  --update-client "k=v,k=v" same as client update
+  --delete-client           same as client delete
+
+Other:
+  -h, --help                this text
+  -v, --version             print the version
 
 Exit codes: 0 ok, 1 server failure, 2 usage, 3 auth failure, 4 server unreachable.
 Credentials: $MCP_STREAMABLEHTTP_CLIENT_HOME, else $XDG_CONFIG_HOME/mcp-streamablehttp-client (~/.config/...).

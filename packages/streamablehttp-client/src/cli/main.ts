@@ -11,7 +11,7 @@ import { toClientError } from '../http/mcp-errors.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { OAuthSession, type OAuthSessionOptions } from '../oauth/session.js';
 import { defaultStoreHome, FileTokenStore } from '../store/file.js';
-import { HELP, parseCli, type CliFlags } from './args.js';
+import { COMMANDS, HELP, parseCli, type CliFlags } from './args.js';
 import {
   looseValue,
   parseArgsJson,
@@ -416,7 +416,7 @@ async function dispatch(ctx: Context, words: string[]): Promise<number> {
       return report.ok ? EXIT_CODES.ok : EXIT_CODES.server;
     }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(cmd)} (see --help)`);
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}; commands: ${COMMANDS.join(', ')}`);
   }
 }
 
