@@ -7,7 +7,7 @@ import { OAuthError, type Store } from '@mcp-gateway/oauth-dynamicclient';
  * after `timeoutMs`, and the gateway recovers by itself once the store is back.
  */
 export function guardedStore(inner: Store, timeoutMs = 3000): Store {
-  const guard = <T>(op: string, p: Promise<T>): Promise<T> => {
+  const guard = <T>(_op: string, p: Promise<T>): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -24,7 +24,7 @@ export function guardedStore(inner: Store, timeoutMs = 3000): Store {
     return Promise.race([
       p.catch((err: unknown) => {
         if (err instanceof OAuthError) throw err;
-        throw new OAuthError('temporarily_unavailable', `the store failed (${op}); try again shortly`, {
+        throw new OAuthError('temporarily_unavailable', 'the store is unavailable; try again shortly', {
           status: 503,
           headers: { 'retry-after': '5' },
           cause: err,
