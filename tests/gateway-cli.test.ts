@@ -49,6 +49,24 @@ describe('mcp-gateway CLI: malformed config', () => {
   });
 });
 
+describe('mcp-gateway init', () => {
+  it('writes a commented config that validates, creates keys and the admin user, and refuses to overwrite', async () => {
+    const cwd = tempDir();
+    const r = await cli(['init'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^wrote .*mcp-gateway\.yaml\nsigning keys ready in the file store \(\S+\)\nlocal user "admin" created with password: \S{16,}\n/,
+    );
+    const check = await cli(['config', 'check'], { cwd });
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toContain('config OK (mcp-gateway.yaml)');
+    expect(check.stdout).toContain('memory: http://127.0.0.1:8080/memory/mcp (scopes mcp:memory)');
+    const again = await cli(['init'], { cwd });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/mcp-gateway\.yaml exists; pass --force to overwrite it/);
+  });
+});
+
 describe('mcp-gateway CLI: admin commands against a running gateway, and graceful shutdown', () => {
   it('users add, token, keys rotate; SIGTERM drains and ends every child process', async () => {
     const gw = await startGateway();
