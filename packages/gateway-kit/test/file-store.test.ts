@@ -78,6 +78,16 @@ describe('file store: Keyv adapter persisted to one JSON file', () => {
     expect(await running.get('a')).toBe(1);
   });
 
+  it('a write first picks up what another process wrote, so it never overwrites it', async () => {
+    const file = tmpFile();
+    const running = new FileKeyvAdapter({ file, reloadCheckMs: 60_000 });
+    await running.set('a', 1);
+    await new FileKeyvAdapter({ file }).set('user:carol', 'hash');
+    await running.set('b', 2); // within the read throttle window
+    const fresh = new FileKeyvAdapter({ file });
+    expect(await fresh.getMany(['a', 'b', 'user:carol'])).toEqual([1, 2, 'hash']);
+  });
+
   it('a corrupt store file is an error at start, not silently emptied', () => {
     const file = tmpFile();
     new FileKeyvAdapter({ file });

@@ -85,10 +85,15 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
     );
   }
 
-  /** Reloads the file when another process changed it since we last wrote or read it. */
-  private async refresh(): Promise<void> {
+  /**
+   * Reloads the file when another process changed it since we last wrote or
+   * read it. Reads look at most every `reloadCheckMs`; writes always look
+   * first, so they do not overwrite another process's recent change.
+   */
+  private async refresh(beforeWrite = false): Promise<void> {
     const now = Date.now();
-    if (this.writing || now - this.lastCheck < (this.opts.reloadCheckMs ?? 500)) return;
+    if (this.writing) return;
+    if (!beforeWrite && now - this.lastCheck < (this.opts.reloadCheckMs ?? 500)) return;
     this.lastCheck = now;
     try {
       const s = await stat(this.file);
@@ -126,7 +131,7 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
   }
 
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    await this.refresh();
+    await this.refresh(true);
     const expires = typeof ttl === 'number' && ttl > 0 ? this.clock.now() + ttl : null;
     this.entries.set(key, [value, expires]);
     await this.flush();
@@ -134,7 +139,7 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
   }
 
   async delete(key: string): Promise<boolean> {
-    await this.refresh();
+    await this.refresh(true);
     const existed = this.live(key) !== undefined;
     this.entries.delete(key);
     if (existed) await this.flush();
