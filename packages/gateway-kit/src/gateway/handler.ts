@@ -52,6 +52,12 @@ async function readBody(request: Request, max: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > max) throw new BodyTooLarge();
   if (!request.body) return '';
+  // A declared length within the cap (the node adapter has usually buffered it already): read at once.
+  if (declared > 0 && !request.headers.has('transfer-encoding')) {
+    const text = await request.text();
+    if (Buffer.byteLength(text) > max) throw new BodyTooLarge();
+    return text;
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -219,11 +225,11 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
     });
     const backendUrl = new URL(request.url);
     backendUrl.pathname = '/mcp';
-    const init: RequestInit & { duplex?: 'half' } = {
-      method: request.method,
-      headers,
-      signal: request.signal,
-    };
+    // Only the reverse proxy needs the client's abort signal (to cancel the upstream request);
+    // in-process backends see a disconnect as the cancelled response stream, and a signal per
+    // request is costly in undici.
+    const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers };
+    if (entry.config.type === 'http') init.signal = request.signal;
     if (body !== undefined) init.body = body;
     const backendRequest = new Request(backendUrl, init);
     try {

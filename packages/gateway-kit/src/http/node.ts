@@ -31,7 +31,24 @@ export interface NodeServer {
   drain(graceMs: number): Promise<void>;
 }
 
-function toRequest(req: http.IncomingMessage, signal: AbortSignal): Request {
+/** Bodies up to this size are read into memory before the handler runs (far cheaper than a stream). */
+const BUFFERED_BODY_BYTES = 64 * 1024;
+
+/** Reads a small body whose length is declared; `undefined` when it must be streamed instead. */
+function readSmallBody(req: http.IncomingMessage): Promise<Buffer> | undefined {
+  const declared = Number(req.headers['content-length']);
+  if (!Number.isInteger(declared) || declared > BUFFERED_BODY_BYTES || req.headers['transfer-encoding']) {
+    return undefined;
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+function toRequest(req: http.IncomingMessage, signal: AbortSignal, body?: Buffer): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2)
     headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
@@ -39,8 +56,12 @@ function toRequest(req: http.IncomingMessage, signal: AbortSignal): Request {
   const host = req.headers.host ?? 'localhost';
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
   if (method !== 'GET' && method !== 'HEAD') {
-    init.body = req as unknown as ReadableStream<Uint8Array>;
-    init.duplex = 'half';
+    if (body) {
+      init.body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength) as Uint8Array<ArrayBuffer>;
+    } else {
+      init.body = req as unknown as ReadableStream<Uint8Array>;
+      init.duplex = 'half';
+    }
   }
   let url: URL;
   try {
@@ -95,16 +116,18 @@ export function createNodeServer(
       if (inFlight === 0) for (const f of idle) f();
     });
     if (draining) res.setHeader('connection', 'close');
-    let request: Request;
-    try {
-      request = toRequest(req, controller.signal);
-    } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request');
-      return;
-    }
-    infos.set(request, { remoteAddress: req.socket.remoteAddress ?? '' });
-    Promise.resolve()
-      .then(() => handler(request))
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    Promise.resolve(hasBody ? readSmallBody(req) : undefined)
+      .then((body) => {
+        let request: Request;
+        try {
+          request = toRequest(req, controller.signal, body);
+        } catch {
+          return new Response('bad request', { status: 400, headers: { 'content-type': 'text/plain' } });
+        }
+        infos.set(request, { remoteAddress: req.socket.remoteAddress ?? '' });
+        return handler(request);
+      })
       .then((response) => writeResponse(res, response))
       .catch((err: unknown) => {
         opts.onError?.(err);
