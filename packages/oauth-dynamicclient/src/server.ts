@@ -27,6 +27,7 @@ import {
   unavailableError,
   type Logger,
 } from './http/errors.js';
+import { markLightRequestHandler, realRequest } from './http/light-request.js';
 import { FixedWindowLimiter, rateLimitSource, type RequestInfo } from './http/rate-limit.js';
 import { cryptoIds } from './ids.js';
 import { parseOptions, type AuthorizationServerOptions } from './options.js';
@@ -167,7 +168,8 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
       const limit = options.rateLimits[bucket] ?? options.rateLimits.default;
       if (!limit) return;
       const source =
-        options.rateLimitSource?.(request, info) ?? rateLimitSource(request, info, options.trustProxyHops);
+        options.rateLimitSource?.(realRequest(request), info) ??
+        rateLimitSource(request, info, options.trustProxyHops);
       try {
         await limiter.consume(bucket, source, limit);
       } catch (err) {
@@ -298,13 +300,15 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
   }
 
   return {
-    fetch: async (request, info = {}) => {
+    // Only our own handlers see the request (IdP routes and hooks get realRequest()),
+    // so the node adapter may pass light requests.
+    fetch: markLightRequestHandler(async (request: Request, info: RequestInfo = {}) => {
       try {
         return await handle(request, info);
       } catch (err) {
         return errorResponse(err, outageLog);
       }
-    },
+    }),
     issuer: options.issuer,
     store,
     context: ctx,

@@ -1,4 +1,5 @@
-import type { ServerContext, ServerPlugin } from '../context.js';
+import type { RouteRequest, ServerContext, ServerPlugin } from '../context.js';
+import { realRequest } from '../http/light-request.js';
 import { requireBearer, type BearerCheck, type RequireBearerOptions } from '../resource/require-bearer.js';
 import type { Grant } from '../tokens/grants.js';
 import type { JsonWebKeySet, SigningAlgorithm } from '../tokens/keys.js';
@@ -35,7 +36,12 @@ export const flowsPlugin: ServerPlugin = {
     ...revokeRoutes(ctx),
     ...introspectRoutes(ctx),
     ...verifyRoutes(ctx),
-    ...(flowServices(ctx).idp.routes?.() ?? []),
+    // An identity provider's own routes may do anything with the request: give them the real one.
+    ...(flowServices(ctx).idp.routes?.() ?? []).map((route) => ({
+      ...route,
+      handler: (request: Request, c: ServerContext, r: RouteRequest) =>
+        route.handler(realRequest(request), c, r),
+    })),
   ],
 };
 

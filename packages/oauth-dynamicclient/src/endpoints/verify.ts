@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route, ServerContext } from '../context.js';
 import { unavailableError } from '../http/errors.js';
+import { bodyResponse } from '../http/known-body.js';
 import { publicJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
 import { bearerChallenge, type ChallengeInput } from '../resource/challenge.js';
@@ -185,7 +186,7 @@ export function verifyRoutes(ctx: ServerContext): Route[] {
       host: url.host,
       proto: url.protocol.slice(0, -1),
     });
-    return new Response(d.body ?? null, { status: d.status, headers: d.headers });
+    return bodyResponse(d.body ?? null, { status: d.status, headers: d.headers });
   };
   const jwks = async () => publicJson(await flowServices(ctx).keys.jwks(), 300);
   return [

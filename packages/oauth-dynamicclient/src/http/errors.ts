@@ -1,4 +1,5 @@
 import { isStoreUnavailable } from '../store/errors.js';
+import { bodyResponse } from './known-body.js';
 
 /**
  * OAuth errors as values. Handlers throw {@link OAuthError}; one place
@@ -88,7 +89,7 @@ export class OAuthError extends Error {
 
   /** `{error, error_description}` as JSON with `Cache-Control: no-store` and this error's status and headers. */
   toResponse(): Response {
-    return new Response(JSON.stringify(this.toJSON()), {
+    return bodyResponse(JSON.stringify(this.toJSON()), {
       status: this.status,
       headers: {
         'content-type': 'application/json',

@@ -1,11 +1,13 @@
 /** JSON responses with the caching rules OAuth asks for. */
 
+import { bodyResponse } from './known-body.js';
+
 /**
  * JSON with `Cache-Control: no-store` and `Pragma: no-cache`: for every
  * response that carries credentials (RFC 6749 §5.1, RFC 7591 §3.2.1).
  */
 export function noStoreJson(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
+  return bodyResponse(JSON.stringify(body), {
     status,
     headers: {
       'content-type': 'application/json',
@@ -22,7 +24,7 @@ export function publicJson(
   maxAgeSeconds = 300,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify(body), {
+  return bodyResponse(JSON.stringify(body), {
     status: 200,
     headers: {
       'content-type': 'application/json',

@@ -1,3 +1,4 @@
+import { bodyResponse } from '../http/known-body.js';
 import { html, raw, type SafeHtml } from './html.js';
 
 /** What each built-in page shows. Custom renderers receive the same model. */
@@ -101,7 +102,7 @@ export function pageResponse(
   status = 200,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(markup, {
+  return bodyResponse(markup, {
     status,
     headers: {
       'content-type': 'text/html; charset=utf-8',

@@ -1,4 +1,5 @@
 import { unavailableError } from '../http/errors.js';
+import { bodyResponse } from '../http/known-body.js';
 import { InsufficientScopeError, InvalidTokenError } from '../tokens/errors.js';
 
 /** A quoted-string for an auth-param (RFC 9110 §11.2): backslash-escape `"` and `\`, drop control characters. */
@@ -58,7 +59,7 @@ export function bearerErrorResponse(
     challenge = { ...input, error: 'invalid_token', description: 'token could not be verified' };
     body = { error: 'invalid_token', error_description: 'token could not be verified' };
   }
-  return new Response(body ? JSON.stringify(body) : null, {
+  return bodyResponse(body ? JSON.stringify(body) : null, {
     status,
     headers: {
       'www-authenticate': bearerChallenge(challenge),
