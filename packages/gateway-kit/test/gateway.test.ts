@@ -456,7 +456,7 @@ describe('gateway: webhooks', () => {
     cleanups.push(() => rx.close());
     const secret = 'webhook-secret-0123456789';
     const gw = await gateway({
-      webhooks: [{ url: `${rx.url}/hook`, secret, events: ['tool_call', 'registration'] }],
+      webhooks: [{ url: `${rx.url}/hook`, secret, events: ['tool_call', 'registration', 'login'] }],
     });
     await gw.users.put('alice', 'alice-password');
     const { access_token } = await issueToken(gw, 'alice', 'demo');
@@ -500,6 +500,10 @@ describe('gateway: webhooks', () => {
       client: 'mcp-gateway-cli',
     });
     expect(events.some((e) => e.type === 'registration' && e.action === 'client.registered')).toBe(true);
+    expect(events.find((e) => e.type === 'login')).toMatchObject({
+      action: 'login.ticket',
+      data: { user: 'local:alice', login: 'alice' },
+    });
     const all = got.map((g) => g.body).join('\n');
     expect(all).not.toContain('private words');
     expect(all).not.toContain(access_token.slice(0, 30));

@@ -128,6 +128,18 @@ export async function createGateway(
     identityProvider: withTickets(
       'begin' in identityProvider ? identityProvider : createIdentityProvider(identityProvider),
       store,
+      (identity, via) => {
+        logger.info({ user: identity.sub, via }, 'signed in');
+        webhooks.emit({
+          type: 'login',
+          action: via === 'ticket' ? 'login.ticket' : 'login.succeeded',
+          data: {
+            user: identity.sub,
+            login: identity.login,
+            ...(identity.name ? { name: identity.name } : {}),
+          },
+        });
+      },
     ),
     logger,
     resources: resourcesOf(registry, config.issuer),

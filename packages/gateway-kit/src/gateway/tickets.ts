@@ -11,8 +11,13 @@ const key = (ticket: string) => `gateway:ticket:${createHash('sha256').update(ti
  * is a 256-bit random, single-use (atomic take), 60-second value naming the
  * identity, kept hashed in the store. A callback without a ticket goes to
  * the wrapped provider as usual; a wrong ticket fails like a bad code.
+ * `onLogin` hears of every successful sign-in (for audit webhooks).
  */
-export function withTickets(inner: IdentityProvider, store: Store): IdentityProvider {
+export function withTickets(
+  inner: IdentityProvider,
+  store: Store,
+  onLogin?: (identity: UpstreamIdentity, via: 'idp' | 'ticket') => void,
+): IdentityProvider {
   return {
     id: inner.id,
     attach: (c) => inner.attach?.(c),
@@ -20,12 +25,17 @@ export function withTickets(inner: IdentityProvider, store: Store): IdentityProv
     begin: (input) => inner.begin(input),
     async complete(input) {
       const ticket = input.params.get(TICKET_PARAM);
-      if (ticket === null) return inner.complete(input);
+      if (ticket === null) {
+        const identity = await inner.complete(input);
+        onLogin?.(identity, 'idp');
+        return identity;
+      }
       const identity = ticket.length === 43 ? await store.take<UpstreamIdentity>(key(ticket)) : undefined;
       if (!identity) {
         const { LoginError } = await import('@mcp-gateway/oauth-dynamicclient');
         throw new LoginError('upstream_error', 'sign-in ticket invalid or expired');
       }
+      onLogin?.(identity, 'ticket');
       return identity;
     },
   };
