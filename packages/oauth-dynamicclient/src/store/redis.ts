@@ -133,25 +133,32 @@ export class RedisStore implements Store {
     return client;
   }
 
+  /** `work`, or {@link StoreUnavailableError} after `ms`. */
+  private static within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`storage unavailable (redis ${what})`)), ms);
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
   private async cmd(args: string[]): Promise<unknown> {
     try {
       const client = this.owned
         ? await this.ownedClient(this.owned)
-        : ((await this.adapter.getClient()) as unknown as CommandClient);
+        : // A shared adapter connects on its own terms: bound the wait for it.
+          ((await RedisStore.within(
+            this.adapter.getClient(),
+            this.connectTimeoutMs,
+            'not connected',
+          )) as unknown as CommandClient);
       // node-redis' own `timeout` only covers the wait before the command is
       // written; a server that accepted it and hangs needs a timer of our own.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new StoreUnavailableError('storage unavailable (redis command timed out)')),
-          this.commandTimeoutMs,
-        );
-      });
-      try {
-        return await Promise.race([client.sendCommand(args, { timeout: this.commandTimeoutMs }), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      return await RedisStore.within(
+        client.sendCommand(args, { timeout: this.commandTimeoutMs }),
+        this.commandTimeoutMs,
+        'command timed out',
+      );
     } catch (err) {
       throw unavailable(err);
     }

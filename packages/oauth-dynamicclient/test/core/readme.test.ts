@@ -7,6 +7,7 @@ const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 describe('README options table', () => {
   const keys = [
     ...['maxBodyBytes', 'metadataMaxAgeSeconds', 'trustProxyHops', 'rateLimits', 'cors.origins'],
+    'clientReapIntervalMs',
     ...Object.keys(defaults.registration).map((k) => `registration.${k}`),
     ...Object.keys(defaults.cimd).map((k) => `cimd.${k}`),
   ];

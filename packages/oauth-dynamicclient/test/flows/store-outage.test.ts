@@ -11,6 +11,7 @@ import {
   type Listening,
   type RedisServer,
 } from '@mcp-gateway/testkit';
+import KeyvRedis from '@keyv/redis';
 import Keyv from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -260,6 +261,17 @@ describe('storage outage at start-up', () => {
     await as.ready();
     expect((await register()).status).toBe(201);
     expect(((await (await fetch(`${issuer}/jwks`)).json()) as { keys: unknown[] }).keys).toHaveLength(1);
+  });
+});
+
+describe('RedisStore on a shared @keyv/redis adapter', () => {
+  it('a shared adapter that cannot connect fails within connectTimeoutMs with StoreUnavailableError', async () => {
+    const adapter = new KeyvRedis(`redis://127.0.0.1:${await freePort()}`);
+    cleanups.push(() => adapter.disconnect(true));
+    const store = new RedisStore({ keyvRedis: adapter, connectTimeoutMs: 300, commandTimeoutMs: 300 });
+    const t0 = performance.now();
+    await expect(store.get('k')).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(performance.now() - t0).toBeLessThan(BOUND_MS);
   });
 });
 
