@@ -29,7 +29,14 @@ export { stdioBackend, childEnv, BASE_ENV } from './services/stdio.js';
 export { fetchBackend } from './services/fetch.js';
 export { httpBackend } from './services/http.js';
 export { HttpServiceProxy } from './proxy/http-proxy.js';
-export { createNodeServer, connectionInfo, type NodeServer, type FetchHandler } from './http/node.js';
+export {
+  createNodeServer,
+  connectionInfo,
+  clientSignal,
+  type NodeServer,
+  type FetchHandler,
+  type ConnectionInfo,
+} from './http/node.js';
 export {
   WebhookDispatcher,
   signPayload,

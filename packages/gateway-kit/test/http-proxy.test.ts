@@ -2,7 +2,7 @@ import { listen, type Listening } from '@mcp-gateway/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayError, JsonRpcCode } from '../src/errors.js';
 import { HttpServiceProxy } from '../src/proxy/http-proxy.js';
-import { createNodeServer } from '../src/http/node.js';
+import { clientSignal, createNodeServer } from '../src/http/node.js';
 import type { HttpServiceConfig } from '../src/config/schema.js';
 
 const servers: Listening[] = [];
@@ -121,7 +121,7 @@ describe('http services: reverse proxy', () => {
     const aborted = new Promise<void>((r) => (upstreamAborted = r));
     // The gateway's own node adapter: it aborts the request signal when the peer disconnects.
     const node = createNodeServer((req) => {
-      req.signal.addEventListener('abort', () => upstreamAborted());
+      clientSignal(req).addEventListener('abort', () => upstreamAborted());
       return new Response(new ReadableStream({ start() {} }), {
         headers: { 'content-type': 'text/event-stream' },
       });

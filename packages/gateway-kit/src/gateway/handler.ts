@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { accountResource, adminResource, ADMIN_SCOPE } from './resources.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 import { Cors } from '../http/cors.js';
+import { clientSignal } from '../http/node.js';
 import { publicRequest, type PublicRequest } from '../http/public-url.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
@@ -229,7 +230,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
     // in-process backends see a disconnect as the cancelled response stream, and a signal per
     // request is costly in undici.
     const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers };
-    if (entry.config.type === 'http') init.signal = request.signal;
+    if (entry.config.type === 'http') init.signal = clientSignal(request);
     if (body !== undefined) init.body = body;
     const backendRequest = new Request(backendUrl, init);
     try {

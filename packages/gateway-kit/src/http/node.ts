@@ -8,6 +8,8 @@ export type FetchHandler = (request: Request) => Response | Promise<Response>;
 export interface ConnectionInfo {
   /** Peer address of the TCP connection. */
   remoteAddress: string;
+  /** Aborted when the client goes away before the response is complete (created on first use). */
+  readonly closed: AbortSignal;
 }
 
 const infos = new WeakMap<Request, ConnectionInfo>();
@@ -15,6 +17,11 @@ const infos = new WeakMap<Request, ConnectionInfo>();
 /** The socket facts of a request that came through {@link createNodeServer}. */
 export function connectionInfo(request: Request): ConnectionInfo | undefined {
   return infos.get(request);
+}
+
+/** The signal of a client disconnect: the node adapter's when present, else the request's own. */
+export function clientSignal(request: Request): AbortSignal {
+  return infos.get(request)?.closed ?? request.signal;
 }
 
 /** A node:http server running a fetch handler, with graceful shutdown. */
@@ -32,9 +39,9 @@ export interface NodeServer {
 }
 
 /** Bodies up to this size are read into memory before the handler runs (far cheaper than a stream). */
-const BUFFERED_BODY_BYTES = 64 * 1024;
+const BUFFERED_BODY_BYTES = 4 * 1024 * 1024 + 1;
 
-/** Reads a small body whose length is declared; `undefined` when it must be streamed instead. */
+/** Reads a body whose declared length is within the cap; `undefined` when it must be streamed instead. */
 function readSmallBody(req: http.IncomingMessage): Promise<Buffer> | undefined {
   const declared = Number(req.headers['content-length']);
   if (!Number.isInteger(declared) || declared > BUFFERED_BODY_BYTES || req.headers['transfer-encoding']) {
@@ -43,18 +50,18 @@ function readSmallBody(req: http.IncomingMessage): Promise<Buffer> | undefined {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.once('error', reject);
   });
 }
 
-function toRequest(req: http.IncomingMessage, signal: AbortSignal, body?: Buffer): Request {
+function toRequest(req: http.IncomingMessage, body?: Buffer): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2)
     headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const method = req.method ?? 'GET';
   const host = req.headers.host ?? 'localhost';
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (method !== 'GET' && method !== 'HEAD') {
     if (body) {
       init.body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength) as Uint8Array<ArrayBuffer>;
@@ -72,6 +79,9 @@ function toRequest(req: http.IncomingMessage, signal: AbortSignal, body?: Buffer
   return new Request(url, init);
 }
 
+/** How long an event stream may wait for its first event before its headers are sent alone. */
+const HEADER_FLUSH_MS = 10;
+
 async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
@@ -79,23 +89,42 @@ async function writeResponse(res: http.ServerResponse, response: Response): Prom
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length) headers['set-cookie'] = cookies;
-  res.writeHead(response.status, headers);
-  if (!response.body) {
-    res.end();
+  const body = response.body;
+  if (!body) {
+    res.writeHead(response.status, headers).end();
     return;
   }
-  res.flushHeaders();
-  const reader = response.body.getReader();
-  res.on('close', () => void reader.cancel().catch(() => {}));
+  if (!String(headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    // A finite body: read it whole and send it with its length, in one write.
+    const buf = Buffer.from(await response.arrayBuffer());
+    headers['content-length'] = String(buf.length);
+    res.writeHead(response.status, headers).end(buf);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  // Headers leave with the first event when it is ready at once (one packet, not two);
+  // otherwise shortly after, so the client sees the stream open.
+  let flushTimer: NodeJS.Timeout | undefined = setTimeout(() => res.flushHeaders(), HEADER_FLUSH_MS);
+  const reader = body.getReader();
+  res.once('close', () => void reader.cancel().catch(() => {}));
+  const uncork = () => res.uncork();
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (flushTimer) {
+        clearTimeout(flushTimer);
+        flushTimer = undefined;
+      }
       if (done) break;
-      if (!res.write(value)) await new Promise((r) => res.once('drain', r));
+      // Events queued in the same tick (an answer and the end of the stream) leave in one write.
+      res.cork();
+      process.nextTick(uncork);
+      if (!res.write(value)) await new Promise<void>((r) => res.once('drain', r).once('close', r));
     }
   } catch {
     // the client went away or the body failed; end what we have
   }
+  clearTimeout(flushTimer);
   res.end();
 }
 
@@ -109,23 +138,38 @@ export function createNodeServer(
   const idle = new Set<() => void>();
   const server = http.createServer((req, res) => {
     inFlight++;
-    const controller = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+    res.once('close', () => {
       inFlight--;
       if (inFlight === 0) for (const f of idle) f();
     });
     if (draining) res.setHeader('connection', 'close');
+    let controller: AbortController | undefined;
+    const info: ConnectionInfo = {
+      remoteAddress: req.socket.remoteAddress ?? '',
+      get closed() {
+        if (!controller) {
+          const c = new AbortController();
+          controller = c;
+          if (res.destroyed && !res.writableFinished) c.abort(new Error('client closed the connection'));
+          else
+            res.once(
+              'close',
+              () => res.writableFinished || c.abort(new Error('client closed the connection')),
+            );
+        }
+        return controller.signal;
+      },
+    };
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     Promise.resolve(hasBody ? readSmallBody(req) : undefined)
       .then((body) => {
         let request: Request;
         try {
-          request = toRequest(req, controller.signal, body);
+          request = toRequest(req, body);
         } catch {
           return new Response('bad request', { status: 400, headers: { 'content-type': 'text/plain' } });
         }
-        infos.set(request, { remoteAddress: req.socket.remoteAddress ?? '' });
+        infos.set(request, info);
         return handler(request);
       })
       .then((response) => writeResponse(res, response))
