@@ -182,7 +182,9 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
   // A storage outage is logged once per minute, not once per request.
   let lastOutageLog = -Infinity;
   const outageLog: Logger = {
-    ...log,
+    debug: (message, fields) => log.debug(message, fields),
+    info: (message, fields) => log.info(message, fields),
+    error: (message, fields) => log.error(message, fields),
     warn(message, fields) {
       if (message === 'storage unavailable') {
         const now = clock.now();
@@ -223,11 +225,14 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
   const failure = (err: unknown, page: boolean | undefined): Response => {
     const unavailable = page ? unavailableError(err) : undefined;
     if (!unavailable) return errorResponse(err, outageLog);
-    if (isStoreUnavailable(err)) outageLog.warn('storage unavailable', { errorMessage: err.message });
+    const storage = isStoreUnavailable(err);
+    if (storage) outageLog.warn('storage unavailable', { errorMessage: err.message });
     return pages.error(
       'temporarily_unavailable',
-      'The server cannot reach its storage right now. Please try again in a moment.',
-      503,
+      storage || !unavailable.description
+        ? 'The server cannot reach its storage right now. Please try again in a moment.'
+        : unavailable.description,
+      unavailable.status,
       unavailable.headers,
     );
   };

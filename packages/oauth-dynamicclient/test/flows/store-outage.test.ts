@@ -291,10 +291,23 @@ describe('keyvStore over a failing Keyv backend', () => {
       clear: () => guard(() => map.clear()),
       has: (k: string) => guard(() => map.has(k)),
     };
+    // A logger with its methods on the prototype (as most logger classes have).
+    class Recorder {
+      readonly lines: string[] = [];
+      debug() {}
+      info() {}
+      warn(message: string) {
+        this.lines.push(`warn ${message}`);
+      }
+      error(message: string) {
+        this.lines.push(`error ${message}`);
+      }
+    }
+    const logger = new Recorder();
     const as = createAuthorizationServer({
       issuer: 'https://as.example.com',
       store: keyvStore(new Keyv({ store: backend })),
-      logger: silentLogger,
+      logger,
       clientReapIntervalMs: 0,
     });
     await as.ready();
@@ -313,6 +326,10 @@ describe('keyvStore over a failing Keyv backend', () => {
       }),
     );
     await expectUnavailableJson(res);
+    const again = await as.fetch(new Request(`https://as.example.com/register/${reg.client.client_id}`));
+    await expectUnavailableJson(again);
+    // One warning per outage minute, not one per request; never a 500-style error line.
+    expect(logger.lines).toEqual(['warn storage unavailable']);
     expect(await as.health({ timeoutMs: 500 })).toMatchObject({ ok: false, store: false });
     failing = false;
     expect(await as.health()).toMatchObject({ ok: true, store: true });
