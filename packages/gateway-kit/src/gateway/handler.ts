@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { accountResource, adminResource, ADMIN_SCOPE } from './resources.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 import { Cors } from '../http/cors.js';
-import { clientSignal } from '../http/node.js';
+import { connectionInfo, connectionInfoAlias } from '../http/node.js';
 import { publicRequest, type PublicRequest } from '../http/public-url.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
@@ -187,9 +187,12 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
     }
     let body: string | undefined;
     let messages: RpcMessage[] = [];
+    // The node adapter usually holds the body already: read it from there and leave the request unconsumed.
+    const buffered = connectionInfo(request)?.body;
     if (request.method === 'POST') {
       try {
-        body = await readBody(request, MAX_MCP_BODY_BYTES);
+        if (buffered && buffered.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
+        body = buffered ? buffered.toString('utf8') : await readBody(request, MAX_MCP_BODY_BYTES);
       } catch (err) {
         if (err instanceof BodyTooLarge) {
           return new GatewayError(
@@ -220,19 +223,26 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
         }
       }
     }
-    const headers = new Headers();
-    request.headers.forEach((v, k) => {
-      if (!STRIPPED_FOR_BACKEND.test(k)) headers.set(k, v);
+    // The backend answers on the same path; pass the request itself when its body is unread
+    // (headers the gateway owns removed in place), else a copy carrying the body read above.
+    let backendRequest: Request;
+    const owned: string[] = [];
+    request.headers.forEach((_v, k) => {
+      if (STRIPPED_FOR_BACKEND.test(k)) owned.push(k);
     });
-    const backendUrl = new URL(request.url);
-    backendUrl.pathname = '/mcp';
-    // Only the reverse proxy needs the client's abort signal (to cancel the upstream request);
-    // in-process backends see a disconnect as the cancelled response stream, and a signal per
-    // request is costly in undici.
-    const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers };
-    if (entry.config.type === 'http') init.signal = clientSignal(request);
-    if (body !== undefined) init.body = body;
-    const backendRequest = new Request(backendUrl, init);
+    if (!request.bodyUsed) {
+      for (const k of owned) request.headers.delete(k);
+      backendRequest = request;
+    } else {
+      const headers = new Headers(request.headers);
+      for (const k of owned) headers.delete(k);
+      const init: RequestInit = { method: request.method, headers };
+      if (body !== undefined) init.body = body;
+      backendRequest = new Request(request.url, init);
+      // Keep the disconnect signal reachable for the reverse proxy.
+      const info = connectionInfo(request);
+      if (info) connectionInfoAlias(backendRequest, info);
+    }
     try {
       const res = await registry.backend(entry).handle(backendRequest, identity, body);
       return withHeaders(res, corsHeaders);

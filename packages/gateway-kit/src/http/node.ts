@@ -10,6 +10,8 @@ export interface ConnectionInfo {
   remoteAddress: string;
   /** Aborted when the client goes away before the response is complete (created on first use). */
   readonly closed: AbortSignal;
+  /** The request body when the adapter read it whole (so it can be looked at without consuming the request). */
+  body?: Buffer;
 }
 
 const infos = new WeakMap<Request, ConnectionInfo>();
@@ -17,6 +19,11 @@ const infos = new WeakMap<Request, ConnectionInfo>();
 /** The socket facts of a request that came through {@link createNodeServer}. */
 export function connectionInfo(request: Request): ConnectionInfo | undefined {
   return infos.get(request);
+}
+
+/** Makes `copy` share the connection facts of the request it was made from. */
+export function connectionInfoAlias(copy: Request, info: ConnectionInfo): void {
+  infos.set(copy, info);
 }
 
 /** The signal of a client disconnect: the node adapter's when present, else the request's own. */
@@ -169,6 +176,7 @@ export function createNodeServer(
         } catch {
           return new Response('bad request', { status: 400, headers: { 'content-type': 'text/plain' } });
         }
+        if (body) info.body = body;
         infos.set(request, info);
         return handler(request);
       })

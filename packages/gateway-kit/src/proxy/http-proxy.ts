@@ -1,5 +1,6 @@
 import type { HttpServiceConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
+import { clientSignal } from '../http/node.js';
 import type { Identity } from '../identity.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the gateway owns; never copied across. */
@@ -69,8 +70,9 @@ export class HttpServiceProxy {
       if (identity.name) headers.set('x-user-name', encodeHeader(identity.name));
     }
     const controller = new AbortController();
-    const onClientAbort = () => controller.abort(request.signal.reason);
-    request.signal.addEventListener('abort', onClientAbort, { once: true });
+    const client = clientSignal(request);
+    const onClientAbort = () => controller.abort(client.reason);
+    client.addEventListener('abort', onClientAbort, { once: true });
     const timer = setTimeout(
       () => controller.abort(new GatewayError(504, JsonRpcCode.BackendTimeout, 'timeout')),
       this.service.timeout * 1000,
@@ -92,7 +94,7 @@ export class HttpServiceProxy {
     try {
       upstream = await this.fetchImpl(target, init);
     } catch (err) {
-      request.signal.removeEventListener('abort', onClientAbort);
+      client.removeEventListener('abort', onClientAbort);
       if (controller.signal.reason instanceof GatewayError) {
         throw new GatewayError(
           504,

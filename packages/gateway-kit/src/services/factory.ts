@@ -7,14 +7,14 @@ import { stdioBackend } from './stdio.js';
 
 /** The backend factory for the three service types. */
 export function defaultBackendFactory(log: Logger): BackendFactory {
-  return (name: string, config: ServiceConfig) => {
+  return (name: string, config: ServiceConfig, mcpPath: string) => {
     switch (config.type) {
       case 'stdio':
-        return stdioBackend(name, config, log);
+        return stdioBackend(name, config, log, mcpPath);
       case 'http':
         return httpBackend(name, config);
       case 'fetch':
-        return fetchBackend(name, config, log);
+        return fetchBackend(name, config, log, mcpPath);
     }
   };
 }

@@ -7,7 +7,12 @@ import type { ServiceBackend } from './backend.js';
  * A `fetch` service: the built-in fetch server, in-process. The gateway has
  * already checked `Host` and `Origin`, so the server accepts any host.
  */
-export function fetchBackend(name: string, config: FetchServiceConfig, log: Logger): ServiceBackend {
+export function fetchBackend(
+  name: string,
+  config: FetchServiceConfig,
+  log: Logger,
+  mcpPath = '/mcp',
+): ServiceBackend {
   const child = log.child({ service: name });
   const server = createFetchServer({
     allowHosts: config.allowHosts,
@@ -15,6 +20,7 @@ export function fetchBackend(name: string, config: FetchServiceConfig, log: Logg
     ...(config.userAgent ? { userAgent: config.userAgent } : {}),
     ...(config.maxSize ? { maxBytes: config.maxSize } : {}),
     ...(config.timeout ? { timeoutMs: config.timeout * 1000 } : {}),
+    path: mcpPath,
     allowedHosts: 'any',
     allowedOrigins: 'any',
     logger: {

@@ -11,8 +11,8 @@ export interface KeyValue {
   delete(key: string): Promise<boolean>;
 }
 
-/** Builds the backend of a service. */
-export type BackendFactory = (name: string, config: ServiceConfig) => ServiceBackend;
+/** Builds the backend of a service; `mcpPath` is the path its MCP endpoint answers on (e.g. `/fetch/mcp`). */
+export type BackendFactory = (name: string, config: ServiceConfig, mcpPath: string) => ServiceBackend;
 
 /** A service known to the gateway. */
 export interface ServiceEntry {
@@ -133,7 +133,10 @@ export class ServiceRegistry {
   backend(entry: ServiceEntry): ServiceBackend {
     let b = this.backends.get(entry.name);
     if (!b) {
-      b = { config: entry.config, backend: this.factory(entry.name, entry.config) };
+      b = {
+        config: entry.config,
+        backend: this.factory(entry.name, entry.config, new URL(entry.route.resource).pathname),
+      };
       this.backends.set(entry.name, b);
     }
     return b.backend;

@@ -49,9 +49,15 @@ export function childEnv(
  * another user for the same `Mcp-Session-Id` gets 404), and with
  * `identityEnv` each child gets `MCP_USER_ID` / `MCP_USER_NAME`.
  */
-export function stdioBackend(name: string, config: StdioServiceConfig, log: Logger): ServiceBackend {
+export function stdioBackend(
+  name: string,
+  config: StdioServiceConfig,
+  log: Logger,
+  mcpPath = '/mcp',
+): ServiceBackend {
   const bridge = createStdioBridge({
     command: config.command,
+    path: mcpPath,
     args: config.args,
     cwd: config.cwd,
     env: childEnv(config),
