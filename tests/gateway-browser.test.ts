@@ -134,5 +134,5 @@ describe('gateway in headless Chromium: login, consent, connected apps', () => {
     const refused = await call();
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
-  });
+  }, 120_000);
 });

@@ -64,7 +64,7 @@ describe('mcp-gateway init', () => {
     const again = await cli(['init'], { cwd });
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/mcp-gateway\.yaml exists; pass --force to overwrite it/);
-  });
+  }, 120_000);
 });
 
 describe('mcp-gateway CLI: admin commands against a running gateway, and graceful shutdown', () => {
@@ -143,5 +143,5 @@ describe('mcp-gateway CLI: admin commands against a running gateway, and gracefu
     expect(jwks.keys.map((k) => k.kid)).toContain(rotated.stdout.trim().split(' ').pop());
     expect(jwks.keys).toHaveLength(2);
     await next.cli.kill();
-  });
+  }, 120_000);
 });

@@ -71,5 +71,5 @@ describe("a newcomer's path: npx mcp-gateway with no config, then mcp-streamable
     expect(second.stdout).toContain('The gateway fetched this paragraph for a newcomer.');
     expect(second.stderr).not.toContain('To sign in');
     await again.cli.kill();
-  });
+  }, 120_000);
 });

@@ -143,7 +143,7 @@ describe('two gateways on one Redis', () => {
     const refused = await initialize(b.url, tokens.access_token);
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
-  });
+  }, 120_000);
 
   it('Redis stopped: 503 temporarily_unavailable and /readyz says store false; restarted: recovery with nothing lost', async () => {
     execFileSync('redis-cli', ['-p', String(redisPort), 'shutdown', 'save']);
@@ -187,5 +187,5 @@ describe('two gateways on one Redis', () => {
     });
     expect(refreshed.status, await refreshed.clone().text()).toBe(200);
     expect((await register(a.url)).status).toBe(201);
-  });
+  }, 120_000);
 });

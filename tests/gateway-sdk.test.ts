@@ -142,5 +142,5 @@ describe('the MCP SDK client with its own OAuth provider', () => {
     expect(new Set(upstreamAuth)).toEqual(new Set(['Bearer upstream-credential']));
     expect(new Set(upstreamUser)).toEqual(new Set(['local:admin']));
     expect(upstreamAuth).not.toContain(`Bearer ${apiProvider.saved!.access_token}`);
-  });
+  }, 120_000);
 });
