@@ -1,3 +1,4 @@
+import { startRedis, type RedisServer } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAuthorizationServer,
@@ -6,7 +7,6 @@ import {
   silentLogger,
   type AuthorizationServer,
 } from '../../src/index.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { json, nativeClient } from '../helpers/server.js';
 
 let redis: RedisServer;

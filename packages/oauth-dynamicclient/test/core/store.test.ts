@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Keyv from 'keyv';
 import { ManualClock } from '../../src/clock.js';
 import { keyvStore, MemoryStore, RedisStore, type Store } from '../../src/store/index.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startRedis, type RedisServer } from '@mcp-gateway/testkit';
 
 let redis: RedisServer;
 const opened: Store[] = [];

@@ -1,4 +1,4 @@
-import { killAllSpawned, listen, type Listening } from '@mcp-gateway/testkit';
+import { killAllSpawned, listen, startRedis, type Listening, type RedisServer } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAuthorizationServer,
@@ -8,7 +8,6 @@ import {
 } from '../../src/index.js';
 import { localIdentityProvider } from '../../src/idp/local.js';
 import { RedisStore } from '../../src/store/redis.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { Browser, completeLogin, localUsers } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
