@@ -1,4 +1,4 @@
-import { listen, type Listening } from '@mcp-gateway/testkit';
+import { chromiumLaunchOptions, listen, type Listening } from '@mcp-gateway/testkit';
 import { chromium, type Browser as Chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localIdentityProvider } from '../../src/idp/local.js';
@@ -15,17 +15,7 @@ let attackerPage = '';
 let clientId = '';
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await chromium.launch(chromiumLaunchOptions());
   clientApp = await listen(
     (req) =>
       new Response(`client got ${new URL(req.url).search}`, { headers: { 'content-type': 'text/plain' } }),
