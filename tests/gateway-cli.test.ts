@@ -129,6 +129,27 @@ describe('mcp-gateway CLI: admin commands against a running gateway, and gracefu
     expect(id).toBe('local:carol');
     expect(isPidAlive(pid)).toBe(true);
 
+    // clients list | show | delete on a client the running gateway registered
+    const reg = await fetch(`${gw.url}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'CLI listed app', redirect_uris: ['http://127.0.0.1:9/cb'] }),
+    });
+    const { client_id } = (await reg.json()) as { client_id: string };
+    const listed = await cli(['clients', 'list'], { cwd: gw.cwd, env });
+    expect(listed.stdout).toContain(`${client_id}  dynamic  CLI listed app  http://127.0.0.1:9/cb`);
+    const shown = await cli(['clients', 'show', client_id], { cwd: gw.cwd, env });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      client_id,
+      kind: 'dynamic',
+      metadata: { client_name: 'CLI listed app' },
+    });
+    expect(shown.stdout).not.toMatch(/secretHash|registrationTokenHash/);
+    const deleted = await cli(['clients', 'delete', client_id], { cwd: gw.cwd, env });
+    expect(deleted.stdout).toBe(`client ${client_id} deleted with every grant and token it held\n`);
+    const gone = await cli(['clients', 'show', client_id], { cwd: gw.cwd, env });
+    expect([gone.code, gone.stderr]).toEqual([1, `no client ${client_id}\n`]);
+
     const rotated = await cli(['keys', 'rotate'], { cwd: gw.cwd, env });
     expect(rotated.stdout).toMatch(/^now signing with key \S+\n$/);
 

@@ -101,12 +101,12 @@ async function clients(
   if (sub === 'list') {
     const ids = await as.clients.list();
     for (const clientId of ids) {
-      const c = (await as.clients.get(clientId)) as
-        { client_name?: string; redirect_uris?: string[] } | undefined;
+      const c = await as.clients.get(clientId);
+      const m = c?.metadata;
       io.out(
         flags.json
-          ? JSON.stringify({ client_id: clientId, ...c })
-          : `${clientId}  ${c?.client_name ?? ''}  ${(c?.redirect_uris ?? []).join(' ')}`,
+          ? JSON.stringify({ client_id: clientId, kind: c?.kind, ...m })
+          : `${clientId}  ${c?.kind ?? ''}  ${m?.client_name ?? ''}  ${(m?.redirect_uris ?? []).join(' ')}`,
       );
     }
     return 0;
@@ -115,11 +115,8 @@ async function clients(
   if (sub === 'show') {
     const c = await as.clients.get(id);
     if (!c) throw new CliError(`no client ${id}`);
-    const {
-      client_secret: _s,
-      registration_access_token: _r,
-      ...visible
-    } = c as unknown as Record<string, unknown>;
+    // Hashes of the client secret and registration token stay in the store.
+    const { secretHash: _s, registrationTokenHash: _r, ...visible } = c as unknown as Record<string, unknown>;
     io.out(JSON.stringify(visible, null, 2));
     return 0;
   }
