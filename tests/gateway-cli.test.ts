@@ -150,6 +150,18 @@ describe('mcp-gateway CLI: admin commands against a running gateway, and gracefu
     const gone = await cli(['clients', 'show', client_id], { cwd: gw.cwd, env });
     expect([gone.code, gone.stderr]).toEqual([1, `no client ${client_id}\n`]);
 
+    const passwd = await cli(['users', 'passwd', 'carol'], { cwd: gw.cwd, env });
+    expect(passwd.stdout).toMatch(/^password of carol changed\npassword: \S{16,}\n$/);
+    const short = await cli(['users', 'passwd', 'carol', '--password', 'short'], { cwd: gw.cwd, env });
+    expect([short.code, short.stderr]).toEqual([1, 'passwords have at least 8 characters\n']);
+    const removed = await cli(['users', 'remove', 'carol'], { cwd: gw.cwd, env });
+    expect(removed.stdout).toMatch(/^user carol removed/);
+    const noToken = await cli(['token', '--user', 'carol', '--service', 'demo'], { cwd: gw.cwd, env });
+    expect([noToken.code, noToken.stderr]).toEqual([
+      1,
+      'no local user "carol"; add one with: mcp-gateway users add carol\n',
+    ]);
+
     const rotated = await cli(['keys', 'rotate'], { cwd: gw.cwd, env });
     expect(rotated.stdout).toMatch(/^now signing with key \S+\n$/);
 
