@@ -147,7 +147,10 @@ export class Authorization implements GatewayAuth {
   }
 
   setResources(resources: ResourceDescriptor[]): void {
+    const previous = this.current;
     this.current = this.build(resources);
+    // The old instance shares our store: stop its timers (client reaping) without closing the store.
+    void previous.close({ store: false }).catch(() => undefined);
   }
 
   async ready(): Promise<boolean> {
