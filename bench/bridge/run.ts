@@ -10,13 +10,12 @@
 // autocannon runs (default 3) per server and concurrency, best run kept;
 // BENCH_SESSIONS sessions for open latency and memory (default 12).
 // Every server listens on 127.0.0.1; every child is killed at the end.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fixtureMcpServerPath } from '@mcp-gateway/testkit';
+import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -96,55 +95,10 @@ const targets: Target[] = [
   },
 ];
 
-const live = new Set<ChildProcess>();
-function startServer(args: string[]): ChildProcess {
-  const child = spawn(node, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  child.stderr.resume();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
-}
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  try {
-    process.kill(-child.pid!, 'SIGTERM');
-  } catch {
-    /* gone */
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }, 3000);
-  await exited;
-  clearTimeout(timer);
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    /* group gone */
-  }
-}
-process.once('exit', () => {
-  for (const c of live) {
-    try {
-      process.kill(-c.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// Servers run in their own process group and are ended with it (testkit's spawnCli).
+const startServer = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnedCli =>
+  spawnCli(node, args, opts);
+const stopServer = (server: SpawnedCli): Promise<void> => server.kill(5_000);
 
 async function waitListening(port: number): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -269,7 +223,7 @@ interface Row {
 
 interface Running {
   target: Target;
-  server: ChildProcess;
+  server: SpawnedCli;
   url: string;
   sid: string;
   c1?: AutocannonResult;
@@ -307,10 +261,10 @@ async function measureAll(running: Running[]): Promise<Row[]> {
   }
   const rows: Row[] = [];
   for (const r of running) {
-    const before = rssKiB(r.server.pid!);
+    const before = rssKiB(r.server.pid);
     const opens: number[] = [];
     for (let i = 0; i < SESSIONS; i++) opens.push((await openSession(r.url)).ms);
-    const after = rssKiB(r.server.pid!);
+    const after = rssKiB(r.server.pid);
     rows.push({
       name: r.target.name,
       c1: r.c1!,

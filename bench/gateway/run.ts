@@ -7,13 +7,12 @@
 // Bounded: BENCH_ROUNDS alternating rounds (default 3) of BENCH_DURATION
 // seconds per autocannon run (default 3).
 // Every server listens on 127.0.0.1; every child is killed at the end.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fixtureMcpServerPath } from '@mcp-gateway/testkit';
+import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -33,55 +32,10 @@ const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
 const bridgeCli = path.join(here, '../../packages/streamablehttp-proxy/dist/cli.js');
 const ACCEPT = 'application/json, text/event-stream';
 
-const live = new Set<ChildProcess>();
-function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-  const child = spawn(node, args, {
-    cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr.resume();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
-}
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  try {
-    process.kill(-child.pid!, 'SIGTERM');
-  } catch {
-    /* gone */
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
-}
-process.once('exit', () => {
-  for (const c of live) {
-    try {
-      process.kill(-c.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// Servers run in their own process group and are ended with it (testkit's spawnCli).
+const startServer = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnedCli =>
+  spawnCli(node, args, opts);
+const stopServer = (server: SpawnedCli): Promise<void> => server.kill(5_000);
 
 async function waitReady(url: string): Promise<void> {
   const deadline = Date.now() + 30_000;
