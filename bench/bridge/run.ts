@@ -16,16 +16,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
+import { autocannon, type AutocannonResult, median } from '../lib/autocannon.js';
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 const require = createRequire(import.meta.url);
-const autocannon = require('autocannon') as Autocannon;
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 12);
@@ -210,8 +203,6 @@ function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Row {
   name: string;

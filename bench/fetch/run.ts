@@ -6,20 +6,11 @@
 // Bounded: BENCH_DURATION seconds per autocannon run (default 10), BENCH_ITER
 // interleaved call/conversion pairs (default 100). Traffic stays on loopback.
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createFetchServer, htmlToMarkdown, silentLogger, toNodeListener } from '@mcp-gateway/fetch-server';
 import { articlePage } from './page.js';
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p90: number; p99: number; average: number };
-  non2xx: number;
-  errors: number;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+import { autocannon } from '../lib/autocannon.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ITER = Number(process.env.BENCH_ITER ?? 100);

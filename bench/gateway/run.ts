@@ -9,20 +9,10 @@
 // Every server listens on 127.0.0.1; every child is killed at the end.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-const require = createRequire(import.meta.url);
-const autocannon = require('autocannon') as Autocannon;
+import { autocannon, type AutocannonResult, median } from '../lib/autocannon.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -132,8 +122,6 @@ function load(url: string, headers: Record<string, string>, connections: number)
 
 const fmt = (r: AutocannonResult) =>
   `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
   // Both servers run side by side and are measured in alternation, so load from

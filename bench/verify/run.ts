@@ -7,7 +7,6 @@
 // connections, loopback only. Ratio ≥ 1.0 means /verify (revocation check
 // included) is at least as fast as the bare jose server.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -18,15 +17,8 @@ import {
   localIdentityProvider,
   silentLogger,
 } from '@mcp-gateway/oauth-dynamicclient';
+import { autocannon, type AutocannonResult } from '../lib/autocannon.js';
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
-const require = createRequire(import.meta.url);
-const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 
 const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'servers.ts')], {
