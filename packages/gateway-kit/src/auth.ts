@@ -40,7 +40,11 @@ export interface GatewayAuth {
 
 /** The bearer token of a request (`Authorization: Bearer …` only), or `undefined`. */
 export function bearerToken(request: Request): string | undefined {
-  const h = request.headers.get('authorization');
+  return bearerFromHeader(request.headers.get('authorization'));
+}
+
+/** The bearer token in an `Authorization` header value; throws {@link AuthError} when malformed. */
+export function bearerFromHeader(h: string | null | undefined): string | undefined {
   if (!h) return undefined;
   const m = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(h);
   if (!m) throw new AuthError(401, 'invalid_request', 'malformed Authorization header (expected Bearer)');

@@ -6,6 +6,7 @@ export {
   resourcesOf,
   MAX_MCP_BODY_BYTES,
   type GatewayHandlerDeps,
+  type GatewayHandler,
 } from './gateway/handler.js';
 export { Authorization, ACCOUNT_CLIENT_ID, CLI_CLIENT_ID } from './gateway/authorization.js';
 export { issueToken, type TokenResponse } from './gateway/cli-token.js';
@@ -13,7 +14,14 @@ export { LocalUsers, liveLocalIdentityProvider, USERS_KEY } from './gateway/user
 export { withTickets, createTicket } from './gateway/tickets.js';
 export { createStore, storeFile, storeReachable } from './gateway/stores.js';
 export { ADMIN_SCOPE, adminResource, accountResource } from './gateway/resources.js';
-export { AuthError, bearerToken, challenge, type GatewayAuth, type ResourceDescriptor } from './auth.js';
+export {
+  AuthError,
+  bearerToken,
+  bearerFromHeader,
+  challenge,
+  type GatewayAuth,
+  type ResourceDescriptor,
+} from './auth.js';
 export { GatewayError, JsonRpcCode, jsonError } from './errors.js';
 export type { Identity } from './identity.js';
 export {
@@ -24,7 +32,7 @@ export {
   type BackendFactory,
   type KeyValue,
 } from './services/registry.js';
-export type { ServiceBackend } from './services/backend.js';
+export type { ServiceBackend, NodeServiceInit } from './services/backend.js';
 export { stdioBackend, childEnv, BASE_ENV } from './services/stdio.js';
 export { fetchBackend } from './services/fetch.js';
 export { httpBackend } from './services/http.js';
@@ -34,6 +42,7 @@ export {
   connectionInfo,
   clientSignal,
   type NodeServer,
+  type NodeFastPath,
   type FetchHandler,
   type ConnectionInfo,
 } from './http/node.js';

@@ -188,6 +188,7 @@ export async function createGateway(
     async listen() {
       node = createNodeServer(fetch, {
         onError: (err) => logger.error({ err: (err as Error).message }, 'unhandled'),
+        fastPath: fetch.nodeFastPath,
       });
       return node.listen(config.listen.port, config.listen.host);
     },

@@ -1,16 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { AuthError, bearerToken, challenge, type GatewayAuth, type ResourceDescriptor } from '../auth.js';
+import type http from 'node:http';
+import {
+  AuthError,
+  bearerFromHeader,
+  bearerToken,
+  challenge,
+  type GatewayAuth,
+  type ResourceDescriptor,
+} from '../auth.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { accountResource, adminResource, ADMIN_SCOPE } from './resources.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 import { Cors } from '../http/cors.js';
-import { connectionInfo, connectionInfoAlias } from '../http/node.js';
-import { publicRequest, type PublicRequest } from '../http/public-url.js';
+import { connectionInfo, connectionInfoAlias, writeResponse, type NodeFastPath } from '../http/node.js';
+import { publicAddress, publicRequest, type PublicRequest } from '../http/public-url.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import { openApiDocument } from '../ops/openapi.js';
 import type { WebhookDispatcher } from '../ops/webhooks.js';
+import type { ServiceBackend } from '../services/backend.js';
 import { ServiceRegistryError, type ServiceEntry, type ServiceRegistry } from '../services/registry.js';
 
 /** Largest MCP request body the gateway reads (413 above). */
@@ -75,6 +84,22 @@ async function readBody(request: Request, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The outcome of the checks in front of a service: a refusal, or what the backend call needs. */
+type Admission =
+  | { refusal: Response }
+  | {
+      identity: Identity;
+      corsHeaders: Record<string, string>;
+      body: string | undefined;
+      messages: RpcMessage[];
+    };
+
+/**
+ * The gateway's fetch handler, with the node:http fast path that
+ * {@link createNodeServer} takes for MCP requests to stdio services.
+ */
+export type GatewayHandler = ((request: Request) => Promise<Response>) & { nodeFastPath: NodeFastPath };
+
 interface RpcMessage {
   id?: string | number | null;
   method?: string;
@@ -113,7 +138,7 @@ const withHeaders = (res: Response, headers: Record<string, string>): Response =
  * per-service protected-resource metadata, the MCP services (each behind its
  * own token check), and everything else to the authorization server.
  */
-export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Request) => Promise<Response> {
+export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   const { config, auth, registry, logger, metrics, webhooks } = deps;
   const issuer = new URL(config.issuer);
   const issuerBase = config.issuer.replace(/\/+$/, '');
@@ -124,8 +149,12 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
   const local = (pub: PublicRequest) =>
     pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined;
 
-  async function authenticate(request: Request, resource: string, scopes: string[]): Promise<Identity> {
-    const token = bearerToken(request);
+  async function authenticate(
+    authorization: string | null | undefined,
+    resource: string,
+    scopes: string[],
+  ): Promise<Identity> {
+    const token = bearerFromHeader(authorization);
     if (!token) throw new AuthError(401, undefined, 'an access token is required');
     return auth.verify(token, { resource, scopes });
   }
@@ -159,21 +188,33 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
     };
   }
 
-  async function serveService(entry: ServiceEntry, request: Request, pub: PublicRequest, log: Logger) {
-    const origin = request.headers.get('origin');
-    if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
+  /**
+   * The checks every MCP request to a service passes, whichever way it came
+   * in: CORS origin, the token (audience and scope), the service's user
+   * allow-list, the body cap; then tool calls are counted, logged and sent to
+   * webhooks. Returns the refusal to send, or what the backend call needs.
+   */
+  async function admit(
+    entry: ServiceEntry,
+    header: (name: string) => string | null | undefined,
+    method: string,
+    body: { buffered: Buffer | undefined; read?: () => Promise<string> },
+    pub: PublicRequest,
+    log: Logger,
+  ): Promise<Admission> {
+    const origin = header('origin') ?? null;
     const corsHeaders = cors.headers(origin, pub.origin);
     if (origin && !cors.allows(origin, pub.origin)) {
-      return jsonError(403, 'forbidden_origin', `origin ${origin} is not allowed`);
+      return { refusal: jsonError(403, 'forbidden_origin', `origin ${origin} is not allowed`) };
     }
     const { route } = entry;
     let identity: Identity;
     try {
-      identity = await authenticate(request, route.resource, route.scopes);
+      identity = await authenticate(header('authorization'), route.resource, route.scopes);
     } catch (err) {
       if (err instanceof AuthError) {
         metrics.authFailures.inc({ service: entry.name, reason: err.error ?? 'missing' });
-        return authFailure(err, route.metadataUrl, route.scopes, corsHeaders);
+        return { refusal: authFailure(err, route.metadataUrl, route.scopes, corsHeaders) };
       }
       throw err;
     }
@@ -183,27 +224,35 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
       !entry.config.users.includes(identity.name ?? '')
     ) {
       metrics.authFailures.inc({ service: entry.name, reason: 'user_not_allowed' });
-      return jsonError(403, 'access_denied', `this account may not use service "${entry.name}"`, corsHeaders);
+      return {
+        refusal: jsonError(
+          403,
+          'access_denied',
+          `this account may not use service "${entry.name}"`,
+          corsHeaders,
+        ),
+      };
     }
-    let body: string | undefined;
+    let text: string | undefined;
     let messages: RpcMessage[] = [];
-    // The node adapter usually holds the body already: read it from there and leave the request unconsumed.
-    const buffered = connectionInfo(request)?.body;
-    if (request.method === 'POST') {
+    if (method === 'POST') {
       try {
+        const { buffered } = body;
         if (buffered && buffered.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
-        body = buffered ? buffered.toString('utf8') : await readBody(request, MAX_MCP_BODY_BYTES);
+        text = buffered ? buffered.toString('utf8') : ((await body.read?.()) ?? '');
       } catch (err) {
         if (err instanceof BodyTooLarge) {
-          return new GatewayError(
-            413,
-            JsonRpcCode.InvalidRequest,
-            `request body over ${MAX_MCP_BODY_BYTES} bytes`,
-          ).toResponse();
+          return {
+            refusal: new GatewayError(
+              413,
+              JsonRpcCode.InvalidRequest,
+              `request body over ${MAX_MCP_BODY_BYTES} bytes`,
+            ).toResponse(),
+          };
         }
         throw err;
       }
-      messages = rpcMessages(body);
+      messages = rpcMessages(text);
       for (const m of messages) {
         if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
         metrics.toolCalls.inc({ service: entry.name, tool: m.params.name });
@@ -223,6 +272,36 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
         }
       }
     }
+    return { identity, corsHeaders, body: text, messages };
+  }
+
+  /** The JSON-RPC error answer for a backend that threw. */
+  function backendFailure(entry: ServiceEntry, err: unknown, messages: RpcMessage[], log: Logger): Response {
+    const id = messages.length === 1 ? (messages[0]!.id ?? null) : null;
+    metrics.backendErrors.inc({ service: entry.name });
+    if (err instanceof GatewayError) {
+      log.warn({ service: entry.name, status: err.status, err: err.message }, 'backend error');
+      return err.toResponse(id);
+    }
+    log.error({ service: entry.name, err: (err as Error).message }, 'backend failed');
+    return new GatewayError(502, JsonRpcCode.BackendUnavailable, `service "${entry.name}" failed`).toResponse(
+      id,
+    );
+  }
+
+  async function serveService(entry: ServiceEntry, request: Request, pub: PublicRequest, log: Logger) {
+    if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
+    // The node adapter usually holds the body already: read it from there and leave the request unconsumed.
+    const a = await admit(
+      entry,
+      (name) => request.headers.get(name),
+      request.method,
+      { buffered: connectionInfo(request)?.body, read: () => readBody(request, MAX_MCP_BODY_BYTES) },
+      pub,
+      log,
+    );
+    if ('refusal' in a) return a.refusal;
+    const { identity, corsHeaders, body, messages } = a;
     // The backend answers on the same path; pass the request itself when its body is unread
     // (headers the gateway owns removed in place), else a copy carrying the body read above.
     let backendRequest: Request;
@@ -247,20 +326,52 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
       const res = await registry.backend(entry).handle(backendRequest, identity, body);
       return withHeaders(res, corsHeaders);
     } catch (err) {
-      const id = messages.length === 1 ? (messages[0]!.id ?? null) : null;
-      metrics.backendErrors.inc({ service: entry.name });
-      if (err instanceof GatewayError) {
-        log.warn({ service: entry.name, status: err.status, err: err.message }, 'backend error');
-        return withHeaders(err.toResponse(id), corsHeaders);
-      }
-      log.error({ service: entry.name, err: (err as Error).message }, 'backend failed');
-      return withHeaders(
-        new GatewayError(502, JsonRpcCode.BackendUnavailable, `service "${entry.name}" failed`).toResponse(
-          id,
-        ),
-        corsHeaders,
-      );
+      return withHeaders(backendFailure(entry, err, messages, log), corsHeaders);
     }
+  }
+
+  /**
+   * The node:http fast path of {@link serveService}, for backends with
+   * `handleNode` (stdio): the same checks through {@link admit}, then the
+   * backend writes straight to `res`.
+   */
+  async function serveServiceNode(
+    entry: ServiceEntry,
+    backend: ServiceBackend & Required<Pick<ServiceBackend, 'handleNode'>>,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer | undefined,
+    header: (name: string) => string | undefined,
+    pub: PublicRequest,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const t = begin(header('x-request-id'));
+    let status: number;
+    try {
+      const a = await admit(entry, header, method, { buffered: body }, pub, t.log);
+      if ('refusal' in a) {
+        status = a.refusal.status;
+        await writeResponse(res, withHeaders(a.refusal, { 'x-request-id': t.reqId }));
+      } else {
+        const hide: string[] = [];
+        for (const k in req.headers) if (STRIPPED_FOR_BACKEND.test(k)) hide.push(k);
+        const responseHeaders = { ...a.corsHeaders, 'x-request-id': t.reqId };
+        try {
+          ({ status } = await backend.handleNode(req, res, a.identity, { body, hide, responseHeaders }));
+        } catch (err) {
+          const response = backendFailure(entry, err, a.messages, t.log);
+          status = response.status;
+          if (res.headersSent) res.destroy();
+          else await writeResponse(res, withHeaders(response, responseHeaders));
+        }
+      }
+    } catch (err) {
+      const response = failure(err, t.log);
+      status = response.status;
+      if (res.headersSent) res.destroy();
+      else await writeResponse(res, withHeaders(response, { 'x-request-id': t.reqId }));
+    }
+    finish(t, `service:${entry.name}`, status, method, pub);
   }
 
   async function readyz(): Promise<Response> {
@@ -331,7 +442,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
     let identity: Identity;
     const meta = `${issuer.origin}/.well-known/oauth-protected-resource${new URL(admin.resource).pathname}`;
     try {
-      identity = await authenticate(request, admin.resource, [ADMIN_SCOPE]);
+      identity = await authenticate(request.headers.get('authorization'), admin.resource, [ADMIN_SCOPE]);
     } catch (err) {
       if (err instanceof AuthError) return authFailure(err, meta, [ADMIN_SCOPE]);
       throw err;
@@ -424,44 +535,100 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): (request: Reques
     return ['auth', await auth.fetch(request)];
   }
 
-  return async function handle(request: Request): Promise<Response> {
-    const started = performance.now();
-    const given = request.headers.get('x-request-id');
+  /** Paths the gateway answers itself before any service route (see {@link route}). */
+  function reserved(pub: PublicRequest, method: string): boolean {
+    const path = local(pub);
+    return (
+      path === '/healthz' ||
+      path === '/readyz' ||
+      path === '/metrics' ||
+      path === '/openapi.json' ||
+      (path === '/servers' && method === 'GET') ||
+      !!path?.startsWith('/admin/') ||
+      (path !== undefined && !!deps.pages?.[path]) ||
+      pub.pathname.startsWith('/.well-known/oauth-protected-resource/')
+    );
+  }
+
+  /** Per-request bookkeeping: start time, request id (the client's when well-formed) and its logger. */
+  function begin(given: string | null | undefined) {
     const reqId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
-    const log = logger.child({ reqId });
+    return { started: performance.now(), reqId, log: logger.child({ reqId }) };
+  }
+
+  /** The answer to an error no route handled. */
+  function failure(err: unknown, log: Logger): Response {
+    if (err instanceof AuthError)
+      return jsonError(err.status, err.error ?? 'invalid_request', err.description);
+    if (err instanceof GatewayError) return err.toResponse();
+    log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'request failed');
+    return jsonError(500, 'server_error', 'internal error');
+  }
+
+  /** Metrics and the access log line of a finished request. */
+  function finish(
+    t: ReturnType<typeof begin>,
+    kind: string,
+    status: number,
+    method: string,
+    pub: PublicRequest,
+  ): void {
+    const seconds = (performance.now() - t.started) / 1000;
+    const routeLabel = kind.startsWith('service:') ? 'service' : kind;
+    metrics.requests.inc({ route: routeLabel, status: String(status) });
+    metrics.duration.observe({ route: routeLabel }, seconds);
+    t.log.info(
+      { method, path: pub.pathname, status, ms: Math.round(seconds * 1000), route: kind, ip: pub.clientIp },
+      'request',
+    );
+  }
+
+  const handle = async function handle(request: Request): Promise<Response> {
+    const t = begin(request.headers.get('x-request-id'));
     const pub = publicRequest(request, config.trustProxy, issuer);
     let kind = 'unknown';
     let response: Response;
     try {
-      [kind, response] = await route(request, pub, log);
+      [kind, response] = await route(request, pub, t.log);
     } catch (err) {
-      if (err instanceof AuthError) {
-        response = jsonError(err.status, err.error ?? 'invalid_request', err.description);
-      } else if (err instanceof GatewayError) {
-        response = err.toResponse();
-      } else {
-        log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'request failed');
-        response = jsonError(500, 'server_error', 'internal error');
-      }
+      response = failure(err, t.log);
     }
-    response = withHeaders(response, { 'x-request-id': reqId });
-    const seconds = (performance.now() - started) / 1000;
-    const routeLabel = kind.startsWith('service:') ? 'service' : kind;
-    metrics.requests.inc({ route: routeLabel, status: String(response.status) });
-    metrics.duration.observe({ route: routeLabel }, seconds);
-    log.info(
-      {
-        method: request.method,
-        path: pub.pathname,
-        status: response.status,
-        ms: Math.round(seconds * 1000),
-        route: kind,
-        ip: pub.clientIp,
-      },
-      'request',
-    );
+    response = withHeaders(response, { 'x-request-id': t.reqId });
+    finish(t, kind, response.status, request.method, pub);
     return response;
   };
+
+  const nodeFastPath: NodeFastPath = (req, res, body) => {
+    const method = req.method;
+    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') return undefined;
+    // A body the adapter could not buffer (chunked, or over the cap) takes the streaming path.
+    if (method === 'POST' && !body) return undefined;
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const pub = publicAddress(
+      { url: req.url ?? '/', header, remoteAddress: req.socket.remoteAddress ?? '' },
+      config.trustProxy,
+      issuer,
+    );
+    if (reserved(pub, method)) return undefined;
+    const entry = registry.match(pub);
+    if (!entry) return undefined;
+    const backend = registry.backend(entry);
+    if (!backend.handleNode) return undefined;
+    return serveServiceNode(
+      entry,
+      backend as ServiceBackend & Required<Pick<ServiceBackend, 'handleNode'>>,
+      req,
+      res,
+      body,
+      header,
+      pub,
+    );
+  };
+
+  return Object.assign(handle, { nodeFastPath });
 }
 
 /** A service as the admin API shows it: upstream credentials are never returned. */

@@ -89,7 +89,8 @@ function toRequest(req: http.IncomingMessage, body?: Buffer): Request {
 /** How long an event stream may wait for its first event before its headers are sent alone. */
 const HEADER_FLUSH_MS = 10;
 
-async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
+/** Writes a fetch `Response` to a node:http response (streams event streams, buffers the rest). */
+export async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
     if (key !== 'set-cookie') headers[key] = value;
@@ -135,10 +136,22 @@ async function writeResponse(res: http.ServerResponse, response: Response): Prom
   res.end();
 }
 
+/**
+ * Serves some requests straight on node:http, before any fetch `Request` is
+ * built (the gateway's MCP hot path). Returns `undefined`, synchronously,
+ * for a request it leaves to the fetch handler; otherwise a promise that
+ * settles once the response has been handed to `res`.
+ */
+export type NodeFastPath = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: Buffer | undefined,
+) => Promise<void> | undefined;
+
 /** Wraps a fetch handler in node:http: streaming bodies, client-abort signals, drain on shutdown. */
 export function createNodeServer(
   handler: FetchHandler,
-  opts: { onError?: (err: unknown) => void } = {},
+  opts: { onError?: (err: unknown) => void; fastPath?: NodeFastPath } = {},
 ): NodeServer {
   let inFlight = 0;
   let draining = false;
@@ -168,19 +181,24 @@ export function createNodeServer(
       },
     };
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const fast = opts.fastPath;
     Promise.resolve(hasBody ? readSmallBody(req) : undefined)
-      .then((body) => {
+      .then(async (body) => {
+        const served = fast?.(req, res, body);
+        if (served) return served;
         let request: Request;
         try {
           request = toRequest(req, body);
         } catch {
-          return new Response('bad request', { status: 400, headers: { 'content-type': 'text/plain' } });
+          return writeResponse(
+            res,
+            new Response('bad request', { status: 400, headers: { 'content-type': 'text/plain' } }),
+          );
         }
         if (body) info.body = body;
         infos.set(request, info);
-        return handler(request);
+        return writeResponse(res, await handler(request));
       })
-      .then((response) => writeResponse(res, response))
       .catch((err: unknown) => {
         opts.onError?.(err);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

@@ -11,22 +11,45 @@ export interface PublicRequest {
   clientIp: string;
 }
 
+/** What {@link publicAddress} reads of a request: a fetch `Request` or a node:http one. */
+export interface RequestParts {
+  /** The request URL: absolute, or the path and query of the request line. */
+  url: string;
+  /** A header by lower-case name. */
+  header(name: string): string | null | undefined;
+  /** Peer address of the TCP connection. */
+  remoteAddress: string;
+}
+
 /**
  * The public origin and client address of a request. With `trustProxy`,
  * `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` (first hop)
  * are believed; without it they are ignored and the issuer's scheme is used.
  */
 export function publicRequest(request: Request, trustProxy: boolean, issuer: URL): PublicRequest {
-  const url = new URL(request.url);
+  return publicAddress(
+    {
+      url: request.url,
+      header: (name) => request.headers.get(name),
+      remoteAddress: connectionInfo(request)?.remoteAddress ?? '',
+    },
+    trustProxy,
+    issuer,
+  );
+}
+
+/** {@link publicRequest} for any {@link RequestParts} (the node:http fast path uses it). */
+export function publicAddress(req: RequestParts, trustProxy: boolean, issuer: URL): PublicRequest {
+  const url = new URL(req.url, 'http://localhost');
   let proto = issuer.protocol.replace(':', '');
-  let host = (request.headers.get('host') ?? url.host).toLowerCase();
-  let clientIp = connectionInfo(request)?.remoteAddress ?? '';
+  let host = (req.header('host') ?? url.host).toLowerCase();
+  let clientIp = req.remoteAddress;
   if (trustProxy) {
-    const fp = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+    const fp = req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
     if (fp === 'http' || fp === 'https') proto = fp;
-    const fh = request.headers.get('x-forwarded-host')?.split(',')[0]?.trim().toLowerCase();
+    const fh = req.header('x-forwarded-host')?.split(',')[0]?.trim().toLowerCase();
     if (fh && /^[a-z0-9.-]+(:\d+)?$|^\[[0-9a-f:.]+\](:\d+)?$/.test(fh)) host = fh;
-    const ff = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+    const ff = req.header('x-forwarded-for')?.split(',')[0]?.trim();
     if (ff) clientIp = ff;
   }
   // Drop a default port so https://h:443 and https://h compare equal.
