@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
 import { resolveExecutable } from './child-process.js';
+import { handleFetch } from './fetch-exchange.js';
 import { HttpHandler } from './http-handler.js';
 import { createJsonLogger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { DEFAULTS, optionsSchema, type IdentityResolver, type StdioBridgeOptions } from './options.js';
+import { handleNodeRequest, type NodeRequestInit } from './node-exchange.js';
 import { SessionRegistry } from './sessions.js';
 
 /** Counters and gauges of a running bridge. */
@@ -26,6 +29,16 @@ export interface BridgeStats {
 export interface StdioBridge {
   /** Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`, `/metrics`). */
   fetch: (request: Request) => Promise<Response>;
+  /**
+   * Serves one request on node:http directly (no Request/Response objects).
+   * Resolves once the response has been handed to `res` (headers written; an
+   * SSE body may still be streaming), with its status. Never throws.
+   */
+  handleNode: (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    init?: NodeRequestInit,
+  ) => Promise<{ status: number }>;
   /** Ends every session and pooled child (SIGTERM, then SIGKILL); resolves when all have exited. */
   close: () => Promise<void>;
   /** Current counters. */
@@ -104,8 +117,14 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
   sweeper.unref();
   registry.scheduleRefill();
   let closed: Promise<void> | undefined;
+  const fetch = (request: Request) => handleFetch(handler, o.maxBodyBytes, request);
+  const handleNode = (req: http.IncomingMessage, res: http.ServerResponse, init?: NodeRequestInit) =>
+    handleNodeRequest(handler, o.maxBodyBytes, req, res, init);
+  // `toNodeListener(bridge.fetch)` finds the direct node path through this.
+  NODE_PATHS.set(fetch, handleNode);
   return {
-    fetch: (request) => handler.handle(request),
+    fetch,
+    handleNode,
     close() {
       closing = true;
       closed ??= (async () => {
@@ -133,6 +152,9 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     killAllNow: () => registry.killAllNow(),
   };
 }
+
+/** A bridge's `fetch` → its direct node:http path (for {@link toNodeListener}). */
+export const NODE_PATHS = new WeakMap<(request: Request) => Promise<Response>, StdioBridge['handleNode']>();
 
 function stripUndefined<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};

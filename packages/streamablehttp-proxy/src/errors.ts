@@ -13,7 +13,7 @@ export const JsonRpcCode = {
 /**
  * An HTTP-level refusal carrying a JSON-RPC error body
  * (`{"jsonrpc":"2.0","error":{code,message},"id":null}`). Handlers throw it;
- * {@link errorResponse} turns it into a `Response` in one place.
+ * `errorReply` (exchange.ts) turns it into an answer in one place.
  */
 export class BridgeHttpError extends Error {
   override readonly name = 'BridgeHttpError';
@@ -37,12 +37,4 @@ export function jsonRpcErrorBody(
   const error: { code: number; message: string; data?: unknown } = { code, message };
   if (data !== undefined) error.data = data;
   return JSON.stringify({ jsonrpc: '2.0', id, error });
-}
-
-/** The `Response` for a {@link BridgeHttpError}. */
-export function errorResponse(err: BridgeHttpError, extraHeaders?: Record<string, string>): Response {
-  return new Response(jsonRpcErrorBody(null, err.code, err.message), {
-    status: err.status,
-    headers: { 'content-type': 'application/json', ...err.headers, ...extraHeaders },
-  });
 }

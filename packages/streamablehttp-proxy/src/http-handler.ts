@@ -1,8 +1,9 @@
-import { BridgeHttpError, JsonRpcCode, errorResponse } from './errors.js';
+import { BridgeHttpError, JsonRpcCode } from './errors.js';
+import { errorReply, jsonReply, pathnameOf, tooLarge, type Reply, type RequestView } from './exchange.js';
 import { classify, type JsonRpcId } from './jsonrpc.js';
 import type { Logger } from './log.js';
 import type { BridgeMetrics } from './metrics.js';
-import type { Clock, IdentityResolver } from './options.js';
+import type { Clock, IdentityResolver, RequestHeaders } from './options.js';
 import {
   isSupportedProtocolVersion,
   supportsPrimingEvents,
@@ -46,48 +47,51 @@ export class HttpHandler {
   ) {}
 
   /** Handles one request. Never throws. */
-  async handle(request: Request): Promise<Response> {
+  async handle(request: RequestView): Promise<Reply> {
     let cors: Record<string, string> | undefined;
-    let response: Response;
+    let reply: Reply;
     try {
-      const url = new URL(request.url);
-      if (url.pathname === this.cfg.path) {
+      const pathname = pathnameOf(request.url);
+      if (pathname === this.cfg.path) {
         this.checkHost(request);
         cors = this.checkOrigin(request);
-        response = await this.mcp(request);
-      } else if (request.method === 'GET' && url.pathname === '/healthz') {
-        response = Response.json({ status: 'ok' });
-      } else if (request.method === 'GET' && url.pathname === '/readyz') {
+        reply = await this.mcp(request);
+      } else if (request.method === 'GET' && pathname === '/healthz') {
+        reply = jsonReply(200, JSON.stringify({ status: 'ok' }));
+      } else if (request.method === 'GET' && pathname === '/readyz') {
         const ready = this.cfg.canSpawn();
-        response = Response.json({ status: ready ? 'ready' : 'unavailable' }, { status: ready ? 200 : 503 });
-      } else if (request.method === 'GET' && url.pathname === '/metrics') {
-        response = new Response(
-          this.cfg.metrics.render({
-            sessions: this.registry.size,
-            pool: this.registry.pooled,
-            warm: this.registry.warm,
-            maxSessions: this.cfg.maxSessions,
-          }),
-          { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } },
-        );
+        reply = jsonReply(ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'unavailable' }));
+      } else if (request.method === 'GET' && pathname === '/metrics') {
+        reply = {
+          status: 200,
+          headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+          body: Buffer.from(
+            this.cfg.metrics.render({
+              sessions: this.registry.size,
+              pool: this.registry.pooled,
+              warm: this.registry.warm,
+              maxSessions: this.cfg.maxSessions,
+            }),
+          ),
+        };
       } else {
         throw new BridgeHttpError(404, JsonRpcCode.ServerError, 'Not Found');
       }
     } catch (err) {
-      if (err instanceof BridgeHttpError) response = errorResponse(err, cors);
+      if (err instanceof BridgeHttpError) reply = errorReply(err, cors);
       else {
         this.cfg.logger.error('request failed', { error: err instanceof Error ? err.message : String(err) });
-        response = errorResponse(new BridgeHttpError(500, JsonRpcCode.InternalError, 'Internal error'), cors);
+        reply = errorReply(new BridgeHttpError(500, JsonRpcCode.InternalError, 'Internal error'), cors);
       }
-      this.cfg.metrics.countHttp(request.method, response.status);
-      return response;
+      this.cfg.metrics.countHttp(request.method, reply.status);
+      return reply;
     }
-    if (cors) for (const k in cors) response.headers.set(k, cors[k]!);
-    this.cfg.metrics.countHttp(request.method, response.status);
-    return response;
+    if (cors) Object.assign(reply.headers, cors);
+    this.cfg.metrics.countHttp(request.method, reply.status);
+    return reply;
   }
 
-  private async mcp(request: Request): Promise<Response> {
+  private async mcp(request: RequestView): Promise<Reply> {
     switch (request.method) {
       case 'POST':
         return this.post(request);
@@ -96,7 +100,7 @@ export class HttpHandler {
       case 'DELETE':
         return this.delete(request);
       case 'OPTIONS':
-        return new Response(null, {
+        return {
           status: 204,
           headers: {
             'access-control-allow-methods': ALLOW,
@@ -106,14 +110,14 @@ export class HttpHandler {
             ].join(', '),
             'access-control-max-age': '600',
           },
-        });
+        };
       default:
         throw new BridgeHttpError(405, JsonRpcCode.ServerError, 'Method Not Allowed', { allow: ALLOW });
     }
   }
 
-  private async post(request: Request): Promise<Response> {
-    const accept = request.headers.get('accept') ?? '';
+  private async post(request: RequestView): Promise<Reply> {
+    const accept = request.header('accept') ?? '';
     const acceptsSse = accept.includes('text/event-stream');
     const acceptsJson =
       accept.includes('application/json') || accept.includes('*/*') || accept.includes('application/*');
@@ -124,14 +128,16 @@ export class HttpHandler {
         'Not Acceptable: Accept must list application/json or text/event-stream',
       );
     }
-    if (!isJsonMediaType(request.headers.get('content-type'))) {
+    if (!isJsonMediaType(request.header('content-type'))) {
       throw new BridgeHttpError(
         415,
         JsonRpcCode.ServerError,
         'Unsupported Media Type: Content-Type must be application/json',
       );
     }
-    const text = await readBody(request, this.cfg.maxBodyBytes);
+    const body = request.body ?? (request.loadBody ? await request.loadBody() : undefined);
+    if (body && body.byteLength > this.cfg.maxBodyBytes) throw tooLarge(this.cfg.maxBodyBytes);
+    const text = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : '';
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -191,7 +197,7 @@ export class HttpHandler {
       const params = (initialize.c.msg.params ?? {}) as { protocolVersion?: unknown };
       const version =
         typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
-      const identity = this.cfg.identity ? await this.cfg.identity(request) : undefined;
+      const identity = this.cfg.identity ? await this.cfg.identity(identityView(request)) : undefined;
       const session = this.registry.open(identity, this.envFor(request));
       try {
         return await session.post(items, { mode, batch, resumable: supportsPrimingEvents(version) });
@@ -205,8 +211,8 @@ export class HttpHandler {
     return session.post(items, { mode, batch, resumable: supportsPrimingEvents(version) });
   }
 
-  private async get(request: Request): Promise<Response> {
-    if (!(request.headers.get('accept') ?? '').includes('text/event-stream')) {
+  private async get(request: RequestView): Promise<Reply> {
+    if (!(request.header('accept') ?? '').includes('text/event-stream')) {
       throw new BridgeHttpError(
         406,
         JsonRpcCode.ServerError,
@@ -215,19 +221,19 @@ export class HttpHandler {
     }
     const session = await this.session(request);
     this.protocolVersion(request);
-    return session.get(request.headers.get('last-event-id'));
+    return session.get(request.header('last-event-id'));
   }
 
-  private async delete(request: Request): Promise<Response> {
+  private async delete(request: RequestView): Promise<Reply> {
     const session = await this.session(request);
     this.protocolVersion(request);
     void session.close('deleted by client');
-    return new Response(null, { status: 200 });
+    return { status: 200, headers: {} };
   }
 
   /** The session named by `Mcp-Session-Id`: 400 without one, 404 when unknown, ended or someone else's. */
-  private async session(request: Request): Promise<Session> {
-    const id = request.headers.get('mcp-session-id');
+  private async session(request: RequestView): Promise<Session> {
+    const id = request.header('mcp-session-id');
     if (!id)
       throw new BridgeHttpError(
         400,
@@ -237,15 +243,15 @@ export class HttpHandler {
     const session = this.registry.get(id);
     if (!session || session.closed) throw notFound();
     if (this.cfg.identity) {
-      const identity = await this.cfg.identity(request);
+      const identity = await this.cfg.identity(identityView(request));
       if (identity !== session.identity) throw notFound();
     }
     return session;
   }
 
   /** Validates `MCP-Protocol-Version` (400 when unsupported); returns it when present. */
-  private protocolVersion(request: Request): string | undefined {
-    const v = request.headers.get('mcp-protocol-version');
+  private protocolVersion(request: RequestView): string | undefined {
+    const v = request.header('mcp-protocol-version');
     if (v === null) return undefined;
     if (!isSupportedProtocolVersion(v)) {
       throw new BridgeHttpError(
@@ -257,23 +263,23 @@ export class HttpHandler {
     return v;
   }
 
-  private checkHost(request: Request): void {
+  private checkHost(request: RequestView): void {
     const allowed = this.cfg.allowedHosts;
     if (!allowed) return;
-    const host = hostnameOf(request.headers.get('host') ?? new URL(request.url).host);
+    const host = hostnameOf(request.header('host') ?? new URL(request.url).host);
     const ok = allowed === 'loopback' ? isLoopbackHost(host) : allowed.includes(host);
     if (!ok) throw new BridgeHttpError(403, JsonRpcCode.ServerError, 'Forbidden: Host not allowed');
   }
 
   /** Origin allow-list (MCP transports: servers MUST validate Origin). Returns CORS headers for allowed origins. */
-  private checkOrigin(request: Request): Record<string, string> | undefined {
-    const origin = request.headers.get('origin');
+  private checkOrigin(request: RequestView): Record<string, string> | undefined {
+    const origin = request.header('origin');
     if (origin === null) return undefined;
     const list = this.cfg.allowedOrigins;
     let ok = list.includes('*') || list.includes(origin);
     if (!ok) {
       try {
-        ok = new URL(origin).host === (request.headers.get('host') ?? new URL(request.url).host);
+        ok = new URL(origin).host === (request.header('host') ?? new URL(request.url).host);
       } catch {
         ok = false;
       }
@@ -286,10 +292,10 @@ export class HttpHandler {
     };
   }
 
-  private envFor(request: Request): Record<string, string> | undefined {
+  private envFor(request: RequestView): Record<string, string> | undefined {
     let env: Record<string, string> | undefined;
     for (const [header, name] of this.cfg.envFromHeaders) {
-      const value = request.headers.get(header);
+      const value = request.header(header);
       if (value !== null) (env ??= {})[name] = value;
     }
     return env;
@@ -307,29 +313,9 @@ export function isJsonMediaType(value: string | null): boolean {
   return (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase() === 'application/json';
 }
 
-/** Reads a request body as UTF-8, refusing (413) more than `max` bytes. */
-export async function readBody(request: Request, max: number): Promise<string> {
-  const tooLarge = () =>
-    new BridgeHttpError(413, JsonRpcCode.ServerError, `Payload Too Large: body exceeds ${max} bytes`);
-  const length = request.headers.get('content-length');
-  if (length !== null && Number(length) > max) throw tooLarge();
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1)
-    return Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength).toString('utf8');
-  return Buffer.concat(chunks, size).toString('utf8');
+/** What an {@link IdentityResolver} sees of a request: its headers (names case-insensitive). */
+function identityView(request: RequestView): { headers: RequestHeaders } {
+  return { headers: { get: (name) => request.header(name.toLowerCase()) } };
 }
 
 /** The host name of a `Host` header value, without port or IPv6 brackets, lower-cased. */

@@ -1,6 +1,13 @@
 export { createStdioBridge, type StdioBridge, type BridgeStats } from './bridge.js';
 export { toNodeListener, serveNode, type ServedBridge, type FetchHandler } from './node.js';
-export { DEFAULTS, type StdioBridgeOptions, type Clock, type IdentityResolver } from './options.js';
+export type { NodeRequestInit } from './node-exchange.js';
+export {
+  DEFAULTS,
+  type StdioBridgeOptions,
+  type Clock,
+  type IdentityResolver,
+  type RequestHeaders,
+} from './options.js';
 export { createJsonLogger, LOG_LEVELS, type Logger, type LogLevel, type LogFields } from './log.js';
 export { BridgeHttpError, JsonRpcCode } from './errors.js';
 export {

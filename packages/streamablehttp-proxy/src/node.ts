@@ -1,25 +1,39 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createStdioBridge, type StdioBridge } from './bridge.js';
-import { BridgeHttpError, JsonRpcCode, errorResponse } from './errors.js';
+import { NODE_PATHS, createStdioBridge, type StdioBridge } from './bridge.js';
+import { BridgeHttpError, JsonRpcCode } from './errors.js';
+import { errorReply, tooLarge } from './exchange.js';
+import { toResponse } from './fetch-exchange.js';
 import { isLoopbackHost } from './http-handler.js';
+import { readNodeBody } from './node-exchange.js';
 import { DEFAULTS, type StdioBridgeOptions } from './options.js';
+import { HEADER_FLUSH_MS } from './sse.js';
 
 /** A Fetch-API handler. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 /**
- * Adapts a Fetch-API handler to node:http. Request bodies are read into
- * memory up to `maxBodyBytes` (413 beyond); SSE bodies are streamed with
+ * Adapts a Fetch-API handler to node:http. A bridge's own `fetch` (or the
+ * bridge itself) is served on its direct path ({@link StdioBridge.handleNode}:
+ * no web objects per request). Any other handler: request bodies are read
+ * into memory up to `maxBodyBytes` (413 beyond); SSE bodies are streamed with
  * headers flushed at once; a client that disconnects cancels the body.
  */
 export function toNodeListener(
-  handler: FetchHandler,
+  handler: FetchHandler | StdioBridge,
   opts: { maxBodyBytes?: number } = {},
 ): http.RequestListener {
+  const direct =
+    typeof handler === 'function' ? NODE_PATHS.get(handler as StdioBridge['fetch']) : handler.handleNode;
+  if (direct) {
+    return (req, res) => {
+      void direct(req, res, undefined);
+    };
+  }
+  const fetchHandler = handler as FetchHandler;
   const max = opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   return (req, res) => {
-    void serve(handler, req, res, max);
+    void serve(fetchHandler, req, res, max);
   };
 }
 
@@ -38,58 +52,29 @@ async function serve(
     const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
     let body: Buffer | undefined;
     if (method !== 'GET' && method !== 'HEAD') {
-      body = await readNodeBody(req, max);
-      if (body === undefined) {
-        response = errorResponse(
-          new BridgeHttpError(413, JsonRpcCode.ServerError, `Payload Too Large: body exceeds ${max} bytes`),
-        );
+      const read = await readNodeBody(req, max);
+      if (read === null) {
+        response = toResponse(errorReply(tooLarge(max)));
         return await write(res, response, true);
       }
+      body = read;
     }
     response = await handler(
       new Request(url, { method, headers, body: body as Uint8Array<ArrayBuffer> | undefined }),
     );
   } catch (err) {
-    response = errorResponse(
-      new BridgeHttpError(
-        400,
-        JsonRpcCode.ServerError,
-        `Bad Request: ${err instanceof Error ? err.message : 'unreadable'}`,
+    response = toResponse(
+      errorReply(
+        new BridgeHttpError(
+          400,
+          JsonRpcCode.ServerError,
+          `Bad Request: ${err instanceof Error ? err.message : 'unreadable'}`,
+        ),
       ),
     );
   }
   await write(res, response, false);
 }
-
-function readNodeBody(req: http.IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const length = Number(req.headers['content-length'] ?? -1);
-    if (length > max) {
-      req.resume();
-      return resolve(undefined);
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > max) {
-        over = true;
-        chunks.length = 0;
-        return resolve(undefined);
-      }
-      chunks.push(chunk);
-    });
-    req.once('end', () => {
-      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.once('error', reject);
-  });
-}
-
-/** How long an SSE response may wait for its first event before its headers are sent alone. */
-const HEADER_FLUSH_MS = 10;
 
 async function write(res: http.ServerResponse, response: Response, close: boolean): Promise<void> {
   const headers: Record<string, string | string[]> = {};
@@ -160,7 +145,7 @@ export async function serveNode(
   const allowedHosts =
     options.allowedHosts ?? (isLoopbackHost(host.replace(/^\[|\]$/g, '')) ? 'loopback' : undefined);
   const bridge = createStdioBridge({ ...options, allowedHosts });
-  const server = http.createServer(toNodeListener(bridge.fetch, { maxBodyBytes: options.maxBodyBytes }));
+  const server = http.createServer((req, res) => void bridge.handleNode(req, res));
   server.keepAliveTimeout = 65_000;
   try {
     await new Promise<void>((resolve, reject) => {

@@ -6,8 +6,19 @@ export interface Clock {
   now(): number;
 }
 
-/** Works out who is calling; a session only answers the identity that opened it. */
-export type IdentityResolver = (request: Request) => string | undefined | Promise<string | undefined>;
+/** The request headers an {@link IdentityResolver} can read (a web `Headers` is one). */
+export interface RequestHeaders {
+  get(name: string): string | null;
+}
+
+/**
+ * Works out who is calling; a session only answers the identity that opened
+ * it. Receives the request's headers on both the fetch and the node:http
+ * path (a web `Request` satisfies the parameter type).
+ */
+export type IdentityResolver = (request: {
+  headers: RequestHeaders;
+}) => string | undefined | Promise<string | undefined>;
 
 /** Options of {@link createStdioBridge}. Only `command` is required. */
 export interface StdioBridgeOptions {

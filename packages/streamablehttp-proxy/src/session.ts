@@ -1,6 +1,7 @@
 import type { ChildExit, ChildProcess } from './child-process.js';
 import { describeExit } from './child-process.js';
 import { BridgeHttpError, JsonRpcCode, jsonRpcErrorBody } from './errors.js';
+import type { Reply } from './exchange.js';
 import { EventStore, formatEventId, parseEventId, type EventStoreLimits } from './event-store.js';
 import { classify, progressTokenOf, type Classified, type JsonRpcId } from './jsonrpc.js';
 import type { Logger } from './log.js';
@@ -58,7 +59,7 @@ class OutStream {
   seq = 0;
   open = 0;
   json: Buffer[] = [];
-  resolveJson: ((r: Response) => void) | undefined;
+  resolveJson: ((r: Reply) => void) | undefined;
   constructor(
     readonly no: number,
     readonly mode: 'sse' | 'json',
@@ -122,7 +123,7 @@ export class Session {
    * 202; otherwise an SSE stream (or, in JSON mode, a JSON body once every
    * request is answered).
    */
-  async post(items: IncomingMessage[], opts: PostOptions): Promise<Response> {
+  async post(items: IncomingMessage[], opts: PostOptions): Promise<Reply> {
     this.assertOpen();
     const now = this.ctx.clock.now();
     this.lastActivity = now;
@@ -146,7 +147,7 @@ export class Session {
         drain = this.child.write(item.line) ?? drain;
       }
       if (drain) await drain;
-      return new Response(null, { status: 202 });
+      return { status: 202, headers: {} };
     }
     const stream = new OutStream(
       this.nextStreamNo++,
@@ -155,18 +156,15 @@ export class Session {
       opts.batch,
     );
     this.streams.set(stream.no, stream);
-    let response: Response | Promise<Response>;
+    let response: Reply | Promise<Reply>;
     if (opts.mode === 'sse') {
       const sink = new SseSink(now, (s) => this.detach(stream, s));
       stream.sink = sink;
       if (stream.resumable) sink.writePriming(formatEventId(stream.no, 0), this.ctx.retryMs, now);
       this.newestSse = stream;
-      response = new Response(sink.stream, {
-        status: 200,
-        headers: { ...SSE_HEADERS, 'mcp-session-id': this.id },
-      });
+      response = { status: 200, headers: { ...SSE_HEADERS, 'mcp-session-id': this.id }, sse: sink };
     } else {
-      response = new Promise<Response>((resolve) => (stream.resolveJson = resolve));
+      response = new Promise<Reply>((resolve) => (stream.resolveJson = resolve));
     }
     const deadline = this.ctx.requestTimeoutMs > 0 ? now + this.ctx.requestTimeoutMs : Infinity;
     let drain: Promise<void> | undefined;
@@ -189,7 +187,7 @@ export class Session {
   }
 
   /** Opens the standalone GET stream, or resumes a stream after `lastEventId`. */
-  get(lastEventId: string | null): Response {
+  get(lastEventId: string | null): Reply {
     this.assertOpen();
     const now = this.ctx.clock.now();
     this.lastActivity = now;
@@ -211,7 +209,7 @@ export class Session {
         target.sink = sink;
         if (target === this.getStream) this.getBacklog = [];
       }
-      return new Response(sink.stream, { status: 200, headers });
+      return { status: 200, headers, sse: sink };
     }
     const sink = new SseSink(now, (s) => this.detach(this.getStream, s));
     this.getStream.sink?.close();
@@ -222,7 +220,7 @@ export class Session {
     const backlog = this.getBacklog;
     this.getBacklog = [];
     for (const ev of backlog) sink.writeMessage(ev.data, ev.id, now);
-    return new Response(sink.stream, { status: 200, headers });
+    return { status: 200, headers, sse: sink };
   }
 
   /**
@@ -357,17 +355,15 @@ export class Session {
       stream.resolveJson = undefined;
       const headers = { 'content-type': 'application/json', 'mcp-session-id': this.id };
       const parts = stream.json;
-      if (parts.length === 0)
-        resolve(new Response(null, { status: 202, headers: { 'mcp-session-id': this.id } }));
-      else if (!stream.batch && parts.length === 1)
-        resolve(new Response(parts[0] as Uint8Array<ArrayBuffer>, { status: 200, headers }));
+      if (parts.length === 0) resolve({ status: 202, headers: { 'mcp-session-id': this.id } });
+      else if (!stream.batch && parts.length === 1) resolve({ status: 200, headers, body: parts[0] });
       else {
         const body = Buffer.concat([
           Buffer.from('['),
           ...parts.flatMap((p, i) => (i ? [COMMA, p] : [p])),
           Buffer.from(']'),
         ]);
-        resolve(new Response(body as Uint8Array<ArrayBuffer>, { status: 200, headers }));
+        resolve({ status: 200, headers, body });
       }
       return;
     }

@@ -1,0 +1,76 @@
+import { BridgeHttpError, JsonRpcCode, jsonRpcErrorBody } from './errors.js';
+import type { SseSink } from './sse.js';
+
+/**
+ * The transport-neutral view of one HTTP request the handler works on: what
+ * both the fetch path (`Request`) and the node:http path fill in.
+ */
+export interface RequestView {
+  method: string;
+  /** Absolute URL. */
+  url: string;
+  /** A request header by lower-case name; duplicates joined with `, `; `null` when absent. */
+  header(name: string): string | null;
+  /** The whole request body, if any (the handler checks it against the size cap). */
+  body: Uint8Array | undefined;
+  /**
+   * Reads the body when it was not read up front (the fetch path reads it
+   * only when a POST gets that far, after the header checks, as it always has).
+   */
+  loadBody?: () => Promise<Uint8Array | undefined>;
+}
+
+/** The handler's answer: a finite body, an SSE stream, or neither. */
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+  sse?: SseSink;
+}
+
+/** A JSON reply for an already serialised body. */
+export function jsonReply(status: number, json: string, headers: Record<string, string> = {}): Reply {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(json) };
+}
+
+/** The reply for a {@link BridgeHttpError}: its status and a JSON-RPC error body. */
+export function errorReply(err: BridgeHttpError, extraHeaders?: Record<string, string>): Reply {
+  return jsonReply(err.status, jsonRpcErrorBody(null, err.code, err.message), {
+    ...err.headers,
+    ...extraHeaders,
+  });
+}
+
+/** 413 for a body over `max` bytes. */
+export function tooLarge(max: number): BridgeHttpError {
+  return new BridgeHttpError(413, JsonRpcCode.ServerError, `Payload Too Large: body exceeds ${max} bytes`);
+}
+
+/**
+ * The path of an absolute URL as `new URL(url).pathname` gives it. Plain
+ * paths (the usual case) are cut out of the string; anything else goes
+ * through `URL`.
+ */
+export function pathnameOf(url: string): string {
+  const scheme = url.indexOf('://');
+  const start = scheme === -1 ? -1 : url.indexOf('/', scheme + 3);
+  if (start === -1) return new URL(url).pathname;
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const ch = url.charCodeAt(i);
+    if (ch === 0x3f /* ? */ || ch === 0x23 /* # */) {
+      end = i;
+      break;
+    }
+    // Only [A-Za-z0-9/_~-] are taken as is; anything URL parsing could change goes through URL.
+    const plain =
+      (ch >= 0x61 && ch <= 0x7a) ||
+      (ch >= 0x41 && ch <= 0x5a) ||
+      (ch >= 0x2f && ch <= 0x39) ||
+      ch === 0x2d ||
+      ch === 0x5f ||
+      ch === 0x7e;
+    if (!plain) return new URL(url).pathname;
+  }
+  return url.slice(start, end);
+}

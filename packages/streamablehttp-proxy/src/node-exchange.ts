@@ -1,0 +1,137 @@
+import type http from 'node:http';
+import { BridgeHttpError, JsonRpcCode } from './errors.js';
+import { errorReply, tooLarge, type Reply, type RequestView } from './exchange.js';
+import type { HttpHandler } from './http-handler.js';
+import { attachNodeResponse } from './sse.js';
+
+/** What a caller of `handleNode` may add to or change on one request. */
+export interface NodeRequestInit {
+  /** The request body when the caller already read it (its size is still checked against maxBodyBytes); otherwise it is read from `req`. */
+  body?: Uint8Array;
+  /** Request headers (lower-case names) to set (string) or hide (null) before the transport sees them: e.g. the gateway removes `authorization` and sets its identity header. */
+  headers?: Record<string, string | null>;
+  /** Headers added to the response (e.g. CORS, x-request-id). */
+  responseHeaders?: Record<string, string>;
+}
+
+/**
+ * The node:http path: `req` is read into a {@link RequestView} (node's
+ * parsed headers, the body buffered up to `max`), the {@link Reply} written
+ * to `res` directly: no `Headers`, `Request`, `Response` or web streams.
+ * Resolves once the response has been handed to `res`. Never throws.
+ */
+export async function handleNodeRequest(
+  handler: HttpHandler,
+  max: number,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  init?: NodeRequestInit,
+): Promise<{ status: number }> {
+  let reply: Reply;
+  let close = false;
+  try {
+    const method = req.method ?? 'GET';
+    let body = init?.body;
+    if (body !== undefined) {
+      if (body.byteLength > max) reply = errorReply(tooLarge(max));
+    } else if (method !== 'GET' && method !== 'HEAD') {
+      const read = await readNodeBody(req, max);
+      if (read === null) {
+        reply = errorReply(tooLarge(max));
+        // The rest of the body is not read: this connection cannot carry another request.
+        close = true;
+      } else body = read;
+    }
+    reply ??= await handler.handle(nodeView(req, method, body, init?.headers));
+  } catch (err) {
+    reply = errorReply(
+      new BridgeHttpError(
+        400,
+        JsonRpcCode.ServerError,
+        `Bad Request: ${err instanceof Error ? err.message : 'unreadable'}`,
+      ),
+    );
+  }
+  try {
+    writeReply(res, reply, init?.responseHeaders, close);
+  } catch {
+    // Headers node refuses (e.g. a caller's responseHeaders with a newline): answer 500 if still possible.
+    reply.sse?.close();
+    reply = errorReply(new BridgeHttpError(500, JsonRpcCode.InternalError, 'Internal error'));
+    if (!res.headersSent) {
+      try {
+        writeReply(res, reply, undefined, close);
+      } catch {
+        res.destroy();
+      }
+    }
+  }
+  return { status: reply.status };
+}
+
+function nodeView(
+  req: http.IncomingMessage,
+  method: string,
+  body: Uint8Array | undefined,
+  overrides: Record<string, string | null> | undefined,
+): RequestView {
+  const headers = req.headers;
+  let header: (name: string) => string | null = (name) => {
+    const v = headers[name];
+    return v === undefined ? null : typeof v === 'string' ? v : v.join(', ');
+  };
+  if (overrides) {
+    const set = new Map<string, string | null>();
+    for (const k in overrides) set.set(k.toLowerCase(), overrides[k]!);
+    const fromReq = header;
+    header = (name) => (set.has(name) ? set.get(name)! : fromReq(name));
+  }
+  return { method, url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`, header, body };
+}
+
+function writeReply(
+  res: http.ServerResponse,
+  reply: Reply,
+  extra: Record<string, string> | undefined,
+  close: boolean,
+): void {
+  const headers: Record<string, string> = extra ? { ...reply.headers, ...extra } : reply.headers;
+  if (close) headers.connection = 'close';
+  if (reply.sse) {
+    res.writeHead(reply.status, headers);
+    attachNodeResponse(reply.sse, res);
+  } else if (reply.body) {
+    headers['content-length'] = String(reply.body.byteLength);
+    res.writeHead(reply.status, headers).end(reply.body);
+  } else {
+    res.writeHead(reply.status, headers).end();
+  }
+}
+
+/** The body of `req`, or `null` when it is over `max` bytes (the rest is discarded). */
+export function readNodeBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const length = Number(req.headers['content-length'] ?? -1);
+    if (length > max) {
+      req.resume();
+      return resolve(null);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
+        return resolve(null);
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => {
+      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.once('error', reject);
+  });
+}

@@ -1,0 +1,183 @@
+import type http from 'node:http';
+import { fixtureMcpServerCommand, listenNode, type Listening } from '@mcp-gateway/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStdioBridge, type NodeRequestInit, type StdioBridge } from '../src/index.js';
+import { LogCapture, POST_HEADERS, initializeBody } from './helpers.js';
+
+/**
+ * A node server that hands every request to `bridge.handleNode` with what
+ * the test's `initFor` says, the way the gateway calls it. Test requests
+ * steer the init through `x-test-*` headers.
+ */
+let bridge: StdioBridge;
+let server: Listening;
+let mcpUrl: string;
+const results: { status: number; headersSent: boolean }[] = [];
+
+const MAX_BODY = 2048;
+const RESPONSE_HEADERS = { 'x-request-id': 'req-42', 'access-control-allow-origin': 'https://app.example' };
+
+async function readAll(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function initFor(req: http.IncomingMessage): Promise<NodeRequestInit> {
+  const init: NodeRequestInit = {
+    // The gateway's pattern: the caller's credentials never reach the transport;
+    // the identity is the one the gateway vouches for (here: x-test-as).
+    headers: { authorization: null, 'x-user': (req.headers['x-test-as'] as string | undefined) ?? null },
+    responseHeaders: RESPONSE_HEADERS,
+  };
+  const replace = req.headers['x-test-body'];
+  if (typeof replace === 'string') {
+    await readAll(req); // the caller consumed the stream: the bridge must not read it again
+    init.body = replace === 'big' ? Buffer.alloc(MAX_BODY + 1, 0x20) : Buffer.from(replace, 'base64');
+  }
+  return init;
+}
+
+beforeAll(async () => {
+  const { command, args } = fixtureMcpServerCommand();
+  bridge = createStdioBridge({
+    command,
+    args,
+    identity: 'x-user',
+    envFromHeaders: { authorization: 'AUTH_SEEN', 'x-user': 'USER_SEEN' },
+    maxBodyBytes: MAX_BODY,
+    logger: new LogCapture().logger,
+  });
+  server = await listenNode((req, res) => {
+    void initFor(req).then(async (init) => {
+      const r = await bridge.handleNode(req, res, init);
+      results.push({ status: r.status, headersSent: res.headersSent });
+    });
+  });
+  mcpUrl = `${server.url}/mcp`;
+});
+afterAll(async () => {
+  await server.close();
+  await bridge.close();
+});
+
+const callBody = (id: number | string, name: string, args: Record<string, unknown>) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+async function openSession(as: string, extra: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', 'x-test-as': as, ...extra },
+    body: initializeBody(),
+  });
+  expect(res.status).toBe(200);
+  await res.text();
+  return res.headers.get('mcp-session-id')!;
+}
+
+describe('StdioBridge.handleNode', () => {
+  it('handleNode: init.headers hide authorization and set the identity before the transport sees them', async () => {
+    const sid = await openSession('alice', { authorization: 'Bearer s3cret', 'x-user': 'mallory' });
+    const res = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: {
+        ...POST_HEADERS,
+        accept: 'application/json',
+        'mcp-session-id': sid,
+        'x-test-as': 'alice',
+        authorization: 'Bearer s3cret',
+      },
+      body: callBody(2, 'env', { names: ['AUTH_SEEN', 'USER_SEEN'] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { result: { content: { text: string }[] } };
+    // The child environment comes from the headers the transport saw.
+    expect(JSON.parse(body.result.content[0]!.text)).toEqual({ AUTH_SEEN: null, USER_SEEN: 'alice' });
+    // The session is bound to the identity set by init.headers: the client's own x-user does not count.
+    const asMallory = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'mcp-session-id': sid, 'x-test-as': 'mallory', 'x-user': 'alice' },
+      body: callBody(3, 'echo', { text: 'hi' }),
+    });
+    expect(asMallory.status).toBe(404);
+    expect(await asMallory.json()).toMatchObject({ error: { code: -32001, message: 'Session not found' } });
+  });
+
+  it('handleNode: init.body is used instead of reading req, and is held to maxBodyBytes (413)', async () => {
+    const sid = await openSession('bob');
+    const real = callBody(4, 'echo', { text: 'from init.body' });
+    const res = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: {
+        ...POST_HEADERS,
+        accept: 'application/json',
+        'mcp-session-id': sid,
+        'x-test-as': 'bob',
+        'x-test-body': Buffer.from(real).toString('base64'),
+      },
+      body: 'this is not JSON: the bridge must answer init.body',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: 4, result: { content: [{ text: 'from init.body' }] } });
+
+    const big = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'mcp-session-id': sid, 'x-test-as': 'bob', 'x-test-body': 'big' },
+      body: callBody(5, 'echo', { text: 'small on the wire' }),
+    });
+    expect(big.status).toBe(413);
+    expect(big.headers.get('x-request-id')).toBe('req-42');
+    expect(await big.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32000, message: `Payload Too Large: body exceeds ${MAX_BODY} bytes` },
+    });
+  });
+
+  it('handleNode: init.responseHeaders are on SSE, JSON, 202 and error replies; it resolves with the status once headers are out', async () => {
+    const sid = await openSession('carol');
+    const base = { ...POST_HEADERS, 'mcp-session-id': sid, 'x-test-as': 'carol' };
+    results.length = 0;
+    const sse = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: base,
+      body: callBody(6, 'echo', { text: 's' }),
+    });
+    expect(sse.headers.get('content-type')).toBe('text/event-stream');
+    expect(await sse.text()).toContain('"text":"s"');
+    const json = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...base, accept: 'application/json' },
+      body: callBody(7, 'echo', { text: 'j' }),
+    });
+    expect(json.headers.get('content-type')).toBe('application/json');
+    await json.text();
+    const accepted = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: base,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    const missing = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...base, 'mcp-session-id': 'nope' },
+      body: callBody(8, 'echo', { text: 'x' }),
+    });
+    expect(await missing.json()).toMatchObject({ error: { code: -32001 } });
+    for (const [res, status] of [
+      [sse, 200],
+      [json, 200],
+      [accepted, 202],
+      [missing, 404],
+    ] as const) {
+      expect(res.status).toBe(status);
+      expect(res.headers.get('x-request-id')).toBe('req-42');
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    }
+    expect(results).toEqual([
+      { status: 200, headersSent: true },
+      { status: 200, headersSent: true },
+      { status: 202, headersSent: true },
+      { status: 404, headersSent: true },
+    ]);
+  });
+});
