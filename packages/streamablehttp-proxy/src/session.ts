@@ -371,8 +371,11 @@ export class Session {
     stream.sink = null;
   }
 
+  /** The client closed `sink` (disconnected): the stream waits for a new connection, if any. */
   private detach(stream: OutStream, sink: SseSink): void {
-    if (stream.sink === sink) stream.sink = null;
+    if (stream.sink !== sink) return;
+    stream.sink = null;
+    this.ctx.logger.debug('client disconnected from stream', { session: this.id, stream: stream.no });
   }
 
   private initialized(msg: Record<string, unknown>): void {
