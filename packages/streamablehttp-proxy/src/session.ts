@@ -23,6 +23,8 @@ export interface SessionContext {
   eventStore: EventStoreLimits | false;
   /** Called once when the session has ended (its child is being killed). */
   onClosed(session: Session): void;
+  /** Called when an `initialize` stops being in flight (answered, timed out or cancelled). */
+  onInitializeSettled(session: Session): void;
 }
 
 /** A client message as received: its classification and its text, framed as one line. */
@@ -296,7 +298,10 @@ export class Session {
       this.pending.delete(p.id);
       if (p.token !== undefined) this.progress.delete(p.token);
       this.ctx.metrics.observeLatency((this.ctx.clock.now() - p.started) / 1000);
-      if (p.method === 'initialize') this.initialized(c.msg);
+      if (p.method === 'initialize') {
+        this.initialized(c.msg);
+        this.ctx.onInitializeSettled(this);
+      }
       this.deliver(p.stream, line, true);
       return;
     }
@@ -397,12 +402,14 @@ export class Session {
     // The child will not answer a cancelled request (MCP cancellation): stop waiting for it.
     this.pending.delete(requestId);
     if (p.token !== undefined) this.progress.delete(p.token);
+    if (p.method === 'initialize') this.ctx.onInitializeSettled(this);
     if (--p.stream.open <= 0) this.endStream(p.stream);
   }
 
   private timeOut(p: Pending): void {
     this.pending.delete(p.id);
     if (p.token !== undefined) this.progress.delete(p.token);
+    if (p.method === 'initialize') this.ctx.onInitializeSettled(this);
     this.ctx.metrics.timeouts++;
     const reason = `Request timed out after ${this.ctx.requestTimeoutMs} ms`;
     this.ctx.logger.warn('request timed out', { session: this.id, id: p.id, method: p.method });

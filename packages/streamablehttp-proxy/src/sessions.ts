@@ -2,8 +2,10 @@ import { ChildProcess, describeExit, type ChildSpec } from './child-process.js';
 import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import { Session, type SessionContext } from './session.js';
 
-/** Delay between a session taking a pooled child and the pool spawning its replacement. */
+/** Delay between the last pending `initialize` being answered and the pool spawning replacements. */
 const REFILL_DELAY_MS = 150;
+/** An `initialize` pending longer than this (a hung server) no longer holds the pool back. */
+const INIT_STALL_MS = 10_000;
 
 /** What the registry needs beyond the sessions' shared context. */
 export interface RegistryConfig {
@@ -22,6 +24,10 @@ export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly pool = new Set<ChildProcess>();
   private refillScheduled = false;
+  /** A refill found initializes in flight and waits for them. */
+  private refillWanted = false;
+  /** Sessions whose `initialize` is in flight, with when it started. */
+  private readonly initializing = new Map<Session, number>();
   private refillTimer: NodeJS.Timeout | undefined;
   private poolFailures = 0;
   private closing = false;
@@ -29,9 +35,13 @@ export class SessionRegistry {
 
   constructor(
     private readonly cfg: RegistryConfig,
-    ctx: Omit<SessionContext, 'onClosed'>,
+    ctx: Omit<SessionContext, 'onClosed' | 'onInitializeSettled'>,
   ) {
-    this.ctx = { ...ctx, onClosed: (s) => this.closed(s) };
+    this.ctx = {
+      ...ctx,
+      onClosed: (s) => this.closed(s),
+      onInitializeSettled: (s) => this.initializeSettled(s),
+    };
   }
 
   /** Open sessions. */
@@ -107,10 +117,10 @@ export class SessionRegistry {
     }
     const session = new Session(this.cfg.generateSessionId(), child, identity, this.ctx);
     this.sessions.set(session.id, session);
+    this.initializing.set(session, this.ctx.clock.now());
     this.ctx.metrics.sessionsOpened++;
     this.ctx.logger.info('session opened', { session: session.id, pid: child.pid });
-    // Refill after the new session's initialize has had its turn: spawning forks this
-    // process and loads a runtime, which would compete with the answer being awaited.
+    // The refill waits for this session's initialize (see refill()).
     this.scheduleRefill(REFILL_DELAY_MS);
     return session;
   }
@@ -130,9 +140,13 @@ export class SessionRegistry {
     } else setImmediate(run);
   }
 
-  /** Upkeep for every session (timeouts, keep-alives, idle reaping). */
+  /** Upkeep for every session (timeouts, keep-alives, idle reaping), and a refill held back by a stalled initialize. */
   sweep(now: number): void {
     for (const s of this.sessions.values()) s.sweep(now);
+    if (this.refillWanted && !this.initializePending(now)) {
+      this.refillWanted = false;
+      this.scheduleRefill();
+    }
   }
 
   /** Ends every session and pooled child; resolves when all children have exited. */
@@ -151,7 +165,32 @@ export class SessionRegistry {
     for (const c of this.pool) c.killNow();
   }
 
+  /**
+   * True while an `initialize` is in flight (one that has stalled past
+   * INIT_STALL_MS excepted). Spawning forks this process and the new child
+   * loads a runtime: both would compete with the answer being awaited, so
+   * the pool never refills while one is pending.
+   */
+  private initializePending(now: number): boolean {
+    for (const started of this.initializing.values()) if (now - started < INIT_STALL_MS) return true;
+    return false;
+  }
+
+  private initializeSettled(session: Session): void {
+    if (!this.initializing.delete(session)) return;
+    if (this.refillWanted && !this.initializePending(this.ctx.clock.now())) {
+      this.refillWanted = false;
+      this.scheduleRefill(REFILL_DELAY_MS);
+    }
+  }
+
   private refill(): void {
+    if (this.initializePending(this.ctx.clock.now())) {
+      this.refillWanted = true;
+      this.ctx.logger.debug('pool refill deferred: initialize pending', { pending: this.initializing.size });
+      return;
+    }
+    this.refillWanted = false;
     const target = Math.min(this.cfg.poolSize, this.cfg.maxSessions - this.sessions.size);
     while (!this.closing && this.pool.size < target) {
       const child = this.spawn(undefined);
@@ -190,6 +229,7 @@ export class SessionRegistry {
 
   private closed(session: Session): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    this.initializing.delete(session);
     this.ctx.metrics.sessionsClosed++;
     this.scheduleRefill();
   }
