@@ -7,6 +7,7 @@
 // Bounded: BENCH_ROUNDS alternating rounds (default 3) of BENCH_DURATION
 // seconds per autocannon run (default 3).
 // Every server listens on 127.0.0.1; every child is killed at the end.
+// BENCH_PROF=<dir> writes a CPU profile of the gateway process into <dir>.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,7 +156,9 @@ async function main() {
       '',
     ].join('\n'),
   );
-  const gateway = startServer([gatewayCli], { cwd });
+  // BENCH_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops (NODE_OPTIONS cannot carry --cpu-prof).
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROF)}`] : [];
+  const gateway = startServer([...prof, gatewayCli], { cwd });
   try {
     const direct = `http://127.0.0.1:${bridgePort}/mcp`;
     const base = `http://127.0.0.1:${port}`;

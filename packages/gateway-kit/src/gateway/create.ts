@@ -17,7 +17,7 @@ import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
 import { accountPages } from './account.js';
 import { Authorization } from './authorization.js';
-import { createGatewayHandler, resourcesOf } from './handler.js';
+import { createGatewayHandler, resourcesOf, type GatewayHandler } from './handler.js';
 import { createStore, storeReachable } from './stores.js';
 import { liveLocalIdentityProvider, LocalUsers } from './users.js';
 
@@ -38,8 +38,11 @@ export interface CreateGatewayOptions {
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
 export interface Gateway {
-  /** Serves every endpoint: web `Request` in, `Response` out. */
-  fetch(request: Request): Promise<Response>;
+  /**
+   * Serves every endpoint: web `Request` in, `Response` out. The fetch handler (`fetch.nodeFastPath` serves MCP requests to stdio services
+   * straight on node:http; pass it to {@link createNodeServer} as `fastPath`).
+   */
+  fetch: GatewayHandler;
   readonly config: GatewayConfig;
   readonly store: Store;
   readonly authorization: Authorization;

@@ -84,6 +84,13 @@ async function readBody(request: Request, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Per-request state: start time, request id and a logger bound to it. */
+interface RequestContext {
+  started: number;
+  reqId: string;
+  readonly log: Logger;
+}
+
 /** The outcome of the checks in front of a service: a refusal, or what the backend call needs. */
 type Admission =
   | { refusal: Response }
@@ -200,7 +207,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     method: string,
     body: { buffered: Buffer | undefined; read?: () => Promise<string> },
     pub: PublicRequest,
-    log: Logger,
+    ctx: { readonly log: Logger },
   ): Promise<Admission> {
     const origin = header('origin') ?? null;
     const corsHeaders = cors.headers(origin, pub.origin);
@@ -256,7 +263,9 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       for (const m of messages) {
         if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
         metrics.toolCalls.inc({ service: entry.name, tool: m.params.name });
-        log.info({ service: entry.name, tool: m.params.name, user: identity.sub }, 'tool call');
+        if (logger.isLevelEnabled('info')) {
+          ctx.log.info({ service: entry.name, tool: m.params.name, user: identity.sub }, 'tool call');
+        }
         if (webhooks.wants('tool_call')) {
           webhooks.emit({
             type: 'tool_call',
@@ -298,7 +307,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       request.method,
       { buffered: connectionInfo(request)?.body, read: () => readBody(request, MAX_MCP_BODY_BYTES) },
       pub,
-      log,
+      { log },
     );
     if ('refusal' in a) return a.refusal;
     const { identity, corsHeaders, body, messages } = a;
@@ -348,7 +357,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     const t = begin(header('x-request-id'));
     let status: number;
     try {
-      const a = await admit(entry, header, method, { buffered: body }, pub, t.log);
+      const a = await admit(entry, header, method, { buffered: body }, pub, t);
       if ('refusal' in a) {
         status = a.refusal.status;
         await writeResponse(res, withHeaders(a.refusal, { 'x-request-id': t.reqId }));
@@ -550,10 +559,21 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     );
   }
 
-  /** Per-request bookkeeping: start time, request id (the client's when well-formed) and its logger. */
-  function begin(given: string | null | undefined) {
+  /**
+   * Per-request bookkeeping: start time, request id (the client's when
+   * well-formed) and a logger carrying it, made on first use (most requests
+   * log nothing below the access line, which needs no child logger).
+   */
+  function begin(given: string | null | undefined): RequestContext {
     const reqId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
-    return { started: performance.now(), reqId, log: logger.child({ reqId }) };
+    let child: Logger | undefined;
+    return {
+      started: performance.now(),
+      reqId,
+      get log() {
+        return (child ??= logger.child({ reqId }));
+      },
+    };
   }
 
   /** The answer to an error no route handled. */
@@ -566,19 +586,22 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   }
 
   /** Metrics and the access log line of a finished request. */
-  function finish(
-    t: ReturnType<typeof begin>,
-    kind: string,
-    status: number,
-    method: string,
-    pub: PublicRequest,
-  ): void {
+  function finish(t: RequestContext, kind: string, status: number, method: string, pub: PublicRequest): void {
     const seconds = (performance.now() - t.started) / 1000;
     const routeLabel = kind.startsWith('service:') ? 'service' : kind;
     metrics.requests.inc({ route: routeLabel, status: String(status) });
     metrics.duration.observe({ route: routeLabel }, seconds);
-    t.log.info(
-      { method, path: pub.pathname, status, ms: Math.round(seconds * 1000), route: kind, ip: pub.clientIp },
+    if (!logger.isLevelEnabled('info')) return;
+    logger.info(
+      {
+        reqId: t.reqId,
+        method,
+        path: pub.pathname,
+        status,
+        ms: Math.round(seconds * 1000),
+        route: kind,
+        ip: pub.clientIp,
+      },
       'request',
     );
   }

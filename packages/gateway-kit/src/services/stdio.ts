@@ -77,6 +77,18 @@ export function stdioBackend(
       if (identity.name) request.headers.set(NAME_HEADER, encodeURIComponent(identity.name));
       return bridge.fetch(request);
     },
+    handleNode(req, res, identity, init) {
+      // The client's copies of the headers the gateway owns are hidden; the identity headers are ours.
+      const headers: Record<string, string | null> = {};
+      for (const k of init.hide) headers[k] = null;
+      headers[IDENTITY_HEADER] = identity.sub;
+      headers[NAME_HEADER] = identity.name ? encodeURIComponent(identity.name) : null;
+      return bridge.handleNode(req, res, {
+        body: init.body,
+        headers,
+        responseHeaders: init.responseHeaders,
+      });
+    },
     async ready() {
       const res = await bridge.fetch(new Request('http://gateway.internal/readyz'));
       await res.body?.cancel();

@@ -1,0 +1,282 @@
+// The gateway's node:http fast path: MCP requests to stdio services are
+// served straight on node:http (no fetch Request/Response). Every check of
+// the fetch path must hold on it too; these tests drive a real node:http
+// server and count which way each request went.
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config/load.js';
+import { createGateway, type Gateway } from '../src/gateway/create.js';
+import { issueToken } from '../src/gateway/cli-token.js';
+import { createNodeServer, type NodeServer } from '../src/http/node.js';
+import { createLogger } from '../src/ops/logger.js';
+
+const ISSUER = 'http://127.0.0.1:8080';
+let gw: Gateway;
+let server: NodeServer;
+let base: string;
+/** Requests that reached the fetch handler (the slow path). */
+let viaFetch: string[] = [];
+let alice: string;
+let bob: string;
+
+beforeAll(async () => {
+  const { config } = resolveConfig(
+    {
+      issuer: ISSUER,
+      store: { type: 'memory' },
+      cors: { origins: ['https://inspector.example'] },
+      services: {
+        demo: { type: 'stdio', command: process.execPath, args: [demoPath()], identityEnv: true },
+        only: { type: 'stdio', command: process.execPath, args: [demoPath()], users: ['local:alice'] },
+      },
+    },
+    { env: {} },
+  );
+  gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false });
+  await gw.users.put('alice', 'alice-password-1');
+  await gw.users.put('bob', 'bob-password-1');
+  alice = (await issueToken(gw, 'alice', 'demo')).access_token;
+  bob = (await issueToken(gw, 'bob', 'only')).access_token;
+  const counted = (request: Request) => {
+    viaFetch.push(`${request.method} ${new URL(request.url).pathname}`);
+    return gw.fetch(request);
+  };
+  server = createNodeServer(counted, { fastPath: gw.fetch.nodeFastPath });
+  base = await server.listen(0, '127.0.0.1');
+});
+
+afterAll(async () => {
+  await server?.drain(0);
+  await gw?.close(0);
+});
+
+function demoPath(): string {
+  const { config } = resolveConfig({}, { env: {} });
+  return (config.services.demo as { args: string[] }).args[0]!;
+}
+
+const initialize = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+};
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+/** The last JSON-RPC message of a JSON or SSE answer. */
+async function rpc(res: Response): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  if (!res.headers.get('content-type')?.includes('text/event-stream')) return JSON.parse(text) as never;
+  const data = text
+    .split('\n')
+    .filter((l) => l.startsWith('data:'))
+    .map((l) => l.slice(5).trim())
+    .filter(Boolean)
+    .pop()!;
+  return JSON.parse(data) as never;
+}
+
+async function open(path: string, token: string, extra: Record<string, string> = {}): Promise<string> {
+  const res = await post(path, initialize, { authorization: `Bearer ${token}`, ...extra });
+  expect(res.status).toBe(200);
+  await res.text();
+  const sid = res.headers.get('mcp-session-id')!;
+  const ack = await post(
+    path,
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { authorization: `Bearer ${token}`, 'mcp-session-id': sid },
+  );
+  expect(ack.status).toBe(202);
+  return sid;
+}
+
+const whoami = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } };
+
+describe('gateway node:http fast path (stdio services)', () => {
+  it('serves initialize, notifications and tools/call without a fetch Request, with the caller identity', async () => {
+    viaFetch = [];
+    const sid = await open('/demo/mcp', alice);
+    const res = await post('/demo/mcp', whoami, {
+      authorization: `Bearer ${alice}`,
+      'mcp-session-id': sid,
+      'x-request-id': 'req-fast-1',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('req-fast-1');
+    const msg = (await rpc(res)) as { result: { content: { text: string }[] } };
+    expect(JSON.parse(msg.result.content[0]!.text)).toMatchObject({ id: 'local:alice', name: 'alice' });
+    expect(viaFetch).toEqual([]);
+  });
+
+  it('a client cannot choose its identity by sending the internal headers itself', async () => {
+    const spoof = { 'x-mcp-gateway-user-id': 'mallory', 'x-mcp-gateway-user-name': 'Mallory' };
+    const sid = await open('/demo/mcp', alice, spoof);
+    const res = await post('/demo/mcp', whoami, {
+      authorization: `Bearer ${alice}`,
+      'mcp-session-id': sid,
+      ...spoof,
+    });
+    const msg = (await rpc(res)) as { result: { content: { text: string }[] } };
+    expect(JSON.parse(msg.result.content[0]!.text)).toMatchObject({ id: 'local:alice', name: 'alice' });
+  });
+
+  it("another user's token cannot use a session (404), and a user outside the allow-list gets 403", async () => {
+    const sid = await open('/demo/mcp', alice);
+    const bobDemo = (await issueToken(gw, 'bob', 'demo')).access_token;
+    const stolen = await post('/demo/mcp', whoami, {
+      authorization: `Bearer ${bobDemo}`,
+      'mcp-session-id': sid,
+    });
+    expect(stolen.status).toBe(404);
+    const refused = await post('/only/mcp', initialize, {
+      authorization: `Bearer ${bob}`,
+      'x-request-id': 'r2',
+    });
+    expect([refused.status, refused.headers.get('x-request-id'), await refused.json()]).toEqual([
+      403,
+      'r2',
+      { error: 'access_denied', error_description: 'this account may not use service "only"' },
+    ]);
+  });
+
+  it('rfc9728 §5.1: no token is 401 with resource_metadata, a tampered one 401 invalid_token, not echoed', async () => {
+    viaFetch = [];
+    const none = await post('/demo/mcp', initialize);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo"`,
+    );
+    expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const bad = `${alice.slice(0, -4)}AAAA`;
+    const tampered = await post('/demo/mcp', initialize, { authorization: `Bearer ${bad}` });
+    expect(tampered.status).toBe(401);
+    expect(tampered.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    expect(await tampered.text()).not.toContain(bad.slice(0, 20));
+    const malformed = await post('/demo/mcp', initialize, { authorization: 'Basic abc' });
+    expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([
+      401,
+      'invalid_request',
+    ]);
+    expect(viaFetch).toEqual([]);
+  });
+
+  it('CORS: an allowed origin gets its headers on the event stream, another origin 403', async () => {
+    const sid = await open('/demo/mcp', alice);
+    const ok = await post('/demo/mcp', whoami, {
+      authorization: `Bearer ${alice}`,
+      'mcp-session-id': sid,
+      origin: 'https://inspector.example',
+    });
+    expect(ok.headers.get('content-type')).toBe('text/event-stream');
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://inspector.example');
+    expect(ok.headers.get('access-control-expose-headers')).toContain('Mcp-Session-Id');
+    await ok.text();
+    const evil = await post('/demo/mcp', whoami, {
+      authorization: `Bearer ${alice}`,
+      'mcp-session-id': sid,
+      origin: 'https://evil.example',
+    });
+    expect([evil.status, ((await evil.json()) as { error: string }).error]).toEqual([
+      403,
+      'forbidden_origin',
+    ]);
+  });
+
+  it('a body over 4 MiB is 413 with a JSON-RPC error, and the session still works', async () => {
+    const sid = await open('/demo/mcp', alice);
+    const big = await post('/demo/mcp', 'x'.repeat(4 * 1024 * 1024 + 1), {
+      authorization: `Bearer ${alice}`,
+      'mcp-session-id': sid,
+    });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ error: { code: -32600 } });
+    const after = await post('/demo/mcp', whoami, {
+      authorization: `Bearer ${alice}`,
+      'mcp-session-id': sid,
+    });
+    expect(after.status).toBe(200);
+    await after.text();
+  });
+
+  it('GET opens the session stream and DELETE ends the session (then 404)', async () => {
+    const sid = await open('/demo/mcp', alice);
+    const controller = new AbortController();
+    const stream = await fetch(`${base}/demo/mcp`, {
+      headers: {
+        accept: 'text/event-stream',
+        authorization: `Bearer ${alice}`,
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-06-18',
+      },
+      signal: controller.signal,
+    });
+    expect([stream.status, stream.headers.get('content-type')]).toEqual([200, 'text/event-stream']);
+    controller.abort();
+    await stream.body?.cancel().catch(() => {});
+    const del = await fetch(`${base}/demo/mcp`, {
+      method: 'DELETE',
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-06-18',
+      },
+    });
+    expect(del.status).toBe(200);
+    const gone = await post('/demo/mcp', whoami, { authorization: `Bearer ${alice}`, 'mcp-session-id': sid });
+    expect(gone.status).toBe(404);
+    await gone.text();
+  });
+
+  it('a chunked body (no Content-Length) and OPTIONS take the fetch path and still work', async () => {
+    viaFetch = [];
+    const sid = await open('/demo/mcp', alice);
+    const body = JSON.stringify(whoami);
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(`${base}/demo/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${alice}`,
+          'mcp-session-id': sid,
+          'transfer-encoding': 'chunked',
+        },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      req.end(body.slice(10));
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.text).toContain('local:alice');
+    const pre = await fetch(`${base}/demo/mcp`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://inspector.example', 'access-control-request-method': 'POST' },
+    });
+    expect(pre.status).toBe(204);
+    expect(viaFetch).toEqual(['POST /demo/mcp', 'OPTIONS /demo/mcp']);
+  });
+
+  it('requests on the fast path are counted in /metrics like any other', async () => {
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/mcp_gateway_tool_calls_total\{service="demo",tool="whoami"\} [1-9]/);
+    expect(metrics).toMatch(/mcp_gateway_http_requests_total\{route="service",status="401"\} [1-9]/);
+    expect(metrics).toMatch(/mcp_gateway_http_requests_total\{route="service",status="200"\} [1-9]/);
+  });
+});
