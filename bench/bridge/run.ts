@@ -9,6 +9,9 @@
 // Bounded: BENCH_ROUNDS (default 3) rotations of BENCH_DURATION-second
 // autocannon runs (default 3) per server and concurrency, best run kept;
 // BENCH_SESSIONS sessions for open latency and memory (default 12).
+// BENCH_ONLY=<comma list of target name prefixes, case-insensitive> runs a
+// subset while iterating (e.g. `mcp-gateway,supergateway`, or
+// `mcp-gateway bridge --pool` for the warm pool alone); default: everything.
 // Every server listens on 127.0.0.1; every child is killed at the end.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,6 +26,13 @@ const require = createRequire(import.meta.url);
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 12);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ONLY = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((p) => p.trim().toLowerCase())
+  .filter(Boolean);
+/** True when `name` is selected by BENCH_ONLY (everything when it is unset). */
+const selected = (name: string) => ONLY.length === 0 || ONLY.some((p) => name.toLowerCase().startsWith(p));
+const WARM_POOL_NAME = 'mcp-gateway bridge --pool-size 4';
 const here = import.meta.dirname;
 const node = process.execPath;
 const ourCli = path.join(here, '../../packages/streamablehttp-proxy/dist/cli.js');
@@ -297,6 +307,11 @@ async function measureWarmPool(): Promise<number> {
       while ((await pooled()) < pool && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       opens.push((await openSession(`${base}/mcp`)).ms);
     }
+    const sorted = [...opens].sort((x, y) => x - y);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    console.log(
+      `  warm pool opens: min ${fmt(sorted[0]!, 1)}, p50 ${fmt(at(0.5), 1)}, p90 ${fmt(at(0.9), 1)}, max ${fmt(sorted.at(-1)!, 1)} ms`,
+    );
     return median(opens);
   } finally {
     await stopServer(server);
@@ -307,10 +322,10 @@ const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 
 async function main(): Promise<void> {
   console.log(
-    `bench/bridge: best of ${ROUNDS} rotating ${DURATION}s load runs, ${SESSIONS} sessions, node ${process.version}, loopback only`,
+    `bench/bridge: best of ${ROUNDS} rotating ${DURATION}s load runs, ${SESSIONS} sessions, node ${process.version}, loopback only${ONLY.length ? `, BENCH_ONLY=${ONLY.join(',')}` : ''}`,
   );
   const running: Running[] = [];
-  for (const t of targets) {
+  for (const t of targets.filter((t) => selected(t.name))) {
     try {
       running.push(await startTarget(t));
     } catch (err) {
@@ -325,7 +340,7 @@ async function main(): Promise<void> {
   }
   for (const r of rows)
     console.log(`  measured ${r.name}: ${fmt(r.c1.requests.average)} / ${fmt(r.c10.requests.average)} req/s`);
-  const warmMs = await measureWarmPool();
+  const warmMs = selected(WARM_POOL_NAME) ? await measureWarmPool() : undefined;
   const ours = rows.find((r) => r.name === 'mcp-gateway bridge');
   console.log(
     '\n| server | req/s c=1 | p50/p99 ms c=1 | req/s c=10 | p50/p99 ms c=10 | errors | session open p50 ms | memory/session KiB | ours ÷ this (c=1, c=10) |',
@@ -340,7 +355,7 @@ async function main(): Promise<void> {
       `| ${r.name} | ${fmt(r.c1.requests.average)} | ${r.c1.latency.p50}/${r.c1.latency.p99} | ${fmt(r.c10.requests.average)} | ${r.c10.latency.p50}/${r.c10.latency.p99} | ${errs} | ${fmt(r.openMs, 1)} | ${r.memKiB < 0 ? 'n/a (GC ran)' : fmt(r.memKiB)} | ${ratio} |`,
     );
   }
-  console.log(`| mcp-gateway bridge, --pool-size 4 | | | | | | ${fmt(warmMs, 1)} | | |`);
+  if (warmMs !== undefined) console.log(`| ${WARM_POOL_NAME} | | | | | | ${fmt(warmMs, 1)} | | |`);
   console.log(
     '\nSession open = initialize answered (cold: includes the child process start). Memory = RSS growth of the server process per open session, children excluded.',
   );
