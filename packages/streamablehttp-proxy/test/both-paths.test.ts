@@ -1,6 +1,11 @@
-import { fixtureMcpServerCommand, listen, waitFor } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, listen, listenNode, waitFor, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStdioBridge, type StdioBridge, type StdioBridgeOptions } from '../src/index.js';
+import {
+  createStdioBridge,
+  toNodeListener,
+  type StdioBridge,
+  type StdioBridgeOptions,
+} from '../src/index.js';
 import { LogCapture, POST_HEADERS, closeAll, initializeBody, isRunning, startBridge } from './helpers.js';
 
 /**
@@ -22,20 +27,29 @@ afterAll(async () => {
 
 const OPTIONS: Partial<StdioBridgeOptions> = { maxBodyBytes: 1024, identity: 'x-user' };
 
+/** A bridge around the fixture behind a server made from it by `serve`. */
+async function served(serve: (bridge: StdioBridge) => Promise<Listening>): Promise<Served> {
+  const logs = new LogCapture();
+  const bridge = createStdioBridge({ ...fixtureMcpServerCommand(), ...OPTIONS, logger: logs.logger });
+  const server = await serve(bridge);
+  closers.push(async () => {
+    await server.close();
+    await bridge.close();
+  });
+  return { mcpUrl: `${server.url}/mcp`, bridge, logs };
+}
+
 const paths: [string, () => Promise<Served>][] = [
   ['node', () => startBridge(OPTIONS)],
+  ['fetch', () => served((bridge) => listen(bridge.fetch))],
+  // toNodeListener(bridge) takes the direct path; a wrapped fetch the generic fetch adapter.
+  ['toNodeListener(bridge)', () => served((bridge) => listenNode(toNodeListener(bridge)))],
   [
-    'fetch',
-    async () => {
-      const logs = new LogCapture();
-      const bridge = createStdioBridge({ ...fixtureMcpServerCommand(), ...OPTIONS, logger: logs.logger });
-      const server = await listen(bridge.fetch);
-      closers.push(async () => {
-        await server.close();
-        await bridge.close();
-      });
-      return { mcpUrl: `${server.url}/mcp`, bridge, logs };
-    },
+    'toNodeListener(any fetch handler)',
+    () =>
+      served((bridge) =>
+        listenNode(toNodeListener((request) => bridge.fetch(request), { maxBodyBytes: 1024 })),
+      ),
   ],
 ];
 
