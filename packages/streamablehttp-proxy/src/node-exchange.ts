@@ -69,6 +69,8 @@ export async function handleNodeRequest(
   return { status: reply.status };
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function nodeView(
   req: http.IncomingMessage,
   method: string,
@@ -108,9 +110,13 @@ function writeReply(
   }
 }
 
-/** The body of `req`, or `null` when it is over `max` bytes (the rest is discarded). */
+/**
+ * The body of `req`, or `null` when it is over `max` bytes (the rest is
+ * discarded). A body someone else has already read counts as empty.
+ */
 export function readNodeBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
+    if (req.readableEnded) return resolve(EMPTY);
     const length = Number(req.headers['content-length'] ?? -1);
     if (length > max) {
       req.resume();

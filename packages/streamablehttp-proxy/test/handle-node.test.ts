@@ -30,6 +30,10 @@ async function initFor(req: http.IncomingMessage): Promise<NodeRequestInit> {
     headers: { authorization: null, 'x-user': (req.headers['x-test-as'] as string | undefined) ?? null },
     responseHeaders: RESPONSE_HEADERS,
   };
+  if (req.headers['x-test-consume'] === '1') {
+    await readAll(req); // the caller read the body and did not pass it on
+    return init;
+  }
   const replace = req.headers['x-test-body'];
   if (typeof replace === 'string') {
     await readAll(req); // the caller consumed the stream: the bridge must not read it again
@@ -179,5 +183,20 @@ describe('StdioBridge.handleNode', () => {
       { status: 202, headersSent: true },
       { status: 404, headersSent: true },
     ]);
+  });
+
+  it('handleNode: a body the caller already read and did not pass counts as empty (400 parse error, no hang)', async () => {
+    const sid = await openSession('dave');
+    const res = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'mcp-session-id': sid, 'x-test-as': 'dave', 'x-test-consume': '1' },
+      body: callBody(9, 'echo', { text: 'read by the caller' }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32700, message: 'Parse error: body is not JSON' },
+    });
   });
 });
