@@ -45,6 +45,36 @@ export interface NodeServer {
   drain(graceMs: number): Promise<void>;
 }
 
+/**
+ * The {@link ConnectionInfo} of a node:http request. A class, not an object
+ * literal with a getter: a per-request getter closure holds the request's
+ * scope and made V8 keep every request's objects alive through a young-GC
+ * (measured: 1.9 MB instead of 0.13 MB surviving each scavenge at c=10).
+ */
+class NodeConnectionInfo implements ConnectionInfo {
+  readonly remoteAddress: string;
+  body?: Buffer;
+  private controller: AbortController | undefined;
+  constructor(
+    req: http.IncomingMessage,
+    private readonly res: http.ServerResponse,
+  ) {
+    this.remoteAddress = req.socket.remoteAddress ?? '';
+  }
+
+  get closed(): AbortSignal {
+    if (!this.controller) {
+      const c = new AbortController();
+      this.controller = c;
+      const res = this.res;
+      if (res.destroyed && !res.writableFinished) c.abort(new Error('client closed the connection'));
+      else
+        res.once('close', () => res.writableFinished || c.abort(new Error('client closed the connection')));
+    }
+    return this.controller.signal;
+  }
+}
+
 /** Bodies up to this size are read into memory before the handler runs (far cheaper than a stream). */
 const BUFFERED_BODY_BYTES = 4 * 1024 * 1024 + 1;
 
@@ -163,23 +193,6 @@ export function createNodeServer(
       if (inFlight === 0) for (const f of idle) f();
     });
     if (draining) res.setHeader('connection', 'close');
-    let controller: AbortController | undefined;
-    const info: ConnectionInfo = {
-      remoteAddress: req.socket.remoteAddress ?? '',
-      get closed() {
-        if (!controller) {
-          const c = new AbortController();
-          controller = c;
-          if (res.destroyed && !res.writableFinished) c.abort(new Error('client closed the connection'));
-          else
-            res.once(
-              'close',
-              () => res.writableFinished || c.abort(new Error('client closed the connection')),
-            );
-        }
-        return controller.signal;
-      },
-    };
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const fast = opts.fastPath;
     Promise.resolve(hasBody ? readSmallBody(req) : undefined)
@@ -195,6 +208,7 @@ export function createNodeServer(
             new Response('bad request', { status: 400, headers: { 'content-type': 'text/plain' } }),
           );
         }
+        const info = new NodeConnectionInfo(req, res);
         if (body) info.body = body;
         infos.set(request, info);
         return writeResponse(res, await handler(request));
