@@ -273,6 +273,24 @@ describe('gateway node:http fast path (stdio services)', () => {
     expect(viaFetch).toEqual(['POST /demo/mcp', 'OPTIONS /demo/mcp']);
   });
 
+  it('a request line URL parsing refuses (a path starting /\\) is answered by the fetch path, not a 500', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${base}/demo/mcp`, {
+        method: 'POST',
+        path: '/\\demo/mcp',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${alice}` },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(initialize));
+    });
+    expect(status).toBeGreaterThanOrEqual(400);
+    expect(status).toBeLessThan(500);
+  });
+
   it('requests on the fast path are counted in /metrics like any other', async () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/mcp_gateway_tool_calls_total\{service="demo",tool="whoami"\} [1-9]/);

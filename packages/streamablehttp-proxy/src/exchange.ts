@@ -18,6 +18,8 @@ export interface RequestView {
    * only when a POST gets that far, after the header checks, as it always has).
    */
   loadBody?: () => Promise<Uint8Array | undefined>;
+  /** `JSON.parse` of `body` when the caller parsed it already (`NodeRequestInit.json`). */
+  json?: unknown;
 }
 
 /** The handler's answer: a finite body, an SSE stream, or neither. */

@@ -140,7 +140,7 @@ export class HttpHandler {
     const text = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : '';
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = request.json !== undefined && body === request.body ? request.json : JSON.parse(text);
     } catch {
       throw new BridgeHttpError(400, JsonRpcCode.ParseError, 'Parse error: body is not JSON');
     }

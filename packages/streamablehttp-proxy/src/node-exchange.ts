@@ -12,6 +12,12 @@ export interface NodeRequestInit {
   headers?: Record<string, string | null>;
   /** Headers added to the response (e.g. CORS, x-request-id). */
   responseHeaders?: Record<string, string>;
+  /**
+   * `JSON.parse` of `body`, when the caller has parsed it already (the gateway
+   * does, to count tool calls): the transport then does not parse it again.
+   * It must be the parse of exactly `body`.
+   */
+  json?: unknown;
 }
 
 /**
@@ -42,7 +48,7 @@ export async function handleNodeRequest(
         close = true;
       } else body = read;
     }
-    reply ??= await handler.handle(nodeView(req, method, body, init?.headers));
+    reply ??= await handler.handle(nodeView(req, method, body, init?.headers, init?.json));
   } catch (err) {
     reply = errorReply(
       new BridgeHttpError(
@@ -76,6 +82,7 @@ function nodeView(
   method: string,
   body: Uint8Array | undefined,
   overrides: Record<string, string | null> | undefined,
+  json: unknown,
 ): RequestView {
   const headers = req.headers;
   let header: (name: string) => string | null = (name) => {
@@ -88,7 +95,7 @@ function nodeView(
     const fromReq = header;
     header = (name) => (set.has(name) ? set.get(name)! : fromReq(name));
   }
-  return { method, url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`, header, body };
+  return { method, url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`, header, body, json };
 }
 
 function writeReply(

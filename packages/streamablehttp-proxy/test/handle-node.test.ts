@@ -39,6 +39,12 @@ async function initFor(req: http.IncomingMessage): Promise<NodeRequestInit> {
     await readAll(req); // the caller consumed the stream: the bridge must not read it again
     init.body = replace === 'big' ? Buffer.alloc(MAX_BODY + 1, 0x20) : Buffer.from(replace, 'base64');
   }
+  if (req.headers['x-test-json'] === '1') {
+    // The gateway's pattern: it parsed the body to count tool calls and hands over both.
+    const body = await readAll(req);
+    init.body = body;
+    init.json = JSON.parse(body.toString('utf8'));
+  }
   return init;
 }
 
@@ -136,6 +142,30 @@ describe('StdioBridge.handleNode', () => {
       id: null,
       error: { code: -32000, message: `Payload Too Large: body exceeds ${MAX_BODY} bytes` },
     });
+  });
+
+  it('handleNode: init.json (the caller parse of init.body) is routed like a parsed body, single and batch', async () => {
+    const sid = await openSession('carol');
+    const headers = {
+      ...POST_HEADERS,
+      accept: 'application/json',
+      'mcp-session-id': sid,
+      'x-test-as': 'carol',
+      'x-test-json': '1',
+    };
+    const one = await fetch(mcpUrl, {
+      method: 'POST',
+      headers,
+      body: callBody(8, 'echo', { text: 'parsed once' }),
+    });
+    expect(await one.json()).toMatchObject({ id: 8, result: { content: [{ text: 'parsed once' }] } });
+    const batch = await fetch(mcpUrl, {
+      method: 'POST',
+      headers,
+      body: `[${callBody(9, 'echo', { text: 'a' })},${callBody(10, 'echo', { text: 'b' })}]`,
+    });
+    const answers = (await batch.json()) as { id: number }[];
+    expect(answers.map((a) => a.id).sort((x, y) => x - y)).toEqual([9, 10]);
   });
 
   it('handleNode: init.responseHeaders are on SSE, JSON, 202 and error replies; it resolves with the status once headers are out', async () => {

@@ -84,11 +84,22 @@ async function readBody(request: Request, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Per-request state: start time, request id and a logger bound to it. */
-interface RequestContext {
-  started: number;
-  reqId: string;
-  readonly log: Logger;
+/**
+ * Per-request state: start time, request id, and a logger bound to the id,
+ * made on first use (most requests log nothing below the access line). A
+ * class, not an object literal with a getter: a per-request getter closure
+ * keeps the request's objects alive through young-generation GCs.
+ */
+class RequestContext {
+  readonly started = performance.now();
+  private child: Logger | undefined;
+  constructor(
+    readonly reqId: string,
+    private readonly logger: Logger,
+  ) {}
+  get log(): Logger {
+    return (this.child ??= this.logger.child({ reqId: this.reqId }));
+  }
 }
 
 /** The outcome of the checks in front of a service: a refusal, or what the backend call needs. */
@@ -99,6 +110,8 @@ type Admission =
       corsHeaders: Record<string, string>;
       body: string | undefined;
       messages: RpcMessage[];
+      /** `JSON.parse` of the body, when it is JSON. */
+      json: unknown;
     };
 
 /**
@@ -113,13 +126,19 @@ interface RpcMessage {
   params?: { name?: unknown; arguments?: unknown };
 }
 
-function rpcMessages(body: string): RpcMessage[] {
+/** The JSON-RPC messages of a body, and its parse (`undefined` when it is not JSON). */
+function rpcMessages(body: string): { messages: RpcMessage[]; json: unknown } {
+  let json: unknown;
   try {
-    const v = JSON.parse(body) as unknown;
-    return (Array.isArray(v) ? v : [v]).filter((m): m is RpcMessage => typeof m === 'object' && m !== null);
+    json = JSON.parse(body) as unknown;
   } catch {
-    return [];
+    return { messages: [], json: undefined };
   }
+  const messages: RpcMessage[] = [];
+  for (const m of Array.isArray(json) ? (json as unknown[]) : [json]) {
+    if (typeof m === 'object' && m !== null) messages.push(m);
+  }
+  return { messages, json };
 }
 
 /**
@@ -242,6 +261,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     }
     let text: string | undefined;
     let messages: RpcMessage[] = [];
+    let json: unknown;
     if (method === 'POST') {
       try {
         const { buffered } = body;
@@ -259,7 +279,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         }
         throw err;
       }
-      messages = rpcMessages(text);
+      ({ messages, json } = rpcMessages(text));
       for (const m of messages) {
         if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
         metrics.toolCalls.inc({ service: entry.name, tool: m.params.name });
@@ -281,7 +301,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         }
       }
     }
-    return { identity, corsHeaders, body: text, messages };
+    return { identity, corsHeaders, body: text, messages, json };
   }
 
   /** The JSON-RPC error answer for a backend that threw. */
@@ -366,7 +386,12 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         for (const k in req.headers) if (STRIPPED_FOR_BACKEND.test(k)) hide.push(k);
         const responseHeaders = { ...a.corsHeaders, 'x-request-id': t.reqId };
         try {
-          ({ status } = await backend.handleNode(req, res, a.identity, { body, hide, responseHeaders }));
+          ({ status } = await backend.handleNode(req, res, a.identity, {
+            body,
+            json: a.json,
+            hide,
+            responseHeaders,
+          }));
         } catch (err) {
           const response = backendFailure(entry, err, a.messages, t.log);
           status = response.status;
@@ -565,15 +590,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
    * log nothing below the access line, which needs no child logger).
    */
   function begin(given: string | null | undefined): RequestContext {
-    const reqId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
-    let child: Logger | undefined;
-    return {
-      started: performance.now(),
-      reqId,
-      get log() {
-        return (child ??= logger.child({ reqId }));
-      },
-    };
+    return new RequestContext(given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID(), logger);
   }
 
   /** The answer to an error no route handled. */
@@ -630,11 +647,16 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       const v = req.headers[name];
       return Array.isArray(v) ? v.join(', ') : v;
     };
-    const pub = publicAddress(
-      { url: req.url ?? '/', header, remoteAddress: req.socket.remoteAddress ?? '' },
-      config.trustProxy,
-      issuer,
-    );
+    let pub: PublicRequest;
+    try {
+      pub = publicAddress(
+        { url: req.url ?? '/', header, remoteAddress: req.socket.remoteAddress ?? '' },
+        config.trustProxy,
+        issuer,
+      );
+    } catch {
+      return undefined; // a request line URL parsing refuses: the fetch path answers it
+    }
     if (reserved(pub, method)) return undefined;
     const entry = registry.match(pub);
     if (!entry) return undefined;

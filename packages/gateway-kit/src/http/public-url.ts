@@ -11,6 +11,9 @@ export interface PublicRequest {
   clientIp: string;
 }
 
+/** A request-line path that `new URL` would leave as it is: `/`-led segments of unreserved characters. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*)*\/?$/;
+
 /** What {@link publicAddress} reads of a request: a fetch `Request` or a node:http one. */
 export interface RequestParts {
   /** The request URL: absolute, or the path and query of the request line. */
@@ -40,9 +43,11 @@ export function publicRequest(request: Request, trustProxy: boolean, issuer: URL
 
 /** {@link publicRequest} for any {@link RequestParts} (the node:http fast path uses it). */
 export function publicAddress(req: RequestParts, trustProxy: boolean, issuer: URL): PublicRequest {
-  const url = new URL(req.url, 'http://localhost');
+  // A plain request path (the usual case) is its own pathname; anything URL parsing could change goes through URL.
+  const plain = PLAIN_PATH.test(req.url);
+  const url = plain ? undefined : new URL(req.url, 'http://localhost');
   let proto = issuer.protocol.replace(':', '');
-  let host = (req.header('host') ?? url.host).toLowerCase();
+  let host = (req.header('host') ?? url?.host ?? 'localhost').toLowerCase();
   let clientIp = req.remoteAddress;
   if (trustProxy) {
     const fp = req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
@@ -54,5 +59,5 @@ export function publicAddress(req: RequestParts, trustProxy: boolean, issuer: UR
   }
   // Drop a default port so https://h:443 and https://h compare equal.
   host = host.replace(proto === 'https' ? /:443$/ : /:80$/, '');
-  return { origin: `${proto}://${host}`, host, pathname: url.pathname, clientIp };
+  return { origin: `${proto}://${host}`, host, pathname: url ? url.pathname : req.url, clientIp };
 }

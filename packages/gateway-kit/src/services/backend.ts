@@ -5,6 +5,8 @@ import type { Identity } from '../identity.js';
 export interface NodeServiceInit {
   /** The request body, already read and size-checked by the gateway (POST only). */
   body: Uint8Array | undefined;
+  /** `JSON.parse` of `body` when it is JSON (the gateway parsed it to count tool calls), else `undefined`. */
+  json: unknown;
   /** Request headers (lower-case) the backend must not see: the client's token and headers the gateway owns. */
   hide: string[];
   /** Headers to add to the response (CORS, `x-request-id`). */

@@ -85,6 +85,7 @@ export function stdioBackend(
       headers[NAME_HEADER] = identity.name ? encodeURIComponent(identity.name) : null;
       return bridge.handleNode(req, res, {
         body: init.body,
+        json: init.json,
         headers,
         responseHeaders: init.responseHeaders,
       });
