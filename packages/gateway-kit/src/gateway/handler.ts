@@ -27,9 +27,18 @@ export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
 /** Largest admin API body. */
 const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
-/** Request headers the gateway owns: a client can never set them for a backend. */
-const STRIPPED_FOR_BACKEND =
-  /^(authorization|cookie|origin|x-user-id|x-user-name|x-client-id|x-scopes|x-mcp-gateway-.*)$/;
+/** Request headers the gateway owns (with `x-mcp-gateway-*`): a client can never set them for a backend. */
+const OWNED_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'origin',
+  'x-user-id',
+  'x-user-name',
+  'x-client-id',
+  'x-scopes',
+]);
+/** True for a (lower-case) header name the gateway owns. */
+const isOwnedHeader = (name: string) => OWNED_HEADERS.has(name) || name.startsWith('x-mcp-gateway-');
 
 export interface GatewayHandlerDeps {
   config: GatewayConfig;
@@ -336,7 +345,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     let backendRequest: Request;
     const owned: string[] = [];
     request.headers.forEach((_v, k) => {
-      if (STRIPPED_FOR_BACKEND.test(k)) owned.push(k);
+      if (isOwnedHeader(k)) owned.push(k);
     });
     if (!request.bodyUsed) {
       for (const k of owned) request.headers.delete(k);
@@ -383,7 +392,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         await writeResponse(res, withHeaders(a.refusal, { 'x-request-id': t.reqId }));
       } else {
         const hide: string[] = [];
-        for (const k in req.headers) if (STRIPPED_FOR_BACKEND.test(k)) hide.push(k);
+        for (const k in req.headers) if (isOwnedHeader(k)) hide.push(k);
         const responseHeaders = { ...a.corsHeaders, 'x-request-id': t.reqId };
         try {
           ({ status } = await backend.handleNode(req, res, a.identity, {
@@ -606,7 +615,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   function finish(t: RequestContext, kind: string, status: number, method: string, pub: PublicRequest): void {
     const seconds = (performance.now() - t.started) / 1000;
     const routeLabel = kind.startsWith('service:') ? 'service' : kind;
-    metrics.requests.inc({ route: routeLabel, status: String(status) });
+    metrics.countRequest(routeLabel, status);
     metrics.duration.observe({ route: routeLabel }, seconds);
     if (!logger.isLevelEnabled('info')) return;
     logger.info(

@@ -3,11 +3,20 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process). */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
+  /** Requests counted since the last scrape, by `route\u0000status` (see {@link countRequest}). */
+  private readonly pendingRequests = new Map<string, number>();
+  readonly requests: Counter<'route' | 'status'> = new Counter({
     name: 'mcp_gateway_http_requests_total',
     help: 'HTTP requests by route kind and status.',
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [key, n] of this.pendingRequests) {
+        const sep = key.indexOf('\u0000');
+        this.requests.inc({ route: key.slice(0, sep), status: key.slice(sep + 1) }, n);
+      }
+      this.pendingRequests.clear();
+    },
   });
   readonly duration = new Histogram({
     name: 'mcp_gateway_http_request_duration_seconds',
@@ -57,6 +66,16 @@ export class GatewayMetrics {
       },
     });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mcp_gateway_' });
+  }
+
+  /**
+   * Counts one HTTP request. Kept in a plain map and added to
+   * {@link requests} at scrape time: prom-client hashes the labels on every
+   * `inc`, which is measurable on the MCP hot path.
+   */
+  countRequest(route: string, status: number): void {
+    const key = `${route}\u0000${status}`;
+    this.pendingRequests.set(key, (this.pendingRequests.get(key) ?? 0) + 1);
   }
 
   /** The Prometheus text exposition. */
