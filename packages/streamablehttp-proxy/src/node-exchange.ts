@@ -90,10 +90,17 @@ function nodeView(
     return v === undefined ? null : typeof v === 'string' ? v : v.join(', ');
   };
   if (overrides) {
-    const set = new Map<string, string | null>();
-    for (const k in overrides) set.set(k.toLowerCase(), overrides[k]!);
+    // Names are documented lower-case; a caller's other spelling is lowered once here.
+    let set = overrides;
+    for (const k in overrides) {
+      if (k !== k.toLowerCase()) {
+        set = {};
+        for (const key in overrides) set[key.toLowerCase()] = overrides[key]!;
+        break;
+      }
+    }
     const fromReq = header;
-    header = (name) => (set.has(name) ? set.get(name)! : fromReq(name));
+    header = (name) => (Object.hasOwn(set, name) ? set[name]! : fromReq(name));
   }
   return { method, url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`, header, body, json };
 }

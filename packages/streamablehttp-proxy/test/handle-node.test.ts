@@ -27,7 +27,11 @@ async function initFor(req: http.IncomingMessage): Promise<NodeRequestInit> {
   const init: NodeRequestInit = {
     // The gateway's pattern: the caller's credentials never reach the transport;
     // the identity is the one the gateway vouches for (here: x-test-as).
-    headers: { authorization: null, 'x-user': (req.headers['x-test-as'] as string | undefined) ?? null },
+    headers:
+      req.headers['x-test-upper'] === '1'
+        ? // Names in another spelling than lower-case still apply.
+          { Authorization: null, 'X-User': (req.headers['x-test-as'] as string | undefined) ?? null }
+        : { authorization: null, 'x-user': (req.headers['x-test-as'] as string | undefined) ?? null },
     responseHeaders: RESPONSE_HEADERS,
   };
   if (req.headers['x-test-consume'] === '1') {
@@ -111,6 +115,25 @@ describe('StdioBridge.handleNode', () => {
     });
     expect(asMallory.status).toBe(404);
     expect(await asMallory.json()).toMatchObject({ error: { code: -32001, message: 'Session not found' } });
+  });
+
+  it('handleNode: init.headers names in mixed case hide and set the same headers', async () => {
+    const upper = { 'x-test-upper': '1' };
+    const sid = await openSession('dave', { ...upper, authorization: 'Bearer s3cret', 'x-user': 'mallory' });
+    const res = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: {
+        ...POST_HEADERS,
+        ...upper,
+        accept: 'application/json',
+        'mcp-session-id': sid,
+        'x-test-as': 'dave',
+        authorization: 'Bearer s3cret',
+      },
+      body: callBody(2, 'env', { names: ['AUTH_SEEN', 'USER_SEEN'] }),
+    });
+    const body = (await res.json()) as { result: { content: { text: string }[] } };
+    expect(JSON.parse(body.result.content[0]!.text)).toEqual({ AUTH_SEEN: null, USER_SEEN: 'dave' });
   });
 
   it('handleNode: init.body is used instead of reading req, and is held to maxBodyBytes (413)', async () => {

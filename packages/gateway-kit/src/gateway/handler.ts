@@ -291,7 +291,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       ({ messages, json } = rpcMessages(text));
       for (const m of messages) {
         if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
-        metrics.toolCalls.inc({ service: entry.name, tool: m.params.name });
+        metrics.countToolCall(entry.name, m.params.name);
         if (logger.isLevelEnabled('info')) {
           ctx.log.info({ service: entry.name, tool: m.params.name, user: identity.sub }, 'tool call');
         }
@@ -616,7 +616,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     const seconds = (performance.now() - t.started) / 1000;
     const routeLabel = kind.startsWith('service:') ? 'service' : kind;
     metrics.countRequest(routeLabel, status);
-    metrics.duration.observe({ route: routeLabel }, seconds);
+    metrics.observeDuration(routeLabel, seconds);
     if (!logger.isLevelEnabled('info')) return;
     logger.info(
       {

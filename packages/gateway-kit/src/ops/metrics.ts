@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Durations buffered before they are handed to prom-client without a scrape. */
+const MAX_PENDING_DURATIONS = 4096;
+
 /** The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process). */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -18,18 +21,31 @@ export class GatewayMetrics {
       this.pendingRequests.clear();
     },
   });
-  readonly duration = new Histogram({
+  /** Durations observed since the last scrape, by route (see {@link observeDuration}). */
+  private readonly pendingDurations = new Map<string, number[]>();
+  private pendingDurationCount = 0;
+  readonly duration: Histogram<'route'> = new Histogram({
     name: 'mcp_gateway_http_request_duration_seconds',
     help: 'Time to the response headers, by route kind.',
     labelNames: ['route'] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
+    collect: () => this.flushDurations(),
   });
-  readonly toolCalls = new Counter({
+  /** Tool calls counted since the last scrape, by `service\u0000tool` (see {@link countToolCall}). */
+  private readonly pendingToolCalls = new Map<string, number>();
+  readonly toolCalls: Counter<'service' | 'tool'> = new Counter({
     name: 'mcp_gateway_tool_calls_total',
     help: 'tools/call requests by service and tool.',
     labelNames: ['service', 'tool'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [key, n] of this.pendingToolCalls) {
+        const sep = key.indexOf('\u0000');
+        this.toolCalls.inc({ service: key.slice(0, sep), tool: key.slice(sep + 1) }, n);
+      }
+      this.pendingToolCalls.clear();
+    },
   });
   readonly authFailures = new Counter({
     name: 'mcp_gateway_auth_failures_total',
@@ -76,6 +92,37 @@ export class GatewayMetrics {
   countRequest(route: string, status: number): void {
     const key = `${route}\u0000${status}`;
     this.pendingRequests.set(key, (this.pendingRequests.get(key) ?? 0) + 1);
+  }
+
+  /** Counts one `tools/call` (added to {@link toolCalls} at scrape time, like {@link countRequest}). */
+  countToolCall(service: string, tool: string): void {
+    const key = `${service}\u0000${tool}`;
+    this.pendingToolCalls.set(key, (this.pendingToolCalls.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * Records a request duration; observed into {@link duration} at scrape time,
+   * or once {@link MAX_PENDING_DURATIONS} are waiting (so memory stays bounded
+   * when nobody scrapes).
+   */
+  observeDuration(route: string, seconds: number): void {
+    let list = this.pendingDurations.get(route);
+    if (!list) this.pendingDurations.set(route, (list = []));
+    list.push(seconds);
+    if (++this.pendingDurationCount >= MAX_PENDING_DURATIONS) this.flushDurations();
+  }
+
+  /** Durations recorded but not yet handed to prom-client (at most 4095). */
+  get bufferedDurations(): number {
+    return this.pendingDurationCount;
+  }
+
+  private flushDurations(): void {
+    for (const [route, list] of this.pendingDurations) {
+      for (const s of list) this.duration.observe({ route }, s);
+      list.length = 0;
+    }
+    this.pendingDurationCount = 0;
   }
 
   /** The Prometheus text exposition. */
