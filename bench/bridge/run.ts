@@ -20,7 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
-import { autocannon, type AutocannonResult, median } from '../lib/autocannon.js';
+import { INITIALIZE_BODY, autocannon, type AutocannonResult, median } from '../lib/autocannon.js';
 
 const require = createRequire(import.meta.url);
 
@@ -160,16 +160,7 @@ function post(
 
 /** initialize + notifications/initialized; returns the session id and the time initialize took. */
 async function openSession(url: string): Promise<{ sid: string; ms: number }> {
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'bench', version: '1' },
-    },
-  });
+  const body = INITIALIZE_BODY;
   const t = performance.now();
   const res = await post(url, body);
   const ms = performance.now() - t;

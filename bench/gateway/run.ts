@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
-import { autocannon, type AutocannonResult, median } from '../lib/autocannon.js';
+import { INITIALIZE_BODY, autocannon, type AutocannonResult, median } from '../lib/autocannon.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -47,16 +47,7 @@ async function openSession(url: string, auth: Record<string, string>): Promise<s
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: ACCEPT, ...auth },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'bench', version: '1' },
-      },
-    }),
+    body: INITIALIZE_BODY,
   });
   const text = await res.text();
   const sid = res.headers.get('mcp-session-id');
@@ -157,7 +148,9 @@ async function main() {
     ].join('\n'),
   );
   // BENCH_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops (NODE_OPTIONS cannot carry --cpu-prof).
-  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROF)}`] : [];
+  const prof = process.env.BENCH_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROF)}`]
+    : [];
   const gateway = startServer([...prof, gatewayCli], { cwd });
   try {
     const direct = `http://127.0.0.1:${bridgePort}/mcp`;

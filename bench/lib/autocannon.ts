@@ -17,3 +17,11 @@ export const autocannon = createRequire(import.meta.url)('autocannon') as (
 
 /** Median of a non-empty list. */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The `initialize` request body every suite opens its sessions with. */
+export const INITIALIZE_BODY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+});
