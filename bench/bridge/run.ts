@@ -20,7 +20,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
-import { INITIALIZE_BODY, autocannon, type AutocannonResult, median } from '../lib/autocannon.js';
+import {
+  INITIALIZE_BODY,
+  MCP_ACCEPT as ACCEPT,
+  checkEchoCall,
+  toolsCallLoad,
+  type AutocannonResult,
+  median,
+} from '../lib/autocannon.js';
 
 const require = createRequire(import.meta.url);
 
@@ -120,8 +127,6 @@ async function waitListening(port: number): Promise<void> {
   throw new Error(`nothing listening on ${port}`);
 }
 
-const ACCEPT = 'application/json, text/event-stream';
-
 /**
  * One POST over a kept-alive node:http connection, answered in full. Session
  * opens are timed with node:http rather than fetch: the number is the
@@ -174,57 +179,12 @@ async function openSession(url: string): Promise<{ sid: string; ms: number }> {
   return { sid, ms };
 }
 
-async function load(url: string, sid: string, connections: number): Promise<AutocannonResult> {
-  let id = 1;
-  return autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration: DURATION,
-    headers: {
-      'content-type': 'application/json',
-      accept: ACCEPT,
-      'mcp-session-id': sid,
-      'mcp-protocol-version': '2025-06-18',
-    },
-    requests: [
-      {
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: id++,
-            method: 'tools/call',
-            params: { name: 'echo', arguments: { text: 'hello bench' } },
-          }),
-        }),
-      },
-    ],
-  });
-}
+const load = (url: string, sid: string, connections: number): Promise<AutocannonResult> =>
+  toolsCallLoad(url, { 'mcp-session-id': sid }, connections, DURATION);
 
 /** One tools/call, checked: the load runs measure real answers, not errors. */
-async function checkAnswer(url: string, sid: string): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: ACCEPT,
-      'mcp-session-id': sid,
-      'mcp-protocol-version': '2025-06-18',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'check',
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { text: 'hello bench' } },
-    }),
-  });
-  const text = await res.text();
-  if (!res.ok || !text.includes('"text":"hello bench"') || text.includes('"error"')) {
-    throw new Error(`tools/call answered ${res.status}: ${text.slice(0, 200)}`);
-  }
-}
+const checkAnswer = (url: string, sid: string): Promise<void> =>
+  checkEchoCall(url, { 'mcp-session-id': sid });
 
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -13,7 +13,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
-import { INITIALIZE_BODY, autocannon, type AutocannonResult, median } from '../lib/autocannon.js';
+import {
+  INITIALIZE_BODY,
+  MCP_ACCEPT as ACCEPT,
+  autocannon,
+  checkEchoCall,
+  toolsCallLoad,
+  type AutocannonResult,
+  median,
+} from '../lib/autocannon.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -21,7 +29,6 @@ const here = import.meta.dirname;
 const node = process.execPath;
 const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
 const bridgeCli = path.join(here, '../../packages/streamablehttp-proxy/dist/cli.js');
-const ACCEPT = 'application/json, text/event-stream';
 
 // Servers run in their own process group and are ended with it (testkit's spawnCli).
 const startServer = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnedCli =>
@@ -66,51 +73,12 @@ async function openSession(url: string, auth: Record<string, string>): Promise<s
       body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
     })
   ).text();
-  const check = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 'check',
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { text: 'hello bench' } },
-    }),
-  });
-  const answer = await check.text();
-  if (!check.ok || !answer.includes('hello bench') || answer.includes('"error"')) {
-    throw new Error(`tools/call answered ${check.status}: ${answer.slice(0, 200)}`);
-  }
+  await checkEchoCall(url, { 'mcp-session-id': sid, ...auth });
   return sid;
 }
 
-function load(url: string, headers: Record<string, string>, connections: number): Promise<AutocannonResult> {
-  let id = 1;
-  return autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration: DURATION,
-    headers: {
-      'content-type': 'application/json',
-      accept: ACCEPT,
-      'mcp-protocol-version': '2025-06-18',
-      ...headers,
-    },
-    requests: [
-      {
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: id++,
-            method: 'tools/call',
-            params: { name: 'echo', arguments: { text: 'hello bench' } },
-          }),
-        }),
-      },
-    ],
-  });
-}
+const load = (url: string, headers: Record<string, string>, connections: number): Promise<AutocannonResult> =>
+  toolsCallLoad(url, headers, connections, DURATION);
 
 const fmt = (r: AutocannonResult) =>
   `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;

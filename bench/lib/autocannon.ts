@@ -25,3 +25,59 @@ export const INITIALIZE_BODY = JSON.stringify({
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
 });
+
+/** `Accept` of every MCP POST the suites send. */
+export const MCP_ACCEPT = 'application/json, text/event-stream';
+
+/** The echo `tools/call` every suite measures, with JSON-RPC id `id`. */
+export const echoCall = (id: number | string): string =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'echo', arguments: { text: 'hello bench' } },
+  });
+
+/**
+ * autocannon `tools/call` (echo) load on one session: `connections` at once for
+ * `duration` seconds, each request with a JSON-RPC id of its own.
+ */
+export function toolsCallLoad(
+  url: string,
+  headers: Record<string, string>,
+  connections: number,
+  duration: number,
+): Promise<AutocannonResult> {
+  let id = 1;
+  return autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    headers: {
+      'content-type': 'application/json',
+      accept: MCP_ACCEPT,
+      'mcp-protocol-version': '2025-06-18',
+      ...headers,
+    },
+    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: echoCall(id++) }) }],
+  });
+}
+
+/** One echo `tools/call`, checked: load runs must measure real answers, not errors. */
+export async function checkEchoCall(url: string, headers: Record<string, string>): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: MCP_ACCEPT,
+      'mcp-protocol-version': '2025-06-18',
+      ...headers,
+    },
+    body: echoCall('check'),
+  });
+  const text = await res.text();
+  if (!res.ok || !text.includes('"text":"hello bench"') || text.includes('"error"')) {
+    throw new Error(`tools/call answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
