@@ -19,7 +19,8 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
+import { fixtureMcpServerPath, freePort, type SpawnedCli } from '@mcp-gateway/testkit';
+import { startServer, stopServer } from '../lib/servers.js';
 import {
   INITIALIZE_BODY,
   MCP_ACCEPT as ACCEPT,
@@ -105,11 +106,6 @@ const targets: Target[] = [
     start: (port) => ['--import', 'tsx', path.join(here, 'sdk-server.ts'), String(port)],
   },
 ];
-
-// Servers run in their own process group and are ended with it (testkit's spawnCli).
-const startServer = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnedCli =>
-  spawnCli(node, args, opts);
-const stopServer = (server: SpawnedCli): Promise<void> => server.kill(5_000);
 
 async function waitListening(port: number): Promise<void> {
   const deadline = Date.now() + 20_000;

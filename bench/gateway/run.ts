@@ -12,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fixtureMcpServerPath, freePort, spawnCli, type SpawnedCli } from '@mcp-gateway/testkit';
+import { fixtureMcpServerPath, freePort } from '@mcp-gateway/testkit';
+import { startServer, stopServer } from '../lib/servers.js';
 import {
   INITIALIZE_BODY,
   MCP_ACCEPT as ACCEPT,
@@ -29,11 +30,6 @@ const here = import.meta.dirname;
 const node = process.execPath;
 const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
 const bridgeCli = path.join(here, '../../packages/streamablehttp-proxy/dist/cli.js');
-
-// Servers run in their own process group and are ended with it (testkit's spawnCli).
-const startServer = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnedCli =>
-  spawnCli(node, args, opts);
-const stopServer = (server: SpawnedCli): Promise<void> => server.kill(5_000);
 
 async function waitReady(url: string): Promise<void> {
   const deadline = Date.now() + 30_000;

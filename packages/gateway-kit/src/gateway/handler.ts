@@ -538,6 +538,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   }
 
   async function route(request: Request, pub: PublicRequest, log: Logger): Promise<[string, Response]> {
+    // Everything before the service match below is what reserved() lists for the node fast path: keep them in step.
     const path = local(pub);
     if (path === '/healthz') return ['healthz', Response.json({ status: 'ok' })];
     if (path === '/readyz') return ['readyz', await readyz()];
