@@ -156,7 +156,7 @@ async function main() {
     });
 
     const pick = (k: string) =>
-      rows[k]!.sort((a, b) => a.requests.average - b.requests.average)[Math.floor(ROUNDS / 2)]!;
+      [...rows[k]!].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(ROUNDS / 2)]!;
     const ratio = (g: string, d: string) =>
       median(rows[g]!.map((r, i) => r.requests.average / rows[d]![i]!.requests.average));
     console.log(
@@ -169,6 +169,9 @@ async function main() {
     console.log(
       `  ratio gateway/bridge: c=1 ${ratio('g1', 'd1').toFixed(2)}, c=10 ${ratio('g10', 'd10').toFixed(2)} (aim >= 0.85)`,
     );
+    const rounds = (g: string, d: string) =>
+      rows[g]!.map((r, i) => (r.requests.average / rows[d]![i]!.requests.average).toFixed(2)).join(' ');
+    console.log(`  per-round ratios: c=1 ${rounds('g1', 'd1')}; c=10 ${rounds('g10', 'd10')}`);
     console.log(`/verify (ForwardAuth, valid token, c=10): ${fmt(verify)}`);
   } finally {
     await Promise.all([stopServer(bridge), stopServer(gateway)]);
