@@ -78,18 +78,31 @@ class NodeConnectionInfo implements ConnectionInfo {
 /** Bodies up to this size are read into memory before the handler runs (far cheaper than a stream). */
 const BUFFERED_BODY_BYTES = 4 * 1024 * 1024 + 1;
 
-/** Reads a body whose declared length is within the cap; `undefined` when it must be streamed instead. */
-function readSmallBody(req: http.IncomingMessage): Promise<Buffer> | undefined {
+/**
+ * Reads a body whose declared length is within the cap and calls `done` with
+ * it; returns false (and reads nothing) when it must be streamed instead.
+ * A callback, not a promise: this runs on every request, and the fast path
+ * then starts in the same tick as the body's last chunk.
+ */
+function readSmallBody(req: http.IncomingMessage, done: (err: unknown, body?: Buffer) => void): boolean {
   const declared = Number(req.headers['content-length']);
   if (!Number.isInteger(declared) || declared > BUFFERED_BODY_BYTES || req.headers['transfer-encoding']) {
-    return undefined;
+    return false;
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once('error', reject);
+  const chunks: Buffer[] = [];
+  let settled = false;
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.once('end', () => {
+    if (settled) return;
+    settled = true;
+    done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
   });
+  req.once('error', (err) => {
+    if (settled) return;
+    settled = true;
+    done(err);
+  });
+  return true;
 }
 
 function toRequest(req: http.IncomingMessage, body?: Buffer): Request {
@@ -193,32 +206,42 @@ export function createNodeServer(
       if (inFlight === 0) for (const f of idle) f();
     });
     if (draining) res.setHeader('connection', 'close');
+    const fail = (err: unknown) => {
+      opts.onError?.(err);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'server_error', error_description: 'internal error' }));
+    };
+    const serve = (body: Buffer | undefined) => {
+      let served: Promise<void> | undefined;
+      try {
+        served = opts.fastPath?.(req, res, body) ?? viaFetch(req, res, body);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      served.catch(fail);
+    };
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const fast = opts.fastPath;
-    Promise.resolve(hasBody ? readSmallBody(req) : undefined)
-      .then(async (body) => {
-        const served = fast?.(req, res, body);
-        if (served) return served;
-        let request: Request;
-        try {
-          request = toRequest(req, body);
-        } catch {
-          return writeResponse(
-            res,
-            new Response('bad request', { status: 400, headers: { 'content-type': 'text/plain' } }),
-          );
-        }
-        const info = new NodeConnectionInfo(req, res);
-        if (body) info.body = body;
-        infos.set(request, info);
-        return writeResponse(res, await handler(request));
-      })
-      .catch((err: unknown) => {
-        opts.onError?.(err);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'server_error', error_description: 'internal error' }));
-      });
+    if (!hasBody || !readSmallBody(req, (err, body) => (err ? fail(err) : serve(body)))) serve(undefined);
   });
+
+  /** The general path: a fetch `Request` for the handler, its `Response` written back. */
+  async function viaFetch(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined) {
+    let request: Request;
+    try {
+      request = toRequest(req, body);
+    } catch {
+      return writeResponse(
+        res,
+        new Response('bad request', { status: 400, headers: { 'content-type': 'text/plain' } }),
+      );
+    }
+    const info = new NodeConnectionInfo(req, res);
+    if (body) info.body = body;
+    infos.set(request, info);
+    return writeResponse(res, await handler(request));
+  }
+
   server.keepAliveTimeout = 5_000;
   return {
     server,
