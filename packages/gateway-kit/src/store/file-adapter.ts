@@ -89,20 +89,26 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
    * Reloads the file when another process changed it since we last wrote or
    * read it. Reads look at most every `reloadCheckMs`; writes always look
    * first, so they do not overwrite another process's recent change.
+   * `undefined` (synchronously) when there is nothing to look at: reads are
+   * on every request's path (revocation checks), so they skip the promise.
    */
-  private async refresh(beforeWrite = false): Promise<void> {
+  private refresh(beforeWrite = false): Promise<void> | undefined {
     const now = Date.now();
-    if (this.writing) return;
-    if (!beforeWrite && now - this.lastCheck < (this.opts.reloadCheckMs ?? 500)) return;
+    if (this.writing) return undefined;
+    if (!beforeWrite && now - this.lastCheck < (this.opts.reloadCheckMs ?? 500)) return undefined;
     this.lastCheck = now;
-    try {
-      const s = await stat(this.file);
-      if (s.mtimeMs !== this.lastMtimeMs || s.size !== this.lastSize) {
-        this.loadSync();
-      }
-    } catch {
-      // no file yet
-    }
+    return stat(this.file).then(
+      (s) => {
+        try {
+          if (s.mtimeMs !== this.lastMtimeMs || s.size !== this.lastSize) this.loadSync();
+        } catch {
+          // unreadable now (e.g. mid-rewrite by another process): keep what we have
+        }
+      },
+      () => {
+        // no file yet
+      },
+    );
   }
 
   private live(key: string): [unknown, number | null] | undefined {
@@ -115,19 +121,29 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
     return e;
   }
 
-  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    await this.refresh();
-    return this.live(key)?.[0] as StoredData<Value> | undefined;
+  /** Runs `read` after a due reload check, or at once (one resolved promise) when none is due. */
+  private afterRefresh<T>(read: () => T): Promise<T> {
+    const pending = this.refresh();
+    if (!pending) {
+      try {
+        return Promise.resolve(read());
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    return pending.then(read);
   }
 
-  async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
-    await this.refresh();
-    return keys.map((k) => this.live(k)?.[0] as StoredData<Value | undefined>);
+  get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    return this.afterRefresh(() => this.live(key)?.[0] as StoredData<Value> | undefined);
   }
 
-  async has(key: string): Promise<boolean> {
-    await this.refresh();
-    return this.live(key) !== undefined;
+  getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    return this.afterRefresh(() => keys.map((k) => this.live(k)?.[0] as StoredData<Value | undefined>));
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.afterRefresh(() => this.live(key) !== undefined);
   }
 
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {

@@ -3,14 +3,29 @@ import { systemClock, type Clock } from '../clock.js';
 import { isStoreUnavailable, StoreUnavailableError } from './errors.js';
 import type { Envelope, Store } from './types.js';
 
+/** A backend failure as {@link StoreUnavailableError} (one already of that kind is kept). */
+function unavailable(err: unknown): StoreUnavailableError {
+  if (isStoreUnavailable(err)) return err;
+  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new StoreUnavailableError(`storage unavailable (${reason})`, { cause: err });
+}
+
 /** Backend failures (a Keyv adapter that throws) become {@link StoreUnavailableError}. */
 async function backend<T>(op: Promise<T>): Promise<T> {
   try {
     return await op;
   } catch (err) {
-    if (isStoreUnavailable(err)) throw err;
-    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    throw new StoreUnavailableError(`storage unavailable (${reason})`, { cause: err });
+    throw unavailable(err);
+  }
+}
+
+/** The envelope in a raw stored string, or `undefined` for anything else. */
+function parseEnvelope(raw: unknown): Envelope | undefined {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    return JSON.parse(raw) as Envelope;
+  } catch {
+    return undefined;
   }
 }
 
@@ -78,15 +93,8 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
     }
   };
 
-  const readRaw = async (key: string): Promise<Envelope | undefined> => {
-    const raw = await backend(keyv.get<string>(key));
-    if (typeof raw !== 'string') return undefined;
-    try {
-      return JSON.parse(raw) as Envelope;
-    } catch {
-      return undefined;
-    }
-  };
+  const readRaw = async (key: string): Promise<Envelope | undefined> =>
+    parseEnvelope(await backend(keyv.get<string>(key)));
   const read = async (key: string): Promise<Envelope | undefined> => {
     const env = await readRaw(key);
     if (env === undefined) return undefined;
@@ -109,8 +117,21 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
     ttlMs === undefined ? { v: value } : { v: value, e: clock.now() + ttlMs };
 
   return {
-    async get<T>(key: string) {
-      return (await read(key))?.v as T | undefined;
+    // Every verified request reads here (revocation checks): one promise step after Keyv's, not four.
+    get<T>(key: string): Promise<T | undefined> {
+      return keyv.get<string>(key).then(
+        (raw) => {
+          const env = parseEnvelope(raw);
+          if (env === undefined) return undefined;
+          if (env.e !== undefined && env.e <= clock.now()) {
+            return backend(keyv.delete(key)).then(() => undefined);
+          }
+          return env.v as T;
+        },
+        (err: unknown) => {
+          throw unavailable(err);
+        },
+      );
     },
     set(key, value, ttlMs) {
       return lock.run(key, () => write(key, envelope(value, ttlMs)));
