@@ -2,7 +2,9 @@
 // served straight on node:http (no fetch Request/Response). Every check of
 // the fetch path must hold on it too; these tests drive a real node:http
 // server and count which way each request went.
+import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
@@ -289,6 +291,51 @@ describe('gateway node:http fast path (stdio services)', () => {
     });
     expect(status).toBeGreaterThanOrEqual(400);
     expect(status).toBeLessThan(500);
+  });
+
+  it('a client that leaves in the middle of its body gets nothing served: no tool call, no fetch path, the server goes on', async () => {
+    const sid = await open('/demo/mcp', alice);
+    const whoamiCount = async () =>
+      Number(
+        /mcp_gateway_tool_calls_total\{service="demo",tool="whoami"\} (\d+)/.exec(
+          await (await fetch(`${base}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+    const callsBefore = await whoamiCount();
+    viaFetch = [];
+    const body = JSON.stringify(whoami);
+    const { port } = new URL(base);
+    const sock = net.connect(Number(port), '127.0.0.1');
+    await once(sock, 'connect');
+    const arrived = once(server.server, 'request') as Promise<[http.IncomingMessage, http.ServerResponse]>;
+    // Content-Length promises 100 bytes more than are sent: the body never ends.
+    sock.write(
+      [
+        'POST /demo/mcp HTTP/1.1',
+        'Host: 127.0.0.1',
+        'Content-Type: application/json',
+        'Accept: application/json, text/event-stream',
+        'MCP-Protocol-Version: 2025-06-18',
+        `Mcp-Session-Id: ${sid}`,
+        `Authorization: Bearer ${alice}`,
+        `Content-Length: ${body.length + 100}`,
+        '',
+        body,
+      ].join('\r\n'),
+    );
+    const [, res] = await arrived;
+    const closed = once(res, 'close');
+    sock.destroy();
+    await closed;
+    expect(res.headersSent).toBe(false);
+    expect(server.inFlight).toBe(0);
+    expect(viaFetch).toEqual([]);
+    expect(await whoamiCount()).toBe(callsBefore);
+    // The same session still answers a whole request.
+    const ok = await post('/demo/mcp', whoami, { authorization: `Bearer ${alice}`, 'mcp-session-id': sid });
+    expect(ok.status).toBe(200);
+    expect(JSON.stringify(await rpc(ok))).toContain('local:alice');
+    expect(await whoamiCount()).toBe(callsBefore + 1);
   });
 
   it('requests on the fast path are counted in /metrics like any other', async () => {

@@ -222,7 +222,8 @@ export function createNodeServer(
       served.catch(fail);
     };
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    if (!hasBody || !readSmallBody(req, (err, body) => (err ? fail(err) : serve(body)))) serve(undefined);
+    // A body that fails to arrive means the client went away mid-request: nobody to answer, nothing to log.
+    if (!hasBody || !readSmallBody(req, (err, body) => (err ? res.destroy() : serve(body)))) serve(undefined);
   });
 
   /** The general path: a fetch `Request` for the handler, its `Response` written back. */
