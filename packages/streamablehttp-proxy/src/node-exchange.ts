@@ -20,11 +20,15 @@ export interface NodeRequestInit {
   json?: unknown;
 }
 
+/** The status {@link handleNodeRequest} reports for a client that left before its request was read (nothing is written). */
+export const CLIENT_CLOSED = 499;
+
 /**
  * The node:http path: `req` is read into a {@link RequestView} (node's
  * parsed headers, the body buffered up to `max`), the {@link Reply} written
  * to `res` directly: no `Headers`, `Request`, `Response` or web streams.
- * Resolves once the response has been handed to `res`. Never throws.
+ * Resolves once the response has been handed to `res` (with
+ * {@link CLIENT_CLOSED} when the client left mid-body). Never throws.
  */
 export async function handleNodeRequest(
   handler: HttpHandler,
@@ -50,6 +54,8 @@ export async function handleNodeRequest(
     }
     reply ??= await handler.handle(nodeView(req, method, body, init?.headers, init?.json));
   } catch (err) {
+    // The body stopped arriving because the client left: nobody to answer (nginx's 499).
+    if (res.destroyed) return { status: CLIENT_CLOSED };
     reply = errorReply(
       new BridgeHttpError(
         400,
