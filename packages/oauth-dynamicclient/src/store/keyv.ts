@@ -95,15 +95,20 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
 
   const readRaw = async (key: string): Promise<Envelope | undefined> =>
     parseEnvelope(await backend(keyv.get<string>(key)));
-  const read = async (key: string): Promise<Envelope | undefined> => {
-    const env = await readRaw(key);
-    if (env === undefined) return undefined;
-    if (env.e !== undefined && env.e <= clock.now()) {
-      await backend(keyv.delete(key));
-      return undefined;
-    }
-    return env;
-  };
+  // Every verified request reads here (revocation checks): one promise step after Keyv's.
+  const read = (key: string): Promise<Envelope | undefined> =>
+    keyv.get<string>(key).then(
+      (raw) => {
+        const env = parseEnvelope(raw);
+        if (env?.e !== undefined && env.e <= clock.now()) {
+          return backend(keyv.delete(key)).then(() => undefined);
+        }
+        return env;
+      },
+      (err: unknown) => {
+        throw unavailable(err);
+      },
+    );
   const write = async (key: string, env: Envelope): Promise<void> => {
     sweep();
     const ttl = env.e === undefined ? undefined : Math.max(1, env.e - clock.now());
@@ -117,21 +122,8 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
     ttlMs === undefined ? { v: value } : { v: value, e: clock.now() + ttlMs };
 
   return {
-    // Every verified request reads here (revocation checks): one promise step after Keyv's, not four.
-    get<T>(key: string): Promise<T | undefined> {
-      return keyv.get<string>(key).then(
-        (raw) => {
-          const env = parseEnvelope(raw);
-          if (env === undefined) return undefined;
-          if (env.e !== undefined && env.e <= clock.now()) {
-            return backend(keyv.delete(key)).then(() => undefined);
-          }
-          return env.v as T;
-        },
-        (err: unknown) => {
-          throw unavailable(err);
-        },
-      );
+    get<T>(key: string) {
+      return read(key).then((env) => env?.v as T | undefined);
     },
     set(key, value, ttlMs) {
       return lock.run(key, () => write(key, envelope(value, ttlMs)));
