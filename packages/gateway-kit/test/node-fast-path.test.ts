@@ -2,9 +2,8 @@
 // served straight on node:http (no fetch Request/Response). Every check of
 // the fetch path must hold on it too; these tests drive a real node:http
 // server and count which way each request went.
-import { once } from 'node:events';
 import http from 'node:http';
-import net from 'node:net';
+import { abandonMidBody } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
@@ -303,30 +302,17 @@ describe('gateway node:http fast path (stdio services)', () => {
       );
     const callsBefore = await whoamiCount();
     viaFetch = [];
-    const body = JSON.stringify(whoami);
-    const { port } = new URL(base);
-    const sock = net.connect(Number(port), '127.0.0.1');
-    await once(sock, 'connect');
-    const arrived = once(server.server, 'request') as Promise<[http.IncomingMessage, http.ServerResponse]>;
-    // Content-Length promises 100 bytes more than are sent: the body never ends.
-    sock.write(
-      [
-        'POST /demo/mcp HTTP/1.1',
-        'Host: 127.0.0.1',
-        'Content-Type: application/json',
-        'Accept: application/json, text/event-stream',
-        'MCP-Protocol-Version: 2025-06-18',
-        `Mcp-Session-Id: ${sid}`,
-        `Authorization: Bearer ${alice}`,
-        `Content-Length: ${body.length + 100}`,
-        '',
-        body,
-      ].join('\r\n'),
-    );
-    const [, res] = await arrived;
-    const closed = once(res, 'close');
-    sock.destroy();
-    await closed;
+    const { res } = await abandonMidBody(server.server, {
+      path: '/demo/mcp',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'MCP-Protocol-Version': '2025-06-18',
+        'Mcp-Session-Id': sid,
+        Authorization: `Bearer ${alice}`,
+      },
+      body: JSON.stringify(whoami),
+    });
     expect(res.headersSent).toBe(false);
     expect(server.inFlight).toBe(0);
     expect(viaFetch).toEqual([]);

@@ -1,7 +1,11 @@
-import { once } from 'node:events';
 import type http from 'node:http';
-import net from 'node:net';
-import { fixtureMcpServerCommand, listenNode, waitFor, type Listening } from '@mcp-gateway/testkit';
+import {
+  abandonMidBody,
+  fixtureMcpServerCommand,
+  listenNode,
+  waitFor,
+  type Listening,
+} from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStdioBridge, type NodeRequestInit, type StdioBridge } from '../src/index.js';
 import { LogCapture, POST_HEADERS, initializeBody } from './helpers.js';
@@ -257,26 +261,16 @@ describe('StdioBridge.handleNode', () => {
   it('handleNode: a client that leaves in the middle of its body gets nothing written (status 499), and the session goes on', async () => {
     const sid = await openSession('erin');
     const before = results.length;
-    const body = callBody(10, 'echo', { text: 'never finished' });
-    const sock = net.connect(server.port, '127.0.0.1');
-    await once(sock, 'connect');
-    // Content-Length promises 50 bytes more than are sent; the socket closes once the server has the headers.
-    const arrived = once(server.server, 'request') as Promise<[http.IncomingMessage, http.ServerResponse]>;
-    sock.write(
-      [
-        'POST /mcp HTTP/1.1',
-        'Host: 127.0.0.1',
-        'Content-Type: application/json',
-        'Accept: application/json, text/event-stream',
-        `Mcp-Session-Id: ${sid}`,
-        'X-Test-As: erin',
-        `Content-Length: ${body.length + 50}`,
-        '',
-        body,
-      ].join('\r\n'),
-    );
-    await arrived;
-    sock.destroy();
+    await abandonMidBody(server.server, {
+      path: '/mcp',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'Mcp-Session-Id': sid,
+        'X-Test-As': 'erin',
+      },
+      body: callBody(10, 'echo', { text: 'never finished' }),
+    });
     await waitFor(() => results.length > before, { message: 'handleNode never resolved' });
     expect(results[before]).toEqual({ status: 499, headersSent: false });
     const res = await fetch(mcpUrl, {

@@ -1,5 +1,6 @@
 export { listen, listenNode, type Listening, type FetchHandler } from './listen.js';
 export { waitForUrl, waitFor } from './wait.js';
+export { abandonMidBody } from './abandon.js';
 export { spawnCli, killAllSpawned, isPidAlive, type SpawnedCli } from './spawn-cli.js';
 export { fixtureMcpServerPath, fixtureMcpServerCommand } from './fixture.js';
 export {
