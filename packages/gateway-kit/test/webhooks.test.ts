@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { listen, type Listening } from '@mcp-gateway/testkit';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebhookDispatcher, sanitize, signPayload } from '../src/ops/webhooks.js';
+import { WebhookDispatcher, sanitize, signPayload, webhookKey } from '../src/ops/webhooks.js';
 import type { WebhookConfig } from '../src/config/schema.js';
 
 const servers: Listening[] = [];
@@ -130,5 +131,106 @@ describe('webhooks', () => {
   it('sanitize and signPayload are pure helpers', () => {
     expect(sanitize({ password: 'p', code: 'c', ok: 1 }, true)).toEqual({ ok: 1 });
     expect(signPayload('k', 'b')).toMatch(/^sha256=[0-9a-f]{64}$/);
+  });
+
+  it('standard webhooks: a Standard Webhooks library verifies each delivery, for whsec_ and plain secrets', async () => {
+    const got: { path: string; body: string; headers: Record<string, string> }[] = [];
+    const rx = await listen(async (req) => {
+      const path = new URL(req.url).pathname;
+      got.push({ path, body: await req.text(), headers: Object.fromEntries(req.headers) });
+      return new Response(null, { status: 204 });
+    });
+    servers.push(rx);
+    const whsec = 'whsec_' + Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
+    const d = new WebhookDispatcher({
+      hooks: [hook(`${rx.url}/plain`), hook(`${rx.url}/whsec`, { secret: whsec })],
+    });
+    d.emit({ type: 'login', action: 'login.succeeded', data: { user: 'local:alice' } });
+    await d.idle();
+    expect(got.map((g) => g.path).sort()).toEqual(['/plain', '/whsec']);
+    const receiverSecret: Record<string, string> = {
+      // A plain secret is its UTF-8 bytes: the receiver's library gets it base64-encoded.
+      '/plain': 'whsec_' + Buffer.from('a-long-webhook-secret').toString('base64'),
+      '/whsec': whsec,
+    };
+    for (const g of got) {
+      const verifier = new Webhook(receiverSecret[g.path]!);
+      expect(verifier.verify(g.body, g.headers)).toMatchObject({ action: 'login.succeeded' });
+      expect(g.headers['webhook-id']).toBe(JSON.parse(g.body).id);
+    }
+    expect(webhookKey(whsec).toString()).toBe('0123456789abcdef0123456789abcdef');
+  });
+
+  it('standard webhooks: a replayed delivery with an old timestamp is refused by the receiver', async () => {
+    const got: { body: string; headers: Record<string, string> }[] = [];
+    const rx = await listen(async (req) => {
+      got.push({ body: await req.text(), headers: Object.fromEntries(req.headers) });
+      return new Response(null, { status: 204 });
+    });
+    servers.push(rx);
+    // The gateway's clock says an hour ago: the signature is valid, the timestamp is stale.
+    const d = new WebhookDispatcher({
+      hooks: [hook(rx.url)],
+      now: () => new Date(Date.now() - 3600_000),
+    });
+    d.emit({ type: 'login', action: 'login.succeeded', data: {} });
+    await d.idle();
+    const verifier = new Webhook('whsec_' + Buffer.from('a-long-webhook-secret').toString('base64'));
+    expect(() => verifier.verify(got[0]!.body, got[0]!.headers)).toThrow(WebhookVerificationError);
+    // A tampered body fails too.
+    const fresh = new WebhookDispatcher({ hooks: [hook(rx.url)] });
+    fresh.emit({ type: 'login', action: 'x', data: {} });
+    await fresh.idle();
+    expect(() => verifier.verify(got[1]!.body.replace('"x"', '"y"'), got[1]!.headers)).toThrow(
+      WebhookVerificationError,
+    );
+  });
+
+  it('standard webhooks: retries keep the webhook-id and sign a fresh timestamp', async () => {
+    const got: Record<string, string>[] = [];
+    let calls = 0;
+    const rx = await listen((req) => {
+      got.push(Object.fromEntries(req.headers));
+      return new Response(null, { status: ++calls < 2 ? 503 : 200 });
+    });
+    servers.push(rx);
+    let t = Date.parse('2026-12-02T10:00:00Z');
+    const d = new WebhookDispatcher({
+      hooks: [hook(rx.url)],
+      now: () => new Date(t),
+      sleep: async (ms) => void (t += ms + 5000),
+    });
+    d.emit({ type: 'login', action: 'x', data: {} });
+    await d.idle();
+    expect(got).toHaveLength(2);
+    expect(got[0]!['webhook-id']).toBe(got[1]!['webhook-id']);
+    expect(Number(got[1]!['webhook-timestamp']) - Number(got[0]!['webhook-timestamp'])).toBe(6);
+    expect(got[0]!['webhook-signature']).not.toBe(got[1]!['webhook-signature']);
+  });
+
+  it('the retry queue is bounded: events beyond maxPending are dropped and counted', async () => {
+    // A receiver that answers 503 forever, and retries that wait until released.
+    const rx = await listen(() => new Response(null, { status: 503 }));
+    servers.push(rx);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const outcomes: string[] = [];
+    const d = new WebhookDispatcher({
+      hooks: [hook(rx.url, { maxAttempts: 2 })],
+      maxPending: 10,
+      sleep: () => gate,
+      onDelivery: (o) => outcomes.push(o),
+    });
+    for (let i = 0; i < 50; i++) d.emit({ type: 'login', action: `a${i}`, data: {} });
+    expect(d.pendingCount).toBe(10);
+    expect(outcomes.filter((o) => o === 'dropped')).toHaveLength(40);
+    release();
+    await d.idle();
+    expect(d.pendingCount).toBe(0);
+    expect(outcomes.filter((o) => o === 'failed')).toHaveLength(10);
+    // Room again once the queue drained.
+    d.emit({ type: 'login', action: 'again', data: {} });
+    expect(d.pendingCount).toBe(1);
+    await d.idle();
   });
 });

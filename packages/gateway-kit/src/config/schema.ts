@@ -172,7 +172,12 @@ export const webhookEventSchema = z.enum([
 
 export const webhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
-  secret: z.string().min(16).describe('HMAC-SHA256 key for the X-MCP-Signature header.'),
+  secret: z
+    .string()
+    .min(16)
+    .describe(
+      'Signing key: `whsec_<base64>` (Standard Webhooks) or any string of 16+ characters (its UTF-8 bytes).',
+    ),
   events: z.array(webhookEventSchema).default(['*']),
   includeArguments: z.boolean().default(false).describe('Include tool-call arguments in tool_call events.'),
   maxAttempts: z.number().int().min(1).max(20).default(5),

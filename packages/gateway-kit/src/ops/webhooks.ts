@@ -40,10 +40,34 @@ export function sanitize(data: Record<string, unknown>, includeArguments: boolea
   return walk(copy) as Record<string, unknown>;
 }
 
-/** `sha256=<hex HMAC-SHA256 of the raw body>`, as sent in `X-MCP-Signature`. */
+/** `sha256=<hex HMAC-SHA256 of the raw body>`, as sent in the legacy `X-MCP-Signature`. */
 export function signPayload(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
+
+/**
+ * The HMAC key of a hook secret, as Standard Webhooks libraries read it: a
+ * `whsec_<base64>` secret is the base64-decoded bytes; any other secret is its
+ * UTF-8 bytes (give receivers `whsec_` + base64 of it).
+ */
+export function webhookKey(secret: string): Buffer {
+  return secret.startsWith('whsec_')
+    ? Buffer.from(secret.slice('whsec_'.length), 'base64')
+    : Buffer.from(secret, 'utf8');
+}
+
+/**
+ * The Standard Webhooks signature header value: `v1,<base64 HMAC-SHA256 of
+ * "{id}.{timestamp}.{body}">`, with `timestamp` in whole seconds since the epoch.
+ * Receivers refuse replays by checking the timestamp's age and the id.
+ */
+export function signStandardWebhook(secret: string, id: string, timestamp: number, body: string): string {
+  const mac = createHmac('sha256', webhookKey(secret)).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/** Most deliveries queued or in retry at once, over all hooks, unless configured. */
+export const DEFAULT_MAX_PENDING_DELIVERIES = 1000;
 
 export interface WebhookDispatcherOptions {
   hooks: WebhookConfig[];
@@ -52,27 +76,43 @@ export interface WebhookDispatcherOptions {
   backoffMs?: (attempt: number) => number;
   /** Waits; injectable so tests do not sleep. */
   sleep?: (ms: number) => Promise<void>;
-  onDelivery?: (outcome: 'delivered' | 'retry' | 'failed') => void;
+  onDelivery?: (outcome: 'delivered' | 'retry' | 'failed' | 'dropped') => void;
   fetch?: typeof fetch;
   now?: () => Date;
+  /**
+   * Most deliveries in flight or waiting for a retry, over all hooks (default
+   * {@link DEFAULT_MAX_PENDING_DELIVERIES}). Events beyond it are dropped and
+   * counted (`dropped`), so a dead receiver cannot grow the queue without end.
+   */
+  maxPending?: number;
 }
 
 /**
- * Delivers audit events to the configured URLs: JSON POSTs signed with
- * HMAC-SHA256 (`X-MCP-Signature`), retried with exponential backoff on network
- * errors, 408, 429 and 5xx. Delivery runs in the background and never blocks
- * or fails the request that caused the event.
+ * Delivers audit events to the configured URLs as Standard Webhooks: JSON POSTs
+ * with `webhook-id`, `webhook-timestamp` and `webhook-signature` (plus the legacy
+ * `X-MCP-Signature`), retried with exponential backoff on network errors, 408,
+ * 429 and 5xx; every attempt carries the same id and a fresh timestamp and
+ * signature. Delivery runs in the background and never blocks or fails the
+ * request that caused the event; at most `maxPending` deliveries wait at once.
  */
 export class WebhookDispatcher {
   private readonly pending = new Set<Promise<void>>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly backoff: (attempt: number) => number;
   private readonly fetchImpl: typeof fetch;
+  private readonly maxPending: number;
+  private droppedSinceLog = 0;
 
   constructor(private readonly opts: WebhookDispatcherOptions) {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms).unref()));
     this.backoff = opts.backoffMs ?? ((n) => Math.min(60_000, 1000 * 2 ** (n - 1)));
     this.fetchImpl = opts.fetch ?? fetch;
+    this.maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING_DELIVERIES;
+  }
+
+  /** Deliveries in flight or waiting for a retry now. */
+  get pendingCount(): number {
+    return this.pending.size;
   }
 
   /** True when some hook wants this event type. */
@@ -85,6 +125,10 @@ export class WebhookDispatcher {
     const base = { id: randomUUID(), time: (this.opts.now?.() ?? new Date()).toISOString() };
     for (const hook of this.opts.hooks) {
       if (!hook.events.includes('*') && !hook.events.includes(event.type)) continue;
+      if (this.pending.size >= this.maxPending) {
+        this.drop(hook);
+        continue;
+      }
       const payload: WebhookPayload = {
         ...base,
         type: event.type,
@@ -101,16 +145,43 @@ export class WebhookDispatcher {
     while (this.pending.size) await Promise.all([...this.pending]);
   }
 
-  private async deliver(hook: WebhookConfig, payload: WebhookPayload): Promise<void> {
-    const body = JSON.stringify(payload);
-    const headers = {
+  private drop(hook: WebhookConfig): void {
+    this.opts.onDelivery?.('dropped');
+    // One warning per burst, not one per dropped event.
+    if (this.droppedSinceLog++ === 0) {
+      this.opts.logger?.warn(
+        { webhook: new URL(hook.url).host, maxPending: this.maxPending },
+        'webhook queue full; dropping events until deliveries drain',
+      );
+    }
+  }
+
+  private headers(hook: WebhookConfig, payload: WebhookPayload, body: string): Record<string, string> {
+    const timestamp = Math.floor((this.opts.now?.() ?? new Date()).getTime() / 1000);
+    return {
       'content-type': 'application/json',
       'user-agent': 'mcp-gateway-webhooks/1',
+      'webhook-id': payload.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signStandardWebhook(hook.secret, payload.id, timestamp, body),
       'x-mcp-event': payload.type,
       'x-mcp-delivery': payload.id,
       'x-mcp-signature': signPayload(hook.secret, body),
     };
+  }
+
+  private async deliver(hook: WebhookConfig, payload: WebhookPayload): Promise<void> {
+    try {
+      await this.attempts(hook, payload);
+    } finally {
+      if (this.pending.size <= 1) this.droppedSinceLog = 0;
+    }
+  }
+
+  private async attempts(hook: WebhookConfig, payload: WebhookPayload): Promise<void> {
+    const body = JSON.stringify(payload);
     for (let attempt = 1; attempt <= hook.maxAttempts; attempt++) {
+      const headers = this.headers(hook, payload, body);
       let retryable = true;
       let reason = '';
       try {
