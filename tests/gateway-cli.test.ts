@@ -38,6 +38,20 @@ describe('mcp-gateway CLI: malformed config', () => {
     );
   });
 
+  it('config check and start agree: a value the authorization server refuses fails both, naming the field', async () => {
+    const cwd = tempDir();
+    writeFileSync(path.join(cwd, 'ttl.yaml'), 'tokens:\n  accessTokenTtl: 20\nlisten:\n  port: 0\n');
+    const check = await cli(['config', 'check', '--config', 'ttl.yaml'], { cwd });
+    const start = await cli(['--config', 'ttl.yaml'], { cwd });
+    for (const r of [check, start]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^invalid config \(ttl\.yaml\):\n {2}- tokens\.accessTokenTtl: .*>=30.*MCP_GATEWAY__TOKENS__ACCESS_TOKEN_TTL\)\n$/,
+      );
+    }
+    expect(start.stdout).toBe('');
+  });
+
   it('config check lists the services of a valid config and the overrides applied', async () => {
     const r = await cli(['config', 'check'], {
       env: { MCP_GATEWAY__SERVICES__FETCH__ALLOW_HOSTS: '10.0.0.0/8' },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configJsonSchema, loadConfig, resolveConfig, serviceRoutes } from '../src/index.js';
+import { envVariableFor } from '../src/config/env.js';
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'gw-config-'));
 
@@ -168,6 +169,31 @@ describe('config: environment overrides', () => {
         message: expect.stringMatching(/expected number.*\(from MCP_GATEWAY__LISTEN__PORT\)/),
       },
     ]);
+  });
+
+  it('config check: values the authorization server refuses are refused at load, naming the gateway field and variable', () => {
+    // The authorization server wants access tokens of 30 s or more; the config schema alone allowed 20.
+    const err = configError(() => resolveConfig({ tokens: { accessTokenTtl: 20 } }));
+    expect(err.issues).toEqual([
+      {
+        path: 'tokens.accessTokenTtl',
+        message: expect.stringMatching(/>=30.*MCP_GATEWAY__TOKENS__ACCESS_TOKEN_TTL/),
+      },
+    ]);
+    expect(err.message).not.toMatch(/accessTokenTtlSeconds|authorization server options/);
+    const fromEnv = configError(() =>
+      resolveConfig({}, { env: { MCP_GATEWAY__TOKENS__ACCESS_TOKEN_TTL: '20' } }),
+    );
+    expect(fromEnv.issues[0]!.message).toMatch(/\(from MCP_GATEWAY__TOKENS__ACCESS_TOKEN_TTL\)$/);
+  });
+
+  it('envVariableFor names the variable of any field', () => {
+    expect(envVariableFor('tokens.accessTokenTtl')).toBe('MCP_GATEWAY__TOKENS__ACCESS_TOKEN_TTL');
+    expect(envVariableFor('webhooks[0].url')).toBe('MCP_GATEWAY__WEBHOOKS__0__URL');
+    expect(envVariableFor('services.my-api.url')).toBe('MCP_GATEWAY__SERVICES__MY_API__URL');
+    // What it names is what applyEnvOverrides reads back.
+    const { config } = resolveConfig({}, { env: { [envVariableFor('tokens.codeTtl')]: '90' } });
+    expect(config.tokens.codeTtl).toBe(90);
   });
 
   it('stdio env keys keep their case', () => {

@@ -103,3 +103,21 @@ export function setAt(obj: unknown, path: readonly PropertyKey[], value: unknown
   const parent = getAt(obj, path.slice(0, -1));
   if (isContainer(parent)) (parent as Record<PropertyKey, unknown>)[path[path.length - 1]!] = value;
 }
+
+/**
+ * The variable that sets a config field: `tokens.accessTokenTtl` →
+ * `MCP_GATEWAY__TOKENS__ACCESS_TOKEN_TTL`, `webhooks[0].url` → `MCP_GATEWAY__WEBHOOKS__0__URL`.
+ */
+export function envVariableFor(fieldPath: string): string {
+  const segments = fieldPath
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter(Boolean)
+    .map((s) =>
+      s
+        .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+        .replace(/-/g, '_')
+        .toUpperCase(),
+    );
+  return ENV_PREFIX + segments.join('__');
+}

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { applyEnvOverrides, getAt, setAt, type EnvOverride } from './env.js';
+import { authorizationConfigIssues } from './authorization-check.js';
+import { applyEnvOverrides, envVariableFor, getAt, setAt, type EnvOverride } from './env.js';
 import { ConfigError, fromZodIssues } from './errors.js';
 import { defaultServices } from './defaults.js';
 import { configSchema, type GatewayConfig } from './schema.js';
@@ -87,6 +88,17 @@ export function resolveConfig(
       );
     });
     throw new ConfigError(source, issues);
+  }
+  const asIssues = authorizationConfigIssues(result.data);
+  if (asIssues.length) {
+    throw new ConfigError(
+      source,
+      asIssues.map((i) => {
+        const o = overrides.find((x) => i.path.startsWith(x.path.join('.')) && x.path.length > 0);
+        const where = o ? `from ${o.variable}` : `set it in the file or with ${envVariableFor(i.path)}`;
+        return { ...i, message: `${i.message} (${where})` };
+      }),
+    );
   }
   return { config: result.data, source, overrides };
 }

@@ -13,13 +13,10 @@ import { GatewayError, JsonRpcCode } from '../errors.js';
 import { connectionInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
+import { authorizationServerOptions } from './as-options.js';
 import { storeReachable } from './stores.js';
 
-/** Static client the gateway's own pages (connected apps) sign in with. */
-export const ACCOUNT_CLIENT_ID = 'mcp-gateway-account';
-/** Static client of `mcp-gateway token` (its redirect is never followed). */
-export const CLI_CLIENT_ID = 'mcp-gateway-cli';
-export const CLI_REDIRECT_URI = 'http://127.0.0.1/mcp-gateway-cli';
+export { ACCOUNT_CLIENT_ID, CLI_CLIENT_ID, CLI_REDIRECT_URI } from './as-options.js';
 
 export interface AuthorizationDeps {
   config: GatewayConfig;
@@ -48,57 +45,20 @@ export class Authorization implements GatewayAuth {
   }
 
   private build(resources: ResourceDescriptor[]): AuthorizationServer {
-    const { config, logger } = this.deps;
-    const log = logger.child({ component: 'as' });
-    const all = [
-      ...resources,
-      ...config.protectedResources.map((r) => ({
-        resource: r.resource,
-        scopes: r.scopes,
-        name: r.title ?? r.resource,
-      })),
-    ];
-    return createAuthorizationServer({
-      issuer: config.issuer,
-      store: this.deps.store,
-      resources: all.map((r, i) => ({
-        resource: r.resource,
-        scopes: r.scopes,
-        name: r.name,
-        default: i === 0,
-      })),
-      identityProvider: this.deps.identityProvider,
-      tokens: {
-        accessTokenTtlSeconds: config.tokens.accessTokenTtl,
-        refreshTokenTtlSeconds: config.tokens.refreshTokenTtl,
-        codeTtlSeconds: config.tokens.codeTtl,
-      },
-      trustProxyHops: config.trustProxy ? 1 : 0,
-      cors: { origins: config.cors.origins.includes('*') ? '*' : config.cors.origins },
-      staticClients: [
-        {
-          client_id: ACCOUNT_CLIENT_ID,
-          client_name: 'mcp-gateway account page',
-          redirect_uris: [`${config.issuer.replace(/\/+$/, '')}/account/callback`],
-          token_endpoint_auth_method: 'none',
-          grant_types: ['authorization_code'],
+    const log = this.deps.logger.child({ component: 'as' });
+    return createAuthorizationServer(
+      authorizationServerOptions(this.deps.config, resources, {
+        store: this.deps.store,
+        identityProvider: this.deps.identityProvider,
+        logger: {
+          debug: (msg: string, fields?: Record<string, unknown>) => log.debug(fields ?? {}, msg),
+          info: (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg),
+          warn: (msg: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, msg),
+          error: (msg: string, fields?: Record<string, unknown>) => log.error(fields ?? {}, msg),
         },
-        {
-          client_id: CLI_CLIENT_ID,
-          client_name: 'mcp-gateway token command',
-          redirect_uris: [CLI_REDIRECT_URI],
-          token_endpoint_auth_method: 'none',
-          grant_types: ['authorization_code'],
-        },
-      ],
-      logger: {
-        debug: (msg: string, fields?: Record<string, unknown>) => log.debug(fields ?? {}, msg),
-        info: (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg),
-        warn: (msg: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, msg),
-        error: (msg: string, fields?: Record<string, unknown>) => log.error(fields ?? {}, msg),
-      },
-      onAudit: this.deps.onAudit,
-    });
+        onAudit: this.deps.onAudit,
+      }),
+    );
   }
 
   fetch(request: Request): Promise<Response> {

@@ -16,6 +16,7 @@ import { defaultBackendFactory } from '../services/factory.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
 import { accountPages } from './account.js';
+import { remoteIdentityProviderConfig } from './as-options.js';
 import { Authorization } from './authorization.js';
 import { createGatewayHandler, resourcesOf, type GatewayHandler } from './handler.js';
 import { createStore, storeReachable } from './stores.js';
@@ -110,11 +111,8 @@ export async function createGateway(
     const configUsers: LocalUser[] = config.idp.users;
     if (opts.bootstrapAdmin ?? true) initialAdminPassword = await users.bootstrapAdmin(configUsers);
     identityProvider = liveLocalIdentityProvider(configUsers, users);
-  } else if (config.idp.type === 'github') {
-    const { type: _t, apiBaseUrl, ...rest } = config.idp;
-    identityProvider = { type: 'github' as const, ...rest, ...(apiBaseUrl ? { apiUrl: apiBaseUrl } : {}) };
   } else {
-    identityProvider = { ...config.idp };
+    identityProvider = remoteIdentityProviderConfig(config.idp);
   }
   const registry = new ServiceRegistry(
     config.issuer,

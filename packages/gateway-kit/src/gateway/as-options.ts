@@ -1,0 +1,107 @@
+import type {
+  AuditRecord,
+  AuthorizationServerOptions,
+  IdentityProvider,
+  IdentityProviderConfig,
+  Store,
+} from '@mcp-gateway/oauth-dynamicclient';
+import type { ResourceDescriptor } from '../auth.js';
+import type { GatewayConfig } from '../config/schema.js';
+
+/** Static client the gateway's own pages (connected apps) sign in with. */
+export const ACCOUNT_CLIENT_ID = 'mcp-gateway-account';
+/** Static client of `mcp-gateway token` (its redirect is never followed). */
+export const CLI_CLIENT_ID = 'mcp-gateway-cli';
+export const CLI_REDIRECT_URI = 'http://127.0.0.1/mcp-gateway-cli';
+
+/** The parts of the authorization server's options that are objects, not config values. */
+export interface AuthorizationParts {
+  store?: Store;
+  identityProvider?: IdentityProvider | IdentityProviderConfig;
+  logger?: AuthorizationServerOptions['logger'];
+  onAudit?: (record: AuditRecord) => void;
+}
+
+/**
+ * Which gateway config field each authorization-server option comes from, so
+ * the server's own validation can name the field a user wrote. Longest prefix wins.
+ */
+export const CONFIG_FIELD_OF_OPTION: Readonly<Record<string, string>> = {
+  issuer: 'issuer',
+  'tokens.accessTokenTtlSeconds': 'tokens.accessTokenTtl',
+  'tokens.refreshTokenTtlSeconds': 'tokens.refreshTokenTtl',
+  'tokens.codeTtlSeconds': 'tokens.codeTtl',
+  trustProxyHops: 'trustProxy',
+  'cors.origins': 'cors.origins',
+  identityProvider: 'idp',
+  resources: 'services',
+};
+
+/**
+ * The IdP part of the options for a GitHub or OIDC config (the local IdP is a
+ * live object over the store, built by the gateway).
+ */
+export function remoteIdentityProviderConfig(
+  idp: Exclude<GatewayConfig['idp'], { type: 'local' }>,
+): IdentityProviderConfig {
+  if (idp.type === 'github') {
+    const { type: _t, apiBaseUrl, ...rest } = idp;
+    return { type: 'github' as const, ...rest, ...(apiBaseUrl ? { apiUrl: apiBaseUrl } : {}) };
+  }
+  return { ...idp };
+}
+
+/**
+ * The authorization server's options for a gateway config: one builder for the
+ * running server and for `config check`, so both validate the same thing.
+ */
+export function authorizationServerOptions(
+  config: GatewayConfig,
+  resources: ResourceDescriptor[],
+  parts: AuthorizationParts,
+): AuthorizationServerOptions {
+  const all = [
+    ...resources,
+    ...config.protectedResources.map((r) => ({
+      resource: r.resource,
+      scopes: r.scopes,
+      name: r.title ?? r.resource,
+    })),
+  ];
+  return {
+    issuer: config.issuer,
+    ...(parts.store ? { store: parts.store } : {}),
+    resources: all.map((r, i) => ({
+      resource: r.resource,
+      scopes: r.scopes,
+      name: r.name,
+      default: i === 0,
+    })),
+    ...(parts.identityProvider ? { identityProvider: parts.identityProvider } : {}),
+    tokens: {
+      accessTokenTtlSeconds: config.tokens.accessTokenTtl,
+      refreshTokenTtlSeconds: config.tokens.refreshTokenTtl,
+      codeTtlSeconds: config.tokens.codeTtl,
+    },
+    trustProxyHops: config.trustProxy ? 1 : 0,
+    cors: { origins: config.cors.origins.includes('*') ? '*' : config.cors.origins },
+    staticClients: [
+      {
+        client_id: ACCOUNT_CLIENT_ID,
+        client_name: 'mcp-gateway account page',
+        redirect_uris: [`${config.issuer.replace(/\/+$/, '')}/account/callback`],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+      },
+      {
+        client_id: CLI_CLIENT_ID,
+        client_name: 'mcp-gateway token command',
+        redirect_uris: [CLI_REDIRECT_URI],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+      },
+    ],
+    ...(parts.logger ? { logger: parts.logger } : {}),
+    ...(parts.onAudit ? { onAudit: parts.onAudit } : {}),
+  };
+}
