@@ -72,4 +72,37 @@ describe("a newcomer's path: npx mcp-gateway with no config, then mcp-streamable
     expect(second.stderr).not.toContain('To sign in');
     await again.cli.kill();
   }, 120_000);
+
+  it('doctor: passes against the defaults, with CORS for a browser origin reported on its own', async () => {
+    const doctor = async (url: string, extra: string[] = []) => {
+      const p = spawnCli(process.execPath, [clientCli, 'doctor', '--url', url, '--json', ...extra], {
+        env: { MCP_STREAMABLEHTTP_CLIENT_HOME: tempDir('gw-client-') },
+      });
+      const { code } = await p.exited;
+      const report = JSON.parse(p.stdout) as { ok: boolean; checks: { id: string; status: string }[] };
+      return { code, report, status: Object.fromEntries(report.checks.map((c) => [c.id, c.status])) };
+    };
+    const gw = await startGateway({ cwd: tempDir() });
+    const plain = await doctor(`${gw.url}/fetch/mcp`);
+    expect(plain.code).toBe(0);
+    expect(plain.status).toMatchObject({
+      challenge: 'pass',
+      'resource-metadata': 'pass',
+      issuer: 'pass',
+      pkce: 'pass',
+      registration: 'pass',
+      // The gateway allows no browser origin by default: a warning, not a failure.
+      'cors-origin': 'warn',
+    });
+
+    const open = await startGateway({
+      cwd: tempDir(),
+      env: { MCP_GATEWAY__CORS__ORIGINS: 'http://localhost:6274' },
+    });
+    const allowed = await doctor(`${open.url}/fetch/mcp`, ['--origin', 'http://localhost:6274']);
+    expect(allowed.code).toBe(0);
+    expect(allowed.status).toMatchObject({ 'cors-origin': 'pass', 'cors-expose': 'pass' });
+    const other = await doctor(`${open.url}/fetch/mcp`, ['--origin', 'https://evil.example']);
+    expect([other.code, other.status['cors-origin']]).toEqual([0, 'warn']);
+  });
 });

@@ -25,8 +25,20 @@ export interface DoctorReport {
   checks: DoctorCheck[];
 }
 
-/** The Origin used for CORS checks (the MCP Inspector's). */
+/** The Origin used for CORS checks unless another is given (the MCP Inspector's). */
 export const DOCTOR_ORIGIN = 'http://localhost:6274';
+
+/** Options of {@link doctor}. */
+export interface DoctorOptions {
+  fetch?: FetchLike;
+  timeoutMs?: number;
+  /**
+   * Browser origin for the CORS checks (default {@link DOCTOR_ORIGIN}). The
+   * other checks send no Origin, as native clients do, so a server that
+   * allows no browser origin still passes them; CORS findings are warnings.
+   */
+  origin?: string;
+}
 
 const isJson = (ct: string | null, body: string) => {
   if (!ct?.toLowerCase().includes('json')) return false;
@@ -47,10 +59,7 @@ const msg = (err: unknown) => (err instanceof Error ? err.message : String(err))
  * JSON error bodies. Makes no change on the server (the registration probe is
  * a request the server must refuse).
  */
-export async function doctor(
-  url: string | URL,
-  opts: { fetch?: FetchLike; timeoutMs?: number } = {},
-): Promise<DoctorReport> {
+export async function doctor(url: string | URL, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const target = new URL(url);
   const fetchFn = opts.fetch ?? fetch;
   const checks: DoctorCheck[] = [];
@@ -64,7 +73,7 @@ export async function doctor(
 
   let probed: ProbeResult;
   try {
-    probed = await probe(target, { fetch: fetchFn, timeoutMs: opts.timeoutMs, origin: DOCTOR_ORIGIN });
+    probed = await probe(target, { fetch: fetchFn, timeoutMs: opts.timeoutMs });
     add('reachable', 'server reachable', 'pass', `POST answered HTTP ${probed.status}`);
   } catch (err) {
     add('reachable', 'server reachable', 'fail', msg(err));
@@ -115,50 +124,11 @@ export async function doctor(
     pointer ?? 'missing (RFC 9728 §5.1); clients must fall back to well-known URLs',
   );
 
-  // CORS: browser-based clients need the challenge and the session id readable.
-  const exposed = (probed.headers.get('access-control-expose-headers') ?? '').toLowerCase();
-  const exposesAll = exposed
-    .split(',')
-    .map((s) => s.trim())
-    .includes('*');
-  add(
-    'cors-expose',
-    'CORS exposes WWW-Authenticate',
-    exposesAll || exposed.includes('www-authenticate') ? 'pass' : 'warn',
-    exposed
-      ? `Access-Control-Expose-Headers: ${exposed}`
-      : 'no Access-Control-Expose-Headers on the 401; browser clients cannot read the challenge',
+  await checkCors(
+    target,
+    { fetch: fetchFn, timeoutMs: opts.timeoutMs, origin: opts.origin ?? DOCTOR_ORIGIN },
+    add,
   );
-  try {
-    const pre = await fetchOrThrow(
-      fetchFn,
-      target,
-      {
-        method: 'OPTIONS',
-        headers: {
-          origin: DOCTOR_ORIGIN,
-          'access-control-request-method': 'POST',
-          'access-control-request-headers': 'authorization,content-type,mcp-protocol-version,mcp-session-id',
-        },
-      },
-      opts.timeoutMs,
-    );
-    await pre.body?.cancel();
-    const allowOrigin = pre.headers.get('access-control-allow-origin');
-    const allowHeaders = (pre.headers.get('access-control-allow-headers') ?? '').toLowerCase();
-    const okPre =
-      pre.ok && allowOrigin && (allowHeaders.includes('*') || allowHeaders.includes('authorization'));
-    add(
-      'cors-preflight',
-      'CORS preflight',
-      okPre ? 'pass' : 'warn',
-      okPre
-        ? `HTTP ${pre.status}, allows ${allowHeaders}`
-        : `preflight answered HTTP ${pre.status}${allowOrigin ? '' : ' without Access-Control-Allow-Origin'}`,
-    );
-  } catch (err) {
-    add('cors-preflight', 'CORS preflight', 'warn', msg(err));
-  }
 
   let issuer: string | undefined;
   try {
@@ -303,4 +273,84 @@ export async function doctor(
     );
   }
   return report();
+}
+
+type AddCheck = (id: string, title: string, status: CheckStatus, detail: string) => void;
+
+/**
+ * The browser's view: is `origin` allowed, can it read the challenge, does the
+ * preflight pass. Only warnings: native clients (Claude Desktop, the SDKs,
+ * this CLI) send no Origin and are not affected.
+ */
+async function checkCors(
+  target: URL,
+  opts: { fetch: FetchLike; timeoutMs?: number; origin: string },
+  add: AddCheck,
+): Promise<void> {
+  let withOrigin: ProbeResult;
+  try {
+    withOrigin = await probe(target, opts);
+  } catch (err) {
+    add('cors-origin', `CORS for ${opts.origin}`, 'warn', msg(err));
+    return;
+  }
+  if (withOrigin.status !== 401) {
+    add(
+      'cors-origin',
+      `CORS for ${opts.origin}`,
+      'warn',
+      `a request from ${opts.origin} got HTTP ${withOrigin.status} (${summarizeBody(withOrigin.contentType, withOrigin.body)}); browser clients from that origin cannot connect until the server allows it (native clients are not affected)`,
+    );
+    return;
+  }
+  add(
+    'cors-origin',
+    `CORS for ${opts.origin}`,
+    'pass',
+    `a request from ${opts.origin} gets the 401 challenge`,
+  );
+  // Browser-based clients need the challenge and the session id readable.
+  const exposed = (withOrigin.headers.get('access-control-expose-headers') ?? '').toLowerCase();
+  const exposesAll = exposed
+    .split(',')
+    .map((s) => s.trim())
+    .includes('*');
+  add(
+    'cors-expose',
+    'CORS exposes WWW-Authenticate',
+    exposesAll || exposed.includes('www-authenticate') ? 'pass' : 'warn',
+    exposed
+      ? `Access-Control-Expose-Headers: ${exposed}`
+      : 'no Access-Control-Expose-Headers on the 401; browser clients cannot read the challenge',
+  );
+  try {
+    const pre = await fetchOrThrow(
+      opts.fetch,
+      target,
+      {
+        method: 'OPTIONS',
+        headers: {
+          origin: opts.origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type,mcp-protocol-version,mcp-session-id',
+        },
+      },
+      opts.timeoutMs,
+    );
+    await pre.body?.cancel();
+    const allowOrigin = pre.headers.get('access-control-allow-origin');
+    const allowHeaders = (pre.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+    const okPre =
+      pre.ok && allowOrigin && (allowHeaders.includes('*') || allowHeaders.includes('authorization'));
+    add(
+      'cors-preflight',
+      'CORS preflight',
+      okPre ? 'pass' : 'warn',
+      okPre
+        ? `HTTP ${pre.status}, allows ${allowHeaders}`
+        : `preflight answered HTTP ${pre.status}${allowOrigin ? '' : ' without Access-Control-Allow-Origin'}`,
+    );
+  } catch (err) {
+    add('cors-preflight', 'CORS preflight', 'warn', msg(err));
+  }
 }

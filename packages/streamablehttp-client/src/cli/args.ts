@@ -17,6 +17,7 @@ export const CLI_OPTIONS = {
   'auth-timeout': { type: 'string' },
   json: { type: 'boolean' },
   args: { type: 'string' },
+  origin: { type: 'string' },
   'log-level': { type: 'string' },
   // Compatible with the Python original.
   'list-tools': { type: 'boolean' },
@@ -77,7 +78,7 @@ Usage:
   mcp-streamablehttp-client resources list|read URI --url URL
   mcp-streamablehttp-client prompts list|get NAME [key=value...] --url URL
   mcp-streamablehttp-client raw '<json-rpc>' --url URL
-  mcp-streamablehttp-client doctor --url URL                 (or: doctor URL)
+  mcp-streamablehttp-client doctor --url URL [--origin O]    (or: doctor URL); CORS checked for origin O
 
 Connection and auth:
   --url URL                 MCP endpoint (also --server-url, or $MCP_SERVER_URL)

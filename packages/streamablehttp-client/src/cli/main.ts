@@ -411,7 +411,7 @@ async function dispatch(ctx: Context, words: string[]): Promise<number> {
       return rawRequest(ctx, sub);
     }
     case 'doctor': {
-      const report = await doctor(ctx.url);
+      const report = await doctor(ctx.url, ctx.flags.origin ? { origin: ctx.flags.origin } : {});
       printDoctor(ctx, report);
       return report.ok ? EXIT_CODES.ok : EXIT_CODES.server;
     }
