@@ -115,6 +115,26 @@ describe('mcp-streamablehttp-client against our authorization server and bridge'
     expect(s.audit.filter((a) => a.type === 'client.registered')).toHaveLength(1);
   });
 
+  it('rfc7592: a denied sign-in deletes the client it registered; nothing is stored; the next sign-in registers once', async () => {
+    const s = await stack();
+    const h = home();
+    const denied = await clientWithBrowser(['login', '--url', s.mcpUrl, '--no-browser'], h.env, 'deny');
+    expect(denied.code).not.toBe(0);
+    expect(denied.p.stderr).toMatch(/access_denied/);
+    const registered = s.audit.filter((a) => a.type === 'client.registered');
+    expect(registered).toHaveLength(1);
+    const clientId = String(registered[0]!.clientId);
+    expect(await s.as.clients.get(clientId)).toBeUndefined();
+    expect(s.audit.filter((a) => a.type === 'client.deleted').map((a) => a.clientId)).toEqual([clientId]);
+    expect(await new FileTokenStore({ home: h.dir }).list(s.mcpUrl)).toEqual([]);
+
+    const ok = await clientWithBrowser(['login', '--url', s.mcpUrl, '--no-browser'], h.env);
+    expect(ok.code, ok.p.stderr).toBe(0);
+    expect(s.audit.filter((a) => a.type === 'client.registered')).toHaveLength(2);
+    const rec = (await new FileTokenStore({ home: h.dir }).list(s.mcpUrl))[0]!;
+    expect(await s.as.clients.get(rec.client!.client_id)).toBeDefined();
+  });
+
   it('rfc7592: client info / update / delete with the stored registration token against our AS', async () => {
     const s = await stack();
     const h = home();

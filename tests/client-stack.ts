@@ -144,7 +144,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
  * approves the consent page, and stops at the client's loopback callback,
  * whose page it returns.
  */
-export async function signInLikeABrowser(authorizationUrl: string): Promise<Response> {
+export async function signInLikeABrowser(
+  authorizationUrl: string,
+  decision: 'approve' | 'deny' = 'approve',
+): Promise<Response> {
   const cookies = new Map<string, string>();
   const keep = (res: Response) => {
     for (const c of res.headers.getSetCookie()) {
@@ -177,7 +180,7 @@ export async function signInLikeABrowser(authorizationUrl: string): Promise<Resp
         .replace(/&#39;/g, "'")
         .replace(/&lt;/g, '<')
         .replace(/&gt;/g, '>');
-    const fields: Record<string, string> = { decision: 'approve' };
+    const fields: Record<string, string> = { decision };
     for (const m of form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g))
       fields[m[1]!] = decode(m[2]!);
     const action = new URL(decode(form[1]!), at).href;
@@ -213,11 +216,15 @@ export function client(args: string[], env: Record<string, string> = {}): Spawne
 }
 
 /** Runs the client; when it prints a sign-in URL, signs in like a browser. Resolves with the exit code. */
-export async function clientWithBrowser(args: string[], env: Record<string, string>) {
+export async function clientWithBrowser(
+  args: string[],
+  env: Record<string, string>,
+  decision: 'approve' | 'deny' = 'approve',
+) {
   const p = client(args, env);
   const signIn = p
     .waitForOutput(/To sign in, open: (\S+)/, { stream: 'stderr', timeoutMs: 30_000 })
-    .then(([, url]) => signInLikeABrowser(url!))
+    .then(([, url]) => signInLikeABrowser(url!, decision))
     .catch(() => undefined);
   const exit = await p.exited;
   return { p, code: exit.code, page: await signIn };

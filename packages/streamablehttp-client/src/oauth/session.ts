@@ -447,6 +447,31 @@ export class OAuthSession {
     return registered;
   }
 
+  /**
+   * After a failed or denied sign-in, a client registered for it and never
+   * stored is deleted at the server (RFC 7592), so failed attempts leave no
+   * registrations behind; without a management endpoint it is kept in memory
+   * for the next attempt of this process.
+   */
+  private async dropUnusedRegistration(
+    client: StoredClient,
+    rec: StoredCredentials | undefined,
+  ): Promise<void> {
+    const fresh = client === this.pendingClient && rec?.client?.client_id !== client.client_id;
+    if (!fresh || client.source !== 'dcr') return;
+    if (!client.registration_client_uri || !client.registration_access_token) return;
+    try {
+      await deleteClientConfiguration(this.http.fetch, client);
+      this.pendingClient = undefined;
+      this.log.info('deleted the client registered for the failed sign-in', { client_id: client.client_id });
+    } catch (err) {
+      this.log.warn('could not delete the client registered for the failed sign-in', {
+        client_id: client.client_id,
+        reason: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
   private async announce(url: string): Promise<void> {
     if (this.opts.onAuthorizationUrl) await this.opts.onAuthorizationUrl(url);
     else process.stderr.write(`To sign in, open: ${url}\n`);
@@ -479,81 +504,86 @@ export class OAuthSession {
     });
     try {
       const client = await this.ensureClient(d, rec, cb.redirectUri, scope);
-      const oc = toOAuthClient(client);
-      const verifier = oauth.generateRandomCodeVerifier();
-      const state = oauth.generateRandomState();
-      const url = new URL(as.authorization_endpoint!);
-      const params: Record<string, string> = {
-        response_type: 'code',
-        client_id: client.client_id,
-        redirect_uri: cb.redirectUri,
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-        resource: d.resource,
-      };
-      if (scope) params.scope = scope;
-      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-      await this.announce(url.href);
-      const hit = await cb.next(this.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS);
-      let tokens: StoredTokens;
       try {
-        let callbackParams: URLSearchParams;
-        try {
-          callbackParams = oauth.validateAuthResponse(as, oc, hit.url, state);
-        } catch (err) {
-          if (err instanceof oauth.OperationProcessingError) {
-            const which = /"iss"/.test(err.message)
-              ? 'iss'
-              : /"state"/.test(err.message)
-                ? 'state'
-                : undefined;
-            throw new AuthError(
-              which ? `${which}_mismatch` : 'invalid_response',
-              which === 'iss'
-                ? `the authorization response came from the wrong issuer (iss ${JSON.stringify(hit.url.searchParams.get('iss'))}, expected ${JSON.stringify(as.issuer)}); possible mix-up attack, nothing stored`
-                : which === 'state'
-                  ? 'the authorization response carries the wrong state; possible CSRF, nothing stored'
-                  : `invalid authorization response: ${err.message}`,
-              { cause: err },
-            );
-          }
-          throw toAuthError(err, 'authorization');
-        }
-        const response = await oauth.authorizationCodeGrantRequest(
-          as,
-          oc,
-          clientAuthFor(client),
-          callbackParams,
-          cb.redirectUri,
-          verifier,
-          {
-            ...requestOptions(this.http, as.token_endpoint),
-            additionalParameters: { resource: d.resource },
-          },
-        );
-        const tr = await oauth.processAuthorizationCodeResponse(as, oc, response).catch((err: unknown) => {
-          throw toAuthError(err, 'token request');
-        });
-        tokens = this.toStored(tr, { ...(scope ? { scope } : {}) });
-        await this.store.set({
-          version: STORE_FORMAT_VERSION,
-          server: this.server,
-          issuer: d.issuer,
+        const oc = toOAuthClient(client);
+        const verifier = oauth.generateRandomCodeVerifier();
+        const state = oauth.generateRandomState();
+        const url = new URL(as.authorization_endpoint!);
+        const params: Record<string, string> = {
+          response_type: 'code',
+          client_id: client.client_id,
+          redirect_uri: cb.redirectUri,
+          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          state,
           resource: d.resource,
-          client,
-          tokens,
-          updated_at: this.clock.now(),
-        });
+        };
+        if (scope) params.scope = scope;
+        for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+        await this.announce(url.href);
+        const hit = await cb.next(this.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS);
+        let tokens: StoredTokens;
+        try {
+          let callbackParams: URLSearchParams;
+          try {
+            callbackParams = oauth.validateAuthResponse(as, oc, hit.url, state);
+          } catch (err) {
+            if (err instanceof oauth.OperationProcessingError) {
+              const which = /"iss"/.test(err.message)
+                ? 'iss'
+                : /"state"/.test(err.message)
+                  ? 'state'
+                  : undefined;
+              throw new AuthError(
+                which ? `${which}_mismatch` : 'invalid_response',
+                which === 'iss'
+                  ? `the authorization response came from the wrong issuer (iss ${JSON.stringify(hit.url.searchParams.get('iss'))}, expected ${JSON.stringify(as.issuer)}); possible mix-up attack, nothing stored`
+                  : which === 'state'
+                    ? 'the authorization response carries the wrong state; possible CSRF, nothing stored'
+                    : `invalid authorization response: ${err.message}`,
+                { cause: err },
+              );
+            }
+            throw toAuthError(err, 'authorization');
+          }
+          const response = await oauth.authorizationCodeGrantRequest(
+            as,
+            oc,
+            clientAuthFor(client),
+            callbackParams,
+            cb.redirectUri,
+            verifier,
+            {
+              ...requestOptions(this.http, as.token_endpoint),
+              additionalParameters: { resource: d.resource },
+            },
+          );
+          const tr = await oauth.processAuthorizationCodeResponse(as, oc, response).catch((err: unknown) => {
+            throw toAuthError(err, 'token request');
+          });
+          tokens = this.toStored(tr, { ...(scope ? { scope } : {}) });
+          await this.store.set({
+            version: STORE_FORMAT_VERSION,
+            server: this.server,
+            issuer: d.issuer,
+            resource: d.resource,
+            client,
+            tokens,
+            updated_at: this.clock.now(),
+          });
+        } catch (err) {
+          hit.respond(false, err instanceof Error ? err.message : String(err));
+          throw err;
+        }
+        hit.respond(true, `mcp-streamablehttp-client is signed in to ${this.server}.`);
+        this.pendingClient = undefined;
+        this.issuer = d.issuer;
+        this.log.info('logged in', { issuer: d.issuer, scope: tokens.scope, expires_at: tokens.expires_at });
+        return tokens;
       } catch (err) {
-        hit.respond(false, err instanceof Error ? err.message : String(err));
+        await this.dropUnusedRegistration(client, rec);
         throw err;
       }
-      hit.respond(true, `mcp-streamablehttp-client is signed in to ${this.server}.`);
-      this.pendingClient = undefined;
-      this.issuer = d.issuer;
-      this.log.info('logged in', { issuer: d.issuer, scope: tokens.scope, expires_at: tokens.expires_at });
-      return tokens;
     } finally {
       await cb.close();
     }
