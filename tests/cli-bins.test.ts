@@ -3,17 +3,10 @@ import { copyFileSync, mkdirSync, readFileSync, realpathSync, writeFileSync } fr
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CLIS } from './clis.js';
 import { repoRoot, tempDir } from './gateway-helpers.js';
 
 const run = promisify(execFile);
-
-/** Every published CLI: its package folder and bin name. */
-export const CLIS = [
-  { dir: 'gateway-kit', bin: 'mcp-gateway' },
-  { dir: 'streamablehttp-proxy', bin: 'mcp-streamablehttp-proxy' },
-  { dir: 'streamablehttp-client', bin: 'mcp-streamablehttp-client' },
-  { dir: 'fetch-server', bin: 'mcp-fetch-server' },
-] as const;
 
 const version = (dir: string) =>
   (
