@@ -8,7 +8,7 @@ afterAll(async () => {
   await page?.close();
 });
 
-describe("a newcomer's path: npx mcp-gateway with no config, then mcp-streamablehttp-client", () => {
+describe("a newcomer's path: the gateway with no config, then mcp-streamablehttp-client", () => {
   it('logs in once through the printed URL, fetches a local page, and after a gateway restart calls again without logging in', async () => {
     page = await listen((req) =>
       new URL(req.url).pathname === '/page'
@@ -26,7 +26,9 @@ describe("a newcomer's path: npx mcp-gateway with no config, then mcp-streamable
     const env = { MCP_GATEWAY__SERVICES__FETCH__ALLOW_HOSTS: '127.0.0.1' };
     const gw = await startGateway({ cwd, env });
     expect(gw.adminPassword).toMatch(/^\S{16,}$/);
-    expect(gw.cli.stderr).toContain(`npx mcp-streamablehttp-client --url ${gw.url}/fetch/mcp --oauth2`);
+    expect(gw.cli.stderr).toContain(
+      `npx -y @mcp-gateway/streamablehttp-client --url ${gw.url}/fetch/mcp --oauth2`,
+    );
 
     const callFetch = () =>
       spawnCli(

@@ -36,6 +36,7 @@ const allowed = [
   /^README\.md$/,
   /^LICENSE$/,
   /^CHANGELOG\.md$/,
+  /^bin\/[a-z-]+\.js$/,
   /^dist\/.+\.(js|d\.ts)$/,
   /^schema\/.+\.json$/,
 ];
@@ -54,13 +55,12 @@ describe.each(published)('npm pack: %s', (dir) => {
     const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
     expect(unexpected).toEqual([]);
     const pkg = await readPkg(dir);
-    for (const bin of Object.values(pkg.bin ?? {})) {
-      const rel = bin.replace(/^\.\//, '');
-      // A declared bin must be packed and start with a shebang once the CLI exists.
-      if (files.includes(rel)) {
-        const head = (await readFile(path.join(root, 'packages', dir, rel), 'utf8')).slice(0, 20);
-        expect(head.startsWith('#!/usr/bin/env node')).toBe(true);
-      }
+    for (const [name, bin] of Object.entries(pkg.bin ?? {})) {
+      // A declared bin is a committed shim (so npm links it before the first build), packed, with a shebang.
+      expect(bin).toBe(`./bin/${name}.js`);
+      expect(files).toContain(`bin/${name}.js`);
+      const head = (await readFile(path.join(root, 'packages', dir, bin), 'utf8')).slice(0, 20);
+      expect(head.startsWith('#!/usr/bin/env node')).toBe(true);
     }
   });
 

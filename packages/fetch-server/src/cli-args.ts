@@ -8,6 +8,8 @@ export interface FlagSpec {
   env: string;
   type: 'string' | 'boolean';
   multiple?: boolean;
+  /** One-letter alias, e.g. `h` for `-h`. */
+  short?: string;
   description: string;
 }
 
@@ -95,8 +97,8 @@ export const CLI_FLAGS: FlagSpec[] = [
     multiple: true,
     description: 'Origin header accepted, or "any" (repeatable; default origins on accepted hosts).',
   },
-  { flag: 'help', env: '', type: 'boolean', description: 'Print usage and exit.' },
-  { flag: 'version', env: '', type: 'boolean', description: 'Print the version and exit.' },
+  { flag: 'help', env: '', type: 'boolean', short: 'h', description: 'Print usage and exit.' },
+  { flag: 'version', env: '', type: 'boolean', short: 'v', description: 'Print the version and exit.' },
 ];
 
 /** The CLI's settings after flags and environment are merged. */
@@ -131,7 +133,7 @@ const list = (v: string | undefined) =>
 /** Usage text, generated from {@link CLI_FLAGS}. */
 export function usage(): string {
   const lines = CLI_FLAGS.map((f) => {
-    const name = `--${f.flag}${f.type === 'string' ? ' <value>' : ''}`;
+    const name = `${f.short ? `-${f.short}, ` : ''}--${f.flag}${f.type === 'string' ? ' <value>' : ''}`;
     return `  ${name.padEnd(28)} ${f.description}${f.env ? ` [env ${f.env}]` : ''}`;
   });
   return `Usage: mcp-fetch-server [options]\n\nA safe MCP fetch server (Streamable HTTP, or stdio with --stdio).\n\n${lines.join('\n')}\n`;
@@ -151,7 +153,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        CLI_FLAGS.map((f) => [f.flag, { type: f.type, multiple: f.multiple ?? false }]),
+        CLI_FLAGS.map((f) => [
+          f.flag,
+          { type: f.type, multiple: f.multiple ?? false, ...(f.short ? { short: f.short } : {}) },
+        ]),
       ),
     }).values as Record<string, string | boolean | string[] | undefined>;
   } catch (err) {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, configJsonSchema, loadConfig, serviceRoutes } from '../config/index.js';
+import { VERSION } from '../version.js';
 
 const USAGE = `mcp-gateway: OAuth 2.1 in front of any MCP server
 
@@ -13,6 +14,8 @@ Usage:
   mcp-gateway clients list|show|delete [CLIENT_ID]                          registered OAuth clients
   mcp-gateway keys rotate                      start signing with a new key (old ones stay published)
   mcp-gateway token --user NAME --service S    print an access token (local users) for scripts and tests
+  mcp-gateway -h, --help                       this text
+  mcp-gateway -v, --version                    print the version
 
 Every config field can be set from the environment: MCP_GATEWAY__<PATH>, e.g.
   MCP_GATEWAY__LISTEN__PORT=9000  MCP_GATEWAY__SERVICES__FETCH__ALLOW_HOSTS=127.0.0.1
@@ -62,6 +65,7 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
         scope: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
       },
     });
   } catch (err) {
@@ -69,11 +73,15 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.help) {
+  const { help, version, ...flags } = values as CliFlags & { help?: boolean; version?: boolean };
+  if (help) {
     io.out(USAGE);
     return 0;
   }
-  const flags: CliFlags = values;
+  if (version) {
+    io.out(VERSION);
+    return 0;
+  }
   const [cmd, sub, arg] = positionals;
   try {
     if (cmd === undefined || cmd === 'run' || cmd === 'start') {

@@ -19,7 +19,7 @@ export async function run(flags: CliFlags, io: CliIo): Promise<number> {
     lines.push(
       '',
       `  First start: local user "admin" created with password: ${gateway.initialAdminPassword}`,
-      '  It is shown only this once (only its hash is stored). Change it: mcp-gateway users passwd admin',
+      '  It is shown only this once (only its hash is stored). Change it: npx -y @mcp-gateway/gateway-kit users passwd admin',
     );
   }
   lines.push('', '  services:');
@@ -29,7 +29,11 @@ export async function run(flags: CliFlags, io: CliIo): Promise<number> {
   });
   for (const r of routes) lines.push(`    ${r.name.padEnd(14)} ${r.resource}  (scope ${r.scopes.join(' ')})`);
   if (routes[0]) {
-    lines.push('', '  connect:', `    npx mcp-streamablehttp-client --url ${routes[0].resource} --oauth2`);
+    lines.push(
+      '',
+      '  connect:',
+      `    npx -y @mcp-gateway/streamablehttp-client --url ${routes[0].resource} --oauth2`,
+    );
   }
   lines.push(
     '',

@@ -1,0 +1,7 @@
+/** Every published CLI: its package folder under packages/ and its bin name. */
+export const CLIS = [
+  { dir: 'gateway-kit', bin: 'mcp-gateway' },
+  { dir: 'streamablehttp-proxy', bin: 'mcp-streamablehttp-proxy' },
+  { dir: 'streamablehttp-client', bin: 'mcp-streamablehttp-client' },
+  { dir: 'fetch-server', bin: 'mcp-fetch-server' },
+] as const;
