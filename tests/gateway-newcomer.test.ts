@@ -27,7 +27,7 @@ describe("a newcomer's path: the gateway with no config, then mcp-streamablehttp
     const gw = await startGateway({ cwd, env });
     expect(gw.adminPassword).toMatch(/^\S{16,}$/);
     expect(gw.cli.stderr).toContain(
-      `npx -y @mcp-gateway/streamablehttp-client --url ${gw.url}/fetch/mcp --oauth2`,
+      `npx -y @mcp-gateway/streamablehttp-client login --url ${gw.url}/fetch/mcp`,
     );
 
     const callFetch = () =>

@@ -159,6 +159,7 @@ export {
   type LoginFailure,
 } from './idp/types.js';
 export { html, raw, escapeHtml, type SafeHtml } from './pages/html.js';
+export { htmlPage, type HtmlPageOptions } from './pages/page.js';
 export type {
   PageModel,
   PageOptions,

@@ -6,7 +6,9 @@ import { VERSION } from '../version.js';
 const USAGE = `mcp-gateway: OAuth 2.1 in front of any MCP server
 
 Usage:
-  mcp-gateway [--config FILE]                  run the gateway (default: ./mcp-gateway.yaml, else built-in defaults)
+  mcp-gateway [--config FILE] [--host H] [--port N]
+                                               run the gateway (default: ./mcp-gateway.yaml, else built-in defaults;
+                                               the port also from $PORT)
   mcp-gateway init [--config FILE] [--force]   write a commented config, create the store, keys and the admin user
   mcp-gateway config check [--config FILE]     validate the config and list the services
   mcp-gateway config schema [--out FILE]       print (or write) the config's JSON Schema
@@ -44,6 +46,8 @@ export interface CliFlags {
   service?: string;
   scope?: string;
   json?: boolean;
+  host?: string;
+  port?: string;
 }
 
 /** Runs the CLI; resolves with the exit code (the `run` command resolves once the gateway has stopped). */
@@ -64,6 +68,8 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
         service: { type: 'string' },
         scope: { type: 'string' },
         json: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'string', short: 'p' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },

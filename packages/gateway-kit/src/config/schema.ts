@@ -238,8 +238,14 @@ export const configSchema = z.strictObject({
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      format: z
+        .enum(['auto', 'json', 'pretty'])
+        .default('auto')
+        .describe(
+          '`auto`: human-readable lines when stdout is a terminal (one line per request only at `debug`), JSON lines otherwise.',
+        ),
     })
-    .default({ level: 'info' }),
+    .default({ level: 'info', format: 'auto' }),
 });
 
 /** The validated configuration, defaults filled in. */

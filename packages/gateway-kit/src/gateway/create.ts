@@ -16,6 +16,7 @@ import { defaultBackendFactory } from '../services/factory.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
 import { accountPages } from './account.js';
+import { landingPage } from './landing.js';
 import { remoteIdentityProviderConfig } from './as-options.js';
 import { Authorization } from './authorization.js';
 import { createGatewayHandler, resourcesOf, type GatewayHandler } from './handler.js';
@@ -33,8 +34,14 @@ export interface CreateGatewayOptions {
   backendFactory?: BackendFactory;
   /** Include Node process metrics in `/metrics`. Default true. */
   processMetrics?: boolean;
-  /** Create `admin` with a random password when the local IdP has no users. Default true. */
+  /**
+   * Create `admin` with a random password when the local IdP has no users
+   * (default true). `false` leaves it to {@link Gateway.bootstrapAdmin}, e.g.
+   * after the listener is bound, so a start that fails creates nobody.
+   */
   bootstrapAdmin?: boolean;
+  /** Level of the per-request log line (default `info`). */
+  accessLogLevel?: 'info' | 'debug';
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -57,6 +64,11 @@ export interface Gateway {
    * password (print it once; only its hash is stored). Otherwise `undefined`.
    */
   readonly initialAdminPassword: string | undefined;
+  /**
+   * With the local IdP and nobody who can sign in: creates `admin` with a
+   * random password and resolves with it (print it once). Otherwise `undefined`.
+   */
+  bootstrapAdmin(): Promise<string | undefined>;
   /** Starts node:http on `config.listen`; resolves with the bound URL. */
   listen(): Promise<string>;
   /** Drains requests (up to `graceMs`), ends every child process, closes the store. */
@@ -168,8 +180,12 @@ export async function createGateway(
     metrics,
     webhooks,
     storeReady: () => storeReachable(store),
-    pages: accountPages({ config, authorization, logger }),
+    pages: {
+      ...landingPage({ config, registry, version: VERSION }),
+      ...accountPages({ config, authorization, logger }),
+    },
     version: VERSION,
+    ...(opts.accessLogLevel ? { accessLogLevel: opts.accessLogLevel } : {}),
   });
   metrics.sessionSource = () =>
     registry.running().flatMap(([name, b]) => (b.sessions ? [[name, b.sessions()] as [string, number]] : []));
@@ -186,6 +202,9 @@ export async function createGateway(
     webhooks,
     logger,
     initialAdminPassword,
+    async bootstrapAdmin() {
+      return config.idp.type === 'local' ? users.bootstrapAdmin(config.idp.users) : undefined;
+    },
     async listen() {
       node = createNodeServer(fetch, {
         onError: (err) => logger.error({ err: (err as Error).message }, 'unhandled'),

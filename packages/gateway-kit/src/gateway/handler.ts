@@ -52,6 +52,8 @@ export interface GatewayHandlerDeps {
   /** Extra pages mounted on the gateway (e.g. the connected-apps page): path → handler. */
   pages?: Record<string, (request: Request, log: Logger) => Promise<Response>>;
   version: string;
+  /** Level of the one line logged per request (default `info`; `debug` keeps a terminal readable). */
+  accessLogLevel?: 'info' | 'debug';
 }
 
 /** Every resource the authorization server must know: each service, the admin API and the account page. */
@@ -175,6 +177,7 @@ const withHeaders = (res: Response, headers: Record<string, string>): Response =
  */
 export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   const { config, auth, registry, logger, metrics, webhooks } = deps;
+  const accessLogLevel = deps.accessLogLevel ?? 'info';
   const issuer = new URL(config.issuer);
   const issuerBase = config.issuer.replace(/\/+$/, '');
   const cors = new Cors(config.cors.origins);
@@ -618,8 +621,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     const routeLabel = kind.startsWith('service:') ? 'service' : kind;
     metrics.countRequest(routeLabel, status);
     metrics.observeDuration(routeLabel, seconds);
-    if (!logger.isLevelEnabled('info')) return;
-    logger.info(
+    if (!logger.isLevelEnabled(accessLogLevel)) return;
+    logger[accessLogLevel](
       {
         reqId: t.reqId,
         method,

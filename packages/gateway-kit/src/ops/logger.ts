@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 /** Paths pino removes from every line: credentials never reach the logs. */
 export const REDACT_PATHS = [
@@ -17,6 +18,26 @@ export const REDACT_PATHS = [
   '*.client_secret',
   '*.code',
 ];
+
+/** `json` or `pretty` for a `logging.format`: `auto` is pretty exactly when stdout is a terminal. */
+export function resolveLogFormat(format: 'auto' | 'json' | 'pretty', isTty = Boolean(process.stdout.isTTY)) {
+  return format === 'auto' ? (isTty ? 'pretty' : 'json') : format;
+}
+
+/**
+ * Human-readable lines for a terminal (pino-pretty, synchronous, on stdout),
+ * with the same redaction as the JSON lines.
+ */
+export function createPrettyLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
+  const pretty = PinoPretty({
+    colorize: destination === process.stdout && Boolean(process.stdout.isTTY),
+    sync: true,
+    destination,
+    ignore: 'pid,hostname,name',
+    translateTime: 'SYS:HH:MM:ss',
+  });
+  return createLogger(level, pretty);
+}
 
 /** The gateway's structured logger (JSON lines on stdout unless a destination is given). */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
