@@ -539,6 +539,63 @@ describe('ForwardAuth /verify', () => {
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_target');
   });
+  /** One token for every junk-host case (each login counts against the shared server's login limit). */
+  let forwardedHostToken: Promise<string> | undefined;
+  it.each([
+    ['a path', (h: string) => `${h}/mcp`, '/'],
+    ['userinfo', (h: string) => `evil.example@${h}`, '/mcp'],
+    ['a query', (h: string) => `${h}?x=1`, '/mcp'],
+    ['a space', (h: string) => `${h} x`, '/mcp'],
+    ['a percent-escape', (h: string) => `${h}%2f`, '/mcp'],
+    ['a port out of range', (h: string) => `${h.split(':')[0]}:99999`, '/mcp'],
+    ['a backslash', (h: string) => `${h}\\mcp`, '/'],
+  ])(
+    'forwardauth: an X-Forwarded-Host with %s is refused with 400 invalid_request, even with a good token',
+    async (_what, junk, uri) => {
+      forwardedHostToken ??= tokensFor(t, client).then((x) => x.access_token);
+      const tok = await forwardedHostToken;
+      const r = new URL(t.resource);
+      const res = await fetch(`${t.url}/verify`, {
+        headers: {
+          'x-forwarded-proto': 'http',
+          'x-forwarded-host': junk(r.host),
+          'x-forwarded-uri': uri,
+          authorization: `Bearer ${tok}`,
+        },
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('x-user-id')).toBeNull();
+      expect(await res.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'X-Forwarded-Host must be a plain host[:port]',
+      });
+    },
+  );
+
+  it('forwardauth: plain host names, IPv4, bracketed IPv6 and ports are accepted as X-Forwarded-Host', async () => {
+    const { isPlainHost } = await import('../../src/endpoints/verify.js');
+    for (const ok of [
+      'mcp.example.com',
+      'mcp.example.com:8443',
+      'localhost',
+      '127.0.0.1:80',
+      '[::1]:443',
+      'my_svc',
+    ])
+      expect(isPlainHost(ok), ok).toBe(true);
+    for (const bad of [
+      '',
+      'a..b',
+      '-a.com',
+      'a.com:',
+      'a.com:1:2',
+      '[::1',
+      'user@a.com',
+      'a.com/x',
+      'a.com#x',
+    ])
+      expect(isPlainHost(bad), bad).toBe(false);
+  });
 });
 
 describe('forwardAuthNodeListener: the same decisions straight from node:http', () => {
