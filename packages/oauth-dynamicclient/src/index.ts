@@ -158,7 +158,7 @@ export {
   type UpstreamIdentity,
   type LoginFailure,
 } from './idp/types.js';
-export { html, raw, escapeHtml, type SafeHtml } from './pages/html.js';
+export { html, raw, escapeHtml, stripInvisible, type SafeHtml } from './pages/html.js';
 export type {
   PageModel,
   PageOptions,

@@ -44,6 +44,8 @@ export async function renderConsent(
       kind: client.kind,
       ...(client.kind === 'cimd' ? { verifiedDomain: new URL(client.client_id).host } : {}),
       ...(client.metadata.client_uri ? { uri: client.metadata.client_uri } : {}),
+      ...(client.metadata.policy_uri ? { policyUri: client.metadata.policy_uri } : {}),
+      ...(client.metadata.tos_uri ? { tosUri: client.metadata.tos_uri } : {}),
     },
     redirectHost: redirectHost(consent.redirectUri),
     scopes: consent.scopes,

@@ -59,7 +59,7 @@ describe('a Client ID Metadata Document client through the flows', () => {
     });
     const consent = await browser.follow(new URL(afterLogin.headers.get('location')!, t.url).href, REDIRECT);
     const page = await consent.page!.text();
-    expect(page).toContain(`Verified domain: ${new URL(doc.url).host}`);
+    expect(page).toContain(`Verified domain: <bdi>${new URL(doc.url).host}</bdi>`);
     expect(page).toContain('CIMD App');
     const decided = await browser.post(formAction(page), { ...hiddenFields(page), decision: 'approve' });
     const cb = new URL(decided.headers.get('location')!);

@@ -39,10 +39,10 @@ afterAll(async () => {
   await attacker?.close();
 });
 
-function authorizeUrl(): string {
+function authorizeUrl(client = clientId): string {
   const u = new URL(`${t.url}/authorize`);
   u.search = new URLSearchParams({
-    client_id: clientId,
+    client_id: client,
     redirect_uri: `${clientApp.url}/cb`,
     response_type: 'code',
     state: 'browser-state',
@@ -53,10 +53,10 @@ function authorizeUrl(): string {
 }
 
 /** Signs in through the local login form and returns the page showing the consent form. */
-async function toConsent(page: Page): Promise<void> {
+async function toConsent(page: Page, client = clientId): Promise<void> {
   // Consent is remembered: withdraw earlier grants so the page shows again.
   for (const g of await t.as.grants.list('local:alice')) await t.as.grants.revoke(g.id);
-  await page.goto(authorizeUrl());
+  await page.goto(authorizeUrl(client));
   await page.fill('#username', 'alice');
   await page.fill('#password', 'correct horse battery staple');
   await Promise.all([page.waitForURL(/\/callback\?/), page.click('#sign-in')]);
@@ -79,6 +79,43 @@ describe('HTML pages in headless Chromium', () => {
     );
     expect(await page.textContent('.badge')).toContain('Self-registered');
     expect(dialogs).toEqual([]);
+    await context.close();
+  });
+
+  it('consent: bidi controls and zero-width characters in client strings are not rendered, client text is isolated, the redirect host is shown', async () => {
+    const invisible = [
+      ...['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'],
+      ...['\u200E', '\u200F', '\u061C', '\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF'],
+    ];
+    const reg = await t.as.clients.register({
+      redirect_uris: [`${clientApp.url}/cb`],
+      client_name: `Trusted${invisible.join('')}\u202Eppa.live`,
+      client_uri: 'https://client.example/',
+      policy_uri: 'https://client.example/privacy',
+      tos_uri: 'https://client.example/tos',
+      token_endpoint_auth_method: 'none',
+    });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await toConsent(page, reg.client.client_id);
+    const text = await page.locator('main').innerText();
+    const html = await page.content();
+    for (const ch of invisible) {
+      expect(text.includes(ch), `U+${ch.codePointAt(0)!.toString(16).toUpperCase()} in the text`).toBe(false);
+      expect(html.includes(ch), `U+${ch.codePointAt(0)!.toString(16).toUpperCase()} in the markup`).toBe(
+        false,
+      );
+    }
+    expect(await page.textContent('#client-name')).toBe('Trustedppa.live');
+    expect(await page.locator('#client-name bdi').count()).toBe(1);
+    expect(await page.locator('#client-policy bdi').textContent()).toBe('https://client.example/privacy');
+    expect(await page.getAttribute('#client-tos', 'rel')).toBe('noopener noreferrer');
+    const host = page.locator('#redirect-host');
+    expect(await host.isVisible()).toBe(true);
+    expect(await host.textContent()).toBe(`http://${new URL(clientApp.url).host}`);
+    expect(text.replace(/\s+/g, ' ')).toContain(
+      `After you approve, you will be sent to http://${new URL(clientApp.url).host}`,
+    );
     await context.close();
   });
 
