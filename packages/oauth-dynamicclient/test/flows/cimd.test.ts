@@ -8,6 +8,7 @@ import {
   localUsers,
   startAs,
   type TestAs,
+  TEST_PASSWORD_COST,
 } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
@@ -26,7 +27,7 @@ beforeAll(async () => {
   );
   clientId = `${doc.url}/client.json`;
   t = await startAs({
-    identityProvider: { type: 'local', users: await localUsers() },
+    identityProvider: { type: 'local', users: await localUsers(), passwordCost: TEST_PASSWORD_COST },
     cimd: { allowLoopback: true },
   });
 });

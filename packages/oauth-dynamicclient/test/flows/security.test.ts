@@ -9,11 +9,13 @@ import { oidcIdentityProvider } from '../../src/idp/oidc.js';
 import {
   Browser,
   completeLogin,
+  hiddenFields,
   localUsers,
   startAs,
   startStack,
   type TestAs,
   type TestStack,
+  TEST_PASSWORD_COST,
 } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
@@ -95,7 +97,9 @@ async function tokensFor(t: TestAs, c: Registered) {
 let t: TestStack;
 let client: Registered;
 beforeAll(async () => {
-  t = await startStack({ identityProvider: localIdentityProvider({ users: await localUsers() }) });
+  t = await startStack({
+    identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
+  });
   client = await register(t);
 });
 afterAll(() => t.close());
@@ -259,7 +263,10 @@ describe('token endpoint', () => {
     const clock = new ManualClock();
     const s = await startAs({
       clock,
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
     });
     try {
       const c = await register(s);
@@ -339,7 +346,10 @@ describe('token endpoint', () => {
     const clock = new ManualClock();
     const s = await startStack({
       clock,
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
     });
     try {
       const c = await register(s);
@@ -426,7 +436,10 @@ describe('resource side: verifyAccessToken, requireBearer and /verify refuse bad
     const clock = new ManualClock();
     const s = await startStack({
       clock,
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
     });
     try {
       const tok = (await tokensFor(s, await register(s))).access_token;
@@ -833,7 +846,10 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
 
   it('local login: wrong password → 401 form again and login.failed; /authorize is rate limited (429 + Retry-After)', async () => {
     const s = await startAs({
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
       rateLimits: { authorize: { limit: 3, windowMs: 60_000 } },
     });
     try {
@@ -841,8 +857,11 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       const b = new Browser();
       const res = await b.follow(authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }), REDIRECT);
       const page = await res.page!.text();
-      const state = /name="state"\s+value="([^"]+)"/.exec(page)![1]!;
-      const wrong = await b.post(`${s.url}/login`, { state, username: 'alice', password: 'nope' });
+      const wrong = await b.post(`${s.url}/login`, {
+        ...hiddenFields(page),
+        username: 'alice',
+        password: 'nope',
+      });
       expect(wrong.status).toBe(401);
       expect(await wrong.text()).toContain('Wrong user name or password');
       expect(s.audit.some((a) => a.type === 'login.failed' && a.who === 'alice')).toBe(true);
