@@ -15,7 +15,12 @@ afterAll(async () => {
 
 async function gateway(input: GatewayConfigInput): Promise<Gateway> {
   const { config } = resolveConfig({ issuer: ISSUER, store: { type: 'memory' }, ...input }, { env: {} });
-  const gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false });
+  const gw = await createGateway(config, {
+    logger: createLogger('silent'),
+    processMetrics: false,
+    // Fast hashes for tests; the default cost is tested once in users.test.ts.
+    passwordCost: { N: 1024, r: 8, p: 1 },
+  });
   cleanups.push(() => gw.close(0));
   return gw;
 }

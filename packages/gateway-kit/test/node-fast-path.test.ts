@@ -33,7 +33,11 @@ beforeAll(async () => {
     },
     { env: {} },
   );
-  gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false });
+  gw = await createGateway(config, {
+    logger: createLogger('silent'),
+    processMetrics: false,
+    passwordCost: { N: 1024, r: 8, p: 1 },
+  });
   await gw.users.put('alice', 'alice-password-1');
   await gw.users.put('bob', 'bob-password-1');
   alice = (await issueToken(gw, 'alice', 'demo')).access_token;

@@ -144,13 +144,21 @@ export {
 export { createIdentityProvider } from './endpoints/flow-services.js';
 export { githubIdentityProvider, type GitHubIdentityProviderOptions } from './idp/github.js';
 export { oidcIdentityProvider, type OidcIdentityProviderOptions } from './idp/oidc.js';
+export { localIdentityProvider, type LocalUser, type LocalIdentityProviderOptions } from './idp/local.js';
 export {
-  localIdentityProvider,
   hashPassword,
   verifyPassword,
-  type LocalUser,
-  type LocalIdentityProviderOptions,
-} from './idp/local.js';
+  verifyAndUpgradePassword,
+  passwordNeedsRehash,
+  DEFAULT_PASSWORD_COST,
+  type PasswordCost,
+} from './idp/password.js';
+export {
+  LoginThrottle,
+  defaultLoginThrottle,
+  type LoginThrottleSettings,
+  type Admission,
+} from './idp/login-throttle.js';
 export {
   LoginError,
   type IdentityProvider,
@@ -158,7 +166,7 @@ export {
   type UpstreamIdentity,
   type LoginFailure,
 } from './idp/types.js';
-export { html, raw, escapeHtml, type SafeHtml } from './pages/html.js';
+export { html, raw, escapeHtml, stripInvisible, type SafeHtml } from './pages/html.js';
 export { htmlPage, type HtmlPageOptions } from './pages/page.js';
 export type {
   PageModel,

@@ -149,7 +149,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
     ids,
     audit,
     log,
-    (policy) => new CimdResolver(options.cimd, store, clock, policy, audit),
+    (policy) => new CimdResolver(options.cimd, store, clock, policy, audit, log),
   );
 
   const ctx: ServerContext = {

@@ -4,6 +4,7 @@ import {
   type IdentityProvider,
   type IdentityProviderConfig,
   type LocalUser,
+  type PasswordCost,
   type Store,
 } from '@mcp-gateway/oauth-dynamicclient';
 import { withTickets } from './tickets.js';
@@ -42,6 +43,11 @@ export interface CreateGatewayOptions {
   bootstrapAdmin?: boolean;
   /** Level of the per-request log line (default `info`). */
   accessLogLevel?: 'info' | 'debug';
+  /**
+   * scrypt cost of local users' password hashes (default N=2^17, r=8, p=1,
+   * oauth-dynamicclient's `DEFAULT_PASSWORD_COST`). Lower it only in tests.
+   */
+  passwordCost?: PasswordCost;
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -116,7 +122,7 @@ export async function createGateway(
     logger,
     onDelivery: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
   });
-  const users = new LocalUsers(store);
+  const users = new LocalUsers(store, opts.passwordCost ? { passwordCost: opts.passwordCost } : {});
   let initialAdminPassword: string | undefined;
   let identityProvider: IdentityProvider | IdentityProviderConfig;
   if (config.idp.type === 'local') {

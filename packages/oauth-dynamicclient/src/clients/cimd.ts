@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { AuditEmitter } from '../audit/events.js';
-import { invalidClient, OAuthError } from '../http/errors.js';
+import { invalidClient, OAuthError, type Logger } from '../http/errors.js';
 import type { Store } from '../store/types.js';
 import { normalizeClientMetadata, type ClientMetadata, type MetadataPolicy } from './metadata.js';
 import {
@@ -106,11 +106,22 @@ export class CimdResolver {
     private readonly clock: Clock,
     private readonly policy: MetadataPolicy,
     private readonly audit: AuditEmitter,
+    private readonly log: Logger,
     private readonly fetcher: DocumentFetcher = safeFetch,
   ) {}
 
-  private reject(clientId: string, reason: string): OAuthError {
+  /**
+   * The error an anonymous caller sees: `reason` only. `detail` (the address
+   * a name resolved to, socket errors) goes to the server log at warn level.
+   */
+  private reject(clientId: string, reason: string, detail?: Record<string, string>): OAuthError {
     this.audit.emit('client.metadata_document_rejected', { clientId: clientId.slice(0, 300), reason });
+    if (detail && Object.keys(detail).length)
+      this.log.warn('client metadata document refused', {
+        clientId: clientId.slice(0, 300),
+        reason,
+        ...detail,
+      });
     return invalidClient(`client metadata document: ${reason}`);
   }
 
@@ -137,7 +148,10 @@ export class CimdResolver {
         allowPrivate: this.settings.allowPrivate,
       });
     } catch (err) {
-      throw this.reject(clientId, err instanceof SafeFetchError ? err.message : 'fetch failed');
+      if (err instanceof SafeFetchError) throw this.reject(clientId, err.message, err.detail);
+      throw this.reject(clientId, 'fetch failed', {
+        errorMessage: err instanceof Error ? err.message : String(err),
+      });
     }
     if (doc.status !== 200) throw this.reject(clientId, `fetch answered HTTP ${doc.status}`);
     let json: unknown;

@@ -18,9 +18,20 @@ export interface FetchedDocument {
   body: Uint8Array;
 }
 
-/** Why an outbound fetch was refused or failed; `message` is safe to show to clients. */
+/**
+ * Why an outbound fetch was refused or failed. `message` is safe to show to
+ * anonymous callers: it never names an address the host resolved to or a
+ * socket error text. `detail` holds those facts for the server's own log.
+ */
 export class SafeFetchError extends Error {
   override readonly name = 'SafeFetchError';
+  constructor(
+    message: string,
+    /** Facts for the structured log only (resolved address, socket error); never sent to clients. */
+    readonly detail: Record<string, string> = {},
+  ) {
+    super(message);
+  }
 }
 
 export interface SafeFetchOptions extends AddressPolicy {
@@ -39,7 +50,7 @@ export async function safeFetch(url: URL, opts: SafeFetchOptions): Promise<Fetch
   const { isIP } = await import('node:net');
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (isIP(host) && !isAddressAllowed(host, opts)) {
-    throw new SafeFetchError(`refusing to fetch from non-public address ${host}`);
+    throw new SafeFetchError('refusing to fetch from a non-public address', { address: host });
   }
   const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
 
@@ -54,11 +65,15 @@ export async function safeFetch(url: URL, opts: SafeFetchOptions): Promise<Fetch
         if (addresses.length === 0) return cb(new SafeFetchError(`no address for ${hostname}`), []);
         const bad = addresses.find((a) => !isAddressAllowed(a.address, opts));
         if (bad)
-          return cb(new SafeFetchError(`refusing to fetch from non-public address ${bad.address}`), []);
+          return cb(
+            new SafeFetchError(`${hostname} resolves to a non-public address`, { address: bad.address }),
+            [],
+          );
         if (options.all) return cb(null, addresses);
         return cb(null, addresses[0]!.address, addresses[0]!.family);
       },
-      (err: unknown) => cb(new SafeFetchError(`cannot resolve ${hostname}: ${String(err)}`), []),
+      (err: unknown) =>
+        cb(new SafeFetchError(`cannot resolve ${hostname}`, { errorMessage: String(err) }), []),
     );
   };
 
@@ -69,7 +84,14 @@ export async function safeFetch(url: URL, opts: SafeFetchOptions): Promise<Fetch
       settled = true;
       clearTimeout(timer);
       req.destroy();
-      reject(err instanceof SafeFetchError ? err : new SafeFetchError(`fetch failed: ${err.message}`));
+      const code = (err as NodeJS.ErrnoException).code;
+      reject(
+        err instanceof SafeFetchError
+          ? err
+          : new SafeFetchError(`fetch failed${code && /^[A-Z_]+$/.test(code) ? ` (${code})` : ''}`, {
+              errorMessage: err.message,
+            }),
+      );
     };
     const timer = setTimeout(
       () => fail(new SafeFetchError(`timed out after ${opts.timeoutMs} ms`)),

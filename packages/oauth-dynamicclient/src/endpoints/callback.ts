@@ -75,7 +75,12 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
       redirectError(ctx, pending.redirectUri, pending.state, error, description);
     let identity: UpstreamIdentity;
     try {
-      identity = await flows.idp.complete({ params: url.searchParams, state, data: pending.idpData });
+      identity = await flows.idp.complete({
+        params: url.searchParams,
+        state,
+        data: pending.idpData,
+        binding: pending.binding,
+      });
     } catch (err) {
       if (isStoreUnavailable(err)) throw err;
       const reason = err instanceof LoginError ? err.reason : 'upstream_error';

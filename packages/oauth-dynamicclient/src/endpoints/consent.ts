@@ -2,6 +2,7 @@ import type { Client } from '../clients/records.js';
 import type { Route, ServerContext } from '../context.js';
 import { readForm } from '../http/body.js';
 import { OAuthError } from '../http/errors.js';
+import { isCrossSitePost, sameToken } from '../http/same-origin.js';
 import type { UpstreamIdentity } from '../idp/types.js';
 import { hashSecret } from '../secrets.js';
 import { redirectError, type PendingAuthorization } from './authorize.js';
@@ -44,6 +45,8 @@ export async function renderConsent(
       kind: client.kind,
       ...(client.kind === 'cimd' ? { verifiedDomain: new URL(client.client_id).host } : {}),
       ...(client.metadata.client_uri ? { uri: client.metadata.client_uri } : {}),
+      ...(client.metadata.policy_uri ? { policyUri: client.metadata.policy_uri } : {}),
+      ...(client.metadata.tos_uri ? { tosUri: client.metadata.tos_uri } : {}),
     },
     redirectHost: redirectHost(consent.redirectUri),
     scopes: consent.scopes,
@@ -69,11 +72,7 @@ export function consentRoutes(ctx: ServerContext): Route[] {
   const handler = async (request: Request): Promise<Response> => {
     const flows = flowServices(ctx);
     const forbidden = (description: string) => flows.pages.error('access_denied', description, 403);
-    const site = request.headers.get('sec-fetch-site');
-    if (site !== null && site !== 'same-origin')
-      return forbidden('This form can only be sent from this site.');
-    const origin = request.headers.get('origin');
-    if (origin !== null && origin !== 'null' && origin !== issuerOrigin)
+    if (isCrossSitePost(request, issuerOrigin))
       return forbidden('This form can only be sent from this site.');
     let form: Record<string, string>;
     try {
@@ -94,7 +93,7 @@ export function consentRoutes(ctx: ServerContext): Route[] {
         'This consent request has expired or was already answered.',
       );
     const expected = await csrfToken(ctx, consentId, consent.binding);
-    if (form.csrf !== expected || !(await flows.binding.matches(request, consent.binding))) {
+    if (!sameToken(form.csrf, expected) || !(await flows.binding.matches(request, consent.binding))) {
       return forbidden('This consent form does not belong to this browser session.');
     }
     if (!(await ctx.store.take(key))) {

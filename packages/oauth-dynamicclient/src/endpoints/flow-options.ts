@@ -92,6 +92,20 @@ export const identityProviderConfigSchema = z.discriminatedUnion('type', [
             .strict(),
         )
         .default([]),
+      /** scrypt cost passwords are held to (default N=2^17, r=8, p=1); lower it only in tests. */
+      passwordCost: z
+        .object({
+          N: z
+            .number()
+            .int()
+            .min(2 ** 10)
+            .max(2 ** 20)
+            .refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+          r: z.number().int().min(1).max(32),
+          p: z.number().int().min(1).max(16),
+        })
+        .strict()
+        .optional(),
     })
     .strict(),
 ]);

@@ -92,7 +92,10 @@ export function createIdentityProvider(config: IdentityProviderConfig): Identity
       return oidcIdentityProvider(rest);
     }
     case 'local':
-      return localIdentityProvider({ users: config.users ?? [] });
+      return localIdentityProvider({
+        users: config.users ?? [],
+        ...(config.passwordCost ? { passwordCost: config.passwordCost } : {}),
+      });
   }
 }
 
@@ -187,6 +190,7 @@ export function createFlowServices(ctx: ServerContext): FlowServices {
     path: (p) => `${ctx.issuerPath}${p}`,
     callbackUrl: ctx.endpoint('/callback'),
     loginFailed: (input) => ctx.audit.emit('login.failed', input),
+    binding,
   });
 
   // A deleted client loses every grant and token (RFC 7592 §2.3).

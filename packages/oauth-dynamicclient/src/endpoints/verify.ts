@@ -17,7 +17,8 @@ function headerValue(value: string): string {
 /** What `/verify` answers, independent of the HTTP layer. */
 export interface ForwardAuthDecision {
   /** `503` when the store (revocation list, keys) is unreachable: the proxy should refuse the request. */
-  status: 200 | 401 | 403 | 503;
+  /** `400` when `X-Forwarded-Host` is not a plain `host[:port]`. */
+  status: 200 | 400 | 401 | 403 | 503;
   headers: Record<string, string>;
   body?: string;
 }
@@ -26,6 +27,21 @@ export interface ForwardAuthDecision {
 export type HeaderReader = (name: string) => string | undefined;
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/**
+ * A strict `host[:port]`: DNS labels (letters, digits, `-`, `_`), an IPv4
+ * address or a bracketed IPv6 literal, optionally a port. No path, userinfo,
+ * query, whitespace or percent-escapes.
+ */
+const FORWARDED_HOST =
+  /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?|\[[0-9a-f:.]{2,45}\])(?::(\d{1,5}))?$/i;
+
+/** Whether `host` (one `X-Forwarded-Host` value) is a plain `host[:port]`. */
+export function isPlainHost(host: string): boolean {
+  if (host.length > 261) return false;
+  const m = FORWARDED_HOST.exec(host);
+  return m !== null && (m[1] === undefined || Number(m[1]) <= 65535);
+}
 
 interface Resolver {
   resources: { resource: string; canonical: string; metadata: string }[];
@@ -55,9 +71,10 @@ function resolveForwarded(
   header: HeaderReader,
   ownHost: string,
   ownProto: string,
-): Resolver['resources'][number] | undefined {
+): Resolver['resources'][number] | undefined | 'bad_host' {
   const proto = (header('x-forwarded-proto') ?? ownProto).split(',')[0]!.trim().toLowerCase();
   const host = (header('x-forwarded-host') ?? ownHost).split(',')[0]!.trim().toLowerCase();
+  if (!isPlainHost(host)) return 'bad_host';
   let path = (header('x-forwarded-uri') ?? '/').split(/[?#]/)[0]!;
   if (!path.startsWith('/')) path = `/${path}`;
   let here = `${proto}://${host}${path}`;
@@ -74,7 +91,7 @@ function resolveForwarded(
 }
 
 function json(
-  status: 401 | 403 | 503,
+  status: 400 | 401 | 403 | 503,
   error: string,
   description: string,
   challenge?: string,
@@ -106,6 +123,8 @@ export async function decideForwardAuth(
   const fixed = ctx.options.forwardAuth.scopes ?? [];
   const scopes = scopeParam ? [...new Set([...fixed, ...scopeParam.split(' ').filter(Boolean)])] : fixed;
   const target = resolveForwarded(r, header, own.host, own.proto);
+  if (target === 'bad_host')
+    return json(400, 'invalid_request', 'X-Forwarded-Host must be a plain host[:port]');
   if (!target) return { ...json(403, 'invalid_target', 'no configured resource at this URL') };
   const challenge: ChallengeInput = {
     resourceMetadata: target.metadata,
@@ -173,7 +192,9 @@ export async function decideForwardAuth(
  * scopes from `forwardAuth.scopes` plus `?scope=` on the verify URL. 200
  * carries `X-User-Id`, `X-User-Name`, `X-Client-Id`, `X-Scopes` for the proxy
  * to copy upstream (the token itself only with `forwardAuth.forwardToken`);
- * failures are the resource server's 401/403 with the RFC 9728 challenge.
+ * failures are the resource server's 401/403 with the RFC 9728 challenge. An
+ * `X-Forwarded-Host` that is not a plain `host[:port]` (a path, userinfo,
+ * spaces…) is refused with `400 invalid_request` before any token check.
  * Verification is cached per token; revocation is checked every time.
  *
  * Also `GET /jwks`: the public signing keys.

@@ -1,48 +1,20 @@
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Route } from '../context.js';
 import { readForm } from '../http/body.js';
 import { OAuthError } from '../http/errors.js';
+import { isCrossSitePost, sameToken } from '../http/same-origin.js';
 import { hashSecret } from '../secrets.js';
+import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
+import {
+  DEFAULT_PASSWORD_COST,
+  hashPassword,
+  verifyAndUpgradePassword,
+  verifyPassword,
+  type PasswordCost,
+} from './password.js';
 import { LoginError, type IdentityProvider, type IdpContext, type UpstreamIdentity } from './types.js';
 
-const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) =>
-    scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))),
-  );
-
-const DEFAULT_COST = { N: 16384, r: 8, p: 1 };
-
-/**
- * Hashes a password for {@link localIdentityProvider}'s `users`: scrypt
- * (N=16384, r=8, p=1, 16-byte salt, 32-byte key), encoded as
- * `scrypt$N$r$p$salt$hash` (base64url).
- */
-export async function hashPassword(
-  password: string,
-  cost: { N: number; r: number; p: number } = DEFAULT_COST,
-): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password.normalize('NFC'), salt, 32, { ...cost, maxmem: 256 * cost.N * cost.r });
-  return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), key.toString('base64url')].join('$');
-}
-
-/** Checks `password` against a {@link hashPassword} string in constant time. Malformed hashes never match. */
-export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
-  const parts = encoded.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
-  if (![N, r, p].every((n) => Number.isInteger(n) && n > 0) || N > 2 ** 20 || r > 32 || p > 16) return false;
-  const salt = Buffer.from(parts[4]!, 'base64url');
-  const expected = Buffer.from(parts[5]!, 'base64url');
-  if (expected.length < 16) return false;
-  const key = await scrypt(password.normalize('NFC'), salt, expected.length, {
-    N,
-    r,
-    p,
-    maxmem: 256 * N * r,
-  });
-  return timingSafeEqual(key, expected);
-}
+export { hashPassword, verifyPassword };
 
 /** A user of the local identity provider. */
 export interface LocalUser {
@@ -55,56 +27,147 @@ export interface LocalUser {
 
 export interface LocalIdentityProviderOptions {
   users: LocalUser[];
+  /**
+   * The scrypt cost passwords are held to (default N=2^17, r=8, p=1). A
+   * hash with a lower cost still verifies, and is replaced by one with this
+   * cost at the user's next successful sign-in. Lower it only in tests.
+   */
+  passwordCost?: PasswordCost;
+  /**
+   * Called after a successful sign-in replaced a weaker hash: store
+   * `passwordHash` in place of `previousHash` for `username`. The provider
+   * uses the new hash from then on either way; if this throws, the sign-in
+   * still succeeds and the upgrade is tried again next time.
+   */
+  onPasswordUpgrade?: (username: string, passwordHash: string, previousHash: string) => void | Promise<void>;
+  /** Per-account backoff after failed sign-ins (defaults: 5 free attempts, 5 s doubling up to 15 min). */
+  throttle?: Partial<LoginThrottleSettings>;
 }
 
+/** What a one-time local sign-in code stands for, and which flow and browser it belongs to. */
 interface LocalLogin {
   username: string;
+  /** Hash of the flow's upstream `state`. */
+  state: string;
+  /** Hash of the browser-binding value of the browser that signed in. */
+  binding: string;
 }
+
+/** One dummy hash per cost, made on first use: unknown users are checked against it. */
+const dummies = new Map<string, Promise<string>>();
+function dummyHash(cost: PasswordCost): Promise<string> {
+  const key = `${cost.N}$${cost.r}$${cost.p}`;
+  let d = dummies.get(key);
+  if (!d) {
+    d = hashPassword(randomBytes(16).toString('hex'), cost);
+    dummies.set(key, d);
+    d.catch(() => dummies.delete(key));
+  }
+  return d;
+}
+
+const STATE_MAX = 200;
 
 /**
  * The embedded identity provider: a sign-in form served by the authorization
  * server itself, users with scrypt-hashed passwords from the options. Needs no
  * outside service. The form posts to `/login`; a success returns the browser
  * to `/callback` with a one-time code, like an upstream provider would.
+ *
+ * The form is protected like the consent form: cross-site posts are refused
+ * before anything is read, and it carries a CSRF token bound to the flow's
+ * `state` and the browser-binding cookie. The one-time code only completes
+ * the flow it was issued for, in the browser that signed in. Failed attempts
+ * back off per account ({@link LoginThrottle}); weaker password hashes are
+ * upgraded at the next successful sign-in.
  */
 export function localIdentityProvider(options: LocalIdentityProviderOptions): IdentityProvider {
   const users = new Map(options.users.map((u) => [u.username.normalize('NFC').toLowerCase(), u]));
-  // Unknown users are checked against a dummy hash so timing does not reveal which names exist.
-  const dummy = hashPassword(randomBytes(16).toString('hex'));
+  const cost = options.passwordCost ?? DEFAULT_PASSWORD_COST;
   let ctx: IdpContext | undefined;
+  let throttle: LoginThrottle | undefined;
   const need = () => {
     if (!ctx) throw new Error('local identity provider used before attach()');
     return ctx;
   };
 
-  const form = (c: IdpContext, state: string, status: number, message?: string, username?: string) =>
+  /** The CSRF token of a sign-in form: HMAC over the flow state and the browser binding. */
+  const csrfToken = (c: IdpContext, state: string, binding: string) =>
+    c.binding.sign(`login\u0000${state}\u0000${binding}`);
+
+  /** The browser's binding hash, or `undefined` without a valid cookie. */
+  const browserBinding = async (c: IdpContext, request: Request) => {
+    const value = await c.binding.read(request);
+    return value === undefined ? undefined : hashSecret(value);
+  };
+
+  const form = async (
+    c: IdpContext,
+    state: string,
+    binding: string,
+    status: number,
+    message?: string,
+    username?: string,
+    headers?: Record<string, string>,
+  ) =>
     c.pages.login(
       {
         action: c.endpoint('/login'),
-        fields: { state },
+        fields: { state, csrf: await csrfToken(c, state, binding) },
         ...(message ? { message } : {}),
         ...(username ? { username } : {}),
       },
       status,
+      headers,
     );
+
+  /** Replaces a weaker hash after a successful sign-in (in memory, and through the hook). */
+  const upgrade = async (user: LocalUser, passwordHash: string) => {
+    const previousHash = user.passwordHash;
+    users.set(user.username.normalize('NFC').toLowerCase(), { ...user, passwordHash });
+    try {
+      await options.onPasswordUpgrade?.(user.username, passwordHash, previousHash);
+    } catch {
+      // The old hash keeps working where it is stored; the next sign-in tries again.
+    }
+  };
 
   return {
     id: 'local',
     attach(c) {
       ctx = c;
+      throttle = new LoginThrottle(c.store, c.clock, options.throttle);
     },
     routes(): Route[] {
       const c = need();
+      const ownOrigin = new URL(c.callbackUrl).origin;
+      const notThisBrowser = () =>
+        c.pages.error(
+          'access_denied',
+          'This sign-in form does not belong to this browser session. Start again from the application.',
+          403,
+        );
       return [
         {
           method: 'GET',
           path: c.path('/login'),
           page: true,
-          handler: async (_request, _ctx, { url }) => {
+          handler: async (request, _ctx, { url }) => {
             const state = url.searchParams.get('state') ?? '';
-            if (!state || state.length > 200)
+            if (!state || state.length > STATE_MAX)
               return c.pages.error('invalid_request', 'The sign-in link is incomplete.');
-            return form(c, state, 200);
+            // Normally the cookie set by /authorize; without one, a new one (the
+            // callback will then refuse the flow as started in another browser).
+            const { binding, setCookie } = await c.binding.ensure(request);
+            return form(
+              c,
+              state,
+              binding,
+              200,
+              undefined,
+              undefined,
+              setCookie ? { 'set-cookie': setCookie } : {},
+            );
           },
         },
         {
@@ -113,6 +176,9 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
           rateLimit: 'login',
           page: true,
           handler: async (request) => {
+            // Before reading anything: a post from another site changes nothing.
+            if (isCrossSitePost(request, ownOrigin))
+              return c.pages.error('access_denied', 'This form can only be sent from this site.', 403);
             let fields: Record<string, string>;
             try {
               fields = await readForm(request, 8 * 1024);
@@ -122,22 +188,44 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
               throw err;
             }
             const state = fields.state ?? '';
-            const username = (fields.username ?? '').normalize('NFC');
+            const username = (fields.username ?? '').normalize('NFC').slice(0, 100);
             const password = fields.password ?? '';
-            if (!state || state.length > 200)
+            if (!state || state.length > STATE_MAX)
               return c.pages.error('invalid_request', 'The sign-in form is incomplete.');
-            const user = users.get(username.toLowerCase());
-            const ok = user
-              ? await verifyPassword(password, user.passwordHash)
-              : await verifyPassword(password, await dummy).then(() => false);
-            if (!ok || !user) {
-              c.loginFailed({ provider: 'local', reason: 'not_allowed', who: username.slice(0, 100) });
-              return form(c, state, 401, 'Wrong user name or password.', username.slice(0, 100));
+            const binding = await browserBinding(c, request);
+            if (!binding || !sameToken(fields.csrf, await csrfToken(c, state, binding)))
+              return notThisBrowser();
+
+            const limiter = throttle!;
+            const admitted = await limiter.admit(username);
+            if (!admitted.ok) {
+              const seconds = Math.max(1, Math.ceil(admitted.retryAfterMs / 1000));
+              return form(
+                c,
+                state,
+                binding,
+                429,
+                `Too many failed sign-in attempts for this account. Try again in ${seconds} s.`,
+                username,
+                { 'retry-after': String(seconds) },
+              );
             }
+            const user = users.get(username.toLowerCase());
+            // Unknown users are checked against a dummy hash so timing does not reveal which names exist.
+            const result = user
+              ? await verifyAndUpgradePassword(password, user.passwordHash, cost)
+              : await verifyPassword(password, await dummyHash(cost)).then(() => ({ ok: false }) as const);
+            if (!result.ok || !user) {
+              await limiter.failed(username);
+              c.loginFailed({ provider: 'local', reason: 'not_allowed', who: username });
+              return form(c, state, binding, 401, 'Wrong user name or password.', username);
+            }
+            await limiter.succeeded(username);
+            if (result.upgraded) await upgrade(user, result.upgraded);
             const code = c.ids.token(32);
             await c.store.set(
               `local-login:${await hashSecret(code)}`,
-              { username: user.username } satisfies LocalLogin,
+              { username: user.username, state: await hashSecret(state), binding } satisfies LocalLogin,
               60_000,
             );
             const back = new URL(c.callbackUrl);
@@ -156,14 +244,19 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
       url.searchParams.set('state', state);
       return { url: url.href, data: {} };
     },
-    async complete({ params }): Promise<UpstreamIdentity> {
+    async complete({ params, state, binding }): Promise<UpstreamIdentity> {
       const c = need();
       const code = params.get('code') ?? '';
       const login =
         code && code.length < 200
           ? await c.store.take<LocalLogin>(`local-login:${await hashSecret(code)}`)
           : undefined;
-      const user = login && users.get(login.username.normalize('NFC').toLowerCase());
+      // The code belongs to one flow (its state) and one browser (its binding).
+      const ours =
+        login !== undefined &&
+        login.state === (await hashSecret(state)) &&
+        (binding === undefined || login.binding === binding);
+      const user = ours ? users.get(login.username.normalize('NFC').toLowerCase()) : undefined;
       if (!user) throw new LoginError('upstream_error', 'local sign-in code invalid or expired');
       return {
         sub: `local:${user.username}`,

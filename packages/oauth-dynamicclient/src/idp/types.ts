@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Route } from '../context.js';
 import type { IdGenerator } from '../ids.js';
+import type { BrowserBinding } from './browser-binding.js';
 import type { Pages } from '../pages/pages.js';
 import type { Store } from '../store/types.js';
 
@@ -53,6 +54,11 @@ export interface IdpContext {
   callbackUrl: string;
   /** Reports a failed login attempt (audit). */
   loginFailed(input: { provider: string; reason: LoginFailure; who?: string }): void;
+  /**
+   * The browser-binding cookie of the login flows: a provider serving its own
+   * forms binds their CSRF tokens and one-time codes to it.
+   */
+  binding: BrowserBinding;
 }
 
 /**
@@ -75,6 +81,8 @@ export interface IdentityProvider {
     params: URLSearchParams;
     state: string;
     data: Record<string, string>;
+    /** Hash of the browser-binding value the flow was started with (already checked against the request). */
+    binding?: string;
   }): Promise<UpstreamIdentity>;
 }
 

@@ -20,9 +20,12 @@ export interface ConsentPageModel {
     kind: 'cimd' | 'dynamic' | 'static';
     /** Host of a CIMD client_id (the verified domain). */
     verifiedDomain?: string;
+    /** `client_uri`, `policy_uri`, `tos_uri` from the client's metadata. */
     uri?: string;
+    policyUri?: string;
+    tosUri?: string;
   };
-  /** Host (or scheme for private-use URIs) the browser will be sent to. */
+  /** Host (or scheme for private-use URIs) the browser will be sent to after approval. */
   redirectHost: string;
   scopes: string[];
   resource: string;
@@ -64,7 +67,7 @@ h1{font-size:1.35rem;margin:0 0 1rem}.muted{color:#5b6475;font-size:.9rem}.badge
 ul{padding-left:1.2rem}code{background:#f0f1f4;border-radius:4px;padding:0 .25rem;word-break:break-all}
 .actions{display:flex;gap:.75rem;margin-top:1.5rem}button{font:inherit;padding:.6rem 1.2rem;border-radius:8px;border:1px solid #c7ccd6;background:#fff;cursor:pointer}
 button.primary{background:#1f6feb;color:#fff;border-color:#1f6feb}label{display:block;margin:.75rem 0 .25rem}input{font:inherit;width:100%;padding:.5rem;border:1px solid #c7ccd6;border-radius:6px}
-.error{color:#a4000f}`;
+.error{color:#a4000f}.links{font-size:.9rem}.links a{margin-right:1rem}`;
 
 /** Wraps a body in the document shell with a per-response CSP nonce for styles. */
 export function document(

@@ -19,23 +19,45 @@ function errorBody(m: ErrorPageModel): SafeHtml {
     <p class="muted">You can close this window and try again from the application.</p>`;
 }
 
+/** Client-supplied (or upstream-supplied) text, isolated from the surrounding text direction. */
+const bdi = (text: string): SafeHtml => html`<bdi>${text}</bdi>`;
+
 function consentBody(m: ConsentPageModel): SafeHtml {
   const name = m.client.name ?? m.client.id;
   const badge =
     m.client.kind === 'cimd'
-      ? html`<span class="badge verified">Verified domain: ${m.client.verifiedDomain ?? ''}</span>`
+      ? html`<span class="badge verified">Verified domain: ${bdi(m.client.verifiedDomain ?? '')}</span>`
       : m.client.kind === 'static'
         ? html`<span class="badge verified">Pre-registered by the administrator</span>`
         : html`<span class="badge unverified">Self-registered, identity not verified</span>`;
-  return html`<h1>Authorize <span id="client-name">${name}</span>?</h1>
+  const links = (
+    [
+      ['client-uri', 'Website', m.client.uri],
+      ['client-policy', 'Privacy policy', m.client.policyUri],
+      ['client-tos', 'Terms of service', m.client.tosUri],
+    ] as const
+  ).filter((l) => l[2] !== undefined);
+  return html`<h1>Authorize <span id="client-name">${bdi(name)}</span>?</h1>
     <p>${badge}</p>
     <p>
-      <strong id="client-display">${name}</strong> wants to access
-      <strong>${m.resourceName ?? m.resource}</strong> as
-      <strong>${m.user.login}</strong>${m.user.name ? html` (${m.user.name})` : ''}.
+      <strong id="client-display">${bdi(name)}</strong> wants to access
+      <strong>${bdi(m.resourceName ?? m.resource)}</strong> as
+      <strong>${bdi(m.user.login)}</strong>${m.user.name ? html` (${bdi(m.user.name)})` : ''}.
     </p>
-    <p class="muted">After you decide, you will be sent to</p>
-    <p class="redirect" id="redirect-host">${m.redirectHost}</p>
+    <p class="muted">After you approve, you will be sent to</p>
+    <p class="redirect" id="redirect-host">${bdi(m.redirectHost)}</p>
+    ${
+      links.length
+        ? html`<p class="links muted">
+            ${links.map(
+              ([id, label, href]) =>
+                html`<a id="${id}" href="${href}" rel="noopener noreferrer" target="_blank"
+                  >${label}: ${bdi(href ?? '')}</a
+                >`,
+            )}
+          </p>`
+        : ''
+    }
     ${
       m.scopes.length
         ? html`<p>It asks for:</p>

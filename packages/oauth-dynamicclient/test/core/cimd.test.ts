@@ -2,7 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type Listening } from '@mcp-gateway/testkit';
 import { classifyAddress, isAddressAllowed, type DnsResolver } from '../../src/index.js';
 import { cacheLifetimeMs, parseCimdClientId } from '../../src/clients/cimd.js';
+import type { Logger } from '../../src/http/errors.js';
 import { testServer } from '../helpers/server.js';
+
+interface LogLine {
+  level: keyof Logger;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+/** A logger that keeps every line, to check what reaches the server log. */
+const recordingLogger = (lines: LogLine[]): Logger => ({
+  debug: (message, fields) => void lines.push({ level: 'debug', message, fields }),
+  info: (message, fields) => void lines.push({ level: 'info', message, fields }),
+  warn: (message, fields) => void lines.push({ level: 'warn', message, fields }),
+  error: (message, fields) => void lines.push({ level: 'error', message, fields }),
+});
 
 interface Doc {
   status?: number;
@@ -154,7 +168,7 @@ describe('client id metadata documents', () => {
     const id = `https://127.0.0.1:${host.port}/clients/1.json`;
     await expect(server.clients.get(id)).rejects.toMatchObject({
       error: 'invalid_client',
-      description: 'client metadata document: refusing to fetch from non-public address 127.0.0.1',
+      description: 'client metadata document: refusing to fetch from a non-public address',
     });
     expect(hits.size).toBe(before);
     await expect(server.clients.get(`${host.url}/clients/1.json`)).rejects.toMatchObject({
@@ -169,13 +183,37 @@ describe('client id metadata documents', () => {
     ['::ffff:127.0.0.1', 'v4-mapped loopback'],
     ['fd00::1', 'unique local'],
     ['0.0.0.0', 'unspecified'],
-  ])('cimd ssrf: a host name resolving to %s (%s) is refused in the socket lookup', async (address) => {
-    const resolver: DnsResolver = async () => [{ address, family: address.includes(':') ? 6 : 4 }];
-    const { server } = testServer({ cimd: { resolver } });
-    await expect(server.clients.get('https://cimd.example/client.json')).rejects.toMatchObject({
-      error: 'invalid_client',
-      description: `client metadata document: refusing to fetch from non-public address ${address}`,
-    });
+  ])(
+    'cimd ssrf: a host name resolving to %s (%s) is refused in the socket lookup, without naming the address',
+    async (address) => {
+      const resolver: DnsResolver = async () => [{ address, family: address.includes(':') ? 6 : 4 }];
+      const logs: LogLine[] = [];
+      const { server, audit } = testServer({ cimd: { resolver }, logger: recordingLogger(logs) });
+      const err = await server.clients.get('https://cimd.example/client.json').catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        error: 'invalid_client',
+        description: 'client metadata document: cimd.example resolves to a non-public address',
+      });
+      expect(JSON.stringify(err)).not.toContain(address);
+      expect(JSON.stringify(audit)).not.toContain(address);
+      // The operator still learns the address, from the structured log.
+      expect(logs).toContainEqual({
+        level: 'warn',
+        message: 'client metadata document refused',
+        fields: expect.objectContaining({ address, clientId: 'https://cimd.example/client.json' }),
+      });
+    },
+  );
+
+  it('cimd ssrf: the error over HTTP (authorize page) does not name the private address either', async () => {
+    const resolver: DnsResolver = async () => [{ address: '10.9.8.7', family: 4 }];
+    const { call } = testServer({ cimd: { resolver } });
+    const res = await call(
+      `/authorize?client_id=${encodeURIComponent('https://cimd.example/client.json')}&response_type=code`,
+    );
+    const page = await res.text();
+    expect(page).toContain('resolves to a non-public address');
+    expect(page).not.toContain('10.9.8.7');
   });
 
   it('cimd ssrf: one bad address among several refuses the host (no DNS round-robin bypass)', async () => {
@@ -185,7 +223,7 @@ describe('client id metadata documents', () => {
     ];
     const { server } = testServer({ cimd: { resolver } });
     await expect(server.clients.get('https://cimd.example/client.json')).rejects.toMatchObject({
-      description: /non-public address 10\.1\.2\.3/,
+      description: 'client metadata document: cimd.example resolves to a non-public address',
     });
   });
 

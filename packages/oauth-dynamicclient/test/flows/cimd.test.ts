@@ -8,6 +8,7 @@ import {
   localUsers,
   startAs,
   type TestAs,
+  TEST_PASSWORD_COST,
 } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
@@ -26,7 +27,7 @@ beforeAll(async () => {
   );
   clientId = `${doc.url}/client.json`;
   t = await startAs({
-    identityProvider: { type: 'local', users: await localUsers() },
+    identityProvider: { type: 'local', users: await localUsers(), passwordCost: TEST_PASSWORD_COST },
     cimd: { allowLoopback: true },
   });
 });
@@ -59,7 +60,7 @@ describe('a Client ID Metadata Document client through the flows', () => {
     });
     const consent = await browser.follow(new URL(afterLogin.headers.get('location')!, t.url).href, REDIRECT);
     const page = await consent.page!.text();
-    expect(page).toContain(`Verified domain: ${new URL(doc.url).host}`);
+    expect(page).toContain(`Verified domain: <bdi>${new URL(doc.url).host}</bdi>`);
     expect(page).toContain('CIMD App');
     const decided = await browser.post(formAction(page), { ...hiddenFields(page), decision: 'approve' });
     const cb = new URL(decided.headers.get('location')!);

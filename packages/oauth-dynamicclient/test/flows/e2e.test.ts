@@ -15,7 +15,14 @@ import { githubIdentityProvider } from '../../src/idp/github.js';
 import { localIdentityProvider } from '../../src/idp/local.js';
 import { oidcIdentityProvider } from '../../src/idp/oidc.js';
 import type { IdentityProvider } from '../../src/idp/types.js';
-import { Browser, completeLogin, localUsers, startStack, type TestStack } from './helpers.js';
+import {
+  Browser,
+  completeLogin,
+  localUsers,
+  startStack,
+  type TestStack,
+  TEST_PASSWORD_COST,
+} from './helpers.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 const REDIRECT = 'http://127.0.0.1:7777/callback';
@@ -38,7 +45,7 @@ afterAll(async () => {
 type IdpName = 'local' | 'github' | 'oidc';
 const providers: Record<IdpName, () => Promise<{ idp: IdentityProvider; sub: string; login: string }>> = {
   local: async () => ({
-    idp: localIdentityProvider({ users: await localUsers() }),
+    idp: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
     sub: 'local:alice',
     login: 'alice',
   }),

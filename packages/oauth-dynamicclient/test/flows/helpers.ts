@@ -47,10 +47,13 @@ export async function startAs(
   };
 }
 
+/** A low scrypt cost for tests (the default, N=2^17, is tested once in password.test.ts). */
+export const TEST_PASSWORD_COST = { N: 1024, r: 8, p: 1 };
+
 /** Local users for tests (hashes computed once). */
 let alice: Promise<string> | undefined;
 export async function localUsers() {
-  alice ??= hashPassword('correct horse battery staple', { N: 1024, r: 8, p: 1 });
+  alice ??= hashPassword('correct horse battery staple', TEST_PASSWORD_COST);
   return [{ username: 'alice', passwordHash: await alice, name: 'Alice Liddell' }];
 }
 

@@ -1,9 +1,15 @@
 import { chromiumLaunchOptions, listen, type Listening } from '@mcp-gateway/testkit';
-import { chromium, type Browser as Chromium, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser as Chromium,
+  type BrowserContext,
+  type Page,
+  type Response as PwResponse,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localIdentityProvider } from '../../src/idp/local.js';
 import { html } from '../../src/pages/html.js';
-import { localUsers, startAs, type TestAs } from './helpers.js';
+import { localUsers, startAs, type TestAs, TEST_PASSWORD_COST } from './helpers.js';
 
 const XSS_NAME = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>"'&`;
 
@@ -24,7 +30,9 @@ beforeAll(async () => {
   attacker = await listen(() => new Response(attackerPage, { headers: { 'content-type': 'text/html' } }), {
     host: '127.0.0.2',
   });
-  t = await startAs({ identityProvider: localIdentityProvider({ users: await localUsers() }) });
+  t = await startAs({
+    identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
+  });
   const reg = await t.as.clients.register({
     redirect_uris: [`${clientApp.url}/cb`],
     client_name: XSS_NAME,
@@ -39,10 +47,10 @@ afterAll(async () => {
   await attacker?.close();
 });
 
-function authorizeUrl(): string {
+function authorizeUrl(client = clientId): string {
   const u = new URL(`${t.url}/authorize`);
   u.search = new URLSearchParams({
-    client_id: clientId,
+    client_id: client,
     redirect_uri: `${clientApp.url}/cb`,
     response_type: 'code',
     state: 'browser-state',
@@ -53,14 +61,40 @@ function authorizeUrl(): string {
 }
 
 /** Signs in through the local login form and returns the page showing the consent form. */
-async function toConsent(page: Page): Promise<void> {
+async function toConsent(page: Page, client = clientId): Promise<void> {
   // Consent is remembered: withdraw earlier grants so the page shows again.
   for (const g of await t.as.grants.list('local:alice')) await t.as.grants.revoke(g.id);
-  await page.goto(authorizeUrl());
+  await page.goto(authorizeUrl(client));
   await page.fill('#username', 'alice');
   await page.fill('#password', 'correct horse battery staple');
   await Promise.all([page.waitForURL(/\/callback\?/), page.click('#sign-in')]);
   await page.waitForSelector('#approve');
+}
+
+/** The hidden fields of the page's form, as the real page holds them. */
+function formFields(page: Page): Promise<Record<string, string>> {
+  return page.$$eval('form input[type=hidden]', (els) =>
+    Object.fromEntries(els.map((e) => [(e as HTMLInputElement).name, (e as HTMLInputElement).value])),
+  );
+}
+
+/** The attacker's site (another origin) auto-submits a form with `fields` to `action`; resolves with our answer. */
+async function postFromAttacker(
+  context: BrowserContext,
+  action: string,
+  fields: Record<string, string>,
+): Promise<PwResponse> {
+  attackerPage = html`<!doctype html>
+    <form id="f" method="post" action="${action}">
+      ${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`)}
+    </form>
+    <script>
+      document.getElementById('f').submit();
+    </script>`.value;
+  const evil = await context.newPage();
+  const answer = evil.waitForResponse((r) => r.url() === action);
+  await evil.goto(attacker.url);
+  return answer;
 }
 
 describe('HTML pages in headless Chromium', () => {
@@ -79,6 +113,43 @@ describe('HTML pages in headless Chromium', () => {
     );
     expect(await page.textContent('.badge')).toContain('Self-registered');
     expect(dialogs).toEqual([]);
+    await context.close();
+  });
+
+  it('consent: bidi controls and zero-width characters in client strings are not rendered, client text is isolated, the redirect host is shown', async () => {
+    const invisible = [
+      ...['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'],
+      ...['\u200E', '\u200F', '\u061C', '\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF'],
+    ];
+    const reg = await t.as.clients.register({
+      redirect_uris: [`${clientApp.url}/cb`],
+      client_name: `Trusted${invisible.join('')}\u202Eppa.live`,
+      client_uri: 'https://client.example/',
+      policy_uri: 'https://client.example/privacy',
+      tos_uri: 'https://client.example/tos',
+      token_endpoint_auth_method: 'none',
+    });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await toConsent(page, reg.client.client_id);
+    const text = await page.locator('main').innerText();
+    const html = await page.content();
+    for (const ch of invisible) {
+      expect(text.includes(ch), `U+${ch.codePointAt(0)!.toString(16).toUpperCase()} in the text`).toBe(false);
+      expect(html.includes(ch), `U+${ch.codePointAt(0)!.toString(16).toUpperCase()} in the markup`).toBe(
+        false,
+      );
+    }
+    expect(await page.textContent('#client-name')).toBe('Trustedppa.live');
+    expect(await page.locator('#client-name bdi').count()).toBe(1);
+    expect(await page.locator('#client-policy bdi').textContent()).toBe('https://client.example/privacy');
+    expect(await page.getAttribute('#client-tos', 'rel')).toBe('noopener noreferrer');
+    const host = page.locator('#redirect-host');
+    expect(await host.isVisible()).toBe(true);
+    expect(await host.textContent()).toBe(`http://${new URL(clientApp.url).host}`);
+    expect(text.replace(/\s+/g, ' ')).toContain(
+      `After you approve, you will be sent to http://${new URL(clientApp.url).host}`,
+    );
     await context.close();
   });
 
@@ -119,21 +190,8 @@ describe('HTML pages in headless Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await toConsent(page);
-    const fields = await page.$$eval('form input[type=hidden]', (els) =>
-      Object.fromEntries(els.map((e) => [(e as HTMLInputElement).name, (e as HTMLInputElement).value])),
-    );
-    attackerPage = html`<!doctype html>
-      <form id="f" method="post" action="${t.url}/consent">
-        ${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`)}
-        <input type="hidden" name="decision" value="approve" />
-      </form>
-      <script>
-        document.getElementById('f').submit();
-      </script>`.value;
-    const evil = await context.newPage();
-    const answer = evil.waitForResponse((r) => r.url() === `${t.url}/consent`);
-    await evil.goto(attacker.url);
-    const res = await answer;
+    const fields = await formFields(page);
+    const res = await postFromAttacker(context, `${t.url}/consent`, { ...fields, decision: 'approve' });
     expect(res.status()).toBe(403);
     expect(res.headers()['location']).toBeUndefined();
     // The real user can still decide.
@@ -142,9 +200,35 @@ describe('HTML pages in headless Chromium', () => {
     await context.close();
   });
 
+  it('login csrf: a cross-site form post to /login with the real form fields and password is refused (403) and signs nobody in', async () => {
+    for (const g of await t.as.grants.list('local:alice')) await t.as.grants.revoke(g.id);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(authorizeUrl());
+    const fields = await formFields(page);
+    expect(Object.keys(fields).sort()).toEqual(['csrf', 'state']);
+    const res = await postFromAttacker(context, `${t.url}/login`, {
+      ...fields,
+      username: 'alice',
+      password: 'correct horse battery staple',
+    });
+    expect(res.status()).toBe(403);
+    expect(res.headers()['location']).toBeUndefined();
+    expect(await res.text()).toContain('can only be sent from this site');
+    // The real user signs in from the real form.
+    await page.fill('#username', 'alice');
+    await page.fill('#password', 'correct horse battery staple');
+    await Promise.all([page.waitForURL(/\/callback\?/), page.click('#sign-in')]);
+    await page.waitForSelector('#approve');
+    await context.close();
+  });
+
   it('restyle hook: custom CSS is served with the page nonce', async () => {
     const s = await startAs({
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
       pages: { css: 'main{border:7px solid rgb(255, 0, 0)}', productName: 'Acme Login' },
     });
     try {

@@ -8,7 +8,7 @@ import {
 } from '../../src/index.js';
 import { localIdentityProvider } from '../../src/idp/local.js';
 import { RedisStore } from '../../src/store/redis.js';
-import { Browser, completeLogin, localUsers } from './helpers.js';
+import { Browser, completeLogin, localUsers, TEST_PASSWORD_COST } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
 
@@ -30,7 +30,7 @@ async function instance(): Promise<{ url: string; as: AuthorizationServer }> {
     store: new RedisStore({ url: redis.url, namespace: 'flows', clock }),
     resources: [{ resource, scopes: ['mcp:read'], default: true }],
     logger: silentLogger,
-    identityProvider: localIdentityProvider({ users: await localUsers() }),
+    identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
   }));
   await as.ready();
   servers.push({ http, as });

@@ -3,14 +3,16 @@ import { createAccessTokenVerifier } from '../../src/resource/remote-verifier.js
 import { withBearer } from '../../src/resource/require-bearer.js';
 import { InvalidTokenError } from '../../src/tokens/errors.js';
 import { html } from '../../src/pages/html.js';
-import { Browser, completeLogin, localUsers, startAs, type TestAs } from './helpers.js';
+import { Browser, completeLogin, localUsers, startAs, type TestAs, TEST_PASSWORD_COST } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
 
 let t: TestAs;
 beforeAll(async () => {
   // Declarative identity-provider configuration, as a config file would give it.
-  t = await startAs({ identityProvider: { type: 'local', users: await localUsers() } });
+  t = await startAs({
+    identityProvider: { type: 'local', users: await localUsers(), passwordCost: TEST_PASSWORD_COST },
+  });
 });
 afterAll(() => t.close());
 
@@ -112,7 +114,7 @@ describe('resource servers apart from the authorization server', () => {
 describe('pages.render restyle hook', () => {
   it('replaces a page body, keeps the security headers, and html`` escapes what it interpolates', async () => {
     const s = await startAs({
-      identityProvider: { type: 'local', users: await localUsers() },
+      identityProvider: { type: 'local', users: await localUsers(), passwordCost: TEST_PASSWORD_COST },
       pages: {
         render: (m) =>
           m.kind === 'login' ? html`<p id="custom">Sign in, ${m.fields.state ?? ''}</p>` : undefined,

@@ -9,11 +9,13 @@ import { oidcIdentityProvider } from '../../src/idp/oidc.js';
 import {
   Browser,
   completeLogin,
+  hiddenFields,
   localUsers,
   startAs,
   startStack,
   type TestAs,
   type TestStack,
+  TEST_PASSWORD_COST,
 } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
@@ -95,7 +97,9 @@ async function tokensFor(t: TestAs, c: Registered) {
 let t: TestStack;
 let client: Registered;
 beforeAll(async () => {
-  t = await startStack({ identityProvider: localIdentityProvider({ users: await localUsers() }) });
+  t = await startStack({
+    identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
+  });
   client = await register(t);
 });
 afterAll(() => t.close());
@@ -259,7 +263,10 @@ describe('token endpoint', () => {
     const clock = new ManualClock();
     const s = await startAs({
       clock,
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
     });
     try {
       const c = await register(s);
@@ -339,7 +346,10 @@ describe('token endpoint', () => {
     const clock = new ManualClock();
     const s = await startStack({
       clock,
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
     });
     try {
       const c = await register(s);
@@ -426,7 +436,10 @@ describe('resource side: verifyAccessToken, requireBearer and /verify refuse bad
     const clock = new ManualClock();
     const s = await startStack({
       clock,
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
     });
     try {
       const tok = (await tokensFor(s, await register(s))).access_token;
@@ -538,6 +551,63 @@ describe('ForwardAuth /verify', () => {
     const res = await fwd(tok, '/mcpx');
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_target');
+  });
+  /** One token for every junk-host case (each login counts against the shared server's login limit). */
+  let forwardedHostToken: Promise<string> | undefined;
+  it.each([
+    ['a path', (h: string) => `${h}/mcp`, '/'],
+    ['userinfo', (h: string) => `evil.example@${h}`, '/mcp'],
+    ['a query', (h: string) => `${h}?x=1`, '/mcp'],
+    ['a space', (h: string) => `${h} x`, '/mcp'],
+    ['a percent-escape', (h: string) => `${h}%2f`, '/mcp'],
+    ['a port out of range', (h: string) => `${h.split(':')[0]}:99999`, '/mcp'],
+    ['a backslash', (h: string) => `${h}\\mcp`, '/'],
+  ])(
+    'forwardauth: an X-Forwarded-Host with %s is refused with 400 invalid_request, even with a good token',
+    async (_what, junk, uri) => {
+      forwardedHostToken ??= tokensFor(t, client).then((x) => x.access_token);
+      const tok = await forwardedHostToken;
+      const r = new URL(t.resource);
+      const res = await fetch(`${t.url}/verify`, {
+        headers: {
+          'x-forwarded-proto': 'http',
+          'x-forwarded-host': junk(r.host),
+          'x-forwarded-uri': uri,
+          authorization: `Bearer ${tok}`,
+        },
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('x-user-id')).toBeNull();
+      expect(await res.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'X-Forwarded-Host must be a plain host[:port]',
+      });
+    },
+  );
+
+  it('forwardauth: plain host names, IPv4, bracketed IPv6 and ports are accepted as X-Forwarded-Host', async () => {
+    const { isPlainHost } = await import('../../src/endpoints/verify.js');
+    for (const ok of [
+      'mcp.example.com',
+      'mcp.example.com:8443',
+      'localhost',
+      '127.0.0.1:80',
+      '[::1]:443',
+      'my_svc',
+    ])
+      expect(isPlainHost(ok), ok).toBe(true);
+    for (const bad of [
+      '',
+      'a..b',
+      '-a.com',
+      'a.com:',
+      'a.com:1:2',
+      '[::1',
+      'user@a.com',
+      'a.com/x',
+      'a.com#x',
+    ])
+      expect(isPlainHost(bad), bad).toBe(false);
   });
 });
 
@@ -776,7 +846,10 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
 
   it('local login: wrong password → 401 form again and login.failed; /authorize is rate limited (429 + Retry-After)', async () => {
     const s = await startAs({
-      identityProvider: localIdentityProvider({ users: await localUsers() }),
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
       rateLimits: { authorize: { limit: 3, windowMs: 60_000 } },
     });
     try {
@@ -784,8 +857,11 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       const b = new Browser();
       const res = await b.follow(authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }), REDIRECT);
       const page = await res.page!.text();
-      const state = /name="state"\s+value="([^"]+)"/.exec(page)![1]!;
-      const wrong = await b.post(`${s.url}/login`, { state, username: 'alice', password: 'nope' });
+      const wrong = await b.post(`${s.url}/login`, {
+        ...hiddenFields(page),
+        username: 'alice',
+        password: 'nope',
+      });
       expect(wrong.status).toBe(401);
       expect(await wrong.text()).toContain('Wrong user name or password');
       expect(s.audit.some((a) => a.type === 'login.failed' && a.who === 'alice')).toBe(true);

@@ -24,7 +24,7 @@ import {
   type AuthorizationServer,
 } from '../../src/index.js';
 import { localIdentityProvider } from '../../src/idp/local.js';
-import { Browser, completeLogin, localUsers } from './helpers.js';
+import { Browser, completeLogin, localUsers, TEST_PASSWORD_COST } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
 /** Every answer during an outage must come within this (connect/command timeouts are 500 ms here). */
@@ -59,7 +59,7 @@ async function instance(url: string): Promise<{ as: AuthorizationServer; http: L
     store: redisStore(url),
     resources: [{ resource: `${http.url}/mcp`, scopes: ['mcp:read'], default: true }],
     logger: silentLogger,
-    identityProvider: localIdentityProvider({ users: await localUsers() }),
+    identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
   }));
   cleanups.push(
     () => http.close(),

@@ -1,0 +1,300 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { localIdentityProvider, type LocalIdentityProviderOptions } from '../../src/idp/local.js';
+import { hashPassword, verifyPassword } from '../../src/idp/password.js';
+import { MemoryStore } from '../../src/store/keyv.js';
+import { testServer } from '../helpers/server.js';
+import { hiddenFields, TEST_PASSWORD_COST } from './helpers.js';
+
+const REDIRECT = 'http://127.0.0.1:7777/cb';
+const PASSWORD = 'correct horse battery staple';
+
+/** A memory store that remembers every key written, to prove a refused request wrote nothing. */
+class RecordingStore extends MemoryStore {
+  readonly writes: string[] = [];
+  override set(key: string, value: unknown, ttlMs?: number) {
+    this.writes.push(key);
+    return super.set(key, value, ttlMs);
+  }
+  override increment(key: string, ttlMs: number) {
+    this.writes.push(key);
+    return super.increment(key, ttlMs);
+  }
+  override delete(key: string) {
+    this.writes.push(key);
+    return super.delete(key);
+  }
+}
+
+let aliceHash: string;
+beforeAll(async () => {
+  aliceHash = await hashPassword(PASSWORD, TEST_PASSWORD_COST);
+});
+
+type Env = ReturnType<typeof testServer> & { clientId: string; store: RecordingStore };
+
+async function setup(idp: Partial<LocalIdentityProviderOptions> = {}): Promise<Env> {
+  const store = new RecordingStore();
+  const env = testServer({
+    store,
+    identityProvider: localIdentityProvider({
+      users: [{ username: 'alice', passwordHash: aliceHash }],
+      passwordCost: TEST_PASSWORD_COST,
+      ...idp,
+    }),
+    // Per-source limits off: these tests are about the per-account rules.
+    rateLimits: { login: false, authorize: false },
+  });
+  const reg = await env.server.clients.register({
+    redirect_uris: [REDIRECT],
+    client_name: 'Login test',
+    token_endpoint_auth_method: 'none',
+  });
+  return { ...env, store, clientId: reg.client.client_id };
+}
+
+interface Flow {
+  cookie: string;
+  fields: Record<string, string>;
+}
+
+/** `/authorize` then the sign-in form, in one browser (its cookie, or a new one). */
+async function startFlow(env: Env, cookie?: string): Promise<Flow> {
+  const q = new URLSearchParams({
+    client_id: env.clientId,
+    redirect_uri: REDIRECT,
+    response_type: 'code',
+    state: 'client-state',
+    code_challenge: 'c'.repeat(43),
+    code_challenge_method: 'S256',
+  });
+  const res = await env.call(`/authorize?${q}`, { headers: cookie ? { cookie } : {} });
+  expect(res.status).toBe(302);
+  const jar = cookie ?? res.headers.getSetCookie()[0]!.split(';')[0]!;
+  const login = new URL(res.headers.get('location')!);
+  const page = await env.call(`${login.pathname}${login.search}`, { headers: { cookie: jar } });
+  expect(page.status).toBe(200);
+  return { cookie: jar, fields: hiddenFields(await page.text()) };
+}
+
+function postLogin(
+  env: Env,
+  flow: Flow,
+  username: string,
+  password: string,
+  opts: { headers?: Record<string, string>; fields?: Record<string, string>; from?: string } = {},
+): Promise<Response> {
+  return env.call(
+    '/login',
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: flow.cookie,
+        'sec-fetch-site': 'same-origin',
+        origin: 'https://as.example.com',
+        ...opts.headers,
+      },
+      body: new URLSearchParams({ ...flow.fields, username, password, ...opts.fields }),
+    },
+    opts.from,
+  );
+}
+
+/** Follows the sign-in redirect to `/callback` in the browser holding `cookie`. */
+function callback(env: Env, location: string, cookie: string, state?: string): Promise<Response> {
+  const u = new URL(location);
+  if (state) u.searchParams.set('state', state);
+  return env.call(`${u.pathname}${u.search}`, { headers: { cookie } });
+}
+
+describe('local sign-in: CSRF and one-time code binding', () => {
+  it.each([
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }],
+    ['Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site', origin: 'https://sub.as.example.com' }],
+    ['a foreign Origin (no Sec-Fetch-Site)', { 'sec-fetch-site': '', origin: 'https://evil.example' }],
+  ])(
+    'login csrf: a POST /login with %s is refused with a 403 page and writes nothing',
+    async (_what, headers) => {
+      const env = await setup();
+      const flow = await startFlow(env);
+      const h: Record<string, string> = { ...headers };
+      if (h['sec-fetch-site'] === '') delete h['sec-fetch-site'];
+      const before = env.store.writes.length;
+      const res = await env.call('/login', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: flow.cookie,
+          ...h,
+        },
+        body: new URLSearchParams({ ...flow.fields, username: 'alice', password: PASSWORD }),
+      });
+      expect(res.status).toBe(403);
+      expect(res.headers.get('content-type')).toContain('text/html');
+      expect(res.headers.get('location')).toBeNull();
+      expect(await res.text()).toContain('can only be sent from this site');
+      expect(env.store.writes.slice(before)).toEqual([]);
+      expect(env.audit.filter((a) => a.type === 'login.failed')).toEqual([]);
+    },
+  );
+
+  it('login csrf: a POST /login without the form token, or with the token of another browser, is refused (403) and writes nothing', async () => {
+    const env = await setup();
+    const flow = await startFlow(env);
+    const other = await startFlow(env);
+    const before = env.store.writes.length;
+    const missing = await postLogin(env, flow, 'alice', PASSWORD, { fields: { csrf: '' } });
+    expect(missing.status).toBe(403);
+    expect(await missing.text()).toContain('does not belong to this browser session');
+    // The right state with another browser's token (its own form) does not pass either.
+    const swapped = await postLogin(env, flow, 'alice', PASSWORD, { fields: { csrf: other.fields.csrf! } });
+    expect(swapped.status).toBe(403);
+    // Nor the right fields without the browser's cookie.
+    const cookieless = await postLogin({ ...env }, { ...flow, cookie: '' }, 'alice', PASSWORD);
+    expect(cookieless.status).toBe(403);
+    expect(env.store.writes.slice(before)).toEqual([]);
+  });
+
+  it('login code binding: a sign-in code from flow A does not complete flow B (same browser)', async () => {
+    const env = await setup();
+    const a = await startFlow(env);
+    const b = await startFlow(env, a.cookie);
+    const signedIn = await postLogin(env, a, 'alice', PASSWORD);
+    expect(signedIn.status).toBe(303);
+    const res = await callback(env, signedIn.headers.get('location')!, a.cookie, b.fields.state);
+    // Flow B exists and belongs to this browser, so the error goes back to the client.
+    expect(res.status).toBe(302);
+    const back = new URL(res.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe(REDIRECT);
+    expect(back.searchParams.get('error')).toBe('server_error');
+    expect(back.searchParams.get('code')).toBeNull();
+  });
+
+  it('login code binding: a sign-in code does not complete a flow in another browser', async () => {
+    const env = await setup();
+    const mine = await startFlow(env);
+    const theirs = await startFlow(env);
+    const signedIn = await postLogin(env, mine, 'alice', PASSWORD);
+    // The other browser's own flow, with the code minted in the first browser.
+    const res = await callback(env, signedIn.headers.get('location')!, theirs.cookie, theirs.fields.state);
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('server_error');
+  });
+
+  it('login code binding: the code completes its own flow in its own browser (consent page)', async () => {
+    const env = await setup();
+    const flow = await startFlow(env);
+    const signedIn = await postLogin(env, flow, 'alice', PASSWORD);
+    const res = await callback(env, signedIn.headers.get('location')!, flow.cookie);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('id="approve"');
+  });
+});
+
+describe('local sign-in: per-account backoff', () => {
+  const locked = /Too many failed sign-in attempts for this account\. Try again in (\d+) s\./;
+
+  it('login throttle: after 5 failures an account backs off 5 s, doubling per failure, capped at 15 min; every backoff expires', async () => {
+    const env = await setup();
+    const flow = await startFlow(env);
+    for (let i = 0; i < 5; i++) expect((await postLogin(env, flow, 'alice', 'wrong')).status).toBe(401);
+    // Locked for 5 s: even the right password is not checked.
+    const lockedRes = await postLogin(env, flow, 'alice', PASSWORD);
+    expect(lockedRes.status).toBe(429);
+    expect(lockedRes.headers.get('retry-after')).toBe('5');
+    expect(await lockedRes.text()).toMatch(locked);
+    const delays: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const wait = Number((await postLogin(env, flow, 'alice', 'wrong')).headers.get('retry-after'));
+      delays.push(wait);
+      env.clock.advance(wait * 1000);
+      expect((await postLogin(env, flow, 'alice', 'wrong')).status).toBe(401);
+    }
+    expect(delays).toEqual([5, 10, 20, 40, 80, 160, 320, 640, 900, 900]);
+    // The backoff runs out: the real user gets in.
+    env.clock.advance(900_000);
+    expect((await postLogin(env, flow, 'alice', PASSWORD)).status).toBe(303);
+  });
+
+  it('login throttle: counts per account across source addresses, and a success from any address resets it', async () => {
+    const env = await setup();
+    const flow = await startFlow(env);
+    for (let i = 0; i < 4; i++) await postLogin(env, flow, 'alice', 'wrong', { from: `198.51.100.${i + 1}` });
+    expect((await postLogin(env, flow, 'alice', PASSWORD, { from: '203.0.113.50' })).status).toBe(303);
+    // The count started over: four more failures are free again.
+    const again = await startFlow(env, flow.cookie);
+    for (let i = 0; i < 4; i++)
+      expect((await postLogin(env, again, 'alice', 'wrong', { from: '198.51.100.9' })).status).toBe(401);
+    expect((await postLogin(env, again, 'alice', PASSWORD, { from: '198.51.100.9' })).status).toBe(303);
+  });
+
+  it('login throttle: unknown accounts fail exactly like known ones (same statuses, messages and backoff)', async () => {
+    const env = await setup();
+    const flow = await startFlow(env);
+    const run = async (username: string) => {
+      const out: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const res = await postLogin(env, flow, username, 'wrong');
+        const text = (await res.text()).replaceAll(username, 'NAME');
+        const message = /<p class="error" id="message">([^<]*)<\/p>/.exec(text)?.[1];
+        out.push(`${res.status} ${res.headers.get('retry-after') ?? '-'} ${message}`);
+      }
+      return out;
+    };
+    const known = await run('alice');
+    const unknown = await run('nobody-here');
+    expect(unknown).toEqual(known);
+    expect(known.slice(4)).toEqual([
+      '401 - Wrong user name or password.',
+      '429 5 Too many failed sign-in attempts for this account. Try again in 5 s.',
+      '429 5 Too many failed sign-in attempts for this account. Try again in 5 s.',
+    ]);
+  });
+
+  it('login throttle: once a backoff runs out, parallel guesses get one attempt, the rest wait', async () => {
+    const env = await setup();
+    const flow = await startFlow(env);
+    for (let i = 0; i < 5; i++) await postLogin(env, flow, 'alice', 'wrong');
+    env.clock.advance(5_000);
+    const statuses = await Promise.all(
+      Array.from({ length: 6 }, () => postLogin(env, flow, 'alice', 'wrong').then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 401)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+  });
+});
+
+describe('local sign-in: password hashes are upgraded at the next successful sign-in', () => {
+  it('password upgrade: an old-parameter hash verifies, is re-hashed with the configured cost and reported once', async () => {
+    const old = await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 });
+    const upgrades: { username: string; passwordHash: string; previousHash: string }[] = [];
+    const env = await setup({
+      users: [{ username: 'alice', passwordHash: old }],
+      passwordCost: { N: 2048, r: 8, p: 1 },
+      onPasswordUpgrade: (username, passwordHash, previousHash) =>
+        void upgrades.push({ username, passwordHash, previousHash }),
+    });
+    const flow = await startFlow(env);
+    expect((await postLogin(env, flow, 'alice', PASSWORD)).status).toBe(303);
+    expect(upgrades).toHaveLength(1);
+    expect(upgrades[0]!.username).toBe('alice');
+    expect(upgrades[0]!.previousHash).toBe(old);
+    expect(upgrades[0]!.passwordHash).toMatch(/^scrypt\$2048\$8\$1\$/);
+    expect(await verifyPassword(PASSWORD, upgrades[0]!.passwordHash)).toBe(true);
+    // The provider uses the new hash from now on: no second upgrade.
+    const next = await startFlow(env, flow.cookie);
+    expect((await postLogin(env, next, 'alice', PASSWORD)).status).toBe(303);
+    expect(upgrades).toHaveLength(1);
+  });
+
+  it('password upgrade: a failed upgrade hook does not fail the sign-in', async () => {
+    const env = await setup({
+      users: [{ username: 'alice', passwordHash: await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 }) }],
+      passwordCost: { N: 2048, r: 8, p: 1 },
+      onPasswordUpgrade: () => {
+        throw new Error('store is read-only');
+      },
+    });
+    expect((await postLogin(env, await startFlow(env), 'alice', PASSWORD)).status).toBe(303);
+  });
+});
