@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { resolveExecutable } from './child-process.js';
-import { handleFetch } from './fetch-exchange.js';
+import { handleFetch, type FetchInfo } from './fetch-exchange.js';
 import { HttpHandler } from './http-handler.js';
 import { createJsonLogger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
@@ -20,15 +20,29 @@ export interface BridgeStats {
   spawns: number;
   crashes: number;
   requests: number;
+  /** Requests answered with a timeout error (deadline expiries, `initialize` included). */
   timeouts: number;
+  /** Sessions ended because the child did not answer `initialize` in time. */
+  uninitializedReaped: number;
+  /** Idle sessions ended to make room under their user's cap. */
+  evictions: number;
+  /** New sessions refused: `globalCap` (503, bridge full), `userCap` (429, every session of the user busy). */
+  rejections: { globalCap: number; userCap: number };
+  /** The session caps in force. */
+  maxSessions: number;
+  maxSessionsPerUser: number;
   /** PIDs of every live child (sessions and pool), for orphan checks. */
   pids: number[];
 }
 
 /** A running stdio ↔ Streamable HTTP bridge. */
 export interface StdioBridge {
-  /** Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`, `/metrics`). */
-  fetch: (request: Request) => Promise<Response>;
+  /**
+   * Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`,
+   * `/metrics`). `info.remoteAddress` keys the per-user session cap when no
+   * identity is configured.
+   */
+  fetch: (request: Request, info?: FetchInfo) => Promise<Response>;
   /**
    * Serves one request on node:http directly (no Request/Response objects).
    * Resolves once the response has been handed to `res` (headers written; an
@@ -71,6 +85,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     {
       spec,
       maxSessions: o.maxSessions,
+      maxSessionsPerUser: o.maxSessionsPerUser,
       poolSize: o.poolSize,
       retryAfterSeconds: o.retryAfterSeconds,
       generateSessionId: o.generateSessionId ?? (() => randomBytes(16).toString('hex')),
@@ -81,6 +96,8 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       metrics,
       retryMs: o.retryMs,
       requestTimeoutMs: o.requestTimeoutMs,
+      maxRequestTimeoutMs: o.maxRequestTimeoutMs,
+      initializeTimeoutMs: o.initializeTimeoutMs,
       sessionTimeoutMs: o.sessionTimeoutMs,
       keepAliveMs: o.keepAliveMs,
       killGraceMs: o.killGraceMs,
@@ -106,6 +123,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       logger,
       metrics,
       maxSessions: o.maxSessions,
+      maxSessionsPerUser: o.maxSessionsPerUser,
       canSpawn: () =>
         !closing &&
         registry.hasCapacity &&
@@ -117,7 +135,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
   sweeper.unref();
   registry.scheduleRefill();
   let closed: Promise<void> | undefined;
-  const fetch = (request: Request) => handleFetch(handler, o.maxBodyBytes, request);
+  const fetch = (request: Request, info?: FetchInfo) => handleFetch(handler, o.maxBodyBytes, request, info);
   const handleNode = (req: http.IncomingMessage, res: http.ServerResponse, init?: NodeRequestInit) =>
     handleNodeRequest(handler, o.maxBodyBytes, req, res, init);
   // `toNodeListener(bridge.fetch)` finds the direct node path through this.
@@ -146,6 +164,11 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
         crashes: metrics.crashes,
         requests: metrics.rpcRequests,
         timeouts: metrics.timeouts,
+        uninitializedReaped: metrics.uninitializedReaped,
+        evictions: metrics.evictions,
+        rejections: { globalCap: metrics.rejectedGlobalCap, userCap: metrics.rejectedUserCap },
+        maxSessions: o.maxSessions,
+        maxSessionsPerUser: o.maxSessionsPerUser,
         pids: [...pids, ...registry.poolPids()],
       };
     },

@@ -20,6 +20,8 @@ export interface RequestView {
   loadBody?: () => Promise<Uint8Array | undefined>;
   /** `JSON.parse` of `body` when the caller parsed it already (`NodeRequestInit.json`). */
   json?: unknown;
+  /** The client's IP address when the transport knows it (read only when a session opens). */
+  clientAddress?: () => string | undefined;
 }
 
 /** The handler's answer: a finite body, an SSE stream, or neither. */
@@ -37,7 +39,7 @@ export function jsonReply(status: number, json: string, headers: Record<string, 
 
 /** The reply for a {@link BridgeHttpError}: its status and a JSON-RPC error body. */
 export function errorReply(err: BridgeHttpError, extraHeaders?: Record<string, string>): Reply {
-  return jsonReply(err.status, jsonRpcErrorBody(null, err.code, err.message), {
+  return jsonReply(err.status, jsonRpcErrorBody(err.id, err.code, err.message), {
     ...err.headers,
     ...extraHeaders,
   });

@@ -9,6 +9,7 @@ import {
   supportsPrimingEvents,
   DEFAULT_PROTOCOL_VERSION,
 } from './protocol-version.js';
+import { checkParams } from './params.js';
 import type { IncomingMessage, Session } from './session.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -25,6 +26,7 @@ export interface HttpConfig {
   logger: Logger;
   metrics: BridgeMetrics;
   maxSessions: number;
+  maxSessionsPerUser: number;
   /** True when a child could be spawned now (for `/readyz`). */
   canSpawn: () => boolean;
 }
@@ -71,6 +73,7 @@ export class HttpHandler {
               pool: this.registry.pooled,
               warm: this.registry.warm,
               maxSessions: this.cfg.maxSessions,
+              maxSessionsPerUser: this.cfg.maxSessionsPerUser,
             }),
           ),
         };
@@ -170,6 +173,7 @@ export class HttpHandler {
         : text.includes('\n') || text.includes('\r')
           ? text.replace(/[\r\n]+/g, ' ')
           : text;
+      checkParams(c);
       const item = { c, line };
       if (c.kind === 'request') {
         if (c.method === 'initialize') initialize = item;
@@ -198,7 +202,7 @@ export class HttpHandler {
       const version =
         typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
       const identity = this.cfg.identity ? await this.cfg.identity(identityView(request)) : undefined;
-      const session = this.registry.open(identity, this.envFor(request));
+      const session = this.registry.open(identity, this.envFor(request), ownerOf(identity, request));
       try {
         return await session.post(items, { mode, batch, resumable: supportsPrimingEvents(version) });
       } catch (err) {
@@ -300,6 +304,17 @@ export class HttpHandler {
     }
     return env;
   }
+}
+
+/**
+ * Who a new session counts against for `maxSessionsPerUser`: its identity
+ * when one resolved (a configured, trusted header or resolver), else the
+ * client address, else nobody (no per-user cap).
+ */
+function ownerOf(identity: string | undefined, request: RequestView): string | undefined {
+  if (identity !== undefined) return `user:${identity}`;
+  const address = request.clientAddress?.();
+  return address === undefined ? undefined : `address:${address}`;
 }
 
 function notFound(): BridgeHttpError {

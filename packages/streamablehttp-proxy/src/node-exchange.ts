@@ -108,7 +108,14 @@ function nodeView(
     const fromReq = header;
     header = (name) => (Object.hasOwn(set, name) ? set[name]! : fromReq(name));
   }
-  return { method, url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`, header, body, json };
+  return {
+    method,
+    url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`,
+    header,
+    body,
+    json,
+    clientAddress: () => req.socket?.remoteAddress,
+  };
 }
 
 function writeReply(
