@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { resolveExecutable } from './child-process.js';
-import { handleFetch, type FetchInfo } from './fetch-exchange.js';
+import { handleFetch } from './fetch-exchange.js';
 import { HttpHandler } from './http-handler.js';
 import { createJsonLogger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
@@ -37,12 +37,8 @@ export interface BridgeStats {
 
 /** A running stdio ↔ Streamable HTTP bridge. */
 export interface StdioBridge {
-  /**
-   * Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`,
-   * `/metrics`). `info.remoteAddress` keys the per-user session cap when no
-   * identity is configured.
-   */
-  fetch: (request: Request, info?: FetchInfo) => Promise<Response>;
+  /** Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`, `/metrics`). */
+  fetch: (request: Request) => Promise<Response>;
   /**
    * Serves one request on node:http directly (no Request/Response objects).
    * Resolves once the response has been handed to `res` (headers written; an
@@ -135,7 +131,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
   sweeper.unref();
   registry.scheduleRefill();
   let closed: Promise<void> | undefined;
-  const fetch = (request: Request, info?: FetchInfo) => handleFetch(handler, o.maxBodyBytes, request, info);
+  const fetch = (request: Request) => handleFetch(handler, o.maxBodyBytes, request);
   const handleNode = (req: http.IncomingMessage, res: http.ServerResponse, init?: NodeRequestInit) =>
     handleNodeRequest(handler, o.maxBodyBytes, req, res, init);
   // `toNodeListener(bridge.fetch)` finds the direct node path through this.

@@ -20,8 +20,6 @@ export interface RequestView {
   loadBody?: () => Promise<Uint8Array | undefined>;
   /** `JSON.parse` of `body` when the caller parsed it already (`NodeRequestInit.json`). */
   json?: unknown;
-  /** The client's IP address when the transport knows it (read only when a session opens). */
-  clientAddress?: () => string | undefined;
 }
 
 /** The handler's answer: a finite body, an SSE stream, or neither. */

@@ -2,29 +2,17 @@ import { tooLarge, type Reply, type RequestView } from './exchange.js';
 import type { HttpHandler } from './http-handler.js';
 import { sseReadableStream } from './sse.js';
 
-/** Socket facts a caller of the fetch path may pass along with a `Request`. */
-export interface FetchInfo {
-  /** The client's IP address (keys the per-user session cap when no identity is configured). */
-  remoteAddress?: string;
-}
-
 /**
  * The fetch path: a web `Request` becomes a {@link RequestView} (its body
  * read only when the handler asks, size-limited), the {@link Reply} a `Response`.
  */
-export async function handleFetch(
-  handler: HttpHandler,
-  max: number,
-  request: Request,
-  info?: FetchInfo,
-): Promise<Response> {
+export async function handleFetch(handler: HttpHandler, max: number, request: Request): Promise<Response> {
   const view: RequestView = {
     method: request.method,
     url: request.url,
     header: (name) => request.headers.get(name),
     body: undefined,
     loadBody: () => readBody(request, max),
-    clientAddress: () => info?.remoteAddress,
   };
   return toResponse(await handler.handle(view));
 }

@@ -202,7 +202,8 @@ export class HttpHandler {
       const version =
         typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
       const identity = this.cfg.identity ? await this.cfg.identity(identityView(request)) : undefined;
-      const session = this.registry.open(identity, this.envFor(request), ownerOf(identity, request));
+      // The per-user cap counts sessions by identity; without one the bridge cannot tell users apart.
+      const session = this.registry.open(identity, this.envFor(request));
       try {
         return await session.post(items, { mode, batch, resumable: supportsPrimingEvents(version) });
       } catch (err) {
@@ -304,17 +305,6 @@ export class HttpHandler {
     }
     return env;
   }
-}
-
-/**
- * Who a new session counts against for `maxSessionsPerUser`: its identity
- * when one resolved (a configured, trusted header or resolver), else the
- * client address, else nobody (no per-user cap).
- */
-function ownerOf(identity: string | undefined, request: RequestView): string | undefined {
-  if (identity !== undefined) return `user:${identity}`;
-  const address = request.clientAddress?.();
-  return address === undefined ? undefined : `address:${address}`;
 }
 
 function notFound(): BridgeHttpError {

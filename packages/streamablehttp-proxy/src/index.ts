@@ -1,7 +1,6 @@
 export { createStdioBridge, type StdioBridge, type BridgeStats } from './bridge.js';
 export { toNodeListener, serveNode, type ServedBridge, type FetchHandler } from './node.js';
 export type { NodeRequestInit } from './node-exchange.js';
-export type { FetchInfo } from './fetch-exchange.js';
 export {
   DEFAULTS,
   type StdioBridgeOptions,

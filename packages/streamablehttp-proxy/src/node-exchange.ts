@@ -108,14 +108,7 @@ function nodeView(
     const fromReq = header;
     header = (name) => (Object.hasOwn(set, name) ? set[name]! : fromReq(name));
   }
-  return {
-    method,
-    url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`,
-    header,
-    body,
-    json,
-    clientAddress: () => req.socket?.remoteAddress,
-  };
+  return { method, url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`, header, body, json };
 }
 
 function writeReply(

@@ -56,11 +56,12 @@ export interface StdioBridgeOptions {
   maxSessions?: number;
   /**
    * Most concurrent sessions of one user; `0` disables. The user is the
-   * session's `identity` when one is configured and resolves, else the
-   * client address (`handleNode`: the socket's; `fetch`: `info.remoteAddress`),
-   * else no per-user cap applies. At the cap the user's least recently used
-   * idle session (no request in flight) is ended; when none is idle the new
-   * session is refused with 429 and `Retry-After`. Default 5.
+   * session's `identity` (a configured header a trusted proxy sets, or a
+   * resolver); sessions without one are bound by `maxSessions` only (an
+   * address is not a user: behind a proxy or NAT many share one). At the cap
+   * the user's least recently used idle session (no request in flight before
+   * its deadline) is ended; when none is idle the new session is refused with
+   * 429 and `Retry-After`. Default 5.
    */
   maxSessionsPerUser?: number;
   /** Children kept pre-spawned so a session opens without a process start. Default 0. */

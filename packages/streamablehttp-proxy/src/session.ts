@@ -109,8 +109,6 @@ export class Session {
     readonly child: ChildProcess,
     readonly identity: string | undefined,
     private readonly ctx: SessionContext,
-    /** Whose session this is for the per-user cap (see `maxSessionsPerUser`); `undefined`: nobody's. */
-    readonly owner?: string,
   ) {
     this.openedAt = this.lastActivity = ctx.clock.now();
     this.store = ctx.eventStore ? new EventStore(ctx.eventStore) : null;

@@ -11,7 +11,7 @@ const INIT_STALL_MS = 10_000;
 export interface RegistryConfig {
   spec: ChildSpec;
   maxSessions: number;
-  /** Most sessions of one owner; `0`: no per-owner cap. */
+  /** Most sessions of one identity; `0`: no per-user cap. */
   maxSessionsPerUser: number;
   poolSize: number;
   retryAfterSeconds: number;
@@ -21,12 +21,12 @@ export interface RegistryConfig {
 /**
  * Every live session, the warm pool of pre-spawned children, and their
  * upkeep. Sessions plus pooled children never exceed `maxSessions`, and one
- * owner's sessions never exceed `maxSessionsPerUser`.
+ * identity's sessions never exceed `maxSessionsPerUser`.
  */
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
-  /** Live sessions by owner (see {@link Session.owner}). */
-  private readonly byOwner = new Map<string, Set<Session>>();
+  /** Live sessions by identity (the per-user cap's key). */
+  private readonly byIdentity = new Map<string, Set<Session>>();
   private readonly pool = new Set<ChildProcess>();
   private refillScheduled = false;
   /** A refill found initializes in flight and waits for them. */
@@ -86,21 +86,16 @@ export class SessionRegistry {
     return this.sessions.values();
   }
 
-  /** Live sessions of `owner`. */
-  ownedBy(owner: string): number {
-    return this.byOwner.get(owner)?.size ?? 0;
-  }
-
   /**
    * Opens a session: a warm child when one is waiting and no per-session
-   * environment is needed, otherwise a fresh one. When `owner` is at its cap,
-   * its least recently used idle session is ended first (429 when none is
-   * idle); 503 when the bridge is full.
+   * environment is needed, otherwise a fresh one. When `identity` is at its
+   * cap, its least recently used idle session is ended first (429 when none
+   * is idle); 503 when the bridge is full.
    */
-  open(identity: string | undefined, extraEnv: Record<string, string> | undefined, owner?: string): Session {
+  open(identity: string | undefined, extraEnv: Record<string, string> | undefined): Session {
     if (this.closing)
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
-    if (owner !== undefined) this.makeRoomFor(owner);
+    if (identity !== undefined) this.makeRoomFor(identity);
     let child: ChildProcess | undefined;
     if (!extraEnv) {
       // A warm child (loaded, answered its ping) first; else any live pooled one.
@@ -129,11 +124,11 @@ export class SessionRegistry {
       }
       child = this.spawn(extraEnv);
     }
-    const session = new Session(this.cfg.generateSessionId(), child, identity, this.ctx, owner);
+    const session = new Session(this.cfg.generateSessionId(), child, identity, this.ctx);
     this.sessions.set(session.id, session);
-    if (owner !== undefined) {
-      let mine = this.byOwner.get(owner);
-      if (!mine) this.byOwner.set(owner, (mine = new Set()));
+    if (identity !== undefined) {
+      let mine = this.byIdentity.get(identity);
+      if (!mine) this.byIdentity.set(identity, (mine = new Set()));
       mine.add(session);
     }
     this.initializing.set(session, this.ctx.clock.now());
@@ -145,13 +140,13 @@ export class SessionRegistry {
   }
 
   /**
-   * Per-user cap: when `owner` holds `maxSessionsPerUser` sessions, ends the
-   * one of them used least recently that has no request in flight; throws 429
-   * (with `Retry-After`) when every one is busy. Other owners are not touched.
+   * Per-user cap: when `identity` holds `maxSessionsPerUser` sessions, ends
+   * the one of them used least recently that has no request in flight; throws
+   * 429 (with `Retry-After`) when every one is busy. Other users are not touched.
    */
-  private makeRoomFor(owner: string): void {
+  private makeRoomFor(identity: string): void {
     const max = this.cfg.maxSessionsPerUser;
-    const mine = this.byOwner.get(owner);
+    const mine = this.byIdentity.get(identity);
     if (max === 0 || !mine || mine.size < max) return;
     const now = this.ctx.clock.now();
     let victim: Session | undefined;
@@ -169,7 +164,7 @@ export class SessionRegistry {
       );
     }
     this.ctx.metrics.evictions++;
-    // close() removes it from `sessions` and `byOwner` at once; the child exits in the background.
+    // close() removes it from `sessions` and `byIdentity` at once; the child exits in the background.
     void victim.close(
       'evicted: per-user cap',
       'Session ended: a newer session of the same user took its place',
@@ -280,9 +275,9 @@ export class SessionRegistry {
 
   private closed(session: Session): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
-    if (session.owner !== undefined) {
-      const mine = this.byOwner.get(session.owner);
-      if (mine?.delete(session) && mine.size === 0) this.byOwner.delete(session.owner);
+    if (session.identity !== undefined) {
+      const mine = this.byIdentity.get(session.identity);
+      if (mine?.delete(session) && mine.size === 0) this.byIdentity.delete(session.identity);
     }
     this.initializing.delete(session);
     this.ctx.metrics.sessionsClosed++;
