@@ -18,7 +18,8 @@ Options (environment fallback in brackets):
   --max-request-timeout <s>  longest total wait of a request that reports progress [MAX_REQUEST_TIMEOUT] (default 600)
   --initialize-timeout <s>   seconds a new session's child has to answer initialize [INITIALIZE_TIMEOUT] (default 30)
   --max-sessions <n>         concurrent sessions, warm pool included [MAX_SESSIONS] (default 100)
-  --max-sessions-per-user <n>  concurrent sessions per --identity-header value, 0 = no cap [MAX_SESSIONS_PER_USER] (default 5)
+  --max-sessions-per-user <n>
+                             concurrent sessions per --identity-header value, 0 = no cap [MAX_SESSIONS_PER_USER] (default 5)
   --pool-size <n>            pre-spawned children [POOL_SIZE] (default 0)
   --json-response            answer with application/json instead of SSE [JSON_RESPONSE=1]
   --allowed-origins <list>   comma-separated Origin allow-list, * for any [ALLOWED_ORIGINS]
