@@ -20,7 +20,17 @@ export interface BridgeStats {
   spawns: number;
   crashes: number;
   requests: number;
+  /** Requests answered with a timeout error (deadline expiries, `initialize` included). */
   timeouts: number;
+  /** Sessions ended because the child did not answer `initialize` in time. */
+  uninitializedReaped: number;
+  /** Idle sessions ended to make room under their user's cap. */
+  evictions: number;
+  /** New sessions refused: `globalCap` (503, bridge full), `userCap` (429, every session of the user busy). */
+  rejections: { globalCap: number; userCap: number };
+  /** The session caps in force. */
+  maxSessions: number;
+  maxSessionsPerUser: number;
   /** PIDs of every live child (sessions and pool), for orphan checks. */
   pids: number[];
 }
@@ -71,6 +81,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     {
       spec,
       maxSessions: o.maxSessions,
+      maxSessionsPerUser: o.maxSessionsPerUser,
       poolSize: o.poolSize,
       retryAfterSeconds: o.retryAfterSeconds,
       generateSessionId: o.generateSessionId ?? (() => randomBytes(16).toString('hex')),
@@ -81,6 +92,8 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       metrics,
       retryMs: o.retryMs,
       requestTimeoutMs: o.requestTimeoutMs,
+      maxRequestTimeoutMs: o.maxRequestTimeoutMs,
+      initializeTimeoutMs: o.initializeTimeoutMs,
       sessionTimeoutMs: o.sessionTimeoutMs,
       keepAliveMs: o.keepAliveMs,
       killGraceMs: o.killGraceMs,
@@ -106,6 +119,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       logger,
       metrics,
       maxSessions: o.maxSessions,
+      maxSessionsPerUser: o.maxSessionsPerUser,
       canSpawn: () =>
         !closing &&
         registry.hasCapacity &&
@@ -146,6 +160,11 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
         crashes: metrics.crashes,
         requests: metrics.rpcRequests,
         timeouts: metrics.timeouts,
+        uninitializedReaped: metrics.uninitializedReaped,
+        evictions: metrics.evictions,
+        rejections: { globalCap: metrics.rejectedGlobalCap, userCap: metrics.rejectedUserCap },
+        maxSessions: o.maxSessions,
+        maxSessionsPerUser: o.maxSessionsPerUser,
         pids: [...pids, ...registry.poolPids()],
       };
     },

@@ -14,8 +14,12 @@ Options (environment fallback in brackets):
   --port <n>                 port [MCP_PORT] (default 3000)
   --path <path>              MCP endpoint path [MCP_PATH] (default /mcp)
   --session-timeout <s>      idle seconds before a session ends [SESSION_TIMEOUT] (default 1800)
-  --request-timeout <s>      seconds a request may wait for its answer, 0 = none [REQUEST_TIMEOUT] (default 0)
+  --request-timeout <s>      seconds a request may wait for its answer (progress restarts it), 0 = none [REQUEST_TIMEOUT] (default 60)
+  --max-request-timeout <s>  longest total wait of a request that reports progress [MAX_REQUEST_TIMEOUT] (default 600)
+  --initialize-timeout <s>   seconds a new session's child has to answer initialize [INITIALIZE_TIMEOUT] (default 30)
   --max-sessions <n>         concurrent sessions, warm pool included [MAX_SESSIONS] (default 100)
+  --max-sessions-per-user <n>
+                             concurrent sessions per --identity-header value, 0 = no cap [MAX_SESSIONS_PER_USER] (default 5)
   --pool-size <n>            pre-spawned children [POOL_SIZE] (default 0)
   --json-response            answer with application/json instead of SSE [JSON_RESPONSE=1]
   --allowed-origins <list>   comma-separated Origin allow-list, * for any [ALLOWED_ORIGINS]
@@ -46,7 +50,10 @@ const configSchema = z.object({
   path: z.string().startsWith('/', '--path must start with /'),
   sessionTimeout: int('--session-timeout', 1),
   requestTimeout: int('--request-timeout', 0),
+  maxRequestTimeout: int('--max-request-timeout', 1),
+  initializeTimeout: int('--initialize-timeout', 1),
   maxSessions: int('--max-sessions', 1),
+  maxSessionsPerUser: int('--max-sessions-per-user', 0),
   poolSize: int('--pool-size', 0),
   maxBodyBytes: int('--max-body-bytes', 1),
   memoryLimit: int('--memory-limit', 1).optional(),
@@ -77,7 +84,10 @@ export function parseCli(
       path: { type: 'string' },
       'session-timeout': { type: 'string' },
       'request-timeout': { type: 'string' },
+      'max-request-timeout': { type: 'string' },
+      'initialize-timeout': { type: 'string' },
       'max-sessions': { type: 'string' },
+      'max-sessions-per-user': { type: 'string' },
       'pool-size': { type: 'string' },
       'json-response': { type: 'boolean' },
       'allowed-origins': { type: 'string' },
@@ -108,8 +118,14 @@ export function parseCli(
     port: values.port ?? e('MCP_PORT') ?? 3000,
     path: values.path ?? e('MCP_PATH') ?? DEFAULTS.path,
     sessionTimeout: values['session-timeout'] ?? e('SESSION_TIMEOUT') ?? DEFAULTS.sessionTimeoutMs / 1000,
-    requestTimeout: values['request-timeout'] ?? e('REQUEST_TIMEOUT') ?? 0,
+    requestTimeout: values['request-timeout'] ?? e('REQUEST_TIMEOUT') ?? DEFAULTS.requestTimeoutMs / 1000,
+    maxRequestTimeout:
+      values['max-request-timeout'] ?? e('MAX_REQUEST_TIMEOUT') ?? DEFAULTS.maxRequestTimeoutMs / 1000,
+    initializeTimeout:
+      values['initialize-timeout'] ?? e('INITIALIZE_TIMEOUT') ?? DEFAULTS.initializeTimeoutMs / 1000,
     maxSessions: values['max-sessions'] ?? e('MAX_SESSIONS') ?? DEFAULTS.maxSessions,
+    maxSessionsPerUser:
+      values['max-sessions-per-user'] ?? e('MAX_SESSIONS_PER_USER') ?? DEFAULTS.maxSessionsPerUser,
     poolSize: values['pool-size'] ?? e('POOL_SIZE') ?? DEFAULTS.poolSize,
     maxBodyBytes: values['max-body-bytes'] ?? e('MAX_BODY_BYTES') ?? DEFAULTS.maxBodyBytes,
     memoryLimit: values['memory-limit'] ?? e('MEMORY_LIMIT'),
@@ -131,7 +147,10 @@ export function parseCli(
     path: c.path,
     sessionTimeoutMs: c.sessionTimeout * 1000,
     requestTimeoutMs: c.requestTimeout * 1000,
+    maxRequestTimeoutMs: c.maxRequestTimeout * 1000,
+    initializeTimeoutMs: c.initializeTimeout * 1000,
     maxSessions: c.maxSessions,
+    maxSessionsPerUser: c.maxSessionsPerUser,
     poolSize: c.poolSize,
     jsonResponse: values['json-response'] ?? (jsonEnv === '1' || jsonEnv === 'true'),
     allowedOrigins: list(values['allowed-origins'] ?? e('ALLOWED_ORIGINS')) ?? [],

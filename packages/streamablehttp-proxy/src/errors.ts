@@ -2,17 +2,21 @@
 export const JsonRpcCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
+  /** `params` the bridge can tell are malformed (not an object, or an array where MCP wants an object). */
+  InvalidParams: -32602,
   /** Generic server error; also the SDK's `ConnectionClosed`. */
   ServerError: -32000,
   /** Unknown or ended session; also the SDK's `RequestTimeout`. */
   SessionNotFound: -32001,
+  /** A request past its deadline (the SDK's `RequestTimeout`): the child did not answer in time. */
   RequestTimeout: -32001,
   InternalError: -32603,
 } as const;
 
 /**
  * An HTTP-level refusal carrying a JSON-RPC error body
- * (`{"jsonrpc":"2.0","error":{code,message},"id":null}`). Handlers throw it;
+ * (`{"jsonrpc":"2.0","error":{code,message},"id":null}`; `id` is the
+ * request's when the refusal concerns one request). Handlers throw it;
  * `errorReply` (exchange.ts) turns it into an answer in one place.
  */
 export class BridgeHttpError extends Error {
@@ -22,6 +26,7 @@ export class BridgeHttpError extends Error {
     readonly code: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly id: string | number | null = null,
   ) {
     super(message);
   }

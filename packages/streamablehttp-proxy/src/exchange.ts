@@ -37,7 +37,7 @@ export function jsonReply(status: number, json: string, headers: Record<string, 
 
 /** The reply for a {@link BridgeHttpError}: its status and a JSON-RPC error body. */
 export function errorReply(err: BridgeHttpError, extraHeaders?: Record<string, string>): Reply {
-  return jsonReply(err.status, jsonRpcErrorBody(null, err.code, err.message), {
+  return jsonReply(err.status, jsonRpcErrorBody(err.id, err.code, err.message), {
     ...err.headers,
     ...extraHeaders,
   });

@@ -9,6 +9,7 @@ import {
   supportsPrimingEvents,
   DEFAULT_PROTOCOL_VERSION,
 } from './protocol-version.js';
+import { checkParams } from './params.js';
 import type { IncomingMessage, Session } from './session.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -25,6 +26,7 @@ export interface HttpConfig {
   logger: Logger;
   metrics: BridgeMetrics;
   maxSessions: number;
+  maxSessionsPerUser: number;
   /** True when a child could be spawned now (for `/readyz`). */
   canSpawn: () => boolean;
 }
@@ -71,6 +73,7 @@ export class HttpHandler {
               pool: this.registry.pooled,
               warm: this.registry.warm,
               maxSessions: this.cfg.maxSessions,
+              maxSessionsPerUser: this.cfg.maxSessionsPerUser,
             }),
           ),
         };
@@ -170,6 +173,7 @@ export class HttpHandler {
         : text.includes('\n') || text.includes('\r')
           ? text.replace(/[\r\n]+/g, ' ')
           : text;
+      checkParams(c);
       const item = { c, line };
       if (c.kind === 'request') {
         if (c.method === 'initialize') initialize = item;
@@ -198,6 +202,7 @@ export class HttpHandler {
       const version =
         typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
       const identity = this.cfg.identity ? await this.cfg.identity(identityView(request)) : undefined;
+      // The per-user cap counts sessions by identity; without one the bridge cannot tell users apart.
       const session = this.registry.open(identity, this.envFor(request));
       try {
         return await session.post(items, { mode, batch, resumable: supportsPrimingEvents(version) });

@@ -14,6 +14,14 @@ export class BridgeMetrics {
   crashes = 0;
   rpcRequests = 0;
   timeouts = 0;
+  /** Sessions ended because the child did not answer `initialize` in time. */
+  uninitializedReaped = 0;
+  /** Idle sessions ended to make room under their user's cap. */
+  evictions = 0;
+  /** New sessions refused because the bridge was full (503). */
+  rejectedGlobalCap = 0;
+  /** New sessions refused because every session of the user was busy (429). */
+  rejectedUserCap = 0;
   stdoutSkipped = 0;
   private http = new Map<string, number>();
   private buckets = new Array<number>(LATENCY_BUCKETS.length).fill(0);
@@ -39,7 +47,13 @@ export class BridgeMetrics {
   }
 
   /** Prometheus text for these counters plus the current gauges. */
-  render(gauges: { sessions: number; pool: number; warm: number; maxSessions: number }): string {
+  render(gauges: {
+    sessions: number;
+    pool: number;
+    warm: number;
+    maxSessions: number;
+    maxSessionsPerUser: number;
+  }): string {
     const out: string[] = [];
     const metric = (name: string, type: string, help: string, lines: string[]) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
@@ -47,6 +61,9 @@ export class BridgeMetrics {
     metric('mcp_bridge_sessions', 'gauge', 'Open sessions.', [`mcp_bridge_sessions ${gauges.sessions}`]);
     metric('mcp_bridge_sessions_max', 'gauge', 'Session cap.', [
       `mcp_bridge_sessions_max ${gauges.maxSessions}`,
+    ]);
+    metric('mcp_bridge_sessions_per_user_max', 'gauge', 'Session cap per user (0: none).', [
+      `mcp_bridge_sessions_per_user_max ${gauges.maxSessionsPerUser}`,
     ]);
     metric('mcp_bridge_pool_children', 'gauge', 'Pre-spawned children waiting in the warm pool.', [
       `mcp_bridge_pool_children ${gauges.pool}`,
@@ -74,6 +91,27 @@ export class BridgeMetrics {
       'counter',
       'JSON-RPC requests answered with a timeout error.',
       [`mcp_bridge_request_timeouts_total ${this.timeouts}`],
+    );
+    metric(
+      'mcp_bridge_session_rejections_total',
+      'counter',
+      'New sessions refused, by reason: global_cap (503) or user_cap (429).',
+      [
+        `mcp_bridge_session_rejections_total{reason="global_cap"} ${this.rejectedGlobalCap}`,
+        `mcp_bridge_session_rejections_total{reason="user_cap"} ${this.rejectedUserCap}`,
+      ],
+    );
+    metric(
+      'mcp_bridge_session_evictions_total',
+      'counter',
+      "Idle sessions ended to make room under their user's cap.",
+      [`mcp_bridge_session_evictions_total ${this.evictions}`],
+    );
+    metric(
+      'mcp_bridge_sessions_uninitialized_reaped_total',
+      'counter',
+      'Sessions ended because the child did not answer initialize in time.',
+      [`mcp_bridge_sessions_uninitialized_reaped_total ${this.uninitializedReaped}`],
     );
     metric('mcp_bridge_stdout_lines_skipped_total', 'counter', 'Child stdout lines that were not JSON-RPC.', [
       `mcp_bridge_stdout_lines_skipped_total ${this.stdoutSkipped}`,

@@ -34,10 +34,36 @@ export interface StdioBridgeOptions {
   path?: string;
   /** Idle time after which a session (and its child) is ended, in ms. Default 30 min. */
   sessionTimeoutMs?: number;
-  /** Longest a JSON-RPC request may wait for its answer, in ms; `0` disables. Default 0. */
+  /**
+   * Deadline of every JSON-RPC request to a child, in ms; `0` disables. At the
+   * deadline the client gets error `-32001` and the child `notifications/cancelled`.
+   * A `notifications/progress` for the request's progress token moves the
+   * deadline to this long after the progress, up to `maxRequestTimeoutMs`
+   * after the request. Default 60 s.
+   */
   requestTimeoutMs?: number;
+  /**
+   * Longest total wait of a request whose deadline progress keeps extending, in
+   * ms (never less than `requestTimeoutMs`). Default 10 min.
+   */
+  maxRequestTimeoutMs?: number;
+  /**
+   * A session whose child has not answered `initialize` with a result this long
+   * after it opened is ended (its child killed, its slot freed), in ms. Default 30 s.
+   */
+  initializeTimeoutMs?: number;
   /** Most concurrent sessions (children, warm pool included). Default 100. */
   maxSessions?: number;
+  /**
+   * Most concurrent sessions of one user; `0` disables. The user is the
+   * session's `identity` (a configured header a trusted proxy sets, or a
+   * resolver); sessions without one are bound by `maxSessions` only (an
+   * address is not a user: behind a proxy or NAT many share one). At the cap
+   * the user's least recently used idle session (no request in flight before
+   * its deadline) is ended; when none is idle the new session is refused with
+   * 429 and `Retry-After`. Default 5.
+   */
+  maxSessionsPerUser?: number;
   /** Children kept pre-spawned so a session opens without a process start. Default 0. */
   poolSize?: number;
   /** Answer requests with `application/json` instead of SSE. Default false. */
@@ -74,7 +100,7 @@ export interface StdioBridgeOptions {
   limits?: { memoryBytes?: number; cpuSeconds?: number };
   /** How often sessions are checked for idleness and timeouts, in ms. Default 1000. */
   sweepIntervalMs?: number;
-  /** Seconds in `Retry-After` when the bridge is full. Default 5. */
+  /** Seconds in `Retry-After` when the bridge (503) or a user's share of it (429) is full. Default 5. */
   retryAfterSeconds?: number;
   /** Where log events go. Default: JSON lines on stderr at `logLevel`. */
   logger?: Logger;
@@ -90,8 +116,11 @@ export interface StdioBridgeOptions {
 export const DEFAULTS = {
   path: '/mcp',
   sessionTimeoutMs: 30 * 60_000,
-  requestTimeoutMs: 0,
+  requestTimeoutMs: 60_000,
+  maxRequestTimeoutMs: 10 * 60_000,
+  initializeTimeoutMs: 30_000,
   maxSessions: 100,
+  maxSessionsPerUser: 5,
   poolSize: 0,
   jsonResponse: false,
   allowedOrigins: [] as string[],
@@ -116,7 +145,10 @@ export const optionsSchema = z.object({
   path: z.string().startsWith('/').optional(),
   sessionTimeoutMs: positiveInt.optional(),
   requestTimeoutMs: nonNegativeInt.optional(),
+  maxRequestTimeoutMs: positiveInt.optional(),
+  initializeTimeoutMs: positiveInt.optional(),
   maxSessions: positiveInt.optional(),
+  maxSessionsPerUser: nonNegativeInt.optional(),
   poolSize: nonNegativeInt.optional(),
   maxBodyBytes: positiveInt.optional(),
   maxLineBytes: positiveInt.optional(),

@@ -16,7 +16,12 @@ export interface SessionContext {
   logger: Logger;
   metrics: BridgeMetrics;
   retryMs: number;
+  /** Deadline of a request without progress, in ms; `0`: none. */
   requestTimeoutMs: number;
+  /** Longest a request's deadline can be moved by progress, in ms after it was sent. */
+  maxRequestTimeoutMs: number;
+  /** Time from opening within which the child must answer `initialize`, in ms. */
+  initializeTimeoutMs: number;
   sessionTimeoutMs: number;
   keepAliveMs: number;
   killGraceMs: number;
@@ -47,6 +52,7 @@ interface Pending {
   stream: OutStream;
   method: string;
   started: number;
+  /** When the client gets a timeout error (`Infinity`: never); progress moves it. */
   deadline: number;
   token: JsonRpcId | undefined;
 }
@@ -84,6 +90,10 @@ export class Session {
   lastActivity: number;
   /** Protocol version the child agreed to in `initialize`. */
   protocolVersion: string | undefined;
+  /** When the session was opened. */
+  readonly openedAt: number;
+  /** True once the child has answered `initialize` with a result. */
+  initialized = false;
   closed = false;
   private readonly pending = new Map<JsonRpcId, Pending>();
   private readonly progress = new Map<JsonRpcId, Pending>();
@@ -100,7 +110,7 @@ export class Session {
     readonly identity: string | undefined,
     private readonly ctx: SessionContext,
   ) {
-    this.lastActivity = ctx.clock.now();
+    this.openedAt = this.lastActivity = ctx.clock.now();
     this.store = ctx.eventStore ? new EventStore(ctx.eventStore) : null;
     child.onLine = (line) => this.fromChild(line);
     child.onStderr = (line) => ctx.logger.info('child stderr', { session: id, pid: child.pid, line });
@@ -113,6 +123,15 @@ export class Session {
   /** Requests still waiting for the child's answer. */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /**
+   * True while a request waits for the child and its deadline is still ahead:
+   * such a session is neither reaped as idle nor evicted for its user's cap.
+   */
+  busy(now: number): boolean {
+    for (const p of this.pending.values()) if (p.deadline > now) return true;
+    return false;
   }
 
   /** Events held for resumption. */
@@ -168,12 +187,16 @@ export class Session {
     } else {
       response = new Promise<Reply>((resolve) => (stream.resolveJson = resolve));
     }
-    const deadline = this.ctx.requestTimeoutMs > 0 ? now + this.ctx.requestTimeoutMs : Infinity;
+    const requestDeadline = this.ctx.requestTimeoutMs > 0 ? now + this.ctx.requestTimeoutMs : Infinity;
     let drain: Promise<void> | undefined;
     for (const item of items) {
       const c = item.c;
       if (c.kind === 'request') {
         const token = progressTokenOf(c.msg);
+        const deadline =
+          c.method === 'initialize'
+            ? Math.min(requestDeadline, this.openedAt + this.ctx.initializeTimeoutMs)
+            : requestDeadline;
         const p: Pending = { id: c.id, stream, method: c.method, started: now, deadline, token };
         this.pending.set(c.id, p);
         if (token !== undefined) this.progress.set(token, p);
@@ -246,11 +269,16 @@ export class Session {
     return this.child.kill(this.ctx.killGraceMs);
   }
 
-  /** Periodic upkeep: request timeouts, keep-alives, idle reaping. */
+  /** Periodic upkeep: request deadlines, initialize timeout, keep-alives, idle reaping. */
   sweep(now: number): void {
     if (this.closed) return;
-    if (this.ctx.requestTimeoutMs > 0) {
-      for (const p of this.pending.values()) if (now >= p.deadline) this.timeOut(p);
+    for (const p of this.pending.values()) {
+      if (now >= p.deadline) this.timeOut(p);
+      if (this.closed) return;
+    }
+    if (!this.initialized && now - this.openedAt >= this.ctx.initializeTimeoutMs) {
+      this.initializeTimedOut();
+      return;
     }
     const keepAlive = this.ctx.keepAliveMs;
     const gs = this.getStream.sink;
@@ -258,7 +286,8 @@ export class Session {
     for (const s of this.streams.values()) {
       if (s.sink && now - s.sink.lastWrite >= keepAlive) s.sink.keepAlive(now);
     }
-    if (this.pending.size === 0 && now - this.lastActivity >= this.ctx.sessionTimeoutMs) {
+    // Requests past their deadline were answered above: they never keep a session alive.
+    if (!this.busy(now) && now - this.lastActivity >= this.ctx.sessionTimeoutMs) {
       void this.close('idle', 'Session expired');
     }
   }
@@ -299,7 +328,7 @@ export class Session {
       if (p.token !== undefined) this.progress.delete(p.token);
       this.ctx.metrics.observeLatency((this.ctx.clock.now() - p.started) / 1000);
       if (p.method === 'initialize') {
-        this.initialized(c.msg);
+        this.initializeAnswered(c.msg);
         this.ctx.onInitializeSettled(this);
       }
       this.deliver(p.stream, line, true);
@@ -308,8 +337,11 @@ export class Session {
     let target: OutStream | undefined;
     if (c.method === 'notifications/progress') {
       const token = (c.msg.params as { progressToken?: JsonRpcId } | undefined)?.progressToken;
-      if (token !== undefined) target = this.progress.get(token)?.stream;
-      if (target?.mode === 'json') target = undefined;
+      const p = token === undefined ? undefined : this.progress.get(token);
+      if (p) {
+        this.extendDeadline(p);
+        target = p.stream.mode === 'json' ? undefined : p.stream;
+      }
     }
     this.deliver(target ?? this.unsolicitedTarget(), line, false);
   }
@@ -383,8 +415,21 @@ export class Session {
     this.ctx.logger.debug('client disconnected from stream', { session: this.id, stream: stream.no });
   }
 
-  private initialized(msg: Record<string, unknown>): void {
+  /**
+   * Progress is a sign of life: the request's deadline moves to
+   * `requestTimeoutMs` from now, but never past `maxRequestTimeoutMs` after
+   * it was sent. `initialize` keeps its own deadline.
+   */
+  private extendDeadline(p: Pending): void {
+    const timeout = this.ctx.requestTimeoutMs;
+    if (timeout === 0 || p.method === 'initialize') return;
+    const latest = p.started + Math.max(timeout, this.ctx.maxRequestTimeoutMs);
+    p.deadline = Math.max(p.deadline, Math.min(this.ctx.clock.now() + timeout, latest));
+  }
+
+  private initializeAnswered(msg: Record<string, unknown>): void {
     const result = msg.result as { protocolVersion?: unknown } | undefined;
+    if (msg.result !== undefined) this.initialized = true;
     if (typeof result?.protocolVersion === 'string') {
       this.protocolVersion = result.protocolVersion;
       this.getStream.resumable = !!this.store && supportsPrimingEvents(result.protocolVersion);
@@ -406,21 +451,40 @@ export class Session {
     if (--p.stream.open <= 0) this.endStream(p.stream);
   }
 
+  /**
+   * A request reached its deadline: the client gets `-32001`, the child
+   * `notifications/cancelled` (MCP cancellation) with the same reason. An
+   * `initialize` is not cancelled (MCP forbids it): its session ends instead.
+   */
   private timeOut(p: Pending): void {
     this.pending.delete(p.id);
     if (p.token !== undefined) this.progress.delete(p.token);
-    if (p.method === 'initialize') this.ctx.onInitializeSettled(this);
     this.ctx.metrics.timeouts++;
-    const reason = `Request timed out after ${this.ctx.requestTimeoutMs} ms`;
-    this.ctx.logger.warn('request timed out', { session: this.id, id: p.id, method: p.method });
-    void this.child.write(
-      JSON.stringify({
-        jsonrpc: '2.0',
-        method: 'notifications/cancelled',
-        params: { requestId: p.id, reason },
-      }),
-    );
+    const waited = p.deadline - p.started;
+    const isInitialize = p.method === 'initialize';
+    const reason = `${isInitialize ? 'Initialize' : 'Request'} timed out after ${waited} ms`;
+    this.ctx.logger.warn('request timed out', { session: this.id, id: p.id, method: p.method, waited });
+    if (!isInitialize) {
+      void this.child.write(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: p.id, reason },
+        }),
+      );
+    }
     this.deliver(p.stream, Buffer.from(jsonRpcErrorBody(p.id, JsonRpcCode.RequestTimeout, reason)), true);
+    if (isInitialize) {
+      this.ctx.onInitializeSettled(this);
+      this.initializeTimedOut();
+    }
+  }
+
+  /** The child never answered `initialize` in time: the session (and its slot) goes. */
+  private initializeTimedOut(): void {
+    if (this.closed) return;
+    this.ctx.metrics.uninitializedReaped++;
+    void this.close('initialize timed out', 'Session ended: initialize timed out');
   }
 
   private childExited(exit: ChildExit): void {

@@ -11,6 +11,8 @@ const INIT_STALL_MS = 10_000;
 export interface RegistryConfig {
   spec: ChildSpec;
   maxSessions: number;
+  /** Most sessions of one identity; `0`: no per-user cap. */
+  maxSessionsPerUser: number;
   poolSize: number;
   retryAfterSeconds: number;
   generateSessionId: () => string;
@@ -18,10 +20,13 @@ export interface RegistryConfig {
 
 /**
  * Every live session, the warm pool of pre-spawned children, and their
- * upkeep. Sessions plus pooled children never exceed `maxSessions`.
+ * upkeep. Sessions plus pooled children never exceed `maxSessions`, and one
+ * identity's sessions never exceed `maxSessionsPerUser`.
  */
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
+  /** Live sessions by identity (the per-user cap's key). */
+  private readonly byIdentity = new Map<string, Set<Session>>();
   private readonly pool = new Set<ChildProcess>();
   private refillScheduled = false;
   /** A refill found initializes in flight and waits for them. */
@@ -83,11 +88,14 @@ export class SessionRegistry {
 
   /**
    * Opens a session: a warm child when one is waiting and no per-session
-   * environment is needed, otherwise a fresh one. Throws 503 when full.
+   * environment is needed, otherwise a fresh one. When `identity` is at its
+   * cap, its least recently used idle session is ended first (429 when none
+   * is idle); 503 when the bridge is full.
    */
   open(identity: string | undefined, extraEnv: Record<string, string> | undefined): Session {
     if (this.closing)
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
+    if (identity !== undefined) this.makeRoomFor(identity);
     let child: ChildProcess | undefined;
     if (!extraEnv) {
       // A warm child (loaded, answered its ping) first; else any live pooled one.
@@ -106,6 +114,7 @@ export class SessionRegistry {
         // Give up a pooled child (when any) rather than refuse: sessions come first.
         const spare = this.pool.values().next().value;
         if (spare === undefined || this.sessions.size >= this.cfg.maxSessions) {
+          this.ctx.metrics.rejectedGlobalCap++;
           throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: too many sessions', {
             'retry-after': String(this.cfg.retryAfterSeconds),
           });
@@ -117,12 +126,49 @@ export class SessionRegistry {
     }
     const session = new Session(this.cfg.generateSessionId(), child, identity, this.ctx);
     this.sessions.set(session.id, session);
+    if (identity !== undefined) {
+      let mine = this.byIdentity.get(identity);
+      if (!mine) this.byIdentity.set(identity, (mine = new Set()));
+      mine.add(session);
+    }
     this.initializing.set(session, this.ctx.clock.now());
     this.ctx.metrics.sessionsOpened++;
     this.ctx.logger.info('session opened', { session: session.id, pid: child.pid });
     // The refill waits for this session's initialize (see refill()).
     this.scheduleRefill(REFILL_DELAY_MS);
     return session;
+  }
+
+  /**
+   * Per-user cap: when `identity` holds `maxSessionsPerUser` sessions, ends
+   * the one of them used least recently that has no request in flight; throws
+   * 429 (with `Retry-After`) when every one is busy. Other users are not touched.
+   */
+  private makeRoomFor(identity: string): void {
+    const max = this.cfg.maxSessionsPerUser;
+    const mine = this.byIdentity.get(identity);
+    if (max === 0 || !mine || mine.size < max) return;
+    const now = this.ctx.clock.now();
+    let victim: Session | undefined;
+    for (const s of mine) {
+      if (!s.busy(now) && (!victim || s.lastActivity < victim.lastActivity)) victim = s;
+    }
+    if (!victim) {
+      this.ctx.metrics.rejectedUserCap++;
+      this.ctx.logger.warn('session refused: per-user cap', { sessions: mine.size, max });
+      throw new BridgeHttpError(
+        429,
+        JsonRpcCode.ServerError,
+        'Too Many Requests: too many sessions for this user',
+        { 'retry-after': String(this.cfg.retryAfterSeconds) },
+      );
+    }
+    this.ctx.metrics.evictions++;
+    // close() removes it from `sessions` and `byIdentity` at once; the child exits in the background.
+    void victim.close(
+      'evicted: per-user cap',
+      'Session ended: a newer session of the same user took its place',
+    );
   }
 
   /** Keeps the pool at `poolSize` (within the cap), in the background. */
@@ -229,6 +275,10 @@ export class SessionRegistry {
 
   private closed(session: Session): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    if (session.identity !== undefined) {
+      const mine = this.byIdentity.get(session.identity);
+      if (mine?.delete(session) && mine.size === 0) this.byIdentity.delete(session.identity);
+    }
     this.initializing.delete(session);
     this.ctx.metrics.sessionsClosed++;
     this.scheduleRefill();

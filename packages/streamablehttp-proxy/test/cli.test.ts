@@ -101,6 +101,12 @@ describe('parseCli', () => {
         'warn',
         '--request-timeout',
         '3',
+        '--max-request-timeout',
+        '90',
+        '--initialize-timeout',
+        '4',
+        '--max-sessions-per-user',
+        '2',
         '--identity-header',
         'x-user',
         '--memory-limit',
@@ -123,6 +129,9 @@ describe('parseCli', () => {
       args: ['-y', '@modelcontextprotocol/server-memory'],
       sessionTimeoutMs: 5000,
       requestTimeoutMs: 3000,
+      maxRequestTimeoutMs: 90_000,
+      initializeTimeoutMs: 4000,
+      maxSessionsPerUser: 2,
       maxSessions: 7,
       poolSize: 2,
       jsonResponse: true,
@@ -138,7 +147,11 @@ describe('parseCli', () => {
     expect(defaults).toMatchObject({ host: '127.0.0.1', port: 3000 });
     expect(defaults.options).toMatchObject({
       sessionTimeoutMs: 1_800_000,
+      requestTimeoutMs: 60_000,
+      maxRequestTimeoutMs: 600_000,
+      initializeTimeoutMs: 30_000,
       maxSessions: 100,
+      maxSessionsPerUser: 5,
       poolSize: 0,
       jsonResponse: false,
     });
@@ -151,7 +164,24 @@ describe('parseCli', () => {
       '--env-from-header must look like',
     );
     expect(() => parseCli(['--log-level', 'loud', '--', 'x'], {})).toThrow('--log-level must be one of');
+    expect(() => parseCli(['--initialize-timeout', '0', '--', 'x'], {})).toThrow(
+      '--initialize-timeout must be at least 1',
+    );
     expect(() => parseCli([], { SERVER_COMMAND: 'a "b' })).toThrow('unterminated " quote');
+  });
+
+  it('cli: deadlines and the per-user cap come from their environment variables', () => {
+    const fromEnv = parseCli(['--', 'x'], {
+      MAX_SESSIONS_PER_USER: '0',
+      MAX_REQUEST_TIMEOUT: '120',
+      INITIALIZE_TIMEOUT: '9',
+    });
+    if (typeof fromEnv === 'string') throw new Error('unexpected');
+    expect(fromEnv.options).toMatchObject({
+      maxSessionsPerUser: 0,
+      maxRequestTimeoutMs: 120_000,
+      initializeTimeoutMs: 9000,
+    });
   });
 
   it('cli: SERVER_COMMAND splits like a shell', () => {

@@ -62,11 +62,26 @@ export function textOf(result: unknown): string {
   return ((result as CallToolResult).content[0] as { text: string }).text;
 }
 
+/** A clock the test moves by hand. */
+export function manualClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
 /** Headers of a raw MCP POST. */
 export const POST_HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
 };
+
+/** A raw MCP POST of `body` (a JSON value, or text as is); `headers` add to or replace {@link POST_HEADERS}. */
+export function mcpPost(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { ...POST_HEADERS, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
 
 /** A raw `initialize` body. */
 export function initializeBody(id: number | string = 1, protocolVersion = '2025-11-25'): string {

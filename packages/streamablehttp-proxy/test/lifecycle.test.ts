@@ -2,15 +2,17 @@ import { readFileSync } from 'node:fs';
 import { waitFor } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChildProcess } from '../src/child-process.js';
-import { closeAll, connectClient, isRunning, rawSession, startBridge, textOf } from './helpers.js';
+import {
+  closeAll,
+  connectClient,
+  isRunning,
+  manualClock,
+  rawSession,
+  startBridge,
+  textOf,
+} from './helpers.js';
 
 afterAll(closeAll);
-
-/** A clock the test moves by hand. */
-function manualClock(start = 1_000_000) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
-}
 
 const jsonPost = (url: string, sid: string, body: unknown, signal?: AbortSignal) =>
   fetch(url, {

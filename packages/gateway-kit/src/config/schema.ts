@@ -62,7 +62,31 @@ export const stdioServiceSchema = z.strictObject({
     .default(true)
     .describe('Give each child the signed-in user as MCP_USER_ID and MCP_USER_NAME.'),
   maxSessions: z.number().int().positive().default(50).describe('Most concurrent sessions (children).'),
+  maxSessionsPerUser: z
+    .number()
+    .int()
+    .min(0)
+    .default(5)
+    .describe(
+      "Most concurrent sessions of one user (0: no cap). At the cap the user's least recently used idle session ends; when all are busy the user gets 429 with Retry-After.",
+    ),
   sessionTimeout: seconds('Idle seconds before a session and its child are ended.', 900),
+  requestTimeout: z
+    .number()
+    .int()
+    .min(0)
+    .default(60)
+    .describe(
+      'Seconds a request waits for the child; progress from the child restarts it. Then the client gets -32001 and the child notifications/cancelled. 0: no deadline.',
+    ),
+  maxRequestTimeout: seconds(
+    'Longest total wait of a request whose progress keeps restarting its deadline.',
+    600,
+  ),
+  initializeTimeout: seconds(
+    "Seconds a new session's child has to answer initialize; then the session ends.",
+    30,
+  ),
   poolSize: z.number().int().min(0).default(0).describe('Children kept warm for new sessions.'),
 });
 

@@ -12,6 +12,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { createNodeServer, type NodeServer } from '../http/node.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { GatewayMetrics } from '../ops/metrics.js';
+import { registerStdioMetrics } from '../ops/stdio-metrics.js';
 import { WebhookDispatcher, type AuditEvent } from '../ops/webhooks.js';
 import { defaultBackendFactory } from '../services/factory.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
@@ -195,6 +196,9 @@ export async function createGateway(
   });
   metrics.sessionSource = () =>
     registry.running().flatMap(([name, b]) => (b.sessions ? [[name, b.sessions()] as [string, number]] : []));
+  registerStdioMetrics(metrics.registry, () =>
+    registry.running().flatMap(([name, b]) => (b.stdioStats ? [[name, b.stdioStats()] as const] : [])),
+  );
   let node: NodeServer | undefined;
   let closing: Promise<void> | undefined;
   return {

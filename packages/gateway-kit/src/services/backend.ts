@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { BridgeStats } from '@mcp-gateway/streamablehttp-proxy';
 import type { Identity } from '../identity.js';
 
 /** What the gateway hands a backend that serves a request straight on node:http. */
@@ -37,6 +38,8 @@ export interface ServiceBackend {
   ready(): Promise<boolean>;
   /** Open sessions (stdio children), when the backend has any. */
   sessions?(): number;
+  /** The bridge's counters (caps, rejections, evictions, timeouts, spawns, crashes), for stdio backends. */
+  stdioStats?(): BridgeStats;
   /** Ends sessions and children. */
   close(): Promise<void>;
 }

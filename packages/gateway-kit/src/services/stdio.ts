@@ -62,7 +62,12 @@ export function stdioBackend(
     cwd: config.cwd,
     env: childEnv(config),
     maxSessions: config.maxSessions,
+    // Keyed by the identity header below: the token's immutable `sub`, never a display name.
+    maxSessionsPerUser: config.maxSessionsPerUser,
     sessionTimeoutMs: config.sessionTimeout * 1000,
+    requestTimeoutMs: config.requestTimeout * 1000,
+    maxRequestTimeoutMs: config.maxRequestTimeout * 1000,
+    initializeTimeoutMs: config.initializeTimeout * 1000,
     poolSize: config.identityEnv ? 0 : config.poolSize,
     identity: IDENTITY_HEADER,
     envFromHeaders: config.identityEnv
@@ -96,6 +101,7 @@ export function stdioBackend(
       return res.ok;
     },
     sessions: () => bridge.stats().sessions,
+    stdioStats: () => bridge.stats(),
     close: () => bridge.close(),
   };
 }
