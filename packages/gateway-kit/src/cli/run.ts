@@ -18,7 +18,7 @@ export async function run(flags: CliFlags, io: CliIo): Promise<number> {
   if (gateway.initialAdminPassword) {
     lines.push(
       '',
-      `  First start: local user "admin" created with password: ${gateway.initialAdminPassword}`,
+      `  First start: local user "admin" (id local:admin) created with password: ${gateway.initialAdminPassword}`,
       '  It is shown only this once (only its hash is stored). Change it: mcp-gateway users passwd admin',
     );
   }

@@ -66,6 +66,7 @@ export class Authorization implements GatewayAuth {
         scopes: r.scopes,
         name: r.name,
         default: i === 0,
+        ...('advertise' in r && r.advertise === false ? { advertise: false } : {}),
       })),
       identityProvider: this.deps.identityProvider,
       tokens: {
