@@ -136,7 +136,9 @@ export const idpSchema = z.discriminatedUnion('type', [
     allowedUsers: allowList(
       'GitHub users admitted by numeric id (`github:583231` or `583231`; logins are not matched, they can be renamed); `*` admits everyone; empty admits nobody.',
     ),
-    allowedOrgs: allowList('Members of these organisations are admitted.'),
+    allowedOrgs: allowList(
+      'Members of these organisations are admitted: numeric organisation ids (rename-proof) or logins.',
+    ),
     baseUrl: z.url().optional().describe('GitHub web base URL (GitHub Enterprise, tests).'),
     apiBaseUrl: z.url().optional().describe('GitHub API base URL (GitHub Enterprise, tests).'),
   }),

@@ -19,7 +19,10 @@ export interface GitHubIdentityProviderOptions {
    * can rename, and the old login can then be taken by someone else.
    */
   allowedUsers?: string[];
-  /** Organisations whose members are admitted (`*` = members of any organisation). Asks for `read:org`. */
+  /**
+   * Organisations whose members are admitted, by numeric id (`9919`, rename-proof) or login (`*` =
+   * members of any organisation). Asks for `read:org`.
+   */
   allowedOrgs?: string[];
   /** Default `https://github.com` (change for GitHub Enterprise or tests). */
   baseUrl?: string;
@@ -157,11 +160,14 @@ export function githubIdentityProvider(options: GitHubIdentityProviderOptions): 
       }
       let admitted = listAdmits(options.allowedUsers, `github:${user.id}`, String(user.id));
       if (!admitted && needOrgs) {
-        const orgs = await apiGet<{ login: string }[]>('/user/orgs?per_page=100', token);
+        const orgs = await apiGet<{ login: string; id?: number }[]>('/user/orgs?per_page=100', token);
         admitted =
           Array.isArray(orgs) &&
           orgs.length > 0 &&
-          listAdmits(options.allowedOrgs, ...orgs.map((o) => o.login));
+          listAdmits(
+            options.allowedOrgs,
+            ...orgs.flatMap((o) => [o.login, ...(typeof o.id === 'number' ? [String(o.id)] : [])]),
+          );
       }
       if (!admitted) throw new LoginError('not_allowed', 'GitHub user is not on the allow-list', user.login);
       return {

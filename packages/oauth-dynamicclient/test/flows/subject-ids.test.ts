@@ -42,7 +42,7 @@ describe('identity by immutable id: subjects and allow-lists of the upstream pro
       users: [{ sub: 'kc-7', preferredUsername: 'admin', email: 'eve@example.test', name: 'Eve' }],
       user: 'kc-7',
     });
-    gh = await startGitHubStub({ users: [{ login: 'octocat', id: 583231 }] });
+    gh = await startGitHubStub({ users: [{ login: 'octocat', id: 583231, orgs: ['acme'] }] });
   });
   afterAll(async () => {
     await op.close();
@@ -58,7 +58,7 @@ describe('identity by immutable id: subjects and allow-lists of the upstream pro
         ...(allowedUsers ? { allowedUsers } : {}),
       }),
     });
-  const githubAs = (allowedUsers: string[]) =>
+  const githubAs = (allowedUsers: string[], allowedOrgs?: string[]) =>
     startAs({
       identityProvider: githubIdentityProvider({
         clientId: 'gh-client',
@@ -66,6 +66,7 @@ describe('identity by immutable id: subjects and allow-lists of the upstream pro
         baseUrl: gh.url,
         apiUrl: gh.apiUrl,
         allowedUsers,
+        ...(allowedOrgs ? { allowedOrgs } : {}),
       }),
     });
 
@@ -90,6 +91,8 @@ describe('identity by immutable id: subjects and allow-lists of the upstream pro
       [githubAs, ['octocat'], false],
       [githubAs, ['github:583231'], true],
       [githubAs, ['583231'], true],
+      // An organisation by its numeric id (the stub numbers them from 1000), which a rename cannot move.
+      [(l) => githubAs(l, ['1000']), [], true],
     ];
     for (const [start, list, admitted] of cases) {
       const s = await start(list);
