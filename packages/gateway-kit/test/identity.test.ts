@@ -29,6 +29,24 @@ class Jar {
   }
 }
 
+/** Posts the first form of a page (its hidden fields plus `values`) as the browser holding `jar`. */
+async function submitForm(gw: Gateway, jar: Jar, html: string, values: Record<string, string>) {
+  const action = /<form[^>]*method="post"[^>]*action="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
+  const fields = new URLSearchParams();
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
+    fields.set(m[1]!, m[2]!.replace(/&amp;/g, '&'));
+  for (const [k, v] of Object.entries(values)) fields.set(k, v);
+  const res = await gw.fetch(
+    new Request(new URL(action, ISSUER), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header, origin: ISSUER },
+      body: fields,
+    }),
+  );
+  jar.take(res);
+  return res;
+}
+
 /**
  * A real sign-in through the gateway with its configured upstream identity
  * provider: dynamic registration, /authorize, the provider's authorize
@@ -63,25 +81,7 @@ async function signIn(gw: Gateway, resource: string, scope: string): Promise<str
   expect(callback.startsWith(`${ISSUER}/callback`)).toBe(true);
   res = await gw.fetch(new Request(callback, { headers: { cookie: jar.header } }));
   jar.take(res);
-  if (res.status === 200) {
-    const html = await res.text();
-    const action = /<form[^>]*method="post"[^>]*action="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
-    const fields = new URLSearchParams();
-    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
-      fields.set(m[1]!, m[2]!.replace(/&amp;/g, '&'));
-    fields.set('decision', 'approve');
-    res = await gw.fetch(
-      new Request(new URL(action, ISSUER), {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          cookie: jar.header,
-          origin: ISSUER,
-        },
-        body: fields,
-      }),
-    );
-  }
+  if (res.status === 200) res = await submitForm(gw, jar, await res.text(), { decision: 'approve' });
   const code = new URL(res.headers.get('location')!).searchParams.get('code');
   expect(code, 'the sign-in ends with a code').toBeTruthy();
   const tokenRes = await at(gw, '/token', {
@@ -282,7 +282,7 @@ describe('finding 6: gateway side', () => {
 
   it('restricted services are not advertised: /openapi.json, /servers and scopes_supported show them only to their users; their own RFC 9728 document stays public', async () => {
     const gw = await gateway({
-      services: { open: { type: 'fetch' }, secret: { type: 'fetch', users: ['local:alice'] } },
+      services: { secret: { type: 'fetch', users: ['local:alice'] }, open: { type: 'fetch' } },
     });
     await gw.users.put('alice', 'alice-password');
     await gw.users.put('bob', 'bob-password');
@@ -316,6 +316,33 @@ describe('finding 6: gateway side', () => {
     expect(meta.scopes_supported).toContain('mcp:open');
     expect(meta.scopes_supported).not.toContain('mcp:secret');
     expect((await at(gw, '/.well-known/oauth-protected-resource/secret/mcp')).status).toBe(200);
+    // An authorization request naming no resource falls back to a service everyone may use.
+    const jar = new Jar();
+    const start = await at(
+      gw,
+      `/authorize?${new URLSearchParams({
+        response_type: 'code',
+        client_id: 'mcp-gateway-account',
+        redirect_uri: `${ISSUER}/account/callback`,
+        code_challenge: 'x'.repeat(43),
+        code_challenge_method: 'S256',
+        state: 's',
+      })}`,
+    );
+    jar.take(start);
+    const loginPage = await gw.fetch(
+      new Request(new URL(start.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
+    );
+    const login = await submitForm(gw, jar, await loginPage.text(), {
+      username: 'bob',
+      password: 'bob-password',
+    });
+    const consent = await gw.fetch(
+      new Request(new URL(login.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
+    );
+    const consentHtml = await consent.text();
+    expect(consentHtml).toContain(`${ISSUER}/open/mcp`);
+    expect(consentHtml).not.toContain('/secret/mcp');
     // Alice can still get a token for it (the scope is supported, just not listed).
     expect(
       (await listTools(gw, '/secret/mcp', (await issueToken(gw, 'alice', 'secret')).access_token)).status,

@@ -58,6 +58,12 @@ export class Authorization implements GatewayAuth {
         name: r.title ?? r.resource,
       })),
     ];
+    const hidden = (r: (typeof all)[number]) => 'advertise' in r && r.advertise === false;
+    // A request naming no resource gets the first service everyone may use, never a restricted one.
+    const fallback = Math.max(
+      0,
+      all.findIndex((r) => !hidden(r)),
+    );
     return createAuthorizationServer({
       issuer: config.issuer,
       store: this.deps.store,
@@ -65,8 +71,8 @@ export class Authorization implements GatewayAuth {
         resource: r.resource,
         scopes: r.scopes,
         name: r.name,
-        default: i === 0,
-        ...('advertise' in r && r.advertise === false ? { advertise: false } : {}),
+        default: i === fallback,
+        ...(hidden(r) ? { advertise: false } : {}),
       })),
       identityProvider: this.deps.identityProvider,
       tokens: {
