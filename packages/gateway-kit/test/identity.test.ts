@@ -243,6 +243,17 @@ describe('finding 1: admin rights and service users lists go by immutable subjec
     ).config;
     expect(noAdmin.admins).toEqual([]);
     expect(subjectWarnings(noAdmin)).toEqual([]);
+    const fromEnv = resolveConfig(
+      {},
+      {
+        env: {
+          MCP_GATEWAY__ADMINS: 'local:alice,local:bob',
+          MCP_GATEWAY__ADMIN__ALLOW_STDIO_SERVICES: 'true',
+        },
+      },
+    ).config;
+    expect([fromEnv.admins, fromEnv.admin.allowStdioServices]).toEqual([['local:alice', 'local:bob'], true]);
+    expect(resolveConfig({}, { env: {} }).config.admin.allowStdioServices).toBe(false);
   });
 });
 
