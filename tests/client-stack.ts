@@ -107,7 +107,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     identityProvider: githubIdentityProvider({
       clientId: 'gh-client',
       clientSecret: 'gh-secret',
-      allowedUsers: ['octocat'],
+      allowedUsers: ['github:583231'],
       baseUrl: github.url,
       apiUrl: github.apiUrl,
     }),

@@ -129,6 +129,16 @@ describe('gateway in headless Chromium: login, consent, connected apps', () => {
     const row = page.locator('tr', { hasText: 'Chromium Test App' });
     await Promise.all([page.waitForURL(`${gw.url}/account`), row.locator('button').click()]);
     expect(await page.textContent('body')).not.toContain('Chromium Test App');
+    // The page shows the id operators put in `admins` / `users`; signing out revokes the session token.
+    expect(await page.textContent('#user-id')).toBe('local:admin');
+    const session = (await context.cookies()).find((c) => c.name === 'mcp-account')!;
+    await Promise.all([page.waitForURL(/\/login\?/), page.click('text=Sign out')]);
+    const copied = await fetch(`${gw.url}/account`, {
+      headers: { cookie: `mcp-account=${session.value}` },
+      redirect: 'manual',
+    });
+    expect(copied.status).toBe(303);
+    expect(copied.headers.get('location')).toContain('/authorize');
     await context.close();
 
     const refused = await call();

@@ -69,12 +69,14 @@ describe('mcp-gateway init', () => {
     const r = await cli(['init'], { cwd });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^wrote .*mcp-gateway\.yaml\nsigning keys ready in the file store \(\S+\)\nlocal user "admin" created with password: \S{16,}\n/,
+      /^wrote .*mcp-gateway\.yaml\nsigning keys ready in the file store \(\S+\)\nlocal user "admin" \(id local:admin\) created with password: \S{16,}\n/,
     );
     const check = await cli(['config', 'check'], { cwd });
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toContain('config OK (mcp-gateway.yaml)');
     expect(check.stdout).toContain('memory: http://127.0.0.1:8080/memory/mcp (scopes mcp:memory)');
+    expect(check.stdout).toContain('admins: local:admin');
+    expect(check.stdout).not.toContain('warning:');
     const again = await cli(['init'], { cwd });
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/mcp-gateway\.yaml exists; pass --force to overwrite it/);
@@ -89,13 +91,13 @@ describe('mcp-gateway CLI: admin commands against a running gateway, and gracefu
       cwd: gw.cwd,
       env,
     });
-    expect([added.code, added.stdout]).toEqual([0, 'user carol added\n']);
+    expect([added.code, added.stdout]).toEqual([0, 'user carol added (id local:carol)\n']);
     const dup = await cli(['users', 'add', 'carol'], { cwd: gw.cwd, env });
     expect([dup.code, dup.stderr]).toEqual([1, 'user carol exists; use: mcp-gateway users passwd carol\n']);
     const list = await cli(['users', 'list'], { cwd: gw.cwd, env });
     expect(list.stdout.split('\n').filter(Boolean).sort()).toEqual([
-      'admin (Administrator)',
-      'carol (Carol)',
+      'local:admin  admin (Administrator)',
+      'local:carol  carol (Carol)',
     ]);
 
     const tok = await cli(['token', '--user', 'carol', '--service', 'demo'], { cwd: gw.cwd, env });

@@ -1,6 +1,12 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { createGateway, createLogger, issueToken, loadConfig } from '@mcp-gateway/gateway-kit';
+import {
+  createGateway,
+  createLogger,
+  issueToken,
+  loadConfig,
+  subjectWarnings,
+} from '@mcp-gateway/gateway-kit';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
@@ -30,6 +36,11 @@ describe('examples', () => {
   it.each(configs)('%s/mcp-gateway.yaml passes config validation', (f) => {
     const { config } = loadConfig({ file: path.join(examples, f, 'mcp-gateway.yaml'), env: {} });
     expect(config.issuer).toMatch(/^https?:\/\//);
+  });
+
+  it.each(configs)('%s/mcp-gateway.yaml names users by id: config check has no list warnings', (f) => {
+    const { config } = loadConfig({ file: path.join(examples, f, 'mcp-gateway.yaml'), env: {} });
+    expect(subjectWarnings(config)).toEqual([]);
   });
 
   it('the services catalogue covers the servers people run behind a gateway', () => {

@@ -19,6 +19,8 @@ export interface ResourceDescriptor {
   resource: string;
   scopes: string[];
   name: string;
+  /** `false`: keep its scopes out of the authorization server's metadata (a service restricted to some users). */
+  advertise?: boolean;
 }
 
 /**

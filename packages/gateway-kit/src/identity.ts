@@ -1,8 +1,12 @@
 /** Who is calling: the verified access token's subject and claims. */
 export interface Identity {
-  /** Stable user id (`sub`). */
+  /**
+   * The user id: immutable and qualified by the identity provider
+   * (`local:alice`, `github:583231`, `oidc:<issuer>#<sub>`). Every
+   * authorization decision uses this and nothing else.
+   */
   sub: string;
-  /** Display name or login, when known. */
+  /** Login or display name, when known: for showing only, never for deciding (users can change it). */
   name?: string;
   /** OAuth client that holds the token. */
   clientId?: string;

@@ -27,7 +27,7 @@ describe('config: embedded defaults', () => {
     expect(config.dataDir).toBe('.mcp-gateway');
     expect(Object.keys(config.services).sort()).toEqual(['demo', 'fetch']);
     expect(config.services.demo).toMatchObject({ type: 'stdio', command: process.execPath });
-    expect(config.admins).toEqual(['admin']);
+    expect(config.admins).toEqual(['local:admin']);
   });
 
   it('without an issuer, the issuer follows the listen address (wildcard host → 127.0.0.1)', () => {

@@ -1,29 +1,13 @@
 import { listen, type Listening } from '@mcp-gateway/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import type { GatewayConfigInput } from '../src/config/schema.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
 import { issueToken } from '../src/gateway/cli-token.js';
 import { createLogger } from '../src/ops/logger.js';
 import { signPayload } from '../src/ops/webhooks.js';
+import { ISSUER, testGateways } from './helpers.js';
 
-const ISSUER = 'http://127.0.0.1:8080';
-const cleanups: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
-async function gateway(input: GatewayConfigInput): Promise<Gateway> {
-  const { config } = resolveConfig({ issuer: ISSUER, store: { type: 'memory' }, ...input }, { env: {} });
-  const gw = await createGateway(config, {
-    logger: createLogger('silent'),
-    processMetrics: false,
-    // Fast hashes for tests; the default cost is tested once in users.test.ts.
-    passwordCost: { N: 1024, r: 8, p: 1 },
-  });
-  cleanups.push(() => gw.close(0));
-  return gw;
-}
+const { cleanups, gateway } = testGateways();
 
 const mcpHeaders = (token?: string, extra: Record<string, string> = {}) => ({
   'content-type': 'application/json',
@@ -386,10 +370,10 @@ describe('gateway: access control and the admin API', () => {
     const admin = (await issueToken(gw, 'admin', 'admin')).access_token;
     const auth = { authorization: `Bearer ${admin}` };
     const invalid = await gw.fetch(
-      new Request(url, { method: 'PUT', headers: auth, body: JSON.stringify({ type: 'stdio' }) }),
+      new Request(url, { method: 'PUT', headers: auth, body: JSON.stringify({ type: 'http' }) }),
     );
     expect(invalid.status).toBe(400);
-    expect(((await invalid.json()) as { error_description: string }).error_description).toContain('command');
+    expect(((await invalid.json()) as { error_description: string }).error_description).toContain('url');
     const put = await gw.fetch(
       new Request(url, {
         method: 'PUT',

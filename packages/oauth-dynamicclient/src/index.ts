@@ -143,7 +143,7 @@ export {
 } from './endpoints/flow-options.js';
 export { createIdentityProvider } from './endpoints/flow-services.js';
 export { githubIdentityProvider, type GitHubIdentityProviderOptions } from './idp/github.js';
-export { oidcIdentityProvider, type OidcIdentityProviderOptions } from './idp/oidc.js';
+export { oidcIdentityProvider, oidcSubject, type OidcIdentityProviderOptions } from './idp/oidc.js';
 export { localIdentityProvider, type LocalUser, type LocalIdentityProviderOptions } from './idp/local.js';
 export {
   hashPassword,

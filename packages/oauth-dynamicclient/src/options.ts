@@ -138,6 +138,12 @@ export const optionsSchema = z
             name: z.string().max(200).optional(),
             /** Use this resource when a request names none. */
             default: z.boolean().optional(),
+            /**
+             * List this resource's scopes in the metadata's `scopes_supported`
+             * (default true). Set false for a resource only some users may use;
+             * its own RFC 9728 document stays public.
+             */
+            advertise: z.boolean().optional(),
           })
           .strict(),
       )
@@ -224,6 +230,8 @@ export type AuthorizationServerOptions = z.input<typeof optionsSchema>;
 /** Options after validation, with defaults applied. */
 export type ResolvedOptions = z.output<typeof optionsSchema> & {
   scopes: string[];
+  /** `scopes` less those only resources with `advertise: false` use: what the metadata lists. */
+  advertisedScopes: string[];
   rateLimits: Record<string, { limit: number; windowMs: number } | false>;
 };
 
@@ -250,10 +258,13 @@ export function parseOptions(input: unknown): ResolvedOptions {
   const o = parsed.data;
   const resources = o.resources.map((r) => ({ ...r, resource: canonicalUrl(r.resource) }));
   const scopes = o.scopes ?? [...new Set(resources.flatMap((r) => r.scopes ?? []))];
+  const listed = new Set(resources.filter((r) => r.advertise !== false).flatMap((r) => r.scopes ?? []));
+  const unlisted = new Set(resources.filter((r) => r.advertise === false).flatMap((r) => r.scopes ?? []));
   return {
     ...o,
     resources,
     scopes,
+    advertisedScopes: scopes.filter((s) => listed.has(s) || !unlisted.has(s)),
     rateLimits: { ...defaults.rateLimits, ...o.rateLimits },
   };
 }

@@ -61,8 +61,13 @@ async function users(
     );
   }
   if (sub === 'list') {
-    const configured = gateway.config.idp.users.map((u) => `${u.username} (config file)`);
-    const stored = (await gateway.users.list()).map((u) => `${u.username}${u.name ? ` (${u.name})` : ''}`);
+    // The id first: it is what `admins` and a service's `users` name.
+    const configured = gateway.config.idp.users.map(
+      (u) => `local:${u.username}  ${u.username} (config file)`,
+    );
+    const stored = (await gateway.users.list()).map(
+      (u) => `local:${u.username}  ${u.username}${u.name ? ` (${u.name})` : ''}`,
+    );
     for (const line of [...stored, ...configured]) io.out(line);
     return 0;
   }
@@ -78,7 +83,7 @@ async function users(
     if (password.length < 8) throw new CliError('passwords have at least 8 characters');
     const current = await gateway.users.get(name);
     await gateway.users.put(name, password, flags.name ?? current?.name);
-    io.out(sub === 'add' ? `user ${name} added` : `password of ${name} changed`);
+    io.out(sub === 'add' ? `user ${name} added (id local:${name})` : `password of ${name} changed`);
     if (!flags.password) io.out(`password: ${password}`);
     return 0;
   }

@@ -25,11 +25,16 @@ idp:
 #   type: github
 #   clientId: Iv1.xxxxxxxx
 #   clientSecret: xxxxxxxx          # better: MCP_GATEWAY__IDP__CLIENT_SECRET
-#   allowedUsers: [your-login]      # '*' for every GitHub user
+#   allowedUsers: ['github:583231'] # numeric GitHub user ids (logins can be renamed); '*' for everyone
 #   allowedOrgs: []
 
-# Users who may use the admin API (/admin/..., scope mcp:admin).
-admins: [admin]
+# Users who may use the admin API (/admin/..., scope mcp:admin), by user id, never by login:
+# local:<username>, github:<numeric id>, oidc:<issuer>#<sub>. A signed-in user sees their id on /account.
+# Without this key: local:admin with the local identity provider, nobody with GitHub or OIDC.
+admins: ['local:admin']
+# Adding stdio services through the admin API runs commands on this host: off unless you say so.
+admin:
+  allowStdioServices: false
 
 # file (default, under dataDir), memory, or redis (several instances).
 store:
@@ -57,6 +62,7 @@ services:
     type: stdio               # one child process per session
     command: npx
     args: ['-y', '@modelcontextprotocol/server-memory']
+    # users: ['local:admin']  # only these user ids (default: every signed-in user)
   # remote:
   #   type: http              # reverse proxy; the client's token is never forwarded
   #   url: https://mcp.internal.example.com/mcp
@@ -93,7 +99,7 @@ export async function init(flags: CliFlags, io: CliIo): Promise<number> {
       `signing keys ready in the ${config.store.type} store (${jwks.keys.map((k) => k.kid).join(', ')})`,
     );
     if (gateway.initialAdminPassword) {
-      io.out(`local user "admin" created with password: ${gateway.initialAdminPassword}`);
+      io.out(`local user "admin" (id local:admin) created with password: ${gateway.initialAdminPassword}`);
       io.out('it is shown only this once; change it with: mcp-gateway users passwd admin');
     }
     io.out(`start the gateway: mcp-gateway --config ${path.relative(process.cwd(), file) || file}`);

@@ -1,6 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, configJsonSchema, loadConfig, serviceRoutes } from '../config/index.js';
+import {
+  ConfigError,
+  configJsonSchema,
+  exampleSubject,
+  loadConfig,
+  serviceRoutes,
+  subjectWarnings,
+} from '../config/index.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `mcp-gateway: OAuth 2.1 in front of any MCP server
@@ -12,7 +19,7 @@ Usage:
   mcp-gateway init [--config FILE] [--force]   write a commented config, create the store, keys and the admin user
   mcp-gateway config check [--config FILE]     validate the config and list the services
   mcp-gateway config schema [--out FILE]       print (or write) the config's JSON Schema
-  mcp-gateway users list|add|passwd|remove NAME [--password P] [--name N]   local users
+  mcp-gateway users list|add|passwd|remove NAME [--password P] [--name N]   local users (list shows their ids)
   mcp-gateway clients list|show|delete [CLIENT_ID]                          registered OAuth clients
   mcp-gateway keys rotate                      start signing with a new key (old ones stay published)
   mcp-gateway token --user NAME --service S    print an access token (local users) for scripts and tests
@@ -107,6 +114,10 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       io.out(`issuer ${config.issuer}, idp ${config.idp.type}, store ${config.store.type}`);
       for (const r of serviceRoutes(config))
         io.out(`  ${r.name}: ${r.resource} (scopes ${r.scopes.join(' ')})`);
+      io.out(
+        `admins: ${config.admins.length ? config.admins.join(', ') : `none, the admin API is closed (name one by id: ${exampleSubject(config.idp)})`}`,
+      );
+      for (const w of subjectWarnings(config)) io.out(`warning: ${w}`);
       return 0;
     }
     if (cmd === 'init') {

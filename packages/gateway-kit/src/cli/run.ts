@@ -97,7 +97,7 @@ function banner(
   if (password) {
     lines.push(
       '',
-      `  First start: local user "admin" created with password: ${password}`,
+      `  First start: local user "admin" (id local:admin) created with password: ${password}`,
       `  It is shown only this once (only its hash is stored). Change it: ${GATEWAY_CMD} users passwd admin`,
     );
   } else if (config.idp.type === 'local') {

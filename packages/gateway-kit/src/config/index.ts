@@ -11,3 +11,11 @@ export {
 } from './load.js';
 export { defaultServices, demoServerPath } from './defaults.js';
 export { serviceRoutes, type ServiceRoute } from './routes.js';
+export {
+  exampleSubject,
+  listProblems,
+  listsSubject,
+  mayUse,
+  subjectProblem,
+  subjectWarnings,
+} from './subjects.js';

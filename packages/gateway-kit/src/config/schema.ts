@@ -38,7 +38,9 @@ const routeFields = {
   users: z
     .array(z.string().min(1))
     .optional()
-    .describe('Only these user ids may use the service (default: every signed-in user).'),
+    .describe(
+      'Only these user ids may use the service (default: every signed-in user): `local:alice`, `github:583231`, `oidc:<issuer>#<sub>`. Logins never match; a signed-in user finds their id on /account.',
+    ),
   enabled: z.boolean().default(true).describe('Set false to keep the entry but not serve it.'),
 };
 
@@ -155,8 +157,12 @@ export const idpSchema = z.discriminatedUnion('type', [
     type: z.literal('github'),
     clientId: z.string().min(1),
     clientSecret: z.string().min(1),
-    allowedUsers: allowList('GitHub logins admitted; `*` admits everyone; empty admits nobody.'),
-    allowedOrgs: allowList('Members of these organisations are admitted.'),
+    allowedUsers: allowList(
+      'GitHub users admitted by numeric id (`github:583231` or `583231`; logins are not matched, they can be renamed); `*` admits everyone; empty admits nobody.',
+    ),
+    allowedOrgs: allowList(
+      'Members of these organisations are admitted: numeric organisation ids (rename-proof) or logins.',
+    ),
     baseUrl: z.url().optional().describe('GitHub web base URL (GitHub Enterprise, tests).'),
     apiBaseUrl: z.url().optional().describe('GitHub API base URL (GitHub Enterprise, tests).'),
   }),
@@ -166,7 +172,9 @@ export const idpSchema = z.discriminatedUnion('type', [
     clientId: z.string().min(1),
     clientSecret: z.string().min(1).optional(),
     scopes: z.array(z.string()).default(['openid', 'profile', 'email']),
-    allowedUsers: allowList('Subjects or emails admitted; `*` admits everyone; empty admits nobody.'),
+    allowedUsers: allowList(
+      "The provider's `sub`, the qualified id `oidc:<issuer>#<sub>`, or an e-mail address the provider marks verified; `preferred_username` is never matched. `*` admits everyone; empty admits nobody.",
+    ),
   }),
 ]);
 
@@ -208,7 +216,7 @@ export const webhookSchema = z.strictObject({
   timeout: seconds('Seconds per delivery attempt.', 10),
 });
 
-export const configSchema = z.strictObject({
+const configFields = z.strictObject({
   $schema: z.string().optional(),
   issuer: z
     .url({ protocol: /^https?$/ })
@@ -233,8 +241,21 @@ export const configSchema = z.strictObject({
   idp: idpSchema.default({ type: 'local', users: [] }),
   admins: z
     .array(z.string().min(1))
-    .default(['admin'])
-    .describe('User ids allowed the `mcp:admin` scope (admin API, `/admin/...`).'),
+    .optional()
+    .describe(
+      'User ids allowed the admin API (`/admin/...`, scope `mcp:admin`), e.g. `local:admin`, `github:583231`, `oidc:<issuer>#<sub>`. Default: `["local:admin"]` with the local identity provider, nobody with GitHub or OIDC.',
+    ),
+  admin: z
+    .strictObject({
+      allowStdioServices: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Let the admin API add or replace `stdio` services. A stdio service runs a command on the gateway host, so this makes every admin able to run code here.',
+        ),
+    })
+    .default({ allowStdioServices: false })
+    .describe('What the admin API may do.'),
   store: storeSchema.default({ type: 'file' }),
   tokens: z
     .strictObject({
@@ -271,6 +292,12 @@ export const configSchema = z.strictObject({
     })
     .default({ level: 'info', format: 'auto' }),
 });
+
+/** The config file's schema. Admins by default: the first-start local user, by id; nobody with GitHub or OIDC. */
+export const configSchema = configFields.transform((c) => ({
+  ...c,
+  admins: c.admins ?? (c.idp.type === 'local' ? ['local:admin'] : []),
+}));
 
 /** The validated configuration, defaults filled in. */
 export type GatewayConfig = z.output<typeof configSchema>;

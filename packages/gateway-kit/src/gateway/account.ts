@@ -43,6 +43,8 @@ function page(title: string, body: string, status = 200): Response {
  * revoked). The page signs users in as an ordinary OAuth client of the
  * gateway's own authorization server (static public client, PKCE), and keeps
  * the resulting access token in an HttpOnly cookie scoped to `/account`.
+ * The page shows the user's id (what `admins` and `users` lists name);
+ * signing out revokes the token.
  */
 export function accountPages(deps: { config: GatewayConfig; authorization: Authorization; logger: Logger }) {
   const { config, authorization } = deps;
@@ -154,7 +156,8 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
       : '<p>No app holds access to your account.</p>';
     return page(
       'Connected apps',
-      `<p>Signed in as <strong>${esc(s.id.name ?? s.id.sub)}</strong>.</p>${table}
+      `<p>Signed in as <strong>${esc(s.id.name ?? s.id.sub)}</strong>.</p>
+<p>Your user id: <code id="user-id">${esc(s.id.sub)}</code><br><small>Operators name you by this id in the gateway config (<code>admins</code>, a service's <code>users</code>).</small></p>${table}
 <form method="post" action="${esc(base)}/account/logout"><input type="hidden" name="csrf" value="${csrfOf(s.token)}"><button>Sign out</button></form>`,
     );
   }
@@ -188,6 +191,8 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     const s = await session(request);
     const f = await form(request);
     if (s && f?.get('csrf') !== csrfOf(s.token)) return page('Not allowed', '<p>Bad request.</p>', 403);
+    // Signing out ends the token too, not just the cookie: a copied cookie is worthless afterwards.
+    if (s) await authorization.server.tokens.revoke(s.token);
     return new Response(null, {
       status: 303,
       headers: {

@@ -68,6 +68,12 @@ export function authorizationServerOptions(
       name: r.title ?? r.resource,
     })),
   ];
+  const hidden = (r: (typeof all)[number]) => 'advertise' in r && r.advertise === false;
+  // A request naming no resource gets the first service everyone may use, never a restricted one.
+  const fallback = Math.max(
+    0,
+    all.findIndex((r) => !hidden(r)),
+  );
   return {
     issuer: config.issuer,
     ...(parts.store ? { store: parts.store } : {}),
@@ -75,7 +81,8 @@ export function authorizationServerOptions(
       resource: r.resource,
       scopes: r.scopes,
       name: r.name,
-      default: i === 0,
+      default: i === fallback,
+      ...(hidden(r) ? { advertise: false } : {}),
     })),
     ...(parts.identityProvider ? { identityProvider: parts.identityProvider } : {}),
     tokens: {

@@ -53,6 +53,8 @@ export async function issueToken(
           })();
   let identity;
   if (config.idp.type === 'local') {
+    // `alice` or her id `local:alice`.
+    if (user.startsWith('local:')) user = user.slice('local:'.length);
     const u =
       (await gateway.users.get(user)) ??
       config.idp.users.find((x) => x.username.toLowerCase() === user.toLowerCase());

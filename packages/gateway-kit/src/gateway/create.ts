@@ -9,6 +9,7 @@ import {
 } from '@mcp-gateway/oauth-dynamicclient';
 import { withTickets } from './tickets.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { subjectWarnings } from '../config/subjects.js';
 import { createNodeServer, type NodeServer } from '../http/node.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { GatewayMetrics } from '../ops/metrics.js';
@@ -117,6 +118,8 @@ export async function createGateway(
   const cwd = opts.cwd ?? process.cwd();
   const logger = opts.logger ?? createLogger(config.logging.level);
   const store = opts.store ?? createStore(config, cwd);
+  for (const warning of subjectWarnings(config))
+    logger.warn({ config: warning }, 'config: a user list entry never matches');
   const metrics = new GatewayMetrics({ processMetrics: opts.processMetrics ?? true });
   const webhooks = new WebhookDispatcher({
     hooks: config.webhooks,
@@ -138,6 +141,7 @@ export async function createGateway(
     config.services,
     opts.backendFactory ?? defaultBackendFactory(logger),
     store,
+    config.admin.allowStdioServices,
   );
   await registry.refresh().catch((err: unknown) => {
     logger.warn({ err: (err as Error).message }, 'could not read runtime services from the store');

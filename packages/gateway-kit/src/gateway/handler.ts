@@ -9,10 +9,12 @@ import {
   type ResourceDescriptor,
 } from '../auth.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { listProblems, listsSubject, mayUse } from '../config/subjects.js';
 import { accountResource, adminResource, ADMIN_SCOPE } from './resources.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 import { Cors } from '../http/cors.js';
 import { connectionInfo, connectionInfoAlias, writeResponse, type NodeFastPath } from '../http/node.js';
+import { BadRequestError, decodePathSegment } from '../http/path.js';
 import { publicAddress, publicRequest, type PublicRequest } from '../http/public-url.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
@@ -56,12 +58,19 @@ export interface GatewayHandlerDeps {
   accessLogLevel?: 'info' | 'debug';
 }
 
-/** Every resource the authorization server must know: each service, the admin API and the account page. */
+/**
+ * Every resource the authorization server must know: each service, the admin
+ * API and the account page. A service with a `users` list is not advertised
+ * (its scopes stay out of the authorization server's `scopes_supported`).
+ */
 export function resourcesOf(registry: ServiceRegistry, issuer: string): ResourceDescriptor[] {
   return [
-    ...registry
-      .list()
-      .map((e) => ({ resource: e.route.resource, scopes: e.route.scopes, name: e.route.title })),
+    ...registry.list().map((e) => ({
+      resource: e.route.resource,
+      scopes: e.route.scopes,
+      name: e.route.title,
+      ...(e.config.users ? { advertise: false } : {}),
+    })),
     adminResource(issuer),
     accountResource(issuer),
   ];
@@ -256,11 +265,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       }
       throw err;
     }
-    if (
-      entry.config.users &&
-      !entry.config.users.includes(identity.sub) &&
-      !entry.config.users.includes(identity.name ?? '')
-    ) {
+    if (!mayUse(entry.config.users, identity.sub)) {
       metrics.authFailures.inc({ service: entry.name, reason: 'user_not_allowed' });
       return {
         refusal: jsonError(
@@ -442,46 +447,89 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     );
   }
 
-  async function servers(request: Request): Promise<Response> {
-    let identity: Identity | undefined;
-    const token = (() => {
-      try {
-        return bearerToken(request);
-      } catch {
-        return undefined;
-      }
-    })();
-    if (token) {
-      for (const r of [
-        ...registry.list().map((e) => e.route),
-        { resource: admin.resource, scopes: [] as string[] },
-      ]) {
-        try {
-          identity = await auth.verify(token, { resource: r.resource, scopes: [] });
-          break;
-        } catch {
-          // not for this resource
-        }
-      }
-      if (!identity) return jsonError(401, 'invalid_token', 'the access token is not valid for this gateway');
+  /**
+   * Who is asking, for the lists that hide restricted services: no token is
+   * an anonymous caller (`identity` undefined, who sees only services without
+   * a `users` list); a token valid for any service or the admin API names the
+   * user; any other token is refused with 401.
+   */
+  async function caller(request: Request): Promise<{ identity?: Identity } | { refusal: Response }> {
+    let token: string | undefined;
+    try {
+      token = bearerToken(request);
+    } catch {
+      token = undefined;
     }
-    const list = registry
-      .list()
-      .filter(
-        (e) =>
-          !e.config.users ||
-          (identity &&
-            (e.config.users.includes(identity.sub) || e.config.users.includes(identity.name ?? ''))),
-      )
-      .map((e) => ({
-        name: e.name,
-        title: e.route.title,
-        type: e.config.type,
-        url: e.route.resource,
-        resource_metadata: e.route.metadataUrl,
-        scopes: e.route.scopes,
-      }));
+    if (!token) return {};
+    for (const r of [
+      ...registry.list().map((e) => e.route),
+      { resource: admin.resource, scopes: [] as string[] },
+    ]) {
+      try {
+        return { identity: await auth.verify(token, { resource: r.resource, scopes: [] }) };
+      } catch {
+        // not for this resource
+      }
+    }
+    return { refusal: jsonError(401, 'invalid_token', 'the access token is not valid for this gateway') };
+  }
+
+  /** The services a caller may use (see {@link caller}). */
+  const visibleTo = (identity: Identity | undefined) =>
+    registry.list().filter((e) => mayUse(e.config.users, identity?.sub));
+
+  async function servers(request: Request): Promise<Response> {
+    const who = await caller(request);
+    if ('refusal' in who) return who.refusal;
+    const list = visibleTo(who.identity).map((e) => ({
+      name: e.name,
+      title: e.route.title,
+      type: e.config.type,
+      url: e.route.resource,
+      resource_metadata: e.route.metadataUrl,
+      scopes: e.route.scopes,
+    }));
     return Response.json({ servers: list }, { headers: { 'cache-control': 'no-store' } });
+  }
+
+  async function openApi(request: Request): Promise<Response> {
+    const who = await caller(request);
+    if ('refusal' in who) return who.refusal;
+    return Response.json(openApiDocument(config.issuer, visibleTo(who.identity), deps.version), {
+      headers: { 'cache-control': 'no-store' },
+    });
+  }
+
+  /**
+   * What the admin API refuses before storing a runtime service: a `stdio`
+   * service unless `admin.allowStdioServices` (it runs a command on this
+   * host), and `users` entries that can never match a signed-in user.
+   */
+  function runtimeServiceRefusal(input: unknown): Response | undefined {
+    const service = (typeof input === 'object' && input !== null ? input : {}) as {
+      type?: unknown;
+      users?: unknown;
+    };
+    if (service.type === 'stdio' && !config.admin.allowStdioServices) {
+      return Response.json(
+        {
+          error: 'stdio_services_disabled',
+          error_description:
+            'a stdio service runs a command on the gateway host; the admin API may add one only when the config sets admin.allowStdioServices: true',
+          setting: 'admin.allowStdioServices',
+        },
+        { status: 403, headers: { 'cache-control': 'no-store' } },
+      );
+    }
+    if (Array.isArray(service.users)) {
+      const problems = listProblems(
+        'users',
+        service.users.filter((u): u is string => typeof u === 'string'),
+        config.idp,
+      );
+      if (problems.length) return jsonError(400, 'invalid_service', problems.join('; '));
+    }
+    return undefined;
   }
 
   async function adminApi(request: Request, path: string, log: Logger): Promise<Response> {
@@ -493,13 +541,13 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       if (err instanceof AuthError) return authFailure(err, meta, [ADMIN_SCOPE]);
       throw err;
     }
-    if (!config.admins.includes(identity.sub) && !config.admins.includes(identity.name ?? '')) {
+    if (!listsSubject(config.admins, identity.sub)) {
       return jsonError(403, 'access_denied', 'this account is not a gateway admin');
     }
     await registry.refresh();
     const m = /^\/admin\/services(?:\/([^/]+))?$/.exec(path);
     if (!m) return jsonError(404, 'not_found', 'no such admin endpoint');
-    const name = m[1] ? decodeURIComponent(m[1]) : undefined;
+    const name = m[1] ? decodePathSegment(m[1]) : undefined;
     try {
       if (!name && request.method === 'GET') {
         return Response.json({ services: registry.list().map((e) => describeService(e)) });
@@ -516,6 +564,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
           if (err instanceof BodyTooLarge) return jsonError(413, 'invalid_request', 'body too large');
           return jsonError(400, 'invalid_request', 'body is not JSON');
         }
+        const refusal = runtimeServiceRefusal(input);
+        if (refusal) return refusal;
         const e = await registry.put(name, input);
         await auth.setResources?.(resourcesOf(registry, config.issuer));
         log.info({ service: name, admin: identity.sub }, 'service added');
@@ -546,9 +596,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     if (path === '/healthz') return ['healthz', Response.json({ status: 'ok' })];
     if (path === '/readyz') return ['readyz', await readyz()];
     if (path === '/metrics') return ['metrics', await metrics.render()];
-    if (path === '/openapi.json') {
-      return ['openapi', Response.json(openApiDocument(config.issuer, registry.list(), deps.version))];
-    }
+    if (path === '/openapi.json') return ['openapi', await openApi(request)];
     if (path === '/servers' && request.method === 'GET') return ['servers', await servers(request)];
     if (path?.startsWith('/admin/')) return ['admin', await adminApi(request, path, log)];
     const page = path !== undefined ? deps.pages?.[path] : undefined;
@@ -608,6 +656,13 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
 
   /** The answer to an error no route handled. */
   function failure(err: unknown, log: Logger): Response {
+    // A malformed request, wherever it was noticed (URIError: a decode that bypassed decodePathSegment).
+    if (err instanceof BadRequestError || err instanceof URIError)
+      return jsonError(
+        400,
+        'invalid_request',
+        err instanceof BadRequestError ? err.message : 'malformed request',
+      );
     if (err instanceof AuthError)
       return jsonError(err.status, err.error ?? 'invalid_request', err.description);
     if (err instanceof GatewayError) return err.toResponse();

@@ -53,6 +53,8 @@ export class ServiceRegistry {
     private readonly fileServices: Record<string, ServiceConfig>,
     private readonly factory: BackendFactory,
     private readonly store?: KeyValue,
+    /** `admin.allowStdioServices`: without it, runtime `stdio` services in the store are not served. */
+    private readonly runtimeStdio = false,
   ) {
     this.rebuild({});
   }
@@ -87,7 +89,10 @@ export class ServiceRegistry {
     const runtime: Record<string, ServiceConfig> = {};
     for (const [name, value] of Object.entries(raw)) {
       const parsed = serviceSchema.safeParse(value);
-      if (parsed.success && serviceNameSchema.safeParse(name).success) runtime[name] = parsed.data;
+      if (!parsed.success || !serviceNameSchema.safeParse(name).success) continue;
+      // A stdio service runs a command here: only when the config allows admins that.
+      if (parsed.data.type === 'stdio' && !this.runtimeStdio) continue;
+      runtime[name] = parsed.data;
     }
     this.rebuild(runtime);
     return true;

@@ -3,13 +3,17 @@ import { realRequest } from '../http/light-request.js';
 import { requireBearer, type BearerCheck, type RequireBearerOptions } from '../resource/require-bearer.js';
 import type { Grant } from '../tokens/grants.js';
 import type { JsonWebKeySet, SigningAlgorithm } from '../tokens/keys.js';
-import type { VerifiedAccessToken, VerifyAccessTokenOptions } from '../tokens/verifier.js';
+import {
+  notATokenUnlessUnavailable,
+  type VerifiedAccessToken,
+  type VerifyAccessTokenOptions,
+} from '../tokens/verifier.js';
 import { authorizeRoutes } from './authorize.js';
 import { callbackRoutes } from './callback.js';
 import { consentRoutes } from './consent.js';
 import { createFlowServices, flowServices } from './flow-services.js';
 import { introspectRoutes } from './introspect.js';
-import { revokeRoutes } from './revoke.js';
+import { revokeAccessToken, revokeRoutes } from './revoke.js';
 import { tokenRoutes } from './token.js';
 import { verifyRoutes } from './verify.js';
 
@@ -63,6 +67,16 @@ export interface FlowsApi {
     /** Withdraws consent: deletes the grant and revokes every token issued under it. `false` when not found. */
     revoke(grantId: string): Promise<boolean>;
   };
+  /** Access tokens this server issued. */
+  readonly tokens: {
+    /**
+     * Revokes an access token (by `jti`) and, when it was issued with a
+     * refresh token, its whole family (RFC 7009 semantics without client
+     * authentication: for the server's own sign-out pages). `false` when the
+     * token is not one of ours or has expired.
+     */
+    revoke(accessToken: string): Promise<boolean>;
+  };
   /** Signing keys. */
   readonly keys: {
     /** The published JWKS. */
@@ -86,6 +100,16 @@ export function flowsApi(ctx: ServerContext): FlowsApi {
         const grant = await flows.grants.get(grantId);
         if (!grant) return false;
         await flows.revokeGrant(grant, 'api');
+        return true;
+      },
+    },
+    tokens: {
+      async revoke(accessToken) {
+        const claims = await flowServices(ctx)
+          .verifier.inspect(accessToken)
+          .catch(notATokenUnlessUnavailable);
+        if (!claims) return false;
+        await revokeAccessToken(ctx, claims, { family: true });
         return true;
       },
     },

@@ -34,7 +34,7 @@ export function authorizationServerMetadata(ctx: ServerContext): AuthorizationSe
     ...(ctx.options.registration.enabled ? { registration_endpoint: ctx.endpoint('/register') } : {}),
     revocation_endpoint: ctx.endpoint('/revoke'),
     introspection_endpoint: ctx.endpoint('/introspect'),
-    scopes_supported: ctx.options.scopes,
+    scopes_supported: ctx.options.advertisedScopes,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: [...supportedGrantTypes],

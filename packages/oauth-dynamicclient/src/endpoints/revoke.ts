@@ -2,6 +2,7 @@ import type { Route, ServerContext } from '../context.js';
 import { readForm } from '../http/body.js';
 import { invalidRequest } from '../http/errors.js';
 import { empty } from '../http/responses.js';
+import type { AccessTokenClaims } from '../tokens/access-token.js';
 import { notATokenUnlessUnavailable } from '../tokens/verifier.js';
 import { flowServices } from './flow-services.js';
 import { authenticateClient } from './token.js';
@@ -32,13 +33,7 @@ export function revokeRoutes(ctx: ServerContext): Route[] {
     const tryAccess = async () => {
       const claims = await flows.verifier.inspect(token).catch(notATokenUnlessUnavailable);
       if (!claims || claims.client_id !== client.client_id) return false;
-      await flows.revocations.revokeToken(claims.jti, claims.exp);
-      ctx.audit.emit('token.revoked', {
-        clientId: client.client_id,
-        kind: 'access_token',
-        jti: claims.jti,
-        familyId: claims.fid,
-      });
+      await revokeAccessToken(ctx, claims, { family: false });
       return true;
     };
     // The hint only decides the search order (§2.1).
@@ -47,4 +42,24 @@ export function revokeRoutes(ctx: ServerContext): Route[] {
     return empty(200);
   };
   return [{ method: 'POST', path: `${ctx.issuerPath}/revoke`, handler, cors: true, rateLimit: 'token' }];
+}
+
+/**
+ * Revokes an access token by `jti` (and, with `family`, every token of its
+ * refresh family) and emits `token.revoked`.
+ */
+export async function revokeAccessToken(
+  ctx: ServerContext,
+  claims: AccessTokenClaims,
+  opts: { family: boolean },
+): Promise<void> {
+  const flows = flowServices(ctx);
+  await flows.revocations.revokeToken(claims.jti, claims.exp);
+  if (opts.family && claims.fid) await flows.refresh.revokeFamily(claims.fid);
+  ctx.audit.emit('token.revoked', {
+    clientId: claims.client_id,
+    kind: 'access_token',
+    jti: claims.jti,
+    familyId: claims.fid,
+  });
 }

@@ -13,9 +13,16 @@ export interface GitHubIdentityProviderOptions {
   clientId: string;
   /** OAuth app client secret. */
   clientSecret: string;
-  /** Logins admitted (`*` = every GitHub user). */
+  /**
+   * Users admitted by numeric GitHub user id, written `github:583231` or
+   * `583231` (`*` = every GitHub user). Logins are not matched: a GitHub user
+   * can rename, and the old login can then be taken by someone else.
+   */
   allowedUsers?: string[];
-  /** Organisations whose members are admitted (`*` = members of any organisation). Asks for `read:org`. */
+  /**
+   * Organisations whose members are admitted, by numeric id (`9919`, rename-proof) or login (`*` =
+   * members of any organisation). Asks for `read:org`.
+   */
   allowedOrgs?: string[];
   /** Default `https://github.com` (change for GitHub Enterprise or tests). */
   baseUrl?: string;
@@ -34,8 +41,9 @@ interface GitHubUser {
 
 /**
  * GitHub as the upstream identity provider (OAuth app web flow through
- * oauth4webapi, with PKCE). Admits users by login or organisation; an empty
- * allow-list admits nobody. The GitHub access token reads `/user` (and
+ * oauth4webapi, with PKCE). Admits users by numeric id or organisation; an
+ * empty allow-list admits nobody. The identity's `sub` is `github:<id>`;
+ * `login` is for display only. The GitHub access token reads `/user` (and
  * `/user/orgs` when organisations are configured) and is then dropped.
  */
 export function githubIdentityProvider(options: GitHubIdentityProviderOptions): IdentityProvider {
@@ -150,13 +158,16 @@ export function githubIdentityProvider(options: GitHubIdentityProviderOptions): 
       if (typeof user.id !== 'number' || typeof user.login !== 'string') {
         throw new LoginError('upstream_error', 'GitHub /user answered without id or login');
       }
-      let admitted = listAdmits(options.allowedUsers, user.login);
+      let admitted = listAdmits(options.allowedUsers, `github:${user.id}`, String(user.id));
       if (!admitted && needOrgs) {
-        const orgs = await apiGet<{ login: string }[]>('/user/orgs?per_page=100', token);
+        const orgs = await apiGet<{ login: string; id?: number }[]>('/user/orgs?per_page=100', token);
         admitted =
           Array.isArray(orgs) &&
           orgs.length > 0 &&
-          listAdmits(options.allowedOrgs, ...orgs.map((o) => o.login));
+          listAdmits(
+            options.allowedOrgs,
+            ...orgs.flatMap((o) => [o.login, ...(typeof o.id === 'number' ? [String(o.id)] : [])]),
+          );
       }
       if (!admitted) throw new LoginError('not_allowed', 'GitHub user is not on the allow-list', user.login);
       return {

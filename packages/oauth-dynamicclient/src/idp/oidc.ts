@@ -18,13 +18,21 @@ export interface OidcIdentityProviderOptions {
   tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'none';
   /** Scopes requested (default `openid profile email`). */
   scopes?: string[];
-  /** Admitted users by `sub`, `preferred_username` or `email` (default `['*']`: everyone the provider authenticates). */
+  /**
+   * Admitted users (default `['*']`: everyone the provider authenticates), by
+   * the provider's `sub`, by the qualified id (`oidc:<issuer>#<sub>`), or by
+   * `email` when the ID token says `email_verified: true`. `preferred_username`
+   * is never matched: at many providers users choose it themselves.
+   */
   allowedUsers?: string[];
   /** Also admit members of these groups (`groups` claim). */
   allowedGroups?: string[];
   /** Timeout for each upstream request (default 10 s). */
   timeoutMs?: number;
-  /** Label used as the `sub` prefix (default `oidc`). Give each provider its own when you run several. */
+  /**
+   * Label used as the `sub` prefix (default `oidc`): subjects are
+   * `<id>:<issuer>#<sub>`, e.g. `oidc:https://kc.example.com/realms/mcp#8f2c…`.
+   */
   id?: string;
 }
 
@@ -34,6 +42,10 @@ export interface OidcIdentityProviderOptions {
  * state, and ID-token validation (signature against the provider's JWKS,
  * `iss`, `aud`, `exp`, `nonce`). The upstream tokens are dropped once the
  * ID token has been read.
+ *
+ * The identity's `sub` is `<id>:<iss>#<sub>` (issuer-qualified, since a
+ * provider's `sub` is unique only within its issuer); `login` is
+ * `preferred_username ?? email ?? sub`, for display only.
  */
 export function oidcIdentityProvider(options: OidcIdentityProviderOptions): IdentityProvider {
   const id = options.id ?? 'oidc';
@@ -148,26 +160,33 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
       }
       const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
       const username = str(claims.preferred_username) ?? str(claims.email) ?? claims.sub;
+      const subject = oidcSubject(id, claims.iss, claims.sub);
       const groups = Array.isArray(claims.groups)
         ? claims.groups.filter((g): g is string => typeof g === 'string')
         : [];
+      // Only values the provider vouches for: its sub, our qualified id, a verified e-mail address.
+      const verifiedEmail = claims.email_verified === true ? str(claims.email) : undefined;
       const admitted =
-        listAdmits(
-          options.allowedUsers ?? ['*'],
-          claims.sub,
-          str(claims.preferred_username),
-          str(claims.email),
-        ) ||
+        listAdmits(options.allowedUsers ?? ['*'], claims.sub, subject, verifiedEmail) ||
         (groups.length > 0 && listAdmits(options.allowedGroups, ...groups));
       if (!admitted) throw new LoginError('not_allowed', 'OIDC user is not on the allow-list', username);
       const name = str(claims.name);
       const email = str(claims.email);
       return {
-        sub: `${id}:${claims.sub}`,
+        sub: subject,
         login: username,
         ...(name ? { name } : {}),
         ...(email ? { email } : {}),
       };
     },
   };
+}
+
+/**
+ * The gateway-wide subject of an OIDC user: `<label>:<issuer>#<sub>`. A
+ * provider's `sub` is unique and stable only within its issuer, so the issuer
+ * is part of the id.
+ */
+export function oidcSubject(label: string, issuer: string, sub: string): string {
+  return `${label}:${issuer}#${sub}`;
 }

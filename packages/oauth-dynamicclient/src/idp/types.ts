@@ -7,9 +7,9 @@ import type { Store } from '../store/types.js';
 
 /** Who logged in upstream. */
 export interface UpstreamIdentity {
-  /** Stable subject, qualified by the provider: `github:583231`, `oidc:<sub>`, `local:alice`. */
+  /** Stable subject, qualified by the provider: `github:583231`, `oidc:<issuer>#<sub>`, `local:alice`. Authorization decisions use this, never `login`. */
   sub: string;
-  /** Login / user name (GitHub login, OIDC `preferred_username` or email, local user name). */
+  /** Login / user name (GitHub login, OIDC `preferred_username` or email, local user name): for display only, it may change or be chosen by the user. */
   login: string;
   name?: string;
   email?: string;

@@ -106,4 +106,22 @@ describe('rfc9728 protected resource metadata', () => {
     });
     expect(server.metadata().scopes_supported).toEqual(['a', 'shared', 'b']);
   });
+
+  it('rfc8414: scopes_supported leaves out scopes only an advertise: false resource uses; its RFC 9728 document stays public', async () => {
+    const { server } = testServer({
+      resources: [
+        { resource: 'https://a.example/mcp', scopes: ['a', 'shared'] },
+        { resource: 'https://b.example/secret/mcp', scopes: ['secret', 'shared'], advertise: false },
+      ],
+    });
+    expect(server.metadata().scopes_supported).toEqual(['a', 'shared']);
+    const res = await server.fetch(
+      new Request('https://b.example/.well-known/oauth-protected-resource/secret/mcp'),
+    );
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { scopes_supported: string[] }).scopes_supported).toEqual([
+      'secret',
+      'shared',
+    ]);
+  });
 });

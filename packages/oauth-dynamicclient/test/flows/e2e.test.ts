@@ -62,7 +62,7 @@ const providers: Record<IdpName, () => Promise<{ idp: IdentityProvider; sub: str
   }),
   oidc: async () => ({
     idp: oidcIdentityProvider({ issuer: oidc.issuer, clientId: 'oidc-client', clientSecret: 'oidc-secret' }),
-    sub: 'oidc:kc-1',
+    sub: `oidc:${oidc.issuer}#kc-1`,
     login: 'kim',
   }),
 };

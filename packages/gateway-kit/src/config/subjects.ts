@@ -1,0 +1,93 @@
+import type { GatewayConfig, IdpConfig } from './schema.js';
+
+/**
+ * User ids in the config. Every authorization decision of the gateway (the
+ * `admins` list, each service's `users` list) compares the token's subject,
+ * an immutable id qualified by the identity provider, with the list, exactly:
+ *
+ * - local: `local:<username>` (local user names are fixed ids of the local provider);
+ * - GitHub: `github:<numeric id>` (a login can be renamed and then taken by someone else);
+ * - OIDC: `oidc:<issuer>#<sub>` (the provider's `sub` is unique only within its issuer).
+ *
+ * Logins, display names and e-mail addresses never match. A signed-in user
+ * sees their id on `/account`.
+ */
+
+/** True when `list` names the subject `sub` (exact match; no aliases, no wildcard). */
+export function listsSubject(list: readonly string[], sub: string): boolean {
+  return list.includes(sub);
+}
+
+/** A service's `users` check: without a list every signed-in user may use it. */
+export function mayUse(users: readonly string[] | undefined, sub: string | undefined): boolean {
+  return users === undefined || (sub !== undefined && listsSubject(users, sub));
+}
+
+/** How a user id looks with this identity provider. */
+export function exampleSubject(idp: IdpConfig): string {
+  return idp.type === 'local'
+    ? 'local:<username>'
+    : idp.type === 'github'
+      ? 'github:<numeric id>'
+      : `oidc:${idp.issuer}#<sub>`;
+}
+
+const sameIssuer = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
+/**
+ * Why `entry` of an `admins` or `users` list can never match anyone signed in
+ * through `idp`, or `undefined` when it can.
+ */
+export function subjectProblem(entry: string, idp: IdpConfig): string | undefined {
+  if (entry === '*') return '"*" is not a wildcard here; leave the list out to allow every signed-in user';
+  const example = exampleSubject(idp);
+  const colon = entry.indexOf(':');
+  if (colon < 0) {
+    return `"${entry}" is not a user id: logins never match; write ${example} (a signed-in user finds theirs on /account)`;
+  }
+  const provider = entry.slice(0, colon);
+  const rest = entry.slice(colon + 1);
+  if (provider !== idp.type) {
+    return `"${entry}" names a ${provider} user, but the identity provider is ${idp.type}; write ${example}`;
+  }
+  if (idp.type === 'github' && !/^\d+$/.test(rest)) {
+    return `"${entry}": GitHub users are matched by numeric id, not login; write ${example} (see /account, or https://api.github.com/users/<login>)`;
+  }
+  if (idp.type === 'oidc') {
+    const hash = rest.lastIndexOf('#');
+    if (hash < 0) return `"${entry}": OIDC ids carry the issuer; write ${example}`;
+    if (!sameIssuer(rest.slice(0, hash), idp.issuer)) {
+      return `"${entry}" names a user of another issuer than ${idp.issuer}; write ${example}`;
+    }
+  }
+  return undefined;
+}
+
+/** The problems of every entry in a list, as `path: problem` lines. */
+export function listProblems(path: string, list: readonly string[], idp: IdpConfig): string[] {
+  return list.flatMap((entry) => {
+    const problem = subjectProblem(entry, idp);
+    return problem ? [`${path}: ${problem}`] : [];
+  });
+}
+
+/**
+ * Warnings for `mcp-gateway config check` and start-up: list entries that can
+ * never match (`admins`, every service's `users`, GitHub `allowedUsers`).
+ */
+export function subjectWarnings(config: GatewayConfig): string[] {
+  const out = listProblems('admins', config.admins, config.idp);
+  for (const [name, service] of Object.entries(config.services)) {
+    if (service.users) out.push(...listProblems(`services.${name}.users`, service.users, config.idp));
+  }
+  if (config.idp.type === 'github') {
+    for (const entry of config.idp.allowedUsers) {
+      if (entry !== '*' && !/^(github:)?\d+$/.test(entry)) {
+        out.push(
+          `idp.allowedUsers: "${entry}": GitHub users are admitted by numeric id (github:<id>), not login; this entry admits nobody`,
+        );
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+import { afterAll } from 'vitest';
+import { resolveConfig } from '../src/config/load.js';
+import type { GatewayConfigInput } from '../src/config/schema.js';
+import { createGateway, type Gateway } from '../src/gateway/create.js';
+import { createLogger } from '../src/ops/logger.js';
+
+/** The issuer of in-process test gateways (never listened on: tests call `gateway.fetch`). */
+export const ISSUER = 'http://127.0.0.1:8080';
+
+/**
+ * For one test file: a list of cleanups run after all its tests, and a
+ * factory of in-process gateways on a memory store (closed by those cleanups).
+ */
+export function testGateways() {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+  async function gateway(input: GatewayConfigInput): Promise<Gateway> {
+    const { config } = resolveConfig({ issuer: ISSUER, store: { type: 'memory' }, ...input }, { env: {} });
+    const gw = await createGateway(config, {
+      logger: createLogger('silent'),
+      processMetrics: false,
+      // Fast hashes for tests; the default cost is tested once in users.test.ts.
+      passwordCost: { N: 1024, r: 8, p: 1 },
+    });
+    cleanups.push(() => gw.close(0));
+    return gw;
+  }
+  return { cleanups, gateway };
+}
