@@ -15,6 +15,7 @@ export async function run(flags: CliFlags, io: CliIo): Promise<number> {
     `  store:          ${config.store.type}${config.store.type === 'file' ? ` (${config.dataDir})` : ''}`,
     `  sign-in:        ${config.idp.type}`,
   ];
+  if (gateway.metricsUrl) lines.push(`  metrics:        ${gateway.metricsUrl}/metrics`);
   if (gateway.initialAdminPassword) {
     lines.push(
       '',

@@ -179,6 +179,33 @@ export const webhookSchema = z.strictObject({
   timeout: seconds('Seconds per delivery attempt.', 10),
 });
 
+/** Where and to whom `/metrics` is served, and how many tool series it may hold. */
+export const metricsSchema = z.strictObject({
+  token: z
+    .string()
+    .min(16)
+    .optional()
+    .describe(
+      'Bearer token a scraper must send (`Authorization: Bearer <token>`); without it `/metrics` is open. Set it from `MCP_GATEWAY__METRICS__TOKEN`.',
+    ),
+  listen: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535),
+    })
+    .optional()
+    .describe('Serve `/metrics` on this separate listener only (the main listener then answers 404 there).'),
+  maxToolsPerService: z
+    .number()
+    .int()
+    .positive()
+    .max(10_000)
+    .default(100)
+    .describe(
+      'Most `tool` label values per service in `mcp_gateway_tool_calls_total`; further tools count as `other`.',
+    ),
+});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   issuer: z
@@ -235,6 +262,7 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .default({ level: 'info' }),
+  metrics: metricsSchema.default({ maxToolsPerService: 100 }),
 });
 
 /** The validated configuration, defaults filled in. */
@@ -249,6 +277,7 @@ export type IdpConfig = z.output<typeof idpSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type WebhookConfig = z.output<typeof webhookSchema>;
 export type WebhookEvent = z.output<typeof webhookEventSchema>;
+export type MetricsConfig = z.output<typeof metricsSchema>;
 
 /** The JSON Schema (draft 2020-12) of the config file, for editors and `$schema`. */
 export function configJsonSchema(): Record<string, unknown> {

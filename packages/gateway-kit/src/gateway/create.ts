@@ -11,6 +11,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { createNodeServer, type NodeServer } from '../http/node.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { GatewayMetrics } from '../ops/metrics.js';
+import { metricsListener } from '../ops/metrics-endpoint.js';
 import { WebhookDispatcher, type AuditEvent } from '../ops/webhooks.js';
 import { defaultBackendFactory } from '../services/factory.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
@@ -56,8 +57,13 @@ export interface Gateway {
    * password (print it once; only its hash is stored). Otherwise `undefined`.
    */
   readonly initialAdminPassword: string | undefined;
-  /** Starts node:http on `config.listen`; resolves with the bound URL. */
+  /**
+   * Starts node:http on `config.listen` (and the metrics listener on
+   * `config.metrics.listen` when set); resolves with the main bound URL.
+   */
   listen(): Promise<string>;
+  /** The bound URL of the separate metrics listener once {@link listen} resolved; `undefined` without `metrics.listen`. */
+  readonly metricsUrl: string | undefined;
   /** Drains requests (up to `graceMs`), ends every child process, closes the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -97,7 +103,10 @@ export async function createGateway(
   const cwd = opts.cwd ?? process.cwd();
   const logger = opts.logger ?? createLogger(config.logging.level);
   const store = opts.store ?? createStore(config, cwd);
-  const metrics = new GatewayMetrics({ processMetrics: opts.processMetrics ?? true });
+  const metrics = new GatewayMetrics({
+    processMetrics: opts.processMetrics ?? true,
+    maxToolsPerService: config.metrics.maxToolsPerService,
+  });
   const webhooks = new WebhookDispatcher({
     hooks: config.webhooks,
     logger,
@@ -176,6 +185,8 @@ export async function createGateway(
   metrics.sessionSource = () =>
     registry.running().flatMap(([name, b]) => (b.sessions ? [[name, b.sessions()] as [string, number]] : []));
   let node: NodeServer | undefined;
+  let metricsNode: NodeServer | undefined;
+  let metricsUrl: string | undefined;
   let closing: Promise<void> | undefined;
   return {
     fetch,
@@ -188,17 +199,22 @@ export async function createGateway(
     webhooks,
     logger,
     initialAdminPassword,
+    get metricsUrl() {
+      return metricsUrl;
+    },
     async listen() {
-      node = createNodeServer(fetch, {
-        onError: (err) => logger.error({ err: (err as Error).message }, 'unhandled'),
-        fastPath: fetch.nodeFastPath,
-      });
+      const onError = (err: unknown) => logger.error({ err: (err as Error).message }, 'unhandled');
+      if (config.metrics.listen) {
+        metricsNode = createNodeServer(metricsListener(metrics, config.metrics.token), { onError });
+        metricsUrl = await metricsNode.listen(config.metrics.listen.port, config.metrics.listen.host);
+      }
+      node = createNodeServer(fetch, { onError, fastPath: fetch.nodeFastPath });
       return node.listen(config.listen.port, config.listen.host);
     },
     close(graceMs = 10_000) {
       closing ??= (async () => {
         clearInterval(refresher);
-        if (node) await node.drain(graceMs);
+        await Promise.all([node?.drain(graceMs), metricsNode?.drain(Math.min(graceMs, 1000))]);
         await registry.close();
         await Promise.race([
           webhooks.idle(),

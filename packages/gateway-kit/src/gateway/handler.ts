@@ -16,10 +16,12 @@ import { connectionInfo, connectionInfoAlias, writeResponse, type NodeFastPath }
 import { publicAddress, publicRequest, type PublicRequest } from '../http/public-url.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
+import { metricsEndpoint } from '../ops/metrics-endpoint.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import { openApiDocument } from '../ops/openapi.js';
 import type { WebhookDispatcher } from '../ops/webhooks.js';
 import type { ServiceBackend } from '../services/backend.js';
+import { ToolObservation } from './tool-observation.js';
 import { ServiceRegistryError, type ServiceEntry, type ServiceRegistry } from '../services/registry.js';
 
 /** Largest MCP request body the gateway reads (413 above). */
@@ -121,6 +123,8 @@ type Admission =
       messages: RpcMessage[];
       /** `JSON.parse` of the body, when it is JSON. */
       json: unknown;
+      /** Tool calls and lists to watch for in the backend's answer (metrics). */
+      tools: ToolObservation | undefined;
     };
 
 /**
@@ -180,6 +184,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   const cors = new Cors(config.cors.origins);
   const admin = adminResource(config.issuer);
   const issuerPath = issuer.pathname.replace(/\/+$/, '');
+  // With a listener of its own (`metrics.listen`), /metrics is not served here.
+  const metricsPage = config.metrics.listen ? undefined : metricsEndpoint(metrics, config.metrics.token);
 
   const local = (pub: PublicRequest) =>
     pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined;
@@ -291,7 +297,6 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       ({ messages, json } = rpcMessages(text));
       for (const m of messages) {
         if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
-        metrics.countToolCall(entry.name, m.params.name);
         if (logger.isLevelEnabled('info')) {
           ctx.log.info({ service: entry.name, tool: m.params.name, user: identity.sub }, 'tool call');
         }
@@ -310,7 +315,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         }
       }
     }
-    return { identity, corsHeaders, body: text, messages, json };
+    const tools = ToolObservation.of(entry.name, messages, metrics);
+    return { identity, corsHeaders, body: text, messages, json, tools };
   }
 
   /** The JSON-RPC error answer for a backend that threw. */
@@ -339,7 +345,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       { log },
     );
     if ('refusal' in a) return a.refusal;
-    const { identity, corsHeaders, body, messages } = a;
+    const { identity, corsHeaders, body, messages, tools } = a;
     // The backend answers on the same path; pass the request itself when its body is unread
     // (headers the gateway owns removed in place), else a copy carrying the body read above.
     let backendRequest: Request;
@@ -362,7 +368,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     }
     try {
       const res = await registry.backend(entry).handle(backendRequest, identity, body);
-      return withHeaders(res, corsHeaders);
+      return withHeaders(tools ? tools.tapResponse(res) : res, corsHeaders);
     } catch (err) {
       return withHeaders(backendFailure(entry, err, messages, log), corsHeaders);
     }
@@ -394,6 +400,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         const hide: string[] = [];
         for (const k in req.headers) if (isOwnedHeader(k)) hide.push(k);
         const responseHeaders = { ...a.corsHeaders, 'x-request-id': t.reqId };
+        a.tools?.tapNode(res);
         try {
           ({ status } = await backend.handleNode(req, res, a.identity, {
             body,
@@ -542,7 +549,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     const path = local(pub);
     if (path === '/healthz') return ['healthz', Response.json({ status: 'ok' })];
     if (path === '/readyz') return ['readyz', await readyz()];
-    if (path === '/metrics') return ['metrics', await metrics.render()];
+    if (path === '/metrics' && metricsPage) return ['metrics', await metricsPage(request)];
     if (path === '/openapi.json') {
       return ['openapi', Response.json(openApiDocument(config.issuer, registry.list(), deps.version))];
     }
