@@ -262,6 +262,20 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .default({ level: 'info' }),
+  allowedHosts: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i,
+          'a host name without port, such as mcp.example.com or [::1]',
+        )
+        .transform((h) => h.toLowerCase()),
+    )
+    .default([])
+    .describe(
+      "Host names (no port) the gateway answers besides the issuer's host, service hosts and protected-resource hosts; any other `Host` (or trusted `X-Forwarded-Host`) gets 421 (DNS-rebinding protection). A loopback issuer admits every loopback name.",
+    ),
   metrics: metricsSchema.default({ maxToolsPerService: 100 }),
 });
 

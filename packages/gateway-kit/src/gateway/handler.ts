@@ -13,6 +13,7 @@ import { accountResource, adminResource, ADMIN_SCOPE } from './resources.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 import { Cors } from '../http/cors.js';
 import { connectionInfo, connectionInfoAlias, writeResponse, type NodeFastPath } from '../http/node.js';
+import { HostPolicy, misdirected } from '../http/allowed-hosts.js';
 import { publicAddress, publicRequest, type PublicRequest } from '../http/public-url.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
@@ -186,6 +187,12 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   const issuerPath = issuer.pathname.replace(/\/+$/, '');
   // With a listener of its own (`metrics.listen`), /metrics is not served here.
   const metricsPage = config.metrics.listen ? undefined : metricsEndpoint(metrics, config.metrics.token);
+  const hosts = new HostPolicy(
+    config.issuer,
+    [...config.allowedHosts, ...config.protectedResources.map((r) => new URL(r.resource).host)],
+    // Host-routed services, including those added at runtime.
+    () => registry.list().flatMap((e) => (e.route.host ? [e.route.host] : [])),
+  );
 
   const local = (pub: PublicRequest) =>
     pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined;
@@ -646,7 +653,9 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     let kind = 'unknown';
     let response: Response;
     try {
-      [kind, response] = await route(request, pub, t.log);
+      if (!hosts.allows(pub.host) && !HostPolicy.exempt(local(pub)))
+        [kind, response] = ['host', misdirected()];
+      else [kind, response] = await route(request, pub, t.log);
     } catch (err) {
       response = failure(err, t.log);
     }
@@ -674,7 +683,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     } catch {
       return undefined; // a request line URL parsing refuses: the fetch path answers it
     }
-    if (reserved(pub, method)) return undefined;
+    if (reserved(pub, method) || !hosts.allows(pub.host)) return undefined;
     const entry = registry.match(pub);
     if (!entry) return undefined;
     const backend = registry.backend(entry);
