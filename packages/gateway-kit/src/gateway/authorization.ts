@@ -20,6 +20,10 @@ export const ACCOUNT_CLIENT_ID = 'mcp-gateway-account';
 /** Static client of `mcp-gateway token` (its redirect is never followed). */
 export const CLI_CLIENT_ID = 'mcp-gateway-cli';
 export const CLI_REDIRECT_URI = 'http://127.0.0.1/mcp-gateway-cli';
+/** Rate-limit bucket of the gateway's own pages (`/account` and friends). */
+export const PAGES_BUCKET = 'pages';
+/** Requests per source and minute to the gateway's pages (as strict as the AS's `/authorize`). */
+export const PAGES_RATE_LIMIT = { limit: 60, windowMs: 60_000 };
 
 export interface AuthorizationDeps {
   config: GatewayConfig;
@@ -74,6 +78,7 @@ export class Authorization implements GatewayAuth {
         codeTtlSeconds: config.tokens.codeTtl,
       },
       trustProxyHops: config.trustProxy ? 1 : 0,
+      rateLimits: { [PAGES_BUCKET]: PAGES_RATE_LIMIT },
       cors: { origins: config.cors.origins.includes('*') ? '*' : config.cors.origins },
       staticClients: [
         {
@@ -103,6 +108,18 @@ export class Authorization implements GatewayAuth {
 
   fetch(request: Request): Promise<Response> {
     return this.current.fetch(request, { remoteAddress: connectionInfo(request)?.remoteAddress });
+  }
+
+  /**
+   * Counts a request to one of the gateway's pages against the AS's
+   * store-backed, per-source limiter ({@link PAGES_BUCKET}).
+   *
+   * @throws OAuthError 429 `rate_limited` with `Retry-After` when over the limit.
+   */
+  rateLimitPage(request: Request): Promise<void> {
+    return this.current.rateLimit(PAGES_BUCKET, request, {
+      remoteAddress: connectionInfo(request)?.remoteAddress,
+    });
   }
 
   async verify(token: string, opts: { resource: string; scopes: string[] }): Promise<Identity> {

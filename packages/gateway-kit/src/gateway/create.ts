@@ -17,6 +17,7 @@ import { defaultBackendFactory } from '../services/factory.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
 import { accountPages } from './account.js';
+import { rateLimitedPages } from './page-limit.js';
 import { Authorization } from './authorization.js';
 import { createGatewayHandler, resourcesOf, type GatewayHandler } from './handler.js';
 import { createStore, storeReachable } from './stores.js';
@@ -179,7 +180,9 @@ export async function createGateway(
     metrics,
     webhooks,
     storeReady: () => storeReachable(store),
-    pages: accountPages({ config, authorization, logger }),
+    pages: rateLimitedPages(accountPages({ config, authorization, logger }), (request) =>
+      authorization.rateLimitPage(request),
+    ),
     version: VERSION,
   });
   metrics.sessionSource = () =>
