@@ -1,6 +1,9 @@
 // The gateway's own pages (/account and friends): behind the authorization
 // server's per-source rate limiter, and an anonymous visit writes nothing to
 // the store. A real gateway on 127.0.0.1 whose store records every write.
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
@@ -69,6 +72,30 @@ describe('pages: rate limit and store writes', () => {
     expect(new Set(writes.map((w) => w.key))).toEqual(
       new Set([expect.stringMatching(/^rl:pages:127\.0\.0\.1:\d+$/)]),
     );
+  });
+
+  it('with the file store, a burst of anonymous GET /account leaves the store file untouched', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'gw-pages-'));
+    const { config } = resolveConfig(
+      { issuer: 'http://127.0.0.1:8080', listen: { host: '127.0.0.1', port: 0 }, services: {} },
+      { env: {} },
+    );
+    const gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false, cwd });
+    gateways.push(gw);
+    const url = await gw.listen();
+    const file = path.join(cwd, '.mcp-gateway', 'store.json');
+    // Start-up writes (signing keys, the admin user) are done once a first request is answered.
+    await (await fetch(`${url}/healthz`)).text();
+    await freshWindow();
+    const before = [readFileSync(file, 'utf8'), statSync(file).mtimeMs];
+    const statuses = new Set<number>();
+    for (let i = 0; i < 100; i++) {
+      const res = await visit(url);
+      statuses.add(res.status);
+      await res.body?.cancel();
+    }
+    expect([...statuses].sort()).toEqual([303, 429]);
+    expect([readFileSync(file, 'utf8'), statSync(file).mtimeMs]).toEqual(before);
   });
 
   it('a burst from one source gets 429 with Retry-After after 60 page requests a minute', async () => {
