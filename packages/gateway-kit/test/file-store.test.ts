@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Keyv from 'keyv';
 import { describe, expect, it } from 'vitest';
+import { isRateLimitCounter } from '../src/gateway/stores.js';
 import { FileKeyvAdapter, FileStoreError } from '../src/store/file-adapter.js';
 
 const tmpFile = () => path.join(mkdtempSync(path.join(tmpdir(), 'gw-store-')), 'data', 'store.json');
@@ -93,5 +94,23 @@ describe('file store: Keyv adapter persisted to one JSON file', () => {
     new FileKeyvAdapter({ file });
     writeFileSync(file, '{not json');
     expect(() => new FileKeyvAdapter({ file })).toThrow(FileStoreError);
+  });
+
+  it('memoryOnly keys (rate-limit counters) are served from memory and never rewrite the file', async () => {
+    const file = tmpFile();
+    const c = clock();
+    const adapter = new FileKeyvAdapter({ file, clock: c, memoryOnly: isRateLimitCounter });
+    const kv = new Keyv({ store: adapter });
+    await kv.set('kept', 1);
+    const written = readFileSync(file, 'utf8');
+    const { mtimeMs } = statSync(file);
+    for (let i = 0; i < 50; i++) await kv.set('rl:pages:203.0.113.7:1', i, 60_000);
+    expect(await kv.get('rl:pages:203.0.113.7:1')).toBe(49);
+    expect([readFileSync(file, 'utf8'), statSync(file).mtimeMs]).toEqual([written, mtimeMs]);
+    expect(adapter.size).toBe(2);
+    c.advance(60_000);
+    expect(await kv.get('rl:pages:203.0.113.7:1')).toBeUndefined();
+    expect(await kv.delete('kept')).toBe(true);
+    expect(readFileSync(file, 'utf8')).not.toContain('kept');
   });
 });

@@ -114,6 +114,12 @@ describe('gateway: every service is its own protected resource', () => {
   it('stdio: the signed-in user reaches the bridged server, which sees who they are', async () => {
     const { access_token } = await issueToken(gw, 'alice', 'demo');
     const sid = await openSession(gw, '/demo/mcp', access_token);
+    // Listing the tools lets /metrics count calls under the tool's name (see the /metrics test below).
+    await (
+      await post(gw, '/demo/mcp', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, access_token, {
+        'mcp-session-id': sid,
+      })
+    ).text();
     const res = await post(
       gw,
       '/demo/mcp',

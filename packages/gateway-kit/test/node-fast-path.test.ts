@@ -298,6 +298,13 @@ describe('gateway node:http fast path (stdio services)', () => {
 
   it('a client that leaves in the middle of its body gets nothing served: no tool call, no fetch path, the server goes on', async () => {
     const sid = await open('/demo/mcp', alice);
+    // Calls are counted under the tool's name once the service has published it.
+    const listed = await post(
+      '/demo/mcp',
+      { jsonrpc: '2.0', id: 9, method: 'tools/list' },
+      { authorization: `Bearer ${alice}`, 'mcp-session-id': sid },
+    );
+    await listed.text();
     const whoamiCount = async () =>
       Number(
         /mcp_gateway_tool_calls_total\{service="demo",tool="whoami"\} (\d+)/.exec(

@@ -86,6 +86,17 @@ export interface AuthorizationServer extends FlowsApi {
   /** The shared handler context (for plugins and tests). */
   readonly context: ServerContext;
   /**
+   * Counts one request against the rate-limit `bucket`
+   * (`options.rateLimits[bucket]`, else `default`), exactly as the server's
+   * own endpoints are counted: same store (so instances sharing it share the
+   * limit), same source rule (`trustProxyHops`, `rateLimitSource`), same
+   * `rate_limited` audit event. For pages an application serves beside the
+   * server (e.g. a gateway's account page). `info.remoteAddress` is the peer.
+   *
+   * @throws OAuthError 429 `rate_limited` with `Retry-After` when over the limit.
+   */
+  rateLimit(bucket: string, request: Request, info?: RequestInfo): Promise<void>;
+  /**
    * Resolves when every plugin's start-up work is done (`fetch` waits for it
    * too). When it failed because the store was down, a later call (or
    * request) tries again.
@@ -317,6 +328,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
     issuer: options.issuer,
     store,
     context: ctx,
+    rateLimit: (bucket, request, info) => ctx.rateLimit(bucket, request, info),
     ready: ensureStarted,
     async health({ timeoutMs = 2000 } = {}) {
       const t0 = performance.now();

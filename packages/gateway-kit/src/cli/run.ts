@@ -94,6 +94,7 @@ function banner(
     `  store:          ${config.store.type}${config.store.type === 'file' ? ` (${config.dataDir})` : ''}`,
     `  sign-in:        ${config.idp.type}`,
   ];
+  if (gateway.metricsUrl) lines.push(`  metrics:        ${gateway.metricsUrl}/metrics`);
   if (password) {
     lines.push(
       '',

@@ -216,6 +216,33 @@ export const webhookSchema = z.strictObject({
   timeout: seconds('Seconds per delivery attempt.', 10),
 });
 
+/** Where and to whom `/metrics` is served, and how many tool series it may hold. */
+export const metricsSchema = z.strictObject({
+  token: z
+    .string()
+    .min(16)
+    .optional()
+    .describe(
+      'Bearer token a scraper must send (`Authorization: Bearer <token>`); without it `/metrics` is open. Set it from `MCP_GATEWAY__METRICS__TOKEN`.',
+    ),
+  listen: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535),
+    })
+    .optional()
+    .describe('Serve `/metrics` on this separate listener only (the main listener then answers 404 there).'),
+  maxToolsPerService: z
+    .number()
+    .int()
+    .positive()
+    .max(10_000)
+    .default(100)
+    .describe(
+      'Most `tool` label values per service in `mcp_gateway_tool_calls_total`; further tools count as `other`.',
+    ),
+});
+
 const configFields = z.strictObject({
   $schema: z.string().optional(),
   issuer: z
@@ -291,6 +318,21 @@ const configFields = z.strictObject({
         ),
     })
     .default({ level: 'info', format: 'auto' }),
+  allowedHosts: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i,
+          'a host name without port, such as mcp.example.com or [::1]',
+        )
+        .transform((h) => h.toLowerCase()),
+    )
+    .default([])
+    .describe(
+      "Host names (no port) the gateway answers besides the issuer's host, service hosts and protected-resource hosts; any other `Host` (or trusted `X-Forwarded-Host`) gets 421 (DNS-rebinding protection). A loopback issuer admits every loopback name.",
+    ),
+  metrics: metricsSchema.default({ maxToolsPerService: 100 }),
 });
 
 /** The config file's schema. Admins by default: the first-start local user, by id; nobody with GitHub or OIDC. */
@@ -311,6 +353,7 @@ export type IdpConfig = z.output<typeof idpSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type WebhookConfig = z.output<typeof webhookSchema>;
 export type WebhookEvent = z.output<typeof webhookEventSchema>;
+export type MetricsConfig = z.output<typeof metricsSchema>;
 
 /** The JSON Schema (draft 2020-12) of the config file, for editors and `$schema`. */
 export function configJsonSchema(): Record<string, unknown> {

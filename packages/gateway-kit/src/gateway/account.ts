@@ -45,6 +45,7 @@ function page(title: string, body: string, status = 200): Response {
  * the resulting access token in an HttpOnly cookie scoped to `/account`.
  * The page shows the user's id (what `admins` and `users` lists name);
  * signing out revokes the token.
+ * Until a user signs in, nothing is written to the store.
  */
 export function accountPages(deps: { config: GatewayConfig; authorization: Authorization; logger: Logger }) {
   const { config, authorization } = deps;
@@ -70,10 +71,14 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     }
   }
 
-  async function startLogin(): Promise<Response> {
+  /**
+   * Sends the browser to `/authorize`. The state and PKCE verifier travel in
+   * the HttpOnly login cookie (`<state>.<verifier>`), not the store: an
+   * anonymous visit writes nothing, however many there are.
+   */
+  function startLogin(): Response {
     const verifier = b64url(randomBytes(32));
     const state = b64url(randomBytes(24));
-    await authorization.server.store.set(`gateway:account-login:${state}`, { verifier }, 10 * 60_000);
     const url = new URL(`${issuer}/authorize`);
     url.search = new URLSearchParams({
       response_type: 'code',
@@ -87,21 +92,24 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     }).toString();
     return new Response(null, {
       status: 303,
-      headers: { location: url.href, 'set-cookie': cookie(LOGIN, state, 600), 'cache-control': 'no-store' },
+      headers: {
+        location: url.href,
+        'set-cookie': cookie(LOGIN, `${state}.${verifier}`, 600),
+        'cache-control': 'no-store',
+      },
     });
   }
 
   async function callback(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const state = url.searchParams.get('state') ?? '';
-    const bound = cookies(request).get(LOGIN) ?? '';
+    const [bound = '', verifier = ''] = (cookies(request).get(LOGIN) ?? '').split('.');
     const same =
       state.length > 0 &&
+      verifier.length > 0 &&
       state.length === bound.length &&
       timingSafeEqual(Buffer.from(state), Buffer.from(bound));
-    const pending = same
-      ? await authorization.server.store.take<{ verifier: string }>(`gateway:account-login:${state}`)
-      : undefined;
+    const pending = same ? { verifier } : undefined;
     if (!pending)
       return page(
         'Sign-in failed',

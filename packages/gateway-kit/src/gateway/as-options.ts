@@ -13,6 +13,10 @@ export const ACCOUNT_CLIENT_ID = 'mcp-gateway-account';
 /** Static client of `mcp-gateway token` (its redirect is never followed). */
 export const CLI_CLIENT_ID = 'mcp-gateway-cli';
 export const CLI_REDIRECT_URI = 'http://127.0.0.1/mcp-gateway-cli';
+/** Rate-limit bucket of the gateway's own pages (`/account` and friends). */
+export const PAGES_BUCKET = 'pages';
+/** Requests per source and minute to the gateway's pages (as strict as the AS's `/authorize`). */
+export const PAGES_RATE_LIMIT = { limit: 60, windowMs: 60_000 };
 
 /** The parts of the authorization server's options that are objects, not config values. */
 export interface AuthorizationParts {
@@ -91,6 +95,7 @@ export function authorizationServerOptions(
       codeTtlSeconds: config.tokens.codeTtl,
     },
     trustProxyHops: config.trustProxy ? 1 : 0,
+    rateLimits: { [PAGES_BUCKET]: PAGES_RATE_LIMIT },
     cors: { origins: config.cors.origins.includes('*') ? '*' : config.cors.origins },
     staticClients: [
       {

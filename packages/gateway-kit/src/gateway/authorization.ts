@@ -13,10 +13,16 @@ import { GatewayError, JsonRpcCode } from '../errors.js';
 import { connectionInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
-import { authorizationServerOptions } from './as-options.js';
+import { authorizationServerOptions, PAGES_BUCKET } from './as-options.js';
 import { storeReachable } from './stores.js';
 
-export { ACCOUNT_CLIENT_ID, CLI_CLIENT_ID, CLI_REDIRECT_URI } from './as-options.js';
+export {
+  ACCOUNT_CLIENT_ID,
+  CLI_CLIENT_ID,
+  CLI_REDIRECT_URI,
+  PAGES_BUCKET,
+  PAGES_RATE_LIMIT,
+} from './as-options.js';
 
 export interface AuthorizationDeps {
   config: GatewayConfig;
@@ -63,6 +69,18 @@ export class Authorization implements GatewayAuth {
 
   fetch(request: Request): Promise<Response> {
     return this.current.fetch(request, { remoteAddress: connectionInfo(request)?.remoteAddress });
+  }
+
+  /**
+   * Counts a request to one of the gateway's pages against the AS's
+   * store-backed, per-source limiter ({@link PAGES_BUCKET}).
+   *
+   * @throws OAuthError 429 `rate_limited` with `Retry-After` when over the limit.
+   */
+  rateLimitPage(request: Request): Promise<void> {
+    return this.current.rateLimit(PAGES_BUCKET, request, {
+      remoteAddress: connectionInfo(request)?.remoteAddress,
+    });
   }
 
   async verify(token: string, opts: { resource: string; scopes: string[] }): Promise<Identity> {

@@ -14,6 +14,7 @@ import { createNodeServer, type NodeServer } from '../http/node.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { GatewayMetrics } from '../ops/metrics.js';
 import { registerStdioMetrics } from '../ops/stdio-metrics.js';
+import { metricsListener } from '../ops/metrics-endpoint.js';
 import { WebhookDispatcher, type AuditEvent } from '../ops/webhooks.js';
 import { defaultBackendFactory } from '../services/factory.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
@@ -21,6 +22,7 @@ import { VERSION } from '../version.js';
 import { accountPages } from './account.js';
 import { landingPage } from './landing.js';
 import { remoteIdentityProviderConfig } from './as-options.js';
+import { rateLimitedPages } from './page-limit.js';
 import { Authorization } from './authorization.js';
 import { createGatewayHandler, resourcesOf, type GatewayHandler } from './handler.js';
 import { createStore, storeReachable } from './stores.js';
@@ -77,8 +79,13 @@ export interface Gateway {
    * random password and resolves with it (print it once). Otherwise `undefined`.
    */
   bootstrapAdmin(): Promise<string | undefined>;
-  /** Starts node:http on `config.listen`; resolves with the bound URL. */
+  /**
+   * Starts node:http on `config.listen` (and the metrics listener on
+   * `config.metrics.listen` when set); resolves with the main bound URL.
+   */
   listen(): Promise<string>;
+  /** The bound URL of the separate metrics listener once {@link listen} resolved; `undefined` without `metrics.listen`. */
+  readonly metricsUrl: string | undefined;
   /** Drains requests (up to `graceMs`), ends every child process, closes the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -120,7 +127,10 @@ export async function createGateway(
   const store = opts.store ?? createStore(config, cwd);
   for (const warning of subjectWarnings(config))
     logger.warn({ config: warning }, 'config: a user list entry never matches');
-  const metrics = new GatewayMetrics({ processMetrics: opts.processMetrics ?? true });
+  const metrics = new GatewayMetrics({
+    processMetrics: opts.processMetrics ?? true,
+    maxToolsPerService: config.metrics.maxToolsPerService,
+  });
   const webhooks = new WebhookDispatcher({
     hooks: config.webhooks,
     logger,
@@ -191,10 +201,13 @@ export async function createGateway(
     metrics,
     webhooks,
     storeReady: () => storeReachable(store),
-    pages: {
-      ...landingPage({ config, registry, version: VERSION }),
-      ...accountPages({ config, authorization, logger }),
-    },
+    pages: rateLimitedPages(
+      {
+        ...landingPage({ config, registry, version: VERSION }),
+        ...accountPages({ config, authorization, logger }),
+      },
+      (request) => authorization.rateLimitPage(request),
+    ),
     version: VERSION,
     ...(opts.accessLogLevel ? { accessLogLevel: opts.accessLogLevel } : {}),
   });
@@ -204,6 +217,8 @@ export async function createGateway(
     registry.running().flatMap(([name, b]) => (b.stdioStats ? [[name, b.stdioStats()] as const] : [])),
   );
   let node: NodeServer | undefined;
+  let metricsNode: NodeServer | undefined;
+  let metricsUrl: string | undefined;
   let closing: Promise<void> | undefined;
   return {
     fetch,
@@ -219,17 +234,22 @@ export async function createGateway(
     async bootstrapAdmin() {
       return config.idp.type === 'local' ? users.bootstrapAdmin(config.idp.users) : undefined;
     },
+    get metricsUrl() {
+      return metricsUrl;
+    },
     async listen() {
-      node = createNodeServer(fetch, {
-        onError: (err) => logger.error({ err: (err as Error).message }, 'unhandled'),
-        fastPath: fetch.nodeFastPath,
-      });
+      const onError = (err: unknown) => logger.error({ err: (err as Error).message }, 'unhandled');
+      if (config.metrics.listen) {
+        metricsNode = createNodeServer(metricsListener(metrics, config.metrics.token), { onError });
+        metricsUrl = await metricsNode.listen(config.metrics.listen.port, config.metrics.listen.host);
+      }
+      node = createNodeServer(fetch, { onError, fastPath: fetch.nodeFastPath });
       return node.listen(config.listen.port, config.listen.host);
     },
     close(graceMs = 10_000) {
       closing ??= (async () => {
         clearInterval(refresher);
-        if (node) await node.drain(graceMs);
+        await Promise.all([node?.drain(graceMs), metricsNode?.drain(Math.min(graceMs, 1000))]);
         await registry.close();
         await Promise.race([
           webhooks.idle(),

@@ -14,14 +14,17 @@ import { accountResource, adminResource, ADMIN_SCOPE } from './resources.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 import { Cors } from '../http/cors.js';
 import { connectionInfo, connectionInfoAlias, writeResponse, type NodeFastPath } from '../http/node.js';
+import { HostPolicy, misdirected } from '../http/allowed-hosts.js';
 import { BadRequestError, decodePathSegment } from '../http/path.js';
 import { publicAddress, publicRequest, type PublicRequest } from '../http/public-url.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
+import { metricsEndpoint } from '../ops/metrics-endpoint.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import { openApiDocument } from '../ops/openapi.js';
 import type { WebhookDispatcher } from '../ops/webhooks.js';
 import type { ServiceBackend } from '../services/backend.js';
+import { ToolObservation } from './tool-observation.js';
 import { ServiceRegistryError, type ServiceEntry, type ServiceRegistry } from '../services/registry.js';
 
 /** Largest MCP request body the gateway reads (413 above). */
@@ -132,6 +135,8 @@ type Admission =
       messages: RpcMessage[];
       /** `JSON.parse` of the body, when it is JSON. */
       json: unknown;
+      /** Tool calls and lists to watch for in the backend's answer (metrics). */
+      tools: ToolObservation | undefined;
     };
 
 /**
@@ -192,6 +197,14 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   const cors = new Cors(config.cors.origins);
   const admin = adminResource(config.issuer);
   const issuerPath = issuer.pathname.replace(/\/+$/, '');
+  // With a listener of its own (`metrics.listen`), /metrics is not served here.
+  const metricsPage = config.metrics.listen ? undefined : metricsEndpoint(metrics, config.metrics.token);
+  const hosts = new HostPolicy(
+    config.issuer,
+    [...config.allowedHosts, ...config.protectedResources.map((r) => new URL(r.resource).host)],
+    // Host-routed services, including those added at runtime.
+    () => registry.list().flatMap((e) => (e.route.host ? [e.route.host] : [])),
+  );
 
   const local = (pub: PublicRequest) =>
     pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined;
@@ -299,7 +312,6 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       ({ messages, json } = rpcMessages(text));
       for (const m of messages) {
         if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
-        metrics.countToolCall(entry.name, m.params.name);
         if (logger.isLevelEnabled('info')) {
           ctx.log.info({ service: entry.name, tool: m.params.name, user: identity.sub }, 'tool call');
         }
@@ -318,7 +330,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         }
       }
     }
-    return { identity, corsHeaders, body: text, messages, json };
+    const tools = ToolObservation.of(entry.name, messages, metrics);
+    return { identity, corsHeaders, body: text, messages, json, tools };
   }
 
   /** The JSON-RPC error answer for a backend that threw. */
@@ -347,7 +360,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       { log },
     );
     if ('refusal' in a) return a.refusal;
-    const { identity, corsHeaders, body, messages } = a;
+    const { identity, corsHeaders, body, messages, tools } = a;
     // The backend answers on the same path; pass the request itself when its body is unread
     // (headers the gateway owns removed in place), else a copy carrying the body read above.
     let backendRequest: Request;
@@ -370,7 +383,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     }
     try {
       const res = await registry.backend(entry).handle(backendRequest, identity, body);
-      return withHeaders(res, corsHeaders);
+      return withHeaders(tools ? tools.tapResponse(res) : res, corsHeaders);
     } catch (err) {
       return withHeaders(backendFailure(entry, err, messages, log), corsHeaders);
     }
@@ -402,6 +415,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         const hide: string[] = [];
         for (const k in req.headers) if (isOwnedHeader(k)) hide.push(k);
         const responseHeaders = { ...a.corsHeaders, 'x-request-id': t.reqId };
+        a.tools?.tapNode(res);
         try {
           ({ status } = await backend.handleNode(req, res, a.identity, {
             body,
@@ -595,7 +609,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     const path = local(pub);
     if (path === '/healthz') return ['healthz', Response.json({ status: 'ok' })];
     if (path === '/readyz') return ['readyz', await readyz()];
-    if (path === '/metrics') return ['metrics', await metrics.render()];
+    if (path === '/metrics' && metricsPage) return ['metrics', await metricsPage(request)];
     if (path === '/openapi.json') return ['openapi', await openApi(request)];
     if (path === '/servers' && request.method === 'GET') return ['servers', await servers(request)];
     if (path?.startsWith('/admin/')) return ['admin', await adminApi(request, path, log)];
@@ -697,7 +711,9 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     let kind = 'unknown';
     let response: Response;
     try {
-      [kind, response] = await route(request, pub, t.log);
+      if (!hosts.allows(pub.host) && !HostPolicy.exempt(local(pub)))
+        [kind, response] = ['host', misdirected()];
+      else [kind, response] = await route(request, pub, t.log);
     } catch (err) {
       response = failure(err, t.log);
     }
@@ -725,7 +741,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     } catch {
       return undefined; // a request line URL parsing refuses: the fetch path answers it
     }
-    if (reserved(pub, method)) return undefined;
+    if (reserved(pub, method) || !hosts.allows(pub.host)) return undefined;
     const entry = registry.match(pub);
     if (!entry) return undefined;
     const backend = registry.backend(entry);

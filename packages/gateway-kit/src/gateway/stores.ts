@@ -15,6 +15,13 @@ export function storeFile(config: GatewayConfig, cwd: string): string {
 }
 
 /**
+ * Rate-limit counters (`rl:…`, under any Keyv namespace): one per source and
+ * window, living a minute. The file store keeps them in memory, or every
+ * counted request would rewrite the file.
+ */
+export const isRateLimitCounter = (key: string): boolean => /^(?:[^:]*:)?rl:/.test(key);
+
+/**
  * The store named by the config: `file` (Keyv over {@link FileKeyvAdapter},
  * through oauth-dynamicclient's `keyvStore`), `memory`, or `redis` (atomic
  * across instances).
@@ -22,7 +29,11 @@ export function storeFile(config: GatewayConfig, cwd: string): string {
 export function createStore(config: GatewayConfig, cwd: string): Store {
   switch (config.store.type) {
     case 'file':
-      return keyvStore(new Keyv({ store: new FileKeyvAdapter({ file: storeFile(config, cwd) }) }));
+      return keyvStore(
+        new Keyv({
+          store: new FileKeyvAdapter({ file: storeFile(config, cwd), memoryOnly: isRateLimitCounter }),
+        }),
+      );
     case 'memory':
       return new MemoryStore();
     case 'redis':

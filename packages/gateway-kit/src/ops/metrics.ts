@@ -3,6 +3,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Durations buffered before they are handed to prom-client without a scrape. */
 const MAX_PENDING_DURATIONS = 4096;
 
+/** The `tool` label of calls to tools the service did not publish (or published beyond the cap). */
+export const OTHER_TOOL = 'other';
+/** Default of `metrics.maxToolsPerService`. */
+export const DEFAULT_MAX_TOOLS_PER_SERVICE = 100;
+/** Longest tool name used as a label (MCP names are 1 to 128 characters). */
+const MAX_TOOL_NAME_LENGTH = 128;
+
 /** The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process). */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -32,6 +39,10 @@ export class GatewayMetrics {
     registers: [this.registry],
     collect: () => this.flushDurations(),
   });
+  /** Tool names each service published in a `tools/list` answer (at most {@link maxToolsPerService} each). */
+  private readonly publishedTools = new Map<string, Set<string>>();
+  /** Most `tool` label values per service; other tools are counted as {@link OTHER_TOOL}. */
+  readonly maxToolsPerService: number;
   /** Tool calls counted since the last scrape, by `service\u0000tool` (see {@link countToolCall}). */
   private readonly pendingToolCalls = new Map<string, number>();
   readonly toolCalls: Counter<'service' | 'tool'> = new Counter({
@@ -69,7 +80,8 @@ export class GatewayMetrics {
   sessionSource: (() => [string, number][]) | undefined;
   readonly sessions: Gauge<'service'>;
 
-  constructor(opts: { processMetrics?: boolean } = {}) {
+  constructor(opts: { processMetrics?: boolean; maxToolsPerService?: number } = {}) {
+    this.maxToolsPerService = opts.maxToolsPerService ?? DEFAULT_MAX_TOOLS_PER_SERVICE;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     this.sessions = new Gauge({
@@ -94,9 +106,29 @@ export class GatewayMetrics {
     this.pendingRequests.set(key, (this.pendingRequests.get(key) ?? 0) + 1);
   }
 
-  /** Counts one `tools/call` (added to {@link toolCalls} at scrape time, like {@link countRequest}). */
+  /**
+   * Records tool names `service` published (the `tools` of a `tools/list`
+   * result that passed through). Names are kept until the cap
+   * ({@link maxToolsPerService}) is reached; later ones stay unknown.
+   */
+  learnTools(service: string, names: Iterable<unknown>): void {
+    let known = this.publishedTools.get(service);
+    if (!known) this.publishedTools.set(service, (known = new Set()));
+    for (const name of names) {
+      if (known.size >= this.maxToolsPerService) return;
+      if (typeof name === 'string' && name.length > 0 && name.length <= MAX_TOOL_NAME_LENGTH) known.add(name);
+    }
+  }
+
+  /**
+   * Counts one `tools/call` the backend answered with a result (added to
+   * {@link toolCalls} at scrape time, like {@link countRequest}). The label is
+   * the tool's name only when the service published it ({@link learnTools});
+   * any other name counts as {@link OTHER_TOOL}, so clients cannot add series.
+   */
   countToolCall(service: string, tool: string): void {
-    const key = `${service}\u0000${tool}`;
+    const label = this.publishedTools.get(service)?.has(tool) ? tool : OTHER_TOOL;
+    const key = `${service}\u0000${label}`;
     this.pendingToolCalls.set(key, (this.pendingToolCalls.get(key) ?? 0) + 1);
   }
 

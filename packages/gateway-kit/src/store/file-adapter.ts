@@ -25,6 +25,12 @@ export interface FileKeyvAdapterOptions {
    * rewrote the file, and reload it. Default 500.
    */
   reloadCheckMs?: number;
+  /**
+   * Keys kept in memory only, never written to the file: short-lived
+   * counters (rate limits) that would otherwise rewrite the whole file on
+   * every counted request. They do not survive a restart.
+   */
+  memoryOnly?: (key: string) => boolean;
 }
 
 interface FileShape {
@@ -47,6 +53,9 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
   private readonly file: string;
   private readonly clock: FileStoreClock;
   private entries = new Map<string, [unknown, number | null]>();
+  /** Entries of {@link FileKeyvAdapterOptions.memoryOnly} keys; expired ones are swept as new ones come. */
+  private readonly volatile = new Map<string, [unknown, number | null]>();
+  private volatileSets = 0;
   private writing: Promise<void> | undefined;
   private dirty = false;
   private lastMtimeMs = 0;
@@ -112,13 +121,22 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
   }
 
   private live(key: string): [unknown, number | null] | undefined {
-    const e = this.entries.get(key);
+    const map = this.opts.memoryOnly?.(key) ? this.volatile : this.entries;
+    const e = map.get(key);
     if (!e) return undefined;
     if (e[1] !== null && e[1] <= this.clock.now()) {
-      this.entries.delete(key);
+      map.delete(key);
       return undefined;
     }
     return e;
+  }
+
+  /** Stores a memory-only entry; every 256 of them, drops the expired ones. */
+  private setVolatile(key: string, entry: [unknown, number | null]): void {
+    this.volatile.set(key, entry);
+    if (++this.volatileSets % 256 !== 0) return;
+    const now = this.clock.now();
+    for (const [k, [, exp]] of this.volatile) if (exp !== null && exp <= now) this.volatile.delete(k);
   }
 
   /** Runs `read` after a due reload check, or at once (one resolved promise) when none is due. */
@@ -147,14 +165,19 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
   }
 
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    await this.refresh(true);
     const expires = typeof ttl === 'number' && ttl > 0 ? this.clock.now() + ttl : null;
+    if (this.opts.memoryOnly?.(key)) {
+      this.setVolatile(key, [value, expires]);
+      return true;
+    }
+    await this.refresh(true);
     this.entries.set(key, [value, expires]);
     await this.flush();
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
+    if (this.opts.memoryOnly?.(key)) return this.volatile.delete(key);
     await this.refresh(true);
     const existed = this.live(key) !== undefined;
     this.entries.delete(key);
@@ -170,10 +193,11 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
 
   async clear(): Promise<void> {
     if (this.namespace) {
-      for (const k of [...this.entries.keys()])
-        if (k.startsWith(`${this.namespace}:`)) this.entries.delete(k);
+      for (const map of [this.entries, this.volatile])
+        for (const k of [...map.keys()]) if (k.startsWith(`${this.namespace}:`)) map.delete(k);
     } else {
       this.entries.clear();
+      this.volatile.clear();
     }
     await this.flush();
   }
@@ -186,7 +210,8 @@ export class FileKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
   get size(): number {
     const now = this.clock.now();
     let n = 0;
-    for (const [, exp] of this.entries.values()) if (exp === null || exp > now) n++;
+    for (const map of [this.entries, this.volatile])
+      for (const [, exp] of map.values()) if (exp === null || exp > now) n++;
     return n;
   }
 

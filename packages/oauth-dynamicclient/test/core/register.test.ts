@@ -261,6 +261,20 @@ describe('registration hygiene', () => {
     ).toBe(429);
   });
 
+  it("rate limit: server.rateLimit counts an embedding app's page like an endpoint (429 with Retry-After, audited)", async () => {
+    const { server, audit } = testServer({ rateLimits: { pages: { limit: 2, windowMs: 60_000 } } });
+    const page = () => new Request('https://as.example.com/account');
+    await server.rateLimit('pages', page(), { remoteAddress: '203.0.113.9' });
+    await server.rateLimit('pages', page(), { remoteAddress: '203.0.113.9' });
+    const err = await server
+      .rateLimit('pages', page(), { remoteAddress: '203.0.113.9' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ error: 'rate_limited', status: 429, headers: { 'retry-after': '60' } });
+    expect(audit.at(-1)).toMatchObject({ type: 'rate_limited', bucket: 'pages', source: '203.0.113.9' });
+    // Another source has its own count.
+    await server.rateLimit('pages', page(), { remoteAddress: '198.51.100.1' });
+  });
+
   it('client TTL: a client never used is reaped after unusedClientTtlMs; deletion hooks run', async () => {
     // reap() by hand here; the timer is tested in reaper.test.ts.
     const { server, clock, audit } = testServer({ clientReapIntervalMs: 0 });

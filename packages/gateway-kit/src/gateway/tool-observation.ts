@@ -1,0 +1,177 @@
+import type http from 'node:http';
+import type { GatewayMetrics } from '../ops/metrics.js';
+
+/** Most bytes of one answer (a JSON body, or one event of a stream) read to find the replies; beyond it the tap lets go. */
+const MAX_OBSERVED_BYTES = 8 * 1024 * 1024;
+
+/** A JSON-RPC message of a request body, as the gateway parsed it. */
+export interface ObservedRequest {
+  id?: unknown;
+  method?: unknown;
+  params?: { name?: unknown } | null;
+}
+
+type Watched = { method: 'tools/call'; tool: string } | { method: 'tools/list' };
+
+/**
+ * Tool-call observation, a hook on the MCP route: the `tools/call` and
+ * `tools/list` requests of one exchange, matched by JSON-RPC id against the
+ * backend's replies as they stream back to the client. A `tools/list` result
+ * teaches {@link GatewayMetrics} the tool names the service publishes; a
+ * `tools/call` is counted only when the backend answered it with a result
+ * (a JSON-RPC error, such as an unknown tool, is not a call). The reply
+ * passes through unchanged; once every watched request is answered (or an
+ * answer is too large to read) the tap only forwards.
+ */
+export class ToolObservation {
+  private readonly pending = new Map<unknown, Watched>();
+  private readonly decoder = new TextDecoder();
+  /** Text read but not yet parsed: the whole JSON body, or the unfinished event of a stream. */
+  private text = '';
+  private mode: 'json' | 'sse' | undefined;
+  private done = false;
+
+  private constructor(
+    private readonly service: string,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  /** The observation of `messages` for `service`, or `undefined` when none of them is watched. */
+  static of(
+    service: string,
+    messages: ObservedRequest[],
+    metrics: GatewayMetrics,
+  ): ToolObservation | undefined {
+    let o: ToolObservation | undefined;
+    for (const m of messages) {
+      if (m.id === undefined || m.id === null) continue;
+      let w: Watched;
+      if (m.method === 'tools/call' && typeof m.params?.name === 'string') {
+        w = { method: 'tools/call', tool: m.params.name };
+      } else if (m.method === 'tools/list') {
+        w = { method: 'tools/list' };
+      } else continue;
+      (o ??= new ToolObservation(service, metrics)).pending.set(m.id, w);
+    }
+    return o;
+  }
+
+  /** The same response, its body read on the way through. */
+  tapResponse(res: Response): Response {
+    if (!res.body) return res;
+    const body = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, controller) => {
+          this.read(chunk);
+          controller.enqueue(chunk);
+        },
+        flush: () => this.end(),
+      }),
+    );
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }
+
+  /** Reads what the backend writes to `res` (the node:http fast path), leaving the writes as they are. */
+  tapNode(res: http.ServerResponse): void {
+    const write = res.write.bind(res);
+    const end = res.end.bind(res);
+    const bytes = (chunk: unknown, encoding: unknown): Uint8Array | undefined =>
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+        : chunk instanceof Uint8Array
+          ? chunk
+          : undefined;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (!this.done) {
+        const b = bytes(chunk, rest[0]);
+        if (b) this.read(b);
+      }
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      if (!this.done) {
+        const b = typeof chunk === 'function' ? undefined : bytes(chunk, rest[0]);
+        if (b) this.read(b);
+        this.end();
+      }
+      res.write = write;
+      res.end = end;
+      return (end as (...a: unknown[]) => http.ServerResponse)(chunk, ...rest);
+    }) as typeof res.end;
+  }
+
+  private read(chunk: Uint8Array): void {
+    if (this.done) return;
+    this.text += this.decoder.decode(chunk, { stream: true });
+    if (this.mode === undefined) {
+      const first = /\S/.exec(this.text);
+      if (!first) return;
+      this.mode = first[0] === '{' || first[0] === '[' ? 'json' : 'sse';
+    }
+    if (this.mode === 'sse') this.events();
+    if (this.text.length > MAX_OBSERVED_BYTES) this.stop();
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.text += this.decoder.decode();
+    if (this.mode === 'json') this.parse(this.text);
+    else if (this.mode === 'sse') this.events(true);
+    this.stop();
+  }
+
+  /** Parses every complete event of the stream read so far (and the last one at its end). */
+  private events(final = false): void {
+    let text = this.text.includes('\r') ? this.text.replace(/\r\n/g, '\n') : this.text;
+    for (;;) {
+      const at = text.indexOf('\n\n');
+      if (at === -1) break;
+      this.event(text.slice(0, at));
+      text = text.slice(at + 2);
+      if (this.done) return;
+    }
+    if (final && text.trim()) this.event(text);
+    this.text = text;
+  }
+
+  private event(block: string): void {
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
+    }
+    if (data.length) this.parse(data.join('\n'));
+  }
+
+  private parse(text: string): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return;
+    }
+    for (const m of Array.isArray(json) ? (json as unknown[]) : [json]) {
+      if (typeof m === 'object' && m !== null) this.answer(m as Record<string, unknown>);
+    }
+  }
+
+  private answer(m: Record<string, unknown>): void {
+    const w = this.pending.get(m.id);
+    if (!w || !('result' in m || 'error' in m)) return;
+    this.pending.delete(m.id);
+    const result = m.result as { tools?: unknown } | undefined;
+    if (w.method === 'tools/list' && result && Array.isArray(result.tools)) {
+      this.metrics.learnTools(
+        this.service,
+        (result.tools as unknown[]).map((t) => (t as { name?: unknown } | null)?.name),
+      );
+    } else if (w.method === 'tools/call' && 'result' in m) {
+      this.metrics.countToolCall(this.service, w.tool);
+    }
+    if (this.pending.size === 0) this.stop();
+  }
+
+  private stop(): void {
+    this.done = true;
+    this.text = '';
+  }
+}
