@@ -1,0 +1,221 @@
+import { listen, listenNode, type Listening } from '@mcp-gateway/testkit';
+import { requireBearerAuth as requireBearerAuthV2 } from '@modelcontextprotocol/express';
+import * as v1Errors from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { requireBearerAuth as requireBearerAuthV1 } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import { requireBearerAuth as fetchGateV2 } from '@modelcontextprotocol/server';
+import express, { type RequestHandler } from 'express';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/store/errors.js';
+import type { Store } from '../../src/store/types.js';
+import { createAccessTokenVerifier } from '../../src/resource/remote-verifier.js';
+import { mcpTokenVerifier, type McpAuthInfo } from '../../src/resource/mcp-verifier.js';
+import * as forExpress from '../../src/resource/express.js';
+import * as forHono from '../../src/resource/hono.js';
+import { issueAccessToken, localUsers, startAs, type TestAs } from './helpers.js';
+
+let t: TestAs;
+let full: string; // scopes mcp:read mcp:write
+let readOnly: string; // scope mcp:read
+const servers: Listening[] = [];
+
+beforeAll(async () => {
+  t = await startAs({ identityProvider: { type: 'local', users: await localUsers() } });
+  full = (await issueAccessToken(t)).access_token;
+  readOnly = (await issueAccessToken(t, { scope: 'mcp:read' })).access_token;
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await t.close();
+});
+
+const describeAuth = (auth: McpAuthInfo | undefined) => ({
+  clientId: auth?.clientId,
+  scopes: auth?.scopes,
+  resource: auth?.resource?.href,
+  sub: auth?.extra?.sub,
+  login: auth?.extra?.login,
+});
+
+/** An Express app whose GET /mcp is guarded by `guard` and echoes `req.auth`. */
+async function expressApp(guard: RequestHandler): Promise<string> {
+  const app = express();
+  app.use(
+    forExpress.protectedResourceMetadata({
+      resource: t.resource,
+      authorizationServers: [t.url],
+      scopes: ['mcp:read'],
+    }),
+  );
+  app.get('/mcp', guard, (req, res) => void res.json(describeAuth(req.auth)));
+  const s = await listenNode(app);
+  servers.push(s);
+  return s.url;
+}
+
+const get = (url: string, token?: string) =>
+  fetch(`${url}/mcp`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+const metadataUrl = `/.well-known/oauth-protected-resource/mcp`;
+
+describe("mcpTokenVerifier: the MCP SDK's OAuthTokenVerifier, so the SDK's requireBearerAuth accepts our tokens", () => {
+  it('v1 requireBearerAuth: AuthInfo on req.auth; refused token 401 invalid_token; missing scope 403 insufficient_scope', async () => {
+    const verifier = mcpTokenVerifier(t.as, { resource: t.resource, errors: v1Errors });
+    const url = await expressApp(
+      requireBearerAuthV1({
+        verifier,
+        requiredScopes: ['mcp:write'],
+        expectedResource: new URL(t.resource),
+        resourceMetadataUrl: `${t.url}${metadataUrl}`,
+      }),
+    );
+    const ok = await get(url, full);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({
+      scopes: ['mcp:read', 'mcp:write'],
+      resource: t.resource,
+      sub: 'local:alice',
+      login: 'alice',
+    });
+    const forged = await get(url, `${full.slice(0, -4)}AAAA`);
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    expect(await forged.json()).toMatchObject({ error: 'invalid_token' });
+    const narrow = await get(url, readOnly);
+    expect(narrow.status).toBe(403);
+    expect(narrow.headers.get('www-authenticate')).toMatch(/error="insufficient_scope".*scope="mcp:write"/);
+  });
+
+  it("v1 requireBearerAuth: another resource's token is refused with 401, not accepted or 500", async () => {
+    const verifier = mcpTokenVerifier(t.as, { resource: 'https://elsewhere.example/mcp', errors: v1Errors });
+    const url = await expressApp(requireBearerAuthV1({ verifier }));
+    const res = await get(url, full);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({
+      error: 'invalid_token',
+      error_description: 'token not valid for this resource',
+    });
+  });
+
+  it('v1 without the SDK error classes: the middleware cannot classify our errors (500), hence the `errors` option', async () => {
+    const url = await expressApp(
+      requireBearerAuthV1({ verifier: mcpTokenVerifier(t.as, { resource: t.resource }) }),
+    );
+    expect((await get(url, 'not-a-jwt')).status).toBe(500);
+  });
+
+  it('v2 requireBearerAuth (@modelcontextprotocol/express): 200 / 401 / 403 with no error classes passed', async () => {
+    const verifier = mcpTokenVerifier(t.as, { resource: t.resource });
+    const url = await expressApp(
+      requireBearerAuthV2({ verifier, requiredScopes: ['mcp:write'], expectedResource: new URL(t.resource) }),
+    );
+    const ok = await get(url, full);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ sub: 'local:alice', resource: t.resource });
+    const bad = await get(url, 'not-a-jwt');
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toEqual({ error: 'invalid_token', error_description: 'token malformed' });
+    expect((await get(url, readOnly)).status).toBe(403);
+  });
+
+  it("v2 fetch gate (@modelcontextprotocol/server) with a remote verifier (the issuer's JWKS over HTTP)", async () => {
+    const verifier = mcpTokenVerifier(createAccessTokenVerifier({ issuer: t.url }), {
+      resource: t.resource,
+      scopes: ['mcp:write'],
+    });
+    const gate = fetchGateV2({ verifier, expectedResource: new URL(t.resource) });
+    const s = await listen(async (request) => {
+      const auth = await gate(request);
+      return auth instanceof Response ? auth : Response.json(describeAuth(auth));
+    });
+    servers.push(s);
+    expect(await (await get(s.url, full)).json()).toMatchObject({ login: 'alice' });
+    expect((await get(s.url, 'x.y.z')).status).toBe(401);
+    // The scope is checked by our verifier here (not the SDK): still a 403.
+    const narrow = await get(s.url, readOnly);
+    expect(narrow.status).toBe(403);
+    expect(await narrow.json()).toMatchObject({ error: 'insufficient_scope' });
+  });
+
+  it('a store outage is a server error (500), never a 401 that would send the client back to sign-in', async () => {
+    // A store whose every operation fails as an unreachable Redis does.
+    const store = new Proxy({} as Store, {
+      get: () => () => Promise.reject(new StoreUnavailableError('storage unavailable')),
+    });
+    const verify = createAccessTokenVerifier({ issuer: t.url, store });
+    const url = await expressApp(
+      requireBearerAuthV2({ verifier: mcpTokenVerifier(verify, { resource: t.resource }) }),
+    );
+    const res = await get(url, full);
+    expect(res.status).toBe(500);
+  });
+});
+
+describe("/express and /hono middlewares: RFC 6750/9728 challenges and the SDK's AuthInfo on the request", () => {
+  const options = () => ({ verifier: t.as, resource: t.resource, scopes: ['mcp:write'] });
+  const challenge = () =>
+    `Bearer scope="mcp:write", resource_metadata="${new URL(t.resource).origin}${metadataUrl}"`;
+
+  async function honoApp(): Promise<string> {
+    const app = new Hono();
+    app.use(
+      forHono.protectedResourceMetadata({
+        resource: t.resource,
+        authorizationServers: [t.url],
+        scopes: ['mcp:read'],
+      }),
+    );
+    app.get('/mcp', forHono.bearerAuth(options()), (c) => c.json(describeAuth(c.get('auth'))));
+    const s = await listen((request) => app.fetch(request));
+    servers.push(s);
+    return s.url;
+  }
+
+  it.each(['express', 'hono'])(
+    '%s: no token 401 with the challenge, refused 401 invalid_token, narrow 403, valid passes',
+    async (kind) => {
+      const url = kind === 'express' ? await expressApp(forExpress.bearerAuth(options())) : await honoApp();
+      const none = await get(url);
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toBe(challenge());
+      const malformed = await fetch(`${url}/mcp`, { headers: { authorization: 'Bearer' } });
+      expect(malformed.status).toBe(401);
+      expect(malformed.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+      const expired = await get(url, `${full.slice(0, -4)}AAAA`);
+      expect(expired.status).toBe(401);
+      expect(await expired.json()).toEqual({
+        error: 'invalid_token',
+        error_description: 'token signature invalid',
+      });
+      const narrow = await get(url, readOnly);
+      expect(narrow.status).toBe(403);
+      expect(narrow.headers.get('www-authenticate')).toMatch(/^Bearer error="insufficient_scope"/);
+      const ok = await get(url, full);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({
+        clientId: expect.any(String),
+        scopes: ['mcp:read', 'mcp:write'],
+        resource: t.resource,
+        sub: 'local:alice',
+        login: 'alice',
+      });
+    },
+  );
+
+  it.each(['express', 'hono'])(
+    '%s: protectedResourceMetadata serves the RFC 9728 document at its well-known path only',
+    async (kind) => {
+      const url = kind === 'express' ? await expressApp(forExpress.bearerAuth(options())) : await honoApp();
+      const res = await fetch(`${url}${metadataUrl}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await res.json()).toEqual({
+        resource: t.resource,
+        authorization_servers: [t.url],
+        scopes_supported: ['mcp:read'],
+        bearer_methods_supported: ['header'],
+      });
+      expect((await fetch(`${url}/.well-known/oauth-protected-resource/other`)).status).toBe(404);
+    },
+  );
+});
