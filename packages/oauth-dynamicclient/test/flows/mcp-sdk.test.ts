@@ -148,6 +148,11 @@ describe("mcpTokenVerifier: the MCP SDK's OAuthTokenVerifier, so the SDK's requi
     );
     const res = await get(url, full);
     expect(res.status).toBe(500);
+    // Our own middleware can say it properly: 503 with Retry-After.
+    const ours = await expressApp(forExpress.bearerAuth({ verifier: verify, resource: t.resource }));
+    const unavailable = await get(ours, full);
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 });
 
