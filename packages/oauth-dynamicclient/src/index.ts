@@ -199,3 +199,7 @@ export {
 } from './resource/mcp-verifier.js';
 export { bearerAuthCheck, type BearerAuthOptions, type BearerAuthResult } from './resource/bearer-auth.js';
 export { protectedResourceDocument, type ProtectedResourceOptions } from './resource/resource-metadata.js';
+export {
+  createIntrospectionVerifier,
+  type IntrospectionVerifierOptions,
+} from './resource/introspection-verifier.js';

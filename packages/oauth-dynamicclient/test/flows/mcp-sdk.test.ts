@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/store/errors.js';
 import type { Store } from '../../src/store/types.js';
 import { createAccessTokenVerifier } from '../../src/resource/remote-verifier.js';
+import { createIntrospectionVerifier } from '../../src/resource/introspection-verifier.js';
 import { mcpTokenVerifier, type McpAuthInfo } from '../../src/resource/mcp-verifier.js';
 import * as forExpress from '../../src/resource/express.js';
 import * as forHono from '../../src/resource/hono.js';
@@ -223,4 +224,75 @@ describe("/express and /hono middlewares: RFC 6750/9728 challenges and the SDK's
       expect((await fetch(`${url}/.well-known/oauth-protected-resource/other`)).status).toBe(404);
     },
   );
+});
+
+describe('createIntrospectionVerifier: a resource server in another process asks RFC 7662 /introspect', () => {
+  async function introspector() {
+    const reg = await t.as.clients.register({
+      redirect_uris: ['https://rs.example/cb'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    return { clientId: reg.client.client_id, clientSecret: reg.clientSecret! };
+  }
+
+  it('accepts an active token, and sees a revocation at once (the JWKS verifier without the store does not)', async () => {
+    const { access_token } = await issueAccessToken(t);
+    const introspection = createIntrospectionVerifier({ issuer: t.url, ...(await introspector()) });
+    const url = await expressApp(forExpress.bearerAuth({ verifier: introspection, resource: t.resource }));
+    const ok = await get(url, access_token);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ sub: 'local:alice', login: 'alice', resource: t.resource });
+
+    const claims = JSON.parse(Buffer.from(access_token.split('.')[1]!, 'base64url').toString()) as {
+      client_id: string;
+    };
+    const revoked = await fetch(`${t.url}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: access_token, client_id: claims.client_id }),
+    });
+    expect(revoked.status).toBe(200);
+    const after = await get(url, access_token);
+    expect(after.status).toBe(401);
+    expect(await after.json()).toEqual({ error: 'invalid_token', error_description: 'token not active' });
+    const jwksOnly = createAccessTokenVerifier({ issuer: t.url });
+    expect((await jwksOnly(access_token, { resource: t.resource })).sub).toBe('local:alice');
+  });
+
+  it('audience, scope and issuer are checked like verifyAccessToken; an unreachable endpoint is 503, not 401', async () => {
+    const creds = await introspector();
+    const introspection = createIntrospectionVerifier({ issuer: t.url, ...creds });
+    await expect(introspection(full, { resource: 'https://elsewhere.example/mcp' })).rejects.toMatchObject({
+      reason: 'audience',
+    });
+    await expect(
+      introspection(readOnly, { resource: t.resource, scopes: ['mcp:write'] }),
+    ).rejects.toMatchObject({
+      error: 'insufficient_scope',
+    });
+    const otherIssuer = createIntrospectionVerifier({
+      issuer: `${t.url}/other`,
+      introspectionEndpoint: `${t.url}/introspect`,
+      ...creds,
+    });
+    await expect(otherIssuer(full, { resource: t.resource })).rejects.toMatchObject({ reason: 'issuer' });
+    const wrongSecret = createIntrospectionVerifier({
+      issuer: t.url,
+      clientId: creds.clientId,
+      clientSecret: 'nope',
+    });
+    const down = await expressApp(forExpress.bearerAuth({ verifier: wrongSecret, resource: t.resource }));
+    // The server refused us (401 invalid_client): our problem, not the token's.
+    expect((await get(down, full)).status).toBe(503);
+    const closed = await listen(() => new Response('x'));
+    await closed.close();
+    const unreachable = createIntrospectionVerifier({
+      issuer: t.url,
+      introspectionEndpoint: `${closed.url}/introspect`,
+      ...creds,
+    });
+    await expect(unreachable(full, { resource: t.resource })).rejects.toMatchObject({
+      error: 'temporarily_unavailable',
+    });
+  });
 });
