@@ -1,4 +1,5 @@
 import {
+  bearerFromHeader,
   bearerHeaderGuard,
   verifyFunction,
   type AccessTokenSource,
@@ -28,7 +29,7 @@ export function bearerAuthCheck(
     const check = await guard(authorization);
     if (!check.ok) return check;
     // bearerHeaderGuard only succeeds with a well-formed header.
-    const token = authorization!.replace(/^Bearer +/i, '').trim();
+    const token = bearerFromHeader(authorization)!;
     return { ok: true, auth: toMcpAuthInfo(token, check.token, options.resource) };
   };
 }
