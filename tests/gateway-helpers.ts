@@ -3,6 +3,7 @@
  * child process, and play a browser's part in login and consent with plain
  * HTTP (cookies kept by hand, forms parsed from the served HTML).
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -138,4 +139,50 @@ export async function loginAndConsent(
     url = new URL(posted.headers.get('location')!, action).href;
   }
   throw new Error('too many redirects');
+}
+
+/**
+ * RFC 7591 registration of a public client, then the code flow with PKCE
+ * (sign-in and consent through {@link loginAndConsent}) and the token
+ * request, all against `base`. Returns the access token.
+ */
+export async function registerAndGetToken(
+  base: string,
+  opts: { username: string; password: string; resource: string; scope?: string },
+): Promise<string> {
+  const redirectUri = 'http://127.0.0.1:9/cb';
+  const reg = await fetch(`${base}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
+  });
+  if (reg.status !== 201) throw new Error(`registration answered ${reg.status}: ${await reg.text()}`);
+  const { client_id } = (await reg.json()) as { client_id: string };
+  const verifier = randomBytes(32).toString('base64url');
+  const authorize = new URL(`${base}/authorize`);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id,
+    redirect_uri: redirectUri,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    state: 's',
+    resource: opts.resource,
+    ...(opts.scope ? { scope: opts.scope } : {}),
+  }).toString();
+  const back = await loginAndConsent(authorize.href, opts);
+  const res = await fetch(`${base}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      redirect_uri: redirectUri,
+      client_id,
+      code_verifier: verifier,
+      resource: opts.resource,
+    }),
+  });
+  if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
 }

@@ -3,6 +3,7 @@
 // same app, and /mcp answers only requests with a valid token for it.
 import express from 'express';
 import { createAuthorizationServer, hashPassword, toNodeListener } from '@mcp-gateway/oauth-dynamicclient';
+import { bearerAuth } from '@mcp-gateway/oauth-dynamicclient/express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 
@@ -19,30 +20,26 @@ const as = createAuthorizationServer({
     ],
   },
 });
-const guard = as.requireBearer({ resource, scopes: ['notes'] });
 
 const app = express();
-app.post('/mcp', express.json(), async (req, res) => {
-  const auth = req.get('authorization');
-  const check = await guard(
-    new Request(`${base}${req.url}`, { headers: auth ? { authorization: auth } : {} }),
-  );
-  if (!check.ok)
-    return void res
-      .status(check.response.status)
-      .set(Object.fromEntries(check.response.headers))
-      .send(await check.response.text());
-  const server = new McpServer({ name: 'notes', version: '1.0.0' });
-  server.registerTool('whoami', { description: 'Who is calling.' }, () => ({
-    content: [{ type: 'text', text: `hello ${check.token.login ?? check.token.sub}` }],
-  }));
-  const transport = new StreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-  });
-  res.on('close', () => void transport.close());
-  await server.connect(transport);
-  await transport.handleRequest(req, res, req.body);
-});
-app.use(toNodeListener((request) => as.fetch(request))); // metadata, /register, /authorize, /token, …
+// 401/403 with the RFC 9728 challenge, or req.auth (the MCP SDK's AuthInfo) for the handler.
+app.post(
+  '/mcp',
+  bearerAuth({ verifier: as, resource, scopes: ['notes'] }),
+  express.json(),
+  async (req, res) => {
+    const server = new McpServer({ name: 'notes', version: '1.0.0' });
+    server.registerTool('whoami', { description: 'Who is calling.' }, ({ authInfo }) => ({
+      content: [{ type: 'text', text: `hello ${String(authInfo?.extra?.login)}` }],
+    }));
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    res.on('close', () => void transport.close());
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  },
+);
+app.use(toNodeListener((request, info) => as.fetch(request, info))); // metadata, /register, /authorize, /token, …
 app.listen(port, '127.0.0.1', () => console.log(`notes MCP server on ${resource}`));

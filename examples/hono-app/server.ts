@@ -1,9 +1,10 @@
 // Someone else's MCP server (an MCP SDK server on Hono), protected with
 // @mcp-gateway/oauth-dynamicclient: the authorization server answers every
 // route but /mcp, and /mcp needs a valid token for it.
-import { serve } from '@hono/node-server';
+import { serve, type HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createAuthorizationServer, hashPassword } from '@mcp-gateway/oauth-dynamicclient';
+import { bearerAuth } from '@mcp-gateway/oauth-dynamicclient/hono';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 
@@ -20,24 +21,20 @@ const as = createAuthorizationServer({
     ],
   },
 });
-const guard = as.requireBearer({ resource, scopes: ['notes'] });
 
-const app = new Hono();
-app.post('/mcp', async (c) => {
-  const check = await guard(c.req.raw);
-  if (!check.ok) return check.response; // 401 with resource_metadata, or 403 insufficient_scope
+const app = new Hono<{ Bindings: HttpBindings }>();
+// 401/403 with the RFC 9728 challenge, or c.get('auth') (the MCP SDK's AuthInfo) for the handler.
+app.post('/mcp', bearerAuth({ verifier: as, resource, scopes: ['notes'] }), async (c) => {
   const server = new McpServer({ name: 'notes', version: '1.0.0' });
-  server.registerTool('whoami', { description: 'Who is calling.' }, () => ({
-    content: [{ type: 'text', text: `hello ${check.token.login ?? check.token.sub}` }],
+  server.registerTool('whoami', { description: 'Who is calling.' }, ({ authInfo }) => ({
+    content: [{ type: 'text', text: `hello ${String(authInfo?.extra?.login)}` }],
   }));
-  const transport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-  });
+  const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
   await server.connect(transport);
-  return transport.handleRequest(c.req.raw);
+  return transport.handleRequest(c.req.raw, { authInfo: c.get('auth') });
 });
-app.all('*', (c) => as.fetch(c.req.raw)); // metadata, /register, /authorize, /token, …
+// metadata, /register, /authorize, /token, … (the peer address keys the rate limits)
+app.all('*', (c) => as.fetch(c.req.raw, { remoteAddress: c.env.incoming.socket.remoteAddress }));
 serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () =>
   console.log(`notes MCP server on ${resource}`),
 );

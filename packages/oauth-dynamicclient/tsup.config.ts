@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: {
+    index: 'src/index.ts',
+    express: 'src/resource/express.ts',
+    hono: 'src/resource/hono.ts',
+  },
   format: ['esm'],
   dts: true,
   sourcemap: true,

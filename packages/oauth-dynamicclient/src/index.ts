@@ -186,6 +186,10 @@ export {
   requireBearer,
   withBearer,
   readBearer,
+  bearerFromHeader,
+  bearerHeaderGuard,
+  verifyFunction,
+  type AccessTokenSource,
   type BearerCheck,
   type RequireBearerOptions,
   type VerifyAccessToken,
@@ -193,3 +197,18 @@ export {
 export { createAccessTokenVerifier, type RemoteVerifierOptions } from './resource/remote-verifier.js';
 export { bearerChallenge, bearerErrorResponse, type ChallengeInput } from './resource/challenge.js';
 export { canonicalResource } from './resource/canonical.js';
+export {
+  mcpTokenVerifier,
+  toMcpAuthInfo,
+  McpOAuthError,
+  type McpAuthInfo,
+  type McpTokenVerifier,
+  type McpTokenVerifierOptions,
+  type McpSdkErrorClasses,
+} from './resource/mcp-verifier.js';
+export { bearerAuthCheck, type BearerAuthOptions, type BearerAuthResult } from './resource/bearer-auth.js';
+export { protectedResourceDocument, type ProtectedResourceOptions } from './resource/resource-metadata.js';
+export {
+  createIntrospectionVerifier,
+  type IntrospectionVerifierOptions,
+} from './resource/introspection-verifier.js';

@@ -6,6 +6,7 @@ import type { GrantPolicy, StaticClientConfig } from './clients/registry.js';
 import type { CorsOptions } from './http/cors.js';
 import type { Logger } from './http/errors.js';
 import type { RequestInfo } from './http/rate-limit.js';
+import { runtimeWithoutPeerAddress } from './http/peer-address.js';
 import type { IdGenerator } from './ids.js';
 import type { Store } from './store/types.js';
 import { flowOptionsShape } from './endpoints/flow-options.js';
@@ -256,6 +257,10 @@ export function parseOptions(input: unknown): ResolvedOptions {
     );
   }
   const o = parsed.data;
+  requireRateLimitSourceWithoutPeer(o.rateLimitSource, o.trustProxyHops, {
+    ...defaults.rateLimits,
+    ...o.rateLimits,
+  });
   const resources = o.resources.map((r) => ({ ...r, resource: canonicalUrl(r.resource) }));
   const scopes = o.scopes ?? [...new Set(resources.flatMap((r) => r.scopes ?? []))];
   const listed = new Set(resources.filter((r) => r.advertise !== false).flatMap((r) => r.scopes ?? []));
@@ -267,6 +272,27 @@ export function parseOptions(input: unknown): ResolvedOptions {
     advertisedScopes: scopes.filter((s) => listed.has(s) || !unlisted.has(s)),
     rateLimits: { ...defaults.rateLimits, ...o.rateLimits },
   };
+}
+
+/**
+ * On a runtime without a peer address (Workers) every request would share
+ * the `unknown` rate-limit bucket, so one client could lock out all others:
+ * fail at construction unless `rateLimitSource` (or trusted proxy hops) says
+ * where the client address comes from, or every limit is off.
+ */
+function requireRateLimitSourceWithoutPeer(
+  source: unknown,
+  trustProxyHops: number,
+  limits: Record<string, unknown>,
+): void {
+  const runtime = runtimeWithoutPeerAddress();
+  if (!runtime || source || trustProxyHops > 0 || Object.values(limits).every((l) => l === false)) return;
+  const message =
+    `rateLimitSource is required on ${runtime}: requests carry no client address, so every client would ` +
+    `share one rate-limit bucket. Pass e.g. rateLimitSource: (req) => req.headers.get('cf-connecting-ip') ?? 'unknown'.`;
+  throw new OptionsError(`invalid authorization server options:\n${message}`, [
+    { code: 'custom', path: ['rateLimitSource'], message, input: undefined },
+  ]);
 }
 
 /** Lower-cases scheme and host and drops the fragment (WHATWG URL serialisation). */

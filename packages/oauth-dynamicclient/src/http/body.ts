@@ -8,11 +8,14 @@ export function mediaType(request: Request): string | undefined {
 }
 
 /**
- * Reads a request body up to `limit` bytes. A declared `Content-Length` over
- * the limit answers 413 before reading; a stream that grows past it is
- * cancelled and answers 413 too.
+ * Reads a request (or response) body up to `limit` bytes. A declared
+ * `Content-Length` over the limit answers 413 before reading; a stream that
+ * grows past it is cancelled and answers 413 too.
  */
-export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+export async function readBody(
+  request: Pick<Request, 'headers' | 'body'>,
+  limit: number,
+): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw payloadTooLarge(limit);
   if (!request.body) return new Uint8Array(0);

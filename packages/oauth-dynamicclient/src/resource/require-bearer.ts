@@ -8,6 +8,16 @@ export type VerifyAccessToken = (
   options: VerifyAccessTokenOptions,
 ) => Promise<VerifiedAccessToken>;
 
+/** An authorization server (anything with `verifyAccessToken`) or a verify function. */
+export type AccessTokenSource =
+  | VerifyAccessToken
+  | { verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<VerifiedAccessToken> };
+
+/** The verify function of an {@link AccessTokenSource}. */
+export function verifyFunction(source: AccessTokenSource): VerifyAccessToken {
+  return typeof source === 'function' ? source : (token, options) => source.verifyAccessToken(token, options);
+}
+
 export interface RequireBearerOptions extends VerifyAccessTokenOptions {
   /** RFC 9728 metadata URL for the challenge; default: the well-known location derived from `resource`. */
   resourceMetadataUrl?: string;
@@ -16,10 +26,50 @@ export interface RequireBearerOptions extends VerifyAccessTokenOptions {
 /** What {@link requireBearer} decided. */
 export type BearerCheck = { ok: true; token: VerifiedAccessToken } | { ok: false; response: Response };
 
+/** The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1 syntax), or `undefined`. */
+export function bearerFromHeader(authorization: string | null | undefined): string | undefined {
+  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization ?? '');
+  return m?.[1];
+}
+
 /** `Authorization: Bearer <token>`, the only place a token is taken from (RFC 6750 §2.1; no query or body tokens). */
 export function readBearer(request: Request): string | undefined {
-  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(request.headers.get('authorization') ?? '');
-  return m?.[1];
+  return bearerFromHeader(request.headers.get('authorization'));
+}
+
+/**
+ * The framework-free core of {@link requireBearer}: checks an
+ * `Authorization` header value (`null`/`undefined` when absent). Framework
+ * middlewares (`/express`, `/hono`) call this with the header they read.
+ */
+export function bearerHeaderGuard(
+  verify: VerifyAccessToken,
+  options: RequireBearerOptions,
+): (authorization: string | null | undefined) => Promise<BearerCheck> {
+  const challenge = {
+    resourceMetadata: options.resourceMetadataUrl ?? protectedResourceMetadataUrl(options.resource),
+    ...(options.scopes?.length ? { scopes: options.scopes } : {}),
+  };
+  const verifyOptions: VerifyAccessTokenOptions = {
+    resource: options.resource,
+    ...(options.scopes ? { scopes: options.scopes } : {}),
+  };
+  return async (authorization) => {
+    const token = bearerFromHeader(authorization);
+    if (!token) {
+      // A malformed Authorization header counts as a token that was sent and refused.
+      const sent = authorization !== null && authorization !== undefined;
+      return {
+        ok: false,
+        response: bearerErrorResponse(sent ? new Error('malformed') : undefined, challenge),
+      };
+    }
+    try {
+      return { ok: true, token: await verify(token, verifyOptions) };
+    } catch (err) {
+      return { ok: false, response: bearerErrorResponse(err, challenge) };
+    }
+  };
 }
 
 /**
@@ -39,30 +89,8 @@ export function requireBearer(
   verify: VerifyAccessToken,
   options: RequireBearerOptions,
 ): (request: Request) => Promise<BearerCheck> {
-  const challenge = {
-    resourceMetadata: options.resourceMetadataUrl ?? protectedResourceMetadataUrl(options.resource),
-    ...(options.scopes?.length ? { scopes: options.scopes } : {}),
-  };
-  const verifyOptions: VerifyAccessTokenOptions = {
-    resource: options.resource,
-    ...(options.scopes ? { scopes: options.scopes } : {}),
-  };
-  return async (request) => {
-    const token = readBearer(request);
-    if (!token) {
-      // A malformed Authorization header counts as a token that was sent and refused.
-      const sent = request.headers.has('authorization');
-      return {
-        ok: false,
-        response: bearerErrorResponse(sent ? new Error('malformed') : undefined, challenge),
-      };
-    }
-    try {
-      return { ok: true, token: await verify(token, verifyOptions) };
-    } catch (err) {
-      return { ok: false, response: bearerErrorResponse(err, challenge) };
-    }
-  };
+  const guard = bearerHeaderGuard(verify, options);
+  return (request) => guard(request.headers.get('authorization'));
 }
 
 /** Wraps a fetch handler with {@link requireBearer}; the handler receives the verified token. */

@@ -187,6 +187,44 @@ export async function completeLogin(
 
 export { hashPassword };
 
+/**
+ * Registers a public client and runs the code flow (PKCE, local sign-in as
+ * alice, consent) for `scope` (default: every scope of the resource).
+ */
+export async function issueAccessToken(
+  t: TestAs,
+  opts: { scope?: string } = {},
+): Promise<{ access_token: string; refresh_token?: string }> {
+  const redirect = 'http://127.0.0.1:7777/cb';
+  const reg = await t.as.clients.register({ redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
+  const verifier = 'r'.repeat(43);
+  const challenge = Buffer.from(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
+  ).toString('base64url');
+  const u = new URL(`${t.url}/authorize`);
+  u.search = new URLSearchParams({
+    client_id: reg.client.client_id,
+    redirect_uri: redirect,
+    response_type: 'code',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...(opts.scope ? { scope: opts.scope } : {}),
+  }).toString();
+  const cb = await completeLogin(new Browser(), u.href, redirect);
+  const res = await fetch(`${t.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: cb.searchParams.get('code')!,
+      code_verifier: verifier,
+      redirect_uri: redirect,
+      client_id: reg.client.client_id,
+    }),
+  });
+  return (await res.json()) as { access_token: string; refresh_token?: string };
+}
+
 /** A resource server (MCP-ish endpoint at /mcp) guarded by the AS, serving its RFC 9728 document. */
 export interface TestStack extends TestAs {
   rs: Listening;

@@ -3,9 +3,7 @@ import { createAccessTokenVerifier } from '../../src/resource/remote-verifier.js
 import { withBearer } from '../../src/resource/require-bearer.js';
 import { InvalidTokenError } from '../../src/tokens/errors.js';
 import { html } from '../../src/pages/html.js';
-import { Browser, completeLogin, localUsers, startAs, type TestAs, TEST_PASSWORD_COST } from './helpers.js';
-
-const REDIRECT = 'http://127.0.0.1:7777/cb';
+import { issueAccessToken, localUsers, startAs, type TestAs, TEST_PASSWORD_COST } from './helpers.js';
 
 let t: TestAs;
 beforeAll(async () => {
@@ -16,34 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function accessToken(): Promise<{ access_token: string; refresh_token?: string }> {
-  const reg = await t.as.clients.register({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' });
-  const verifier = 'r'.repeat(43);
-  const challenge = Buffer.from(
-    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
-  ).toString('base64url');
-  const u = new URL(`${t.url}/authorize`);
-  u.search = new URLSearchParams({
-    client_id: reg.client.client_id,
-    redirect_uri: REDIRECT,
-    response_type: 'code',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-  }).toString();
-  const cb = await completeLogin(new Browser(), u.href, REDIRECT);
-  const res = await fetch(`${t.url}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code: cb.searchParams.get('code')!,
-      code_verifier: verifier,
-      redirect_uri: REDIRECT,
-      client_id: reg.client.client_id,
-    }),
-  });
-  return (await res.json()) as { access_token: string };
-}
+const accessToken = () => issueAccessToken(t);
 
 describe('resource servers apart from the authorization server', () => {
   it('createAccessTokenVerifier: keys from /jwks; revocation only with the shared store', async () => {
