@@ -74,7 +74,7 @@ describe('gateway in headless Chromium: login, consent, connected apps', () => {
     await page.goto(authorize.href);
     await page.fill('#username', 'admin');
     await page.fill('#password', gw.adminPassword!);
-    await Promise.all([page.waitForURL(/\/callback\?/), page.click('#sign-in')]);
+    await Promise.all([page.waitForURL(/\/consent\?flow=/), page.click('#sign-in')]);
     expect(await page.textContent('body')).toContain('Chromium Test App');
     await page.screenshot({ path: path.join(artifacts, 'gateway-consent.png'), fullPage: true });
     await Promise.all([page.waitForURL(`${cb.url}/callback?**`), page.click('#approve')]);
@@ -121,7 +121,7 @@ describe('gateway in headless Chromium: login, consent, connected apps', () => {
     await page.goto(`${gw.url}/account`);
     await page.fill('#username', 'admin');
     await page.fill('#password', gw.adminPassword!);
-    await Promise.all([page.waitForURL(/\/callback\?/), page.click('#sign-in')]);
+    await Promise.all([page.waitForURL(/\/consent\?flow=/), page.click('#sign-in')]);
     await Promise.all([page.waitForURL(`${gw.url}/account`), page.click('#approve')]);
     expect(await page.textContent('h1')).toBe('Connected apps');
     expect(await page.textContent('table')).toContain('Chromium Test App');

@@ -2,9 +2,13 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { FetchServerOptions } from './options.js';
 
+/** The prefix of every environment variable the CLI reads (it reads no unprefixed names). */
+export const ENV_PREFIX = 'MCP_FETCH_';
+
 /** One CLI flag with its environment fallback, as documented in the README. */
 export interface FlagSpec {
   flag: string;
+  /** `MCP_FETCH_<NAME>`, or `''` for flags without one (`--help`, `--version`). */
   env: string;
   type: 'string' | 'boolean';
   multiple?: boolean;
@@ -130,6 +134,11 @@ const list = (v: string | undefined) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** A flag's `MCP_FETCH_` variable; an empty variable counts as unset. */
+export function readEnv(env: NodeJS.ProcessEnv, spec: FlagSpec): string | undefined {
+  return (spec.env && env[spec.env]) || undefined;
+}
+
 /** Usage text, generated from {@link CLI_FLAGS}. */
 export function usage(): string {
   const lines = CLI_FLAGS.map((f) => {
@@ -165,20 +174,18 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
   const str = (flag: string): string | undefined => {
     const spec = CLI_FLAGS.find((f) => f.flag === flag)!;
     const v = values[flag];
-    if (typeof v === 'string') return v;
-    const e = spec.env ? env[spec.env] : undefined;
-    return e === undefined || e === '' ? undefined : e;
+    return typeof v === 'string' ? v : readEnv(env, spec);
   };
   const strs = (flag: string): string[] | undefined => {
     const spec = CLI_FLAGS.find((f) => f.flag === flag)!;
     const v = values[flag];
     if (Array.isArray(v) && v.length) return v.flatMap((s) => list(s));
-    const fromEnv = list(spec.env ? env[spec.env] : undefined);
+    const fromEnv = list(readEnv(env, spec));
     return fromEnv.length ? fromEnv : undefined;
   };
   const flagOn = (flag: string): boolean => {
     const spec = CLI_FLAGS.find((f) => f.flag === flag)!;
-    return values[flag] === true || (spec.env !== '' && bool(env[spec.env]));
+    return values[flag] === true || bool(readEnv(env, spec));
   };
   const int = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
     const raw = str(flag);

@@ -6,7 +6,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_FLAGS, parseCli } from '../src/cli-args.js';
+import { CLI_FLAGS, ENV_PREFIX, parseCli, usage } from '../src/cli-args.js';
 import { ensureBuilt, PKG_DIR } from './helpers/build.js';
 import { MAIN_MARKER, startSite } from './helpers/site.js';
 
@@ -189,6 +189,24 @@ describe('cli: flags and environment fallbacks', () => {
       allowedHosts: ['mcp.example.com'],
       allowedOrigins: 'any',
     });
+  });
+
+  it('env: every variable is MCP_FETCH_-prefixed and shown on its --help line; unprefixed names are not read', () => {
+    const help = usage().split('\n');
+    for (const f of CLI_FLAGS) {
+      if (!f.env) continue;
+      expect(f.env.startsWith(ENV_PREFIX), f.env).toBe(true);
+      const line = help.find((l) => new RegExp(`^ +(-\\w, )?--${f.flag}(?![\\w-])`).test(l));
+      expect(line, `--${f.flag}`).toContain(`[env ${f.env}]`);
+    }
+    const c = parseCli([], {
+      PORT: '4000',
+      HOST: '0.0.0.0',
+      PROXY: 'http://p.test:1',
+      TIMEOUT: '5',
+      MCP_FETCH_PATH: '',
+    });
+    expect(c).toEqual(parseCli([], {}));
   });
 
   it('the README documents every flag and environment variable', () => {

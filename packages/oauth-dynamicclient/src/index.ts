@@ -174,6 +174,7 @@ export type {
   ErrorPageModel,
   ConsentPageModel,
   LoginPageModel,
+  NoticePageModel,
 } from './pages/layout.js';
 
 // Tokens and resource servers

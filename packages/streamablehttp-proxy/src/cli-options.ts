@@ -1,42 +1,77 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { splitCommandLine } from './command-line.js';
+import { readEnv, type EnvVar } from './env.js';
 import { LOG_LEVELS } from './log.js';
 import { DEFAULTS, type StdioBridgeOptions } from './options.js';
+
+/**
+ * The environment variable of every CLI setting: `MCP_PROXY_<name>`, with the
+ * unprefixed fallback (`MCP_BIND_HOST` and `MCP_PORT` are the Python
+ * original's; the others are this CLI's earlier names). The README table
+ * mirrors this list (a test checks it).
+ */
+export const CLI_ENV = {
+  host: { name: 'HOST', fallback: 'MCP_BIND_HOST' },
+  port: { name: 'PORT', fallback: 'MCP_PORT' },
+  path: { name: 'PATH', fallback: 'MCP_PATH' },
+  'session-timeout': { name: 'SESSION_TIMEOUT', fallback: 'SESSION_TIMEOUT' },
+  'request-timeout': { name: 'REQUEST_TIMEOUT', fallback: 'REQUEST_TIMEOUT' },
+  'max-request-timeout': { name: 'MAX_REQUEST_TIMEOUT', fallback: 'MAX_REQUEST_TIMEOUT' },
+  'initialize-timeout': { name: 'INITIALIZE_TIMEOUT', fallback: 'INITIALIZE_TIMEOUT' },
+  'max-sessions': { name: 'MAX_SESSIONS', fallback: 'MAX_SESSIONS' },
+  'max-sessions-per-user': { name: 'MAX_SESSIONS_PER_USER', fallback: 'MAX_SESSIONS_PER_USER' },
+  'pool-size': { name: 'POOL_SIZE', fallback: 'POOL_SIZE' },
+  'json-response': { name: 'JSON_RESPONSE', fallback: 'JSON_RESPONSE' },
+  'allowed-origins': { name: 'ALLOWED_ORIGINS', fallback: 'ALLOWED_ORIGINS' },
+  'allowed-hosts': { name: 'ALLOWED_HOSTS', fallback: 'ALLOWED_HOSTS' },
+  'env-from-header': { name: 'ENV_FROM_HEADERS', fallback: 'ENV_FROM_HEADERS' },
+  'identity-header': { name: 'IDENTITY_HEADER', fallback: 'IDENTITY_HEADER' },
+  'max-body-bytes': { name: 'MAX_BODY_BYTES', fallback: 'MAX_BODY_BYTES' },
+  'memory-limit': { name: 'MEMORY_LIMIT', fallback: 'MEMORY_LIMIT' },
+  'cpu-limit': { name: 'CPU_LIMIT', fallback: 'CPU_LIMIT' },
+  'log-level': { name: 'LOG_LEVEL', fallback: 'LOG_LEVEL' },
+  /** The command when none follows `--`. */
+  command: { name: 'SERVER_COMMAND', fallback: 'SERVER_COMMAND' },
+} as const satisfies Record<string, EnvVar>;
 
 /** The CLI's `--help` text. */
 export const HELP = `Usage: mcp-streamablehttp-proxy [options] -- <command> [args...]
 
 Exposes a stdio MCP server over MCP Streamable HTTP, one child process per session.
 
-Options (environment fallback in brackets):
-  --host <addr>              bind address [MCP_BIND_HOST] (default 127.0.0.1)
-  --port <n>                 port [MCP_PORT] (default 3000)
-  --path <path>              MCP endpoint path [MCP_PATH] (default /mcp)
-  --session-timeout <s>      idle seconds before a session ends [SESSION_TIMEOUT] (default 1800)
-  --request-timeout <s>      seconds a request may wait for its answer (progress restarts it), 0 = none [REQUEST_TIMEOUT] (default 60)
-  --max-request-timeout <s>  longest total wait of a request that reports progress [MAX_REQUEST_TIMEOUT] (default 600)
-  --initialize-timeout <s>   seconds a new session's child has to answer initialize [INITIALIZE_TIMEOUT] (default 30)
-  --max-sessions <n>         concurrent sessions, warm pool included [MAX_SESSIONS] (default 100)
+Options (environment variable in brackets; a flag wins over it):
+  --host <addr>              bind address [MCP_PROXY_HOST] (default 127.0.0.1)
+  --port <n>                 port [MCP_PROXY_PORT] (default 3000)
+  --path <path>              MCP endpoint path [MCP_PROXY_PATH] (default /mcp)
+  --session-timeout <s>      idle seconds before a session ends [MCP_PROXY_SESSION_TIMEOUT] (default 1800)
+  --request-timeout <s>      seconds a request may wait for its answer (progress restarts it), 0 = none [MCP_PROXY_REQUEST_TIMEOUT] (default 60)
+  --max-request-timeout <s>  longest total wait of a request that reports progress [MCP_PROXY_MAX_REQUEST_TIMEOUT] (default 600)
+  --initialize-timeout <s>   seconds a new session's child has to answer initialize [MCP_PROXY_INITIALIZE_TIMEOUT] (default 30)
+  --max-sessions <n>         concurrent sessions, warm pool included [MCP_PROXY_MAX_SESSIONS] (default 100)
   --max-sessions-per-user <n>
-                             concurrent sessions per --identity-header value, 0 = no cap [MAX_SESSIONS_PER_USER] (default 5)
-  --pool-size <n>            pre-spawned children [POOL_SIZE] (default 0)
-  --json-response            answer with application/json instead of SSE [JSON_RESPONSE=1]
-  --allowed-origins <list>   comma-separated Origin allow-list, * for any [ALLOWED_ORIGINS]
-  --allowed-hosts <list>     comma-separated Host allow-list [ALLOWED_HOSTS] (default: loopback when bound to loopback)
-  --env-from-header <H=VAR>  pass request header H to the child as VAR; repeatable [ENV_FROM_HEADERS, comma-separated]
-  --identity-header <name>   bind each session to this header's value [IDENTITY_HEADER]
-  --max-body-bytes <n>       largest POST body [MAX_BODY_BYTES] (default 4194304)
-  --memory-limit <bytes>     per-child address-space limit via prlimit [MEMORY_LIMIT]
-  --cpu-limit <seconds>      per-child CPU-time limit via prlimit [CPU_LIMIT]
-  --log-level <level>        debug|info|warn|error|silent [LOG_LEVEL] (default info)
+                             concurrent sessions per --identity-header value, 0 = no cap [MCP_PROXY_MAX_SESSIONS_PER_USER] (default 5)
+  --pool-size <n>            pre-spawned children [MCP_PROXY_POOL_SIZE] (default 0)
+  --json-response            answer with application/json instead of SSE [MCP_PROXY_JSON_RESPONSE=1]
+  --allowed-origins <list>   comma-separated Origin allow-list, * for any [MCP_PROXY_ALLOWED_ORIGINS]
+  --allowed-hosts <list>     comma-separated Host allow-list [MCP_PROXY_ALLOWED_HOSTS] (default: loopback when bound to loopback)
+  --env-from-header <H=VAR>  pass request header H to the child as VAR; repeatable [MCP_PROXY_ENV_FROM_HEADERS, comma-separated]
+  --identity-header <name>   bind each session to this header's value [MCP_PROXY_IDENTITY_HEADER]
+  --max-body-bytes <n>       largest POST body [MCP_PROXY_MAX_BODY_BYTES] (default 4194304)
+  --memory-limit <bytes>     per-child address-space limit via prlimit [MCP_PROXY_MEMORY_LIMIT]
+  --cpu-limit <seconds>      per-child CPU-time limit via prlimit [MCP_PROXY_CPU_LIMIT]
+  --log-level <level>        debug|info|warn|error|silent [MCP_PROXY_LOG_LEVEL] (default info)
   -h, --help                 show this help
   -v, --version              show the version
 
-The command comes after --, or from SERVER_COMMAND (split like a shell would).
+The command comes after --, or from MCP_PROXY_SERVER_COMMAND (split like a shell would).
+Every MCP_PROXY_<NAME> falls back to an unprefixed name when unset (the prefixed one wins):
+MCP_BIND_HOST, MCP_PORT (as in the Python original), MCP_PATH, and the bare <NAME> for the
+others (e.g. SESSION_TIMEOUT, LOG_LEVEL, SERVER_COMMAND).
+
 Examples:
   mcp-streamablehttp-proxy -- npx -y @modelcontextprotocol/server-memory
-  SERVER_COMMAND="uvx mcp-server-time" MCP_BIND_HOST=0.0.0.0 mcp-streamablehttp-proxy`;
+  MCP_PROXY_SERVER_COMMAND="uvx mcp-server-time" MCP_PROXY_HOST=0.0.0.0 mcp-streamablehttp-proxy`;
 
 const int = (name: string, min: number) =>
   z.coerce
@@ -102,8 +137,7 @@ export function parseCli(
       version: { type: 'boolean', short: 'v' },
     },
   });
-  // An empty variable counts as unset.
-  const e = (name: string) => env[name] || undefined;
+  const e = (setting: keyof typeof CLI_ENV) => readEnv(env, CLI_ENV[setting]);
   if (values.help) return 'help';
   if (values.version) return 'version';
   const list = (s: string | undefined) =>
@@ -114,33 +148,33 @@ export function parseCli(
           .map((x) => x.trim())
           .filter(Boolean);
   const parsed = configSchema.safeParse({
-    host: values.host ?? e('MCP_BIND_HOST') ?? '127.0.0.1',
-    port: values.port ?? e('MCP_PORT') ?? 3000,
-    path: values.path ?? e('MCP_PATH') ?? DEFAULTS.path,
-    sessionTimeout: values['session-timeout'] ?? e('SESSION_TIMEOUT') ?? DEFAULTS.sessionTimeoutMs / 1000,
-    requestTimeout: values['request-timeout'] ?? e('REQUEST_TIMEOUT') ?? DEFAULTS.requestTimeoutMs / 1000,
+    host: values.host ?? e('host') ?? '127.0.0.1',
+    port: values.port ?? e('port') ?? 3000,
+    path: values.path ?? e('path') ?? DEFAULTS.path,
+    sessionTimeout: values['session-timeout'] ?? e('session-timeout') ?? DEFAULTS.sessionTimeoutMs / 1000,
+    requestTimeout: values['request-timeout'] ?? e('request-timeout') ?? DEFAULTS.requestTimeoutMs / 1000,
     maxRequestTimeout:
-      values['max-request-timeout'] ?? e('MAX_REQUEST_TIMEOUT') ?? DEFAULTS.maxRequestTimeoutMs / 1000,
+      values['max-request-timeout'] ?? e('max-request-timeout') ?? DEFAULTS.maxRequestTimeoutMs / 1000,
     initializeTimeout:
-      values['initialize-timeout'] ?? e('INITIALIZE_TIMEOUT') ?? DEFAULTS.initializeTimeoutMs / 1000,
-    maxSessions: values['max-sessions'] ?? e('MAX_SESSIONS') ?? DEFAULTS.maxSessions,
+      values['initialize-timeout'] ?? e('initialize-timeout') ?? DEFAULTS.initializeTimeoutMs / 1000,
+    maxSessions: values['max-sessions'] ?? e('max-sessions') ?? DEFAULTS.maxSessions,
     maxSessionsPerUser:
-      values['max-sessions-per-user'] ?? e('MAX_SESSIONS_PER_USER') ?? DEFAULTS.maxSessionsPerUser,
-    poolSize: values['pool-size'] ?? e('POOL_SIZE') ?? DEFAULTS.poolSize,
-    maxBodyBytes: values['max-body-bytes'] ?? e('MAX_BODY_BYTES') ?? DEFAULTS.maxBodyBytes,
-    memoryLimit: values['memory-limit'] ?? e('MEMORY_LIMIT'),
-    cpuLimit: values['cpu-limit'] ?? e('CPU_LIMIT'),
-    logLevel: values['log-level'] ?? e('LOG_LEVEL') ?? DEFAULTS.logLevel,
-    envFromHeader: values['env-from-header'] ?? list(e('ENV_FROM_HEADERS')) ?? [],
+      values['max-sessions-per-user'] ?? e('max-sessions-per-user') ?? DEFAULTS.maxSessionsPerUser,
+    poolSize: values['pool-size'] ?? e('pool-size') ?? DEFAULTS.poolSize,
+    maxBodyBytes: values['max-body-bytes'] ?? e('max-body-bytes') ?? DEFAULTS.maxBodyBytes,
+    memoryLimit: values['memory-limit'] ?? e('memory-limit'),
+    cpuLimit: values['cpu-limit'] ?? e('cpu-limit'),
+    logLevel: values['log-level'] ?? e('log-level') ?? DEFAULTS.logLevel,
+    envFromHeader: values['env-from-header'] ?? list(e('env-from-header')) ?? [],
   });
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
   const c = parsed.data;
   let words = positionals;
-  const serverCommand = e('SERVER_COMMAND');
+  const serverCommand = e('command');
   if (words.length === 0 && serverCommand) words = splitCommandLine(serverCommand);
   const [command, ...args] = words;
-  if (!command) throw new Error('no command: give one after -- or set SERVER_COMMAND');
-  const jsonEnv = e('JSON_RESPONSE');
+  if (!command) throw new Error('no command: give one after -- or set MCP_PROXY_SERVER_COMMAND');
+  const jsonEnv = e('json-response');
   const options: StdioBridgeOptions = {
     command,
     args,
@@ -153,10 +187,10 @@ export function parseCli(
     maxSessionsPerUser: c.maxSessionsPerUser,
     poolSize: c.poolSize,
     jsonResponse: values['json-response'] ?? (jsonEnv === '1' || jsonEnv === 'true'),
-    allowedOrigins: list(values['allowed-origins'] ?? e('ALLOWED_ORIGINS')) ?? [],
-    allowedHosts: list(values['allowed-hosts'] ?? e('ALLOWED_HOSTS')),
+    allowedOrigins: list(values['allowed-origins'] ?? e('allowed-origins')) ?? [],
+    allowedHosts: list(values['allowed-hosts'] ?? e('allowed-hosts')),
     envFromHeaders: Object.fromEntries(c.envFromHeader.map((pair) => pair.split('=') as [string, string])),
-    identity: values['identity-header'] ?? e('IDENTITY_HEADER'),
+    identity: values['identity-header'] ?? e('identity-header'),
     maxBodyBytes: c.maxBodyBytes,
     limits: c.memoryLimit || c.cpuLimit ? { memoryBytes: c.memoryLimit, cpuSeconds: c.cpuLimit } : undefined,
     logLevel: c.logLevel,

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fixtureMcpServerPath, killAllSpawned, spawnCli, waitFor } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCli } from '../src/cli-options.js';
+import { CLI_ENV, HELP, parseCli } from '../src/cli-options.js';
 import { splitCommandLine } from '../src/command-line.js';
 import { connectClient, isRunning, textOf } from './helpers.js';
 
@@ -14,7 +14,9 @@ const bin = `${pkgDir}/${pkg.bin['mcp-streamablehttp-proxy']}`;
 
 function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: build the package first (npx turbo run build)`);
-  return spawnCli(process.execPath, [bin, ...args], { env: { LOG_LEVEL: '', SERVER_COMMAND: '', ...env } });
+  return spawnCli(process.execPath, [bin, ...args], {
+    env: { LOG_LEVEL: '', SERVER_COMMAND: '', MCP_PROXY_LOG_LEVEL: '', MCP_PROXY_SERVER_COMMAND: '', ...env },
+  });
 }
 
 describe('mcp-streamablehttp-proxy CLI', () => {
@@ -33,7 +35,7 @@ describe('mcp-streamablehttp-proxy CLI', () => {
     expect(cli.stderr).toContain('"msg":"shutting down"');
   });
 
-  it('cli: MCP_BIND_HOST, MCP_PORT, SERVER_COMMAND and SESSION_TIMEOUT are fallbacks', async () => {
+  it('cli: the unprefixed fallbacks MCP_BIND_HOST, MCP_PORT, SERVER_COMMAND and SESSION_TIMEOUT still work', async () => {
     const cli = startCli([], {
       MCP_BIND_HOST: '127.0.0.1',
       MCP_PORT: '0',
@@ -57,7 +59,7 @@ describe('mcp-streamablehttp-proxy CLI', () => {
     expect(bad.stderr).toMatch(/Unknown option '--nope'/);
     const none = startCli(['--port', '0']);
     expect((await none.exited).code).toBe(2);
-    expect(none.stderr).toContain('no command: give one after -- or set SERVER_COMMAND');
+    expect(none.stderr).toContain('no command: give one after -- or set MCP_PROXY_SERVER_COMMAND');
   });
 });
 
@@ -192,5 +194,130 @@ describe('parseCli', () => {
       'Europe/Berlin',
     ]);
     expect(splitCommandLine(`node "/a b/c.js" x\\ y ''`)).toEqual(['node', '/a b/c.js', 'x y', '']);
+  });
+});
+
+describe('environment variables (MCP_PROXY_ prefix, unprefixed fallbacks)', () => {
+  const settings = Object.entries(CLI_ENV);
+  const parsed = (env: NodeJS.ProcessEnv) => {
+    const r = parseCli(['--', 'x'], env);
+    if (typeof r === 'string') throw new Error('unexpected');
+    return r;
+  };
+
+  it('env: every MCP_PROXY_ variable is read, and the prefixed name wins over its fallback', () => {
+    const prefixed = parsed({
+      MCP_PROXY_HOST: '0.0.0.0',
+      MCP_BIND_HOST: '10.0.0.1',
+      MCP_PROXY_PORT: '8081',
+      MCP_PORT: '9999',
+      MCP_PROXY_PATH: '/p',
+      MCP_PATH: '/fallback',
+      MCP_PROXY_SESSION_TIMEOUT: '61',
+      SESSION_TIMEOUT: '5',
+      MCP_PROXY_REQUEST_TIMEOUT: '7',
+      MCP_PROXY_MAX_REQUEST_TIMEOUT: '70',
+      MCP_PROXY_INITIALIZE_TIMEOUT: '8',
+      MCP_PROXY_MAX_SESSIONS: '9',
+      MCP_PROXY_MAX_SESSIONS_PER_USER: '2',
+      MAX_SESSIONS_PER_USER: '3',
+      MCP_PROXY_POOL_SIZE: '1',
+      MCP_PROXY_JSON_RESPONSE: '1',
+      MCP_PROXY_ALLOWED_ORIGINS: 'https://a.example',
+      MCP_PROXY_ALLOWED_HOSTS: 'a.example,b.example',
+      ALLOWED_HOSTS: 'fallback.example',
+      MCP_PROXY_ENV_FROM_HEADERS: 'X-Token=TOKEN',
+      MCP_PROXY_IDENTITY_HEADER: 'X-User',
+      MCP_PROXY_MAX_BODY_BYTES: '1000',
+      MCP_PROXY_MEMORY_LIMIT: '1000000',
+      MCP_PROXY_CPU_LIMIT: '10',
+      MCP_PROXY_LOG_LEVEL: 'debug',
+      LOG_LEVEL: 'error',
+    });
+    expect(prefixed.host).toBe('0.0.0.0');
+    expect(prefixed.port).toBe(8081);
+    expect(prefixed.options).toMatchObject({
+      path: '/p',
+      sessionTimeoutMs: 61_000,
+      requestTimeoutMs: 7000,
+      maxRequestTimeoutMs: 70_000,
+      initializeTimeoutMs: 8000,
+      maxSessions: 9,
+      maxSessionsPerUser: 2,
+      poolSize: 1,
+      jsonResponse: true,
+      allowedOrigins: ['https://a.example'],
+      allowedHosts: ['a.example', 'b.example'],
+      envFromHeaders: { 'X-Token': 'TOKEN' },
+      identity: 'X-User',
+      maxBodyBytes: 1000,
+      limits: { memoryBytes: 1_000_000, cpuSeconds: 10 },
+      logLevel: 'debug',
+    });
+  });
+
+  it('env: each unprefixed fallback is read when its MCP_PROXY_ variable is unset or empty', () => {
+    const fallback = parsed({
+      MCP_PROXY_HOST: '',
+      MCP_BIND_HOST: '10.0.0.1',
+      MCP_PORT: '9999',
+      MCP_PATH: '/fallback',
+      ALLOWED_HOSTS: 'fallback.example',
+      JSON_RESPONSE: 'true',
+      LOG_LEVEL: 'error',
+    });
+    expect(fallback.host).toBe('10.0.0.1');
+    expect(fallback.port).toBe(9999);
+    expect(fallback.options).toMatchObject({
+      path: '/fallback',
+      allowedHosts: ['fallback.example'],
+      jsonResponse: true,
+      logLevel: 'error',
+    });
+  });
+
+  it('env: MCP_PROXY_SERVER_COMMAND wins over SERVER_COMMAND, which is still read alone', () => {
+    const both = parseCli([], { MCP_PROXY_SERVER_COMMAND: 'node a.js', SERVER_COMMAND: 'python b.py' });
+    const alone = parseCli([], { SERVER_COMMAND: 'python b.py' });
+    if (typeof both === 'string' || typeof alone === 'string') throw new Error('unexpected');
+    expect([both.options.command, ...(both.options.args ?? [])]).toEqual(['node', 'a.js']);
+    expect([alone.options.command, ...(alone.options.args ?? [])]).toEqual(['python', 'b.py']);
+  });
+
+  it('env: every --help option line and the README table name the MCP_PROXY_ variable and its fallback', () => {
+    const readme = readFileSync(`${pkgDir}/README.md`, 'utf8');
+    for (const [setting, v] of settings) {
+      const name = `MCP_PROXY_${v.name}`;
+      if (setting !== 'command') {
+        const line = HELP.split('\n').findIndex((l) => l.trimStart().startsWith(`--${setting}`));
+        expect(line, `--${setting} in --help`).toBeGreaterThanOrEqual(0);
+        expect(
+          HELP.split('\n')
+            .slice(line, line + 2)
+            .join(' '),
+          `--${setting}`,
+        ).toContain(`[${name}`);
+      }
+      const row = readme.split('\n').find((l) => l.startsWith('| ') && l.includes(`\`${name}`));
+      expect(row, `${name} in the README table`).toBeDefined();
+      expect(row).toContain(`\`${v.fallback}`);
+    }
+  });
+
+  it('env: the bin reads MCP_PROXY_ variables over broken fallbacks', async () => {
+    const cli = startCli([], {
+      MCP_PROXY_HOST: '127.0.0.1',
+      MCP_BIND_HOST: 'not-an-address.invalid',
+      MCP_PROXY_PORT: '0',
+      MCP_PORT: 'not-a-port',
+      MCP_PROXY_SERVER_COMMAND: `"${process.execPath}" '${fixtureMcpServerPath}'`,
+      SERVER_COMMAND: '/nonexistent/server',
+    });
+    const [, url] = await cli.waitForOutput(/"msg":"listening","url":"([^"]+)"/);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const { client } = await connectClient(url!);
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'prefixed' } }))).toBe('prefixed');
+    await client.close();
+    await cli.kill();
   });
 });

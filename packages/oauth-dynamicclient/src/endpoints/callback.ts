@@ -4,7 +4,7 @@ import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { Grants } from '../tokens/grants.js';
 import { redirectError, type PendingAuthorization } from './authorize.js';
-import { renderConsent, type PendingConsent } from './consent.js';
+import { parkConsent, type PendingConsent } from './consent.js';
 import { flowServices } from './flow-services.js';
 
 /** Issues the authorization code and sends the browser back to the client (with `state` and `iss`). */
@@ -50,7 +50,8 @@ const loginErrors = {
  * `GET /callback`: where every identity provider returns the browser. Takes
  * the parked request by the upstream `state` (single use), checks that the
  * same browser started it, asks the provider for the identity, and then
- * either issues the code (consent remembered) or shows the consent page.
+ * either issues the code (consent remembered) or parks the consent in the
+ * flow state and redirects (303) to the reloadable `GET /consent?flow=…`.
  */
 export function callbackRoutes(ctx: ServerContext): Route[] {
   const handler = async (request: Request, _c: ServerContext, { url }: { url: URL }): Promise<Response> => {
@@ -119,7 +120,7 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
       binding: pending.binding,
       identity,
     };
-    return renderConsent(ctx, client, consent);
+    return parkConsent(ctx, consent);
   };
   return [{ method: 'GET', path: `${ctx.issuerPath}/callback`, handler, page: true }];
 }

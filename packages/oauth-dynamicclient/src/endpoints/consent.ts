@@ -5,6 +5,7 @@ import { OAuthError } from '../http/errors.js';
 import { isCrossSitePost, sameToken } from '../http/same-origin.js';
 import type { UpstreamIdentity } from '../idp/types.js';
 import { hashSecret } from '../secrets.js';
+import { isStoreUnavailable } from '../store/errors.js';
 import { redirectError, type PendingAuthorization } from './authorize.js';
 import { issueCodeAndRedirect } from './callback.js';
 import { flowServices } from './flow-services.js';
@@ -28,15 +29,40 @@ async function csrfToken(ctx: ServerContext, consentId: string, binding: string)
   return flowServices(ctx).binding.sign(`consent\u0000${consentId}\u0000${binding}`);
 }
 
-/** Parks the consent decision and renders the page (no framing, every client string escaped). */
-export async function renderConsent(
+/** What is left of a consent request once the user decided: enough to say so on a reload. */
+interface AnsweredConsent {
+  binding: string;
+  decision: 'approve' | 'deny';
+}
+
+const pendingKey = (hash: string) => `consent:${hash}`;
+const answeredKey = (hash: string) => `consent-answered:${hash}`;
+
+/**
+ * Parks the consent decision in the flow state under a new opaque flow id and
+ * sends the browser (303) to `GET /consent?flow=<id>`, a page it can reload
+ * while the login is alive. The record keeps the browser binding, so the URL
+ * is useless in another browser.
+ */
+export async function parkConsent(ctx: ServerContext, consent: PendingConsent): Promise<Response> {
+  const flowId = ctx.ids.token(32);
+  await ctx.store.set(pendingKey(await hashSecret(flowId)), consent, ctx.options.loginTtlSeconds * 1000);
+  const location = new URL(ctx.endpoint('/consent'));
+  location.searchParams.set('flow', flowId);
+  return new Response(null, {
+    status: 303,
+    headers: { location: location.href, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+  });
+}
+
+/** Renders the consent page of a parked request (no framing, every client string escaped). */
+async function renderConsent(
   ctx: ServerContext,
   client: Client,
+  consentId: string,
   consent: PendingConsent,
 ): Promise<Response> {
   const flows = flowServices(ctx);
-  const consentId = ctx.ids.token(32);
-  await ctx.store.set(`consent:${await hashSecret(consentId)}`, consent, ctx.options.loginTtlSeconds * 1000);
   const resourceName = ctx.options.resources.find((r) => r.resource === consent.resource)?.name;
   return flows.pages.consent({
     client: {
@@ -61,11 +87,55 @@ export async function renderConsent(
   });
 }
 
+const EXPIRED = 'This consent request has expired. Start again from the application.';
+
+/**
+ * `GET /consent?flow=<id>`: the consent page of a signed-in user. It can be
+ * reloaded while the login is alive, only in the browser that started it
+ * (binding cookie). After the decision a reload shows "already answered".
+ */
+async function showConsent(ctx: ServerContext, request: Request, url: URL): Promise<Response> {
+  const flows = flowServices(ctx);
+  const flowId = url.searchParams.get('flow') ?? '';
+  if (!flowId || flowId.length > 200)
+    return flows.pages.error('invalid_request', 'This consent link is incomplete.');
+  const hash = await hashSecret(flowId);
+  const consent = await ctx.store.get<PendingConsent>(pendingKey(hash));
+  if (!consent) {
+    const answered = await ctx.store.get<AnsweredConsent>(answeredKey(hash));
+    if (answered && (await flows.binding.matches(request, answered.binding))) {
+      return flows.pages.notice({
+        notice: 'already_answered',
+        heading: 'Already answered',
+        message:
+          answered.decision === 'approve'
+            ? 'You already allowed this request; the application has been sent its answer.'
+            : 'You already denied this request; the application has been told.',
+      });
+    }
+    return flows.pages.error('invalid_request', EXPIRED);
+  }
+  if (!(await flows.binding.matches(request, consent.binding))) {
+    return flows.pages.error(
+      'access_denied',
+      'This consent request was started in another browser. Start again from the application.',
+      403,
+    );
+  }
+  const client = await ctx.clients.get(consent.clientId).catch((err: unknown) => {
+    if (isStoreUnavailable(err)) throw err;
+    return undefined;
+  });
+  if (!client) return flows.pages.error('invalid_client', 'This application is no longer registered.');
+  return renderConsent(ctx, client, flowId, consent);
+}
+
 /**
  * `POST /consent`: the user's decision. Refused unless it comes from our own
  * page (`Sec-Fetch-Site`/`Origin` when the browser sends them), carries the
  * CSRF token minted for this consent and browser, and the browser still holds
- * the binding cookie. The consent id is single-use.
+ * the binding cookie. The consent id is single-use; `GET /consent?flow=`
+ * shows the page ({@link parkConsent} sends the browser there).
  */
 export function consentRoutes(ctx: ServerContext): Route[] {
   const issuerOrigin = new URL(ctx.issuer).origin;
@@ -85,7 +155,8 @@ export function consentRoutes(ctx: ServerContext): Route[] {
     const consentId = form.consent_id ?? '';
     if (!consentId || consentId.length > 200)
       return flows.pages.error('invalid_request', 'The consent form is incomplete.');
-    const key = `consent:${await hashSecret(consentId)}`;
+    const hash = await hashSecret(consentId);
+    const key = pendingKey(hash);
     const consent = await ctx.store.get<PendingConsent>(key);
     if (!consent)
       return flows.pages.error(
@@ -102,7 +173,10 @@ export function consentRoutes(ctx: ServerContext): Route[] {
         'This consent request has expired or was already answered.',
       );
     }
-    if (form.decision !== 'approve') {
+    const decision = form.decision === 'approve' ? 'approve' : 'deny';
+    const answered: AnsweredConsent = { binding: consent.binding, decision };
+    await ctx.store.set(answeredKey(hash), answered, ctx.options.loginTtlSeconds * 1000);
+    if (decision !== 'approve') {
       return redirectError(
         ctx,
         consent.redirectUri,
@@ -128,5 +202,13 @@ export function consentRoutes(ctx: ServerContext): Route[] {
     });
     return issueCodeAndRedirect(ctx, consent, consent.identity, grant.id);
   };
-  return [{ method: 'POST', path: `${ctx.issuerPath}/consent`, handler, page: true }];
+  return [
+    {
+      method: 'GET',
+      path: `${ctx.issuerPath}/consent`,
+      handler: (request: Request, _c: ServerContext, { url }: { url: URL }) => showConsent(ctx, request, url),
+      page: true,
+    },
+    { method: 'POST', path: `${ctx.issuerPath}/consent`, handler, page: true },
+  ];
 }

@@ -2,7 +2,7 @@ import { bodyResponse } from '../http/known-body.js';
 import { html, raw, type SafeHtml } from './html.js';
 
 /** What each built-in page shows. Custom renderers receive the same model. */
-export type PageModel = ErrorPageModel | ConsentPageModel | LoginPageModel;
+export type PageModel = ErrorPageModel | ConsentPageModel | LoginPageModel | NoticePageModel;
 
 export interface ErrorPageModel {
   kind: 'error';
@@ -34,6 +34,15 @@ export interface ConsentPageModel {
   /** Form action URL and hidden fields. */
   action: string;
   fields: Record<string, string>;
+}
+
+/** A plain message that is not an error, e.g. a consent request that was already answered. */
+export interface NoticePageModel {
+  kind: 'notice';
+  /** Short machine-readable reason, e.g. `already_answered`. */
+  notice: string;
+  heading: string;
+  message: string;
 }
 
 export interface LoginPageModel {

@@ -5,6 +5,7 @@ import {
   type ConsentPageModel,
   type ErrorPageModel,
   type LoginPageModel,
+  type NoticePageModel,
   type PageModel,
   type PageOptions,
 } from './layout.js';
@@ -17,6 +18,12 @@ function errorBody(m: ErrorPageModel): SafeHtml {
     <p class="error"><code>${m.error}</code></p>
     <p>${m.description}</p>
     <p class="muted">You can close this window and try again from the application.</p>`;
+}
+
+function noticeBody(m: NoticePageModel): SafeHtml {
+  return html`<h1 id="notice-heading">${m.heading}</h1>
+    <p id="notice" data-notice="${m.notice}">${m.message}</p>
+    <p class="muted">You can close this window.</p>`;
 }
 
 /** Client-supplied (or upstream-supplied) text, isolated from the surrounding text direction. */
@@ -88,7 +95,12 @@ function loginBody(m: LoginPageModel): SafeHtml {
     </form>`;
 }
 
-const titles: Record<PageModel['kind'], string> = { error: 'Error', consent: 'Authorize', login: 'Sign in' };
+const titles: Record<PageModel['kind'], string> = {
+  error: 'Error',
+  consent: 'Authorize',
+  login: 'Sign in',
+  notice: 'Done',
+};
 
 /** Renders built-in pages, honouring the restyle hook. */
 export class Pages {
@@ -103,7 +115,9 @@ export class Pages {
         ? errorBody(model)
         : model.kind === 'consent'
           ? consentBody(model)
-          : loginBody(model));
+          : model.kind === 'notice'
+            ? noticeBody(model)
+            : loginBody(model));
     return pageResponse(
       document(titles[model.kind], typeof body === 'string' ? raw(body) : body, nonce, this.options),
       nonce,
@@ -119,6 +133,11 @@ export class Pages {
 
   consent(model: Omit<ConsentPageModel, 'kind'>, headers?: Record<string, string>): Response {
     return this.respond({ kind: 'consent', ...model }, 200, headers);
+  }
+
+  /** A message page that is not an error (e.g. "already answered"). */
+  notice(model: Omit<NoticePageModel, 'kind'>, status = 200, headers?: Record<string, string>): Response {
+    return this.respond({ kind: 'notice', ...model }, status, headers);
   }
 
   login(model: Omit<LoginPageModel, 'kind'>, status = 200, headers?: Record<string, string>): Response {

@@ -186,8 +186,15 @@ describe('local sign-in: CSRF and one-time code binding', () => {
     const flow = await startFlow(env);
     const signedIn = await postLogin(env, flow, 'alice', PASSWORD);
     const res = await callback(env, signedIn.headers.get('location')!, flow.cookie);
-    expect(res.status).toBe(200);
-    expect(await res.text()).toContain('id="approve"');
+    // The callback parks the consent and sends the browser to the reloadable consent page.
+    expect(res.status).toBe(303);
+    const consentUrl = new URL(res.headers.get('location')!);
+    expect(consentUrl.pathname).toBe('/consent');
+    const page = await env.call(`${consentUrl.pathname}${consentUrl.search}`, {
+      headers: { cookie: flow.cookie },
+    });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('id="approve"');
   });
 });
 

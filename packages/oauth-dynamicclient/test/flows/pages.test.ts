@@ -67,7 +67,7 @@ async function toConsent(page: Page, client = clientId): Promise<void> {
   await page.goto(authorizeUrl(client));
   await page.fill('#username', 'alice');
   await page.fill('#password', 'correct horse battery staple');
-  await Promise.all([page.waitForURL(/\/callback\?/), page.click('#sign-in')]);
+  await Promise.all([page.waitForURL(/\/consent\?flow=/), page.click('#sign-in')]);
   await page.waitForSelector('#approve');
 }
 
@@ -168,7 +168,7 @@ describe('HTML pages in headless Chromium', () => {
   it('framing: the consent page refuses to render inside another site (X-Frame-Options DENY, frame-ancestors none)', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const consentResponse = page.waitForResponse((r) => r.url().includes('/callback?'));
+    const consentResponse = page.waitForResponse((r) => r.url().includes('/consent?flow='));
     await toConsent(page);
     const headers = (await consentResponse).headers();
     expect(headers['x-frame-options']).toBe('DENY');
@@ -218,7 +218,7 @@ describe('HTML pages in headless Chromium', () => {
     // The real user signs in from the real form.
     await page.fill('#username', 'alice');
     await page.fill('#password', 'correct horse battery staple');
-    await Promise.all([page.waitForURL(/\/callback\?/), page.click('#sign-in')]);
+    await Promise.all([page.waitForURL(/\/consent\?flow=/), page.click('#sign-in')]);
     await page.waitForSelector('#approve');
     await context.close();
   });

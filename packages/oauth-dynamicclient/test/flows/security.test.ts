@@ -769,7 +769,9 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       const callback = (await fetch(start.headers.get('location')!, { redirect: 'manual' })).headers.get(
         'location',
       )!;
-      expect((await b.get(callback)).status).toBe(200);
+      const first = await b.get(callback);
+      expect(first.status).toBe(303);
+      expect(new URL(first.headers.get('location')!).pathname).toBe('/consent');
       expect((await b.get(callback)).status).toBe(400);
     } finally {
       await s.close();

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readEnv, type EnvVar } from '../env.js';
 import { UsageError } from '../errors.js';
 
 /** Every flag `mcp-streamablehttp-client` accepts. */
@@ -34,6 +35,29 @@ export const CLI_OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } as const satisfies ParseArgsConfig['options'];
 
+/**
+ * The environment variable of every setting flag: `MCP_CLIENT_<name>`. A flag
+ * wins over its variable. `MCP_SERVER_URL` (the Python original's name) stays
+ * a documented alias of `MCP_CLIENT_URL`. Action flags (`--list-tools`, `-c`,
+ * …) and `--args` have none.
+ */
+export const CLI_ENV = {
+  url: { name: 'URL', fallback: 'MCP_SERVER_URL' },
+  oauth2: { name: 'OAUTH2' },
+  token: { name: 'TOKEN' },
+  header: { name: 'HEADERS' },
+  'client-id': { name: 'CLIENT_ID' },
+  'client-secret': { name: 'CLIENT_SECRET' },
+  'client-metadata-url': { name: 'CLIENT_METADATA_URL' },
+  scope: { name: 'SCOPE' },
+  'callback-port': { name: 'CALLBACK_PORT' },
+  'no-browser': { name: 'NO_BROWSER' },
+  'auth-timeout': { name: 'AUTH_TIMEOUT' },
+  json: { name: 'JSON' },
+  origin: { name: 'ORIGIN' },
+  'log-level': { name: 'LOG_LEVEL' },
+} as const satisfies Partial<Record<keyof typeof CLI_OPTIONS, EnvVar>>;
+
 /** Every command (first positional word) `mcp-streamablehttp-client` runs; none is bridge mode. */
 export const COMMANDS = [
   'login',
@@ -65,6 +89,32 @@ export function parseCli(argv: string[]) {
   }
 }
 
+/**
+ * Fills every flag the command line left unset from its `MCP_CLIENT_`
+ * variable. `--url` is left to the caller (a `doctor URL` word beats the
+ * environment). Booleans take `1`, `true`, `yes` or `on`; `MCP_CLIENT_HEADERS`
+ * holds one `Name: value` per line.
+ */
+export function withEnv(flags: CliFlags, env: NodeJS.ProcessEnv): CliFlags {
+  const out: Record<string, unknown> = { ...flags };
+  for (const [flag, v] of Object.entries(CLI_ENV)) {
+    if (flag === 'url' || out[flag] !== undefined) continue;
+    const raw = readEnv(env, v);
+    if (raw === undefined) continue;
+    const spec = CLI_OPTIONS[flag as keyof typeof CLI_ENV];
+    out[flag] =
+      spec.type === 'boolean'
+        ? /^(1|true|yes|on)$/i.test(raw.trim())
+        : 'multiple' in spec
+          ? raw
+              .split('\n')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : raw;
+  }
+  return out;
+}
+
 /** `--help` text. */
 export const HELP = `mcp-streamablehttp-client: use a remote (OAuth-protected) MCP Streamable HTTP server from stdio.
 
@@ -80,24 +130,26 @@ Usage:
   mcp-streamablehttp-client raw '<json-rpc>' --url URL
   mcp-streamablehttp-client doctor --url URL [--origin O]    (or: doctor URL); CORS checked for origin O
 
-Connection and auth:
-  --url URL                 MCP endpoint (also --server-url, or $MCP_SERVER_URL)
-  --oauth2                  OAuth 2.1: discover, register, log in in the browser, refresh
-  --token T                 send "Authorization: Bearer T"
-  -H, --header 'K: V'       extra header, repeatable; \${ENV} is expanded
-  --client-id ID            use a pre-registered client (with --client-secret S)
-  --client-metadata-url U   Client ID Metadata Document URL (when the server supports it)
-  --scope "a b"             scopes to ask for (default: from the server)
-  --callback-port N         loopback callback port (default: the registered one, else free)
-  --no-browser              print the sign-in URL, do not open a browser
-  --auth-timeout SECONDS    how long to wait for the browser (default 300)
+Connection and auth (environment variable in brackets; a flag wins over it):
+  --url URL                 MCP endpoint, also --server-url [MCP_CLIENT_URL, or MCP_SERVER_URL]
+  --oauth2                  OAuth 2.1: discover, register, log in in the browser, refresh [MCP_CLIENT_OAUTH2=1]
+  --token T                 send "Authorization: Bearer T" [MCP_CLIENT_TOKEN]
+  -H, --header 'K: V'       extra header, repeatable; \${ENV} is expanded [MCP_CLIENT_HEADERS, one per line]
+  --client-id ID            use a pre-registered client [MCP_CLIENT_CLIENT_ID]
+  --client-secret S         its secret, for a confidential client [MCP_CLIENT_CLIENT_SECRET]
+  --client-metadata-url U   Client ID Metadata Document URL (when the server supports it) [MCP_CLIENT_CLIENT_METADATA_URL]
+  --scope "a b"             scopes to ask for (default: from the server) [MCP_CLIENT_SCOPE]
+  --callback-port N         loopback callback port (default: the registered one, else free) [MCP_CLIENT_CALLBACK_PORT]
+  --no-browser              print the sign-in URL, do not open a browser [MCP_CLIENT_NO_BROWSER=1]
+  --auth-timeout SECONDS    how long to wait for the browser (default 300) [MCP_CLIENT_AUTH_TIMEOUT]
+  --origin O                doctor: the browser origin whose CORS is checked [MCP_CLIENT_ORIGIN]
 
 Tool arguments:
   --args JSON               tools call: arguments as a JSON object (key=value pairs merge over it)
 
 Output:
-  --json                    machine-readable output on stdout (errors too)
-  --log-level LEVEL         debug|info|warn|error|silent (stderr; default warn; or $MCP_CLIENT_LOG_LEVEL)
+  --json                    machine-readable output on stdout (errors too) [MCP_CLIENT_JSON=1]
+  --log-level LEVEL         debug|info|warn|error|silent (stderr; default warn) [MCP_CLIENT_LOG_LEVEL]
 
 Compatible with the Python original:
   --list-tools              same as tools list (also --list-resources, --list-prompts)
@@ -114,5 +166,6 @@ Other:
   -v, --version             print the version
 
 Exit codes: 0 ok, 1 server failure, 2 usage, 3 auth failure, 4 server unreachable.
-Credentials: $MCP_STREAMABLEHTTP_CLIENT_HOME, else $XDG_CONFIG_HOME/mcp-streamablehttp-client (~/.config/...).
+Credentials: $MCP_CLIENT_HOME (alias $MCP_STREAMABLEHTTP_CLIENT_HOME), else
+$XDG_CONFIG_HOME/mcp-streamablehttp-client (~/.config/...).
 `;

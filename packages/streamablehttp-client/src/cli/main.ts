@@ -6,12 +6,13 @@ import { StdioBridge } from '../bridge/bridge.js';
 import { connect } from '../connect.js';
 import { doctor, type DoctorReport } from '../doctor.js';
 import { ClientError, EXIT_CODES, UsageError } from '../errors.js';
+import { readEnv } from '../env.js';
 import { createAuthFetch } from '../http/auth-fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { OAuthSession, type OAuthSessionOptions } from '../oauth/session.js';
 import { defaultStoreHome, FileTokenStore } from '../store/file.js';
-import { COMMANDS, HELP, parseCli, type CliFlags } from './args.js';
+import { CLI_ENV, COMMANDS, HELP, parseCli, withEnv, type CliFlags } from './args.js';
 import {
   looseValue,
   parseArgsJson,
@@ -50,8 +51,8 @@ interface Context {
 }
 
 function resolveUrl(flags: CliFlags, env: NodeJS.ProcessEnv, positional?: string): URL {
-  const raw = flags.url ?? flags['server-url'] ?? positional ?? env.MCP_SERVER_URL;
-  if (!raw) throw new UsageError('no server URL: pass --url URL (or set MCP_SERVER_URL)');
+  const raw = flags.url ?? flags['server-url'] ?? positional ?? readEnv(env, CLI_ENV.url);
+  if (!raw) throw new UsageError('no server URL: pass --url URL (or set MCP_CLIENT_URL)');
   let url: URL;
   try {
     url = new URL(raw);
@@ -440,7 +441,9 @@ function compatCommand(f: CliFlags): string[] | undefined {
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let json = false;
   try {
-    const { flags, positionals } = parseCli(argv);
+    const parsed = parseCli(argv);
+    const flags = withEnv(parsed.flags, io.env);
+    const { positionals } = parsed;
     json = Boolean(flags.json);
     if (flags.help) {
       io.stdout.write(HELP);
@@ -450,7 +453,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(`${version()}\n`);
       return EXIT_CODES.ok;
     }
-    const level = flags['log-level'] ?? io.env.MCP_CLIENT_LOG_LEVEL?.toLowerCase() ?? 'warn';
+    const level = flags['log-level']?.toLowerCase() ?? 'warn';
     if (!LOG_LEVELS.includes(level))
       throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     const log = createLogger(level as LogLevel, (line) => void io.stderr.write(line));

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readEnv, type EnvVar } from '../env.js';
 import { ClientError } from '../errors.js';
 import { acquireLockFile, type LockFileOptions } from './lock-file.js';
 import {
@@ -11,17 +12,22 @@ import {
   type TokenStore,
 } from './types.js';
 
-/** Name of the environment variable that overrides the storage folder. */
+/** The older name of the variable that overrides the storage folder; `MCP_CLIENT_HOME` wins over it. */
 export const HOME_ENV = 'MCP_STREAMABLEHTTP_CLIENT_HOME';
 
+/** `MCP_CLIENT_HOME`, with {@link HOME_ENV} as its documented alias. */
+const STORE_HOME: EnvVar = { name: 'HOME', fallback: HOME_ENV };
+
 /**
- * The folder credentials live in: `$MCP_STREAMABLEHTTP_CLIENT_HOME`, else
+ * The folder credentials live in: `$MCP_CLIENT_HOME` (or its alias
+ * `$MCP_STREAMABLEHTTP_CLIENT_HOME`), else
  * `$XDG_CONFIG_HOME/mcp-streamablehttp-client`, else
  * `~/.config/mcp-streamablehttp-client` (`%APPDATA%\mcp-streamablehttp-client`
  * on Windows). The path carries no version, so upgrades keep logins.
  */
 export function defaultStoreHome(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
-  if (env[HOME_ENV]) return path.resolve(env[HOME_ENV]);
+  const home = readEnv(env, STORE_HOME);
+  if (home) return path.resolve(home);
   if (platform === 'win32' && env.APPDATA) return path.join(env.APPDATA, 'mcp-streamablehttp-client');
   const base =
     env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
