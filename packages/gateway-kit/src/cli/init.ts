@@ -31,9 +31,9 @@ idp:
 # Users who may use the admin API (/admin/..., scope mcp:admin).
 admins: [admin]
 
-# file (default, under dataDir), memory, or redis (several instances).
+# embedded (default: a database file under dataDir), memory, or redis (several instances).
 store:
-  type: file
+  type: embedded
 # store:
 #   type: redis
 #   url: redis://127.0.0.1:6379

@@ -12,7 +12,7 @@ export async function run(flags: CliFlags, io: CliIo): Promise<number> {
   const lines = [
     `mcp-gateway ${VERSION} listening on ${url} (config: ${source})`,
     `  issuer:         ${issuer}`,
-    `  store:          ${config.store.type}${config.store.type === 'file' ? ` (${config.dataDir})` : ''}`,
+    `  store:          ${config.store.type}${config.store.type === 'file' || config.store.type === 'embedded' ? ` (${config.dataDir})` : ''}`,
     `  sign-in:        ${config.idp.type}`,
   ];
   if (gateway.initialAdminPassword) {

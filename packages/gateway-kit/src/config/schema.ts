@@ -148,9 +148,22 @@ export const idpSchema = z.discriminatedUnion('type', [
 
 export const storeSchema = z.discriminatedUnion('type', [
   z.strictObject({
-    type: z.literal('file'),
-    path: z.string().optional().describe('Store file; default `<dataDir>/store.json`.'),
+    type: z.literal('embedded'),
+    path: z
+      .string()
+      .optional()
+      .describe(
+        'Database file (LMDB; `-lock` beside it); default `<dataDir>/store.mdb`. A `<dataDir>/store.json` of the old file store is imported on first start and renamed `store.json.imported-<time>`.',
+      ),
   }),
+  z
+    .strictObject({
+      type: z.literal('file'),
+      path: z.string().optional().describe('Store file; default `<dataDir>/store.json`.'),
+    })
+    .describe(
+      'Legacy: one JSON file rewritten on every write, so writes slow down as it grows. Prefer `embedded`.',
+    ),
   z.strictObject({ type: z.literal('memory') }),
   z.strictObject({
     type: z.literal('redis'),
@@ -192,7 +205,10 @@ export const configSchema = z.strictObject({
     })
     .default({ host: '127.0.0.1', port: 8080 })
     .describe('Where the gateway listens (port 0 picks a free port).'),
-  dataDir: z.string().default('.mcp-gateway').describe('Folder for the file store and generated secrets.'),
+  dataDir: z
+    .string()
+    .default('.mcp-gateway')
+    .describe('Folder for the embedded store and generated secrets.'),
   trustProxy: z
     .boolean()
     .default(false)
@@ -206,7 +222,7 @@ export const configSchema = z.strictObject({
     .array(z.string().min(1))
     .default(['admin'])
     .describe('User ids allowed the `mcp:admin` scope (admin API, `/admin/...`).'),
-  store: storeSchema.default({ type: 'file' }),
+  store: storeSchema.default({ type: 'embedded' }),
   tokens: z
     .strictObject({
       accessTokenTtl: seconds('Access token lifetime.', 3600),

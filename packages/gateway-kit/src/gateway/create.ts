@@ -96,7 +96,14 @@ export async function createGateway(
 ): Promise<Gateway> {
   const cwd = opts.cwd ?? process.cwd();
   const logger = opts.logger ?? createLogger(config.logging.level);
-  const store = opts.store ?? createStore(config, cwd);
+  const store =
+    opts.store ??
+    createStore(config, cwd, (done) =>
+      logger.info(
+        { entries: done.entries, backup: done.backup },
+        'imported the file store (store.json) into the embedded store; the old file is kept as a backup',
+      ),
+    );
   const metrics = new GatewayMetrics({ processMetrics: opts.processMetrics ?? true });
   const webhooks = new WebhookDispatcher({
     hooks: config.webhooks,
