@@ -114,7 +114,7 @@ describe('embedded store: the CLI and a running gateway share the database', () 
     const registered: RegisteredClient[] = [];
     let stop = false;
     const registering = async () => {
-      while (!stop && registered.length < 600) {
+      while (!stop && registered.length < 300) {
         const res = await registerPublicClient(gw.url, fromNewSource());
         expect(res.status).toBe(201);
         registered.push((await res.json()) as RegisteredClient);

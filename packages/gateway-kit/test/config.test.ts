@@ -22,7 +22,7 @@ describe('config: embedded defaults', () => {
     expect(source).toBe('(defaults)');
     expect(config.issuer).toBe('http://127.0.0.1:8080');
     expect(config.idp.type).toBe('local');
-    expect(config.store).toEqual({ type: 'embedded' });
+    expect(config.store).toEqual({ type: 'embedded', durability: 'commit' });
     expect(config.dataDir).toBe('.mcp-gateway');
     expect(Object.keys(config.services).sort()).toEqual(['demo', 'fetch']);
     expect(config.services.demo).toMatchObject({ type: 'stdio', command: process.execPath });

@@ -15,19 +15,25 @@ afterAll(async () => {
 
 const tmpDb = () => path.join(mkdtempSync(path.join(tmpdir(), 'gw-embedded-')), 'data', 'store.mdb');
 
-function openStore(file = tmpDb(), opts: { clock?: ManualClock; sweepBatch?: number } = {}) {
+function openStore(
+  file = tmpDb(),
+  opts: { clock?: ManualClock; sweepBatch?: number; durability?: 'commit' | 'flush' } = {},
+) {
   const store = new EmbeddedStore({ path: file, ...opts });
   opened.push(store);
   return store;
 }
 
-describe('store contract: embedded (LMDB)', () => {
-  const make = () => {
-    const clock = new ManualClock(1_700_000_000_000);
-    return { clock, store: openStore(undefined, { clock }) };
-  };
-  for (const [rule, check] of Object.entries(storeContract)) it(rule, () => check(make));
-});
+describe.each(['commit', 'flush'] as const)(
+  'store contract: embedded (LMDB), durability %s',
+  (durability) => {
+    const make = () => {
+      const clock = new ManualClock(1_700_000_000_000);
+      return { clock, store: openStore(undefined, { clock, durability }) };
+    };
+    for (const [rule, check] of Object.entries(storeContract)) it(rule, () => check(make));
+  },
+);
 
 /** Runs `code` (an ES module body with `store` open on `file`) in a separate node process. */
 function inChild(file: string, code: string): Promise<string> {
@@ -80,7 +86,7 @@ describe('embedded store: persistence and processes', () => {
     );
     expect(out).toBe('1');
     expect(await store.get('user:bob')).toBe('hash');
-  });
+  }, 60_000);
 
   it('increment and take are atomic across processes: no count is lost, a code is taken once', async () => {
     const file = tmpDb();
@@ -100,7 +106,7 @@ process.stdout.write(took === undefined ? 'none' : 'took');`;
     ]);
     expect([a, b, mine].filter((t) => t === 'took')).toHaveLength(1);
     expect(await store.increment('ctr', 60_000)).toBe(601);
-  });
+  }, 60_000);
 
   it('keys longer than LMDB allows are stored (by hash) and read back', async () => {
     const store = openStore();

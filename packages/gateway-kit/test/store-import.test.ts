@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,9 @@ import { resolveConfig } from '../src/config/load.js';
 import type { GatewayConfigInput } from '../src/config/schema.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
 import { createLogger } from '../src/ops/logger.js';
+import { EmbeddedStore } from '../src/store/embedded.js';
 import { FileStoreError } from '../src/store/file-adapter.js';
+import { importFileStore } from '../src/store/import-file-store.js';
 
 const ISSUER = 'http://127.0.0.1:8080';
 const open: Gateway[] = [];
@@ -89,5 +91,31 @@ describe('store.json of the file store is imported into the embedded store once'
     writeFileSync(path.join(dataDir, 'store.json'), '{"entries": {"keyv:a"');
     await expect(start(dataDir)).rejects.toBeInstanceOf(FileStoreError);
     expect(existsSync(path.join(dataDir, 'store.json'))).toBe(true);
+  });
+});
+
+describe('importFileStore', () => {
+  it('a crash between the import and the rename: the next start only renames, keeping later writes', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-import-'));
+    const old = await start(dataDir, { type: 'file' });
+    await old.users.put('bob', 'bob-password-1', 'Bob');
+    await stop(old);
+    const file = path.join(dataDir, 'store.json');
+    copyFileSync(file, `${file}.copy`);
+
+    const store = new EmbeddedStore({ path: path.join(dataDir, 'store.mdb') });
+    try {
+      const now = Date.now();
+      expect(importFileStore(store, file, now)?.entries).toBeGreaterThan(0);
+      await store.set('gateway:users', {}); // a change after the import
+      // As if the process had died before renaming: the old file is back.
+      copyFileSync(`${file}.copy`, file);
+      const again = importFileStore(store, file, now);
+      expect(again?.backup).toMatch(/store\.json\.imported-.*-2$/);
+      expect(existsSync(file)).toBe(false);
+      expect(await store.get('gateway:users')).toEqual({});
+    } finally {
+      await store.close();
+    }
   });
 });

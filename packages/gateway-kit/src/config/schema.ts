@@ -155,6 +155,12 @@ export const storeSchema = z.discriminatedUnion('type', [
       .describe(
         'Database file (LMDB; `-lock` beside it); default `<dataDir>/store.mdb`. A `<dataDir>/store.json` of the old file store is imported on first start and renamed `store.json.imported-<time>`.',
       ),
+    durability: z
+      .enum(['commit', 'flush'])
+      .default('commit')
+      .describe(
+        'When a write counts as done: `commit` once committed (survives the gateway being killed at any moment; a power cut can lose the last seconds and damage the file), `flush` once fsynced to disk (survives a power cut; several times slower on a busy disk).',
+      ),
   }),
   z
     .strictObject({
@@ -222,7 +228,7 @@ export const configSchema = z.strictObject({
     .array(z.string().min(1))
     .default(['admin'])
     .describe('User ids allowed the `mcp:admin` scope (admin API, `/admin/...`).'),
-  store: storeSchema.default({ type: 'embedded' }),
+  store: storeSchema.default({ type: 'embedded', durability: 'commit' }),
   tokens: z
     .strictObject({
       accessTokenTtl: seconds('Access token lifetime.', 3600),

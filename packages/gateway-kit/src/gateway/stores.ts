@@ -36,7 +36,10 @@ export function createStore(
 ): Store {
   switch (config.store.type) {
     case 'embedded': {
-      const store = new EmbeddedStore({ path: embeddedStoreFile(config, cwd) });
+      const store = new EmbeddedStore({
+        path: embeddedStoreFile(config, cwd),
+        durability: config.store.durability,
+      });
       try {
         const done = importFileStore(store, path.resolve(cwd, config.dataDir, 'store.json'));
         if (done) onImport?.(done);

@@ -30,9 +30,15 @@ export interface EmbeddedStoreOptions {
   /** At most this many expired entries are removed per sweep (default 500). */
   sweepBatch?: number;
   /**
-   * When a write resolves: `flush` (default) once it is on the disk, so it
-   * survives a power cut; `commit` once it is committed (visible to other
-   * processes, survives a crash of this process, not of the machine).
+   * When a write counts as done.
+   * - `commit` (default): once committed. It is then in the operating
+   *   system's page cache, visible to every process, and survives this
+   *   process being killed at any moment (SIGKILL, OOM, a crash); the OS
+   *   writes it to disk within seconds. A power cut or kernel crash can lose
+   *   the last seconds of writes and can leave the file damaged (LMDB without
+   *   fsync), as Redis without `appendfsync always` loses its last second.
+   * - `flush`: once fsynced to disk, also across a power cut. Each commit
+   *   waits for the disk: on a busy disk several times slower.
    */
   durability?: 'flush' | 'commit';
 }
@@ -58,8 +64,8 @@ function unavailable(err: unknown): StoreUnavailableError {
  * the number of stored entries, and concurrent writes share one commit.
  *
  * - Crash-safe: LMDB never overwrites live pages; a process killed mid-write
- *   leaves the last committed state. A write resolves once it is flushed to
- *   disk (see {@link EmbeddedStoreOptions.durability}).
+ *   leaves the last committed state, and a write resolves once committed
+ *   (or flushed to disk: {@link EmbeddedStoreOptions.durability}).
  * - Several processes on one file (the gateway and `mcp-gateway users add`):
  *   writes are serialised by LMDB's own lock; `take`, `increment`, `delete`
  *   and the set operations are transactions, atomic across processes.
@@ -85,10 +91,11 @@ export class EmbeddedStore implements Store {
     this.path = path.resolve(options.path);
     this.clock = options.clock ?? systemClock;
     this.sweepBatch = options.sweepBatch ?? 500;
-    this.flush = (options.durability ?? 'flush') === 'flush';
+    this.flush = options.durability === 'flush';
     mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
     try {
-      this.root = open({ path: this.path, maxDbs: 4 });
+      // `commit`: LMDB does not fsync; each commit still reaches the OS at once (a killed process loses nothing).
+      this.root = open({ path: this.path, maxDbs: 4, ...(this.flush ? {} : { noSync: true }) });
       // LMDB creates its files with the umask's mode; state and secrets stay private.
       for (const file of [this.path, `${this.path}-lock`]) if (existsSync(file)) chmodSync(file, 0o600);
       this.entries = this.root.openDB<Entry, string>('entries', { encoding: 'json' });
@@ -281,10 +288,21 @@ export class EmbeddedStore implements Store {
   /**
    * {@link putMany}, committed and flushed before it returns (the
    * `store.json` import, which runs before the gateway serves anything).
+   * With `unlessKey`, nothing is written when that key exists, checked in
+   * the same transaction (so of two processes importing at once, one does).
+   *
+   * @returns whether the rows were written.
    */
-  putManySync(rows: Iterable<{ key: string; value: unknown; expiresAt?: number }>): void {
+  putManySync(
+    rows: Iterable<{ key: string; value: unknown; expiresAt?: number }>,
+    unlessKey?: string,
+  ): boolean {
     try {
-      this.root.transactionSync(() => this.putRows(rows));
+      return this.root.transactionSync(() => {
+        if (unlessKey !== undefined && this.live(EmbeddedStore.k(unlessKey)) !== undefined) return false;
+        this.putRows(rows);
+        return true;
+      });
     } catch (err) {
       throw unavailable(err);
     }

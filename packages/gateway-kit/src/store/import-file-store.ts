@@ -55,7 +55,8 @@ function backupName(file: string, now: number): string {
  * the copy and a marker ({@link IMPORTED_KEY}) commit in one transaction,
  * then the file is renamed to `store.json.imported-<time>` and kept as a
  * backup. A crash between the two leaves the marker, so the next start only
- * renames. Synchronous: it runs before the gateway serves anything.
+ * renames; of two processes starting at once, one imports. Synchronous: it
+ * runs before the gateway serves anything.
  *
  * @returns what was imported, or `undefined` when there is no `store.json`.
  * @throws FileStoreError when the file is not the file store's JSON (nothing is imported then).
@@ -81,14 +82,18 @@ export function importFileStore(
       const row = decode(key, raw, now);
       if (row) rows.push(row);
     }
-    rows.push({
-      key: IMPORTED_KEY,
-      value: { from: file, at: new Date(now).toISOString(), entries: rows.length },
-    });
-    store.putManySync(rows);
+    const marker = { from: file, at: new Date(now).toISOString(), entries: rows.length };
+    // Another process (a CLI command started at the same moment) may have imported meanwhile.
+    store.putManySync([...rows, { key: IMPORTED_KEY, value: marker }], IMPORTED_KEY);
   }
   const backup = backupName(file, now);
-  renameSync(file, backup);
+  try {
+    renameSync(file, backup);
+  } catch (err) {
+    // Renamed by that other process already.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
   const marker = store.getSync<{ entries: number }>(IMPORTED_KEY);
   return { entries: marker?.entries ?? 0, backup };
 }
