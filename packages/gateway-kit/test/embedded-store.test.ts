@@ -108,12 +108,16 @@ process.stdout.write(took === undefined ? 'none' : 'took');`;
     expect(await store.increment('ctr', 60_000)).toBe(601);
   }, 60_000);
 
-  it('keys longer than LMDB allows are stored (by hash) and read back', async () => {
+  it('keys and set members longer than LMDB allows are stored (by hash) and read back', async () => {
     const store = openStore();
     const key = `rl:register:${'x'.repeat(5000)}`;
     await store.set(key, 7);
     expect(await store.get(key)).toBe(7);
+    const member = `grant:${'y'.repeat(3000)}`;
     await store.addToSet(key, 'm');
+    await store.addToSet(key, member);
+    expect((await store.members(key)).sort()).toEqual([member, 'm']);
+    await store.removeFromSet(key, member);
     expect(await store.members(key)).toEqual(['m']);
   });
 });

@@ -44,12 +44,20 @@ export interface EmbeddedStoreOptions {
 }
 
 /**
- * Keys longer than this (in UTF-8 bytes) are stored under their SHA-256
- * (LMDB keys are at most 1978 bytes, and set members share a key with their set).
+ * Keys and set members longer than this (in UTF-8 bytes) are stored under
+ * their SHA-256 (LMDB keys are at most 1978 bytes; a set's row key is the
+ * set's key and the member's, each at most this long or a hash).
  */
 const LONG_KEY = 900;
-/** Separates a set's key from a member in the `sets` table (store keys never contain it). */
-const SEP = '\u0000';
+/**
+ * Separates a set's key from a member in the `sets` table (store keys never
+ * contain it). Not a control character of 4 or below: lmdb's key encoding
+ * escapes those only in strings under 64 characters, so ranges over them
+ * would not hold for longer rows.
+ */
+const SEP = '\u001f';
+/** The character after {@link SEP}: the end of a set's range. */
+const SEP_END = '\u0020';
 
 /** A database failure as {@link StoreUnavailableError} (503), keeping one already of that kind. */
 function unavailable(err: unknown): StoreUnavailableError {
@@ -77,7 +85,8 @@ export class EmbeddedStore implements Store {
   readonly path: string;
   private readonly root: RootDatabase;
   private readonly entries: Database<Entry, string>;
-  private readonly sets: Database<true, string>;
+  /** `<set key>\0<member or its hash>` → the member. */
+  private readonly sets: Database<string, string>;
   /** `[expiresAt, key]` → true: what the sweep walks, oldest first. */
   private readonly expiry: Database<true, [number, string]>;
   private readonly clock: Clock;
@@ -99,7 +108,7 @@ export class EmbeddedStore implements Store {
       // LMDB creates its files with the umask's mode; state and secrets stay private.
       for (const file of [this.path, `${this.path}-lock`]) if (existsSync(file)) chmodSync(file, 0o600);
       this.entries = this.root.openDB<Entry, string>('entries', { encoding: 'json' });
-      this.sets = this.root.openDB<true, string>('sets', { encoding: 'json' });
+      this.sets = this.root.openDB<string, string>('sets', { encoding: 'json' });
       this.expiry = this.root.openDB<true, [number, string]>('expiry', { encoding: 'json' });
     } catch (err) {
       throw unavailable(err);
@@ -201,19 +210,20 @@ export class EmbeddedStore implements Store {
   private adoptLegacySet(k: string): void {
     const legacy = this.entries.get(k);
     if (legacy === undefined || !Array.isArray(legacy.v)) return;
-    for (const m of legacy.v) if (typeof m === 'string') void this.sets.put(this.member(k, m), true);
+    for (const m of legacy.v) if (typeof m === 'string') void this.sets.put(EmbeddedStore.row(k, m), m);
     void this.entries.remove(k);
   }
 
-  private member(k: string, member: string): string {
-    return EmbeddedStore.k(`${k}${SEP}${member}`);
+  /** The `sets` row of `member` in the set stored under `k`. */
+  private static row(k: string, member: string): string {
+    return `${k}${SEP}${EmbeddedStore.k(member)}`;
   }
 
   addToSet(key: string, member: string): Promise<void> {
     const k = EmbeddedStore.k(key);
     return this.tx(() => {
       this.adoptLegacySet(k);
-      void this.sets.put(this.member(k, member), true);
+      void this.sets.put(EmbeddedStore.row(k, member), member);
     });
   }
 
@@ -221,20 +231,17 @@ export class EmbeddedStore implements Store {
     const k = EmbeddedStore.k(key);
     return this.tx(() => {
       this.adoptLegacySet(k);
-      void this.sets.remove(this.member(k, member));
+      void this.sets.remove(EmbeddedStore.row(k, member));
     });
   }
 
   members(key: string): Promise<string[]> {
     try {
       const k = EmbeddedStore.k(key);
-      const prefix = `${k}${SEP}`;
       const out = new Set<string>();
-      for (const row of this.sets.getKeys({ start: prefix, end: `${k}\u0001` })) {
-        out.add(row.slice(prefix.length));
-      }
-      // Members whose `key + member` was too long are stored by hash and not listed; store
-      // users keep both short (ids). A set imported from store.json until its first change:
+      for (const { value } of this.sets.getRange({ start: `${k}${SEP}`, end: `${k}${SEP_END}` }))
+        out.add(value);
+      // A set imported from store.json, until its first change:
       const legacy = this.entries.get(k);
       if (legacy !== undefined && Array.isArray(legacy.v)) for (const m of legacy.v) out.add(String(m));
       return Promise.resolve([...out]);
