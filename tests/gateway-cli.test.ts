@@ -69,7 +69,7 @@ describe('mcp-gateway init', () => {
     const r = await cli(['init'], { cwd });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^wrote .*mcp-gateway\.yaml\nsigning keys ready in the file store \(\S+\)\nlocal user "admin" \(id local:admin\) created with password: \S{16,}\n/,
+      /^wrote .*mcp-gateway\.yaml\nsigning keys ready in the embedded store \(\S+\)\nlocal user "admin" \(id local:admin\) created with password: \S{16,}\n/,
     );
     const check = await cli(['config', 'check'], { cwd });
     expect(check.code, check.stderr).toBe(0);

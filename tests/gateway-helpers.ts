@@ -94,12 +94,12 @@ export function parseForm(html: string, base: string): { action: string; fields:
  * Follows an authorization URL as a browser would: signs in to the local IdP
  * with `username`/`password`, approves consent, and returns the final redirect
  * to the client (its `redirect_uri` with `code`, `state` and `iss`), without
- * following it.
+ * following it. `headers` go with every request (e.g. `X-Forwarded-For`).
  */
 export async function loginAndConsent(
   authorizeUrl: string,
   creds: { username: string; password: string },
-  opts: { jar?: CookieJar; gatewayOrigins?: string[] } = {},
+  opts: { jar?: CookieJar; gatewayOrigins?: string[]; headers?: Record<string, string> } = {},
 ): Promise<URL> {
   let url = authorizeUrl;
   const jar = opts.jar ?? new CookieJar();
@@ -108,7 +108,7 @@ export async function loginAndConsent(
     const target = new URL(url);
     if (!origins.includes(target.origin)) return target; // back at the client
     const origin = target.origin;
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+    const res = await fetch(url, { redirect: 'manual', headers: { ...opts.headers, cookie: jar.header() } });
     jar.store(res);
     if (res.status >= 300 && res.status < 400) {
       url = new URL(res.headers.get('location')!, url).href;
@@ -127,7 +127,12 @@ export async function loginAndConsent(
     const posted = await fetch(action, {
       method: 'POST',
       redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header(), origin },
+      headers: {
+        ...opts.headers,
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: jar.header(),
+        origin,
+      },
       body,
     });
     jar.store(posted);
@@ -141,6 +146,88 @@ export async function loginAndConsent(
   throw new Error('too many redirects');
 }
 
+/** What `POST /register` answered with 201. */
+export interface RegisteredClient {
+  client_id: string;
+  registration_access_token: string;
+  registration_client_uri: string;
+}
+
+/**
+ * `POST /register` of a public client (RFC 7591) with `headers` (e.g. a
+ * distinct `X-Forwarded-For` per call, for a gateway with `trustProxy`, so
+ * per-source rate limits do not stop a load test). Returns the response.
+ */
+export function registerPublicClient(base: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${base}/register`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_name: 'Load test app',
+      redirect_uris: ['http://127.0.0.1:9/cb'],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    }),
+  });
+}
+
+/** Tokens from a full authorization-code flow, and the client that holds them. */
+export interface IssuedTokens {
+  client: RegisteredClient;
+  access_token: string;
+  refresh_token: string;
+  resource: string;
+}
+
+/**
+ * A whole authorization-code flow with PKCE, as an MCP client does it:
+ * register, `/authorize`, sign in and consent ({@link loginAndConsent}),
+ * `/token`. `headers` go with every request.
+ */
+export async function authorizationCodeFlow(
+  base: string,
+  creds: { username: string; password: string },
+  opts: { resource?: string; scope?: string; headers?: Record<string, string> } = {},
+): Promise<IssuedTokens> {
+  const headers = opts.headers ?? {};
+  const resource = opts.resource ?? `${base}/demo/mcp`;
+  // Without a resource: the demo service and its scope; with one, the scope the caller names (if any).
+  const scope = opts.scope ?? (opts.resource ? undefined : 'mcp:demo');
+  const reg = await registerPublicClient(base, headers);
+  if (reg.status !== 201) throw new Error(`register answered ${reg.status}: ${await reg.text()}`);
+  const client = (await reg.json()) as RegisteredClient;
+  const verifier = randomBytes(32).toString('base64url');
+  const authorize = new URL(`${base}/authorize`);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: 'http://127.0.0.1:9/cb',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    state: 's',
+    resource,
+    ...(scope ? { scope } : {}),
+  }).toString();
+  const back = await loginAndConsent(authorize.href, creds, { headers });
+  const code = back.searchParams.get('code');
+  if (!code) throw new Error(`no code in ${back.href}`);
+  const res = await fetch(`${base}/token`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'http://127.0.0.1:9/cb',
+      client_id: client.client_id,
+      code_verifier: verifier,
+      resource,
+    }),
+  });
+  if (res.status !== 200) throw new Error(`token answered ${res.status}: ${await res.text()}`);
+  const tokens = (await res.json()) as { access_token: string; refresh_token: string };
+  return { client, ...tokens, resource };
+}
+
 /**
  * RFC 7591 registration of a public client, then the code flow with PKCE
  * (sign-in and consent through {@link loginAndConsent}) and the token
@@ -150,39 +237,6 @@ export async function registerAndGetToken(
   base: string,
   opts: { username: string; password: string; resource: string; scope?: string },
 ): Promise<string> {
-  const redirectUri = 'http://127.0.0.1:9/cb';
-  const reg = await fetch(`${base}/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ redirect_uris: [redirectUri], token_endpoint_auth_method: 'none' }),
-  });
-  if (reg.status !== 201) throw new Error(`registration answered ${reg.status}: ${await reg.text()}`);
-  const { client_id } = (await reg.json()) as { client_id: string };
-  const verifier = randomBytes(32).toString('base64url');
-  const authorize = new URL(`${base}/authorize`);
-  authorize.search = new URLSearchParams({
-    response_type: 'code',
-    client_id,
-    redirect_uri: redirectUri,
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-    state: 's',
-    resource: opts.resource,
-    ...(opts.scope ? { scope: opts.scope } : {}),
-  }).toString();
-  const back = await loginAndConsent(authorize.href, opts);
-  const res = await fetch(`${base}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code: back.searchParams.get('code')!,
-      redirect_uri: redirectUri,
-      client_id,
-      code_verifier: verifier,
-      resource: opts.resource,
-    }),
-  });
-  if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
+  const { username, password, ...rest } = opts;
+  return (await authorizationCodeFlow(base, { username, password }, rest)).access_token;
 }

@@ -12,7 +12,7 @@ export { Authorization, ACCOUNT_CLIENT_ID, CLI_CLIENT_ID } from './gateway/autho
 export { issueToken, type TokenResponse } from './gateway/cli-token.js';
 export { LocalUsers, liveLocalIdentityProvider, USERS_KEY, type LocalUsersOptions } from './gateway/users.js';
 export { withTickets, createTicket } from './gateway/tickets.js';
-export { createStore, storeFile, storeReachable } from './gateway/stores.js';
+export { createStore, embeddedStoreFile, storeFile, storeReachable } from './gateway/stores.js';
 export { ADMIN_SCOPE, adminResource, accountResource } from './gateway/resources.js';
 export {
   AuthError,

@@ -18,12 +18,12 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 describe('config: embedded defaults', () => {
-  it('no file gives the local IdP, file store, fetch and demo services on 127.0.0.1:8080', () => {
+  it('no file gives the local IdP, embedded store, fetch and demo services on 127.0.0.1:8080', () => {
     const { config, source } = loadConfig({ cwd: tmp(), env: {} });
     expect(source).toBe('(defaults)');
     expect(config.issuer).toBe('http://127.0.0.1:8080');
     expect(config.idp.type).toBe('local');
-    expect(config.store).toEqual({ type: 'file' });
+    expect(config.store).toEqual({ type: 'embedded', durability: 'commit' });
     expect(config.dataDir).toBe('.mcp-gateway');
     expect(Object.keys(config.services).sort()).toEqual(['demo', 'fetch']);
     expect(config.services.demo).toMatchObject({ type: 'stdio', command: process.execPath });

@@ -28,3 +28,4 @@ export {
 export type { StubFaults, StubRequestLog } from './idp-stub-shared.js';
 export { startRedis, freePort, type RedisServer } from './redis.js';
 export { chromiumLaunchOptions } from './chromium.js';
+export { storeContract, type ContractStore, type ContractStoreFactory } from './store-contract.js';

@@ -36,9 +36,9 @@ admins: ['local:admin']
 admin:
   allowStdioServices: false
 
-# file (default, under dataDir), memory, or redis (several instances).
+# embedded (default: a database file under dataDir), memory, or redis (several instances).
 store:
-  type: file
+  type: embedded
 # store:
 #   type: redis
 #   url: redis://127.0.0.1:6379

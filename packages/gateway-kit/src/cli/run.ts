@@ -91,7 +91,7 @@ function banner(
     '',
     `mcp-gateway ${VERSION} listening on ${url} (config: ${source})`,
     `  issuer:         ${issuer}`,
-    `  store:          ${config.store.type}${config.store.type === 'file' ? ` (${config.dataDir})` : ''}`,
+    `  store:          ${config.store.type}${config.store.type === 'file' || config.store.type === 'embedded' ? ` (${config.dataDir})` : ''}`,
     `  sign-in:        ${config.idp.type}`,
   ];
   if (gateway.metricsUrl) lines.push(`  metrics:        ${gateway.metricsUrl}/metrics`);

@@ -180,9 +180,28 @@ export const idpSchema = z.discriminatedUnion('type', [
 
 export const storeSchema = z.discriminatedUnion('type', [
   z.strictObject({
-    type: z.literal('file'),
-    path: z.string().optional().describe('Store file; default `<dataDir>/store.json`.'),
+    type: z.literal('embedded'),
+    path: z
+      .string()
+      .optional()
+      .describe(
+        'Database file (LMDB; `-lock` beside it); default `<dataDir>/store.mdb`. A `<dataDir>/store.json` of the old file store is imported on first start and renamed `store.json.imported-<time>`.',
+      ),
+    durability: z
+      .enum(['commit', 'flush'])
+      .default('commit')
+      .describe(
+        'When a write counts as done: `commit` once committed (survives the gateway being killed at any moment; a power cut can lose the last seconds and damage the file), `flush` once fsynced to disk (survives a power cut; several times slower on a busy disk).',
+      ),
   }),
+  z
+    .strictObject({
+      type: z.literal('file'),
+      path: z.string().optional().describe('Store file; default `<dataDir>/store.json`.'),
+    })
+    .describe(
+      'Legacy: one JSON file rewritten on every write, so writes slow down as it grows. Prefer `embedded`.',
+    ),
   z.strictObject({ type: z.literal('memory') }),
   z.strictObject({
     type: z.literal('redis'),
@@ -256,7 +275,10 @@ const configFields = z.strictObject({
     })
     .default({ host: '127.0.0.1', port: 8080 })
     .describe('Where the gateway listens (port 0 picks a free port).'),
-  dataDir: z.string().default('.mcp-gateway').describe('Folder for the file store and generated secrets.'),
+  dataDir: z
+    .string()
+    .default('.mcp-gateway')
+    .describe('Folder for the embedded store and generated secrets.'),
   trustProxy: z
     .boolean()
     .default(false)
@@ -283,7 +305,7 @@ const configFields = z.strictObject({
     })
     .default({ allowStdioServices: false })
     .describe('What the admin API may do.'),
-  store: storeSchema.default({ type: 'file' }),
+  store: storeSchema.default({ type: 'embedded', durability: 'commit' }),
   tokens: z
     .strictObject({
       accessTokenTtl: seconds('Access token lifetime.', 3600),

@@ -124,7 +124,14 @@ export async function createGateway(
 ): Promise<Gateway> {
   const cwd = opts.cwd ?? process.cwd();
   const logger = opts.logger ?? createLogger(config.logging.level);
-  const store = opts.store ?? createStore(config, cwd);
+  const store =
+    opts.store ??
+    createStore(config, cwd, (done) =>
+      logger.info(
+        { entries: done.entries, backup: done.backup },
+        'imported the file store (store.json) into the embedded store; the old file is kept as a backup',
+      ),
+    );
   for (const warning of subjectWarnings(config))
     logger.warn({ config: warning }, 'config: a user list entry never matches');
   const metrics = new GatewayMetrics({

@@ -2,17 +2,25 @@ import path from 'node:path';
 import { keyvStore, MemoryStore, RedisStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import Keyv from 'keyv';
 import type { GatewayConfig } from '../config/schema.js';
+import { EmbeddedStore } from '../store/embedded.js';
 import { FileKeyvAdapter } from '../store/file-adapter.js';
 import { guardedStore } from '../store/guarded.js';
+import { importFileStore, type FileStoreImport } from '../store/import-file-store.js';
 
-/** Where the file store lives: `store.path`, else `<dataDir>/store.json`, relative to `cwd`. */
-export function storeFile(config: GatewayConfig, cwd: string): string {
+/** `store.path` when the store is of `type`, else `<dataDir>/<name>`; relative to `cwd`. */
+function storePath(config: GatewayConfig, cwd: string, type: 'file' | 'embedded', name: string): string {
   const p =
-    config.store.type === 'file' && config.store.path
-      ? config.store.path
-      : path.join(config.dataDir, 'store.json');
+    config.store.type === type && config.store.path ? config.store.path : path.join(config.dataDir, name);
   return path.resolve(cwd, p);
 }
+
+/** Where the file store lives: `store.path`, else `<dataDir>/store.json`, relative to `cwd`. */
+export const storeFile = (config: GatewayConfig, cwd: string): string =>
+  storePath(config, cwd, 'file', 'store.json');
+
+/** Where the embedded database lives: `store.path`, else `<dataDir>/store.mdb`, relative to `cwd`. */
+export const embeddedStoreFile = (config: GatewayConfig, cwd: string): string =>
+  storePath(config, cwd, 'embedded', 'store.mdb');
 
 /**
  * Rate-limit counters (`rl:…`, under any Keyv namespace): one per source and
@@ -22,12 +30,32 @@ export function storeFile(config: GatewayConfig, cwd: string): string {
 export const isRateLimitCounter = (key: string): boolean => /^(?:[^:]*:)?rl:/.test(key);
 
 /**
- * The store named by the config: `file` (Keyv over {@link FileKeyvAdapter},
+ * The store named by the config: `embedded` (the default: LMDB in the data
+ * dir; imports `<dataDir>/store.json` of the old file store once, reported
+ * through `onImport`), `file` (legacy: Keyv over {@link FileKeyvAdapter},
  * through oauth-dynamicclient's `keyvStore`), `memory`, or `redis` (atomic
  * across instances).
  */
-export function createStore(config: GatewayConfig, cwd: string): Store {
+export function createStore(
+  config: GatewayConfig,
+  cwd: string,
+  onImport?: (done: FileStoreImport) => void,
+): Store {
   switch (config.store.type) {
+    case 'embedded': {
+      const store = new EmbeddedStore({
+        path: embeddedStoreFile(config, cwd),
+        durability: config.store.durability,
+      });
+      try {
+        const done = importFileStore(store, path.resolve(cwd, config.dataDir, 'store.json'));
+        if (done) onImport?.(done);
+      } catch (err) {
+        void store.close();
+        throw err;
+      }
+      return store;
+    }
     case 'file':
       return keyvStore(
         new Keyv({

@@ -4,3 +4,4 @@ export {
   type FileKeyvAdapterOptions,
   type FileStoreClock,
 } from './file-adapter.js';
+export { EmbeddedStore, type EmbeddedStoreOptions } from './embedded.js';

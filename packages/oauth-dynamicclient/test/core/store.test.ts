@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Keyv from 'keyv';
 import { ManualClock } from '../../src/clock.js';
 import { keyvStore, MemoryStore, RedisStore, type Store } from '../../src/store/index.js';
-import { startRedis, type RedisServer } from '@mcp-gateway/testkit';
+import { startRedis, storeContract, type RedisServer } from '@mcp-gateway/testkit';
 
 let redis: RedisServer;
 const opened: Store[] = [];
@@ -33,56 +33,7 @@ describe.each(Object.keys(factories))('store contract: %s', (name) => {
     return { clock, store: factories[name]!(clock) };
   };
 
-  it('get returns what set stored, as a copy', async () => {
-    const { store } = make();
-    const value = { a: 1, list: ['x'] };
-    await store.set('k', value);
-    value.list.push('mutated');
-    expect(await store.get('k')).toEqual({ a: 1, list: ['x'] });
-    expect(await store.get('missing')).toBeUndefined();
-  });
-
-  it('entries expire when the clock passes their TTL', async () => {
-    const { store, clock } = make();
-    await store.set('k', 'v', 1000);
-    clock.advance(999);
-    expect(await store.get('k')).toBe('v');
-    clock.advance(1);
-    expect(await store.get('k')).toBeUndefined();
-    expect(await store.take('k')).toBeUndefined();
-  });
-
-  it('delete removes and reports whether something was removed', async () => {
-    const { store } = make();
-    await store.set('k', 1);
-    expect(await store.delete('k')).toBe(true);
-    expect(await store.delete('k')).toBe(false);
-    expect(await store.get('k')).toBeUndefined();
-  });
-
-  it('take is single-use: 50 concurrent takes of one key succeed exactly once', async () => {
-    const { store } = make();
-    await store.set('code', { sub: 'u1' }, 60_000);
-    const results = await Promise.all(Array.from({ length: 50 }, () => store.take('code')));
-    const winners = results.filter((r) => r !== undefined);
-    expect(winners).toEqual([{ sub: 'u1' }]);
-    expect(await store.get('code')).toBeUndefined();
-  });
-
-  it('increment counts atomically within a fixed window', async () => {
-    const { store } = make();
-    const counts = await Promise.all(Array.from({ length: 20 }, () => store.increment('ctr', 60_000)));
-    expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-  });
-
-  it('sets add, remove and list members without duplicates', async () => {
-    const { store } = make();
-    expect(await store.members('s')).toEqual([]);
-    await Promise.all(['a', 'b', 'a', 'c'].map((m) => store.addToSet('s', m)));
-    expect((await store.members('s')).sort()).toEqual(['a', 'b', 'c']);
-    await store.removeFromSet('s', 'b');
-    expect((await store.members('s')).sort()).toEqual(['a', 'c']);
-  });
+  for (const [rule, check] of Object.entries(storeContract)) it(rule, () => check(make));
 });
 
 describe('RedisStore specifics', () => {
