@@ -37,7 +37,8 @@ const allowed = [
   /^LICENSE$/,
   /^CHANGELOG\.md$/,
   /^bin\/[a-z-]+\.js$/,
-  /^dist\/.+\.(js|d\.ts)$/,
+  /^dist\/.+\.(js|cjs|d\.ts|d\.cts)$/,
+  /^dist\/.+\.(js|cjs)\.map$/,
   /^schema\/.+\.json$/,
 ];
 
@@ -50,10 +51,18 @@ describe.each(published)('npm pack: %s', (dir) => {
     const files = info.files.map((f) => f.path);
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
+    expect(files).toContain('dist/index.cjs');
+    expect(files).toContain('dist/index.d.cts');
     expect(files).toContain('README.md');
     expect(files).toContain('LICENSE');
     const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
     expect(unexpected).toEqual([]);
+    // Every sourceMappingURL comment points at a map that is packed too.
+    for (const f of files.filter((f) => /\.c?js$/.test(f))) {
+      const text = await readFile(path.join(root, 'packages', dir, f), 'utf8');
+      for (const [, map] of text.matchAll(/^\/\/# sourceMappingURL=(\S+)$/gm))
+        expect(files, `${f} → ${map}`).toContain(path.posix.join(path.posix.dirname(f), map!));
+    }
     const pkg = await readPkg(dir);
     for (const [name, bin] of Object.entries(pkg.bin ?? {})) {
       // A declared bin is a committed shim (so npm links it before the first build), packed, with a shebang.
@@ -72,7 +81,11 @@ describe.each(published)('npm pack: %s', (dir) => {
     expect(pkg.type).toBe('module');
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.publishConfig?.access).toBe('public');
-    expect(pkg.exports?.['.']).toMatchObject({ types: './dist/index.d.ts', import: './dist/index.js' });
+    // import gets the ES module, require the CommonJS build, each with its own declarations.
+    expect(pkg.exports?.['.']).toEqual({
+      import: { types: './dist/index.d.ts', default: './dist/index.js' },
+      require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
+    });
   });
 });
 
