@@ -3,16 +3,11 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { PUBLISHED } from './published.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
-const published = [
-  'oauth-dynamicclient',
-  'streamablehttp-proxy',
-  'streamablehttp-client',
-  'fetch-server',
-  'gateway-kit',
-];
+const published = PUBLISHED;
 
 interface PackageJson {
   name: string;

@@ -2,15 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './gateway-helpers.js';
+import { PUBLISHED } from './published.js';
 
 const run = promisify(execFile);
-const published = [
-  'oauth-dynamicclient',
-  'streamablehttp-proxy',
-  'streamablehttp-client',
-  'fetch-server',
-  'gateway-kit',
-];
+const published = PUBLISHED;
 
 /** Export names of `spec` as Node sees them through `require` (flags: as on Node 20 before 20.19) or `import`. */
 async function exportNames(how: 'require' | 'import', spec: string, flags: string[] = []): Promise<string[]> {
