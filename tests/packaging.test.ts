@@ -110,3 +110,44 @@ describe('dependency direction', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('Redis is optional for the authorization server core', () => {
+  const dist = path.join(root, 'packages', 'oauth-dynamicclient', 'dist');
+
+  /** The dist files `entry` loads, following relative imports and requires. */
+  const graph = async (entry: string, seen = new Set<string>()): Promise<Set<string>> => {
+    if (seen.has(entry)) return seen;
+    seen.add(entry);
+    const text = await readFile(path.join(dist, entry), 'utf8');
+    for (const [, rel] of text.matchAll(/(?:from|import|require\()\s*["'](\.\/[^"']+)["']/g))
+      await graph(path.posix.join(path.posix.dirname(entry), rel!), seen);
+    return seen;
+  };
+
+  it('@keyv/redis is an optional peer of oauth-dynamicclient, and a dependency of gateway-kit, which uses it', async () => {
+    const as = (await readPkg('oauth-dynamicclient')) as PackageJson & {
+      peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
+    expect(as.dependencies?.['@keyv/redis']).toBeUndefined();
+    expect(as.peerDependencies?.['@keyv/redis']).toBeDefined();
+    expect(as.peerDependenciesMeta?.['@keyv/redis']?.optional).toBe(true);
+    expect(as.exports?.['./redis']).toEqual({
+      import: { types: './dist/redis.d.ts', default: './dist/redis.js' },
+      require: { types: './dist/redis.d.cts', default: './dist/redis.cjs' },
+    });
+    expect((await readPkg('gateway-kit')).dependencies?.['@keyv/redis']).toBe(
+      as.peerDependencies?.['@keyv/redis'],
+    );
+  });
+
+  it.each(['index.js', 'index.cjs'])(
+    'the main entry (%s) loads no Redis client; the ./redis entry does',
+    async (entry) => {
+      for (const file of await graph(entry))
+        expect(await readFile(path.join(dist, file), 'utf8'), file).not.toContain('@keyv/redis');
+      const redisEntry = entry.replace('index', 'redis');
+      expect(await readFile(path.join(dist, redisEntry), 'utf8')).toContain('@keyv/redis');
+    },
+  );
+});
