@@ -151,3 +151,17 @@ describe('Redis is optional for the authorization server core', () => {
     },
   );
 });
+
+describe('fetch-server installs no DOM implementation of its own', () => {
+  it('turndown (browser build) is bundled, so neither turndown nor @mixmark-io/domino is a dependency or an import', async () => {
+    const pkg = await readPkg('fetch-server');
+    expect(Object.keys(pkg.dependencies ?? {})).not.toContain('turndown');
+    const dist = path.join(root, 'packages', 'fetch-server', 'dist');
+    const code = (await readdir(dist)).filter((f) => /\.c?js$/.test(f));
+    expect(code.length).toBeGreaterThan(0);
+    for (const f of code) {
+      const text = await readFile(path.join(dist, f), 'utf8');
+      expect(text, f).not.toMatch(/(?:from|import\(|require\()\s*["'](?:turndown|@mixmark-io\/domino)/);
+    }
+  });
+});
