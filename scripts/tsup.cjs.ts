@@ -10,7 +10,7 @@
  * CommonJS entry stay external. Dynamic `import()` becomes `require()`, so a CommonJS
  * consumer loads one copy of each package (one `instanceof` world).
  */
-import { copyFileSync, readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { defineConfig } from 'tsup';
@@ -46,6 +46,23 @@ const entries = Object.values(pkg.exports ?? {}).flatMap((target) => {
 });
 if (!entries.length) throw new Error(`${pkgFile}: no exports entry maps require to ./dist/<name>.cjs`);
 
+/**
+ * The ESM declarations, as TypeScript must read them under `require`: relative imports point at
+ * the `.d.cts` twins, and imports from the ESM-only packages bundled above become `import type`
+ * with `resolution-mode: import` (a CommonJS file may not `require` an ES module, but may use
+ * its types; TypeScript 5.3 or newer reads this).
+ */
+function asCommonJsDeclarations(dts: string): string {
+  const esm = bundled.map((d) => d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|');
+  let out = dts.replace(/(from\s+['"]\.{1,2}\/[^'"]+)\.js(['"])/g, '$1.cjs$2');
+  if (esm)
+    out = out.replace(
+      new RegExp(`^import (?!type )(.*from\\s+['"](?:${esm})['"]);`, 'gm'),
+      "import type $1 with { 'resolution-mode': 'import' };",
+    );
+  return out;
+}
+
 export default defineConfig({
   entry: Object.fromEntries(entries.map((name) => [name, `src/${name}.ts`])),
   format: ['cjs'],
@@ -59,7 +76,10 @@ export default defineConfig({
     options.supported = { ...options.supported, 'dynamic-import': false };
   },
   onSuccess: async () => {
-    // Same declarations, read as CommonJS by TypeScript under `require`.
-    for (const name of entries) copyFileSync(`dist/${name}.d.ts`, `dist/${name}.d.cts`);
+    for (const file of readdirSync('dist').filter((f) => f.endsWith('.d.ts')))
+      writeFileSync(
+        `dist/${file.replace(/\.d\.ts$/, '.d.cts')}`,
+        asCommonJsDeclarations(readFileSync(`dist/${file}`, 'utf8')),
+      );
   },
 });

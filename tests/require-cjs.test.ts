@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './gateway-helpers.js';
@@ -33,4 +35,38 @@ describe.each(published)('require(@mcp-gateway/%s)', (dir) => {
     expect(esm.length).toBeGreaterThan(0);
     expect(cjs).toEqual(esm);
   });
+});
+
+describe('CommonJS TypeScript consumers', () => {
+  it('a .cts file that requires every package (and ./redis) typechecks against the .d.cts files, lib check on', async () => {
+    const dir = mkdtempSync(path.join(repoRoot, 'tests', '.cts-probe-'));
+    try {
+      const lines = [...published, 'oauth-dynamicclient/redis'].map(
+        (p, i) => `import p${i} = require('@mcp-gateway/${p}');\nexport const e${i}: object = p${i};`,
+      );
+      lines.push(
+        "import redis = require('@mcp-gateway/oauth-dynamicclient/redis');",
+        "import as = require('@mcp-gateway/oauth-dynamicclient');",
+        "export const store: as.Store = new redis.RedisStore({ url: 'redis://127.0.0.1:6379' });",
+      );
+      writeFileSync(path.join(dir, 'probe.cts'), lines.join('\n') + '\n');
+      const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+      const args = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16'];
+      const result = await run(
+        process.execPath,
+        [tsc, ...args, '--target', 'es2022', '--types', 'node', '--skipLibCheck', 'false', 'probe.cts'],
+        { cwd: dir },
+      ).then(
+        () => '',
+        (e: { stdout: string }) => e.stdout,
+      );
+      // Only our declarations are under test (the MCP SDK's own CJS types have an error of their own).
+      const ours = result
+        .split('\n')
+        .filter((l) => /error TS/.test(l) && !l.includes('node_modules/@modelcontextprotocol/'));
+      expect(ours).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
