@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -39,7 +39,10 @@ describe.each(published)('require(@mcp-gateway/%s)', (dir) => {
 
 describe('CommonJS TypeScript consumers', () => {
   it('a .cts file that requires every package (and ./redis) typechecks against the .d.cts files, lib check on', async () => {
-    const dir = mkdtempSync(path.join(repoRoot, 'tests', '.cts-probe-'));
+    // Inside node_modules: resolves our packages like a consumer would, and git and linters skip it.
+    const cache = path.join(repoRoot, 'tests', 'node_modules', '.cache');
+    mkdirSync(cache, { recursive: true });
+    const dir = mkdtempSync(path.join(cache, 'cts-probe-'));
     try {
       const lines = [...published, 'oauth-dynamicclient/redis'].map(
         (p, i) => `import p${i} = require('@mcp-gateway/${p}');\nexport const e${i}: object = p${i};`,
