@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, readFileSync, realpathSync, writeFileSync } fr
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLIS } from './clis.js';
+import { CLIS } from './published.js';
 import { repoRoot, tempDir } from './gateway-helpers.js';
 
 const run = promisify(execFile);

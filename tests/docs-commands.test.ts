@@ -11,7 +11,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLIS } from './clis.js';
+import { CLIS } from './published.js';
 import { repoRoot } from './gateway-helpers.js';
 
 /** The words that mark a line as meant for this checkout (case-insensitive). */

@@ -3,16 +3,11 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { PUBLISHED } from './published.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
-const published = [
-  'oauth-dynamicclient',
-  'streamablehttp-proxy',
-  'streamablehttp-client',
-  'fetch-server',
-  'gateway-kit',
-];
+const published = PUBLISHED;
 
 interface PackageJson {
   name: string;
@@ -37,7 +32,8 @@ const allowed = [
   /^LICENSE$/,
   /^CHANGELOG\.md$/,
   /^bin\/[a-z-]+\.js$/,
-  /^dist\/.+\.(js|d\.ts)$/,
+  /^dist\/.+\.(js|cjs|d\.ts|d\.cts)$/,
+  /^dist\/.+\.(js|cjs)\.map$/,
   /^schema\/.+\.json$/,
 ];
 
@@ -50,10 +46,18 @@ describe.each(published)('npm pack: %s', (dir) => {
     const files = info.files.map((f) => f.path);
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
+    expect(files).toContain('dist/index.cjs');
+    expect(files).toContain('dist/index.d.cts');
     expect(files).toContain('README.md');
     expect(files).toContain('LICENSE');
     const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
     expect(unexpected).toEqual([]);
+    // Every sourceMappingURL comment points at a map that is packed too.
+    for (const f of files.filter((f) => /\.c?js$/.test(f))) {
+      const text = await readFile(path.join(root, 'packages', dir, f), 'utf8');
+      for (const [, map] of text.matchAll(/^\/\/# sourceMappingURL=(\S+)$/gm))
+        expect(files, `${f} → ${map}`).toContain(path.posix.join(path.posix.dirname(f), map!));
+    }
     const pkg = await readPkg(dir);
     for (const [name, bin] of Object.entries(pkg.bin ?? {})) {
       // A declared bin is a committed shim (so npm links it before the first build), packed, with a shebang.
@@ -72,7 +76,11 @@ describe.each(published)('npm pack: %s', (dir) => {
     expect(pkg.type).toBe('module');
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.publishConfig?.access).toBe('public');
-    expect(pkg.exports?.['.']).toMatchObject({ types: './dist/index.d.ts', import: './dist/index.js' });
+    // import gets the ES module, require the CommonJS build, each with its own declarations.
+    expect(pkg.exports?.['.']).toEqual({
+      import: { types: './dist/index.d.ts', default: './dist/index.js' },
+      require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
+    });
   });
 });
 
@@ -100,5 +108,60 @@ describe('dependency direction', () => {
         offenders.push(entry);
     }
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('Redis is optional for the authorization server core', () => {
+  const dist = path.join(root, 'packages', 'oauth-dynamicclient', 'dist');
+
+  /** The dist files `entry` loads, following relative imports and requires. */
+  const graph = async (entry: string, seen = new Set<string>()): Promise<Set<string>> => {
+    if (seen.has(entry)) return seen;
+    seen.add(entry);
+    const text = await readFile(path.join(dist, entry), 'utf8');
+    for (const [, rel] of text.matchAll(/(?:from|import|require\()\s*["'](\.\/[^"']+)["']/g))
+      await graph(path.posix.join(path.posix.dirname(entry), rel!), seen);
+    return seen;
+  };
+
+  it('@keyv/redis is an optional peer of oauth-dynamicclient, and a dependency of gateway-kit, which uses it', async () => {
+    const as = (await readPkg('oauth-dynamicclient')) as PackageJson & {
+      peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
+    expect(as.dependencies?.['@keyv/redis']).toBeUndefined();
+    expect(as.peerDependencies?.['@keyv/redis']).toBeDefined();
+    expect(as.peerDependenciesMeta?.['@keyv/redis']?.optional).toBe(true);
+    expect(as.exports?.['./redis']).toEqual({
+      import: { types: './dist/redis.d.ts', default: './dist/redis.js' },
+      require: { types: './dist/redis.d.cts', default: './dist/redis.cjs' },
+    });
+    expect((await readPkg('gateway-kit')).dependencies?.['@keyv/redis']).toBe(
+      as.peerDependencies?.['@keyv/redis'],
+    );
+  });
+
+  it.each(['index.js', 'index.cjs'])(
+    'the main entry (%s) loads no Redis client; the ./redis entry does',
+    async (entry) => {
+      for (const file of await graph(entry))
+        expect(await readFile(path.join(dist, file), 'utf8'), file).not.toContain('@keyv/redis');
+      const redisEntry = entry.replace('index', 'redis');
+      expect(await readFile(path.join(dist, redisEntry), 'utf8')).toContain('@keyv/redis');
+    },
+  );
+});
+
+describe('fetch-server installs no DOM implementation of its own', () => {
+  it('turndown (browser build) is bundled, so neither turndown nor @mixmark-io/domino is a dependency or an import', async () => {
+    const pkg = await readPkg('fetch-server');
+    expect(Object.keys(pkg.dependencies ?? {})).not.toContain('turndown');
+    const dist = path.join(root, 'packages', 'fetch-server', 'dist');
+    const code = (await readdir(dist)).filter((f) => /\.c?js$/.test(f));
+    expect(code.length).toBeGreaterThan(0);
+    for (const f of code) {
+      const text = await readFile(path.join(dist, f), 'utf8');
+      expect(text, f).not.toMatch(/(?:from|import\(|require\()\s*["'](?:turndown|@mixmark-io\/domino)/);
+    }
   });
 });

@@ -1,11 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    express: 'src/resource/express.ts',
-    hono: 'src/resource/hono.ts',
-  },
+  entry: ['src/index.ts', 'src/redis.ts', 'src/express.ts', 'src/hono.ts'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

@@ -71,13 +71,12 @@ export { FixedWindowLimiter, rateLimitSource, type RateLimit, type RequestInfo }
 export {
   keyvStore,
   MemoryStore,
-  RedisStore,
   StoreUnavailableError,
   isStoreUnavailable,
   type Store,
   type KeyvStoreOptions,
-  type RedisStoreOptions,
 } from './store/index.js';
+// RedisStore: '@mcp-gateway/oauth-dynamicclient/redis' (src/redis.ts), so that only its users load @keyv/redis.
 
 // Clients
 export type { Client, ClientKind, StoredClient, Registration } from './clients/records.js';

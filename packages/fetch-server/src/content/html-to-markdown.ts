@@ -1,6 +1,6 @@
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
-import TurndownService from 'turndown';
+import TurndownService from './turndown.js';
 
 /** The main content of an HTML page as Markdown. */
 export interface Simplified {

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { keyvStore, MemoryStore, RedisStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { keyvStore, MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { RedisStore } from '@mcp-gateway/oauth-dynamicclient/redis';
 import Keyv from 'keyv';
 import type { GatewayConfig } from '../config/schema.js';
 import { EmbeddedStore } from '../store/embedded.js';

@@ -62,7 +62,7 @@ export interface KeyvStoreOptions {
  * silently reading as missing keys.
  * `take`, `increment` and the set operations are serialised with an
  * in-process lock, so they are atomic only while ONE process uses the
- * backend; for several instances use {@link RedisStore}.
+ * backend; for several instances use `RedisStore` (`@mcp-gateway/oauth-dynamicclient/redis`).
  */
 export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
   // Keyv swallows backend errors by default (a failed read looks like a

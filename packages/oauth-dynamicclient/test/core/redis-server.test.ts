@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createAuthorizationServer,
   ManualClock,
-  RedisStore,
   silentLogger,
   type AuthorizationServer,
 } from '../../src/index.js';
+import { RedisStore } from '../../src/redis.js';
 import { json, nativeClient } from '../helpers/server.js';
 
 let redis: RedisServer;

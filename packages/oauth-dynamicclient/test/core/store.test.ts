@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Keyv from 'keyv';
 import { ManualClock } from '../../src/clock.js';
-import { keyvStore, MemoryStore, RedisStore, type Store } from '../../src/store/index.js';
+import { RedisStore } from '../../src/redis.js';
+import { keyvStore, MemoryStore, type Store } from '../../src/store/index.js';
 import { startRedis, storeContract, type RedisServer } from '@mcp-gateway/testkit';
 
 let redis: RedisServer;

@@ -18,11 +18,11 @@ import {
   createAuthorizationServer,
   forwardAuthNodeListener,
   keyvStore,
-  RedisStore,
   silentLogger,
   StoreUnavailableError,
   type AuthorizationServer,
 } from '../../src/index.js';
+import { RedisStore } from '../../src/redis.js';
 import { localIdentityProvider } from '../../src/idp/local.js';
 import { Browser, completeLogin, localUsers, TEST_PASSWORD_COST } from './helpers.js';
 
