@@ -53,7 +53,9 @@ export async function runSuite(args: string[], opts: { timeoutMs: number }): Pro
       );
     });
     const results = new Map<string, boolean>();
-    const summary = output.slice(output.indexOf('=== SUITE SUMMARY ==='));
+    // Client runs end with a `=== SUITE SUMMARY ===` block; server runs print the same lines after each scenario.
+    const at = output.indexOf('=== SUITE SUMMARY ===');
+    const summary = at >= 0 ? output.slice(at) : output;
     for (const m of summary.matchAll(/^([✓✗]) (\S+): \d+ passed/gmu)) results.set(m[2]!, m[1] === '✓');
     return { results, output };
   } finally {
@@ -66,12 +68,34 @@ export async function expectedFailures(file: string): Promise<Record<string, str
   return JSON.parse(await readFile(path.join(workspace, file), 'utf8')) as Record<string, string>;
 }
 
-/** Scenario names the suite lists for clients. */
-export async function clientScenarios(): Promise<string[]> {
+/** Scenario names the suite lists for clients or servers. */
+export async function listedScenarios(kind: 'client' | 'server'): Promise<string[]> {
   const { stdout: listed } = await execFileAsync(node22, [
     suiteEntry('@modelcontextprotocol/conformance'),
     'list',
-    '--client',
+    `--${kind}`,
   ]);
   return [...listed.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]!);
+}
+
+/**
+ * Checks a run against an expected-failures map: the failures not listed,
+ * and the listed scenarios that passed (stale) unless their reason starts
+ * with "flaky:".
+ */
+export function compare(run: SuiteRun, expected: Record<string, string>) {
+  const failed = [...run.results].filter(([, ok]) => !ok).map(([name]) => name);
+  return {
+    unexpected: failed.filter((name) => !(name in expected)),
+    stale: Object.keys(expected).filter(
+      (name) => run.results.get(name) === true && !expected[name]!.startsWith('flaky:'),
+    ),
+  };
+}
+
+/** Entries of an expected-failures map that name no listed scenario or give no real reason. */
+export function invalidEntries(expected: Record<string, string>, listed: string[]): string[] {
+  return Object.entries(expected)
+    .filter(([name, reason]) => !listed.includes(name) || reason.length <= 20)
+    .map(([name]) => name);
 }
