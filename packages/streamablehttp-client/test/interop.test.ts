@@ -3,6 +3,7 @@
  * deviations real servers (and the MCP conformance suite) show, against small
  * real servers on 127.0.0.1.
  */
+import { createServer, type Socket } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
@@ -14,6 +15,7 @@ import {
   withClientAuthFallback,
   type OAuthHttp,
 } from '../src/oauth/oauth4.js';
+import { getMetadataDocument } from '../src/oauth/metadata-request.js';
 import { registerClient } from '../src/oauth/registration.js';
 import type { StoredClient } from '../src/store/types.js';
 import { goodAsMetadata, json, startFakeServer, type Route } from './helpers/fake-as.js';
@@ -222,5 +224,49 @@ describe('MCP 2025-03-26 authorization discovery (no RFC 9728 metadata)', () => 
     await expect(discover(new URL(`${s.url}/mcp`), { fetch })).rejects.toThrow(
       /names issuer .*other.*expected/,
     );
+  });
+});
+
+describe('metadata requests survive a dropped connection', () => {
+  /** A raw HTTP server that resets the first `resets` connections as soon as a request arrives. */
+  async function resettingServer(resets: number) {
+    let seen = 0;
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.once('data', () => {
+        seen++;
+        if (seen <= resets) return void socket.resetAndDestroy();
+        const body = JSON.stringify({ resource: 'http://x/mcp', authorization_servers: ['http://x/'] });
+        socket.end(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    servers.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => resolve());
+        }),
+    });
+    return { url: `http://127.0.0.1:${port}/.well-known/oauth-protected-resource`, requests: () => seen };
+  }
+
+  it('a GET whose connection is reset before the answer is retried once on a new connection', async () => {
+    const s = await resettingServer(1);
+    const res = await getMetadataDocument(fetch, s.url);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ resource: 'http://x/mcp' });
+    expect(s.requests()).toBe(2);
+  });
+
+  it('a second reset is reported, naming the URL', async () => {
+    const s = await resettingServer(2);
+    await expect(getMetadataDocument(fetch, s.url)).rejects.toThrow(`cannot reach ${s.url}: ECONNRESET`);
+    expect(s.requests()).toBe(2);
   });
 });

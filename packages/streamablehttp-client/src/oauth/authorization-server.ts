@@ -1,8 +1,9 @@
 import * as oauth from 'oauth4webapi';
 import { z } from 'zod';
 import { DiscoveryError } from '../errors.js';
-import { fetchOrThrow, summarizeBody, type FetchLike } from '../http/fetch.js';
+import { summarizeBody, type FetchLike } from '../http/fetch.js';
 import type { Logger } from '../log.js';
+import { getMetadataDocument } from './metadata-request.js';
 
 /** Authorization-server metadata (RFC 8414 / OpenID Connect Discovery), validated by oauth4webapi. */
 export type AuthorizationServerMetadata = oauth.AuthorizationServer & {
@@ -134,12 +135,7 @@ async function firstMetadataDocument(
 ): Promise<{ url: string; response: Response } | { tried: string[] }> {
   const tried: string[] = [];
   for (const url of urls) {
-    const response = await fetchOrThrow(
-      opts.fetch,
-      url,
-      { headers: { accept: 'application/json' } },
-      opts.timeoutMs,
-    );
+    const response = await getMetadataDocument(opts.fetch, url, opts.timeoutMs);
     if (response.status === 200) return { url, response };
     tried.push(`${url} → HTTP ${response.status}`);
     await response.body?.cancel();
