@@ -35,13 +35,16 @@ export interface SuiteRun {
  * Runs `conformance <args>` under Node 22 with results written to a temp
  * folder, and reads the `=== SUITE SUMMARY ===` lines (`✓ name:` / `✗ name:`).
  */
-export async function runSuite(args: string[], opts: { timeoutMs: number }): Promise<SuiteRun> {
+export async function runSuite(
+  args: string[],
+  opts: { timeoutMs: number; suite?: '@modelcontextprotocol/conformance' | 'conformance-next' },
+): Promise<SuiteRun> {
   const out = await mkdtemp(path.join(tmpdir(), 'mcp-conformance-'));
   try {
     const output = await new Promise<string>((resolve) => {
       execFile(
         node22,
-        [suiteEntry('@modelcontextprotocol/conformance'), ...args, '-o', out],
+        [suiteEntry(opts.suite ?? '@modelcontextprotocol/conformance'), ...args, '-o', out],
         {
           cwd: out,
           timeout: opts.timeoutMs,
