@@ -24,6 +24,16 @@ export default defineConfig({
       pkg('gateway-kit'),
       {
         test: {
+          // The official MCP conformance suite (runs under a pinned Node 22; see conformance/README.md).
+          name: 'conformance',
+          root: 'conformance',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           root: 'tests',
           include: ['**/*.test.ts'],

@@ -1,7 +1,9 @@
 import * as oauth from 'oauth4webapi';
 import { z } from 'zod';
 import { DiscoveryError } from '../errors.js';
-import { fetchOrThrow, summarizeBody, type FetchLike } from '../http/fetch.js';
+import { summarizeBody, type FetchLike } from '../http/fetch.js';
+import type { Logger } from '../log.js';
+import { getMetadataDocument } from './metadata-request.js';
 
 /** Authorization-server metadata (RFC 8414 / OpenID Connect Discovery), validated by oauth4webapi. */
 export type AuthorizationServerMetadata = oauth.AuthorizationServer & {
@@ -59,64 +61,134 @@ export async function discoverAuthorizationServer(
   } catch {
     throw new DiscoveryError('invalid_resource_metadata', `authorization server "${issuer}" is not a URL`);
   }
-  const tried: string[] = [];
-  for (const url of authorizationServerMetadataUrls(issuerUrl)) {
-    const response = await fetchOrThrow(
-      opts.fetch,
-      url,
-      { headers: { accept: 'application/json' } },
-      opts.timeoutMs,
+  const found = await firstMetadataDocument(authorizationServerMetadataUrls(issuerUrl), opts);
+  if ('tried' in found) {
+    throw new DiscoveryError(
+      'authorization_server_not_found',
+      `no authorization server metadata for ${issuerUrl.href} (tried ${found.tried.join(', ')})`,
     );
-    if (response.status !== 200) {
-      tried.push(`${url} → HTTP ${response.status}`);
-      await response.body?.cancel();
-      continue;
-    }
-    const contentType = response.headers.get('content-type');
-    const copy = response.clone();
-    try {
-      const metadata = (await oauth.processDiscoveryResponse(
-        issuerUrl,
-        response,
-      )) as AuthorizationServerMetadata;
-      const checked = UsedFieldsSchema.safeParse(metadata);
-      if (!checked.success) {
-        const issue = checked.error.issues[0]!;
-        throw new DiscoveryError(
-          'invalid_authorization_server_metadata',
-          `authorization server metadata at ${url} is malformed: ${issue.path.join('.')}: ${issue.message}`,
-        );
-      }
-      return { url, metadata };
-    } catch (err) {
-      if (err instanceof DiscoveryError) throw err;
-      if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
-        const got = (err.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
-        throw new DiscoveryError(
-          'issuer_mismatch',
-          `authorization server metadata at ${url} names issuer ${JSON.stringify(got)}, expected ${JSON.stringify(issuerUrl.href)}`,
-          { cause: err },
-        );
-      }
-      const body = await copy.text().catch(() => '');
-      const what =
-        err instanceof oauth.OperationProcessingError &&
-        (err.code === oauth.PARSE_ERROR || err.code === oauth.RESPONSE_IS_NOT_JSON)
-          ? `is not JSON: got ${summarizeBody(contentType, body)}`
-          : `is malformed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return { url: found.url, metadata: await readMetadata(found.url, found.response, issuerUrl) };
+}
+
+/** How a 2025-03-26 server's authorization server was found. */
+export interface LegacyAuthorizationServerDiscovery extends AuthorizationServerDiscovery {
+  /** True when the server publishes no metadata and the default endpoints are used. */
+  defaultEndpoints: boolean;
+}
+
+/**
+ * MCP 2025-03-26 discovery, for servers without RFC 9728 metadata: the
+ * authorization base URL is the MCP server's origin (path discarded); its
+ * RFC 8414 metadata is used whatever `issuer` it names (that revision has no
+ * issuer to compare against; a differing one is logged). Without metadata the
+ * default endpoints `/authorize`, `/token` and `/register` at the origin apply
+ * (2025-03-26 "Fallbacks for Servers without Metadata Discovery"), with PKCE
+ * S256, which that revision requires of every client.
+ */
+export async function discoverLegacyAuthorizationServer(
+  serverUrl: URL,
+  opts: { fetch: FetchLike; timeoutMs?: number; log?: Logger },
+): Promise<LegacyAuthorizationServerDiscovery> {
+  const base = new URL(serverUrl.origin);
+  const found = await firstMetadataDocument(authorizationServerMetadataUrls(base), opts);
+  if ('tried' in found) {
+    opts.log?.warn('no OAuth metadata; using the 2025-03-26 default endpoints', {
+      server: serverUrl.href,
+      tried: found.tried,
+    });
+    const at = (p: string) => new URL(p, base).href;
+    return {
+      url: at('/.well-known/oauth-authorization-server'),
+      defaultEndpoints: true,
+      metadata: {
+        issuer: base.href,
+        authorization_endpoint: at('/authorize'),
+        token_endpoint: at('/token'),
+        registration_endpoint: at('/register'),
+        response_types_supported: ['code'],
+        code_challenge_methods_supported: ['S256'],
+      },
+    };
+  }
+  const named = await found.response
+    .clone()
+    .json()
+    .then((b: unknown) => (b && typeof b === 'object' ? (b as { issuer?: unknown }).issuer : undefined))
+    .catch(() => undefined);
+  let expected = base;
+  if (typeof named === 'string' && URL.canParse(named)) expected = new URL(named);
+  const metadata = await readMetadata(found.url, found.response, expected);
+  if (metadata.issuer !== base.href) {
+    opts.log?.warn('2025-03-26 authorization server metadata names another issuer; using it', {
+      url: found.url,
+      issuer: metadata.issuer,
+    });
+  }
+  return { url: found.url, metadata, defaultEndpoints: false };
+}
+
+/** The first of `urls` that answers 200, or every location tried with its status. */
+async function firstMetadataDocument(
+  urls: string[],
+  opts: { fetch: FetchLike; timeoutMs?: number },
+): Promise<{ url: string; response: Response } | { tried: string[] }> {
+  const tried: string[] = [];
+  for (const url of urls) {
+    const response = await getMetadataDocument(opts.fetch, url, opts.timeoutMs);
+    if (response.status === 200) return { url, response };
+    tried.push(`${url} → HTTP ${response.status}`);
+    await response.body?.cancel();
+  }
+  return { tried };
+}
+
+/** Validates a metadata document (oauth4webapi, then the fields we use) and its `issuer` against `issuerUrl`. */
+async function readMetadata(
+  url: string,
+  response: Response,
+  issuerUrl: URL,
+): Promise<AuthorizationServerMetadata> {
+  const contentType = response.headers.get('content-type');
+  const copy = response.clone();
+  try {
+    const metadata = (await oauth.processDiscoveryResponse(
+      issuerUrl,
+      response,
+    )) as AuthorizationServerMetadata;
+    const checked = UsedFieldsSchema.safeParse(metadata);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
       throw new DiscoveryError(
         'invalid_authorization_server_metadata',
-        `authorization server metadata at ${url} ${what}`,
-        {
-          cause: err,
-        },
+        `authorization server metadata at ${url} is malformed: ${issue.path.join('.')}: ${issue.message}`,
       );
     }
+    return metadata;
+  } catch (err) {
+    if (err instanceof DiscoveryError) throw err;
+    if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+      const got = (err.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
+      throw new DiscoveryError(
+        'issuer_mismatch',
+        `authorization server metadata at ${url} names issuer ${JSON.stringify(got)}, expected ${JSON.stringify(issuerUrl.href)}`,
+        { cause: err },
+      );
+    }
+    const body = await copy.text().catch(() => '');
+    const what =
+      err instanceof oauth.OperationProcessingError &&
+      (err.code === oauth.PARSE_ERROR || err.code === oauth.RESPONSE_IS_NOT_JSON)
+        ? `is not JSON: got ${summarizeBody(contentType, body)}`
+        : `is malformed: ${err instanceof Error ? err.message : String(err)}`;
+    throw new DiscoveryError(
+      'invalid_authorization_server_metadata',
+      `authorization server metadata at ${url} ${what}`,
+      {
+        cause: err,
+      },
+    );
   }
-  throw new DiscoveryError(
-    'authorization_server_not_found',
-    `no authorization server metadata for ${issuerUrl.href} (tried ${tried.join(', ')})`,
-  );
 }
 
 /**

@@ -1,8 +1,9 @@
-import { DiscoveryError } from '../errors.js';
 import { fetchOrThrow, type FetchLike } from '../http/fetch.js';
+import type { Logger } from '../log.js';
 import {
   assertUsableAuthorizationServer,
   discoverAuthorizationServer,
+  discoverLegacyAuthorizationServer,
   type AuthorizationServerMetadata,
 } from './authorization-server.js';
 import { parseBearerChallenge, type BearerChallenge } from './challenge.js';
@@ -72,11 +73,11 @@ export async function probe(
  * the challenge's `resource_metadata`, the path-aware well-known URL, then the
  * root), then the authorization server's metadata (RFC 8414 / OIDC) with the
  * issuer check. A server without RFC 9728 metadata is treated the 2025-03-26
- * way: its origin is the issuer.
+ * way (see {@link discoverLegacyAuthorizationServer}).
  */
 export async function discover(
   serverUrl: URL,
-  opts: { fetch: FetchLike; challenge?: BearerChallenge; timeoutMs?: number },
+  opts: { fetch: FetchLike; challenge?: BearerChallenge; timeoutMs?: number; log?: Logger },
 ): Promise<Discovery> {
   let challenge = opts.challenge;
   if (!challenge) {
@@ -88,20 +89,9 @@ export async function discover(
     challengeUrl: challenge?.resource_metadata,
     timeoutMs: opts.timeoutMs,
   });
-  const issuer = prm ? prm.metadata.authorization_servers[0]! : serverUrl.origin + '/';
-  let as;
-  try {
-    as = await discoverAuthorizationServer(issuer, opts);
-  } catch (err) {
-    if (!prm && err instanceof DiscoveryError && err.code === 'authorization_server_not_found') {
-      throw new DiscoveryError(
-        'discovery_failed',
-        `${serverUrl.href} publishes no OAuth metadata: no protected-resource metadata (RFC 9728) and no authorization-server metadata at ${serverUrl.origin}`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
+  const as = prm
+    ? await discoverAuthorizationServer(prm.metadata.authorization_servers[0]!, opts)
+    : await discoverLegacyAuthorizationServer(serverUrl, opts);
   assertUsableAuthorizationServer(as.metadata);
   const scope = challenge?.scope ?? prm?.metadata.scopes_supported?.join(' ');
   const out: Discovery = {

@@ -40,12 +40,65 @@ export function toOAuthClient(client: StoredClient): oauth.Client {
   return c;
 }
 
+/**
+ * Percent-encodes only what cannot appear raw in a Basic credential: RFC 3986
+ * unreserved characters (and `!*'()`) stay as they are. RFC 6749 §2.3.1 asks
+ * for full form-encoding first, but servers in the field (and the MCP
+ * conformance suite) compare the raw value, so `pre-registered-client` must
+ * travel as itself; `:` and `%` are still encoded, so decoding servers agree.
+ */
+export function basicCredentialEncode(value: string): string {
+  return encodeURIComponent(value);
+}
+
+/** `client_secret_basic` (RFC 6749 §2.3.1) with the minimal encoding of {@link basicCredentialEncode}. */
+export function clientSecretBasic(secret: string): oauth.ClientAuth {
+  return (_as, client, _body, headers) => {
+    const credentials = `${basicCredentialEncode(client.client_id)}:${basicCredentialEncode(secret)}`;
+    headers.set('authorization', `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`);
+  };
+}
+
+/** The token-endpoint auth method a stored client uses. */
+export function clientAuthMethod(client: StoredClient): string {
+  if (!client.client_secret) return 'none';
+  return client.token_endpoint_auth_method ?? 'client_secret_basic';
+}
+
 /** Client authentication for the token endpoint, from the registration's auth method. */
 export function clientAuthFor(client: StoredClient): oauth.ClientAuth {
-  const method = client.token_endpoint_auth_method ?? (client.client_secret ? 'client_secret_basic' : 'none');
+  const method = clientAuthMethod(client);
   if (method === 'none' || !client.client_secret) return oauth.None();
   if (method === 'client_secret_post') return oauth.ClientSecretPost(client.client_secret);
-  return oauth.ClientSecretBasic(client.client_secret);
+  return clientSecretBasic(client.client_secret);
+}
+
+/**
+ * Runs a token-endpoint request with the client's auth method; when a server
+ * answers `invalid_client` to `client_secret_basic` for a secret it issued,
+ * tries once more with `client_secret_post` (some servers accept only the
+ * body form whatever their metadata says). On success with the fallback,
+ * `client.token_endpoint_auth_method` is updated so the choice is stored.
+ */
+export async function withClientAuthFallback<T>(
+  client: StoredClient,
+  what: string,
+  run: (auth: oauth.ClientAuth) => Promise<T>,
+  onFallback?: (reason: string) => void,
+): Promise<T> {
+  try {
+    return await run(clientAuthFor(client));
+  } catch (err) {
+    const e = toAuthError(err, what);
+    if (!(e instanceof AuthError) || e.code !== 'invalid_client') throw e;
+    if (clientAuthMethod(client) !== 'client_secret_basic' || !client.client_secret) throw e;
+    onFallback?.(e.message);
+    const out = await run(oauth.ClientSecretPost(client.client_secret)).catch((retryErr: unknown) => {
+      throw toAuthError(retryErr, `${what} (client_secret_post after client_secret_basic was refused)`);
+    });
+    client.token_endpoint_auth_method = 'client_secret_post';
+    return out;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DiscoveryError } from '../errors.js';
-import { fetchOrThrow, readTextLimited, summarizeBody, type FetchLike } from '../http/fetch.js';
+import { readTextLimited, summarizeBody, type FetchLike } from '../http/fetch.js';
+import { getMetadataDocument } from './metadata-request.js';
 
 /** RFC 9728 protected-resource metadata, as far as a client uses it. */
 export const ProtectedResourceMetadataSchema = z.looseObject({
@@ -66,12 +67,7 @@ export async function discoverProtectedResource(
     ...protectedResourceMetadataUrls(serverUrl),
   ];
   for (const url of [...new Set(candidates)]) {
-    const response = await fetchOrThrow(
-      opts.fetch,
-      url,
-      { headers: { accept: 'application/json' } },
-      opts.timeoutMs,
-    );
+    const response = await getMetadataDocument(opts.fetch, url, opts.timeoutMs);
     if (response.status !== 200) {
       await response.body?.cancel();
       continue;

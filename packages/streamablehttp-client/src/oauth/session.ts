@@ -13,6 +13,7 @@ import type { BearerChallenge } from './challenge.js';
 import { discover, type Discovery } from './discovery.js';
 import {
   clientAuthFor,
+  withClientAuthFallback,
   loopbackOnlyInsecure,
   requestOptions,
   toAuthError,
@@ -160,7 +161,7 @@ export class OAuthSession {
     ) {
       return challenge?.scope ? { ...cached, scope: challenge.scope } : cached;
     }
-    const d = await discover(this.serverUrl, { fetch: this.http.fetch, challenge });
+    const d = await discover(this.serverUrl, { fetch: this.http.fetch, challenge, log: this.log });
     this.discovery = d;
     this.asCache.set(d.issuer, d.authorizationServer);
     this.issuer = d.issuer;
@@ -175,9 +176,23 @@ export class OAuthSession {
   private async authorizationServer(issuer: string): Promise<AuthorizationServerMetadata> {
     const cached = this.asCache.get(issuer);
     if (cached) return cached;
-    const { metadata } = await discoverAuthorizationServer(issuer, { fetch: this.http.fetch });
-    this.asCache.set(issuer, metadata);
-    return metadata;
+    try {
+      const { metadata } = await discoverAuthorizationServer(issuer, { fetch: this.http.fetch });
+      this.asCache.set(issuer, metadata);
+      return metadata;
+    } catch (err) {
+      // A 2025-03-26 server (no RFC 9728 document) is found from the MCP server, not its issuer.
+      const d = await this.discover().catch(() => undefined);
+      if (d?.issuer === issuer) return d.authorizationServer;
+      throw err;
+    }
+  }
+
+  private basicRefused(as: AuthorizationServerMetadata, reason: string): void {
+    this.log.warn('token endpoint refused client_secret_basic; retrying with client_secret_post', {
+      token_endpoint: as.token_endpoint,
+      reason,
+    });
   }
 
   /** The stored record in use: the discovered issuer's, else the most recent one for this server. */
@@ -336,17 +351,20 @@ export class OAuthSession {
     const as = await this.authorizationServer(rec.issuer);
     let tokens: StoredTokens;
     try {
-      const response = await oauth.refreshTokenGrantRequest(
-        as,
-        toOAuthClient(client),
-        clientAuthFor(client),
-        refreshToken,
-        {
-          ...requestOptions(this.http, as.token_endpoint),
-          ...(rec.resource ? { additionalParameters: { resource: rec.resource } } : {}),
-        },
+      const tr = await withClientAuthFallback(
+        client,
+        'token refresh',
+        async (auth) =>
+          oauth.processRefreshTokenResponse(
+            as,
+            toOAuthClient(client),
+            await oauth.refreshTokenGrantRequest(as, toOAuthClient(client), auth, refreshToken, {
+              ...requestOptions(this.http, as.token_endpoint),
+              ...(rec.resource ? { additionalParameters: { resource: rec.resource } } : {}),
+            }),
+          ),
+        (reason) => this.basicRefused(as, reason),
       );
-      const tr = await oauth.processRefreshTokenResponse(as, toOAuthClient(client), response);
       tokens = this.toStored(tr, { refresh_token: refreshToken, scope: rec.tokens?.scope });
     } catch (err) {
       const e = toAuthError(err, 'token refresh');
@@ -441,6 +459,7 @@ export class OAuthSession {
         ...(registrationScope ? { scope: registrationScope } : {}),
       },
       this.http,
+      this.log,
     );
     this.pendingClient = registered;
     this.log.info('registered client', { client_id: registered.client_id, issuer: as.issuer });
@@ -546,21 +565,28 @@ export class OAuthSession {
             }
             throw toAuthError(err, 'authorization');
           }
-          const response = await oauth.authorizationCodeGrantRequest(
-            as,
-            oc,
-            clientAuthFor(client),
-            callbackParams,
-            cb.redirectUri,
-            verifier,
-            {
-              ...requestOptions(this.http, as.token_endpoint),
-              additionalParameters: { resource: d.resource },
-            },
+          const tr = await withClientAuthFallback(
+            client,
+            'token request',
+            async (auth) =>
+              oauth.processAuthorizationCodeResponse(
+                as,
+                oc,
+                await oauth.authorizationCodeGrantRequest(
+                  as,
+                  oc,
+                  auth,
+                  callbackParams,
+                  cb.redirectUri,
+                  verifier,
+                  {
+                    ...requestOptions(this.http, as.token_endpoint),
+                    additionalParameters: { resource: d.resource },
+                  },
+                ),
+              ),
+            (reason) => this.basicRefused(as, reason),
           );
-          const tr = await oauth.processAuthorizationCodeResponse(as, oc, response).catch((err: unknown) => {
-            throw toAuthError(err, 'token request');
-          });
           tokens = this.toStored(tr, { ...(scope ? { scope } : {}) });
           await this.store.set({
             version: STORE_FORMAT_VERSION,
