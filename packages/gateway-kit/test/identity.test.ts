@@ -81,6 +81,12 @@ async function signIn(gw: Gateway, resource: string, scope: string): Promise<str
   expect(callback.startsWith(`${ISSUER}/callback`)).toBe(true);
   res = await gw.fetch(new Request(callback, { headers: { cookie: jar.header } }));
   jar.take(res);
+  if (res.status === 303 && new URL(res.headers.get('location')!, ISSUER).pathname === '/consent') {
+    res = await gw.fetch(
+      new Request(new URL(res.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
+    );
+    jar.take(res);
+  }
   if (res.status === 200) res = await submitForm(gw, jar, await res.text(), { decision: 'approve' });
   const code = new URL(res.headers.get('location')!).searchParams.get('code');
   expect(code, 'the sign-in ends with a code').toBeTruthy();

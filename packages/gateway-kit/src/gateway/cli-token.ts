@@ -94,6 +94,12 @@ export async function issueToken(
   callback.searchParams.set(TICKET_PARAM, await createTicket(gateway.store, identity));
   res = await as.fetch(new Request(callback, { headers: { cookie } }));
   cookie = cookieHeader(jar, res);
+  // The callback sends the browser on to the consent page (a URL that survives a reload).
+  const consentAt = res.status === 303 ? res.headers.get('location') : null;
+  if (consentAt && new URL(consentAt, issuer).pathname.endsWith('/consent')) {
+    res = await as.fetch(new Request(new URL(consentAt, issuer), { headers: { cookie } }));
+    cookie = cookieHeader(jar, res);
+  }
   if (res.status === 200) {
     // The consent page: approve it as the user would.
     const html = await res.text();
