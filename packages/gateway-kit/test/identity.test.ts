@@ -306,7 +306,7 @@ describe('finding 6: gateway side', () => {
             paths: Record<string, unknown>;
           }
         ).paths,
-      ).filter((p) => p.endsWith('/mcp'));
+      ).filter((p) => p.endsWith('/mcp') && !p.startsWith('/.well-known/'));
     expect(await openapiPaths()).toEqual(['/open/mcp']);
     expect(await openapiPaths(bob)).toEqual(['/open/mcp']);
     expect((await openapiPaths(alice)).sort()).toEqual(['/open/mcp', '/secret/mcp']);

@@ -94,6 +94,12 @@ export async function issueToken(
   callback.searchParams.set(TICKET_PARAM, await createTicket(gateway.store, identity));
   res = await as.fetch(new Request(callback, { headers: { cookie } }));
   cookie = cookieHeader(jar, res);
+  const consentPage = res.status === 303 ? res.headers.get('location') : null;
+  if (consentPage && new URL(consentPage, issuer).pathname.endsWith('/consent')) {
+    // The callback sends the browser on to the consent page.
+    res = await as.fetch(new Request(new URL(consentPage, issuer), { headers: { cookie } }));
+    cookie = cookieHeader(jar, res);
+  }
   if (res.status === 200) {
     // The consent page: approve it as the user would.
     const html = await res.text();
