@@ -77,7 +77,7 @@ describe('installed from the packed tarballs', () => {
     await gw.waitForOutput(/listening on http:\/\/127\.0\.0\.1:\d+/, { stream: 'stderr', timeoutMs: 30_000 });
     const url = `http://127.0.0.1:${port}`;
     await waitForUrl(`${url}/healthz`);
-    expect(gw.stderr).toContain(`npx -y @mcp-gateway/streamablehttp-client --url ${url}/fetch/mcp --oauth2`);
+    expect(gw.stderr).toContain(`npx -y @mcp-gateway/streamablehttp-client login --url ${url}/fetch/mcp`);
 
     const tok = await run(bin('mcp-gateway'), ['token', '--user', 'admin', '--service', 'fetch'], {
       cwd: app,

@@ -55,6 +55,6 @@ export {
 } from './ops/webhooks.js';
 export { GatewayMetrics } from './ops/metrics.js';
 export { createLogger, createStderrLogger, REDACT_PATHS, type Logger } from './ops/logger.js';
-export { openApiDocument } from './ops/openapi.js';
+export { openApiDocument, type OpenApiOptions } from './ops/openapi.js';
 export { main as runCli, CliError } from './cli/main.js';
 export { VERSION } from './version.js';

@@ -27,6 +27,14 @@ describe('GatewayMetrics (counted in plain maps, handed to prom-client at scrape
     expect(again).toContain('mcp_gateway_http_request_duration_seconds_count{route="service"} 2');
   });
 
+  it("process metrics keep Node's default names (no prefix), so stock dashboards work", async () => {
+    const m = new GatewayMetrics({ processMetrics: true });
+    const text = await scrape(m);
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(text).not.toMatch(/^mcp_gateway_process_|^mcp_gateway_nodejs_/m);
+  });
+
   it('durations are handed over without a scrape once 4096 wait, so memory stays bounded', async () => {
     const m = new GatewayMetrics();
     for (let i = 0; i < 4095; i++) m.observeDuration('service', 0.001);

@@ -509,7 +509,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   async function openApi(request: Request): Promise<Response> {
     const who = await caller(request);
     if ('refusal' in who) return who.refusal;
-    return Response.json(openApiDocument(config.issuer, visibleTo(who.identity), deps.version), {
+    const options = { metrics: !!metricsPage, localLogin: config.idp.type === 'local' };
+    return Response.json(openApiDocument(config.issuer, visibleTo(who.identity), deps.version, options), {
       headers: { 'cache-control': 'no-store' },
     });
   }

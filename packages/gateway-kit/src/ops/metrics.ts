@@ -93,7 +93,8 @@ export class GatewayMetrics {
         for (const [service, n] of self.sessionSource?.() ?? []) this.set({ service }, n);
       },
     });
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mcp_gateway_' });
+    // Node's default names, unprefixed (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), so stock dashboards work.
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
   /**
