@@ -25,7 +25,8 @@ export interface Client {
 }
 
 /** True only for a static client configured with `skipConsent` (dynamic and CIMD clients never skip consent). */
-export const skipsConsent = (client: Client): boolean => client.kind === 'static' && client.skipConsent === true;
+export const skipsConsent = (client: Client): boolean =>
+  client.kind === 'static' && client.skipConsent === true;
 
 /** A dynamic client as stored. */
 export interface StoredClient extends Client {

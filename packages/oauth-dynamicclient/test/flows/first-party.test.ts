@@ -15,7 +15,8 @@ let t: TestAs;
 beforeAll(async () => {
   browser = await chromium.launch(chromiumLaunchOptions());
   app = await listen(
-    (req) => new Response(`app got ${new URL(req.url).search}`, { headers: { 'content-type': 'text/plain' } }),
+    (req) =>
+      new Response(`app got ${new URL(req.url).search}`, { headers: { 'content-type': 'text/plain' } }),
   );
   t = await startAs({
     identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
