@@ -81,6 +81,11 @@ async function signIn(gw: Gateway, resource: string, scope: string): Promise<str
   expect(callback.startsWith(`${ISSUER}/callback`)).toBe(true);
   res = await gw.fetch(new Request(callback, { headers: { cookie: jar.header } }));
   jar.take(res);
+  if (res.status === 303) {
+    // The callback parks the consent at the reloadable GET /consent?flow=….
+    res = await gw.fetch(new Request(res.headers.get('location')!, { headers: { cookie: jar.header } }));
+    jar.take(res);
+  }
   if (res.status === 200) res = await submitForm(gw, jar, await res.text(), { decision: 'approve' });
   const code = new URL(res.headers.get('location')!).searchParams.get('code');
   expect(code, 'the sign-in ends with a code').toBeTruthy();
@@ -328,13 +333,19 @@ describe('finding 6: gateway side', () => {
     expect(meta.scopes_supported).not.toContain('mcp:secret');
     expect((await at(gw, '/.well-known/oauth-protected-resource/secret/mcp')).status).toBe(200);
     // An authorization request naming no resource falls back to a service everyone may use.
+    const app = await gw.authorization.server.clients.register({
+      client_name: 'Fallback App',
+      redirect_uris: ['http://127.0.0.1/app-cb'],
+      token_endpoint_auth_method: 'none',
+    });
     const jar = new Jar();
     const start = await at(
       gw,
       `/authorize?${new URLSearchParams({
         response_type: 'code',
-        client_id: 'mcp-gateway-account',
-        redirect_uri: `${ISSUER}/account/callback`,
+        // A third-party app (the account page's own client is first-party and skips consent).
+        client_id: app.client.client_id,
+        redirect_uri: 'http://127.0.0.1/app-cb',
         code_challenge: 'x'.repeat(43),
         code_challenge_method: 'S256',
         state: 's',
@@ -348,8 +359,13 @@ describe('finding 6: gateway side', () => {
       username: 'bob',
       password: 'bob-password',
     });
-    const consent = await gw.fetch(
+    const callback = await gw.fetch(
       new Request(new URL(login.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
+    );
+    jar.take(callback);
+    expect(callback.status, callback.headers.get('location') ?? '').toBe(303);
+    const consent = await gw.fetch(
+      new Request(new URL(callback.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
     );
     const consentHtml = await consent.text();
     expect(consentHtml).toContain(`${ISSUER}/open/mcp`);

@@ -94,6 +94,12 @@ export async function issueToken(
   callback.searchParams.set(TICKET_PARAM, await createTicket(gateway.store, identity));
   res = await as.fetch(new Request(callback, { headers: { cookie } }));
   cookie = cookieHeader(jar, res);
+  const parked = res.status === 303 ? res.headers.get('location') : null;
+  if (parked && new URL(parked, issuer).pathname.endsWith('/consent')) {
+    // The callback parks the consent and sends the browser to the reloadable GET /consent?flow=….
+    res = await as.fetch(new Request(new URL(parked, issuer), { headers: { cookie } }));
+    cookie = cookieHeader(jar, res);
+  }
   if (res.status === 200) {
     // The consent page: approve it as the user would.
     const html = await res.text();
