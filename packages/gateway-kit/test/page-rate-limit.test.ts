@@ -82,7 +82,13 @@ describe('pages: rate limit and store writes', () => {
   it('with the file store, a burst of anonymous GET /account leaves the store file untouched', async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'gw-pages-'));
     const { config } = resolveConfig(
-      { issuer: 'http://127.0.0.1:8080', listen: { host: '127.0.0.1', port: 0 }, services: {} },
+      {
+        issuer: 'http://127.0.0.1:8080',
+        listen: { host: '127.0.0.1', port: 0 },
+        services: {},
+        // The JSON file store by name (the default is now the embedded LMDB store).
+        store: { type: 'file' },
+      },
       { env: {} },
     );
     const gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false, cwd });
