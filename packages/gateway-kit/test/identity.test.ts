@@ -334,13 +334,19 @@ describe('finding 6: gateway side', () => {
     expect(meta.scopes_supported).not.toContain('mcp:secret');
     expect((await at(gw, '/.well-known/oauth-protected-resource/secret/mcp')).status).toBe(200);
     // An authorization request naming no resource falls back to a service everyone may use.
+    const app = await gw.authorization.server.clients.register({
+      client_name: 'Fallback App',
+      redirect_uris: ['http://127.0.0.1/app-cb'],
+      token_endpoint_auth_method: 'none',
+    });
     const jar = new Jar();
     const start = await at(
       gw,
       `/authorize?${new URLSearchParams({
         response_type: 'code',
-        client_id: 'mcp-gateway-account',
-        redirect_uri: `${ISSUER}/account/callback`,
+        // A third-party app (the account page's own client is first-party and skips consent).
+        client_id: app.client.client_id,
+        redirect_uri: 'http://127.0.0.1/app-cb',
         code_challenge: 'x'.repeat(43),
         code_challenge_method: 'S256',
         state: 's',
@@ -354,16 +360,14 @@ describe('finding 6: gateway side', () => {
       username: 'bob',
       password: 'bob-password',
     });
-    let consent = await gw.fetch(
+    const callback = await gw.fetch(
       new Request(new URL(login.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
     );
-    jar.take(consent);
-    // The callback sends the browser on to the consent page (a URL that survives a reload).
-    if (consent.status === 303) {
-      consent = await gw.fetch(
-        new Request(new URL(consent.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
-      );
-    }
+    jar.take(callback);
+    expect(callback.status, callback.headers.get('location') ?? '').toBe(303);
+    const consent = await gw.fetch(
+      new Request(new URL(callback.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
+    );
     const consentHtml = await consent.text();
     expect(consentHtml).toContain(`${ISSUER}/open/mcp`);
     expect(consentHtml).not.toContain('/secret/mcp');

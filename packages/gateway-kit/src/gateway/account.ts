@@ -1,11 +1,16 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  html,
+  htmlPage,
+  stripInvisible,
+  type Client,
+  type Grant,
+  type SafeHtml,
+} from '@mcp-gateway/oauth-dynamicclient';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import { ACCOUNT_CLIENT_ID, type Authorization } from './authorization.js';
 import { accountResource } from './resources.js';
-
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const b64url = (b: Buffer) => b.toString('base64url');
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -19,28 +24,52 @@ function cookies(request: Request): Map<string, string> {
   return out;
 }
 
-const PAGE_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'x-frame-options': 'DENY',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-};
+/** CSS of the account page, on top of the authorization server's styles. */
+const ACCOUNT_CSS =
+  '.apps{list-style:none;padding:0}.app{border:1px solid #e1e4ea;border-radius:8px;padding:.75rem 1rem;margin:.75rem 0}' +
+  '.app h2{font-size:1.05rem;margin:0}.app dl{margin:.5rem 0;font-size:.9rem}.app dt{color:#5b6475;float:left;clear:left;width:6.5rem}' +
+  '.app dd{margin:0 0 .25rem 6.5rem}.app form{margin:.5rem 0 0}button.danger{background:#a4000f;color:#fff;border-color:#a4000f}' +
+  '.actions a{align-self:center}small code{word-break:normal}';
 
-function page(title: string, body: string, status = 200): Response {
-  return new Response(
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${esc(title)}</title>
-<style>body{font:16px system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.5rem;border-bottom:1px solid #ddd}button{cursor:pointer}</style></head>
-<body><h1>${esc(title)}</h1>${body}</body></html>`,
-    { status, headers: PAGE_HEADERS },
+/** Renders a page in the authorization server's look (same shell, styles, CSP and no-cache headers). */
+function page(title: string, body: SafeHtml, status = 200): Response {
+  return htmlPage(
+    title,
+    html`<h1>${title}</h1>
+      ${body}`,
+    {
+      productName: 'mcp-gateway',
+      css: ACCOUNT_CSS,
+      status,
+    },
   );
 }
 
+/** Where an app receives its codes, as a user recognises it: the host, or the scheme of a native app. */
+function redirectHost(uri: string): string {
+  try {
+    const u = new URL(uri);
+    return u.host ? u.host : `${u.protocol} (app on this device)`;
+  } catch {
+    return uri.slice(0, 100);
+  }
+}
+
+const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+
+/** A grant shown on the page, with its client (absent once the client is gone). */
+interface App {
+  grant: Grant;
+  client: Client | undefined;
+}
+
 /**
- * The "connected apps" page: a signed-in user sees the clients holding their
- * grants and revokes them (consent withdrawn, every token of the grant
- * revoked). The page signs users in as an ordinary OAuth client of the
+ * The "connected apps" page: a signed-in user sees the apps holding their
+ * grants (name, redirect host, when consent was given, scopes) and revokes
+ * them after a confirmation step (consent withdrawn, every token of the grant
+ * revoked). The gateway's own account client is never listed: it is a
+ * first-party static client (`skipConsent`), so signing in shows no consent
+ * page. Pages use the authorization server's look (`htmlPage`). The page signs users in as an ordinary OAuth client of the
  * gateway's own authorization server (static public client, PKCE), and keeps
  * the resulting access token in an HttpOnly cookie scoped to `/account`.
  * The page shows the user's id (what `admins` and `users` lists name);
@@ -113,13 +142,14 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     if (!pending)
       return page(
         'Sign-in failed',
-        '<p>The sign-in link expired or was opened in another browser. <a href="./">Try again</a>.</p>',
+        html`<p>The sign-in link expired or was opened in another browser. <a href="./">Try again</a>.</p>`,
         400,
       );
     if (url.searchParams.get('error')) {
       return page(
         'Sign-in cancelled',
-        `<p>${esc(url.searchParams.get('error') ?? '')}</p><p><a href="./">Try again</a></p>`,
+        html`<p>${(url.searchParams.get('error') ?? '').slice(0, 100)}</p>
+          <p><a href="./">Try again</a></p>`,
         400,
       );
     }
@@ -140,33 +170,92 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     );
     const tokens = (await res.json()) as { access_token?: string; expires_in?: number };
     if (!res.ok || !tokens.access_token)
-      return page('Sign-in failed', '<p>The authorization server refused the sign-in.</p>', 400);
+      return page('Sign-in failed', html`<p>The authorization server refused the sign-in.</p>`, 400);
     const headers = new Headers({ location: `${base}/account`, 'cache-control': 'no-store' });
     headers.append('set-cookie', cookie(SESSION, tokens.access_token, tokens.expires_in ?? 3600));
     headers.append('set-cookie', cookie(LOGIN, '', 0));
     return new Response(null, { status: 303, headers });
   }
 
+  /** The gateway's own sign-in grant is not an app the user connected: never listed, never revocable here. */
+  const ownGrant = (g: Grant) =>
+    g.clientId === ACCOUNT_CLIENT_ID || g.resources.every((r) => r === resource.resource);
+
+  /** The user's grants worth showing, each with its client (if still registered). */
+  async function apps(sub: string) {
+    const grants = (await authorization.server.grants.list(sub)).filter((g) => !ownGrant(g));
+    return Promise.all(
+      grants.map(async (g) => ({
+        grant: g,
+        client: await authorization.server.clients.get(g.clientId).catch(() => undefined),
+      })),
+    );
+  }
+
+  const appName = (app: App) =>
+    stripInvisible(app.client?.metadata.client_name ?? '').trim() || 'Unnamed app';
+
+  /** What a user needs to recognise an app: its name, where it receives codes, when and what they allowed. */
+  function appDetails(app: App): SafeHtml {
+    const hosts = [...new Set((app.client?.metadata.redirect_uris ?? []).map(redirectHost))];
+    return html`<h2 class="app-name">${appName(app)}</h2>
+      <dl>
+        <dt>Redirects to</dt>
+        <dd class="redirect-host">${hosts.join(', ') || 'no longer registered'}</dd>
+        <dt>Allowed on</dt>
+        <dd>
+          <time class="consented" datetime="${new Date(app.grant.createdAt).toISOString()}"
+            >${when(app.grant.createdAt)}</time
+          >
+        </dd>
+        <dt>Scopes</dt>
+        <dd class="scopes">${app.grant.scopes.join(' ') || '(none)'}</dd>
+        <dt>Services</dt>
+        <dd class="muted">${app.grant.resources.join(' ')}</dd>
+      </dl>
+      <small class="muted">Client id <code class="client-id">${app.grant.clientId}</code></small>`;
+  }
+
+  const revokeForm = (app: App, csrf: string, confirm: boolean) =>
+    html`<form method="post" action="${base}/account/revoke">
+      <input type="hidden" name="grant" value="${app.grant.id}" /><input
+        type="hidden"
+        name="csrf"
+        value="${csrf}"
+      />${confirm ? html`<input type="hidden" name="confirm" value="yes" />` : ''}
+      <button class="${confirm ? 'danger revoke-confirm' : 'revoke'}">
+        ${confirm ? 'Yes, revoke access' : 'Revoke…'}
+      </button>
+    </form>`;
+
   async function list(request: Request): Promise<Response> {
     const s = await session(request);
     if (!s) return startLogin();
-    const grants = await authorization.server.grants.list(s.id.sub);
-    const rows = await Promise.all(
-      grants.map(async (g) => {
-        const client = await authorization.server.clients.get(g.clientId).catch(() => undefined);
-        const name = client?.metadata.client_name ?? g.clientId;
-        return `<tr><td>${esc(name)}<br><small>${esc(g.clientId)}</small></td><td>${esc(g.scopes.join(' '))}</td><td>${esc(g.resources.join(' '))}</td>
-<td><form method="post" action="${esc(base)}/account/revoke"><input type="hidden" name="grant" value="${esc(g.id)}"><input type="hidden" name="csrf" value="${csrfOf(s.token)}"><button>Revoke</button></form></td></tr>`;
-      }),
-    );
-    const table = rows.length
-      ? `<table><thead><tr><th>App</th><th>Scopes</th><th>Service</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`
-      : '<p>No app holds access to your account.</p>';
+    const csrf = csrfOf(s.token);
+    const connected = await apps(s.id.sub);
+    const items = connected.length
+      ? html`<ul class="apps" id="apps">
+          ${connected.map(
+            (app) =>
+              html`<li class="app" data-client-id="${app.grant.clientId}">
+                ${appDetails(app)}${revokeForm(app, csrf, false)}
+              </li>`,
+          )}
+        </ul>`
+      : html`<p id="no-apps">No app holds access to your account.</p>`;
     return page(
       'Connected apps',
-      `<p>Signed in as <strong>${esc(s.id.name ?? s.id.sub)}</strong>.</p>
-<p>Your user id: <code id="user-id">${esc(s.id.sub)}</code><br><small>Operators name you by this id in the gateway config (<code>admins</code>, a service's <code>users</code>).</small></p>${table}
-<form method="post" action="${esc(base)}/account/logout"><input type="hidden" name="csrf" value="${csrfOf(s.token)}"><button>Sign out</button></form>`,
+      html`<p>Signed in as <strong>${s.id.name ?? s.id.sub}</strong>.</p>
+        <p>
+          Your user id: <code id="user-id">${s.id.sub}</code><br /><small class="muted"
+            >Operators name you by this id in the gateway config (<code>admins</code>, a service's
+            <code>users</code>).</small
+          >
+        </p>
+        ${items}
+        <form method="post" action="${base}/account/logout">
+          <input type="hidden" name="csrf" value="${csrf}" /><button id="sign-out">Sign out</button>
+        </form>`,
     );
   }
 
@@ -177,15 +266,34 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     return text.length > 4096 ? undefined : new URLSearchParams(text);
   }
 
+  /**
+   * `POST /account/revoke`: without `confirm=yes` it only shows what revoking
+   * means and asks to confirm (a second form, no script); with it, the grant
+   * is withdrawn and every token under it revoked. Both steps need the CSRF
+   * token of the session, and only the user's own, listed grants qualify.
+   */
   async function revoke(request: Request, log: Logger): Promise<Response> {
     if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
     const s = await session(request);
     const f = await form(request);
     if (!s || !f || f.get('csrf') !== csrfOf(s.token))
-      return page('Not allowed', '<p>Your session expired. <a href="./">Sign in again</a>.</p>', 403);
+      return page('Not allowed', html`<p>Your session expired. <a href="./">Sign in again</a>.</p>`, 403);
     const id = f.get('grant') ?? '';
-    const mine = (await authorization.server.grants.list(s.id.sub)).some((g) => g.id === id);
-    if (!mine) return page('Not found', '<p>No such connected app.</p>', 404);
+    const app = (await apps(s.id.sub)).find((a) => a.grant.id === id);
+    if (!app) return page('Not found', html`<p>No such connected app. <a href="./">Back</a></p>`, 404);
+    if (f.get('confirm') !== 'yes') {
+      return page(
+        'Revoke access?',
+        html`<p id="confirm-question">
+            <strong>${appName(app)}</strong> will lose access to your account: its tokens stop working at
+            once, and it has to ask for your consent again to get back in.
+          </p>
+          <div class="app">${appDetails(app)}</div>
+          <div class="actions">
+            ${revokeForm(app, csrfOf(s.token), true)}<a id="cancel" href="${base}/account">Cancel</a>
+          </div>`,
+      );
+    }
     await authorization.server.grants.revoke(id);
     log.info({ user: s.id.sub, grant: id }, 'grant revoked from the account page');
     return new Response(null, {
@@ -198,7 +306,7 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
     const s = await session(request);
     const f = await form(request);
-    if (s && f?.get('csrf') !== csrfOf(s.token)) return page('Not allowed', '<p>Bad request.</p>', 403);
+    if (s && f?.get('csrf') !== csrfOf(s.token)) return page('Not allowed', html`<p>Bad request.</p>`, 403);
     // Signing out ends the token too, not just the cookie: a copied cookie is worthless afterwards.
     if (s) await authorization.server.tokens.revoke(s.token);
     return new Response(null, {

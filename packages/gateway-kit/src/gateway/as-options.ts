@@ -104,6 +104,8 @@ export function authorizationServerOptions(
         redirect_uris: [`${config.issuer.replace(/\/+$/, '')}/account/callback`],
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
+        // First-party: the user is signing in to the gateway itself, there is nothing to consent to.
+        skipConsent: true,
       },
       {
         client_id: CLI_CLIENT_ID,

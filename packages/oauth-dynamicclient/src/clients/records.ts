@@ -20,7 +20,13 @@ export interface Client {
   secretHash?: string;
   /** Seconds since the epoch when the secret expires; 0 = never (RFC 7591). */
   client_secret_expires_at: number;
+  /** First-party static client whose consent is implied (`StaticClientConfig.skipConsent`); never on other kinds. */
+  skipConsent?: true;
 }
+
+/** True only for a static client configured with `skipConsent` (dynamic and CIMD clients never skip consent). */
+export const skipsConsent = (client: Client): boolean =>
+  client.kind === 'static' && client.skipConsent === true;
 
 /** A dynamic client as stored. */
 export interface StoredClient extends Client {

@@ -32,6 +32,13 @@ export interface StaticClientConfig {
   token_endpoint_auth_method?: 'none' | 'client_secret_basic' | 'client_secret_post';
   scope?: string;
   application_type?: 'web' | 'native';
+  /**
+   * First-party client run by the operator (e.g. a gateway's own account
+   * page): a signed-in user is sent straight back with a code, without the
+   * consent page; the consent is still recorded as a grant. Only static
+   * clients can have it: dynamic registration and CIMD documents never set it.
+   */
+  skipConsent?: boolean;
 }
 
 export interface ClientRegistrySettings {
@@ -83,7 +90,7 @@ export class ClientRegistry {
     };
     this.cimdResolver = cimd(this.policy);
     for (const c of settings.staticClients) {
-      const { client_id, client_secret, ...meta } = c;
+      const { client_id, client_secret, skipConsent, ...meta } = c;
       const metadata = normalizeClientMetadata(
         {
           ...meta,
@@ -102,6 +109,7 @@ export class ClientRegistry {
         kind: 'static',
         metadata,
         client_secret_expires_at: 0,
+        ...(skipConsent === true ? { skipConsent: true as const } : {}),
         ...(client_secret ? { secretHash: await hashSecret(client_secret) } : {}),
       }))();
       this.statics.set(client_id, p);

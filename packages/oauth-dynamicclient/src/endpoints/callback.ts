@@ -1,10 +1,11 @@
 import type { Route, ServerContext } from '../context.js';
 import { LoginError, type UpstreamIdentity } from '../idp/types.js';
+import { skipsConsent } from '../clients/records.js';
 import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { Grants } from '../tokens/grants.js';
 import { redirectError, type PendingAuthorization } from './authorize.js';
-import { parkConsent, type PendingConsent } from './consent.js';
+import { parkConsent, recordConsent, type PendingConsent } from './consent.js';
 import { flowServices } from './flow-services.js';
 
 /** Issues the authorization code and sends the browser back to the client (with `state` and `iss`). */
@@ -50,7 +51,8 @@ const loginErrors = {
  * `GET /callback`: where every identity provider returns the browser. Takes
  * the parked request by the upstream `state` (single use), checks that the
  * same browser started it, asks the provider for the identity, and then
- * either issues the code (consent remembered) or parks the consent in the
+ * either issues the code (consent remembered, or a first-party static client
+ * with `skipConsent`) or parks the consent in the
  * flow state and redirects (303) to the reloadable `GET /consent?flow=…`.
  */
 export function callbackRoutes(ctx: ServerContext): Route[] {
@@ -108,6 +110,11 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
     const grant = await flows.grants.find(identity.sub, client.client_id);
     if (grant && Grants.covers(grant, pending.scopes, pending.resource)) {
       return issueCodeAndRedirect(ctx, pending, identity, grant.id);
+    }
+    if (skipsConsent(client)) {
+      // First-party static client: consent is implied, but recorded and audited like any other.
+      const implied = await recordConsent(ctx, pending, identity);
+      return issueCodeAndRedirect(ctx, pending, identity, implied.id);
     }
     const consent: PendingConsent = {
       clientId: pending.clientId,

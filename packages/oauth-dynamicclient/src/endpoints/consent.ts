@@ -6,6 +6,7 @@ import { isCrossSitePost, sameToken } from '../http/same-origin.js';
 import type { UpstreamIdentity } from '../idp/types.js';
 import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
+import type { Grant } from '../tokens/grants.js';
 import { redirectError, type PendingAuthorization } from './authorize.js';
 import { issueCodeAndRedirect } from './callback.js';
 import { flowServices } from './flow-services.js';
@@ -53,6 +54,30 @@ export async function parkConsent(ctx: ServerContext, consent: PendingConsent): 
     status: 303,
     headers: { location: location.href, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
   });
+}
+
+/** Records (merges) the user's consent as a grant and audits it (`consent.given`). */
+export async function recordConsent(
+  ctx: ServerContext,
+  request: Pick<PendingConsent, 'clientId' | 'scopes' | 'resource'>,
+  identity: UpstreamIdentity,
+): Promise<Grant> {
+  const grant = await flowServices(ctx).grants.consent({
+    sub: identity.sub,
+    clientId: request.clientId,
+    scopes: request.scopes,
+    resource: request.resource,
+    login: identity.login,
+    ...(identity.name ? { name: identity.name } : {}),
+  });
+  ctx.audit.emit('consent.given', {
+    clientId: request.clientId,
+    sub: identity.sub,
+    scopes: request.scopes,
+    resource: request.resource,
+    grantId: grant.id,
+  });
+  return grant;
 }
 
 /** Renders the consent page of a parked request (no framing, every client string escaped). */
@@ -185,21 +210,7 @@ export function consentRoutes(ctx: ServerContext): Route[] {
         'the user denied the request',
       );
     }
-    const grant = await flows.grants.consent({
-      sub: consent.identity.sub,
-      clientId: consent.clientId,
-      scopes: consent.scopes,
-      resource: consent.resource,
-      login: consent.identity.login,
-      ...(consent.identity.name ? { name: consent.identity.name } : {}),
-    });
-    ctx.audit.emit('consent.given', {
-      clientId: consent.clientId,
-      sub: consent.identity.sub,
-      scopes: consent.scopes,
-      resource: consent.resource,
-      grantId: grant.id,
-    });
+    const grant = await recordConsent(ctx, consent, consent.identity);
     return issueCodeAndRedirect(ctx, consent, consent.identity, grant.id);
   };
   return [
