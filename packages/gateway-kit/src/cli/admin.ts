@@ -2,7 +2,8 @@ import { loadConfig } from '../config/index.js';
 import { createGateway, type Gateway } from '../gateway/create.js';
 import { randomPassword } from '../gateway/users.js';
 import { createStderrLogger } from '../ops/logger.js';
-import { CliError, type CliFlags, type CliIo } from './main.js';
+import { CliError } from './errors.js';
+import type { CliFlags, CliIo } from './main.js';
 
 async function open(flags: CliFlags): Promise<Gateway> {
   const { config } = loadConfig({ file: flags.config });

@@ -9,6 +9,9 @@ import {
   subjectWarnings,
 } from '../config/index.js';
 import { VERSION } from '../version.js';
+import { CliError } from './errors.js';
+
+export { CliError };
 
 const USAGE = `mcp-gateway: OAuth 2.1 in front of any MCP server
 
@@ -140,16 +143,5 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       return err.exitCode;
     }
     throw err;
-  }
-}
-
-/** A command failed in a way the user can fix; the message says how. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
   }
 }

@@ -4,7 +4,8 @@ import { claudeDesktopEntry, loginCommand } from '../gateway/connect-hints.js';
 import { createGateway, type Gateway } from '../gateway/create.js';
 import { createLogger, createPrettyLogger, resolveLogFormat } from '../ops/logger.js';
 import { VERSION } from '../version.js';
-import { CliError, type CliFlags, type CliIo } from './main.js';
+import { CliError } from './errors.js';
+import type { CliFlags, CliIo } from './main.js';
 
 /** How to run a command of the gateway's own CLI (scoped name: works in this checkout and installed). */
 const GATEWAY_CMD = 'npx -y @mcp-gateway/gateway-kit';

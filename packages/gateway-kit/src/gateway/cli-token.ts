@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CliError } from '../cli/main.js';
+import { CliError } from '../cli/errors.js';
 import { CLI_CLIENT_ID, CLI_REDIRECT_URI } from './authorization.js';
 import type { Gateway } from './create.js';
 import { adminResource, accountResource } from './resources.js';
