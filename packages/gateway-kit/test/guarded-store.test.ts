@@ -8,6 +8,7 @@ const hanging: Store = {
   delete: () => new Promise(() => {}),
   take: () => new Promise(() => {}),
   increment: () => Promise.reject(new Error('ECONNREFUSED')),
+  compareAndSet: () => new Promise(() => {}),
   addToSet: () => new Promise(() => {}),
   removeFromSet: () => new Promise(() => {}),
   members: () => new Promise(() => {}),

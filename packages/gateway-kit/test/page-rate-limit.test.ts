@@ -27,6 +27,10 @@ function recordingStore(): { store: Store; writes: { op: string; key: string }[]
     set: (key, value, ttl) => (writes.push({ op: 'set', key }), inner.set(key, value, ttl)),
     delete: (key) => (writes.push({ op: 'delete', key }), inner.delete(key)),
     increment: (key, ttl) => (writes.push({ op: 'increment', key }), inner.increment(key, ttl)),
+    compareAndSet: (key, expected, value) => (
+      writes.push({ op: 'compareAndSet', key }),
+      inner.compareAndSet(key, expected, value)
+    ),
     addToSet: (key, m) => (writes.push({ op: 'addToSet', key }), inner.addToSet(key, m)),
     removeFromSet: (key, m) => (writes.push({ op: 'removeFromSet', key }), inner.removeFromSet(key, m)),
   };

@@ -7,6 +7,7 @@ export interface ContractStore {
   delete(key: string): Promise<boolean>;
   take<T>(key: string): Promise<T | undefined>;
   increment(key: string, ttlMs: number): Promise<number>;
+  compareAndSet(key: string, expected: unknown, value: unknown): Promise<boolean>;
   addToSet(key: string, member: string): Promise<void>;
   removeFromSet(key: string, member: string): Promise<void>;
   members(key: string): Promise<string[]>;
@@ -84,5 +85,42 @@ export const storeContract: Record<string, (make: ContractStoreFactory) => Promi
     await store.removeFromSet('s', 'b');
     assert.deepEqual((await store.members('s')).sort(), ['a', 'c']);
     assert.deepEqual(await store.members('s2'), []);
+  },
+
+  async 'compareAndSet stores only over the expected value; undefined expects none'(make) {
+    const { store } = make();
+    assert.equal(await store.compareAndSet('k', undefined, { n: 1, tags: ['a'] }), true);
+    assert.equal(await store.compareAndSet('k', undefined, { n: 2 }), false);
+    assert.equal(await store.compareAndSet('k', { n: 9, tags: ['a'] }, { n: 2 }), false);
+    assert.deepEqual(await store.get('k'), { n: 1, tags: ['a'] });
+    assert.equal(await store.compareAndSet('k', await store.get('k'), { n: 2 }), true);
+    assert.deepEqual(await store.get('k'), { n: 2 });
+    // A value that only starts like the expected one does not match.
+    await store.set('num', 12);
+    assert.equal(await store.compareAndSet('num', 1, 3), false);
+    assert.equal(await store.get('num'), 12);
+  },
+
+  async 'compareAndSet treats an expired entry as absent and stores without expiry'(make) {
+    const { store, clock } = make();
+    await store.set('k', 'old', 1000);
+    assert.equal(await store.compareAndSet('k', 'old', 'new'), true);
+    clock.advance(5000);
+    assert.equal(await store.get('k'), 'new');
+    await store.set('gone', 'old', 1000);
+    clock.advance(1000);
+    assert.equal(await store.compareAndSet('gone', 'old', 'x'), false);
+    assert.equal(await store.compareAndSet('gone', undefined, 'fresh'), true);
+    assert.equal(await store.get('gone'), 'fresh');
+  },
+
+  async 'compareAndSet: of 20 concurrent swaps from one value exactly one wins'(make) {
+    const { store } = make();
+    await store.set('k', { v: 0 });
+    const wins = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.compareAndSet('k', { v: 0 }, { v: i + 1 })),
+    );
+    assert.equal(wins.filter(Boolean).length, 1);
+    assert.deepEqual(await store.get('k'), { v: wins.indexOf(true) + 1 });
   },
 };

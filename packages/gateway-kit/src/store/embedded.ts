@@ -75,8 +75,8 @@ function unavailable(err: unknown): StoreUnavailableError {
  *   leaves the last committed state, and a write resolves once committed
  *   (or flushed to disk: {@link EmbeddedStoreOptions.durability}).
  * - Several processes on one file (the gateway and `mcp-gateway users add`):
- *   writes are serialised by LMDB's own lock; `take`, `increment`, `delete`
- *   and the set operations are transactions, atomic across processes.
+ *   writes are serialised by LMDB's own lock; `take`, `increment`, `delete`,
+ *   `compareAndSet` and the set operations are transactions, atomic across processes.
  * - Sets are one row per member (`addToSet` is O(log n), not a rewrite of the list).
  * - Expiry follows the clock on every read; an index by expiry time lets a
  *   timer (unref'd) remove expired rows in batches of `sweepBatch`.
@@ -200,6 +200,17 @@ export class EmbeddedStore implements Store {
       if (entry?.e !== undefined) void this.entries.put(k, { v: count, e: entry.e });
       else this.put(k, { v: count, e: now + ttlMs });
       return count;
+    });
+  }
+
+  compareAndSet(key: string, expected: unknown, value: unknown): Promise<boolean> {
+    const k = EmbeddedStore.k(key);
+    const want = expected === undefined ? undefined : JSON.stringify(expected);
+    return this.tx(() => {
+      const entry = this.live(k);
+      if ((entry === undefined ? undefined : JSON.stringify(entry.v)) !== want) return false;
+      this.put(k, { v: value });
+      return true;
     });
   }
 

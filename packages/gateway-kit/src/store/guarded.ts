@@ -43,6 +43,8 @@ export function guardedStore(inner: Store, timeoutMs = 3000): Store {
       return guard('take', inner.take<T>(key));
     },
     increment: (key, ttl) => guard('increment', inner.increment(key, ttl)),
+    compareAndSet: (key, expected, value) =>
+      guard('compareAndSet', inner.compareAndSet(key, expected, value)),
     addToSet: (key, member) => guard('addToSet', inner.addToSet(key, member)),
     removeFromSet: (key, member) => guard('removeFromSet', inner.removeFromSet(key, member)),
     members: (key) => guard('members', inner.members(key)),

@@ -29,6 +29,12 @@ function parseEnvelope(raw: unknown): Envelope | undefined {
   }
 }
 
+/** Whether a stored envelope holds `expected` (JSON-equal; `undefined` = absent). */
+function sameValue(env: Envelope | undefined, expected: unknown): boolean {
+  if (expected === undefined) return env === undefined;
+  return env !== undefined && JSON.stringify(env.v) === JSON.stringify(expected);
+}
+
 /** A per-key promise chain: serialises read-modify-write sequences inside one process. */
 class KeyedMutex {
   private tails = new Map<string, Promise<unknown>>();
@@ -60,7 +66,7 @@ export interface KeyvStoreOptions {
  * Sets `keyv.throwOnErrors`: backend failures become
  * {@link StoreUnavailableError} (the server answers 503) instead of
  * silently reading as missing keys.
- * `take`, `increment` and the set operations are serialised with an
+ * `take`, `increment`, `compareAndSet` and the set operations are serialised with an
  * in-process lock, so they are atomic only while ONE process uses the
  * backend; for several instances use `RedisStore` (`@mcp-gateway/oauth-dynamicclient/redis`).
  */
@@ -147,6 +153,14 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
         return count;
       });
     },
+    compareAndSet(key, expected, value) {
+      return lock.run(key, async () => {
+        const env = await read(key);
+        if (!sameValue(env, expected)) return false;
+        await write(key, { v: value });
+        return true;
+      });
+    },
     addToSet(key, member) {
       return lock.run(key, async () => {
         const env = await read(key);
@@ -194,6 +208,9 @@ export class MemoryStore implements Store {
   }
   increment(key: string, ttlMs: number) {
     return this.inner.increment(key, ttlMs);
+  }
+  compareAndSet(key: string, expected: unknown, value: unknown) {
+    return this.inner.compareAndSet(key, expected, value);
   }
   addToSet(key: string, member: string) {
     return this.inner.addToSet(key, member);

@@ -42,6 +42,28 @@ export interface RedisStoreOptions {
 const INCR_SCRIPT =
   "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
 
+/**
+ * Compare-and-set on the stored envelope text. ARGV[1] is `{"v":` plus the
+ * expected value's JSON (empty = expect absence), ARGV[2] the new envelope,
+ * ARGV[3] the store clock's now: an envelope whose `e` has passed counts as
+ * absent. Envelopes are `{"v":…}` or `{"v":…,"e":…}` (JSON.stringify order),
+ * so the value matches when the text is the prefix followed by `}` or `,`.
+ */
+const CAS_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, env = pcall(cjson.decode, cur)
+  if ok and type(env) == 'table' and type(env.e) == 'number' and env.e <= tonumber(ARGV[3]) then cur = false end
+end
+local want = ARGV[1]
+if want == '' then
+  if cur then return 0 end
+elseif not cur or (cur ~= want .. '}' and string.sub(cur, 1, #want + 1) ~= want .. ',') then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1`;
+
 /** Redis error replies that mean "not now" rather than "wrong command". */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MISCONF|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 
@@ -59,9 +81,9 @@ function unavailable(err: unknown): unknown {
 
 /**
  * A {@link Store} on Redis through `@keyv/redis` (connection handling,
- * reconnects). Every operation is one Redis command, so `take` (GETDEL) and
- * `increment` (INCR + PEXPIRE in one script) are atomic across any number of
- * server instances. Requires Redis 6.2 or newer.
+ * reconnects). Every operation is one Redis command, so `take` (GETDEL),
+ * `increment` (INCR + PEXPIRE in one script) and `compareAndSet` (one script)
+ * are atomic across any number of server instances. Requires Redis 6.2 or newer.
  *
  * Fails fast: without a connection, commands are not queued but fail at once
  * with {@link StoreUnavailableError} (so is a command that takes longer than
@@ -206,6 +228,13 @@ export class RedisStore implements Store {
   async increment(key: string, ttlMs: number): Promise<number> {
     const ttl = String(Math.max(1, Math.ceil(ttlMs)));
     return Number(await this.cmd(['EVAL', INCR_SCRIPT, '1', this.k(key), ttl]));
+  }
+
+  async compareAndSet(key: string, expected: unknown, value: unknown): Promise<boolean> {
+    const want = expected === undefined ? '' : `{"v":${JSON.stringify(expected)}`;
+    const next = JSON.stringify({ v: value } satisfies Envelope);
+    const now = String(this.clock.now());
+    return Number(await this.cmd(['EVAL', CAS_SCRIPT, '1', this.k(key), want, next, now])) === 1;
   }
 
   async addToSet(key: string, member: string): Promise<void> {

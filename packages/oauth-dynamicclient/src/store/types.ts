@@ -27,6 +27,16 @@ export interface Store {
    * hold across instances sharing a store.
    */
   increment(key: string, ttlMs: number): Promise<number>;
+  /**
+   * Atomically stores `value` under `key` (without expiry) only when the
+   * current value is `expected`: JSON-equal to it (same text, so pass a value
+   * as read with {@link get}), or absent or expired when `expected` is
+   * `undefined`. Of concurrent swaps from one value at most one succeeds.
+   * Records that several processes change one at a time (a local user) use it.
+   *
+   * @returns whether `value` was stored.
+   */
+  compareAndSet(key: string, expected: unknown, value: unknown): Promise<boolean>;
   /** Adds `member` to the set under `key` (used for indexes such as "all clients"). */
   addToSet(key: string, member: string): Promise<void>;
   /** Removes `member` from the set under `key`. */
