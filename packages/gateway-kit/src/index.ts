@@ -10,7 +10,14 @@ export {
 } from './gateway/handler.js';
 export { Authorization, ACCOUNT_CLIENT_ID, CLI_CLIENT_ID } from './gateway/authorization.js';
 export { issueToken, type TokenResponse } from './gateway/cli-token.js';
-export { LocalUsers, liveLocalIdentityProvider, USERS_KEY, type LocalUsersOptions } from './gateway/users.js';
+export {
+  LocalUsers,
+  liveLocalIdentityProvider,
+  USER_INDEX_KEY,
+  userKey,
+  USERS_KEY,
+  type LocalUsersOptions,
+} from './gateway/users.js';
 export { withTickets, createTicket } from './gateway/tickets.js';
 export { createStore, embeddedStoreFile, storeFile, storeReachable } from './gateway/stores.js';
 export { ADMIN_SCOPE, adminResource, accountResource } from './gateway/resources.js';

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ManualClock } from '@mcp-gateway/oauth-dynamicclient';
 import { storeContract } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../src/store/embedded.js';
+import { inChild } from './helpers/store-child.js';
 
 const opened: EmbeddedStore[] = [];
 afterAll(async () => {
@@ -34,27 +33,6 @@ describe.each(['commit', 'flush'] as const)(
     for (const [rule, check] of Object.entries(storeContract)) it(rule, () => check(make));
   },
 );
-
-/** Runs `code` (an ES module body with `store` open on `file`) in a separate node process. */
-function inChild(file: string, code: string): Promise<string> {
-  const entry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.js');
-  const script = `import { EmbeddedStore } from ${JSON.stringify(entry)};
-const store = new EmbeddedStore({ path: ${JSON.stringify(file)} });
-${code}
-await store.close();`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`)),
-    );
-  });
-}
 
 describe('embedded store: persistence and processes', () => {
   it('values survive closing and reopening the database (restart)', async () => {

@@ -76,14 +76,19 @@ async function users(
     throw new CliError('usage: mcp-gateway users add|passwd|remove NAME (letters, digits, . _ @ -)', 2);
   }
   if (sub === 'add' || sub === 'passwd') {
+    const taken = () => new CliError(`user ${name} exists; use: mcp-gateway users passwd ${name}`);
     const exists = (await gateway.users.get(name)) !== undefined;
-    if (sub === 'add' && exists)
-      throw new CliError(`user ${name} exists; use: mcp-gateway users passwd ${name}`);
+    if (sub === 'add' && exists) throw taken();
     if (sub === 'passwd' && !exists) throw new CliError(`no user ${name}`);
     const password = flags.password ?? randomPassword();
     if (password.length < 8) throw new CliError('passwords have at least 8 characters');
-    const current = await gateway.users.get(name);
-    await gateway.users.put(name, password, flags.name ?? current?.name);
+    if (sub === 'add') {
+      // Checked again as the record is written: of two adds of one name at once, one wins.
+      if (!(await gateway.users.add(name, password, flags.name))) throw taken();
+    } else {
+      const current = await gateway.users.get(name);
+      await gateway.users.put(name, password, flags.name ?? current?.name);
+    }
     io.out(sub === 'add' ? `user ${name} added (id local:${name})` : `password of ${name} changed`);
     if (!flags.password) io.out(`password: ${password}`);
     return 0;
