@@ -183,59 +183,20 @@ export class LocalUsers {
 export const randomPassword = () => randomBytes(18).toString('base64url');
 
 /**
- * The local identity provider over users from the config and from the store,
- * re-read on every sign-in so `mcp-gateway users add|passwd|remove` takes
- * effect without a restart (and on every instance sharing the store). A
- * stored user's hash made with an older scrypt cost is replaced in the store
- * at their next successful sign-in.
+ * The local identity provider over users from the config and from the store.
+ * A stored user is looked up by name at each sign-in (one store read, however
+ * many users there are), so `mcp-gateway users add|passwd|remove` takes effect
+ * without a restart and on every instance sharing the store. Config users win
+ * over stored users of the same name. A stored user's hash made with an older
+ * scrypt cost is replaced in the store at their next successful sign-in.
  */
 export function liveLocalIdentityProvider(configUsers: LocalUser[], users: LocalUsers): IdentityProvider {
-  const provider = (list: LocalUser[]) =>
-    localIdentityProvider({
-      users: list,
-      passwordCost: users.passwordCost,
-      onPasswordUpgrade: async (username, passwordHash, previousHash) => {
-        await users.upgradeHash(username, previousHash, passwordHash);
-      },
-    });
-  let snapshot = '';
-  let inner: IdentityProvider = provider(configUsers);
-  let ctx: Parameters<NonNullable<IdentityProvider['attach']>>[0] | undefined;
-  const sync = async () => {
-    const stored = await users.list();
-    const key = JSON.stringify(stored);
-    if (key === snapshot) return;
-    snapshot = key;
-    const byName = new Map<string, LocalUser>();
-    for (const u of [...stored, ...configUsers]) byName.set(u.username.toLowerCase(), u);
-    inner = provider([...byName.values()]);
-    if (ctx) inner.attach?.(ctx);
-  };
-  return {
-    id: 'local',
-    attach(c) {
-      ctx = c;
-      inner.attach?.(c);
+  return localIdentityProvider({
+    users: configUsers,
+    findUser: (username) => users.get(username),
+    passwordCost: users.passwordCost,
+    onPasswordUpgrade: async (username, passwordHash, previousHash) => {
+      await users.upgradeHash(username, previousHash, passwordHash);
     },
-    routes() {
-      return (inner.routes?.() ?? []).map((r) => ({
-        ...r,
-        handler: async (...args: Parameters<typeof r.handler>) => {
-          await sync();
-          const current = inner
-            .routes?.()
-            .find((x) => x.path === r.path && JSON.stringify(x.method) === JSON.stringify(r.method));
-          return (current ?? r).handler(...args);
-        },
-      }));
-    },
-    async begin(input) {
-      await sync();
-      return inner.begin(input);
-    },
-    async complete(input) {
-      await sync();
-      return inner.complete(input);
-    },
-  };
+  });
 }

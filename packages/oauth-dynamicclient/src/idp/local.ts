@@ -28,6 +28,13 @@ export interface LocalUser {
 export interface LocalIdentityProviderOptions {
   users: LocalUser[];
   /**
+   * Looks a user up by name (NFC-normalized, lower-cased) where `users` has
+   * none, on every sign-in: for users kept in a store and changed while the
+   * server runs. One lookup per sign-in, so its cost does not grow with the
+   * number of users.
+   */
+  findUser?: (username: string) => Promise<LocalUser | undefined>;
+  /**
    * The scrypt cost passwords are held to (default N=2^17, r=8, p=1). A
    * hash with a lower cost still verifies, and is replaced by one with this
    * cost at the user's next successful sign-in. Lower it only in tests.
@@ -84,6 +91,10 @@ const STATE_MAX = 200;
 export function localIdentityProvider(options: LocalIdentityProviderOptions): IdentityProvider {
   const users = new Map(options.users.map((u) => [u.username.normalize('NFC').toLowerCase(), u]));
   const cost = options.passwordCost ?? DEFAULT_PASSWORD_COST;
+  const find = async (username: string): Promise<LocalUser | undefined> => {
+    const key = username.normalize('NFC').toLowerCase();
+    return users.get(key) ?? (await options.findUser?.(key));
+  };
   let ctx: IdpContext | undefined;
   let throttle: LoginThrottle | undefined;
   const need = () => {
@@ -124,7 +135,10 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
   /** Replaces a weaker hash after a successful sign-in (in memory, and through the hook). */
   const upgrade = async (user: LocalUser, passwordHash: string) => {
     const previousHash = user.passwordHash;
-    users.set(user.username.normalize('NFC').toLowerCase(), { ...user, passwordHash });
+    const key = user.username.normalize('NFC').toLowerCase();
+    // Users from `findUser` are looked up afresh each time: keeping a copy here
+    // would outlive a later change or removal in their store.
+    if (users.has(key)) users.set(key, { ...user, passwordHash });
     try {
       await options.onPasswordUpgrade?.(user.username, passwordHash, previousHash);
     } catch {
@@ -210,7 +224,7 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
                 { 'retry-after': String(seconds) },
               );
             }
-            const user = users.get(username.toLowerCase());
+            const user = await find(username);
             // Unknown users are checked against a dummy hash so timing does not reveal which names exist.
             const result = user
               ? await verifyAndUpgradePassword(password, user.passwordHash, cost)
@@ -256,7 +270,7 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
         login !== undefined &&
         login.state === (await hashSecret(state)) &&
         (binding === undefined || login.binding === binding);
-      const user = ours ? users.get(login.username.normalize('NFC').toLowerCase()) : undefined;
+      const user = ours ? await find(login.username) : undefined;
       if (!user) throw new LoginError('upstream_error', 'local sign-in code invalid or expired');
       return {
         sub: `local:${user.username}`,

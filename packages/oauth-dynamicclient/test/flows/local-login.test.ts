@@ -305,3 +305,30 @@ describe('local sign-in: password hashes are upgraded at the next successful sig
     expect((await postLogin(env, await startFlow(env), 'alice', PASSWORD)).status).toBe(303);
   });
 });
+
+describe('local sign-in: users looked up by name (findUser)', () => {
+  it('findUser: each sign-in looks up one name, and a user removed after an upgraded sign-in can no longer sign in', async () => {
+    const stored = new Map([
+      ['bob', { username: 'Bob', passwordHash: await hashPassword(PASSWORD, { N: 1024, r: 8, p: 1 }) }],
+    ]);
+    const lookups: string[] = [];
+    const env = await setup({
+      users: [],
+      findUser: async (name) => {
+        lookups.push(name);
+        return stored.get(name);
+      },
+      passwordCost: { N: 2048, r: 8, p: 1 },
+      onPasswordUpgrade: (username, passwordHash) => {
+        stored.set(username.toLowerCase(), { ...stored.get(username.toLowerCase())!, passwordHash });
+      },
+    });
+    const flow = await startFlow(env);
+    expect((await postLogin(env, flow, 'BOB', PASSWORD)).status).toBe(303);
+    expect(lookups).toEqual(['bob']);
+    expect(stored.get('bob')!.passwordHash).toMatch(/^scrypt\$2048\$/);
+    stored.delete('bob');
+    const again = await startFlow(env, flow.cookie);
+    expect((await postLogin(env, again, 'bob', PASSWORD)).status).toBe(401);
+  });
+});
