@@ -32,7 +32,7 @@ export interface BridgeOptions {
   reinitializeTimeoutMs?: number;
   /**
    * How long messages after `notifications/initialized` wait for the
-   * standalone GET stream to be answered. Default 3 s.
+   * standalone GET stream to be answered. Default 5 s.
    */
   standaloneStreamTimeoutMs?: number;
 }
@@ -222,6 +222,7 @@ export class StdioBridge {
   }
 
   private resumed(lastEventId: string, outcome: ResumeOutcome, detail: string): void {
+    this.log.debug('resume answered', { lastEventId, outcome, detail });
     for (const [key, entry] of this.pending) {
       if (entry.lastEventId !== lastEventId || entry.answerKind !== 'sse') continue;
       if (outcome === 'ok') {
@@ -357,7 +358,7 @@ export class StdioBridge {
       timer = setTimeout(() => {
         this.log.debug('the standalone GET stream was not answered in time; going on');
         resolve();
-      }, this.opts.standaloneStreamTimeoutMs ?? 3000);
+      }, this.opts.standaloneStreamTimeoutMs ?? 5000);
       timer.unref();
     }).finally(() => clearTimeout(timer));
     this.standaloneWaiters.push(settle);
