@@ -238,6 +238,29 @@ describe('cross-app access (MCP SEP-990): RFC 8693 token exchange for an ID-JAG,
   });
 });
 
+describe('--client-credentials-file', () => {
+  it('bound: a credentials or key file over 64 KiB is refused before it is parsed (exit 2); a malformed field is named without its value', async () => {
+    const h = await home();
+    const big = path.join(h, 'big.json');
+    await writeFile(big, JSON.stringify({ client_id: 'c', pad: 'x'.repeat(64 * 1024) }));
+    const args = ['tools', 'list', '--url', 'http://127.0.0.1:9/mcp', '--grant', 'client-credentials'];
+    const tooBig = await cli([...args, '--client-credentials-file', big], { env: { MCP_CLIENT_HOME: h } });
+    expect(tooBig.code).toBe(EXIT_CODES.usage);
+    expect(tooBig.stderr).toContain('larger than 65536 bytes');
+    const bigKey = await cli([...args, '--client-id', 'c', '--private-key', big], {
+      env: { MCP_CLIENT_HOME: h },
+    });
+    expect(bigKey.code).toBe(EXIT_CODES.usage);
+    expect(bigKey.stderr).toContain('larger than 65536 bytes');
+    const bad = path.join(h, 'bad.json');
+    await writeFile(bad, JSON.stringify({ client_id: 'c', idp_token_endpoint: 'not a url secret-ish' }));
+    const malformed = await cli([...args, '--client-credentials-file', bad], { env: { MCP_CLIENT_HOME: h } });
+    expect(malformed.code).toBe(EXIT_CODES.usage);
+    expect(malformed.stderr).toContain('idp_token_endpoint');
+    expect(malformed.stderr).not.toContain('secret-ish');
+  });
+});
+
 describe('Client ID Metadata Documents (MCP 2025-11-25)', () => {
   it('cimd: when the AS advertises client_id_metadata_document_supported, --client-metadata-url is the client_id and nothing is registered', async () => {
     const s = await server({
