@@ -3,14 +3,17 @@
 //
 // The suite runs `<command> <server-url>` with MCP_CONFORMANCE_SCENARIO (the scenario
 // name) and, for some scenarios, MCP_CONFORMANCE_CONTEXT (JSON: pre-registered client
-// credentials and the like). This adapter picks what a user of the CLI would run for
-// that scenario, gives it a fresh credentials folder, and plays the browser: the
+// credentials, a private key, the enterprise IdP's settings). This adapter picks what a
+// user of the CLI would run for that scenario, saves the context as the CLI's
+// --client-credentials-file (its field names are the context's), picks the grant
+// (client-credentials for SEP-1046, id-jag when an IdP ID token is given, else the
+// browser flow), gives it a fresh credentials folder, and plays the browser: the
 // suite's authorization endpoints approve at once, so it follows the sign-in URL the
 // CLI prints (`--no-browser`) through its redirects to the CLI's loopback callback.
 // It runs on the same Node as the caller (our supported Node 20), never the suite's.
 /* global fetch */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +41,13 @@ const auth = scenario.startsWith('auth/') ? ['--oauth2', '--no-browser', '--auth
 // reference client uses); the CLI uses it only where the server advertises CIMD support, and the
 // suite's authorization server does not fetch it.
 if (auth.length) auth.push('--client-metadata-url', 'https://conformance-test.local/client-metadata.json');
-if (context.client_id) auth.push('--client-id', context.client_id);
-if (context.client_secret) auth.push('--client-secret', context.client_secret);
+if (auth.length && Object.keys(context).some((k) => k !== 'name')) {
+  const file = path.join(home, 'client-credentials.json');
+  writeFileSync(file, JSON.stringify(context), { mode: 0o600 });
+  auth.push('--client-credentials-file', file);
+}
+if (scenario.startsWith('auth/client-credentials-')) auth.push('--grant', 'client-credentials');
+else if (context.idp_id_token) auth.push('--grant', 'id-jag');
 const args = what[0] === 'bridge' ? [cli, '--url', url, ...auth] : [cli, ...what, '--url', url, ...auth];
 
 const child = spawn(process.execPath, args, {

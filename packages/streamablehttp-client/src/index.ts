@@ -3,8 +3,11 @@ export {
   createOAuthSession,
   OAuthSession,
   type OAuthSessionOptions,
+  type OAuthGrant,
   type AuthStatus,
 } from './oauth/session.js';
+export { parsePrivateKey, type PrivateKeyMaterial } from './oauth/private-key-jwt.js';
+export { requestIdJag, type IdentityProviderOptions, type IdJagRequest } from './oauth/id-jag.js';
 export { discover, probe, type Discovery, type ProbeResult } from './oauth/discovery.js';
 export {
   discoverProtectedResource,

@@ -4,6 +4,7 @@ import { listen, waitFor } from '@mcp-gateway/testkit';
 import { StdioBridge, JSONRPC_ERRORS, createAuthFetch, type FetchLike } from '../src/index.js';
 import { startMcpServer } from './helpers/mcp-server.js';
 import { startCuttingServer } from './helpers/cutting-server.js';
+import { startLateGetServer } from './helpers/late-get-server.js';
 
 type Msg = Record<string, unknown> & {
   id?: unknown;
@@ -299,6 +300,37 @@ describe('stdio bridge ⇄ Streamable HTTP (MCP SDK server)', () => {
     expect(answer.result).toEqual({ resumed: true });
     expect(gets).toContain('ev-1');
     expect(b.messages.filter((m) => m.id === 2)).toHaveLength(1);
+  });
+});
+
+describe('stdio bridge: the standalone GET stream is open before the requests after notifications/initialized', () => {
+  it('2025-11-25 streamable HTTP: a server request sent on the GET stream while a tools/call is running reaches the host, however late the GET is answered', async () => {
+    const s = await startLateGetServer(300);
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    b.send({ id: 1, method: 'tools/call', params: { name: 'ask', arguments: {} } });
+    const ask = (await waitFor(() => b.messages.find((m) => m.method === 'elicitation/create'), {
+      timeoutMs: 5000,
+      message: 'the elicitation/create never reached the host',
+    }))!;
+    b.send({ id: ask.id, result: { action: 'accept', content: { name: 'Ada' } } });
+    const answer = await b.answer(1);
+    expect(answer.result).toEqual({
+      content: [{ type: 'text', text: JSON.stringify({ action: 'accept', content: { name: 'Ada' } }) }],
+    });
+    expect(s.log.indexOf('GET answered')).toBeLessThan(s.log.indexOf('POST tools/call'));
+  });
+
+  it('2025-11-25 streamable HTTP: a server without a GET stream (405) delays nothing', async () => {
+    const s = await startCuttingServer(() => 'answer');
+    closers.push(() => s.close());
+    const b = startBridge(s.mcpUrl);
+    await b.initialize();
+    const started = Date.now();
+    expect((await b.request(1, 'tools/list')).result).toEqual({ ok: true });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(s.gets).toEqual([null]);
   });
 });
 

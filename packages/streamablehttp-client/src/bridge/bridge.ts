@@ -30,6 +30,11 @@ export interface BridgeOptions {
   logger?: Logger;
   /** How long to wait for the replayed `initialize` after a 404. Default 30 s. */
   reinitializeTimeoutMs?: number;
+  /**
+   * How long messages after `notifications/initialized` wait for the
+   * standalone GET stream to be answered. Default 5 s.
+   */
+  standaloneStreamTimeoutMs?: number;
 }
 
 const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
@@ -103,6 +108,8 @@ export class StdioBridge {
   /** Marks this bridge's stream-end markers (a server cannot forge one). */
   private readonly nonce = randomUUID();
   private readonly fetch: FetchLike;
+  /** Resolved when the next standalone GET stream is answered. */
+  private readonly standaloneWaiters: Array<() => void> = [];
 
   constructor(opts: BridgeOptions) {
     this.opts = opts;
@@ -116,6 +123,10 @@ export class StdioBridge {
           error: err instanceof Error ? err.message : String(err),
         }),
       resumed: (lastEventId, outcome, detail) => this.resumed(lastEventId, outcome, detail),
+      standalone: (outcome, detail) => {
+        this.log.debug('standalone GET stream answered', { outcome, detail });
+        for (const settle of this.standaloneWaiters.splice(0)) settle();
+      },
     });
   }
 
@@ -211,6 +222,7 @@ export class StdioBridge {
   }
 
   private resumed(lastEventId: string, outcome: ResumeOutcome, detail: string): void {
+    this.log.debug('resume answered', { lastEventId, outcome, detail });
     for (const [key, entry] of this.pending) {
       if (entry.lastEventId !== lastEventId || entry.answerKind !== 'sse') continue;
       if (outcome === 'ok') {
@@ -310,18 +322,58 @@ export class StdioBridge {
         this.initializeKey = key;
         const before = this.gate;
         const sent = before.then(() => this.send(m));
-        this.gate = sent.catch(() => undefined);
+        this.gate = sent.then(() => undefined).catch(() => undefined);
         await sent;
         return;
       }
     } else if ('method' in m && m.method === 'notifications/initialized') {
       this.initializedNotified = true;
+      const opened = this.standaloneAnswered();
+      const sent = this.gate.then(async () => {
+        if (await this.send(m)) await opened.done;
+        opened.cancel();
+      });
+      this.gate = sent.catch(() => undefined);
+      await sent;
+      return;
     }
     await this.gate;
     await this.send(m);
   }
 
-  private async send(m: JSONRPCMessage, retried = false): Promise<void> {
+  /**
+   * Resolves when the next standalone GET stream is answered (or after
+   * `standaloneStreamTimeoutMs`). The transport opens that stream after
+   * `notifications/initialized` without waiting for it; messages after it
+   * wait, so the server has the stream before any request it answers with a
+   * request or notification of its own outside that request's stream (the MCP
+   * SDK server drops those when no GET stream is open), and a POST's resume
+   * GET is never confused with the standalone one.
+   */
+  private standaloneAnswered(): { done: Promise<void>; cancel: () => void } {
+    let timer: NodeJS.Timeout | undefined;
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => {
+      settle = resolve;
+      timer = setTimeout(() => {
+        this.log.debug('the standalone GET stream was not answered in time; going on');
+        resolve();
+      }, this.opts.standaloneStreamTimeoutMs ?? 5000);
+      timer.unref();
+    }).finally(() => clearTimeout(timer));
+    this.standaloneWaiters.push(settle);
+    return {
+      done,
+      cancel: () => {
+        const i = this.standaloneWaiters.indexOf(settle);
+        if (i >= 0) this.standaloneWaiters.splice(i, 1);
+        settle();
+      },
+    };
+  }
+
+  /** Sends `m`; true when the server took it (answers to requests come later). */
+  private async send(m: JSONRPCMessage, retried = false): Promise<boolean> {
     const generation = this.generation;
     const key = isRequest(m) ? keyOf(m.id) : undefined;
     const entry = key ? this.pending.get(key) : undefined;
@@ -356,6 +408,7 @@ export class StdioBridge {
             ),
           );
       }
+      return true;
     } catch (err) {
       const isInitialize = isRequest(m) && m.method === 'initialize';
       const sessionGone =
@@ -373,11 +426,13 @@ export class StdioBridge {
         try {
           await this.reinitialize(generation);
         } catch (reinitErr) {
-          return this.fail(m, reinitErr);
+          this.fail(m, reinitErr);
+          return false;
         }
         return this.send(m, true);
       }
       this.fail(m, err);
+      return false;
     }
   }
 

@@ -9,7 +9,8 @@
  * notification carrying a per-bridge nonce), which the SDK parses and hands
  * to `onmessage` after every event before it, so the bridge learns of the end
  * in order with the events. A body cut by the network is ended the same way.
- * Resume attempts (`GET` with `Last-Event-ID`) are reported with their outcome.
+ * Resume attempts (`GET` with `Last-Event-ID`) are reported with their outcome,
+ * and so is the standalone `GET` stream (no `Last-Event-ID`) once it is answered.
  */
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -37,6 +38,11 @@ export interface StreamEvents {
   cut(stream: number, error: unknown): void;
   /** A `GET` with `Last-Event-ID: lastEventId` was answered (or failed to connect). */
   resumed(lastEventId: string, outcome: ResumeOutcome, detail: string): void;
+  /**
+   * The standalone `GET` stream (no `Last-Event-ID`) was answered: open
+   * (`ok`), refused with 405 (the server offers none), or failed.
+   */
+  standalone(outcome: ResumeOutcome, detail: string): void;
 }
 
 /** The stream number in `m` when it is this watcher's end marker. */
@@ -119,15 +125,22 @@ export function watchStreams(base: FetchLike, nonce: string, events: StreamEvent
     try {
       res = await base(input, init);
     } catch (err) {
-      if (resumeFrom !== null && !init?.signal?.aborted)
-        events.resumed(resumeFrom, 'failed', err instanceof Error ? err.message : String(err));
+      const detail = err instanceof Error ? err.message : String(err);
+      if (resumeFrom !== null && !init?.signal?.aborted) events.resumed(resumeFrom, 'failed', detail);
+      else if (method === 'GET') events.standalone('failed', detail);
       throw err;
     }
-    if (resumeFrom !== null) {
-      if (res.ok) events.resumed(resumeFrom, 'ok', `HTTP ${res.status}`);
-      else if (res.status === 405) events.resumed(resumeFrom, 'refused', 'HTTP 405');
-      else if (res.status < 300 || res.status >= 400)
-        events.resumed(resumeFrom, 'failed', `HTTP ${res.status}`);
+    if (method === 'GET') {
+      const outcome: ResumeOutcome | undefined = res.ok
+        ? 'ok'
+        : res.status === 405
+          ? 'refused'
+          : res.status < 300 || res.status >= 400
+            ? 'failed'
+            : undefined;
+      // A 3xx (fetch did not follow it) reports nothing, as before.
+      if (outcome && resumeFrom !== null) events.resumed(resumeFrom, outcome, `HTTP ${res.status}`);
+      else if (outcome) events.standalone(outcome, `HTTP ${res.status}`);
       return res;
     }
     if (method !== 'POST' || !res.ok) return res;

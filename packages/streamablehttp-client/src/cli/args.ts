@@ -12,6 +12,14 @@ export const CLI_OPTIONS = {
   'client-id': { type: 'string' },
   'client-secret': { type: 'string' },
   'client-metadata-url': { type: 'string' },
+  grant: { type: 'string' },
+  'private-key': { type: 'string' },
+  'private-key-alg': { type: 'string' },
+  'client-credentials-file': { type: 'string' },
+  'idp-token-endpoint': { type: 'string' },
+  'idp-client-id': { type: 'string' },
+  'idp-client-secret': { type: 'string' },
+  'idp-id-token': { type: 'string' },
   scope: { type: 'string' },
   'callback-port': { type: 'string' },
   'no-browser': { type: 'boolean' },
@@ -49,6 +57,14 @@ export const CLI_ENV = {
   'client-id': { name: 'CLIENT_ID' },
   'client-secret': { name: 'CLIENT_SECRET' },
   'client-metadata-url': { name: 'CLIENT_METADATA_URL' },
+  grant: { name: 'GRANT' },
+  'private-key': { name: 'PRIVATE_KEY' },
+  'private-key-alg': { name: 'PRIVATE_KEY_ALG' },
+  'client-credentials-file': { name: 'CREDENTIALS_FILE' },
+  'idp-token-endpoint': { name: 'IDP_TOKEN_ENDPOINT' },
+  'idp-client-id': { name: 'IDP_CLIENT_ID' },
+  'idp-client-secret': { name: 'IDP_CLIENT_SECRET' },
+  'idp-id-token': { name: 'IDP_ID_TOKEN' },
   scope: { name: 'SCOPE' },
   'callback-port': { name: 'CALLBACK_PORT' },
   'no-browser': { name: 'NO_BROWSER' },
@@ -138,6 +154,17 @@ Connection and auth (environment variable in brackets; a flag wins over it):
   --client-id ID            use a pre-registered client [MCP_CLIENT_CLIENT_ID]
   --client-secret S         its secret, for a confidential client [MCP_CLIENT_CLIENT_SECRET]
   --client-metadata-url U   Client ID Metadata Document URL (when the server supports it) [MCP_CLIENT_CLIENT_METADATA_URL]
+  --grant G                 authorization-code (default), client-credentials, id-jag [MCP_CLIENT_GRANT]
+                            (the last two: no browser, a pre-registered client)
+  --private-key FILE        PEM or JWK key: authenticate with private_key_jwt [MCP_CLIENT_PRIVATE_KEY]
+  --private-key-alg ALG     its JWS algorithm (default: from the key and the server) [MCP_CLIENT_PRIVATE_KEY_ALG]
+  --client-credentials-file FILE  JSON credentials (flags win) [MCP_CLIENT_CREDENTIALS_FILE]: client_id,
+                            client_secret, private_key_pem, private_key_jwk, signing_algorithm,
+                            idp_token_endpoint, idp_client_id, idp_client_secret, idp_id_token
+  --idp-token-endpoint URL  id-jag: the enterprise IdP's token endpoint (RFC 8693) [MCP_CLIENT_IDP_TOKEN_ENDPOINT]
+  --idp-client-id ID        id-jag: this client's id at the IdP [MCP_CLIENT_IDP_CLIENT_ID]
+  --idp-client-secret S     id-jag: its secret there [MCP_CLIENT_IDP_CLIENT_SECRET]
+  --idp-id-token T          id-jag: the user's ID token at the IdP [MCP_CLIENT_IDP_ID_TOKEN]
   --scope "a b"             scopes to ask for (default: from the server) [MCP_CLIENT_SCOPE]
   --callback-port N         loopback callback port (default: the registered one, else free) [MCP_CLIENT_CALLBACK_PORT]
   --no-browser              print the sign-in URL, do not open a browser [MCP_CLIENT_NO_BROWSER=1]

@@ -10,8 +10,10 @@ import { readEnv } from '../env.js';
 import { createAuthFetch } from '../http/auth-fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
-import { OAuthSession, type OAuthSessionOptions } from '../oauth/session.js';
+import { parsePrivateKey } from '../oauth/private-key-jwt.js';
+import { OAuthSession, type OAuthGrant, type OAuthSessionOptions } from '../oauth/session.js';
 import { defaultStoreHome, FileTokenStore } from '../store/file.js';
+import { readCredentialsFile, readSmallFile, type CredentialsFile } from './credentials-file.js';
 import { CLI_ENV, COMMANDS, HELP, parseCli, withEnv, type CliFlags } from './args.js';
 import {
   looseValue,
@@ -72,10 +74,79 @@ function intFlag(raw: string | undefined, name: string, min: number, max: number
   return n;
 }
 
+const GRANTS: Record<string, OAuthGrant> = {
+  'authorization-code': 'authorization_code',
+  'client-credentials': 'client_credentials',
+  'id-jag': 'id_jag',
+};
+
+/** `--grant`, checked. */
+function grantOf(flags: CliFlags): OAuthGrant {
+  const g = flags.grant ?? 'authorization-code';
+  const grant = GRANTS[g];
+  if (!grant)
+    throw new UsageError(
+      `--grant must be one of ${Object.keys(GRANTS).join(', ')}; got ${JSON.stringify(g)}`,
+    );
+  return grant;
+}
+
+/**
+ * The client and IdP credentials: flags, then `--client-credentials-file`,
+ * then (for the key) `--private-key`. Secrets are never logged.
+ */
+function credentialsOf(
+  f: CliFlags,
+): Pick<OAuthSessionOptions, 'staticClient' | 'privateKey' | 'identityProvider'> {
+  const file: CredentialsFile = f['client-credentials-file']
+    ? readCredentialsFile(f['client-credentials-file'])
+    : {};
+  const clientId = f['client-id'] ?? file.client_id;
+  const clientSecret = f['client-secret'] ?? file.client_secret;
+  if (clientSecret && !clientId) throw new UsageError('--client-secret needs --client-id');
+  const out: Pick<OAuthSessionOptions, 'staticClient' | 'privateKey' | 'identityProvider'> = {};
+  if (clientId)
+    out.staticClient = { client_id: clientId, ...(clientSecret ? { client_secret: clientSecret } : {}) };
+  const alg = f['private-key-alg'] ?? file.signing_algorithm;
+  if (f['private-key']) {
+    out.privateKey = parsePrivateKey(
+      readSmallFile(f['private-key'], '--private-key'),
+      `--private-key ${f['private-key']}`,
+      alg,
+    );
+  } else if (file.private_key_pem || file.private_key_jwk) {
+    const jwk = file.private_key_jwk;
+    const keyText = file.private_key_pem ?? (typeof jwk === 'string' ? jwk : JSON.stringify(jwk));
+    out.privateKey = parsePrivateKey(keyText, '--client-credentials-file private key', alg);
+  }
+  if (out.privateKey && !clientId)
+    throw new UsageError('a private key needs --client-id (or client_id in the credentials file)');
+  const tokenEndpoint = f['idp-token-endpoint'] ?? file.idp_token_endpoint;
+  const idpClientId = f['idp-client-id'] ?? file.idp_client_id;
+  const subjectToken = f['idp-id-token'] ?? file.idp_id_token;
+  if (tokenEndpoint || idpClientId || subjectToken) {
+    const missing = [
+      !tokenEndpoint && '--idp-token-endpoint',
+      !idpClientId && '--idp-client-id',
+      !subjectToken && '--idp-id-token',
+    ].filter(Boolean);
+    if (missing.length) throw new UsageError(`cross-app access also needs ${missing.join(', ')}`);
+    if (!URL.canParse(tokenEndpoint!)) throw new UsageError('--idp-token-endpoint is not a URL');
+    const idpSecret = f['idp-client-secret'] ?? file.idp_client_secret;
+    out.identityProvider = {
+      tokenEndpoint: tokenEndpoint!,
+      clientId: idpClientId!,
+      subjectToken: subjectToken!,
+      ...(file.idp_issuer ? { issuer: file.idp_issuer } : {}),
+      ...(idpSecret ? { clientSecret: idpSecret } : {}),
+    };
+  }
+  return out;
+}
+
 /** Builds the OAuth session the flags ask for. */
 function makeSession(ctx: Context, interactive: boolean): OAuthSession {
   const f = ctx.flags;
-  if (f['client-secret'] && !f['client-id']) throw new UsageError('--client-secret needs --client-id');
   const opts: OAuthSessionOptions = {
     serverUrl: ctx.url,
     store: new FileTokenStore({ home: defaultStoreHome(ctx.io.env) }),
@@ -84,11 +155,9 @@ function makeSession(ctx: Context, interactive: boolean): OAuthSession {
     openBrowser: !f['no-browser'],
     onAuthorizationUrl: (u) => void ctx.io.stderr.write(`To sign in, open: ${u}\n`),
   };
-  if (f['client-id'])
-    opts.staticClient = {
-      client_id: f['client-id'],
-      ...(f['client-secret'] ? { client_secret: f['client-secret'] } : {}),
-    };
+  Object.assign(opts, credentialsOf(f));
+  const grant = grantOf(f);
+  if (grant !== 'authorization_code') opts.grant = grant;
   if (f['client-metadata-url']) opts.clientMetadataUrl = f['client-metadata-url'];
   if (f.scope) opts.scope = f.scope;
   const port = intFlag(f['callback-port'], 'callback-port', 1, 65535);
@@ -106,7 +175,7 @@ function makeSession(ctx: Context, interactive: boolean): OAuthSession {
 async function trafficSession(ctx: Context): Promise<OAuthSession | undefined> {
   const fixed = ctx.flags.token || Object.keys(ctx.headers).some((k) => k.toLowerCase() === 'authorization');
   if (fixed) return undefined;
-  if (ctx.flags.oauth2) return makeSession(ctx, true);
+  if (ctx.flags.oauth2 || grantOf(ctx.flags) !== 'authorization_code') return makeSession(ctx, true);
   const session = makeSession(ctx, false);
   return (await session.credentials()) ? session : undefined;
 }

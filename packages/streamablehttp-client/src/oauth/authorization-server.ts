@@ -210,3 +210,13 @@ export function assertUsableAuthorizationServer(as: AuthorizationServerMetadata)
     );
   }
 }
+
+/** Checks what a grant without the browser needs from the metadata: a token endpoint. */
+export function assertTokenEndpoint(as: AuthorizationServerMetadata): void {
+  if (!as.token_endpoint) {
+    throw new DiscoveryError(
+      'invalid_authorization_server_metadata',
+      `authorization server ${as.issuer} metadata lacks token_endpoint (RFC 8414 §2 requires it unless only the implicit grant is supported)`,
+    );
+  }
+}

@@ -1,6 +1,7 @@
 import { fetchOrThrow, type FetchLike } from '../http/fetch.js';
 import type { Logger } from '../log.js';
 import {
+  assertTokenEndpoint,
   assertUsableAuthorizationServer,
   discoverAuthorizationServer,
   discoverLegacyAuthorizationServer,
@@ -77,7 +78,14 @@ export async function probe(
  */
 export async function discover(
   serverUrl: URL,
-  opts: { fetch: FetchLike; challenge?: BearerChallenge; timeoutMs?: number; log?: Logger },
+  opts: {
+    fetch: FetchLike;
+    challenge?: BearerChallenge;
+    timeoutMs?: number;
+    log?: Logger;
+    /** Check what the authorization-code flow needs (default); false: only a token endpoint. */
+    authorizationCode?: boolean;
+  },
 ): Promise<Discovery> {
   let challenge = opts.challenge;
   if (!challenge) {
@@ -92,7 +100,8 @@ export async function discover(
   const as = prm
     ? await discoverAuthorizationServer(prm.metadata.authorization_servers[0]!, opts)
     : await discoverLegacyAuthorizationServer(serverUrl, opts);
-  assertUsableAuthorizationServer(as.metadata);
+  if (opts.authorizationCode === false) assertTokenEndpoint(as.metadata);
+  else assertUsableAuthorizationServer(as.metadata);
   const scope = challenge?.scope ?? prm?.metadata.scopes_supported?.join(' ');
   const out: Discovery = {
     serverUrl: serverUrl.href,

@@ -65,7 +65,10 @@ export function clientAuthMethod(client: StoredClient): string {
   return client.token_endpoint_auth_method ?? 'client_secret_basic';
 }
 
-/** Client authentication for the token endpoint, from the registration's auth method. */
+/**
+ * Client authentication for the token endpoint, from the registration's auth
+ * method (`private_key_jwt` needs the key: see `privateKeyJwtAuth`).
+ */
 export function clientAuthFor(client: StoredClient): oauth.ClientAuth {
   const method = clientAuthMethod(client);
   if (method === 'none' || !client.client_secret) return oauth.None();
@@ -85,9 +88,10 @@ export async function withClientAuthFallback<T>(
   what: string,
   run: (auth: oauth.ClientAuth) => Promise<T>,
   onFallback?: (reason: string) => void,
+  auth: oauth.ClientAuth = clientAuthFor(client),
 ): Promise<T> {
   try {
-    return await run(clientAuthFor(client));
+    return await run(auth);
   } catch (err) {
     const e = toAuthError(err, what);
     if (!(e instanceof AuthError) || e.code !== 'invalid_client') throw e;
@@ -134,5 +138,35 @@ export function toAuthError(err: unknown, what: string): Error {
     'invalid_response',
     `${what} failed: ${err instanceof Error ? err.message : String(err)}${status ? ` [HTTP ${status}]` : ''}`,
     { cause: err },
+  );
+}
+
+/**
+ * One token-endpoint request for any grant (`grant_type` + form
+ * `parameters`), its response validated by oauth4webapi; `recognizedTokenTypes`
+ * admits token types other than Bearer/DPoP (RFC 8693's `N_A`).
+ */
+export async function genericGrant(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  auth: oauth.ClientAuth,
+  grantType: string,
+  parameters: Record<string, string>,
+  http: OAuthHttp,
+  recognizedTokenTypes?: oauth.RecognizedTokenTypes,
+): Promise<oauth.TokenEndpointResponse> {
+  const response = await oauth.genericTokenEndpointRequest(
+    as,
+    client,
+    auth,
+    grantType,
+    parameters,
+    requestOptions(http, as.token_endpoint),
+  );
+  return oauth.processGenericTokenEndpointResponse(
+    as,
+    client,
+    response,
+    recognizedTokenTypes ? { recognizedTokenTypes } : undefined,
   );
 }

@@ -11,8 +11,10 @@ import { discoverAuthorizationServer, type AuthorizationServerMetadata } from '.
 import { startCallbackServer } from './callback-server.js';
 import type { BearerChallenge } from './challenge.js';
 import { discover, type Discovery } from './discovery.js';
+import { JWT_BEARER_GRANT, requestIdJag, type IdentityProviderOptions } from './id-jag.js';
 import {
   clientAuthFor,
+  genericGrant,
   withClientAuthFallback,
   loopbackOnlyInsecure,
   requestOptions,
@@ -20,6 +22,7 @@ import {
   toOAuthClient,
   type OAuthHttp,
 } from './oauth4.js';
+import { privateKeyJwtAuth, type PrivateKeyMaterial } from './private-key-jwt.js';
 import {
   deleteClientConfiguration,
   readClientConfiguration,
@@ -33,6 +36,15 @@ import {
   type StaticClient,
 } from './registration.js';
 
+/**
+ * How a session gets tokens: `authorization_code` (browser sign-in with PKCE),
+ * `client_credentials` (OAuth 2.1 §4.2, MCP SEP-1046: the client acts for
+ * itself) or `id_jag` (MCP SEP-990: an ID-JAG from the enterprise IdP by RFC
+ * 8693 token exchange, then the RFC 7523 JWT bearer grant). The last two need
+ * no browser and a pre-registered client.
+ */
+export type OAuthGrant = 'authorization_code' | 'client_credentials' | 'id_jag';
+
 /** Options of {@link createOAuthSession}. Every field but `serverUrl` has a default. */
 export interface OAuthSessionOptions {
   /** The MCP endpoint. */
@@ -43,6 +55,15 @@ export interface OAuthSessionOptions {
   scope?: string;
   /** A pre-registered client: used instead of any registration. */
   staticClient?: StaticClient;
+  /** How tokens are obtained. Default `authorization_code`. */
+  grant?: OAuthGrant;
+  /**
+   * The pre-registered client's private key: it then authenticates with
+   * `private_key_jwt` (RFC 7523 §2.2) at the token endpoint. Never stored.
+   */
+  privateKey?: PrivateKeyMaterial;
+  /** The enterprise identity provider, for the `id_jag` grant. */
+  identityProvider?: IdentityProviderOptions;
   /** Client ID Metadata Document URL, used when the AS advertises support. */
   clientMetadataUrl?: string;
   /** `client_name` for dynamic registration. Default `mcp-streamablehttp-client`. */
@@ -128,8 +149,25 @@ export class OAuthSession {
   private readonly asCache = new Map<string, AuthorizationServerMetadata>();
   private readonly inflight = new Map<string, Promise<string | undefined>>();
   private pendingClient: StoredClient | undefined;
+  private readonly grant: OAuthGrant;
 
   constructor(opts: OAuthSessionOptions) {
+    this.grant = opts.grant ?? 'authorization_code';
+    if (opts.privateKey && opts.staticClient && !opts.staticClient.token_endpoint_auth_method) {
+      opts = {
+        ...opts,
+        staticClient: { ...opts.staticClient, token_endpoint_auth_method: 'private_key_jwt' },
+      };
+    }
+    if (opts.privateKey && !opts.staticClient) throw new UsageError('a private key needs a client id');
+    if (this.grant !== 'authorization_code') {
+      const c = opts.staticClient;
+      if (!c) throw new UsageError(`the ${this.grant} grant needs a pre-registered client (client id)`);
+      if (this.grant === 'client_credentials' && !c.client_secret && !opts.privateKey)
+        throw new UsageError('the client_credentials grant needs a client secret or a private key');
+      if (this.grant === 'id_jag' && !opts.identityProvider)
+        throw new UsageError('the id_jag grant needs the identity provider settings');
+    }
     this.opts = opts;
     this.serverUrl = new URL(opts.serverUrl);
     this.serverUrl.hash = '';
@@ -161,7 +199,12 @@ export class OAuthSession {
     ) {
       return challenge?.scope ? { ...cached, scope: challenge.scope } : cached;
     }
-    const d = await discover(this.serverUrl, { fetch: this.http.fetch, challenge, log: this.log });
+    const d = await discover(this.serverUrl, {
+      fetch: this.http.fetch,
+      challenge,
+      log: this.log,
+      authorizationCode: this.grant === 'authorization_code',
+    });
     this.discovery = d;
     this.asCache.set(d.issuer, d.authorizationServer);
     this.issuer = d.issuer;
@@ -193,6 +236,14 @@ export class OAuthSession {
       token_endpoint: as.token_endpoint,
       reason,
     });
+  }
+
+  /** Client authentication at `as`'s token endpoint: the private key for `private_key_jwt`, else from the record. */
+  private async clientAuth(client: StoredClient, as: AuthorizationServerMetadata): Promise<oauth.ClientAuth> {
+    if (client.token_endpoint_auth_method === 'private_key_jwt' && this.opts.privateKey) {
+      return privateKeyJwtAuth(this.opts.privateKey, as.token_endpoint_auth_signing_alg_values_supported);
+    }
+    return clientAuthFor(client);
   }
 
   /** The stored record in use: the discovered issuer's, else the most recent one for this server. */
@@ -254,8 +305,7 @@ export class OAuthSession {
           const refreshed = await this.refreshLocked(rec);
           if (refreshed && refreshed.access_token !== sentToken) return refreshed.access_token;
         }
-        this.requireInteractive('the server asks for authorization');
-        return (await this.loginLocked({ challenge })).access_token;
+        return (await this.obtainLocked({ challenge }, 'the server asks for authorization')).access_token;
       }),
     );
     return token!;
@@ -281,10 +331,10 @@ export class OAuthSession {
             `${this.server} refused the token (insufficient_scope) without naming a scope`,
           );
         }
-        this.requireInteractive(`the server needs more scopes (${[...needed].join(' ')})`);
         const scope = [...new Set([...held, ...needed])].join(' ');
         this.log.info('step-up authorization', { scope });
-        return (await this.loginLocked({ challenge, scope })).access_token;
+        const why = `the server needs more scopes (${[...needed].join(' ')})`;
+        return (await this.obtainLocked({ challenge, scope }, why)).access_token;
       }),
     );
     return token!;
@@ -299,11 +349,15 @@ export class OAuthSession {
     }
   }
 
-  /** Runs the authorization-code flow now (browser + loopback callback) and stores the tokens. */
+  /**
+   * Gets tokens now with the session's grant (the authorization-code flow:
+   * browser + loopback callback) and stores them.
+   */
   async login(opts: { scope?: string } = {}): Promise<StoredTokens> {
     let tokens: StoredTokens | undefined;
     await this.store.withLock(this.server, async () => {
-      tokens = await this.loginLocked(opts);
+      tokens =
+        this.grant === 'authorization_code' ? await this.loginLocked(opts) : await this.grantLocked(opts);
       return undefined;
     });
     return tokens!;
@@ -343,6 +397,26 @@ export class OAuthSession {
     return t;
   }
 
+  /** Stores the tokens of a successful grant (with the client that got them); call with the lock held. */
+  private async storeTokens(
+    d: Discovery,
+    client: StoredClient,
+    tr: oauth.TokenEndpointResponse,
+    scope: string | undefined,
+  ): Promise<StoredTokens> {
+    const tokens = this.toStored(tr, { ...(scope ? { scope } : {}) });
+    await this.store.set({
+      version: STORE_FORMAT_VERSION,
+      server: this.server,
+      issuer: d.issuer,
+      resource: d.resource,
+      client,
+      tokens,
+      updated_at: this.clock.now(),
+    });
+    return tokens;
+  }
+
   /** Refresh grant; call with the lock held. `undefined` when the grant or the client is dead. */
   private async refreshLocked(rec: StoredCredentials): Promise<StoredTokens | undefined> {
     const client = rec.client;
@@ -364,6 +438,7 @@ export class OAuthSession {
             }),
           ),
         (reason) => this.basicRefused(as, reason),
+        await this.clientAuth(client, as),
       );
       tokens = this.toStored(tr, { refresh_token: refreshToken, scope: rec.tokens?.scope });
     } catch (err) {
@@ -586,17 +661,9 @@ export class OAuthSession {
                 ),
               ),
             (reason) => this.basicRefused(as, reason),
+            await this.clientAuth(client, as),
           );
-          tokens = this.toStored(tr, { ...(scope ? { scope } : {}) });
-          await this.store.set({
-            version: STORE_FORMAT_VERSION,
-            server: this.server,
-            issuer: d.issuer,
-            resource: d.resource,
-            client,
-            tokens,
-            updated_at: this.clock.now(),
-          });
+          tokens = await this.storeTokens(d, client, tr, scope);
         } catch (err) {
           hit.respond(false, err instanceof Error ? err.message : String(err));
           throw err;
@@ -613,6 +680,71 @@ export class OAuthSession {
     } finally {
       await cb.close();
     }
+  }
+
+  /**
+   * A new token with the session's grant; call with the lock held. The
+   * browser flow only when the session may start one by itself.
+   */
+  private obtainLocked(
+    opts: { scope?: string; challenge?: BearerChallenge },
+    why: string,
+  ): Promise<StoredTokens> {
+    if (this.grant !== 'authorization_code') return this.grantLocked(opts);
+    this.requireInteractive(why);
+    return this.loginLocked(opts);
+  }
+
+  /**
+   * The grants without a browser (`client_credentials`, `id_jag`) for the
+   * pre-registered client; call with the lock held. Writes the store only on
+   * success.
+   */
+  private async grantLocked(opts: { scope?: string; challenge?: BearerChallenge }): Promise<StoredTokens> {
+    const d = await this.discover(opts.challenge);
+    const as = d.authorizationServer;
+    const scope = opts.scope ?? this.opts.scope ?? d.scope;
+    const grantType = this.grant === 'id_jag' ? JWT_BEARER_GRANT : 'client_credentials';
+    if (as.grant_types_supported && !as.grant_types_supported.includes(grantType)) {
+      this.log.warn('the authorization server does not list the grant in grant_types_supported; trying it', {
+        issuer: as.issuer,
+        grant_type: grantType,
+      });
+    }
+    const client = staticClientRecord(this.opts.staticClient!, '', as);
+    client.redirect_uris = [];
+    const oc = toOAuthClient(client);
+    const params: Record<string, string> = { resource: d.resource };
+    if (scope) params.scope = scope;
+    if (this.grant === 'id_jag') {
+      params.assertion = await requestIdJag(
+        this.opts.identityProvider!,
+        { audience: as.issuer, resource: d.resource, ...(scope ? { scope } : {}) },
+        this.http,
+        (reason) =>
+          this.log.warn('identity provider refused client_secret_basic; retrying with client_secret_post', {
+            token_endpoint: this.opts.identityProvider!.tokenEndpoint,
+            reason,
+          }),
+      );
+    }
+    const what = `${this.grant === 'id_jag' ? 'JWT bearer grant (RFC 7523) with the ID-JAG' : 'client_credentials grant'} at ${as.token_endpoint}`;
+    const tr = await withClientAuthFallback(
+      client,
+      what,
+      (auth) => genericGrant(as, oc, auth, grantType, params, this.http),
+      (reason) => this.basicRefused(as, reason),
+      await this.clientAuth(client, as),
+    );
+    const tokens = await this.storeTokens(d, client, tr, scope);
+    this.issuer = d.issuer;
+    this.log.info('obtained an access token', {
+      grant: this.grant,
+      issuer: d.issuer,
+      scope: tokens.scope,
+      expires_at: tokens.expires_at,
+    });
+    return tokens;
   }
 
   /** Who we are at this server: token expiry, scopes, client. Makes no network request. */
