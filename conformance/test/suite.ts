@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,10 +26,30 @@ export function suiteEntry(pkg: '@modelcontextprotocol/conformance' | 'conforman
   return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist', 'index.js');
 }
 
-/** Outcome of one suite run: scenario → passed, plus the raw output. */
+/** Outcome of one suite run: scenario → passed, the raw output, and the checks that warned. */
 export interface SuiteRun {
   results: Map<string, boolean>;
   output: string;
+  /** `scenario-folder check-id: message` of every check with status WARNING (server runs). */
+  warnings: string[];
+}
+
+/** The WARNING checks in the `checks.json` files a run wrote under `out`. */
+async function warningsIn(out: string): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const dir of (await readdir(out, { withFileTypes: true })).filter((d) => d.isDirectory())) {
+    let checks: { id: string; status: string; errorMessage?: string }[];
+    try {
+      checks = JSON.parse(await readFile(path.join(out, dir.name, 'checks.json'), 'utf8')) as typeof checks;
+    } catch {
+      continue; // a scenario folder without checks (client runs keep other files)
+    }
+    for (const c of checks) {
+      if (c.status === 'WARNING')
+        warnings.push(`${dir.name.replace(/-\d{4}-\d\d-\d\dT.*$/, '')} ${c.id}: ${c.errorMessage ?? ''}`);
+    }
+  }
+  return warnings.sort();
 }
 
 /**
@@ -61,7 +81,7 @@ export async function runSuite(
     const at = output.indexOf('=== SUITE SUMMARY ===');
     const summary = at >= 0 ? output.slice(at) : output;
     for (const m of summary.matchAll(/^([✓✗]) (\S+): \d+ passed/gmu)) results.set(m[2]!, m[1] === '✓');
-    return { results, output };
+    return { results, output, warnings: await warningsIn(out) };
   } finally {
     await rm(out, { recursive: true, force: true });
   }
