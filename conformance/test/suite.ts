@@ -55,15 +55,21 @@ async function warningsIn(out: string): Promise<string[]> {
 /**
  * Runs `conformance <args>` under Node 22 with results written to a temp
  * folder, and reads the `=== SUITE SUMMARY ===` lines (`✓ name:` / `✗ name:`).
+ * `onStdout` sees the suite's stdout so far whenever more arrives (for runs that
+ * wait on someone, such as a browser sign-in at a URL the suite prints).
  */
 export async function runSuite(
   args: string[],
-  opts: { timeoutMs: number; suite?: '@modelcontextprotocol/conformance' | 'conformance-next' },
+  opts: {
+    timeoutMs: number;
+    suite?: '@modelcontextprotocol/conformance' | 'conformance-next';
+    onStdout?: (stdout: string) => void;
+  },
 ): Promise<SuiteRun> {
   const out = await mkdtemp(path.join(tmpdir(), 'mcp-conformance-'));
   try {
     const output = await new Promise<string>((resolve) => {
-      execFile(
+      const child = execFile(
         node22,
         [suiteEntry(opts.suite ?? '@modelcontextprotocol/conformance'), ...args, '-o', out],
         {
@@ -75,6 +81,11 @@ export async function runSuite(
         // The suite exits 1 when any scenario fails; the summary says which.
         (_err, stdout, stderr) => resolve(`${stdout}\n${stderr}`),
       );
+      const { onStdout } = opts;
+      if (onStdout) {
+        let seen = '';
+        child.stdout?.on('data', (chunk: Buffer | string) => onStdout((seen += String(chunk))));
+      }
     });
     const results = new Map<string, boolean>();
     // Client runs end with a `=== SUITE SUMMARY ===` block; server runs print the same lines after each scenario.
@@ -92,13 +103,12 @@ export async function expectedFailures(file: string): Promise<Record<string, str
   return JSON.parse(await readFile(path.join(workspace, file), 'utf8')) as Record<string, string>;
 }
 
-/** Scenario names the suite lists for clients or servers. */
-export async function listedScenarios(kind: 'client' | 'server'): Promise<string[]> {
-  const { stdout: listed } = await execFileAsync(node22, [
-    suiteEntry('@modelcontextprotocol/conformance'),
-    'list',
-    `--${kind}`,
-  ]);
+/** Scenario names the suite (0.1.16 unless `suite` says otherwise) lists for clients, servers or authorization servers. */
+export async function listedScenarios(
+  kind: 'client' | 'server' | 'authorization',
+  suite: '@modelcontextprotocol/conformance' | 'conformance-next' = '@modelcontextprotocol/conformance',
+): Promise<string[]> {
+  const { stdout: listed } = await execFileAsync(node22, [suiteEntry(suite), 'list', `--${kind}`]);
   return [...listed.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]!);
 }
 
