@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,24 +26,50 @@ export function suiteEntry(pkg: '@modelcontextprotocol/conformance' | 'conforman
   return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist', 'index.js');
 }
 
-/** Outcome of one suite run: scenario → passed, plus the raw output. */
+/** Outcome of one suite run: scenario → passed, the raw output, and the checks that warned. */
 export interface SuiteRun {
   results: Map<string, boolean>;
   output: string;
+  /** `scenario-folder check-id: message` of every check with status WARNING (server runs). */
+  warnings: string[];
+}
+
+/** The WARNING checks in the `checks.json` files a run wrote under `out`. */
+async function warningsIn(out: string): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const dir of (await readdir(out, { withFileTypes: true })).filter((d) => d.isDirectory())) {
+    let checks: { id: string; status: string; errorMessage?: string }[];
+    try {
+      checks = JSON.parse(await readFile(path.join(out, dir.name, 'checks.json'), 'utf8')) as typeof checks;
+    } catch {
+      continue; // a scenario folder without checks (client runs keep other files)
+    }
+    for (const c of checks) {
+      if (c.status === 'WARNING')
+        warnings.push(`${dir.name.replace(/-\d{4}-\d\d-\d\dT.*$/, '')} ${c.id}: ${c.errorMessage ?? ''}`);
+    }
+  }
+  return warnings.sort();
 }
 
 /**
  * Runs `conformance <args>` under Node 22 with results written to a temp
  * folder, and reads the `=== SUITE SUMMARY ===` lines (`✓ name:` / `✗ name:`).
+ * `onStdout` sees the suite's stdout so far whenever more arrives (for runs that
+ * wait on someone, such as a browser sign-in at a URL the suite prints).
  */
 export async function runSuite(
   args: string[],
-  opts: { timeoutMs: number; suite?: '@modelcontextprotocol/conformance' | 'conformance-next' },
+  opts: {
+    timeoutMs: number;
+    suite?: '@modelcontextprotocol/conformance' | 'conformance-next';
+    onStdout?: (stdout: string) => void;
+  },
 ): Promise<SuiteRun> {
   const out = await mkdtemp(path.join(tmpdir(), 'mcp-conformance-'));
   try {
     const output = await new Promise<string>((resolve) => {
-      execFile(
+      const child = execFile(
         node22,
         [suiteEntry(opts.suite ?? '@modelcontextprotocol/conformance'), ...args, '-o', out],
         {
@@ -55,13 +81,18 @@ export async function runSuite(
         // The suite exits 1 when any scenario fails; the summary says which.
         (_err, stdout, stderr) => resolve(`${stdout}\n${stderr}`),
       );
+      const { onStdout } = opts;
+      if (onStdout) {
+        let seen = '';
+        child.stdout?.on('data', (chunk: Buffer | string) => onStdout((seen += String(chunk))));
+      }
     });
     const results = new Map<string, boolean>();
     // Client runs end with a `=== SUITE SUMMARY ===` block; server runs print the same lines after each scenario.
     const at = output.indexOf('=== SUITE SUMMARY ===');
     const summary = at >= 0 ? output.slice(at) : output;
     for (const m of summary.matchAll(/^([✓✗]) (\S+): \d+ passed/gmu)) results.set(m[2]!, m[1] === '✓');
-    return { results, output };
+    return { results, output, warnings: await warningsIn(out) };
   } finally {
     await rm(out, { recursive: true, force: true });
   }
@@ -72,13 +103,12 @@ export async function expectedFailures(file: string): Promise<Record<string, str
   return JSON.parse(await readFile(path.join(workspace, file), 'utf8')) as Record<string, string>;
 }
 
-/** Scenario names the suite lists for clients or servers. */
-export async function listedScenarios(kind: 'client' | 'server'): Promise<string[]> {
-  const { stdout: listed } = await execFileAsync(node22, [
-    suiteEntry('@modelcontextprotocol/conformance'),
-    'list',
-    `--${kind}`,
-  ]);
+/** Scenario names the suite (0.1.16 unless `suite` says otherwise) lists for clients, servers or authorization servers. */
+export async function listedScenarios(
+  kind: 'client' | 'server' | 'authorization',
+  suite: '@modelcontextprotocol/conformance' | 'conformance-next' = '@modelcontextprotocol/conformance',
+): Promise<string[]> {
+  const { stdout: listed } = await execFileAsync(node22, [suiteEntry(suite), 'list', `--${kind}`]);
   return [...listed.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]!);
 }
 

@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/fixture-mcp-server.ts'],
+  entry: ['src/index.ts', 'src/fixture-mcp-server.ts', 'src/conformance-everything-server.ts'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

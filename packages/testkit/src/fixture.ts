@@ -14,3 +14,17 @@ export const fixtureMcpServerPath: string = fileURLToPath(
 export function fixtureMcpServerCommand(): { command: string; args: string[] } {
   return { command: process.execPath, args: [fixtureMcpServerPath] };
 }
+
+/**
+ * Absolute path of the built stdio port of the MCP conformance suite's reference
+ * "everything-server" (`packages/testkit/dist/conformance-everything-server.js`,
+ * from github.com/modelcontextprotocol/conformance v0.1.16; see its source header).
+ */
+export const conformanceEverythingServerPath: string = fileURLToPath(
+  new URL('../dist/conformance-everything-server.js', import.meta.url),
+);
+
+/** The command and arguments that start the conformance everything-server with this Node.js. */
+export function conformanceEverythingServerCommand(): { command: string; args: string[] } {
+  return { command: process.execPath, args: [conformanceEverythingServerPath] };
+}

@@ -2,7 +2,12 @@ export { listen, listenNode, type Listening, type FetchHandler } from './listen.
 export { waitForUrl, waitFor } from './wait.js';
 export { abandonMidBody } from './abandon.js';
 export { spawnCli, killAllSpawned, isPidAlive, type SpawnedCli } from './spawn-cli.js';
-export { fixtureMcpServerPath, fixtureMcpServerCommand } from './fixture.js';
+export {
+  fixtureMcpServerPath,
+  fixtureMcpServerCommand,
+  conformanceEverythingServerPath,
+  conformanceEverythingServerCommand,
+} from './fixture.js';
 export {
   startGitHubStub,
   type GitHubStub,
