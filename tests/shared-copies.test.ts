@@ -15,6 +15,11 @@ const COPIES: Record<string, string[]> = {
     'packages/fetch-server/src/ssrf/address-class.ts',
     'packages/oauth-dynamicclient/src/clients/address-class.ts',
   ],
+  'capped body reader': [
+    'packages/oauth-dynamicclient/src/http/capped-body.ts',
+    'packages/streamablehttp-proxy/src/capped-body.ts',
+    'packages/streamablehttp-client/src/http/capped-body.ts',
+  ],
 };
 
 describe('shared copies', () => {
