@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { classifyAddress as fetchServerClassify } from '@mcp-gateway/fetch-server';
+import { JsonRpcCode as gatewayCodes } from '@mcp-gateway/gateway-kit';
 import { isAddressAllowed } from '@mcp-gateway/oauth-dynamicclient';
+import { JsonRpcCode as bridgeCodes } from '@mcp-gateway/streamablehttp-proxy';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -19,6 +21,11 @@ const COPIES: Record<string, string[]> = {
     'packages/oauth-dynamicclient/src/http/capped-body.ts',
     'packages/streamablehttp-proxy/src/capped-body.ts',
     'packages/streamablehttp-client/src/http/capped-body.ts',
+  ],
+  'JSON-RPC error code table': [
+    'packages/gateway-kit/src/jsonrpc-error-codes.ts',
+    'packages/streamablehttp-proxy/src/jsonrpc-error-codes.ts',
+    'packages/fetch-server/src/http/jsonrpc-error-codes.ts',
   ],
 };
 
@@ -61,5 +68,23 @@ describe('one SSRF verdict: oauth-dynamicclient and fetch-server refuse the same
   ])('%s: public = %s in both', (address, expected) => {
     expect(fetchServerClassify(address).isPublic).toBe(expected);
     expect(isAddressAllowed(address)).toBe(expected);
+  });
+});
+
+describe('one JSON-RPC error code table: the gateway and the bridge mean the same by each code', () => {
+  it('a backend that fails is -32000 and one past its deadline -32001 in both', () => {
+    expect([gatewayCodes.BackendUnavailable, bridgeCodes.ServerError]).toEqual([-32000, -32000]);
+    expect([gatewayCodes.BackendTimeout, bridgeCodes.RequestTimeout]).toEqual([-32001, -32001]);
+  });
+
+  it('every name the two tables share has one code', () => {
+    const shared = Object.keys(gatewayCodes).filter((name) => name in bridgeCodes);
+    expect(shared.length).toBeGreaterThan(0);
+    for (const name of shared) {
+      expect([name, gatewayCodes[name as keyof typeof gatewayCodes]]).toEqual([
+        name,
+        bridgeCodes[name as keyof typeof bridgeCodes],
+      ]);
+    }
   });
 });
