@@ -1,3 +1,5 @@
+import { JSONRPC_ERROR_CODES } from './http/jsonrpc-error-codes.js';
+
 /**
  * Why a fetch was refused or failed. Every failure the `fetch` tool reports
  * carries one of these codes, so callers (and tests) can branch on the reason
@@ -31,13 +33,15 @@ export class FetchError extends Error {
   }
 }
 
-/** JSON-RPC error codes used by the HTTP edge (MCP Streamable HTTP). */
+/** JSON-RPC error codes used by the HTTP edge (MCP Streamable HTTP), from the repo's one table. */
 export const JsonRpcErrorCode = {
-  /** Generic server error used by the MCP SDK for transport-level refusals. */
-  ServerError: -32000,
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  InternalError: -32603,
+  /** Transport-level refusals (the MCP SDK's generic server error). */
+  ServerError: JSONRPC_ERROR_CODES.ServerError,
+  /** Unknown or ended session (404 only). */
+  SessionNotFound: JSONRPC_ERROR_CODES.SessionNotFound,
+  ParseError: JSONRPC_ERROR_CODES.ParseError,
+  InvalidRequest: JSONRPC_ERROR_CODES.InvalidRequest,
+  InternalError: JSONRPC_ERROR_CODES.InternalError,
 } as const;
 
 /**

@@ -69,7 +69,7 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
     const id = request.headers.get(SESSION_HEADER);
     if (id !== null) {
       const session = sessions.get(id);
-      if (!session) throw new HttpEdgeError(404, -32001, 'Session not found');
+      if (!session) throw new HttpEdgeError(404, JsonRpcErrorCode.SessionNotFound, 'Session not found');
       return session.transport.handleRequest(request);
     }
     if (request.method !== 'POST') {

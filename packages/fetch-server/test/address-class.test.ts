@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AllowList, classifyAddress } from '../src/index.js';
 
@@ -87,6 +88,33 @@ describe('ssrf: address classifier', () => {
       expect(classifyAddress(input).isPublic).toBe(false);
     },
   );
+});
+
+describe('ssrf: address classifier reads only canonical text', () => {
+  it.each([
+    '1.2.3.4',
+    '0.0.0.0',
+    '01.2.3.4',
+    '00.0.0.0',
+    '1.2.3',
+    '1.2.3.256',
+    '0x7f.0.0.1',
+    '2130706433',
+    '1.2.3.4 ',
+    ' ::1',
+    '::1',
+    '::FFFF:1.2.3.4',
+    '::ffff:1.2.3',
+    '::ffff:01.2.3.4',
+    '::ffff:0x7f.0.0.1',
+    '::ffff:256.1.1.1',
+    '2001:db8::1.2.3.4',
+    '1:2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7:8:9',
+    '1::2::3',
+  ])('%j is invalid exactly when node:net isIP refuses it', (input) => {
+    expect(classifyAddress(input).range === 'invalid').toBe(isIP(input) === 0);
+  });
 });
 
 describe('ssrf: allow-list', () => {

@@ -1,22 +1,24 @@
-/** JSON-RPC error codes the gateway answers with (server-defined range, JSON-RPC 2.0 §5.1). */
+import { JSONRPC_ERROR_CODES } from './jsonrpc-error-codes.js';
+
+/** JSON-RPC error codes the gateway answers with, from the repo's one table (shared with the bridge). */
 export const JsonRpcCode = {
-  /** The backend (upstream server or stdio child) could not be reached or failed. */
-  BackendUnavailable: -32001,
-  /** The backend did not answer in time. */
-  BackendTimeout: -32002,
-  /** The store (file or Redis) is unreachable. */
-  StoreUnavailable: -32003,
+  /** The backend (upstream server or stdio child) could not be reached or failed, like a bridge child that exits. */
+  BackendUnavailable: JSONRPC_ERROR_CODES.ServerError,
+  /** The backend did not answer in time, like a bridge request past its deadline. */
+  BackendTimeout: JSONRPC_ERROR_CODES.RequestTimeout,
+  /** The store (embedded, file or Redis) is unreachable. */
+  StoreUnavailable: JSONRPC_ERROR_CODES.StoreUnavailable,
   /** Parse error: the body is not JSON. */
-  ParseError: -32700,
+  ParseError: JSONRPC_ERROR_CODES.ParseError,
   /** Invalid request. */
-  InvalidRequest: -32600,
+  InvalidRequest: JSONRPC_ERROR_CODES.InvalidRequest,
   /** Internal error. */
-  InternalError: -32603,
+  InternalError: JSONRPC_ERROR_CODES.InternalError,
 } as const;
 
 /**
  * An error a client receives as a JSON-RPC error object with an HTTP status
- * (MCP endpoints), e.g. `502 {"jsonrpc":"2.0","error":{"code":-32001,...},"id":null}`.
+ * (MCP endpoints), e.g. `502 {"jsonrpc":"2.0","error":{"code":-32000,...},"id":null}`.
  */
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';

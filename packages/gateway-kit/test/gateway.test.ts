@@ -264,7 +264,7 @@ describe('gateway: http services', () => {
     expect([...h.values()].join(' ')).not.toContain(access_token);
   });
 
-  it('backend down: 502 with JSON-RPC error -32001 carrying the request id; the gateway stays up', async () => {
+  it('backend down: 502 with JSON-RPC error -32000 carrying the request id; the gateway stays up', async () => {
     const dead = await listen(() => new Response(null));
     const url = dead.url;
     await dead.close();
@@ -276,7 +276,7 @@ describe('gateway: http services', () => {
     expect(await res.json()).toEqual({
       jsonrpc: '2.0',
       id: 77,
-      error: { code: -32001, message: expect.stringMatching(/^service "api" is unavailable/) },
+      error: { code: -32000, message: expect.stringMatching(/^service "api" is unavailable/) },
     });
     expect((await gw.fetch(new Request(`${ISSUER}/readyz`))).status).toBe(503);
   });

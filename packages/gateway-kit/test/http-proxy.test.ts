@@ -1,6 +1,6 @@
 import { listen, type Listening } from '@mcp-gateway/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GatewayError, JsonRpcCode } from '../src/errors.js';
+import { GatewayError } from '../src/errors.js';
 import { HttpServiceProxy } from '../src/proxy/http-proxy.js';
 import { clientSignal, createNodeServer } from '../src/http/node.js';
 import type { HttpServiceConfig } from '../src/config/schema.js';
@@ -139,7 +139,7 @@ describe('http services: reverse proxy', () => {
     await node.drain(0);
   });
 
-  it('backend down: 502 with JSON-RPC error -32001 naming the service', async () => {
+  it('backend down: 502 with JSON-RPC error -32000 (ConnectionClosed, as the bridge answers) naming the service', async () => {
     const up = await listen(() => new Response('x'));
     const url = up.url;
     await up.close();
@@ -152,7 +152,7 @@ describe('http services: reverse proxy', () => {
     expect(await res.json()).toEqual({
       jsonrpc: '2.0',
       error: {
-        code: JsonRpcCode.BackendUnavailable,
+        code: -32000,
         message: expect.stringMatching(/^service "api" is unavailable \(ECONNREFUSED\)/),
       },
       id: 7,
@@ -175,12 +175,12 @@ describe('http services: reverse proxy', () => {
     expect(err.message).toBe('service "api" refused the gateway\'s credential (upstream 401)');
   });
 
-  it('an upstream that does not answer in time gives 504 -32002', async () => {
+  it('an upstream that does not answer in time gives 504 -32001 (RequestTimeout, as the bridge answers)', async () => {
     const up = await listen(() => new Promise<Response>(() => {}));
     servers.push(up);
     const err = (await new HttpServiceProxy('api', svc(up.url, { timeout: 1 }))
       .handle(new Request('http://gw/mcp'), alice)
       .catch((e: unknown) => e)) as GatewayError;
-    expect([err.status, err.code]).toEqual([504, JsonRpcCode.BackendTimeout]);
+    expect([err.status, err.code]).toEqual([504, -32001]);
   });
 });

@@ -5,7 +5,10 @@ import type { Logger } from './http/errors.js';
 import type { RequestInfo } from './http/rate-limit.js';
 import type { IdGenerator } from './ids.js';
 import type { ResolvedOptions } from './options.js';
+import type { HttpMethod, RouteHandlerOf, RouteOf, RouteRequest } from './route.js';
 import type { Store } from './store/types.js';
+
+export type { HttpMethod, RouteRequest };
 
 /**
  * Everything a handler needs, built once per server. Handlers must take
@@ -43,47 +46,15 @@ export interface ServerContext {
   rateLimit(bucket: string, request: Request, info?: RequestInfo): Promise<void>;
 }
 
-/** HTTP methods routes can answer. */
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
-
-/** Per-request values the router hands to a handler. */
-export interface RouteRequest {
-  /** The parsed request URL. */
-  url: URL;
-  /** Path parameters (`/register/:clientId` → `{ clientId }`), already percent-decoded. */
-  params: Record<string, string>;
-  /** Facts from the runtime (peer address). */
-  info: RequestInfo;
-}
-
 /**
  * A route handler: takes the web `Request`, returns a `Response`. Throw
  * `OAuthError` for errors; the server turns it into the RFC response (and
  * anything else into a 500 without details).
  */
-export type RouteHandler = (request: Request, ctx: ServerContext, route: RouteRequest) => Promise<Response>;
+export type RouteHandler = RouteHandlerOf<ServerContext>;
 
 /** One entry of the route table. */
-export interface Route {
-  method: HttpMethod | HttpMethod[];
-  /**
-   * Absolute path on the host. Build it with `ctx.issuerPath + '/token'` for
-   * endpoints under the issuer; well-known documents sit at the host root.
-   * `:name` segments become `params.name`.
-   */
-  path: string;
-  handler: RouteHandler;
-  /** Add CORS headers and answer preflights (token, revocation, registration, metadata, JWKS). */
-  cors?: boolean;
-  /** Rate-limit bucket counted before the handler runs. */
-  rateLimit?: string;
-  /**
-   * A browser page (authorize, callback, consent, login): errors the server
-   * catches for it, such as a storage outage, render the HTML error page
-   * instead of a JSON body.
-   */
-  page?: boolean;
-}
+export type Route = RouteOf<ServerContext>;
 
 /**
  * A group of routes plus start-up work. The server composes plugins; each

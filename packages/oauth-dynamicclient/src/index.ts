@@ -162,6 +162,7 @@ export {
   LoginError,
   type IdentityProvider,
   type IdpContext,
+  type ProviderRoute,
   type UpstreamIdentity,
   type LoginFailure,
 } from './idp/types.js';

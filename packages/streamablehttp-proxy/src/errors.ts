@@ -1,16 +1,18 @@
-/** JSON-RPC error codes the bridge answers with. */
+import { JSONRPC_ERROR_CODES } from './jsonrpc-error-codes.js';
+
+/** JSON-RPC error codes the bridge answers with, from the repo's one table. */
 export const JsonRpcCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
+  ParseError: JSONRPC_ERROR_CODES.ParseError,
+  InvalidRequest: JSONRPC_ERROR_CODES.InvalidRequest,
   /** `params` the bridge can tell are malformed (not an object, or an array where MCP wants an object). */
-  InvalidParams: -32602,
-  /** Generic server error; also the SDK's `ConnectionClosed`. */
-  ServerError: -32000,
-  /** Unknown or ended session; also the SDK's `RequestTimeout`. */
-  SessionNotFound: -32001,
+  InvalidParams: JSONRPC_ERROR_CODES.InvalidParams,
+  /** Transport refusals, and a child that exited (the SDK's `ConnectionClosed`). */
+  ServerError: JSONRPC_ERROR_CODES.ServerError,
+  /** Unknown or ended session (404 only). */
+  SessionNotFound: JSONRPC_ERROR_CODES.SessionNotFound,
   /** A request past its deadline (the SDK's `RequestTimeout`): the child did not answer in time. */
-  RequestTimeout: -32001,
-  InternalError: -32603,
+  RequestTimeout: JSONRPC_ERROR_CODES.RequestTimeout,
+  InternalError: JSONRPC_ERROR_CODES.InternalError,
 } as const;
 
 /**

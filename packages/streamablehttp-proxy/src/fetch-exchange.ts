@@ -1,3 +1,4 @@
+import { readCappedBody } from './capped-body.js';
 import { tooLarge, type Reply, type RequestView } from './exchange.js';
 import type { HttpHandler } from './http-handler.js';
 import { sseReadableStream } from './sse.js';
@@ -29,23 +30,6 @@ export function toResponse(reply: Reply): Response {
 }
 
 /** Reads a request body whole, refusing (413) more than `max` bytes. */
-export async function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
-  const length = request.headers.get('content-length');
-  if (length !== null && Number(length) > max) throw tooLarge(max);
-  if (!request.body) return undefined;
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(max);
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0];
-  return Buffer.concat(chunks, size);
+export function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
+  return readCappedBody(request, max, () => tooLarge(max));
 }

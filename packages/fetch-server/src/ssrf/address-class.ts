@@ -1,4 +1,7 @@
-import { isIP } from 'node:net';
+// One address classifier for every SSRF decision in the repo. Packages do not import each other, so
+// this file is kept byte-identical in packages/fetch-server/src/ssrf/address-class.ts and
+// packages/oauth-dynamicclient/src/clients/address-class.ts (tests/shared-copies.test.ts checks it):
+// edit one, copy it over the other. Web-standard only (no node: imports), for the worker builds.
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -64,6 +67,18 @@ const V4_RANGE: Record<string, AddressRange> = {
 
 const NAT64_WKP = ipaddr.IPv6.parse('64:ff9b::');
 const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parse('2000::');
+
+/**
+ * True for the canonical text forms that resolvers and WHATWG URL produce (what `node:net`'s
+ * `isIP` accepts): dotted-quad decimal IPv4, IPv6 with an optional dotted-quad tail. Legacy forms
+ * like `0x7f.1` or `2130706433` would be re-read by the socket layer, so they are refused.
+ */
+function isCanonical(text: string): boolean {
+  if (!text.includes(':')) return ipaddr.IPv4.isValidFourPartDecimal(text);
+  if (!ipaddr.IPv6.isValid(text)) return false;
+  const tail = text.slice(text.lastIndexOf(':') + 1);
+  return !tail.includes('.') || ipaddr.IPv4.isValidFourPartDecimal(tail);
+}
 
 function v4FromWords(hi: number, lo: number): ipaddr.IPv4 {
   return new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
@@ -138,9 +153,7 @@ export function classifyAddress(input: string): AddressClassification {
   const text = input.startsWith('[') && input.endsWith(']') ? input.slice(1, -1) : input;
   // Zone ids (fe80::1%eth0) only appear on link-local addresses.
   if (text.includes('%')) return { address: text, range: 'linkLocal', isPublic: false };
-  // Only canonical text forms (what resolvers and WHATWG URL produce); legacy
-  // forms like `0x7f.1` would be re-resolved by the socket layer.
-  if (isIP(text) === 0) return { address: text, range: 'invalid', isPublic: false };
+  if (!isCanonical(text)) return { address: text, range: 'invalid', isPublic: false };
   const ip = ipaddr.parse(text);
   return ip.kind() === 'ipv4' ? classifyV4(ip as ipaddr.IPv4) : classifyV6(ip as ipaddr.IPv6);
 }

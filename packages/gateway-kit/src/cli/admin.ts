@@ -3,7 +3,7 @@ import { createGateway, type Gateway } from '../gateway/create.js';
 import { randomPassword } from '../gateway/users.js';
 import { createStderrLogger } from '../ops/logger.js';
 import { CliError } from './errors.js';
-import type { CliFlags, CliIo } from './main.js';
+import type { CliFlags, CliIo } from './command.js';
 
 async function open(flags: CliFlags): Promise<Gateway> {
   const { config } = loadConfig({ file: flags.config });

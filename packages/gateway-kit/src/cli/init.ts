@@ -4,7 +4,7 @@ import { loadConfig } from '../config/index.js';
 import { createGateway } from '../gateway/create.js';
 import { createStderrLogger } from '../ops/logger.js';
 import { CliError } from './errors.js';
-import type { CliFlags, CliIo } from './main.js';
+import type { CliFlags, CliIo } from './command.js';
 
 /** The commented config `mcp-gateway init` writes. */
 export const INIT_CONFIG = `# mcp-gateway configuration. Reference: https://github.com/mcp-gateway/mcp-gateway/tree/main/packages/gateway-kit#configuration

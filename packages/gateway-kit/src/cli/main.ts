@@ -9,9 +9,11 @@ import {
   subjectWarnings,
 } from '../config/index.js';
 import { VERSION } from '../version.js';
+import type { CliFlags, CliIo } from './command.js';
 import { CliError } from './errors.js';
 
 export { CliError };
+export type { CliFlags, CliIo };
 
 const USAGE = `mcp-gateway: OAuth 2.1 in front of any MCP server
 
@@ -34,31 +36,10 @@ Every config field can be set from the environment: MCP_GATEWAY__<PATH>, e.g.
 MCP_GATEWAY_CONFIG names the config file.
 `;
 
-/** Output sinks, injectable for tests. */
-export interface CliIo {
-  out(line: string): void;
-  err(line: string): void;
-}
-
 const stdio: CliIo = {
   out: (l) => process.stdout.write(l + '\n'),
   err: (l) => process.stderr.write(l + '\n'),
 };
-
-/** Flags shared by the commands. */
-export interface CliFlags {
-  config?: string;
-  out?: string;
-  force?: boolean;
-  password?: string;
-  name?: string;
-  user?: string;
-  service?: string;
-  scope?: string;
-  json?: boolean;
-  host?: string;
-  port?: string;
-}
 
 /** Runs the CLI; resolves with the exit code (the `run` command resolves once the gateway has stopped). */
 export async function main(argv: string[], io: CliIo = stdio): Promise<number> {

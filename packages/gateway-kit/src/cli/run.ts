@@ -5,7 +5,7 @@ import { createGateway, type Gateway } from '../gateway/create.js';
 import { createLogger, createPrettyLogger, resolveLogFormat } from '../ops/logger.js';
 import { VERSION } from '../version.js';
 import { CliError } from './errors.js';
-import type { CliFlags, CliIo } from './main.js';
+import type { CliFlags, CliIo } from './command.js';
 
 /** How to run a command of the gateway's own CLI (scoped name: works in this checkout and installed). */
 const GATEWAY_CMD = 'npx -y @mcp-gateway/gateway-kit';

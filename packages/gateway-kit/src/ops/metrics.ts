@@ -98,9 +98,9 @@ export class GatewayMetrics {
   }
 
   /**
-   * Counts one HTTP request. Kept in a plain map and added to
-   * {@link requests} at scrape time: prom-client hashes the labels on every
-   * `inc`, which is measurable on the MCP hot path.
+   * Counts one HTTP request. Per request: one plain map update; prom-client
+   * hashes the labels on every `inc`, so the counts are added to
+   * {@link requests} at scrape time.
    */
   countRequest(route: string, status: number): void {
     const key = `${route}\u0000${status}`;

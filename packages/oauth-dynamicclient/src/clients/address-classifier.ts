@@ -1,30 +1,27 @@
-import ipaddr from 'ipaddr.js';
+import { classifyAddress as classifyRange } from './address-class.js';
 
 /**
  * Where an IP address points, for SSRF decisions:
- * - `public`: global unicast;
+ * - `public`: global unicast (an IPv6 form embedding a public IPv4 address counts as public);
  * - `loopback`: 127.0.0.0/8, ::1;
  * - `private`: RFC 1918, carrier-grade NAT, IPv6 unique-local;
- * - `forbidden`: everything else (link-local incl. cloud metadata 169.254.169.254,
- *   unspecified, multicast, broadcast, reserved, NAT64/6to4/Teredo and other
- *   ranges that can tunnel to internal hosts), and anything unparsable.
+ * - `forbidden`: everything else (link-local, cloud metadata endpoints such as 169.254.169.254
+ *   and Azure's 168.63.129.16, unspecified, multicast, broadcast, reserved, non-public addresses
+ *   reached through 6to4/NAT64/IPv4-translated forms, Teredo), and anything unparsable.
+ *
+ * The ranges come from the repo's one address classifier (`address-class.ts`, shared with
+ * fetch-server), so both packages refuse the same addresses.
  */
 export type AddressClass = 'public' | 'loopback' | 'private' | 'forbidden';
 
 /** Classifies an IPv4 or IPv6 address (IPv4-mapped IPv6 is treated as the IPv4 it carries). */
 export function classifyAddress(address: string): AddressClass {
-  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  if (!ipaddr.isValid(bare)) return 'forbidden';
-  let ip: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    ip = ipaddr.process(bare);
-  } catch {
-    return 'forbidden';
-  }
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).zoneId) return 'forbidden';
-  switch (ip.range()) {
-    case 'unicast':
-      return 'public';
+  const c = classifyRange(address);
+  if (c.isPublic) return 'public';
+  // Only the IPv4-mapped form reaches the embedded host directly; loopback or private hosts behind
+  // a 6to4, NAT64 or translated prefix are refused outright.
+  if (c.embeddedVia && c.embeddedVia !== 'ipv4Mapped') return 'forbidden';
+  switch (c.range) {
     case 'loopback':
       return 'loopback';
     case 'private':

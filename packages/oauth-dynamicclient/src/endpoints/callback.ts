@@ -4,41 +4,10 @@ import { skipsConsent } from '../clients/records.js';
 import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { Grants } from '../tokens/grants.js';
+import { issueCodeAndRedirect } from './authorization-response.js';
 import { redirectError, type PendingAuthorization } from './authorize.js';
 import { parkConsent, recordConsent, type PendingConsent } from './consent.js';
 import { flowServices } from './flow-services.js';
-
-/** Issues the authorization code and sends the browser back to the client (with `state` and `iss`). */
-export async function issueCodeAndRedirect(
-  ctx: ServerContext,
-  pending: Pick<
-    PendingAuthorization,
-    'clientId' | 'redirectUri' | 'state' | 'codeChallenge' | 'resource' | 'scopes' | 'redirectUriExplicit'
-  >,
-  identity: UpstreamIdentity,
-  grantId: string,
-): Promise<Response> {
-  const flows = flowServices(ctx);
-  const code = await flows.codes.issue({
-    clientId: pending.clientId,
-    redirectUri: pending.redirectUri,
-    redirectUriExplicit: pending.redirectUriExplicit,
-    codeChallenge: pending.codeChallenge,
-    resource: pending.resource,
-    scopes: pending.scopes,
-    sub: identity.sub,
-    ...(identity.login ? { login: identity.login } : {}),
-    ...(identity.name ? { name: identity.name } : {}),
-    grantId,
-    familyId: ctx.ids.uuid(),
-  });
-  await ctx.clients.touch(pending.clientId);
-  const url = new URL(pending.redirectUri);
-  url.searchParams.set('code', code);
-  if (pending.state !== undefined) url.searchParams.set('state', pending.state);
-  url.searchParams.set('iss', ctx.issuer);
-  return new Response(null, { status: 302, headers: { location: url.href, 'cache-control': 'no-store' } });
-}
 
 const loginErrors = {
   denied: ['access_denied', 'the user denied the request'],

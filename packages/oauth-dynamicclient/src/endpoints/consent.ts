@@ -7,8 +7,8 @@ import type { UpstreamIdentity } from '../idp/types.js';
 import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import type { Grant } from '../tokens/grants.js';
+import { issueCodeAndRedirect } from './authorization-response.js';
 import { redirectError, type PendingAuthorization } from './authorize.js';
-import { issueCodeAndRedirect } from './callback.js';
 import { flowServices } from './flow-services.js';
 
 /** A signed-in user looking at the consent page. */

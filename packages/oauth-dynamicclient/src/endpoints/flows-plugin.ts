@@ -44,7 +44,8 @@ export const flowsPlugin: ServerPlugin = {
     ...(flowServices(ctx).idp.routes?.() ?? []).map((route) => ({
       ...route,
       handler: (request: Request, c: ServerContext, r: RouteRequest) =>
-        route.handler(realRequest(request), c, r),
+        // Provider handlers do not use the server context (ProviderRoute).
+        route.handler(realRequest(request), c as never, r),
     })),
   ],
 };

@@ -1,3 +1,4 @@
+import { readCappedBody } from './capped-body.js';
 import { OAuthError, invalidRequest, payloadTooLarge, unsupportedMediaType } from './errors.js';
 
 /** The media type of a request, lower-cased, without parameters; `undefined` when absent. */
@@ -16,34 +17,12 @@ export async function readBody(
   request: Pick<Request, 'headers' | 'body'>,
   limit: number,
 ): Promise<Uint8Array> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw payloadTooLarge(limit);
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw payloadTooLarge(limit);
-      }
-      chunks.push(value);
-    }
+    return (await readCappedBody(request, limit, () => payloadTooLarge(limit))) ?? new Uint8Array(0);
   } catch (err) {
     if (err instanceof OAuthError) throw err;
     throw invalidRequest('could not read request body', { cause: err });
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
 
 function decodeUtf8(bytes: Uint8Array): string {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Route } from '../context.js';
 import { readForm } from '../http/body.js';
 import { OAuthError } from '../http/errors.js';
 import { isCrossSitePost, sameToken } from '../http/same-origin.js';
@@ -12,7 +11,13 @@ import {
   verifyPassword,
   type PasswordCost,
 } from './password.js';
-import { LoginError, type IdentityProvider, type IdpContext, type UpstreamIdentity } from './types.js';
+import {
+  LoginError,
+  type IdentityProvider,
+  type IdpContext,
+  type ProviderRoute,
+  type UpstreamIdentity,
+} from './types.js';
 
 export { hashPassword, verifyPassword };
 
@@ -152,7 +157,7 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
       ctx = c;
       throttle = new LoginThrottle(c.store, c.clock, options.throttle);
     },
-    routes(): Route[] {
+    routes(): ProviderRoute[] {
       const c = need();
       const ownOrigin = new URL(c.callbackUrl).origin;
       const notThisBrowser = () =>

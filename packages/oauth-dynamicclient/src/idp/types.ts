@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
-import type { Route } from '../context.js';
 import type { IdGenerator } from '../ids.js';
 import type { BrowserBinding } from './browser-binding.js';
 import type { Pages } from '../pages/pages.js';
+import type { RouteOf } from '../route.js';
 import type { Store } from '../store/types.js';
 
 /** Who logged in upstream. */
@@ -62,6 +62,12 @@ export interface IdpContext {
 }
 
 /**
+ * A route a provider serves itself: a server `Route` whose handler does not use the server
+ * context (the provider has its {@link IdpContext}), so any `Route` fits.
+ */
+export type ProviderRoute = RouteOf<never>;
+
+/**
  * Where users prove who they are. The server sends the browser to
  * {@link begin}'s URL with a random single-use `state`; the provider sends
  * it back to `/callback?state=…`, and {@link complete} turns the callback
@@ -73,7 +79,7 @@ export interface IdentityProvider {
   /** Called once when the server starts. */
   attach?(ctx: IdpContext): void;
   /** Routes the provider serves itself (the local login form). */
-  routes?(): Route[];
+  routes?(): ProviderRoute[];
   /** Where to send the browser, plus private data to keep until the callback (PKCE verifier, nonce). */
   begin(input: { state: string }): Promise<{ url: string; data: Record<string, string> }>;
   /** Turns the callback into an identity; throws {@link LoginError}. */

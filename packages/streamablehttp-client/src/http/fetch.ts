@@ -1,3 +1,4 @@
+import { readCappedBody } from './capped-body.js';
 import { NetworkError } from '../errors.js';
 
 /** The fetch function the client uses; injectable (tests pass the global one, hosts may add proxies). */
@@ -41,23 +42,10 @@ export function describeFetchFailure(err: unknown): string {
   return String(err);
 }
 
-/** Reads at most `limit` bytes of a body as text (the rest is discarded). */
+/** Reads a body as text, refusing one of more than `limit` bytes (declared or sent). */
 export async function readTextLimited(response: Response, limit = MAX_METADATA_BYTES): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new Error(`body larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readCappedBody(response, limit, () => new Error(`body larger than ${limit} bytes`));
+  return body ? new TextDecoder().decode(body) : '';
 }
 
 /** True for `localhost`, `127.0.0.0/8` and `[::1]`. */

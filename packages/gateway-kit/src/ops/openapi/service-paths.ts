@@ -33,7 +33,7 @@ function mcpEndpoint(e: ServiceEntry): PathItem {
         ...mcpErrors,
         404: oauthError('unknown or ended session (Mcp-Session-Id)'),
         429: oauthError('too many sessions for this user; Retry-After'),
-        502: { description: 'backend unavailable: JSON-RPC error -32001', content: jsonOf('JsonRpcMessage') },
+        502: { description: 'backend unavailable: JSON-RPC error -32000', content: jsonOf('JsonRpcMessage') },
       },
     },
     get: {

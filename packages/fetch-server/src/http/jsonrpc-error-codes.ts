@@ -1,0 +1,35 @@
+// The one table of JSON-RPC error codes that the MCP HTTP edges answer with. Packages do not import
+// each other, so this file is kept byte-identical in packages/gateway-kit/src/jsonrpc-error-codes.ts,
+// packages/streamablehttp-proxy/src/jsonrpc-error-codes.ts and
+// packages/fetch-server/src/http/jsonrpc-error-codes.ts (tests/shared-copies.test.ts checks it):
+// edit one, copy it over the others. Each package names its codes after these entries.
+
+/**
+ * JSON-RPC error codes with one meaning each, following JSON-RPC 2.0 (§5.1) and the MCP SDK's
+ * `ErrorCode` (`ConnectionClosed` -32000, `RequestTimeout` -32001).
+ */
+export const JSONRPC_ERROR_CODES = {
+  /** The body is not JSON. */
+  ParseError: -32700,
+  /** Not a valid JSON-RPC request. */
+  InvalidRequest: -32600,
+  /** `params` that are malformed where the server can tell. */
+  InvalidParams: -32602,
+  /** A failure inside the server. */
+  InternalError: -32603,
+  /**
+   * The transport refused the request or the connection behind it failed: the Streamable HTTP
+   * refusals (missing session header, Host/Origin, 405/406/413/415/429/503) and a backend or child
+   * that cannot be reached, fails or exits (the SDK's `ConnectionClosed`).
+   */
+  ServerError: -32000,
+  /** A request past its deadline: the backend or child did not answer in time (the SDK's `RequestTimeout`). */
+  RequestTimeout: -32001,
+  /**
+   * HTTP 404 for an unknown or ended `Mcp-Session-Id`. The same number as {@link RequestTimeout},
+   * as the MCP SDK's Streamable HTTP server answers it; only ever sent with status 404.
+   */
+  SessionNotFound: -32001,
+  /** The store behind the server (embedded, file or Redis) is unreachable. */
+  StoreUnavailable: -32003,
+} as const;
