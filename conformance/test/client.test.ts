@@ -99,7 +99,7 @@ async function runAll(names: string[]): Promise<SuiteRun> {
   const parallel = names.filter((n) => !TIMED.includes(n));
   await Promise.all(Array.from({ length: LANES }, () => lane(parallel)));
   await lane(names.filter((n) => TIMED.includes(n)));
-  return { results, output: outputs.join('\n') };
+  return { results, output: outputs.join('\n'), warnings: [] };
 }
 
 describe('MCP conformance suite 0.1.16: client scenarios against mcp-streamablehttp-client', () => {
