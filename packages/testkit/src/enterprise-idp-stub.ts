@@ -145,6 +145,7 @@ export async function startEnterpriseIdpStub(
     ) {
       return json({
         issuer,
+        authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/token`,
         jwks_uri: `${issuer}/jwks`,
         grant_types_supported: [TOKEN_EXCHANGE_GRANT],

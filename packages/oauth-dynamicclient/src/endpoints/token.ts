@@ -10,8 +10,6 @@ import { refreshTokenGrant } from '../grants/refresh-token.js';
 import { readForm } from '../http/body.js';
 import { invalidRequest, unsupportedGrantType } from '../http/errors.js';
 
-export { authenticateClient };
-
 type GrantHandler = (ctx: ServerContext, client: Client, form: Record<string, string>) => Promise<Response>;
 
 /** The grants this server serves, by `grant_type`: the code flow always, the others when enabled. */
