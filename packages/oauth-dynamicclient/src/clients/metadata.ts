@@ -241,6 +241,10 @@ function clientKeys(jwks: unknown, jwksUri: unknown): Pick<ClientMetadata, 'jwks
   }
   const parsed = httpUrl.safeParse(jwksUri);
   if (!parsed.success) throw invalidClientMetadata(`jwks_uri: ${describeIssue(parsed.error.issues[0]!)}`);
+  const url = new URL(parsed.data);
+  // Keys travel over TLS; plain http only to this machine (development, tests).
+  if (url.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname))
+    throw invalidClientMetadata('jwks_uri: must use https (http only for localhost)');
   return { jwks_uri: parsed.data };
 }
 

@@ -283,7 +283,8 @@ describe('client_credentials grant (RFC 6749 §4.4) for machine clients', () => 
       jwks_uri: 'https://k.example/jwks',
     });
     const priv = await register(t, { ...base, jwks: { keys: [{ ...publicJwk, d: 'secret' }] } });
-    for (const r of [none, both, priv]) {
+    const plain = await register(t, { ...base, jwks_uri: 'http://keys.example.com/jwks' });
+    for (const r of [none, both, priv, plain]) {
       expect(r.status).toBe(400);
       expect(r.body.error).toBe('invalid_client_metadata');
     }
