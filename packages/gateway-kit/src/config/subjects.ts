@@ -115,8 +115,8 @@ export function listProblems(
  * never match (`admins`, every service's `users`, GitHub `allowedUsers`).
  */
 export function subjectWarnings(config: GatewayConfig): string[] {
-  const out = listProblems('admins', config.admins, config.idp);
   const others = otherSubjects(config);
+  const out = listProblems('admins', config.admins, config.idp, others);
   for (const [name, service] of Object.entries(config.services)) {
     if (service.users) out.push(...listProblems(`services.${name}.users`, service.users, config.idp, others));
   }
