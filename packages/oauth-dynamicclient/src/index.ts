@@ -89,10 +89,23 @@ export {
 } from './clients/registry.js';
 export {
   normalizeClientMetadata,
+  JWT_BEARER_GRANT,
   type ClientMetadata,
   type GrantType,
+  type PublicJwks,
   type TokenEndpointAuthMethod,
 } from './clients/metadata.js';
+// Machine clients: client_credentials, private_key_jwt, jwt-bearer (ID-JAG)
+export { authenticateClient, JWT_CLIENT_ASSERTION } from './clients/authentication.js';
+export {
+  machineDefaults,
+  trustedIdpSchema,
+  assertionAlgorithms,
+  enabledGrantTypes,
+  type TrustedIdp,
+} from './grants/options.js';
+export { machineSubject } from './grants/client-credentials.js';
+export { idpSubject, ID_JAG_TYP } from './grants/jwt-bearer.js';
 export { checkRedirectUri, isLoopbackRedirect, type RedirectKind } from './clients/redirect-uri.js';
 export {
   classifyAddress,

@@ -10,6 +10,7 @@ import { runtimeWithoutPeerAddress } from './http/peer-address.js';
 import type { IdGenerator } from './ids.js';
 import type { Store } from './store/types.js';
 import { flowOptionsShape } from './endpoints/flow-options.js';
+import { machineOptionsShape } from './grants/options.js';
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -201,8 +202,9 @@ export const optionsSchema = z
             v !== null &&
             typeof (v as StaticClientConfig).client_id === 'string' &&
             (v as StaticClientConfig).client_id.length > 0 &&
-            Array.isArray((v as StaticClientConfig).redirect_uris),
-          { message: 'needs a client_id and redirect_uris' },
+            ((v as StaticClientConfig).redirect_uris === undefined ||
+              Array.isArray((v as StaticClientConfig).redirect_uris)),
+          { message: 'needs a client_id (and redirect_uris as an array when given)' },
         ),
       )
       .default([]),
@@ -222,6 +224,8 @@ export const optionsSchema = z
       .prefault({}),
     /** Login, consent, tokens, ForwardAuth: see `endpoints/flow-options.ts` (`flowDefaults`). */
     ...flowOptionsShape,
+    /** Machine clients and enterprise IdPs: see `grants/options.ts` (`machineDefaults`). */
+    ...machineOptionsShape,
   })
   .strict();
 

@@ -17,6 +17,7 @@ import {
 import { registerRoutes } from './endpoints/register.js';
 import { registrationManagementRoutes } from './endpoints/registration-management.js';
 import { flowsApi, flowsPlugin, type FlowsApi } from './endpoints/flows-plugin.js';
+import { enabledGrantTypes } from './grants/options.js';
 import { preflight, withCors } from './http/cors.js';
 import {
   errorResponse,
@@ -149,6 +150,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
       clientTtlMs: options.registration.clientTtlMs,
       unusedClientTtlMs: options.registration.unusedClientTtlMs,
       scopesSupported: options.scopes,
+      grantTypes: enabledGrantTypes(options.grants),
       staticClients: options.staticClients,
       ...(options.registration.redirectUriAllowList
         ? { redirectUriAllowList: options.registration.redirectUriAllowList }

@@ -31,6 +31,16 @@ export {
   type OidcIdTokenFault,
 } from './oidc-stub.js';
 export type { StubFaults, StubRequestLog } from './idp-stub-shared.js';
+export {
+  startEnterpriseIdpStub,
+  TOKEN_EXCHANGE_GRANT,
+  ID_JAG_TOKEN_TYPE,
+  ID_TOKEN_TYPE,
+  type EnterpriseIdpStub,
+  type EnterpriseIdpStubOptions,
+  type EnterpriseIdpClient,
+  type IssuedJag,
+} from './enterprise-idp-stub.js';
 export { startRedis, freePort, type RedisServer } from './redis.js';
 export { chromiumLaunchOptions } from './chromium.js';
 export { storeContract, type ContractStore, type ContractStoreFactory } from './store-contract.js';

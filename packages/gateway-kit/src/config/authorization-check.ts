@@ -1,7 +1,17 @@
-import { OptionsError, parseOptions } from '@mcp-gateway/oauth-dynamicclient';
 import {
+  enabledGrantTypes,
+  normalizeClientMetadata,
+  OAuthError,
+  OptionsError,
+  parseOptions,
+  type ResolvedOptions,
+} from '@mcp-gateway/oauth-dynamicclient';
+import {
+  ACCOUNT_CLIENT_ID,
   authorizationServerOptions,
+  CLI_CLIENT_ID,
   CONFIG_FIELD_OF_OPTION,
+  machineStaticClient,
   remoteIdentityProviderConfig,
 } from '../gateway/as-options.js';
 import { issuePath, type ConfigIssue } from './errors.js';
@@ -20,8 +30,8 @@ export function authorizationConfigIssues(config: GatewayConfig): ConfigIssue[] 
   }));
   const identityProvider = config.idp.type === 'local' ? undefined : remoteIdentityProviderConfig(config.idp);
   try {
-    parseOptions(authorizationServerOptions(config, resources, { identityProvider }));
-    return [];
+    const options = parseOptions(authorizationServerOptions(config, resources, { identityProvider }));
+    return machineClientIssues(config, options);
   } catch (err) {
     if (!(err instanceof OptionsError)) throw err;
     return err.issues.map((issue) => ({
@@ -42,4 +52,41 @@ export function configFieldOf(optionPath: string): string {
   const field = CONFIG_FIELD_OF_OPTION[best]!;
   // Below the IdP the option names are the config's own (clientId, allowedOrgs, …).
   return best === 'identityProvider' ? field + optionPath.slice(best.length) : field;
+}
+
+/**
+ * The machine clients of `authorization.clients`, checked with the server's
+ * own registration rules (grant enabled, keys present, scopes known), plus
+ * ids that are taken.
+ */
+function machineClientIssues(config: GatewayConfig, options: ResolvedOptions): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set([ACCOUNT_CLIENT_ID, CLI_CLIENT_ID]);
+  config.authorization.clients.forEach((client, i) => {
+    const path = `authorization.clients[${i}]`;
+    if (seen.has(client.id))
+      issues.push({ path: `${path}.id`, message: `client id "${client.id}" is taken` });
+    seen.add(client.id);
+    for (const scope of client.scopes ?? []) {
+      if (!options.scopes.includes(scope))
+        issues.push({ path: `${path}.scopes`, message: `"${scope}" is not a scope of any service` });
+    }
+    const { client_id: _id, client_secret_hash: _h, ...metadata } = machineStaticClient(client);
+    try {
+      normalizeClientMetadata(metadata, {
+        scopesSupported: options.scopes,
+        grantTypes: enabledGrantTypes(options.grants),
+      });
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      const grantOff = /unsupported grant type/.test(err.description ?? '');
+      issues.push({
+        path: grantOff ? 'authorization.grants' : path,
+        message: grantOff
+          ? `${path} (${client.id}) uses a grant that is off: ${err.description}; enable it in authorization.grants`
+          : (err.description ?? err.error),
+      });
+    }
+  });
+  return issues;
 }

@@ -16,6 +16,8 @@ export {
   listProblems,
   listsSubject,
   mayUse,
+  otherSubjects,
   subjectProblem,
+  type OtherSubjects,
   subjectWarnings,
 } from './subjects.js';

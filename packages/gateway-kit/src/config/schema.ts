@@ -39,7 +39,7 @@ const routeFields = {
     .array(z.string().min(1))
     .optional()
     .describe(
-      'Only these user ids may use the service (default: every signed-in user): `local:alice`, `github:583231`, `oidc:<issuer>#<sub>`. Logins never match; a signed-in user finds their id on /account.',
+      'Only these user ids may use the service (default: every signed-in user): `local:alice`, `github:583231`, `oidc:<issuer>#<sub>`, and machine clients as `client:<client_id>`. Logins never match; a signed-in user finds their id on /account.',
     ),
   enabled: z.boolean().default(true).describe('Set false to keep the entry but not serve it.'),
 };
@@ -235,6 +235,105 @@ export const webhookSchema = z.strictObject({
   timeout: seconds('Seconds per delivery attempt.', 10),
 });
 
+const jwksSchema = z
+  .strictObject({
+    keys: z
+      .array(z.looseObject({ kty: z.string().min(1) }))
+      .min(1)
+      .max(10),
+  })
+  .describe('A JWK Set of public keys (no `d`).');
+
+/** A machine client declared in the config (`client_credentials`, `private_key_jwt`, jwt-bearer). */
+export const machineClientSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{1,100}$/, 'letters, digits and . _ ~ - (at most 100)')
+      .describe('The `client_id`. Its tokens of `client_credentials` have the subject `client:<id>`.'),
+    name: z.string().max(200).optional().describe('Shown on consent and account pages.'),
+    secretHash: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'the base64url SHA-256 digest of the secret (43 characters)')
+      .optional()
+      .describe(
+        'SHA-256 of the client secret, base64url without padding (`mcp-gateway` never holds the plaintext): `printf %s "$SECRET" | openssl dgst -sha256 -binary | basenc --base64url | tr -d =`.',
+      ),
+    authMethod: z
+      .enum(['client_secret_basic', 'client_secret_post'])
+      .default('client_secret_basic')
+      .describe('How a client with `secretHash` sends its secret.'),
+    jwks: jwksSchema.optional().describe('Public keys of a `private_key_jwt` client.'),
+    jwksUri: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('Where a `private_key_jwt` client publishes its public keys.'),
+    grants: z
+      .array(z.enum(['client_credentials', 'jwt-bearer']))
+      .min(1)
+      .default(['client_credentials'])
+      .describe(
+        '`client_credentials` (the client acts as itself) and/or `jwt-bearer` (ID-JAGs of trusted IdPs).',
+      ),
+    scopes: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'Scopes the client may get, e.g. `["mcp:fetch"]`. With `client_credentials` a client gets only these (none when absent).',
+      ),
+  })
+  .refine(
+    (c) => [c.secretHash, c.jwks, c.jwksUri].filter((v) => v !== undefined).length === 1,
+    'give exactly one of secretHash, jwks and jwksUri',
+  );
+
+/** An enterprise IdP whose ID-JAGs the jwt-bearer grant accepts. */
+export const trustedIdpSchema = z
+  .strictObject({
+    issuer: z
+      .url({ protocol: /^https?$/ })
+      .describe("The IdP's issuer, compared exactly with the ID-JAG's `iss`."),
+    jwksUri: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe("The IdP's signing keys (fetched, cached)."),
+    jwks: jwksSchema.optional().describe("The IdP's signing keys, inline."),
+  })
+  .refine((i) => !i.jwks !== !i.jwksUri, 'give exactly one of jwks and jwksUri');
+
+/** Grants for machine clients and enterprise IdPs. */
+export const authorizationSchema = z.strictObject({
+  grants: z
+    .strictObject({
+      clientCredentials: z
+        .boolean()
+        .default(false)
+        .describe('Serve `client_credentials` (RFC 6749 §4.4) to confidential clients that registered it.'),
+      jwtBearer: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Serve the RFC 7523 jwt-bearer grant for ID-JAGs of `trustedIdps` (MCP enterprise-managed authorization).',
+        ),
+    })
+    .default({ clientCredentials: false, jwtBearer: false }),
+  trustedIdps: z
+    .array(trustedIdpSchema)
+    .default([])
+    .describe('Enterprise IdPs whose ID-JAGs are accepted; their users are `oidc:<issuer>#<sub>`.'),
+  clients: z
+    .array(machineClientSchema)
+    .default([])
+    .describe('Machine clients known from the config (others may register dynamically).'),
+  keyFetch: z
+    .strictObject({
+      allowLoopback: z.boolean().default(false),
+      allowPrivate: z.boolean().default(false),
+    })
+    .default({ allowLoopback: false, allowPrivate: false })
+    .describe('Which addresses `jwksUri` / `jwks_uri` may point to (public only by default).'),
+});
+
 /** Where and to whom `/metrics` is served, and how many tool series it may hold. */
 export const metricsSchema = z.strictObject({
   token: z
@@ -355,6 +454,16 @@ const configFields = z.strictObject({
       "Host names (no port) the gateway answers besides the issuer's host, service hosts and protected-resource hosts; any other `Host` (or trusted `X-Forwarded-Host`) gets 421 (DNS-rebinding protection). A loopback issuer admits every loopback name.",
     ),
   metrics: metricsSchema.default({ maxToolsPerService: 100 }),
+  authorization: authorizationSchema
+    .default({
+      grants: { clientCredentials: false, jwtBearer: false },
+      trustedIdps: [],
+      clients: [],
+      keyFetch: { allowLoopback: false, allowPrivate: false },
+    })
+    .describe(
+      'Grants for machine clients (`client_credentials`, `private_key_jwt`) and enterprise IdPs (ID-JAG).',
+    ),
 });
 
 /** The config file's schema. Admins by default: the first-start local user, by id; nobody with GitHub or OIDC. */
@@ -376,6 +485,8 @@ export type StoreConfig = z.output<typeof storeSchema>;
 export type WebhookConfig = z.output<typeof webhookSchema>;
 export type WebhookEvent = z.output<typeof webhookEventSchema>;
 export type MetricsConfig = z.output<typeof metricsSchema>;
+export type AuthorizationConfig = z.output<typeof authorizationSchema>;
+export type MachineClientConfig = z.output<typeof machineClientSchema>;
 
 /** The JSON Schema (draft 2020-12) of the config file, for editors and `$schema`. */
 export function configJsonSchema(): Record<string, unknown> {

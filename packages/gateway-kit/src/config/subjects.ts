@@ -7,7 +7,9 @@ import type { GatewayConfig, IdpConfig } from './schema.js';
  *
  * - local: `local:<username>` (local user names are fixed ids of the local provider);
  * - GitHub: `github:<numeric id>` (a login can be renamed and then taken by someone else);
- * - OIDC: `oidc:<issuer>#<sub>` (the provider's `sub` is unique only within its issuer).
+ * - OIDC: `oidc:<issuer>#<sub>` (the provider's `sub` is unique only within its issuer);
+ *   users of a trusted enterprise IdP (ID-JAGs) the same way, with that IdP's issuer;
+ * - machine clients (`client_credentials`): `client:<client_id>`.
  *
  * Logins, display names and e-mail addresses never match. A signed-in user
  * sees their id on `/account`.
@@ -34,12 +36,44 @@ export function exampleSubject(idp: IdpConfig): string {
 
 const sameIssuer = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
+/** Who else than the IdP's users can hold tokens: machine clients and trusted IdPs' users. */
+export interface OtherSubjects {
+  /** `client_credentials` is on: `client:<id>` entries can match. */
+  machineClients?: boolean;
+  /** Issuers of `authorization.trustedIdps`: `oidc:<issuer>#<sub>` entries of these can match. */
+  trustedIssuers?: readonly string[];
+}
+
+/** What {@link subjectProblem} accepts besides the IdP's users, for a config. */
+export const otherSubjects = (config: GatewayConfig): OtherSubjects => ({
+  machineClients: config.authorization.grants.clientCredentials,
+  trustedIssuers: config.authorization.grants.jwtBearer
+    ? config.authorization.trustedIdps.map((i) => i.issuer)
+    : [],
+});
+
 /**
  * Why `entry` of an `admins` or `users` list can never match anyone signed in
- * through `idp`, or `undefined` when it can.
+ * through `idp` (or, with `others`, a machine client or a trusted IdP's user),
+ * or `undefined` when it can.
  */
-export function subjectProblem(entry: string, idp: IdpConfig): string | undefined {
+export function subjectProblem(
+  entry: string,
+  idp: IdpConfig,
+  others: OtherSubjects = {},
+): string | undefined {
   if (entry === '*') return '"*" is not a wildcard here; leave the list out to allow every signed-in user';
+  if (entry.startsWith('client:')) {
+    return others.machineClients
+      ? entry.length > 'client:'.length
+        ? undefined
+        : `"${entry}" names no client; write client:<client_id>`
+      : `"${entry}" names a machine client, but authorization.grants.clientCredentials is off`;
+  }
+  if (entry.startsWith('oidc:')) {
+    const hash = entry.lastIndexOf('#');
+    if (hash > 0 && others.trustedIssuers?.some((i) => sameIssuer(entry.slice(5, hash), i))) return undefined;
+  }
   const example = exampleSubject(idp);
   const colon = entry.indexOf(':');
   if (colon < 0) {
@@ -64,9 +98,14 @@ export function subjectProblem(entry: string, idp: IdpConfig): string | undefine
 }
 
 /** The problems of every entry in a list, as `path: problem` lines. */
-export function listProblems(path: string, list: readonly string[], idp: IdpConfig): string[] {
+export function listProblems(
+  path: string,
+  list: readonly string[],
+  idp: IdpConfig,
+  others: OtherSubjects = {},
+): string[] {
   return list.flatMap((entry) => {
-    const problem = subjectProblem(entry, idp);
+    const problem = subjectProblem(entry, idp, others);
     return problem ? [`${path}: ${problem}`] : [];
   });
 }
@@ -76,9 +115,10 @@ export function listProblems(path: string, list: readonly string[], idp: IdpConf
  * never match (`admins`, every service's `users`, GitHub `allowedUsers`).
  */
 export function subjectWarnings(config: GatewayConfig): string[] {
-  const out = listProblems('admins', config.admins, config.idp);
+  const others = otherSubjects(config);
+  const out = listProblems('admins', config.admins, config.idp, others);
   for (const [name, service] of Object.entries(config.services)) {
-    if (service.users) out.push(...listProblems(`services.${name}.users`, service.users, config.idp));
+    if (service.users) out.push(...listProblems(`services.${name}.users`, service.users, config.idp, others));
   }
   if (config.idp.type === 'github') {
     for (const entry of config.idp.allowedUsers) {

@@ -3,6 +3,7 @@ import type {
   AuthorizationServerOptions,
   IdentityProvider,
   IdentityProviderConfig,
+  StaticClientConfig,
   Store,
 } from '@mcp-gateway/oauth-dynamicclient';
 import type { ResourceDescriptor } from '../auth.js';
@@ -39,7 +40,31 @@ export const CONFIG_FIELD_OF_OPTION: Readonly<Record<string, string>> = {
   'cors.origins': 'cors.origins',
   identityProvider: 'idp',
   resources: 'services',
+  grants: 'authorization.grants',
+  trustedIdps: 'authorization.trustedIdps',
+  staticClients: 'authorization.clients',
+  remoteJwks: 'authorization.keyFetch',
 };
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer' as const;
+
+/** The authorization server's static client for a machine client of the config. */
+export function machineStaticClient(
+  c: GatewayConfig['authorization']['clients'][number],
+): StaticClientConfig {
+  return {
+    client_id: c.id,
+    ...(c.name !== undefined ? { client_name: c.name } : {}),
+    grant_types: c.grants.map((g) => (g === 'jwt-bearer' ? JWT_BEARER : g)),
+    ...(c.scopes ? { scope: c.scopes.join(' ') } : {}),
+    ...(c.secretHash
+      ? { client_secret_hash: c.secretHash, token_endpoint_auth_method: c.authMethod }
+      : {
+          token_endpoint_auth_method: 'private_key_jwt' as const,
+          ...(c.jwks ? { jwks: c.jwks } : { jwks_uri: c.jwksUri! }),
+        }),
+  };
+}
 
 /**
  * The IdP part of the options for a GitHub or OIDC config (the local IdP is a
@@ -114,7 +139,14 @@ export function authorizationServerOptions(
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code'],
       },
+      ...config.authorization.clients.map(machineStaticClient),
     ],
+    grants: config.authorization.grants,
+    trustedIdps: config.authorization.trustedIdps.map((i) => ({
+      issuer: i.issuer,
+      ...(i.jwks ? { jwks: i.jwks } : { jwksUri: i.jwksUri! }),
+    })),
+    remoteJwks: config.authorization.keyFetch,
     ...(parts.logger ? { logger: parts.logger } : {}),
     ...(parts.onAudit ? { onAudit: parts.onAudit } : {}),
   };

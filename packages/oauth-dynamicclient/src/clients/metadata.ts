@@ -3,12 +3,53 @@ import { invalidClientMetadata, invalidRedirectUri, OAuthError } from '../http/e
 import { checkRedirectUri, type RedirectKind } from './redirect-uri.js';
 
 /** Client authentication methods this server supports at the token endpoint. */
-export const tokenEndpointAuthMethods = ['none', 'client_secret_basic', 'client_secret_post'] as const;
+export const tokenEndpointAuthMethods = [
+  'none',
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
 export type TokenEndpointAuthMethod = (typeof tokenEndpointAuthMethods)[number];
 
+/** Auth methods that present a client secret. */
+export const usesClientSecret = (m: TokenEndpointAuthMethod): boolean =>
+  m === 'client_secret_basic' || m === 'client_secret_post';
+
+/** RFC 7523 §2.1 grant type (here: for ID-JAGs, the MCP enterprise-managed authorization). */
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer' as const;
+
 /** Grant types clients may register. */
-export const supportedGrantTypes = ['authorization_code', 'refresh_token'] as const;
+export const supportedGrantTypes = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  JWT_BEARER_GRANT,
+] as const;
 export type GrantType = (typeof supportedGrantTypes)[number];
+
+/** A public JWK as a client registers it (RFC 7517); private and symmetric keys are refused. */
+export type PublicJwk = Record<string, unknown> & { kty: string };
+/** A JWK Set of public keys. */
+export interface PublicJwks {
+  keys: PublicJwk[];
+}
+
+/** JWK Set of public keys only: no private (`d`, `p`, `q`…) or symmetric (`k`, `oct`) material, at most 10 keys. */
+export const publicJwksSchema = z
+  .object({
+    keys: z
+      .array(
+        z
+          .looseObject({ kty: z.string().min(1).max(10) })
+          .refine(
+            (k) => k.kty !== 'oct' && !('k' in k) && !('d' in k),
+            'must be a public key (no "d", no symmetric "oct" keys)',
+          ),
+      )
+      .min(1)
+      .max(10),
+  })
+  .transform((v): PublicJwks => ({ keys: v.keys }));
 
 const shortText = z.string().max(200);
 const httpUrl = z
@@ -42,6 +83,9 @@ export const clientMetadataInput = z.object({
   contacts: z.array(z.string().max(320)).max(10).optional(),
   software_id: shortText.optional(),
   software_version: shortText.optional(),
+  // Read only for private_key_jwt clients (below); ignored like unknown metadata otherwise.
+  jwks: z.unknown().optional(),
+  jwks_uri: z.unknown().optional(),
 });
 
 /** Registered client metadata with every default filled in. */
@@ -49,6 +93,7 @@ export interface ClientMetadata {
   redirect_uris: string[];
   token_endpoint_auth_method: TokenEndpointAuthMethod;
   grant_types: GrantType[];
+  /** `["code"]` with the `authorization_code` grant, else empty. */
   response_types: Array<'code'>;
   application_type: 'web' | 'native';
   client_name?: string;
@@ -61,6 +106,10 @@ export interface ClientMetadata {
   contacts?: string[];
   software_id?: string;
   software_version?: string;
+  /** Public keys of a `private_key_jwt` client (RFC 7591 §2), exclusive with `jwks_uri`. */
+  jwks?: PublicJwks;
+  /** Where a `private_key_jwt` client publishes its public keys (fetched through the SSRF-safe fetch). */
+  jwks_uri?: string;
 }
 
 /** What {@link normalizeClientMetadata} needs to know about the server. */
@@ -71,6 +120,8 @@ export interface MetadataPolicy {
   checkRedirectAllowed?: (uri: string) => void;
   /** Default auth method when absent (RFC 7591: `client_secret_basic`; CIMD: `none`). */
   defaultAuthMethod?: TokenEndpointAuthMethod;
+  /** Grant types the server serves (default: every supported one). */
+  grantTypes?: readonly GrantType[];
   /** Auth methods allowed here (CIMD clients have no secret, so only `none`). */
   allowedAuthMethods?: readonly TokenEndpointAuthMethod[];
 }
@@ -96,16 +147,26 @@ export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy):
 
   const grantTypes = m.grant_types ?? ['authorization_code'];
   for (const g of grantTypes) {
-    if (!(supportedGrantTypes as readonly string[]).includes(g)) {
+    if (!((policy.grantTypes ?? supportedGrantTypes) as readonly string[]).includes(g)) {
       throw invalidClientMetadata(`grant_types: unsupported grant type ${JSON.stringify(g.slice(0, 64))}`);
     }
   }
-  if (!grantTypes.includes('authorization_code')) {
-    throw invalidClientMetadata('grant_types: must include authorization_code');
+  const codeFlow = grantTypes.includes('authorization_code');
+  if (!codeFlow && !grantTypes.includes('client_credentials') && !grantTypes.includes(JWT_BEARER_GRANT)) {
+    throw invalidClientMetadata(
+      'grant_types: must include authorization_code, client_credentials or the jwt-bearer grant',
+    );
   }
-  const responseTypes = m.response_types ?? ['code'];
-  if (responseTypes.length !== 1 || responseTypes[0] !== 'code') {
-    throw invalidClientMetadata('response_types: only ["code"] is supported');
+  if (!codeFlow && grantTypes.includes('refresh_token')) {
+    throw invalidClientMetadata('grant_types: refresh_token is only issued with authorization_code');
+  }
+  const responseTypes = m.response_types ?? (codeFlow ? ['code'] : []);
+  if (codeFlow ? responseTypes.length !== 1 || responseTypes[0] !== 'code' : responseTypes.length !== 0) {
+    throw invalidClientMetadata(
+      codeFlow
+        ? 'response_types: only ["code"] is supported'
+        : 'response_types: must be empty without authorization_code',
+    );
   }
 
   const allowed = policy.allowedAuthMethods ?? tokenEndpointAuthMethods;
@@ -116,8 +177,16 @@ export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy):
     );
   }
 
+  if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
+    throw invalidClientMetadata(
+      'grant_types: client_credentials needs a confidential client (token_endpoint_auth_method)',
+    );
+  }
+  let keys: Pick<ClientMetadata, 'jwks' | 'jwks_uri'> = {};
+  if (authMethod === 'private_key_jwt') keys = clientKeys(m.jwks, m.jwks_uri);
+
   const redirectUris = m.redirect_uris ?? [];
-  if (redirectUris.length === 0)
+  if (redirectUris.length === 0 && codeFlow)
     throw invalidRedirectUri('redirect_uris: at least one redirect URI is required');
   const kinds = new Set<RedirectKind>();
   for (const uri of redirectUris) {
@@ -128,7 +197,8 @@ export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy):
     throw invalidRedirectUri('redirect_uris: contains duplicates');
   }
   // OIDC Registration: web clients use https; native clients use loopback or private-use schemes.
-  const applicationType = m.application_type ?? (kinds.has('web') ? 'web' : 'native');
+  const applicationType =
+    m.application_type ?? (kinds.has('web') || redirectUris.length === 0 ? 'web' : 'native');
   if (applicationType === 'web' && kinds.has('private-use')) {
     throw invalidRedirectUri('redirect_uris: a web application cannot use private-use URI schemes');
   }
@@ -142,7 +212,7 @@ export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy):
     redirect_uris: redirectUris,
     token_endpoint_auth_method: authMethod as TokenEndpointAuthMethod,
     grant_types: [...new Set(grantTypes)] as GrantType[],
-    response_types: ['code'],
+    response_types: codeFlow ? ['code'] : [],
     application_type: applicationType,
   };
   if (m.client_name !== undefined) out.client_name = m.client_name;
@@ -154,7 +224,28 @@ export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy):
   if (m.contacts !== undefined) out.contacts = m.contacts;
   if (m.software_id !== undefined) out.software_id = m.software_id;
   if (m.software_version !== undefined) out.software_version = m.software_version;
-  return out;
+  return { ...out, ...keys };
+}
+
+/** A `private_key_jwt` client's keys: exactly one of `jwks` (public keys only) and `jwks_uri`. */
+function clientKeys(jwks: unknown, jwksUri: unknown): Pick<ClientMetadata, 'jwks' | 'jwks_uri'> {
+  if ((jwks === undefined) === (jwksUri === undefined)) {
+    throw invalidClientMetadata(
+      'token_endpoint_auth_method: private_key_jwt needs exactly one of jwks and jwks_uri',
+    );
+  }
+  if (jwks !== undefined) {
+    const parsed = publicJwksSchema.safeParse(jwks);
+    if (!parsed.success) throw invalidClientMetadata(`jwks: ${describeIssue(parsed.error.issues[0]!)}`);
+    return { jwks: parsed.data };
+  }
+  const parsed = httpUrl.safeParse(jwksUri);
+  if (!parsed.success) throw invalidClientMetadata(`jwks_uri: ${describeIssue(parsed.error.issues[0]!)}`);
+  const url = new URL(parsed.data);
+  // Keys travel over TLS; plain http only to this machine (development, tests).
+  if (url.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname))
+    throw invalidClientMetadata('jwks_uri: must use https (http only for localhost)');
+  return { jwks_uri: parsed.data };
 }
 
 /** True when `err` is one of the registration errors {@link normalizeClientMetadata} throws. */

@@ -9,9 +9,12 @@ import type { CimdResolver } from './cimd.js';
 import { looksLikeCimdClientId } from './cimd.js';
 import {
   normalizeClientMetadata,
+  usesClientSecret,
   type ClientMetadata,
   type GrantType,
   type MetadataPolicy,
+  type PublicJwks,
+  type TokenEndpointAuthMethod,
 } from './metadata.js';
 import { hasGrant, isConfidential, type Client, type Registration, type StoredClient } from './records.js';
 
@@ -26,10 +29,20 @@ export interface StaticClientConfig {
   client_id: string;
   /** Plaintext secret for confidential clients; hashed at start-up. */
   client_secret?: string;
-  redirect_uris: string[];
+  /**
+   * The secret as its SHA-256 digest (base64url, no padding) instead of
+   * `client_secret`, so the configuration never holds the plaintext.
+   */
+  client_secret_hash?: string;
+  /** Required with the `authorization_code` grant; machine clients have none. */
+  redirect_uris?: string[];
   client_name?: string;
   grant_types?: GrantType[];
-  token_endpoint_auth_method?: 'none' | 'client_secret_basic' | 'client_secret_post';
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  /** Public keys of a `private_key_jwt` client. */
+  jwks?: PublicJwks;
+  /** URL of a `private_key_jwt` client's public keys. */
+  jwks_uri?: string;
   scope?: string;
   application_type?: 'web' | 'native';
   /**
@@ -49,6 +62,8 @@ export interface ClientRegistrySettings {
   /** Exact redirect URIs or patterns clients may register; absent = any URI that passes the rules. */
   redirectUriAllowList?: Array<string | RegExp>;
   scopesSupported: string[];
+  /** Grant types the server serves; clients may register only these. */
+  grantTypes?: GrantType[];
   staticClients: StaticClientConfig[];
   grantPolicy?: GrantPolicy;
 }
@@ -76,6 +91,7 @@ export class ClientRegistry {
   ) {
     this.policy = {
       scopesSupported: settings.scopesSupported,
+      ...(settings.grantTypes ? { grantTypes: settings.grantTypes } : {}),
       checkRedirectAllowed: settings.redirectUriAllowList
         ? (uri) => {
             const ok = settings.redirectUriAllowList!.some((p) =>
@@ -90,18 +106,30 @@ export class ClientRegistry {
     };
     this.cimdResolver = cimd(this.policy);
     for (const c of settings.staticClients) {
-      const { client_id, client_secret, skipConsent, ...meta } = c;
+      const { client_id, client_secret, client_secret_hash, skipConsent, ...meta } = c;
+      const hasSecret = client_secret !== undefined || client_secret_hash !== undefined;
       const metadata = normalizeClientMetadata(
         {
           ...meta,
           token_endpoint_auth_method:
-            meta.token_endpoint_auth_method ?? (client_secret ? 'client_secret_basic' : 'none'),
+            meta.token_endpoint_auth_method ?? (hasSecret ? 'client_secret_basic' : 'none'),
         },
-        { scopesSupported: settings.scopesSupported },
+        {
+          scopesSupported: settings.scopesSupported,
+          ...(settings.grantTypes ? { grantTypes: settings.grantTypes } : {}),
+        },
       );
-      if ((metadata.token_endpoint_auth_method === 'none') !== (client_secret === undefined)) {
+      if (usesClientSecret(metadata.token_endpoint_auth_method) !== hasSecret) {
         throw new TypeError(
-          `static client ${client_id}: client_secret is required exactly when token_endpoint_auth_method is not "none"`,
+          `static client ${client_id}: client_secret (or client_secret_hash) is required exactly when token_endpoint_auth_method is client_secret_basic or client_secret_post`,
+        );
+      }
+      if (client_secret !== undefined && client_secret_hash !== undefined) {
+        throw new TypeError(`static client ${client_id}: give client_secret or client_secret_hash, not both`);
+      }
+      if (client_secret_hash !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(client_secret_hash)) {
+        throw new TypeError(
+          `static client ${client_id}: client_secret_hash must be a base64url SHA-256 digest (43 characters)`,
         );
       }
       const p = (async (): Promise<Client> => ({
@@ -111,6 +139,7 @@ export class ClientRegistry {
         client_secret_expires_at: 0,
         ...(skipConsent === true ? { skipConsent: true as const } : {}),
         ...(client_secret ? { secretHash: await hashSecret(client_secret) } : {}),
+        ...(client_secret_hash ? { secretHash: client_secret_hash } : {}),
       }))();
       this.statics.set(client_id, p);
     }
@@ -143,7 +172,7 @@ export class ClientRegistry {
     const registrationAccessToken = this.ids.token(32);
     let clientSecret: string | undefined;
     let secretHash = previous?.secretHash;
-    if (metadata.token_endpoint_auth_method === 'none') secretHash = undefined;
+    if (!usesClientSecret(metadata.token_endpoint_auth_method)) secretHash = undefined;
     else if (!secretHash) {
       clientSecret = this.ids.token(32);
       secretHash = await hashSecret(clientSecret);

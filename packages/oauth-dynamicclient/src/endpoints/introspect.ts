@@ -4,7 +4,7 @@ import { invalidRequest } from '../http/errors.js';
 import { noStoreJson } from '../http/responses.js';
 import { notATokenUnlessUnavailable } from '../tokens/verifier.js';
 import { flowServices } from './flow-services.js';
-import { authenticateClient } from './token.js';
+import { authenticateClient } from '../clients/authentication.js';
 
 /**
  * `POST /introspect` (RFC 7662). Only authenticated confidential clients may

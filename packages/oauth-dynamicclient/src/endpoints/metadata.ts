@@ -1,5 +1,7 @@
 import type { Route, ServerContext } from '../context.js';
-import { tokenEndpointAuthMethods, supportedGrantTypes } from '../clients/metadata.js';
+import { tokenEndpointAuthMethods } from '../clients/metadata.js';
+import { assertionAlgorithms } from '../grants/options.js';
+import { enabledGrants } from './token.js';
 import { publicJson } from '../http/responses.js';
 
 /** RFC 8414 authorization server metadata (also served as OpenID discovery). */
@@ -17,6 +19,8 @@ export interface AuthorizationServerMetadata {
   grant_types_supported: string[];
   code_challenge_methods_supported: ['S256'];
   token_endpoint_auth_methods_supported: string[];
+  /** JWS algorithms of `private_key_jwt` client assertions. */
+  token_endpoint_auth_signing_alg_values_supported: string[];
   revocation_endpoint_auth_methods_supported: string[];
   introspection_endpoint_auth_methods_supported: string[];
   authorization_response_iss_parameter_supported: true;
@@ -37,9 +41,10 @@ export function authorizationServerMetadata(ctx: ServerContext): AuthorizationSe
     scopes_supported: ctx.options.advertisedScopes,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: [...supportedGrantTypes],
+    grant_types_supported: [...enabledGrants(ctx).keys()],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: authMethods,
+    token_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
     revocation_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_methods_supported: authMethods.filter((m) => m !== 'none'),
     authorization_response_iss_parameter_supported: true,

@@ -5,7 +5,7 @@ import { empty } from '../http/responses.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
 import { notATokenUnlessUnavailable } from '../tokens/verifier.js';
 import { flowServices } from './flow-services.js';
-import { authenticateClient } from './token.js';
+import { authenticateClient } from '../clients/authentication.js';
 
 /**
  * `POST /revoke` (RFC 7009). The client authenticates as at `/token`. A

@@ -15,7 +15,7 @@ describe('rfc8414 discovery', () => {
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     authorization_response_iss_parameter_supported: true,
     client_id_metadata_document_supported: true,
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaults } from '../../src/index.js';
+import { defaults, machineDefaults } from '../../src/index.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -10,6 +10,10 @@ describe('README options table', () => {
     'clientReapIntervalMs',
     ...Object.keys(defaults.registration).map((k) => `registration.${k}`),
     ...Object.keys(defaults.cimd).map((k) => `cimd.${k}`),
+    ...Object.keys(machineDefaults.grants).map((k) => `grants.${k}`),
+    ...Object.keys(machineDefaults.assertions).map((k) => `assertions.${k}`),
+    ...Object.keys(machineDefaults.remoteJwks).map((k) => `remoteJwks.${k}`),
+    'trustedIdps',
   ];
   it.each(keys)('documents the core option %s', (key) => {
     expect(readme).toContain(`| \`${key}\``);

@@ -1,0 +1,71 @@
+import type { Client } from '../clients/records.js';
+import type { ServerContext } from '../context.js';
+import { flowServices } from '../endpoints/flow-services.js';
+import { noStoreJson } from '../http/responses.js';
+
+/** What a grant without a refresh token issues an access token for. */
+export interface DirectTokenInput {
+  /** `client:<client_id>` for a machine client, `oidc:<issuer>#<sub>` for an IdP's user. */
+  sub: string;
+  /** Canonical configured resource (the token's `aud`). */
+  resource: string;
+  scopes: string[];
+}
+
+/**
+ * Issues an access token and no refresh token (client_credentials and
+ * jwt-bearer). The token is recorded under the (subject, client) grant, so
+ * withdrawing the grant or deleting the client revokes it, like tokens of
+ * the code flow.
+ */
+export async function issueWithoutRefresh(
+  ctx: ServerContext,
+  client: Client,
+  input: DirectTokenInput,
+): Promise<Response> {
+  const flows = flowServices(ctx);
+  const familyId = ctx.ids.uuid();
+  const grant = await flows.grants.consent({
+    sub: input.sub,
+    clientId: client.client_id,
+    scopes: input.scopes,
+    resource: input.resource,
+  });
+  const access = await flows.accessTokens.issue({
+    sub: input.sub,
+    clientId: client.client_id,
+    resource: input.resource,
+    scopes: input.scopes,
+    familyId,
+  });
+  await flows.refresh.recordFamily({
+    familyId,
+    grantId: grant.id,
+    clientId: client.client_id,
+    sub: input.sub,
+  });
+  await flows.grants.addFamily(grant.id, familyId);
+  await ctx.clients.touch(client.client_id);
+  ctx.audit.emit('token.issued', {
+    clientId: client.client_id,
+    sub: input.sub,
+    familyId,
+    jti: access.jti,
+    scopes: input.scopes,
+    resource: input.resource,
+    refresh: false,
+  });
+  return noStoreJson({
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: input.scopes.join(' '),
+  });
+}
+
+/** The scopes a request may get: `requested` (space-separated) must be within `allowed`; absent = all of `allowed`. */
+export function grantedScopes(requested: string | undefined, allowed: string[]): string[] | undefined {
+  if (requested === undefined) return allowed;
+  const wanted = [...new Set(requested.split(' ').filter(Boolean))];
+  return wanted.every((s) => allowed.includes(s)) ? wanted : undefined;
+}

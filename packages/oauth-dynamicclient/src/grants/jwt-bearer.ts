@@ -1,0 +1,87 @@
+import { decodeJwt, type JWTPayload } from 'jose';
+import { checkLifetime } from '../clients/authentication.js';
+import type { Client } from '../clients/records.js';
+import type { ServerContext } from '../context.js';
+import { allowedScopes, resolveResource } from '../endpoints/authorize.js';
+import { invalidGrant, invalidRequest, invalidScope, invalidTarget, OAuthError } from '../http/errors.js';
+import { canonicalResource } from '../resource/canonical.js';
+import { grantedScopes, issueWithoutRefresh } from './issue-without-refresh.js';
+import { assertionAlgorithms } from './options.js';
+import { assertionServices } from './services.js';
+
+/** The JOSE `typ` of an Identity Assertion JWT Authorization Grant. */
+export const ID_JAG_TYP = 'oauth-id-jag+jwt';
+
+/** The subject of an enterprise IdP's user, as the OIDC provider names its users. */
+export const idpSubject = (issuer: string, sub: string): string => `oidc:${issuer}#${sub}`;
+
+/**
+ * The RFC 7523 jwt-bearer grant for ID-JAGs (the MCP enterprise-managed
+ * authorization, SEP-990): `assertion` is a JWT of `typ: oauth-id-jag+jwt`
+ * signed by a trusted IdP (`iss` exactly one of `trustedIdps`), whose `aud`
+ * is this issuer, whose `client_id` is the authenticated client and whose
+ * `resource` is a configured resource; `exp`/`iat` within
+ * `assertions.maxLifetimeSeconds`, `jti` used once. The token's subject is
+ * the IdP's user, `oidc:<issuer>#<sub>`; its scopes at most the ID-JAG's
+ * `scope` (when it has one) and the client's registered scope on the resource.
+ */
+export async function jwtBearerGrant(
+  ctx: ServerContext,
+  client: Client,
+  form: Record<string, string>,
+): Promise<Response> {
+  const jwt = form.assertion;
+  if (!jwt) throw invalidRequest('assertion is required');
+  let unverified: JWTPayload;
+  try {
+    unverified = decodeJwt(jwt);
+  } catch {
+    throw invalidGrant('assertion is not a JWT');
+  }
+  const idp = ctx.options.trustedIdps.find((i) => i.issuer === unverified.iss);
+  if (!idp) throw invalidGrant('assertion issuer is not trusted');
+  let payload: JWTPayload;
+  try {
+    payload = await assertionServices(ctx).keys.verify(
+      jwt,
+      idp.jwks ? { jwks: idp.jwks } : { jwksUri: idp.jwksUri! },
+      {
+        issuer: idp.issuer,
+        audience: [ctx.issuer, `${ctx.issuer}/`],
+        typ: ID_JAG_TYP,
+        algorithms: idp.algorithms ?? assertionAlgorithms,
+        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+        clockTolerance: ctx.options.tokens.clockSkewSeconds,
+        currentDate: new Date(ctx.clock.now()),
+      },
+    );
+  } catch (err) {
+    if (err instanceof OAuthError) throw err;
+    ctx.log.info('ID-JAG refused', {
+      idp: idp.issuer,
+      reason: err instanceof Error ? err.message.slice(0, 200) : 'unknown',
+    });
+    throw invalidGrant('assertion invalid');
+  }
+  checkLifetime(ctx, payload, invalidGrant);
+  if (payload.client_id !== client.client_id) throw invalidGrant('assertion was issued to another client');
+  const sub = payload.sub!;
+  if (sub.length > 255) throw invalidGrant('sub is too long');
+  const claimed = payload.resource;
+  if (typeof claimed !== 'string') throw invalidGrant('assertion has no resource');
+  const target = resolveResource(ctx, claimed);
+  if (!target) throw invalidTarget('the assertion names an unknown resource');
+  if (form.resource !== undefined && canonicalResource(form.resource) !== canonicalResource(target.resource))
+    throw invalidTarget('resource differs from the assertion');
+  const jagScopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : undefined;
+  const allowed = allowedScopes(client, target.scopes).filter((s) => !jagScopes || jagScopes.includes(s));
+  const scopes = grantedScopes(form.scope, allowed);
+  if (!scopes) throw invalidScope('scope exceeds the assertion or the client registration');
+  if (!(await assertionServices(ctx).replay.firstUse(`idp:${idp.issuer}`, payload.jti!, payload.exp!)))
+    throw invalidGrant('assertion already used (jti)');
+  return issueWithoutRefresh(ctx, client, {
+    sub: idpSubject(idp.issuer, sub),
+    resource: target.resource,
+    scopes,
+  });
+}

@@ -1,0 +1,76 @@
+import type { Client } from '../clients/records.js';
+import type { ServerContext } from '../context.js';
+import { flowServices } from '../endpoints/flow-services.js';
+import { invalidRequest, invalidScope, invalidTarget } from '../http/errors.js';
+import { noStoreJson } from '../http/responses.js';
+import { canonicalResource } from '../resource/canonical.js';
+
+function parseScope(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return [...new Set(value.split(' ').filter(Boolean))];
+}
+
+/**
+ * The `refresh_token` grant (OAuth 2.1 §4.3) with rotation: a scope may only
+ * narrow, the resource may not change, and a request that would fail is
+ * refused before the token is consumed.
+ */
+export async function refreshTokenGrant(
+  ctx: ServerContext,
+  client: Client,
+  form: Record<string, string>,
+): Promise<Response> {
+  const flows = flowServices(ctx);
+  const requestedResource = form.resource;
+  const presented = form.refresh_token;
+  if (!presented) throw invalidRequest('refresh_token is required');
+  const narrowed = parseScope(form.scope);
+  // Check what can be checked before the token is consumed, so a bad request does not burn it.
+  const live = await flows.refresh.peek(presented);
+  if (live && live.clientId === client.client_id) {
+    if (narrowed && narrowed.some((s) => !live.scopes.includes(s)))
+      throw invalidScope('scope exceeds the original grant');
+    if (
+      requestedResource !== undefined &&
+      canonicalResource(requestedResource) !== canonicalResource(live.resource)
+    ) {
+      throw invalidTarget('resource differs from the original grant');
+    }
+  }
+  const rotation = await flows.refresh.rotate(presented, client.client_id);
+  const rec = rotation.record;
+  if (narrowed && narrowed.some((s) => !rec.scopes.includes(s)))
+    throw invalidScope('scope exceeds the original grant');
+  if (
+    requestedResource !== undefined &&
+    canonicalResource(requestedResource) !== canonicalResource(rec.resource)
+  ) {
+    throw invalidTarget('resource differs from the original grant');
+  }
+  const scopes = narrowed ?? rec.scopes;
+  const access = await flows.accessTokens.issue({
+    sub: rec.sub,
+    clientId: client.client_id,
+    resource: rec.resource,
+    scopes,
+    familyId: rec.familyId,
+    ...(rec.login !== undefined ? { login: rec.login } : {}),
+    ...(rec.name !== undefined ? { name: rec.name } : {}),
+  });
+  await ctx.clients.touch(client.client_id);
+  ctx.audit.emit('token.refreshed', {
+    clientId: client.client_id,
+    sub: rec.sub,
+    familyId: rec.familyId,
+    jti: access.jti,
+    scopes,
+    repeated: rotation.repeated,
+  });
+  return noStoreJson({
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: scopes.join(' '),
+    refresh_token: rotation.refreshToken,
+  });
+}
