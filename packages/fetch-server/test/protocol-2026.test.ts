@@ -185,6 +185,48 @@ describe('2026-07-28: stateless requests, no initialize, no session', () => {
   });
 });
 
+describe('2026-07-28: cancellation', () => {
+  it('closing the response stream cancels the tool call: the target connection is closed', async () => {
+    let arrived!: () => void;
+    let targetClosed!: () => void;
+    const arrival = new Promise<void>((r) => (arrived = r));
+    const closed = new Promise<void>((r) => (targetClosed = r));
+    // A target that sends headers and part of a body, then stalls until the fetcher lets go.
+    const target = await listenNode((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('the start, and then nothing');
+      req.socket.once('close', targetClosed);
+      arrived();
+    });
+    try {
+      const server = await startServer({ jsonResponse: false, timeoutMs: 60_000 });
+      const aborter = new AbortController();
+      const call = fetch(server.mcpUrl, {
+        method: 'POST',
+        signal: aborter.signal,
+        headers: {
+          ...MCP_HEADERS,
+          'mcp-protocol-version': V,
+          'mcp-method': 'tools/call',
+          'mcp-name': 'fetch',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 5,
+          method: 'tools/call',
+          params: { _meta: META, name: 'fetch', arguments: { url: `http://${SITE_HOST}:${target.port}/` } },
+        }),
+      }).catch(() => undefined);
+      await arrival;
+      aborter.abort();
+      await call;
+      await closed;
+    } finally {
+      await target.close();
+    }
+  });
+});
+
 describe('2026-07-28: errors the spec names', () => {
   it.each([
     ['Mcp-Method differs from the body method', 'tools/list', {}, { 'mcp-method': 'prompts/list' }],
@@ -321,6 +363,36 @@ describe('2026-07-28: errors the spec names', () => {
     const server = await startServer();
     const res = await send2026(server.mcpUrl, 'server/discover', {}, { host: 'evil.example' });
     expect(res.status).toBe(403);
+  });
+});
+
+describe('2026-07-28: subscriptions/listen', () => {
+  it('nothing to subscribe to: the ack carries an empty filter and the stream ends at once (no stream is held)', async () => {
+    const server = await startServer();
+    const res = await rawRequest(server.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-protocol-version': V, 'mcp-method': 'subscriptions/listen' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'listen-1',
+        method: 'subscriptions/listen',
+        params: { _meta: META, notifications: { toolsListChanged: true, promptsListChanged: true } },
+      }),
+    });
+    // rawRequest resolves on the end of the body: the server closed the stream by itself.
+    expect(res.headers['content-type']).toBe('text/event-stream');
+    const frames = [...res.body.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
+    expect(frames).toEqual([
+      {
+        jsonrpc: '2.0',
+        method: 'notifications/subscriptions/acknowledged',
+        params: { notifications: {}, _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' } },
+      },
+      expect.objectContaining({
+        id: 'listen-1',
+        result: expect.objectContaining({ resultType: 'complete' }),
+      }),
+    ]);
   });
 });
 
