@@ -1,9 +1,21 @@
-import { createMcpHandler, McpServer, type McpHttpHandler } from '@modelcontextprotocol/server';
+import {
+  createMcpHandler,
+  McpServer,
+  type CacheHint,
+  type McpHttpHandler,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { FetchCore } from '../core.js';
 import { FETCH_PROMPT_DESCRIPTION, fetchPromptArgs, runFetchPrompt } from '../prompt.js';
 import { FETCH_TOOL_ANNOTATIONS, FETCH_TOOL_DESCRIPTION, fetchToolInput, runFetchTool } from '../tool.js';
 import { SERVER_NAME, VERSION } from '../version.js';
+
+/**
+ * Caching hints (SEP-2549) for the cacheable results: the tool and prompt
+ * lists and the discover result are the same for every caller and fixed for
+ * the life of the process, so shared caches may keep them for an hour.
+ */
+export const CACHE_HINT: CacheHint = { ttlMs: 60 * 60 * 1000, cacheScope: 'public' };
 
 /**
  * Builds a 2026-07-28 MCP server (MCP SDK 2.x) with the same `fetch` tool and
@@ -14,7 +26,10 @@ import { SERVER_NAME, VERSION } from '../version.js';
 export function createModernMcpServer(core: FetchCore): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: VERSION },
-    { capabilities: { tools: { listChanged: false }, prompts: { listChanged: false } } },
+    {
+      capabilities: { tools: { listChanged: false }, prompts: { listChanged: false } },
+      cacheHints: { 'server/discover': CACHE_HINT, 'tools/list': CACHE_HINT, 'prompts/list': CACHE_HINT },
+    },
   );
   server.registerTool(
     'fetch',
