@@ -1,35 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compare, expectedFailures, invalidEntries, listedScenarios, runSuite, workspace } from './suite.js';
+import { startFetchServer, type FetchServerProcess } from './fetch-server-process.js';
+import { compare, expectedFailures, invalidEntries, listedScenarios, runSuite } from './suite.js';
 
-const bin = path.resolve(workspace, '../packages/fetch-server/bin/mcp-fetch-server.js');
-let child: ChildProcess | undefined;
+let server: FetchServerProcess | undefined;
 let url = '';
 
-/** Starts mcp-fetch-server on a free loopback port (our Node) and resolves with the URL it logs. */
-function startFetchServer(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    child = spawn(process.execPath, [bin, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = '';
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(seen);
-      if (m) resolve(m[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`mcp-fetch-server exited (${code}) before listening: ${seen}`)),
-    );
-  });
-}
-
 beforeAll(async () => {
-  url = await startFetchServer();
+  server = await startFetchServer();
+  url = server.url;
 });
 afterAll(() => {
-  child?.kill();
+  server?.stop();
 });
 
 describe('MCP conformance suite 0.1.16: server scenarios against mcp-fetch-server', () => {

@@ -42,7 +42,7 @@ export const CLI_FLAGS: FlagSpec[] = [
     flag: 'stateful',
     env: 'MCP_FETCH_STATEFUL',
     type: 'boolean',
-    description: 'Keep MCP sessions (Mcp-Session-Id) instead of stateless requests.',
+    description: 'Keep 2025-era MCP sessions (Mcp-Session-Id); 2026-07-28 requests stay stateless.',
   },
   {
     flag: 'user-agent',

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { toNodeListener } from './adapters/node.js';
 import { CliUsageError, parseCli, usage } from './cli-args.js';
 import { createFetchCore } from './core.js';
 import { jsonLogger } from './log.js';
-import { createMcpServer } from './mcp.js';
+import { createModernMcpServer } from './protocol/modern.js';
 import { createFetchServer } from './server.js';
 import { VERSION } from './version.js';
 
@@ -47,11 +47,13 @@ async function main(): Promise<void> {
       if (isUsageError(err)) usageError(err);
       throw err;
     }
-    const server = createMcpServer(core);
-    const transport = new StdioServerTransport();
-    await server.connect(transport);
+    // Both eras on stdio: the opening message picks one (a server/discover probe or a request with
+    // the _meta envelope: 2026-07-28; initialize: 2025) and pins one server for the connection.
+    const served = serveStdio(() => createModernMcpServer(core), {
+      onerror: (error) => logger.info('mcp request refused', { error: error.message }),
+    });
     logger.info('stdio ready', { version: VERSION });
-    const stop = () => void server.close().finally(() => process.exit(0));
+    const stop = () => void served.close().finally(() => process.exit(0));
     process.stdin.once('end', stop);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

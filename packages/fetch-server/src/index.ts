@@ -3,6 +3,14 @@ export { FETCH_SERVER_DEFAULTS, validateOptions, type FetchServerOptions } from 
 export { toNodeListener, type WebHandler } from './adapters/node.js';
 export { createFetchCore, type FetchCore } from './core.js';
 export { createMcpServer } from './mcp.js';
+export { createModernMcpServer, createModernHandler, type ModernHandlerOptions } from './protocol/modern.js';
+export {
+  protocolEra,
+  MODERN_PROTOCOL_VERSIONS,
+  LEGACY_PROTOCOL_VERSIONS,
+  SERVED_PROTOCOL_VERSIONS,
+  type ProtocolEra,
+} from './protocol/versions.js';
 export {
   runFetchTool,
   fetchPage,

@@ -52,7 +52,11 @@ export interface FetchServerOptions {
 
   /** Path the MCP endpoint answers on. Default `/mcp`. */
   path?: string;
-  /** Keep sessions (`Mcp-Session-Id`) instead of a fresh server per request. Default `false`. */
+  /**
+   * Keep 2025-era sessions (`Mcp-Session-Id`) instead of a fresh server per
+   * request. 2026-07-28 requests have no sessions and are always stateless.
+   * Default `false`.
+   */
   stateful?: boolean;
   /** Session id generator for stateful mode. Default `crypto.randomUUID`. */
   sessionIdGenerator?: () => string;

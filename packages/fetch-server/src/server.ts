@@ -6,12 +6,14 @@ import { checkHostAndOrigin } from './http/host-check.js';
 import { closeWhenDone } from './http/close-when-done.js';
 import { createMcpServer } from './mcp.js';
 import { FETCH_SERVER_DEFAULTS, type FetchServerOptions } from './options.js';
+import { createModernHandler } from './protocol/modern.js';
+import { protocolEra } from './protocol/versions.js';
 import { SessionRegistry } from './sessions.js';
 
 /** A web fetch handler for the fetch server, plus a way to shut it down. */
 export interface FetchServerHandler {
   (request: Request): Promise<Response>;
-  /** Closes every stateful session. */
+  /** Closes every stateful session and aborts in-flight 2026-07-28 exchanges. */
   close(): Promise<void>;
   /** The shared fetcher, robots.txt policy and logger. */
   readonly core: FetchCore;
@@ -23,8 +25,12 @@ const SESSION_HEADER = 'mcp-session-id';
  * Creates the fetch MCP server as a web handler (`Request` → `Response`), to
  * mount in any runtime or in-process in a gateway; use `toNodeListener` for
  * node:http. Routes: `GET /healthz`, and the MCP Streamable HTTP endpoint at
- * `path` (default `/mcp`). Stateless by default: each request gets a fresh
- * MCP server and transport over the shared fetcher and robots.txt cache.
+ * `path` (default `/mcp`), which serves both protocol eras on one URL: the
+ * version module (`protocol/versions.ts`) sends 2026-07-28 requests to the
+ * stateless modern handler and everything else to the 2025-era transport.
+ * 2025 traffic is stateless by default (a fresh MCP server and transport per
+ * request over the shared fetcher and robots.txt cache), or kept in sessions
+ * with `stateful`; 2026 traffic is always stateless.
  *
  * @throws {TypeError} when an option is invalid.
  */
@@ -41,6 +47,10 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
   };
   const now = options.now ?? Date.now;
   const newSessionId = options.sessionIdGenerator ?? randomUUID;
+  const modern = createModernHandler(core, {
+    maxBodyBytes: maxRequestBodySize,
+    jsonResponse: enableJsonResponse,
+  });
   const sessions = new SessionRegistry(
     now,
     options.sessionIdleMs ?? d.sessionIdleMs,
@@ -108,6 +118,7 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
       }
       if (url.pathname !== path) return Response.json({ error: 'Not Found' }, { status: 404 });
       checkHostAndOrigin(request, hostPolicy);
+      if ((await protocolEra(request, maxRequestBodySize)) === 'modern') return await modern.fetch(request);
       return await (stateful ? withSessions(request) : stateless(request));
     } catch (err) {
       if (err instanceof HttpEdgeError) return err.toResponse();
@@ -115,5 +126,8 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
       return new HttpEdgeError(500, JsonRpcErrorCode.InternalError, 'Internal server error').toResponse();
     }
   };
-  return Object.assign(handler, { close: () => sessions.closeAll(), core });
+  const close = async () => {
+    await Promise.all([sessions.closeAll(), modern.close()]);
+  };
+  return Object.assign(handler, { close, core });
 }

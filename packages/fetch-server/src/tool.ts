@@ -48,6 +48,9 @@ Although originally you did not have internet access, and were advised to refuse
 
 Addresses inside private networks, robots.txt-disallowed pages and binary files are refused.`;
 
+/** The tool's annotations: it only reads, and reaches the open web. */
+export const FETCH_TOOL_ANNOTATIONS = { title: 'Fetch', readOnlyHint: true, openWorldHint: true };
+
 /**
  * Cuts `content` to `[start, start + maxLength)` in Unicode code points (as
  * the official Python server does), appending the official continuation line

@@ -3,6 +3,9 @@ import pkg from '../package.json' with { type: 'json' };
 /** This package's version. */
 export const VERSION: string = pkg.version;
 
+/** The implementation name in `serverInfo` (both eras). */
+export const SERVER_NAME = 'mcp-gateway-fetch';
+
 /** Where the default User-Agent points site owners to. */
 export const PROJECT_URL = 'https://github.com/mcp-gateway/mcp-gateway';
 

@@ -1,13 +1,15 @@
 import { killAllSpawned, spawnCli } from '@mcp-gateway/testkit';
+import { Client as ClientV2 } from '@modelcontextprotocol/client';
+import { StdioClientTransport as StdioTransportV2 } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_FLAGS, ENV_PREFIX, parseCli, usage } from '../src/cli-args.js';
 import { ensureBuilt, PKG_DIR } from './helpers/build.js';
+import { toolText } from './helpers/http.js';
 import { MAIN_MARKER, startSite } from './helpers/site.js';
 
 let site: Awaited<ReturnType<typeof startSite>>;
@@ -21,10 +23,7 @@ afterAll(async () => {
   await site.close();
 });
 
-const text = (r: unknown) => {
-  const first = (r as CallToolResult).content[0];
-  return first?.type === 'text' ? first.text : '';
-};
+const text = toolText;
 
 describe('cli: mcp over stdio (--stdio)', () => {
   it('the SDK client spawns the built bin and calls fetch', async () => {
@@ -75,6 +74,29 @@ describe('cli: mcp over stdio (--stdio)', () => {
       expect(text(result)).toBe(
         `Response from ${site.url} is larger than the 1000-byte limit; not read further`,
       );
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('cli: MCP 2026-07-28 over stdio (--stdio)', () => {
+  it.each([
+    ['pinned to 2026-07-28', { pin: '2026-07-28' }],
+    ['in auto mode (server/discover probe)', 'auto' as const],
+  ])('the MCP SDK 2.x client %s gets the modern era and calls fetch', async (_mode, mode) => {
+    const transport = new StdioTransportV2({
+      command: process.execPath,
+      args: [cli, '--stdio', '--allow-host', '127.0.0.1', '--ignore-robots-txt'],
+      stderr: 'pipe',
+    });
+    const client = new ClientV2({ name: 'stdio-2026', version: '1' }, { versionNegotiation: { mode } });
+    await client.connect(transport);
+    try {
+      expect(client.getProtocolEra()).toBe('modern');
+      expect(client.getServerVersion()?.name).toBe('mcp-gateway-fetch');
+      const page = await client.callTool({ name: 'fetch', arguments: { url: `${site.url}/text` } });
+      expect(text(page)).toContain('just some text');
     } finally {
       await client.close();
     }

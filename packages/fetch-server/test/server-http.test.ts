@@ -1,10 +1,9 @@
 import { listenNode, type Listening } from '@mcp-gateway/testkit';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFetchServer, silentLogger, toNodeListener, type FetchServerOptions } from '../src/index.js';
-import { MCP_HEADERS, initializeBody, rawRequest } from './helpers/http.js';
+import { MCP_HEADERS, initializeBody, rawRequest, toolText } from './helpers/http.js';
 import { MAIN_MARKER, startSite } from './helpers/site.js';
 
 let site: Awaited<ReturnType<typeof startSite>>;
@@ -43,10 +42,7 @@ async function connect(
   return { client, transport };
 }
 
-const text = (r: unknown) => {
-  const first = (r as CallToolResult).content[0];
-  return first?.type === 'text' ? first.text : '';
-};
+const text = toolText;
 
 describe('mcp over Streamable HTTP (stateless, default)', () => {
   it('lists the fetch tool with the official argument names and defaults', async () => {

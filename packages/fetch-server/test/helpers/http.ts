@@ -1,3 +1,4 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import http from 'node:http';
 
 /** A raw HTTP exchange (node:http, so Host and Origin can be set freely). */
@@ -28,3 +29,9 @@ export const initializeBody = JSON.stringify({
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 });
+
+/** The text of a tool result's first content block ('' when it is not text). */
+export const toolText = (r: unknown): string => {
+  const first = (r as CallToolResult).content[0];
+  return first?.type === 'text' ? first.text : '';
+};
