@@ -50,14 +50,20 @@ async function callTool(
   }
 }
 
-async function clientCredentialsToken(url: string, id: string, secret: string, resource: string) {
+async function clientCredentialsToken(
+  url: string,
+  id: string,
+  secret: string,
+  resource: string,
+  scope?: string,
+) {
   const res = await fetch(`${url}/token`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
       authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
     },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource, ...(scope ? { scope } : {}) }),
   });
   return { status: res.status, body: (await res.json()) as { access_token?: string; error?: string } };
 }
@@ -76,13 +82,18 @@ describe('gateway: machine clients and enterprise IdPs reach MCP services', () =
     jwtKey = pair.privateKey;
     const jwk = { kty: 'EC', ...(await exportJWK(pair.publicKey)), kid: 'jwt-bot-1', alg: 'ES256' };
     const clients = [
-      { id: 'ops-bot', secretHash: await hashSecret(OPS_SECRET), scopes: ['mcp:demo', 'mcp:secret'] },
+      {
+        id: 'ops-bot',
+        secretHash: await hashSecret(OPS_SECRET),
+        scopes: ['mcp:demo', 'mcp:secret', 'mcp:admin'],
+      },
       { id: 'other-bot', secretHash: await hashSecret(OTHER_SECRET), scopes: ['mcp:demo', 'mcp:secret'] },
       { id: 'jwt-bot', jwks: { keys: [jwk] }, scopes: ['mcp:demo'] },
       { id: 'mcp-app', secretHash: await hashSecret(APP_SECRET), grants: ['jwt-bearer' as const] },
     ];
     ({ gw, srv } = await listeningGateway(() => ({
       services: { demo, secret: { ...demo, users: ['client:ops-bot'] } },
+      admins: ['client:ops-bot'],
       authorization: {
         grants: { clientCredentials: true, jwtBearer: true },
         trustedIdps: [{ issuer: idp.issuer, jwksUri: idp.jwksUri }],
@@ -136,6 +147,24 @@ describe('gateway: machine clients and enterprise IdPs reach MCP services', () =
     const admitted = await list(ops.body.access_token!);
     expect(admitted.status).toBe(200);
     await admitted.body?.cancel();
+  });
+
+  it('admin API: a runtime service whose users list names a machine client is accepted', async () => {
+    const admin = await clientCredentialsToken(
+      srv.url,
+      'ops-bot',
+      OPS_SECRET,
+      `${srv.url}/admin`,
+      'mcp:admin',
+    );
+    expect(admin.status).toBe(200);
+    const res = await fetch(`${srv.url}/admin/services/bots`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin.body.access_token!}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'http', url: 'http://127.0.0.1:9/mcp', users: ['client:other-bot'] }),
+    });
+    expect(await res.text()).not.toMatch(/clientCredentials is off/);
+    expect(res.status).toBeLessThan(300);
   });
 
   it('MCP SDK PrivateKeyJwtProvider: private_key_jwt with the jwks from the config', async () => {

@@ -14,6 +14,7 @@ import {
   machineStaticClient,
   remoteIdentityProviderConfig,
 } from '../gateway/as-options.js';
+import { accountResource, adminResource } from '../gateway/resources.js';
 import { issuePath, type ConfigIssue } from './errors.js';
 import { serviceRoutes } from './routes.js';
 import type { GatewayConfig } from './schema.js';
@@ -23,11 +24,16 @@ import type { GatewayConfig } from './schema.js';
  * own option schema (one set of rules, not a copy), naming the gateway field.
  */
 export function authorizationConfigIssues(config: GatewayConfig): ConfigIssue[] {
-  const resources = serviceRoutes(config).map((r) => ({
-    resource: r.resource,
-    scopes: r.scopes,
-    name: r.title,
-  }));
+  // The same resources the running gateway gives its authorization server.
+  const resources = [
+    ...serviceRoutes(config).map((r) => ({
+      resource: r.resource,
+      scopes: r.scopes,
+      name: r.title,
+    })),
+    adminResource(config.issuer),
+    accountResource(config.issuer),
+  ];
   const identityProvider = config.idp.type === 'local' ? undefined : remoteIdentityProviderConfig(config.idp);
   try {
     const options = parseOptions(authorizationServerOptions(config, resources, { identityProvider }));

@@ -9,7 +9,7 @@ import {
   type ResourceDescriptor,
 } from '../auth.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { listProblems, listsSubject, mayUse } from '../config/subjects.js';
+import { listProblems, listsSubject, mayUse, otherSubjects } from '../config/subjects.js';
 import { accountResource, adminResource, ADMIN_SCOPE } from './resources.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 import { Cors } from '../http/cors.js';
@@ -541,6 +541,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         'users',
         service.users.filter((u): u is string => typeof u === 'string'),
         config.idp,
+        otherSubjects(config),
       );
       if (problems.length) return jsonError(400, 'invalid_service', problems.join('; '));
     }
