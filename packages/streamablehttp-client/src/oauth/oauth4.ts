@@ -119,6 +119,18 @@ export function toAuthError(err: unknown, what: string): Error {
       { cause: err },
     );
   }
+  if (err instanceof oauth.WWWAuthenticateChallengeError) {
+    // A token endpoint that refuses client authentication answers 401 with a
+    // challenge (RFC 6749 §5.2): that is invalid_client unless the challenge names another error.
+    const named = err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters;
+    const code = named?.error ?? (err.status === 401 ? 'invalid_client' : 'invalid_response');
+    const description = named?.error_description;
+    return new AuthError(
+      code,
+      `${what} failed: ${code}${description ? ` (${description})` : ''} [HTTP ${err.status}, WWW-Authenticate: ${err.cause.map((c) => c.scheme).join(', ')}]`,
+      { cause: err },
+    );
+  }
   if (err instanceof oauth.AuthorizationResponseError) {
     return new AuthError(
       err.error,
