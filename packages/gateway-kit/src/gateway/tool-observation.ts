@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 import type { GatewayMetrics } from '../ops/metrics.js';
 
@@ -30,8 +31,12 @@ type Watched = { method: 'tools/call'; tool: string } | { method: 'tools/list' }
  */
 export class ToolObservation implements ResponseObserver {
   private readonly pending = new Map<unknown, Watched>();
-  /** Made by {@link tapResponse} only: the stdio path never decodes bytes. */
-  private decoder: TextDecoder | undefined;
+  /**
+   * Made by {@link tapResponse} only: the stdio path never decodes bytes. A
+   * `StringDecoder`, not a `TextDecoder`: each `TextDecoder` holds a native
+   * converter that costs far more to make and slows every young GC.
+   */
+  private decoder: StringDecoder | undefined;
   /** Text read but not yet parsed: the whole JSON body, or the unfinished event of a stream. */
   private text = '';
   private mode: 'json' | 'sse' | undefined;
@@ -87,7 +92,7 @@ export class ToolObservation implements ResponseObserver {
 
   private read(chunk: Uint8Array): void {
     if (this.done) return;
-    this.text += (this.decoder ??= new TextDecoder()).decode(chunk, { stream: true });
+    this.text += (this.decoder ??= new StringDecoder('utf8')).write(chunk);
     if (this.mode === undefined) {
       const first = /\S/.exec(this.text);
       if (!first) return;
@@ -99,7 +104,7 @@ export class ToolObservation implements ResponseObserver {
 
   private end(): void {
     if (this.done) return;
-    if (this.decoder) this.text += this.decoder.decode();
+    if (this.decoder) this.text += this.decoder.end();
     if (this.mode === 'json') this.parse(this.text);
     else if (this.mode === 'sse') this.events(true);
     this.stop();
