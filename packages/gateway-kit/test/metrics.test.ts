@@ -112,6 +112,54 @@ describe('ToolObservation (replies read on their way to the client)', () => {
     expect(await tools(m)).toEqual(['mcp_gateway_tool_calls_total{service="s",tool="echo"} 1']);
   });
 
+  it('a tool name whose UTF-8 bytes are split between chunks is learnt and counted whole', async () => {
+    const m = new GatewayMetrics();
+    const bytes = enc('{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"café"}]}}');
+    const cut = bytes.indexOf(0xc3) + 1; // inside the two bytes of "é"
+    await ToolObservation.of('s', [{ id: 1, method: 'tools/list' }], m)!
+      .tapResponse(
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(bytes.slice(0, cut));
+              c.enqueue(bytes.slice(cut));
+              c.close();
+            },
+          }),
+          { headers: { 'content-type': 'application/json' } },
+        ),
+      )
+      .text();
+    const call = ToolObservation.of('s', [{ id: 2, method: 'tools/call', params: { name: 'café' } }], m)!;
+    await call.tapResponse(Response.json({ jsonrpc: '2.0', id: 2, result: {} })).text();
+    expect(await tools(m)).toEqual(['mcp_gateway_tool_calls_total{service="s",tool="café"} 1']);
+  });
+
+  it('onResponse (parsed replies, the stdio bridge hook): the same rules without reading bytes; later replies change nothing', async () => {
+    const m = new GatewayMetrics();
+    const list = ToolObservation.of('s', [{ id: 1, method: 'tools/list' }], m)!;
+    list.onResponse({ jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'echo' }] } });
+    const o = ToolObservation.of(
+      's',
+      [
+        { id: 2, method: 'tools/call', params: { name: 'echo' } },
+        { id: 3, method: 'tools/call', params: { name: 'echo' } },
+        { id: 4, method: 'tools/call', params: { name: 'nope' } },
+      ],
+      m,
+    )!;
+    o.onResponse({ jsonrpc: '2.0', id: 2, result: { content: [] } });
+    o.onResponse({ jsonrpc: '2.0', id: 3, error: { code: -32602, message: 'bad' } });
+    o.onResponse({ jsonrpc: '2.0', id: 99, result: {} });
+    o.onResponse({ jsonrpc: '2.0', id: 4, result: { isError: true } });
+    // Every watched request is answered: a repeated id is not counted again.
+    o.onResponse({ jsonrpc: '2.0', id: 2, result: { content: [] } });
+    expect(await tools(m)).toEqual([
+      'mcp_gateway_tool_calls_total{service="s",tool="echo"} 1',
+      'mcp_gateway_tool_calls_total{service="s",tool="other"} 1',
+    ]);
+  });
+
   it('learnTools keeps at most maxToolsPerService names per service', async () => {
     const m = new GatewayMetrics({ maxToolsPerService: 2 });
     m.learnTools('s', ['a', 'b', 'c', 42, 'x'.repeat(129)]);

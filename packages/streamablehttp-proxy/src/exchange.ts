@@ -20,6 +20,20 @@ export interface RequestView {
   loadBody?: () => Promise<Uint8Array | undefined>;
   /** `JSON.parse` of `body` when the caller parsed it already (`NodeRequestInit.json`). */
   json?: unknown;
+  /** Told of each response the child sends to a request of this POST (`NodeRequestInit.observer`). */
+  observer?: ResponseObserver;
+}
+
+/**
+ * Watches the answers to one POST: {@link onResponse} gets each JSON-RPC
+ * response the child sends to one of its requests, as the bridge parsed it to
+ * route it, so a caller learns outcomes (`result` or `error`) without reading
+ * the reply's bytes. Called per response on the hot path, after the response
+ * has been handed to its stream: keep it cheap. It must not change the
+ * message; what it throws is logged and otherwise ignored.
+ */
+export interface ResponseObserver {
+  onResponse(response: Readonly<Record<string, unknown>>): void;
 }
 
 /** The handler's answer: a finite body, an SSE stream, or neither. */

@@ -205,7 +205,12 @@ export class HttpHandler {
       // The per-user cap counts sessions by identity; without one the bridge cannot tell users apart.
       const session = this.registry.open(identity, this.envFor(request));
       try {
-        return await session.post(items, { mode, batch, resumable: supportsPrimingEvents(version) });
+        return await session.post(items, {
+          mode,
+          batch,
+          resumable: supportsPrimingEvents(version),
+          observer: request.observer,
+        });
       } catch (err) {
         void session.close('initialize failed');
         throw err;
@@ -213,7 +218,12 @@ export class HttpHandler {
     }
     const session = await this.session(request);
     const version = this.protocolVersion(request) ?? session.protocolVersion ?? DEFAULT_PROTOCOL_VERSION;
-    return session.post(items, { mode, batch, resumable: supportsPrimingEvents(version) });
+    return session.post(items, {
+      mode,
+      batch,
+      resumable: supportsPrimingEvents(version),
+      observer: request.observer,
+    });
   }
 
   private async get(request: RequestView): Promise<Reply> {

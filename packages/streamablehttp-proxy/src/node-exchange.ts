@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { BridgeHttpError, JsonRpcCode } from './errors.js';
-import { errorReply, tooLarge, type Reply, type RequestView } from './exchange.js';
+import { errorReply, tooLarge, type Reply, type RequestView, type ResponseObserver } from './exchange.js';
 import type { HttpHandler } from './http-handler.js';
 import { attachNodeResponse } from './sse.js';
 
@@ -18,6 +18,8 @@ export interface NodeRequestInit {
    * It must be the parse of exactly `body`.
    */
   json?: unknown;
+  /** Told of each response the child sends to a request of this POST (e.g. the gateway counts tool calls). */
+  observer?: ResponseObserver;
 }
 
 /** The status {@link handleNodeRequest} reports for a client that left before its request was read (nothing is written). */
@@ -52,7 +54,7 @@ export async function handleNodeRequest(
         close = true;
       } else body = read;
     }
-    reply ??= await handler.handle(nodeView(req, method, body, init?.headers, init?.json));
+    reply ??= await handler.handle(nodeView(req, method, body, init));
   } catch (err) {
     // The body stopped arriving because the client left: nobody to answer (nginx's 499).
     if (res.destroyed) return { status: CLIENT_CLOSED };
@@ -87,10 +89,10 @@ function nodeView(
   req: http.IncomingMessage,
   method: string,
   body: Uint8Array | undefined,
-  overrides: Record<string, string | null> | undefined,
-  json: unknown,
+  init: NodeRequestInit | undefined,
 ): RequestView {
   const headers = req.headers;
+  const overrides = init?.headers;
   let header: (name: string) => string | null = (name) => {
     const v = headers[name];
     return v === undefined ? null : typeof v === 'string' ? v : v.join(', ');
@@ -108,7 +110,14 @@ function nodeView(
     const fromReq = header;
     header = (name) => (Object.hasOwn(set, name) ? set[name]! : fromReq(name));
   }
-  return { method, url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`, header, body, json };
+  return {
+    method,
+    url: `http://${header('host') ?? 'localhost'}${req.url ?? '/'}`,
+    header,
+    body,
+    json: init?.json,
+    observer: init?.observer,
+  };
 }
 
 function writeReply(

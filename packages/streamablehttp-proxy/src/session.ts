@@ -1,7 +1,7 @@
 import type { ChildExit, ChildProcess } from './child-process.js';
 import { describeExit } from './child-process.js';
 import { BridgeHttpError, JsonRpcCode, jsonRpcErrorBody } from './errors.js';
-import type { Reply } from './exchange.js';
+import type { Reply, ResponseObserver } from './exchange.js';
 import { EventStore, formatEventId, parseEventId, type EventStoreLimits } from './event-store.js';
 import { classify, progressTokenOf, type Classified, type JsonRpcId } from './jsonrpc.js';
 import type { Logger } from './log.js';
@@ -45,6 +45,8 @@ export interface PostOptions {
   resumable: boolean;
   /** The body was a JSON array (answer a JSON array in JSON mode). */
   batch: boolean;
+  /** Told of each response to one of these requests. */
+  observer?: ResponseObserver;
 }
 
 interface Pending {
@@ -55,6 +57,7 @@ interface Pending {
   /** When the client gets a timeout error (`Infinity`: never); progress moves it. */
   deadline: number;
   token: JsonRpcId | undefined;
+  observer: ResponseObserver | undefined;
 }
 
 /**
@@ -197,7 +200,15 @@ export class Session {
           c.method === 'initialize'
             ? Math.min(requestDeadline, this.openedAt + this.ctx.initializeTimeoutMs)
             : requestDeadline;
-        const p: Pending = { id: c.id, stream, method: c.method, started: now, deadline, token };
+        const p: Pending = {
+          id: c.id,
+          stream,
+          method: c.method,
+          started: now,
+          deadline,
+          token,
+          observer: opts.observer,
+        };
         this.pending.set(c.id, p);
         if (token !== undefined) this.progress.set(token, p);
         stream.open++;
@@ -332,6 +343,7 @@ export class Session {
         this.ctx.onInitializeSettled(this);
       }
       this.deliver(p.stream, line, true);
+      if (p.observer) this.notify(p.observer, c.msg);
       return;
     }
     let target: OutStream | undefined;
@@ -406,6 +418,18 @@ export class Session {
     }
     stream.sink?.close();
     stream.sink = null;
+  }
+
+  /** Tells `observer` of a response; its failure is the observer's, never the session's. */
+  private notify(observer: ResponseObserver, msg: Record<string, unknown>): void {
+    try {
+      observer.onResponse(msg);
+    } catch (err) {
+      this.ctx.logger.error('response observer failed', {
+        session: this.id,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   /** The client closed `sink` (disconnected): the stream waits for a new connection, if any. */

@@ -19,6 +19,9 @@ let bridge: StdioBridge;
 let server: Listening;
 let mcpUrl: string;
 const results: { status: number; headersSent: boolean }[] = [];
+/** What each request's observer (`x-test-observe: <key>`) was told, by key. */
+const observed = new Map<string, Readonly<Record<string, unknown>>[]>();
+const log = new LogCapture();
 
 const MAX_BODY = 2048;
 const RESPONSE_HEADERS = { 'x-request-id': 'req-42', 'access-control-allow-origin': 'https://app.example' };
@@ -40,6 +43,17 @@ async function initFor(req: http.IncomingMessage): Promise<NodeRequestInit> {
         : { authorization: null, 'x-user': (req.headers['x-test-as'] as string | undefined) ?? null },
     responseHeaders: RESPONSE_HEADERS,
   };
+  const observe = req.headers['x-test-observe'];
+  if (typeof observe === 'string') {
+    const seen: Readonly<Record<string, unknown>>[] = [];
+    observed.set(observe, seen);
+    init.observer = {
+      onResponse(response) {
+        seen.push(response);
+        if (req.headers['x-test-observer-throws'] === '1') throw new Error('observer broke');
+      },
+    };
+  }
   if (req.headers['x-test-consume'] === '1') {
     await readAll(req); // the caller read the body and did not pass it on
     return init;
@@ -66,7 +80,7 @@ beforeAll(async () => {
     identity: 'x-user',
     envFromHeaders: { authorization: 'AUTH_SEEN', 'x-user': 'USER_SEEN' },
     maxBodyBytes: MAX_BODY,
-    logger: new LogCapture().logger,
+    logger: log.logger,
   });
   server = await listenNode((req, res) => {
     void initFor(req).then(async (init) => {
@@ -195,6 +209,73 @@ describe('StdioBridge.handleNode', () => {
     });
     const answers = (await batch.json()) as { id: number }[];
     expect(answers.map((a) => a.id).sort((x, y) => x - y)).toEqual([9, 10]);
+  });
+
+  it('handleNode: init.observer is told of each response to its own requests, parsed: results and errors, SSE and JSON, not notifications or other POSTs', async () => {
+    const sid = await openSession('erin');
+    const headers = { ...POST_HEADERS, 'mcp-session-id': sid, 'x-test-as': 'erin' };
+    // SSE: a batch with a tool call, a request the server refuses, and a notification.
+    const sse = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...headers, 'x-test-observe': 'sse' },
+      body: JSON.stringify([
+        JSON.parse(callBody(20, 'echo', { text: 'seen' })),
+        { jsonrpc: '2.0', id: 21, method: 'no/such-method' },
+        { jsonrpc: '2.0', method: 'notifications/roots/list_changed' },
+      ]),
+    });
+    const other = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...headers, accept: 'application/json' },
+      body: callBody(22, 'echo', { text: 'not observed' }),
+    });
+    expect(sse.headers.get('content-type')).toContain('text/event-stream');
+    await sse.text();
+    await other.text();
+    const seen = observed.get('sse')!;
+    expect(seen.map((m) => m.id).sort()).toEqual([20, 21]);
+    expect(seen.find((m) => m.id === 20)).toMatchObject({ result: { content: [{ text: 'seen' }] } });
+    expect(seen.find((m) => m.id === 21)).toMatchObject({ error: { code: -32601 } });
+    // JSON: the same, one request.
+    const json = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...headers, accept: 'application/json', 'x-test-observe': 'json' },
+      body: callBody(23, 'echo', { text: 'json' }),
+    });
+    expect(await json.json()).toMatchObject({ id: 23 });
+    expect(observed.get('json')).toEqual([
+      expect.objectContaining({
+        id: 23,
+        result: expect.objectContaining({ content: [{ type: 'text', text: 'json' }] }),
+      }),
+    ]);
+  });
+
+  it('handleNode: an observer that throws changes nothing for the client: the reply arrives, the failure is logged, the session goes on', async () => {
+    const sid = await openSession('frank');
+    const headers = {
+      ...POST_HEADERS,
+      accept: 'application/json',
+      'mcp-session-id': sid,
+      'x-test-as': 'frank',
+    };
+    const res = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { ...headers, 'x-test-observe': 'throws', 'x-test-observer-throws': '1' },
+      body: callBody(30, 'echo', { text: 'still here' }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: 30, result: { content: [{ text: 'still here' }] } });
+    expect(observed.get('throws')).toHaveLength(1);
+    expect(log.find('response observer failed')).toEqual([
+      expect.objectContaining({ error: 'observer broke' }),
+    ]);
+    const next = await fetch(mcpUrl, {
+      method: 'POST',
+      headers,
+      body: callBody(31, 'echo', { text: 'next' }),
+    });
+    expect(await next.json()).toMatchObject({ id: 31, result: { content: [{ text: 'next' }] } });
   });
 
   it('handleNode: init.responseHeaders are on SSE, JSON, 202 and error replies; it resolves with the status once headers are out', async () => {

@@ -415,13 +415,13 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         const hide: string[] = [];
         for (const k in req.headers) if (isOwnedHeader(k)) hide.push(k);
         const responseHeaders = { ...a.corsHeaders, 'x-request-id': t.reqId };
-        a.tools?.tapNode(res);
         try {
           ({ status } = await backend.handleNode(req, res, a.identity, {
             body,
             json: a.json,
             hide,
             responseHeaders,
+            observer: a.tools,
           }));
         } catch (err) {
           const response = backendFailure(entry, err, a.messages, t.log);

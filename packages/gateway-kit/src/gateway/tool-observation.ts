@@ -1,4 +1,5 @@
-import type http from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import type { ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 import type { GatewayMetrics } from '../ops/metrics.js';
 
 /** Most bytes of one answer (a JSON body, or one event of a stream) read to find the replies; beyond it the tap lets go. */
@@ -16,16 +17,26 @@ type Watched = { method: 'tools/call'; tool: string } | { method: 'tools/list' }
 /**
  * Tool-call observation, a hook on the MCP route: the `tools/call` and
  * `tools/list` requests of one exchange, matched by JSON-RPC id against the
- * backend's replies as they stream back to the client. A `tools/list` result
- * teaches {@link GatewayMetrics} the tool names the service publishes; a
- * `tools/call` is counted only when the backend answered it with a result
- * (a JSON-RPC error, such as an unknown tool, is not a call). The reply
- * passes through unchanged; once every watched request is answered (or an
- * answer is too large to read) the tap only forwards.
+ * backend's replies. A `tools/list` result teaches {@link GatewayMetrics} the
+ * tool names the service publishes; a `tools/call` is counted only when the
+ * backend answered it with a result (a JSON-RPC error, such as an unknown
+ * tool, is not a call).
+ *
+ * The replies arrive one of two ways, never changed: from a stdio bridge as
+ * the messages it already parsed to route them ({@link onResponse}, the
+ * node:http path: no bytes are read again), or, for a `Response` of any
+ * other backend, by reading its body on the way through
+ * ({@link tapResponse}). Once every watched request is answered (or an
+ * answer is too large to read) the observation does nothing more.
  */
-export class ToolObservation {
+export class ToolObservation implements ResponseObserver {
   private readonly pending = new Map<unknown, Watched>();
-  private readonly decoder = new TextDecoder();
+  /**
+   * Made by {@link tapResponse} only: the stdio path never decodes bytes. A
+   * `StringDecoder`, not a `TextDecoder`: each `TextDecoder` holds a native
+   * converter that costs far more to make and slows every young GC.
+   */
+  private decoder: StringDecoder | undefined;
   /** Text read but not yet parsed: the whole JSON body, or the unfinished event of a stream. */
   private text = '';
   private mode: 'json' | 'sse' | undefined;
@@ -56,7 +67,15 @@ export class ToolObservation {
     return o;
   }
 
-  /** The same response, its body read on the way through. */
+  /**
+   * One JSON-RPC response of the backend, already parsed (the stdio bridge's
+   * {@link ResponseObserver} hook). Runs per response: a map lookup, no parsing.
+   */
+  onResponse(message: Readonly<Record<string, unknown>>): void {
+    if (!this.done) this.answer(message);
+  }
+
+  /** The same response, its body read on the way through (backends without {@link onResponse}). */
   tapResponse(res: Response): Response {
     if (!res.body) return res;
     const body = res.body.pipeThrough(
@@ -71,38 +90,9 @@ export class ToolObservation {
     return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
   }
 
-  /** Reads what the backend writes to `res` (the node:http fast path), leaving the writes as they are. */
-  tapNode(res: http.ServerResponse): void {
-    const write = res.write.bind(res);
-    const end = res.end.bind(res);
-    const bytes = (chunk: unknown, encoding: unknown): Uint8Array | undefined =>
-      typeof chunk === 'string'
-        ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
-        : chunk instanceof Uint8Array
-          ? chunk
-          : undefined;
-    res.write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (!this.done) {
-        const b = bytes(chunk, rest[0]);
-        if (b) this.read(b);
-      }
-      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof res.write;
-    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-      if (!this.done) {
-        const b = typeof chunk === 'function' ? undefined : bytes(chunk, rest[0]);
-        if (b) this.read(b);
-        this.end();
-      }
-      res.write = write;
-      res.end = end;
-      return (end as (...a: unknown[]) => http.ServerResponse)(chunk, ...rest);
-    }) as typeof res.end;
-  }
-
   private read(chunk: Uint8Array): void {
     if (this.done) return;
-    this.text += this.decoder.decode(chunk, { stream: true });
+    this.text += (this.decoder ??= new StringDecoder('utf8')).write(chunk);
     if (this.mode === undefined) {
       const first = /\S/.exec(this.text);
       if (!first) return;
@@ -114,7 +104,7 @@ export class ToolObservation {
 
   private end(): void {
     if (this.done) return;
-    this.text += this.decoder.decode();
+    if (this.decoder) this.text += this.decoder.end();
     if (this.mode === 'json') this.parse(this.text);
     else if (this.mode === 'sse') this.events(true);
     this.stop();
@@ -154,7 +144,7 @@ export class ToolObservation {
     }
   }
 
-  private answer(m: Record<string, unknown>): void {
+  private answer(m: Readonly<Record<string, unknown>>): void {
     const w = this.pending.get(m.id);
     if (!w || !('result' in m || 'error' in m)) return;
     this.pending.delete(m.id);

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { BridgeStats } from '@mcp-gateway/streamablehttp-proxy';
+import type { BridgeStats, ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 import type { Identity } from '../identity.js';
 
 /** What the gateway hands a backend that serves a request straight on node:http. */
@@ -12,6 +12,8 @@ export interface NodeServiceInit {
   hide: string[];
   /** Headers to add to the response (CORS, `x-request-id`). */
   responseHeaders: Record<string, string>;
+  /** Told of each JSON-RPC response to the request's messages, as parsed on its way back (tool-call metrics). */
+  observer?: ResponseObserver;
 }
 
 /**

@@ -93,6 +93,7 @@ export function stdioBackend(
         json: init.json,
         headers,
         responseHeaders: init.responseHeaders,
+        observer: init.observer,
       });
     },
     async ready() {
