@@ -11,6 +11,14 @@ export const JsonRpcCode = {
   /** A request past its deadline (the SDK's `RequestTimeout`): the child did not answer in time. */
   RequestTimeout: -32001,
   InternalError: -32603,
+  /** Unknown method, or one the 2026-07-28 wire removed (`initialize`, `ping`, …). */
+  MethodNotFound: -32601,
+  /** 2026-07-28 (SEP-2243): an `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name` header missing or unlike the body. */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: serving needs a client capability the request's `_meta` did not declare. */
+  MissingRequiredClientCapability: -32021,
+  /** 2026-07-28: the request's protocol version is not one the bridge serves. */
+  UnsupportedProtocolVersion: -32022,
 } as const;
 
 /**
@@ -27,6 +35,8 @@ export class BridgeHttpError extends Error {
     message: string,
     readonly headers: Record<string, string> = {},
     readonly id: string | number | null = null,
+    /** `error.data` of the JSON-RPC body, when the code defines one. */
+    readonly data?: unknown,
   ) {
     super(message);
   }

@@ -4,7 +4,7 @@
  *
  * Tools: `echo`, `add`, `slow` (sleeps, reports progress), `crash` (exits),
  * `stderr` (writes a line to stderr), `sample` (sampling round trip),
- * `notify` (logging notification), `env` (selected env vars), `pid`,
+ * `elicit` (elicitation round trip), `notify` (logging notification), `env` (selected env vars), `pid`,
  * `grandchild` (spawns a long-lived process in the same group), `big` (a
  * long answer), `garbage` (writes a non-JSON line to stdout).
  * Resource `fixture://greeting`, prompt `greet`.
@@ -89,6 +89,22 @@ server.registerTool(
     });
     const content = Array.isArray(result.content) ? result.content[0] : result.content;
     return text(content?.type === 'text' ? content.text : JSON.stringify(result.content));
+  },
+);
+
+server.registerTool(
+  'elicit',
+  {
+    description: 'Asks the client (elicitation) for a `name`, then greets it',
+    inputSchema: { message: z.string() },
+  },
+  async ({ message }) => {
+    const result = await server.server.elicitInput({
+      message,
+      requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+    });
+    const name = result.action === 'accept' ? String(result.content?.name ?? '') : `(${result.action})`;
+    return text(`hello ${name}`);
   },
 );
 

@@ -39,6 +39,7 @@ describe('fixtureMcpServer over stdio', () => {
         'big',
         'crash',
         'echo',
+        'elicit',
         'env',
         'garbage',
         'grandchild',

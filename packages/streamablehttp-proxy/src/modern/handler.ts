@@ -1,0 +1,188 @@
+import { BridgeHttpError, JsonRpcCode } from '../errors.js';
+import { jsonReply, type Reply } from '../exchange.js';
+import { classify } from '../jsonrpc.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../options.js';
+import { MODERN_PROTOCOL_VERSIONS } from '../protocol-version.js';
+import { SSE_HEADERS, SseSink } from '../sse.js';
+import { ModernCall, errorMessage, type CallContext, type CallSink } from './call.js';
+import type { ChildInitResult } from './child.js';
+import { META, checkEnvelope, type HeaderReader, type ModernRequest } from './envelope.js';
+import type { ChildPool } from './pool.js';
+
+/** Methods the 2026-07-28 wire removed: 404 -32601 there (they still work in 2025 sessions). */
+const REMOVED: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
+
+/** What the modern handler needs besides the pool. */
+export interface ModernConfig extends Omit<CallContext, 'onUnrouted'> {
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Serves one 2026-07-28 request (the http handler classified it with
+ * `requestEra`): checks the envelope and headers, answers `server/discover`
+ * from the pool's cached `initialize` result, refuses removed methods, and
+ * forwards the rest to a leased child of the caller ({@link ModernCall}).
+ */
+export class ModernHandler {
+  constructor(
+    private readonly cfg: ModernConfig,
+    readonly pool: ChildPool,
+  ) {}
+
+  /** Handles one parsed POST body of `user`. Errors are answered, never thrown. */
+  async handle(parsed: unknown, header: HeaderReader, user: string, acceptsSse: boolean): Promise<Reply> {
+    try {
+      return await this.dispatch(parsed, header, user, acceptsSse);
+    } catch (err) {
+      if (!(err instanceof BridgeHttpError)) throw err;
+      return jsonReply(err.status, JSON.stringify(errorMessage(err)), err.headers);
+    }
+  }
+
+  private async dispatch(
+    parsed: unknown,
+    header: HeaderReader,
+    user: string,
+    acceptsSse: boolean,
+  ): Promise<Reply> {
+    if (Array.isArray(parsed)) {
+      throw new BridgeHttpError(
+        400,
+        JsonRpcCode.InvalidRequest,
+        'Invalid Request: 2026-07-28 requests are never batched',
+      );
+    }
+    const c = classify(parsed);
+    if (!c || c.kind === 'response') {
+      throw new BridgeHttpError(
+        400,
+        JsonRpcCode.InvalidRequest,
+        'Invalid Request: not a JSON-RPC 2.0 request',
+      );
+    }
+    // Notifications have no use on the stateless wire (closing a response is the cancellation).
+    if (c.kind === 'notification') return { status: 202, headers: {} };
+    const params = c.msg.params ?? {};
+    if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+      throw new BridgeHttpError(
+        400,
+        JsonRpcCode.InvalidParams,
+        'Invalid params: params must be an object',
+        {},
+        c.id,
+      );
+    }
+    if (REMOVED.has(c.method)) {
+      throw new BridgeHttpError(
+        404,
+        JsonRpcCode.MethodNotFound,
+        `Method not found: ${c.method} is not part of MCP 2026-07-28`,
+        {},
+        c.id,
+      );
+    }
+    const req = checkEnvelope(c.id, c.method, params as Record<string, unknown>, header);
+    if (req.method === 'server/discover') return this.discover(req, user);
+    return this.forward(req, user, acceptsSse);
+  }
+
+  /** `server/discover` (SEP-2575) from the cached `initialize` result; a child is started only the first time. */
+  private async discover(req: ModernRequest, user: string): Promise<Reply> {
+    const init = await this.initResult(user);
+    const result = {
+      resultType: 'complete',
+      supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
+      capabilities: modernCapabilities(init.capabilities),
+      ...(init.instructions === undefined ? {} : { instructions: init.instructions }),
+      ttlMs: this.cfg.listTtlMs,
+      cacheScope: 'private',
+      _meta: { [META.serverInfo]: init.serverInfo },
+    };
+    return jsonReply(200, JSON.stringify({ jsonrpc: '2.0', id: req.id, result }));
+  }
+
+  private async initResult(user: string): Promise<ChildInitResult> {
+    if (this.pool.initResult) return this.pool.initResult;
+    const child = await this.pool.acquire(user);
+    this.pool.release(child);
+    return child.init!;
+  }
+
+  private async forward(req: ModernRequest, user: string, acceptsSse: boolean): Promise<Reply> {
+    const child = await this.pool.acquire(user);
+    const serverInfo = child.init?.serverInfo ?? {};
+    const ctx: CallContext = { ...this.cfg, onUnrouted: (u, msg) => this.pool.onStray(u, msg, child) };
+    const release = (c: typeof child) => this.pool.release(c);
+    if (acceptsSse) {
+      let call: ModernCall | undefined;
+      const now = this.cfg.clock.now();
+      const sse = new SseSink(now, () => call?.cancel('client closed the response stream'));
+      const sink: CallSink = {
+        notify: (msg) => sse.writeMessage(Buffer.from(JSON.stringify(msg)), undefined, this.cfg.clock.now()),
+        done: (_status, msg) => {
+          sse.writeMessage(Buffer.from(JSON.stringify(msg)), undefined, this.cfg.clock.now());
+          sse.close();
+        },
+      };
+      // A refusal found before anything streams (bad requestState) is answered as plain JSON.
+      const first = await this.begin(req, child, serverInfo, ctx, sink, release, (c) => (call = c));
+      return first ?? { status: 200, headers: { ...SSE_HEADERS }, sse };
+    }
+    return new Promise<Reply>((resolve, reject) => {
+      const sink: CallSink = {
+        notify: () => {},
+        done: (status, msg) => resolve(jsonReply(status, JSON.stringify(msg))),
+      };
+      this.begin(req, child, serverInfo, ctx, sink, release, () => {}).then(
+        (first) => first && resolve(first),
+        reject,
+      );
+    });
+  }
+
+  /** Starts the call; a refusal before the child is asked (bad `requestState`) comes back as a reply. */
+  private async begin(
+    req: ModernRequest,
+    child: Parameters<typeof this.pool.release>[0],
+    serverInfo: Record<string, unknown>,
+    ctx: CallContext,
+    sink: CallSink,
+    release: (c: typeof child) => void,
+    started: (call: ModernCall) => void,
+  ): Promise<Reply | undefined> {
+    const call = new ModernCall(req, child, serverInfo, ctx, sink, release);
+    try {
+      call.start();
+    } catch (err) {
+      this.pool.release(child);
+      if (err instanceof BridgeHttpError) {
+        return jsonReply(err.status, JSON.stringify(errorMessage(err)), err.headers);
+      }
+      throw err;
+    }
+    started(call);
+    return undefined;
+  }
+}
+
+/**
+ * The child's capabilities as a 2026 server states them: `resources.subscribe`
+ * dropped (`resources/subscribe` is gone from the wire), the rest as is.
+ */
+export function modernCapabilities(caps: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...caps };
+  const resources = caps.resources;
+  if (typeof resources === 'object' && resources !== null) {
+    const { subscribe: _dropped, ...rest } = resources as Record<string, unknown>;
+    out.resources = rest;
+  }
+  return out;
+}
