@@ -120,6 +120,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
           initializeTimeoutMs: o.initializeTimeoutMs,
           killGraceMs: o.killGraceMs,
           retryAfterSeconds: o.retryAfterSeconds,
+          keepAliveMs: o.keepAliveMs,
         });
   let closing = false;
   const handler = new HttpHandler(
@@ -146,7 +147,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
   );
   const sweeper = setInterval(() => {
     registry.sweep(clock.now());
-    modern?.pool.sweep(clock.now());
+    modern?.sweep(clock.now());
   }, o.sweepIntervalMs);
   sweeper.unref();
   registry.scheduleRefill();
@@ -163,7 +164,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       closing = true;
       closed ??= (async () => {
         clearInterval(sweeper);
-        await Promise.all([registry.close(), modern?.pool.close()]);
+        await Promise.all([registry.close(), modern?.close()]);
       })();
       return closed;
     },

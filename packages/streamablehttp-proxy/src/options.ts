@@ -41,6 +41,10 @@ export interface ModernOptions {
   requestStateTtlMs?: number;
   /** `ttlMs` caching hint on lists and `server/discover` (`cacheScope` is always `private`). Default 0. */
   listTtlMs?: number;
+  /** Most open `subscriptions/listen` streams, all users together. Default 200. */
+  maxListeners?: number;
+  /** Most open `subscriptions/listen` streams of one user (429 beyond). Default 4. */
+  maxListenersPerUser?: number;
 }
 
 /** Options of {@link createStdioBridge}. Only `command` is required. */
@@ -207,6 +211,8 @@ export const optionsSchema = z.object({
           .optional(),
         requestStateTtlMs: positiveInt.optional(),
         listTtlMs: nonNegativeInt.optional(),
+        maxListeners: positiveInt.optional(),
+        maxListenersPerUser: positiveInt.optional(),
       }),
     ])
     .optional(),

@@ -4,7 +4,7 @@
  *
  * Tools: `echo`, `add`, `slow` (sleeps, reports progress), `crash` (exits),
  * `stderr` (writes a line to stderr), `sample` (sampling round trip),
- * `elicit` (elicitation round trip), `notify` (logging notification), `env` (selected env vars), `pid`,
+ * `elicit` (elicitation round trip), `change-list` (adds a tool or prompt: list_changed), `notify` (logging notification), `env` (selected env vars), `pid`,
  * `grandchild` (spawns a long-lived process in the same group), `big` (a
  * long answer), `garbage` (writes a non-JSON line to stdout).
  * Resource `fixture://greeting`, prompt `greet`.
@@ -105,6 +105,21 @@ server.registerTool(
     });
     const name = result.action === 'accept' ? String(result.content?.name ?? '') : `(${result.action})`;
     return text(`hello ${name}`);
+  },
+);
+
+let added = 0;
+server.registerTool(
+  'change-list',
+  {
+    description: 'Adds a tool or a prompt, so the server sends the matching list_changed notification',
+    inputSchema: { kind: z.enum(['tool', 'prompt']) },
+  },
+  ({ kind }) => {
+    const name = `added-${kind}-${++added}`;
+    if (kind === 'tool') server.registerTool(name, { description: 'Added at run time' }, () => text(name));
+    else server.registerPrompt(name, { description: 'Added at run time' }, () => ({ messages: [] }));
+    return text(name);
   },
 );
 

@@ -37,6 +37,7 @@ describe('fixtureMcpServer over stdio', () => {
       [
         'add',
         'big',
+        'change-list',
         'crash',
         'echo',
         'elicit',

@@ -8,6 +8,7 @@ import { SSE_HEADERS, SseSink } from '../sse.js';
 import { ModernCall, errorMessage, type CallContext, type CallSink } from './call.js';
 import type { ChildInitResult } from './child.js';
 import { META, checkEnvelope, type HeaderReader, type ModernRequest } from './envelope.js';
+import type { Listeners } from './listen.js';
 import type { ChildPool } from './pool.js';
 
 /** Methods the 2026-07-28 wire removed: 404 -32601 there (they still work in 2025 sessions). */
@@ -35,7 +36,22 @@ export class ModernHandler {
   constructor(
     private readonly cfg: ModernConfig,
     readonly pool: ChildPool,
-  ) {}
+    readonly listeners: Listeners,
+  ) {
+    pool.onStray = (user, msg) => listeners.deliver(user, msg);
+  }
+
+  /** Periodic upkeep: idle children, keep-alives on listen streams. */
+  sweep(now: number): void {
+    this.pool.sweep(now);
+    this.listeners.sweep(now);
+  }
+
+  /** Ends every listen stream and child. */
+  async close(): Promise<void> {
+    this.listeners.close();
+    await this.pool.close();
+  }
 
   /** Handles one parsed POST body of `user`. Errors are answered, never thrown. */
   async handle(parsed: unknown, header: HeaderReader, user: string, acceptsSse: boolean): Promise<Reply> {
@@ -91,6 +107,19 @@ export class ModernHandler {
     }
     const req = checkEnvelope(c.id, c.method, params as Record<string, unknown>, header);
     if (req.method === 'server/discover') return this.discover(req, user);
+    if (req.method === 'subscriptions/listen') {
+      if (!acceptsSse) {
+        throw new BridgeHttpError(
+          406,
+          JsonRpcCode.ServerError,
+          'Not Acceptable: subscriptions/listen answers with text/event-stream',
+          {},
+          req.id,
+        );
+      }
+      const init = await this.initResult(user);
+      return this.listeners.open(user, req.id, req.params, init.capabilities);
+    }
     return this.forward(req, user, acceptsSse);
   }
 

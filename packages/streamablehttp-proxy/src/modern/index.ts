@@ -3,6 +3,7 @@ import type { ChildSpec } from '../child-process.js';
 import type { Logger } from '../log.js';
 import type { Clock, ModernOptions } from '../options.js';
 import { ModernHandler } from './handler.js';
+import { Listeners } from './listen.js';
 import { ChildPool } from './pool.js';
 import { RequestStateCodec } from './request-state.js';
 
@@ -15,6 +16,8 @@ export const MODERN_DEFAULTS = {
   idleTimeoutMs: 5 * 60_000,
   requestStateTtlMs: 10 * 60_000,
   listTtlMs: 0,
+  maxListeners: 200,
+  maxListenersPerUser: 4,
 } as const;
 
 /** What the bridge passes down besides the user's {@link ModernOptions}. */
@@ -27,6 +30,7 @@ export interface ModernEnv {
   initializeTimeoutMs: number;
   killGraceMs: number;
   retryAfterSeconds: number;
+  keepAliveMs: number;
 }
 
 /** Builds the 2026-07-28 side of a bridge: the per-user child pool and the handler over it. */
@@ -57,5 +61,14 @@ export function createModernHandler(options: ModernOptions, env: ModernEnv): Mod
       listTtlMs: o.listTtlMs,
     },
     pool,
+    new Listeners(
+      {
+        maxListeners: o.maxListeners,
+        maxListenersPerUser: o.maxListenersPerUser,
+        retryAfterSeconds: env.retryAfterSeconds,
+        keepAliveMs: env.keepAliveMs,
+      },
+      env.clock,
+    ),
   );
 }
