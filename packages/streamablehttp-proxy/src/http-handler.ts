@@ -38,7 +38,7 @@ export interface HttpConfig {
 const MAX_BATCH = 1000;
 const ALLOW = 'GET, POST, DELETE';
 const ALLOWED_REQUEST_HEADERS =
-  'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id';
+  'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
 const EXPOSED_HEADERS = 'mcp-session-id, mcp-protocol-version';
 
 /**

@@ -102,6 +102,22 @@ describe('2026-07-28 wire', () => {
     });
   });
 
+  it('sep-2575: a method the server does not implement is 404 -32601 (the child\u2019s answer, with its status)', async () => {
+    const b = await startBridge();
+    const r = await call2026(b.mcpUrl, 'no/such-method');
+    expect(r.status).toBe(404);
+    expect(r.body.error?.code).toBe(-32601);
+  });
+
+  it('sep-2243: a _meta version unlike the MCP-Protocol-Version header is -32020 before the version is judged', async () => {
+    const b = await startBridge();
+    const r = await call2026(b.mcpUrl, 'server/discover', {
+      _meta: envelope({ 'io.modelcontextprotocol/protocolVersion': 'v999.0.0' }),
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error?.code).toBe(-32020);
+  });
+
   it.each([
     ['MCP-Protocol-Version missing', { 'mcp-protocol-version': null }],
     ['Mcp-Method different', { 'mcp-method': 'tools/list' }],
@@ -124,6 +140,12 @@ describe('2026-07-28 wire', () => {
     );
     expect(r.status).toBe(200);
     expect(r.body.result?.content?.[0]?.text).toBe('x');
+  });
+
+  it('sep-2243: a CORS preflight allows the Mcp-Method and Mcp-Name headers browsers must send', async () => {
+    const b = await startBridge({ allowedOrigins: ['https://app.example'] });
+    const res = await fetch(b.mcpUrl, { method: 'OPTIONS', headers: { origin: 'https://app.example' } });
+    expect(res.headers.get('access-control-allow-headers')).toMatch(/mcp-method.*mcp-name/);
   });
 
   it('a batch on the 2026 wire is 400 -32600', async () => {

@@ -119,7 +119,9 @@ export class ModernCall {
     if (this.finished) return;
     this.stop(undefined);
     if ('error' in r) {
-      this.sink.done(200, { jsonrpc: '2.0', id: this.req.id, error: r.error });
+      // A method the server does not implement is 404 on the 2026 wire (SEP-2575).
+      const status = r.error.code === JsonRpcCode.MethodNotFound ? 404 : 200;
+      this.sink.done(status, { jsonrpc: '2.0', id: this.req.id, error: r.error });
       return;
     }
     const result: Record<string, unknown> = { ...r.result, resultType: 'complete' };

@@ -40,10 +40,10 @@ export type HeaderReader = (name: string) => string | null;
 
 /**
  * Checks a modern request's `_meta` envelope (SEP-2575) and its mirrored
- * headers (SEP-2243), in this order: missing envelope keys → `-32602`; a
+ * headers (SEP-2243), in this order: missing envelope keys → `-32602`;
+ * `MCP-Protocol-Version` missing or unlike the `_meta` version → `-32020`; a
  * revision the bridge does not serve → `-32022` with `data.supported`;
- * `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` missing or unlike the
- * body → `-32020`. Every refusal is HTTP 400 and echoes the request id.
+ * `Mcp-Method` or `Mcp-Name` missing or unlike the body → `-32020`. Every refusal is HTTP 400 and echoes the request id.
  */
 export function checkEnvelope(
   id: JsonRpcId,
@@ -67,6 +67,8 @@ export function checkEnvelope(
       id,
     );
   }
+  // The header must mirror the body before the version itself is judged (a mismatch is -32020, not -32022).
+  mirror(id, header('mcp-protocol-version'), version, 'MCP-Protocol-Version');
   if (!isModernProtocolVersion(version)) {
     throw new BridgeHttpError(
       400,
@@ -77,7 +79,6 @@ export function checkEnvelope(
       { supported: [...MODERN_PROTOCOL_VERSIONS], requested: version },
     );
   }
-  mirror(id, header('mcp-protocol-version'), version, 'MCP-Protocol-Version');
   mirror(id, header('mcp-method'), method, 'Mcp-Method');
   const nameKey = NAMED[method];
   if (nameKey) {
