@@ -219,6 +219,23 @@ describe('2026-07-28 wire', () => {
     expect(r.body.result?.content?.[0]?.text).toBe('again');
   });
 
+  it('a call with nothing to stream turns into an SSE stream soon, so closing it still cancels the child', async () => {
+    const b = await startBridge();
+    const ac = new AbortController();
+    const res = await send2026(
+      b.mcpUrl,
+      'tools/call',
+      { name: 'slow', arguments: { ms: 30_000 } },
+      { accept: 'application/json, text/event-stream' },
+      { signal: ac.signal },
+    );
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    ac.abort();
+    await vi.waitFor(() =>
+      expect(b.logs.find('child stderr').some((l) => String(l.line).startsWith('slow cancelled'))).toBe(true),
+    );
+  });
+
   it('every child request has a deadline: past requestTimeoutMs the client gets -32001 and the child is cancelled', async () => {
     const b = await startBridge({ requestTimeoutMs: 200 });
     const r = await call2026(b.mcpUrl, 'tools/call', { name: 'slow', arguments: { ms: 5000 } });
@@ -350,14 +367,19 @@ describe('2026-07-28 MRTR (SEP-2322)', () => {
     expect(r.body.error?.code).toBe(-32602);
   });
 
-  it('the client is never asked for what clientCapabilities did not declare: -32021', async () => {
+  it('the client is never asked for what clientCapabilities did not declare: -32021, HTTP 400 even when SSE was acceptable', async () => {
     const b = await startBridge();
-    const r = await call2026(b.mcpUrl, 'tools/call', {
-      ...elicit,
-      _meta: envelope({ 'io.modelcontextprotocol/clientCapabilities': {} }),
-    });
+    const r = await call2026(
+      b.mcpUrl,
+      'tools/call',
+      { ...elicit, _meta: envelope({ 'io.modelcontextprotocol/clientCapabilities': {} }) },
+      { accept: 'application/json, text/event-stream' },
+    );
     expect(r.status).toBe(400);
-    expect(r.body.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { elicitation: {} } } });
+    expect(r.body.error).toMatchObject({
+      code: -32021,
+      data: { requiredCapabilities: { elicitation: {} } },
+    });
   });
 });
 

@@ -20,6 +20,9 @@ const REMOVED: ReadonlySet<string> = new Set([
   'resources/unsubscribe',
 ]);
 
+/** A forwarded call with nothing to stream yet is answered as SSE after this long, so closing it cancels. */
+const STREAM_AFTER_MS = 200;
+
 /** What the modern handler needs besides the pool. */
 export interface ModernConfig extends Omit<CallContext, 'onUnrouted'> {
   clock: Clock;
@@ -145,60 +148,55 @@ export class ModernHandler {
     return child.init!;
   }
 
+  /**
+   * Forwards to a leased child. The answer starts as plain JSON, so that an
+   * error found early (`-32021` when the child asks for input the client
+   * cannot give) keeps its HTTP status; it turns into an SSE stream at the
+   * first notification to stream, or after {@link STREAM_AFTER_MS} (a
+   * keep-alive comment), from which point closing it cancels the call.
+   */
   private async forward(req: ModernRequest, user: string, acceptsSse: boolean): Promise<Reply> {
     const child = await this.pool.acquire(user);
     const serverInfo = child.init?.serverInfo ?? {};
     const ctx: CallContext = { ...this.cfg, onUnrouted: (u, msg) => this.pool.onStray(u, msg, child) };
-    const release = (c: typeof child) => this.pool.release(c);
-    if (acceptsSse) {
-      let call: ModernCall | undefined;
-      const now = this.cfg.clock.now();
-      const sse = new SseSink(now, () => call?.cancel('client closed the response stream'));
+    return new Promise<Reply>((resolve) => {
+      let sse: SseSink | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const stream = (): SseSink => {
+        if (!sse) {
+          clearTimeout(timer);
+          sse = new SseSink(this.cfg.clock.now(), () => call.cancel('client closed the response stream'));
+          resolve({ status: 200, headers: { ...SSE_HEADERS }, sse });
+        }
+        return sse;
+      };
+      const write = (msg: Record<string, unknown>) =>
+        stream().writeMessage(Buffer.from(JSON.stringify(msg)), undefined, this.cfg.clock.now());
+      let finished = false;
       const sink: CallSink = {
-        notify: (msg) => sse.writeMessage(Buffer.from(JSON.stringify(msg)), undefined, this.cfg.clock.now()),
-        done: (_status, msg) => {
-          sse.writeMessage(Buffer.from(JSON.stringify(msg)), undefined, this.cfg.clock.now());
+        notify: (msg) => acceptsSse && write(msg),
+        done: (status, msg) => {
+          finished = true;
+          clearTimeout(timer);
+          if (!sse) return resolve(jsonReply(status, JSON.stringify(msg)));
+          write(msg);
           sse.close();
         },
       };
-      // A refusal found before anything streams (bad requestState) is answered as plain JSON.
-      const first = await this.begin(req, child, serverInfo, ctx, sink, release, (c) => (call = c));
-      return first ?? { status: 200, headers: { ...SSE_HEADERS }, sse };
-    }
-    return new Promise<Reply>((resolve, reject) => {
-      const sink: CallSink = {
-        notify: () => {},
-        done: (status, msg) => resolve(jsonReply(status, JSON.stringify(msg))),
-      };
-      this.begin(req, child, serverInfo, ctx, sink, release, () => {}).then(
-        (first) => first && resolve(first),
-        reject,
-      );
-    });
-  }
-
-  /** Starts the call; a refusal before the child is asked (bad `requestState`) comes back as a reply. */
-  private async begin(
-    req: ModernRequest,
-    child: Parameters<typeof this.pool.release>[0],
-    serverInfo: Record<string, unknown>,
-    ctx: CallContext,
-    sink: CallSink,
-    release: (c: typeof child) => void,
-    started: (call: ModernCall) => void,
-  ): Promise<Reply | undefined> {
-    const call = new ModernCall(req, child, serverInfo, ctx, sink, release);
-    try {
-      call.start();
-    } catch (err) {
-      this.pool.release(child);
-      if (err instanceof BridgeHttpError) {
-        return jsonReply(err.status, JSON.stringify(errorMessage(err)), err.headers);
+      const call = new ModernCall(req, child, serverInfo, ctx, sink, (c) => this.pool.release(c));
+      try {
+        call.start();
+      } catch (err) {
+        // A refusal before the child is asked (bad requestState).
+        this.pool.release(child);
+        if (!(err instanceof BridgeHttpError)) throw err;
+        return resolve(jsonReply(err.status, JSON.stringify(errorMessage(err)), err.headers));
       }
-      throw err;
-    }
-    started(call);
-    return undefined;
+      if (acceptsSse && !finished) {
+        timer = setTimeout(() => stream().keepAlive(this.cfg.clock.now()), STREAM_AFTER_MS);
+        timer.unref();
+      }
+    });
   }
 }
 
