@@ -158,7 +158,13 @@ export class HttpHandler {
     ) {
       // The user's pool key: the identity, or one shared anonymous pool when the bridge has no identity.
       const identity = this.cfg.identity ? await this.cfg.identity(identityView(request)) : undefined;
-      return this.cfg.modern.handle(parsed, (n) => request.header(n), identity ?? '', acceptsSse);
+      return this.cfg.modern.handle(
+        parsed,
+        (n) => request.header(n),
+        identity ?? '',
+        this.envFor(request),
+        acceptsSse,
+      );
     }
     const batch = Array.isArray(parsed);
     const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];

@@ -59,6 +59,27 @@ describe('2026 child pool', () => {
     ac.abort();
   });
 
+  it('envFromHeaders: a child only serves requests whose headers give it the same environment', async () => {
+    const b = await startBridge({
+      envFromHeaders: { 'x-token': 'TOKEN' },
+      modern: { maxChildrenPerUser: 1 },
+    });
+    const tokenOf = async (token: string) => {
+      const r = await call2026(
+        b.mcpUrl,
+        'tools/call',
+        { name: 'env', arguments: { names: ['TOKEN'] } },
+        { 'x-token': token },
+      );
+      return JSON.parse(r.body.result!.content![0]!.text) as { TOKEN: string };
+    };
+    expect(await tokenOf('one')).toEqual({ TOKEN: 'one' });
+    // At the per-user cap the idle child started with another token makes room.
+    expect(await tokenOf('two')).toEqual({ TOKEN: 'two' });
+    expect(await tokenOf('one')).toEqual({ TOKEN: 'one' });
+    expect(b.bridge.stats().modernChildren).toBe(1);
+  });
+
   it('idle children are ended after idleTimeoutMs', async () => {
     const clock = manualClock();
     const b = await startBridge({ clock, sweepIntervalMs: 20, modern: { idleTimeoutMs: 60_000 } });

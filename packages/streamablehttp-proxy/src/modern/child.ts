@@ -40,6 +40,8 @@ export class PooledChild {
     spec: ChildSpec,
     now: number,
     readonly user: string,
+    /** The header-given environment it was started with, as a comparable key (`''`: none). */
+    readonly envKey: string,
     private readonly onStray: (child: PooledChild, msg: Classified) => void,
   ) {
     this.lastUsed = now;

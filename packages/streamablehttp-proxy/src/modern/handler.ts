@@ -9,7 +9,7 @@ import { ModernCall, errorMessage, type CallContext, type CallSink } from './cal
 import type { ChildInitResult } from './child.js';
 import { META, checkEnvelope, type HeaderReader, type ModernRequest } from './envelope.js';
 import type { Listeners } from './listen.js';
-import type { ChildPool } from './pool.js';
+import type { Caller, ChildPool } from './pool.js';
 
 /** Methods the 2026-07-28 wire removed: 404 -32601 there (they still work in 2025 sessions). */
 const REMOVED: ReadonlySet<string> = new Set([
@@ -57,9 +57,15 @@ export class ModernHandler {
   }
 
   /** Handles one parsed POST body of `user`. Errors are answered, never thrown. */
-  async handle(parsed: unknown, header: HeaderReader, user: string, acceptsSse: boolean): Promise<Reply> {
+  async handle(
+    parsed: unknown,
+    header: HeaderReader,
+    user: string,
+    env: Record<string, string> | undefined,
+    acceptsSse: boolean,
+  ): Promise<Reply> {
     try {
-      return await this.dispatch(parsed, header, user, acceptsSse);
+      return await this.dispatch(parsed, header, { user, env }, acceptsSse);
     } catch (err) {
       if (!(err instanceof BridgeHttpError)) throw err;
       return jsonReply(err.status, JSON.stringify(errorMessage(err)), err.headers);
@@ -69,7 +75,7 @@ export class ModernHandler {
   private async dispatch(
     parsed: unknown,
     header: HeaderReader,
-    user: string,
+    caller: Caller,
     acceptsSse: boolean,
   ): Promise<Reply> {
     if (Array.isArray(parsed)) {
@@ -109,7 +115,7 @@ export class ModernHandler {
       );
     }
     const req = checkEnvelope(c.id, c.method, params as Record<string, unknown>, header);
-    if (req.method === 'server/discover') return this.discover(req, user);
+    if (req.method === 'server/discover') return this.discover(req, caller);
     if (req.method === 'subscriptions/listen') {
       if (!acceptsSse) {
         throw new BridgeHttpError(
@@ -120,15 +126,15 @@ export class ModernHandler {
           req.id,
         );
       }
-      const init = await this.initResult(user);
-      return this.listeners.open(user, req.id, req.params, init.capabilities);
+      const init = await this.initResult(caller);
+      return this.listeners.open(caller.user, req.id, req.params, init.capabilities);
     }
-    return this.forward(req, user, acceptsSse);
+    return this.forward(req, caller, acceptsSse);
   }
 
   /** `server/discover` (SEP-2575) from the cached `initialize` result; a child is started only the first time. */
-  private async discover(req: ModernRequest, user: string): Promise<Reply> {
-    const init = await this.initResult(user);
+  private async discover(req: ModernRequest, caller: Caller): Promise<Reply> {
+    const init = await this.initResult(caller);
     const result = {
       resultType: 'complete',
       supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
@@ -141,9 +147,9 @@ export class ModernHandler {
     return jsonReply(200, JSON.stringify({ jsonrpc: '2.0', id: req.id, result }));
   }
 
-  private async initResult(user: string): Promise<ChildInitResult> {
+  private async initResult(caller: Caller): Promise<ChildInitResult> {
     if (this.pool.initResult) return this.pool.initResult;
-    const child = await this.pool.acquire(user);
+    const child = await this.pool.acquire(caller);
     this.pool.release(child);
     return child.init!;
   }
@@ -155,8 +161,8 @@ export class ModernHandler {
    * first notification to stream, or after {@link STREAM_AFTER_MS} (a
    * keep-alive comment), from which point closing it cancels the call.
    */
-  private async forward(req: ModernRequest, user: string, acceptsSse: boolean): Promise<Reply> {
-    const child = await this.pool.acquire(user);
+  private async forward(req: ModernRequest, caller: Caller, acceptsSse: boolean): Promise<Reply> {
+    const child = await this.pool.acquire(caller);
     const serverInfo = child.init?.serverInfo ?? {};
     const ctx: CallContext = { ...this.cfg, onUnrouted: (u, msg) => this.pool.onStray(u, msg, child) };
     return new Promise<Reply>((resolve) => {

@@ -5,6 +5,16 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
 import { PooledChild, type ChildInitResult } from './child.js';
 
+/**
+ * Who a 2026 request is served for: the user (the bridge's identity; `''`
+ * without one) and the environment its request headers give the child
+ * (`envFromHeaders`). A child only serves callers with both equal.
+ */
+export interface Caller {
+  user: string;
+  env: Record<string, string> | undefined;
+}
+
 /** Bounds and timings of the per-user child pool. */
 export interface PoolConfig {
   spec: ChildSpec;
@@ -55,17 +65,26 @@ export class ChildPool {
    * Leases an initialized child of `user`: an idle one when there is one,
    * else a new one within the bounds. Give it back with {@link release}.
    */
-  async acquire(user: string): Promise<PooledChild> {
+  async acquire(caller: Caller): Promise<PooledChild> {
     if (this.closing)
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
+    const { user } = caller;
+    const envKey = caller.env ? JSON.stringify(Object.entries(caller.env).sort()) : '';
     const mine = this.byUser.get(user);
     if (mine) {
       let best: PooledChild | undefined;
-      for (const c of mine) if (!c.busy && c.alive && (!best || c.lastUsed > best.lastUsed)) best = c;
+      let other: PooledChild | undefined;
+      for (const c of mine) {
+        if (c.busy || !c.alive) continue;
+        if (c.envKey !== envKey) other = c;
+        else if (!best || c.lastUsed > best.lastUsed) best = c;
+      }
       if (best) {
         best.busy = true;
         return best;
       }
+      // At the user's cap, an idle child started with other header-given env makes room.
+      if (other && mine.size >= this.cfg.maxChildrenPerUser) this.discard(other);
     }
     if ((mine?.size ?? 0) >= this.cfg.maxChildrenPerUser) {
       throw new BridgeHttpError(
@@ -82,7 +101,10 @@ export class ChildPool {
         'retry-after': String(this.cfg.retryAfterSeconds),
       });
     }
-    const child = new PooledChild(this.cfg.spec, this.cfg.clock.now(), user, (c, msg) =>
+    const spec = caller.env
+      ? { ...this.cfg.spec, env: { ...this.cfg.spec.env, ...caller.env } }
+      : this.cfg.spec;
+    const child = new PooledChild(spec, this.cfg.clock.now(), user, envKey, (c, msg) =>
       this.onStray(c.user, msg, c),
     );
     this.add(child);
