@@ -288,6 +288,33 @@ describe('2026-07-28 MRTR (SEP-2322)', () => {
     expect(retry.body.result).toMatchObject({ resultType: 'complete', content: [{ text: 'hello Ada' }] });
   });
 
+  it('inputs the child asks for at once come in one input_required; the retry answers both', async () => {
+    const b = await startBridge();
+    const r = await call2026(b.mcpUrl, 'tools/call', { name: 'elicit-two' });
+    const first = r.body.result as {
+      resultType: string;
+      inputRequests: Record<string, { params: { message: string } }>;
+      requestState: string;
+    };
+    expect(first.resultType).toBe('input_required');
+    const byMessage = Object.fromEntries(
+      Object.entries(first.inputRequests).map(([k, v]) => [v.params.message, k]),
+    );
+    expect(Object.keys(byMessage).sort()).toEqual(['First name?', 'Last name?']);
+    const retry = await call2026(b.mcpUrl, 'tools/call', {
+      name: 'elicit-two',
+      inputResponses: {
+        [byMessage['First name?']!]: { action: 'accept', content: { name: 'Ada' } },
+        [byMessage['Last name?']!]: { action: 'accept', content: { name: 'Lovelace' } },
+      },
+      requestState: first.requestState,
+    });
+    expect(retry.body.result).toMatchObject({
+      resultType: 'complete',
+      content: [{ text: 'hello Ada Lovelace' }],
+    });
+  });
+
   it('the retry is served by any instance sharing the key (the state is self-contained)', async () => {
     const key = 'k'.repeat(32);
     const one = await startBridge({ modern: { requestStateKey: key } });

@@ -41,6 +41,7 @@ describe('fixtureMcpServer over stdio', () => {
         'crash',
         'echo',
         'elicit',
+        'elicit-two',
         'env',
         'garbage',
         'grandchild',

@@ -26,6 +26,9 @@ const CACHEABLE: ReadonlySet<string> = new Set([
   'resources/read',
 ]);
 
+/** How long the child's server→client requests are gathered into one `input_required`, in ms. */
+const INPUT_BATCH_MS = 20;
+
 /** Params keys that belong to the 2026 wire and never reach a 2025 child. */
 const WIRE_ONLY = ['inputResponses', 'requestState'];
 
@@ -66,6 +69,11 @@ export class ModernCall {
   private steps: InputStep[] = [];
   /** Server→client requests the child has made in this run. */
   private asked = 0;
+  /** Server→client requests of the child waiting for the client's input (ids of the child). */
+  private readonly waiting: JsonRpcId[] = [];
+  /** The inputs to ask for, by key, gathered for one `input_required` answer. */
+  private asking: Record<string, { method: string; params: Record<string, unknown> }> = {};
+  private askTimer: NodeJS.Timeout | undefined;
   private readonly digest: string;
   private readonly retry: boolean;
 
@@ -171,7 +179,8 @@ export class ModernCall {
     params: Record<string, unknown>,
   ): void {
     const fail = (status: number, code: number, message: string, data?: unknown) => {
-      this.stop('input unavailable', childReqId);
+      this.waiting.push(childReqId);
+      this.stop('input unavailable');
       this.sink.done(status, {
         jsonrpc: '2.0',
         id: this.req.id,
@@ -199,21 +208,33 @@ export class ModernCall {
     if (known?.r !== undefined)
       return this.child.respond(childReqId, { result: known.r as Record<string, unknown> });
     const step: InputStep = known ?? { k: `input-${n}`, m: method, d };
-    const steps = [...this.steps.slice(0, n), step];
+    this.steps[n] = step;
+    this.waiting.push(childReqId);
+    this.asking[step.k] = { method, params };
+    // Requests the child makes together (Promise.all) are asked together: wait a moment for more.
+    if (!this.askTimer) {
+      this.askTimer = setTimeout(() => this.askClient(), INPUT_BATCH_MS);
+      this.askTimer.unref();
+    }
+  }
+
+  /** Answers `input_required` with every input the child is waiting for, and a state for the retry. */
+  private askClient(): void {
+    if (this.finished) return;
     const requestState = this.ctx.codec.sign({
       u: this.child.user,
       exp: this.ctx.clock.now() + this.ctx.requestStateTtlMs,
       m: this.req.method,
       d: this.digest,
-      s: steps,
+      s: this.steps.slice(0, this.asked),
     });
-    this.stop('input required', childReqId);
+    this.stop('input required');
     this.sink.done(200, {
       jsonrpc: '2.0',
       id: this.req.id,
       result: {
         resultType: 'input_required',
-        inputRequests: { [step.k]: { method, params } },
+        inputRequests: this.asking,
         requestState,
         _meta: { [META.serverInfo]: this.serverInfo },
       },
@@ -249,12 +270,13 @@ export class ModernCall {
    * request of the child is answered with an error; the child goes back to
    * the pool either way.
    */
-  private stop(reason: string | undefined, pendingChildRequest?: JsonRpcId): void {
+  private stop(reason: string | undefined): void {
     this.finished = true;
     clearTimeout(this.timer);
+    clearTimeout(this.askTimer);
     if (reason !== undefined && this.childId !== undefined) {
-      if (pendingChildRequest !== undefined) {
-        this.child.respond(pendingChildRequest, {
+      for (const id of this.waiting.splice(0)) {
+        this.child.respond(id, {
           error: { code: JsonRpcCode.InternalError, message: `Request ended: ${reason}` },
         });
       }
