@@ -1,5 +1,4 @@
-import type { BridgeHttpError } from '../errors.js';
-import { JsonRpcCode } from '../errors.js';
+import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import type { Classified, JsonRpcId } from '../jsonrpc.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
@@ -25,6 +24,9 @@ const CACHEABLE: ReadonlySet<string> = new Set([
   'resources/templates/list',
   'resources/read',
 ]);
+
+/** The cancellation reason of a request past its deadline (its child is ended, not reused). */
+const TIMED_OUT = 'Request timed out';
 
 /** How long the child's server→client requests are gathered into one `input_required`, in ms. */
 const INPUT_BATCH_MS = 20;
@@ -83,7 +85,8 @@ export class ModernCall {
     private readonly serverInfo: Record<string, unknown>,
     private readonly ctx: CallContext,
     private readonly sink: CallSink,
-    private readonly release: (child: PooledChild) => void,
+    /** Gives the child back; `healthy: false` (it missed a deadline) ends it instead. */
+    private readonly release: (child: PooledChild, healthy: boolean) => void,
   ) {
     this.started = ctx.clock.now();
     this.digest = digestOf(req.params, ['_meta', ...WIRE_ONLY]);
@@ -106,9 +109,20 @@ export class ModernCall {
         string,
         unknown
       >;
-      this.steps = state.s.map((s) =>
-        s.r === undefined && given[s.k] !== undefined ? { ...s, r: given[s.k] } : s,
-      );
+      this.steps = state.s.map((s) => {
+        const r = s.r === undefined ? given[s.k] : undefined;
+        if (r === undefined) return s;
+        if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+          throw new BridgeHttpError(
+            400,
+            JsonRpcCode.InvalidParams,
+            `Invalid params: inputResponses.${s.k} must be an object (the ${s.m} result)`,
+            {},
+            req.id,
+          );
+        }
+        return { ...s, r };
+      });
     }
     this.child.listener = (msg) => this.fromChild(msg);
     const { id, promise } = this.child.request(req.method, childParams(req.params));
@@ -256,7 +270,7 @@ export class ModernCall {
       method: this.req.method,
       pid: this.child.process.pid,
     });
-    this.stop('Request timed out');
+    this.stop(TIMED_OUT);
     this.sink.done(200, {
       jsonrpc: '2.0',
       id: this.req.id,
@@ -283,7 +297,7 @@ export class ModernCall {
       this.child.notify('notifications/cancelled', { requestId: this.childId, reason });
       this.child.forget(this.childId);
     }
-    this.release(this.child);
+    this.release(this.child, reason !== TIMED_OUT);
   }
 }
 

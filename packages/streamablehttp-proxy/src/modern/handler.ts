@@ -189,7 +189,9 @@ export class ModernHandler {
           sse.close();
         },
       };
-      const call = new ModernCall(req, child, serverInfo, ctx, sink, (c) => this.pool.release(c));
+      const call = new ModernCall(req, child, serverInfo, ctx, sink, (c, healthy) =>
+        healthy ? this.pool.release(c) : this.pool.discard(c),
+      );
       try {
         call.start();
       } catch (err) {
