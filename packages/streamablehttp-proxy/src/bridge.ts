@@ -8,6 +8,7 @@ import { BridgeMetrics } from './metrics.js';
 import { DEFAULTS, optionsSchema, type IdentityResolver, type StdioBridgeOptions } from './options.js';
 import { handleNodeRequest, type NodeRequestInit } from './node-exchange.js';
 import { SessionRegistry } from './sessions.js';
+import { createModernHandler } from './modern/index.js';
 
 /** Counters and gauges of a running bridge. */
 export interface BridgeStats {
@@ -31,7 +32,9 @@ export interface BridgeStats {
   /** The session caps in force. */
   maxSessions: number;
   maxSessionsPerUser: number;
-  /** PIDs of every live child (sessions and pool), for orphan checks. */
+  /** Children serving MCP 2026-07-28 requests (per-user pools). */
+  modernChildren: number;
+  /** PIDs of every live child (sessions, pool and 2026 pools), for orphan checks. */
   pids: number[];
 }
 
@@ -105,6 +108,20 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     const header = o.identity;
     identity = (req) => req.headers.get(header) ?? undefined;
   } else identity = o.identity;
+  const modern =
+    o.modern === false
+      ? undefined
+      : createModernHandler(o.modern ?? {}, {
+          spec,
+          clock,
+          logger,
+          requestTimeoutMs: o.requestTimeoutMs,
+          maxRequestTimeoutMs: o.maxRequestTimeoutMs,
+          initializeTimeoutMs: o.initializeTimeoutMs,
+          killGraceMs: o.killGraceMs,
+          retryAfterSeconds: o.retryAfterSeconds,
+          keepAliveMs: o.keepAliveMs,
+        });
   let closing = false;
   const handler = new HttpHandler(
     {
@@ -114,6 +131,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       allowedHosts: o.allowedHosts,
       envFromHeaders: Object.entries(o.envFromHeaders ?? {}).map(([h, e]) => [h.toLowerCase(), e]),
       identity,
+      modern,
       maxBodyBytes: o.maxBodyBytes,
       clock,
       logger,
@@ -127,7 +145,10 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     },
     registry,
   );
-  const sweeper = setInterval(() => registry.sweep(clock.now()), o.sweepIntervalMs);
+  const sweeper = setInterval(() => {
+    registry.sweep(clock.now());
+    modern?.sweep(clock.now());
+  }, o.sweepIntervalMs);
   sweeper.unref();
   registry.scheduleRefill();
   let closed: Promise<void> | undefined;
@@ -143,7 +164,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       closing = true;
       closed ??= (async () => {
         clearInterval(sweeper);
-        await registry.close();
+        await Promise.all([registry.close(), modern?.close()]);
       })();
       return closed;
     },
@@ -165,10 +186,14 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
         rejections: { globalCap: metrics.rejectedGlobalCap, userCap: metrics.rejectedUserCap },
         maxSessions: o.maxSessions,
         maxSessionsPerUser: o.maxSessionsPerUser,
-        pids: [...pids, ...registry.poolPids()],
+        pids: [...pids, ...registry.poolPids(), ...(modern?.pool.pids() ?? [])],
+        modernChildren: modern?.pool.size ?? 0,
       };
     },
-    killAllNow: () => registry.killAllNow(),
+    killAllNow: () => {
+      registry.killAllNow();
+      modern?.pool.killAllNow();
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { splitCommandLine } from './command-line.js';
 import { readEnv, type EnvVar } from './env.js';
 import { LOG_LEVELS } from './log.js';
+import { MODERN_DEFAULTS } from './modern/index.js';
 import { DEFAULTS, type StdioBridgeOptions } from './options.js';
 
 /**
@@ -31,6 +32,12 @@ export const CLI_ENV = {
   'memory-limit': { name: 'MEMORY_LIMIT', fallback: 'MEMORY_LIMIT' },
   'cpu-limit': { name: 'CPU_LIMIT', fallback: 'CPU_LIMIT' },
   'log-level': { name: 'LOG_LEVEL', fallback: 'LOG_LEVEL' },
+  'max-modern-children': { name: 'MAX_MODERN_CHILDREN', fallback: 'MAX_MODERN_CHILDREN' },
+  'max-modern-children-per-user': {
+    name: 'MAX_MODERN_CHILDREN_PER_USER',
+    fallback: 'MAX_MODERN_CHILDREN_PER_USER',
+  },
+  'request-state-key': { name: 'REQUEST_STATE_KEY', fallback: 'REQUEST_STATE_KEY' },
   /** The command when none follows `--`. */
   command: { name: 'SERVER_COMMAND', fallback: 'SERVER_COMMAND' },
 } as const satisfies Record<string, EnvVar>;
@@ -61,6 +68,11 @@ Options (environment variable in brackets; a flag wins over it):
   --memory-limit <bytes>     per-child address-space limit via prlimit [MCP_PROXY_MEMORY_LIMIT]
   --cpu-limit <seconds>      per-child CPU-time limit via prlimit [MCP_PROXY_CPU_LIMIT]
   --log-level <level>        debug|info|warn|error|silent [MCP_PROXY_LOG_LEVEL] (default info)
+  --max-modern-children <n>  children serving MCP 2026-07-28 requests, all users [MCP_PROXY_MAX_MODERN_CHILDREN] (default 20)
+  --max-modern-children-per-user <n>
+                             such children per --identity-header value [MCP_PROXY_MAX_MODERN_CHILDREN_PER_USER] (default 2)
+  --request-state-key <key>  HMAC key (32+ chars) of 2026 requestState, the same on every instance; prefer the
+                             variable, a flag shows in ps [MCP_PROXY_REQUEST_STATE_KEY] (default: random per process)
   -h, --help                 show this help
   -v, --version              show the version
 
@@ -94,6 +106,9 @@ const configSchema = z.object({
   memoryLimit: int('--memory-limit', 1).optional(),
   cpuLimit: int('--cpu-limit', 1).optional(),
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
+  maxModernChildren: int('--max-modern-children', 1),
+  maxModernChildrenPerUser: int('--max-modern-children-per-user', 1),
+  requestStateKey: z.string().min(32, '--request-state-key must be at least 32 characters').optional(),
   envFromHeader: z.array(
     z
       .string()
@@ -133,6 +148,9 @@ export function parseCli(
       'memory-limit': { type: 'string' },
       'cpu-limit': { type: 'string' },
       'log-level': { type: 'string' },
+      'max-modern-children': { type: 'string' },
+      'max-modern-children-per-user': { type: 'string' },
+      'request-state-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -166,6 +184,13 @@ export function parseCli(
     cpuLimit: values['cpu-limit'] ?? e('cpu-limit'),
     logLevel: values['log-level'] ?? e('log-level') ?? DEFAULTS.logLevel,
     envFromHeader: values['env-from-header'] ?? list(e('env-from-header')) ?? [],
+    maxModernChildren:
+      values['max-modern-children'] ?? e('max-modern-children') ?? MODERN_DEFAULTS.maxChildren,
+    maxModernChildrenPerUser:
+      values['max-modern-children-per-user'] ??
+      e('max-modern-children-per-user') ??
+      MODERN_DEFAULTS.maxChildrenPerUser,
+    requestStateKey: values['request-state-key'] ?? e('request-state-key'),
   });
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
   const c = parsed.data;
@@ -194,6 +219,11 @@ export function parseCli(
     maxBodyBytes: c.maxBodyBytes,
     limits: c.memoryLimit || c.cpuLimit ? { memoryBytes: c.memoryLimit, cpuSeconds: c.cpuLimit } : undefined,
     logLevel: c.logLevel,
+    modern: {
+      maxChildren: c.maxModernChildren,
+      maxChildrenPerUser: c.maxModernChildrenPerUser,
+      requestStateKey: c.requestStateKey,
+    },
   };
   return { options, host: c.host, port: c.port };
 }

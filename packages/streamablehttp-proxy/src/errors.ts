@@ -13,6 +13,14 @@ export const JsonRpcCode = {
   /** A request past its deadline (the SDK's `RequestTimeout`): the child did not answer in time. */
   RequestTimeout: JSONRPC_ERROR_CODES.RequestTimeout,
   InternalError: JSONRPC_ERROR_CODES.InternalError,
+  /** Unknown method, or one the 2026-07-28 wire removed (`initialize`, `ping`, …). */
+  MethodNotFound: JSONRPC_ERROR_CODES.MethodNotFound,
+  /** 2026-07-28 (SEP-2243): an `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name` header missing or unlike the body. */
+  HeaderMismatch: JSONRPC_ERROR_CODES.HeaderMismatch,
+  /** 2026-07-28: serving needs a client capability the request's `_meta` did not declare. */
+  MissingRequiredClientCapability: JSONRPC_ERROR_CODES.MissingRequiredClientCapability,
+  /** 2026-07-28: the request's protocol version is not one the bridge serves. */
+  UnsupportedProtocolVersion: JSONRPC_ERROR_CODES.UnsupportedProtocolVersion,
 } as const;
 
 /**
@@ -29,6 +37,8 @@ export class BridgeHttpError extends Error {
     message: string,
     readonly headers: Record<string, string> = {},
     readonly id: string | number | null = null,
+    /** `error.data` of the JSON-RPC body, when the code defines one. */
+    readonly data?: unknown,
   ) {
     super(message);
   }

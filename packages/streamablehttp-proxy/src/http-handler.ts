@@ -8,8 +8,10 @@ import {
   isSupportedProtocolVersion,
   supportsPrimingEvents,
   DEFAULT_PROTOCOL_VERSION,
+  requestEra,
 } from './protocol-version.js';
 import { checkParams } from './params.js';
+import type { ModernHandler } from './modern/handler.js';
 import type { IncomingMessage, Session } from './session.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -21,6 +23,8 @@ export interface HttpConfig {
   allowedHosts: 'loopback' | string[] | undefined;
   envFromHeaders: [header: string, envName: string][];
   identity: IdentityResolver | undefined;
+  /** Serves MCP 2026-07-28 requests; `undefined`: they are treated as 2025 traffic. */
+  modern?: ModernHandler | undefined;
   maxBodyBytes: number;
   clock: Clock;
   logger: Logger;
@@ -34,7 +38,7 @@ export interface HttpConfig {
 const MAX_BATCH = 1000;
 const ALLOW = 'GET, POST, DELETE';
 const ALLOWED_REQUEST_HEADERS =
-  'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id';
+  'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
 const EXPOSED_HEADERS = 'mcp-session-id, mcp-protocol-version';
 
 /**
@@ -146,6 +150,21 @@ export class HttpHandler {
       parsed = request.json !== undefined && body === request.body ? request.json : JSON.parse(text);
     } catch {
       throw new BridgeHttpError(400, JsonRpcCode.ParseError, 'Parse error: body is not JSON');
+    }
+    if (
+      this.cfg.modern &&
+      requestEra(parsed, request.header('mcp-protocol-version'), request.header('mcp-session-id')) ===
+        'modern'
+    ) {
+      // The user's pool key: the identity, or one shared anonymous pool when the bridge has no identity.
+      const identity = this.cfg.identity ? await this.cfg.identity(identityView(request)) : undefined;
+      return this.cfg.modern.handle(
+        parsed,
+        (n) => request.header(n),
+        identity ?? '',
+        this.envFor(request),
+        acceptsSse,
+      );
     }
     const batch = Array.isArray(parsed);
     const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];

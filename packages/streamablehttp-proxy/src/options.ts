@@ -20,6 +20,33 @@ export type IdentityResolver = (request: {
   headers: RequestHeaders;
 }) => string | undefined | Promise<string | undefined>;
 
+/**
+ * MCP 2026-07-28 stateless requests (no session id): each is served by an
+ * already-initialized child of the caller's own pool. See the README,
+ * "Protocol versions".
+ */
+export interface ModernOptions {
+  /** Most children serving 2026 requests, all users together. Default 20. */
+  maxChildren?: number;
+  /** Most children of one user (one request per child at a time; 429 beyond). Default 2. */
+  maxChildrenPerUser?: number;
+  /** An idle 2026 child is ended after this long, in ms. Default 5 min. */
+  idleTimeoutMs?: number;
+  /**
+   * HMAC key of MRTR `requestState` (at least 32 bytes). Give every instance
+   * the same key so a retry can land on any of them. Default: random per process.
+   */
+  requestStateKey?: string | Uint8Array;
+  /** How long a `requestState` stays valid, in ms. Default 10 min. */
+  requestStateTtlMs?: number;
+  /** `ttlMs` caching hint on lists and `server/discover` (`cacheScope` is always `private`). Default 0. */
+  listTtlMs?: number;
+  /** Most open `subscriptions/listen` streams, all users together. Default 200. */
+  maxListeners?: number;
+  /** Most open `subscriptions/listen` streams of one user (429 beyond). Default 4. */
+  maxListenersPerUser?: number;
+}
+
 /** Options of {@link createStdioBridge}. Only `command` is required. */
 export interface StdioBridgeOptions {
   /** Executable of the stdio MCP server, started once per session. */
@@ -82,6 +109,8 @@ export interface StdioBridgeOptions {
   allowedHosts?: 'loopback' | string[];
   /** Request header → child environment variable, read when a session opens. */
   envFromHeaders?: Record<string, string>;
+  /** MCP 2026-07-28 stateless requests beside 2025 sessions; `false` answers them as 2025 traffic. */
+  modern?: ModernOptions | false;
   /** Binds sessions to an identity: a header name to read it from, or a resolver. */
   identity?: string | IdentityResolver;
   /** Largest POST body, in bytes. Default 4 MiB. */
@@ -170,4 +199,21 @@ export const optionsSchema = z.object({
     .optional(),
   limits: z.object({ memoryBytes: positiveInt.optional(), cpuSeconds: positiveInt.optional() }).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+  modern: z
+    .union([
+      z.literal(false),
+      z.object({
+        maxChildren: positiveInt.optional(),
+        maxChildrenPerUser: positiveInt.optional(),
+        idleTimeoutMs: positiveInt.optional(),
+        requestStateKey: z
+          .union([z.string().min(32), z.instanceof(Uint8Array).refine((k) => k.byteLength >= 32)])
+          .optional(),
+        requestStateTtlMs: positiveInt.optional(),
+        listTtlMs: nonNegativeInt.optional(),
+        maxListeners: positiveInt.optional(),
+        maxListenersPerUser: positiveInt.optional(),
+      }),
+    ])
+    .optional(),
 });

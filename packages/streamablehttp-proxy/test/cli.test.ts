@@ -284,6 +284,21 @@ describe('environment variables (MCP_PROXY_ prefix, unprefixed fallbacks)', () =
     expect([alone.options.command, ...(alone.options.args ?? [])]).toEqual(['python', 'b.py']);
   });
 
+  it('2026: --max-modern-children(-per-user) and MCP_PROXY_REQUEST_STATE_KEY reach the modern options; a short key is refused', () => {
+    const key = 'k'.repeat(32);
+    const parsed = parseCli(
+      ['--max-modern-children', '9', '--max-modern-children-per-user', '3', '--', 'x'],
+      {
+        MCP_PROXY_REQUEST_STATE_KEY: key,
+      },
+    );
+    if (typeof parsed === 'string') throw new Error('unexpected');
+    expect(parsed.options.modern).toEqual({ maxChildren: 9, maxChildrenPerUser: 3, requestStateKey: key });
+    expect(() => parseCli(['--', 'x'], { REQUEST_STATE_KEY: 'short' })).toThrow(
+      '--request-state-key must be at least 32 characters',
+    );
+  });
+
   it('env: every --help option line and the README table name the MCP_PROXY_ variable and its fallback', () => {
     const readme = readFileSync(`${pkgDir}/README.md`, 'utf8');
     for (const [setting, v] of settings) {

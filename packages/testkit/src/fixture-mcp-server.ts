@@ -4,7 +4,7 @@
  *
  * Tools: `echo`, `add`, `slow` (sleeps, reports progress), `crash` (exits),
  * `stderr` (writes a line to stderr), `sample` (sampling round trip),
- * `notify` (logging notification), `env` (selected env vars), `pid`,
+ * `elicit` (elicitation round trip), `elicit-two` (two elicitations at once), `change-list` (adds a tool or prompt: list_changed), `notify` (logging notification), `env` (selected env vars), `pid`,
  * `grandchild` (spawns a long-lived process in the same group), `big` (a
  * long answer), `garbage` (writes a non-JSON line to stdout).
  * Resource `fixture://greeting`, prompt `greet`.
@@ -89,6 +89,53 @@ server.registerTool(
     });
     const content = Array.isArray(result.content) ? result.content[0] : result.content;
     return text(content?.type === 'text' ? content.text : JSON.stringify(result.content));
+  },
+);
+
+server.registerTool(
+  'elicit',
+  {
+    description: 'Asks the client (elicitation) for a `name`, then greets it',
+    inputSchema: { message: z.string() },
+  },
+  async ({ message }) => {
+    const result = await server.server.elicitInput({
+      message,
+      requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+    });
+    const name = result.action === 'accept' ? String(result.content?.name ?? '') : `(${result.action})`;
+    return text(`hello ${name}`);
+  },
+);
+
+server.registerTool(
+  'elicit-two',
+  { description: 'Asks the client (elicitation) for a first and a last name at once, then greets them' },
+  async () => {
+    const ask = async (message: string) => {
+      const r = await server.server.elicitInput({
+        message,
+        requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+      });
+      return r.action === 'accept' ? String(r.content?.name ?? '') : `(${r.action})`;
+    };
+    const [first, last] = await Promise.all([ask('First name?'), ask('Last name?')]);
+    return text(`hello ${first} ${last}`);
+  },
+);
+
+let added = 0;
+server.registerTool(
+  'change-list',
+  {
+    description: 'Adds a tool or a prompt, so the server sends the matching list_changed notification',
+    inputSchema: { kind: z.enum(['tool', 'prompt']) },
+  },
+  ({ kind }) => {
+    const name = `added-${kind}-${++added}`;
+    if (kind === 'tool') server.registerTool(name, { description: 'Added at run time' }, () => text(name));
+    else server.registerPrompt(name, { description: 'Added at run time' }, () => ({ messages: [] }));
+    return text(name);
   },
 );
 

@@ -37,8 +37,11 @@ describe('fixtureMcpServer over stdio', () => {
       [
         'add',
         'big',
+        'change-list',
         'crash',
         'echo',
+        'elicit',
+        'elicit-two',
         'env',
         'garbage',
         'grandchild',

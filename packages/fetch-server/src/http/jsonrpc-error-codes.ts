@@ -17,6 +17,14 @@ export const JSONRPC_ERROR_CODES = {
   InvalidParams: -32602,
   /** A failure inside the server. */
   InternalError: -32603,
+  /** Unknown method, or one the 2026-07-28 wire removed (`initialize`, `ping`, …); HTTP 404 there. */
+  MethodNotFound: -32601,
+  /** 2026-07-28 (SEP-2243): an `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name` header missing or unlike the body. */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: serving needs a client capability the request's `_meta` did not declare. */
+  MissingRequiredClientCapability: -32021,
+  /** 2026-07-28: the request's protocol version is not one the server serves (`data.supported`). */
+  UnsupportedProtocolVersion: -32022,
   /**
    * The transport refused the request or the connection behind it failed: the Streamable HTTP
    * refusals (missing session header, Host/Origin, 405/406/413/415/429/503) and a backend or child

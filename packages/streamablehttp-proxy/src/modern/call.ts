@@ -1,0 +1,324 @@
+import { BridgeHttpError, JsonRpcCode } from '../errors.js';
+import type { Classified, JsonRpcId } from '../jsonrpc.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../options.js';
+import type { ChildResponse, PooledChild } from './child.js';
+import { META, logLevelAllows, type ModernRequest } from './envelope.js';
+import { digestOf, type InputStep, type RequestStateCodec } from './request-state.js';
+
+/** Methods that may answer `input_required` (SEP-2322). */
+const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
+/** Server→client request → the client capability it needs. */
+const INPUT_CAPABILITY: Record<string, string> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
+
+/** Results that carry caching hints (SEP-2549). */
+const CACHEABLE: ReadonlySet<string> = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+]);
+
+/** The cancellation reason of a request past its deadline (its child is ended, not reused). */
+const TIMED_OUT = 'Request timed out';
+
+/** How long the child's server→client requests are gathered into one `input_required`, in ms. */
+const INPUT_BATCH_MS = 20;
+
+/** Params keys that belong to the 2026 wire and never reach a 2025 child. */
+const WIRE_ONLY = ['inputResponses', 'requestState'];
+
+/** What a call shares with the handler. */
+export interface CallContext {
+  codec: RequestStateCodec;
+  clock: Clock;
+  logger: Logger;
+  /** Deadline without progress, in ms (`0`: none); progress moves it up to `maxRequestTimeoutMs`. */
+  requestTimeoutMs: number;
+  maxRequestTimeoutMs: number;
+  requestStateTtlMs: number;
+  listTtlMs: number;
+  /** Called with child notifications that belong to no request (list changes). */
+  onUnrouted(user: string, msg: Classified): void;
+}
+
+/** Where a call's output goes: streamed notifications, then exactly one final answer. */
+export interface CallSink {
+  notify(msg: Record<string, unknown>): void;
+  /** The final JSON-RPC message; `status` is used when nothing was streamed yet. */
+  done(status: number, msg: Record<string, unknown>): void;
+}
+
+/**
+ * One 2026-07-28 request forwarded to a leased 2025 child: ids rewritten,
+ * envelope stripped, progress and (when asked) log notifications streamed,
+ * a deadline, cancellation, and MRTR: a server→client request of the child
+ * becomes an `input_required` result whose signed `requestState` lets the
+ * retry replay the request on any child and answer the same requests from
+ * `inputResponses`.
+ */
+export class ModernCall {
+  private childId: string | undefined;
+  private finished = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly started: number;
+  private steps: InputStep[] = [];
+  /** Server→client requests the child has made in this run. */
+  private asked = 0;
+  /** Server→client requests of the child waiting for the client's input (ids of the child). */
+  private readonly waiting: JsonRpcId[] = [];
+  /** The inputs to ask for, by key, gathered for one `input_required` answer. */
+  private asking: Record<string, { method: string; params: Record<string, unknown> }> = {};
+  private askTimer: NodeJS.Timeout | undefined;
+  private readonly digest: string;
+  private readonly retry: boolean;
+
+  constructor(
+    private readonly req: ModernRequest,
+    private readonly child: PooledChild,
+    private readonly serverInfo: Record<string, unknown>,
+    private readonly ctx: CallContext,
+    private readonly sink: CallSink,
+    /** Gives the child back; `healthy: false` (it missed a deadline) ends it instead. */
+    private readonly release: (child: PooledChild, healthy: boolean) => void,
+  ) {
+    this.started = ctx.clock.now();
+    this.digest = digestOf(req.params, ['_meta', ...WIRE_ONLY]);
+    this.retry = MRTR_METHODS.has(req.method) && req.params.requestState !== undefined;
+  }
+
+  /** Verifies any `requestState` (throws -32602), then sends the request to the child. */
+  start(): void {
+    const { req } = this;
+    if (this.retry) {
+      const state = this.ctx.codec.verify(req.params.requestState, {
+        user: this.child.user,
+        method: req.method,
+        digest: this.digest,
+        now: this.ctx.clock.now(),
+        id: req.id,
+      });
+      const responses = req.params.inputResponses;
+      const given = (typeof responses === 'object' && responses !== null ? responses : {}) as Record<
+        string,
+        unknown
+      >;
+      this.steps = state.s.map((s) => {
+        const r = s.r === undefined ? given[s.k] : undefined;
+        if (r === undefined) return s;
+        if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+          throw new BridgeHttpError(
+            400,
+            JsonRpcCode.InvalidParams,
+            `Invalid params: inputResponses.${s.k} must be an object (the ${s.m} result)`,
+            {},
+            req.id,
+          );
+        }
+        return { ...s, r };
+      });
+    }
+    this.child.listener = (msg) => this.fromChild(msg);
+    const { id, promise } = this.child.request(req.method, childParams(req.params));
+    this.childId = id;
+    this.arm(this.ctx.requestTimeoutMs);
+    void promise.then((r) => this.answered(r));
+  }
+
+  /** The client went away (closing the response is cancellation on the 2026 wire). */
+  cancel(reason: string): void {
+    if (this.finished) return;
+    this.stop(reason);
+  }
+
+  private answered(r: ChildResponse): void {
+    if (this.finished) return;
+    this.stop(undefined);
+    if ('error' in r) {
+      // A method the server does not implement is 404 on the 2026 wire (SEP-2575).
+      const status = r.error.code === JsonRpcCode.MethodNotFound ? 404 : 200;
+      this.sink.done(status, { jsonrpc: '2.0', id: this.req.id, error: r.error });
+      return;
+    }
+    const result: Record<string, unknown> = { ...r.result, resultType: 'complete' };
+    const meta = typeof result._meta === 'object' && result._meta !== null ? result._meta : {};
+    result._meta = { ...meta, [META.serverInfo]: this.serverInfo };
+    if (CACHEABLE.has(this.req.method)) {
+      // MRTR retries must not be cached (SEP-2549).
+      result.ttlMs = this.retry ? 0 : this.ctx.listTtlMs;
+      result.cacheScope = 'private';
+    }
+    this.sink.done(200, { jsonrpc: '2.0', id: this.req.id, result });
+  }
+
+  private fromChild(c: Classified): void {
+    if (this.finished) return;
+    if (c.kind === 'notification') {
+      const params = (c.msg.params ?? {}) as Record<string, unknown>;
+      if (c.method === 'notifications/progress') {
+        const token = (this.req.params._meta as Record<string, unknown> | undefined)?.progressToken;
+        if (token === undefined || params.progressToken !== token) return;
+        this.arm(this.ctx.requestTimeoutMs);
+        this.sink.notify(c.msg);
+      } else if (c.method === 'notifications/message') {
+        if (logLevelAllows(this.req.logLevel, params.level)) this.sink.notify(c.msg);
+      } else this.ctx.onUnrouted(this.child.user, c);
+      return;
+    }
+    if (c.kind !== 'request') return;
+    const capability = INPUT_CAPABILITY[c.method];
+    if (c.method === 'ping') return this.child.respond(c.id, { result: {} });
+    if (!capability || !MRTR_METHODS.has(this.req.method)) {
+      return this.child.respond(c.id, {
+        error: {
+          code: JsonRpcCode.MethodNotFound,
+          message: `${c.method} is not available during ${this.req.method}`,
+        },
+      });
+    }
+    this.input(c.id, c.method, capability, (c.msg.params ?? {}) as Record<string, unknown>);
+  }
+
+  /** The child asks the client something: answer from the retry's inputs, or ask with `input_required`. */
+  private input(
+    childReqId: JsonRpcId,
+    method: string,
+    capability: string,
+    params: Record<string, unknown>,
+  ): void {
+    const fail = (status: number, code: number, message: string, data?: unknown) => {
+      this.waiting.push(childReqId);
+      this.stop('input unavailable');
+      this.sink.done(status, {
+        jsonrpc: '2.0',
+        id: this.req.id,
+        error: { code, message, ...(data === undefined ? {} : { data }) },
+      });
+    };
+    if (this.req.clientCapabilities[capability] === undefined) {
+      return fail(
+        400,
+        JsonRpcCode.MissingRequiredClientCapability,
+        `Missing required client capability: ${capability} (the server asked for ${method})`,
+        { requiredCapabilities: { [capability]: {} } },
+      );
+    }
+    const n = this.asked++;
+    const d = digestOf(params, ['_meta']);
+    const known = this.steps[n];
+    if (known && (known.m !== method || known.d !== d)) {
+      return fail(
+        200,
+        JsonRpcCode.InternalError,
+        `The MCP server asked for different input when the request was retried (${method} instead of ${known.m}); send the request again without requestState`,
+      );
+    }
+    if (known?.r !== undefined)
+      return this.child.respond(childReqId, { result: known.r as Record<string, unknown> });
+    const step: InputStep = known ?? { k: `input-${n}`, m: method, d };
+    this.steps[n] = step;
+    this.waiting.push(childReqId);
+    this.asking[step.k] = { method, params };
+    // Requests the child makes together (Promise.all) are asked together: wait a moment for more.
+    if (!this.askTimer) {
+      this.askTimer = setTimeout(() => this.askClient(), INPUT_BATCH_MS);
+      this.askTimer.unref();
+    }
+  }
+
+  /** Answers `input_required` with every input the child is waiting for, and a state for the retry. */
+  private askClient(): void {
+    if (this.finished) return;
+    const requestState = this.ctx.codec.sign({
+      u: this.child.user,
+      exp: this.ctx.clock.now() + this.ctx.requestStateTtlMs,
+      m: this.req.method,
+      d: this.digest,
+      s: this.steps.slice(0, this.asked),
+    });
+    this.stop('input required');
+    this.sink.done(200, {
+      jsonrpc: '2.0',
+      id: this.req.id,
+      result: {
+        resultType: 'input_required',
+        inputRequests: this.asking,
+        requestState,
+        _meta: { [META.serverInfo]: this.serverInfo },
+      },
+    });
+  }
+
+  /** (Re)arms the deadline: `ms` from now, never past `maxRequestTimeoutMs` after the start. */
+  private arm(ms: number): void {
+    if (ms <= 0) return;
+    clearTimeout(this.timer);
+    const left = this.started + Math.max(this.ctx.maxRequestTimeoutMs, ms) - this.ctx.clock.now();
+    this.timer = setTimeout(() => this.timedOut(), Math.max(0, Math.min(ms, left)));
+    this.timer.unref();
+  }
+
+  private timedOut(): void {
+    if (this.finished) return;
+    this.ctx.logger.warn('modern request timed out', {
+      method: this.req.method,
+      pid: this.child.process.pid,
+    });
+    this.stop(TIMED_OUT);
+    this.sink.done(200, {
+      jsonrpc: '2.0',
+      id: this.req.id,
+      error: { code: JsonRpcCode.RequestTimeout, message: 'Request timed out' },
+    });
+  }
+
+  /**
+   * Ends the call's hold on the child. With a `reason`, the child's request
+   * is cancelled (`notifications/cancelled`) and a pending server→client
+   * request of the child is answered with an error; the child goes back to
+   * the pool either way.
+   */
+  private stop(reason: string | undefined): void {
+    this.finished = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.askTimer);
+    if (reason !== undefined && this.childId !== undefined) {
+      for (const id of this.waiting.splice(0)) {
+        this.child.respond(id, {
+          error: { code: JsonRpcCode.InternalError, message: `Request ended: ${reason}` },
+        });
+      }
+      this.child.notify('notifications/cancelled', { requestId: this.childId, reason });
+      this.child.forget(this.childId);
+    }
+    this.release(this.child, reason !== TIMED_OUT);
+  }
+}
+
+/** The params a 2025 child gets: no 2026 envelope keys, no MRTR fields. */
+export function childParams(params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) if (!WIRE_ONLY.includes(k) && k !== '_meta') out[k] = v;
+  const meta = params._meta;
+  if (typeof meta === 'object' && meta !== null) {
+    const kept: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(meta)) if (!k.startsWith('io.modelcontextprotocol/')) kept[k] = v;
+    if (Object.keys(kept).length > 0) out._meta = kept;
+  }
+  return out;
+}
+
+/** Turns a refusal thrown before a call started into the same final message shape. */
+export function errorMessage(err: BridgeHttpError): Record<string, unknown> {
+  return {
+    jsonrpc: '2.0',
+    id: err.id,
+    error: { code: err.code, message: err.message, ...(err.data === undefined ? {} : { data: err.data }) },
+  };
+}

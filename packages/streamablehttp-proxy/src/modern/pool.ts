@@ -1,0 +1,206 @@
+import type { ChildSpec } from '../child-process.js';
+import { BridgeHttpError, JsonRpcCode } from '../errors.js';
+import type { Classified } from '../jsonrpc.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../options.js';
+import { PooledChild, type ChildInitResult } from './child.js';
+
+/**
+ * Who a 2026 request is served for: the user (the bridge's identity; `''`
+ * without one) and the environment its request headers give the child
+ * (`envFromHeaders`). A child only serves callers with both equal.
+ */
+export interface Caller {
+  user: string;
+  env: Record<string, string> | undefined;
+}
+
+/** Bounds and timings of the per-user child pool. */
+export interface PoolConfig {
+  spec: ChildSpec;
+  /** Most children serving modern requests, all users together. */
+  maxChildren: number;
+  /** Most children of one user. */
+  maxChildrenPerUser: number;
+  /** An idle child unused this long is ended, in ms. */
+  idleTimeoutMs: number;
+  initializeTimeoutMs: number;
+  killGraceMs: number;
+  retryAfterSeconds: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Initialized 2025 children kept per user for 2026-07-28 requests. A child
+ * serves one request at a time and only ever the user it was started for.
+ * Bounded per user (429 when every child of the user is busy) and overall
+ * (503 when no idle child of another user can be ended to make room); idle
+ * children are ended after `idleTimeoutMs`.
+ */
+export class ChildPool {
+  private readonly byUser = new Map<string, Set<PooledChild>>();
+  private count = 0;
+  private closing = false;
+  /** The first successful `initialize` answer (all children run the same server). */
+  initResult: ChildInitResult | undefined;
+  /** Messages from a child outside any lease (e.g. `list_changed`), with the child's user. */
+  onStray: (user: string, msg: Classified, child: PooledChild) => void = () => {};
+
+  constructor(private readonly cfg: PoolConfig) {}
+
+  /** Children alive now (busy and idle). */
+  get size(): number {
+    return this.count;
+  }
+
+  /** PIDs of every child (orphan checks). */
+  pids(): number[] {
+    const out: number[] = [];
+    for (const set of this.byUser.values()) for (const c of set) out.push(c.process.pid);
+    return out;
+  }
+
+  /**
+   * Leases an initialized child of `user`: an idle one when there is one,
+   * else a new one within the bounds. Give it back with {@link release}.
+   */
+  async acquire(caller: Caller): Promise<PooledChild> {
+    if (this.closing)
+      throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
+    const { user } = caller;
+    const envKey = caller.env ? JSON.stringify(Object.entries(caller.env).sort()) : '';
+    const mine = this.byUser.get(user);
+    if (mine) {
+      let best: PooledChild | undefined;
+      let other: PooledChild | undefined;
+      for (const c of mine) {
+        if (c.busy || !c.alive) continue;
+        if (c.envKey !== envKey) other = c;
+        else if (!best || c.lastUsed > best.lastUsed) best = c;
+      }
+      if (best) {
+        best.busy = true;
+        return best;
+      }
+      // At the user's cap, an idle child started with other header-given env makes room.
+      if (other && mine.size >= this.cfg.maxChildrenPerUser) this.discard(other);
+    }
+    if ((mine?.size ?? 0) >= this.cfg.maxChildrenPerUser) {
+      throw new BridgeHttpError(
+        429,
+        JsonRpcCode.ServerError,
+        'Too Many Requests: every child of this user is busy',
+        {
+          'retry-after': String(this.cfg.retryAfterSeconds),
+        },
+      );
+    }
+    if (this.count >= this.cfg.maxChildren && !this.evictIdle()) {
+      throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: too many children', {
+        'retry-after': String(this.cfg.retryAfterSeconds),
+      });
+    }
+    const spec = caller.env
+      ? { ...this.cfg.spec, env: { ...this.cfg.spec.env, ...caller.env } }
+      : this.cfg.spec;
+    const child = new PooledChild(spec, this.cfg.clock.now(), user, envKey, (c, msg) =>
+      this.onStray(c.user, msg, c),
+    );
+    this.add(child);
+    child.process.onStderr = (line) =>
+      this.cfg.logger.info('child stderr', { modern: true, pid: child.process.pid, line });
+    try {
+      const init = await child.initialize(this.cfg.initializeTimeoutMs);
+      this.initResult ??= init;
+    } catch (err) {
+      this.remove(child);
+      void child.process.kill(this.cfg.killGraceMs);
+      this.cfg.logger.warn('modern child failed to initialize', {
+        pid: child.process.pid,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      throw new BridgeHttpError(
+        502,
+        JsonRpcCode.InternalError,
+        'Bad Gateway: the MCP server did not initialize',
+      );
+    }
+    return child;
+  }
+
+  /** Returns a leased child; a dead one is dropped. */
+  release(child: PooledChild): void {
+    child.listener = undefined;
+    child.busy = false;
+    child.lastUsed = this.cfg.clock.now();
+    if (!child.alive || this.closing) this.discard(child);
+  }
+
+  /** Ends a child now (it misbehaved, or the pool is closing). */
+  discard(child: PooledChild): void {
+    if (this.remove(child)) void child.process.kill(this.cfg.killGraceMs);
+  }
+
+  /** Ends children idle longer than `idleTimeoutMs`, and forgets dead ones. */
+  sweep(now: number): void {
+    for (const set of this.byUser.values()) {
+      for (const c of set) {
+        if (!c.alive) this.remove(c);
+        else if (!c.busy && now - c.lastUsed >= this.cfg.idleTimeoutMs) {
+          this.cfg.logger.debug('modern child idle: ended', { pid: c.process.pid });
+          this.discard(c);
+        }
+      }
+    }
+  }
+
+  /** Ends every child; resolves when all have exited. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const exits: Promise<unknown>[] = [];
+    for (const set of [...this.byUser.values()]) {
+      for (const c of [...set]) {
+        this.remove(c);
+        exits.push(c.process.kill(this.cfg.killGraceMs));
+      }
+    }
+    await Promise.all(exits);
+  }
+
+  /** SIGKILL to every child now. */
+  killAllNow(): void {
+    for (const set of this.byUser.values()) for (const c of set) c.process.killNow();
+  }
+
+  /** Ends the least recently used idle child of any user; false when none is idle. */
+  private evictIdle(): boolean {
+    let victim: PooledChild | undefined;
+    for (const set of this.byUser.values()) {
+      for (const c of set) if (!c.busy && (!victim || c.lastUsed < victim.lastUsed)) victim = c;
+    }
+    if (!victim) return false;
+    this.discard(victim);
+    return true;
+  }
+
+  private add(child: PooledChild): void {
+    let set = this.byUser.get(child.user);
+    if (!set) this.byUser.set(child.user, (set = new Set()));
+    set.add(child);
+    this.count++;
+    const prev = child.process.onExit;
+    child.process.onExit = (exit) => {
+      prev(exit);
+      this.remove(child);
+    };
+  }
+
+  private remove(child: PooledChild): boolean {
+    const set = this.byUser.get(child.user);
+    if (!set?.delete(child)) return false;
+    if (set.size === 0) this.byUser.delete(child.user);
+    this.count--;
+    return true;
+  }
+}
