@@ -164,6 +164,7 @@ export class HttpHandler {
         identity ?? '',
         this.envFor(request),
         acceptsSse,
+        request.observer,
       );
     }
     const batch = Array.isArray(parsed);

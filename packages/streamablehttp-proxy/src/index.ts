@@ -17,5 +17,10 @@ export {
   SUPPORTED_PROTOCOL_VERSIONS,
   DEFAULT_PROTOCOL_VERSION,
   isSupportedProtocolVersion,
+  MODERN_PROTOCOL_VERSIONS,
+  requestEra,
+  type ProtocolEra,
 } from './protocol-version.js';
+/** The 2026-07-28 envelope and mirrored-header (SEP-2243) check, for an intermediary that forwards modern requests. */
+export { checkEnvelope, decodeHeaderValue, type HeaderReader } from './modern/envelope.js';
 export type { ChildLimits } from './child-process.js';

@@ -251,6 +251,43 @@ describe('StdioBridge.handleNode', () => {
     ]);
   });
 
+  it('handleNode: a 2026-07-28 request (no session) tells init.observer of its answer, an input_required one included', async () => {
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+    };
+    const post = (key: string, id: number, name: string, args: Record<string, unknown>) =>
+      fetch(mcpUrl, {
+        method: 'POST',
+        headers: {
+          ...POST_HEADERS,
+          accept: 'application/json',
+          'x-test-as': 'gina',
+          'x-test-observe': key,
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': name,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { name, arguments: args, _meta: meta },
+        }),
+      });
+    const echo = await post('modern', 30, 'echo', { text: 'stateless' });
+    expect(await echo.json()).toMatchObject({ id: 30, result: { resultType: 'complete' } });
+    expect(observed.get('modern')).toEqual([
+      expect.objectContaining({ id: 30, result: expect.objectContaining({ resultType: 'complete' }) }),
+    ]);
+    // MRTR: the observer sees the input_required result as it is (the caller decides what it counts).
+    const ask = await post('modern-ask', 31, 'elicit', { message: 'name?' });
+    expect(await ask.json()).toMatchObject({ id: 31, result: { resultType: 'input_required' } });
+    expect(observed.get('modern-ask')).toEqual([
+      expect.objectContaining({ id: 31, result: expect.objectContaining({ resultType: 'input_required' }) }),
+    ]);
+  });
+
   it('handleNode: an observer that throws changes nothing for the client: the reply arrives, the failure is logged, the session goes on', async () => {
     const sid = await openSession('frank');
     const headers = {

@@ -1,5 +1,5 @@
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
-import { jsonReply, type Reply } from '../exchange.js';
+import { jsonReply, type Reply, type ResponseObserver } from '../exchange.js';
 import { classify } from '../jsonrpc.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
@@ -63,9 +63,10 @@ export class ModernHandler {
     user: string,
     env: Record<string, string> | undefined,
     acceptsSse: boolean,
+    observer?: ResponseObserver,
   ): Promise<Reply> {
     try {
-      return await this.dispatch(parsed, header, { user, env }, acceptsSse);
+      return await this.dispatch(parsed, header, { user, env }, acceptsSse, observer);
     } catch (err) {
       if (!(err instanceof BridgeHttpError)) throw err;
       return jsonReply(err.status, JSON.stringify(errorMessage(err)), err.headers);
@@ -77,6 +78,7 @@ export class ModernHandler {
     header: HeaderReader,
     caller: Caller,
     acceptsSse: boolean,
+    observer: ResponseObserver | undefined,
   ): Promise<Reply> {
     if (Array.isArray(parsed)) {
       throw new BridgeHttpError(
@@ -129,7 +131,7 @@ export class ModernHandler {
       const init = await this.initResult(caller);
       return this.listeners.open(caller.user, req.id, req.params, init.capabilities);
     }
-    return this.forward(req, caller, acceptsSse);
+    return this.forward(req, caller, acceptsSse, observer);
   }
 
   /** `server/discover` (SEP-2575) from the cached `initialize` result; a child is started only the first time. */
@@ -161,7 +163,12 @@ export class ModernHandler {
    * first notification to stream, or after {@link STREAM_AFTER_MS} (a
    * keep-alive comment), from which point closing it cancels the call.
    */
-  private async forward(req: ModernRequest, caller: Caller, acceptsSse: boolean): Promise<Reply> {
+  private async forward(
+    req: ModernRequest,
+    caller: Caller,
+    acceptsSse: boolean,
+    observer: ResponseObserver | undefined,
+  ): Promise<Reply> {
     const child = await this.pool.acquire(caller);
     const serverInfo = child.init?.serverInfo ?? {};
     const ctx: CallContext = { ...this.cfg, onUnrouted: (u, msg) => this.pool.onStray(u, msg, child) };
@@ -184,6 +191,7 @@ export class ModernHandler {
         done: (status, msg) => {
           finished = true;
           clearTimeout(timer);
+          if (observer) this.observe(observer, msg);
           if (!sse) return resolve(jsonReply(status, JSON.stringify(msg)));
           write(msg);
           sse.close();
@@ -205,6 +213,17 @@ export class ModernHandler {
         timer.unref();
       }
     });
+  }
+
+  /** Tells `observer` (tool-call metrics) of the final answer; its failure is the observer's, never the call's. */
+  private observe(observer: ResponseObserver, msg: Record<string, unknown>): void {
+    try {
+      observer.onResponse(msg);
+    } catch (err) {
+      this.cfg.logger.error('response observer failed', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 }
 
