@@ -27,14 +27,21 @@ export class GatewayError extends Error {
     readonly code: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** `error.data` of the JSON-RPC body, when the code defines one (e.g. `-32022`'s `supported`). */
+    readonly data?: unknown,
   ) {
     super(message);
   }
 
   /** The JSON-RPC error response. */
   toResponse(id: string | number | null = null): Response {
+    const error = {
+      code: this.code,
+      message: this.message,
+      ...(this.data !== undefined ? { data: this.data } : {}),
+    };
     return Response.json(
-      { jsonrpc: '2.0', error: { code: this.code, message: this.message }, id },
+      { jsonrpc: '2.0', error, id },
       { status: this.status, headers: { 'cache-control': 'no-store', ...this.headers } },
     );
   }

@@ -24,6 +24,7 @@ import type { GatewayMetrics } from '../ops/metrics.js';
 import { openApiDocument } from '../ops/openapi.js';
 import type { WebhookDispatcher } from '../ops/webhooks.js';
 import type { ServiceBackend } from '../services/backend.js';
+import { checkModernHeaders } from '../protocol-version.js';
 import { ToolObservation } from './tool-observation.js';
 import { ServiceRegistryError, type ServiceEntry, type ServiceRegistry } from '../services/registry.js';
 
@@ -310,6 +311,11 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         throw err;
       }
       ({ messages, json } = rpcMessages(text));
+      // An `http` upstream gets a modern request only when its mirrored headers match the body (SEP-2243).
+      if (entry.config.type === 'http') {
+        const refusal = checkModernHeaders(json, header);
+        if (refusal) return { refusal: withHeaders(refusal.error.toResponse(refusal.id), corsHeaders) };
+      }
       for (const m of messages) {
         if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
         if (logger.isLevelEnabled('info')) {

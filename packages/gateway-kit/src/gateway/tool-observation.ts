@@ -148,8 +148,11 @@ export class ToolObservation implements ResponseObserver {
     const w = this.pending.get(m.id);
     if (!w || !('result' in m || 'error' in m)) return;
     this.pending.delete(m.id);
-    const result = m.result as { tools?: unknown } | undefined;
-    if (w.method === 'tools/list' && result && Array.isArray(result.tools)) {
+    const result = m.result as { tools?: unknown; resultType?: unknown } | undefined;
+    // MCP 2026-07-28 (MRTR): an input_required result asks the client for more; its retry is the call.
+    if (result?.resultType === 'input_required') {
+      // not counted
+    } else if (w.method === 'tools/list' && result && Array.isArray(result.tools)) {
       this.metrics.learnTools(
         this.service,
         (result.tools as unknown[]).map((t) => (t as { name?: unknown } | null)?.name),

@@ -1,3 +1,23 @@
+/**
+ * Request headers a browser MCP client may send: the 2025 session headers and
+ * the 2026-07-28 mirrored ones (SEP-2243: `Mcp-Method`, `Mcp-Name`).
+ */
+const ALLOWED_HEADERS =
+  'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID';
+
+/**
+ * The preflight's `Access-Control-Allow-Headers`: {@link ALLOWED_HEADERS}
+ * plus the `Mcp-Param-*` headers (SEP-2243 `x-mcp-header` tool arguments,
+ * whose names only the request knows) it asks for.
+ */
+function allowedHeaders(requested: string | null): string {
+  const params = (requested ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => /^mcp-param-[A-Za-z0-9-]{1,64}$/i.test(h));
+  return params.length ? `${ALLOWED_HEADERS}, ${params.join(', ')}` : ALLOWED_HEADERS;
+}
+
 /** CORS for the MCP endpoints and resource metadata (browser clients such as the MCP Inspector). */
 export class Cors {
   constructor(private readonly origins: string[]) {}
@@ -26,8 +46,7 @@ export class Cors {
       headers: {
         ...this.headers(origin, ownOrigin),
         'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-        'access-control-allow-headers':
-          'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID',
+        'access-control-allow-headers': allowedHeaders(request.headers.get('access-control-request-headers')),
         'access-control-max-age': '600',
       },
     });

@@ -1,0 +1,59 @@
+/**
+ * The gateway's one MCP protocol-version module. Which era a request speaks
+ * (2025 sessions or the 2026-07-28 stateless wire) and what a modern request
+ * must satisfy are the bridge's rules, imported from its exports so the two
+ * packages can never disagree: stdio services are served by the bridge, the
+ * `fetch` service by fetch-server (each checks its own requests), and `http`
+ * services are checked here before anything is forwarded.
+ */
+import { BridgeHttpError, checkEnvelope, requestEra } from '@mcp-gateway/streamablehttp-proxy';
+import { GatewayError } from './errors.js';
+
+export { MODERN_PROTOCOL_VERSIONS, requestEra, type ProtocolEra } from '@mcp-gateway/streamablehttp-proxy';
+
+/** A refusal of a modern request, with the id of the message it answers. */
+export interface ModernRefusal {
+  error: GatewayError;
+  id: string | number | null;
+}
+
+type Message = { id?: unknown; method?: unknown; params?: unknown };
+
+/**
+ * SEP-2243 / SEP-2575 check of a request an `http` service would receive:
+ * when the request is modern ({@link requestEra}), every JSON-RPC request in
+ * it must carry the `_meta` envelope (else `-32602`), its
+ * `MCP-Protocol-Version` header must equal the `_meta` version and
+ * `Mcp-Method` / `Mcp-Name` must mirror `method` and `params.name` /
+ * `params.uri` (else `-32020` HeaderMismatch), and the version must be one
+ * the gateway knows (else `-32022`: headers of a revision that does not
+ * require them are not trusted). All are HTTP 400. A 2025 request (a session,
+ * `initialize`, no modern header or envelope) is not looked at.
+ *
+ * @param json the parsed body (`undefined` when it is not JSON: left to the upstream)
+ * @param header a request header by lower-case name
+ * @returns the refusal, or `undefined` when the request may be forwarded
+ */
+export function checkModernHeaders(
+  json: unknown,
+  header: (name: string) => string | null | undefined,
+): ModernRefusal | undefined {
+  const read = (name: string) => header(name) ?? null;
+  if (requestEra(json, read('mcp-protocol-version'), read('mcp-session-id')) !== 'modern') return undefined;
+  for (const m of (Array.isArray(json) ? json : [json]) as Message[]) {
+    if (typeof m !== 'object' || m === null || typeof m.method !== 'string') continue;
+    // A request id the envelope check echoes; a message without one (a notification) is checked as id 0 and answered with null.
+    const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null;
+    const params =
+      typeof m.params === 'object' && m.params !== null && !Array.isArray(m.params)
+        ? (m.params as Record<string, unknown>)
+        : {};
+    try {
+      checkEnvelope(id ?? 0, m.method, params, read);
+    } catch (err) {
+      if (!(err instanceof BridgeHttpError)) throw err;
+      return { error: new GatewayError(err.status, err.code, err.message, {}, err.data), id };
+    }
+  }
+  return undefined;
+}
