@@ -24,6 +24,8 @@ type Service = (typeof SERVICES)[number];
 let gw: Gateway;
 let server: NodeServer;
 let base: string;
+/** The same gateway mounted as a plain fetch handler (no node:http fast path). */
+let viaFetch: Listening;
 let page: Listening;
 let upstream: Listening;
 /** Requests the `http` service's upstream received. */
@@ -62,10 +64,12 @@ beforeAll(async () => {
   }
   server = createNodeServer(gw.fetch, { fastPath: gw.fetch.nodeFastPath });
   base = await server.listen(0, '127.0.0.1');
+  viaFetch = await listen((request) => gw.fetch(request));
 });
 
 afterAll(async () => {
   await server?.drain(0);
+  await viaFetch?.close();
   await gw?.close(0);
   await upstream?.close();
   await page?.close();
@@ -85,7 +89,7 @@ function recordingFetch(seen: Set<string>): typeof fetch {
 async function sdk2(
   service: Service,
   mode: 'auto' | { pin: string },
-  opts: { user?: 'alice' | 'bob'; name?: string; seen?: Set<string> } = {},
+  opts: { user?: 'alice' | 'bob'; name?: string; seen?: Set<string>; base?: string } = {},
 ) {
   const client = new ClientV2(
     { name: 'sdk2', version: '1' },
@@ -96,7 +100,7 @@ async function sdk2(
     content: { name: opts.name ?? 'SDK2' },
   }));
   await client.connect(
-    new TransportV2(new URL(`${base}/${service}/mcp`), {
+    new TransportV2(new URL(`${opts.base ?? base}/${service}/mcp`), {
       requestInit: { headers: { authorization: `Bearer ${tokens[opts.user ?? 'alice'][service]}` } },
       ...(opts.seen ? { fetch: recordingFetch(opts.seen) } : {}),
     }),
@@ -188,6 +192,28 @@ describe('2026-07-28: MCP SDK 2.x clients reach every service type through the g
       expect(metrics).toContain('mcp_gateway_stdio_sessions{service="fixture"} 0');
     },
   );
+});
+
+describe('2026-07-28 on the fetch path (the gateway mounted as a fetch handler, no node fast path)', () => {
+  it('a stdio elicitation tool by MRTR and an http service call work the same', async () => {
+    const seen = new Set<string>();
+    const stdio = await sdk2('fixture', { pin: V2026 }, { base: viaFetch.url, name: 'Fetch', seen });
+    try {
+      expect(textOf(await stdio.callTool({ name: 'elicit', arguments: { message: 'name?' } }))).toBe(
+        'hello Fetch',
+      );
+    } finally {
+      await stdio.close();
+    }
+    const http = await sdk2('upstream', { pin: V2026 }, { base: viaFetch.url, seen });
+    try {
+      const r = await http.callTool({ name: 'fetch', arguments: { url: `${page.url}/` } });
+      expect(textOf(r)).toContain('hello from the page');
+    } finally {
+      await http.close();
+    }
+    expect(seen.has('mcp-session-id')).toBe(false);
+  });
 });
 
 describe('2025 sessions keep working beside them', () => {
