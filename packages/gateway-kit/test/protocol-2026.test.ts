@@ -266,6 +266,24 @@ describe('2026-07-28: per-user child pools', () => {
   });
 });
 
+describe('2026-07-28: the per-user child bound holds through the gateway', () => {
+  it('a third concurrent call of one user gets 429 (two children each); another user is served meanwhile', async () => {
+    const slow = { method: 'tools/call', params: { name: 'slow', arguments: { ms: 400 } } };
+    // JSON answers only: a slow call would otherwise turn into a stream with keep-alives.
+    const json = { accept: 'application/json' };
+    const bob = { ...json, authorization: `Bearer ${tokens.bob.fixture}` };
+    const [a1, a2, a3, b1] = await Promise.all([
+      post2026('fixture', slow, json),
+      post2026('fixture', slow, json),
+      post2026('fixture', slow, json),
+      post2026('fixture', slow, bob),
+    ]);
+    const alice = [a1, a2, a3].map((r) => r.res.status).sort();
+    expect(alice).toEqual([200, 200, 429]);
+    expect(b1.res.status).toBe(200);
+  });
+});
+
 describe('2026-07-28: tool-call metrics count sessionless calls', () => {
   const count = async (tool: string) => {
     const line = (await (await fetch(`${base}/metrics`)).text())
