@@ -40,7 +40,12 @@ export {
   type KeyValue,
 } from './services/registry.js';
 export type { ServiceBackend, NodeServiceInit } from './services/backend.js';
-export { stdioBackend, childEnv, BASE_ENV } from './services/stdio.js';
+export { stdioBackend, childEnv, BASE_ENV, type StdioBackendOptions } from './services/stdio.js';
+export {
+  sharedRequestStateSecret,
+  requestStateKeyFor,
+  REQUEST_STATE_SECRET_KEY,
+} from './services/request-state-key.js';
 export { fetchBackend } from './services/fetch.js';
 export { httpBackend } from './services/http.js';
 export { HttpServiceProxy } from './proxy/http-proxy.js';

@@ -17,6 +17,7 @@ import { registerStdioMetrics } from '../ops/stdio-metrics.js';
 import { metricsListener } from '../ops/metrics-endpoint.js';
 import { WebhookDispatcher, type AuditEvent } from '../ops/webhooks.js';
 import { defaultBackendFactory } from '../services/factory.js';
+import { sharedRequestStateSecret } from '../services/request-state-key.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
 import { accountPages } from './account.js';
@@ -156,7 +157,8 @@ export async function createGateway(
   const registry = new ServiceRegistry(
     config.issuer,
     config.services,
-    opts.backendFactory ?? defaultBackendFactory(logger),
+    opts.backendFactory ??
+      defaultBackendFactory(logger, { requestStateSecret: await sharedRequestStateSecret(store) }),
     store,
     config.admin.allowStdioServices,
   );

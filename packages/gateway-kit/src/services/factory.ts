@@ -3,14 +3,14 @@ import type { Logger } from '../ops/logger.js';
 import type { BackendFactory } from './registry.js';
 import { fetchBackend } from './fetch.js';
 import { httpBackend } from './http.js';
-import { stdioBackend } from './stdio.js';
+import { stdioBackend, type StdioBackendOptions } from './stdio.js';
 
-/** The backend factory for the three service types. */
-export function defaultBackendFactory(log: Logger): BackendFactory {
+/** The backend factory for the three service types; `stdio` gets the gateway-wide stdio options. */
+export function defaultBackendFactory(log: Logger, stdio: StdioBackendOptions = {}): BackendFactory {
   return (name: string, config: ServiceConfig, mcpPath: string) => {
     switch (config.type) {
       case 'stdio':
-        return stdioBackend(name, config, log, mcpPath);
+        return stdioBackend(name, config, log, mcpPath, stdio);
       case 'http':
         return httpBackend(name, config);
       case 'fetch':

@@ -3,6 +3,7 @@ import type { StdioServiceConfig } from '../config/schema.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
 import type { ServiceBackend } from './backend.js';
+import { requestStateKeyFor } from './request-state-key.js';
 
 /** Headers the gateway sets (after stripping any client copy) to tell the bridge who the caller is. */
 export const IDENTITY_HEADER = 'x-mcp-gateway-user-id';
@@ -43,6 +44,15 @@ export function childEnv(
   return { ...out, ...config.env };
 }
 
+/** Gateway-wide inputs of {@link stdioBackend}. */
+export interface StdioBackendOptions {
+  /**
+   * Secret the bridge's MRTR `requestState` key is derived from (per service
+   * name, {@link requestStateKeyFor}). Without it the key is random per process.
+   */
+  requestStateSecret?: Uint8Array;
+}
+
 /**
  * A `stdio` service: the streamablehttp-proxy bridge in-process, one child per
  * session. Sessions are bound to the user who opened them (a request from
@@ -54,6 +64,7 @@ export function stdioBackend(
   config: StdioServiceConfig,
   log: Logger,
   mcpPath = '/mcp',
+  opts: StdioBackendOptions = {},
 ): ServiceBackend {
   const bridge = createStdioBridge({
     command: config.command,
@@ -74,6 +85,10 @@ export function stdioBackend(
       ? { [IDENTITY_HEADER]: 'MCP_USER_ID', [NAME_HEADER]: 'MCP_USER_NAME' }
       : {},
     logger: bridgeLogger(log.child({ service: name })),
+    // The same key on every instance sharing the store: an MRTR retry may land on any of them.
+    ...(opts.requestStateSecret
+      ? { modern: { requestStateKey: requestStateKeyFor(opts.requestStateSecret, name) } }
+      : {}),
   });
   return {
     kind: 'stdio',
