@@ -287,6 +287,18 @@ describe('registration hygiene', () => {
     expect(server.metadata().registration_endpoint).toBeUndefined();
   });
 
+  it('registration disabled (CIMD preferred, MCP 2026-07-28): metadata keeps client_id_metadata_document_supported, /register and /register/{id} answer a JSON 404', async () => {
+    const { call } = testServer({ registration: { enabled: false } });
+    const meta = (await (await call('/.well-known/oauth-authorization-server')).json()) as Body;
+    expect(meta).not.toHaveProperty('registration_endpoint');
+    expect(meta.client_id_metadata_document_supported).toBe(true);
+    for (const res of [await call('/register', json(nativeClient)), await call('/register/some-client')]) {
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await res.json()).toMatchObject({ error: expect.any(String) as string });
+    }
+  });
+
   it('rate limit: the 21st registration from one source in a minute gets 429 with Retry-After', async () => {
     const { call, clock } = testServer();
     clock.set(1_800_000_000_000); // on a window boundary
