@@ -325,6 +325,12 @@ export const authorizationSchema = z.strictObject({
     .array(machineClientSchema)
     .default([])
     .describe('Machine clients known from the config (others may register dynamically).'),
+  dynamicRegistration: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Serve RFC 7591/7592 dynamic client registration (deprecated in MCP 2026-07-28). `false`: no `registration_endpoint` in the metadata and `/register` answers 404; Client ID Metadata Documents and configured clients keep working.',
+    ),
   keyFetch: z
     .strictObject({
       allowLoopback: z.boolean().default(false),
@@ -459,6 +465,7 @@ const configFields = z.strictObject({
       grants: { clientCredentials: false, jwtBearer: false },
       trustedIdps: [],
       clients: [],
+      dynamicRegistration: true,
       keyFetch: { allowLoopback: false, allowPrivate: false },
     })
     .describe(

@@ -141,6 +141,7 @@ export function authorizationServerOptions(
       },
       ...config.authorization.clients.map(machineStaticClient),
     ],
+    registration: { enabled: config.authorization.dynamicRegistration },
     grants: config.authorization.grants,
     trustedIdps: config.authorization.trustedIdps.map((i) => ({
       issuer: i.issuer,

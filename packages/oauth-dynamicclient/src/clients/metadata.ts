@@ -196,12 +196,8 @@ export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy):
   if (new Set(redirectUris).size !== redirectUris.length) {
     throw invalidRedirectUri('redirect_uris: contains duplicates');
   }
-  // OIDC Registration: web clients use https; native clients use loopback or private-use schemes.
-  const applicationType =
-    m.application_type ?? (kinds.has('web') || redirectUris.length === 0 ? 'web' : 'native');
-  if (applicationType === 'web' && kinds.has('private-use')) {
-    throw invalidRedirectUri('redirect_uris: a web application cannot use private-use URI schemes');
-  }
+  const applicationType = m.application_type ?? inferApplicationType(kinds);
+  checkApplicationType(applicationType, kinds);
 
   const scopes = m.scope
     ?.split(' ')
@@ -225,6 +221,37 @@ export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy):
   if (m.software_id !== undefined) out.software_id = m.software_id;
   if (m.software_version !== undefined) out.software_version = m.software_version;
   return { ...out, ...keys };
+}
+
+/**
+ * `application_type` when the client sends none. OIDC Registration defaults to
+ * `web`; a client whose redirect URIs are all loopback or private-use is a
+ * native app whatever it omitted (MCP 2026-07-28 notes that the `web` default
+ * conflicts with native-style redirect URIs), so those register as `native`
+ * rather than fail: clients that predate SEP-837 keep registering.
+ */
+function inferApplicationType(kinds: ReadonlySet<RedirectKind>): 'web' | 'native' {
+  return kinds.size === 0 || kinds.has('web') ? 'web' : 'native';
+}
+
+/**
+ * The redirect rules that follow from `application_type` (SEP-837, OIDC
+ * Registration §2, RFC 8252):
+ * - `web`: https only, so neither loopback `http` nor private-use schemes;
+ * - `native`: loopback `http`, private-use schemes, or claimed `https` URIs (RFC 8252 §7.2).
+ *
+ * @throws OAuthError `invalid_redirect_uri` naming the rule.
+ */
+function checkApplicationType(type: 'web' | 'native', kinds: ReadonlySet<RedirectKind>): void {
+  if (type !== 'web') return;
+  if (kinds.has('private-use')) {
+    throw invalidRedirectUri('redirect_uris: a web application cannot use private-use URI schemes');
+  }
+  if (kinds.has('loopback')) {
+    throw invalidRedirectUri(
+      'redirect_uris: a web application must use https; loopback http redirect URIs need application_type "native"',
+    );
+  }
 }
 
 /** A `private_key_jwt` client's keys: exactly one of `jwks` (public keys only) and `jwks_uri`. */

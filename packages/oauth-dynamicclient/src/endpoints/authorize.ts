@@ -6,6 +6,7 @@ import { canonicalResource } from '../resource/canonical.js';
 import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { flowServices } from './flow-services.js';
+import { withoutOfflineAccess } from '../grants/offline-access.js';
 
 /** An authorization request that passed every check, kept while the user signs in upstream. */
 export interface PendingAuthorization {
@@ -169,9 +170,11 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
     const allowed = allowedScopes(client, target.scopes);
     const requested = q.get('scope');
     let scopes: string[];
-    if (requested === null || requested.trim() === '') scopes = allowed;
+    // `offline_access` (SEP-2207) asks for a refresh token, not for access: it is read and dropped here.
+    const resourceScopes = withoutOfflineAccess((requested ?? '').split(' ').filter(Boolean));
+    if (resourceScopes.length === 0) scopes = allowed;
     else {
-      scopes = [...new Set(requested.split(' ').filter(Boolean))];
+      scopes = [...new Set(resourceScopes)];
       const bad = scopes.filter((s) => !allowed.includes(s));
       if (bad.length) return fail('invalid_scope', `scope not allowed: ${bad.join(' ').slice(0, 200)}`);
     }

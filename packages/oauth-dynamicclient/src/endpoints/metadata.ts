@@ -2,6 +2,7 @@ import type { Route, ServerContext } from '../context.js';
 import { tokenEndpointAuthMethods } from '../clients/metadata.js';
 import { assertionAlgorithms } from '../grants/options.js';
 import { enabledGrants } from './token.js';
+import { OFFLINE_ACCESS } from '../grants/offline-access.js';
 import { publicJson } from '../http/responses.js';
 
 /** RFC 8414 authorization server metadata (also served as OpenID discovery). */
@@ -38,7 +39,8 @@ export function authorizationServerMetadata(ctx: ServerContext): AuthorizationSe
     ...(ctx.options.registration.enabled ? { registration_endpoint: ctx.endpoint('/register') } : {}),
     revocation_endpoint: ctx.endpoint('/revoke'),
     introspection_endpoint: ctx.endpoint('/introspect'),
-    scopes_supported: ctx.options.advertisedScopes,
+    // SEP-2207: clients add `offline_access` to ask for a refresh token when it is listed here.
+    scopes_supported: [...new Set([...ctx.options.advertisedScopes, OFFLINE_ACCESS])],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: [...enabledGrants(ctx).keys()],

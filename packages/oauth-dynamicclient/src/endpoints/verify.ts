@@ -171,7 +171,12 @@ export async function decideForwardAuth(
         403,
         'insufficient_scope',
         description,
-        bearerChallenge({ ...challenge, scopes: err.required, error: 'insufficient_scope', description }),
+        bearerChallenge({
+          ...challenge,
+          scopes: err.challengeScopes,
+          error: 'insufficient_scope',
+          description,
+        }),
       );
     }
     const description =

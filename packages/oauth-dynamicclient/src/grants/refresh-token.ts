@@ -4,10 +4,15 @@ import { flowServices } from '../endpoints/flow-services.js';
 import { invalidRequest, invalidScope, invalidTarget } from '../http/errors.js';
 import { noStoreJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
+import { withoutOfflineAccess } from './offline-access.js';
 
+/** The narrowed scope of a refresh request; `offline_access` (SEP-2207) is not a resource scope and alone narrows nothing. */
 function parseScope(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  return [...new Set(value.split(' ').filter(Boolean))];
+  const all = value.split(' ').filter(Boolean);
+  const scopes = withoutOfflineAccess(all);
+  if (scopes.length === 0 && all.length > 0) return undefined;
+  return [...new Set(scopes)];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { unavailableError } from '../http/errors.js';
 import { bodyResponse } from '../http/known-body.js';
 import { InsufficientScopeError, InvalidTokenError } from '../tokens/errors.js';
+import { withoutOfflineAccess } from '../grants/offline-access.js';
 
 /** A quoted-string for an auth-param (RFC 9110 §11.2): backslash-escape `"` and `\`, drop control characters. */
 function quote(value: string): string {
@@ -23,7 +24,9 @@ export function bearerChallenge(input: ChallengeInput): string {
   const params: string[] = [];
   if (input.error) params.push(`error=${quote(input.error)}`);
   if (input.description) params.push(`error_description=${quote(input.description)}`);
-  if (input.scopes?.length) params.push(`scope=${quote(input.scopes.join(' '))}`);
+  // SEP-2207: refresh tokens are not a resource requirement, so `offline_access` is never challenged for.
+  const scopes = withoutOfflineAccess(input.scopes ?? []);
+  if (scopes.length) params.push(`scope=${quote(scopes.join(' '))}`);
   if (input.resourceMetadata) params.push(`resource_metadata=${quote(input.resourceMetadata)}`);
   return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
 }
@@ -48,7 +51,7 @@ export function bearerErrorResponse(
     challenge = {
       ...input,
       error: 'insufficient_scope',
-      scopes: err.required,
+      scopes: err.challengeScopes,
       description: err.description ?? '',
     };
     body = { error: 'insufficient_scope', error_description: err.description ?? '' };

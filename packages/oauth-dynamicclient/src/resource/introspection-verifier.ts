@@ -102,7 +102,7 @@ export function createIntrospectionVerifier(
     if (aud === undefined) throw new InvalidTokenError('audience', 'token not valid for this resource');
     const scopes = (t.scope ?? '').split(' ').filter(Boolean);
     if ((opts.scopes ?? []).some((s) => !scopes.includes(s)))
-      throw new InsufficientScopeError(opts.scopes ?? []);
+      throw new InsufficientScopeError(opts.scopes ?? [], scopes);
     const claims: AccessTokenClaims = {
       iss: t.iss,
       sub: t.sub,

@@ -28,12 +28,26 @@ export class InvalidTokenError extends OAuthError {
 
 /**
  * RFC 6750 `insufficient_scope` (403): a valid token without every scope the
- * resource asks for. `required` lists them, for the `scope` challenge parameter.
+ * resource asks for. `required` lists them; `granted` is what the token has.
  */
 export class InsufficientScopeError extends OAuthError {
   readonly required: string[];
-  constructor(required: string[]) {
-    super('insufficient_scope', `token lacks required scope: ${required.join(' ')}`);
+  readonly granted: string[];
+  constructor(required: string[], granted: string[] = []) {
+    super(
+      'insufficient_scope',
+      `token lacks required scope: ${required.filter((s) => !granted.includes(s)).join(' ')}`,
+    );
     this.required = required;
+    this.granted = granted;
+  }
+
+  /**
+   * The `scope` of the step-up challenge (MCP 2026-07-28, SEP-2350): the
+   * token's scopes plus the required ones, so a client that re-authorizes with
+   * exactly this set keeps what it had instead of trading it for the new scope.
+   */
+  get challengeScopes(): string[] {
+    return [...new Set([...this.granted, ...this.required])];
   }
 }

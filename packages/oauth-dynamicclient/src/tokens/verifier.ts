@@ -136,7 +136,7 @@ export class AccessTokenVerifier {
       throw new InvalidTokenError('revoked', 'token revoked');
     }
     const missing = (options.scopes ?? []).filter((s) => !entry.scopes.has(s));
-    if (missing.length) throw new InsufficientScopeError(options.scopes ?? []);
+    if (missing.length) throw new InsufficientScopeError(options.scopes ?? [], [...entry.scopes]);
     return {
       claims,
       sub: claims.sub,

@@ -116,6 +116,11 @@ describe('client id metadata documents', () => {
       (id) => ({ ...good(id), redirect_uris: ['javascript:alert(1)'] }),
       /invalid_redirect_uri/,
     ],
+    [
+      'application_type web with a loopback redirect (sep-837)',
+      (id) => ({ ...good(id), application_type: 'web' }),
+      /must use https/,
+    ],
     ['a client secret', (id) => ({ ...good(id), client_secret: 's' }), /client_secret must not appear/],
     [
       'secret-based auth',

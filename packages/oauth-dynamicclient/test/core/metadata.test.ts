@@ -11,11 +11,16 @@ describe('rfc8414 discovery', () => {
     registration_endpoint: `${issuer}/register`,
     revocation_endpoint: `${issuer}/revoke`,
     introspection_endpoint: `${issuer}/introspect`,
-    scopes_supported: ['mcp:read', 'mcp:write'],
+    scopes_supported: ['mcp:read', 'mcp:write', 'offline_access'],
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    token_endpoint_auth_methods_supported: [
+      'none',
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+    ],
     authorization_response_iss_parameter_supported: true,
     client_id_metadata_document_supported: true,
   });
@@ -104,7 +109,7 @@ describe('rfc9728 protected resource metadata', () => {
         { resource: 'https://b.example/mcp', scopes: ['b', 'shared'] },
       ],
     });
-    expect(server.metadata().scopes_supported).toEqual(['a', 'shared', 'b']);
+    expect(server.metadata().scopes_supported).toEqual(['a', 'shared', 'b', 'offline_access']);
   });
 
   it('rfc8414: scopes_supported leaves out scopes only an advertise: false resource uses; its RFC 9728 document stays public', async () => {
@@ -114,7 +119,7 @@ describe('rfc9728 protected resource metadata', () => {
         { resource: 'https://b.example/secret/mcp', scopes: ['secret', 'shared'], advertise: false },
       ],
     });
-    expect(server.metadata().scopes_supported).toEqual(['a', 'shared']);
+    expect(server.metadata().scopes_supported).toEqual(['a', 'shared', 'offline_access']);
     const res = await server.fetch(
       new Request('https://b.example/.well-known/oauth-protected-resource/secret/mcp'),
     );

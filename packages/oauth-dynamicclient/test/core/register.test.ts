@@ -77,6 +77,75 @@ describe('rfc7591 registration', () => {
     expect(b.body.error).toBe('invalid_redirect_uri');
   });
 
+  it.each<[string, Record<string, unknown>, 'web' | 'native']>([
+    [
+      'native with loopback http',
+      { application_type: 'native', redirect_uris: ['http://127.0.0.1:5/cb'] },
+      'native',
+    ],
+    [
+      'native with a private-use scheme',
+      { application_type: 'native', redirect_uris: ['com.example.app:/cb'] },
+      'native',
+    ],
+    [
+      'native with a claimed https URI',
+      { application_type: 'native', redirect_uris: ['https://app.example/cb'] },
+      'native',
+    ],
+    ['web with https', { application_type: 'web', redirect_uris: ['https://app.example/cb'] }, 'web'],
+    [
+      'no application_type with https (OIDC default web)',
+      { redirect_uris: ['https://app.example/cb'] },
+      'web',
+    ],
+    ['no application_type with only loopback http', { redirect_uris: ['http://localhost:5/cb'] }, 'native'],
+  ])('sep-837: %s registers and the response echoes application_type', async (_name, metadata, type) => {
+    const { call } = testServer();
+    const { res, body } = await register(call, { ...nativeClient, ...metadata });
+    expect(res.status).toBe(201);
+    expect(body.application_type).toBe(type);
+  });
+
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
+    [
+      'web with loopback http',
+      { application_type: 'web', redirect_uris: ['http://127.0.0.1:5/cb'] },
+      'invalid_redirect_uri',
+      /must use https/,
+    ],
+    [
+      'web with localhost',
+      { application_type: 'web', redirect_uris: ['https://app.example/cb', 'http://localhost/cb'] },
+      'invalid_redirect_uri',
+      /must use https/,
+    ],
+    [
+      'web with a private-use scheme',
+      { application_type: 'web', redirect_uris: ['com.example.app:/cb'] },
+      'invalid_redirect_uri',
+      /private-use/,
+    ],
+    [
+      'native with non-loopback http',
+      { application_type: 'native', redirect_uris: ['http://app.example/cb'] },
+      'invalid_redirect_uri',
+      /loopback|localhost/,
+    ],
+    [
+      'an unknown application_type',
+      { application_type: 'desktop' },
+      'invalid_client_metadata',
+      /application_type/,
+    ],
+  ])('sep-837: %s is refused with the RFC 7591 error', async (_name, metadata, error, description) => {
+    const { call } = testServer();
+    const { res, body } = await register(call, { ...nativeClient, ...metadata });
+    expect(res.status).toBe(400);
+    expect(body.error).toBe(error);
+    expect(body.error_description).toMatch(description);
+  });
+
   it.each([
     [{ ...nativeClient, grant_types: ['client_credentials'] }, 'invalid_client_metadata', /grant_types/],
     [{ ...nativeClient, grant_types: ['refresh_token'] }, 'invalid_client_metadata', /authorization_code/],
@@ -216,6 +285,18 @@ describe('registration hygiene', () => {
     const { call, server } = testServer({ registration: { enabled: false } });
     expect((await call('/register', json(nativeClient))).status).toBe(404);
     expect(server.metadata().registration_endpoint).toBeUndefined();
+  });
+
+  it('registration disabled (CIMD preferred, MCP 2026-07-28): metadata keeps client_id_metadata_document_supported, /register and /register/{id} answer a JSON 404', async () => {
+    const { call } = testServer({ registration: { enabled: false } });
+    const meta = (await (await call('/.well-known/oauth-authorization-server')).json()) as Body;
+    expect(meta).not.toHaveProperty('registration_endpoint');
+    expect(meta.client_id_metadata_document_supported).toBe(true);
+    for (const res of [await call('/register', json(nativeClient)), await call('/register/some-client')]) {
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await res.json()).toMatchObject({ error: expect.any(String) as string });
+    }
   });
 
   it('rate limit: the 21st registration from one source in a minute gets 429 with Retry-After', async () => {

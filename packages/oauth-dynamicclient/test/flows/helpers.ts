@@ -193,10 +193,14 @@ export { hashPassword };
  */
 export async function issueAccessToken(
   t: TestAs,
-  opts: { scope?: string } = {},
-): Promise<{ access_token: string; refresh_token?: string }> {
+  opts: { scope?: string; grantTypes?: string[] } = {},
+): Promise<{ access_token: string; refresh_token?: string; scope?: string; client_id: string }> {
   const redirect = 'http://127.0.0.1:7777/cb';
-  const reg = await t.as.clients.register({ redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
+  const reg = await t.as.clients.register({
+    redirect_uris: [redirect],
+    token_endpoint_auth_method: 'none',
+    ...(opts.grantTypes ? { grant_types: opts.grantTypes } : {}),
+  });
   const verifier = 'r'.repeat(43);
   const challenge = Buffer.from(
     await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
@@ -222,7 +226,8 @@ export async function issueAccessToken(
       client_id: reg.client.client_id,
     }),
   });
-  return (await res.json()) as { access_token: string; refresh_token?: string };
+  const body = (await res.json()) as { access_token: string; refresh_token?: string; scope?: string };
+  return { ...body, client_id: reg.client.client_id };
 }
 
 /** A resource server (MCP-ish endpoint at /mcp) guarded by the AS, serving its RFC 9728 document. */

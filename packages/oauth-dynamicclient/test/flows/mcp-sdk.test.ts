@@ -269,6 +269,8 @@ describe('createIntrospectionVerifier: a resource server in another process asks
       introspection(readOnly, { resource: t.resource, scopes: ['mcp:write'] }),
     ).rejects.toMatchObject({
       error: 'insufficient_scope',
+      // sep-2350: the step-up challenge names the token's scopes plus the required one
+      challengeScopes: ['mcp:read', 'mcp:write'],
     });
     const otherIssuer = createIntrospectionVerifier({
       issuer: `${t.url}/other`,

@@ -482,13 +482,13 @@ describe('resource side: verifyAccessToken, requireBearer and /verify refuse bad
     );
   });
 
-  it('insufficient scope: 403 with error="insufficient_scope" and the needed scope', async () => {
+  it('insufficient scope: 403 with error="insufficient_scope" and the token\'s scopes plus the needed one (sep-2350)', async () => {
     const c = await register(t, { scope: 'mcp:write' });
     const tok = (await tokensFor(t, c)).access_token;
     const res = await viaRs(tok);
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toMatch(
-      /^Bearer error="insufficient_scope", .*scope="mcp:read"/,
+      /^Bearer error="insufficient_scope", .*scope="mcp:write mcp:read"/,
     );
   });
 });

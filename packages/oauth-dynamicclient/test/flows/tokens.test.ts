@@ -168,6 +168,8 @@ describe('rfc9068 access tokens', () => {
     expect(err).toBeInstanceOf(InsufficientScopeError);
     expect((err as InsufficientScopeError).status).toBe(403);
     expect((err as InsufficientScopeError).required).toEqual(['mcp:read', 'mcp:write']);
+    expect((err as InsufficientScopeError).granted).toEqual(['mcp:read']);
+    expect((err as InsufficientScopeError).challengeScopes).toEqual(['mcp:read', 'mcp:write']);
   });
 
   it('revocation by jti and by family applies to cached tokens at once', async () => {
