@@ -8,6 +8,7 @@ import { FileTokenStore } from '../store/file.js';
 import type { StoredClient, StoredCredentials, StoredTokens, TokenStore } from '../store/types.js';
 import { STORE_FORMAT_VERSION } from '../store/types.js';
 import { discoverAuthorizationServer, type AuthorizationServerMetadata } from './authorization-server.js';
+import { validateAuthorizationResponse } from './authorization-response.js';
 import { startCallbackServer } from './callback-server.js';
 import type { BearerChallenge } from './challenge.js';
 import { discover, type Discovery } from './discovery.js';
@@ -618,28 +619,7 @@ export class OAuthSession {
         const hit = await cb.next(this.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS);
         let tokens: StoredTokens;
         try {
-          let callbackParams: URLSearchParams;
-          try {
-            callbackParams = oauth.validateAuthResponse(as, oc, hit.url, state);
-          } catch (err) {
-            if (err instanceof oauth.OperationProcessingError) {
-              const which = /"iss"/.test(err.message)
-                ? 'iss'
-                : /"state"/.test(err.message)
-                  ? 'state'
-                  : undefined;
-              throw new AuthError(
-                which ? `${which}_mismatch` : 'invalid_response',
-                which === 'iss'
-                  ? `the authorization response came from the wrong issuer (iss ${JSON.stringify(hit.url.searchParams.get('iss'))}, expected ${JSON.stringify(as.issuer)}); possible mix-up attack, nothing stored`
-                  : which === 'state'
-                    ? 'the authorization response carries the wrong state; possible CSRF, nothing stored'
-                    : `invalid authorization response: ${err.message}`,
-                { cause: err },
-              );
-            }
-            throw toAuthError(err, 'authorization');
-          }
+          const callbackParams = validateAuthorizationResponse(as, oc, hit.url, state);
           const tr = await withClientAuthFallback(
             client,
             'token request',

@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthError, createOAuthSession, MemoryTokenStore, type OAuthSession } from '../src/index.js';
+import { startAuth2026Server, type Auth2026Server } from './helpers/auth-2026-server.js';
+import { autoBrowser } from './helpers/flow.js';
+
+const servers: Auth2026Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function start(): Promise<Auth2026Server> {
+  const s = await startAuth2026Server();
+  servers.push(s);
+  return s;
+}
+
+function session(
+  s: Auth2026Server,
+  store = new MemoryTokenStore(),
+): OAuthSession & { browser: ReturnType<typeof autoBrowser> } {
+  const browser = autoBrowser();
+  const out = createOAuthSession({
+    serverUrl: s.mcpUrl,
+    store,
+    openBrowser: false,
+    onAuthorizationUrl: browser.onAuthorizationUrl,
+  });
+  return Object.assign(out, { browser });
+}
+
+describe('MCP 2026-07-28 authorization, client side', () => {
+  describe('SEP-2468 / RFC 9207: iss in the authorization response', () => {
+    it('rfc9207 §2.4: advertised and sent equal to the recorded issuer: accepted', async () => {
+      const s = await start();
+      const sess = session(s);
+      const t = await sess.login();
+      expect(s.as.a.issued.has(t.access_token)).toBe(true);
+    });
+
+    it('rfc9207 §2.4: advertised but absent from the callback: refused, nothing stored', async () => {
+      const s = await start();
+      s.as.a.iss = { advertised: true, sent: 'none' };
+      const store = new MemoryTokenStore();
+      const err = await session(s, store)
+        .login()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthError);
+      expect((err as AuthError).code).toBe('iss_missing');
+      expect((err as Error).message).toMatch(
+        /no iss although .* advertises authorization_response_iss_parameter_supported \(RFC 9207 §2.4/,
+      );
+      expect(s.as.a.tokenRequests).toHaveLength(0);
+      expect(await store.list(s.mcpUrl)).toEqual([]);
+    });
+
+    it('rfc9207 §2.4: advertised and different: refused before the code reaches the token endpoint', async () => {
+      const s = await start();
+      s.as.a.iss = { advertised: true, sent: `${s.as.b.issuer}` };
+      const err = await session(s)
+        .login()
+        .catch((e: unknown) => e);
+      expect((err as AuthError).code).toBe('iss_mismatch');
+      expect((err as Error).message).toMatch(/RFC 9207/);
+      expect(s.as.a.tokenRequests).toHaveLength(0);
+    });
+
+    it('mcp 2026-07-28: not advertised but present: still compared (a different iss is refused)', async () => {
+      const s = await start();
+      s.as.a.iss = { advertised: false, sent: s.as.b.issuer };
+      const err = await session(s)
+        .login()
+        .catch((e: unknown) => e);
+      expect((err as AuthError).code).toBe('iss_mismatch');
+      expect(s.as.a.tokenRequests).toHaveLength(0);
+    });
+
+    it('rfc3986 §6.2.1: simple string comparison, no trailing-slash normalization', async () => {
+      const s = await start();
+      s.as.a.iss = { advertised: false, sent: `${s.as.a.issuer}/` };
+      const err = await session(s)
+        .login()
+        .catch((e: unknown) => e);
+      expect((err as AuthError).code).toBe('iss_mismatch');
+    });
+
+    it('rfc9207 §2.4: not advertised and absent: proceeds', async () => {
+      const s = await start();
+      s.as.a.iss = { advertised: false, sent: 'none' };
+      const t = await session(s).login();
+      expect(s.as.a.issued.has(t.access_token)).toBe(true);
+    });
+  });
+
+});
