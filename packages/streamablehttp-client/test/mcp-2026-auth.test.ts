@@ -91,4 +91,16 @@ describe('MCP 2026-07-28 authorization, client side', () => {
     });
   });
 
+  describe('SEP-837: application_type at dynamic registration', () => {
+    it('client-registration: a loopback-redirect client registers with application_type "native"', async () => {
+      const s = await start();
+      s.as.a.oidcRedirectRules = true;
+      await session(s).login();
+      expect(s.as.a.registrations).toHaveLength(1);
+      expect(s.as.a.registrations[0]).toMatchObject({
+        application_type: 'native',
+        redirect_uris: [expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/callback$/)],
+      });
+    });
+  });
 });

@@ -532,6 +532,8 @@ export class OAuthSession {
       {
         client_name: this.opts.clientName ?? 'mcp-streamablehttp-client',
         redirect_uris: [redirectUri],
+        // SEP-837: our redirect is always a loopback callback, so this is a native client.
+        application_type: 'native',
         ...(registrationScope ? { scope: registrationScope } : {}),
       },
       this.http,
