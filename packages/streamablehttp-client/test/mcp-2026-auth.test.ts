@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, createOAuthSession, MemoryTokenStore, type OAuthSession } from '../src/index.js';
+import {
+  AuthError,
+  createAuthFetch,
+  createOAuthSession,
+  MemoryTokenStore,
+  type Logger,
+  type OAuthSession,
+} from '../src/index.js';
 import { startAuth2026Server, type Auth2026Server } from './helpers/auth-2026-server.js';
 import { autoBrowser } from './helpers/flow.js';
 
@@ -14,9 +21,28 @@ async function start(): Promise<Auth2026Server> {
   return s;
 }
 
+/** A logger that keeps warnings, to check the log line a rule asks for. */
+function warnings(): Logger & { lines: Array<{ msg: string; fields?: Record<string, unknown> }> } {
+  const lines: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+  const none = () => undefined;
+  return { lines, debug: none, info: none, error: none, warn: (msg, fields) => lines.push({ msg, fields }) };
+}
+
+/** One MCP request through the client's auth fetch (a `ping`). */
+async function ping(s: Auth2026Server, sess: OAuthSession): Promise<number> {
+  const res = await createAuthFetch({ session: sess })(s.mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
 function session(
   s: Auth2026Server,
   store = new MemoryTokenStore(),
+  logger?: Logger,
 ): OAuthSession & { browser: ReturnType<typeof autoBrowser> } {
   const browser = autoBrowser();
   const out = createOAuthSession({
@@ -24,6 +50,7 @@ function session(
     store,
     openBrowser: false,
     onAuthorizationUrl: browser.onAuthorizationUrl,
+    ...(logger ? { logger } : {}),
   });
   return Object.assign(out, { browser });
 }
@@ -101,6 +128,52 @@ describe('MCP 2026-07-28 authorization, client side', () => {
         application_type: 'native',
         redirect_uris: [expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/callback$/)],
       });
+    });
+  });
+
+  describe('SEP-2352: credentials bound to the issuer, authorization-server migration', () => {
+    it('client-registration: when the resource metadata names a new AS between runs, the old client and tokens are discarded, not sent there, and sign-in registers at the new AS', async () => {
+      const s = await start();
+      const store = new MemoryTokenStore();
+      expect(await ping(s, session(s, store))).toBe(200);
+      const [old] = await store.list(s.mcpUrl);
+      expect(old).toMatchObject({
+        issuer: s.as.a.issuer,
+        client: { client_id: expect.stringMatching(/^client-a-/) },
+      });
+
+      s.current = 'b';
+      const log = warnings();
+      const second = session(s, store, log);
+      expect(await ping(s, second)).toBe(200);
+
+      expect(s.as.b.registrations).toHaveLength(1);
+      const toB = [...s.as.b.authorizeRequests, ...s.as.b.tokenRequests].map((q) => q.toString()).join('&');
+      expect(toB).not.toContain(old!.client!.client_id);
+      expect(toB).not.toContain(old!.tokens!.refresh_token!);
+      expect(new URL(second.browser.urls[0]!).origin + new URL(second.browser.urls[0]!).pathname).toBe(
+        `${s.as.b.issuer}/authorize`,
+      );
+      const records = await store.list(s.mcpUrl);
+      expect(records.map((r) => r.issuer)).toEqual([s.as.b.issuer]);
+      expect(records[0]!.client!.client_id).toMatch(/^client-b-/);
+      expect(log.lines).toContainEqual({
+        msg: 'the resource moved to another authorization server; discarding the credentials of the old one',
+        fields: { server: s.mcpUrl, from: s.as.a.issuer, to: s.as.b.issuer },
+      });
+    });
+
+    it('client-registration: a running session that gets a 401 after the move discovers again and signs in at the new AS', async () => {
+      const s = await start();
+      const store = new MemoryTokenStore();
+      const sess = session(s, store);
+      expect(await ping(s, sess)).toBe(200);
+      s.current = 'b';
+      expect(await ping(s, sess)).toBe(200);
+      expect(s.as.a.tokenRequests).toHaveLength(1);
+      expect(s.as.a.registrations).toHaveLength(1);
+      expect(s.as.b.registrations).toHaveLength(1);
+      expect((await store.list(s.mcpUrl)).map((r) => r.issuer)).toEqual([s.as.b.issuer]);
     });
   });
 });

@@ -150,6 +150,8 @@ export class OAuthSession {
   private readonly asCache = new Map<string, AuthorizationServerMetadata>();
   private readonly inflight = new Map<string, Promise<string | undefined>>();
   private pendingClient: StoredClient | undefined;
+  /** The issuer {@link pendingClient} is registered at. */
+  private pendingClientIssuer: string | undefined;
   private readonly grant: OAuthGrant;
 
   constructor(opts: OAuthSessionOptions) {
@@ -208,6 +210,7 @@ export class OAuthSession {
     });
     this.discovery = d;
     this.asCache.set(d.issuer, d.authorizationServer);
+    if (d.resourceMetadata) await this.forgetOtherAuthorizationServers(d.issuer);
     this.issuer = d.issuer;
     this.log.debug('discovered authorization server', {
       issuer: d.issuer,
@@ -215,6 +218,32 @@ export class OAuthSession {
       resourceMetadataUrl: d.resourceMetadataUrl,
     });
     return d;
+  }
+
+  /**
+   * Issuer binding (MCP 2026-07-28, SEP-2352): credentials are keyed by the
+   * issuer that gave them. When the resource's metadata now names another
+   * authorization server, what is stored for the old one (client
+   * registration, tokens) and a registration made in this process for it are
+   * discarded, never sent to the new one; the next sign-in registers there.
+   */
+  private async forgetOtherAuthorizationServers(issuer: string): Promise<void> {
+    if (this.pendingClientIssuer !== undefined && this.pendingClientIssuer !== issuer) {
+      this.pendingClient = undefined;
+      this.pendingClientIssuer = undefined;
+    }
+    for (const rec of await this.store.list(this.server)) {
+      if (rec.issuer === issuer) continue;
+      this.log.warn(
+        'the resource moved to another authorization server; discarding the credentials of the old one',
+        {
+          server: this.server,
+          from: rec.issuer,
+          to: issuer,
+        },
+      );
+      await this.store.delete(this.server, rec.issuer);
+    }
   }
 
   private async authorizationServer(issuer: string): Promise<AuthorizationServerMetadata> {
@@ -298,7 +327,8 @@ export class OAuthSession {
   async handleUnauthorized(sentToken: string | undefined, challenge?: BearerChallenge): Promise<string> {
     const token = await this.once('unauthorized', () =>
       this.store.withLock(this.server, async () => {
-        if (challenge?.resource_metadata) await this.discover(challenge);
+        // Discovery again: the resource may have moved to another authorization server (SEP-2352).
+        if (challenge?.resource_metadata) await this.discover(challenge, true);
         const rec = await this.credentials();
         const t = rec?.tokens;
         if (t && t.access_token !== sentToken && !this.expiring(t)) return t.access_token;
@@ -509,6 +539,7 @@ export class OAuthSession {
           try {
             const updated = await updateClientConfiguration(this.http.fetch, existing, { scope: widened });
             this.pendingClient = mergeUpdatedClient(existing, updated);
+            this.pendingClientIssuer = as.issuer;
             this.log.info('widened the client registration', {
               client_id: existing.client_id,
               scope: widened,
@@ -540,6 +571,7 @@ export class OAuthSession {
       this.log,
     );
     this.pendingClient = registered;
+    this.pendingClientIssuer = as.issuer;
     this.log.info('registered client', { client_id: registered.client_id, issuer: as.issuer });
     return registered;
   }
