@@ -10,7 +10,7 @@ import {
 import { startAuth2026Server, type Auth2026Server } from './helpers/auth-2026-server.js';
 import { autoBrowser } from './helpers/flow.js';
 
-const servers: Auth2026Server[] = [];
+const servers: Array<{ close(): Promise<unknown> }> = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
@@ -174,6 +174,28 @@ describe('MCP 2026-07-28 authorization, client side', () => {
       expect(s.as.a.registrations).toHaveLength(1);
       expect(s.as.b.registrations).toHaveLength(1);
       expect((await store.list(s.mcpUrl)).map((r) => r.issuer)).toEqual([s.as.b.issuer]);
+    });
+  });
+
+  describe('SEP-2207: offline_access', () => {
+    it('refresh tokens: offline_access is added to the requested scope when the AS lists it in scopes_supported', async () => {
+      const s = await start();
+      s.resourceScopes = ['mcp:tools'];
+      s.as.a.scopesSupported = ['mcp:tools', 'offline_access'];
+      const sess = session(s);
+      const t = await sess.login();
+      expect(new URL(sess.browser.urls[0]!).searchParams.get('scope')).toBe('mcp:tools offline_access');
+      expect(s.as.a.registrations[0]!.scope).toBe('mcp:tools offline_access');
+      expect(t.refresh_token).toBeDefined();
+    });
+
+    it('refresh tokens: offline_access is not asked for when the AS does not list it', async () => {
+      const s = await start();
+      s.resourceScopes = ['mcp:tools'];
+      s.as.a.scopesSupported = ['mcp:tools'];
+      const sess = session(s);
+      await sess.login();
+      expect(new URL(sess.browser.urls[0]!).searchParams.get('scope')).toBe('mcp:tools');
     });
   });
 });

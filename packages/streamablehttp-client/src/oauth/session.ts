@@ -122,6 +122,19 @@ function decodeJwtClaims(token: string): Record<string, unknown> | undefined {
 
 const scopeSet = (s: string | undefined) => new Set((s ?? '').split(/\s+/).filter(Boolean));
 
+/**
+ * The discovered scope plus `offline_access` when the authorization server
+ * lists it in `scopes_supported` (MCP 2026-07-28 refresh-token guidance,
+ * SEP-2207: clients that want refresh tokens may ask for it; whether one is
+ * issued stays the server's choice).
+ */
+function withOfflineAccess(scope: string | undefined, as: AuthorizationServerMetadata): string | undefined {
+  if (!as.scopes_supported?.includes('offline_access')) return scope;
+  const set = scopeSet(scope);
+  set.add('offline_access');
+  return [...set].join(' ');
+}
+
 function portOf(uri: string | undefined): number | undefined {
   if (!uri) return undefined;
   try {
@@ -625,7 +638,7 @@ export class OAuthSession {
     const d = await this.discover(opts.challenge);
     const as = d.authorizationServer;
     const rec = await this.store.get(this.server, d.issuer);
-    const scope = opts.scope ?? this.opts.scope ?? d.scope;
+    const scope = opts.scope ?? this.opts.scope ?? withOfflineAccess(d.scope, as);
     const pinned = this.opts.callbackPort;
     const cb = await startCallbackServer({
       port: pinned ?? portOf(this.pendingClient?.redirect_uris[0] ?? rec?.client?.redirect_uris[0]) ?? 0,

@@ -33,6 +33,8 @@ export interface Auth2026Server extends Listening {
   as: { a: StubAs; b: StubAs };
   /** Which AS the protected-resource metadata names now. */
   current: 'a' | 'b';
+  /** `scopes_supported` of the protected-resource metadata. */
+  resourceScopes?: string[];
   /** Every request as `METHOD path`, in order. */
   hits: string[];
   /** Bearer tokens the MCP endpoint saw. */
@@ -147,7 +149,11 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
       return json(asMetadata(state.as[id], id));
     }
     if (path === '/.well-known/oauth-protected-resource/mcp') {
-      return json({ resource: `${box.base}/mcp`, authorization_servers: [state.as[state.current].issuer] });
+      return json({
+        resource: `${box.base}/mcp`,
+        authorization_servers: [state.as[state.current].issuer],
+        ...(state.resourceScopes ? { scopes_supported: state.resourceScopes } : {}),
+      });
     }
     const asPath = /^\/as-(a|b)(\/.*)$/.exec(path);
     if (asPath) return asRoute(req, asPath[1] as 'a' | 'b', asPath[2]!);
