@@ -3,11 +3,13 @@ import {
   AuthError,
   createAuthFetch,
   createOAuthSession,
+  discover,
   MemoryTokenStore,
   type Logger,
   type OAuthSession,
 } from '../src/index.js';
 import { startAuth2026Server, type Auth2026Server } from './helpers/auth-2026-server.js';
+import { startFakeServer, json, challenge401 } from './helpers/fake-as.js';
 import { autoBrowser } from './helpers/flow.js';
 
 const servers: Array<{ close(): Promise<unknown> }> = [];
@@ -196,6 +198,38 @@ describe('MCP 2026-07-28 authorization, client side', () => {
       const sess = session(s);
       await sess.login();
       expect(new URL(sess.browser.urls[0]!).searchParams.get('scope')).toBe('mcp:tools');
+    });
+  });
+
+  describe('SEP-2351: RFC 8414 well-known URLs for an issuer with a path', () => {
+    it('authorization-server-discovery: path-inserted RFC 8414, path-inserted OIDC, then path-appended OIDC, in that order', async () => {
+      const s = await startFakeServer({
+        'POST /mcp': challenge401,
+        '/prm': (_req, base) => json({ resource: `${base}/mcp`, authorization_servers: [`${base}/tenant1`] }),
+        '/tenant1/.well-known/openid-configuration': (_req, base) =>
+          json({
+            issuer: `${base}/tenant1`,
+            authorization_endpoint: `${base}/tenant1/authorize`,
+            token_endpoint: `${base}/tenant1/token`,
+            code_challenge_methods_supported: ['S256'],
+            response_types_supported: ['code'],
+          }),
+      });
+      servers.push(s);
+      const d = await discover(new URL(`${s.url.replace(/\/$/, '')}/mcp`), { fetch });
+      expect(d.issuer).toBe(`${s.url.replace(/\/$/, '')}/tenant1`);
+      expect(s.hits.filter((h) => h.startsWith('GET') && h.includes('well-known'))).toEqual([
+        'GET /.well-known/oauth-authorization-server/tenant1',
+        'GET /.well-known/openid-configuration/tenant1',
+        'GET /tenant1/.well-known/openid-configuration',
+      ]);
+    });
+
+    it('authorization-server-discovery: the path-inserted RFC 8414 document is used first when it exists', async () => {
+      const s = await start();
+      await session(s).login();
+      expect(s.hits).toContain('GET /.well-known/oauth-authorization-server/as-a');
+      expect(s.hits.some((h) => h.includes('openid-configuration'))).toBe(false);
     });
   });
 });
