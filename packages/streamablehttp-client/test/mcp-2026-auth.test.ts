@@ -232,4 +232,33 @@ describe('MCP 2026-07-28 authorization, client side', () => {
       expect(s.hits.some((h) => h.includes('openid-configuration'))).toBe(false);
     });
   });
+
+  describe('SEP-2350: step-up keeps the scopes already granted', () => {
+    it('step-up authorization flow: on 403 insufficient_scope the new request asks for the granted scopes plus the challenge scope', async () => {
+      const s = await start();
+      s.resourceScopes = ['mcp:tools'];
+      const sess = session(s);
+      await sess.login();
+      s.requiredScope = 'mcp:admin';
+      expect(await ping(s, sess)).toBe(200);
+      expect(sess.browser.urls).toHaveLength(2);
+      expect(new URL(sess.browser.urls[1]!).searchParams.get('scope')).toBe('mcp:tools mcp:admin');
+    });
+
+    it('step-up authorization flow: one step-up per request, then a permanent failure (no loop)', async () => {
+      const s = await start();
+      s.resourceScopes = ['mcp:tools'];
+      const sess = session(s);
+      await sess.login();
+      s.requiredScope = 'mcp:admin';
+      s.neverEnoughScope = true;
+      const err = await ping(s, sess).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthError);
+      expect((err as AuthError).code).toBe('insufficient_scope');
+      expect((err as Error).message).toMatch(/still refuses the token after step-up/);
+      expect(sess.browser.urls).toHaveLength(2);
+      // The request, and its one retry after the step-up.
+      expect(s.bearers).toHaveLength(2);
+    });
+  });
 });

@@ -35,6 +35,10 @@ export interface Auth2026Server extends Listening {
   current: 'a' | 'b';
   /** `scopes_supported` of the protected-resource metadata. */
   resourceScopes?: string[];
+  /** A scope every MCP request needs: without it, 403 `insufficient_scope` naming it (step-up). */
+  requiredScope?: string;
+  /** Answer 403 `insufficient_scope` whatever the token holds (a server that never accepts a step-up). */
+  neverEnoughScope?: boolean;
   /** Every request as `METHOD path`, in order. */
   hits: string[];
   /** Bearer tokens the MCP endpoint saw. */
@@ -60,6 +64,7 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
   const box = { base: '' };
   let n = 0;
   const codes = new Map<string, { scope: string }>();
+  const tokenScopes = new Map<string, string>();
   const state: Omit<Auth2026Server, keyof Listening | 'mcpUrl'> = {
     as: { a: newAs(''), b: newAs('') },
     current: 'a',
@@ -129,6 +134,7 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
       const refresh = `rt-${id}-${n}`;
       as.issued.add(access);
       as.issued.add(refresh);
+      tokenScopes.set(access, scope);
       return json({
         access_token: access,
         token_type: 'Bearer',
@@ -164,6 +170,13 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
       if (!bearer || !state.as[state.current].issued.has(bearer)) {
         return json({ error: 'invalid_token' }, 401, {
           'www-authenticate': `Bearer resource_metadata="${box.base}/.well-known/oauth-protected-resource/mcp"`,
+        });
+      }
+      const held = (tokenScopes.get(bearer) ?? '').split(' ');
+      const need = state.requiredScope;
+      if (need && (state.neverEnoughScope || !held.includes(need))) {
+        return json({ error: 'insufficient_scope' }, 403, {
+          'www-authenticate': `Bearer error="insufficient_scope", scope="${need}", resource_metadata="${box.base}/.well-known/oauth-protected-resource/mcp"`,
         });
       }
       return json({ jsonrpc: '2.0', id: body.id ?? null, result: {} });
