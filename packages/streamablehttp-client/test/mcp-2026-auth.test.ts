@@ -45,6 +45,7 @@ function session(
   s: Auth2026Server,
   store = new MemoryTokenStore(),
   logger?: Logger,
+  clientId?: string,
 ): OAuthSession & { browser: ReturnType<typeof autoBrowser> } {
   const browser = autoBrowser();
   const out = createOAuthSession({
@@ -53,6 +54,7 @@ function session(
     openBrowser: false,
     onAuthorizationUrl: browser.onAuthorizationUrl,
     ...(logger ? { logger } : {}),
+    ...(clientId ? { staticClient: { client_id: clientId } } : {}),
   });
   return Object.assign(out, { browser });
 }
@@ -176,6 +178,32 @@ describe('MCP 2026-07-28 authorization, client side', () => {
       expect(s.as.a.registrations).toHaveLength(1);
       expect(s.as.b.registrations).toHaveLength(1);
       expect((await store.list(s.mcpUrl)).map((r) => r.issuer)).toEqual([s.as.b.issuer]);
+    });
+  });
+
+  describe('SEP-2352: pre-registered credentials and a moved authorization server', () => {
+    it('client-registration: a pre-registered client id stored for the old AS is an error naming the move, not tried at the new AS', async () => {
+      const s = await start();
+      const store = new MemoryTokenStore();
+      expect(await ping(s, session(s, store, undefined, 'pre-1'))).toBe(200);
+      s.current = 'b';
+      const second = session(s, store, undefined, 'pre-1');
+      const err = await ping(s, second).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthError);
+      expect((err as AuthError).code).toBe('authorization_server_changed');
+      expect((err as Error).message).toContain(`now names authorization server ${s.as.b.issuer}`);
+      expect(second.browser.urls).toEqual([]);
+      expect(s.as.b.tokenRequests).toHaveLength(0);
+    });
+
+    it('client-registration: with the id of a client registered at the new AS, the old record is discarded and sign-in goes there', async () => {
+      const s = await start();
+      const store = new MemoryTokenStore();
+      expect(await ping(s, session(s, store, undefined, 'pre-1'))).toBe(200);
+      s.current = 'b';
+      expect(await ping(s, session(s, store, undefined, 'pre-b'))).toBe(200);
+      const records = await store.list(s.mcpUrl);
+      expect(records.map((r) => [r.issuer, r.client?.client_id])).toEqual([[s.as.b.issuer, 'pre-b']]);
     });
   });
 

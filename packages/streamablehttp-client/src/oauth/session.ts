@@ -239,14 +239,25 @@ export class OAuthSession {
    * authorization server, what is stored for the old one (client
    * registration, tokens) and a registration made in this process for it are
    * discarded, never sent to the new one; the next sign-in registers there.
+   * A pre-registered client (`staticClient`) stored for the old one is an
+   * `authorization_server_changed` error instead: its id means nothing at the new one.
    */
   private async forgetOtherAuthorizationServers(issuer: string): Promise<void> {
     if (this.pendingClientIssuer !== undefined && this.pendingClientIssuer !== issuer) {
       this.pendingClient = undefined;
       this.pendingClientIssuer = undefined;
     }
-    for (const rec of await this.store.list(this.server)) {
-      if (rec.issuer === issuer) continue;
+    const others = (await this.store.list(this.server)).filter((rec) => rec.issuer !== issuer);
+    const pinned = this.opts.staticClient?.client_id;
+    const moved = others.find((rec) => rec.client?.source === 'static' && rec.client.client_id === pinned);
+    if (moved) {
+      // Pre-registered credentials belong to one AS: say so rather than try them at another.
+      throw new AuthError(
+        'authorization_server_changed',
+        `${this.server} now names authorization server ${issuer}, but client ${pinned} is registered at ${moved.issuer}; pre-registered credentials are specific to one authorization server (MCP 2026-07-28): register a client at the new one and pass its id`,
+      );
+    }
+    for (const rec of others) {
       this.log.warn(
         'the resource moved to another authorization server; discarding the credentials of the old one',
         {
