@@ -17,6 +17,12 @@ export interface ClientRegistrationMetadata {
   client_name: string;
   redirect_uris: string[];
   scope?: string;
+  /**
+   * OIDC Dynamic Client Registration `application_type`. MCP 2026-07-28
+   * (SEP-837) requires clients to send it: `native` for CLI and desktop
+   * clients with loopback redirects (the OIDC default `web` forbids them).
+   */
+  application_type?: 'native' | 'web';
   software_id?: string;
   software_version?: string;
 }

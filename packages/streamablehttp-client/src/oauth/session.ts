@@ -8,6 +8,7 @@ import { FileTokenStore } from '../store/file.js';
 import type { StoredClient, StoredCredentials, StoredTokens, TokenStore } from '../store/types.js';
 import { STORE_FORMAT_VERSION } from '../store/types.js';
 import { discoverAuthorizationServer, type AuthorizationServerMetadata } from './authorization-server.js';
+import { validateAuthorizationResponse } from './authorization-response.js';
 import { startCallbackServer } from './callback-server.js';
 import type { BearerChallenge } from './challenge.js';
 import { discover, type Discovery } from './discovery.js';
@@ -121,6 +122,19 @@ function decodeJwtClaims(token: string): Record<string, unknown> | undefined {
 
 const scopeSet = (s: string | undefined) => new Set((s ?? '').split(/\s+/).filter(Boolean));
 
+/**
+ * The discovered scope plus `offline_access` when the authorization server
+ * lists it in `scopes_supported` (MCP 2026-07-28 refresh-token guidance,
+ * SEP-2207: clients that want refresh tokens may ask for it; whether one is
+ * issued stays the server's choice).
+ */
+function withOfflineAccess(scope: string | undefined, as: AuthorizationServerMetadata): string | undefined {
+  if (!as.scopes_supported?.includes('offline_access')) return scope;
+  const set = scopeSet(scope);
+  set.add('offline_access');
+  return [...set].join(' ');
+}
+
 function portOf(uri: string | undefined): number | undefined {
   if (!uri) return undefined;
   try {
@@ -149,6 +163,8 @@ export class OAuthSession {
   private readonly asCache = new Map<string, AuthorizationServerMetadata>();
   private readonly inflight = new Map<string, Promise<string | undefined>>();
   private pendingClient: StoredClient | undefined;
+  /** The issuer {@link pendingClient} is registered at. */
+  private pendingClientIssuer: string | undefined;
   private readonly grant: OAuthGrant;
 
   constructor(opts: OAuthSessionOptions) {
@@ -207,6 +223,7 @@ export class OAuthSession {
     });
     this.discovery = d;
     this.asCache.set(d.issuer, d.authorizationServer);
+    if (d.resourceMetadata) await this.forgetOtherAuthorizationServers(d.issuer);
     this.issuer = d.issuer;
     this.log.debug('discovered authorization server', {
       issuer: d.issuer,
@@ -214,6 +231,43 @@ export class OAuthSession {
       resourceMetadataUrl: d.resourceMetadataUrl,
     });
     return d;
+  }
+
+  /**
+   * Issuer binding (MCP 2026-07-28, SEP-2352): credentials are keyed by the
+   * issuer that gave them. When the resource's metadata now names another
+   * authorization server, what is stored for the old one (client
+   * registration, tokens) and a registration made in this process for it are
+   * discarded, never sent to the new one; the next sign-in registers there.
+   * A pre-registered client (`staticClient`) stored for the old one is an
+   * `authorization_server_changed` error instead: its id means nothing at the new one.
+   */
+  private async forgetOtherAuthorizationServers(issuer: string): Promise<void> {
+    if (this.pendingClientIssuer !== undefined && this.pendingClientIssuer !== issuer) {
+      this.pendingClient = undefined;
+      this.pendingClientIssuer = undefined;
+    }
+    const others = (await this.store.list(this.server)).filter((rec) => rec.issuer !== issuer);
+    const pinned = this.opts.staticClient?.client_id;
+    const moved = others.find((rec) => rec.client?.source === 'static' && rec.client.client_id === pinned);
+    if (moved) {
+      // Pre-registered credentials belong to one AS: say so rather than try them at another.
+      throw new AuthError(
+        'authorization_server_changed',
+        `${this.server} now names authorization server ${issuer}, but client ${pinned} is registered at ${moved.issuer}; pre-registered credentials are specific to one authorization server (MCP 2026-07-28): register a client at the new one and pass its id`,
+      );
+    }
+    for (const rec of others) {
+      this.log.warn(
+        'the resource moved to another authorization server; discarding the credentials of the old one',
+        {
+          server: this.server,
+          from: rec.issuer,
+          to: issuer,
+        },
+      );
+      await this.store.delete(this.server, rec.issuer);
+    }
   }
 
   private async authorizationServer(issuer: string): Promise<AuthorizationServerMetadata> {
@@ -297,7 +351,8 @@ export class OAuthSession {
   async handleUnauthorized(sentToken: string | undefined, challenge?: BearerChallenge): Promise<string> {
     const token = await this.once('unauthorized', () =>
       this.store.withLock(this.server, async () => {
-        if (challenge?.resource_metadata) await this.discover(challenge);
+        // Discovery again: the resource may have moved to another authorization server (SEP-2352).
+        if (challenge?.resource_metadata) await this.discover(challenge, true);
         const rec = await this.credentials();
         const t = rec?.tokens;
         if (t && t.access_token !== sentToken && !this.expiring(t)) return t.access_token;
@@ -508,6 +563,7 @@ export class OAuthSession {
           try {
             const updated = await updateClientConfiguration(this.http.fetch, existing, { scope: widened });
             this.pendingClient = mergeUpdatedClient(existing, updated);
+            this.pendingClientIssuer = as.issuer;
             this.log.info('widened the client registration', {
               client_id: existing.client_id,
               scope: widened,
@@ -531,12 +587,15 @@ export class OAuthSession {
       {
         client_name: this.opts.clientName ?? 'mcp-streamablehttp-client',
         redirect_uris: [redirectUri],
+        // SEP-837: our redirect is always a loopback callback, so this is a native client.
+        application_type: 'native',
         ...(registrationScope ? { scope: registrationScope } : {}),
       },
       this.http,
       this.log,
     );
     this.pendingClient = registered;
+    this.pendingClientIssuer = as.issuer;
     this.log.info('registered client', { client_id: registered.client_id, issuer: as.issuer });
     return registered;
   }
@@ -590,7 +649,7 @@ export class OAuthSession {
     const d = await this.discover(opts.challenge);
     const as = d.authorizationServer;
     const rec = await this.store.get(this.server, d.issuer);
-    const scope = opts.scope ?? this.opts.scope ?? d.scope;
+    const scope = opts.scope ?? this.opts.scope ?? withOfflineAccess(d.scope, as);
     const pinned = this.opts.callbackPort;
     const cb = await startCallbackServer({
       port: pinned ?? portOf(this.pendingClient?.redirect_uris[0] ?? rec?.client?.redirect_uris[0]) ?? 0,
@@ -618,28 +677,7 @@ export class OAuthSession {
         const hit = await cb.next(this.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS);
         let tokens: StoredTokens;
         try {
-          let callbackParams: URLSearchParams;
-          try {
-            callbackParams = oauth.validateAuthResponse(as, oc, hit.url, state);
-          } catch (err) {
-            if (err instanceof oauth.OperationProcessingError) {
-              const which = /"iss"/.test(err.message)
-                ? 'iss'
-                : /"state"/.test(err.message)
-                  ? 'state'
-                  : undefined;
-              throw new AuthError(
-                which ? `${which}_mismatch` : 'invalid_response',
-                which === 'iss'
-                  ? `the authorization response came from the wrong issuer (iss ${JSON.stringify(hit.url.searchParams.get('iss'))}, expected ${JSON.stringify(as.issuer)}); possible mix-up attack, nothing stored`
-                  : which === 'state'
-                    ? 'the authorization response carries the wrong state; possible CSRF, nothing stored'
-                    : `invalid authorization response: ${err.message}`,
-                { cause: err },
-              );
-            }
-            throw toAuthError(err, 'authorization');
-          }
+          const callbackParams = validateAuthorizationResponse(as, oc, hit.url, state);
           const tr = await withClientAuthFallback(
             client,
             'token request',

@@ -1,0 +1,62 @@
+import * as oauth from 'oauth4webapi';
+import { AuthError } from '../errors.js';
+import type { AuthorizationServerMetadata } from './authorization-server.js';
+import { toAuthError } from './oauth4.js';
+
+/**
+ * RFC 9207 §2.4 as MCP 2026-07-28 (SEP-2468) applies it, before the code
+ * goes anywhere: when the metadata advertises
+ * `authorization_response_iss_parameter_supported`, `iss` must be present;
+ * a present `iss` must equal the recorded issuer whatever the metadata says,
+ * by simple string comparison (RFC 3986 §6.2.1: no case folding, no
+ * trailing-slash or port normalization). Throws `iss_missing` / `iss_mismatch`.
+ */
+export function checkIssuerIdentification(as: AuthorizationServerMetadata, callback: URL): void {
+  const iss = callback.searchParams.get('iss');
+  if (iss === null) {
+    if (as.authorization_response_iss_parameter_supported === true) {
+      throw new AuthError(
+        'iss_missing',
+        `the authorization response carries no iss although ${as.issuer} advertises authorization_response_iss_parameter_supported (RFC 9207 §2.4, MCP 2026-07-28); possible mix-up attack, nothing stored`,
+      );
+    }
+    return;
+  }
+  if (iss !== as.issuer) {
+    throw new AuthError(
+      'iss_mismatch',
+      `the authorization response came from the wrong issuer (iss ${JSON.stringify(iss)}, expected ${JSON.stringify(as.issuer)}): RFC 9207 §2.4 (MCP 2026-07-28) requires them to be identical; possible mix-up attack, nothing stored`,
+    );
+  }
+}
+
+/**
+ * Validates the redirect back from the authorization endpoint: issuer
+ * identification first ({@link checkIssuerIdentification}), then oauth4webapi's
+ * checks (`state`, an error response). Returns the parameters for the code grant.
+ */
+export function validateAuthorizationResponse(
+  as: AuthorizationServerMetadata,
+  client: oauth.Client,
+  callback: URL,
+  expectedState: string,
+): URLSearchParams {
+  checkIssuerIdentification(as, callback);
+  try {
+    return oauth.validateAuthResponse(as, client, callback, expectedState);
+  } catch (err) {
+    if (err instanceof oauth.OperationProcessingError) {
+      if (/"state"/.test(err.message)) {
+        throw new AuthError(
+          'state_mismatch',
+          'the authorization response carries the wrong state; possible CSRF, nothing stored',
+          { cause: err },
+        );
+      }
+      throw new AuthError('invalid_response', `invalid authorization response: ${err.message}`, {
+        cause: err,
+      });
+    }
+    throw toAuthError(err, 'authorization');
+  }
+}
