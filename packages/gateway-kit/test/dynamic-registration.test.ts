@@ -61,4 +61,16 @@ describe('authorization.dynamicRegistration', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await res.json()).toMatchObject({ error: expect.any(String) as string });
   });
+
+  it('dynamicRegistration: false leaves /register out of /openapi.json; on by default it is listed', async () => {
+    const paths = async (url: string) =>
+      Object.keys(((await (await fetch(`${url}/openapi.json`)).json()) as { paths: object }).paths);
+    const off = await paths(await listeningGateway({ authorization: { dynamicRegistration: false } }));
+    expect(off).not.toContain('/register');
+    expect(off).not.toContain('/register/{id}');
+    expect(off).toContain('/token');
+    expect(await paths(await listeningGateway({}))).toEqual(
+      expect.arrayContaining(['/register', '/register/{id}']),
+    );
+  });
 });

@@ -515,7 +515,11 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   async function openApi(request: Request): Promise<Response> {
     const who = await caller(request);
     if ('refusal' in who) return who.refusal;
-    const options = { metrics: !!metricsPage, localLogin: config.idp.type === 'local' };
+    const options = {
+      metrics: !!metricsPage,
+      localLogin: config.idp.type === 'local',
+      registration: config.authorization.dynamicRegistration,
+    };
     return Response.json(openApiDocument(config.issuer, visibleTo(who.identity), deps.version, options), {
       headers: { 'cache-control': 'no-store' },
     });

@@ -11,6 +11,8 @@ export interface OpenApiOptions {
   metrics?: boolean;
   /** The local identity provider's `/login` form is served (default false). */
   localLogin?: boolean;
+  /** Dynamic client registration (`/register`) is served (default true). */
+  registration?: boolean;
 }
 
 /**
@@ -40,7 +42,9 @@ export function openApiDocument(
         oauth2: {
           type: 'oauth2',
           description:
-            'OAuth 2.1 with PKCE (S256) and RFC 8707 resource indicators; clients register at /register',
+            options.registration === false
+              ? 'OAuth 2.1 with PKCE (S256) and RFC 8707 resource indicators; clients identify with a Client ID Metadata Document URL'
+              : 'OAuth 2.1 with PKCE (S256) and RFC 8707 resource indicators; clients register at /register',
           flows: {
             authorizationCode: {
               authorizationUrl: `${base.origin}${p}/authorize`,
@@ -62,7 +66,10 @@ export function openApiDocument(
     },
     paths: {
       ...gatewayPaths(p, { metrics: options.metrics ?? true }),
-      ...authorizationPaths(p, { localLogin: options.localLogin ?? false }),
+      ...authorizationPaths(p, {
+        localLogin: options.localLogin ?? false,
+        registration: options.registration ?? true,
+      }),
       ...servicePaths(issuer, services, adminResource(issuer).resource),
     },
   };

@@ -4,6 +4,8 @@ import { form, html, jsonOf, oauthError, redirect } from './schemas.js';
 export interface AuthorizationPathOptions {
   /** The local identity provider's sign-in form (`/login`) is served. */
   localLogin: boolean;
+  /** RFC 7591/7592 dynamic registration (`/register`) is served. */
+  registration: boolean;
 }
 
 const clientAuth = [{}, { clientSecretBasic: [] }];
@@ -198,6 +200,10 @@ export function authorizationPaths(p: string, opts: AuthorizationPathOptions): R
       },
     },
   };
+  if (!opts.registration) {
+    delete paths[`${p}/register`];
+    delete paths[`${p}/register/{id}`];
+  }
   if (opts.localLogin) {
     paths[`${p}/login`] = {
       get: page('Sign-in form of the local identity provider', {}),
