@@ -21,6 +21,7 @@ const COPIES: Record<string, string[]> = {
     'packages/oauth-dynamicclient/src/http/capped-body.ts',
     'packages/streamablehttp-proxy/src/capped-body.ts',
     'packages/streamablehttp-client/src/http/capped-body.ts',
+    'packages/gateway-kit/src/http/capped-body.ts',
   ],
   'JSON-RPC error code table': [
     'packages/gateway-kit/src/jsonrpc-error-codes.ts',

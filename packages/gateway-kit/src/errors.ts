@@ -1,4 +1,7 @@
+import { AuthError } from './auth.js';
+import { BadRequestError } from './http/path.js';
 import { JSONRPC_ERROR_CODES } from './jsonrpc-error-codes.js';
+import type { Logger } from './ops/logger.js';
 
 /** JSON-RPC error codes the gateway answers with, from the repo's one table (shared with the bridge). */
 export const JsonRpcCode = {
@@ -58,4 +61,19 @@ export function jsonError(
     { error, error_description: description },
     { status, headers: { 'cache-control': 'no-store', ...headers } },
   );
+}
+
+/**
+ * The one place an error no route answered becomes a response: a malformed
+ * request (400), a token problem ({@link AuthError}), a {@link GatewayError}
+ * as its JSON-RPC body, anything else 500 (logged with its stack, never sent).
+ */
+export function errorResponse(err: unknown, log: Logger): Response {
+  // URIError: a decode that bypassed decodePathSegment.
+  if (err instanceof BadRequestError) return jsonError(400, 'invalid_request', err.message);
+  if (err instanceof URIError) return jsonError(400, 'invalid_request', 'malformed request');
+  if (err instanceof AuthError) return jsonError(err.status, err.error ?? 'invalid_request', err.description);
+  if (err instanceof GatewayError) return err.toResponse();
+  log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'request failed');
+  return jsonError(500, 'server_error', 'internal error');
 }

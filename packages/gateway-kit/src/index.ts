@@ -1,13 +1,10 @@
 export * from './config/index.js';
 export * from './store/index.js';
 export { createGateway, auditToEvent, type Gateway, type CreateGatewayOptions } from './gateway/create.js';
-export {
-  createGatewayHandler,
-  resourcesOf,
-  MAX_MCP_BODY_BYTES,
-  type GatewayHandlerDeps,
-  type GatewayHandler,
-} from './gateway/handler.js';
+export { createGatewayHandler, type GatewayHandler } from './gateway/handler.js';
+export type { GatewayHandlerDeps } from './gateway/routes/context.js';
+export { MAX_MCP_BODY_BYTES } from './gateway/request-body.js';
+export { resourcesOf } from './gateway/resources.js';
 export { Authorization, ACCOUNT_CLIENT_ID, CLI_CLIENT_ID } from './gateway/authorization.js';
 export { issueToken, type TokenResponse } from './gateway/cli-token.js';
 export {

@@ -1,7 +1,6 @@
 // One capped body reader for the web-standard code of every package. Packages do not import each
-// other, so this file is kept byte-identical in packages/oauth-dynamicclient/src/http/capped-body.ts,
-// packages/streamablehttp-proxy/src/capped-body.ts and packages/streamablehttp-client/src/http/capped-body.ts
-// (tests/shared-copies.test.ts checks it): edit one, copy it over the others. Web-standard only.
+// other, so this file is kept byte-identical in each package that ships a copy (the list and the
+// check are in tests/shared-copies.test.ts): edit one, copy it over the others. Web-standard only.
 
 /** A body to read: a web `Request` or `Response`, or anything with their `headers` and `body`. */
 export interface BodySource {

@@ -25,7 +25,8 @@ import { landingPage } from './landing.js';
 import { remoteIdentityProviderConfig } from './as-options.js';
 import { rateLimitedPages } from './page-limit.js';
 import { Authorization } from './authorization.js';
-import { createGatewayHandler, resourcesOf, type GatewayHandler } from './handler.js';
+import { createGatewayHandler, type GatewayHandler } from './handler.js';
+import { resourcesOf } from './resources.js';
 import { createStore, storeReachable } from './stores.js';
 import { liveLocalIdentityProvider, LocalUsers } from './users.js';
 

@@ -1,0 +1,17 @@
+import { readCappedBody } from '../http/capped-body.js';
+
+/** Largest MCP request body the gateway reads (413 above). */
+export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
+/** Largest admin API body. */
+export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+
+/** A body over its cap (413). */
+export class BodyTooLarge extends Error {
+  override readonly name = 'BodyTooLarge';
+}
+
+/** A request body as UTF-8 text, at most `max` bytes ({@link BodyTooLarge} above); `''` without a body. */
+export async function readText(request: Request, max: number): Promise<string> {
+  const bytes = await readCappedBody(request, max, () => new BodyTooLarge());
+  return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : '';
+}

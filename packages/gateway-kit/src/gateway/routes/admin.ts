@@ -1,0 +1,145 @@
+import { AuthError } from '../../auth.js';
+import { listProblems, listsSubject, otherSubjects } from '../../config/subjects.js';
+import { jsonError } from '../../errors.js';
+import { decodePathSegment } from '../../http/path.js';
+import type { Identity } from '../../identity.js';
+import type { Logger } from '../../ops/logger.js';
+import { ServiceRegistryError, type ServiceEntry } from '../../services/registry.js';
+import { BodyTooLarge, MAX_ADMIN_BODY_BYTES, readText } from '../request-body.js';
+import { ADMIN_SCOPE, resourcesOf } from '../resources.js';
+import type { OwnRoute, RouteContext } from './context.js';
+
+/** A service as the admin API shows it: upstream credentials and env values are never returned. */
+export function describeService(e: ServiceEntry) {
+  const config = { ...e.config } as Record<string, unknown>;
+  if ('credentials' in config && config.credentials)
+    config.credentials = { type: (config.credentials as { type: string }).type, redacted: true };
+  if ('env' in config && config.env)
+    config.env = Object.fromEntries(Object.keys(config.env).map((k) => [k, '[redacted]']));
+  return { name: e.name, origin: e.origin, url: e.route.resource, scopes: e.route.scopes, config };
+}
+
+/**
+ * What the admin API refuses before storing a runtime service: a `stdio`
+ * service unless `admin.allowStdioServices` (it runs a command on this
+ * host), and `users` entries that can never match a signed-in user. The
+ * registry validates the rest (its zod schema).
+ */
+function runtimeServiceRefusal(ctx: RouteContext, input: unknown): Response | undefined {
+  const { config } = ctx;
+  const service = (typeof input === 'object' && input !== null ? input : {}) as {
+    type?: unknown;
+    users?: unknown;
+  };
+  if (service.type === 'stdio' && !config.admin.allowStdioServices) {
+    return Response.json(
+      {
+        error: 'stdio_services_disabled',
+        error_description:
+          'a stdio service runs a command on the gateway host; the admin API may add one only when the config sets admin.allowStdioServices: true',
+        setting: 'admin.allowStdioServices',
+      },
+      { status: 403, headers: { 'cache-control': 'no-store' } },
+    );
+  }
+  if (Array.isArray(service.users)) {
+    const problems = listProblems(
+      'users',
+      service.users.filter((u): u is string => typeof u === 'string'),
+      config.idp,
+      otherSubjects(config),
+    );
+    if (problems.length) return jsonError(400, 'invalid_service', problems.join('; '));
+  }
+  return undefined;
+}
+
+/** `PUT /admin/services/{name}`: adds or replaces a runtime service. */
+async function putService(
+  ctx: RouteContext,
+  request: Request,
+  name: string,
+  identity: Identity,
+  log: Logger,
+): Promise<Response> {
+  let input: unknown;
+  try {
+    input = JSON.parse(await readText(request, MAX_ADMIN_BODY_BYTES));
+  } catch (err) {
+    if (err instanceof BodyTooLarge) return jsonError(413, 'invalid_request', 'body too large');
+    return jsonError(400, 'invalid_request', 'body is not JSON');
+  }
+  const refusal = runtimeServiceRefusal(ctx, input);
+  if (refusal) return refusal;
+  const e = await ctx.registry.put(name, input);
+  await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer));
+  log.info({ service: name, admin: identity.sub }, 'service added');
+  ctx.webhooks.emit({ type: 'service', action: 'service.put', data: { service: name, by: identity.sub } });
+  return Response.json(describeService(e), { status: 201 });
+}
+
+/** `DELETE /admin/services/{name}`: removes a runtime service. */
+async function deleteService(ctx: RouteContext, name: string, identity: Identity, log: Logger) {
+  await ctx.registry.remove(name);
+  await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer));
+  log.info({ service: name, admin: identity.sub }, 'service removed');
+  ctx.webhooks.emit({
+    type: 'service',
+    action: 'service.deleted',
+    data: { service: name, by: identity.sub },
+  });
+  return new Response(null, { status: 204 });
+}
+
+/** The admin API's answer for an admin: list, read, add/replace and remove services. */
+async function services(
+  ctx: RouteContext,
+  request: Request,
+  name: string | undefined,
+  identity: Identity,
+  log: Logger,
+): Promise<Response> {
+  const { registry } = ctx;
+  if (!name && request.method === 'GET') {
+    return Response.json({ services: registry.list().map((e) => describeService(e)) });
+  }
+  if (name && request.method === 'GET') {
+    const e = registry.get(name);
+    return e ? Response.json(describeService(e)) : jsonError(404, 'not_found', `no service "${name}"`);
+  }
+  if (name && request.method === 'PUT') return putService(ctx, request, name, identity, log);
+  if (name && request.method === 'DELETE') return deleteService(ctx, name, identity, log);
+  return jsonError(405, 'method_not_allowed', `${request.method} is not allowed here`);
+}
+
+/**
+ * `/admin/*`: the admin API, for tokens with the `mcp:admin` scope of an
+ * account in `admins`. Only `/admin/services[/{name}]` exists.
+ */
+export function adminRoute(ctx: RouteContext): OwnRoute {
+  const meta = `${ctx.issuer.origin}/.well-known/oauth-protected-resource${new URL(ctx.admin.resource).pathname}`;
+  async function serve(request: Request, _pub: unknown, log: Logger, path: string | undefined) {
+    let identity: Identity;
+    try {
+      identity = await ctx.authenticate(request.headers.get('authorization'), ctx.admin.resource, [
+        ADMIN_SCOPE,
+      ]);
+    } catch (err) {
+      if (err instanceof AuthError) return ctx.authFailure(err, meta, [ADMIN_SCOPE]);
+      throw err;
+    }
+    if (!listsSubject(ctx.config.admins, identity.sub)) {
+      return jsonError(403, 'access_denied', 'this account is not a gateway admin');
+    }
+    await ctx.registry.refresh();
+    const m = /^\/admin\/services(?:\/([^/]+))?$/.exec(path!);
+    if (!m) return jsonError(404, 'not_found', 'no such admin endpoint');
+    try {
+      return await services(ctx, request, m[1] ? decodePathSegment(m[1]) : undefined, identity, log);
+    } catch (err) {
+      if (err instanceof ServiceRegistryError) return jsonError(err.status, err.code, err.message);
+      throw err;
+    }
+  }
+  return { kind: 'admin', matches: (path) => !!path?.startsWith('/admin/'), serve };
+}

@@ -1,0 +1,107 @@
+import {
+  AuthError,
+  bearerFromHeader,
+  challenge,
+  type GatewayAuth,
+  type ResourceDescriptor,
+} from '../../auth.js';
+import type { GatewayConfig } from '../../config/schema.js';
+import { Cors } from '../../http/cors.js';
+import type { PublicRequest } from '../../http/public-url.js';
+import type { Identity } from '../../identity.js';
+import type { Logger } from '../../ops/logger.js';
+import type { GatewayMetrics } from '../../ops/metrics.js';
+import type { WebhookDispatcher } from '../../ops/webhooks.js';
+import type { ServiceRegistry } from '../../services/registry.js';
+import { adminResource } from '../resources.js';
+
+/** What the gateway's request handler is made of. */
+export interface GatewayHandlerDeps {
+  config: GatewayConfig;
+  auth: GatewayAuth;
+  registry: ServiceRegistry;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  webhooks: WebhookDispatcher;
+  /** True when the gateway's own store is reachable. */
+  storeReady: () => Promise<boolean>;
+  /** Extra pages mounted on the gateway (e.g. the connected-apps page): path → handler. */
+  pages?: Record<string, (request: Request, log: Logger) => Promise<Response>>;
+  version: string;
+  /** Level of the one line logged per request (default `info`; `debug` keeps a terminal readable). */
+  accessLogLevel?: 'info' | 'debug';
+}
+
+/** One route the gateway answers itself, before any service (see `createGatewayHandler`). */
+export interface OwnRoute {
+  /** The route label of metrics and the access log. */
+  readonly kind: string;
+  /** True when the request is this route's: `path` is the issuer-local path (`undefined` outside the issuer's path). */
+  matches(path: string | undefined, pub: PublicRequest, method: string): boolean;
+  /** The answer; `undefined` lets the request go on to the services and the authorization server. */
+  serve(
+    request: Request,
+    pub: PublicRequest,
+    log: Logger,
+    path: string | undefined,
+  ): Promise<Response | undefined>;
+}
+
+/** The dependencies plus what every route derives from the config once. */
+export interface RouteContext extends GatewayHandlerDeps {
+  issuer: URL;
+  /** The issuer without a trailing slash (`authorization_servers` of RFC 9728 documents). */
+  issuerBase: string;
+  cors: Cors;
+  /** The admin API as a protected resource. */
+  admin: ResourceDescriptor;
+  /** The path below the issuer's path, or `undefined` for a request outside it. */
+  local(pub: PublicRequest): string | undefined;
+  /** The identity of a bearer token for `resource` with `scopes`; {@link AuthError} otherwise. */
+  authenticate(
+    authorization: string | null | undefined,
+    resource: string,
+    scopes: string[],
+  ): Promise<Identity>;
+  /** The RFC 6750 answer to an {@link AuthError}, with the RFC 9728 challenge. */
+  authFailure(
+    err: AuthError,
+    metadataUrl: string,
+    scopes: string[],
+    extra?: Record<string, string>,
+  ): Response;
+}
+
+/** Builds the {@link RouteContext} of a handler. */
+export function routeContext(deps: GatewayHandlerDeps): RouteContext {
+  const { config, auth } = deps;
+  const issuer = new URL(config.issuer);
+  const issuerPath = issuer.pathname.replace(/\/+$/, '');
+  return {
+    ...deps,
+    issuer,
+    issuerBase: config.issuer.replace(/\/+$/, ''),
+    cors: new Cors(config.cors.origins),
+    admin: adminResource(config.issuer),
+    local: (pub) =>
+      pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined,
+    async authenticate(authorization, resource, scopes) {
+      const token = bearerFromHeader(authorization);
+      if (!token) throw new AuthError(401, undefined, 'an access token is required');
+      return auth.verify(token, { resource, scopes });
+    },
+    authFailure(err, metadataUrl, scopes, extra = {}) {
+      return Response.json(
+        { error: err.error ?? 'unauthorized', error_description: err.description },
+        {
+          status: err.status,
+          headers: {
+            'www-authenticate': challenge(metadataUrl, scopes, err),
+            'cache-control': 'no-store',
+            ...extra,
+          },
+        },
+      );
+    },
+  };
+}

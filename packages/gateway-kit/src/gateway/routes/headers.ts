@@ -1,0 +1,32 @@
+/** Request headers the gateway owns (with `x-mcp-gateway-*`): a client can never set them for a backend. */
+const OWNED_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'origin',
+  'x-user-id',
+  'x-user-name',
+  'x-client-id',
+  'x-scopes',
+]);
+
+/** True for a (lower-case) header name the gateway owns. */
+export const isOwnedHeader = (name: string): boolean =>
+  OWNED_HEADERS.has(name) || name.startsWith('x-mcp-gateway-');
+
+/**
+ * Adds headers to a response. Headers of responses we built are mutable and
+ * set in place; only an immutable one (from `fetch`) is re-wrapped, which
+ * costs far more (a new body stream) and so stays off the hot path.
+ */
+export const withHeaders = (res: Response, headers: Record<string, string>): Response => {
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return res;
+  try {
+    for (const [k, v] of entries) res.headers.set(k, v);
+    return res;
+  } catch {
+    const out = new Response(res.body, res);
+    for (const [k, v] of entries) out.headers.set(k, v);
+    return out;
+  }
+};

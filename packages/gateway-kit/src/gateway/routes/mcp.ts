@@ -1,0 +1,302 @@
+import type http from 'node:http';
+import { AuthError } from '../../auth.js';
+import { mayUse } from '../../config/subjects.js';
+import { errorResponse, GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
+import { connectionInfo, connectionInfoAlias, writeResponse } from '../../http/node.js';
+import type { PublicRequest } from '../../http/public-url.js';
+import type { Identity } from '../../identity.js';
+import type { Logger } from '../../ops/logger.js';
+import { checkModernHeaders } from '../../protocol-version.js';
+import type { ServiceBackend } from '../../services/backend.js';
+import type { ServiceEntry } from '../../services/registry.js';
+import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
+import { RequestContext, type AccessLog } from '../request-context.js';
+import { ToolObservation } from '../tool-observation.js';
+import type { RouteContext } from './context.js';
+import { isOwnedHeader, withHeaders } from './headers.js';
+
+interface RpcMessage {
+  id?: string | number | null;
+  method?: string;
+  params?: { name?: unknown; arguments?: unknown };
+}
+
+/** The JSON-RPC messages of a body, and its parse (`undefined` when it is not JSON). */
+function rpcMessages(body: string): { messages: RpcMessage[]; json: unknown } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body) as unknown;
+  } catch {
+    return { messages: [], json: undefined };
+  }
+  const messages: RpcMessage[] = [];
+  for (const m of Array.isArray(json) ? (json as unknown[]) : [json]) {
+    if (typeof m === 'object' && m !== null) messages.push(m);
+  }
+  return { messages, json };
+}
+
+/** The outcome of the checks in front of a service: a refusal, or what the backend call needs. */
+type Admission =
+  | { refusal: Response }
+  | {
+      identity: Identity;
+      corsHeaders: Record<string, string>;
+      body: string | undefined;
+      messages: RpcMessage[];
+      /** `JSON.parse` of the body, when it is JSON. */
+      json: unknown;
+      /** Tool calls and lists to watch for in the backend's answer (metrics). */
+      tools: ToolObservation | undefined;
+    };
+
+/** How the body of a request is at hand: already buffered by the node edge, or still to read. */
+interface BodyAccess {
+  buffered: Buffer | undefined;
+  read?: () => Promise<string>;
+}
+
+/** A stdio-like backend that can answer on node:http directly. */
+export type NodeBackend = ServiceBackend & Required<Pick<ServiceBackend, 'handleNode'>>;
+
+/**
+ * MCP requests to a service: admission (CORS origin, the token's audience and
+ * scope, the service's `users` list, the body cap, SEP-2243 headers for
+ * `http` upstreams), tool-call logging and webhooks, then the backend; both on
+ * the fetch path and on the node:http path of backends that have one.
+ */
+export class McpRoute {
+  constructor(
+    private readonly ctx: RouteContext,
+    private readonly access: AccessLog,
+  ) {}
+
+  /** The web-standard path: any backend. */
+  async serve(entry: ServiceEntry, request: Request, pub: PublicRequest, log: Logger): Promise<Response> {
+    const { cors } = this.ctx;
+    if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
+    // The node adapter usually holds the body already: read it from there and leave the request unconsumed.
+    const a = await this.admit(
+      entry,
+      (name) => request.headers.get(name),
+      request.method,
+      { buffered: connectionInfo(request)?.body, read: () => readText(request, MAX_MCP_BODY_BYTES) },
+      pub,
+      { log },
+    );
+    if ('refusal' in a) return a.refusal;
+    const { identity, corsHeaders, body, messages, tools } = a;
+    try {
+      const res = await this.ctx.registry
+        .backend(entry)
+        .handle(backendRequest(request, body), identity, body);
+      return withHeaders(tools ? tools.tapResponse(res) : res, corsHeaders);
+    } catch (err) {
+      return withHeaders(this.backendFailure(entry, err, messages, log), corsHeaders);
+    }
+  }
+
+  /**
+   * The node:http path of {@link serve}, for backends with `handleNode`
+   * (stdio): the same admission, then the backend writes straight to `res`.
+   */
+  async serveNode(
+    entry: ServiceEntry,
+    backend: NodeBackend,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer | undefined,
+    header: (name: string) => string | undefined,
+    pub: PublicRequest,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const t = new RequestContext(header('x-request-id'), this.ctx.logger);
+    let status: number;
+    try {
+      const a = await this.admit(entry, header, method, { buffered: body }, pub, t);
+      if ('refusal' in a) {
+        status = a.refusal.status;
+        await writeResponse(res, withHeaders(a.refusal, { 'x-request-id': t.reqId }));
+      } else {
+        status = await this.callNode(entry, backend, req, res, body, a, t);
+      }
+    } catch (err) {
+      const response = errorResponse(err, t.log);
+      status = response.status;
+      if (res.headersSent) res.destroy();
+      else await writeResponse(res, withHeaders(response, { 'x-request-id': t.reqId }));
+    }
+    this.access.finish(t, `service:${entry.name}`, status, method, pub);
+  }
+
+  /** The backend call of {@link serveNode} for an admitted request; resolves the status sent. */
+  private async callNode(
+    entry: ServiceEntry,
+    backend: NodeBackend,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer | undefined,
+    a: Exclude<Admission, { refusal: Response }>,
+    t: RequestContext,
+  ): Promise<number> {
+    const hide: string[] = [];
+    for (const k in req.headers) if (isOwnedHeader(k)) hide.push(k);
+    const responseHeaders = { ...a.corsHeaders, 'x-request-id': t.reqId };
+    try {
+      const { status } = await backend.handleNode(req, res, a.identity, {
+        body,
+        json: a.json,
+        hide,
+        responseHeaders,
+        observer: a.tools,
+      });
+      return status;
+    } catch (err) {
+      const response = this.backendFailure(entry, err, a.messages, t.log);
+      if (res.headersSent) res.destroy();
+      else await writeResponse(res, withHeaders(response, responseHeaders));
+      return response.status;
+    }
+  }
+
+  /**
+   * The checks every MCP request to a service passes, whichever way it came
+   * in. Returns the refusal to send, or what the backend call needs.
+   */
+  private async admit(
+    entry: ServiceEntry,
+    header: (name: string) => string | null | undefined,
+    method: string,
+    body: BodyAccess,
+    pub: PublicRequest,
+    // An object with a getter: the request's child logger is made only when a line is logged.
+    logs: { readonly log: Logger },
+  ): Promise<Admission> {
+    const caller = await this.admitCaller(entry, header, pub);
+    if ('refusal' in caller) return caller;
+    const { identity, corsHeaders } = caller;
+    let text: string | undefined;
+    let messages: RpcMessage[] = [];
+    let json: unknown;
+    if (method === 'POST') {
+      try {
+        const { buffered } = body;
+        if (buffered && buffered.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
+        text = buffered ? buffered.toString('utf8') : ((await body.read?.()) ?? '');
+      } catch (err) {
+        if (!(err instanceof BodyTooLarge)) throw err;
+        const tooLarge = new GatewayError(
+          413,
+          JsonRpcCode.InvalidRequest,
+          `request body over ${MAX_MCP_BODY_BYTES} bytes`,
+        );
+        return { refusal: tooLarge.toResponse() };
+      }
+      ({ messages, json } = rpcMessages(text));
+      // An `http` upstream gets a modern request only when its mirrored headers match the body (SEP-2243).
+      if (entry.config.type === 'http') {
+        const refusal = checkModernHeaders(json, header);
+        if (refusal) return { refusal: withHeaders(refusal.error.toResponse(refusal.id), corsHeaders) };
+      }
+      this.announceToolCalls(entry, messages, identity, logs);
+    }
+    const tools = ToolObservation.of(entry.name, messages, this.ctx.metrics);
+    return { identity, corsHeaders, body: text, messages, json, tools };
+  }
+
+  /** CORS origin, the token (audience and scope) and the service's `users` list. */
+  private async admitCaller(
+    entry: ServiceEntry,
+    header: (name: string) => string | null | undefined,
+    pub: PublicRequest,
+  ): Promise<{ refusal: Response } | { identity: Identity; corsHeaders: Record<string, string> }> {
+    const { cors, metrics } = this.ctx;
+    const origin = header('origin') ?? null;
+    const corsHeaders = cors.headers(origin, pub.origin);
+    if (origin && !cors.allows(origin, pub.origin)) {
+      return { refusal: jsonError(403, 'forbidden_origin', `origin ${origin} is not allowed`) };
+    }
+    const { route } = entry;
+    let identity: Identity;
+    try {
+      identity = await this.ctx.authenticate(header('authorization'), route.resource, route.scopes);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      metrics.authFailures.inc({ service: entry.name, reason: err.error ?? 'missing' });
+      return { refusal: this.ctx.authFailure(err, route.metadataUrl, route.scopes, corsHeaders) };
+    }
+    if (!mayUse(entry.config.users, identity.sub)) {
+      metrics.authFailures.inc({ service: entry.name, reason: 'user_not_allowed' });
+      const message = `this account may not use service "${entry.name}"`;
+      return { refusal: jsonError(403, 'access_denied', message, corsHeaders) };
+    }
+    return { identity, corsHeaders };
+  }
+
+  /** Logs each tool call of a request and sends it to the `tool_call` webhooks. */
+  private announceToolCalls(
+    entry: ServiceEntry,
+    messages: RpcMessage[],
+    identity: Identity,
+    logs: { readonly log: Logger },
+  ) {
+    const { logger, webhooks } = this.ctx;
+    for (const m of messages) {
+      if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
+      if (logger.isLevelEnabled('info')) {
+        logs.log.info({ service: entry.name, tool: m.params.name, user: identity.sub }, 'tool call');
+      }
+      if (webhooks.wants('tool_call')) {
+        webhooks.emit({
+          type: 'tool_call',
+          action: 'tool.called',
+          data: {
+            service: entry.name,
+            tool: m.params.name,
+            user: identity.sub,
+            client: identity.clientId,
+            arguments: m.params.arguments,
+          },
+        });
+      }
+    }
+  }
+
+  /** The JSON-RPC error answer for a backend that threw. */
+  private backendFailure(entry: ServiceEntry, err: unknown, messages: RpcMessage[], log: Logger): Response {
+    const id = messages.length === 1 ? (messages[0]!.id ?? null) : null;
+    this.ctx.metrics.backendErrors.inc({ service: entry.name });
+    if (err instanceof GatewayError) {
+      log.warn({ service: entry.name, status: err.status, err: err.message }, 'backend error');
+      return err.toResponse(id);
+    }
+    log.error({ service: entry.name, err: (err as Error).message }, 'backend failed');
+    const failed = new GatewayError(502, JsonRpcCode.BackendUnavailable, `service "${entry.name}" failed`);
+    return failed.toResponse(id);
+  }
+}
+
+/**
+ * The request the backend gets, on the same path: the request itself when
+ * its body is unread (headers the gateway owns removed in place), else a copy
+ * carrying the body read by admission.
+ */
+function backendRequest(request: Request, body: string | undefined): Request {
+  const owned: string[] = [];
+  request.headers.forEach((_v, k) => {
+    if (isOwnedHeader(k)) owned.push(k);
+  });
+  if (!request.bodyUsed) {
+    for (const k of owned) request.headers.delete(k);
+    return request;
+  }
+  const headers = new Headers(request.headers);
+  for (const k of owned) headers.delete(k);
+  const init: RequestInit = { method: request.method, headers };
+  if (body !== undefined) init.body = body;
+  const copy = new Request(request.url, init);
+  // Keep the disconnect signal reachable for the reverse proxy.
+  const info = connectionInfo(request);
+  if (info) connectionInfoAlias(copy, info);
+  return copy;
+}

@@ -1,0 +1,78 @@
+import { bearerToken } from '../../auth.js';
+import { mayUse } from '../../config/subjects.js';
+import { jsonError } from '../../errors.js';
+import type { Identity } from '../../identity.js';
+import { openApiDocument } from '../../ops/openapi.js';
+import type { OwnRoute, RouteContext } from './context.js';
+
+/**
+ * Who is asking, for the lists that hide restricted services: no token is an
+ * anonymous caller (`identity` undefined, who sees only services without a
+ * `users` list); a token valid for any service or the admin API names the
+ * user; any other token is refused with 401.
+ */
+async function caller(
+  ctx: RouteContext,
+  request: Request,
+): Promise<{ identity?: Identity } | { refusal: Response }> {
+  let token: string | undefined;
+  try {
+    token = bearerToken(request);
+  } catch {
+    token = undefined;
+  }
+  if (!token) return {};
+  for (const r of [...ctx.registry.list().map((e) => e.route), { resource: ctx.admin.resource }]) {
+    try {
+      return { identity: await ctx.auth.verify(token, { resource: r.resource, scopes: [] }) };
+    } catch {
+      // not for this resource
+    }
+  }
+  return { refusal: jsonError(401, 'invalid_token', 'the access token is not valid for this gateway') };
+}
+
+/** The services a caller may use (see {@link caller}). */
+const visibleTo = (ctx: RouteContext, identity: Identity | undefined) =>
+  ctx.registry.list().filter((e) => mayUse(e.config.users, identity?.sub));
+
+/** `GET /servers`: the services the caller may use, with their URLs and RFC 9728 documents. */
+function servers(ctx: RouteContext): OwnRoute {
+  async function serve(request: Request): Promise<Response> {
+    const who = await caller(ctx, request);
+    if ('refusal' in who) return who.refusal;
+    const list = visibleTo(ctx, who.identity).map((e) => ({
+      name: e.name,
+      title: e.route.title,
+      type: e.config.type,
+      url: e.route.resource,
+      resource_metadata: e.route.metadataUrl,
+      scopes: e.route.scopes,
+    }));
+    return Response.json({ servers: list }, { headers: { 'cache-control': 'no-store' } });
+  }
+  return { kind: 'servers', matches: (path, _pub, method) => path === '/servers' && method === 'GET', serve };
+}
+
+/** `/openapi.json`: the gateway's HTTP API, with the services the caller may use. */
+function openApi(ctx: RouteContext): OwnRoute {
+  const { config } = ctx;
+  async function serve(request: Request): Promise<Response> {
+    const who = await caller(ctx, request);
+    if ('refusal' in who) return who.refusal;
+    const options = {
+      metrics: !config.metrics.listen,
+      localLogin: config.idp.type === 'local',
+      registration: config.authorization.dynamicRegistration,
+    };
+    return Response.json(openApiDocument(config.issuer, visibleTo(ctx, who.identity), ctx.version, options), {
+      headers: { 'cache-control': 'no-store' },
+    });
+  }
+  return { kind: 'openapi', matches: (path) => path === '/openapi.json', serve };
+}
+
+/** The service directory: `/servers` and `/openapi.json`. */
+export function serverRoutes(ctx: RouteContext): OwnRoute[] {
+  return [openApi(ctx), servers(ctx)];
+}
