@@ -15,7 +15,6 @@ export {
   USERS_KEY,
   type LocalUsersOptions,
 } from './gateway/users.js';
-export { withTickets, createTicket } from './gateway/tickets.js';
 export { createStore, embeddedStoreFile, storeFile, storeReachable } from './gateway/stores.js';
 export { ADMIN_SCOPE, adminResource, accountResource } from './gateway/resources.js';
 export {

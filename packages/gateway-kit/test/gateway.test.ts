@@ -451,7 +451,9 @@ describe('gateway: webhooks', () => {
     cleanups.push(() => rx.close());
     const secret = 'webhook-secret-0123456789';
     const gw = await gateway({
-      webhooks: [{ url: `${rx.url}/hook`, secret, events: ['tool_call', 'registration', 'login'] }],
+      webhooks: [
+        { url: `${rx.url}/hook`, secret, events: ['tool_call', 'registration', 'login', 'consent', 'token'] },
+      ],
     });
     await gw.users.put('alice', 'alice-password');
     const { access_token } = await issueToken(gw, 'alice', 'demo');
@@ -495,9 +497,15 @@ describe('gateway: webhooks', () => {
       client: 'mcp-gateway-cli',
     });
     expect(events.some((e) => e.type === 'registration' && e.action === 'client.registered')).toBe(true);
-    expect(events.find((e) => e.type === 'login')).toMatchObject({
-      action: 'login.ticket',
-      data: { user: 'local:alice', login: 'alice' },
+    // `mcp-gateway token` is an operator grant: no sign-in, the consent and the token audited as such.
+    expect(events.some((e) => e.type === 'login')).toBe(false);
+    expect(events.find((e) => e.type === 'consent')).toMatchObject({
+      action: 'consent.given',
+      data: { sub: 'local:alice', clientId: 'mcp-gateway-cli' },
+    });
+    expect(events.find((e) => e.type === 'token')).toMatchObject({
+      action: 'token.issued',
+      data: { sub: 'local:alice', clientId: 'mcp-gateway-cli', source: 'operator', refresh: false },
     });
     const all = got.map((g) => g.body).join('\n');
     expect(all).not.toContain('private words');

@@ -147,6 +147,7 @@ export {
 
 // Login and token flows (identity providers, consent, tokens, ForwardAuth)
 export { flowsPlugin, flowsApi, type FlowsApi } from './endpoints/flows-plugin.js';
+export { type OperatorGrantInput, type OperatorTokenResponse } from './grants/operator.js';
 export { forwardAuthNodeListener, type ForwardAuthDecision } from './endpoints/verify.js';
 export {
   flowDefaults,

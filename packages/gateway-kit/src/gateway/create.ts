@@ -7,7 +7,7 @@ import {
   type PasswordCost,
   type Store,
 } from '@mcp-gateway/oauth-dynamicclient';
-import { withTickets } from './tickets.js';
+import { observeLogins } from './login-events.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { subjectWarnings } from '../config/subjects.js';
 import { createNodeServer, type NodeServer } from '../http/node.js';
@@ -169,14 +169,13 @@ export async function createGateway(
   const authorization = new Authorization({
     config,
     store,
-    identityProvider: withTickets(
+    identityProvider: observeLogins(
       'begin' in identityProvider ? identityProvider : createIdentityProvider(identityProvider),
-      store,
-      (identity, via) => {
-        logger.info({ user: identity.sub, via }, 'signed in');
+      (identity) => {
+        logger.info({ user: identity.sub }, 'signed in');
         webhooks.emit({
           type: 'login',
-          action: via === 'ticket' ? 'login.ticket' : 'login.succeeded',
+          action: 'login.succeeded',
           data: {
             user: identity.sub,
             login: identity.login,

@@ -115,7 +115,8 @@ export class EmbeddedStore implements Store {
     }
     const every = this.clock.every?.bind(this.clock) ?? unrefEvery;
     this.stopSweep = every(options.sweepIntervalMs ?? 1000, () => {
-      void this.sweep().catch(() => undefined);
+      // The timer never queues behind a sweep in progress.
+      if (!this.sweeping) void this.sweep().catch(() => undefined);
     });
   }
 
@@ -267,7 +268,21 @@ export class EmbeddedStore implements Store {
    */
   sweep(): Promise<number> {
     if (this.closed) return Promise.resolve(0);
-    this.sweeping ??= this.tx(() => {
+    // A call during a sweep runs its own batch after it (the count is then this batch's, not the other's).
+    const next = (this.sweeping ?? Promise.resolve(0)).catch(() => 0).then(() => this.sweepBatchNow());
+    this.sweeping = next;
+    void next
+      .finally(() => {
+        if (this.sweeping === next) this.sweeping = undefined;
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  /** One batch of {@link sweep}. */
+  private sweepBatchNow(): Promise<number> {
+    if (this.closed) return Promise.resolve(0);
+    return this.tx(() => {
       const now = this.clock.now();
       const due: Array<[number, string]> = [];
       for (const row of this.expiry.getKeys({ start: [0, ''], end: [now + 1], limit: this.sweepBatch })) {
@@ -280,10 +295,7 @@ export class EmbeddedStore implements Store {
         if (entry?.e === row[0]) void this.entries.remove(row[1]);
       }
       return due.length;
-    }).finally(() => {
-      this.sweeping = undefined;
     });
-    return this.sweeping;
   }
 
   /** Number of rows in the entries table (live or expired-but-not-swept), for tests and benchmarks. */

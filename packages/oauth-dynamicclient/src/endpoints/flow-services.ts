@@ -22,7 +22,7 @@ declare module '../audit/events.js' {
     'consent.given': { clientId: string; sub: string; scopes: string[]; resource: string; grantId: string };
     /** A grant was revoked (consent withdrawn), with every token issued under it. */
     'consent.withdrawn': { clientId: string; sub: string; grantId: string; source: string };
-    /** Tokens were issued for an authorization code. */
+    /** Tokens were issued for an authorization code, or by an operator grant (`source: 'operator'`). */
     'token.issued': {
       clientId: string;
       sub: string;
@@ -31,6 +31,7 @@ declare module '../audit/events.js' {
       scopes: string[];
       resource: string;
       refresh: boolean;
+      source?: 'operator';
     };
     /** A refresh token was rotated. */
     'token.refreshed': {

@@ -1,4 +1,9 @@
 import type { RouteRequest, ServerContext, ServerPlugin } from '../context.js';
+import {
+  issueOperatorGrant,
+  type OperatorGrantInput,
+  type OperatorTokenResponse,
+} from '../grants/operator.js';
 import { realRequest } from '../http/light-request.js';
 import { requireBearer, type BearerCheck, type RequireBearerOptions } from '../resource/require-bearer.js';
 import type { Grant } from '../tokens/grants.js';
@@ -77,6 +82,14 @@ export interface FlowsApi {
      * token is not one of ours or has expired.
      */
     revoke(accessToken: string): Promise<boolean>;
+    /**
+     * Issues a user's access token without a browser, as an operator of the
+     * server (see {@link issueOperatorGrant}): consent is recorded in the
+     * user's grant, where the user can revoke it.
+     *
+     * @throws OAuthError `invalid_client`, `invalid_target` or `invalid_scope`.
+     */
+    issue(input: OperatorGrantInput): Promise<OperatorTokenResponse>;
   };
   /** Signing keys. */
   readonly keys: {
@@ -113,6 +126,7 @@ export function flowsApi(ctx: ServerContext): FlowsApi {
         await revokeAccessToken(ctx, claims, { family: true });
         return true;
       },
+      issue: (input) => issueOperatorGrant(ctx, input),
     },
     keys: {
       jwks: () => flowServices(ctx).keys.jwks(),
