@@ -2,6 +2,7 @@ import type { Client } from '../clients/records.js';
 import type { ServerContext } from '../context.js';
 import { flowServices } from '../endpoints/flow-services.js';
 import { noStoreJson } from '../http/responses.js';
+import type { Grant } from '../tokens/grants.js';
 
 /** What a grant without a refresh token issues an access token for. */
 export interface DirectTokenInput {
@@ -10,26 +11,45 @@ export interface DirectTokenInput {
   /** Canonical configured resource (the token's `aud`). */
   resource: string;
   scopes: string[];
+  /** The user's login and name, when the subject is a user (display only). */
+  login?: string;
+  name?: string;
+  /** Marks the `token.issued` audit event of an operator grant. */
+  source?: 'operator';
+}
+
+/** The RFC 6749 §5.1 body of a token without a refresh token. */
+export interface DirectTokenBody {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
 }
 
 /**
- * Issues an access token and no refresh token (client_credentials and
- * jwt-bearer). The token is recorded under the (subject, client) grant, so
+ * Issues an access token and no refresh token. The token is recorded under
+ * the (subject, client) grant (`grant`, or consented here when not given), so
  * withdrawing the grant or deleting the client revokes it, like tokens of
  * the code flow.
  */
-export async function issueWithoutRefresh(
+export async function issueDirect(
   ctx: ServerContext,
   client: Client,
   input: DirectTokenInput,
-): Promise<Response> {
+  grant?: Grant,
+): Promise<DirectTokenBody> {
   const flows = flowServices(ctx);
   const familyId = ctx.ids.uuid();
-  const grant = await flows.grants.consent({
+  const user = {
+    ...(input.login !== undefined ? { login: input.login } : {}),
+    ...(input.name !== undefined ? { name: input.name } : {}),
+  };
+  grant ??= await flows.grants.consent({
     sub: input.sub,
     clientId: client.client_id,
     scopes: input.scopes,
     resource: input.resource,
+    ...user,
   });
   const access = await flows.accessTokens.issue({
     sub: input.sub,
@@ -37,6 +57,7 @@ export async function issueWithoutRefresh(
     resource: input.resource,
     scopes: input.scopes,
     familyId,
+    ...user,
   });
   await flows.refresh.recordFamily({
     familyId,
@@ -54,13 +75,23 @@ export async function issueWithoutRefresh(
     scopes: input.scopes,
     resource: input.resource,
     refresh: false,
+    ...(input.source ? { source: input.source } : {}),
   });
-  return noStoreJson({
+  return {
     access_token: access.token,
     token_type: 'Bearer',
     expires_in: access.expiresIn,
     scope: input.scopes.join(' '),
-  });
+  };
+}
+
+/** {@link issueDirect} as the token endpoint's answer (client_credentials and jwt-bearer). */
+export async function issueWithoutRefresh(
+  ctx: ServerContext,
+  client: Client,
+  input: DirectTokenInput,
+): Promise<Response> {
+  return noStoreJson(await issueDirect(ctx, client, input));
 }
 
 /** The scopes a request may get: `requested` (space-separated) must be within `allowed`; absent = all of `allowed`. */

@@ -1,9 +1,9 @@
 import type { ServerContext } from '../context.js';
 import { allowedScopes, resolveResource } from '../endpoints/authorize.js';
 import { recordConsent } from '../endpoints/consent.js';
-import { flowServices } from '../endpoints/flow-services.js';
 import { invalidClient, invalidScope, invalidTarget } from '../http/errors.js';
 import type { UpstreamIdentity } from '../idp/types.js';
+import { issueDirect, type DirectTokenBody } from './issue-without-refresh.js';
 import { withoutOfflineAccess } from './offline-access.js';
 
 /** What an operator grants: a user's access token for one of the server's resources, without a browser. */
@@ -19,12 +19,7 @@ export interface OperatorGrantInput {
 }
 
 /** The token response of an operator grant (RFC 6749 §5.1 fields; no refresh token). */
-export interface OperatorTokenResponse {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  scope: string;
-}
+export type OperatorTokenResponse = DirectTokenBody;
 
 /**
  * Issues an access token for a user as an operator of the server (e.g.
@@ -51,45 +46,23 @@ export async function issueOperatorGrant(
   const bad = scopes.filter((s) => !allowed.includes(s));
   if (bad.length) throw invalidScope(`scope not allowed: ${bad.join(' ').slice(0, 200)}`);
 
-  const flows = flowServices(ctx);
-  const identity = { ...input.identity };
   const grant = await recordConsent(
     ctx,
     { clientId: client.client_id, scopes, resource: target.resource },
-    identity,
+    input.identity,
   );
-  const familyId = ctx.ids.uuid();
-  const access = await flows.accessTokens.issue({
-    sub: identity.sub,
-    clientId: client.client_id,
-    resource: target.resource,
-    scopes,
-    familyId,
-    login: identity.login,
-    ...(identity.name !== undefined ? { name: identity.name } : {}),
-  });
-  await flows.refresh.recordFamily({
-    familyId,
-    grantId: grant.id,
-    clientId: client.client_id,
-    sub: identity.sub,
-  });
-  await flows.grants.addFamily(grant.id, familyId);
-  await ctx.clients.touch(client.client_id);
-  ctx.audit.emit('token.issued', {
-    clientId: client.client_id,
-    sub: identity.sub,
-    familyId,
-    jti: access.jti,
-    scopes,
-    resource: target.resource,
-    refresh: false,
-    source: 'operator',
-  });
-  return {
-    access_token: access.token,
-    token_type: 'Bearer',
-    expires_in: access.expiresIn,
-    scope: scopes.join(' '),
-  };
+  const { sub, login, name } = input.identity;
+  return issueDirect(
+    ctx,
+    client,
+    {
+      sub,
+      resource: target.resource,
+      scopes,
+      login,
+      ...(name !== undefined ? { name } : {}),
+      source: 'operator',
+    },
+    grant,
+  );
 }
