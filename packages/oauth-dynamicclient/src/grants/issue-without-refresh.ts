@@ -2,6 +2,7 @@ import type { Client } from '../clients/records.js';
 import type { ServerContext } from '../context.js';
 import { flowServices } from '../endpoints/flow-services.js';
 import { noStoreJson } from '../http/responses.js';
+import { tokenType, type TokenBinding } from '../dpop/token-binding.js';
 
 /** What a grant without a refresh token issues an access token for. */
 export interface DirectTokenInput {
@@ -10,6 +11,8 @@ export interface DirectTokenInput {
   /** Canonical configured resource (the token's `aud`). */
   resource: string;
   scopes: string[];
+  /** The DPoP key the token request proved (`cnf.jkt`). */
+  binding: TokenBinding;
 }
 
 /**
@@ -37,6 +40,7 @@ export async function issueWithoutRefresh(
     resource: input.resource,
     scopes: input.scopes,
     familyId,
+    ...(input.binding.jkt ? { jkt: input.binding.jkt } : {}),
   });
   await flows.refresh.recordFamily({
     familyId,
@@ -57,7 +61,7 @@ export async function issueWithoutRefresh(
   });
   return noStoreJson({
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: tokenType(input.binding),
     expires_in: access.expiresIn,
     scope: input.scopes.join(' '),
   });
