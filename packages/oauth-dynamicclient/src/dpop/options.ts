@@ -30,7 +30,12 @@ export const dpopOptionsShape = {
     .object({
       required: z.boolean().default(dpopDefaults.dpop.required),
       nonce: z.boolean().default(dpopDefaults.dpop.nonce),
-      nonceRotationSeconds: z.number().int().min(10).max(3600).default(dpopDefaults.dpop.nonceRotationSeconds),
+      nonceRotationSeconds: z
+        .number()
+        .int()
+        .min(10)
+        .max(3600)
+        .default(dpopDefaults.dpop.nonceRotationSeconds),
       proofMaxAgeSeconds: z.number().int().min(5).max(600).default(dpopDefaults.dpop.proofMaxAgeSeconds),
       /** Accepted proof algorithms (default: every asymmetric one the server knows). */
       algorithms: z

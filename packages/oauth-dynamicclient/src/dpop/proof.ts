@@ -13,7 +13,17 @@ import type { DpopNonces } from './nonce.js';
 import { MemoryReplayCache, type ReplayCache } from './replay.js';
 
 /** JWS algorithms accepted for DPoP proofs (asymmetric only; RFC 9449 §4.2), as advertised in metadata. */
-export const dpopAlgorithms = ['ES256', 'ES384', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA'];
+export const dpopAlgorithms = [
+  'ES256',
+  'ES384',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'EdDSA',
+];
 
 /** JWK members that only a private or symmetric key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];

@@ -11,7 +11,7 @@ export async function issueCodeAndRedirect(
   ctx: ServerContext,
   pending: Pick<
     PendingAuthorization,
-          | 'clientId'
+    | 'clientId'
     | 'redirectUri'
     | 'state'
     | 'codeChallenge'

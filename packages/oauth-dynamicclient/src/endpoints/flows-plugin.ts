@@ -12,6 +12,7 @@ import { authorizeRoutes } from './authorize.js';
 import { callbackRoutes } from './callback.js';
 import { consentRoutes } from './consent.js';
 import { createFlowServices, flowServices } from './flow-services.js';
+import { dpopVerifier } from '../dpop/services.js';
 import { introspectRoutes } from './introspect.js';
 import { revokeAccessToken, revokeRoutes } from './revoke.js';
 import { tokenRoutes } from './token.js';
@@ -93,7 +94,8 @@ export function flowsApi(ctx: ServerContext): FlowsApi {
     flowServices(ctx).verifier.verify(token, options);
   return {
     verifyAccessToken,
-    requireBearer: (options) => requireBearer(verifyAccessToken, options),
+    // The server's own proof verifier: jtis in its store, its nonces when `dpop.nonce` is on.
+    requireBearer: (options) => requireBearer(verifyAccessToken, { dpop: dpopVerifier(ctx), ...options }),
     grants: {
       list: (sub) => flowServices(ctx).grants.listByUser(sub),
       async revoke(grantId) {
