@@ -3,6 +3,8 @@ import { accessTokenHash } from '../../src/dpop/proof.js';
 
 /** A DPoP key pair as a client holds it: the private key and the public JWK it puts in proofs. */
 export interface ProofKey {
+  /** The pair, for `oauth4webapi.DPoP(client, pair)`. */
+  pair: CryptoKeyPair;
   privateKey: CryptoKey;
   jwk: JWK;
   alg: string;
@@ -10,7 +12,12 @@ export interface ProofKey {
 
 export async function proofKey(alg = 'ES256'): Promise<ProofKey> {
   const pair = await generateKeyPair(alg, { extractable: true });
-  return { privateKey: pair.privateKey, jwk: await exportJWK(pair.publicKey), alg };
+  return {
+    pair: pair as CryptoKeyPair,
+    privateKey: pair.privateKey,
+    jwk: await exportJWK(pair.publicKey),
+    alg,
+  };
 }
 
 /**
