@@ -161,7 +161,7 @@ export class DpopProofVerifier {
     if (header.typ !== 'dpop+jwt') throw invalidDpopProof('DPoP proof typ must be dpop+jwt');
     if (typeof header.alg !== 'string' || !this.algorithms.includes(header.alg))
       throw invalidDpopProof('DPoP proof algorithm not allowed');
-    const jwk = header.jwk as JWK | undefined;
+    const jwk = header.jwk;
     if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk) || typeof jwk.kty !== 'string')
       throw invalidDpopProof('DPoP proof has no jwk header');
     if (jwk.kty === 'oct' || PRIVATE_MEMBERS.some((m) => m in jwk))

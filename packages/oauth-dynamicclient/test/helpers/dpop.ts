@@ -13,7 +13,7 @@ export interface ProofKey {
 export async function proofKey(alg = 'ES256'): Promise<ProofKey> {
   const pair = await generateKeyPair(alg, { extractable: true });
   return {
-    pair: pair as CryptoKeyPair,
+    pair: pair,
     privateKey: pair.privateKey,
     jwk: await exportJWK(pair.publicKey),
     alg,
@@ -45,6 +45,6 @@ export async function makeProof(
     ...(opts.nonce ? { nonce: opts.nonce } : {}),
     ...opts.claims,
   })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: key.alg, jwk: key.jwk, ...opts.header } as never)
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: key.alg, jwk: key.jwk, ...opts.header })
     .sign(key.privateKey);
 }
