@@ -242,7 +242,13 @@ export {
 export { DpopNonces, type DpopNonceOptions } from './dpop/nonce.js';
 export { MemoryReplayCache, type ReplayCache } from './dpop/replay.js';
 export { DpopError, type DpopErrorCode } from './dpop/errors.js';
-export { parseAuthorization, type PresentedToken, type ProofContext } from './resource/presentation.js';
+export {
+  parseAuthorization,
+  challengeScheme,
+  provenKey,
+  type PresentedToken,
+  type ProofContext,
+} from './resource/presentation.js';
 export { checkDpopBinding } from './tokens/verifier.js';
 export {
   createIntrospectionVerifier,

@@ -5,6 +5,14 @@ import { dpopAlgorithms } from './proof.js';
 export const dpopDefaults = {
   dpop: {
     /**
+     * Serve DPoP: advertise `dpop_signing_alg_values_supported`, bind tokens
+     * to the key of a token request's proof, accept `Authorization: DPoP` at
+     * `/verify` and `server.requireBearer`. `false`: a `DPoP` header at
+     * `/token` is ignored (Bearer tokens, as RFC 9449 §5 lets a server do) and
+     * the DPoP scheme is refused; for resource servers that cannot check proofs yet.
+     */
+    enabled: true,
+    /**
      * Refuse token requests without a DPoP proof (`invalid_dpop_proof`) for
      * every client. A client can also ask for it alone by registering
      * `dpop_bound_access_tokens: true` (RFC 9449 §5.2).
@@ -28,6 +36,7 @@ export const dpopOptionsShape = {
   /** DPoP (RFC 9449): see `dpop/options.ts` (`dpopDefaults`). */
   dpop: z
     .object({
+      enabled: z.boolean().default(dpopDefaults.dpop.enabled),
       required: z.boolean().default(dpopDefaults.dpop.required),
       nonce: z.boolean().default(dpopDefaults.dpop.nonce),
       nonceRotationSeconds: z

@@ -20,6 +20,10 @@ async function sharedNonceSecret(ctx: ServerContext): Promise<Uint8Array> {
 
 const registry = new WeakMap<ServerContext, DpopProofVerifier>();
 
+/** The server's proof verifier, or `false` when `dpop.enabled` is off (the DPoP scheme is refused). */
+export const serverDpop = (ctx: ServerContext): DpopProofVerifier | false =>
+  ctx.options.dpop.enabled && dpopVerifier(ctx);
+
 /**
  * The server's DPoP proof verifier: `jti`s in the store (one-time across
  * instances, for the proof window), nonces when `dpop.nonce` is on.

@@ -32,6 +32,7 @@ export async function tokenRequestBinding(
   request: Request,
   client: Client,
 ): Promise<TokenBinding> {
+  if (!ctx.options.dpop.enabled) return {};
   const verifier = dpopVerifier(ctx);
   try {
     const proof = singleProof(request.headers.get('dpop'));

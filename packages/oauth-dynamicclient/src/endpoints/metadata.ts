@@ -28,7 +28,7 @@ export interface AuthorizationServerMetadata {
   authorization_response_iss_parameter_supported: true;
   client_id_metadata_document_supported: boolean;
   /** RFC 9449 §5.1: JWS algorithms accepted in DPoP proofs. */
-  dpop_signing_alg_values_supported: string[];
+  dpop_signing_alg_values_supported?: string[];
 }
 
 /** Builds the metadata document for this server. Endpoints are the issuer plus a fixed path. */
@@ -54,7 +54,7 @@ export function authorizationServerMetadata(ctx: ServerContext): AuthorizationSe
     introspection_endpoint_auth_methods_supported: authMethods.filter((m) => m !== 'none'),
     authorization_response_iss_parameter_supported: true,
     client_id_metadata_document_supported: ctx.options.cimd.enabled,
-    dpop_signing_alg_values_supported: dpopVerifier(ctx).algorithms,
+    ...(ctx.options.dpop.enabled ? { dpop_signing_alg_values_supported: dpopVerifier(ctx).algorithms } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ import {
   type PresentedToken,
 } from '../resource/presentation.js';
 import { DpopError } from '../dpop/errors.js';
-import { dpopVerifier } from '../dpop/services.js';
+import { serverDpop } from '../dpop/services.js';
 import { InsufficientScopeError, InvalidTokenError } from '../tokens/errors.js';
 import { flowServices } from './flow-services.js';
 import { protectedResourceMetadataUrl } from './protected-resource.js';
@@ -156,7 +156,7 @@ export async function decideForwardAuth(
       bearerChallenge({ ...challenge, error: 'invalid_token', description }),
     );
   }
-  const dpop = dpopVerifier(ctx);
+  const dpop = serverDpop(ctx);
   try {
     // Traefik sends the original method as X-Forwarded-Method; without it a DPoP proof cannot be checked.
     const method = header('x-forwarded-method');
@@ -188,7 +188,7 @@ function refusal(
   err: unknown,
   challenge: ChallengeInput,
   presented: PresentedToken,
-  dpop: ReturnType<typeof dpopVerifier>,
+  dpop: ReturnType<typeof serverDpop>,
 ): ForwardAuthDecision {
   const scheme = challengeScheme(presented, err, dpop);
   const render = (input: ChallengeInput) =>

@@ -222,3 +222,72 @@ describe('resource-side helpers and DPoP-bound tokens', () => {
     ).rejects.toMatchObject({ reason: 'dpop_binding' });
   });
 });
+
+describe('verifyPresentedToken: the same decision for callers that render their own responses', () => {
+  it('DPoP with a proof passes; Bearer of a bound token, a missing header and a bad proof throw typed errors', async () => {
+    const http = async (p: ProofKey = key) => ({
+      method: 'GET',
+      url: t.resource,
+      dpop: await makeProof(p, 'GET', t.resource, { accessToken: token }),
+    });
+    const ok = await t.as.verifyPresentedToken(`DPoP ${token}`, await http(), { resource: t.resource });
+    expect(ok.clientId).toBe(client.id);
+    await expect(
+      t.as.verifyPresentedToken(`Bearer ${token}`, await http(), { resource: t.resource }),
+    ).rejects.toMatchObject({ reason: 'dpop_binding' });
+    await expect(
+      t.as.verifyPresentedToken(undefined, await http(), { resource: t.resource }),
+    ).rejects.toMatchObject({ error: 'invalid_token', description: 'an access token is required' });
+    await expect(
+      t.as.verifyPresentedToken(
+        `DPoP ${token}`,
+        { ...(await http()), method: 'POST' },
+        { resource: t.resource },
+      ),
+    ).rejects.toMatchObject({ name: 'DpopError', code: 'invalid_dpop_proof' });
+  });
+});
+
+describe('dpop.enabled: false', () => {
+  it('no metadata field, a DPoP header at /token is ignored (Bearer token), the DPoP scheme is refused', async () => {
+    const off = await startAs({ grants: { clientCredentials: true }, dpop: { enabled: false } });
+    try {
+      const meta = (await (
+        await fetch(`${off.url}/.well-known/oauth-authorization-server`)
+      ).json()) as Record<string, unknown>;
+      expect(meta).not.toHaveProperty('dpop_signing_alg_values_supported');
+      const reg = await off.as.clients.register({
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        scope: 'mcp:read',
+      });
+      const res = await fetch(`${off.url}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${reg.client.client_id}:${reg.clientSecret!}`).toString('base64')}`,
+          dpop: await makeProof(key, 'POST', `${off.url}/token`),
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials', resource: off.resource }),
+      });
+      const body = (await res.json()) as { token_type: string; access_token: string };
+      expect(body.token_type).toBe('Bearer');
+      const guard = off.as.requireBearer({ resource: off.resource });
+      const dpop = await guard(
+        new Request(off.resource, {
+          headers: {
+            authorization: `DPoP ${body.access_token}`,
+            dpop: await makeProof(key, 'GET', off.resource, { accessToken: body.access_token }),
+          },
+        }),
+      );
+      expect(dpop.ok).toBe(false);
+      const bearer = await guard(
+        new Request(off.resource, { headers: { authorization: `Bearer ${body.access_token}` } }),
+      );
+      expect(bearer.ok).toBe(true);
+    } finally {
+      await off.close();
+    }
+  });
+});
