@@ -48,6 +48,8 @@ describe('authorization.dynamicRegistration', () => {
     const meta = await metadata(url);
     expect(meta.registration_endpoint).toBe(`${url}/register`);
     expect(meta.client_id_metadata_document_supported).toBe(true);
+    // Issue 19: no DPoP until the MCP route checks proofs, so clients keep Bearer tokens it accepts.
+    expect(meta).not.toHaveProperty('dpop_signing_alg_values_supported');
     expect((await register(url)).status).toBe(201);
   });
 

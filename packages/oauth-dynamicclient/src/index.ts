@@ -210,7 +210,13 @@ export {
   type VerifyAccessToken,
 } from './resource/require-bearer.js';
 export { createAccessTokenVerifier, type RemoteVerifierOptions } from './resource/remote-verifier.js';
-export { bearerChallenge, bearerErrorResponse, type ChallengeInput } from './resource/challenge.js';
+export {
+  bearerChallenge,
+  bearerErrorResponse,
+  dpopChallenge,
+  type ChallengeInput,
+  type ChallengeScheme,
+} from './resource/challenge.js';
 export { canonicalResource } from './resource/canonical.js';
 export {
   mcpTokenVerifier,
@@ -223,6 +229,28 @@ export {
 } from './resource/mcp-verifier.js';
 export { bearerAuthCheck, type BearerAuthOptions, type BearerAuthResult } from './resource/bearer-auth.js';
 export { protectedResourceDocument, type ProtectedResourceOptions } from './resource/resource-metadata.js';
+// DPoP (RFC 9449)
+export { dpopDefaults } from './dpop/options.js';
+export {
+  DpopProofVerifier,
+  dpopAlgorithms,
+  normalizeHtu,
+  accessTokenHash,
+  type DpopProofVerifierOptions,
+  type DpopRequest,
+  type VerifiedDpopProof,
+} from './dpop/proof.js';
+export { DpopNonces, type DpopNonceOptions } from './dpop/nonce.js';
+export { MemoryReplayCache, type ReplayCache } from './dpop/replay.js';
+export { DpopError, type DpopErrorCode } from './dpop/errors.js';
+export {
+  parseAuthorization,
+  challengeScheme,
+  provenKey,
+  type PresentedToken,
+  type ProofContext,
+} from './resource/presentation.js';
+export { checkDpopBinding } from './tokens/verifier.js';
 export {
   createIntrospectionVerifier,
   type IntrospectionVerifierOptions,

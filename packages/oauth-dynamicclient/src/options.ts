@@ -11,6 +11,7 @@ import type { IdGenerator } from './ids.js';
 import type { Store } from './store/types.js';
 import { flowOptionsShape } from './endpoints/flow-options.js';
 import { machineOptionsShape } from './grants/options.js';
+import { dpopOptionsShape } from './dpop/options.js';
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -226,6 +227,8 @@ export const optionsSchema = z
     ...flowOptionsShape,
     /** Machine clients and enterprise IdPs: see `grants/options.ts` (`machineDefaults`). */
     ...machineOptionsShape,
+    /** Sender-constrained tokens: see `dpop/options.ts` (`dpopDefaults`). */
+    ...dpopOptionsShape,
   })
   .strict();
 

@@ -148,6 +148,9 @@ export function authorizationServerOptions(
       ...(i.jwks ? { jwks: i.jwks } : { jwksUri: i.jwksUri! }),
     })),
     remoteJwks: config.authorization.keyFetch,
+    // The gateway's MCP route reads Bearer tokens only: until it checks DPoP proofs
+    // (`as.verifyPresentedToken`), its authorization server neither advertises nor binds DPoP (issue 19).
+    dpop: { enabled: false },
     ...(parts.logger ? { logger: parts.logger } : {}),
     ...(parts.onAudit ? { onAudit: parts.onAudit } : {}),
   };

@@ -86,6 +86,7 @@ export const clientMetadataInput = z.object({
   // Read only for private_key_jwt clients (below); ignored like unknown metadata otherwise.
   jwks: z.unknown().optional(),
   jwks_uri: z.unknown().optional(),
+  dpop_bound_access_tokens: z.boolean().optional(),
 });
 
 /** Registered client metadata with every default filled in. */
@@ -110,6 +111,8 @@ export interface ClientMetadata {
   jwks?: PublicJwks;
   /** Where a `private_key_jwt` client publishes its public keys (fetched through the SSRF-safe fetch). */
   jwks_uri?: string;
+  /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
+  dpop_bound_access_tokens?: boolean;
 }
 
 /** What {@link normalizeClientMetadata} needs to know about the server. */
@@ -220,6 +223,7 @@ export function normalizeClientMetadata(input: unknown, policy: MetadataPolicy):
   if (m.contacts !== undefined) out.contacts = m.contacts;
   if (m.software_id !== undefined) out.software_id = m.software_id;
   if (m.software_version !== undefined) out.software_version = m.software_version;
+  if (m.dpop_bound_access_tokens === true) out.dpop_bound_access_tokens = true;
   return { ...out, ...keys };
 }
 

@@ -11,7 +11,14 @@ export async function issueCodeAndRedirect(
   ctx: ServerContext,
   pending: Pick<
     PendingAuthorization,
-    'clientId' | 'redirectUri' | 'state' | 'codeChallenge' | 'resource' | 'scopes' | 'redirectUriExplicit'
+    | 'clientId'
+    | 'redirectUri'
+    | 'state'
+    | 'codeChallenge'
+    | 'resource'
+    | 'scopes'
+    | 'redirectUriExplicit'
+    | 'dpopJkt'
   >,
   identity: UpstreamIdentity,
   grantId: string,
@@ -22,6 +29,7 @@ export async function issueCodeAndRedirect(
     redirectUri: pending.redirectUri,
     redirectUriExplicit: pending.redirectUriExplicit,
     codeChallenge: pending.codeChallenge,
+    ...(pending.dpopJkt !== undefined ? { dpopJkt: pending.dpopJkt } : {}),
     resource: pending.resource,
     scopes: pending.scopes,
     sub: identity.sub,

@@ -23,6 +23,8 @@ export interface PendingAuthorization {
   binding: string;
   /** The provider's private data (PKCE verifier, nonce). */
   idpData: Record<string, string>;
+  /** RFC 9449 §10 `dpop_jkt`: the code may only be redeemed with a proof of this key. */
+  dpopJkt?: string;
 }
 
 const PKCE = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -121,6 +123,7 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
       'scope',
       'code_challenge',
       'code_challenge_method',
+      'dpop_jkt',
     ]) {
       if (q.getAll(name).length > 1) return page('invalid_request', `The ${name} parameter is repeated.`);
     }
@@ -159,6 +162,9 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
     if (!PKCE.test(challenge))
       return fail('invalid_request', 'code_challenge must be 43-128 unreserved characters');
     if (state !== undefined && state.length > 2048) return fail('invalid_request', 'state is too long');
+    const dpopJkt = q.get('dpop_jkt') ?? undefined;
+    if (dpopJkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(dpopJkt))
+      return fail('invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint');
     const resources = q.getAll('resource');
     if (resources.length > 1) return fail('invalid_target', 'only one resource per authorization request');
     const target = resolveResource(ctx, resources[0]);
@@ -198,6 +204,7 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
       redirectUriExplicit: q.has('redirect_uri'),
       ...(state !== undefined ? { state } : {}),
       codeChallenge: challenge,
+      ...(dpopJkt !== undefined ? { dpopJkt } : {}),
       resource: target.resource,
       scopes,
       binding,

@@ -91,6 +91,7 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
       redirectUriExplicit: pending.redirectUriExplicit,
       ...(pending.state !== undefined ? { state: pending.state } : {}),
       codeChallenge: pending.codeChallenge,
+      ...(pending.dpopJkt !== undefined ? { dpopJkt: pending.dpopJkt } : {}),
       resource: pending.resource,
       scopes: pending.scopes,
       binding: pending.binding,

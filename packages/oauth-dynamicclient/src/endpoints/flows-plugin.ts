@@ -17,6 +17,9 @@ import { authorizeRoutes } from './authorize.js';
 import { callbackRoutes } from './callback.js';
 import { consentRoutes } from './consent.js';
 import { createFlowServices, flowServices } from './flow-services.js';
+import { serverDpop } from '../dpop/services.js';
+import { parseAuthorization, provenKey, type ProofContext } from '../resource/presentation.js';
+import { InvalidTokenError } from '../tokens/errors.js';
 import { introspectRoutes } from './introspect.js';
 import { revokeAccessToken, revokeRoutes } from './revoke.js';
 import { tokenRoutes } from './token.js';
@@ -64,6 +67,19 @@ export interface FlowsApi {
    * @throws InvalidTokenError (401 `invalid_token`) or InsufficientScopeError (403).
    */
   verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<VerifiedAccessToken>;
+  /**
+   * Verifies the token of an `Authorization` header presented as `Bearer` or
+   * `DPoP` (RFC 9449 §7: the proof checked against `http` with the server's
+   * replay cache and nonces), for callers that build their own responses
+   * (a gateway route). Challenges: `bearerErrorResponse` with `challengeScheme`.
+   *
+   * @throws InvalidTokenError, InsufficientScopeError or DpopError.
+   */
+  verifyPresentedToken(
+    authorization: string | null | undefined,
+    http: ProofContext,
+    options: Omit<VerifyAccessTokenOptions, 'dpopKey'>,
+  ): Promise<VerifiedAccessToken>;
   /** A guard for fetch handlers: `{ ok, token }` or the ready 401/403 response. */
   requireBearer(options: RequireBearerOptions): (request: Request) => Promise<BearerCheck>;
   /** Grants (remembered consent) per user. */
@@ -106,7 +122,18 @@ export function flowsApi(ctx: ServerContext): FlowsApi {
     flowServices(ctx).verifier.verify(token, options);
   return {
     verifyAccessToken,
-    requireBearer: (options) => requireBearer(verifyAccessToken, options),
+    async verifyPresentedToken(authorization, http, options) {
+      const presented = parseAuthorization(authorization);
+      if (!presented)
+        throw new InvalidTokenError(
+          'malformed',
+          authorization ? 'malformed Authorization header' : 'an access token is required',
+        );
+      const dpopKey = await provenKey(presented, http, serverDpop(ctx));
+      return verifyAccessToken(presented.token, dpopKey === undefined ? options : { ...options, dpopKey });
+    },
+    // The server's own proof verifier: jtis in its store, its nonces when `dpop.nonce` is on.
+    requireBearer: (options) => requireBearer(verifyAccessToken, { dpop: serverDpop(ctx), ...options }),
     grants: {
       list: (sub) => flowServices(ctx).grants.listByUser(sub),
       async revoke(grantId) {

@@ -27,7 +27,9 @@ export function introspectRoutes(ctx: ServerContext): Route[] {
       if (await flows.revocations.isRevoked(claims.jti, claims.fid)) return inactive();
       return noStoreJson({
         active: true,
-        token_type: 'Bearer',
+        // RFC 9449 §6.2: a bound token is a DPoP token and carries its confirmation.
+        token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer',
+        ...(claims.cnf?.jkt ? { cnf: { jkt: claims.cnf.jkt } } : {}),
         scope: claims.scope,
         client_id: claims.client_id,
         sub: claims.sub,

@@ -4,6 +4,7 @@ import { assertionAlgorithms } from '../grants/options.js';
 import { enabledGrants } from './token.js';
 import { OFFLINE_ACCESS } from '../grants/offline-access.js';
 import { publicJson } from '../http/responses.js';
+import { dpopVerifier } from '../dpop/services.js';
 
 /** RFC 8414 authorization server metadata (also served as OpenID discovery). */
 export interface AuthorizationServerMetadata {
@@ -26,6 +27,8 @@ export interface AuthorizationServerMetadata {
   introspection_endpoint_auth_methods_supported: string[];
   authorization_response_iss_parameter_supported: true;
   client_id_metadata_document_supported: boolean;
+  /** RFC 9449 §5.1: JWS algorithms accepted in DPoP proofs. */
+  dpop_signing_alg_values_supported?: string[];
 }
 
 /** Builds the metadata document for this server. Endpoints are the issuer plus a fixed path. */
@@ -51,6 +54,7 @@ export function authorizationServerMetadata(ctx: ServerContext): AuthorizationSe
     introspection_endpoint_auth_methods_supported: authMethods.filter((m) => m !== 'none'),
     authorization_response_iss_parameter_supported: true,
     client_id_metadata_document_supported: ctx.options.cimd.enabled,
+    ...(ctx.options.dpop.enabled ? { dpop_signing_alg_values_supported: dpopVerifier(ctx).algorithms } : {}),
   };
 }
 

@@ -9,8 +9,14 @@ import { jwtBearerGrant } from '../grants/jwt-bearer.js';
 import { refreshTokenGrant } from '../grants/refresh-token.js';
 import { readForm } from '../http/body.js';
 import { invalidRequest, unsupportedGrantType } from '../http/errors.js';
+import { tokenRequestBinding, withDpopNonce, type TokenBinding } from '../dpop/token-binding.js';
 
-type GrantHandler = (ctx: ServerContext, client: Client, form: Record<string, string>) => Promise<Response>;
+type GrantHandler = (
+  ctx: ServerContext,
+  client: Client,
+  form: Record<string, string>,
+  binding: TokenBinding,
+) => Promise<Response>;
 
 /** The grants this server serves, by `grant_type`: the code flow always, the others when enabled. */
 export function enabledGrants(ctx: ServerContext): Map<GrantType, GrantHandler> {
@@ -28,7 +34,8 @@ export function enabledGrants(ctx: ServerContext): Map<GrantType, GrantHandler> 
  * (`clients/authentication.ts`), then hands the request to the module of its
  * `grant_type` in `grants/`. A grant the server does not serve is
  * `unsupported_grant_type`; one the client did not register is
- * `unauthorized_client`.
+ * `unauthorized_client`. The `DPoP` header is checked here, once for every
+ * grant (`dpop/token-binding.ts`), and the proven key handed to the grant.
  */
 export function tokenRoutes(ctx: ServerContext): Route[] {
   const grants = enabledGrants(ctx);
@@ -40,7 +47,8 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
     const grant = grants.get(grantType as GrantType);
     if (!grant) throw unsupportedGrantType('unsupported grant_type');
     ctx.clients.assertGrantAllowed(client, grantType as GrantType);
-    return grant(ctx, client, form);
+    const binding = await tokenRequestBinding(ctx, request, client);
+    return withDpopNonce(ctx, await grant(ctx, client, form, binding));
   };
   return [{ method: 'POST', path: `${ctx.issuerPath}/token`, handler, cors: true, rateLimit: 'token' }];
 }

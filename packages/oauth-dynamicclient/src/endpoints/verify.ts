@@ -4,7 +4,15 @@ import { unavailableError } from '../http/errors.js';
 import { bodyResponse } from '../http/known-body.js';
 import { publicJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
-import { bearerChallenge, type ChallengeInput } from '../resource/challenge.js';
+import { bearerChallenge, dpopChallenge, type ChallengeInput } from '../resource/challenge.js';
+import {
+  challengeScheme,
+  parseAuthorization,
+  provenKey,
+  type PresentedToken,
+} from '../resource/presentation.js';
+import { DpopError } from '../dpop/errors.js';
+import { serverDpop } from '../dpop/services.js';
 import { InsufficientScopeError, InvalidTokenError } from '../tokens/errors.js';
 import { flowServices } from './flow-services.js';
 import { protectedResourceMetadataUrl } from './protected-resource.js';
@@ -25,8 +33,6 @@ export interface ForwardAuthDecision {
 
 /** Reads one request header (lower-case name); `undefined` when absent. */
 export type HeaderReader = (name: string) => string | undefined;
-
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /**
  * A strict `host[:port]`: DNS labels (letters, digits, `-`, `_`), an IPv4
@@ -71,23 +77,25 @@ function resolveForwarded(
   header: HeaderReader,
   ownHost: string,
   ownProto: string,
-): Resolver['resources'][number] | undefined | 'bad_host' {
+): { target: Resolver['resources'][number] | undefined; url: string } | 'bad_host' {
   const proto = (header('x-forwarded-proto') ?? ownProto).split(',')[0]!.trim().toLowerCase();
   const host = (header('x-forwarded-host') ?? ownHost).split(',')[0]!.trim().toLowerCase();
   if (!isPlainHost(host)) return 'bad_host';
   let path = (header('x-forwarded-uri') ?? '/').split(/[?#]/)[0]!;
   if (!path.startsWith('/')) path = `/${path}`;
-  let here = `${proto}://${host}${path}`;
+  // The URL the client addressed: what a DPoP proof's `htu` must name (RFC 9449 §4.3, normalised there).
+  const url = `${proto}://${host}${path}`;
+  let here = url;
   if (/%|\/\.|\\/.test(path) || !/^https?$/.test(proto)) {
     try {
       const u = new URL(path, `${proto}://${host}`);
       here = `${u.protocol}//${u.host}${u.pathname}`;
     } catch {
-      return undefined;
+      return { target: undefined, url };
     }
   }
   here = here.replace(/\/+$/, '');
-  return r.resources.find((x) => here === x.canonical || here.startsWith(`${x.canonical}/`));
+  return { target: r.resources.find((x) => here === x.canonical || here.startsWith(`${x.canonical}/`)), url };
 }
 
 function json(
@@ -122,17 +130,18 @@ export async function decideForwardAuth(
   const flows = flowServices(ctx);
   const fixed = ctx.options.forwardAuth.scopes ?? [];
   const scopes = scopeParam ? [...new Set([...fixed, ...scopeParam.split(' ').filter(Boolean)])] : fixed;
-  const target = resolveForwarded(r, header, own.host, own.proto);
-  if (target === 'bad_host')
+  const forwarded = resolveForwarded(r, header, own.host, own.proto);
+  if (forwarded === 'bad_host')
     return json(400, 'invalid_request', 'X-Forwarded-Host must be a plain host[:port]');
+  const target = forwarded.target;
   if (!target) return { ...json(403, 'invalid_target', 'no configured resource at this URL') };
   const challenge: ChallengeInput = {
     resourceMetadata: target.metadata,
     ...(scopes.length ? { scopes } : {}),
   };
   const authorization = header('authorization');
-  const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
-  if (!token) {
+  const presented = authorization === undefined ? undefined : parseAuthorization(authorization);
+  if (!presented) {
     if (authorization === undefined) {
       return {
         status: 401,
@@ -147,8 +156,19 @@ export async function decideForwardAuth(
       bearerChallenge({ ...challenge, error: 'invalid_token', description }),
     );
   }
+  const dpop = serverDpop(ctx);
   try {
-    const verified = await flows.verifier.verify(token, { resource: target.resource, scopes });
+    // Traefik sends the original method as X-Forwarded-Method; without it a DPoP proof cannot be checked.
+    const method = header('x-forwarded-method');
+    const http = method
+      ? { method: method.trim().toUpperCase(), url: forwarded.url, dpop: header('dpop') }
+      : undefined;
+    const dpopKey = await provenKey(presented, http, dpop);
+    const verified = await flows.verifier.verify(presented.token, {
+      resource: target.resource,
+      scopes,
+      ...(dpopKey !== undefined ? { dpopKey } : {}),
+    });
     const headers: Record<string, string> = {
       'x-user-id': headerValue(verified.sub),
       'x-user-name': headerValue(verified.login ?? verified.sub),
@@ -156,38 +176,55 @@ export async function decideForwardAuth(
       'x-scopes': verified.scopes.join(' '),
       'cache-control': 'no-store',
     };
-    if (ctx.options.forwardAuth.forwardToken) headers['x-access-token'] = token;
+    if (ctx.options.forwardAuth.forwardToken) headers['x-access-token'] = presented.token;
     return { status: 200, headers };
   } catch (err) {
-    const unavailable = unavailableError(err);
-    if (unavailable) {
-      // Neither yes nor no: the revocation list or the keys could not be read.
-      const d = json(503, unavailable.error, unavailable.description ?? 'temporarily unavailable');
-      return { ...d, headers: { ...d.headers, ...unavailable.headers } };
-    }
-    if (err instanceof InsufficientScopeError) {
-      const description = err.description ?? 'insufficient scope';
-      return json(
-        403,
-        'insufficient_scope',
-        description,
-        bearerChallenge({
-          ...challenge,
-          scopes: err.challengeScopes,
-          error: 'insufficient_scope',
-          description,
-        }),
-      );
-    }
-    const description =
-      err instanceof InvalidTokenError ? (err.description ?? 'invalid token') : 'token could not be verified';
+    return refusal(err, challenge, presented, dpop);
+  }
+}
+
+/** A refused token or proof as the resource server's 401/403 (or 503 when the store is unreachable). */
+function refusal(
+  err: unknown,
+  challenge: ChallengeInput,
+  presented: PresentedToken,
+  dpop: ReturnType<typeof serverDpop>,
+): ForwardAuthDecision {
+  const scheme = challengeScheme(presented, err, dpop);
+  const render = (input: ChallengeInput) =>
+    scheme.dpop ? dpopChallenge({ ...input, algs: scheme.dpop.algs }) : bearerChallenge(input);
+  const unavailable = unavailableError(err);
+  if (unavailable) {
+    // Neither yes nor no: the revocation list or the keys could not be read.
+    const d = json(503, unavailable.error, unavailable.description ?? 'temporarily unavailable');
+    return { ...d, headers: { ...d.headers, ...unavailable.headers } };
+  }
+  if (err instanceof InsufficientScopeError) {
+    const description = err.description ?? 'insufficient scope';
     return json(
-      401,
-      'invalid_token',
+      403,
+      'insufficient_scope',
       description,
-      bearerChallenge({ ...challenge, error: 'invalid_token', description }),
+      render({ ...challenge, scopes: err.challengeScopes, error: 'insufficient_scope', description }),
     );
   }
+  if (err instanceof DpopError) {
+    const d = json(
+      401,
+      err.code,
+      err.description,
+      render({ ...challenge, error: err.code, description: err.description }),
+    );
+    return err.nonce ? { ...d, headers: { ...d.headers, 'dpop-nonce': err.nonce } } : d;
+  }
+  const description =
+    err instanceof InvalidTokenError ? (err.description ?? 'invalid token') : 'token could not be verified';
+  return json(
+    401,
+    'invalid_token',
+    description,
+    render({ ...challenge, error: 'invalid_token', description }),
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ import { flowServices } from '../endpoints/flow-services.js';
 import { invalidGrant, invalidRequest, invalidTarget } from '../http/errors.js';
 import { noStoreJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
+import { assertSameKey, tokenType, type TokenBinding } from '../dpop/token-binding.js';
 
 const PKCE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 
@@ -18,12 +19,15 @@ async function s256(verifier: string): Promise<string> {
  * The `authorization_code` grant (OAuth 2.1 §4.1.3) with PKCE: single-use
  * codes (a replayed code revokes what it issued), redirect URI and RFC 8707
  * resource bound to the authorization request. A refresh token is issued when
- * the client registered the `refresh_token` grant.
+ * the client registered the `refresh_token` grant. A code issued for a
+ * `dpop_jkt` needs a proof of that key (RFC 9449 §10); a public client's
+ * refresh token is bound to the proof's key (§5).
  */
 export async function authorizationCodeGrant(
   ctx: ServerContext,
   client: Client,
   form: Record<string, string>,
+  binding: TokenBinding,
 ): Promise<Response> {
   const flows = flowServices(ctx);
   const issueRefresh = ctx.clients.isGrantAllowed(client, 'refresh_token');
@@ -63,6 +67,7 @@ export async function authorizationCodeGrant(
   ) {
     throw invalidTarget('resource differs from the authorization request');
   }
+  assertSameKey(rec.dpopJkt, binding, 'authorization code');
   const access = await flows.accessTokens.issue({
     sub: rec.sub,
     clientId: client.client_id,
@@ -71,6 +76,7 @@ export async function authorizationCodeGrant(
     familyId: rec.familyId,
     ...(rec.login !== undefined ? { login: rec.login } : {}),
     ...(rec.name !== undefined ? { name: rec.name } : {}),
+    ...(binding.jkt ? { jkt: binding.jkt } : {}),
   });
   const family = {
     familyId: rec.familyId,
@@ -86,6 +92,7 @@ export async function authorizationCodeGrant(
       scopes: rec.scopes,
       ...(rec.login !== undefined ? { login: rec.login } : {}),
       ...(rec.name !== undefined ? { name: rec.name } : {}),
+      ...(binding.jkt && client.metadata.token_endpoint_auth_method === 'none' ? { jkt: binding.jkt } : {}),
     });
   } else await flows.refresh.recordFamily(family);
   await flows.grants.addFamily(rec.grantId, rec.familyId);
@@ -101,7 +108,7 @@ export async function authorizationCodeGrant(
   });
   return noStoreJson({
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: tokenType(binding),
     expires_in: access.expiresIn,
     scope: rec.scopes.join(' '),
     ...(refreshToken ? { refresh_token: refreshToken } : {}),

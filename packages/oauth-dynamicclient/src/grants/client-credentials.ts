@@ -3,6 +3,7 @@ import type { ServerContext } from '../context.js';
 import { allowedScopes, resolveResource } from '../endpoints/authorize.js';
 import { invalidRequest, invalidScope, invalidTarget } from '../http/errors.js';
 import { grantedScopes, issueWithoutRefresh } from './issue-without-refresh.js';
+import type { TokenBinding } from '../dpop/token-binding.js';
 
 /** The subject of tokens a client gets for itself: `client:<client_id>` (what `users` lists name). */
 export const machineSubject = (clientId: string): string => `client:${clientId}`;
@@ -18,6 +19,7 @@ export async function clientCredentialsGrant(
   ctx: ServerContext,
   client: Client,
   form: Record<string, string>,
+  binding: TokenBinding,
 ): Promise<Response> {
   if (client.metadata.token_endpoint_auth_method === 'none')
     throw invalidRequest('client_credentials needs client authentication');
@@ -31,5 +33,6 @@ export async function clientCredentialsGrant(
     sub: machineSubject(client.client_id),
     resource: target.resource,
     scopes,
+    binding,
   });
 }

@@ -3,6 +3,7 @@ import type { ServerContext } from '../context.js';
 import { flowServices } from '../endpoints/flow-services.js';
 import { noStoreJson } from '../http/responses.js';
 import type { Grant } from '../tokens/grants.js';
+import { tokenType, type TokenBinding } from '../dpop/token-binding.js';
 
 /** What a grant without a refresh token issues an access token for. */
 export interface DirectTokenInput {
@@ -11,6 +12,8 @@ export interface DirectTokenInput {
   /** Canonical configured resource (the token's `aud`). */
   resource: string;
   scopes: string[];
+  /** The DPoP key the token request proved (`cnf.jkt`); `{}` for a Bearer token. */
+  binding: TokenBinding;
   /** The user's login and name, when the subject is a user (display only). */
   login?: string;
   name?: string;
@@ -21,7 +24,7 @@ export interface DirectTokenInput {
 /** The RFC 6749 §5.1 body of a token without a refresh token. */
 export interface DirectTokenBody {
   access_token: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
 }
@@ -58,6 +61,7 @@ export async function issueDirect(
     scopes: input.scopes,
     familyId,
     ...user,
+    ...(input.binding.jkt ? { jkt: input.binding.jkt } : {}),
   });
   await flows.refresh.recordFamily({
     familyId,
@@ -79,7 +83,7 @@ export async function issueDirect(
   });
   return {
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: tokenType(input.binding),
     expires_in: access.expiresIn,
     scope: input.scopes.join(' '),
   };

@@ -8,6 +8,7 @@ import { canonicalResource } from '../resource/canonical.js';
 import { grantedScopes, issueWithoutRefresh } from './issue-without-refresh.js';
 import { assertionAlgorithms } from './options.js';
 import { assertionServices } from './services.js';
+import type { TokenBinding } from '../dpop/token-binding.js';
 
 /** The JOSE `typ` of an Identity Assertion JWT Authorization Grant. */
 export const ID_JAG_TYP = 'oauth-id-jag+jwt';
@@ -29,6 +30,7 @@ export async function jwtBearerGrant(
   ctx: ServerContext,
   client: Client,
   form: Record<string, string>,
+  binding: TokenBinding,
 ): Promise<Response> {
   const jwt = form.assertion;
   if (!jwt) throw invalidRequest('assertion is required');
@@ -83,5 +85,6 @@ export async function jwtBearerGrant(
     sub: idpSubject(idp.issuer, sub),
     resource: target.resource,
     scopes,
+    binding,
   });
 }

@@ -62,6 +62,7 @@ export async function issueOperatorGrant(
       login,
       ...(name !== undefined ? { name } : {}),
       source: 'operator',
+      binding: {},
     },
     grant,
   );

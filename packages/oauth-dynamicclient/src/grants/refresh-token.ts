@@ -5,6 +5,7 @@ import { invalidRequest, invalidScope, invalidTarget } from '../http/errors.js';
 import { noStoreJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
 import { withoutOfflineAccess } from './offline-access.js';
+import { assertSameKey, tokenType, type TokenBinding } from '../dpop/token-binding.js';
 
 /** The narrowed scope of a refresh request; `offline_access` (SEP-2207) is not a resource scope and alone narrows nothing. */
 function parseScope(value: string | undefined): string[] | undefined {
@@ -18,12 +19,15 @@ function parseScope(value: string | undefined): string[] | undefined {
 /**
  * The `refresh_token` grant (OAuth 2.1 §4.3) with rotation: a scope may only
  * narrow, the resource may not change, and a request that would fail is
- * refused before the token is consumed.
+ * refused before the token is consumed. A DPoP-bound refresh token (a
+ * public client's, RFC 9449 §5) needs a proof of its key, checked before the
+ * token is consumed too.
  */
 export async function refreshTokenGrant(
   ctx: ServerContext,
   client: Client,
   form: Record<string, string>,
+  binding: TokenBinding,
 ): Promise<Response> {
   const flows = flowServices(ctx);
   const requestedResource = form.resource;
@@ -33,6 +37,7 @@ export async function refreshTokenGrant(
   // Check what can be checked before the token is consumed, so a bad request does not burn it.
   const live = await flows.refresh.peek(presented);
   if (live && live.clientId === client.client_id) {
+    assertSameKey(live.jkt, binding, 'refresh token');
     if (narrowed && narrowed.some((s) => !live.scopes.includes(s)))
       throw invalidScope('scope exceeds the original grant');
     if (
@@ -44,6 +49,7 @@ export async function refreshTokenGrant(
   }
   const rotation = await flows.refresh.rotate(presented, client.client_id);
   const rec = rotation.record;
+  assertSameKey(rec.jkt, binding, 'refresh token');
   if (narrowed && narrowed.some((s) => !rec.scopes.includes(s)))
     throw invalidScope('scope exceeds the original grant');
   if (
@@ -61,6 +67,7 @@ export async function refreshTokenGrant(
     familyId: rec.familyId,
     ...(rec.login !== undefined ? { login: rec.login } : {}),
     ...(rec.name !== undefined ? { name: rec.name } : {}),
+    ...(binding.jkt ? { jkt: binding.jkt } : {}),
   });
   await ctx.clients.touch(client.client_id);
   ctx.audit.emit('token.refreshed', {
@@ -73,7 +80,7 @@ export async function refreshTokenGrant(
   });
   return noStoreJson({
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: tokenType(binding),
     expires_in: access.expiresIn,
     scope: scopes.join(' '),
     refresh_token: rotation.refreshToken,

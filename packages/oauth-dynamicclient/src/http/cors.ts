@@ -9,7 +9,7 @@ export interface CorsOptions {
   maxAgeSeconds?: number;
 }
 
-const defaultAllowHeaders = ['authorization', 'content-type', 'mcp-protocol-version', 'accept'];
+const defaultAllowHeaders = ['authorization', 'content-type', 'mcp-protocol-version', 'accept', 'dpop'];
 
 function allowedOrigin(origin: string | null, opts: CorsOptions): string | undefined {
   if (!origin) return undefined;
@@ -25,7 +25,7 @@ export function withCors(request: Request, response: Response, opts: CorsOptions
   if (!origin) return response;
   const headers = new Headers(response.headers);
   headers.set('access-control-allow-origin', origin);
-  headers.set('access-control-expose-headers', 'www-authenticate, retry-after');
+  headers.set('access-control-expose-headers', 'www-authenticate, retry-after, dpop-nonce');
   if (origin !== '*') headers.append('vary', 'Origin');
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

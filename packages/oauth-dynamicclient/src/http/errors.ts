@@ -28,7 +28,9 @@ export type OAuthErrorCode =
   | 'server_error'
   | 'not_found'
   | 'method_not_allowed'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 /** The HTTP status each code answers with unless told otherwise. */
 export const defaultStatus: Record<OAuthErrorCode, number> = {
@@ -53,6 +55,8 @@ export const defaultStatus: Record<OAuthErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   rate_limited: 429,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
 };
 
 export interface OAuthErrorOptions {

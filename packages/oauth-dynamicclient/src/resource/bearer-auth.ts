@@ -1,10 +1,10 @@
 import {
-  bearerFromHeader,
   bearerHeaderGuard,
   verifyFunction,
   type AccessTokenSource,
   type RequireBearerOptions,
 } from './require-bearer.js';
+import { parseAuthorization, type ProofContext } from './presentation.js';
 import { toMcpAuthInfo, type McpAuthInfo } from './mcp-verifier.js';
 
 /** Options of the framework middlewares (`/express`, `/hono`) that guard an MCP endpoint. */
@@ -23,13 +23,13 @@ export type BearerAuthResult = { ok: true; auth: McpAuthInfo } | { ok: false; re
 /** A header check that yields the MCP SDK's `AuthInfo`; shared by the framework middlewares. */
 export function bearerAuthCheck(
   options: BearerAuthOptions,
-): (authorization: string | null | undefined) => Promise<BearerAuthResult> {
+): (authorization: string | null | undefined, http?: ProofContext) => Promise<BearerAuthResult> {
   const guard = bearerHeaderGuard(verifyFunction(options.verifier), options);
-  return async (authorization) => {
-    const check = await guard(authorization);
+  return async (authorization, http) => {
+    const check = await guard(authorization, http);
     if (!check.ok) return check;
     // bearerHeaderGuard only succeeds with a well-formed header.
-    const token = bearerFromHeader(authorization)!;
+    const token = parseAuthorization(authorization)!.token;
     return { ok: true, auth: toMcpAuthInfo(token, check.token, options.resource) };
   };
 }

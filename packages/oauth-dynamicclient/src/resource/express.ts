@@ -34,7 +34,12 @@ declare module 'express-serve-static-core' {
 export function bearerAuth(options: BearerAuthOptions): RequestHandler {
   const check = bearerAuthCheck(options);
   return (req: Request, res: Response, next: NextFunction) => {
-    check(req.headers.authorization).then(
+    const http = {
+      method: req.method,
+      url: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`,
+      dpop: req.get('dpop'),
+    };
+    check(req.headers.authorization, http).then(
       async (result) => {
         if (result.ok) {
           req.auth = result.auth;

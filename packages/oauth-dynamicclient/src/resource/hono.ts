@@ -33,7 +33,11 @@ export interface BearerAuthEnv {
 export function bearerAuth(options: BearerAuthOptions): MiddlewareHandler<BearerAuthEnv> {
   const check = bearerAuthCheck(options);
   return async (c, next) => {
-    const result = await check(c.req.header('authorization'));
+    const result = await check(c.req.header('authorization'), {
+      method: c.req.method,
+      url: options.publicUrl ? options.publicUrl(c.req.raw) : c.req.url,
+      dpop: c.req.header('dpop'),
+    });
     if (!result.ok) return result.response;
     c.set('auth', result.auth);
     await next();

@@ -4,7 +4,11 @@ import { readBody } from '../http/body.js';
 import { temporarilyUnavailable } from '../http/errors.js';
 import { InsufficientScopeError, InvalidTokenError } from '../tokens/errors.js';
 import type { AccessTokenClaims } from '../tokens/access-token.js';
-import type { VerifiedAccessToken, VerifyAccessTokenOptions } from '../tokens/verifier.js';
+import {
+  checkDpopBinding,
+  type VerifiedAccessToken,
+  type VerifyAccessTokenOptions,
+} from '../tokens/verifier.js';
 import { canonicalResource } from './canonical.js';
 
 export interface IntrospectionVerifierOptions {
@@ -25,7 +29,8 @@ const MAX_RESPONSE_BYTES = 16 * 1024;
 
 const activeToken = z.object({
   active: z.literal(true),
-  token_type: z.literal('Bearer'),
+  token_type: z.enum(['Bearer', 'DPoP']),
+  cnf: z.object({ jkt: z.string().optional() }).optional(),
   iss: z.string(),
   sub: z.string(),
   client_id: z.string(),
@@ -100,6 +105,8 @@ export function createIntrospectionVerifier(
     const audiences = Array.isArray(t.aud) ? t.aud : [t.aud];
     const aud = audiences.find((a) => (canonicalResource(a) ?? a) === resource);
     if (aud === undefined) throw new InvalidTokenError('audience', 'token not valid for this resource');
+    const cnf = t.cnf?.jkt !== undefined ? { jkt: t.cnf.jkt } : undefined;
+    checkDpopBinding({ ...(cnf ? { cnf } : {}) }, opts.dpopKey);
     const scopes = (t.scope ?? '').split(' ').filter(Boolean);
     if ((opts.scopes ?? []).some((s) => !scopes.includes(s)))
       throw new InsufficientScopeError(opts.scopes ?? [], scopes);
@@ -114,6 +121,7 @@ export function createIntrospectionVerifier(
       scope: scopes.join(' '),
       fid: '', // not disclosed by introspection
       ...(t.username !== undefined ? { login: t.username } : {}),
+      ...(cnf ? { cnf } : {}),
     };
     return {
       claims,

@@ -1,6 +1,8 @@
 import { protectedResourceMetadataUrl } from '../endpoints/protected-resource.js';
 import type { VerifiedAccessToken, VerifyAccessTokenOptions } from '../tokens/verifier.js';
+import { DpopProofVerifier } from '../dpop/proof.js';
 import { bearerErrorResponse } from './challenge.js';
+import { challengeScheme, parseAuthorization, provenKey, type ProofContext } from './presentation.js';
 
 /** Anything that verifies access tokens (`server.verifyAccessToken`, {@link createAccessTokenVerifier}). */
 export type VerifyAccessToken = (
@@ -18,13 +20,28 @@ export function verifyFunction(source: AccessTokenSource): VerifyAccessToken {
   return typeof source === 'function' ? source : (token, options) => source.verifyAccessToken(token, options);
 }
 
-export interface RequireBearerOptions extends VerifyAccessTokenOptions {
+export interface RequireBearerOptions extends Omit<VerifyAccessTokenOptions, 'dpopKey'> {
   /** RFC 9728 metadata URL for the challenge; default: the well-known location derived from `resource`. */
   resourceMetadataUrl?: string;
+  /**
+   * DPoP (RFC 9449 §7): the proof verifier for `Authorization: DPoP` requests
+   * (default: a new {@link DpopProofVerifier} with an in-memory replay cache;
+   * `server.requireBearer` uses the server's, with its nonces); `false`
+   * refuses the DPoP scheme. DPoP-bound tokens presented as Bearer are
+   * refused either way.
+   */
+  dpop?: DpopProofVerifier | false;
+  /**
+   * The URL clients address (the proof's `htu`) when it differs from
+   * `request.url`, e.g. behind a TLS-terminating proxy. Default `request.url`.
+   */
+  publicUrl?: (request: Request) => string;
 }
 
 /** What {@link requireBearer} decided. */
 export type BearerCheck = { ok: true; token: VerifiedAccessToken } | { ok: false; response: Response };
+
+export type { ProofContext } from './presentation.js';
 
 /** The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1 syntax), or `undefined`. */
 export function bearerFromHeader(authorization: string | null | undefined): string | undefined {
@@ -39,13 +56,16 @@ export function readBearer(request: Request): string | undefined {
 
 /**
  * The framework-free core of {@link requireBearer}: checks an
- * `Authorization` header value (`null`/`undefined` when absent). Framework
- * middlewares (`/express`, `/hono`) call this with the header they read.
+ * `Authorization` header value (`null`/`undefined` when absent) and, for the
+ * DPoP scheme, the request's method, URL and `DPoP` header (`http`; without
+ * it a DPoP presentation is refused). Framework middlewares (`/express`,
+ * `/hono`) call this with what they read.
  */
 export function bearerHeaderGuard(
   verify: VerifyAccessToken,
   options: RequireBearerOptions,
-): (authorization: string | null | undefined) => Promise<BearerCheck> {
+): (authorization: string | null | undefined, http?: ProofContext) => Promise<BearerCheck> {
+  const dpop = options.dpop ?? new DpopProofVerifier();
   const challenge = {
     resourceMetadata: options.resourceMetadataUrl ?? protectedResourceMetadataUrl(options.resource),
     ...(options.scopes?.length ? { scopes: options.scopes } : {}),
@@ -54,9 +74,9 @@ export function bearerHeaderGuard(
     resource: options.resource,
     ...(options.scopes ? { scopes: options.scopes } : {}),
   };
-  return async (authorization) => {
-    const token = bearerFromHeader(authorization);
-    if (!token) {
+  return async (authorization, http) => {
+    const presented = parseAuthorization(authorization);
+    if (!presented) {
       // A malformed Authorization header counts as a token that was sent and refused.
       const sent = authorization !== null && authorization !== undefined;
       return {
@@ -65,9 +85,14 @@ export function bearerHeaderGuard(
       };
     }
     try {
-      return { ok: true, token: await verify(token, verifyOptions) };
+      const dpopKey = await provenKey(presented, http, dpop);
+      const options = dpopKey === undefined ? verifyOptions : { ...verifyOptions, dpopKey };
+      return { ok: true, token: await verify(presented.token, options) };
     } catch (err) {
-      return { ok: false, response: bearerErrorResponse(err, challenge) };
+      return {
+        ok: false,
+        response: bearerErrorResponse(err, challenge, challengeScheme(presented, err, dpop)),
+      };
     }
   };
 }
@@ -90,7 +115,12 @@ export function requireBearer(
   options: RequireBearerOptions,
 ): (request: Request) => Promise<BearerCheck> {
   const guard = bearerHeaderGuard(verify, options);
-  return (request) => guard(request.headers.get('authorization'));
+  return (request) =>
+    guard(request.headers.get('authorization'), {
+      method: request.method,
+      url: options.publicUrl ? options.publicUrl(request) : request.url,
+      dpop: request.headers.get('dpop'),
+    });
 }
 
 /** Wraps a fetch handler with {@link requireBearer}; the handler receives the verified token. */

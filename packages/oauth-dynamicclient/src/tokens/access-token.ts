@@ -22,6 +22,8 @@ export interface AccessTokenClaims {
   login?: string;
   /** The user's display name. */
   name?: string;
+  /** RFC 9449 §6: the DPoP key the token is bound to (SHA-256 JWK thumbprint). */
+  cnf?: { jkt?: string };
 }
 
 /** What an access token is issued for. */
@@ -33,6 +35,8 @@ export interface AccessTokenInput {
   familyId: string;
   login?: string;
   name?: string;
+  /** Bind the token to this DPoP key (`cnf.jkt`). */
+  jkt?: string;
 }
 
 /** An issued access token. */
@@ -69,6 +73,7 @@ export class AccessTokenIssuer {
     };
     if (input.login !== undefined) claims.login = input.login;
     if (input.name !== undefined) claims.name = input.name;
+    if (input.jkt !== undefined) claims.cnf = { jkt: input.jkt };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
       .setIssuer(this.opts.issuer)

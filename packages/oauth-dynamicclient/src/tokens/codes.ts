@@ -21,6 +21,8 @@ export interface AuthorizationCodeRecord {
   /** The token family every token from this code belongs to. */
   familyId: string;
   issuedAt: number;
+  /** RFC 9449 §10: `dpop_jkt` of the authorization request; the token request must prove this key. */
+  dpopJkt?: string;
 }
 
 /** What a redeemed code left behind, so a replay can revoke what it produced. */

@@ -12,7 +12,9 @@ export type InvalidTokenReason =
   | 'expired'
   | 'not_yet_valid'
   | 'claims'
-  | 'revoked';
+  | 'revoked'
+  /** RFC 9449 §7: a DPoP-bound token without a proof of its key, or a proof for an unbound token. */
+  | 'dpop_binding';
 
 /**
  * RFC 6750 `invalid_token` (401): the token is missing its mark in some way.

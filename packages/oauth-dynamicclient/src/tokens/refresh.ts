@@ -19,6 +19,8 @@ export interface RefreshTokenRecord {
   scopes: string[];
   issuedAt: number;
   expiresAt: number;
+  /** RFC 9449 §5: a public client's refresh token is usable only with a proof of this key. */
+  jkt?: string;
 }
 
 /** A family: every token descending from one authorization code. */

@@ -11,6 +11,33 @@ export interface VerifyAccessTokenOptions {
   resource: string;
   /** Scopes the request needs; every one must be granted. */
   scopes?: string[];
+  /**
+   * The SHA-256 JWK thumbprint of the key a verified DPoP proof of this
+   * request showed (RFC 9449 §7). A token bound to a key (`cnf.jkt`) passes
+   * only with that key; a token given with a proof must be bound. Absent = the
+   * token was presented as `Bearer`, so a bound token is refused.
+   */
+  dpopKey?: string;
+}
+
+/**
+ * The sender-constraint check of RFC 9449 §7.1 between a token's `cnf.jkt`
+ * and the key the request proved (`undefined` for a Bearer presentation).
+ *
+ * @throws InvalidTokenError `dpop_binding`.
+ */
+export function checkDpopBinding(claims: Pick<AccessTokenClaims, 'cnf'>, dpopKey: string | undefined): void {
+  const jkt = claims.cnf?.jkt;
+  if (jkt === dpopKey) return;
+  if (dpopKey === undefined)
+    throw new InvalidTokenError(
+      'dpop_binding',
+      'token is DPoP-bound: present it with the DPoP scheme and a proof',
+    );
+  throw new InvalidTokenError(
+    'dpop_binding',
+    jkt === undefined ? 'token is not DPoP-bound' : 'DPoP proof key does not match the token',
+  );
 }
 
 /** A token that passed every check. */
@@ -131,6 +158,7 @@ export class AccessTokenVerifier {
     }
     if (!entry.audiences.includes(resource))
       throw new InvalidTokenError('audience', 'token not valid for this resource');
+    checkDpopBinding(claims, options.dpopKey);
     if (this.opts.isRevoked && (await this.opts.isRevoked(claims.jti, claims.fid))) {
       this.cache.delete(token);
       throw new InvalidTokenError('revoked', 'token revoked');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaults, machineDefaults } from '../../src/index.js';
+import { defaults, dpopDefaults, machineDefaults } from '../../src/index.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -14,6 +14,8 @@ describe('README options table', () => {
     ...Object.keys(machineDefaults.assertions).map((k) => `assertions.${k}`),
     ...Object.keys(machineDefaults.remoteJwks).map((k) => `remoteJwks.${k}`),
     'trustedIdps',
+    ...Object.keys(dpopDefaults.dpop).map((k) => `dpop.${k}`),
+    'dpop.algorithms',
   ];
   it.each(keys)('documents the core option %s', (key) => {
     expect(readme).toContain(`| \`${key}\``);

@@ -1,0 +1,72 @@
+import { DpopError, invalidDpopProof } from '../dpop/errors.js';
+import { dpopAlgorithms, singleProof, type DpopProofVerifier } from '../dpop/proof.js';
+import { InvalidTokenError } from '../tokens/errors.js';
+import type { ChallengeScheme } from './challenge.js';
+
+/** An access token as the `Authorization` header carried it. */
+export interface PresentedToken {
+  /** `Bearer` (RFC 6750) or `DPoP` (RFC 9449 §7.1). */
+  scheme: 'Bearer' | 'DPoP';
+  token: string;
+}
+
+/** The facts of an HTTP request a DPoP proof is checked against. */
+export interface ProofContext {
+  /** The request's method (`htm`). */
+  method: string;
+  /** The URL the client addressed (`htu`): behind a proxy, the public one. */
+  url: string;
+  /** The `DPoP` header (`null`/`undefined` when absent). */
+  dpop: string | null | undefined;
+}
+
+const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** The scheme and token of an `Authorization` value (token68 syntax), or `undefined`. */
+export function parseAuthorization(value: string | null | undefined): PresentedToken | undefined {
+  const m = AUTHORIZATION.exec(value ?? '');
+  if (!m) return undefined;
+  return { scheme: m[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: m[2]! };
+}
+
+/**
+ * The key a DPoP presentation proved (RFC 9449 §7.1: proof for this method
+ * and URL, `ath` of this token), for `VerifyAccessTokenOptions.dpopKey`;
+ * `undefined` for a Bearer presentation.
+ *
+ * @throws DpopError when the proof is missing or refused, or DPoP is off (`verifier` false).
+ */
+export async function provenKey(
+  presented: PresentedToken,
+  http: ProofContext | undefined,
+  verifier: DpopProofVerifier | false,
+): Promise<string | undefined> {
+  if (presented.scheme === 'Bearer') return undefined;
+  if (!verifier) throw invalidDpopProof('the DPoP scheme is not accepted here');
+  if (!http) throw invalidDpopProof('DPoP needs the request method and URL');
+  const proof = singleProof(http.dpop);
+  if (!proof) throw invalidDpopProof('DPoP proof missing');
+  const verified = await verifier.verify(proof, {
+    method: http.method,
+    url: http.url,
+    accessToken: presented.token,
+  });
+  return verified.jkt;
+}
+
+/**
+ * The challenge scheme of a refusal: `DPoP` when the request used it, when a
+ * proof was refused, or when a DPoP-bound token came as Bearer (so the client
+ * learns which scheme to use); `Bearer` otherwise.
+ */
+export function challengeScheme(
+  presented: PresentedToken | undefined,
+  err: unknown,
+  verifier: DpopProofVerifier | false,
+): ChallengeScheme {
+  const dpop =
+    presented?.scheme === 'DPoP' ||
+    err instanceof DpopError ||
+    (err instanceof InvalidTokenError && err.reason === 'dpop_binding');
+  return dpop ? { dpop: { algs: verifier ? verifier.algorithms : dpopAlgorithms } } : {};
+}
