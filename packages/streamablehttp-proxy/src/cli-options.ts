@@ -208,9 +208,7 @@ export function parseCli(
       e('max-modern-queue-per-user') ??
       MODERN_DEFAULTS.maxQueuedPerUser,
     modernQueueTimeout:
-      values['modern-queue-timeout'] ??
-      e('modern-queue-timeout') ??
-      MODERN_DEFAULTS.queueTimeoutMs / 1000,
+      values['modern-queue-timeout'] ?? e('modern-queue-timeout') ?? MODERN_DEFAULTS.queueTimeoutMs / 1000,
     requestStateKey: values['request-state-key'] ?? e('request-state-key'),
   });
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
