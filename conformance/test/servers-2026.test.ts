@@ -1,23 +1,14 @@
-import { rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import {
   conformanceEverythingServer2026Command,
   conformanceEverythingServerCommand,
   killAllSpawned,
-  spawnCli,
   type Listening,
 } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// The end-to-end tests' helpers: the gateway as a real child process, and the code flow with sign-in and consent.
-import {
-  authorizationCodeFlow,
-  startGateway,
-  tempDir,
-  type RunningGateway,
-} from '../../tests/gateway-helpers.js';
-import { startBearerProxy } from './bearer-proxy.js';
+import type { RunningGateway } from '../../tests/gateway-helpers.js';
 import { REVISION, expectRequiredServerScenarios } from './server-scenarios-2026.js';
-import { workspace } from './suite.js';
+import { startBridgeOver, startProtectedStdioService } from './stdio-targets.js';
 
 // MCP 2026-07-28 served from 2025 stdio servers: the bridge (and the gateway, which runs the
 // bridge for its stdio services) answers the stateless wire from pooled, initialized 2025
@@ -27,7 +18,6 @@ import { workspace } from './suite.js';
 // gateway-protected.
 const everything = conformanceEverythingServerCommand();
 const fixture2026 = conformanceEverythingServer2026Command();
-const bridgeBin = path.resolve(workspace, '../packages/streamablehttp-proxy/bin/mcp-streamablehttp-proxy.js');
 const FILE_0116 = 'expected-failures.bridge-2026.json';
 
 let bridge0116 = '';
@@ -35,41 +25,14 @@ let bridge2026 = '';
 let gw: RunningGateway | undefined;
 let proxy: Listening | undefined;
 
-/** The bridge with its defaults (loopback, Host checking on) over `server`. */
-async function startBridge(server: { command: string; args: string[] }): Promise<string> {
-  const bridge = spawnCli(process.execPath, [bridgeBin, '--port', '0', '--', server.command, ...server.args]);
-  return (await bridge.waitForOutput(/"msg":"listening","url":"([^"]+)"/, { timeoutMs: 30_000 }))[1]!;
-}
-
-/** The gateway with one stdio service (the 2026 fixture), and a loopback proxy adding a token from a real sign-in. */
-async function startProtectedService(): Promise<void> {
-  const cwd = tempDir('gw-conformance-2026-');
-  await writeFile(
-    path.join(cwd, 'mcp-gateway.yaml'),
-    [
-      'services:',
-      '  everything:',
-      '    type: stdio',
-      `    command: ${JSON.stringify(fixture2026.command)}`,
-      `    args: ${JSON.stringify(fixture2026.args)}`,
-      '',
-    ].join('\n'),
-  );
-  gw = await startGateway({ cwd });
-  const { access_token } = await authorizationCodeFlow(
-    gw.url,
-    { username: 'admin', password: gw.adminPassword! },
-    { resource: `${gw.url}/everything/mcp`, scope: 'mcp:everything' },
-  );
-  proxy = await startBearerProxy(gw.url, access_token);
-}
-
 beforeAll(async () => {
-  [bridge0116, bridge2026] = await Promise.all([
-    startBridge(everything),
-    startBridge(fixture2026),
-    startProtectedService(),
+  let service: Awaited<ReturnType<typeof startProtectedStdioService>>;
+  [bridge0116, bridge2026, service] = await Promise.all([
+    startBridgeOver(everything),
+    startBridgeOver(fixture2026),
+    startProtectedStdioService(fixture2026),
   ]);
+  ({ gw, proxy } = service);
 }, 90_000);
 
 afterAll(async () => {

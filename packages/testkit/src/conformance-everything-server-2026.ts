@@ -172,30 +172,27 @@ function registerServerStatelessTools(s: McpServer): void {
   });
 
   // Mutations: each call adds or removes a tool / prompt (the SDK sends list_changed).
-  let dynamicTool: ReturnType<McpServer['registerTool']> | undefined;
-  tool('test_trigger_tool_change', 'Adds or removes the tool test_dynamic_tool', () => {
-    if (dynamicTool) {
-      dynamicTool.remove();
-      dynamicTool = undefined;
-      return text('Removed test_dynamic_tool');
-    }
-    dynamicTool = s.registerTool('test_dynamic_tool', { description: 'Comes and goes' }, () =>
-      text('dynamic'),
-    );
-    return text('Added test_dynamic_tool');
-  });
-
-  let dynamicPrompt: ReturnType<McpServer['registerPrompt']> | undefined;
-  tool('test_trigger_prompt_change', 'Adds or removes the prompt test_dynamic_prompt', () => {
-    if (dynamicPrompt) {
-      dynamicPrompt.remove();
-      dynamicPrompt = undefined;
-      return text('Removed test_dynamic_prompt');
-    }
-    dynamicPrompt = s.registerPrompt('test_dynamic_prompt', { description: 'Comes and goes' }, () => ({
+  toggle('test_trigger_tool_change', 'tool test_dynamic_tool', () =>
+    s.registerTool('test_dynamic_tool', { description: 'Comes and goes' }, () => text('dynamic')),
+  );
+  toggle('test_trigger_prompt_change', 'prompt test_dynamic_prompt', () =>
+    s.registerPrompt('test_dynamic_prompt', { description: 'Comes and goes' }, () => ({
       messages: [{ role: 'user' as const, content: { type: 'text' as const, text: 'dynamic' } }],
-    }));
-    return text('Added test_dynamic_prompt');
+    })),
+  );
+}
+
+/** A tool `name` whose calls alternately add (`add`) and remove `what`. */
+function toggle(name: string, what: string, add: () => { remove(): void }): void {
+  let added: { remove(): void } | undefined;
+  tool(name, `Adds or removes the ${what}`, () => {
+    if (added) {
+      added.remove();
+      added = undefined;
+      return text(`Removed the ${what}`);
+    }
+    added = add();
+    return text(`Added the ${what}`);
   });
 }
 
