@@ -34,6 +34,8 @@ export interface BridgeStats {
   maxSessionsPerUser: number;
   /** Children serving MCP 2026-07-28 requests (per-user pools). */
   modernChildren: number;
+  /** MCP 2026-07-28 requests waiting for a busy child of their user (per-user queues). */
+  modernQueued: number;
   /** PIDs of every live child (sessions, pool and 2026 pools), for orphan checks. */
   pids: number[];
 }
@@ -188,6 +190,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
         maxSessionsPerUser: o.maxSessionsPerUser,
         pids: [...pids, ...registry.poolPids(), ...(modern?.pool.pids() ?? [])],
         modernChildren: modern?.pool.size ?? 0,
+        modernQueued: modern?.pool.queued ?? 0,
       };
     },
     killAllNow: () => {

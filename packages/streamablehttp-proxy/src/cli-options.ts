@@ -37,6 +37,11 @@ export const CLI_ENV = {
     name: 'MAX_MODERN_CHILDREN_PER_USER',
     fallback: 'MAX_MODERN_CHILDREN_PER_USER',
   },
+  'max-modern-queue-per-user': {
+    name: 'MAX_MODERN_QUEUE_PER_USER',
+    fallback: 'MAX_MODERN_QUEUE_PER_USER',
+  },
+  'modern-queue-timeout': { name: 'MODERN_QUEUE_TIMEOUT', fallback: 'MODERN_QUEUE_TIMEOUT' },
   'request-state-key': { name: 'REQUEST_STATE_KEY', fallback: 'REQUEST_STATE_KEY' },
   /** The command when none follows `--`. */
   command: { name: 'SERVER_COMMAND', fallback: 'SERVER_COMMAND' },
@@ -71,6 +76,10 @@ Options (environment variable in brackets; a flag wins over it):
   --max-modern-children <n>  children serving MCP 2026-07-28 requests, all users [MCP_PROXY_MAX_MODERN_CHILDREN] (default 20)
   --max-modern-children-per-user <n>
                              such children per --identity-header value [MCP_PROXY_MAX_MODERN_CHILDREN_PER_USER] (default 2)
+  --max-modern-queue-per-user <n>
+                             2026 requests of one user waiting for a busy child, 0 = 429 at once [MCP_PROXY_MAX_MODERN_QUEUE_PER_USER] (default 16)
+  --modern-queue-timeout <seconds>
+                             how long such a request waits before 429 [MCP_PROXY_MODERN_QUEUE_TIMEOUT] (default 30)
   --request-state-key <key>  HMAC key (32+ chars) of 2026 requestState, the same on every instance; prefer the
                              variable, a flag shows in ps [MCP_PROXY_REQUEST_STATE_KEY] (default: random per process)
   -h, --help                 show this help
@@ -108,6 +117,8 @@ const configSchema = z.object({
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
   maxModernChildren: int('--max-modern-children', 1),
   maxModernChildrenPerUser: int('--max-modern-children-per-user', 1),
+  maxModernQueuePerUser: int('--max-modern-queue-per-user', 0),
+  modernQueueTimeout: int('--modern-queue-timeout', 1),
   requestStateKey: z.string().min(32, '--request-state-key must be at least 32 characters').optional(),
   envFromHeader: z.array(
     z
@@ -150,6 +161,8 @@ export function parseCli(
       'log-level': { type: 'string' },
       'max-modern-children': { type: 'string' },
       'max-modern-children-per-user': { type: 'string' },
+      'max-modern-queue-per-user': { type: 'string' },
+      'modern-queue-timeout': { type: 'string' },
       'request-state-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
@@ -190,6 +203,12 @@ export function parseCli(
       values['max-modern-children-per-user'] ??
       e('max-modern-children-per-user') ??
       MODERN_DEFAULTS.maxChildrenPerUser,
+    maxModernQueuePerUser:
+      values['max-modern-queue-per-user'] ??
+      e('max-modern-queue-per-user') ??
+      MODERN_DEFAULTS.maxQueuedPerUser,
+    modernQueueTimeout:
+      values['modern-queue-timeout'] ?? e('modern-queue-timeout') ?? MODERN_DEFAULTS.queueTimeoutMs / 1000,
     requestStateKey: values['request-state-key'] ?? e('request-state-key'),
   });
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
@@ -222,6 +241,8 @@ export function parseCli(
     modern: {
       maxChildren: c.maxModernChildren,
       maxChildrenPerUser: c.maxModernChildrenPerUser,
+      maxQueuedPerUser: c.maxModernQueuePerUser,
+      queueTimeoutMs: c.modernQueueTimeout * 1000,
       requestStateKey: c.requestStateKey,
     },
   };

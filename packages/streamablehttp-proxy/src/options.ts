@@ -28,8 +28,15 @@ export type IdentityResolver = (request: {
 export interface ModernOptions {
   /** Most children serving 2026 requests, all users together. Default 20. */
   maxChildren?: number;
-  /** Most children of one user (one request per child at a time; 429 beyond). Default 2. */
+  /** Most children of one user (one request per child at a time; beyond, requests queue). Default 2. */
   maxChildrenPerUser?: number;
+  /**
+   * Most requests of one user waiting for one of its busy children (first
+   * come, first served); beyond, 429 with `Retry-After`. `0`: 429 at once. Default 16.
+   */
+  maxQueuedPerUser?: number;
+  /** How long a queued request waits for a child before 429, in ms. Default 30 s. */
+  queueTimeoutMs?: number;
   /** An idle 2026 child is ended after this long, in ms. Default 5 min. */
   idleTimeoutMs?: number;
   /**
@@ -205,6 +212,8 @@ export const optionsSchema = z.object({
       z.object({
         maxChildren: positiveInt.optional(),
         maxChildrenPerUser: positiveInt.optional(),
+        maxQueuedPerUser: nonNegativeInt.optional(),
+        queueTimeoutMs: positiveInt.optional(),
         idleTimeoutMs: positiveInt.optional(),
         requestStateKey: z
           .union([z.string().min(32), z.instanceof(Uint8Array).refine((k) => k.byteLength >= 32)])

@@ -293,10 +293,25 @@ describe('environment variables (MCP_PROXY_ prefix, unprefixed fallbacks)', () =
       },
     );
     if (typeof parsed === 'string') throw new Error('unexpected');
-    expect(parsed.options.modern).toEqual({ maxChildren: 9, maxChildrenPerUser: 3, requestStateKey: key });
+    expect(parsed.options.modern).toEqual({
+      maxChildren: 9,
+      maxChildrenPerUser: 3,
+      maxQueuedPerUser: 16,
+      queueTimeoutMs: 30_000,
+      requestStateKey: key,
+    });
     expect(() => parseCli(['--', 'x'], { REQUEST_STATE_KEY: 'short' })).toThrow(
       '--request-state-key must be at least 32 characters',
     );
+  });
+
+  it('2026: --max-modern-queue-per-user (0 allowed) and MCP_PROXY_MODERN_QUEUE_TIMEOUT (seconds) reach the modern options', () => {
+    const parsed = parseCli(['--max-modern-queue-per-user', '0', '--', 'x'], {
+      MCP_PROXY_MODERN_QUEUE_TIMEOUT: '7',
+    });
+    if (typeof parsed === 'string') throw new Error('unexpected');
+    expect(parsed.options.modern).toMatchObject({ maxQueuedPerUser: 0, queueTimeoutMs: 7000 });
+    expect(() => parseCli(['--modern-queue-timeout', '0', '--', 'x'], {})).toThrow('--modern-queue-timeout');
   });
 
   it('env: every --help option line and the README table name the MCP_PROXY_ variable and its fallback', () => {

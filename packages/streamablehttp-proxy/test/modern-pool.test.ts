@@ -35,14 +35,55 @@ describe('2026 child pool', () => {
     expect(b.bridge.stats().modernChildren).toBe(2);
   });
 
-  it('per-user bound: beyond maxChildrenPerUser busy children the user gets 429 with Retry-After; others are served', async () => {
-    const b = await startBridge({ identity: 'x-user', modern: { maxChildrenPerUser: 1 } });
+  it('per-user bound with maxQueuedPerUser 0: beyond maxChildrenPerUser busy children the user gets 429 with Retry-After at once; others are served', async () => {
+    const b = await startBridge({
+      identity: 'x-user',
+      modern: { maxChildrenPerUser: 1, maxQueuedPerUser: 0 },
+    });
     const ac = new AbortController();
     await busy(b.mcpUrl, 'alice', ac);
     const refused = await call2026(b.mcpUrl, 'tools/call', { name: 'pid' }, { 'x-user': 'alice' });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(await pidOf(b.mcpUrl, 'bob')).toMatch(/^\d+$/);
+    ac.abort();
+  });
+
+  it('queue: while every child of the user is busy, requests wait (bounded: beyond maxQueuedPerUser, 429 at once) and the oldest gets the freed child', async () => {
+    const b = await startBridge({
+      identity: 'x-user',
+      modern: { maxChildrenPerUser: 1, maxQueuedPerUser: 1, queueTimeoutMs: 20_000 },
+    });
+    const ac = new AbortController();
+    await busy(b.mcpUrl, 'alice', ac);
+    const queued = pidOf(b.mcpUrl, 'alice');
+    await vi.waitFor(() => expect(b.bridge.stats().modernQueued).toBe(1));
+    const refused = await call2026(b.mcpUrl, 'tools/call', { name: 'pid' }, { 'x-user': 'alice' });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(refused.body.error?.message).toMatch(/queue is full/);
+    // Another user is not held up by Alice's queue.
+    expect(await pidOf(b.mcpUrl, 'bob')).toMatch(/^\d+$/);
+    // Closing the busy call frees Alice's child: the queued request is served by it.
+    ac.abort();
+    expect(await queued).toMatch(/^\d+$/);
+    expect(b.bridge.stats().modernQueued).toBe(0);
+    expect(b.bridge.stats().modernChildren).toBe(2);
+  });
+
+  it('queue: a request that waits longer than queueTimeoutMs gets 429 and leaves the queue', async () => {
+    const b = await startBridge({
+      identity: 'x-user',
+      modern: { maxChildrenPerUser: 1, maxQueuedPerUser: 4, queueTimeoutMs: 300 },
+    });
+    const ac = new AbortController();
+    await busy(b.mcpUrl, 'alice', ac);
+    const started = Date.now();
+    const refused = await call2026(b.mcpUrl, 'tools/call', { name: 'pid' }, { 'x-user': 'alice' });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error?.message).toMatch(/in time/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(b.bridge.stats().modernQueued).toBe(0);
     ac.abort();
   });
 

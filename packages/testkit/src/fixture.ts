@@ -28,3 +28,18 @@ export const conformanceEverythingServerPath: string = fileURLToPath(
 export function conformanceEverythingServerCommand(): { command: string; args: string[] } {
   return { command: process.execPath, args: [conformanceEverythingServerPath] };
 }
+
+/**
+ * Absolute path of the built 2026-07-28 conformance fixture
+ * (`packages/testkit/dist/conformance-everything-server-2026.js`): the everything-server plus the
+ * diagnostic tools and prompt the 0.2.0 suite's 2026-07-28 server scenarios call, still a 2025
+ * stdio server (see its source header).
+ */
+export const conformanceEverythingServer2026Path: string = fileURLToPath(
+  new URL('../dist/conformance-everything-server-2026.js', import.meta.url),
+);
+
+/** The command and arguments that start the 2026-07-28 conformance fixture with this Node.js. */
+export function conformanceEverythingServer2026Command(): { command: string; args: string[] } {
+  return { command: process.execPath, args: [conformanceEverythingServer2026Path] };
+}

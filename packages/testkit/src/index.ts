@@ -7,6 +7,8 @@ export {
   fixtureMcpServerCommand,
   conformanceEverythingServerPath,
   conformanceEverythingServerCommand,
+  conformanceEverythingServer2026Path,
+  conformanceEverythingServer2026Command,
 } from './fixture.js';
 export {
   startGitHubStub,

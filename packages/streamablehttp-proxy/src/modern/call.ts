@@ -31,6 +31,15 @@ const TIMED_OUT = 'Request timed out';
 /** How long the child's server→client requests are gathered into one `input_required`, in ms. */
 const INPUT_BATCH_MS = 20;
 
+/**
+ * `_meta` key a 2025 child may put on its server→client request to name the
+ * `inputRequests` key it is asked under (e.g. `"user_name"`); without it, or
+ * when the name is taken or malformed, the key is `input-<n>`.
+ */
+export const INPUT_KEY_META = 'mcp-streamablehttp-proxy/inputKey';
+
+const INPUT_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 /** Params keys that belong to the 2026 wire and never reach a 2025 child. */
 const WIRE_ONLY = ['inputResponses', 'requestState'];
 
@@ -78,6 +87,10 @@ export class ModernCall {
   private askTimer: NodeJS.Timeout | undefined;
   private readonly digest: string;
   private readonly retry: boolean;
+  /** Capabilities the child needed that the request did not declare (its requests for them were refused). */
+  private readonly refused: Record<string, object> = {};
+  /** The request's `inputResponses` (an object), for inputs not yet in the state. */
+  private given: Record<string, unknown> = {};
 
   constructor(
     private readonly req: ModernRequest,
@@ -96,6 +109,10 @@ export class ModernCall {
   /** Verifies any `requestState` (throws -32602), then sends the request to the child. */
   start(): void {
     const { req } = this;
+    const responses = req.params.inputResponses;
+    if (typeof responses === 'object' && responses !== null && !Array.isArray(responses)) {
+      this.given = responses as Record<string, unknown>;
+    }
     if (this.retry) {
       const state = this.ctx.codec.verify(req.params.requestState, {
         user: this.child.user,
@@ -104,24 +121,9 @@ export class ModernCall {
         now: this.ctx.clock.now(),
         id: req.id,
       });
-      const responses = req.params.inputResponses;
-      const given = (typeof responses === 'object' && responses !== null ? responses : {}) as Record<
-        string,
-        unknown
-      >;
       this.steps = state.s.map((s) => {
-        const r = s.r === undefined ? given[s.k] : undefined;
-        if (r === undefined) return s;
-        if (typeof r !== 'object' || r === null || Array.isArray(r)) {
-          throw new BridgeHttpError(
-            400,
-            JsonRpcCode.InvalidParams,
-            `Invalid params: inputResponses.${s.k} must be an object (the ${s.m} result)`,
-            {},
-            req.id,
-          );
-        }
-        return { ...s, r };
+        const r = s.r === undefined ? this.answerFor(s) : undefined;
+        return r === undefined ? s : { ...s, r };
       });
     }
     this.child.listener = (msg) => this.fromChild(msg);
@@ -140,6 +142,21 @@ export class ModernCall {
   private answered(r: ChildResponse): void {
     if (this.finished) return;
     this.stop(undefined);
+    const failed = 'error' in r || r.result.isError === true;
+    if (failed && Object.keys(this.refused).length > 0) {
+      // The call failed after the child was refused input the client cannot give (SEP-2575).
+      const names = Object.keys(this.refused).join(', ');
+      this.sink.done(400, {
+        jsonrpc: '2.0',
+        id: this.req.id,
+        error: {
+          code: JsonRpcCode.MissingRequiredClientCapability,
+          message: `Missing required client capability: ${names} (the server needed it)`,
+          data: { requiredCapabilities: this.refused },
+        },
+      });
+      return;
+    }
     if ('error' in r) {
       // A method the server does not implement is 404 on the 2026 wire (SEP-2575).
       const status = r.error.code === JsonRpcCode.MethodNotFound ? 404 : 200;
@@ -202,12 +219,16 @@ export class ModernCall {
       });
     };
     if (this.req.clientCapabilities[capability] === undefined) {
-      return fail(
-        400,
-        JsonRpcCode.MissingRequiredClientCapability,
-        `Missing required client capability: ${capability} (the server asked for ${method})`,
-        { requiredCapabilities: { [capability]: {} } },
-      );
+      // Never asked: the child is refused, as a 2025 client without the capability would refuse it.
+      // If the call then fails, the client learns what it lacked (-32021, see `answered`).
+      this.refused[capability] = {};
+      return this.child.respond(childReqId, {
+        error: {
+          code: JsonRpcCode.MissingRequiredClientCapability,
+          message: `Missing required client capability: ${capability} (the client did not declare it)`,
+          data: { requiredCapabilities: { [capability]: {} } },
+        },
+      });
     }
     const n = this.asked++;
     const d = digestOf(params, ['_meta']);
@@ -221,15 +242,52 @@ export class ModernCall {
     }
     if (known?.r !== undefined)
       return this.child.respond(childReqId, { result: known.r as Record<string, unknown> });
-    const step: InputStep = known ?? { k: `input-${n}`, m: method, d };
+    const step: InputStep = known ?? { k: this.keyFor(params, n), m: method, d };
     this.steps[n] = step;
+    // An input the client already answered under its key (a retry without requestState, or a new step).
+    let r: unknown;
+    try {
+      r = this.answerFor(step);
+    } catch (err) {
+      if (!(err instanceof BridgeHttpError)) throw err;
+      return fail(err.status, err.code, err.message);
+    }
+    if (r !== undefined) {
+      this.steps[n] = { ...step, r };
+      return this.child.respond(childReqId, { result: r as Record<string, unknown> });
+    }
     this.waiting.push(childReqId);
-    this.asking[step.k] = { method, params };
+    this.asking[step.k] = { method, params: withoutInputKey(params) };
     // Requests the child makes together (Promise.all) are asked together: wait a moment for more.
     if (!this.askTimer) {
       this.askTimer = setTimeout(() => this.askClient(), INPUT_BATCH_MS);
       this.askTimer.unref();
     }
+  }
+
+  /** The `inputResponses` entry for `step`, if any; not an object is -32602. */
+  private answerFor(step: InputStep): Record<string, unknown> | undefined {
+    const r = Object.hasOwn(this.given, step.k) ? this.given[step.k] : undefined;
+    if (r === undefined) return undefined;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+      throw new BridgeHttpError(
+        400,
+        JsonRpcCode.InvalidParams,
+        `Invalid params: inputResponses.${step.k} must be an object (the ${step.m} result)`,
+        {},
+        this.req.id,
+      );
+    }
+    return r as Record<string, unknown>;
+  }
+
+  /** The key the child named ({@link INPUT_KEY_META}) when usable, else `input-<n>`. */
+  private keyFor(params: Record<string, unknown>, n: number): string {
+    const meta = params._meta as Record<string, unknown> | undefined;
+    const named = typeof meta === 'object' && meta !== null ? meta[INPUT_KEY_META] : undefined;
+    const taken = (k: string) => this.steps.some((s) => s?.k === k);
+    if (typeof named === 'string' && INPUT_KEY.test(named) && !taken(named)) return named;
+    return `input-${n}`;
   }
 
   /** Answers `input_required` with every input the child is waiting for, and a state for the retry. */
@@ -312,6 +370,15 @@ export function childParams(params: Record<string, unknown>): Record<string, unk
     if (Object.keys(kept).length > 0) out._meta = kept;
   }
   return out;
+}
+
+/** A child's server→client request params as the client is asked them: without {@link INPUT_KEY_META}. */
+function withoutInputKey(params: Record<string, unknown>): Record<string, unknown> {
+  const meta = params._meta;
+  if (typeof meta !== 'object' || meta === null || !(INPUT_KEY_META in meta)) return params;
+  const { [INPUT_KEY_META]: _named, ...rest } = meta as Record<string, unknown>;
+  const { _meta: _old, ...out } = params;
+  return Object.keys(rest).length > 0 ? { ...out, _meta: rest } : out;
 }
 
 /** Turns a refusal thrown before a call started into the same final message shape. */

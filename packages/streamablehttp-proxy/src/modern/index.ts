@@ -13,6 +13,8 @@ export { ModernHandler } from './handler.js';
 export const MODERN_DEFAULTS = {
   maxChildren: 20,
   maxChildrenPerUser: 2,
+  maxQueuedPerUser: 16,
+  queueTimeoutMs: 30_000,
   idleTimeoutMs: 5 * 60_000,
   requestStateTtlMs: 10 * 60_000,
   listTtlMs: 0,
@@ -43,6 +45,8 @@ export function createModernHandler(options: ModernOptions, env: ModernEnv): Mod
     spec: env.spec,
     maxChildren: o.maxChildren,
     maxChildrenPerUser: o.maxChildrenPerUser,
+    maxQueuedPerUser: o.maxQueuedPerUser,
+    queueTimeoutMs: o.queueTimeoutMs,
     idleTimeoutMs: o.idleTimeoutMs,
     initializeTimeoutMs: env.initializeTimeoutMs,
     killGraceMs: env.killGraceMs,

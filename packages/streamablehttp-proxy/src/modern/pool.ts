@@ -27,6 +27,10 @@ export interface PoolConfig {
   initializeTimeoutMs: number;
   killGraceMs: number;
   retryAfterSeconds: number;
+  /** Most requests of one user waiting for a busy child (`0`: 429 at once). */
+  maxQueuedPerUser: number;
+  /** How long a request waits for a child of its user before 429, in ms. */
+  queueTimeoutMs: number;
   clock: Clock;
   logger: Logger;
 }
@@ -34,12 +38,16 @@ export interface PoolConfig {
 /**
  * Initialized 2025 children kept per user for 2026-07-28 requests. A child
  * serves one request at a time and only ever the user it was started for.
- * Bounded per user (429 when every child of the user is busy) and overall
- * (503 when no idle child of another user can be ended to make room); idle
- * children are ended after `idleTimeoutMs`.
+ * Bounded per user: while every child of the user is busy, up to
+ * `maxQueuedPerUser` requests wait (first come, first served) at most
+ * `queueTimeoutMs` for one; beyond that, 429. Bounded overall (503 when no
+ * idle child of another user can be ended to make room); idle children are
+ * ended after `idleTimeoutMs`.
  */
 export class ChildPool {
   private readonly byUser = new Map<string, Set<PooledChild>>();
+  /** Requests waiting for a child, per user, oldest first. */
+  private readonly queues = new Map<string, Waiter[]>();
   private count = 0;
   private closing = false;
   /** The first successful `initialize` answer (all children run the same server). */
@@ -61,11 +69,32 @@ export class ChildPool {
     return out;
   }
 
+  /** Requests waiting for a child now (all users). */
+  get queued(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
   /**
    * Leases an initialized child of `user`: an idle one when there is one,
-   * else a new one within the bounds. Give it back with {@link release}.
+   * else a new one within the bounds; while every child of the user is busy,
+   * waits in the user's bounded queue. Give it back with {@link release}.
    */
   async acquire(caller: Caller): Promise<PooledChild> {
+    const deadline = Date.now() + this.cfg.queueTimeoutMs;
+    let front = false;
+    for (;;) {
+      const child = this.take(caller);
+      if (child) return child instanceof Promise ? await child : child;
+      await this.wait(caller.user, deadline, front);
+      // Woken for a freed child: keep the place at the front if another request took it first.
+      front = true;
+    }
+  }
+
+  /** A child for `caller` now (a promise while a new one initializes), or `undefined` when the user must wait. */
+  private take(caller: Caller): PooledChild | Promise<PooledChild> | undefined {
     if (this.closing)
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
     const { user } = caller;
@@ -86,16 +115,7 @@ export class ChildPool {
       // At the user's cap, an idle child started with other header-given env makes room.
       if (other && mine.size >= this.cfg.maxChildrenPerUser) this.discard(other);
     }
-    if ((mine?.size ?? 0) >= this.cfg.maxChildrenPerUser) {
-      throw new BridgeHttpError(
-        429,
-        JsonRpcCode.ServerError,
-        'Too Many Requests: every child of this user is busy',
-        {
-          'retry-after': String(this.cfg.retryAfterSeconds),
-        },
-      );
-    }
+    if ((mine?.size ?? 0) >= this.cfg.maxChildrenPerUser) return undefined;
     if (this.count >= this.cfg.maxChildren && !this.evictIdle()) {
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: too many children', {
         'retry-after': String(this.cfg.retryAfterSeconds),
@@ -110,6 +130,11 @@ export class ChildPool {
     this.add(child);
     child.process.onStderr = (line) =>
       this.cfg.logger.info('child stderr', { modern: true, pid: child.process.pid, line });
+    return this.start(child);
+  }
+
+  /** Initializes a new child; 502 when it does not answer. */
+  private async start(child: PooledChild): Promise<PooledChild> {
     try {
       const init = await child.initialize(this.cfg.initializeTimeoutMs);
       this.initResult ??= init;
@@ -135,6 +160,61 @@ export class ChildPool {
     child.busy = false;
     child.lastUsed = this.cfg.clock.now();
     if (!child.alive || this.closing) this.discard(child);
+    this.wake(child.user);
+  }
+
+  /**
+   * Waits (bounded) until a child of `user` is released or ended; 429 when
+   * the user's queue is full or `deadline` passes first.
+   */
+  private wait(user: string, deadline: number, front: boolean): Promise<void> {
+    const tooMany = (why: string) =>
+      new BridgeHttpError(429, JsonRpcCode.ServerError, `Too Many Requests: ${why}`, {
+        'retry-after': String(this.cfg.retryAfterSeconds),
+      });
+    let queue = this.queues.get(user);
+    if ((queue?.length ?? 0) >= this.cfg.maxQueuedPerUser) {
+      return Promise.reject(tooMany('every child of this user is busy and the queue is full'));
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return Promise.reject(tooMany('no child of this user became free in time'));
+    if (!queue) this.queues.set(user, (queue = []));
+    const q = queue;
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        wake: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        fail: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.dequeue(user, waiter);
+        reject(tooMany('no child of this user became free in time'));
+      }, left);
+      timer.unref();
+      if (front) q.unshift(waiter);
+      else q.push(waiter);
+    });
+  }
+
+  /** Lets the oldest waiting request of `user` try again (a child was released or ended). */
+  private wake(user: string): void {
+    const queue = this.queues.get(user);
+    const next = queue?.shift();
+    if (queue?.length === 0) this.queues.delete(user);
+    next?.wake();
+  }
+
+  private dequeue(user: string, waiter: Waiter): void {
+    const queue = this.queues.get(user);
+    if (!queue) return;
+    const i = queue.indexOf(waiter);
+    if (i >= 0) queue.splice(i, 1);
+    if (queue.length === 0) this.queues.delete(user);
   }
 
   /** Ends a child now (it misbehaved, or the pool is closing). */
@@ -158,6 +238,12 @@ export class ChildPool {
   /** Ends every child; resolves when all have exited. */
   async close(): Promise<void> {
     this.closing = true;
+    for (const queue of this.queues.values()) {
+      for (const w of queue.splice(0)) {
+        w.fail(new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down'));
+      }
+    }
+    this.queues.clear();
     const exits: Promise<unknown>[] = [];
     for (const set of [...this.byUser.values()]) {
       for (const c of [...set]) {
@@ -201,6 +287,13 @@ export class ChildPool {
     if (!set?.delete(child)) return false;
     if (set.size === 0) this.byUser.delete(child.user);
     this.count--;
+    this.wake(child.user);
     return true;
   }
+}
+
+/** A request waiting in a user's queue. */
+interface Waiter {
+  wake(): void;
+  fail(err: Error): void;
 }
