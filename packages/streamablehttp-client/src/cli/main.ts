@@ -9,7 +9,11 @@ import { createAuthFetch } from '../http/auth-fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { parsePrivateKey } from '../oauth/private-key-jwt.js';
-import { parseProtocolPreference, PROTOCOL_PREFERENCES, type ProtocolPreference } from '../protocol/versions.js';
+import {
+  parseProtocolPreference,
+  PROTOCOL_PREFERENCES,
+  type ProtocolPreference,
+} from '../protocol/versions.js';
 import { OAuthSession, type OAuthGrant, type OAuthSessionOptions } from '../oauth/session.js';
 import { defaultStoreHome, FileTokenStore } from '../store/file.js';
 import { readCredentialsFile, readSmallFile, type CredentialsFile } from './credentials-file.js';
@@ -298,7 +302,8 @@ async function rawRequest(ctx: Context, text: string): Promise<number> {
   if (m.method === 'initialize') throw new UsageError('raw: initialize is sent for you');
   return withClient(ctx, async (client) => {
     // Without an id, a `notifications/…` method is a notification; anything else is a request.
-    if (!('id' in message) && String(m.method).startsWith('notifications/')) delete (m as { id?: unknown }).id;
+    if (!('id' in message) && String(m.method).startsWith('notifications/'))
+      delete (m as { id?: unknown }).id;
     const response = await client.raw(m);
     if (!response) {
       ctx.out('sent', { sent: true });

@@ -115,9 +115,15 @@ export class ModernClient {
         ...opts,
       });
       const supported = (answer.error?.data as { supported?: unknown } | undefined)?.supported;
-      const next = answer.error?.code === MODERN_ERRORS.unsupportedProtocolVersion ? pickModernVersion(supported) : undefined;
+      const next =
+        answer.error?.code === MODERN_ERRORS.unsupportedProtocolVersion
+          ? pickModernVersion(supported)
+          : undefined;
       if (!next || attempt > 0) return answer;
-      this.log.info('the server refused the protocol version; retrying with one it lists', { method, version: next });
+      this.log.info('the server refused the protocol version; retrying with one it lists', {
+        method,
+        version: next,
+      });
       this.version = next;
     }
   }
@@ -156,13 +162,21 @@ export class ModernClient {
    * declarations is refused with -32602), and `input_required` rounds are
    * answered with `opts.fulfil` and retried.
    */
-  async call(method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<RpcAnswer> {
+  async call(
+    method: string,
+    params: Record<string, unknown> = {},
+    opts: CallOptions = {},
+  ): Promise<RpcAnswer> {
     let headers: Record<string, string> = {};
     if (method === 'tools/call') {
       const name = typeof params.name === 'string' ? params.name : '';
       const map = await this.toolHeaderMap(name);
       if (typeof map === 'string')
-        return { id: null, status: 0, error: { code: -32602, message: `tool "${name}" is excluded: ${map}` } };
+        return {
+          id: null,
+          status: 0,
+          error: { code: -32602, message: `tool "${name}" is excluded: ${map}` },
+        };
       headers = paramHeaders(map, params.arguments);
     }
     let current = params;
@@ -174,7 +188,10 @@ export class ModernClient {
         return answer;
       }
       if (round >= MAX_INPUT_ROUNDS)
-        throw new ServerError('input_rounds', `${this.url.href} asked for input more than ${MAX_INPUT_ROUNDS} times`);
+        throw new ServerError(
+          'input_rounds',
+          `${this.url.href} asked for input more than ${MAX_INPUT_ROUNDS} times`,
+        );
       if (!opts.fulfil)
         throw new ServerError(
           'input_required',
@@ -199,7 +216,11 @@ export class ModernClient {
       if (typeof tool?.name !== 'string') return false;
       const check = toolHeaders(tool.inputSchema);
       this.tools.set(tool.name, check.ok ? check.headers : check.reason);
-      if (!check.ok) this.log.warn('excluding a tool with invalid x-mcp-header declarations', { tool: tool.name, reason: check.reason });
+      if (!check.ok)
+        this.log.warn('excluding a tool with invalid x-mcp-header declarations', {
+          tool: tool.name,
+          reason: check.reason,
+        });
       return check.ok;
     });
     return { ...result, tools: kept };
@@ -220,9 +241,13 @@ export class ModernClient {
 
 function expectResult(answer: RpcAnswer, method: string, url: URL): Record<string, unknown> {
   if (answer.error)
-    throw new ServerError(`jsonrpc_${answer.error.code}`, `${url.href}: ${method} failed: ${answer.error.message} (${answer.error.code})`, {
-      ...(answer.status >= 400 ? { status: answer.status } : {}),
-    });
+    throw new ServerError(
+      `jsonrpc_${answer.error.code}`,
+      `${url.href}: ${method} failed: ${answer.error.message} (${answer.error.code})`,
+      {
+        ...(answer.status >= 400 ? { status: answer.status } : {}),
+      },
+    );
   return answer.result;
 }
 
@@ -231,7 +256,9 @@ export function readDiscover(result: Record<string, unknown>): DiscoverResult {
   const meta = (result._meta as Record<string, unknown> | undefined) ?? {};
   const serverInfo = (meta[META_KEYS.serverInfo] ?? result.serverInfo) as Implementation | undefined;
   const out: DiscoverResult = {
-    supportedVersions: Array.isArray(result.supportedVersions) ? result.supportedVersions.filter((v) => typeof v === 'string') : [],
+    supportedVersions: Array.isArray(result.supportedVersions)
+      ? result.supportedVersions.filter((v) => typeof v === 'string')
+      : [],
     capabilities: (result.capabilities as Record<string, unknown> | undefined) ?? {},
   };
   if (serverInfo && typeof serverInfo === 'object') out.serverInfo = serverInfo;
@@ -243,7 +270,8 @@ function asInputRequests(value: unknown): Record<string, InputRequest> {
   const out: Record<string, InputRequest> = {};
   if (!value || typeof value !== 'object') return out;
   for (const [key, r] of Object.entries(value as Record<string, unknown>)) {
-    if (r && typeof r === 'object' && typeof (r as InputRequest).method === 'string') out[key] = r as InputRequest;
+    if (r && typeof r === 'object' && typeof (r as InputRequest).method === 'string')
+      out[key] = r as InputRequest;
   }
   return out;
 }

@@ -5,8 +5,7 @@ import { isModernErrorCode, MODERN_ERRORS, type Era } from './versions.js';
 
 /** What the `server/discover` probe found out about a server. */
 export type EraDecision =
-  | { era: 'modern'; version: string; discover: DiscoverResult }
-  | { era: 'legacy'; reason: string };
+  { era: 'modern'; version: string; discover: DiscoverResult } | { era: 'legacy'; reason: string };
 
 /**
  * Probes a server's era (MCP 2026-07-28, "client side"): `server/discover`
@@ -31,11 +30,17 @@ export async function probeEra(client: ModernClient, logger?: Logger): Promise<E
   const code = answer.error?.code;
   if (isModernErrorCode(code) && code !== MODERN_ERRORS.unsupportedProtocolVersion) {
     logger?.info('server/discover failed with a modern error; taking the server as 2026-07-28', { code });
-    return { era: 'modern', version: client.version, discover: { supportedVersions: [client.version], capabilities: {} } };
+    return {
+      era: 'modern',
+      version: client.version,
+      discover: { supportedVersions: [client.version], capabilities: {} },
+    };
   }
   return {
     era: 'legacy',
-    reason: answer.error ? `server/discover answered ${answer.error.code} ${answer.error.message}` : 'server/discover gave no DiscoverResult',
+    reason: answer.error
+      ? `server/discover answered ${answer.error.code} ${answer.error.message}`
+      : 'server/discover gave no DiscoverResult',
   };
 }
 

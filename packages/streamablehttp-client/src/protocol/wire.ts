@@ -122,10 +122,19 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
  * answer too (400 -32022, 404 -32601, …); `undefined` when an SSE stream ended
  * without one. Any other failure is a {@link ServerError} naming the URL.
  */
-export async function exchange(url: URL, fetchFn: FetchLike, req: WireRequest): Promise<RpcAnswer | undefined> {
+export async function exchange(
+  url: URL,
+  fetchFn: FetchLike,
+  req: WireRequest,
+): Promise<RpcAnswer | undefined> {
   const body = JSON.stringify({ jsonrpc: '2.0', id: req.id, method: req.method, params: req.params });
   const headers = { ...standardHeaders(req.method, req.params, req.version), ...req.headers };
-  const res = await fetchFn(url, { method: 'POST', headers, body, ...(req.signal ? { signal: req.signal } : {}) });
+  const res = await fetchFn(url, {
+    method: 'POST',
+    headers,
+    body,
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'text/event-stream' && res.ok && res.body) {
     for await (const data of sseData(res.body)) {
@@ -152,7 +161,10 @@ export async function exchange(url: URL, fetchFn: FetchLike, req: WireRequest): 
   }
   if (answer) return answer;
   if (res.status === 202)
-    throw new ServerError('no_answer', `${url.href} accepted ${req.method} with HTTP 202 and will not answer it`);
+    throw new ServerError(
+      'no_answer',
+      `${url.href} accepted ${req.method} with HTTP 202 and will not answer it`,
+    );
   throw new ServerError(
     `http_${res.status}`,
     `${url.href} answered ${req.method} with HTTP ${res.status} and ${summarizeBody(res.headers.get('content-type'), text)}`,
@@ -164,5 +176,8 @@ export async function exchange(url: URL, fetchFn: FetchLike, req: WireRequest): 
 export async function postRequest(url: URL, fetchFn: FetchLike, req: WireRequest): Promise<RpcAnswer> {
   const answer = await exchange(url, fetchFn, req);
   if (answer) return answer;
-  throw new ServerError('stream_ended', `${url.href} ended the answer stream of ${req.method} before it answered`);
+  throw new ServerError(
+    'stream_ended',
+    `${url.href} ended the answer stream of ${req.method} before it answered`,
+  );
 }
