@@ -117,11 +117,11 @@ function legacyConnection(client: Client): McpConnection {
   return {
     era: 'legacy',
     listTools: () => client.listTools(),
-    callTool: (p) => client.callTool(p) as Promise<Json>,
+    callTool: (p) => client.callTool(p),
     listResources: () => client.listResources(),
-    readResource: (p) => client.readResource(p) as never,
+    readResource: (p) => client.readResource(p),
     listPrompts: () => client.listPrompts(),
-    getPrompt: (p) => client.getPrompt(p) as never,
+    getPrompt: (p) => client.getPrompt(p),
     raw: (message) => legacyRaw(client, message),
     async close() {
       const t = client.transport;
@@ -140,7 +140,7 @@ async function legacyRaw(client: Client, m: Json): Promise<Json | undefined> {
   const answer = new Promise<Json>((resolve) => {
     const previous = transport.onmessage;
     transport.onmessage = (msg) => {
-      if ('id' in msg && msg.id === m.id && !('method' in msg)) resolve(msg as Json);
+      if ('id' in msg && msg.id === m.id && !('method' in msg)) resolve(msg);
       else previous?.(msg);
     };
   });

@@ -317,7 +317,7 @@ export class StdioBridge {
         }
         continue;
       }
-      if (this.modern) this.modern.handle(parsed.data as Parameters<ModernBridge['handle']>[0]);
+      if (this.modern) this.modern.handle(parsed.data);
       else void this.dispatch(parsed.data);
     }
   }

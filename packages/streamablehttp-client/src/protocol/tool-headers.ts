@@ -27,7 +27,7 @@ export function toolHeaders(inputSchema: unknown): ToolHeaderCheck {
   const seen = new Set<string>();
   for (const [arg, schema] of Object.entries(props as Record<string, unknown>)) {
     if (!schema || typeof schema !== 'object' || !('x-mcp-header' in schema)) continue;
-    const name = (schema as { 'x-mcp-header': unknown })['x-mcp-header'];
+    const name = schema['x-mcp-header'];
     if (typeof name !== 'string' || name === '')
       return { ok: false, reason: `x-mcp-header of "${arg}" is empty or not a string` };
     if (!TOKEN.test(name))

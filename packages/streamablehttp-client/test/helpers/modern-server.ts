@@ -84,7 +84,7 @@ function refuse(body: Json, headers: Headers, supported: string[]): Response | u
     headers.get('mcp-name') !== named
   )
     return rpcError(id, 400, -32020, 'Mcp-Name mismatch');
-  if (!supported.includes(version))
+  if (!version || !supported.includes(version))
     return rpcError(id, 400, -32022, 'Unsupported protocol version', { supported, requested: version });
   return undefined;
 }
@@ -148,7 +148,8 @@ function callTool(id: unknown, params: Json, headers: Headers): Response {
         });
       }
       const sample = (inputs?.sample as { content?: { text?: string } } | undefined)?.content?.text;
-      return ok(text(`${String(params.requestState)} sample=${sample}`));
+      const state = typeof params.requestState === 'string' ? params.requestState : '';
+      return ok(text(`${state} sample=${sample}`));
     }
     case 'progress': {
       const token = (params._meta as Json | undefined)?.progressToken;
