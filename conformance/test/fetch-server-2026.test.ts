@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFetchServer, type FetchServerProcess } from './fetch-server-process.js';
-import { compare, expectedFailures, node22, runSuite, suiteEntry, type SuiteRun } from './suite.js';
+import { compare, expectedFailures, requiredScenarios, runSuite, type SuiteRun } from './suite.js';
 
-const execFileAsync = promisify(execFile);
 const REVISION = '2026-07-28';
 const FILE = 'expected-failures.fetch-server-2026.json';
 
@@ -18,17 +15,7 @@ afterAll(() => {
 });
 
 /** The server scenarios `conformance-next list --requirements 2026-07-28` names (the frozen, scored set). */
-async function requiredServerScenarios(): Promise<string[]> {
-  const { stdout } = await execFileAsync(node22, [
-    suiteEntry('conformance-next'),
-    'list',
-    '--requirements',
-    REVISION,
-  ]);
-  const section = stdout.slice(stdout.indexOf('Server scenarios'));
-  const block = section.slice(0, section.search(/\n\s*\n/));
-  return [...block.matchAll(/^\s+- (\S+)$/gm)].map((m) => m[1]!);
-}
+const requiredServerScenarios = () => requiredScenarios('Server', REVISION);
 
 /** The check objects a `--verbose` single-scenario run prints as one JSON array. */
 function checksOf(output: string): { id: string; status: string }[] {
