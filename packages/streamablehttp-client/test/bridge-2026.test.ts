@@ -12,15 +12,10 @@ afterEach(async () => {
 });
 
 /**
- * A 2025 stdio host (what Claude Desktop speaks) driving the bridge in front of
- * a 2026-07-28 server. `answers` maps the methods the host serves to the
- * result it gives.
+ * A stdio host driving the bridge in front of a 2026-07-28 server. `answers`
+ * maps the methods the host serves to the result it gives.
  */
-async function hostFor(
-  s: ModernServer,
-  capabilities: Record<string, unknown>,
-  answers: Record<string, unknown> = {},
-) {
+function startHost(s: ModernServer, answers: Record<string, unknown> = {}) {
   const input = new PassThrough();
   const output = new PassThrough();
   const messages: Msg[] = [];
@@ -48,6 +43,16 @@ async function hostFor(
       message: `no answer to ${id}`,
     }))!;
   };
+  return { request, messages, send };
+}
+
+/** A 2025 stdio host (what Claude Desktop speaks): `initialize` with `capabilities` first. */
+async function hostFor(
+  s: ModernServer,
+  capabilities: Record<string, unknown>,
+  answers: Record<string, unknown> = {},
+) {
+  const { request, messages, send } = startHost(s, answers);
   const init = await request(0, 'initialize', {
     protocolVersion: '2025-06-18',
     capabilities,
@@ -180,5 +185,21 @@ describe('bridge: a 2025 stdio host in front of a 2026-07-28 server', () => {
       { timeoutMs: 10_000, message: 'no list_changed at the host' },
     );
     expect(host.messages.filter((m) => m.method === 'notifications/subscriptions/acknowledged')).toEqual([]);
+  });
+
+  it('a 2026-07-28 host (its own envelope) gets server/discover and input_required results as they are, with its capabilities and clientInfo kept', async () => {
+    const s = await modern();
+    const host = startHost(s);
+    const envelope = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+      'io.modelcontextprotocol/clientInfo': { name: 'modern-host', version: '3' },
+    };
+    const discover = await host.request(1, 'server/discover', { _meta: envelope });
+    expect(discover.result).toMatchObject({ supportedVersions: ['2026-07-28'] });
+    const answer = await host.request(2, 'tools/call', { name: 'confirm', arguments: {}, _meta: envelope });
+    expect(answer.result).toMatchObject({ resultType: 'input_required', requestState: 'confirm-1' });
+    expect(host.messages.filter((m) => m.method === 'elicitation/create')).toEqual([]);
+    expect(s.seen.at(-1)!.params._meta).toEqual(envelope);
   });
 });

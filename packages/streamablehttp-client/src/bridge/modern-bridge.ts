@@ -14,6 +14,7 @@ import {
   allowsModern,
   CAPABILITY_OF_INPUT,
   legacyVersionFor,
+  META_KEYS,
   MODERN_VERSION,
   type ProtocolPreference,
 } from '../protocol/versions.js';
@@ -57,7 +58,9 @@ export interface ModernBridgeOptions {
  * `sampling/createMessage` / `elicitation/create` / `roots/list` requests to
  * the host (only those it declared), retried with their results;
  * `resources/subscribe` and list changes go through `subscriptions/listen`;
- * `notifications/cancelled` aborts the request's POST.
+ * `notifications/cancelled` aborts the request's POST. A 2026-07-28 host (its
+ * requests carry their own `_meta` envelope) gets the server's answers as they
+ * are, `input_required` included.
  */
 export class ModernBridge {
   private readonly client: ModernClient;
@@ -112,10 +115,13 @@ export class ModernBridge {
     const abort = new AbortController();
     this.inflight.set(key, abort);
     try {
+      // A 2026-07-28 host sends its own envelope and answers input_required itself.
+      const asIs =
+        (params._meta as Record<string, unknown> | undefined)?.[META_KEYS.protocolVersion] !== undefined;
       const answer = await this.client.call(method, params, {
         signal: abort.signal,
         onNotification: (n) => this.write(n),
-        fulfil: (requests) => this.askHost(requests),
+        ...(asIs ? { asIs } : { fulfil: (requests) => this.askHost(requests) }),
       });
       this.reply(id, answer);
     } catch (err) {

@@ -47,6 +47,12 @@ export interface CallOptions {
   onNotification?: (n: RpcNotification) => void;
   /** Answers `input_required` rounds; without it such a result is a `input_required` {@link ServerError}. */
   fulfil?: InputFulfiller;
+  /**
+   * The request comes from a 2026-07-28 client (a stdio host that sent its
+   * own envelope): its `clientCapabilities`, `clientInfo` and `logLevel` are
+   * kept, and `input_required` results are returned to it as they are.
+   */
+  asIs?: boolean;
 }
 
 /** Most `input_required` rounds one request may take. */
@@ -87,15 +93,19 @@ export class ModernClient {
   }
 
   /** `params` with the request envelope in `_meta` (other `_meta` keys, e.g. a progress token, kept). */
-  private envelope(params: Record<string, unknown>): Record<string, unknown> {
+  private envelope(params: Record<string, unknown>, asIs = false): Record<string, unknown> {
+    const given = (params._meta as Record<string, unknown> | undefined) ?? {};
     const meta: Record<string, unknown> = {
-      ...((params._meta as Record<string, unknown> | undefined) ?? {}),
+      ...given,
       [META_KEYS.protocolVersion]: this.version,
       [META_KEYS.clientCapabilities]: this.capabilities,
       [META_KEYS.clientInfo]: this.clientInfo,
     };
     if (this.logLevel) meta[META_KEYS.logLevel] = this.logLevel;
     else delete meta[META_KEYS.logLevel];
+    if (asIs)
+      for (const key of [META_KEYS.clientCapabilities, META_KEYS.clientInfo, META_KEYS.logLevel])
+        if (given[key] !== undefined) meta[key] = given[key];
     return { ...params, _meta: meta };
   }
 
@@ -110,7 +120,7 @@ export class ModernClient {
       const answer = await postRequest(this.url, this.fetch, {
         id,
         method,
-        params: this.envelope(params),
+        params: this.envelope(params, opts.asIs),
         version: this.version,
         ...opts,
       });
@@ -183,7 +193,7 @@ export class ModernClient {
     for (let round = 0; ; round++) {
       const answer = await this.send(method, current, { ...opts, headers });
       const result = answer.result;
-      if (result?.resultType !== 'input_required') {
+      if (result?.resultType !== 'input_required' || opts.asIs) {
         if (method === 'tools/list' && result) return { ...answer, result: this.learnTools(result) };
         return answer;
       }
