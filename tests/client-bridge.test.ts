@@ -38,7 +38,8 @@ describe('bridge mode against our authorization server and bridge', () => {
   it('a real stdio parent: initialize triggers the --oauth2 sign-in (printed URL), then tools, progress, and DELETE on exit', async () => {
     const s = await stack();
     const h = home();
-    const p = client(['--url', s.mcpUrl, '--oauth2', '--no-browser'], h.env);
+    // MCP 2025 sessions (DELETE on exit) are what this test is about: pinned, since the bridge also speaks 2026-07-28.
+    const p = client(['--url', s.mcpUrl, '--oauth2', '--no-browser', '--protocol', '2025-11-25'], h.env);
     p.writeLine(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INIT_PARAMS }));
     const [, url] = await p.waitForOutput(/To sign in, open: (\S+)/, { stream: 'stderr', timeoutMs: 30_000 });
     expect((await signInLikeABrowser(url!)).status).toBe(200);
@@ -77,7 +78,8 @@ describe('bridge mode against our authorization server and bridge', () => {
     const s = await stack();
     const h = home();
     expect((await clientWithBrowser(['login', '--url', s.mcpUrl, '--no-browser'], h.env)).code).toBe(0);
-    const p = client(['--url', s.mcpUrl, '--log-level', 'info'], h.env);
+    // A lost 2025 session (404) is what this test is about: pinned, since the bridge also speaks 2026-07-28.
+    const p = client(['--url', s.mcpUrl, '--log-level', 'info', '--protocol', '2025-11-25'], h.env);
     await rpc(p, { id: 1, method: 'initialize', params: INIT_PARAMS });
     p.writeLine(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
     const before = JSON.parse(

@@ -25,12 +25,68 @@ const url = process.argv.at(-1);
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';
 const context = process.env.MCP_CONFORMANCE_CONTEXT ? JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT) : {};
 
+/**
+ * What a stdio host does through the bridge, per scenario that needs a host (it answers
+ * server→client requests, or makes several calls): `request(method, params)` sends one request
+ * through the bridge and resolves with its result.
+ */
+const HOST_PLANS = {
+  'elicitation-sep1034-client-defaults': callTools(['test_client_elicitation_defaults']),
+  'sse-retry': callTools(['test_reconnection']),
+  // SEP-2322: two input_required flows (with and without requestState), an unrelated call
+  // between them, and a result without resultType; the host accepts the elicitations.
+  'sep-2322-client-request-state': callTools([
+    'test_mrtr_echo_state',
+    'test_mrtr_unrelated',
+    'test_mrtr_no_state',
+    'test_mrtr_no_result_type',
+  ]),
+  // SEP-2243 standard headers: every method that carries Mcp-Method / Mcp-Name.
+  'http-standard-headers': async (request) => {
+    const { tools } = await request('tools/list', {});
+    for (const t of tools) await request('tools/call', { name: t.name, arguments: {} });
+    const { resources } = await request('resources/list', {});
+    for (const r of resources) await request('resources/read', { uri: r.uri });
+    const { prompts } = await request('prompts/list', {});
+    for (const p of prompts) await request('prompts/get', { name: p.name });
+  },
+  // SEP-2243 custom headers: the calls the scenario's context lists.
+  'http-custom-headers': async (request) => {
+    await request('tools/list', {});
+    for (const call of context.toolCalls ?? []) await request('tools/call', call);
+  },
+  // Every tool the bridge lists (it must have excluded those with invalid x-mcp-header).
+  'http-invalid-tool-headers': async (request) => {
+    const { tools } = await request('tools/list', {});
+    for (const t of tools)
+      await request('tools/call', { name: t.name, arguments: sampleArguments(t.inputSchema) });
+  },
+};
+
+/** A plan that lists the tools and calls each of `names` without arguments. */
+function callTools(names) {
+  return async (request) => {
+    await request('tools/list', {});
+    for (const name of names) await request('tools/call', { name, arguments: {} });
+  };
+}
+
+/** Arguments satisfying a tool's required string properties (what a host's model would fill in). */
+function sampleArguments(schema) {
+  const props = schema?.properties ?? {};
+  return Object.fromEntries(
+    (schema?.required ?? [])
+      .map((k) => [k, props[k]?.type === 'string' ? 'sample' : null])
+      .filter(([, v]) => v !== null),
+  );
+}
+
 /** What the CLI is asked to do per scenario: the tool the scenario's server checks for. */
 function commandFor(name) {
-  if (name === 'initialize') return ['tools', 'list'];
+  if (name === 'initialize' || name === 'request-metadata' || name === 'json-schema-ref-no-deref')
+    return ['tools', 'list'];
   if (name === 'tools_call') return ['tools', 'call', 'add_numbers', '--args', '{"a":5,"b":3}'];
-  if (name === 'elicitation-sep1034-client-defaults') return ['bridge', 'test_client_elicitation_defaults'];
-  if (name === 'sse-retry') return ['bridge', 'test_reconnection'];
+  if (name in HOST_PLANS) return ['bridge'];
   return ['tools', 'call', 'test-tool'];
 }
 
@@ -84,18 +140,18 @@ async function playBrowser(start) {
   }
 }
 
-if (what[0] === 'bridge') driveBridge(what[1]);
+if (what[0] === 'bridge') driveBridge(HOST_PLANS[scenario]);
 else {
   child.stdout.pipe(process.stdout);
   child.stdin.end();
 }
 
 /**
- * Acts as a minimal stdio MCP host behind the bridge: initialize, list tools, call
- * one, answer elicitation requests by accepting with the schema's defaults (the
- * host's job under SEP-1034; the bridge forwards the request unchanged).
+ * Acts as a minimal stdio MCP host behind the bridge: initialize, run the scenario's plan,
+ * answer elicitation requests by accepting with the schema's defaults (the host's job under
+ * SEP-1034; the bridge forwards the request unchanged).
  */
-function driveBridge(tool) {
+function driveBridge(plan) {
   let buf = '';
   const pending = new Map();
   let nextId = 1;
@@ -140,8 +196,7 @@ function driveBridge(tool) {
       clientInfo: { name: 'conformance-adapter', version: '0.0.0' },
     });
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    await request('tools/list', {});
-    await request('tools/call', { name: tool, arguments: {} });
+    await plan(request);
     child.stdin.end();
   })().catch((err) => {
     process.stderr.write(`[adapter] ${err.message}\n`);

@@ -122,6 +122,23 @@ export async function listedScenarios(
 }
 
 /**
+ * The scenarios `conformance-next list --requirements <revision>` names for a
+ * role: the frozen, scored set (the not-scored scenarios listed after it are
+ * left out).
+ */
+export async function requiredScenarios(role: 'Server' | 'Client', revision: string): Promise<string[]> {
+  const { stdout } = await execFileAsync(node22, [
+    suiteEntry('conformance-next'),
+    'list',
+    '--requirements',
+    revision,
+  ]);
+  const section = stdout.slice(stdout.indexOf(`${role} scenarios`));
+  const block = section.slice(0, section.search(/\n\s*\n/));
+  return [...block.matchAll(/^\s+- (\S+)$/gm)].map((m) => m[1]!);
+}
+
+/**
  * Checks a run against an expected-failures map: the failures not listed,
  * and the listed scenarios that passed (stale) unless their reason starts
  * with "flaky:".

@@ -1,4 +1,22 @@
 export { connect, type ConnectOptions } from './connect.js';
+export { openConnection, type McpConnection, type OpenConnectionOptions } from './connection.js';
+export {
+  ModernClient,
+  type ModernClientOptions,
+  type DiscoverResult,
+  type InputRequest,
+  type InputFulfiller,
+  type Implementation,
+} from './protocol/client.js';
+export { probeEra, EraCache, defaultEraCache, type EraDecision } from './protocol/era.js';
+export {
+  MODERN_VERSION,
+  LEGACY_VERSION,
+  PROTOCOL_PREFERENCES,
+  type ProtocolPreference,
+  type Era,
+} from './protocol/versions.js';
+export { toolHeaders, encodeHeaderValue, type ToolHeaderCheck } from './protocol/tool-headers.js';
 export {
   createOAuthSession,
   OAuthSession,

@@ -79,7 +79,11 @@ describe('stdio bridge ⇄ Streamable HTTP (MCP SDK server)', () => {
       expect((list.result?.tools as Array<{ name: string }>).map((t) => t.name)).toContain('echo');
       const call = await b.request('call-2', 'tools/call', { name: 'echo', arguments: { message: 'hi' } });
       expect(call.result?.content).toEqual([{ type: 'text', text: 'hi' }]);
-      const afterInit = s.endpoint.seen.filter((r) => r.method === 'POST' && r.rpcMethod !== 'initialize');
+      // First the era probe (server/discover, refused by this 2025-only server), then 2025 with a session.
+      expect(s.endpoint.seen[0]).toMatchObject({ method: 'POST', rpcMethod: 'server/discover' });
+      const afterInit = s.endpoint.seen.filter(
+        (r) => r.method === 'POST' && r.rpcMethod !== 'initialize' && r.rpcMethod !== 'server/discover',
+      );
       expect(afterInit.length).toBeGreaterThan(0);
       expect(afterInit.every((r) => r.protocolVersion === '2025-06-18' && r.sessionId)).toBe(true);
     });

@@ -15,6 +15,10 @@ import { AuthError, ClientError, JSONRPC_ERRORS, ServerError } from '../errors.j
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { Implementation } from '../protocol/client.js';
+import { defaultEraCache, type EraCache } from '../protocol/era.js';
+import type { ProtocolPreference } from '../protocol/versions.js';
+import { modernBridgeFor, type ModernBridge } from './modern-bridge.js';
 import { streamEndOf, watchStreams, type PostAnswerKind, type ResumeOutcome } from './stream-watch.js';
 
 /** Options of {@link StdioBridge}. */
@@ -35,6 +39,16 @@ export interface BridgeOptions {
    * standalone GET stream to be answered. Default 5 s.
    */
   standaloneStreamTimeoutMs?: number;
+  /**
+   * Which MCP era to speak upstream: `auto` (default) probes with
+   * `server/discover` and bridges to a 2026-07-28 server without a session,
+   * else as 2025; a revision pins it.
+   */
+  protocol?: ProtocolPreference;
+  /** Who the bridge is in the probe's `_meta` (later requests carry the host's `clientInfo`). */
+  clientInfo?: Implementation;
+  /** Era decisions per server URL. Default: the process-wide cache. */
+  eraCache?: EraCache;
 }
 
 const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
@@ -110,6 +124,8 @@ export class StdioBridge {
   private readonly fetch: FetchLike;
   /** Resolved when the next standalone GET stream is answered. */
   private readonly standaloneWaiters: Array<() => void> = [];
+  /** Set when the server speaks 2026-07-28: it then handles everything the host sends. */
+  private modern: ModernBridge | undefined;
 
   constructor(opts: BridgeOptions) {
     this.opts = opts;
@@ -301,7 +317,8 @@ export class StdioBridge {
         }
         continue;
       }
-      void this.dispatch(parsed.data);
+      if (this.modern) this.modern.handle(parsed.data);
+      else void this.dispatch(parsed.data);
     }
   }
 
@@ -506,7 +523,16 @@ export class StdioBridge {
    * Resolves when everything is closed.
    */
   async run(): Promise<void> {
-    await this.newTransport();
+    this.modern = await modernBridgeFor({
+      url: this.opts.url,
+      fetch: this.opts.fetch ?? ((input, init) => fetch(input, init)),
+      output: this.output,
+      logger: this.log,
+      protocol: this.opts.protocol ?? 'auto',
+      clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
+      eraCache: this.opts.eraCache ?? defaultEraCache,
+    });
+    if (!this.modern) await this.newTransport();
     const input = this.opts.input ?? process.stdin;
     const lines = createInterface({ input, crlfDelay: Infinity });
     lines.on('line', (line) => this.fromHost(line));
@@ -518,6 +544,7 @@ export class StdioBridge {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.modern) return this.modern.close();
     try {
       await this.transport.terminateSession();
     } catch (err) {

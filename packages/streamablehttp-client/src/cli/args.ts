@@ -28,6 +28,7 @@ export const CLI_OPTIONS = {
   args: { type: 'string' },
   origin: { type: 'string' },
   'log-level': { type: 'string' },
+  protocol: { type: 'string' },
   // Compatible with the Python original.
   'list-tools': { type: 'boolean' },
   'list-resources': { type: 'boolean' },
@@ -72,6 +73,7 @@ export const CLI_ENV = {
   json: { name: 'JSON' },
   origin: { name: 'ORIGIN' },
   'log-level': { name: 'LOG_LEVEL' },
+  protocol: { name: 'PROTOCOL' },
 } as const satisfies Partial<Record<keyof typeof CLI_OPTIONS, EnvVar>>;
 
 /** Every command (first positional word) `mcp-streamablehttp-client` runs; none is bridge mode. */
@@ -170,6 +172,7 @@ Connection and auth (environment variable in brackets; a flag wins over it):
   --no-browser              print the sign-in URL, do not open a browser [MCP_CLIENT_NO_BROWSER=1]
   --auth-timeout SECONDS    how long to wait for the browser (default 300) [MCP_CLIENT_AUTH_TIMEOUT]
   --origin O                doctor: the browser origin whose CORS is checked [MCP_CLIENT_ORIGIN]
+  --protocol P              auto (default: probe with server/discover), 2026-07-28 or 2025-11-25 [MCP_CLIENT_PROTOCOL]
 
 Tool arguments:
   --args JSON               tools call: arguments as a JSON object (key=value pairs merge over it)

@@ -1,9 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioBridge } from '../bridge/bridge.js';
-import { connect } from '../connect.js';
+import { openConnection, type McpConnection } from '../connection.js';
 import { doctor, type DoctorReport } from '../doctor.js';
 import { ClientError, EXIT_CODES, UsageError } from '../errors.js';
 import { readEnv } from '../env.js';
@@ -11,6 +9,11 @@ import { createAuthFetch } from '../http/auth-fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { parsePrivateKey } from '../oauth/private-key-jwt.js';
+import {
+  parseProtocolPreference,
+  PROTOCOL_PREFERENCES,
+  type ProtocolPreference,
+} from '../protocol/versions.js';
 import { OAuthSession, type OAuthGrant, type OAuthSessionOptions } from '../oauth/session.js';
 import { defaultStoreHome, FileTokenStore } from '../store/file.js';
 import { readCredentialsFile, readSmallFile, type CredentialsFile } from './credentials-file.js';
@@ -180,27 +183,34 @@ async function trafficSession(ctx: Context): Promise<OAuthSession | undefined> {
   return (await session.credentials()) ? session : undefined;
 }
 
-async function connectClient(ctx: Context): Promise<Client> {
+/** `--protocol`: which MCP era to speak (default `auto`: probe with `server/discover`). */
+function protocolOf(ctx: Context): ProtocolPreference {
+  const p = parseProtocolPreference(ctx.flags.protocol);
+  if (!p) throw new UsageError(`--protocol must be one of ${PROTOCOL_PREFERENCES.join(', ')}`);
+  return p;
+}
+
+async function connectClient(ctx: Context): Promise<McpConnection> {
+  const protocol = protocolOf(ctx);
   const session = await trafficSession(ctx);
-  return connect(ctx.url, {
+  return openConnection(ctx.url, {
     ...(session ? { oauth: session } : {}),
     ...(ctx.flags.token ? { token: ctx.flags.token } : {}),
     headers: ctx.headers,
     logger: ctx.log,
     clientInfo: { name: 'mcp-streamablehttp-client', version: version() },
+    protocol,
   });
 }
 
-async function withClient<T>(ctx: Context, fn: (client: Client) => Promise<T>): Promise<T> {
+async function withClient<T>(ctx: Context, fn: (client: McpConnection) => Promise<T>): Promise<T> {
   const client = await connectClient(ctx);
   try {
     return await fn(client);
   } catch (err) {
     throw toClientError(err, ctx.url.href);
   } finally {
-    const t = client.transport;
-    if (t instanceof StreamableHTTPClientTransport) await t.terminateSession().catch(() => undefined);
-    await client.close().catch(() => undefined);
+    await client.close();
   }
 }
 
@@ -222,7 +232,7 @@ function contentText(result: { content?: unknown; structuredContent?: unknown })
 }
 
 async function toolArguments(
-  client: Client,
+  client: McpConnection,
   name: string,
   spec: { json?: Record<string, unknown>; pairs?: string[]; single?: string },
 ) {
@@ -291,30 +301,21 @@ async function rawRequest(ctx: Context, text: string): Promise<number> {
   const m: Record<string, unknown> = { jsonrpc: '2.0', id: 'raw-1', ...(message as Record<string, unknown>) };
   if (m.method === 'initialize') throw new UsageError('raw: initialize is sent for you');
   return withClient(ctx, async (client) => {
-    const transport = client.transport as StreamableHTTPClientTransport;
     // Without an id, a `notifications/…` method is a notification; anything else is a request.
-    const isNotification = !('id' in message) && String(m.method).startsWith('notifications/');
-    if (isNotification) {
+    if (!('id' in message) && String(m.method).startsWith('notifications/'))
       delete (m as { id?: unknown }).id;
-      await transport.send(m as never);
+    const response = await client.raw(m);
+    if (!response) {
       ctx.out('sent', { sent: true });
       return EXIT_CODES.ok;
     }
-    const answer = new Promise<Record<string, unknown>>((resolve) => {
-      const previous = transport.onmessage;
-      transport.onmessage = (msg) => {
-        if ('id' in msg && msg.id === m.id && !('method' in msg)) resolve(msg);
-        else previous?.(msg);
-      };
-    });
-    await transport.send(m as never);
-    const response = await answer;
     ctx.out(JSON.stringify(response, null, 2), response);
     return 'error' in response ? EXIT_CODES.server : EXIT_CODES.ok;
   });
 }
 
 async function runBridge(ctx: Context): Promise<number> {
+  const protocol = protocolOf(ctx);
   const session = await trafficSession(ctx);
   const authFetch = createAuthFetch({
     ...(session ? { session } : {}),
@@ -328,6 +329,8 @@ async function runBridge(ctx: Context): Promise<number> {
     input: ctx.io.stdin,
     output: ctx.io.stdout,
     logger: ctx.log,
+    protocol,
+    clientInfo: { name: 'mcp-streamablehttp-client', version: version() },
   });
   const stop = () => void bridge.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

@@ -1,0 +1,344 @@
+import type { Writable } from 'node:stream';
+import { AuthError, ClientError, JSONRPC_ERRORS, ServerError } from '../errors.js';
+import type { FetchLike } from '../http/fetch.js';
+import { toClientError } from '../http/mcp-errors.js';
+import type { Logger } from '../log.js';
+import {
+  ModernClient,
+  type DiscoverResult,
+  type Implementation,
+  type InputRequest,
+} from '../protocol/client.js';
+import { probeEra, type EraCache } from '../protocol/era.js';
+import {
+  allowsModern,
+  CAPABILITY_OF_INPUT,
+  legacyVersionFor,
+  META_KEYS,
+  MODERN_VERSION,
+  type ProtocolPreference,
+} from '../protocol/versions.js';
+import type { Id, RpcAnswer, RpcNotification } from '../protocol/wire.js';
+
+/** A JSON-RPC message from the host, already validated. */
+type HostMessage = {
+  jsonrpc: '2.0';
+  id?: Id;
+  method?: string;
+  params?: Record<string, unknown>;
+  result?: unknown;
+  error?: unknown;
+};
+
+/** Client capabilities a 2026-07-28 request may declare (the host's, filtered to these). */
+const CLIENT_CAPABILITY_KEYS = ['roots', 'sampling', 'elicitation', 'experimental', 'extensions'];
+
+/** How long the host may take to answer one input request (a person may be typing an elicitation). */
+const HOST_ANSWER_TIMEOUT_MS = 10 * 60_000;
+
+/** Delays between reopenings of a `subscriptions/listen` stream that ended. */
+const LISTEN_RETRY_MS = { first: 1000, max: 30_000 };
+
+const INPUT_ID_PREFIX = 'mcp-streamablehttp-client-input-';
+
+/** Options of {@link ModernBridge}. */
+export interface ModernBridgeOptions {
+  client: ModernClient;
+  discover: DiscoverResult;
+  output: Writable;
+  logger: Logger;
+}
+
+/**
+ * Bridges a 2025 stdio host (it sends `initialize`, expects server→client
+ * requests) to a 2026-07-28 server (no session): the host's `initialize` is
+ * answered from `server/discover`; `ping` and `logging/setLevel` are answered
+ * here (the level goes into every request's `_meta`); every other request is a
+ * self-contained POST whose `input_required` rounds become ordinary
+ * `sampling/createMessage` / `elicitation/create` / `roots/list` requests to
+ * the host (only those it declared), retried with their results;
+ * `resources/subscribe` and list changes go through `subscriptions/listen`;
+ * `notifications/cancelled` aborts the request's POST. A 2026-07-28 host (its
+ * requests carry their own `_meta` envelope) gets the server's answers as they
+ * are, `input_required` included.
+ */
+export class ModernBridge {
+  private readonly client: ModernClient;
+  private readonly discover: DiscoverResult;
+  private readonly output: Writable;
+  private readonly log: Logger;
+  private hostCapabilities: Record<string, unknown> = {};
+  /** Host requests being served, by id: aborting one closes its POST. */
+  private readonly inflight = new Map<string, AbortController>();
+  /** Our requests to the host awaiting its answer. */
+  private readonly asked = new Map<string, (m: HostMessage) => void>();
+  private askedCount = 0;
+  private readonly subscribed = new Set<string>();
+  private listening: AbortController | undefined;
+  private closed = false;
+
+  constructor(opts: ModernBridgeOptions) {
+    this.client = opts.client;
+    this.discover = opts.discover;
+    this.output = opts.output;
+    this.log = opts.logger;
+  }
+
+  private write(m: unknown): void {
+    if (!this.closed) this.output.write(JSON.stringify(m) + '\n');
+  }
+
+  /** One message from the host. */
+  handle(m: HostMessage): void {
+    if (m.method === undefined) {
+      const waiter = m.id !== undefined ? this.asked.get(JSON.stringify(m.id)) : undefined;
+      if (waiter) waiter(m);
+      else this.log.warn('dropping a response to no request of ours', { id: m.id });
+      return;
+    }
+    if (m.id === undefined) return this.notification(m.method, m.params ?? {});
+    void this.request(m.id, m.method, m.params ?? {});
+  }
+
+  private notification(method: string, params: Record<string, unknown>): void {
+    if (method === 'notifications/initialized') this.relisten();
+    else if (method === 'notifications/cancelled') {
+      const id = params.requestId;
+      this.inflight.get(JSON.stringify(id))?.abort();
+    } else this.log.debug('host notification not forwarded (2026-07-28 has none of these)', { method });
+  }
+
+  private async request(id: Id, method: string, params: Record<string, unknown>): Promise<void> {
+    const local = this.answerLocally(method, params);
+    if (local) return this.write({ jsonrpc: '2.0', id, result: local });
+    const key = JSON.stringify(id);
+    const abort = new AbortController();
+    this.inflight.set(key, abort);
+    try {
+      // A 2026-07-28 host sends its own envelope and answers input_required itself.
+      const asIs =
+        (params._meta as Record<string, unknown> | undefined)?.[META_KEYS.protocolVersion] !== undefined;
+      const answer = await this.client.call(method, params, {
+        signal: abort.signal,
+        onNotification: (n) => this.write(n),
+        ...(asIs ? { asIs } : { fulfil: (requests) => this.askHost(requests) }),
+      });
+      this.reply(id, answer);
+    } catch (err) {
+      if (abort.signal.aborted) return; // cancelled by the host: no answer (MCP cancellation)
+      const e = toClientError(err, this.client.url.href);
+      this.log.error('upstream request failed', { method, error: e.message, code: e.code });
+      const code = e instanceof AuthError ? JSONRPC_ERRORS.unauthorized : JSONRPC_ERRORS.upstreamError;
+      const status = (e as { status?: number }).status;
+      this.write({
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code,
+          message: e.message,
+          data: { kind: e.kind, code: e.code, ...(status ? { status } : {}) },
+        },
+      });
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  private reply(id: Id, answer: RpcAnswer): void {
+    if (answer.error) this.write({ jsonrpc: '2.0', id, error: answer.error });
+    else this.write({ jsonrpc: '2.0', id, result: answer.result });
+  }
+
+  /** What the bridge answers itself: the 2025 handshake and session-scoped settings. */
+  private answerLocally(
+    method: string,
+    params: Record<string, unknown>,
+  ): Record<string, unknown> | undefined {
+    switch (method) {
+      case 'initialize':
+        return this.initialize(params);
+      case 'ping':
+        return {};
+      case 'logging/setLevel':
+        this.client.logLevel = typeof params.level === 'string' ? params.level : undefined;
+        return {};
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        if (typeof params.uri === 'string') {
+          if (method === 'resources/subscribe') this.subscribed.add(params.uri);
+          else this.subscribed.delete(params.uri);
+          this.relisten();
+        }
+        return {};
+      default:
+        return undefined;
+    }
+  }
+
+  private initialize(params: Record<string, unknown>): Record<string, unknown> {
+    const caps = (params.capabilities as Record<string, unknown> | undefined) ?? {};
+    this.hostCapabilities = Object.fromEntries(
+      Object.entries(caps).filter(([k]) => CLIENT_CAPABILITY_KEYS.includes(k)),
+    );
+    this.client.capabilities = this.hostCapabilities;
+    const info = params.clientInfo as Implementation | undefined;
+    if (info && typeof info.name === 'string' && typeof info.version === 'string')
+      this.client.clientInfo = info;
+    const result: Record<string, unknown> = {
+      protocolVersion: legacyVersionFor(params.protocolVersion),
+      capabilities: this.discover.capabilities,
+      serverInfo: this.discover.serverInfo ?? { name: this.client.url.host, version: '0' },
+    };
+    if (this.discover.instructions !== undefined) result.instructions = this.discover.instructions;
+    return result;
+  }
+
+  /** Asks the host one round of input requests (in parallel); refuses those it did not declare. */
+  private async askHost(requests: Record<string, InputRequest>): Promise<Record<string, unknown>> {
+    const entries = Object.entries(requests);
+    const missing = entries.filter(
+      ([, r]) => !(CAPABILITY_OF_INPUT[r.method] && CAPABILITY_OF_INPUT[r.method]! in this.hostCapabilities),
+    );
+    if (missing.length)
+      throw new ServerError(
+        'input_not_supported',
+        `${this.client.url.href} asked for ${missing.map(([, r]) => r.method).join(', ')}, which the host did not declare`,
+      );
+    const results = await Promise.all(entries.map(([, r]) => this.askOne(r)));
+    return Object.fromEntries(entries.map(([k], i) => [k, results[i]]));
+  }
+
+  private askOne(r: InputRequest): Promise<unknown> {
+    const id = `${INPUT_ID_PREFIX}${++this.askedCount}`;
+    const key = JSON.stringify(id);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.asked.delete(key);
+        reject(new ServerError('timeout', `the host did not answer ${r.method} in time`));
+      }, HOST_ANSWER_TIMEOUT_MS);
+      timer.unref();
+      this.asked.set(key, (m) => {
+        clearTimeout(timer);
+        this.asked.delete(key);
+        if (m.error !== undefined)
+          reject(
+            new ClientError(
+              'server',
+              'host_error',
+              `the host refused ${r.method}: ${JSON.stringify(m.error)}`,
+            ),
+          );
+        else resolve(m.result);
+      });
+      this.write({ jsonrpc: '2.0', id, method: r.method, ...(r.params ? { params: r.params } : {}) });
+    });
+  }
+
+  /** The notifications the host can get: list changes the server announces, and subscribed resources. */
+  private filter(): Record<string, unknown> | undefined {
+    const caps = this.discover.capabilities as Record<
+      string,
+      { listChanged?: unknown; subscribe?: unknown } | undefined
+    >;
+    const filter: Record<string, unknown> = {};
+    if (caps.tools?.listChanged) filter.toolsListChanged = true;
+    if (caps.prompts?.listChanged) filter.promptsListChanged = true;
+    if (caps.resources?.listChanged) filter.resourcesListChanged = true;
+    if (caps.resources?.subscribe && this.subscribed.size)
+      filter.resourceSubscriptions = [...this.subscribed];
+    return Object.keys(filter).length ? filter : undefined;
+  }
+
+  /** (Re)opens `subscriptions/listen` with the current filter; reopens it when it ends, with backoff. */
+  private relisten(): void {
+    this.listening?.abort();
+    this.listening = undefined;
+    const filter = this.filter();
+    if (!filter || this.closed) return;
+    const abort = new AbortController();
+    this.listening = abort;
+    void (async () => {
+      let delay = LISTEN_RETRY_MS.first;
+      while (!abort.signal.aborted && !this.closed) {
+        try {
+          const answer = await this.client.listen(filter, abort.signal, (n) => this.fromListen(n));
+          if (answer?.error) {
+            this.log.warn('subscriptions/listen refused; no change notifications', {
+              error: answer.error.message,
+            });
+            return;
+          }
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          this.log.warn('subscriptions/listen failed', {
+            error: toClientError(err, this.client.url.href).message,
+          });
+        }
+        await new Promise((r) => setTimeout(r, delay).unref());
+        delay = Math.min(delay * 2, LISTEN_RETRY_MS.max);
+      }
+    })();
+  }
+
+  private fromListen(n: RpcNotification): void {
+    if (n.method === 'notifications/subscriptions/acknowledged') return;
+    this.write(n);
+  }
+
+  /** Stops listening and abandons requests in flight. */
+  close(): void {
+    this.closed = true;
+    this.listening?.abort();
+    for (const abort of this.inflight.values()) abort.abort();
+  }
+}
+
+/** Options of {@link modernBridgeFor}. */
+export interface ModernBridgeChoice {
+  url: URL;
+  fetch: FetchLike;
+  output: Writable;
+  logger: Logger;
+  protocol: ProtocolPreference;
+  clientInfo: Implementation;
+  eraCache: EraCache;
+}
+
+/**
+ * The bridge's era decision: a {@link ModernBridge} when the server speaks
+ * 2026-07-28 (probed with `server/discover`, or pinned with `--protocol`),
+ * else `undefined` (the 2025 bridge). A probe that fails (network,
+ * authorization) leaves the decision to the 2025 bridge, which reports it.
+ */
+export async function modernBridgeFor(opts: ModernBridgeChoice): Promise<ModernBridge | undefined> {
+  if (!allowsModern(opts.protocol) || opts.eraCache.get(opts.url) === 'legacy') return undefined;
+  const client = new ModernClient({
+    url: opts.url,
+    fetch: opts.fetch,
+    clientInfo: opts.clientInfo,
+    logger: opts.logger,
+    version: MODERN_VERSION,
+  });
+  try {
+    const decision = await probeEra(client, opts.logger);
+    if (decision.era === 'legacy' && opts.protocol === 'auto') {
+      opts.eraCache.set(opts.url, 'legacy');
+      opts.logger.info('the server speaks MCP 2025 (session); bridging with initialize', {
+        reason: decision.reason,
+      });
+      return undefined;
+    }
+    opts.eraCache.set(opts.url, 'modern');
+    const discover =
+      decision.era === 'modern' ? decision.discover : { supportedVersions: [], capabilities: {} };
+    opts.logger.info('the server speaks MCP 2026-07-28; bridging without a session', {
+      version: client.version,
+    });
+    return new ModernBridge({ client, discover, output: opts.output, logger: opts.logger });
+  } catch (err) {
+    opts.logger.warn('server/discover probe failed; trying MCP 2025', {
+      error: toClientError(err, opts.url.href).message,
+    });
+    return undefined;
+  }
+}

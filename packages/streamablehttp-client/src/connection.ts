@@ -1,0 +1,149 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { connect, sessionFor, type ConnectOptions } from './connect.js';
+import { createAuthFetch } from './http/auth-fetch.js';
+import { toClientError } from './http/mcp-errors.js';
+import { silentLogger } from './log.js';
+import { ModernClient } from './protocol/client.js';
+import { defaultEraCache, probeEra, type EraCache } from './protocol/era.js';
+import { allowsModern, MODERN_VERSION, type Era, type ProtocolPreference } from './protocol/versions.js';
+
+type Json = Record<string, unknown>;
+
+/**
+ * One MCP server, whichever era it speaks: the calls the CLI's one-shot
+ * commands make, with the same shapes as the MCP SDK `Client`'s.
+ */
+export interface McpConnection {
+  /** `modern` (2026-07-28, no session) or `legacy` (2025, `initialize` and a session). */
+  readonly era: Era;
+  listTools(): Promise<{ tools: Tool[] }>;
+  callTool(p: { name: string; arguments?: Json }): Promise<Json>;
+  listResources(): Promise<{ resources: Resource[] }>;
+  readResource(p: { uri: string }): Promise<{ contents: Array<Json & { mimeType?: string }> }>;
+  listPrompts(): Promise<{ prompts: Prompt[] }>;
+  getPrompt(p: { name: string; arguments?: Record<string, string> }): Promise<{
+    messages: Array<{ role: string; content: { type: string; text?: string } }>;
+  }>;
+  /** Sends one JSON-RPC request (with an `id`) or notification; resolves with the response (`undefined` for a notification). */
+  raw(message: Json): Promise<Json | undefined>;
+  /** Ends the session (2025) and closes. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openConnection}. */
+export interface OpenConnectionOptions extends ConnectOptions {
+  /** `auto` (default) probes with `server/discover`; a revision pins the era. */
+  protocol?: ProtocolPreference;
+  /** Era decisions per server URL. Default: the process-wide cache. */
+  eraCache?: EraCache;
+}
+
+/**
+ * Connects to an MCP server in the era it speaks (MCP 2026-07-28 "client
+ * side"): the `server/discover` probe decides, once per URL (cached); a 2025
+ * server gets `initialize` and a session as from {@link connect}.
+ *
+ * ```ts
+ * const c = await openConnection('https://mcp.example.com/mcp', { oauth: true });
+ * console.log(c.era, (await c.listTools()).tools);
+ * await c.close();
+ * ```
+ */
+export async function openConnection(
+  url: string | URL,
+  opts: OpenConnectionOptions = {},
+): Promise<McpConnection> {
+  const target = new URL(url);
+  const protocol = opts.protocol ?? 'auto';
+  const cache = opts.eraCache ?? defaultEraCache;
+  if (allowsModern(protocol) && cache.get(target) !== 'legacy') {
+    const session = sessionFor(target, opts);
+    const fetch = createAuthFetch({
+      ...(session ? { session } : {}),
+      ...(opts.token ? { token: opts.token } : {}),
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    const client = new ModernClient({
+      url: target,
+      fetch,
+      clientInfo: opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
+      version: MODERN_VERSION,
+      logger: opts.logger ?? silentLogger,
+    });
+    const known = cache.get(target) === 'modern' || protocol === MODERN_VERSION;
+    const decision = known
+      ? undefined
+      : await probeEra(client, opts.logger).catch((err: unknown) => {
+          throw toClientError(err, target.href);
+        });
+    if (!decision || decision.era === 'modern') {
+      cache.set(target, 'modern');
+      return modernConnection(client);
+    }
+    cache.set(target, 'legacy');
+    opts.logger?.info('the server speaks MCP 2025 (session)', { reason: decision.reason });
+  }
+  return legacyConnection(await connect(target, opts));
+}
+
+function modernConnection(client: ModernClient): McpConnection {
+  const req = <T>(method: string, params: Json = {}) => client.request(method, params) as Promise<T & Json>;
+  return {
+    era: 'modern',
+    listTools: () => req('tools/list'),
+    callTool: (p) => req('tools/call', { name: p.name, arguments: p.arguments ?? {} }),
+    listResources: () => req('resources/list'),
+    readResource: (p) => req('resources/read', p),
+    listPrompts: () => req('prompts/list'),
+    getPrompt: (p) =>
+      req('prompts/get', p.arguments ? { name: p.name, arguments: p.arguments } : { name: p.name }),
+    async raw(message) {
+      const method = String(message.method);
+      const params = (message.params as Json | undefined) ?? {};
+      if (!('id' in message) && method.startsWith('notifications/')) return undefined;
+      const answer = await client.call(method, params);
+      const { status: _status, ...response } = answer;
+      return { jsonrpc: '2.0', ...response, id: message.id as string | number };
+    },
+    close: async () => undefined,
+  };
+}
+
+function legacyConnection(client: Client): McpConnection {
+  return {
+    era: 'legacy',
+    listTools: () => client.listTools(),
+    callTool: (p) => client.callTool(p),
+    listResources: () => client.listResources(),
+    readResource: (p) => client.readResource(p),
+    listPrompts: () => client.listPrompts(),
+    getPrompt: (p) => client.getPrompt(p),
+    raw: (message) => legacyRaw(client, message),
+    async close() {
+      const t = client.transport;
+      if (t instanceof StreamableHTTPClientTransport) await t.terminateSession().catch(() => undefined);
+      await client.close().catch(() => undefined);
+    },
+  };
+}
+
+async function legacyRaw(client: Client, m: Json): Promise<Json | undefined> {
+  const transport = client.transport as StreamableHTTPClientTransport;
+  if (!('id' in m)) {
+    await transport.send(m as never);
+    return undefined;
+  }
+  const answer = new Promise<Json>((resolve) => {
+    const previous = transport.onmessage;
+    transport.onmessage = (msg) => {
+      if ('id' in msg && msg.id === m.id && !('method' in msg)) resolve(msg);
+      else previous?.(msg);
+    };
+  });
+  await transport.send(m as never);
+  return answer;
+}

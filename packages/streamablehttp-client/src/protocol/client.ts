@@ -1,0 +1,292 @@
+import { ServerError } from '../errors.js';
+import type { FetchLike } from '../http/fetch.js';
+import { silentLogger, type Logger } from '../log.js';
+import { paramHeaders, toolHeaders, type ToolHeaderMap } from './tool-headers.js';
+import { META_KEYS, MODERN_ERRORS, MODERN_VERSION, pickModernVersion } from './versions.js';
+import { exchange, postRequest, type Id, type RpcAnswer, type RpcNotification } from './wire.js';
+
+/** Name and version of a client or server (`Implementation`). */
+export interface Implementation {
+  name: string;
+  version: string;
+  [key: string]: unknown;
+}
+
+/** What `server/discover` told (SEP-2575). */
+export interface DiscoverResult {
+  supportedVersions: string[];
+  capabilities: Record<string, unknown>;
+  serverInfo?: Implementation;
+  instructions?: string;
+}
+
+/** One input request of an `input_required` result (SEP-2322). */
+export interface InputRequest {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+/** Answers the input requests of one round (key → result), e.g. by asking the stdio host. */
+export type InputFulfiller = (requests: Record<string, InputRequest>) => Promise<Record<string, unknown>>;
+
+/** Options of {@link ModernClient}. */
+export interface ModernClientOptions {
+  url: URL;
+  fetch: FetchLike;
+  clientInfo: Implementation;
+  /** Declared in every request's `_meta`. Default `{}`. */
+  capabilities?: Record<string, unknown>;
+  /** The revision to speak. Default {@link MODERN_VERSION}. */
+  version?: string;
+  logger?: Logger;
+}
+
+/** Per-call options of {@link ModernClient.call}. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  onNotification?: (n: RpcNotification) => void;
+  /** Answers `input_required` rounds; without it such a result is a `input_required` {@link ServerError}. */
+  fulfil?: InputFulfiller;
+  /**
+   * The request comes from a 2026-07-28 client (a stdio host that sent its
+   * own envelope): its `clientCapabilities`, `clientInfo` and `logLevel` are
+   * kept, and `input_required` results are returned to it as they are.
+   */
+  asIs?: boolean;
+}
+
+/** Most `input_required` rounds one request may take. */
+export const MAX_INPUT_ROUNDS = 10;
+
+/** Most `tools/list` pages read to learn a tool's `x-mcp-header` declarations. */
+const MAX_TOOL_PAGES = 20;
+
+/**
+ * A 2026-07-28 client on the Streamable HTTP wire: no session; every request
+ * is its own POST with the `_meta` envelope (version, capabilities, client
+ * info, log level when set), the SEP-2243 headers, `Mcp-Param-*` headers for
+ * tools' `x-mcp-header` arguments, one retry with a version the server lists
+ * after -32022, and `input_required` rounds answered by a {@link InputFulfiller}
+ * and retried with a new id, the `inputResponses` and the exact `requestState`.
+ * JSON-RPC errors come back as answers, never thrown.
+ */
+export class ModernClient {
+  readonly url: URL;
+  version: string;
+  capabilities: Record<string, unknown>;
+  clientInfo: Implementation;
+  /** `_meta` log level; unset means the server sends no log messages. */
+  logLevel: string | undefined;
+  private readonly fetch: FetchLike;
+  private readonly log: Logger;
+  private nextId = 1;
+  /** Tool name → its `Mcp-Param-*` declarations, or the reason it is excluded. */
+  private readonly tools = new Map<string, ToolHeaderMap | string>();
+
+  constructor(opts: ModernClientOptions) {
+    this.url = opts.url;
+    this.fetch = opts.fetch;
+    this.clientInfo = opts.clientInfo;
+    this.capabilities = opts.capabilities ?? {};
+    this.version = opts.version ?? MODERN_VERSION;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  /** `params` with the request envelope in `_meta` (other `_meta` keys, e.g. a progress token, kept). */
+  private envelope(params: Record<string, unknown>, asIs = false): Record<string, unknown> {
+    const given = (params._meta as Record<string, unknown> | undefined) ?? {};
+    const meta: Record<string, unknown> = {
+      ...given,
+      [META_KEYS.protocolVersion]: this.version,
+      [META_KEYS.clientCapabilities]: this.capabilities,
+      [META_KEYS.clientInfo]: this.clientInfo,
+    };
+    if (this.logLevel) meta[META_KEYS.logLevel] = this.logLevel;
+    else delete meta[META_KEYS.logLevel];
+    if (asIs)
+      for (const key of [META_KEYS.clientCapabilities, META_KEYS.clientInfo, META_KEYS.logLevel])
+        if (given[key] !== undefined) meta[key] = given[key];
+    return { ...params, _meta: meta };
+  }
+
+  /** One request (a fresh id), retried once with a version the server lists when it answers -32022. */
+  async send(
+    method: string,
+    params: Record<string, unknown> = {},
+    opts: Omit<CallOptions, 'fulfil'> & { headers?: Record<string, string> } = {},
+  ): Promise<RpcAnswer> {
+    for (let attempt = 0; ; attempt++) {
+      const id: Id = this.nextId++;
+      const answer = await postRequest(this.url, this.fetch, {
+        id,
+        method,
+        params: this.envelope(params, opts.asIs),
+        version: this.version,
+        ...opts,
+      });
+      const supported = (answer.error?.data as { supported?: unknown } | undefined)?.supported;
+      const next =
+        answer.error?.code === MODERN_ERRORS.unsupportedProtocolVersion
+          ? pickModernVersion(supported)
+          : undefined;
+      if (!next || attempt > 0) return answer;
+      this.log.info('the server refused the protocol version; retrying with one it lists', {
+        method,
+        version: next,
+      });
+      this.version = next;
+    }
+  }
+
+  /**
+   * `subscriptions/listen`: one long POST whose SSE stream carries the
+   * notifications the filter opts into, until it ends or `signal` aborts.
+   * Resolves with the server's answer when it gave one (an error, or a result
+   * closing the subscription), else `undefined`.
+   */
+  listen(
+    filter: Record<string, unknown>,
+    signal: AbortSignal,
+    onNotification: (n: RpcNotification) => void,
+  ): Promise<RpcAnswer | undefined> {
+    return exchange(this.url, this.fetch, {
+      id: this.nextId++,
+      method: 'subscriptions/listen',
+      params: this.envelope({ notifications: filter }),
+      version: this.version,
+      signal,
+      onNotification,
+    });
+  }
+
+  /** `server/discover`; a JSON-RPC error is a {@link ServerError}. */
+  async discover(): Promise<DiscoverResult> {
+    const result = expectResult(await this.send('server/discover'), 'server/discover', this.url);
+    return readDiscover(result);
+  }
+
+  /**
+   * A request as a host means it: `tools/list` answers without the tools whose
+   * `x-mcp-header` declarations are invalid (and remembers the others'),
+   * `tools/call` carries `Mcp-Param-*` headers (a tool excluded for invalid
+   * declarations is refused with -32602), and `input_required` rounds are
+   * answered with `opts.fulfil` and retried.
+   */
+  async call(
+    method: string,
+    params: Record<string, unknown> = {},
+    opts: CallOptions = {},
+  ): Promise<RpcAnswer> {
+    let headers: Record<string, string> = {};
+    if (method === 'tools/call') {
+      const name = typeof params.name === 'string' ? params.name : '';
+      const map = await this.toolHeaderMap(name);
+      if (typeof map === 'string')
+        return {
+          id: null,
+          status: 0,
+          error: { code: -32602, message: `tool "${name}" is excluded: ${map}` },
+        };
+      headers = paramHeaders(map, params.arguments);
+    }
+    let current = params;
+    for (let round = 0; ; round++) {
+      const answer = await this.send(method, current, { ...opts, headers });
+      const result = answer.result;
+      if (result?.resultType !== 'input_required' || opts.asIs) {
+        if (method === 'tools/list' && result) return { ...answer, result: this.learnTools(result) };
+        return answer;
+      }
+      if (round >= MAX_INPUT_ROUNDS)
+        throw new ServerError(
+          'input_rounds',
+          `${this.url.href} asked for input more than ${MAX_INPUT_ROUNDS} times`,
+        );
+      if (!opts.fulfil)
+        throw new ServerError(
+          'input_required',
+          `${this.url.href} needs input (${describeInputs(result.inputRequests)}) that this command cannot give; use bridge mode with a host`,
+        );
+      const responses = await opts.fulfil(asInputRequests(result.inputRequests));
+      const { inputResponses: _r, requestState: _s, ...base } = params;
+      current = { ...base, inputResponses: responses };
+      if (typeof result.requestState === 'string') current.requestState = result.requestState;
+    }
+  }
+
+  /** {@link call}, where a JSON-RPC error is a {@link ServerError}. */
+  async request(method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}) {
+    return expectResult(await this.call(method, params, opts), method, this.url);
+  }
+
+  /** Drops tools with invalid `x-mcp-header` declarations from a `tools/list` result; remembers the rest. */
+  private learnTools(result: Record<string, unknown>): Record<string, unknown> {
+    if (!Array.isArray(result.tools)) return result;
+    const kept = result.tools.filter((tool: { name?: unknown; inputSchema?: unknown }) => {
+      if (typeof tool?.name !== 'string') return false;
+      const check = toolHeaders(tool.inputSchema);
+      this.tools.set(tool.name, check.ok ? check.headers : check.reason);
+      if (!check.ok)
+        this.log.warn('excluding a tool with invalid x-mcp-header declarations', {
+          tool: tool.name,
+          reason: check.reason,
+        });
+      return check.ok;
+    });
+    return { ...result, tools: kept };
+  }
+
+  /** A tool's declarations, reading `tools/list` (all pages) when it was not seen yet; unknown tools have none. */
+  private async toolHeaderMap(name: string): Promise<ToolHeaderMap | string> {
+    let cursor: string | undefined;
+    for (let page = 0; !this.tools.has(name) && page < MAX_TOOL_PAGES; page++) {
+      const answer = await this.call('tools/list', cursor ? { cursor } : {});
+      const next = answer.result?.nextCursor;
+      if (typeof next !== 'string' || !next) break;
+      cursor = next;
+    }
+    return this.tools.get(name) ?? new Map();
+  }
+}
+
+function expectResult(answer: RpcAnswer, method: string, url: URL): Record<string, unknown> {
+  if (answer.error)
+    throw new ServerError(
+      `jsonrpc_${answer.error.code}`,
+      `${url.href}: ${method} failed: ${answer.error.message} (${answer.error.code})`,
+      {
+        ...(answer.status >= 400 ? { status: answer.status } : {}),
+      },
+    );
+  return answer.result;
+}
+
+/** Reads a `server/discover` result (serverInfo in `_meta`, or top-level as some servers send it). */
+export function readDiscover(result: Record<string, unknown>): DiscoverResult {
+  const meta = (result._meta as Record<string, unknown> | undefined) ?? {};
+  const serverInfo = (meta[META_KEYS.serverInfo] ?? result.serverInfo) as Implementation | undefined;
+  const out: DiscoverResult = {
+    supportedVersions: Array.isArray(result.supportedVersions)
+      ? result.supportedVersions.filter((v) => typeof v === 'string')
+      : [],
+    capabilities: (result.capabilities as Record<string, unknown> | undefined) ?? {},
+  };
+  if (serverInfo && typeof serverInfo === 'object') out.serverInfo = serverInfo;
+  if (typeof result.instructions === 'string') out.instructions = result.instructions;
+  return out;
+}
+
+function asInputRequests(value: unknown): Record<string, InputRequest> {
+  const out: Record<string, InputRequest> = {};
+  if (!value || typeof value !== 'object') return out;
+  for (const [key, r] of Object.entries(value as Record<string, unknown>)) {
+    if (r && typeof r === 'object' && typeof (r as InputRequest).method === 'string')
+      out[key] = r as InputRequest;
+  }
+  return out;
+}
+
+function describeInputs(value: unknown): string {
+  const methods = Object.values(asInputRequests(value)).map((r) => r.method);
+  return methods.length ? methods.join(', ') : 'a retry with requestState';
+}

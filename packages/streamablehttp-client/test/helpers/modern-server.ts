@@ -1,0 +1,254 @@
+/**
+ * A small MCP 2026-07-28 server written by hand as a web `Request` →
+ * `Response` handler (no session, no `initialize`), strict the way the spec
+ * asks a server to be: the `_meta` envelope (-32602), `MCP-Protocol-Version`,
+ * `Mcp-Method` and `Mcp-Name` matching the body (-32020), the revision
+ * (-32022). Its tools exercise what a client must do on that wire:
+ * `x-mcp-header` arguments, `input_required` rounds (SEP-2322), progress and
+ * log notifications on a request's SSE stream, `subscriptions/listen`.
+ */
+import { listen, type Listening } from '@mcp-gateway/testkit';
+
+const V = '2026-07-28';
+const META = 'io.modelcontextprotocol/';
+
+export interface SeenRequest {
+  method: string;
+  id: unknown;
+  params: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+export interface ModernServer extends Listening {
+  mcpUrl: string;
+  /** Every JSON-RPC request that reached a method (after the envelope and header checks). */
+  seen: SeenRequest[];
+  /** Changes the revisions the server serves (to test -32022). */
+  setSupported(versions: string[]): void;
+  /** Send a `notifications/tools/list_changed` to every open `subscriptions/listen` stream. */
+  toolsChanged(): void;
+}
+
+type Json = Record<string, unknown>;
+
+const rpcError = (id: unknown, status: number, code: number, message: string, data?: unknown) =>
+  Response.json({ jsonrpc: '2.0', id, error: { code, message, ...(data ? { data } : {}) } }, { status });
+
+const TOOLS = [
+  {
+    name: 'echo',
+    description: 'Returns its arguments and the Mcp-Param headers it got',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        region: { type: 'string', 'x-mcp-header': 'Region' },
+        count: { type: 'integer', 'x-mcp-header': 'Count' },
+        note: { type: 'string' },
+      },
+    },
+  },
+  {
+    name: 'bad_headers',
+    description: 'Declares x-mcp-header on an object: clients must exclude it',
+    inputSchema: { type: 'object', properties: { data: { type: 'object', 'x-mcp-header': 'Data' } } },
+  },
+  {
+    name: 'confirm',
+    description: 'Asks the user (elicitation), then answers',
+    inputSchema: { type: 'object' },
+  },
+  { name: 'two_rounds', description: 'Asks for roots, then for a sample', inputSchema: { type: 'object' } },
+  {
+    name: 'progress',
+    description: 'Progress and a log message on its stream',
+    inputSchema: { type: 'object' },
+  },
+];
+
+const text = (t: string) => ({ resultType: 'complete', content: [{ type: 'text', text: t }] });
+
+/** Checks the envelope and the headers; a Response when the request is refused. */
+function refuse(body: Json, headers: Headers, supported: string[]): Response | undefined {
+  const id = body.id ?? null;
+  const params = (body.params as Json | undefined) ?? {};
+  const meta = (params._meta as Json | undefined) ?? {};
+  const version = headers.get('mcp-protocol-version');
+  if (meta[`${META}protocolVersion`] === undefined || meta[`${META}clientCapabilities`] === undefined)
+    return rpcError(id, 400, -32602, 'missing _meta envelope');
+  if (version !== meta[`${META}protocolVersion`])
+    return rpcError(id, 400, -32020, 'MCP-Protocol-Version mismatch');
+  if (headers.get('mcp-method') !== body.method) return rpcError(id, 400, -32020, 'Mcp-Method mismatch');
+  const named = body.method === 'resources/read' ? params.uri : params.name;
+  if (
+    ['tools/call', 'prompts/get', 'resources/read'].includes(String(body.method)) &&
+    headers.get('mcp-name') !== named
+  )
+    return rpcError(id, 400, -32020, 'Mcp-Name mismatch');
+  if (!version || !supported.includes(version))
+    return rpcError(id, 400, -32022, 'Unsupported protocol version', { supported, requested: version });
+  return undefined;
+}
+
+function sse(messages: Json[]): Response {
+  const body = messages.map((m) => `event: message\ndata: ${JSON.stringify(m)}\n\n`).join('');
+  return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+}
+
+function callTool(id: unknown, params: Json, headers: Headers): Response {
+  const meta = (params._meta as Json | undefined) ?? {};
+  const inputs = params.inputResponses as Json | undefined;
+  const caps = (meta[`${META}clientCapabilities`] as Json | undefined) ?? {};
+  const ok = (result: Json) => Response.json({ jsonrpc: '2.0', id, result });
+  switch (params.name) {
+    case 'echo': {
+      const mirrored: Json = {};
+      headers.forEach((v, k) => {
+        if (k.startsWith('mcp-param-')) mirrored[k] = v;
+      });
+      return ok(text(JSON.stringify({ arguments: params.arguments, headers: mirrored })));
+    }
+    case 'confirm': {
+      if (!('elicitation' in caps))
+        return rpcError(id, 400, -32021, 'needs elicitation', { requiredCapabilities: { elicitation: {} } });
+      const answer = inputs?.ok as { action?: string; content?: Json } | undefined;
+      if (!answer || params.requestState !== 'confirm-1')
+        return ok({
+          resultType: 'input_required',
+          inputRequests: {
+            ok: {
+              method: 'elicitation/create',
+              params: {
+                message: 'Go on?',
+                requestedSchema: { type: 'object', properties: { yes: { type: 'boolean' } } },
+              },
+            },
+          },
+          requestState: 'confirm-1',
+        });
+      return ok(text(`confirmed: ${answer.action} ${JSON.stringify(answer.content)}`));
+    }
+    case 'two_rounds': {
+      if (params.requestState === undefined)
+        return ok({
+          resultType: 'input_required',
+          inputRequests: { roots: { method: 'roots/list', params: {} } },
+          requestState: 'round-2',
+        });
+      if (params.requestState === 'round-2') {
+        const roots = (inputs?.roots as { roots?: Array<{ uri: string }> } | undefined)?.roots ?? [];
+        return ok({
+          resultType: 'input_required',
+          inputRequests: {
+            sample: {
+              method: 'sampling/createMessage',
+              params: { messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 },
+            },
+          },
+          requestState: `round-3:${roots.map((r) => r.uri).join(',')}`,
+        });
+      }
+      const sample = (inputs?.sample as { content?: { text?: string } } | undefined)?.content?.text;
+      const state = typeof params.requestState === 'string' ? params.requestState : '';
+      return ok(text(`${state} sample=${sample}`));
+    }
+    case 'progress': {
+      const token = (params._meta as Json | undefined)?.progressToken;
+      const level = meta[`${META}logLevel`];
+      const messages: Json[] = [];
+      if (token !== undefined)
+        messages.push({
+          jsonrpc: '2.0',
+          method: 'notifications/progress',
+          params: { progressToken: token, progress: 1, total: 1 },
+        });
+      if (level !== undefined)
+        messages.push({
+          jsonrpc: '2.0',
+          method: 'notifications/message',
+          params: { level: 'info', data: 'working' },
+        });
+      messages.push({ jsonrpc: '2.0', id, result: text(`progress done (log level ${String(level)})`) });
+      return sse(messages);
+    }
+    default:
+      return rpcError(id, 200, -32602, `unknown tool ${String(params.name)}`);
+  }
+}
+
+/** Starts the server on 127.0.0.1 (endpoint `/mcp`). */
+export async function startModernServer(): Promise<ModernServer> {
+  const seen: SeenRequest[] = [];
+  const listeners = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const enc = new TextEncoder();
+  const state = { supported: [V] };
+  const handler = async (req: Request): Promise<Response> => {
+    if (new URL(req.url).pathname !== '/mcp') return new Response('not found', { status: 404 });
+    if (req.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
+    const body = (await req.json()) as Json;
+    const refused = refuse(body, req.headers, state.supported);
+    if (refused) return refused;
+    const params = (body.params as Json | undefined) ?? {};
+    const headers: Record<string, string> = {};
+    req.headers.forEach((v, k) => (headers[k] = v));
+    seen.push({ method: String(body.method), id: body.id, params, headers });
+    const ok = (result: Json) =>
+      Response.json({ jsonrpc: '2.0', id: body.id, result: { resultType: 'complete', ...result } });
+    switch (body.method) {
+      case 'server/discover':
+        return ok({
+          supportedVersions: state.supported,
+          capabilities: { tools: { listChanged: true }, logging: {} },
+          instructions: 'Use echo to test headers.',
+          ttlMs: 0,
+          cacheScope: 'public',
+          _meta: { [`${META}serverInfo`]: { name: 'modern-test-server', version: '2.0.0' } },
+        });
+      case 'tools/list':
+        return ok({ tools: TOOLS, ttlMs: 0, cacheScope: 'public' });
+      case 'tools/call':
+        return callTool(body.id, params, req.headers);
+      case 'subscriptions/listen': {
+        const stream = new ReadableStream<Uint8Array>({
+          start(c) {
+            listeners.add(c);
+            const ack = {
+              jsonrpc: '2.0',
+              method: 'notifications/subscriptions/acknowledged',
+              params: { notifications: params.notifications },
+            };
+            c.enqueue(enc.encode(`data: ${JSON.stringify(ack)}\n\n`));
+          },
+          cancel() {
+            for (const c of listeners) if (c.desiredSize === null) listeners.delete(c);
+          },
+        });
+        req.signal.addEventListener('abort', () => listeners.clear());
+        return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
+      }
+      default:
+        return rpcError(body.id, 404, -32601, `Method not found: ${String(body.method)}`);
+    }
+  };
+  const l = await listen(handler);
+  return Object.assign(l, {
+    mcpUrl: `${l.url}/mcp`,
+    seen,
+    setSupported(versions: string[]) {
+      state.supported = versions;
+    },
+    toolsChanged() {
+      const n = {
+        jsonrpc: '2.0',
+        method: 'notifications/tools/list_changed',
+        params: { _meta: { [`${META}subscriptionId`]: 1 } },
+      };
+      for (const c of listeners) {
+        try {
+          c.enqueue(enc.encode(`data: ${JSON.stringify(n)}\n\n`));
+        } catch {
+          listeners.delete(c);
+        }
+      }
+    },
+  });
+}
