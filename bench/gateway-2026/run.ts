@@ -9,6 +9,10 @@
 // (and a child started for the session); 2026 is the call alone, and its answer
 // carries no Mcp-Session-Id (checked; the run fails otherwise).
 //
+// Also printed: the CPU time per request of the gateway and its stdio children
+// (/proc, summed over the rounds), which unlike throughput does not depend on
+// what else runs on a shared machine.
+//
 // Bounded: BENCH_ROUNDS alternating rounds (default 7) of BENCH_DURATION seconds
 // per autocannon run (default 3), about two minutes in all; the ratio is the
 // median of the per-round ratios, and every round is printed. Everything listens
@@ -30,6 +34,7 @@ import {
   toolsCallLoad2026,
   type AutocannonResult,
 } from '../lib/autocannon.js';
+import { treeCpuMs } from '../lib/proc.js';
 import { startServer, stopServer } from '../lib/servers.js';
 import { openSession, waitReady } from '../lib/session.js';
 
@@ -168,6 +173,19 @@ async function main() {
     await legacy1(); // warm-up
     await modern1();
     const rows: Record<string, AutocannonResult[]> = { s1: [], m1: [], s10: [], m10: [] };
+    const cpu: Record<string, { ms: number; gatewayMs: number; requests: number }> = {};
+    const measured = async (k: string, run: () => Promise<AutocannonResult>) => {
+      const before = treeCpuMs(gateway.pid);
+      const r = await run();
+      const after = treeCpuMs(gateway.pid);
+      rows[k]!.push(r);
+      if (before !== undefined && after !== undefined) {
+        const c = (cpu[k] ??= { ms: 0, gatewayMs: 0, requests: 0 });
+        c.ms += after.tree - before.tree;
+        c.gatewayMs += after.root - before.root;
+        c.requests += r.requests.total;
+      }
+    };
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which goes first, so a drift in machine load favours neither.
       const pairs: Array<[string, () => Promise<AutocannonResult>]> =
@@ -184,16 +202,20 @@ async function main() {
               ['m10', modern10],
               ['s10', legacy10],
             ];
-      for (const [k, run] of pairs) rows[k]!.push(await run());
+      for (const [k, run] of pairs) await measured(k, run);
     }
     const first = await firstResult(url, one);
-    report(rows, first);
+    report(rows, cpu, first);
   } finally {
     await stopServer(gateway);
   }
 }
 
-function report(rows: Record<string, AutocannonResult[]>, first: { legacy: number[]; modern: number[] }) {
+function report(
+  rows: Record<string, AutocannonResult[]>,
+  cpu: Record<string, { ms: number; gatewayMs: number; requests: number }>,
+  first: { legacy: number[]; modern: number[] },
+) {
   const pick = (k: string) =>
     [...rows[k]!].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(ROUNDS / 2)]!;
   const ratio = (m: string, s: string) =>
@@ -211,6 +233,16 @@ function report(rows: Record<string, AutocannonResult[]>, first: { legacy: numbe
     `  ratio stateless/sessions: c=1 ${ratio('m1', 's1').toFixed(2)}, c=10 ${ratio('m10', 's10').toFixed(2)} (aim >= 1.0)`,
   );
   console.log(`  per-round ratios: c=1 ${rounds('m1', 's1')}; c=10 ${rounds('m10', 's10')}`);
+  const us = (k: string, f: 'ms' | 'gatewayMs') => (cpu[k] ? (cpu[k][f] * 1000) / cpu[k].requests : NaN);
+  const line = (c: string, s: string, m: string) =>
+    `  ${c} 2025 ${us(s, 'ms').toFixed(0)} µs (gateway ${us(s, 'gatewayMs').toFixed(0)}), ` +
+    `2026 ${us(m, 'ms').toFixed(0)} µs (gateway ${us(m, 'gatewayMs').toFixed(0)}); ` +
+    `2026/2025 ${(us(m, 'ms') / us(s, 'ms')).toFixed(2)}`;
+  if (cpu.s1 && cpu.m1 && cpu.s10 && cpu.m10) {
+    console.log('CPU per request, gateway + its stdio children (/proc, all rounds):');
+    console.log(line('c=1 ', 's1', 'm1'));
+    console.log(line('c=10', 's10', 'm10'));
+  }
   const ms = (xs: number[]) => `${median(xs).toFixed(1)} ms`;
   console.log(`new client to first result (median of ${FIRST_RESULT_SAMPLES}):`);
   console.log(
