@@ -20,12 +20,11 @@
 // profile of the gateway process into <dir>.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fixtureMcpServerPath, freePort } from '@mcp-gateway/testkit';
+import { freePort } from '@mcp-gateway/testkit';
 import {
-  MCP_ACCEPT,
   MODERN_CALL_HEADERS,
   echoCall,
   echoCall2026,
@@ -36,7 +35,7 @@ import {
 } from '../lib/autocannon.js';
 import { treeCpuMs } from '../lib/proc.js';
 import { startServer, stopServer } from '../lib/servers.js';
-import { openSession, waitReady } from '../lib/session.js';
+import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -100,13 +99,7 @@ async function firstResult(url: string, c: Client): Promise<{ legacy: number[]; 
     const sid = await openSession(url, c.auth, { check: false });
     const res = await fetch(url, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: MCP_ACCEPT,
-        'mcp-protocol-version': '2025-06-18',
-        'mcp-session-id': sid,
-        ...c.auth,
-      },
+      headers: sessionHeaders(sid, c.auth),
       body: echoCall(i),
     });
     if (!(await res.text()).includes('hello bench')) throw new Error('2025 first call failed');
@@ -124,20 +117,8 @@ const fmt = (r: AutocannonResult) =>
 
 /** Writes the config, adds the users and issues their tokens, before the gateway starts. */
 function prepare(cwd: string, port: number): string[] {
-  writeFileSync(
-    path.join(cwd, 'mcp-gateway.yaml'),
-    [
-      `listen: { host: 127.0.0.1, port: ${port} }`,
-      'logging: { level: warn }',
-      'services:',
-      '  bench:',
-      '    type: stdio',
-      `    command: ${JSON.stringify(node)}`,
-      `    args: [${JSON.stringify(fixtureMcpServerPath)}]`,
-      '    maxSessions: 200',
-      '',
-    ].join('\n'),
-  );
+  writeBenchGatewayConfig(cwd, port);
+
   const tokens: string[] = [];
   for (let i = 0; i < USERS; i++) {
     cli(cwd, ['users', 'add', `bench${i}`, '--password', `p${randomBytes(18).toString('hex')}`]);

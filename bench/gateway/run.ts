@@ -12,13 +12,13 @@
 // Every server listens on 127.0.0.1; every child is killed at the end.
 // BENCH_PROF=<dir> writes a CPU profile of the gateway process into <dir>.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixtureMcpServerPath, freePort } from '@mcp-gateway/testkit';
 import { startServer, stopServer } from '../lib/servers.js';
 import { autocannon, toolsCallLoad, type AutocannonResult, median } from '../lib/autocannon.js';
-import { openSession, waitReady } from '../lib/session.js';
+import { openSession, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -51,20 +51,8 @@ async function main() {
   ]);
   const cwd = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
   const port = await freePort();
-  writeFileSync(
-    path.join(cwd, 'mcp-gateway.yaml'),
-    [
-      `listen: { host: 127.0.0.1, port: ${port} }`,
-      'logging: { level: warn }',
-      'services:',
-      '  bench:',
-      '    type: stdio',
-      `    command: ${JSON.stringify(node)}`,
-      `    args: [${JSON.stringify(fixtureMcpServerPath)}]`,
-      '    maxSessions: 200',
-      '',
-    ].join('\n'),
-  );
+  writeBenchGatewayConfig(cwd, port);
+
   // BENCH_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops (NODE_OPTIONS cannot carry --cpu-prof).
   const prof = process.env.BENCH_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROF)}`]

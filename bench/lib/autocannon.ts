@@ -38,6 +38,25 @@ export const echoCall = (id: number | string): string =>
     params: { name: 'echo', arguments: { text: 'hello bench' } },
   });
 
+/** autocannon POST load of `body(id)` with a JSON-RPC id of its own per request. */
+function postLoad(
+  url: string,
+  headers: Record<string, string>,
+  connections: number,
+  duration: number,
+  body: (id: number) => string,
+): Promise<AutocannonResult> {
+  let id = 1;
+  return autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    headers,
+    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body(id++) }) }],
+  });
+}
+
 /**
  * autocannon `tools/call` (echo) load on one session: `connections` at once for
  * `duration` seconds, each request with a JSON-RPC id of its own.
@@ -48,20 +67,13 @@ export function toolsCallLoad(
   connections: number,
   duration: number,
 ): Promise<AutocannonResult> {
-  let id = 1;
-  return autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration,
-    headers: {
-      'content-type': 'application/json',
-      accept: MCP_ACCEPT,
-      'mcp-protocol-version': '2025-06-18',
-      ...headers,
-    },
-    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: echoCall(id++) }) }],
-  });
+  const all = {
+    'content-type': 'application/json',
+    accept: MCP_ACCEPT,
+    'mcp-protocol-version': '2025-06-18',
+    ...headers,
+  };
+  return postLoad(url, all, connections, duration, echoCall);
 }
 
 /** One echo `tools/call`, checked: load runs must measure real answers, not errors. */
@@ -117,13 +129,5 @@ export function toolsCallLoad2026(
   connections: number,
   duration: number,
 ): Promise<AutocannonResult> {
-  let id = 1;
-  return autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration,
-    headers: { ...MODERN_CALL_HEADERS, ...headers },
-    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: echoCall2026(id++) }) }],
-  });
+  return postLoad(url, { ...MODERN_CALL_HEADERS, ...headers }, connections, duration, echoCall2026);
 }
