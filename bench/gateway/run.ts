@@ -12,20 +12,13 @@
 // Every server listens on 127.0.0.1; every child is killed at the end.
 // BENCH_PROF=<dir> writes a CPU profile of the gateway process into <dir>.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fixtureMcpServerPath, freePort } from '@mcp-gateway/testkit';
 import { startServer, stopServer } from '../lib/servers.js';
-import {
-  INITIALIZE_BODY,
-  MCP_ACCEPT as ACCEPT,
-  autocannon,
-  checkEchoCall,
-  toolsCallLoad,
-  type AutocannonResult,
-  median,
-} from '../lib/autocannon.js';
+import { autocannon, toolsCallLoad, type AutocannonResult, median } from '../lib/autocannon.js';
+import { openSession, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -33,48 +26,6 @@ const here = import.meta.dirname;
 const node = process.execPath;
 const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
 const bridgeCli = path.join(here, '../../packages/streamablehttp-proxy/dist/cli.js');
-
-async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url);
-      await res.body?.cancel();
-      if (res.status < 500) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never answered`);
-}
-
-async function openSession(url: string, auth: Record<string, string>): Promise<string> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: ACCEPT, ...auth },
-    body: INITIALIZE_BODY,
-  });
-  const text = await res.text();
-  const sid = res.headers.get('mcp-session-id');
-  if (!res.ok || !sid) throw new Error(`initialize failed: ${res.status} ${text}`);
-  const headers = {
-    'content-type': 'application/json',
-    accept: ACCEPT,
-    'mcp-session-id': sid,
-    'mcp-protocol-version': '2025-06-18',
-    ...auth,
-  };
-  await (
-    await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-    })
-  ).text();
-  await checkEchoCall(url, { 'mcp-session-id': sid, ...auth });
-  return sid;
-}
 
 const load = (url: string, headers: Record<string, string>, connections: number): Promise<AutocannonResult> =>
   toolsCallLoad(url, headers, connections, DURATION);
@@ -100,20 +51,8 @@ async function main() {
   ]);
   const cwd = mkdtempSync(path.join(tmpdir(), 'bench-gateway-'));
   const port = await freePort();
-  writeFileSync(
-    path.join(cwd, 'mcp-gateway.yaml'),
-    [
-      `listen: { host: 127.0.0.1, port: ${port} }`,
-      'logging: { level: warn }',
-      'services:',
-      '  bench:',
-      '    type: stdio',
-      `    command: ${JSON.stringify(node)}`,
-      `    args: [${JSON.stringify(fixtureMcpServerPath)}]`,
-      '    maxSessions: 200',
-      '',
-    ].join('\n'),
-  );
+  writeBenchGatewayConfig(cwd, port);
+
   // BENCH_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops (NODE_OPTIONS cannot carry --cpu-prof).
   const prof = process.env.BENCH_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROF)}`]

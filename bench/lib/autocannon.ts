@@ -38,6 +38,25 @@ export const echoCall = (id: number | string): string =>
     params: { name: 'echo', arguments: { text: 'hello bench' } },
   });
 
+/** autocannon POST load of `body(id)` with a JSON-RPC id of its own per request. */
+function postLoad(
+  url: string,
+  headers: Record<string, string>,
+  connections: number,
+  duration: number,
+  body: (id: number) => string,
+): Promise<AutocannonResult> {
+  let id = 1;
+  return autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration,
+    headers,
+    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body(id++) }) }],
+  });
+}
+
 /**
  * autocannon `tools/call` (echo) load on one session: `connections` at once for
  * `duration` seconds, each request with a JSON-RPC id of its own.
@@ -48,20 +67,13 @@ export function toolsCallLoad(
   connections: number,
   duration: number,
 ): Promise<AutocannonResult> {
-  let id = 1;
-  return autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration,
-    headers: {
-      'content-type': 'application/json',
-      accept: MCP_ACCEPT,
-      'mcp-protocol-version': '2025-06-18',
-      ...headers,
-    },
-    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: echoCall(id++) }) }],
-  });
+  const all = {
+    'content-type': 'application/json',
+    accept: MCP_ACCEPT,
+    'mcp-protocol-version': '2025-06-18',
+    ...headers,
+  };
+  return postLoad(url, all, connections, duration, echoCall);
 }
 
 /** One echo `tools/call`, checked: load runs must measure real answers, not errors. */
@@ -80,4 +92,42 @@ export async function checkEchoCall(url: string, headers: Record<string, string>
   if (!res.ok || !text.includes('"text":"hello bench"') || text.includes('"error"')) {
     throw new Error(`tools/call answered ${res.status}: ${text.slice(0, 200)}`);
   }
+}
+
+/** The 2026-07-28 revision the stateless suites speak. */
+export const MODERN_VERSION = '2026-07-28';
+
+/** The echo `tools/call` at 2026-07-28: the per-request `_meta` envelope instead of a session. */
+export const echoCall2026 = (id: number | string): string =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: {
+      name: 'echo',
+      arguments: { text: 'hello bench' },
+      _meta: {
+        'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
+        'io.modelcontextprotocol/clientCapabilities': {},
+      },
+    },
+  });
+
+/** Headers every 2026-07-28 echo `tools/call` carries (SEP-2243 mirrors of the body). */
+export const MODERN_CALL_HEADERS: Record<string, string> = {
+  'content-type': 'application/json',
+  accept: MCP_ACCEPT,
+  'mcp-protocol-version': MODERN_VERSION,
+  'mcp-method': 'tools/call',
+  'mcp-name': 'echo',
+};
+
+/** autocannon 2026-07-28 `tools/call` (echo) load: no session, each request stands alone. */
+export function toolsCallLoad2026(
+  url: string,
+  headers: Record<string, string>,
+  connections: number,
+  duration: number,
+): Promise<AutocannonResult> {
+  return postLoad(url, { ...MODERN_CALL_HEADERS, ...headers }, connections, duration, echoCall2026);
 }

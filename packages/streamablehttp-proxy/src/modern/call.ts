@@ -85,7 +85,8 @@ export class ModernCall {
   /** The inputs to ask for, by key, gathered for one `input_required` answer. */
   private asking: Record<string, { method: string; params: Record<string, unknown> }> = {};
   private askTimer: NodeJS.Timeout | undefined;
-  private readonly digest: string;
+  /** Digest of the request's params, made only when a requestState is checked or signed. */
+  private paramsDigest: string | undefined;
   private readonly retry: boolean;
   /** Capabilities the child needed that the request did not declare (its requests for them were refused). */
   private readonly refused: Record<string, object> = {};
@@ -102,8 +103,11 @@ export class ModernCall {
     private readonly release: (child: PooledChild, healthy: boolean) => void,
   ) {
     this.started = ctx.clock.now();
-    this.digest = digestOf(req.params, ['_meta', ...WIRE_ONLY]);
     this.retry = MRTR_METHODS.has(req.method) && req.params.requestState !== undefined;
+  }
+
+  private get digest(): string {
+    return (this.paramsDigest ??= digestOf(this.req.params, ['_meta', ...WIRE_ONLY]));
   }
 
   /** Verifies any `requestState` (throws -32602), then sends the request to the child. */

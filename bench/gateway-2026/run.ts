@@ -1,0 +1,240 @@
+// bench/gateway-2026: MCP 2026-07-28 stateless `tools/call` through the gateway
+// against 2025 sessions through the same gateway and stdio service, measured in
+// one run and printed as a ratio (stateless/sessions throughput, aim >= 1.0):
+//   c=1   one user: one 2025 session vs stateless calls (a pooled child of the user);
+//   c=10  ten users, one connection each: ten sessions vs ten users' stateless calls
+//         (the bridge keeps at most two 2026 children per user, so ten connections
+//         of one user would be refused with 429 by design).
+// Then a new client's first result: 2025 needs initialize + initialized + the call
+// (and a child started for the session); 2026 is the call alone, and its answer
+// carries no Mcp-Session-Id (checked; the run fails otherwise).
+//
+// Also printed: the CPU time per request of the gateway and its stdio children
+// (/proc, summed over the rounds), which unlike throughput does not depend on
+// what else runs on a shared machine.
+//
+// Bounded: BENCH_ROUNDS alternating rounds (default 7) of BENCH_DURATION seconds
+// per autocannon run (default 3), about two minutes in all; the ratio is the
+// median of the per-round ratios, and every round is printed. Everything listens
+// on 127.0.0.1; every child is killed at the end. BENCH_PROF=<dir> writes a CPU
+// profile of the gateway process into <dir>.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '@mcp-gateway/testkit';
+import {
+  MODERN_CALL_HEADERS,
+  echoCall,
+  echoCall2026,
+  median,
+  toolsCallLoad,
+  toolsCallLoad2026,
+  type AutocannonResult,
+} from '../lib/autocannon.js';
+import { treeCpuMs } from '../lib/proc.js';
+import { startServer, stopServer } from '../lib/servers.js';
+import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const USERS = 10;
+const FIRST_RESULT_SAMPLES = 15;
+const here = import.meta.dirname;
+const node = process.execPath;
+const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
+
+/** One user's way in: its token, and the 2025 session opened for it. */
+interface Client {
+  auth: Record<string, string>;
+  sid: string;
+}
+
+function cli(cwd: string, args: string[]): string {
+  const r = spawnSync(node, [gatewayCli, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, MCP_GATEWAY__LOGGING__LEVEL: 'warn' },
+  });
+  if (r.status !== 0) throw new Error(`mcp-gateway ${args[0]}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** One checked 2026-07-28 echo call: 200, the echo, resultType complete, and no session header. */
+async function check2026(url: string, auth: Record<string, string>): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { ...MODERN_CALL_HEADERS, ...auth },
+    body: echoCall2026('check'),
+  });
+  const text = await res.text();
+  if (res.headers.get('mcp-session-id') !== null) throw new Error('a 2026 call was given a session');
+  if (
+    res.status !== 200 ||
+    !text.includes('"text":"hello bench"') ||
+    !text.includes('"resultType":"complete"')
+  )
+    throw new Error(`2026 tools/call answered ${res.status}: ${text.slice(0, 200)}`);
+}
+
+/** Runs one load per client at once (one connection each) and adds them up. */
+async function together(loads: Promise<AutocannonResult>[]): Promise<AutocannonResult> {
+  const rs = await Promise.all(loads);
+  const sum = (f: (r: AutocannonResult) => number) => rs.reduce((n, r) => n + f(r), 0);
+  return {
+    requests: { average: sum((r) => r.requests.average), total: sum((r) => r.requests.total) },
+    latency: { p50: median(rs.map((r) => r.latency.p50)), p99: Math.max(...rs.map((r) => r.latency.p99)) },
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+  };
+}
+
+/** Milliseconds from nothing to a new client's first echo result, 2025 (session) and 2026 (none). */
+async function firstResult(url: string, c: Client): Promise<{ legacy: number[]; modern: number[] }> {
+  const legacy: number[] = [];
+  const modern: number[] = [];
+  for (let i = 0; i < FIRST_RESULT_SAMPLES; i++) {
+    let t = performance.now();
+    const sid = await openSession(url, c.auth, { check: false });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: sessionHeaders(sid, c.auth),
+      body: echoCall(i),
+    });
+    if (!(await res.text()).includes('hello bench')) throw new Error('2025 first call failed');
+    legacy.push(performance.now() - t);
+    await (await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid, ...c.auth } })).text();
+    t = performance.now();
+    await check2026(url, c.auth);
+    modern.push(performance.now() - t);
+  }
+  return { legacy, modern };
+}
+
+const fmt = (r: AutocannonResult) =>
+  `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;
+
+/** Writes the config, adds the users and issues their tokens, before the gateway starts. */
+function prepare(cwd: string, port: number): string[] {
+  writeBenchGatewayConfig(cwd, port);
+
+  const tokens: string[] = [];
+  for (let i = 0; i < USERS; i++) {
+    cli(cwd, ['users', 'add', `bench${i}`, '--password', `p${randomBytes(18).toString('hex')}`]);
+    tokens.push(cli(cwd, ['token', '--user', `bench${i}`, '--service', 'bench']));
+  }
+  return tokens;
+}
+
+async function main() {
+  const cwd = mkdtempSync(path.join(tmpdir(), 'bench-gateway-2026-'));
+  const port = await freePort();
+  const tokens = prepare(cwd, port);
+  const prof = process.env.BENCH_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROF)}`]
+    : [];
+  const gateway = startServer([...prof, gatewayCli], { cwd });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    const url = `${base}/bench/mcp`;
+    await waitReady(`${base}/healthz`);
+    const clients: Client[] = [];
+    for (const token of tokens) {
+      const auth = { authorization: `Bearer ${token}` };
+      clients.push({ auth, sid: await openSession(url, auth) });
+      await check2026(url, auth);
+    }
+    const one = clients[0]!;
+    const legacy1 = () => toolsCallLoad(url, { ...one.auth, 'mcp-session-id': one.sid }, 1, DURATION);
+    const modern1 = () => toolsCallLoad2026(url, one.auth, 1, DURATION);
+    const legacy10 = () =>
+      together(clients.map((c) => toolsCallLoad(url, { ...c.auth, 'mcp-session-id': c.sid }, 1, DURATION)));
+    const modern10 = () => together(clients.map((c) => toolsCallLoad2026(url, c.auth, 1, DURATION)));
+    await legacy1(); // warm-up
+    await modern1();
+    const rows: Record<string, AutocannonResult[]> = { s1: [], m1: [], s10: [], m10: [] };
+    const cpu: Record<string, { ms: number; gatewayMs: number; requests: number }> = {};
+    const measured = async (k: string, run: () => Promise<AutocannonResult>) => {
+      const before = treeCpuMs(gateway.pid);
+      const r = await run();
+      const after = treeCpuMs(gateway.pid);
+      rows[k]!.push(r);
+      if (before !== undefined && after !== undefined) {
+        const c = (cpu[k] ??= { ms: 0, gatewayMs: 0, requests: 0 });
+        c.ms += after.tree - before.tree;
+        c.gatewayMs += after.root - before.root;
+        c.requests += r.requests.total;
+      }
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which goes first, so a drift in machine load favours neither.
+      const pairs: Array<[string, () => Promise<AutocannonResult>]> =
+        round % 2 === 0
+          ? [
+              ['s1', legacy1],
+              ['m1', modern1],
+              ['s10', legacy10],
+              ['m10', modern10],
+            ]
+          : [
+              ['m1', modern1],
+              ['s1', legacy1],
+              ['m10', modern10],
+              ['s10', legacy10],
+            ];
+      for (const [k, run] of pairs) await measured(k, run);
+    }
+    const first = await firstResult(url, one);
+    report(rows, cpu, first);
+  } finally {
+    await stopServer(gateway);
+  }
+}
+
+function report(
+  rows: Record<string, AutocannonResult[]>,
+  cpu: Record<string, { ms: number; gatewayMs: number; requests: number }>,
+  first: { legacy: number[]; modern: number[] },
+) {
+  const pick = (k: string) =>
+    [...rows[k]!].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(ROUNDS / 2)]!;
+  const ratio = (m: string, s: string) =>
+    median(rows[m]!.map((r, i) => r.requests.average / rows[s]![i]!.requests.average));
+  const rounds = (m: string, s: string) =>
+    rows[m]!.map((r, i) => (r.requests.average / rows[s]![i]!.requests.average).toFixed(2)).join(' ');
+  console.log(
+    `tools/call (echo) through the gateway, fixture stdio server; ${ROUNDS} alternating rounds of ${DURATION}s, medians`,
+  );
+  console.log(`  2025 session          c=1  ${fmt(pick('s1'))}`);
+  console.log(`  2026 stateless        c=1  ${fmt(pick('m1'))}`);
+  console.log(`  2025 sessions, 10 users c=10 ${fmt(pick('s10'))}`);
+  console.log(`  2026 stateless, 10 users c=10 ${fmt(pick('m10'))}`);
+  console.log(
+    `  ratio stateless/sessions: c=1 ${ratio('m1', 's1').toFixed(2)}, c=10 ${ratio('m10', 's10').toFixed(2)} (aim >= 1.0)`,
+  );
+  console.log(`  per-round ratios: c=1 ${rounds('m1', 's1')}; c=10 ${rounds('m10', 's10')}`);
+  const us = (k: string, f: 'ms' | 'gatewayMs') => (cpu[k] ? (cpu[k][f] * 1000) / cpu[k].requests : NaN);
+  const line = (c: string, s: string, m: string) =>
+    `  ${c} 2025 ${us(s, 'ms').toFixed(0)} µs (gateway ${us(s, 'gatewayMs').toFixed(0)}), ` +
+    `2026 ${us(m, 'ms').toFixed(0)} µs (gateway ${us(m, 'gatewayMs').toFixed(0)}); ` +
+    `2026/2025 ${(us(m, 'ms') / us(s, 'ms')).toFixed(2)}`;
+  if (cpu.s1 && cpu.m1 && cpu.s10 && cpu.m10) {
+    console.log('CPU per request, gateway + its stdio children (/proc, all rounds):');
+    console.log(line('c=1 ', 's1', 'm1'));
+    console.log(line('c=10', 's10', 'm10'));
+  }
+  const ms = (xs: number[]) => `${median(xs).toFixed(1)} ms`;
+  console.log(`new client to first result (median of ${FIRST_RESULT_SAMPLES}):`);
+  console.log(
+    `  2025: initialize + initialized + tools/call (3 requests, a child per session) ${ms(first.legacy)}`,
+  );
+  console.log(
+    `  2026: tools/call alone (1 request, no Mcp-Session-Id in any answer)         ${ms(first.modern)}`,
+  );
+  console.log(
+    `  ratio 2025/2026 first-result time: ${(median(first.legacy) / median(first.modern)).toFixed(1)}x`,
+  );
+}
+
+await main();
