@@ -1,25 +1,12 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import { compare, expectedFailures, node22, runSuite, suiteEntry, type SuiteRun } from './suite.js';
+import { compare, expectedFailures, requiredScenarios, runSuite, type SuiteRun } from './suite.js';
 
-const execFileAsync = promisify(execFile);
 
 /** The revision whose frozen server set the 0.2.0 suite scores. */
 export const REVISION = '2026-07-28';
 
 /** The server scenarios `conformance-next list --requirements 2026-07-28` names (the frozen, scored set). */
-export async function requiredServerScenarios(): Promise<string[]> {
-  const { stdout } = await execFileAsync(node22, [
-    suiteEntry('conformance-next'),
-    'list',
-    '--requirements',
-    REVISION,
-  ]);
-  const section = stdout.slice(stdout.indexOf('Server scenarios'));
-  const block = section.slice(0, section.search(/\n\s*\n/));
-  return [...block.matchAll(/^\s+- (\S+)$/gm)].map((m) => m[1]!);
-}
+export const requiredServerScenarios = (): Promise<string[]> => requiredScenarios('Server', REVISION);
 
 /** The check objects a `--verbose` single-scenario run prints as one JSON array. */
 function checksOf(output: string): { id: string; status: string }[] {
