@@ -1,7 +1,6 @@
 import { expect } from 'vitest';
 import { compare, expectedFailures, requiredScenarios, runSuite, type SuiteRun } from './suite.js';
 
-
 /** The revision whose frozen server set the 0.2.0 suite scores. */
 export const REVISION = '2026-07-28';
 
