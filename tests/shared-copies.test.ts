@@ -23,6 +23,10 @@ const COPIES: Record<string, string[]> = {
     'packages/streamablehttp-client/src/http/capped-body.ts',
     'packages/gateway-kit/src/http/capped-body.ts',
   ],
+  'MCP 2026-07-28 _meta keys': [
+    'packages/streamablehttp-proxy/src/mcp-meta-keys.ts',
+    'packages/streamablehttp-client/src/protocol/mcp-meta-keys.ts',
+  ],
   'JSON-RPC error code table': [
     'packages/gateway-kit/src/jsonrpc-error-codes.ts',
     'packages/streamablehttp-proxy/src/jsonrpc-error-codes.ts',

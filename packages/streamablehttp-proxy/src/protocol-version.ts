@@ -1,3 +1,4 @@
+import { MCP_META_KEYS } from './mcp-meta-keys.js';
 /**
  * Every MCP protocol-version rule of the bridge lives here, so a new spec
  * revision is one edit: which revisions each era serves, and which era a
@@ -27,7 +28,7 @@ export const MODERN_PROTOCOL_VERSIONS: readonly string[] = ['2026-07-28'];
 export const CHILD_PROTOCOL_VERSION = '2025-11-25';
 
 /** `params._meta` key of a modern request's protocol version (the envelope's claim). */
-export const PROTOCOL_VERSION_META_KEY = 'io.modelcontextprotocol/protocolVersion';
+export const PROTOCOL_VERSION_META_KEY = MCP_META_KEYS.protocolVersion;
 
 /** True when `version` is a modern (2026-era) revision the bridge serves. */
 export function isModernProtocolVersion(version: string): boolean {

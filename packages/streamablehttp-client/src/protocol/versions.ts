@@ -1,3 +1,4 @@
+import { MCP_META_KEYS } from './mcp-meta-keys.js';
 /**
  * Every protocol-version decision of the client lives here: which MCP
  * revisions it speaks, which one it prefers, what a server's answer to the
@@ -66,14 +67,7 @@ export function legacyVersionFor(requested: unknown): string {
 }
 
 /** The `_meta` keys of the 2026-07-28 request envelope. */
-export const META_KEYS = {
-  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
-  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-  clientInfo: 'io.modelcontextprotocol/clientInfo',
-  logLevel: 'io.modelcontextprotocol/logLevel',
-  serverInfo: 'io.modelcontextprotocol/serverInfo',
-  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
-} as const;
+export const META_KEYS = MCP_META_KEYS;
 
 /** Methods whose `Mcp-Name` header carries `params.name` or `params.uri`. */
 export const NAMED_METHODS: Readonly<Record<string, 'name' | 'uri'>> = {

@@ -1,20 +1,10 @@
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import type { JsonRpcId } from '../jsonrpc.js';
-import {
-  MODERN_PROTOCOL_VERSIONS,
-  PROTOCOL_VERSION_META_KEY,
-  isModernProtocolVersion,
-} from '../protocol-version.js';
+import { MCP_META_KEYS } from '../mcp-meta-keys.js';
+import { MODERN_PROTOCOL_VERSIONS, isModernProtocolVersion } from '../protocol-version.js';
 
 /** `params._meta` keys of the 2026-07-28 per-request envelope. */
-export const META = {
-  protocolVersion: PROTOCOL_VERSION_META_KEY,
-  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-  clientInfo: 'io.modelcontextprotocol/clientInfo',
-  logLevel: 'io.modelcontextprotocol/logLevel',
-  serverInfo: 'io.modelcontextprotocol/serverInfo',
-  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
-} as const;
+export const META = MCP_META_KEYS;
 
 /** A 2026-07-28 request whose envelope and headers passed every check. */
 export interface ModernRequest {
