@@ -1,17 +1,55 @@
 import type { Identity } from './identity.js';
 
+/** RFC 6750 and RFC 9449 §7.1 error codes of a refused token or proof. */
+export type AuthErrorCode =
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_request'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
+
+/** How a refusal is challenged beyond its status and code. */
+export interface AuthErrorOptions {
+  /**
+   * Carry the error on the `DPoP` challenge (RFC 9449 §7.1): the request used
+   * DPoP, its proof was refused, or a DPoP-bound token came as Bearer.
+   */
+  dpop?: boolean;
+  /** The server nonce to retry with (`DPoP-Nonce` header, RFC 9449 §9). */
+  nonce?: string;
+}
+
 /** A token was missing, invalid or lacked a scope: the 401/403 a client receives. */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
   constructor(
     /** 401 for a missing or bad token, 403 for a missing scope. */
     readonly status: 401 | 403,
-    /** RFC 6750 error code, or `undefined` when no token was sent. */
-    readonly error: 'invalid_token' | 'insufficient_scope' | 'invalid_request' | undefined,
+    /** RFC 6750 / RFC 9449 error code, or `undefined` when no token was sent. */
+    readonly error: AuthErrorCode | undefined,
     readonly description: string,
+    readonly options: AuthErrorOptions = {},
   ) {
     super(description);
   }
+}
+
+/** The facts of an HTTP request a DPoP proof is checked against (RFC 9449 §4.3). */
+export interface PresentationContext {
+  /** The request's method (`htm`). */
+  method: string;
+  /** The URL the client addressed (`htu`): behind a trusted proxy, the public one. */
+  url: string;
+  /** The request's `DPoP` header, `null`/`undefined` when absent. */
+  dpop: string | null | undefined;
+}
+
+/** The DPoP schemes a resource advertises in its challenges (RFC 9449 §7.1). */
+export interface DpopChallengeInfo {
+  /** Proof algorithms accepted (`algs`). */
+  algorithms: readonly string[];
+  /** Only DPoP is accepted: the `Bearer` challenge is left out. */
+  required: boolean;
 }
 
 /** A protected resource the authorization server issues tokens for. */
@@ -33,6 +71,18 @@ export interface GatewayAuth {
   fetch(request: Request): Promise<Response>;
   /** Checks an access token for `resource` and `scopes`; throws {@link AuthError}. */
   verify(token: string, opts: { resource: string; scopes: string[] }): Promise<Identity>;
+  /**
+   * Checks an `Authorization` header as presented (`Bearer` or `DPoP` with
+   * its proof for `http`, RFC 9449 §7); throws {@link AuthError}. Without it
+   * the gateway accepts `Bearer` only and calls {@link verify}.
+   */
+  authenticate?(
+    authorization: string | null | undefined,
+    http: PresentationContext,
+    opts: { resource: string; scopes: string[] },
+  ): Promise<Identity>;
+  /** DPoP challenge parameters when the server accepts DPoP (`undefined`: Bearer only). */
+  readonly dpop?: DpopChallengeInfo | undefined;
   /** Called when services (and so resources) change at runtime. */
   setResources?(resources: ResourceDescriptor[]): void | Promise<void>;
   /** True when the authorization server's store is reachable. */
@@ -53,13 +103,27 @@ export function bearerFromHeader(h: string | null | undefined): string | undefin
   return m[1];
 }
 
-/** The `WWW-Authenticate` challenge for a protected resource (RFC 6750 §3, RFC 9728 §5.1). */
-export function challenge(metadataUrl: string, scopes: string[], err?: AuthError): string {
+/**
+ * The `WWW-Authenticate` challenges for a protected resource (RFC 6750 §3,
+ * RFC 9728 §5.1). With `dpop`, a `DPoP algs="…"` challenge with the same
+ * parameters follows the Bearer one (RFC 9449 §7.1), or replaces it when
+ * DPoP is required; the error goes on the scheme the client used (a refused
+ * proof or a DPoP-bound token sent as Bearer: the DPoP challenge).
+ */
+export function challenge(
+  metadataUrl: string,
+  scopes: string[],
+  err?: AuthError,
+  dpop?: DpopChallengeInfo,
+): string {
   const parts = [`resource_metadata="${metadataUrl}"`];
   if (scopes.length) parts.push(`scope="${scopes.join(' ')}"`);
-  if (err?.error) {
-    parts.push(`error="${err.error}"`);
-    parts.push(`error_description="${err.description.replace(/["\\]/g, '')}"`);
-  }
-  return `Bearer ${parts.join(', ')}`;
+  const error = err?.error
+    ? [`error="${err.error}"`, `error_description="${err.description.replace(/["\\]/g, '')}"`]
+    : [];
+  if (!dpop) return `Bearer ${[...parts, ...error].join(', ')}`;
+  const onDpop = dpop.required || err?.options.dpop === true;
+  const dpopChallenge = `DPoP ${[`algs="${dpop.algorithms.join(' ')}"`, ...parts, ...(onDpop ? error : [])].join(', ')}`;
+  if (dpop.required) return dpopChallenge;
+  return `Bearer ${[...parts, ...(onDpop ? [] : error)].join(', ')}, ${dpopChallenge}`;
 }

@@ -81,7 +81,10 @@ describe('gateway: every service is its own protected resource', () => {
     const res = await post(gw, '/demo/mcp', initialize);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo"`,
+      // RFC 9449 §7.1: DPoP is on by default, so both schemes are offered with the same parameters.
+      `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo", ` +
+        `DPoP algs="ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA", ` +
+        `resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo"`,
     );
     expect(await res.json()).toEqual({
       error: 'unauthorized',

@@ -160,7 +160,10 @@ describe('gateway node:http fast path (stdio services)', () => {
     const none = await post('/demo/mcp', initialize);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo"`,
+      // RFC 9449 §7.1: DPoP is on by default, so both schemes are offered with the same parameters.
+      `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo", ` +
+        `DPoP algs="ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA", ` +
+        `resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo"`,
     );
     expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const bad = `${alice.slice(0, -4)}AAAA`;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
 
 /**
  * The gateway's configuration, validated with zod. Every object is strict, so
@@ -338,6 +339,7 @@ export const authorizationSchema = z.strictObject({
     })
     .default({ allowLoopback: false, allowPrivate: false })
     .describe('Which addresses `jwksUri` / `jwks_uri` may point to (public only by default).'),
+  dpop: dpopSchema.describe('DPoP (RFC 9449) sender-constrained tokens; see `config/dpop.ts`.'),
 });
 
 /** Where and to whom `/metrics` is served, and how many tool series it may hold. */
@@ -467,6 +469,7 @@ const configFields = z.strictObject({
       clients: [],
       dynamicRegistration: true,
       keyFetch: { allowLoopback: false, allowPrivate: false },
+      dpop: DPOP_DEFAULTS,
     })
     .describe(
       'Grants for machine clients (`client_credentials`, `private_key_jwt`) and enterprise IdPs (ID-JAG).',

@@ -7,6 +7,7 @@ import type {
   Store,
 } from '@mcp-gateway/oauth-dynamicclient';
 import type { ResourceDescriptor } from '../auth.js';
+import { dpopServerOptions } from '../config/dpop.js';
 import type { GatewayConfig } from '../config/schema.js';
 
 /** Static client the gateway's own pages (connected apps) sign in with. */
@@ -44,6 +45,9 @@ export const CONFIG_FIELD_OF_OPTION: Readonly<Record<string, string>> = {
   trustedIdps: 'authorization.trustedIdps',
   staticClients: 'authorization.clients',
   remoteJwks: 'authorization.keyFetch',
+  'dpop.nonceRotationSeconds': 'authorization.dpop.nonceRotation',
+  'dpop.proofMaxAgeSeconds': 'authorization.dpop.proofMaxAge',
+  dpop: 'authorization.dpop',
 };
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer' as const;
@@ -148,9 +152,8 @@ export function authorizationServerOptions(
       ...(i.jwks ? { jwks: i.jwks } : { jwksUri: i.jwksUri! }),
     })),
     remoteJwks: config.authorization.keyFetch,
-    // The gateway's MCP route reads Bearer tokens only: until it checks DPoP proofs
-    // (`as.verifyPresentedToken`), its authorization server neither advertises nor binds DPoP (issue 19).
-    dpop: { enabled: false },
+    // The gateway's routes check presentations through `as.verifyPresentedToken` (issue 19).
+    dpop: dpopServerOptions(config.authorization.dpop),
     ...(parts.logger ? { logger: parts.logger } : {}),
     ...(parts.onAudit ? { onAudit: parts.onAudit } : {}),
   };

@@ -1,13 +1,24 @@
 import {
+  challengeScheme,
   createAuthorizationServer,
+  dpopAlgorithms,
+  DpopError,
   OAuthError,
+  parseAuthorization,
   type AuditRecord,
   type AuthorizationServer,
   type AuthorizationServerOptions,
   type IdentityProvider,
   type Store,
+  type VerifiedAccessToken,
 } from '@mcp-gateway/oauth-dynamicclient';
-import { AuthError, type GatewayAuth, type ResourceDescriptor } from '../auth.js';
+import {
+  AuthError,
+  type DpopChallengeInfo,
+  type GatewayAuth,
+  type PresentationContext,
+  type ResourceDescriptor,
+} from '../auth.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
 import { connectionInfo } from '../http/node.js';
@@ -83,45 +94,63 @@ export class Authorization implements GatewayAuth {
     });
   }
 
+  /** DPoP challenge parameters from `authorization.dpop` (`undefined` when DPoP is off). */
+  get dpop(): DpopChallengeInfo | undefined {
+    const d = this.deps.config.authorization.dpop;
+    return d.enabled ? { algorithms: d.algorithms ?? dpopAlgorithms, required: d.required } : undefined;
+  }
+
   async verify(token: string, opts: { resource: string; scopes: string[] }): Promise<Identity> {
     try {
-      const v = await this.current.verifyAccessToken(token, opts);
-      return {
-        sub: v.sub,
-        ...((v.login ?? v.name) ? { name: v.login ?? v.name } : {}),
-        clientId: v.clientId,
-        scopes: v.scopes,
-      };
+      return identityOf(await this.current.verifyAccessToken(token, opts));
     } catch (err) {
-      if (err instanceof OAuthError && (err.status === 401 || err.status === 403)) {
-        throw new AuthError(
-          err.status,
-          err.error === 'insufficient_scope' ? 'insufficient_scope' : 'invalid_token',
-          err.description ?? err.error,
-        );
-      }
-      if (err instanceof OAuthError && err.status === 503) {
-        throw new GatewayError(
-          503,
-          JsonRpcCode.StoreUnavailable,
-          'the token store is unavailable; try again shortly',
-          {
-            'retry-after': '5',
-          },
-        );
-      }
-      if (!(await storeReachable(this.deps.store, 1000))) {
-        throw new GatewayError(
-          503,
-          JsonRpcCode.StoreUnavailable,
-          'the token store is unavailable; try again shortly',
-          {
-            'retry-after': '5',
-          },
-        );
-      }
-      throw err;
+      throw await this.refusal(err, undefined);
     }
+  }
+
+  /**
+   * An `Authorization` header as presented, through the authorization
+   * server's own checks (`verifyPresentedToken`: a DPoP proof for `http`
+   * with its replay cache and nonces, `cnf.jkt` binding). With
+   * `authorization.dpop.required`, the Bearer scheme is refused.
+   */
+  async authenticate(
+    authorization: string | null | undefined,
+    http: PresentationContext,
+    opts: { resource: string; scopes: string[] },
+  ): Promise<Identity> {
+    const presented = parseAuthorization(authorization);
+    if (!presented)
+      throw new AuthError(401, 'invalid_request', 'malformed Authorization header (expected Bearer or DPoP)');
+    if (this.dpop?.required && presented.scheme === 'Bearer')
+      throw new AuthError(401, 'invalid_token', 'this resource accepts DPoP-bound tokens only', { dpop: true });
+    try {
+      return identityOf(await this.current.verifyPresentedToken(authorization, http, opts));
+    } catch (err) {
+      throw await this.refusal(err, authorization);
+    }
+  }
+
+  /** The gateway error for a refused token or proof; `authorization` decides the challenge scheme. */
+  private async refusal(err: unknown, authorization: string | null | undefined): Promise<unknown> {
+    if (err instanceof DpopError) {
+      return new AuthError(401, err.code, err.description, {
+        dpop: true,
+        ...(err.nonce ? { nonce: err.nonce } : {}),
+      });
+    }
+    if (err instanceof OAuthError && (err.status === 401 || err.status === 403)) {
+      const dpop = challengeScheme(parseAuthorization(authorization), err, false).dpop !== undefined;
+      return new AuthError(
+        err.status,
+        err.error === 'insufficient_scope' ? 'insufficient_scope' : 'invalid_token',
+        err.description ?? err.error,
+        dpop ? { dpop } : {},
+      );
+    }
+    if (err instanceof OAuthError && err.status === 503) return storeUnavailable();
+    if (!(await storeReachable(this.deps.store, 1000))) return storeUnavailable();
+    return err;
   }
 
   setResources(resources: ResourceDescriptor[]): void {
@@ -139,3 +168,18 @@ export class Authorization implements GatewayAuth {
     await this.current.close();
   }
 }
+
+/** The gateway identity of a verified access token. */
+function identityOf(v: VerifiedAccessToken): Identity {
+  return {
+    sub: v.sub,
+    ...((v.login ?? v.name) ? { name: v.login ?? v.name } : {}),
+    clientId: v.clientId,
+    scopes: v.scopes,
+  };
+}
+
+const storeUnavailable = () =>
+  new GatewayError(503, JsonRpcCode.StoreUnavailable, 'the token store is unavailable; try again shortly', {
+    'retry-after': '5',
+  });

@@ -1,9 +1,10 @@
 /**
  * Request headers a browser MCP client may send: the 2025 session headers and
- * the 2026-07-28 mirrored ones (SEP-2243: `Mcp-Method`, `Mcp-Name`).
+ * the 2026-07-28 mirrored ones (SEP-2243: `Mcp-Method`, `Mcp-Name`), and
+ * the RFC 9449 `DPoP` proof.
  */
 const ALLOWED_HEADERS =
-  'Authorization, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID';
+  'Authorization, DPoP, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID';
 
 /**
  * The preflight's `Access-Control-Allow-Headers`: {@link ALLOWED_HEADERS}
@@ -32,7 +33,7 @@ export class Cors {
     if (!origin || !this.allows(origin, ownOrigin)) return {};
     return {
       'access-control-allow-origin': origin,
-      'access-control-expose-headers': 'Mcp-Session-Id, WWW-Authenticate, Mcp-Protocol-Version, X-Request-Id',
+      'access-control-expose-headers': 'Mcp-Session-Id, WWW-Authenticate, DPoP-Nonce, Mcp-Protocol-Version, X-Request-Id',
       vary: 'Origin',
     };
   }

@@ -61,3 +61,10 @@ export function publicAddress(req: RequestParts, trustProxy: boolean, issuer: UR
   host = host.replace(proto === 'https' ? /:443$/ : /:80$/, '');
   return { origin: `${proto}://${host}`, host, pathname: url ? url.pathname : req.url, clientIp };
 }
+
+/**
+ * The URL the client addressed (scheme, host, path; no query), as a DPoP
+ * proof's `htu` must name it (RFC 9449 §4.3): behind a trusted proxy, built
+ * from the forwarded headers {@link publicAddress} believed.
+ */
+export const addressedUrl = (pub: PublicRequest): string => `${pub.origin}${pub.pathname}`;

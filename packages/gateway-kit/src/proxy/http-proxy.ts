@@ -18,9 +18,10 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-/** Request headers never forwarded upstream: the client's credentials and identity claims. */
+/** Request headers never forwarded upstream: the client's credentials (token, DPoP proof) and identity claims. */
 const CLIENT_ONLY = new Set([
   'authorization',
+  'dpop',
   'cookie',
   'x-user-id',
   'x-user-name',

@@ -2,6 +2,7 @@ import { AuthError } from '../../auth.js';
 import { listProblems, listsSubject, otherSubjects } from '../../config/subjects.js';
 import { jsonError } from '../../errors.js';
 import { decodePathSegment } from '../../http/path.js';
+import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { ServiceRegistryError, type ServiceEntry } from '../../services/registry.js';
@@ -118,12 +119,12 @@ async function services(
  */
 export function adminRoute(ctx: RouteContext): OwnRoute {
   const meta = `${ctx.issuer.origin}/.well-known/oauth-protected-resource${new URL(ctx.admin.resource).pathname}`;
-  async function serve(request: Request, _pub: unknown, log: Logger, path: string | undefined) {
+  async function serve(request: Request, pub: PublicRequest, log: Logger, path: string | undefined) {
     let identity: Identity;
     try {
-      identity = await ctx.authenticate(request.headers.get('authorization'), ctx.admin.resource, [
-        ADMIN_SCOPE,
-      ]);
+      const h = request.headers;
+      const http = { method: request.method, url: addressedUrl(pub), dpop: h.get('dpop') };
+      identity = await ctx.authenticate(h.get('authorization'), ctx.admin.resource, [ADMIN_SCOPE], http);
     } catch (err) {
       if (err instanceof AuthError) return ctx.authFailure(err, meta, [ADMIN_SCOPE]);
       throw err;

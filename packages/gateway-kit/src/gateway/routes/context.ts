@@ -3,6 +3,7 @@ import {
   bearerFromHeader,
   challenge,
   type GatewayAuth,
+  type PresentationContext,
   type ResourceDescriptor,
 } from '../../auth.js';
 import type { GatewayConfig } from '../../config/schema.js';
@@ -57,13 +58,21 @@ export interface RouteContext extends GatewayHandlerDeps {
   admin: ResourceDescriptor;
   /** The path below the issuer's path, or `undefined` for a request outside it. */
   local(pub: PublicRequest): string | undefined;
-  /** The identity of a bearer token for `resource` with `scopes`; {@link AuthError} otherwise. */
+  /**
+   * The identity of an access token for `resource` with `scopes`: `Bearer`,
+   * or `DPoP` with a proof for `http` when the authorization server checks
+   * presentations (RFC 9449 §7); {@link AuthError} otherwise.
+   */
   authenticate(
     authorization: string | null | undefined,
     resource: string,
     scopes: string[],
+    http?: PresentationContext,
   ): Promise<Identity>;
-  /** The RFC 6750 answer to an {@link AuthError}, with the RFC 9728 challenge. */
+  /**
+   * The RFC 6750 answer to an {@link AuthError}, with the RFC 9728 challenge
+   * (and the RFC 9449 `DPoP` one, plus `DPoP-Nonce`, when DPoP is on).
+   */
   authFailure(
     err: AuthError,
     metadataUrl: string,
@@ -85,7 +94,11 @@ export function routeContext(deps: GatewayHandlerDeps): RouteContext {
     admin: adminResource(config.issuer),
     local: (pub) =>
       pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined,
-    async authenticate(authorization, resource, scopes) {
+    async authenticate(authorization, resource, scopes, http) {
+      if (http && auth.authenticate) {
+        if (!authorization) throw new AuthError(401, undefined, 'an access token is required');
+        return auth.authenticate(authorization, http, { resource, scopes });
+      }
       const token = bearerFromHeader(authorization);
       if (!token) throw new AuthError(401, undefined, 'an access token is required');
       return auth.verify(token, { resource, scopes });
@@ -96,8 +109,9 @@ export function routeContext(deps: GatewayHandlerDeps): RouteContext {
         {
           status: err.status,
           headers: {
-            'www-authenticate': challenge(metadataUrl, scopes, err),
+            'www-authenticate': challenge(metadataUrl, scopes, err, auth.dpop),
             'cache-control': 'no-store',
+            ...(err.options.nonce ? { 'dpop-nonce': err.options.nonce } : {}),
             ...extra,
           },
         },

@@ -1,6 +1,8 @@
 /** Request headers the gateway owns (with `x-mcp-gateway-*`): a client can never set them for a backend. */
 const OWNED_HEADERS = new Set([
   'authorization',
+  // RFC 9449 proofs are for the gateway: no token or proof passes through to a backend.
+  'dpop',
   'cookie',
   'origin',
   'x-user-id',

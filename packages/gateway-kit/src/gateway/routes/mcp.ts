@@ -3,7 +3,7 @@ import { AuthError } from '../../auth.js';
 import { mayUse } from '../../config/subjects.js';
 import { errorResponse, GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
 import { connectionInfo, connectionInfoAlias, writeResponse } from '../../http/node.js';
-import type { PublicRequest } from '../../http/public-url.js';
+import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders } from '../../protocol-version.js';
@@ -172,7 +172,7 @@ export class McpRoute {
     // An object with a getter: the request's child logger is made only when a line is logged.
     logs: { readonly log: Logger },
   ): Promise<Admission> {
-    const caller = await this.admitCaller(entry, header, pub);
+    const caller = await this.admitCaller(entry, header, method, pub);
     if ('refusal' in caller) return caller;
     const { identity, corsHeaders } = caller;
     let text: string | undefined;
@@ -204,10 +204,14 @@ export class McpRoute {
     return { identity, corsHeaders, body: text, messages, json, tools };
   }
 
-  /** CORS origin, the token (audience and scope) and the service's `users` list. */
+  /**
+   * CORS origin, the token (audience and scope; `Bearer`, or `DPoP` with a
+   * proof for this method and public URL) and the service's `users` list.
+   */
   private async admitCaller(
     entry: ServiceEntry,
     header: (name: string) => string | null | undefined,
+    method: string,
     pub: PublicRequest,
   ): Promise<{ refusal: Response } | { identity: Identity; corsHeaders: Record<string, string> }> {
     const { cors, metrics } = this.ctx;
@@ -219,7 +223,8 @@ export class McpRoute {
     const { route } = entry;
     let identity: Identity;
     try {
-      identity = await this.ctx.authenticate(header('authorization'), route.resource, route.scopes);
+      const http = { method, url: addressedUrl(pub), dpop: header('dpop') };
+      identity = await this.ctx.authenticate(header('authorization'), route.resource, route.scopes, http);
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
       metrics.authFailures.inc({ service: entry.name, reason: err.error ?? 'missing' });
