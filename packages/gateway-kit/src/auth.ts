@@ -2,11 +2,7 @@ import type { Identity } from './identity.js';
 
 /** RFC 6750 and RFC 9449 §7.1 error codes of a refused token or proof. */
 export type AuthErrorCode =
-  | 'invalid_token'
-  | 'insufficient_scope'
-  | 'invalid_request'
-  | 'invalid_dpop_proof'
-  | 'use_dpop_nonce';
+  'invalid_token' | 'insufficient_scope' | 'invalid_request' | 'invalid_dpop_proof' | 'use_dpop_nonce';
 
 /** How a refusal is challenged beyond its status and code. */
 export interface AuthErrorOptions {

@@ -73,6 +73,7 @@ describe('gateway: every service is its own protected resource', () => {
         scopes_supported: [`mcp:${name}`],
         bearer_methods_supported: ['header'],
         resource_name: expect.any(String),
+        dpop_signing_alg_values_supported: expect.arrayContaining(['ES256', 'EdDSA']),
       });
     }
   });

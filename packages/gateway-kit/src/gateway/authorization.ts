@@ -123,7 +123,9 @@ export class Authorization implements GatewayAuth {
     if (!presented)
       throw new AuthError(401, 'invalid_request', 'malformed Authorization header (expected Bearer or DPoP)');
     if (this.dpop?.required && presented.scheme === 'Bearer')
-      throw new AuthError(401, 'invalid_token', 'this resource accepts DPoP-bound tokens only', { dpop: true });
+      throw new AuthError(401, 'invalid_token', 'this resource accepts DPoP-bound tokens only', {
+        dpop: true,
+      });
     try {
       return identityOf(await this.current.verifyPresentedToken(authorization, http, opts));
     } catch (err) {

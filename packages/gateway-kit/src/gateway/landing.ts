@@ -34,13 +34,11 @@ export function landingPage(deps: { config: GatewayConfig; registry: ServiceRegi
         ? html`<h2>Connect</h2>
             <p>From a terminal, sign in once (a browser opens):</p>
             <p><code>${loginCommand(first.route.resource)}</code></p>
-            <p>
-              Claude Desktop: add this to <code>claude_desktop_config.json</code>, then restart it:
-            </p>
+            <p>Claude Desktop: add this to <code>claude_desktop_config.json</code>, then restart it:</p>
             <pre><code>${JSON.stringify(claudeDesktopEntry(first.name, first.route.resource), null, 2)}</code></pre>
             <p class="muted">
-              Claude.ai, the MCP Inspector and other remote clients: give them a service URL; they find
-              this gateway's sign-in by themselves.
+              Claude.ai, the MCP Inspector and other remote clients: give them a service URL; they find this
+              gateway's sign-in by themselves.
             </p>`
         : html`<p>No service is open to everyone here; sign in to see yours.</p>`;
       return htmlPage(

@@ -33,7 +33,8 @@ export class Cors {
     if (!origin || !this.allows(origin, ownOrigin)) return {};
     return {
       'access-control-allow-origin': origin,
-      'access-control-expose-headers': 'Mcp-Session-Id, WWW-Authenticate, DPoP-Nonce, Mcp-Protocol-Version, X-Request-Id',
+      'access-control-expose-headers':
+        'Mcp-Session-Id, WWW-Authenticate, DPoP-Nonce, Mcp-Protocol-Version, X-Request-Id',
       vary: 'Origin',
     };
   }

@@ -28,7 +28,10 @@ export function resolveLogFormat(format: 'auto' | 'json' | 'pretty', isTty = Boo
  * Human-readable lines for a terminal (pino-pretty, synchronous, on stdout),
  * with the same redaction as the JSON lines.
  */
-export function createPrettyLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
+export function createPrettyLogger(
+  level: string,
+  destination: NodeJS.WritableStream = process.stdout,
+): Logger {
   const pretty = PinoPretty({
     colorize: destination === process.stdout && Boolean(process.stdout.isTTY),
     sync: true,

@@ -3,6 +3,16 @@ import type { OwnRoute, RouteContext } from './context.js';
 
 const PREFIX = '/.well-known/oauth-protected-resource';
 
+/** RFC 9728 §2 DPoP members: the proof algorithms accepted, and whether only DPoP-bound tokens are. */
+function dpopMembers(ctx: RouteContext) {
+  const dpop = ctx.auth.dpop;
+  if (!dpop) return {};
+  return {
+    dpop_signing_alg_values_supported: [...dpop.algorithms],
+    ...(dpop.required ? { dpop_bound_access_tokens_required: true } : {}),
+  };
+}
+
 /** The RFC 9728 protected-resource document of a service. */
 function serviceDocument(ctx: RouteContext, e: ServiceEntry) {
   return {
@@ -11,6 +21,7 @@ function serviceDocument(ctx: RouteContext, e: ServiceEntry) {
     scopes_supported: e.route.scopes,
     bearer_methods_supported: ['header'],
     resource_name: e.route.title,
+    ...dpopMembers(ctx),
   };
 }
 
@@ -42,6 +53,7 @@ export function metadataRoute(ctx: RouteContext): OwnRoute {
           scopes_supported: ctx.admin.scopes,
           bearer_methods_supported: ['header'],
           resource_name: ctx.admin.name,
+          ...dpopMembers(ctx),
         }),
       );
     },
