@@ -48,8 +48,8 @@ describe('authorization.dynamicRegistration', () => {
     const meta = await metadata(url);
     expect(meta.registration_endpoint).toBe(`${url}/register`);
     expect(meta.client_id_metadata_document_supported).toBe(true);
-    // Issue 19: no DPoP until the MCP route checks proofs, so clients keep Bearer tokens it accepts.
-    expect(meta).not.toHaveProperty('dpop_signing_alg_values_supported');
+    // Issue 19: the MCP routes check DPoP proofs, so the gateway advertises DPoP (RFC 9449 §5.1).
+    expect(meta.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'EdDSA']));
     expect((await register(url)).status).toBe(201);
   });
 
