@@ -18,9 +18,9 @@ import {
   MCP_HEADERS,
   proofKey,
   publicClient,
-  rpcResult,
   type ProofKey,
 } from './helpers/dpop.js';
+import { rpcResult } from './helpers.js';
 
 const V2026 = '2026-07-28';
 const initialize = {

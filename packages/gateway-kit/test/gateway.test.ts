@@ -5,7 +5,7 @@ import { createGateway, type Gateway } from '../src/gateway/create.js';
 import { issueToken } from '../src/gateway/cli-token.js';
 import { createLogger } from '../src/ops/logger.js';
 import { signPayload } from '../src/ops/webhooks.js';
-import { ISSUER, testGateways } from './helpers.js';
+import { ISSUER, rpcResult, testGateways } from './helpers.js';
 
 const { cleanups, gateway } = testGateways();
 
@@ -29,19 +29,6 @@ const post = (gw: Gateway, path: string, body: unknown, token?: string, extra: R
       body: JSON.stringify(body),
     }),
   );
-
-async function rpcResult(res: Response): Promise<Record<string, unknown>> {
-  const text = await res.text();
-  const data = res.headers.get('content-type')?.includes('text/event-stream')
-    ? text
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trim())
-        .filter(Boolean)
-        .pop()!
-    : text;
-  return JSON.parse(data) as Record<string, unknown>;
-}
 
 async function openSession(gw: Gateway, path: string, token: string): Promise<string> {
   const res = await post(gw, path, initialize, token);

@@ -29,3 +29,17 @@ export function testGateways() {
   }
   return { cleanups, gateway };
 }
+
+/** The JSON-RPC message of a JSON or SSE answer (the last `data:` line of a stream). */
+export async function rpcResult(res: Response): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  const data = res.headers.get('content-type')?.includes('text/event-stream')
+    ? text
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .filter(Boolean)
+        .pop()!
+    : text;
+  return JSON.parse(data) as Record<string, unknown>;
+}

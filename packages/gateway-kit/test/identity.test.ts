@@ -6,6 +6,7 @@ import { subjectWarnings } from '../src/config/subjects.js';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { ISSUER, testGateways } from './helpers.js';
+import { Jar } from './helpers/jar.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
 const { cleanups, gateway } = testGateways();
@@ -13,21 +14,6 @@ const { cleanups, gateway } = testGateways();
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const at = (gw: Gateway, path: string, init: RequestInit = {}) =>
   gw.fetch(new Request(`${ISSUER}${path}`, init));
-
-/** A cookie jar for the gateway's flow cookies. */
-class Jar {
-  private readonly cookies = new Map<string, string>();
-  take(res: Response): void {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      this.cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
-    }
-  }
-  get header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-}
 
 /** Posts the first form of a page (its hidden fields plus `values`) as the browser holding `jar`. */
 async function submitForm(gw: Gateway, jar: Jar, html: string, values: Record<string, string>) {

@@ -10,6 +10,7 @@ import { resolveConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 import { createLogger } from '../../src/ops/logger.js';
+import { Jar } from './jar.js';
 
 export const insecure = { [oauth.allowInsecureRequests]: true } as const;
 const REDIRECT = 'http://127.0.0.1:7777/cb';
@@ -49,22 +50,6 @@ export async function dpopGateway(
     await oauth.discoveryRequest(new URL(url), insecure),
   );
   return { gw, url, as };
-}
-
-/** A cookie jar for the gateway's flow cookies. */
-class Jar {
-  private readonly cookies = new Map<string, string>();
-  take(res: Response): Response {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      this.cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
-    }
-    return res;
-  }
-  get header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
 }
 
 /** Approves the consent page: posts its first form (hidden fields plus `decision=approve`). */
@@ -206,20 +191,6 @@ export function dpopPost(
       if (err instanceof oauth.WWWAuthenticateChallengeError) return err.response;
       throw err;
     });
-}
-
-/** The JSON-RPC message of a JSON or SSE answer (the last `data:` line of a stream). */
-export async function rpcResult(res: Response): Promise<Record<string, unknown>> {
-  const text = await res.text();
-  const data = res.headers.get('content-type')?.includes('text/event-stream')
-    ? text
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trim())
-        .filter(Boolean)
-        .pop()!
-    : text;
-  return JSON.parse(data) as Record<string, unknown>;
 }
 
 /** The challenges of a `WWW-Authenticate` value by scheme (`Bearer`, `DPoP`). */
