@@ -12,6 +12,7 @@ import {
   dpopGateway,
   dpopPost,
   dpopTokens,
+  insecure,
   makeProof,
   MCP_HEADERS,
   proofKey,
@@ -115,7 +116,7 @@ describe('authorization.dpop.nonce: rfc9449 §9 resource server nonces', () => {
 describe('authorization.dpop.required and enabled', () => {
   it('required: a Bearer token is refused with a DPoP-only challenge; a DPoP-bound one passes; rfc9728 says so', async () => {
     const { gw, url, token, DPoP } = await withToken({ authorization: { dpop: { required: true } } });
-    const bearer = (await issueToken(gw, `oidc:${op.issuer}#alice`, 'stdio')).access_token;
+    const bearer = (await issueToken(gw, `oidc:${op.issuer}#alice-1`, 'stdio')).access_token;
     const res = await fetch(`${url}/stdio/mcp`, {
       method: 'POST',
       headers: { ...LIST.headers, authorization: `Bearer ${bearer}` },
@@ -139,7 +140,7 @@ describe('authorization.dpop.required and enabled', () => {
   it('enabled: false: no DPoP in metadata or challenges, Bearer tokens only, the DPoP scheme refused', async () => {
     const { gw, url, as } = await dpopGateway(op, { services, authorization: { dpop: { enabled: false } } });
     expect(as.dpop_signing_alg_values_supported).toBeUndefined();
-    const bearer = (await issueToken(gw, `oidc:${op.issuer}#alice`, 'stdio')).access_token;
+    const bearer = (await issueToken(gw, `oidc:${op.issuer}#alice-1`, 'stdio')).access_token;
     const call = async (authorization: string, dpop?: string) =>
       fetch(`${url}/stdio/mcp`, {
         method: 'POST',
@@ -153,6 +154,32 @@ describe('authorization.dpop.required and enabled', () => {
     );
     expect(refused.status).toBe(401);
     expect(Object.keys(challenges(refused.headers.get('www-authenticate')))).toEqual(['Bearer']);
+  });
+});
+
+describe('the admin API takes DPoP-bound tokens too', () => {
+  it('GET /admin/services with a DPoP token and proof: 200; the same token as Bearer: 401 invalid_token on the DPoP challenge', async () => {
+    const { url, as } = await dpopGateway(op, { services, admins: [`oidc:${op.issuer}#alice-1`] });
+    const client = await publicClient(url);
+    const DPoP = oauth.DPoP(client, key.pair);
+    const { access_token } = await dpopTokens(as, client, `${url}/admin`, DPoP);
+    const ok = await oauth.protectedResourceRequest(
+      access_token,
+      'GET',
+      new URL(`${url}/admin/services`),
+      undefined,
+      undefined,
+      { ...insecure, DPoP },
+    );
+    expect(ok.status).toBe(200);
+    expect(JSON.stringify(await ok.json())).toContain('"stdio"');
+    const bearer = await fetch(`${url}/admin/services`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect([bearer.status, challengeError(bearer.headers.get('www-authenticate'), 'DPoP')]).toEqual([
+      401,
+      'invalid_token',
+    ]);
   });
 });
 
