@@ -158,8 +158,10 @@ describe('authorization.dpop.required and enabled', () => {
 });
 
 describe('the admin API takes DPoP-bound tokens too', () => {
-  it('GET /admin/services with a DPoP token and proof: 200; the same token as Bearer: 401 invalid_token on the DPoP challenge', async () => {
-    const { url, as } = await dpopGateway(op, { services, admins: [`oidc:${op.issuer}#alice-1`] });
+  it('GET /admin/services and /servers with a DPoP token and proof name the user; the same token as Bearer: 401 invalid_token on the DPoP challenge', async () => {
+    const alice = `oidc:${op.issuer}#alice-1`;
+    const restricted = { secret: { type: 'fetch' as const, users: [alice] } };
+    const { url, as } = await dpopGateway(op, { services: { ...services, ...restricted }, admins: [alice] });
     const client = await publicClient(url);
     const DPoP = oauth.DPoP(client, key.pair);
     const { access_token } = await dpopTokens(as, client, `${url}/admin`, DPoP);
@@ -173,6 +175,24 @@ describe('the admin API takes DPoP-bound tokens too', () => {
     );
     expect(ok.status).toBe(200);
     expect(JSON.stringify(await ok.json())).toContain('"stdio"');
+    // `/servers` names the DPoP caller (its proof checked once, for the token's audience): the restricted service shows.
+    const listed = async (dpop: boolean) => {
+      const res = dpop
+        ? await oauth.protectedResourceRequest(
+            access_token,
+            'GET',
+            new URL(`${url}/servers`),
+            undefined,
+            undefined,
+            {
+              ...insecure,
+              DPoP,
+            },
+          )
+        : await fetch(`${url}/servers`);
+      return ((await res.json()) as { servers: { name: string }[] }).servers.map((x) => x.name).sort();
+    };
+    expect([await listed(false), await listed(true)]).toEqual([['stdio'], ['secret', 'stdio']]);
     const bearer = await fetch(`${url}/admin/services`, {
       headers: { authorization: `Bearer ${access_token}` },
     });

@@ -1,20 +1,51 @@
 import { bearerToken } from '../../auth.js';
 import { mayUse } from '../../config/subjects.js';
 import { jsonError } from '../../errors.js';
+import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import { openApiDocument } from '../../ops/openapi.js';
 import type { OwnRoute, RouteContext } from './context.js';
+
+/** The `aud` values of a JWT access token, read without verifying (to pick the resource to verify it for). */
+function audiences(token: string): string[] {
+  try {
+    const { aud } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      aud?: unknown;
+    };
+    return (Array.isArray(aud) ? aud : [aud]).filter((a): a is string => typeof a === 'string');
+  } catch {
+    return [];
+  }
+}
 
 /**
  * Who is asking, for the lists that hide restricted services: no token is an
  * anonymous caller (`identity` undefined, who sees only services without a
  * `users` list); a token valid for any service or the admin API names the
- * user; any other token is refused with 401.
+ * user; any other token is refused with 401. A `DPoP` presentation is checked
+ * once (its proof is single-use), for the resource its `aud` names.
  */
 async function caller(
   ctx: RouteContext,
   request: Request,
+  pub: PublicRequest,
 ): Promise<{ identity?: Identity } | { refusal: Response }> {
+  const authorization = request.headers.get('authorization');
+  const resources = [...ctx.registry.list().map((e) => e.route.resource), ctx.admin.resource];
+  const refusal = {
+    refusal: jsonError(401, 'invalid_token', 'the access token is not valid for this gateway'),
+  };
+  if (authorization && /^DPoP /i.test(authorization)) {
+    const token = authorization.slice(5).trim();
+    const resource = audiences(token).find((a) => resources.includes(a));
+    if (!resource) return refusal;
+    const http = { method: request.method, url: addressedUrl(pub), dpop: request.headers.get('dpop') };
+    try {
+      return { identity: await ctx.authenticate(authorization, resource, [], http) };
+    } catch {
+      return refusal;
+    }
+  }
   let token: string | undefined;
   try {
     token = bearerToken(request);
@@ -22,14 +53,14 @@ async function caller(
     token = undefined;
   }
   if (!token) return {};
-  for (const r of [...ctx.registry.list().map((e) => e.route), { resource: ctx.admin.resource }]) {
+  for (const resource of resources) {
     try {
-      return { identity: await ctx.auth.verify(token, { resource: r.resource, scopes: [] }) };
+      return { identity: await ctx.auth.verify(token, { resource, scopes: [] }) };
     } catch {
       // not for this resource
     }
   }
-  return { refusal: jsonError(401, 'invalid_token', 'the access token is not valid for this gateway') };
+  return refusal;
 }
 
 /** The services a caller may use (see {@link caller}). */
@@ -38,8 +69,8 @@ const visibleTo = (ctx: RouteContext, identity: Identity | undefined) =>
 
 /** `GET /servers`: the services the caller may use, with their URLs and RFC 9728 documents. */
 function servers(ctx: RouteContext): OwnRoute {
-  async function serve(request: Request): Promise<Response> {
-    const who = await caller(ctx, request);
+  async function serve(request: Request, pub: PublicRequest): Promise<Response> {
+    const who = await caller(ctx, request, pub);
     if ('refusal' in who) return who.refusal;
     const list = visibleTo(ctx, who.identity).map((e) => ({
       name: e.name,
@@ -57,8 +88,8 @@ function servers(ctx: RouteContext): OwnRoute {
 /** `/openapi.json`: the gateway's HTTP API, with the services the caller may use. */
 function openApi(ctx: RouteContext): OwnRoute {
   const { config } = ctx;
-  async function serve(request: Request): Promise<Response> {
-    const who = await caller(ctx, request);
+  async function serve(request: Request, pub: PublicRequest): Promise<Response> {
+    const who = await caller(ctx, request, pub);
     if ('refusal' in who) return who.refusal;
     const options = {
       metrics: !config.metrics.listen,
