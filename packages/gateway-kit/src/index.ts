@@ -22,7 +22,11 @@ export {
   bearerToken,
   bearerFromHeader,
   challenge,
+  type AuthErrorCode,
+  type AuthErrorOptions,
+  type DpopChallengeInfo,
   type GatewayAuth,
+  type PresentationContext,
   type ResourceDescriptor,
 } from './auth.js';
 export { GatewayError, JsonRpcCode, jsonError } from './errors.js';
