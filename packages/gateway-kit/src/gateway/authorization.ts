@@ -51,9 +51,13 @@ export interface AuthorizationDeps {
  */
 export class Authorization implements GatewayAuth {
   private current: AuthorizationServer;
+  /** DPoP challenge parameters from `authorization.dpop` (`undefined` when DPoP is off). */
+  readonly dpop: DpopChallengeInfo | undefined;
 
   constructor(private readonly deps: AuthorizationDeps) {
     this.current = this.build(deps.resources);
+    const d = deps.config.authorization.dpop;
+    this.dpop = d.enabled ? { algorithms: d.algorithms ?? dpopAlgorithms, required: d.required } : undefined;
   }
 
   /** The authorization server in use now (typed operations: clients, grants, keys). */
@@ -92,12 +96,6 @@ export class Authorization implements GatewayAuth {
     return this.current.rateLimit(PAGES_BUCKET, request, {
       remoteAddress: connectionInfo(request)?.remoteAddress,
     });
-  }
-
-  /** DPoP challenge parameters from `authorization.dpop` (`undefined` when DPoP is off). */
-  get dpop(): DpopChallengeInfo | undefined {
-    const d = this.deps.config.authorization.dpop;
-    return d.enabled ? { algorithms: d.algorithms ?? dpopAlgorithms, required: d.required } : undefined;
   }
 
   async verify(token: string, opts: { resource: string; scopes: string[] }): Promise<Identity> {
