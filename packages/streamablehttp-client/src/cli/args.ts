@@ -20,6 +20,9 @@ export const CLI_OPTIONS = {
   'idp-client-id': { type: 'string' },
   'idp-client-secret': { type: 'string' },
   'idp-id-token': { type: 'string' },
+  'workload-token': { type: 'string' },
+  dpop: { type: 'boolean' },
+  'no-dpop': { type: 'boolean' },
   scope: { type: 'string' },
   'callback-port': { type: 'string' },
   'no-browser': { type: 'boolean' },
@@ -66,6 +69,9 @@ export const CLI_ENV = {
   'idp-client-id': { name: 'IDP_CLIENT_ID' },
   'idp-client-secret': { name: 'IDP_CLIENT_SECRET' },
   'idp-id-token': { name: 'IDP_ID_TOKEN' },
+  'workload-token': { name: 'WORKLOAD_TOKEN' },
+  dpop: { name: 'DPOP' },
+  'no-dpop': { name: 'NO_DPOP' },
   scope: { name: 'SCOPE' },
   'callback-port': { name: 'CALLBACK_PORT' },
   'no-browser': { name: 'NO_BROWSER' },
@@ -167,6 +173,12 @@ Connection and auth (environment variable in brackets; a flag wins over it):
   --idp-client-id ID        id-jag: this client's id at the IdP [MCP_CLIENT_IDP_CLIENT_ID]
   --idp-client-secret S     id-jag: its secret there [MCP_CLIENT_IDP_CLIENT_SECRET]
   --idp-id-token T          id-jag: the user's ID token at the IdP [MCP_CLIENT_IDP_ID_TOKEN]
+  --workload-token FILE     workload identity: the platform's JWT, read again on every token request, sent
+                            with the RFC 7523 JWT-bearer grant (no browser; --client-id if the server
+                            needs one) [MCP_CLIENT_WORKLOAD_TOKEN]
+  --dpop                    bind tokens to a key of this client (DPoP, RFC 9449) even where the server
+                            does not advertise it; default: when it does [MCP_CLIENT_DPOP=1]
+  --no-dpop                 never use DPoP (Bearer tokens) [MCP_CLIENT_NO_DPOP=1]
   --scope "a b"             scopes to ask for (default: from the server) [MCP_CLIENT_SCOPE]
   --callback-port N         loopback callback port (default: the registered one, else free) [MCP_CLIENT_CALLBACK_PORT]
   --no-browser              print the sign-in URL, do not open a browser [MCP_CLIENT_NO_BROWSER=1]
