@@ -48,6 +48,10 @@ export interface StackOptions {
   cimdLoopback?: boolean;
   /** A broken server, for doctor: `/mcp` answers 401 without a challenge, registration and CIMD are off. */
   broken?: boolean;
+  /** DPoP (RFC 9449) settings of the authorization server and `requireBearer` (default: on, no nonces). */
+  dpop?: { enabled?: boolean; required?: boolean; nonce?: boolean };
+  /** Sees every request and its response (method, path, status, headers). */
+  onExchange?: (req: Request, res: Response) => void;
 }
 
 export interface Stack {
@@ -70,7 +74,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const server = opts.server ?? { command: process.execPath, args: [fixtureMcpServerPath] };
   const makeBridge = () => createStdioBridge({ ...server, logLevel: 'silent' });
   const late: { as?: AuthorizationServer; bridge: StdioBridge; resource?: string } = { bridge: makeBridge() };
-  const srv: Listening = await listen(async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const as = late.as!;
     const resource = late.resource!;
@@ -97,6 +101,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return late.bridge.fetch(req);
     }
     return as.fetch(req, { remoteAddress: '127.0.0.1' });
+  };
+  const srv: Listening = await listen(async (req) => {
+    const seen = opts.onExchange ? req.clone() : undefined;
+    const res = await handle(req);
+    if (seen) opts.onExchange!(seen, res);
+    return res;
   });
   const audit: Stack['audit'] = [];
   const resource = `${srv.url}/mcp`;
@@ -115,6 +125,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     onAudit: (r) => void audit.push(r),
     ...(opts.accessTokenTtlSeconds ? { tokens: { accessTokenTtlSeconds: opts.accessTokenTtlSeconds } } : {}),
     ...(opts.cimdLoopback ? { cimd: { allowLoopback: true } } : {}),
+    ...(opts.dpop ? { dpop: opts.dpop } : {}),
     ...(opts.broken ? { registration: { enabled: false }, cimd: { enabled: false } } : {}),
   }));
   await as.ready();
