@@ -1,10 +1,17 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { calculateJwkThumbprint, decodeJwt, type JWK } from 'jose';
+import { calculateJwkThumbprint, decodeJwt } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killAllSpawned } from '@mcp-gateway/testkit';
 import { FileTokenStore, type StoredCredentials } from '@mcp-gateway/streamablehttp-client';
-import { client, clientWithBrowser, startStack, tempHome, type Stack, type StackOptions } from './client-stack.js';
+import {
+  client,
+  clientWithBrowser,
+  startStack,
+  tempHome,
+  type Stack,
+  type StackOptions,
+} from './client-stack.js';
 
 // Issue 19, client side: our CLI against our authorization server (DPoP on) guarding our
 // bridge with `requireBearer`, which checks DPoP proofs (RFC 9449).
@@ -64,7 +71,7 @@ describe('rfc9449 (DPoP): mcp-streamablehttp-client against our authorization se
     expect(rec.tokens?.token_type.toLowerCase()).toBe('dpop');
     expect(rec.dpop_key?.alg).toBe('ES256');
     const { d: _d, ...publicJwk } = rec.dpop_key!.jwk;
-    const jkt = await calculateJwkThumbprint(publicJwk as JWK);
+    const jkt = await calculateJwkThumbprint(publicJwk);
     expect(decodeJwt(rec.tokens!.access_token).cnf).toEqual({ jkt });
     const files = await fs.readdir(path.join(h.dir, 'credentials'));
     expect((await fs.stat(path.join(h.dir, 'credentials', files[0]!))).mode & 0o777).toBe(0o600);

@@ -5,12 +5,18 @@
  * `jwt_bearer` (MCP SEP-1933 workload identity: the platform's JWT as the
  * RFC 7523 assertion).
  */
-import * as oauth from 'oauth4webapi';
+import type * as oauth from 'oauth4webapi';
 import type { Logger } from '../log.js';
 import type { StoredClient } from '../store/types.js';
 import type { AuthorizationServerMetadata } from './authorization-server.js';
 import { JWT_BEARER_GRANT, requestIdJag, type IdentityProviderOptions } from './id-jag.js';
-import { genericGrant, toAuthError, toOAuthClient, withClientAuthFallback, type OAuthHttp } from './oauth4.js';
+import {
+  genericGrant,
+  toAuthError,
+  toOAuthClient,
+  withClientAuthFallback,
+  type OAuthHttp,
+} from './oauth4.js';
 import { readWorkloadToken, type WorkloadTokenSource } from './workload.js';
 
 /** The grants {@link machineGrant} runs. */

@@ -21,7 +21,10 @@ export const scopeSet = (s: string | undefined) => new Set((s ?? '').split(/\s+/
  * SEP-2207: clients that want refresh tokens may ask for it; whether one is
  * issued stays the server's choice).
  */
-export function withOfflineAccess(scope: string | undefined, as: AuthorizationServerMetadata): string | undefined {
+export function withOfflineAccess(
+  scope: string | undefined,
+  as: AuthorizationServerMetadata,
+): string | undefined {
   if (!as.scopes_supported?.includes('offline_access')) return scope;
   const set = scopeSet(scope);
   set.add('offline_access');

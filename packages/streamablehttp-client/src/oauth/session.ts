@@ -350,7 +350,10 @@ export class OAuthSession {
     const rec = await this.credentials();
     if (rec?.tokens?.access_token !== token || !isDPoPBound(rec.tokens)) return undefined;
     if (!rec.dpop_key)
-      throw new AuthError('invalid_token', `the DPoP-bound token for ${this.server} has no stored key; log in again`);
+      throw new AuthError(
+        'invalid_token',
+        `the DPoP-bound token for ${this.server} has no stored key; log in again`,
+      );
     return this.dpop.handle(rec.dpop_key);
   }
 
