@@ -1,26 +1,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { calculateJwkThumbprint, decodeJwt } from 'jose';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killAllSpawned } from '@mcp-gateway/testkit';
+import { describe, expect, it } from 'vitest';
 import { FileTokenStore, type StoredCredentials } from '@mcp-gateway/streamablehttp-client';
-import {
-  client,
-  clientWithBrowser,
-  startStack,
-  tempHome,
-  type Stack,
-  type StackOptions,
-} from './client-stack.js';
+import { client, clientWithBrowser, perTestStacks, type Stack, type StackOptions } from './client-stack.js';
 
 // Issue 19, client side: our CLI against our authorization server (DPoP on) guarding our
 // bridge with `requireBearer`, which checks DPoP proofs (RFC 9449).
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  await killAllSpawned();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(killAllSpawned);
+const fixtures = perTestStacks();
 
 interface Exchange {
   method: string;
@@ -33,7 +20,7 @@ interface Exchange {
 
 async function stack(opts: StackOptions = {}): Promise<Stack & { log: Exchange[] }> {
   const log: Exchange[] = [];
-  const s = await startStack({
+  const s = await fixtures.stack({
     ...opts,
     onExchange: (req, res) =>
       void log.push({
@@ -45,15 +32,10 @@ async function stack(opts: StackOptions = {}): Promise<Stack & { log: Exchange[]
         nonceAsked: res.headers.has('dpop-nonce') && res.status >= 400,
       }),
   });
-  cleanups.push(() => s.close());
   return { ...s, log };
 }
 
-function home() {
-  const h = tempHome();
-  cleanups.push(() => h.remove());
-  return h;
-}
+const home = () => fixtures.home();
 
 async function record(dir: string, url: string): Promise<StoredCredentials> {
   return (await new FileTokenStore({ home: dir }).list(url))[0]!;

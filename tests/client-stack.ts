@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, afterEach } from 'vitest';
 import {
   createAuthorizationServer,
   githubIdentityProvider,
@@ -18,6 +19,7 @@ import {
 import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp-proxy';
 import {
   fixtureMcpServerPath,
+  killAllSpawned,
   listen,
   spawnCli,
   startGitHubStub,
@@ -218,6 +220,34 @@ export function tempHome(): { dir: string; env: Record<string, string>; remove()
     dir,
     env: { MCP_STREAMABLEHTTP_CLIENT_HOME: dir },
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * For a test file: stacks and credential folders made by a test are closed
+ * and removed after it, and the clients it spawned killed.
+ */
+export function perTestStacks(): {
+  stack(opts?: StackOptions): Promise<Stack>;
+  home(): ReturnType<typeof tempHome>;
+} {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    await killAllSpawned();
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(killAllSpawned);
+  return {
+    async stack(opts = {}) {
+      const s = await startStack(opts);
+      cleanups.push(() => s.close());
+      return s;
+    },
+    home() {
+      const h = tempHome();
+      cleanups.push(() => h.remove());
+      return h;
+    },
   };
 }
 
