@@ -129,6 +129,19 @@ describe('rfc9449 (DPoP): mcp-streamablehttp-client against our authorization se
     expect(decodeJwt(after.tokens!.access_token).cnf).toEqual(decodeJwt(before.tokens!.access_token).cnf);
   });
 
+  it('rfc9449 §7.1: a DPoP-bound token whose key is gone is never sent as Bearer', async () => {
+    const s = await stack();
+    const h = home();
+    expect((await clientWithBrowser(['login', '--url', s.mcpUrl, '--no-browser'], h.env)).code).toBe(0);
+    const rec = await record(h.dir, s.mcpUrl);
+    const { dpop_key: _key, ...keyless } = rec;
+    await new FileTokenStore({ home: h.dir }).set(keyless);
+    const call = client(['tools', 'list', '--url', s.mcpUrl], h.env);
+    expect((await call.exited).code).toBe(3);
+    expect(call.stderr).toContain('no stored key');
+    expect(s.log.filter((e) => e.path === '/mcp' && e.authorization)).toEqual([]);
+  });
+
   it('--no-dpop: Bearer tokens, no proofs, even where the server advertises DPoP', async () => {
     const s = await stack();
     const h = home();
