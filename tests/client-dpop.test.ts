@@ -62,6 +62,10 @@ describe('rfc9449 (DPoP): mcp-streamablehttp-client against our authorization se
     const authorize = login.p.stderr.match(/To sign in, open: (\S+)/)![1]!;
     expect(new URL(authorize).searchParams.get('dpop_jkt')).toBe(jkt);
 
+    const status = client(['status', '--url', s.mcpUrl, '--json'], h.env);
+    await status.exited;
+    expect(JSON.parse(status.stdout)).toMatchObject({ loggedIn: true, tokenType: 'DPoP' });
+
     const call = client(['tools', 'call', 'echo', 'text=bound', '--url', s.mcpUrl], h.env);
     expect((await call.exited).code, call.stderr).toBe(0);
     expect(call.stdout).toBe('bound\n');

@@ -362,10 +362,13 @@ function statusText(s: Awaited<ReturnType<OAuthSession['status']>>): string {
     `logged in to ${s.server}`,
     `  issuer:   ${s.issuer}`,
     ...(who ? [`  subject:  ${String(who)}`] : []),
-    `  client:   ${s.clientId} (${s.clientSource})`,
+    `  client:   ${s.clientId ? `${s.clientId} (${s.clientSource})` : '(none: workload token)'}`,
     `  scopes:   ${s.scope ?? '(none)'}`,
     `  expires:  ${s.expiresAt ? `${s.expiresAt}${s.expired ? ' (expired)' : ''}` : 'unknown'}`,
     `  refresh:  ${s.hasRefreshToken ? 'yes' : 'no'}`,
+    ...(s.tokenType
+      ? [`  binding:  ${s.tokenType === 'DPoP' ? 'DPoP (sender-constrained)' : 'Bearer'}`]
+      : []),
     ...(s.storedAt ? [`  stored:   ${s.storedAt}`] : []),
   ].join('\n');
 }

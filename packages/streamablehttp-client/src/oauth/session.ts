@@ -1,5 +1,4 @@
 import * as oauth from 'oauth4webapi';
-import open from 'open';
 import { systemClock, type Clock } from '../clock.js';
 import { AuthError, ClientError, UsageError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
@@ -15,6 +14,7 @@ import type {
 import { STORE_FORMAT_VERSION } from '../store/types.js';
 import { discoverAuthorizationServer, type AuthorizationServerMetadata } from './authorization-server.js';
 import { validateAuthorizationResponse } from './authorization-response.js';
+import { announceSignIn } from './browser.js';
 import { startCallbackServer } from './callback-server.js';
 import type { BearerChallenge } from './challenge.js';
 import { discover, type Discovery } from './discovery.js';
@@ -130,6 +130,8 @@ export interface AuthStatus {
   expiresAt?: string;
   expired?: boolean;
   hasRefreshToken: boolean;
+  /** `DPoP` for a token bound to this client's key (RFC 9449), else `Bearer`. */
+  tokenType?: 'Bearer' | 'DPoP';
   /** Claims of the access token when it is a JWT (not verified: display only). */
   claims?: Record<string, unknown>;
   /** Where the credentials are stored (file store only). */
@@ -645,25 +647,6 @@ export class OAuthSession {
     }
   }
 
-  private async announce(url: string): Promise<void> {
-    if (this.opts.onAuthorizationUrl) await this.opts.onAuthorizationUrl(url);
-    else process.stderr.write(`To sign in, open: ${url}\n`);
-    if (this.opts.openBrowser === false) return;
-    const cannotOpen = (reason: string) =>
-      this.log.warn('could not open a browser; open the URL yourself', { reason });
-    try {
-      // `open` runs the platform opener (its bundled xdg-open on Linux, which honours $BROWSER).
-      const child = await open(url, { wait: false });
-      child.once('error', (err) => cannotOpen(err.message));
-      child.once('exit', (code) => {
-        if (code) cannotOpen(`the opener exited with code ${code}`);
-      });
-      child.unref();
-    } catch (err) {
-      cannotOpen(String(err));
-    }
-  }
-
   /** The authorization-code flow with PKCE; call with the lock held. Writes the store only on success. */
   private async loginLocked(opts: { scope?: string; challenge?: BearerChallenge }): Promise<StoredTokens> {
     const d = await this.discover(opts.challenge);
@@ -696,7 +679,7 @@ export class OAuthSession {
         // RFC 9449 §10: the code is bound to our key, so only our proof redeems it.
         if (proof) params.dpop_jkt = await proof.handle.calculateThumbprint();
         for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-        await this.announce(url.href);
+        await announceSignIn(url.href, this.opts, this.log);
         const hit = await cb.next(this.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS);
         let tokens: StoredTokens;
         try {
@@ -816,6 +799,7 @@ export class OAuthSession {
     if (!t) return out;
     out.loggedIn = true;
     out.hasRefreshToken = Boolean(t.refresh_token);
+    out.tokenType = isDPoPBound(t) ? 'DPoP' : 'Bearer';
     if (t.scope) out.scope = t.scope;
     if (t.expires_at !== undefined) {
       out.expiresAt = new Date(t.expires_at).toISOString();
