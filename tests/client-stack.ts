@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, afterEach } from 'vitest';
 import {
   createAuthorizationServer,
   githubIdentityProvider,
@@ -18,6 +19,7 @@ import {
 import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp-proxy';
 import {
   fixtureMcpServerPath,
+  killAllSpawned,
   listen,
   spawnCli,
   startGitHubStub,
@@ -48,6 +50,10 @@ export interface StackOptions {
   cimdLoopback?: boolean;
   /** A broken server, for doctor: `/mcp` answers 401 without a challenge, registration and CIMD are off. */
   broken?: boolean;
+  /** DPoP (RFC 9449) settings of the authorization server and `requireBearer` (default: on, no nonces). */
+  dpop?: { enabled?: boolean; required?: boolean; nonce?: boolean };
+  /** Sees every request and its response (method, path, status, headers). */
+  onExchange?: (req: Request, res: Response) => void;
 }
 
 export interface Stack {
@@ -70,7 +76,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const server = opts.server ?? { command: process.execPath, args: [fixtureMcpServerPath] };
   const makeBridge = () => createStdioBridge({ ...server, logLevel: 'silent' });
   const late: { as?: AuthorizationServer; bridge: StdioBridge; resource?: string } = { bridge: makeBridge() };
-  const srv: Listening = await listen(async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const as = late.as!;
     const resource = late.resource!;
@@ -97,6 +103,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       return late.bridge.fetch(req);
     }
     return as.fetch(req, { remoteAddress: '127.0.0.1' });
+  };
+  const srv: Listening = await listen(async (req) => {
+    const seen = opts.onExchange ? req.clone() : undefined;
+    const res = await handle(req);
+    if (seen) opts.onExchange!(seen, res);
+    return res;
   });
   const audit: Stack['audit'] = [];
   const resource = `${srv.url}/mcp`;
@@ -115,6 +127,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     onAudit: (r) => void audit.push(r),
     ...(opts.accessTokenTtlSeconds ? { tokens: { accessTokenTtlSeconds: opts.accessTokenTtlSeconds } } : {}),
     ...(opts.cimdLoopback ? { cimd: { allowLoopback: true } } : {}),
+    ...(opts.dpop ? { dpop: opts.dpop } : {}),
     ...(opts.broken ? { registration: { enabled: false }, cimd: { enabled: false } } : {}),
   }));
   await as.ready();
@@ -207,6 +220,34 @@ export function tempHome(): { dir: string; env: Record<string, string>; remove()
     dir,
     env: { MCP_STREAMABLEHTTP_CLIENT_HOME: dir },
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * For a test file: stacks and credential folders made by a test are closed
+ * and removed after it, and the clients it spawned killed.
+ */
+export function perTestStacks(): {
+  stack(opts?: StackOptions): Promise<Stack>;
+  home(): ReturnType<typeof tempHome>;
+} {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    await killAllSpawned();
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(killAllSpawned);
+  return {
+    async stack(opts = {}) {
+      const s = await startStack(opts);
+      cleanups.push(() => s.close());
+      return s;
+    },
+    home() {
+      const h = tempHome();
+      cleanups.push(() => h.remove());
+      return h;
+    },
   };
 }
 

@@ -6,8 +6,9 @@
 // credentials, a private key, the enterprise IdP's settings). This adapter picks what a
 // user of the CLI would run for that scenario, saves the context as the CLI's
 // --client-credentials-file (its field names are the context's), picks the grant
-// (client-credentials for SEP-1046, id-jag when an IdP ID token is given, else the
-// browser flow), gives it a fresh credentials folder, and plays the browser: the
+// (client-credentials for SEP-1046, id-jag when an IdP ID token is given, the workload's
+// JWT in a --workload-token file when a valid_jwt is given (SEP-1933), else the browser flow;
+// DPoP is the CLI's default where the server advertises it), gives it a fresh credentials folder, and plays the browser: the
 // suite's authorization endpoints approve at once, so it follows the sign-in URL the
 // CLI prints (`--no-browser`) through its redirects to the CLI's loopback callback.
 // It runs on the same Node as the caller (our supported Node 20), never the suite's.
@@ -104,6 +105,12 @@ if (auth.length && Object.keys(context).some((k) => k !== 'name')) {
 }
 if (scenario.startsWith('auth/client-credentials-')) auth.push('--grant', 'client-credentials');
 else if (context.idp_id_token) auth.push('--grant', 'id-jag');
+else if (context.valid_jwt) {
+  // SEP-1933 workload identity: the platform's JWT, as a workload would find it mounted in a file.
+  const tokenFile = path.join(home, 'workload-token.jwt');
+  writeFileSync(tokenFile, context.valid_jwt, { mode: 0o600 });
+  auth.push('--workload-token', tokenFile);
+}
 const args = what[0] === 'bridge' ? [cli, '--url', url, ...auth] : [cli, ...what, '--url', url, ...auth];
 
 const child = spawn(process.execPath, args, {

@@ -26,6 +26,7 @@ export {
 } from './oauth/session.js';
 export { parsePrivateKey, type PrivateKeyMaterial } from './oauth/private-key-jwt.js';
 export { requestIdJag, type IdentityProviderOptions, type IdJagRequest } from './oauth/id-jag.js';
+export type { WorkloadTokenSource } from './oauth/workload.js';
 export { discover, probe, type Discovery, type ProbeResult } from './oauth/discovery.js';
 export {
   discoverProtectedResource,
@@ -51,6 +52,7 @@ export {
   type StoredCredentials,
   type StoredClient,
   type StoredTokens,
+  type StoredDPoPKey,
 } from './store/types.js';
 export {
   ClientError,

@@ -20,6 +20,9 @@ export const CLI_OPTIONS = {
   'idp-client-id': { type: 'string' },
   'idp-client-secret': { type: 'string' },
   'idp-id-token': { type: 'string' },
+  'workload-token': { type: 'string' },
+  dpop: { type: 'boolean' },
+  'no-dpop': { type: 'boolean' },
   scope: { type: 'string' },
   'callback-port': { type: 'string' },
   'no-browser': { type: 'boolean' },
@@ -66,6 +69,9 @@ export const CLI_ENV = {
   'idp-client-id': { name: 'IDP_CLIENT_ID' },
   'idp-client-secret': { name: 'IDP_CLIENT_SECRET' },
   'idp-id-token': { name: 'IDP_ID_TOKEN' },
+  'workload-token': { name: 'WORKLOAD_TOKEN' },
+  dpop: { name: 'DPOP' },
+  'no-dpop': { name: 'NO_DPOP' },
   scope: { name: 'SCOPE' },
   'callback-port': { name: 'CALLBACK_PORT' },
   'no-browser': { name: 'NO_BROWSER' },
@@ -157,7 +163,8 @@ Connection and auth (environment variable in brackets; a flag wins over it):
   --client-secret S         its secret, for a confidential client [MCP_CLIENT_CLIENT_SECRET]
   --client-metadata-url U   Client ID Metadata Document URL (when the server supports it) [MCP_CLIENT_CLIENT_METADATA_URL]
   --grant G                 authorization-code (default), client-credentials, id-jag [MCP_CLIENT_GRANT]
-                            (the last two: no browser, a pre-registered client)
+                            (the last two: no browser, a pre-registered client); jwt-bearer: see
+                            --workload-token
   --private-key FILE        PEM or JWK key: authenticate with private_key_jwt [MCP_CLIENT_PRIVATE_KEY]
   --private-key-alg ALG     its JWS algorithm (default: from the key and the server) [MCP_CLIENT_PRIVATE_KEY_ALG]
   --client-credentials-file FILE  JSON credentials (flags win) [MCP_CLIENT_CREDENTIALS_FILE]: client_id,
@@ -167,6 +174,12 @@ Connection and auth (environment variable in brackets; a flag wins over it):
   --idp-client-id ID        id-jag: this client's id at the IdP [MCP_CLIENT_IDP_CLIENT_ID]
   --idp-client-secret S     id-jag: its secret there [MCP_CLIENT_IDP_CLIENT_SECRET]
   --idp-id-token T          id-jag: the user's ID token at the IdP [MCP_CLIENT_IDP_ID_TOKEN]
+  --workload-token FILE     workload identity: JWT-bearer grant (RFC 7523) [MCP_CLIENT_WORKLOAD_TOKEN]
+                            with the platform's JWT, re-read on every token request; no browser
+                            (--client-id too if the server needs one)
+  --dpop                    DPoP (RFC 9449) even where not advertised [MCP_CLIENT_DPOP=1]
+                            (default: bind tokens to a key of this client where the server advertises it)
+  --no-dpop                 never use DPoP: Bearer tokens [MCP_CLIENT_NO_DPOP=1]
   --scope "a b"             scopes to ask for (default: from the server) [MCP_CLIENT_SCOPE]
   --callback-port N         loopback callback port (default: the registered one, else free) [MCP_CLIENT_CALLBACK_PORT]
   --no-browser              print the sign-in URL, do not open a browser [MCP_CLIENT_NO_BROWSER=1]

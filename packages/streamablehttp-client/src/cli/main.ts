@@ -83,8 +83,14 @@ const GRANTS: Record<string, OAuthGrant> = {
   'id-jag': 'id_jag',
 };
 
-/** `--grant`, checked. */
+/** `--grant`, checked; `--workload-token` means the JWT-bearer grant. */
 function grantOf(flags: CliFlags): OAuthGrant {
+  if (flags['workload-token']) {
+    if (flags.grant && flags.grant !== 'jwt-bearer')
+      throw new UsageError(`--workload-token uses the jwt-bearer grant, not ${JSON.stringify(flags.grant)}`);
+    return 'jwt_bearer';
+  }
+  if (flags.grant === 'jwt-bearer') throw new UsageError('--grant jwt-bearer needs --workload-token FILE');
   const g = flags.grant ?? 'authorization-code';
   const grant = GRANTS[g];
   if (!grant)
@@ -161,6 +167,9 @@ function makeSession(ctx: Context, interactive: boolean): OAuthSession {
   Object.assign(opts, credentialsOf(f));
   const grant = grantOf(f);
   if (grant !== 'authorization_code') opts.grant = grant;
+  if (f['workload-token']) opts.workloadToken = { file: f['workload-token'] };
+  if (f.dpop && f['no-dpop']) throw new UsageError('--dpop and --no-dpop exclude each other');
+  if (f.dpop || f['no-dpop']) opts.dpop = Boolean(f.dpop);
   if (f['client-metadata-url']) opts.clientMetadataUrl = f['client-metadata-url'];
   if (f.scope) opts.scope = f.scope;
   const port = intFlag(f['callback-port'], 'callback-port', 1, 65535);
@@ -353,10 +362,13 @@ function statusText(s: Awaited<ReturnType<OAuthSession['status']>>): string {
     `logged in to ${s.server}`,
     `  issuer:   ${s.issuer}`,
     ...(who ? [`  subject:  ${String(who)}`] : []),
-    `  client:   ${s.clientId} (${s.clientSource})`,
+    `  client:   ${s.clientId ? `${s.clientId} (${s.clientSource})` : '(none: workload token)'}`,
     `  scopes:   ${s.scope ?? '(none)'}`,
     `  expires:  ${s.expiresAt ? `${s.expiresAt}${s.expired ? ' (expired)' : ''}` : 'unknown'}`,
     `  refresh:  ${s.hasRefreshToken ? 'yes' : 'no'}`,
+    ...(s.tokenType
+      ? [`  binding:  ${s.tokenType === 'DPoP' ? 'DPoP (sender-constrained)' : 'Bearer'}`]
+      : []),
     ...(s.storedAt ? [`  stored:   ${s.storedAt}`] : []),
   ].join('\n');
 }

@@ -1,6 +1,7 @@
 import { AuthError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseBearerChallenge } from '../oauth/challenge.js';
+import { dpopResourceRequest } from '../oauth/dpop.js';
 import type { OAuthSession } from '../oauth/session.js';
 import type { FetchLike } from './fetch.js';
 
@@ -22,6 +23,8 @@ export interface AuthFetchOptions {
  * process, refreshed, or a new login) and retries once; on 403
  * `insufficient_scope` it steps up and retries once. A final 401/403 becomes
  * an {@link AuthError}, so callers can tell auth failures from server failures.
+ * A session token bound to a DPoP key (RFC 9449) goes out as
+ * `Authorization: DPoP` with a fresh proof per request, never as Bearer.
  */
 export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
   const base = opts.fetch ?? fetch;
@@ -34,8 +37,12 @@ export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
     let token = fixedAuthorization
       ? undefined
       : (opts.token ?? (session ? await session.accessToken() : undefined));
-    if (token) headers.set('authorization', `Bearer ${token}`);
-    const send = () => base(input, { ...init, headers });
+    const send = async () => {
+      const dpop = token && session ? await session.dpopFor(token) : undefined;
+      if (dpop) return dpopResourceRequest(dpop, token!, input, { ...init, headers }, base);
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      return base(input, { ...init, headers });
+    };
     let response = await send();
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
 
@@ -54,7 +61,6 @@ export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
         error: challenge?.error,
       });
       token = await session.handleUnauthorized(token, challenge);
-      headers.set('authorization', `Bearer ${token}`);
       response = await send();
       if (response.status === 401) {
         const again = await parseBearerChallenge(response);
@@ -77,7 +83,6 @@ export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
           );
         }
         token = await session.handleInsufficientScope(token, challenge);
-        headers.set('authorization', `Bearer ${token}`);
         response = await send();
         if (response.status === 403) {
           await response.body?.cancel().catch(() => {});

@@ -1,6 +1,9 @@
 import * as oauth from 'oauth4webapi';
 
-/** The parameters of a `Bearer` challenge in `WWW-Authenticate` (RFC 6750 §3, RFC 9728 §5.1). */
+/**
+ * The parameters of a `Bearer` challenge in `WWW-Authenticate` (RFC 6750 §3,
+ * RFC 9728 §5.1), or of a `DPoP` one (RFC 9449 §7.1: the same parameters).
+ */
 export interface BearerChallenge {
   /** `error`, e.g. `invalid_token` or `insufficient_scope`. */
   error?: string;
@@ -19,7 +22,8 @@ export interface BearerChallenge {
  * escapes, token68) is parsed by oauth4webapi; it exposes its parser through
  * `protectedResourceRequest`, which throws a `WWWAuthenticateChallengeError`
  * carrying the parsed challenges. We hand it the response we already have.
- * Returns `undefined` when there is no Bearer challenge.
+ * Returns `undefined` when there is neither a Bearer nor a DPoP challenge
+ * (the Bearer one wins when a server sends both).
  */
 export async function parseBearerChallenge(response: Response): Promise<BearerChallenge | undefined> {
   if (!response.headers.has('www-authenticate')) return undefined;
@@ -38,7 +42,8 @@ export async function parseBearerChallenge(response: Response): Promise<BearerCh
     );
   } catch (err) {
     if (err instanceof oauth.WWWAuthenticateChallengeError) {
-      const bearer = err.cause.find((c) => c.scheme === 'bearer');
+      const bearer =
+        err.cause.find((c) => c.scheme === 'bearer') ?? err.cause.find((c) => c.scheme === 'dpop');
       if (!bearer) return undefined;
       const out: BearerChallenge = {};
       for (const key of ['error', 'error_description', 'scope', 'resource_metadata', 'realm'] as const) {

@@ -2,6 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { AuthError, NetworkError } from '../errors.js';
 import { describeFetchFailure, isLoopbackHost, type FetchLike } from '../http/fetch.js';
 import type { StoredClient } from '../store/types.js';
+import { withDPoPNonceRetry } from './dpop.js';
 
 /** Options passed to every oauth4webapi request. */
 export interface OAuthHttp {
@@ -24,12 +25,17 @@ export type CommonRequestOptions = oauth.TokenEndpointRequestOptions &
   oauth.DynamicClientRegistrationRequestOptions &
   oauth.RevocationRequestOptions;
 
-/** The oauth4webapi request options for a request to `url`. */
-export function requestOptions(http: OAuthHttp, url: string | undefined): CommonRequestOptions {
+/** The oauth4webapi request options for a request to `url`, with a DPoP proof (RFC 9449) when `dpop` is given. */
+export function requestOptions(
+  http: OAuthHttp,
+  url: string | undefined,
+  dpop?: oauth.DPoPHandle,
+): CommonRequestOptions {
   return {
     [oauth.customFetch]: http.fetch,
     [oauth.allowInsecureRequests]: url ? http.allowInsecure(url) : false,
     signal: AbortSignal.timeout(15_000),
+    ...(dpop ? { DPoP: dpop } : {}),
   };
 }
 
@@ -156,7 +162,9 @@ export function toAuthError(err: unknown, what: string): Error {
 /**
  * One token-endpoint request for any grant (`grant_type` + form
  * `parameters`), its response validated by oauth4webapi; `recognizedTokenTypes`
- * admits token types other than Bearer/DPoP (RFC 8693's `N_A`).
+ * admits token types other than Bearer/DPoP (RFC 8693's `N_A`). With `dpop`
+ * the request carries a proof, and a `use_dpop_nonce` answer is retried once
+ * with the server's nonce.
  */
 export async function genericGrant(
   as: oauth.AuthorizationServer,
@@ -166,19 +174,22 @@ export async function genericGrant(
   parameters: Record<string, string>,
   http: OAuthHttp,
   recognizedTokenTypes?: oauth.RecognizedTokenTypes,
+  dpop?: oauth.DPoPHandle,
 ): Promise<oauth.TokenEndpointResponse> {
-  const response = await oauth.genericTokenEndpointRequest(
-    as,
-    client,
-    auth,
-    grantType,
-    parameters,
-    requestOptions(http, as.token_endpoint),
-  );
-  return oauth.processGenericTokenEndpointResponse(
-    as,
-    client,
-    response,
-    recognizedTokenTypes ? { recognizedTokenTypes } : undefined,
-  );
+  return withDPoPNonceRetry(dpop, async () => {
+    const response = await oauth.genericTokenEndpointRequest(
+      as,
+      client,
+      auth,
+      grantType,
+      parameters,
+      requestOptions(http, as.token_endpoint, dpop),
+    );
+    return oauth.processGenericTokenEndpointResponse(
+      as,
+      client,
+      response,
+      recognizedTokenTypes ? { recognizedTokenTypes } : undefined,
+    );
+  });
 }

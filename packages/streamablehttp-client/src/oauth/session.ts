@@ -1,21 +1,28 @@
 import * as oauth from 'oauth4webapi';
-import open from 'open';
 import { systemClock, type Clock } from '../clock.js';
 import { AuthError, ClientError, UsageError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { silentLogger, type Logger } from '../log.js';
 import { FileTokenStore } from '../store/file.js';
-import type { StoredClient, StoredCredentials, StoredTokens, TokenStore } from '../store/types.js';
+import type {
+  StoredClient,
+  StoredCredentials,
+  StoredDPoPKey,
+  StoredTokens,
+  TokenStore,
+} from '../store/types.js';
 import { STORE_FORMAT_VERSION } from '../store/types.js';
 import { discoverAuthorizationServer, type AuthorizationServerMetadata } from './authorization-server.js';
 import { validateAuthorizationResponse } from './authorization-response.js';
+import { announceSignIn } from './browser.js';
 import { startCallbackServer } from './callback-server.js';
 import type { BearerChallenge } from './challenge.js';
 import { discover, type Discovery } from './discovery.js';
-import { JWT_BEARER_GRANT, requestIdJag, type IdentityProviderOptions } from './id-jag.js';
+import { DPoPKeys, isDPoPBound, withDPoPNonceRetry } from './dpop.js';
+import type { IdentityProviderOptions } from './id-jag.js';
+import { machineGrant } from './machine-grants.js';
 import {
   clientAuthFor,
-  genericGrant,
   withClientAuthFallback,
   loopbackOnlyInsecure,
   requestOptions,
@@ -36,15 +43,25 @@ import {
   supportsCimd,
   type StaticClient,
 } from './registration.js';
+import {
+  decodeJwtClaims,
+  mergeUpdatedClient,
+  portOf,
+  scopeSet,
+  stringField,
+  withOfflineAccess,
+} from './session-helpers.js';
+import type { WorkloadTokenSource } from './workload.js';
 
 /**
  * How a session gets tokens: `authorization_code` (browser sign-in with PKCE),
  * `client_credentials` (OAuth 2.1 §4.2, MCP SEP-1046: the client acts for
  * itself) or `id_jag` (MCP SEP-990: an ID-JAG from the enterprise IdP by RFC
- * 8693 token exchange, then the RFC 7523 JWT bearer grant). The last two need
- * no browser and a pre-registered client.
+ * 8693 token exchange, then the RFC 7523 JWT bearer grant) or `jwt_bearer`
+ * (MCP SEP-1933 workload identity: the platform's JWT in the RFC 7523 grant).
+ * The last three need no browser; the first two of them a pre-registered client.
  */
-export type OAuthGrant = 'authorization_code' | 'client_credentials' | 'id_jag';
+export type OAuthGrant = 'authorization_code' | 'client_credentials' | 'id_jag' | 'jwt_bearer';
 
 /** Options of {@link createOAuthSession}. Every field but `serverUrl` has a default. */
 export interface OAuthSessionOptions {
@@ -65,6 +82,18 @@ export interface OAuthSessionOptions {
   privateKey?: PrivateKeyMaterial;
   /** The enterprise identity provider, for the `id_jag` grant. */
   identityProvider?: IdentityProviderOptions;
+  /**
+   * The workload's JWT for the `jwt_bearer` grant (RFC 7523): a file, read
+   * again on every token request, or a function. Setting it selects that grant.
+   */
+  workloadToken?: WorkloadTokenSource;
+  /**
+   * DPoP (RFC 9449): `true` binds tokens to a key of this client always,
+   * `false` never; default: when the authorization server advertises
+   * `dpop_signing_alg_values_supported`. The key (ES256) is stored with the
+   * credentials; see `oauth/dpop.ts`.
+   */
+  dpop?: boolean;
   /** Client ID Metadata Document URL, used when the AS advertises support. */
   clientMetadataUrl?: string;
   /** `client_name` for dynamic registration. Default `mcp-streamablehttp-client`. */
@@ -101,6 +130,8 @@ export interface AuthStatus {
   expiresAt?: string;
   expired?: boolean;
   hasRefreshToken: boolean;
+  /** `DPoP` for a token bound to this client's key (RFC 9449), else `Bearer`. */
+  tokenType?: 'Bearer' | 'DPoP';
   /** Claims of the access token when it is a JWT (not verified: display only). */
   claims?: Record<string, unknown>;
   /** Where the credentials are stored (file store only). */
@@ -108,42 +139,6 @@ export interface AuthStatus {
 }
 
 const DEFAULT_AUTH_TIMEOUT_MS = 5 * 60_000;
-
-function decodeJwtClaims(token: string): Record<string, unknown> | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-    return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const scopeSet = (s: string | undefined) => new Set((s ?? '').split(/\s+/).filter(Boolean));
-
-/**
- * The discovered scope plus `offline_access` when the authorization server
- * lists it in `scopes_supported` (MCP 2026-07-28 refresh-token guidance,
- * SEP-2207: clients that want refresh tokens may ask for it; whether one is
- * issued stays the server's choice).
- */
-function withOfflineAccess(scope: string | undefined, as: AuthorizationServerMetadata): string | undefined {
-  if (!as.scopes_supported?.includes('offline_access')) return scope;
-  const set = scopeSet(scope);
-  set.add('offline_access');
-  return [...set].join(' ');
-}
-
-function portOf(uri: string | undefined): number | undefined {
-  if (!uri) return undefined;
-  try {
-    const u = new URL(uri);
-    return u.port ? Number(u.port) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * One MCP server's OAuth state: discovery, registration, login, refresh, RFC
@@ -166,9 +161,11 @@ export class OAuthSession {
   /** The issuer {@link pendingClient} is registered at. */
   private pendingClientIssuer: string | undefined;
   private readonly grant: OAuthGrant;
+  private readonly dpop: DPoPKeys;
 
   constructor(opts: OAuthSessionOptions) {
-    this.grant = opts.grant ?? 'authorization_code';
+    this.grant = opts.grant ?? (opts.workloadToken ? 'jwt_bearer' : 'authorization_code');
+    this.dpop = new DPoPKeys(opts.dpop);
     if (opts.privateKey && opts.staticClient && !opts.staticClient.token_endpoint_auth_method) {
       opts = {
         ...opts,
@@ -176,7 +173,9 @@ export class OAuthSession {
       };
     }
     if (opts.privateKey && !opts.staticClient) throw new UsageError('a private key needs a client id');
-    if (this.grant !== 'authorization_code') {
+    if (this.grant === 'jwt_bearer' && !opts.workloadToken)
+      throw new UsageError('the jwt_bearer grant needs a workload token');
+    if (this.grant !== 'authorization_code' && this.grant !== 'jwt_bearer') {
       const c = opts.staticClient;
       if (!c) throw new UsageError(`the ${this.grant} grant needs a pre-registered client (client id)`);
       if (this.grant === 'client_credentials' && !c.client_secret && !opts.privateKey)
@@ -345,6 +344,22 @@ export class OAuthSession {
   }
 
   /**
+   * The DPoP proof handle for presenting `token` (RFC 9449 §7) when it is the
+   * stored, DPoP-bound token; `undefined` for a Bearer token.
+   * @throws AuthError when the token is DPoP-bound but its key is not stored.
+   */
+  async dpopFor(token: string): Promise<oauth.DPoPHandle | undefined> {
+    const rec = await this.credentials();
+    if (rec?.tokens?.access_token !== token || !isDPoPBound(rec.tokens)) return undefined;
+    if (!rec.dpop_key)
+      throw new AuthError(
+        'invalid_token',
+        `the DPoP-bound token for ${this.server} has no stored key; log in again`,
+      );
+    return this.dpop.handle(rec.dpop_key);
+  }
+
+  /**
    * Called after a 401: returns a token to retry with. Uses a token another
    * process stored meanwhile, else refreshes, else (when interactive) logs in.
    */
@@ -452,12 +467,13 @@ export class OAuthSession {
     return t;
   }
 
-  /** Stores the tokens of a successful grant (with the client that got them); call with the lock held. */
+  /** Stores the tokens of a successful grant (with the client and the DPoP key that got them); call with the lock held. */
   private async storeTokens(
     d: Discovery,
-    client: StoredClient,
+    client: StoredClient | undefined,
     tr: oauth.TokenEndpointResponse,
     scope: string | undefined,
+    dpopKey: StoredDPoPKey | undefined,
   ): Promise<StoredTokens> {
     const tokens = this.toStored(tr, { ...(scope ? { scope } : {}) });
     await this.store.set({
@@ -465,10 +481,12 @@ export class OAuthSession {
       server: this.server,
       issuer: d.issuer,
       resource: d.resource,
-      client,
+      ...(client ? { client } : {}),
       tokens,
+      ...(dpopKey ? { dpop_key: dpopKey } : {}),
       updated_at: this.clock.now(),
     });
+    if (dpopKey) this.dpop.stored(dpopKey);
     return tokens;
   }
 
@@ -478,19 +496,23 @@ export class OAuthSession {
     const refreshToken = rec.tokens?.refresh_token;
     if (!client || !refreshToken) return undefined;
     const as = await this.authorizationServer(rec.issuer);
+    // A DPoP-bound refresh token (RFC 9449 §5) is usable only with the key it is bound to.
+    const dpop = rec.dpop_key ? await this.dpop.handle(rec.dpop_key) : undefined;
     let tokens: StoredTokens;
     try {
       const tr = await withClientAuthFallback(
         client,
         'token refresh',
-        async (auth) =>
-          oauth.processRefreshTokenResponse(
-            as,
-            toOAuthClient(client),
-            await oauth.refreshTokenGrantRequest(as, toOAuthClient(client), auth, refreshToken, {
-              ...requestOptions(this.http, as.token_endpoint),
-              ...(rec.resource ? { additionalParameters: { resource: rec.resource } } : {}),
-            }),
+        (auth) =>
+          withDPoPNonceRetry(dpop, async () =>
+            oauth.processRefreshTokenResponse(
+              as,
+              toOAuthClient(client),
+              await oauth.refreshTokenGrantRequest(as, toOAuthClient(client), auth, refreshToken, {
+                ...requestOptions(this.http, as.token_endpoint, dpop),
+                ...(rec.resource ? { additionalParameters: { resource: rec.resource } } : {}),
+              }),
+            ),
           ),
         (reason) => this.basicRefused(as, reason),
         await this.clientAuth(client, as),
@@ -625,25 +647,6 @@ export class OAuthSession {
     }
   }
 
-  private async announce(url: string): Promise<void> {
-    if (this.opts.onAuthorizationUrl) await this.opts.onAuthorizationUrl(url);
-    else process.stderr.write(`To sign in, open: ${url}\n`);
-    if (this.opts.openBrowser === false) return;
-    const cannotOpen = (reason: string) =>
-      this.log.warn('could not open a browser; open the URL yourself', { reason });
-    try {
-      // `open` runs the platform opener (its bundled xdg-open on Linux, which honours $BROWSER).
-      const child = await open(url, { wait: false });
-      child.once('error', (err) => cannotOpen(err.message));
-      child.once('exit', (code) => {
-        if (code) cannotOpen(`the opener exited with code ${code}`);
-      });
-      child.unref();
-    } catch (err) {
-      cannotOpen(String(err));
-    }
-  }
-
   /** The authorization-code flow with PKCE; call with the lock held. Writes the store only on success. */
   private async loginLocked(opts: { scope?: string; challenge?: BearerChallenge }): Promise<StoredTokens> {
     const d = await this.discover(opts.challenge);
@@ -657,6 +660,7 @@ export class OAuthSession {
     });
     try {
       const client = await this.ensureClient(d, rec, cb.redirectUri, scope);
+      const proof = await this.dpop.forTokenRequest(as, rec?.dpop_key);
       try {
         const oc = toOAuthClient(client);
         const verifier = oauth.generateRandomCodeVerifier();
@@ -672,8 +676,10 @@ export class OAuthSession {
           resource: d.resource,
         };
         if (scope) params.scope = scope;
+        // RFC 9449 §10: the code is bound to our key, so only our proof redeems it.
+        if (proof) params.dpop_jkt = await proof.handle.calculateThumbprint();
         for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-        await this.announce(url.href);
+        await announceSignIn(url.href, this.opts, this.log);
         const hit = await cb.next(this.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS);
         let tokens: StoredTokens;
         try {
@@ -681,27 +687,29 @@ export class OAuthSession {
           const tr = await withClientAuthFallback(
             client,
             'token request',
-            async (auth) =>
-              oauth.processAuthorizationCodeResponse(
-                as,
-                oc,
-                await oauth.authorizationCodeGrantRequest(
+            (auth) =>
+              withDPoPNonceRetry(proof?.handle, async () =>
+                oauth.processAuthorizationCodeResponse(
                   as,
                   oc,
-                  auth,
-                  callbackParams,
-                  cb.redirectUri,
-                  verifier,
-                  {
-                    ...requestOptions(this.http, as.token_endpoint),
-                    additionalParameters: { resource: d.resource },
-                  },
+                  await oauth.authorizationCodeGrantRequest(
+                    as,
+                    oc,
+                    auth,
+                    callbackParams,
+                    cb.redirectUri,
+                    verifier,
+                    {
+                      ...requestOptions(this.http, as.token_endpoint, proof?.handle),
+                      additionalParameters: { resource: d.resource },
+                    },
+                  ),
                 ),
               ),
             (reason) => this.basicRefused(as, reason),
             await this.clientAuth(client, as),
           );
-          tokens = await this.storeTokens(d, client, tr, scope);
+          tokens = await this.storeTokens(d, client, tr, scope, proof?.key);
         } catch (err) {
           hit.respond(false, err instanceof Error ? err.message : String(err));
           throw err;
@@ -734,52 +742,41 @@ export class OAuthSession {
   }
 
   /**
-   * The grants without a browser (`client_credentials`, `id_jag`) for the
-   * pre-registered client; call with the lock held. Writes the store only on
-   * success.
+   * The grants without a browser (`client_credentials`, `id_jag`,
+   * `jwt_bearer`); call with the lock held. Writes the store only on success.
    */
   private async grantLocked(opts: { scope?: string; challenge?: BearerChallenge }): Promise<StoredTokens> {
     const d = await this.discover(opts.challenge);
     const as = d.authorizationServer;
     const scope = opts.scope ?? this.opts.scope ?? d.scope;
-    const grantType = this.grant === 'id_jag' ? JWT_BEARER_GRANT : 'client_credentials';
-    if (as.grant_types_supported && !as.grant_types_supported.includes(grantType)) {
-      this.log.warn('the authorization server does not list the grant in grant_types_supported; trying it', {
-        issuer: as.issuer,
-        grant_type: grantType,
-      });
+    let client: StoredClient | undefined;
+    if (this.opts.staticClient) {
+      client = staticClientRecord(this.opts.staticClient, '', as);
+      client.redirect_uris = [];
     }
-    const client = staticClientRecord(this.opts.staticClient!, '', as);
-    client.redirect_uris = [];
-    const oc = toOAuthClient(client);
-    const params: Record<string, string> = { resource: d.resource };
-    if (scope) params.scope = scope;
-    if (this.grant === 'id_jag') {
-      params.assertion = await requestIdJag(
-        this.opts.identityProvider!,
-        { audience: as.issuer, resource: d.resource, ...(scope ? { scope } : {}) },
-        this.http,
-        (reason) =>
-          this.log.warn('identity provider refused client_secret_basic; retrying with client_secret_post', {
-            token_endpoint: this.opts.identityProvider!.tokenEndpoint,
-            reason,
-          }),
-      );
-    }
-    const what = `${this.grant === 'id_jag' ? 'JWT bearer grant (RFC 7523) with the ID-JAG' : 'client_credentials grant'} at ${as.token_endpoint}`;
-    const tr = await withClientAuthFallback(
+    const rec = await this.store.get(this.server, d.issuer);
+    const proof = await this.dpop.forTokenRequest(as, rec?.dpop_key);
+    const tr = await machineGrant({
+      grant: this.grant as 'client_credentials' | 'id_jag' | 'jwt_bearer',
+      as,
+      resource: d.resource,
+      scope,
       client,
-      what,
-      (auth) => genericGrant(as, oc, auth, grantType, params, this.http),
-      (reason) => this.basicRefused(as, reason),
-      await this.clientAuth(client, as),
-    );
-    const tokens = await this.storeTokens(d, client, tr, scope);
+      auth: client ? await this.clientAuth(client, as) : oauth.None(),
+      identityProvider: this.opts.identityProvider,
+      workloadToken: this.opts.workloadToken,
+      dpop: proof?.handle,
+      http: this.http,
+      log: this.log,
+      onBasicRefused: (reason) => this.basicRefused(as, reason),
+    });
+    const tokens = await this.storeTokens(d, client, tr, scope, proof?.key);
     this.issuer = d.issuer;
     this.log.info('obtained an access token', {
       grant: this.grant,
       issuer: d.issuer,
       scope: tokens.scope,
+      token_type: tokens.token_type,
       expires_at: tokens.expires_at,
     });
     return tokens;
@@ -802,6 +799,7 @@ export class OAuthSession {
     if (!t) return out;
     out.loggedIn = true;
     out.hasRefreshToken = Boolean(t.refresh_token);
+    out.tokenType = isDPoPBound(t) ? 'DPoP' : 'Bearer';
     if (t.scope) out.scope = t.scope;
     if (t.expires_at !== undefined) {
       out.expiresAt = new Date(t.expires_at).toISOString();
@@ -880,32 +878,6 @@ export class OAuthSession {
       await this.store.delete(rec.server, rec.issuer);
     });
   }
-}
-
-const stringField = (o: object, key: string): string | undefined => {
-  const v = (o as Record<string, unknown>)[key];
-  return typeof v === 'string' ? v : undefined;
-};
-
-/** The stored client after an RFC 7592 update: the server's answer, keeping what it may omit. */
-function mergeUpdatedClient(client: StoredClient, updated: Record<string, unknown>): StoredClient {
-  const next: StoredClient = {
-    ...client,
-    ...(updated as Partial<StoredClient>),
-    client_id: client.client_id,
-    source: client.source,
-    redirect_uris: Array.isArray(updated.redirect_uris)
-      ? (updated.redirect_uris as string[])
-      : client.redirect_uris,
-  };
-  // RFC 7592 §3: the server may rotate the registration access token, or keep it.
-  if (typeof updated.registration_access_token !== 'string' && client.registration_access_token) {
-    next.registration_access_token = client.registration_access_token;
-  }
-  if (typeof updated.registration_client_uri !== 'string' && client.registration_client_uri) {
-    next.registration_client_uri = client.registration_client_uri;
-  }
-  return next;
 }
 
 /** Creates an {@link OAuthSession} for one MCP server. */

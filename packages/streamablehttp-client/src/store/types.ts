@@ -33,6 +33,17 @@ export const StoredTokensSchema = z.looseObject({
 });
 export type StoredTokens = z.infer<typeof StoredTokensSchema>;
 
+/**
+ * A DPoP (RFC 9449) key as stored with the credentials: the private JWK (it
+ * carries the public part). Imported as a non-extractable key when loaded;
+ * see `oauth/dpop.ts` for why it is stored at all.
+ */
+export const StoredDPoPKeySchema = z.object({
+  alg: z.string().min(1),
+  jwk: z.looseObject({ kty: z.string(), d: z.string() }),
+});
+export type StoredDPoPKey = z.infer<typeof StoredDPoPKeySchema>;
+
 /** Everything kept for one (MCP server, authorization server) pair. */
 export const StoredCredentialsSchema = z.object({
   version: z.literal(STORE_FORMAT_VERSION),
@@ -42,6 +53,8 @@ export const StoredCredentialsSchema = z.object({
   resource: z.string().optional(),
   client: StoredClientSchema.optional(),
   tokens: StoredTokensSchema.optional(),
+  /** The DPoP key the tokens are bound to (when `tokens.token_type` is `DPoP`). */
+  dpop_key: StoredDPoPKeySchema.optional(),
   updated_at: z.number(),
 });
 export type StoredCredentials = z.infer<typeof StoredCredentialsSchema>;
