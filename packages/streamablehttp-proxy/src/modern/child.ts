@@ -34,6 +34,7 @@ export class PooledChild {
    */
   listener: ((msg: Classified) => void) | undefined;
   private nextId = 0;
+  private infoJson: string | undefined;
   private readonly waiting = new Map<JsonRpcId, (r: ChildResponse) => void>();
 
   constructor(
@@ -53,6 +54,11 @@ export class PooledChild {
       }
       this.waiting.clear();
     };
+  }
+
+  /** `init.serverInfo` as JSON text, made once (every answer of the child carries it). */
+  get serverInfoJson(): string {
+    return (this.infoJson ??= JSON.stringify(this.init?.serverInfo ?? {}));
   }
 
   /** True until the process has exited. */
