@@ -140,10 +140,8 @@ export class ModernCall {
       });
     }
     this.child.listener = (msg) => this.fromChild(msg);
-    const { id, promise } = this.child.request(req.method, childParams(req.params));
-    this.childId = id;
     this.arm(this.ctx.requestTimeoutMs);
-    void promise.then((r) => this.answered(r));
+    this.childId = this.child.request(req.method, childParams(req.params), (r) => this.answered(r));
   }
 
   /** The client went away (closing the response is cancellation on the 2026 wire). */
@@ -386,12 +384,17 @@ export class ModernCall {
 /** The params a 2025 child gets: no 2026 envelope keys, no MRTR fields. */
 export function childParams(params: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) if (!WIRE_ONLY.includes(k) && k !== '_meta') out[k] = v;
+  for (const k in params) {
+    if (Object.hasOwn(params, k) && !WIRE_ONLY.includes(k) && k !== '_meta') out[k] = params[k];
+  }
   const meta = params._meta;
   if (typeof meta === 'object' && meta !== null) {
-    const kept: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(meta)) if (!k.startsWith('io.modelcontextprotocol/')) kept[k] = v;
-    if (Object.keys(kept).length > 0) out._meta = kept;
+    let kept: Record<string, unknown> | undefined;
+    for (const k in meta) {
+      if (Object.hasOwn(meta, k) && !k.startsWith('io.modelcontextprotocol/'))
+        (kept ??= {})[k] = (meta as Record<string, unknown>)[k];
+    }
+    if (kept) out._meta = kept;
   }
   return out;
 }
