@@ -28,6 +28,9 @@ const CACHEABLE: ReadonlySet<string> = new Set([
 /** The cancellation reason of a request past its deadline (its child is ended, not reused). */
 const TIMED_OUT = 'Request timed out';
 
+/** The steps of a call that has none yet (no retry, no input asked): shared, replaced before any write. */
+const NO_STEPS: InputStep[] = [];
+
 /** How long the child's server→client requests are gathered into one `input_required`, in ms. */
 const INPUT_BATCH_MS = 20;
 
@@ -54,14 +57,20 @@ export interface CallContext {
   requestStateTtlMs: number;
   listTtlMs: number;
   /** Called with child notifications that belong to no request (list changes). */
-  onUnrouted(user: string, msg: Classified): void;
+  onUnrouted(user: string, msg: Classified, child: PooledChild): void;
 }
 
 /** Where a call's output goes: streamed notifications, then exactly one final answer. */
 export interface CallSink {
   notify(msg: Record<string, unknown>): void;
-  /** The final JSON-RPC message; `status` is used when nothing was streamed yet. */
+  /**
+   * The final JSON-RPC message; `status` is used when nothing was streamed
+   * yet. With `text` (the message already serialised for the wire), `msg`
+   * may be a function that makes the message object, called only when
+   * someone needs it (a response observer).
+   */
   done(status: number, msg: Record<string, unknown>): void;
+  done(status: number, msg: () => Record<string, unknown>, text: string): void;
 }
 
 /**
@@ -77,21 +86,21 @@ export class ModernCall {
   private finished = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly started: number;
-  private steps: InputStep[] = [];
+  private steps: InputStep[] = NO_STEPS;
   /** Server→client requests the child has made in this run. */
   private asked = 0;
   /** Server→client requests of the child waiting for the client's input (ids of the child). */
-  private readonly waiting: JsonRpcId[] = [];
+  private waiting: JsonRpcId[] | undefined;
   /** The inputs to ask for, by key, gathered for one `input_required` answer. */
-  private asking: Record<string, { method: string; params: Record<string, unknown> }> = {};
+  private asking: Record<string, { method: string; params: Record<string, unknown> }> | undefined;
   private askTimer: NodeJS.Timeout | undefined;
   /** Digest of the request's params, made only when a requestState is checked or signed. */
   private paramsDigest: string | undefined;
   private readonly retry: boolean;
   /** Capabilities the child needed that the request did not declare (its requests for them were refused). */
-  private readonly refused: Record<string, object> = {};
+  private refused: Record<string, object> | undefined;
   /** The request's `inputResponses` (an object), for inputs not yet in the state. */
-  private given: Record<string, unknown> = {};
+  private given: Record<string, unknown> | undefined;
 
   constructor(
     private readonly req: ModernRequest,
@@ -131,10 +140,8 @@ export class ModernCall {
       });
     }
     this.child.listener = (msg) => this.fromChild(msg);
-    const { id, promise } = this.child.request(req.method, childParams(req.params));
-    this.childId = id;
     this.arm(this.ctx.requestTimeoutMs);
-    void promise.then((r) => this.answered(r));
+    this.childId = this.child.request(req.method, childParams(req.params), (r) => this.answered(r));
   }
 
   /** The client went away (closing the response is cancellation on the 2026 wire). */
@@ -147,7 +154,7 @@ export class ModernCall {
     if (this.finished) return;
     this.stop(undefined);
     const failed = 'error' in r || r.result.isError === true;
-    if (failed && Object.keys(this.refused).length > 0) {
+    if (failed && this.refused) {
       // The call failed after the child was refused input the client cannot give (SEP-2575).
       const names = Object.keys(this.refused).join(', ');
       this.sink.done(400, {
@@ -167,15 +174,25 @@ export class ModernCall {
       this.sink.done(status, { jsonrpc: '2.0', id: this.req.id, error: r.error });
       return;
     }
-    const result: Record<string, unknown> = { ...r.result, resultType: 'complete' };
+    const cacheable = CACHEABLE.has(this.req.method);
+    if (!cacheable) {
+      const text = completeAnswer(this.req.id, r.result, this.child.serverInfoJson);
+      if (text !== undefined) return this.sink.done(200, () => this.complete(r.result), text);
+    }
+    this.sink.done(200, this.complete(r.result, cacheable));
+  }
+
+  /** The complete answer to the request: `result` with `resultType`, the server's info and any caching hints. */
+  private complete(r: Record<string, unknown>, cacheable = false): Record<string, unknown> {
+    const result: Record<string, unknown> = { ...r, resultType: 'complete' };
     const meta = typeof result._meta === 'object' && result._meta !== null ? result._meta : {};
     result._meta = { ...meta, [META.serverInfo]: this.serverInfo };
-    if (CACHEABLE.has(this.req.method)) {
+    if (cacheable) {
       // MRTR retries must not be cached (SEP-2549).
       result.ttlMs = this.retry ? 0 : this.ctx.listTtlMs;
       result.cacheScope = 'private';
     }
-    this.sink.done(200, { jsonrpc: '2.0', id: this.req.id, result });
+    return { jsonrpc: '2.0', id: this.req.id, result };
   }
 
   private fromChild(c: Classified): void {
@@ -189,7 +206,7 @@ export class ModernCall {
         this.sink.notify(c.msg);
       } else if (c.method === 'notifications/message') {
         if (logLevelAllows(this.req.logLevel, params.level)) this.sink.notify(c.msg);
-      } else this.ctx.onUnrouted(this.child.user, c);
+      } else this.ctx.onUnrouted(this.child.user, c, this.child);
       return;
     }
     if (c.kind !== 'request') return;
@@ -214,7 +231,7 @@ export class ModernCall {
     params: Record<string, unknown>,
   ): void {
     const fail = (status: number, code: number, message: string, data?: unknown) => {
-      this.waiting.push(childReqId);
+      (this.waiting ??= []).push(childReqId);
       this.stop('input unavailable');
       this.sink.done(status, {
         jsonrpc: '2.0',
@@ -225,7 +242,7 @@ export class ModernCall {
     if (this.req.clientCapabilities[capability] === undefined) {
       // Never asked: the child is refused, as a 2025 client without the capability would refuse it.
       // If the call then fails, the client learns what it lacked (-32021, see `answered`).
-      this.refused[capability] = {};
+      (this.refused ??= {})[capability] = {};
       return this.child.respond(childReqId, {
         error: {
           code: JsonRpcCode.MissingRequiredClientCapability,
@@ -237,6 +254,7 @@ export class ModernCall {
     const n = this.asked++;
     const d = digestOf(params, ['_meta']);
     const known = this.steps[n];
+    if (this.steps === NO_STEPS) this.steps = [];
     if (known && (known.m !== method || known.d !== d)) {
       return fail(
         200,
@@ -260,8 +278,8 @@ export class ModernCall {
       this.steps[n] = { ...step, r };
       return this.child.respond(childReqId, { result: r as Record<string, unknown> });
     }
-    this.waiting.push(childReqId);
-    this.asking[step.k] = { method, params: withoutInputKey(params) };
+    (this.waiting ??= []).push(childReqId);
+    (this.asking ??= {})[step.k] = { method, params: withoutInputKey(params) };
     // Requests the child makes together (Promise.all) are asked together: wait a moment for more.
     if (!this.askTimer) {
       this.askTimer = setTimeout(() => this.askClient(), INPUT_BATCH_MS);
@@ -271,7 +289,7 @@ export class ModernCall {
 
   /** The `inputResponses` entry for `step`, if any; not an object is -32602. */
   private answerFor(step: InputStep): Record<string, unknown> | undefined {
-    const r = Object.hasOwn(this.given, step.k) ? this.given[step.k] : undefined;
+    const r = this.given && Object.hasOwn(this.given, step.k) ? this.given[step.k] : undefined;
     if (r === undefined) return undefined;
     if (typeof r !== 'object' || r === null || Array.isArray(r)) {
       throw new BridgeHttpError(
@@ -310,7 +328,7 @@ export class ModernCall {
       id: this.req.id,
       result: {
         resultType: 'input_required',
-        inputRequests: this.asking,
+        inputRequests: this.asking ?? {},
         requestState,
         _meta: { [META.serverInfo]: this.serverInfo },
       },
@@ -351,7 +369,7 @@ export class ModernCall {
     clearTimeout(this.timer);
     clearTimeout(this.askTimer);
     if (reason !== undefined && this.childId !== undefined) {
-      for (const id of this.waiting.splice(0)) {
+      for (const id of this.waiting?.splice(0) ?? []) {
         this.child.respond(id, {
           error: { code: JsonRpcCode.InternalError, message: `Request ended: ${reason}` },
         });
@@ -366,12 +384,17 @@ export class ModernCall {
 /** The params a 2025 child gets: no 2026 envelope keys, no MRTR fields. */
 export function childParams(params: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) if (!WIRE_ONLY.includes(k) && k !== '_meta') out[k] = v;
+  for (const k in params) {
+    if (Object.hasOwn(params, k) && !WIRE_ONLY.includes(k) && k !== '_meta') out[k] = params[k];
+  }
   const meta = params._meta;
   if (typeof meta === 'object' && meta !== null) {
-    const kept: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(meta)) if (!k.startsWith('io.modelcontextprotocol/')) kept[k] = v;
-    if (Object.keys(kept).length > 0) out._meta = kept;
+    let kept: Record<string, unknown> | undefined;
+    for (const k in meta) {
+      if (Object.hasOwn(meta, k) && !k.startsWith('io.modelcontextprotocol/'))
+        (kept ??= {})[k] = (meta as Record<string, unknown>)[k];
+    }
+    if (kept) out._meta = kept;
   }
   return out;
 }
@@ -384,6 +407,29 @@ function withoutInputKey(params: Record<string, unknown>): Record<string, unknow
   const { _meta: _old, ...out } = params;
   return Object.keys(rest).length > 0 ? { ...out, _meta: rest } : out;
 }
+
+/**
+ * The wire text of a complete answer to request `id` whose `result` (the
+ * child's, as parsed) has neither `_meta` nor `resultType`: the child's
+ * result serialised once, with `resultType` and the server's info appended,
+ * instead of copying it into a new object first. `undefined` when `result`
+ * has either key (the caller merges them).
+ */
+export function completeAnswer(
+  id: JsonRpcId,
+  result: Record<string, unknown>,
+  serverInfoJson: string,
+): string | undefined {
+  if (Object.hasOwn(result, '_meta') || Object.hasOwn(result, 'resultType')) return undefined;
+  const body = JSON.stringify(result);
+  const sep = body === '{}' ? '' : ',';
+  return (
+    `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${body.slice(0, -1)}${sep}` +
+    `"resultType":"complete","_meta":{${SERVER_INFO_KEY}:${serverInfoJson}}}}`
+  );
+}
+
+const SERVER_INFO_KEY = JSON.stringify(META.serverInfo);
 
 /** Turns a refusal thrown before a call started into the same final message shape. */
 export function errorMessage(err: BridgeHttpError): Record<string, unknown> {

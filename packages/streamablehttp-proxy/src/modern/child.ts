@@ -34,6 +34,7 @@ export class PooledChild {
    */
   listener: ((msg: Classified) => void) | undefined;
   private nextId = 0;
+  private infoJson: string | undefined;
   private readonly waiting = new Map<JsonRpcId, (r: ChildResponse) => void>();
 
   constructor(
@@ -55,6 +56,11 @@ export class PooledChild {
     };
   }
 
+  /** `init.serverInfo` as JSON text, made once (every answer of the child carries it). */
+  get serverInfoJson(): string {
+    return (this.infoJson ??= JSON.stringify(this.init?.serverInfo ?? {}));
+  }
+
   /** True until the process has exited. */
   get alive(): boolean {
     return this.process.alive;
@@ -62,11 +68,17 @@ export class PooledChild {
 
   /** Runs the 2025 handshake; rejects when the child answers with an error or `timeoutMs` passes. */
   async initialize(timeoutMs: number): Promise<ChildInitResult> {
-    const { promise } = this.request('initialize', {
-      protocolVersion: CHILD_PROTOCOL_VERSION,
-      capabilities: BRIDGE_CAPABILITIES,
-      clientInfo: { name: 'mcp-streamablehttp-proxy', version: '0' },
-    });
+    const promise = new Promise<ChildResponse>((resolve) =>
+      this.request(
+        'initialize',
+        {
+          protocolVersion: CHILD_PROTOCOL_VERSION,
+          capabilities: BRIDGE_CAPABILITIES,
+          clientInfo: { name: 'mcp-streamablehttp-proxy', version: '0' },
+        },
+        resolve,
+      ),
+    );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('initialize timed out')), timeoutMs);
@@ -88,12 +100,16 @@ export class PooledChild {
     }
   }
 
-  /** Sends a request under a fresh bridge id; the promise settles with the child's answer. */
-  request(method: string, params: unknown): { id: string; promise: Promise<ChildResponse> } {
+  /**
+   * Sends a request under a fresh bridge id and returns the id; `onAnswer`
+   * gets the child's answer (a callback, not a promise: it runs in the same
+   * turn as the child's output is read).
+   */
+  request(method: string, params: unknown, onAnswer: (r: ChildResponse) => void): string {
     const id = `b${++this.nextId}`;
-    const promise = new Promise<ChildResponse>((resolve) => this.waiting.set(id, resolve));
+    this.waiting.set(id, onAnswer);
     this.write({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
-    return { id, promise };
+    return id;
   }
 
   /** Stops waiting for the answer to `id` (cancelled or timed out); a late answer is dropped. */

@@ -36,12 +36,16 @@ export interface ModernConfig extends Omit<CallContext, 'onUnrouted'> {
  * forwards the rest to a leased child of the caller ({@link ModernCall}).
  */
 export class ModernHandler {
+  /** What every call shares: made once, not per request. */
+  private readonly callContext: CallContext;
+
   constructor(
     private readonly cfg: ModernConfig,
     readonly pool: ChildPool,
     readonly listeners: Listeners,
   ) {
     pool.onStray = (user, msg) => listeners.deliver(user, msg);
+    this.callContext = { ...cfg, onUnrouted: (u, msg, child) => this.pool.onStray(u, msg, child) };
   }
 
   /** Periodic upkeep: idle children, keep-alives on listen streams. */
@@ -151,7 +155,8 @@ export class ModernHandler {
 
   private async initResult(caller: Caller): Promise<ChildInitResult> {
     if (this.pool.initResult) return this.pool.initResult;
-    const child = await this.pool.acquire(caller);
+    const leased = this.pool.acquire(caller);
+    const child = leased instanceof Promise ? await leased : leased;
     this.pool.release(child);
     return child.init!;
   }
@@ -169,9 +174,10 @@ export class ModernHandler {
     acceptsSse: boolean,
     observer: ResponseObserver | undefined,
   ): Promise<Reply> {
-    const child = await this.pool.acquire(caller);
+    const leased = this.pool.acquire(caller);
+    const child = leased instanceof Promise ? await leased : leased;
     const serverInfo = child.init?.serverInfo ?? {};
-    const ctx: CallContext = { ...this.cfg, onUnrouted: (u, msg) => this.pool.onStray(u, msg, child) };
+    const ctx = this.callContext;
     return new Promise<Reply>((resolve) => {
       let sse: SseSink | undefined;
       let timer: NodeJS.Timeout | undefined;
@@ -188,12 +194,17 @@ export class ModernHandler {
       let finished = false;
       const sink: CallSink = {
         notify: (msg) => acceptsSse && write(msg),
-        done: (status, msg) => {
+        done: (
+          status: number,
+          msg: Record<string, unknown> | (() => Record<string, unknown>),
+          text?: string,
+        ) => {
           finished = true;
           clearTimeout(timer);
-          if (observer) this.observe(observer, msg);
-          if (!sse) return resolve(jsonReply(status, JSON.stringify(msg)));
-          write(msg);
+          if (observer) this.observe(observer, typeof msg === 'function' ? msg() : msg);
+          text ??= JSON.stringify(msg);
+          if (!sse) return resolve(jsonReply(status, text));
+          stream().writeMessage(Buffer.from(text), undefined, this.cfg.clock.now());
           sse.close();
         },
       };

@@ -81,24 +81,30 @@ export class ChildPool {
    * else a new one within the bounds; while every child of the user is busy,
    * waits in the user's bounded queue. Give it back with {@link release}.
    */
-  async acquire(caller: Caller): Promise<PooledChild> {
+  acquire(caller: Caller): PooledChild | Promise<PooledChild> {
+    const envKey = envKeyOf(caller.env);
+    // The common case, an idle child of the user, is answered without a promise.
+    return this.take(caller, envKey) ?? this.queueFor(caller, envKey);
+  }
+
+  /** {@link acquire} once every child of the user is busy: waits in the user's queue. */
+  private async queueFor(caller: Caller, envKey: string): Promise<PooledChild> {
     const deadline = Date.now() + this.cfg.queueTimeoutMs;
     let front = false;
     for (;;) {
-      const child = this.take(caller);
-      if (child) return child instanceof Promise ? await child : child;
       await this.wait(caller.user, deadline, front);
+      const child = this.take(caller, envKey);
+      if (child) return child instanceof Promise ? await child : child;
       // Woken for a freed child: keep the place at the front if another request took it first.
       front = true;
     }
   }
 
   /** A child for `caller` now (a promise while a new one initializes), or `undefined` when the user must wait. */
-  private take(caller: Caller): PooledChild | Promise<PooledChild> | undefined {
+  private take(caller: Caller, envKey: string): PooledChild | Promise<PooledChild> | undefined {
     if (this.closing)
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
     const { user } = caller;
-    const envKey = caller.env ? JSON.stringify(Object.entries(caller.env).sort()) : '';
     const mine = this.byUser.get(user);
     if (mine) {
       let best: PooledChild | undefined;
@@ -290,6 +296,17 @@ export class ChildPool {
     this.wake(child.user);
     return true;
   }
+}
+
+/**
+ * A comparable key of the header-given environment (`''`: none): the
+ * sorted names and values, NUL-separated (neither can hold a NUL).
+ */
+function envKeyOf(env: Record<string, string> | undefined): string {
+  if (!env) return '';
+  let key = '';
+  for (const name of Object.keys(env).sort()) key += `${name}\0${env[name]}\0`;
+  return key;
 }
 
 /** A request waiting in a user's queue. */
