@@ -12,11 +12,12 @@ const SECRET = 'wif-confidential-secret-0123456789';
 
 interface Signer {
   key: CryptoKey;
-  jwk: JWK;
+  jwk: JWK & { kty: string };
 }
 async function signer(alg = 'ES256'): Promise<Signer> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  return { key: privateKey, jwk: { ...(await exportJWK(publicKey)), kid: crypto.randomUUID(), alg } };
+  const jwk = await exportJWK(publicKey);
+  return { key: privateKey, jwk: { ...jwk, kty: jwk.kty!, kid: crypto.randomUUID(), alg } };
 }
 
 /** A workload JWT as a platform issues it; `claims` override or (undefined) drop the defaults. */
@@ -56,7 +57,7 @@ describe('rfc7523 jwt-bearer grant with workload JWTs (workload identity federat
   let stranger: Signer;
   let t: TestAs;
   let base: Record<string, unknown>;
-  const issued = () => t.audit.filter((r) => r.event === 'token.issued').length;
+  const issued = () => t.audit.filter((r) => r.type === 'token.issued').length;
 
   beforeAll(async () => {
     idp = await signer();
@@ -187,6 +188,7 @@ describe('rfc7523 jwt-bearer grant with workload JWTs (workload identity federat
       expect([why, res.status, res.body.error]).toEqual([why, 400, 'invalid_grant']);
       expect(res.body.access_token).toBeUndefined();
     }
+    expect(before).toBeGreaterThan(0);
     expect(issued()).toBe(before);
   });
 
