@@ -18,17 +18,24 @@ import {
   silentLogger,
 } from '@mcp-gateway/oauth-dynamicclient';
 import { autocannon, type AutocannonResult } from '../lib/autocannon.js';
+import { dpopComparison, type DpopBenchInfo } from './dpop.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 
-const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'servers.ts')], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+// BENCH_CPU_PROF=<dir>: profile the servers (node --cpu-prof), e.g. to find what the DPoP path spends.
+const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+const child = spawn(
+  process.execPath,
+  [...prof, '--import', 'tsx', path.join(import.meta.dirname, 'servers.ts')],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const line = await new Promise<string>((resolve, reject) => {
   createInterface({ input: child.stdout }).once('line', resolve);
   child.once('exit', (code) => reject(new Error(`servers exited with ${code}`)));
 });
-const info = JSON.parse(line) as {
+const info = JSON.parse(line) as DpopBenchInfo & {
   verifyUrl: string;
   directUrl: string;
   bareUrl: string;
@@ -50,7 +57,16 @@ async function load(name: string, url: string): Promise<AutocannonResult> {
   return r;
 }
 
+const only = process.env.BENCH_VERIFY_ONLY; // `dpop`: just the DPoP case
 try {
+  if (only === 'dpop') await dpopComparison(info);
+  else await httpComparison();
+} finally {
+  child.kill('SIGTERM');
+}
+if (only === 'dpop') process.exit(0);
+
+async function httpComparison(): Promise<void> {
   // Interleave the targets twice so a noisy neighbour hurts all of them alike; keep each one's best run.
   const best: Record<string, AutocannonResult> = {};
   const targets: [string, string][] = [
@@ -87,8 +103,7 @@ try {
     '  ratio fetch route ÷ bare:             %s',
     (best[targets[1]![0]]!.requests.average / bare).toFixed(2),
   );
-} finally {
-  child.kill('SIGTERM');
+  await dpopComparison(info);
 }
 
 // In-process: verifyAccessToken (cached after the first call, revocation checked each time) vs raw jwtVerify.
@@ -155,12 +170,25 @@ async function issueInProcess(): Promise<string> {
     `${issuer}/authorize?${new URLSearchParams({ client_id: reg.client.client_id, redirect_uri: redirect, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' })}`,
   );
   const state = new URL(auth.headers.get('location')!).searchParams.get('state')!;
-  const login = await go(`${issuer}/login`, form({ state, username: 'b', password: 'b' }));
-  const page = await (await go(login.headers.get('location')!)).text();
-  const field = (name: string) => new RegExp(`name="${name}"\\s+value="([^"]+)"`).exec(page)![1]!;
+  const field = (name: string, page: string) =>
+    new RegExp(`name="${name}"\\s+value="([^"]+)"`).exec(page)![1]!;
+  // The login form's CSRF token is bound to this browser's flow cookie.
+  const loginPage = await (await go(auth.headers.get('location')!)).text();
+  const login = await go(
+    `${issuer}/login`,
+    form({ state, csrf: field('csrf', loginPage), username: 'b', password: 'b' }),
+  );
+  // Follow the server's own redirects (callback → consent) to the consent page.
+  let hop = login;
+  while (hop.headers.get('location')?.startsWith(issuer)) hop = await go(hop.headers.get('location')!);
+  const consentPage = await hop.text();
   const approved = await go(
     `${issuer}/consent`,
-    form({ consent_id: field('consent_id'), csrf: field('csrf'), decision: 'approve' }),
+    form({
+      consent_id: field('consent_id', consentPage),
+      csrf: field('csrf', consentPage),
+      decision: 'approve',
+    }),
   );
   const code = new URL(approved.headers.get('location')!).searchParams.get('code')!;
   const res = await go(
