@@ -19,6 +19,7 @@ import {
 } from '@mcp-gateway/oauth-dynamicclient';
 import { autocannon, type AutocannonResult } from '../lib/autocannon.js';
 import { dpopComparison, type DpopBenchInfo } from './dpop.js';
+import { tokenThroughFlow } from './flow.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 
@@ -145,61 +146,12 @@ console.log('  ratio: %s', (ourOps / rawOps).toFixed(2));
 await as.close();
 
 /** A token from this server's own flow, driven through its fetch handler (no sockets). */
-async function issueInProcess(): Promise<string> {
-  const redirect = 'http://127.0.0.1:9/cb';
-  const reg = await as.clients.register({ redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
-  const verifier = 'c'.repeat(43);
-  const challenge = Buffer.from(
-    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
-  ).toString('base64url');
-  let cookie = '';
-  const go = async (url: string, init: RequestInit = {}) => {
-    const res = await as.fetch(
-      new Request(url, { ...init, headers: { cookie, ...(init.headers as Record<string, string>) } }),
-    );
-    const set = res.headers.getSetCookie()[0];
-    if (set) cookie = set.split(';')[0]!;
-    return res;
-  };
-  const form = (body: Record<string, string>) => ({
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
-    body: new URLSearchParams(body),
+function issueInProcess(): Promise<string> {
+  return tokenThroughFlow({
+    as,
+    issuer,
+    send: (url, init) => as.fetch(new Request(url, init)),
+    username: 'b',
+    password: 'b',
   });
-  const auth = await go(
-    `${issuer}/authorize?${new URLSearchParams({ client_id: reg.client.client_id, redirect_uri: redirect, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' })}`,
-  );
-  const state = new URL(auth.headers.get('location')!).searchParams.get('state')!;
-  const field = (name: string, page: string) =>
-    new RegExp(`name="${name}"\\s+value="([^"]+)"`).exec(page)![1]!;
-  // The login form's CSRF token is bound to this browser's flow cookie.
-  const loginPage = await (await go(auth.headers.get('location')!)).text();
-  const login = await go(
-    `${issuer}/login`,
-    form({ state, csrf: field('csrf', loginPage), username: 'b', password: 'b' }),
-  );
-  // Follow the server's own redirects (callback → consent) to the consent page.
-  let hop = login;
-  while (hop.headers.get('location')?.startsWith(issuer)) hop = await go(hop.headers.get('location')!);
-  const consentPage = await hop.text();
-  const approved = await go(
-    `${issuer}/consent`,
-    form({
-      consent_id: field('consent_id', consentPage),
-      csrf: field('csrf', consentPage),
-      decision: 'approve',
-    }),
-  );
-  const code = new URL(approved.headers.get('location')!).searchParams.get('code')!;
-  const res = await go(
-    `${issuer}/token`,
-    form({
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: redirect,
-      client_id: reg.client.client_id,
-    }),
-  );
-  return ((await res.json()) as { access_token: string }).access_token;
 }

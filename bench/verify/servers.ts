@@ -15,6 +15,7 @@ import {
   silentLogger,
   toNodeListener,
 } from '@mcp-gateway/oauth-dynamicclient';
+import { tokenThroughFlow } from './flow.js';
 
 async function listen(listener: http.RequestListener): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer(listener);
@@ -41,80 +42,22 @@ const as = createAuthorizationServer({
 late.handler = toNodeListener(as.fetch);
 await as.ready();
 
-/** A real token through the real flow: authorize → local login → callback → consent → token (with a DPoP proof when given). */
-async function tokenThroughFlow(dpop?: () => Promise<string>): Promise<string> {
-  const redirect = 'http://127.0.0.1:9/cb';
-  const reg = await as.clients.register({ redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
-  const verifier = 'b'.repeat(43);
-  const challenge = Buffer.from(
-    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
-  ).toString('base64url');
-  let cookie = '';
-  const go = async (url: string, init: RequestInit = {}) => {
-    const res = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: { cookie, ...(init.headers as Record<string, string>) },
-    });
-    const set = res.headers.getSetCookie()[0];
-    if (set) cookie = set.split(';')[0]!;
-    return res;
-  };
-  const form = (body: Record<string, string>) => ({
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
-    body: new URLSearchParams(body),
+/** A real token through the real flow, over sockets (with a DPoP proof at /token when given). */
+const flow = (dpop?: () => Promise<string>) =>
+  tokenThroughFlow({
+    as,
+    issuer,
+    send: (url, init) => fetch(url, { ...init, redirect: 'manual' }),
+    username: 'bench',
+    password: 'bench-password',
+    ...(dpop ? { dpop } : {}),
   });
-  const auth = await go(
-    `${issuer}/authorize?${new URLSearchParams({ client_id: reg.client.client_id, redirect_uri: redirect, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' })}`,
-  );
-  const state = new URL(auth.headers.get('location')!).searchParams.get('state')!;
-  const field = (name: string, page: string) =>
-    new RegExp(`name="${name}"\\s+value="([^"]+)"`).exec(page)![1]!;
-  // The login form's CSRF token is bound to this browser's flow cookie.
-  const loginPage = await (await go(auth.headers.get('location')!)).text();
 
-  const login = await go(
-    `${issuer}/login`,
-    form({ state, csrf: field('csrf', loginPage), username: 'bench', password: 'bench-password' }),
-  );
-  // Follow the server's own redirects (callback → consent) to the consent page.
-  let hop = login;
-  while (hop.headers.get('location')?.startsWith(issuer)) hop = await go(hop.headers.get('location')!);
-  const consentPage = await hop.text();
-  const approved = await go(
-    `${issuer}/consent`,
-    form({
-      consent_id: field('consent_id', consentPage),
-      csrf: field('csrf', consentPage),
-      decision: 'approve',
-    }),
-  );
-  const code = new URL(approved.headers.get('location')!).searchParams.get('code')!;
-  const tokenRes = (await (
-    await fetch(`${issuer}/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...(dpop ? { dpop: await dpop() } : {}),
-      },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        code_verifier: verifier,
-        redirect_uri: redirect,
-        client_id: reg.client.client_id,
-      }),
-    })
-  ).json()) as { access_token: string };
-  return tokenRes.access_token;
-}
-
-const token = await tokenThroughFlow();
+const token = await flow();
 // The DPoP key of the load generator's proofs, and a token bound to it (cnf.jkt).
 const dpopPair = await generateKeyPair('ES256', { extractable: true });
 const dpopJwk = await exportJWK(dpopPair.publicKey);
-const dpopToken = await tokenThroughFlow(() =>
+const dpopToken = await flow(() =>
   new SignJWT({
     htm: 'POST',
     htu: `${issuer}/token`,
