@@ -18,17 +18,25 @@ import {
   silentLogger,
 } from '@mcp-gateway/oauth-dynamicclient';
 import { autocannon, type AutocannonResult } from '../lib/autocannon.js';
+import { dpopComparison, type DpopBenchInfo } from './dpop.js';
+import { tokenThroughFlow } from './flow.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 
-const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'servers.ts')], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+// BENCH_CPU_PROF=<dir>: profile the servers (node --cpu-prof), e.g. to find what the DPoP path spends.
+const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+const child = spawn(
+  process.execPath,
+  [...prof, '--import', 'tsx', path.join(import.meta.dirname, 'servers.ts')],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const line = await new Promise<string>((resolve, reject) => {
   createInterface({ input: child.stdout }).once('line', resolve);
   child.once('exit', (code) => reject(new Error(`servers exited with ${code}`)));
 });
-const info = JSON.parse(line) as {
+const info = JSON.parse(line) as DpopBenchInfo & {
   verifyUrl: string;
   directUrl: string;
   bareUrl: string;
@@ -50,7 +58,16 @@ async function load(name: string, url: string): Promise<AutocannonResult> {
   return r;
 }
 
+const only = process.env.BENCH_VERIFY_ONLY; // `dpop`: just the DPoP case
 try {
+  if (only === 'dpop') await dpopComparison(info);
+  else await httpComparison();
+} finally {
+  child.kill('SIGTERM');
+}
+if (only === 'dpop') process.exit(0);
+
+async function httpComparison(): Promise<void> {
   // Interleave the targets twice so a noisy neighbour hurts all of them alike; keep each one's best run.
   const best: Record<string, AutocannonResult> = {};
   const targets: [string, string][] = [
@@ -87,8 +104,7 @@ try {
     '  ratio fetch route ÷ bare:             %s',
     (best[targets[1]![0]]!.requests.average / bare).toFixed(2),
   );
-} finally {
-  child.kill('SIGTERM');
+  await dpopComparison(info);
 }
 
 // In-process: verifyAccessToken (cached after the first call, revocation checked each time) vs raw jwtVerify.
@@ -130,48 +146,12 @@ console.log('  ratio: %s', (ourOps / rawOps).toFixed(2));
 await as.close();
 
 /** A token from this server's own flow, driven through its fetch handler (no sockets). */
-async function issueInProcess(): Promise<string> {
-  const redirect = 'http://127.0.0.1:9/cb';
-  const reg = await as.clients.register({ redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
-  const verifier = 'c'.repeat(43);
-  const challenge = Buffer.from(
-    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
-  ).toString('base64url');
-  let cookie = '';
-  const go = async (url: string, init: RequestInit = {}) => {
-    const res = await as.fetch(
-      new Request(url, { ...init, headers: { cookie, ...(init.headers as Record<string, string>) } }),
-    );
-    const set = res.headers.getSetCookie()[0];
-    if (set) cookie = set.split(';')[0]!;
-    return res;
-  };
-  const form = (body: Record<string, string>) => ({
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
-    body: new URLSearchParams(body),
+function issueInProcess(): Promise<string> {
+  return tokenThroughFlow({
+    as,
+    issuer,
+    send: (url, init) => as.fetch(new Request(url, init)),
+    username: 'b',
+    password: 'b',
   });
-  const auth = await go(
-    `${issuer}/authorize?${new URLSearchParams({ client_id: reg.client.client_id, redirect_uri: redirect, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' })}`,
-  );
-  const state = new URL(auth.headers.get('location')!).searchParams.get('state')!;
-  const login = await go(`${issuer}/login`, form({ state, username: 'b', password: 'b' }));
-  const page = await (await go(login.headers.get('location')!)).text();
-  const field = (name: string) => new RegExp(`name="${name}"\\s+value="([^"]+)"`).exec(page)![1]!;
-  const approved = await go(
-    `${issuer}/consent`,
-    form({ consent_id: field('consent_id'), csrf: field('csrf'), decision: 'approve' }),
-  );
-  const code = new URL(approved.headers.get('location')!).searchParams.get('code')!;
-  const res = await go(
-    `${issuer}/token`,
-    form({
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: redirect,
-      client_id: reg.client.client_id,
-    }),
-  );
-  return ((await res.json()) as { access_token: string }).access_token;
 }

@@ -1,10 +1,12 @@
 // Child process of bench/verify/run.ts: starts the authorization server's
 // /verify (node:http via toNodeListener) and a bare node:http server doing
-// jose.jwtVerify with the same key, obtains a real access token through the
-// local login flow, and prints one JSON line with the URLs and the token.
+// jose.jwtVerify with the same key, obtains a real access token and a
+// DPoP-bound one (RFC 9449, proof at /token) through the local login flow,
+// and prints one JSON line with the URLs, the tokens and the DPoP key (the
+// load generator signs the per-request proofs with it).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import {
   createAuthorizationServer,
   forwardAuthNodeListener,
@@ -13,6 +15,7 @@ import {
   silentLogger,
   toNodeListener,
 } from '@mcp-gateway/oauth-dynamicclient';
+import { tokenThroughFlow } from './flow.js';
 
 async function listen(listener: http.RequestListener): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer(listener);
@@ -39,54 +42,31 @@ const as = createAuthorizationServer({
 late.handler = toNodeListener(as.fetch);
 await as.ready();
 
-// A real token through the real flow: authorize → local login → callback → consent → token.
-const redirect = 'http://127.0.0.1:9/cb';
-const reg = await as.clients.register({ redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
-const verifier = 'b'.repeat(43);
-const challenge = Buffer.from(
-  await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
-).toString('base64url');
-let cookie = '';
-const go = async (url: string, init: RequestInit = {}) => {
-  const res = await fetch(url, {
-    ...init,
-    redirect: 'manual',
-    headers: { cookie, ...(init.headers as Record<string, string>) },
+/** A real token through the real flow, over sockets (with a DPoP proof at /token when given). */
+const flow = (dpop?: () => Promise<string>) =>
+  tokenThroughFlow({
+    as,
+    issuer,
+    send: (url, init) => fetch(url, { ...init, redirect: 'manual' }),
+    username: 'bench',
+    password: 'bench-password',
+    ...(dpop ? { dpop } : {}),
   });
-  const set = res.headers.getSetCookie()[0];
-  if (set) cookie = set.split(';')[0]!;
-  return res;
-};
-const form = (body: Record<string, string>) => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
-  body: new URLSearchParams(body),
-});
-const auth = await go(
-  `${issuer}/authorize?${new URLSearchParams({ client_id: reg.client.client_id, redirect_uri: redirect, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' })}`,
-);
-const state = new URL(auth.headers.get('location')!).searchParams.get('state')!;
-const login = await go(`${issuer}/login`, form({ state, username: 'bench', password: 'bench-password' }));
-const consentPage = await (await go(login.headers.get('location')!)).text();
-const field = (name: string) => new RegExp(`name="${name}"\\s+value="([^"]+)"`).exec(consentPage)![1]!;
-const approved = await go(
-  `${issuer}/consent`,
-  form({ consent_id: field('consent_id'), csrf: field('csrf'), decision: 'approve' }),
-);
-const code = new URL(approved.headers.get('location')!).searchParams.get('code')!;
-const tokenRes = (await (
-  await fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: redirect,
-      client_id: reg.client.client_id,
-    }),
+
+const token = await flow();
+// The DPoP key of the load generator's proofs, and a token bound to it (cnf.jkt).
+const dpopPair = await generateKeyPair('ES256', { extractable: true });
+const dpopJwk = await exportJWK(dpopPair.publicKey);
+const dpopToken = await flow(() =>
+  new SignJWT({
+    htm: 'POST',
+    htu: `${issuer}/token`,
+    jti: crypto.randomUUID(),
+    iat: Math.floor(Date.now() / 1000),
   })
-).json()) as { access_token: string };
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: dpopJwk })
+    .sign(dpopPair.privateKey),
+);
 
 // The peer: the same check a hand-written resource server would do with jose.
 const jwks = createLocalJWKSet(await as.keys.jwks());
@@ -109,7 +89,10 @@ console.log(
     verifyUrl: `${issuer}/verify`,
     directUrl: `${direct.url}/verify`,
     bareUrl: bare.url,
-    token: tokenRes.access_token,
+    token,
+    dpopToken,
+    dpopPrivateJwk: await exportJWK(dpopPair.privateKey),
+    dpopPublicJwk: dpopJwk,
     resource,
     host: new URL(issuer).host,
   }),

@@ -106,6 +106,15 @@ export {
 } from './grants/options.js';
 export { machineSubject } from './grants/client-credentials.js';
 export { idpSubject, ID_JAG_TYP } from './grants/jwt-bearer.js';
+// Workload identity federation (RFC 7523 §2.1 with workload JWTs, MCP SEP-1933)
+export {
+  workloadIssuerSchema,
+  workloadSubjectSchema,
+  globMatches,
+  type WorkloadIssuer,
+  type WorkloadSubject,
+} from './grants/workload-options.js';
+export { workloadSubject } from './grants/workload.js';
 export { checkRedirectUri, isLoopbackRedirect, type RedirectKind } from './clients/redirect-uri.js';
 export {
   classifyAddress,

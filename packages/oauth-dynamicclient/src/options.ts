@@ -12,6 +12,7 @@ import type { Store } from './store/types.js';
 import { flowOptionsShape } from './endpoints/flow-options.js';
 import { machineOptionsShape } from './grants/options.js';
 import { dpopOptionsShape } from './dpop/options.js';
+import { workloadIssuersSchema } from './grants/workload-options.js';
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -227,6 +228,8 @@ export const optionsSchema = z
     ...flowOptionsShape,
     /** Machine clients and enterprise IdPs: see `grants/options.ts` (`machineDefaults`). */
     ...machineOptionsShape,
+    /** Workload identity federation (jwt-bearer with workload JWTs): see `grants/workload-options.ts`. */
+    workloadIssuers: workloadIssuersSchema,
     /** Sender-constrained tokens: see `dpop/options.ts` (`dpopDefaults`). */
     ...dpopOptionsShape,
   })

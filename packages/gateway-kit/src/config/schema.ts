@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
+import { jwksSchema } from './jwks-schema.js';
+import { workloadIssuersConfigSchema } from './workload-schema.js';
 
 /**
  * The gateway's configuration, validated with zod. Every object is strict, so
@@ -236,15 +238,6 @@ export const webhookSchema = z.strictObject({
   timeout: seconds('Seconds per delivery attempt.', 10),
 });
 
-const jwksSchema = z
-  .strictObject({
-    keys: z
-      .array(z.looseObject({ kty: z.string().min(1) }))
-      .min(1)
-      .max(10),
-  })
-  .describe('A JWK Set of public keys (no `d`).');
-
 /** A machine client declared in the config (`client_credentials`, `private_key_jwt`, jwt-bearer). */
 export const machineClientSchema = z
   .strictObject({
@@ -322,6 +315,7 @@ export const authorizationSchema = z.strictObject({
     .array(trustedIdpSchema)
     .default([])
     .describe('Enterprise IdPs whose ID-JAGs are accepted; their users are `oidc:<issuer>#<sub>`.'),
+  workloadIssuers: workloadIssuersConfigSchema,
   clients: z
     .array(machineClientSchema)
     .default([])
@@ -466,6 +460,7 @@ const configFields = z.strictObject({
     .default({
       grants: { clientCredentials: false, jwtBearer: false },
       trustedIdps: [],
+      workloadIssuers: [],
       clients: [],
       dynamicRegistration: true,
       keyFetch: { allowLoopback: false, allowPrivate: false },

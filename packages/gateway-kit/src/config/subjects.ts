@@ -9,7 +9,8 @@ import type { GatewayConfig, IdpConfig } from './schema.js';
  * - GitHub: `github:<numeric id>` (a login can be renamed and then taken by someone else);
  * - OIDC: `oidc:<issuer>#<sub>` (the provider's `sub` is unique only within its issuer);
  *   users of a trusted enterprise IdP (ID-JAGs) the same way, with that IdP's issuer;
- * - machine clients (`client_credentials`): `client:<client_id>`.
+ * - machine clients (`client_credentials`): `client:<client_id>`;
+ * - workloads (`authorization.workloadIssuers`): `workload:<issuer>#<sub>`.
  *
  * Logins, display names and e-mail addresses never match. A signed-in user
  * sees their id on `/account`.
@@ -42,6 +43,8 @@ export interface OtherSubjects {
   machineClients?: boolean;
   /** Issuers of `authorization.trustedIdps`: `oidc:<issuer>#<sub>` entries of these can match. */
   trustedIssuers?: readonly string[];
+  /** Issuers of `authorization.workloadIssuers`: `workload:<issuer>#<sub>` entries of these can match. */
+  workloadIssuers?: readonly string[];
 }
 
 /** What {@link subjectProblem} accepts besides the IdP's users, for a config. */
@@ -50,6 +53,7 @@ export const otherSubjects = (config: GatewayConfig): OtherSubjects => ({
   trustedIssuers: config.authorization.grants.jwtBearer
     ? config.authorization.trustedIdps.map((i) => i.issuer)
     : [],
+  workloadIssuers: config.authorization.workloadIssuers.map((w) => w.issuer),
 });
 
 /**
@@ -69,6 +73,12 @@ export function subjectProblem(
         ? undefined
         : `"${entry}" names no client; write client:<client_id>`
       : `"${entry}" names a machine client, but authorization.grants.clientCredentials is off`;
+  }
+  if (entry.startsWith('workload:')) {
+    const hash = entry.lastIndexOf('#');
+    return hash > 0 && others.workloadIssuers?.includes(entry.slice('workload:'.length, hash))
+      ? undefined
+      : `"${entry}" names no issuer of authorization.workloadIssuers; write workload:<issuer>#<sub>`;
   }
   if (entry.startsWith('oidc:')) {
     const hash = entry.lastIndexOf('#');

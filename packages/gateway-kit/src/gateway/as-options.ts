@@ -9,6 +9,7 @@ import type {
 import type { ResourceDescriptor } from '../auth.js';
 import { dpopServerOptions } from '../config/dpop.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { workloadOptions } from './workload-options.js';
 
 /** Static client the gateway's own pages (connected apps) sign in with. */
 export const ACCOUNT_CLIENT_ID = 'mcp-gateway-account';
@@ -43,6 +44,7 @@ export const CONFIG_FIELD_OF_OPTION: Readonly<Record<string, string>> = {
   resources: 'services',
   grants: 'authorization.grants',
   trustedIdps: 'authorization.trustedIdps',
+  workloadIssuers: 'authorization.workloadIssuers',
   staticClients: 'authorization.clients',
   remoteJwks: 'authorization.keyFetch',
   'dpop.nonceRotationSeconds': 'authorization.dpop.nonceRotation',
@@ -101,6 +103,7 @@ export function authorizationServerOptions(
       name: r.title ?? r.resource,
     })),
   ];
+  const workloads = workloadOptions(config);
   const hidden = (r: (typeof all)[number]) => 'advertise' in r && r.advertise === false;
   // A request naming no resource gets the first service everyone may use, never a restricted one.
   const fallback = Math.max(
@@ -144,13 +147,18 @@ export function authorizationServerOptions(
         grant_types: ['authorization_code'],
       },
       ...config.authorization.clients.map(machineStaticClient),
+      ...workloads.clients,
     ],
     registration: { enabled: config.authorization.dynamicRegistration },
-    grants: config.authorization.grants,
+    grants: {
+      ...config.authorization.grants,
+      jwtBearer: config.authorization.grants.jwtBearer || workloads.workloadIssuers.length > 0,
+    },
     trustedIdps: config.authorization.trustedIdps.map((i) => ({
       issuer: i.issuer,
       ...(i.jwks ? { jwks: i.jwks } : { jwksUri: i.jwksUri! }),
     })),
+    workloadIssuers: workloads.workloadIssuers,
     remoteJwks: config.authorization.keyFetch,
     // The gateway's routes check presentations through `as.verifyPresentedToken` (issue 19).
     dpop: dpopServerOptions(config.authorization.dpop),

@@ -7,6 +7,7 @@ import { clientCredentialsGrant } from '../grants/client-credentials.js';
 import { enabledGrantTypes } from '../grants/options.js';
 import { jwtBearerGrant } from '../grants/jwt-bearer.js';
 import { refreshTokenGrant } from '../grants/refresh-token.js';
+import { isWorkloadRequest, workloadGrant } from '../grants/workload.js';
 import { readForm } from '../http/body.js';
 import { invalidRequest, unsupportedGrantType } from '../http/errors.js';
 import { tokenRequestBinding, withDpopNonce, type TokenBinding } from '../dpop/token-binding.js';
@@ -36,11 +37,21 @@ export function enabledGrants(ctx: ServerContext): Map<GrantType, GrantHandler> 
  * `unsupported_grant_type`; one the client did not register is
  * `unauthorized_client`. The `DPoP` header is checked here, once for every
  * grant (`dpop/token-binding.ts`), and the proven key handed to the grant.
+ * A jwt-bearer request with a workload JWT (`workloadIssuers`) is the one
+ * exception: its client is found from the assertion, so it goes to
+ * `grants/workload.ts`, which authenticates and binds in the same order.
  */
 export function tokenRoutes(ctx: ServerContext): Route[] {
   const grants = enabledGrants(ctx);
   const handler = async (request: Request): Promise<Response> => {
     const form = await readForm(request, ctx.options.maxBodyBytes);
+    // A workload's JWT is its credential: the client comes from the assertion (grants/workload.ts).
+    if (
+      form.grant_type === JWT_BEARER_GRANT &&
+      grants.has(JWT_BEARER_GRANT) &&
+      isWorkloadRequest(ctx, request, form)
+    )
+      return withDpopNonce(ctx, await workloadGrant(ctx, request, form));
     const client = await authenticateClient(ctx, request, form);
     const grantType = form.grant_type;
     if (!grantType) throw invalidRequest('grant_type is required');

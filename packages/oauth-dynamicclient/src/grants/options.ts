@@ -31,7 +31,7 @@ export const machineDefaults = {
   },
 };
 
-const httpUrl = z.string().refine((v) => {
+export const httpUrl = z.string().refine((v) => {
   try {
     const u = new URL(v);
     return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password && !u.hash;

@@ -1,5 +1,5 @@
 import { epochSeconds, type Clock } from '../clock.js';
-import { hashSecret } from '../secrets.js';
+import { sha256 } from '../dpop/proof-key.js';
 import type { Store } from '../store/types.js';
 
 /**
@@ -24,7 +24,7 @@ export class JtiReplayGuard {
    */
   async firstUse(issuer: string, jti: string, exp: number): Promise<boolean> {
     const ttlMs = Math.max(1, exp + this.skewSeconds - epochSeconds(this.clock.now())) * 1000;
-    const key = `jti:${await hashSecret(`${issuer}\u0000${jti}`)}`;
+    const key = `jti:${sha256(`${issuer}\u0000${jti}`)}`;
     return (await this.store.increment(key, ttlMs)) === 1;
   }
 }

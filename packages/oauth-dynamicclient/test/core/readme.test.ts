@@ -14,6 +14,7 @@ describe('README options table', () => {
     ...Object.keys(machineDefaults.assertions).map((k) => `assertions.${k}`),
     ...Object.keys(machineDefaults.remoteJwks).map((k) => `remoteJwks.${k}`),
     'trustedIdps',
+    'workloadIssuers',
     ...Object.keys(dpopDefaults.dpop).map((k) => `dpop.${k}`),
     'dpop.algorithms',
   ];

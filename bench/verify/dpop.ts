@@ -1,0 +1,129 @@
+// bench/verify, DPoP case (issue 19): ForwardAuth /verify of a DPoP-bound
+// token with a fresh proof per request (the proof's jti recorded in the
+// authorization server's replay cache) against the bare node:http +
+// jose.jwtVerify Bearer server, in the same run, alternating rounds.
+//
+// Proofs are signed before each round (the load generator's work never
+// overlaps a measurement), and both sides get their headers through the same
+// autocannon setupRequest hook, so neither pays for the other's client work.
+// Each round runs the same number of requests against both servers; the ratio
+// printed is the median of the per-round ratios.
+import { performance } from 'node:perf_hooks';
+import { importJWK, SignJWT, type JWK } from 'jose';
+import { autocannon, median, type AutocannonResult } from '../lib/autocannon.js';
+
+/** What servers.ts prints that this case needs. */
+export interface DpopBenchInfo {
+  directUrl: string;
+  bareUrl: string;
+  token: string;
+  dpopToken: string;
+  dpopPrivateJwk: JWK;
+  dpopPublicJwk: JWK;
+  host: string;
+}
+
+const ROUNDS = Number(process.env.BENCH_DPOP_ROUNDS ?? 5);
+const REQUESTS = Number(process.env.BENCH_DPOP_REQUESTS ?? 20_000);
+const CONNECTIONS = 20;
+
+/** `count` proofs for `GET htu` bound to `token` (RFC 9449 §4.2), each with its own jti. */
+async function proofs(info: DpopBenchInfo, htu: string, count: number): Promise<string[]> {
+  const key = await importJWK(info.dpopPrivateJwk, 'ES256');
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(info.dpopToken));
+  const ath = Buffer.from(digest).toString('base64url');
+  const iat = Math.floor(Date.now() / 1000);
+  const header = { typ: 'dpop+jwt', alg: 'ES256', jwk: info.dpopPublicJwk };
+  const out: string[] = [];
+  for (let i = 0; i < count; i++)
+    out.push(
+      await new SignJWT({
+        htm: 'GET',
+        htu,
+        jti: `${iat}-${i}-${Math.random().toString(36).slice(2)}`,
+        iat,
+        ath,
+      })
+        .setProtectedHeader(header)
+        .sign(key),
+    );
+  return out;
+}
+
+type Measured = AutocannonResult & { perSecond: number };
+
+/** `amount` requests at `url`; `headers(i)` gives request i its headers. */
+async function run(
+  url: string,
+  amount: number,
+  headers: (i: number) => Record<string, string>,
+): Promise<Measured> {
+  let i = 0;
+  const start = performance.now();
+  const r: AutocannonResult = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    amount,
+    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, headers: headers(i++) }) }],
+  });
+  if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  // autocannon's average is per whole second; a fixed amount is measured by the wall clock instead.
+  return { ...r, perSecond: (r.requests.total / (performance.now() - start)) * 1000 };
+}
+
+/** Runs the DPoP case and prints each round and the median ratio. */
+export async function dpopComparison(info: DpopBenchInfo): Promise<void> {
+  const forwarded = {
+    'x-forwarded-proto': 'http',
+    'x-forwarded-host': info.host,
+    'x-forwarded-uri': '/mcp',
+    'x-forwarded-method': 'GET',
+  };
+  const htu = `http://${info.host}/mcp`;
+  const bearer = { authorization: `Bearer ${info.token}`, ...forwarded };
+  const dpopAuth = `DPoP ${info.dpopToken}`;
+  const ratios: number[] = [];
+  console.log(
+    '\nDPoP (autocannon, %d connections, %d requests per side per round, fresh proof per request, replay cache on)',
+    CONNECTIONS,
+    REQUESTS,
+  );
+  // Warm-up of both sides (JIT, key import caches, keep-alive sockets).
+  const warm = await proofs(info, htu, 2000);
+  await run(info.bareUrl, 2000, () => bearer);
+  await run(info.directUrl, 2000, (i) => ({ authorization: dpopAuth, dpop: warm[i]!, ...forwarded }));
+  for (let round = 0; round < ROUNDS; round++) {
+    const signed = await proofs(info, htu, REQUESTS);
+    const dpopSide = () =>
+      run(info.directUrl, REQUESTS, (i) => ({ authorization: dpopAuth, dpop: signed[i]!, ...forwarded }));
+    const bareSide = () => run(info.bareUrl, REQUESTS, () => bearer);
+    // Alternate which side goes first so drift on a shared machine hurts both alike.
+    let d: Measured;
+    let b: Measured;
+    if (round % 2 === 0) {
+      d = await dpopSide();
+      b = await bareSide();
+    } else {
+      b = await bareSide();
+      d = await dpopSide();
+    }
+    const ratio = d.perSecond / b.perSecond;
+    ratios.push(ratio);
+    console.log(
+      '  round %d: /verify DPoP %s req/s (p50 %d ms, p99 %d ms)  bare Bearer %s req/s (p50 %d ms, p99 %d ms)  ratio %s',
+      round + 1,
+      d.perSecond.toFixed(0).padStart(6),
+      d.latency.p50,
+      d.latency.p99,
+      b.perSecond.toFixed(0).padStart(6),
+      b.latency.p50,
+      b.latency.p99,
+      ratio.toFixed(2),
+    );
+  }
+  console.log(
+    '  ratio /verify DPoP ÷ bare Bearer (median of %d rounds): %s (aim ≥ 1.5)',
+    ROUNDS,
+    median(ratios).toFixed(2),
+  );
+}
