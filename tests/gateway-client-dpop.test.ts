@@ -4,19 +4,18 @@
 // proof for another URL is refused with the RFC 9449 error, and its refresh token is
 // refused without the key.
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { FileTokenStore, type StoredCredentials } from '@mcp-gateway/streamablehttp-client';
-import {
-  fixtureMcpServerCommand,
-  killAllSpawned,
-  listen,
-  spawnCli,
-  type Listening,
-} from '@mcp-gateway/testkit';
+import { killAllSpawned, listen, spawnCli, type Listening } from '@mcp-gateway/testkit';
 import { SignJWT, calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientCli, loginAndConsent, startGateway, tempDir, type RunningGateway } from './gateway-helpers.js';
+import {
+  clientCli,
+  loginAndConsent,
+  startGateway,
+  tempDir,
+  writeFetchAndFixtureConfig,
+  type RunningGateway,
+} from './gateway-helpers.js';
 
 let gw: RunningGateway;
 let page: Listening;
@@ -30,23 +29,8 @@ beforeAll(async () => {
         headers: { 'content-type': 'text/html' },
       }),
   );
-  const fixture = fixtureMcpServerCommand();
   const cwd = tempDir();
-  writeFileSync(
-    path.join(cwd, 'mcp-gateway.yaml'),
-    [
-      'services:',
-      '  fetch:',
-      '    type: fetch',
-      '    allowHosts: [127.0.0.1]',
-      '    ignoreRobotsTxt: true',
-      '  fixture:',
-      '    type: stdio',
-      `    command: ${JSON.stringify(fixture.command)}`,
-      `    args: ${JSON.stringify(fixture.args)}`,
-      '',
-    ].join('\n'),
-  );
+  writeFetchAndFixtureConfig(cwd);
   gw = await startGateway({ cwd });
 }, 60_000);
 

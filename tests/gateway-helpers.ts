@@ -4,11 +4,11 @@
  * HTTP (cookies kept by hand, forms parsed from the served HTML).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnCli, waitForUrl, type SpawnedCli } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, spawnCli, waitForUrl, type SpawnedCli } from '@mcp-gateway/testkit';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..');
 export const gatewayCli = path.join(repoRoot, 'packages', 'gateway-kit', 'dist', 'cli.js');
@@ -52,6 +52,30 @@ export async function startGateway(
   await waitForUrl(`${url}/healthz`);
   const m = /password: (\S+)/.exec(cli.stderr);
   return { cli, url, port, cwd, adminPassword: m?.[1] };
+}
+
+/**
+ * Writes `mcp-gateway.yaml` in `cwd` with two services: `fetch` (the built-in
+ * fetch service, allowed to reach 127.0.0.1) and `fixture` (the testkit's
+ * stdio MCP server).
+ */
+export function writeFetchAndFixtureConfig(cwd: string): void {
+  const fixture = fixtureMcpServerCommand();
+  writeFileSync(
+    path.join(cwd, 'mcp-gateway.yaml'),
+    [
+      'services:',
+      '  fetch:',
+      '    type: fetch',
+      '    allowHosts: [127.0.0.1]',
+      '    ignoreRobotsTxt: true',
+      '  fixture:',
+      '    type: stdio',
+      `    command: ${JSON.stringify(fixture.command)}`,
+      `    args: ${JSON.stringify(fixture.args)}`,
+      '',
+    ].join('\n'),
+  );
 }
 
 /** A tiny cookie jar: enough for the gateway's `__Host-`/plain cookies on one origin. */

@@ -5,15 +5,19 @@
 // elicitation. For 2026 clients the bridge turns the child's `elicitation/create`
 // into an input_required result that the SDK answers with its handler and retries;
 // 2026 traffic opens no session. A fetch wrapper records what went over the wire.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Client as Client2, StreamableHTTPClientTransport as Transport2 } from '@modelcontextprotocol/client';
 import { Client as Client1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as Transport1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { fixtureMcpServerCommand, killAllSpawned, listen, type Listening } from '@mcp-gateway/testkit';
+import { killAllSpawned, listen, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerAndGetToken, startGateway, tempDir, type RunningGateway } from './gateway-helpers.js';
+import {
+  registerAndGetToken,
+  startGateway,
+  tempDir,
+  writeFetchAndFixtureConfig,
+  type RunningGateway,
+} from './gateway-helpers.js';
 
 const V2026 = '2026-07-28';
 const SERVICES = ['fetch', 'fixture'] as const;
@@ -31,23 +35,8 @@ beforeAll(async () => {
         headers: { 'content-type': 'text/html' },
       }),
   );
-  const fixture = fixtureMcpServerCommand();
   const cwd = tempDir();
-  writeFileSync(
-    path.join(cwd, 'mcp-gateway.yaml'),
-    [
-      'services:',
-      '  fetch:',
-      '    type: fetch',
-      '    allowHosts: [127.0.0.1]',
-      '    ignoreRobotsTxt: true',
-      '  fixture:',
-      '    type: stdio',
-      `    command: ${JSON.stringify(fixture.command)}`,
-      `    args: ${JSON.stringify(fixture.args)}`,
-      '',
-    ].join('\n'),
-  );
+  writeFetchAndFixtureConfig(cwd);
   gw = await startGateway({ cwd });
   // Real OAuth tokens: registration, authorization code with PKCE, sign-in, consent, token; one per service.
   for (const s of SERVICES) {
