@@ -103,17 +103,31 @@ export class ProofKeyCache {
   }
 }
 
-/** Whether `signature` (base64url) is `key`'s JWS signature over `signingInput` (per request: one native verify). */
-export function jwsSignatureValid(key: ProofKey, signingInput: string, signature: string): boolean {
+/**
+ * Whether `signature` (base64url) is `key`'s JWS signature over
+ * `signingInput`: one native verify per request, run on libuv's thread pool
+ * (the callback form of `crypto.verify`), as WebCrypto's is, so the event
+ * loop keeps serving other requests meanwhile and a second core does the
+ * signature math.
+ */
+export function jwsSignatureValid(key: ProofKey, signingInput: string, signature: string): Promise<boolean> {
   const a = ALGORITHMS[key.alg]!;
   const options = a.ec
     ? { key: key.key, dsaEncoding: 'ieee-p1363' as const }
     : a.pss
       ? { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: a.pss }
       : key.key;
-  try {
-    return verifySignature(a.hash, Buffer.from(signingInput), options, Buffer.from(signature, 'base64url'));
-  } catch {
-    return false;
-  }
+  return new Promise((resolve) => {
+    try {
+      verifySignature(
+        a.hash,
+        Buffer.from(signingInput),
+        options,
+        Buffer.from(signature, 'base64url'),
+        (err, valid) => resolve(!err && valid),
+      );
+    } catch {
+      resolve(false);
+    }
+  });
 }

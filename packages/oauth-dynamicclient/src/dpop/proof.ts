@@ -115,7 +115,7 @@ export class DpopProofVerifier {
   /**
    * Checks `proof` (the `DPoP` header value) for `request`. Per request: a
    * cache lookup of the header (parsed, checked and imported once per key,
-   * `proof-key.ts`), one native signature check, one JSON parse of the
+   * `proof-key.ts`), one native signature check (on the thread pool), one JSON parse of the
    * claims, and the replay record.
    */
   async verify(proof: string, request: DpopRequest): Promise<VerifiedDpopProof> {
@@ -124,7 +124,7 @@ export class DpopProofVerifier {
     if (dot1 <= 0 || dot2 <= dot1 + 1 || proof.indexOf('.', dot2 + 1) !== -1)
       throw invalidDpopProof('DPoP proof is not a JWS');
     const key = await this.keys.get(proof.slice(0, dot1));
-    if (!jwsSignatureValid(key, proof.slice(0, dot2), proof.slice(dot2 + 1)))
+    if (!(await jwsSignatureValid(key, proof.slice(0, dot2), proof.slice(dot2 + 1))))
       throw invalidDpopProof('DPoP proof signature or claims invalid');
     let payload: JWTPayload;
     try {
