@@ -1,12 +1,10 @@
-import { decodeJwt, type JWTPayload } from 'jose';
-import { checkLifetime } from '../clients/authentication.js';
 import type { Client } from '../clients/records.js';
 import type { ServerContext } from '../context.js';
 import { allowedScopes, resolveResource } from '../endpoints/authorize.js';
-import { invalidGrant, invalidRequest, invalidScope, invalidTarget, OAuthError } from '../http/errors.js';
+import { invalidGrant, invalidRequest, invalidScope, invalidTarget } from '../http/errors.js';
 import { canonicalResource } from '../resource/canonical.js';
 import { grantedScopes, issueWithoutRefresh } from './issue-without-refresh.js';
-import { assertionAlgorithms } from './options.js';
+import { verifyIssuedAssertion } from './issued-assertion.js';
 import { assertionServices } from './services.js';
 import type { TokenBinding } from '../dpop/token-binding.js';
 
@@ -34,38 +32,12 @@ export async function jwtBearerGrant(
 ): Promise<Response> {
   const jwt = form.assertion;
   if (!jwt) throw invalidRequest('assertion is required');
-  let unverified: JWTPayload;
-  try {
-    unverified = decodeJwt(jwt);
-  } catch {
-    throw invalidGrant('assertion is not a JWT');
-  }
-  const idp = ctx.options.trustedIdps.find((i) => i.issuer === unverified.iss);
-  if (!idp) throw invalidGrant('assertion issuer is not trusted');
-  let payload: JWTPayload;
-  try {
-    payload = await assertionServices(ctx).keys.verify(
-      jwt,
-      idp.jwks ? { jwks: idp.jwks } : { jwksUri: idp.jwksUri! },
-      {
-        issuer: idp.issuer,
-        audience: [ctx.issuer, `${ctx.issuer}/`],
-        typ: ID_JAG_TYP,
-        algorithms: idp.algorithms ?? assertionAlgorithms,
-        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
-        clockTolerance: ctx.options.tokens.clockSkewSeconds,
-        currentDate: new Date(ctx.clock.now()),
-      },
-    );
-  } catch (err) {
-    if (err instanceof OAuthError) throw err;
-    ctx.log.info('ID-JAG refused', {
-      idp: idp.issuer,
-      reason: err instanceof Error ? err.message.slice(0, 200) : 'unknown',
-    });
-    throw invalidGrant('assertion invalid');
-  }
-  checkLifetime(ctx, payload, invalidGrant);
+  const { issuer: idp, payload } = await verifyIssuedAssertion(ctx, jwt, ctx.options.trustedIdps, {
+    audience: [ctx.issuer, `${ctx.issuer}/`],
+    typ: ID_JAG_TYP,
+    requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+    refused: 'ID-JAG refused',
+  });
   if (payload.client_id !== client.client_id) throw invalidGrant('assertion was issued to another client');
   const sub = payload.sub!;
   if (sub.length > 255) throw invalidGrant('sub is too long');

@@ -1,21 +1,14 @@
 import { decodeJwt, type JWTPayload } from 'jose';
-import { authenticateClient, checkLifetime } from '../clients/authentication.js';
+import { authenticateClient } from '../clients/authentication.js';
 import type { Client } from '../clients/records.js';
 import type { ServerContext } from '../context.js';
 import { allowedScopes, resolveResource } from '../endpoints/authorize.js';
 import { basicCredentials } from '../http/body.js';
-import {
-  invalidClient,
-  invalidGrant,
-  invalidRequest,
-  invalidScope,
-  invalidTarget,
-  OAuthError,
-} from '../http/errors.js';
+import { invalidClient, invalidGrant, invalidRequest, invalidScope, invalidTarget } from '../http/errors.js';
 import { canonicalResource } from '../resource/canonical.js';
 import { tokenRequestBinding } from '../dpop/token-binding.js';
 import { grantedScopes, issueWithoutRefresh } from './issue-without-refresh.js';
-import { assertionAlgorithms } from './options.js';
+import { verifyIssuedAssertion } from './issued-assertion.js';
 import { assertionServices } from './services.js';
 import { matchSubject, type WorkloadIssuer, type WorkloadSubject } from './workload-options.js';
 
@@ -58,40 +51,13 @@ async function verifyWorkloadJwt(
   ctx: ServerContext,
   jwt: string,
 ): Promise<{ issuer: WorkloadIssuer; payload: JWTPayload }> {
-  let unverified: JWTPayload;
-  try {
-    unverified = decodeJwt(jwt);
-  } catch {
-    throw invalidGrant('assertion is not a JWT');
-  }
-  const issuer = ctx.options.workloadIssuers.find((w) => w.issuer === unverified.iss);
-  if (!issuer) throw invalidGrant('assertion issuer is not trusted');
-  const audience = issuer.audience ?? [ctx.issuer, `${ctx.issuer}/`, ctx.endpoint('/token')];
-  let payload: JWTPayload;
-  try {
-    payload = await assertionServices(ctx).keys.verify(
-      jwt,
-      issuer.jwks ? { jwks: issuer.jwks } : { jwksUri: issuer.jwksUri! },
-      {
-        issuer: issuer.issuer,
-        audience,
-        algorithms: issuer.algorithms ?? assertionAlgorithms,
-        requiredClaims: ['exp', 'jti', 'sub'],
-        clockTolerance: ctx.options.tokens.clockSkewSeconds,
-        currentDate: new Date(ctx.clock.now()),
-      },
-    );
-  } catch (err) {
-    if (err instanceof OAuthError) throw err;
-    ctx.log.info('workload assertion refused', {
-      issuer: issuer.issuer,
-      reason: err instanceof Error ? err.message.slice(0, 200) : 'unknown',
-    });
-    throw invalidGrant('assertion invalid');
-  }
-  checkLifetime(ctx, payload, invalidGrant);
-  if (payload.sub!.length > 255) throw invalidGrant('sub is too long');
-  return { issuer, payload };
+  const verified = await verifyIssuedAssertion(ctx, jwt, ctx.options.workloadIssuers, {
+    audience: (w) => w.audience ?? [ctx.issuer, `${ctx.issuer}/`, ctx.endpoint('/token')],
+    requiredClaims: ['exp', 'jti', 'sub'],
+    refused: 'workload assertion refused',
+  });
+  if (verified.payload.sub!.length > 255) throw invalidGrant('sub is too long');
+  return verified;
 }
 
 /**
