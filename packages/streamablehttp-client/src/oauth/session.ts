@@ -162,6 +162,8 @@ export class OAuthSession {
   private pendingClientIssuer: string | undefined;
   private readonly grant: OAuthGrant;
   private readonly dpop: DPoPKeys;
+  /** How the last access token sent is presented (its DPoP key never changes): looked up once per token. */
+  private presented: { token: string; dpop: Promise<oauth.DPoPHandle | undefined> } | undefined;
 
   constructor(opts: OAuthSessionOptions) {
     this.grant = opts.grant ?? (opts.workloadToken ? 'jwt_bearer' : 'authorization_code');
@@ -348,7 +350,13 @@ export class OAuthSession {
    * stored, DPoP-bound token; `undefined` for a Bearer token.
    * @throws AuthError when the token is DPoP-bound but its key is not stored.
    */
-  async dpopFor(token: string): Promise<oauth.DPoPHandle | undefined> {
+  dpopFor(token: string): Promise<oauth.DPoPHandle | undefined> {
+    // Every MCP request asks; the stored record is read once per access token, not per request.
+    if (this.presented?.token !== token) this.presented = { token, dpop: this.lookUpDPoP(token) };
+    return this.presented.dpop;
+  }
+
+  private async lookUpDPoP(token: string): Promise<oauth.DPoPHandle | undefined> {
     const rec = await this.credentials();
     if (rec?.tokens?.access_token !== token || !isDPoPBound(rec.tokens)) return undefined;
     if (!rec.dpop_key)
