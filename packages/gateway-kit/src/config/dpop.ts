@@ -1,13 +1,16 @@
-import { dpopAlgorithms } from '@mcp-gateway/oauth-dynamicclient';
+import { dpopAlgorithms, dpopDefaults } from '@mcp-gateway/oauth-dynamicclient';
 import { z } from 'zod';
 
-/** `authorization.dpop` when the config leaves it out. */
+/**
+ * `authorization.dpop` when the config leaves it out: the authorization
+ * server's defaults, except that the gateway serves DPoP unless told not to.
+ */
 export const DPOP_DEFAULTS = {
   enabled: true,
-  required: false,
-  nonce: false,
-  nonceRotation: 300,
-  proofMaxAge: 60,
+  required: dpopDefaults.dpop.required,
+  nonce: dpopDefaults.dpop.nonce,
+  nonceRotation: dpopDefaults.dpop.nonceRotationSeconds,
+  proofMaxAge: dpopDefaults.dpop.proofMaxAgeSeconds,
 } as const;
 
 /**
