@@ -1,3 +1,4 @@
+import { bearerFromHeader as asBearerFromHeader, resourceChallenge } from '@mcp-gateway/oauth-dynamicclient';
 import type { Identity } from './identity.js';
 
 /** RFC 6750 and RFC 9449 §7.1 error codes of a refused token or proof. */
@@ -86,25 +87,31 @@ export interface GatewayAuth {
   close(): Promise<void>;
 }
 
-/** The bearer token of a request (`Authorization: Bearer …` only), or `undefined`. */
+/** The bearer token of a request (`Authorization: Bearer …` only), or `undefined`; throws {@link AuthError} when malformed. */
 export function bearerToken(request: Request): string | undefined {
   return bearerFromHeader(request.headers.get('authorization'));
 }
 
-/** The bearer token in an `Authorization` header value; throws {@link AuthError} when malformed. */
+/**
+ * The bearer token in an `Authorization` header value (the authorization
+ * server's parser, RFC 6750 §2.1); `undefined` when absent.
+ *
+ * @throws AuthError 401 `invalid_request` when the header is not `Bearer <token>`.
+ */
 export function bearerFromHeader(h: string | null | undefined): string | undefined {
   if (!h) return undefined;
-  const m = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(h);
-  if (!m) throw new AuthError(401, 'invalid_request', 'malformed Authorization header (expected Bearer)');
-  return m[1];
+  const token = asBearerFromHeader(h);
+  if (!token) throw new AuthError(401, 'invalid_request', 'malformed Authorization header (expected Bearer)');
+  return token;
 }
 
 /**
- * The `WWW-Authenticate` challenges for a protected resource (RFC 6750 §3,
- * RFC 9728 §5.1). With `dpop`, a `DPoP algs="…"` challenge with the same
- * parameters follows the Bearer one (RFC 9449 §7.1), or replaces it when
- * DPoP is required; the error goes on the scheme the client used (a refused
- * proof or a DPoP-bound token sent as Bearer: the DPoP challenge).
+ * The `WWW-Authenticate` challenges for a protected resource, built by the
+ * authorization server's `resourceChallenge` (RFC 6750 §3, RFC 9728 §5.1).
+ * With `dpop`, a `DPoP algs="…"` challenge with the same parameters follows
+ * the Bearer one (RFC 9449 §7.1), or replaces it when DPoP is required; the
+ * error goes on the scheme the client used (a refused proof or a DPoP-bound
+ * token sent as Bearer: the DPoP challenge).
  */
 export function challenge(
   metadataUrl: string,
@@ -112,14 +119,14 @@ export function challenge(
   err?: AuthError,
   dpop?: DpopChallengeInfo,
 ): string {
-  const parts = [`resource_metadata="${metadataUrl}"`];
-  if (scopes.length) parts.push(`scope="${scopes.join(' ')}"`);
-  const error = err?.error
-    ? [`error="${err.error}"`, `error_description="${err.description.replace(/["\\]/g, '')}"`]
-    : [];
-  if (!dpop) return `Bearer ${[...parts, ...error].join(', ')}`;
-  const onDpop = dpop.required || err?.options.dpop === true;
-  const dpopChallenge = `DPoP ${[`algs="${dpop.algorithms.join(' ')}"`, ...parts, ...(onDpop ? error : [])].join(', ')}`;
-  if (dpop.required) return dpopChallenge;
-  return `Bearer ${[...parts, ...(onDpop ? [] : error)].join(', ')}, ${dpopChallenge}`;
+  return resourceChallenge(
+    {
+      resourceMetadata: metadataUrl,
+      scopes,
+      ...(err?.error ? { error: err.error, description: err.description } : {}),
+    },
+    dpop
+      ? { dpop: { algs: dpop.algorithms, required: dpop.required, errorOnDpop: err?.options.dpop === true } }
+      : {},
+  );
 }

@@ -1,4 +1,4 @@
-import { listen, type Listening } from '@mcp-gateway/testkit';
+import { listen, parseWwwAuthenticate, type Listening } from '@mcp-gateway/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
@@ -68,12 +68,18 @@ describe('gateway: every service is its own protected resource', () => {
   it('rfc9728 §5.1: a request without a token gets 401 with resource_metadata and the scope', async () => {
     const res = await post(gw, '/demo/mcp', initialize);
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe(
-      // RFC 9449 §7.1: DPoP is on by default, so both schemes are offered with the same parameters.
-      `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo", ` +
-        `DPoP algs="ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA", ` +
-        `resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo"`,
-    );
+    // RFC 9449 §7.1: DPoP is on by default, so both schemes are offered, Bearer first, with the same parameters.
+    const resourceParams = {
+      resource_metadata: `${ISSUER}/.well-known/oauth-protected-resource/demo/mcp`,
+      scope: 'mcp:demo',
+    };
+    expect(parseWwwAuthenticate(res.headers.get('www-authenticate'))).toEqual([
+      { scheme: 'Bearer', params: resourceParams },
+      {
+        scheme: 'DPoP',
+        params: { algs: 'ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA', ...resourceParams },
+      },
+    ]);
     expect(await res.json()).toEqual({
       error: 'unauthorized',
       error_description: 'an access token is required',

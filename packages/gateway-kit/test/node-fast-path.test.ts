@@ -3,7 +3,7 @@
 // the fetch path must hold on it too; these tests drive a real node:http
 // server and count which way each request went.
 import http from 'node:http';
-import { abandonMidBody } from '@mcp-gateway/testkit';
+import { abandonMidBody, parseWwwAuthenticate } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
@@ -159,12 +159,18 @@ describe('gateway node:http fast path (stdio services)', () => {
     viaFetch = [];
     const none = await post('/demo/mcp', initialize);
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe(
-      // RFC 9449 §7.1: DPoP is on by default, so both schemes are offered with the same parameters.
-      `Bearer resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo", ` +
-        `DPoP algs="ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA", ` +
-        `resource_metadata="${ISSUER}/.well-known/oauth-protected-resource/demo/mcp", scope="mcp:demo"`,
-    );
+    // RFC 9449 §7.1: DPoP is on by default, so both schemes are offered, Bearer first, with the same parameters.
+    const resourceParams = {
+      resource_metadata: `${ISSUER}/.well-known/oauth-protected-resource/demo/mcp`,
+      scope: 'mcp:demo',
+    };
+    expect(parseWwwAuthenticate(none.headers.get('www-authenticate'))).toEqual([
+      { scheme: 'Bearer', params: resourceParams },
+      {
+        scheme: 'DPoP',
+        params: { algs: 'ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA', ...resourceParams },
+      },
+    ]);
     expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const bad = `${alice.slice(0, -4)}AAAA`;
     const tampered = await post('/demo/mcp', initialize, { authorization: `Bearer ${bad}` });

@@ -5,6 +5,7 @@ import type { Logger } from './http/errors.js';
 import type { RequestInfo } from './http/rate-limit.js';
 import type { IdGenerator } from './ids.js';
 import type { ResolvedOptions } from './options.js';
+import type { ResourceSet } from './resources.js';
 import type { HttpMethod, RouteHandlerOf, RouteOf, RouteRequest } from './route.js';
 import type { Store } from './store/types.js';
 
@@ -19,8 +20,13 @@ export type { HttpMethod, RouteRequest };
  * fill them in their plugin's `setup`.
  */
 export interface ServerContext {
-  /** Validated options with defaults applied. */
+  /**
+   * Validated options with defaults applied. Their `resources`, `scopes` and
+   * `advertisedScopes` are those at construction: read {@link resources}.
+   */
   readonly options: ResolvedOptions;
+  /** The protected resources now (changed at runtime by `server.resources.set`). */
+  readonly resources: ResourceSet;
   /** The issuer identifier, without a trailing slash (e.g. `https://host/auth`). */
   readonly issuer: string;
   /** The issuer's path without a trailing slash (`''` at the root, `/auth` under a prefix). */
@@ -64,6 +70,12 @@ export interface ServerPlugin {
   name: string;
   /** The routes this plugin serves. Called once, after every plugin's `setup` finished. */
   routes(ctx: ServerContext): Route[];
+  /**
+   * Routes that follow live state (the RFC 9728 route of each resource).
+   * Called once; the function it returns is read on each request and returns
+   * the same array until its routes change.
+   */
+  liveRoutes?(ctx: ServerContext): () => readonly Route[];
   /**
    * Start-up work (register hooks with `ctx.clients.onDeleted`, load keys from
    * the store…). Synchronous part runs at construction; a returned promise is

@@ -6,9 +6,11 @@ export {
   createAuthorizationServer,
   corePlugin,
   type AuthorizationServer,
+  type ResourcesApi,
   type ServerHealth,
   type CloseOptions,
 } from './server.js';
+export type { ResourceInput } from './resources.js';
 export {
   parseOptions,
   defaults,
@@ -130,6 +132,7 @@ export {
   protectedResourceMetadata,
   protectedResourceMetadataUrl,
   type ProtectedResourceMetadata,
+  type ResourceConfig,
 } from './endpoints/protected-resource.js';
 
 // Audit, time, ids, secrets
@@ -223,8 +226,11 @@ export {
   bearerChallenge,
   bearerErrorResponse,
   dpopChallenge,
+  resourceChallenge,
+  schemeChallenge,
   type ChallengeInput,
   type ChallengeScheme,
+  type ResourceSchemes,
 } from './resource/challenge.js';
 export { canonicalResource } from './resource/canonical.js';
 export {

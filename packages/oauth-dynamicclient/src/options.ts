@@ -13,6 +13,7 @@ import { flowOptionsShape } from './endpoints/flow-options.js';
 import { machineOptionsShape } from './grants/options.js';
 import { dpopOptionsShape } from './dpop/options.js';
 import { workloadIssuersSchema } from './grants/workload-options.js';
+import { resourceListSchema, resourceState, scopeToken } from './resources.js';
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -84,18 +85,6 @@ const issuerSchema = z.string().transform((value, ctx) => {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 });
 
-const absoluteUrl = z.string().refine((v) => {
-  try {
-    const u = new URL(v);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.hash && !v.includes('#');
-  } catch {
-    return false;
-  }
-}, 'must be an absolute http(s) URL without a fragment');
-
-const scopeToken = z
-  .string()
-  .regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a valid scope token (RFC 6749 §3.3)');
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `must be a ${what}` });
 const rateLimit = z.union([
   z.literal(false),
@@ -129,29 +118,8 @@ export const optionsSchema = z
       .optional(),
     /** Receives every audit event. */
     onAudit: fn<AuditListener>('function').optional(),
-    /** Protected resources (RFC 9728 / RFC 8707 audiences) this server issues tokens for. */
-    resources: z
-      .array(
-        z
-          .object({
-            /** The resource identifier, e.g. `https://host/mcp`. */
-            resource: absoluteUrl,
-            /** Scopes this resource understands. */
-            scopes: z.array(scopeToken).optional(),
-            /** Human-readable name (RFC 9728 `resource_name`). */
-            name: z.string().max(200).optional(),
-            /** Use this resource when a request names none. */
-            default: z.boolean().optional(),
-            /**
-             * List this resource's scopes in the metadata's `scopes_supported`
-             * (default true). Set false for a resource only some users may use;
-             * its own RFC 9728 document stays public.
-             */
-            advertise: z.boolean().optional(),
-          })
-          .strict(),
-      )
-      .default([]),
+    /** Protected resources (RFC 9728 / RFC 8707 audiences) this server issues tokens for; see `resources.ts`. */
+    resources: resourceListSchema,
     /** Scopes the server supports (default: every resource's scopes). */
     scopes: z.array(scopeToken).optional(),
     /** Largest request body accepted, in bytes. */
@@ -271,17 +239,25 @@ export function parseOptions(input: unknown): ResolvedOptions {
     ...defaults.rateLimits,
     ...o.rateLimits,
   });
-  const resources = o.resources.map((r) => ({ ...r, resource: canonicalUrl(r.resource) }));
-  const scopes = o.scopes ?? [...new Set(resources.flatMap((r) => r.scopes ?? []))];
-  const listed = new Set(resources.filter((r) => r.advertise !== false).flatMap((r) => r.scopes ?? []));
-  const unlisted = new Set(resources.filter((r) => r.advertise === false).flatMap((r) => r.scopes ?? []));
   return {
     ...o,
-    resources,
-    scopes,
-    advertisedScopes: scopes.filter((s) => listed.has(s) || !unlisted.has(s)),
+    ...resourceState(o.resources, o.scopes),
     rateLimits: { ...defaults.rateLimits, ...o.rateLimits },
   };
+}
+
+/**
+ * Validates a resource list given at runtime (`server.resources.set`), with
+ * the rules of the `resources` option.
+ *
+ * @throws OptionsError naming each bad field.
+ */
+export function parseResources(input: unknown): z.output<typeof resourceListSchema> {
+  const parsed = resourceListSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new OptionsError(`invalid resources:\n${z.prettifyError(parsed.error)}`, parsed.error.issues);
+  }
+  return parsed.data;
 }
 
 /**
@@ -303,14 +279,4 @@ function requireRateLimitSourceWithoutPeer(
   throw new OptionsError(`invalid authorization server options:\n${message}`, [
     { code: 'custom', path: ['rateLimitSource'], message, input: undefined },
   ]);
-}
-
-/** Lower-cases scheme and host and drops the fragment (WHATWG URL serialisation). */
-function canonicalUrl(value: string): string {
-  const u = new URL(value);
-  u.hash = '';
-  // `https://host` stays without the slash URL serialisation would add.
-  return u.pathname === '/' && !/^[a-z][a-z0-9+.-]*:\/\/[^/]+\/$/i.test(value.split(/[?#]/)[0]!)
-    ? u.href.replace(/\/(\?|$)/, '$1')
-    : u.href;
 }

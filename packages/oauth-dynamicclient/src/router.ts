@@ -14,9 +14,23 @@ export type Match =
 
 const split = (path: string) => path.split('/').slice(1);
 
+const compile = (route: Route): Compiled => ({
+  route,
+  methods: Array.isArray(route.method) ? route.method : [route.method],
+  segments: split(route.path),
+});
+
+/** Routes read from a function on each match, compiled again when it returns a new array. */
+interface LiveTable {
+  source: () => readonly Route[];
+  seen: readonly Route[] | undefined;
+  compiled: Compiled[];
+}
+
 /** Method + path → route. Nothing else. */
 export class Router {
   private readonly table: Compiled[] = [];
+  private readonly live: LiveTable[] = [];
 
   constructor(routes: Route[] = []) {
     for (const r of routes) this.add(r);
@@ -24,8 +38,16 @@ export class Router {
 
   /** Adds a route. Later routes never shadow earlier ones with the same method and path. */
   add(route: Route): void {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    this.table.push({ route, methods, segments: split(route.path) });
+    this.table.push(compile(route));
+  }
+
+  /**
+   * Adds routes that change at runtime (one per protected resource):
+   * `source` is read on each match and must return the same array until
+   * its routes change. They come after the fixed routes.
+   */
+  addLive(source: () => readonly Route[]): void {
+    this.live.push({ source, seen: undefined, compiled: [] });
   }
 
   /** Finds the route for `method` on `pathname`. */
@@ -33,14 +55,32 @@ export class Router {
     const parts = split(pathname);
     const allow = new Set<HttpMethod>();
     let cors = false;
-    for (const c of this.table) {
-      const params = matchSegments(c.segments, parts);
-      if (!params) continue;
-      if ((c.methods as string[]).includes(method)) return { kind: 'found', route: c.route, params };
-      for (const m of c.methods) allow.add(m);
-      cors ||= !!c.route.cors;
-    }
+    const scan = (table: Compiled[]): Match | undefined => {
+      for (const c of table) {
+        const params = matchSegments(c.segments, parts);
+        if (!params) continue;
+        if ((c.methods as string[]).includes(method)) return { kind: 'found', route: c.route, params };
+        for (const m of c.methods) allow.add(m);
+        cors ||= !!c.route.cors;
+      }
+      return undefined;
+    };
+    const found = scan(this.table) ?? this.scanLive(scan);
+    if (found) return found;
     return allow.size ? { kind: 'method-not-allowed', allow: [...allow], cors } : { kind: 'not-found' };
+  }
+
+  private scanLive(scan: (table: Compiled[]) => Match | undefined): Match | undefined {
+    for (const l of this.live) {
+      const routes = l.source();
+      if (routes !== l.seen) {
+        l.seen = routes;
+        l.compiled = routes.map(compile);
+      }
+      const found = scan(l.compiled);
+      if (found) return found;
+    }
+    return undefined;
   }
 }
 

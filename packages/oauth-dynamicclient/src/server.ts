@@ -10,9 +10,10 @@ import {
   type AuthorizationServerMetadata,
 } from './endpoints/metadata.js';
 import {
+  liveProtectedResourceRoutes,
   protectedResourceMetadata,
-  protectedResourceRoutes,
   type ProtectedResourceMetadata,
+  type ResourceConfig,
 } from './endpoints/protected-resource.js';
 import { registerRoutes } from './endpoints/register.js';
 import { registrationManagementRoutes } from './endpoints/registration-management.js';
@@ -31,7 +32,8 @@ import {
 import { markLightRequestHandler, realRequest } from './http/light-request.js';
 import { FixedWindowLimiter, rateLimitSource, type RequestInfo } from './http/rate-limit.js';
 import { cryptoIds } from './ids.js';
-import { parseOptions, type AuthorizationServerOptions } from './options.js';
+import { parseOptions, parseResources, type AuthorizationServerOptions } from './options.js';
+import { ResourceSet, type ResourceInput } from './resources.js';
 import { Router } from './router.js';
 import { Pages } from './pages/pages.js';
 import { isStoreUnavailable, StoreUnavailableError } from './store/errors.js';
@@ -41,12 +43,9 @@ import type { Store } from './store/types.js';
 /** Discovery, protected-resource metadata and client registration (RFC 8414, 9728, 7591, 7592). */
 export const corePlugin: ServerPlugin = {
   name: 'core',
-  routes: (ctx) => [
-    ...metadataRoutes(ctx),
-    ...protectedResourceRoutes(ctx),
-    ...registerRoutes(ctx),
-    ...registrationManagementRoutes(ctx),
-  ],
+  routes: (ctx) => [...metadataRoutes(ctx), ...registerRoutes(ctx), ...registrationManagementRoutes(ctx)],
+  // One RFC 9728 route per resource, following `server.resources.set`.
+  liveRoutes: liveProtectedResourceRoutes,
 };
 
 /** Every plugin the server is made of, in routing order. */
@@ -72,6 +71,21 @@ export interface CloseOptions {
    * object that keeps running.
    */
   store?: boolean;
+}
+
+/** The protected resources of a running server ({@link AuthorizationServer.resources}). */
+export interface ResourcesApi {
+  /** The resources now, identifiers canonicalised. */
+  list(): ResourceConfig[];
+  /**
+   * Replaces every resource (same rules as the `resources` option). Without
+   * the `scopes` option, the scopes supported follow the new resources.
+   * Tokens already issued for a removed resource stay valid until they
+   * expire; no new ones are issued or refreshed for it.
+   *
+   * @throws OptionsError naming each bad field; the resources stay as they were.
+   */
+  set(resources: ResourceInput[]): void;
 }
 
 /** An authorization server: a fetch handler plus typed operations. */
@@ -111,8 +125,14 @@ export interface AuthorizationServer extends FlowsApi {
   health(options?: { timeoutMs?: number }): Promise<ServerHealth>;
   /** The RFC 8414 metadata document. */
   metadata(): AuthorizationServerMetadata;
-  /** The RFC 9728 document of a configured resource, or `undefined`. */
+  /** The RFC 9728 document of a resource the server has now, or `undefined`. */
   protectedResourceMetadata(resource: string): ProtectedResourceMetadata | undefined;
+  /**
+   * The protected resources, changeable while the server runs: metadata,
+   * RFC 9728 documents, `/authorize`, every grant's audience check, consent
+   * and `/verify` follow {@link ResourcesApi.set} from the next request on.
+   */
+  readonly resources: ResourcesApi;
   /** Client management without HTTP (same validation as the endpoints; no rate limits or initial access token). */
   readonly clients: {
     register(metadata: unknown): Promise<Registration>;
@@ -145,11 +165,12 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
   const issuerPath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname;
   const audit = new AuditEmitter(options.issuer, () => clock.now(), log, options.onAudit);
   const limiter = new FixedWindowLimiter(store, clock);
+  const resources = new ResourceSet(options, input.scopes);
   const clients = new ClientRegistry(
     {
       clientTtlMs: options.registration.clientTtlMs,
       unusedClientTtlMs: options.registration.unusedClientTtlMs,
-      scopesSupported: options.scopes,
+      scopesSupported: () => resources.scopes,
       grantTypes: enabledGrantTypes(options.grants),
       staticClients: options.staticClients,
       ...(options.registration.redirectUriAllowList
@@ -164,6 +185,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
     log,
     (policy) => new CimdResolver(options.cimd, store, clock, policy, audit, log),
   );
+  resources.onChange(() => clients.scopesChanged());
 
   const ctx: ServerContext = {
     options,
@@ -177,6 +199,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
     log,
     audit,
     clients,
+    resources,
     async rateLimit(bucket, request, info) {
       const limit = options.rateLimits[bucket] ?? options.rateLimits.default;
       if (!limit) return;
@@ -288,6 +311,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
   let closing: Promise<void> | undefined;
 
   const router = new Router(plugins.flatMap((p) => p.routes(ctx)));
+  for (const p of plugins) if (p.liveRoutes) router.addLive(p.liveRoutes(ctx));
 
   async function handle(request: Request, info: RequestInfo): Promise<Response> {
     const url = new URL(request.url);
@@ -362,8 +386,12 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
     },
     metadata: () => authorizationServerMetadata(ctx),
     protectedResourceMetadata(resource) {
-      const r = options.resources.find((x) => x.resource === resource);
+      const r = resources.find(resource);
       return r ? protectedResourceMetadata(options.issuer, r) : undefined;
+    },
+    resources: {
+      list: () => [...resources.list],
+      set: (list) => resources.replace(parseResources(list)),
     },
     clients: {
       register: (metadata) => clients.register(metadata, { source: 'api' }),

@@ -87,14 +87,14 @@ export function remoteIdentityProviderConfig(
 }
 
 /**
- * The authorization server's options for a gateway config: one builder for the
- * running server and for `config check`, so both validate the same thing.
+ * The authorization server's resources: the services' (`resources`) and the
+ * config's `protectedResources`, at start-up and for `server.resources.set`
+ * when services change.
  */
-export function authorizationServerOptions(
+export function authorizationResources(
   config: GatewayConfig,
   resources: ResourceDescriptor[],
-  parts: AuthorizationParts,
-): AuthorizationServerOptions {
+): NonNullable<AuthorizationServerOptions['resources']> {
   const all = [
     ...resources,
     ...config.protectedResources.map((r) => ({
@@ -103,23 +103,35 @@ export function authorizationServerOptions(
       name: r.title ?? r.resource,
     })),
   ];
-  const workloads = workloadOptions(config);
   const hidden = (r: (typeof all)[number]) => 'advertise' in r && r.advertise === false;
   // A request naming no resource gets the first service everyone may use, never a restricted one.
   const fallback = Math.max(
     0,
     all.findIndex((r) => !hidden(r)),
   );
+  return all.map((r, i) => ({
+    resource: r.resource,
+    scopes: r.scopes,
+    name: r.name,
+    default: i === fallback,
+    ...(hidden(r) ? { advertise: false } : {}),
+  }));
+}
+
+/**
+ * The authorization server's options for a gateway config: one builder for the
+ * running server and for `config check`, so both validate the same thing.
+ */
+export function authorizationServerOptions(
+  config: GatewayConfig,
+  resources: ResourceDescriptor[],
+  parts: AuthorizationParts,
+): AuthorizationServerOptions {
+  const workloads = workloadOptions(config);
   return {
     issuer: config.issuer,
     ...(parts.store ? { store: parts.store } : {}),
-    resources: all.map((r, i) => ({
-      resource: r.resource,
-      scopes: r.scopes,
-      name: r.name,
-      default: i === fallback,
-      ...(hidden(r) ? { advertise: false } : {}),
-    })),
+    resources: authorizationResources(config, resources),
     ...(parts.identityProvider ? { identityProvider: parts.identityProvider } : {}),
     tokens: {
       accessTokenTtlSeconds: config.tokens.accessTokenTtl,

@@ -24,7 +24,7 @@ import { GatewayError, JsonRpcCode } from '../errors.js';
 import { connectionInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
-import { authorizationServerOptions, PAGES_BUCKET } from './as-options.js';
+import { authorizationResources, authorizationServerOptions, PAGES_BUCKET } from './as-options.js';
 import { storeReachable } from './stores.js';
 
 export {
@@ -46,23 +46,19 @@ export interface AuthorizationDeps {
 
 /**
  * oauth-dynamicclient's authorization server as the gateway's {@link GatewayAuth}.
- * The server is rebuilt (state stays in the store) when services change at
- * runtime, since resources are fixed per server instance.
+ * When services change at runtime, the server's resources follow
+ * (`server.resources.set`); the server itself stays.
  */
 export class Authorization implements GatewayAuth {
-  private current: AuthorizationServer;
+  /** The authorization server (typed operations: clients, grants, tokens, resources). */
+  readonly server: AuthorizationServer;
   /** DPoP challenge parameters from `authorization.dpop` (`undefined` when DPoP is off). */
   readonly dpop: DpopChallengeInfo | undefined;
 
   constructor(private readonly deps: AuthorizationDeps) {
-    this.current = this.build(deps.resources);
+    this.server = this.build(deps.resources);
     const d = deps.config.authorization.dpop;
     this.dpop = d.enabled ? { algorithms: d.algorithms ?? dpopAlgorithms, required: d.required } : undefined;
-  }
-
-  /** The authorization server in use now (typed operations: clients, grants, keys). */
-  get server(): AuthorizationServer {
-    return this.current;
   }
 
   private build(resources: ResourceDescriptor[]): AuthorizationServer {
@@ -83,7 +79,7 @@ export class Authorization implements GatewayAuth {
   }
 
   fetch(request: Request): Promise<Response> {
-    return this.current.fetch(request, { remoteAddress: connectionInfo(request)?.remoteAddress });
+    return this.server.fetch(request, { remoteAddress: connectionInfo(request)?.remoteAddress });
   }
 
   /**
@@ -93,14 +89,14 @@ export class Authorization implements GatewayAuth {
    * @throws OAuthError 429 `rate_limited` with `Retry-After` when over the limit.
    */
   rateLimitPage(request: Request): Promise<void> {
-    return this.current.rateLimit(PAGES_BUCKET, request, {
+    return this.server.rateLimit(PAGES_BUCKET, request, {
       remoteAddress: connectionInfo(request)?.remoteAddress,
     });
   }
 
   async verify(token: string, opts: { resource: string; scopes: string[] }): Promise<Identity> {
     try {
-      return identityOf(await this.current.verifyAccessToken(token, opts));
+      return identityOf(await this.server.verifyAccessToken(token, opts));
     } catch (err) {
       throw await this.refusal(err, undefined);
     }
@@ -125,7 +121,7 @@ export class Authorization implements GatewayAuth {
         dpop: true,
       });
     try {
-      return identityOf(await this.current.verifyPresentedToken(authorization, http, opts));
+      return identityOf(await this.server.verifyPresentedToken(authorization, http, opts));
     } catch (err) {
       throw await this.refusal(err, authorization);
     }
@@ -153,11 +149,9 @@ export class Authorization implements GatewayAuth {
     return err;
   }
 
+  /** The services' resources changed: the authorization server follows them without a rebuild. */
   setResources(resources: ResourceDescriptor[]): void {
-    const previous = this.current;
-    this.current = this.build(resources);
-    // The old instance shares our store: stop its timers (client reaping) without closing the store.
-    void previous.close({ store: false }).catch(() => undefined);
+    this.server.resources.set(authorizationResources(this.deps.config, resources));
   }
 
   async ready(): Promise<boolean> {
@@ -165,7 +159,7 @@ export class Authorization implements GatewayAuth {
   }
 
   async close(): Promise<void> {
-    await this.current.close();
+    await this.server.close();
   }
 }
 

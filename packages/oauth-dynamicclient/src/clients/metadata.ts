@@ -118,7 +118,7 @@ export interface ClientMetadata {
 /** What {@link normalizeClientMetadata} needs to know about the server. */
 export interface MetadataPolicy {
   /** Scopes the server supports; requested scopes outside it are dropped (RFC 7591 §2 lets the server replace values). */
-  scopesSupported: string[];
+  scopesSupported: readonly string[];
   /** Extra redirect-URI policy (the allow-list); throws `invalid_redirect_uri` to refuse. */
   checkRedirectAllowed?: (uri: string) => void;
   /** Default auth method when absent (RFC 7591: `client_secret_basic`; CIMD: `none`). */

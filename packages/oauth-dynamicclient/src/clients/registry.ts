@@ -61,7 +61,8 @@ export interface ClientRegistrySettings {
   unusedClientTtlMs: number | null;
   /** Exact redirect URIs or patterns clients may register; absent = any URI that passes the rules. */
   redirectUriAllowList?: Array<string | RegExp>;
-  scopesSupported: string[];
+  /** Scopes clients may register: a list, or a function for scopes that change at runtime. */
+  scopesSupported: readonly string[] | (() => readonly string[]);
   /** Grant types the server serves; clients may register only these. */
   grantTypes?: GrantType[];
   staticClients: StaticClientConfig[];
@@ -89,8 +90,11 @@ export class ClientRegistry {
     private readonly log: Logger,
     private readonly cimd: (policy: MetadataPolicy) => CimdResolver,
   ) {
+    const scopes = settings.scopesSupported;
     this.policy = {
-      scopesSupported: settings.scopesSupported,
+      get scopesSupported() {
+        return typeof scopes === 'function' ? scopes() : scopes;
+      },
       ...(settings.grantTypes ? { grantTypes: settings.grantTypes } : {}),
       checkRedirectAllowed: settings.redirectUriAllowList
         ? (uri) => {
@@ -105,6 +109,20 @@ export class ClientRegistry {
         : undefined,
     };
     this.cimdResolver = cimd(this.policy);
+    this.loadStatics();
+  }
+
+  /**
+   * Normalizes the static clients against the scopes supported now: at
+   * construction and again when the server's resources change (a static
+   * client keeps only scopes the server supports).
+   */
+  scopesChanged(): void {
+    this.loadStatics();
+  }
+
+  private loadStatics(): void {
+    const settings = this.settings;
     for (const c of settings.staticClients) {
       const { client_id, client_secret, client_secret_hash, skipConsent, ...meta } = c;
       const hasSecret = client_secret !== undefined || client_secret_hash !== undefined;
@@ -115,7 +133,7 @@ export class ClientRegistry {
             meta.token_endpoint_auth_method ?? (hasSecret ? 'client_secret_basic' : 'none'),
         },
         {
-          scopesSupported: settings.scopesSupported,
+          scopesSupported: this.policy.scopesSupported,
           ...(settings.grantTypes ? { grantTypes: settings.grantTypes } : {}),
         },
       );

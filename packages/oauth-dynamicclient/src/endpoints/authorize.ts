@@ -79,20 +79,20 @@ export function matchRedirectUri(client: Client, requested: string | undefined):
   return undefined;
 }
 
-/** Resolves the RFC 8707 `resource` against the configured resources; `undefined` = invalid_target. */
+/** Resolves the RFC 8707 `resource` against the resources now (`ctx.resources`); `undefined` = invalid_target. */
 export function resolveResource(
   ctx: ServerContext,
   requested: string | undefined,
 ): { resource: string; scopes: string[] } | undefined {
-  const resources = ctx.options.resources;
+  const resources = ctx.resources.list;
   if (requested === undefined) {
     const r = resources.find((x) => x.default) ?? (resources.length === 1 ? resources[0] : undefined);
-    return r && { resource: r.resource, scopes: r.scopes ?? ctx.options.scopes };
+    return r && { resource: r.resource, scopes: r.scopes ?? [...ctx.resources.scopes] };
   }
   const wanted = canonicalResource(requested);
   if (!wanted) return undefined;
   const r = resources.find((x) => canonicalResource(x.resource) === wanted);
-  return r && { resource: r.resource, scopes: r.scopes ?? ctx.options.scopes };
+  return r && { resource: r.resource, scopes: r.scopes ?? [...ctx.resources.scopes] };
 }
 
 /** Scopes a client may receive for a resource: the resource's, narrowed to the client's registered scope if it has one. */

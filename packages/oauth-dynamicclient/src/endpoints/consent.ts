@@ -88,7 +88,7 @@ async function renderConsent(
   consent: PendingConsent,
 ): Promise<Response> {
   const flows = flowServices(ctx);
-  const resourceName = ctx.options.resources.find((r) => r.resource === consent.resource)?.name;
+  const resourceName = ctx.resources.find(consent.resource)?.name;
   return flows.pages.consent({
     client: {
       id: client.client_id,

@@ -43,7 +43,7 @@ export function authorizationServerMetadata(ctx: ServerContext): AuthorizationSe
     revocation_endpoint: ctx.endpoint('/revoke'),
     introspection_endpoint: ctx.endpoint('/introspect'),
     // SEP-2207: clients add `offline_access` to ask for a refresh token when it is listed here.
-    scopes_supported: [...new Set([...ctx.options.advertisedScopes, OFFLINE_ACCESS])],
+    scopes_supported: [...new Set([...ctx.resources.advertisedScopes, OFFLINE_ACCESS])],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: [...enabledGrants(ctx).keys()],

@@ -8,6 +8,10 @@ export interface ProtectedResourceMetadata {
   scopes_supported?: string[];
   bearer_methods_supported: ['header'];
   resource_name?: string;
+  /** RFC 9728 §2 (RFC 9449 §5.1): DPoP proof algorithms the resource accepts. */
+  dpop_signing_alg_values_supported?: string[];
+  /** RFC 9728 §2: the resource accepts DPoP-bound tokens only. */
+  dpop_bound_access_tokens_required?: boolean;
 }
 
 /** The configured resource entry as parsed from options. */
@@ -16,6 +20,8 @@ export interface ResourceConfig {
   scopes?: string[];
   name?: string;
   default?: boolean;
+  /** `false`: its scopes stay out of the server metadata's `scopes_supported`. */
+  advertise?: boolean;
 }
 
 /** Builds the RFC 9728 document for one resource served by `issuer`. */
@@ -41,13 +47,13 @@ export function protectedResourceMetadataUrl(resource: string): string {
 }
 
 /**
- * A route per configured resource at its RFC 9728 location on this host.
- * Resources on other hosts are served too (by path); when two share a path,
- * the one whose origin matches the request wins.
+ * A route per resource (`ctx.resources` now) at its RFC 9728 location on
+ * this host. Resources on other hosts are served too (by path); when two
+ * share a path, the one whose origin matches the request wins.
  */
 export function protectedResourceRoutes(ctx: ServerContext): Route[] {
   const byPath = new Map<string, ResourceConfig[]>();
-  for (const r of ctx.options.resources) {
+  for (const r of ctx.resources.list) {
     const path = new URL(protectedResourceMetadataUrl(r.resource)).pathname;
     byPath.set(path, [...(byPath.get(path) ?? []), r]);
   }
@@ -60,4 +66,20 @@ export function protectedResourceRoutes(ctx: ServerContext): Route[] {
       return publicJson(protectedResourceMetadata(ctx.issuer, r), ctx.options.metadataMaxAgeSeconds);
     },
   }));
+}
+
+/**
+ * {@link protectedResourceRoutes} that follow `ctx.resources`: the same array
+ * until the resources change, then the routes of the new set.
+ */
+export function liveProtectedResourceRoutes(ctx: ServerContext): () => readonly Route[] {
+  let seen: readonly ResourceConfig[] | undefined;
+  let routes: Route[] = [];
+  return () => {
+    if (ctx.resources.list !== seen) {
+      seen = ctx.resources.list;
+      routes = protectedResourceRoutes(ctx);
+    }
+    return routes;
+  };
 }

@@ -4,7 +4,7 @@ import { unavailableError } from '../http/errors.js';
 import { bodyResponse } from '../http/known-body.js';
 import { publicJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
-import { bearerChallenge, dpopChallenge, type ChallengeInput } from '../resource/challenge.js';
+import { bearerChallenge, schemeChallenge, type ChallengeInput } from '../resource/challenge.js';
 import {
   challengeScheme,
   parseAuthorization,
@@ -53,16 +53,25 @@ interface Resolver {
   resources: { resource: string; canonical: string; metadata: string }[];
 }
 
+/** The resources by longest canonical URL first, recomputed when `ctx.resources` changes. */
 function resolver(ctx: ServerContext): Resolver {
+  let seen: ServerContext['resources']['list'] | undefined;
+  let resources: Resolver['resources'] = [];
   return {
-    resources: ctx.options.resources
-      .map((r) => ({
-        resource: r.resource,
-        canonical: canonicalResource(r.resource) ?? '',
-        metadata: protectedResourceMetadataUrl(r.resource),
-      }))
-      .filter((r) => r.canonical !== '')
-      .sort((a, b) => b.canonical.length - a.canonical.length),
+    get resources() {
+      if (ctx.resources.list !== seen) {
+        seen = ctx.resources.list;
+        resources = seen
+          .map((r) => ({
+            resource: r.resource,
+            canonical: canonicalResource(r.resource) ?? '',
+            metadata: protectedResourceMetadataUrl(r.resource),
+          }))
+          .filter((r) => r.canonical !== '')
+          .sort((a, b) => b.canonical.length - a.canonical.length);
+      }
+      return resources;
+    },
   };
 }
 
@@ -191,8 +200,7 @@ function refusal(
   dpop: ReturnType<typeof serverDpop>,
 ): ForwardAuthDecision {
   const scheme = challengeScheme(presented, err, dpop);
-  const render = (input: ChallengeInput) =>
-    scheme.dpop ? dpopChallenge({ ...input, algs: scheme.dpop.algs }) : bearerChallenge(input);
+  const render = (input: ChallengeInput) => schemeChallenge(input, scheme);
   const unavailable = unavailableError(err);
   if (unavailable) {
     // Neither yes nor no: the revocation list or the keys could not be read.

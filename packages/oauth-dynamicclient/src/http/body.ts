@@ -1,3 +1,4 @@
+import { bearerFromHeader } from '../resource/presentation.js';
 import { readCappedBody } from './capped-body.js';
 import { OAuthError, invalidRequest, payloadTooLarge, unsupportedMediaType } from './errors.js';
 
@@ -77,10 +78,7 @@ export function paramsToRecord(params: URLSearchParams): Record<string, string> 
 
 /** Reads `Authorization: Bearer <token>`; `undefined` when absent or another scheme. */
 export function bearerToken(request: Request): string | undefined {
-  const header = request.headers.get('authorization');
-  if (!header) return undefined;
-  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  return m ? m[1] : undefined;
+  return bearerFromHeader(request.headers.get('authorization'));
 }
 
 /**

@@ -10,13 +10,17 @@ function quote(value: string): string {
   return `"${value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/(["\\])/g, '\\$1')}"`;
 }
 
+/** The parameters of a resource's `WWW-Authenticate` challenge (RFC 6750 §3, RFC 9728 §5.1). */
 export interface ChallengeInput {
   /** RFC 9728 metadata URL of the resource (`resource_metadata`). */
   resourceMetadata?: string;
   /** Scopes the resource needs (`scope`). */
   scopes?: string[];
-  /** `invalid_token` (a token was sent and refused), `insufficient_scope`, or an RFC 9449 proof error. */
-  error?: 'invalid_token' | 'insufficient_scope' | DpopErrorCode;
+  /**
+   * `invalid_token` (a token was sent and refused), `insufficient_scope`,
+   * `invalid_request` (a malformed request, RFC 6750 §3.1), or an RFC 9449 proof error.
+   */
+  error?: 'invalid_token' | 'insufficient_scope' | 'invalid_request' | DpopErrorCode;
   description?: string;
 }
 
@@ -42,9 +46,54 @@ export function dpopChallenge(input: ChallengeInput & { algs: readonly string[] 
   return `DPoP ${[`algs=${quote(input.algs.join(' '))}`, ...challengeParams(input)].join(', ')}`;
 }
 
+/** The schemes a resource challenges with (RFC 6750 §3, RFC 9449 §7.1). */
+export interface ResourceSchemes {
+  /** The resource accepts DPoP with these proof algorithms; without it, Bearer only. */
+  dpop?: {
+    /** Proof algorithms accepted (`algs`). */
+    algs: readonly string[];
+    /** Only DPoP is accepted: the Bearer challenge is left out. */
+    required?: boolean;
+    /**
+     * The error goes on the DPoP challenge: the request used DPoP, its proof
+     * was refused, or a DPoP-bound token came as Bearer. Implied by `required`.
+     */
+    errorOnDpop?: boolean;
+  };
+}
+
+/**
+ * The `WWW-Authenticate` value of a resource: `Bearer` alone without
+ * `schemes.dpop`; `DPoP` alone when DPoP is required; otherwise both, Bearer
+ * first, with the same parameters (RFC 9449 §7.1), the `error` and
+ * `error_description` on the one scheme the client used (`errorOnDpop`).
+ *
+ * ```ts
+ * resourceChallenge({ resourceMetadata, scopes: ['mcp'] }, { dpop: { algs: ['ES256'] } });
+ * // Bearer scope="mcp", resource_metadata="…", DPoP algs="ES256", scope="mcp", resource_metadata="…"
+ * ```
+ */
+export function resourceChallenge(input: ChallengeInput, schemes: ResourceSchemes = {}): string {
+  const dpop = schemes.dpop;
+  if (!dpop) return bearerChallenge(input);
+  const onDpop = dpop.required === true || dpop.errorOnDpop === true;
+  const { error: _error, description: _description, ...bare } = input;
+  const dpopPart = dpopChallenge({ ...(onDpop ? input : bare), algs: dpop.algs });
+  if (dpop.required) return dpopPart;
+  return `${bearerChallenge(onDpop ? bare : input)}, ${dpopPart}`;
+}
+
 /** How a refused request presented its token: `dpop` with the accepted algorithms for the DPoP scheme. */
 export interface ChallengeScheme {
   dpop?: { algs: readonly string[] };
+}
+
+/**
+ * The challenge of one refusal by `requireBearer`, `bearerErrorResponse` and `/verify`: the
+ * scheme the request used only (`DPoP` with `scheme.dpop`, else `Bearer`).
+ */
+export function schemeChallenge(input: ChallengeInput, scheme: ChallengeScheme): string {
+  return resourceChallenge(input, scheme.dpop ? { dpop: { algs: scheme.dpop.algs, required: true } } : {});
 }
 
 /**
@@ -87,9 +136,7 @@ export function bearerErrorResponse(
     challenge = { ...input, error: 'invalid_token', description: 'token could not be verified' };
     body = { error: 'invalid_token', error_description: 'token could not be verified' };
   }
-  headers['www-authenticate'] = scheme.dpop
-    ? dpopChallenge({ ...challenge, algs: scheme.dpop.algs })
-    : bearerChallenge(challenge);
+  headers['www-authenticate'] = schemeChallenge(challenge, scheme);
   if (body) headers['content-type'] = 'application/json';
   return bodyResponse(body ? JSON.stringify(body) : null, { status, headers });
 }

@@ -29,6 +29,12 @@ export function parseAuthorization(value: string | null | undefined): PresentedT
   return { scheme: m[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: m[2]! };
 }
 
+/** The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1 syntax), or `undefined`. */
+export function bearerFromHeader(authorization: string | null | undefined): string | undefined {
+  const presented = parseAuthorization(authorization);
+  return presented?.scheme === 'Bearer' ? presented.token : undefined;
+}
+
 /**
  * The key a DPoP presentation proved (RFC 9449 §7.1: proof for this method
  * and URL, `ath` of this token), for `VerifyAccessTokenOptions.dpopKey`;

@@ -2,7 +2,13 @@ import { protectedResourceMetadataUrl } from '../endpoints/protected-resource.js
 import type { VerifiedAccessToken, VerifyAccessTokenOptions } from '../tokens/verifier.js';
 import { DpopProofVerifier } from '../dpop/proof.js';
 import { bearerErrorResponse } from './challenge.js';
-import { challengeScheme, parseAuthorization, provenKey, type ProofContext } from './presentation.js';
+import {
+  bearerFromHeader,
+  challengeScheme,
+  parseAuthorization,
+  provenKey,
+  type ProofContext,
+} from './presentation.js';
 
 /** Anything that verifies access tokens (`server.verifyAccessToken`, {@link createAccessTokenVerifier}). */
 export type VerifyAccessToken = (
@@ -43,11 +49,7 @@ export type BearerCheck = { ok: true; token: VerifiedAccessToken } | { ok: false
 
 export type { ProofContext } from './presentation.js';
 
-/** The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1 syntax), or `undefined`. */
-export function bearerFromHeader(authorization: string | null | undefined): string | undefined {
-  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization ?? '');
-  return m?.[1];
-}
+export { bearerFromHeader } from './presentation.js';
 
 /** `Authorization: Bearer <token>`, the only place a token is taken from (RFC 6750 §2.1; no query or body tokens). */
 export function readBearer(request: Request): string | undefined {

@@ -14,6 +14,11 @@ export interface ProtectedResourceOptions {
   scopes?: string[];
   /** `resource_name`. */
   name?: string;
+  /**
+   * The resource accepts DPoP (RFC 9449): `dpop_signing_alg_values_supported`,
+   * and `dpop_bound_access_tokens_required` when `required`.
+   */
+  dpop?: { algorithms: readonly string[]; required?: boolean };
 }
 
 /** The RFC 9728 document and the path it is served at (`/.well-known/oauth-protected-resource/<path>`). */
@@ -29,5 +34,9 @@ export function protectedResourceDocument(options: ProtectedResourceOptions): {
     ...(options.name ? { name: options.name } : {}),
   });
   document.authorization_servers = [first, ...rest];
+  if (options.dpop) {
+    document.dpop_signing_alg_values_supported = [...options.dpop.algorithms];
+    if (options.dpop.required) document.dpop_bound_access_tokens_required = true;
+  }
   return { path: new URL(protectedResourceMetadataUrl(options.resource)).pathname, document };
 }

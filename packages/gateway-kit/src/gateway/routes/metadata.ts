@@ -1,28 +1,20 @@
-import type { ServiceEntry } from '../../services/registry.js';
+import { protectedResourceDocument, type ProtectedResourceOptions } from '@mcp-gateway/oauth-dynamicclient';
 import type { OwnRoute, RouteContext } from './context.js';
 
 const PREFIX = '/.well-known/oauth-protected-resource';
 
-/** RFC 9728 §2 DPoP members: the proof algorithms accepted, and whether only DPoP-bound tokens are. */
-function dpopMembers(ctx: RouteContext) {
+/**
+ * The RFC 9728 protected-resource document of one of the gateway's
+ * resources, by the authorization server's builder, with the RFC 9728 §2
+ * DPoP members when the gateway accepts DPoP.
+ */
+function document(ctx: RouteContext, resource: Omit<ProtectedResourceOptions, 'authorizationServers'>) {
   const dpop = ctx.auth.dpop;
-  if (!dpop) return {};
-  return {
-    dpop_signing_alg_values_supported: [...dpop.algorithms],
-    ...(dpop.required ? { dpop_bound_access_tokens_required: true } : {}),
-  };
-}
-
-/** The RFC 9728 protected-resource document of a service. */
-function serviceDocument(ctx: RouteContext, e: ServiceEntry) {
-  return {
-    resource: e.route.resource,
-    authorization_servers: [ctx.issuerBase],
-    scopes_supported: e.route.scopes,
-    bearer_methods_supported: ['header'],
-    resource_name: e.route.title,
-    ...dpopMembers(ctx),
-  };
+  return protectedResourceDocument({
+    ...resource,
+    authorizationServers: [ctx.issuerBase],
+    ...(dpop ? { dpop: { algorithms: dpop.algorithms, required: dpop.required } } : {}),
+  }).document;
 }
 
 /**
@@ -39,23 +31,16 @@ export function metadataRoute(ctx: RouteContext): OwnRoute {
       const e = ctx.registry.matchMetadata(pub);
       if (e) {
         if (request.method === 'OPTIONS') return Promise.resolve(ctx.cors.preflight(request, pub.origin));
+        const { resource, scopes, title: name } = e.route;
         return Promise.resolve(
-          Response.json(serviceDocument(ctx, e), {
+          Response.json(document(ctx, { resource, scopes, name }), {
             headers: { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' },
           }),
         );
       }
       if (pub.pathname !== adminPath) return Promise.resolve(undefined);
-      return Promise.resolve(
-        Response.json({
-          resource: ctx.admin.resource,
-          authorization_servers: [ctx.issuerBase],
-          scopes_supported: ctx.admin.scopes,
-          bearer_methods_supported: ['header'],
-          resource_name: ctx.admin.name,
-          ...dpopMembers(ctx),
-        }),
-      );
+      const { resource, scopes, name } = ctx.admin;
+      return Promise.resolve(Response.json(document(ctx, { resource, scopes, name })));
     },
   };
 }

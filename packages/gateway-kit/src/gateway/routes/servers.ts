@@ -1,3 +1,4 @@
+import { parseAuthorization } from '@mcp-gateway/oauth-dynamicclient';
 import { bearerToken } from '../../auth.js';
 import { mayUse } from '../../config/subjects.js';
 import { jsonError } from '../../errors.js';
@@ -36,8 +37,8 @@ async function caller(
     refusal: jsonError(401, 'invalid_token', 'the access token is not valid for this gateway'),
   };
   if (authorization && /^DPoP /i.test(authorization)) {
-    const token = authorization.slice(5).trim();
-    const resource = audiences(token).find((a) => resources.includes(a));
+    const token = parseAuthorization(authorization)?.token;
+    const resource = token && audiences(token).find((a) => resources.includes(a));
     if (!resource) return refusal;
     const http = { method: request.method, url: addressedUrl(pub), dpop: request.headers.get('dpop') };
     try {
