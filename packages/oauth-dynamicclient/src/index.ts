@@ -66,7 +66,7 @@ export {
   mediaType,
 } from './http/body.js';
 export { noStoreJson, publicJson, empty } from './http/responses.js';
-export { withCors, preflight, type CorsOptions } from './http/cors.js';
+export { withCors, preflight, corsHeaders, type CorsOptions } from './http/cors.js';
 export { FixedWindowLimiter, rateLimitSource, type RateLimit, type RequestInfo } from './http/rate-limit.js';
 
 // Storage

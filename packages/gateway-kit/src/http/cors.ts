@@ -1,25 +1,49 @@
+import { corsHeaders, preflight, type CorsOptions } from '@mcp-gateway/oauth-dynamicclient';
+
 /**
  * Request headers a browser MCP client may send: the 2025 session headers and
  * the 2026-07-28 mirrored ones (SEP-2243: `Mcp-Method`, `Mcp-Name`), and
  * the RFC 9449 `DPoP` proof.
  */
-const ALLOWED_HEADERS =
-  'Authorization, DPoP, Content-Type, Accept, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID';
+const ALLOWED_HEADERS = [
+  'Authorization',
+  'DPoP',
+  'Content-Type',
+  'Accept',
+  'Mcp-Session-Id',
+  'Mcp-Protocol-Version',
+  'Mcp-Method',
+  'Mcp-Name',
+  'Last-Event-ID',
+];
+
+/** Response headers a browser MCP client reads. */
+const EXPOSED_HEADERS = [
+  'Mcp-Session-Id',
+  'WWW-Authenticate',
+  'DPoP-Nonce',
+  'Mcp-Protocol-Version',
+  'X-Request-Id',
+];
 
 /**
  * The preflight's `Access-Control-Allow-Headers`: {@link ALLOWED_HEADERS}
  * plus the `Mcp-Param-*` headers (SEP-2243 `x-mcp-header` tool arguments,
  * whose names only the request knows) it asks for.
  */
-function allowedHeaders(requested: string | null): string {
+function allowedHeaders(requested: string | null): string[] {
   const params = (requested ?? '')
     .split(',')
     .map((h) => h.trim())
     .filter((h) => /^mcp-param-[A-Za-z0-9-]{1,64}$/i.test(h));
-  return params.length ? `${ALLOWED_HEADERS}, ${params.join(', ')}` : ALLOWED_HEADERS;
+  return params.length ? [...ALLOWED_HEADERS, ...params] : ALLOWED_HEADERS;
 }
 
-/** CORS for the MCP endpoints and resource metadata (browser clients such as the MCP Inspector). */
+/**
+ * CORS for the MCP endpoints and resource metadata (browser clients such as
+ * the MCP Inspector), through the authorization server's CORS helpers: the
+ * configured origins plus the gateway's own, echoed with `Vary: Origin`.
+ */
 export class Cors {
   constructor(private readonly origins: string[]) {}
 
@@ -28,29 +52,22 @@ export class Cors {
     return origin === ownOrigin || this.origins.includes('*') || this.origins.includes(origin);
   }
 
-  /** Headers to add to a response for a request from `origin`. */
-  headers(origin: string | null, ownOrigin: string): Record<string, string> {
-    if (!origin || !this.allows(origin, ownOrigin)) return {};
+  private options(ownOrigin: string): CorsOptions {
     return {
-      'access-control-allow-origin': origin,
-      'access-control-expose-headers':
-        'Mcp-Session-Id, WWW-Authenticate, DPoP-Nonce, Mcp-Protocol-Version, X-Request-Id',
-      vary: 'Origin',
+      origins: (origin) => this.allows(origin, ownOrigin),
+      allowHeaders: allowedHeaders,
+      exposeHeaders: EXPOSED_HEADERS,
+      refuseDisallowed: true,
     };
   }
 
-  /** The answer to a preflight `OPTIONS`. */
+  /** Headers to add to a response for a request from `origin`. */
+  headers(origin: string | null, ownOrigin: string): Record<string, string> {
+    return origin ? corsHeaders(origin, this.options(ownOrigin)) : {};
+  }
+
+  /** The answer to a preflight `OPTIONS` (403 for an origin that may not call us). */
   preflight(request: Request, ownOrigin: string): Response {
-    const origin = request.headers.get('origin');
-    if (!origin || !this.allows(origin, ownOrigin)) return new Response(null, { status: 403 });
-    return new Response(null, {
-      status: 204,
-      headers: {
-        ...this.headers(origin, ownOrigin),
-        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-        'access-control-allow-headers': allowedHeaders(request.headers.get('access-control-request-headers')),
-        'access-control-max-age': '600',
-      },
-    });
+    return preflight(request, ['GET', 'POST', 'DELETE'], this.options(ownOrigin));
   }
 }
