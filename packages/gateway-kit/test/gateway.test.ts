@@ -5,7 +5,7 @@ import { createGateway, type Gateway } from '../src/gateway/create.js';
 import { issueToken } from '../src/gateway/cli-token.js';
 import { createLogger } from '../src/ops/logger.js';
 import { signPayload } from '../src/ops/webhooks.js';
-import { ISSUER, rpcResult, testGateways } from './helpers.js';
+import { ISSUER, rpcResult, serviceChallenges, testGateways } from './helpers.js';
 
 const { cleanups, gateway } = testGateways();
 
@@ -69,17 +69,7 @@ describe('gateway: every service is its own protected resource', () => {
     const res = await post(gw, '/demo/mcp', initialize);
     expect(res.status).toBe(401);
     // RFC 9449 §7.1: DPoP is on by default, so both schemes are offered, Bearer first, with the same parameters.
-    const resourceParams = {
-      resource_metadata: `${ISSUER}/.well-known/oauth-protected-resource/demo/mcp`,
-      scope: 'mcp:demo',
-    };
-    expect(parseWwwAuthenticate(res.headers.get('www-authenticate'))).toEqual([
-      { scheme: 'Bearer', params: resourceParams },
-      {
-        scheme: 'DPoP',
-        params: { algs: 'ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA', ...resourceParams },
-      },
-    ]);
+    expect(parseWwwAuthenticate(res.headers.get('www-authenticate'))).toEqual(serviceChallenges('demo'));
     expect(await res.json()).toEqual({
       error: 'unauthorized',
       error_description: 'an access token is required',

@@ -43,3 +43,19 @@ export async function rpcResult(res: Response): Promise<Record<string, unknown>>
     : text;
   return JSON.parse(data) as Record<string, unknown>;
 }
+
+/**
+ * The parsed `WWW-Authenticate` challenges (testkit's `parseWwwAuthenticate`)
+ * of a service asked without a token while DPoP is on (the default):
+ * RFC 9449 §7.1, both schemes, Bearer first, with the same RFC 9728 parameters.
+ */
+export function serviceChallenges(service: string, issuer = ISSUER) {
+  const params = {
+    resource_metadata: `${issuer}/.well-known/oauth-protected-resource/${service}/mcp`,
+    scope: `mcp:${service}`,
+  };
+  return [
+    { scheme: 'Bearer', params },
+    { scheme: 'DPoP', params: { algs: 'ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA', ...params } },
+  ];
+}

@@ -10,6 +10,7 @@ import { createGateway, type Gateway } from '../src/gateway/create.js';
 import { issueToken } from '../src/gateway/cli-token.js';
 import { createNodeServer, type NodeServer } from '../src/http/node.js';
 import { createLogger } from '../src/ops/logger.js';
+import { serviceChallenges } from './helpers.js';
 
 const ISSUER = 'http://127.0.0.1:8080';
 let gw: Gateway;
@@ -160,17 +161,7 @@ describe('gateway node:http fast path (stdio services)', () => {
     const none = await post('/demo/mcp', initialize);
     expect(none.status).toBe(401);
     // RFC 9449 §7.1: DPoP is on by default, so both schemes are offered, Bearer first, with the same parameters.
-    const resourceParams = {
-      resource_metadata: `${ISSUER}/.well-known/oauth-protected-resource/demo/mcp`,
-      scope: 'mcp:demo',
-    };
-    expect(parseWwwAuthenticate(none.headers.get('www-authenticate'))).toEqual([
-      { scheme: 'Bearer', params: resourceParams },
-      {
-        scheme: 'DPoP',
-        params: { algs: 'ES256 ES384 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA', ...resourceParams },
-      },
-    ]);
+    expect(parseWwwAuthenticate(none.headers.get('www-authenticate'))).toEqual(serviceChallenges('demo'));
     expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const bad = `${alice.slice(0, -4)}AAAA`;
     const tampered = await post('/demo/mcp', initialize, { authorization: `Bearer ${bad}` });
