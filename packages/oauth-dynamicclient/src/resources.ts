@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { ResourceConfig } from './endpoints/protected-resource.js';
 
 /**
  * The protected resources (RFC 8707 audiences, RFC 9728 documents) an
@@ -57,6 +56,16 @@ function canonicalUrl(value: string): string {
   return u.pathname === '/' && !/^[a-z][a-z0-9+.-]*:\/\/[^/]+\/$/i.test(value.split(/[?#]/)[0]!)
     ? u.href.replace(/\/(\?|$)/, '$1')
     : u.href;
+}
+
+/** A resource entry as the server holds it (identifier canonicalised). */
+export interface ResourceConfig {
+  resource: string;
+  scopes?: string[];
+  name?: string;
+  default?: boolean;
+  /** `false`: its scopes stay out of the server metadata's `scopes_supported`. */
+  advertise?: boolean;
 }
 
 /** What the server derives from its resources. */

@@ -1,5 +1,6 @@
 import type { Route, ServerContext } from '../context.js';
 import { publicJson } from '../http/responses.js';
+import type { ResourceConfig } from '../resources.js';
 
 /** RFC 9728 protected resource metadata. */
 export interface ProtectedResourceMetadata {
@@ -14,15 +15,7 @@ export interface ProtectedResourceMetadata {
   dpop_bound_access_tokens_required?: boolean;
 }
 
-/** The configured resource entry as parsed from options. */
-export interface ResourceConfig {
-  resource: string;
-  scopes?: string[];
-  name?: string;
-  default?: boolean;
-  /** `false`: its scopes stay out of the server metadata's `scopes_supported`. */
-  advertise?: boolean;
-}
+export type { ResourceConfig } from '../resources.js';
 
 /** Builds the RFC 9728 document for one resource served by `issuer`. */
 export function protectedResourceMetadata(issuer: string, r: ResourceConfig): ProtectedResourceMetadata {
