@@ -141,3 +141,18 @@ export class ResourceSet {
     this.listeners.push(listener);
   }
 }
+
+/** The protected resources of a running server (`AuthorizationServer.resources`). */
+export interface ResourcesApi {
+  /** The resources now, identifiers canonicalised. */
+  list(): ResourceConfig[];
+  /**
+   * Replaces every resource (same rules as the `resources` option). Without
+   * the `scopes` option, the scopes supported follow the new resources.
+   * Tokens already issued for a removed resource stay valid until they
+   * expire; no new ones are issued or refreshed for it.
+   *
+   * @throws OptionsError naming each bad field; the resources stay as they were.
+   */
+  set(resources: ResourceInput[]): void;
+}

@@ -13,7 +13,6 @@ import {
   liveProtectedResourceRoutes,
   protectedResourceMetadata,
   type ProtectedResourceMetadata,
-  type ResourceConfig,
 } from './endpoints/protected-resource.js';
 import { registerRoutes } from './endpoints/register.js';
 import { registrationManagementRoutes } from './endpoints/registration-management.js';
@@ -33,7 +32,9 @@ import { markLightRequestHandler, realRequest } from './http/light-request.js';
 import { FixedWindowLimiter, rateLimitSource, type RequestInfo } from './http/rate-limit.js';
 import { cryptoIds } from './ids.js';
 import { parseOptions, parseResources, type AuthorizationServerOptions } from './options.js';
-import { ResourceSet, type ResourceInput } from './resources.js';
+import { ResourceSet, type ResourcesApi } from './resources.js';
+
+export type { ResourcesApi } from './resources.js';
 import { Router } from './router.js';
 import { Pages } from './pages/pages.js';
 import { isStoreUnavailable, StoreUnavailableError } from './store/errors.js';
@@ -71,21 +72,6 @@ export interface CloseOptions {
    * object that keeps running.
    */
   store?: boolean;
-}
-
-/** The protected resources of a running server ({@link AuthorizationServer.resources}). */
-export interface ResourcesApi {
-  /** The resources now, identifiers canonicalised. */
-  list(): ResourceConfig[];
-  /**
-   * Replaces every resource (same rules as the `resources` option). Without
-   * the `scopes` option, the scopes supported follow the new resources.
-   * Tokens already issued for a removed resource stay valid until they
-   * expire; no new ones are issued or refreshed for it.
-   *
-   * @throws OptionsError naming each bad field; the resources stay as they were.
-   */
-  set(resources: ResourceInput[]): void;
 }
 
 /** An authorization server: a fetch handler plus typed operations. */
