@@ -1,4 +1,4 @@
-import { readCappedBody } from './capped-body.js';
+import { readCappedBody } from '@mcp-gateway/internal/capped-body';
 import { OAuthError, invalidRequest, payloadTooLarge, unsupportedMediaType } from './errors.js';
 
 /** The media type of a request, lower-cased, without parameters; `undefined` when absent. */
