@@ -1,7 +1,8 @@
 // dependency-cruiser rules for the monorepo, run by `npm run lint` (so by `npm test`).
 // Two kinds of rule: no import cycles anywhere, and the package arrows of shared/DESIGN.md:
 // gateway-kit composes the four leaf packages; the leaves import nothing of each other or of
-// gateway-kit; testkit and test code are for tests only.
+// gateway-kit; testkit and test code are for tests only; the private `internal` package (inlined
+// into each package at build time) is imported by any package and imports none.
 // Paths are relative to the folder depcruise runs in (the repo root; tests/depcruise.test.ts
 // runs the same rules in a fixture folder laid out the same way).
 
@@ -52,11 +53,19 @@ export default {
       to: { path: ['gateway-kit', ...LEAVES].map(pkg) },
     },
     {
+      name: 'internal-imports-no-package',
+      severity: 'error',
+      comment:
+        'internal is inlined into every package at build time, so it imports none of them (and no test code).',
+      from: { path: '^packages/internal/' },
+      to: { path: ['gateway-kit', 'testkit', ...LEAVES].map(pkg) },
+    },
+    {
       name: 'gateway-kit-src-imports-only-leaves',
       severity: 'error',
       comment: 'gateway-kit imports the four leaf packages by their package name, never their files.',
       from: { path: '^packages/gateway-kit/src/' },
-      to: { path: '^packages/(?!gateway-kit/)[^/]+/src/' },
+      to: { path: '^packages/(?!gateway-kit/|internal/)[^/]+/src/' },
     },
   ],
   options: {

@@ -16,6 +16,7 @@ const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
 export default defineConfig({
   test: {
     projects: [
+      pkg('internal'),
       pkg('testkit'),
       pkg('oauth-dynamicclient'),
       pkg('streamablehttp-proxy'),

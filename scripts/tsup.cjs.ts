@@ -14,6 +14,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { defineConfig } from 'tsup';
+import { INTERNAL } from './tsup.internal.js';
 
 const pkgFile = path.resolve('package.json');
 const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
@@ -66,7 +67,7 @@ function asCommonJsDeclarations(dts: string): string {
 export default defineConfig({
   entry: Object.fromEntries(entries.map((name) => [name, `src/${name}.ts`])),
   format: ['cjs'],
-  noExternal: bundled,
+  noExternal: [...bundled, INTERNAL],
   shims: true,
   sourcemap: true,
   clean: false,

@@ -58,6 +58,7 @@ const CLEAN: Record<string, string> = {
   'packages/streamablehttp-client/src/index.ts': 'export const client = 1;\n',
   'packages/fetch-server/src/index.ts': 'export const fetcher = 1;\n',
   'packages/testkit/src/index.ts': 'export const stub = 1;\n',
+  'packages/internal/src/shared.ts': 'export const shared = 1;\n',
 };
 
 describe('import rules (dependency-cruiser in npm run lint)', () => {
@@ -138,5 +139,29 @@ describe('import rules (dependency-cruiser in npm run lint)', () => {
     const { code, violations } = await cruise(dir);
     expect(code).not.toBe(0);
     expect(rules(violations)).toEqual(['gateway-kit-src-imports-only-leaves', 'testkit-imports-no-package']);
+  });
+  it('every package may import the private internal package (it is inlined at build time)', async () => {
+    const dir = fixture({
+      ...CLEAN,
+      'packages/gateway-kit/src/index.ts':
+        "import { shared } from '../../internal/src/shared.js';\nexport const g = shared;\n",
+      'packages/fetch-server/src/uses-internal.ts':
+        "import { shared } from '../../internal/src/shared.js';\nexport const f = shared;\n",
+    });
+    expect(await cruise(dir)).toEqual({ code: 0, violations: [] });
+  });
+
+  it('the internal package importing any package fails', async () => {
+    const dir = fixture({
+      ...CLEAN,
+      'packages/gateway-kit/src/index.ts': 'export const gw = 1;\n',
+      'packages/internal/src/uses-leaf.ts':
+        "import { as } from '../../oauth-dynamicclient/src/index.js';\nexport const a = as;\n",
+      'packages/internal/src/uses-gateway.ts':
+        "import { gw } from '@mcp-gateway/gateway-kit';\nexport const g = gw;\n",
+    });
+    const { code, violations } = await cruise(dir);
+    expect(code).not.toBe(0);
+    expect(rules(violations)).toEqual(['internal-imports-no-package', 'internal-imports-no-package']);
   });
 });

@@ -17,12 +17,6 @@ const COPIES: Record<string, string[]> = {
     'packages/fetch-server/src/ssrf/address-class.ts',
     'packages/oauth-dynamicclient/src/clients/address-class.ts',
   ],
-  'capped body reader': [
-    'packages/oauth-dynamicclient/src/http/capped-body.ts',
-    'packages/streamablehttp-proxy/src/capped-body.ts',
-    'packages/streamablehttp-client/src/http/capped-body.ts',
-    'packages/gateway-kit/src/http/capped-body.ts',
-  ],
   'MCP 2026-07-28 _meta keys': [
     'packages/streamablehttp-proxy/src/mcp-meta-keys.ts',
     'packages/streamablehttp-client/src/protocol/mcp-meta-keys.ts',

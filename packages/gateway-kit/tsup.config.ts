@@ -1,9 +1,11 @@
 import { defineConfig } from 'tsup';
+import { INTERNAL } from '../../scripts/tsup.internal.js';
 
 export default defineConfig({
   entry: { index: 'src/index.ts', cli: 'src/cli.ts', 'demo-server': 'src/builtin/demo-server.ts' },
   format: ['esm'],
-  dts: { entry: { index: 'src/index.ts' } },
+  noExternal: [INTERNAL],
+  dts: { entry: { index: 'src/index.ts' }, resolve: [INTERNAL] },
   sourcemap: true,
   clean: true,
   target: 'node20',

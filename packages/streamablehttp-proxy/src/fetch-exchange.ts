@@ -1,4 +1,4 @@
-import { readCappedBody } from './capped-body.js';
+import { readCappedBody } from '@mcp-gateway/internal/capped-body';
 import { tooLarge, type Reply, type RequestView } from './exchange.js';
 import type { HttpHandler } from './http-handler.js';
 import { sseReadableStream } from './sse.js';

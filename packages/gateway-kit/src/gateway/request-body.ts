@@ -1,4 +1,4 @@
-import { readCappedBody } from '../http/capped-body.js';
+import { readCappedBody } from '@mcp-gateway/internal/capped-body';
 
 /** Largest MCP request body the gateway reads (413 above). */
 export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;

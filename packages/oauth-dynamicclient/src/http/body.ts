@@ -1,5 +1,5 @@
+import { readCappedBody } from '@mcp-gateway/internal/capped-body';
 import { bearerFromHeader } from '../resource/presentation.js';
-import { readCappedBody } from './capped-body.js';
 import { OAuthError, invalidRequest, payloadTooLarge, unsupportedMediaType } from './errors.js';
 
 /** The media type of a request, lower-cased, without parameters; `undefined` when absent. */

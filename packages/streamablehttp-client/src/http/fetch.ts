@@ -1,4 +1,4 @@
-import { readCappedBody } from './capped-body.js';
+import { readCappedBody } from '@mcp-gateway/internal/capped-body';
 import { NetworkError } from '../errors.js';
 
 /** The fetch function the client uses; injectable (tests pass the global one, hosts may add proxies). */

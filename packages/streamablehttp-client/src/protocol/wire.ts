@@ -1,5 +1,5 @@
 import { ServerError } from '../errors.js';
-import { readCappedBody } from '../http/capped-body.js';
+import { readCappedBody } from '@mcp-gateway/internal/capped-body';
 import { summarizeBody, type FetchLike } from '../http/fetch.js';
 import { encodeHeaderValue } from './tool-headers.js';
 import { NAMED_METHODS } from './versions.js';

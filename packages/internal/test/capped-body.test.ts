@@ -1,6 +1,6 @@
-// The capped body reader every package shares (byte-identical copies, tests/shared-copies.test.ts).
+// The capped body reader every package shares (packages/internal, inlined into each at build time).
 import { describe, expect, it } from 'vitest';
-import { readCappedBody } from '../../src/http/capped-body.js';
+import { readCappedBody } from '../src/capped-body.js';
 
 class TooLarge extends Error {}
 const tooLarge = () => new TooLarge();

@@ -1,6 +1,5 @@
-// One capped body reader for the web-standard code of every package. Packages do not import each
-// other, so this file is kept byte-identical in each package that ships a copy (the list and the
-// check are in tests/shared-copies.test.ts): edit one, copy it over the others. Web-standard only.
+// One capped body reader for the web-standard code of every package (inlined into each at build
+// time). Web-standard only.
 
 /** A body to read: a web `Request` or `Response`, or anything with their `headers` and `body`. */
 export interface BodySource {
