@@ -360,11 +360,7 @@ export function accountPages(deps: {
           upstreamRoute(request, (ctx) => upstream.connect(request, ctx)),
         '/account/upstream/callback': (request: Request) =>
           upstreamRoute(request, (ctx) =>
-            upstream.callback(
-              request,
-              ctx,
-              cookies(request).get(secure ? '__Host-mcp-upstream' : 'mcp-upstream'),
-            ),
+            upstream.callback(request, ctx, cookies(request).get(upstream.cookieName(ctx))),
           ),
         '/account/upstream/disconnect': (request: Request) =>
           upstreamRoute(request, (ctx, f) =>

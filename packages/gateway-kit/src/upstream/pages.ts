@@ -45,7 +45,8 @@ export class UpstreamPages {
     return name === null ? undefined : this.services().find((s) => s.name === name);
   }
 
-  private cookieName(ctx: AccountContext): string {
+  /** The cookie carrying one connect step's state, verifier and service (read back by the callback). */
+  cookieName(ctx: Pick<AccountContext, 'secure'>): string {
     return ctx.secure ? '__Host-mcp-upstream' : 'mcp-upstream';
   }
 
