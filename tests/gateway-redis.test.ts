@@ -162,10 +162,13 @@ describe('two gateways on one Redis', () => {
     expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
 
     await startRedis();
-    await waitFor(async () => (await fetch(`${b.url}/readyz`)).status === 200, {
-      timeoutMs: 20_000,
-      intervalMs: 200,
-    });
+    // Each instance reconnects on its own schedule: wait until both say ready.
+    for (const base of [a.url, b.url]) {
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+      });
+    }
     // The client registered before the outage is intact (RFC 7592 read) on both instances...
     for (const base of [a.url, b.url]) {
       const read = await fetch(registration.registration_client_uri.replace(a.url, base), {
