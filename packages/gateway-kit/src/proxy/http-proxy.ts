@@ -1,6 +1,5 @@
 import type { HttpServiceConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
-import { clientSignal } from '../http/node.js';
 import type { Identity } from '../identity.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the gateway owns; never copied across. */
@@ -54,8 +53,11 @@ export class HttpServiceProxy {
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
-  /** Forwards `request` (already authorised for `identity`) to the upstream. */
-  async handle(request: Request, identity: Identity, body?: string): Promise<Response> {
+  /**
+   * Forwards `request` (already authorised for `identity`) to the upstream; `body` is the body
+   * when it was read already, `signal` (default `request.signal`) the client's disconnect.
+   */
+  async handle(request: Request, identity: Identity, body?: string, signal?: AbortSignal): Promise<Response> {
     const target = new URL(this.service.url);
     target.search = new URL(request.url).search;
     const headers = new Headers();
@@ -71,7 +73,7 @@ export class HttpServiceProxy {
       if (identity.name) headers.set('x-user-name', encodeHeader(identity.name));
     }
     const controller = new AbortController();
-    const client = clientSignal(request);
+    const client = signal ?? request.signal;
     const onClientAbort = () => controller.abort(client.reason);
     client.addEventListener('abort', onClientAbort, { once: true });
     const timer = setTimeout(
