@@ -39,9 +39,32 @@ export function originOf(req: IncomingMessage): string | undefined {
   return `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${host}`;
 }
 
+/**
+ * Whether `origin + path` is already what WHATWG URL serialisation gives: a lower-case origin
+ * without a default port, and a path of characters URL parsing keeps as they are, with no dot
+ * segment (`/.`, `%2e`) and no fragment. Per request: a character scan, no allocation.
+ */
+function serialised(origin: string, path: string): boolean {
+  if (path.charCodeAt(0) !== 47 /* / */ || path.includes('/.') || /%2e/i.test(path)) return false;
+  if (origin.endsWith(':80') || origin.endsWith(':443')) return false;
+  for (let i = 0; i < origin.length; i++) {
+    const c = origin.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return false; // upper case
+  }
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    // Printable ASCII except space " # ' < > \ ^ ` { | }
+    if (c <= 0x20 || c >= 0x7f) return false;
+    if (c === 0x22 || c === 0x23 || c === 0x27 || c === 0x3c || c === 0x3e || c === 0x5c) return false;
+    if (c === 0x5e || c === 0x60 || c === 0x7b || c === 0x7c || c === 0x7d) return false;
+  }
+  return true;
+}
+
 /** The request URL, serialised as `Request` would (Express: including the mount prefix); `undefined` when no URL parses. */
 export function requestUrl(req: NodeRequest, origin: string): string | undefined {
   const path = req.originalUrl ?? req.url ?? '/';
+  if (serialised(origin, path)) return origin + path;
   const url = path.charCodeAt(0) === 47 /* / */ ? origin + path : `${origin}/${path}`;
   try {
     return new URL(url).href;
@@ -151,6 +174,8 @@ function delegate(lazy: object, proto: object, real: (self: object) => object): 
 /** Lazy `Headers`: `get`/`has` read node's raw list (duplicates joined with ", "); anything else makes them real first. */
 interface LazyHeadersState {
   raw: string[];
+  /** Node's `headersDistinct`: lower-case names, every value kept (computed once by node). */
+  distinct: Record<string, string[] | undefined>;
   real?: Headers;
 }
 const realHeaders = (self: object): Headers => {
@@ -162,15 +187,9 @@ const lazyHeadersPrototype: object = Object.create(Headers.prototype, {
     value(this: object, name: string): string | null {
       const s = (this as { [kState]: LazyHeadersState })[kState];
       if (s.real) return s.real.get(name);
-      const wanted = String(name).toLowerCase();
-      const raw = s.raw;
-      let out: string | null = null;
-      for (let i = 0; i < raw.length; i += 2) {
-        const key = raw[i]!;
-        if (key.length === wanted.length && key.toLowerCase() === wanted)
-          out = out === null ? raw[i + 1]! : `${out}, ${raw[i + 1]!}`;
-      }
-      return out;
+      const values = s.distinct[String(name).toLowerCase()];
+      if (values === undefined) return null;
+      return values.length === 1 ? values[0]! : values.join(', ');
     },
   },
   has: {
@@ -200,7 +219,9 @@ const lazyPrototype: object = Object.create(Request.prototype, {
         if (s.real) s.headers = s.real.headers;
         else {
           const headers = Object.create(lazyHeadersPrototype) as Headers;
-          (headers as unknown as { [kState]: LazyHeadersState })[kState] = { raw: s.req.rawHeaders };
+          const req = s.req;
+          const state: LazyHeadersState = { raw: req.rawHeaders, distinct: req.headersDistinct };
+          (headers as unknown as { [kState]: LazyHeadersState })[kState] = state;
           s.headers = headers;
         }
       }
