@@ -11,6 +11,8 @@ const PUBLISHED = [
   'streamablehttp-client',
   'fetch-server',
   'gateway-kit',
+  // Private, but its `listen` inlines the node edge like the others.
+  'testkit',
 ];
 
 /** Every JavaScript and declaration file under `dir`. */

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { INTERNAL } from '../../scripts/tsup.internal.js';
 
 export default defineConfig({
   entry: [
@@ -8,7 +9,8 @@ export default defineConfig({
     'src/conformance-everything-server-2026.ts',
   ],
   format: ['esm'],
-  dts: true,
+  noExternal: [INTERNAL],
+  dts: { resolve: [INTERNAL] },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -1,4 +1,5 @@
 import { bearerFromHeader as asBearerFromHeader, resourceChallenge } from '@mcp-gateway/oauth-dynamicclient';
+import type { RequestInfo } from './http/node.js';
 import type { Identity } from './identity.js';
 
 /** RFC 6750 and RFC 9449 §7.1 error codes of a refused token or proof. */
@@ -64,8 +65,11 @@ export interface ResourceDescriptor {
  * plug in another.
  */
 export interface GatewayAuth {
-  /** Serves the authorization-server endpoints (metadata, registration, login, consent, token, `/verify`, …). */
-  fetch(request: Request): Promise<Response>;
+  /**
+   * Serves the authorization-server endpoints (metadata, registration, login, consent, token,
+   * `/verify`, …); `info` is the node edge's socket facts (the peer address for rate limits).
+   */
+  fetch(request: Request, info?: RequestInfo): Promise<Response>;
   /** Checks an access token for `resource` and `scopes`; throws {@link AuthError}. */
   verify(token: string, opts: { resource: string; scopes: string[] }): Promise<Identity>;
   /**

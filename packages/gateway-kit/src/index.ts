@@ -39,7 +39,7 @@ export {
   type BackendFactory,
   type KeyValue,
 } from './services/registry.js';
-export type { ServiceBackend, NodeServiceInit } from './services/backend.js';
+export type { ServiceBackend, BackendCall } from './services/backend.js';
 export { stdioBackend, childEnv, BASE_ENV, type StdioBackendOptions } from './services/stdio.js';
 export {
   sharedRequestStateSecret,
@@ -49,15 +49,7 @@ export {
 export { fetchBackend } from './services/fetch.js';
 export { httpBackend } from './services/http.js';
 export { HttpServiceProxy } from './proxy/http-proxy.js';
-export {
-  createNodeServer,
-  connectionInfo,
-  clientSignal,
-  type NodeServer,
-  type NodeFastPath,
-  type FetchHandler,
-  type ConnectionInfo,
-} from './http/node.js';
+export { createNodeServer, type NodeServer, type FetchHandler, type RequestInfo } from './http/node.js';
 export {
   WebhookDispatcher,
   signPayload,

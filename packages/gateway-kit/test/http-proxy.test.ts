@@ -2,7 +2,7 @@ import { listen, type Listening } from '@mcp-gateway/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../src/errors.js';
 import { HttpServiceProxy } from '../src/proxy/http-proxy.js';
-import { clientSignal, createNodeServer } from '../src/http/node.js';
+import { createNodeServer } from '../src/http/node.js';
 import type { HttpServiceConfig } from '../src/config/schema.js';
 
 const servers: Listening[] = [];
@@ -120,8 +120,8 @@ describe('http services: reverse proxy', () => {
     let upstreamAborted!: () => void;
     const aborted = new Promise<void>((r) => (upstreamAborted = r));
     // The gateway's own node adapter: it aborts the request signal when the peer disconnects.
-    const node = createNodeServer((req) => {
-      clientSignal(req).addEventListener('abort', () => upstreamAborted());
+    const node = createNodeServer((_req, info) => {
+      info.signal!.addEventListener('abort', () => upstreamAborted());
       return new Response(new ReadableStream({ start() {} }), {
         headers: { 'content-type': 'text/event-stream' },
       });

@@ -62,7 +62,7 @@ beforeAll(async () => {
     await gw.users.put(user, `${user}-password-1`);
     for (const s of SERVICES) tokens[user][s] = (await issueToken(gw, user, s)).access_token;
   }
-  server = createNodeServer(gw.fetch, { fastPath: gw.fetch.nodeFastPath });
+  server = createNodeServer(gw.fetch);
   base = await server.listen(0, '127.0.0.1');
   viaFetch = await listen((request) => gw.fetch(request));
 });

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type http from 'node:http';
 import { resolveExecutable } from './child-process.js';
-import { handleFetch } from './fetch-exchange.js';
+import type { BridgeCaller, RequestView } from './exchange.js';
+import { handleFetch, toResponse } from './fetch-exchange.js';
 import { HttpHandler } from './http-handler.js';
 import { createJsonLogger } from './log.js';
 import { BridgeMetrics } from './metrics.js';
 import { DEFAULTS, optionsSchema, type IdentityResolver, type StdioBridgeOptions } from './options.js';
-import { handleNodeRequest, type NodeRequestInit } from './node-exchange.js';
 import { SessionRegistry } from './sessions.js';
 import { createModernHandler } from './modern/index.js';
 
@@ -42,18 +41,19 @@ export interface BridgeStats {
 
 /** A running stdio ↔ Streamable HTTP bridge. */
 export interface StdioBridge {
-  /** Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`, `/metrics`). */
-  fetch: (request: Request) => Promise<Response>;
   /**
-   * Serves one request on node:http directly (no Request/Response objects).
-   * Resolves once the response has been handed to `res` (headers written; an
-   * SSE body may still be streaming), with its status. Never throws.
+   * Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`, `/metrics`). `info.body`,
+   * when the edge read the body already, is used instead of reading the request. Never rejects.
    */
-  handleNode: (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    init?: NodeRequestInit,
-  ) => Promise<{ status: number }>;
+  fetch: (request: Request, info?: { readonly body?: Uint8Array }) => Promise<Response>;
+  /**
+   * Handles one request an embedder has already authenticated: `view` is the request as the
+   * bridge reads it (headers the embedder hides simply answer `null`; `body` read and `json` parsed
+   * by it, `observer` told of each answer), `caller` who it is (used instead of the `identity`
+   * resolver and `envFromHeaders`). Resolves with the answer, an event stream as a pushed body
+   * the node edge writes as it comes. Never rejects.
+   */
+  handle: (view: RequestView, caller?: BridgeCaller) => Promise<Response>;
   /** Ends every session and pooled child (SIGTERM, then SIGKILL); resolves when all have exited. */
   close: () => Promise<void>;
   /** Current counters. */
@@ -154,14 +154,12 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
   sweeper.unref();
   registry.scheduleRefill();
   let closed: Promise<void> | undefined;
-  const fetch = (request: Request) => handleFetch(handler, o.maxBodyBytes, request);
-  const handleNode = (req: http.IncomingMessage, res: http.ServerResponse, init?: NodeRequestInit) =>
-    handleNodeRequest(handler, o.maxBodyBytes, req, res, init);
-  // `toNodeListener(bridge.fetch)` finds the direct node path through this.
-  NODE_PATHS.set(fetch, handleNode);
   return {
-    fetch,
-    handleNode,
+    fetch: (request, info) => handleFetch(handler, o.maxBodyBytes, request, info),
+    async handle(view, caller) {
+      if (caller) view.caller = caller;
+      return toResponse(await handler.handle(view));
+    },
     close() {
       closing = true;
       closed ??= (async () => {
@@ -199,9 +197,6 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     },
   };
 }
-
-/** A bridge's `fetch` → its direct node:http path (for {@link toNodeListener}). */
-export const NODE_PATHS = new WeakMap<(request: Request) => Promise<Response>, StdioBridge['handleNode']>();
 
 function stripUndefined<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};

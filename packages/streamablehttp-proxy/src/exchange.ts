@@ -2,8 +2,19 @@ import { BridgeHttpError, JsonRpcCode, jsonRpcErrorBody } from './errors.js';
 import type { SseSink } from './sse.js';
 
 /**
- * The transport-neutral view of one HTTP request the handler works on: what
- * both the fetch path (`Request`) and the node:http path fill in.
+ * Who is calling, told by an embedder that has already authenticated the request (the gateway):
+ * used instead of the `identity` resolver and `envFromHeaders`.
+ */
+export interface BridgeCaller {
+  /** The caller's immutable id: sessions answer only it; 2026 requests use its pool. */
+  identity: string;
+  /** Variables for a child this request starts (e.g. `MCP_USER_ID`). */
+  env?: Record<string, string>;
+}
+
+/**
+ * One HTTP request as the bridge reads it: what `bridge.fetch` makes of a web `Request`, or
+ * what an embedder builds for {@link StdioBridge.handle}.
  */
 export interface RequestView {
   method: string;
@@ -18,10 +29,12 @@ export interface RequestView {
    * only when a POST gets that far, after the header checks, as it always has).
    */
   loadBody?: () => Promise<Uint8Array | undefined>;
-  /** `JSON.parse` of `body` when the caller parsed it already (`NodeRequestInit.json`). */
+  /** `JSON.parse` of exactly `body` when the caller parsed it already (the bridge then does not parse it again). */
   json?: unknown;
-  /** Told of each response the child sends to a request of this POST (`NodeRequestInit.observer`). */
+  /** Told of each response the child sends to a request of this POST (e.g. the gateway counts tool calls). */
   observer?: ResponseObserver;
+  /** The authenticated caller, when an embedder vouches for it (see {@link BridgeCaller}). */
+  caller?: BridgeCaller;
 }
 
 /**

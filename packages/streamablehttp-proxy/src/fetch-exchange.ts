@@ -1,32 +1,35 @@
 import { readCappedBody } from '@mcp-gateway/internal/capped-body';
+import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { tooLarge, type Reply, type RequestView } from './exchange.js';
 import type { HttpHandler } from './http-handler.js';
-import { sseReadableStream } from './sse.js';
 
 /**
- * The fetch path: a web `Request` becomes a {@link RequestView} (its body
- * read only when the handler asks, size-limited), the {@link Reply} a `Response`.
+ * The one request path: a web `Request` becomes a {@link RequestView} (the body the edge already
+ * read, else read only when the handler asks, size-limited), the {@link Reply} a `Response`.
  */
-export async function handleFetch(handler: HttpHandler, max: number, request: Request): Promise<Response> {
+export async function handleFetch(
+  handler: HttpHandler,
+  max: number,
+  request: Request,
+  info: { readonly body?: Uint8Array } | undefined,
+): Promise<Response> {
+  const headers = request.headers;
   const view: RequestView = {
     method: request.method,
     url: request.url,
-    header: (name) => request.headers.get(name),
-    body: undefined,
-    loadBody: () => readBody(request, max),
+    header: (name) => headers.get(name),
+    body: info?.body,
   };
+  if (!view.body) view.loadBody = () => readBody(request, max);
   return toResponse(await handler.handle(view));
 }
 
-/** A {@link Reply} as a web `Response` (SSE through a `ReadableStream`). */
+/**
+ * A {@link Reply} as a web `Response`. A lazy one: the node edge writes it straight from the
+ * reply (an event stream as the session pushes it); anyone else reading it gets a real one.
+ */
 export function toResponse(reply: Reply): Response {
-  if (reply.sse) {
-    return new Response(sseReadableStream(reply.sse), { status: reply.status, headers: reply.headers });
-  }
-  return new Response((reply.body as Uint8Array<ArrayBuffer> | undefined) ?? null, {
-    status: reply.status,
-    headers: reply.headers,
-  });
+  return lazyResponse(reply.sse ?? reply.body ?? null, { status: reply.status, headers: reply.headers });
 }
 
 /** Reads a request body whole, refusing (413) more than `max` bytes. */

@@ -157,7 +157,8 @@ export class HttpHandler {
         'modern'
     ) {
       // The user's pool key: the identity, or one shared anonymous pool when the bridge has no identity.
-      const identity = this.cfg.identity ? await this.cfg.identity(identityView(request)) : undefined;
+      const found = this.identityOf(request);
+      const identity = found instanceof Promise ? await found : found;
       return this.cfg.modern.handle(
         parsed,
         (n) => request.header(n),
@@ -221,7 +222,8 @@ export class HttpHandler {
       const params = (initialize.c.msg.params ?? {}) as { protocolVersion?: unknown };
       const version =
         typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
-      const identity = this.cfg.identity ? await this.cfg.identity(identityView(request)) : undefined;
+      const found = this.identityOf(request);
+      const identity = found instanceof Promise ? await found : found;
       // The per-user cap counts sessions by identity; without one the bridge cannot tell users apart.
       const session = this.registry.open(identity, this.envFor(request));
       try {
@@ -277,11 +279,18 @@ export class HttpHandler {
       );
     const session = this.registry.get(id);
     if (!session || session.closed) throw notFound();
-    if (this.cfg.identity) {
-      const identity = await this.cfg.identity(identityView(request));
+    if (request.caller || this.cfg.identity) {
+      const found = this.identityOf(request);
+      const identity = found instanceof Promise ? await found : found;
       if (identity !== session.identity) throw notFound();
     }
     return session;
+  }
+
+  /** The caller: the one an embedder vouches for, else the `identity` resolver's answer. */
+  private identityOf(request: RequestView): string | undefined | Promise<string | undefined> {
+    if (request.caller) return request.caller.identity;
+    return this.cfg.identity?.(identityView(request));
   }
 
   /** Validates `MCP-Protocol-Version` (400 when unsupported); returns it when present. */
@@ -328,6 +337,7 @@ export class HttpHandler {
   }
 
   private envFor(request: RequestView): Record<string, string> | undefined {
+    if (request.caller) return request.caller.env;
     let env: Record<string, string> | undefined;
     for (const [header, name] of this.cfg.envFromHeaders) {
       const value = request.header(header);

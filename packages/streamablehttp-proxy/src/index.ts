@@ -1,7 +1,6 @@
 export { createStdioBridge, type StdioBridge, type BridgeStats } from './bridge.js';
 export { toNodeListener, serveNode, type ServedBridge, type FetchHandler } from './node.js';
-export type { NodeRequestInit } from './node-exchange.js';
-export type { ResponseObserver } from './exchange.js';
+export type { BridgeCaller, RequestView, ResponseObserver } from './exchange.js';
 /** The `allowedHosts` comparison (DNS-rebinding protection), for servers that want the same semantics. */
 export { hostnameOf, isLoopbackHost } from './http-handler.js';
 export {

@@ -1,5 +1,3 @@
-import type http from 'node:http';
-
 /** Response headers of every SSE stream the bridge opens. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream',
@@ -9,7 +7,7 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 
 const KEEPALIVE = Buffer.from(': keepalive\n\n');
 
-/** Where an {@link SseSink}'s bytes go: a `ReadableStream` (fetch) or a node `ServerResponse`. */
+/** Where an {@link SseSink}'s bytes go (the node edge's response, or a `ReadableStream`): a push body's sink. */
 export interface SseTarget {
   /** Sends bytes to the client. */
   write(bytes: Uint8Array): void;
@@ -96,119 +94,4 @@ export class SseSink {
     if (this.target) this.target.write(bytes);
     else this.queue.push(bytes);
   }
-}
-
-/** The sink as a `ReadableStream` body (the fetch path). */
-export function sseReadableStream(sink: SseSink): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      let done = false;
-      sink.attach({
-        write(bytes) {
-          if (done) return;
-          try {
-            controller.enqueue(bytes);
-          } catch {
-            done = true;
-          }
-        },
-        end() {
-          if (done) return;
-          done = true;
-          try {
-            controller.close();
-          } catch {
-            // already cancelled
-          }
-        },
-      });
-    },
-    cancel() {
-      sink.cancel();
-    },
-  });
-}
-
-/** How long an SSE response may wait for its first event before its headers are sent alone. */
-export const HEADER_FLUSH_MS = 10;
-
-/**
- * Writes the sink straight to a node response (no web streams): headers
- * leave with the first event when one is ready at once (one packet instead
- * of two), otherwise after {@link HEADER_FLUSH_MS}; events written within
- * one tick leave in one write (cork); while the socket's buffer is full
- * further events wait for 'drain'; a client that disconnects cancels the
- * sink. `writeHead` must have been called.
- */
-export function attachNodeResponse(sink: SseSink, res: http.ServerResponse): void {
-  let flushTimer: NodeJS.Timeout | undefined = setTimeout(() => {
-    flushTimer = undefined;
-    if (!res.writableEnded) res.flushHeaders();
-  }, HEADER_FLUSH_MS);
-  let finished = false;
-  let corked = false;
-  let waiting: Uint8Array[] | null = null;
-  let endAfterDrain = false;
-  const uncork = () => {
-    corked = false;
-    res.uncork();
-  };
-  const stopTimer = () => {
-    if (flushTimer) {
-      clearTimeout(flushTimer);
-      flushTimer = undefined;
-    }
-  };
-  const send = (bytes: Uint8Array) => {
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(uncork);
-    }
-    if (!res.write(bytes)) {
-      waiting = [];
-      res.once('drain', onDrain);
-    }
-  };
-  const onDrain = () => {
-    const queued = waiting ?? [];
-    waiting = null;
-    for (let i = 0; i < queued.length; i++) {
-      if (waiting) {
-        (waiting as Uint8Array[]).push(...queued.slice(i));
-        return;
-      }
-      send(queued[i]!);
-    }
-    if (!waiting && endAfterDrain) res.end();
-  };
-  res.once('close', () => {
-    stopTimer();
-    if (!finished) {
-      finished = true;
-      sink.cancel();
-    }
-  });
-  if (res.destroyed) {
-    // The client left before the answer was ready.
-    finished = true;
-    stopTimer();
-    sink.cancel();
-    return;
-  }
-  sink.attach({
-    write(bytes) {
-      if (finished) return;
-      stopTimer();
-      if (waiting) waiting.push(bytes);
-      else send(bytes);
-    },
-    end() {
-      if (finished) return;
-      finished = true;
-      stopTimer();
-      if (waiting) endAfterDrain = true;
-      else res.end();
-    },
-  });
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { toNodeListener } from '@mcp-gateway/internal/node-edge';
 
 /** A running test server. */
 export interface Listening {
@@ -15,60 +16,17 @@ export interface Listening {
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 /**
- * Converts a node request into a web `Request`. Kept tiny on purpose: the
- * testkit must not depend on any package under test.
+ * Starts a Fetch-API handler on `127.0.0.1` with an ephemeral port, through the node edge every
+ * package uses (`@mcp-gateway/internal/node-edge`, inlined here). Request URLs use the listening
+ * URL as origin whatever `Host` the client sends; a handler that throws answers 500.
  */
-function toRequest(req: http.IncomingMessage, base: string): Request {
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (Array.isArray(v)) for (const item of v) headers.append(k, item);
-    else if (v !== undefined) headers.set(k, v);
-  }
-  const method = req.method ?? 'GET';
-  const init: RequestInit & { duplex?: 'half' } = { method, headers };
-  if (method !== 'GET' && method !== 'HEAD') {
-    init.body = req as unknown as ReadableStream;
-    init.duplex = 'half';
-  }
-  return new Request(new URL(req.url ?? '/', base), init);
-}
-
-async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, key) => {
-    if (key === 'set-cookie') return;
-    headers[key] = value;
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length) headers['set-cookie'] = cookies;
-  res.writeHead(response.status, headers);
-  if (!response.body) return void res.end();
-  const reader = response.body.getReader();
-  res.on('close', () => void reader.cancel().catch(() => {}));
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (!res.write(value)) await new Promise((r) => res.once('drain', r));
-  }
-  res.end();
-}
-
-/** Starts a Fetch-API handler on `127.0.0.1` with an ephemeral port. */
 export async function listen(
   handler: FetchHandler,
   opts: { host?: string; port?: number } = {},
 ): Promise<Listening> {
-  let base = '';
-  const listening = await listenNode((req, res) => {
-    Promise.resolve()
-      .then(() => handler(toRequest(req, base)))
-      .then((response) => writeResponse(res, response))
-      .catch((err: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(String(err));
-      });
-  }, opts);
-  base = listening.url;
+  const late: { edge?: http.RequestListener } = {};
+  const listening = await listenNode((req, res) => late.edge!(req, res), opts);
+  late.edge = toNodeListener(handler, { origin: listening.url });
   return listening;
 }
 

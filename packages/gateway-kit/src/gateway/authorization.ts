@@ -21,7 +21,7 @@ import {
 } from '../auth.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
-import { connectionInfo } from '../http/node.js';
+import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
 import { authorizationResources, authorizationServerOptions, PAGES_BUCKET } from './as-options.js';
@@ -78,8 +78,8 @@ export class Authorization implements GatewayAuth {
     );
   }
 
-  fetch(request: Request): Promise<Response> {
-    return this.server.fetch(request, { remoteAddress: connectionInfo(request)?.remoteAddress });
+  fetch(request: Request, info: RequestInfo = {}): Promise<Response> {
+    return this.server.fetch(request, info);
   }
 
   /**
@@ -88,10 +88,8 @@ export class Authorization implements GatewayAuth {
    *
    * @throws OAuthError 429 `rate_limited` with `Retry-After` when over the limit.
    */
-  rateLimitPage(request: Request): Promise<void> {
-    return this.server.rateLimit(PAGES_BUCKET, request, {
-      remoteAddress: connectionInfo(request)?.remoteAddress,
-    });
+  rateLimitPage(request: Request, info: RequestInfo): Promise<void> {
+    return this.server.rateLimit(PAGES_BUCKET, request, info);
   }
 
   async verify(token: string, opts: { resource: string; scopes: string[] }): Promise<Identity> {

@@ -62,10 +62,7 @@ export interface CreateGatewayOptions {
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
 export interface Gateway {
-  /**
-   * Serves every endpoint: web `Request` in, `Response` out. The fetch handler (`fetch.nodeFastPath` serves MCP requests to stdio services
-   * straight on node:http; pass it to {@link createNodeServer} as `fastPath`).
-   */
+  /** Serves every endpoint: web `Request` (and the edge's socket facts) in, `Response` out; serve it with {@link createNodeServer}. */
   fetch: GatewayHandler;
   readonly config: GatewayConfig;
   readonly store: Store;
@@ -230,7 +227,7 @@ export async function createGateway(
           upstream: new UpstreamPages(signIn, () => upstreamServices(registry), logger),
         }),
       },
-      (request) => authorization.rateLimitPage(request),
+      (request, info) => authorization.rateLimitPage(request, info),
     ),
     version: VERSION,
     ...(opts.accessLogLevel ? { accessLogLevel: opts.accessLogLevel } : {}),
@@ -267,7 +264,7 @@ export async function createGateway(
         metricsNode = createNodeServer(metricsListener(metrics, config.metrics.token), { onError });
         metricsUrl = await metricsNode.listen(config.metrics.listen.port, config.metrics.listen.host);
       }
-      node = createNodeServer(fetch, { onError, fastPath: fetch.nodeFastPath });
+      node = createNodeServer(fetch, { onError });
       return node.listen(config.listen.port, config.listen.host);
     },
     close(graceMs = 10_000) {

@@ -1,8 +1,9 @@
 import { isStoreUnavailable, OAuthError } from '@mcp-gateway/oauth-dynamicclient';
+import type { RequestInfo } from '../http/node.js';
 import type { Logger } from '../ops/logger.js';
 
-/** A page the gateway serves itself (see `GatewayHandlerDeps.pages`). */
-export type GatewayPage = (request: Request, log: Logger) => Promise<Response>;
+/** A page the gateway serves itself (see `GatewayHandlerDeps.pages`); `info` is the edge's socket facts. */
+export type GatewayPage = (request: Request, log: Logger, info: RequestInfo) => Promise<Response>;
 
 /**
  * Puts every page behind `consume`, the authorization server's per-source
@@ -12,7 +13,7 @@ export type GatewayPage = (request: Request, log: Logger) => Promise<Response>;
  */
 export function rateLimitedPages(
   pages: Record<string, GatewayPage>,
-  consume: (request: Request) => Promise<void>,
+  consume: (request: Request, info: RequestInfo) => Promise<void>,
 ): Record<string, GatewayPage> {
   const refusal = (status: number, text: string, headers: Record<string, string>) =>
     new Response(`${text}\n`, {
@@ -21,9 +22,9 @@ export function rateLimitedPages(
     });
   const limited =
     (page: GatewayPage): GatewayPage =>
-    async (request, log) => {
+    async (request, log, info) => {
       try {
-        await consume(request);
+        await consume(request, info);
       } catch (err) {
         if (err instanceof OAuthError && err.status === 429)
           return refusal(429, 'Too many requests: try again later.', err.headers);
@@ -31,7 +32,7 @@ export function rateLimitedPages(
           return refusal(503, 'Temporarily unavailable: try again in a moment.', { 'retry-after': '5' });
         throw err;
       }
-      return page(request, log);
+      return page(request, log, info);
     };
   return Object.fromEntries(Object.entries(pages).map(([path, page]) => [path, limited(page)]));
 }

@@ -1,5 +1,3 @@
-import { connectionInfo } from './node.js';
-
 /** How the client addressed the gateway, after `trustProxy`. */
 export interface PublicRequest {
   /** `https://fetch.example.com` style origin, lowercased host. */
@@ -14,7 +12,7 @@ export interface PublicRequest {
 /** A request-line path that `new URL` would leave as it is: `/`-led segments of unreserved characters. */
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*)*\/?$/;
 
-/** What {@link publicAddress} reads of a request: a fetch `Request` or a node:http one. */
+/** What {@link publicAddress} reads of a request. */
 export interface RequestParts {
   /** The request URL: absolute, or the path and query of the request line. */
   url: string;
@@ -29,19 +27,24 @@ export interface RequestParts {
  * `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` (first hop)
  * are believed; without it they are ignored and the issuer's scheme is used.
  */
-export function publicRequest(request: Request, trustProxy: boolean, issuer: URL): PublicRequest {
+export function publicRequest(
+  request: Request,
+  remoteAddress: string | undefined,
+  trustProxy: boolean,
+  issuer: URL,
+): PublicRequest {
   return publicAddress(
     {
       url: request.url,
       header: (name) => request.headers.get(name),
-      remoteAddress: connectionInfo(request)?.remoteAddress ?? '',
+      remoteAddress: remoteAddress ?? '',
     },
     trustProxy,
     issuer,
   );
 }
 
-/** {@link publicRequest} for any {@link RequestParts} (the node:http fast path uses it). */
+/** {@link publicRequest} for any {@link RequestParts}. */
 export function publicAddress(req: RequestParts, trustProxy: boolean, issuer: URL): PublicRequest {
   // A plain request path (the usual case) is its own pathname; anything URL parsing could change goes through URL.
   const plain = PLAIN_PATH.test(req.url);

@@ -1,6 +1,5 @@
 import type { HttpServiceConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
-import { clientSignal } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import { signInRequired } from '../upstream/elicitation.js';
 import { UpstreamSignInRequired, type UpstreamCredentialSource } from '../upstream/sign-in.js';
@@ -63,8 +62,12 @@ export class HttpServiceProxy {
     this.upstream = opts.upstream;
   }
 
-  /** Forwards `request` (already authorised for `identity`) to the upstream. */
-  async handle(request: Request, identity: Identity, body?: string): Promise<Response> {
+  /**
+   * Forwards `request` (already authorised for `identity`) to the upstream; `body` is the body
+   * when it was read already, `signal` (default `request.signal`) the client's disconnect.
+   */
+  async handle(request: Request, identity: Identity, body?: string, signal?: AbortSignal): Promise<Response> {
+    const client = signal ?? request.signal;
     const headers = new Headers();
     request.headers.forEach((value, key) => {
       if (HOP_BY_HOP.has(key) || CLIENT_ONLY.has(key) || key.startsWith('x-forwarded-')) return;
@@ -77,9 +80,9 @@ export class HttpServiceProxy {
       headers.set('x-user-id', identity.sub);
       if (identity.name) headers.set('x-user-name', encodeHeader(identity.name));
     }
-    if (!this.upstream) return this.relay(await this.send(request, headers, body));
+    if (!this.upstream) return this.relay(await this.send(request, headers, body, client));
     try {
-      return await this.withUpstreamToken(request, headers, body, identity.sub, this.upstream);
+      return await this.withUpstreamToken(request, headers, body, client, identity.sub, this.upstream);
     } catch (err) {
       if (err instanceof UpstreamSignInRequired) return signInRequired(err, body);
       throw err;
@@ -96,27 +99,32 @@ export class HttpServiceProxy {
     request: Request,
     headers: Headers,
     body: string | undefined,
+    client: AbortSignal,
     sub: string,
     upstream: UpstreamCredentialSource,
   ): Promise<Response> {
     const sent = await upstream.authorization(sub);
     headers.set('authorization', sent);
-    const first = await this.send(request, headers, body);
+    const first = await this.send(request, headers, body, client);
     if (first.status !== 401) return this.relay(first);
     await first.body?.cancel();
     const refreshed = await upstream.refused(sub, sent);
     const replayable = body !== undefined || request.method === 'GET' || request.method === 'DELETE';
     if (refreshed && !replayable) return this.relay(new Response(null, { status: 401 }));
     headers.set('authorization', await upstream.authorization(sub));
-    return this.relay(await this.send(request, headers, body));
+    return this.relay(await this.send(request, headers, body, client));
   }
 
   /** One request to the upstream, with the service's deadline and the client's disconnect. */
-  private async send(request: Request, headers: Headers, body: string | undefined): Promise<Response> {
+  private async send(
+    request: Request,
+    headers: Headers,
+    body: string | undefined,
+    client: AbortSignal,
+  ): Promise<Response> {
     const target = new URL(this.service.url);
     target.search = new URL(request.url).search;
     const controller = new AbortController();
-    const client = clientSignal(request);
     const onClientAbort = () => controller.abort(client.reason);
     client.addEventListener('abort', onClientAbort, { once: true });
     const timer = setTimeout(

@@ -1,41 +1,35 @@
-import type http from 'node:http';
 import type { BridgeStats, ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
+import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 
-/** What the gateway hands a backend that serves a request straight on node:http. */
-export interface NodeServiceInit {
-  /** The request body, already read and size-checked by the gateway (POST only). */
-  body: Uint8Array | undefined;
-  /** `JSON.parse` of `body` when it is JSON (the gateway parsed it to count tool calls), else `undefined`. */
-  json: unknown;
-  /** Request headers (lower-case) the backend must not see: the client's token and headers the gateway owns. */
-  hide: string[];
-  /** Headers to add to the response (CORS, `x-request-id`). */
-  responseHeaders: Record<string, string>;
-  /** Told of each JSON-RPC response to the request's messages, as parsed on its way back (tool-call metrics). */
+/** What admission learnt about one request, handed to the backend with it. */
+export interface BackendCall {
+  /** The POST body as admission read it (UTF-8 text), when it read one. */
+  body?: string;
+  /** The same body as bytes, when the node edge had read it already (no copy is made). */
+  bytes?: Uint8Array;
+  /** `JSON.parse` of the body when it is JSON (admission parsed it to count tool calls). */
+  json?: unknown;
+  /** Told of each JSON-RPC response to the request's messages, by backends that parse them anyway. */
   observer?: ResponseObserver;
+  /** The edge's socket facts: `info.signal` aborts when the client goes away (made on first use). */
+  info?: RequestInfo;
 }
 
 /**
- * One running MCP service behind the gateway. The gateway has already checked
- * the token; the request it passes has no `Authorization` header and its path
- * is the backend's own endpoint (`/mcp`).
+ * One running MCP service behind the gateway. The gateway has already checked the token and
+ * passes the caller's {@link Identity} as a value: headers it owns (`Authorization`, cookies,
+ * `x-mcp-gateway-*`…) must never reach the service.
  */
 export interface ServiceBackend {
   readonly kind: 'stdio' | 'http' | 'fetch';
-  /** Serves one MCP request for `identity`. `body` is the already-read POST body. */
-  handle(request: Request, identity: Identity, body?: string): Promise<Response>;
   /**
-   * Optional fast path: serves the request on node:http directly, without
-   * fetch `Request`/`Response` objects. Resolves with the status once the
-   * response has been handed to `res` (a stream may still be open).
+   * True when {@link handle} tells `call.observer` of each response itself (the gateway then does
+   * not read the answer's bytes to count tool calls).
    */
-  handleNode?(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    identity: Identity,
-    init: NodeServiceInit,
-  ): Promise<{ status: number }>;
+  readonly observesResponses?: boolean;
+  /** Serves one MCP request for `identity`. */
+  handle(request: Request, identity: Identity, call?: BackendCall): Promise<Response>;
   /** True when the service can take requests now. */
   ready(): Promise<boolean>;
   /** Open sessions (stdio children), when the backend has any. */

@@ -1,7 +1,8 @@
 import { createFetchServer } from '@mcp-gateway/fetch-server';
 import type { FetchServiceConfig } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
-import type { ServiceBackend } from './backend.js';
+import type { BackendCall, ServiceBackend } from './backend.js';
+import { forwardedRequest } from './forwarded-request.js';
 
 /**
  * A `fetch` service: the built-in fetch server, in-process. The gateway has
@@ -31,7 +32,8 @@ export function fetchBackend(
   });
   return {
     kind: 'fetch',
-    handle: (request: Request) => server(request),
+    handle: (request: Request, _identity, call: BackendCall = {}) =>
+      server(forwardedRequest(request, call.body)),
     async ready() {
       const res = await server(new Request('http://gateway.internal/healthz'));
       await res.body?.cancel();

@@ -2,7 +2,8 @@ import type { HttpServiceConfig } from '../config/schema.js';
 import type { Identity } from '../identity.js';
 import { HttpServiceProxy } from '../proxy/http-proxy.js';
 import type { UpstreamSignIn } from '../upstream/sign-in.js';
-import type { ServiceBackend } from './backend.js';
+import type { BackendCall, ServiceBackend } from './backend.js';
+import { forwardedRequest } from './forwarded-request.js';
 
 /** An `http` service: the reverse proxy to its upstream (with the users' own upstream tokens under `oauth` credentials). */
 export function httpBackend(
@@ -16,7 +17,8 @@ export function httpBackend(
   const proxy = new HttpServiceProxy(name, config, upstream ? { upstream } : {});
   return {
     kind: 'http',
-    handle: (request: Request, identity: Identity, body?: string) => proxy.handle(request, identity, body),
+    handle: (request: Request, identity: Identity, call: BackendCall = {}) =>
+      proxy.handle(forwardedRequest(request, call.body), identity, call.body, call.info?.signal),
     ready: () => proxy.ready(),
     close: async () => {
       if (upstream) signIn?.remove(name);

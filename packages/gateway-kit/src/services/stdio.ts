@@ -1,13 +1,15 @@
-import { createStdioBridge, type Logger as BridgeLogger } from '@mcp-gateway/streamablehttp-proxy';
+import {
+  createStdioBridge,
+  type BridgeCaller,
+  type Logger as BridgeLogger,
+  type RequestView,
+} from '@mcp-gateway/streamablehttp-proxy';
 import type { StdioServiceConfig } from '../config/schema.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
-import type { ServiceBackend } from './backend.js';
+import { isOwnedHeader } from '../gateway/routes/headers.js';
+import type { BackendCall, ServiceBackend } from './backend.js';
 import { requestStateKeyFor } from './request-state-key.js';
-
-/** Headers the gateway sets (after stripping any client copy) to tell the bridge who the caller is. */
-export const IDENTITY_HEADER = 'x-mcp-gateway-user-id';
-export const NAME_HEADER = 'x-mcp-gateway-user-name';
 
 /** Variables every child gets from the gateway's environment, so commands like `npx` work. */
 export const BASE_ENV = [
@@ -73,43 +75,43 @@ export function stdioBackend(
     cwd: config.cwd,
     env: childEnv(config),
     maxSessions: config.maxSessions,
-    // Keyed by the identity header below: the token's immutable `sub`, never a display name.
+    // Keyed by the caller's identity: the token's immutable `sub`, never a display name.
     maxSessionsPerUser: config.maxSessionsPerUser,
     sessionTimeoutMs: config.sessionTimeout * 1000,
     requestTimeoutMs: config.requestTimeout * 1000,
     maxRequestTimeoutMs: config.maxRequestTimeout * 1000,
     initializeTimeoutMs: config.initializeTimeout * 1000,
     poolSize: config.identityEnv ? 0 : config.poolSize,
-    identity: IDENTITY_HEADER,
-    envFromHeaders: config.identityEnv
-      ? { [IDENTITY_HEADER]: 'MCP_USER_ID', [NAME_HEADER]: 'MCP_USER_NAME' }
-      : {},
     logger: bridgeLogger(log.child({ service: name })),
     // The same key on every instance sharing the store: an MRTR retry may land on any of them.
     ...(opts.requestStateSecret
       ? { modern: { requestStateKey: requestStateKeyFor(opts.requestStateSecret, name) } }
       : {}),
   });
+  const callerOf = (identity: Identity): BridgeCaller => {
+    if (!config.identityEnv) return { identity: identity.sub };
+    const env: Record<string, string> = { MCP_USER_ID: identity.sub };
+    if (identity.name) env.MCP_USER_NAME = encodeURIComponent(identity.name);
+    return { identity: identity.sub, env };
+  };
   return {
     kind: 'stdio',
-    async handle(request: Request, identity: Identity) {
-      request.headers.set(IDENTITY_HEADER, identity.sub);
-      if (identity.name) request.headers.set(NAME_HEADER, encodeURIComponent(identity.name));
-      return bridge.fetch(request);
-    },
-    handleNode(req, res, identity, init) {
-      // The client's copies of the headers the gateway owns are hidden; the identity headers are ours.
-      const headers: Record<string, string | null> = {};
-      for (const k of init.hide) headers[k] = null;
-      headers[IDENTITY_HEADER] = identity.sub;
-      headers[NAME_HEADER] = identity.name ? encodeURIComponent(identity.name) : null;
-      return bridge.handleNode(req, res, {
-        body: init.body,
-        json: init.json,
-        headers,
-        responseHeaders: init.responseHeaders,
-        observer: init.observer,
-      });
+    observesResponses: true,
+    handle(request: Request, identity: Identity, call: BackendCall = {}) {
+      const headers = request.headers;
+      const view: RequestView = {
+        method: request.method,
+        url: request.url,
+        // The client's token, cookies and identity claims never reach the bridge.
+        header: (name) => (isOwnedHeader(name) ? null : headers.get(name)),
+        body: call.bytes ?? (call.body === undefined ? undefined : Buffer.from(call.body)),
+        json: call.json,
+        observer: call.observer,
+      };
+      if (view.body === undefined && request.body) {
+        view.loadBody = async () => new Uint8Array(await request.arrayBuffer());
+      }
+      return bridge.handle(view, callerOf(identity));
     },
     async ready() {
       const res = await bridge.fetch(new Request('http://gateway.internal/readyz'));

@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route, ServerContext } from '../context.js';
 import { unavailableError } from '../http/errors.js';
 import { bodyResponse } from '../http/known-body.js';
+import { markLightRequestHandler as acceptLazyRequests } from '../http/light-request.js';
+import { toNodeListener } from '../adapters/node.js';
+import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { publicJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
 import { bearerChallenge, schemeChallenge, type ChallengeInput } from '../resource/challenge.js';
@@ -267,11 +270,10 @@ export function verifyRoutes(ctx: ServerContext): Route[] {
 }
 
 /**
- * A node:http listener answering ForwardAuth straight from `IncomingMessage`
- * headers, without building web `Request`/`Response` objects: the same
- * decision as the `/verify` route, for proxies that send every request
- * through it. Mount it on its own port or path (any path works: only headers
- * and `?scope=` are read); wait for `server.ready()` first.
+ * A node:http listener answering ForwardAuth from the request's headers alone: the same decision
+ * as the `/verify` route, through the shared node edge with lazy requests (no WHATWG `Request` is
+ * built), for proxies that send every request through it. Mount it on its own port or path (any
+ * path works: only headers and `?scope=` are read); wait for `server.ready()` first.
  *
  * ```ts
  * http.createServer(forwardAuthNodeListener(server)).listen(9091, '127.0.0.1');
@@ -284,29 +286,21 @@ export function forwardAuthNodeListener(server: {
   const r = resolver(ctx);
   const issuer = new URL(ctx.issuer);
   const own = { host: issuer.host, proto: issuer.protocol.slice(0, -1) };
-  return (req, res) => {
-    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, POST', 'cache-control': 'no-store' }).end();
-      return;
+  const handler = acceptLazyRequests(async (request: Request): Promise<Response> => {
+    const method = request.method;
+    if (method !== 'GET' && method !== 'POST' && method !== 'HEAD') {
+      return lazyResponse(null, {
+        status: 405,
+        headers: { allow: 'GET, POST', 'cache-control': 'no-store' },
+      });
     }
-    // The body of a POST is never needed; let it drain.
-    req.resume();
-    const q = req.url?.indexOf('?') ?? -1;
-    const scope = q >= 0 ? new URLSearchParams(req.url!.slice(q + 1)).get('scope') : null;
-    const header: HeaderReader = (name) => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    decideForwardAuth(ctx, r, header, scope, own).then(
-      (d) => {
-        res.writeHead(d.status, d.headers);
-        res.end(req.method === 'HEAD' ? undefined : d.body);
-      },
-      () => {
-        if (!res.headersSent)
-          res.writeHead(500, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end('{"error":"server_error"}');
-      },
-    );
-  };
+    const url = request.url;
+    const q = url.indexOf('?');
+    const scope = q >= 0 ? new URLSearchParams(url.slice(q + 1)).get('scope') : null;
+    const h = request.headers;
+    const d = await decideForwardAuth(ctx, r, (n) => h.get(n) ?? undefined, scope, own);
+    // Per request: no `Headers` or `Response` is built; the edge writes the decision as it is.
+    return lazyResponse(d.body ?? null, { status: d.status, headers: d.headers });
+  });
+  return toNodeListener(handler);
 }

@@ -9,10 +9,18 @@ export interface RateLimit {
   windowMs: number;
 }
 
-/** Per-request facts the runtime knows and a `Request` does not carry. */
+/**
+ * Per-request facts the runtime edge knows and a `Request` does not carry. The same shape as the
+ * node edge's `RequestInfo` (`@mcp-gateway/internal/fetch-handler`), declared here so the
+ * published declarations stand alone.
+ */
 export interface RequestInfo {
-  /** The TCP peer address (the node adapter fills it in). */
-  remoteAddress?: string;
+  /** The TCP peer address (the node edge fills it in). */
+  readonly remoteAddress?: string;
+  /** Aborted when the client goes away before the response is complete. */
+  readonly signal?: AbortSignal;
+  /** The whole request body, when the edge read it before calling the handler. */
+  readonly body?: Uint8Array;
 }
 
 /**

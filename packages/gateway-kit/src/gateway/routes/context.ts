@@ -8,7 +8,9 @@ import {
 } from '../../auth.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import { Cors } from '../../http/cors.js';
+import type { RequestInfo } from '../../http/node.js';
 import type { PublicRequest } from '../../http/public-url.js';
+import type { GatewayPage } from '../page-limit.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import type { GatewayMetrics } from '../../ops/metrics.js';
@@ -27,7 +29,7 @@ export interface GatewayHandlerDeps {
   /** True when the gateway's own store is reachable. */
   storeReady: () => Promise<boolean>;
   /** Extra pages mounted on the gateway (e.g. the connected-apps page): path → handler. */
-  pages?: Record<string, (request: Request, log: Logger) => Promise<Response>>;
+  pages?: Record<string, GatewayPage>;
   version: string;
   /** Level of the one line logged per request (default `info`; `debug` keeps a terminal readable). */
   accessLogLevel?: 'info' | 'debug';
@@ -45,6 +47,7 @@ export interface OwnRoute {
     pub: PublicRequest,
     log: Logger,
     path: string | undefined,
+    info: RequestInfo,
   ): Promise<Response | undefined>;
 }
 

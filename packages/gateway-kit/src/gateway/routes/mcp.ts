@@ -1,19 +1,16 @@
-import type http from 'node:http';
 import { AuthError } from '../../auth.js';
 import { mayUse } from '../../config/subjects.js';
-import { errorResponse, GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
-import { connectionInfo, connectionInfoAlias, writeResponse } from '../../http/node.js';
+import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
+import type { RequestInfo } from '../../http/node.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders } from '../../protocol-version.js';
-import type { ServiceBackend } from '../../services/backend.js';
 import type { ServiceEntry } from '../../services/registry.js';
 import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
-import { RequestContext, type AccessLog } from '../request-context.js';
 import { ToolObservation } from '../tool-observation.js';
 import type { RouteContext } from './context.js';
-import { isOwnedHeader, withHeaders } from './headers.js';
+import { withHeaders } from './headers.js';
 
 interface RpcMessage {
   id?: string | number | null;
@@ -50,112 +47,55 @@ type Admission =
       tools: ToolObservation | undefined;
     };
 
-/** How the body of a request is at hand: already buffered by the node edge, or still to read. */
+/** How the body of a request is at hand: already read by the node edge, or still to read. */
 interface BodyAccess {
-  buffered: Buffer | undefined;
-  read?: () => Promise<string>;
+  buffered: Uint8Array | undefined;
+  read: () => Promise<string>;
 }
 
-/** A stdio-like backend that can answer on node:http directly. */
-export type NodeBackend = ServiceBackend & Required<Pick<ServiceBackend, 'handleNode'>>;
-
 /**
- * MCP requests to a service: admission (CORS origin, the token's audience and
- * scope, the service's `users` list, the body cap, SEP-2243 headers for
- * `http` upstreams), tool-call logging and webhooks, then the backend; both on
- * the fetch path and on the node:http path of backends that have one.
+ * MCP requests to a service, top to bottom: CORS preflight; admission (CORS origin, the token's
+ * audience and scope, the service's `users` list, the body cap, SEP-2243 headers for `http`
+ * upstreams); tool-call logging and webhooks; then the backend, told who the caller is
+ * ({@link Identity}) and what admission read; its answer gets the CORS headers.
  */
 export class McpRoute {
-  constructor(
-    private readonly ctx: RouteContext,
-    private readonly access: AccessLog,
-  ) {}
+  constructor(private readonly ctx: RouteContext) {}
 
-  /** The web-standard path: any backend. */
-  async serve(entry: ServiceEntry, request: Request, pub: PublicRequest, log: Logger): Promise<Response> {
+  /** Serves one MCP request to `entry`; `info` carries the body when the node edge read it already. */
+  async serve(
+    entry: ServiceEntry,
+    request: Request,
+    info: RequestInfo,
+    pub: PublicRequest,
+    log: Logger,
+  ): Promise<Response> {
     const { cors } = this.ctx;
     if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
-    // The node adapter usually holds the body already: read it from there and leave the request unconsumed.
+    const headers = request.headers;
     const a = await this.admit(
       entry,
-      (name) => request.headers.get(name),
+      (name) => headers.get(name),
       request.method,
-      { buffered: connectionInfo(request)?.body, read: () => readText(request, MAX_MCP_BODY_BYTES) },
+      { buffered: info.body, read: () => readText(request, MAX_MCP_BODY_BYTES) },
       pub,
       { log },
     );
     if ('refusal' in a) return a.refusal;
-    const { identity, corsHeaders, body, messages, tools } = a;
+    const { identity, corsHeaders, body, json, messages, tools } = a;
+    const backend = this.ctx.registry.backend(entry);
     try {
-      const res = await this.ctx.registry
-        .backend(entry)
-        .handle(backendRequest(request, body), identity, body);
-      return withHeaders(tools ? tools.tapResponse(res) : res, corsHeaders);
+      const res = await backend.handle(request, identity, {
+        body,
+        bytes: info.body,
+        json,
+        observer: tools,
+        info,
+      });
+      // Backends that parse their answers anyway tell the observer; the others' bytes are read on the way.
+      return withHeaders(tools && !backend.observesResponses ? tools.tapResponse(res) : res, corsHeaders);
     } catch (err) {
       return withHeaders(this.backendFailure(entry, err, messages, log), corsHeaders);
-    }
-  }
-
-  /**
-   * The node:http path of {@link serve}, for backends with `handleNode`
-   * (stdio): the same admission, then the backend writes straight to `res`.
-   */
-  async serveNode(
-    entry: ServiceEntry,
-    backend: NodeBackend,
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    body: Buffer | undefined,
-    header: (name: string) => string | undefined,
-    pub: PublicRequest,
-  ): Promise<void> {
-    const method = req.method ?? 'GET';
-    const t = new RequestContext(header('x-request-id'), this.ctx.logger);
-    let status: number;
-    try {
-      const a = await this.admit(entry, header, method, { buffered: body }, pub, t);
-      if ('refusal' in a) {
-        status = a.refusal.status;
-        await writeResponse(res, withHeaders(a.refusal, { 'x-request-id': t.reqId }));
-      } else {
-        status = await this.callNode(entry, backend, req, res, body, a, t);
-      }
-    } catch (err) {
-      const response = errorResponse(err, t.log);
-      status = response.status;
-      if (res.headersSent) res.destroy();
-      else await writeResponse(res, withHeaders(response, { 'x-request-id': t.reqId }));
-    }
-    this.access.finish(t, `service:${entry.name}`, status, method, pub);
-  }
-
-  /** The backend call of {@link serveNode} for an admitted request; resolves the status sent. */
-  private async callNode(
-    entry: ServiceEntry,
-    backend: NodeBackend,
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    body: Buffer | undefined,
-    a: Exclude<Admission, { refusal: Response }>,
-    t: RequestContext,
-  ): Promise<number> {
-    const hide: string[] = [];
-    for (const k in req.headers) if (isOwnedHeader(k)) hide.push(k);
-    const responseHeaders = { ...a.corsHeaders, 'x-request-id': t.reqId };
-    try {
-      const { status } = await backend.handleNode(req, res, a.identity, {
-        body,
-        json: a.json,
-        hide,
-        responseHeaders,
-        observer: a.tools,
-      });
-      return status;
-    } catch (err) {
-      const response = this.backendFailure(entry, err, a.messages, t.log);
-      if (res.headersSent) res.destroy();
-      else await writeResponse(res, withHeaders(response, responseHeaders));
-      return response.status;
     }
   }
 
@@ -182,7 +122,9 @@ export class McpRoute {
       try {
         const { buffered } = body;
         if (buffered && buffered.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
-        text = buffered ? buffered.toString('utf8') : ((await body.read?.()) ?? '');
+        text = buffered
+          ? Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8')
+          : await body.read();
       } catch (err) {
         if (!(err instanceof BodyTooLarge)) throw err;
         const tooLarge = new GatewayError(
@@ -279,29 +221,4 @@ export class McpRoute {
     const failed = new GatewayError(502, JsonRpcCode.BackendUnavailable, `service "${entry.name}" failed`);
     return failed.toResponse(id);
   }
-}
-
-/**
- * The request the backend gets, on the same path: the request itself when
- * its body is unread (headers the gateway owns removed in place), else a copy
- * carrying the body read by admission.
- */
-function backendRequest(request: Request, body: string | undefined): Request {
-  const owned: string[] = [];
-  request.headers.forEach((_v, k) => {
-    if (isOwnedHeader(k)) owned.push(k);
-  });
-  if (!request.bodyUsed) {
-    for (const k of owned) request.headers.delete(k);
-    return request;
-  }
-  const headers = new Headers(request.headers);
-  for (const k of owned) headers.delete(k);
-  const init: RequestInit = { method: request.method, headers };
-  if (body !== undefined) init.body = body;
-  const copy = new Request(request.url, init);
-  // Keep the disconnect signal reachable for the reverse proxy.
-  const info = connectionInfo(request);
-  if (info) connectionInfoAlias(copy, info);
-  return copy;
 }

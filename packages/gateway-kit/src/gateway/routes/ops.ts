@@ -51,7 +51,7 @@ function pages(ctx: RouteContext): OwnRoute[] {
     {
       kind: 'page',
       matches: (path) => path !== undefined && Object.hasOwn(mounted, path),
-      serve: (request, _pub, log, path) => mounted[path!]!(request, log),
+      serve: (request, _pub, log, path, info) => mounted[path!]!(request, log, info),
     },
   ];
 }

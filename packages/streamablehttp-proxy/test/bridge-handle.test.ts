@@ -1,24 +1,23 @@
-import type http from 'node:http';
 import {
   abandonMidBody,
   fixtureMcpServerCommand,
-  listenNode,
+  listen,
   waitFor,
   type Listening,
 } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStdioBridge, type NodeRequestInit, type StdioBridge } from '../src/index.js';
+import { createStdioBridge, type BridgeCaller, type RequestView, type StdioBridge } from '../src/index.js';
 import { LogCapture, POST_HEADERS, initializeBody } from './helpers.js';
 
 /**
- * A node server that hands every request to `bridge.handleNode` with what
- * the test's `initFor` says, the way the gateway calls it. Test requests
- * steer the init through `x-test-*` headers.
+ * A server that hands every request to `bridge.handle` the way the gateway calls it: the view
+ * hides the caller's credentials, the caller is the identity the embedder vouches for (here:
+ * `x-test-as`). Test requests steer the view through `x-test-*` headers.
  */
 let bridge: StdioBridge;
 let server: Listening;
 let mcpUrl: string;
-const results: { status: number; headersSent: boolean }[] = [];
+const results: { status: number }[] = [];
 /** What each request's observer (`x-test-observe: <key>`) was told, by key. */
 const observed = new Map<string, Readonly<Record<string, unknown>>[]>();
 const log = new LogCapture();
@@ -26,50 +25,41 @@ const log = new LogCapture();
 const MAX_BODY = 2048;
 const RESPONSE_HEADERS = { 'x-request-id': 'req-42', 'access-control-allow-origin': 'https://app.example' };
 
-async function readAll(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+/** The status a request gets recorded with when its client left before its body was read. */
+const CLIENT_CLOSED = 499;
 
-async function initFor(req: http.IncomingMessage): Promise<NodeRequestInit> {
-  const init: NodeRequestInit = {
-    // The gateway's pattern: the caller's credentials never reach the transport;
-    // the identity is the one the gateway vouches for (here: x-test-as).
-    headers:
-      req.headers['x-test-upper'] === '1'
-        ? // Names in another spelling than lower-case still apply.
-          { Authorization: null, 'X-User': (req.headers['x-test-as'] as string | undefined) ?? null }
-        : { authorization: null, 'x-user': (req.headers['x-test-as'] as string | undefined) ?? null },
-    responseHeaders: RESPONSE_HEADERS,
+async function viewFor(request: Request): Promise<RequestView> {
+  const h = (name: string) => request.headers.get(name);
+  const view: RequestView = {
+    method: request.method,
+    url: request.url,
+    // The gateway's pattern: the caller's credentials never reach the transport.
+    header: (name) => (name === 'authorization' ? null : h(name)),
+    body: undefined,
   };
-  const observe = req.headers['x-test-observe'];
-  if (typeof observe === 'string') {
+  const observe = h('x-test-observe');
+  if (observe !== null) {
     const seen: Readonly<Record<string, unknown>>[] = [];
     observed.set(observe, seen);
-    init.observer = {
+    view.observer = {
       onResponse(response) {
         seen.push(response);
-        if (req.headers['x-test-observer-throws'] === '1') throw new Error('observer broke');
+        if (h('x-test-observer-throws') === '1') throw new Error('observer broke');
       },
     };
   }
-  if (req.headers['x-test-consume'] === '1') {
-    await readAll(req); // the caller read the body and did not pass it on
-    return init;
+  const wire = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
+  // x-test-consume: the embedder read the body and did not pass it on.
+  if (h('x-test-consume') === '1') return view;
+  const replace = h('x-test-body');
+  if (replace !== null) {
+    view.body = replace === 'big' ? Buffer.alloc(MAX_BODY + 1, 0x20) : Buffer.from(replace, 'base64');
+    return view;
   }
-  const replace = req.headers['x-test-body'];
-  if (typeof replace === 'string') {
-    await readAll(req); // the caller consumed the stream: the bridge must not read it again
-    init.body = replace === 'big' ? Buffer.alloc(MAX_BODY + 1, 0x20) : Buffer.from(replace, 'base64');
-  }
-  if (req.headers['x-test-json'] === '1') {
-    // The gateway's pattern: it parsed the body to count tool calls and hands over both.
-    const body = await readAll(req);
-    init.body = body;
-    init.json = JSON.parse(body.toString('utf8'));
-  }
-  return init;
+  view.body = wire;
+  // The gateway's pattern: it parsed the body to count tool calls and hands over both.
+  if (h('x-test-json') === '1' && wire) view.json = JSON.parse(Buffer.from(wire).toString('utf8'));
+  return view;
 }
 
 beforeAll(async () => {
@@ -82,11 +72,21 @@ beforeAll(async () => {
     maxBodyBytes: MAX_BODY,
     logger: log.logger,
   });
-  server = await listenNode((req, res) => {
-    void initFor(req).then(async (init) => {
-      const r = await bridge.handleNode(req, res, init);
-      results.push({ status: r.status, headersSent: res.headersSent });
-    });
+  server = await listen(async (request) => {
+    let view: RequestView;
+    try {
+      view = await viewFor(request);
+    } catch (err) {
+      results.push({ status: CLIENT_CLOSED });
+      throw err;
+    }
+    const as = request.headers.get('x-test-as');
+    const caller: BridgeCaller | undefined =
+      as === null ? undefined : { identity: as, env: { USER_SEEN: as } };
+    const res = await bridge.handle(view, caller);
+    for (const [k, v] of Object.entries(RESPONSE_HEADERS)) res.headers.set(k, v);
+    results.push({ status: res.status });
+    return res;
   });
   mcpUrl = `${server.url}/mcp`;
 });
@@ -109,8 +109,8 @@ async function openSession(as: string, extra: Record<string, string> = {}): Prom
   return res.headers.get('mcp-session-id')!;
 }
 
-describe('StdioBridge.handleNode', () => {
-  it('handleNode: init.headers hide authorization and set the identity before the transport sees them', async () => {
+describe('StdioBridge.handle (an embedder that authenticated the request)', () => {
+  it('handle: the view hides authorization and the caller sets identity and env; the client cannot choose either', async () => {
     const sid = await openSession('alice', { authorization: 'Bearer s3cret', 'x-user': 'mallory' });
     const res = await fetch(mcpUrl, {
       method: 'POST',
@@ -127,7 +127,7 @@ describe('StdioBridge.handleNode', () => {
     const body = (await res.json()) as { result: { content: { text: string }[] } };
     // The child environment comes from the headers the transport saw.
     expect(JSON.parse(body.result.content[0]!.text)).toEqual({ AUTH_SEEN: null, USER_SEEN: 'alice' });
-    // The session is bound to the identity set by init.headers: the client's own x-user does not count.
+    // The session is bound to the caller's identity: the client's own x-user does not count.
     const asMallory = await fetch(mcpUrl, {
       method: 'POST',
       headers: { ...POST_HEADERS, 'mcp-session-id': sid, 'x-test-as': 'mallory', 'x-user': 'alice' },
@@ -137,9 +137,9 @@ describe('StdioBridge.handleNode', () => {
     expect(await asMallory.json()).toMatchObject({ error: { code: -32001, message: 'Session not found' } });
   });
 
-  it('handleNode: init.headers names in mixed case hide and set the same headers', async () => {
-    const upper = { 'x-test-upper': '1' };
-    const sid = await openSession('dave', { ...upper, authorization: 'Bearer s3cret', 'x-user': 'mallory' });
+  it('handle: credentials sent in another spelling stay hidden, the caller still decides', async () => {
+    const upper = { Authorization: 'Bearer s3cret', 'X-User': 'mallory' };
+    const sid = await openSession('dave', upper);
     const res = await fetch(mcpUrl, {
       method: 'POST',
       headers: {
@@ -148,7 +148,6 @@ describe('StdioBridge.handleNode', () => {
         accept: 'application/json',
         'mcp-session-id': sid,
         'x-test-as': 'dave',
-        authorization: 'Bearer s3cret',
       },
       body: callBody(2, 'env', { names: ['AUTH_SEEN', 'USER_SEEN'] }),
     });
@@ -156,7 +155,7 @@ describe('StdioBridge.handleNode', () => {
     expect(JSON.parse(body.result.content[0]!.text)).toEqual({ AUTH_SEEN: null, USER_SEEN: 'dave' });
   });
 
-  it('handleNode: init.body is used instead of reading req, and is held to maxBodyBytes (413)', async () => {
+  it('handle: view.body is what the bridge reads (not the wire), and is held to maxBodyBytes (413)', async () => {
     const sid = await openSession('bob');
     const real = callBody(4, 'echo', { text: 'from init.body' });
     const res = await fetch(mcpUrl, {
@@ -168,7 +167,7 @@ describe('StdioBridge.handleNode', () => {
         'x-test-as': 'bob',
         'x-test-body': Buffer.from(real).toString('base64'),
       },
-      body: 'this is not JSON: the bridge must answer init.body',
+      body: 'this is not JSON: the bridge must answer view.body',
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: 4, result: { content: [{ text: 'from init.body' }] } });
@@ -187,7 +186,7 @@ describe('StdioBridge.handleNode', () => {
     });
   });
 
-  it('handleNode: init.json (the caller parse of init.body) is routed like a parsed body, single and batch', async () => {
+  it('handle: view.json (the caller parse of view.body) is routed like a parsed body, single and batch', async () => {
     const sid = await openSession('carol');
     const headers = {
       ...POST_HEADERS,
@@ -211,7 +210,7 @@ describe('StdioBridge.handleNode', () => {
     expect(answers.map((a) => a.id).sort((x, y) => x - y)).toEqual([9, 10]);
   });
 
-  it('handleNode: init.observer is told of each response to its own requests, parsed: results and errors, SSE and JSON, not notifications or other POSTs', async () => {
+  it('handle: view.observer is told of each response to its own requests, parsed: results and errors, SSE and JSON, not notifications or other POSTs', async () => {
     const sid = await openSession('erin');
     const headers = { ...POST_HEADERS, 'mcp-session-id': sid, 'x-test-as': 'erin' };
     // SSE: a batch with a tool call, a request the server refuses, and a notification.
@@ -251,7 +250,7 @@ describe('StdioBridge.handleNode', () => {
     ]);
   });
 
-  it('handleNode: a 2026-07-28 request (no session) tells init.observer of its answer, an input_required one included', async () => {
+  it('handle: a 2026-07-28 request (no session) tells view.observer of its answer, an input_required one included', async () => {
     const meta = {
       'io.modelcontextprotocol/protocolVersion': '2026-07-28',
       'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
@@ -288,7 +287,7 @@ describe('StdioBridge.handleNode', () => {
     ]);
   });
 
-  it('handleNode: an observer that throws changes nothing for the client: the reply arrives, the failure is logged, the session goes on', async () => {
+  it('handle: an observer that throws changes nothing for the client: the reply arrives, the failure is logged, the session goes on', async () => {
     const sid = await openSession('frank');
     const headers = {
       ...POST_HEADERS,
@@ -315,7 +314,7 @@ describe('StdioBridge.handleNode', () => {
     expect(await next.json()).toMatchObject({ id: 31, result: { content: [{ text: 'next' }] } });
   });
 
-  it('handleNode: init.responseHeaders are on SSE, JSON, 202 and error replies; it resolves with the status once headers are out', async () => {
+  it('handle: headers the embedder adds to the answer are on SSE, JSON, 202 and error replies; it resolves with the status', async () => {
     const sid = await openSession('carol');
     const base = { ...POST_HEADERS, 'mcp-session-id': sid, 'x-test-as': 'carol' };
     results.length = 0;
@@ -354,15 +353,10 @@ describe('StdioBridge.handleNode', () => {
       expect(res.headers.get('x-request-id')).toBe('req-42');
       expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
     }
-    expect(results).toEqual([
-      { status: 200, headersSent: true },
-      { status: 200, headersSent: true },
-      { status: 202, headersSent: true },
-      { status: 404, headersSent: true },
-    ]);
+    expect(results).toEqual([{ status: 200 }, { status: 200 }, { status: 202 }, { status: 404 }]);
   });
 
-  it('handleNode: a body the caller already read and did not pass counts as empty (400 parse error, no hang)', async () => {
+  it('handle: a body the embedder read and did not pass counts as empty (400 parse error, no hang)', async () => {
     const sid = await openSession('dave');
     const res = await fetch(mcpUrl, {
       method: 'POST',
@@ -376,7 +370,7 @@ describe('StdioBridge.handleNode', () => {
       error: { code: -32700, message: 'Parse error: body is not JSON' },
     });
   });
-  it('handleNode: a client that leaves in the middle of its body gets nothing written (status 499), and the session goes on', async () => {
+  it('edge: a client that leaves in the middle of its body gets nothing served, and the session goes on', async () => {
     const sid = await openSession('erin');
     const before = results.length;
     await abandonMidBody(server.server, {
@@ -389,8 +383,8 @@ describe('StdioBridge.handleNode', () => {
       },
       body: callBody(10, 'echo', { text: 'never finished' }),
     });
-    await waitFor(() => results.length > before, { message: 'handleNode never resolved' });
-    expect(results[before]).toEqual({ status: 499, headersSent: false });
+    await waitFor(() => results.length > before, { message: 'the handler never settled' });
+    expect(results[before]).toEqual({ status: CLIENT_CLOSED });
     const res = await fetch(mcpUrl, {
       method: 'POST',
       headers: { ...POST_HEADERS, accept: 'application/json', 'mcp-session-id': sid, 'x-test-as': 'erin' },

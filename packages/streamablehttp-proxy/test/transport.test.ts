@@ -9,9 +9,10 @@ import {
 import { LogCapture, POST_HEADERS, closeAll, initializeBody, isRunning, startBridge } from './helpers.js';
 
 /**
- * The main transport behaviours, run once on the direct node:http path
- * (`serveNode` → `handleNode`) and once on the fetch path (`bridge.fetch`
- * behind testkit's generic fetch → node adapter).
+ * The main transport behaviours through each way a bridge is served: `serveNode` (the CLI's
+ * server: the node edge buffers the body and hands it over as `info.body`), `bridge.fetch` behind
+ * testkit's `listen` (the body read from the request), and `toNodeListener` around any fetch
+ * handler.
  */
 interface Served {
   mcpUrl: string;
@@ -42,8 +43,6 @@ async function served(serve: (bridge: StdioBridge) => Promise<Listening>): Promi
 const paths: [string, () => Promise<Served>][] = [
   ['node', () => startBridge(OPTIONS)],
   ['fetch', () => served((bridge) => listen(bridge.fetch))],
-  // toNodeListener(bridge) takes the direct path; a wrapped fetch the generic fetch adapter.
-  ['toNodeListener(bridge)', () => served((bridge) => listenNode(toNodeListener(bridge)))],
   [
     'toNodeListener(any fetch handler)',
     () =>

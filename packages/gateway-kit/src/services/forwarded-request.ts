@@ -1,0 +1,25 @@
+import { realRequest } from '@mcp-gateway/internal/lazy-request';
+import { isOwnedHeader } from '../gateway/routes/headers.js';
+
+/**
+ * The request a backend that takes a web `Request` gets (a real one, never the edge's lazy
+ * request): the request itself when its body is
+ * unread (headers the gateway owns removed in place), else a copy carrying `body`, the body
+ * admission read.
+ */
+export function forwardedRequest(lazy: Request, body: string | undefined): Request {
+  const request = realRequest(lazy);
+  const owned: string[] = [];
+  request.headers.forEach((_v, k) => {
+    if (isOwnedHeader(k)) owned.push(k);
+  });
+  if (!request.bodyUsed) {
+    for (const k of owned) request.headers.delete(k);
+    return request;
+  }
+  const headers = new Headers(request.headers);
+  for (const k of owned) headers.delete(k);
+  const init: RequestInit = { method: request.method, headers };
+  if (body !== undefined) init.body = body;
+  return new Request(request.url, init);
+}

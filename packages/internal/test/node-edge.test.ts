@@ -1,0 +1,319 @@
+// The one node edge (packages/internal/src/node-edge.ts), tested once with real servers on 127.0.0.1.
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FetchHandler, RequestInfo } from '../src/fetch-handler.js';
+import { bodyResponse } from '../src/known-body.js';
+import { acceptLazyRequests, realRequest } from '../src/lazy-request.js';
+import { lazyResponse, type PushSink } from '../src/lazy-response.js';
+import { createNodeServer, toNodeListener, type NodeEdgeOptions } from '../src/node-edge.js';
+
+const closers: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of closers) await c();
+});
+
+async function serve(handler: FetchHandler, options?: NodeEdgeOptions): Promise<string> {
+  const node = createNodeServer(handler, options);
+  const url = await node.listen(0, '127.0.0.1');
+  closers.push(() => node.drain(0));
+  return url;
+}
+
+interface Raw {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One request through node:http (no fetch client): exact headers in and out. */
+function raw(url: string, opts: http.RequestOptions & { body?: string | Buffer } = {}): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Echoes what the handler saw. */
+const echo = async (request: Request, info?: RequestInfo) =>
+  Response.json({
+    method: request.method,
+    url: request.url,
+    isRequest: request instanceof Request,
+    body: request.body === null ? null : await request.text(),
+    multi: request.headers.get('x-multi'),
+    has: request.headers.has('x-multi'),
+    remote: info?.remoteAddress,
+    buffered: info?.body ? Buffer.from(info.body).toString() : null,
+  });
+
+describe('node edge: requests', () => {
+  const variants: Record<string, FetchHandler> = {
+    real: (r, i) => echo(r, i),
+    lazy: acceptLazyRequests((r: Request, i: RequestInfo) => echo(r, i)),
+  };
+
+  it.each(Object.keys(variants))(
+    'edge (%s): method, url, headers (duplicates joined with ", "), body, peer address',
+    async (name) => {
+      const url = await serve(variants[name]!);
+      const get = JSON.parse(
+        (await raw(`${url}/a/../p?q=1 2`, { headers: { 'x-multi': ['a', 'b'] } })).body,
+      ) as Record<string, unknown>;
+      expect(get).toEqual({
+        method: 'GET',
+        url: `${url}/p?q=1%202`,
+        isRequest: true,
+        body: null,
+        multi: 'a, b',
+        has: true,
+        remote: '127.0.0.1',
+        buffered: null,
+      });
+      const post = JSON.parse((await raw(`${url}/x`, { method: 'POST', body: 'hello' })).body) as Record<
+        string,
+        unknown
+      >;
+      expect(post).toMatchObject({ method: 'POST', body: 'hello', has: false, multi: null });
+    },
+  );
+
+  it('edge: bufferBodyBytes hands small bodies over as info.body (the request carries them too); larger ones stream', async () => {
+    const url = await serve((r, i) => echo(r, i), { bufferBodyBytes: 8 });
+    const small = JSON.parse((await raw(`${url}/`, { method: 'POST', body: 'tiny' })).body) as Raw & {
+      buffered: string;
+    };
+    expect(small).toMatchObject({ body: 'tiny', buffered: 'tiny' });
+    const big = JSON.parse((await raw(`${url}/`, { method: 'POST', body: 'far too long' })).body) as Raw;
+    expect(big).toMatchObject({ body: 'far too long', buffered: null });
+  });
+
+  it('edge (lazy): realRequest() and header changes carry into the real request', async () => {
+    const url = await serve(
+      acceptLazyRequests(async (r: Request) => {
+        r.headers.set('x-added', '1');
+        const real = realRequest(r);
+        return Response.json({
+          same: realRequest(r) === real,
+          added: real.headers.get('x-added'),
+          body: await real.text(),
+        });
+      }),
+    );
+    expect(JSON.parse((await raw(`${url}/`, { method: 'POST', body: 'b' })).body)).toEqual({
+      same: true,
+      added: '1',
+      body: 'b',
+    });
+  });
+
+  it('edge: toNodeListener keeps a mount prefix (Express originalUrl) and uses a fixed origin when given', async () => {
+    const listener = toNodeListener((r) => new Response(r.url), { origin: 'https://as.example' });
+    const server = http.createServer((req, res) => {
+      // What Express does under app.use('/auth', listener).
+      const mounted = Object.assign(req, { originalUrl: req.url, url: req.url!.slice('/auth'.length) });
+      listener(mounted, res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    const { port } = server.address() as net.AddressInfo;
+    expect((await raw(`http://127.0.0.1:${port}/auth/token?x=1`)).body).toBe(
+      'https://as.example/auth/token?x=1',
+    );
+  });
+
+  it('edge: a Host header no URL accepts is 400 from the edge; errorResponse shapes the body', async () => {
+    const url = await serve(() => new Response('never'));
+    const res = await raw(`${url}/`, { headers: { host: 'bad host:x' } });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({
+      error: 'invalid_request',
+      error_description: 'invalid Host header',
+    });
+    const shaped = await serve(() => new Response('never'), {
+      errorResponse: (status, message) => Response.json({ message }, { status }),
+    });
+    expect(JSON.parse((await raw(`${shaped}/`, { headers: { host: 'bad host:x' } })).body)).toEqual({
+      message: 'invalid Host header',
+    });
+  });
+});
+
+describe('node edge: responses', () => {
+  it('edge: a known body goes with Content-Length, a streamed one chunked; every Set-Cookie stays apart', async () => {
+    const url = await serve((r) => {
+      if (r.url.endsWith('/known')) {
+        const h = new Headers({ 'content-type': 'text/plain' });
+        h.append('set-cookie', 'a=1');
+        h.append('set-cookie', 'b=2; Path=/');
+        return bodyResponse('héllo', { headers: h });
+      }
+      return new Response(new Blob(['streamed']).stream());
+    });
+    const known = await raw(`${url}/known`);
+    expect(known.headers['content-length']).toBe(String(Buffer.byteLength('héllo')));
+    expect(known.headers['set-cookie']).toEqual(['a=1', 'b=2; Path=/']);
+    expect(known.body).toBe('héllo');
+    const streamed = await raw(`${url}/stream`);
+    expect(streamed.headers['transfer-encoding']).toBe('chunked');
+    expect(streamed.body).toBe('streamed');
+  });
+
+  it('edge: a lazy response goes out from its header record with Content-Length; headers set on it count', async () => {
+    const url = await serve(() => {
+      const r = lazyResponse('{"ok":true}', { status: 201, headers: { 'content-type': 'application/json' } });
+      expect([r instanceof Response, r.status, r.ok]).toEqual([true, 201, true]);
+      r.headers.set('x-request-id', 'r1');
+      return r;
+    });
+    const res = await raw(url);
+    expect([res.status, res.headers['content-length'], res.headers['x-request-id'], res.body]).toEqual([
+      201,
+      '11',
+      'r1',
+      '{"ok":true}',
+    ]);
+  });
+
+  it('edge: a pushed body is written as it comes (headers first), and a client that leaves cancels it', async () => {
+    let sink!: PushSink;
+    let cancelled!: () => void;
+    const gone = new Promise<void>((r) => (cancelled = r));
+    const url = await serve(() =>
+      lazyResponse(
+        { attach: (s) => (sink = s), cancel: () => cancelled() },
+        { headers: { 'content-type': 'text/event-stream' } },
+      ),
+    );
+    const controller = new AbortController();
+    const res = await fetch(url, { signal: controller.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    sink.write(new TextEncoder().encode('data: 1\n\n'));
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: 1\n\n');
+    controller.abort();
+    await gone;
+  });
+
+  it('lazy response: read by anyone but the edge it is a real Response, a pushed body a stream', async () => {
+    const known = lazyResponse('text', { headers: { 'x-a': '1' } });
+    expect([await known.text(), known.bodyUsed, known.headers.get('x-a')]).toEqual(['text', true, '1']);
+    const pushed = lazyResponse({
+      attach(s) {
+        s.write(new TextEncoder().encode('a'));
+        s.write(new TextEncoder().encode('b'));
+        s.end();
+      },
+      cancel() {},
+    });
+    expect(await pushed.text()).toBe('ab');
+  });
+
+  it('edge: HEAD gets the headers (Content-Length of a known body) and no body', async () => {
+    const url = await serve(() => bodyResponse('12345', { headers: { 'content-type': 'text/plain' } }));
+    const res = await raw(`${url}/`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-length']).toBe('5');
+    expect(res.body).toBe('');
+  });
+
+  it('edge: a handler that throws or rejects answers 500 server_error without details, and onError is told', async () => {
+    const errors: unknown[] = [];
+    const url = await serve(
+      (r) => {
+        if (r.url.endsWith('/throw')) throw new Error('secret detail');
+        return Promise.reject(new Error('secret detail'));
+      },
+      { onError: (err) => errors.push(err) },
+    );
+    for (const path of ['/throw', '/reject']) {
+      const res = await raw(`${url}${path}`);
+      expect(res.status).toBe(500);
+      expect(JSON.parse(res.body)).toEqual({ error: 'server_error', error_description: 'internal error' });
+    }
+    expect(errors).toHaveLength(2);
+  });
+
+  it('edge: an event stream shows its headers before the first event', async () => {
+    let send!: () => void;
+    const url = await serve(() => {
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          send = () => {
+            c.enqueue(new TextEncoder().encode('data: 1\n\n'));
+            c.close();
+          };
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const res = await fetch(url);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    send();
+    expect(await res.text()).toBe('data: 1\n\n');
+  });
+});
+
+describe('node edge: client abort and drain', () => {
+  it('edge: a client that leaves aborts info.signal (and request.signal) and cancels the response body', async () => {
+    const seen = { info: false, request: false, cancelled: false };
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const url = await serve((request, info) => {
+      info.signal!.addEventListener('abort', () => (seen.info = true));
+      request.signal.addEventListener('abort', () => (seen.request = true));
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('data: open\n\n'));
+        },
+        cancel() {
+          seen.cancelled = true;
+          done();
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const controller = new AbortController();
+    const res = await fetch(url, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await finished;
+    expect(seen).toEqual({ info: true, request: true, cancelled: true });
+  });
+
+  it('edge: drain lets an in-flight request finish, refuses new connections, and keep-alive is 65 s', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const node = createNodeServer(async () => {
+      started();
+      await gate;
+      return new Response('finished');
+    });
+    expect(node.server.keepAliveTimeout).toBe(65_000);
+    expect(node.server.headersTimeout).toBeGreaterThan(65_000);
+    const url = await node.listen(0, '127.0.0.1');
+    const answer = raw(url);
+    await running;
+    expect(node.inFlight).toBe(1);
+    const drained = node.drain(10_000);
+    release();
+    expect((await answer).body).toBe('finished');
+    await drained;
+    const port = Number(new URL(url).port);
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(false)));
+      s.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+});
