@@ -1,4 +1,5 @@
-import { createStdioBridge, type Logger as BridgeLogger } from '@mcp-gateway/streamablehttp-proxy';
+import { childLogger } from '@mcp-gateway/internal/log';
+import { createStdioBridge } from '@mcp-gateway/streamablehttp-proxy';
 import type { StdioServiceConfig } from '../config/schema.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
@@ -22,17 +23,6 @@ export const BASE_ENV = [
   'USERPROFILE',
   'APPDATA',
 ];
-
-/** Adapts the gateway's pino logger to the bridge's logger interface. */
-export function bridgeLogger(log: Logger): BridgeLogger {
-  return {
-    debug: (msg, fields) => log.debug(fields ?? {}, msg),
-    info: (msg, fields) => log.info(fields ?? {}, msg),
-    warn: (msg, fields) => log.warn(fields ?? {}, msg),
-    error: (msg, fields) => log.error(fields ?? {}, msg),
-    enabled: (level) => log.isLevelEnabled(level),
-  };
-}
 
 /** The environment of every child: {@link BASE_ENV}, the service's `passEnv` allow-list, then its fixed `env`. */
 export function childEnv(
@@ -84,7 +74,7 @@ export function stdioBackend(
     envFromHeaders: config.identityEnv
       ? { [IDENTITY_HEADER]: 'MCP_USER_ID', [NAME_HEADER]: 'MCP_USER_NAME' }
       : {},
-    logger: bridgeLogger(log.child({ service: name })),
+    logger: childLogger(log, { service: name }),
     // The same key on every instance sharing the store: an MRTR retry may land on any of them.
     ...(opts.requestStateSecret
       ? { modern: { requestStateKey: requestStateKeyFor(opts.requestStateSecret, name) } }
