@@ -1,6 +1,24 @@
 /**
  * `@mcp-gateway/internal` is never published: every package's tsup build inlines what it imports
- * from it, code (`noExternal`) and declarations (`dts.resolve`), so a published package imports
+ * from it, code (`noExternal`) and declarations (`INTERNAL_DTS`), so a published package imports
  * nothing of another (tests/internal-inlined.test.ts checks the built files).
  */
+import path from 'node:path';
+
 export const INTERNAL = /^@mcp-gateway\/internal(\/|$)/;
+
+/**
+ * The `dts` compiler options that inline internal's declarations. tsup's own `dts.resolve` cannot
+ * follow the package's `exports` map (`./*` → `./src/*.ts`) and would leave the import in the
+ * built `.d.ts`; a `paths` entry lets the declaration bundler resolve it to the source and inline it
+ * (with the `.ts` extension: NodeNext ES module resolution does not add one to a mapped path).
+ * tsup runs in a package folder (`packages/<name>`), and bundles this file into its config (so
+ * `import.meta` names the config, not this file): the path is taken from the working directory.
+ */
+export const INTERNAL_DTS = {
+  compilerOptions: {
+    paths: {
+      '@mcp-gateway/internal/*': [path.resolve(process.cwd(), '../internal/src/*.ts')],
+    },
+  },
+};

@@ -1,11 +1,11 @@
 import { defineConfig } from 'tsup';
-import { INTERNAL } from '../../scripts/tsup.internal.js';
+import { INTERNAL, INTERNAL_DTS } from '../../scripts/tsup.internal.js';
 
 export default defineConfig({
   entry: ['src/index.ts', 'src/cli.ts'],
   format: ['esm'],
   noExternal: [INTERNAL],
-  dts: { resolve: [INTERNAL] },
+  dts: INTERNAL_DTS,
   sourcemap: true,
   clean: true,
   target: 'node20',

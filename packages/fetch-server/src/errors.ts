@@ -1,4 +1,4 @@
-import { JSONRPC_ERROR_CODES } from './http/jsonrpc-error-codes.js';
+import { JSONRPC_ERROR_CODES, JsonRpcHttpError } from '@mcp-gateway/internal/jsonrpc-error';
 
 /**
  * Why a fetch was refused or failed. Every failure the `fetch` tool reports
@@ -46,24 +46,18 @@ export const JsonRpcErrorCode = {
 
 /**
  * A refusal at the HTTP edge (Host/Origin check, unknown session, body too
- * large), rendered as a JSON-RPC error object with an HTTP status.
+ * large), rendered as a JSON-RPC error object with an HTTP status: the repo's
+ * one JSON-RPC-over-HTTP error type, named for fetch-server.
  */
-export class HttpEdgeError extends Error {
+export class HttpEdgeError extends JsonRpcHttpError {
   override readonly name = 'HttpEdgeError';
-  readonly status: number;
-  readonly rpcCode: number;
 
-  constructor(status: number, rpcCode: number, message: string) {
-    super(message);
-    this.status = status;
-    this.rpcCode = rpcCode;
+  constructor(status: number, rpcCode: number, message: string, headers: Record<string, string> = {}) {
+    super(status, rpcCode, message, { headers });
   }
 
-  /** The response a client receives: `{"jsonrpc":"2.0","error":{code,message},"id":null}`. */
-  toResponse(): Response {
-    return Response.json(
-      { jsonrpc: '2.0', error: { code: this.rpcCode, message: this.message }, id: null },
-      { status: this.status },
-    );
+  /** The JSON-RPC error code (the same as `code`). */
+  get rpcCode(): number {
+    return this.code;
   }
 }

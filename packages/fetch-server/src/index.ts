@@ -27,7 +27,7 @@ export {
   describeRange,
   type AddressClassification,
   type AddressRange,
-} from './ssrf/address-class.js';
+} from '@mcp-gateway/internal/address-class';
 export { AllowList } from './ssrf/allow-list.js';
 export { systemResolver, type Resolver, type ResolvedAddress } from './ssrf/resolver.js';
 export { resolvePinned, type PinnedTarget } from './ssrf/pin.js';

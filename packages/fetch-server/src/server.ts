@@ -59,9 +59,9 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
 
   async function stateless(request: Request): Promise<Response> {
     if (request.method !== 'POST') {
-      const res = new HttpEdgeError(405, JsonRpcErrorCode.ServerError, 'Method not allowed.').toResponse();
-      res.headers.set('allow', 'POST');
-      return res;
+      return new HttpEdgeError(405, JsonRpcErrorCode.ServerError, 'Method not allowed.', {
+        allow: 'POST',
+      }).toResponse();
     }
     const server = createMcpServer(core);
     const transport = new WebStandardStreamableHTTPServerTransport({

@@ -1,6 +1,6 @@
 import { AuthError } from './auth.js';
 import { BadRequestError } from './http/path.js';
-import { JSONRPC_ERROR_CODES } from './jsonrpc-error-codes.js';
+import { JSONRPC_ERROR_CODES, JsonRpcHttpError } from '@mcp-gateway/internal/jsonrpc-error';
 import type { Logger } from './ops/logger.js';
 
 /** JSON-RPC error codes the gateway answers with, from the repo's one table (shared with the bridge). */
@@ -23,32 +23,20 @@ export const JsonRpcCode = {
 
 /**
  * An error a client receives as a JSON-RPC error object with an HTTP status
- * (MCP endpoints), e.g. `502 {"jsonrpc":"2.0","error":{"code":-32000,...},"id":null}`.
+ * (MCP endpoints), e.g. `502 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,...}}`: the repo's
+ * one JSON-RPC-over-HTTP error type (`toResponse(id)` answers request `id`), named for the gateway.
  */
-export class GatewayError extends Error {
+export class GatewayError extends JsonRpcHttpError {
   override readonly name = 'GatewayError';
   constructor(
-    readonly status: number,
-    readonly code: number,
+    status: number,
+    code: number,
     message: string,
-    readonly headers: Record<string, string> = {},
+    headers: Record<string, string> = {},
     /** `error.data` of the JSON-RPC body, when the code defines one (e.g. `-32022`'s `supported`). */
-    readonly data?: unknown,
+    data?: unknown,
   ) {
-    super(message);
-  }
-
-  /** The JSON-RPC error response. */
-  toResponse(id: string | number | null = null): Response {
-    const error = {
-      code: this.code,
-      message: this.message,
-      ...(this.data !== undefined ? { data: this.data } : {}),
-    };
-    return Response.json(
-      { jsonrpc: '2.0', error, id },
-      { status: this.status, headers: { 'cache-control': 'no-store', ...this.headers } },
-    );
+    super(status, code, message, { headers, data });
   }
 }
 
@@ -76,6 +64,6 @@ export function errorResponse(err: unknown, log: Logger): Response {
   if (err instanceof URIError) return jsonError(400, 'invalid_request', 'malformed request');
   if (err instanceof AuthError) return jsonError(err.status, err.error ?? 'invalid_request', err.description);
   if (err instanceof GatewayError) return err.toResponse();
-  log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'request failed');
+  log.error('request failed', { err: (err as Error).message, stack: (err as Error).stack });
   return jsonError(500, 'server_error', 'internal error');
 }

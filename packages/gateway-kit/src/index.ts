@@ -58,7 +58,14 @@ export {
   type WebhookPayload,
 } from './ops/webhooks.js';
 export { GatewayMetrics } from './ops/metrics.js';
-export { createLogger, createStderrLogger, REDACT_PATHS, type Logger } from './ops/logger.js';
+export {
+  createLogger,
+  createStderrLogger,
+  fromPino,
+  REDACT_PATHS,
+  type Logger,
+  type LogFields,
+} from './ops/logger.js';
 export { openApiDocument, type OpenApiOptions } from './ops/openapi.js';
 export { main as runCli, CliError } from './cli/main.js';
 export { VERSION } from './version.js';

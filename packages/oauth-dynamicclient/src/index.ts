@@ -75,6 +75,7 @@ export {
   MemoryStore,
   StoreUnavailableError,
   isStoreUnavailable,
+  storeUnavailable,
   type Store,
   type KeyvStoreOptions,
 } from './store/index.js';

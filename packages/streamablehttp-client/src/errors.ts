@@ -3,6 +3,7 @@
  * a `kind` (what went wrong, and so which exit code the CLI uses) and a `code`
  * (an OAuth error code, an HTTP-derived code, or one of ours).
  */
+import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error-codes';
 
 /** What kind of failure: the CLI maps each to its own exit code. */
 export type FailureKind = 'auth' | 'server' | 'usage' | 'network';
@@ -76,11 +77,11 @@ export class UsageError extends ClientError {
 
 /** JSON-RPC error codes the bridge answers with when it cannot forward a request. */
 export const JSONRPC_ERRORS = {
-  parseError: -32700,
-  invalidRequest: -32600,
-  internalError: -32603,
+  parseError: JSONRPC_ERROR_CODES.ParseError,
+  invalidRequest: JSONRPC_ERROR_CODES.InvalidRequest,
+  internalError: JSONRPC_ERROR_CODES.InternalError,
   /** The upstream server failed or could not be reached. */
-  upstreamError: -32000,
+  upstreamError: JSONRPC_ERROR_CODES.ServerError,
   /** Authorization with the upstream server failed. */
-  unauthorized: -32001,
+  unauthorized: JSONRPC_ERROR_CODES.Unauthorized,
 } as const;

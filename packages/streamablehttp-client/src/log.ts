@@ -1,15 +1,6 @@
-/** Log levels, most verbose first. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+import { jsonLineLogger, type LogFields, type Logger, type LogLevel } from '@mcp-gateway/internal/log';
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
-/** A structured logger: one JSON object per line. */
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+export { silentLogger, type Logger, type LogLevel } from '@mcp-gateway/internal/log';
 
 const SECRET_KEY = /token|secret|authorization|verifier|password|^code$|cookie/i;
 
@@ -25,31 +16,12 @@ export function redact(value: unknown, depth = 0): unknown {
 }
 
 /**
- * Logger writing JSON lines to `write` (stderr by default: stdout belongs to
- * JSON-RPC in bridge mode). Secret-looking fields are redacted.
+ * Logger writing JSON lines (`{"t","level","msg",...fields}`) to `write` (stderr by default: stdout
+ * belongs to JSON-RPC in bridge mode). Secret-looking fields are redacted.
  */
 export function createLogger(
   level: LogLevel = 'info',
   write: (line: string) => void = (line) => void process.stderr.write(line),
 ): Logger {
-  const min = ORDER[level];
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < min) return;
-    const entry = {
-      t: new Date().toISOString(),
-      level: lvl,
-      msg,
-      ...(fields ? (redact(fields) as object) : {}),
-    };
-    write(JSON.stringify(entry) + '\n');
-  };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-  };
+  return jsonLineLogger({ level, write, timeKey: 't', fields: (fields) => redact(fields) as LogFields });
 }
-
-/** A logger that drops everything. */
-export const silentLogger: Logger = createLogger('silent');

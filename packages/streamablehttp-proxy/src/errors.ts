@@ -1,4 +1,4 @@
-import { JSONRPC_ERROR_CODES } from './jsonrpc-error-codes.js';
+import { JSONRPC_ERROR_CODES, JsonRpcHttpError, type JsonRpcId } from '@mcp-gateway/internal/jsonrpc-error';
 
 /** JSON-RPC error codes the bridge answers with, from the repo's one table. */
 export const JsonRpcCode = {
@@ -25,33 +25,22 @@ export const JsonRpcCode = {
 
 /**
  * An HTTP-level refusal carrying a JSON-RPC error body
- * (`{"jsonrpc":"2.0","error":{code,message},"id":null}`; `id` is the
- * request's when the refusal concerns one request). Handlers throw it;
+ * (`{"jsonrpc":"2.0","id":null,"error":{code,message}}`; `id` is the
+ * request's when the refusal concerns one request): the repo's one
+ * JSON-RPC-over-HTTP error type, named for the bridge. Handlers throw it;
  * `errorReply` (exchange.ts) turns it into an answer in one place.
  */
-export class BridgeHttpError extends Error {
+export class BridgeHttpError extends JsonRpcHttpError {
   override readonly name = 'BridgeHttpError';
   constructor(
-    readonly status: number,
-    readonly code: number,
+    status: number,
+    code: number,
     message: string,
-    readonly headers: Record<string, string> = {},
-    readonly id: string | number | null = null,
+    headers: Record<string, string> = {},
+    id: JsonRpcId = null,
     /** `error.data` of the JSON-RPC body, when the code defines one. */
-    readonly data?: unknown,
+    data?: unknown,
   ) {
-    super(message);
+    super(status, code, message, { headers, id, data });
   }
-}
-
-/** Serialises a JSON-RPC error object for request `id`. */
-export function jsonRpcErrorBody(
-  id: string | number | null,
-  code: number,
-  message: string,
-  data?: unknown,
-): string {
-  const error: { code: number; message: string; data?: unknown } = { code, message };
-  if (data !== undefined) error.data = data;
-  return JSON.stringify({ jsonrpc: '2.0', id, error });
 }

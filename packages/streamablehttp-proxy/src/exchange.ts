@@ -1,4 +1,5 @@
-import { BridgeHttpError, JsonRpcCode, jsonRpcErrorBody } from './errors.js';
+import { jsonRpcErrorParts } from '@mcp-gateway/internal/jsonrpc-error';
+import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import type { SseSink } from './sse.js';
 
 /**
@@ -62,12 +63,10 @@ export function jsonReply(status: number, json: string, headers: Record<string, 
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(json) };
 }
 
-/** The reply for a {@link BridgeHttpError}: its status and a JSON-RPC error body. */
+/** The reply for a {@link BridgeHttpError}: its status and a JSON-RPC error body (the repo's one rendering). */
 export function errorReply(err: BridgeHttpError, extraHeaders?: Record<string, string>): Reply {
-  return jsonReply(err.status, jsonRpcErrorBody(err.id, err.code, err.message), {
-    ...err.headers,
-    ...extraHeaders,
-  });
+  const { status, headers, body } = jsonRpcErrorParts(err, err.id, extraHeaders);
+  return { status, headers, body: Buffer.from(body) };
 }
 
 /** 413 for a body over `max` bytes. */

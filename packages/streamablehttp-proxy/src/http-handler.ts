@@ -1,3 +1,4 @@
+import { hostnameOf, isLoopbackHost } from '@mcp-gateway/internal/host';
 import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import { errorReply, jsonReply, pathnameOf, tooLarge, type Reply, type RequestView } from './exchange.js';
 import { classify, type JsonRpcId } from './jsonrpc.js';
@@ -363,16 +364,5 @@ function identityView(request: RequestView): { headers: RequestHeaders } {
   return { headers: { get: (name) => request.header(name.toLowerCase()) } };
 }
 
-/** The host name of a `Host` header value, without port or IPv6 brackets, lower-cased. */
-export function hostnameOf(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') === -1 ? undefined : h.indexOf(']'));
-  const colon = h.lastIndexOf(':');
-  if (colon !== -1) h = h.slice(0, colon);
-  return h;
-}
-
-/** `localhost`, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '::1' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
-}
+/** The DNS-rebinding guard's host-name rules (the repo's one copy, shared with fetch-server). */
+export { hostnameOf, isLoopbackHost };

@@ -2,7 +2,8 @@ import type http from 'node:http';
 import type { FetchHandler as EdgeHandler } from '@mcp-gateway/internal/fetch-handler';
 import { createNodeServer, toNodeListener as edgeListener } from '@mcp-gateway/internal/node-edge';
 import { createStdioBridge, type StdioBridge } from './bridge.js';
-import { JsonRpcCode, jsonRpcErrorBody } from './errors.js';
+import { jsonRpcErrorResponse } from '@mcp-gateway/internal/jsonrpc-error';
+import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import { isLoopbackHost } from './http-handler.js';
 import { DEFAULTS, type StdioBridgeOptions } from './options.js';
 
@@ -13,10 +14,7 @@ export type FetchHandler = (request: Request) => Response | Promise<Response>;
 function edgeError(status: 400 | 500, message: string): Response {
   const code = status === 400 ? JsonRpcCode.ServerError : JsonRpcCode.InternalError;
   const text = status === 400 ? `Bad Request: ${message}` : 'Internal error';
-  return new Response(jsonRpcErrorBody(null, code, text), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
+  return jsonRpcErrorResponse(new BridgeHttpError(status, code, text));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { MCP_META_KEYS } from './mcp-meta-keys.js';
+import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 /**
  * Every MCP protocol-version rule of the bridge lives here, so a new spec
  * revision is one edit: which revisions each era serves, and which era a

@@ -1,6 +1,7 @@
 import type { ChildExit, ChildProcess } from './child-process.js';
 import { describeExit } from './child-process.js';
-import { BridgeHttpError, JsonRpcCode, jsonRpcErrorBody } from './errors.js';
+import { jsonRpcErrorBody } from '@mcp-gateway/internal/jsonrpc-error';
+import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import type { Reply, ResponseObserver } from './exchange.js';
 import { EventStore, formatEventId, parseEventId, type EventStoreLimits } from './event-store.js';
 import { classify, progressTokenOf, type Classified, type JsonRpcId } from './jsonrpc.js';

@@ -1,15 +1,5 @@
+import { hostnameOf } from '@mcp-gateway/internal/host';
 import { HttpEdgeError, JsonRpcErrorCode } from '../errors.js';
-
-/** Host name of a `Host` header value: port dropped, lower-case, IPv6 kept in brackets. */
-export function hostHeaderName(value: string): string {
-  const v = value.trim().toLowerCase();
-  if (v.startsWith('[')) {
-    const end = v.indexOf(']');
-    return end > 0 ? v.slice(0, end + 1) : v;
-  }
-  const colon = v.indexOf(':');
-  return colon >= 0 ? v.slice(0, colon) : v;
-}
 
 /** Which `Host` and `Origin` values the MCP endpoint accepts. */
 export interface HostPolicy {
@@ -26,10 +16,10 @@ export interface HostPolicy {
  */
 export function checkHostAndOrigin(request: Request, policy: HostPolicy): void {
   const hosts =
-    policy.allowedHosts === 'any' ? 'any' : new Set(policy.allowedHosts.map((h) => hostHeaderName(h)));
+    policy.allowedHosts === 'any' ? 'any' : new Set(policy.allowedHosts.map((h) => hostnameOf(h)));
   if (hosts !== 'any') {
     const host = request.headers.get('host') ?? new URL(request.url).host;
-    if (!hosts.has(hostHeaderName(host))) {
+    if (!hosts.has(hostnameOf(host))) {
       throw new HttpEdgeError(403, JsonRpcErrorCode.ServerError, 'Forbidden: Host header not allowed');
     }
   }
@@ -41,7 +31,7 @@ export function checkHostAndOrigin(request: Request, policy: HostPolicy): void {
   } else if (hosts === 'any') {
     ok = true;
   } else {
-    ok = URL.canParse(origin) && hosts.has(hostHeaderName(new URL(origin).host));
+    ok = URL.canParse(origin) && hosts.has(hostnameOf(new URL(origin).host));
   }
   if (!ok) throw new HttpEdgeError(403, JsonRpcErrorCode.ServerError, 'Forbidden: Origin not allowed');
 }

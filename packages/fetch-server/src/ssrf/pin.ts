@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { FetchError } from '../errors.js';
 import type { AllowList } from './allow-list.js';
-import { classifyAddress, describeRange } from './address-class.js';
+import { classifyAddress, describeRange } from '@mcp-gateway/internal/address-class';
 import type { ResolvedAddress, Resolver } from './resolver.js';
 
 /** A URL together with the one address that was checked and must be connected to. */

@@ -48,12 +48,12 @@ export async function run(flags: CliFlags, io: CliIo): Promise<number> {
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      gateway.logger.info({ signal }, 'shutting down: draining requests and ending child processes');
+      gateway.logger.info('shutting down: draining requests and ending child processes', { signal });
       gateway
         .close(10_000)
         .then(() => resolve(0))
         .catch((err: unknown) => {
-          gateway.logger.error({ err: (err as Error).message }, 'shutdown failed');
+          gateway.logger.error('shutdown failed', { err: (err as Error).message });
           resolve(1);
         });
     };

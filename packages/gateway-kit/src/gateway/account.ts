@@ -313,7 +313,7 @@ export function accountPages(deps: {
       );
     }
     await authorization.server.grants.revoke(id);
-    log.info({ user: s.id.sub, grant: id }, 'grant revoked from the account page');
+    log.info('grant revoked from the account page', { user: s.id.sub, grant: id });
     return new Response(null, {
       status: 303,
       headers: { location: `${base}/account`, 'cache-control': 'no-store' },

@@ -19,6 +19,7 @@ import {
   type PresentationContext,
   type ResourceDescriptor,
 } from '../auth.js';
+import { childLogger } from '@mcp-gateway/internal/log';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
 import type { RequestInfo } from '../http/node.js';
@@ -62,17 +63,11 @@ export class Authorization implements GatewayAuth {
   }
 
   private build(resources: ResourceDescriptor[]): AuthorizationServer {
-    const log = this.deps.logger.child({ component: 'as' });
     return createAuthorizationServer(
       authorizationServerOptions(this.deps.config, resources, {
         store: this.deps.store,
         identityProvider: this.deps.identityProvider,
-        logger: {
-          debug: (msg: string, fields?: Record<string, unknown>) => log.debug(fields ?? {}, msg),
-          info: (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg),
-          warn: (msg: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, msg),
-          error: (msg: string, fields?: Record<string, unknown>) => log.error(fields ?? {}, msg),
-        },
+        logger: childLogger(this.deps.logger, { component: 'as' }),
         onAudit: this.deps.onAudit,
       }),
     );

@@ -131,12 +131,12 @@ export async function createGateway(
     opts.store ??
     createStore(config, cwd, (done) =>
       logger.info(
-        { entries: done.entries, backup: done.backup },
         'imported the file store (store.json) into the embedded store; the old file is kept as a backup',
+        { entries: done.entries, backup: done.backup },
       ),
     );
   for (const warning of subjectWarnings(config))
-    logger.warn({ config: warning }, 'config: a user list entry never matches');
+    logger.warn('config: a user list entry never matches', { config: warning });
   const metrics = new GatewayMetrics({
     processMetrics: opts.processMetrics ?? true,
     maxToolsPerService: config.metrics.maxToolsPerService,
@@ -171,7 +171,7 @@ export async function createGateway(
     config.admin.allowStdioServices,
   );
   await registry.refresh().catch((err: unknown) => {
-    logger.warn({ err: (err as Error).message }, 'could not read runtime services from the store');
+    logger.warn('could not read runtime services from the store', { err: (err as Error).message });
   });
   const authorization = new Authorization({
     config,
@@ -179,7 +179,7 @@ export async function createGateway(
     identityProvider: observeLogins(
       'begin' in identityProvider ? identityProvider : createIdentityProvider(identityProvider),
       (identity) => {
-        logger.info({ user: identity.sub }, 'signed in');
+        logger.info('signed in', { user: identity.sub });
         webhooks.emit({
           type: 'login',
           action: 'login.succeeded',
@@ -259,7 +259,7 @@ export async function createGateway(
       return metricsUrl;
     },
     async listen() {
-      const onError = (err: unknown) => logger.error({ err: (err as Error).message }, 'unhandled');
+      const onError = (err: unknown) => logger.error('unhandled', { err: (err as Error).message });
       if (config.metrics.listen) {
         metricsNode = createNodeServer(metricsListener(metrics, config.metrics.token), { onError });
         metricsUrl = await metricsNode.listen(config.metrics.listen.port, config.metrics.listen.host);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { childLogger, logEnabled } from '@mcp-gateway/internal/log';
 import type { Logger } from '../ops/logger.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import type { PublicRequest } from '../http/public-url.js';
@@ -24,7 +25,7 @@ export class RequestContext {
     this.reqId = given && REQUEST_ID.test(given) ? given : randomUUID();
   }
   get log(): Logger {
-    return (this.child ??= this.logger.child({ reqId: this.reqId }));
+    return (this.child ??= childLogger(this.logger, { reqId: this.reqId }));
   }
 }
 
@@ -42,18 +43,15 @@ export class AccessLog {
     const routeLabel = kind.startsWith('service:') ? 'service' : kind;
     this.metrics.countRequest(routeLabel, status);
     this.metrics.observeDuration(routeLabel, seconds);
-    if (!this.logger.isLevelEnabled(this.level)) return;
-    this.logger[this.level](
-      {
-        reqId: t.reqId,
-        method,
-        path: pub.pathname,
-        status,
-        ms: Math.round(seconds * 1000),
-        route: kind,
-        ip: pub.clientIp,
-      },
-      'request',
-    );
+    if (!logEnabled(this.logger, this.level)) return;
+    this.logger[this.level]('request', {
+      reqId: t.reqId,
+      method,
+      path: pub.pathname,
+      status,
+      ms: Math.round(seconds * 1000),
+      route: kind,
+      ip: pub.clientIp,
+    });
   }
 }

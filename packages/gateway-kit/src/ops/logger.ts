@@ -1,4 +1,5 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import type { Logger } from '@mcp-gateway/internal/log';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 
 /** Paths pino removes from every line: credentials never reach the logs. */
@@ -42,8 +43,27 @@ export function createPrettyLogger(
   return createLogger(level, pretty);
 }
 
-/** The gateway's structured logger (JSON lines on stdout unless a destination is given). */
+/**
+ * The repo's one {@link Logger} `(msg, fields)` over a pino logger: what the gateway writes with,
+ * and what it hands to the bridge, fetch-server and the authorization server as it is.
+ */
+export function fromPino(log: PinoLogger): Logger {
+  return {
+    debug: (msg, fields) => log.debug(fields ?? {}, msg),
+    info: (msg, fields) => log.info(fields ?? {}, msg),
+    warn: (msg, fields) => log.warn(fields ?? {}, msg),
+    error: (msg, fields) => log.error(fields ?? {}, msg),
+    enabled: (level) => log.isLevelEnabled(level),
+    child: (fields) => fromPino(log.child(fields)),
+  };
+}
+
+/** The gateway's structured logger (pino JSON lines on stdout unless a destination is given). */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return fromPino(createPino(level, destination));
+}
+
+function createPino(level: string, destination?: DestinationStream): PinoLogger {
   return pino(
     {
       level,
@@ -55,7 +75,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-export type { Logger };
+export type { Logger, LogFields } from '@mcp-gateway/internal/log';
 
 /** A logger writing to stderr (CLI commands keep stdout for their output). */
 export function createStderrLogger(level: string): Logger {

@@ -149,10 +149,10 @@ export class WebhookDispatcher {
     this.opts.onDelivery?.('dropped');
     // One warning per burst, not one per dropped event.
     if (this.droppedSinceLog++ === 0) {
-      this.opts.logger?.warn(
-        { webhook: new URL(hook.url).host, maxPending: this.maxPending },
-        'webhook queue full; dropping events until deliveries drain',
-      );
+      this.opts.logger?.warn('webhook queue full; dropping events until deliveries drain', {
+        webhook: new URL(hook.url).host,
+        maxPending: this.maxPending,
+      });
     }
   }
 
@@ -205,10 +205,12 @@ export class WebhookDispatcher {
       const host = new URL(hook.url).host;
       if (!retryable || attempt === hook.maxAttempts) {
         this.opts.onDelivery?.('failed');
-        this.opts.logger?.warn(
-          { webhook: host, delivery: payload.id, attempt, reason },
-          'webhook delivery failed',
-        );
+        this.opts.logger?.warn('webhook delivery failed', {
+          webhook: host,
+          delivery: payload.id,
+          attempt,
+          reason,
+        });
         return;
       }
       this.opts.onDelivery?.('retry');

@@ -1,5 +1,6 @@
 import { createFetchServer } from '@mcp-gateway/fetch-server';
 import type { FetchServiceConfig } from '../config/schema.js';
+import { childLogger } from '@mcp-gateway/internal/log';
 import type { Logger } from '../ops/logger.js';
 import type { BackendCall, ServiceBackend } from './backend.js';
 import { forwardedRequest } from './forwarded-request.js';
@@ -14,7 +15,6 @@ export function fetchBackend(
   log: Logger,
   mcpPath = '/mcp',
 ): ServiceBackend {
-  const child = log.child({ service: name });
   const server = createFetchServer({
     allowHosts: config.allowHosts,
     ignoreRobotsTxt: config.ignoreRobotsTxt,
@@ -24,11 +24,7 @@ export function fetchBackend(
     path: mcpPath,
     allowedHosts: 'any',
     allowedOrigins: 'any',
-    logger: {
-      info: (msg, fields) => child.info(fields ?? {}, msg),
-      warn: (msg, fields) => child.warn(fields ?? {}, msg),
-      error: (msg, fields) => child.error(fields ?? {}, msg),
-    },
+    logger: childLogger(log, { service: name }),
   });
   return {
     kind: 'fetch',

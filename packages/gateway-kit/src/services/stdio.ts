@@ -1,9 +1,5 @@
-import {
-  createStdioBridge,
-  type BridgeCaller,
-  type Logger as BridgeLogger,
-  type RequestView,
-} from '@mcp-gateway/streamablehttp-proxy';
+import { childLogger } from '@mcp-gateway/internal/log';
+import { createStdioBridge, type BridgeCaller, type RequestView } from '@mcp-gateway/streamablehttp-proxy';
 import type { StdioServiceConfig } from '../config/schema.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
@@ -24,17 +20,6 @@ export const BASE_ENV = [
   'USERPROFILE',
   'APPDATA',
 ];
-
-/** Adapts the gateway's pino logger to the bridge's logger interface. */
-export function bridgeLogger(log: Logger): BridgeLogger {
-  return {
-    debug: (msg, fields) => log.debug(fields ?? {}, msg),
-    info: (msg, fields) => log.info(fields ?? {}, msg),
-    warn: (msg, fields) => log.warn(fields ?? {}, msg),
-    error: (msg, fields) => log.error(fields ?? {}, msg),
-    enabled: (level) => log.isLevelEnabled(level),
-  };
-}
 
 /** The environment of every child: {@link BASE_ENV}, the service's `passEnv` allow-list, then its fixed `env`. */
 export function childEnv(
@@ -82,7 +67,7 @@ export function stdioBackend(
     maxRequestTimeoutMs: config.maxRequestTimeout * 1000,
     initializeTimeoutMs: config.initializeTimeout * 1000,
     poolSize: config.identityEnv ? 0 : config.poolSize,
-    logger: bridgeLogger(log.child({ service: name })),
+    logger: childLogger(log, { service: name }),
     // The same key on every instance sharing the store: an MRTR retry may land on any of them.
     ...(opts.requestStateSecret
       ? { modern: { requestStateKey: requestStateKeyFor(opts.requestStateSecret, name) } }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
-  isStoreUnavailable,
+  storeUnavailable,
   StoreUnavailableError,
   systemClock,
   type Clock,
@@ -61,9 +61,7 @@ const SEP_END = '\u0020';
 
 /** A database failure as {@link StoreUnavailableError} (503), keeping one already of that kind. */
 function unavailable(err: unknown): StoreUnavailableError {
-  if (isStoreUnavailable(err)) return err;
-  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return new StoreUnavailableError(`storage unavailable (embedded: ${reason})`, { cause: err });
+  return storeUnavailable(err, 'embedded');
 }
 
 /**

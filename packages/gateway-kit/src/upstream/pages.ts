@@ -98,7 +98,7 @@ export class UpstreamPages {
         .clientFor(service.name, service.settings)
         .authorizationUrl(state, verifier);
     } catch (err) {
-      this.log.warn({ service: service.name, err: describeOAuthError(err) }, 'upstream sign-in unavailable');
+      this.log.warn('upstream sign-in unavailable', { service: service.name, err: describeOAuthError(err) });
       return ctx.page(
         'Cannot connect',
         html`<p>
@@ -147,10 +147,11 @@ export class UpstreamPages {
         .exchange(url, state, verifier);
       await this.signIn.vault.put(service.name, ctx.sub, tokens);
     } catch (err) {
-      this.log.info(
-        { service: service.name, user: ctx.sub, err: describeOAuthError(err) },
-        'upstream sign-in failed',
-      );
+      this.log.info('upstream sign-in failed', {
+        service: service.name,
+        user: ctx.sub,
+        err: describeOAuthError(err),
+      });
       return withCookie(
         ctx.page(
           'Connection failed',
@@ -162,7 +163,7 @@ export class UpstreamPages {
         clear,
       );
     }
-    this.log.info({ service: service.name, user: ctx.sub }, 'upstream account connected');
+    this.log.info('upstream account connected', { service: service.name, user: ctx.sub });
     return new Response(null, {
       status: 303,
       headers: { location: `${ctx.base}/account`, 'set-cookie': clear, 'cache-control': 'no-store' },
@@ -179,10 +180,10 @@ export class UpstreamPages {
         .clientFor(service.name, service.settings)
         .revoke(tokens)
         .catch((err: unknown) =>
-          this.log.warn({ service: service.name, err: (err as Error).message }, 'upstream revocation failed'),
+          this.log.warn('upstream revocation failed', { service: service.name, err: (err as Error).message }),
         );
       await this.signIn.vault.delete(service.name, ctx.sub);
-      this.log.info({ service: service.name, user: ctx.sub }, 'upstream account disconnected');
+      this.log.info('upstream account disconnected', { service: service.name, user: ctx.sub });
     }
     return new Response(null, {
       status: 303,

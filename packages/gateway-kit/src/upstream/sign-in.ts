@@ -166,7 +166,7 @@ export class UpstreamSignIn {
     } catch (err) {
       // A refusal (invalid_grant: revoked, expired) ends the connection; anything else is the upstream's outage.
       if (!isRefusal(err)) throw err;
-      this.deps.log.info({ service, user: sub }, 'upstream refused the refresh; the user must connect again');
+      this.deps.log.info('upstream refused the refresh; the user must connect again', { service, user: sub });
       await this.vault.delete(service, sub);
       return undefined;
     }

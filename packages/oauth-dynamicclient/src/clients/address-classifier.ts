@@ -1,4 +1,4 @@
-import { classifyAddress as classifyRange } from './address-class.js';
+import { classifyAddress as classifyRange } from '@mcp-gateway/internal/address-class';
 
 /**
  * Where an IP address points, for SSRF decisions:
@@ -9,8 +9,8 @@ import { classifyAddress as classifyRange } from './address-class.js';
  *   and Azure's 168.63.129.16, unspecified, multicast, broadcast, reserved, non-public addresses
  *   reached through 6to4/NAT64/IPv4-translated forms, Teredo), and anything unparsable.
  *
- * The ranges come from the repo's one address classifier (`address-class.ts`, shared with
- * fetch-server), so both packages refuse the same addresses.
+ * The ranges come from the repo's one address classifier (the private internal package's
+ * `address-class`, shared with fetch-server), so both packages refuse the same addresses.
  */
 export type AddressClass = 'public' | 'loopback' | 'private' | 'forbidden';
 

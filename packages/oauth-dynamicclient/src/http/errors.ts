@@ -1,3 +1,4 @@
+import { jsonLineLogger, type Logger } from '@mcp-gateway/internal/log';
 import { isStoreUnavailable } from '../store/errors.js';
 import { bodyResponse } from './known-body.js';
 
@@ -176,28 +177,13 @@ export function unavailableError(err: unknown): OAuthError | undefined {
   return undefined;
 }
 
-/** Something that can write structured log lines. Never pass it secrets. */
-export interface Logger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+export { silentLogger, type Logger } from '@mcp-gateway/internal/log';
 
-/** Writes warn/error as one JSON line each to stderr; debug/info are dropped. */
-export const stderrLogger: Logger = {
-  debug() {},
-  info() {},
-  warn: (message, fields) =>
-    console.error(JSON.stringify({ level: 'warn', msg: message, ...fields, time: new Date().toISOString() })),
-  error: (message, fields) =>
-    console.error(
-      JSON.stringify({ level: 'error', msg: message, ...fields, time: new Date().toISOString() }),
-    ),
-};
-
-/** A logger that drops everything. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** Writes warn/error as one JSON line each to stderr (`console.error`); debug/info are dropped. */
+export const stderrLogger: Logger = jsonLineLogger({
+  level: 'warn',
+  write: (line) => console.error(line.slice(0, -1)),
+});
 
 /**
  * Turns anything thrown by a handler into a `Response`. {@link OAuthError}s

@@ -32,3 +32,16 @@ export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
     (err instanceof Error && (err as { code?: unknown }).code === 'store_unavailable')
   );
 }
+
+/**
+ * A backend failure as a {@link StoreUnavailableError}: `err` itself when it is one already, else one
+ * whose message names the backend and the failure (`storage unavailable (redis: Error: …)`), with
+ * `err` as its cause. For {@link Store} implementations (this package's and the gateway's).
+ */
+export function storeUnavailable(err: unknown, backend?: string): StoreUnavailableError {
+  if (isStoreUnavailable(err)) return err;
+  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new StoreUnavailableError(`storage unavailable (${backend ? `${backend}: ` : ''}${reason})`, {
+    cause: err,
+  });
+}

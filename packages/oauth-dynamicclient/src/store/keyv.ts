@@ -1,14 +1,10 @@
 import Keyv from 'keyv';
 import { systemClock, type Clock } from '../clock.js';
-import { isStoreUnavailable, StoreUnavailableError } from './errors.js';
+import { storeUnavailable, type StoreUnavailableError } from './errors.js';
 import type { Envelope, Store } from './types.js';
 
 /** A backend failure as {@link StoreUnavailableError} (one already of that kind is kept). */
-function unavailable(err: unknown): StoreUnavailableError {
-  if (isStoreUnavailable(err)) return err;
-  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return new StoreUnavailableError(`storage unavailable (${reason})`, { cause: err });
-}
+const unavailable = (err: unknown): StoreUnavailableError => storeUnavailable(err);
 
 /** Backend failures (a Keyv adapter that throws) become {@link StoreUnavailableError}. */
 async function backend<T>(op: Promise<T>): Promise<T> {

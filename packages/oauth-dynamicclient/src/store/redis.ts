@@ -1,6 +1,6 @@
 import KeyvRedis from '@keyv/redis';
 import { systemClock, type Clock } from '../clock.js';
-import { isStoreUnavailable, StoreUnavailableError } from './errors.js';
+import { isStoreUnavailable, storeUnavailable, StoreUnavailableError } from './errors.js';
 import type { Envelope, Store } from './types.js';
 
 /** The slice of a node-redis client this store needs. */
@@ -75,8 +75,7 @@ function isReplyError(err: unknown): boolean {
 function unavailable(err: unknown): unknown {
   if (isStoreUnavailable(err)) return err;
   if (isReplyError(err) && !TRANSIENT_REPLY.test((err as Error).message)) return err;
-  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return new StoreUnavailableError(`storage unavailable (redis: ${reason})`, { cause: err });
+  return storeUnavailable(err, 'redis');
 }
 
 /**

@@ -48,11 +48,7 @@ export async function readTextLimited(response: Response, limit = MAX_METADATA_B
   return body ? new TextDecoder().decode(body) : '';
 }
 
-/** True for `localhost`, `127.0.0.0/8` and `[::1]`. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
+export { isLoopbackHost } from '@mcp-gateway/internal/host';
 
 /** A short description of an HTTP body for error messages: never a whole HTML page. */
 export function summarizeBody(contentType: string | null, text: string): string {

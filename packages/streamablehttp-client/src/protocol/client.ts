@@ -1,3 +1,4 @@
+import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { ServerError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -185,7 +186,7 @@ export class ModernClient {
         return {
           id: null,
           status: 0,
-          error: { code: -32602, message: `tool "${name}" is excluded: ${map}` },
+          error: { code: JSONRPC_ERROR_CODES.InvalidParams, message: `tool "${name}" is excluded: ${map}` },
         };
       headers = paramHeaders(map, params.arguments);
     }

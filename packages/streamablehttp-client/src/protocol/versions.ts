@@ -1,4 +1,5 @@
-import { MCP_META_KEYS } from './mcp-meta-keys.js';
+import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error-codes';
+import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 /**
  * Every protocol-version decision of the client lives here: which MCP
  * revisions it speaks, which one it prefers, what a server's answer to the
@@ -28,11 +29,11 @@ export type Era = 'modern' | 'legacy';
 /** JSON-RPC error codes defined by 2026-07-28; a server answering one of them is modern. */
 export const MODERN_ERRORS = {
   /** Headers missing or not matching the body (SEP-2243). */
-  headerMismatch: -32020,
+  headerMismatch: JSONRPC_ERROR_CODES.HeaderMismatch,
   /** The request's `_meta` lacks a capability the server needs. */
-  missingRequiredClientCapability: -32021,
+  missingRequiredClientCapability: JSONRPC_ERROR_CODES.MissingRequiredClientCapability,
   /** The requested revision is not served; `data.supported` lists those that are. */
-  unsupportedProtocolVersion: -32022,
+  unsupportedProtocolVersion: JSONRPC_ERROR_CODES.UnsupportedProtocolVersion,
 } as const;
 
 const MODERN_CODES = new Set<number>(Object.values(MODERN_ERRORS));

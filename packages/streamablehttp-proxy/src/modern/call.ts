@@ -430,12 +430,3 @@ export function completeAnswer(
 }
 
 const SERVER_INFO_KEY = JSON.stringify(META.serverInfo);
-
-/** Turns a refusal thrown before a call started into the same final message shape. */
-export function errorMessage(err: BridgeHttpError): Record<string, unknown> {
-  return {
-    jsonrpc: '2.0',
-    id: err.id,
-    error: { code: err.code, message: err.message, ...(err.data === undefined ? {} : { data: err.data }) },
-  };
-}

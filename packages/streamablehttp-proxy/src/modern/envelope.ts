@@ -1,6 +1,6 @@
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import type { JsonRpcId } from '../jsonrpc.js';
-import { MCP_META_KEYS } from '../mcp-meta-keys.js';
+import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { MODERN_PROTOCOL_VERSIONS, isModernProtocolVersion } from '../protocol-version.js';
 
 /** `params._meta` keys of the 2026-07-28 per-request envelope. */

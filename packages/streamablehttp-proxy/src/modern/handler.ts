@@ -1,11 +1,11 @@
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
-import { jsonReply, type Reply, type ResponseObserver } from '../exchange.js';
+import { errorReply, jsonReply, type Reply, type ResponseObserver } from '../exchange.js';
 import { classify } from '../jsonrpc.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
 import { MODERN_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { SSE_HEADERS, SseSink } from '../sse.js';
-import { ModernCall, errorMessage, type CallContext, type CallSink } from './call.js';
+import { ModernCall, type CallContext, type CallSink } from './call.js';
 import type { ChildInitResult } from './child.js';
 import { META, checkEnvelope, type HeaderReader, type ModernRequest } from './envelope.js';
 import type { Listeners } from './listen.js';
@@ -73,7 +73,7 @@ export class ModernHandler {
       return await this.dispatch(parsed, header, { user, env }, acceptsSse, observer);
     } catch (err) {
       if (!(err instanceof BridgeHttpError)) throw err;
-      return jsonReply(err.status, JSON.stringify(errorMessage(err)), err.headers);
+      return errorReply(err);
     }
   }
 
@@ -217,7 +217,7 @@ export class ModernHandler {
         // A refusal before the child is asked (bad requestState).
         this.pool.release(child);
         if (!(err instanceof BridgeHttpError)) throw err;
-        return resolve(jsonReply(err.status, JSON.stringify(errorMessage(err)), err.headers));
+        return resolve(errorReply(err));
       }
       if (acceptsSse && !finished) {
         timer = setTimeout(() => stream().keepAlive(this.cfg.clock.now()), STREAM_AFTER_MS);

@@ -74,7 +74,7 @@ async function putService(
   if (refusal) return refusal;
   const e = await ctx.registry.put(name, input);
   await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer));
-  log.info({ service: name, admin: identity.sub }, 'service added');
+  log.info('service added', { service: name, admin: identity.sub });
   ctx.webhooks.emit({ type: 'service', action: 'service.put', data: { service: name, by: identity.sub } });
   return Response.json(describeService(e), { status: 201 });
 }
@@ -83,7 +83,7 @@ async function putService(
 async function deleteService(ctx: RouteContext, name: string, identity: Identity, log: Logger) {
   await ctx.registry.remove(name);
   await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer));
-  log.info({ service: name, admin: identity.sub }, 'service removed');
+  log.info('service removed', { service: name, admin: identity.sub });
   ctx.webhooks.emit({
     type: 'service',
     action: 'service.deleted',

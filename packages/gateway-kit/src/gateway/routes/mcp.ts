@@ -1,3 +1,4 @@
+import { logEnabled } from '@mcp-gateway/internal/log';
 import { AuthError } from '../../auth.js';
 import { mayUse } from '../../config/subjects.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
@@ -190,8 +191,8 @@ export class McpRoute {
     const { logger, webhooks } = this.ctx;
     for (const m of messages) {
       if (m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
-      if (logger.isLevelEnabled('info')) {
-        logs.log.info({ service: entry.name, tool: m.params.name, user: identity.sub }, 'tool call');
+      if (logEnabled(logger, 'info')) {
+        logs.log.info('tool call', { service: entry.name, tool: m.params.name, user: identity.sub });
       }
       if (webhooks.wants('tool_call')) {
         webhooks.emit({
@@ -214,10 +215,10 @@ export class McpRoute {
     const id = messages.length === 1 ? (messages[0]!.id ?? null) : null;
     this.ctx.metrics.backendErrors.inc({ service: entry.name });
     if (err instanceof GatewayError) {
-      log.warn({ service: entry.name, status: err.status, err: err.message }, 'backend error');
+      log.warn('backend error', { service: entry.name, status: err.status, err: err.message });
       return err.toResponse(id);
     }
-    log.error({ service: entry.name, err: (err as Error).message }, 'backend failed');
+    log.error('backend failed', { service: entry.name, err: (err as Error).message });
     const failed = new GatewayError(502, JsonRpcCode.BackendUnavailable, `service "${entry.name}" failed`);
     return failed.toResponse(id);
   }

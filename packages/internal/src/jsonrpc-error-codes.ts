@@ -1,8 +1,6 @@
-// The one table of JSON-RPC error codes that the MCP HTTP edges answer with. Packages do not import
-// each other, so this file is kept byte-identical in packages/gateway-kit/src/jsonrpc-error-codes.ts,
-// packages/streamablehttp-proxy/src/jsonrpc-error-codes.ts and
-// packages/fetch-server/src/http/jsonrpc-error-codes.ts (tests/shared-copies.test.ts checks it):
-// edit one, copy it over the others. Each package names its codes after these entries.
+// The one table of JSON-RPC error codes that the MCP HTTP edges answer with (gateway-kit, the bridge,
+// fetch-server), inlined into each package at build time. Each package names its codes after these
+// entries (its public `JsonRpcCode`).
 
 /**
  * JSON-RPC error codes with one meaning each, following JSON-RPC 2.0 (§5.1) and the MCP SDK's
@@ -45,4 +43,9 @@ export const JSONRPC_ERROR_CODES = {
   SessionNotFound: -32001,
   /** The store behind the server (embedded, file or Redis) is unreachable. */
   StoreUnavailable: -32003,
+  /**
+   * streamablehttp-client's stdio side only: authorization with the upstream server failed, so the
+   * request was not forwarded. The same number as {@link RequestTimeout}; never sent over HTTP.
+   */
+  Unauthorized: -32001,
 } as const;

@@ -1,7 +1,7 @@
-// One address classifier for every SSRF decision in the repo. Packages do not import each other, so
-// this file is kept byte-identical in packages/fetch-server/src/ssrf/address-class.ts and
-// packages/oauth-dynamicclient/src/clients/address-class.ts (tests/shared-copies.test.ts checks it):
-// edit one, copy it over the other. Web-standard only (no node: imports), for the worker builds.
+// One address classifier for every SSRF decision in the repo (fetch-server's pinned fetches,
+// oauth-dynamicclient's CIMD and JWKS fetches), inlined into each package at build time. Its
+// verdicts are pinned in tests/shared-behaviour.test.ts. Web-standard only (no node: imports), for
+// the worker builds. The packages that import it depend on ipaddr.js themselves.
 import ipaddr from 'ipaddr.js';
 
 /**

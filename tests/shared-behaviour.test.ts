@@ -1,39 +1,12 @@
-// Packages do not import each other (see .dependency-cruiser.mjs), so the few modules that must
-// behave the same everywhere are kept as copies. These tests prove the copies identical and run one
-// table against every package that ships one.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+// The modules every package must get the same (address classifier, JSON-RPC code table, …) live once
+// in the private @mcp-gateway/internal package, inlined into each package at build time. These
+// tables run against the built packages' public exports, so each package's copy is checked as
+// npm ships it.
 import { classifyAddress as fetchServerClassify } from '@mcp-gateway/fetch-server';
 import { JsonRpcCode as gatewayCodes } from '@mcp-gateway/gateway-kit';
 import { isAddressAllowed } from '@mcp-gateway/oauth-dynamicclient';
 import { JsonRpcCode as bridgeCodes } from '@mcp-gateway/streamablehttp-proxy';
 import { describe, expect, it } from 'vitest';
-
-const root = path.resolve(import.meta.dirname, '..');
-
-/** Each group: files that must stay byte-identical (edit one, copy it over the others). */
-const COPIES: Record<string, string[]> = {
-  'address classifier': [
-    'packages/fetch-server/src/ssrf/address-class.ts',
-    'packages/oauth-dynamicclient/src/clients/address-class.ts',
-  ],
-  'MCP 2026-07-28 _meta keys': [
-    'packages/streamablehttp-proxy/src/mcp-meta-keys.ts',
-    'packages/streamablehttp-client/src/protocol/mcp-meta-keys.ts',
-  ],
-  'JSON-RPC error code table': [
-    'packages/gateway-kit/src/jsonrpc-error-codes.ts',
-    'packages/streamablehttp-proxy/src/jsonrpc-error-codes.ts',
-    'packages/fetch-server/src/http/jsonrpc-error-codes.ts',
-  ],
-};
-
-describe('shared copies', () => {
-  it.each(Object.entries(COPIES))('the %s copies are byte-identical', (_name, files) => {
-    const [first, ...rest] = files.map((file) => readFileSync(path.join(root, file), 'utf8'));
-    for (const text of rest) expect(text).toBe(first);
-  });
-});
 
 describe('one SSRF verdict: oauth-dynamicclient and fetch-server refuse the same addresses', () => {
   it.each([

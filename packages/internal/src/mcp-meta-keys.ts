@@ -1,6 +1,5 @@
-// The `params._meta` keys of the MCP 2026-07-28 request envelope. Packages do not import each other,
-// so this file is kept byte-identical in each package that ships a copy (the list and the check are in
-// tests/shared-copies.test.ts): edit one, copy it over the others.
+// The `params._meta` keys of the MCP 2026-07-28 request envelope, one copy for the bridge and the
+// client (inlined into each at build time).
 
 /** `params._meta` keys of the 2026-07-28 per-request envelope (and of results: `serverInfo`, `subscriptionId`). */
 export const MCP_META_KEYS = {
