@@ -4,6 +4,7 @@
  * nothing of another (tests/internal-inlined.test.ts checks the built files).
  */
 import path from 'node:path';
+import type { Options } from 'tsup';
 
 export const INTERNAL = /^@mcp-gateway\/internal(\/|$)/;
 
@@ -22,3 +23,22 @@ export const INTERNAL_DTS = {
     },
   },
 };
+
+/**
+ * The ESM build every published package makes: `entry` to `dist/` for Node 20 with source maps,
+ * internal inlined, declarations for `dtsEntry` (default: every entry).
+ */
+export function packageBuild(
+  entry: string[] | Record<string, string>,
+  dtsEntry?: string[] | Record<string, string>,
+): Options {
+  return {
+    entry,
+    format: ['esm'],
+    noExternal: [INTERNAL],
+    dts: dtsEntry ? { entry: dtsEntry, ...INTERNAL_DTS } : INTERNAL_DTS,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+  };
+}

@@ -1,12 +1,4 @@
 import { defineConfig } from 'tsup';
-import { INTERNAL, INTERNAL_DTS } from '../../scripts/tsup.internal.js';
+import { packageBuild } from '../../scripts/tsup.internal.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
-  format: ['esm'],
-  noExternal: [INTERNAL],
-  dts: INTERNAL_DTS,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+export default defineConfig(packageBuild(['src/index.ts', 'src/cli.ts']));

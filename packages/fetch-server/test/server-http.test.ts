@@ -147,7 +147,7 @@ describe('mcp over Streamable HTTP (stateless, default)', () => {
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body)).toEqual({
       jsonrpc: '2.0',
-      error: { code: -32600, message: 'Bad Request: invalid Host header' },
+      error: { code: -32000, message: 'Bad Request: invalid Host header' },
       id: null,
     });
   });

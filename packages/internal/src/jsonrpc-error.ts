@@ -1,7 +1,9 @@
 // One JSON-RPC-over-HTTP error type for every MCP edge (gateway-kit, the bridge, fetch-server),
 // inlined into each package at build time. Handlers throw a JsonRpcHttpError; one function turns it
 // into what a client receives. Web-standard only.
-export { JSONRPC_ERROR_CODES } from './jsonrpc-error-codes.js';
+import { JSONRPC_ERROR_CODES } from './jsonrpc-error-codes.js';
+
+export { JSONRPC_ERROR_CODES };
 
 /** A JSON-RPC request id; `null` when the error concerns no request (or one whose id is unknown). */
 export type JsonRpcId = string | number | null;
@@ -95,4 +97,17 @@ export function jsonRpcErrorResponse(
 ): Response {
   const { status, headers, body } = jsonRpcErrorParts(err, id, extraHeaders);
   return new Response(body, { status, headers });
+}
+
+/**
+ * The node edge's own answers for an MCP server, as JSON-RPC errors: 400 (a request the edge
+ * cannot use, e.g. a `Host` that forms no URL) is a transport refusal (-32000, as the MCP SDK
+ * answers an unusable Host), 500 (the handler threw) an internal error (-32603).
+ */
+export function jsonRpcEdgeError(status: 400 | 500, message: string): Response {
+  const err =
+    status === 400
+      ? new JsonRpcHttpError(400, JSONRPC_ERROR_CODES.ServerError, `Bad Request: ${message}`)
+      : new JsonRpcHttpError(500, JSONRPC_ERROR_CODES.InternalError, 'Internal server error');
+  return jsonRpcErrorResponse(err);
 }

@@ -28,7 +28,7 @@ import {
   unavailableError,
   type Logger,
 } from './http/errors.js';
-import { markLightRequestHandler, realRequest } from './http/light-request.js';
+import { acceptLazyRequests, realRequest } from '@mcp-gateway/internal/lazy-request';
 import { FixedWindowLimiter, rateLimitSource, type RequestInfo } from './http/rate-limit.js';
 import { cryptoIds } from './ids.js';
 import { parseOptions, parseResources, type AuthorizationServerOptions } from './options.js';
@@ -330,7 +330,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
   return {
     // Only our own handlers see the request (IdP routes and hooks get realRequest()),
     // so the node adapter may pass light requests.
-    fetch: markLightRequestHandler(async (request: Request, info: RequestInfo = {}) => {
+    fetch: acceptLazyRequests(async (request: Request, info: RequestInfo = {}) => {
       try {
         return await handle(request, info);
       } catch (err) {

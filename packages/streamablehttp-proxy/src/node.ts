@@ -1,21 +1,13 @@
 import type http from 'node:http';
-import type { FetchHandler as EdgeHandler } from '@mcp-gateway/internal/fetch-handler';
+import type { FetchHandler } from '@mcp-gateway/internal/fetch-handler';
+import { jsonRpcEdgeError } from '@mcp-gateway/internal/jsonrpc-error';
 import { createNodeServer, toNodeListener as edgeListener } from '@mcp-gateway/internal/node-edge';
 import { createStdioBridge, type StdioBridge } from './bridge.js';
-import { jsonRpcErrorResponse } from '@mcp-gateway/internal/jsonrpc-error';
-import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import { isLoopbackHost } from './http-handler.js';
 import { DEFAULTS, type StdioBridgeOptions } from './options.js';
 
-/** A Fetch-API handler. */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
-
-/** The node edge's own answers (400 unusable Host, 500 handler failure) as JSON-RPC errors. */
-function edgeError(status: 400 | 500, message: string): Response {
-  const code = status === 400 ? JsonRpcCode.ServerError : JsonRpcCode.InternalError;
-  const text = status === 400 ? `Bad Request: ${message}` : 'Internal error';
-  return jsonRpcErrorResponse(new BridgeHttpError(status, code, text));
-}
+/** A Fetch-API handler: `(request, info)`, the node edge's one handler shape (`info` may be ignored). */
+export type { FetchHandler } from '@mcp-gateway/internal/fetch-handler';
 
 /**
  * Adapts a Fetch-API handler, or a bridge, to node:http through the node edge every
@@ -27,10 +19,10 @@ export function toNodeListener(
   handler: FetchHandler | StdioBridge,
   opts: { maxBodyBytes?: number } = {},
 ): http.RequestListener {
-  const fetch: EdgeHandler = typeof handler === 'function' ? handler : handler.fetch;
+  const fetch: FetchHandler = typeof handler === 'function' ? handler : handler.fetch;
   return edgeListener(fetch, {
     bufferBodyBytes: opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
-    errorResponse: edgeError,
+    errorResponse: jsonRpcEdgeError,
   });
 }
 
@@ -59,7 +51,7 @@ export async function serveNode(
   const bridge = createStdioBridge({ ...options, allowedHosts });
   const node = createNodeServer(bridge.fetch, {
     bufferBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
-    errorResponse: edgeError,
+    errorResponse: jsonRpcEdgeError,
   });
   let url: string;
   try {

@@ -1,17 +1,10 @@
 import type { RequestListener } from 'node:http';
+import type { FetchHandler } from '@mcp-gateway/internal/fetch-handler';
+import { jsonRpcEdgeError } from '@mcp-gateway/internal/jsonrpc-error';
 import { toNodeListener as edgeListener } from '@mcp-gateway/internal/node-edge';
 
-/** A web fetch handler. */
-export type WebHandler = (request: Request) => Response | Promise<Response>;
-
-/** The edge's own answers as JSON-RPC errors: 400 invalid request, 500 internal error. */
-function jsonRpcError(status: 400 | 500, message: string): Response {
-  const error =
-    status === 400
-      ? { code: -32600, message: `Bad Request: ${message}` }
-      : { code: -32603, message: 'Internal server error' };
-  return Response.json({ jsonrpc: '2.0', error, id: null }, { status });
-}
+/** A web fetch handler: the node edge's one handler shape, `(request, info)` (`info` may be ignored). */
+export type WebHandler = FetchHandler;
 
 /**
  * Adapts a web handler to node:http (the shared node edge of every `@mcp-gateway` package). The
@@ -20,5 +13,5 @@ function jsonRpcError(status: 400 | 500, message: string): Response {
  * form a URL is refused with 400 before any handler runs.
  */
 export function toNodeListener(handler: WebHandler): RequestListener {
-  return edgeListener(handler, { errorResponse: jsonRpcError });
+  return edgeListener(handler, { errorResponse: jsonRpcEdgeError });
 }

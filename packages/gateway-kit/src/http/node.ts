@@ -1,11 +1,10 @@
 import type http from 'node:http';
-import type { RequestInfo } from '@mcp-gateway/oauth-dynamicclient';
 import { createNodeServer as edgeServer } from '@mcp-gateway/internal/node-edge';
 
-export type { RequestInfo } from '@mcp-gateway/oauth-dynamicclient';
+import type { FetchHandler } from '@mcp-gateway/internal/fetch-handler';
 
-/** A fetch handler: a web `Request` and the edge's {@link RequestInfo} in, `Response` out. */
-export type FetchHandler = (request: Request, info: RequestInfo) => Response | Promise<Response>;
+/** The edge's one handler shape: a web `Request` and the edge's `RequestInfo` in, `Response` out. */
+export type { FetchHandler, RequestInfo } from '@mcp-gateway/internal/fetch-handler';
 
 /** A node:http server running a fetch handler, with graceful shutdown. */
 export interface NodeServer {

@@ -3,10 +3,10 @@ import { toNodeListener as edgeListener } from '@mcp-gateway/internal/node-edge'
 import { realEdgeRequest, requestUrl } from '@mcp-gateway/internal/node-request';
 import { writeResponse } from '@mcp-gateway/internal/node-response';
 
-import type { RequestInfo } from '../http/rate-limit.js';
+import type { FetchHandler } from '@mcp-gateway/internal/fetch-handler';
 
-/** A Fetch-API handler such as `server.fetch`: the node edge's `FetchHandler` shape. */
-export type FetchHandler = (request: Request, info: RequestInfo) => Promise<Response> | Response;
+/** A Fetch-API handler such as `server.fetch`: the node edge's one handler shape. */
+export type { FetchHandler } from '@mcp-gateway/internal/fetch-handler';
 
 /** Options of {@link toNodeListener}. */
 export interface NodeListenerOptions {

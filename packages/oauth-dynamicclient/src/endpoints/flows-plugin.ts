@@ -4,7 +4,7 @@ import {
   type OperatorGrantInput,
   type OperatorTokenResponse,
 } from '../grants/operator.js';
-import { realRequest } from '../http/light-request.js';
+import { realRequest } from '@mcp-gateway/internal/lazy-request';
 import { requireBearer, type BearerCheck, type RequireBearerOptions } from '../resource/require-bearer.js';
 import type { Grant } from '../tokens/grants.js';
 import type { JsonWebKeySet, SigningAlgorithm } from '../tokens/keys.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route, ServerContext } from '../context.js';
 import { unavailableError } from '../http/errors.js';
 import { bodyResponse } from '../http/known-body.js';
-import { markLightRequestHandler as acceptLazyRequests } from '../http/light-request.js';
+import { acceptLazyRequests } from '@mcp-gateway/internal/lazy-request';
 import { toNodeListener } from '../adapters/node.js';
 import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { publicJson } from '../http/responses.js';

@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/types.js';
+import type { RequestInfo } from '@mcp-gateway/internal/fetch-handler';
 import { rateLimited } from './errors.js';
 
 /** One limit: at most `limit` requests per `windowMs` per source. */
@@ -9,19 +10,7 @@ export interface RateLimit {
   windowMs: number;
 }
 
-/**
- * Per-request facts the runtime edge knows and a `Request` does not carry. The same shape as the
- * node edge's `RequestInfo` (`@mcp-gateway/internal/fetch-handler`), declared here so the
- * published declarations stand alone.
- */
-export interface RequestInfo {
-  /** The TCP peer address (the node edge fills it in). */
-  readonly remoteAddress?: string;
-  /** Aborted when the client goes away before the response is complete. */
-  readonly signal?: AbortSignal;
-  /** The whole request body, when the edge read it before calling the handler. */
-  readonly body?: Uint8Array;
-}
+export type { RequestInfo } from '@mcp-gateway/internal/fetch-handler';
 
 /**
  * The source a rate limit counts against: the client IP (from

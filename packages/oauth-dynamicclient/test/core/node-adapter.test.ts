@@ -2,7 +2,7 @@ import http from 'node:http';
 import { listenNode } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bodyResponse } from '../../src/http/known-body.js';
-import { markLightRequestHandler, realRequest } from '../../src/http/light-request.js';
+import { acceptLazyRequests, realRequest } from '@mcp-gateway/internal/lazy-request';
 import {
   createAuthorizationServer,
   silentLogger,
@@ -39,7 +39,7 @@ const echo = async (request: Request) => {
 describe('node adapter: light requests (server.fetch passed directly) behave like real ones', () => {
   const variants: Record<string, FetchHandler> = {
     real: (r) => echo(r),
-    light: markLightRequestHandler((r: Request) => echo(r)),
+    light: acceptLazyRequests((r: Request) => echo(r)),
   };
 
   it.each(Object.keys(variants))(
@@ -82,7 +82,7 @@ describe('node adapter: light requests (server.fetch passed directly) behave lik
 
   it('node adapter (light): clone(), realRequest() and header changes carry into the real request', async () => {
     const url = await serve(
-      markLightRequestHandler(async (request: Request) => {
+      acceptLazyRequests(async (request: Request) => {
         request.headers.set('x-added', '1');
         const real = realRequest(request);
         const copy = request.clone();
@@ -122,7 +122,7 @@ describe('node adapter: light requests (server.fetch passed directly) behave lik
         await sawAbort;
         return new Response('late');
       };
-      const url = await serve(name === 'light' ? markLightRequestHandler(handler) : handler);
+      const url = await serve(name === 'light' ? acceptLazyRequests(handler) : handler);
       const controller = new AbortController();
       const pending = fetch(`${url}/slow`, { signal: controller.signal }).catch(() => 'aborted');
       await handlerStarted;
