@@ -36,6 +36,12 @@ export interface RequestView {
   observer?: ResponseObserver;
   /** The authenticated caller, when an embedder vouches for it (see {@link BridgeCaller}). */
   caller?: BridgeCaller;
+  /**
+   * The client's disconnect signal, asked for only when the request must wait (a 2026-07-28
+   * request queued for one of its user's busy children): a request whose client is gone leaves
+   * the queue at once instead of taking a child later.
+   */
+  clientGone?: () => AbortSignal | undefined;
 }
 
 /**

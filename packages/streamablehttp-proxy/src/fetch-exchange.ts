@@ -11,7 +11,7 @@ export async function handleFetch(
   handler: HttpHandler,
   max: number,
   request: Request,
-  info: { readonly body?: Uint8Array } | undefined,
+  info: { readonly body?: Uint8Array; readonly signal?: AbortSignal } | undefined,
 ): Promise<Response> {
   const headers = request.headers;
   const view: RequestView = {
@@ -19,6 +19,7 @@ export async function handleFetch(
     url: request.url,
     header: (name) => headers.get(name),
     body: info?.body,
+    clientGone: () => info?.signal ?? request.signal,
   };
   if (!view.body) view.loadBody = () => readBody(request, max);
   return toResponse(await handler.handle(view));

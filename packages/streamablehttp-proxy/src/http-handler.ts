@@ -167,6 +167,7 @@ export class HttpHandler {
         this.envFor(request),
         acceptsSse,
         request.observer,
+        request.clientGone,
       );
     }
     const batch = Array.isArray(parsed);

@@ -71,6 +71,34 @@ describe('2026 child pool', () => {
     expect(b.bridge.stats().modernChildren).toBe(2);
   });
 
+  it('queue: a queued request whose client disconnects leaves the queue at once; its place goes to the next', async () => {
+    const b = await startBridge({
+      identity: 'x-user',
+      modern: { maxChildrenPerUser: 1, maxQueuedPerUser: 1, queueTimeoutMs: 20_000 },
+    });
+    const ac = new AbortController();
+    await busy(b.mcpUrl, 'alice', ac);
+    const gone = new AbortController();
+    const abandoned = send2026(
+      b.mcpUrl,
+      'tools/call',
+      { name: 'pid' },
+      { 'x-user': 'alice' },
+      { signal: gone.signal },
+    );
+    await vi.waitFor(() => expect(b.bridge.stats().modernQueued).toBe(1));
+    gone.abort();
+    await expect(abandoned).rejects.toThrow();
+    await vi.waitFor(() => expect(b.bridge.stats().modernQueued).toBe(0));
+    // The queue (one place) takes the next request, which gets the child when it is freed.
+    const queued = pidOf(b.mcpUrl, 'alice');
+    await vi.waitFor(() => expect(b.bridge.stats().modernQueued).toBe(1));
+    ac.abort();
+    expect(await queued).toMatch(/^\d+$/);
+    expect(b.bridge.stats().modernQueued).toBe(0);
+    expect(b.bridge.stats().modernChildren).toBe(1);
+  });
+
   it('queue: a request that waits longer than queueTimeoutMs gets 429 and leaves the queue', async () => {
     const b = await startBridge({
       identity: 'x-user',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { statelessPoolSchema } from './stateless-schema.js';
 import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
 import { jwksSchema } from './jwks-schema.js';
 import { workloadIssuersConfigSchema } from './workload-schema.js';
@@ -93,6 +94,7 @@ export const stdioServiceSchema = z.strictObject({
     30,
   ),
   poolSize: z.number().int().min(0).default(0).describe('Children kept warm for new sessions.'),
+  stateless: statelessPoolSchema,
 });
 
 /** An upstream Streamable HTTP MCP server, reverse-proxied. */

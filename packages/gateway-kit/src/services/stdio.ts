@@ -1,6 +1,7 @@
 import { childLogger } from '@mcp-gateway/internal/log';
 import { createStdioBridge, type BridgeCaller, type RequestView } from '@mcp-gateway/streamablehttp-proxy';
 import type { StdioServiceConfig } from '../config/schema.js';
+import { statelessPoolOptions } from '../config/stateless-schema.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
 import { isOwnedHeader } from '../gateway/routes/headers.js';
@@ -69,9 +70,12 @@ export function stdioBackend(
     poolSize: config.identityEnv ? 0 : config.poolSize,
     logger: childLogger(log, { service: name }),
     // The same key on every instance sharing the store: an MRTR retry may land on any of them.
-    ...(opts.requestStateSecret
-      ? { modern: { requestStateKey: requestStateKeyFor(opts.requestStateSecret, name) } }
-      : {}),
+    modern: {
+      ...statelessPoolOptions(config.stateless),
+      ...(opts.requestStateSecret
+        ? { requestStateKey: requestStateKeyFor(opts.requestStateSecret, name) }
+        : {}),
+    },
   });
   const callerOf = (identity: Identity): BridgeCaller => {
     if (!config.identityEnv) return { identity: identity.sub };
@@ -92,6 +96,7 @@ export function stdioBackend(
         body: call.bytes ?? (call.body === undefined ? undefined : Buffer.from(call.body)),
         json: call.json,
         observer: call.observer,
+        clientGone: () => call.info?.signal ?? request.signal,
       };
       if (view.body === undefined && request.body) {
         view.loadBody = async () => new Uint8Array(await request.arrayBuffer());

@@ -68,9 +68,10 @@ export class ModernHandler {
     env: Record<string, string> | undefined,
     acceptsSse: boolean,
     observer?: ResponseObserver,
+    clientGone?: () => AbortSignal | undefined,
   ): Promise<Reply> {
     try {
-      return await this.dispatch(parsed, header, { user, env }, acceptsSse, observer);
+      return await this.dispatch(parsed, header, { user, env, clientGone }, acceptsSse, observer);
     } catch (err) {
       if (!(err instanceof BridgeHttpError)) throw err;
       return errorReply(err);

@@ -13,6 +13,8 @@ import { PooledChild, type ChildInitResult } from './child.js';
 export interface Caller {
   user: string;
   env: Record<string, string> | undefined;
+  /** The client's disconnect signal, read only if the request has to queue. */
+  clientGone?: () => AbortSignal | undefined;
 }
 
 /** Bounds and timings of the per-user child pool. */
@@ -92,7 +94,7 @@ export class ChildPool {
     const deadline = Date.now() + this.cfg.queueTimeoutMs;
     let front = false;
     for (;;) {
-      await this.wait(caller.user, deadline, front);
+      await this.wait(caller, deadline, front);
       const child = this.take(caller, envKey);
       if (child) return child instanceof Promise ? await child : child;
       // Woken for a freed child: keep the place at the front if another request took it first.
@@ -173,7 +175,8 @@ export class ChildPool {
    * Waits (bounded) until a child of `user` is released or ended; 429 when
    * the user's queue is full or `deadline` passes first.
    */
-  private wait(user: string, deadline: number, front: boolean): Promise<void> {
+  private wait(caller: Caller, deadline: number, front: boolean): Promise<void> {
+    const user = caller.user;
     const tooMany = (why: string) =>
       new BridgeHttpError(429, JsonRpcCode.ServerError, `Too Many Requests: ${why}`, {
         'retry-after': String(this.cfg.retryAfterSeconds),
@@ -184,24 +187,36 @@ export class ChildPool {
     }
     const left = deadline - Date.now();
     if (left <= 0) return Promise.reject(tooMany('no child of this user became free in time'));
+    const gone = caller.clientGone?.();
+    if (gone?.aborted) return Promise.reject(clientClosed());
     if (!queue) this.queues.set(user, (queue = []));
     const q = queue;
     return new Promise<void>((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        gone?.removeEventListener('abort', onGone);
+      };
       const waiter: Waiter = {
         wake: () => {
-          clearTimeout(timer);
+          settle();
           resolve();
         },
         fail: (err) => {
-          clearTimeout(timer);
+          settle();
           reject(err);
         },
       };
+      // The client went away while waiting: leave the queue now, so no child is taken for it.
+      const onGone = () => {
+        this.dequeue(user, waiter);
+        waiter.fail(clientClosed());
+      };
       const timer = setTimeout(() => {
         this.dequeue(user, waiter);
-        reject(tooMany('no child of this user became free in time'));
+        waiter.fail(tooMany('no child of this user became free in time'));
       }, left);
       timer.unref();
+      gone?.addEventListener('abort', onGone, { once: true });
       if (front) q.unshift(waiter);
       else q.push(waiter);
     });
@@ -307,6 +322,11 @@ function envKeyOf(env: Record<string, string> | undefined): string {
   let key = '';
   for (const name of Object.keys(env).sort()) key += `${name}\0${env[name]}\0`;
   return key;
+}
+
+/** The refusal of a queued request whose client disconnected (nobody reads it). */
+function clientClosed(): BridgeHttpError {
+  return new BridgeHttpError(499, JsonRpcCode.ServerError, 'Client Closed Request: left the queue');
 }
 
 /** A request waiting in a user's queue. */
