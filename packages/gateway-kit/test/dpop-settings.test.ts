@@ -135,6 +135,14 @@ describe('authorization.dpop.required and enabled', () => {
     expect(ok.status).toBe(200);
     const prm = await (await fetch(`${url}/.well-known/oauth-protected-resource/stdio/mcp`)).json();
     expect(prm).toMatchObject({ dpop_bound_access_tokens_required: true });
+    // `/servers` applies the same rule: neither a Bearer token nor the DPoP-bound one presented as Bearer names a user.
+    for (const t of [bearer, token]) {
+      const listed = await fetch(`${url}/servers`, { headers: { authorization: `Bearer ${t}` } });
+      expect([listed.status, ((await listed.json()) as { error?: string }).error]).toEqual([
+        401,
+        'invalid_token',
+      ]);
+    }
   });
 
   it('enabled: false: no DPoP in metadata or challenges, Bearer tokens only, the DPoP scheme refused', async () => {

@@ -1,5 +1,4 @@
 import { parseAuthorization } from '@mcp-gateway/oauth-dynamicclient';
-import { bearerToken } from '../../auth.js';
 import { mayUse } from '../../config/subjects.js';
 import { jsonError } from '../../errors.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
@@ -36,27 +35,17 @@ async function caller(
   const refusal = {
     refusal: jsonError(401, 'invalid_token', 'the access token is not valid for this gateway'),
   };
-  if (authorization && /^DPoP /i.test(authorization)) {
-    const token = parseAuthorization(authorization)?.token;
-    const resource = token && audiences(token).find((a) => resources.includes(a));
-    if (!resource) return refusal;
-    const http = { method: request.method, url: addressedUrl(pub), dpop: request.headers.get('dpop') };
+  const token = parseAuthorization(authorization)?.token;
+  if (!authorization || !token) return {};
+  // A DPoP proof is single-use: it is checked once, for the resource the token's `aud` names.
+  const candidates = /^DPoP /i.test(authorization)
+    ? audiences(token).filter((a) => resources.includes(a)).slice(0, 1)
+    : resources;
+  const http = { method: request.method, url: addressedUrl(pub), dpop: request.headers.get('dpop') };
+  for (const resource of candidates) {
     try {
+      // The same check as every MCP request: `dpop.required` and DPoP-bound tokens (`cnf.jkt`) hold here too.
       return { identity: await ctx.authenticate(authorization, resource, [], http) };
-    } catch {
-      return refusal;
-    }
-  }
-  let token: string | undefined;
-  try {
-    token = bearerToken(request);
-  } catch {
-    token = undefined;
-  }
-  if (!token) return {};
-  for (const resource of resources) {
-    try {
-      return { identity: await ctx.auth.verify(token, { resource, scopes: [] }) };
     } catch {
       // not for this resource
     }
