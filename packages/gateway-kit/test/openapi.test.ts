@@ -49,8 +49,37 @@ describe('/openapi.json', () => {
     expect(flow.authorizationUrl).toBe('http://127.0.0.1:8080/authorize');
     expect(flow.tokenUrl).toBe('http://127.0.0.1:8080/token');
     expect(Object.keys(flow.scopes).sort()).toEqual(['mcp:admin', 'mcp:docs', 'mcp:hosted']);
-    expect(op(doc, '/docs/mcp', 'post').security).toEqual([{ oauth2: ['mcp:docs'] }]);
-    expect(op(doc, '/admin/services/{name}', 'put').security).toEqual([{ oauth2: ['mcp:admin'] }]);
+    // DPoP is on by default (RFC 9449): the same token may also be presented as `Authorization: DPoP`.
+    expect(op(doc, '/docs/mcp', 'post').security).toEqual([
+      { oauth2: ['mcp:docs'] },
+      { oauth2: ['mcp:docs'], dpop: [] },
+    ]);
+    expect(op(doc, '/admin/services/{name}', 'put').security).toEqual([
+      { oauth2: ['mcp:admin'] },
+      { oauth2: ['mcp:admin'], dpop: [] },
+    ]);
+    expect(op(doc, '/verify', 'get').security).toEqual([{ bearer: [] }, { dpop: [] }]);
+    expect(doc.components.securitySchemes).toHaveProperty(
+      'dpop',
+      expect.objectContaining({ scheme: 'dpop' }),
+    );
+  });
+
+  it('rfc9449: with dpop.required only DPoP presentations are listed; with DPoP off, none', async () => {
+    for (const [dpop, security] of [
+      [{ required: true }, [{ oauth2: ['mcp:docs'], dpop: [] }]],
+      [{ enabled: false }, [{ oauth2: ['mcp:docs'] }]],
+    ] as const) {
+      const { url } = await listeningGateway({
+        services: { docs: { type: 'fetch', allowHosts: ['127.0.0.1'] } },
+        authorization: { dpop },
+      });
+      const doc = (await (await fetch(`${url}/openapi.json`)).json()) as Doc;
+      const result = await validate(structuredClone(doc) as never);
+      expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+      expect(op(doc, '/docs/mcp', 'post').security).toEqual(security);
+      expect('dpop' in doc.components.securitySchemes).toBe(!('enabled' in dpop));
+    }
   });
 
   it('lists every route the gateway serves, with page content types, and none of them answers 404', async () => {

@@ -1,6 +1,7 @@
 import { adminResource, ADMIN_SCOPE } from '../gateway/resources.js';
 import type { ServiceEntry } from '../services/registry.js';
 import { authorizationPaths } from './openapi/authorization-paths.js';
+import { applyDpop, type DpopMode } from './openapi/dpop-security.js';
 import { gatewayPaths } from './openapi/gateway-paths.js';
 import { componentSchemas } from './openapi/schemas.js';
 import { servicePaths } from './openapi/service-paths.js';
@@ -13,6 +14,8 @@ export interface OpenApiOptions {
   localLogin?: boolean;
   /** Dynamic client registration (`/register`) is served (default true). */
   registration?: boolean;
+  /** DPoP-bound tokens (RFC 9449): taken beside Bearer, required, or refused (default `off`). */
+  dpop?: DpopMode;
 }
 
 /**
@@ -21,7 +24,8 @@ export interface OpenApiOptions {
  * the caller may use), the admin API (its PUT body generated from the
  * config's zod service schema), operations endpoints, the authorization
  * server with its RFCs, and the HTML pages. MCP endpoints and the admin API
- * are secured by an `oauth2` authorization-code scheme at the issuer.
+ * are secured by an `oauth2` authorization-code scheme at the issuer, and with DPoP on
+ * (`options.dpop`) by the same token presented as `Authorization: DPoP` (RFC 9449).
  */
 export function openApiDocument(
   issuer: string,
@@ -33,7 +37,7 @@ export function openApiDocument(
   const p = base.pathname.replace(/\/+$/, '');
   const scopes = new Map<string, string>([[ADMIN_SCOPE, 'the admin API']]);
   for (const s of services) for (const sc of s.route.scopes) scopes.set(sc, `service "${s.name}"`);
-  return {
+  const doc = {
     openapi: '3.1.0',
     info: { title: 'mcp-gateway', version, description: 'OAuth 2.1 gateway in front of MCP servers.' },
     servers: [{ url: base.origin }],
@@ -73,4 +77,5 @@ export function openApiDocument(
       ...servicePaths(issuer, services, adminResource(issuer).resource),
     },
   };
+  return applyDpop(doc, options.dpop ?? 'off');
 }

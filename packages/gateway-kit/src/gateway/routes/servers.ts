@@ -39,7 +39,9 @@ async function caller(
   if (!authorization || !token) return {};
   // A DPoP proof is single-use: it is checked once, for the resource the token's `aud` names.
   const candidates = /^DPoP /i.test(authorization)
-    ? audiences(token).filter((a) => resources.includes(a)).slice(0, 1)
+    ? audiences(token)
+        .filter((a) => resources.includes(a))
+        .slice(0, 1)
     : resources;
   const http = { method: request.method, url: addressedUrl(pub), dpop: request.headers.get('dpop') };
   for (const resource of candidates) {
@@ -85,6 +87,11 @@ function openApi(ctx: RouteContext): OwnRoute {
       metrics: !config.metrics.listen,
       localLogin: config.idp.type === 'local',
       registration: config.authorization.dynamicRegistration,
+      dpop: !ctx.auth.dpop
+        ? ('off' as const)
+        : ctx.auth.dpop.required
+          ? ('required' as const)
+          : ('allowed' as const),
     };
     return Response.json(openApiDocument(config.issuer, visibleTo(ctx, who.identity), ctx.version, options), {
       headers: { 'cache-control': 'no-store' },
