@@ -40,4 +40,9 @@ export const JSONRPC_ERROR_CODES = {
   SessionNotFound: -32001,
   /** The store behind the server (embedded, file or Redis) is unreachable. */
   StoreUnavailable: -32003,
+  /**
+   * A gateway's per-tool policy refused a `tools/call` (the tool is hidden from or denied to the
+   * caller); `data` is `{ tool, reason }`. Sent with HTTP 200, like any JSON-RPC error of a handled request.
+   */
+  PolicyDenied: -32010,
 } as const;
