@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configJsonSchema, resolveConfig } from '../../src/index.js';
+import { ConfigError, configJsonSchema, resolveConfig, subjectWarnings } from '../../src/index.js';
 
 function issues(raw: Record<string, unknown>): { path: string; message: string }[] {
   try {
@@ -94,5 +94,24 @@ describe('per-tool policy: config validation', () => {
   it('the JSON Schema describes policies', () => {
     const schema = configJsonSchema() as { properties: Record<string, { description?: string }> };
     expect(schema.properties.policies?.description).toMatch(/Per-tool policy/);
+  });
+
+  it('config check: policy users that can never match, and GitHub groups without idp.groups, are named', () => {
+    const { config } = resolveConfig({
+      idp: { type: 'github', clientId: 'c', clientSecret: 's', allowedUsers: ['*'] },
+      services,
+      policies: {
+        services: {
+          fs: {
+            default: 'allow',
+            rules: [{ effect: 'deny', users: ['octocat', 'github:1'], groups: ['github-team:7'] }],
+          },
+        },
+      },
+    });
+    expect(subjectWarnings(config)).toEqual([
+      'policies.services.fs.rules[0].users: "octocat" is not a user id: logins never match; write github:<numeric id> (a signed-in user finds theirs on /account)',
+      'policies.services.fs.rules[0].groups: GitHub sign-ins carry no groups unless idp.groups is true',
+    ]);
   });
 });
