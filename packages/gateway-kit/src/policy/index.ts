@@ -11,3 +11,4 @@ export {
 export { PolicyDeniedError } from './denied.js';
 export { compileCondition, ConditionError, type Condition, type ConditionInput } from './expression.js';
 export { toolMatcher, TOOL_PATTERN } from './tool-pattern.js';
+export { filterToolsResult, refusal, ToolAnnotations, type PolicyMessage } from './mcp-messages.js';
