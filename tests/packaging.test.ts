@@ -84,6 +84,9 @@ describe.each(published)('npm pack: %s', (dir) => {
   });
 });
 
+/** Workspace packages that are never published: tests only, or inlined into each package at build time. */
+const PRIVATE = new Set(['@mcp-gateway/testkit', '@mcp-gateway/internal']);
+
 describe('dependency direction', () => {
   const leaves = published.filter((d) => d !== 'gateway-kit');
 
@@ -91,8 +94,9 @@ describe('dependency direction', () => {
     const pkg = await readPkg(dir);
     const internal = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@mcp-gateway/'));
     expect(internal).toEqual([]);
+    // testkit (tests only) and internal (inlined at build time, tests/internal-inlined.test.ts) are private.
     const devInternal = Object.keys(pkg.devDependencies ?? {}).filter(
-      (d) => d.startsWith('@mcp-gateway/') && d !== '@mcp-gateway/testkit',
+      (d) => d.startsWith('@mcp-gateway/') && !PRIVATE.has(d),
     );
     expect(devInternal).toEqual([]);
   });
@@ -104,8 +108,9 @@ describe('dependency direction', () => {
     for (const entry of entries) {
       if (!/\.(ts|mts|js)$/.test(entry)) continue;
       const text = await readFile(path.join(srcDir, entry), 'utf8');
-      if (/from\s+['"]@mcp-gateway\//.test(text) || /import\(\s*['"]@mcp-gateway\//.test(text))
-        offenders.push(entry);
+      // The private internal package is the one allowed import: its code is inlined at build time.
+      const other = /(?:from\s+|import\(\s*)['"]@mcp-gateway\/(?!internal\/)/;
+      if (other.test(text)) offenders.push(entry);
     }
     expect(offenders).toEqual([]);
   });

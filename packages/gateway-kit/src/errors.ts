@@ -19,6 +19,8 @@ export const JsonRpcCode = {
   InternalError: JSONRPC_ERROR_CODES.InternalError,
   /** A per-tool policy refused a `tools/call` (`data`: `{ tool, reason }`). */
   PolicyDenied: JSONRPC_ERROR_CODES.PolicyDenied,
+  /** The user must open a URL first (`data.elicitations`), e.g. to connect an upstream account. */
+  UrlElicitationRequired: JSONRPC_ERROR_CODES.UrlElicitationRequired,
 } as const;
 
 /**

@@ -26,6 +26,11 @@ export const JSONRPC_ERROR_CODES = {
   /** 2026-07-28: the request's protocol version is not one the server serves (`data.supported`). */
   UnsupportedProtocolVersion: -32022,
   /**
+   * MCP 2025-11-25 URL-mode elicitation (`URLElicitationRequiredError`): the user must open a URL
+   * (`data.elicitations`) before the request can be served, e.g. to connect an upstream account.
+   */
+  UrlElicitationRequired: -32042,
+  /**
    * The transport refused the request or the connection behind it failed: the Streamable HTTP
    * refusals (missing session header, Host/Origin, 405/406/413/415/429/503) and a backend or child
    * that cannot be reached, fails or exits (the SDK's `ConnectionClosed`).

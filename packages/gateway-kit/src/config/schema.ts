@@ -112,6 +112,28 @@ export const httpServiceSchema = z.strictObject({
         name: z.string().regex(/^[A-Za-z0-9-]+$/),
         value: z.string().min(1),
       }),
+      z
+        .strictObject({
+          type: z.literal('oauth'),
+          scope: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              "Scopes to ask the upstream for (default: its RFC 9728 document's `scopes_supported`).",
+            ),
+          clientId: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              "A client registered with the upstream's authorization server by hand; without it the gateway registers itself (RFC 7591). Its redirect URI is `<issuer>/account/upstream/callback`.",
+            ),
+          clientSecret: z.string().min(1).optional().describe('The secret of `clientId`, when it has one.'),
+        })
+        .describe(
+          "Upstream sign-in: the upstream is protected by its own OAuth authorization server, and each user connects their account there once (from the gateway's account page, or the URL a `-32042` error gives). The gateway keeps the user's upstream tokens encrypted in its store, refreshes them and sends them on the gateway→upstream hop.",
+        ),
     ])
     .optional()
     .describe(

@@ -10,6 +10,7 @@ import {
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import { ACCOUNT_CLIENT_ID, type Authorization } from './authorization.js';
+import type { AccountContext, UpstreamPages } from '../upstream/pages.js';
 import { accountResource } from './resources.js';
 
 const b64url = (b: Buffer) => b.toString('base64url');
@@ -76,8 +77,14 @@ interface App {
  * signing out revokes the token.
  * Until a user signs in, nothing is written to the store.
  */
-export function accountPages(deps: { config: GatewayConfig; authorization: Authorization; logger: Logger }) {
-  const { config, authorization } = deps;
+export function accountPages(deps: {
+  config: GatewayConfig;
+  authorization: Authorization;
+  logger: Logger;
+  /** Upstream sign-in: services that use the user's own upstream account, listed and connected here. */
+  upstream?: UpstreamPages;
+}) {
+  const { config, authorization, upstream } = deps;
   const issuer = config.issuer.replace(/\/+$/, '');
   const base = new URL(issuer).pathname.replace(/\/+$/, '');
   const secure = issuer.startsWith('https:');
@@ -228,10 +235,21 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
       </button>
     </form>`;
 
+  /** What the upstream pages need of the signed-in user's session. */
+  const contextOf = (s: { token: string; id: { sub: string } }): AccountContext => ({
+    sub: s.id.sub,
+    csrf: csrfOf(s.token),
+    base,
+    page,
+    cookie,
+    secure,
+  });
+
   async function list(request: Request): Promise<Response> {
     const s = await session(request);
     if (!s) return startLogin();
     const csrf = csrfOf(s.token);
+    const upstreamSection = upstream ? await upstream.section(contextOf(s)) : html``;
     const connected = await apps(s.id.sub);
     const items = connected.length
       ? html`<ul class="apps" id="apps">
@@ -252,7 +270,7 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
             <code>users</code>).</small
           >
         </p>
-        ${items}
+        ${items} ${upstreamSection}
         <form method="post" action="${base}/account/logout">
           <input type="hidden" name="csrf" value="${csrf}" /><button id="sign-out">Sign out</button>
         </form>`,
@@ -319,7 +337,44 @@ export function accountPages(deps: { config: GatewayConfig; authorization: Autho
     });
   }
 
+  /** `/account/upstream/…`: only for a signed-in user; a POST needs the session's CSRF token. */
+  async function upstreamRoute(
+    request: Request,
+    serve: (ctx: AccountContext, f: URLSearchParams | undefined) => Promise<Response>,
+  ): Promise<Response> {
+    const s = await session(request);
+    if (!s) return startLogin();
+    const ctx = contextOf(s);
+    if (request.method === 'GET') return serve(ctx, undefined);
+    if (request.method !== 'POST')
+      return new Response(null, { status: 405, headers: { allow: 'GET, POST' } });
+    const f = await form(request);
+    if (!f || f.get('csrf') !== ctx.csrf)
+      return page('Not allowed', html`<p>Your session expired. <a href="./">Sign in again</a>.</p>`, 403);
+    return serve(ctx, f);
+  }
+
+  const upstreamRoutes: Record<string, (request: Request) => Promise<Response>> = upstream
+    ? {
+        '/account/upstream/connect': (request: Request) =>
+          upstreamRoute(request, (ctx) => upstream.connect(request, ctx)),
+        '/account/upstream/callback': (request: Request) =>
+          upstreamRoute(request, (ctx) =>
+            upstream.callback(
+              request,
+              ctx,
+              cookies(request).get(secure ? '__Host-mcp-upstream' : 'mcp-upstream'),
+            ),
+          ),
+        '/account/upstream/disconnect': (request: Request) =>
+          upstreamRoute(request, (ctx, f) =>
+            f ? upstream.disconnect(f, ctx) : Promise.resolve(new Response(null, { status: 405 })),
+          ),
+      }
+    : {};
+
   return {
+    ...upstreamRoutes,
     '/account': (request: Request) => list(request),
     '/account/callback': (request: Request) => callback(request),
     '/account/revoke': (request: Request, log: Logger) => revoke(request, log),

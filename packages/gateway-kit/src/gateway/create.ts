@@ -20,6 +20,10 @@ import { defaultBackendFactory } from '../services/factory.js';
 import { sharedRequestStateSecret } from '../services/request-state-key.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
+import { sharedStoreSecret } from '../store/shared-secret.js';
+import { UpstreamPages, type UpstreamService } from '../upstream/pages.js';
+import { SecretBox } from '../upstream/secret-box.js';
+import { UpstreamSignIn } from '../upstream/sign-in.js';
 import { accountPages } from './account.js';
 import { landingPage } from './landing.js';
 import { remoteIdentityProviderConfig } from './as-options.js';
@@ -155,11 +159,17 @@ export async function createGateway(
   } else {
     identityProvider = remoteIdentityProviderConfig(config.idp);
   }
+  const signIn = new UpstreamSignIn({
+    store,
+    box: new SecretBox(await sharedStoreSecret(store, UPSTREAM_SECRET_KEY), 'upstream-tokens'),
+    issuer: config.issuer,
+    log: logger,
+  });
   const registry = new ServiceRegistry(
     config.issuer,
     config.services,
     opts.backendFactory ??
-      defaultBackendFactory(logger, { requestStateSecret: await sharedRequestStateSecret(store) }),
+      defaultBackendFactory(logger, { requestStateSecret: await sharedRequestStateSecret(store) }, signIn),
     store,
     config.admin.allowStdioServices,
   );
@@ -213,7 +223,12 @@ export async function createGateway(
     pages: rateLimitedPages(
       {
         ...landingPage({ config, registry, version: VERSION }),
-        ...accountPages({ config, authorization, logger }),
+        ...accountPages({
+          config,
+          authorization,
+          logger,
+          upstream: new UpstreamPages(signIn, () => upstreamServices(registry), logger),
+        }),
       },
       (request) => authorization.rateLimitPage(request),
     ),
@@ -269,4 +284,18 @@ export async function createGateway(
       return closing;
     },
   };
+}
+
+/** Store key of the secret upstream tokens and registrations are sealed with (shared by instances). */
+const UPSTREAM_SECRET_KEY = 'gateway:upstream-secret';
+
+/** The `http` services whose upstream asks for the user's own account (`credentials: { type: oauth }`). */
+function upstreamServices(registry: ServiceRegistry): UpstreamService[] {
+  return registry
+    .list()
+    .flatMap((e) =>
+      e.config.type === 'http' && e.config.credentials?.type === 'oauth'
+        ? [{ name: e.name, settings: { url: e.config.url, ...e.config.credentials } }]
+        : [],
+    );
 }

@@ -2,6 +2,8 @@ import type { HttpServiceConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
 import { clientSignal } from '../http/node.js';
 import type { Identity } from '../identity.js';
+import { signInRequired } from '../upstream/elicitation.js';
+import { UpstreamSignInRequired, type UpstreamCredentialSource } from '../upstream/sign-in.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the gateway owns; never copied across. */
 const HOP_BY_HOP = new Set([
@@ -32,6 +34,8 @@ const CLIENT_ONLY = new Set([
 export interface HttpProxyOptions {
   /** Upstream fetch (default: global fetch). Tests pass nothing: real servers only. */
   fetch?: typeof fetch;
+  /** Per-user upstream tokens, for a service with `credentials: { type: oauth }`. */
+  upstream?: UpstreamCredentialSource;
 }
 
 /**
@@ -39,12 +43,16 @@ export interface HttpProxyOptions {
  * ways (SSE responses are passed through chunk by chunk; client disconnects
  * cancel the upstream request). The client's `Authorization` header and
  * cookies are never forwarded: the upstream sees the gateway's own credential
- * (bearer token or header from the config) and `X-User-Id` / `X-User-Name`.
- * An upstream 401/403 becomes a 502 for the client, whose token was fine, so
- * it does not start an OAuth dance against the upstream.
+ * (bearer token or header from the config, or the user's own upstream token
+ * with upstream sign-in) and `X-User-Id` / `X-User-Name`. An upstream 401/403
+ * becomes a 502 for the client, whose token was fine, so it does not start an
+ * OAuth dance against the upstream; with upstream sign-in a 401 first
+ * refreshes the user's upstream tokens and retries once, and a user who has
+ * not connected the upstream gets `-32042` with the page to do it.
  */
 export class HttpServiceProxy {
   private readonly fetchImpl: typeof fetch;
+  private readonly upstream: UpstreamCredentialSource | undefined;
 
   constructor(
     readonly name: string,
@@ -52,12 +60,11 @@ export class HttpServiceProxy {
     opts: HttpProxyOptions = {},
   ) {
     this.fetchImpl = opts.fetch ?? fetch;
+    this.upstream = opts.upstream;
   }
 
   /** Forwards `request` (already authorised for `identity`) to the upstream. */
   async handle(request: Request, identity: Identity, body?: string): Promise<Response> {
-    const target = new URL(this.service.url);
-    target.search = new URL(request.url).search;
     const headers = new Headers();
     request.headers.forEach((value, key) => {
       if (HOP_BY_HOP.has(key) || CLIENT_ONLY.has(key) || key.startsWith('x-forwarded-')) return;
@@ -70,6 +77,44 @@ export class HttpServiceProxy {
       headers.set('x-user-id', identity.sub);
       if (identity.name) headers.set('x-user-name', encodeHeader(identity.name));
     }
+    if (!this.upstream) return this.relay(await this.send(request, headers, body));
+    try {
+      return await this.withUpstreamToken(request, headers, body, identity.sub, this.upstream);
+    } catch (err) {
+      if (err instanceof UpstreamSignInRequired) return signInRequired(err, body);
+      throw err;
+    }
+  }
+
+  /**
+   * Sends with the user's upstream token. On a 401 the tokens are refreshed
+   * once and the request sent again when its body can be (a second 401 is a
+   * 502); when the refresh is refused the user must connect again
+   * ({@link UpstreamSignInRequired} from `authorization`).
+   */
+  private async withUpstreamToken(
+    request: Request,
+    headers: Headers,
+    body: string | undefined,
+    sub: string,
+    upstream: UpstreamCredentialSource,
+  ): Promise<Response> {
+    const sent = await upstream.authorization(sub);
+    headers.set('authorization', sent);
+    const first = await this.send(request, headers, body);
+    if (first.status !== 401) return this.relay(first);
+    await first.body?.cancel();
+    const refreshed = await upstream.refused(sub, sent);
+    const replayable = body !== undefined || request.method === 'GET' || request.method === 'DELETE';
+    if (refreshed && !replayable) return this.relay(new Response(null, { status: 401 }));
+    headers.set('authorization', await upstream.authorization(sub));
+    return this.relay(await this.send(request, headers, body));
+  }
+
+  /** One request to the upstream, with the service's deadline and the client's disconnect. */
+  private async send(request: Request, headers: Headers, body: string | undefined): Promise<Response> {
+    const target = new URL(this.service.url);
+    target.search = new URL(request.url).search;
     const controller = new AbortController();
     const client = clientSignal(request);
     const onClientAbort = () => controller.abort(client.reason);
@@ -91,9 +136,8 @@ export class HttpServiceProxy {
         init.duplex = 'half';
       }
     }
-    let upstream: Response;
     try {
-      upstream = await this.fetchImpl(target, init);
+      return await this.fetchImpl(target, init);
     } catch (err) {
       client.removeEventListener('abort', onClientAbort);
       if (controller.signal.reason instanceof GatewayError) {
@@ -111,6 +155,10 @@ export class HttpServiceProxy {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The upstream's answer as the client gets it: a refusal of the gateway's credential becomes 502. */
+  private async relay(upstream: Response): Promise<Response> {
     if (upstream.status === 401 || upstream.status === 403) {
       await upstream.body?.cancel();
       throw new GatewayError(

@@ -1,18 +1,27 @@
 import type { ServiceConfig } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
+import type { UpstreamSignIn } from '../upstream/sign-in.js';
 import type { BackendFactory } from './registry.js';
 import { fetchBackend } from './fetch.js';
 import { httpBackend } from './http.js';
 import { stdioBackend, type StdioBackendOptions } from './stdio.js';
 
-/** The backend factory for the three service types; `stdio` gets the gateway-wide stdio options. */
-export function defaultBackendFactory(log: Logger, stdio: StdioBackendOptions = {}): BackendFactory {
+/**
+ * The backend factory for the three service types; `stdio` gets the
+ * gateway-wide stdio options, `http` the upstream sign-in (for `oauth`
+ * credentials).
+ */
+export function defaultBackendFactory(
+  log: Logger,
+  stdio: StdioBackendOptions = {},
+  signIn?: UpstreamSignIn,
+): BackendFactory {
   return (name: string, config: ServiceConfig, mcpPath: string) => {
     switch (config.type) {
       case 'stdio':
         return stdioBackend(name, config, log, mcpPath, stdio);
       case 'http':
-        return httpBackend(name, config);
+        return httpBackend(name, config, signIn);
       case 'fetch':
         return fetchBackend(name, config, log, mcpPath);
     }

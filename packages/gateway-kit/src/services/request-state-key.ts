@@ -1,27 +1,19 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
+import { sharedStoreSecret } from '../store/shared-secret.js';
 
 /** Store key of the secret every instance sharing the store derives MRTR `requestState` keys from. */
 export const REQUEST_STATE_SECRET_KEY = 'gateway:request-state-secret';
 
 /**
  * The secret behind every stdio service's MRTR `requestState` key, shared by
- * all instances on one store: read it, or create 32 random bytes and store
- * them with `compareAndSet` from absent, so of instances starting together
- * exactly one value wins and everybody uses it. Never logged.
+ * all instances on one store (see {@link sharedStoreSecret}). Never logged.
  */
-export async function sharedRequestStateSecret(
+export function sharedRequestStateSecret(
   store: Store,
   random: (n: number) => Buffer = randomBytes,
 ): Promise<Buffer> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = await store.get<string>(REQUEST_STATE_SECRET_KEY);
-    if (typeof existing === 'string' && existing.length >= 43) return Buffer.from(existing, 'base64url');
-    const fresh = random(32).toString('base64url');
-    if (await store.compareAndSet(REQUEST_STATE_SECRET_KEY, existing, fresh))
-      return Buffer.from(fresh, 'base64url');
-  }
-  throw new Error('could not agree on the request-state secret in the store');
+  return sharedStoreSecret(store, REQUEST_STATE_SECRET_KEY, random);
 }
 
 /**

@@ -1,0 +1,196 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { generateRandomCodeVerifier } from 'oauth4webapi';
+import { html, type SafeHtml } from '@mcp-gateway/oauth-dynamicclient';
+import type { Logger } from '../ops/logger.js';
+import { describeOAuthError } from './oauth-client.js';
+import type { UpstreamServiceSettings, UpstreamSignIn } from './sign-in.js';
+
+/** What the account page knows of the signed-in user and how it renders and sets cookies. */
+export interface AccountContext {
+  sub: string;
+  csrf: string;
+  /** The gateway's path prefix (`''` at the root). */
+  base: string;
+  page(title: string, body: SafeHtml, status?: number): Response;
+  cookie(name: string, value: string, maxAge: number): string;
+  secure: boolean;
+}
+
+/** A service with upstream sign-in, as the pages list it. */
+export interface UpstreamService {
+  name: string;
+  settings: UpstreamServiceSettings;
+}
+
+const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+
+/**
+ * The account page's upstream part: the services whose upstream asks for the
+ * user's own account, each connected or not, with Connect / Disconnect.
+ * Connecting sends the browser to the upstream's authorization server (PKCE;
+ * state, verifier and service travel in an HttpOnly cookie, not the store)
+ * and back to `/account/upstream/callback`, which stores the user's tokens
+ * sealed. Disconnecting revokes them at the upstream (RFC 7009, when offered)
+ * and forgets them. Every handler runs for a signed-in user only (the account
+ * page checks the session first).
+ */
+export class UpstreamPages {
+  constructor(
+    private readonly signIn: UpstreamSignIn,
+    private readonly services: () => UpstreamService[],
+    private readonly log: Logger,
+  ) {}
+
+  private find(name: string | null): UpstreamService | undefined {
+    return name === null ? undefined : this.services().find((s) => s.name === name);
+  }
+
+  private cookieName(ctx: AccountContext): string {
+    return ctx.secure ? '__Host-mcp-upstream' : 'mcp-upstream';
+  }
+
+  /** The "Services you connected" section of the account page. */
+  async section(ctx: AccountContext): Promise<SafeHtml> {
+    const services = this.services();
+    if (!services.length) return html``;
+    const rows = await Promise.all(
+      services.map(async (s) => {
+        const tokens = await this.signIn.vault.get(s.name, ctx.sub);
+        const action = tokens
+          ? html`<form method="post" action="${ctx.base}/account/upstream/disconnect">
+              <input type="hidden" name="service" value="${s.name}" /><input
+                type="hidden"
+                name="csrf"
+                value="${ctx.csrf}"
+              /><button class="disconnect">Disconnect</button>
+            </form>`
+          : html`<a class="connect" href="${this.signIn.connectUrl(s.name)}">Connect</a>`;
+        return html`<li class="app upstream" data-service="${s.name}">
+          <h2>${s.name}</h2>
+          <p class="muted">
+            ${
+              tokens
+                ? html`<span class="connected">Connected</span> since ${when(tokens.connectedAt)}`
+                : html`<span class="not-connected">Not connected</span>`
+            }
+            · <code>${new URL(s.settings.url).host}</code>
+          </p>
+          ${action}
+        </li>`;
+      }),
+    );
+    return html`<h2 id="upstream-heading">Services that use your own account</h2>
+      <ul class="apps" id="upstream">
+        ${rows}
+      </ul>`;
+  }
+
+  /** `GET /account/upstream/connect?service=…`: off to the upstream's authorization server. */
+  async connect(request: Request, ctx: AccountContext): Promise<Response> {
+    const service = this.find(new URL(request.url).searchParams.get('service'));
+    if (!service) return ctx.page('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
+    const state = randomBytes(24).toString('base64url');
+    const verifier = generateRandomCodeVerifier();
+    let location: URL;
+    try {
+      location = await this.signIn
+        .clientFor(service.name, service.settings)
+        .authorizationUrl(state, verifier);
+    } catch (err) {
+      this.log.warn({ service: service.name, err: describeOAuthError(err) }, 'upstream sign-in unavailable');
+      return ctx.page(
+        'Cannot connect',
+        html`<p>
+          The sign-in of <strong>${service.name}</strong> is not reachable right now. Try again later.
+        </p>`,
+        502,
+      );
+    }
+    const value = `${state}.${verifier}.${Buffer.from(service.name).toString('base64url')}`;
+    return new Response(null, {
+      status: 303,
+      headers: {
+        location: location.href,
+        'set-cookie': ctx.cookie(this.cookieName(ctx), value, 600),
+        'cache-control': 'no-store',
+      },
+    });
+  }
+
+  /** `GET /account/upstream/callback`: the upstream's answer; the tokens are stored for the signed-in user. */
+  async callback(request: Request, ctx: AccountContext, cookieValue: string | undefined): Promise<Response> {
+    const url = new URL(request.url);
+    const [bound = '', verifier = '', encoded = ''] = (cookieValue ?? '').split('.');
+    const state = url.searchParams.get('state') ?? '';
+    const same =
+      state.length > 0 &&
+      verifier.length > 0 &&
+      state.length === bound.length &&
+      timingSafeEqual(Buffer.from(state), Buffer.from(bound));
+    const service = same ? this.find(Buffer.from(encoded, 'base64url').toString()) : undefined;
+    const clear = ctx.cookie(this.cookieName(ctx), '', 0);
+    if (!service)
+      return withCookie(
+        ctx.page(
+          'Connection failed',
+          html`<p>
+            The link expired or was opened in another browser. <a href="./">Back to your account</a>.
+          </p>`,
+          400,
+        ),
+        clear,
+      );
+    try {
+      const tokens = await this.signIn
+        .clientFor(service.name, service.settings)
+        .exchange(url, state, verifier);
+      await this.signIn.vault.put(service.name, ctx.sub, tokens);
+    } catch (err) {
+      this.log.info(
+        { service: service.name, user: ctx.sub, err: describeOAuthError(err) },
+        'upstream sign-in failed',
+      );
+      return withCookie(
+        ctx.page(
+          'Connection failed',
+          html`<p>
+            <strong>${service.name}</strong> did not grant access. <a href="./">Back to your account</a>.
+          </p>`,
+          400,
+        ),
+        clear,
+      );
+    }
+    this.log.info({ service: service.name, user: ctx.sub }, 'upstream account connected');
+    return new Response(null, {
+      status: 303,
+      headers: { location: `${ctx.base}/account`, 'set-cookie': clear, 'cache-control': 'no-store' },
+    });
+  }
+
+  /** `POST /account/upstream/disconnect` (CSRF checked by the caller): revoke upstream, forget here. */
+  async disconnect(form: URLSearchParams, ctx: AccountContext): Promise<Response> {
+    const service = this.find(form.get('service'));
+    if (!service) return ctx.page('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
+    const tokens = await this.signIn.vault.get(service.name, ctx.sub);
+    if (tokens) {
+      await this.signIn
+        .clientFor(service.name, service.settings)
+        .revoke(tokens)
+        .catch((err: unknown) =>
+          this.log.warn({ service: service.name, err: (err as Error).message }, 'upstream revocation failed'),
+        );
+      await this.signIn.vault.delete(service.name, ctx.sub);
+      this.log.info({ service: service.name, user: ctx.sub }, 'upstream account disconnected');
+    }
+    return new Response(null, {
+      status: 303,
+      headers: { location: `${ctx.base}/account`, 'cache-control': 'no-store' },
+    });
+  }
+}
+
+function withCookie(response: Response, cookie: string): Response {
+  response.headers.append('set-cookie', cookie);
+  return response;
+}

@@ -1,0 +1,182 @@
+import { ResponseBodyError } from 'oauth4webapi';
+import type { Store } from '@mcp-gateway/oauth-dynamicclient';
+import type { Logger } from '../ops/logger.js';
+import { UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
+import type { SecretBox } from './secret-box.js';
+import { UpstreamTokenVault, type UpstreamTokens } from './token-vault.js';
+
+/** The user has not connected their account at the upstream yet (or it was revoked): they must sign in there. */
+export class UpstreamSignInRequired extends Error {
+  override readonly name = 'UpstreamSignInRequired';
+  constructor(
+    readonly service: string,
+    /** The gateway page where the user connects the upstream. */
+    readonly connectUrl: string,
+  ) {
+    super(`service "${service}" needs you to connect your account there first: open ${connectUrl}`);
+  }
+}
+
+/** What the reverse proxy asks for on each gateway→upstream request of a user. */
+export interface UpstreamCredentialSource {
+  /** The `Authorization` value for the user's request; throws {@link UpstreamSignInRequired}. */
+  authorization(sub: string): Promise<string>;
+  /**
+   * The upstream refused `sent` (401): refresh the user's tokens once. True
+   * when fresh tokens are there to retry with; false when the user must
+   * connect again (the tokens are forgotten).
+   */
+  refused(sub: string, sent: string): Promise<boolean>;
+}
+
+/** An `oauth` service's settings (the `credentials` of an `http` service). */
+export interface UpstreamServiceSettings {
+  url: string;
+  scope?: string | undefined;
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+}
+
+/** Refresh this long before the access token's stated expiry. */
+const EXPIRY_MARGIN_MS = 30_000;
+
+/**
+ * Upstream sign-in on the user's behalf: for each `http` service whose
+ * upstream is itself protected by OAuth, the gateway is an OAuth client of
+ * the upstream's authorization server ({@link UpstreamOAuthClient}), keeps
+ * each user's tokens sealed in the store ({@link UpstreamTokenVault}),
+ * refreshes them (one refresh per user and service at a time) and hands the
+ * access token to the reverse proxy. The client's own gateway token never
+ * goes upstream.
+ */
+export class UpstreamSignIn {
+  readonly vault: UpstreamTokenVault;
+  private readonly clients = new Map<
+    string,
+    { settings: UpstreamServiceSettings; client: UpstreamOAuthClient }
+  >();
+  private readonly refreshing = new Map<string, Promise<UpstreamTokens | undefined>>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: { store: Store; box: SecretBox; issuer: string; log: Logger; now?: () => number },
+  ) {
+    this.vault = new UpstreamTokenVault(deps.store, deps.box);
+    this.now = deps.now ?? Date.now;
+  }
+
+  private get issuer(): string {
+    return this.deps.issuer.replace(/\/+$/, '');
+  }
+
+  /** The redirect URI every upstream sends the browser back to. */
+  get redirectUri(): string {
+    return `${this.issuer}/account/upstream/callback`;
+  }
+
+  /** Where a user connects `service`. */
+  connectUrl(service: string): string {
+    return `${this.issuer}/account/upstream/connect?service=${encodeURIComponent(service)}`;
+  }
+
+  /** The OAuth client of `service` (made on first use, made again when its settings change). */
+  clientFor(service: string, settings: UpstreamServiceSettings): UpstreamOAuthClient {
+    const known = this.clients.get(service);
+    if (known && sameSettings(known.settings, settings)) return known.client;
+    const client = new UpstreamOAuthClient({
+      service,
+      resource: settings.url,
+      redirectUri: this.redirectUri,
+      scope: settings.scope,
+      clientId: settings.clientId,
+      clientSecret: settings.clientSecret,
+      clientName: `mcp-gateway at ${new URL(this.issuer).host}`,
+      store: this.deps.store,
+      box: this.deps.box,
+      now: this.now,
+    });
+    this.clients.set(service, { settings, client });
+    return client;
+  }
+
+  /** What the reverse proxy of `service` uses. */
+  source(service: string, settings: UpstreamServiceSettings): UpstreamCredentialSource {
+    return {
+      authorization: (sub) => this.authorization(service, this.clientFor(service, settings), sub),
+      refused: (sub, sent) => this.refused(service, this.clientFor(service, settings), sub, sent),
+    };
+  }
+
+  /** Forgets the client of `service` (removed at runtime); stored tokens stay until they expire or the user disconnects. */
+  remove(service: string): void {
+    this.clients.delete(service);
+  }
+
+  private async authorization(service: string, client: UpstreamOAuthClient, sub: string): Promise<string> {
+    let tokens = await this.vault.get(service, sub);
+    if (tokens?.expiresAt !== undefined && tokens.expiresAt - EXPIRY_MARGIN_MS <= this.now())
+      tokens = await this.refresh(service, client, sub, tokens);
+    if (!tokens) throw new UpstreamSignInRequired(service, this.connectUrl(service));
+    return `Bearer ${tokens.accessToken}`;
+  }
+
+  private async refused(
+    service: string,
+    client: UpstreamOAuthClient,
+    sub: string,
+    sent: string,
+  ): Promise<boolean> {
+    const tokens = await this.vault.get(service, sub);
+    if (!tokens) return false;
+    // Another request refreshed meanwhile: retry with what is stored now.
+    if (`Bearer ${tokens.accessToken}` !== sent) return true;
+    return (await this.refresh(service, client, sub, tokens)) !== undefined;
+  }
+
+  /** One refresh per (service, user) at a time; `undefined` (tokens forgotten) when the upstream refuses it. */
+  private refresh(
+    service: string,
+    client: UpstreamOAuthClient,
+    sub: string,
+    tokens: UpstreamTokens,
+  ): Promise<UpstreamTokens | undefined> {
+    const key = `${service} ${sub}`;
+    let p = this.refreshing.get(key);
+    if (!p) {
+      p = this.refreshOnce(service, client, sub, tokens).finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, p);
+    }
+    return p;
+  }
+
+  private async refreshOnce(
+    service: string,
+    client: UpstreamOAuthClient,
+    sub: string,
+    tokens: UpstreamTokens,
+  ): Promise<UpstreamTokens | undefined> {
+    if (!tokens.refreshToken) {
+      await this.vault.delete(service, sub);
+      return undefined;
+    }
+    try {
+      const fresh = await client.refresh(tokens);
+      await this.vault.put(service, sub, fresh);
+      return fresh;
+    } catch (err) {
+      // A refusal (invalid_grant: revoked, expired) ends the connection; anything else is the upstream's outage.
+      if (!isRefusal(err)) throw err;
+      this.deps.log.info({ service, user: sub }, 'upstream refused the refresh; the user must connect again');
+      await this.vault.delete(service, sub);
+      return undefined;
+    }
+  }
+}
+
+const sameSettings = (a: UpstreamServiceSettings, b: UpstreamServiceSettings) =>
+  a.url === b.url && a.scope === b.scope && a.clientId === b.clientId && a.clientSecret === b.clientSecret;
+
+/** An OAuth error response from the upstream's token endpoint (not a network failure). */
+function isRefusal(err: unknown): boolean {
+  return err instanceof UpstreamOAuthError || err instanceof ResponseBodyError;
+}
