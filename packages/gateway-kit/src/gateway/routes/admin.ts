@@ -8,6 +8,7 @@ import type { Logger } from '../../ops/logger.js';
 import { ServiceRegistryError, type ServiceEntry } from '../../services/registry.js';
 import { BodyTooLarge, MAX_ADMIN_BODY_BYTES, readText } from '../request-body.js';
 import { ADMIN_SCOPE, resourcesOf } from '../resources.js';
+import { adminPolicies } from './admin-policies.js';
 import type { OwnRoute, RouteContext } from './context.js';
 
 /** A service as the admin API shows it: upstream credentials and env values are never returned. */
@@ -115,7 +116,7 @@ async function services(
 
 /**
  * `/admin/*`: the admin API, for tokens with the `mcp:admin` scope of an
- * account in `admins`. Only `/admin/services[/{name}]` exists.
+ * account in `admins`: `/admin/services[/{name}]` and `/admin/policies`.
  */
 export function adminRoute(ctx: RouteContext): OwnRoute {
   const meta = `${ctx.issuer.origin}/.well-known/oauth-protected-resource${new URL(ctx.admin.resource).pathname}`;
@@ -133,6 +134,7 @@ export function adminRoute(ctx: RouteContext): OwnRoute {
       return jsonError(403, 'access_denied', 'this account is not a gateway admin');
     }
     await ctx.registry.refresh();
+    if (path === '/admin/policies') return adminPolicies(ctx, request, identity, log);
     const m = /^\/admin\/services(?:\/([^/]+))?$/.exec(path!);
     if (!m) return jsonError(404, 'not_found', 'no such admin endpoint');
     try {
