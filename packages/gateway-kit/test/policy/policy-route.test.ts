@@ -18,6 +18,7 @@ import { resolveConfig } from '../../src/config/load.js';
 import { issueToken } from '../../src/gateway/cli-token.js';
 import { createGateway, type Gateway } from '../../src/gateway/create.js';
 import { createNodeServer, type NodeServer } from '../../src/http/node.js';
+import { policies, users } from './policy-fixtures.js';
 import { recordingLogger, type LogLine } from './recording-logger.js';
 
 const V2026 = '2026-07-28';
@@ -37,35 +38,6 @@ const pageHits: string[] = [];
 /** `tools/call`s the `http` service's upstream received. */
 let upstreamCalls = 0;
 const tokens: Record<Who, Partial<Record<Service, string>>> = { alice: {}, bob: {}, bot: {} };
-
-const policies = {
-  services: {
-    fixture: {
-      default: 'deny',
-      rules: [
-        { effect: 'hide', tools: ['crash', 'grandchild', 'garbage'] },
-        { effect: 'hide', tools: ['record'], users: ['local:bob'] },
-        { effect: 'allow', readOnly: true },
-        { effect: 'allow', tools: ['record'], groups: ['ops'], when: 'pathWithin(args.path, "/notes")' },
-        { effect: 'allow', tools: ['record'], clients: ['ci-bot'] },
-      ],
-    },
-    fetch: {
-      default: 'deny',
-      rules: [
-        { effect: 'deny', tools: ['fetch'], when: 'args.url.contains("/secret")', reason: 'no secrets' },
-        { effect: 'allow', tools: ['fetch'], when: 'urlHost(args.url) in ["127.0.0.1"]' },
-      ],
-    },
-    upstream: {
-      default: 'allow',
-      rules: [
-        { effect: 'hide', tools: ['fetch'], users: ['local:bob'] },
-        { effect: 'deny', tools: ['fetch'], clients: ['ci-bot'], reason: 'machines may not fetch' },
-      ],
-    },
-  },
-};
 
 beforeAll(async () => {
   recordFile = join(mkdtempSync(join(tmpdir(), 'policy-route-')), 'record.txt');
@@ -87,10 +59,7 @@ beforeAll(async () => {
       store: { type: 'memory' },
       idp: {
         type: 'local',
-        users: [
-          { username: 'alice', passwordHash: 'scrypt$unused', groups: ['ops'] },
-          { username: 'bob', passwordHash: 'scrypt$unused' },
-        ],
+        users,
       },
       authorization: {
         grants: { clientCredentials: true },
@@ -281,104 +250,6 @@ describe.each(ERAS)('per-tool policy, %s', (_era, connect) => {
     });
     expect(pageHits).not.toContain('/bob');
     expect(pageHits).not.toContain('/bot');
-  });
-});
-
-/** Opens a 2025-03-26 session (batches allowed) on the fixture service as alice. */
-async function session2025(): Promise<Record<string, string>> {
-  const headers = {
-    ...auth('alice', 'fixture'),
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-  };
-  const init = await fetch(`${base}/fixture/mcp`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  await init.text();
-  const session = {
-    ...headers,
-    'mcp-session-id': init.headers.get('mcp-session-id')!,
-    'mcp-protocol-version': '2025-03-26',
-  };
-  const ack = await fetch(`${base}/fixture/mcp`, {
-    method: 'POST',
-    headers: session,
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
-  await ack.text();
-  return session;
-}
-
-/** The JSON-RPC messages of an answer, JSON or an event stream. */
-async function messagesOf(res: Response): Promise<Array<{ id: unknown; result?: any; error?: any }>> {
-  const text = await res.text();
-  if (!(res.headers.get('content-type') ?? '').includes('event-stream')) {
-    const json = JSON.parse(text) as unknown;
-    return (Array.isArray(json) ? json : [json]) as never;
-  }
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('data:'))
-    .flatMap((l) => {
-      const json = JSON.parse(l.slice(5)) as unknown;
-      return (Array.isArray(json) ? json : [json]) as never;
-    });
-}
-
-describe('per-tool policy in JSON-RPC batches (2025-03-26)', () => {
-  it('a batch: the refused call is answered by the gateway and not forwarded, the rest is served and lists are filtered', async () => {
-    const session = await session2025();
-    const tag = `batch-${Date.now()}`;
-    const res = await fetch(`${base}/fixture/mcp`, {
-      method: 'POST',
-      headers: session,
-      body: JSON.stringify([
-        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
-        {
-          jsonrpc: '2.0',
-          id: 2,
-          method: 'tools/call',
-          params: { name: 'record', arguments: { text: tag, path: '/etc' } },
-        },
-        { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'add', arguments: { a: 2, b: 3 } } },
-      ]),
-    });
-    expect(res.status).toBe(200);
-    const byId = new Map((await messagesOf(res)).map((m) => [m.id, m]));
-    expect(byId.get(2)?.error).toMatchObject({
-      code: -32010,
-      data: { tool: 'record', reason: 'not allowed by policy' },
-    });
-    expect(byId.get(3)?.result?.content?.[0]?.text).toBe('5');
-    const listed = (byId.get(1)?.result?.tools as Array<{ name: string }>).map((t) => t.name);
-    expect(listed).toContain('echo');
-    expect(listed).not.toContain('crash');
-    expect(recorded()).not.toContain(tag);
-  });
-
-  it('a batch of refused calls only: a JSON array of PolicyDenied errors, nothing forwarded', async () => {
-    const session = await session2025();
-    const res = await fetch(`${base}/fixture/mcp`, {
-      method: 'POST',
-      headers: session,
-      body: JSON.stringify([
-        { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'crash', arguments: {} } },
-        { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'slow', arguments: { ms: 1 } } },
-      ]),
-    });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as Array<{ id: string; error: { code: number } }>;
-    expect(body.map((m) => [m.id, m.error.code])).toEqual([
-      ['a', -32010],
-      ['b', -32010],
-    ]);
   });
 });
 
