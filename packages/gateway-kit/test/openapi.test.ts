@@ -67,6 +67,7 @@ describe('/openapi.json', () => {
       '/servers',
       '/admin/services',
       '/admin/services/{name}',
+      '/admin/policies',
       '/jwks',
       '/register',
       '/register/{id}',

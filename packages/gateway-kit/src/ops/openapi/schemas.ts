@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policiesSchema } from '../../config/policy-schema.js';
 import { serviceSchema } from '../../config/schema.js';
 
 /** A `$ref` to a schema under `components.schemas`. */
@@ -47,6 +48,18 @@ export function serviceJsonSchema(): Record<string, unknown> {
   return schema;
 }
 
+/**
+ * JSON Schema of the `policies` document that `GET /admin/policies` returns and
+ * `PUT /admin/policies` validates: generated from the config's zod {@link policiesSchema}.
+ */
+export function policiesJsonSchema(): Record<string, unknown> {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(policiesSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return schema;
+}
+
 const str = { type: 'string' };
 const strings = { type: 'array', items: str };
 const open = (properties: Record<string, unknown>, required: string[] = []) => ({
@@ -60,7 +73,25 @@ const open = (properties: Record<string, unknown>, required: string[] = []) => (
 export function componentSchemas(): Record<string, unknown> {
   return {
     ServiceConfig: serviceJsonSchema(),
+    Policies: policiesJsonSchema(),
     OAuthError: open({ error: str, error_description: str }, ['error']),
+    PolicyIssues: open(
+      {
+        error: { type: 'string', enum: ['invalid_policies'] },
+        error_description: str,
+        issues: {
+          type: 'array',
+          items: open(
+            {
+              path: { type: 'string', description: 'dotted path, e.g. services.fetch.rules[0].when' },
+              message: str,
+            },
+            ['path', 'message'],
+          ),
+        },
+      },
+      ['error', 'issues'],
+    ),
     Service: open(
       {
         name: str,
