@@ -26,7 +26,7 @@ export function rewriteResults(res: Response, ids: ReadonlySet<unknown>, rewrite
     const id = (m as { id?: unknown }).id;
     if (!pending.has(id)) return m;
     pending.delete(id);
-    return { ...m, result: rewrite((m as { result: unknown }).result) };
+    return { ...m, result: rewrite(m.result) };
   };
   const rewriteJson = (json: string): string | undefined => {
     let parsed: unknown;

@@ -85,7 +85,14 @@ async function session2025(): Promise<Record<string, string>> {
 }
 
 /** The JSON-RPC messages of an answer, JSON or an event stream. */
-async function messagesOf(res: Response): Promise<Array<{ id: unknown; result?: any; error?: any }>> {
+/** A JSON-RPC response as these tests read it. */
+interface Answer {
+  id: unknown;
+  result?: { tools?: Array<{ name: string }>; content?: Array<{ text: string }> };
+  error?: { code: number; data?: unknown };
+}
+
+async function messagesOf(res: Response): Promise<Answer[]> {
   const text = await res.text();
   if (!(res.headers.get('content-type') ?? '').includes('event-stream')) {
     const json = JSON.parse(text) as unknown;
@@ -132,7 +139,7 @@ describe('per-tool policy in JSON-RPC batches (2025-03-26)', () => {
       data: { tool: 'record', reason: 'not allowed by policy' },
     });
     expect(byId.get(3)?.result?.content?.[0]?.text).toBe('5');
-    const listed = (byId.get(1)?.result?.tools as Array<{ name: string }>).map((t) => t.name);
+    const listed = byId.get(1)!.result!.tools!.map((t) => t.name);
     expect(listed).toContain('echo');
     expect(listed).not.toContain('crash');
     expect(recorded()).not.toContain(tag);
@@ -241,7 +248,7 @@ describe('tools/list answers in either shape, filtered', () => {
       }),
     });
     expect(res.headers.get('content-type')).toContain('application/json');
-    const listed = ((await messagesOf(res))[0]!.result.tools as Array<{ name: string }>).map((t) => t.name);
+    const listed = (await messagesOf(res))[0]!.result!.tools!.map((t) => t.name);
     expect(listed).toContain('echo');
     for (const hidden of ['record', ...hiddenFromAll]) expect(listed).not.toContain(hidden);
   });
@@ -254,7 +261,7 @@ describe('tools/list answers in either shape, filtered', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/list' }),
     });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const listed = ((await messagesOf(res))[0]!.result.tools as Array<{ name: string }>).map((t) => t.name);
+    const listed = (await messagesOf(res))[0]!.result!.tools!.map((t) => t.name);
     expect(listed).toContain('record');
     for (const hidden of hiddenFromAll) expect(listed).not.toContain(hidden);
   });
