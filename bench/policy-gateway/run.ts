@@ -10,7 +10,6 @@
 //
 // Bounded: BENCH_ROUNDS rounds (default 5) of BENCH_DURATION seconds per run
 // (default 3). Everything listens on 127.0.0.1; the gateway is stopped at the end.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,12 +24,10 @@ import {
 } from '../lib/autocannon.js';
 import { treeCpuMs } from '../lib/proc.js';
 import { startServer, stopServer } from '../lib/servers.js';
-import { openSession, waitReady } from '../lib/session.js';
+import { GATEWAY_CLI, runGatewayCli, openSession, waitReady } from '../lib/session.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const here = import.meta.dirname;
-const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
 
 const fixture = (name: string) => [
   `  ${name}:`,
@@ -58,16 +55,6 @@ const POLICY = {
   },
 };
 
-function cli(cwd: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [gatewayCli, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, MCP_GATEWAY__LOGGING__LEVEL: 'warn' },
-  });
-  if (r.status !== 0) throw new Error(`mcp-gateway ${args[0]}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
 /** Config, one user and their tokens for both services. */
 function prepare(cwd: string, port: number): Record<'plain' | 'guarded', string> {
   writeFileSync(
@@ -82,10 +69,10 @@ function prepare(cwd: string, port: number): Record<'plain' | 'guarded', string>
       '',
     ].join('\n'),
   );
-  cli(cwd, ['users', 'add', 'bench', '--password', `p${randomBytes(18).toString('hex')}`]);
+  runGatewayCli(cwd, ['users', 'add', 'bench', '--password', `p${randomBytes(18).toString('hex')}`]);
   return {
-    plain: cli(cwd, ['token', '--user', 'bench', '--service', 'plain']),
-    guarded: cli(cwd, ['token', '--user', 'bench', '--service', 'guarded']),
+    plain: runGatewayCli(cwd, ['token', '--user', 'bench', '--service', 'plain']),
+    guarded: runGatewayCli(cwd, ['token', '--user', 'bench', '--service', 'guarded']),
   };
 }
 
@@ -126,7 +113,7 @@ async function main() {
   const cwd = mkdtempSync(path.join(tmpdir(), 'bench-policy-gateway-'));
   const port = await freePort();
   const tokens = prepare(cwd, port);
-  const gateway = startServer([gatewayCli], { cwd });
+  const gateway = startServer([GATEWAY_CLI], { cwd });
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitReady(`${base}/healthz`);

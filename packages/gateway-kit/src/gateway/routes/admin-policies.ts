@@ -2,7 +2,7 @@ import { jsonError } from '../../errors.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { PolicyInputError } from '../../policy/gateway-policy.js';
-import { BodyTooLarge, MAX_ADMIN_BODY_BYTES, readText } from '../request-body.js';
+import { readAdminJson } from '../request-body.js';
 import type { RouteContext } from './context.js';
 
 /** Response header of `GET /admin/policies`: `config` (the config file's) or `runtime` (replaced through this API). */
@@ -36,13 +36,9 @@ export async function adminPolicies(
   }
   if (request.method !== 'PUT')
     return jsonError(405, 'method_not_allowed', `${request.method} is not allowed here`);
-  let input: unknown;
-  try {
-    input = JSON.parse(await readText(request, MAX_ADMIN_BODY_BYTES));
-  } catch (err) {
-    if (err instanceof BodyTooLarge) return jsonError(413, 'invalid_request', 'body too large');
-    return jsonError(400, 'invalid_request', 'body is not JSON');
-  }
+  const body = await readAdminJson(request);
+  if ('refusal' in body) return body.refusal;
+  const { input } = body;
   try {
     await policy.replace(input);
   } catch (err) {

@@ -6,7 +6,7 @@ import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { ServiceRegistryError, type ServiceEntry } from '../../services/registry.js';
-import { BodyTooLarge, MAX_ADMIN_BODY_BYTES, readText } from '../request-body.js';
+import { readAdminJson } from '../request-body.js';
 import { ADMIN_SCOPE, resourcesOf } from '../resources.js';
 import { adminPolicies } from './admin-policies.js';
 import type { OwnRoute, RouteContext } from './context.js';
@@ -64,13 +64,9 @@ async function putService(
   identity: Identity,
   log: Logger,
 ): Promise<Response> {
-  let input: unknown;
-  try {
-    input = JSON.parse(await readText(request, MAX_ADMIN_BODY_BYTES));
-  } catch (err) {
-    if (err instanceof BodyTooLarge) return jsonError(413, 'invalid_request', 'body too large');
-    return jsonError(400, 'invalid_request', 'body is not JSON');
-  }
+  const body = await readAdminJson(request);
+  if ('refusal' in body) return body.refusal;
+  const { input } = body;
   const refusal = runtimeServiceRefusal(ctx, input);
   if (refusal) return refusal;
   const e = await ctx.registry.put(name, input);

@@ -35,17 +35,22 @@ export const redirect = (description: string) => ({
   headers: { Location: { schema: { type: 'string', format: 'uri' } } },
 });
 
+/** JSON Schema (draft 2020-12) of what a zod schema accepts as input, without the `$schema` dialect. */
+function inputJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...out } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return out;
+}
+
 /**
  * JSON Schema (draft 2020-12) of a service entry as the admin API reads it:
  * generated from the config's zod {@link serviceSchema}, the same schema
  * `PUT /admin/services/{name}` validates with.
  */
 export function serviceJsonSchema(): Record<string, unknown> {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(serviceSchema, {
-    io: 'input',
-    unrepresentable: 'any',
-  }) as Record<string, unknown>;
-  return schema;
+  return inputJsonSchema(serviceSchema);
 }
 
 /**
@@ -53,11 +58,7 @@ export function serviceJsonSchema(): Record<string, unknown> {
  * `PUT /admin/policies` validates: generated from the config's zod {@link policiesSchema}.
  */
 export function policiesJsonSchema(): Record<string, unknown> {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(policiesSchema, {
-    io: 'input',
-    unrepresentable: 'any',
-  }) as Record<string, unknown>;
-  return schema;
+  return inputJsonSchema(policiesSchema);
 }
 
 const str = { type: 'string' };
