@@ -60,7 +60,8 @@ interface BodyAccess {
 /**
  * MCP requests to a service, top to bottom: CORS preflight; admission (CORS origin, the token's
  * audience and scope, the service's `users` list, the body cap, SEP-2243 headers for `http`
- * upstreams); tool-call logging and webhooks; then the backend, told who the caller is
+ * upstreams); the per-tool policy (`policy/admission.ts`: refused calls answered here, lists
+ * filtered on the way back); tool-call logging and webhooks; then the backend, told who the caller is
  * ({@link Identity}) and what admission read; its answer gets the CORS headers.
  */
 export class McpRoute {
