@@ -182,7 +182,7 @@ export async function createGateway(
   });
   const policy = new GatewayPolicy(config.policies, {
     store,
-    onDecision: policyAudit(logger, metrics),
+    onDecision: policyAudit(logger, metrics, webhooks),
     services: () => registry.list().map((e) => e.name),
   });
   await policy.refresh().catch((err: unknown) => {

@@ -31,6 +31,9 @@ let server: NodeServer;
 let base: string;
 let page: Listening;
 let upstream: Listening;
+/** Receives the gateway's `tool_call` webhooks. */
+let hooks: Listening;
+const hookBodies: Array<{ action: string; data: Record<string, unknown> }> = [];
 let recordFile: string;
 const lines: LogLine[] = [];
 /** Paths the page server was asked for (what the fetch tool fetched). */
@@ -45,6 +48,10 @@ beforeAll(async () => {
   page = await listen((request) => {
     pageHits.push(new URL(request.url).pathname);
     return new Response('hello from the page', { headers: { 'content-type': 'text/plain' } });
+  });
+  hooks = await listen(async (request) => {
+    hookBodies.push((await request.json()) as (typeof hookBodies)[number]);
+    return new Response(null);
   });
   const fetchServer = createFetchServer({ allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true });
   upstream = await listen(async (request) => {
@@ -77,6 +84,7 @@ beforeAll(async () => {
         upstream: { type: 'http', url: `${upstream.url}/mcp` },
       },
       policies,
+      webhooks: [{ url: hooks.url, secret: 'a-long-webhook-secret-0123', events: ['tool_call'] }],
     },
     { env: {} },
   );
@@ -107,6 +115,7 @@ afterAll(async () => {
   await gw?.close(0);
   await upstream?.close();
   await page?.close();
+  await hooks?.close();
 });
 
 const auth = (who: Who, service: Service) => ({ authorization: `Bearer ${tokens[who][service]}` });
@@ -283,6 +292,15 @@ describe('auditing refused calls', () => {
         rule: 0,
       },
     });
+    await gw.webhooks.idle();
+    const denied = hookBodies.filter((b) => b.action === 'tool.denied');
+    expect(denied.at(-1)?.data).toMatchObject({
+      service: 'fetch',
+      tool: 'fetch',
+      user: 'local:alice',
+      reason: 'no secrets',
+    });
+    expect(JSON.stringify(denied)).not.toContain('audit-arg');
     const serialised = JSON.stringify(audit[0]);
     expect(serialised).not.toContain('audit-arg');
     expect(serialised).not.toContain(tokens.alice.fetch!.slice(-20));
