@@ -1,7 +1,7 @@
 import { realRequest } from '@mcp-gateway/internal/lazy-request';
 import type { PolicyIdentity } from './engine.js';
 import type { GatewayPolicy } from './gateway-policy.js';
-import { rewriteResults, withRefusals } from './list-filter.js';
+import { ANY_TOOLS_RESULT, rewriteResults, withRefusals } from './list-filter.js';
 
 /** A JSON-RPC message of a request body, as the MCP route parsed it. */
 interface RpcLike {
@@ -86,4 +86,25 @@ export function withBody(request: Request, body: string): Request {
   const headers = new Headers(real.headers);
   headers.delete('content-length');
   return new Request(real.url, { method: real.method, headers, body });
+}
+
+/**
+ * The policy step of a `GET` (the standalone stream of a 2025 session, and
+ * `Last-Event-ID` resumption, which replays earlier answers): every
+ * `tools/list` result on it is filtered. `undefined` without a policy.
+ */
+export function policyForStream(
+  policy: GatewayPolicy | undefined,
+  service: string,
+  identity: PolicyIdentity,
+): PolicyAdmission | undefined {
+  if (!policy?.has(service)) return undefined;
+  return {
+    answer: undefined,
+    messages: [],
+    body: undefined,
+    json: undefined,
+    respond: async (res) =>
+      rewriteResults(res, ANY_TOOLS_RESULT, (result) => policy.filterTools(identity, service, result)),
+  };
 }

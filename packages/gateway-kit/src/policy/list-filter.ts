@@ -6,26 +6,38 @@ export const MAX_FILTERED_BYTES = 8 * 1024 * 1024;
 /** Rewrites the `result` of one JSON-RPC response. */
 export type ResultRewrite = (result: unknown) => unknown;
 
+/** Every response whose result has a `tools` list: a stream's events replayed without their requests at hand. */
+export const ANY_TOOLS_RESULT = 'any tools result';
+
+const hasTools = (result: unknown) =>
+  typeof result === 'object' && result !== null && Array.isArray((result as { tools?: unknown }).tools);
+
 /**
  * A backend's answer with the results of the requests `ids` rewritten
  * (`tools/list` results without hidden tools), whether the answer is one
  * JSON body (an object or a batch array) or an event stream: each event that
  * carries one of those responses is re-serialised, every other byte passes
- * unchanged. An answer too large to read fails rather than pass unfiltered.
+ * unchanged. With {@link ANY_TOOLS_RESULT}, every response with a `tools`
+ * list is rewritten (a `GET` stream, where `Last-Event-ID` replays earlier
+ * answers). An answer too large to read fails rather than pass unfiltered.
  */
-export function rewriteResults(res: Response, ids: ReadonlySet<unknown>, rewrite: ResultRewrite): Response {
+export function rewriteResults(
+  res: Response,
+  ids: ReadonlySet<unknown> | typeof ANY_TOOLS_RESULT,
+  rewrite: ResultRewrite,
+): Response {
   const type = res.headers.get('content-type') ?? '';
   const mode = type.includes('text/event-stream') ? 'sse' : type.includes('json') ? 'json' : undefined;
   if (!res.body || !mode) return res;
-  const pending = new Set(ids);
+  const any = ids === ANY_TOOLS_RESULT;
+  const pending = new Set(any ? [] : ids);
   const decoder = new StringDecoder('utf8');
   const encoder = new TextEncoder();
   let text = '';
   const rewriteMessage = (m: unknown): unknown => {
     if (typeof m !== 'object' || m === null || !('result' in m)) return m;
     const id = (m as { id?: unknown }).id;
-    if (!pending.has(id)) return m;
-    pending.delete(id);
+    if (any ? !hasTools(m.result) : !pending.delete(id)) return m;
     return { ...m, result: rewrite(m.result) };
   };
   const rewriteJson = (json: string): string | undefined => {
@@ -72,7 +84,7 @@ export function rewriteResults(res: Response, ids: ReadonlySet<unknown>, rewrite
     return out;
   }
   function event(block: string): string {
-    if (pending.size === 0 || !block.includes('data:')) return block;
+    if ((!any && pending.size === 0) || !block.includes('data:')) return block;
     const lines = block.split('\n');
     const data = lines
       .filter((l) => l.startsWith('data:'))

@@ -52,8 +52,8 @@ afterAll(async () => {
 const auth = (who: 'alice' | 'bob', _service: 'fixture') => ({ authorization: `Bearer ${tokens[who]}` });
 const recorded = () => readFileSync(recordFile, 'utf8').split('\n').filter(Boolean);
 
-/** Opens a 2025-03-26 session (batches allowed) on the fixture service as alice. */
-async function session2025(): Promise<Record<string, string>> {
+/** Opens a 2025 session (by default 2025-03-26, where batches are allowed) on the fixture service as alice. */
+async function session2025(version = '2025-03-26'): Promise<Record<string, string>> {
   const headers = {
     ...auth('alice', 'fixture'),
     'content-type': 'application/json',
@@ -66,14 +66,14 @@ async function session2025(): Promise<Record<string, string>> {
       jsonrpc: '2.0',
       id: 0,
       method: 'initialize',
-      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
     }),
   });
   await init.text();
   const session = {
     ...headers,
     'mcp-session-id': init.headers.get('mcp-session-id')!,
-    'mcp-protocol-version': '2025-03-26',
+    'mcp-protocol-version': version,
   };
   const ack = await fetch(`${base}/fixture/mcp`, {
     method: 'POST',
@@ -84,7 +84,6 @@ async function session2025(): Promise<Record<string, string>> {
   return session;
 }
 
-/** The JSON-RPC messages of an answer, JSON or an event stream. */
 /** A JSON-RPC response as these tests read it. */
 interface Answer {
   id: unknown;
@@ -92,6 +91,7 @@ interface Answer {
   error?: { code: number; data?: unknown };
 }
 
+/** The JSON-RPC messages of an answer, JSON or an event stream. */
 async function messagesOf(res: Response): Promise<Answer[]> {
   const text = await res.text();
   if (!(res.headers.get('content-type') ?? '').includes('event-stream')) {
@@ -263,6 +263,37 @@ describe('tools/list answers in either shape, filtered', () => {
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const listed = (await messagesOf(res))[0]!.result!.tools!.map((t) => t.name);
     expect(listed).toContain('record');
+    for (const hidden of hiddenFromAll) expect(listed).not.toContain(hidden);
+  });
+
+  it('a resumed stream (GET with Last-Event-ID, 2025-11-25) replays the tools/list answer filtered too', async () => {
+    const session = await session2025('2025-11-25');
+    const res = await fetch(`${base}/fixture/mcp`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/list' }),
+    });
+    const text = await res.text();
+    // The priming event (an id, empty data) comes before the answer.
+    const primingId = /^id: (.+)$/m.exec(text)?.[1];
+    expect(primingId, text).toBeDefined();
+    const resumed = await fetch(`${base}/fixture/mcp`, {
+      method: 'GET',
+      headers: { ...session, accept: 'text/event-stream', 'last-event-id': primingId! },
+    });
+    expect(resumed.status).toBe(200);
+    const reader = resumed.body!.getReader();
+    const decoder = new TextDecoder();
+    let replay = '';
+    while (!/"tools":\[.*\n\n/s.test(replay)) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      replay += decoder.decode(value, { stream: true });
+    }
+    await reader.cancel();
+    const data = replay.split('\n').find((l) => l.startsWith('data:') && l.includes('"tools"'));
+    const listed = (JSON.parse(data!.slice(5)) as Answer).result!.tools!.map((t) => t.name);
+    expect(listed).toContain('echo');
     for (const hidden of hiddenFromAll) expect(listed).not.toContain(hidden);
   });
 });

@@ -7,7 +7,7 @@ import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders } from '../../protocol-version.js';
-import { policyAdmission, withBody, type PolicyAdmission } from '../../policy/admission.js';
+import { policyAdmission, policyForStream, withBody, type PolicyAdmission } from '../../policy/admission.js';
 import type { ServiceEntry } from '../../services/registry.js';
 import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import { ToolObservation } from '../tool-observation.js';
@@ -154,6 +154,8 @@ export class McpRoute {
       if (policy?.body !== undefined) ({ body: text, json } = policy);
       if (policy) messages = policy.messages as RpcMessage[];
       this.announceToolCalls(entry, messages, identity, logs);
+    } else if (method === 'GET') {
+      policy = policyForStream(this.ctx.policy, entry.name, identity);
     }
     const tools = ToolObservation.of(entry.name, messages, this.ctx.metrics);
     return { identity, corsHeaders, body: text, messages, json, tools, policy };
