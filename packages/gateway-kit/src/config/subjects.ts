@@ -143,12 +143,20 @@ export function subjectWarnings(config: GatewayConfig): string[] {
   return out;
 }
 
-/** Policy rules whose `users` can never match, and `groups` a GitHub sign-in without `idp.groups` never carries. */
-function policyWarnings(config: GatewayConfig, others: OtherSubjects): string[] {
+/**
+ * Policy rules whose `users` can never match, and `groups` a GitHub sign-in without `idp.groups`
+ * never carries: of the config's `policies`, or of `policies` given (a document the admin API
+ * received), each as `policies.<path>: <problem>`.
+ */
+export function policyWarnings(
+  config: GatewayConfig,
+  others: OtherSubjects = otherSubjects(config),
+  policies: GatewayConfig['policies'] = config.policies,
+): string[] {
   const out: string[] = [];
   const targets = [
-    ...Object.entries(config.policies.services).map(([n, p]) => [`policies.services.${n}`, p] as const),
-    ...Object.entries(config.policies.endpoints).map(([n, p]) => [`policies.endpoints.${n}`, p] as const),
+    ...Object.entries(policies.services).map(([n, p]) => [`policies.services.${n}`, p] as const),
+    ...Object.entries(policies.endpoints).map(([n, p]) => [`policies.endpoints.${n}`, p] as const),
   ];
   for (const [path, policy] of targets) {
     policy.rules.forEach((rule, i) => {

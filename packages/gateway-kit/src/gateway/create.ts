@@ -9,7 +9,7 @@ import {
 } from '@mcp-gateway/oauth-dynamicclient';
 import { observeLogins } from './login-events.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { subjectWarnings } from '../config/subjects.js';
+import { policyWarnings, subjectWarnings } from '../config/subjects.js';
 import { createNodeServer, type NodeServer } from '../http/node.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { GatewayMetrics } from '../ops/metrics.js';
@@ -183,7 +183,8 @@ export async function createGateway(
   const policy = new GatewayPolicy(config.policies, {
     store,
     onDecision: policyAudit(logger, metrics, webhooks),
-    services: () => registry.list().map((e) => e.name),
+    services: () => [...Object.keys(config.services), ...registry.list().map((e) => e.name)],
+    check: (policies) => policyWarnings(config, undefined, policies),
   });
   await policy.refresh().catch((err: unknown) => {
     logger.warn('could not read runtime policies from the store', { err: (err as Error).message });

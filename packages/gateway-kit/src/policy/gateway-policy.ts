@@ -24,6 +24,8 @@ export interface GatewayPolicyOptions {
   onDecision?: (event: PolicyDecisionEvent) => void;
   /** The names a service policy may name when replaced at runtime (the configured and runtime services). */
   services?: () => Iterable<string>;
+  /** More checks of a replacement: problems as `policies.<path>: <message>` (e.g. user ids that never match). */
+  check?: (policies: PoliciesConfig) => string[];
 }
 
 /**
@@ -110,10 +112,15 @@ export class GatewayPolicy {
     const unknown = this.options.services
       ? Object.keys(parsed.data.services).filter((name) => !known.has(name))
       : [];
-    if (unknown.length)
-      throw new PolicyInputError(
-        unknown.map((name) => ({ path: `services.${name}`, message: `no service "${name}" is configured` })),
-      );
+    const issues = unknown.map((name) => ({
+      path: `services.${name}`,
+      message: `no service "${name}" is configured`,
+    }));
+    for (const problem of this.options.check?.(parsed.data) ?? []) {
+      const at = problem.indexOf(': ');
+      issues.push({ path: problem.slice(0, at).replace(/^policies\./, ''), message: problem.slice(at + 2) });
+    }
+    if (issues.length) throw new PolicyInputError(issues);
     await this.options.store?.set(RUNTIME_POLICIES_KEY, parsed.data);
     this.use(parsed.data, JSON.stringify(parsed.data));
     return parsed.data;

@@ -120,6 +120,11 @@ describe('admin API: /admin/policies', () => {
       'services.fixture.rules[0].when',
     ],
     ['an unknown field', { services: {}, extra: 1 }, 'extra'],
+    [
+      'a user id that can never match (a login, not local:<name>)',
+      { services: { fixture: { default: 'allow', rules: [{ effect: 'deny', users: ['alice'] }] } } },
+      'services.fixture.rules[0].users',
+    ],
     ['a service that does not exist', { services: { nope: { default: 'deny' } } }, 'services.nope'],
   ])('PUT %s: 400 invalid_policies naming the path; nothing changes', async (_w, body, path) => {
     const res = await policies('PUT', body);
