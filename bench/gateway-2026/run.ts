@@ -18,7 +18,6 @@
 // median of the per-round ratios, and every round is printed. Everything listens
 // on 127.0.0.1; every child is killed at the end. BENCH_PROF=<dir> writes a CPU
 // profile of the gateway process into <dir>.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,30 +34,24 @@ import {
 } from '../lib/autocannon.js';
 import { treeCpuMs } from '../lib/proc.js';
 import { startServer, stopServer } from '../lib/servers.js';
-import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
+import {
+  GATEWAY_CLI,
+  runGatewayCli,
+  openSession,
+  sessionHeaders,
+  waitReady,
+  writeBenchGatewayConfig,
+} from '../lib/session.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const USERS = 10;
 const FIRST_RESULT_SAMPLES = 15;
-const here = import.meta.dirname;
-const node = process.execPath;
-const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
 
 /** One user's way in: its token, and the 2025 session opened for it. */
 interface Client {
   auth: Record<string, string>;
   sid: string;
-}
-
-function cli(cwd: string, args: string[]): string {
-  const r = spawnSync(node, [gatewayCli, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, MCP_GATEWAY__LOGGING__LEVEL: 'warn' },
-  });
-  if (r.status !== 0) throw new Error(`mcp-gateway ${args[0]}: ${r.stderr}`);
-  return r.stdout.trim();
 }
 
 /** One checked 2026-07-28 echo call: 200, the echo, resultType complete, and no session header. */
@@ -121,8 +114,8 @@ function prepare(cwd: string, port: number): string[] {
 
   const tokens: string[] = [];
   for (let i = 0; i < USERS; i++) {
-    cli(cwd, ['users', 'add', `bench${i}`, '--password', `p${randomBytes(18).toString('hex')}`]);
-    tokens.push(cli(cwd, ['token', '--user', `bench${i}`, '--service', 'bench']));
+    runGatewayCli(cwd, ['users', 'add', `bench${i}`, '--password', `p${randomBytes(18).toString('hex')}`]);
+    tokens.push(runGatewayCli(cwd, ['token', '--user', `bench${i}`, '--service', 'bench']));
   }
   return tokens;
 }
@@ -134,7 +127,7 @@ async function main() {
   const prof = process.env.BENCH_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROF)}`]
     : [];
-  const gateway = startServer([...prof, gatewayCli], { cwd });
+  const gateway = startServer([...prof, GATEWAY_CLI], { cwd });
   try {
     const base = `http://127.0.0.1:${port}`;
     const url = `${base}/bench/mcp`;

@@ -17,6 +17,8 @@ export const JsonRpcCode = {
   InvalidRequest: JSONRPC_ERROR_CODES.InvalidRequest,
   /** Internal error. */
   InternalError: JSONRPC_ERROR_CODES.InternalError,
+  /** A per-tool policy refused a `tools/call` (`data`: `{ tool, reason }`). */
+  PolicyDenied: JSONRPC_ERROR_CODES.PolicyDenied,
   /** The user must open a URL first (`data.elicitations`), e.g. to connect an upstream account. */
   UrlElicitationRequired: JSONRPC_ERROR_CODES.UrlElicitationRequired,
 } as const;

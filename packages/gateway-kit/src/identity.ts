@@ -12,4 +12,10 @@ export interface Identity {
   clientId?: string;
   /** Granted scopes. */
   scopes: string[];
+  /**
+   * Groups the identity provider reported at sign-in (`github-org:<id>`,
+   * `github-team:<id>`, OIDC `groups` values, local users' `groups`), as
+   * carried in the access token: for per-tool policy. Absent when the token has none.
+   */
+  groups?: string[];
 }

@@ -31,6 +31,7 @@ export {
 } from './auth.js';
 export { GatewayError, JsonRpcCode, jsonError } from './errors.js';
 export type { Identity } from './identity.js';
+export * from './policy/index.js';
 export {
   ServiceRegistry,
   ServiceRegistryError,

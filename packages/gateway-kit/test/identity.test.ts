@@ -5,6 +5,7 @@ import { resolveConfig } from '../src/config/load.js';
 import { subjectWarnings } from '../src/config/subjects.js';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
+import { ToolPolicy } from '../src/policy/index.js';
 import { ISSUER, testGateways } from './helpers.js';
 import { Jar } from './helpers/jar.js';
 
@@ -361,5 +362,40 @@ describe('finding 6: gateway side', () => {
     expect(
       (await listTools(gw, '/secret/mcp', (await issueToken(gw, 'alice', 'secret')).access_token)).status,
     ).toBe(200);
+  });
+});
+
+describe('issue 20: groups reach the gateway identity through the access token', () => {
+  it('oidc: the groups claim (here `roles`, read from userinfo) becomes Identity.groups; a policy decides by it', async () => {
+    const op = await startOidcStub({
+      users: [{ sub: 'kc-9', groups: ['mcp-writers'] }],
+      user: 'kc-9',
+      groupsClaim: 'roles',
+      groupsIn: 'userinfo',
+    });
+    cleanups.push(() => op.close());
+    const gw = await gateway({
+      idp: {
+        type: 'oidc',
+        issuer: op.issuer,
+        clientId: 'oidc-client',
+        clientSecret: 'oidc-secret',
+        allowedUsers: ['*'],
+        groupsClaim: 'roles',
+        groupsFromUserinfo: true,
+      },
+      services: { notes: { type: 'fetch' } },
+      policies: {
+        services: { notes: { default: 'deny', rules: [{ effect: 'allow', groups: ['mcp-writers'] }] } },
+      },
+    });
+    const token = await signIn(gw, `${ISSUER}/notes/mcp`, 'mcp:notes');
+    const identity = await gw.authorization.verify(token, { resource: `${ISSUER}/notes/mcp`, scopes: [] });
+    expect(identity).toMatchObject({ sub: `oidc:${op.issuer}#kc-9`, groups: ['mcp-writers'] });
+    const policy = ToolPolicy.fromConfig(gw.config.policies);
+    expect(policy.checkCall(identity, 'notes', 'fetch', {})).toEqual({ allow: true });
+    expect(policy.checkCall({ ...identity, groups: [] }, 'notes', 'fetch', {})).toMatchObject({
+      allow: false,
+    });
   });
 });

@@ -96,6 +96,7 @@ describe('/openapi.json', () => {
       '/servers',
       '/admin/services',
       '/admin/services/{name}',
+      '/admin/policies',
       '/jwks',
       '/register',
       '/register/{id}',

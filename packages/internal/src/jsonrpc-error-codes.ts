@@ -48,4 +48,9 @@ export const JSONRPC_ERROR_CODES = {
    * request was not forwarded. The same number as {@link RequestTimeout}; never sent over HTTP.
    */
   Unauthorized: -32001,
+  /**
+   * A gateway's per-tool policy refused a `tools/call` (the tool is hidden from or denied to the
+   * caller); `data` is `{ tool, reason }`. Sent with HTTP 200, like any JSON-RPC error of a handled request.
+   */
+  PolicyDenied: -32010,
 } as const;

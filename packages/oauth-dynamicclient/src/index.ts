@@ -208,6 +208,7 @@ export type {
 export { InvalidTokenError, InsufficientScopeError, type InvalidTokenReason } from './tokens/errors.js';
 export type { AccessTokenClaims } from './tokens/access-token.js';
 export type { VerifiedAccessToken, VerifyAccessTokenOptions } from './tokens/verifier.js';
+export { MAX_GROUPS, MAX_GROUP_LENGTH } from './tokens/groups.js';
 export type { Grant } from './tokens/grants.js';
 export type { JsonWebKeySet, SigningAlgorithm } from './tokens/keys.js';
 export {

@@ -3,13 +3,15 @@
  * Run it as a child process: `node dist/fixture-mcp-server.js`.
  *
  * Tools: `echo`, `add`, `slow` (sleeps, reports progress), `crash` (exits),
- * `stderr` (writes a line to stderr), `sample` (sampling round trip),
+ * `stderr` (writes a line to stderr), `record` (appends to `$FIXTURE_RECORD_FILE`), `sample` (sampling round trip),
  * `elicit` (elicitation round trip), `elicit-two` (two elicitations at once), `change-list` (adds a tool or prompt: list_changed), `notify` (logging notification), `env` (selected env vars), `pid`,
  * `grandchild` (spawns a long-lived process in the same group), `big` (a
- * long answer), `garbage` (writes a non-JSON line to stdout).
+ * long answer), `garbage` (writes a non-JSON line to stdout). `echo` and `add` are annotated
+ * `readOnlyHint: true`.
  * Resource `fixture://greeting`, prompt `greet`.
  */
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
@@ -23,14 +25,38 @@ const server = new McpServer(
 
 server.registerTool(
   'echo',
-  { description: 'Returns its input', inputSchema: { text: z.string() } },
+  {
+    description: 'Returns its input',
+    inputSchema: { text: z.string() },
+    annotations: { readOnlyHint: true },
+  },
   ({ text: t }) => text(t),
 );
 
 server.registerTool(
   'add',
-  { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } },
+  {
+    description: 'Adds two numbers',
+    inputSchema: { a: z.number(), b: z.number() },
+    annotations: { readOnlyHint: true },
+  },
   ({ a, b }) => text(String(a + b)),
+);
+
+server.registerTool(
+  'record',
+  {
+    description:
+      'Appends `text` and a newline to the file named by FIXTURE_RECORD_FILE (proof a call arrived); `path` is a label for policies',
+    inputSchema: { text: z.string(), path: z.string().optional() },
+    annotations: { readOnlyHint: false, destructiveHint: false },
+  },
+  ({ text: t }) => {
+    const file = process.env.FIXTURE_RECORD_FILE;
+    if (!file) return text('FIXTURE_RECORD_FILE is not set');
+    appendFileSync(file, `${t}\n`);
+    return text('recorded');
+  },
 );
 
 server.registerTool(

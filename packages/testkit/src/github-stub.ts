@@ -20,8 +20,18 @@ export interface GitHubStubUser {
   name?: string | null;
   /** Public profile email (`GET /user`), and primary verified address in `GET /user/emails`. */
   email?: string | null;
-  /** Organisation logins the user belongs to (`GET /user/orgs`). */
+  /** Organisation logins the user belongs to (`GET /user/orgs`); ids from {@link GitHubStubOptions.orgIds}, else 1000 + position. */
   orgs?: string[];
+  /** Teams the user belongs to (`GET /user/teams`, which needs `read:org`). */
+  teams?: GitHubStubTeam[];
+}
+
+/** A team membership served by `GET /user/teams`. */
+export interface GitHubStubTeam {
+  id: number;
+  slug: string;
+  /** Login of the team's organisation. */
+  org: string;
 }
 
 /** An OAuth app registered at the stub. */
@@ -33,7 +43,7 @@ export interface GitHubStubClient {
 }
 
 /** Endpoints that faults can target. */
-export type GitHubStubEndpoint = 'authorize' | 'token' | 'user' | 'emails' | 'orgs';
+export type GitHubStubEndpoint = 'authorize' | 'token' | 'user' | 'emails' | 'orgs' | 'teams';
 
 export interface GitHubStubOptions {
   /** Accounts; default one user `octocat` (id 583231). */
@@ -53,6 +63,8 @@ export interface GitHubStubOptions {
   now?: () => number;
   /** Initial failure modes (also mutable later via `stub.faults`). */
   faults?: StubFaults<GitHubStubEndpoint>;
+  /** Numeric ids of organisations by login (the same for every member); others are 1000 + position in the user's `orgs`. */
+  orgIds?: Record<string, number>;
 }
 
 /** A code the stub issued, for inspection. */
@@ -106,7 +118,7 @@ const DOCS =
  * `GET /login/oauth/authorize`, `POST /login/oauth/access_token` (form-encoded
  * unless `Accept: application/json`, errors with HTTP 200 like GitHub),
  * `GET /user`, `GET /user/emails` (needs `user:email` or `user` scope),
- * `GET /user/orgs`. PKCE (`code_challenge_method=S256`) is honoured when sent.
+ * `GET /user/orgs`, `GET /user/teams` (needs `read:org`). PKCE (`code_challenge_method=S256`) is honoured when sent.
  */
 export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<GitHubStub> {
   const now = opts.now ?? Date.now;
@@ -283,7 +295,9 @@ export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<Git
     return answer({ access_token: access, token_type: 'bearer', scope: issued.scope });
   };
 
-  const api = async (request: Request, endpoint: 'user' | 'emails' | 'orgs'): Promise<Response> => {
+  const orgId = (login: string, position: number) => opts.orgIds?.[login] ?? 1000 + position;
+
+  const api = async (request: Request, endpoint: 'user' | 'emails' | 'orgs' | 'teams'): Promise<Response> => {
     const fault = await applyFaults(state.faults, endpoint);
     if (fault) return fault;
     const header = request.headers.get('authorization');
@@ -325,9 +339,27 @@ export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<Git
         : [];
       return new Response(JSON.stringify(emails), { headers });
     }
+    if (endpoint === 'teams') {
+      if (!scopes.some((s) => s === 'read:org' || s === 'admin:org')) {
+        return Response.json(
+          { message: 'Resource not accessible by integration', documentation_url: docs },
+          { status: 403 },
+        );
+      }
+      const teams = (user.teams ?? []).map((t) => {
+        const position = (user.orgs ?? []).indexOf(t.org);
+        return {
+          id: t.id,
+          slug: t.slug,
+          name: t.slug,
+          organization: { login: t.org, id: orgId(t.org, position < 0 ? 0 : position) },
+        };
+      });
+      return new Response(JSON.stringify(teams), { headers });
+    }
     const orgs = (user.orgs ?? []).map((login, i) => ({
       login,
-      id: 1000 + i,
+      id: orgId(login, i),
       url: `https://api.github.com/orgs/${login}`,
     }));
     return new Response(JSON.stringify(orgs), { headers });
@@ -355,6 +387,8 @@ export async function startGitHubStub(opts: GitHubStubOptions = {}): Promise<Git
         return api(request, 'emails');
       case 'GET /user/orgs':
         return api(request, 'orgs');
+      case 'GET /user/teams':
+        return api(request, 'teams');
       default:
         return Response.json({ message: 'Not Found' }, { status: 404 });
     }

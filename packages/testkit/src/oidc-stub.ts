@@ -64,6 +64,10 @@ export interface OidcStubOptions {
   requirePkce?: boolean;
   now?: () => number;
   faults?: OidcStubFaults;
+  /** Claim name under which users' `groups` are sent (default `groups`). */
+  groupsClaim?: string;
+  /** Where users' groups are sent: the ID token, userinfo, or both (default `both`). */
+  groupsIn?: 'id_token' | 'userinfo' | 'both';
 }
 
 export interface OidcStubCode {
@@ -131,6 +135,8 @@ async function newKey(alg: 'RS256' | 'ES256'): Promise<SigningKey> {
  */
 export async function startOidcStub(opts: OidcStubOptions = {}): Promise<OidcStub> {
   const now = opts.now ?? Date.now;
+  const groupsClaim = opts.groupsClaim ?? 'groups';
+  const groupsIn = opts.groupsIn ?? 'both';
   const alg = opts.alg ?? 'RS256';
   const codeTtlMs = opts.codeTtlMs ?? 60_000;
   const tokenTtlSec = opts.tokenTtlSec ?? 3600;
@@ -277,7 +283,7 @@ export async function startOidcStub(opts: OidcStubOptions = {}): Promise<OidcStu
       email: user.email,
       email_verified: user.email !== undefined,
       preferred_username: user.preferredUsername,
-      groups: user.groups,
+      ...(groupsIn !== 'userinfo' && user.groups ? { [groupsClaim]: user.groups } : {}),
       // Both RS256 and ES256 hash with SHA-256: at_hash is its left half.
       at_hash: Buffer.from(
         (await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken))).slice(0, 16),
@@ -368,7 +374,7 @@ export async function startOidcStub(opts: OidcStubOptions = {}): Promise<OidcStu
       sub: user.sub,
       ...(scopes.includes('profile') ? { name: user.name, preferred_username: user.preferredUsername } : {}),
       ...(scopes.includes('email') && user.email ? { email: user.email, email_verified: true } : {}),
-      ...(user.groups ? { groups: user.groups } : {}),
+      ...(groupsIn !== 'id_token' && user.groups ? { [groupsClaim]: user.groups } : {}),
     });
   };
 

@@ -47,6 +47,7 @@ describe('fixtureMcpServer over stdio', () => {
         'grandchild',
         'notify',
         'pid',
+        'record',
         'sample',
         'slow',
         'stderr',

@@ -15,8 +15,16 @@ const auth = oauth.ClientSecretPost('gh-secret');
 beforeAll(async () => {
   stub = await startGitHubStub({
     now: () => clock,
+    orgIds: { github: 9919 },
     users: [
-      { login: 'octocat', id: 1, name: 'The Octocat', email: 'octo@example.test', orgs: ['acme', 'github'] },
+      {
+        login: 'octocat',
+        id: 1,
+        name: 'The Octocat',
+        email: 'octo@example.test',
+        orgs: ['acme', 'github'],
+        teams: [{ id: 77, slug: 'platform', org: 'acme' }],
+      },
       { login: 'mallory', id: 2, name: null, email: null },
     ],
   });
@@ -323,5 +331,25 @@ describe('github stub: web application flow through oauth4webapi', () => {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
     expect(res.status).toBe(404);
+  });
+
+  it('/user/teams needs read:org (403 without it); orgs and teams carry fixed numeric ids', async () => {
+    const { callback, verifier, state } = await authorize();
+    const tokens = await exchange(oauth.validateAuthResponse(as, client, callback, state), verifier);
+    const get = (path: string, token: string) =>
+      fetch(`${stub.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const teams = await get('/user/teams', tokens.access_token);
+    expect(await teams.json()).toEqual([
+      { id: 77, slug: 'platform', name: 'platform', organization: { login: 'acme', id: 1000 } },
+    ]);
+    const orgs = (await (await get('/user/orgs', tokens.access_token)).json()) as { id: number }[];
+    expect(orgs.map((o) => o.id)).toEqual([1000, 9919]);
+
+    const narrow = await authorize({ scope: 'read:user' });
+    const t2 = await exchange(
+      oauth.validateAuthResponse(as, client, narrow.callback, narrow.state),
+      narrow.verifier,
+    );
+    expect((await get('/user/teams', t2.access_token)).status).toBe(403);
   });
 });

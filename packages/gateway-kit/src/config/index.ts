@@ -1,4 +1,5 @@
 export * from './schema.js';
+export * from './policy-schema.js';
 export { DPOP_DEFAULTS, dpopSchema, type DpopConfig } from './dpop.js';
 export { ConfigError, type ConfigIssue } from './errors.js';
 export { ENV_PREFIX, applyEnvOverrides, type EnvOverride } from './env.js';

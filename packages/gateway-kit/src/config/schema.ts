@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { statelessPoolSchema } from './stateless-schema.js';
 import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
 import { jwksSchema } from './jwks-schema.js';
+import { checkPolicyTargets, policiesSchema } from './policy-schema.js';
 import { workloadIssuersConfigSchema } from './workload-schema.js';
 
 /**
@@ -175,6 +176,11 @@ export const idpSchema = z.discriminatedUnion('type', [
           username: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/),
           name: z.string().optional(),
           passwordHash: z.string().startsWith('scrypt$', 'an scrypt hash from `mcp-gateway users passwd`'),
+          groups: z
+            .array(z.string().min(1).max(256))
+            .max(100)
+            .optional()
+            .describe('Groups of the user, for `policies` rules.'),
         }),
       )
       .default([])
@@ -190,6 +196,12 @@ export const idpSchema = z.discriminatedUnion('type', [
     allowedOrgs: allowList(
       'Members of these organisations are admitted: numeric organisation ids (rename-proof) or logins.',
     ),
+    groups: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Read org and team memberships as groups `github-org:<id>`, `github-team:<id>` (numeric ids) for `policies`; asks for `read:org`.',
+      ),
     baseUrl: z.url().optional().describe('GitHub web base URL (GitHub Enterprise, tests).'),
     apiBaseUrl: z.url().optional().describe('GitHub API base URL (GitHub Enterprise, tests).'),
   }),
@@ -202,6 +214,16 @@ export const idpSchema = z.discriminatedUnion('type', [
     allowedUsers: allowList(
       "The provider's `sub`, the qualified id `oidc:<issuer>#<sub>`, or an e-mail address the provider marks verified; `preferred_username` is never matched. `*` admits everyone; empty admits nobody.",
     ),
+    groupsClaim: z
+      .string()
+      .min(1)
+      .max(100)
+      .default('groups')
+      .describe("The ID token's claim listing the user's groups, for `policies`."),
+    groupsFromUserinfo: z
+      .boolean()
+      .default(false)
+      .describe('Read the groups claim from the userinfo endpoint when the ID token lacks it.'),
   }),
 ]);
 
@@ -439,6 +461,7 @@ const configFields = z.strictObject({
     })
     .default({ accessTokenTtl: 3600, refreshTokenTtl: 30 * 24 * 3600, codeTtl: 60 }),
   services: z.record(serviceNameSchema, serviceSchema).default({}),
+  policies: policiesSchema,
   protectedResources: z
     .array(
       z.strictObject({
@@ -496,7 +519,7 @@ const configFields = z.strictObject({
 });
 
 /** The config file's schema. Admins by default: the first-start local user, by id; nobody with GitHub or OIDC. */
-export const configSchema = configFields.transform((c) => ({
+export const configSchema = configFields.superRefine(checkPolicyTargets).transform((c) => ({
   ...c,
   admins: c.admins ?? (c.idp.type === 'local' ? ['local:admin'] : []),
 }));

@@ -130,6 +130,7 @@ export function subjectWarnings(config: GatewayConfig): string[] {
   for (const [name, service] of Object.entries(config.services)) {
     if (service.users) out.push(...listProblems(`services.${name}.users`, service.users, config.idp, others));
   }
+  out.push(...policyWarnings(config, others));
   if (config.idp.type === 'github') {
     for (const entry of config.idp.allowedUsers) {
       if (entry !== '*' && !/^(github:)?\d+$/.test(entry)) {
@@ -138,6 +139,31 @@ export function subjectWarnings(config: GatewayConfig): string[] {
         );
       }
     }
+  }
+  return out;
+}
+
+/**
+ * Policy rules whose `users` can never match, and `groups` a GitHub sign-in without `idp.groups`
+ * never carries: of the config's `policies`, or of `policies` given (a document the admin API
+ * received), each as `policies.<path>: <problem>`.
+ */
+export function policyWarnings(
+  config: GatewayConfig,
+  others: OtherSubjects = otherSubjects(config),
+  policies: GatewayConfig['policies'] = config.policies,
+): string[] {
+  const out: string[] = [];
+  const targets = [
+    ...Object.entries(policies.services).map(([n, p]) => [`policies.services.${n}`, p] as const),
+    ...Object.entries(policies.endpoints).map(([n, p]) => [`policies.endpoints.${n}`, p] as const),
+  ];
+  for (const [path, policy] of targets) {
+    policy.rules.forEach((rule, i) => {
+      if (rule.users) out.push(...listProblems(`${path}.rules[${i}].users`, rule.users, config.idp, others));
+      if (rule.groups && config.idp.type === 'github' && !config.idp.groups)
+        out.push(`${path}.rules[${i}].groups: GitHub sign-ins carry no groups unless idp.groups is true`);
+    });
   }
   return out;
 }

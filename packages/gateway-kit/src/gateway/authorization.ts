@@ -163,6 +163,7 @@ function identityOf(v: VerifiedAccessToken): Identity {
     ...((v.login ?? v.name) ? { name: v.login ?? v.name } : {}),
     clientId: v.clientId,
     scopes: v.scopes,
+    ...(v.groups?.length ? { groups: v.groups } : {}),
   };
 }
 

@@ -33,7 +33,13 @@ async function identityOf(gateway: Gateway, user: string): Promise<UpstreamIdent
       (await gateway.users.get(name)) ??
       config.idp.users.find((x) => x.username.toLowerCase() === name.toLowerCase());
     if (!u) throw new CliError(`no local user "${name}"; add one with: mcp-gateway users add ${name}`);
-    return { sub: `local:${u.username}`, login: u.username, ...(u.name ? { name: u.name } : {}) };
+    const groups = 'groups' in u ? u.groups : undefined;
+    return {
+      sub: `local:${u.username}`,
+      login: u.username,
+      ...(u.name ? { name: u.name } : {}),
+      ...(groups?.length ? { groups } : {}),
+    };
   }
   const m = /^([a-z0-9-]+):(.+)$/.exec(user);
   if (!m) {

@@ -9,7 +9,7 @@ import {
 } from '@mcp-gateway/oauth-dynamicclient';
 import { observeLogins } from './login-events.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { subjectWarnings } from '../config/subjects.js';
+import { policyWarnings, subjectWarnings } from '../config/subjects.js';
 import { createNodeServer, type NodeServer } from '../http/node.js';
 import { createLogger, type Logger } from '../ops/logger.js';
 import { GatewayMetrics } from '../ops/metrics.js';
@@ -20,6 +20,8 @@ import { defaultBackendFactory } from '../services/factory.js';
 import { sharedRequestStateSecret } from '../services/request-state-key.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
+import { policyAudit } from '../policy/audit.js';
+import { GatewayPolicy } from '../policy/gateway-policy.js';
 import { sharedStoreSecret } from '../store/shared-secret.js';
 import { UpstreamPages, type UpstreamService } from '../upstream/pages.js';
 import { SecretBox } from '../upstream/secret-box.js';
@@ -72,6 +74,11 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly webhooks: WebhookDispatcher;
   readonly logger: Logger;
+  /**
+   * The per-tool policy (`policies` of the config, or the admin API's replacement), compiled
+   * once; `admitCall` and `filterTools` apply it per service or federated endpoint.
+   */
+  readonly policy: GatewayPolicy;
   /**
    * On first start with the local IdP and no users: the generated `admin`
    * password (print it once; only its hash is stored). Otherwise `undefined`.
@@ -173,6 +180,15 @@ export async function createGateway(
   await registry.refresh().catch((err: unknown) => {
     logger.warn('could not read runtime services from the store', { err: (err as Error).message });
   });
+  const policy = new GatewayPolicy(config.policies, {
+    store,
+    onDecision: policyAudit(logger, metrics, webhooks),
+    services: () => [...Object.keys(config.services), ...registry.list().map((e) => e.name)],
+    check: (policies) => policyWarnings(config, undefined, policies),
+  });
+  await policy.refresh().catch((err: unknown) => {
+    logger.warn('could not read runtime policies from the store', { err: (err as Error).message });
+  });
   const authorization = new Authorization({
     config,
     store,
@@ -207,6 +223,7 @@ export async function createGateway(
         if (changed) authorization.setResources(resourcesOf(registry, config.issuer));
       })
       .catch(() => {});
+    policy.refresh().catch(() => {});
   }, 10_000);
   refresher.unref();
   const fetch = createGatewayHandler({
@@ -216,6 +233,7 @@ export async function createGateway(
     logger,
     metrics,
     webhooks,
+    policy,
     storeReady: () => storeReachable(store),
     pages: rateLimitedPages(
       {
@@ -251,6 +269,7 @@ export async function createGateway(
     metrics,
     webhooks,
     logger,
+    policy,
     initialAdminPassword,
     async bootstrapAdmin() {
       return config.idp.type === 'local' ? users.bootstrapAdmin(config.idp.users) : undefined;

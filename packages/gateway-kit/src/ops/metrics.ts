@@ -70,6 +70,17 @@ export class GatewayMetrics {
     labelNames: ['service'] as const,
     registers: [this.registry],
   });
+  /**
+   * `tools/call`s a per-tool policy refused. Labels are bounded: `target` is `service` or
+   * `endpoint`, `name` a configured service or endpoint, `decision` `deny` or `hidden`; never
+   * the tool (a client could make up names) nor the user.
+   */
+  readonly policyDenials = new Counter({
+    name: 'mcp_gateway_policy_denials_total',
+    help: 'tools/call requests refused by a per-tool policy, by service or endpoint and decision.',
+    labelNames: ['target', 'name', 'decision'] as const,
+    registers: [this.registry],
+  });
   readonly webhookDeliveries = new Counter({
     name: 'mcp_gateway_webhook_deliveries_total',
     help: 'Webhook deliveries by outcome.',

@@ -2,6 +2,7 @@ import type { ServerContext } from '../context.js';
 import type { UpstreamIdentity } from '../idp/types.js';
 import type { PendingAuthorization } from './authorize.js';
 import { flowServices } from './flow-services.js';
+import { boundedGroups } from '../tokens/groups.js';
 
 // The successful authorization response (RFC 6749 §4.1.2, `iss` per RFC 9207), reached from
 // /callback (consent remembered or implied) and from /consent (the user approved).
@@ -35,6 +36,7 @@ export async function issueCodeAndRedirect(
     sub: identity.sub,
     ...(identity.login ? { login: identity.login } : {}),
     ...(identity.name ? { name: identity.name } : {}),
+    ...(identity.groups?.length ? { groups: boundedGroups(identity.groups) } : {}),
     grantId,
     familyId: ctx.ids.uuid(),
   });

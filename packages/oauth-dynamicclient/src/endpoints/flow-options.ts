@@ -55,6 +55,7 @@ export const identityProviderConfigSchema = z.discriminatedUnion('type', [
       clientSecret: z.string().min(1),
       allowedUsers: strs.optional(),
       allowedOrgs: strs.optional(),
+      groups: z.boolean().optional(),
       baseUrl: z.string().url().optional(),
       apiUrl: z.string().url().optional(),
       timeoutMs: z.number().int().positive().optional(),
@@ -70,6 +71,8 @@ export const identityProviderConfigSchema = z.discriminatedUnion('type', [
       scopes: strs.optional(),
       allowedUsers: strs.optional(),
       allowedGroups: strs.optional(),
+      groupsClaim: z.string().min(1).max(100).optional(),
+      groupsFromUserinfo: z.boolean().optional(),
       timeoutMs: z.number().int().positive().optional(),
       id: z
         .string()
@@ -88,6 +91,7 @@ export const identityProviderConfigSchema = z.discriminatedUnion('type', [
               passwordHash: z.string().startsWith('scrypt$', 'must come from hashPassword()'),
               name: z.string().max(200).optional(),
               email: z.string().max(320).optional(),
+              groups: z.array(z.string().min(1).max(256)).max(100).optional(),
             })
             .strict(),
         )

@@ -34,6 +34,7 @@ export function introspectRoutes(ctx: ServerContext): Route[] {
         client_id: claims.client_id,
         sub: claims.sub,
         ...(claims.login !== undefined ? { username: claims.login } : {}),
+        ...(claims.groups !== undefined ? { groups: claims.groups } : {}),
         aud: claims.aud,
         iss: claims.iss,
         exp: claims.exp,

@@ -76,6 +76,7 @@ export async function authorizationCodeGrant(
     familyId: rec.familyId,
     ...(rec.login !== undefined ? { login: rec.login } : {}),
     ...(rec.name !== undefined ? { name: rec.name } : {}),
+    ...(rec.groups !== undefined ? { groups: rec.groups } : {}),
     ...(binding.jkt ? { jkt: binding.jkt } : {}),
   });
   const family = {
@@ -92,6 +93,7 @@ export async function authorizationCodeGrant(
       scopes: rec.scopes,
       ...(rec.login !== undefined ? { login: rec.login } : {}),
       ...(rec.name !== undefined ? { name: rec.name } : {}),
+      ...(rec.groups !== undefined ? { groups: rec.groups } : {}),
       ...(binding.jkt && client.metadata.token_endpoint_auth_method === 'none' ? { jkt: binding.jkt } : {}),
     });
   } else await flows.refresh.recordFamily(family);

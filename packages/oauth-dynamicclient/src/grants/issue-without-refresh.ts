@@ -17,6 +17,8 @@ export interface DirectTokenInput {
   /** The user's login and name, when the subject is a user (display only). */
   login?: string;
   name?: string;
+  /** The user's groups (an operator grant for a user who has some), for the token's `groups` claim. */
+  groups?: string[];
   /** Marks the `token.issued` audit event of an operator grant. */
   source?: 'operator';
 }
@@ -61,6 +63,7 @@ export async function issueDirect(
     scopes: input.scopes,
     familyId,
     ...user,
+    ...(input.groups?.length ? { groups: input.groups } : {}),
     ...(input.binding.jkt ? { jkt: input.binding.jkt } : {}),
   });
   await flows.refresh.recordFamily({

@@ -11,7 +11,7 @@ export interface OperatorGrantInput {
   /** A registered client the token is issued to (e.g. a built-in CLI client). */
   clientId: string;
   /** The user, as the identity provider would have named them (`sub` decides, `login` is for display). */
-  identity: Pick<UpstreamIdentity, 'sub' | 'login' | 'name'>;
+  identity: Pick<UpstreamIdentity, 'sub' | 'login' | 'name' | 'groups'>;
   /** RFC 8707 resource; the default resource when omitted. */
   resource?: string;
   /** Space-separated scopes; every scope the client may have on the resource when omitted. */
@@ -51,7 +51,7 @@ export async function issueOperatorGrant(
     { clientId: client.client_id, scopes, resource: target.resource },
     input.identity,
   );
-  const { sub, login, name } = input.identity;
+  const { sub, login, name, groups } = input.identity;
   return issueDirect(
     ctx,
     client,
@@ -61,6 +61,7 @@ export async function issueOperatorGrant(
       scopes,
       login,
       ...(name !== undefined ? { name } : {}),
+      ...(groups?.length ? { groups } : {}),
       source: 'operator',
       binding: {},
     },

@@ -67,6 +67,7 @@ export async function refreshTokenGrant(
     familyId: rec.familyId,
     ...(rec.login !== undefined ? { login: rec.login } : {}),
     ...(rec.name !== undefined ? { name: rec.name } : {}),
+    ...(rec.groups !== undefined ? { groups: rec.groups } : {}),
     ...(binding.jkt ? { jkt: binding.jkt } : {}),
   });
   await ctx.clients.touch(client.client_id);

@@ -24,12 +24,34 @@ export interface GitHubIdentityProviderOptions {
    * members of any organisation). Asks for `read:org`.
    */
   allowedOrgs?: string[];
+  /**
+   * Read the user's organisation and team memberships as groups, by numeric id
+   * (`github-org:<org id>`, `github-team:<team id>`; first 100 of each), for
+   * authorization such as per-tool policy. Asks for `read:org`. Default `false`.
+   */
+  groups?: boolean;
   /** Default `https://github.com` (change for GitHub Enterprise or tests). */
   baseUrl?: string;
   /** Default `https://api.github.com`. */
   apiUrl?: string;
   /** Timeout for each upstream request (default 10 s). */
   timeoutMs?: number;
+}
+
+interface GitHubOrg {
+  login?: unknown;
+  id?: unknown;
+}
+
+/** `github-org:<id>` and `github-team:<id>` of the API's answers, by immutable numeric id (logins and slugs can be renamed). */
+function memberships(orgs: GitHubOrg[], teams: unknown): string[] {
+  const ids = (list: unknown, prefix: string) =>
+    Array.isArray(list)
+      ? list.flatMap((o: { id?: unknown } | null) =>
+          typeof o?.id === 'number' && Number.isSafeInteger(o.id) ? [`${prefix}:${o.id}`] : [],
+        )
+      : [];
+  return [...ids(orgs, 'github-org'), ...ids(teams, 'github-team')];
 }
 
 interface GitHubUser {
@@ -44,7 +66,8 @@ interface GitHubUser {
  * oauth4webapi, with PKCE). Admits users by numeric id or organisation; an
  * empty allow-list admits nobody. The identity's `sub` is `github:<id>`;
  * `login` is for display only. The GitHub access token reads `/user` (and
- * `/user/orgs` when organisations are configured) and is then dropped.
+ * `/user/orgs` when organisations are configured, `/user/orgs` and
+ * `/user/teams` with `groups`) and is then dropped.
  */
 export function githubIdentityProvider(options: GitHubIdentityProviderOptions): IdentityProvider {
   const base = (options.baseUrl ?? 'https://github.com').replace(/\/+$/, '');
@@ -58,7 +81,7 @@ export function githubIdentityProvider(options: GitHubIdentityProviderOptions): 
   const client: oauth.Client = { client_id: options.clientId };
   const auth = oauth.ClientSecretPost(options.clientSecret);
   const needOrgs = (options.allowedOrgs?.length ?? 0) > 0;
-  const scope = needOrgs ? 'read:user read:org' : 'read:user';
+  const scope = needOrgs || options.groups ? 'read:user read:org' : 'read:user';
   const insecure = { [oauth.allowInsecureRequests]: base.startsWith('http:') || api.startsWith('http:') };
   let callbackUrl = '';
 
@@ -159,22 +182,33 @@ export function githubIdentityProvider(options: GitHubIdentityProviderOptions): 
         throw new LoginError('upstream_error', 'GitHub /user answered without id or login');
       }
       let admitted = listAdmits(options.allowedUsers, `github:${user.id}`, String(user.id));
+      let orgs: GitHubOrg[] | undefined;
+      const readOrgs = async () => {
+        const list = await apiGet<unknown>('/user/orgs?per_page=100', token);
+        return (orgs ??= Array.isArray(list) ? (list as GitHubOrg[]) : []);
+      };
       if (!admitted && needOrgs) {
-        const orgs = await apiGet<{ login: string; id?: number }[]>('/user/orgs?per_page=100', token);
+        const list = await readOrgs();
         admitted =
-          Array.isArray(orgs) &&
-          orgs.length > 0 &&
+          list.length > 0 &&
           listAdmits(
             options.allowedOrgs,
-            ...orgs.flatMap((o) => [o.login, ...(typeof o.id === 'number' ? [String(o.id)] : [])]),
+            ...list.flatMap((o) => [
+              ...(typeof o.login === 'string' ? [o.login] : []),
+              ...(typeof o.id === 'number' ? [String(o.id)] : []),
+            ]),
           );
       }
       if (!admitted) throw new LoginError('not_allowed', 'GitHub user is not on the allow-list', user.login);
+      const groups = options.groups
+        ? memberships(await readOrgs(), await apiGet<unknown>('/user/teams?per_page=100', token))
+        : [];
       return {
         sub: `github:${user.id}`,
         login: user.login,
         ...(user.name ? { name: user.name } : {}),
         ...(user.email ? { email: user.email } : {}),
+        ...(groups.length ? { groups } : {}),
       };
     },
   };

@@ -28,6 +28,8 @@ export interface LocalUser {
   passwordHash: string;
   name?: string;
   email?: string;
+  /** Groups the user belongs to (for authorization such as per-tool policy). */
+  groups?: string[];
 }
 
 export interface LocalIdentityProviderOptions {
@@ -282,6 +284,7 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
         login: user.username,
         ...(user.name ? { name: user.name } : {}),
         ...(user.email ? { email: user.email } : {}),
+        ...(user.groups?.length ? { groups: [...user.groups] } : {}),
       };
     },
   };

@@ -25,8 +25,21 @@ export interface OidcIdentityProviderOptions {
    * is never matched: at many providers users choose it themselves.
    */
   allowedUsers?: string[];
-  /** Also admit members of these groups (`groups` claim). */
+  /** Also admit members of these groups (the {@link groupsClaim} claim). */
   allowedGroups?: string[];
+  /**
+   * The claim that lists the user's groups (default `groups`; e.g. `roles` at
+   * some providers). Its string values become the identity's groups, carried
+   * in access tokens for authorization such as per-tool policy. Prefer a
+   * provider that sends immutable ids (Entra ID sends object ids).
+   */
+  groupsClaim?: string;
+  /**
+   * When the ID token lacks {@link groupsClaim}, read it from the provider's
+   * userinfo endpoint (one more request per sign-in; a failure fails the
+   * sign-in). Default `false`.
+   */
+  groupsFromUserinfo?: boolean;
   /** Timeout for each upstream request (default 10 s). */
   timeoutMs?: number;
   /**
@@ -62,6 +75,25 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
         : oauth.ClientSecretBasic(options.clientSecret ?? '');
   const scope = (options.scopes ?? ['openid', 'profile', 'email']).join(' ');
   const jwksCache: oauth.JWKSCacheInput = {};
+  const groupsClaim = options.groupsClaim ?? 'groups';
+
+  /** The groups claim from userinfo, when configured and the ID token had none. */
+  const userinfoGroups = async (
+    as: oauth.AuthorizationServer,
+    sub: string,
+    accessToken: string,
+  ): Promise<unknown> => {
+    if (!options.groupsFromUserinfo || !as.userinfo_endpoint) return undefined;
+    try {
+      const response = await oauth.userInfoRequest(as, client, accessToken, {
+        ...insecure,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return (await oauth.processUserInfoResponse(as, client, sub, response))[groupsClaim];
+    } catch (err) {
+      throw new LoginError('unavailable', 'OIDC userinfo failed', undefined, { cause: err });
+    }
+  };
   let callbackUrl = '';
   let metadata: Promise<oauth.AuthorizationServer> | undefined;
 
@@ -117,6 +149,7 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
         throw new LoginError('upstream_error', 'OIDC callback invalid', undefined, { cause: err });
       }
       let claims: oauth.IDToken;
+      let accessToken = '';
       try {
         const response = await oauth.authorizationCodeGrantRequest(
           as,
@@ -141,6 +174,7 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
           signal: AbortSignal.timeout(timeoutMs),
         });
         claims = oauth.getValidatedIdTokenClaims(tokens)!;
+        accessToken = tokens.access_token;
       } catch (err) {
         if (err instanceof LoginError) throw err;
         if (
@@ -161,9 +195,7 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
       const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
       const username = str(claims.preferred_username) ?? str(claims.email) ?? claims.sub;
       const subject = oidcSubject(id, claims.iss, claims.sub);
-      const groups = Array.isArray(claims.groups)
-        ? claims.groups.filter((g): g is string => typeof g === 'string')
-        : [];
+      const groups = stringList(claims[groupsClaim] ?? (await userinfoGroups(as, claims.sub, accessToken)));
       // Only values the provider vouches for: its sub, our qualified id, a verified e-mail address.
       const verifiedEmail = claims.email_verified === true ? str(claims.email) : undefined;
       const admitted =
@@ -177,9 +209,15 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
         login: username,
         ...(name ? { name } : {}),
         ...(email ? { email } : {}),
+        ...(groups.length ? { groups } : {}),
       };
     },
   };
+}
+
+/** The strings of a claim that should be a list of strings. */
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((g): g is string => typeof g === 'string' && g.length > 0) : [];
 }
 
 /**

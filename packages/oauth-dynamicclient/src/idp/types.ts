@@ -13,6 +13,13 @@ export interface UpstreamIdentity {
   login: string;
   name?: string;
   email?: string;
+  /**
+   * Group memberships the provider reported, by immutable id where it has one
+   * (`github-org:<id>`, `github-team:<id>`; an OIDC provider's `groups` claim;
+   * a local user's configured groups): for authorization (per-tool policy).
+   * Carried into the access token's `groups` claim, bounded (`tokens/groups.ts`).
+   */
+  groups?: string[];
 }
 
 /** Why an upstream login did not produce an admitted identity. */

@@ -10,6 +10,7 @@ import {
   type VerifyAccessTokenOptions,
 } from '../tokens/verifier.js';
 import { canonicalResource } from './canonical.js';
+import { boundedGroups } from '../tokens/groups.js';
 
 export interface IntrospectionVerifierOptions {
   /** The authorization server's issuer identifier; `iss` must equal it. */
@@ -40,6 +41,7 @@ const activeToken = z.object({
   iat: z.number(),
   jti: z.string(),
   username: z.string().optional(),
+  groups: z.array(z.unknown()).optional(),
 });
 
 /**
@@ -110,6 +112,7 @@ export function createIntrospectionVerifier(
     const scopes = (t.scope ?? '').split(' ').filter(Boolean);
     if ((opts.scopes ?? []).some((s) => !scopes.includes(s)))
       throw new InsufficientScopeError(opts.scopes ?? [], scopes);
+    const groups = boundedGroups(t.groups);
     const claims: AccessTokenClaims = {
       iss: t.iss,
       sub: t.sub,
@@ -121,6 +124,7 @@ export function createIntrospectionVerifier(
       scope: scopes.join(' '),
       fid: '', // not disclosed by introspection
       ...(t.username !== undefined ? { login: t.username } : {}),
+      ...(groups ? { groups } : {}),
       ...(cnf ? { cnf } : {}),
     };
     return {
@@ -130,6 +134,7 @@ export function createIntrospectionVerifier(
       scopes,
       login: t.username,
       name: undefined,
+      groups,
       expiresAt: t.exp,
     };
   };

@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { epochSeconds, type Clock } from '../clock.js';
 import type { IdGenerator } from '../ids.js';
+import { boundedGroups } from './groups.js';
 import type { KeyManager } from './keys.js';
 
 /** The claims of an RFC 9068 access token issued by this server. */
@@ -22,6 +23,8 @@ export interface AccessTokenClaims {
   login?: string;
   /** The user's display name. */
   name?: string;
+  /** The user's groups at sign-in (bounded: see `tokens/groups.ts`), for authorization. */
+  groups?: string[];
   /** RFC 9449 §6: the DPoP key the token is bound to (SHA-256 JWK thumbprint). */
   cnf?: { jkt?: string };
 }
@@ -35,6 +38,8 @@ export interface AccessTokenInput {
   familyId: string;
   login?: string;
   name?: string;
+  /** Group memberships; bounded here again before signing. */
+  groups?: string[];
   /** Bind the token to this DPoP key (`cnf.jkt`). */
   jkt?: string;
 }
@@ -73,6 +78,8 @@ export class AccessTokenIssuer {
     };
     if (input.login !== undefined) claims.login = input.login;
     if (input.name !== undefined) claims.name = input.name;
+    const groups = boundedGroups(input.groups);
+    if (groups) claims.groups = groups;
     if (input.jkt !== undefined) claims.cnf = { jkt: input.jkt };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg, kid, typ: 'at+jwt' })

@@ -17,6 +17,8 @@ export interface AuthorizationCodeRecord {
   sub: string;
   login?: string;
   name?: string;
+  /** The user's groups at sign-in (bounded), for the access tokens' `groups` claim. */
+  groups?: string[];
   grantId: string;
   /** The token family every token from this code belongs to. */
   familyId: string;

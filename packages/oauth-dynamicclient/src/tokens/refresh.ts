@@ -13,6 +13,8 @@ export interface RefreshTokenRecord {
   sub: string;
   login?: string;
   name?: string;
+  /** The user's groups at sign-in: every token of the family carries them until the user signs in again. */
+  groups?: string[];
   /** The audience every token of the family is for. */
   resource: string;
   /** Scopes granted to the family; a refresh may ask for fewer, never more. */

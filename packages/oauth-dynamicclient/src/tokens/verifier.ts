@@ -4,6 +4,7 @@ import { unavailableError } from '../http/errors.js';
 import { canonicalResource } from '../resource/canonical.js';
 import type { AccessTokenClaims } from './access-token.js';
 import { InsufficientScopeError, InvalidTokenError } from './errors.js';
+import { boundedGroups } from './groups.js';
 
 /** What a resource asks of a token. */
 export interface VerifyAccessTokenOptions {
@@ -48,6 +49,8 @@ export interface VerifiedAccessToken {
   scopes: string[];
   login: string | undefined;
   name: string | undefined;
+  /** The `groups` claim (bounded; `undefined` when the token has none). */
+  groups: string[] | undefined;
   /** `exp`, seconds since the epoch. */
   expiresAt: number;
 }
@@ -75,6 +78,7 @@ interface CacheEntry {
   claims: AccessTokenClaims;
   scopes: Set<string>;
   audiences: string[];
+  groups: string[] | undefined;
 }
 
 const ASYMMETRIC = new Set([
@@ -172,6 +176,7 @@ export class AccessTokenVerifier {
       scopes: [...entry.scopes],
       login: claims.login,
       name: claims.name,
+      groups: entry.groups,
       expiresAt: claims.exp,
     };
   }
@@ -242,6 +247,7 @@ export class AccessTokenVerifier {
       claims,
       scopes: new Set((claims.scope ?? '').split(' ').filter(Boolean)),
       audiences: audiences.map((a) => canonicalResource(a) ?? a),
+      groups: boundedGroups(claims.groups),
     };
     if (this.cacheSize > 0) {
       if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);

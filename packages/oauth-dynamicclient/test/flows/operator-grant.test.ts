@@ -27,6 +27,15 @@ afterAll(async () => {
 const alice = { sub: 'local:alice', login: 'alice', name: 'Alice' };
 
 describe('tokens.issue (operator grant)', () => {
+  it("carries the user's groups into the token when the operator names them, and none otherwise", async () => {
+    const verify = async (identity: typeof alice & { groups?: string[] }) => {
+      const issued = await t.as.tokens.issue({ clientId: 'ops-cli', identity });
+      return t.as.verifyAccessToken(issued.access_token, { resource: t.resource, scopes: [] });
+    };
+    expect((await verify({ ...alice, groups: ['ops', 'readers'] })).groups).toEqual(['ops', 'readers']);
+    expect((await verify(alice)).groups).toBeUndefined();
+  });
+
   it('issues an ordinary access token, records the consent in the user grant, and the user can revoke it', async () => {
     const issued = await t.as.tokens.issue({ clientId: 'ops-cli', identity: alice });
     expect(issued).toMatchObject({ token_type: 'Bearer', scope: 'mcp:read' });

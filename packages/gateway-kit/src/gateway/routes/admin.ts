@@ -6,8 +6,9 @@ import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { ServiceRegistryError, type ServiceEntry } from '../../services/registry.js';
-import { BodyTooLarge, MAX_ADMIN_BODY_BYTES, readText } from '../request-body.js';
+import { readAdminJson } from '../request-body.js';
 import { ADMIN_SCOPE, resourcesOf } from '../resources.js';
+import { adminPolicies } from './admin-policies.js';
 import type { OwnRoute, RouteContext } from './context.js';
 
 /** A service as the admin API shows it: upstream credentials and env values are never returned. */
@@ -63,13 +64,9 @@ async function putService(
   identity: Identity,
   log: Logger,
 ): Promise<Response> {
-  let input: unknown;
-  try {
-    input = JSON.parse(await readText(request, MAX_ADMIN_BODY_BYTES));
-  } catch (err) {
-    if (err instanceof BodyTooLarge) return jsonError(413, 'invalid_request', 'body too large');
-    return jsonError(400, 'invalid_request', 'body is not JSON');
-  }
+  const body = await readAdminJson(request);
+  if ('refusal' in body) return body.refusal;
+  const { input } = body;
   const refusal = runtimeServiceRefusal(ctx, input);
   if (refusal) return refusal;
   const e = await ctx.registry.put(name, input);
@@ -115,7 +112,7 @@ async function services(
 
 /**
  * `/admin/*`: the admin API, for tokens with the `mcp:admin` scope of an
- * account in `admins`. Only `/admin/services[/{name}]` exists.
+ * account in `admins`: `/admin/services[/{name}]` and `/admin/policies`.
  */
 export function adminRoute(ctx: RouteContext): OwnRoute {
   const meta = `${ctx.issuer.origin}/.well-known/oauth-protected-resource${new URL(ctx.admin.resource).pathname}`;
@@ -133,6 +130,7 @@ export function adminRoute(ctx: RouteContext): OwnRoute {
       return jsonError(403, 'access_denied', 'this account is not a gateway admin');
     }
     await ctx.registry.refresh();
+    if (path === '/admin/policies') return adminPolicies(ctx, request, identity, log);
     const m = /^\/admin\/services(?:\/([^/]+))?$/.exec(path!);
     if (!m) return jsonError(404, 'not_found', 'no such admin endpoint');
     try {

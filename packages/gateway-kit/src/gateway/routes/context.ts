@@ -15,6 +15,7 @@ import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import type { GatewayMetrics } from '../../ops/metrics.js';
 import type { WebhookDispatcher } from '../../ops/webhooks.js';
+import type { GatewayPolicy } from '../../policy/gateway-policy.js';
 import type { ServiceRegistry } from '../../services/registry.js';
 import { adminResource } from '../resources.js';
 
@@ -26,6 +27,8 @@ export interface GatewayHandlerDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   webhooks: WebhookDispatcher;
+  /** Per-tool policy of the services (absent: every tool listed, every call forwarded). */
+  policy?: GatewayPolicy;
   /** True when the gateway's own store is reachable. */
   storeReady: () => Promise<boolean>;
   /** Extra pages mounted on the gateway (e.g. the connected-apps page): path → handler. */

@@ -7,6 +7,7 @@ import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders } from '../../protocol-version.js';
+import { policyAdmission, policyForStream, withBody, type PolicyAdmission } from '../../policy/admission.js';
 import type { ServiceEntry } from '../../services/registry.js';
 import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import { ToolObservation } from '../tool-observation.js';
@@ -46,6 +47,8 @@ type Admission =
       json: unknown;
       /** Tool calls and lists to watch for in the backend's answer (metrics). */
       tools: ToolObservation | undefined;
+      /** The per-tool policy step: hidden tools to filter out of the answer, a batch's refusals to add. */
+      policy: PolicyAdmission | undefined;
     };
 
 /** How the body of a request is at hand: already read by the node edge, or still to read. */
@@ -57,7 +60,8 @@ interface BodyAccess {
 /**
  * MCP requests to a service, top to bottom: CORS preflight; admission (CORS origin, the token's
  * audience and scope, the service's `users` list, the body cap, SEP-2243 headers for `http`
- * upstreams); tool-call logging and webhooks; then the backend, told who the caller is
+ * upstreams); the per-tool policy (`policy/admission.ts`: refused calls answered here, lists
+ * filtered on the way back); tool-call logging and webhooks; then the backend, told who the caller is
  * ({@link Identity}) and what admission read; its answer gets the CORS headers.
  */
 export class McpRoute {
@@ -83,18 +87,21 @@ export class McpRoute {
       { log },
     );
     if ('refusal' in a) return a.refusal;
-    const { identity, corsHeaders, body, json, messages, tools } = a;
+    const { identity, corsHeaders, body, json, messages, tools, policy } = a;
     const backend = this.ctx.registry.backend(entry);
+    // A batch without the calls the policy refused is forwarded as a new body.
+    const rewritten = policy?.body !== undefined;
     try {
-      const res = await backend.handle(request, identity, {
+      const res = await backend.handle(rewritten ? withBody(request, body!) : request, identity, {
         body,
-        bytes: info.body,
+        bytes: rewritten ? undefined : info.body,
         json,
         observer: tools,
         info,
       });
       // Backends that parse their answers anyway tell the observer; the others' bytes are read on the way.
-      return withHeaders(tools && !backend.observesResponses ? tools.tapResponse(res) : res, corsHeaders);
+      const observed = tools && !backend.observesResponses ? tools.tapResponse(res) : res;
+      return withHeaders(policy ? await policy.respond(observed) : observed, corsHeaders);
     } catch (err) {
       return withHeaders(this.backendFailure(entry, err, messages, log), corsHeaders);
     }
@@ -119,6 +126,7 @@ export class McpRoute {
     let text: string | undefined;
     let messages: RpcMessage[] = [];
     let json: unknown;
+    let policy: PolicyAdmission | undefined;
     if (method === 'POST') {
       try {
         const { buffered } = body;
@@ -141,10 +149,16 @@ export class McpRoute {
         const refusal = checkModernHeaders(json, header);
         if (refusal) return { refusal: withHeaders(refusal.error.toResponse(refusal.id), corsHeaders) };
       }
+      policy = policyAdmission(this.ctx.policy, entry.name, identity, messages, json);
+      if (policy?.answer) return { refusal: withHeaders(policy.answer, corsHeaders) };
+      if (policy?.body !== undefined) ({ body: text, json } = policy);
+      if (policy) messages = policy.messages as RpcMessage[];
       this.announceToolCalls(entry, messages, identity, logs);
+    } else if (method === 'GET') {
+      policy = policyForStream(this.ctx.policy, entry.name, identity);
     }
     const tools = ToolObservation.of(entry.name, messages, this.ctx.metrics);
-    return { identity, corsHeaders, body: text, messages, json, tools };
+    return { identity, corsHeaders, body: text, messages, json, tools, policy };
   }
 
   /**

@@ -58,6 +58,34 @@ export function gatewayPaths(p: string, opts: GatewayPathOptions): Record<string
         responses: { 200: { description: 'services', content: jsonOf('ServiceList') }, ...adminErrors },
       },
     },
+    [`${p}/admin/policies`]: {
+      get: {
+        summary:
+          "The per-tool policies in force, in the config file's `policies` shape (admin); header x-mcp-gateway-policy-source: config or runtime",
+        security: admin,
+        responses: { 200: { description: 'policies', content: jsonOf('Policies') }, ...adminErrors },
+      },
+      put: {
+        summary:
+          'Replace the per-tool policies (admin); stored, so every instance and restart uses them until DELETE',
+        security: admin,
+        requestBody: { required: true, content: jsonOf('Policies') },
+        responses: {
+          200: { description: 'in force', content: jsonOf('Policies') },
+          400: {
+            description: 'invalid policies: zod issues with dotted paths',
+            content: jsonOf('PolicyIssues'),
+          },
+          ...adminErrors,
+          413: oauthError('body too large'),
+        },
+      },
+      delete: {
+        summary: "Drop the stored policies: the config file's apply again (admin)",
+        security: admin,
+        responses: { 204: { description: 'config file policies in force' }, ...adminErrors },
+      },
+    },
     [`${p}/admin/services/{name}`]: {
       parameters: [
         {

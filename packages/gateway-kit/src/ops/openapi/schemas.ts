@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policiesSchema } from '../../config/policy-schema.js';
 import { serviceSchema } from '../../config/schema.js';
 
 /** A `$ref` to a schema under `components.schemas`. */
@@ -34,17 +35,30 @@ export const redirect = (description: string) => ({
   headers: { Location: { schema: { type: 'string', format: 'uri' } } },
 });
 
+/** JSON Schema (draft 2020-12) of what a zod schema accepts as input, without the `$schema` dialect. */
+function inputJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...out } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return out;
+}
+
 /**
  * JSON Schema (draft 2020-12) of a service entry as the admin API reads it:
  * generated from the config's zod {@link serviceSchema}, the same schema
  * `PUT /admin/services/{name}` validates with.
  */
 export function serviceJsonSchema(): Record<string, unknown> {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(serviceSchema, {
-    io: 'input',
-    unrepresentable: 'any',
-  }) as Record<string, unknown>;
-  return schema;
+  return inputJsonSchema(serviceSchema);
+}
+
+/**
+ * JSON Schema of the `policies` document that `GET /admin/policies` returns and
+ * `PUT /admin/policies` validates: generated from the config's zod {@link policiesSchema}.
+ */
+export function policiesJsonSchema(): Record<string, unknown> {
+  return inputJsonSchema(policiesSchema);
 }
 
 const str = { type: 'string' };
@@ -60,7 +74,25 @@ const open = (properties: Record<string, unknown>, required: string[] = []) => (
 export function componentSchemas(): Record<string, unknown> {
   return {
     ServiceConfig: serviceJsonSchema(),
+    Policies: policiesJsonSchema(),
     OAuthError: open({ error: str, error_description: str }, ['error']),
+    PolicyIssues: open(
+      {
+        error: { type: 'string', enum: ['invalid_policies'] },
+        error_description: str,
+        issues: {
+          type: 'array',
+          items: open(
+            {
+              path: { type: 'string', description: 'dotted path, e.g. services.fetch.rules[0].when' },
+              message: str,
+            },
+            ['path', 'message'],
+          ),
+        },
+      },
+      ['error', 'issues'],
+    ),
     Service: open(
       {
         name: str,
