@@ -7,6 +7,7 @@ import {
   type PasswordCost,
   type Store,
 } from '@mcp-gateway/oauth-dynamicclient';
+import type { FederationHooks } from '../federation/hooks.js';
 import { observeLogins } from './login-events.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { subjectWarnings } from '../config/subjects.js';
@@ -58,6 +59,8 @@ export interface CreateGatewayOptions {
    * oauth-dynamicclient's `DEFAULT_PASSWORD_COST`). Lower it only in tests.
    */
   passwordCost?: PasswordCost;
+  /** Hooks of the federated endpoints (`federated` in the config): per-call admission, per-list filter. */
+  federationHooks?: FederationHooks;
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -192,7 +195,7 @@ export async function createGateway(
       },
     ),
     logger,
-    resources: resourcesOf(registry, config.issuer),
+    resources: resourcesOf(registry, config.issuer, config.federated),
     onAudit: (record) => {
       const event = auditToEvent(record);
       if (event && webhooks.wants(event.type)) webhooks.emit(event);
@@ -204,7 +207,7 @@ export async function createGateway(
     registry
       .refresh()
       .then((changed) => {
-        if (changed) authorization.setResources(resourcesOf(registry, config.issuer));
+        if (changed) authorization.setResources(resourcesOf(registry, config.issuer, config.federated));
       })
       .catch(() => {});
   }, 10_000);
@@ -231,6 +234,7 @@ export async function createGateway(
     ),
     version: VERSION,
     ...(opts.accessLogLevel ? { accessLogLevel: opts.accessLogLevel } : {}),
+    ...(opts.federationHooks ? { federationHooks: opts.federationHooks } : {}),
   });
   metrics.sessionSource = () =>
     registry.running().flatMap(([name, b]) => (b.sessions ? [[name, b.sessions()] as [string, number]] : []));

@@ -1,0 +1,142 @@
+/**
+ * One request from a federated endpoint to one member service: a synthetic
+ * 2026-07-28 stateless request (SEP-2575 `_meta` envelope, SEP-2243 mirrored
+ * headers) through the member's own `ServiceBackend.handle`, the same path
+ * (limits, pools, deadlines) as a client's request to that service, under a
+ * deadline of its own.
+ */
+import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
+import { JsonRpcCode } from '../errors.js';
+import type { Identity } from '../identity.js';
+import type { ServiceBackend } from '../services/backend.js';
+import type { ServiceEntry } from '../services/registry.js';
+
+/** The protocol revision members are asked in (the gateway's backends all serve it). */
+export const MEMBER_PROTOCOL_VERSION = '2026-07-28';
+
+/** A JSON-RPC error object. */
+export interface RpcError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/** A member's answer: its `result`, or an `error` (its own, or the gateway's when it failed or timed out). */
+export type MemberReply = { result: Record<string, unknown> } | { error: RpcError };
+
+/** Methods whose name or URI the `Mcp-Name` header mirrors. */
+const NAMED: Record<string, 'name' | 'uri'> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
+
+/** A header value as SEP-2243 sends it: as is when printable ASCII, else `=?base64?…?=`. */
+function headerValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : `=?base64?${Buffer.from(value).toString('base64')}?=`;
+}
+
+/** What a member request carries besides method and params. */
+export interface MemberRequestOptions {
+  identity: Identity;
+  /** The caller's `_meta` envelope keys (2026 callers), kept except the protocol version. */
+  meta?: Record<string, unknown> | undefined;
+  /** Milliseconds before the request is abandoned with `-32001`. */
+  timeoutMs: number;
+  /** The client's disconnect. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Sends `method` with `params` to `entry`'s backend and reads the one
+ * JSON-RPC response (a JSON body, or the response event of an SSE stream).
+ * Never throws: a backend that throws, answers garbage or misses the deadline
+ * becomes an {@link RpcError}.
+ */
+export async function memberRequest(
+  entry: ServiceEntry,
+  backend: ServiceBackend,
+  method: string,
+  params: Record<string, unknown>,
+  opts: MemberRequestOptions,
+): Promise<MemberReply> {
+  const meta = {
+    [MCP_META_KEYS.clientCapabilities]: {},
+    ...opts.meta,
+    [MCP_META_KEYS.protocolVersion]: MEMBER_PROTOCOL_VERSION,
+  };
+  const message = { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } };
+  const body = JSON.stringify(message);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': MEMBER_PROTOCOL_VERSION,
+    'mcp-method': method,
+  };
+  const nameKey = NAMED[method];
+  if (nameKey && typeof params[nameKey] === 'string') headers['mcp-name'] = headerValue(params[nameKey]);
+  const controller = new AbortController();
+  const signals = opts.signal ? [controller.signal, opts.signal] : [controller.signal];
+  const signal = AbortSignal.any(signals);
+  const request = new Request(entry.route.resource, { method: 'POST', headers, body, signal });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<MemberReply>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      const seconds = Math.round(opts.timeoutMs / 100) / 10;
+      resolve(
+        failure(JsonRpcCode.BackendTimeout, `service "${entry.name}" did not answer within ${seconds}s`),
+      );
+    }, opts.timeoutMs);
+  });
+  const exchange = (async (): Promise<MemberReply> => {
+    const res = await backend.handle(request, opts.identity, { body, json: message, info: { signal } });
+    return replyOf(entry.name, res);
+  })().catch((err: unknown) => errorOf(entry.name, err));
+  try {
+    return await Promise.race([exchange, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function failure(code: number, message: string): MemberReply {
+  return { error: { code, message } };
+}
+
+/** A thrown backend error as a reply: its JSON-RPC code when it has one, else "unavailable". */
+function errorOf(service: string, err: unknown): MemberReply {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'number' && typeof e.message === 'string') return failure(e.code, e.message);
+  return failure(JsonRpcCode.BackendUnavailable, `service "${service}" failed`);
+}
+
+/** The JSON-RPC response in a backend's answer (JSON, or the last response event of SSE). */
+async function replyOf(service: string, res: Response): Promise<MemberReply> {
+  const text = await res.text();
+  const type = res.headers.get('content-type') ?? '';
+  const candidates = type.includes('text/event-stream')
+    ? text
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+    : [text];
+  for (const c of candidates.reverse()) {
+    let m: unknown;
+    try {
+      m = JSON.parse(c);
+    } catch {
+      continue;
+    }
+    if (typeof m !== 'object' || m === null || !('id' in m)) continue;
+    const msg = m as { result?: unknown; error?: RpcError };
+    if (msg.error && typeof msg.error.code === 'number') return { error: msg.error };
+    if (typeof msg.result === 'object' && msg.result !== null) {
+      return { result: msg.result as Record<string, unknown> };
+    }
+  }
+  return failure(
+    JsonRpcCode.BackendUnavailable,
+    `service "${service}" answered HTTP ${res.status} without a response`,
+  );
+}
