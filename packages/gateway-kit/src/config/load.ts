@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { federationConfigIssues } from '../federation/config.js';
+import { federationConfigIssues } from '../federation/config-check.js';
 import { authorizationConfigIssues } from './authorization-check.js';
 import { applyEnvOverrides, envVariableFor, getAt, setAt, type EnvOverride } from './env.js';
 import { ConfigError, fromZodIssues } from './errors.js';

@@ -1,13 +1,10 @@
 /**
  * The `federated` config section: endpoints that put several services behind
  * one MCP URL (issue 20). The zod schema checks each entry's shape; the checks
- * that need the whole config (members exist, the path is free) are
- * {@link federationConfigIssues}, run at load beside the other cross-field checks.
+ * that need the whole config (members exist, the path is free) are in
+ * `config-check.ts`, run at load beside the other cross-field checks.
  */
 import { z } from 'zod';
-import type { ConfigIssue } from '../config/errors.js';
-import { serviceRoute } from '../config/routes.js';
-import type { ServiceConfig } from '../config/schema.js';
 
 /**
  * How member names are shown: `always` prefixes every name with its service,
@@ -25,30 +22,6 @@ export type PrefixMode = (typeof PREFIX_MODES)[number];
  * never contain either, so the first separator splits a prefixed name.
  */
 export const SEPARATORS = ['__', '.'] as const;
-
-/** Path segments the gateway or its authorization server answers itself. */
-const RESERVED_SEGMENTS = new Set([
-  '.well-known',
-  'account',
-  'admin',
-  'authorize',
-  'callback',
-  'consent',
-  'healthz',
-  'introspect',
-  'jwks',
-  'login',
-  'logout',
-  'metrics',
-  'openapi.json',
-  'readyz',
-  'register',
-  'revoke',
-  'servers',
-  'token',
-  'upstream',
-  'verify',
-]);
 
 export const federatedEndpointSchema = z.strictObject({
   path: z
@@ -83,44 +56,3 @@ export const federatedEndpointSchema = z.strictObject({
 });
 
 export type FederatedEndpointConfig = z.output<typeof federatedEndpointSchema>;
-
-/**
- * Whole-config checks of `federated`: every member is an enabled service of
- * the file, no member twice, and each path is its own (not a service's MCP
- * path, not another endpoint's, not one the gateway answers itself).
- */
-export function federationConfigIssues(config: {
-  issuer: string;
-  services: Record<string, ServiceConfig>;
-  federated: FederatedEndpointConfig[];
-}): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const taken = new Map<string, string>();
-  for (const [name, s] of Object.entries(config.services)) {
-    if (!s.enabled || s.host) continue;
-    const path = new URL(serviceRoute(config.issuer, name, s).resource).pathname;
-    taken.set(path, `service "${name}"`);
-  }
-  const issuerPath = new URL(config.issuer).pathname.replace(/\/+$/, '');
-  config.federated.forEach((f, i) => {
-    const at = `federated[${i}]`;
-    f.services.forEach((name, j) => {
-      const s = config.services[name];
-      if (!s || !s.enabled)
-        issues.push({ path: `${at}.services[${j}]`, message: `no enabled service "${name}"` });
-      if (f.services.indexOf(name) !== j) {
-        issues.push({ path: `${at}.services[${j}]`, message: `service "${name}" is listed twice` });
-      }
-    });
-    const first = f.path.split('/')[1]!;
-    const full = issuerPath + f.path;
-    const owner = taken.get(full);
-    if (RESERVED_SEGMENTS.has(first)) {
-      issues.push({ path: `${at}.path`, message: `${f.path} is under /${first}, which the gateway serves` });
-    } else if (owner) {
-      issues.push({ path: `${at}.path`, message: `${f.path} is already the MCP endpoint of ${owner}` });
-    }
-    taken.set(full, `federated endpoint ${f.path}`);
-  });
-  return issues;
-}

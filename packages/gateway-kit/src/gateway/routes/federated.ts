@@ -221,7 +221,13 @@ class FederatedHttp {
     const method = m.method as string;
     const params = paramsOf(m);
     if (method === 'initialize' && !sessionId) {
-      const s = this.sessions.open(identity.sub, negotiatedVersion(params.protocolVersion));
+      let s;
+      try {
+        s = this.sessions.open(identity.sub, negotiatedVersion(params.protocolVersion));
+      } catch (err) {
+        if (err instanceof GatewayError) return err.toResponse(id);
+        throw err;
+      }
       if (logEnabled(this.ctx.logger, 'debug'))
         log.debug('federated session opened', { endpoint: this.endpoint.route.localPath });
       return rpc(
