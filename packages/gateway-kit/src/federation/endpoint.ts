@@ -5,6 +5,7 @@
  * them for 2025 sessions and 2026-07-28 requests.
  */
 import { mayUse } from '../config/subjects.js';
+import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
 import type { ServiceRegistry } from '../services/registry.js';
@@ -31,8 +32,8 @@ export interface FederatedRequest {
   identity: Identity;
   /** The caller's `_meta` (2026 envelope keys, progress token), passed on to members. */
   meta?: Record<string, unknown> | undefined;
-  /** Aborts member requests (the client went away, or cancelled). */
-  signal?: AbortSignal | undefined;
+  /** The edge's facts of the request (its lazy disconnect `signal` reaches members). */
+  info?: RequestInfo | undefined;
 }
 
 /** What the endpoint needs from the gateway. */
@@ -107,7 +108,7 @@ export class FederatedEndpoint {
         identity: req.identity,
         meta: req.meta,
         timeoutMs,
-        signal: req.signal,
+        info: req.info,
       });
     };
   }

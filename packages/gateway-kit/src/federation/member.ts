@@ -5,8 +5,12 @@
  * (limits, pools, deadlines) as a client's request to that service, under a
  * deadline of its own.
  */
+import { knownBody } from '@mcp-gateway/internal/known-body';
+import { MATERIALIZE_REQUEST } from '@mcp-gateway/internal/lazy-request';
+import { unbuiltResponse } from '@mcp-gateway/internal/lazy-response';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { JsonRpcCode } from '../errors.js';
+import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { ServiceBackend } from '../services/backend.js';
 import type { ServiceEntry } from '../services/registry.js';
@@ -43,8 +47,8 @@ export interface MemberRequestOptions {
   meta?: Record<string, unknown> | undefined;
   /** Milliseconds before the request is abandoned with `-32001`. */
   timeoutMs: number;
-  /** The client's disconnect. */
-  signal?: AbortSignal | undefined;
+  /** The edge's facts of the client's request (its lazy disconnect `signal`). */
+  info?: RequestInfo | undefined;
 }
 
 /**
@@ -76,9 +80,16 @@ export async function memberRequest(
   const nameKey = NAMED[method];
   if (nameKey && typeof params[nameKey] === 'string') headers['mcp-name'] = headerValue(params[nameKey]);
   const controller = new AbortController();
-  const signals = opts.signal ? [controller.signal, opts.signal] : [controller.signal];
-  const signal = AbortSignal.any(signals);
-  const request = new Request(entry.route.resource, { method: 'POST', headers, body, signal });
+  const request = syntheticRequest(entry.route.resource, headers, body, controller.signal);
+  // The client's disconnect reaches members through the edge's lazy `info.signal`, as on the direct path.
+  const client = opts.info;
+  const info = client
+    ? {
+        get signal() {
+          return client.signal;
+        },
+      }
+    : {};
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<MemberReply>((resolve) => {
     timer = setTimeout(() => {
@@ -90,7 +101,7 @@ export async function memberRequest(
     }, opts.timeoutMs);
   });
   const exchange = (async (): Promise<MemberReply> => {
-    const res = await backend.handle(request, opts.identity, { body, json: message, info: { signal } });
+    const res = await backend.handle(request, opts.identity, { body, json: message, info });
     return replyOf(entry.name, res);
   })().catch((err: unknown) => errorOf(entry.name, err));
   try {
@@ -98,6 +109,33 @@ export async function memberRequest(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A lazy `Request` (the node edge's contract, `@mcp-gateway/internal/lazy-request`): `method`,
+ * `url`, `headers.get/has` and `signal` answered from plain values, the real `Request` built
+ * only when a backend asks for more (per request: a `new Request` costs more than the rest).
+ */
+function syntheticRequest(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Request {
+  let real: Request | undefined;
+  const materialize = () => (real ??= new Request(url, { method: 'POST', headers, body, signal }));
+  return Object.create(Request.prototype, {
+    method: { value: 'POST' },
+    url: { value: url },
+    signal: { value: signal },
+    headers: {
+      value: {
+        get: (name: string) => headers[name.toLowerCase()] ?? null,
+        has: (name: string) => name.toLowerCase() in headers,
+      },
+    },
+    [MATERIALIZE_REQUEST]: { value: materialize },
+  }) as Request;
 }
 
 function failure(code: number, message: string): MemberReply {
@@ -111,9 +149,19 @@ function errorOf(service: string, err: unknown): MemberReply {
   return failure(JsonRpcCode.BackendUnavailable, `service "${service}" failed`);
 }
 
+/** The body of a response whose body is known without reading a stream (lazy or known-body responses). */
+function bodyText(res: Response): string | undefined {
+  const lazy = unbuiltResponse(res);
+  const body = lazy ? lazy.body : knownBody(res);
+  if (typeof body === 'string') return body;
+  return body instanceof Uint8Array
+    ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+    : undefined;
+}
+
 /** The JSON-RPC response in a backend's answer (JSON, or the last response event of SSE). */
 async function replyOf(service: string, res: Response): Promise<MemberReply> {
-  const text = await res.text();
+  const text = bodyText(res) ?? (await res.text());
   const type = res.headers.get('content-type') ?? '';
   const candidates = type.includes('text/event-stream')
     ? text

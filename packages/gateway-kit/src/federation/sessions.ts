@@ -16,8 +16,6 @@ export class FederatedSession {
   lastActivity: number;
   /** Requests being served right now (a busy session is never evicted). */
   inFlight = 0;
-  /** In-flight requests by JSON-RPC id, for `notifications/cancelled`. */
-  readonly requests = new Map<string | number, AbortController>();
 
   constructor(
     readonly id: string,
@@ -26,12 +24,6 @@ export class FederatedSession {
     now: number,
   ) {
     this.lastActivity = now;
-  }
-
-  /** Aborts every request in flight. */
-  end(): void {
-    for (const c of this.requests.values()) c.abort();
-    this.requests.clear();
   }
 }
 
@@ -103,11 +95,7 @@ export class FederatedSessions {
 
   /** Ends a session; true when it was open. */
   close(id: string): boolean {
-    const s = this.sessions.get(id);
-    if (!s) return false;
-    this.sessions.delete(id);
-    s.end();
-    return true;
+    return this.sessions.delete(id);
   }
 
   /** Ends idle sessions past the timeout. */

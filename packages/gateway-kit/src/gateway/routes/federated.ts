@@ -1,3 +1,4 @@
+import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { logEnabled } from '@mcp-gateway/internal/log';
 import { AuthError } from '../../auth.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
@@ -37,7 +38,10 @@ function rpc(id: string | number | null, reply: MemberReply, headers: Record<str
     'error' in reply
       ? { jsonrpc: '2.0', id, error: reply.error }
       : { jsonrpc: '2.0', id, result: reply.result };
-  return Response.json(body, { headers: { 'cache-control': 'no-store', ...headers } });
+  return lazyResponse(JSON.stringify(body), {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  });
 }
 
 const paramsOf = (m: RpcMessage): Record<string, unknown> =>
@@ -205,7 +209,7 @@ class FederatedHttp {
     const params = paramsOf(m);
     const { _meta, ...rest } = params;
     const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
-    const reply = await this.endpoint.serve({ method, params: rest, identity, meta, signal: info.signal });
+    const reply = await this.endpoint.serve({ method, params: rest, identity, meta, info });
     return rpc(id, modernReply(method, reply));
   }
 
@@ -245,24 +249,18 @@ class FederatedHttp {
     }
     const session = this.sessions.get(sessionId, identity.sub);
     if (!session) throw sessionNotFound();
-    if (m.id === undefined) {
-      if (method === 'notifications/cancelled') session.requests.get(params.requestId as string)?.abort();
-      return new Response(null, { status: 202 });
-    }
+    // Notifications are not forwarded: members are asked statelessly, and a cancelled request ends with its HTTP request.
+    if (m.id === undefined) return new Response(null, { status: 202 });
     if (method === 'logging/setLevel') return rpc(id, { result: {} });
-    const controller = new AbortController();
-    if (id !== null) session.requests.set(id, controller);
     session.inFlight++;
     try {
-      const signal = info.signal ? AbortSignal.any([info.signal, controller.signal]) : controller.signal;
       const { _meta, ...rest } = params;
       const progress = (_meta as { progressToken?: unknown } | undefined)?.progressToken;
       const meta = progress === undefined ? undefined : { progressToken: progress };
-      const reply = await this.endpoint.serve({ method, params: rest, identity, meta, signal });
+      const reply = await this.endpoint.serve({ method, params: rest, identity, meta, info });
       return rpc(id, legacyReply(reply));
     } finally {
       session.inFlight--;
-      if (id !== null) session.requests.delete(id);
     }
   }
 
