@@ -8,9 +8,16 @@ import {
 } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { createFetchServer } from '@mcp-gateway/fetch-server';
 import { fixtureMcpServerCommand, listen, parseWwwAuthenticate, type Listening } from '@mcp-gateway/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { issueToken } from '../src/gateway/cli-token.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
@@ -19,7 +26,7 @@ import { createLogger } from '../src/ops/logger.js';
 
 const V2026 = '2026-07-28';
 const MEMBERS = ['fetch', 'fixture', 'upstream'];
-const ENDPOINTS = ['/mcp', '/all', '/never', '/down', '/small'] as const;
+const ENDPOINTS = ['/mcp', '/all', '/never', '/down', '/small', '/legacy'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 type User = 'alice' | 'bob';
 
@@ -30,6 +37,7 @@ let page: Listening;
 let upstream: Listening;
 /** Requests the `http` member's upstream received. */
 let upstreamRequests = 0;
+let legacy: LegacyServer;
 const tokens: Record<User, Partial<Record<Endpoint, string>>> = { alice: {}, bob: {} };
 
 beforeAll(async () => {
@@ -41,6 +49,7 @@ beforeAll(async () => {
     upstreamRequests++;
     return fetchServer(request);
   });
+  legacy = await legacyServer();
   // A member that is down: an address that listened once and is closed now.
   const gone = await listen(() => new Response('gone'));
   await gone.close();
@@ -54,6 +63,7 @@ beforeAll(async () => {
         fixture: { type: 'stdio', ...fixtureMcpServerCommand(), users: ['local:alice'] },
         upstream: { type: 'http', url: `${upstream.url}/mcp` },
         dead: { type: 'http', url: `${gone.url}/mcp`, timeout: 5 },
+        old: { type: 'http', url: `${legacy.url}/mcp` },
       },
       federated: [
         { path: '/mcp', services: MEMBERS },
@@ -61,6 +71,7 @@ beforeAll(async () => {
         { path: '/never', services: MEMBERS, prefix: 'never' },
         { path: '/down', services: ['fetch', 'dead', 'fixture'], prefix: 'always', timeout: 5 },
         { path: '/small', services: ['fetch'], maxSessions: 3, maxSessionsPerUser: 2 },
+        { path: '/legacy', services: ['fetch', 'old'] },
       ],
     },
     { env: {} },
@@ -83,7 +94,66 @@ afterAll(async () => {
   await gw?.close(0);
   await upstream?.close();
   await page?.close();
+  await legacy?.close();
 });
+
+interface LegacyServer {
+  url: string;
+  /** Session ids the server opened, and those a DELETE ended. */
+  opened: string[];
+  ended: string[];
+  close(): Promise<void>;
+}
+
+/** A 2025-only MCP server (SDK 1.x, stateful Streamable HTTP): anything without a session but `initialize` is 400. */
+async function legacyServer(): Promise<LegacyServer> {
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const opened: string[] = [];
+  const ended: string[] = [];
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body: unknown = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+    const sid = req.headers['mcp-session-id'] as string | undefined;
+    let t = sid ? transports.get(sid) : undefined;
+    if (!t && !sid && isInitializeRequest(body)) {
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: randomUUID,
+        onsessioninitialized: (id) => {
+          opened.push(id);
+          transports.set(id, transport);
+        },
+        onsessionclosed: (id) => {
+          ended.push(id);
+          transports.delete(id);
+        },
+      });
+      const mcp = new McpServer({ name: 'legacy', version: '1' });
+      mcp.registerTool('legacy-echo', { inputSchema: { text: z.string() } }, ({ text }) => ({
+        content: [{ type: 'text', text: `legacy ${text}` }],
+      }));
+      await mcp.connect(transport);
+      t = transport;
+    }
+    if (!t) {
+      const error = { code: -32000, message: 'Bad Request: No valid session ID provided' };
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: null, error }));
+      return;
+    }
+    await t.handleRequest(req, res, body);
+  }
+  const server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    opened,
+    ended,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
 
 const auth = (endpoint: Endpoint, user: User = 'alice') => ({
   authorization: `Bearer ${tokens[user][endpoint]}`,
@@ -197,6 +267,17 @@ describe.each([
     await client.close();
   });
 
+  it('a 2025-only member is asked through a session of its own, opened on first need', async () => {
+    const client = await connect('/legacy');
+    const listed = names(await client.listTools());
+    expect(listed).toEqual(expect.arrayContaining(['fetch', 'legacy-echo']));
+    expect(textOf(await client.callTool({ name: 'legacy-echo', arguments: { text: 'hi' } }))).toBe(
+      'legacy hi',
+    );
+    expect(legacy.opened.length).toBeGreaterThan(0);
+    await client.close();
+  });
+
   it('prompts and resources are merged and routed', async () => {
     const client = await connect('/mcp');
     const prompts = (await client.listPrompts()).prompts.map((p) => p.name).sort();
@@ -213,6 +294,21 @@ describe.each([
 });
 
 describe('federated endpoint: protection and sessions', () => {
+  it("a federated 2025 session's member sessions end with it (DELETE)", async () => {
+    const client = new ClientV1({ name: 'sdk1', version: '1' });
+    const transport = new TransportV1(new URL(`${base}/legacy`), {
+      requestInit: { headers: auth('/legacy') },
+    });
+    await client.connect(transport);
+    const before = legacy.opened.length;
+    expect(textOf(await client.callTool({ name: 'legacy-echo', arguments: { text: 'x' } }))).toBe('legacy x');
+    expect(legacy.opened.length).toBe(before + 1);
+    const memberSession = legacy.opened.at(-1)!;
+    await transport.terminateSession();
+    await vi.waitFor(() => expect(legacy.ended).toContain(memberSession));
+    await client.close();
+  });
+
   it("rfc9728: without a token, 401 names the endpoint's own document, whose scopes are the members' union", async () => {
     const res = await fetch(`${base}/mcp`, {
       method: 'POST',

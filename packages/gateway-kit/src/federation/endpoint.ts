@@ -11,6 +11,7 @@ import type { Logger } from '../ops/logger.js';
 import type { ServiceRegistry } from '../services/registry.js';
 import { Catalogs, type Ask, type ListKind } from './catalog.js';
 import type { FederatedTool, FederationHooks } from './hooks.js';
+import { LegacyMemberSessions, refusesModern } from './legacy-member.js';
 import { memberRequest, type MemberReply } from './member.js';
 import { ownerByPrefix, templateMatcher, type Owner } from './names.js';
 import type { FederatedRoute } from './resource.js';
@@ -32,6 +33,8 @@ export interface FederatedRequest {
   identity: Identity;
   /** The caller's `_meta` (2026 envelope keys, progress token), passed on to members. */
   meta?: Record<string, unknown> | undefined;
+  /** Whose 2025 sessions with 2025-only members serve it: the federated session's id (default: the user). */
+  owner?: string | undefined;
   /** The edge's facts of the request (its lazy disconnect `signal` reaches members). */
   info?: RequestInfo | undefined;
 }
@@ -57,12 +60,17 @@ const error = (code: number, message: string): MemberReply => ({ error: { code, 
 /** A federated endpoint's method dispatch. */
 export class FederatedEndpoint {
   readonly catalogs: Catalogs;
+  /** Members found to refuse 2026-07-28 requests, asked through 2025 sessions from then on. */
+  private readonly legacyOnly = new Set<string>();
+  private readonly legacy: LegacyMemberSessions;
 
   constructor(
     readonly route: FederatedRoute,
     private readonly deps: FederatedEndpointDeps,
   ) {
     this.catalogs = new Catalogs(route.config, deps.logger);
+    const { maxSessions, sessionTimeout } = route.config;
+    this.legacy = new LegacyMemberSessions({ maxSessions, idleMs: sessionTimeout * 1000 });
   }
 
   /** The members `identity` may use: enabled, its `users` list admits them, and the token holds their scopes. */
@@ -100,17 +108,30 @@ export class FederatedEndpoint {
   /** Asks members for `req`'s caller, with its envelope, signal and the endpoint's deadline. */
   private ask(req: FederatedRequest): Ask {
     const timeoutMs = this.route.config.timeout * 1000;
-    return (service, method, params) => {
+    const opts = { identity: req.identity, meta: req.meta, timeoutMs, info: req.info };
+    const owner = req.owner ?? `user:${req.identity.sub}`;
+    return async (service, method, params) => {
       const entry = this.deps.registry.get(service);
-      if (!entry) return Promise.resolve(error(-32000, `service "${service}" is not available`));
+      if (!entry) return error(-32000, `service "${service}" is not available`);
       const backend = this.deps.registry.backend(entry);
-      return memberRequest(entry, backend, method, params, {
-        identity: req.identity,
-        meta: req.meta,
-        timeoutMs,
-        info: req.info,
+      if (this.legacyOnly.has(service)) {
+        return this.legacy.request(owner, entry, backend, method, params, opts);
+      }
+      const reply = await memberRequest(entry, backend, method, params, opts);
+      // Only an `http` upstream can be 2025-only: every other backend serves 2026-07-28.
+      if (entry.config.type !== 'http' || !refusesModern(reply)) return reply;
+      this.legacyOnly.add(service);
+      this.deps.logger.info('federated: member speaks only 2025, using sessions with it', {
+        endpoint: this.route.localPath,
+        service,
       });
+      return this.legacy.request(owner, entry, backend, method, params, opts);
     };
+  }
+
+  /** Ends the member sessions of a federated 2025 session (or of a user, `user:<sub>`). */
+  closeOwner(owner: string): void {
+    this.legacy.closeOwner(owner);
   }
 
   private async list(

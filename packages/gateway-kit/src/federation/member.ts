@@ -70,7 +70,6 @@ export async function memberRequest(
     [MCP_META_KEYS.protocolVersion]: MEMBER_PROTOCOL_VERSION,
   };
   const message = { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } };
-  const body = JSON.stringify(message);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
@@ -79,6 +78,27 @@ export async function memberRequest(
   };
   const nameKey = NAMED[method];
   if (nameKey && typeof params[nameKey] === 'string') headers['mcp-name'] = headerValue(params[nameKey]);
+  return (await memberExchange(entry, backend, message, headers, opts)).reply;
+}
+
+/** A member's reply, with the `Mcp-Session-Id` its answer carried (2025 `initialize`). */
+export interface MemberExchange {
+  reply: MemberReply;
+  sessionId: string | null;
+}
+
+/**
+ * One JSON-RPC message to `entry`'s backend with `headers`, under the
+ * deadline: the reply (never thrown) and the answer's session id.
+ */
+export async function memberExchange(
+  entry: ServiceEntry,
+  backend: ServiceBackend,
+  message: Record<string, unknown>,
+  headers: Record<string, string>,
+  opts: Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info'>,
+): Promise<MemberExchange> {
+  const body = JSON.stringify(message);
   const controller = new AbortController();
   const request = syntheticRequest(entry.route.resource, headers, body, controller.signal);
   // The client's disconnect reaches members through the edge's lazy `info.signal`, as on the direct path.
@@ -91,19 +111,19 @@ export async function memberRequest(
       }
     : {};
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<MemberReply>((resolve) => {
+  const deadline = new Promise<MemberExchange>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
       const seconds = Math.round(opts.timeoutMs / 100) / 10;
-      resolve(
-        failure(JsonRpcCode.BackendTimeout, `service "${entry.name}" did not answer within ${seconds}s`),
-      );
+      const message = `service "${entry.name}" did not answer within ${seconds}s`;
+      resolve({ reply: failure(JsonRpcCode.BackendTimeout, message), sessionId: null });
     }, opts.timeoutMs);
   });
-  const exchange = (async (): Promise<MemberReply> => {
+  const exchange = (async (): Promise<MemberExchange> => {
     const res = await backend.handle(request, opts.identity, { body, json: message, info });
-    return replyOf(entry.name, res);
-  })().catch((err: unknown) => errorOf(entry.name, err));
+    const sessionId = message.method === 'initialize' ? res.headers.get('mcp-session-id') : null;
+    return { reply: await replyOf(entry.name, res), sessionId };
+  })().catch((err: unknown) => ({ reply: errorOf(entry.name, err), sessionId: null }));
   try {
     return await Promise.race([exchange, deadline]);
   } finally {

@@ -43,6 +43,8 @@ export class FederatedSessions {
     private readonly limits: SessionLimits,
     private readonly now: () => number = Date.now,
     private readonly newId: () => string = randomUUID,
+    /** Told of each session that ends (its member sessions end with it). */
+    private readonly onClose: (id: string) => void = () => {},
   ) {}
 
   get size(): number {
@@ -95,7 +97,9 @@ export class FederatedSessions {
 
   /** Ends a session; true when it was open. */
   close(id: string): boolean {
-    return this.sessions.delete(id);
+    if (!this.sessions.delete(id)) return false;
+    this.onClose(id);
+    return true;
   }
 
   /** Ends idle sessions past the timeout. */

@@ -1,4 +1,5 @@
 import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
+import { randomUUID } from 'node:crypto';
 import { logEnabled } from '@mcp-gateway/internal/log';
 import { AuthError } from '../../auth.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
@@ -73,11 +74,16 @@ class FederatedHttp {
       hooks,
       onToolCall: (service, tool, identity, args) => this.announce(service, tool, identity, args),
     });
-    this.sessions = new FederatedSessions({
-      maxSessions: config.maxSessions,
-      maxSessionsPerUser: config.maxSessionsPerUser,
-      idleMs: config.sessionTimeout * 1000,
-    });
+    this.sessions = new FederatedSessions(
+      {
+        maxSessions: config.maxSessions,
+        maxSessionsPerUser: config.maxSessionsPerUser,
+        idleMs: config.sessionTimeout * 1000,
+      },
+      Date.now,
+      randomUUID,
+      (id) => this.endpoint.closeOwner(id),
+    );
     const named =
       config.prefix === 'never'
         ? ''
@@ -257,7 +263,14 @@ class FederatedHttp {
       const { _meta, ...rest } = params;
       const progress = (_meta as { progressToken?: unknown } | undefined)?.progressToken;
       const meta = progress === undefined ? undefined : { progressToken: progress };
-      const reply = await this.endpoint.serve({ method, params: rest, identity, meta, info });
+      const reply = await this.endpoint.serve({
+        method,
+        params: rest,
+        identity,
+        meta,
+        info,
+        owner: session.id,
+      });
       return rpc(id, legacyReply(reply));
     } finally {
       session.inFlight--;
