@@ -12,55 +12,25 @@
 // autocannon run (default 3), c=1, about a minute in all; each ratio is the median of
 // the per-round ratios, and every round is printed. Everything listens on 127.0.0.1;
 // the gateway and its children are killed at the end.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@mcp-gateway/testkit';
 import {
-  MODERN_CALL_HEADERS,
   checkEchoCall,
-  echoCall2026,
+  checkEchoCall2026,
   median,
   toolsCallLoad,
   toolsCallLoad2026,
   type AutocannonResult,
 } from '../lib/autocannon.js';
+import { GATEWAY_CLI, gatewayCli } from '../lib/cli.js';
 import { startServer, stopServer } from '../lib/servers.js';
 import { openSession, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const here = import.meta.dirname;
-const node = process.execPath;
-const gatewayCli = path.join(here, '../../packages/gateway-kit/dist/cli.js');
-
-function cli(cwd: string, args: string[]): string {
-  const r = spawnSync(node, [gatewayCli, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, MCP_GATEWAY__LOGGING__LEVEL: 'warn' },
-  });
-  if (r.status !== 0) throw new Error(`mcp-gateway ${args[0]}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-/** One checked 2026-07-28 echo call. */
-async function check2026(url: string, auth: Record<string, string>): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { ...MODERN_CALL_HEADERS, ...auth },
-    body: echoCall2026('check'),
-  });
-  const text = await res.text();
-  if (
-    res.status !== 200 ||
-    !text.includes('"text":"hello bench"') ||
-    !text.includes('"resultType":"complete"')
-  )
-    throw new Error(`2026 tools/call at ${url} answered ${res.status}: ${text.slice(0, 200)}`);
-}
 
 const fmt = (r: AutocannonResult) =>
   `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;
@@ -70,17 +40,21 @@ async function main() {
   const port = await freePort();
   writeBenchGatewayConfig(cwd, port);
   appendFileSync(path.join(cwd, 'mcp-gateway.yaml'), 'federated:\n  - path: /fed\n    services: [bench]\n');
-  cli(cwd, ['users', 'add', 'bench', '--password', `p${randomBytes(18).toString('hex')}`]);
-  const direct = { authorization: `Bearer ${cli(cwd, ['token', '--user', 'bench', '--service', 'bench'])}` };
-  const fed = { authorization: `Bearer ${cli(cwd, ['token', '--user', 'bench', '--service', '/fed'])}` };
-  const gateway = startServer([gatewayCli], { cwd });
+  gatewayCli(cwd, ['users', 'add', 'bench', '--password', `p${randomBytes(18).toString('hex')}`]);
+  const direct = {
+    authorization: `Bearer ${gatewayCli(cwd, ['token', '--user', 'bench', '--service', 'bench'])}`,
+  };
+  const fed = {
+    authorization: `Bearer ${gatewayCli(cwd, ['token', '--user', 'bench', '--service', '/fed'])}`,
+  };
+  const gateway = startServer([GATEWAY_CLI], { cwd });
   try {
     const base = `http://127.0.0.1:${port}`;
     const directUrl = `${base}/bench/mcp`;
     const fedUrl = `${base}/fed`;
     await waitReady(`${base}/healthz`);
-    await check2026(directUrl, direct);
-    await check2026(fedUrl, fed);
+    await checkEchoCall2026(directUrl, direct);
+    await checkEchoCall2026(fedUrl, fed);
     const directSid = await openSession(directUrl, direct);
     const fedSid = await openSession(fedUrl, fed);
     await checkEchoCall(fedUrl, { 'mcp-session-id': fedSid, ...fed });
