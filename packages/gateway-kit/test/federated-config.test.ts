@@ -1,8 +1,12 @@
 // Issue 20, federated endpoints: the config is checked at load (members, paths), and the
 // hook points a policy engine plugs into (admitCall, filterTools) see every call and list.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createFetchServer } from '@mcp-gateway/fetch-server';
 import { listen, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
 import { ConfigError } from '../src/config/errors.js';
 import { resolveConfig } from '../src/config/load.js';
 import type { FederatedCall, FederationHooks } from '../src/federation/hooks.js';
@@ -48,6 +52,25 @@ describe('federated config is validated at load', () => {
       'federated[1].path: /admin/mcp is under /admin, which the gateway serves',
       'federated[3].path: /mcp is already the MCP endpoint of federated endpoint /mcp',
     ]);
+  });
+
+  it('config check prints each endpoint with its members and the union of their scopes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'federated-check-'));
+    const file = path.join(dir, 'mcp-gateway.json');
+    const config = {
+      issuer: ISSUER,
+      store: { type: 'memory' },
+      services: { fetch: { type: 'fetch' }, more: { type: 'fetch', scopes: ['a', 'b'] } },
+      federated: [{ path: '/mcp', services: ['fetch', 'more'], prefix: 'always' }],
+    };
+    writeFileSync(file, JSON.stringify(config));
+    const out: string[] = [];
+    const code = await main(['config', 'check', '--config', file], {
+      out: (l) => out.push(l),
+      err: () => {},
+    });
+    expect(code).toBe(0);
+    expect(out).toContain(`  federated ${ISSUER}/mcp over fetch, more (prefix always; scopes mcp:fetch a b)`);
   });
 
   it('unknown prefix modes and separators are refused by the schema', () => {
