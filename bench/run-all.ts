@@ -5,7 +5,17 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const here = import.meta.dirname;
-const suites = ['verify', 'bridge', 'fetch', 'gateway', 'gateway-2026', 'store', 'policy', 'policy-gateway'];
+const suites = [
+  'verify',
+  'bridge',
+  'fetch',
+  'gateway',
+  'gateway-2026',
+  'federated',
+  'store',
+  'policy',
+  'policy-gateway',
+];
 let failed = 0;
 for (const suite of suites) {
   const entry = path.join(here, suite, 'run.ts');

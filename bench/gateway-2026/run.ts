@@ -24,24 +24,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@mcp-gateway/testkit';
 import {
-  MODERN_CALL_HEADERS,
+  checkEchoCall2026,
   echoCall,
-  echoCall2026,
   median,
   toolsCallLoad,
   toolsCallLoad2026,
   type AutocannonResult,
 } from '../lib/autocannon.js';
+import { GATEWAY_CLI, gatewayCli } from '../lib/cli.js';
 import { treeCpuMs } from '../lib/proc.js';
 import { startServer, stopServer } from '../lib/servers.js';
-import {
-  GATEWAY_CLI,
-  runGatewayCli,
-  openSession,
-  sessionHeaders,
-  waitReady,
-  writeBenchGatewayConfig,
-} from '../lib/session.js';
+import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -52,23 +45,6 @@ const FIRST_RESULT_SAMPLES = 15;
 interface Client {
   auth: Record<string, string>;
   sid: string;
-}
-
-/** One checked 2026-07-28 echo call: 200, the echo, resultType complete, and no session header. */
-async function check2026(url: string, auth: Record<string, string>): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { ...MODERN_CALL_HEADERS, ...auth },
-    body: echoCall2026('check'),
-  });
-  const text = await res.text();
-  if (res.headers.get('mcp-session-id') !== null) throw new Error('a 2026 call was given a session');
-  if (
-    res.status !== 200 ||
-    !text.includes('"text":"hello bench"') ||
-    !text.includes('"resultType":"complete"')
-  )
-    throw new Error(`2026 tools/call answered ${res.status}: ${text.slice(0, 200)}`);
 }
 
 /** Runs one load per client at once (one connection each) and adds them up. */
@@ -99,7 +75,7 @@ async function firstResult(url: string, c: Client): Promise<{ legacy: number[]; 
     legacy.push(performance.now() - t);
     await (await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sid, ...c.auth } })).text();
     t = performance.now();
-    await check2026(url, c.auth);
+    await checkEchoCall2026(url, c.auth);
     modern.push(performance.now() - t);
   }
   return { legacy, modern };
@@ -114,8 +90,8 @@ function prepare(cwd: string, port: number): string[] {
 
   const tokens: string[] = [];
   for (let i = 0; i < USERS; i++) {
-    runGatewayCli(cwd, ['users', 'add', `bench${i}`, '--password', `p${randomBytes(18).toString('hex')}`]);
-    tokens.push(runGatewayCli(cwd, ['token', '--user', `bench${i}`, '--service', 'bench']));
+    gatewayCli(cwd, ['users', 'add', `bench${i}`, '--password', `p${randomBytes(18).toString('hex')}`]);
+    tokens.push(gatewayCli(cwd, ['token', '--user', `bench${i}`, '--service', 'bench']));
   }
   return tokens;
 }
@@ -136,7 +112,7 @@ async function main() {
     for (const token of tokens) {
       const auth = { authorization: `Bearer ${token}` };
       clients.push({ auth, sid: await openSession(url, auth) });
-      await check2026(url, auth);
+      await checkEchoCall2026(url, auth);
     }
     const one = clients[0]!;
     const legacy1 = () => toolsCallLoad(url, { ...one.auth, 'mcp-session-id': one.sid }, 1, DURATION);

@@ -131,3 +131,20 @@ export function toolsCallLoad2026(
 ): Promise<AutocannonResult> {
   return postLoad(url, { ...MODERN_CALL_HEADERS, ...headers }, connections, duration, echoCall2026);
 }
+
+/** One checked 2026-07-28 echo call: 200, the echo, resultType complete, and no session header. */
+export async function checkEchoCall2026(url: string, auth: Record<string, string>): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { ...MODERN_CALL_HEADERS, ...auth },
+    body: echoCall2026('check'),
+  });
+  const text = await res.text();
+  if (res.headers.get('mcp-session-id') !== null) throw new Error('a 2026 call was given a session');
+  if (
+    res.status !== 200 ||
+    !text.includes('"text":"hello bench"') ||
+    !text.includes('"resultType":"complete"')
+  )
+    throw new Error(`2026 tools/call at ${url} answered ${res.status}: ${text.slice(0, 200)}`);
+}

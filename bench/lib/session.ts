@@ -1,24 +1,9 @@
 // Readiness, the benchmarked gateway's config and 2025 session opening, shared by
 // the suites that measure the gateway.
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fixtureMcpServerPath } from '@mcp-gateway/testkit';
 import { INITIALIZE_BODY, MCP_ACCEPT, checkEchoCall } from './autocannon.js';
-
-/** The gateway CLI of this checkout (built). */
-export const GATEWAY_CLI = path.join(import.meta.dirname, '../../packages/gateway-kit/dist/cli.js');
-
-/** Runs `mcp-gateway <args>` in `cwd` (warnings only) and returns its trimmed output; throws on failure. */
-export function runGatewayCli(cwd: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [GATEWAY_CLI, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, MCP_GATEWAY__LOGGING__LEVEL: 'warn' },
-  });
-  if (r.status !== 0) throw new Error(`mcp-gateway ${args[0]}: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 /** Writes `mcp-gateway.yaml` in `cwd`: `port` on 127.0.0.1, one stdio service `bench` running the testkit fixture. */
 export function writeBenchGatewayConfig(cwd: string, port: number): void {

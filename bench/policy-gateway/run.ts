@@ -24,7 +24,8 @@ import {
 } from '../lib/autocannon.js';
 import { treeCpuMs } from '../lib/proc.js';
 import { startServer, stopServer } from '../lib/servers.js';
-import { GATEWAY_CLI, runGatewayCli, openSession, waitReady } from '../lib/session.js';
+import { GATEWAY_CLI, gatewayCli } from '../lib/cli.js';
+import { openSession, waitReady } from '../lib/session.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -69,10 +70,10 @@ function prepare(cwd: string, port: number): Record<'plain' | 'guarded', string>
       '',
     ].join('\n'),
   );
-  runGatewayCli(cwd, ['users', 'add', 'bench', '--password', `p${randomBytes(18).toString('hex')}`]);
+  gatewayCli(cwd, ['users', 'add', 'bench', '--password', `p${randomBytes(18).toString('hex')}`]);
   return {
-    plain: runGatewayCli(cwd, ['token', '--user', 'bench', '--service', 'plain']),
-    guarded: runGatewayCli(cwd, ['token', '--user', 'bench', '--service', 'guarded']),
+    plain: gatewayCli(cwd, ['token', '--user', 'bench', '--service', 'plain']),
+    guarded: gatewayCli(cwd, ['token', '--user', 'bench', '--service', 'guarded']),
   };
 }
 

@@ -9,7 +9,12 @@
 import { BridgeHttpError, checkEnvelope, requestEra } from '@mcp-gateway/streamablehttp-proxy';
 import { GatewayError } from './errors.js';
 
-export { MODERN_PROTOCOL_VERSIONS, requestEra, type ProtocolEra } from '@mcp-gateway/streamablehttp-proxy';
+export {
+  MODERN_PROTOCOL_VERSIONS,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  requestEra,
+  type ProtocolEra,
+} from '@mcp-gateway/streamablehttp-proxy';
 
 /** A refusal of a modern request, with the id of the message it answers. */
 export interface ModernRefusal {

@@ -8,6 +8,7 @@ import {
   serviceRoutes,
   subjectWarnings,
 } from '../config/index.js';
+import { federatedRoute } from '../federation/resource.js';
 import { VERSION } from '../version.js';
 import type { CliFlags, CliIo } from './command.js';
 import { CliError } from './errors.js';
@@ -96,8 +97,17 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       io.out(`config OK (${source})`);
       for (const o of overrides) io.out(`  ${o.variable} → ${o.path.join('.')}`);
       io.out(`issuer ${config.issuer}, idp ${config.idp.type}, store ${config.store.type}`);
-      for (const r of serviceRoutes(config))
-        io.out(`  ${r.name}: ${r.resource} (scopes ${r.scopes.join(' ')})`);
+      const routes = serviceRoutes(config);
+      for (const r of routes) io.out(`  ${r.name}: ${r.resource} (scopes ${r.scopes.join(' ')})`);
+      for (const f of config.federated) {
+        const scopes = [
+          ...new Set(routes.filter((r) => f.services.includes(r.name)).flatMap((r) => r.scopes)),
+        ];
+        const { resource } = federatedRoute(config.issuer, f);
+        io.out(
+          `  federated ${resource} over ${f.services.join(', ')} (prefix ${f.prefix}; scopes ${scopes.join(' ')})`,
+        );
+      }
       io.out(
         `admins: ${config.admins.length ? config.admins.join(', ') : `none, the admin API is closed (name one by id: ${exampleSubject(config.idp)})`}`,
       );

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { federationConfigIssues } from '../federation/config-check.js';
 import { authorizationConfigIssues } from './authorization-check.js';
 import { applyEnvOverrides, envVariableFor, getAt, setAt, type EnvOverride } from './env.js';
 import { ConfigError, fromZodIssues } from './errors.js';
@@ -89,6 +90,8 @@ export function resolveConfig(
     });
     throw new ConfigError(source, issues);
   }
+  const federationIssues = federationConfigIssues(result.data);
+  if (federationIssues.length) throw new ConfigError(source, federationIssues);
   const asIssues = authorizationConfigIssues(result.data);
   if (asIssues.length) {
     throw new ConfigError(

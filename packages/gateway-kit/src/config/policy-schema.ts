@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { endpointPolicyName } from '../federation/config.js';
 import { compileCondition, ConditionError, MAX_CONDITION_LENGTH } from '../policy/expression.js';
 import { TOOL_PATTERN } from '../policy/tool-pattern.js';
 
@@ -100,11 +101,24 @@ export type PolicyRuleConfig = z.output<typeof policyRuleSchema>;
 export type ToolPolicyConfig = z.output<typeof toolPolicySchema>;
 export type PoliciesConfig = z.output<typeof policiesSchema>;
 
-/** Zod check of the whole config: a policy names a configured service. */
+/** Zod check of the whole config: a policy names a configured service or federated endpoint. */
 export function checkPolicyTargets(
-  config: { policies: PoliciesConfig; services: Record<string, unknown> },
+  config: {
+    policies: PoliciesConfig;
+    services: Record<string, unknown>;
+    federated?: readonly { path: string; name?: string | undefined }[];
+  },
   ctx: z.RefinementCtx,
 ): void {
+  const endpoints = new Set((config.federated ?? []).map(endpointPolicyName));
+  for (const name of Object.keys(config.policies.endpoints)) {
+    if (!endpoints.has(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policies', 'endpoints', name],
+        message: `no federated endpoint is named "${name}" (its \`name\`, or its path without the first /)`,
+      });
+  }
   for (const name of Object.keys(config.policies.services)) {
     if (!(name in config.services))
       ctx.addIssue({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { statelessPoolSchema } from './stateless-schema.js';
+import { federatedEndpointSchema } from '../federation/config.js';
 import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
 import { jwksSchema } from './jwks-schema.js';
 import { checkPolicyTargets, policiesSchema } from './policy-schema.js';
@@ -476,6 +477,10 @@ const configFields = z.strictObject({
     .describe(
       'Resources the gateway issues tokens for but does not serve: MCP servers behind Traefik, nginx or Caddy that call `/verify` (ForwardAuth).',
     ),
+  federated: z
+    .array(federatedEndpointSchema)
+    .default([])
+    .describe('Federated endpoints: one MCP URL over several services (see `federation/config.ts`).'),
   webhooks: z.array(webhookSchema).default([]),
   logging: z
     .strictObject({

@@ -1,5 +1,6 @@
 import { OAuthError, type UpstreamIdentity } from '@mcp-gateway/oauth-dynamicclient';
 import { CliError } from '../cli/errors.js';
+import { federatedRoute, federatedScopes } from '../federation/resource.js';
 import { CLI_CLIENT_ID } from './authorization.js';
 import type { Gateway } from './create.js';
 import { accountResource, adminResource } from './resources.js';
@@ -12,13 +13,22 @@ export interface TokenResponse {
   scope?: string;
 }
 
-/** The resource a `--service` names: a service, `admin`, `account`, or one of `protectedResources`. */
+/** The resource a `--service` names: a service, `admin`, `account`, a federated endpoint (path or URL), or one of `protectedResources`. */
 function targetOf(gateway: Gateway, service: string): { resource: string; scopes: string[] } {
   const { config } = gateway;
   if (service === 'admin') return adminResource(config.issuer);
   if (service === 'account') return accountResource(config.issuer);
   const e = gateway.services.get(service);
   if (e) return { resource: e.route.resource, scopes: e.route.scopes };
+  const fed = config.federated.find(
+    (f) => f.path === service || federatedRoute(config.issuer, f).resource === service,
+  );
+  if (fed) {
+    return {
+      resource: federatedRoute(config.issuer, fed).resource,
+      scopes: federatedScopes(gateway.services, fed),
+    };
+  }
   const external = config.protectedResources.find((r) => r.resource === service);
   if (external) return { resource: external.resource, scopes: external.scopes };
   throw new CliError(`no service "${service}" (nor protected resource); see mcp-gateway config check`);

@@ -7,6 +7,7 @@ import {
   type PasswordCost,
   type Store,
 } from '@mcp-gateway/oauth-dynamicclient';
+import type { FederationHooks } from '../federation/hooks.js';
 import { observeLogins } from './login-events.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { policyWarnings, subjectWarnings } from '../config/subjects.js';
@@ -22,6 +23,7 @@ import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
 import { policyAudit } from '../policy/audit.js';
 import { GatewayPolicy } from '../policy/gateway-policy.js';
+import { policyHooks } from '../federation/policy-hooks.js';
 import { sharedStoreSecret } from '../store/shared-secret.js';
 import { UpstreamPages, type UpstreamService } from '../upstream/pages.js';
 import { SecretBox } from '../upstream/secret-box.js';
@@ -60,6 +62,8 @@ export interface CreateGatewayOptions {
    * oauth-dynamicclient's `DEFAULT_PASSWORD_COST`). Lower it only in tests.
    */
   passwordCost?: PasswordCost;
+  /** Hooks of the federated endpoints (`federated` in the config): per-call admission, per-list filter. */
+  federationHooks?: FederationHooks;
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -208,7 +212,7 @@ export async function createGateway(
       },
     ),
     logger,
-    resources: resourcesOf(registry, config.issuer),
+    resources: resourcesOf(registry, config.issuer, config.federated),
     onAudit: (record) => {
       const event = auditToEvent(record);
       if (event && webhooks.wants(event.type)) webhooks.emit(event);
@@ -220,7 +224,7 @@ export async function createGateway(
     registry
       .refresh()
       .then((changed) => {
-        if (changed) authorization.setResources(resourcesOf(registry, config.issuer));
+        if (changed) authorization.setResources(resourcesOf(registry, config.issuer, config.federated));
       })
       .catch(() => {});
     policy.refresh().catch(() => {});
@@ -249,6 +253,7 @@ export async function createGateway(
     ),
     version: VERSION,
     ...(opts.accessLogLevel ? { accessLogLevel: opts.accessLogLevel } : {}),
+    federationHooks: opts.federationHooks ?? policyHooks(policy, config.federated),
   });
   metrics.sessionSource = () =>
     registry.running().flatMap(([name, b]) => (b.sessions ? [[name, b.sessions()] as [string, number]] : []));

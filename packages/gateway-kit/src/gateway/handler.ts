@@ -8,6 +8,7 @@ import { AccessLog, RequestContext } from './request-context.js';
 import { adminRoute } from './routes/admin.js';
 import { routeContext, type GatewayHandlerDeps, type OwnRoute } from './routes/context.js';
 import { withHeaders } from './routes/headers.js';
+import { federatedRoutes } from './routes/federated.js';
 import { McpRoute } from './routes/mcp.js';
 import { metadataRoute } from './routes/metadata.js';
 import { opsRoutes } from './routes/ops.js';
@@ -28,7 +29,13 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   const { config, registry, logger } = ctx;
   const access = new AccessLog(logger, deps.metrics, deps.accessLogLevel ?? 'info');
   const mcp = new McpRoute(ctx);
-  const own: OwnRoute[] = [...opsRoutes(ctx), ...serverRoutes(ctx), adminRoute(ctx), metadataRoute(ctx)];
+  const own: OwnRoute[] = [
+    ...opsRoutes(ctx),
+    ...serverRoutes(ctx),
+    adminRoute(ctx),
+    metadataRoute(ctx),
+    ...federatedRoutes(ctx, deps.federationHooks),
+  ];
   const hosts = new HostPolicy(
     config.issuer,
     [...config.allowedHosts, ...config.protectedResources.map((r) => new URL(r.resource).host)],

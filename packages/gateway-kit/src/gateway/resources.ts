@@ -1,4 +1,6 @@
 import type { ResourceDescriptor } from '../auth.js';
+import type { FederatedEndpointConfig } from '../federation/config.js';
+import { federatedResources } from '../federation/resource.js';
 import type { ServiceRegistry } from '../services/registry.js';
 
 /** Scope that opens the admin API. */
@@ -19,11 +21,16 @@ export function accountResource(issuer: string): ResourceDescriptor {
 }
 
 /**
- * Every resource the authorization server must know: each service, the admin
- * API and the account page. A service with a `users` list is not advertised
- * (its scopes stay out of the authorization server's `scopes_supported`).
+ * Every resource the authorization server must know: each service, each
+ * federated endpoint, the admin API and the account page. A service with a
+ * `users` list is not advertised (its scopes stay out of the authorization
+ * server's `scopes_supported`).
  */
-export function resourcesOf(registry: ServiceRegistry, issuer: string): ResourceDescriptor[] {
+export function resourcesOf(
+  registry: ServiceRegistry,
+  issuer: string,
+  federated: readonly FederatedEndpointConfig[] = [],
+): ResourceDescriptor[] {
   return [
     ...registry.list().map((e) => ({
       resource: e.route.resource,
@@ -31,6 +38,7 @@ export function resourcesOf(registry: ServiceRegistry, issuer: string): Resource
       name: e.route.title,
       ...(e.config.users ? { advertise: false } : {}),
     })),
+    ...federatedResources(registry, issuer, federated),
     adminResource(issuer),
     accountResource(issuer),
   ];

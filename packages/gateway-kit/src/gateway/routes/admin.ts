@@ -70,7 +70,7 @@ async function putService(
   const refusal = runtimeServiceRefusal(ctx, input);
   if (refusal) return refusal;
   const e = await ctx.registry.put(name, input);
-  await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer));
+  await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer, ctx.config.federated));
   log.info('service added', { service: name, admin: identity.sub });
   ctx.webhooks.emit({ type: 'service', action: 'service.put', data: { service: name, by: identity.sub } });
   return Response.json(describeService(e), { status: 201 });
@@ -79,7 +79,7 @@ async function putService(
 /** `DELETE /admin/services/{name}`: removes a runtime service. */
 async function deleteService(ctx: RouteContext, name: string, identity: Identity, log: Logger) {
   await ctx.registry.remove(name);
-  await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer));
+  await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer, ctx.config.federated));
   log.info('service removed', { service: name, admin: identity.sub });
   ctx.webhooks.emit({
     type: 'service',

@@ -10,6 +10,7 @@ import type { GatewayConfig } from '../../config/schema.js';
 import { Cors } from '../../http/cors.js';
 import type { RequestInfo } from '../../http/node.js';
 import type { PublicRequest } from '../../http/public-url.js';
+import type { FederationHooks } from '../../federation/hooks.js';
 import type { GatewayPage } from '../page-limit.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
@@ -34,6 +35,8 @@ export interface GatewayHandlerDeps {
   /** Extra pages mounted on the gateway (e.g. the connected-apps page): path → handler. */
   pages?: Record<string, GatewayPage>;
   version: string;
+  /** Hooks of the federated endpoints (a policy engine's per-call and per-list checks). */
+  federationHooks?: FederationHooks;
   /** Level of the one line logged per request (default `info`; `debug` keeps a terminal readable). */
   accessLogLevel?: 'info' | 'debug';
 }

@@ -8,7 +8,10 @@ const PREFIX = '/.well-known/oauth-protected-resource';
  * resources, by the authorization server's builder, with the RFC 9728 §2
  * DPoP members when the gateway accepts DPoP.
  */
-function document(ctx: RouteContext, resource: Omit<ProtectedResourceOptions, 'authorizationServers'>) {
+export function resourceDocument(
+  ctx: RouteContext,
+  resource: Omit<ProtectedResourceOptions, 'authorizationServers'>,
+) {
   const dpop = ctx.auth.dpop;
   return protectedResourceDocument({
     ...resource,
@@ -33,14 +36,14 @@ export function metadataRoute(ctx: RouteContext): OwnRoute {
         if (request.method === 'OPTIONS') return Promise.resolve(ctx.cors.preflight(request, pub.origin));
         const { resource, scopes, title: name } = e.route;
         return Promise.resolve(
-          Response.json(document(ctx, { resource, scopes, name }), {
+          Response.json(resourceDocument(ctx, { resource, scopes, name }), {
             headers: { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' },
           }),
         );
       }
       if (pub.pathname !== adminPath) return Promise.resolve(undefined);
       const { resource, scopes, name } = ctx.admin;
-      return Promise.resolve(Response.json(document(ctx, { resource, scopes, name })));
+      return Promise.resolve(Response.json(resourceDocument(ctx, { resource, scopes, name })));
     },
   };
 }

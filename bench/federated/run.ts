@@ -1,0 +1,103 @@
+// bench/federated: an echo `tools/call` through a federated endpoint (issue 20) against
+// the same call straight to the service, both through one gateway in one run, printed
+// as a ratio (federated/direct throughput, aim >= 0.9):
+//   2026  stateless calls: `/fed` (the endpoint asks the member with a synthetic
+//         2026-07-28 request through the same backend) vs `/bench/mcp`;
+//   2025  one session each: a federated session vs a bridged session of the service.
+// The service is the testkit fixture over stdio; the federated endpoint has it as its
+// only member (prefix `conditional`, so `echo` keeps its name and both sides send the
+// same body). Every answer is checked before the load runs.
+//
+// Bounded: BENCH_ROUNDS alternating rounds (default 5) of BENCH_DURATION seconds per
+// autocannon run (default 3), c=1, about a minute in all; each ratio is the median of
+// the per-round ratios, and every round is printed. Everything listens on 127.0.0.1;
+// the gateway and its children are killed at the end.
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '@mcp-gateway/testkit';
+import {
+  checkEchoCall,
+  checkEchoCall2026,
+  median,
+  toolsCallLoad,
+  toolsCallLoad2026,
+  type AutocannonResult,
+} from '../lib/autocannon.js';
+import { GATEWAY_CLI, gatewayCli } from '../lib/cli.js';
+import { startServer, stopServer } from '../lib/servers.js';
+import { openSession, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+const fmt = (r: AutocannonResult) =>
+  `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;
+
+async function main() {
+  const cwd = mkdtempSync(path.join(tmpdir(), 'bench-federated-'));
+  const port = await freePort();
+  writeBenchGatewayConfig(cwd, port);
+  appendFileSync(path.join(cwd, 'mcp-gateway.yaml'), 'federated:\n  - path: /fed\n    services: [bench]\n');
+  gatewayCli(cwd, ['users', 'add', 'bench', '--password', `p${randomBytes(18).toString('hex')}`]);
+  const direct = {
+    authorization: `Bearer ${gatewayCli(cwd, ['token', '--user', 'bench', '--service', 'bench'])}`,
+  };
+  const fed = {
+    authorization: `Bearer ${gatewayCli(cwd, ['token', '--user', 'bench', '--service', '/fed'])}`,
+  };
+  const gateway = startServer([GATEWAY_CLI], { cwd });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    const directUrl = `${base}/bench/mcp`;
+    const fedUrl = `${base}/fed`;
+    await waitReady(`${base}/healthz`);
+    await checkEchoCall2026(directUrl, direct);
+    await checkEchoCall2026(fedUrl, fed);
+    const directSid = await openSession(directUrl, direct);
+    const fedSid = await openSession(fedUrl, fed);
+    await checkEchoCall(fedUrl, { 'mcp-session-id': fedSid, ...fed });
+    const runs: Record<string, () => Promise<AutocannonResult>> = {
+      d26: () => toolsCallLoad2026(directUrl, direct, 1, DURATION),
+      f26: () => toolsCallLoad2026(fedUrl, fed, 1, DURATION),
+      d25: () => toolsCallLoad(directUrl, { ...direct, 'mcp-session-id': directSid }, 1, DURATION),
+      f25: () => toolsCallLoad(fedUrl, { ...fed, 'mcp-session-id': fedSid }, 1, DURATION),
+    };
+    await runs.d26!(); // warm-up
+    await runs.f26!();
+    const rows: Record<string, AutocannonResult[]> = { d26: [], f26: [], d25: [], f25: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which goes first, so a drift in machine load favours neither.
+      const order = round % 2 === 0 ? ['d26', 'f26', 'd25', 'f25'] : ['f26', 'd26', 'f25', 'd25'];
+      for (const k of order) rows[k]!.push(await runs[k]!());
+    }
+    report(rows);
+  } finally {
+    await stopServer(gateway);
+  }
+}
+
+function report(rows: Record<string, AutocannonResult[]>) {
+  const pick = (k: string) =>
+    [...rows[k]!].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(ROUNDS / 2)]!;
+  const perRound = (f: string, d: string) =>
+    rows[f]!.map((r, i) => r.requests.average / rows[d]![i]!.requests.average);
+  console.log(
+    `tools/call (echo), fixture stdio service, c=1; ${ROUNDS} alternating rounds of ${DURATION}s, medians`,
+  );
+  console.log(`  2026 direct      ${fmt(pick('d26'))}`);
+  console.log(`  2026 federated   ${fmt(pick('f26'))}`);
+  console.log(`  2025 direct      ${fmt(pick('d25'))}`);
+  console.log(`  2025 federated   ${fmt(pick('f25'))}`);
+  const r26 = perRound('f26', 'd26');
+  const r25 = perRound('f25', 'd25');
+  console.log(
+    `  ratio federated/direct: 2026 ${median(r26).toFixed(2)}, 2025 ${median(r25).toFixed(2)} (aim >= 0.9)`,
+  );
+  console.log(
+    `  per-round ratios: 2026 ${r26.map((x) => x.toFixed(2)).join(' ')}; 2025 ${r25.map((x) => x.toFixed(2)).join(' ')}`,
+  );
+}
+
+await main();

@@ -1,0 +1,121 @@
+/**
+ * The merged lists of a federated endpoint (tools, prompts, resources,
+ * resource templates): each member's list followed page by page (up to
+ * `maxPages`), members asked in parallel, a failing member left out and
+ * logged, and the routing table (shown name → owner) kept per user for a short
+ * while so calls need no list of their own.
+ */
+import type { Logger } from '../ops/logger.js';
+import type { FederatedEndpointConfig } from './config.js';
+import type { MemberReply } from './member.js';
+import { mergeNamed, type MemberItems, type Merged } from './names.js';
+
+/** The list kinds a federated endpoint merges. */
+export const LIST_KINDS = {
+  tools: { method: 'tools/list', key: 'name', prefixed: true },
+  prompts: { method: 'prompts/list', key: 'name', prefixed: true },
+  resources: { method: 'resources/list', key: 'uri', prefixed: false },
+  resourceTemplates: { method: 'resources/templates/list', key: 'uriTemplate', prefixed: false },
+} as const;
+export type ListKind = keyof typeof LIST_KINDS;
+
+/** Asks one member: `(service, method, params)` → its reply. */
+export type Ask = (service: string, method: string, params: Record<string, unknown>) => Promise<MemberReply>;
+
+/** Milliseconds a routing table stays fresh for calls (a list refreshes it at once). */
+export const ROUTING_TTL_MS = 30_000;
+/** Routing tables kept at most (oldest dropped first). */
+const MAX_TABLES = 1000;
+
+type Item = Record<string, unknown>;
+
+/** Merged lists and routing tables of one federated endpoint. */
+export class Catalogs {
+  private readonly tables = new Map<string, { merged: Merged<Item>; expires: number }>();
+
+  constructor(
+    private readonly config: FederatedEndpointConfig,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The merged list of `kind` over `members` (fresh), remembered as the
+   * routing table of `user`.
+   */
+  async list(kind: ListKind, user: string, members: readonly string[], ask: Ask): Promise<Merged<Item>> {
+    const { method, key, prefixed } = LIST_KINDS[kind];
+    const lists = await Promise.all(members.map((service) => this.listOne(service, method, kind, ask)));
+    const mode = prefixed ? this.config.prefix : 'never';
+    const merged = mergeNamed(
+      lists.filter((l): l is MemberItems<Item> => l !== undefined),
+      key,
+      mode,
+      this.config.separator,
+    );
+    for (const d of merged.dropped) {
+      this.log.warn('federated: name taken by an earlier member, item left out', {
+        endpoint: this.config.path,
+        service: d.service,
+        name: d.original,
+      });
+    }
+    const tableKey = `${user}\n${kind}\n${members.join(',')}`;
+    this.tables.delete(tableKey);
+    this.tables.set(tableKey, { merged, expires: this.now() + ROUTING_TTL_MS });
+    if (this.tables.size > MAX_TABLES) this.tables.delete(this.tables.keys().next().value!);
+    return merged;
+  }
+
+  /** The routing table of `user` for `kind`: remembered when fresh, else listed now. */
+  async routing(kind: ListKind, user: string, members: readonly string[], ask: Ask): Promise<Merged<Item>> {
+    const t = this.tables.get(`${user}\n${kind}\n${members.join(',')}`);
+    if (t && t.expires > this.now()) return t.merged;
+    return this.list(kind, user, members, ask);
+  }
+
+  /** Forgets every routing table (members changed). */
+  clear(): void {
+    this.tables.clear();
+  }
+
+  /** One member's whole list, or `undefined` (logged) when it failed. */
+  private async listOne(
+    service: string,
+    method: string,
+    kind: ListKind,
+    ask: Ask,
+  ): Promise<MemberItems<Item> | undefined> {
+    const items: Item[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < this.config.maxPages; page++) {
+      const reply = await ask(service, method, cursor === undefined ? {} : { cursor });
+      if ('error' in reply) {
+        // A member without the capability answers -32601: it simply has none of these.
+        if (reply.error.code === -32601) return { service, items };
+        this.log.warn('federated: member list failed, its items are left out', {
+          endpoint: this.config.path,
+          service,
+          method,
+          code: reply.error.code,
+          err: reply.error.message,
+        });
+        return undefined;
+      }
+      const got = reply.result[kind];
+      if (Array.isArray(got)) {
+        for (const i of got) if (typeof i === 'object' && i !== null) items.push(i as Item);
+      }
+      const next = reply.result.nextCursor;
+      if (typeof next !== 'string' || next === '') return { service, items };
+      cursor = next;
+    }
+    this.log.warn('federated: member list has more pages than maxPages, the rest is left out', {
+      endpoint: this.config.path,
+      service,
+      method,
+      maxPages: this.config.maxPages,
+    });
+    return { service, items };
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The MCP methods of a federated endpoint, era-independent: lists merged over
+ * the members the caller may use, calls routed to their owner under the
+ * member's own name. The HTTP route (`gateway/routes/federated.ts`) frames
+ * them for 2025 sessions and 2026-07-28 requests.
+ */
+import { mayUse } from '../config/subjects.js';
+import type { RequestInfo } from '../http/node.js';
+import type { Identity } from '../identity.js';
+import type { Logger } from '../ops/logger.js';
+import type { ServiceRegistry } from '../services/registry.js';
+import { Catalogs, type Ask, type ListKind } from './catalog.js';
+import type { FederatedTool, FederationHooks } from './hooks.js';
+import { LegacyMemberSessions, refusesModern } from './legacy-member.js';
+import { memberRequest, type MemberReply } from './member.js';
+import { ownerByPrefix, templateMatcher, type Owner } from './names.js';
+import type { FederatedRoute } from './resource.js';
+
+/** JSON-RPC codes of the endpoint's own refusals. */
+const Code = { MethodNotFound: -32601, InvalidParams: -32602, ResourceNotFound: -32002 } as const;
+
+/** The capabilities a federated endpoint declares (list-changed notifications are not merged yet). */
+export const FEDERATED_CAPABILITIES = {
+  tools: { listChanged: false },
+  prompts: { listChanged: false },
+  resources: { listChanged: false, subscribe: false },
+};
+
+/** One request to the endpoint, whichever era framed it. */
+export interface FederatedRequest {
+  method: string;
+  params: Record<string, unknown>;
+  identity: Identity;
+  /** The caller's `_meta` (2026 envelope keys, progress token), passed on to members. */
+  meta?: Record<string, unknown> | undefined;
+  /** Whose 2025 sessions with 2025-only members serve it: the federated session's id (default: the user). */
+  owner?: string | undefined;
+  /** The edge's facts of the request (its lazy disconnect `signal` reaches members). */
+  info?: RequestInfo | undefined;
+}
+
+/** What the endpoint needs from the gateway. */
+export interface FederatedEndpointDeps {
+  registry: ServiceRegistry;
+  logger: Logger;
+  hooks?: FederationHooks | undefined;
+  /** Told of each routed tool call (logs, webhooks). */
+  onToolCall?: (service: string, tool: string, identity: Identity, args: unknown) => void;
+}
+
+const LIST_METHODS: Record<string, ListKind> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+};
+
+const error = (code: number, message: string): MemberReply => ({ error: { code, message } });
+
+/** A federated endpoint's method dispatch. */
+export class FederatedEndpoint {
+  readonly catalogs: Catalogs;
+  /** Members found to refuse 2026-07-28 requests, asked through 2025 sessions from then on. */
+  private readonly legacyOnly = new Set<string>();
+  private readonly legacy: LegacyMemberSessions;
+
+  constructor(
+    readonly route: FederatedRoute,
+    private readonly deps: FederatedEndpointDeps,
+  ) {
+    this.catalogs = new Catalogs(route.config, deps.logger);
+    const { maxSessions, sessionTimeout } = route.config;
+    this.legacy = new LegacyMemberSessions({ maxSessions, idleMs: sessionTimeout * 1000 });
+  }
+
+  /** The members `identity` may use: enabled, its `users` list admits them, and the token holds their scopes. */
+  members(identity: Identity): string[] {
+    return this.route.config.services.filter((name) => {
+      const e = this.deps.registry.get(name);
+      return (
+        !!e &&
+        mayUse(e.config.users, identity.sub) &&
+        e.route.scopes.every((s) => identity.scopes.includes(s))
+      );
+    });
+  }
+
+  /** Serves one request (never `initialize` or `server/discover`: the route answers those). */
+  async serve(req: FederatedRequest): Promise<MemberReply> {
+    const members = this.members(req.identity);
+    const ask = this.ask(req);
+    const kind = LIST_METHODS[req.method];
+    if (kind) return this.list(kind, req, members, ask);
+    switch (req.method) {
+      case 'ping':
+        return { result: {} };
+      case 'tools/call':
+        return this.callTool(req, members, ask);
+      case 'prompts/get':
+        return this.routed('prompts', 'name', req, members, ask);
+      case 'resources/read':
+        return this.readResource(req, members, ask);
+      default:
+        return error(Code.MethodNotFound, `Method not found: ${req.method}`);
+    }
+  }
+
+  /** Asks members for `req`'s caller, with its envelope, signal and the endpoint's deadline. */
+  private ask(req: FederatedRequest): Ask {
+    const timeoutMs = this.route.config.timeout * 1000;
+    const opts = { identity: req.identity, meta: req.meta, timeoutMs, info: req.info };
+    const owner = req.owner ?? `user:${req.identity.sub}`;
+    return async (service, method, params) => {
+      const entry = this.deps.registry.get(service);
+      if (!entry) return error(-32000, `service "${service}" is not available`);
+      const backend = this.deps.registry.backend(entry);
+      if (this.legacyOnly.has(service)) {
+        return this.legacy.request(owner, entry, backend, method, params, opts);
+      }
+      const reply = await memberRequest(entry, backend, method, params, opts);
+      // Only an `http` upstream can be 2025-only: every other backend serves 2026-07-28.
+      if (entry.config.type !== 'http' || !refusesModern(reply)) return reply;
+      this.legacyOnly.add(service);
+      this.deps.logger.info('federated: member speaks only 2025, using sessions with it', {
+        endpoint: this.route.localPath,
+        service,
+      });
+      return this.legacy.request(owner, entry, backend, method, params, opts);
+    };
+  }
+
+  /** Ends the member sessions of a federated 2025 session (or of a user, `user:<sub>`). */
+  closeOwner(owner: string): void {
+    this.legacy.closeOwner(owner);
+  }
+
+  private async list(
+    kind: ListKind,
+    req: FederatedRequest,
+    members: string[],
+    ask: Ask,
+  ): Promise<MemberReply> {
+    const merged = await this.catalogs.list(kind, req.identity.sub, members, ask);
+    let items = merged.items;
+    if (kind === 'tools' && this.deps.hooks?.filterTools) {
+      const tools: FederatedTool[] = items.map((tool) => {
+        const owner = merged.owners.get(tool.name as string)!;
+        return { name: tool.name as string, service: owner.service, original: owner.original, tool };
+      });
+      const ctx = { endpoint: this.route.localPath, identity: req.identity };
+      items = (await this.deps.hooks.filterTools(ctx, tools)).map((t) => t.tool);
+    }
+    return { result: { [kind]: items } };
+  }
+
+  /** The owner of a shown tool or prompt name, from the prefix (`always`) or the routing table. */
+  private async ownerOf(
+    kind: 'tools' | 'prompts',
+    name: string,
+    req: FederatedRequest,
+    members: string[],
+    ask: Ask,
+  ): Promise<Owner | undefined> {
+    const { prefix, separator } = this.route.config;
+    if (prefix === 'always') return ownerByPrefix(name, members, separator);
+    const table = await this.catalogs.routing(kind, req.identity.sub, members, ask);
+    const owner = table.owners.get(name);
+    if (owner) return owner;
+    // A name the remembered table does not know may be new: list once more.
+    return (await this.catalogs.list(kind, req.identity.sub, members, ask)).owners.get(name);
+  }
+
+  private async callTool(req: FederatedRequest, members: string[], ask: Ask): Promise<MemberReply> {
+    const name = req.params.name;
+    if (typeof name !== 'string') return error(Code.InvalidParams, 'Invalid params: name must be a string');
+    const owner = await this.ownerOf('tools', name, req, members, ask);
+    if (!owner) return error(Code.InvalidParams, `Unknown tool: ${name}`);
+    const hooks = this.deps.hooks;
+    if (hooks?.admitCall) {
+      const refusal = await hooks.admitCall({
+        endpoint: this.route.localPath,
+        identity: req.identity,
+        service: owner.service,
+        tool: owner.original,
+        name,
+        arguments: req.params.arguments,
+      });
+      if (refusal) return { error: refusal };
+    }
+    this.deps.onToolCall?.(owner.service, owner.original, req.identity, req.params.arguments);
+    return ask(owner.service, 'tools/call', { ...req.params, name: owner.original });
+  }
+
+  private async routed(
+    kind: 'prompts',
+    key: 'name',
+    req: FederatedRequest,
+    members: string[],
+    ask: Ask,
+  ): Promise<MemberReply> {
+    const name = req.params[key];
+    if (typeof name !== 'string') return error(Code.InvalidParams, `Invalid params: ${key} must be a string`);
+    const owner = await this.ownerOf(kind, name, req, members, ask);
+    if (!owner) return error(Code.InvalidParams, `Unknown prompt: ${name}`);
+    return ask(owner.service, 'prompts/get', { ...req.params, [key]: owner.original });
+  }
+
+  /**
+   * `resources/read`: URIs are not rewritten, so the owner is the member that
+   * listed the URI (the first one, when two did), else the first whose
+   * template matches it.
+   */
+  private async readResource(req: FederatedRequest, members: string[], ask: Ask): Promise<MemberReply> {
+    const uri = req.params.uri;
+    if (typeof uri !== 'string') return error(Code.InvalidParams, 'Invalid params: uri must be a string');
+    const user = req.identity.sub;
+    let owner = (await this.catalogs.routing('resources', user, members, ask)).owners.get(uri);
+    if (!owner) {
+      const templates = await this.catalogs.routing('resourceTemplates', user, members, ask);
+      for (const [template, o] of templates.owners) {
+        if (templateMatcher(template).test(uri)) {
+          owner = o;
+          break;
+        }
+      }
+    }
+    owner ??= (await this.catalogs.list('resources', user, members, ask)).owners.get(uri);
+    if (!owner) return error(Code.ResourceNotFound, `Resource not found: ${uri}`);
+    return ask(owner.service, 'resources/read', req.params);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * What each protocol era gets from a federated endpoint: the 2025
+ * `initialize` result, the 2026-07-28 `server/discover` result, and each
+ * method's result dressed for the era (2026: `resultType`, cache hints on
+ * lists; 2025: neither, and no input-required results).
+ */
+import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
+import { MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol-version.js';
+import { VERSION } from '../version.js';
+import { FEDERATED_CAPABILITIES } from './endpoint.js';
+import type { MemberReply } from './member.js';
+
+/** The endpoint's `serverInfo`. */
+export const FEDERATED_SERVER_INFO = { name: 'mcp-gateway-federated', version: VERSION };
+
+/** Methods whose 2026 results carry `ttlMs`/`cacheScope` (SEP-2549); per-user lists: never shared, not cached. */
+const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']);
+const NO_CACHE = { ttlMs: 0, cacheScope: 'private' };
+
+/** The revision a 2025 session speaks: the client's when supported, else the newest 2025 one. */
+export function negotiatedVersion(requested: unknown): string {
+  return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested)
+    ? requested
+    : SUPPORTED_PROTOCOL_VERSIONS[0]!;
+}
+
+/** The `initialize` result of a 2025 session. */
+export function initializeResult(protocolVersion: string, instructions: string): Record<string, unknown> {
+  return {
+    protocolVersion,
+    capabilities: FEDERATED_CAPABILITIES,
+    serverInfo: FEDERATED_SERVER_INFO,
+    instructions,
+  };
+}
+
+/** The `server/discover` result (SEP-2575) of a 2026-07-28 request. */
+export function discoverResult(instructions: string): Record<string, unknown> {
+  return {
+    resultType: 'complete',
+    supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
+    capabilities: FEDERATED_CAPABILITIES,
+    instructions,
+    ...NO_CACHE,
+    _meta: { [MCP_META_KEYS.serverInfo]: FEDERATED_SERVER_INFO },
+  };
+}
+
+/**
+ * A reply dressed for a 2026-07-28 caller: `resultType` (a member's
+ * `input_required` result passes through, so its retry comes back here and
+ * is routed to the same member) and, on lists, the cache hints.
+ */
+export function modernReply(method: string, reply: MemberReply): MemberReply {
+  if ('error' in reply) return reply;
+  const result: Record<string, unknown> = { resultType: 'complete', ...reply.result };
+  if (CACHEABLE.has(method)) Object.assign(result, NO_CACHE);
+  return { result };
+}
+
+/**
+ * A reply dressed for a 2025 session: 2026-only fields removed; a member's
+ * `input_required` result (it asked for elicitation or sampling) becomes
+ * `-32021`, since a federated session does not relay server requests.
+ */
+export function legacyReply(reply: MemberReply): MemberReply {
+  if ('error' in reply) return reply;
+  const { resultType, ttlMs: _t, cacheScope: _c, ...result } = reply.result;
+  if (resultType === 'input_required') {
+    return {
+      error: {
+        code: -32021,
+        message:
+          'the service asked the client for input (elicitation or sampling), which federated 2025 sessions do not relay',
+      },
+    };
+  }
+  return { result };
+}

@@ -1,0 +1,150 @@
+/**
+ * Members that answer only the 2025 session wire (an `http` upstream that
+ * refuses 2026-07-28 requests): a 2025 session per member and owner, opened
+ * lazily by the first request that needs it (`initialize`,
+ * `notifications/initialized`) and ended (`DELETE`) with its owner, which is
+ * the federated 2025 session, or, for 2026-07-28 callers, the user (ended
+ * after the endpoint's idle timeout).
+ */
+import type { Identity } from '../identity.js';
+import type { ServiceBackend } from '../services/backend.js';
+import type { ServiceEntry } from '../services/registry.js';
+import { memberExchange, type MemberReply, type MemberRequestOptions } from './member.js';
+
+/** The 2025 revision federated endpoints open member sessions with. */
+export const LEGACY_MEMBER_VERSION = '2025-11-25';
+
+/**
+ * True when a member's answer to a 2026-07-28 request says it speaks only
+ * 2025: an unsupported revision (`-32022`), or a 2025 server asking for a
+ * session or an `initialize` first.
+ */
+export function refusesModern(reply: MemberReply): boolean {
+  if (!('error' in reply)) return false;
+  const { code, message } = reply.error;
+  if (code === -32022) return true;
+  return (code === -32000 || code === -32600) && /session|initiali[sz]/i.test(message);
+}
+
+interface OpenSession {
+  id: string;
+  entry: ServiceEntry;
+  backend: ServiceBackend;
+  identity: Identity;
+  lastUsed: number;
+}
+
+const headersFor = (sessionId: string | undefined): Record<string, string> => ({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': LEGACY_MEMBER_VERSION,
+  ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
+});
+
+/** The 2025 sessions a federated endpoint holds with its 2025-only members. */
+export class LegacyMemberSessions {
+  /** Open sessions by owner, then service. */
+  private readonly byOwner = new Map<string, Map<string, OpenSession>>();
+  private count = 0;
+
+  constructor(
+    private readonly limits: { maxSessions: number; idleMs: number },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Sends `method` to `entry` in `owner`'s session with it, opening the session first when there is none. */
+  async request(
+    owner: string,
+    entry: ServiceEntry,
+    backend: ServiceBackend,
+    method: string,
+    params: Record<string, unknown>,
+    opts: MemberRequestOptions,
+  ): Promise<MemberReply> {
+    this.sweep();
+    let session = this.byOwner.get(owner)?.get(entry.name);
+    if (!session) {
+      const opened = await this.open(owner, entry, backend, opts);
+      if ('error' in opened) return opened;
+      session = opened;
+    }
+    session.lastUsed = this.now();
+    const { progressToken } = (opts.meta ?? {}) as { progressToken?: unknown };
+    const message = {
+      jsonrpc: '2.0',
+      id: 1,
+      method,
+      params: progressToken === undefined ? params : { ...params, _meta: { progressToken } },
+    };
+    const { reply } = await memberExchange(entry, backend, message, headersFor(session.id), opts);
+    // The member forgot the session (it restarted): the next request opens a new one.
+    if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name);
+    return reply;
+  }
+
+  private async open(
+    owner: string,
+    entry: ServiceEntry,
+    backend: ServiceBackend,
+    opts: MemberRequestOptions,
+  ): Promise<OpenSession | { error: { code: number; message: string } }> {
+    if (this.count >= this.limits.maxSessions) {
+      return { error: { code: -32000, message: `too many sessions with service "${entry.name}"` } };
+    }
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: LEGACY_MEMBER_VERSION,
+        capabilities: {},
+        clientInfo: { name: 'mcp-gateway-federated', version: '1' },
+      },
+    };
+    const init = await memberExchange(entry, backend, initialize, headersFor(undefined), opts);
+    if ('error' in init.reply) return init.reply;
+    if (!init.sessionId)
+      return { error: { code: -32000, message: `service "${entry.name}" opened no session` } };
+    const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
+    await memberExchange(entry, backend, initialized, headersFor(init.sessionId), opts);
+    const session = { id: init.sessionId, entry, backend, identity: opts.identity, lastUsed: this.now() };
+    let mine = this.byOwner.get(owner);
+    if (!mine) this.byOwner.set(owner, (mine = new Map()));
+    mine.set(entry.name, session);
+    this.count++;
+    return session;
+  }
+
+  /** Ends every member session of `owner` (its federated session ended). */
+  closeOwner(owner: string): void {
+    for (const service of [...(this.byOwner.get(owner)?.keys() ?? [])]) this.end(owner, service);
+  }
+
+  /** Ends the sessions idle past the timeout. */
+  sweep(): void {
+    const now = this.now();
+    for (const [owner, mine] of this.byOwner) {
+      for (const [service, s] of mine) if (now - s.lastUsed > this.limits.idleMs) this.end(owner, service);
+    }
+  }
+
+  /** Ends every session. */
+  closeAll(): void {
+    for (const owner of [...this.byOwner.keys()]) this.closeOwner(owner);
+  }
+
+  private end(owner: string, service: string): void {
+    const mine = this.byOwner.get(owner);
+    const s = mine?.get(service);
+    if (!mine || !s) return;
+    mine.delete(service);
+    if (mine.size === 0) this.byOwner.delete(owner);
+    this.count--;
+    // DELETE ends the member's session; its answer does not matter.
+    const request = new Request(s.entry.route.resource, { method: 'DELETE', headers: headersFor(s.id) });
+    void s.backend
+      .handle(request, s.identity)
+      .then((res) => res.body?.cancel())
+      .catch(() => {});
+  }
+}

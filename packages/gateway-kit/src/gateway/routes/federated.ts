@@ -1,0 +1,322 @@
+import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
+import { randomUUID } from 'node:crypto';
+import { logEnabled } from '@mcp-gateway/internal/log';
+import { AuthError } from '../../auth.js';
+import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
+import type { FederatedEndpointConfig } from '../../federation/config.js';
+import { FederatedEndpoint } from '../../federation/endpoint.js';
+import {
+  discoverResult,
+  initializeResult,
+  legacyReply,
+  modernReply,
+  negotiatedVersion,
+} from '../../federation/eras.js';
+import type { FederationHooks } from '../../federation/hooks.js';
+import type { MemberReply } from '../../federation/member.js';
+import { federatedRoute, federatedScopes } from '../../federation/resource.js';
+import { FederatedSessions } from '../../federation/sessions.js';
+import type { RequestInfo } from '../../http/node.js';
+import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
+import type { Identity } from '../../identity.js';
+import type { Logger } from '../../ops/logger.js';
+import { checkModernHeaders, requestEra } from '../../protocol-version.js';
+import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
+import type { OwnRoute, RouteContext } from './context.js';
+import { withHeaders } from './headers.js';
+import { resourceDocument } from './metadata.js';
+
+interface RpcMessage {
+  jsonrpc?: unknown;
+  id?: string | number | null;
+  method?: unknown;
+  params?: unknown;
+}
+
+/** A JSON-RPC answer to `id`. */
+function rpc(id: string | number | null, reply: MemberReply, headers: Record<string, string> = {}): Response {
+  const body =
+    'error' in reply
+      ? { jsonrpc: '2.0', id, error: reply.error }
+      : { jsonrpc: '2.0', id, result: reply.result };
+  return lazyResponse(JSON.stringify(body), {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+const paramsOf = (m: RpcMessage): Record<string, unknown> =>
+  typeof m.params === 'object' && m.params !== null && !Array.isArray(m.params)
+    ? (m.params as Record<string, unknown>)
+    : {};
+
+/**
+ * One federated endpoint over HTTP, both eras on one URL: admission (CORS
+ * origin, a token whose audience is the endpoint, at least one member the
+ * user may use), then 2026-07-28 requests answered statelessly and 2025
+ * sessions (`initialize`, `Mcp-Session-Id`, `DELETE`) kept in
+ * {@link FederatedSessions}. `GET` (a 2025 event stream) is 405: the
+ * endpoint does not merge list-changed notifications yet.
+ */
+class FederatedHttp {
+  readonly endpoint: FederatedEndpoint;
+  private readonly sessions: FederatedSessions;
+  private readonly instructions: string;
+
+  constructor(
+    private readonly ctx: RouteContext,
+    config: FederatedEndpointConfig,
+    hooks: FederationHooks | undefined,
+  ) {
+    this.endpoint = new FederatedEndpoint(federatedRoute(ctx.config.issuer, config), {
+      registry: ctx.registry,
+      logger: ctx.logger,
+      hooks,
+      onToolCall: (service, tool, identity, args) => this.announce(service, tool, identity, args),
+    });
+    this.sessions = new FederatedSessions(
+      {
+        maxSessions: config.maxSessions,
+        maxSessionsPerUser: config.maxSessionsPerUser,
+        idleMs: config.sessionTimeout * 1000,
+      },
+      Date.now,
+      randomUUID,
+      (id) => this.endpoint.closeOwner(id),
+    );
+    const named =
+      config.prefix === 'never'
+        ? ''
+        : ` (names prefixed "<service>${config.separator}"${config.prefix === 'conditional' ? ' where two services share one' : ''})`;
+    this.instructions = `Tools, prompts and resources of the services ${config.services.join(', ')}${named}.`;
+  }
+
+  get scopes(): string[] {
+    return federatedScopes(this.ctx.registry, this.endpoint.route.config);
+  }
+
+  /** The RFC 9728 document of the endpoint. */
+  metadata(request: Request, pub: PublicRequest): Response {
+    if (request.method === 'OPTIONS') return this.ctx.cors.preflight(request, pub.origin);
+    const { resource, title: name } = this.endpoint.route;
+    return Response.json(resourceDocument(this.ctx, { resource, scopes: this.scopes, name }), {
+      headers: { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' },
+    });
+  }
+
+  async serve(request: Request, pub: PublicRequest, info: RequestInfo, log: Logger): Promise<Response> {
+    const { cors } = this.ctx;
+    if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
+    const header = (name: string) => request.headers.get(name);
+    const origin = header('origin');
+    const corsHeaders = cors.headers(origin, pub.origin);
+    if (origin && !cors.allows(origin, pub.origin)) {
+      return jsonError(403, 'forbidden_origin', `origin ${origin} is not allowed`);
+    }
+    const { route } = this.endpoint;
+    let identity: Identity;
+    try {
+      const http = { method: request.method, url: addressedUrl(pub), dpop: header('dpop') };
+      // Audience only: each member is then included when the token holds its scopes (and its users list admits the user).
+      identity = await this.ctx.authenticate(header('authorization'), route.resource, [], http);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      return this.ctx.authFailure(err, route.metadataUrl, this.scopes, corsHeaders);
+    }
+    if (this.endpoint.members(identity).length === 0) {
+      const message = `this account may use none of the services of ${route.localPath}`;
+      return jsonError(403, 'access_denied', message, corsHeaders);
+    }
+    try {
+      return withHeaders(await this.serveMethod(request, header, identity, info, log), corsHeaders);
+    } catch (err) {
+      if (err instanceof GatewayError) return withHeaders(err.toResponse(null), corsHeaders);
+      throw err;
+    }
+  }
+
+  private async serveMethod(
+    request: Request,
+    header: (name: string) => string | null,
+    identity: Identity,
+    info: RequestInfo,
+    log: Logger,
+  ): Promise<Response> {
+    const sessionId = header('mcp-session-id');
+    if (request.method === 'DELETE') {
+      if (!sessionId || !this.sessions.get(sessionId, identity.sub)) throw sessionNotFound();
+      this.sessions.close(sessionId);
+      return new Response(null, { status: 200 });
+    }
+    if (request.method !== 'POST') {
+      return new Response(null, { status: 405, headers: { allow: 'POST, DELETE' } });
+    }
+    const message = await this.readMessage(request, info);
+    const era = requestEra(message, header('mcp-protocol-version'), sessionId);
+    if (era === 'modern') return this.serveModern(message, header, identity, info);
+    return this.serveLegacy(message, sessionId, identity, info, log);
+  }
+
+  /** The one JSON-RPC message of a POST (a batch or non-JSON body is refused). */
+  private async readMessage(request: Request, info: RequestInfo): Promise<RpcMessage> {
+    let text: string;
+    try {
+      if (info.body && info.body.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
+      text = info.body
+        ? Buffer.from(info.body).toString('utf8')
+        : await readText(request, MAX_MCP_BODY_BYTES);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      throw new GatewayError(
+        413,
+        JsonRpcCode.InvalidRequest,
+        `request body over ${MAX_MCP_BODY_BYTES} bytes`,
+      );
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
+    }
+    if (
+      typeof json !== 'object' ||
+      json === null ||
+      Array.isArray(json) ||
+      typeof (json as RpcMessage).method !== 'string'
+    ) {
+      throw new GatewayError(
+        400,
+        JsonRpcCode.InvalidRequest,
+        'Invalid Request: one JSON-RPC request or notification per POST',
+      );
+    }
+    return json;
+  }
+
+  /** A 2026-07-28 request: envelope and mirrored headers checked, then answered without a session. */
+  private async serveModern(
+    m: RpcMessage,
+    header: (name: string) => string | null,
+    identity: Identity,
+    info: RequestInfo,
+  ): Promise<Response> {
+    const refusal = checkModernHeaders(m, header);
+    if (refusal) return refusal.error.toResponse(refusal.id);
+    const id = m.id ?? null;
+    const method = m.method as string;
+    if (method === 'server/discover') return rpc(id, { result: discoverResult(this.instructions) });
+    if (m.id === undefined) return new Response(null, { status: 202 });
+    if (method === 'subscriptions/listen') {
+      return rpc(id, {
+        error: { code: -32601, message: 'subscriptions/listen is not supported by federated endpoints yet' },
+      });
+    }
+    const params = paramsOf(m);
+    const { _meta, ...rest } = params;
+    const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
+    const reply = await this.endpoint.serve({ method, params: rest, identity, meta, info });
+    return rpc(id, modernReply(method, reply));
+  }
+
+  /** A 2025 request: `initialize` opens a session; anything else needs the caller's own session. */
+  private async serveLegacy(
+    m: RpcMessage,
+    sessionId: string | null,
+    identity: Identity,
+    info: RequestInfo,
+    log: Logger,
+  ): Promise<Response> {
+    const id = m.id ?? null;
+    const method = m.method as string;
+    const params = paramsOf(m);
+    if (method === 'initialize' && !sessionId) {
+      let s;
+      try {
+        s = this.sessions.open(identity.sub, negotiatedVersion(params.protocolVersion));
+      } catch (err) {
+        if (err instanceof GatewayError) return err.toResponse(id);
+        throw err;
+      }
+      if (logEnabled(this.ctx.logger, 'debug'))
+        log.debug('federated session opened', { endpoint: this.endpoint.route.localPath });
+      return rpc(
+        id,
+        { result: initializeResult(s.protocolVersion, this.instructions) },
+        { 'mcp-session-id': s.id },
+      );
+    }
+    if (!sessionId) {
+      throw new GatewayError(
+        400,
+        JsonRpcCode.BackendUnavailable,
+        'Bad Request: Mcp-Session-Id header is required',
+      );
+    }
+    const session = this.sessions.get(sessionId, identity.sub);
+    if (!session) throw sessionNotFound();
+    // Notifications are not forwarded: members are asked statelessly, and a cancelled request ends with its HTTP request.
+    if (m.id === undefined) return new Response(null, { status: 202 });
+    if (method === 'logging/setLevel') return rpc(id, { result: {} });
+    session.inFlight++;
+    try {
+      const { _meta, ...rest } = params;
+      const progress = (_meta as { progressToken?: unknown } | undefined)?.progressToken;
+      const meta = progress === undefined ? undefined : { progressToken: progress };
+      const reply = await this.endpoint.serve({
+        method,
+        params: rest,
+        identity,
+        meta,
+        info,
+        owner: session.id,
+      });
+      return rpc(id, legacyReply(reply));
+    } finally {
+      session.inFlight--;
+    }
+  }
+
+  /** Logs a routed tool call and sends it to the `tool_call` webhooks, as the service route does. */
+  private announce(service: string, tool: string, identity: Identity, args: unknown): void {
+    const { logger, webhooks } = this.ctx;
+    const endpoint = this.endpoint.route.localPath;
+    if (logEnabled(logger, 'info')) logger.info('tool call', { service, tool, user: identity.sub, endpoint });
+    if (webhooks.wants('tool_call')) {
+      webhooks.emit({
+        type: 'tool_call',
+        action: 'tool.called',
+        data: { service, tool, user: identity.sub, client: identity.clientId, arguments: args, endpoint },
+      });
+    }
+  }
+}
+
+function sessionNotFound(): GatewayError {
+  return new GatewayError(404, -32001, 'Session not found');
+}
+
+/**
+ * The routes of the config's federated endpoints: each endpoint's MCP URL and
+ * its RFC 9728 document. None when `federated` is empty.
+ */
+export function federatedRoutes(ctx: RouteContext, hooks?: FederationHooks): OwnRoute[] {
+  if (ctx.config.federated.length === 0) return [];
+  const endpoints = ctx.config.federated.map((c) => new FederatedHttp(ctx, c, hooks));
+  const byPath = new Map(endpoints.map((e) => [e.endpoint.route.localPath, e]));
+  // A host-routed service answers `/mcp` (and its document) on its own host.
+  const serviceHost = (pub: PublicRequest) => ctx.registry.list().some((e) => e.route.host === pub.host);
+  const byMetadata = new Map(endpoints.map((e) => [new URL(e.endpoint.route.metadataUrl).pathname, e]));
+  return [
+    {
+      kind: 'metadata',
+      matches: (_path, pub) => byMetadata.has(pub.pathname) && !serviceHost(pub),
+      serve: (request, pub) => Promise.resolve(byMetadata.get(pub.pathname)!.metadata(request, pub)),
+    },
+    {
+      kind: 'federated',
+      matches: (path, pub) => path !== undefined && byPath.has(path) && !serviceHost(pub),
+      serve: (request, pub, log, path, info) => byPath.get(path!)!.serve(request, pub, info, log),
+    },
+  ];
+}

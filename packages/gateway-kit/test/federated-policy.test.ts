@@ -1,0 +1,156 @@
+// Issue 20: per-tool policy on a federated endpoint. Without hooks of its own the gateway applies
+// `policies.endpoints.<name>` (on the names the client sees) and the owning service's
+// `policies.services.<service>` (on the member's names), as a direct call to the service would.
+import { createFetchServer } from '@mcp-gateway/fetch-server';
+import { listen, type Listening } from '@mcp-gateway/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/config/errors.js';
+import { resolveConfig } from '../src/config/load.js';
+import { issueToken } from '../src/gateway/cli-token.js';
+import { createGateway, type Gateway } from '../src/gateway/create.js';
+import { createLogger } from '../src/ops/logger.js';
+import { ISSUER, rpcResult } from './helpers.js';
+
+let gw: Gateway;
+let upstream: Listening;
+let page: Listening;
+let upstreamCalls = 0;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  page = await listen(() => new Response('hello', { headers: { 'content-type': 'text/plain' } }));
+  const fetchServer = createFetchServer({ allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true });
+  upstream = await listen((request) => {
+    if (request.method === 'POST') upstreamCalls++;
+    return fetchServer(request);
+  });
+  const { config } = resolveConfig(
+    {
+      issuer: ISSUER,
+      store: { type: 'memory' },
+      services: {
+        fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
+        upstream: { type: 'http', url: `${upstream.url}/mcp` },
+      },
+      federated: [{ path: '/mcp', services: ['fetch', 'upstream'], prefix: 'always' }],
+      policies: {
+        // The service's own policy: bob may not see or call upstream's fetch, wherever he comes from.
+        services: {
+          upstream: { default: 'allow', rules: [{ effect: 'hide', tools: ['fetch'], users: ['local:bob'] }] },
+        },
+        // The endpoint's policy, on the names it shows: fetch__fetch only for 127.0.0.1 URLs.
+        endpoints: {
+          mcp: {
+            default: 'allow',
+            rules: [
+              {
+                effect: 'deny',
+                tools: ['fetch__fetch'],
+                when: '!(urlHost(args.url) in ["127.0.0.1"])',
+                reason: 'loopback only here',
+              },
+            ],
+          },
+        },
+      },
+    },
+    { env: {} },
+  );
+  gw = await createGateway(config, {
+    logger: createLogger('silent'),
+    processMetrics: false,
+    passwordCost: { N: 1024, r: 8, p: 1 },
+  });
+  for (const user of ['alice', 'bob']) {
+    await gw.users.put(user, `${user}-password-1`);
+    tokens[user] = (await issueToken(gw, user, '/mcp')).access_token;
+  }
+});
+
+afterAll(async () => {
+  await gw?.close(0);
+  await upstream?.close();
+  await page?.close();
+});
+
+/** A 2026-07-28 request of `user` to the federated endpoint. */
+async function post(user: string, method: string, params: Record<string, unknown> = {}) {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${tokens[user]}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': method,
+  };
+  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+  const res = await gw.fetch(
+    new Request(`${ISSUER}/mcp`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: meta } }),
+    }),
+  );
+  return rpcResult(res);
+}
+
+const names = async (user: string) =>
+  ((await post(user, 'tools/list')) as { result: { tools: { name: string }[] } }).result.tools.map(
+    (t) => t.name,
+  );
+
+describe('per-tool policy on a federated endpoint', () => {
+  it("the owning service's policy hides its tool from bob through the endpoint too; alice sees both", async () => {
+    expect(await names('alice')).toEqual(['fetch__fetch', 'upstream__fetch']);
+    expect(await names('bob')).toEqual(['fetch__fetch']);
+  });
+
+  it("a call the service's policy refuses gets -32010 and never reaches the member", async () => {
+    const before = upstreamCalls;
+    const answer = await post('bob', 'tools/call', { name: 'upstream__fetch', arguments: { url: page.url } });
+    expect(answer.error?.code).toBe(-32010);
+    expect(answer.error?.message).toMatch(/refused by policy/);
+    expect(upstreamCalls).toBe(before);
+    const allowed = await post('alice', 'tools/call', {
+      name: 'upstream__fetch',
+      arguments: { url: page.url },
+    });
+    expect(JSON.stringify(allowed.result)).toContain('hello');
+    expect(upstreamCalls).toBe(before + 1);
+  });
+
+  it("the endpoint's own policy applies to the names it shows (argument condition)", async () => {
+    const denied = await post('alice', 'tools/call', {
+      name: 'fetch__fetch',
+      arguments: { url: 'http://example.test/' },
+    });
+    expect(denied.error).toMatchObject({
+      code: -32010,
+      data: { tool: 'fetch__fetch', reason: 'loopback only here' },
+    });
+    const ok = await post('alice', 'tools/call', { name: 'fetch__fetch', arguments: { url: page.url } });
+    expect(JSON.stringify(ok.result)).toContain('hello');
+  });
+
+  it('a policy for an endpoint no federated endpoint is named is refused at load', () => {
+    const load = () =>
+      resolveConfig(
+        {
+          issuer: ISSUER,
+          services: { fetch: { type: 'fetch' } },
+          federated: [{ path: '/team/mcp', name: 'team', services: ['fetch'] }],
+          policies: { endpoints: { mcp: { default: 'deny' } } },
+        },
+        { env: {} },
+      );
+    expect(load).toThrow(ConfigError);
+    try {
+      load();
+    } catch (err) {
+      expect((err as ConfigError).issues.map((i) => i.path)).toEqual(['policies.endpoints.mcp']);
+    }
+  });
+});
