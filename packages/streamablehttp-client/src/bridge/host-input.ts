@@ -7,6 +7,10 @@ import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol
 import { JSONRPC_ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
 
+/** A JSON-RPC error answer to the host, as one line. */
+const errorLine = (id: string | number | null, code: number, message: string) =>
+  JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }) + '\n';
+
 /**
  * Reads one line from the host: each valid message goes to `message`, each
  * error answer (a line, with its newline) to `write`. Blank lines are ignored.
@@ -22,13 +26,7 @@ export function readHostLine(
   try {
     json = JSON.parse(line);
   } catch {
-    write(
-      JSON.stringify({
-        jsonrpc: '2.0',
-        id: null,
-        error: { code: JSONRPC_ERRORS.parseError, message: 'Parse error' },
-      }) + '\n',
-    );
+    write(errorLine(null, JSONRPC_ERRORS.parseError, 'Parse error'));
     return;
   }
   for (const item of Array.isArray(json) ? json : [json]) {
@@ -38,13 +36,7 @@ export function readHostLine(
       const validId = typeof id === 'string' || typeof id === 'number' ? id : null;
       log.warn('invalid JSON-RPC message from host', { id: validId });
       if (validId !== null || !(item && typeof item === 'object' && 'method' in item)) {
-        write(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: validId,
-            error: { code: JSONRPC_ERRORS.invalidRequest, message: 'Invalid Request' },
-          }) + '\n',
-        );
+        write(errorLine(validId, JSONRPC_ERRORS.invalidRequest, 'Invalid Request'));
       }
       continue;
     }
