@@ -5,13 +5,8 @@ import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  JSONRPCMessageSchema,
-  type JSONRPCMessage,
-  type JSONRPCRequest,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
-import { AuthError, ClientError, JSONRPC_ERRORS, ServerError } from '../errors.js';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { AuthError, ClientError, JSONRPC_ERRORS } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -19,7 +14,10 @@ import type { Implementation } from '../protocol/client.js';
 import { defaultEraCache, type EraCache } from '../protocol/era.js';
 import type { ProtocolPreference } from '../protocol/versions.js';
 import { modernBridgeFor, type ModernBridge } from './modern-bridge.js';
-import { streamEndOf, watchStreams, type PostAnswerKind, type ResumeOutcome } from './stream-watch.js';
+import { readHostLine } from './host-input.js';
+import { isRequest, isResponse, keyOf, PendingAnswers, type PendingRequest } from './pending.js';
+import { StandaloneStream } from './standalone-stream.js';
+import { streamEndOf, watchStreams } from './stream-watch.js';
 
 /** Options of {@link StdioBridge}. */
 export interface BridgeOptions {
@@ -65,30 +63,6 @@ const RECONNECTION = {
   maxRetries: 2,
 } as const;
 
-/** A host request awaiting its answer. */
-interface PendingRequest {
-  method: string;
-  generation: number;
-  sending: boolean;
-  /** Number of the POST answer carrying it (see {@link watchStreams}), and how it came. */
-  stream?: number;
-  answerKind?: PostAnswerKind;
-  /** Id of the last SSE event of its answer stream: where a resume starts. */
-  lastEventId?: string;
-  /** Failed resume attempts in a row. */
-  resumeFailures: number;
-}
-
-const keyOf = (id: RequestId) => JSON.stringify(id);
-
-function isRequest(m: JSONRPCMessage): m is JSONRPCRequest {
-  return 'method' in m && 'id' in m;
-}
-
-function isResponse(m: JSONRPCMessage): m is JSONRPCMessage & { id: RequestId } {
-  return !('method' in m) && 'id' in m;
-}
-
 /**
  * stdio ⇄ Streamable HTTP. Lines from the host are JSON-RPC messages sent to
  * the server with the MCP SDK's `StreamableHTTPClientTransport` (POST with
@@ -108,8 +82,10 @@ export class StdioBridge {
   private readonly output: Writable;
   private transport!: StreamableHTTPClientTransport;
   private generation = 0;
+  /** Host requests awaiting their answer, and what becomes of their answer streams. */
+  private readonly answers: PendingAnswers;
   /** Host requests awaiting their answer, by id. */
-  private readonly pending = new Map<string, PendingRequest>();
+  private readonly pending: Map<string, PendingRequest>;
   private readonly internal = new Map<string, (m: JSONRPCMessage) => void>();
   private initialize: JSONRPCRequest | undefined;
   private initializeKey: string | undefined;
@@ -122,8 +98,8 @@ export class StdioBridge {
   /** Marks this bridge's stream-end markers (a server cannot forge one). */
   private readonly nonce = randomUUID();
   private readonly fetch: FetchLike;
-  /** Resolved when the next standalone GET stream is answered. */
-  private readonly standaloneWaiters: Array<() => void> = [];
+  /** Waiters for the next standalone GET stream's answer. */
+  private readonly standalone: StandaloneStream;
   /** Set when the server speaks 2026-07-28: it then handles everything the host sends. */
   private modern: ModernBridge | undefined;
 
@@ -131,17 +107,26 @@ export class StdioBridge {
     this.opts = opts;
     this.log = opts.logger ?? silentLogger;
     this.output = opts.output ?? process.stdout;
+    this.answers = new PendingAnswers({
+      url: opts.url,
+      log: this.log,
+      answerError: (id, code, message, data) => this.answerError(id, code, message, data),
+      closed: () => this.closed,
+      maxResumeFailures: RECONNECTION.maxRetries,
+    });
+    this.pending = this.answers.requests;
+    this.standalone = new StandaloneStream(this.log, opts.standaloneStreamTimeoutMs ?? 5000);
     this.fetch = watchStreams(opts.fetch ?? ((input, init) => fetch(input, init)), this.nonce, {
-      posted: (ids, stream, kind) => this.posted(ids, stream, kind),
+      posted: (ids, stream, kind) => this.answers.posted(ids, stream, kind),
       cut: (stream, err) =>
         this.log.warn('answer stream cut', {
           stream,
           error: err instanceof Error ? err.message : String(err),
         }),
-      resumed: (lastEventId, outcome, detail) => this.resumed(lastEventId, outcome, detail),
+      resumed: (lastEventId, outcome, detail) => this.answers.resumed(lastEventId, outcome, detail),
       standalone: (outcome, detail) => {
         this.log.debug('standalone GET stream answered', { outcome, detail });
-        for (const settle of this.standaloneWaiters.splice(0)) settle();
+        this.standalone.answered();
       },
     });
   }
@@ -177,92 +162,10 @@ export class StdioBridge {
     this.output.write(JSON.stringify({ jsonrpc: '2.0', id, error }) + '\n');
   }
 
-  /**
-   * Answers a request whose answer can no longer come, once (unless it was
-   * answered or re-sent meanwhile).
-   */
-  private lost(key: string, entry: PendingRequest, err: ServerError): void {
-    if (this.closed || this.pending.get(key) !== entry) return;
-    const id = JSON.parse(key) as RequestId;
-    this.log.warn('no answer from the server', {
-      id,
-      method: entry.method,
-      code: err.code,
-      error: err.message,
-    });
-    this.answerError(id, JSONRPC_ERRORS.upstreamError, err.message, { kind: err.kind, code: err.code });
-  }
-
-  private posted(ids: RequestId[], stream: number, kind: PostAnswerKind): void {
-    for (const id of ids) {
-      const key = keyOf(id);
-      const entry = this.pending.get(key);
-      if (!entry) continue;
-      entry.stream = stream;
-      entry.answerKind = kind;
-      entry.lastEventId = undefined;
-      entry.resumeFailures = 0;
-      if (kind === 'accepted') {
-        this.lost(
-          key,
-          entry,
-          new ServerError(
-            'no_answer',
-            `${this.opts.url.href} accepted the request with HTTP 202 and will not answer it`,
-          ),
-        );
-      }
-    }
-  }
-
-  /** The SSE answer `stream` ended (every event in it has been handled). */
-  private streamEnded(stream: number): void {
-    for (const [key, entry] of this.pending) {
-      if (entry.stream !== stream || entry.answerKind !== 'sse') continue;
-      if (entry.lastEventId === undefined) {
-        this.lost(
-          key,
-          entry,
-          new ServerError(
-            'stream_ended',
-            `${this.opts.url.href} ended the stream before it answered (no event id to resume from); retry the request`,
-          ),
-        );
-      } else {
-        this.log.info('answer stream ended before the answer; resuming', {
-          id: JSON.parse(key) as unknown,
-          lastEventId: entry.lastEventId,
-        });
-      }
-    }
-  }
-
-  private resumed(lastEventId: string, outcome: ResumeOutcome, detail: string): void {
-    this.log.debug('resume answered', { lastEventId, outcome, detail });
-    for (const [key, entry] of this.pending) {
-      if (entry.lastEventId !== lastEventId || entry.answerKind !== 'sse') continue;
-      if (outcome === 'ok') {
-        entry.resumeFailures = 0;
-        continue;
-      }
-      entry.resumeFailures++;
-      if (outcome === 'refused' || entry.resumeFailures >= RECONNECTION.maxRetries) {
-        this.lost(
-          key,
-          entry,
-          new ServerError(
-            'resume_failed',
-            `${this.opts.url.href} ended the stream before it answered, and resuming it failed (${detail}); retry the request`,
-          ),
-        );
-      }
-    }
-  }
-
   private fromServer(m: JSONRPCMessage, generation: number): void {
     const ended = streamEndOf(m, this.nonce);
     if (ended !== undefined) {
-      if (!this.closed) this.streamEnded(ended);
+      if (!this.closed) this.answers.streamEnded(ended);
       return;
     }
     if (isResponse(m)) {
@@ -286,40 +189,15 @@ export class StdioBridge {
   }
 
   private fromHost(line: string): void {
-    if (!line.trim()) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      this.output.write(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: null,
-          error: { code: JSONRPC_ERRORS.parseError, message: 'Parse error' },
-        }) + '\n',
-      );
-      return;
-    }
-    for (const item of Array.isArray(json) ? json : [json]) {
-      const parsed = JSONRPCMessageSchema.safeParse(item);
-      if (!parsed.success) {
-        const id = (item as { id?: unknown } | null)?.id;
-        const validId = typeof id === 'string' || typeof id === 'number' ? id : null;
-        this.log.warn('invalid JSON-RPC message from host', { id: validId });
-        if (validId !== null || !(item && typeof item === 'object' && 'method' in item)) {
-          this.output.write(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              id: validId,
-              error: { code: JSONRPC_ERRORS.invalidRequest, message: 'Invalid Request' },
-            }) + '\n',
-          );
-        }
-        continue;
-      }
-      if (this.modern) this.modern.handle(parsed.data);
-      else void this.dispatch(parsed.data);
-    }
+    readHostLine(
+      line,
+      (m) => {
+        if (this.modern) this.modern.handle(m);
+        else void this.dispatch(m);
+      },
+      (text) => this.output.write(text),
+      this.log,
+    );
   }
 
   private async dispatch(m: JSONRPCMessage): Promise<void> {
@@ -345,7 +223,7 @@ export class StdioBridge {
       }
     } else if ('method' in m && m.method === 'notifications/initialized') {
       this.initializedNotified = true;
-      const opened = this.standaloneAnswered();
+      const opened = this.standalone.next();
       const sent = this.gate.then(async () => {
         if (await this.send(m)) await opened.done;
         opened.cancel();
@@ -356,37 +234,6 @@ export class StdioBridge {
     }
     await this.gate;
     await this.send(m);
-  }
-
-  /**
-   * Resolves when the next standalone GET stream is answered (or after
-   * `standaloneStreamTimeoutMs`). The transport opens that stream after
-   * `notifications/initialized` without waiting for it; messages after it
-   * wait, so the server has the stream before any request it answers with a
-   * request or notification of its own outside that request's stream (the MCP
-   * SDK server drops those when no GET stream is open), and a POST's resume
-   * GET is never confused with the standalone one.
-   */
-  private standaloneAnswered(): { done: Promise<void>; cancel: () => void } {
-    let timer: NodeJS.Timeout | undefined;
-    let settle!: () => void;
-    const done = new Promise<void>((resolve) => {
-      settle = resolve;
-      timer = setTimeout(() => {
-        this.log.debug('the standalone GET stream was not answered in time; going on');
-        resolve();
-      }, this.opts.standaloneStreamTimeoutMs ?? 5000);
-      timer.unref();
-    }).finally(() => clearTimeout(timer));
-    this.standaloneWaiters.push(settle);
-    return {
-      done,
-      cancel: () => {
-        const i = this.standaloneWaiters.indexOf(settle);
-        if (i >= 0) this.standaloneWaiters.splice(i, 1);
-        settle();
-      },
-    };
   }
 
   /** Sends `m`; true when the server took it (answers to requests come later). */
@@ -412,19 +259,7 @@ export class StdioBridge {
             }
           : undefined,
       );
-      if (entry) {
-        entry.sending = false;
-        // A JSON answer is handled before send() resolves: if it did not carry the response, none will come.
-        if (entry.answerKind === 'json')
-          this.lost(
-            key!,
-            entry,
-            new ServerError(
-              'no_answer',
-              `${this.opts.url.href} answered with JSON that did not contain the response to this request`,
-            ),
-          );
-      }
+      if (entry) this.answers.sent(key!, entry);
       return true;
     } catch (err) {
       const isInitialize = isRequest(m) && m.method === 'initialize';
