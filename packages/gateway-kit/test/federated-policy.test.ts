@@ -73,8 +73,14 @@ afterAll(async () => {
   await page?.close();
 });
 
+/** A JSON-RPC answer. */
+interface Answer {
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string; data?: unknown };
+}
+
 /** A 2026-07-28 request of `user` to the federated endpoint. */
-async function post(user: string, method: string, params: Record<string, unknown> = {}) {
+async function post(user: string, method: string, params: Record<string, unknown> = {}): Promise<Answer> {
   const headers: Record<string, string> = {
     authorization: `Bearer ${tokens[user]}`,
     'content-type': 'application/json',
@@ -94,7 +100,7 @@ async function post(user: string, method: string, params: Record<string, unknown
       body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: meta } }),
     }),
   );
-  return rpcResult(res);
+  return (await rpcResult(res)) as Answer;
 }
 
 const names = async (user: string) =>
