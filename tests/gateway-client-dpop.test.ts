@@ -4,6 +4,8 @@
 // proof for another URL is refused with the RFC 9449 error, and its refresh token is
 // refused without the key.
 import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
 import { FileTokenStore, type StoredCredentials } from '@mcp-gateway/streamablehttp-client';
 import { killAllSpawned, listen, spawnCli, type Listening } from '@mcp-gateway/testkit';
 import { SignJWT, calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, importJWK } from 'jose';
@@ -40,16 +42,20 @@ afterAll(async () => {
 });
 
 /** Runs the CLI with `args` against `service`, signing in through the printed URL when asked. */
-async function cli(service: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
+async function cli(
+  service: string,
+  args: string[],
+  on: RunningGateway = gw,
+): Promise<{ code: number | null; stdout: string }> {
   const p = spawnCli(
     process.execPath,
-    [clientCli, ...args, '--url', `${gw.url}/${service}/mcp`, '--oauth2', '--no-browser'],
+    [clientCli, ...args, '--url', `${on.url}/${service}/mcp`, '--oauth2', '--no-browser'],
     { env: { MCP_STREAMABLEHTTP_CLIENT_HOME: home } },
   );
   const signIn = p
     .waitForOutput(/To sign in, open: (\S+)/, { stream: 'stderr', timeoutMs: 30_000 })
     .then(async ([, url]) => {
-      const back = await loginAndConsent(url!, { username: 'admin', password: gw.adminPassword! });
+      const back = await loginAndConsent(url!, { username: 'admin', password: on.adminPassword! });
       await (await fetch(back)).text();
     });
   const { code } = await p.exited;
@@ -58,8 +64,8 @@ async function cli(service: string, args: string[]): Promise<{ code: number | nu
   return { code, stdout: p.stdout };
 }
 
-async function record(service: string): Promise<StoredCredentials> {
-  return (await new FileTokenStore({ home }).list(`${gw.url}/${service}/mcp`))[0]!;
+async function record(service: string, on: RunningGateway = gw): Promise<StoredCredentials> {
+  return (await new FileTokenStore({ home }).list(`${on.url}/${service}/mcp`))[0]!;
 }
 
 /** A DPoP proof (RFC 9449 §4.2) signed with a key of the test's own. */
@@ -187,5 +193,25 @@ describe('rfc9449 end to end: mcp-streamablehttp-client with a DPoP-bound token 
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/^invalid_(dpop_proof|grant)$/);
+  });
+});
+
+describe('rfc9449: the client makes its key with an algorithm the authorization server lists', () => {
+  it('a gateway taking only ES384 proofs: the CLI makes an ES384 key, gets a token bound to it and calls the service', async () => {
+    const cwd = tempDir();
+    writeFetchAndFixtureConfig(cwd);
+    appendFileSync(path.join(cwd, 'mcp-gateway.yaml'), 'authorization:\n  dpop:\n    algorithms: [ES384]\n');
+    const es384 = await startGateway({ cwd });
+    const meta = (await (await fetch(`${es384.url}/.well-known/oauth-authorization-server`)).json()) as {
+      dpop_signing_alg_values_supported: string[];
+    };
+    expect(meta.dpop_signing_alg_values_supported).toEqual(['ES384']);
+    const echo = await cli('fixture', ['tools', 'call', 'echo', 'text=bound with ES384'], es384);
+    expect(echo.stdout).toContain('bound with ES384');
+    const rec = await record('fixture', es384);
+    expect(rec.dpop_key?.alg).toBe('ES384');
+    expect(rec.dpop_key?.jwk).toMatchObject({ kty: 'EC', crv: 'P-384' });
+    const { d: _d, ...publicJwk } = rec.dpop_key!.jwk;
+    expect(decodeJwt(rec.tokens!.access_token).cnf).toEqual({ jkt: await calculateJwkThumbprint(publicJwk) });
   });
 });

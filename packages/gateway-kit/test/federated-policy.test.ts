@@ -100,7 +100,7 @@ async function post(user: string, method: string, params: Record<string, unknown
       body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: meta } }),
     }),
   );
-  return (await rpcResult(res)) as Answer;
+  return (await rpcResult(res));
 }
 
 const names = async (user: string) =>

@@ -1,8 +1,9 @@
 /**
  * DPoP (RFC 9449): sender-constrained tokens on the client side.
  *
- * One key pair per stored credentials record (MCP server + issuer), ES256 by
- * default, made with oauth4webapi's `generateKeyPair`; proofs are signed by
+ * One key pair per stored credentials record (MCP server + issuer), of the
+ * first algorithm in {@link DPOP_ALGS} the authorization server lists (ES256
+ * when it lists none), made with oauth4webapi's `generateKeyPair`; proofs are signed by
  * oauth4webapi's `DPoP()` handle, which also remembers the last `DPoP-Nonce`
  * per origin (authorization server and resource server alike).
  *
@@ -21,8 +22,20 @@ import * as oauth from 'oauth4webapi';
 import type { FetchLike } from '../http/fetch.js';
 import { StoredDPoPKeySchema, type StoredDPoPKey, type StoredTokens } from '../store/types.js';
 
-/** The proof algorithm of keys this client makes. */
+/** The proof algorithm of keys this client makes when the authorization server lists none. */
 export const DPOP_ALG = 'ES256';
+
+/** The proof algorithms this client can make keys for, in the order it prefers them. */
+export const DPOP_ALGS = ['ES256', 'ES384', 'ES512', 'PS256', 'RS256'] as const;
+
+/** The algorithm of a new key for `as`: the first of {@link DPOP_ALGS} it lists, else ES256; `undefined` when it lists only others. */
+export function dpopAlgorithm(
+  as: Pick<oauth.AuthorizationServer, 'dpop_signing_alg_values_supported'>,
+): string | undefined {
+  const algs = as.dpop_signing_alg_values_supported;
+  if (!Array.isArray(algs) || algs.length === 0) return DPOP_ALG;
+  return DPOP_ALGS.find((a) => algs.includes(a));
+}
 
 /**
  * Whether DPoP is used: `true` always (even where the authorization server
@@ -38,7 +51,7 @@ export function dpopWanted(
 ): boolean {
   if (mode !== undefined) return mode;
   const algs = as.dpop_signing_alg_values_supported;
-  return Array.isArray(algs) && algs.includes(DPOP_ALG);
+  return Array.isArray(algs) && algs.length > 0 && dpopAlgorithm(as) !== undefined;
 }
 
 /** A token to present with the DPoP scheme (RFC 9449 §7.1), never as Bearer. */
@@ -46,21 +59,37 @@ export function isDPoPBound(tokens: Pick<StoredTokens, 'token_type'>): boolean {
   return tokens.token_type.toLowerCase() === 'dpop';
 }
 
-/** A fresh key pair, exported once for storage (see the module comment). */
-export async function createDPoPKey(): Promise<StoredDPoPKey> {
-  const pair = await oauth.generateKeyPair(DPOP_ALG, { extractable: true });
+/** A fresh key pair of `alg` (one of {@link DPOP_ALGS}), exported once for storage (see the module comment). */
+export async function createDPoPKey(alg: string = DPOP_ALG): Promise<StoredDPoPKey> {
+  const pair = await oauth.generateKeyPair(alg, { extractable: true });
   const jwk = await crypto.subtle.exportKey('jwk', pair.privateKey);
-  return StoredDPoPKeySchema.parse({ alg: DPOP_ALG, jwk });
+  return StoredDPoPKeySchema.parse({ alg, jwk });
 }
 
-const EC_CURVES: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
+/** WebCrypto import parameters of each algorithm in {@link DPOP_ALGS}. */
+const IMPORT: Record<string, EcKeyImportParams | RsaHashedImportParams> = {
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  ES384: { name: 'ECDSA', namedCurve: 'P-384' },
+  ES512: { name: 'ECDSA', namedCurve: 'P-521' },
+  PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+};
 
 /** The stored key as a pair: the private key non-extractable, the public one extractable (its JWK goes into proofs). */
 export async function importDPoPKey(stored: StoredDPoPKey): Promise<CryptoKeyPair> {
-  const namedCurve = EC_CURVES[stored.alg];
-  if (!namedCurve) throw new Error(`unsupported DPoP key algorithm ${stored.alg}`);
-  const algorithm = { name: 'ECDSA', namedCurve };
-  const { d: _d, key_ops: _ops, ext: _ext, ...pub } = stored.jwk as JsonWebKey;
+  const algorithm = IMPORT[stored.alg];
+  if (!algorithm) throw new Error(`unsupported DPoP key algorithm ${stored.alg}`);
+  const {
+    d: _d,
+    p: _p,
+    q: _q,
+    dp: _dp,
+    dq: _dq,
+    qi: _qi,
+    key_ops: _ops,
+    ext: _ext,
+    ...pub
+  } = stored.jwk as JsonWebKey;
   const privateKey = await crypto.subtle.importKey('jwk', stored.jwk as JsonWebKey, algorithm, false, [
     'sign',
   ]);
@@ -100,7 +129,10 @@ export class DPoPKeys {
     stored: StoredDPoPKey | undefined,
   ): Promise<{ key: StoredDPoPKey; handle: oauth.DPoPHandle } | undefined> {
     if (!dpopWanted(this.mode, as)) return undefined;
-    const key = stored ?? (this.pending ??= await createDPoPKey());
+    // A pending key of an algorithm this server does not take is replaced.
+    const alg = dpopAlgorithm(as) ?? DPOP_ALG;
+    if (this.pending && this.pending.alg !== alg) this.pending = undefined;
+    const key = stored ?? (this.pending ??= await createDPoPKey(alg));
     return { key, handle: await this.handle(key) };
   }
 
