@@ -46,3 +46,4 @@ export {
 export { startRedis, freePort, type RedisServer } from './redis.js';
 export { chromiumLaunchOptions } from './chromium.js';
 export { storeContract, type ContractStore, type ContractStoreFactory } from './store-contract.js';
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
