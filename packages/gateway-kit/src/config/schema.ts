@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
 import { jwksSchema } from './jwks-schema.js';
+import { telemetrySchema } from './telemetry-schema.js';
 import { workloadIssuersConfigSchema } from './workload-schema.js';
 
 /**
@@ -452,6 +453,7 @@ const configFields = z.strictObject({
       'Resources the gateway issues tokens for but does not serve: MCP servers behind Traefik, nginx or Caddy that call `/verify` (ForwardAuth).',
     ),
   webhooks: z.array(webhookSchema).default([]),
+  telemetry: telemetrySchema.describe('OpenTelemetry traces and metrics by OTLP; see `config/telemetry-schema.ts`.'),
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

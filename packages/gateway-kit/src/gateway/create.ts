@@ -24,6 +24,7 @@ import { sharedStoreSecret } from '../store/shared-secret.js';
 import { UpstreamPages, type UpstreamService } from '../upstream/pages.js';
 import { SecretBox } from '../upstream/secret-box.js';
 import { UpstreamSignIn } from '../upstream/sign-in.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { accountPages } from './account.js';
 import { landingPage } from './landing.js';
 import { remoteIdentityProviderConfig } from './as-options.js';
@@ -72,6 +73,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly webhooks: WebhookDispatcher;
   readonly logger: Logger;
+  /** OpenTelemetry (`config.telemetry`): spans of MCP requests and their hops, exported by OTLP when configured. */
+  readonly telemetry: Telemetry;
   /**
    * On first start with the local IdP and no users: the generated `admin`
    * password (print it once; only its hash is stored). Otherwise `undefined`.
@@ -156,6 +159,17 @@ export async function createGateway(
   } else {
     identityProvider = remoteIdentityProviderConfig(config.idp);
   }
+  const t = config.telemetry;
+  const telemetry = Telemetry.create(
+    {
+      otlpEndpoint: t.endpoint,
+      otlpHeaders: t.headers,
+      serviceName: t.serviceName,
+      captureArguments: t.captureArguments,
+      metricsIntervalMs: t.metricsInterval * 1000,
+    },
+    VERSION,
+  );
   const signIn = new UpstreamSignIn({
     store,
     box: new SecretBox(await sharedStoreSecret(store, UPSTREAM_SECRET_KEY), 'upstream-tokens'),
@@ -251,6 +265,7 @@ export async function createGateway(
     metrics,
     webhooks,
     logger,
+    telemetry,
     initialAdminPassword,
     async bootstrapAdmin() {
       return config.idp.type === 'local' ? users.bootstrapAdmin(config.idp.users) : undefined;
@@ -277,6 +292,7 @@ export async function createGateway(
           new Promise((r) => setTimeout(r, Math.min(graceMs, 5000)).unref()),
         ]);
         await authorization.close().catch(() => {});
+        await telemetry.shutdown().catch(() => {});
       })();
       return closing;
     },
