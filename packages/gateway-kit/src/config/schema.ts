@@ -453,7 +453,9 @@ const configFields = z.strictObject({
       'Resources the gateway issues tokens for but does not serve: MCP servers behind Traefik, nginx or Caddy that call `/verify` (ForwardAuth).',
     ),
   webhooks: z.array(webhookSchema).default([]),
-  telemetry: telemetrySchema.describe('OpenTelemetry traces and metrics by OTLP; see `config/telemetry-schema.ts`.'),
+  telemetry: telemetrySchema.describe(
+    'OpenTelemetry traces and metrics by OTLP; see `config/telemetry-schema.ts`.',
+  ),
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -244,6 +244,7 @@ export async function createGateway(
       (request, info) => authorization.rateLimitPage(request, info),
     ),
     version: VERSION,
+    telemetry,
     ...(opts.accessLogLevel ? { accessLogLevel: opts.accessLogLevel } : {}),
   });
   metrics.sessionSource = () =>

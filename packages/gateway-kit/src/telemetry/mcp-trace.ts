@@ -1,154 +1,246 @@
 import {
-  context as contexts,
-  defaultTextMapSetter,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
+  defaultTextMapSetter,
   trace,
   type Attributes,
   type Context,
-  type Histogram,
   type Span,
+  type TextMapGetter,
 } from '@opentelemetry/api';
+import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
+import type { ReplyWatcher } from '../gateway/reply-tap.js';
+import type { Identity } from '../identity.js';
+import { requestEra } from '../protocol-version.js';
+import { durationHistogram, metricMethod, outcomeOf, type Outcome } from './outcome.js';
 import type { Telemetry } from './telemetry.js';
 
-/** What the MCP route knows of one request when it starts. */
-export interface McpRequestFacts {
-  /** The JSON-RPC method (`tools/call`, …); `undefined` for a GET stream or a DELETE. */
-  method: string | undefined;
-  service: string;
-  /** `params.name` of a `tools/call`. */
-  tool?: string | undefined;
-  /** The caller's immutable user id. */
-  user: string;
-  clientId?: string | undefined;
-  protocolVersion?: string | undefined;
-  sessionId?: string | undefined;
-  requestId?: string | number | undefined;
-  /** `params.arguments` of a `tools/call`: recorded only with `captureArguments`. */
-  arguments?: unknown;
+/** A JSON-RPC message of a request body, as the MCP route parsed it. */
+export interface TracedMessage {
+  id?: unknown;
+  method?: unknown;
+  params?: { name?: unknown; arguments?: unknown; _meta?: unknown; protocolVersion?: unknown } | null;
 }
 
-/** MCP methods recorded by name in metrics; any other becomes `other` (clients choose method strings). */
-const KNOWN_METHODS = new Set([
-  'initialize',
-  'ping',
-  'server/discover',
-  'tools/list',
-  'tools/call',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'prompts/list',
-  'prompts/get',
-  'completion/complete',
-  'logging/setLevel',
-  'subscriptions/listen',
-  'notifications/initialized',
-  'notifications/cancelled',
-]);
+/** One hop behind the gateway (the bridge round trip, the upstream HTTP call), as a child span. */
+export interface TracedHop {
+  /** The hop span's W3C trace context (`traceparent`, maybe `tracestate`), to send with its request. */
+  readonly carrier: Readonly<Record<string, string>>;
+  /** Ends the hop's span with the HTTP status the hop answered, or the error it failed with. */
+  end(outcome?: { status?: number; error?: string }): void;
+}
+
+/** What a backend gets to trace its hops: present only when telemetry is on. */
+export interface HopTracer {
+  /** True when the request's span is sampled: only then is a body rewritten to carry `_meta`. */
+  readonly sampled: boolean;
+  /** Starts a child span of the request's span (kind `CLIENT`). */
+  hop(name: string, attributes?: Attributes): TracedHop;
+}
 
 /** Longest tool-call arguments recorded on a span (with `captureArguments`). */
 const MAX_ARGUMENT_CHARS = 4096;
 
-const durations = new WeakMap<Telemetry, Histogram>();
+const headerGetter: TextMapGetter<Headers> = {
+  get: (carrier, key) => carrier.get(key) ?? undefined,
+  keys: () => ['traceparent', 'tracestate'],
+};
 
-/** The `mcp.server.operation.duration` histogram of `t` (one per telemetry). */
-function durationHistogram(t: Telemetry): Histogram {
-  let h = durations.get(t);
-  if (!h) {
-    h = t.meter.createHistogram('mcp.server.operation.duration', {
-      description: 'Duration of MCP requests through the gateway',
-      unit: 's',
-    });
-    durations.set(t, h);
-  }
-  return h;
-}
+const metaGetter: TextMapGetter<Record<string, unknown>> = {
+  get: (carrier, key) => (typeof carrier[key] === 'string' ? carrier[key] : undefined),
+  keys: (carrier) => Object.keys(carrier),
+};
 
 /**
- * The trace of one MCP request through the gateway: a server span named
- * after the method (and tool) with the OpenTelemetry MCP attributes, the
- * service and the user id (never arguments unless `captureArguments`),
- * continuing the client's W3C trace context; child spans for the hops
- * behind it (the bridge round trip, the upstream HTTP call), whose context
- * the gateway passes on (`traceparent` headers, `_meta`).
+ * The trace of one MCP request (one POST's JSON-RPC message, a GET stream or
+ * a DELETE) through the gateway: a `SERVER` span named after the method (and
+ * tool), with service, user id, protocol era and version and the outcome
+ * (result, JSON-RPC error code, tool error or HTTP status), never arguments
+ * unless `captureArguments`; `CLIENT` child spans for the hops behind it. The
+ * parent is the client's trace context: `params._meta.traceparent` (SEP-414)
+ * or else the `traceparent` header. Made only when telemetry is on; the
+ * `mcp.server.operation.duration` histogram gets one point per request.
  */
-export class McpRequestTrace {
+export class McpRequestTrace implements HopTracer, ReplyWatcher {
   private readonly started = performance.now();
-  private ended = false;
+  private readonly startTime = Date.now();
+  private span: Span | undefined;
+  private ctx: Context = ROOT_CONTEXT;
+  private metricMethod: string;
+  /** The id of the request whose answer ends the span; `undefined`: the HTTP answer ends it. */
+  private awaited: unknown;
+  private reply: Readonly<Record<string, unknown>> | undefined;
+  private status: number | undefined;
+  private tools: ReplyWatcher | undefined;
+  private readonly hops = new Set<TracedHop>();
+  private finished = false;
 
   private constructor(
     private readonly t: Telemetry,
-    readonly span: Span,
-    private readonly ctx: Context,
-    private readonly metricAttributes: Attributes,
-  ) {}
+    private readonly service: string,
+    private readonly request: Request,
+  ) {
+    this.metricMethod = metricMethod(request.method);
+  }
 
-  /** Starts the span of a request whose headers are `headers`. */
-  static start(t: Telemetry, facts: McpRequestFacts, headers: Headers): McpRequestTrace {
-    const parent = t.propagator.extract(ROOT_CONTEXT, headers, {
-      get: (carrier: Headers, key) => carrier.get(key) ?? undefined,
-      keys: () => ['traceparent', 'tracestate'],
-    });
-    const method = facts.method ?? 'stream';
+  /** Begins the trace of `request` to `service` (its span starts when admission has read the body). */
+  static begin(t: Telemetry, service: string, request: Request): McpRequestTrace {
+    return new McpRequestTrace(t, service, request);
+  }
+
+  get sampled(): boolean {
+    return this.span !== undefined && (this.span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
+  }
+
+  /** Admission refused the request: its span names the HTTP method and ends with `res`'s status. */
+  refused(res: Response): Response {
+    this.open(this.request.method, {}, this.parentOf(undefined));
+    return this.answered(res);
+  }
+
+  /** Admission let `identity` through with `messages` (the POST body's; none for GET/DELETE). */
+  admitted(identity: Identity, messages: readonly TracedMessage[], json: unknown): void {
+    const first = messages[0];
+    const method = typeof first?.method === 'string' ? first.method : undefined;
+    const header = (name: string) => this.request.headers.get(name);
     const attributes: Attributes = {
-      'mcp.method.name': method,
-      'mcp.gateway.service': facts.service,
-      'enduser.id': facts.user,
+      'enduser.id': identity.sub,
+      'mcp.gateway.protocol_era': requestEra(json, header('mcp-protocol-version'), header('mcp-session-id')),
     };
-    if (facts.tool !== undefined) {
-      attributes['gen_ai.tool.name'] = facts.tool;
-      attributes['gen_ai.operation.name'] = 'execute_tool';
+    if (identity.clientId) attributes['mcp.gateway.client_id'] = identity.clientId;
+    const version = protocolVersionOf(first, header('mcp-protocol-version'));
+    if (version) attributes['mcp.protocol.version'] = version;
+    const session = header('mcp-session-id');
+    if (session) attributes['mcp.session.id'] = session;
+    if (messages.length > 1) attributes['mcp.gateway.batch_size'] = messages.length;
+    let name = method ?? this.request.method;
+    if (method) {
+      attributes['mcp.method.name'] = method;
+      this.metricMethod = metricMethod(method);
+      const id = first?.id;
+      if (typeof id === 'string' || typeof id === 'number') {
+        attributes['jsonrpc.request.id'] = String(id);
+        this.awaited = id;
+      }
+      const target = first?.params?.name;
+      if (typeof target === 'string' && (method === 'tools/call' || method === 'prompts/get')) {
+        name = `${method} ${target}`;
+        attributes[method === 'tools/call' ? 'gen_ai.tool.name' : 'gen_ai.prompt.name'] = target;
+        if (method === 'tools/call') attributes['gen_ai.operation.name'] = 'execute_tool';
+      }
+      const args = first?.params?.arguments;
+      if (this.t.settings.captureArguments && method === 'tools/call' && args !== undefined)
+        attributes['gen_ai.tool.call.arguments'] = JSON.stringify(args).slice(0, MAX_ARGUMENT_CHARS);
     }
-    if (facts.clientId) attributes['mcp.gateway.client_id'] = facts.clientId;
-    if (facts.protocolVersion) attributes['mcp.protocol.version'] = facts.protocolVersion;
-    if (facts.sessionId) attributes['mcp.session.id'] = facts.sessionId;
-    if (facts.requestId !== undefined) attributes['jsonrpc.request.id'] = String(facts.requestId);
-    if (t.settings.captureArguments && facts.arguments !== undefined)
-      attributes['gen_ai.tool.call.arguments'] = JSON.stringify(facts.arguments).slice(0, MAX_ARGUMENT_CHARS);
-    const name = facts.tool !== undefined ? `${method} ${facts.tool}` : method;
-    const span = t.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
-    return new McpRequestTrace(t, span, trace.setSpan(parent, span), {
-      'mcp.method.name': KNOWN_METHODS.has(method) ? method : 'other',
-      'mcp.gateway.service': facts.service,
-    });
+    this.open(name, attributes, this.parentOf(first));
   }
 
-  /** A child span for a hop behind the gateway (`mcp.bridge`, `mcp.upstream`); end it when the hop answers. */
-  hop(name: string, attributes: Attributes = {}): Span {
-    return this.t.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, this.ctx);
+  /** The observer to hand the backend: this trace's, also telling `tools` (the tool-call metrics) of each reply. */
+  watch(tools: ReplyWatcher | undefined): ReplyWatcher {
+    this.tools = tools;
+    return this;
   }
 
-  /** The W3C trace context (`traceparent`, maybe `tracestate`) to send with a hop's request. */
-  carrier(hop?: Span): Record<string, string> {
-    const out: Record<string, string> = {};
-    const ctx = hop ? trace.setSpan(this.ctx, hop) : this.ctx;
-    this.t.propagator.inject(ctx, out, defaultTextMapSetter);
-    return out;
+  hop(name: string, attributes: Attributes = {}): TracedHop {
+    const span = this.t.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, this.ctx);
+    const carrier: Record<string, string> = {};
+    this.t.propagator.inject(trace.setSpan(this.ctx, span), carrier, defaultTextMapSetter);
+    const hops = this.hops;
+    const hop: TracedHop = {
+      carrier,
+      end(outcome = {}) {
+        if (!hops.delete(hop)) return;
+        if (outcome.status !== undefined) span.setAttribute('http.response.status_code', outcome.status);
+        const error =
+          outcome.error ?? (outcome.status && outcome.status >= 400 ? String(outcome.status) : '');
+        if (error) {
+          span.setAttribute('error.type', error);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end();
+      },
+    };
+    hops.add(hop);
+    return hop;
   }
 
-  /** Runs `fn` with this request's span as the active context. */
-  within<T>(fn: () => T): T {
-    return contexts.with(this.ctx, fn);
+  get satisfied(): boolean {
+    return (this.finished || this.awaited === undefined) && (this.tools?.satisfied ?? true);
   }
 
-  /** Ends the span with the HTTP status the client got (and the error, when one was thrown). */
-  end(status: number, error?: string): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.span.setAttribute('http.response.status_code', status);
-    const failed = status >= 500 || error !== undefined;
-    if (failed) {
-      this.span.setAttribute('error.type', error ?? String(status));
-      this.span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: error } : {}) });
+  onResponse(message: Readonly<Record<string, unknown>>): void {
+    if (this.tools && !this.tools.satisfied) this.tools.onResponse(message);
+    if (this.reply || this.awaited === undefined || message.id !== this.awaited) return;
+    if (!('result' in message || 'error' in message)) return;
+    this.reply = message;
+    if (this.status !== undefined) this.finish();
+  }
+
+  ended(): void {
+    this.tools?.ended?.();
+    this.finish();
+  }
+
+  /**
+   * The HTTP answer the client gets: ends the span now unless a reply to the
+   * request is still to come on its stream (then the reply, or the stream's end, does).
+   */
+  answered(res: Response): Response {
+    this.status = res.status;
+    const waiting = this.awaited !== undefined && !this.reply && res.status === 200 && res.body !== null;
+    if (!waiting) this.finish();
+    return res;
+  }
+
+  private parentOf(first: TracedMessage | undefined): Context {
+    const meta = first?.params?._meta;
+    if (typeof meta === 'object' && meta !== null && 'traceparent' in meta)
+      return this.t.propagator.extract(ROOT_CONTEXT, meta, metaGetter);
+    return this.t.propagator.extract(ROOT_CONTEXT, this.request.headers, headerGetter);
+  }
+
+  private open(name: string, attributes: Attributes, parent: Context): void {
+    attributes['mcp.gateway.service'] = this.service;
+    attributes['http.request.method'] = this.request.method;
+    const options = { kind: SpanKind.SERVER, attributes, startTime: this.startTime };
+    this.span = this.t.tracer.startSpan(name, options, parent);
+    this.ctx = trace.setSpan(parent, this.span);
+  }
+
+  /** Ends the span (once) with the outcome, ends hops still open, records the duration. */
+  private finish(): void {
+    if (this.finished || !this.span) return;
+    this.finished = true;
+    const outcome: Outcome = outcomeOf(this.reply, this.status ?? 0);
+    const span = this.span;
+    if (this.status !== undefined) span.setAttribute('http.response.status_code', this.status);
+    if (outcome.rpcCode !== undefined) span.setAttribute('rpc.response.status_code', outcome.rpcCode);
+    if (outcome.resultType) span.setAttribute('mcp.gateway.result_type', outcome.resultType);
+    if (outcome.errorType) {
+      span.setAttribute('error.type', outcome.errorType);
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        ...(outcome.message ? { message: outcome.message } : {}),
+      });
     }
-    this.span.end();
+    for (const hop of [...this.hops]) hop.end(outcome.errorType ? { error: outcome.errorType } : {});
+    span.end();
     durationHistogram(this.t).record((performance.now() - this.started) / 1000, {
-      ...this.metricAttributes,
-      ...(failed ? { 'error.type': error ? 'error' : String(status) } : {}),
+      'mcp.method.name': this.metricMethod,
+      'mcp.gateway.service': this.service,
+      'mcp.gateway.outcome': outcome.kind,
     });
   }
+}
+
+/** The MCP revision a request names: its header, its `_meta` claim (2026), or `initialize`'s `protocolVersion`. */
+function protocolVersionOf(first: TracedMessage | undefined, header: string | null): string | undefined {
+  if (header) return header;
+  const meta = first?.params?._meta as Record<string, unknown> | undefined;
+  const claimed = meta?.[MCP_META_KEYS.protocolVersion];
+  if (typeof claimed === 'string') return claimed;
+  const offered = first?.method === 'initialize' ? first.params?.protocolVersion : undefined;
+  return typeof offered === 'string' ? offered : undefined;
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../../ops/logger.js';
 import type { GatewayMetrics } from '../../ops/metrics.js';
 import type { WebhookDispatcher } from '../../ops/webhooks.js';
 import type { ServiceRegistry } from '../../services/registry.js';
+import type { Telemetry } from '../../telemetry/telemetry.js';
 import { adminResource } from '../resources.js';
 
 /** What the gateway's request handler is made of. */
@@ -31,6 +32,8 @@ export interface GatewayHandlerDeps {
   /** Extra pages mounted on the gateway (e.g. the connected-apps page): path → handler. */
   pages?: Record<string, GatewayPage>;
   version: string;
+  /** OpenTelemetry: MCP requests are traced when it is enabled (`telemetry.endpoint` set). */
+  telemetry?: Telemetry;
   /** Level of the one line logged per request (default `info`; `debug` keeps a terminal readable). */
   accessLogLevel?: 'info' | 'debug';
 }
