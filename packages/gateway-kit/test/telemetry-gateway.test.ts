@@ -200,21 +200,36 @@ describe('telemetry: one span per MCP request, child spans per hop, context pass
     expect(JSON.stringify(spans)).not.toContain('private-path');
   });
 
-  it('2026-07-28, the fetch service: a tools/call span with its outcome, no arguments', async () => {
+  it('2026-07-28, the fetch service: the outgoing request of the tool is a child span; a refused fetch is a tool error', async () => {
     const client = await sdk2('fetch');
-    const r = await client.callTool({
+    const ok = await client.callTool({ name: 'fetch', arguments: { url: `${page.url}/fetched-path` } });
+    expect(textOf(ok)).toContain('hello from the page');
+    const refused = await client.callTool({
       name: 'fetch',
       arguments: { url: 'ftp://example.invalid/refused-target' },
     });
-    expect(r.isError).toBe(true);
+    expect(refused.isError).toBe(true);
     await client.close();
-    const { span, spans } = await spanWhere(
-      (s) => s.name === 'tools/call fetch' && s.attributes['mcp.gateway.service'] === 'fetch',
+    const isCall = (s: ReceivedSpan) =>
+      s.name === 'tools/call fetch' && s.attributes['mcp.gateway.service'] === 'fetch';
+    const spans = await collector.waitForSpans(
+      (all) =>
+        all.filter((s) => s.name === 'GET' && all.some((p) => isCall(p) && p.spanId === s.parentSpanId))
+          .length === 2,
     );
+    const calls = spans.filter(isCall);
+    const gets = spans.filter((s) => s.name === 'GET' && calls.some((c) => c.spanId === s.parentSpanId));
+    const parentOf = (g: ReceivedSpan) => calls.find((c) => c.spanId === g.parentSpanId)!;
+    const okGet = gets.find((g) => parentOf(g).status !== ERROR)!;
+    expect(okGet).toMatchObject({ kind: CLIENT, status: 0, attributes: { 'mcp.gateway.service': 'fetch' } });
+    expect(parentOf(okGet).attributes['mcp.protocol.version']).toBe('2026-07-28');
+    const refusedGet = gets.find((g) => g !== okGet)!;
+    expect(refusedGet).toMatchObject({ status: ERROR, attributes: { 'error.type': 'invalid_url' } });
     // A tool result with isError is a tool error (OpenTelemetry MCP conventions), not an ok call.
-    expect(span.attributes['error.type']).toBe('tool_error');
-    expect(span.status).toBe(ERROR);
+    expect(parentOf(refusedGet)).toMatchObject({ status: ERROR, attributes: { 'error.type': 'tool_error' } });
+    // The URL is the tool's argument: not recorded without captureArguments.
     expect(JSON.stringify(spans)).not.toContain('refused-target');
+    expect(JSON.stringify(spans)).not.toContain('fetched-path');
   });
 
   it('a JSON-RPC error answer: error.type and rpc.response.status_code are its code, the span is an error', async () => {

@@ -180,7 +180,12 @@ export async function createGateway(
     config.issuer,
     config.services,
     opts.backendFactory ??
-      defaultBackendFactory(logger, { requestStateSecret: await sharedRequestStateSecret(store) }, signIn),
+      defaultBackendFactory(
+        logger,
+        { requestStateSecret: await sharedRequestStateSecret(store) },
+        signIn,
+        telemetry,
+      ),
     store,
     config.admin.allowStdioServices,
   );

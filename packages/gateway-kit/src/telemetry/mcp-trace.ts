@@ -38,6 +38,8 @@ export interface HopTracer {
   readonly sampled: boolean;
   /** Starts a child span of the request's span (kind `CLIENT`). */
   hop(name: string, attributes?: Attributes): TracedHop;
+  /** The request span's own W3C trace context, for an in-process service that makes its own child spans. */
+  readonly context: Readonly<Record<string, string>>;
 }
 
 /** Longest tool-call arguments recorded on a span (with `captureArguments`). */
@@ -48,7 +50,8 @@ const headerGetter: TextMapGetter<Headers> = {
   keys: () => ['traceparent', 'tracestate'],
 };
 
-const metaGetter: TextMapGetter<Record<string, unknown>> = {
+/** Reads W3C trace context from a `params._meta` object (SEP-414 keys). */
+export const metaGetter: TextMapGetter<Readonly<Record<string, unknown>>> = {
   get: (carrier, key) => (typeof carrier[key] === 'string' ? carrier[key] : undefined),
   keys: (carrier) => Object.keys(carrier),
 };
@@ -166,6 +169,12 @@ export class McpRequestTrace implements HopTracer, ReplyWatcher {
     return hop;
   }
 
+  get context(): Readonly<Record<string, string>> {
+    const carrier: Record<string, string> = {};
+    this.t.propagator.inject(this.ctx, carrier, defaultTextMapSetter);
+    return carrier;
+  }
+
   get satisfied(): boolean {
     return (this.finished || this.awaited === undefined) && (this.tools?.satisfied ?? true);
   }
@@ -233,6 +242,17 @@ export class McpRequestTrace implements HopTracer, ReplyWatcher {
       'mcp.gateway.outcome': outcome.kind,
     });
   }
+}
+
+/** Ends a hop's span with the HTTP status the hop answered, or the error it failed with. */
+export function endHop(span: Span, outcome: { status?: number; error?: string }): void {
+  if (outcome.status !== undefined) span.setAttribute('http.response.status_code', outcome.status);
+  const error = outcome.error ?? (outcome.status && outcome.status >= 400 ? String(outcome.status) : '');
+  if (error) {
+    span.setAttribute('error.type', error);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
 }
 
 /** The MCP revision a request names: its header, its `_meta` claim (2026), or `initialize`'s `protocolVersion`. */
