@@ -16,7 +16,7 @@ export interface BackendCall {
   /** The edge's socket facts: `info.signal` aborts when the client goes away (made on first use). */
   info?: RequestInfo;
   /** The request's trace, only when telemetry is on: a child span per hop, its context sent on with the hop. */
-  trace?: HopTracer;
+  trace?: HopTracer | undefined;
 }
 
 /**

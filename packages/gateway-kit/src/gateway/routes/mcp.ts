@@ -98,7 +98,7 @@ export class McpRoute {
         json,
         observer,
         info,
-        ...(trace ? { trace } : {}),
+        trace,
       });
       // Backends that parse their answers anyway tell the observer; the others' bytes are read on the way.
       const out = observer && !backend.observesResponses ? tapReplies(res, observer) : res;
