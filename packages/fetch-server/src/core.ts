@@ -1,7 +1,12 @@
 import { createConnector } from './fetcher/connect.js';
 import { createSafeFetcher, type SafeFetcher } from './fetcher/safe-fetch.js';
 import { jsonLogger, type Logger } from './log.js';
-import { FETCH_SERVER_DEFAULTS, validateOptions, type FetchServerOptions } from './options.js';
+import {
+  FETCH_SERVER_DEFAULTS,
+  validateOptions,
+  type FetchObserver,
+  type FetchServerOptions,
+} from './options.js';
 import { RobotsPolicy } from './robots.js';
 import { AllowList } from './ssrf/allow-list.js';
 import { systemResolver } from './ssrf/resolver.js';
@@ -13,6 +18,8 @@ export interface FetchCore {
   robots: RobotsPolicy | undefined;
   logger: Logger;
   userAgent: string;
+  /** Told of each outgoing fetch of the tool (tracing), when given. */
+  observeFetch?: FetchObserver | undefined;
 }
 
 /** Builds the fetcher, robots.txt policy and logger from validated options. */
@@ -41,5 +48,11 @@ export function createFetchCore(options: FetchServerOptions = {}): FetchCore {
           timeoutMs: options.robotsTimeoutMs ?? d.robotsTimeoutMs,
           now: options.now ?? Date.now,
         });
-  return { fetcher, robots, logger: options.logger ?? jsonLogger(), userAgent };
+  return {
+    fetcher,
+    robots,
+    logger: options.logger ?? jsonLogger(),
+    userAgent,
+    observeFetch: options.observeFetch,
+  };
 }

@@ -1,5 +1,10 @@
 export { createFetchServer, type FetchServerHandler } from './server.js';
-export { FETCH_SERVER_DEFAULTS, validateOptions, type FetchServerOptions } from './options.js';
+export {
+  FETCH_SERVER_DEFAULTS,
+  validateOptions,
+  type FetchObserver,
+  type FetchServerOptions,
+} from './options.js';
 export { toNodeListener, type WebHandler } from './adapters/node.js';
 export { createFetchCore, type FetchCore } from './core.js';
 export { createMcpServer } from './mcp.js';

@@ -15,7 +15,7 @@ export function createMcpServer(core: FetchCore): McpServer {
   server.registerTool(
     'fetch',
     { description: FETCH_TOOL_DESCRIPTION, inputSchema: fetchToolInput, annotations: FETCH_TOOL_ANNOTATIONS },
-    (args, extra) => runFetchTool(core, args, extra.signal),
+    (args, extra) => runFetchTool(core, args, extra.signal, extra._meta),
   );
   server.registerPrompt(
     'fetch',

@@ -49,6 +49,14 @@ export interface FetchServerOptions {
   now?: () => number;
   /** Structured logger. Default: JSON lines on stderr. */
   logger?: Logger;
+  /**
+   * Told when the `fetch` tool starts its outgoing request, with the MCP
+   * request's `params._meta` (where a caller such as a gateway puts a W3C
+   * `traceparent`, SEP-414) and the URL asked for; the function it returns,
+   * if any, is called once when that fetch ends. For tracing: keep it cheap.
+   * Default: none.
+   */
+  observeFetch?: FetchObserver;
 
   /** Path the MCP endpoint answers on. Default `/mcp`. */
   path?: string;
@@ -79,6 +87,12 @@ export interface FetchServerOptions {
   /** Answer POSTs with plain JSON instead of an SSE stream. Default `true`. */
   jsonResponse?: boolean;
 }
+
+/** See {@link FetchServerOptions.observeFetch}. */
+export type FetchObserver = (
+  meta: Readonly<Record<string, unknown>> | undefined,
+  url: string,
+) => ((outcome: { status?: number; error?: string }) => void) | undefined;
 
 /** The defaults, in one place. */
 export const FETCH_SERVER_DEFAULTS = {
@@ -121,6 +135,7 @@ export const fetchServerOptionsSchema = z.object({
   resolver: fn<Resolver>('resolver').optional(),
   connect: fn<Connector>('connect').optional(),
   now: fn<() => number>('now').optional(),
+  observeFetch: fn<FetchObserver>('observeFetch').optional(),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'logger must be an object').optional(),
   path: z.string().startsWith('/').optional(),
   stateful: z.boolean().optional(),

@@ -102,15 +102,21 @@ export async function fetchPage(
   return { url, text: rendered.text, prefix: rendered.prefix };
 }
 
-/** Runs the `fetch` tool: never throws; failures are `isError` results with a clear message. */
+/**
+ * Runs the `fetch` tool: never throws; failures are `isError` results with a clear message.
+ * `meta` is the request's `params._meta`, for {@link FetchCore.observeFetch}.
+ */
 export async function runFetchTool(
   core: FetchCore,
   args: FetchToolArgs,
   signal?: AbortSignal,
+  meta?: Readonly<Record<string, unknown>>,
 ): Promise<CallToolResult> {
   const started = performance.now();
+  const ended = core.observeFetch?.(meta, args.url);
   try {
     const page = await fetchPage(core, args.url, { raw: args.raw, checkRobots: true, signal });
+    ended?.({});
     const text = `${page.prefix}Contents of ${page.url.href}:\n${paginate(page.text, args.start_index, args.max_length)}`;
     core.logger.info('fetch', { url: loggableUrl(page.url), ms: Math.round(performance.now() - started) });
     return { content: [{ type: 'text', text }] };
@@ -119,6 +125,7 @@ export async function runFetchTool(
       err instanceof FetchError
         ? err
         : new FetchError('connect_failed', `Fetching ${args.url} failed unexpectedly`);
+    ended?.({ error: fe.code, ...(fe.status !== undefined ? { status: fe.status } : {}) });
     core.logger.warn('fetch refused', {
       code: fe.code,
       url: URL.canParse(args.url) ? loggableUrl(new URL(args.url)) : undefined,

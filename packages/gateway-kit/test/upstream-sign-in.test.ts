@@ -3,7 +3,13 @@
 // gateway with each user's own upstream tokens. Real servers on 127.0.0.1, real Chromium for the
 // pages, the MCP SDK's client for the MCP calls.
 import { createServer } from 'node:net';
-import { chromiumLaunchOptions, listen, type Listening } from '@mcp-gateway/testkit';
+import {
+  chromiumLaunchOptions,
+  listen,
+  startOtlpReceiver,
+  type Listening,
+  type OtlpReceiver,
+} from '@mcp-gateway/testkit';
 import {
   createAuthorizationServer,
   hashPassword,
@@ -85,9 +91,13 @@ let up: Upstream;
 let gw: Gateway;
 let gwUrl: string;
 let browser: Browser;
+/** The OpenTelemetry collector stand-in: the refresh is a span of the request that needed it. */
+let collector: OtlpReceiver;
+process.env.OTEL_BSP_SCHEDULE_DELAY = '20';
 
 beforeAll(async () => {
   up = await startUpstream();
+  collector = await startOtlpReceiver();
   const port = await freePort();
   gwUrl = `http://127.0.0.1:${port}`;
   const { config } = resolveConfig(
@@ -100,6 +110,7 @@ beforeAll(async () => {
         users: [{ username: 'alice', passwordHash: await hashPassword(PASSWORDS.alice, COST) }],
       },
       services: { remote: { type: 'http', url: up.resource, credentials: { type: 'oauth' } } },
+      telemetry: { endpoint: collector.endpoint },
     },
     { env: {} },
   );
@@ -113,6 +124,7 @@ afterAll(async () => {
   await gw?.close(0);
   await up?.server.close();
   await up?.as.close();
+  await collector?.close();
 });
 
 /** An MCP SDK client of the `remote` service with alice's gateway token. */
@@ -193,6 +205,17 @@ describe('upstream sign-in: the gateway as OAuth client of a protected upstream,
       up.clock.offsetMs = 0;
     }
     expect(up.authorizations.at(-1)).not.toBe(before);
+    // The refresh is a child span of the MCP request that found the token expired.
+    const refreshOf = (all: typeof collector.spans) => all.find((x) => x.name === 'upstream.token_refresh');
+    const spans = await collector.waitForSpans((all) =>
+      all.some((x) => x.spanId === refreshOf(all)?.parentSpanId),
+    );
+    const refresh = refreshOf(spans)!;
+    expect(refresh.status).not.toBe(2);
+    const parent = spans.find((x) => x.spanId === refresh.parentSpanId);
+    expect(parent).toMatchObject({
+      attributes: { 'mcp.gateway.service': 'remote', 'enduser.id': 'local:alice' },
+    });
   });
 
   it('disconnecting revokes the tokens at the upstream and forgets them; the next call asks to connect again', async () => {

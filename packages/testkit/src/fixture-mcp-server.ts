@@ -34,6 +34,12 @@ server.registerTool(
 );
 
 server.registerTool(
+  'meta',
+  { description: "Returns its request's params._meta as JSON (trace-context propagation tests)" },
+  (extra) => text(JSON.stringify(extra._meta ?? {})),
+);
+
+server.registerTool(
   'add',
   {
     description: 'Adds two numbers',

@@ -47,3 +47,4 @@ export { startRedis, freePort, type RedisServer } from './redis.js';
 export { chromiumLaunchOptions } from './chromium.js';
 export { storeContract, type ContractStore, type ContractStoreFactory } from './store-contract.js';
 export { parseWwwAuthenticate, challengeParams, type ParsedChallenge } from './www-authenticate.js';
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';

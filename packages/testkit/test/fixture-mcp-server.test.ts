@@ -45,6 +45,7 @@ describe('fixtureMcpServer over stdio', () => {
         'env',
         'garbage',
         'grandchild',
+        'meta',
         'notify',
         'pid',
         'record',
@@ -53,6 +54,8 @@ describe('fixtureMcpServer over stdio', () => {
         'stderr',
       ].sort(),
     );
+    const meta = await client.callTool({ name: 'meta', arguments: {}, _meta: { traceparent: 'tp' } });
+    expect(JSON.parse((meta.content as { text: string }[])[0]!.text)).toMatchObject({ traceparent: 'tp' });
     const res = await client.readResource({ uri: 'fixture://greeting' });
     expect(res.contents[0]).toMatchObject({ text: 'hello from the fixture' });
     const prompt = await client.getPrompt({ name: 'greet', arguments: { name: 'Ada' } });

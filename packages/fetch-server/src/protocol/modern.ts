@@ -38,7 +38,7 @@ export function createModernMcpServer(core: FetchCore): McpServer {
       inputSchema: z.object(fetchToolInput),
       annotations: FETCH_TOOL_ANNOTATIONS,
     },
-    (args, ctx) => runFetchTool(core, args, ctx.mcpReq.signal),
+    (args, ctx) => runFetchTool(core, args, ctx.mcpReq.signal, ctx.mcpReq._meta),
   );
   server.registerPrompt(
     'fetch',

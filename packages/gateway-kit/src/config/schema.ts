@@ -4,6 +4,7 @@ import { federatedEndpointSchema } from '../federation/config.js';
 import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
 import { jwksSchema } from './jwks-schema.js';
 import { checkPolicyTargets, policiesSchema } from './policy-schema.js';
+import { telemetrySchema } from './telemetry-schema.js';
 import { workloadIssuersConfigSchema } from './workload-schema.js';
 
 /**
@@ -482,6 +483,9 @@ const configFields = z.strictObject({
     .default([])
     .describe('Federated endpoints: one MCP URL over several services (see `federation/config.ts`).'),
   webhooks: z.array(webhookSchema).default([]),
+  telemetry: telemetrySchema.describe(
+    'OpenTelemetry traces and metrics by OTLP; see `config/telemetry-schema.ts`.',
+  ),
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -28,6 +28,7 @@ import { sharedStoreSecret } from '../store/shared-secret.js';
 import { UpstreamPages, type UpstreamService } from '../upstream/pages.js';
 import { SecretBox } from '../upstream/secret-box.js';
 import { UpstreamSignIn } from '../upstream/sign-in.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { accountPages } from './account.js';
 import { landingPage } from './landing.js';
 import { remoteIdentityProviderConfig } from './as-options.js';
@@ -78,6 +79,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly webhooks: WebhookDispatcher;
   readonly logger: Logger;
+  /** OpenTelemetry (`config.telemetry`): spans of MCP requests and their hops, exported by OTLP when configured. */
+  readonly telemetry: Telemetry;
   /**
    * The per-tool policy (`policies` of the config, or the admin API's replacement), compiled
    * once; `admitCall` and `filterTools` apply it per service or federated endpoint.
@@ -167,6 +170,17 @@ export async function createGateway(
   } else {
     identityProvider = remoteIdentityProviderConfig(config.idp);
   }
+  const t = config.telemetry;
+  const telemetry = Telemetry.create(
+    {
+      otlpEndpoint: t.endpoint,
+      otlpHeaders: t.headers,
+      serviceName: t.serviceName,
+      captureArguments: t.captureArguments,
+      metricsIntervalMs: t.metricsInterval * 1000,
+    },
+    VERSION,
+  );
   const signIn = new UpstreamSignIn({
     store,
     box: new SecretBox(await sharedStoreSecret(store, UPSTREAM_SECRET_KEY), 'upstream-tokens'),
@@ -177,7 +191,12 @@ export async function createGateway(
     config.issuer,
     config.services,
     opts.backendFactory ??
-      defaultBackendFactory(logger, { requestStateSecret: await sharedRequestStateSecret(store) }, signIn),
+      defaultBackendFactory(
+        logger,
+        { requestStateSecret: await sharedRequestStateSecret(store) },
+        signIn,
+        telemetry,
+      ),
     store,
     config.admin.allowStdioServices,
   );
@@ -252,6 +271,7 @@ export async function createGateway(
       (request, info) => authorization.rateLimitPage(request, info),
     ),
     version: VERSION,
+    telemetry,
     ...(opts.accessLogLevel ? { accessLogLevel: opts.accessLogLevel } : {}),
     federationHooks: opts.federationHooks ?? policyHooks(policy, config.federated),
   });
@@ -275,6 +295,7 @@ export async function createGateway(
     webhooks,
     logger,
     policy,
+    telemetry,
     initialAdminPassword,
     async bootstrapAdmin() {
       return config.idp.type === 'local' ? users.bootstrapAdmin(config.idp.users) : undefined;
@@ -301,6 +322,7 @@ export async function createGateway(
           new Promise((r) => setTimeout(r, Math.min(graceMs, 5000)).unref()),
         ]);
         await authorization.close().catch(() => {});
+        await telemetry.shutdown().catch(() => {});
       })();
       return closing;
     },

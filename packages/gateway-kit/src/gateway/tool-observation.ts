@@ -1,9 +1,5 @@
-import { StringDecoder } from 'node:string_decoder';
-import type { ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 import type { GatewayMetrics } from '../ops/metrics.js';
-
-/** Most bytes of one answer (a JSON body, or one event of a stream) read to find the replies; beyond it the tap lets go. */
-const MAX_OBSERVED_BYTES = 8 * 1024 * 1024;
+import { tapReplies, type ReplyWatcher } from './reply-tap.js';
 
 /** A JSON-RPC message of a request body, as the gateway parsed it. */
 export interface ObservedRequest {
@@ -29,17 +25,8 @@ type Watched = { method: 'tools/call'; tool: string } | { method: 'tools/list' }
  * ({@link tapResponse}). Once every watched request is answered (or an
  * answer is too large to read) the observation does nothing more.
  */
-export class ToolObservation implements ResponseObserver {
+export class ToolObservation implements ReplyWatcher {
   private readonly pending = new Map<unknown, Watched>();
-  /**
-   * Made by {@link tapResponse} only: the stdio path never decodes bytes. A
-   * `StringDecoder`, not a `TextDecoder`: each `TextDecoder` holds a native
-   * converter that costs far more to make and slows every young GC.
-   */
-  private decoder: StringDecoder | undefined;
-  /** Text read but not yet parsed: the whole JSON body, or the unfinished event of a stream. */
-  private text = '';
-  private mode: 'json' | 'sse' | undefined;
   private done = false;
 
   private constructor(
@@ -77,71 +64,12 @@ export class ToolObservation implements ResponseObserver {
 
   /** The same response, its body read on the way through (backends without {@link onResponse}). */
   tapResponse(res: Response): Response {
-    if (!res.body) return res;
-    const body = res.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, controller) => {
-          this.read(chunk);
-          controller.enqueue(chunk);
-        },
-        flush: () => this.end(),
-      }),
-    );
-    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    return tapReplies(res, this);
   }
 
-  private read(chunk: Uint8Array): void {
-    if (this.done) return;
-    this.text += (this.decoder ??= new StringDecoder('utf8')).write(chunk);
-    if (this.mode === undefined) {
-      const first = /\S/.exec(this.text);
-      if (!first) return;
-      this.mode = first[0] === '{' || first[0] === '[' ? 'json' : 'sse';
-    }
-    if (this.mode === 'sse') this.events();
-    if (this.text.length > MAX_OBSERVED_BYTES) this.stop();
-  }
-
-  private end(): void {
-    if (this.done) return;
-    if (this.decoder) this.text += this.decoder.end();
-    if (this.mode === 'json') this.parse(this.text);
-    else if (this.mode === 'sse') this.events(true);
-    this.stop();
-  }
-
-  /** Parses every complete event of the stream read so far (and the last one at its end). */
-  private events(final = false): void {
-    let text = this.text.includes('\r') ? this.text.replace(/\r\n/g, '\n') : this.text;
-    for (;;) {
-      const at = text.indexOf('\n\n');
-      if (at === -1) break;
-      this.event(text.slice(0, at));
-      text = text.slice(at + 2);
-      if (this.done) return;
-    }
-    if (final && text.trim()) this.event(text);
-    this.text = text;
-  }
-
-  private event(block: string): void {
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
-    }
-    if (data.length) this.parse(data.join('\n'));
-  }
-
-  private parse(text: string): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return;
-    }
-    for (const m of Array.isArray(json) ? (json as unknown[]) : [json]) {
-      if (typeof m === 'object' && m !== null) this.answer(m as Record<string, unknown>);
-    }
+  /** True once every watched request is answered: a tap reads no further for it. */
+  get satisfied(): boolean {
+    return this.done;
   }
 
   private answer(m: Readonly<Record<string, unknown>>): void {
@@ -165,6 +93,5 @@ export class ToolObservation implements ResponseObserver {
 
   private stop(): void {
     this.done = true;
-    this.text = '';
   }
 }

@@ -1,6 +1,7 @@
 import type { HttpServiceConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
 import type { Identity } from '../identity.js';
+import type { HopTracer } from '../telemetry/mcp-trace.js';
 import { signInRequired } from '../upstream/elicitation.js';
 import { UpstreamSignInRequired, type UpstreamCredentialSource } from '../upstream/sign-in.js';
 
@@ -64,9 +65,16 @@ export class HttpServiceProxy {
 
   /**
    * Forwards `request` (already authorised for `identity`) to the upstream; `body` is the body
-   * when it was read already, `signal` (default `request.signal`) the client's disconnect.
+   * when it was read already, `signal` (default `request.signal`) the client's disconnect, `trace`
+   * (telemetry on) makes each upstream request a child span and sends its `traceparent`.
    */
-  async handle(request: Request, identity: Identity, body?: string, signal?: AbortSignal): Promise<Response> {
+  async handle(
+    request: Request,
+    identity: Identity,
+    body?: string,
+    signal?: AbortSignal,
+    trace?: HopTracer,
+  ): Promise<Response> {
     const client = signal ?? request.signal;
     const headers = new Headers();
     request.headers.forEach((value, key) => {
@@ -80,9 +88,10 @@ export class HttpServiceProxy {
       headers.set('x-user-id', identity.sub);
       if (identity.name) headers.set('x-user-name', encodeHeader(identity.name));
     }
-    if (!this.upstream) return this.relay(await this.send(request, headers, body, client));
+    const out = { request, headers, body, client, trace };
+    if (!this.upstream) return this.relay(await this.send(out));
     try {
-      return await this.withUpstreamToken(request, headers, body, client, identity.sub, this.upstream);
+      return await this.withUpstreamToken(out, identity.sub, this.upstream);
     } catch (err) {
       if (err instanceof UpstreamSignInRequired) return signInRequired(err, body);
       throw err;
@@ -96,34 +105,37 @@ export class HttpServiceProxy {
    * ({@link UpstreamSignInRequired} from `authorization`).
    */
   private async withUpstreamToken(
-    request: Request,
-    headers: Headers,
-    body: string | undefined,
-    client: AbortSignal,
+    out: Outgoing,
     sub: string,
     upstream: UpstreamCredentialSource,
   ): Promise<Response> {
-    const sent = await upstream.authorization(sub);
+    const { request, headers, body, trace } = out;
+    const sent = await upstream.authorization(sub, trace);
     headers.set('authorization', sent);
-    const first = await this.send(request, headers, body, client);
+    const first = await this.send(out);
     if (first.status !== 401) return this.relay(first);
     await first.body?.cancel();
-    const refreshed = await upstream.refused(sub, sent);
+    const refreshed = await upstream.refused(sub, sent, trace);
     const replayable = body !== undefined || request.method === 'GET' || request.method === 'DELETE';
     if (refreshed && !replayable) return this.relay(new Response(null, { status: 401 }));
-    headers.set('authorization', await upstream.authorization(sub));
-    return this.relay(await this.send(request, headers, body, client));
+    headers.set('authorization', await upstream.authorization(sub, trace));
+    return this.relay(await this.send(out));
   }
 
-  /** One request to the upstream, with the service's deadline and the client's disconnect. */
-  private async send(
-    request: Request,
-    headers: Headers,
-    body: string | undefined,
-    client: AbortSignal,
-  ): Promise<Response> {
+  /** One request to the upstream, with the service's deadline and the client's disconnect (a child span when traced). */
+  private async send(out: Outgoing): Promise<Response> {
+    const { request, headers, body, client } = out;
     const target = new URL(this.service.url);
     target.search = new URL(request.url).search;
+    const hop = out.trace?.hop('mcp.upstream', {
+      'mcp.gateway.service': this.name,
+      'http.request.method': request.method,
+      'server.address': target.hostname,
+      'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
+      'url.full': `${target.origin}${target.pathname}`,
+      'network.transport': 'tcp',
+    });
+    if (hop) for (const [k, v] of Object.entries(hop.carrier)) headers.set(k, v);
     const controller = new AbortController();
     const onClientAbort = () => controller.abort(client.reason);
     client.addEventListener('abort', onClientAbort, { once: true });
@@ -145,10 +157,14 @@ export class HttpServiceProxy {
       }
     }
     try {
-      return await this.fetchImpl(target, init);
+      const res = await this.fetchImpl(target, init);
+      hop?.end({ status: res.status });
+      return res;
     } catch (err) {
       client.removeEventListener('abort', onClientAbort);
-      if (controller.signal.reason instanceof GatewayError) {
+      const timedOut = controller.signal.reason instanceof GatewayError;
+      hop?.end({ error: timedOut ? 'timeout' : describe(err) });
+      if (timedOut) {
         throw new GatewayError(
           504,
           JsonRpcCode.BackendTimeout,
@@ -200,6 +216,15 @@ export class HttpServiceProxy {
       return false;
     }
   }
+}
+
+/** One request on its way to the upstream. */
+interface Outgoing {
+  request: Request;
+  headers: Headers;
+  body: string | undefined;
+  client: AbortSignal;
+  trace: HopTracer | undefined;
 }
 
 /** Header values are ByteStrings: non-Latin-1 names are percent-encoded. */

@@ -1,6 +1,7 @@
 import type { BridgeStats, ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
+import type { HopTracer } from '../telemetry/mcp-trace.js';
 
 /** What admission learnt about one request, handed to the backend with it. */
 export interface BackendCall {
@@ -14,6 +15,8 @@ export interface BackendCall {
   observer?: ResponseObserver;
   /** The edge's socket facts: `info.signal` aborts when the client goes away (made on first use). */
   info?: RequestInfo;
+  /** The request's trace, only when telemetry is on: a child span per hop, its context sent on with the hop. */
+  trace?: HopTracer | undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { UpstreamSignIn } from '../upstream/sign-in.js';
 import type { BackendFactory } from './registry.js';
 import { fetchBackend } from './fetch.js';
@@ -9,12 +10,13 @@ import { stdioBackend, type StdioBackendOptions } from './stdio.js';
 /**
  * The backend factory for the three service types; `stdio` gets the
  * gateway-wide stdio options, `http` the upstream sign-in (for `oauth`
- * credentials).
+ * credentials), `fetch` the telemetry (spans of the tool's outgoing requests).
  */
 export function defaultBackendFactory(
   log: Logger,
   stdio: StdioBackendOptions = {},
   signIn?: UpstreamSignIn,
+  telemetry?: Telemetry,
 ): BackendFactory {
   return (name: string, config: ServiceConfig, mcpPath: string) => {
     switch (config.type) {
@@ -23,7 +25,7 @@ export function defaultBackendFactory(
       case 'http':
         return httpBackend(name, config, signIn);
       case 'fetch':
-        return fetchBackend(name, config, log, mcpPath);
+        return fetchBackend(name, config, log, mcpPath, telemetry);
     }
   };
 }

@@ -18,7 +18,7 @@ export function httpBackend(
   return {
     kind: 'http',
     handle: (request: Request, identity: Identity, call: BackendCall = {}) =>
-      proxy.handle(forwardedRequest(request, call.body), identity, call.body, call.info?.signal),
+      proxy.handle(forwardedRequest(request, call.body), identity, call.body, call.info?.signal, call.trace),
     ready: () => proxy.ready(),
     close: async () => {
       if (upstream) signIn?.remove(name);

@@ -3,8 +3,10 @@ import { createStdioBridge, type BridgeCaller, type RequestView } from '@mcp-gat
 import type { StdioServiceConfig } from '../config/schema.js';
 import { statelessPoolOptions } from '../config/stateless-schema.js';
 import type { Identity } from '../identity.js';
+import type { HopTracer } from '../telemetry/mcp-trace.js';
 import type { Logger } from '../ops/logger.js';
 import { isOwnedHeader } from '../gateway/routes/headers.js';
+import { withTraceMeta } from '../telemetry/trace-meta.js';
 import type { BackendCall, ServiceBackend } from './backend.js';
 import { requestStateKeyFor } from './request-state-key.js';
 
@@ -83,6 +85,32 @@ export function stdioBackend(
     if (identity.name) env.MCP_USER_NAME = encodeURIComponent(identity.name);
     return { identity: identity.sub, env };
   };
+  /**
+   * The bridge round trip as a child span; when sampled, each message's `params._meta` carries its
+   * trace context to the child (the body is rewritten only then). An SSE answer's hop ends with
+   * the request's span, at the child's reply.
+   */
+  const traced = async (view: RequestView, trace: HopTracer, identity: Identity) => {
+    const json = view.json as { method?: unknown } | undefined;
+    const method = typeof json?.method === 'string' ? json.method : view.method;
+    const hop = trace.hop('mcp.bridge', {
+      'mcp.gateway.service': name,
+      'mcp.method.name': method,
+      'network.transport': 'pipe',
+    });
+    if (trace.sampled && view.json !== undefined) {
+      view.json = withTraceMeta(view.json, hop.carrier);
+      view.body = Buffer.from(JSON.stringify(view.json));
+    }
+    try {
+      const res = await bridge.handle(view, callerOf(identity));
+      if (!res.headers.get('content-type')?.startsWith('text/event-stream')) hop.end({ status: res.status });
+      return res;
+    } catch (err) {
+      hop.end({ error: err instanceof Error ? err.name : 'error' });
+      throw err;
+    }
+  };
   return {
     kind: 'stdio',
     observesResponses: true,
@@ -101,6 +129,7 @@ export function stdioBackend(
       if (view.body === undefined && request.body) {
         view.loadBody = async () => new Uint8Array(await request.arrayBuffer());
       }
+      if (call.trace) return traced(view, call.trace, identity);
       return bridge.handle(view, callerOf(identity));
     },
     async ready() {

@@ -1,6 +1,7 @@
 import { ResponseBodyError } from 'oauth4webapi';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
 import type { Logger } from '../ops/logger.js';
+import type { HopTracer } from '../telemetry/mcp-trace.js';
 import { UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
 import type { SecretBox } from './secret-box.js';
 import { UpstreamTokenVault, type UpstreamTokens } from './token-vault.js';
@@ -19,14 +20,17 @@ export class UpstreamSignInRequired extends Error {
 
 /** What the reverse proxy asks for on each gateway→upstream request of a user. */
 export interface UpstreamCredentialSource {
-  /** The `Authorization` value for the user's request; throws {@link UpstreamSignInRequired}. */
-  authorization(sub: string): Promise<string>;
+  /**
+   * The `Authorization` value for the user's request; throws {@link UpstreamSignInRequired}.
+   * `trace` (telemetry on): a refresh on the way is a child span of the request.
+   */
+  authorization(sub: string, trace?: HopTracer): Promise<string>;
   /**
    * The upstream refused `sent` (401): refresh the user's tokens once. True
    * when fresh tokens are there to retry with; false when the user must
    * connect again (the tokens are forgotten).
    */
-  refused(sub: string, sent: string): Promise<boolean>;
+  refused(sub: string, sent: string, trace?: HopTracer): Promise<boolean>;
 }
 
 /** An `oauth` service's settings (the `credentials` of an `http` service). */
@@ -102,8 +106,10 @@ export class UpstreamSignIn {
   /** What the reverse proxy of `service` uses. */
   source(service: string, settings: UpstreamServiceSettings): UpstreamCredentialSource {
     return {
-      authorization: (sub) => this.authorization(service, this.clientFor(service, settings), sub),
-      refused: (sub, sent) => this.refused(service, this.clientFor(service, settings), sub, sent),
+      authorization: (sub, trace) =>
+        this.authorization(service, this.clientFor(service, settings), sub, trace),
+      refused: (sub, sent, trace) =>
+        this.refused(service, this.clientFor(service, settings), sub, sent, trace),
     };
   }
 
@@ -112,10 +118,15 @@ export class UpstreamSignIn {
     this.clients.delete(service);
   }
 
-  private async authorization(service: string, client: UpstreamOAuthClient, sub: string): Promise<string> {
+  private async authorization(
+    service: string,
+    client: UpstreamOAuthClient,
+    sub: string,
+    trace?: HopTracer,
+  ): Promise<string> {
     let tokens = await this.vault.get(service, sub);
     if (tokens?.expiresAt !== undefined && tokens.expiresAt - EXPIRY_MARGIN_MS <= this.now())
-      tokens = await this.refresh(service, client, sub, tokens);
+      tokens = await this.refresh(service, client, sub, tokens, trace);
     if (!tokens) throw new UpstreamSignInRequired(service, this.connectUrl(service));
     return `Bearer ${tokens.accessToken}`;
   }
@@ -125,25 +136,41 @@ export class UpstreamSignIn {
     client: UpstreamOAuthClient,
     sub: string,
     sent: string,
+    trace?: HopTracer,
   ): Promise<boolean> {
     const tokens = await this.vault.get(service, sub);
     if (!tokens) return false;
     // Another request refreshed meanwhile: retry with what is stored now.
     if (`Bearer ${tokens.accessToken}` !== sent) return true;
-    return (await this.refresh(service, client, sub, tokens)) !== undefined;
+    return (await this.refresh(service, client, sub, tokens, trace)) !== undefined;
   }
 
-  /** One refresh per (service, user) at a time; `undefined` (tokens forgotten) when the upstream refuses it. */
+  /**
+   * One refresh per (service, user) at a time; `undefined` (tokens forgotten) when the upstream
+   * refuses it. The request that starts it gets the `upstream.token_refresh` span.
+   */
   private refresh(
     service: string,
     client: UpstreamOAuthClient,
     sub: string,
     tokens: UpstreamTokens,
+    trace?: HopTracer,
   ): Promise<UpstreamTokens | undefined> {
     const key = `${service} ${sub}`;
     let p = this.refreshing.get(key);
     if (!p) {
-      p = this.refreshOnce(service, client, sub, tokens).finally(() => this.refreshing.delete(key));
+      const hop = trace?.hop('upstream.token_refresh', { 'mcp.gateway.service': service });
+      p = this.refreshOnce(service, client, sub, tokens).then(
+        (fresh) => {
+          hop?.end(fresh ? {} : { error: 'refresh_refused' });
+          return fresh;
+        },
+        (err: unknown) => {
+          hop?.end({ error: 'refresh_failed' });
+          throw err;
+        },
+      );
+      p = p.finally(() => this.refreshing.delete(key));
       this.refreshing.set(key, p);
     }
     return p;

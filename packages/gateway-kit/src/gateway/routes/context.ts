@@ -18,6 +18,7 @@ import type { GatewayMetrics } from '../../ops/metrics.js';
 import type { WebhookDispatcher } from '../../ops/webhooks.js';
 import type { GatewayPolicy } from '../../policy/gateway-policy.js';
 import type { ServiceRegistry } from '../../services/registry.js';
+import type { Telemetry } from '../../telemetry/telemetry.js';
 import { adminResource } from '../resources.js';
 
 /** What the gateway's request handler is made of. */
@@ -37,6 +38,8 @@ export interface GatewayHandlerDeps {
   version: string;
   /** Hooks of the federated endpoints (a policy engine's per-call and per-list checks). */
   federationHooks?: FederationHooks;
+  /** OpenTelemetry: MCP requests are traced when it is enabled (`telemetry.endpoint` set). */
+  telemetry?: Telemetry;
   /** Level of the one line logged per request (default `info`; `debug` keeps a terminal readable). */
   accessLogLevel?: 'info' | 'debug';
 }

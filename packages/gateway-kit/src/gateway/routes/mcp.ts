@@ -9,6 +9,8 @@ import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders } from '../../protocol-version.js';
 import { policyAdmission, policyForStream, withBody, type PolicyAdmission } from '../../policy/admission.js';
 import type { ServiceEntry } from '../../services/registry.js';
+import { McpRequestTrace } from '../../telemetry/mcp-trace.js';
+import { tapReplies } from '../reply-tap.js';
 import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import { ToolObservation } from '../tool-observation.js';
 import type { RouteContext } from './context.js';
@@ -75,8 +77,10 @@ export class McpRoute {
     pub: PublicRequest,
     log: Logger,
   ): Promise<Response> {
-    const { cors } = this.ctx;
+    const { cors, telemetry } = this.ctx;
     if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
+    // Telemetry off: this one check, nothing is made (no trace, no tap, no body rewritten).
+    const trace = telemetry?.enabled ? McpRequestTrace.begin(telemetry, entry.name, request) : undefined;
     const headers = request.headers;
     const a = await this.admit(
       entry,
@@ -86,8 +90,10 @@ export class McpRoute {
       pub,
       { log },
     );
-    if ('refusal' in a) return a.refusal;
+    if ('refusal' in a) return trace ? trace.refused(a.refusal) : a.refusal;
     const { identity, corsHeaders, body, json, messages, tools, policy } = a;
+    trace?.admitted(identity, messages, json);
+    const observer = trace ? trace.watch(tools) : tools;
     const backend = this.ctx.registry.backend(entry);
     // A batch without the calls the policy refused is forwarded as a new body.
     const rewritten = policy?.body !== undefined;
@@ -96,14 +102,17 @@ export class McpRoute {
         body,
         bytes: rewritten ? undefined : info.body,
         json,
-        observer: tools,
+        observer,
         info,
+        trace,
       });
       // Backends that parse their answers anyway tell the observer; the others' bytes are read on the way.
-      const observed = tools && !backend.observesResponses ? tools.tapResponse(res) : res;
-      return withHeaders(policy ? await policy.respond(observed) : observed, corsHeaders);
+      const observed = observer && !backend.observesResponses ? tapReplies(res, observer) : res;
+      const out = policy ? await policy.respond(observed) : observed;
+      return withHeaders(trace ? trace.answered(out) : out, corsHeaders);
     } catch (err) {
-      return withHeaders(this.backendFailure(entry, err, messages, log), corsHeaders);
+      const failed = this.backendFailure(entry, err, messages, log);
+      return withHeaders(trace ? trace.answered(failed) : failed, corsHeaders);
     }
   }
 
