@@ -74,6 +74,11 @@ export class Catalogs {
     return this.list(kind, user, members, ask);
   }
 
+  /** Forgets the routing tables of `user` (a member said its lists changed). */
+  forgetUser(user: string): void {
+    for (const key of [...this.tables.keys()]) if (key.startsWith(`${user}\n`)) this.tables.delete(key);
+  }
+
   /** Forgets every routing table (members changed). */
   clear(): void {
     this.tables.clear();

@@ -19,12 +19,17 @@ import type { FederatedRoute } from './resource.js';
 /** JSON-RPC codes of the endpoint's own refusals. */
 const Code = { MethodNotFound: -32601, InvalidParams: -32602, ResourceNotFound: -32002 } as const;
 
-/** The capabilities a federated endpoint declares (list-changed notifications are not merged yet). */
-export const FEDERATED_CAPABILITIES = {
-  tools: { listChanged: false },
-  prompts: { listChanged: false },
-  resources: { listChanged: false, subscribe: false },
-};
+/**
+ * The capabilities a federated endpoint declares: `listChanged` when at least
+ * one member can tell of changes (the fixed-list `fetch` service cannot).
+ */
+export function federatedCapabilities(listChanged: boolean) {
+  return {
+    tools: { listChanged },
+    prompts: { listChanged },
+    resources: { listChanged, subscribe: false },
+  };
+}
 
 /** One request to the endpoint, whichever era framed it. */
 export interface FederatedRequest {
