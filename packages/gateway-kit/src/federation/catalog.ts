@@ -32,6 +32,8 @@ type Item = Record<string, unknown>;
 /** Merged lists and routing tables of one federated endpoint. */
 export class Catalogs {
   private readonly tables = new Map<string, { merged: Merged<Item>; expires: number }>();
+  /** Told of each merged list (the endpoint teaches the metrics its tool names). */
+  onMerged: ((kind: ListKind, merged: Merged<Item>) => void) | undefined;
 
   constructor(
     private readonly config: FederatedEndpointConfig,
@@ -60,6 +62,7 @@ export class Catalogs {
         name: d.original,
       });
     }
+    this.onMerged?.(kind, merged);
     const tableKey = `${user}\n${kind}\n${members.join(',')}`;
     this.tables.delete(tableKey);
     this.tables.set(tableKey, { merged, expires: this.now() + ROUTING_TTL_MS });

@@ -8,6 +8,7 @@ import { mayUse } from '../config/subjects.js';
 import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
+import type { GatewayMetrics } from '../ops/metrics.js';
 import type { ServiceRegistry } from '../services/registry.js';
 import { Catalogs, type Ask, type ListKind } from './catalog.js';
 import type { FederatedTool, FederationHooks } from './hooks.js';
@@ -51,6 +52,8 @@ export interface FederatedEndpointDeps {
   hooks?: FederationHooks | undefined;
   /** Told of each routed tool call (logs, webhooks). */
   onToolCall?: (service: string, tool: string, identity: Identity, args: unknown) => void;
+  /** Tool-call metrics, counted as on the service's own route (member names, published tools only). */
+  metrics?: Pick<GatewayMetrics, 'learnTools' | 'countToolCall'> | undefined;
 }
 
 const LIST_METHODS: Record<string, ListKind> = {
@@ -74,6 +77,9 @@ export class FederatedEndpoint {
     private readonly deps: FederatedEndpointDeps,
   ) {
     this.catalogs = new Catalogs(route.config, deps.logger);
+    this.catalogs.onMerged = (kind, merged) => {
+      if (kind === 'tools') this.learnTools(merged.owners.values());
+    };
     const { maxSessions, sessionTimeout } = route.config;
     this.legacy = new LegacyMemberSessions({ maxSessions, idleMs: sessionTimeout * 1000 });
   }
@@ -193,7 +199,23 @@ export class FederatedEndpoint {
       if (refusal) return { error: refusal };
     }
     this.deps.onToolCall?.(owner.service, owner.original, req.identity, req.params.arguments);
-    return ask(owner.service, 'tools/call', { ...req.params, name: owner.original });
+    const reply = await ask(owner.service, 'tools/call', { ...req.params, name: owner.original });
+    // Counted as a direct call is: answered with a result (an error is not a call).
+    if ('result' in reply) this.deps.metrics?.countToolCall(owner.service, owner.original);
+    return reply;
+  }
+
+  /** Teaches the metrics the members' published tool names (the `tool` label's bound). */
+  private learnTools(owners: Iterable<Owner>): void {
+    const metrics = this.deps.metrics;
+    if (!metrics) return;
+    const byService = new Map<string, string[]>();
+    for (const o of owners) {
+      let names = byService.get(o.service);
+      if (!names) byService.set(o.service, (names = []));
+      names.push(o.original);
+    }
+    for (const [service, names] of byService) metrics.learnTools(service, names);
   }
 
   private async routed(

@@ -77,6 +77,7 @@ class FederatedHttp {
       logger: ctx.logger,
       hooks,
       onToolCall: (service, tool, identity, args) => this.announce(service, tool, identity, args),
+      metrics: ctx.metrics,
     });
     this.sessions = new FederatedSessions(
       {
@@ -142,9 +143,12 @@ class FederatedHttp {
       identity = await this.ctx.authenticate(header('authorization'), route.resource, [], http);
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
+      // Labelled by the endpoint's path: bounded, and never a service name (those have no `/`).
+      this.ctx.metrics.authFailures.inc({ service: route.localPath, reason: err.error ?? 'missing' });
       return this.ctx.authFailure(err, route.metadataUrl, this.scopes, corsHeaders);
     }
     if (this.endpoint.members(identity).length === 0) {
+      this.ctx.metrics.authFailures.inc({ service: route.localPath, reason: 'user_not_allowed' });
       const message = `this account may use none of the services of ${route.localPath}`;
       return jsonError(403, 'access_denied', message, corsHeaders);
     }
