@@ -10,7 +10,8 @@ import {
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { fixtureMcpServerCommand } from '@mcp-gateway/testkit';
+import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp-proxy';
+import { fixtureMcpServerCommand, listen, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { issueToken } from '../src/gateway/cli-token.js';
@@ -20,15 +21,44 @@ import { createLogger } from '../src/ops/logger.js';
 
 const V2026 = '2026-07-28';
 const SUB = 'io.modelcontextprotocol/subscriptionId';
-const ENDPOINTS = ['/mcp', '/small', '/static'] as const;
+const ENDPOINTS = ['/mcp', '/small', '/static', '/remote'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
 let gw: Gateway;
 let server: NodeServer;
 let base: string;
 const tokens: Partial<Record<Endpoint, string>> = {};
+/** An `http` member: the stdio bridge over the fixture, speaking 2026-07-28 on loopback. */
+let bridge: StdioBridge;
+let remote: Listening;
+/** `subscriptions/listen` streams the `http` member opened, and those that ended since. */
+const remoteListens = { opened: 0, ended: 0 };
+
+/** The bridge, counting its listen streams as they open and end. */
+async function remoteMember(): Promise<void> {
+  bridge = createStdioBridge({ ...fixtureMcpServerCommand(), allowedHosts: 'loopback' });
+  remote = await listen(async (request) => {
+    const res = await bridge.fetch(request);
+    if (request.headers.get('mcp-method') !== 'subscriptions/listen' || !res.body) return res;
+    remoteListens.opened++;
+    const reader = res.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      pull: async (c) => {
+        const { done, value } = await reader.read();
+        if (done) c.close();
+        else c.enqueue(value);
+      },
+      cancel: async () => {
+        remoteListens.ended++;
+        await reader.cancel();
+      },
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  });
+}
 
 beforeAll(async () => {
+  await remoteMember();
   const { config } = resolveConfig(
     {
       issuer: 'http://127.0.0.1',
@@ -36,12 +66,14 @@ beforeAll(async () => {
       services: {
         fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
         fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
+        bridge: { type: 'http', url: `${remote.url}/mcp` },
       },
       federated: [
         { path: '/mcp', services: ['fetch', 'fixture'] },
         { path: '/small', services: ['fixture'], maxListenersPerUser: 1 },
         // The fetch service's list never changes: nothing to listen to.
         { path: '/static', services: ['fetch'] },
+        { path: '/remote', services: ['fetch', 'bridge'] },
       ],
     },
     { env: {} },
@@ -60,6 +92,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.drain(0);
   await gw?.close(0);
+  await remote?.close();
+  await bridge?.close();
 });
 
 const auth = (endpoint: Endpoint) => ({ authorization: `Bearer ${tokens[endpoint]}` });
@@ -138,6 +172,29 @@ describe('federated list-changed notifications', () => {
     await changed.promise;
     expect(names(await client.listTools())).toContain(added);
     await sub.close();
+    await client.close();
+  });
+
+  it('an http member speaking 2026-07-28 is heard through its own subscriptions/listen, held only while the user listens', async () => {
+    const client = new ClientV2(
+      { name: 'sdk2', version: '1' },
+      { versionNegotiation: { mode: { pin: V2026 } } },
+    );
+    await client.connect(
+      new TransportV2(new URL(`${base}/remote`), { requestInit: { headers: auth('/remote') } }),
+    );
+    const changed = signal();
+    client.setNotificationHandler('notifications/tools/list_changed', () => changed.resolve());
+    const before = { ...remoteListens };
+    const sub = await client.listen({ toolsListChanged: true });
+    // One upstream listen for the user's first listener: the fetch member has nothing to listen to.
+    expect(remoteListens.opened).toBe(before.opened + 1);
+    const added = textOf(await client.callTool({ name: 'change-list', arguments: { kind: 'tool' } }));
+    await changed.promise;
+    expect(names(await client.listTools())).toContain(added);
+    await sub.close();
+    // The user's last listener gone, the upstream listen is closed.
+    await vi.waitFor(() => expect(remoteListens.ended).toBe(before.ended + 1));
     await client.close();
   });
 
