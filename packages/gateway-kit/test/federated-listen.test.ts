@@ -11,7 +11,12 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp-proxy';
-import { fixtureMcpServerCommand, listen, type Listening } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, listen, listenNode, type Listening } from '@mcp-gateway/testkit';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { issueToken } from '../src/gateway/cli-token.js';
@@ -21,7 +26,7 @@ import { createLogger } from '../src/ops/logger.js';
 
 const V2026 = '2026-07-28';
 const SUB = 'io.modelcontextprotocol/subscriptionId';
-const ENDPOINTS = ['/mcp', '/small', '/static', '/remote'] as const;
+const ENDPOINTS = ['/mcp', '/small', '/static', '/remote', '/old'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
 let gw: Gateway;
@@ -57,8 +62,55 @@ async function remoteMember(): Promise<void> {
   });
 }
 
+/** A 2025-only member (SDK 1.x, stateful): its `grow` tool adds a tool to every session's server. */
+const old = {
+  servers: new Set<McpServer>(),
+  gets: 0,
+  closed: 0,
+  grown: 0,
+  server: undefined as Listening | undefined,
+};
+
+async function oldMember(): Promise<void> {
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body: unknown = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+    const sid = req.headers['mcp-session-id'] as string | undefined;
+    let t = sid ? transports.get(sid) : undefined;
+    if (!t && !sid && isInitializeRequest(body)) {
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: randomUUID,
+        onsessioninitialized: (id) => void transports.set(id, transport),
+        onsessionclosed: () => void old.closed++,
+      });
+      const mcp = new McpServer({ name: 'old', version: '1' });
+      mcp.registerTool('grow', {}, () => {
+        const name = `grown-${++old.grown}`;
+        for (const m of old.servers) m.registerTool(name, {}, () => ({ content: [] }));
+        return { content: [{ type: 'text', text: name }] };
+      });
+      old.servers.add(mcp);
+      await mcp.connect(transport);
+      t = transport;
+    }
+    if (!t) {
+      const error = { code: -32000, message: 'Bad Request: No valid session ID provided' };
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: null, error }));
+      return;
+    }
+    if (req.method === 'GET') old.gets++;
+    await t.handleRequest(req, res, body);
+  };
+  old.server = await listenNode((req, res) => void handle(req, res));
+}
+
 beforeAll(async () => {
   await remoteMember();
+  await oldMember();
   const { config } = resolveConfig(
     {
       issuer: 'http://127.0.0.1',
@@ -67,6 +119,7 @@ beforeAll(async () => {
         fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
         fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
         bridge: { type: 'http', url: `${remote.url}/mcp` },
+        old: { type: 'http', url: `${old.server!.url}/mcp` },
       },
       federated: [
         { path: '/mcp', services: ['fetch', 'fixture'] },
@@ -74,6 +127,7 @@ beforeAll(async () => {
         // The fetch service's list never changes: nothing to listen to.
         { path: '/static', services: ['fetch'] },
         { path: '/remote', services: ['fetch', 'bridge'] },
+        { path: '/old', services: ['old'] },
       ],
     },
     { env: {} },
@@ -94,6 +148,7 @@ afterAll(async () => {
   await gw?.close(0);
   await remote?.close();
   await bridge?.close();
+  await old.server?.close();
 });
 
 const auth = (endpoint: Endpoint) => ({ authorization: `Bearer ${tokens[endpoint]}` });
@@ -195,6 +250,26 @@ describe('federated list-changed notifications', () => {
     await sub.close();
     // The user's last listener gone, the upstream listen is closed.
     await vi.waitFor(() => expect(remoteListens.ended).toBe(before.ended + 1));
+    await client.close();
+  });
+
+  it('a 2025-only http member is heard on the GET stream of a session of its own', async () => {
+    const client = new ClientV2(
+      { name: 'sdk2', version: '1' },
+      { versionNegotiation: { mode: { pin: V2026 } } },
+    );
+    await client.connect(new TransportV2(new URL(`${base}/old`), { requestInit: { headers: auth('/old') } }));
+    const changed = signal();
+    client.setNotificationHandler('notifications/tools/list_changed', () => changed.resolve());
+    const sub = await client.listen({ toolsListChanged: true });
+    // The member refused the 2026 listen: the endpoint opened a session with it and its GET stream.
+    await vi.waitFor(() => expect(old.gets).toBe(1));
+    const added = textOf(await client.callTool({ name: 'grow', arguments: {} }));
+    await changed.promise;
+    expect(names(await client.listTools())).toContain(added);
+    await sub.close();
+    // The user's last listener gone, the watch's session with the member is ended (DELETE).
+    await vi.waitFor(() => expect(old.closed).toBe(1));
     await client.close();
   });
 

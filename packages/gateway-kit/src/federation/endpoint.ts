@@ -140,6 +140,20 @@ export class FederatedEndpoint {
     };
   }
 
+  /** What list-change watches need of 2025-only members: which they are, and a session with each. */
+  readonly legacyMembers = {
+    has: (service: string): boolean => this.legacyOnly.has(service),
+    add: (service: string): void => void this.legacyOnly.add(service),
+    /** `owner`'s session with `service` for a `GET` stream, kept until {@link closeOwner}. */
+    session: (owner: string, service: string, identity: Identity): Promise<string | undefined> => {
+      const entry = this.deps.registry.get(service);
+      if (!entry) return Promise.resolve(undefined);
+      const timeoutMs = this.route.config.timeout * 1000;
+      const backend = this.deps.registry.backend(entry);
+      return this.legacy.pinnedSession(owner, entry, backend, { identity, timeoutMs });
+    },
+  };
+
   /** Ends the member sessions of a federated 2025 session (or of a user, `user:<sub>`). */
   closeOwner(owner: string): void {
     this.legacy.closeOwner(owner);

@@ -10,7 +10,7 @@
 import { GatewayError, JsonRpcCode } from '../errors.js';
 import type { Identity } from '../identity.js';
 import type { ServiceRegistry } from '../services/registry.js';
-import { watchable, watchMember, type ChangedKind, type MemberWatch } from './watch.js';
+import { watchable, watchLegacyMember, watchMember, type ChangedKind, type MemberWatch } from './watch.js';
 
 /** Seconds a refused client is told to wait (as the bridge). */
 const RETRY_AFTER_SECONDS = 5;
@@ -36,6 +36,14 @@ export interface ListChangesDeps {
   timeoutMs: number;
   /** Told of each member change before it is forwarded (the endpoint forgets the user's tables). */
   onChange(user: string, service: string, kind: ChangedKind): void;
+  /** The endpoint's 2025-only members, and a session with one (owner `watch:<user>`, ended with the user's last listener). */
+  legacy: {
+    has(service: string): boolean;
+    add(service: string): void;
+    session(owner: string, service: string, identity: Identity): Promise<string | undefined>;
+  };
+  /** Ends the member sessions of an owner. */
+  closeOwner(owner: string): void;
 }
 
 interface UserListeners {
@@ -109,28 +117,51 @@ export class ListChanges {
 
   /** Opens the member listens `identity` lacks (members it may use that can change). */
   private watch(identity: Identity, state: UserListeners): MemberWatch[] {
-    const user = identity.sub;
     const opened: MemberWatch[] = [];
     for (const service of this.deps.members(identity)) {
       if (state.watches.has(service)) continue;
-      const entry = this.deps.registry.get(service);
-      if (!entry || !watchable(entry)) continue;
-      const backend = this.deps.registry.backend(entry);
-      const w = watchMember(
-        entry,
-        backend,
-        identity,
-        this.deps.timeoutMs,
-        (kind) => this.changed(user, service, kind),
-        // Ended by the member: the next listener of the user opens it again.
-        () => {
-          if (state.watches.get(service) === w) state.watches.delete(service);
-        },
-      );
-      state.watches.set(service, w);
-      opened.push(w);
+      const w = this.watchOne(identity, state, service);
+      if (w) opened.push(w);
     }
     return opened;
+  }
+
+  /** One member's listen: 2026-07-28, or the `GET` stream of a session with a 2025-only member. */
+  private watchOne(identity: Identity, state: UserListeners, service: string): MemberWatch | undefined {
+    const entry = this.deps.registry.get(service);
+    if (!entry || !watchable(entry)) return undefined;
+    const user = identity.sub;
+    const backend = this.deps.registry.backend(entry);
+    const { legacy, timeoutMs } = this.deps;
+    const events = {
+      onChange: (kind: ChangedKind) => this.changed(user, service, kind),
+      // Ended by the member: the next listener of the user opens it again (the 2025 way, when it refused 2026).
+      onEnd: (refused: boolean) => {
+        if (state.watches.get(service) !== w) return;
+        state.watches.delete(service);
+        if (refused && entry.config.type === 'http' && !legacy.has(service)) {
+          legacy.add(service);
+          if (this.users.get(user) === state) this.watchOne(identity, state, service);
+        }
+      },
+    };
+    const w = legacy.has(service)
+      ? watchLegacyMember(
+          entry,
+          backend,
+          identity,
+          async () => {
+            const id = await legacy.session(`watch:${user}`, service, identity);
+            // The user's last listener went while the session opened: end it too.
+            if (this.users.get(user) !== state) this.deps.closeOwner(`watch:${user}`);
+            return id;
+          },
+          timeoutMs,
+          events,
+        )
+      : watchMember(entry, backend, identity, timeoutMs, events);
+    state.watches.set(service, w);
+    return w;
   }
 
   private changed(user: string, service: string, kind: ChangedKind): void {
@@ -148,5 +179,6 @@ export class ListChanges {
     this.users.delete(user);
     for (const w of state.watches.values()) w.close();
     state.watches.clear();
+    this.deps.closeOwner(`watch:${user}`);
   }
 }

@@ -9,7 +9,8 @@ import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import type { Identity } from '../identity.js';
 import type { ServiceBackend } from '../services/backend.js';
 import type { ServiceEntry } from '../services/registry.js';
-import { MEMBER_PROTOCOL_VERSION, syntheticRequest } from './member.js';
+import { LEGACY_MEMBER_VERSION, refusesModern } from './legacy-member.js';
+import { MEMBER_PROTOCOL_VERSION, syntheticRequest, type MemberReply } from './member.js';
 
 /** The list kinds whose changes are merged, with their notification methods. */
 export const LIST_CHANGED = {
@@ -35,26 +36,24 @@ export interface MemberWatch {
   close(): void;
 }
 
+/** Told of a member's changes (`onChange`) and of its watch ending by itself (`onEnd`; `refused`: it speaks only 2025). */
+export interface WatchEvents {
+  onChange(kind: ChangedKind): void;
+  onEnd(refused: boolean): void;
+}
+
 /**
- * Opens `subscriptions/listen` on `entry` for `identity`; `onChange` is told
- * each list kind the member says changed, `onEnd` when the stream ends by
- * itself (refused, member gone). `ready` never rejects: a member that cannot
- * listen is simply not heard, and resolves after at most `timeoutMs`.
+ * Opens `subscriptions/listen` on `entry` for `identity`. `ready` never
+ * rejects: a member that cannot listen is simply not heard, and it resolves
+ * after at most `timeoutMs`.
  */
 export function watchMember(
   entry: ServiceEntry,
   backend: ServiceBackend,
   identity: Identity,
   timeoutMs: number,
-  onChange: (kind: ChangedKind) => void,
-  onEnd: () => void,
+  events: WatchEvents,
 ): MemberWatch {
-  const controller = new AbortController();
-  let acknowledged: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    acknowledged = resolve;
-    setTimeout(resolve, timeoutMs).unref();
-  });
   const message = {
     jsonrpc: '2.0',
     id: 1,
@@ -74,24 +73,93 @@ export function watchMember(
     'mcp-protocol-version': MEMBER_PROTOCOL_VERSION,
     'mcp-method': 'subscriptions/listen',
   };
-  const request = syntheticRequest(entry.route.resource, headers, body, controller.signal);
+  return openWatch(timeoutMs, events, (signal) =>
+    backend.handle(syntheticRequest(entry.route.resource, headers, body, signal), identity, {
+      body,
+      json: message,
+      info: {},
+    }),
+  );
+}
+
+/**
+ * The 2025 way: the `GET` event stream of a session with a 2025-only
+ * member (`sessionId` opens or finds it); ready once the stream is open.
+ */
+export function watchLegacyMember(
+  entry: ServiceEntry,
+  backend: ServiceBackend,
+  identity: Identity,
+  sessionId: () => Promise<string | undefined>,
+  timeoutMs: number,
+  events: WatchEvents,
+): MemberWatch {
+  return openWatch(
+    timeoutMs,
+    events,
+    async (signal) => {
+      const id = await sessionId();
+      if (!id) return new Response(null, { status: 502 });
+      const headers = {
+        accept: 'text/event-stream',
+        'mcp-protocol-version': LEGACY_MEMBER_VERSION,
+        'mcp-session-id': id,
+      };
+      const request = new Request(entry.route.resource, { method: 'GET', headers, signal });
+      return backend.handle(request, identity);
+    },
+    true,
+  );
+}
+
+/** Runs one watch: `open` gives the member's answer, whose event stream is read until closed. */
+function openWatch(
+  timeoutMs: number,
+  events: WatchEvents,
+  open: (signal: AbortSignal) => Promise<Response>,
+  readyOnOpen = false,
+): MemberWatch {
+  const controller = new AbortController();
+  let settle: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    settle = resolve;
+    setTimeout(resolve, timeoutMs).unref();
+  });
+  let refused = false;
   void (async () => {
     try {
-      const res = await backend.handle(request, identity, { body, json: message, info: {} });
-      if (!res.body || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) return;
+      const res = await open(controller.signal);
+      if (!res.body || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+        refused = refusesModern(await replyOf(res));
+        return;
+      }
+      // A 2025 stream has no acknowledgement: open is ready.
+      if (readyOnOpen) settle();
       await readEvents(res.body, controller.signal, (msg) => {
-        if (msg.method === 'notifications/subscriptions/acknowledged') acknowledged();
+        if (msg.method === 'notifications/subscriptions/acknowledged') settle();
         const kind = typeof msg.method === 'string' ? KIND_OF.get(msg.method) : undefined;
-        if (kind) onChange(kind);
+        if (kind) events.onChange(kind);
       });
     } catch {
       // A member that fails to listen is not heard; its calls still work.
     } finally {
-      acknowledged();
-      if (!controller.signal.aborted) onEnd();
+      settle();
+      if (!controller.signal.aborted) events.onEnd(refused);
     }
   })();
   return { ready, close: () => controller.abort() };
+}
+
+/** The JSON-RPC error of a non-stream answer, as a reply (anything else: an empty result). */
+async function replyOf(res: Response): Promise<MemberReply> {
+  try {
+    const msg = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+    const { code, message } = msg.error ?? {};
+    if (typeof code === 'number' && typeof message === 'string') return { error: { code, message } };
+  } catch {
+    // not JSON
+  }
+  return { result: {} };
 }
 
 /** Reads an SSE body and hands each JSON `data:` message to `onMessage` until it ends or `signal` aborts. */

@@ -98,6 +98,8 @@ class FederatedHttp {
         members: (identity) => this.endpoint.members(identity),
         timeoutMs: config.timeout * 1000,
         onChange: (user) => this.endpoint.catalogs.forgetUser(user),
+        legacy: this.endpoint.legacyMembers,
+        closeOwner: (owner) => this.endpoint.closeOwner(owner),
       }),
     );
     const named =
