@@ -11,18 +11,15 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp-proxy';
-import { fixtureMcpServerCommand, listen, listenNode, type Listening } from '@mcp-gateway/testkit';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fixtureMcpServerCommand, listen, type Listening } from '@mcp-gateway/testkit';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { issueToken } from '../src/gateway/cli-token.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
 import { createNodeServer, type NodeServer } from '../src/http/node.js';
 import { createLogger } from '../src/ops/logger.js';
+import { legacyMcpServer, type LegacyServer } from './helpers/legacy-mcp-server.js';
 
 const V2026 = '2026-07-28';
 const SUB = 'io.modelcontextprotocol/subscriptionId';
@@ -62,50 +59,20 @@ async function remoteMember(): Promise<void> {
   });
 }
 
-/** A 2025-only member (SDK 1.x, stateful): its `grow` tool adds a tool to every session's server. */
-const old = {
-  servers: new Set<McpServer>(),
-  gets: 0,
-  closed: 0,
-  grown: 0,
-  server: undefined as Listening | undefined,
-};
+/** A 2025-only member: its `grow` tool adds a tool to every session's server (each tells its GET stream). */
+const servers = new Set<McpServer>();
+let grown = 0;
+let old: LegacyServer;
 
 async function oldMember(): Promise<void> {
-  const transports = new Map<string, StreamableHTTPServerTransport>();
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body: unknown = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
-    const sid = req.headers['mcp-session-id'] as string | undefined;
-    let t = sid ? transports.get(sid) : undefined;
-    if (!t && !sid && isInitializeRequest(body)) {
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: randomUUID,
-        onsessioninitialized: (id) => void transports.set(id, transport),
-        onsessionclosed: () => void old.closed++,
-      });
-      const mcp = new McpServer({ name: 'old', version: '1' });
-      mcp.registerTool('grow', {}, () => {
-        const name = `grown-${++old.grown}`;
-        for (const m of old.servers) m.registerTool(name, {}, () => ({ content: [] }));
-        return { content: [{ type: 'text', text: name }] };
-      });
-      old.servers.add(mcp);
-      await mcp.connect(transport);
-      t = transport;
-    }
-    if (!t) {
-      const error = { code: -32000, message: 'Bad Request: No valid session ID provided' };
-      res
-        .writeHead(400, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ jsonrpc: '2.0', id: null, error }));
-      return;
-    }
-    if (req.method === 'GET') old.gets++;
-    await t.handleRequest(req, res, body);
-  };
-  old.server = await listenNode((req, res) => void handle(req, res));
+  old = await legacyMcpServer((mcp) => {
+    servers.add(mcp);
+    mcp.registerTool('grow', {}, () => {
+      const name = `grown-${++grown}`;
+      for (const m of servers) m.registerTool(name, {}, () => ({ content: [] }));
+      return { content: [{ type: 'text', text: name }] };
+    });
+  });
 }
 
 beforeAll(async () => {
@@ -119,7 +86,7 @@ beforeAll(async () => {
         fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
         fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
         bridge: { type: 'http', url: `${remote.url}/mcp` },
-        old: { type: 'http', url: `${old.server!.url}/mcp` },
+        old: { type: 'http', url: `${old.url}/mcp` },
       },
       federated: [
         { path: '/mcp', services: ['fetch', 'fixture'] },
@@ -148,7 +115,7 @@ afterAll(async () => {
   await gw?.close(0);
   await remote?.close();
   await bridge?.close();
-  await old.server?.close();
+  await old?.close();
 });
 
 const auth = (endpoint: Endpoint) => ({ authorization: `Bearer ${tokens[endpoint]}` });
@@ -269,7 +236,7 @@ describe('federated list-changed notifications', () => {
     expect(names(await client.listTools())).toContain(added);
     await sub.close();
     // The user's last listener gone, the watch's session with the member is ended (DELETE).
-    await vi.waitFor(() => expect(old.closed).toBe(1));
+    await vi.waitFor(() => expect(old.ended).toHaveLength(1));
     await client.close();
   });
 
