@@ -247,6 +247,13 @@ describe('federated list-changed notifications', () => {
     );
     expect(client.getServerCapabilities()?.tools?.listChanged).toBe(false);
     await client.close();
+    // A 2026 listen there is acknowledged with the empty filter and ends at once.
+    const res = await post2026('/static', 1, 'subscriptions/listen', {
+      notifications: { toolsListChanged: true },
+    });
+    const text = await res.text();
+    expect(text).toContain('"notifications":{}');
+    expect(text).toContain('"resultType":"complete"');
   });
 
   it('bounded: a listener over the per-user cap gets 429 and -32000; a closed one makes room', async () => {

@@ -120,6 +120,8 @@ export class FederatedListen {
     identity: Identity,
     accept: string | null,
     info: RequestInfo,
+    /** False when no member can change: the filter is acknowledged empty. */
+    canChange: boolean,
   ): Promise<Response> {
     const wanted = params.notifications;
     if (typeof wanted !== 'object' || wanted === null || Array.isArray(wanted)) {
@@ -131,7 +133,7 @@ export class FederatedListen {
       throw new GatewayError(406, JsonRpcCode.BackendUnavailable, message);
     }
     const kinds = (Object.keys(FLAG) as ChangedKind[]).filter(
-      (k) => (wanted as Record<string, unknown>)[FLAG[k]] === true,
+      (k) => canChange && (wanted as Record<string, unknown>)[FLAG[k]] === true,
     );
     const tag = { [MCP_META_KEYS.subscriptionId]: id };
     const honoured = Object.fromEntries(kinds.map((k) => [FLAG[k], true]));

@@ -243,7 +243,14 @@ class FederatedHttp {
     const params = paramsOf(m);
     if (method === 'subscriptions/listen') {
       try {
-        return await this.listen.listen(id, params, identity, header('accept'), info);
+        return await this.listen.listen(
+          id,
+          params,
+          identity,
+          header('accept'),
+          info,
+          this.capabilities.tools.listChanged,
+        );
       } catch (err) {
         if (err instanceof GatewayError) return err.toResponse(id);
         throw err;
