@@ -31,6 +31,8 @@ interface Stream {
   response: Response;
   write(msg: unknown): void;
   close(): void;
+  /** True once the client went or the stream was closed. */
+  readonly ended: boolean;
 }
 
 /** An event stream the endpoint writes; `onEnd` once, when the client goes or it is closed. */
@@ -63,6 +65,9 @@ function eventStream(info: RequestInfo, onEnd: () => void): Stream {
       if (ended) return;
       controller?.close();
       end();
+    },
+    get ended() {
+      return ended;
     },
   };
 }
@@ -105,6 +110,8 @@ export class FederatedListen {
       stream.close();
       throw err;
     }
+    // The client went while the member listens opened.
+    if (stream.ended) remove();
     return stream.response;
   }
 
@@ -167,6 +174,7 @@ export class FederatedListen {
       stream.close();
       throw err;
     }
+    if (stream.ended) remove();
     stream.write(ack);
     return stream.response;
   }
