@@ -197,6 +197,26 @@ describe('federated list-changed notifications', () => {
     await client.close();
   });
 
+  it('a prompt change is forwarded as prompts/list_changed, only to a subscription that asked for it', async () => {
+    const client = new ClientV2(
+      { name: 'sdk2', version: '1' },
+      { versionNegotiation: { mode: { pin: V2026 } } },
+    );
+    await client.connect(new TransportV2(new URL(`${base}/mcp`), { requestInit: { headers: auth('/mcp') } }));
+    const prompts = signal();
+    let tools = 0;
+    client.setNotificationHandler('notifications/prompts/list_changed', () => prompts.resolve());
+    client.setNotificationHandler('notifications/tools/list_changed', () => void tools++);
+    const sub = await client.listen({ promptsListChanged: true });
+    expect(sub.honoredFilter).toEqual({ promptsListChanged: true });
+    const added = textOf(await client.callTool({ name: 'change-list', arguments: { kind: 'prompt' } }));
+    await prompts.promise;
+    expect((await client.listPrompts()).prompts.map((p) => p.name)).toContain(added);
+    expect(tools).toBe(0);
+    await sub.close();
+    await client.close();
+  });
+
   it('an http member speaking 2026-07-28 is heard through its own subscriptions/listen, held only while the user listens', async () => {
     const client = new ClientV2(
       { name: 'sdk2', version: '1' },
