@@ -32,6 +32,8 @@ type Item = Record<string, unknown>;
 /** Merged lists and routing tables of one federated endpoint. */
 export class Catalogs {
   private readonly tables = new Map<string, { merged: Merged<Item>; expires: number }>();
+  /** Told of each merged list (the endpoint teaches the metrics its tool names). */
+  onMerged: ((kind: ListKind, merged: Merged<Item>) => void) | undefined;
 
   constructor(
     private readonly config: FederatedEndpointConfig,
@@ -60,6 +62,7 @@ export class Catalogs {
         name: d.original,
       });
     }
+    this.onMerged?.(kind, merged);
     const tableKey = `${user}\n${kind}\n${members.join(',')}`;
     this.tables.delete(tableKey);
     this.tables.set(tableKey, { merged, expires: this.now() + ROUTING_TTL_MS });
@@ -72,6 +75,11 @@ export class Catalogs {
     const t = this.tables.get(`${user}\n${kind}\n${members.join(',')}`);
     if (t && t.expires > this.now()) return t.merged;
     return this.list(kind, user, members, ask);
+  }
+
+  /** Forgets the routing tables of `user` (a member said its lists changed). */
+  forgetUser(user: string): void {
+    for (const key of [...this.tables.keys()]) if (key.startsWith(`${user}\n`)) this.tables.delete(key);
   }
 
   /** Forgets every routing table (members changed). */

@@ -54,6 +54,18 @@ export const federatedEndpointSchema = z.strictObject({
   maxSessions: z.number().int().positive().default(200).describe('Open 2025 sessions at most, overall.'),
   maxSessionsPerUser: z.number().int().positive().default(10).describe('Open 2025 sessions per user.'),
   sessionTimeout: z.number().int().positive().default(900).describe('Idle seconds before a session ends.'),
+  maxListeners: z
+    .number()
+    .int()
+    .positive()
+    .default(200)
+    .describe('Open list-change streams (2025 `GET`, 2026 `subscriptions/listen`) at most, overall.'),
+  maxListenersPerUser: z
+    .number()
+    .int()
+    .positive()
+    .default(4)
+    .describe('Open list-change streams per user (429 beyond).'),
   maxPages: z
     .number()
     .int()

@@ -8,6 +8,7 @@ import { mayUse } from '../config/subjects.js';
 import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
+import type { GatewayMetrics } from '../ops/metrics.js';
 import type { ServiceRegistry } from '../services/registry.js';
 import { Catalogs, type Ask, type ListKind } from './catalog.js';
 import type { FederatedTool, FederationHooks } from './hooks.js';
@@ -19,12 +20,17 @@ import type { FederatedRoute } from './resource.js';
 /** JSON-RPC codes of the endpoint's own refusals. */
 const Code = { MethodNotFound: -32601, InvalidParams: -32602, ResourceNotFound: -32002 } as const;
 
-/** The capabilities a federated endpoint declares (list-changed notifications are not merged yet). */
-export const FEDERATED_CAPABILITIES = {
-  tools: { listChanged: false },
-  prompts: { listChanged: false },
-  resources: { listChanged: false, subscribe: false },
-};
+/**
+ * The capabilities a federated endpoint declares: `listChanged` when at least
+ * one member can tell of changes (the fixed-list `fetch` service cannot).
+ */
+export function federatedCapabilities(listChanged: boolean) {
+  return {
+    tools: { listChanged },
+    prompts: { listChanged },
+    resources: { listChanged, subscribe: false },
+  };
+}
 
 /** One request to the endpoint, whichever era framed it. */
 export interface FederatedRequest {
@@ -46,6 +52,8 @@ export interface FederatedEndpointDeps {
   hooks?: FederationHooks | undefined;
   /** Told of each routed tool call (logs, webhooks). */
   onToolCall?: (service: string, tool: string, identity: Identity, args: unknown) => void;
+  /** Tool-call metrics, counted as on the service's own route (member names, published tools only). */
+  metrics?: Pick<GatewayMetrics, 'learnTools' | 'countToolCall'> | undefined;
 }
 
 const LIST_METHODS: Record<string, ListKind> = {
@@ -69,6 +77,9 @@ export class FederatedEndpoint {
     private readonly deps: FederatedEndpointDeps,
   ) {
     this.catalogs = new Catalogs(route.config, deps.logger);
+    this.catalogs.onMerged = (kind, merged) => {
+      if (kind === 'tools') this.learnTools(merged.owners.values());
+    };
     const { maxSessions, sessionTimeout } = route.config;
     this.legacy = new LegacyMemberSessions({ maxSessions, idleMs: sessionTimeout * 1000 });
   }
@@ -129,6 +140,20 @@ export class FederatedEndpoint {
     };
   }
 
+  /** What list-change watches need of 2025-only members: which they are, and a session with each. */
+  readonly legacyMembers = {
+    has: (service: string): boolean => this.legacyOnly.has(service),
+    add: (service: string): void => void this.legacyOnly.add(service),
+    /** `owner`'s session with `service` for a `GET` stream, kept until {@link closeOwner}. */
+    session: (owner: string, service: string, identity: Identity): Promise<string | undefined> => {
+      const entry = this.deps.registry.get(service);
+      if (!entry) return Promise.resolve(undefined);
+      const timeoutMs = this.route.config.timeout * 1000;
+      const backend = this.deps.registry.backend(entry);
+      return this.legacy.pinnedSession(owner, entry, backend, { identity, timeoutMs });
+    },
+  };
+
   /** Ends the member sessions of a federated 2025 session (or of a user, `user:<sub>`). */
   closeOwner(owner: string): void {
     this.legacy.closeOwner(owner);
@@ -188,7 +213,23 @@ export class FederatedEndpoint {
       if (refusal) return { error: refusal };
     }
     this.deps.onToolCall?.(owner.service, owner.original, req.identity, req.params.arguments);
-    return ask(owner.service, 'tools/call', { ...req.params, name: owner.original });
+    const reply = await ask(owner.service, 'tools/call', { ...req.params, name: owner.original });
+    // Counted as a direct call is: answered with a result (an error is not a call).
+    if ('result' in reply) this.deps.metrics?.countToolCall(owner.service, owner.original);
+    return reply;
+  }
+
+  /** Teaches the metrics the members' published tool names (the `tool` label's bound). */
+  private learnTools(owners: Iterable<Owner>): void {
+    const metrics = this.deps.metrics;
+    if (!metrics) return;
+    const byService = new Map<string, string[]>();
+    for (const o of owners) {
+      let names = byService.get(o.service);
+      if (!names) byService.set(o.service, (names = []));
+      names.push(o.original);
+    }
+    for (const [service, names] of byService) metrics.learnTools(service, names);
   }
 
   private async routed(

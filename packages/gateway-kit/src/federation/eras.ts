@@ -7,7 +7,9 @@
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { VERSION } from '../version.js';
-import { FEDERATED_CAPABILITIES } from './endpoint.js';
+import type { federatedCapabilities } from './endpoint.js';
+
+type Capabilities = ReturnType<typeof federatedCapabilities>;
 import type { MemberReply } from './member.js';
 
 /** The endpoint's `serverInfo`. */
@@ -25,21 +27,25 @@ export function negotiatedVersion(requested: unknown): string {
 }
 
 /** The `initialize` result of a 2025 session. */
-export function initializeResult(protocolVersion: string, instructions: string): Record<string, unknown> {
+export function initializeResult(
+  protocolVersion: string,
+  instructions: string,
+  capabilities: Capabilities,
+): Record<string, unknown> {
   return {
     protocolVersion,
-    capabilities: FEDERATED_CAPABILITIES,
+    capabilities,
     serverInfo: FEDERATED_SERVER_INFO,
     instructions,
   };
 }
 
 /** The `server/discover` result (SEP-2575) of a 2026-07-28 request. */
-export function discoverResult(instructions: string): Record<string, unknown> {
+export function discoverResult(instructions: string, capabilities: Capabilities): Record<string, unknown> {
   return {
     resultType: 'complete',
     supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
-    capabilities: FEDERATED_CAPABILITIES,
+    capabilities,
     instructions,
     ...NO_CACHE,
     _meta: { [MCP_META_KEYS.serverInfo]: FEDERATED_SERVER_INFO },

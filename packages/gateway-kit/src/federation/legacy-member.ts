@@ -32,6 +32,8 @@ interface OpenSession {
   backend: ServiceBackend;
   identity: Identity;
   lastUsed: number;
+  /** Held by a list-change watch: not ended by the idle sweep. */
+  pinned?: boolean;
 }
 
 const headersFor = (sessionId: string | undefined): Record<string, string> => ({
@@ -115,6 +117,26 @@ export class LegacyMemberSessions {
     return session;
   }
 
+  /**
+   * The id of `owner`'s session with `entry` (opened when there is none),
+   * kept from the idle sweep until `owner` is closed (a list-change watch).
+   */
+  async pinnedSession(
+    owner: string,
+    entry: ServiceEntry,
+    backend: ServiceBackend,
+    opts: MemberRequestOptions,
+  ): Promise<string | undefined> {
+    let session = this.byOwner.get(owner)?.get(entry.name);
+    if (!session) {
+      const opened = await this.open(owner, entry, backend, opts);
+      if ('error' in opened) return undefined;
+      session = opened;
+    }
+    session.pinned = true;
+    return session.id;
+  }
+
   /** Ends every member session of `owner` (its federated session ended). */
   closeOwner(owner: string): void {
     for (const service of [...(this.byOwner.get(owner)?.keys() ?? [])]) this.end(owner, service);
@@ -124,7 +146,9 @@ export class LegacyMemberSessions {
   sweep(): void {
     const now = this.now();
     for (const [owner, mine] of this.byOwner) {
-      for (const [service, s] of mine) if (now - s.lastUsed > this.limits.idleMs) this.end(owner, service);
+      for (const [service, s] of mine) {
+        if (!s.pinned && now - s.lastUsed > this.limits.idleMs) this.end(owner, service);
+      }
     }
   }
 

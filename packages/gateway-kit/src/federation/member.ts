@@ -136,7 +136,7 @@ export async function memberExchange(
  * `url`, `headers.get/has` and `signal` answered from plain values, the real `Request` built
  * only when a backend asks for more (per request: a `new Request` costs more than the rest).
  */
-function syntheticRequest(
+export function syntheticRequest(
   url: string,
   headers: Record<string, string>,
   body: string,

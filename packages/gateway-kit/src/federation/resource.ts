@@ -4,7 +4,8 @@
  */
 import type { ResourceDescriptor } from '../auth.js';
 import type { ServiceRegistry } from '../services/registry.js';
-import type { FederatedEndpointConfig } from './config.js';
+import { mayUse } from '../config/subjects.js';
+import { endpointPolicyName, type FederatedEndpointConfig } from './config.js';
 
 /** Where a federated endpoint lives and what its tokens are for. */
 export interface FederatedRoute {
@@ -60,5 +61,50 @@ export function federatedResources(
       name: route.title,
       ...(restricted ? { advertise: false } : {}),
     };
+  });
+}
+
+/** A federated endpoint as `/servers` lists it (beside the services). */
+export interface FederatedListing {
+  /** Its `policies.endpoints` key. */
+  name: string;
+  title: string;
+  type: 'federated';
+  url: string;
+  resource_metadata: string;
+  scopes: string[];
+  /** The members the caller may use. */
+  services: string[];
+}
+
+/**
+ * The federated endpoints `sub` may use (anonymous: `undefined`), each with
+ * the members it may use; an endpoint without one is left out, as a service
+ * the caller may not use is.
+ */
+export function federatedListings(
+  registry: ServiceRegistry,
+  issuer: string,
+  endpoints: readonly FederatedEndpointConfig[],
+  sub: string | undefined,
+): FederatedListing[] {
+  return endpoints.flatMap((config) => {
+    const services = config.services.filter((n) => {
+      const e = registry.get(n);
+      return !!e && mayUse(e.config.users, sub);
+    });
+    if (services.length === 0) return [];
+    const route = federatedRoute(issuer, config);
+    return [
+      {
+        name: endpointPolicyName(config),
+        title: route.title,
+        type: 'federated' as const,
+        url: route.resource,
+        resource_metadata: route.metadataUrl,
+        scopes: federatedScopes(registry, config),
+        services,
+      },
+    ];
   });
 }

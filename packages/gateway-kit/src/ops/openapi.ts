@@ -1,10 +1,9 @@
 import { adminResource, ADMIN_SCOPE } from '../gateway/resources.js';
-import type { ServiceEntry } from '../services/registry.js';
 import { authorizationPaths } from './openapi/authorization-paths.js';
 import { applyDpop, type DpopMode } from './openapi/dpop-security.js';
 import { gatewayPaths } from './openapi/gateway-paths.js';
 import { componentSchemas } from './openapi/schemas.js';
-import { servicePaths } from './openapi/service-paths.js';
+import { servicePaths, type McpListing } from './openapi/service-paths.js';
 
 /** Which optional routes this gateway serves. */
 export interface OpenApiOptions {
@@ -29,7 +28,7 @@ export interface OpenApiOptions {
  */
 export function openApiDocument(
   issuer: string,
-  services: ServiceEntry[],
+  services: McpListing[],
   version: string,
   options: OpenApiOptions = {},
 ) {

@@ -4,7 +4,7 @@ import { logEnabled } from '@mcp-gateway/internal/log';
 import { AuthError } from '../../auth.js';
 import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
 import type { FederatedEndpointConfig } from '../../federation/config.js';
-import { FederatedEndpoint } from '../../federation/endpoint.js';
+import { FederatedEndpoint, federatedCapabilities } from '../../federation/endpoint.js';
 import {
   discoverResult,
   initializeResult,
@@ -15,7 +15,9 @@ import {
 import type { FederationHooks } from '../../federation/hooks.js';
 import type { MemberReply } from '../../federation/member.js';
 import { federatedRoute, federatedScopes } from '../../federation/resource.js';
+import { ListChanges } from '../../federation/listeners.js';
 import { FederatedSessions } from '../../federation/sessions.js';
+import { watchable } from '../../federation/watch.js';
 import type { RequestInfo } from '../../http/node.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
@@ -23,6 +25,7 @@ import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import type { OwnRoute, RouteContext } from './context.js';
+import { FederatedListen } from './federated-listen.js';
 import { withHeaders } from './headers.js';
 import { resourceDocument } from './metadata.js';
 
@@ -55,12 +58,13 @@ const paramsOf = (m: RpcMessage): Record<string, unknown> =>
  * origin, a token whose audience is the endpoint, at least one member the
  * user may use), then 2026-07-28 requests answered statelessly and 2025
  * sessions (`initialize`, `Mcp-Session-Id`, `DELETE`) kept in
- * {@link FederatedSessions}. `GET` (a 2025 event stream) is 405: the
- * endpoint does not merge list-changed notifications yet.
+ * {@link FederatedSessions}; list changes reach a session's `GET` stream and
+ * `subscriptions/listen` streams ({@link FederatedListen}).
  */
 class FederatedHttp {
   readonly endpoint: FederatedEndpoint;
   private readonly sessions: FederatedSessions;
+  private readonly listen: FederatedListen;
   private readonly instructions: string;
 
   constructor(
@@ -73,6 +77,7 @@ class FederatedHttp {
       logger: ctx.logger,
       hooks,
       onToolCall: (service, tool, identity, args) => this.announce(service, tool, identity, args),
+      metrics: ctx.metrics,
     });
     this.sessions = new FederatedSessions(
       {
@@ -82,13 +87,32 @@ class FederatedHttp {
       },
       Date.now,
       randomUUID,
-      (id) => this.endpoint.closeOwner(id),
+      (id) => {
+        this.endpoint.closeOwner(id);
+        this.listen.sessionClosed(id);
+      },
+    );
+    this.listen = new FederatedListen(
+      new ListChanges(config, {
+        registry: ctx.registry,
+        members: (identity) => this.endpoint.members(identity),
+        timeoutMs: config.timeout * 1000,
+        onChange: (user) => this.endpoint.catalogs.forgetUser(user),
+        legacy: this.endpoint.legacyMembers,
+        closeOwner: (owner) => this.endpoint.closeOwner(owner),
+      }),
     );
     const named =
       config.prefix === 'never'
         ? ''
         : ` (names prefixed "<service>${config.separator}"${config.prefix === 'conditional' ? ' where two services share one' : ''})`;
     this.instructions = `Tools, prompts and resources of the services ${config.services.join(', ')}${named}.`;
+  }
+
+  /** The capabilities declared: list changes when a member can tell of them. */
+  get capabilities() {
+    const members = this.endpoint.route.config.services.map((s) => this.ctx.registry.get(s));
+    return federatedCapabilities(members.some((e) => e !== undefined && watchable(e)));
   }
 
   get scopes(): string[] {
@@ -121,9 +145,12 @@ class FederatedHttp {
       identity = await this.ctx.authenticate(header('authorization'), route.resource, [], http);
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
+      // Labelled by the endpoint's path: bounded, and never a service name (those have no `/`).
+      this.ctx.metrics.authFailures.inc({ service: route.localPath, reason: err.error ?? 'missing' });
       return this.ctx.authFailure(err, route.metadataUrl, this.scopes, corsHeaders);
     }
     if (this.endpoint.members(identity).length === 0) {
+      this.ctx.metrics.authFailures.inc({ service: route.localPath, reason: 'user_not_allowed' });
       const message = `this account may use none of the services of ${route.localPath}`;
       return jsonError(403, 'access_denied', message, corsHeaders);
     }
@@ -148,8 +175,12 @@ class FederatedHttp {
       this.sessions.close(sessionId);
       return new Response(null, { status: 200 });
     }
+    if (request.method === 'GET') {
+      if (!sessionId || !this.sessions.get(sessionId, identity.sub)) throw sessionNotFound();
+      return this.listen.sessionStream(sessionId, identity, header('accept'), info);
+    }
     if (request.method !== 'POST') {
-      return new Response(null, { status: 405, headers: { allow: 'POST, DELETE' } });
+      return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
     }
     const message = await this.readMessage(request, info);
     const era = requestEra(message, header('mcp-protocol-version'), sessionId);
@@ -205,14 +236,26 @@ class FederatedHttp {
     if (refusal) return refusal.error.toResponse(refusal.id);
     const id = m.id ?? null;
     const method = m.method as string;
-    if (method === 'server/discover') return rpc(id, { result: discoverResult(this.instructions) });
-    if (m.id === undefined) return new Response(null, { status: 202 });
-    if (method === 'subscriptions/listen') {
-      return rpc(id, {
-        error: { code: -32601, message: 'subscriptions/listen is not supported by federated endpoints yet' },
-      });
+    if (method === 'server/discover') {
+      return rpc(id, { result: discoverResult(this.instructions, this.capabilities) });
     }
+    if (m.id === undefined) return new Response(null, { status: 202 });
     const params = paramsOf(m);
+    if (method === 'subscriptions/listen') {
+      try {
+        return await this.listen.listen(
+          id,
+          params,
+          identity,
+          header('accept'),
+          info,
+          this.capabilities.tools.listChanged,
+        );
+      } catch (err) {
+        if (err instanceof GatewayError) return err.toResponse(id);
+        throw err;
+      }
+    }
     const { _meta, ...rest } = params;
     const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
     const reply = await this.endpoint.serve({ method, params: rest, identity, meta, info });
@@ -242,7 +285,7 @@ class FederatedHttp {
         log.debug('federated session opened', { endpoint: this.endpoint.route.localPath });
       return rpc(
         id,
-        { result: initializeResult(s.protocolVersion, this.instructions) },
+        { result: initializeResult(s.protocolVersion, this.instructions, this.capabilities) },
         { 'mcp-session-id': s.id },
       );
     }

@@ -1,6 +1,7 @@
 import { parseAuthorization } from '@mcp-gateway/oauth-dynamicclient';
 import { mayUse } from '../../config/subjects.js';
 import { jsonError } from '../../errors.js';
+import { federatedListings, federatedResources } from '../../federation/resource.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import { openApiDocument } from '../../ops/openapi.js';
@@ -31,7 +32,11 @@ async function caller(
   pub: PublicRequest,
 ): Promise<{ identity?: Identity } | { refusal: Response }> {
   const authorization = request.headers.get('authorization');
-  const resources = [...ctx.registry.list().map((e) => e.route.resource), ctx.admin.resource];
+  const resources = [
+    ...ctx.registry.list().map((e) => e.route.resource),
+    ...federatedResources(ctx.registry, ctx.config.issuer, ctx.config.federated).map((r) => r.resource),
+    ctx.admin.resource,
+  ];
   const refusal = {
     refusal: jsonError(401, 'invalid_token', 'the access token is not valid for this gateway'),
   };
@@ -59,7 +64,14 @@ async function caller(
 const visibleTo = (ctx: RouteContext, identity: Identity | undefined) =>
   ctx.registry.list().filter((e) => mayUse(e.config.users, identity?.sub));
 
-/** `GET /servers`: the services the caller may use, with their URLs and RFC 9728 documents. */
+/** The federated endpoints a caller may use: those with a member it may use. */
+const federatedVisibleTo = (ctx: RouteContext, identity: Identity | undefined) =>
+  federatedListings(ctx.registry, ctx.config.issuer, ctx.config.federated, identity?.sub);
+
+/**
+ * `GET /servers`: the services the caller may use, then the federated
+ * endpoints, with their URLs and RFC 9728 documents.
+ */
 function servers(ctx: RouteContext): OwnRoute {
   async function serve(request: Request, pub: PublicRequest): Promise<Response> {
     const who = await caller(ctx, request, pub);
@@ -72,7 +84,8 @@ function servers(ctx: RouteContext): OwnRoute {
       resource_metadata: e.route.metadataUrl,
       scopes: e.route.scopes,
     }));
-    return Response.json({ servers: list }, { headers: { 'cache-control': 'no-store' } });
+    const all = [...list, ...federatedVisibleTo(ctx, who.identity)];
+    return Response.json({ servers: all }, { headers: { 'cache-control': 'no-store' } });
   }
   return { kind: 'servers', matches: (path, _pub, method) => path === '/servers' && method === 'GET', serve };
 }
@@ -93,7 +106,13 @@ function openApi(ctx: RouteContext): OwnRoute {
           ? ('required' as const)
           : ('allowed' as const),
     };
-    return Response.json(openApiDocument(config.issuer, visibleTo(ctx, who.identity), ctx.version, options), {
+    const federated = federatedVisibleTo(ctx, who.identity).map((f) => ({
+      name: f.name,
+      config: { type: f.type },
+      route: { resource: f.url, metadataUrl: f.resource_metadata, scopes: f.scopes },
+    }));
+    const listed = [...visibleTo(ctx, who.identity), ...federated];
+    return Response.json(openApiDocument(config.issuer, listed, ctx.version, options), {
       headers: { 'cache-control': 'no-store' },
     });
   }

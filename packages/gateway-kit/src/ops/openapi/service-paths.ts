@@ -1,4 +1,3 @@
-import type { ServiceEntry } from '../../services/registry.js';
 import { jsonOf, oauthError } from './schemas.js';
 
 type PathItem = Record<string, unknown> & { servers?: { url: string }[] };
@@ -12,7 +11,14 @@ const protectedResourceMetadata = (summary: string) => ({
 });
 
 /** The MCP Streamable HTTP endpoint of one service. */
-function mcpEndpoint(e: ServiceEntry): PathItem {
+/** An MCP endpoint to describe: a service, or a federated endpoint (`type: federated`). */
+export interface McpListing {
+  name: string;
+  config: { type: string };
+  route: { resource: string; metadataUrl: string; scopes: string[] };
+}
+
+function mcpEndpoint(e: McpListing): PathItem {
   const security = [{ oauth2: e.route.scopes }];
   const mcpErrors = {
     401: oauthError('no or bad token; WWW-Authenticate names resource_metadata (RFC 9728)'),
@@ -84,7 +90,7 @@ function place(paths: Record<string, PathItem>, origin: string, url: string, ite
 /** The MCP endpoints and RFC 9728 metadata documents of `services` and of the admin API. */
 export function servicePaths(
   issuer: string,
-  services: ServiceEntry[],
+  services: McpListing[],
   adminResource: string,
 ): Record<string, unknown> {
   const origin = new URL(issuer).origin;
