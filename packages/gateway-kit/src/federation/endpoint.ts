@@ -16,6 +16,7 @@ import { LegacyMemberSessions, refusesModern } from './legacy-member.js';
 import { memberRequest, type MemberReply } from './member.js';
 import { ownerByPrefix, templateMatcher, type Owner } from './names.js';
 import type { FederatedRoute } from './resource.js';
+import { toolAnnotations } from './tool-annotations.js';
 
 /** JSON-RPC codes of the endpoint's own refusals. */
 const Code = { MethodNotFound: -32601, InvalidParams: -32602, ResourceNotFound: -32002 } as const;
@@ -209,6 +210,7 @@ export class FederatedEndpoint {
         tool: owner.original,
         name,
         arguments: req.params.arguments,
+        annotations: () => toolAnnotations(this.catalogs, name, req.identity.sub, members, ask),
       });
       if (refusal) return { error: refusal };
     }
