@@ -9,7 +9,7 @@ import { MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protoc
 import { VERSION } from '../version.js';
 import type { federatedCapabilities } from './endpoint.js';
 
-type Capabilities = ReturnType<typeof federatedCapabilities>;
+type Capabilities = ReturnType<typeof federatedCapabilities> & { completions?: object };
 import type { MemberReply } from './member.js';
 
 /** The endpoint's `serverInfo`. */

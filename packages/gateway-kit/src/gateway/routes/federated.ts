@@ -120,6 +120,12 @@ class FederatedHttp {
     return federatedCapabilities(members.some((e) => e !== undefined && watchable(e)));
   }
 
+  /** The capabilities declared to `identity`: also `completions` when a member of theirs has it. */
+  private async capabilitiesFor(identity: Identity) {
+    const caps = this.capabilities;
+    return (await this.endpoint.offersCompletions(identity)) ? { ...caps, completions: {} } : caps;
+  }
+
   get scopes(): string[] {
     return federatedScopes(this.ctx.registry, this.endpoint.route.config);
   }
@@ -249,7 +255,8 @@ class FederatedHttp {
     const id = m.id ?? null;
     const method = m.method as string;
     if (method === 'server/discover') {
-      return rpc(id, { result: discoverResult(this.instructions, this.capabilities) });
+      const capabilities = await this.capabilitiesFor(identity);
+      return rpc(id, { result: discoverResult(this.instructions, capabilities) });
     }
     if (m.id === undefined) return new Response(null, { status: 202 });
     const params = paramsOf(m);
@@ -299,7 +306,13 @@ class FederatedHttp {
         log.debug('federated session opened', { endpoint: this.endpoint.route.localPath });
       return rpc(
         id,
-        { result: initializeResult(s.protocolVersion, this.instructions, this.capabilities) },
+        {
+          result: initializeResult(
+            s.protocolVersion,
+            this.instructions,
+            await this.capabilitiesFor(identity),
+          ),
+        },
         { 'mcp-session-id': s.id },
       );
     }
