@@ -5,13 +5,24 @@
  * `completions` capability declared only when a member declares it (learnt
  * from the members' `server/discover`, remembered for a while).
  */
-import type { Ask } from './catalog.js';
-import type { FederatedEndpoint, FederatedRequest } from './endpoint.js';
+import type { Ask, Catalogs } from './catalog.js';
 import type { MemberReply } from './member.js';
 import { templateMatcher, type Owner } from './names.js';
 
 /** How long a member's declared capabilities are remembered, in ms. */
 export const CAPABILITIES_TTL_MS = 5 * 60_000;
+
+/** A request as far as routing a completion needs it. */
+interface CompletionRequest {
+  params: Record<string, unknown>;
+  identity: { sub: string };
+}
+
+/** What routing a completion needs of the endpoint (`FederatedEndpoint`). */
+export interface CompletionRouting<R extends CompletionRequest> {
+  catalogs: Catalogs;
+  ownerOf(kind: 'prompts', name: string, req: R, members: string[], ask: Ask): Promise<Owner | undefined>;
+}
 
 const invalid = (message: string): MemberReply => ({ error: { code: -32602, message } });
 
@@ -41,7 +52,7 @@ export class MemberCompletions {
 
 /** The owner of a resource reference: the member listing the template, one whose template matches, or listing the URI. */
 async function resourceOwner(
-  endpoint: FederatedEndpoint,
+  endpoint: { catalogs: Catalogs },
   uri: string,
   user: string,
   members: readonly string[],
@@ -55,9 +66,9 @@ async function resourceOwner(
 }
 
 /** Answers `completion/complete` by asking the reference's owner. */
-export async function complete(
-  endpoint: FederatedEndpoint,
-  req: FederatedRequest,
+export async function complete<R extends CompletionRequest>(
+  endpoint: CompletionRouting<R>,
+  req: R,
   members: string[],
   ask: Ask,
 ): Promise<MemberReply> {
