@@ -11,7 +11,7 @@ import {
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { fixtureMcpServerCommand } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
@@ -171,33 +171,15 @@ describe('SEP-2322 through the federated endpoint for 2026-07-28 callers', () =>
   });
 
   it('the raw input_required result keeps the requestState, and a retry by the shown name completes', async () => {
-    const post = (params: Record<string, unknown>) =>
-      fetch(`${url}/mcp`, {
+    const post = (params: Record<string, unknown>) => {
+      const args = { name: 'fixture.elicit', arguments: { message: 'Who?' }, ...params };
+      const { body, headers } = request2026('tools/call', args, { id: 3, capabilities: { elicitation: {} } });
+      return fetch(`${url}/mcp`, {
         method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': V2026,
-          'mcp-method': 'tools/call',
-          'mcp-name': 'fixture.elicit',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 3,
-          method: 'tools/call',
-          params: {
-            name: 'fixture.elicit',
-            arguments: { message: 'Who?' },
-            ...params,
-            _meta: {
-              'io.modelcontextprotocol/protocolVersion': V2026,
-              'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
-              'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-            },
-          },
-        }),
+        headers: { ...headers, authorization: `Bearer ${token}` },
+        body,
       });
+    };
     const first = (await (await post({})).json()) as {
       result: { resultType: string; inputRequests: Record<string, { method: string }>; requestState: string };
     };

@@ -6,13 +6,12 @@
 // Real gateway on 127.0.0.1, the testkit's stdio fixture (`echo` is annotated read-only, `pid` not).
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { fixtureMcpServerCommand } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { listeningGateway } from './helpers/listening.js';
 
-const V2026 = '2026-07-28';
 let gw: Gateway;
 let url: string;
 const tokens: Record<string, string> = {};
@@ -42,44 +41,30 @@ beforeAll(async () => {
   }
 });
 
+/** The token of `user` for the MCP URL `path` (`/mcp`, `/svc`: federated endpoints; `/guarded/mcp`: the service). */
+const tokenFor = (user: string, path: string) =>
+  tokens[path.endsWith('/mcp') && path !== '/mcp' ? `${user}${path.slice(0, -4)}` : `${user}${path}`];
+
 /** A 2026-07-28 `tools/call` of `user` to `path`, its `Mcp-Name` header `mcpName` (default: the body's name). */
 async function call2026(user: string, path: string, name: string, mcpName = name) {
+  const { body, headers } = request2026('tools/call', { name, arguments: { text: 'hi' } }, { id: 5 });
   const res = await fetch(`${url}${path}`, {
     method: 'POST',
-    headers: {
-      authorization: `Bearer ${tokens[`${user}${path.replace(/\/mcp$/, '') || '/mcp'}`]}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': V2026,
-      'mcp-method': 'tools/call',
-      'mcp-name': mcpName,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 5,
-      method: 'tools/call',
-      params: {
-        name,
-        arguments: { text: 'hi' },
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': V2026,
-          'io.modelcontextprotocol/clientCapabilities': {},
-          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-        },
-      },
-    }),
+    headers: { ...headers, 'mcp-name': mcpName, authorization: `Bearer ${tokenFor(user, path)}` },
+    body,
   });
   const text = await res.text();
-  const json = (
-    text.startsWith('{')
-      ? JSON.parse(text)
-      : JSON.parse(
-          text
-            .split('\n')
-            .findLast((l) => l.startsWith('data:'))!
-            .slice(5),
-        )
-  ) as { result?: { content: Array<{ text: string }> }; error?: { code: number; message: string } };
+  // A JSON answer, or the last event of a stream.
+  const last = text.startsWith('{')
+    ? text
+    : text
+        .split('\n')
+        .findLast((l) => l.startsWith('data:'))!
+        .slice(5);
+  const json = JSON.parse(last) as {
+    result?: { content: Array<{ text: string }> };
+    error?: { code: number; message: string };
+  };
   return { status: res.status, ...json };
 }
 
