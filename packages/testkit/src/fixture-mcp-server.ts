@@ -8,11 +8,14 @@
  * `grandchild` (spawns a long-lived process in the same group), `big` (a
  * long answer), `garbage` (writes a non-JSON line to stdout). `echo` and `add` are annotated
  * `readOnlyHint: true`.
- * Resource `fixture://greeting`, prompt `greet`.
+ * Resource `fixture://greeting`, prompt `greet`. Completions (`completion/complete`): the prompt
+ * `pick`'s `color` argument (red, green, blue) and the resource template `fixture://items/{id}`'s
+ * `id` (alpha, beta, gamma), both by prefix.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 
@@ -225,6 +228,27 @@ server.registerPrompt(
   'greet',
   { description: 'Greets someone', argsSchema: { name: z.string() } },
   ({ name }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Say hello to ${name}` } }] }),
+);
+
+const byPrefix = (values: string[]) => (value: string) => values.filter((v) => v.startsWith(value));
+
+server.registerPrompt(
+  'pick',
+  {
+    description: 'Picks a colour (its argument completes)',
+    argsSchema: { color: completable(z.string(), byPrefix(['red', 'green', 'blue'])) },
+  },
+  ({ color }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Picked ${color}` } }] }),
+);
+
+server.registerResource(
+  'item',
+  new ResourceTemplate('fixture://items/{id}', {
+    list: undefined,
+    complete: { id: byPrefix(['alpha', 'beta', 'gamma']) },
+  }),
+  { description: 'An item by id', mimeType: 'text/plain' },
+  (uri, { id }) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: `item ${String(id)}` }] }),
 );
 
 await server.connect(new StdioServerTransport());

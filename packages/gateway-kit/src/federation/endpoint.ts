@@ -11,11 +11,13 @@ import type { Logger } from '../ops/logger.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import type { ServiceRegistry } from '../services/registry.js';
 import { Catalogs, type Ask, type ListKind } from './catalog.js';
+import { complete, MemberCompletions } from './completion.js';
 import type { FederatedTool, FederationHooks } from './hooks.js';
 import { LegacyMemberSessions, refusesModern } from './legacy-member.js';
 import { memberRequest, type MemberReply } from './member.js';
 import { ownerByPrefix, templateMatcher, type Owner } from './names.js';
 import type { FederatedRoute } from './resource.js';
+import { toolAnnotations } from './tool-annotations.js';
 
 /** JSON-RPC codes of the endpoint's own refusals. */
 const Code = { MethodNotFound: -32601, InvalidParams: -32602, ResourceNotFound: -32002 } as const;
@@ -71,6 +73,7 @@ export class FederatedEndpoint {
   /** Members found to refuse 2026-07-28 requests, asked through 2025 sessions from then on. */
   private readonly legacyOnly = new Set<string>();
   private readonly legacy: LegacyMemberSessions;
+  private readonly completions = new MemberCompletions();
 
   constructor(
     readonly route: FederatedRoute,
@@ -111,13 +114,15 @@ export class FederatedEndpoint {
         return this.routed('prompts', 'name', req, members, ask);
       case 'resources/read':
         return this.readResource(req, members, ask);
+      case 'completion/complete':
+        return complete(this, req, members, ask);
       default:
         return error(Code.MethodNotFound, `Method not found: ${req.method}`);
     }
   }
 
   /** Asks members for `req`'s caller, with its envelope, signal and the endpoint's deadline. */
-  private ask(req: FederatedRequest): Ask {
+  ask(req: FederatedRequest): Ask {
     const timeoutMs = this.route.config.timeout * 1000;
     const opts = { identity: req.identity, meta: req.meta, timeoutMs, info: req.info };
     const owner = req.owner ?? `user:${req.identity.sub}`;
@@ -154,6 +159,12 @@ export class FederatedEndpoint {
     },
   };
 
+  /** Whether a member `identity` may use declares `completions` (the endpoint then declares it too). */
+  offersCompletions(identity: Identity): Promise<boolean> {
+    const ask = this.ask({ method: 'server/discover', params: {}, identity });
+    return this.completions.offered(this.members(identity), ask);
+  }
+
   /** Ends the member sessions of a federated 2025 session (or of a user, `user:<sub>`). */
   closeOwner(owner: string): void {
     this.legacy.closeOwner(owner);
@@ -179,7 +190,7 @@ export class FederatedEndpoint {
   }
 
   /** The owner of a shown tool or prompt name, from the prefix (`always`) or the routing table. */
-  private async ownerOf(
+  async ownerOf(
     kind: 'tools' | 'prompts',
     name: string,
     req: FederatedRequest,
@@ -209,6 +220,7 @@ export class FederatedEndpoint {
         tool: owner.original,
         name,
         arguments: req.params.arguments,
+        annotations: () => toolAnnotations(this.catalogs, name, req.identity.sub, members, ask),
       });
       if (refusal) return { error: refusal };
     }

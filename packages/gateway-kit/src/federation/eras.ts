@@ -9,7 +9,7 @@ import { MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protoc
 import { VERSION } from '../version.js';
 import type { federatedCapabilities } from './endpoint.js';
 
-type Capabilities = ReturnType<typeof federatedCapabilities>;
+type Capabilities = ReturnType<typeof federatedCapabilities> & { completions?: object };
 import type { MemberReply } from './member.js';
 
 /** The endpoint's `serverInfo`. */
@@ -66,8 +66,9 @@ export function modernReply(method: string, reply: MemberReply): MemberReply {
 
 /**
  * A reply dressed for a 2025 session: 2026-only fields removed; a member's
- * `input_required` result (it asked for elicitation or sampling) becomes
- * `-32021`, since a federated session does not relay server requests.
+ * `input_required` result (it asked for elicitation or sampling) that was not
+ * relayed to the client (`gateway/routes/federated-input.ts`: the client takes
+ * no event stream) becomes `-32021`.
  */
 export function legacyReply(reply: MemberReply): MemberReply {
   if ('error' in reply) return reply;
@@ -77,7 +78,7 @@ export function legacyReply(reply: MemberReply): MemberReply {
       error: {
         code: -32021,
         message:
-          'the service asked the client for input (elicitation or sampling), which federated 2025 sessions do not relay',
+          'the service asked the client for input (elicitation or sampling), which this request cannot relay (it does not accept text/event-stream)',
       },
     };
   }

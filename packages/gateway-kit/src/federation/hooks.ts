@@ -33,6 +33,11 @@ export interface FederatedCall extends FederationRequestContext {
   /** The name the client called. */
   name: string;
   arguments: unknown;
+  /**
+   * The tool's annotations from the members' lists (remembered for a short
+   * while, listed when unknown): for decisions that depend on `readOnlyHint`.
+   */
+  annotations?: () => Promise<Record<string, unknown> | undefined>;
 }
 
 /** Optional hooks of a federated endpoint (see `createGateway`'s `federationHooks`). */

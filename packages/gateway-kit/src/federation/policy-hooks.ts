@@ -18,12 +18,19 @@ export function policyHooks(
   const target = (path: string) => ({ endpoint: names.get(path) ?? path.slice(1) });
   return {
     admitCall(call) {
-      const asShown = { method: 'tools/call', params: { name: call.name, arguments: call.arguments } };
-      const own = { method: 'tools/call', params: { name: call.tool, arguments: call.arguments } };
-      const denied =
-        policy.admitCall(call.identity, target(call.endpoint), asShown) ??
-        policy.admitCall(call.identity, call.service, own);
-      return denied?.jsonRpcError;
+      const endpoint = target(call.endpoint);
+      const decide = (annotations?: Record<string, unknown>) => {
+        const asShown = { method: 'tools/call', params: { name: call.name, arguments: call.arguments } };
+        const own = { method: 'tools/call', params: { name: call.tool, arguments: call.arguments } };
+        const denied =
+          policy.admitCall(call.identity, endpoint, asShown, annotations) ??
+          policy.admitCall(call.identity, call.service, own, annotations);
+        return denied?.jsonRpcError;
+      };
+      // `readOnly` rules need the tool's annotations: from the members' lists, not only a list this user saw.
+      const needs = policy.usesReadOnly(endpoint) || policy.usesReadOnly(call.service);
+      if (!needs || !call.annotations) return decide();
+      return call.annotations().then(decide);
     },
     filterTools(ctx, tools) {
       const shown = policy.filterTools(ctx.identity, target(ctx.endpoint), {

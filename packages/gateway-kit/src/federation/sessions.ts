@@ -16,6 +16,8 @@ export class FederatedSession {
   lastActivity: number;
   /** Requests being served right now (a busy session is never evicted). */
   inFlight = 0;
+  /** The input capabilities (elicitation, sampling, roots) its client declared in `initialize`. */
+  clientCapabilities: Record<string, unknown> = {};
 
   constructor(
     readonly id: string,

@@ -113,6 +113,14 @@ export class ToolPolicy {
     return this.policyOf(target) !== undefined;
   }
 
+  /** Whether a rule of `target`'s policy depends on a tool's `readOnlyHint` (its decisions need the annotations). */
+  usesReadOnly(target: PolicyTarget): boolean {
+    const p = this.policyOf(target);
+    if (!p) return false;
+    const any = (rules: readonly CompiledRule[]) => rules.some((r) => r.readOnly !== undefined);
+    return any(p.hide) || any(p.deny) || any(p.allow);
+  }
+
   /** The tools of a `tools/list` result the caller may see, in their order. */
   filterTools<T extends PolicyTool>(
     identity: PolicyIdentity,

@@ -2,7 +2,13 @@ import { fromZodIssues, type ConfigIssue } from '../config/errors.js';
 import { policiesSchema, type PoliciesConfig } from '../config/policy-schema.js';
 import type { KeyValue } from '../services/registry.js';
 import type { PolicyDeniedError } from './denied.js';
-import { ToolPolicy, type PolicyDecisionEvent, type PolicyIdentity, type PolicyTarget } from './engine.js';
+import {
+  ToolPolicy,
+  type PolicyAnnotations,
+  type PolicyDecisionEvent,
+  type PolicyIdentity,
+  type PolicyTarget,
+} from './engine.js';
 import { filterToolsResult, refusal, ToolAnnotations, type PolicyMessage } from './mcp-messages.js';
 
 /** Store key of the policies replaced through the admin API (absent: the config file's apply). */
@@ -86,8 +92,15 @@ export class GatewayPolicy {
     identity: PolicyIdentity,
     target: PolicyTarget,
     message: PolicyMessage,
+    /** The tool's annotations when the caller has them (a federated endpoint's member lists); else those learnt. */
+    annotations?: PolicyAnnotations,
   ): PolicyDeniedError | undefined {
-    return refusal(this.engine, identity, target, message, this.annotations);
+    return refusal(this.engine, identity, target, message, this.annotations, annotations);
+  }
+
+  /** Whether `target`'s policy has `readOnly` rules (its call decisions need the tool's annotations). */
+  usesReadOnly(target: PolicyTarget): boolean {
+    return this.engine.usesReadOnly(target);
   }
 
   /**

@@ -56,6 +56,8 @@ export function refusal(
   target: PolicyTarget,
   message: PolicyMessage,
   annotations?: ToolAnnotations,
+  /** The tool's annotations when the caller knows them (else those `annotations` learnt). */
+  known?: PolicyAnnotations,
 ): PolicyDeniedError | undefined {
   if (message.method !== 'tools/call' || !policy.has(target)) return undefined;
   const params = (typeof message.params === 'object' && message.params !== null ? message.params : {}) as {
@@ -67,7 +69,7 @@ export function refusal(
     typeof params.arguments === 'object' && params.arguments !== null && !Array.isArray(params.arguments)
       ? (params.arguments as Record<string, unknown>)
       : undefined;
-  const decision = policy.checkCall(identity, target, name, args, annotations?.get(target, name));
+  const decision = policy.checkCall(identity, target, name, args, known ?? annotations?.get(target, name));
   return decision.allow ? undefined : new PolicyDeniedError(name, decision.reason);
 }
 

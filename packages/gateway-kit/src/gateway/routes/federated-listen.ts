@@ -27,7 +27,8 @@ const FLAG: Record<ChangedKind, string> = {
   resources: 'resourcesListChanged',
 };
 
-interface Stream {
+/** An event stream the endpoint writes. */
+export interface Stream {
   response: Response;
   write(msg: unknown): void;
   close(): void;
@@ -36,7 +37,7 @@ interface Stream {
 }
 
 /** An event stream the endpoint writes; `onEnd` once, when the client goes or it is closed. */
-function eventStream(info: RequestInfo, onEnd: () => void): Stream {
+export function eventStream(info: RequestInfo, onEnd: () => void): Stream {
   const encoder = new TextEncoder();
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   let ended = false;
@@ -72,7 +73,8 @@ function eventStream(info: RequestInfo, onEnd: () => void): Stream {
   };
 }
 
-const acceptsEvents = (accept: string | null) => (accept ?? '').includes('text/event-stream');
+/** True when an `Accept` header takes event streams. */
+export const acceptsEvents = (accept: string | null) => (accept ?? '').includes('text/event-stream');
 
 /** The list-change streams of one federated endpoint. */
 export class FederatedListen {

@@ -15,6 +15,7 @@ import {
 import type { FederationHooks } from '../../federation/hooks.js';
 import type { MemberReply } from '../../federation/member.js';
 import { federatedRoute, federatedScopes } from '../../federation/resource.js';
+import { inputCapabilities } from '../../federation/elicitation-relay.js';
 import { ListChanges } from '../../federation/listeners.js';
 import { FederatedSessions } from '../../federation/sessions.js';
 import { watchable } from '../../federation/watch.js';
@@ -25,6 +26,7 @@ import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import type { OwnRoute, RouteContext } from './context.js';
+import { FederatedInputs, isResponse, legacyMeta } from './federated-input.js';
 import { FederatedListen } from './federated-listen.js';
 import { withHeaders } from './headers.js';
 import { resourceDocument } from './metadata.js';
@@ -65,6 +67,8 @@ class FederatedHttp {
   readonly endpoint: FederatedEndpoint;
   private readonly sessions: FederatedSessions;
   private readonly listen: FederatedListen;
+  /** Server→client requests relayed to 2025 sessions (a member asked for input). */
+  private readonly inputs = new FederatedInputs();
   private readonly instructions: string;
 
   constructor(
@@ -90,6 +94,7 @@ class FederatedHttp {
       (id) => {
         this.endpoint.closeOwner(id);
         this.listen.sessionClosed(id);
+        this.inputs.pending.closeSession(id);
       },
     );
     this.listen = new FederatedListen(
@@ -113,6 +118,12 @@ class FederatedHttp {
   get capabilities() {
     const members = this.endpoint.route.config.services.map((s) => this.ctx.registry.get(s));
     return federatedCapabilities(members.some((e) => e !== undefined && watchable(e)));
+  }
+
+  /** The capabilities declared to `identity`: also `completions` when a member of theirs has it. */
+  private async capabilitiesFor(identity: Identity) {
+    const caps = this.capabilities;
+    return (await this.endpoint.offersCompletions(identity)) ? { ...caps, completions: {} } : caps;
   }
 
   get scopes(): string[] {
@@ -183,9 +194,16 @@ class FederatedHttp {
       return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
     }
     const message = await this.readMessage(request, info);
+    if (isResponse(message)) {
+      // A 2025 client's answer to a relayed server→client request.
+      const session = sessionId ? this.sessions.get(sessionId, identity.sub) : undefined;
+      if (!session) throw sessionNotFound();
+      this.inputs.pending.answer(session.id, message);
+      return new Response(null, { status: 202 });
+    }
     const era = requestEra(message, header('mcp-protocol-version'), sessionId);
     if (era === 'modern') return this.serveModern(message, header, identity, info);
-    return this.serveLegacy(message, sessionId, identity, info, log);
+    return this.serveLegacy(message, sessionId, identity, info, log, header('accept'));
   }
 
   /** The one JSON-RPC message of a POST (a batch or non-JSON body is refused). */
@@ -214,7 +232,7 @@ class FederatedHttp {
       typeof json !== 'object' ||
       json === null ||
       Array.isArray(json) ||
-      typeof (json as RpcMessage).method !== 'string'
+      (typeof (json as RpcMessage).method !== 'string' && !isResponse(json))
     ) {
       throw new GatewayError(
         400,
@@ -237,7 +255,8 @@ class FederatedHttp {
     const id = m.id ?? null;
     const method = m.method as string;
     if (method === 'server/discover') {
-      return rpc(id, { result: discoverResult(this.instructions, this.capabilities) });
+      const capabilities = await this.capabilitiesFor(identity);
+      return rpc(id, { result: discoverResult(this.instructions, capabilities) });
     }
     if (m.id === undefined) return new Response(null, { status: 202 });
     const params = paramsOf(m);
@@ -269,6 +288,7 @@ class FederatedHttp {
     identity: Identity,
     info: RequestInfo,
     log: Logger,
+    accept: string | null,
   ): Promise<Response> {
     const id = m.id ?? null;
     const method = m.method as string;
@@ -277,6 +297,7 @@ class FederatedHttp {
       let s;
       try {
         s = this.sessions.open(identity.sub, negotiatedVersion(params.protocolVersion));
+        s.clientCapabilities = inputCapabilities(params.capabilities);
       } catch (err) {
         if (err instanceof GatewayError) return err.toResponse(id);
         throw err;
@@ -285,7 +306,13 @@ class FederatedHttp {
         log.debug('federated session opened', { endpoint: this.endpoint.route.localPath });
       return rpc(
         id,
-        { result: initializeResult(s.protocolVersion, this.instructions, this.capabilities) },
+        {
+          result: initializeResult(
+            s.protocolVersion,
+            this.instructions,
+            await this.capabilitiesFor(identity),
+          ),
+        },
         { 'mcp-session-id': s.id },
       );
     }
@@ -302,21 +329,30 @@ class FederatedHttp {
     if (m.id === undefined) return new Response(null, { status: 202 });
     if (method === 'logging/setLevel') return rpc(id, { result: {} });
     session.inFlight++;
+    let relayed: Response | undefined;
     try {
       const { _meta, ...rest } = params;
       const progress = (_meta as { progressToken?: unknown } | undefined)?.progressToken;
-      const meta = progress === undefined ? undefined : { progressToken: progress };
-      const reply = await this.endpoint.serve({
-        method,
-        params: rest,
-        identity,
-        meta,
-        info,
-        owner: session.id,
-      });
-      return rpc(id, legacyReply(reply));
+      const meta = legacyMeta(progress, session.clientCapabilities);
+      const req = { method, params: rest, identity, meta, info, owner: session.id };
+      const reply = await this.endpoint.serve(req);
+      relayed = this.inputs.relay(
+        {
+          id,
+          method,
+          session: session.id,
+          capabilities: session.clientCapabilities,
+          accept,
+          info,
+          retry: (inputResponses, requestState) =>
+            this.endpoint.serve({ ...req, params: { ...rest, inputResponses, requestState } }),
+          done: () => session.inFlight--,
+        },
+        reply,
+      );
+      return relayed ?? rpc(id, legacyReply(reply));
     } finally {
-      session.inFlight--;
+      if (!relayed) session.inFlight--;
     }
   }
 

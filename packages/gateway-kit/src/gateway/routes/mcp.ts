@@ -153,8 +153,9 @@ export class McpRoute {
         return { refusal: tooLarge.toResponse() };
       }
       ({ messages, json } = rpcMessages(text));
-      // An `http` upstream gets a modern request only when its mirrored headers match the body (SEP-2243).
-      if (entry.config.type === 'http') {
+      // An `http` upstream gets a modern request only when its mirrored headers match the body (SEP-2243);
+      // and a policy decides on a call only then (the header's name is the body's).
+      if (entry.config.type === 'http' || this.ctx.policy?.has(entry.name)) {
         const refusal = checkModernHeaders(json, header);
         if (refusal) return { refusal: withHeaders(refusal.error.toResponse(refusal.id), corsHeaders) };
       }
