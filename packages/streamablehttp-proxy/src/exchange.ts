@@ -56,17 +56,23 @@ export interface ResponseObserver {
   onResponse(response: Readonly<Record<string, unknown>>): void;
 }
 
-/** The handler's answer: a finite body, an SSE stream, or neither. */
+/** The handler's answer: a finite body (text is sent as UTF-8), an SSE stream, or neither. */
 export interface Reply {
   status: number;
   headers: Record<string, string>;
-  body?: Uint8Array;
+  body?: string | Uint8Array;
   sse?: SseSink;
 }
 
-/** A JSON reply for an already serialised body. */
-export function jsonReply(status: number, json: string, headers: Record<string, string> = {}): Reply {
-  return { status, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(json) };
+/**
+ * A JSON reply for an already serialised body. The text is the body as it is
+ * (the edge encodes it once, as it writes it; no buffer made per reply).
+ */
+export function jsonReply(status: number, json: string, headers?: Record<string, string>): Reply {
+  const h = headers
+    ? { 'content-type': 'application/json', ...headers }
+    : { 'content-type': 'application/json' };
+  return { status, headers: h, body: json };
 }
 
 /** The reply for a {@link BridgeHttpError}: its status and a JSON-RPC error body (the repo's one rendering). */

@@ -2,9 +2,10 @@ import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import type { Classified, JsonRpcId } from '../jsonrpc.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
-import type { ChildResponse, PooledChild } from './child.js';
+import type { ChildLease, ChildResponse, PooledChild } from './child.js';
 import { META, logLevelAllows, type ModernRequest } from './envelope.js';
 import { digestOf, type InputStep, type RequestStateCodec } from './request-state.js';
+import type { Ticker, Ticking } from './ticker.js';
 
 /** Methods that may answer `input_required` (SEP-2322). */
 const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -56,21 +57,26 @@ export interface CallContext {
   maxRequestTimeoutMs: number;
   requestStateTtlMs: number;
   listTtlMs: number;
+  /** The shared timer that checks every call's deadline (no timer per call). */
+  ticker: Ticker;
   /** Called with child notifications that belong to no request (list changes). */
   onUnrouted(user: string, msg: Classified, child: PooledChild): void;
 }
 
 /** Where a call's output goes: streamed notifications, then exactly one final answer. */
 export interface CallSink {
+  /** True when someone reads the final message as an object (a response observer). */
+  readonly observing: boolean;
   notify(msg: Record<string, unknown>): void;
   /**
    * The final JSON-RPC message; `status` is used when nothing was streamed
    * yet. With `text` (the message already serialised for the wire), `msg`
-   * may be a function that makes the message object, called only when
-   * someone needs it (a response observer).
+   * is `undefined` unless {@link observing}.
    */
   done(status: number, msg: Record<string, unknown>): void;
-  done(status: number, msg: () => Record<string, unknown>, text: string): void;
+  done(status: number, msg: Record<string, unknown> | undefined, text: string): void;
+  /** The shared timer's tick while the call runs: `elapsed` ms since it started. */
+  tick(elapsed: number, now: number): void;
 }
 
 /**
@@ -81,10 +87,11 @@ export interface CallSink {
  * retry replay the request on any child and answer the same requests from
  * `inputResponses`.
  */
-export class ModernCall {
+export class ModernCall implements ChildLease, Ticking {
   private childId: string | undefined;
   private finished = false;
-  private timer: NodeJS.Timeout | undefined;
+  /** When the client gets a timeout error (clock time; `Infinity`: never); progress moves it. */
+  private deadline = Infinity;
   private readonly started: number;
   private steps: InputStep[] = NO_STEPS;
   /** Server→client requests the child has made in this run. */
@@ -139,9 +146,17 @@ export class ModernCall {
         return r === undefined ? s : { ...s, r };
       });
     }
-    this.child.listener = (msg) => this.fromChild(msg);
+    this.child.lease = this;
     this.arm(this.ctx.requestTimeoutMs);
-    this.childId = this.child.request(req.method, childParams(req.params), (r) => this.answered(r));
+    this.ctx.ticker.add(this);
+    this.childId = this.child.request(req.method, childParams(req.params), this);
+  }
+
+  /** The shared timer: the deadline, then the sink's own timing (the switch to streaming). */
+  tick(now: number): void {
+    if (this.finished) return;
+    if (now >= this.deadline) return this.timedOut();
+    this.sink.tick(now - this.started, now);
   }
 
   /** The client went away (closing the response is cancellation on the 2026 wire). */
@@ -150,7 +165,8 @@ export class ModernCall {
     this.stop(reason);
   }
 
-  private answered(r: ChildResponse): void {
+  /** The child answered the request (the lease's {@link ChildLease.answered}). */
+  answered(r: ChildResponse): void {
     if (this.finished) return;
     this.stop(undefined);
     const failed = 'error' in r || r.result.isError === true;
@@ -177,7 +193,14 @@ export class ModernCall {
     const cacheable = CACHEABLE.has(this.req.method);
     if (!cacheable) {
       const text = completeAnswer(this.req.id, r.result, this.child.serverInfoJson);
-      if (text !== undefined) return this.sink.done(200, () => this.complete(r.result), text);
+      if (text !== undefined) {
+        if (!this.sink.observing) return this.sink.done(200, undefined, text);
+        // The child's result is ours (just parsed) and already serialised: the observed message adds to it in place.
+        const result = r.result;
+        result.resultType = 'complete';
+        result._meta = { [META.serverInfo]: this.serverInfo };
+        return this.sink.done(200, { jsonrpc: '2.0', id: this.req.id, result }, text);
+      }
     }
     this.sink.done(200, this.complete(r.result, cacheable));
   }
@@ -195,7 +218,8 @@ export class ModernCall {
     return { jsonrpc: '2.0', id: this.req.id, result };
   }
 
-  private fromChild(c: Classified): void {
+  /** A child message during the call (the lease's {@link ChildLease.fromChild}). */
+  fromChild(c: Classified): void {
     if (this.finished) return;
     if (c.kind === 'notification') {
       const params = (c.msg.params ?? {}) as Record<string, unknown>;
@@ -335,13 +359,15 @@ export class ModernCall {
     });
   }
 
-  /** (Re)arms the deadline: `ms` from now, never past `maxRequestTimeoutMs` after the start. */
+  /**
+   * (Re)sets the deadline: `ms` from now, never past `maxRequestTimeoutMs`
+   * after the start. The shared ticker checks it (per call: a number, no timer).
+   */
   private arm(ms: number): void {
     if (ms <= 0) return;
-    clearTimeout(this.timer);
-    const left = this.started + Math.max(this.ctx.maxRequestTimeoutMs, ms) - this.ctx.clock.now();
-    this.timer = setTimeout(() => this.timedOut(), Math.max(0, Math.min(ms, left)));
-    this.timer.unref();
+    const now = this.ctx.clock.now();
+    const left = this.started + Math.max(this.ctx.maxRequestTimeoutMs, ms) - now;
+    this.deadline = now + Math.max(0, Math.min(ms, left));
   }
 
   private timedOut(): void {
@@ -366,7 +392,7 @@ export class ModernCall {
    */
   private stop(reason: string | undefined): void {
     this.finished = true;
-    clearTimeout(this.timer);
+    this.ctx.ticker.delete(this);
     clearTimeout(this.askTimer);
     if (reason !== undefined && this.childId !== undefined) {
       for (const id of this.waiting?.splice(0) ?? []) {

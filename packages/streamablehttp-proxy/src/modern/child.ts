@@ -13,6 +13,19 @@ export interface ChildInitResult {
 /** A JSON-RPC response from the child: `result` or `error`. */
 export type ChildResponse = { result: Record<string, unknown> } | { error: Record<string, unknown> };
 
+/** Where the child's messages for a lease go: the answer to the lease's request, and everything else. */
+export interface ChildLease {
+  /** The child's answer to the request the lease sent. */
+  answered(r: ChildResponse): void;
+  /** A notification or server→client request of the child during the lease. */
+  fromChild(msg: Classified): void;
+}
+
+/** Told of the answer to one request sent to the child. */
+interface Answerer {
+  answered(r: ChildResponse): void;
+}
+
 /** Capabilities the bridge declares to its children: it turns their server→client requests into MRTR. */
 const BRIDGE_CAPABILITIES = { elicitation: {}, sampling: {}, roots: {} };
 
@@ -29,28 +42,28 @@ export class PooledChild {
   busy = true;
   lastUsed: number;
   /**
-   * Receives every child message that is not the answer to a request the
-   * bridge sent: notifications and server→client requests of the lease.
+   * The lease: receives every child message that is not the answer to a
+   * request the bridge sent (notifications and server→client requests).
    */
-  listener: ((msg: Classified) => void) | undefined;
+  lease: Pick<ChildLease, 'fromChild'> | undefined;
   private nextId = 0;
   private infoJson: string | undefined;
-  private readonly waiting = new Map<JsonRpcId, (r: ChildResponse) => void>();
+  private readonly waiting = new Map<JsonRpcId, Answerer>();
 
   constructor(
     spec: ChildSpec,
     now: number,
     readonly user: string,
-    /** The header-given environment it was started with, as a comparable key (`''`: none). */
-    readonly envKey: string,
+    /** The header-given environment it was started with (`undefined`: none), compared with `sameEnv`. */
+    readonly env: Record<string, string> | undefined,
     private readonly onStray: (child: PooledChild, msg: Classified) => void,
   ) {
     this.lastUsed = now;
     this.process = new ChildProcess(spec, now);
     this.process.onLine = (line) => this.line(line);
     this.process.onExit = () => {
-      for (const resolve of this.waiting.values()) {
-        resolve({ error: { code: -32000, message: 'MCP server process exited' } });
+      for (const a of this.waiting.values()) {
+        a.answered({ error: { code: -32000, message: 'MCP server process exited' } });
       }
       this.waiting.clear();
     };
@@ -76,7 +89,7 @@ export class PooledChild {
           capabilities: BRIDGE_CAPABILITIES,
           clientInfo: { name: 'mcp-streamablehttp-proxy', version: '0' },
         },
-        resolve,
+        { answered: resolve },
       ),
     );
     let timer: NodeJS.Timeout | undefined;
@@ -101,14 +114,15 @@ export class PooledChild {
   }
 
   /**
-   * Sends a request under a fresh bridge id and returns the id; `onAnswer`
+   * Sends a request under a fresh bridge id and returns the id; `to.answered`
    * gets the child's answer (a callback, not a promise: it runs in the same
-   * turn as the child's output is read).
+   * turn as the child's output is read; an object, so a lease passes itself
+   * instead of a closure per request).
    */
-  request(method: string, params: unknown, onAnswer: (r: ChildResponse) => void): string {
+  request(method: string, params: unknown, to: Answerer): string {
     const id = `b${++this.nextId}`;
-    this.waiting.set(id, onAnswer);
-    this.write({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
+    this.waiting.set(id, to);
+    this.write(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
     return id;
   }
 
@@ -140,18 +154,16 @@ export class PooledChild {
     }
     if (!c) return;
     if (c.kind === 'response') {
-      const resolve = c.id === null ? undefined : this.waiting.get(c.id);
-      if (!resolve || c.id === null) return;
+      const to = c.id === null ? undefined : this.waiting.get(c.id);
+      if (!to || c.id === null) return;
       this.waiting.delete(c.id);
+      // The parsed message is the answer as it is (fresh from JSON.parse, ours): no wrapper per answer.
       const m = c.msg;
-      resolve(
-        m.error !== undefined
-          ? { error: m.error as Record<string, unknown> }
-          : { result: (m.result ?? {}) as Record<string, unknown> },
-      );
+      if (m.error === undefined) m.result ??= {};
+      to.answered(m as ChildResponse);
       return;
     }
-    if (this.listener) this.listener(c);
+    if (this.lease) this.lease.fromChild(c);
     else this.onStray(this, c);
   }
 }

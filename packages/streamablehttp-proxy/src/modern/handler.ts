@@ -6,10 +6,11 @@ import type { Clock } from '../options.js';
 import { MODERN_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { SSE_HEADERS, SseSink } from '../sse.js';
 import { ModernCall, type CallContext, type CallSink } from './call.js';
-import type { ChildInitResult } from './child.js';
+import type { ChildInitResult, PooledChild } from './child.js';
 import { META, checkEnvelope, type HeaderReader, type ModernRequest } from './envelope.js';
 import type { Listeners } from './listen.js';
 import type { Caller, ChildPool } from './pool.js';
+import { Ticker } from './ticker.js';
 
 /** Methods the 2026-07-28 wire removed: 404 -32601 there (they still work in 2025 sessions). */
 const REMOVED: ReadonlySet<string> = new Set([
@@ -24,7 +25,7 @@ const REMOVED: ReadonlySet<string> = new Set([
 const STREAM_AFTER_MS = 200;
 
 /** What the modern handler needs besides the pool. */
-export interface ModernConfig extends Omit<CallContext, 'onUnrouted'> {
+export interface ModernConfig extends Omit<CallContext, 'onUnrouted' | 'ticker'> {
   clock: Clock;
   logger: Logger;
 }
@@ -38,6 +39,8 @@ export interface ModernConfig extends Omit<CallContext, 'onUnrouted'> {
 export class ModernHandler {
   /** What every call shares: made once, not per request. */
   private readonly callContext: CallContext;
+  /** Gives a call's child back (`healthy: false`: it missed a deadline, end it): made once, not per call. */
+  private readonly releaseChild: (child: PooledChild, healthy: boolean) => void;
 
   constructor(
     private readonly cfg: ModernConfig,
@@ -45,7 +48,17 @@ export class ModernHandler {
     readonly listeners: Listeners,
   ) {
     pool.onStray = (user, msg) => listeners.deliver(user, msg);
-    this.callContext = { ...cfg, onUnrouted: (u, msg, child) => this.pool.onStray(u, msg, child) };
+    this.callContext = {
+      ...cfg,
+      ticker: new Ticker(cfg.clock),
+      onUnrouted: (u, msg, child) => this.pool.onStray(u, msg, child),
+    };
+    this.releaseChild = (c, healthy) => (healthy ? this.pool.release(c) : this.pool.discard(c));
+  }
+
+  /** The clock every call reads. */
+  get clock(): Clock {
+    return this.cfg.clock;
   }
 
   /** Periodic upkeep: idle children, keep-alives on listen streams. */
@@ -56,12 +69,17 @@ export class ModernHandler {
 
   /** Ends every listen stream and child. */
   async close(): Promise<void> {
+    this.callContext.ticker.close();
     this.listeners.close();
     await this.pool.close();
   }
 
-  /** Handles one parsed POST body of `user`. Errors are answered, never thrown. */
-  async handle(
+  /**
+   * Handles one parsed POST body of `user`. Refusals ({@link BridgeHttpError})
+   * are answered, never thrown. A forwarded call is one promise, no more: the
+   * steps before it are synchronous.
+   */
+  handle(
     parsed: unknown,
     header: HeaderReader,
     user: string,
@@ -71,20 +89,21 @@ export class ModernHandler {
     clientGone?: () => AbortSignal | undefined,
   ): Promise<Reply> {
     try {
-      return await this.dispatch(parsed, header, { user, env, clientGone }, acceptsSse, observer);
+      const r = this.dispatch(parsed, header, { user, env, clientGone }, acceptsSse, observer);
+      return r instanceof Promise ? r : Promise.resolve(r);
     } catch (err) {
-      if (!(err instanceof BridgeHttpError)) throw err;
-      return errorReply(err);
+      return Promise.resolve(refusal(err));
     }
   }
 
-  private async dispatch(
+  /** Synchronous up to the call; its async steps settle with the answer, refusals included. */
+  private dispatch(
     parsed: unknown,
     header: HeaderReader,
     caller: Caller,
     acceptsSse: boolean,
     observer: ResponseObserver | undefined,
-  ): Promise<Reply> {
+  ): Reply | Promise<Reply> {
     if (Array.isArray(parsed)) {
       throw new BridgeHttpError(
         400,
@@ -122,7 +141,7 @@ export class ModernHandler {
       );
     }
     const req = checkEnvelope(c.id, c.method, params as Record<string, unknown>, header);
-    if (req.method === 'server/discover') return this.discover(req, caller);
+    if (req.method === 'server/discover') return this.discover(req, caller).catch(refusal);
     if (req.method === 'subscriptions/listen') {
       if (!acceptsSse) {
         throw new BridgeHttpError(
@@ -133,10 +152,16 @@ export class ModernHandler {
           req.id,
         );
       }
-      const init = await this.initResult(caller);
-      return this.listeners.open(caller.user, req.id, req.params, init.capabilities);
+      return this.initResult(caller)
+        .then((init) => this.listeners.open(caller.user, req.id, req.params, init.capabilities))
+        .catch(refusal);
     }
-    return this.forward(req, caller, acceptsSse, observer);
+    const leased = this.pool.acquire(caller);
+    if (leased instanceof Promise) {
+      // Every child of the user is busy (or a first one starts): wait, bounded, then the same path.
+      return leased.then((child) => this.forward(req, child, acceptsSse, observer)).catch(refusal);
+    }
+    return this.forward(req, leased, acceptsSse, observer);
   }
 
   /** `server/discover` (SEP-2575) from the cached `initialize` result; a child is started only the first time. */
@@ -168,67 +193,32 @@ export class ModernHandler {
    * cannot give) keeps its HTTP status; it turns into an SSE stream at the
    * first notification to stream, or after {@link STREAM_AFTER_MS} (a
    * keep-alive comment), from which point closing it cancels the call.
+   * Settles with the answer (refusals included); per call: this promise, one
+   * {@link Answer} and one {@link ModernCall}, no closures, no timer.
    */
-  private async forward(
+  private forward(
     req: ModernRequest,
-    caller: Caller,
+    child: PooledChild,
     acceptsSse: boolean,
     observer: ResponseObserver | undefined,
   ): Promise<Reply> {
-    const leased = this.pool.acquire(caller);
-    const child = leased instanceof Promise ? await leased : leased;
-    const serverInfo = child.init?.serverInfo ?? {};
-    const ctx = this.callContext;
     return new Promise<Reply>((resolve) => {
-      let sse: SseSink | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const stream = (): SseSink => {
-        if (!sse) {
-          clearTimeout(timer);
-          sse = new SseSink(this.cfg.clock.now(), () => call.cancel('client closed the response stream'));
-          resolve({ status: 200, headers: { ...SSE_HEADERS }, sse });
-        }
-        return sse;
-      };
-      const write = (msg: Record<string, unknown>) =>
-        stream().writeMessage(Buffer.from(JSON.stringify(msg)), undefined, this.cfg.clock.now());
-      let finished = false;
-      const sink: CallSink = {
-        notify: (msg) => acceptsSse && write(msg),
-        done: (
-          status: number,
-          msg: Record<string, unknown> | (() => Record<string, unknown>),
-          text?: string,
-        ) => {
-          finished = true;
-          clearTimeout(timer);
-          if (observer) this.observe(observer, typeof msg === 'function' ? msg() : msg);
-          text ??= JSON.stringify(msg);
-          if (!sse) return resolve(jsonReply(status, text));
-          stream().writeMessage(Buffer.from(text), undefined, this.cfg.clock.now());
-          sse.close();
-        },
-      };
-      const call = new ModernCall(req, child, serverInfo, ctx, sink, (c, healthy) =>
-        healthy ? this.pool.release(c) : this.pool.discard(c),
-      );
+      const answer = new Answer(this, resolve, acceptsSse, observer);
+      const serverInfo = child.init?.serverInfo ?? {};
+      const call = new ModernCall(req, child, serverInfo, this.callContext, answer, this.releaseChild);
+      answer.call = call;
       try {
         call.start();
       } catch (err) {
         // A refusal before the child is asked (bad requestState).
         this.pool.release(child);
-        if (!(err instanceof BridgeHttpError)) throw err;
-        return resolve(errorReply(err));
-      }
-      if (acceptsSse && !finished) {
-        timer = setTimeout(() => stream().keepAlive(this.cfg.clock.now()), STREAM_AFTER_MS);
-        timer.unref();
+        resolve(refusal(err));
       }
     });
   }
 
   /** Tells `observer` (tool-call metrics) of the final answer; its failure is the observer's, never the call's. */
-  private observe(observer: ResponseObserver, msg: Record<string, unknown>): void {
+  observe(observer: ResponseObserver, msg: Record<string, unknown>): void {
     try {
       observer.onResponse(msg);
     } catch (err) {
@@ -236,6 +226,62 @@ export class ModernHandler {
         error: err instanceof Error ? err.message : String(err),
       });
     }
+  }
+}
+
+/** The answer for a refusal; anything else is a fault, rethrown (the http handler answers 500). */
+function refusal(err: unknown): Reply {
+  if (!(err instanceof BridgeHttpError)) throw err;
+  return errorReply(err);
+}
+
+/**
+ * The HTTP answer of one forwarded call ({@link CallSink}): plain JSON when
+ * the final message comes first; an SSE stream from the first notification
+ * to stream, or once the call has run {@link STREAM_AFTER_MS} (a keep-alive
+ * comment, so closing the stream cancels the call).
+ */
+class Answer implements CallSink {
+  call!: ModernCall;
+  private sse: SseSink | undefined;
+
+  constructor(
+    private readonly handler: ModernHandler,
+    private readonly resolve: (reply: Reply) => void,
+    private readonly acceptsSse: boolean,
+    private readonly observer: ResponseObserver | undefined,
+  ) {}
+
+  get observing(): boolean {
+    return this.observer !== undefined;
+  }
+
+  notify(msg: Record<string, unknown>): void {
+    if (this.acceptsSse) this.stream().writeMessage(Buffer.from(JSON.stringify(msg)), undefined, this.now());
+  }
+
+  tick(elapsed: number, now: number): void {
+    if (this.acceptsSse && !this.sse && elapsed >= STREAM_AFTER_MS) this.stream().keepAlive(now);
+  }
+
+  done(status: number, msg: Record<string, unknown> | undefined, text?: string): void {
+    if (this.observer && msg) this.handler.observe(this.observer, msg);
+    const body = text ?? JSON.stringify(msg);
+    if (!this.sse) return this.resolve(jsonReply(status, body));
+    this.sse.writeMessage(Buffer.from(body), undefined, this.now());
+    this.sse.close();
+  }
+
+  private now(): number {
+    return this.handler.clock.now();
+  }
+
+  private stream(): SseSink {
+    if (!this.sse) {
+      this.sse = new SseSink(this.now(), () => this.call.cancel('client closed the response stream'));
+      this.resolve({ status: 200, headers: { ...SSE_HEADERS }, sse: this.sse });
+    }
+    return this.sse;
   }
 }
 

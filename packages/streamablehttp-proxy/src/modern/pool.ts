@@ -84,18 +84,17 @@ export class ChildPool {
    * waits in the user's bounded queue. Give it back with {@link release}.
    */
   acquire(caller: Caller): PooledChild | Promise<PooledChild> {
-    const envKey = envKeyOf(caller.env);
     // The common case, an idle child of the user, is answered without a promise.
-    return this.take(caller, envKey) ?? this.queueFor(caller, envKey);
+    return this.take(caller) ?? this.queueFor(caller);
   }
 
   /** {@link acquire} once every child of the user is busy: waits in the user's queue. */
-  private async queueFor(caller: Caller, envKey: string): Promise<PooledChild> {
+  private async queueFor(caller: Caller): Promise<PooledChild> {
     const deadline = Date.now() + this.cfg.queueTimeoutMs;
     let front = false;
     for (;;) {
       await this.wait(caller, deadline, front);
-      const child = this.take(caller, envKey);
+      const child = this.take(caller);
       if (child) return child instanceof Promise ? await child : child;
       // Woken for a freed child: keep the place at the front if another request took it first.
       front = true;
@@ -103,7 +102,7 @@ export class ChildPool {
   }
 
   /** A child for `caller` now (a promise while a new one initializes), or `undefined` when the user must wait. */
-  private take(caller: Caller, envKey: string): PooledChild | Promise<PooledChild> | undefined {
+  private take(caller: Caller): PooledChild | Promise<PooledChild> | undefined {
     if (this.closing)
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
     const { user } = caller;
@@ -113,7 +112,7 @@ export class ChildPool {
       let other: PooledChild | undefined;
       for (const c of mine) {
         if (c.busy || !c.alive) continue;
-        if (c.envKey !== envKey) other = c;
+        if (!sameEnv(c.env, caller.env)) other = c;
         else if (!best || c.lastUsed > best.lastUsed) best = c;
       }
       if (best) {
@@ -132,7 +131,7 @@ export class ChildPool {
     const spec = caller.env
       ? { ...this.cfg.spec, env: { ...this.cfg.spec.env, ...caller.env } }
       : this.cfg.spec;
-    const child = new PooledChild(spec, this.cfg.clock.now(), user, envKey, (c, msg) =>
+    const child = new PooledChild(spec, this.cfg.clock.now(), user, caller.env, (c, msg) =>
       this.onStray(c.user, msg, c),
     );
     this.add(child);
@@ -164,7 +163,7 @@ export class ChildPool {
 
   /** Returns a leased child; a dead one is dropped. */
   release(child: PooledChild): void {
-    child.listener = undefined;
+    child.lease = undefined;
     child.busy = false;
     child.lastUsed = this.cfg.clock.now();
     if (!child.alive || this.closing) this.discard(child);
@@ -314,14 +313,25 @@ export class ChildPool {
 }
 
 /**
- * A comparable key of the header-given environment (`''`: none): the
- * sorted names and values, NUL-separated (neither can hold a NUL).
+ * Whether two header-given environments are equal (`undefined` and `{}`: none):
+ * the same names with the same values. Per request: no allocation (the gateway
+ * makes a new record for every request, so records are compared, not keys made).
  */
-function envKeyOf(env: Record<string, string> | undefined): string {
-  if (!env) return '';
-  let key = '';
-  for (const name of Object.keys(env).sort()) key += `${name}\0${env[name]}\0`;
-  return key;
+export function sameEnv(
+  a: Record<string, string> | undefined,
+  b: Record<string, string> | undefined,
+): boolean {
+  if (a === b) return true;
+  let n = 0;
+  if (a) {
+    for (const name in a) {
+      if (!Object.hasOwn(a, name)) continue;
+      if (!b || !Object.hasOwn(b, name) || a[name] !== b[name]) return false;
+      n++;
+    }
+  }
+  if (b) for (const name in b) if (Object.hasOwn(b, name)) n--;
+  return n === 0;
 }
 
 /** The refusal of a queued request whose client disconnected (nobody reads it). */
