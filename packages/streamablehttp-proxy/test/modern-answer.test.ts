@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { completeAnswer } from '../src/modern/call.js';
+import { completeAnswer } from '../src/modern/wire.js';
 import { META } from '../src/modern/envelope.js';
 
 const serverInfo = { name: 'fixture "server"\n', version: '1.0.0' };
