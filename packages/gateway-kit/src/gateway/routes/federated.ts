@@ -193,8 +193,9 @@ class FederatedHttp {
     let text: string;
     try {
       if (info.body && info.body.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
-      text = info.body
-        ? Buffer.from(info.body).toString('utf8')
+      const buffered = info.body;
+      text = buffered
+        ? Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8')
         : await readText(request, MAX_MCP_BODY_BYTES);
     } catch (err) {
       if (!(err instanceof BodyTooLarge)) throw err;
