@@ -35,6 +35,8 @@ import { openSession, waitReady, writeBenchGatewayConfig } from '../lib/session.
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** BENCH_ONLY=f26,d26: run only these kinds (e.g. to profile one path); no ratios are printed then. */
+const ONLY = process.env.BENCH_ONLY?.split(',');
 
 const fmt = (r: AutocannonResult) =>
   `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;
@@ -78,7 +80,7 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which goes first, so a drift in machine load favours neither.
       const order = round % 2 === 0 ? ['d26', 'f26', 'd25', 'f25'] : ['f26', 'd26', 'f25', 'd25'];
-      for (const k of order) {
+      for (const k of order.filter((k) => !ONLY || ONLY.includes(k))) {
         const before = treeCpuMs(gateway.pid);
         const r = await runs[k]!();
         const after = treeCpuMs(gateway.pid);
@@ -100,6 +102,14 @@ async function main() {
 type Cpu = Record<string, { gatewayMs: number; requests: number }>;
 
 function report(rows: Record<string, AutocannonResult[]>, cpu: Cpu) {
+  if (ONLY) {
+    for (const k of ONLY) {
+      const c = cpu[k];
+      if (c)
+        console.log(`  ${k}: gateway CPU ${((c.gatewayMs * 1000) / c.requests).toFixed(0)} µs per request`);
+    }
+    return;
+  }
   const pick = (k: string) =>
     [...rows[k]!].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(ROUNDS / 2)]!;
   const perRound = (f: string, d: string) =>

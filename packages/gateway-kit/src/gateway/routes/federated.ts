@@ -23,6 +23,8 @@ import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
+import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js';
+import type { McpRequestTrace, TracedMessage } from '../../telemetry/mcp-trace.js';
 import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import type { OwnRoute, RouteContext } from './context.js';
 import { FederatedListen } from './federated-listen.js';
@@ -46,6 +48,15 @@ function rpc(id: string | number | null, reply: MemberReply, headers: Record<str
     status: 200,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
   });
+}
+
+/** Who asked, and what serving a request needs besides the message. */
+interface Served {
+  identity: Identity;
+  info: RequestInfo;
+  log: Logger;
+  /** The request's trace, when telemetry is on. */
+  trace: McpRequestTrace | undefined;
 }
 
 const paramsOf = (m: RpcMessage): Record<string, unknown> =>
@@ -78,6 +89,7 @@ class FederatedHttp {
       hooks,
       onToolCall: (service, tool, identity, args) => this.announce(service, tool, identity, args),
       metrics: ctx.metrics,
+      telemetry: ctx.telemetry,
     });
     this.sessions = new FederatedSessions(
       {
@@ -129,8 +141,23 @@ class FederatedHttp {
   }
 
   async serve(request: Request, pub: PublicRequest, info: RequestInfo, log: Logger): Promise<Response> {
+    if (request.method === 'OPTIONS') return this.ctx.cors.preflight(request, pub.origin);
+    const { telemetry } = this.ctx;
+    // Telemetry off: this one check, nothing is made.
+    if (!telemetry?.enabled) return this.admitted(request, pub, info, log, undefined);
+    const trace = federatedTrace(telemetry, this.endpoint.route.localPath, request);
+    return tracedAnswer(trace, await this.admitted(request, pub, info, log, trace), info);
+  }
+
+  /** Admission (CORS origin, token, members), then the method. */
+  private async admitted(
+    request: Request,
+    pub: PublicRequest,
+    info: RequestInfo,
+    log: Logger,
+    trace: McpRequestTrace | undefined,
+  ): Promise<Response> {
     const { cors } = this.ctx;
-    if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
     const header = (name: string) => request.headers.get(name);
     const origin = header('origin');
     const corsHeaders = cors.headers(origin, pub.origin);
@@ -155,7 +182,8 @@ class FederatedHttp {
       return jsonError(403, 'access_denied', message, corsHeaders);
     }
     try {
-      return withHeaders(await this.serveMethod(request, header, identity, info, log), corsHeaders);
+      const res = await this.serveMethod(request, header, { identity, info, log, trace });
+      return withHeaders(res, corsHeaders);
     } catch (err) {
       if (err instanceof GatewayError) return withHeaders(err.toResponse(null), corsHeaders);
       throw err;
@@ -165,10 +193,10 @@ class FederatedHttp {
   private async serveMethod(
     request: Request,
     header: (name: string) => string | null,
-    identity: Identity,
-    info: RequestInfo,
-    log: Logger,
+    served: Served,
   ): Promise<Response> {
+    const { identity, info, trace } = served;
+    if (request.method !== 'POST') trace?.admitted(identity, [], undefined);
     const sessionId = header('mcp-session-id');
     if (request.method === 'DELETE') {
       if (!sessionId || !this.sessions.get(sessionId, identity.sub)) throw sessionNotFound();
@@ -183,9 +211,10 @@ class FederatedHttp {
       return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
     }
     const message = await this.readMessage(request, info);
+    trace?.admitted(identity, [message as TracedMessage], message);
     const era = requestEra(message, header('mcp-protocol-version'), sessionId);
-    if (era === 'modern') return this.serveModern(message, header, identity, info);
-    return this.serveLegacy(message, sessionId, identity, info, log);
+    if (era === 'modern') return this.serveModern(message, header, served);
+    return this.serveLegacy(message, sessionId, served);
   }
 
   /** The one JSON-RPC message of a POST (a batch or non-JSON body is refused). */
@@ -230,8 +259,7 @@ class FederatedHttp {
   private async serveModern(
     m: RpcMessage,
     header: (name: string) => string | null,
-    identity: Identity,
-    info: RequestInfo,
+    { identity, info, trace }: Served,
   ): Promise<Response> {
     const refusal = checkModernHeaders(m, header);
     if (refusal) return refusal.error.toResponse(refusal.id);
@@ -259,17 +287,19 @@ class FederatedHttp {
     }
     const { _meta, ...rest } = params;
     const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
-    const reply = await this.endpoint.serve({ method, params: rest, identity, meta, info });
-    return rpc(id, modernReply(method, reply));
+    const reply = modernReply(
+      method,
+      await this.endpoint.serve({ method, params: rest, identity, meta, info, trace }),
+    );
+    trace?.replied(reply);
+    return rpc(id, reply);
   }
 
   /** A 2025 request: `initialize` opens a session; anything else needs the caller's own session. */
   private async serveLegacy(
     m: RpcMessage,
     sessionId: string | null,
-    identity: Identity,
-    info: RequestInfo,
-    log: Logger,
+    { identity, info, log, trace }: Served,
   ): Promise<Response> {
     const id = m.id ?? null;
     const method = m.method as string;
@@ -314,8 +344,11 @@ class FederatedHttp {
         meta,
         info,
         owner: session.id,
+        trace,
       });
-      return rpc(id, legacyReply(reply));
+      const out = legacyReply(reply);
+      trace?.replied(out);
+      return rpc(id, out);
     } finally {
       session.inFlight--;
     }
