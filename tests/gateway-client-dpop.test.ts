@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { FileTokenStore, type StoredCredentials } from '@mcp-gateway/streamablehttp-client';
-import { killAllSpawned, listen, spawnCli, type Listening } from '@mcp-gateway/testkit';
+import { killAllSpawned, listen, request2026, spawnCli, type Listening } from '@mcp-gateway/testkit';
 import { SignJWT, calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -80,34 +80,11 @@ async function foreignProof(htm: string, htu: string, accessToken: string): Prom
     .sign(privateKey);
 }
 
-const ECHO_CALL = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'tools/call',
-  params: {
-    name: 'echo',
-    arguments: { text: 'replayed' },
-    _meta: {
-      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-      'io.modelcontextprotocol/clientCapabilities': {},
-    },
-  },
-});
+const ECHO_CALL = request2026('tools/call', { name: 'echo', arguments: { text: 'replayed' } });
 
 function replay(url: string, headers: Record<string, string>) {
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      // A 2026-07-28 request: it stands alone, no session to open first.
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': 'echo',
-      ...headers,
-    },
-    body: ECHO_CALL,
-  });
+  // A 2026-07-28 request: it stands alone, no session to open first.
+  return fetch(url, { method: 'POST', headers: { ...ECHO_CALL.headers, ...headers }, body: ECHO_CALL.body });
 }
 
 describe('rfc9449 end to end: mcp-streamablehttp-client with a DPoP-bound token from the gateway', () => {

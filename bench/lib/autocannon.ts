@@ -1,6 +1,7 @@
 // The part of autocannon's result the suites read, and the loader: autocannon
 // ships CommonJS without types, so every suite loads it the same way from here.
 import { createRequire } from 'node:module';
+import { MCP_2026, request2026 } from '@mcp-gateway/testkit';
 
 /** Fields of an autocannon run that the benchmark tables print. */
 export interface AutocannonResult {
@@ -95,32 +96,18 @@ export async function checkEchoCall(url: string, headers: Record<string, string>
 }
 
 /** The 2026-07-28 revision the stateless suites speak. */
-export const MODERN_VERSION = '2026-07-28';
+export const MODERN_VERSION = MCP_2026;
+
+const ECHO_2026 = { name: 'echo', arguments: { text: 'hello bench' } };
 
 /** The echo `tools/call` at 2026-07-28: the per-request `_meta` envelope instead of a session. */
 export const echoCall2026 = (id: number | string): string =>
-  JSON.stringify({
-    jsonrpc: '2.0',
-    id,
-    method: 'tools/call',
-    params: {
-      name: 'echo',
-      arguments: { text: 'hello bench' },
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
-        'io.modelcontextprotocol/clientCapabilities': {},
-      },
-    },
-  });
+  request2026('tools/call', ECHO_2026, { id }).body;
 
 /** Headers every 2026-07-28 echo `tools/call` carries (SEP-2243 mirrors of the body). */
-export const MODERN_CALL_HEADERS: Record<string, string> = {
-  'content-type': 'application/json',
+export const MODERN_CALL_HEADERS: Record<string, string> = request2026('tools/call', ECHO_2026, {
   accept: MCP_ACCEPT,
-  'mcp-protocol-version': MODERN_VERSION,
-  'mcp-method': 'tools/call',
-  'mcp-name': 'echo',
-};
+}).headers;
 
 /** autocannon 2026-07-28 `tools/call` (echo) load: no session, each request stands alone. */
 export function toolsCallLoad2026(

@@ -14,14 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fixtureMcpServerPath, freePort } from '@mcp-gateway/testkit';
-import {
-  MODERN_CALL_HEADERS,
-  median,
-  toolsCallLoad,
-  toolsCallLoad2026,
-  type AutocannonResult,
-} from '../lib/autocannon.js';
+import { fixtureMcpServerPath, freePort, request2026 } from '@mcp-gateway/testkit';
+import { median, toolsCallLoad, toolsCallLoad2026, type AutocannonResult } from '../lib/autocannon.js';
 import { treeCpuMs } from '../lib/proc.js';
 import { startServer, stopServer } from '../lib/servers.js';
 import { GATEWAY_CLI, gatewayCli } from '../lib/cli.js';
@@ -80,23 +74,8 @@ function prepare(cwd: string, port: number): Record<'plain' | 'guarded', string>
 /** The policy is in force: echo goes through, a call no rule allows gets -32010. */
 async function checkPolicy(url: string, auth: Record<string, string>): Promise<void> {
   const call = async (name: string, args: object) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { ...MODERN_CALL_HEADERS, 'mcp-name': name, ...auth },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: {
-          name,
-          arguments: args,
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
-    });
+    const { headers, body } = request2026('tools/call', { name, arguments: args });
+    const res = await fetch(url, { method: 'POST', headers: { ...headers, ...auth }, body });
     return res.text();
   };
   if (!(await call('echo', { text: 'hello bench' })).includes('hello bench')) throw new Error('echo refused');

@@ -2,7 +2,13 @@
 // ForwardAuth /verify), `required`, `enabled: false`, and the `htu` of a
 // request behind a trusted reverse proxy. Real gateways on 127.0.0.1, a real
 // stdio child, oauth4webapi and hand-made proofs as the client.
-import { fixtureMcpServerCommand, startOidcStub, type OidcStub } from '@mcp-gateway/testkit';
+import {
+  fixtureMcpServerCommand,
+  MCP_2026,
+  request2026,
+  startOidcStub,
+  type OidcStub,
+} from '@mcp-gateway/testkit';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
@@ -14,28 +20,13 @@ import {
   dpopTokens,
   insecure,
   makeProof,
-  MCP_HEADERS,
   proofKey,
   publicClient,
   type ProofKey,
 } from './helpers/dpop.js';
 
-const V2026 = '2026-07-28';
 /** A 2026-07-28 tools/list: one self-contained request. */
-const LIST = {
-  body: JSON.stringify({
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'tools/list',
-    params: {
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': V2026,
-        'io.modelcontextprotocol/clientCapabilities': {},
-      },
-    },
-  }),
-  headers: { ...MCP_HEADERS, 'mcp-protocol-version': V2026, 'mcp-method': 'tools/list' },
-};
+const LIST = request2026('tools/list');
 const services = { stdio: { type: 'stdio' as const, ...fixtureMcpServerCommand() } };
 
 let op: OidcStub;
@@ -84,7 +75,7 @@ describe('authorization.dpop.nonce: rfc9449 §9 resource server nonces', () => {
     ]);
     // oauth4webapi keeps the nonce it was given and sends it on.
     const viaHandle = await dpopPost(htu, token, DPoP, JSON.parse(LIST.body), {
-      'mcp-protocol-version': V2026,
+      'mcp-protocol-version': MCP_2026,
       'mcp-method': 'tools/list',
     });
     expect(viaHandle.status).toBe(200);
@@ -129,7 +120,7 @@ describe('authorization.dpop.required and enabled', () => {
     const none = await fetch(`${url}/stdio/mcp`, { method: 'POST', headers: LIST.headers, body: LIST.body });
     expect(Object.keys(challenges(none.headers.get('www-authenticate')))).toEqual(['DPoP']);
     const ok = await dpopPost(`${url}/stdio/mcp`, token, DPoP, JSON.parse(LIST.body), {
-      'mcp-protocol-version': V2026,
+      'mcp-protocol-version': MCP_2026,
       'mcp-method': 'tools/list',
     });
     expect(ok.status).toBe(200);

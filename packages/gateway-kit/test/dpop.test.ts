@@ -7,6 +7,7 @@ import {
   challengeParams,
   fixtureMcpServerCommand,
   listen,
+  request2026,
   startOidcStub,
   type Listening,
 } from '@mcp-gateway/testkit';
@@ -28,33 +29,17 @@ import {
 } from './helpers/dpop.js';
 import { rpcResult } from './helpers.js';
 
-const V2026 = '2026-07-28';
 const initialize = {
   jsonrpc: '2.0',
   id: 0,
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
 };
-/** A 2026-07-28 request: the `_meta` envelope and its mirrored headers (SEP-2243). */
-const modern = (method: string, params: Record<string, unknown> = {}) => ({
-  body: {
-    jsonrpc: '2.0',
-    id: 7,
-    method,
-    params: {
-      ...params,
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': V2026,
-        'io.modelcontextprotocol/clientCapabilities': {},
-      },
-    },
-  },
-  headers: {
-    'mcp-protocol-version': V2026,
-    'mcp-method': method,
-    ...(typeof params.name === 'string' ? { 'mcp-name': params.name } : {}),
-  },
-});
+/** A 2026-07-28 request: the `_meta` envelope and its mirrored headers (SEP-2243), id 7. */
+const modern = (method: string, params: Record<string, unknown> = {}) => {
+  const { message, headers } = request2026(method, params, { id: 7 });
+  return { body: message, headers };
+};
 const textOf = (m: Record<string, unknown>) =>
   (m.result as { content: { text: string }[] }).content.map((c) => c.text).join('');
 

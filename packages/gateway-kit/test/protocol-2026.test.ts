@@ -9,7 +9,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createFetchServer } from '@mcp-gateway/fetch-server';
-import { fixtureMcpServerCommand, listen, type Listening } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, listen, request2026, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
@@ -128,25 +128,11 @@ async function post2026(
   body: { method: string; params?: Record<string, unknown> },
   headers: Record<string, string | null> = {},
 ) {
-  const params = {
-    ...body.params,
-    _meta: {
-      'io.modelcontextprotocol/protocolVersion': V2026,
-      'io.modelcontextprotocol/clientCapabilities': {},
-      ...(body.params?._meta as object | undefined),
-    },
-  };
-  const name = (body.params?.name ?? body.params?.uri) as string | undefined;
-  const res = await rawPost(
-    service,
-    { jsonrpc: '2.0', id: 7, method: body.method, params },
-    {
-      'mcp-protocol-version': V2026,
-      'mcp-method': body.method,
-      ...(name !== undefined ? { 'mcp-name': name } : {}),
-      ...headers,
-    },
-  );
+  const { message, headers: mirrored } = request2026(body.method, body.params, {
+    id: 7,
+    meta: body.params?._meta as Record<string, unknown> | undefined,
+  });
+  const res = await rawPost(service, message, { ...mirrored, ...headers });
   return {
     res,
     json: (await res.json()) as {

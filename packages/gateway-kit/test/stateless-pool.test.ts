@@ -1,50 +1,29 @@
 // services.<name>.stateless: the per-user pool behind MCP 2026-07-28 requests is a gateway setting.
 // A real gateway on 127.0.0.1 with a real stdio child; raw 2026 requests as a spec-following client sends them.
-import { fixtureMcpServerCommand } from '@mcp-gateway/testkit';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
-import { createGateway, type Gateway } from '../src/gateway/create.js';
 import { issueToken } from '../src/gateway/cli-token.js';
-import { createNodeServer, type NodeServer } from '../src/http/node.js';
-import { createLogger } from '../src/ops/logger.js';
+import { listeningGateway } from './helpers/listening.js';
 
-const V2026 = '2026-07-28';
-let gw: Gateway;
-let server: NodeServer;
 let base: string;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  const { config } = resolveConfig(
-    {
-      issuer: 'http://127.0.0.1',
-      store: { type: 'memory' },
-      services: {
-        fixture: {
-          type: 'stdio',
-          ...fixtureMcpServerCommand(),
-          stateless: { maxChildrenPerUser: 1, maxQueuedPerUser: 0 },
-        },
+  const { gw, url } = await listeningGateway({
+    services: {
+      fixture: {
+        type: 'stdio',
+        ...fixtureMcpServerCommand(),
+        stateless: { maxChildrenPerUser: 1, maxQueuedPerUser: 0 },
       },
     },
-    { env: {} },
-  );
-  gw = await createGateway(config, {
-    logger: createLogger('silent'),
-    processMetrics: false,
-    passwordCost: { N: 1024, r: 8, p: 1 },
   });
   for (const user of ['alice', 'bob']) {
     await gw.users.put(user, `${user}-password-1`);
     tokens[user] = (await issueToken(gw, user, 'fixture')).access_token;
   }
-  server = createNodeServer(gw.fetch);
-  base = await server.listen(0, '127.0.0.1');
-});
-
-afterAll(async () => {
-  await server?.drain(0);
-  await gw?.close(0);
+  base = url;
 });
 
 function call(
@@ -53,31 +32,15 @@ function call(
   args: Record<string, unknown>,
   init: { signal?: AbortSignal } = {},
 ) {
+  const { headers, body } = request2026(
+    'tools/call',
+    { name, arguments: args },
+    { meta: { 'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' }, progressToken: 'p' } },
+  );
   return fetch(`${base}/fixture/mcp`, {
     method: 'POST',
-    headers: {
-      authorization: `Bearer ${tokens[user]}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': V2026,
-      'mcp-method': 'tools/call',
-      'mcp-name': name,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: {
-        name,
-        arguments: args,
-        _meta: {
-          'io.modelcontextprotocol/protocolVersion': V2026,
-          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-          'io.modelcontextprotocol/clientCapabilities': {},
-          progressToken: 'p',
-        },
-      },
-    }),
+    headers: { authorization: `Bearer ${tokens[user]}`, ...headers },
+    body,
     signal: init.signal,
   });
 }

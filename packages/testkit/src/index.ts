@@ -48,3 +48,10 @@ export { chromiumLaunchOptions } from './chromium.js';
 export { storeContract, type ContractStore, type ContractStoreFactory } from './store-contract.js';
 export { parseWwwAuthenticate, challengeParams, type ParsedChallenge } from './www-authenticate.js';
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+export {
+  MCP_2026,
+  envelope2026,
+  request2026,
+  type Request2026,
+  type Request2026Options,
+} from './mcp-2026.js';

@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
-import { createGateway, type Gateway } from '../../src/gateway/create.js';
+import { createGateway, type CreateGatewayOptions, type Gateway } from '../../src/gateway/create.js';
 import { createLogger } from '../../src/ops/logger.js';
 
 const gateways: Gateway[] = [];
@@ -18,11 +18,13 @@ export function demoPath(): string {
 /**
  * A gateway listening on 127.0.0.1 (ephemeral port) with a memory store and
  * the stdio demo service at `/demo/mcp`; `input` and `env` override the
- * config. Closed after the file's tests.
+ * config, `options` the gateway's (silent logs, no process metrics and a
+ * cheap password hash by default). Closed after the file's tests.
  */
 export async function listeningGateway(
   input: GatewayConfigInput = {},
   env: NodeJS.ProcessEnv = {},
+  options: CreateGatewayOptions = {},
 ): Promise<{ gw: Gateway; url: string; port: number }> {
   const { config } = resolveConfig(
     {
@@ -34,7 +36,12 @@ export async function listeningGateway(
     },
     { env },
   );
-  const gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false });
+  const gw = await createGateway(config, {
+    logger: createLogger('silent'),
+    processMetrics: false,
+    passwordCost: { N: 1024, r: 8, p: 1 },
+    ...options,
+  });
   gateways.push(gw);
   const url = await gw.listen();
   return { gw, url, port: Number(new URL(url).port) };

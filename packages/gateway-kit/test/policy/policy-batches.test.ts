@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureMcpServerCommand } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { issueToken } from '../../src/gateway/cli-token.js';
@@ -12,11 +12,6 @@ import { createNodeServer, type NodeServer } from '../../src/http/node.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { policies, users } from './policy-fixtures.js';
 
-const V2026 = '2026-07-28';
-const META = {
-  'io.modelcontextprotocol/protocolVersion': V2026,
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
 let gw: Gateway;
 let server: NodeServer;
 let base: string;
@@ -181,33 +176,21 @@ describe('read-only marking', () => {
     const fresh = await createGateway(config, { logger: createLogger('silent'), processMetrics: false });
     try {
       const token = (await issueToken(fresh, 'alice', 'fixture')).access_token;
-      const post = async (body: object) =>
-        (await (
+      const post = async (body: { method: string; params?: Record<string, unknown> }) => {
+        const { headers, body: text } = request2026(body.method, body.params, { accept: 'application/json' });
+        return (await (
           await fresh.fetch(
             new Request('http://127.0.0.1/fixture/mcp', {
               method: 'POST',
-              headers: {
-                authorization: `Bearer ${token}`,
-                'content-type': 'application/json',
-                accept: 'application/json',
-                'mcp-protocol-version': V2026,
-                'mcp-method': (body as { method: string }).method,
-                ...((body as { params?: { name?: string } }).params?.name
-                  ? { 'mcp-name': (body as { params: { name: string } }).params.name }
-                  : {}),
-              },
-              body: JSON.stringify({
-                jsonrpc: '2.0',
-                id: 1,
-                ...body,
-                params: { ...(body as { params?: object }).params, _meta: META },
-              }),
+              headers: { authorization: `Bearer ${token}`, ...headers },
+              body: text,
             }),
           )
         ).json()) as {
           result?: { tools?: unknown[]; content?: Array<{ text: string }> };
           error?: { code: number };
         };
+      };
       const call = { method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 1 } } };
       expect((await post(call)).error?.code).toBe(-32010);
       expect((await post({ method: 'tools/list' })).result?.tools?.length).toBeGreaterThan(0);
@@ -226,26 +209,11 @@ describe('tools/list answers in either shape, filtered', () => {
   const hiddenFromAll = ['crash', 'grandchild', 'garbage'];
 
   it('a JSON answer (2026-07-28 request accepting JSON only) to a stdio service', async () => {
+    const { headers, body } = request2026('tools/list', {}, { id: 5, accept: 'application/json' });
     const res = await fetch(`${base}/fixture/mcp`, {
       method: 'POST',
-      headers: {
-        ...auth('bob', 'fixture'),
-        'content-type': 'application/json',
-        accept: 'application/json',
-        'mcp-protocol-version': V2026,
-        'mcp-method': 'tools/list',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 5,
-        method: 'tools/list',
-        params: {
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': V2026,
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
+      headers: { ...auth('bob', 'fixture'), ...headers },
+      body,
     });
     expect(res.headers.get('content-type')).toContain('application/json');
     const listed = (await messagesOf(res))[0]!.result!.tools!.map((t) => t.name);

@@ -40,14 +40,15 @@ async function caller(
   const refusal = {
     refusal: jsonError(401, 'invalid_token', 'the access token is not valid for this gateway'),
   };
-  const token = parseAuthorization(authorization)?.token;
-  if (!authorization || !token) return {};
+  const presented = parseAuthorization(authorization);
+  if (!authorization || !presented) return {};
   // A DPoP proof is single-use: it is checked once, for the resource the token's `aud` names.
-  const candidates = /^DPoP /i.test(authorization)
-    ? audiences(token)
-        .filter((a) => resources.includes(a))
-        .slice(0, 1)
-    : resources;
+  const candidates =
+    presented.scheme === 'DPoP'
+      ? audiences(presented.token)
+          .filter((a) => resources.includes(a))
+          .slice(0, 1)
+      : resources;
   const http = { method: request.method, url: addressedUrl(pub), dpop: request.headers.get('dpop') };
   for (const resource of candidates) {
     try {

@@ -1,0 +1,71 @@
+/**
+ * MCP 2026-07-28 requests as a spec-following client sends them, for tests
+ * and benches that speak the protocol raw: the per-request `_meta` envelope
+ * (SEP-2575) and the headers that mirror the body (SEP-2243).
+ */
+
+/** The stateless MCP revision. */
+export const MCP_2026 = '2026-07-28';
+
+/** What a 2026 request carries besides its method and params. */
+export interface Request2026Options {
+  /** The JSON-RPC id (default 1). */
+  id?: number | string;
+  /** `io.modelcontextprotocol/clientCapabilities` (default `{}`). */
+  capabilities?: Record<string, unknown>;
+  /** Further `_meta` keys (`progressToken`, `io.modelcontextprotocol/clientInfo`, …), over the envelope. */
+  meta?: Record<string, unknown>;
+  /** The `Accept` header (default JSON or an event stream). */
+  accept?: string;
+}
+
+/** A 2026-07-28 request: the message, its body text and the headers that go with it. */
+export interface Request2026 {
+  message: { jsonrpc: '2.0'; id: number | string; method: string; params: Record<string, unknown> };
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** The `_meta` envelope of a 2026-07-28 request. */
+export function envelope2026(
+  capabilities: Record<string, unknown> = {},
+  meta: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    'io.modelcontextprotocol/protocolVersion': MCP_2026,
+    'io.modelcontextprotocol/clientCapabilities': capabilities,
+    ...meta,
+  };
+}
+
+/** A header value as SEP-2243 mirrors it: as is when printable ASCII, else `=?base64?…?=`. */
+function mirrored(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : `=?base64?${Buffer.from(value).toString('base64')}?=`;
+}
+
+/**
+ * `method` with `params` at 2026-07-28: `_meta` carries the envelope, and the
+ * headers carry `MCP-Protocol-Version`, `Mcp-Method` and, for a request that
+ * names a tool, prompt or resource, `Mcp-Name`.
+ */
+export function request2026(
+  method: string,
+  params: Record<string, unknown> = {},
+  opts: Request2026Options = {},
+): Request2026 {
+  const message = {
+    jsonrpc: '2.0' as const,
+    id: opts.id ?? 1,
+    method,
+    params: { ...params, _meta: envelope2026(opts.capabilities, opts.meta) },
+  };
+  const named = params.name ?? params.uri;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: opts.accept ?? 'application/json, text/event-stream',
+    'mcp-protocol-version': MCP_2026,
+    'mcp-method': method,
+    ...(typeof named === 'string' ? { 'mcp-name': mirrored(named) } : {}),
+  };
+  return { message, body: JSON.stringify(message), headers };
+}
