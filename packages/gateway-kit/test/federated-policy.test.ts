@@ -2,7 +2,7 @@
 // `policies.endpoints.<name>` (on the names the client sees) and the owning service's
 // `policies.services.<service>` (on the member's names), as a direct call to the service would.
 import { createFetchServer } from '@mcp-gateway/fetch-server';
-import { listen, type Listening } from '@mcp-gateway/testkit';
+import { listen, request2026, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/errors.js';
 import { resolveConfig } from '../src/config/load.js';
@@ -72,22 +72,11 @@ interface Answer {
 
 /** A 2026-07-28 request of `user` to the federated endpoint. */
 async function post(user: string, method: string, params: Record<string, unknown> = {}): Promise<Answer> {
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${tokens[user]}`,
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': '2026-07-28',
-    'mcp-method': method,
-  };
-  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
-  const meta = {
-    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-    'io.modelcontextprotocol/clientCapabilities': {},
-  };
+  const { headers, body } = request2026(method, params, { id: 7 });
   const res = await fetch(`${base}/mcp`, {
     method: 'POST',
-    headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: meta } }),
+    headers: { ...headers, authorization: `Bearer ${tokens[user]}` },
+    body,
   });
   return await rpcResult(res);
 }

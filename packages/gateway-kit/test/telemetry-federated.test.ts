@@ -7,6 +7,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   fixtureMcpServerCommand,
+  request2026,
   startOtlpReceiver,
   type OtlpReceiver,
   type ReceivedSpan,
@@ -49,7 +50,7 @@ afterAll(async () => {
   await collector?.close();
 });
 
-/** A 2026-07-28 POST to the endpoint (`_meta` merged into the envelope). */
+/** A 2026-07-28 POST to the endpoint (`meta` over the envelope). */
 function post2026(
   id: number,
   method: string,
@@ -57,23 +58,11 @@ function post2026(
   meta: Record<string, unknown> = {},
   signal?: AbortSignal,
 ) {
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${token}`,
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': '2026-07-28',
-    'mcp-method': method,
-  };
-  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
-  const _meta = {
-    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-    'io.modelcontextprotocol/clientCapabilities': {},
-    ...meta,
-  };
+  const { headers, body } = request2026(method, params, { id, meta });
   return fetch(`${base}/mcp`, {
     method: 'POST',
-    headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta } }),
+    headers: { ...headers, authorization: `Bearer ${token}` },
+    body,
     ...(signal ? { signal } : {}),
   });
 }
