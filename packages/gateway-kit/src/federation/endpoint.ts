@@ -128,9 +128,10 @@ export class FederatedEndpoint {
     const timeoutMs = this.route.config.timeout * 1000;
     const opts: MemberRequestOptions = { identity: req.identity, meta: req.meta, timeoutMs, info: req.info };
     const owner = req.owner ?? `user:${req.identity.sub}`;
-    const trace = req.trace;
-    if (!trace) return (service, method, params) => this.askMember(owner, service, method, params, opts);
-    const t = this.deps.telemetry!;
+    const { trace } = req;
+    const t = this.deps.telemetry;
+    if (!trace || !t)
+      return (service, method, params) => this.askMember(owner, service, method, params, opts);
     return async (service, method, params) => {
       const member = new MemberTrace(t, trace, service, method);
       const reply = await this.askMember(owner, service, method, params, { ...opts, trace: member });
