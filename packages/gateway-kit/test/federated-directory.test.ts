@@ -2,15 +2,10 @@
 // real gateway on 127.0.0.1: each endpoint the caller may use (one member it may use is
 // enough), with its URL and RFC 9728 document; one whose members are all another user's is
 // left out, as such a service is.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config/load.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
-import { createGateway, type Gateway } from '../src/gateway/create.js';
-import { createNodeServer, type NodeServer } from '../src/http/node.js';
-import { createLogger } from '../src/ops/logger.js';
+import { listeningGateway } from './helpers/listening.js';
 
-let gw: Gateway;
-let server: NodeServer;
 let base: string;
 const tokens: Record<string, string> = {};
 
@@ -24,38 +19,23 @@ interface Listed {
 }
 
 beforeAll(async () => {
-  const { config } = resolveConfig(
-    {
-      issuer: 'http://127.0.0.1',
-      store: { type: 'memory' },
-      services: {
-        open: { type: 'fetch', allowHosts: ['127.0.0.1'] },
-        secret: { type: 'fetch', allowHosts: ['127.0.0.1'], users: ['local:alice'] },
-      },
-      federated: [
-        { path: '/mcp', services: ['open', 'secret'] },
-        { path: '/team/private', name: 'private', services: ['secret'], title: 'Private tools' },
-      ],
+  const { gw, url } = await listeningGateway({
+    issuer: 'http://127.0.0.1',
+    services: {
+      open: { type: 'fetch', allowHosts: ['127.0.0.1'] },
+      secret: { type: 'fetch', allowHosts: ['127.0.0.1'], users: ['local:alice'] },
     },
-    { env: {} },
-  );
-  gw = await createGateway(config, {
-    logger: createLogger('silent'),
-    processMetrics: false,
-    passwordCost: { N: 1024, r: 8, p: 1 },
+    federated: [
+      { path: '/mcp', services: ['open', 'secret'] },
+      { path: '/team/private', name: 'private', services: ['secret'], title: 'Private tools' },
+    ],
   });
+  base = url;
   for (const user of ['alice', 'bob']) {
     await gw.users.put(user, `${user}-password-1`);
     // A token for a federated endpoint names its user at /servers too.
     tokens[user] = (await issueToken(gw, user, '/mcp')).access_token;
   }
-  server = createNodeServer(gw.fetch);
-  base = await server.listen(0, '127.0.0.1');
-});
-
-afterAll(async () => {
-  await server?.drain(0);
-  await gw?.close(0);
 });
 
 async function servers(user?: string): Promise<Listed[]> {

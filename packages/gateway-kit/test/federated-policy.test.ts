@@ -2,16 +2,17 @@
 // `policies.endpoints.<name>` (on the names the client sees) and the owning service's
 // `policies.services.<service>` (on the member's names), as a direct call to the service would.
 import { createFetchServer } from '@mcp-gateway/fetch-server';
-import { listen, type Listening } from '@mcp-gateway/testkit';
+import { listen, request2026, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/errors.js';
 import { resolveConfig } from '../src/config/load.js';
 import { issueToken } from '../src/gateway/cli-token.js';
-import { createGateway, type Gateway } from '../src/gateway/create.js';
-import { createLogger } from '../src/ops/logger.js';
+import type { Gateway } from '../src/gateway/create.js';
 import { ISSUER, rpcResult } from './helpers.js';
+import { listeningGateway } from './helpers/listening.js';
 
 let gw: Gateway;
+let base: string;
 let upstream: Listening;
 let page: Listening;
 let upstreamCalls = 0;
@@ -24,43 +25,34 @@ beforeAll(async () => {
     if (request.method === 'POST') upstreamCalls++;
     return fetchServer(request);
   });
-  const { config } = resolveConfig(
-    {
-      issuer: ISSUER,
-      store: { type: 'memory' },
+  ({ gw, url: base } = await listeningGateway({
+    issuer: ISSUER,
+    services: {
+      fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
+      upstream: { type: 'http', url: `${upstream.url}/mcp` },
+    },
+    federated: [{ path: '/mcp', services: ['fetch', 'upstream'], prefix: 'always' }],
+    policies: {
+      // The service's own policy: bob may not see or call upstream's fetch, wherever he comes from.
       services: {
-        fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
-        upstream: { type: 'http', url: `${upstream.url}/mcp` },
+        upstream: { default: 'allow', rules: [{ effect: 'hide', tools: ['fetch'], users: ['local:bob'] }] },
       },
-      federated: [{ path: '/mcp', services: ['fetch', 'upstream'], prefix: 'always' }],
-      policies: {
-        // The service's own policy: bob may not see or call upstream's fetch, wherever he comes from.
-        services: {
-          upstream: { default: 'allow', rules: [{ effect: 'hide', tools: ['fetch'], users: ['local:bob'] }] },
-        },
-        // The endpoint's policy, on the names it shows: fetch__fetch only for 127.0.0.1 URLs.
-        endpoints: {
-          mcp: {
-            default: 'allow',
-            rules: [
-              {
-                effect: 'deny',
-                tools: ['fetch__fetch'],
-                when: '!(urlHost(args.url) in ["127.0.0.1"])',
-                reason: 'loopback only here',
-              },
-            ],
-          },
+      // The endpoint's policy, on the names it shows: fetch__fetch only for 127.0.0.1 URLs.
+      endpoints: {
+        mcp: {
+          default: 'allow',
+          rules: [
+            {
+              effect: 'deny',
+              tools: ['fetch__fetch'],
+              when: '!(urlHost(args.url) in ["127.0.0.1"])',
+              reason: 'loopback only here',
+            },
+          ],
         },
       },
     },
-    { env: {} },
-  );
-  gw = await createGateway(config, {
-    logger: createLogger('silent'),
-    processMetrics: false,
-    passwordCost: { N: 1024, r: 8, p: 1 },
-  });
+  }));
   for (const user of ['alice', 'bob']) {
     await gw.users.put(user, `${user}-password-1`);
     tokens[user] = (await issueToken(gw, user, '/mcp')).access_token;
@@ -68,7 +60,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await gw?.close(0);
   await upstream?.close();
   await page?.close();
 });
@@ -81,26 +72,13 @@ interface Answer {
 
 /** A 2026-07-28 request of `user` to the federated endpoint. */
 async function post(user: string, method: string, params: Record<string, unknown> = {}): Promise<Answer> {
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${tokens[user]}`,
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': '2026-07-28',
-    'mcp-method': method,
-  };
-  if (typeof params.name === 'string') headers['mcp-name'] = params.name;
-  const meta = {
-    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-    'io.modelcontextprotocol/clientCapabilities': {},
-  };
-  const res = await gw.fetch(
-    new Request(`${ISSUER}/mcp`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params: { ...params, _meta: meta } }),
-    }),
-  );
-  return (await rpcResult(res));
+  const { headers, body } = request2026(method, params, { id: 7 });
+  const res = await fetch(`${base}/mcp`, {
+    method: 'POST',
+    headers: { ...headers, authorization: `Bearer ${tokens[user]}` },
+    body,
+  });
+  return await rpcResult(res);
 }
 
 const names = async (user: string) =>

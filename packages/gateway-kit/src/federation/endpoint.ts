@@ -10,11 +10,14 @@ import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import type { ServiceRegistry } from '../services/registry.js';
+import { MemberTrace } from '../telemetry/federated-trace.js';
+import type { McpRequestTrace } from '../telemetry/mcp-trace.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { Catalogs, type Ask, type ListKind } from './catalog.js';
 import { complete, MemberCompletions } from './completion.js';
 import type { FederatedTool, FederationHooks } from './hooks.js';
 import { LegacyMemberSessions, refusesModern } from './legacy-member.js';
-import { memberRequest, type MemberReply } from './member.js';
+import { memberRequest, type MemberReply, type MemberRequestOptions } from './member.js';
 import { ownerByPrefix, templateMatcher, type Owner } from './names.js';
 import type { FederatedRoute } from './resource.js';
 import { toolAnnotations } from './tool-annotations.js';
@@ -45,6 +48,8 @@ export interface FederatedRequest {
   owner?: string | undefined;
   /** The edge's facts of the request (its lazy disconnect `signal` reaches members). */
   info?: RequestInfo | undefined;
+  /** The request's trace, when telemetry is on: a child span per member request. */
+  trace?: McpRequestTrace | undefined;
 }
 
 /** What the endpoint needs from the gateway. */
@@ -56,6 +61,8 @@ export interface FederatedEndpointDeps {
   onToolCall?: (service: string, tool: string, identity: Identity, args: unknown) => void;
   /** Tool-call metrics, counted as on the service's own route (member names, published tools only). */
   metrics?: Pick<GatewayMetrics, 'learnTools' | 'countToolCall'> | undefined;
+  /** The gateway's telemetry: member requests of traced requests get spans. */
+  telemetry?: Telemetry | undefined;
 }
 
 const LIST_METHODS: Record<string, ListKind> = {
@@ -121,28 +128,45 @@ export class FederatedEndpoint {
     }
   }
 
-  /** Asks members for `req`'s caller, with its envelope, signal and the endpoint's deadline. */
+  /** Asks members for `req`'s caller, with its envelope, signal and the endpoint's deadline (and a span each, when traced). */
   ask(req: FederatedRequest): Ask {
     const timeoutMs = this.route.config.timeout * 1000;
-    const opts = { identity: req.identity, meta: req.meta, timeoutMs, info: req.info };
+    const opts: MemberRequestOptions = { identity: req.identity, meta: req.meta, timeoutMs, info: req.info };
     const owner = req.owner ?? `user:${req.identity.sub}`;
+    const { trace } = req;
+    const t = this.deps.telemetry;
+    if (!trace || !t)
+      return (service, method, params) => this.askMember(owner, service, method, params, opts);
     return async (service, method, params) => {
-      const entry = this.deps.registry.get(service);
-      if (!entry) return error(-32000, `service "${service}" is not available`);
-      const backend = this.deps.registry.backend(entry);
-      if (this.legacyOnly.has(service)) {
-        return this.legacy.request(owner, entry, backend, method, params, opts);
-      }
-      const reply = await memberRequest(entry, backend, method, params, opts);
-      // Only an `http` upstream can be 2025-only: every other backend serves 2026-07-28.
-      if (entry.config.type !== 'http' || !refusesModern(reply)) return reply;
-      this.legacyOnly.add(service);
-      this.deps.logger.info('federated: member speaks only 2025, using sessions with it', {
-        endpoint: this.route.localPath,
-        service,
-      });
-      return this.legacy.request(owner, entry, backend, method, params, opts);
+      const member = new MemberTrace(t, trace, service, method);
+      const reply = await this.askMember(owner, service, method, params, { ...opts, trace: member });
+      member.end(reply);
+      return reply;
     };
+  }
+
+  private async askMember(
+    owner: string,
+    service: string,
+    method: string,
+    params: Record<string, unknown>,
+    opts: MemberRequestOptions,
+  ): Promise<MemberReply> {
+    const entry = this.deps.registry.get(service);
+    if (!entry) return error(-32000, `service "${service}" is not available`);
+    const backend = this.deps.registry.backend(entry);
+    if (this.legacyOnly.has(service)) {
+      return this.legacy.request(owner, entry, backend, method, params, opts);
+    }
+    const reply = await memberRequest(entry, backend, method, params, opts);
+    // Only an `http` upstream can be 2025-only: every other backend serves 2026-07-28.
+    if (entry.config.type !== 'http' || !refusesModern(reply)) return reply;
+    this.legacyOnly.add(service);
+    this.deps.logger.info('federated: member speaks only 2025, using sessions with it', {
+      endpoint: this.route.localPath,
+      service,
+    });
+    return this.legacy.request(owner, entry, backend, method, params, opts);
   }
 
   /** What list-change watches need of 2025-only members: which they are, and a session with each. */
@@ -224,6 +248,7 @@ export class FederatedEndpoint {
       });
       if (refusal) return { error: refusal };
     }
+    req.trace?.annotate({ 'mcp.gateway.service': owner.service, 'mcp.gateway.member.tool': owner.original });
     this.deps.onToolCall?.(owner.service, owner.original, req.identity, req.params.arguments);
     const reply = await ask(owner.service, 'tools/call', { ...req.params, name: owner.original });
     // Counted as a direct call is: answered with a result (an error is not a call).

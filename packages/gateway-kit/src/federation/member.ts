@@ -6,14 +6,18 @@
  * deadline of its own.
  */
 import { knownBody } from '@mcp-gateway/internal/known-body';
-import { MATERIALIZE_REQUEST } from '@mcp-gateway/internal/lazy-request';
 import { unbuiltResponse } from '@mcp-gateway/internal/lazy-response';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { JsonRpcCode } from '../errors.js';
 import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
+import type { ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 import type { ServiceBackend } from '../services/backend.js';
 import type { ServiceEntry } from '../services/registry.js';
+import type { HopTracer } from '../telemetry/mcp-trace.js';
+import { syntheticRequest } from './synthetic-request.js';
+
+export { syntheticRequest } from './synthetic-request.js';
 
 /** The protocol revision members are asked in (the gateway's backends all serve it). */
 export const MEMBER_PROTOCOL_VERSION = '2026-07-28';
@@ -49,6 +53,8 @@ export interface MemberRequestOptions {
   timeoutMs: number;
   /** The edge's facts of the client's request (its lazy disconnect `signal`). */
   info?: RequestInfo | undefined;
+  /** The member request's trace, when telemetry is on: the backend's hops are its children. */
+  trace?: HopTracer | undefined;
 }
 
 /**
@@ -96,11 +102,18 @@ export async function memberExchange(
   backend: ServiceBackend,
   message: Record<string, unknown>,
   headers: Record<string, string>,
-  opts: Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info'>,
+  opts: Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info' | 'trace'>,
 ): Promise<MemberExchange> {
   const body = JSON.stringify(message);
-  const controller = new AbortController();
-  const request = syntheticRequest(entry.route.resource, headers, body, controller.signal);
+  // Per request: the abort signal is made only when a backend asks for it (the bridge rarely does).
+  let controller: AbortController | undefined;
+  let timedOut = false;
+  const signal = () => {
+    controller ??= new AbortController();
+    if (timedOut) controller.abort();
+    return controller.signal;
+  };
+  const request = syntheticRequest(entry.route.resource, headers, body, signal);
   // The client's disconnect reaches members through the edge's lazy `info.signal`, as on the direct path.
   const client = opts.info;
   const info = client
@@ -110,19 +123,24 @@ export async function memberExchange(
         },
       }
     : {};
+  // Backends that parse their answers anyway hand the reply over as an object: its body is not read again.
+  const observed = backend.observesResponses ? new ObservedReply() : undefined;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<MemberExchange>((resolve) => {
     timer = setTimeout(() => {
-      controller.abort();
+      timedOut = true;
+      controller?.abort();
       const seconds = Math.round(opts.timeoutMs / 100) / 10;
       const message = `service "${entry.name}" did not answer within ${seconds}s`;
       resolve({ reply: failure(JsonRpcCode.BackendTimeout, message), sessionId: null });
     }, opts.timeoutMs);
   });
   const exchange = (async (): Promise<MemberExchange> => {
-    const res = await backend.handle(request, opts.identity, { body, json: message, info });
+    const call = { body, json: message, info, observer: observed, trace: opts.trace };
+    const res = await backend.handle(request, opts.identity, call);
     const sessionId = message.method === 'initialize' ? res.headers.get('mcp-session-id') : null;
-    return { reply: await replyOf(entry.name, res), sessionId };
+    const reply = observed?.reply(res) ?? (await replyOf(entry.name, res));
+    return { reply, sessionId };
   })().catch((err: unknown) => ({ reply: errorOf(entry.name, err), sessionId: null }));
   try {
     return await Promise.race([exchange, deadline]);
@@ -132,30 +150,22 @@ export async function memberExchange(
 }
 
 /**
- * A lazy `Request` (the node edge's contract, `@mcp-gateway/internal/lazy-request`): `method`,
- * `url`, `headers.get/has` and `signal` answered from plain values, the real `Request` built
- * only when a backend asks for more (per request: a `new Request` costs more than the rest).
+ * The reply a backend told its observer of ({@link ServiceBackend.observesResponses}), when it
+ * did so before answering with a finite (non-SSE) body: that body says the same, and is not read.
  */
-export function syntheticRequest(
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  signal: AbortSignal,
-): Request {
-  let real: Request | undefined;
-  const materialize = () => (real ??= new Request(url, { method: 'POST', headers, body, signal }));
-  return Object.create(Request.prototype, {
-    method: { value: 'POST' },
-    url: { value: url },
-    signal: { value: signal },
-    headers: {
-      value: {
-        get: (name: string) => headers[name.toLowerCase()] ?? null,
-        has: (name: string) => name.toLowerCase() in headers,
-      },
-    },
-    [MATERIALIZE_REQUEST]: { value: materialize },
-  }) as Request;
+class ObservedReply implements ResponseObserver {
+  private message: Readonly<Record<string, unknown>> | undefined;
+
+  onResponse(response: Readonly<Record<string, unknown>>): void {
+    this.message = response;
+  }
+
+  /** The observed reply for `res`, or `undefined` (then `res`'s body is read). */
+  reply(res: Response): MemberReply | undefined {
+    const m = this.message;
+    if (!m || res.headers.get('content-type')?.startsWith('text/event-stream')) return undefined;
+    return replyOfMessage(m);
+  }
 }
 
 function failure(code: number, message: string): MemberReply {
@@ -179,6 +189,17 @@ function bodyText(res: Response): string | undefined {
     : undefined;
 }
 
+/** A JSON-RPC response message as a reply; `undefined` for anything else. */
+function replyOfMessage(m: Readonly<Record<string, unknown>>): MemberReply | undefined {
+  if (!('id' in m)) return undefined;
+  const msg = m as { result?: unknown; error?: RpcError };
+  if (msg.error && typeof msg.error.code === 'number') return { error: msg.error };
+  if (typeof msg.result === 'object' && msg.result !== null) {
+    return { result: msg.result as Record<string, unknown> };
+  }
+  return undefined;
+}
+
 /** The JSON-RPC response in a backend's answer (JSON, or the last response event of SSE). */
 async function replyOf(service: string, res: Response): Promise<MemberReply> {
   const text = bodyText(res) ?? (await res.text());
@@ -196,12 +217,9 @@ async function replyOf(service: string, res: Response): Promise<MemberReply> {
     } catch {
       continue;
     }
-    if (typeof m !== 'object' || m === null || !('id' in m)) continue;
-    const msg = m as { result?: unknown; error?: RpcError };
-    if (msg.error && typeof msg.error.code === 'number') return { error: msg.error };
-    if (typeof msg.result === 'object' && msg.result !== null) {
-      return { result: msg.result as Record<string, unknown> };
-    }
+    if (typeof m !== 'object' || m === null) continue;
+    const reply = replyOfMessage(m as Record<string, unknown>);
+    if (reply) return reply;
   }
   return failure(
     JsonRpcCode.BackendUnavailable,

@@ -84,13 +84,43 @@ export class McpRequestTrace implements HopTracer, ReplyWatcher {
     private readonly t: Telemetry,
     private readonly service: string,
     private readonly request: Request,
+    private readonly scope: Attributes,
   ) {
     this.metricMethod = metricMethod(request.method);
   }
 
-  /** Begins the trace of `request` to `service` (its span starts when admission has read the body). */
-  static begin(t: Telemetry, service: string, request: Request): McpRequestTrace {
-    return new McpRequestTrace(t, service, request);
+  /**
+   * Begins the trace of `request` to `service` (its span starts when admission has read the
+   * body). `scope`: the attributes naming what was asked, by default `mcp.gateway.service`
+   * (a federated endpoint names itself with `mcp.gateway.endpoint`); `service` labels the metric.
+   */
+  static begin(
+    t: Telemetry,
+    service: string,
+    request: Request,
+    scope: Attributes = { 'mcp.gateway.service': service },
+  ): McpRequestTrace {
+    return new McpRequestTrace(t, service, request, scope);
+  }
+
+  /** True once the request's span was started (by {@link admitted} or {@link refused}). */
+  get opened(): boolean {
+    return this.span !== undefined;
+  }
+
+  /** The request span's context (its children's parent). */
+  get spanContext(): Context {
+    return this.ctx;
+  }
+
+  /** Adds attributes learnt while serving (e.g. the member a federated call was routed to). */
+  annotate(attributes: Attributes): void {
+    this.span?.setAttributes(attributes);
+  }
+
+  /** The request's reply, when it is known before its HTTP answer (an answer built in the gateway). */
+  replied(reply: Readonly<Record<string, unknown>>): void {
+    this.reply ??= reply;
   }
 
   get sampled(): boolean {
@@ -147,26 +177,7 @@ export class McpRequestTrace implements HopTracer, ReplyWatcher {
   }
 
   hop(name: string, attributes: Attributes = {}): TracedHop {
-    const span = this.t.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, this.ctx);
-    const carrier: Record<string, string> = {};
-    this.t.propagator.inject(trace.setSpan(this.ctx, span), carrier, defaultTextMapSetter);
-    const hops = this.hops;
-    const hop: TracedHop = {
-      carrier,
-      end(outcome = {}) {
-        if (!hops.delete(hop)) return;
-        if (outcome.status !== undefined) span.setAttribute('http.response.status_code', outcome.status);
-        const error =
-          outcome.error ?? (outcome.status && outcome.status >= 400 ? String(outcome.status) : '');
-        if (error) {
-          span.setAttribute('error.type', error);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        span.end();
-      },
-    };
-    hops.add(hop);
-    return hop;
+    return startHop(this.t, this.ctx, this.hops, name, attributes);
   }
 
   get context(): Readonly<Record<string, string>> {
@@ -211,7 +222,7 @@ export class McpRequestTrace implements HopTracer, ReplyWatcher {
   }
 
   private open(name: string, attributes: Attributes, parent: Context): void {
-    attributes['mcp.gateway.service'] = this.service;
+    Object.assign(attributes, this.scope);
     attributes['http.request.method'] = this.request.method;
     const options = { kind: SpanKind.SERVER, attributes, startTime: this.startTime };
     this.span = this.t.tracer.startSpan(name, options, parent);
@@ -242,6 +253,30 @@ export class McpRequestTrace implements HopTracer, ReplyWatcher {
       'mcp.gateway.outcome': outcome.kind,
     });
   }
+}
+
+/**
+ * Starts a hop: a `CLIENT` child span of `parent`, kept in `open` until it ends, with the
+ * W3C trace context to send along.
+ */
+export function startHop(
+  t: Telemetry,
+  parent: Context,
+  open: Set<TracedHop>,
+  name: string,
+  attributes: Attributes,
+): TracedHop {
+  const span = t.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
+  const carrier: Record<string, string> = {};
+  t.propagator.inject(trace.setSpan(parent, span), carrier, defaultTextMapSetter);
+  const hop: TracedHop = {
+    carrier,
+    end(outcome = {}) {
+      if (open.delete(hop)) endHop(span, outcome);
+    },
+  };
+  open.add(hop);
+  return hop;
 }
 
 /** Ends a hop's span with the HTTP status the hop answered, or the error it failed with. */

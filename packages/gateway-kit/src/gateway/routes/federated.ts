@@ -24,6 +24,8 @@ import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
+import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js';
+import type { McpRequestTrace, TracedMessage } from '../../telemetry/mcp-trace.js';
 import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import type { OwnRoute, RouteContext } from './context.js';
 import { FederatedInputs, isResponse, legacyMeta } from './federated-input.js';
@@ -48,6 +50,15 @@ function rpc(id: string | number | null, reply: MemberReply, headers: Record<str
     status: 200,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
   });
+}
+
+/** Who asked, and what serving a request needs besides the message. */
+interface Served {
+  identity: Identity;
+  info: RequestInfo;
+  log: Logger;
+  /** The request's trace, when telemetry is on. */
+  trace: McpRequestTrace | undefined;
 }
 
 const paramsOf = (m: RpcMessage): Record<string, unknown> =>
@@ -82,6 +93,7 @@ class FederatedHttp {
       hooks,
       onToolCall: (service, tool, identity, args) => this.announce(service, tool, identity, args),
       metrics: ctx.metrics,
+      telemetry: ctx.telemetry,
     });
     this.sessions = new FederatedSessions(
       {
@@ -140,8 +152,23 @@ class FederatedHttp {
   }
 
   async serve(request: Request, pub: PublicRequest, info: RequestInfo, log: Logger): Promise<Response> {
+    if (request.method === 'OPTIONS') return this.ctx.cors.preflight(request, pub.origin);
+    const { telemetry } = this.ctx;
+    // Telemetry off: this one check, nothing is made.
+    if (!telemetry?.enabled) return this.admitted(request, pub, info, log, undefined);
+    const trace = federatedTrace(telemetry, this.endpoint.route.localPath, request);
+    return tracedAnswer(trace, await this.admitted(request, pub, info, log, trace), info);
+  }
+
+  /** Admission (CORS origin, token, members), then the method. */
+  private async admitted(
+    request: Request,
+    pub: PublicRequest,
+    info: RequestInfo,
+    log: Logger,
+    trace: McpRequestTrace | undefined,
+  ): Promise<Response> {
     const { cors } = this.ctx;
-    if (request.method === 'OPTIONS') return cors.preflight(request, pub.origin);
     const header = (name: string) => request.headers.get(name);
     const origin = header('origin');
     const corsHeaders = cors.headers(origin, pub.origin);
@@ -166,7 +193,8 @@ class FederatedHttp {
       return jsonError(403, 'access_denied', message, corsHeaders);
     }
     try {
-      return withHeaders(await this.serveMethod(request, header, identity, info, log), corsHeaders);
+      const res = await this.serveMethod(request, header, { identity, info, log, trace });
+      return withHeaders(res, corsHeaders);
     } catch (err) {
       if (err instanceof GatewayError) return withHeaders(err.toResponse(null), corsHeaders);
       throw err;
@@ -176,10 +204,10 @@ class FederatedHttp {
   private async serveMethod(
     request: Request,
     header: (name: string) => string | null,
-    identity: Identity,
-    info: RequestInfo,
-    log: Logger,
+    served: Served,
   ): Promise<Response> {
+    const { identity, info, trace } = served;
+    if (request.method !== 'POST') trace?.admitted(identity, [], undefined);
     const sessionId = header('mcp-session-id');
     if (request.method === 'DELETE') {
       if (!sessionId || !this.sessions.get(sessionId, identity.sub)) throw sessionNotFound();
@@ -196,14 +224,16 @@ class FederatedHttp {
     const message = await this.readMessage(request, info);
     if (isResponse(message)) {
       // A 2025 client's answer to a relayed server→client request.
+      trace?.admitted(identity, [], undefined);
       const session = sessionId ? this.sessions.get(sessionId, identity.sub) : undefined;
       if (!session) throw sessionNotFound();
       this.inputs.pending.answer(session.id, message);
       return new Response(null, { status: 202 });
     }
+    trace?.admitted(identity, [message as TracedMessage], message);
     const era = requestEra(message, header('mcp-protocol-version'), sessionId);
-    if (era === 'modern') return this.serveModern(message, header, identity, info);
-    return this.serveLegacy(message, sessionId, identity, info, log, header('accept'));
+    if (era === 'modern') return this.serveModern(message, header, served);
+    return this.serveLegacy(message, sessionId, served, header('accept'));
   }
 
   /** The one JSON-RPC message of a POST (a batch or non-JSON body is refused). */
@@ -211,8 +241,9 @@ class FederatedHttp {
     let text: string;
     try {
       if (info.body && info.body.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
-      text = info.body
-        ? Buffer.from(info.body).toString('utf8')
+      const buffered = info.body;
+      text = buffered
+        ? Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8')
         : await readText(request, MAX_MCP_BODY_BYTES);
     } catch (err) {
       if (!(err instanceof BodyTooLarge)) throw err;
@@ -247,8 +278,7 @@ class FederatedHttp {
   private async serveModern(
     m: RpcMessage,
     header: (name: string) => string | null,
-    identity: Identity,
-    info: RequestInfo,
+    { identity, info, trace }: Served,
   ): Promise<Response> {
     const refusal = checkModernHeaders(m, header);
     if (refusal) return refusal.error.toResponse(refusal.id);
@@ -277,17 +307,19 @@ class FederatedHttp {
     }
     const { _meta, ...rest } = params;
     const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
-    const reply = await this.endpoint.serve({ method, params: rest, identity, meta, info });
-    return rpc(id, modernReply(method, reply));
+    const reply = modernReply(
+      method,
+      await this.endpoint.serve({ method, params: rest, identity, meta, info, trace }),
+    );
+    trace?.replied(reply);
+    return rpc(id, reply);
   }
 
   /** A 2025 request: `initialize` opens a session; anything else needs the caller's own session. */
   private async serveLegacy(
     m: RpcMessage,
     sessionId: string | null,
-    identity: Identity,
-    info: RequestInfo,
-    log: Logger,
+    { identity, info, log, trace }: Served,
     accept: string | null,
   ): Promise<Response> {
     const id = m.id ?? null;
@@ -334,7 +366,7 @@ class FederatedHttp {
       const { _meta, ...rest } = params;
       const progress = (_meta as { progressToken?: unknown } | undefined)?.progressToken;
       const meta = legacyMeta(progress, session.clientCapabilities);
-      const req = { method, params: rest, identity, meta, info, owner: session.id };
+      const req = { method, params: rest, identity, meta, info, owner: session.id, trace };
       const reply = await this.endpoint.serve(req);
       relayed = this.inputs.relay(
         {
@@ -350,7 +382,10 @@ class FederatedHttp {
         },
         reply,
       );
-      return relayed ?? rpc(id, legacyReply(reply));
+      if (relayed) return relayed;
+      const out = legacyReply(reply);
+      trace?.replied(out);
+      return rpc(id, out);
     } finally {
       if (!relayed) session.inFlight--;
     }
