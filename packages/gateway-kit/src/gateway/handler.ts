@@ -74,9 +74,9 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     try {
       if (!hosts.allows(pub.host) && !HostPolicy.exempt(ctx.local(pub)))
         [kind, response] = ['host', misdirected()];
-      else [kind, response] = await route(request, info, pub, t.log);
+      else [kind, response] = await route(request, info, pub, t);
     } catch (err) {
-      response = errorResponse(err, t.log);
+      response = errorResponse(err, t);
     }
     response = withHeaders(response, { 'x-request-id': t.reqId });
     access.finish(t, kind, response.status, request.method, pub);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { childLogger, logEnabled } from '@mcp-gateway/internal/log';
+import { childLogger, logEnabled, type LineLevel, type LogFields } from '@mcp-gateway/internal/log';
 import type { Logger } from '../ops/logger.js';
 import type { GatewayMetrics } from '../ops/metrics.js';
 import type { PublicRequest } from '../http/public-url.js';
@@ -9,23 +9,43 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Per-request state: start time, request id (the client's when well-formed),
- * and a logger bound to the id, made on first use (most requests log nothing
- * below the access line). A class, not an object literal with a getter: a
- * per-request getter closure keeps the request's objects alive through
+ * and itself the request's logger: lines carry the id, and the bound child
+ * logger is made on the first line (most requests log nothing below the
+ * access line, so most never make one). A class, not an object literal with
+ * closures: per-request closures keep the request's objects alive through
  * young-generation GCs.
  */
-export class RequestContext {
+export class RequestContext implements Logger {
   readonly started = performance.now();
   readonly reqId: string;
-  private child: Logger | undefined;
+  private bound: Logger | undefined;
   constructor(
     given: string | null | undefined,
     private readonly logger: Logger,
   ) {
     this.reqId = given && REQUEST_ID.test(given) ? given : randomUUID();
   }
-  get log(): Logger {
-    return (this.child ??= childLogger(this.logger, { reqId: this.reqId }));
+  /** The logger bound to the request id, made now if it was not yet. */
+  private get log(): Logger {
+    return (this.bound ??= childLogger(this.logger, { reqId: this.reqId }));
+  }
+  debug(msg: string, fields?: LogFields): void {
+    if (logEnabled(this.logger, 'debug')) this.log.debug(msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    if (logEnabled(this.logger, 'info')) this.log.info(msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    if (logEnabled(this.logger, 'warn')) this.log.warn(msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    if (logEnabled(this.logger, 'error')) this.log.error(msg, fields);
+  }
+  enabled(level: LineLevel): boolean {
+    return logEnabled(this.logger, level);
+  }
+  child(fields: LogFields): Logger {
+    return childLogger(this.log, fields);
   }
 }
 
