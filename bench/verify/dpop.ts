@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { autocannon, median, type AutocannonResult } from '../lib/autocannon.js';
+import { treeCpuMs } from '../lib/proc.js';
 
 /** What servers.ts prints that this case needs. */
 export interface DpopBenchInfo {
@@ -78,8 +79,23 @@ async function run(
   return { ...r, perSecond: (r.requests.total / (last - start)) * 1000 };
 }
 
-/** Runs the DPoP case and prints each round and the median ratio. */
-export async function dpopComparison(info: DpopBenchInfo): Promise<void> {
+/** CPU milliseconds of the servers' process (both servers live in it; one side is loaded at a time). */
+const cpuOf = (pid: number | undefined): number => (pid === undefined ? 0 : (treeCpuMs(pid)?.root ?? 0));
+
+/**
+ * Runs the DPoP case and prints each round and the median ratio, and, with
+ * `serverPid`, the servers' CPU per request of each side: the load generator
+ * shares this machine's cores, so throughput can be its limit rather than the
+ * servers'; CPU per request is what each server needs of a core.
+ */
+export async function dpopComparison(info: DpopBenchInfo, serverPid?: number): Promise<void> {
+  const cpu = { dpop: 0, bare: 0, requests: 0 };
+  const timed = async (side: 'dpop' | 'bare', load: () => Promise<Measured>): Promise<Measured> => {
+    const before = cpuOf(serverPid);
+    const r = await load();
+    cpu[side] += cpuOf(serverPid) - before;
+    return r;
+  };
   const forwarded = {
     'x-forwarded-proto': 'http',
     'x-forwarded-host': info.host,
@@ -108,12 +124,13 @@ export async function dpopComparison(info: DpopBenchInfo): Promise<void> {
     let d: Measured;
     let b: Measured;
     if (round % 2 === 0) {
-      d = await dpopSide();
-      b = await bareSide();
+      d = await timed('dpop', dpopSide);
+      b = await timed('bare', bareSide);
     } else {
-      b = await bareSide();
-      d = await dpopSide();
+      b = await timed('bare', bareSide);
+      d = await timed('dpop', dpopSide);
     }
+    cpu.requests += REQUESTS;
     const ratio = d.perSecond / b.perSecond;
     ratios.push(ratio);
     console.log(
@@ -132,5 +149,13 @@ export async function dpopComparison(info: DpopBenchInfo): Promise<void> {
     '  ratio /verify DPoP ÷ bare Bearer (median of %d rounds): %s (aim ≥ 1.5)',
     ROUNDS,
     median(ratios).toFixed(2),
+  );
+  if (serverPid === undefined || cpu.requests === 0) return;
+  const perRequest = (ms: number) => (ms * 1000) / cpu.requests;
+  console.log(
+    "  servers' CPU per request (/proc, all rounds): /verify DPoP %s µs, bare Bearer %s µs; bare ÷ DPoP %s (requests per core)",
+    perRequest(cpu.dpop).toFixed(0),
+    perRequest(cpu.bare).toFixed(0),
+    (cpu.bare / cpu.dpop).toFixed(2),
   );
 }

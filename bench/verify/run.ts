@@ -60,7 +60,7 @@ async function load(name: string, url: string): Promise<AutocannonResult> {
 
 const only = process.env.BENCH_VERIFY_ONLY; // `dpop`: just the DPoP case
 try {
-  if (only === 'dpop') await dpopComparison(info);
+  if (only === 'dpop') await dpopComparison(info, child.pid);
   else await httpComparison();
 } finally {
   child.kill('SIGTERM');
@@ -104,7 +104,7 @@ async function httpComparison(): Promise<void> {
     '  ratio fetch route ÷ bare:             %s',
     (best[targets[1]![0]]!.requests.average / bare).toFixed(2),
   );
-  await dpopComparison(info);
+  await dpopComparison(info, child.pid);
 }
 
 // In-process: verifyAccessToken (cached after the first call, revocation checked each time) vs raw jwtVerify.
