@@ -26,13 +26,16 @@ import { freePort } from '@mcp-gateway/testkit';
 import {
   checkEchoCall2026,
   echoCall,
+  echoCall2026,
   median,
+  MODERN_CALL_HEADERS,
   toolsCallLoad,
   toolsCallLoad2026,
   type AutocannonResult,
 } from '../lib/autocannon.js';
 import { GATEWAY_CLI, gatewayCli } from '../lib/cli.js';
 import { treeCpuMs } from '../lib/proc.js';
+import { sequentialPosts } from '../lib/sequential.js';
 import { startServer, stopServer } from '../lib/servers.js';
 import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
 
@@ -84,6 +87,40 @@ async function firstResult(url: string, c: Client): Promise<{ legacy: number[]; 
 const fmt = (r: AutocannonResult) =>
   `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;
 
+const LEAN_CALLS = Number(process.env.BENCH_LEAN_CALLS ?? 3000);
+
+/** c=1 through a raw keep-alive socket (lib/sequential.ts), alternating eras: µs per call. */
+async function leanRounds(url: string, c: Client): Promise<{ legacy: number[]; modern: number[] }> {
+  const legacyHeaders = sessionHeaders(c.sid, c.auth);
+  const modernHeaders = { ...MODERN_CALL_HEADERS, ...c.auth };
+  const legacy = () => sequentialPosts(url, legacyHeaders, echoCall, LEAN_CALLS);
+  const modern = () => sequentialPosts(url, modernHeaders, echoCall2026, LEAN_CALLS);
+  await legacy(); // warm-up
+  await modern();
+  const out = { legacy: [] as number[], modern: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      out.legacy.push((await legacy()).usPerCall);
+      out.modern.push((await modern()).usPerCall);
+    } else {
+      out.modern.push((await modern()).usPerCall);
+      out.legacy.push((await legacy()).usPerCall);
+    }
+  }
+  return out;
+}
+
+function reportLean(lean: { legacy: number[]; modern: number[] }) {
+  const ratios = lean.modern.map((m, i) => lean.legacy[i]! / m);
+  console.log(
+    `c=1 through a raw keep-alive socket (no load generator's cost; ${ROUNDS} alternating rounds of ${LEAN_CALLS} calls):`,
+  );
+  console.log(
+    `  2025 session ${median(lean.legacy).toFixed(0)} µs per call, 2026 stateless ${median(lean.modern).toFixed(0)} µs; ` +
+      `ratio stateless/sessions ${median(ratios).toFixed(2)} (rounds ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
+  );
+}
+
 /** Writes the config, adds the users and issues their tokens, before the gateway starts. */
 function prepare(cwd: string, port: number): string[] {
   writeBenchGatewayConfig(cwd, port);
@@ -123,16 +160,19 @@ async function main() {
     await legacy1(); // warm-up
     await modern1();
     const rows: Record<string, AutocannonResult[]> = { s1: [], m1: [], s10: [], m10: [] };
-    const cpu: Record<string, { ms: number; gatewayMs: number; requests: number }> = {};
+    const cpu: Record<string, Cpu> = {};
     const measured = async (k: string, run: () => Promise<AutocannonResult>) => {
       const before = treeCpuMs(gateway.pid);
+      const client = process.cpuUsage();
       const r = await run();
+      const used = process.cpuUsage(client);
       const after = treeCpuMs(gateway.pid);
       rows[k]!.push(r);
       if (before !== undefined && after !== undefined) {
-        const c = (cpu[k] ??= { ms: 0, gatewayMs: 0, requests: 0 });
+        const c = (cpu[k] ??= { ms: 0, gatewayMs: 0, clientMs: 0, requests: 0 });
         c.ms += after.tree - before.tree;
         c.gatewayMs += after.root - before.root;
+        c.clientMs += (used.user + used.system) / 1000;
         c.requests += r.requests.total;
       }
     };
@@ -154,16 +194,26 @@ async function main() {
             ];
       for (const [k, run] of pairs) await measured(k, run);
     }
+    const lean = await leanRounds(url, one);
     const first = await firstResult(url, one);
     report(rows, cpu, first);
+    reportLean(lean);
   } finally {
     await stopServer(gateway);
   }
 }
 
+/** CPU milliseconds over a kind's runs: gateway + children, the gateway alone, and the load generator (this process). */
+interface Cpu {
+  ms: number;
+  gatewayMs: number;
+  clientMs: number;
+  requests: number;
+}
+
 function report(
   rows: Record<string, AutocannonResult[]>,
-  cpu: Record<string, { ms: number; gatewayMs: number; requests: number }>,
+  cpu: Record<string, Cpu>,
   first: { legacy: number[]; modern: number[] },
 ) {
   const pick = (k: string) =>
@@ -183,7 +233,8 @@ function report(
     `  ratio stateless/sessions: c=1 ${ratio('m1', 's1').toFixed(2)}, c=10 ${ratio('m10', 's10').toFixed(2)} (aim >= 1.0)`,
   );
   console.log(`  per-round ratios: c=1 ${rounds('m1', 's1')}; c=10 ${rounds('m10', 's10')}`);
-  const us = (k: string, f: 'ms' | 'gatewayMs') => (cpu[k] ? (cpu[k][f] * 1000) / cpu[k].requests : NaN);
+  const us = (k: string, f: 'ms' | 'gatewayMs' | 'clientMs') =>
+    cpu[k] ? (cpu[k][f] * 1000) / cpu[k].requests : NaN;
   const line = (c: string, s: string, m: string) =>
     `  ${c} 2025 ${us(s, 'ms').toFixed(0)} µs (gateway ${us(s, 'gatewayMs').toFixed(0)}), ` +
     `2026 ${us(m, 'ms').toFixed(0)} µs (gateway ${us(m, 'gatewayMs').toFixed(0)}); ` +
@@ -192,6 +243,11 @@ function report(
     console.log('CPU per request, gateway + its stdio children (/proc, all rounds):');
     console.log(line('c=1 ', 's1', 'm1'));
     console.log(line('c=10', 's10', 'm10'));
+    const client = (c: string, s: string, m: string) =>
+      `  ${c} 2025 ${us(s, 'clientMs').toFixed(0)} µs, 2026 ${us(m, 'clientMs').toFixed(0)} µs`;
+    console.log('CPU per request of the load generator (autocannon, this process), on the same 2 cores:');
+    console.log(client('c=1 ', 's1', 'm1'));
+    console.log(client('c=10', 's10', 'm10'));
   }
   const ms = (xs: number[]) => `${median(xs).toFixed(1)} ms`;
   console.log(`new client to first result (median of ${FIRST_RESULT_SAMPLES}):`);
