@@ -6,7 +6,7 @@
 // µs per call per phase; each phase's `.heapprofile` (Chrome DevTools) goes to PROBE_DIR.
 // Unlike throughput, bytes per call do not depend on what else runs on a shared machine.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@mcp-gateway/testkit';
@@ -18,6 +18,7 @@ import {
   MCP_ACCEPT,
   MODERN_CALL_HEADERS,
 } from '../lib/autocannon.js';
+import { allocLine, allocPreloadArgs, allocProbe } from '../lib/alloc-probe.js';
 import { GATEWAY_CLI, gatewayCli } from '../lib/cli.js';
 import { startServer, stopServer } from '../lib/servers.js';
 import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
@@ -25,51 +26,14 @@ import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from 
 const N = Number(process.env.PROBE_N ?? 4000);
 const PHASES = Number(process.env.PROBE_PHASES ?? 2);
 
-/** The gateway's preload (plain JS, written next to the config). */
-const PRELOAD = `
-const inspector = require('node:inspector');
-const fs = require('node:fs');
-const { PerformanceObserver, constants } = require('node:perf_hooks');
-const session = new inspector.Session();
-session.connect();
-let on = false, n = 0, gc, cpu0;
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    if (!on) continue;
-    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++; else gc.major++;
-    gc.ms += e.duration;
-  }
-}).observe({ entryTypes: ['gc'] });
-process.on('SIGUSR2', () => {
-  if (!on) {
-    gc = { minor: 0, major: 0, ms: 0 };
-    cpu0 = process.cpuUsage();
-    const opts = { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
-    session.post('HeapProfiler.startSampling', opts, () => { on = true; process.stderr.write('PROBE started\\n'); });
-    return;
-  }
-  on = false;
-  const cpu = process.cpuUsage(cpu0);
-  session.post('HeapProfiler.stopSampling', (err, r) => {
-    const file = process.env.PROBE_DIR + '/phase-' + n++ + '.heapprofile';
-    fs.writeFileSync(file, JSON.stringify(r.profile));
-    let bytes = 0;
-    const walk = (node) => { bytes += node.selfSize; node.children.forEach(walk); };
-    walk(r.profile.head);
-    process.stderr.write('PROBE ' + JSON.stringify({ file, bytes, gc, cpuUs: cpu.user + cpu.system }) + '\\n');
-  });
-});
-`;
-
 async function main() {
   const cwd = mkdtempSync(path.join(tmpdir(), 'bench-alloc-'));
   const dir = path.resolve(process.env.PROBE_DIR ?? cwd);
   const port = await freePort();
   writeBenchGatewayConfig(cwd, port);
-  writeFileSync(path.join(cwd, 'preload.cjs'), PRELOAD);
   gatewayCli(cwd, ['users', 'add', 'bench0', '--password', `p${randomBytes(18).toString('hex')}`]);
   const token = gatewayCli(cwd, ['token', '--user', 'bench0', '--service', 'bench']);
-  const gateway = startServer(['--require', path.join(cwd, 'preload.cjs'), GATEWAY_CLI], {
+  const gateway = startServer([...allocPreloadArgs(cwd), GATEWAY_CLI], {
     cwd,
     env: { PROBE_DIR: dir },
   });
@@ -99,30 +63,12 @@ async function main() {
       });
     await run('2025', 3000); // warm-up
     await run('2026', 3000);
-    let seen = 0;
-    const next = async (pattern: RegExp) => {
-      for (;;) {
-        const m = pattern.exec(gateway.stderr.slice(seen));
-        if (m) {
-          seen += m.index + m[0].length;
-          return m;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
+    const phase = allocProbe(gateway);
     console.log(`tools/call (echo) through the gateway, c=1, phases of ${N} calls; MCP_ACCEPT ${MCP_ACCEPT}`);
     for (let p = 0; p < PHASES; p++) {
       for (const era of p % 2 === 0 ? (['2025', '2026'] as const) : (['2026', '2025'] as const)) {
-        process.kill(gateway.pid, 'SIGUSR2');
-        await next(/PROBE started\n/);
-        const r = await run(era, N);
-        process.kill(gateway.pid, 'SIGUSR2');
-        const s = JSON.parse((await next(/PROBE (\{.*\})\n/))[1]!);
-        console.log(
-          `  ${era}  ${(s.bytes / N).toFixed(0).padStart(6)} bytes/call  scavenges ${s.gc.minor}  ` +
-            `mark-compacts ${s.gc.major}  GC ${s.gc.ms.toFixed(0)} ms  gateway CPU ${(s.cpuUs / N).toFixed(0)} µs/call` +
-            `${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}  ${s.file}`,
-        );
+        const [s, r] = await phase(() => run(era, N));
+        console.log(allocLine(era, s, N, r));
       }
     }
   } finally {
