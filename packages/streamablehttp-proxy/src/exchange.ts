@@ -30,7 +30,11 @@ export interface RequestView {
    * only when a POST gets that far, after the header checks, as it always has).
    */
   loadBody?: () => Promise<Uint8Array | undefined>;
-  /** `JSON.parse` of exactly `body` when the caller parsed it already (the bridge then does not parse it again). */
+  /**
+   * `JSON.parse` of exactly `body` when the caller parsed it already (the bridge then does not
+   * parse it again); with no `body` (and no `loadBody`), the message itself, from an in-process
+   * caller that never serialised it.
+   */
   json?: unknown;
   /** Told of each response the child sends to a request of this POST (e.g. the gateway counts tool calls). */
   observer?: ResponseObserver;

@@ -145,10 +145,11 @@ export class HttpHandler {
     }
     const body = request.body ?? (request.loadBody ? await request.loadBody() : undefined);
     if (body && body.byteLength > this.cfg.maxBodyBytes) throw tooLarge(this.cfg.maxBodyBytes);
-    const text = body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : '';
+    // The caller's parse of this very body (or its message, when it sent no body): not parsed again.
+    const given = request.json !== undefined && body === request.body;
     let parsed: unknown;
     try {
-      parsed = request.json !== undefined && body === request.body ? request.json : JSON.parse(text);
+      parsed = given ? request.json : JSON.parse(utf8(body));
     } catch {
       throw new BridgeHttpError(400, JsonRpcCode.ParseError, 'Parse error: body is not JSON');
     }
@@ -170,6 +171,8 @@ export class HttpHandler {
         request.clientGone,
       );
     }
+    // A 2025 message is forwarded as the client's own text (decoded here: 2026 requests never need it).
+    const text = body || !given ? utf8(body) : JSON.stringify(parsed);
     const batch = Array.isArray(parsed);
     const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];
     if (values.length === 0 || values.length > MAX_BATCH) {
@@ -367,3 +370,8 @@ function identityView(request: RequestView): { headers: RequestHeaders } {
 
 /** The DNS-rebinding guard's host-name rules (the repo's one copy, shared with fetch-server). */
 export { hostnameOf, isLoopbackHost };
+
+/** A body's UTF-8 text (`''` when there is none), without copying its bytes. */
+function utf8(body: Uint8Array | undefined): string {
+  return body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : '';
+}

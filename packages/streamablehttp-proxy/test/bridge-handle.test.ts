@@ -56,6 +56,11 @@ async function viewFor(request: Request): Promise<RequestView> {
     view.body = replace === 'big' ? Buffer.alloc(MAX_BODY + 1, 0x20) : Buffer.from(replace, 'base64');
     return view;
   }
+  // x-test-json: 2, an in-process caller's message, never serialised: view.json without a body.
+  if (h('x-test-json') === '2' && wire) {
+    view.json = JSON.parse(Buffer.from(wire).toString('utf8'));
+    return view;
+  }
   view.body = wire;
   // The gateway's pattern: it parsed the body to count tool calls and hands over both.
   if (h('x-test-json') === '1' && wire) view.json = JSON.parse(Buffer.from(wire).toString('utf8'));
@@ -208,6 +213,22 @@ describe('StdioBridge.handle (an embedder that authenticated the request)', () =
     });
     const answers = (await batch.json()) as { id: number }[];
     expect(answers.map((a) => a.id).sort((x, y) => x - y)).toEqual([9, 10]);
+  });
+
+  it('handle: view.json without a body (an in-process caller\'s message) is served as that message', async () => {
+    const sid = await openSession('carol');
+    const res = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: {
+        ...POST_HEADERS,
+        accept: 'application/json',
+        'mcp-session-id': sid,
+        'x-test-as': 'carol',
+        'x-test-json': '2',
+      },
+      body: callBody(12, 'echo', { text: 'never serialised' }),
+    });
+    expect(await res.json()).toMatchObject({ id: 12, result: { content: [{ text: 'never serialised' }] } });
   });
 
   it('handle: view.observer is told of each response to its own requests, parsed: results and errors, SSE and JSON, not notifications or other POSTs', async () => {

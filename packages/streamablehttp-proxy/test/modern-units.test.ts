@@ -1,7 +1,6 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sameEnv } from '../src/modern/pool.js';
-import { Ticker, type Ticking } from '../src/modern/ticker.js';
 
 /** The rule `sameEnv` replaces: sorted names and values, compared as text. */
 const keyOf = (env: Record<string, string> | undefined) =>
@@ -23,33 +22,5 @@ describe('2026 child pool: header-given environments', () => {
       nil: undefined,
     });
     fc.assert(fc.property(env, env, (a, b) => sameEnv(a, b) === (keyOf(a) === keyOf(b))));
-  });
-});
-
-describe('2026 calls: the shared ticker', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it('ticks what is registered with the clock time, stops its timer once nothing is, and restarts on demand', () => {
-    vi.useFakeTimers();
-    let now = 1000;
-    const ticker = new Ticker({ now: () => now }, 5);
-    const seen: number[] = [];
-    const item: Ticking = { tick: (t) => seen.push(t) };
-    ticker.add(item);
-    vi.advanceTimersByTime(30);
-    expect(seen.length).toBeGreaterThan(0);
-    expect(seen.every((t) => t === 1000)).toBe(true);
-    ticker.delete(item);
-    const count = seen.length;
-    now = 2000;
-    vi.advanceTimersByTime(30);
-    expect(seen.length).toBe(count);
-    expect((ticker as unknown as { timer: unknown }).timer).toBeUndefined();
-    ticker.add(item);
-    vi.advanceTimersByTime(30);
-    expect(seen.at(-1)).toBe(2000);
-    ticker.close();
   });
 });

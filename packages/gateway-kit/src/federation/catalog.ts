@@ -72,9 +72,13 @@ export class Catalogs {
 
   /** The routing table of `user` for `kind`: remembered when fresh, else listed now. */
   async routing(kind: ListKind, user: string, members: readonly string[], ask: Ask): Promise<Merged<Item>> {
+    return this.fresh(kind, user, members) ?? this.list(kind, user, members, ask);
+  }
+
+  /** The routing table of `user` for `kind` when one is remembered and fresh (no promise, no list). */
+  fresh(kind: ListKind, user: string, members: readonly string[]): Merged<Item> | undefined {
     const t = this.tables.get(`${user}\n${kind}\n${members.join(',')}`);
-    if (t && t.expires > this.now()) return t.merged;
-    return this.list(kind, user, members, ask);
+    return t && t.expires > this.now() ? t.merged : undefined;
   }
 
   /** Forgets the routing tables of `user` (a member said its lists changed). */

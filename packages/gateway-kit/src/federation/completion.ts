@@ -21,7 +21,13 @@ interface CompletionRequest {
 /** What routing a completion needs of the endpoint (`FederatedEndpoint`). */
 export interface CompletionRouting<R extends CompletionRequest> {
   catalogs: Catalogs;
-  ownerOf(kind: 'prompts', name: string, req: R, members: string[], ask: Ask): Promise<Owner | undefined>;
+  ownerOf(
+    kind: 'prompts',
+    name: string,
+    req: R,
+    members: string[],
+    ask: Ask,
+  ): Owner | undefined | Promise<Owner | undefined>;
 }
 
 const invalid = (message: string): MemberReply => ({ error: { code: -32602, message } });

@@ -40,6 +40,7 @@ export function federatedCapabilities(listChanged: boolean) {
 /** One request to the endpoint, whichever era framed it. */
 export interface FederatedRequest {
   method: string;
+  /** The caller's params; any `_meta` in them never reaches a member (each gets its own, from `meta`). */
   params: Record<string, unknown>;
   identity: Identity;
   /** The caller's `_meta` (2026 envelope keys, progress token), passed on to members. */
@@ -96,25 +97,33 @@ export class FederatedEndpoint {
 
   /** The members `identity` may use: enabled, its `users` list admits them, and the token holds their scopes. */
   members(identity: Identity): string[] {
-    return this.route.config.services.filter((name) => {
-      const e = this.deps.registry.get(name);
-      return (
-        !!e &&
-        mayUse(e.config.users, identity.sub) &&
-        e.route.scopes.every((s) => identity.scopes.includes(s))
-      );
-    });
+    return this.route.config.services.filter((name) => this.mayUse(identity, name));
   }
 
-  /** Serves one request (never `initialize` or `server/discover`: the route answers those). */
-  async serve(req: FederatedRequest): Promise<MemberReply> {
+  /** Whether `identity` may use at least one member (else the endpoint refuses them). */
+  mayUseAny(identity: Identity): boolean {
+    return this.route.config.services.some((name) => this.mayUse(identity, name));
+  }
+
+  private mayUse(identity: Identity, service: string): boolean {
+    const e = this.deps.registry.get(service);
+    if (!e || !mayUse(e.config.users, identity.sub)) return false;
+    for (const scope of e.route.scopes) if (!identity.scopes.includes(scope)) return false;
+    return true;
+  }
+
+  /**
+   * Serves one request (never `initialize` or `server/discover`: the route answers those).
+   * Per call: no promise of its own (each method's is the answer).
+   */
+  serve(req: FederatedRequest): Promise<MemberReply> {
     const members = this.members(req.identity);
     const ask = this.ask(req);
     const kind = LIST_METHODS[req.method];
     if (kind) return this.list(kind, req, members, ask);
     switch (req.method) {
       case 'ping':
-        return { result: {} };
+        return Promise.resolve({ result: {} });
       case 'tools/call':
         return this.callTool(req, members, ask);
       case 'prompts/get':
@@ -124,7 +133,7 @@ export class FederatedEndpoint {
       case 'completion/complete':
         return complete(this, req, members, ask);
       default:
-        return error(Code.MethodNotFound, `Method not found: ${req.method}`);
+        return Promise.resolve(error(Code.MethodNotFound, `Method not found: ${req.method}`));
     }
   }
 
@@ -145,7 +154,7 @@ export class FederatedEndpoint {
     };
   }
 
-  private async askMember(
+  private askMember(
     owner: string,
     service: string,
     method: string,
@@ -153,20 +162,23 @@ export class FederatedEndpoint {
     opts: MemberRequestOptions,
   ): Promise<MemberReply> {
     const entry = this.deps.registry.get(service);
-    if (!entry) return error(-32000, `service "${service}" is not available`);
+    if (!entry) return Promise.resolve(error(-32000, `service "${service}" is not available`));
     const backend = this.deps.registry.backend(entry);
     if (this.legacyOnly.has(service)) {
       return this.legacy.request(owner, entry, backend, method, params, opts);
     }
-    const reply = await memberRequest(entry, backend, method, params, opts);
-    // Only an `http` upstream can be 2025-only: every other backend serves 2026-07-28.
-    if (entry.config.type !== 'http' || !refusesModern(reply)) return reply;
-    this.legacyOnly.add(service);
-    this.deps.logger.info('federated: member speaks only 2025, using sessions with it', {
-      endpoint: this.route.localPath,
-      service,
+    const reply = memberRequest(entry, backend, method, params, opts);
+    // Only an `http` upstream can be 2025-only: every other backend serves 2026-07-28 (its reply is the answer).
+    if (entry.config.type !== 'http') return reply;
+    return reply.then((r) => {
+      if (!refusesModern(r)) return r;
+      this.legacyOnly.add(service);
+      this.deps.logger.info('federated: member speaks only 2025, using sessions with it', {
+        endpoint: this.route.localPath,
+        service,
+      });
+      return this.legacy.request(owner, entry, backend, method, params, opts);
     });
-    return this.legacy.request(owner, entry, backend, method, params, opts);
   }
 
   /** What list-change watches need of 2025-only members: which they are, and a session with each. */
@@ -213,27 +225,31 @@ export class FederatedEndpoint {
     return { result: { [kind]: items } };
   }
 
-  /** The owner of a shown tool or prompt name, from the prefix (`always`) or the routing table. */
-  async ownerOf(
+  /**
+   * The owner of a shown tool or prompt name, from the prefix (`always`) or the routing table:
+   * at once when known (no promise), else once the members are listed.
+   */
+  ownerOf(
     kind: 'tools' | 'prompts',
     name: string,
     req: FederatedRequest,
     members: string[],
     ask: Ask,
-  ): Promise<Owner | undefined> {
+  ): Owner | undefined | Promise<Owner | undefined> {
     const { prefix, separator } = this.route.config;
     if (prefix === 'always') return ownerByPrefix(name, members, separator);
-    const table = await this.catalogs.routing(kind, req.identity.sub, members, ask);
-    const owner = table.owners.get(name);
-    if (owner) return owner;
-    // A name the remembered table does not know may be new: list once more.
-    return (await this.catalogs.list(kind, req.identity.sub, members, ask)).owners.get(name);
+    const user = req.identity.sub;
+    const known = this.catalogs.fresh(kind, user, members)?.owners.get(name);
+    if (known) return known;
+    // Not listed lately, or a name the remembered table does not know (it may be new): list.
+    return this.catalogs.list(kind, user, members, ask).then((merged) => merged.owners.get(name));
   }
 
   private async callTool(req: FederatedRequest, members: string[], ask: Ask): Promise<MemberReply> {
     const name = req.params.name;
     if (typeof name !== 'string') return error(Code.InvalidParams, 'Invalid params: name must be a string');
-    const owner = await this.ownerOf('tools', name, req, members, ask);
+    const found = this.ownerOf('tools', name, req, members, ask);
+    const owner = found instanceof Promise ? await found : found;
     if (!owner) return error(Code.InvalidParams, `Unknown tool: ${name}`);
     const hooks = this.deps.hooks;
     if (hooks?.admitCall) {
@@ -250,7 +266,9 @@ export class FederatedEndpoint {
     }
     req.trace?.annotate({ 'mcp.gateway.service': owner.service, 'mcp.gateway.member.tool': owner.original });
     this.deps.onToolCall?.(owner.service, owner.original, req.identity, req.params.arguments);
-    const reply = await ask(owner.service, 'tools/call', { ...req.params, name: owner.original });
+    // Unprefixed (`conditional` without a collision, `never`): the caller's params as they are.
+    const params = owner.original === name ? req.params : { ...req.params, name: owner.original };
+    const reply = await ask(owner.service, 'tools/call', params);
     // Counted as a direct call is: answered with a result (an error is not a call).
     if ('result' in reply) this.deps.metrics?.countToolCall(owner.service, owner.original);
     return reply;

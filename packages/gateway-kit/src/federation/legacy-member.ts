@@ -72,11 +72,13 @@ export class LegacyMemberSessions {
     }
     session.lastUsed = this.now();
     const { progressToken } = (opts.meta ?? {}) as { progressToken?: unknown };
+    // The caller's `_meta` (a 2026 envelope) never reaches a 2025 member: at most its progress token.
+    const { _meta: _caller, ...own } = params;
     const message = {
       jsonrpc: '2.0',
       id: 1,
       method,
-      params: progressToken === undefined ? params : { ...params, _meta: { progressToken } },
+      params: progressToken === undefined ? own : { ...own, _meta: { progressToken } },
     };
     const { reply } = await memberExchange(entry, backend, message, headersFor(session.id), opts);
     // The member forgot the session (it restarted): the next request opens a new one.

@@ -8,6 +8,7 @@
 import { knownBody } from '@mcp-gateway/internal/known-body';
 import { unbuiltResponse } from '@mcp-gateway/internal/lazy-response';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
+import { Ticker, type Ticking } from '@mcp-gateway/internal/ticker';
 import { JsonRpcCode } from '../errors.js';
 import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
@@ -63,19 +64,15 @@ export interface MemberRequestOptions {
  * Never throws: a backend that throws, answers garbage or misses the deadline
  * becomes an {@link RpcError}.
  */
-export async function memberRequest(
+export function memberRequest(
   entry: ServiceEntry,
   backend: ServiceBackend,
   method: string,
   params: Record<string, unknown>,
   opts: MemberRequestOptions,
 ): Promise<MemberReply> {
-  const meta = {
-    [MCP_META_KEYS.clientCapabilities]: {},
-    ...opts.meta,
-    [MCP_META_KEYS.protocolVersion]: MEMBER_PROTOCOL_VERSION,
-  };
-  const message = { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } };
+  // `params` may hold the caller's `_meta`: the member's own replaces it.
+  const message = { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: memberMeta(opts.meta) } };
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
@@ -84,7 +81,19 @@ export async function memberRequest(
   };
   const nameKey = NAMED[method];
   if (nameKey && typeof params[nameKey] === 'string') headers['mcp-name'] = headerValue(params[nameKey]);
-  return (await memberExchange(entry, backend, message, headers, opts)).reply;
+  return new Promise((resolve) => new MemberCall(entry, backend, message, opts, resolve).start(headers));
+}
+
+/**
+ * The `_meta` of a member request: the caller's envelope keys with the member's revision. A
+ * 2026-07-28 caller's own envelope (its revision and capabilities) is that already, and is
+ * used as is (nothing here or behind it changes it).
+ */
+function memberMeta(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const { protocolVersion, clientCapabilities } = MCP_META_KEYS;
+  if (meta?.[protocolVersion] === MEMBER_PROTOCOL_VERSION && meta[clientCapabilities] !== undefined)
+    return meta;
+  return { [clientCapabilities]: {}, ...meta, [protocolVersion]: MEMBER_PROTOCOL_VERSION };
 }
 
 /** A member's reply, with the `Mcp-Session-Id` its answer carried (2025 `initialize`). */
@@ -94,78 +103,144 @@ export interface MemberExchange {
 }
 
 /**
+ * The deadlines of member requests: one shared coarse timer (`@mcp-gateway/internal/ticker`),
+ * so a deadline fires up to one tick (`TICK_MS`, 50 ms) late, and a request costs a set insert and
+ * delete instead of a timer, a race and their closures.
+ */
+const deadlines = new Ticker({ now: () => Date.now() });
+
+/**
  * One JSON-RPC message to `entry`'s backend with `headers`, under the
  * deadline: the reply (never thrown) and the answer's session id.
  */
-export async function memberExchange(
+export function memberExchange(
   entry: ServiceEntry,
   backend: ServiceBackend,
   message: Record<string, unknown>,
   headers: Record<string, string>,
-  opts: Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info' | 'trace'>,
+  opts: ExchangeOptions,
 ): Promise<MemberExchange> {
-  const body = JSON.stringify(message);
-  // Per request: the abort signal is made only when a backend asks for it (the bridge rarely does).
-  let controller: AbortController | undefined;
-  let timedOut = false;
-  const signal = () => {
-    controller ??= new AbortController();
-    if (timedOut) controller.abort();
-    return controller.signal;
-  };
-  const request = syntheticRequest(entry.route.resource, headers, body, signal);
-  // The client's disconnect reaches members through the edge's lazy `info.signal`, as on the direct path.
-  const client = opts.info;
-  const info = client
-    ? {
-        get signal() {
-          return client.signal;
-        },
-      }
-    : {};
-  // Backends that parse their answers anyway hand the reply over as an object: its body is not read again.
-  const observed = backend.observesResponses ? new ObservedReply() : undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<MemberExchange>((resolve) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      controller?.abort();
-      const seconds = Math.round(opts.timeoutMs / 100) / 10;
-      const message = `service "${entry.name}" did not answer within ${seconds}s`;
-      resolve({ reply: failure(JsonRpcCode.BackendTimeout, message), sessionId: null });
-    }, opts.timeoutMs);
+  return new Promise((resolve) => {
+    new MemberCall(entry, backend, message, opts, (reply, sessionId) => resolve({ reply, sessionId })).start(
+      headers,
+    );
   });
-  const exchange = (async (): Promise<MemberExchange> => {
-    const call = { body, json: message, info, observer: observed, trace: opts.trace };
-    const res = await backend.handle(request, opts.identity, call);
-    const sessionId = message.method === 'initialize' ? res.headers.get('mcp-session-id') : null;
-    const reply = observed?.reply(res) ?? (await replyOf(entry.name, res));
-    return { reply, sessionId };
-  })().catch((err: unknown) => ({ reply: errorOf(entry.name, err), sessionId: null }));
-  try {
-    return await Promise.race([exchange, deadline]);
-  } finally {
-    clearTimeout(timer);
+}
+
+/** What {@link memberExchange} needs of {@link MemberRequestOptions}. */
+type ExchangeOptions = Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info' | 'trace'>;
+
+/** The edge's facts a member's backend may read: the client's disconnect signal, nothing else (not its body). */
+class ClientFacts {
+  constructor(private readonly client: RequestInfo) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.client.signal;
   }
 }
 
 /**
- * The reply a backend told its observer of ({@link ServiceBackend.observesResponses}), when it
- * did so before answering with a finite (non-SSE) body: that body says the same, and is not read.
+ * One member request in flight: sent on {@link start}, settled once with the
+ * backend's reply, its failure, or the deadline's `-32001` (which aborts the
+ * request's signal). Also the request's {@link ResponseObserver}: a backend that
+ * parses its answers anyway hands the reply over as an object, and that
+ * finite (non-SSE) answer's body (which says the same) is not read.
+ * Per request: this object, the lazy request and the backend call; no timer.
  */
-class ObservedReply implements ResponseObserver {
-  private message: Readonly<Record<string, unknown>> | undefined;
+class MemberCall implements Ticking, ResponseObserver {
+  private readonly deadline: number;
+  private settled = false;
+  private timedOut = false;
+  /** Made only when a backend asks for the request's signal (the bridge rarely does). */
+  private controller: AbortController | undefined;
+  private observed: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    private readonly entry: ServiceEntry,
+    private readonly backend: ServiceBackend,
+    private readonly message: Record<string, unknown>,
+    private readonly opts: ExchangeOptions,
+    private readonly settle: (reply: MemberReply, sessionId: string | null) => void,
+  ) {
+    this.deadline = Date.now() + opts.timeoutMs;
+  }
+
+  start(headers: Record<string, string>): void {
+    const { entry, backend, message, opts } = this;
+    // A backend that reads `call.json` needs no text of it: serialised only when something asks.
+    const body = backend.readsJson ? undefined : JSON.stringify(message);
+    const text = body ?? (() => JSON.stringify(message));
+    const request = syntheticRequest(entry.route.resource, headers, text, () => this.signal());
+    // The client's disconnect reaches members through the edge's lazy `info.signal`, as on the direct path.
+    const info = opts.info ? new ClientFacts(opts.info) : {};
+    const observer = backend.observesResponses ? this : undefined;
+    deadlines.add(this);
+    let res: Promise<Response>;
+    try {
+      res = backend.handle(request, opts.identity, {
+        body,
+        json: message,
+        info,
+        observer,
+        trace: opts.trace,
+      });
+    } catch (err) {
+      return this.failed(err);
+    }
+    res.then(
+      (r) => this.answered(r),
+      (err: unknown) => this.failed(err),
+    );
+  }
+
+  /** The shared timer: past the deadline, the request is abandoned and its signal aborted. */
+  tick(now: number): void {
+    if (now < this.deadline || this.settled) return;
+    this.timedOut = true;
+    this.controller?.abort();
+    const seconds = Math.round(this.opts.timeoutMs / 100) / 10;
+    const message = `service "${this.entry.name}" did not answer within ${seconds}s`;
+    this.finish(failure(JsonRpcCode.BackendTimeout, message), null);
+  }
 
   onResponse(response: Readonly<Record<string, unknown>>): void {
-    this.message = response;
+    this.observed = response;
   }
 
-  /** The observed reply for `res`, or `undefined` (then `res`'s body is read). */
-  reply(res: Response): MemberReply | undefined {
-    const m = this.message;
-    if (!m || res.headers.get('content-type')?.startsWith('text/event-stream')) return undefined;
-    return replyOfMessage(m);
+  private signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.timedOut) this.controller.abort();
+    return this.controller.signal;
   }
+
+  private answered(res: Response): void {
+    if (this.settled) return;
+    const sessionId = this.message.method === 'initialize' ? res.headers.get('mcp-session-id') : null;
+    const observed = this.observed && !isEventStream(res) ? replyOfMessage(this.observed) : undefined;
+    if (observed) return this.finish(observed, sessionId);
+    replyOf(this.entry.name, res).then(
+      (reply) => this.finish(reply, sessionId),
+      (err: unknown) => this.failed(err),
+    );
+  }
+
+  private failed(err: unknown): void {
+    this.finish(errorOf(this.entry.name, err), null);
+  }
+
+  private finish(reply: MemberReply, sessionId: string | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    deadlines.delete(this);
+    this.settle(reply, sessionId);
+  }
+}
+
+/** Whether `res` is an event stream (read from a lazy response's header record without building `Headers`). */
+function isEventStream(res: Response): boolean {
+  const lazy = unbuiltResponse(res);
+  const type = lazy ? lazy.headers['content-type'] : res.headers.get('content-type');
+  return type?.startsWith('text/event-stream') ?? false;
 }
 
 function failure(code: number, message: string): MemberReply {

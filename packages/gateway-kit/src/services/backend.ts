@@ -9,7 +9,10 @@ export interface BackendCall {
   body?: string;
   /** The same body as bytes, when the node edge had read it already (no copy is made). */
   bytes?: Uint8Array;
-  /** `JSON.parse` of the body when it is JSON (admission parsed it to count tool calls). */
+  /**
+   * `JSON.parse` of the body when it is JSON (admission parsed it to count tool calls); without
+   * `body`, the message itself (for backends that {@link ServiceBackend.readsJson}).
+   */
   json?: unknown;
   /** Told of each JSON-RPC response to the request's messages, by backends that parse them anyway. */
   observer?: ResponseObserver;
@@ -31,6 +34,11 @@ export interface ServiceBackend {
    * not read the answer's bytes to count tool calls).
    */
   readonly observesResponses?: boolean;
+  /**
+   * True when {@link handle} reads `call.json` and needs no `call.body` with it (an in-process
+   * caller, e.g. a federated endpoint, then hands over the message object without serialising it).
+   */
+  readonly readsJson?: boolean;
   /** Serves one MCP request for `identity`. */
   handle(request: Request, identity: Identity, call?: BackendCall): Promise<Response>;
   /** True when the service can take requests now. */

@@ -114,6 +114,7 @@ export function stdioBackend(
   return {
     kind: 'stdio',
     observesResponses: true,
+    readsJson: true,
     handle(request: Request, identity: Identity, call: BackendCall = {}) {
       const headers = request.headers;
       const view: RequestView = {
@@ -126,7 +127,7 @@ export function stdioBackend(
         observer: call.observer,
         clientGone: () => call.info?.signal ?? request.signal,
       };
-      if (view.body === undefined && request.body) {
+      if (view.body === undefined && view.json === undefined && request.body) {
         view.loadBody = async () => new Uint8Array(await request.arrayBuffer());
       }
       if (call.trace) return traced(view, call.trace, identity);

@@ -305,11 +305,12 @@ class FederatedHttp {
         throw err;
       }
     }
-    const { _meta, ...rest } = params;
+    const { _meta } = params;
     const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
+    // `params` keeps its `_meta`: members get their own in its place (no copy of the params here).
     const reply = modernReply(
       method,
-      await this.endpoint.serve({ method, params: rest, identity, meta, info, trace }),
+      await this.endpoint.serve({ method, params, identity, meta, info, trace }),
     );
     trace?.replied(reply);
     return rpc(id, reply);
@@ -363,10 +364,9 @@ class FederatedHttp {
     session.inFlight++;
     let relayed: Response | undefined;
     try {
-      const { _meta, ...rest } = params;
-      const progress = (_meta as { progressToken?: unknown } | undefined)?.progressToken;
+      const progress = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
       const meta = legacyMeta(progress, session.clientCapabilities);
-      const req = { method, params: rest, identity, meta, info, owner: session.id, trace };
+      const req = { method, params, identity, meta, info, owner: session.id, trace };
       const reply = await this.endpoint.serve(req);
       relayed = this.inputs.relay(
         {
@@ -377,7 +377,7 @@ class FederatedHttp {
           accept,
           info,
           retry: (inputResponses, requestState) =>
-            this.endpoint.serve({ ...req, params: { ...rest, inputResponses, requestState } }),
+            this.endpoint.serve({ ...req, params: { ...params, inputResponses, requestState } }),
           done: () => session.inFlight--,
         },
         reply,
