@@ -46,7 +46,13 @@ describe('federated member deadlines (one shared ticker)', () => {
   it('a member that misses the deadline: -32001 within a tick of it, and its request signal aborts', async () => {
     const { backend, requests } = heldBackend();
     let settled = false;
-    const reply = memberRequest(entry, backend, 'tools/call', { name: 'wait' }, { identity, timeoutMs: 1000 });
+    const reply = memberRequest(
+      entry,
+      backend,
+      'tools/call',
+      { name: 'wait' },
+      { identity, timeoutMs: 1000 },
+    );
     void reply.then(() => (settled = true));
     await vi.advanceTimersByTimeAsync(1000 - TICK_MS);
     expect(settled).toBe(false);
@@ -61,10 +67,16 @@ describe('federated member deadlines (one shared ticker)', () => {
 
   it('an answer in time cancels the deadline: the reply stands and the signal never aborts', async () => {
     const { backend, requests, answer } = heldBackend();
-    const reply = memberRequest(entry, backend, 'tools/call', { name: 'quick' }, { identity, timeoutMs: 500 });
+    const reply = memberRequest(
+      entry,
+      backend,
+      'tools/call',
+      { name: 'quick' },
+      { identity, timeoutMs: 500 },
+    );
     await vi.advanceTimersByTimeAsync(100);
     answer(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [] } }));
-    expect(await reply).toEqual({ result: { content: [] } });
+    expect(await reply).toMatchObject({ result: { content: [] } });
     await vi.advanceTimersByTimeAsync(1000);
     expect(requests[0]!.signal.aborted).toBe(false);
   });
@@ -72,14 +84,20 @@ describe('federated member deadlines (one shared ticker)', () => {
   it('many requests in flight share the timer, each with its own deadline', async () => {
     const held = [heldBackend(), heldBackend(), heldBackend()];
     const replies = held.map((h, i) =>
-      memberRequest(entry, h.backend, 'tools/call', { name: `t${i}` }, { identity, timeoutMs: 1000 * (i + 1) }),
+      memberRequest(
+        entry,
+        h.backend,
+        'tools/call',
+        { name: `t${i}` },
+        { identity, timeoutMs: 1000 * (i + 1) },
+      ),
     );
     held[1]!.answer(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { n: 1 } }));
     await vi.advanceTimersByTimeAsync(1000 + TICK_MS);
     expect(held[0]!.requests[0]!.signal.aborted).toBe(true);
     expect(held[2]!.requests[0]!.signal.aborted).toBe(false);
     await vi.advanceTimersByTimeAsync(2000);
-    expect(await Promise.all(replies)).toEqual([
+    expect(await Promise.all(replies)).toMatchObject([
       { error: { code: -32001, message: 'service "slowpoke" did not answer within 1s' } },
       { result: { n: 1 } },
       { error: { code: -32001, message: 'service "slowpoke" did not answer within 3s' } },

@@ -59,6 +59,8 @@ export function discoverResult(instructions: string, capabilities: Capabilities)
  */
 export function modernReply(method: string, reply: MemberReply): MemberReply {
   if ('error' in reply) return reply;
+  // A member's answer that says its `resultType` (2026-07-28 members do) is dressed already: not copied.
+  if (typeof reply.result.resultType === 'string' && !CACHEABLE.has(method)) return reply;
   const result: Record<string, unknown> = { resultType: 'complete', ...reply.result };
   if (CACHEABLE.has(method)) Object.assign(result, NO_CACHE);
   return { result };

@@ -31,7 +31,17 @@ export interface RpcError {
 }
 
 /** A member's answer: its `result`, or an `error` (its own, or the gateway's when it failed or timed out). */
-export type MemberReply = { result: Record<string, unknown> } | { error: RpcError };
+export type MemberReply =
+  | {
+      result: Record<string, unknown>;
+      /**
+       * `result` as the member's answer serialised it, when that is known: the caller's answer
+       * can be written from it instead of serialising `result` again. It belongs to this reply
+       * object: whatever changes a reply makes a new one (without it), never changes `result`.
+       */
+      resultText?: string;
+    }
+  | { error: RpcError };
 
 /** Methods whose name or URI the `Mcp-Name` header mirrors. */
 const NAMED: Record<string, 'name' | 'uri'> = {
@@ -216,7 +226,8 @@ class MemberCall implements Ticking, ResponseObserver {
   private answered(res: Response): void {
     if (this.settled) return;
     const sessionId = this.message.method === 'initialize' ? res.headers.get('mcp-session-id') : null;
-    const observed = this.observed && !isEventStream(res) ? replyOfMessage(this.observed) : undefined;
+    const observed =
+      this.observed && !isEventStream(res) ? replyOfMessage(this.observed, stringBody(res)) : undefined;
     if (observed) return this.finish(observed, sessionId);
     replyOf(this.entry.name, res).then(
       (reply) => this.finish(reply, sessionId),
@@ -264,15 +275,41 @@ function bodyText(res: Response): string | undefined {
     : undefined;
 }
 
-/** A JSON-RPC response message as a reply; `undefined` for anything else. */
-function replyOfMessage(m: Readonly<Record<string, unknown>>): MemberReply | undefined {
+/** A lazy response's body when it is text (never decoded or read here). */
+function stringBody(res: Response): string | undefined {
+  const body = unbuiltResponse(res)?.body;
+  return typeof body === 'string' ? body : undefined;
+}
+
+/**
+ * A JSON-RPC response message as a reply (with its result's text when `text`, the message's
+ * serialisation, shows it); `undefined` for anything else.
+ */
+function replyOfMessage(m: Readonly<Record<string, unknown>>, text?: string): MemberReply | undefined {
   if (!('id' in m)) return undefined;
   const msg = m as { result?: unknown; error?: RpcError };
   if (msg.error && typeof msg.error.code === 'number') return { error: msg.error };
   if (typeof msg.result === 'object' && msg.result !== null) {
-    return { result: msg.result as Record<string, unknown> };
+    const result = msg.result as Record<string, unknown>;
+    const resultText = resultTextOf(m, text);
+    return resultText === undefined ? { result } : { result, resultText };
   }
   return undefined;
+}
+
+/** How a member's answer to request id 1 starts when serialised as `JSON.stringify` orders it. */
+const RESULT_PREFIX = '{"jsonrpc":"2.0","id":1,"result":';
+
+/**
+ * The text of `m.result` inside `text` (`m` serialised): when `m` has no key but `jsonrpc`, `id`
+ * and `result`, and `text` is exactly `RESULT_PREFIX` + the result + `}`, the result is what lies
+ * between (a slice, not a copy). `undefined` otherwise.
+ */
+function resultTextOf(m: Readonly<Record<string, unknown>>, text: string | undefined): string | undefined {
+  if (text === undefined || !text.startsWith(RESULT_PREFIX) || !text.endsWith('}')) return undefined;
+  let keys = 0;
+  for (const k in m) if (Object.hasOwn(m, k)) keys++;
+  return keys === 3 ? text.slice(RESULT_PREFIX.length, -1) : undefined;
 }
 
 /** The JSON-RPC response in a backend's answer (JSON, or the last response event of SSE). */
@@ -293,7 +330,7 @@ async function replyOf(service: string, res: Response): Promise<MemberReply> {
       continue;
     }
     if (typeof m !== 'object' || m === null) continue;
-    const reply = replyOfMessage(m as Record<string, unknown>);
+    const reply = replyOfMessage(m as Record<string, unknown>, c);
     if (reply) return reply;
   }
   return failure(

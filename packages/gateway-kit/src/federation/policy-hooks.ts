@@ -14,11 +14,14 @@ export function policyHooks(
   policy: GatewayPolicy,
   endpoints: readonly { path: string; name?: string | undefined }[],
 ): FederationHooks {
-  const names = new Map(endpoints.map((e) => [e.path, endpointPolicyName(e)]));
-  const target = (path: string) => ({ endpoint: names.get(path) ?? path.slice(1) });
+  // Made once per endpoint, not per call.
+  const targets = new Map(endpoints.map((e) => [e.path, { endpoint: endpointPolicyName(e) }]));
+  const target = (path: string) => targets.get(path) ?? { endpoint: path.slice(1) };
   return {
     admitCall(call) {
       const endpoint = target(call.endpoint);
+      // Neither the endpoint nor the service has a policy: nothing to decide (and nothing made for it).
+      if (!policy.has(endpoint) && !policy.has(call.service)) return undefined;
       const decide = (annotations?: Record<string, unknown>) => {
         const asShown = { method: 'tools/call', params: { name: call.name, arguments: call.arguments } };
         const own = { method: 'tools/call', params: { name: call.tool, arguments: call.arguments } };

@@ -1,4 +1,3 @@
-import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { randomUUID } from 'node:crypto';
 import { logEnabled } from '@mcp-gateway/internal/log';
 import { AuthError } from '../../auth.js';
@@ -13,7 +12,6 @@ import {
   negotiatedVersion,
 } from '../../federation/eras.js';
 import type { FederationHooks } from '../../federation/hooks.js';
-import type { MemberReply } from '../../federation/member.js';
 import { federatedRoute, federatedScopes } from '../../federation/resource.js';
 import { inputCapabilities } from '../../federation/elicitation-relay.js';
 import { ListChanges } from '../../federation/listeners.js';
@@ -26,31 +24,12 @@ import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js';
 import type { McpRequestTrace, TracedMessage } from '../../telemetry/mcp-trace.js';
-import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import type { OwnRoute, RouteContext } from './context.js';
 import { FederatedInputs, isResponse, legacyMeta } from './federated-input.js';
+import { paramsOf, readMessage, rpc, type RpcMessage } from './federated-message.js';
 import { FederatedListen } from './federated-listen.js';
 import { withHeaders } from './headers.js';
 import { resourceDocument } from './metadata.js';
-
-interface RpcMessage {
-  jsonrpc?: unknown;
-  id?: string | number | null;
-  method?: unknown;
-  params?: unknown;
-}
-
-/** A JSON-RPC answer to `id`. */
-function rpc(id: string | number | null, reply: MemberReply, headers: Record<string, string> = {}): Response {
-  const body =
-    'error' in reply
-      ? { jsonrpc: '2.0', id, error: reply.error }
-      : { jsonrpc: '2.0', id, result: reply.result };
-  return lazyResponse(JSON.stringify(body), {
-    status: 200,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
-  });
-}
 
 /** Who asked, and what serving a request needs besides the message. */
 interface Served {
@@ -60,11 +39,6 @@ interface Served {
   /** The request's trace, when telemetry is on. */
   trace: McpRequestTrace | undefined;
 }
-
-const paramsOf = (m: RpcMessage): Record<string, unknown> =>
-  typeof m.params === 'object' && m.params !== null && !Array.isArray(m.params)
-    ? (m.params as Record<string, unknown>)
-    : {};
 
 /**
  * One federated endpoint over HTTP, both eras on one URL: admission (CORS
@@ -187,7 +161,7 @@ class FederatedHttp {
       this.ctx.metrics.authFailures.inc({ service: route.localPath, reason: err.error ?? 'missing' });
       return this.ctx.authFailure(err, route.metadataUrl, this.scopes, corsHeaders);
     }
-    if (this.endpoint.members(identity).length === 0) {
+    if (!this.endpoint.mayUseAny(identity)) {
       this.ctx.metrics.authFailures.inc({ service: route.localPath, reason: 'user_not_allowed' });
       const message = `this account may use none of the services of ${route.localPath}`;
       return jsonError(403, 'access_denied', message, corsHeaders);
@@ -221,7 +195,8 @@ class FederatedHttp {
     if (request.method !== 'POST') {
       return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
     }
-    const message = await this.readMessage(request, info);
+    const read = readMessage(request, info);
+    const message = read instanceof Promise ? await read : read;
     if (isResponse(message)) {
       // A 2025 client's answer to a relayed server→client request.
       trace?.admitted(identity, [], undefined);
@@ -234,44 +209,6 @@ class FederatedHttp {
     const era = requestEra(message, header('mcp-protocol-version'), sessionId);
     if (era === 'modern') return this.serveModern(message, header, served);
     return this.serveLegacy(message, sessionId, served, header('accept'));
-  }
-
-  /** The one JSON-RPC message of a POST (a batch or non-JSON body is refused). */
-  private async readMessage(request: Request, info: RequestInfo): Promise<RpcMessage> {
-    let text: string;
-    try {
-      if (info.body && info.body.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
-      const buffered = info.body;
-      text = buffered
-        ? Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8')
-        : await readText(request, MAX_MCP_BODY_BYTES);
-    } catch (err) {
-      if (!(err instanceof BodyTooLarge)) throw err;
-      throw new GatewayError(
-        413,
-        JsonRpcCode.InvalidRequest,
-        `request body over ${MAX_MCP_BODY_BYTES} bytes`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
-    }
-    if (
-      typeof json !== 'object' ||
-      json === null ||
-      Array.isArray(json) ||
-      (typeof (json as RpcMessage).method !== 'string' && !isResponse(json))
-    ) {
-      throw new GatewayError(
-        400,
-        JsonRpcCode.InvalidRequest,
-        'Invalid Request: one JSON-RPC request or notification per POST',
-      );
-    }
-    return json;
   }
 
   /** A 2026-07-28 request: envelope and mirrored headers checked, then answered without a session. */

@@ -1,0 +1,84 @@
+/**
+ * The one JSON-RPC message of a POST to a federated endpoint, read and parsed (a batch or
+ * non-JSON body is refused), and the JSON-RPC answer written back.
+ */
+import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
+import { GatewayError, JsonRpcCode } from '../../errors.js';
+import type { MemberReply } from '../../federation/member.js';
+import type { RequestInfo } from '../../http/node.js';
+import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
+import { isResponse } from './federated-input.js';
+
+/** A POST's message: a request, a notification, or a client's response. */
+export interface RpcMessage {
+  jsonrpc?: unknown;
+  id?: string | number | null;
+  method?: unknown;
+  params?: unknown;
+}
+
+/** A JSON-RPC answer to `id` (a member's result as the member serialised it, when known: not serialised again). */
+export function rpc(
+  id: string | number | null,
+  reply: MemberReply,
+  headers: Record<string, string> = {},
+): Response {
+  const body =
+    'error' in reply
+      ? JSON.stringify({ jsonrpc: '2.0', id, error: reply.error })
+      : reply.resultText !== undefined
+        ? `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${reply.resultText}}`
+        : JSON.stringify({ jsonrpc: '2.0', id, result: reply.result });
+  return lazyResponse(body, {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+/** A message's params when they are an object, else none. */
+export const paramsOf = (m: RpcMessage): Record<string, unknown> =>
+  typeof m.params === 'object' && m.params !== null && !Array.isArray(m.params)
+    ? (m.params as Record<string, unknown>)
+    : {};
+
+/**
+ * The one JSON-RPC message of a POST (a batch or non-JSON body is refused): at once when the
+ * edge read the body already (no promise), else once it is read.
+ */
+export function readMessage(request: Request, info: RequestInfo): RpcMessage | Promise<RpcMessage> {
+  const buffered = info.body;
+  if (!buffered) return readText(request, MAX_MCP_BODY_BYTES).then(parseMessage, tooLarge);
+  if (buffered.byteLength > MAX_MCP_BODY_BYTES) return tooLarge(new BodyTooLarge());
+  return parseMessage(
+    Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8'),
+  );
+}
+
+/** A body over the cap is 413 (anything else thrown while reading is rethrown). */
+function tooLarge(err: unknown): never {
+  if (!(err instanceof BodyTooLarge)) throw err;
+  throw new GatewayError(413, JsonRpcCode.InvalidRequest, `request body over ${MAX_MCP_BODY_BYTES} bytes`);
+}
+
+/** A POST body's one JSON-RPC request, notification or response; anything else is refused. */
+function parseMessage(text: string): RpcMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
+  }
+  if (
+    typeof json !== 'object' ||
+    json === null ||
+    Array.isArray(json) ||
+    (typeof (json as RpcMessage).method !== 'string' && !isResponse(json))
+  ) {
+    throw new GatewayError(
+      400,
+      JsonRpcCode.InvalidRequest,
+      'Invalid Request: one JSON-RPC request or notification per POST',
+    );
+  }
+  return json;
+}
