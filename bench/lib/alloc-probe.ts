@@ -84,7 +84,12 @@ export function allocProbe(server: SpawnedCli): <T>(run: () => Promise<T>) => Pr
 }
 
 /** One printed line of a phase: bytes, GCs and CPU per call. */
-export function allocLine(label: string, s: AllocPhase, calls: number, r: { non2xx: number; errors: number }) {
+export function allocLine(
+  label: string,
+  s: AllocPhase,
+  calls: number,
+  r: { non2xx: number; errors: number },
+) {
   return (
     `  ${label}  ${(s.bytes / calls).toFixed(0).padStart(6)} bytes/call  scavenges ${s.gc.minor}  ` +
     `mark-compacts ${s.gc.major}  GC ${s.gc.ms.toFixed(0)} ms  gateway CPU ${(s.cpuUs / calls).toFixed(0)} µs/call` +
