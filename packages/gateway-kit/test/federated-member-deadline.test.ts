@@ -5,31 +5,20 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TICK_MS } from '@mcp-gateway/internal/ticker';
 import { memberRequest } from '../src/federation/member.js';
-import type { ServiceBackend } from '../src/services/backend.js';
-import type { ServiceEntry } from '../src/services/registry.js';
+import { alice as identity, inProcessBackend, memberEntry } from './helpers/member-backend.js';
 
-const entry = {
-  name: 'slowpoke',
-  config: { type: 'stdio' },
-  route: { resource: 'http://127.0.0.1/slowpoke/mcp' },
-} as unknown as ServiceEntry;
-const identity = { sub: 'local:alice', scopes: [] };
+const entry = memberEntry('slowpoke');
 
 /** A backend that answers only when `answer` is called, and keeps the requests it got. */
 function heldBackend() {
   const requests: Request[] = [];
   let answer!: (body: string) => void;
-  const backend: ServiceBackend = {
-    kind: 'stdio',
-    handle(request) {
-      requests.push(request);
-      return new Promise((resolve) => {
-        answer = (body) => resolve(new Response(body, { headers: { 'content-type': 'application/json' } }));
-      });
-    },
-    ready: () => Promise.resolve(true),
-    close: () => Promise.resolve(),
-  };
+  const backend = inProcessBackend((request) => {
+    requests.push(request);
+    return new Promise((resolve) => {
+      answer = (body) => resolve(new Response(body, { headers: { 'content-type': 'application/json' } }));
+    });
+  });
   return { backend, requests, answer: (body: string) => answer(body) };
 }
 
@@ -106,15 +95,10 @@ describe('federated member deadlines (one shared ticker)', () => {
   });
 
   it('a backend that throws at once, or rejects, is a reply, and leaves no deadline behind', async () => {
-    const throwing: ServiceBackend = {
-      kind: 'stdio',
-      handle() {
-        throw Object.assign(new Error('over the cap'), { code: -32005 });
-      },
-      ready: () => Promise.resolve(true),
-      close: () => Promise.resolve(),
-    };
-    const rejecting: ServiceBackend = { ...throwing, handle: () => Promise.reject(new Error('boom')) };
+    const throwing = inProcessBackend(() => {
+      throw Object.assign(new Error('over the cap'), { code: -32005 });
+    });
+    const rejecting = inProcessBackend(() => Promise.reject(new Error('boom')));
     const opts = { identity, timeoutMs: 100 };
     expect(await memberRequest(entry, throwing, 'tools/call', {}, opts)).toEqual({
       error: { code: -32005, message: 'over the cap' },

@@ -6,32 +6,23 @@ import { describe, expect, it } from 'vitest';
 import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { memberRequest } from '../src/federation/member.js';
 import { rpc } from '../src/gateway/routes/federated-message.js';
-import type { BackendCall, ServiceBackend } from '../src/services/backend.js';
-import type { ServiceEntry } from '../src/services/registry.js';
+import type { BackendCall } from '../src/services/backend.js';
+import { alice, inProcessBackend, memberEntry } from './helpers/member-backend.js';
 
-const entry = {
-  name: 'echoer',
-  config: { type: 'stdio' },
-  route: { resource: 'http://127.0.0.1/echoer/mcp' },
-} as unknown as ServiceEntry;
-const identity = { sub: 'local:alice', scopes: [] };
-const opts = { identity, timeoutMs: 5000 };
+const entry = memberEntry('echoer');
+const opts = { identity: alice, timeoutMs: 5000 };
 
 /** A backend that tells its observer of `message` and answers with `text` (`type` as content type). */
 function observing(message: Record<string, unknown>, text: string, type = 'application/json') {
   const calls: BackendCall[] = [];
-  const backend: ServiceBackend = {
-    kind: 'stdio',
-    observesResponses: true,
-    readsJson: true,
-    handle(_request, _identity, call = {}) {
+  const backend = inProcessBackend(
+    (_request, _identity, call = {}) => {
       calls.push(call);
       call.observer?.onResponse(message);
       return Promise.resolve(lazyResponse(text, { headers: { 'content-type': type } }));
     },
-    ready: () => Promise.resolve(true),
-    close: () => Promise.resolve(),
-  };
+    { observesResponses: true, readsJson: true },
+  );
   return { backend, calls };
 }
 
