@@ -6,7 +6,7 @@
  * deadline of its own.
  */
 import { knownBody } from '@mcp-gateway/internal/known-body';
-import { unbuiltResponse } from '@mcp-gateway/internal/lazy-response';
+import { responseHeader, unbuiltResponse } from '@mcp-gateway/internal/lazy-response';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { Ticker, type Ticking } from '@mcp-gateway/internal/ticker';
 import { JsonRpcCode } from '../errors.js';
@@ -225,9 +225,11 @@ class MemberCall implements Ticking, ResponseObserver {
 
   private answered(res: Response): void {
     if (this.settled) return;
-    const sessionId = this.message.method === 'initialize' ? res.headers.get('mcp-session-id') : null;
+    const sessionId = this.message.method === 'initialize' ? responseHeader(res, 'mcp-session-id') : null;
     const observed =
-      this.observed && !isEventStream(res) ? replyOfMessage(this.observed, stringBody(res)) : undefined;
+      this.observed && !responseHeader(res, 'content-type')?.startsWith('text/event-stream')
+        ? replyOfMessage(this.observed, stringBody(res))
+        : undefined;
     if (observed) return this.finish(observed, sessionId);
     replyOf(this.entry.name, res).then(
       (reply) => this.finish(reply, sessionId),
@@ -245,13 +247,6 @@ class MemberCall implements Ticking, ResponseObserver {
     deadlines.delete(this);
     this.settle(reply, sessionId);
   }
-}
-
-/** Whether `res` is an event stream (read from a lazy response's header record without building `Headers`). */
-function isEventStream(res: Response): boolean {
-  const lazy = unbuiltResponse(res);
-  const type = lazy ? lazy.headers['content-type'] : res.headers.get('content-type');
-  return type?.startsWith('text/event-stream') ?? false;
 }
 
 function failure(code: number, message: string): MemberReply {
@@ -315,7 +310,7 @@ function resultTextOf(m: Readonly<Record<string, unknown>>, text: string | undef
 /** The JSON-RPC response in a backend's answer (JSON, or the last response event of SSE). */
 async function replyOf(service: string, res: Response): Promise<MemberReply> {
   const text = bodyText(res) ?? (await res.text());
-  const type = res.headers.get('content-type') ?? '';
+  const type = responseHeader(res, 'content-type') ?? '';
   const candidates = type.includes('text/event-stream')
     ? text
         .split('\n')
