@@ -203,11 +203,15 @@ describe('federated resource subscriptions', () => {
     await second.client.close();
   });
 
-  it('2026-07-28: subscriptions/listen with resourceSubscriptions acknowledges the URIs taken and carries their updates', async () => {
+  it('2026-07-28: subscriptions/listen with resourceSubscriptions acknowledges the URIs taken (known, within the bound) and carries their updates', async () => {
     const before = memberSessions();
     const listen = request2026(
       'subscriptions/listen',
-      { notifications: { resourceSubscriptions: [WATCHED, 'fixture://nope'] } },
+      {
+        notifications: {
+          resourceSubscriptions: [WATCHED, 'fixture://nope', 'fixture://greeting', 'fixture://items/beta'],
+        },
+      },
       { id: 7 },
     );
     const ac = new AbortController();
@@ -222,9 +226,9 @@ describe('federated resource subscriptions', () => {
     const events = sseMessages(res.body!);
     const ack = (await events.next()).value as { method: string; params: Record<string, unknown> };
     expect(ack.method).toBe('notifications/subscriptions/acknowledged');
-    // The unknown URI is left out of what is honoured.
-    expect(ack.params).toMatchObject({
-      notifications: { resourceSubscriptions: [WATCHED] },
+    // The unknown URI, and the one past maxSubscriptionsPerSession (2), are left out of what is honoured.
+    expect(ack.params).toEqual({
+      notifications: { resourceSubscriptions: [WATCHED, 'fixture://greeting'] },
       _meta: { [SUB]: 7 },
     });
     expect(memberSessions()).toBe(before + 1);
@@ -245,6 +249,23 @@ describe('federated resource subscriptions', () => {
     ac.abort();
     await events.return(undefined);
     await vi.waitFor(() => expect(memberSessions()).toBe(before));
+  });
+
+  it('2026-07-28: a listen whose resource subscriptions are all refused is acknowledged empty and ends at once', async () => {
+    const listen = request2026('subscriptions/listen', {
+      notifications: { resourceSubscriptions: ['fixture://nope', 'secret://doc'] },
+    });
+    const res = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { ...auth('/mcp'), ...listen.headers },
+      body: listen.body,
+    });
+    const messages: unknown[] = [];
+    for await (const m of sseMessages(res.body!)) messages.push(m);
+    expect(messages).toMatchObject([
+      { method: 'notifications/subscriptions/acknowledged', params: { notifications: {} } },
+      { id: 1, result: { resultType: 'complete' } },
+    ]);
   });
 
   it('2026-07-28: resources/subscribe is not a method (subscriptions ride on subscriptions/listen)', async () => {

@@ -97,7 +97,7 @@ function resourceUris(wanted: Record<string, unknown>): string[] | undefined {
     const message = 'Invalid params: notifications.resourceSubscriptions must be an array of URIs';
     throw new GatewayError(400, -32602, message);
   }
-  return [...new Set(uris as string[])];
+  return [...new Set(uris)];
 }
 
 /** True when an `Accept` header takes event streams. */
@@ -222,24 +222,42 @@ export class FederatedListen {
       stream.close();
       throw err;
     }
-    if (uris?.length && this.resources && !stream.ended) {
-      // Updates wait for the acknowledgement, which comes first on the stream.
-      let early: unknown[] | undefined = [];
-      const taken = await this.resources.subscribe(key, identity, uris, (params) => {
-        const msg = { jsonrpc: '2.0', method: RESOURCE_UPDATED, params: { ...params, _meta: tag } };
-        if (early) early.push(msg);
-        else stream.write(msg);
-      });
-      // The client went while they were taken.
-      if (stream.ended) this.resources.release(key);
-      if (taken.length > 0) honoured.resourceSubscriptions = taken;
-      stream.write(ack());
-      for (const msg of early) stream.write(msg);
-      early = undefined;
-      if (kinds.length === 0 && taken.length === 0) done();
-    } else stream.write(ack());
+    const resources =
+      uris?.length && !stream.ended ? await this.takeResources(key, identity, uris, tag, stream) : undefined;
+    if (resources?.taken.length) honoured.resourceSubscriptions = resources.taken;
+    stream.write(ack());
+    resources?.flush();
+    // Only resource subscriptions asked for, and none taken: nothing to listen to.
+    if (kinds.length === 0 && !resources?.taken.length) done();
     if (stream.ended) remove();
     return stream.response;
+  }
+
+  /**
+   * Takes the stream's resource subscriptions; updates that come before the
+   * acknowledgement wait until `flush` (the acknowledgement comes first).
+   */
+  private async takeResources(
+    key: string,
+    identity: Identity,
+    uris: string[],
+    tag: Record<string, unknown>,
+    stream: Stream,
+  ): Promise<{ taken: string[]; flush(): void }> {
+    const resources = this.resources!;
+    let early: unknown[] | undefined = [];
+    const taken = await resources.subscribe(key, identity, uris, (params) => {
+      const msg = { jsonrpc: '2.0', method: RESOURCE_UPDATED, params: { ...params, _meta: tag } };
+      if (early) early.push(msg);
+      else stream.write(msg);
+    });
+    // The client went while they were taken.
+    if (stream.ended) resources.release(key);
+    const flush = () => {
+      for (const msg of early ?? []) stream.write(msg);
+      early = undefined;
+    };
+    return { taken, flush };
   }
 
   /** Ends every stream. */
