@@ -21,7 +21,7 @@ import { legacyMcpServer, type LegacyServer } from './helpers/legacy-mcp-server.
 
 const WATCHED = 'fixture://watched';
 const SUB = 'io.modelcontextprotocol/subscriptionId';
-const ENDPOINTS = ['/mcp', '/tiny', '/static'] as const;
+const ENDPOINTS = ['/mcp', '/tiny', '/static', '/brief'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
 let gw: Gateway;
@@ -49,11 +49,19 @@ beforeAll(async () => {
           env: { FIXTURE_WATCH_FILE: join(dir, 'watched.txt') },
         },
         secret: { type: 'http', url: `${secret.url}/mcp`, users: ['local:bob'] },
+        // Its bridge ends sessions idle for 2 s: the member session a subscription holds too.
+        brief: {
+          type: 'stdio',
+          ...fixtureMcpServerCommand(),
+          env: { FIXTURE_WATCH_FILE: join(dir, 'brief.txt') },
+          sessionTimeout: 2,
+        },
       },
       federated: [
         { path: '/mcp', services: ['fetch', 'fixture', 'secret'], maxSubscriptionsPerSession: 2 },
         { path: '/tiny', services: ['fixture'], maxSubscriptions: 1 },
         { path: '/static', services: ['fetch'] },
+        { path: '/brief', services: ['brief'] },
       ],
     },
     { env: {} },
@@ -166,6 +174,30 @@ describe('federated resource subscriptions', () => {
     await vi.waitFor(() => expect(memberSessions()).toBe(before));
     await a.client.close();
     await b.client.close();
+  });
+
+  it('a member session the member ends (its idle timeout) is opened again and the URI subscribed again', async () => {
+    const stats = () => gw.services.backend(gw.services.get('brief')!).stdioStats!();
+    const before = stats();
+    const { client, updates } = await sdkClient('/brief');
+    await client.subscribeResource({ uri: WATCHED });
+    // The bridge ends the idle member session, and the endpoint opens another.
+    await vi.waitFor(
+      () => {
+        expect(stats().sessionsClosed).toBeGreaterThan(before.sessionsClosed);
+        expect(stats().sessionsOpened).toBeGreaterThan(before.sessionsOpened + 1);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    // Once subscribed again there, a write is heard.
+    await vi.waitFor(
+      async () => {
+        await touch(client, 'again');
+        expect(updates).toContain(WATCHED);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    await client.close();
   });
 
   it('an unknown URI, and one of a member the user may not use, is -32002 (resource not found)', async () => {

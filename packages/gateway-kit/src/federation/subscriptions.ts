@@ -9,6 +9,10 @@
  * subscriber with the URI as sent: URIs are not rewritten, so it is the one
  * the client sees. Bounded per subscriber and per endpoint; unsubscribing the
  * last URI at a member, or the subscriber's end, ends the member session.
+ * A member session the member ends (a restart, its idle timeout) is opened
+ * again and its URIs subscribed again, unless it lived under
+ * {@link REOPEN_AFTER_MS} (then they are dropped, logged); updates sent in
+ * between are missed.
  */
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
@@ -43,7 +47,11 @@ export interface SubscriptionDeps {
   logger: Logger;
   /** The endpoint's path, for log lines. */
   endpoint: string;
+  now?: () => number;
 }
+
+/** A member session lost sooner than this after it opened is not opened again. */
+export const REOPEN_AFTER_MS = 1_000;
 
 /** JSON-RPC codes of the answers. */
 const Code = { ResourceNotFound: -32002, TooMany: -32000 } as const;
@@ -54,6 +62,8 @@ interface SubscriberState {
   uris: Map<string, string>;
   /** The member sessions, by service (a promise while one opens). */
   members: Map<string, Promise<MemberSubscriptionSession | { error: { code: number; message: string } }>>;
+  /** When each member session opened. */
+  openedAt: Map<string, number>;
 }
 
 /** The resource subscriptions of one federated endpoint. */
@@ -148,7 +158,7 @@ export class ResourceSubscriptions {
   private state(subscriber: Subscriber): SubscriberState {
     let state = this.subscribers.get(subscriber.key);
     if (!state) {
-      state = { subscriber, uris: new Map(), members: new Map() };
+      state = { subscriber, uris: new Map(), members: new Map(), openedAt: new Map() };
       this.subscribers.set(subscriber.key, state);
     }
     return state;
@@ -177,6 +187,7 @@ export class ResourceSubscriptions {
       },
       onLost: () => this.lost(state, service, opening),
     }).then((session) => {
+      state.openedAt.set(service, this.now());
       // Failed, or every subscription there went while it opened: not kept.
       const current =
         state.members.get(service) === opening && this.subscribers.get(subscriber.key) === state;
@@ -192,15 +203,30 @@ export class ResourceSubscriptions {
     return opening;
   }
 
-  /** A member session ended by itself: its subscriptions are gone (logged). */
+  /** A member session ended by itself: opened again with its URIs, or they are dropped (logged). */
   private lost(state: SubscriberState, service: string, session: Promise<unknown>): void {
     if (state.members.get(service) !== session) return;
     state.members.delete(service);
-    for (const [uri, s] of [...state.uris]) if (s === service) this.forget(state, uri);
-    this.deps.logger.warn('federated: a member ended its resource subscriptions', {
-      endpoint: this.deps.endpoint,
-      service,
+    const uris = [...state.uris].filter(([, s]) => s === service).map(([uri]) => uri);
+    const log = { endpoint: this.deps.endpoint, service };
+    const drop = (reason: string) => {
+      for (const uri of uris) if (state.uris.get(uri) === service) this.forget(state, uri);
+      this.deps.logger.warn(`federated: resource subscriptions at a member dropped: ${reason}`, log);
+    };
+    if (this.now() - (state.openedAt.get(service) ?? 0) < REOPEN_AFTER_MS) return drop('its session ended');
+    this.deps.logger.info('federated: a member ended its subscription session, opening another', log);
+    void this.memberSession(state, service).then(async (again) => {
+      if ('error' in again) return drop(again.error.message);
+      for (const uri of uris) {
+        if (state.uris.get(uri) !== service) continue;
+        const reply = await again.send('resources/subscribe', uri);
+        if ('error' in reply && state.uris.get(uri) === service) this.forget(state, uri);
+      }
     });
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
   }
 
   /** Drops `uri` from `state`; the member session goes with its last URI. */
