@@ -12,22 +12,19 @@
 import type { Identity } from '../identity.js';
 import type { ServiceBackend } from '../services/backend.js';
 import type { ServiceEntry } from '../services/registry.js';
-import { LEGACY_MEMBER_VERSION } from './legacy-member.js';
-import { memberExchange, type MemberReply, type RpcError } from './member.js';
+import { LEGACY_MEMBER_VERSION, type LegacyMemberSessions } from './legacy-member.js';
+import type { MemberReply, RpcError } from './member.js';
 import { readEvents } from './watch.js';
 
 /** The notification a member sends when a subscribed resource changed. */
 export const RESOURCE_UPDATED = 'notifications/resources/updated';
 
-const headersFor = (sessionId: string | undefined): Record<string, string> => ({
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': LEGACY_MEMBER_VERSION,
-  ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
-});
-
 /** What a member session is opened with. */
 export interface MemberSessionOptions {
+  /** The 2025 member sessions of the endpoint's subscriptions (kept from their idle sweep). */
+  sessions: LegacyMemberSessions;
+  /** Its owner there: one subscriber at one member. */
+  owner: string;
   entry: ServiceEntry;
   backend: ServiceBackend;
   identity: Identity;
@@ -51,61 +48,47 @@ export class MemberSubscriptionSession {
 
   /** Opens the session and its `GET` stream; an error when the member refuses either. */
   static async open(opts: MemberSessionOptions): Promise<MemberSubscriptionSession | { error: RpcError }> {
-    const { entry, backend } = opts;
-    const initialize = {
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: {
-        protocolVersion: LEGACY_MEMBER_VERSION,
-        capabilities: {},
-        clientInfo: { name: 'mcp-gateway-federated', version: '1' },
-      },
-    };
-    const init = await memberExchange(entry, backend, initialize, headersFor(undefined), opts);
-    if ('error' in init.reply) return init.reply;
-    if (!init.sessionId) {
-      return { error: { code: -32000, message: `service "${entry.name}" opened no session` } };
+    const { sessions, owner, entry, backend } = opts;
+    const id = await sessions.pinnedSession(owner, entry, backend, opts);
+    if (!id) {
+      return {
+        error: { code: -32000, message: `service "${entry.name}" opened no session to subscribe in` },
+      };
     }
-    const session = new MemberSubscriptionSession(opts, init.sessionId);
-    const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
-    await memberExchange(entry, backend, initialized, headersFor(init.sessionId), opts);
-    const stream = await session.openStream();
-    if (stream) {
+    const session = new MemberSubscriptionSession(opts, id);
+    const refused = await session.openStream();
+    if (refused) {
       session.close();
-      return { error: stream };
+      return { error: refused };
     }
     return session;
   }
 
   /** Sends `resources/subscribe` or `resources/unsubscribe` for `uri` in the session. */
-  async send(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string): Promise<MemberReply> {
-    const { entry, backend } = this.opts;
-    const message = { jsonrpc: '2.0', id: 1, method, params: { uri } };
-    return (await memberExchange(entry, backend, message, headersFor(this.sessionId), this.opts)).reply;
+  send(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string): Promise<MemberReply> {
+    const { sessions, owner, entry, backend } = this.opts;
+    // Closed: never a new session (the sessions would open one for the owner).
+    if (this.closed)
+      return Promise.resolve({ error: { code: -32000, message: 'subscription session ended' } });
+    return sessions.request(owner, entry, backend, method, { uri }, this.opts);
   }
 
-  /** Ends the stream and the member's session. */
+  /** Ends the stream and the member's session (`DELETE`). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.controller.abort();
-    const { entry, backend, identity } = this.opts;
-    const request = new Request(entry.route.resource, {
-      method: 'DELETE',
-      headers: headersFor(this.sessionId),
-    });
-    // The member's answer to DELETE does not matter.
-    void backend
-      .handle(request, identity)
-      .then((res) => res.body?.cancel())
-      .catch(() => {});
+    this.opts.sessions.closeOwner(this.opts.owner);
   }
 
   /** Opens the `GET` stream and reads it in the background; an error when the member refuses it. */
   private async openStream(): Promise<RpcError | undefined> {
     const { entry, backend, identity } = this.opts;
-    const headers = { ...headersFor(this.sessionId), accept: 'text/event-stream' };
+    const headers = {
+      accept: 'text/event-stream',
+      'mcp-protocol-version': LEGACY_MEMBER_VERSION,
+      'mcp-session-id': this.sessionId,
+    };
     const { signal } = this.controller;
     let res: Response;
     try {

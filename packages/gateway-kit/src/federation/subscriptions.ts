@@ -18,6 +18,7 @@ import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
 import type { ServiceRegistry } from '../services/registry.js';
 import type { MemberReply } from './member.js';
+import { LegacyMemberSessions } from './legacy-member.js';
 import { MemberSubscriptionSession } from './member-subscription.js';
 
 /** Bounds of one endpoint's resource subscriptions. */
@@ -70,11 +71,16 @@ interface SubscriberState {
 export class ResourceSubscriptions {
   private readonly subscribers = new Map<string, SubscriberState>();
   private count = 0;
+  /** The 2025 member sessions holding them, owned by `<subscriber> <service>`. */
+  private readonly sessions: LegacyMemberSessions;
 
   constructor(
     private readonly limits: SubscriptionLimits,
     private readonly deps: SubscriptionDeps,
-  ) {}
+  ) {
+    // At most one per subscription; pinned, so never ended as idle.
+    this.sessions = new LegacyMemberSessions({ maxSessions: limits.maxSubscriptions, idleMs: Infinity });
+  }
 
   /** Subscriptions held now, all subscribers together. */
   get size(): number {
@@ -176,6 +182,8 @@ export class ResourceSubscriptions {
       return Promise.resolve({ error: { code: -32000, message: `service "${service}" is not available` } });
     const { subscriber } = state;
     const opening = MemberSubscriptionSession.open({
+      sessions: this.sessions,
+      owner: `${subscriber.key} ${service}`,
       entry,
       backend: this.deps.registry.backend(entry),
       identity: subscriber.identity,
