@@ -12,11 +12,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpError, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resolveConfig } from '../src/config/load.js';
 import { issueToken } from '../src/gateway/cli-token.js';
-import { createGateway, type Gateway } from '../src/gateway/create.js';
-import { createNodeServer, type NodeServer } from '../src/http/node.js';
-import { createLogger } from '../src/ops/logger.js';
+import type { Gateway } from '../src/gateway/create.js';
+import { listeningGateway } from './helpers/listening.js';
 import { legacyMcpServer, type LegacyServer } from './helpers/legacy-mcp-server.js';
 
 const WATCHED = 'fixture://watched';
@@ -25,7 +23,6 @@ const ENDPOINTS = ['/mcp', '/tiny', '/static', '/brief'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
 let gw: Gateway;
-let server: NodeServer;
 let base: string;
 let dir: string;
 /** A member only bob may use, with a resource of its own. */
@@ -37,49 +34,35 @@ beforeAll(async () => {
   secret = await legacyMcpServer((mcp) => {
     mcp.registerResource('doc', 'secret://doc', {}, (uri) => ({ contents: [{ uri: uri.href, text: 's' }] }));
   });
-  const { config } = resolveConfig(
-    {
-      issuer: 'http://127.0.0.1',
-      store: { type: 'memory' },
-      services: {
-        fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
-        fixture: {
-          type: 'stdio',
-          ...fixtureMcpServerCommand(),
-          env: { FIXTURE_WATCH_FILE: join(dir, 'watched.txt') },
-        },
-        secret: { type: 'http', url: `${secret.url}/mcp`, users: ['local:bob'] },
-        // Its bridge ends sessions idle for 2 s: the member session a subscription holds too.
-        brief: {
-          type: 'stdio',
-          ...fixtureMcpServerCommand(),
-          env: { FIXTURE_WATCH_FILE: join(dir, 'brief.txt') },
-          sessionTimeout: 2,
-        },
+  ({ gw, url: base } = await listeningGateway({
+    services: {
+      fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
+      fixture: {
+        type: 'stdio',
+        ...fixtureMcpServerCommand(),
+        env: { FIXTURE_WATCH_FILE: join(dir, 'watched.txt') },
       },
-      federated: [
-        { path: '/mcp', services: ['fetch', 'fixture', 'secret'], maxSubscriptionsPerSession: 2 },
-        { path: '/tiny', services: ['fixture'], maxSubscriptions: 1 },
-        { path: '/static', services: ['fetch'] },
-        { path: '/brief', services: ['brief'] },
-      ],
+      secret: { type: 'http', url: `${secret.url}/mcp`, users: ['local:bob'] },
+      // Its bridge ends sessions idle for 2 s: the member session a subscription holds too.
+      brief: {
+        type: 'stdio',
+        ...fixtureMcpServerCommand(),
+        env: { FIXTURE_WATCH_FILE: join(dir, 'brief.txt') },
+        sessionTimeout: 2,
+      },
     },
-    { env: {} },
-  );
-  gw = await createGateway(config, {
-    logger: createLogger('silent'),
-    processMetrics: false,
-    passwordCost: { N: 1024, r: 8, p: 1 },
-  });
+    federated: [
+      { path: '/mcp', services: ['fetch', 'fixture', 'secret'], maxSubscriptionsPerSession: 2 },
+      { path: '/tiny', services: ['fixture'], maxSubscriptions: 1 },
+      { path: '/static', services: ['fetch'] },
+      { path: '/brief', services: ['brief'] },
+    ],
+  }));
   await gw.users.put('alice', 'alice-password-1');
   for (const e of ENDPOINTS) tokens[e] = (await issueToken(gw, 'alice', e)).access_token;
-  server = createNodeServer(gw.fetch);
-  base = await server.listen(0, '127.0.0.1');
 });
 
 afterAll(async () => {
-  await server?.drain(0);
-  await gw?.close(0);
   await secret?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
