@@ -207,6 +207,21 @@ describe('federated resource subscriptions', () => {
     await client.close();
   });
 
+  it('bounded per session under concurrency: of three subscribes at once, one is -32000', async () => {
+    const before = memberSessions();
+    const { client, transport } = await sdkClient('/mcp');
+    const uris = [WATCHED, 'fixture://greeting', 'fixture://items/gamma'];
+    const settled = await Promise.allSettled(uris.map((uri) => client.subscribeResource({ uri })));
+    const refused = settled.filter((r) => r.status === 'rejected');
+    expect(refused).toHaveLength(1);
+    expect(((refused[0] as PromiseRejectedResult).reason as McpError).code).toBe(-32000);
+    // The member took the two others in one session of this subscriber.
+    expect(memberSessions()).toBe(before + 1);
+    await transport.terminateSession();
+    await vi.waitFor(() => expect(memberSessions()).toBe(before));
+    await client.close();
+  });
+
   it('bounded per endpoint: past maxSubscriptions is -32000 until one is released', async () => {
     const first = await sdkClient('/tiny');
     const second = await sdkClient('/tiny');

@@ -40,6 +40,8 @@ export interface MemberSessionOptions {
 export class MemberSubscriptionSession {
   private readonly controller = new AbortController();
   private closed = false;
+  /** The last request sent: the next waits for it. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly opts: MemberSessionOptions,
@@ -64,13 +66,20 @@ export class MemberSubscriptionSession {
     return session;
   }
 
-  /** Sends `resources/subscribe` or `resources/unsubscribe` for `uri` in the session. */
+  /**
+   * Sends `resources/subscribe` or `resources/unsubscribe` for `uri` in the
+   * session, one at a time (the session's requests all carry the same id).
+   */
   send(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string): Promise<MemberReply> {
     const { sessions, owner, entry, backend } = this.opts;
-    // Closed: never a new session (the sessions would open one for the owner).
-    if (this.closed)
-      return Promise.resolve({ error: { code: -32000, message: 'subscription session ended' } });
-    return sessions.request(owner, entry, backend, method, { uri }, this.opts);
+    const sent = this.queue.then((): Promise<MemberReply> => {
+      // Closed: never a new session (the sessions would open one for the owner).
+      if (this.closed)
+        return Promise.resolve({ error: { code: -32000, message: 'subscription session ended' } });
+      return sessions.request(owner, entry, backend, method, { uri }, this.opts);
+    });
+    this.queue = sent.catch(() => undefined);
+    return sent;
   }
 
   /** Ends the stream and the member's session (`DELETE`). */

@@ -64,6 +64,8 @@ export class FederatedSubscriptions implements ListenResources {
     method: string,
     params: Record<string, unknown>,
     identity: Identity,
+    /** True while the session is open: one that ended meanwhile keeps nothing. */
+    open: () => boolean,
   ): Promise<MemberReply> {
     const uri = params.uri;
     if (typeof uri !== 'string') {
@@ -73,7 +75,9 @@ export class FederatedSubscriptions implements ListenResources {
     if (method === 'resources/unsubscribe') return this.subscriptions.unsubscribe(key, uri);
     const deliver = (p: Record<string, unknown>) =>
       void this.notifySession(sessionId, { jsonrpc: '2.0', method: RESOURCE_UPDATED, params: p });
-    return this.subscriptions.subscribe({ key, identity, deliver }, uri);
+    const reply = await this.subscriptions.subscribe({ key, identity, deliver }, uri);
+    if (!open()) this.subscriptions.release(key);
+    return reply;
   }
 
   /** Ends the subscriptions of a 2025 session that ended. */

@@ -372,7 +372,8 @@ class FederatedHttp {
     if (m.id === undefined) return new Response(null, { status: 202 });
     if (method === 'logging/setLevel') return rpc(id, { result: {} });
     if (this.resources.handles(method)) {
-      return rpc(id, await this.resources.session(session.id, method, params, identity));
+      const open = () => this.sessions.get(session.id, identity.sub) !== undefined;
+      return rpc(id, await this.resources.session(session.id, method, params, identity, open));
     }
     session.inFlight++;
     let relayed: Response | undefined;
