@@ -87,18 +87,6 @@ export class ResourceSubscriptions {
     return this.count;
   }
 
-  /** Member sessions open (or opening) now. */
-  get memberSessions(): number {
-    let n = 0;
-    for (const s of this.subscribers.values()) n += s.members.size;
-    return n;
-  }
-
-  /** URIs `key` is subscribed to. */
-  urisOf(key: string): string[] {
-    return [...(this.subscribers.get(key)?.uris.keys() ?? [])];
-  }
-
   /**
    * Subscribes `subscriber` to `uri` at its owner: `{}` once the member took it
    * (or when already subscribed); `-32002` for a URI no member of the caller
