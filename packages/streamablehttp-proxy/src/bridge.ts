@@ -55,6 +55,13 @@ export interface StdioBridge {
    * the node edge writes as it comes. Never rejects.
    */
   handle: (view: RequestView, caller?: BridgeCaller) => Promise<Response>;
+  /**
+   * The capabilities the stdio server declares in its 2025 `initialize` answer, as its sessions
+   * see them (`resources.subscribe` included, which 2026-07-28 `server/discover` leaves out):
+   * the first pooled child's cached answer, a child of `caller` started the first time.
+   * `undefined` when 2026-07-28 serving is off or no child starts.
+   */
+  sessionCapabilities: (caller: BridgeCaller) => Promise<Record<string, unknown> | undefined>;
   /** Ends every session and pooled child (SIGTERM, then SIGKILL); resolves when all have exited. */
   close: () => Promise<void>;
   /** Current counters. */
@@ -164,6 +171,11 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     async handle(view, caller) {
       if (caller) view.caller = caller;
       return toResponse(await handler.handle(view));
+    },
+    async sessionCapabilities(caller) {
+      if (!modern) return undefined;
+      const user = { user: caller.identity, env: caller.env };
+      return (await modern.initResult(user).catch(() => undefined))?.capabilities;
     },
     close() {
       closing = true;

@@ -8,15 +8,20 @@
  * `grandchild` (spawns a long-lived process in the same group), `big` (a
  * long answer), `garbage` (writes a non-JSON line to stdout). `echo` and `add` are annotated
  * `readOnlyHint: true`.
- * Resource `fixture://greeting`, prompt `greet`. Completions (`completion/complete`): the prompt
+ * `touch` (writes `text` to `$FIXTURE_WATCH_FILE`).
+ * Resource `fixture://greeting`; resource `fixture://watched` (the text of `$FIXTURE_WATCH_FILE`),
+ * which `resources/subscribe` watches: every child subscribed to it sends
+ * `notifications/resources/updated` when the file changes (whichever child's `touch` wrote it).
+ * Prompt `greet`. Completions (`completion/complete`): the prompt
  * `pick`'s `color` argument (red, green, blue) and the resource template `fixture://items/{id}`'s
  * `id` (alpha, beta, gamma), both by prefix.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, watch, writeFileSync, readFileSync, type FSWatcher } from 'node:fs';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
@@ -250,5 +255,61 @@ server.registerResource(
   { description: 'An item by id', mimeType: 'text/plain' },
   (uri, { id }) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: `item ${String(id)}` }] }),
 );
+
+const WATCHED = 'fixture://watched';
+const watchFile = process.env.FIXTURE_WATCH_FILE;
+
+server.registerTool(
+  'touch',
+  {
+    description: 'Writes `text` to FIXTURE_WATCH_FILE (fixture://watched changes)',
+    inputSchema: { text: z.string() },
+  },
+  ({ text: t }) => {
+    if (!watchFile) return text('FIXTURE_WATCH_FILE is not set');
+    writeFileSync(watchFile, t);
+    return text('touched');
+  },
+);
+
+server.registerResource(
+  'watched',
+  WATCHED,
+  { description: 'The text of FIXTURE_WATCH_FILE', mimeType: 'text/plain' },
+  (uri) => ({
+    contents: [
+      {
+        uri: uri.href,
+        mimeType: 'text/plain',
+        text: watchFile && existsSync(watchFile) ? readFileSync(watchFile, 'utf8') : '',
+      },
+    ],
+  }),
+);
+
+/** URIs this child's client subscribed to, and the file watch while `fixture://watched` is one. */
+const subscribed = new Set<string>();
+let watcher: FSWatcher | undefined;
+server.server.registerCapabilities({ resources: { subscribe: true } });
+server.server.setRequestHandler(SubscribeRequestSchema, ({ params }) => {
+  subscribed.add(params.uri);
+  if (params.uri === WATCHED && watchFile && !watcher) {
+    if (!existsSync(watchFile)) writeFileSync(watchFile, '');
+    watcher = watch(watchFile, () => {
+      if (subscribed.has(WATCHED)) void server.server.sendResourceUpdated({ uri: WATCHED });
+    });
+  }
+  process.stderr.write(`subscribed ${params.uri}\n`);
+  return {};
+});
+server.server.setRequestHandler(UnsubscribeRequestSchema, ({ params }) => {
+  subscribed.delete(params.uri);
+  if (!subscribed.has(WATCHED)) {
+    watcher?.close();
+    watcher = undefined;
+  }
+  process.stderr.write(`unsubscribed ${params.uri}\n`);
+  return {};
+});
 
 await server.connect(new StdioServerTransport());

@@ -1,8 +1,12 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateMessageRequestSchema,
   LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,9 +17,11 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 
-async function connect(): Promise<{ client: Client; transport: StdioClientTransport }> {
+async function connect(
+  env?: Record<string, string>,
+): Promise<{ client: Client; transport: StdioClientTransport }> {
   const { command, args } = fixtureMcpServerCommand();
-  const transport = new StdioClientTransport({ command, args, stderr: 'pipe' });
+  const transport = new StdioClientTransport({ command, args, stderr: 'pipe', ...(env ? { env } : {}) });
   const client = new Client({ name: 'fixture-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
   client.setRequestHandler(CreateMessageRequestSchema, (req) => {
     const first = req.params.messages[0]?.content;
@@ -52,6 +58,7 @@ describe('fixtureMcpServer over stdio', () => {
         'sample',
         'slow',
         'stderr',
+        'touch',
       ].sort(),
     );
     const meta = await client.callTool({ name: 'meta', arguments: {}, _meta: { traceparent: 'tp' } });
@@ -96,5 +103,27 @@ describe('fixtureMcpServer over stdio', () => {
     expect(pid).toBe(transport.pid);
     await expect(client.callTool({ name: 'crash', arguments: { code: 3 } })).rejects.toThrow();
     await waitFor(() => !isPidAlive(pid));
+  });
+
+  it('resources/subscribe to fixture://watched: a touch by another child sends notifications/resources/updated', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fixture-watch-'));
+    try {
+      const env = { PATH: process.env.PATH ?? '', FIXTURE_WATCH_FILE: join(dir, 'w.txt') };
+      const watcher = await connect(env);
+      const writer = await connect(env);
+      expect(watcher.client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+      const updates: string[] = [];
+      watcher.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updates.push(n.params.uri);
+      });
+      await watcher.client.subscribeResource({ uri: 'fixture://watched' });
+      await writer.client.callTool({ name: 'touch', arguments: { text: 'new' } });
+      await waitFor(() => updates.length > 0);
+      expect(updates[0]).toBe('fixture://watched');
+      const read = await watcher.client.readResource({ uri: 'fixture://watched' });
+      expect(read.contents[0]).toMatchObject({ text: 'new' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

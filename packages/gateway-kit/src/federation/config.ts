@@ -66,6 +66,20 @@ export const federatedEndpointSchema = z.strictObject({
     .positive()
     .default(4)
     .describe('Open list-change streams per user (429 beyond).'),
+  maxSubscriptions: z
+    .number()
+    .int()
+    .positive()
+    .default(500)
+    .describe(
+      'Resource subscriptions at most, overall (each holds a 2025 session with the owning member per subscriber and member).',
+    ),
+  maxSubscriptionsPerSession: z
+    .number()
+    .int()
+    .positive()
+    .default(20)
+    .describe('Resource subscriptions per 2025 session or `subscriptions/listen` stream.'),
   maxPages: z
     .number()
     .int()

@@ -27,13 +27,14 @@ const Code = { MethodNotFound: -32601, InvalidParams: -32602, ResourceNotFound: 
 
 /**
  * The capabilities a federated endpoint declares: `listChanged` when at least
- * one member can tell of changes (the fixed-list `fetch` service cannot).
+ * one member can tell of changes (the fixed-list `fetch` service cannot),
+ * `resources.subscribe` when a member of the caller offers subscriptions.
  */
-export function federatedCapabilities(listChanged: boolean) {
+export function federatedCapabilities(listChanged: boolean, subscribe = false) {
   return {
     tools: { listChanged },
     prompts: { listChanged },
-    resources: { listChanged, subscribe: false },
+    resources: { listChanged, subscribe },
   };
 }
 
@@ -309,7 +310,13 @@ export class FederatedEndpoint {
   private async readResource(req: FederatedRequest, members: string[], ask: Ask): Promise<MemberReply> {
     const uri = req.params.uri;
     if (typeof uri !== 'string') return error(Code.InvalidParams, 'Invalid params: uri must be a string');
-    const user = req.identity.sub;
+    const owner = await this.resourceOwner(uri, req.identity.sub, members, ask);
+    if (!owner) return error(Code.ResourceNotFound, `Resource not found: ${uri}`);
+    return ask(owner.service, 'resources/read', req.params);
+  }
+
+  /** The member owning `uri` among `members` (as `resources/read` routes it; also resource subscriptions). */
+  async resourceOwner(uri: string, user: string, members: string[], ask: Ask): Promise<Owner | undefined> {
     let owner = (await this.catalogs.routing('resources', user, members, ask)).owners.get(uri);
     if (!owner) {
       const templates = await this.catalogs.routing('resourceTemplates', user, members, ask);
@@ -320,8 +327,6 @@ export class FederatedEndpoint {
         }
       }
     }
-    owner ??= (await this.catalogs.list('resources', user, members, ask)).owners.get(uri);
-    if (!owner) return error(Code.ResourceNotFound, `Resource not found: ${uri}`);
-    return ask(owner.service, 'resources/read', req.params);
+    return owner ?? (await this.catalogs.list('resources', user, members, ask)).owners.get(uri);
   }
 }

@@ -162,11 +162,11 @@ async function replyOf(res: Response): Promise<MemberReply> {
   return { result: {} };
 }
 
-/** Reads an SSE body and hands each JSON `data:` message to `onMessage` until it ends or `signal` aborts. */
-async function readEvents(
+/** Reads an SSE body and hands each JSON `data:` message to `onMessage` until it ends or `signal` aborts (also for resource subscriptions). */
+export async function readEvents(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal,
-  onMessage: (msg: { method?: unknown }) => void,
+  onMessage: (msg: { method?: unknown; params?: unknown }) => void,
 ): Promise<void> {
   const reader = body.getReader();
   const cancel = () => void reader.cancel().catch(() => {});
@@ -184,7 +184,7 @@ async function readEvents(
         buffer = buffer.slice(end + 1);
         if (!line.startsWith('data:')) continue;
         try {
-          onMessage(JSON.parse(line.slice(5).trim()) as { method?: unknown });
+          onMessage(JSON.parse(line.slice(5).trim()) as { method?: unknown; params?: unknown });
         } catch {
           // not JSON: ignored
         }

@@ -43,6 +43,12 @@ export interface ServiceBackend {
   handle(request: Request, identity: Identity, call?: BackendCall): Promise<Response>;
   /** True when the service can take requests now. */
   ready(): Promise<boolean>;
+  /**
+   * The capabilities a 2025 session with the service declares, when the backend knows them
+   * without opening one (stdio: the bridge's cached `initialize` answer). Federated endpoints
+   * read `resources.subscribe` here, which a 2026-07-28 `server/discover` does not carry.
+   */
+  sessionCapabilities?(identity: Identity): Promise<Record<string, unknown> | undefined>;
   /** Open sessions (stdio children), when the backend has any. */
   sessions?(): number;
   /** The bridge's counters (caps, rejections, evictions, timeouts, spawns, crashes), for stdio backends. */

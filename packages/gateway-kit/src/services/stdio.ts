@@ -140,6 +140,7 @@ export function stdioBackend(
       return res.ok;
     },
     sessions: () => bridge.stats().sessions,
+    sessionCapabilities: (identity) => bridge.sessionCapabilities(callerOf(identity)),
     stdioStats: () => bridge.stats(),
     close: () => bridge.close(),
   };

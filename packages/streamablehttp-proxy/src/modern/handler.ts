@@ -179,7 +179,8 @@ export class ModernHandler {
     return jsonReply(200, JSON.stringify({ jsonrpc: '2.0', id: req.id, result }));
   }
 
-  private async initResult(caller: Caller): Promise<ChildInitResult> {
+  /** The cached `initialize` answer of the pool's children (a child of `caller` started the first time). */
+  async initResult(caller: Caller): Promise<ChildInitResult> {
     if (this.pool.initResult) return this.pool.initResult;
     const leased = this.pool.acquire(caller);
     const child = leased instanceof Promise ? await leased : leased;

@@ -10,6 +10,7 @@ import { GatewayError, JsonRpcCode } from '../../errors.js';
 import type { RequestInfo } from '../../http/node.js';
 import type { Identity } from '../../identity.js';
 import type { ListChanges, Listener } from '../../federation/listeners.js';
+import { RESOURCE_UPDATED } from '../../federation/member-subscription.js';
 import { LIST_CHANGED, type ChangedKind } from '../../federation/watch.js';
 
 /** Milliseconds between keep-alive comments on an idle stream. */
@@ -73,6 +74,32 @@ export function eventStream(info: RequestInfo, onEnd: () => void): Stream {
   };
 }
 
+/**
+ * Resource subscriptions a `subscriptions/listen` stream holds while it is open
+ * (its filter's `resourceSubscriptions`): `subscribe` resolves with the URIs
+ * taken, `release` ends them with the stream.
+ */
+export interface ListenResources {
+  subscribe(
+    key: string,
+    identity: Identity,
+    uris: string[],
+    deliver: (params: Record<string, unknown>) => void,
+  ): Promise<string[]>;
+  release(key: string): void;
+}
+
+/** The `resourceSubscriptions` of a filter: URIs, or `undefined` when it names none; throws -32602 when malformed. */
+function resourceUris(wanted: Record<string, unknown>): string[] | undefined {
+  const uris = wanted.resourceSubscriptions;
+  if (uris === undefined) return undefined;
+  if (!Array.isArray(uris) || !uris.every((u) => typeof u === 'string')) {
+    const message = 'Invalid params: notifications.resourceSubscriptions must be an array of URIs';
+    throw new GatewayError(400, -32602, message);
+  }
+  return [...new Set(uris)];
+}
+
 /** True when an `Accept` header takes event streams. */
 export const acceptsEvents = (accept: string | null) => (accept ?? '').includes('text/event-stream');
 
@@ -80,8 +107,22 @@ export const acceptsEvents = (accept: string | null) => (accept ?? '').includes(
 export class FederatedListen {
   /** The open `GET` stream of each 2025 session. */
   private readonly sessionStreams = new Map<string, Stream>();
+  /** Listen streams opened so far (their resource subscriptions' keys). */
+  private opened = 0;
 
-  constructor(readonly changes: ListChanges) {}
+  constructor(
+    readonly changes: ListChanges,
+    /** Resource subscriptions on listen streams (none: `resourceSubscriptions` is acknowledged empty). */
+    private readonly resources?: ListenResources,
+  ) {}
+
+  /** Writes `msg` on the `GET` stream of a 2025 session; false when it has none open. */
+  notifySession(sessionId: string, msg: unknown): boolean {
+    const stream = this.sessionStreams.get(sessionId);
+    if (!stream || stream.ended) return false;
+    stream.write(msg);
+    return true;
+  }
 
   /** A 2025 session's `GET` stream: 409 when the session has one already. */
   async sessionStream(
@@ -144,20 +185,28 @@ export class FederatedListen {
     const kinds = (Object.keys(FLAG) as ChangedKind[]).filter(
       (k) => canChange && (wanted as Record<string, unknown>)[FLAG[k]] === true,
     );
+    const uris = this.resources ? resourceUris(wanted as Record<string, unknown>) : undefined;
     const tag = { [MCP_META_KEYS.subscriptionId]: id };
-    const honoured = Object.fromEntries(kinds.map((k) => [FLAG[k], true]));
-    const ack = {
+    const honoured: Record<string, unknown> = Object.fromEntries(kinds.map((k) => [FLAG[k], true]));
+    const ack = () => ({
       jsonrpc: '2.0',
       method: 'notifications/subscriptions/acknowledged',
       params: { notifications: honoured, _meta: tag },
-    };
+    });
+    const key = `listen:${++this.opened}`;
     let remove: (() => void) | undefined;
-    const stream = eventStream(info, () => remove?.());
-    if (kinds.length === 0) {
-      // Nothing to listen to: the empty filter acknowledged, the subscription ended at once.
-      stream.write(ack);
+    const stream = eventStream(info, () => {
+      remove?.();
+      this.resources?.release(key);
+    });
+    const done = () => {
       stream.write({ jsonrpc: '2.0', id, result: { resultType: 'complete', _meta: tag } });
       stream.close();
+    };
+    if (kinds.length === 0 && !uris?.length) {
+      // Nothing to listen to: the empty filter acknowledged, the subscription ended at once.
+      stream.write(ack());
+      done();
       return stream.response;
     }
     const listener: Listener = {
@@ -165,10 +214,7 @@ export class FederatedListen {
         if (kinds.includes(kind))
           stream.write({ jsonrpc: '2.0', method: LIST_CHANGED[kind], params: { _meta: tag } });
       },
-      close: () => {
-        stream.write({ jsonrpc: '2.0', id, result: { resultType: 'complete', _meta: tag } });
-        stream.close();
-      },
+      close: done,
     };
     try {
       remove = await this.changes.add(identity, listener);
@@ -176,9 +222,42 @@ export class FederatedListen {
       stream.close();
       throw err;
     }
+    const resources =
+      uris?.length && !stream.ended ? await this.takeResources(key, identity, uris, tag, stream) : undefined;
+    if (resources?.taken.length) honoured.resourceSubscriptions = resources.taken;
+    stream.write(ack());
+    resources?.flush();
+    // Only resource subscriptions asked for, and none taken: nothing to listen to.
+    if (kinds.length === 0 && !resources?.taken.length) done();
     if (stream.ended) remove();
-    stream.write(ack);
     return stream.response;
+  }
+
+  /**
+   * Takes the stream's resource subscriptions; updates that come before the
+   * acknowledgement wait until `flush` (the acknowledgement comes first).
+   */
+  private async takeResources(
+    key: string,
+    identity: Identity,
+    uris: string[],
+    tag: Record<string, unknown>,
+    stream: Stream,
+  ): Promise<{ taken: string[]; flush(): void }> {
+    const resources = this.resources!;
+    let early: unknown[] | undefined = [];
+    const taken = await resources.subscribe(key, identity, uris, (params) => {
+      const msg = { jsonrpc: '2.0', method: RESOURCE_UPDATED, params: { ...params, _meta: tag } };
+      if (early) early.push(msg);
+      else stream.write(msg);
+    });
+    // The client went while they were taken.
+    if (stream.ended) resources.release(key);
+    const flush = () => {
+      for (const msg of early ?? []) stream.write(msg);
+      early = undefined;
+    };
+    return { taken, flush };
   }
 
   /** Ends every stream. */

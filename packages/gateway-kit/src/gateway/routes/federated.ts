@@ -28,6 +28,7 @@ import type { OwnRoute, RouteContext } from './context.js';
 import { FederatedInputs, isResponse, legacyMeta } from './federated-input.js';
 import { paramsOf, readMessage, rpc, type RpcMessage } from './federated-message.js';
 import { FederatedListen } from './federated-listen.js';
+import { FederatedSubscriptions } from './federated-subscriptions.js';
 import { withHeaders } from './headers.js';
 import { resourceDocument } from './metadata.js';
 
@@ -52,6 +53,7 @@ class FederatedHttp {
   readonly endpoint: FederatedEndpoint;
   private readonly sessions: FederatedSessions;
   private readonly listen: FederatedListen;
+  private readonly resources: FederatedSubscriptions;
   /** Server→client requests relayed to 2025 sessions (a member asked for input). */
   private readonly inputs = new FederatedInputs();
   private readonly instructions: string;
@@ -80,8 +82,12 @@ class FederatedHttp {
       (id) => {
         this.endpoint.closeOwner(id);
         this.listen.sessionClosed(id);
+        this.resources.sessionClosed(id);
         this.inputs.pending.closeSession(id);
       },
+    );
+    this.resources = new FederatedSubscriptions(this.endpoint, ctx.registry, config, ctx.logger, (id, msg) =>
+      this.listen.notifySession(id, msg),
     );
     this.listen = new FederatedListen(
       new ListChanges(config, {
@@ -92,6 +98,7 @@ class FederatedHttp {
         legacy: this.endpoint.legacyMembers,
         closeOwner: (owner) => this.endpoint.closeOwner(owner),
       }),
+      this.resources,
     );
     const named =
       config.prefix === 'never'
@@ -106,10 +113,14 @@ class FederatedHttp {
     return federatedCapabilities(members.some((e) => e !== undefined && watchable(e)));
   }
 
-  /** The capabilities declared to `identity`: also `completions` when a member of theirs has it. */
+  /** The capabilities declared to `identity`: also `completions` and `resources.subscribe` when a member of theirs has it. */
   private async capabilitiesFor(identity: Identity) {
-    const caps = this.capabilities;
-    return (await this.endpoint.offersCompletions(identity)) ? { ...caps, completions: {} } : caps;
+    const [completions, subscribe] = await Promise.all([
+      this.endpoint.offersCompletions(identity),
+      this.resources.offered(identity),
+    ]);
+    const caps = federatedCapabilities(this.capabilities.tools.listChanged, subscribe);
+    return completions ? { ...caps, completions: {} } : caps;
   }
 
   get scopes(): string[] {
@@ -298,6 +309,10 @@ class FederatedHttp {
     // Notifications are not forwarded: members are asked statelessly, and a cancelled request ends with its HTTP request.
     if (m.id === undefined) return new Response(null, { status: 202 });
     if (method === 'logging/setLevel') return rpc(id, { result: {} });
+    if (this.resources.handles(method)) {
+      const open = () => this.sessions.get(session.id, identity.sub) !== undefined;
+      return rpc(id, await this.resources.session(session.id, method, params, identity, open));
+    }
     session.inFlight++;
     let relayed: Response | undefined;
     try {
