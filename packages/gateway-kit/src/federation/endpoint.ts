@@ -16,7 +16,7 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 import { Catalogs, type Ask, type ListKind } from './catalog.js';
 import { complete, MemberCompletions } from './completion.js';
 import type { FederatedTool, FederationHooks } from './hooks.js';
-import { LegacyMemberSessions, refusesModern } from './legacy-member.js';
+import { LegacyMemberSessions, refusesModern, userOwner } from './legacy-member.js';
 import { memberRequest, type MemberReply, type MemberRequestOptions } from './member.js';
 import { ownerByPrefix, templateMatcher, type Owner } from './names.js';
 import type { FederatedRoute } from './resource.js';
@@ -132,7 +132,7 @@ export class FederatedEndpoint {
   ask(req: FederatedRequest): Ask {
     const timeoutMs = this.route.config.timeout * 1000;
     const opts: MemberRequestOptions = { identity: req.identity, meta: req.meta, timeoutMs, info: req.info };
-    const owner = req.owner ?? `user:${req.identity.sub}`;
+    const owner = req.owner ?? userOwner(req.identity.sub);
     const { trace } = req;
     const t = this.deps.telemetry;
     if (!trace || !t)

@@ -102,7 +102,10 @@ export async function memberExchange(
   backend: ServiceBackend,
   message: Record<string, unknown>,
   headers: Record<string, string>,
-  opts: Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info' | 'trace'>,
+  opts: Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info' | 'trace'> & {
+    /** Reads the backend's answer first (a 2025 member's call stream); `undefined`: read as usual. */
+    read?: ((res: Response) => MemberReply | undefined) | undefined;
+  },
 ): Promise<MemberExchange> {
   const body = JSON.stringify(message);
   // Per request: the abort signal is made only when a backend asks for it (the bridge rarely does).
@@ -139,7 +142,7 @@ export async function memberExchange(
     const call = { body, json: message, info, observer: observed, trace: opts.trace };
     const res = await backend.handle(request, opts.identity, call);
     const sessionId = message.method === 'initialize' ? res.headers.get('mcp-session-id') : null;
-    const reply = observed?.reply(res) ?? (await replyOf(entry.name, res));
+    const reply = observed?.reply(res) ?? opts.read?.(res) ?? (await replyOf(entry.name, res));
     return { reply, sessionId };
   })().catch((err: unknown) => ({ reply: errorOf(entry.name, err), sessionId: null }));
   try {
@@ -190,7 +193,7 @@ function bodyText(res: Response): string | undefined {
 }
 
 /** A JSON-RPC response message as a reply; `undefined` for anything else. */
-function replyOfMessage(m: Readonly<Record<string, unknown>>): MemberReply | undefined {
+export function replyOfMessage(m: Readonly<Record<string, unknown>>): MemberReply | undefined {
   if (!('id' in m)) return undefined;
   const msg = m as { result?: unknown; error?: RpcError };
   if (msg.error && typeof msg.error.code === 'number') return { error: msg.error };

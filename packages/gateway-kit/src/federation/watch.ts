@@ -163,7 +163,7 @@ async function replyOf(res: Response): Promise<MemberReply> {
 }
 
 /** Reads an SSE body and hands each JSON `data:` message to `onMessage` until it ends or `signal` aborts. */
-async function readEvents(
+export async function readEvents(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal,
   onMessage: (msg: { method?: unknown }) => void,
