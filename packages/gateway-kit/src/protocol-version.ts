@@ -72,35 +72,39 @@ export function checkModernHeaders(
 }
 
 /** The bridge's refusal as the gateway's error. */
-const gatewayError = (err: BridgeHttpError) => new GatewayError(err.status, err.code, err.message, {}, err.data);
+const gatewayError = (err: BridgeHttpError) =>
+  new GatewayError(err.status, err.code, err.message, {}, err.data);
 
 /** The one revision whose sessions may send JSON-RPC batches: 2025-03-26 added them, 2025-06-18 removed them. */
 export const BATCH_PROTOCOL_VERSION = '2025-03-26';
 
 /**
- * The messages of a JSON-RPC batch a session speaking `version` sent (`era`:
- * the POST's, {@link requestEra}), checked as the bridge checks batches
- * (1 to 1000 JSON-RPC messages, no request id twice, `initialize` alone).
- * Throws the refusal as a {@link GatewayError}, all HTTP 400 `-32600`: the
- * bridge's for a 2026-07-28 batch and for a malformed one, and a batch of a
- * session of another revision than {@link BATCH_PROTOCOL_VERSION}.
- * (The bridge itself is lenient there: its sessions take batches under any 2025 revision.)
+ * The messages of a JSON-RPC batch (`era`: the POST's, {@link requestEra}),
+ * checked as the bridge checks batches (1 to 1000 JSON-RPC messages, no
+ * request id twice, `initialize` alone). Throws the bridge's refusal as a
+ * {@link GatewayError} (HTTP 400 `-32600`), also for any batch on the
+ * 2026-07-28 wire.
  */
-export function batchMessages(values: readonly unknown[], era: ProtocolEra, version: string): Classified[] {
-  let messages: Classified[];
+export function batchMessages(values: readonly unknown[], era: ProtocolEra): Classified[] {
   try {
     if (era === 'modern') throw modernBatchRefusal();
-    messages = classifyMessages(values, true);
+    return classifyMessages(values, true);
   } catch (err) {
     if (!(err instanceof BridgeHttpError)) throw err;
     throw gatewayError(err);
   }
-  if (version !== BATCH_PROTOCOL_VERSION) {
-    throw new GatewayError(
-      400,
-      JsonRpcCode.InvalidRequest,
-      `Invalid Request: JSON-RPC batches are part of MCP ${BATCH_PROTOCOL_VERSION} only (this session speaks ${version})`,
-    );
-  }
-  return messages;
+}
+
+/**
+ * Throws the refusal (HTTP 400 `-32600`) of a batch in a session speaking
+ * `version` unless it is {@link BATCH_PROTOCOL_VERSION}. The bridge itself is
+ * lenient there: its sessions take batches under any 2025 revision.
+ */
+export function checkBatchVersion(version: string): void {
+  if (version === BATCH_PROTOCOL_VERSION) return;
+  throw new GatewayError(
+    400,
+    JsonRpcCode.InvalidRequest,
+    `Invalid Request: JSON-RPC batches are part of MCP ${BATCH_PROTOCOL_VERSION} only (this session speaks ${version})`,
+  );
 }

@@ -40,7 +40,7 @@ export class MemberEvents {
       // Only messages with an id matter here (the call's response, requests to the client).
       if (!('id' in m)) return;
       if (this.queue.length >= MAX_QUEUED) return this.close();
-      this.queue.push(m as Message);
+      this.queue.push(m);
       this.wake?.();
     })
       .catch(() => {})

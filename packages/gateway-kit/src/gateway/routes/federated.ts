@@ -2,7 +2,7 @@ import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { randomUUID } from 'node:crypto';
 import { logEnabled } from '@mcp-gateway/internal/log';
 import { AuthError } from '../../auth.js';
-import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
+import { GatewayError, jsonError } from '../../errors.js';
 import type { FederatedEndpointConfig } from '../../federation/config.js';
 import { FederatedEndpoint, federatedCapabilities } from '../../federation/endpoint.js';
 import {
@@ -17,7 +17,7 @@ import type { MemberReply } from '../../federation/member.js';
 import { federatedRoute, federatedScopes } from '../../federation/resource.js';
 import { inputCapabilities } from '../../federation/elicitation-relay.js';
 import { ListChanges } from '../../federation/listeners.js';
-import { FederatedSessions } from '../../federation/sessions.js';
+import { FederatedSessions, sessionNotFound, sessionRequired } from '../../federation/sessions.js';
 import { watchable } from '../../federation/watch.js';
 import type { RequestInfo } from '../../http/node.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
@@ -26,19 +26,12 @@ import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js';
 import type { McpRequestTrace, TracedMessage } from '../../telemetry/mcp-trace.js';
-import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
 import type { OwnRoute, RouteContext } from './context.js';
 import { FederatedInputs, isResponse, legacyMeta } from './federated-input.js';
+import { readMessage, serveBatch, type BatchHost, type RpcMessage } from './federated-batch.js';
 import { FederatedListen } from './federated-listen.js';
 import { withHeaders } from './headers.js';
 import { resourceDocument } from './metadata.js';
-
-interface RpcMessage {
-  jsonrpc?: unknown;
-  id?: string | number | null;
-  method?: unknown;
-  params?: unknown;
-}
 
 /** A JSON-RPC answer to `id`. */
 function rpc(id: string | number | null, reply: MemberReply, headers: Record<string, string> = {}): Response {
@@ -221,7 +214,18 @@ class FederatedHttp {
     if (request.method !== 'POST') {
       return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
     }
-    const message = await this.readMessage(request, info);
+    const message = await readMessage(request, info);
+    if (Array.isArray(message)) {
+      // A JSON-RPC batch (2025-03-26 sessions): each message on the path below, one span each.
+      trace?.forgo();
+      return serveBatch(this.batchHost(request, served), {
+        values: message,
+        sessionId,
+        header,
+        identity,
+        info,
+      });
+    }
     if (isResponse(message)) {
       // A 2025 client's answer to a relayed server→client request.
       trace?.admitted(identity, [], undefined);
@@ -234,44 +238,6 @@ class FederatedHttp {
     const era = requestEra(message, header('mcp-protocol-version'), sessionId);
     if (era === 'modern') return this.serveModern(message, header, served);
     return this.serveLegacy(message, sessionId, served, header('accept'));
-  }
-
-  /** The one JSON-RPC message of a POST (a batch or non-JSON body is refused). */
-  private async readMessage(request: Request, info: RequestInfo): Promise<RpcMessage> {
-    let text: string;
-    try {
-      if (info.body && info.body.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
-      const buffered = info.body;
-      text = buffered
-        ? Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8')
-        : await readText(request, MAX_MCP_BODY_BYTES);
-    } catch (err) {
-      if (!(err instanceof BodyTooLarge)) throw err;
-      throw new GatewayError(
-        413,
-        JsonRpcCode.InvalidRequest,
-        `request body over ${MAX_MCP_BODY_BYTES} bytes`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
-    }
-    if (
-      typeof json !== 'object' ||
-      json === null ||
-      Array.isArray(json) ||
-      (typeof (json as RpcMessage).method !== 'string' && !isResponse(json))
-    ) {
-      throw new GatewayError(
-        400,
-        JsonRpcCode.InvalidRequest,
-        'Invalid Request: one JSON-RPC request or notification per POST',
-      );
-    }
-    return json;
   }
 
   /** A 2026-07-28 request: envelope and mirrored headers checked, then answered without a session. */
@@ -348,13 +314,7 @@ class FederatedHttp {
         { 'mcp-session-id': s.id },
       );
     }
-    if (!sessionId) {
-      throw new GatewayError(
-        400,
-        JsonRpcCode.BackendUnavailable,
-        'Bad Request: Mcp-Session-Id header is required',
-      );
-    }
+    if (!sessionId) throw sessionRequired();
     const session = this.sessions.get(sessionId, identity.sub);
     if (!session) throw sessionNotFound();
     // Notifications are not forwarded: members are asked statelessly, and a cancelled request ends with its HTTP request.
@@ -391,6 +351,18 @@ class FederatedHttp {
     }
   }
 
+  /** What a batch needs: each element on the single-message path of a 2025 session, answered as JSON. */
+  private batchHost(request: Request, served: Served): BatchHost {
+    const { telemetry } = this.ctx;
+    return {
+      session: (id, user) => this.sessions.get(id, user),
+      serveOne: (m, sessionId, trace) => this.serveLegacy(m, sessionId, { ...served, trace }, null),
+      answer: (session, m) => void this.inputs.pending.answer(session, m),
+      trace: () =>
+        telemetry?.enabled ? federatedTrace(telemetry, this.endpoint.route.localPath, request) : undefined,
+    };
+  }
+
   /** Logs a routed tool call and sends it to the `tool_call` webhooks, as the service route does. */
   private announce(service: string, tool: string, identity: Identity, args: unknown): void {
     const { logger, webhooks } = this.ctx;
@@ -404,10 +376,6 @@ class FederatedHttp {
       });
     }
   }
-}
-
-function sessionNotFound(): GatewayError {
-  return new GatewayError(404, -32001, 'Session not found');
 }
 
 /**
