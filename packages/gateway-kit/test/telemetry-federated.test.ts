@@ -254,4 +254,21 @@ describe('telemetry on a federated endpoint', () => {
     expect(mine.every((s) => s.kind === SERVER && s.attributes['mcp.session.id'] === session)).toBe(true);
     expect(children.filter(inBatch)).toHaveLength(3);
   });
+
+  it('a refused batch (empty) is one refused span of the POST', async () => {
+    const parent = '4'.repeat(16);
+    const res = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        traceparent: `00-${CLIENT_TRACE}-${parent}-01`,
+      },
+      body: '[]',
+    });
+    expect(res.status).toBe(400);
+    const { span } = await spanWhere((s) => s.parentSpanId === parent);
+    expect(span).toMatchObject({ name: 'POST', attributes: { 'http.response.status_code': 400 } });
+  });
 });

@@ -87,6 +87,8 @@ export interface BatchPost {
   header(name: string): string | null;
   identity: Identity;
   info: RequestInfo;
+  /** The POST's trace: none of its own once the batch is served (its elements get one each). */
+  trace: McpRequestTrace | undefined;
 }
 
 /**
@@ -102,6 +104,7 @@ export async function serveBatch(host: BatchHost, post: BatchPost): Promise<Resp
   const session = host.session(sessionId, identity.sub);
   if (!session) throw sessionNotFound();
   checkBatchVersion(session.protocolVersion);
+  post.trace?.forgo();
   const answers = await Promise.all(
     messages.map(async (c) => {
       const trace = host.trace();

@@ -217,13 +217,13 @@ class FederatedHttp {
     const message = await readMessage(request, info);
     if (Array.isArray(message)) {
       // A JSON-RPC batch (2025-03-26 sessions): each message on the path below, one span each.
-      trace?.forgo();
       return serveBatch(this.batchHost(request, served), {
         values: message,
         sessionId,
         header,
         identity,
         info,
+        trace,
       });
     }
     if (isResponse(message)) {
