@@ -37,10 +37,12 @@ const NAME_SCHEMA = {
 /** The member's tools: each asks the client during the call, in the call's own stream. */
 function tools(mcp: McpServer) {
   mcp.registerTool('ask-name', { inputSchema: { message: z.string() } }, async ({ message }, extra) => {
-    const r = await mcp.server.elicitInput(
-      { message, requestedSchema: NAME_SCHEMA },
-      { relatedRequestId: extra.requestId },
-    );
+    const r = await mcp.server
+      .elicitInput({ message, requestedSchema: NAME_SCHEMA }, { relatedRequestId: extra.requestId })
+      .catch((err: Error) => {
+        answers.push({ refused: err.message });
+        throw err;
+      });
     answers.push(r);
     const text = r.action === 'accept' ? `hello ${String(r.content?.name)}` : `hello (${r.action})`;
     return { content: [{ type: 'text', text }] };
@@ -165,6 +167,22 @@ describe('a 2025-only http member asks for input inside its own session', () => 
     try {
       const r = await client.callTool({ name: 'ask-name', arguments: { message: 'Your name?' } });
       expect(textOf(r)).toBe('hello (decline)');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("the client's error ends the call with it, and the member gets it as its answer", async () => {
+    const client = await sdk1({ elicitation: {} }, (c) =>
+      c.setRequestHandler(ElicitRequestSchema, () => {
+        throw new Error('no thanks');
+      }),
+    );
+    try {
+      await expect(
+        client.callTool({ name: 'ask-name', arguments: { message: 'Your name?' } }),
+      ).rejects.toMatchObject({ message: expect.stringMatching(/the client refused elicitation\/create/) });
+      await expect.poll(() => answers.at(-1)).toMatchObject({ refused: expect.stringMatching(/no thanks/) });
     } finally {
       await client.close();
     }

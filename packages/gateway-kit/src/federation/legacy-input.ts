@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { INPUT_CAPABILITY, RELAY_LIMITS } from './elicitation-relay.js';
-import { replyOfMessage, type MemberReply } from './member.js';
+import { replyOfMessage, type MemberReply, type RpcError } from './member.js';
 import { readEvents } from './watch.js';
 
 type Message = Record<string, unknown>;
@@ -162,7 +162,7 @@ export class LegacyInputs {
     const state = `legacy-input-${randomUUID()}`;
     const key = 'input-1';
     const timer = setTimeout(
-      () => this.abandon(state, 'the client did not answer in time'),
+      () => this.abandon(state, { code: -32001, message: 'the client did not answer in time' }),
       this.limits.answerTimeoutMs,
     );
     timer.unref();
@@ -209,19 +209,26 @@ export class LegacyInputs {
   close(owner: string, service?: string): void {
     for (const [state, w] of [...this.byState]) {
       if (w.call.owner === owner && (service === undefined || w.call.service === service)) {
-        this.abandon(state, 'the session ended');
+        this.abandon(state, { code: -32001, message: 'the session ended' });
       }
     }
   }
 
-  private abandon(state: string, why: string): void {
+  /**
+   * The client refused the input `owner`'s call waits for (its error): the
+   * member gets that error as its answer, and its stream is no longer read.
+   */
+  refuse(owner: string, state: unknown, error: RpcError): void {
+    const w = typeof state === 'string' ? this.byState.get(state) : undefined;
+    if (w?.call.owner === owner) this.abandon(state as string, error);
+  }
+
+  private abandon(state: string, error: RpcError): void {
     const w = this.byState.get(state);
     if (!w) return;
     this.byState.delete(state);
     clearTimeout(w.timer);
-    const posts = [...w.asked.values()].map((id) =>
-      w.call.post({ jsonrpc: '2.0', id, error: { code: -32001, message: why } }),
-    );
+    const posts = [...w.asked.values()].map((id) => w.call.post({ jsonrpc: '2.0', id, error }));
     void Promise.allSettled(posts).then(() => w.call.events.close());
   }
 }

@@ -339,6 +339,7 @@ class FederatedHttp {
           retry: (inputResponses, requestState) =>
             this.endpoint.serve({ ...req, params: { ...rest, inputResponses, requestState } }),
           done: () => session.inFlight--,
+          abandon: (state, error) => this.endpoint.legacyMembers.refuse(session.id, state, error),
         },
         reply,
       );
