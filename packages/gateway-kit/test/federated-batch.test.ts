@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { listeningGateway } from './helpers/listening.js';
+import { rawSession } from './helpers/mcp-clients.js';
 
 let gw: Gateway;
 let base: string;
@@ -48,28 +49,7 @@ const BASE_HEADERS = () => ({
 });
 
 /** Opens a federated 2025 session of `version`; returns the headers of its requests. */
-async function session(version: string): Promise<Record<string, string>> {
-  const init = await fetch(`${base}/mcp`, {
-    method: 'POST',
-    headers: BASE_HEADERS(),
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  expect(init.status).toBe(200);
-  await init.text();
-  const headers = {
-    ...BASE_HEADERS(),
-    'mcp-session-id': init.headers.get('mcp-session-id')!,
-    'mcp-protocol-version': version,
-  };
-  const ack = await post(headers, { jsonrpc: '2.0', method: 'notifications/initialized' });
-  expect(ack.status).toBe(202);
-  return headers;
-}
+const session = (version: string) => rawSession(`${base}/mcp`, token, version);
 
 const post = (headers: Record<string, string>, body: unknown) =>
   fetch(`${base}/mcp`, { method: 'POST', headers, body: JSON.stringify(body) });

@@ -4,8 +4,7 @@
 // with it. A federated 2025 session (MCP SDK 1.x client) gets each request relayed on the
 // call's stream and its answer is POSTed back to the member's session; a 2026-07-28 caller
 // gets a clear JSON-RPC error.
-import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ElicitRequestSchema,
@@ -20,6 +19,7 @@ import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { legacyMcpServer, type LegacyServer } from './helpers/legacy-mcp-server.js';
 import { listeningGateway } from './helpers/listening.js';
+import { sdk1Client } from './helpers/mcp-clients.js';
 
 let gw: Gateway;
 let url: string;
@@ -98,16 +98,8 @@ afterAll(async () => {
 const textOf = (r: object) => (r as { content: Array<{ text: string }> }).content[0]!.text;
 
 /** An SDK 1.x client (a 2025-11-25 session) declaring `capabilities`, its handlers installed by `setup`. */
-async function sdk1(capabilities: Record<string, object>, setup: (c: ClientV1) => void = () => {}) {
-  const client = new ClientV1({ name: 'sdk1', version: '1' }, { capabilities });
-  setup(client);
-  await client.connect(
-    new TransportV1(new URL(`${url}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }),
-  );
-  return client;
-}
+const sdk1 = (capabilities: Record<string, object>, setup?: (c: ClientV1) => void) =>
+  sdk1Client(`${url}/mcp`, token, capabilities, setup);
 
 describe('a 2025-only http member asks for input inside its own session', () => {
   it('elicitation: relayed to the federated 2025 session, the answer reaches the member, the call completes', async () => {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { listeningGateway } from './helpers/listening.js';
+import { rawSession } from './helpers/mcp-clients.js';
 
 // Spans are exported 20 ms after they end (the SDK's batch processor reads this variable).
 process.env.OTEL_BSP_SCHEDULE_DELAY = '20';
@@ -191,33 +192,12 @@ describe('telemetry on a federated endpoint', () => {
   });
 
   it('a JSON-RPC batch (2025-03-26 session): one span per element, each with its member spans, none for the POST', async () => {
-    const headers = {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    };
-    const init = await fetch(`${base}/mcp`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-03-26',
-          capabilities: {},
-          clientInfo: { name: 'raw', version: '1' },
-        },
-      }),
-    });
-    await init.text();
-    const session = init.headers.get('mcp-session-id')!;
+    const headers = await rawSession(`${base}/mcp`, token, '2025-03-26');
+    const session = headers['mcp-session-id'];
     const res = await fetch(`${base}/mcp`, {
       method: 'POST',
       headers: {
         ...headers,
-        'mcp-session-id': session,
-        'mcp-protocol-version': '2025-03-26',
         traceparent: `00-${CLIENT_TRACE}-${BATCH_PARENT}-01`,
       },
       body: JSON.stringify([
