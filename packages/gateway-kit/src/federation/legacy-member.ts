@@ -76,6 +76,13 @@ export class LegacyMemberSessions {
     params: Record<string, unknown>,
     opts: MemberRequestOptions,
   ): Promise<MemberReply> {
+    const { inputResponses, requestState, ...rest } = params;
+    // A retry of a call that waits for the client's input: the answers go to the waiting call.
+    if (requestState !== undefined) {
+      const waiting = this.byOwner.get(owner)?.get(entry.name);
+      if (waiting) waiting.lastUsed = this.now();
+      return this.inputs.resume(owner, entry.name, requestState, inputResponses);
+    }
     this.sweep();
     let session = this.byOwner.get(owner)?.get(entry.name);
     if (!session) {
@@ -84,11 +91,6 @@ export class LegacyMemberSessions {
       session = opened;
     }
     session.lastUsed = this.now();
-    const { inputResponses, requestState, ...rest } = params;
-    // A retry of a call that waits for the client's input: the answers go to the waiting call.
-    if (requestState !== undefined) {
-      return this.inputs.resume(owner, entry.name, requestState, inputResponses);
-    }
     const { progressToken } = (opts.meta ?? {}) as { progressToken?: unknown };
     const id = ++session.lastId;
     const message = {
