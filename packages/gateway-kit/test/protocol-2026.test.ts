@@ -11,18 +11,15 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createFetchServer } from '@mcp-gateway/fetch-server';
 import { fixtureMcpServerCommand, listen, request2026, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config/load.js';
-import { createGateway, type Gateway } from '../src/gateway/create.js';
+import type { Gateway } from '../src/gateway/create.js';
 import { issueToken } from '../src/gateway/cli-token.js';
-import { createNodeServer, type NodeServer } from '../src/http/node.js';
-import { createLogger } from '../src/ops/logger.js';
+import { listeningGateway } from './helpers/listening.js';
 
 const V2026 = '2026-07-28';
 const SERVICES = ['fetch', 'fixture', 'upstream'] as const;
 type Service = (typeof SERVICES)[number];
 
 let gw: Gateway;
-let server: NodeServer;
 let base: string;
 /** The same gateway mounted as a plain fetch handler (no node:http fast path). */
 let viaFetch: Listening;
@@ -41,36 +38,24 @@ beforeAll(async () => {
     upstreamRequests++;
     return fetchServer(request);
   });
-  const { config } = resolveConfig(
-    {
-      issuer: 'http://127.0.0.1',
-      store: { type: 'memory' },
-      services: {
-        fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
-        fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
-        upstream: { type: 'http', url: `${upstream.url}/mcp` },
-      },
+  ({ gw, url: base } = await listeningGateway({
+    issuer: 'http://127.0.0.1',
+    services: {
+      fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
+      fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
+      upstream: { type: 'http', url: `${upstream.url}/mcp` },
     },
-    { env: {} },
-  );
-  gw = await createGateway(config, {
-    logger: createLogger('silent'),
-    processMetrics: false,
-    passwordCost: { N: 1024, r: 8, p: 1 },
-  });
+  }));
   for (const user of ['alice', 'bob'] as const) {
     await gw.users.put(user, `${user}-password-1`);
     for (const s of SERVICES) tokens[user][s] = (await issueToken(gw, user, s)).access_token;
   }
-  server = createNodeServer(gw.fetch);
-  base = await server.listen(0, '127.0.0.1');
   viaFetch = await listen((request) => gw.fetch(request));
 });
 
+// The gateway closes after the file (listeningGateway); the servers around it here.
 afterAll(async () => {
-  await server?.drain(0);
   await viaFetch?.close();
-  await gw?.close(0);
   await upstream?.close();
   await page?.close();
 });

@@ -18,11 +18,9 @@ import {
 } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { resolveConfig } from '../src/config/load.js';
 import { issueToken } from '../src/gateway/cli-token.js';
-import { createGateway, type Gateway } from '../src/gateway/create.js';
-import { createNodeServer, type NodeServer } from '../src/http/node.js';
-import { createLogger } from '../src/ops/logger.js';
+import type { Gateway } from '../src/gateway/create.js';
+import { listeningGateway } from './helpers/listening.js';
 
 // Spans are exported 20 ms after they end (the SDK's batch processor reads this variable).
 process.env.OTEL_BSP_SCHEDULE_DELAY = '20';
@@ -35,7 +33,6 @@ const ERROR = 2;
 
 let collector: OtlpReceiver;
 let gw: Gateway;
-let server: NodeServer;
 let base: string;
 let page: Listening;
 let upstream: Listening;
@@ -45,27 +42,17 @@ const tokens: Record<string, string> = {};
 
 /** A gateway on 127.0.0.1 with the three service types; telemetry to `endpoint` when given. */
 async function startGateway(endpoint: string | undefined) {
-  const { config } = resolveConfig(
-    {
-      issuer: 'http://127.0.0.1',
-      store: { type: 'memory' },
-      services: {
-        fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
-        fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
-        upstream: { type: 'http', url: `${upstream.url}/mcp` },
-      },
-      ...(endpoint ? { telemetry: { endpoint, serviceName: 'gw-under-test' } } : {}),
+  const { gw: g, url } = await listeningGateway({
+    issuer: 'http://127.0.0.1',
+    services: {
+      fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
+      fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
+      upstream: { type: 'http', url: `${upstream.url}/mcp` },
     },
-    { env: {} },
-  );
-  const g = await createGateway(config, {
-    logger: createLogger('silent'),
-    processMetrics: false,
-    passwordCost: { N: 1024, r: 8, p: 1 },
+    ...(endpoint ? { telemetry: { endpoint, serviceName: 'gw-under-test' } } : {}),
   });
   await g.users.put('alice', 'alice-password-1');
-  const s = createNodeServer(g.fetch);
-  return { gw: g, server: s, base: await s.listen(0, '127.0.0.1') };
+  return { gw: g, base: url };
 }
 
 beforeAll(async () => {
@@ -78,13 +65,12 @@ beforeAll(async () => {
     upstreamTraceparents.push(request.headers.get('traceparent'));
     return fetchServer(request);
   });
-  ({ gw, server, base } = await startGateway(collector.endpoint));
+  ({ gw, base } = await startGateway(collector.endpoint));
   for (const s of SERVICES) tokens[s] = (await issueToken(gw, 'alice', s)).access_token;
 });
 
+// The gateways close after the file (listeningGateway); the servers behind them here.
 afterAll(async () => {
-  await server?.drain(0);
-  await gw?.close(0);
   await upstream?.close();
   await page?.close();
   await collector?.close();
@@ -314,7 +300,6 @@ describe('telemetry: what is not done', () => {
       await gw.telemetry.flush();
       expect(collector.spans.slice(spansBefore).some((s) => s.traceId === 'b'.repeat(32))).toBe(false);
     } finally {
-      await off.server.drain(0);
       await off.gw.close(0);
     }
   });

@@ -145,3 +145,28 @@ export function unbuiltResponse(response: Response): LazyResponseState | undefin
 
 /** Whether a lazy response body is pushed (an event stream). */
 export { isPush as isPushBody };
+
+/**
+ * Adds `headers` to `response` without building its `Headers` when it is a lazy response whose
+ * header record is still the one in use (its `headers` never asked for): a new record with them
+ * added (the given one may be shared). Returns `false`, changing nothing, for any other response;
+ * set them through `response.headers` then.
+ */
+export function addLazyHeaders(response: Response, headers: Record<string, string>): boolean {
+  const s = (response as Partial<WithState>)[kState];
+  if (!s || s.realHeaders) return false;
+  const out = { ...s.headers };
+  for (const k in headers) out[k.toLowerCase()] = headers[k]!;
+  s.headers = out;
+  return true;
+}
+
+/**
+ * `response.headers.get(name)` without building a lazy response's `Headers` (`name` lower-case).
+ * Any other response is asked as usual.
+ */
+export function responseHeader(response: Response, name: string): string | null {
+  const s = (response as Partial<WithState>)[kState];
+  if (!s || s.realHeaders) return response.headers.get(name);
+  return s.headers[name] ?? null;
+}

@@ -5,7 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { FetchHandler, RequestInfo } from '../src/fetch-handler.js';
 import { bodyResponse } from '../src/known-body.js';
 import { acceptLazyRequests, realRequest } from '../src/lazy-request.js';
-import { lazyResponse, type PushSink } from '../src/lazy-response.js';
+import {
+  addLazyHeaders,
+  lazyResponse,
+  responseHeader,
+  unbuiltResponse,
+  type PushSink,
+} from '../src/lazy-response.js';
 import { createNodeServer, toNodeListener, type NodeEdgeOptions } from '../src/node-edge.js';
 
 const closers: Array<() => Promise<void>> = [];
@@ -179,6 +185,30 @@ describe('node edge: responses', () => {
       'r1',
       '{"ok":true}',
     ]);
+  });
+
+  it('lazy response: headers added to its record build no Headers, never change a shared record, and reach the wire', async () => {
+    const shared = { 'content-type': 'application/json' };
+    const url = await serve(() => {
+      const r = lazyResponse('{}', { headers: shared });
+      expect(addLazyHeaders(r, { 'X-Request-Id': 'r2' })).toBe(true);
+      expect(unbuiltResponse(r)?.realHeaders).toBeUndefined();
+      expect([responseHeader(r, 'x-request-id'), responseHeader(r, 'content-type')]).toEqual([
+        'r2',
+        'application/json',
+      ]);
+      return r;
+    });
+    const res = await raw(url);
+    expect([res.headers['x-request-id'], res.headers['content-type']]).toEqual(['r2', 'application/json']);
+    expect(shared).toEqual({ 'content-type': 'application/json' });
+    // Once its Headers exist (or for any other response) nothing is added here: the caller sets them.
+    const asked = lazyResponse('{}');
+    asked.headers.set('x-a', '1');
+    expect(addLazyHeaders(asked, { 'x-b': '2' })).toBe(false);
+    expect([responseHeader(asked, 'x-a'), responseHeader(asked, 'x-b')]).toEqual(['1', null]);
+    const real = new Response('x', { headers: { 'x-c': '3' } });
+    expect([addLazyHeaders(real, { 'x-d': '4' }), responseHeader(real, 'x-c')]).toEqual([false, '3']);
   });
 
   it('edge: a pushed body is written as it comes (headers first), and a client that leaves cancels it', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolveExecutable } from './child-process.js';
 import type { BridgeCaller, RequestView } from './exchange.js';
+import { acceptLazyRequests } from '@mcp-gateway/internal/lazy-request';
 import { handleFetch, toResponse } from './fetch-exchange.js';
 import { HttpHandler } from './http-handler.js';
 import { createJsonLogger } from './log.js';
@@ -155,7 +156,11 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
   registry.scheduleRefill();
   let closed: Promise<void> | undefined;
   return {
-    fetch: (request, info) => handleFetch(handler, o.maxBodyBytes, request, info),
+    // It reads method, URL, headers and signal only (the body comes buffered as `info.body`): the
+    // node edge may hand it a lazy request instead of building an undici `Request` per request.
+    fetch: acceptLazyRequests((request: Request, info?: { readonly body?: Uint8Array }) =>
+      handleFetch(handler, o.maxBodyBytes, request, info),
+    ),
     async handle(view, caller) {
       if (caller) view.caller = caller;
       return toResponse(await handler.handle(view));

@@ -1,4 +1,5 @@
 import { childLogger } from '@mcp-gateway/internal/log';
+import { responseHeader } from '@mcp-gateway/internal/lazy-response';
 import { createStdioBridge, type BridgeCaller, type RequestView } from '@mcp-gateway/streamablehttp-proxy';
 import type { StdioServiceConfig } from '../config/schema.js';
 import { statelessPoolOptions } from '../config/stateless-schema.js';
@@ -104,7 +105,7 @@ export function stdioBackend(
     }
     try {
       const res = await bridge.handle(view, callerOf(identity));
-      if (!res.headers.get('content-type')?.startsWith('text/event-stream')) hop.end({ status: res.status });
+      if (!responseHeader(res, 'content-type')?.startsWith('text/event-stream')) hop.end({ status: res.status });
       return res;
     } catch (err) {
       hop.end({ error: err instanceof Error ? err.name : 'error' });
