@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { INPUT_CAPABILITY, RELAY_LIMITS } from './elicitation-relay.js';
 import { replyOfMessage, type MemberReply, type RpcError } from './member.js';
-import { readEvents } from './watch.js';
+import { readEvents } from './sse-events.js';
 
 type Message = Record<string, unknown>;
 
