@@ -6,8 +6,16 @@
  * `fetch` service by fetch-server (each checks its own requests), and `http`
  * services are checked here before anything is forwarded.
  */
-import { BridgeHttpError, checkEnvelope, requestEra } from '@mcp-gateway/streamablehttp-proxy';
-import { GatewayError } from './errors.js';
+import {
+  BridgeHttpError,
+  checkEnvelope,
+  classifyMessages,
+  modernBatchRefusal,
+  requestEra,
+  type Classified,
+  type ProtocolEra,
+} from '@mcp-gateway/streamablehttp-proxy';
+import { GatewayError, JsonRpcCode } from './errors.js';
 
 export {
   MODERN_PROTOCOL_VERSIONS,
@@ -57,8 +65,46 @@ export function checkModernHeaders(
       checkEnvelope(id ?? 0, m.method, params, read);
     } catch (err) {
       if (!(err instanceof BridgeHttpError)) throw err;
-      return { error: new GatewayError(err.status, err.code, err.message, {}, err.data), id };
+      return { error: gatewayError(err), id };
     }
   }
   return undefined;
+}
+
+/** The bridge's refusal as the gateway's error. */
+const gatewayError = (err: BridgeHttpError) =>
+  new GatewayError(err.status, err.code, err.message, {}, err.data);
+
+/** The one revision whose sessions may send JSON-RPC batches: 2025-03-26 added them, 2025-06-18 removed them. */
+export const BATCH_PROTOCOL_VERSION = '2025-03-26';
+
+/**
+ * The messages of a JSON-RPC batch (`era`: the POST's, {@link requestEra}),
+ * checked as the bridge checks batches (1 to 1000 JSON-RPC messages, no
+ * request id twice, `initialize` alone). Throws the bridge's refusal as a
+ * {@link GatewayError} (HTTP 400 `-32600`), also for any batch on the
+ * 2026-07-28 wire.
+ */
+export function batchMessages(values: readonly unknown[], era: ProtocolEra): Classified[] {
+  try {
+    if (era === 'modern') throw modernBatchRefusal();
+    return classifyMessages(values, true);
+  } catch (err) {
+    if (!(err instanceof BridgeHttpError)) throw err;
+    throw gatewayError(err);
+  }
+}
+
+/**
+ * Throws the refusal (HTTP 400 `-32600`) of a batch in a session speaking
+ * `version` unless it is {@link BATCH_PROTOCOL_VERSION}. The bridge itself is
+ * lenient there: its sessions take batches under any 2025 revision.
+ */
+export function checkBatchVersion(version: string): void {
+  if (version === BATCH_PROTOCOL_VERSION) return;
+  throw new GatewayError(
+    400,
+    JsonRpcCode.InvalidRequest,
+    `Invalid Request: JSON-RPC batches are part of MCP ${BATCH_PROTOCOL_VERSION} only (this session speaks ${version})`,
+  );
 }

@@ -8,14 +8,15 @@ import {
   Client as ClientV2,
   StreamableHTTPClientTransport as TransportV2,
 } from '@modelcontextprotocol/client';
-import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { listeningGateway } from './helpers/listening.js';
+import { sdk1Client } from './helpers/mcp-clients.js';
 
 const V2026 = '2026-07-28';
 let gw: Gateway;
@@ -38,16 +39,8 @@ beforeAll(async () => {
 const textOf = (r: object) => (r as { content: Array<{ text: string }> }).content[0]!.text;
 
 /** An SDK 1.x client (a 2025-11-25 session) declaring `capabilities`, its handlers installed by `setup`. */
-async function sdk1(capabilities: Record<string, object>, setup: (c: ClientV1) => void = () => {}) {
-  const client = new ClientV1({ name: 'sdk1', version: '1' }, { capabilities });
-  setup(client);
-  await client.connect(
-    new TransportV1(new URL(`${url}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }),
-  );
-  return client;
-}
+const sdk1 = (capabilities: Record<string, object>, setup?: (c: ClientV1) => void) =>
+  sdk1Client(`${url}/mcp`, token, capabilities, setup);
 
 describe('SEP-2322 through a federated 2025 session: input_required relayed as server→client requests', () => {
   it('elicitation: the member asks, the SDK 1.x client answers on the call stream, the call completes', async () => {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { listeningGateway } from './helpers/listening.js';
+import { rawSession } from './helpers/mcp-clients.js';
 
 // Spans are exported 20 ms after they end (the SDK's batch processor reads this variable).
 process.env.OTEL_BSP_SCHEDULE_DELAY = '20';
@@ -26,6 +27,7 @@ const INTERNAL = 1;
 const ERROR = 2;
 const CLIENT_TRACE = '5bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '10f067aa0ba902b7';
+const BATCH_PARENT = '3'.repeat(16);
 
 let collector: OtlpReceiver;
 let gw: Gateway;
@@ -187,5 +189,66 @@ describe('telemetry on a federated endpoint', () => {
       attributes: { 'http.response.status_code': 401, 'mcp.gateway.endpoint': '/mcp' },
     });
     expect(span.attributes['enduser.id']).toBeUndefined();
+  });
+
+  it('a JSON-RPC batch (2025-03-26 session): one span per element, each with its member spans, none for the POST', async () => {
+    const headers = await rawSession(`${base}/mcp`, token, '2025-03-26');
+    const session = headers['mcp-session-id'];
+    const res = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        traceparent: `00-${CLIENT_TRACE}-${BATCH_PARENT}-01`,
+      },
+      body: JSON.stringify([
+        {
+          jsonrpc: '2.0',
+          id: 'a',
+          method: 'tools/call',
+          params: { name: 'fixture__echo', arguments: { text: 'x' } },
+        },
+        { jsonrpc: '2.0', id: 'b', method: 'tools/list' },
+        { jsonrpc: '2.0', method: 'notifications/roots/list_changed' },
+      ]),
+    });
+    expect(((await res.json()) as unknown[]).length).toBe(2);
+    // Every span of the POST has the client's span as its parent: one per element, none of its own.
+    const inBatch = (s: ReceivedSpan) => s.parentSpanId === BATCH_PARENT;
+    const spans = await collector.waitForSpans((all) => all.filter(inBatch).length >= 3);
+    const mine = spans.filter(inBatch);
+    expect(mine.map((s) => s.name).sort()).toEqual([
+      'notifications/roots/list_changed',
+      'tools/call fixture__echo',
+      'tools/list',
+    ]);
+    const call = mine.find((s) => s.name === 'tools/call fixture__echo')!;
+    expect(call.attributes).toMatchObject({ 'jsonrpc.request.id': 'a', 'mcp.gateway.service': 'fixture' });
+    expect(call.attributes['mcp.gateway.batch_size']).toBeUndefined();
+    const list = mine.find((s) => s.name === 'tools/list')!;
+    const children = await collector.waitForSpans(
+      (all) => all.filter((s) => s.parentSpanId === list.spanId).length === 2,
+    );
+    expect(children.filter((s) => s.parentSpanId === call.spanId).map((s) => s.name)).toEqual([
+      'mcp.federated.member tools/call',
+    ]);
+    expect(mine.every((s) => s.kind === SERVER && s.attributes['mcp.session.id'] === session)).toBe(true);
+    expect(children.filter(inBatch)).toHaveLength(3);
+  });
+
+  it('a refused batch (empty) is one refused span of the POST', async () => {
+    const parent = '4'.repeat(16);
+    const res = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        traceparent: `00-${CLIENT_TRACE}-${parent}-01`,
+      },
+      body: '[]',
+    });
+    expect(res.status).toBe(400);
+    const { span } = await spanWhere((s) => s.parentSpanId === parent);
+    expect(span).toMatchObject({ name: 'POST', attributes: { 'http.response.status_code': 400 } });
   });
 });

@@ -1,7 +1,7 @@
 import { hostnameOf, isLoopbackHost } from '@mcp-gateway/internal/host';
 import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import { errorReply, jsonReply, pathnameOf, tooLarge, type Reply, type RequestView } from './exchange.js';
-import { classify, type JsonRpcId } from './jsonrpc.js';
+import { classifyMessages } from './batch.js';
 import type { Logger } from './log.js';
 import type { BridgeMetrics } from './metrics.js';
 import type { Clock, IdentityResolver, RequestHeaders } from './options.js';
@@ -36,7 +36,6 @@ export interface HttpConfig {
   canSpawn: () => boolean;
 }
 
-const MAX_BATCH = 1000;
 const ALLOW = 'GET, POST, DELETE';
 const ALLOWED_REQUEST_HEADERS =
   'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name';
@@ -175,55 +174,22 @@ export class HttpHandler {
     const text = body || !given ? utf8(body) : JSON.stringify(parsed);
     const batch = Array.isArray(parsed);
     const values: unknown[] = batch ? (parsed as unknown[]) : [parsed];
-    if (values.length === 0 || values.length > MAX_BATCH) {
-      throw new BridgeHttpError(
-        400,
-        JsonRpcCode.InvalidRequest,
-        'Invalid Request: batch must hold 1 to 1000 messages',
-      );
-    }
     const items: IncomingMessage[] = [];
     let initialize: IncomingMessage | undefined;
-    const ids = batch ? new Set<JsonRpcId>() : undefined;
-    for (const v of values) {
-      const c = classify(v);
-      if (!c)
-        throw new BridgeHttpError(
-          400,
-          JsonRpcCode.InvalidRequest,
-          'Invalid Request: not a JSON-RPC 2.0 message',
-        );
+    for (const [i, c] of classifyMessages(values, batch).entries()) {
       // One message: forward the client's own text; in a batch, each element on its own line.
       const line = batch
-        ? JSON.stringify(v)
+        ? JSON.stringify(values[i])
         : text.includes('\n') || text.includes('\r')
           ? text.replace(/[\r\n]+/g, ' ')
           : text;
       checkParams(c);
       const item = { c, line };
-      if (c.kind === 'request') {
-        if (c.method === 'initialize') initialize = item;
-        if (ids) {
-          if (ids.has(c.id))
-            throw new BridgeHttpError(
-              400,
-              JsonRpcCode.InvalidRequest,
-              'Invalid Request: duplicate id in batch',
-            );
-          ids.add(c.id);
-        }
-      }
+      if (c.kind === 'request' && c.method === 'initialize') initialize = item;
       items.push(item);
     }
     const mode = this.cfg.jsonResponse ? (acceptsJson ? 'json' : 'sse') : acceptsSse ? 'sse' : 'json';
     if (initialize) {
-      if (items.length > 1) {
-        throw new BridgeHttpError(
-          400,
-          JsonRpcCode.InvalidRequest,
-          'Invalid Request: initialize must be sent alone',
-        );
-      }
       const params = (initialize.c.msg.params ?? {}) as { protocolVersion?: unknown };
       const version =
         typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;

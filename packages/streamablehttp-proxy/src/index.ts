@@ -12,6 +12,9 @@ export {
 } from './options.js';
 export { createJsonLogger, LOG_LEVELS, type Logger, type LogLevel, type LogFields } from './log.js';
 export { BridgeHttpError, JsonRpcCode } from './errors.js';
+/** The bridge's checks of a POST body's JSON-RPC messages and batches, for an intermediary that serves them. */
+export { MAX_BATCH_MESSAGES, classifyMessages, modernBatchRefusal } from './batch.js';
+export type { Classified, JsonRpcId } from './jsonrpc.js';
 export {
   SUPPORTED_PROTOCOL_VERSIONS,
   DEFAULT_PROTOCOL_VERSION,

@@ -173,6 +173,8 @@ export interface RelayOptions {
   ask(method: string, params: Record<string, unknown>): Promise<Answer>;
   /** Sends the member request again with the client's answers. */
   retry(inputResponses: Record<string, unknown>, requestState: unknown): Promise<MemberReply>;
+  /** Told when the call ends with the member still waiting on `requestState` (the client refused): `error` ends its wait. */
+  abandon?(requestState: unknown, error: RpcError): void;
   maxRounds?: number;
 }
 
@@ -192,18 +194,23 @@ export async function relayInputs(first: MemberReply, opts: RelayOptions): Promi
       const capability = INPUT_CAPABILITY[r.method];
       if (!capability || opts.capabilities[capability] === undefined) {
         const what = capability ?? r.method;
-        return fail(
+        const refusal = fail(
           Code.MissingCapability,
           `Missing required client capability: ${what} (the service asked the client for it)`,
           { requiredCapabilities: { [what]: {} } },
         );
+        opts.abandon?.(needed.requestState, refusal.error);
+        return refusal;
       }
     }
     const answers = await Promise.all(entries.map(([, r]) => opts.ask(r.method, r.params)));
     const responses: Record<string, unknown> = {};
     for (const [i, [key, r]] of entries.entries()) {
       const a = answers[i]!;
-      if ('error' in a) return fail(a.error.code, `the client refused ${r.method}: ${a.error.message}`);
+      if ('error' in a) {
+        opts.abandon?.(needed.requestState, a.error);
+        return fail(a.error.code, `the client refused ${r.method}: ${a.error.message}`);
+      }
       responses[key] = a.result;
     }
     reply = await opts.retry(responses, needed.requestState);

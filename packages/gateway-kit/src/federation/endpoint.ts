@@ -16,8 +16,8 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 import { Catalogs, type Ask, type ListKind } from './catalog.js';
 import { complete, MemberCompletions } from './completion.js';
 import type { FederatedTool, FederationHooks } from './hooks.js';
-import { LegacyMemberSessions, refusesModern } from './legacy-member.js';
-import { memberRequest, type MemberReply, type MemberRequestOptions } from './member.js';
+import { LegacyMemberSessions, refusesModern, userOwner } from './legacy-member.js';
+import { memberRequest, type MemberReply, type MemberRequestOptions, type RpcError } from './member.js';
 import { ownerByPrefix, templateMatcher, type Owner } from './names.js';
 import type { FederatedRoute } from './resource.js';
 import { toolAnnotations } from './tool-annotations.js';
@@ -142,7 +142,7 @@ export class FederatedEndpoint {
   ask(req: FederatedRequest): Ask {
     const timeoutMs = this.route.config.timeout * 1000;
     const opts: MemberRequestOptions = { identity: req.identity, meta: req.meta, timeoutMs, info: req.info };
-    const owner = req.owner ?? `user:${req.identity.sub}`;
+    const owner = req.owner ?? userOwner(req.identity.sub);
     const { trace } = req;
     const t = this.deps.telemetry;
     if (!trace || !t)
@@ -182,8 +182,11 @@ export class FederatedEndpoint {
     });
   }
 
-  /** What list-change watches need of 2025-only members: which they are, and a session with each. */
+  /** What list-change watches and the input relay need of 2025-only members. */
   readonly legacyMembers = {
+    /** The client refused the input a call of `owner`'s waits for on `requestState`: the member gets `error`. */
+    refuse: (owner: string, requestState: unknown, error: RpcError): void =>
+      this.legacy.inputs.refuse(owner, requestState, error),
     has: (service: string): boolean => this.legacyOnly.has(service),
     add: (service: string): void => void this.legacyOnly.add(service),
     /** `owner`'s session with `service` for a `GET` stream, kept until {@link closeOwner}. */

@@ -6,10 +6,19 @@
  * the federated 2025 session, or, for 2026-07-28 callers, the user (ended
  * after the endpoint's idle timeout).
  */
+import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import type { Identity } from '../identity.js';
 import type { ServiceBackend } from '../services/backend.js';
 import type { ServiceEntry } from '../services/registry.js';
+import { MRTR_METHODS, inputCapabilities } from './elicitation-relay.js';
+import { LegacyInputs, MemberEvents } from './legacy-input.js';
 import { memberExchange, type MemberReply, type MemberRequestOptions } from './member.js';
+
+/** The owner of a user's member sessions serving 2026-07-28 callers (a federated 2025 session owns its own by its id). */
+export const userOwner = (sub: string): string => `user:${sub}`;
+
+/** True for the owner of a user's member sessions serving 2026-07-28 callers ({@link userOwner}). */
+const servesModern = (owner: string): boolean => owner.startsWith('user:');
 
 /** The 2025 revision federated endpoints open member sessions with. */
 export const LEGACY_MEMBER_VERSION = '2025-11-25';
@@ -34,6 +43,8 @@ interface OpenSession {
   lastUsed: number;
   /** Held by a list-change watch: not ended by the idle sweep. */
   pinned?: boolean;
+  /** The id of the last request sent in the session (each request has its own: calls may wait for input). */
+  lastId: number;
 }
 
 const headersFor = (sessionId: string | undefined): Record<string, string> => ({
@@ -48,6 +59,8 @@ export class LegacyMemberSessions {
   /** Open sessions by owner, then service. */
   private readonly byOwner = new Map<string, Map<string, OpenSession>>();
   private count = 0;
+  /** Calls waiting for their client's input (elicitation, sampling, roots). */
+  readonly inputs = new LegacyInputs();
 
   constructor(
     private readonly limits: { maxSessions: number; idleMs: number },
@@ -63,6 +76,14 @@ export class LegacyMemberSessions {
     params: Record<string, unknown>,
     opts: MemberRequestOptions,
   ): Promise<MemberReply> {
+    // The caller's `_meta` (a 2026 envelope) never reaches a 2025 member: at most its progress token.
+    const { inputResponses, requestState, _meta: _caller, ...rest } = params;
+    // A retry of a call that waits for the client's input: the answers go to the waiting call.
+    if (requestState !== undefined) {
+      const waiting = this.byOwner.get(owner)?.get(entry.name);
+      if (waiting) waiting.lastUsed = this.now();
+      return this.inputs.resume(owner, entry.name, requestState, inputResponses);
+    }
     this.sweep();
     let session = this.byOwner.get(owner)?.get(entry.name);
     if (!session) {
@@ -72,18 +93,58 @@ export class LegacyMemberSessions {
     }
     session.lastUsed = this.now();
     const { progressToken } = (opts.meta ?? {}) as { progressToken?: unknown };
-    // The caller's `_meta` (a 2026 envelope) never reaches a 2025 member: at most its progress token.
-    const { _meta: _caller, ...own } = params;
+    const id = ++session.lastId;
     const message = {
       jsonrpc: '2.0',
-      id: 1,
+      id,
       method,
-      params: progressToken === undefined ? own : { ...own, _meta: { progressToken } },
+      params: progressToken === undefined ? rest : { ...rest, _meta: { progressToken } },
     };
-    const { reply } = await memberExchange(entry, backend, message, headersFor(session.id), opts);
+    const headers = headersFor(session.id);
+    if (MRTR_METHODS.has(method)) return this.call(owner, session, message, opts);
+    const { reply } = await memberExchange(entry, backend, message, headers, opts);
     // The member forgot the session (it restarted): the next request opens a new one.
     if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name);
     return reply;
+  }
+
+  /**
+   * A call that may ask the client for input: its event-stream answer is read
+   * message by message ({@link LegacyInputs.follow}).
+   */
+  private async call(
+    owner: string,
+    session: OpenSession,
+    message: { id: number } & Record<string, unknown>,
+    opts: MemberRequestOptions,
+  ): Promise<MemberReply> {
+    const { entry, backend } = session;
+    let events: MemberEvents | undefined;
+    let settled = false;
+    const streamed: MemberReply = { result: {} };
+    const read = (res: Response): MemberReply | undefined => {
+      if (!res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) return undefined;
+      // The deadline passed before the answer came: nobody reads it.
+      if (settled) {
+        void res.body.cancel().catch(() => {});
+        return streamed;
+      }
+      events = new MemberEvents(res.body);
+      return streamed;
+    };
+    const exchange = memberExchange(entry, backend, message, headersFor(session.id), { ...opts, read });
+    const { reply } = await exchange.finally(() => (settled = true));
+    if (reply !== streamed || !events) {
+      if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name);
+      return reply;
+    }
+    const post = async (answer: Record<string, unknown>) => {
+      const ok = (res: Response): MemberReply => (void res.body?.cancel().catch(() => {}), streamed);
+      await memberExchange(entry, backend, answer, headersFor(session.id), { ...opts, read: ok });
+    };
+    const relays = !servesModern(owner);
+    const call = { owner, service: entry.name, callId: message.id, events, relays, post };
+    return this.inputs.follow({ ...call, timeoutMs: opts.timeoutMs });
   }
 
   private async open(
@@ -101,7 +162,8 @@ export class LegacyMemberSessions {
       method: 'initialize',
       params: {
         protocolVersion: LEGACY_MEMBER_VERSION,
-        capabilities: {},
+        // A federated 2025 session's client's input capabilities: its member may ask (relayed); none for 2026-07-28 callers.
+        capabilities: servesModern(owner) ? {} : inputCapabilities(clientCapabilities(opts)),
         clientInfo: { name: 'mcp-gateway-federated', version: '1' },
       },
     };
@@ -111,7 +173,14 @@ export class LegacyMemberSessions {
       return { error: { code: -32000, message: `service "${entry.name}" opened no session` } };
     const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
     await memberExchange(entry, backend, initialized, headersFor(init.sessionId), opts);
-    const session = { id: init.sessionId, entry, backend, identity: opts.identity, lastUsed: this.now() };
+    const session = {
+      id: init.sessionId,
+      entry,
+      backend,
+      identity: opts.identity,
+      lastUsed: this.now(),
+      lastId: 0,
+    };
     let mine = this.byOwner.get(owner);
     if (!mine) this.byOwner.set(owner, (mine = new Map()));
     mine.set(entry.name, session);
@@ -166,6 +235,7 @@ export class LegacyMemberSessions {
     mine.delete(service);
     if (mine.size === 0) this.byOwner.delete(owner);
     this.count--;
+    this.inputs.close(owner, service);
     // DELETE ends the member's session; its answer does not matter.
     const request = new Request(s.entry.route.resource, { method: 'DELETE', headers: headersFor(s.id) });
     void s.backend
@@ -173,4 +243,9 @@ export class LegacyMemberSessions {
       .then((res) => res.body?.cancel())
       .catch(() => {});
   }
+}
+
+/** The client capabilities a member request's `_meta` declares. */
+function clientCapabilities(opts: Pick<MemberRequestOptions, 'meta'>): unknown {
+  return opts.meta?.[MCP_META_KEYS.clientCapabilities];
 }

@@ -14,7 +14,7 @@ import type { ServiceBackend } from '../services/backend.js';
 import type { ServiceEntry } from '../services/registry.js';
 import { LEGACY_MEMBER_VERSION, type LegacyMemberSessions } from './legacy-member.js';
 import type { MemberReply, RpcError } from './member.js';
-import { readEvents } from './watch.js';
+import { readEvents } from './sse-events.js';
 
 /** The notification a member sends when a subscribed resource changed. */
 export const RESOURCE_UPDATED = 'notifications/resources/updated';

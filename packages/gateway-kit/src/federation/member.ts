@@ -138,7 +138,10 @@ export function memberExchange(
 }
 
 /** What {@link memberExchange} needs of {@link MemberRequestOptions}. */
-type ExchangeOptions = Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info' | 'trace'>;
+type ExchangeOptions = Pick<MemberRequestOptions, 'identity' | 'timeoutMs' | 'info' | 'trace'> & {
+  /** Reads the backend's answer first (a 2025 member's call stream); `undefined`: read as usual. */
+  read?: ((res: Response) => MemberReply | undefined) | undefined;
+};
 
 /** The edge's facts a member's backend may read: the client's disconnect signal, nothing else (not its body). */
 class ClientFacts {
@@ -224,12 +227,13 @@ class MemberCall implements Ticking, ResponseObserver {
   }
 
   private answered(res: Response): void {
-    if (this.settled) return;
+    // Past the deadline nobody reads the answer: a stream of it is cancelled, not left open.
+    if (this.settled) return void res.body?.cancel().catch(() => {});
     const sessionId = this.message.method === 'initialize' ? responseHeader(res, 'mcp-session-id') : null;
     const observed =
       this.observed && !responseHeader(res, 'content-type')?.startsWith('text/event-stream')
         ? replyOfMessage(this.observed, stringBody(res))
-        : undefined;
+        : this.opts.read?.(res);
     if (observed) return this.finish(observed, sessionId);
     replyOf(this.entry.name, res).then(
       (reply) => this.finish(reply, sessionId),
@@ -280,7 +284,7 @@ function stringBody(res: Response): string | undefined {
  * A JSON-RPC response message as a reply (with its result's text when `text`, the message's
  * serialisation, shows it); `undefined` for anything else.
  */
-function replyOfMessage(m: Readonly<Record<string, unknown>>, text?: string): MemberReply | undefined {
+export function replyOfMessage(m: Readonly<Record<string, unknown>>, text?: string): MemberReply | undefined {
   if (!('id' in m)) return undefined;
   const msg = m as { result?: unknown; error?: RpcError };
   if (msg.error && typeof msg.error.code === 'number') return { error: msg.error };

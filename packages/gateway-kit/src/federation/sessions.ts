@@ -11,6 +11,20 @@ import { GatewayError, JsonRpcCode } from '../errors.js';
 /** Seconds a refused client is told to wait. */
 const RETRY_AFTER_SECONDS = 5;
 
+/** The refusal of a request naming no session of the caller's (HTTP 404). */
+export function sessionNotFound(): GatewayError {
+  return new GatewayError(404, -32001, 'Session not found');
+}
+
+/** The refusal of a 2025 request without a session (HTTP 400). */
+export function sessionRequired(): GatewayError {
+  return new GatewayError(
+    400,
+    JsonRpcCode.BackendUnavailable,
+    'Bad Request: Mcp-Session-Id header is required',
+  );
+}
+
 /** One open federated session. */
 export class FederatedSession {
   lastActivity: number;

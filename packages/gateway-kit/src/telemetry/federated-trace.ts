@@ -93,6 +93,8 @@ export class MemberTrace implements HopTracer {
  * ends it when the stream ends or the client goes away mid-stream.
  */
 export function tracedAnswer(trace: McpRequestTrace, res: Response, info: RequestInfo): Response {
+  // A batch: each message had its own span.
+  if (trace.forgone) return res;
   // Refused before its message was read (origin, token, no member, a body that is not one message).
   if (!trace.opened) return trace.refused(res);
   const answered = trace.answered(res);

@@ -103,6 +103,15 @@ export class McpRequestTrace implements HopTracer, ReplyWatcher {
     return new McpRequestTrace(t, service, request, scope);
   }
 
+  /** True when the request's messages are traced one span each instead ({@link forgo}). */
+  forgone = false;
+
+  /** The request gets no span of its own: its messages get one each (a 2025-03-26 batch to a federated endpoint). */
+  forgo(): void {
+    this.forgone = true;
+    this.finished = true;
+  }
+
   /** True once the request's span was started (by {@link admitted} or {@link refused}). */
   get opened(): boolean {
     return this.span !== undefined;

@@ -1,6 +1,7 @@
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import { errorReply, jsonReply, type Reply, type ResponseObserver } from '../exchange.js';
 import { classify } from '../jsonrpc.js';
+import { modernBatchRefusal } from '../batch.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
 import { MODERN_PROTOCOL_VERSIONS } from '../protocol-version.js';
@@ -104,13 +105,7 @@ export class ModernHandler {
     acceptsSse: boolean,
     observer: ResponseObserver | undefined,
   ): Reply | Promise<Reply> {
-    if (Array.isArray(parsed)) {
-      throw new BridgeHttpError(
-        400,
-        JsonRpcCode.InvalidRequest,
-        'Invalid Request: 2026-07-28 requests are never batched',
-      );
-    }
+    if (Array.isArray(parsed)) throw modernBatchRefusal();
     const c = classify(parsed);
     if (!c || c.kind === 'response') {
       throw new BridgeHttpError(

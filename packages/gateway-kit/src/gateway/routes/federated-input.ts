@@ -13,7 +13,7 @@ import {
   relayInputs,
 } from '../../federation/elicitation-relay.js';
 import { legacyReply } from '../../federation/eras.js';
-import type { MemberReply } from '../../federation/member.js';
+import type { MemberReply, RpcError } from '../../federation/member.js';
 import type { RequestInfo } from '../../http/node.js';
 import { acceptsEvents, eventStream } from './federated-listen.js';
 
@@ -30,6 +30,8 @@ export interface RelayedCall {
   retry(inputResponses: Record<string, unknown>, requestState: unknown): Promise<MemberReply>;
   /** Told once when the call is answered (the session is idle again). */
   done(): void;
+  /** Told when the call ends with a member still waiting on `requestState` (the client refused). */
+  abandon?(requestState: unknown, error: RpcError): void;
 }
 
 /** A JSON-RPC response a client posts (no `method`; an `id` and a `result` or an `error`). */
@@ -71,6 +73,7 @@ export class FederatedInputs {
       ask: (method, params) =>
         this.pending.ask(call.session, (m) => stream.write(m), method, params, abort.signal),
       retry: (responses, state) => call.retry(responses, state),
+      abandon: (state, error) => call.abandon?.(state, error),
     })
       .then((reply) => {
         const answer = legacyReply(reply);

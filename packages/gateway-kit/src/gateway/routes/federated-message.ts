@@ -1,6 +1,7 @@
 /**
- * The one JSON-RPC message of a POST to a federated endpoint, read and parsed (a batch or
- * non-JSON body is refused), and the JSON-RPC answer written back.
+ * The JSON-RPC message of a POST to a federated endpoint (or a batch's array, which
+ * `federated-batch.ts` serves), read and parsed (a non-JSON body is refused), and the
+ * JSON-RPC answer written back.
  */
 import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { GatewayError, JsonRpcCode } from '../../errors.js';
@@ -42,10 +43,13 @@ export const paramsOf = (m: RpcMessage): Record<string, unknown> =>
     : {};
 
 /**
- * The one JSON-RPC message of a POST (a batch or non-JSON body is refused): at once when the
- * edge read the body already (no promise), else once it is read.
+ * The JSON-RPC message of a POST, or a batch's array (a non-JSON body is refused): at once when
+ * the edge read the body already (no promise), else once it is read.
  */
-export function readMessage(request: Request, info: RequestInfo): RpcMessage | Promise<RpcMessage> {
+export function readMessage(
+  request: Request,
+  info: RequestInfo,
+): RpcMessage | unknown[] | Promise<RpcMessage | unknown[]> {
   const buffered = info.body;
   if (!buffered) return readText(request, MAX_MCP_BODY_BYTES).then(parseMessage, tooLarge);
   if (buffered.byteLength > MAX_MCP_BODY_BYTES) return tooLarge(new BodyTooLarge());
@@ -60,24 +64,24 @@ function tooLarge(err: unknown): never {
   throw new GatewayError(413, JsonRpcCode.InvalidRequest, `request body over ${MAX_MCP_BODY_BYTES} bytes`);
 }
 
-/** A POST body's one JSON-RPC request, notification or response; anything else is refused. */
-function parseMessage(text: string): RpcMessage {
+/** A POST body's JSON-RPC request, notification or response, or a batch's array; anything else is refused. */
+function parseMessage(text: string): RpcMessage | unknown[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
   }
+  if (Array.isArray(json)) return json;
   if (
     typeof json !== 'object' ||
     json === null ||
-    Array.isArray(json) ||
     (typeof (json as RpcMessage).method !== 'string' && !isResponse(json))
   ) {
     throw new GatewayError(
       400,
       JsonRpcCode.InvalidRequest,
-      'Invalid Request: one JSON-RPC request or notification per POST',
+      'Invalid Request: not a JSON-RPC request, notification or response',
     );
   }
   return json;

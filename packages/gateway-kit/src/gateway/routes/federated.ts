@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { logEnabled } from '@mcp-gateway/internal/log';
 import { AuthError } from '../../auth.js';
-import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
+import { GatewayError, jsonError } from '../../errors.js';
 import type { FederatedEndpointConfig } from '../../federation/config.js';
 import { FederatedEndpoint, federatedCapabilities } from '../../federation/endpoint.js';
 import {
@@ -15,7 +15,7 @@ import type { FederationHooks } from '../../federation/hooks.js';
 import { federatedRoute, federatedScopes } from '../../federation/resource.js';
 import { inputCapabilities } from '../../federation/elicitation-relay.js';
 import { ListChanges } from '../../federation/listeners.js';
-import { FederatedSessions } from '../../federation/sessions.js';
+import { FederatedSessions, sessionNotFound, sessionRequired } from '../../federation/sessions.js';
 import { watchable } from '../../federation/watch.js';
 import type { RequestInfo } from '../../http/node.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
@@ -26,6 +26,7 @@ import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js
 import type { McpRequestTrace, TracedMessage } from '../../telemetry/mcp-trace.js';
 import type { OwnRoute, RouteContext } from './context.js';
 import { FederatedInputs, isResponse, legacyMeta } from './federated-input.js';
+import { serveBatch, type BatchHost } from './federated-batch.js';
 import { paramsOf, readMessage, rpc, type RpcMessage } from './federated-message.js';
 import { FederatedListen } from './federated-listen.js';
 import { FederatedSubscriptions } from './federated-subscriptions.js';
@@ -208,6 +209,17 @@ class FederatedHttp {
     }
     const read = readMessage(request, info);
     const message = read instanceof Promise ? await read : read;
+    if (Array.isArray(message)) {
+      // A JSON-RPC batch (2025-03-26 sessions): each message on the path below, one span each.
+      return serveBatch(this.batchHost(request, served), {
+        values: message,
+        sessionId,
+        header,
+        identity,
+        info,
+        trace,
+      });
+    }
     if (isResponse(message)) {
       // A 2025 client's answer to a relayed server→client request.
       trace?.admitted(identity, [], undefined);
@@ -297,13 +309,7 @@ class FederatedHttp {
         { 'mcp-session-id': s.id },
       );
     }
-    if (!sessionId) {
-      throw new GatewayError(
-        400,
-        JsonRpcCode.BackendUnavailable,
-        'Bad Request: Mcp-Session-Id header is required',
-      );
-    }
+    if (!sessionId) throw sessionRequired();
     const session = this.sessions.get(sessionId, identity.sub);
     if (!session) throw sessionNotFound();
     // Notifications are not forwarded: members are asked statelessly, and a cancelled request ends with its HTTP request.
@@ -331,6 +337,7 @@ class FederatedHttp {
           retry: (inputResponses, requestState) =>
             this.endpoint.serve({ ...req, params: { ...params, inputResponses, requestState } }),
           done: () => session.inFlight--,
+          abandon: (state, error) => this.endpoint.legacyMembers.refuse(session.id, state, error),
         },
         reply,
       );
@@ -341,6 +348,18 @@ class FederatedHttp {
     } finally {
       if (!relayed) session.inFlight--;
     }
+  }
+
+  /** What a batch needs: each element on the single-message path of a 2025 session, answered as JSON. */
+  private batchHost(request: Request, served: Served): BatchHost {
+    const { telemetry } = this.ctx;
+    return {
+      session: (id, user) => this.sessions.get(id, user),
+      serveOne: (m, sessionId, trace) => this.serveLegacy(m, sessionId, { ...served, trace }, null),
+      answer: (session, m) => void this.inputs.pending.answer(session, m),
+      trace: () =>
+        telemetry?.enabled ? federatedTrace(telemetry, this.endpoint.route.localPath, request) : undefined,
+    };
   }
 
   /** Logs a routed tool call and sends it to the `tool_call` webhooks, as the service route does. */
@@ -356,10 +375,6 @@ class FederatedHttp {
       });
     }
   }
-}
-
-function sessionNotFound(): GatewayError {
-  return new GatewayError(404, -32001, 'Session not found');
 }
 
 /**
