@@ -15,6 +15,9 @@ const pkg = (name: string, extra: Record<string, unknown> = {}) => ({
 
 export default defineConfig({
   test: {
+    // Two test files at a time: vitest's default on a 2-core machine is one (cores − 1), and most
+    // files spend their time waiting on real servers and child processes, not on the CPU.
+    maxWorkers: 2,
     projects: [
       pkg('internal'),
       pkg('testkit'),
