@@ -3,12 +3,11 @@
 // the single-message path (routing to its member: a real stdio child and the built-in fetch
 // service; the endpoint's per-tool policy, refusals audited); the answer is the array of the
 // responses. Malformed and out-of-revision batches get the direct path's refusals.
-import { fixtureMcpServerCommand, listen, type Listening } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, listen, rawSession, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { listeningGateway } from './helpers/listening.js';
-import { rawSession } from './helpers/mcp-clients.js';
 
 let gw: Gateway;
 let base: string;
