@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isPidAlive, killAllSpawned, spawnCli } from '@mcp-gateway/testkit';
+import { isPidAlive, killAllSpawned, rawSession, spawnCli } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gatewayCli, startGateway, tempDir } from './gateway-helpers.js';
 
@@ -104,27 +104,10 @@ describe('mcp-gateway CLI: admin commands against a running gateway, and gracefu
     expect(tok.code, tok.stderr).toBe(0);
     const token = tok.stdout.trim();
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    const headers = {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    };
-    const init = await fetch(`${gw.url}/demo/mcp`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } },
-      }),
-    });
-    expect(init.status).toBe(200);
-    await init.text();
-    const sid = init.headers.get('mcp-session-id')!;
+    const session = await rawSession(`${gw.url}/demo/mcp`, token, '2025-06-18');
     const who = await fetch(`${gw.url}/demo/mcp`, {
       method: 'POST',
-      headers: { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' },
+      headers: session,
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 1,

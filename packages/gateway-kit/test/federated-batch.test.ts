@@ -2,13 +2,16 @@
 // array of messages (2025-06-18 removed batches, 2026-07-28 never had them). Each element takes
 // the single-message path (routing to its member: a real stdio child and the built-in fetch
 // service; the endpoint's per-tool policy, refusals audited); the answer is the array of the
-// responses. Malformed and out-of-revision batches get the direct path's refusals.
-import { fixtureMcpServerCommand, listen, type Listening } from '@mcp-gateway/testkit';
+// responses, in the batch's order. Malformed and out-of-revision batches get the direct path's
+// refusals. At most BATCH_CONCURRENCY elements of a batch are in flight (serveBatch with the
+// endpoint side in process, so that what is in flight is exact).
+import { fixtureMcpServerCommand, listen, rawSession, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
+import { FederatedSession } from '../src/federation/sessions.js';
 import type { Gateway } from '../src/gateway/create.js';
+import { BATCH_CONCURRENCY, serveBatch, type BatchHost } from '../src/gateway/routes/federated-batch.js';
 import { listeningGateway } from './helpers/listening.js';
-import { rawSession } from './helpers/mcp-clients.js';
 
 let gw: Gateway;
 let base: string;
@@ -101,7 +104,8 @@ describe('JSON-RPC batches in a federated 2025-03-26 session', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/json');
     const answers = (await res.json()) as Answer[];
-    expect(answers.map((a) => a.id).sort()).toEqual([1, 2, 'three'].sort());
+    // In the batch's order, whichever member answered first.
+    expect(answers.map((a) => a.id)).toEqual([1, 2, 'three']);
     const byId = new Map(answers.map((a) => [a.id, a]));
     const names = byId.get(1)!.result!.tools!.map((t) => t.name);
     expect(names).toEqual(expect.arrayContaining(['fetch__fetch', 'fixture__echo']));
@@ -196,5 +200,52 @@ describe('batches elsewhere are refused as on the direct path', () => {
       { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
     ]);
     await refused(res, 400, -32600, /2026-07-28 requests are never batched/);
+  });
+});
+
+describe('a batch has at most BATCH_CONCURRENCY elements in flight', () => {
+  it('the rest start as earlier ones finish, and the answer keeps the batch order', async () => {
+    // The endpoint side of serveBatch in process: each element's serveOne waits until the test
+    // answers it, so what is in flight at each step is exact (no timing involved).
+    const n = 2 * BATCH_CONCURRENCY + 3;
+    const started: unknown[] = [];
+    const waiting: Array<() => void> = [];
+    let inFlight = 0;
+    let most = 0;
+    const session = new FederatedSession('s1', 'local:alice', '2025-03-26', Date.now());
+    const host: BatchHost = {
+      session: (id, user) => (id === session.id && user === session.user ? session : undefined),
+      serveOne: (message) =>
+        new Promise<Response>((resolve) => {
+          started.push(message.id);
+          most = Math.max(most, ++inFlight);
+          waiting.push(() => {
+            inFlight--;
+            resolve(Response.json({ jsonrpc: '2.0', id: message.id, result: {} }));
+          });
+        }),
+      answer: () => {},
+      trace: () => undefined,
+    };
+    const batch = Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' }));
+    const served = serveBatch(host, {
+      values: batch,
+      sessionId: session.id,
+      header: (name) => (name === 'mcp-protocol-version' ? '2025-03-26' : null),
+      identity: { sub: 'local:alice', scopes: [] },
+      info: {},
+      trace: undefined,
+    });
+    for (let answered = 0; answered < n; answered++) {
+      // Each answer lets exactly one more element start, in batch order, until none is left.
+      await expect.poll(() => started.length).toBe(Math.min(n, BATCH_CONCURRENCY + answered));
+      expect(started).toEqual(batch.slice(0, started.length).map((m) => m.id));
+      expect(waiting).toHaveLength(Math.min(BATCH_CONCURRENCY, n - answered));
+      // The newest first, so elements finish out of batch order.
+      waiting.pop()!();
+    }
+    const res = await served;
+    expect(most).toBe(BATCH_CONCURRENCY);
+    expect(((await res.json()) as Answer[]).map((a) => a.id)).toEqual(batch.map((m) => m.id));
   });
 });

@@ -15,15 +15,10 @@ import { request2026 } from '@mcp-gateway/testkit';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LegacyInputs, MemberEvents } from '../src/federation/legacy-input.js';
-import { issueToken } from '../src/gateway/cli-token.js';
-import type { Gateway } from '../src/gateway/create.js';
+import { elicit, federatedInput, textOf, type FederatedInput } from './helpers/federated-input.js';
 import { legacyMcpServer, type LegacyServer } from './helpers/legacy-mcp-server.js';
-import { listeningGateway } from './helpers/listening.js';
-import { sdk1Client } from './helpers/mcp-clients.js';
 
-let gw: Gateway;
-let url: string;
-let token: string;
+let fx: FederatedInput;
 let old: LegacyServer;
 /** What the member's tools got back from the client, in order. */
 const answers: unknown[] = [];
@@ -80,55 +75,27 @@ function tools(mcp: McpServer) {
 
 beforeAll(async () => {
   old = await legacyMcpServer(tools);
-  ({ gw, url } = await listeningGateway({
-    services: {
-      fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
-      old: { type: 'http', url: `${old.url}/mcp` },
-    },
-    federated: [{ path: '/mcp', services: ['fetch', 'old'], timeout: 10 }],
-  }));
-  await gw.users.put('alice', 'alice-password-1');
-  token = (await issueToken(gw, 'alice', '/mcp')).access_token;
+  fx = await federatedInput({ old: { type: 'http', url: `${old.url}/mcp` } }, { timeout: 10 });
 });
 
 afterAll(async () => {
   await old?.close();
 });
 
-const textOf = (r: object) => (r as { content: Array<{ text: string }> }).content[0]!.text;
-
-/** An SDK 1.x client (a 2025-11-25 session) declaring `capabilities`, its handlers installed by `setup`. */
-const sdk1 = (capabilities: Record<string, object>, setup?: (c: ClientV1) => void) =>
-  sdk1Client(`${url}/mcp`, token, capabilities, setup);
-
 describe('a 2025-only http member asks for input inside its own session', () => {
   it('elicitation: relayed to the federated 2025 session, the answer reaches the member, the call completes', async () => {
     const asked: string[] = [];
-    const client = await sdk1({ elicitation: {} }, (c) =>
-      c.setRequestHandler(ElicitRequestSchema, (req) => {
-        asked.push(String(req.params.message));
-        return { action: 'accept', content: { name: 'Ada' } };
-      }),
-    );
-    try {
+    await fx.withSdk1({ elicitation: {} }, elicit.acceptAda(asked), async (client) => {
       const r = await client.callTool({ name: 'ask-name', arguments: { message: 'Your name?' } });
       expect(textOf(r)).toBe('hello Ada');
       expect(asked).toEqual(['Your name?']);
       // The member's own session was used: it saw the client's capability and got the answer.
       expect(answers.at(-1)).toEqual({ action: 'accept', content: { name: 'Ada' } });
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('two rounds in one call: each elicitation is relayed in turn on the same member stream', async () => {
-    const client = await sdk1({ elicitation: {} }, (c) =>
-      c.setRequestHandler(ElicitRequestSchema, (req) => ({
-        action: 'accept',
-        content: { name: String(req.params.message).startsWith('First') ? 'Ada' : 'Lovelace' },
-      })),
-    );
-    try {
+    await fx.withSdk1({ elicitation: {} }, elicit.acceptFirstAndLast, async (client) => {
       const r = await client.callTool({ name: 'ask-twice', arguments: {} });
       expect(textOf(r)).toBe('hello Ada Lovelace');
       // The same member session serves the next call (its requests have ids of their own).
@@ -136,60 +103,44 @@ describe('a 2025-only http member asks for input inside its own session', () => 
         'hello Lovelace',
       );
       expect(old.opened.length).toBeGreaterThan(0);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('roots/list is relayed the same way', async () => {
-    const client = await sdk1({ roots: {} }, (c) =>
-      c.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: 'file:///work' }] })),
-    );
-    try {
+    const roots = (c: ClientV1) =>
+      c.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: 'file:///work' }] }));
+    await fx.withSdk1({ roots: {} }, roots, async (client) => {
       expect(textOf(await client.callTool({ name: 'roots', arguments: {} }))).toBe('file:///work');
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('a declined elicitation reaches the member as declined', async () => {
-    const client = await sdk1({ elicitation: {} }, (c) =>
-      c.setRequestHandler(ElicitRequestSchema, () => ({ action: 'decline' })),
-    );
-    try {
+    await fx.withSdk1({ elicitation: {} }, elicit.decline, async (client) => {
       const r = await client.callTool({ name: 'ask-name', arguments: { message: 'Your name?' } });
       expect(textOf(r)).toBe('hello (decline)');
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it("the client's error ends the call with it, and the member gets it as its answer", async () => {
-    const client = await sdk1({ elicitation: {} }, (c) =>
+    const refuse = (c: ClientV1) =>
       c.setRequestHandler(ElicitRequestSchema, () => {
         throw new Error('no thanks');
-      }),
-    );
-    try {
+      });
+    await fx.withSdk1({ elicitation: {} }, refuse, async (client) => {
       await expect(
         client.callTool({ name: 'ask-name', arguments: { message: 'Your name?' } }),
       ).rejects.toMatchObject({ message: expect.stringMatching(/the client refused elicitation\/create/) });
       await expect.poll(() => answers.at(-1)).toMatchObject({ refused: expect.stringMatching(/no thanks/) });
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it("the member's session declares only the capabilities the federated session's client declared", async () => {
-    const client = await sdk1({});
-    try {
+    await fx.withSdk1({}, undefined, async (client) => {
       // The SDK server checks them itself: without elicitation its tool fails on its own.
       const r = await client.callTool({ name: 'ask-name', arguments: { message: 'Your name?' } });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toMatch(/does not support form elicitation/);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('a 2026-07-28 caller: the request is refused with a clear JSON-RPC error, and the member is answered', async () => {
@@ -198,9 +149,9 @@ describe('a 2025-only http member asks for input inside its own session', () => 
       { name: 'ask-anyway', arguments: {} },
       { capabilities: { elicitation: {} } },
     );
-    const res = await fetch(`${url}/mcp`, {
+    const res = await fetch(`${fx.url}/mcp`, {
       method: 'POST',
-      headers: { ...headers, authorization: `Bearer ${token}` },
+      headers: { ...headers, authorization: `Bearer ${fx.token}` },
       body,
     });
     expect(res.status).toBe(200);

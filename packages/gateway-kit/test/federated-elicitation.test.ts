@@ -10,119 +10,75 @@ import {
 } from '@modelcontextprotocol/client';
 import type { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { issueToken } from '../src/gateway/cli-token.js';
-import type { Gateway } from '../src/gateway/create.js';
-import { listeningGateway } from './helpers/listening.js';
-import { sdk1Client } from './helpers/mcp-clients.js';
+import { elicit, federatedInput, textOf, type FederatedInput } from './helpers/federated-input.js';
 
 const V2026 = '2026-07-28';
-let gw: Gateway;
-let url: string;
-let token: string;
+let fx: FederatedInput;
 
 beforeAll(async () => {
-  ({ gw, url } = await listeningGateway({
-    services: {
-      fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
-      fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
-    },
-    // Always prefixed: the member's own name (`elicit`) differs from the shown one (`fixture.elicit`).
-    federated: [{ path: '/mcp', services: ['fetch', 'fixture'], prefix: 'always', separator: '.' }],
-  }));
-  await gw.users.put('alice', 'alice-password-1');
-  token = (await issueToken(gw, 'alice', '/mcp')).access_token;
+  // Always prefixed: the member's own name (`elicit`) differs from the shown one (`fixture.elicit`).
+  fx = await federatedInput(
+    { fixture: { type: 'stdio', ...fixtureMcpServerCommand() } },
+    { prefix: 'always', separator: '.' },
+  );
 });
-
-const textOf = (r: object) => (r as { content: Array<{ text: string }> }).content[0]!.text;
-
-/** An SDK 1.x client (a 2025-11-25 session) declaring `capabilities`, its handlers installed by `setup`. */
-const sdk1 = (capabilities: Record<string, object>, setup?: (c: ClientV1) => void) =>
-  sdk1Client(`${url}/mcp`, token, capabilities, setup);
 
 describe('SEP-2322 through a federated 2025 session: input_required relayed as server→client requests', () => {
   it('elicitation: the member asks, the SDK 1.x client answers on the call stream, the call completes', async () => {
     const asked: string[] = [];
-    const client = await sdk1({ elicitation: {} }, (c) =>
-      c.setRequestHandler(ElicitRequestSchema, (req) => {
-        asked.push(String(req.params.message));
-        return { action: 'accept', content: { name: 'Ada' } };
-      }),
-    );
-    try {
+    await fx.withSdk1({ elicitation: {} }, elicit.acceptAda(asked), async (client) => {
       const r = await client.callTool({ name: 'fixture.elicit', arguments: { message: 'Your name?' } });
       expect(textOf(r)).toBe('hello Ada');
       expect(asked).toEqual(['Your name?']);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('two elicitations at once are both asked, and both answers reach the member', async () => {
-    const client = await sdk1({ elicitation: {} }, (c) =>
-      c.setRequestHandler(ElicitRequestSchema, (req) => ({
-        action: 'accept',
-        content: { name: String(req.params.message).startsWith('First') ? 'Ada' : 'Lovelace' },
-      })),
-    );
-    try {
+    await fx.withSdk1({ elicitation: {} }, elicit.acceptFirstAndLast, async (client) => {
       const r = await client.callTool({ name: 'fixture.elicit-two', arguments: {} });
       expect(textOf(r)).toBe('hello Ada Lovelace');
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('sampling: relayed the same way', async () => {
-    const client = await sdk1({ sampling: {} }, (c) =>
+    const sampling = (c: ClientV1) =>
       c.setRequestHandler(CreateMessageRequestSchema, () => ({
         role: 'assistant',
         model: 'test',
         content: { type: 'text', text: 'sampled!' },
-      })),
-    );
-    try {
+      }));
+    await fx.withSdk1({ sampling: {} }, sampling, async (client) => {
       const r = await client.callTool({ name: 'fixture.sample', arguments: { prompt: 'hi' } });
       expect(textOf(r)).toBe('sampled!');
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('a declined elicitation reaches the member as declined', async () => {
-    const client = await sdk1({ elicitation: {} }, (c) =>
-      c.setRequestHandler(ElicitRequestSchema, () => ({ action: 'decline' })),
-    );
-    try {
+    await fx.withSdk1({ elicitation: {} }, elicit.decline, async (client) => {
       const r = await client.callTool({ name: 'fixture.elicit', arguments: { message: 'Your name?' } });
       expect(textOf(r)).toBe('hello (decline)');
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('a client that did not declare elicitation is never asked: the member is refused, the call answers so', async () => {
-    const client = await sdk1({});
-    try {
+    await fx.withSdk1({}, undefined, async (client) => {
       // The member's elicitation is refused, and the call fails with what the client lacked.
       await expect(
         client.callTool({ name: 'fixture.elicit', arguments: { message: 'Your name?' } }),
       ).rejects.toMatchObject({ code: -32021, message: expect.stringMatching(/elicitation/) });
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it('a client answer that belongs to no waiting request is accepted and ignored', async () => {
-    const client = await sdk1({ elicitation: {} });
-    try {
+    await fx.withSdk1({ elicitation: {} }, undefined, async (client) => {
       const sessionId = (client.transport as TransportV1).sessionId!;
-      const res = await fetch(`${url}/mcp`, {
+      const res = await fetch(`${fx.url}/mcp`, {
         method: 'POST',
         headers: {
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${fx.token}`,
           'content-type': 'application/json',
           accept: 'application/json, text/event-stream',
           'mcp-session-id': sessionId,
@@ -131,9 +87,7 @@ describe('SEP-2322 through a federated 2025 session: input_required relayed as s
         body: JSON.stringify({ jsonrpc: '2.0', id: 'fed-input-999', result: { action: 'cancel' } }),
       });
       expect(res.status).toBe(202);
-    } finally {
-      await client.close();
-    }
+    });
   });
 });
 
@@ -149,8 +103,8 @@ describe('SEP-2322 through the federated endpoint for 2026-07-28 callers', () =>
       return { action: 'accept', content: { name: 'Grace' } };
     });
     await client.connect(
-      new TransportV2(new URL(`${url}/mcp`), {
-        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      new TransportV2(new URL(`${fx.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${fx.token}` } },
       }),
     );
     try {
@@ -167,9 +121,9 @@ describe('SEP-2322 through the federated endpoint for 2026-07-28 callers', () =>
     const post = (params: Record<string, unknown>) => {
       const args = { name: 'fixture.elicit', arguments: { message: 'Who?' }, ...params };
       const { body, headers } = request2026('tools/call', args, { id: 3, capabilities: { elicitation: {} } });
-      return fetch(`${url}/mcp`, {
+      return fetch(`${fx.url}/mcp`, {
         method: 'POST',
-        headers: { ...headers, authorization: `Bearer ${token}` },
+        headers: { ...headers, authorization: `Bearer ${fx.token}` },
         body,
       });
     };

@@ -14,12 +14,10 @@ import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp
 import { fixtureMcpServerCommand, listen, type Listening } from '@mcp-gateway/testkit';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resolveConfig } from '../src/config/load.js';
 import { issueToken } from '../src/gateway/cli-token.js';
-import { createGateway, type Gateway } from '../src/gateway/create.js';
-import { createNodeServer, type NodeServer } from '../src/http/node.js';
-import { createLogger } from '../src/ops/logger.js';
+import type { Gateway } from '../src/gateway/create.js';
 import { legacyMcpServer, type LegacyServer } from './helpers/legacy-mcp-server.js';
+import { listeningGateway } from './helpers/listening.js';
 
 const V2026 = '2026-07-28';
 const SUB = 'io.modelcontextprotocol/subscriptionId';
@@ -27,7 +25,6 @@ const ENDPOINTS = ['/mcp', '/small', '/static', '/remote', '/old'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
 let gw: Gateway;
-let server: NodeServer;
 let base: string;
 const tokens: Partial<Record<Endpoint, string>> = {};
 /** An `http` member: the stdio bridge over the fixture, speaking 2026-07-28 on loopback. */
@@ -78,40 +75,30 @@ async function oldMember(): Promise<void> {
 beforeAll(async () => {
   await remoteMember();
   await oldMember();
-  const { config } = resolveConfig(
-    {
-      issuer: 'http://127.0.0.1',
-      store: { type: 'memory' },
-      services: {
-        fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
-        fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
-        bridge: { type: 'http', url: `${remote.url}/mcp` },
-        old: { type: 'http', url: `${old.url}/mcp` },
-      },
-      federated: [
-        { path: '/mcp', services: ['fetch', 'fixture'] },
-        { path: '/small', services: ['fixture'], maxListenersPerUser: 1 },
-        // The fetch service's list never changes: nothing to listen to.
-        { path: '/static', services: ['fetch'] },
-        { path: '/remote', services: ['fetch', 'bridge'] },
-        { path: '/old', services: ['old'] },
-      ],
+  ({ gw, url: base } = await listeningGateway({
+    issuer: 'http://127.0.0.1',
+    services: {
+      fetch: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true },
+      fixture: { type: 'stdio', ...fixtureMcpServerCommand() },
+      bridge: { type: 'http', url: `${remote.url}/mcp` },
+      old: { type: 'http', url: `${old.url}/mcp` },
     },
-    { env: {} },
-  );
-  gw = await createGateway(config, {
-    logger: createLogger('silent'),
-    processMetrics: false,
-    passwordCost: { N: 1024, r: 8, p: 1 },
-  });
+    federated: [
+      { path: '/mcp', services: ['fetch', 'fixture'] },
+      { path: '/small', services: ['fixture'], maxListenersPerUser: 1 },
+      // The fetch service's list never changes: nothing to listen to.
+      { path: '/static', services: ['fetch'] },
+      { path: '/remote', services: ['fetch', 'bridge'] },
+      { path: '/old', services: ['old'] },
+    ],
+  }));
   await gw.users.put('alice', 'alice-password-1');
   for (const e of ENDPOINTS) tokens[e] = (await issueToken(gw, 'alice', e)).access_token;
-  server = createNodeServer(gw.fetch);
-  base = await server.listen(0, '127.0.0.1');
 });
 
+// The gateway first, as its listeners hold member streams open (listeningGateway's close after the
+// file then finds it closed); the members behind it after.
 afterAll(async () => {
-  await server?.drain(0);
   await gw?.close(0);
   await remote?.close();
   await bridge?.close();

@@ -7,6 +7,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   fixtureMcpServerCommand,
+  rawSession,
   request2026,
   startOtlpReceiver,
   type OtlpReceiver,
@@ -16,7 +17,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { listeningGateway } from './helpers/listening.js';
-import { rawSession } from './helpers/mcp-clients.js';
 
 // Spans are exported 20 ms after they end (the SDK's batch processor reads this variable).
 process.env.OTEL_BSP_SCHEDULE_DELAY = '20';

@@ -55,3 +55,4 @@ export {
   type Request2026,
   type Request2026Options,
 } from './mcp-2026.js';
+export { rawSession } from './mcp-2025.js';

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
+import { fixtureMcpServerCommand, rawSession, request2026 } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { issueToken } from '../../src/gateway/cli-token.js';
@@ -48,36 +48,7 @@ const auth = (who: 'alice' | 'bob', _service: 'fixture') => ({ authorization: `B
 const recorded = () => readFileSync(recordFile, 'utf8').split('\n').filter(Boolean);
 
 /** Opens a 2025 session (by default 2025-03-26, where batches are allowed) on the fixture service as alice. */
-async function session2025(version = '2025-03-26'): Promise<Record<string, string>> {
-  const headers = {
-    ...auth('alice', 'fixture'),
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-  };
-  const init = await fetch(`${base}/fixture/mcp`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  await init.text();
-  const session = {
-    ...headers,
-    'mcp-session-id': init.headers.get('mcp-session-id')!,
-    'mcp-protocol-version': version,
-  };
-  const ack = await fetch(`${base}/fixture/mcp`, {
-    method: 'POST',
-    headers: session,
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
-  await ack.text();
-  return session;
-}
+const session2025 = (version = '2025-03-26') => rawSession(`${base}/fixture/mcp`, tokens.alice!, version);
 
 /** A JSON-RPC response as these tests read it. */
 interface Answer {

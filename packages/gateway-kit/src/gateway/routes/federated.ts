@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { logEnabled } from '@mcp-gateway/internal/log';
-import { AuthError } from '../../auth.js';
-import { GatewayError, jsonError } from '../../errors.js';
+import { GatewayError } from '../../errors.js';
 import type { FederatedEndpointConfig } from '../../federation/config.js';
 import { FederatedEndpoint, federatedCapabilities } from '../../federation/endpoint.js';
 import {
@@ -18,13 +17,14 @@ import { ListChanges } from '../../federation/listeners.js';
 import { FederatedSessions, sessionNotFound, sessionRequired } from '../../federation/sessions.js';
 import { watchable } from '../../federation/watch.js';
 import type { RequestInfo } from '../../http/node.js';
-import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
+import type { PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js';
 import type { McpRequestTrace, TracedMessage } from '../../telemetry/mcp-trace.js';
 import type { OwnRoute, RouteContext } from './context.js';
+import { admitFederated } from './federated-admission.js';
 import { FederatedInputs, isResponse, legacyMeta } from './federated-input.js';
 import { serveBatch, type BatchHost } from './federated-batch.js';
 import { paramsOf, readMessage, rpc, type RpcMessage } from './federated-message.js';
@@ -146,7 +146,7 @@ class FederatedHttp {
     return tracedAnswer(trace, await this.admitted(request, pub, info, log, trace), info);
   }
 
-  /** Admission (CORS origin, token, members), then the method. */
+  /** Admission (`federated-admission.ts`), then the method. */
   private async admitted(
     request: Request,
     pub: PublicRequest,
@@ -154,30 +154,10 @@ class FederatedHttp {
     log: Logger,
     trace: McpRequestTrace | undefined,
   ): Promise<Response> {
-    const { cors } = this.ctx;
+    const admission = await admitFederated(this.ctx, this.endpoint, request, pub);
+    if ('refusal' in admission) return admission.refusal;
+    const { identity, corsHeaders } = admission;
     const header = (name: string) => request.headers.get(name);
-    const origin = header('origin');
-    const corsHeaders = cors.headers(origin, pub.origin);
-    if (origin && !cors.allows(origin, pub.origin)) {
-      return jsonError(403, 'forbidden_origin', `origin ${origin} is not allowed`);
-    }
-    const { route } = this.endpoint;
-    let identity: Identity;
-    try {
-      const http = { method: request.method, url: addressedUrl(pub), dpop: header('dpop') };
-      // Audience only: each member is then included when the token holds its scopes (and its users list admits the user).
-      identity = await this.ctx.authenticate(header('authorization'), route.resource, [], http);
-    } catch (err) {
-      if (!(err instanceof AuthError)) throw err;
-      // Labelled by the endpoint's path: bounded, and never a service name (those have no `/`).
-      this.ctx.metrics.authFailures.inc({ service: route.localPath, reason: err.error ?? 'missing' });
-      return this.ctx.authFailure(err, route.metadataUrl, this.scopes, corsHeaders);
-    }
-    if (!this.endpoint.mayUseAny(identity)) {
-      this.ctx.metrics.authFailures.inc({ service: route.localPath, reason: 'user_not_allowed' });
-      const message = `this account may use none of the services of ${route.localPath}`;
-      return jsonError(403, 'access_denied', message, corsHeaders);
-    }
     try {
       const res = await this.serveMethod(request, header, { identity, info, log, trace });
       return withHeaders(res, corsHeaders);
