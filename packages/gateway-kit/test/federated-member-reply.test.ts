@@ -54,7 +54,16 @@ describe('federated member replies', () => {
     }
   });
 
-  it('no result text when the answer is not exactly {jsonrpc, id: 1, result} serialised in that order', async () => {
+  it('the text is kept too when the member writes result first (the TypeScript SDK order)', async () => {
+    const result = { content: [{ type: 'text', text: 'caf\\u00e9' }] };
+    const message = { jsonrpc: '2.0', id: 1, result };
+    const text = '{"result":{"content":[{"type":"text","text":"caf\\u00e9"}]},"jsonrpc":"2.0","id":1}';
+    const { backend } = observing(message, text);
+    const reply = await memberRequest(entry, backend, 'tools/call', { name: 'echo' }, opts);
+    expect(reply).toEqual({ result, resultText: '{"content":[{"type":"text","text":"caf\\u00e9"}]}' });
+  });
+
+  it('no result text when the answer is not exactly {jsonrpc, id, result} in an SDK order, without whitespace', async () => {
     const result = { content: [] };
     const cases: [Record<string, unknown>, string][] = [
       [

@@ -8,6 +8,7 @@
 import { knownBody } from '@mcp-gateway/internal/known-body';
 import { responseHeader, unbuiltResponse } from '@mcp-gateway/internal/lazy-response';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
+import { resultText } from '@mcp-gateway/internal/result-text';
 import { Ticker, type Ticking } from '@mcp-gateway/internal/ticker';
 import { JsonRpcCode } from '../errors.js';
 import type { RequestInfo } from '../http/node.js';
@@ -290,25 +291,14 @@ export function replyOfMessage(m: Readonly<Record<string, unknown>>, text?: stri
   if (msg.error && typeof msg.error.code === 'number') return { error: msg.error };
   if (typeof msg.result === 'object' && msg.result !== null) {
     const result = msg.result as Record<string, unknown>;
-    const resultText = resultTextOf(m, text);
-    return resultText === undefined ? { result } : { result, resultText };
+    const id = m.id;
+    const own =
+      text !== undefined && (typeof id === 'string' || typeof id === 'number')
+        ? resultText(text, id, m)
+        : undefined;
+    return own === undefined ? { result } : { result, resultText: own };
   }
   return undefined;
-}
-
-/** How a member's answer to request id 1 starts when serialised as `JSON.stringify` orders it. */
-const RESULT_PREFIX = '{"jsonrpc":"2.0","id":1,"result":';
-
-/**
- * The text of `m.result` inside `text` (`m` serialised): when `m` has no key but `jsonrpc`, `id`
- * and `result`, and `text` is exactly `RESULT_PREFIX` + the result + `}`, the result is what lies
- * between (a slice, not a copy). `undefined` otherwise.
- */
-function resultTextOf(m: Readonly<Record<string, unknown>>, text: string | undefined): string | undefined {
-  if (text === undefined || !text.startsWith(RESULT_PREFIX) || !text.endsWith('}')) return undefined;
-  let keys = 0;
-  for (const k in m) if (Object.hasOwn(m, k)) keys++;
-  return keys === 3 ? text.slice(RESULT_PREFIX.length, -1) : undefined;
 }
 
 /** The JSON-RPC response in a backend's answer (JSON, or the last response event of SSE). */

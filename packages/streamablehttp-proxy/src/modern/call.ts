@@ -6,6 +6,7 @@ import type { ChildLease, ChildResponse, PooledChild } from './child.js';
 import { META, logLevelAllows, type ModernRequest } from './envelope.js';
 import { digestOf, type InputStep, type RequestStateCodec } from './request-state.js';
 import type { Ticker, Ticking } from './ticker.js';
+import { resultText } from '@mcp-gateway/internal/result-text';
 import { childParams, completeAnswer, INPUT_KEY_META, WIRE_ONLY, withoutInputKey } from './wire.js';
 
 /** Methods that may answer `input_required` (SEP-2322). */
@@ -157,7 +158,7 @@ export class ModernCall implements ChildLease, Ticking {
   }
 
   /** The child answered the request (the lease's {@link ChildLease.answered}). */
-  answered(r: ChildResponse): void {
+  answered(r: ChildResponse, line?: string): void {
     if (this.finished) return;
     this.stop(undefined);
     const failed = 'error' in r || r.result.isError === true;
@@ -183,7 +184,8 @@ export class ModernCall implements ChildLease, Ticking {
     }
     const cacheable = CACHEABLE.has(this.req.method);
     if (!cacheable) {
-      const text = completeAnswer(this.req.id, r.result, this.child.serverInfoJson);
+      const own = line === undefined ? undefined : resultText(line, this.childId!, r);
+      const text = completeAnswer(this.req.id, r.result, this.child.serverInfoJson, own);
       if (text !== undefined) {
         if (!this.sink.observing) return this.sink.done(200, undefined, text);
         // The child's result is ours (just parsed) and already serialised: the observed message adds to it in place.

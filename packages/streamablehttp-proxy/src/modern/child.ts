@@ -15,15 +15,15 @@ export type ChildResponse = { result: Record<string, unknown> } | { error: Recor
 
 /** Where the child's messages for a lease go: the answer to the lease's request, and everything else. */
 export interface ChildLease {
-  /** The child's answer to the request the lease sent. */
-  answered(r: ChildResponse): void;
+  /** The child's answer to the request the lease sent; `line` is its text as the child wrote it. */
+  answered(r: ChildResponse, line?: string): void;
   /** A notification or server→client request of the child during the lease. */
   fromChild(msg: Classified): void;
 }
 
 /** Told of the answer to one request sent to the child. */
 interface Answerer {
-  answered(r: ChildResponse): void;
+  answered(r: ChildResponse, line?: string): void;
 }
 
 /** Capabilities the bridge declares to its children: it turns their server→client requests into MRTR. */
@@ -122,7 +122,9 @@ export class PooledChild {
   request(method: string, params: unknown, to: Answerer): string {
     const id = `b${++this.nextId}`;
     this.waiting.set(id, to);
-    this.write(params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params });
+    this.write(
+      params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params },
+    );
     return id;
   }
 
@@ -147,8 +149,9 @@ export class PooledChild {
 
   private line(line: Buffer): void {
     let c: Classified | undefined;
+    const text = line.toString('utf8');
     try {
-      c = classify(JSON.parse(line.toString('utf8')));
+      c = classify(JSON.parse(text));
     } catch {
       return; // not JSON: stdio servers' stray output is dropped
     }
@@ -160,7 +163,7 @@ export class PooledChild {
       // The parsed message is the answer as it is (fresh from JSON.parse, ours): no wrapper per answer.
       const m = c.msg;
       if (m.error === undefined) m.result ??= {};
-      to.answered(m as ChildResponse);
+      to.answered(m as ChildResponse, text);
       return;
     }
     if (this.lease) this.lease.fromChild(c);

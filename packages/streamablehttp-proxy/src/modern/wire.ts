@@ -55,9 +55,11 @@ export function completeAnswer(
   id: JsonRpcId,
   result: Record<string, unknown>,
   serverInfoJson: string,
+  /** `result` as the child wrote it (`resultText` of `@mcp-gateway/internal`); serialised here when not given. */
+  text?: string,
 ): string | undefined {
   if (Object.hasOwn(result, '_meta') || Object.hasOwn(result, 'resultType')) return undefined;
-  const body = JSON.stringify(result);
+  const body = text ?? JSON.stringify(result);
   const sep = body === '{}' ? '' : ',';
   return (
     `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${body.slice(0, -1)}${sep}` +
