@@ -61,7 +61,9 @@ describe('resultText: the child result as the child wrote it, not serialised aga
         const msg = JSON.parse(line) as { result: Record<string, unknown> };
         const text = resultText(line, childId, msg);
         expect(text).toBe(JSON.stringify(r));
-        expect(JSON.parse(completeAnswer(5, msg.result, info, text)!)).toEqual(slowPath(5, r));
+        expect(JSON.parse(completeAnswer(5, msg.result, info, text)!)).toEqual(
+          JSON.parse(JSON.stringify(slowPath(5, r))),
+        );
       }),
     );
   });
