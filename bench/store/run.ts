@@ -148,7 +148,7 @@ async function prepare(kind: StoreKind, size: number): Promise<Target> {
   const t0 = performance.now();
   // The store exactly as the gateway will open it (same config, same data dir).
   const { config } = resolveConfig({ store: storeConfig }, { env: {} });
-  const store = createStore(config, cwd);
+  const store = await createStore(config, cwd);
   await prefill(store, kind, size);
   await store.close();
   const prefillSec = (performance.now() - t0) / 1000;

@@ -17,8 +17,8 @@ afterAll(async () => {
   await collector.close();
 });
 
-function telemetry(captureArguments = false): Telemetry {
-  const t = Telemetry.create(
+async function telemetry(captureArguments = false): Promise<Telemetry> {
+  const t = await Telemetry.create(
     {
       otlpEndpoint: collector.endpoint,
       otlpHeaders: {},
@@ -44,7 +44,7 @@ function traced(t: Telemetry, message: Record<string, unknown>, reply: object, h
 
 describe('telemetry: the span of one MCP request', () => {
   it('captureArguments records the tool-call arguments, cut to 4096 characters', async () => {
-    const t = telemetry(true);
+    const t = await telemetry(true);
     const message = {
       jsonrpc: '2.0',
       id: 1,
@@ -61,7 +61,7 @@ describe('telemetry: the span of one MCP request', () => {
   });
 
   it('params._meta.traceparent (SEP-414) is the parent, before the traceparent header', async () => {
-    const t = telemetry();
+    const t = await telemetry();
     const meta = { traceparent: '00-11111111111111111111111111111111-2222222222222222-01' };
     const header = { traceparent: '00-33333333333333333333333333333333-4444444444444444-01' };
     const message = { jsonrpc: '2.0', id: 2, method: 'prompts/get', params: { name: 'p', _meta: meta } };
@@ -82,7 +82,7 @@ describe('telemetry: the span of one MCP request', () => {
   });
 
   it('metrics: mcp.server.operation.duration is exported; unknown method names do not make new series', async () => {
-    const t = telemetry();
+    const t = await telemetry();
     for (const method of ['tools/list', 'x-made-up/1', 'x-made-up/2'])
       await traced(t, { jsonrpc: '2.0', id: 3, method }, { jsonrpc: '2.0', id: 3, result: {} }).text();
     await t.flush();

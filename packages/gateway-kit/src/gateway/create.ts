@@ -143,12 +143,12 @@ export async function createGateway(
   const logger = opts.logger ?? createLogger(config.logging.level);
   const store =
     opts.store ??
-    createStore(config, cwd, (done) =>
+    (await createStore(config, cwd, (done) =>
       logger.info(
         'imported the file store (store.json) into the embedded store; the old file is kept as a backup',
         { entries: done.entries, backup: done.backup },
       ),
-    );
+    ));
   for (const warning of subjectWarnings(config))
     logger.warn('config: a user list entry never matches', { config: warning });
   const metrics = new GatewayMetrics({
@@ -171,7 +171,7 @@ export async function createGateway(
     identityProvider = remoteIdentityProviderConfig(config.idp);
   }
   const t = config.telemetry;
-  const telemetry = Telemetry.create(
+  const telemetry = await Telemetry.create(
     {
       otlpEndpoint: t.endpoint,
       otlpHeaders: t.headers,

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { keyvStore, MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
-import { RedisStore } from '@mcp-gateway/oauth-dynamicclient/redis';
 import Keyv from 'keyv';
 import type { GatewayConfig } from '../config/schema.js';
 import { EmbeddedStore } from '../store/embedded.js';
@@ -35,13 +34,13 @@ export const isRateLimitCounter = (key: string): boolean => /^(?:[^:]*:)?rl:/.te
  * dir; imports `<dataDir>/store.json` of the old file store once, reported
  * through `onImport`), `file` (legacy: Keyv over {@link FileKeyvAdapter},
  * through oauth-dynamicclient's `keyvStore`), `memory`, or `redis` (atomic
- * across instances).
+ * across instances; its client, some 400 files, is loaded only then).
  */
-export function createStore(
+export async function createStore(
   config: GatewayConfig,
   cwd: string,
   onImport?: (done: FileStoreImport) => void,
-): Store {
+): Promise<Store> {
   switch (config.store.type) {
     case 'embedded': {
       const store = new EmbeddedStore({
@@ -65,10 +64,12 @@ export function createStore(
       );
     case 'memory':
       return new MemoryStore();
-    case 'redis':
+    case 'redis': {
+      const { RedisStore } = await import('@mcp-gateway/oauth-dynamicclient/redis');
       return guardedStore(
         new RedisStore({ url: config.store.url, namespace: config.store.prefix.replace(/:$/, '') }),
       );
+    }
   }
 }
 

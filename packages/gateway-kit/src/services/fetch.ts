@@ -1,4 +1,4 @@
-import { createFetchServer } from '@mcp-gateway/fetch-server';
+import type { FetchServerHandler, FetchServerOptions } from '@mcp-gateway/fetch-server';
 import type { FetchServiceConfig } from '../config/schema.js';
 import { childLogger } from '@mcp-gateway/internal/log';
 import type { Logger } from '../ops/logger.js';
@@ -13,6 +13,10 @@ import { forwardedRequest } from './forwarded-request.js';
  * already checked `Host` and `Origin`, so the server accepts any host. With
  * telemetry on, a sampled request carries its span's context in `params._meta`
  * and the tool's outgoing request is a child span ({@link fetchSpans}).
+ *
+ * The fetch server (with its HTML parser and the MCP SDK, some 400 files) is
+ * loaded at the service's first request or readiness check, so CLI commands
+ * and gateways without traffic for it never load it.
  */
 export function fetchBackend(
   name: string,
@@ -21,7 +25,7 @@ export function fetchBackend(
   mcpPath = '/mcp',
   telemetry?: Telemetry,
 ): ServiceBackend {
-  const server = createFetchServer({
+  const options: FetchServerOptions = {
     allowHosts: config.allowHosts,
     ignoreRobotsTxt: config.ignoreRobotsTxt,
     ...(config.userAgent ? { userAgent: config.userAgent } : {}),
@@ -32,21 +36,32 @@ export function fetchBackend(
     allowedOrigins: 'any',
     logger: childLogger(log, { service: name }),
     ...(telemetry?.enabled ? { observeFetch: fetchSpans(telemetry, name) } : {}),
-  });
+  };
+  let loading: Promise<FetchServerHandler> | undefined;
+  let server: FetchServerHandler | undefined;
+  const load = () =>
+    (loading ??= import('@mcp-gateway/fetch-server').then(({ createFetchServer }) => {
+      server = createFetchServer(options);
+      return server;
+    }));
+  const serve = (s: FetchServerHandler, request: Request, call: BackendCall) => {
+    const { trace, json } = call;
+    if (trace?.sampled && json !== undefined) {
+      return s(forwardedRequest(request, JSON.stringify(withTraceMeta(json, trace.context)), true));
+    }
+    return s(forwardedRequest(request, call.body));
+  };
   return {
     kind: 'fetch',
-    handle: (request: Request, _identity, call: BackendCall = {}) => {
-      const { trace, json } = call;
-      if (trace?.sampled && json !== undefined) {
-        return server(forwardedRequest(request, JSON.stringify(withTraceMeta(json, trace.context)), true));
-      }
-      return server(forwardedRequest(request, call.body));
-    },
+    handle: (request: Request, _identity, call: BackendCall = {}) =>
+      server ? serve(server, request, call) : load().then((s) => serve(s, request, call)),
     async ready() {
-      const res = await server(new Request('http://gateway.internal/healthz'));
+      const res = await (await load())(new Request('http://gateway.internal/healthz'));
       await res.body?.cancel();
       return res.ok;
     },
-    close: () => server.close(),
+    close: async () => {
+      if (loading) await (await loading).close();
+    },
   };
 }

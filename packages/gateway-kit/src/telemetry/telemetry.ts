@@ -1,10 +1,7 @@
 import { metrics, trace, type Meter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 
 /** The `telemetry` section of the gateway config, resolved. */
 export interface TelemetrySettings {
@@ -42,29 +39,20 @@ export class Telemetry {
     this.meter = meters?.getMeter('mcp-gateway') ?? metrics.getMeter('mcp-gateway');
   }
 
-  /** Telemetry for `settings`; `version` becomes `service.version`. */
-  static create(settings: TelemetrySettings, version: string): Telemetry {
+  /**
+   * Telemetry for `settings`; `version` becomes `service.version`. The OTLP
+   * exporters are loaded only when an endpoint is configured.
+   */
+  static async create(settings: TelemetrySettings, version: string): Promise<Telemetry> {
     const endpoint = settings.otlpEndpoint?.replace(/\/+$/, '');
     if (!endpoint) return new Telemetry(settings, undefined, undefined);
-    const resource = resourceFromAttributes({
-      'service.name': settings.serviceName,
-      'service.version': version,
-    });
-    const headers = settings.otlpHeaders;
-    const tracers = new BasicTracerProvider({
-      resource,
-      spanProcessors: [
-        new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, headers })),
-      ],
-    });
-    const meters = new MeterProvider({
-      resource,
-      readers: [
-        new PeriodicExportingMetricReader({
-          exporter: new OTLPMetricExporter({ url: `${endpoint}/v1/metrics`, headers }),
-          exportIntervalMillis: settings.metricsIntervalMs,
-        }),
-      ],
+    const { otlpProviders } = await import('./otlp.js');
+    const { tracers, meters } = otlpProviders({
+      endpoint,
+      headers: settings.otlpHeaders,
+      serviceName: settings.serviceName,
+      serviceVersion: version,
+      metricsIntervalMs: settings.metricsIntervalMs,
     });
     return new Telemetry(settings, tracers, meters);
   }
