@@ -89,6 +89,25 @@ describe('federated member replies', () => {
     });
   });
 
+  it('an event stream with bare CR line ends and a response over several data lines is read', async () => {
+    const sse = [
+      ': a comment\r',
+      'event: message\rdata: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\r\r',
+      'event: message\rdata: {"jsonrpc":"2.0","id":1,\rdata:"result":{"content":[]}}\r\r',
+    ];
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of sse) controller.enqueue(new TextEncoder().encode(chunk));
+        controller.close();
+      },
+    });
+    const headers = { 'content-type': 'text/event-stream' };
+    const backend = inProcessBackend(() => Promise.resolve(new Response(body, { headers })));
+    expect(await memberRequest(entry, backend, 'tools/call', { name: 'echo' }, opts)).toEqual({
+      result: { content: [] },
+    });
+  });
+
   it('an answer without result text is serialised as before', async () => {
     const res = rpc('x', { result: { a: 1 } }, { 'mcp-session-id': 's' });
     expect(res.headers.get('mcp-session-id')).toBe('s');

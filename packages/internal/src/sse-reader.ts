@@ -107,10 +107,14 @@ export class SseParser {
   }
 }
 
-/** The `data` of every event in a whole event-stream text (see {@link SseParser}). */
-export function sseDataOf(text: string, maxEventLength: number, tooLarge: () => Error): string[] {
+/**
+ * The `data` of every event in a whole event-stream text (see {@link SseParser}). No bound: the
+ * text is in memory already, and no event is longer than it.
+ */
+export function sseDataOf(text: string): string[] {
   const out: string[] = [];
-  const parser = new SseParser({ onData: (d) => out.push(d), maxEventLength, tooLarge });
+  const unbounded = { maxEventLength: Number.POSITIVE_INFINITY, tooLarge: () => new Error('unreachable') };
+  const parser = new SseParser({ onData: (d) => out.push(d), ...unbounded });
   parser.feed(text);
   parser.end();
   return out;
