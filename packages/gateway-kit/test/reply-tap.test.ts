@@ -1,6 +1,7 @@
 // The reply tap: a backend's answer read on its way to the client (never changed), each JSON-RPC
 // message of a JSON body or of an event stream's events handed to a watcher. The stream's events
 // are read by the one event-stream reader (@mcp-gateway/internal/sse-reader).
+import { eventStreamResponse } from '@mcp-gateway/testkit';
 import { describe, expect, it } from 'vitest';
 import { tapReplies, type ReplyWatcher } from '../src/gateway/reply-tap.js';
 
@@ -18,17 +19,6 @@ function watcher(until?: unknown) {
   return { w, seen, ended: () => ended };
 }
 
-/** An event-stream response of `chunks`, each one chunk of its body. */
-function stream(chunks: string[]) {
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
-      controller.close();
-    },
-  });
-  return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
-}
-
 describe('reply tap', () => {
   it('reads an event stream with bare CR line ends, a CRLF split across chunks and multi-line data; the body passes unchanged', async () => {
     const chunks = [
@@ -39,7 +29,7 @@ describe('reply tap', () => {
       '\n\r\n',
     ];
     const { w, seen, ended } = watcher();
-    const tapped = tapReplies(stream(chunks), w);
+    const tapped = tapReplies(eventStreamResponse(chunks), w);
     expect(await tapped.text()).toBe(chunks.join(''));
     expect(seen).toEqual([
       { jsonrpc: '2.0', method: 'notifications/progress' },
@@ -51,7 +41,7 @@ describe('reply tap', () => {
   it('stops reading once the watcher is satisfied; a JSON body is read whole', async () => {
     const events = ['data: {"id":1,"result":{}}\n\n', 'data: {"id":2,"result":{}}\n\n'];
     const first = watcher(1);
-    await tapReplies(stream(events), first.w).text();
+    await tapReplies(eventStreamResponse(events), first.w).text();
     expect(first.seen).toEqual([{ id: 1, result: {} }]);
     expect(first.ended()).toBe(1);
 

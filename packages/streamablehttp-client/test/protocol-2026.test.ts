@@ -1,4 +1,4 @@
-import { listen } from '@mcp-gateway/testkit';
+import { eventStreamResponse, listen } from '@mcp-gateway/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EraCache, openConnection, ServerError, type FetchLike } from '../src/index.js';
 import { postRequest, type RpcNotification } from '../src/protocol/wire.js';
@@ -129,18 +129,7 @@ describe('answer streams (text/event-stream)', () => {
       'data: {"jsonrpc":"2.0","id":5,\r\ndata:"result":{"ok":true}}\r',
       '\n\r\n',
     ];
-    const server = await listen(
-      () =>
-        new Response(
-          new ReadableStream<Uint8Array>({
-            start(controller) {
-              for (const w of writes) controller.enqueue(new TextEncoder().encode(w));
-              controller.close();
-            },
-          }),
-          { headers: { 'content-type': 'text/event-stream' } },
-        ),
-    );
+    const server = await listen(() => eventStreamResponse(writes));
     closers.push(() => server.close());
     const notes: RpcNotification[] = [];
     const answer = await postRequest(new URL(`${server.url}/mcp`), fetch, {
