@@ -108,6 +108,21 @@ export class SseParser {
 }
 
 /**
+ * A stateful converter of an event stream's text, piece by piece, to LF line ends: CRLF and a
+ * bare CR become LF, also when a CR ends one piece and its LF starts the next (that LF is
+ * dropped). For code that rewrites a stream's events rather than only reading their data.
+ */
+export function lfLineEnds(): (text: string) => string {
+  let skipLF = false;
+  return (text) => {
+    if (text.length === 0) return text;
+    if (skipLF && text.charCodeAt(0) === LF) text = text.slice(1);
+    skipLF = text.endsWith('\r');
+    return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+  };
+}
+
+/**
  * The `data` of every event in a whole event-stream text (see {@link SseParser}). No bound: the
  * text is in memory already, and no event is longer than it.
  */

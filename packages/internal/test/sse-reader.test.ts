@@ -2,7 +2,7 @@
 // Rules from WHATWG HTML §9.2.6 "Parsing an event stream".
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readSseData, sseDataOf } from '../src/sse-reader.js';
+import { lfLineEnds, readSseData, sseDataOf } from '../src/sse-reader.js';
 
 class TooLarge extends Error {}
 const tooLarge = () => new TooLarge();
@@ -85,6 +85,22 @@ describe('event-stream reader: line ends (LF, CRLF, bare CR)', () => {
         const at = [0, ...cuts.sort((a, b) => a - b), bytes.length];
         const chunks = at.slice(1).map((end, i) => bytes.slice(at[i], end));
         expect((await all(chunks)).out).toEqual(expected);
+      }),
+    );
+  });
+});
+
+describe('lfLineEnds: a stream text with LF line ends only', () => {
+  it('any split of a text with CRLF, bare CR and LF converts as the whole text does', () => {
+    const line = fc.constantFrom('a', 'data: x', '', ':c');
+    const eol = fc.constantFrom('\n', '\r', '\r\n');
+    const text = fc.array(fc.tuple(line, eol), { maxLength: 12 }).map((ls) => ls.flat().join(''));
+    fc.assert(
+      fc.property(text, fc.array(fc.nat()), (t, cuts) => {
+        const at = [0, ...cuts.map((c) => c % (t.length + 1)).sort((a, b) => a - b), t.length];
+        const lf = lfLineEnds();
+        const out = at.slice(1).map((end, i) => lf(t.slice(at[i], end)));
+        expect(out.join('')).toBe(t.replace(/\r\n?/g, '\n'));
       }),
     );
   });
