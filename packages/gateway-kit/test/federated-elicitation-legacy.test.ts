@@ -167,12 +167,18 @@ describe('a 2025-only http member asks for input inside its own session', () => 
   });
 });
 
-/** A member's call stream: `write` sends one JSON-RPC message as an SSE event. */
-function memberStream() {
+/**
+ * A member's call stream: `write` sends one JSON-RPC message as an SSE event (one chunk), its
+ * lines ended with `eol`; `pretty` spreads the message over several `data:` lines.
+ */
+function memberStream(eol = '\n', pretty = false) {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
-  const write = (m: object) =>
-    controller.enqueue(new TextEncoder().encode(`event: message\ndata: ${JSON.stringify(m)}\n\n`));
+  const write = (m: object) => {
+    const data = JSON.stringify(m, null, pretty ? 1 : undefined).split('\n');
+    const event = ['event: message', ...data.map((d) => `data: ${d}`), '', ''].join(eol);
+    controller.enqueue(new TextEncoder().encode(event));
+  };
   return { events: new MemberEvents(body), write };
 }
 
@@ -207,6 +213,23 @@ describe('LegacyInputs: the bounds of calls waiting for input', () => {
     expect(inputs.size).toBe(0);
     const state = (first as { result: { requestState: string } }).result.requestState;
     expect(await inputs.resume('s1', 'old', state, {})).toMatchObject({ error: { code: -32602 } });
+  });
+
+  it('a member stream with bare CR line ends and messages over several data lines is read as it comes', async () => {
+    const inputs = new LegacyInputs({ maxPendingPerSession: 1, answerTimeoutMs: 60_000 });
+    const posted: object[] = [];
+    const s = memberStream('\r', true);
+    s.write(ask);
+    // Each event's last CR ends its chunk: the event is read without waiting for the next one.
+    const first = await inputs.follow(call('s1', posted, s.events));
+    expect(first).toMatchObject({
+      result: { resultType: 'input_required', inputRequests: { 'input-1': { method: ask.method } } },
+    });
+    s.write({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'done' }] } });
+    const state = (first as { result: { requestState: string } }).result.requestState;
+    const done = await inputs.resume('s1', 'old', state, { 'input-1': { action: 'cancel' } });
+    expect(done).toEqual({ result: { content: [{ type: 'text', text: 'done' }] } });
+    inputs.close('s1');
   });
 
   it('at most maxPendingPerSession calls of an owner wait; a retry by another owner is refused', async () => {

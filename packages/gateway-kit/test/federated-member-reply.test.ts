@@ -2,6 +2,7 @@
 // as an object, and when its answer's text is at hand the member's serialised result is kept
 // with it, so the caller's answer is written from that text instead of serialising the result
 // again (the JSON-RPC id is the caller's). The backends are small in-process `ServiceBackend`s.
+import { eventStreamResponse } from '@mcp-gateway/testkit';
 import { describe, expect, it } from 'vitest';
 import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { memberRequest } from '../src/federation/member.js';
@@ -86,6 +87,18 @@ describe('federated member replies', () => {
     expect(await memberRequest(entry, backend, 'tools/call', { name: 'echo' }, opts)).toEqual({
       result: { content: [] },
       resultText: '{"content":[]}',
+    });
+  });
+
+  it('an event stream with bare CR line ends and a response over several data lines is read', async () => {
+    const sse = [
+      ': a comment\r',
+      'event: message\rdata: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\r\r',
+      'event: message\rdata: {"jsonrpc":"2.0","id":1,\rdata:"result":{"content":[]}}\r\r',
+    ];
+    const backend = inProcessBackend(() => Promise.resolve(eventStreamResponse(sse)));
+    expect(await memberRequest(entry, backend, 'tools/call', { name: 'echo' }, opts)).toEqual({
+      result: { content: [] },
     });
   });
 

@@ -1,5 +1,7 @@
+import { eventStreamResponse, listen } from '@mcp-gateway/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EraCache, openConnection, ServerError, type FetchLike } from '../src/index.js';
+import { postRequest, type RpcNotification } from '../src/protocol/wire.js';
 import { cli } from './helpers/cli.js';
 import { startMcpServer } from './helpers/mcp-server.js';
 import { startModernServer } from './helpers/modern-server.js';
@@ -116,6 +118,29 @@ describe('MCP 2026-07-28 client: era probe, request envelope, headers', () => {
     const err = await c.callTool({ name: 'confirm' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServerError);
     expect((err as ServerError).code).toBe('jsonrpc_-32021');
+  });
+});
+
+describe('answer streams (text/event-stream)', () => {
+  it('an answer stream with bare CR line ends, a CRLF split across writes and multi-line data is read', async () => {
+    const writes = [
+      ': hello\r',
+      'event: message\rdata: {"jsonrpc":"2.0","method":"notifications/progress",\rdata: "params":{"progress":1}}\r\r',
+      'data: {"jsonrpc":"2.0","id":5,\r\ndata:"result":{"ok":true}}\r',
+      '\n\r\n',
+    ];
+    const server = await listen(() => eventStreamResponse(writes));
+    closers.push(() => server.close());
+    const notes: RpcNotification[] = [];
+    const answer = await postRequest(new URL(`${server.url}/mcp`), fetch, {
+      id: 5,
+      method: 'tools/call',
+      params: { name: 'x' },
+      version: '2026-07-28',
+      onNotification: (n) => notes.push(n),
+    });
+    expect(answer).toEqual({ id: 5, result: { ok: true }, status: 200 });
+    expect(notes).toEqual([{ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } }]);
   });
 });
 

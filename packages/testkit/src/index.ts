@@ -56,3 +56,4 @@ export {
   type Request2026Options,
 } from './mcp-2026.js';
 export { rawSession } from './mcp-2025.js';
+export { eventStreamResponse } from './event-stream.js';

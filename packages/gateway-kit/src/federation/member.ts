@@ -9,6 +9,7 @@ import { knownBody } from '@mcp-gateway/internal/known-body';
 import { responseHeader, unbuiltResponse } from '@mcp-gateway/internal/lazy-response';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { resultText } from '@mcp-gateway/internal/result-text';
+import { sseDataOf } from '@mcp-gateway/internal/sse-reader';
 import { Ticker, type Ticking } from '@mcp-gateway/internal/ticker';
 import { JsonRpcCode } from '../errors.js';
 import type { RequestInfo } from '../http/node.js';
@@ -305,12 +306,7 @@ export function replyOfMessage(m: Readonly<Record<string, unknown>>, text?: stri
 async function replyOf(service: string, res: Response): Promise<MemberReply> {
   const text = bodyText(res) ?? (await res.text());
   const type = responseHeader(res, 'content-type') ?? '';
-  const candidates = type.includes('text/event-stream')
-    ? text
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trim())
-    : [text];
+  const candidates = type.includes('text/event-stream') ? sseDataOf(text) : [text];
   for (const c of candidates.reverse()) {
     let m: unknown;
     try {

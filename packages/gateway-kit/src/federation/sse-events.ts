@@ -1,42 +1,45 @@
 /**
  * Reading a member's `text/event-stream` answer: each JSON message of its
- * `data:` lines, for list-change watches (`watch.ts`) and the calls of
- * 2025-only members (`legacy-input.ts`) and resource subscriptions
- * (`member-subscription.ts`).
+ * events, for list-change watches (`watch.ts`) and the calls of 2025-only
+ * members (`legacy-input.ts`) and resource subscriptions
+ * (`member-subscription.ts`). The stream itself is read by the one reader in
+ * `@mcp-gateway/internal/sse-reader` (LF, CRLF or bare CR line ends,
+ * multi-line `data:`).
  */
+import { readSseData } from '@mcp-gateway/internal/sse-reader';
 
-/** Reads an SSE body and hands each JSON `data:` message to `onMessage` until it ends or `signal` aborts. */
+/** Most characters of one event (its data and the line not yet ended) read from a member's stream. */
+const MAX_MEMBER_EVENT_LENGTH = 1_000_000;
+
+/** A member's event past {@link MAX_MEMBER_EVENT_LENGTH}: the stream is let go. */
+class MemberEventTooLarge extends Error {
+  constructor() {
+    super(`a member's event was longer than ${MAX_MEMBER_EVENT_LENGTH} characters`);
+    this.name = 'MemberEventTooLarge';
+  }
+}
+
+const tooLarge = () => new MemberEventTooLarge();
+
+/**
+ * Reads an SSE body and hands each event's JSON message to `onMessage` (events
+ * whose data is not JSON are skipped) until the body ends or `signal` aborts;
+ * the body is cancelled either way. An event longer than
+ * {@link MAX_MEMBER_EVENT_LENGTH} rejects with {@link MemberEventTooLarge}, as
+ * an error of the body itself does: every caller ends its stream on either.
+ */
 export async function readEvents(
   body: ReadableStream<Uint8Array>,
   signal: AbortSignal,
   onMessage: (msg: { method?: unknown; params?: unknown }) => void,
 ): Promise<void> {
-  const reader = body.getReader();
-  const cancel = () => void reader.cancel().catch(() => {});
-  signal.addEventListener('abort', cancel, { once: true });
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, end).replace(/\r$/, '');
-        buffer = buffer.slice(end + 1);
-        if (!line.startsWith('data:')) continue;
-        try {
-          onMessage(JSON.parse(line.slice(5).trim()) as { method?: unknown; params?: unknown });
-        } catch {
-          // not JSON: ignored
-        }
-      }
-      // A line longer than 1 MB without an end is not an event we want.
-      if (buffer.length > 1_000_000) return;
+  for await (const data of readSseData(body, { maxEventLength: MAX_MEMBER_EVENT_LENGTH, tooLarge, signal })) {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      continue; // not JSON: ignored
     }
-  } finally {
-    signal.removeEventListener('abort', cancel);
-    cancel();
+    if (typeof msg === 'object' && msg !== null) onMessage(msg);
   }
 }

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { SseParser } from '@mcp-gateway/internal/sse-reader';
 import type { ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 
 /** Most bytes of one answer (a JSON body, or one event of a stream) read to find the replies; beyond it the tap lets go. */
@@ -36,6 +37,10 @@ export function tapReplies(res: Response, watcher: ReplyWatcher): Response {
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
+/** The tap let go of an answer: one event of its stream was past {@link MAX_OBSERVED_BYTES}. */
+class TooLargeToObserve extends Error {}
+const tooLarge = () => new TooLargeToObserve();
+
 /** The parsing state of one tapped answer. */
 class ReplyReader {
   /**
@@ -43,53 +48,56 @@ class ReplyReader {
    * converter that costs far more to make and slows every young GC.
    */
   private decoder: StringDecoder | undefined;
-  /** Text read but not yet parsed: the whole JSON body, or the unfinished event of a stream. */
+  /** Text read but not yet parsed: the whole JSON body, or what came before the first non-space character. */
   private text = '';
   private mode: 'json' | 'sse' | undefined;
+  /** An event stream's events, read by the one reader (`@mcp-gateway/internal/sse-reader`). */
+  private events: SseParser | undefined;
   private done = false;
 
   constructor(private readonly watcher: ReplyWatcher) {}
 
   read(chunk: Uint8Array): void {
     if (this.done) return;
-    this.text += (this.decoder ??= new StringDecoder('utf8')).write(chunk);
+    const text = (this.decoder ??= new StringDecoder('utf8')).write(chunk);
+    if (this.mode === 'sse') return this.feed(text);
+    this.text += text;
     if (this.mode === undefined) {
       const first = /\S/.exec(this.text);
       if (!first) return;
       this.mode = first[0] === '{' || first[0] === '[' ? 'json' : 'sse';
+      if (this.mode === 'sse') {
+        this.events = new SseParser({
+          onData: (data) => this.done || this.parse(data),
+          maxEventLength: MAX_OBSERVED_BYTES,
+          tooLarge,
+        });
+        const read = this.text;
+        this.text = '';
+        return this.feed(read);
+      }
     }
-    if (this.mode === 'sse') this.events();
     if (this.text.length > MAX_OBSERVED_BYTES) this.stop();
   }
 
   end(): void {
     if (this.done) return;
-    if (this.decoder) this.text += this.decoder.end();
-    if (this.mode === 'json') this.parse(this.text);
-    else if (this.mode === 'sse') this.events(true);
+    const rest = this.decoder?.end() ?? '';
+    if (this.mode === 'json') this.parse(this.text + rest);
+    else if (this.mode === 'sse') this.feed(rest, true);
     this.stop();
   }
 
-  /** Parses every complete event of the stream read so far (and the last one at its end). */
-  private events(final = false): void {
-    let text = this.text.includes('\r') ? this.text.replace(/\r\n/g, '\n') : this.text;
-    for (;;) {
-      const at = text.indexOf('\n\n');
-      if (at === -1) break;
-      this.event(text.slice(0, at));
-      text = text.slice(at + 2);
-      if (this.done) return;
+  /** Parses the stream's next text (its `last`): each complete event's data goes to {@link parse}. */
+  private feed(text: string, last = false): void {
+    const events = this.events!;
+    try {
+      events.feed(text);
+      if (last && !this.done) events.end();
+    } catch (err) {
+      if (!(err instanceof TooLargeToObserve)) throw err;
+      this.stop();
     }
-    if (final && text.trim()) this.event(text);
-    this.text = text;
-  }
-
-  private event(block: string): void {
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
-    }
-    if (data.length) this.parse(data.join('\n'));
   }
 
   private parse(text: string): void {

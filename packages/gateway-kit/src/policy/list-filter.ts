@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { lfLineEnds } from '@mcp-gateway/internal/sse-reader';
 
 /** Most bytes of one answer (a JSON body, or one event of a stream) held to rewrite it. */
 export const MAX_FILTERED_BYTES = 8 * 1024 * 1024;
@@ -33,6 +34,8 @@ export function rewriteResults(
   const pending = new Set(any ? [] : ids);
   const decoder = new StringDecoder('utf8');
   const encoder = new TextEncoder();
+  // A stream's text with LF line ends only (CRLF and bare CR too, a CRLF split between chunks included).
+  const lf = mode === 'sse' ? lfLineEnds() : (t: string) => t;
   let text = '';
   const rewriteMessage = (m: unknown): unknown => {
     if (typeof m !== 'object' || m === null || !('result' in m)) return m;
@@ -53,7 +56,7 @@ export function rewriteResults(
   const body = res.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        text += decoder.write(chunk);
+        text += lf(decoder.write(chunk));
         if (mode === 'sse') {
           const out = events(false);
           if (out) controller.enqueue(encoder.encode(out));
@@ -61,7 +64,7 @@ export function rewriteResults(
         if (text.length > MAX_FILTERED_BYTES) throw new Error('answer too large to filter');
       },
       flush(controller) {
-        text += decoder.end();
+        text += lf(decoder.end());
         const out = mode === 'json' ? (rewriteJson(text) ?? text) : events(true);
         if (out) controller.enqueue(encoder.encode(out));
       },
@@ -69,7 +72,6 @@ export function rewriteResults(
   );
   /** The complete events read so far, rewritten where they answer a watched request. */
   function events(final: boolean): string {
-    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     let out = '';
     for (;;) {
       const at = text.indexOf('\n\n');

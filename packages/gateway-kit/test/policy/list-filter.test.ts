@@ -57,6 +57,26 @@ describe('tools/list results on the way back', () => {
     expect(json.result.tools.map((t) => t.name)).toEqual(['x']);
   });
 
+  it('an event stream with CRLF line ends split between chunks, the result over two data lines: still rewritten', async () => {
+    const result = JSON.stringify({ jsonrpc: '2.0', id: 'l', result: tools(['x', 'secret-y']) });
+    const at = result.indexOf('"result"');
+    // Each chunk ends with the CR of a CRLF whose LF starts the next one.
+    const parts = [
+      'event: message\r',
+      `\nid: 9\r\ndata: ${result.slice(0, at)}\r`,
+      `\ndata: ${result.slice(at)}\r`,
+      '\n\r',
+      '\n',
+    ].map((p) => new TextEncoder().encode(p));
+    const res = rewriteResults(chunked(parts, 'text/event-stream'), new Set(['l']), onlyPublic);
+    const lines = (await res.text()).split('\n');
+    expect(lines).toContain('id: 9');
+    const data = lines.filter((l) => l.startsWith('data: '));
+    expect(data).toHaveLength(1);
+    const json = JSON.parse(data[0]!.slice(6)) as { result: { tools: Array<{ name: string }> } };
+    expect(json.result.tools.map((t) => t.name)).toEqual(['x']);
+  });
+
   it('an answer of another type passes unchanged', async () => {
     const res = new Response('plain', { headers: { 'content-type': 'text/plain' } });
     expect(rewriteResults(res, new Set([1]), onlyPublic)).toBe(res);

@@ -1,5 +1,6 @@
 import { ServerError } from '../errors.js';
 import { readCappedBody } from '@mcp-gateway/internal/capped-body';
+import { readSseData } from '@mcp-gateway/internal/sse-reader';
 import { summarizeBody, type FetchLike } from '../http/fetch.js';
 import { encodeHeaderValue } from './tool-headers.js';
 import { NAMED_METHODS } from './versions.js';
@@ -41,7 +42,7 @@ export interface WireRequest {
   onNotification?: (n: RpcNotification) => void;
 }
 
-/** Largest JSON answer or single SSE event we read. */
+/** Largest JSON answer (bytes) or single SSE event (characters of its data and unended line) we read. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -63,6 +64,11 @@ export function standardHeaders(method: string, params: Record<string, unknown>,
 }
 
 const tooLarge = () => new ServerError('too_large', `an answer was larger than ${MAX_MESSAGE_BYTES} bytes`);
+const eventTooLarge = () =>
+  new ServerError(
+    'too_large',
+    `an event of an answer stream was longer than ${MAX_MESSAGE_BYTES} characters`,
+  );
 
 function asAnswer(msg: unknown, status: number): RpcAnswer | undefined {
   if (!msg || typeof msg !== 'object' || 'method' in msg) return undefined;
@@ -78,41 +84,6 @@ function asAnswer(msg: unknown, status: number): RpcAnswer | undefined {
   if (m.result && typeof m.result === 'object' && !Array.isArray(m.result))
     return { id, result: m.result as Record<string, unknown>, status };
   return undefined;
-}
-
-/** Splits an SSE body into the `data` of its events (`\n`, `\r\n` and `\r` line ends), each bounded. */
-async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let data: string[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let at: number;
-      while ((at = buffer.search(/\r\n|\r|\n/)) >= 0) {
-        const line = buffer.slice(0, at);
-        buffer = buffer.slice(at + (buffer.startsWith('\r\n', at) ? 2 : 1));
-        if (line === '') {
-          if (data.length) yield data.join('\n');
-          data = [];
-          size = 0;
-        } else if (line.startsWith('data:')) {
-          const d = line.slice(line.startsWith('data: ') ? 6 : 5);
-          size += d.length;
-          if (size > MAX_MESSAGE_BYTES) throw tooLarge();
-          data.push(d);
-        }
-      }
-      if (buffer.length > MAX_MESSAGE_BYTES) throw tooLarge();
-    }
-    if (data.length) yield data.join('\n');
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
 }
 
 /**
@@ -137,7 +108,8 @@ export async function exchange(
   });
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'text/event-stream' && res.ok && res.body) {
-    for await (const data of sseData(res.body)) {
+    const events = readSseData(res.body, { maxEventLength: MAX_MESSAGE_BYTES, tooLarge: eventTooLarge });
+    for await (const data of events) {
       let msg: unknown;
       try {
         msg = JSON.parse(data);
