@@ -131,7 +131,9 @@ export class ChildProcess {
         if (done) return;
         done = true;
         this.exit = exit;
-        // Grandchildren may outlive the leader: the group goes with it.
+        // Grandchildren may outlive the leader: the group goes with it, now. Never again after
+        // this: once the group is empty its number is free for reuse, and a signal to it could
+        // reach an unrelated process group (another child of ours among them).
         signalGroup(this.pid, 'SIGKILL');
         this.onExit(exit);
         resolve(exit);
@@ -169,10 +171,7 @@ export class ChildProcess {
 
   /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves once the leader exited. */
   async kill(graceMs: number): Promise<ChildExit> {
-    if (this.exit) {
-      signalGroup(this.pid, 'SIGKILL');
-      return this.exit;
-    }
+    if (this.exit) return this.exit; // its group was killed as it exited
     this.proc.stdin.end();
     signalGroup(this.pid, 'SIGTERM');
     const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
@@ -184,6 +183,7 @@ export class ChildProcess {
 
   /** SIGKILL to the group, synchronously (for process exit handlers). */
   killNow(): void {
+    if (this.exit) return; // its group was killed as it exited
     signalGroup(this.pid, 'SIGKILL');
   }
 }

@@ -58,6 +58,9 @@ export function spawnCli(
     child.once('exit', (code, signal) => {
       hasExited = true;
       live.delete(handle);
+      // Grandchildren may outlive the leader: the group goes with it, now. Never later: once the
+      // group is empty its number is free, and another test's new process group may get it.
+      signalGroup(handle.pid, 'SIGKILL');
       notify();
       resolve({ code, signal });
     });
@@ -108,10 +111,8 @@ export function spawnCli(
       if (hasExited) return;
       signalGroup(handle.pid, 'SIGTERM');
       const timer = setTimeout(() => signalGroup(handle.pid, 'SIGKILL'), graceMs);
-      await exited;
+      await exited; // the exit handler kills what is left of the group
       clearTimeout(timer);
-      // The group may still hold grandchildren; make sure none survive.
-      signalGroup(handle.pid, 'SIGKILL');
     },
   };
   live.add(handle);
