@@ -61,7 +61,9 @@ export function fetchBackend(
       return res.ok;
     },
     close: async () => {
-      if (loading) await (await loading).close();
+      // A server still loading is closed once it is made; one that failed to load has nothing to close.
+      const s = await loading?.catch(() => undefined);
+      await s?.close();
     },
   };
 }
