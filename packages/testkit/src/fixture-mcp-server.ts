@@ -81,10 +81,11 @@ server.registerTool(
   },
   async ({ ms, steps = 1 }, extra) => {
     const token = extra._meta?.progressToken;
-    // Cancellation (notifications/cancelled) shows up on stderr, so a test can see it arrived.
-    extra.signal.addEventListener('abort', () => {
-      process.stderr.write(`slow cancelled: ${String(extra.signal.reason)}\n`);
-    });
+    // Cancellation (notifications/cancelled) shows up on stderr, so a test can see it arrived. It
+    // may have come before this handler ran (the SDK validates the arguments first): then at once.
+    const cancelled = () => process.stderr.write(`slow cancelled: ${String(extra.signal.reason)}\n`);
+    if (extra.signal.aborted) cancelled();
+    else extra.signal.addEventListener('abort', cancelled, { once: true });
     // Progress is reported as each step starts, so the last notification is
     // one step ahead of the result: the SDK client drops progress that it reads
     // in the same chunk as the response it belongs to.
