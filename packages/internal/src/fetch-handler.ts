@@ -17,6 +17,11 @@ export interface RequestInfo {
    * declared `Content-Length`); the `Request` then carries the same bytes.
    */
   readonly body?: Uint8Array;
+  /**
+   * True when the edge writes lazy responses with a late body (`LateBody` of `lazy-response`)
+   * when they settle: a handler may then hand a backend's answer up before it exists.
+   */
+  readonly lateResponses?: boolean;
 }
 
 /** A web handler: `Request` (and the edge's {@link RequestInfo}) in, `Response` out. */

@@ -16,12 +16,83 @@ export interface PushBody {
   cancel(): void;
 }
 
+/** What a {@link LateBody} settles to: the response's status, its headers and its body. */
+export interface LateFinal {
+  status: number;
+  /** Headers of the answer (lower-case names); headers added to the response before it settled win. */
+  headers: Record<string, string>;
+  body: string | Uint8Array | PushBody | null;
+}
+
+/**
+ * A response decided later: its status, headers and body are known only when it settles (a call
+ * forwarded to a backend that has not answered yet). Handing it up the handler chain first lets
+ * everything on the way run while the backend works. An edge that declared
+ * `RequestInfo.lateResponses` writes it when it settles; {@link cancel} tells the producer the
+ * client left first. Readers of the status use {@link whenSettled}.
+ */
+export interface LateBody {
+  /** Calls `cb` once with the final answer: at once when settled, else when it settles. */
+  settled(cb: (final: LateFinal) => void): void;
+  /** The final answer when settled, else `undefined` (asking registers nothing). */
+  peek(): LateFinal | undefined;
+  /** The client left before the answer settled (nothing happens once it has). */
+  cancel(): void;
+}
+
+/** Tells each reader of a settled answer, last-asked first. */
+function tellAll(readers: ((final: LateFinal) => void)[], final: LateFinal): void {
+  for (let i = readers.length - 1; i >= 0; i--) readers[i]!(final);
+}
+
+/** The producer's side of a {@link LateBody}: {@link settle} it once; `onCancel` runs if the client leaves first. */
+export class LateAnswer implements LateBody {
+  private final: LateFinal | undefined;
+  private waiting: ((final: LateFinal) => void)[] | undefined;
+  private cancelled = false;
+
+  constructor(private readonly onCancel: () => void) {}
+
+  /**
+   * Settles the answer (later calls are ignored). The last reader to ask (the edge, which asks
+   * after every handler it passed through) is told now and writes the answer; the others (access
+   * lines, counters), last-asked first, in a microtask after it: their bookkeeping does not delay
+   * the answer.
+   */
+  settle(final: LateFinal): void {
+    if (this.final) return;
+    this.final = final;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (!waiting) return;
+    const first = waiting.pop()!;
+    if (waiting.length > 0) queueMicrotask(() => tellAll(waiting, final));
+    first(final);
+  }
+
+  settled(cb: (final: LateFinal) => void): void {
+    if (this.final) cb(this.final);
+    else (this.waiting ??= []).push(cb);
+  }
+
+  peek(): LateFinal | undefined {
+    return this.final;
+  }
+
+  cancel(): void {
+    if (this.final || this.cancelled) return;
+    this.cancelled = true;
+    this.onCancel();
+  }
+}
+
 /** What a lazy response holds until someone needs the real `Response`. */
 export interface LazyResponseState {
+  /** The status; for a {@link LateBody} the provisional one until it settles. */
   status: number;
   /** Headers as given (lower-case names), until someone asks for `response.headers`. */
   headers: Record<string, string>;
-  body: string | Uint8Array | PushBody | null;
+  body: string | Uint8Array | PushBody | LateBody | null;
   /** `response.headers`, once asked for (changes through it count). */
   realHeaders?: Headers;
   /** The real `Response`, once something beyond status and headers was asked for. */
@@ -66,10 +137,33 @@ export function pushStream(body: PushBody): ReadableStream<Uint8Array> {
 const isPush = (b: LazyResponseState['body']): b is PushBody =>
   b !== null && typeof b === 'object' && typeof (b as PushBody).attach === 'function';
 
+const isLate = (b: LazyResponseState['body']): b is LateBody =>
+  b !== null && typeof b === 'object' && typeof (b as LateBody).settled === 'function';
+
+/**
+ * Folds a settled late body into the state (status, headers under the ones added since, body).
+ * True when the state holds no unsettled late body afterwards.
+ */
+function settleState(s: LazyResponseState): boolean {
+  const late = s.body;
+  if (!isLate(late)) return true;
+  const f = late.peek();
+  if (!f) return false;
+  s.status = f.status;
+  s.body = f.body;
+  if (s.realHeaders) {
+    for (const [k, v] of Object.entries(f.headers)) if (!s.realHeaders.has(k)) s.realHeaders.set(k, v);
+  } else s.headers = { ...f.headers, ...s.headers };
+  return true;
+}
+
 function materialize(self: object): Response {
   const s = stateOf(self);
   if (!s.real) {
-    const body = s.body;
+    if (!settleState(s)) {
+      throw new TypeError('a late response was read before it settled (read its status with whenSettled)');
+    }
+    const body = s.body as Exclude<LazyResponseState['body'], LateBody>;
     const init = { status: s.status, headers: s.realHeaders ?? s.headers };
     s.real = new Response((isPush(body) ? pushStream(body) : body) as BodyInit | null, init);
     s.realHeaders = s.real.headers;
@@ -80,13 +174,16 @@ function materialize(self: object): Response {
 const lazyPrototype: object = Object.create(Response.prototype, {
   status: {
     get(this: object) {
-      return stateOf(this).status;
+      const s = stateOf(this);
+      settleState(s);
+      return s.status;
     },
   },
   ok: {
     get(this: object) {
-      const status = stateOf(this).status;
-      return status >= 200 && status < 300;
+      const s = stateOf(this);
+      settleState(s);
+      return s.status >= 200 && s.status < 300;
     },
   },
   statusText: { get: () => '' },
@@ -126,10 +223,10 @@ for (const key of Object.getOwnPropertyNames(Response.prototype)) {
  * A `Response` (`instanceof Response`, every member works) that builds the real one only when
  * something beyond `status`, `ok` and `headers` is asked for. A runtime edge writes it straight
  * from `body` and the header record ({@link unbuiltResponse}); a pushed body is written as it
- * comes. `headers` names must be lower-case.
+ * comes; a {@link LateBody} when it settles. `headers` names must be lower-case.
  */
 export function lazyResponse(
-  body: string | Uint8Array | PushBody | null,
+  body: string | Uint8Array | PushBody | LateBody | null,
   init: { status?: number; headers?: Record<string, string> } = {},
 ): Response {
   const r = Object.create(lazyPrototype) as WithState;
@@ -145,6 +242,20 @@ export function unbuiltResponse(response: Response): LazyResponseState | undefin
 
 /** Whether a lazy response body is pushed (an event stream). */
 export { isPush as isPushBody };
+
+/** Whether a lazy response body is a {@link LateBody}. */
+export { isLate as isLateBody };
+
+/**
+ * Calls `cb` with the response's final status: at once, or, for a lazy response whose
+ * {@link LateBody} has not settled, when it settles (never, if the client leaves first).
+ */
+export function whenSettled(response: Response, cb: (status: number) => void): void {
+  const s = (response as Partial<WithState>)[kState];
+  const body = s && !s.real ? s.body : null;
+  if (isLate(body)) body.settled((final) => cb(final.status));
+  else cb(response.status);
+}
 
 /**
  * Adds `headers` to `response` without building its `Headers` when it is a lazy response whose

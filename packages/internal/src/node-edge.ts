@@ -51,6 +51,7 @@ export function defaultErrorResponse(status: 400 | 500, message: string): Respon
  */
 class NodeRequestInfo implements RequestInfo {
   readonly remoteAddress: string | undefined;
+  readonly lateResponses = true;
   body: Uint8Array | undefined;
   private controller: AbortController | undefined;
   constructor(

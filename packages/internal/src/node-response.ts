@@ -1,7 +1,14 @@
 // The node edge's responses: web `Response` → node's ServerResponse. Node edge only.
 import type { ServerResponse } from 'node:http';
 import { knownBody } from './known-body.js';
-import { isPushBody, unbuiltResponse, type LazyResponseState, type PushBody } from './lazy-response.js';
+import {
+  isLateBody,
+  isPushBody,
+  unbuiltResponse,
+  type LateBody,
+  type LazyResponseState,
+  type PushBody,
+} from './lazy-response.js';
 
 /** How long an event stream may wait for its first event before its headers are sent alone. */
 export const HEADER_FLUSH_MS = 10;
@@ -109,6 +116,7 @@ function writeLazy(res: ServerResponse, s: LazyResponseState, head: boolean): vo
     if (cookies.length) headers['set-cookie'] = cookies;
   }
   const body = s.body;
+  if (isLateBody(body)) return writeLateBody(res, body, headers, head);
   if (isPushBody(body)) {
     try {
       res.writeHead(s.status, headers);
@@ -128,6 +136,36 @@ function writeLazy(res: ServerResponse, s: LazyResponseState, head: boolean): vo
   }
   res.writeHead(s.status, headers);
   res.end(head || body === null ? undefined : body);
+}
+
+/**
+ * Writes a late body when it settles: status and body from it, its headers under `added` (those
+ * set on the response before). Until then nothing is written; a client that leaves first cancels
+ * it.
+ */
+function writeLateBody(
+  res: ServerResponse,
+  late: LateBody,
+  added: Record<string, string | string[]>,
+  head: boolean,
+): void {
+  let settled = false;
+  const onClose = () => settled || late.cancel();
+  res.once('close', onClose);
+  late.settled((final) => {
+    settled = true;
+    res.off('close', onClose);
+    if (res.destroyed) {
+      if (isPushBody(final.body)) final.body.cancel();
+      return;
+    }
+    try {
+      const headers = { ...final.headers, ...added } as Record<string, string>;
+      writeLazy(res, { status: final.status, headers, body: final.body }, head);
+    } catch {
+      res.destroy(); // headers node refuses: the connection is cut rather than left waiting
+    }
+  });
 }
 
 /**

@@ -1,15 +1,17 @@
 // The one node edge (packages/internal/src/node-edge.ts), tested once with real servers on 127.0.0.1.
 import http from 'node:http';
 import net from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { FetchHandler, RequestInfo } from '../src/fetch-handler.js';
 import { bodyResponse } from '../src/known-body.js';
 import { acceptLazyRequests, realRequest } from '../src/lazy-request.js';
 import {
   addLazyHeaders,
+  LateAnswer,
   lazyResponse,
   responseHeader,
   unbuiltResponse,
+  whenSettled,
   type PushSink,
 } from '../src/lazy-response.js';
 import { createNodeServer, toNodeListener, type NodeEdgeOptions } from '../src/node-edge.js';
@@ -287,6 +289,118 @@ describe('node edge: responses', () => {
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     send();
     expect(await res.text()).toBe('data: 1\n\n');
+  });
+});
+
+describe('node edge: late responses', () => {
+  it('edge: nothing is written until a late body settles; then its status and body, its headers under those added before', async () => {
+    let late!: LateAnswer;
+    const seen: boolean[] = [];
+    const url = await serve((request, info) => {
+      if (request.url.endsWith('/other')) return new Response('other');
+      seen.push(info.lateResponses === true);
+      late = new LateAnswer(() => {});
+      const r = lazyResponse(late, { headers: { 'x-added': 'kept' } });
+      addLazyHeaders(r, { 'x-request-id': 'r9' });
+      return r;
+    });
+    let head = false;
+    const res = new Promise<Raw>((resolve, reject) => {
+      const req = http.request(url, (r) => {
+        head = true;
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (body += c));
+        r.on('end', () => resolve({ status: r.statusCode!, headers: r.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    await vi.waitFor(() => expect(late).toBeDefined());
+    // A round trip on the same server: had the head of the late one been written, it would be here by now.
+    expect((await raw(`${url}/other`)).body).toBe('other');
+    expect(head).toBe(false);
+    late.settle({
+      status: 404,
+      headers: { 'content-type': 'application/json', 'x-added': 'from-the-answer' },
+      body: '{"error":1}',
+    });
+    const r = await res;
+    expect([r.status, r.headers['content-type'], r.headers['content-length']]).toEqual([
+      404,
+      'application/json',
+      '11',
+    ]);
+    expect([r.headers['x-added'], r.headers['x-request-id'], r.body]).toEqual(['kept', 'r9', '{"error":1}']);
+    expect(seen[0]).toBe(true);
+  });
+
+  it('edge: a late body may settle as an event stream, written as it comes', async () => {
+    let late!: LateAnswer;
+    let sink!: PushSink;
+    const url = await serve(() => lazyResponse((late = new LateAnswer(() => {}))));
+    const pending = fetch(url);
+    await vi.waitFor(() => expect(late).toBeDefined());
+    late.settle({
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body: { attach: (s) => (sink = s), cancel: () => {} },
+    });
+    const res = await pending;
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    sink.write(new TextEncoder().encode('data: 1\n\n'));
+    sink.end();
+    expect(await res.text()).toBe('data: 1\n\n');
+  });
+
+  it('edge: a client that leaves before a late body settles cancels it once; settling afterwards writes nothing', async () => {
+    let late!: LateAnswer;
+    let cancels = 0;
+    const url = await serve(() => lazyResponse((late = new LateAnswer(() => cancels++))));
+    const controller = new AbortController();
+    const pending = fetch(url, { signal: controller.signal }).catch((err: Error) => err.name);
+    await vi.waitFor(() => expect(late).toBeDefined());
+    controller.abort();
+    expect(await pending).toBe('AbortError');
+    await vi.waitFor(() => expect(cancels).toBe(1));
+    late.cancel();
+    late.settle({ status: 499, headers: {}, body: null });
+    expect(cancels).toBe(1);
+  });
+
+  it('late response: status is provisional until it settles; whenSettled waits for it; read early it throws, not lies', async () => {
+    const late = new LateAnswer(() => {});
+    const r = lazyResponse(late, { status: 200 });
+    const told: number[] = [];
+    whenSettled(r, (s) => told.push(s));
+    whenSettled(new Response('x', { status: 201 }), (s) => told.push(s));
+    expect(told).toEqual([201]);
+    expect(() => r.clone()).toThrow(TypeError);
+    late.settle({ status: 404, headers: { 'content-type': 'text/plain' }, body: 'missing' });
+    late.settle({ status: 200, headers: {}, body: 'ignored' });
+    expect(told).toEqual([201, 404]);
+    expect([r.status, r.ok, r.headers.get('content-type'), await r.text()]).toEqual([
+      404,
+      false,
+      'text/plain',
+      'missing',
+    ]);
+    whenSettled(r, (s) => told.push(s));
+    expect(told).toEqual([201, 404, 404]);
+  });
+
+  it('late answer: the last reader to ask (the edge) is told at once, the bookkeeping it passed through after it', async () => {
+    const late = new LateAnswer(() => {});
+    const order: string[] = [];
+    late.settled(() => order.push('bridge counter'));
+    late.settled(() => order.push('access line'));
+    late.settled(() => order.push('edge'));
+    expect(late.peek()).toBeUndefined();
+    late.settle({ status: 200, headers: {}, body: null });
+    expect(order).toEqual(['edge']);
+    await Promise.resolve();
+    expect(order).toEqual(['edge', 'access line', 'bridge counter']);
+    expect(late.peek()?.status).toBe(200);
   });
 });
 

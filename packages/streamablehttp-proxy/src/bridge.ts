@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolveExecutable } from './child-process.js';
 import type { BridgeCaller, RequestView } from './exchange.js';
 import { acceptLazyRequests } from '@mcp-gateway/internal/lazy-request';
+import type { RequestInfo } from '@mcp-gateway/internal/fetch-handler';
 import { handleFetch, toResponse } from './fetch-exchange.js';
 import { HttpHandler } from './http-handler.js';
 import { createJsonLogger } from './log.js';
@@ -44,15 +45,18 @@ export interface BridgeStats {
 export interface StdioBridge {
   /**
    * Handles one HTTP request (the MCP endpoint, `/healthz`, `/readyz`, `/metrics`). `info.body`,
-   * when the edge read the body already, is used instead of reading the request. Never rejects.
+   * when the edge read the body already, is used instead of reading the request; with
+   * `info.lateResponses` (the node edge) a 2026-07-28 call may be answered with a late response
+   * that settles when the child answers. Never rejects.
    */
-  fetch: (request: Request, info?: { readonly body?: Uint8Array }) => Promise<Response>;
+  fetch: (request: Request, info?: RequestInfo) => Promise<Response>;
   /**
    * Handles one request an embedder has already authenticated: `view` is the request as the
    * bridge reads it (headers the embedder hides simply answer `null`; `body` read and `json` parsed
    * by it, `observer` told of each answer), `caller` who it is (used instead of the `identity`
    * resolver and `envFromHeaders`). Resolves with the answer, an event stream as a pushed body
-   * the node edge writes as it comes. Never rejects.
+   * the node edge writes as it comes (with `view.lateAnswer`, a 2026-07-28 call's answer as a late
+   * body that settles when the child answers: read its status with `whenSettled`). Never rejects.
    */
   handle: (view: RequestView, caller?: BridgeCaller) => Promise<Response>;
   /**
@@ -165,7 +169,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
   return {
     // It reads method, URL, headers and signal only (the body comes buffered as `info.body`): the
     // node edge may hand it a lazy request instead of building an undici `Request` per request.
-    fetch: acceptLazyRequests((request: Request, info?: { readonly body?: Uint8Array }) =>
+    fetch: acceptLazyRequests((request: Request, info?: RequestInfo) =>
       handleFetch(handler, o.maxBodyBytes, request, info),
     ),
     async handle(view, caller) {

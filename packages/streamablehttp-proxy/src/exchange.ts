@@ -1,4 +1,5 @@
 import { jsonRpcErrorParts } from '@mcp-gateway/internal/jsonrpc-error';
+import type { LateBody } from '@mcp-gateway/internal/lazy-response';
 import { BridgeHttpError, JsonRpcCode } from './errors.js';
 import type { SseSink } from './sse.js';
 
@@ -46,6 +47,12 @@ export interface RequestView {
    * the queue at once instead of taking a child later.
    */
   clientGone?: () => AbortSignal | undefined;
+  /**
+   * The caller writes late replies ({@link Reply.late}; the node edge does): a 2026-07-28 call
+   * forwarded to a child is then answered at once with a reply that settles when the child
+   * answers, so everything between the bridge and the socket runs while the child works.
+   */
+  lateAnswer?: boolean;
 }
 
 /**
@@ -60,12 +67,17 @@ export interface ResponseObserver {
   onResponse(response: Readonly<Record<string, unknown>>): void;
 }
 
-/** The handler's answer: a finite body (text is sent as UTF-8), an SSE stream, or neither. */
+/**
+ * The handler's answer: a finite body (text is sent as UTF-8), an SSE stream, neither, or (only
+ * when the request asked for {@link RequestView.lateAnswer}) a late answer whose status, headers
+ * and body settle later; `status` is then provisional.
+ */
 export interface Reply {
   status: number;
   headers: Record<string, string>;
   body?: string | Uint8Array;
   sse?: SseSink;
+  late?: LateBody;
 }
 
 /**

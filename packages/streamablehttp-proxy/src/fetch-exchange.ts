@@ -11,7 +11,9 @@ export async function handleFetch(
   handler: HttpHandler,
   max: number,
   request: Request,
-  info: { readonly body?: Uint8Array; readonly signal?: AbortSignal } | undefined,
+  info:
+    | { readonly body?: Uint8Array; readonly signal?: AbortSignal; readonly lateResponses?: boolean }
+    | undefined,
 ): Promise<Response> {
   const headers = request.headers;
   const view: RequestView = {
@@ -20,6 +22,7 @@ export async function handleFetch(
     header: (name) => headers.get(name),
     body: info?.body,
     clientGone: () => info?.signal ?? request.signal,
+    lateAnswer: info?.lateResponses === true,
   };
   if (!view.body) view.loadBody = () => readBody(request, max);
   return toResponse(await handler.handle(view));
@@ -30,7 +33,10 @@ export async function handleFetch(
  * reply (an event stream as the session pushes it); anyone else reading it gets a real one.
  */
 export function toResponse(reply: Reply): Response {
-  return lazyResponse(reply.sse ?? reply.body ?? null, { status: reply.status, headers: reply.headers });
+  return lazyResponse(reply.late ?? reply.sse ?? reply.body ?? null, {
+    status: reply.status,
+    headers: reply.headers,
+  });
 }
 
 /** Reads a request body whole, refusing (413) more than `max` bytes. */

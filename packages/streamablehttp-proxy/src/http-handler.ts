@@ -94,7 +94,9 @@ export class HttpHandler {
       return reply;
     }
     if (cors) Object.assign(reply.headers, cors);
-    this.cfg.metrics.countHttp(request.method, reply.status);
+    const method = request.method;
+    if (reply.late) reply.late.settled((final) => this.cfg.metrics.countHttp(method, final.status));
+    else this.cfg.metrics.countHttp(method, reply.status);
     return reply;
   }
 
@@ -168,6 +170,7 @@ export class HttpHandler {
         acceptsSse,
         request.observer,
         request.clientGone,
+        request.lateAnswer === true,
       );
     }
     // A 2025 message is forwarded as the client's own text (decoded here: 2026 requests never need it).

@@ -1,6 +1,8 @@
 export { createStdioBridge, type StdioBridge, type BridgeStats } from './bridge.js';
 export { toNodeListener, serveNode, type ServedBridge, type FetchHandler } from './node.js';
 export type { BridgeCaller, RequestView, ResponseObserver } from './exchange.js';
+/** The final status of an answer given with `RequestView.lateAnswer` (at once for any other response). */
+export { whenSettled } from '@mcp-gateway/internal/lazy-response';
 /** The `allowedHosts` comparison (DNS-rebinding protection), for servers that want the same semantics. */
 export { hostnameOf, isLoopbackHost } from './http-handler.js';
 export {

@@ -215,7 +215,7 @@ describe('StdioBridge.handle (an embedder that authenticated the request)', () =
     expect(answers.map((a) => a.id).sort((x, y) => x - y)).toEqual([9, 10]);
   });
 
-  it('handle: view.json without a body (an in-process caller\'s message) is served as that message', async () => {
+  it("handle: view.json without a body (an in-process caller's message) is served as that message", async () => {
     const sid = await openSession('carol');
     const res = await fetch(mcpUrl, {
       method: 'POST',

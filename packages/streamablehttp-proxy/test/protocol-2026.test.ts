@@ -236,6 +236,54 @@ describe('2026-07-28 wire', () => {
     );
   });
 
+  it('a JSON-only call whose client leaves before the child answers cancels the child; the request counts as 499', async () => {
+    const b = await startBridge();
+    const ac = new AbortController();
+    const pending = send2026(
+      b.mcpUrl,
+      'tools/call',
+      { name: 'slow', arguments: { ms: 30_000 } },
+      { accept: 'application/json' },
+      { signal: ac.signal },
+    ).then(
+      () => 'answered',
+      (err: Error) => err.name,
+    );
+    const soon = { timeout: 10_000 };
+    await vi.waitFor(
+      () => expect(b.logs.find('child stderr').some((l) => l.line === 'slow started')).toBe(true),
+      soon,
+    );
+    ac.abort();
+    expect(await pending).toBe('AbortError');
+    const cancelled = (l: { line?: unknown }) => String(l.line).startsWith('slow cancelled');
+    await vi.waitFor(() => expect(b.logs.find('child stderr').some(cancelled)).toBe(true), soon);
+    await vi.waitFor(
+      async () =>
+        expect(await (await fetch(`${b.url}/metrics`)).text()).toContain(
+          'mcp_bridge_http_requests_total{method="POST",status="499"} 1',
+        ),
+      soon,
+    );
+    // The child is free again, and the next call is answered (and counted) as usual.
+    const r = await call2026(b.mcpUrl, 'tools/call', { name: 'echo', arguments: { text: 'next' } });
+    expect(r.status).toBe(200);
+    expect(r.body.result?.content?.[0]?.text).toBe('next');
+    expect(await (await fetch(`${b.url}/metrics`)).text()).toContain(
+      'mcp_bridge_http_requests_total{method="POST",status="200"} 1',
+    );
+  });
+
+  it('the HTTP counter takes the status a late answer settles with (404 for a method the child lacks)', async () => {
+    const b = await startBridge();
+    const r = await call2026(b.mcpUrl, 'nothing/here', {});
+    expect(r.status).toBe(404);
+    expect(r.body.error?.code).toBe(-32601);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toContain('mcp_bridge_http_requests_total{method="POST",status="404"} 1');
+    expect(metrics).not.toContain('status="200"');
+  });
+
   it('every child request has a deadline: past requestTimeoutMs the client gets -32001 and the (possibly hung) child is ended', async () => {
     const b = await startBridge({ requestTimeoutMs: 200 });
     const r = await call2026(b.mcpUrl, 'tools/call', { name: 'slow', arguments: { ms: 5000 } });

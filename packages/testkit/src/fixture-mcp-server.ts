@@ -84,6 +84,7 @@ server.registerTool(
     // Cancellation (notifications/cancelled) shows up on stderr, so a test can see it arrived. It
     // may have come before this handler ran (the SDK validates the arguments first): then at once.
     const cancelled = () => process.stderr.write(`slow cancelled: ${String(extra.signal.reason)}\n`);
+    process.stderr.write('slow started\n');
     if (extra.signal.aborted) cancelled();
     else extra.signal.addEventListener('abort', cancelled, { once: true });
     // Progress is reported as each step starts, so the last notification is

@@ -1,4 +1,5 @@
 import { acceptLazyRequests } from '@mcp-gateway/internal/lazy-request';
+import { whenSettled } from '@mcp-gateway/internal/lazy-response';
 import { errorResponse } from '../errors.js';
 import { HostPolicy, misdirected } from '../http/allowed-hosts.js';
 import type { RequestInfo } from '../http/node.js';
@@ -79,7 +80,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       response = errorResponse(err, t);
     }
     response = withHeaders(response, { 'x-request-id': t.reqId });
-    access.finish(t, kind, response.status, request.method, pub);
+    // A late answer (a 2026 call still at its child) is logged and counted when it settles.
+    whenSettled(response, (status) => access.finish(t, kind, status, request.method, pub));
     return response;
   });
 }

@@ -20,6 +20,12 @@ export interface BackendCall {
   info?: RequestInfo;
   /** The request's trace, only when telemetry is on: a child span per hop, its context sent on with the hop. */
   trace?: HopTracer | undefined;
+  /**
+   * The answer may be a late response (`LateBody` of `lazy-response`: status and body settle when
+   * the backend answers): the edge writes those and nothing on the way reads the answer's body or
+   * status before it settles. Backends that cannot answer late ignore it.
+   */
+  lateAnswer?: boolean;
 }
 
 /**

@@ -105,7 +105,8 @@ export function stdioBackend(
     }
     try {
       const res = await bridge.handle(view, callerOf(identity));
-      if (!responseHeader(res, 'content-type')?.startsWith('text/event-stream')) hop.end({ status: res.status });
+      if (!responseHeader(res, 'content-type')?.startsWith('text/event-stream'))
+        hop.end({ status: res.status });
       return res;
     } catch (err) {
       hop.end({ error: err instanceof Error ? err.name : 'error' });
@@ -127,6 +128,7 @@ export function stdioBackend(
         json: call.json,
         observer: call.observer,
         clientGone: () => call.info?.signal ?? request.signal,
+        lateAnswer: call.lateAnswer === true && !call.trace,
       };
       if (view.body === undefined && view.json === undefined && request.body) {
         view.loadBody = async () => new Uint8Array(await request.arrayBuffer());

@@ -1,3 +1,4 @@
+import { LateAnswer } from '@mcp-gateway/internal/lazy-response';
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import { errorReply, jsonReply, type Reply, type ResponseObserver } from '../exchange.js';
 import { classify } from '../jsonrpc.js';
@@ -21,6 +22,9 @@ const REMOVED: ReadonlySet<string> = new Set([
   'resources/subscribe',
   'resources/unsubscribe',
 ]);
+
+/** The status a late answer settles with when its client left first (nothing is written). */
+const CLIENT_CLOSED = 499;
 
 /** A forwarded call with nothing to stream yet is answered as SSE after this long, so closing it cancels. */
 const STREAM_AFTER_MS = 200;
@@ -78,7 +82,9 @@ export class ModernHandler {
   /**
    * Handles one parsed POST body of `user`. Refusals ({@link BridgeHttpError})
    * are answered, never thrown. A forwarded call is one promise, no more: the
-   * steps before it are synchronous.
+   * steps before it are synchronous. With `late` (the caller writes late
+   * replies) a forwarded call resolves as soon as the child has the request,
+   * with a {@link Reply.late} that settles with the answer.
    */
   handle(
     parsed: unknown,
@@ -88,9 +94,10 @@ export class ModernHandler {
     acceptsSse: boolean,
     observer?: ResponseObserver,
     clientGone?: () => AbortSignal | undefined,
+    late = false,
   ): Promise<Reply> {
     try {
-      const r = this.dispatch(parsed, header, { user, env, clientGone }, acceptsSse, observer);
+      const r = this.dispatch(parsed, header, { user, env, clientGone }, { acceptsSse, late }, observer);
       return r instanceof Promise ? r : Promise.resolve(r);
     } catch (err) {
       return Promise.resolve(refusal(err));
@@ -102,7 +109,7 @@ export class ModernHandler {
     parsed: unknown,
     header: HeaderReader,
     caller: Caller,
-    acceptsSse: boolean,
+    how: AnswerMode,
     observer: ResponseObserver | undefined,
   ): Reply | Promise<Reply> {
     if (Array.isArray(parsed)) throw modernBatchRefusal();
@@ -138,7 +145,7 @@ export class ModernHandler {
     const req = checkEnvelope(c.id, c.method, params as Record<string, unknown>, header);
     if (req.method === 'server/discover') return this.discover(req, caller).catch(refusal);
     if (req.method === 'subscriptions/listen') {
-      if (!acceptsSse) {
+      if (!how.acceptsSse) {
         throw new BridgeHttpError(
           406,
           JsonRpcCode.ServerError,
@@ -154,9 +161,9 @@ export class ModernHandler {
     const leased = this.pool.acquire(caller);
     if (leased instanceof Promise) {
       // Every child of the user is busy (or a first one starts): wait, bounded, then the same path.
-      return leased.then((child) => this.forward(req, child, acceptsSse, observer)).catch(refusal);
+      return leased.then((child) => this.forward(req, child, how, observer)).catch(refusal);
     }
-    return this.forward(req, leased, acceptsSse, observer);
+    return this.forward(req, leased, how, observer);
   }
 
   /** `server/discover` (SEP-2575) from the cached `initialize` result; a child is started only the first time. */
@@ -190,16 +197,18 @@ export class ModernHandler {
    * first notification to stream, or after {@link STREAM_AFTER_MS} (a
    * keep-alive comment), from which point closing it cancels the call.
    * Settles with the answer (refusals included); per call: this promise, one
-   * {@link Answer} and one {@link ModernCall}, no closures, no timer.
+   * {@link Answer} and one {@link ModernCall}, no closures, no timer. In
+   * `late` mode it settles once the child has the request, with a late reply
+   * the answer settles (closing it before then cancels the call).
    */
   private forward(
     req: ModernRequest,
     child: PooledChild,
-    acceptsSse: boolean,
+    how: AnswerMode,
     observer: ResponseObserver | undefined,
   ): Promise<Reply> {
     return new Promise<Reply>((resolve) => {
-      const answer = new Answer(this, resolve, acceptsSse, observer);
+      const answer = new Answer(this, resolve, how.acceptsSse, observer);
       const serverInfo = child.init?.serverInfo ?? {};
       const call = new ModernCall(req, child, serverInfo, this.callContext, answer, this.releaseChild);
       answer.call = call;
@@ -209,7 +218,9 @@ export class ModernHandler {
         // A refusal before the child is asked (bad requestState).
         this.pool.release(child);
         resolve(refusal(err));
+        return;
       }
+      if (how.late) answer.answerLate();
     });
   }
 
@@ -231,15 +242,26 @@ function refusal(err: unknown): Reply {
   return errorReply(err);
 }
 
+/** How a forwarded call may be answered: SSE allowed (the client accepts it), late replies allowed (the caller writes them). */
+interface AnswerMode {
+  acceptsSse: boolean;
+  late: boolean;
+}
+
 /**
  * The HTTP answer of one forwarded call ({@link CallSink}): plain JSON when
  * the final message comes first; an SSE stream from the first notification
  * to stream, or once the call has run {@link STREAM_AFTER_MS} (a keep-alive
- * comment, so closing the stream cancels the call).
+ * comment, so closing the stream cancels the call). Either one is handed
+ * over when it exists, or, after {@link answerLate}, settles the late reply
+ * handed over before.
  */
 class Answer implements CallSink {
   call!: ModernCall;
   private sse: SseSink | undefined;
+  private late: LateAnswer | undefined;
+  /** True once the final reply (JSON or the stream) was handed over. */
+  private answered = false;
 
   constructor(
     private readonly handler: ModernHandler,
@@ -263,9 +285,32 @@ class Answer implements CallSink {
   done(status: number, msg: Record<string, unknown> | undefined, text?: string): void {
     if (this.observer && msg) this.handler.observe(this.observer, msg);
     const body = text ?? JSON.stringify(msg);
-    if (!this.sse) return this.resolve(jsonReply(status, body));
+    if (!this.sse) return this.handOver(jsonReply(status, body));
     this.sse.writeMessage(Buffer.from(body), undefined, this.now());
     this.sse.close();
+  }
+
+  /**
+   * Hands a late reply over now (the call runs; nothing final exists yet): it
+   * settles with the JSON answer or the stream. The client leaving before
+   * that cancels the call and settles it as 499 (nginx's "client closed
+   * request"), so access lines and counters still see the request end.
+   */
+  answerLate(): void {
+    if (this.answered || this.late) return;
+    const late = new LateAnswer(() => {
+      this.call.cancel('client closed the connection');
+      late.settle({ status: CLIENT_CLOSED, headers: {}, body: null });
+    });
+    this.late = late;
+    this.resolve({ status: 200, headers: {}, late });
+  }
+
+  /** The final reply: settles the late one, or is handed over itself. */
+  private handOver(reply: Reply): void {
+    this.answered = true;
+    if (!this.late) return this.resolve(reply);
+    this.late.settle({ status: reply.status, headers: reply.headers, body: reply.sse ?? reply.body ?? null });
   }
 
   private now(): number {
@@ -275,7 +320,7 @@ class Answer implements CallSink {
   private stream(): SseSink {
     if (!this.sse) {
       this.sse = new SseSink(this.now(), () => this.call.cancel('client closed the response stream'));
-      this.resolve({ status: 200, headers: { ...SSE_HEADERS }, sse: this.sse });
+      this.handOver({ status: 200, headers: { ...SSE_HEADERS }, sse: this.sse });
     }
     return this.sse;
   }

@@ -105,6 +105,8 @@ export class McpRoute {
         observer,
         info,
         trace,
+        // The status and body of a late answer settle later: only when no policy or trace reads them on the way.
+        lateAnswer: info.lateResponses === true && !policy && !trace,
       });
       // Backends that parse their answers anyway tell the observer; the others' bytes are read on the way.
       const observed = observer && !backend.observesResponses ? tapReplies(res, observer) : res;
