@@ -4,6 +4,7 @@ import { knownBody } from './known-body.js';
 import {
   isLateBody,
   isPushBody,
+  mergedHeaders,
   unbuiltResponse,
   type LateBody,
   type LazyResponseState,
@@ -131,7 +132,7 @@ function writeLazy(res: ServerResponse, s: LazyResponseState, head: boolean): vo
     return;
   }
   if (body !== null && headers['content-length'] === undefined) {
-    if (headers === s.headers) headers = { ...headers };
+    if (headers === s.headers) headers = mergedHeaders(s.headers);
     headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
   }
   res.writeHead(s.status, headers);
@@ -160,8 +161,12 @@ function writeLateBody(
       return;
     }
     try {
-      const headers = { ...final.headers, ...added } as Record<string, string>;
-      writeLazy(res, { status: final.status, headers, body: final.body }, head);
+      const headers = mergedHeaders<string | string[]>(final.headers, added);
+      writeLazy(
+        res,
+        { status: final.status, headers: headers as Record<string, string>, body: final.body },
+        head,
+      );
     } catch {
       res.destroy(); // headers node refuses: the connection is cut rather than left waiting
     }

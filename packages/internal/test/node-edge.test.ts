@@ -9,6 +9,7 @@ import {
   addLazyHeaders,
   LateAnswer,
   lazyResponse,
+  mergedHeaders,
   responseHeader,
   unbuiltResponse,
   whenSettled,
@@ -387,6 +388,20 @@ describe('node edge: late responses', () => {
     ]);
     whenSettled(r, (s) => told.push(s));
     expect(told).toEqual([201, 404, 404]);
+  });
+
+  it('mergedHeaders: a new record, the second one winning, neither input changed', () => {
+    const base = { 'content-type': 'application/json', 'x-a': 'base' };
+    const over = { 'x-a': 'over', 'x-request-id': 'r1' };
+    const out = mergedHeaders(base, over);
+    expect(out).toEqual({ 'content-type': 'application/json', 'x-a': 'over', 'x-request-id': 'r1' });
+    out['content-length'] = '2';
+    expect([base, over]).toEqual([
+      { 'content-type': 'application/json', 'x-a': 'base' },
+      { 'x-a': 'over', 'x-request-id': 'r1' },
+    ]);
+    expect(mergedHeaders(base)).toEqual(base);
+    expect(mergedHeaders(base)).not.toBe(base);
   });
 
   it('late answer: the last reader to ask (the edge) is told at once, the bookkeeping it passed through after it', async () => {

@@ -283,11 +283,14 @@ class Answer implements CallSink {
   }
 
   done(status: number, msg: Record<string, unknown> | undefined, text?: string): void {
-    if (this.observer && msg) this.handler.observe(this.observer, msg);
     const body = text ?? JSON.stringify(msg);
-    if (!this.sse) return this.handOver(jsonReply(status, body));
-    this.sse.writeMessage(Buffer.from(body), undefined, this.now());
-    this.sse.close();
+    if (!this.sse) this.handOver(jsonReply(status, body));
+    else {
+      this.sse.writeMessage(Buffer.from(body), undefined, this.now());
+      this.sse.close();
+    }
+    // The observer hears of the answer once it is handed to its stream (ResponseObserver's contract).
+    if (this.observer && msg) this.handler.observe(this.observer, msg);
   }
 
   /**
