@@ -56,11 +56,6 @@ export interface LateBody {
   cancel(): void;
 }
 
-/** Tells each reader of a settled answer, last-asked first. */
-function tellAll(readers: ((final: LateFinal) => void)[], final: LateFinal): void {
-  for (let i = readers.length - 1; i >= 0; i--) readers[i]!(final);
-}
-
 /** The producer's side of a {@link LateBody}: {@link settle} it once; `onCancel` runs if the client leaves first. */
 export class LateAnswer implements LateBody {
   private final: LateFinal | undefined;
@@ -82,7 +77,11 @@ export class LateAnswer implements LateBody {
     this.waiting = undefined;
     if (!waiting) return;
     const first = waiting.pop()!;
-    if (waiting.length > 0) queueMicrotask(() => tellAll(waiting, final));
+    if (waiting.length > 0) {
+      queueMicrotask(() => {
+        for (let i = waiting.length - 1; i >= 0; i--) waiting[i]!(final);
+      });
+    }
     first(final);
   }
 

@@ -1,4 +1,5 @@
 import { readCappedBody } from '@mcp-gateway/internal/capped-body';
+import type { RequestInfo } from '@mcp-gateway/internal/fetch-handler';
 import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { tooLarge, type Reply, type RequestView } from './exchange.js';
 import type { HttpHandler } from './http-handler.js';
@@ -11,9 +12,7 @@ export async function handleFetch(
   handler: HttpHandler,
   max: number,
   request: Request,
-  info:
-    | { readonly body?: Uint8Array; readonly signal?: AbortSignal; readonly lateResponses?: boolean }
-    | undefined,
+  info: RequestInfo | undefined,
 ): Promise<Response> {
   const headers = request.headers;
   const view: RequestView = {
