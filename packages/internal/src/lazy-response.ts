@@ -77,12 +77,16 @@ export class LateAnswer implements LateBody {
     this.waiting = undefined;
     if (!waiting) return;
     const first = waiting.pop()!;
-    if (waiting.length > 0) {
-      queueMicrotask(() => {
-        for (let i = waiting.length - 1; i >= 0; i--) waiting[i]!(final);
-      });
+    try {
+      first(final);
+    } finally {
+      // Queued after the first reader ran: that one (the edge, writing) waits for nothing else.
+      if (waiting.length > 0) {
+        queueMicrotask(() => {
+          for (let i = waiting.length - 1; i >= 0; i--) waiting[i]!(final);
+        });
+      }
     }
-    first(final);
   }
 
   settled(cb: (final: LateFinal) => void): void {

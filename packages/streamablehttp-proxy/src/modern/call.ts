@@ -139,9 +139,10 @@ export class ModernCall implements ChildLease, Ticking {
       });
     }
     this.child.lease = this;
+    this.childId = this.child.request(req.method, childParams(req.params), this);
+    // The deadline after the write: the child's answer comes in a later turn, and the child starts sooner.
     this.arm(this.ctx.requestTimeoutMs);
     this.ctx.ticker.add(this);
-    this.childId = this.child.request(req.method, childParams(req.params), this);
   }
 
   /** The shared timer: the deadline, then the sink's own timing (the switch to streaming). */
@@ -160,7 +161,17 @@ export class ModernCall implements ChildLease, Ticking {
   /** The child answered the request (the lease's {@link ChildLease.answered}). */
   answered(r: ChildResponse, line?: string): void {
     if (this.finished) return;
-    this.stop(undefined);
+    this.finished = true;
+    try {
+      this.answer(r, line);
+    } finally {
+      // The child goes back after the answer is written: its bookkeeping is not on the client's wait.
+      this.stop(undefined);
+    }
+  }
+
+  /** Hands the child's answer to the sink as the 2026 client gets it. */
+  private answer(r: ChildResponse, line: string | undefined): void {
     const failed = 'error' in r || r.result.isError === true;
     if (failed && this.refused) {
       // The call failed after the child was refused input the client cannot give (SEP-2575).
