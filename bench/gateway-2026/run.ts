@@ -11,7 +11,10 @@
 //
 // Also printed: the CPU time per request of the gateway and its stdio children
 // (/proc, summed over the rounds), which unlike throughput does not depend on
-// what else runs on a shared machine.
+// what else runs on a shared machine; and c=1 through a raw keep-alive socket,
+// no load generator: BENCH_LEAN_PAIRS (41) pairs of rounds of BENCH_LEAN_CALLS
+// (500) calls, eras alternating, the ratio the median of the pairs' ratios (with
+// its quartiles) and the ratio of the two eras' median call times.
 //
 // Bounded: BENCH_ROUNDS alternating rounds (default 7) of BENCH_DURATION seconds
 // per autocannon run (default 3), about two minutes in all; the ratio is the
@@ -87,37 +90,64 @@ async function firstResult(url: string, c: Client): Promise<{ legacy: number[]; 
 const fmt = (r: AutocannonResult) =>
   `${r.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(r.latency.p50).padStart(3)} ms  p99 ${String(r.latency.p99).padStart(3)} ms${r.non2xx || r.errors ? `  (non-2xx ${r.non2xx}, errors ${r.errors})` : ''}`;
 
-const LEAN_CALLS = Number(process.env.BENCH_LEAN_CALLS ?? 3000);
+const LEAN_CALLS = Number(process.env.BENCH_LEAN_CALLS ?? 500);
+const LEAN_PAIRS = Number(process.env.BENCH_LEAN_PAIRS ?? 41);
 
-/** c=1 through a raw keep-alive socket (lib/sequential.ts), alternating eras: µs per call. */
-async function leanRounds(url: string, c: Client): Promise<{ legacy: number[]; modern: number[] }> {
-  const legacyHeaders = sessionHeaders(c.sid, c.auth);
-  const modernHeaders = { ...MODERN_CALL_HEADERS, ...c.auth };
-  const legacy = () => sequentialPosts(url, legacyHeaders, echoCall, LEAN_CALLS);
-  const modern = () => sequentialPosts(url, modernHeaders, echoCall2026, LEAN_CALLS);
-  await legacy(); // warm-up
-  await modern();
-  const out = { legacy: [] as number[], modern: [] as number[] };
-  for (let round = 0; round < ROUNDS; round++) {
-    if (round % 2 === 0) {
-      out.legacy.push((await legacy()).usPerCall);
-      out.modern.push((await modern()).usPerCall);
-    } else {
-      out.modern.push((await modern()).usPerCall);
-      out.legacy.push((await legacy()).usPerCall);
-    }
-  }
-  return out;
+/** What the raw-socket rounds of one era measured: µs per call of each round, and every call's µs. */
+interface LeanEra {
+  rounds: number[];
+  calls: number[];
 }
 
-function reportLean(lean: { legacy: number[]; modern: number[] }) {
-  const ratios = lean.modern.map((m, i) => lean.legacy[i]! / m);
+/**
+ * c=1 through a raw keep-alive socket (lib/sequential.ts): many short pairs of rounds, eras
+ * alternating, so that the machine's speed drifting during the run (it does, by ±20 % on a shared
+ * 2-core VM) moves both halves of a pair alike.
+ */
+async function leanRounds(url: string, c: Client): Promise<{ legacy: LeanEra; modern: LeanEra }> {
+  const era = (headers: Record<string, string>, body: (id: number) => string) => {
+    const out: LeanEra = { rounds: [], calls: [] };
+    const round = async (keep: boolean) => {
+      const r = await sequentialPosts(url, headers, body, LEAN_CALLS, keep ? out.calls : undefined);
+      if (keep) out.rounds.push(r.usPerCall);
+    };
+    return { out, round };
+  };
+  const legacy = era(sessionHeaders(c.sid, c.auth), echoCall);
+  const modern = era({ ...MODERN_CALL_HEADERS, ...c.auth }, echoCall2026);
+  await legacy.round(false); // warm-up
+  await modern.round(false);
+  for (let pair = 0; pair < LEAN_PAIRS; pair++) {
+    const [first, second] = pair % 2 === 0 ? [legacy, modern] : [modern, legacy];
+    await first.round(true);
+    await second.round(true);
+  }
+  return { legacy: legacy.out, modern: modern.out };
+}
+
+/** The value below which a fraction `q` of the sorted `xs` lie. */
+const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+
+function reportLean(lean: { legacy: LeanEra; modern: LeanEra }) {
+  const { legacy, modern } = lean;
+  const ratios = modern.rounds.map((m, i) => legacy.rounds[i]! / m).sort((a, b) => a - b);
+  const p50 = (calls: number[]) =>
+    quantile(
+      [...calls].sort((a, b) => a - b),
+      0.5,
+    );
+  const [legacyP50, modernP50] = [p50(legacy.calls), p50(modern.calls)];
   console.log(
-    `c=1 through a raw keep-alive socket (no load generator's cost; ${ROUNDS} alternating rounds of ${LEAN_CALLS} calls):`,
+    `c=1 through a raw keep-alive socket (no load generator's cost; ${LEAN_PAIRS} alternating pairs of rounds of ${LEAN_CALLS} calls):`,
   );
   console.log(
-    `  2025 session ${median(lean.legacy).toFixed(0)} µs per call, 2026 stateless ${median(lean.modern).toFixed(0)} µs; ` +
-      `ratio stateless/sessions ${median(ratios).toFixed(2)} (rounds ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
+    `  2025 session ${median(legacy.rounds).toFixed(0)} µs per call (p50 ${legacyP50.toFixed(0)}), ` +
+      `2026 stateless ${median(modern.rounds).toFixed(0)} µs (p50 ${modernP50.toFixed(0)})`,
+  );
+  console.log(
+    `  ratio stateless/sessions ${median(ratios).toFixed(2)} (median of the pairs' ratios; quartiles ` +
+      `${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}), ` +
+      `p50 latency ratio ${(legacyP50 / modernP50).toFixed(2)}`,
   );
 }
 

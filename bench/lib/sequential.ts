@@ -6,12 +6,16 @@
 // cores with the server it measures, and costs more for larger requests.
 import net from 'node:net';
 
-/** Time per call of `count` sequential POSTs to `url` with `headers`, request i's body `body(i)`. */
+/**
+ * Time per call of `count` sequential POSTs to `url` with `headers`, request i's body `body(i)`;
+ * each call's µs (request written to answer complete) is pushed to `latencies` when given.
+ */
 export async function sequentialPosts(
   url: string,
   headers: Record<string, string>,
   body: (id: number) => string,
   count: number,
+  latencies?: number[],
 ): Promise<{ usPerCall: number; perSecond: number }> {
   const u = new URL(url);
   const head = Object.entries({ host: u.host, ...headers })
@@ -27,6 +31,7 @@ export async function sequentialPosts(
   let buf = '';
   let done = 0;
   const t0 = performance.now();
+  let sent = t0;
   await new Promise<void>((resolve, reject) => {
     sock.on('error', reject);
     sock.on('data', (d: Buffer) => {
@@ -45,6 +50,11 @@ export async function sequentialPosts(
         }
         if (buf.length < end) return;
         buf = buf.slice(end);
+        if (latencies) {
+          const now = performance.now();
+          latencies.push((now - sent) * 1000);
+          sent = now;
+        }
         if (++done === count) return resolve();
         sock.write(request(done + 1));
       }
