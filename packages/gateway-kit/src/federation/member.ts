@@ -163,6 +163,8 @@ class ClientFacts {
  * Per request: this object, the lazy request and the backend call; no timer.
  */
 class MemberCall implements Ticking, ResponseObserver {
+  /** The shared ticker's bookkeeping ({@link Ticking.tickerSlot}), declared so every call has one shape. */
+  tickerSlot: number | undefined = undefined;
   private readonly deadline: number;
   private settled = false;
   private timedOut = false;

@@ -80,6 +80,8 @@ export interface CallSink {
  * `inputResponses`.
  */
 export class ModernCall implements ChildLease, Ticking {
+  /** The shared ticker's bookkeeping ({@link Ticking.tickerSlot}), declared so every call has one shape. */
+  tickerSlot: number | undefined = undefined;
   private childId: string | undefined;
   private finished = false;
   /** When the client gets a timeout error (clock time; `Infinity`: never); progress moves it. */
