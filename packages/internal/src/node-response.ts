@@ -107,8 +107,11 @@ async function pump(res: ServerResponse, body: ReadableStream<Uint8Array>, event
   }
 }
 
-/** Writes a lazy response that was never built: straight from its header record and body. */
-function writeLazy(res: ServerResponse, s: LazyResponseState, head: boolean): void {
+/**
+ * Writes a lazy response that was never built: straight from its header record and body. With
+ * `ownHeaders` the record is a copy made for this write, so `Content-Length` is added to it in place.
+ */
+function writeLazy(res: ServerResponse, s: LazyResponseState, head: boolean, ownHeaders = false): void {
   let headers: Record<string, string | string[]> = s.headers;
   if (s.realHeaders) {
     headers = {};
@@ -132,7 +135,7 @@ function writeLazy(res: ServerResponse, s: LazyResponseState, head: boolean): vo
     return;
   }
   if (body !== null && headers['content-length'] === undefined) {
-    if (headers === s.headers) headers = mergedHeaders(s.headers);
+    if (headers === s.headers && !ownHeaders) headers = mergedHeaders(s.headers);
     headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
   }
   res.writeHead(s.status, headers);
@@ -162,11 +165,8 @@ function writeLateBody(
     }
     try {
       const headers = mergedHeaders<string | string[]>(final.headers, added);
-      writeLazy(
-        res,
-        { status: final.status, headers: headers as Record<string, string>, body: final.body },
-        head,
-      );
+      const state = { status: final.status, headers: headers as Record<string, string>, body: final.body };
+      writeLazy(res, state, head, true);
     } catch {
       res.destroy(); // headers node refuses: the connection is cut rather than left waiting
     }
