@@ -11,10 +11,12 @@
 //
 // Also printed: the CPU time per request of the gateway and its stdio children
 // (/proc, summed over the rounds), which unlike throughput does not depend on
-// what else runs on a shared machine; and c=1 through a raw keep-alive socket,
-// no load generator: BENCH_LEAN_PAIRS (41) pairs of rounds of BENCH_LEAN_CALLS
-// (500) calls, eras alternating, the ratio the median of the pairs' ratios (with
-// its quartiles) and the ratio of the two eras' median call times.
+// what else runs on a shared machine; and through raw keep-alive sockets, no load
+// generator: c=1 in BENCH_LEAN_PAIRS (41) pairs of rounds of BENCH_LEAN_CALLS (500)
+// calls, c=10 (ten users, a socket each) in BENCH_LEAN10_PAIRS (21) pairs of rounds
+// of BENCH_LEAN10_CALLS (200) calls per user, eras alternating, the ratio the median
+// of the pairs' ratios (with its quartiles) and, at c=1, the ratio of the two eras'
+// median call times. Every user's children of both eras are warmed up first.
 //
 // Bounded: BENCH_ROUNDS alternating rounds (default 7) of BENCH_DURATION seconds
 // per autocannon run (default 3), about two minutes in all; the ratio is the
@@ -92,6 +94,8 @@ const fmt = (r: AutocannonResult) =>
 
 const LEAN_CALLS = Number(process.env.BENCH_LEAN_CALLS ?? 500);
 const LEAN_PAIRS = Number(process.env.BENCH_LEAN_PAIRS ?? 41);
+const LEAN10_CALLS = Number(process.env.BENCH_LEAN10_CALLS ?? 200);
+const LEAN10_PAIRS = Number(process.env.BENCH_LEAN10_PAIRS ?? 21);
 
 /** What the raw-socket rounds of one era measured: µs per call of each round, and every call's µs. */
 interface LeanEra {
@@ -100,24 +104,32 @@ interface LeanEra {
 }
 
 /**
- * c=1 through a raw keep-alive socket (lib/sequential.ts): many short pairs of rounds, eras
- * alternating, so that the machine's speed drifting during the run (it does, by ±20 % on a shared
- * 2-core VM) moves both halves of a pair alike.
+ * Raw keep-alive sockets (lib/sequential.ts), one per client, all at once: many short pairs of
+ * rounds, eras alternating, so that the machine's speed drifting during the run (it does, by
+ * ±20 % on a shared 2-core VM) moves both halves of a pair alike. A round's figure is its wall
+ * time per call over all clients.
  */
-async function leanRounds(url: string, c: Client): Promise<{ legacy: LeanEra; modern: LeanEra }> {
-  const era = (headers: Record<string, string>, body: (id: number) => string) => {
+async function leanRounds(
+  url: string,
+  clients: Client[],
+  pairs: number,
+  calls: number,
+): Promise<{ legacy: LeanEra; modern: LeanEra }> {
+  const era = (headers: (c: Client) => Record<string, string>, body: (id: number) => string) => {
     const out: LeanEra = { rounds: [], calls: [] };
     const round = async (keep: boolean) => {
-      const r = await sequentialPosts(url, headers, body, LEAN_CALLS, keep ? out.calls : undefined);
-      if (keep) out.rounds.push(r.usPerCall);
+      const t = performance.now();
+      const latencies = keep && clients.length === 1 ? out.calls : undefined;
+      await Promise.all(clients.map((c) => sequentialPosts(url, headers(c), body, calls, latencies)));
+      if (keep) out.rounds.push(((performance.now() - t) * 1000) / (calls * clients.length));
     };
     return { out, round };
   };
-  const legacy = era(sessionHeaders(c.sid, c.auth), echoCall);
-  const modern = era({ ...MODERN_CALL_HEADERS, ...c.auth }, echoCall2026);
+  const legacy = era((c) => sessionHeaders(c.sid, c.auth), echoCall);
+  const modern = era((c) => ({ ...MODERN_CALL_HEADERS, ...c.auth }), echoCall2026);
   await legacy.round(false); // warm-up
   await modern.round(false);
-  for (let pair = 0; pair < LEAN_PAIRS; pair++) {
+  for (let pair = 0; pair < pairs; pair++) {
     const [first, second] = pair % 2 === 0 ? [legacy, modern] : [modern, legacy];
     await first.round(true);
     await second.round(true);
@@ -128,7 +140,7 @@ async function leanRounds(url: string, c: Client): Promise<{ legacy: LeanEra; mo
 /** The value below which a fraction `q` of the sorted `xs` lie. */
 const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
-function reportLean(lean: { legacy: LeanEra; modern: LeanEra }) {
+function reportLean(title: string, lean: { legacy: LeanEra; modern: LeanEra }) {
   const { legacy, modern } = lean;
   const ratios = modern.rounds.map((m, i) => legacy.rounds[i]! / m).sort((a, b) => a - b);
   const p50 = (calls: number[]) =>
@@ -136,18 +148,18 @@ function reportLean(lean: { legacy: LeanEra; modern: LeanEra }) {
       [...calls].sort((a, b) => a - b),
       0.5,
     );
-  const [legacyP50, modernP50] = [p50(legacy.calls), p50(modern.calls)];
+  const perCall = legacy.calls.length > 0;
+  console.log(title);
   console.log(
-    `c=1 through a raw keep-alive socket (no load generator's cost; ${LEAN_PAIRS} alternating pairs of rounds of ${LEAN_CALLS} calls):`,
-  );
-  console.log(
-    `  2025 session ${median(legacy.rounds).toFixed(0)} µs per call (p50 ${legacyP50.toFixed(0)}), ` +
-      `2026 stateless ${median(modern.rounds).toFixed(0)} µs (p50 ${modernP50.toFixed(0)})`,
+    `  2025 session${perCall ? '' : 's'} ${median(legacy.rounds).toFixed(0)} µs per call` +
+      (perCall ? ` (p50 ${p50(legacy.calls).toFixed(0)})` : '') +
+      `, 2026 stateless ${median(modern.rounds).toFixed(0)} µs` +
+      (perCall ? ` (p50 ${p50(modern.calls).toFixed(0)})` : ''),
   );
   console.log(
     `  ratio stateless/sessions ${median(ratios).toFixed(2)} (median of the pairs' ratios; quartiles ` +
-      `${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}), ` +
-      `p50 latency ratio ${(legacyP50 / modernP50).toFixed(2)}`,
+      `${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)})` +
+      (perCall ? `, p50 latency ratio ${(p50(legacy.calls) / p50(modern.calls)).toFixed(2)}` : ''),
   );
 }
 
@@ -187,8 +199,11 @@ async function main() {
     const legacy10 = () =>
       together(clients.map((c) => toolsCallLoad(url, { ...c.auth, 'mcp-session-id': c.sid }, 1, DURATION)));
     const modern10 = () => together(clients.map((c) => toolsCallLoad2026(url, c.auth, 1, DURATION)));
-    await legacy1(); // warm-up
+    // Warm-up: every user's child of both eras (a cold child's first thousands of calls cost more).
+    await legacy1();
     await modern1();
+    await legacy10();
+    await modern10();
     const rows: Record<string, AutocannonResult[]> = { s1: [], m1: [], s10: [], m10: [] };
     const cpu: Record<string, Cpu> = {};
     const measured = async (k: string, run: () => Promise<AutocannonResult>) => {
@@ -224,10 +239,18 @@ async function main() {
             ];
       for (const [k, run] of pairs) await measured(k, run);
     }
-    const lean = await leanRounds(url, one);
+    const lean1 = await leanRounds(url, [one], LEAN_PAIRS, LEAN_CALLS);
+    const lean10 = await leanRounds(url, clients, LEAN10_PAIRS, LEAN10_CALLS);
     const first = await firstResult(url, one);
     report(rows, cpu, first);
-    reportLean(lean);
+    reportLean(
+      `c=1 through a raw keep-alive socket (no load generator's cost; ${LEAN_PAIRS} alternating pairs of rounds of ${LEAN_CALLS} calls):`,
+      lean1,
+    );
+    reportLean(
+      `c=10 through raw keep-alive sockets (${USERS} users, a socket each; ${LEAN10_PAIRS} alternating pairs of rounds of ${LEAN10_CALLS} calls per user):`,
+      lean10,
+    );
   } finally {
     await stopServer(gateway);
   }
