@@ -19,7 +19,7 @@
 // median call times. Every user's children of both eras are warmed up first.
 //
 // Bounded: BENCH_ROUNDS alternating rounds (default 7) of BENCH_DURATION seconds
-// per autocannon run (default 3), about two minutes in all; the ratio is the
+// per autocannon run (default 3), about three minutes in all (raw sockets included); the ratio is the
 // median of the per-round ratios, and every round is printed. Everything listens
 // on 127.0.0.1; every child is killed at the end. BENCH_PROF=<dir> writes a CPU
 // profile of the gateway process into <dir>.
