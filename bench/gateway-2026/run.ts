@@ -97,10 +97,14 @@ const LEAN_PAIRS = Number(process.env.BENCH_LEAN_PAIRS ?? 41);
 const LEAN10_CALLS = Number(process.env.BENCH_LEAN10_CALLS ?? 200);
 const LEAN10_PAIRS = Number(process.env.BENCH_LEAN10_PAIRS ?? 21);
 
-/** What the raw-socket rounds of one era measured: µs per call of each round, and every call's µs. */
+/**
+ * What the raw-socket rounds of one era measured: µs per call of each round, every call's µs (c=1),
+ * and the CPU the gateway (and its children) used over the measured rounds.
+ */
 interface LeanEra {
   rounds: number[];
   calls: number[];
+  cpu: Cpu;
 }
 
 /**
@@ -111,17 +115,26 @@ interface LeanEra {
  */
 async function leanRounds(
   url: string,
+  gatewayPid: number,
   clients: Client[],
   pairs: number,
   calls: number,
 ): Promise<{ legacy: LeanEra; modern: LeanEra }> {
   const era = (headers: (c: Client) => Record<string, string>, body: (id: number) => string) => {
-    const out: LeanEra = { rounds: [], calls: [] };
+    const out: LeanEra = { rounds: [], calls: [], cpu: { ms: 0, gatewayMs: 0, clientMs: 0, requests: 0 } };
     const round = async (keep: boolean) => {
+      const before = treeCpuMs(gatewayPid);
       const t = performance.now();
       const latencies = keep && clients.length === 1 ? out.calls : undefined;
       await Promise.all(clients.map((c) => sequentialPosts(url, headers(c), body, calls, latencies)));
-      if (keep) out.rounds.push(((performance.now() - t) * 1000) / (calls * clients.length));
+      if (!keep) return;
+      out.rounds.push(((performance.now() - t) * 1000) / (calls * clients.length));
+      const after = treeCpuMs(gatewayPid);
+      if (before && after) {
+        out.cpu.ms += after.tree - before.tree;
+        out.cpu.gatewayMs += after.root - before.root;
+        out.cpu.requests += calls * clients.length;
+      }
     };
     return { out, round };
   };
@@ -161,6 +174,14 @@ function reportLean(title: string, lean: { legacy: LeanEra; modern: LeanEra }) {
       `${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)})` +
       (perCall ? `, p50 latency ratio ${(p50(legacy.calls) / p50(modern.calls)).toFixed(2)}` : ''),
   );
+  const us = (c: Cpu, f: 'ms' | 'gatewayMs') => (c[f] * 1000) / c.requests;
+  if (legacy.cpu.requests > 0 && modern.cpu.requests > 0) {
+    console.log(
+      `  CPU per call, gateway + children: 2025 ${us(legacy.cpu, 'ms').toFixed(0)} µs (gateway ` +
+        `${us(legacy.cpu, 'gatewayMs').toFixed(0)}), 2026 ${us(modern.cpu, 'ms').toFixed(0)} µs (gateway ` +
+        `${us(modern.cpu, 'gatewayMs').toFixed(0)}); 2026/2025 ${(us(modern.cpu, 'ms') / us(legacy.cpu, 'ms')).toFixed(2)}`,
+    );
+  }
 }
 
 /** Writes the config, adds the users and issues their tokens, before the gateway starts. */
@@ -239,8 +260,8 @@ async function main() {
             ];
       for (const [k, run] of pairs) await measured(k, run);
     }
-    const lean1 = await leanRounds(url, [one], LEAN_PAIRS, LEAN_CALLS);
-    const lean10 = await leanRounds(url, clients, LEAN10_PAIRS, LEAN10_CALLS);
+    const lean1 = await leanRounds(url, gateway.pid, [one], LEAN_PAIRS, LEAN_CALLS);
+    const lean10 = await leanRounds(url, gateway.pid, clients, LEAN10_PAIRS, LEAN10_CALLS);
     const first = await firstResult(url, one);
     report(rows, cpu, first);
     reportLean(
