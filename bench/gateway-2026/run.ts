@@ -15,14 +15,15 @@
 // generator: c=1 in BENCH_LEAN_PAIRS (41) pairs of rounds of BENCH_LEAN_CALLS (500)
 // calls, c=10 (ten users, a socket each) in BENCH_LEAN10_PAIRS (21) pairs of rounds
 // of BENCH_LEAN10_CALLS (200) calls per user, eras alternating, the ratio the median
-// of the pairs' ratios (with its quartiles) and, at c=1, the ratio of the two eras'
-// median call times. Every user's children of both eras are warmed up first.
+// of the pairs' ratios (with its quartiles), the CPU per call over those rounds and,
+// at c=1, the ratio of the two eras' median call times. Every user's children of
+// both eras are warmed up first.
 //
 // Bounded: BENCH_ROUNDS alternating rounds (default 7) of BENCH_DURATION seconds
-// per autocannon run (default 3), about three minutes in all (raw sockets included); the ratio is the
-// median of the per-round ratios, and every round is printed. Everything listens
-// on 127.0.0.1; every child is killed at the end. BENCH_PROF=<dir> writes a CPU
-// profile of the gateway process into <dir>.
+// per autocannon run (default 3); about three minutes in all with the raw-socket
+// rounds. The ratio is the median of the per-round ratios, and every round is
+// printed. Everything listens on 127.0.0.1; every child is killed at the end.
+// BENCH_PROF=<dir> writes a CPU profile of the gateway process into <dir>.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
