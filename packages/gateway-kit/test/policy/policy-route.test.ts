@@ -12,7 +12,13 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createFetchServer } from '@mcp-gateway/fetch-server';
 import { hashSecret } from '@mcp-gateway/oauth-dynamicclient';
-import { fixtureMcpServerCommand, listen, type Listening } from '@mcp-gateway/testkit';
+import {
+  fixtureMcpServerCommand,
+  listen,
+  rawSession,
+  request2026,
+  type Listening,
+} from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { issueToken } from '../../src/gateway/cli-token.js';
@@ -304,5 +310,94 @@ describe('auditing refused calls', () => {
     const serialised = JSON.stringify(audit[0]);
     expect(serialised).not.toContain('audit-arg');
     expect(serialised).not.toContain(tokens.alice.fetch!.slice(-20));
+  });
+});
+
+describe('a body whose JSON repeats a member name', () => {
+  /** Posts `body` to `service`; the status and JSON-RPC error as the client gets them. */
+  async function post(service: Service, headers: Record<string, string>, body: string) {
+    const res = await fetch(`${base}/${service}/mcp`, { method: 'POST', headers, body });
+    const text = await res.text();
+    return {
+      status: res.status,
+      text,
+      error: (JSON.parse(text) as { error?: { code: number; message: string } }).error,
+    };
+  }
+
+  it('2026-07-28, stdio service: a call judged on the last "name" but naming a refused tool first is refused whole (400, -32600) and never reaches the child', async () => {
+    const tag = `dup-${Date.now()}`;
+    const { headers, body } = request2026('tools/call', { name: 'echo', arguments: { text: tag } });
+    const h = { ...headers, ...auth('alice', 'fixture') };
+    // JSON.parse keeps the last "name" and "arguments" (echo, allowed); a parser keeping the first runs record outside /notes.
+    const smuggled = body.replace(
+      '"params":{',
+      `"params":{"name":"record","arguments":{"text":"${tag}","path":"/etc"},`,
+    );
+    expect(JSON.parse(smuggled).params).toMatchObject({ name: 'echo', arguments: { text: tag } });
+    const refused = await post('fixture', h, smuggled);
+    expect(refused.status).toBe(400);
+    expect(refused.error?.code).toBe(-32600);
+    expect(refused.error?.message).toContain('"name" occurs twice in one object');
+    expect(recorded()).not.toContain(tag);
+    // The same call without the repeated names passes.
+    const ok = await post('fixture', h, body);
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain(tag);
+  });
+
+  /** Headers of a 2025 request without a session (the fetch services are stateless). */
+  const plain2025 = (who: Who, service: Service) => ({
+    ...auth(who, service),
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2025-06-18',
+  });
+
+  it('2025 session, stdio service: the same smuggled call over a session is refused before the child gets the line', async () => {
+    const tag = `dup25-${Date.now()}`;
+    const session = await rawSession(`${base}/fixture/mcp`, tokens.alice.fixture!, '2025-06-18');
+    const refused = await post(
+      'fixture',
+      session,
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"record","arguments":{"text":"${tag}","path":"/etc"},"name":"echo","arguments":{"text":"${tag}"}}}`,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.error).toMatchObject({ code: -32600 });
+    expect(recorded()).not.toContain(tag);
+  });
+
+  it('2025, fetch service: a repeated "url" in the arguments is refused and nothing is fetched', async () => {
+    const session = plain2025('alice', 'fetch');
+    const call = (args: string) =>
+      `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"fetch","arguments":${args}}}`;
+    const refused = await post(
+      'fetch',
+      session,
+      call(`{"url":"${page.url}/secret/dup","url":"${page.url}/allowed-dup"}`),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.error).toMatchObject({ code: -32600 });
+    expect(refused.error?.message).toContain('"url" occurs twice');
+    expect(pageHits).not.toContain('/secret/dup');
+    expect(pageHits).not.toContain('/allowed-dup');
+    // Names that repeat only across objects are fine.
+    const ok = await post('fetch', session, call(`{"url":"${page.url}/allowed-dup","_meta":{"url":"x"}}`));
+    expect(ok.status).toBe(200);
+    expect(pageHits).toContain('/allowed-dup');
+  });
+
+  it('http service: a repeated "method" (tools/call hidden behind ping) is refused and nothing is forwarded', async () => {
+    const session = plain2025('bob', 'upstream');
+    const before = upstreamCalls;
+    const refused = await post(
+      'upstream',
+      session,
+      `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fetch","arguments":{"url":"${page.url}/bob-dup"}},"method":"ping"}`,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.error?.message).toContain('"method" occurs twice');
+    expect(upstreamCalls).toBe(before);
+    expect(pageHits).not.toContain('/bob-dup');
   });
 });

@@ -8,6 +8,7 @@ import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders } from '../../protocol-version.js';
 import { policyAdmission, policyForStream, withBody, type PolicyAdmission } from '../../policy/admission.js';
+import { duplicateMemberName } from '../../policy/duplicate-member.js';
 import type { ServiceEntry } from '../../services/registry.js';
 import { McpRequestTrace } from '../../telemetry/mcp-trace.js';
 import { tapReplies } from '../reply-tap.js';
@@ -155,6 +156,18 @@ export class McpRoute {
         return { refusal: tooLarge.toResponse() };
       }
       ({ messages, json } = rpcMessages(text));
+      // A policy decides on the parsed body and the bytes go on as sent: no name may count twice.
+      if (json !== undefined && this.ctx.policy?.has(entry.name)) {
+        const repeated = duplicateMemberName(text);
+        if (repeated !== undefined) {
+          const error = new GatewayError(
+            400,
+            JsonRpcCode.InvalidRequest,
+            `Invalid Request: the member name ${JSON.stringify(repeated.slice(0, 64))} occurs twice in one object (JSON parsers disagree on which value counts)`,
+          );
+          return { refusal: withHeaders(error.toResponse(), corsHeaders) };
+        }
+      }
       // An `http` upstream gets a modern request only when its mirrored headers match the body (SEP-2243);
       // and a policy decides on a call only then (the header's name is the body's).
       if (entry.config.type === 'http' || this.ctx.policy?.has(entry.name)) {
