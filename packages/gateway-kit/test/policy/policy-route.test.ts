@@ -313,7 +313,7 @@ describe('auditing refused calls', () => {
   });
 });
 
-describe('a body whose JSON repeats a member name', () => {
+describe('a body a policy cannot read one way only', () => {
   /** Posts `body` to `service`; the status and JSON-RPC error as the client gets them. */
   async function post(service: Service, headers: Record<string, string>, body: string) {
     const res = await fetch(`${base}/${service}/mcp`, { method: 'POST', headers, body });
@@ -340,7 +340,11 @@ describe('a body whose JSON repeats a member name', () => {
     expect(refused.error?.code).toBe(-32600);
     expect(refused.error?.message).toContain('"name" occurs twice in one object');
     expect(recorded()).not.toContain(tag);
-    // The same call without the repeated names passes.
+    // The same call without the repeated names passes (once a list has shown echo is read-only).
+    const list = request2026('tools/list', {}, { id: 2 });
+    expect((await post('fixture', { ...list.headers, ...auth('alice', 'fixture') }, list.body)).status).toBe(
+      200,
+    );
     const ok = await post('fixture', h, body);
     expect(ok.status).toBe(200);
     expect(ok.text).toContain(tag);
@@ -399,5 +403,18 @@ describe('a body whose JSON repeats a member name', () => {
     expect(refused.error?.message).toContain('"method" occurs twice');
     expect(upstreamCalls).toBe(before);
     expect(pageHits).not.toContain('/bob-dup');
+  });
+
+  it('http service: a body that is not JSON (here a NaN a lenient parser would take) is refused (400, -32700), not forwarded', async () => {
+    const before = upstreamCalls;
+    const refused = await post(
+      'upstream',
+      plain2025('bob', 'upstream'),
+      `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"fetch","arguments":{"url":"${page.url}/bob-nan","n":NaN}}}`,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.error).toMatchObject({ code: -32700 });
+    expect(upstreamCalls).toBe(before);
+    expect(pageHits).not.toContain('/bob-nan');
   });
 });

@@ -38,6 +38,24 @@ function rpcMessages(body: string): { messages: RpcMessage[]; json: unknown } {
   return { messages, json };
 }
 
+/**
+ * Why a body a policy must judge cannot be judged, or `undefined`: not JSON (a lenient server
+ * parser, e.g. one taking `NaN` or comments, could still run what the policy never saw), or an
+ * object naming a member twice (parsers disagree on which value counts; RFC 7493 §2.3).
+ */
+function ambiguousBody(text: string, json: unknown): GatewayError | undefined {
+  if (json === undefined) {
+    return new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
+  }
+  const repeated = duplicateMemberName(text);
+  if (repeated === undefined) return undefined;
+  return new GatewayError(
+    400,
+    JsonRpcCode.InvalidRequest,
+    `Invalid Request: the member name ${JSON.stringify(repeated.slice(0, 64))} occurs twice in one object (JSON parsers disagree on which value counts)`,
+  );
+}
+
 /** The outcome of the checks in front of a service: a refusal, or what the backend call needs. */
 type Admission =
   | { refusal: Response }
@@ -156,17 +174,10 @@ export class McpRoute {
         return { refusal: tooLarge.toResponse() };
       }
       ({ messages, json } = rpcMessages(text));
-      // A policy decides on the parsed body and the bytes go on as sent: no name may count twice.
-      if (json !== undefined && this.ctx.policy?.has(entry.name)) {
-        const repeated = duplicateMemberName(text);
-        if (repeated !== undefined) {
-          const error = new GatewayError(
-            400,
-            JsonRpcCode.InvalidRequest,
-            `Invalid Request: the member name ${JSON.stringify(repeated.slice(0, 64))} occurs twice in one object (JSON parsers disagree on which value counts)`,
-          );
-          return { refusal: withHeaders(error.toResponse(), corsHeaders) };
-        }
+      // A policy decides on the parsed body, and the bytes go on as sent: they must read one way only.
+      if (this.ctx.policy?.has(entry.name)) {
+        const unclear = ambiguousBody(text, json);
+        if (unclear) return { refusal: withHeaders(unclear.toResponse(), corsHeaders) };
       }
       // An `http` upstream gets a modern request only when its mirrored headers match the body (SEP-2243);
       // and a policy decides on a call only then (the header's name is the body's).
