@@ -21,7 +21,7 @@ const svc = (url: string, extra: Partial<HttpServiceConfig> = {}): HttpServiceCo
 const alice = { sub: 'u-alice', name: 'Alice Ö', clientId: 'c1', scopes: ['mcp:api'] };
 
 describe('http services: reverse proxy', () => {
-  it("never forwards the client's token, cookies or identity claims; sends the gateway credential and X-User-*", async () => {
+  it("never forwards the client's token, cookies, identity claims or claimed origin (X-Forwarded-*, Forwarded, X-Real-IP); sends the gateway credential and X-User-*", async () => {
     let seen: Headers | undefined;
     let seenBody = '';
     const up = await listen(async (req) => {
@@ -42,6 +42,8 @@ describe('http services: reverse proxy', () => {
           cookie: 'session=abc',
           'x-user-id': 'mallory',
           'x-forwarded-for': '1.2.3.4',
+          forwarded: 'for=1.2.3.4;proto=https',
+          'x-real-ip': '1.2.3.4',
           'content-type': 'application/json',
           'mcp-session-id': 's1',
         },
@@ -55,6 +57,8 @@ describe('http services: reverse proxy', () => {
     expect(seen!.get('authorization')).toBe('Bearer upstream-secret');
     expect(seen!.get('cookie')).toBeNull();
     expect(seen!.get('x-forwarded-for')).toBeNull();
+    expect(seen!.get('forwarded')).toBeNull();
+    expect(seen!.get('x-real-ip')).toBeNull();
     expect(seen!.get('x-user-id')).toBe('u-alice');
     expect(decodeURIComponent(seen!.get('x-user-name')!)).toBe('Alice Ö');
     expect(seen!.get('mcp-session-id')).toBe('s1');

@@ -20,7 +20,11 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-/** Request headers never forwarded upstream: the client's credentials (token, DPoP proof) and identity claims. */
+/**
+ * Request headers never forwarded upstream: the client's credentials (token, DPoP proof), identity
+ * claims, and claims about where the request came from (`X-Forwarded-*` too), which only a proxy
+ * may make.
+ */
 const CLIENT_ONLY = new Set([
   'authorization',
   'dpop',
@@ -29,6 +33,8 @@ const CLIENT_ONLY = new Set([
   'x-user-name',
   'x-client-id',
   'x-scopes',
+  'forwarded',
+  'x-real-ip',
 ]);
 
 export interface HttpProxyOptions {
