@@ -29,7 +29,8 @@ import { recordingLogger, type LogLine } from './recording-logger.js';
 
 const V2026 = '2026-07-28';
 const BOT_SECRET = 'ci-bot-secret-0123456789abcdef';
-type Service = 'fetch' | 'fixture' | 'upstream';
+/** `open`: the fixture again, without a policy. */
+type Service = 'fetch' | 'fixture' | 'upstream' | 'open';
 type Who = 'alice' | 'bob' | 'bot';
 
 let gw: Gateway;
@@ -88,6 +89,7 @@ beforeAll(async () => {
         fetch: { type: 'fetch', allowHosts: ['127.0.0.1', 'localhost'], ignoreRobotsTxt: true },
         fixture: { type: 'stdio', ...fixture, env: { FIXTURE_RECORD_FILE: recordFile } },
         upstream: { type: 'http', url: `${upstream.url}/mcp` },
+        open: { type: 'stdio', ...fixture, env: { FIXTURE_RECORD_FILE: recordFile } },
       },
       policies,
       webhooks: [{ url: hooks.url, secret: 'a-long-webhook-secret-0123', events: ['tool_call'] }],
@@ -98,7 +100,7 @@ beforeAll(async () => {
   server = createNodeServer(gw.fetch);
   base = await server.listen(0, '127.0.0.1');
   for (const user of ['alice', 'bob'] as const)
-    for (const s of ['fetch', 'fixture', 'upstream'] as const)
+    for (const s of ['fetch', 'fixture', 'upstream', 'open'] as const)
       tokens[user][s] = (await issueToken(gw, user, s)).access_token;
   for (const s of ['fetch', 'fixture', 'upstream'] as const) {
     const res = await fetch(`${base}/token`, {
@@ -313,7 +315,7 @@ describe('auditing refused calls', () => {
   });
 });
 
-describe('a body a policy cannot read one way only', () => {
+describe('a body that does not read one way only', () => {
   /** Posts `body` to `service`; the status and JSON-RPC error as the client gets them. */
   async function post(service: Service, headers: Record<string, string>, body: string) {
     const res = await fetch(`${base}/${service}/mcp`, { method: 'POST', headers, body });
@@ -321,7 +323,9 @@ describe('a body a policy cannot read one way only', () => {
     return {
       status: res.status,
       text,
-      error: (JSON.parse(text) as { error?: { code: number; message: string } }).error,
+      error: text.startsWith('{')
+        ? (JSON.parse(text) as { error?: { code: number; message: string } }).error
+        : undefined,
     };
   }
 
@@ -416,5 +420,35 @@ describe('a body a policy cannot read one way only', () => {
     expect(refused.error).toMatchObject({ code: -32700 });
     expect(upstreamCalls).toBe(before);
     expect(pageHits).not.toContain('/bob-nan');
+  });
+
+  it('a service without a policy: the same refusals, so the tool-call log line and webhook name the tool the service runs', async () => {
+    const tag = `open-${Date.now()}`;
+    const session = await rawSession(`${base}/open/mcp`, tokens.alice.open!, '2025-06-18');
+    const from = lines.length;
+    const hooksBefore = hookBodies.length;
+    const refused = await post(
+      'open',
+      session,
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"record","arguments":{"text":"${tag}"},"name":"echo","arguments":{"text":"${tag}"}}}`,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.error).toMatchObject({ code: -32600 });
+    const notJson = await post('open', session, `{"jsonrpc":"2.0","id":2,"method":"tools/call",}`);
+    expect(notJson.status).toBe(400);
+    expect(notJson.error).toMatchObject({ code: -32700 });
+    expect(recorded()).not.toContain(tag);
+    // A call that reads one way only is served, logged and announced as before.
+    const ok = await post(
+      'open',
+      session,
+      `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"${tag}"}}}`,
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain(tag);
+    await gw.webhooks.idle();
+    const logged = lines.slice(from).filter((l) => l.msg === 'tool call');
+    expect(logged.map((l) => l.fields.tool)).toEqual(['echo']);
+    expect(hookBodies.slice(hooksBefore).map((b) => b.data.tool)).toEqual(['echo']);
   });
 });

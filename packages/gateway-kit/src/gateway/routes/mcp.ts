@@ -8,7 +8,7 @@ import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders } from '../../protocol-version.js';
 import { policyAdmission, policyForStream, withBody, type PolicyAdmission } from '../../policy/admission.js';
-import { duplicateMemberName } from '../../policy/duplicate-member.js';
+import { duplicateMemberName } from '../duplicate-member.js';
 import type { ServiceEntry } from '../../services/registry.js';
 import { McpRequestTrace } from '../../telemetry/mcp-trace.js';
 import { tapReplies } from '../reply-tap.js';
@@ -39,9 +39,10 @@ function rpcMessages(body: string): { messages: RpcMessage[]; json: unknown } {
 }
 
 /**
- * Why a body a policy must judge cannot be judged, or `undefined`: not JSON (a lenient server
- * parser, e.g. one taking `NaN` or comments, could still run what the policy never saw), or an
- * object naming a member twice (parsers disagree on which value counts; RFC 7493 §2.3).
+ * Why a body cannot be judged as the service will read it, or `undefined`: not JSON (a lenient
+ * server parser, e.g. one taking `NaN` or comments, could still run what the policy and the
+ * tool-call log never saw), or an object naming a member twice (parsers disagree on which value
+ * counts; RFC 7493 §2.3).
  */
 function ambiguousBody(text: string, json: unknown): GatewayError | undefined {
   if (json === undefined) {
@@ -174,11 +175,10 @@ export class McpRoute {
         return { refusal: tooLarge.toResponse() };
       }
       ({ messages, json } = rpcMessages(text));
-      // A policy decides on the parsed body, and the bytes go on as sent: they must read one way only.
-      if (this.ctx.policy?.has(entry.name)) {
-        const unclear = ambiguousBody(text, json);
-        if (unclear) return { refusal: withHeaders(unclear.toResponse(), corsHeaders) };
-      }
+      // The policy, the tool-call log and webhooks judge the parsed body, and the bytes go on as sent:
+      // they must read one way only.
+      const unclear = ambiguousBody(text, json);
+      if (unclear) return { refusal: withHeaders(unclear.toResponse(), corsHeaders) };
       // An `http` upstream gets a modern request only when its mirrored headers match the body (SEP-2243);
       // and a policy decides on a call only then (the header's name is the body's).
       if (entry.config.type === 'http' || this.ctx.policy?.has(entry.name)) {

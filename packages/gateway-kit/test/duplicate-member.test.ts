@@ -1,7 +1,7 @@
 // duplicateMemberName: member names repeated in one object of a JSON text, which JSON parsers
 // resolve differently (the per-tool policy must not judge one value while a server runs another).
 import { describe, expect, it } from 'vitest';
-import { duplicateMemberName } from '../../src/policy/duplicate-member.js';
+import { duplicateMemberName } from '../src/gateway/duplicate-member.js';
 
 /** The scan, on a text `JSON.parse` accepts (as the MCP route calls it). */
 const scan = (text: string) => {

@@ -2,10 +2,11 @@
  * Duplicate member names in a JSON text. RFC 8259 §4 only says names SHOULD be unique, and parsers
  * disagree on a repeated one: `JSON.parse` keeps the last value, others (RapidJSON's `FindMember`,
  * simdjson's On-Demand fields, gjson) the first. A gateway that decides on the parsed body (the
- * per-tool policy reads `method`, `params.name` and `params.arguments`) and forwards the bytes as
- * sent must refuse such a body, or `{"name":"denied","name":"allowed"}` would be judged as
- * `allowed` and run as `denied` by a server whose parser keeps the first (RFC 7493 I-JSON §2.3:
- * objects MUST NOT have duplicate names).
+ * per-tool policy reads `method`, `params.name` and `params.arguments`; the tool-call log and
+ * webhooks name `params.name`) and forwards the bytes as sent must refuse such a body, or
+ * `{"name":"denied","name":"allowed"}` would be judged and logged as `allowed` and run as `denied`
+ * by a server whose parser keeps the first (RFC 7493 I-JSON §2.3: objects MUST NOT have duplicate
+ * names).
  */
 
 const QUOTE = 0x22;
