@@ -1,5 +1,5 @@
 import { readCappedBody } from '@mcp-gateway/internal/capped-body';
-import { jsonError } from '../errors.js';
+import { GatewayError, JsonRpcCode, jsonError } from '../errors.js';
 
 /** Largest MCP request body the gateway reads (413 above). */
 export const MAX_MCP_BODY_BYTES = 4 * 1024 * 1024;
@@ -9,6 +9,16 @@ export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 /** A body over its cap (413). */
 export class BodyTooLarge extends Error {
   override readonly name = 'BodyTooLarge';
+}
+
+/** The JSON-RPC refusal of an MCP body over {@link MAX_MCP_BODY_BYTES} (413, -32600). */
+export function mcpBodyTooLarge(): GatewayError {
+  return new GatewayError(413, JsonRpcCode.InvalidRequest, `request body over ${MAX_MCP_BODY_BYTES} bytes`);
+}
+
+/** The JSON-RPC refusal of an MCP body that is not JSON (400, -32700). */
+export function mcpBodyNotJson(): GatewayError {
+  return new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
 }
 
 /** A request body as UTF-8 text, at most `max` bytes ({@link BodyTooLarge} above); `''` without a body. */

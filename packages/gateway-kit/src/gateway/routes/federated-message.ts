@@ -7,7 +7,13 @@ import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { GatewayError, JsonRpcCode } from '../../errors.js';
 import type { MemberReply } from '../../federation/member.js';
 import type { RequestInfo } from '../../http/node.js';
-import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
+import {
+  BodyTooLarge,
+  MAX_MCP_BODY_BYTES,
+  mcpBodyNotJson,
+  mcpBodyTooLarge,
+  readText,
+} from '../request-body.js';
 import { isResponse } from './federated-input.js';
 
 /** A POST's message: a request, a notification, or a client's response. */
@@ -61,7 +67,7 @@ export function readMessage(
 /** A body over the cap is 413 (anything else thrown while reading is rethrown). */
 function tooLarge(err: unknown): never {
   if (!(err instanceof BodyTooLarge)) throw err;
-  throw new GatewayError(413, JsonRpcCode.InvalidRequest, `request body over ${MAX_MCP_BODY_BYTES} bytes`);
+  throw mcpBodyTooLarge();
 }
 
 /** A POST body's JSON-RPC request, notification or response, or a batch's array; anything else is refused. */
@@ -70,7 +76,7 @@ function parseMessage(text: string): RpcMessage | unknown[] {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
+    throw mcpBodyNotJson();
   }
   if (Array.isArray(json)) return json;
   if (

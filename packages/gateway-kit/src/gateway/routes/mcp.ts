@@ -12,7 +12,13 @@ import { duplicateMemberName } from '../duplicate-member.js';
 import type { ServiceEntry } from '../../services/registry.js';
 import { McpRequestTrace } from '../../telemetry/mcp-trace.js';
 import { tapReplies } from '../reply-tap.js';
-import { BodyTooLarge, MAX_MCP_BODY_BYTES, readText } from '../request-body.js';
+import {
+  BodyTooLarge,
+  MAX_MCP_BODY_BYTES,
+  mcpBodyNotJson,
+  mcpBodyTooLarge,
+  readText,
+} from '../request-body.js';
 import { ToolObservation } from '../tool-observation.js';
 import type { RouteContext } from './context.js';
 import { withHeaders } from './headers.js';
@@ -45,9 +51,7 @@ function rpcMessages(body: string): { messages: RpcMessage[]; json: unknown } {
  * counts; RFC 7493 §2.3).
  */
 function ambiguousBody(text: string, json: unknown): GatewayError | undefined {
-  if (json === undefined) {
-    return new GatewayError(400, JsonRpcCode.ParseError, 'Parse error: the body is not JSON');
-  }
+  if (json === undefined) return mcpBodyNotJson();
   const repeated = duplicateMemberName(text);
   if (repeated === undefined) return undefined;
   return new GatewayError(
@@ -167,12 +171,7 @@ export class McpRoute {
           : await body.read();
       } catch (err) {
         if (!(err instanceof BodyTooLarge)) throw err;
-        const tooLarge = new GatewayError(
-          413,
-          JsonRpcCode.InvalidRequest,
-          `request body over ${MAX_MCP_BODY_BYTES} bytes`,
-        );
-        return { refusal: tooLarge.toResponse() };
+        return { refusal: mcpBodyTooLarge().toResponse() };
       }
       ({ messages, json } = rpcMessages(text));
       // The policy, the tool-call log and webhooks judge the parsed body, and the bytes go on as sent:
