@@ -17,11 +17,15 @@
 // of BENCH_LEAN10_CALLS (200) calls per user, eras alternating, the ratio the median
 // of the pairs' ratios (with its quartiles), the CPU per call over those rounds and,
 // at c=1, the ratio of the two eras' median call times. Every user's children of
-// both eras are warmed up first.
+// both eras are warmed up first. Last, the same calls through the MCP SDK's own clients, their
+// cost included (gateway-2026/sdk-clients.ts): the SDK 2.x client pinned to 2026-07-28 against
+// 2025 sessions of the SDK 1.x client and of the SDK 2.x client in 'legacy' mode, BENCH_SDK_ROUNDS
+// (9) rounds of BENCH_SDK_CALLS (1000) calls each, after BENCH_SDK_WARMUP (10,000) calls of each
+// client (a 2025 session's child is new).
 //
 // Bounded: BENCH_ROUNDS alternating rounds (default 7) of BENCH_DURATION seconds
-// per autocannon run (default 3); about three minutes in all with the raw-socket
-// rounds. The ratio is the median of the per-round ratios, and every round is
+// per autocannon run (default 3); about four and a half minutes in all with the raw-socket
+// and SDK rounds. The ratio is the median of the per-round ratios, and every round is
 // printed. Everything listens on 127.0.0.1; every child is killed at the end.
 // BENCH_PROF=<dir> writes a CPU profile of the gateway process into <dir>.
 import { randomBytes } from 'node:crypto';
@@ -44,11 +48,15 @@ import { treeCpuMs } from '../lib/proc.js';
 import { sequentialPosts } from '../lib/sequential.js';
 import { startServer, stopServer } from '../lib/servers.js';
 import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
+import { reportSdk, sdkRounds } from './sdk-clients.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const USERS = 10;
 const FIRST_RESULT_SAMPLES = 15;
+const SDK_ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 9);
+const SDK_CALLS = Number(process.env.BENCH_SDK_CALLS ?? 1000);
+const SDK_WARMUP = Number(process.env.BENCH_SDK_WARMUP ?? 10_000);
 
 /** One user's way in: its token, and the 2025 session opened for it. */
 interface Client {
@@ -263,6 +271,7 @@ async function main() {
     }
     const lean1 = await leanRounds(url, gateway.pid, [one], LEAN_PAIRS, LEAN_CALLS);
     const lean10 = await leanRounds(url, gateway.pid, clients, LEAN10_PAIRS, LEAN10_CALLS);
+    const sdk = await sdkRounds(url, one.auth, gateway.pid, SDK_ROUNDS, SDK_CALLS, SDK_WARMUP);
     const first = await firstResult(url, one);
     report(rows, cpu, first);
     reportLean(
@@ -272,6 +281,10 @@ async function main() {
     reportLean(
       `c=10 through raw keep-alive sockets (${USERS} users, a socket each; ${LEAN10_PAIRS} alternating pairs of rounds of ${LEAN10_CALLS} calls per user):`,
       lean10,
+    );
+    reportSdk(
+      `c=1 through the MCP SDK clients, their own cost included (${SDK_ROUNDS} rounds of ${SDK_CALLS} calls each, the order rotating):`,
+      sdk,
     );
   } finally {
     await stopServer(gateway);
