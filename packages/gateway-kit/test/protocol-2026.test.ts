@@ -239,7 +239,9 @@ describe('2026-07-28: per-user child pools', () => {
 
 describe('2026-07-28: the per-user child bound holds through the gateway', () => {
   it('a third concurrent call of one user waits for one of its two children (the bridge queue); another user is served meanwhile', async () => {
-    const slow = { method: 'tools/call', params: { name: 'slow', arguments: { ms: 400 } } };
+    // A client that can be asked for input: its calls never share a child (others may, see stateless-pool.test.ts).
+    const _meta = { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } };
+    const slow = { method: 'tools/call', params: { name: 'slow', arguments: { ms: 400 }, _meta } };
     // JSON answers only: a slow call would otherwise turn into a stream with keep-alives.
     const json = { accept: 'application/json' };
     const bob = { ...json, authorization: `Bearer ${tokens.bob.fixture}` };

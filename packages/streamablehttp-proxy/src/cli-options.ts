@@ -37,6 +37,10 @@ export const CLI_ENV = {
     name: 'MAX_MODERN_CHILDREN_PER_USER',
     fallback: 'MAX_MODERN_CHILDREN_PER_USER',
   },
+  'max-modern-shared-per-child': {
+    name: 'MAX_MODERN_SHARED_PER_CHILD',
+    fallback: 'MAX_MODERN_SHARED_PER_CHILD',
+  },
   'max-modern-queue-per-user': {
     name: 'MAX_MODERN_QUEUE_PER_USER',
     fallback: 'MAX_MODERN_QUEUE_PER_USER',
@@ -76,6 +80,8 @@ Options (environment variable in brackets; a flag wins over it):
   --max-modern-children <n>  children serving MCP 2026-07-28 requests, all users [MCP_PROXY_MAX_MODERN_CHILDREN] (default 20)
   --max-modern-children-per-user <n>
                              such children per --identity-header value [MCP_PROXY_MAX_MODERN_CHILDREN_PER_USER] (default 2)
+  --max-modern-shared-per-child <n>
+                             2026 requests one such child runs at once if their clients can be asked nothing [MCP_PROXY_MAX_MODERN_SHARED_PER_CHILD] (default 8)
   --max-modern-queue-per-user <n>
                              2026 requests of one user waiting for a busy child, 0 = 429 at once [MCP_PROXY_MAX_MODERN_QUEUE_PER_USER] (default 16)
   --modern-queue-timeout <seconds>
@@ -117,6 +123,7 @@ const configSchema = z.object({
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
   maxModernChildren: int('--max-modern-children', 1),
   maxModernChildrenPerUser: int('--max-modern-children-per-user', 1),
+  maxModernSharedPerChild: int('--max-modern-shared-per-child', 1),
   maxModernQueuePerUser: int('--max-modern-queue-per-user', 0),
   modernQueueTimeout: int('--modern-queue-timeout', 1),
   requestStateKey: z.string().min(32, '--request-state-key must be at least 32 characters').optional(),
@@ -161,6 +168,7 @@ export function parseCli(
       'log-level': { type: 'string' },
       'max-modern-children': { type: 'string' },
       'max-modern-children-per-user': { type: 'string' },
+      'max-modern-shared-per-child': { type: 'string' },
       'max-modern-queue-per-user': { type: 'string' },
       'modern-queue-timeout': { type: 'string' },
       'request-state-key': { type: 'string' },
@@ -203,6 +211,10 @@ export function parseCli(
       values['max-modern-children-per-user'] ??
       e('max-modern-children-per-user') ??
       MODERN_DEFAULTS.maxChildrenPerUser,
+    maxModernSharedPerChild:
+      values['max-modern-shared-per-child'] ??
+      e('max-modern-shared-per-child') ??
+      MODERN_DEFAULTS.maxSharedPerChild,
     maxModernQueuePerUser:
       values['max-modern-queue-per-user'] ??
       e('max-modern-queue-per-user') ??
@@ -241,6 +253,7 @@ export function parseCli(
     modern: {
       maxChildren: c.maxModernChildren,
       maxChildrenPerUser: c.maxModernChildrenPerUser,
+      maxSharedPerChild: c.maxModernSharedPerChild,
       maxQueuedPerUser: c.maxModernQueuePerUser,
       queueTimeoutMs: c.modernQueueTimeout * 1000,
       requestStateKey: c.requestStateKey,

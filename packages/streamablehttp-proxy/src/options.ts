@@ -28,8 +28,14 @@ export type IdentityResolver = (request: {
 export interface ModernOptions {
   /** Most children serving 2026 requests, all users together. Default 20. */
   maxChildren?: number;
-  /** Most children of one user (one request per child at a time; beyond, requests queue). Default 2. */
+  /**
+   * Most children of one user. A child runs one request at a time, or up to `maxSharedPerChild`
+   * shareable ones (requests whose client declares none of `elicitation`, `sampling`, `roots` and
+   * asks for no log level); beyond, requests queue. Default 2.
+   */
   maxChildrenPerUser?: number;
+  /** Most shareable requests one child runs at once (`1`: a child runs one request at a time). Default 8. */
+  maxSharedPerChild?: number;
   /**
    * Most requests of one user waiting for one of its busy children (first
    * come, first served); beyond, 429 with `Retry-After`. `0`: 429 at once. Default 16.
@@ -212,6 +218,7 @@ export const optionsSchema = z.object({
       z.object({
         maxChildren: positiveInt.optional(),
         maxChildrenPerUser: positiveInt.optional(),
+        maxSharedPerChild: positiveInt.optional(),
         maxQueuedPerUser: nonNegativeInt.optional(),
         queueTimeoutMs: positiveInt.optional(),
         idleTimeoutMs: positiveInt.optional(),

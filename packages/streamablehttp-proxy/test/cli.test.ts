@@ -284,18 +284,20 @@ describe('environment variables (MCP_PROXY_ prefix, unprefixed fallbacks)', () =
     expect([alone.options.command, ...(alone.options.args ?? [])]).toEqual(['python', 'b.py']);
   });
 
-  it('2026: --max-modern-children(-per-user) and MCP_PROXY_REQUEST_STATE_KEY reach the modern options; a short key is refused', () => {
+  it('2026: --max-modern-children(-per-user), MCP_PROXY_MAX_MODERN_SHARED_PER_CHILD and MCP_PROXY_REQUEST_STATE_KEY reach the modern options; a short key is refused', () => {
     const key = 'k'.repeat(32);
     const parsed = parseCli(
       ['--max-modern-children', '9', '--max-modern-children-per-user', '3', '--', 'x'],
       {
         MCP_PROXY_REQUEST_STATE_KEY: key,
+        MCP_PROXY_MAX_MODERN_SHARED_PER_CHILD: '4',
       },
     );
     if (typeof parsed === 'string') throw new Error('unexpected');
     expect(parsed.options.modern).toEqual({
       maxChildren: 9,
       maxChildrenPerUser: 3,
+      maxSharedPerChild: 4,
       maxQueuedPerUser: 16,
       queueTimeoutMs: 30_000,
       requestStateKey: key,

@@ -11,8 +11,12 @@ export const statelessPoolSchema = z
   .strictObject({
     maxChildren: count('Most children serving 2026-07-28 requests, all users together.', 20),
     maxChildrenPerUser: count(
-      'Most children of one user; each serves one request at a time, beyond that requests queue.',
+      'Most children of one user; each serves one request at a time (or up to maxSharedPerChild shareable ones), beyond that requests queue.',
       2,
+    ),
+    maxSharedPerChild: count(
+      'Most requests one child serves at once when their clients declare none of elicitation, sampling and roots and ask for no log level (1: one request at a time).',
+      8,
     ),
     maxQueuedPerUser: count(
       'Most requests of one user waiting for one of its busy children; beyond, 429 with Retry-After (0: 429 at once). A waiting request whose client disconnects leaves the queue.',
@@ -35,6 +39,7 @@ export function statelessPoolOptions(c: StatelessPoolConfig) {
   return {
     maxChildren: c.maxChildren,
     maxChildrenPerUser: c.maxChildrenPerUser,
+    maxSharedPerChild: c.maxSharedPerChild,
     maxQueuedPerUser: c.maxQueuedPerUser,
     queueTimeoutMs: c.queueTimeout * 1000,
     idleTimeoutMs: c.idleTimeout * 1000,

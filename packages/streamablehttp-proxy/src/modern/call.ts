@@ -39,6 +39,23 @@ const INPUT_BATCH_MS = 20;
 
 const INPUT_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/**
+ * Whether a request may share its child with other shareable requests ({@link PooledChild}):
+ * nothing the child asks during it could reach its client (it declares none of the input
+ * capabilities and brings no inputs), it wants no log lines, and it is no retry.
+ */
+export function shareable(req: ModernRequest): boolean {
+  const caps = req.clientCapabilities;
+  return (
+    req.logLevel === undefined &&
+    req.params.requestState === undefined &&
+    req.params.inputResponses === undefined &&
+    caps.elicitation === undefined &&
+    caps.sampling === undefined &&
+    caps.roots === undefined
+  );
+}
+
 /** What a call shares with the handler. */
 export interface CallContext {
   codec: RequestStateCodec;
@@ -102,6 +119,8 @@ export class ModernCall implements ChildLease, Ticking {
   private refused: Record<string, object> | undefined;
   /** The request's `inputResponses` (an object), for inputs not yet in the state. */
   private given: Record<string, unknown> | undefined;
+  /** The progress token the child was given instead of the client's (a shared call's). */
+  private childToken: string | undefined;
 
   constructor(
     private readonly req: ModernRequest,
@@ -110,7 +129,9 @@ export class ModernCall implements ChildLease, Ticking {
     private readonly ctx: CallContext,
     private readonly sink: CallSink,
     /** Gives the child back; `healthy: false` (it missed a deadline) ends it instead. */
-    private readonly release: (child: PooledChild, healthy: boolean) => void,
+    private readonly release: (child: PooledChild, healthy: boolean, shared: boolean) => void,
+    /** The child may run other shareable requests meanwhile ({@link shareable}). */
+    private readonly shared = false,
   ) {
     this.started = ctx.clock.now();
     this.retry = MRTR_METHODS.has(req.method) && req.params.requestState !== undefined;
@@ -140,11 +161,26 @@ export class ModernCall implements ChildLease, Ticking {
         return r === undefined ? s : { ...s, r };
       });
     }
-    this.child.lease = this;
-    this.childId = this.child.request(req.method, childParams(req.params), this);
+    this.child.attach(this);
+    const params = childParams(req.params);
+    if (this.shared) this.ownProgressToken(params);
+    this.childId = this.child.request(req.method, params, this);
     // The deadline after the write: the child's answer comes in a later turn, and the child starts sooner.
     this.arm(this.ctx.requestTimeoutMs);
     this.ctx.ticker.add(this);
+  }
+
+  /**
+   * A shared call's progress token, if any, is replaced by one of the child's own, so that calls
+   * of other clients on the same child cannot send the same one ({@link PooledChild.progressRoutes}).
+   */
+  private ownProgressToken(params: Record<string, unknown>): void {
+    const meta = params._meta as Record<string, unknown> | undefined;
+    if (meta?.progressToken === undefined) return;
+    const token = this.child.progressToken();
+    meta.progressToken = token;
+    this.childToken = token;
+    this.child.progressRoutes.set(token, this);
   }
 
   /** The shared timer: the deadline, then the sink's own timing (the switch to streaming). */
@@ -231,9 +267,12 @@ export class ModernCall implements ChildLease, Ticking {
       const params = (c.msg.params ?? {}) as Record<string, unknown>;
       if (c.method === 'notifications/progress') {
         const token = (this.req.params._meta as Record<string, unknown> | undefined)?.progressToken;
-        if (token === undefined || params.progressToken !== token) return;
+        if (token === undefined || params.progressToken !== (this.childToken ?? token)) return;
         this.arm(this.ctx.requestTimeoutMs);
-        this.sink.notify(c.msg);
+        // The client gets its own token back.
+        const msg =
+          this.childToken === undefined ? c.msg : { ...c.msg, params: { ...params, progressToken: token } };
+        this.sink.notify(msg);
       } else if (c.method === 'notifications/message') {
         if (logLevelAllows(this.req.logLevel, params.level)) this.sink.notify(c.msg);
       } else this.ctx.onUnrouted(this.child.user, c, this.child);
@@ -400,6 +439,8 @@ export class ModernCall implements ChildLease, Ticking {
     this.finished = true;
     this.ctx.ticker.delete(this);
     clearTimeout(this.askTimer);
+    this.child.detach(this);
+    if (this.childToken !== undefined) this.child.progressRoutes.delete(this.childToken);
     if (reason !== undefined && this.childId !== undefined) {
       for (const id of this.waiting?.splice(0) ?? []) {
         this.child.respond(id, {
@@ -409,6 +450,6 @@ export class ModernCall implements ChildLease, Ticking {
       this.child.notify('notifications/cancelled', { requestId: this.childId, reason });
       this.child.forget(this.childId);
     }
-    this.release(this.child, reason !== TIMED_OUT);
+    this.release(this.child, reason !== TIMED_OUT, this.shared);
   }
 }

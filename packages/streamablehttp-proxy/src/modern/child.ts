@@ -1,5 +1,6 @@
 import { ChildProcess, type ChildSpec } from '../child-process.js';
 import { classify, type Classified, type JsonRpcId } from '../jsonrpc.js';
+import { JsonRpcCode } from '../errors.js';
 import { CHILD_PROTOCOL_VERSION } from '../protocol-version.js';
 
 /** What a 2025 child said about itself in `initialize` (cached for `server/discover`). */
@@ -31,21 +32,32 @@ const BRIDGE_CAPABILITIES = { elicitation: {}, sampling: {}, roots: {} };
 
 /**
  * One stdio child that serves 2026-07-28 requests: initialized once (2025
- * handshake), then leased to one modern request at a time. The bridge owns
- * the child's id space: every request it sends gets a fresh bridge id
- * (`b<n>`), so client ids never reach the child and never collide.
+ * handshake), then leased either to one request alone (`exclusive`), or to
+ * several shareable requests at once (`sharing`): requests whose client can
+ * be asked nothing and wants no log lines, so that nothing the child says
+ * needs to be told apart by request except progress, whose tokens the calls
+ * make unique ({@link progressRoutes}). The bridge owns the child's id space:
+ * every request it sends gets a fresh bridge id (`b<n>`), so client ids never
+ * reach the child and never collide.
  */
 export class PooledChild {
   readonly process: ChildProcess;
   init: ChildInitResult | undefined;
-  /** True while leased to a request (or initializing). */
-  busy = true;
+  /** True while leased to one request alone (or initializing). */
+  exclusive = true;
+  /** Shareable requests leased to the child now. */
+  sharing = 0;
+  /** Takes no more requests: ended once its last one is done (a shared call missed its deadline). */
+  draining = false;
   lastUsed: number;
   /**
-   * The lease: receives every child message that is not the answer to a
-   * request the bridge sent (notifications and server→client requests).
+   * The requests in flight on the child: with one, it gets every child message that is not the
+   * answer to a request the bridge sent (notifications and server→client requests), as a lease
+   * of its own would; with several (all shareable), see {@link toShared}.
    */
-  lease: Pick<ChildLease, 'fromChild'> | undefined;
+  readonly leases: Pick<ChildLease, 'fromChild'>[] = [];
+  /** Progress tokens a shared call gave the child, to that call. */
+  readonly progressRoutes = new Map<string, Pick<ChildLease, 'fromChild'>>();
   private nextId = 0;
   private infoJson: string | undefined;
   private readonly waiting = new Map<JsonRpcId, Answerer>();
@@ -72,6 +84,28 @@ export class PooledChild {
   /** `init.serverInfo` as JSON text, made once (every answer of the child carries it). */
   get serverInfoJson(): string {
     return (this.infoJson ??= JSON.stringify(this.init?.serverInfo ?? {}));
+  }
+
+  /** True while leased (or initializing). */
+  get busy(): boolean {
+    return this.exclusive || this.sharing > 0;
+  }
+
+  /** Routes the child's messages to `lease` until {@link detach}. */
+  attach(lease: Pick<ChildLease, 'fromChild'>): void {
+    this.leases.push(lease);
+  }
+
+  detach(lease: Pick<ChildLease, 'fromChild'>): void {
+    const i = this.leases.indexOf(lease);
+    if (i < 0) return;
+    this.leases[i] = this.leases[this.leases.length - 1]!;
+    this.leases.pop();
+  }
+
+  /** A fresh progress token for a shared call (never one a client chose). */
+  progressToken(): string {
+    return `p${++this.nextId}`;
   }
 
   /** True until the process has exited. */
@@ -166,7 +200,32 @@ export class PooledChild {
       to.answered(m as ChildResponse, text);
       return;
     }
-    if (this.lease) this.lease.fromChild(c);
-    else this.onStray(this, c);
+    const leases = this.leases;
+    if (leases.length === 1) leases[0]!.fromChild(c);
+    else if (leases.length === 0) this.onStray(this, c);
+    else this.toShared(c);
+  }
+
+  /**
+   * A message of the child while several shareable requests run on it: progress goes to the call
+   * whose token it names; log lines were asked for by none; a request for input is refused (no
+   * client of these calls can answer it); other notifications (list changes) belong to no call.
+   */
+  private toShared(c: Classified): void {
+    if (c.kind === 'notification') {
+      if (c.method === 'notifications/progress') {
+        const token = (c.msg.params as Record<string, unknown> | undefined)?.progressToken;
+        if (typeof token === 'string') this.progressRoutes.get(token)?.fromChild(c);
+      } else if (c.method !== 'notifications/message') this.onStray(this, c);
+      return;
+    }
+    if (c.kind !== 'request') return;
+    if (c.method === 'ping') return this.respond(c.id, { result: {} });
+    this.respond(c.id, {
+      error: {
+        code: JsonRpcCode.MissingRequiredClientCapability,
+        message: `${c.method} is not available: no client of the requests running on this server can answer it`,
+      },
+    });
   }
 }

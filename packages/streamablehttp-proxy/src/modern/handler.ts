@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
 import { MODERN_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { SSE_HEADERS, SseSink } from '../sse.js';
-import { ModernCall, type CallContext, type CallSink } from './call.js';
+import { ModernCall, shareable, type CallContext, type CallSink } from './call.js';
 import type { ChildInitResult, PooledChild } from './child.js';
 import { META, checkEnvelope, type HeaderReader, type ModernRequest } from './envelope.js';
 import type { Listeners } from './listen.js';
@@ -45,7 +45,7 @@ export class ModernHandler {
   /** What every call shares: made once, not per request. */
   private readonly callContext: CallContext;
   /** Gives a call's child back (`healthy: false`: it missed a deadline, end it): made once, not per call. */
-  private readonly releaseChild: (child: PooledChild, healthy: boolean) => void;
+  private readonly releaseChild: (child: PooledChild, healthy: boolean, shared: boolean) => void;
 
   constructor(
     private readonly cfg: ModernConfig,
@@ -58,7 +58,8 @@ export class ModernHandler {
       ticker: new Ticker(cfg.clock),
       onUnrouted: (u, msg, child) => this.pool.onStray(u, msg, child),
     };
-    this.releaseChild = (c, healthy) => (healthy ? this.pool.release(c) : this.pool.discard(c));
+    this.releaseChild = (c, healthy, shared) =>
+      healthy ? this.pool.release(c, shared) : this.pool.retire(c, shared);
   }
 
   /** The clock every call reads. */
@@ -97,7 +98,8 @@ export class ModernHandler {
     late = false,
   ): Promise<Reply> {
     try {
-      const r = this.dispatch(parsed, header, { user, env, clientGone }, { acceptsSse, late }, observer);
+      const caller: Caller = { user, env, clientGone, shareable: false };
+      const r = this.dispatch(parsed, header, caller, { acceptsSse, late }, observer);
       return r instanceof Promise ? r : Promise.resolve(r);
     } catch (err) {
       return Promise.resolve(refusal(err));
@@ -158,12 +160,13 @@ export class ModernHandler {
         .then((init) => this.listeners.open(caller.user, req.id, req.params, init.capabilities))
         .catch(refusal);
     }
+    const shared = (caller.shareable = shareable(req));
     const leased = this.pool.acquire(caller);
     if (leased instanceof Promise) {
       // Every child of the user is busy (or a first one starts): wait, bounded, then the same path.
-      return leased.then((child) => this.forward(req, child, how, observer)).catch(refusal);
+      return leased.then((child) => this.forward(req, child, how, observer, shared)).catch(refusal);
     }
-    return this.forward(req, leased, how, observer);
+    return this.forward(req, leased, how, observer, shared);
   }
 
   /** `server/discover` (SEP-2575) from the cached `initialize` result; a child is started only the first time. */
@@ -206,17 +209,19 @@ export class ModernHandler {
     child: PooledChild,
     how: AnswerMode,
     observer: ResponseObserver | undefined,
+    shared: boolean,
   ): Promise<Reply> {
     return new Promise<Reply>((resolve) => {
       const answer = new Answer(this, resolve, how.acceptsSse, observer);
       const serverInfo = child.init?.serverInfo ?? {};
-      const call = new ModernCall(req, child, serverInfo, this.callContext, answer, this.releaseChild);
+      const ctx = this.callContext;
+      const call = new ModernCall(req, child, serverInfo, ctx, answer, this.releaseChild, shared);
       answer.call = call;
       try {
         call.start();
       } catch (err) {
         // A refusal before the child is asked (bad requestState).
-        this.pool.release(child);
+        this.pool.release(child, shared);
         resolve(refusal(err));
         return;
       }

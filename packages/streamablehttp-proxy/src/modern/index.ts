@@ -13,6 +13,7 @@ export { ModernHandler } from './handler.js';
 export const MODERN_DEFAULTS = {
   maxChildren: 20,
   maxChildrenPerUser: 2,
+  maxSharedPerChild: 8,
   maxQueuedPerUser: 16,
   queueTimeoutMs: 30_000,
   idleTimeoutMs: 5 * 60_000,
@@ -45,6 +46,7 @@ export function createModernHandler(options: ModernOptions, env: ModernEnv): Mod
     spec: env.spec,
     maxChildren: o.maxChildren,
     maxChildrenPerUser: o.maxChildrenPerUser,
+    maxSharedPerChild: o.maxSharedPerChild,
     maxQueuedPerUser: o.maxQueuedPerUser,
     queueTimeoutMs: o.queueTimeoutMs,
     idleTimeoutMs: o.idleTimeoutMs,

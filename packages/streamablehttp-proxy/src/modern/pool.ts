@@ -15,6 +15,11 @@ export interface Caller {
   env: Record<string, string> | undefined;
   /** The client's disconnect signal, read only if the request has to queue. */
   clientGone?: () => AbortSignal | undefined;
+  /**
+   * The request may share a child with other shareable requests of the user (its client can be
+   * asked nothing and wants no log lines; see {@link PooledChild}); else it has a child alone.
+   */
+  shareable?: boolean;
 }
 
 /** Bounds and timings of the per-user child pool. */
@@ -24,6 +29,8 @@ export interface PoolConfig {
   maxChildren: number;
   /** Most children of one user. */
   maxChildrenPerUser: number;
+  /** Most shareable requests running on one child at once (`1`: never shared). */
+  maxSharedPerChild: number;
   /** An idle child unused this long is ended, in ms. */
   idleTimeoutMs: number;
   initializeTimeoutMs: number;
@@ -39,8 +46,10 @@ export interface PoolConfig {
 
 /**
  * Initialized 2025 children kept per user for 2026-07-28 requests. A child
- * serves one request at a time and only ever the user it was started for.
- * Bounded per user: while every child of the user is busy, up to
+ * only ever serves the user it was started for, one request at a time, or up
+ * to `maxSharedPerChild` shareable ones ({@link Caller.shareable}); a
+ * shareable request takes an idle child, else the least busy shared one with
+ * room, else a new child. Bounded per user: while every child of the user is busy, up to
  * `maxQueuedPerUser` requests wait (first come, first served) at most
  * `queueTimeoutMs` for one; beyond that, 429. Bounded overall (503 when no
  * idle child of another user can be ended to make room); idle children are
@@ -85,7 +94,7 @@ export class ChildPool {
    */
   acquire(caller: Caller): PooledChild | Promise<PooledChild> {
     // The common case, an idle child of the user, is answered without a promise.
-    return this.take(caller) ?? this.queueFor(caller);
+    return this.take(caller, false) ?? this.queueFor(caller);
   }
 
   /** {@link acquire} once every child of the user is busy: waits in the user's queue. */
@@ -94,15 +103,20 @@ export class ChildPool {
     let front = false;
     for (;;) {
       await this.wait(caller, deadline, front);
-      const child = this.take(caller);
+      const child = this.take(caller, true);
       if (child) return child instanceof Promise ? await child : child;
       // Woken for a freed child: keep the place at the front if another request took it first.
       front = true;
     }
   }
 
-  /** A child for `caller` now (a promise while a new one initializes), or `undefined` when the user must wait. */
-  private take(caller: Caller): PooledChild | Promise<PooledChild> | undefined {
+  /**
+   * A child for `caller` now (a promise while a new one initializes), or `undefined` when the user
+   * must wait. A shareable request joins a busy child only when no request of the user waits
+   * before it (`woken`: it was the oldest waiting), so that one needing a child alone is not
+   * passed over for ever.
+   */
+  private take(caller: Caller, woken: boolean): PooledChild | Promise<PooledChild> | undefined {
     if (this.closing)
       throw new BridgeHttpError(503, JsonRpcCode.ServerError, 'Service Unavailable: shutting down');
     const { user } = caller;
@@ -110,14 +124,24 @@ export class ChildPool {
     if (mine) {
       let best: PooledChild | undefined;
       let other: PooledChild | undefined;
+      let shared: PooledChild | undefined;
+      const join = caller.shareable === true && (woken || !this.queues.has(user));
       for (const c of mine) {
-        if (c.busy || !c.alive) continue;
+        if (!c.alive || c.draining) continue;
+        if (c.busy) {
+          if (join && !c.exclusive && c.sharing < this.cfg.maxSharedPerChild) {
+            if (sameEnv(c.env, caller.env) && (!shared || c.sharing < shared.sharing)) shared = c;
+          }
+          continue;
+        }
         if (!sameEnv(c.env, caller.env)) other = c;
         else if (!best || c.lastUsed > best.lastUsed) best = c;
       }
-      if (best) {
-        best.busy = true;
-        return best;
+      const chosen = best ?? shared;
+      if (chosen) {
+        if (caller.shareable) chosen.sharing++;
+        else chosen.exclusive = true;
+        return chosen;
       }
       // At the user's cap, an idle child started with other header-given env makes room.
       if (other && mine.size >= this.cfg.maxChildrenPerUser) this.discard(other);
@@ -137,14 +161,18 @@ export class ChildPool {
     this.add(child);
     child.process.onStderr = (line) =>
       this.cfg.logger.info('child stderr', { modern: true, pid: child.process.pid, line });
-    return this.start(child);
+    return this.start(child, caller.shareable === true);
   }
 
-  /** Initializes a new child; 502 when it does not answer. */
-  private async start(child: PooledChild): Promise<PooledChild> {
+  /** Initializes a new child (leased alone meanwhile), then leases it as asked; 502 when it does not answer. */
+  private async start(child: PooledChild, shareable: boolean): Promise<PooledChild> {
     try {
       const init = await child.initialize(this.cfg.initializeTimeoutMs);
       this.initResult ??= init;
+      if (shareable) {
+        child.exclusive = false;
+        child.sharing++;
+      }
     } catch (err) {
       this.remove(child);
       void child.process.kill(this.cfg.killGraceMs);
@@ -161,13 +189,25 @@ export class ChildPool {
     return child;
   }
 
-  /** Returns a leased child; a dead one is dropped. */
-  release(child: PooledChild): void {
-    child.lease = undefined;
-    child.busy = false;
+  /**
+   * Gives back a lease of `child` (`shared`: one of its shareable ones); a dead child is dropped,
+   * and so is a draining one once its last request is done.
+   */
+  release(child: PooledChild, shared = false): void {
+    if (shared) child.sharing--;
+    else child.exclusive = false;
     child.lastUsed = this.cfg.clock.now();
-    if (!child.alive || this.closing) this.discard(child);
+    if (!child.alive || this.closing || (child.draining && !child.busy)) this.discard(child);
     this.wake(child.user);
+  }
+
+  /**
+   * Gives back a lease of a child that missed a deadline: the child is ended, at once when no other
+   * request runs on it, else once the last one is done (it takes no new ones meanwhile).
+   */
+  retire(child: PooledChild, shared = false): void {
+    child.draining = true;
+    this.release(child, shared);
   }
 
   /**
