@@ -21,7 +21,9 @@
 // cost included (gateway-2026/sdk-clients.ts): the SDK 2.x client pinned to 2026-07-28 against
 // 2025 sessions of the SDK 1.x client and of the SDK 2.x client in 'legacy' mode, BENCH_SDK_ROUNDS
 // (9) rounds of BENCH_SDK_CALLS (1000) calls each, after BENCH_SDK_WARMUP (10,000) calls of each
-// client (a 2025 session's child is new).
+// client (a 2025 session's child is new). And one user's BENCH_PARALLEL_WIDTH (10) calls at
+// once to a tool that waits 100 ms, one session against stateless calls, BENCH_PARALLEL_ROUNDS (9)
+// alternating rounds (gateway-2026/parallel.ts).
 //
 // Bounded: BENCH_ROUNDS alternating rounds (default 7) of BENCH_DURATION seconds
 // per autocannon run (default 3); about four and a half minutes in all with the raw-socket
@@ -48,6 +50,7 @@ import { treeCpuMs } from '../lib/proc.js';
 import { sequentialPosts } from '../lib/sequential.js';
 import { startServer, stopServer } from '../lib/servers.js';
 import { openSession, sessionHeaders, waitReady, writeBenchGatewayConfig } from '../lib/session.js';
+import { parallelRounds, reportParallel } from './parallel.js';
 import { reportSdk, sdkRounds } from './sdk-clients.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
@@ -57,6 +60,8 @@ const FIRST_RESULT_SAMPLES = 15;
 const SDK_ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 9);
 const SDK_CALLS = Number(process.env.BENCH_SDK_CALLS ?? 1000);
 const SDK_WARMUP = Number(process.env.BENCH_SDK_WARMUP ?? 10_000);
+const PARALLEL_WIDTH = Number(process.env.BENCH_PARALLEL_WIDTH ?? 10);
+const PARALLEL_ROUNDS = Number(process.env.BENCH_PARALLEL_ROUNDS ?? 9);
 
 /** One user's way in: its token, and the 2025 session opened for it. */
 interface Client {
@@ -272,6 +277,7 @@ async function main() {
     const lean1 = await leanRounds(url, gateway.pid, [one], LEAN_PAIRS, LEAN_CALLS);
     const lean10 = await leanRounds(url, gateway.pid, clients, LEAN10_PAIRS, LEAN10_CALLS);
     const sdk = await sdkRounds(url, one.auth, gateway.pid, SDK_ROUNDS, SDK_CALLS, SDK_WARMUP);
+    const parallel = await parallelRounds(url, one.auth, one.sid, PARALLEL_WIDTH, PARALLEL_ROUNDS);
     const first = await firstResult(url, one);
     report(rows, cpu, first);
     reportLean(
@@ -281,6 +287,10 @@ async function main() {
     reportLean(
       `c=10 through raw keep-alive sockets (${USERS} users, a socket each; ${LEAN10_PAIRS} alternating pairs of rounds of ${LEAN10_CALLS} calls per user):`,
       lean10,
+    );
+    reportParallel(
+      `one user, ${PARALLEL_WIDTH} calls at once to a tool that waits (${PARALLEL_ROUNDS} alternating rounds, medians):`,
+      parallel,
     );
     reportSdk(
       `c=1 through the MCP SDK clients, their own cost included (${SDK_ROUNDS} rounds of ${SDK_CALLS} calls each, the order rotating):`,
