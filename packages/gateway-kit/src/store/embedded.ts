@@ -59,6 +59,15 @@ const SEP = '\u001f';
 /** The character after {@link SEP}: the end of a set's range. */
 const SEP_END = '\u0020';
 
+/**
+ * The map's size, fixed: the most the database can hold before LMDB must grow the map (the file
+ * itself grows only as pages are used; on 32-bit systems lmdb-js maps it in chunks). Left to
+ * lmdb-js, the map starts at 128 KiB and is grown while the gateway runs. With `mcp-gateway users
+ * add` writing from a second process at the same time, that growth is the likely cause of the
+ * committed rows an e2e test lost and of the transactions it saw fail with MDB_BAD_TXN.
+ */
+const MAP_SIZE = 8 * 1024 ** 3;
+
 /** A database failure as {@link StoreUnavailableError} (503), keeping one already of that kind. */
 function unavailable(err: unknown): StoreUnavailableError {
   return storeUnavailable(err, 'embedded');
@@ -102,7 +111,12 @@ export class EmbeddedStore implements Store {
     mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
     try {
       // `commit`: LMDB does not fsync; each commit still reaches the OS at once (a killed process loses nothing).
-      this.root = open({ path: this.path, maxDbs: 4, ...(this.flush ? {} : { noSync: true }) });
+      this.root = open({
+        path: this.path,
+        maxDbs: 4,
+        mapSize: MAP_SIZE,
+        ...(this.flush ? {} : { noSync: true }),
+      });
       // LMDB creates its files with the umask's mode; state and secrets stay private.
       for (const file of [this.path, `${this.path}-lock`]) if (existsSync(file)) chmodSync(file, 0o600);
       this.entries = this.root.openDB<Entry, string>('entries', { encoding: 'json' });
