@@ -28,6 +28,21 @@ export async function readText(request: Request, max: number): Promise<string> {
 }
 
 /**
+ * The text of an MCP request's body: the node edge's buffer when it read the body already (no
+ * promise), else read from `request`. Over {@link MAX_MCP_BODY_BYTES} it throws (or rejects with)
+ * {@link mcpBodyTooLarge}.
+ */
+export function mcpBodyText(request: Request, buffered: Uint8Array | undefined): string | Promise<string> {
+  if (!buffered) {
+    return readText(request, MAX_MCP_BODY_BYTES).catch((err: unknown) => {
+      throw err instanceof BodyTooLarge ? mcpBodyTooLarge() : err;
+    });
+  }
+  if (buffered.byteLength > MAX_MCP_BODY_BYTES) throw mcpBodyTooLarge();
+  return Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8');
+}
+
+/**
  * The JSON body of an admin API request (at most {@link MAX_ADMIN_BODY_BYTES}), or the answer for
  * one that is too large (413) or not JSON (400), both `invalid_request`.
  */

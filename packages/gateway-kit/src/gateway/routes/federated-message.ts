@@ -7,13 +7,7 @@ import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { GatewayError, JsonRpcCode } from '../../errors.js';
 import type { MemberReply } from '../../federation/member.js';
 import type { RequestInfo } from '../../http/node.js';
-import {
-  BodyTooLarge,
-  MAX_MCP_BODY_BYTES,
-  mcpBodyNotJson,
-  mcpBodyTooLarge,
-  readText,
-} from '../request-body.js';
+import { mcpBodyNotJson, mcpBodyText } from '../request-body.js';
 import { isResponse } from './federated-input.js';
 
 /** A POST's message: a request, a notification, or a client's response. */
@@ -56,18 +50,8 @@ export function readMessage(
   request: Request,
   info: RequestInfo,
 ): RpcMessage | unknown[] | Promise<RpcMessage | unknown[]> {
-  const buffered = info.body;
-  if (!buffered) return readText(request, MAX_MCP_BODY_BYTES).then(parseMessage, tooLarge);
-  if (buffered.byteLength > MAX_MCP_BODY_BYTES) return tooLarge(new BodyTooLarge());
-  return parseMessage(
-    Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8'),
-  );
-}
-
-/** A body over the cap is 413 (anything else thrown while reading is rethrown). */
-function tooLarge(err: unknown): never {
-  if (!(err instanceof BodyTooLarge)) throw err;
-  throw mcpBodyTooLarge();
+  const text = mcpBodyText(request, info.body);
+  return typeof text === 'string' ? parseMessage(text) : text.then(parseMessage);
 }
 
 /** A POST body's JSON-RPC request, notification or response, or a batch's array; anything else is refused. */

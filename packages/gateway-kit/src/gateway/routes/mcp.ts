@@ -12,13 +12,7 @@ import { duplicateMemberName } from '../duplicate-member.js';
 import type { ServiceEntry } from '../../services/registry.js';
 import { McpRequestTrace } from '../../telemetry/mcp-trace.js';
 import { tapReplies } from '../reply-tap.js';
-import {
-  BodyTooLarge,
-  MAX_MCP_BODY_BYTES,
-  mcpBodyNotJson,
-  mcpBodyTooLarge,
-  readText,
-} from '../request-body.js';
+import { mcpBodyNotJson, mcpBodyText } from '../request-body.js';
 import { ToolObservation } from '../tool-observation.js';
 import type { RouteContext } from './context.js';
 import { withHeaders } from './headers.js';
@@ -77,12 +71,6 @@ type Admission =
       policy: PolicyAdmission | undefined;
     };
 
-/** How the body of a request is at hand: already read by the node edge, or still to read. */
-interface BodyAccess {
-  buffered: Uint8Array | undefined;
-  read: () => Promise<string>;
-}
-
 /**
  * MCP requests to a service, top to bottom: CORS preflight; admission (CORS origin, the token's
  * audience and scope, the service's `users` list, the body cap, SEP-2243 headers for `http`
@@ -110,7 +98,7 @@ export class McpRoute {
       entry,
       (name) => headers.get(name),
       request.method,
-      { buffered: info.body, read: () => readText(request, MAX_MCP_BODY_BYTES) },
+      () => mcpBodyText(request, info.body),
       pub,
       { log },
     );
@@ -150,7 +138,8 @@ export class McpRoute {
     entry: ServiceEntry,
     header: (name: string) => string | null | undefined,
     method: string,
-    body: BodyAccess,
+    /** The body's text ({@link mcpBodyText}: already read by the node edge, or read now). */
+    body: () => string | Promise<string>,
     pub: PublicRequest,
     // An object with a getter: the request's child logger is made only when a line is logged.
     logs: { readonly log: Logger },
@@ -164,14 +153,11 @@ export class McpRoute {
     let policy: PolicyAdmission | undefined;
     if (method === 'POST') {
       try {
-        const { buffered } = body;
-        if (buffered && buffered.byteLength > MAX_MCP_BODY_BYTES) throw new BodyTooLarge();
-        text = buffered
-          ? Buffer.from(buffered.buffer, buffered.byteOffset, buffered.byteLength).toString('utf8')
-          : await body.read();
+        text = await body();
       } catch (err) {
-        if (!(err instanceof BodyTooLarge)) throw err;
-        return { refusal: mcpBodyTooLarge().toResponse() };
+        // Over the cap: 413 (mcpBodyTooLarge).
+        if (!(err instanceof GatewayError)) throw err;
+        return { refusal: err.toResponse() };
       }
       ({ messages, json } = rpcMessages(text));
       // The policy, the tool-call log and webhooks judge the parsed body, and the bytes go on as sent:
