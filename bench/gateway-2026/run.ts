@@ -3,8 +3,7 @@
 // one run and printed as a ratio (stateless/sessions throughput, aim >= 1.0):
 //   c=1   one user: one 2025 session vs stateless calls (a pooled child of the user);
 //   c=10  ten users, one connection each: ten sessions vs ten users' stateless calls
-//         (the bridge keeps at most two 2026 children per user, so ten connections
-//         of one user would be refused with 429 by design).
+//         (a child each; one user's parallel calls have a section of their own).
 // Then a new client's first result: 2025 needs initialize + initialized + the call
 // (and a child started for the session); 2026 is the call alone, and its answer
 // carries no Mcp-Session-Id (checked; the run fails otherwise).
