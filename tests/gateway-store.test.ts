@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { killAllSpawned, spawnCli } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -150,5 +152,32 @@ describe('embedded store: the CLI and a running gateway share the database', () 
     );
     for (const c of registered) expect(ids.has(c.client_id)).toBe(true);
     await gw.cli.kill();
+  }, 120_000);
+});
+
+describe('embedded store: the running gateway is its one writer', () => {
+  it('serves its store on a private socket; a second gateway on the same store refuses to start; SIGTERM removes the socket', async () => {
+    const cwd = tempDir('gw-one-writer-');
+    const port = await freePort();
+    const gw = await startGateway({ cwd, port, env: envFor(port) });
+    const socket = path.join(cwd, '.mcp-gateway', 'store.mdb.sock');
+    expect(statSync(socket).isSocket()).toBe(true);
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+
+    const port2 = await freePort();
+    const second = await cli([], cwd, envFor(port2));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/cannot start: the embedded store is in use by another running gateway/);
+    // The first gateway still serves, and the CLI still writes through it.
+    expect((await registerPublicClient(gw.url, fromNewSource())).status).toBe(201);
+    const added = await cli(['users', 'add', 'gina', '--password', 'gina-password'], cwd, envFor(port));
+    expect([added.code, added.stderr]).toEqual([0, '']);
+
+    await gw.cli.kill(10_000);
+    expect((await gw.cli.exited).signal).toBeNull();
+    expect(existsSync(socket)).toBe(false);
+    // With no gateway running, the CLI opens the file itself.
+    const listed = await cli(['users', 'list'], cwd, envFor(port));
+    expect(listed.stdout).toMatch(/gina/);
   }, 120_000);
 });

@@ -5,12 +5,21 @@ import { ManualClock } from '@mcp-gateway/oauth-dynamicclient';
 import { storeContract } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../src/store/embedded.js';
+import { storeSocketPath } from '../src/store/store-socket-protocol.js';
+import { serveStore, type StoreSocketServer } from '../src/store/store-socket-server.js';
 import { inChild } from './helpers/store-child.js';
 
 const opened: EmbeddedStore[] = [];
+const sockets: StoreSocketServer[] = [];
 afterAll(async () => {
+  for (const s of sockets) await s.close().catch(() => {});
   for (const s of opened) await s.close().catch(() => {});
 });
+
+/** Serves `store` on its socket, as a running gateway does: other processes then write through it. */
+async function serve(store: EmbeddedStore) {
+  sockets.push(await serveStore(store, storeSocketPath(store.path)));
+}
 
 const tmpDb = () => path.join(mkdtempSync(path.join(tmpdir(), 'gw-embedded-')), 'data', 'store.mdb');
 
@@ -54,9 +63,10 @@ describe('embedded store: persistence and processes', () => {
     expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
   });
 
-  it('a write by another process is seen by this one, and this one’s by it', async () => {
+  it('a write by another process (through the socket) is seen by this one, and this one’s by it', async () => {
     const file = tmpDb();
     const store = openStore(file);
+    await serve(store);
     await store.set('mine', 1);
     const out = await inChild(
       file,
@@ -69,6 +79,7 @@ describe('embedded store: persistence and processes', () => {
   it('increment and take are atomic across processes: no count is lost, a code is taken once', async () => {
     const file = tmpDb();
     const store = openStore(file);
+    await serve(store);
     await store.set('code', 'the-code', 60_000);
     const child = `const took = await store.take('code');
 await Promise.all(Array.from({ length: 200 }, () => store.increment('ctr', 60_000)));

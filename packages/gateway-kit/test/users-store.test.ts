@@ -7,19 +7,28 @@ import { hashPassword, type LocalUser } from '@mcp-gateway/oauth-dynamicclient';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../src/store/embedded.js';
 import { LocalUsers, USER_INDEX_KEY, userKey, USERS_KEY } from '../src/gateway/users.js';
+import { storeSocketPath } from '../src/store/store-socket-protocol.js';
+import { serveStore } from '../src/store/store-socket-server.js';
 import { inChild } from './helpers/store-child.js';
 
 const WEAK = { N: 1024, r: 8, p: 1 };
 const STRONG = { N: 2048, r: 8, p: 1 };
 
-const opened: EmbeddedStore[] = [];
+const opened: { close(): Promise<void> }[] = [];
 afterAll(async () => {
-  for (const s of opened) await s.close().catch(() => {});
+  for (const s of opened.reverse()) await s.close().catch(() => {});
 });
 
 function openStore(file = path.join(mkdtempSync(path.join(tmpdir(), 'gw-users-')), 'store.mdb')) {
   const store = new EmbeddedStore({ path: file });
   opened.push(store);
+  return { file, store };
+}
+
+/** Opens a store served on its socket, as a running gateway's: child processes go through it. */
+async function servedStore() {
+  const { file, store } = openStore();
+  opened.push(await serveStore(store, storeSocketPath(file)));
   return { file, store };
 }
 
@@ -33,7 +42,7 @@ await Promise.all(${JSON.stringify(list)}.map((name) => users.put(name, name + '
 
 describe('local users shared by processes', () => {
   it('users: two processes each adding 25 users at once to one store keep all 50', async () => {
-    const { file, store } = openStore();
+    const { file, store } = await servedStore();
     const a = names('ann', 25);
     const b = names('bob', 25);
     await Promise.all([inChild(file, putAll(a)), inChild(file, putAll(b))]);
@@ -42,7 +51,7 @@ describe('local users shared by processes', () => {
   }, 60_000);
 
   it('users upgrade: 25 hash upgrades at once in one process while another adds 25 users lose no user and no upgrade', async () => {
-    const { file, store } = openStore();
+    const { file, store } = await servedStore();
     const old = names('old', 25);
     const seeded = new LocalUsers(store, { passwordCost: WEAK });
     for (const name of old) await seeded.put(name, `${name}-password`);

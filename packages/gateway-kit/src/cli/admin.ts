@@ -8,6 +8,7 @@ import type { CliFlags, CliIo } from './command.js';
 async function open(flags: CliFlags): Promise<Gateway> {
   const { config } = loadConfig({ file: flags.config });
   return createGateway(config, {
+    storeAccess: 'command',
     bootstrapAdmin: false,
     processMetrics: false,
     logger: createStderrLogger('warn'),

@@ -90,6 +90,7 @@ export async function init(flags: CliFlags, io: CliIo): Promise<number> {
   io.out(`wrote ${file}`);
   const { config } = loadConfig({ file });
   const gateway = await createGateway(config, {
+    storeAccess: 'command',
     cwd: path.dirname(file),
     processMetrics: false,
     logger: createStderrLogger('warn'),

@@ -2,6 +2,7 @@ import { loadConfig, serviceRoutes } from '../config/index.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { claudeDesktopEntry, loginCommand } from '../gateway/connect-hints.js';
 import { createGateway, type Gateway } from '../gateway/create.js';
+import { StoreInUseError } from '../store/store-socket-server.js';
 import { createLogger, createPrettyLogger, resolveLogFormat } from '../ops/logger.js';
 import { VERSION } from '../version.js';
 import { CliError } from './errors.js';
@@ -33,6 +34,8 @@ export async function run(flags: CliFlags, io: CliIo): Promise<number> {
     logger,
     bootstrapAdmin: false,
     accessLogLevel: pretty ? 'debug' : 'info',
+  }).catch((err: unknown) => {
+    throw err instanceof StoreInUseError ? new CliError(`cannot start: ${err.message}.`) : err;
   });
   let url: string;
   try {

@@ -36,7 +36,7 @@ import { rateLimitedPages } from './page-limit.js';
 import { Authorization } from './authorization.js';
 import { createGatewayHandler, type GatewayHandler } from './handler.js';
 import { resourcesOf } from './resources.js';
-import { createStore, storeReachable } from './stores.js';
+import { createStore, storeReachable, type EmbeddedAccess } from './stores.js';
 import { liveLocalIdentityProvider, LocalUsers } from './users.js';
 
 export interface CreateGatewayOptions {
@@ -46,6 +46,12 @@ export interface CreateGatewayOptions {
   cwd?: string;
   /** A store to use instead of the configured one (tests, embedding). */
   store?: Store;
+  /**
+   * How this process uses an embedded store (default `owner`: it serves the database on its
+   * socket and refuses to start while another process serves it). Admin commands pass
+   * `command`: through a running gateway's socket. See {@link EmbeddedAccess}.
+   */
+  storeAccess?: EmbeddedAccess;
   /** Backends to use instead of the built-in ones. */
   backendFactory?: BackendFactory;
   /** Include Node process metrics in `/metrics`. Default true. */
@@ -143,11 +149,15 @@ export async function createGateway(
   const logger = opts.logger ?? createLogger(config.logging.level);
   const store =
     opts.store ??
-    (await createStore(config, cwd, (done) =>
-      logger.info(
-        'imported the file store (store.json) into the embedded store; the old file is kept as a backup',
-        { entries: done.entries, backup: done.backup },
-      ),
+    (await createStore(
+      config,
+      cwd,
+      (done) =>
+        logger.info(
+          'imported the file store (store.json) into the embedded store; the old file is kept as a backup',
+          { entries: done.entries, backup: done.backup },
+        ),
+      opts.storeAccess,
     ));
   for (const warning of subjectWarnings(config))
     logger.warn('config: a user list entry never matches', { config: warning });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { keyvStore, MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import Keyv from 'keyv';
@@ -6,6 +7,9 @@ import { EmbeddedStore } from '../store/embedded.js';
 import { FileKeyvAdapter } from '../store/file-adapter.js';
 import { guardedStore } from '../store/guarded.js';
 import { importFileStore, type FileStoreImport } from '../store/import-file-store.js';
+import { SocketStore } from '../store/socket-store.js';
+import { MAX_SOCKET_PATH, storeSocketPath } from '../store/store-socket-protocol.js';
+import { serveStore, socketAnswers, StoreInUseError } from '../store/store-socket-server.js';
 
 /** `store.path` when the store is of `type`, else `<dataDir>/<name>`; relative to `cwd`. */
 function storePath(config: GatewayConfig, cwd: string, type: 'file' | 'embedded', name: string): string {
@@ -30,9 +34,73 @@ export const embeddedStoreFile = (config: GatewayConfig, cwd: string): string =>
 export const isRateLimitCounter = (key: string): boolean => /^(?:[^:]*:)?rl:/.test(key);
 
 /**
+ * How a process uses the embedded store. Only the process serving the database's socket
+ * writes the file (lmdb-js loses commits now and then when several processes write one).
+ * - `owner` (a gateway): waits up to 5 s for another process's socket to go (an admin
+ *   command ending), then opens the file and serves it; {@link StoreInUseError} when it stays.
+ * - `command` (admin commands): through the socket when a process serves it; else opens
+ *   the file and serves it itself until it closes (so that commands run at once share it).
+ */
+export type EmbeddedAccess = 'owner' | 'command';
+
+/** How long an owner waits for another process's store socket to go. */
+const OWNER_WAIT_MS = 5000;
+/** How long a closing command waits for the commands it serves to finish. */
+const COMMAND_GRACE_MS = 30_000;
+
+/** Resolves `true` once nothing answers on `socket`, `false` if something still does after `ms`. */
+async function socketGone(socket: string, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (existsSync(socket) && (await socketAnswers(socket))) {
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/** The embedded store at `file` as `access` says: served by this process, or another's through its socket. */
+async function openEmbedded(
+  file: string,
+  durability: 'commit' | 'flush',
+  access: EmbeddedAccess,
+  onOpen: (store: EmbeddedStore) => void,
+): Promise<Store> {
+  const socket = storeSocketPath(file);
+  // Too long for a unix socket: served by nobody; the README says not to run commands meanwhile.
+  const servable = Buffer.byteLength(socket) <= MAX_SOCKET_PATH;
+  if (servable && access === 'command') {
+    const served = await SocketStore.connect(socket);
+    if (served) return served;
+  }
+  if (servable && access === 'owner' && !(await socketGone(socket, OWNER_WAIT_MS)))
+    throw new StoreInUseError(socket);
+  const store = new EmbeddedStore({ path: file, durability });
+  try {
+    onOpen(store);
+    if (!servable) return store;
+    const server = await serveStore(store, socket);
+    const close = store.close.bind(store);
+    // The socket goes first, once what it serves is done (a gateway does not wait long for commands).
+    store.close = async () => {
+      await server.close(access === 'owner' ? 1000 : COMMAND_GRACE_MS);
+      await close();
+    };
+    return store;
+  } catch (err) {
+    await store.close().catch(() => {});
+    // Another command started serving it meanwhile: use theirs.
+    const served =
+      err instanceof StoreInUseError && access === 'command' && (await SocketStore.connect(socket));
+    if (served) return served;
+    throw err;
+  }
+}
+
+/**
  * The store named by the config: `embedded` (the default: LMDB in the data
- * dir; imports `<dataDir>/store.json` of the old file store once, reported
- * through `onImport`), `file` (legacy: Keyv over {@link FileKeyvAdapter},
+ * dir, served on its socket or reached through another process's, see
+ * {@link EmbeddedAccess}; imports `<dataDir>/store.json` of the old file store
+ * once, reported through `onImport`), `file` (legacy: Keyv over {@link FileKeyvAdapter},
  * through oauth-dynamicclient's `keyvStore`), `memory`, or `redis` (atomic
  * across instances; its client, some 400 files, is loaded only then).
  */
@@ -40,22 +108,14 @@ export async function createStore(
   config: GatewayConfig,
   cwd: string,
   onImport?: (done: FileStoreImport) => void,
+  access: EmbeddedAccess = 'owner',
 ): Promise<Store> {
   switch (config.store.type) {
-    case 'embedded': {
-      const store = new EmbeddedStore({
-        path: embeddedStoreFile(config, cwd),
-        durability: config.store.durability,
-      });
-      try {
+    case 'embedded':
+      return openEmbedded(embeddedStoreFile(config, cwd), config.store.durability, access, (store) => {
         const done = importFileStore(store, path.resolve(cwd, config.dataDir, 'store.json'));
         if (done) onImport?.(done);
-      } catch (err) {
-        void store.close();
-        throw err;
-      }
-      return store;
-    }
+      });
     case 'file':
       return keyvStore(
         new Keyv({

@@ -81,9 +81,12 @@ function unavailable(err: unknown): StoreUnavailableError {
  * - Crash-safe: LMDB never overwrites live pages; a process killed mid-write
  *   leaves the last committed state, and a write resolves once committed
  *   (or flushed to disk: {@link EmbeddedStoreOptions.durability}).
- * - Several processes on one file (the gateway and `mcp-gateway users add`):
- *   writes are serialised by LMDB's own lock; `take`, `increment`, `delete`,
- *   `compareAndSet` and the set operations are transactions, atomic across processes.
+ * - One writing process: `take`, `increment`, `delete`, `compareAndSet` and the set
+ *   operations are transactions. Do not write one file from several processes at once:
+ *   through lmdb-js 3.5 that loses a committed write now and then (4 processes writing
+ *   at once lost one in about 1 run of 20). A running gateway serves its store on a
+ *   socket instead (`serveStore`), and `mcp-gateway users add` and the other admin
+ *   commands go through it (`SocketStore`).
  * - Sets are one row per member (`addToSet` is O(log n), not a rewrite of the list).
  * - Expiry follows the clock on every read; an index by expiry time lets a
  *   timer (unref'd) remove expired rows in batches of `sweepBatch`.

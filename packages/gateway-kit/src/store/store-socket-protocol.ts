@@ -1,0 +1,81 @@
+/**
+ * The line protocol of the embedded store's socket: one JSON object per line each way.
+ * A request names a {@link Store} method and its arguments by field, so that `undefined`
+ * (absent) stays apart from `null`; the answer carries the request's `i`.
+ *
+ * - request: `{ i, m, k?, v?, t?, x?, s? }` (key, value, TTL ms, expected value, set member)
+ * - answer: `{ i, r? }` (result; absent for `undefined`) or `{ i, e }` (the error's message)
+ */
+import { z } from 'zod';
+
+/** At most this many bytes in one line either way (a stored value and its envelope). */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+const key = z
+  .string()
+  .min(1)
+  .max(64 * 1024);
+const ttl = z
+  .number()
+  .int()
+  .positive()
+  .max(2 ** 47);
+const id = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** A request line, validated; each method with exactly the fields it takes. */
+export const storeRequest = z.discriminatedUnion('m', [
+  z.strictObject({ i: id, m: z.literal('get'), k: key }),
+  z.strictObject({ i: id, m: z.literal('set'), k: key, v: z.unknown(), t: ttl.optional() }),
+  z.strictObject({ i: id, m: z.literal('delete'), k: key }),
+  z.strictObject({ i: id, m: z.literal('take'), k: key }),
+  z.strictObject({ i: id, m: z.literal('increment'), k: key, t: ttl }),
+  z.strictObject({ i: id, m: z.literal('compareAndSet'), k: key, x: z.unknown().optional(), v: z.unknown() }),
+  z.strictObject({ i: id, m: z.literal('addToSet'), k: key, s: z.string() }),
+  z.strictObject({ i: id, m: z.literal('removeFromSet'), k: key, s: z.string() }),
+  z.strictObject({ i: id, m: z.literal('members'), k: key }),
+  z.strictObject({ i: id, m: z.literal('ping') }),
+]);
+
+export type StoreRequest = z.infer<typeof storeRequest>;
+
+/** An answer line as the client reads it. */
+export const storeAnswer = z.union([
+  z.strictObject({ i: id, r: z.unknown().optional() }),
+  z.strictObject({ i: id.nullable(), e: z.string() }),
+]);
+
+export type StoreAnswer = z.infer<typeof storeAnswer>;
+
+/**
+ * Splits a byte stream into lines, refusing any longer than {@link MAX_LINE_BYTES}:
+ * `push` returns the complete lines, or `undefined` once the limit is passed.
+ */
+export class LineReader {
+  private parts: Buffer[] = [];
+  private size = 0;
+
+  push(chunk: Buffer): string[] | undefined {
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (this.size + nl - start > MAX_LINE_BYTES) return undefined;
+      this.parts.push(chunk.subarray(start, nl));
+      lines.push(Buffer.concat(this.parts).toString('utf8'));
+      this.parts = [];
+      this.size = 0;
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      this.size += chunk.length - start;
+      if (this.size > MAX_LINE_BYTES) return undefined;
+      this.parts.push(chunk.subarray(start));
+    }
+    return lines;
+  }
+}
+
+/** The socket beside an embedded database file. */
+export const storeSocketPath = (databaseFile: string): string => `${databaseFile}.sock`;
+
+/** Longest unix socket path Linux and macOS accept (`sun_path` less its terminating NUL). */
+export const MAX_SOCKET_PATH = 103;

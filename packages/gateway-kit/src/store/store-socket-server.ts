@@ -1,0 +1,196 @@
+/**
+ * Serves a gateway's embedded store to other processes on one unix socket, so that
+ * only the gateway writes to the database. LMDB through lmdb-js 3.5 loses committed
+ * writes now and then when two processes write one file (measured: 4 processes
+ * writing at once lost a commit in about 1 run of 20), so `mcp-gateway users add`
+ * and the other admin commands send their reads and writes here while a gateway runs.
+ *
+ * The socket sits beside the database, mode 0600: whoever may connect may also open
+ * the database file itself, so it grants nothing new.
+ */
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { isStoreUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { LineReader, storeRequest, type StoreRequest } from './store-socket-protocol.js';
+
+export interface StoreSocketServerOptions {
+  /** At most this many connections at once; more are closed at once (default 32). */
+  maxConnections?: number;
+  /** At most this many requests in progress per connection; reading pauses beyond (default 64). */
+  maxInFlight?: number;
+  /** Told of a connection dropped for a bad or oversized line (never given the line). */
+  onRefused?: (reason: string) => void;
+}
+
+/** Another live process already serves this store's socket. */
+export class StoreInUseError extends Error {
+  override readonly name = 'StoreInUseError';
+  constructor(readonly socketPath: string) {
+    super(
+      `the embedded store is in use by another running gateway or admin command (its socket ${socketPath} answers); ` +
+        'stop it first, or use store: { type: redis } to run several gateways',
+    );
+  }
+}
+
+/** A running store socket. */
+export interface StoreSocketServer {
+  readonly path: string;
+  /**
+   * Stops accepting; waits up to `graceMs` (default 0) for the connections to end, then ends
+   * them; removes the socket file.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Resolves `true` when something accepts a connection on `socketPath` within `timeoutMs`. */
+export function socketAnswers(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socketPath);
+    const done = (live: boolean) => {
+      clearTimeout(timer);
+      probe.destroy();
+      resolve(live);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    probe.once('connect', () => done(true));
+    probe.once('error', () => done(false));
+  });
+}
+
+/** Runs one request against `store`; the answer's `r`. */
+function run(store: Store, q: StoreRequest): Promise<unknown> {
+  switch (q.m) {
+    case 'get':
+      return store.get(q.k);
+    case 'set':
+      return store.set(q.k, q.v, q.t);
+    case 'delete':
+      return store.delete(q.k);
+    case 'take':
+      return store.take(q.k);
+    case 'increment':
+      return store.increment(q.k, q.t);
+    case 'compareAndSet':
+      return store.compareAndSet(q.k, q.x, q.v);
+    case 'addToSet':
+      return store.addToSet(q.k, q.s);
+    case 'removeFromSet':
+      return store.removeFromSet(q.k, q.s);
+    case 'members':
+      return store.members(q.k);
+    case 'ping':
+      return store.ping ? store.ping() : store.get('gateway:ping').then(() => undefined);
+  }
+}
+
+/**
+ * One connection: lines in, answers out. At most `maxInFlight` requests run at once; the
+ * rest of what arrived waits (reading pauses meanwhile) until answers go out.
+ */
+function serveConnection(
+  socket: net.Socket,
+  store: Store,
+  maxInFlight: number,
+  refuse: (reason: string) => void,
+): void {
+  const lines = new LineReader();
+  const waiting: string[] = [];
+  let inFlight = 0;
+  const drop = (reason: string) => {
+    refuse(reason);
+    waiting.length = 0;
+    socket.destroy();
+  };
+  const write = (message: object) => {
+    inFlight--;
+    if (socket.destroyed) return;
+    socket.write(`${JSON.stringify(message)}\n`);
+    pump();
+  };
+  const start = (line: string): boolean => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      drop('not JSON');
+      return false;
+    }
+    const q = storeRequest.safeParse(parsed);
+    if (!q.success) {
+      drop('not a store request');
+      return false;
+    }
+    inFlight++;
+    run(store, q.data).then(
+      (r) => write({ i: q.data.i, r }),
+      (err: unknown) =>
+        write({
+          i: q.data.i,
+          e: isStoreUnavailable(err) ? err.message : `storage unavailable (${String(err)})`,
+        }),
+    );
+    return true;
+  };
+  const pump = () => {
+    while (inFlight < maxInFlight && waiting.length > 0) if (!start(waiting.shift()!)) return;
+    if (waiting.length > 0 || inFlight >= maxInFlight) socket.pause();
+    else socket.resume();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    const got = lines.push(chunk);
+    if (!got) return drop('line too long');
+    waiting.push(...got);
+    pump();
+  });
+  socket.on('error', () => socket.destroy());
+}
+
+/**
+ * Serves `store` on `socketPath`. A socket file left by a process that died is replaced;
+ * one that answers means another gateway serves the store: {@link StoreInUseError}.
+ */
+export async function serveStore(
+  store: Store,
+  socketPath: string,
+  options: StoreSocketServerOptions = {},
+): Promise<StoreSocketServer> {
+  if (existsSync(socketPath)) {
+    if (await socketAnswers(socketPath)) throw new StoreInUseError(socketPath);
+    unlinkSync(socketPath);
+  }
+  const maxInFlight = options.maxInFlight ?? 64;
+  const refuse = options.onRefused ?? (() => {});
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    serveConnection(socket, store, maxInFlight, refuse);
+  });
+  server.maxConnections = options.maxConnections ?? 32;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new StoreInUseError(socketPath) : err),
+    );
+    server.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o600);
+  let closing: Promise<void> | undefined;
+  return {
+    path: socketPath,
+    close(graceMs = 0) {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          // node removes the file itself; a process that dies leaves it, hence the check above.
+          if (existsSync(socketPath)) unlinkSync(socketPath);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}

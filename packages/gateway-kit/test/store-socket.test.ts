@@ -1,0 +1,292 @@
+// The embedded store served on its socket: the running gateway stays the one process that
+// writes the LMDB file, and admin commands in other processes go through it.
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  ManualClock,
+  MemoryStore,
+  StoreUnavailableError,
+  type Store,
+} from '@mcp-gateway/oauth-dynamicclient';
+import { storeContract } from '@mcp-gateway/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../src/config/schema.js';
+import { createStore } from '../src/gateway/stores.js';
+import { EmbeddedStore } from '../src/store/embedded.js';
+import { SocketStore } from '../src/store/socket-store.js';
+import { MAX_LINE_BYTES, storeSocketPath } from '../src/store/store-socket-protocol.js';
+import { serveStore, StoreInUseError } from '../src/store/store-socket-server.js';
+import { inChild } from './helpers/store-child.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) {
+    await c().catch(() => {});
+  }
+});
+
+const tmpDb = () => path.join(mkdtempSync(path.join(tmpdir(), 'gw-sock-')), 'store.mdb');
+
+async function served(store: Store, file = tmpDb(), options = {}) {
+  const server = await serveStore(store, storeSocketPath(file), options);
+  cleanup.push(() => server.close());
+  return { server, file, socket: storeSocketPath(file) };
+}
+
+async function client(socket: string, options = {}): Promise<SocketStore> {
+  const store = await SocketStore.connect(socket, options);
+  if (!store) throw new Error('no store socket');
+  cleanup.push(() => store.close());
+  return store;
+}
+
+/** A store whose every call waits for `store()`, for the contract's synchronous factory. */
+function deferred(ready: Promise<Store>): Store {
+  return new Proxy({} as Store, {
+    get:
+      (_, method: keyof Store) =>
+      (...args: unknown[]) =>
+        ready.then((s) => (s[method] as (...a: unknown[]) => unknown).apply(s, args)),
+  });
+}
+
+/** A raw connection to the socket: what the server answers, and whether it closed on us. */
+function raw(socket: string) {
+  const conn = net.connect(socket);
+  let got = '';
+  conn.on('data', (d: Buffer) => (got += d.toString()));
+  const closed = new Promise<void>((r) => conn.once('close', () => r()));
+  conn.on('error', () => {});
+  return {
+    conn,
+    closed,
+    answers: () =>
+      got
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { i: number; r?: unknown; e?: string }),
+  };
+}
+
+describe('store contract: the embedded store through its socket', () => {
+  const make = () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const embedded = new EmbeddedStore({ path: tmpDb(), clock });
+    cleanup.push(() => embedded.close());
+    const ready = served(embedded, embedded.path).then(({ socket }) => client(socket));
+    return { clock, store: deferred(ready) };
+  };
+  for (const [rule, check] of Object.entries(storeContract)) it(rule, () => check(make));
+});
+
+describe('store socket: processes share the store through the gateway', () => {
+  it('four processes writing at once through the socket lose no write', async () => {
+    const file = tmpDb();
+    const store = new EmbeddedStore({ path: file });
+    cleanup.push(() => store.close());
+    await served(store, file);
+    // Each process: 10 rounds of 25 writes at once, each a row and a set member.
+    const writer = (n: number) => `let failed = 0;
+for (let r = 0; r < 10; r++)
+  await Promise.all(Array.from({ length: 25 }, async (_, i) => {
+    const k = 'p${n}-' + r + '-' + i;
+    await store.set('row:' + k, { k, pad: 'x'.repeat(1500) });
+    await store.addToSet('rows', k);
+  }));
+process.stdout.write(String(store instanceof kit.SocketStore));`;
+    const outs = await Promise.all([0, 1, 2, 3].map((n) => inChild(file, writer(n))));
+    expect(outs).toEqual(Array(4).fill('true'));
+    const members = await store.members('rows');
+    expect(members).toHaveLength(1000);
+    for (const k of members.slice(0, 50)) expect(await store.get(`row:${k}`)).toMatchObject({ k });
+  }, 60_000);
+
+  it('createStore: the owner serves its store; a command goes through it; a second owner is refused', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-sock-cfg-'));
+    const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
+    const owner = await createStore(config, dataDir);
+    cleanup.push(() => owner.close());
+    expect(owner).toBeInstanceOf(EmbeddedStore);
+    const command = await createStore(config, dataDir, undefined, 'command');
+    cleanup.push(() => command.close());
+    expect(command).toBeInstanceOf(SocketStore);
+    await command.set('from-command', 2);
+    expect(await owner.get('from-command')).toBe(2);
+    const started = Date.now();
+    await expect(createStore(config, dataDir)).rejects.toBeInstanceOf(StoreInUseError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+    // Closing the owner removes the socket: the next command opens the file and serves it itself.
+    await command.close();
+    await owner.close();
+    expect(existsSync(path.join(dataDir, 'store.mdb.sock'))).toBe(false);
+    const alone = await createStore(config, dataDir, undefined, 'command');
+    cleanup.push(() => alone.close());
+    expect(alone).toBeInstanceOf(EmbeddedStore);
+    expect(await alone.get('from-command')).toBe(2);
+  }, 30_000);
+
+  it('createStore: commands run at once share the one that serves; it waits for them before it closes', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-sock-cmd-'));
+    const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
+    const first = await createStore(config, dataDir, undefined, 'command');
+    expect(first).toBeInstanceOf(EmbeddedStore);
+    const second = await createStore(config, dataDir, undefined, 'command');
+    expect(second).toBeInstanceOf(SocketStore);
+    let firstClosed = false;
+    const closing = first.close().then(() => (firstClosed = true));
+    // The serving command stays until the other is done with it.
+    await second.set('late', 'kept');
+    expect(firstClosed).toBe(false);
+    await second.close();
+    await closing;
+    const reopened = await createStore(config, dataDir, undefined, 'command');
+    cleanup.push(() => reopened.close());
+    expect(await reopened.get('late')).toBe('kept');
+  });
+
+  it('an owner waits for a command that serves the store to finish, then serves it', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-sock-wait-'));
+    const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
+    const command = await createStore(config, dataDir, undefined, 'command');
+    await command.set('by-command', 1);
+    let settled = false;
+    const owner = createStore(config, dataDir).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    await command.close();
+    const store = await owner;
+    cleanup.push(() => store.close());
+    expect(store).toBeInstanceOf(EmbeddedStore);
+    expect(await store.get('by-command')).toBe(1);
+  });
+});
+
+describe('store socket: the socket file', () => {
+  it('is private (0600), refuses a second server while live, replaces one left by a dead process, and goes on close', async () => {
+    const store = new MemoryStore();
+    const { server, socket, file } = await served(store);
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    await expect(serveStore(store, socket)).rejects.toBeInstanceOf(StoreInUseError);
+    await server.close();
+    expect(existsSync(socket)).toBe(false);
+    // What a killed gateway leaves: a socket file nobody listens on (here a plain file in its place).
+    writeFileSync(socket, '');
+    const again = await served(store, file);
+    expect(statSync(again.socket).isSocket()).toBe(true);
+    const c = await client(again.socket);
+    await c.set('k', 'v');
+    expect(await store.get('k')).toBe('v');
+  });
+});
+
+describe('store socket: bad input and bounds', () => {
+  async function refusals() {
+    const store = new MemoryStore();
+    await store.set('kept', 'yes');
+    const reasons: string[] = [];
+    const { socket } = await served(store, tmpDb(), { onRefused: (r: string) => reasons.push(r) });
+    return { store, reasons, socket };
+  }
+
+  it.each([
+    ['not JSON', '{"i":1,"m":"get",\n', 'not JSON'],
+    ['an unknown method', '{"i":1,"m":"flushall"}\n', 'not a store request'],
+    ['a field of the wrong type', '{"i":1,"m":"set","k":7,"v":1}\n', 'not a store request'],
+    ['an unknown field', '{"i":1,"m":"delete","k":"kept","all":true}\n', 'not a store request'],
+    ['a negative TTL', '{"i":1,"m":"increment","k":"n","t":-5}\n', 'not a store request'],
+  ])('%s: the connection is dropped unanswered, the store unchanged', async (_, line, reason) => {
+    const { store, reasons, socket } = await refusals();
+    const r = raw(socket);
+    r.conn.write(line);
+    await r.closed;
+    expect(r.answers()).toEqual([]);
+    expect(reasons).toEqual([reason]);
+    expect(await store.get('kept')).toBe('yes');
+    expect(await store.get('n')).toBeUndefined();
+    // Other connections still work.
+    expect(await (await client(socket)).get('kept')).toBe('yes');
+  });
+
+  it('a line over the size limit: dropped before it is all read, nothing stored', async () => {
+    const { store, reasons, socket } = await refusals();
+    const r = raw(socket);
+    r.conn.write(`{"i":1,"m":"set","k":"big","v":"${'x'.repeat(MAX_LINE_BYTES)}`);
+    await r.closed;
+    expect(reasons).toEqual(['line too long']);
+    expect(await store.get('big')).toBeUndefined();
+  });
+
+  it('at most 64 requests of one connection run at once; the rest wait and are all answered', async () => {
+    let running = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const slow = new MemoryStore();
+    const get = slow.get.bind(slow);
+    slow.get = async <T>(key: string) => {
+      most = Math.max(most, ++running);
+      await new Promise<void>((r) => release.push(r));
+      running--;
+      return get<T>(key);
+    };
+    const { socket } = await served(slow);
+    const c = await client(socket);
+    const calls = Array.from({ length: 200 }, (_, i) => c.get(`k${i}`));
+    while (release.length < 64) await new Promise((r) => setImmediate(r));
+    // Everything has arrived (one write per call), yet only 64 were started.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(running).toBe(64);
+    while (release.length > 0 || running > 0) {
+      release.splice(0).forEach((r) => r());
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await Promise.all(calls)).toEqual(Array(200).fill(undefined));
+    expect(most).toBe(64);
+  });
+
+  it('connections beyond maxConnections are closed', async () => {
+    const { socket } = await served(new MemoryStore(), tmpDb(), { maxConnections: 2 });
+    const a = await client(socket);
+    const b = await client(socket);
+    await a.set('a', 1);
+    await b.set('b', 1);
+    const third = raw(socket);
+    await third.closed;
+    expect(await a.get('a')).toBe(1);
+  });
+});
+
+describe('store socket: the client when the gateway is gone or silent', () => {
+  it('a call after the gateway stopped fails with StoreUnavailableError (503), not a hang', async () => {
+    const { server, socket } = await served(new MemoryStore());
+    const c = await client(socket);
+    await c.set('k', 1);
+    await server.close();
+    await expect(c.get('k')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(c.set('k', 2)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await SocketStore.connect(socket)).toBeUndefined();
+  });
+
+  it('a call the gateway never answers fails after the deadline', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'gw-sock-')), 'silent.sock');
+    const held: net.Socket[] = [];
+    const silent = net.createServer((s) => held.push(s));
+    await new Promise<void>((r) => silent.listen(file, r));
+    cleanup.push(() => new Promise((r) => (held.forEach((s) => s.destroy()), silent.close(r))));
+    const c = await client(file, { timeoutMs: 100 });
+    const error = await c.get('k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/no answer in time/);
+  });
+
+  it('an answer that is not a store answer ends the connection and fails the call', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'gw-sock-')), 'liar.sock');
+    const liar = net.createServer((s) => s.on('data', () => s.write('{"i":0,"surprise":1}\n')));
+    await new Promise<void>((r) => liar.listen(file, r));
+    cleanup.push(() => new Promise((r) => liar.close(r)));
+    const c = await client(file);
+    await expect(c.get('k')).rejects.toThrow(/malformed/);
+    await expect(c.get('k')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
