@@ -136,14 +136,19 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     expect(second).toBeInstanceOf(SocketStore);
     let firstClosed = false;
     const closing = first.close().then(() => (firstClosed = true));
-    // The serving command stays until the other is done with it.
+    // The serving command stays until the other is done with it, and one arriving meanwhile joins it.
     await second.set('late', 'kept');
-    expect(firstClosed).toBe(false);
+    const third = await createStore(config, dataDir, undefined, 'command');
+    expect(third).toBeInstanceOf(SocketStore);
+    await third.set('later', 'kept too');
     await second.close();
+    expect(firstClosed).toBe(false);
+    await third.close();
     await closing;
     const reopened = await createStore(config, dataDir, undefined, 'command');
     cleanup.push(() => reopened.close());
     expect(await reopened.get('late')).toBe('kept');
+    expect(await reopened.get('later')).toBe('kept too');
   });
 
   it('an owner waits for a command that serves the store to finish, then serves it', async () => {

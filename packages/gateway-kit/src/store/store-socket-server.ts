@@ -37,8 +37,8 @@ export class StoreInUseError extends Error {
 export interface StoreSocketServer {
   readonly path: string;
   /**
-   * Stops accepting; waits up to `graceMs` (default 0) for the connections to end, then ends
-   * them; removes the socket file.
+   * Waits up to `graceMs` (default 0) for the connections to end, still accepting new ones
+   * meanwhile; then ends those left, stops listening and removes the socket file.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -162,9 +162,14 @@ export async function serveStore(
   const maxInFlight = options.maxInFlight ?? 64;
   const refuse = options.onRefused ?? (() => {});
   const sockets = new Set<net.Socket>();
+  /** Set while closing: ends the server once no connection is left. */
+  let whenIdle: (() => void) | undefined;
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      whenIdle?.();
+    });
     serveConnection(socket, store, maxInFlight, refuse);
   });
   server.maxConnections = options.maxConnections ?? 32;
@@ -179,16 +184,23 @@ export async function serveStore(
   return {
     path: socketPath,
     close(graceMs = 0) {
+      // Listening goes on while connections remain, so that a process arriving meanwhile
+      // joins this one instead of opening the database beside it.
       closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          for (const socket of sockets) socket.destroy();
-        }, graceMs);
-        server.close(() => {
+        let ended = false;
+        const end = () => {
+          if (ended) return;
+          ended = true;
           clearTimeout(timer);
-          // node removes the file itself; a process that dies leaves it, hence the check above.
-          if (existsSync(socketPath)) unlinkSync(socketPath);
-          resolve();
-        });
+          // libuv removes the socket file as the listener closes.
+          server.close(() => resolve());
+          for (const socket of sockets) socket.destroy();
+        };
+        const timer = setTimeout(end, graceMs);
+        whenIdle = () => {
+          if (sockets.size === 0) end();
+        };
+        whenIdle();
       });
       return closing;
     },
