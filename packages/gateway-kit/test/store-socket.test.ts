@@ -166,6 +166,17 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     expect(store).toBeInstanceOf(EmbeddedStore);
     expect(await store.get('by-command')).toBe(1);
   });
+
+  it('createStore: a store path too long for a unix socket is opened without one', async () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'gw-sock-long-'));
+    const dataDir = path.join(base, 'd'.repeat(100 - base.length));
+    const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
+    const store = await createStore(config, dataDir);
+    cleanup.push(() => store.close());
+    expect(store).toBeInstanceOf(EmbeddedStore);
+    await store.set('k', 'v');
+    expect(existsSync(`${(store as EmbeddedStore).path}.sock`)).toBe(false);
+  });
 });
 
 describe('store socket: the socket file', () => {
