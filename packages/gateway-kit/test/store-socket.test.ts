@@ -109,7 +109,7 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     const owner = await createStore(config, dataDir);
     cleanup.push(() => owner.close());
     expect(owner).toBeInstanceOf(EmbeddedStore);
-    const command = await createStore(config, dataDir, undefined, 'command');
+    const command = await createStore(config, dataDir, undefined, { access: 'command' });
     cleanup.push(() => command.close());
     expect(command).toBeInstanceOf(SocketStore);
     await command.set('from-command', 2);
@@ -121,7 +121,7 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     await command.close();
     await owner.close();
     expect(existsSync(path.join(dataDir, 'store.mdb.sock'))).toBe(false);
-    const alone = await createStore(config, dataDir, undefined, 'command');
+    const alone = await createStore(config, dataDir, undefined, { access: 'command' });
     cleanup.push(() => alone.close());
     expect(alone).toBeInstanceOf(EmbeddedStore);
     expect(await alone.get('from-command')).toBe(2);
@@ -130,22 +130,22 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
   it('createStore: commands run at once share the one that serves; it waits for them before it closes', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-sock-cmd-'));
     const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
-    const first = await createStore(config, dataDir, undefined, 'command');
+    const first = await createStore(config, dataDir, undefined, { access: 'command' });
     expect(first).toBeInstanceOf(EmbeddedStore);
-    const second = await createStore(config, dataDir, undefined, 'command');
+    const second = await createStore(config, dataDir, undefined, { access: 'command' });
     expect(second).toBeInstanceOf(SocketStore);
     let firstClosed = false;
     const closing = first.close().then(() => (firstClosed = true));
     // The serving command stays until the other is done with it, and one arriving meanwhile joins it.
     await second.set('late', 'kept');
-    const third = await createStore(config, dataDir, undefined, 'command');
+    const third = await createStore(config, dataDir, undefined, { access: 'command' });
     expect(third).toBeInstanceOf(SocketStore);
     await third.set('later', 'kept too');
     await second.close();
     expect(firstClosed).toBe(false);
     await third.close();
     await closing;
-    const reopened = await createStore(config, dataDir, undefined, 'command');
+    const reopened = await createStore(config, dataDir, undefined, { access: 'command' });
     cleanup.push(() => reopened.close());
     expect(await reopened.get('late')).toBe('kept');
     expect(await reopened.get('later')).toBe('kept too');
@@ -154,7 +154,7 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
   it('an owner waits for a command that serves the store to finish, then serves it', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-sock-wait-'));
     const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
-    const command = await createStore(config, dataDir, undefined, 'command');
+    const command = await createStore(config, dataDir, undefined, { access: 'command' });
     await command.set('by-command', 1);
     let settled = false;
     const owner = createStore(config, dataDir).finally(() => (settled = true));
@@ -165,6 +165,31 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     cleanup.push(() => store.close());
     expect(store).toBeInstanceOf(EmbeddedStore);
     expect(await store.get('by-command')).toBe(1);
+  });
+
+  it('createStore: where the file system takes no unix socket, the store is opened without one and a warning says so', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-sock-nofs-'));
+    const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
+    // What listen meets on such a mount (e.g. some container volume drivers).
+    const listen = net.Server.prototype.listen;
+    net.Server.prototype.listen = function (this: net.Server) {
+      const err = Object.assign(new Error('listen ENOTSUP'), { code: 'ENOTSUP', syscall: 'listen' });
+      process.nextTick(() => this.emit('error', err));
+      return this;
+    } as typeof listen;
+    const warnings: string[] = [];
+    try {
+      const store = await createStore(config, dataDir, undefined, { warn: (m) => warnings.push(m) });
+      cleanup.push(() => store.close());
+      expect(store).toBeInstanceOf(EmbeddedStore);
+      await store.set('k', 'v');
+      expect(await store.get('k')).toBe('v');
+    } finally {
+      net.Server.prototype.listen = listen;
+    }
+    expect(warnings).toEqual([
+      'cannot serve the embedded store on its socket: do not run admin commands meanwhile',
+    ]);
   });
 
   it('createStore: a store path too long for a unix socket is opened without one', async () => {
@@ -208,10 +233,14 @@ describe('store socket: bad input and bounds', () => {
 
   it.each([
     ['not JSON', '{"i":1,"m":"get",\n', 'not JSON'],
-    ['an unknown method', '{"i":1,"m":"flushall"}\n', 'not a store request'],
-    ['a field of the wrong type', '{"i":1,"m":"set","k":7,"v":1}\n', 'not a store request'],
-    ['an unknown field', '{"i":1,"m":"delete","k":"kept","all":true}\n', 'not a store request'],
-    ['a negative TTL', '{"i":1,"m":"increment","k":"n","t":-5}\n', 'not a store request'],
+    ['an unknown method', '{"i":1,"m":"flushall"}\n', 'not a store request (m)'],
+    ['a field of the wrong type', '{"i":1,"m":"set","k":7,"v":1}\n', 'not a store request (k)'],
+    [
+      'an unknown field',
+      '{"i":1,"m":"delete","k":"kept","all":true}\n',
+      'not a store request (unrecognized_keys)',
+    ],
+    ['a negative TTL', '{"i":1,"m":"increment","k":"n","t":-5}\n', 'not a store request (t)'],
   ])('%s: the connection is dropped unanswered, the store unchanged', async (_, line, reason) => {
     const { store, reasons, socket } = await refusals();
     const r = raw(socket);
@@ -241,6 +270,7 @@ describe('store socket: bad input and bounds', () => {
     const slow = new MemoryStore();
     const get = slow.get.bind(slow);
     slow.get = async <T>(key: string) => {
+      if (!key.startsWith('k')) return get<T>(key); // the client's ping on connect
       most = Math.max(most, ++running);
       await new Promise<void>((r) => release.push(r));
       running--;
@@ -284,25 +314,52 @@ describe('store socket: the client when the gateway is gone or silent', () => {
     expect(await SocketStore.connect(socket)).toBeUndefined();
   });
 
-  it('a call the gateway never answers fails after the deadline', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'gw-sock-')), 'silent.sock');
+  /** A fake store server: answers the connection's first request (the client's ping) with `{i}`, then each later one with `later(i)` (nothing when `undefined`). */
+  async function fakeServer(later: (i: number) => string | undefined) {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'gw-sock-')), 'fake.sock');
     const held: net.Socket[] = [];
-    const silent = net.createServer((s) => held.push(s));
-    await new Promise<void>((r) => silent.listen(file, r));
-    cleanup.push(() => new Promise((r) => (held.forEach((s) => s.destroy()), silent.close(r))));
-    const c = await client(file, { timeoutMs: 100 });
+    const fake = net.createServer((s) => {
+      held.push(s);
+      let first = true;
+      s.on('data', (d: Buffer) => {
+        for (const line of d.toString().split('\n').filter(Boolean)) {
+          const { i } = JSON.parse(line) as { i: number };
+          const reply = first ? `{"i":${i}}` : later(i);
+          first = false;
+          if (reply !== undefined) s.write(`${reply}\n`);
+        }
+      });
+    });
+    await new Promise<void>((r) => fake.listen(file, r));
+    cleanup.push(() => new Promise((r) => (held.forEach((s) => s.destroy()), fake.close(r))));
+    return file;
+  }
+
+  it('a call the gateway never answers fails after the deadline', async () => {
+    const c = await client(await fakeServer(() => undefined), { timeoutMs: 100 });
     const error = await c.get('k').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toMatch(/no answer in time/);
   });
 
   it('an answer that is not a store answer ends the connection and fails the call', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'gw-sock-')), 'liar.sock');
-    const liar = net.createServer((s) => s.on('data', () => s.write('{"i":0,"surprise":1}\n')));
-    await new Promise<void>((r) => liar.listen(file, r));
-    cleanup.push(() => new Promise((r) => liar.close(r)));
-    const c = await client(file);
+    const c = await client(await fakeServer((i) => `{"i":${i},"surprise":1}`));
     await expect(c.get('k')).rejects.toThrow(/malformed/);
     await expect(c.get('k')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('a socket that accepts but never answers the first ping is no store (a server closing meanwhile)', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'gw-sock-')), 'mute.sock');
+    const held: net.Socket[] = [];
+    const mute = net.createServer((s) => held.push(s));
+    await new Promise<void>((r) => mute.listen(file, r));
+    cleanup.push(() => new Promise((r) => (held.forEach((s) => s.destroy()), mute.close(r))));
+    expect(await SocketStore.connect(file, { connectTimeoutMs: 200 })).toBeUndefined();
+    // One that accepts and drops the connection at once, as a listener closing under a new connection does.
+    const drop = net.createServer((s) => s.destroy());
+    const dropFile = `${file}-drop`;
+    await new Promise<void>((r) => drop.listen(dropFile, r));
+    cleanup.push(() => new Promise((r) => drop.close(r)));
+    expect(await SocketStore.connect(dropFile)).toBeUndefined();
   });
 });

@@ -157,7 +157,7 @@ export async function createGateway(
           'imported the file store (store.json) into the embedded store; the old file is kept as a backup',
           { entries: done.entries, backup: done.backup },
         ),
-      opts.storeAccess,
+      { access: opts.storeAccess, warn: (message, fields) => logger.warn(message, fields) },
     ));
   for (const warning of subjectWarnings(config))
     logger.warn('config: a user list entry never matches', { config: warning });

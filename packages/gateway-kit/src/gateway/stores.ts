@@ -43,6 +43,14 @@ export const isRateLimitCounter = (key: string): boolean => /^(?:[^:]*:)?rl:/.te
  */
 export type EmbeddedAccess = 'owner' | 'command';
 
+/** {@link createStore}'s options for an embedded store. */
+export interface EmbeddedStoreAccess {
+  /** Default `owner`. */
+  access?: EmbeddedAccess;
+  /** Told when the store cannot be served on its socket (the file system takes no sockets). */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
+}
+
 /** How long an owner waits for another process's store socket to go. */
 const OWNER_WAIT_MS = 5000;
 /** How long a closing command waits for the commands it serves to finish. */
@@ -62,7 +70,7 @@ async function socketGone(socket: string, ms: number): Promise<boolean> {
 async function openEmbedded(
   file: string,
   durability: 'commit' | 'flush',
-  access: EmbeddedAccess,
+  { access = 'owner', warn = () => {} }: EmbeddedStoreAccess,
   onOpen: (store: EmbeddedStore) => void,
 ): Promise<Store> {
   const socket = storeSocketPath(file);
@@ -78,7 +86,9 @@ async function openEmbedded(
   try {
     onOpen(store);
     if (!servable) return store;
-    const server = await serveStore(store, socket);
+    const server = await serveStore(store, socket, {
+      onRefused: (reason) => warn('store socket: a connection was dropped', { reason }),
+    });
     const close = store.close.bind(store);
     // The socket goes first, once what it serves is done (a gateway does not wait long for commands).
     store.close = async () => {
@@ -87,6 +97,14 @@ async function openEmbedded(
     };
     return store;
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).syscall === 'listen') {
+      // The file system takes no sockets (some container volume mounts): served by nobody.
+      warn('cannot serve the embedded store on its socket: do not run admin commands meanwhile', {
+        socket,
+        err: (err as Error).message,
+      });
+      return store;
+    }
     await store.close().catch(() => {});
     // Another command started serving it meanwhile: use theirs.
     const served =
@@ -108,11 +126,11 @@ export async function createStore(
   config: GatewayConfig,
   cwd: string,
   onImport?: (done: FileStoreImport) => void,
-  access: EmbeddedAccess = 'owner',
+  embedded: EmbeddedStoreAccess = {},
 ): Promise<Store> {
   switch (config.store.type) {
     case 'embedded':
-      return openEmbedded(embeddedStoreFile(config, cwd), config.store.durability, access, (store) => {
+      return openEmbedded(embeddedStoreFile(config, cwd), config.store.durability, embedded, (store) => {
         const done = importFileStore(store, path.resolve(cwd, config.dataDir, 'store.json'));
         if (done) onImport?.(done);
       });

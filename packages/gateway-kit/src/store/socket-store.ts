@@ -46,8 +46,9 @@ export class SocketStore implements Store {
   }
 
   /**
-   * Connects to the store socket at `path`; resolves `undefined` when nothing answers
-   * there within `connectTimeoutMs` (no gateway runs, or one that died left the file).
+   * Connects to the store socket at `path` and checks that it answers (a `ping`); resolves
+   * `undefined` when nothing answers there within `connectTimeoutMs` (no process serves it,
+   * one that died left the file, or one was just closing it).
    */
   static connect(
     path: string,
@@ -55,18 +56,22 @@ export class SocketStore implements Store {
   ): Promise<SocketStore | undefined> {
     return new Promise((resolve) => {
       const socket = net.connect(path);
-      const timer = setTimeout(() => {
+      let store: SocketStore | undefined;
+      const fail = () => {
+        clearTimeout(timer);
         socket.destroy();
         resolve(undefined);
-      }, options.connectTimeoutMs ?? 1000);
-      socket.once('error', () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      });
+      };
+      const timer = setTimeout(fail, options.connectTimeoutMs ?? 1000);
+      socket.once('error', fail);
       socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.removeAllListeners('error');
-        resolve(new SocketStore(path, socket, options));
+        socket.removeListener('error', fail);
+        store = new SocketStore(path, socket, options);
+        // A server that was closing may accept and then drop the connection: only an answer counts.
+        store.ping().then(() => {
+          clearTimeout(timer);
+          resolve(store);
+        }, fail);
       });
     });
   }

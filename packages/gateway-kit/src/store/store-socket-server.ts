@@ -118,7 +118,9 @@ function serveConnection(
     }
     const q = storeRequest.safeParse(parsed);
     if (!q.success) {
-      drop('not a store request');
+      // Field names only: never a value.
+      const fields = q.error.issues.map((issue) => issue.path.join('.') || issue.code);
+      drop(`not a store request (${[...new Set(fields)].join(', ')})`);
       return false;
     }
     inFlight++;
