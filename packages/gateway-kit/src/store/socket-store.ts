@@ -21,6 +21,7 @@ interface Pending {
 /** Calls of one method, by field (see the protocol module). */
 type Call = { m: string; k?: string; v?: unknown; t?: number; x?: unknown; s?: string };
 
+/** The embedded store of the process that serves it on its socket, reached through that socket. */
 export class SocketStore implements Store {
   private readonly socket: net.Socket;
   private readonly pending = new Map<number, Pending>();
@@ -47,8 +48,8 @@ export class SocketStore implements Store {
 
   /**
    * Connects to the store socket at `path` and checks that it answers (a `ping`); resolves
-   * `undefined` when nothing answers there within `connectTimeoutMs` (no process serves it,
-   * one that died left the file, or one was just closing it).
+   * `undefined` when nothing answers there within `connectTimeoutMs` (default 5000; no
+   * process serves it, one that died left the file, or one was just closing it).
    */
   static connect(
     path: string,
@@ -56,17 +57,16 @@ export class SocketStore implements Store {
   ): Promise<SocketStore | undefined> {
     return new Promise((resolve) => {
       const socket = net.connect(path);
-      let store: SocketStore | undefined;
       const fail = () => {
         clearTimeout(timer);
         socket.destroy();
         resolve(undefined);
       };
-      const timer = setTimeout(fail, options.connectTimeoutMs ?? 1000);
+      const timer = setTimeout(fail, options.connectTimeoutMs ?? 5000);
       socket.once('error', fail);
       socket.once('connect', () => {
         socket.removeListener('error', fail);
-        store = new SocketStore(path, socket, options);
+        const store = new SocketStore(path, socket, options);
         // A server that was closing may accept and then drop the connection: only an answer counts.
         store.ping().then(() => {
           clearTimeout(timer);
