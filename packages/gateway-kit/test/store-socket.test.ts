@@ -291,6 +291,21 @@ describe('store socket: bad input and bounds', () => {
     expect(most).toBe(64);
   });
 
+  it('a store failure reaches the caller as StoreUnavailableError, also when the store throws at once', async () => {
+    const broken = new MemoryStore();
+    broken.take = () => {
+      throw new Error('disk on fire');
+    };
+    broken.delete = () => Promise.reject(new StoreUnavailableError('storage unavailable (test)'));
+    const c = await client((await served(broken)).socket);
+    await expect(c.take('k')).rejects.toThrow(/storage unavailable \(Error: disk on fire\)/);
+    await expect(c.delete('k')).rejects.toThrow('storage unavailable (test)');
+    await expect(c.delete('k')).rejects.toBeInstanceOf(StoreUnavailableError);
+    // The connection stays usable.
+    await c.set('k', 1);
+    expect(await c.get('k')).toBe(1);
+  });
+
   it('connections beyond maxConnections are closed', async () => {
     const { socket } = await served(new MemoryStore(), tmpDb(), { maxConnections: 2 });
     const a = await client(socket);

@@ -124,14 +124,17 @@ function serveConnection(
       return false;
     }
     inFlight++;
-    run(store, q.data).then(
-      (r) => write({ i: q.data.i, r }),
-      (err: unknown) =>
-        write({
-          i: q.data.i,
-          e: isStoreUnavailable(err) ? err.message : `storage unavailable (${String(err)})`,
-        }),
-    );
+    // A store method that throws at once is answered like one that rejects.
+    Promise.resolve(q.data)
+      .then((request) => run(store, request))
+      .then(
+        (r) => write({ i: q.data.i, r }),
+        (err: unknown) =>
+          write({
+            i: q.data.i,
+            e: isStoreUnavailable(err) ? err.message : `storage unavailable (${String(err)})`,
+          }),
+      );
     return true;
   };
   const pump = () => {
