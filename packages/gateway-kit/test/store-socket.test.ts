@@ -1,6 +1,6 @@
 // The embedded store served on its socket: the running gateway stays the one process that
 // writes the LMDB file, and admin commands in other processes go through it.
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -220,6 +220,48 @@ describe('store socket: the socket file', () => {
     await c.set('k', 'v');
     expect(await store.get('k')).toBe('v');
   });
+});
+
+describe('store socket: replacing a stale socket file', () => {
+  it('of five servers started at once over a dead socket file, exactly one serves and it answers', async () => {
+    const file = tmpDb();
+    const socket = storeSocketPath(file);
+    writeFileSync(socket, ''); // what a killed process leaves: a file nobody listens on
+    const stores = Array.from({ length: 5 }, () => new MemoryStore());
+    const results = await Promise.allSettled(stores.map((s) => serveStore(s, socket)));
+    const won = results.flatMap((r, i) =>
+      r.status === 'fulfilled' ? [{ server: r.value, store: stores[i]! }] : [],
+    );
+    expect(won).toHaveLength(1);
+    cleanup.push(() => won[0]!.server.close());
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StoreInUseError);
+    await (await client(socket)).set('k', 'v');
+    expect(await won[0]!.store.get('k')).toBe('v');
+    expect(existsSync(`${socket}.takeover`)).toBe(false);
+  });
+
+  /** A dead socket file and a takeover lock beside it, as a process that died mid-takeover leaves them. */
+  function deadTakeover() {
+    const file = tmpDb();
+    const socket = storeSocketPath(file);
+    writeFileSync(socket, '');
+    mkdirSync(`${socket}.takeover`);
+    return { file, socket };
+  }
+
+  it('a takeover lock left by a process that died in it is cleared after 10 s', async () => {
+    const { file, socket } = deadTakeover();
+    const old = new Date(Date.now() - 11_000);
+    utimesSync(`${socket}.takeover`, old, old);
+    const { server } = await served(new MemoryStore(), file);
+    expect(statSync(server.path).isSocket()).toBe(true);
+    expect(existsSync(`${socket}.takeover`)).toBe(false);
+  });
+
+  it('a fresh takeover lock that stays means another process is at it: refused after 5 s', async () => {
+    const { socket } = deadTakeover();
+    await expect(serveStore(new MemoryStore(), socket)).rejects.toBeInstanceOf(StoreInUseError);
+  }, 15_000);
 });
 
 describe('store socket: bad input and bounds', () => {

@@ -8,7 +8,7 @@
  * The socket sits beside the database, mode 0600: whoever may connect may also open
  * the database file itself, so it grants nothing new.
  */
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { isStoreUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import { LineReader, storeRequest, type StoreRequest } from './store-socket-protocol.js';
@@ -151,6 +151,44 @@ function serveConnection(
   socket.on('error', () => socket.destroy());
 }
 
+/** A takeover lock older than this was left by a process that died in it (a takeover takes milliseconds). */
+const STALE_TAKEOVER_MS = 10_000;
+
+/** Takes the folder `lock` (atomic `mkdir`), waiting up to 5 s for another process's; `false` if it stays. */
+async function takeLock(lock: string): Promise<boolean> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    try {
+      mkdirSync(lock, { mode: 0o700 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+    if (since !== undefined && Date.now() - since > STALE_TAKEOVER_MS)
+      rmSync(lock, { recursive: true, force: true });
+    else if (Date.now() > until) return false;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Replaces a socket file nobody answers on (left by a process that died) and listens, one
+ * process at a time: two that found it dead at once must not each remove the other's new
+ * socket. A `<socket>.takeover` folder is the lock.
+ */
+async function replacingStale(socketPath: string, listen: () => Promise<void>): Promise<void> {
+  const lock = `${socketPath}.takeover`;
+  if (!(await takeLock(lock))) throw new StoreInUseError(socketPath);
+  try {
+    if (await socketAnswers(socketPath)) throw new StoreInUseError(socketPath);
+    rmSync(socketPath, { force: true });
+    await listen();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /**
  * Serves `store` on `socketPath`. A socket file left by a process that died is replaced;
  * one that answers means another gateway serves the store: {@link StoreInUseError}.
@@ -160,10 +198,6 @@ export async function serveStore(
   socketPath: string,
   options: StoreSocketServerOptions = {},
 ): Promise<StoreSocketServer> {
-  if (existsSync(socketPath)) {
-    if (await socketAnswers(socketPath)) throw new StoreInUseError(socketPath);
-    unlinkSync(socketPath);
-  }
   const maxInFlight = options.maxInFlight ?? 64;
   const refuse = options.onRefused ?? (() => {});
   const sockets = new Set<net.Socket>();
@@ -178,12 +212,15 @@ export async function serveStore(
     serveConnection(socket, store, maxInFlight, refuse);
   });
   server.maxConnections = options.maxConnections ?? 32;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new StoreInUseError(socketPath) : err),
-    );
-    server.listen(socketPath, () => resolve());
-  });
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new StoreInUseError(socketPath) : err),
+      );
+      server.listen(socketPath, () => resolve());
+    });
+  if (existsSync(socketPath)) await replacingStale(socketPath, listen);
+  else await listen();
   chmodSync(socketPath, 0o600);
   let closing: Promise<void> | undefined;
   return {
