@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 
 /** Per-child resource limits, applied with util-linux `prlimit` when it is installed. */
 export interface ChildLimits {

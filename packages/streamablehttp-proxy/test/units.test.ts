@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { EventStore, formatEventId, parseEventId } from '../src/event-store.js';
 import { hostnameOf, isJsonMediaType, isLoopbackHost } from '../src/http-handler.js';
 import { classify } from '../src/jsonrpc.js';
-import { LineSplitter } from '../src/line-splitter.js';
+import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 import { isSupportedProtocolVersion, supportsPrimingEvents } from '../src/protocol-version.js';
 
 function split(chunks: Buffer[], max = 1 << 20) {

@@ -62,9 +62,8 @@ const SEP_END = '\u0020';
 /**
  * The map's size, fixed: the most the database can hold before LMDB must grow the map (the file
  * itself grows only as pages are used; on 32-bit systems lmdb-js maps it in chunks). Left to
- * lmdb-js, the map starts at 128 KiB and is grown while the gateway runs. With `mcp-gateway users
- * add` writing from a second process at the same time, that growth is the likely cause of the
- * committed rows an e2e test lost and of the transactions it saw fail with MDB_BAD_TXN.
+ * lmdb-js, the map starts at 128 KiB and is grown while the gateway runs. (Fixing it did not stop
+ * lost commits when several processes wrote at once: that is why one process writes, see below.)
  */
 const MAP_SIZE = 8 * 1024 ** 3;
 

@@ -1,11 +1,11 @@
 /**
- * A {@link Store} that forwards every call to a running gateway's embedded store over its
- * socket (`store-socket-server.ts`): what the admin commands use while a gateway runs, so
- * that one process alone writes the database.
+ * A {@link Store} that forwards every call to the process serving an embedded store on its
+ * socket (`store-socket-server.ts`): what the admin commands use while a gateway (or another
+ * command) serves it, so that one process alone writes the database.
  */
 import net from 'node:net';
 import { StoreUnavailableError, type Store } from '@mcp-gateway/oauth-dynamicclient';
-import { LineReader, storeAnswer } from './store-socket-protocol.js';
+import { readLines, storeAnswer } from './store-socket-protocol.js';
 
 export interface SocketStoreOptions {
   /** Each call fails with {@link StoreUnavailableError} after this many ms without an answer (default 10 000). */
@@ -36,12 +36,11 @@ export class SocketStore implements Store {
   ) {
     this.socket = socket;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    const lines = new LineReader();
-    socket.on('data', (chunk: Buffer) => {
-      const got = lines.push(chunk);
-      if (!got) return this.fail('an answer was too long');
-      for (const line of got) this.settle(line);
-    });
+    readLines(
+      socket,
+      (line) => this.settle(line),
+      () => this.fail('an answer was too long'),
+    );
     socket.on('error', (err) => this.fail(err.message));
     socket.on('close', () => this.fail('the gateway closed the store socket'));
   }

@@ -6,6 +6,8 @@
  * - request: `{ i, m, k?, v?, t?, x?, s? }` (key, value, TTL ms, expected value, set member)
  * - answer: `{ i, r? }` (result; absent for `undefined`) or `{ i, e }` (the error's message)
  */
+import type { Socket } from 'node:net';
+import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 import { z } from 'zod';
 
 /** At most this many bytes in one line either way (a stored value and its envelope). */
@@ -47,31 +49,25 @@ export const storeAnswer = z.union([
 export type StoreAnswer = z.infer<typeof storeAnswer>;
 
 /**
- * Splits a byte stream into lines, refusing any longer than {@link MAX_LINE_BYTES}:
- * `push` returns the complete lines, or `undefined` once the limit is passed.
+ * Frames `socket`'s bytes into lines of at most {@link MAX_LINE_BYTES}: `onLine` for each,
+ * `onTooLong` as soon as one passes the limit (without reading the rest of it). Nothing is
+ * reported once the socket is destroyed, so a reader that ends it stops there.
  */
-export class LineReader {
-  private parts: Buffer[] = [];
-  private size = 0;
-
-  push(chunk: Buffer): string[] | undefined {
-    const lines: string[] = [];
-    let start = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (this.size + nl - start > MAX_LINE_BYTES) return undefined;
-      this.parts.push(chunk.subarray(start, nl));
-      lines.push(Buffer.concat(this.parts).toString('utf8'));
-      this.parts = [];
-      this.size = 0;
-      start = nl + 1;
-    }
-    if (start < chunk.length) {
-      this.size += chunk.length - start;
-      if (this.size > MAX_LINE_BYTES) return undefined;
-      this.parts.push(chunk.subarray(start));
-    }
-    return lines;
-  }
+export function readLines(socket: Socket, onLine: (line: string) => void, onTooLong: () => void): void {
+  const live =
+    <A extends unknown[]>(fn: (...a: A) => void) =>
+    (...a: A) => {
+      if (!socket.destroyed) fn(...a);
+    };
+  const lines = new LineSplitter(
+    MAX_LINE_BYTES,
+    live((line: Buffer) => onLine(line.toString('utf8'))),
+    live(onTooLong),
+  );
+  socket.on('data', (chunk: Buffer) => {
+    lines.push(chunk);
+    if (lines.overflowing) live(onTooLong)();
+  });
 }
 
 /** The socket beside an embedded database file. */

@@ -1,9 +1,10 @@
 /**
- * Serves a gateway's embedded store to other processes on one unix socket, so that
- * only the gateway writes to the database. LMDB through lmdb-js 3.5 loses committed
- * writes now and then when two processes write one file (measured: 4 processes
- * writing at once lost a commit in about 1 run of 20), so `mcp-gateway users add`
- * and the other admin commands send their reads and writes here while a gateway runs.
+ * Serves an embedded store to other processes on one unix socket, so that only the
+ * serving process (a gateway, or the first of several admin commands) writes the
+ * database. LMDB through lmdb-js 3.5 loses committed writes now and then when two
+ * processes write one file (measured: 4 processes writing at once lost a commit in
+ * about 1 run of 20), so `mcp-gateway users add` and the other admin commands send
+ * their reads and writes here while another process serves the store.
  *
  * The socket sits beside the database, mode 0600: whoever may connect may also open
  * the database file itself, so it grants nothing new.
@@ -11,7 +12,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { isStoreUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
-import { LineReader, storeRequest, type StoreRequest } from './store-socket-protocol.js';
+import { readLines, storeRequest, type StoreRequest } from './store-socket-protocol.js';
 
 export interface StoreSocketServerOptions {
   /** At most this many connections at once; more are closed at once (default 32). */
@@ -94,7 +95,6 @@ function serveConnection(
   maxInFlight: number,
   refuse: (reason: string) => void,
 ): void {
-  const lines = new LineReader();
   const waiting: string[] = [];
   let inFlight = 0;
   const drop = (reason: string) => {
@@ -142,12 +142,14 @@ function serveConnection(
     if (waiting.length > 0 || inFlight >= maxInFlight) socket.pause();
     else socket.resume();
   };
-  socket.on('data', (chunk: Buffer) => {
-    const got = lines.push(chunk);
-    if (!got) return drop('line too long');
-    waiting.push(...got);
-    pump();
-  });
+  readLines(
+    socket,
+    (line) => {
+      waiting.push(line);
+      pump();
+    },
+    () => drop('line too long'),
+  );
   socket.on('error', () => socket.destroy());
 }
 

@@ -2,22 +2,28 @@ const NL = 0x0a;
 const CR = 0x0d;
 
 /**
- * Newline-delimited framing for a child's stdout (and stderr): bytes in, one
- * callback per complete line out. Lines longer than `maxLineBytes` are
- * dropped whole (reported through `onOverflow`) and framing resumes at the
- * next newline. A trailing `\r` is removed; stray `\r` inside a line become
+ * Newline-delimited framing (a child's stdout and stderr, the embedded store's
+ * socket): bytes in, one callback per complete line out. Lines longer than
+ * `maxLineBytes` are dropped whole (reported through `onOverflow`) and framing
+ * resumes at the next newline; {@link overflowing} tells a reader that would
+ * rather stop at once. A trailing `\r` is removed; stray `\r` inside a line become
  * spaces, so a line can be framed as one SSE `data:` field as is.
  */
 export class LineSplitter {
   private parts: Buffer[] = [];
   private partBytes = 0;
-  private overflowing = false;
+  private overflow = false;
 
   constructor(
     private readonly maxLineBytes: number,
     private readonly onLine: (line: Buffer) => void,
     private readonly onOverflow: (bytes: number) => void,
   ) {}
+
+  /** True while the line being read is already longer than `maxLineBytes` (its end not yet read). */
+  get overflowing(): boolean {
+    return this.overflow;
+  }
 
   /** Feeds a chunk; calls `onLine` for every line it completes. */
   push(chunk: Buffer): void {
@@ -30,7 +36,7 @@ export class LineSplitter {
       }
       const piece = chunk.subarray(start, nl);
       start = nl + 1;
-      if (this.overflowing) {
+      if (this.overflow) {
         this.onOverflow(this.partBytes + piece.length);
         this.reset();
         continue;
@@ -57,19 +63,19 @@ export class LineSplitter {
 
   /** Emits a last line that was not newline-terminated (call at end of stream). */
   end(): void {
-    if (this.overflowing) this.onOverflow(this.partBytes);
+    if (this.overflow) this.onOverflow(this.partBytes);
     else if (this.partBytes > 0) this.emit(Buffer.concat(this.parts, this.partBytes));
     this.reset();
   }
 
   private keep(piece: Buffer): void {
-    if (this.overflowing) {
+    if (this.overflow) {
       this.partBytes += piece.length;
       return;
     }
     this.partBytes += piece.length;
     if (this.partBytes > this.maxLineBytes) {
-      this.overflowing = true;
+      this.overflow = true;
       this.parts = [];
       return;
     }
@@ -80,7 +86,7 @@ export class LineSplitter {
   private reset(): void {
     this.parts = [];
     this.partBytes = 0;
-    this.overflowing = false;
+    this.overflow = false;
   }
 
   private emit(line: Buffer): void {
