@@ -1,6 +1,16 @@
 // The embedded store served on its socket: the running gateway stays the one process that
 // writes the LMDB file, and admin commands in other processes go through it.
-import { existsSync, mkdirSync, mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +25,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { createStore } from '../src/gateway/stores.js';
 import { EmbeddedStore } from '../src/store/embedded.js';
+import { MAX_SOCKET_PATH, socketAddress, socketAddressable } from '../src/store/socket-address.js';
 import { SocketStore } from '../src/store/socket-store.js';
 import { MAX_LINE_BYTES, storeSocketPath } from '../src/store/store-socket-protocol.js';
 import { serveStore, StoreInUseError } from '../src/store/store-socket-server.js';
@@ -192,16 +203,146 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     ]);
   });
 
-  it('createStore: a store path too long for a unix socket is opened without one', async () => {
-    const base = mkdtempSync(path.join(tmpdir(), 'gw-sock-long-'));
-    const dataDir = path.join(base, 'd'.repeat(100 - base.length));
-    const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
+  it('createStore: a socket name too long even under /proc/self/fd/<fd>/ leaves the store unserved', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-sock-name-'));
+    // `/proc/self/fd/<10 digits>/` leaves 78 bytes for the name: this one has 94.
+    const file = path.join(dataDir, `${'s'.repeat(85)}.mdb`);
+    const config = configSchema.parse({
+      issuer: 'http://127.0.0.1:1',
+      dataDir,
+      store: { type: 'embedded', path: file },
+    });
     const store = await createStore(config, dataDir);
     cleanup.push(() => store.close());
     expect(store).toBeInstanceOf(EmbeddedStore);
     await store.set('k', 'v');
-    expect(existsSync(`${(store as EmbeddedStore).path}.sock`)).toBe(false);
+    expect(existsSync(storeSocketPath(file))).toBe(false);
   });
+});
+
+/** A fresh folder deep enough that `<folder>/store.mdb.sock` is longer than a unix socket path may be. */
+function longDir(prefix: string): string {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), prefix)), 'a'.repeat(40), 'b'.repeat(40));
+  mkdirSync(dir, { recursive: true });
+  expect(Buffer.byteLength(storeSocketPath(path.join(dir, 'store.mdb')))).toBeGreaterThan(MAX_SOCKET_PATH);
+  return dir;
+}
+
+/** This process's open descriptors: how many, and how many are `dir` itself. */
+function descriptors(dir: string) {
+  const fds = readdirSync('/proc/self/fd');
+  const onDir = fds.filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === realpathSync(dir);
+    } catch {
+      return false; // the one readdirSync had open
+    }
+  });
+  return { count: fds.length, onDir: onDir.length };
+}
+
+describe.runIf(existsSync('/proc/self/fd'))(
+  'store socket: a store path too long for a unix socket (Linux)',
+  () => {
+    it('createStore: the owner serves it at the real path (0600); a command in another process goes through it; a second owner is refused', async () => {
+      const dataDir = longDir('gw-sock-long-');
+      const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', dataDir });
+      const owner = await createStore(config, dataDir);
+      cleanup.push(() => owner.close());
+      expect(owner).toBeInstanceOf(EmbeddedStore);
+      const file = (owner as EmbeddedStore).path;
+      const socket = storeSocketPath(file);
+      expect(path.dirname(socket)).toBe(dataDir);
+      expect(statSync(socket).isSocket()).toBe(true);
+      expect(statSync(socket).mode & 0o777).toBe(0o600);
+      // Another process reaches it through its own /proc/self/fd.
+      const out = await inChild(
+        file,
+        `await store.set('from-child', 3); process.stdout.write(String(store instanceof kit.SocketStore));`,
+      );
+      expect(out).toBe('true');
+      expect(await owner.get('from-child')).toBe(3);
+      const command = await createStore(config, dataDir, undefined, { access: 'command' });
+      cleanup.push(() => command.close());
+      expect(command).toBeInstanceOf(SocketStore);
+      await command.set('from-command', 2);
+      expect(await owner.get('from-command')).toBe(2);
+      await command.close();
+      const refused = await createStore(config, dataDir).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(StoreInUseError);
+      expect((refused as StoreInUseError).socketPath).toBe(socket);
+      expect((refused as Error).message).toContain(socket);
+      // Closing removes the socket file at the real path.
+      await owner.close();
+      expect(existsSync(socket)).toBe(false);
+    }, 30_000);
+
+    it('a stale socket file at a long path is replaced', async () => {
+      const file = path.join(longDir('gw-sock-stale-'), 'store.mdb');
+      const socket = storeSocketPath(file);
+      writeFileSync(socket, ''); // what a killed process leaves: a file nobody listens on
+      const store = new MemoryStore();
+      const { server } = await served(store, file);
+      expect(server.path).toBe(socket);
+      expect(statSync(socket).isSocket()).toBe(true);
+      expect(existsSync(`${socket}.takeover`)).toBe(false);
+      await (await client(socket)).set('k', 'v');
+      expect(await store.get('k')).toBe('v');
+      await expect(serveStore(new MemoryStore(), socket)).rejects.toBeInstanceOf(StoreInUseError);
+    });
+
+    it('holds the folder open while it serves, and no descriptor is left after a serve, connect and close', async () => {
+      const dir = longDir('gw-sock-fd-');
+      const socket = storeSocketPath(path.join(dir, 'store.mdb'));
+      const before = descriptors(dir);
+      expect(before.onDir).toBe(0);
+      const store = new MemoryStore();
+      const server = await serveStore(store, socket);
+      expect(descriptors(dir).onDir).toBe(1);
+      const c = await SocketStore.connect(socket);
+      await c!.set('k', 'v');
+      expect(await store.get('k')).toBe('v');
+      // A failed connect (nothing there) leaves nothing open either.
+      expect(await SocketStore.connect(`${socket}-none`)).toBeUndefined();
+      await c!.close();
+      await server.close();
+      expect(existsSync(socket)).toBe(false);
+      expect(descriptors(dir).onDir).toBe(0);
+      // The connections' own descriptors go once both ends have closed.
+      await expect.poll(() => descriptors(dir).count, { timeout: 2000 }).toBe(before.count);
+    });
+  },
+);
+
+describe('socketAddress: a path to listen and connect on', () => {
+  it('is the path itself when it fits, whether or not there is a /proc/self/fd', () => {
+    const short = path.join(tmpdir(), 'x.sock');
+    for (const fdDir of ['/proc/self/fd', '/no/such/proc']) {
+      expect(socketAddressable(short, { fdDir })).toBe(true);
+      expect(socketAddress(short, { fdDir })?.path).toBe(short);
+    }
+  });
+
+  it('for a longer path: none without /proc/self/fd (macOS), so the store is not served', () => {
+    const long = storeSocketPath(path.join(longDir('gw-sock-noproc-'), 'store.mdb'));
+    expect(socketAddressable(long, { fdDir: '/no/such/proc' })).toBe(false);
+    expect(socketAddress(long, { fdDir: '/no/such/proc' })).toBeUndefined();
+  });
+
+  it.runIf(existsSync('/proc/self/fd'))(
+    'for a longer path: its name under the folder opened as a descriptor, closed by release',
+    () => {
+      const dir = longDir('gw-sock-addr-');
+      const long = storeSocketPath(path.join(dir, 'store.mdb'));
+      const address = socketAddress(long)!;
+      expect(address.path).toMatch(/^\/proc\/self\/fd\/\d+\/store\.mdb\.sock$/);
+      expect(Buffer.byteLength(address.path)).toBeLessThanOrEqual(MAX_SOCKET_PATH);
+      expect(readlinkSync(path.dirname(address.path))).toBe(realpathSync(dir));
+      address.release();
+      address.release();
+      expect(descriptors(dir).onDir).toBe(0);
+    },
+  );
 });
 
 describe('store socket: the socket file', () => {

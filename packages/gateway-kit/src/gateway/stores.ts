@@ -8,7 +8,8 @@ import { FileKeyvAdapter } from '../store/file-adapter.js';
 import { guardedStore } from '../store/guarded.js';
 import { importFileStore, type FileStoreImport } from '../store/import-file-store.js';
 import { SocketStore } from '../store/socket-store.js';
-import { MAX_SOCKET_PATH, storeSocketPath } from '../store/store-socket-protocol.js';
+import { socketAddressable } from '../store/socket-address.js';
+import { storeSocketPath } from '../store/store-socket-protocol.js';
 import { serveStore, socketAnswers, StoreInUseError } from '../store/store-socket-server.js';
 
 /** `store.path` when the store is of `type`, else `<dataDir>/<name>`; relative to `cwd`. */
@@ -74,8 +75,9 @@ async function openEmbedded(
   onOpen: (store: EmbeddedStore) => void,
 ): Promise<Store> {
   const socket = storeSocketPath(file);
-  // Too long for a unix socket: served by nobody; the README says not to run commands meanwhile.
-  const servable = Buffer.byteLength(socket) <= MAX_SOCKET_PATH;
+  // Too long for a unix socket and no /proc/self/fd to reach it by a shorter path (macOS):
+  // served by nobody; the README says not to run commands meanwhile.
+  const servable = socketAddressable(socket);
   if (servable && access === 'command') {
     const served = await SocketStore.connect(socket);
     if (served) return served;

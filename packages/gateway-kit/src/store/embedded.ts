@@ -85,7 +85,8 @@ function unavailable(err: unknown): StoreUnavailableError {
  *   through lmdb-js 3.5 that loses a committed write now and then (4 processes writing
  *   at once lost one in about 1 run of 20). A running gateway serves its store on a
  *   socket instead (`serveStore`), and `mcp-gateway users add` and the other admin
- *   commands go through it (`SocketStore`).
+ *   commands go through it (`SocketStore`); on Linux also when `<path>.sock` is longer
+ *   than a unix socket path may be (reached through `/proc/self/fd`, `socket-address.ts`).
  * - Sets are one row per member (`addToSet` is O(log n), not a rewrite of the list).
  * - Expiry follows the clock on every read; an index by expiry time lets a
  *   timer (unref'd) remove expired rows in batches of `sweepBatch`.

@@ -3,8 +3,9 @@
  * socket (`store-socket-server.ts`): what the admin commands use while a gateway (or another
  * command) serves it, so that one process alone writes the database.
  */
-import net from 'node:net';
+import type { Socket } from 'node:net';
 import { StoreUnavailableError, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { connectSocket } from './socket-address.js';
 import { readLines, storeAnswer } from './store-socket-protocol.js';
 
 export interface SocketStoreOptions {
@@ -23,7 +24,7 @@ type Call = { m: string; k?: string; v?: unknown; t?: number; x?: unknown; s?: s
 
 /** The embedded store of the process that serves it on its socket, reached through that socket. */
 export class SocketStore implements Store {
-  private readonly socket: net.Socket;
+  private readonly socket: Socket;
   private readonly pending = new Map<number, Pending>();
   private readonly timeoutMs: number;
   private next = 0;
@@ -31,7 +32,7 @@ export class SocketStore implements Store {
 
   private constructor(
     readonly path: string,
-    socket: net.Socket,
+    socket: Socket,
     options: SocketStoreOptions,
   ) {
     this.socket = socket;
@@ -48,14 +49,17 @@ export class SocketStore implements Store {
   /**
    * Connects to the store socket at `path` and checks that it answers (a `ping`); resolves
    * `undefined` when nothing answers there within `connectTimeoutMs` (default 5000; no
-   * process serves it, one that died left the file, or one was just closing it).
+   * process serves it, one that died left the file, or one was just closing it), and at once
+   * when `path` is too long to connect on here (longer than a unix socket takes, and no
+   * `/proc/self/fd` to reach it by a shorter one, see `socket-address.ts`).
    */
   static connect(
     path: string,
     options: SocketStoreOptions & { connectTimeoutMs?: number } = {},
   ): Promise<SocketStore | undefined> {
     return new Promise((resolve) => {
-      const socket = net.connect(path);
+      const socket = connectSocket(path);
+      if (!socket) return resolve(undefined);
       const fail = () => {
         clearTimeout(timer);
         socket.destroy();

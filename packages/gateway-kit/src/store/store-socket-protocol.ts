@@ -72,6 +72,3 @@ export function readLines(socket: Socket, onLine: (line: string) => void, onTooL
 
 /** The socket beside an embedded database file. */
 export const storeSocketPath = (databaseFile: string): string => `${databaseFile}.sock`;
-
-/** Longest unix socket path Linux and macOS accept (`sun_path` less its terminating NUL). */
-export const MAX_SOCKET_PATH = 103;

@@ -7,11 +7,14 @@
  * their reads and writes here while another process serves the store.
  *
  * The socket sits beside the database, mode 0600: whoever may connect may also open
- * the database file itself, so it grants nothing new.
+ * the database file itself, so it grants nothing new. A path too long for a unix socket
+ * is listened and connected on through `/proc/self/fd` where there is one (`socket-address.ts`);
+ * every other use takes the real path.
  */
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { isStoreUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { connectSocket, socketAddress, type SocketAddress } from './socket-address.js';
 import { readLines, storeRequest, type StoreRequest } from './store-socket-protocol.js';
 
 export interface StoreSocketServerOptions {
@@ -44,10 +47,14 @@ export interface StoreSocketServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Resolves `true` when something accepts a connection on `socketPath` within `timeoutMs`. */
+/**
+ * Resolves `true` when something accepts a connection on `socketPath` within `timeoutMs`
+ * (never when the path is too long to connect on here, see `socketAddress`).
+ */
 export function socketAnswers(socketPath: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const probe = net.connect(socketPath);
+    const probe = connectSocket(socketPath);
+    if (!probe) return resolve(false);
     const done = (live: boolean) => {
       clearTimeout(timer);
       probe.destroy();
@@ -193,7 +200,10 @@ async function replacingStale(socketPath: string, listen: () => Promise<void>): 
 
 /**
  * Serves `store` on `socketPath`. A socket file left by a process that died is replaced;
- * one that answers means another gateway serves the store: {@link StoreInUseError}.
+ * one that answers means another gateway serves the store: {@link StoreInUseError}. A path
+ * longer than a unix socket takes is listened on through `/proc/self/fd/<fd of its folder>`
+ * (Linux), the folder kept open until the server has closed; where there is no such thing
+ * (macOS), it fails with `ENAMETOOLONG` (`syscall: 'listen'`).
  */
 export async function serveStore(
   store: Store,
@@ -214,16 +224,38 @@ export async function serveStore(
     serveConnection(socket, store, maxInFlight, refuse);
   });
   server.maxConnections = options.maxConnections ?? 32;
+  /** What the server listens on, released once it has closed (libuv removes the socket file through it). */
+  let address: SocketAddress | undefined;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'EADDRINUSE' ? new StoreInUseError(socketPath) : err),
-      );
-      server.listen(socketPath, () => resolve());
+      address = socketAddress(socketPath);
+      if (!address) {
+        const err = Object.assign(new Error(`listen ENAMETOOLONG ${socketPath}`), {
+          code: 'ENAMETOOLONG',
+          syscall: 'listen',
+          path: socketPath,
+        });
+        return reject(err);
+      }
+      const failed = (err: NodeJS.ErrnoException) => {
+        address?.release();
+        reject(err.code === 'EADDRINUSE' ? new StoreInUseError(socketPath) : err);
+      };
+      server.once('error', failed);
+      server.listen(address.path, () => {
+        server.removeListener('error', failed);
+        resolve();
+      });
     });
   if (existsSync(socketPath)) await replacingStale(socketPath, listen);
   else await listen();
-  chmodSync(socketPath, 0o600);
+  try {
+    chmodSync(socketPath, 0o600);
+  } catch (err) {
+    await new Promise((r) => server.close(r));
+    address?.release();
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   return {
     path: socketPath,
@@ -236,8 +268,11 @@ export async function serveStore(
           if (ended) return;
           ended = true;
           clearTimeout(timer);
-          // libuv removes the socket file as the listener closes.
-          server.close(() => resolve());
+          // libuv removes the socket file as the listener closes, through the path it listens on.
+          server.close(() => {
+            address?.release();
+            resolve();
+          });
           for (const socket of sockets) socket.destroy();
         };
         const timer = setTimeout(end, graceMs);
