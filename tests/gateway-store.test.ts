@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { killAllSpawned, spawnCli } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -180,4 +180,31 @@ describe('embedded store: the running gateway is its one writer', () => {
     const listed = await cli(['users', 'list'], cwd, envFor(port));
     expect(listed.stdout).toMatch(/gina/);
   }, 120_000);
+
+  it.runIf(existsSync('/proc/self/fd'))(
+    'a data dir too long for a unix socket path: on Linux the gateway still serves it, and users add goes through it',
+    async () => {
+      const cwd = path.join(tempDir('gw-long-sock-'), 'a'.repeat(40), 'b'.repeat(40));
+      mkdirSync(cwd, { recursive: true });
+      const socket = path.join(cwd, '.mcp-gateway', 'store.mdb.sock');
+      expect(Buffer.byteLength(socket)).toBeGreaterThan(103);
+      const port = await freePort();
+      const gw = await startGateway({ cwd, port, env: envFor(port) });
+      expect(statSync(socket).isSocket()).toBe(true);
+      expect(statSync(socket).mode & 0o777).toBe(0o600);
+      const added = await cli(['users', 'add', 'hana', '--password', 'hana-password'], cwd, envFor(port));
+      expect([added.code, added.stderr]).toEqual([0, '']);
+      const t = await authorizationCodeFlow(
+        gw.url,
+        { username: 'hana', password: 'hana-password' },
+        { headers: fromNewSource() },
+      );
+      expect((await refresh(gw, t)).status).toBe(200);
+      const second = await cli([], cwd, envFor(await freePort()));
+      expect(second.stderr).toContain(`its socket ${socket} answers`);
+      await gw.cli.kill(10_000);
+      expect(existsSync(socket)).toBe(false);
+    },
+    120_000,
+  );
 });
