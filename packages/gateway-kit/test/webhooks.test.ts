@@ -20,6 +20,29 @@ const hook = (url: string, extra: Partial<WebhookConfig> = {}): WebhookConfig =>
   ...extra,
 });
 
+/**
+ * A dispatcher whose one hook's receiver answers 503 forever and whose retries wait until
+ * `release()`: its deliveries stay pending, so the queue's bounds can be reached.
+ */
+async function stalledDispatcher(
+  extra: Partial<WebhookConfig>,
+  opts: { maxPending?: number; maxPendingBytes?: number } = {},
+) {
+  const rx = await listen(() => new Response(null, { status: 503 }));
+  servers.push(rx);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const outcomes: string[] = [];
+  const d = new WebhookDispatcher({
+    hooks: [hook(rx.url, { maxAttempts: 2, ...extra })],
+    ...opts,
+    sleep: () => gate,
+    onDelivery: (o) => outcomes.push(o),
+  });
+  const count = (outcome: string) => outcomes.filter((o) => o === outcome).length;
+  return { d, release, count };
+}
+
 describe('webhooks', () => {
   it('X-MCP-Signature is HMAC-SHA256 of the exact body with the hook secret', async () => {
     const got: { body: string; sig: string | null; event: string | null }[] = [];
@@ -209,27 +232,58 @@ describe('webhooks', () => {
   });
 
   it('the retry queue is bounded: events beyond maxPending are dropped and counted', async () => {
-    // A receiver that answers 503 forever, and retries that wait until released.
-    const rx = await listen(() => new Response(null, { status: 503 }));
-    servers.push(rx);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const outcomes: string[] = [];
-    const d = new WebhookDispatcher({
-      hooks: [hook(rx.url, { maxAttempts: 2 })],
-      maxPending: 10,
-      sleep: () => gate,
-      onDelivery: (o) => outcomes.push(o),
-    });
+    const { d, release, count } = await stalledDispatcher({}, { maxPending: 10 });
     for (let i = 0; i < 50; i++) d.emit({ type: 'login', action: `a${i}`, data: {} });
     expect(d.pendingCount).toBe(10);
-    expect(outcomes.filter((o) => o === 'dropped')).toHaveLength(40);
+    expect(count('dropped')).toBe(40);
     release();
     await d.idle();
     expect(d.pendingCount).toBe(0);
-    expect(outcomes.filter((o) => o === 'failed')).toHaveLength(10);
+    expect(count('failed')).toBe(10);
     // Room again once the queue drained.
     d.emit({ type: 'login', action: 'again', data: {} });
+    expect(d.pendingCount).toBe(1);
+    await d.idle();
+  });
+
+  it('the queue holds at most maxPendingBytes of bodies: large tool-call arguments cannot pile up', async () => {
+    const { d, release, count } = await stalledDispatcher(
+      { includeArguments: true, events: ['tool_call'] },
+      { maxPendingBytes: 1024 * 1024 },
+    );
+    const big = 'x'.repeat(300 * 1024);
+    for (let i = 0; i < 10; i++) {
+      d.emit({ type: 'tool_call', action: 'tool.called', data: { user: `u${i}`, arguments: { big } } });
+    }
+    // Three bodies of ~300 KiB fit in 1 MiB; the other seven are dropped, whoever sent them.
+    expect(d.pendingCount).toBe(3);
+    expect(d.pendingByteCount).toBeGreaterThan(900 * 1024);
+    expect(d.pendingByteCount).toBeLessThanOrEqual(1024 * 1024);
+    expect(count('dropped')).toBe(7);
+    // A small event still fits.
+    d.emit({ type: 'tool_call', action: 'tool.called', data: { user: 'small' } });
+    expect(d.pendingCount).toBe(4);
+    release();
+    await d.idle();
+    expect(d.pendingCount).toBe(0);
+    expect(d.pendingByteCount).toBe(0);
+  });
+
+  it("one user's events hold at most maxPendingPerUser deliveries: others' events still get in", async () => {
+    const { d, release, count } = await stalledDispatcher({}, { maxPending: 100 });
+    for (let i = 0; i < 50; i++) {
+      d.emit({ type: 'tool_call', action: 'tool.called', data: { user: 'noisy', tool: 't' } });
+    }
+    // The default share is a tenth of maxPending.
+    expect(d.pendingCount).toBe(10);
+    expect(count('dropped')).toBe(40);
+    d.emit({ type: 'login', action: 'login.succeeded', data: { user: 'quiet' } });
+    d.emit({ type: 'login', action: 'login.failed', data: {} });
+    expect(d.pendingCount).toBe(12);
+    release();
+    await d.idle();
+    // The share is given back as deliveries end.
+    d.emit({ type: 'tool_call', action: 'tool.called', data: { user: 'noisy', tool: 't' } });
     expect(d.pendingCount).toBe(1);
     await d.idle();
   });

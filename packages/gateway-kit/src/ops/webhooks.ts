@@ -69,6 +69,12 @@ export function signStandardWebhook(secret: string, id: string, timestamp: numbe
 /** Most deliveries queued or in retry at once, over all hooks, unless configured. */
 export const DEFAULT_MAX_PENDING_DELIVERIES = 1000;
 
+/** Most bytes of bodies queued or in retry at once, over all hooks, unless configured (64 MiB). */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+/** Share of `maxPending` one user's events may hold at once, unless configured. */
+const DEFAULT_USER_SHARE = 0.1;
+
 export interface WebhookDispatcherOptions {
   hooks: WebhookConfig[];
   logger?: Logger;
@@ -85,6 +91,24 @@ export interface WebhookDispatcherOptions {
    * counted (`dropped`), so a dead receiver cannot grow the queue without end.
    */
   maxPending?: number;
+  /**
+   * Most bytes of bodies in flight or waiting for a retry, over all hooks (default
+   * {@link DEFAULT_MAX_PENDING_BYTES}): tool-call events carry their arguments when a hook
+   * asks for them, so a count alone does not bound memory. Events beyond it are dropped.
+   */
+  maxPendingBytes?: number;
+  /**
+   * Most deliveries of one user's events (their `data.user`) pending at once (default a
+   * tenth of `maxPending`, at least 1), so that one user's calls cannot fill the queue and
+   * crowd out everyone else's events. Events beyond it are dropped.
+   */
+  maxPendingPerUser?: number;
+}
+
+/** One delivery waiting or in flight: what it holds, for the bounds. */
+interface Held {
+  bytes: number;
+  user: string | undefined;
 }
 
 /**
@@ -97,10 +121,14 @@ export interface WebhookDispatcherOptions {
  */
 export class WebhookDispatcher {
   private readonly pending = new Set<Promise<void>>();
+  private pendingBytes = 0;
+  private readonly perUser = new Map<string, number>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly backoff: (attempt: number) => number;
   private readonly fetchImpl: typeof fetch;
   private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
+  private readonly maxPendingPerUser: number;
   private droppedSinceLog = 0;
 
   constructor(private readonly opts: WebhookDispatcherOptions) {
@@ -108,6 +136,9 @@ export class WebhookDispatcher {
     this.backoff = opts.backoffMs ?? ((n) => Math.min(60_000, 1000 * 2 ** (n - 1)));
     this.fetchImpl = opts.fetch ?? fetch;
     this.maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING_DELIVERIES;
+    this.maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.maxPendingPerUser =
+      opts.maxPendingPerUser ?? Math.max(1, Math.floor(this.maxPending * DEFAULT_USER_SHARE));
   }
 
   /** Deliveries in flight or waiting for a retry now. */
@@ -120,12 +151,18 @@ export class WebhookDispatcher {
     return this.opts.hooks.some((h) => h.events.includes('*') || h.events.includes(type));
   }
 
-  /** Queues `event` for every hook subscribed to its type. */
+  /** Bytes of bodies pending now (see {@link WebhookDispatcherOptions.maxPendingBytes}). */
+  get pendingByteCount(): number {
+    return this.pendingBytes;
+  }
+
+  /** Queues `event` for every hook subscribed to its type, within the queue's bounds. */
   emit(event: AuditEvent): void {
     const base = { id: randomUUID(), time: (this.opts.now?.() ?? new Date()).toISOString() };
+    const user = typeof event.data.user === 'string' ? event.data.user : undefined;
     for (const hook of this.opts.hooks) {
       if (!hook.events.includes('*') && !hook.events.includes(event.type)) continue;
-      if (this.pending.size >= this.maxPending) {
+      if (this.pending.size >= this.maxPending || this.userFull(user)) {
         this.drop(hook);
         continue;
       }
@@ -135,9 +172,32 @@ export class WebhookDispatcher {
         action: event.action,
         data: sanitize(event.data, hook.includeArguments),
       };
-      const p = this.deliver(hook, payload).finally(() => this.pending.delete(p));
+      const body = JSON.stringify(payload);
+      const held: Held = { bytes: Buffer.byteLength(body), user };
+      if (this.pendingBytes + held.bytes > this.maxPendingBytes) {
+        this.drop(hook);
+        continue;
+      }
+      this.hold(held, 1);
+      const p = this.deliver(hook, payload, body).finally(() => {
+        this.pending.delete(p);
+        this.hold(held, -1);
+      });
       this.pending.add(p);
     }
+  }
+
+  private userFull(user: string | undefined): boolean {
+    return user !== undefined && (this.perUser.get(user) ?? 0) >= this.maxPendingPerUser;
+  }
+
+  /** Counts a delivery's bytes and user in (`1`) or out (`-1`). */
+  private hold(held: Held, sign: 1 | -1): void {
+    this.pendingBytes += sign * held.bytes;
+    if (held.user === undefined) return;
+    const n = (this.perUser.get(held.user) ?? 0) + sign;
+    if (n > 0) this.perUser.set(held.user, n);
+    else this.perUser.delete(held.user);
   }
 
   /** Resolves when every queued delivery has finished (succeeded or given up). */
@@ -152,6 +212,8 @@ export class WebhookDispatcher {
       this.opts.logger?.warn('webhook queue full; dropping events until deliveries drain', {
         webhook: new URL(hook.url).host,
         maxPending: this.maxPending,
+        maxPendingBytes: this.maxPendingBytes,
+        maxPendingPerUser: this.maxPendingPerUser,
       });
     }
   }
@@ -170,16 +232,15 @@ export class WebhookDispatcher {
     };
   }
 
-  private async deliver(hook: WebhookConfig, payload: WebhookPayload): Promise<void> {
+  private async deliver(hook: WebhookConfig, payload: WebhookPayload, body: string): Promise<void> {
     try {
-      await this.attempts(hook, payload);
+      await this.attempts(hook, payload, body);
     } finally {
       if (this.pending.size <= 1) this.droppedSinceLog = 0;
     }
   }
 
-  private async attempts(hook: WebhookConfig, payload: WebhookPayload): Promise<void> {
-    const body = JSON.stringify(payload);
+  private async attempts(hook: WebhookConfig, payload: WebhookPayload, body: string): Promise<void> {
     for (let attempt = 1; attempt <= hook.maxAttempts; attempt++) {
       const headers = this.headers(hook, payload, body);
       let retryable = true;
