@@ -2,7 +2,7 @@
 // its `change-list` tool adds a tool and sends `notifications/tools/list_changed`) behind a
 // federated endpoint of a real gateway on 127.0.0.1; the MCP SDK 1.x client hears it on its
 // 2025 session's GET stream, the SDK 2.x client pinned to 2026-07-28 on subscriptions/listen,
-// and a new tools/list shows the added tool. The listeners are bounded per user.
+// and a new tools/list shows the added tool. The listeners are bounded per user and per endpoint.
 import {
   Client as ClientV2,
   StreamableHTTPClientTransport as TransportV2,
@@ -21,12 +21,14 @@ import { listeningGateway } from './helpers/listening.js';
 
 const V2026 = '2026-07-28';
 const SUB = 'io.modelcontextprotocol/subscriptionId';
-const ENDPOINTS = ['/mcp', '/small', '/static', '/remote', '/old'] as const;
+const ENDPOINTS = ['/mcp', '/small', '/tiny', '/static', '/remote', '/old'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
 let gw: Gateway;
 let base: string;
 const tokens: Partial<Record<Endpoint, string>> = {};
+/** Bob's token for `/tiny` (the endpoint-wide cap is reached by two users). */
+let bobTiny: string;
 /** An `http` member: the stdio bridge over the fixture, speaking 2026-07-28 on loopback. */
 let bridge: StdioBridge;
 let remote: Listening;
@@ -86,6 +88,7 @@ beforeAll(async () => {
     federated: [
       { path: '/mcp', services: ['fetch', 'fixture'] },
       { path: '/small', services: ['fixture'], maxListenersPerUser: 1 },
+      { path: '/tiny', services: ['fixture'], maxListeners: 1 },
       // The fetch service's list never changes: nothing to listen to.
       { path: '/static', services: ['fetch'] },
       { path: '/remote', services: ['fetch', 'bridge'] },
@@ -94,6 +97,8 @@ beforeAll(async () => {
   }));
   await gw.users.put('alice', 'alice-password-1');
   for (const e of ENDPOINTS) tokens[e] = (await issueToken(gw, 'alice', e)).access_token;
+  await gw.users.put('bob', 'bob-password-12');
+  bobTiny = (await issueToken(gw, 'bob', '/tiny')).access_token;
 });
 
 // The gateway first, as its listeners hold member streams open (listeningGateway's close after the
@@ -117,12 +122,19 @@ function signal<T = void>() {
 }
 
 /** A raw 2026-07-28 request to a federated endpoint. */
-function post2026(endpoint: Endpoint, id: number, method: string, params: object, ac?: AbortController) {
+function post2026(
+  endpoint: Endpoint,
+  id: number,
+  method: string,
+  params: object,
+  ac?: AbortController,
+  token = tokens[endpoint],
+) {
   return fetch(`${base}${endpoint}`, {
     method: 'POST',
     signal: ac?.signal ?? null,
     headers: {
-      ...auth(endpoint),
+      authorization: `Bearer ${token}`,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       'mcp-protocol-version': V2026,
@@ -141,6 +153,24 @@ function post2026(endpoint: Endpoint, id: number, method: string, params: object
       },
     }),
   });
+}
+
+/**
+ * The first 200 of `open()`, tried until the gateway has seen an aborted stream go (it removes
+ * it then, making room again).
+ */
+function onceAccepted(open: () => Promise<Response>): Promise<Response> {
+  return vi.waitFor(
+    async () => {
+      const res = await open();
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new Error(`still ${res.status}`);
+      }
+      return res;
+    },
+    { timeout: 5000, interval: 20 },
+  );
 }
 
 describe('federated list-changed notifications', () => {
@@ -292,19 +322,33 @@ describe('federated list-changed notifications', () => {
     first.abort();
     await reader.cancel().catch(() => {});
     // The aborted stream is removed once the gateway sees the client go: then there is room again.
-    const again = await vi.waitFor(
-      async () => {
-        const res = await post2026('/small', 3, 'subscriptions/listen', {
-          notifications: { toolsListChanged: true },
-        });
-        if (res.status !== 200) {
-          await res.body?.cancel();
-          throw new Error(`still ${res.status}`);
-        }
-        return res;
-      },
-      { timeout: 5000, interval: 20 },
+    const again = await onceAccepted(() =>
+      post2026('/small', 3, 'subscriptions/listen', { notifications: { toolsListChanged: true } }),
     );
+    await again.body!.cancel();
+  });
+  it("bounded overall: past the endpoint's maxListeners another user's listener gets 503; a closed one makes room", async () => {
+    const listen = (id: number, token: string | undefined, ac?: AbortController) =>
+      post2026('/tiny', id, 'subscriptions/listen', { notifications: { toolsListChanged: true } }, ac, token);
+    const first = new AbortController();
+    const open = await listen(1, tokens['/tiny'], first);
+    expect(open.status).toBe(200);
+    const reader = open.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain(
+      'notifications/subscriptions/acknowledged',
+    );
+
+    const refused = await listen(2, bobTiny);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    const body = (await refused.json()) as { id: unknown; error: { code: number; message: string } };
+    expect(body.id).toBe(2);
+    expect(body.error.code).toBe(-32000);
+    expect(body.error.message).toMatch(/too many list-change streams/i);
+
+    first.abort();
+    await reader.cancel().catch(() => {});
+    const again = await onceAccepted(() => listen(3, bobTiny));
     await again.body!.cancel();
   });
 });
