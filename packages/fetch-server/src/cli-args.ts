@@ -82,6 +82,19 @@ export const CLI_FLAGS: FlagSpec[] = [
     description: 'TCP+TLS handshake time in ms (default 10000).',
   },
   {
+    flag: 'max-concurrent-fetches',
+    env: 'MCP_FETCH_MAX_CONCURRENT_FETCHES',
+    type: 'string',
+    description: 'Outgoing fetches in flight at most, all callers together; more are refused (default 64).',
+  },
+  {
+    flag: 'max-concurrent-fetches-per-caller',
+    env: 'MCP_FETCH_MAX_CONCURRENT_FETCHES_PER_CALLER',
+    type: 'string',
+    description:
+      'Outgoing fetches in flight at most per caller (session or request); more are refused (default 4).',
+  },
+  {
     flag: 'proxy',
     env: 'MCP_FETCH_PROXY',
     type: 'string',
@@ -206,6 +219,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     maxBytes: int('max-size', 1),
     timeoutMs: int('timeout', 1),
     connectTimeoutMs: int('connect-timeout', 1),
+    maxConcurrentFetches: int('max-concurrent-fetches', 1),
+    maxConcurrentFetchesPerCaller: int('max-concurrent-fetches-per-caller', 1),
     proxy: str('proxy'),
     path: str('path'),
     stateful: flagOn('stateful'),

@@ -1,5 +1,6 @@
 import { createConnector } from './fetcher/connect.js';
 import { createSafeFetcher, type SafeFetcher } from './fetcher/safe-fetch.js';
+import { FetchLimiter } from './limits.js';
 import { jsonLogger, type Logger } from './log.js';
 import {
   FETCH_SERVER_DEFAULTS,
@@ -18,6 +19,8 @@ export interface FetchCore {
   robots: RobotsPolicy | undefined;
   logger: Logger;
   userAgent: string;
+  /** Bounds on the tool's and prompt's fetches in flight, per caller and overall. */
+  limiter: FetchLimiter;
   /** Told of each outgoing fetch of the tool (tracing), when given. */
   observeFetch?: FetchObserver | undefined;
 }
@@ -53,6 +56,10 @@ export function createFetchCore(options: FetchServerOptions = {}): FetchCore {
     robots,
     logger: options.logger ?? jsonLogger(),
     userAgent,
+    limiter: new FetchLimiter(
+      options.maxConcurrentFetches ?? d.maxConcurrentFetches,
+      options.maxConcurrentFetchesPerCaller ?? d.maxConcurrentFetchesPerCaller,
+    ),
     observeFetch: options.observeFetch,
   };
 }

@@ -16,7 +16,9 @@ export type FetchErrorCode =
   | 'http_status'
   | 'robots_disallowed'
   | 'unsupported_content'
-  | 'aborted';
+  | 'aborted'
+  /** Too many fetches in flight, for this caller or overall (see `maxConcurrentFetches*`). */
+  | 'busy';
 
 /** A fetch that did not produce content. The message is safe to show to a model or user. */
 export class FetchError extends Error {

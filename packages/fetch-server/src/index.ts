@@ -7,6 +7,8 @@ export {
 } from './options.js';
 export { toNodeListener, type WebHandler } from './adapters/node.js';
 export { createFetchCore, type FetchCore } from './core.js';
+export { FetchLimiter } from './limits.js';
+export type { FetchRequestInfo } from './caller.js';
 export { createMcpServer } from './mcp.js';
 export { createModernMcpServer, createModernHandler, type ModernHandlerOptions } from './protocol/modern.js';
 export {

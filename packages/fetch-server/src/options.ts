@@ -34,6 +34,21 @@ export interface FetchServerOptions {
   /** Redirects followed, each re-checked. Default 5. */
   maxRedirects?: number;
   /**
+   * Outgoing fetches in flight at most, over all callers (each may hold a
+   * socket and up to `maxBytes` for up to `timeoutMs`). A fetch beyond it is
+   * refused at once with an `isError` tool result; nothing queues. Default 64.
+   */
+  maxConcurrentFetches?: number;
+  /**
+   * Outgoing fetches in flight at most for one caller, refused like
+   * `maxConcurrentFetches` beyond it. The caller is the identity the host
+   * passes with the request (`handler(request, { caller })`, as the gateway
+   * does with its authenticated user); without one, the MCP server instance:
+   * a 2025 session (stateful), one HTTP request (stateless 2025 or
+   * 2026-07-28, a batch included), or the stdio connection. Default 4.
+   */
+  maxConcurrentFetchesPerCaller?: number;
+  /**
    * HTTP proxy URL (`http://user:pass@proxy:3128`). Every request is tunnelled
    * with `CONNECT` **to the checked IP address**, so the proxy cannot
    * re-resolve the host and pinning holds. Default: none (direct).
@@ -104,6 +119,8 @@ export const FETCH_SERVER_DEFAULTS = {
   connectTimeoutMs: 10_000,
   robotsTimeoutMs: 5_000,
   maxRedirects: 5,
+  maxConcurrentFetches: 64,
+  maxConcurrentFetchesPerCaller: 4,
   path: '/mcp',
   stateful: false,
   sessionIdleMs: 30 * 60 * 1000,
@@ -123,6 +140,8 @@ export const fetchServerOptionsSchema = z.object({
   connectTimeoutMs: positiveInt.optional(),
   robotsTimeoutMs: positiveInt.optional(),
   maxRedirects: z.number().int().min(0).max(20).optional(),
+  maxConcurrentFetches: positiveInt.optional(),
+  maxConcurrentFetchesPerCaller: positiveInt.optional(),
   proxy: z
     .string()
     .refine((s) => URL.canParse(s) && new URL(s).protocol === 'http:', 'proxy must be an http:// URL')

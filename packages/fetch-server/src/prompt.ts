@@ -12,16 +12,17 @@ export const fetchPromptArgs = { url: z.string().describe('URL to fetch') };
 
 /**
  * Runs the `fetch` prompt: the page as one user message, or the refusal as
- * the message text. Never throws. A prompt is picked by the user, not the
+ * the message text (a limit refusal included). Never throws. A prompt is picked by the user, not the
  * model: like the official server, no robots.txt check.
  */
 export async function runFetchPrompt(
   core: FetchCore,
   url: string,
   signal?: AbortSignal,
+  caller?: string,
 ): Promise<GetPromptResult> {
   try {
-    const page = await fetchPage(core, url, { raw: false, checkRobots: false, signal });
+    const page = await fetchPage(core, url, { raw: false, checkRobots: false, signal, caller });
     return {
       description: `Contents of ${url}`,
       messages: [{ role: 'user', content: { type: 'text', text: page.prefix + page.text } }],

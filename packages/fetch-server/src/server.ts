@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { authInfoFor, type FetchRequestInfo } from './caller.js';
 import { createFetchCore, type FetchCore } from './core.js';
 import { HttpEdgeError, JsonRpcErrorCode } from './errors.js';
 import { checkHostAndOrigin } from './http/host-check.js';
@@ -10,9 +12,13 @@ import { createModernHandler } from './protocol/modern.js';
 import { protocolEra } from './protocol/versions.js';
 import { SessionRegistry } from './sessions.js';
 
-/** A web fetch handler for the fetch server, plus a way to shut it down. */
+/**
+ * A web fetch handler for the fetch server, plus a way to shut it down. `info`
+ * may name the authenticated caller (`{ caller }`), whose fetches then share
+ * one per-caller limit across requests and sessions.
+ */
 export interface FetchServerHandler {
-  (request: Request): Promise<Response>;
+  (request: Request, info?: FetchRequestInfo): Promise<Response>;
   /** Closes every stateful session and aborts in-flight 2026-07-28 exchanges. */
   close(): Promise<void>;
   /** The shared fetcher, robots.txt policy and logger. */
@@ -57,7 +63,7 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
     options.maxSessions ?? d.maxSessions,
   );
 
-  async function stateless(request: Request): Promise<Response> {
+  async function stateless(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
     if (request.method !== 'POST') {
       return new HttpEdgeError(405, JsonRpcErrorCode.ServerError, 'Method not allowed.', {
         allow: 'POST',
@@ -70,17 +76,17 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
       maxRequestBodySize,
     });
     await server.connect(transport);
-    const response = await transport.handleRequest(request);
+    const response = await transport.handleRequest(request, authInfo ? { authInfo } : undefined);
     return closeWhenDone(response, () => void server.close().catch(() => {}));
   }
 
-  async function withSessions(request: Request): Promise<Response> {
+  async function withSessions(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
     await sessions.sweep();
     const id = request.headers.get(SESSION_HEADER);
     if (id !== null) {
       const session = sessions.get(id);
       if (!session) throw new HttpEdgeError(404, JsonRpcErrorCode.SessionNotFound, 'Session not found');
-      return session.transport.handleRequest(request);
+      return session.transport.handleRequest(request, authInfo ? { authInfo } : undefined);
     }
     if (request.method !== 'POST') {
       throw new HttpEdgeError(
@@ -101,13 +107,13 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
       onsessionclosed: (sid) => sessions.delete(sid),
     });
     await server.connect(transport);
-    const response = await transport.handleRequest(request);
+    const response = await transport.handleRequest(request, authInfo ? { authInfo } : undefined);
     // Not an initialize request (or a failed one): nothing was registered, dispose now.
     if (!transport.sessionId) await server.close().catch(() => {});
     return response;
   }
 
-  const handler = async (request: Request): Promise<Response> => {
+  const handler = async (request: Request, info?: FetchRequestInfo): Promise<Response> => {
     const url = new URL(request.url);
     try {
       if (url.pathname === '/healthz') {
@@ -118,8 +124,11 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
       }
       if (url.pathname !== path) return Response.json({ error: 'Not Found' }, { status: 404 });
       checkHostAndOrigin(request, hostPolicy);
-      if ((await protocolEra(request, maxRequestBodySize)) === 'modern') return await modern.fetch(request);
-      return await (stateful ? withSessions(request) : stateless(request));
+      const authInfo = info?.caller === undefined ? undefined : authInfoFor(info.caller);
+      if ((await protocolEra(request, maxRequestBodySize)) === 'modern') {
+        return await modern.fetch(request, authInfo ? { authInfo } : undefined);
+      }
+      return await (stateful ? withSessions(request, authInfo) : stateless(request, authInfo));
     } catch (err) {
       if (err instanceof HttpEdgeError) return err.toResponse();
       core.logger.error('request failed', { error: err instanceof Error ? err.message : String(err) });

@@ -75,47 +75,59 @@ export interface FetchedPage {
   prefix: string;
 }
 
+let anonymousCalls = 0;
+
 /**
  * Fetches one page through the SSRF-safe fetcher (with robots.txt checks on
- * every hop unless disabled) and renders it as text.
+ * every hop unless disabled) and renders it as text. The fetch holds one of
+ * `core.limiter`'s slots for `caller` (a fresh key when absent: then only the
+ * overall bound applies) from before the first request until the body is in
+ * and rendered, or the fetch failed, timed out or was aborted.
  *
- * @throws {FetchError} for every refusal or failure.
+ * @throws {FetchError} for every refusal or failure (`busy` beyond a limit).
  */
 export async function fetchPage(
   core: FetchCore,
   input: string,
-  opts: { raw: boolean; checkRobots: boolean; signal?: AbortSignal },
+  opts: { raw: boolean; checkRobots: boolean; signal?: AbortSignal; caller?: string },
 ): Promise<FetchedPage> {
   const url = parseFetchUrl(input);
   const robots = opts.checkRobots ? core.robots : undefined;
-  const res = await core.fetcher(url, {
-    signal: opts.signal,
-    beforeHop: robots ? (hop) => robots.check(hop) : undefined,
-  });
-  if (res.status >= 400) {
-    throw new FetchError('http_status', `Failed to fetch ${url.href} - status code ${res.status}`, {
-      status: res.status,
+  const release = core.limiter.acquire(opts.caller ?? `call:${++anonymousCalls}`);
+  try {
+    const res = await core.fetcher(url, {
+      signal: opts.signal,
+      beforeHop: robots ? (hop) => robots.check(hop) : undefined,
     });
+    if (res.status >= 400) {
+      throw new FetchError('http_status', `Failed to fetch ${url.href} - status code ${res.status}`, {
+        status: res.status,
+      });
+    }
+    const ct = res.headers['content-type'];
+    const rendered = renderContent(res.body, Array.isArray(ct) ? ct[0] : ct, res.url.href, opts.raw);
+    return { url, text: rendered.text, prefix: rendered.prefix };
+  } finally {
+    release();
   }
-  const ct = res.headers['content-type'];
-  const rendered = renderContent(res.body, Array.isArray(ct) ? ct[0] : ct, res.url.href, opts.raw);
-  return { url, text: rendered.text, prefix: rendered.prefix };
 }
 
 /**
  * Runs the `fetch` tool: never throws; failures are `isError` results with a clear message.
- * `meta` is the request's `params._meta`, for {@link FetchCore.observeFetch}.
+ * `meta` is the request's `params._meta`, for {@link FetchCore.observeFetch};
+ * `caller` keys the per-caller fetch limit (see {@link fetchPage}).
  */
 export async function runFetchTool(
   core: FetchCore,
   args: FetchToolArgs,
   signal?: AbortSignal,
   meta?: Readonly<Record<string, unknown>>,
+  caller?: string,
 ): Promise<CallToolResult> {
   const started = performance.now();
   const ended = core.observeFetch?.(meta, args.url);
   try {
-    const page = await fetchPage(core, args.url, { raw: args.raw, checkRobots: true, signal });
+    const page = await fetchPage(core, args.url, { raw: args.raw, checkRobots: true, signal, caller });
     ended?.({});
     const text = `${page.prefix}Contents of ${page.url.href}:\n${paginate(page.text, args.start_index, args.max_length)}`;
     core.logger.info('fetch', { url: loggableUrl(page.url), ms: Math.round(performance.now() - started) });

@@ -161,11 +161,15 @@ describe('cli: flags and environment fallbacks', () => {
       MCP_FETCH_HOST: '0.0.0.0',
       MCP_FETCH_TIMEOUT: '1234',
       MCP_FETCH_ALLOW_HOSTS: 'a.test, b.test',
+      MCP_FETCH_MAX_CONCURRENT_FETCHES: '8',
+      MCP_FETCH_MAX_CONCURRENT_FETCHES_PER_CALLER: '3',
     };
     const c = parseCli(['--port', '5000', '--allow-host', 'c.test'], env);
     expect(c.port).toBe(5000);
     expect(c.host).toBe('0.0.0.0');
     expect(c.options.timeoutMs).toBe(1234);
+    expect(c.options.maxConcurrentFetches).toBe(8);
+    expect(c.options.maxConcurrentFetchesPerCaller).toBe(3);
     expect(c.options.allowHosts).toEqual(['c.test']);
     expect(parseCli([], env).options.allowHosts).toEqual(['a.test', 'b.test']);
     expect(parseCli([], {})).toEqual({
@@ -191,6 +195,8 @@ describe('cli: flags and environment fallbacks', () => {
         '--max-size=2048',
         '--timeout=900',
         '--connect-timeout=300',
+        '--max-concurrent-fetches=16',
+        '--max-concurrent-fetches-per-caller=2',
         '--proxy=http://proxy.test:3128',
         '--accept-host=mcp.example.com',
         '--accept-origin=any',
@@ -207,6 +213,8 @@ describe('cli: flags and environment fallbacks', () => {
       maxBytes: 2048,
       timeoutMs: 900,
       connectTimeoutMs: 300,
+      maxConcurrentFetches: 16,
+      maxConcurrentFetchesPerCaller: 2,
       proxy: 'http://proxy.test:3128',
       allowedHosts: ['mcp.example.com'],
       allowedOrigins: 'any',

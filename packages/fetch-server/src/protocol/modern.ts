@@ -5,6 +5,7 @@ import {
   type McpHttpHandler,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { callerFromAuthInfo, instanceCaller } from '../caller.js';
 import type { FetchCore } from '../core.js';
 import { FETCH_PROMPT_DESCRIPTION, fetchPromptArgs, runFetchPrompt } from '../prompt.js';
 import { FETCH_TOOL_ANNOTATIONS, FETCH_TOOL_DESCRIPTION, fetchToolInput, runFetchTool } from '../tool.js';
@@ -24,6 +25,7 @@ export const CACHE_HINT: CacheHint = { ttlMs: 60 * 60 * 1000, cacheScope: 'publi
  * on `subscriptions/listen`).
  */
 export function createModernMcpServer(core: FetchCore): McpServer {
+  const instance = instanceCaller();
   const server = new McpServer(
     { name: SERVER_NAME, version: VERSION },
     {
@@ -38,12 +40,20 @@ export function createModernMcpServer(core: FetchCore): McpServer {
       inputSchema: z.object(fetchToolInput),
       annotations: FETCH_TOOL_ANNOTATIONS,
     },
-    (args, ctx) => runFetchTool(core, args, ctx.mcpReq.signal, ctx.mcpReq._meta),
+    (args, ctx) =>
+      runFetchTool(
+        core,
+        args,
+        ctx.mcpReq.signal,
+        ctx.mcpReq._meta,
+        callerFromAuthInfo(ctx.http?.authInfo) ?? instance,
+      ),
   );
   server.registerPrompt(
     'fetch',
     { description: FETCH_PROMPT_DESCRIPTION, argsSchema: z.object(fetchPromptArgs) },
-    ({ url }, ctx) => runFetchPrompt(core, url, ctx.mcpReq.signal),
+    ({ url }, ctx) =>
+      runFetchPrompt(core, url, ctx.mcpReq.signal, callerFromAuthInfo(ctx.http?.authInfo) ?? instance),
   );
   return server;
 }

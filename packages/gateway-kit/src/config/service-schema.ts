@@ -151,6 +151,18 @@ export const fetchServiceSchema = z.strictObject({
   userAgent: z.string().min(1).optional(),
   maxSize: z.number().int().positive().optional().describe('Response size cap in bytes.'),
   timeout: z.number().int().positive().optional().describe('Total fetch timeout in seconds.'),
+  maxConcurrentFetches: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Outgoing fetches in flight at most, all users together; more are refused (default 64).'),
+  maxConcurrentFetchesPerUser: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Outgoing fetches in flight at most for one user; more are refused (default 4).'),
 });
 
 export const serviceSchema = z.discriminatedUnion('type', [

@@ -1,6 +1,7 @@
 import type { FetchServerHandler, FetchServerOptions } from '@mcp-gateway/fetch-server';
 import type { FetchServiceConfig } from '../config/schema.js';
 import { childLogger } from '@mcp-gateway/internal/log';
+import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
 import { fetchSpans } from '../telemetry/fetch-span.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -12,7 +13,10 @@ import { forwardedRequest } from './forwarded-request.js';
  * A `fetch` service: the built-in fetch server, in-process. The gateway has
  * already checked `Host` and `Origin`, so the server accepts any host. With
  * telemetry on, a sampled request carries its span's context in `params._meta`
- * and the tool's outgoing request is a child span ({@link fetchSpans}).
+ * and the tool's outgoing request is a child span ({@link fetchSpans}). Each
+ * request names its user (`identity.sub`) as the fetch server's caller, so
+ * `maxConcurrentFetchesPerUser` bounds one user's fetches across all their
+ * sessions and requests.
  *
  * The fetch server (with its HTML parser and the MCP SDK, some 400 files) is
  * loaded at the service's first request or readiness check, so CLI commands
@@ -31,6 +35,10 @@ export function fetchBackend(
     ...(config.userAgent ? { userAgent: config.userAgent } : {}),
     ...(config.maxSize ? { maxBytes: config.maxSize } : {}),
     ...(config.timeout ? { timeoutMs: config.timeout * 1000 } : {}),
+    ...(config.maxConcurrentFetches ? { maxConcurrentFetches: config.maxConcurrentFetches } : {}),
+    ...(config.maxConcurrentFetchesPerUser
+      ? { maxConcurrentFetchesPerCaller: config.maxConcurrentFetchesPerUser }
+      : {}),
     path: mcpPath,
     allowedHosts: 'any',
     allowedOrigins: 'any',
@@ -44,17 +52,18 @@ export function fetchBackend(
       server = createFetchServer(options);
       return server;
     }));
-  const serve = (s: FetchServerHandler, request: Request, call: BackendCall) => {
+  const serve = (s: FetchServerHandler, request: Request, identity: Identity, call: BackendCall) => {
     const { trace, json } = call;
+    const info = { caller: identity.sub };
     if (trace?.sampled && json !== undefined) {
-      return s(forwardedRequest(request, JSON.stringify(withTraceMeta(json, trace.context)), true));
+      return s(forwardedRequest(request, JSON.stringify(withTraceMeta(json, trace.context)), true), info);
     }
-    return s(forwardedRequest(request, call.body));
+    return s(forwardedRequest(request, call.body), info);
   };
   return {
     kind: 'fetch',
-    handle: (request: Request, _identity, call: BackendCall = {}) =>
-      server ? serve(server, request, call) : load().then((s) => serve(s, request, call)),
+    handle: (request: Request, identity: Identity, call: BackendCall = {}) =>
+      server ? serve(server, request, identity, call) : load().then((s) => serve(s, request, identity, call)),
     async ready() {
       const res = await (await load())(new Request('http://gateway.internal/healthz'));
       await res.body?.cancel();
