@@ -1,6 +1,17 @@
 /** Upper bounds (seconds) of the request-latency histogram buckets. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** The HTTP methods counted under their own name; any other is `OTHER`. */
+export const HTTP_METHOD_LABELS: ReadonlySet<string> = new Set([
+  'GET',
+  'POST',
+  'DELETE',
+  'OPTIONS',
+  'HEAD',
+  'PUT',
+  'PATCH',
+]);
+
 /**
  * The bridge's counters, rendered as Prometheus text exposition format 0.0.4.
  * Hand-written (about 80 lines) rather than prom-client: a handful of
@@ -28,9 +39,12 @@ export class BridgeMetrics {
   private latencyCount = 0;
   private latencySum = 0;
 
-  /** Counts one HTTP answer. */
+  /**
+   * Counts one HTTP answer. A method outside {@link HTTP_METHOD_LABELS} is counted as `OTHER`:
+   * runtimes that pass any method through must not make the label series unbounded.
+   */
   countHttp(method: string, status: number): void {
-    const key = `${method} ${status}`;
+    const key = `${HTTP_METHOD_LABELS.has(method) ? method : 'OTHER'} ${status}`;
     this.http.set(key, (this.http.get(key) ?? 0) + 1);
   }
 
