@@ -114,6 +114,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       sessionTimeoutMs: o.sessionTimeoutMs,
       keepAliveMs: o.keepAliveMs,
       killGraceMs: o.killGraceMs,
+      maxInFlightPerSession: o.maxInFlightPerSession,
       eventStore,
     },
   );

@@ -33,6 +33,8 @@ export class BridgeMetrics {
   rejectedGlobalCap = 0;
   /** New sessions refused because every session of the user was busy (429). */
   rejectedUserCap = 0;
+  /** Session requests refused because the session had `maxInFlightPerSession` in flight (429). */
+  rejectedInFlight = 0;
   stdoutSkipped = 0;
   private http = new Map<string, number>();
   private buckets = new Array<number>(LATENCY_BUCKETS.length).fill(0);
@@ -114,6 +116,12 @@ export class BridgeMetrics {
         `mcp_bridge_session_rejections_total{reason="global_cap"} ${this.rejectedGlobalCap}`,
         `mcp_bridge_session_rejections_total{reason="user_cap"} ${this.rejectedUserCap}`,
       ],
+    );
+    metric(
+      'mcp_bridge_requests_rejected_in_flight_total',
+      'counter',
+      'Session requests refused (429) because the session had maxInFlightPerSession requests in flight.',
+      [`mcp_bridge_requests_rejected_in_flight_total ${this.rejectedInFlight}`],
     );
     metric(
       'mcp_bridge_session_evictions_total',

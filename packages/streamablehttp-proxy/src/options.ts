@@ -104,6 +104,12 @@ export interface StdioBridgeOptions {
    * 429 and `Retry-After`. Default 5.
    */
   maxSessionsPerUser?: number;
+  /**
+   * Most requests of one 2025 session waiting for its child at once. Beyond, a request is refused
+   * with 429 (JSON-RPC `-32000`, the request's id), and a batch that would pass the cap is refused
+   * whole: nothing of it reaches the child. Default 256.
+   */
+  maxInFlightPerSession?: number;
   /** Children kept pre-spawned so a session opens without a process start. Default 0. */
   poolSize?: number;
   /** Answer requests with `application/json` instead of SSE. Default false. */
@@ -163,6 +169,7 @@ export const DEFAULTS = {
   initializeTimeoutMs: 30_000,
   maxSessions: 100,
   maxSessionsPerUser: 5,
+  maxInFlightPerSession: 256,
   poolSize: 0,
   jsonResponse: false,
   allowedOrigins: [] as string[],
@@ -191,6 +198,7 @@ export const optionsSchema = z.object({
   initializeTimeoutMs: positiveInt.optional(),
   maxSessions: positiveInt.optional(),
   maxSessionsPerUser: nonNegativeInt.optional(),
+  maxInFlightPerSession: positiveInt.optional(),
   poolSize: nonNegativeInt.optional(),
   maxBodyBytes: positiveInt.optional(),
   maxLineBytes: positiveInt.optional(),

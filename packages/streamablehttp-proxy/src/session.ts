@@ -26,6 +26,8 @@ export interface SessionContext {
   sessionTimeoutMs: number;
   keepAliveMs: number;
   killGraceMs: number;
+  /** Most requests of one session waiting for the child; beyond, 429 (a batch that would pass it: whole). */
+  maxInFlightPerSession: number;
   eventStore: EventStoreLimits | false;
   /** Called once when the session has ended (its child is being killed). */
   onClosed(session: Session): void;
@@ -153,9 +155,10 @@ export class Session {
     const now = this.ctx.clock.now();
     this.lastActivity = now;
     let requests = 0;
+    let firstId: JsonRpcId | null = null;
     for (const item of items) {
       if (item.c.kind !== 'request') continue;
-      requests++;
+      if (requests++ === 0) firstId = item.c.id;
       if (this.pending.has(item.c.id)) {
         throw new BridgeHttpError(
           400,
@@ -163,6 +166,24 @@ export class Session {
           `Request id ${JSON.stringify(item.c.id)} is already in use`,
         );
       }
+    }
+    const maxInFlight = this.ctx.maxInFlightPerSession;
+    if (this.pending.size + requests > maxInFlight) {
+      // Refused before anything is written: a batch that would pass the cap reaches the child not at all.
+      this.ctx.metrics.rejectedInFlight++;
+      this.ctx.logger.warn('requests refused: in-flight cap of the session', {
+        session: this.id,
+        inFlight: this.pending.size,
+        requests,
+        max: maxInFlight,
+      });
+      throw new BridgeHttpError(
+        429,
+        JsonRpcCode.ServerError,
+        `Too Many Requests: more than ${maxInFlight} requests in flight on this session`,
+        {},
+        opts.batch ? null : firstId,
+      );
     }
     if (requests === 0) {
       let drain: Promise<void> | undefined;

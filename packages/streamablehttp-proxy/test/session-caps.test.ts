@@ -1,0 +1,82 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeAll, mcpPost, rawSession, startBridge } from './helpers.js';
+import { SseReader } from './stuck-server.js';
+
+afterAll(closeAll);
+
+const call = (id: number | string, name: string, args: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args },
+});
+
+/** The JSON-RPC error body of a refusal, after checking its status and content type. */
+async function refusal(
+  res: Response,
+  status: number,
+): Promise<{ id: unknown; error: { code: number; message: string } }> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/json');
+  return (await res.json()) as { id: unknown; error: { code: number; message: string } };
+}
+
+describe('per-session bounds', () => {
+  it('in-flight cap: beyond maxInFlightPerSession a request gets 429 and a batch is refused whole; neither reaches the child; the session works once answers come', async () => {
+    const record = join(mkdtempSync(join(tmpdir(), 'inflight-')), 'record.txt');
+    const b = await startBridge({
+      maxInFlightPerSession: 3,
+      env: { ...process.env, FIXTURE_RECORD_FILE: record },
+    });
+    const sid = await rawSession(b.mcpUrl);
+    const h = { 'mcp-session-id': sid };
+    // Three slow calls fill the session (each answered on its own SSE stream, later).
+    const slow: SseReader[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const res = await mcpPost(b.mcpUrl, call(`slow-${i}`, 'slow', { ms: 1500 }), h);
+      expect(res.status).toBe(200);
+      slow.push(new SseReader(res));
+    }
+    // A fourth request: 429 with its id.
+    const one = await refusal(await mcpPost(b.mcpUrl, call('one', 'record', { text: 'one' }), h), 429);
+    expect(one).toMatchObject({ id: 'one', error: { code: -32000 } });
+    expect(one.error.message).toMatch(/more than 3 requests in flight/);
+    // A batch that would pass the cap: refused whole (id null), none of it sent.
+    const batch = await refusal(
+      await mcpPost(
+        b.mcpUrl,
+        [call('b1', 'record', { text: 'b1' }), call('b2', 'record', { text: 'b2' })],
+        h,
+      ),
+      429,
+    );
+    expect(batch).toMatchObject({ id: null, error: { code: -32000 } });
+    // Notifications are not requests: still accepted.
+    expect(
+      (await mcpPost(b.mcpUrl, { jsonrpc: '2.0', method: 'notifications/roots/list_changed' }, h)).status,
+    ).toBe(202);
+    // The in-flight calls finish normally.
+    for (const [i, r] of slow.entries()) {
+      expect(await r.next((m) => m.id === `slow-${i + 1}`)).toMatchObject({
+        result: { content: [{ type: 'text', text: 'slept 1500ms' }] },
+      });
+    }
+    // The session serves again, a batch included; only these reached the child.
+    const after = await mcpPost(
+      b.mcpUrl,
+      [call('a1', 'record', { text: 'a1' }), call('a2', 'record', { text: 'a2' })],
+      { ...h, accept: 'application/json' },
+    );
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as unknown[]).length).toBe(2);
+    expect(existsSync(record) ? readFileSync(record, 'utf8').split('\n').filter(Boolean).sort() : []).toEqual(
+      ['a1', 'a2'],
+    );
+    expect(b.logs.find('child stderr').filter((l) => l.line === 'slow started')).toHaveLength(3);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toContain('mcp_bridge_requests_rejected_in_flight_total 2');
+  });
+});
