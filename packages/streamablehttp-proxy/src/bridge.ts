@@ -115,6 +115,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       keepAliveMs: o.keepAliveMs,
       killGraceMs: o.killGraceMs,
       maxInFlightPerSession: o.maxInFlightPerSession,
+      maxStreamQueueBytes: o.maxStreamQueueBytes,
       eventStore,
     },
   );

@@ -138,6 +138,12 @@ export interface StdioBridgeOptions {
   maxLineBytes?: number;
   /** Resumability store per session; `false` disables event ids and replay. */
   eventStore?: { maxEvents?: number; maxBytes?: number } | false;
+  /**
+   * Most bytes an SSE stream of a session holds for a client that stops reading (waiting to be
+   * written, node's buffer included). Beyond, the stream is cut and its queue freed; the client
+   * can reconnect, and resume with `Last-Event-ID` where the session stores events. Default 8 MiB.
+   */
+  maxStreamQueueBytes?: number;
   /** Reconnection delay sent in priming events (`retry:`), in ms. Default 1000. */
   retryMs?: number;
   /** Interval of SSE keep-alive comments on idle streams, in ms. Default 25 s. */
@@ -176,6 +182,7 @@ export const DEFAULTS = {
   maxBodyBytes: 4 * 1024 * 1024,
   maxLineBytes: 32 * 1024 * 1024,
   eventStore: { maxEvents: 1000, maxBytes: 4 * 1024 * 1024 },
+  maxStreamQueueBytes: 8 * 1024 * 1024,
   retryMs: 1000,
   keepAliveMs: 25_000,
   killGraceMs: 2000,
@@ -202,6 +209,7 @@ export const optionsSchema = z.object({
   poolSize: nonNegativeInt.optional(),
   maxBodyBytes: positiveInt.optional(),
   maxLineBytes: positiveInt.optional(),
+  maxStreamQueueBytes: positiveInt.optional(),
   retryMs: nonNegativeInt.optional(),
   keepAliveMs: positiveInt.optional(),
   killGraceMs: nonNegativeInt.optional(),

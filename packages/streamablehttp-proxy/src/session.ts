@@ -28,6 +28,8 @@ export interface SessionContext {
   killGraceMs: number;
   /** Most requests of one session waiting for the child; beyond, 429 (a batch that would pass it: whole). */
   maxInFlightPerSession: number;
+  /** Most bytes one of its SSE streams holds for a client that does not read; beyond, it is cut. */
+  maxStreamQueueBytes: number;
   eventStore: EventStoreLimits | false;
   /** Called once when the session has ended (its child is being killed). */
   onClosed(session: Session): void;
@@ -204,7 +206,7 @@ export class Session {
     this.streams.set(stream.no, stream);
     let response: Reply | Promise<Reply>;
     if (opts.mode === 'sse') {
-      const sink = new SseSink(now, (s) => this.detach(stream, s));
+      const sink = new SseSink(now, (s) => this.detach(stream, s), this.ctx.maxStreamQueueBytes);
       stream.sink = sink;
       if (stream.resumable) sink.writePriming(formatEventId(stream.no, 0), this.ctx.retryMs, now);
       this.newestSse = stream;
@@ -255,7 +257,7 @@ export class Session {
       if (!at)
         throw new BridgeHttpError(400, JsonRpcCode.ServerError, 'Bad Request: malformed Last-Event-ID');
       const target = at.stream === 0 ? this.getStream : this.streams.get(at.stream);
-      const sink = new SseSink(now, (s) => target && this.detach(target, s));
+      const sink = new SseSink(now, (s) => target && this.detach(target, s), this.ctx.maxStreamQueueBytes);
       this.store.replayAfter(at.stream, at.seq, (ev) =>
         sink.writeMessage(ev.data, formatEventId(ev.stream, ev.seq), now),
       );
@@ -269,7 +271,7 @@ export class Session {
       }
       return { status: 200, headers, sse: sink };
     }
-    const sink = new SseSink(now, (s) => this.detach(this.getStream, s));
+    const sink = new SseSink(now, (s) => this.detach(this.getStream, s), this.ctx.maxStreamQueueBytes);
     this.getStream.sink?.close();
     this.getStream.sink = sink;
     if (this.getStream.resumable) {

@@ -1,8 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeAll, mcpPost, rawSession, startBridge } from './helpers.js';
+import { closeAll, mcpPost, rawSession, startBridge, textOf } from './helpers.js';
 import { SseReader } from './stuck-server.js';
 
 afterAll(closeAll);
@@ -78,5 +80,51 @@ describe('per-session bounds', () => {
     expect(b.logs.find('child stderr').filter((l) => l.line === 'slow started')).toHaveLength(3);
     const metrics = await (await fetch(`${b.url}/metrics`)).text();
     expect(metrics).toContain('mcp_bridge_requests_rejected_in_flight_total 2');
+  });
+
+  it('stream queue cap: an SSE stream whose client stops reading is cut past maxStreamQueueBytes; the session and other clients go on', async () => {
+    const b = await startBridge({ maxStreamQueueBytes: 256 * 1024 });
+    const sid = await rawSession(b.mcpUrl);
+    const other = await rawSession(b.mcpUrl);
+    // 64 answers of 1 MiB on one stream, to a client that reads none of them.
+    const calls = 64;
+    const body = JSON.stringify(
+      Array.from({ length: calls }, (_, i) => call(`big-${i}`, 'big', { bytes: 1 << 20 })),
+    );
+    const { port } = new URL(b.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.on('error', () => {});
+    socket.pause();
+    socket.write(
+      [
+        'POST /mcp HTTP/1.1',
+        `Host: 127.0.0.1:${port}`,
+        'Content-Type: application/json',
+        'Accept: application/json, text/event-stream',
+        `Mcp-Session-Id: ${sid}`,
+        'Connection: close',
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        '',
+        body,
+      ].join('\r\n'),
+    );
+    await waitFor(() => b.logs.find('client disconnected from stream').some((l) => l.session === sid));
+    // What reached the socket before the cut is all it gets: far less than the 64 MiB answered.
+    let received = 0;
+    socket.on('data', (d: Buffer) => (received += d.length));
+    socket.resume();
+    await new Promise<void>((r) => socket.once('close', () => r()));
+    expect(received).toBeLessThan((calls << 20) / 2);
+    // The session still serves (the child answers every call; the cut stream's are dropped).
+    const h = { 'mcp-session-id': sid, accept: 'application/json' };
+    const echo = await mcpPost(b.mcpUrl, call('after', 'echo', { text: 'still here' }), h);
+    expect(echo.status).toBe(200);
+    expect(textOf(((await echo.json()) as { result: unknown }).result)).toBe('still here');
+    const res = await mcpPost(b.mcpUrl, call('o', 'echo', { text: 'other' }), {
+      ...h,
+      'mcp-session-id': other,
+    });
+    expect(textOf(((await res.json()) as { result: unknown }).result)).toBe('other');
   });
 });

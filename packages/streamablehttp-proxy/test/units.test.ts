@@ -4,6 +4,7 @@ import { EventStore, formatEventId, parseEventId } from '../src/event-store.js';
 import { hostnameOf, isJsonMediaType, isLoopbackHost } from '../src/http-handler.js';
 import { classify } from '../src/jsonrpc.js';
 import { BridgeMetrics } from '../src/metrics.js';
+import { SseSink } from '../src/sse.js';
 import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 import { isSupportedProtocolVersion, supportsPrimingEvents } from '../src/protocol-version.js';
 
@@ -180,5 +181,23 @@ describe('metrics', () => {
       'mcp_bridge_http_requests_total{method="PATCH",status="200"} 1',
       'mcp_bridge_http_requests_total{method="OTHER",status="405"} 52',
     ]);
+  });
+});
+
+describe('SSE sink', () => {
+  it('stream queue cap: bytes waiting for an edge that never attaches are bounded by maxQueuedBytes; past it the sink closes, its queue freed, its owner told', () => {
+    const cancelled: SseSink[] = [];
+    const sink = new SseSink(0, (s) => cancelled.push(s), 1000);
+    expect(sink.maxQueuedBytes).toBe(1000);
+    sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0);
+    sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0);
+    sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0); // one message past the cap is taken
+    expect([sink.open, cancelled.length]).toEqual([true, 0]);
+    sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0);
+    expect([sink.open, cancelled]).toEqual([false, [sink]]);
+    const written: Uint8Array[] = [];
+    sink.attach({ write: (b) => void written.push(b), end: () => {} });
+    expect(written).toEqual([]);
+    expect(new SseSink(0, () => {}).maxQueuedBytes).toBe(8 * 1024 * 1024);
   });
 });
