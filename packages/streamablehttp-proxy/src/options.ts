@@ -141,7 +141,8 @@ export interface StdioBridgeOptions {
   /**
    * Most bytes an SSE stream of a session holds for a client that stops reading (waiting to be
    * written, node's buffer included). Beyond, the stream is cut and its queue freed; the client
-   * can reconnect, and resume with `Last-Event-ID` where the session stores events. Default 8 MiB.
+   * can reconnect, and resume with `Last-Event-ID` where the session stores events. Also bounds
+   * the bytes of messages held for the next GET stream while none is open. Default 8 MiB.
    */
   maxStreamQueueBytes?: number;
   /** Reconnection delay sent in priming events (`retry:`), in ms. Default 1000. */

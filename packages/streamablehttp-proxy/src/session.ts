@@ -84,7 +84,11 @@ class OutStream {
   ) {}
 }
 
-const GET_BACKLOG_MAX = 1000;
+/**
+ * Most messages held for the next GET while no GET stream is open (the oldest
+ * go first); their bytes are bounded by `maxStreamQueueBytes` too.
+ */
+export const GET_BACKLOG_MAX = 1000;
 
 /**
  * One MCP session: one child process and the HTTP streams of its client.
@@ -108,6 +112,7 @@ export class Session {
   private readonly streams = new Map<number, OutStream>();
   private readonly getStream = new OutStream(0, 'sse', false, false);
   private getBacklog: { id: string | undefined; data: Buffer }[] = [];
+  private getBacklogBytes = 0;
   private readonly store: EventStore | null;
   private nextStreamNo = 1;
   private newestSse: OutStream | undefined;
@@ -267,7 +272,7 @@ export class Session {
       } else {
         target.sink?.close();
         target.sink = sink;
-        if (target === this.getStream) this.getBacklog = [];
+        if (target === this.getStream) this.clearGetBacklog();
       }
       return { status: 200, headers, sse: sink };
     }
@@ -278,7 +283,7 @@ export class Session {
       sink.writePriming(formatEventId(0, this.getStream.seq), this.ctx.retryMs, now);
     }
     const backlog = this.getBacklog;
-    this.getBacklog = [];
+    this.clearGetBacklog();
     for (const ev of backlog) sink.writeMessage(ev.data, ev.id, now);
     return { status: 200, headers, sse: sink };
   }
@@ -404,11 +409,16 @@ export class Session {
       }
       if (stream.sink?.open) stream.sink.writeMessage(line, id, now);
       else if (stream === this.getStream) {
-        if (this.getBacklog.length >= GET_BACKLOG_MAX) {
-          this.getBacklog.shift();
+        const maxBytes = this.ctx.maxStreamQueueBytes;
+        while (
+          this.getBacklog.length > 0 &&
+          (this.getBacklog.length >= GET_BACKLOG_MAX || this.getBacklogBytes + line.length > maxBytes)
+        ) {
+          this.getBacklogBytes -= this.getBacklog.shift()!.data.length;
           this.ctx.logger.warn('GET stream backlog full, oldest message dropped', { session: this.id });
         }
         this.getBacklog.push({ id, data: Buffer.from(line) });
+        this.getBacklogBytes += line.length;
       } else if (!stream.resumable) {
         this.ctx.logger.debug('message for a disconnected stream dropped', {
           session: this.id,
@@ -417,6 +427,11 @@ export class Session {
       }
     }
     if (isResponse && --stream.open <= 0) this.endStream(stream);
+  }
+
+  private clearGetBacklog(): void {
+    this.getBacklog = [];
+    this.getBacklogBytes = 0;
   }
 
   private endStream(stream: OutStream): void {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { waitFor } from '@mcp-gateway/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeAll, mcpPost, rawSession, startBridge, textOf } from './helpers.js';
-import { SseReader } from './stuck-server.js';
+import { SseReader, stuckServer } from './stuck-server.js';
 
 afterAll(closeAll);
 
@@ -126,5 +126,76 @@ describe('per-session bounds', () => {
       'mcp-session-id': other,
     });
     expect(textOf(((await res.json()) as { result: unknown }).result)).toBe('other');
+  });
+
+  /**
+   * Has the stuck server send `n` notifications for no request (progress for an unknown token) while
+   * no stream can take them, so they wait for the next GET; resolves once all were routed.
+   */
+  async function backlog(url: string, sid: string, n: number, pad = ''): Promise<void> {
+    const h = { 'mcp-session-id': sid, accept: 'application/json' };
+    for (let sent = 0; sent < n; sent += 500) {
+      const batch = Array.from({ length: Math.min(500, n - sent) }, () => ({
+        jsonrpc: '2.0',
+        method: 'test/progress',
+        params: { token: `t${pad}` },
+      }));
+      expect((await mcpPost(url, batch, h)).status).toBe(202);
+    }
+    // The child answers in order: once the ping is answered, every notification was routed.
+    const ping = await mcpPost(url, { jsonrpc: '2.0', id: `ping-${n}`, method: 'ping' }, h);
+    expect(ping.status).toBe(200);
+    await ping.text();
+  }
+
+  const openGet = async (url: string, sid: string) => {
+    const res = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sid } });
+    expect(res.status).toBe(200);
+    return new SseReader(res);
+  };
+
+  it('GET backlog: without a GET stream at most GET_BACKLOG_MAX (1000) messages wait for it, the oldest dropped first', async () => {
+    const b = await startBridge(stuckServer());
+    const sid = await rawSession(b.mcpUrl);
+    await backlog(b.mcpUrl, sid, 1005);
+    expect(b.logs.find('GET stream backlog full, oldest message dropped')).toHaveLength(5);
+    const get = await openGet(b.mcpUrl, sid);
+    // Progress 1-5 were dropped; 6-1005 come in order.
+    for (let step = 6; step <= 1005; step++) {
+      expect(await get.next()).toMatchObject({
+        method: 'notifications/progress',
+        params: { progress: step },
+      });
+    }
+    // Nothing else was held: the next message is a new one.
+    await mcpPost(
+      b.mcpUrl,
+      { jsonrpc: '2.0', method: 'test/progress', params: { token: 'x' } },
+      { 'mcp-session-id': sid },
+    );
+    expect(await get.next()).toMatchObject({ params: { progress: 1006 } });
+    await get.cancel();
+  });
+
+  it('GET backlog: its bytes are bounded by maxStreamQueueBytes too', async () => {
+    const b = await startBridge({ ...stuckServer(), maxStreamQueueBytes: 20_000 });
+    const sid = await rawSession(b.mcpUrl);
+    // Each notification is ~1 KiB (a long token): 200 of them are ~200 KiB, ten times the bound.
+    const pad = 'p'.repeat(1000);
+    await backlog(b.mcpUrl, sid, 200, pad);
+    const dropped = b.logs.find('GET stream backlog full, oldest message dropped').length;
+    expect(dropped).toBeGreaterThan(170);
+    const get = await openGet(b.mcpUrl, sid);
+    // What is held are the newest ones, at most 20 000 bytes of them.
+    const first = (await get.next()) as { params: { progress: number } };
+    expect(first.params.progress).toBe(dropped + 1);
+    let bytes = JSON.stringify(first).length;
+    for (let step = dropped + 2; step <= 200; step++) {
+      const m = await get.next();
+      expect(m).toMatchObject({ params: { progress: step } });
+      bytes += JSON.stringify(m).length;
+    }
+    expect(bytes).toBeLessThanOrEqual(20_000);
+    await get.cancel();
   });
 });
