@@ -7,13 +7,21 @@ export interface PushSink {
   end(): void;
 }
 
+/** Bytes a pushed body may have waiting for a reader that does not keep up, unless it says otherwise. */
+export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
 /**
  * A body its producer pushes (an event stream): {@link attach} connects it to where it goes
  * (what was pushed before goes out first); {@link cancel} tells the producer the reader left.
+ * A reader that stops reading cannot make the writer hold more than {@link maxQueuedBytes}
+ * (default {@link DEFAULT_MAX_QUEUED_BYTES}) plus one chunk for it (one chunk of any size is always
+ * taken): a chunk that comes while more waits cuts the response and cancels the body (an event-stream client reconnects, resuming where its protocol allows).
  */
 export interface PushBody {
   attach(sink: PushSink): void;
   cancel(): void;
+  /** Most bytes written but not yet taken by the reader before the body is cancelled. */
+  readonly maxQueuedBytes?: number;
 }
 
 /**
@@ -122,35 +130,52 @@ const kState: unique symbol = Symbol.for('@mcp-gateway/internal.lazy-response') 
 type WithState = Response & { [kState]: LazyResponseState };
 const stateOf = (r: object): LazyResponseState => (r as WithState)[kState];
 
-/** A `ReadableStream` of a pushed body (cancelling the stream cancels the body). */
+/**
+ * A `ReadableStream` of a pushed body (cancelling the stream cancels the body). A chunk that comes
+ * while more than the body's `maxQueuedBytes` are queued (a reader that stopped reading) errors
+ * the stream, which frees its queue, and cancels the body.
+ */
 export function pushStream(body: PushBody): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      let done = false;
-      body.attach({
-        write(bytes) {
-          if (done) return;
-          try {
-            controller.enqueue(bytes);
-          } catch {
+  const max = body.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        let done = false;
+        body.attach({
+          write(bytes) {
+            if (done) return;
+            try {
+              // With a byte-size strategy and no high-water mark, -desiredSize is the bytes queued.
+              if (-controller.desiredSize! > max) {
+                done = true;
+                controller.error(
+                  new RangeError(`more than ${max} bytes queued for a reader that is not reading`),
+                );
+                body.cancel();
+                return;
+              }
+              controller.enqueue(bytes);
+            } catch {
+              done = true;
+            }
+          },
+          end() {
+            if (done) return;
             done = true;
-          }
-        },
-        end() {
-          if (done) return;
-          done = true;
-          try {
-            controller.close();
-          } catch {
-            // already cancelled
-          }
-        },
-      });
+            try {
+              controller.close();
+            } catch {
+              // already cancelled
+            }
+          },
+        });
+      },
+      cancel() {
+        body.cancel();
+      },
     },
-    cancel() {
-      body.cancel();
-    },
-  });
+    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
+  );
 }
 
 const isPush = (b: LazyResponseState['body']): b is PushBody =>

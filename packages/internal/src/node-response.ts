@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { knownBody } from './known-body.js';
 import {
+  DEFAULT_MAX_QUEUED_BYTES,
   isLateBody,
   isPushBody,
   mergedHeaders,
@@ -177,7 +178,10 @@ function writeLateBody(
  * Writes a pushed body to `res` (`writeHead` done): an event stream's headers leave with its first
  * event when one is ready at once (one packet), else after {@link HEADER_FLUSH_MS}; chunks of one
  * tick leave in one write (cork); while the socket's buffer is full later chunks wait for
- * 'drain'; a client that leaves cancels the body.
+ * 'drain'; a client that leaves cancels the body. A client that stops reading cannot make us hold
+ * more than the body's `maxQueuedBytes` (waiting chunks and node's buffer together) plus one
+ * chunk: a chunk that comes while more than that waits drops the waiting chunks, cuts the
+ * connection (freeing node's buffer) and cancels the body. One chunk of any size is always taken.
  */
 export function writePushBody(res: ServerResponse, body: PushBody, events: boolean): void {
   let flushTimer: NodeJS.Timeout | undefined = events
@@ -189,6 +193,7 @@ export function writePushBody(res: ServerResponse, body: PushBody, events: boole
   let finished = false;
   let corked = false;
   let waiting: Uint8Array[] | null = null;
+  let waitingBytes = 0;
   let endAfterDrain = false;
   const uncork = () => {
     corked = false;
@@ -214,14 +219,30 @@ export function writePushBody(res: ServerResponse, body: PushBody, events: boole
   const onDrain = () => {
     const queued = waiting ?? [];
     waiting = null;
+    waitingBytes = 0;
     for (let i = 0; i < queued.length; i++) {
       if (waiting) {
-        (waiting as Uint8Array[]).push(...queued.slice(i));
+        for (; i < queued.length; i++) {
+          (waiting as Uint8Array[]).push(queued[i]!);
+          waitingBytes += queued[i]!.byteLength;
+        }
         return;
       }
       send(queued[i]!);
     }
     if (!waiting && endAfterDrain) res.end();
+  };
+  // Only counted while the socket's buffer is full: the fast path pays nothing.
+  const maxQueued = body.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  const overflow = () => {
+    finished = true;
+    waiting = null;
+    waitingBytes = 0;
+    stopTimer();
+    res.off('drain', onDrain);
+    res.off('close', cancel);
+    body.cancel();
+    res.destroy();
   };
   const cancel = () => {
     stopTimer();
@@ -236,8 +257,12 @@ export function writePushBody(res: ServerResponse, body: PushBody, events: boole
     write(bytes) {
       if (finished) return;
       stopTimer();
-      if (waiting) waiting.push(bytes);
-      else send(bytes);
+      if (!waiting) send(bytes);
+      else if (waitingBytes + res.writableLength > maxQueued) overflow();
+      else {
+        waiting.push(bytes);
+        waitingBytes += bytes.byteLength;
+      }
     },
     end() {
       if (finished) return;

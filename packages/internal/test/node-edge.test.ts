@@ -419,6 +419,89 @@ describe('node edge: late responses', () => {
   });
 });
 
+describe('node edge: a client that stops reading', () => {
+  it('edge: a pushed body past maxQueuedBytes for a paused client is cancelled and the connection cut; another client gets all of its stream', async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    const limit = 64 * 1024 * 1024;
+    let pushed = 0;
+    let cut!: (cancelledAfter: number) => void;
+    const cancelled = new Promise<number>((r) => (cut = r));
+    const url = await serve((request) => {
+      if (new URL(request.url).pathname === '/other') {
+        return lazyResponse(
+          {
+            attach(s) {
+              for (let i = 0; i < 3; i++) s.write(new TextEncoder().encode(`data: ${i}\n\n`));
+              s.end();
+            },
+            cancel() {},
+          },
+          { headers: { 'content-type': 'text/event-stream' } },
+        );
+      }
+      let stopped = false;
+      return lazyResponse(
+        {
+          maxQueuedBytes: 1024 * 1024,
+          attach(s) {
+            // Streams as fast as the event loop turns, until cancelled (or far past any sane bound).
+            const pump = () => {
+              if (stopped || pushed >= limit) return;
+              s.write(chunk);
+              pushed += chunk.byteLength;
+              setImmediate(pump);
+            };
+            pump();
+          },
+          cancel() {
+            stopped = true;
+            cut(pushed);
+          },
+        },
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    });
+    const { port } = new URL(url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', r));
+    socket.write(`GET /stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    socket.pause(); // never reads: the kernel's buffers fill, then node's
+    socket.on('error', () => {});
+    const after = await Promise.race([
+      cancelled,
+      new Promise<number>((r) => {
+        const check = setInterval(() => pushed >= limit && (clearInterval(check), r(-1)), 20);
+        void cancelled.then(() => clearInterval(check));
+      }),
+    ]);
+    // Cut once 1 MiB waited in the server (what it pushed beyond sits in the kernel's socket buffers).
+    expect(after).toBeGreaterThan(0);
+    expect(after).toBeLessThan(limit);
+    socket.destroy();
+    // Another client of the same server is served as usual.
+    const other = await raw(new URL('/other', url).href);
+    expect(other.body).toBe('data: 0\n\ndata: 1\n\ndata: 2\n\n');
+  });
+
+  it('lazy response: read as a stream by a reader that never reads, a pushed body past maxQueuedBytes errors the stream and is cancelled', async () => {
+    let cancelled = 0;
+    let sink!: PushSink;
+    const response = lazyResponse({
+      maxQueuedBytes: 1000,
+      attach: (s) => (sink = s),
+      cancel: () => cancelled++,
+    });
+    const reader = response.body!.getReader();
+    sink.write(new Uint8Array(600));
+    sink.write(new Uint8Array(600)); // one chunk past the cap is taken (a message of any size passes)
+    expect(cancelled).toBe(0);
+    sink.write(new Uint8Array(600));
+    expect(cancelled).toBe(1);
+    sink.write(new Uint8Array(600)); // nothing more is queued
+    await expect(reader.read()).rejects.toThrow(/more than 1000 bytes queued/);
+  });
+});
+
 describe('node edge: client abort and drain', () => {
   it('edge: a client that leaves aborts info.signal (and request.signal) and cancels the response body', async () => {
     const seen = { info: false, request: false, cancelled: false };

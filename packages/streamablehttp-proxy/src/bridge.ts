@@ -114,6 +114,8 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
       sessionTimeoutMs: o.sessionTimeoutMs,
       keepAliveMs: o.keepAliveMs,
       killGraceMs: o.killGraceMs,
+      maxInFlightPerSession: o.maxInFlightPerSession,
+      maxStreamQueueBytes: o.maxStreamQueueBytes,
       eventStore,
     },
   );

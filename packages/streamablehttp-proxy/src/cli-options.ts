@@ -22,6 +22,7 @@ export const CLI_ENV = {
   'initialize-timeout': { name: 'INITIALIZE_TIMEOUT', fallback: 'INITIALIZE_TIMEOUT' },
   'max-sessions': { name: 'MAX_SESSIONS', fallback: 'MAX_SESSIONS' },
   'max-sessions-per-user': { name: 'MAX_SESSIONS_PER_USER', fallback: 'MAX_SESSIONS_PER_USER' },
+  'max-in-flight-per-session': { name: 'MAX_IN_FLIGHT_PER_SESSION', fallback: 'MAX_IN_FLIGHT_PER_SESSION' },
   'pool-size': { name: 'POOL_SIZE', fallback: 'POOL_SIZE' },
   'json-response': { name: 'JSON_RESPONSE', fallback: 'JSON_RESPONSE' },
   'allowed-origins': { name: 'ALLOWED_ORIGINS', fallback: 'ALLOWED_ORIGINS' },
@@ -67,6 +68,8 @@ Options (environment variable in brackets; a flag wins over it):
   --max-sessions <n>         concurrent sessions, warm pool included [MCP_PROXY_MAX_SESSIONS] (default 100)
   --max-sessions-per-user <n>
                              concurrent sessions per --identity-header value, 0 = no cap [MCP_PROXY_MAX_SESSIONS_PER_USER] (default 5)
+  --max-in-flight-per-session <n>
+                             requests of one session waiting for its child; beyond, 429 [MCP_PROXY_MAX_IN_FLIGHT_PER_SESSION] (default 256)
   --pool-size <n>            pre-spawned children [MCP_PROXY_POOL_SIZE] (default 0)
   --json-response            answer with application/json instead of SSE [MCP_PROXY_JSON_RESPONSE=1]
   --allowed-origins <list>   comma-separated Origin allow-list, * for any [MCP_PROXY_ALLOWED_ORIGINS]
@@ -116,6 +119,7 @@ const configSchema = z.object({
   initializeTimeout: int('--initialize-timeout', 1),
   maxSessions: int('--max-sessions', 1),
   maxSessionsPerUser: int('--max-sessions-per-user', 0),
+  maxInFlightPerSession: int('--max-in-flight-per-session', 1),
   poolSize: int('--pool-size', 0),
   maxBodyBytes: int('--max-body-bytes', 1),
   memoryLimit: int('--memory-limit', 1).optional(),
@@ -156,6 +160,7 @@ export function parseCli(
       'initialize-timeout': { type: 'string' },
       'max-sessions': { type: 'string' },
       'max-sessions-per-user': { type: 'string' },
+      'max-in-flight-per-session': { type: 'string' },
       'pool-size': { type: 'string' },
       'json-response': { type: 'boolean' },
       'allowed-origins': { type: 'string' },
@@ -199,6 +204,8 @@ export function parseCli(
     maxSessions: values['max-sessions'] ?? e('max-sessions') ?? DEFAULTS.maxSessions,
     maxSessionsPerUser:
       values['max-sessions-per-user'] ?? e('max-sessions-per-user') ?? DEFAULTS.maxSessionsPerUser,
+    maxInFlightPerSession:
+      values['max-in-flight-per-session'] ?? e('max-in-flight-per-session') ?? DEFAULTS.maxInFlightPerSession,
     poolSize: values['pool-size'] ?? e('pool-size') ?? DEFAULTS.poolSize,
     maxBodyBytes: values['max-body-bytes'] ?? e('max-body-bytes') ?? DEFAULTS.maxBodyBytes,
     memoryLimit: values['memory-limit'] ?? e('memory-limit'),
@@ -241,6 +248,7 @@ export function parseCli(
     initializeTimeoutMs: c.initializeTimeout * 1000,
     maxSessions: c.maxSessions,
     maxSessionsPerUser: c.maxSessionsPerUser,
+    maxInFlightPerSession: c.maxInFlightPerSession,
     poolSize: c.poolSize,
     jsonResponse: values['json-response'] ?? (jsonEnv === '1' || jsonEnv === 'true'),
     allowedOrigins: list(values['allowed-origins'] ?? e('allowed-origins')) ?? [],

@@ -1,6 +1,17 @@
 /** Upper bounds (seconds) of the request-latency histogram buckets. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** The HTTP methods counted under their own name; any other is `OTHER`. */
+export const HTTP_METHOD_LABELS: ReadonlySet<string> = new Set([
+  'GET',
+  'POST',
+  'DELETE',
+  'OPTIONS',
+  'HEAD',
+  'PUT',
+  'PATCH',
+]);
+
 /**
  * The bridge's counters, rendered as Prometheus text exposition format 0.0.4.
  * Hand-written (about 80 lines) rather than prom-client: a handful of
@@ -22,15 +33,20 @@ export class BridgeMetrics {
   rejectedGlobalCap = 0;
   /** New sessions refused because every session of the user was busy (429). */
   rejectedUserCap = 0;
+  /** Session requests refused because the session had `maxInFlightPerSession` in flight (429). */
+  rejectedInFlight = 0;
   stdoutSkipped = 0;
   private http = new Map<string, number>();
   private buckets = new Array<number>(LATENCY_BUCKETS.length).fill(0);
   private latencyCount = 0;
   private latencySum = 0;
 
-  /** Counts one HTTP answer. */
+  /**
+   * Counts one HTTP answer. A method outside {@link HTTP_METHOD_LABELS} is counted as `OTHER`:
+   * runtimes that pass any method through must not make the label series unbounded.
+   */
   countHttp(method: string, status: number): void {
-    const key = `${method} ${status}`;
+    const key = `${HTTP_METHOD_LABELS.has(method) ? method : 'OTHER'} ${status}`;
     this.http.set(key, (this.http.get(key) ?? 0) + 1);
   }
 
@@ -100,6 +116,12 @@ export class BridgeMetrics {
         `mcp_bridge_session_rejections_total{reason="global_cap"} ${this.rejectedGlobalCap}`,
         `mcp_bridge_session_rejections_total{reason="user_cap"} ${this.rejectedUserCap}`,
       ],
+    );
+    metric(
+      'mcp_bridge_requests_rejected_in_flight_total',
+      'counter',
+      'Session requests refused (429) because the session had maxInFlightPerSession requests in flight.',
+      [`mcp_bridge_requests_rejected_in_flight_total ${this.rejectedInFlight}`],
     );
     metric(
       'mcp_bridge_session_evictions_total',

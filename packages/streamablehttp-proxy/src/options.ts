@@ -104,6 +104,12 @@ export interface StdioBridgeOptions {
    * 429 and `Retry-After`. Default 5.
    */
   maxSessionsPerUser?: number;
+  /**
+   * Most requests of one 2025 session waiting for its child at once. Beyond, a request is refused
+   * with 429 (JSON-RPC `-32000`, the request's id), and a batch that would pass the cap is refused
+   * whole: nothing of it reaches the child. Default 256.
+   */
+  maxInFlightPerSession?: number;
   /** Children kept pre-spawned so a session opens without a process start. Default 0. */
   poolSize?: number;
   /** Answer requests with `application/json` instead of SSE. Default false. */
@@ -132,6 +138,13 @@ export interface StdioBridgeOptions {
   maxLineBytes?: number;
   /** Resumability store per session; `false` disables event ids and replay. */
   eventStore?: { maxEvents?: number; maxBytes?: number } | false;
+  /**
+   * Most bytes an SSE stream of a session holds for a client that stops reading (waiting to be
+   * written, node's buffer included). Beyond, the stream is cut and its queue freed; the client
+   * can reconnect, and resume with `Last-Event-ID` where the session stores events. Also bounds
+   * the bytes of messages held for the next GET stream while none is open. Default 8 MiB.
+   */
+  maxStreamQueueBytes?: number;
   /** Reconnection delay sent in priming events (`retry:`), in ms. Default 1000. */
   retryMs?: number;
   /** Interval of SSE keep-alive comments on idle streams, in ms. Default 25 s. */
@@ -163,12 +176,14 @@ export const DEFAULTS = {
   initializeTimeoutMs: 30_000,
   maxSessions: 100,
   maxSessionsPerUser: 5,
+  maxInFlightPerSession: 256,
   poolSize: 0,
   jsonResponse: false,
   allowedOrigins: [] as string[],
   maxBodyBytes: 4 * 1024 * 1024,
   maxLineBytes: 32 * 1024 * 1024,
   eventStore: { maxEvents: 1000, maxBytes: 4 * 1024 * 1024 },
+  maxStreamQueueBytes: 8 * 1024 * 1024,
   retryMs: 1000,
   keepAliveMs: 25_000,
   killGraceMs: 2000,
@@ -191,9 +206,11 @@ export const optionsSchema = z.object({
   initializeTimeoutMs: positiveInt.optional(),
   maxSessions: positiveInt.optional(),
   maxSessionsPerUser: nonNegativeInt.optional(),
+  maxInFlightPerSession: positiveInt.optional(),
   poolSize: nonNegativeInt.optional(),
   maxBodyBytes: positiveInt.optional(),
   maxLineBytes: positiveInt.optional(),
+  maxStreamQueueBytes: positiveInt.optional(),
   retryMs: nonNegativeInt.optional(),
   keepAliveMs: positiveInt.optional(),
   killGraceMs: nonNegativeInt.optional(),

@@ -26,6 +26,10 @@ export interface SessionContext {
   sessionTimeoutMs: number;
   keepAliveMs: number;
   killGraceMs: number;
+  /** Most requests of one session waiting for the child; beyond, 429 (a batch that would pass it: whole). */
+  maxInFlightPerSession: number;
+  /** Most bytes one of its SSE streams holds for a client that does not read; beyond, it is cut. */
+  maxStreamQueueBytes: number;
   eventStore: EventStoreLimits | false;
   /** Called once when the session has ended (its child is being killed). */
   onClosed(session: Session): void;
@@ -80,7 +84,11 @@ class OutStream {
   ) {}
 }
 
-const GET_BACKLOG_MAX = 1000;
+/**
+ * Most messages held for the next GET while no GET stream is open (the oldest
+ * go first); their bytes are bounded by `maxStreamQueueBytes` too.
+ */
+export const GET_BACKLOG_MAX = 1000;
 
 /**
  * One MCP session: one child process and the HTTP streams of its client.
@@ -104,6 +112,7 @@ export class Session {
   private readonly streams = new Map<number, OutStream>();
   private readonly getStream = new OutStream(0, 'sse', false, false);
   private getBacklog: { id: string | undefined; data: Buffer }[] = [];
+  private getBacklogBytes = 0;
   private readonly store: EventStore | null;
   private nextStreamNo = 1;
   private newestSse: OutStream | undefined;
@@ -153,9 +162,10 @@ export class Session {
     const now = this.ctx.clock.now();
     this.lastActivity = now;
     let requests = 0;
+    let firstId: JsonRpcId | null = null;
     for (const item of items) {
       if (item.c.kind !== 'request') continue;
-      requests++;
+      if (requests++ === 0) firstId = item.c.id;
       if (this.pending.has(item.c.id)) {
         throw new BridgeHttpError(
           400,
@@ -163,6 +173,24 @@ export class Session {
           `Request id ${JSON.stringify(item.c.id)} is already in use`,
         );
       }
+    }
+    const maxInFlight = this.ctx.maxInFlightPerSession;
+    if (this.pending.size + requests > maxInFlight) {
+      // Refused before anything is written: a batch that would pass the cap reaches the child not at all.
+      this.ctx.metrics.rejectedInFlight++;
+      this.ctx.logger.warn('requests refused: in-flight cap of the session', {
+        session: this.id,
+        inFlight: this.pending.size,
+        requests,
+        max: maxInFlight,
+      });
+      throw new BridgeHttpError(
+        429,
+        JsonRpcCode.ServerError,
+        `Too Many Requests: more than ${maxInFlight} requests in flight on this session`,
+        {},
+        opts.batch ? null : firstId,
+      );
     }
     if (requests === 0) {
       let drain: Promise<void> | undefined;
@@ -183,7 +211,7 @@ export class Session {
     this.streams.set(stream.no, stream);
     let response: Reply | Promise<Reply>;
     if (opts.mode === 'sse') {
-      const sink = new SseSink(now, (s) => this.detach(stream, s));
+      const sink = new SseSink(now, (s) => this.detach(stream, s), this.ctx.maxStreamQueueBytes);
       stream.sink = sink;
       if (stream.resumable) sink.writePriming(formatEventId(stream.no, 0), this.ctx.retryMs, now);
       this.newestSse = stream;
@@ -234,7 +262,7 @@ export class Session {
       if (!at)
         throw new BridgeHttpError(400, JsonRpcCode.ServerError, 'Bad Request: malformed Last-Event-ID');
       const target = at.stream === 0 ? this.getStream : this.streams.get(at.stream);
-      const sink = new SseSink(now, (s) => target && this.detach(target, s));
+      const sink = new SseSink(now, (s) => target && this.detach(target, s), this.ctx.maxStreamQueueBytes);
       this.store.replayAfter(at.stream, at.seq, (ev) =>
         sink.writeMessage(ev.data, formatEventId(ev.stream, ev.seq), now),
       );
@@ -244,18 +272,18 @@ export class Session {
       } else {
         target.sink?.close();
         target.sink = sink;
-        if (target === this.getStream) this.getBacklog = [];
+        if (target === this.getStream) this.clearGetBacklog();
       }
       return { status: 200, headers, sse: sink };
     }
-    const sink = new SseSink(now, (s) => this.detach(this.getStream, s));
+    const sink = new SseSink(now, (s) => this.detach(this.getStream, s), this.ctx.maxStreamQueueBytes);
     this.getStream.sink?.close();
     this.getStream.sink = sink;
     if (this.getStream.resumable) {
       sink.writePriming(formatEventId(0, this.getStream.seq), this.ctx.retryMs, now);
     }
     const backlog = this.getBacklog;
-    this.getBacklog = [];
+    this.clearGetBacklog();
     for (const ev of backlog) sink.writeMessage(ev.data, ev.id, now);
     return { status: 200, headers, sse: sink };
   }
@@ -381,11 +409,16 @@ export class Session {
       }
       if (stream.sink?.open) stream.sink.writeMessage(line, id, now);
       else if (stream === this.getStream) {
-        if (this.getBacklog.length >= GET_BACKLOG_MAX) {
-          this.getBacklog.shift();
+        const maxBytes = this.ctx.maxStreamQueueBytes;
+        while (
+          this.getBacklog.length > 0 &&
+          (this.getBacklog.length >= GET_BACKLOG_MAX || this.getBacklogBytes + line.length > maxBytes)
+        ) {
+          this.getBacklogBytes -= this.getBacklog.shift()!.data.length;
           this.ctx.logger.warn('GET stream backlog full, oldest message dropped', { session: this.id });
         }
         this.getBacklog.push({ id, data: Buffer.from(line) });
+        this.getBacklogBytes += line.length;
       } else if (!stream.resumable) {
         this.ctx.logger.debug('message for a disconnected stream dropped', {
           session: this.id,
@@ -394,6 +427,11 @@ export class Session {
       }
     }
     if (isResponse && --stream.open <= 0) this.endStream(stream);
+  }
+
+  private clearGetBacklog(): void {
+    this.getBacklog = [];
+    this.getBacklogBytes = 0;
   }
 
   private endStream(stream: OutStream): void {

@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_QUEUED_BYTES } from '@mcp-gateway/internal/lazy-response';
+
 /** Response headers of every SSE stream the bridge opens. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream',
@@ -20,6 +22,10 @@ export interface SseTarget {
  * JSON-RPC messages as `event: message` events, writes priming events and
  * keep-alive comments, and reports when the client goes away. Transport
  * neutral: bytes written before a {@link SseTarget} is attached wait for it.
+ * At most `maxQueuedBytes` plus one message wait for a client that does not
+ * read (here before the target is attached, in the edge after): a message
+ * that comes while more waits cuts the stream, and its owner is told as if
+ * the client had left (it may reconnect and resume).
  */
 export class SseSink {
   /** Time of the last write, for keep-alives. */
@@ -28,10 +34,13 @@ export class SseSink {
   private ended = false;
   private target: SseTarget | null = null;
   private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
 
   constructor(
     now: number,
     private readonly onCancel: (sink: SseSink) => void,
+    /** Read by the edge that writes the stream (a push body's cap). */
+    readonly maxQueuedBytes: number = DEFAULT_MAX_QUEUED_BYTES,
   ) {
     this.lastWrite = now;
   }
@@ -46,6 +55,7 @@ export class SseSink {
     this.target = target;
     const queued = this.queue;
     this.queue = [];
+    this.queuedBytes = 0;
     for (const bytes of queued) target.write(bytes);
     if (this.ended) target.end();
   }
@@ -54,6 +64,7 @@ export class SseSink {
   cancel(): void {
     this.closed = true;
     this.queue = [];
+    this.queuedBytes = 0;
     this.onCancel(this);
   }
 
@@ -92,6 +103,10 @@ export class SseSink {
   private enqueue(bytes: Uint8Array, now: number): void {
     this.lastWrite = now;
     if (this.target) this.target.write(bytes);
-    else this.queue.push(bytes);
+    else if (this.queuedBytes > this.maxQueuedBytes) this.cancel();
+    else {
+      this.queue.push(bytes);
+      this.queuedBytes += bytes.byteLength;
+    }
   }
 }

@@ -109,6 +109,8 @@ describe('parseCli', () => {
         '4',
         '--max-sessions-per-user',
         '2',
+        '--max-in-flight-per-session',
+        '12',
         '--identity-header',
         'x-user',
         '--memory-limit',
@@ -134,6 +136,7 @@ describe('parseCli', () => {
       maxRequestTimeoutMs: 90_000,
       initializeTimeoutMs: 4000,
       maxSessionsPerUser: 2,
+      maxInFlightPerSession: 12,
       maxSessions: 7,
       poolSize: 2,
       jsonResponse: true,
@@ -154,6 +157,7 @@ describe('parseCli', () => {
       initializeTimeoutMs: 30_000,
       maxSessions: 100,
       maxSessionsPerUser: 5,
+      maxInFlightPerSession: 256,
       poolSize: 0,
       jsonResponse: false,
     });
@@ -166,6 +170,9 @@ describe('parseCli', () => {
       '--env-from-header must look like',
     );
     expect(() => parseCli(['--log-level', 'loud', '--', 'x'], {})).toThrow('--log-level must be one of');
+    expect(() => parseCli(['--max-in-flight-per-session', '0', '--', 'x'], {})).toThrow(
+      '--max-in-flight-per-session must be at least 1',
+    );
     expect(() => parseCli(['--initialize-timeout', '0', '--', 'x'], {})).toThrow(
       '--initialize-timeout must be at least 1',
     );
@@ -221,6 +228,8 @@ describe('environment variables (MCP_PROXY_ prefix, unprefixed fallbacks)', () =
       MCP_PROXY_MAX_SESSIONS: '9',
       MCP_PROXY_MAX_SESSIONS_PER_USER: '2',
       MAX_SESSIONS_PER_USER: '3',
+      MCP_PROXY_MAX_IN_FLIGHT_PER_SESSION: '17',
+      MAX_IN_FLIGHT_PER_SESSION: '4',
       MCP_PROXY_POOL_SIZE: '1',
       MCP_PROXY_JSON_RESPONSE: '1',
       MCP_PROXY_ALLOWED_ORIGINS: 'https://a.example',
@@ -244,6 +253,7 @@ describe('environment variables (MCP_PROXY_ prefix, unprefixed fallbacks)', () =
       initializeTimeoutMs: 8000,
       maxSessions: 9,
       maxSessionsPerUser: 2,
+      maxInFlightPerSession: 17,
       poolSize: 1,
       jsonResponse: true,
       allowedOrigins: ['https://a.example'],

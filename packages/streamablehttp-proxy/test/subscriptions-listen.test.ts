@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@mcp-gateway/testkit';
 import { closeAll, startBridge } from './helpers.js';
 import { call2026, readSse, send2026 } from './modern-helpers.js';
 
@@ -126,5 +127,41 @@ describe('subscriptions/listen', () => {
     );
     expect(r.status).toBe(429);
     l.close();
+  });
+
+  it('bound: beyond maxListeners open streams (all users) anyone gets 503 with Retry-After; a closed stream frees its slot', async () => {
+    const b = await startBridge({
+      identity: 'x-user',
+      retryAfterSeconds: 3,
+      modern: { maxListeners: 2, maxListenersPerUser: 4 },
+    });
+    const alice = await listen(b.mcpUrl, { toolsListChanged: true }, { 'x-user': 'alice' });
+    const bob = await listen(b.mcpUrl, { toolsListChanged: true }, { 'x-user': 'bob' });
+    await Promise.all([alice.next(), bob.next()]);
+    // Carol has no stream (her own cap is far), but the bridge's is reached.
+    const filter = { notifications: { toolsListChanged: true } };
+    const carolHeaders = { ...SSE, 'x-user': 'carol' };
+    const refused = await send2026(b.mcpUrl, 'subscriptions/listen', filter, carolHeaders, { id: 'carol-1' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('3');
+    expect(refused.headers.get('content-type')).toBe('application/json');
+    expect(await refused.json()).toMatchObject({
+      jsonrpc: '2.0',
+      id: 'carol-1',
+      error: { code: -32000, message: expect.stringMatching(/too many subscriptions\/listen streams/) },
+    });
+    // Alice leaves: once the bridge sees it, carol gets her stream; the bound holds again after.
+    alice.close();
+    const carol = await waitFor(async () => {
+      const res = await send2026(b.mcpUrl, 'subscriptions/listen', filter, carolHeaders, { id: 'carol-2' });
+      if (res.status === 200) return res;
+      await res.text();
+      return undefined;
+    });
+    const again = await send2026(b.mcpUrl, 'subscriptions/listen', filter, carolHeaders, { id: 'carol-3' });
+    expect(again.status).toBe(503);
+    await again.text();
+    await carol.body?.cancel();
+    bob.close();
   });
 });

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { EventStore, formatEventId, parseEventId } from '../src/event-store.js';
 import { hostnameOf, isJsonMediaType, isLoopbackHost } from '../src/http-handler.js';
 import { classify } from '../src/jsonrpc.js';
+import { BridgeMetrics } from '../src/metrics.js';
+import { SseSink } from '../src/sse.js';
 import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 import { isSupportedProtocolVersion, supportsPrimingEvents } from '../src/protocol-version.js';
 
@@ -156,5 +158,46 @@ describe('message and header rules', () => {
     expect(isJsonMediaType('application/json; charset=utf-8')).toBe(true);
     expect(isJsonMediaType('application/json-patch+json')).toBe(false);
     expect(isJsonMediaType('text/json')).toBe(false);
+  });
+});
+
+describe('metrics', () => {
+  it('http requests: methods outside the fixed set are counted as OTHER (label series stay bounded)', () => {
+    const m = new BridgeMetrics();
+    for (const method of ['GET', 'POST', 'DELETE', 'OPTIONS', 'HEAD', 'PUT', 'PATCH'])
+      m.countHttp(method, 200);
+    for (let i = 0; i < 50; i++) m.countHttp(`X-METHOD-${i}`, 405);
+    m.countHttp('get', 405);
+    m.countHttp('PROPFIND', 405);
+    const text = m.render({ sessions: 0, pool: 0, warm: 0, maxSessions: 1, maxSessionsPerUser: 0 });
+    const lines = text.split('\n').filter((l) => l.startsWith('mcp_bridge_http_requests_total{'));
+    expect(lines).toEqual([
+      'mcp_bridge_http_requests_total{method="GET",status="200"} 1',
+      'mcp_bridge_http_requests_total{method="POST",status="200"} 1',
+      'mcp_bridge_http_requests_total{method="DELETE",status="200"} 1',
+      'mcp_bridge_http_requests_total{method="OPTIONS",status="200"} 1',
+      'mcp_bridge_http_requests_total{method="HEAD",status="200"} 1',
+      'mcp_bridge_http_requests_total{method="PUT",status="200"} 1',
+      'mcp_bridge_http_requests_total{method="PATCH",status="200"} 1',
+      'mcp_bridge_http_requests_total{method="OTHER",status="405"} 52',
+    ]);
+  });
+});
+
+describe('SSE sink', () => {
+  it('stream queue cap: bytes waiting for an edge that never attaches are bounded by maxQueuedBytes; past it the sink closes, its queue freed, its owner told', () => {
+    const cancelled: SseSink[] = [];
+    const sink = new SseSink(0, (s) => cancelled.push(s), 1000);
+    expect(sink.maxQueuedBytes).toBe(1000);
+    sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0);
+    sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0);
+    sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0); // one message past the cap is taken
+    expect([sink.open, cancelled.length]).toEqual([true, 0]);
+    sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0);
+    expect([sink.open, cancelled]).toEqual([false, [sink]]);
+    const written: Uint8Array[] = [];
+    sink.attach({ write: (b) => void written.push(b), end: () => {} });
+    expect(written).toEqual([]);
+    expect(new SseSink(0, () => {}).maxQueuedBytes).toBe(8 * 1024 * 1024);
   });
 });
