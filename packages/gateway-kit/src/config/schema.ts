@@ -52,7 +52,7 @@ export const idpSchema = z.discriminatedUnion('type', [
       'GitHub users admitted by numeric id (`github:583231` or `583231`; logins are not matched, they can be renamed); `*` admits everyone; empty admits nobody.',
     ),
     allowedOrgs: allowList(
-      'Members of these organisations are admitted: numeric organisation ids (rename-proof) or logins.',
+      'Members of these organisations are admitted. An all-digit entry is an organisation id and matches only ids (preferred: an id never changes hands); any other entry is a login and matches only logins, case-insensitively (an organisation can rename and its old login be registered by anyone). `*` admits members of any organisation.',
     ),
     groups: z
       .boolean()
@@ -70,7 +70,7 @@ export const idpSchema = z.discriminatedUnion('type', [
     clientSecret: z.string().min(1).optional(),
     scopes: z.array(z.string()).default(['openid', 'profile', 'email']),
     allowedUsers: allowList(
-      "The provider's `sub`, the qualified id `oidc:<issuer>#<sub>`, or an e-mail address the provider marks verified; `preferred_username` is never matched. `*` admits everyone; empty admits nobody.",
+      "The provider's `sub` or the qualified id `oidc:<issuer>#<sub>` (both matched exactly, case-sensitively), or an e-mail address (an entry with `@`, case-insensitive) the provider marks verified; `preferred_username` is never matched. `*` admits everyone; empty admits nobody.",
     ),
     groupsClaim: z
       .string()

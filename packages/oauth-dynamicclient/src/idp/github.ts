@@ -20,8 +20,12 @@ export interface GitHubIdentityProviderOptions {
    */
   allowedUsers?: string[];
   /**
-   * Organisations whose members are admitted, by numeric id (`9919`, rename-proof) or login (`*` =
-   * members of any organisation). Asks for `read:org`.
+   * Organisations whose members are admitted (`*` = members of any organisation). Asks for
+   * `read:org`. An all-digit entry (`9919`) is an organisation id and matches only the id:
+   * preferred, since an id never changes hands. Any other entry is a login, matched only
+   * against logins (case-insensitively); an organisation can rename, and its old login can
+   * then be registered by anyone. An organisation whose login is all digits can therefore be
+   * admitted only by its id.
    */
   allowedOrgs?: string[];
   /**
@@ -52,6 +56,24 @@ function memberships(orgs: GitHubOrg[], teams: unknown): string[] {
         )
       : [];
   return [...ids(orgs, 'github-org'), ...ids(teams, 'github-team')];
+}
+
+/**
+ * Whether membership of one of `orgs` satisfies `allowed`: `*` admits a member of any organisation;
+ * an all-digit entry is an organisation id and matches only ids; any other entry is a login and
+ * matches only logins (case-insensitively). The kinds never cross: anyone can create an
+ * organisation whose login is another organisation's id.
+ */
+function orgsAdmit(allowed: string[], orgs: GitHubOrg[]): boolean {
+  if (orgs.length === 0) return false;
+  if (allowed.includes('*')) return true;
+  const ids = new Set(allowed.filter((a) => /^\d+$/.test(a)));
+  const logins = new Set(allowed.filter((a) => !/^\d+$/.test(a)).map((a) => a.toLowerCase()));
+  return orgs.some(
+    (o) =>
+      (typeof o.id === 'number' && Number.isSafeInteger(o.id) && ids.has(String(o.id))) ||
+      (typeof o.login === 'string' && logins.has(o.login.toLowerCase())),
+  );
 }
 
 interface GitHubUser {
@@ -187,18 +209,7 @@ export function githubIdentityProvider(options: GitHubIdentityProviderOptions): 
         const list = await apiGet<unknown>('/user/orgs?per_page=100', token);
         return (orgs ??= Array.isArray(list) ? (list as GitHubOrg[]) : []);
       };
-      if (!admitted && needOrgs) {
-        const list = await readOrgs();
-        admitted =
-          list.length > 0 &&
-          listAdmits(
-            options.allowedOrgs,
-            ...list.flatMap((o) => [
-              ...(typeof o.login === 'string' ? [o.login] : []),
-              ...(typeof o.id === 'number' ? [String(o.id)] : []),
-            ]),
-          );
-      }
+      if (!admitted && needOrgs) admitted = orgsAdmit(options.allowedOrgs ?? [], await readOrgs());
       if (!admitted) throw new LoginError('not_allowed', 'GitHub user is not on the allow-list', user.login);
       const groups = options.groups
         ? memberships(await readOrgs(), await apiGet<unknown>('/user/teams?per_page=100', token))

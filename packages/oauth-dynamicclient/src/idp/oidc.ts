@@ -20,9 +20,11 @@ export interface OidcIdentityProviderOptions {
   scopes?: string[];
   /**
    * Admitted users (default `['*']`: everyone the provider authenticates), by
-   * the provider's `sub`, by the qualified id (`oidc:<issuer>#<sub>`), or by
-   * `email` when the ID token says `email_verified: true`. `preferred_username`
-   * is never matched: at many providers users choose it themselves.
+   * the provider's `sub` or the qualified id (`oidc:<issuer>#<sub>`), both
+   * matched exactly (case-sensitively), or, for an entry containing `@`, by
+   * `email` (case-insensitively) when the ID token says `email_verified: true`.
+   * `preferred_username` is never matched: at many providers users choose it
+   * themselves.
    */
   allowedUsers?: string[];
   /** Also admit members of these groups (the {@link groupsClaim} claim). */
@@ -199,7 +201,7 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
       // Only values the provider vouches for: its sub, our qualified id, a verified e-mail address.
       const verifiedEmail = claims.email_verified === true ? str(claims.email) : undefined;
       const admitted =
-        listAdmits(options.allowedUsers ?? ['*'], claims.sub, subject, verifiedEmail) ||
+        usersAdmit(options.allowedUsers ?? ['*'], claims.sub, subject, verifiedEmail) ||
         (groups.length > 0 && listAdmits(options.allowedGroups, ...groups));
       if (!admitted) throw new LoginError('not_allowed', 'OIDC user is not on the allow-list', username);
       const name = str(claims.name);
@@ -213,6 +215,23 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
       };
     },
   };
+}
+
+/**
+ * Whether `allowed` names this user: `*`, the provider's `sub` or the qualified subject (exactly:
+ * a `sub` is case-sensitive, and at some providers two users' subs differ only in case), or, for
+ * an entry with `@`, the verified e-mail address (case-insensitively).
+ */
+function usersAdmit(
+  allowed: string[],
+  sub: string,
+  subject: string,
+  verifiedEmail: string | undefined,
+): boolean {
+  if (allowed.includes('*')) return true;
+  if (allowed.includes(sub) || allowed.includes(subject)) return true;
+  const email = verifiedEmail?.toLowerCase();
+  return email !== undefined && allowed.some((a) => a.includes('@') && a.toLowerCase() === email);
 }
 
 /** The strings of a claim that should be a list of strings. */

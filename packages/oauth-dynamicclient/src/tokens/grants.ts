@@ -3,7 +3,7 @@ import { base64url } from '../ids.js';
 import type { Store } from '../store/types.js';
 
 /**
- * What a user has allowed a client: the consented scopes and resources, and
+ * What a user has allowed a client: the consented scopes on each resource, and
  * the token families issued under it. One grant per (user, client); consent
  * is remembered here and withdrawn by revoking the grant.
  */
@@ -11,14 +11,35 @@ export interface Grant {
   id: string;
   sub: string;
   clientId: string;
-  /** Consented scopes (union over every consent the user gave this client). */
+  /** Consented scopes (union over every consent the user gave this client; for display, not for decisions). */
   scopes: string[];
   /** Consented resources (canonical). */
   resources: string[];
+  /**
+   * The scopes consented on each resource (canonical): what {@link Grants.covers} decides on.
+   * Absent on grants stored before it existed: such a grant covers only the one resource it names, if it names one.
+   */
+  scopesByResource?: Record<string, string[]>;
   login?: string;
   name?: string;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * The scopes consented on each resource. A grant stored before consent was
+ * recorded per resource has only the unions: they pair unambiguously when it
+ * names one resource; with several it vouches for nothing (consent is asked
+ * again, and the answer starts the per-resource record).
+ */
+function byResource(grant: Grant | undefined): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  if (grant?.scopesByResource) {
+    for (const [resource, scopes] of Object.entries(grant.scopesByResource)) out[resource] = [...scopes];
+  } else if (grant?.resources.length === 1) {
+    out[grant.resources[0]!] = [...grant.scopes];
+  }
+  return out;
 }
 
 async function grantId(sub: string, clientId: string): Promise<string> {
@@ -42,12 +63,17 @@ export class Grants {
     return this.store.get<Grant>(`grant:${id}`);
   }
 
-  /** Whether the grant already covers `scopes` on `resource` (consent can be skipped). */
+  /**
+   * Whether the grant already covers `scopes` on `resource` (consent can be
+   * skipped): every scope must have been consented on that resource, not
+   * merely on some resource of the grant.
+   */
   static covers(grant: Grant | undefined, scopes: string[], resource: string): boolean {
-    return !!grant && grant.resources.includes(resource) && scopes.every((s) => grant.scopes.includes(s));
+    const approved = byResource(grant);
+    return Object.hasOwn(approved, resource) && scopes.every((s) => approved[resource]!.includes(s));
   }
 
-  /** Records consent for `scopes` on `resource`, merging with what was consented before. */
+  /** Records consent for `scopes` on `resource`, merging with what was consented before (per resource). */
   async consent(input: {
     sub: string;
     clientId: string;
@@ -59,12 +85,16 @@ export class Grants {
     const id = await grantId(input.sub, input.clientId);
     const now = this.clock.now();
     const prev = await this.store.get<Grant>(`grant:${id}`);
+    const scopesByResource = byResource(prev);
+    const before = Object.hasOwn(scopesByResource, input.resource) ? scopesByResource[input.resource]! : [];
+    scopesByResource[input.resource] = [...new Set([...before, ...input.scopes])];
     const grant: Grant = {
       id,
       sub: input.sub,
       clientId: input.clientId,
       scopes: [...new Set([...(prev?.scopes ?? []), ...input.scopes])],
       resources: [...new Set([...(prev?.resources ?? []), input.resource])],
+      scopesByResource,
       login: input.login ?? prev?.login,
       name: input.name ?? prev?.name,
       createdAt: prev?.createdAt ?? now,

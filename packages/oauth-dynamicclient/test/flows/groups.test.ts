@@ -1,10 +1,16 @@
 import { startGitHubStub, startOidcStub, type GitHubStub } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { githubIdentityProvider } from '../../src/idp/github.js';
 import { localIdentityProvider } from '../../src/idp/local.js';
 import { oidcIdentityProvider } from '../../src/idp/oidc.js';
 import { MAX_GROUPS, MAX_GROUP_LENGTH } from '../../src/tokens/groups.js';
-import { issueAccessToken, localUsers, startAs, TEST_PASSWORD_COST, type TestAs } from './helpers.js';
+import {
+  issueAccessToken,
+  localUsers,
+  startAs,
+  startGitHubAs,
+  TEST_PASSWORD_COST,
+  type TestAs,
+} from './helpers.js';
 
 /** Signs in through the AS's provider and verifies the access token the code flow issued. */
 async function groupsOfToken(
@@ -46,17 +52,7 @@ describe('groups: group memberships from the identity provider travel in the acc
   });
   afterAll(() => gh.close());
 
-  const githubAs = (groups: boolean) =>
-    startAs({
-      identityProvider: githubIdentityProvider({
-        clientId: 'gh-client',
-        clientSecret: 'gh-secret',
-        baseUrl: gh.url,
-        apiUrl: gh.apiUrl,
-        allowedUsers: ['github:583231'],
-        groups,
-      }),
-    });
+  const githubAs = (groups: boolean) => startGitHubAs(gh, { allowedUsers: ['github:583231'], groups });
 
   it('github groups: org and team memberships by numeric id (github-org:<id>, github-team:<id>), asking for read:org', async () => {
     await withAs(githubAs(true), async (t) => {

@@ -1,9 +1,10 @@
-import { listen, type Listening } from '@mcp-gateway/testkit';
+import { listen, type GitHubStub, type Listening } from '@mcp-gateway/testkit';
 import {
   createAuthorizationServer,
   type AuthorizationServer,
   type AuthorizationServerOptions,
 } from '../../src/index.js';
+import { githubIdentityProvider, type GitHubIdentityProviderOptions } from '../../src/idp/github.js';
 import { hashPassword } from '../../src/idp/local.js';
 import { silentLogger } from '../../src/http/errors.js';
 import type { AuditRecord } from '../../src/audit/events.js';
@@ -45,6 +46,22 @@ export async function startAs(
       await as.close();
     },
   };
+}
+
+/** An authorization server signing in with the GitHub stub `gh` (its default OAuth app), with `options`. */
+export function startGitHubAs(
+  gh: GitHubStub,
+  options: Omit<GitHubIdentityProviderOptions, 'clientId' | 'clientSecret'> = {},
+): Promise<TestAs> {
+  return startAs({
+    identityProvider: githubIdentityProvider({
+      clientId: 'gh-client',
+      clientSecret: 'gh-secret',
+      baseUrl: gh.url,
+      apiUrl: gh.apiUrl,
+      ...options,
+    }),
+  });
 }
 
 /** A low scrypt cost for tests (the default, N=2^17, is tested once in password.test.ts). */

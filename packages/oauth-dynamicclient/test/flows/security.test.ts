@@ -3,7 +3,6 @@ import { listenNode, startGitHubStub, startOidcStub, type GitHubStub } from '@mc
 import { forwardAuthNodeListener } from '../../src/endpoints/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { githubIdentityProvider } from '../../src/idp/github.js';
 import { localIdentityProvider } from '../../src/idp/local.js';
 import { oidcIdentityProvider } from '../../src/idp/oidc.js';
 import {
@@ -12,6 +11,7 @@ import {
   hiddenFields,
   localUsers,
   startAs,
+  startGitHubAs,
   startStack,
   type TestAs,
   type TestStack,
@@ -733,16 +733,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
     });
   });
   afterAll(() => gh.close());
-  const ghAs = (allow: { allowedUsers?: string[]; allowedOrgs?: string[] }) =>
-    startAs({
-      identityProvider: githubIdentityProvider({
-        clientId: 'gh-client',
-        clientSecret: 'gh-secret',
-        baseUrl: gh.url,
-        apiUrl: gh.apiUrl,
-        ...allow,
-      }),
-    });
+  const ghAs = (allow: { allowedUsers?: string[]; allowedOrgs?: string[] }) => startGitHubAs(gh, allow);
 
   it('the callback in another browser (no binding cookie) is refused with an error page', async () => {
     const s = await ghAs({ allowedUsers: ['*'] });
