@@ -1,10 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromiumLaunchOptions, killAllSpawned, listen, type Listening } from '@mcp-gateway/testkit';
-import { chromium, type Browser } from 'playwright-core';
+import {
+  chromiumLaunchOptions,
+  killAllSpawned,
+  listen,
+  spawnCli,
+  type Listening,
+} from '@mcp-gateway/testkit';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, startGateway, type RunningGateway } from './gateway-helpers.js';
+import { gatewayCli, repoRoot, startGateway, type RunningGateway } from './gateway-helpers.js';
 
 const artifacts = path.join(repoRoot, 'test-artifacts');
 let browser: Browser;
@@ -33,61 +39,89 @@ afterAll(async () => {
 
 const b64url = (b: Buffer) => b.toString('base64url');
 
+/** Registers a public app (DCR) receiving its codes at the test's callback: its client id. */
+async function registerApp(client_name: string): Promise<string> {
+  const reg = await fetch(`${gw.url}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_name,
+      redirect_uris: [`${cb.url}/callback`],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    }),
+  });
+  expect(reg.status).toBe(201);
+  return ((await reg.json()) as { client_id: string }).client_id;
+}
+
+/** The authorization request of `client_id` for `resource` and `scope` (PKCE): its URL and verifier. */
+function authorizeUrl(client_id: string, resource: string, scope: string, state: string) {
+  const verifier = b64url(randomBytes(32));
+  const authorize = new URL(`${gw.url}/authorize`);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id,
+    redirect_uri: `${cb.url}/callback`,
+    code_challenge: b64url(createHash('sha256').update(verifier).digest()),
+    code_challenge_method: 'S256',
+    state,
+    resource,
+    scope,
+  }).toString();
+  return { authorize, verifier };
+}
+
+/** Redeems the last code the callback received: the token endpoint's answer. */
+async function redeem(client_id: string, verifier: string, resource: string) {
+  const tokenRes = await fetch(`${gw.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: codes.at(-1)!.searchParams.get('code')!,
+      redirect_uri: `${cb.url}/callback`,
+      client_id,
+      code_verifier: verifier,
+      resource,
+    }),
+  });
+  expect(tokenRes.status).toBe(200);
+  return (await tokenRes.json()) as { access_token: string; refresh_token: string };
+}
+
+/** Signs in as the admin on the sign-in page `page` shows, then waits for `next`. */
+async function signIn(page: Page, next: string | RegExp): Promise<void> {
+  await page.fill('#username', 'admin');
+  await page.fill('#password', gw.adminPassword!);
+  await Promise.all([page.waitForURL(next), page.click('#sign-in')]);
+}
+
+/** A refresh of `client_id`'s grant: its status and error. */
+async function refresh(client_id: string, refresh_token: string) {
+  const res = await fetch(`${gw.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token, client_id }),
+  });
+  return { status: res.status, error: ((await res.json()) as { error?: string }).error };
+}
+
 describe('gateway in headless Chromium: login, consent, connected apps', () => {
   it('a registered app gets a code through the login and consent pages; /account signs in without consent, lists it by name and revokes it only after confirmation', async () => {
-    const reg = await fetch(`${gw.url}/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_name: 'Chromium Test App',
-        redirect_uris: [`${cb.url}/callback`],
-        token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code', 'refresh_token'],
-      }),
-    });
-    expect(reg.status).toBe(201);
-    const { client_id } = (await reg.json()) as { client_id: string };
-    const verifier = b64url(randomBytes(32));
-    const authorize = new URL(`${gw.url}/authorize`);
-    authorize.search = new URLSearchParams({
-      response_type: 'code',
-      client_id,
-      redirect_uri: `${cb.url}/callback`,
-      code_challenge: b64url(createHash('sha256').update(verifier).digest()),
-      code_challenge_method: 'S256',
-      state: 'st-1',
-      resource: `${gw.url}/demo/mcp`,
-      scope: 'mcp:demo',
-    }).toString();
+    const client_id = await registerApp('Chromium Test App');
+    const { authorize, verifier } = authorizeUrl(client_id, `${gw.url}/demo/mcp`, 'mcp:demo', 'st-1');
 
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(authorize.href);
-    await page.fill('#username', 'admin');
-    await page.fill('#password', gw.adminPassword!);
-    await Promise.all([page.waitForURL(/\/consent\?flow=/), page.click('#sign-in')]);
+    await signIn(page, /\/consent\?flow=/);
     expect(await page.textContent('body')).toContain('Chromium Test App');
     await page.screenshot({ path: path.join(artifacts, 'gateway-consent.png'), fullPage: true });
     await Promise.all([page.waitForURL(`${cb.url}/callback?**`), page.click('#approve')]);
     const back = codes.at(-1)!;
     expect(back.searchParams.get('state')).toBe('st-1');
-    const tokenRes = await fetch(`${gw.url}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code: back.searchParams.get('code')!,
-        redirect_uri: `${cb.url}/callback`,
-        client_id,
-        code_verifier: verifier,
-        resource: `${gw.url}/demo/mcp`,
-      }),
-    });
-    expect(tokenRes.status).toBe(200);
-    const { access_token, refresh_token } = (await tokenRes.json()) as {
-      access_token: string;
-      refresh_token: string;
-    };
+    const { access_token, refresh_token } = await redeem(client_id, verifier, `${gw.url}/demo/mcp`);
     expect(refresh_token).toBeTruthy();
     const call = () =>
       fetch(`${gw.url}/demo/mcp`, {
@@ -116,9 +150,7 @@ describe('gateway in headless Chromium: login, consent, connected apps', () => {
     const visited: string[] = [];
     page.on('framenavigated', (f) => visited.push(f.url()));
     await page.goto(`${gw.url}/account`);
-    await page.fill('#username', 'admin');
-    await page.fill('#password', gw.adminPassword!);
-    await Promise.all([page.waitForURL(`${gw.url}/account`), page.click('#sign-in')]);
+    await signIn(page, `${gw.url}/account`);
     expect(visited.filter((u) => new URL(u).pathname === '/consent')).toEqual([]);
     expect(await page.textContent('h1')).toBe('Connected apps');
     expect(await page.title()).toBe('Connected apps · mcp-gateway');
@@ -165,13 +197,7 @@ describe('gateway in headless Chromium: login, consent, connected apps', () => {
     expect(await page.textContent('body')).not.toContain('Chromium Test App');
     expect(await page.locator('#no-apps').count()).toBe(1);
     // Only the confirmation revoked: the app's refresh token is now refused.
-    const refreshed = await fetch(`${gw.url}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token, client_id }),
-    });
-    expect(refreshed.status).toBe(400);
-    expect(((await refreshed.json()) as { error: string }).error).toBe('invalid_grant');
+    expect(await refresh(client_id, refresh_token)).toEqual({ status: 400, error: 'invalid_grant' });
     // The page shows the id operators put in `admins` / `users`; signing out revokes the session token.
     expect(await page.textContent('#user-id')).toBe('local:admin');
     const session = (await context.cookies()).find((c) => c.name === 'mcp-account')!;
@@ -187,5 +213,51 @@ describe('gateway in headless Chromium: login, consent, connected apps', () => {
     const refused = await call();
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  }, 120_000);
+
+  it('an app holding only account access (scope account) is listed on /account and revocable there, as is `mcp-gateway token --service account`', async () => {
+    // The operator's grant to the CLI client for the account resource (the running gateway's data dir and port).
+    const tokenCmd = spawnCli(
+      process.execPath,
+      [gatewayCli, 'token', '--user', 'admin', '--service', 'account'],
+      {
+        cwd: gw.cwd,
+        env: { MCP_GATEWAY__LISTEN__PORT: String(gw.port) },
+      },
+    );
+    expect((await tokenCmd.exited).code, tokenCmd.stderr).toBe(0);
+    const client_id = await registerApp('Account Manager App');
+    const account = `${gw.url}/account`;
+    const { authorize, verifier } = authorizeUrl(client_id, account, 'account', 'st-acc');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(authorize.href);
+    await signIn(page, /\/consent\?flow=/);
+    expect(await page.textContent('body')).toContain('Account Manager App');
+    await Promise.all([page.waitForURL(`${cb.url}/callback?**`), page.click('#approve')]);
+    expect(codes.at(-1)!.searchParams.get('state')).toBe('st-acc');
+    const { refresh_token } = await redeem(client_id, verifier, account);
+
+    await page.goto(account);
+    await signIn(page, account);
+    // Listed like any app (its account access lets it manage the user's grants); the page itself is not.
+    const row = page.locator(`#apps li.app[data-client-id="${client_id}"]`);
+    expect(await row.count()).toBe(1);
+    expect(await row.locator('.app-name').textContent()).toBe('Account Manager App');
+    expect(await row.locator('.scopes').textContent()).toBe('account');
+    expect(await page.locator(`[data-client-id="mcp-gateway-account"]`).count()).toBe(0);
+    const cliRow = page.locator(`#apps li.app[data-client-id="mcp-gateway-cli"]`);
+    expect(await cliRow.locator('.app-name').textContent()).toBe('mcp-gateway token command');
+    expect(await cliRow.locator('.scopes').textContent()).toBe('account');
+
+    await Promise.all([page.waitForURL(`${gw.url}/account/revoke`), row.locator('button.revoke').click()]);
+    expect(await page.textContent('#confirm-question')).toContain('Account Manager App');
+    await Promise.all([page.waitForURL(account), page.click('button.revoke-confirm')]);
+    expect(await page.locator(`[data-client-id="${client_id}"]`).count()).toBe(0);
+    expect(await refresh(client_id, refresh_token)).toEqual({ status: 400, error: 'invalid_grant' });
+    await Promise.all([page.waitForURL(`${gw.url}/account/revoke`), cliRow.locator('button.revoke').click()]);
+    await Promise.all([page.waitForURL(account), page.click('button.revoke-confirm')]);
+    expect(await page.locator('#no-apps').count()).toBe(1);
+    await context.close();
   }, 120_000);
 });

@@ -47,6 +47,54 @@ interface OpenSession {
   lastId: number;
 }
 
+type Refusal = { error: { code: number; message: string } };
+type Opened = OpenSession | Refusal;
+
+const refusal = (message: string): Refusal => ({ error: { code: -32000, message } });
+
+/** Values by owner, then service. */
+class ByOwner<T> {
+  private readonly map = new Map<string, Map<string, T>>();
+
+  get(owner: string, service: string): T | undefined {
+    return this.map.get(owner)?.get(service);
+  }
+
+  set(owner: string, service: string, value: T): void {
+    let mine = this.map.get(owner);
+    if (!mine) this.map.set(owner, (mine = new Map()));
+    mine.set(service, value);
+  }
+
+  delete(owner: string, service: string): void {
+    const mine = this.map.get(owner);
+    if (!mine?.delete(service)) return;
+    if (mine.size === 0) this.map.delete(owner);
+  }
+
+  deleteOwner(owner: string): void {
+    this.map.delete(owner);
+  }
+
+  /** The services of `owner` (a copy: safe to delete from while going through). */
+  services(owner: string): string[] {
+    return [...(this.map.get(owner)?.keys() ?? [])];
+  }
+
+  /** Every entry (a copy). */
+  entries(): Array<[owner: string, service: string, value: T]> {
+    return [...this.map].flatMap(([owner, mine]) =>
+      [...mine].map(([s, v]) => [owner, s, v] as [string, string, T]),
+    );
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const mine of this.map.values()) n += mine.size;
+    return n;
+  }
+}
+
 const headersFor = (sessionId: string | undefined): Record<string, string> => ({
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
@@ -57,8 +105,13 @@ const headersFor = (sessionId: string | undefined): Record<string, string> => ({
 /** The 2025 sessions a federated endpoint holds with its 2025-only members. */
 export class LegacyMemberSessions {
   /** Open sessions by owner, then service. */
-  private readonly byOwner = new Map<string, Map<string, OpenSession>>();
-  private count = 0;
+  private readonly byOwner = new ByOwner<OpenSession>();
+  /**
+   * Sessions being opened, by owner, then service: the one open concurrent
+   * callers of an owner share (each would otherwise open its own, and all but
+   * the last would be lost, still open at the member).
+   */
+  private readonly opening = new ByOwner<Promise<Opened>>();
   /** Calls waiting for their client's input (elicitation, sampling, roots). */
   readonly inputs = new LegacyInputs();
 
@@ -80,17 +133,13 @@ export class LegacyMemberSessions {
     const { inputResponses, requestState, _meta: _caller, ...rest } = params;
     // A retry of a call that waits for the client's input: the answers go to the waiting call.
     if (requestState !== undefined) {
-      const waiting = this.byOwner.get(owner)?.get(entry.name);
+      const waiting = this.byOwner.get(owner, entry.name);
       if (waiting) waiting.lastUsed = this.now();
       return this.inputs.resume(owner, entry.name, requestState, inputResponses);
     }
     this.sweep();
-    let session = this.byOwner.get(owner)?.get(entry.name);
-    if (!session) {
-      const opened = await this.open(owner, entry, backend, opts);
-      if ('error' in opened) return opened;
-      session = opened;
-    }
+    const session = await this.session(owner, entry, backend, opts);
+    if ('error' in session) return session;
     session.lastUsed = this.now();
     const { progressToken } = (opts.meta ?? {}) as { progressToken?: unknown };
     const id = ++session.lastId;
@@ -104,7 +153,7 @@ export class LegacyMemberSessions {
     if (MRTR_METHODS.has(method)) return this.call(owner, session, message, opts);
     const { reply } = await memberExchange(entry, backend, message, headers, opts);
     // The member forgot the session (it restarted): the next request opens a new one.
-    if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name);
+    if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name, session);
     return reply;
   }
 
@@ -135,7 +184,7 @@ export class LegacyMemberSessions {
     const exchange = memberExchange(entry, backend, message, headersFor(session.id), { ...opts, read });
     const { reply } = await exchange.finally(() => (settled = true));
     if (reply !== streamed || !events) {
-      if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name);
+      if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name, session);
       return reply;
     }
     const post = async (answer: Record<string, unknown>) => {
@@ -147,15 +196,50 @@ export class LegacyMemberSessions {
     return this.inputs.follow({ ...call, timeoutMs: opts.timeoutMs });
   }
 
+  /**
+   * `owner`'s session with `entry`: the open one, else the one being opened,
+   * else a new one, within `maxSessions` (those open and those being opened).
+   */
+  private session(
+    owner: string,
+    entry: ServiceEntry,
+    backend: ServiceBackend,
+    opts: MemberRequestOptions,
+  ): Promise<Opened> {
+    const found = this.byOwner.get(owner, entry.name) ?? this.opening.get(owner, entry.name);
+    if (found) return Promise.resolve(found);
+    if (this.byOwner.size + this.opening.size >= this.limits.maxSessions) {
+      return Promise.resolve(refusal(`too many sessions with service "${entry.name}"`));
+    }
+    const pending: Promise<Opened> = this.open(owner, entry, backend, opts).then((opened) =>
+      this.settle(owner, entry.name, pending, opened),
+    );
+    this.opening.set(owner, entry.name, pending);
+    return pending;
+  }
+
+  /**
+   * Keeps a session just opened, unless its owner closed meanwhile (then it is
+   * ended at the member at once and the callers refused).
+   */
+  private settle(owner: string, service: string, pending: Promise<Opened>, opened: Opened): Opened {
+    const current = this.opening.get(owner, service) === pending;
+    if (current) this.opening.delete(owner, service);
+    if ('error' in opened) return opened;
+    if (!current) {
+      endAtMember(opened);
+      return refusal(`the session with service "${service}" ended while it was being opened`);
+    }
+    this.byOwner.set(owner, service, opened);
+    return opened;
+  }
+
   private async open(
     owner: string,
     entry: ServiceEntry,
     backend: ServiceBackend,
     opts: MemberRequestOptions,
-  ): Promise<OpenSession | { error: { code: number; message: string } }> {
-    if (this.count >= this.limits.maxSessions) {
-      return { error: { code: -32000, message: `too many sessions with service "${entry.name}"` } };
-    }
+  ): Promise<Opened> {
     const initialize = {
       jsonrpc: '2.0',
       id: 0,
@@ -173,19 +257,7 @@ export class LegacyMemberSessions {
       return { error: { code: -32000, message: `service "${entry.name}" opened no session` } };
     const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
     await memberExchange(entry, backend, initialized, headersFor(init.sessionId), opts);
-    const session = {
-      id: init.sessionId,
-      entry,
-      backend,
-      identity: opts.identity,
-      lastUsed: this.now(),
-      lastId: 0,
-    };
-    let mine = this.byOwner.get(owner);
-    if (!mine) this.byOwner.set(owner, (mine = new Map()));
-    mine.set(entry.name, session);
-    this.count++;
-    return session;
+    return { id: init.sessionId, entry, backend, identity: opts.identity, lastUsed: this.now(), lastId: 0 };
   }
 
   /**
@@ -198,51 +270,48 @@ export class LegacyMemberSessions {
     backend: ServiceBackend,
     opts: MemberRequestOptions,
   ): Promise<string | undefined> {
-    let session = this.byOwner.get(owner)?.get(entry.name);
-    if (!session) {
-      const opened = await this.open(owner, entry, backend, opts);
-      if ('error' in opened) return undefined;
-      session = opened;
-    }
+    const session = await this.session(owner, entry, backend, opts);
+    if ('error' in session) return undefined;
     session.pinned = true;
     return session.id;
   }
 
-  /** Ends every member session of `owner` (its federated session ended). */
+  /** Ends every member session of `owner` (its federated session ended), those being opened too ({@link settle}). */
   closeOwner(owner: string): void {
-    for (const service of [...(this.byOwner.get(owner)?.keys() ?? [])]) this.end(owner, service);
+    this.opening.deleteOwner(owner);
+    for (const service of this.byOwner.services(owner)) this.end(owner, service);
   }
 
   /** Ends the sessions idle past the timeout. */
   sweep(): void {
     const now = this.now();
-    for (const [owner, mine] of this.byOwner) {
-      for (const [service, s] of mine) {
-        if (!s.pinned && now - s.lastUsed > this.limits.idleMs) this.end(owner, service);
-      }
+    for (const [owner, service, s] of this.byOwner.entries()) {
+      if (!s.pinned && now - s.lastUsed > this.limits.idleMs) this.end(owner, service);
     }
   }
 
   /** Ends every session. */
   closeAll(): void {
-    for (const owner of [...this.byOwner.keys()]) this.closeOwner(owner);
+    for (const [owner] of [...this.byOwner.entries(), ...this.opening.entries()]) this.closeOwner(owner);
   }
 
-  private end(owner: string, service: string): void {
-    const mine = this.byOwner.get(owner);
-    const s = mine?.get(service);
-    if (!mine || !s) return;
-    mine.delete(service);
-    if (mine.size === 0) this.byOwner.delete(owner);
-    this.count--;
+  /** Ends `owner`'s session with `service` (only when it is still `only`, when given: not one opened since). */
+  private end(owner: string, service: string, only?: OpenSession): void {
+    const s = this.byOwner.get(owner, service);
+    if (!s || (only && s !== only)) return;
+    this.byOwner.delete(owner, service);
     this.inputs.close(owner, service);
-    // DELETE ends the member's session; its answer does not matter.
-    const request = new Request(s.entry.route.resource, { method: 'DELETE', headers: headersFor(s.id) });
-    void s.backend
-      .handle(request, s.identity)
-      .then((res) => res.body?.cancel())
-      .catch(() => {});
+    endAtMember(s);
   }
+}
+
+/** DELETE ends the member's session; its answer does not matter. */
+function endAtMember(s: OpenSession): void {
+  const request = new Request(s.entry.route.resource, { method: 'DELETE', headers: headersFor(s.id) });
+  void s.backend
+    .handle(request, s.identity)
+    .then((res) => res.body?.cancel())
+    .catch(() => {});
 }
 
 /** The client capabilities a member request's `_meta` declares. */

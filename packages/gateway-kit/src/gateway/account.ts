@@ -184,9 +184,13 @@ export function accountPages(deps: {
     return new Response(null, { status: 303, headers });
   }
 
-  /** The gateway's own sign-in grant is not an app the user connected: never listed, never revocable here. */
-  const ownGrant = (g: Grant) =>
-    g.clientId === ACCOUNT_CLIENT_ID || g.resources.every((r) => r === resource.resource);
+  /**
+   * The gateway's own sign-in grant (its account client's) is not an app the user connected: never
+   * listed, never revocable here. Decided by the client alone: any other client holding account
+   * access (an app that asked for the account resource, `mcp-gateway token --service account`) can
+   * manage the user's grants, so it is listed and revocable like any app.
+   */
+  const ownGrant = (g: Grant) => g.clientId === ACCOUNT_CLIENT_ID;
 
   /** The user's grants worth showing, each with its client (if still registered). */
   async function apps(sub: string) {
