@@ -264,6 +264,7 @@ export {
   parseAuthorization,
   challengeScheme,
   provenKey,
+  verifyPresentation,
   type PresentedToken,
   type ProofContext,
 } from './resource/presentation.js';
