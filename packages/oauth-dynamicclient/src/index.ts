@@ -183,6 +183,7 @@ export {
   LoginThrottle,
   defaultLoginThrottle,
   type LoginThrottleSettings,
+  type AccountKind,
   type Admission,
 } from './idp/login-throttle.js';
 export {
