@@ -183,6 +183,7 @@ export {
   LoginThrottle,
   defaultLoginThrottle,
   type LoginThrottleSettings,
+  type AccountKind,
   type Admission,
 } from './idp/login-throttle.js';
 export {
@@ -264,6 +265,7 @@ export {
   parseAuthorization,
   challengeScheme,
   provenKey,
+  verifyPresentation,
   type PresentedToken,
   type ProofContext,
 } from './resource/presentation.js';

@@ -37,6 +37,8 @@ export const defaults = {
     clientTtlMs: (90 * day) as number | null,
     /** A dynamic client that is never used is reaped after this long. `null` = use `clientTtlMs`. */
     unusedClientTtlMs: day as number | null,
+    /** Most live dynamic clients (all callers together); registrations beyond are 503 `temporarily_unavailable`. */
+    maxClients: 10_000,
   },
   /**
    * How often expired dynamic clients are reaped (index entries dropped,
@@ -52,6 +54,8 @@ export const defaults = {
     maxBytes: 5 * 1024,
     cacheMaxMs: day,
     cacheDefaultMs: 5 * minute,
+    /** Most documents cached at once; beyond it documents are fetched but not cached. */
+    cacheMaxEntries: 1_000,
   },
   /** Per-source limits by bucket. Endpoints name their bucket; unknown buckets use `default`. */
   rateLimits: {
@@ -158,6 +162,8 @@ export const optionsSchema = z
           .default(defaults.registration.unusedClientTtlMs),
         /** Extra say over which grants a client may use. */
         grantPolicy: fn<GrantPolicy>('function').optional(),
+        /** Most live dynamic clients; registrations beyond are refused (503 `temporarily_unavailable`). */
+        maxClients: z.number().int().positive().default(defaults.registration.maxClients),
       })
       .strict()
       .prefault({}),
@@ -188,6 +194,8 @@ export const optionsSchema = z
         maxBytes: z.number().int().positive().default(defaults.cimd.maxBytes),
         cacheMaxMs: z.number().int().nonnegative().default(defaults.cimd.cacheMaxMs),
         cacheDefaultMs: z.number().int().nonnegative().default(defaults.cimd.cacheDefaultMs),
+        /** Most documents cached at once (beyond: fetched, not cached). */
+        cacheMaxEntries: z.number().int().positive().default(defaults.cimd.cacheMaxEntries),
         resolver: fn<DnsResolver>('function').optional(),
       })
       .strict()

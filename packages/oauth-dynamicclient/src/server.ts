@@ -156,6 +156,7 @@ export function createAuthorizationServer(input: AuthorizationServerOptions): Au
     {
       clientTtlMs: options.registration.clientTtlMs,
       unusedClientTtlMs: options.registration.unusedClientTtlMs,
+      maxClients: options.registration.maxClients,
       scopesSupported: () => resources.scopes,
       grantTypes: enabledGrantTypes(options.grants),
       staticClients: options.staticClients,

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { AuditEmitter } from '../audit/events.js';
 import { invalidClient, OAuthError, type Logger } from '../http/errors.js';
 import type { Store } from '../store/types.js';
+import { CappedIndex } from './capped-index.js';
 import { normalizeClientMetadata, type ClientMetadata, type MetadataPolicy } from './metadata.js';
 import {
   safeFetch,
@@ -27,9 +28,21 @@ export interface CimdSettings {
   cacheMaxMs: number;
   /** Cache lifetime when the response has no caching headers (default 5 min). */
   cacheDefaultMs: number;
+  /**
+   * Most documents cached at once (default 1000): beyond it a document is
+   * still fetched and used, but not cached, until cached ones expire.
+   */
+  cacheMaxEntries?: number;
   /** DNS resolver (default: the system's). Tests inject one. */
   resolver?: DnsResolver;
 }
+
+/** Default of {@link CimdSettings.cacheMaxEntries}. */
+export const DEFAULT_CACHE_MAX_ENTRIES = 1_000;
+
+/** The store set listing cached documents (for the cap). */
+const CACHE_INDEX = 'cimd:index';
+const cacheKeyOf = (clientId: string) => `cimd:${clientId}`;
 
 /** Fetches a document; the default is {@link safeFetch}. */
 export type DocumentFetcher = typeof safeFetch;
@@ -108,7 +121,25 @@ export class CimdResolver {
     private readonly audit: AuditEmitter,
     private readonly log: Logger,
     private readonly fetcher: DocumentFetcher = safeFetch,
-  ) {}
+  ) {
+    this.cached = new CappedIndex(store, {
+      key: CACHE_INDEX,
+      max: settings.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
+      clock,
+      prune: () => this.pruneCache(),
+    });
+  }
+
+  /** The ids of cached documents, capped at `cacheMaxEntries`. */
+  private readonly cached: CappedIndex;
+
+  /** Drops index members whose cached document expired. */
+  private async pruneCache(): Promise<void> {
+    for (const clientId of await this.store.members(CACHE_INDEX)) {
+      if ((await this.store.get(cacheKeyOf(clientId))) === undefined)
+        await this.store.removeFromSet(CACHE_INDEX, clientId);
+    }
+  }
 
   /**
    * The error an anonymous caller sees: `reason` only. `detail` (the address
@@ -134,7 +165,7 @@ export class CimdResolver {
     if (!this.settings.enabled) throw invalidClient('client metadata documents are not accepted here');
     const url = parseCimdClientId(clientId, this.settings.allowLoopback);
     if (typeof url === 'string') throw this.reject(clientId, url);
-    const cacheKey = `cimd:${clientId}`;
+    const cacheKey = cacheKeyOf(clientId);
     const cached = await this.store.get<CachedDocument>(cacheKey);
     if (cached) return cached.metadata;
 
@@ -185,7 +216,11 @@ export class CimdResolver {
       throw err;
     }
     const ttl = cacheLifetimeMs(doc.headers, this.clock.now(), this.settings);
-    if (ttl > 0) await this.store.set(cacheKey, { metadata } satisfies CachedDocument, ttl);
+    if (ttl > 0) {
+      await this.store.set(cacheKey, { metadata } satisfies CachedDocument, ttl);
+      // At the cap the document is used this once and fetched again next time.
+      if (!(await this.cached.admit(clientId))) await this.store.delete(cacheKey);
+    }
     return metadata;
   }
 }

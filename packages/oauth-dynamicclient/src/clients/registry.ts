@@ -7,6 +7,7 @@ import { hashSecret, verifySecret } from '../secrets.js';
 import type { Store } from '../store/types.js';
 import type { CimdResolver } from './cimd.js';
 import { looksLikeCimdClientId } from './cimd.js';
+import { CappedIndex } from './capped-index.js';
 import {
   normalizeClientMetadata,
   usesClientSecret,
@@ -67,7 +68,19 @@ export interface ClientRegistrySettings {
   grantTypes?: GrantType[];
   staticClients: StaticClientConfig[];
   grantPolicy?: GrantPolicy;
+  /**
+   * Most live dynamic clients (registered, not expired or deleted); a
+   * registration beyond it is refused with 503 `temporarily_unavailable`
+   * and stores nothing. Default {@link DEFAULT_MAX_CLIENTS}.
+   */
+  maxClients?: number;
 }
+
+/** Default of {@link ClientRegistrySettings.maxClients}. */
+export const DEFAULT_MAX_CLIENTS = 10_000;
+
+/** `Retry-After` of a registration refused at the cap: a client never used is reaped within a day. */
+const FULL_RETRY_AFTER_SECONDS = 3600;
 
 const key = (clientId: string) => `client:${clientId}`;
 const indexKey = 'clients:index';
@@ -109,6 +122,13 @@ export class ClientRegistry {
         : undefined,
     };
     this.cimdResolver = cimd(this.policy);
+    this.index = new CappedIndex(store, {
+      key: indexKey,
+      max: settings.maxClients ?? DEFAULT_MAX_CLIENTS,
+      clock,
+      // Expired clients leave the index (their deletion hooks run) before a refusal.
+      prune: () => this.reap(),
+    });
     this.loadStatics();
   }
 
@@ -164,6 +184,8 @@ export class ClientRegistry {
   }
 
   private readonly cimdResolver: CimdResolver;
+  /** The index of dynamic clients, capped at `maxClients` live ones. */
+  private readonly index: CappedIndex;
 
   /** Registers a hook that runs after a client is deleted or reaped. */
   onDeleted(hook: ClientDeletedHook): void {
@@ -221,14 +243,29 @@ export class ClientRegistry {
   /**
    * Registers a client (RFC 7591). `input` is raw client metadata.
    *
-   * @throws OAuthError `invalid_client_metadata` / `invalid_redirect_uri`.
+   * @throws OAuthError `invalid_client_metadata` / `invalid_redirect_uri`,
+   *   or 503 `temporarily_unavailable` when `maxClients` live clients exist.
    */
   async register(input: unknown, opts: { source?: string } = {}): Promise<Registration> {
     const metadata = this.validate(input, opts.source);
     const clientId = this.ids.token(16);
     const { record, registration } = await this.issue(clientId, metadata);
     await this.save(record);
-    await this.store.addToSet(indexKey, clientId);
+    if (!(await this.index.admit(clientId))) {
+      await this.store.delete(key(clientId));
+      const description = 'this server holds as many registered clients as it allows; try again later';
+      this.audit.emit('client.registration_rejected', {
+        error: 'temporarily_unavailable',
+        description,
+        ...(opts.source ? { source: opts.source } : {}),
+      });
+      this.log.warn('client registration refused: registration.maxClients reached', {
+        maxClients: String(this.settings.maxClients ?? DEFAULT_MAX_CLIENTS),
+      });
+      throw new OAuthError('temporarily_unavailable', description, {
+        headers: { 'retry-after': String(FULL_RETRY_AFTER_SECONDS) },
+      });
+    }
     this.audit.emit('client.registered', {
       clientId,
       ...(metadata.client_name ? { clientName: metadata.client_name } : {}),

@@ -113,12 +113,25 @@ export class DpopProofVerifier {
   }
 
   /**
-   * Checks `proof` (the `DPoP` header value) for `request`. Per request: a
-   * cache lookup of the header (parsed, checked and imported once per key,
-   * `proof-key.ts`), one native signature check (on the thread pool), one JSON parse of the
-   * claims, and the replay record.
+   * Checks `proof` (the `DPoP` header value) for `request` and records its
+   * `jti` ({@link check} then {@link recordUse}). At a resource, prefer
+   * checking, verifying the token, then recording (`verifyPresentation`), so
+   * a proof for a token that is refused leaves nothing in the replay cache.
    */
   async verify(proof: string, request: DpopRequest): Promise<VerifiedDpopProof> {
+    const checked = await this.check(proof, request);
+    await this.recordUse(checked);
+    return checked;
+  }
+
+  /**
+   * Every check of {@link verify} but the replay one, without writing
+   * anything: per request a cache lookup of the header (parsed, checked and
+   * imported once per key, `proof-key.ts`), one native signature check (on
+   * the thread pool), one JSON parse of the claims, and the nonce check.
+   * Follow with {@link recordUse} before granting anything.
+   */
+  async check(proof: string, request: DpopRequest): Promise<VerifiedDpopProof> {
     const dot1 = proof.indexOf('.');
     const dot2 = proof.indexOf('.', dot1 + 1);
     if (dot1 <= 0 || dot2 <= dot1 + 1 || proof.indexOf('.', dot2 + 1) !== -1)
@@ -145,12 +158,18 @@ export class DpopProofVerifier {
         nonce,
       );
     }
-    const iat = payload.iat!;
-    if (
-      !(await this.replay.firstUse(`dpop:${key.jkt}`, payload.jti as string, iat + this.maxAge + this.skew))
-    )
+    return { jkt: key.jkt, jti: payload.jti as string, iat: payload.iat! };
+  }
+
+  /**
+   * Records the `jti` of a proof that passed {@link check} for the proof
+   * window (one store or cache entry).
+   *
+   * @throws DpopError `invalid_dpop_proof` when it was used before.
+   */
+  async recordUse(proof: VerifiedDpopProof): Promise<void> {
+    if (!(await this.replay.firstUse(`dpop:${proof.jkt}`, proof.jti, proof.iat + this.maxAge + this.skew)))
       throw invalidDpopProof('DPoP proof already used (jti)');
-    return { jkt: key.jkt, jti: payload.jti as string, iat };
   }
 
   private async checkClaims(payload: JWTPayload, request: DpopRequest): Promise<void> {

@@ -18,7 +18,7 @@ import { callbackRoutes } from './callback.js';
 import { consentRoutes } from './consent.js';
 import { createFlowServices, flowServices } from './flow-services.js';
 import { serverDpop } from '../dpop/services.js';
-import { parseAuthorization, provenKey, type ProofContext } from '../resource/presentation.js';
+import { parseAuthorization, verifyPresentation, type ProofContext } from '../resource/presentation.js';
 import { InvalidTokenError } from '../tokens/errors.js';
 import { introspectRoutes } from './introspect.js';
 import { revokeAccessToken, revokeRoutes } from './revoke.js';
@@ -129,8 +129,9 @@ export function flowsApi(ctx: ServerContext): FlowsApi {
           'malformed',
           authorization ? 'malformed Authorization header' : 'an access token is required',
         );
-      const dpopKey = await provenKey(presented, http, serverDpop(ctx));
-      return verifyAccessToken(presented.token, dpopKey === undefined ? options : { ...options, dpopKey });
+      return verifyPresentation(presented, http, serverDpop(ctx), (dpopKey) =>
+        verifyAccessToken(presented.token, dpopKey === undefined ? options : { ...options, dpopKey }),
+      );
     },
     // The server's own proof verifier: jtis in its store, its nonces when `dpop.nonce` is on.
     requireBearer: (options) => requireBearer(verifyAccessToken, { dpop: serverDpop(ctx), ...options }),

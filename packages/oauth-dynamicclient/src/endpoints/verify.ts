@@ -11,7 +11,7 @@ import { bearerChallenge, schemeChallenge, type ChallengeInput } from '../resour
 import {
   challengeScheme,
   parseAuthorization,
-  provenKey,
+  verifyPresentation,
   type PresentedToken,
 } from '../resource/presentation.js';
 import { DpopError } from '../dpop/errors.js';
@@ -175,12 +175,13 @@ export async function decideForwardAuth(
     const http = method
       ? { method: method.trim().toUpperCase(), url: forwarded.url, dpop: header('dpop') }
       : undefined;
-    const dpopKey = await provenKey(presented, http, dpop);
-    const verified = await flows.verifier.verify(presented.token, {
-      resource: target.resource,
-      scopes,
-      ...(dpopKey !== undefined ? { dpopKey } : {}),
-    });
+    const verified = await verifyPresentation(presented, http, dpop, (dpopKey) =>
+      flows.verifier.verify(presented.token, {
+        resource: target.resource,
+        scopes,
+        ...(dpopKey !== undefined ? { dpopKey } : {}),
+      }),
+    );
     const headers: Record<string, string> = {
       'x-user-id': headerValue(verified.sub),
       'x-user-name': headerValue(verified.login ?? verified.sub),

@@ -218,7 +218,10 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
               return notThisBrowser();
 
             const limiter = throttle!;
-            const admitted = await limiter.admit(username);
+            const user = await find(username);
+            // Accounts always get a counter of their own; made-up names are bounded overall.
+            const kind = { known: user !== undefined };
+            const admitted = await limiter.admit(username, kind);
             if (!admitted.ok) {
               const seconds = Math.max(1, Math.ceil(admitted.retryAfterMs / 1000));
               return form(
@@ -231,13 +234,12 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
                 { 'retry-after': String(seconds) },
               );
             }
-            const user = await find(username);
             // Unknown users are checked against a dummy hash so timing does not reveal which names exist.
             const result = user
               ? await verifyAndUpgradePassword(password, user.passwordHash, cost)
               : await verifyPassword(password, await dummyHash(cost)).then(() => ({ ok: false }) as const);
             if (!result.ok || !user) {
-              await limiter.failed(username);
+              await limiter.failed(username, kind);
               c.loginFailed({ provider: 'local', reason: 'not_allowed', who: username });
               return form(c, state, binding, 401, 'Wrong user name or password.', username);
             }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { hashSecret } from '../secrets.js';
 import type { Store } from '../store/types.js';
@@ -12,6 +13,13 @@ export interface LoginThrottleSettings {
   maxDelayMs: number;
   /** Failures are forgotten this long after the first one in a run (default 24 h). */
   windowMs: number;
+  /**
+   * Most names that are not accounts (`known: false`) given a counter of
+   * their own per `windowMs` (default 10 000; counters live one window, so
+   * at most twice this many are held). Beyond it, such names share
+   * {@link OVERFLOW_BUCKETS} counters by hash; accounts always have their own.
+   */
+  maxUnknownNames: number;
 }
 
 /** Defaults of {@link LoginThrottleSettings}. */
@@ -20,7 +28,16 @@ export const defaultLoginThrottle: Readonly<LoginThrottleSettings> = Object.free
   baseDelayMs: 5_000,
   maxDelayMs: 15 * 60_000,
   windowMs: 24 * 60 * 60_000,
+  maxUnknownNames: 10_000,
 });
+
+/** How many shared counters names beyond {@link LoginThrottleSettings.maxUnknownNames} fall into. */
+export const OVERFLOW_BUCKETS = 256;
+
+/** Whether the name is an account (see {@link LoginThrottle}); default `false`. */
+export interface AccountKind {
+  known?: boolean;
+}
 
 /** Once a backoff has run out, at most one attempt per this many ms until it fails or succeeds. */
 const SLOT_MS = 10_000;
@@ -44,6 +61,16 @@ export type Admission = { ok: true } | { ok: false; retryAfterMs: number };
  * Unknown accounts are counted exactly like known ones, so neither the
  * messages nor the lock reveal which names exist. Accounts are keyed by a
  * hash of the normalised name.
+ *
+ * Store entries are bounded overall: callers say which names are accounts
+ * (`{ known: true }`; their number is the operator's), and names that are
+ * not get a counter of their own only for the first `maxUnknownNames` per
+ * window. Beyond that, a new unknown name counts in one of
+ * {@link OVERFLOW_BUCKETS} shared counters (by hash of the name). So a
+ * flood of made-up names can neither lock out a real user (accounts never
+ * share a counter) nor free a targeted account from its backoff (its
+ * counter is always its own). While the flood lasts, an unknown name may
+ * be locked sooner than an account would be (its bucket is shared).
  */
 export class LoginThrottle {
   private readonly settings: LoginThrottleSettings;
@@ -73,8 +100,14 @@ export class LoginThrottle {
    * run out, one attempt at a time gets through (parallel guesses do not all
    * slip in before the next failure is recorded).
    */
-  async admit(account: string): Promise<Admission> {
-    const k = await this.key(account);
+  async admit(account: string, kind: AccountKind = {}): Promise<Admission> {
+    const own = await this.admitKey(await this.key(account));
+    if (!own.ok || kind.known) return own;
+    // A name that is not an account may be counted in its overflow bucket.
+    return this.admitKey(await this.key(overflowName(account)));
+  }
+
+  private async admitKey(k: string): Promise<Admission> {
     const lock = await this.store.get<Lock>(`login-lock:${k}`);
     if (!lock) return { ok: true };
     const now = this.clock.now();
@@ -85,8 +118,14 @@ export class LoginThrottle {
   }
 
   /** Records a failed attempt; returns the backoff it started (0 = none). */
-  async failed(account: string): Promise<number> {
-    const k = await this.key(account);
+  async failed(account: string, kind: AccountKind = {}): Promise<number> {
+    let k = await this.key(account);
+    if (!kind.known && (await this.store.get(`login-fail:${k}`)) === undefined) {
+      // A new name that is not an account: its own counter only while there is room in this window.
+      const window = Math.floor(this.clock.now() / this.settings.windowMs);
+      const names = await this.store.increment(`login-names:${window}`, this.settings.windowMs);
+      if (names > this.settings.maxUnknownNames) k = await this.key(overflowName(account));
+    }
     const failures = await this.store.increment(`login-fail:${k}`, this.settings.windowMs);
     const delay = this.delayAfter(failures);
     if (delay === 0) {
@@ -99,10 +138,16 @@ export class LoginThrottle {
     return delay;
   }
 
-  /** A successful sign-in: the account's count and lock are cleared. */
+  /** A successful sign-in: the account's count and lock are cleared (an account's counter is its own). */
   async succeeded(account: string): Promise<void> {
     const k = await this.key(account);
     await this.store.delete(`login-fail:${k}`);
     await this.store.delete(`login-lock:${k}`);
   }
+}
+
+/** The shared counter's name of an unknown name beyond the cap (no account name holds a NUL). */
+function overflowName(account: string): string {
+  const h = createHash('sha256').update(account.normalize('NFC').toLowerCase()).digest();
+  return `\u0000overflow:${h.readUInt32BE(0) % OVERFLOW_BUCKETS}`;
 }

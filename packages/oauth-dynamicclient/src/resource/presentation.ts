@@ -1,5 +1,10 @@
 import { DpopError, invalidDpopProof } from '../dpop/errors.js';
-import { dpopAlgorithms, singleProof, type DpopProofVerifier } from '../dpop/proof.js';
+import {
+  dpopAlgorithms,
+  singleProof,
+  type DpopProofVerifier,
+  type VerifiedDpopProof,
+} from '../dpop/proof.js';
 import { InvalidTokenError } from '../tokens/errors.js';
 import type { ChallengeScheme } from './challenge.js';
 
@@ -38,7 +43,9 @@ export function bearerFromHeader(authorization: string | null | undefined): stri
 /**
  * The key a DPoP presentation proved (RFC 9449 §7.1: proof for this method
  * and URL, `ath` of this token), for `VerifyAccessTokenOptions.dpopKey`;
- * `undefined` for a Bearer presentation.
+ * `undefined` for a Bearer presentation. The proof's `jti` is recorded at
+ * once: to record it only for a token that passed, use
+ * {@link verifyPresentation}.
  *
  * @throws DpopError when the proof is missing or refused, or DPoP is off (`verifier` false).
  */
@@ -47,17 +54,45 @@ export async function provenKey(
   http: ProofContext | undefined,
   verifier: DpopProofVerifier | false,
 ): Promise<string | undefined> {
+  const proof = await checkedProof(presented, http, verifier);
+  if (proof && verifier) await verifier.recordUse(proof);
+  return proof?.jkt;
+}
+
+/**
+ * Verifies a presented token with its DPoP proof, in the order that writes
+ * nothing for a refused request: the proof's signature and claims
+ * (stateless), then `verifyToken` with the proven key (the token, its
+ * `cnf.jkt` binding, audience, revocation, scopes), and only then the
+ * proof's `jti` in the replay cache, so a replayed proof is still refused
+ * before anything is granted. A Bearer presentation calls `verifyToken(undefined)`.
+ *
+ * @throws DpopError for a missing, refused or replayed proof, or whatever `verifyToken` throws.
+ */
+export async function verifyPresentation<T>(
+  presented: PresentedToken,
+  http: ProofContext | undefined,
+  verifier: DpopProofVerifier | false,
+  verifyToken: (dpopKey: string | undefined) => Promise<T>,
+): Promise<T> {
+  const proof = await checkedProof(presented, http, verifier);
+  const verified = await verifyToken(proof?.jkt);
+  if (proof && verifier) await verifier.recordUse(proof);
+  return verified;
+}
+
+/** The checked (not yet recorded) proof of a DPoP presentation; `undefined` for Bearer. */
+async function checkedProof(
+  presented: PresentedToken,
+  http: ProofContext | undefined,
+  verifier: DpopProofVerifier | false,
+): Promise<VerifiedDpopProof | undefined> {
   if (presented.scheme === 'Bearer') return undefined;
   if (!verifier) throw invalidDpopProof('the DPoP scheme is not accepted here');
   if (!http) throw invalidDpopProof('DPoP needs the request method and URL');
   const proof = singleProof(http.dpop);
   if (!proof) throw invalidDpopProof('DPoP proof missing');
-  const verified = await verifier.verify(proof, {
-    method: http.method,
-    url: http.url,
-    accessToken: presented.token,
-  });
-  return verified.jkt;
+  return verifier.check(proof, { method: http.method, url: http.url, accessToken: presented.token });
 }
 
 /**

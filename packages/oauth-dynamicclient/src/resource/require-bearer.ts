@@ -6,7 +6,7 @@ import {
   bearerFromHeader,
   challengeScheme,
   parseAuthorization,
-  provenKey,
+  verifyPresentation,
   type ProofContext,
 } from './presentation.js';
 
@@ -87,9 +87,10 @@ export function bearerHeaderGuard(
       };
     }
     try {
-      const dpopKey = await provenKey(presented, http, dpop);
-      const options = dpopKey === undefined ? verifyOptions : { ...verifyOptions, dpopKey };
-      return { ok: true, token: await verify(presented.token, options) };
+      const token = await verifyPresentation(presented, http, dpop, (dpopKey) =>
+        verify(presented.token, dpopKey === undefined ? verifyOptions : { ...verifyOptions, dpopKey }),
+      );
+      return { ok: true, token };
     } catch (err) {
       return {
         ok: false,

@@ -91,6 +91,26 @@ describe('client id metadata documents', () => {
     expect(hits.get(new URL(long).pathname)).toBe(2);
   });
 
+  it('cimd cap: beyond cimd.cacheMaxEntries documents are fetched and used but not cached; expired ones free room', async () => {
+    const { server, clock } = loopbackServer({ cacheMaxEntries: 2 });
+    const [a, b, c] = [serve(good), serve(good), serve(good)];
+    const fetched = (id: string) => hits.get(new URL(id).pathname) ?? 0;
+    for (const id of [a, b, c]) expect(await server.clients.get(id)).toMatchObject({ client_id: id });
+    // a and b are cached; c was used but not kept (no store entry), so it is fetched again.
+    expect(await server.store.get(`cimd:${c}`)).toBeUndefined();
+    expect(await server.store.get(`cimd:${a}`)).toBeDefined();
+    expect((await server.store.members('cimd:index')).sort()).toEqual([a, b].sort());
+    await server.clients.get(a);
+    expect(await server.clients.get(c)).toMatchObject({ client_id: c, kind: 'cimd' });
+    expect([fetched(a), fetched(b), fetched(c)]).toEqual([1, 1, 2]);
+    // Once the cached documents expired (default 5 min), c is cached.
+    clock.advance(5 * 60_000 + 1);
+    await server.clients.get(c);
+    await server.clients.get(c);
+    expect(fetched(c)).toBe(3);
+    expect(await server.store.members('cimd:index')).toEqual([c]);
+  });
+
   it('cimd: no-store documents are fetched every time', async () => {
     const { server } = loopbackServer();
     const id = serve(good, { headers: { 'cache-control': 'no-store' } });

@@ -1,3 +1,4 @@
+import { listen } from '@mcp-gateway/testkit';
 import { describe, expect, it } from 'vitest';
 import { json, nativeClient, testServer } from '../helpers/server.js';
 
@@ -354,6 +355,63 @@ describe('registration hygiene', () => {
     expect(audit.at(-1)).toMatchObject({ type: 'rate_limited', bucket: 'pages', source: '203.0.113.9' });
     // Another source has its own count.
     await server.rateLimit('pages', page(), { remoteAddress: '198.51.100.1' });
+  });
+
+  it('cap: beyond registration.maxClients live clients /register is 503 temporarily_unavailable and stores nothing; deleted and expired ones do not count', async () => {
+    const { server, clock, audit } = testServer({
+      registration: { maxClients: 2 },
+      rateLimits: { register: false },
+      clientReapIntervalMs: 0,
+    });
+    // A real HTTP server on 127.0.0.1 in front of the authorization server.
+    const srv = await listen((req) => {
+      const u = new URL(req.url);
+      return server.fetch(new Request(`https://as.example.com${u.pathname}`, req), {
+        remoteAddress: req.headers.get('x-test-source') ?? '127.0.0.1',
+      });
+    });
+    try {
+      const reg = (source: string) =>
+        fetch(`${srv.url}/register`, json(nativeClient, { 'x-test-source': source }));
+      const first = (await (await reg('192.0.2.1')).json()) as Body;
+      expect((await reg('192.0.2.2')).status).toBe(201);
+      const full = await reg('192.0.2.3');
+      expect(full.status).toBe(503);
+      expect(full.headers.get('retry-after')).toBe('3600');
+      expect(full.headers.get('cache-control')).toBe('no-store');
+      expect(await full.json()).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(audit.at(-1)).toMatchObject({
+        type: 'client.registration_rejected',
+        error: 'temporarily_unavailable',
+        source: '192.0.2.3',
+      });
+      // Nothing of the refused registration stays: two index members, two client records.
+      const ids = await server.clients.list();
+      expect(ids).toHaveLength(2);
+      expect(ids).toContain(first.client_id);
+      await expect(server.clients.register(nativeClient)).rejects.toMatchObject({
+        error: 'temporarily_unavailable',
+        status: 503,
+      });
+      expect(await server.clients.list()).toEqual(ids);
+
+      // A deleted client (RFC 7592) frees its place.
+      const del = await fetch(`${srv.url}/register/${first.client_id as string}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${first.registration_access_token as string}` },
+      });
+      expect(del.status).toBe(204);
+      expect((await reg('192.0.2.3')).status).toBe(201);
+      expect((await reg('192.0.2.4')).status).toBe(503);
+
+      // Clients never used expire after unusedClientTtlMs (1 day): at the cap they are reaped, not counted.
+      clock.advance(24 * 60 * 60 * 1000 + 1);
+      expect((await reg('192.0.2.4')).status).toBe(201);
+      expect(await server.clients.list()).toHaveLength(1);
+      expect(audit.filter((e) => e.type === 'client.deleted' && e.reason === 'expired')).toHaveLength(2);
+    } finally {
+      await srv.close();
+    }
   });
 
   it('client TTL: a client never used is reaped after unusedClientTtlMs; deletion hooks run', async () => {

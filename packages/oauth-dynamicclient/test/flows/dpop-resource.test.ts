@@ -10,6 +10,11 @@ import { createAccessTokenVerifier } from '../../src/resource/remote-verifier.js
 import { requireBearer } from '../../src/resource/require-bearer.js';
 import * as forExpress from '../../src/resource/express.js';
 import * as forHono from '../../src/resource/hono.js';
+import { calculateJwkThumbprint, decodeJwt } from 'jose';
+import { sha256 } from '../../src/dpop/proof-key.js';
+import { MemoryStore } from '../../src/store/keyv.js';
+import { DpopError } from '../../src/dpop/errors.js';
+import { InvalidTokenError } from '../../src/tokens/errors.js';
 import { makeProof, proofKey, type ProofKey } from '../helpers/dpop.js';
 import { startAs, type TestAs } from './helpers.js';
 
@@ -22,33 +27,38 @@ let token: string; // DPoP-bound to `key`, scopes mcp:read mcp:write
 let client: { id: string; secret: string };
 const servers: Listening[] = [];
 
+/** A client-credentials client of `as` and its access token, DPoP-bound to `key`. */
+async function boundToken(as: TestAs, scope: string) {
+  const reg = await as.as.clients.register({
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope,
+  });
+  const client = { id: reg.client.client_id, secret: reg.clientSecret! };
+  const meta = await oauth.processDiscoveryResponse(
+    new URL(as.url),
+    await oauth.discoveryRequest(new URL(as.url), insecure),
+  );
+  const c: oauth.Client = { client_id: client.id };
+  const tokens = await oauth.processClientCredentialsResponse(
+    meta,
+    c,
+    await oauth.clientCredentialsGrantRequest(
+      meta,
+      c,
+      oauth.ClientSecretBasic(client.secret),
+      { resource: as.resource },
+      { ...insecure, DPoP: oauth.DPoP(c, key.pair) },
+    ),
+  );
+  return { client, token: tokens.access_token };
+}
+
 beforeAll(async () => {
   t = await startAs({ grants: { clientCredentials: true } });
   key = await proofKey();
   other = await proofKey();
-  const reg = await t.as.clients.register({
-    grant_types: ['client_credentials'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    scope: 'mcp:read mcp:write',
-  });
-  client = { id: reg.client.client_id, secret: reg.clientSecret! };
-  const as = await oauth.processDiscoveryResponse(
-    new URL(t.url),
-    await oauth.discoveryRequest(new URL(t.url), insecure),
-  );
-  const c: oauth.Client = { client_id: client.id };
-  const tokens = await oauth.processClientCredentialsResponse(
-    as,
-    c,
-    await oauth.clientCredentialsGrantRequest(
-      as,
-      c,
-      oauth.ClientSecretBasic(client.secret),
-      { resource: t.resource },
-      { ...insecure, DPoP: oauth.DPoP(c, key.pair) },
-    ),
-  );
-  token = tokens.access_token;
+  ({ client, token } = await boundToken(t, 'mcp:read mcp:write'));
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
@@ -290,4 +300,93 @@ describe('dpop.enabled: false', () => {
       await off.close();
     }
   });
+});
+
+describe('a DPoP proof is recorded only once its token passed', () => {
+  let s: TestAs;
+  let store: MemoryStore;
+  let bound: string;
+  let guarded: Listening;
+  beforeAll(async () => {
+    store = new MemoryStore();
+    s = await startAs({ grants: { clientCredentials: true }, store });
+    bound = (await boundToken(s, 'mcp:read')).token;
+    // A resource server on the server's own guard (the gateway's MCP routes use the same check).
+    const guard = s.as.requireBearer({ resource: s.resource, scopes: ['mcp:read'] });
+    guarded = await listen(async (req) => {
+      const check = await guard(req);
+      return check.ok ? new Response('ok') : check.response;
+    });
+    servers.push(guarded);
+  });
+  afterAll(() => s.close());
+
+  /** The store key of a proof's jti (`tokens/jti-replay.ts`, issuer `dpop:<jkt>`). */
+  const jtiKey = async (proof: string) =>
+    `jti:${sha256(`dpop:${await calculateJwkThumbprint(key.jwk)}\u0000${decodeJwt(proof).jti as string}`)}`;
+
+  const paths = {
+    requireBearer: async (authorization: string, proof: string, htu: string) => {
+      const res = await fetch(htu, { headers: { authorization, dpop: proof } });
+      return { status: res.status, challenge: res.headers.get('www-authenticate') ?? '' };
+    },
+    forwardAuth: async (authorization: string, proof: string, htu: string) => {
+      const u = new URL(htu);
+      const res = await fetch(`${s.url}/verify`, {
+        headers: {
+          authorization,
+          dpop: proof,
+          'x-forwarded-method': 'GET',
+          'x-forwarded-proto': 'http',
+          'x-forwarded-host': new URL(s.resource).host,
+          'x-forwarded-uri': u.pathname,
+        },
+      });
+      return { status: res.status, challenge: res.headers.get('www-authenticate') ?? '' };
+    },
+    verifyPresentedToken: async (authorization: string, proof: string, htu: string) => {
+      try {
+        await s.as.verifyPresentedToken(
+          authorization,
+          { method: 'GET', url: htu, dpop: proof },
+          {
+            resource: s.resource,
+          },
+        );
+        return { status: 200, challenge: '' };
+      } catch (err) {
+        // Typed errors for callers that render their own responses: their code and HTTP status.
+        if (err instanceof InvalidTokenError)
+          return {
+            status: err.status,
+            challenge: `error="${err.error}", error_description="${err.description}"`,
+          };
+        if (!(err instanceof DpopError)) throw err;
+        return { status: 401, challenge: `error="${err.code}", error_description="${err.description}"` };
+      }
+    },
+  };
+
+  for (const [name, present] of Object.entries(paths)) {
+    it(`${name}: junk token + valid self-signed proof is 401 invalid_token and stores no jti; a good one works once`, async () => {
+      const htu = name === 'requireBearer' ? `${guarded.url}/mcp` : `${new URL(s.resource).origin}/mcp`;
+      // Any key-holder can sign a proof for any string as the token: nothing may be written for it.
+      for (const junk of ['junk', 'eyJhbGciOiJFUzI1NiJ9.e30.AAAA']) {
+        const proof = await makeProof(key, 'GET', htu, { accessToken: junk });
+        const res = await present(`DPoP ${junk}`, proof, htu);
+        expect(res.status).toBe(401);
+        expect(res.challenge).toMatch(/error="invalid_token"/);
+        expect(await store.get(await jtiKey(proof))).toBeUndefined();
+      }
+      // A valid bound token and proof: accepted once (the jti is then recorded), the replay refused.
+      const proof = await makeProof(key, 'GET', htu, { accessToken: bound });
+      expect((await present(`DPoP ${bound}`, proof, htu)).status).toBe(200);
+      expect(await store.get(await jtiKey(proof))).toBe(1);
+      const replay = await present(`DPoP ${bound}`, proof, htu);
+      expect(replay.status).toBe(401);
+      expect(replay.challenge).toMatch(
+        /error="invalid_dpop_proof", error_description="DPoP proof already used/,
+      );
+    });
+  }
 });

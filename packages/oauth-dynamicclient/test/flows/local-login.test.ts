@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { localIdentityProvider, type LocalIdentityProviderOptions } from '../../src/idp/local.js';
 import { hashPassword, verifyPassword } from '../../src/idp/password.js';
 import { MemoryStore } from '../../src/store/keyv.js';
+import { OVERFLOW_BUCKETS } from '../../src/idp/login-throttle.js';
 import { testServer } from '../helpers/server.js';
 import { hiddenFields, TEST_PASSWORD_COST } from './helpers.js';
 
@@ -256,6 +258,48 @@ describe('local sign-in: per-account backoff', () => {
       '429 5 Too many failed sign-in attempts for this account. Try again in 5 s.',
       '429 5 Too many failed sign-in attempts for this account. Try again in 5 s.',
     ]);
+  });
+
+  it('login throttle cap: beyond throttle.maxUnknownNames made-up names share bounded counters; accounts keep their own', async () => {
+    const env = await setup({ throttle: { maxUnknownNames: 3 } });
+    const flow = await startFlow(env);
+    const failCounters = () => new Set(env.store.writes.filter((k) => k.startsWith('login-fail:'))).size;
+    // From many sources (20 sign-ins per source and minute), 600 made-up names fail once each.
+    const from = (i: number) => `10.0.${Math.floor(i / 20)}.1`;
+    for (let i = 0; i < 600; i++) {
+      const res = await postLogin(env, flow, `made-up-${i}`, 'wrong', { from: from(i) });
+      // 401, or 429 once a shared bucket collected 5 failures.
+      expect([401, 429]).toContain(res.status);
+    }
+    // Three names of their own, the rest in the shared buckets: bounded, whatever the number of names.
+    expect(failCounters()).toBeLessThanOrEqual(3 + OVERFLOW_BUCKETS);
+    expect(failCounters()).toBeGreaterThan(3);
+  });
+
+  it('login throttle cap: a locked shared bucket neither locks out an account that hashes into it nor frees a targeted account', async () => {
+    const env = await setup({ throttle: { maxUnknownNames: 1 } });
+    const flow = await startFlow(env);
+    // One made-up name fills the room for names of their own.
+    expect((await postLogin(env, flow, 'filler', 'wrong', { from: '192.0.2.9' })).status).toBe(401);
+    // A made-up name in the same bucket as alice is locked after 5 failures (throttling still holds)...
+    const bucket = (name: string) =>
+      createHash('sha256').update(name).digest().readUInt32BE(0) % OVERFLOW_BUCKETS;
+    let twin = 0;
+    while (bucket(`twin-${twin}`) !== bucket('alice')) twin++;
+    for (let i = 0; i < 5; i++)
+      expect((await postLogin(env, flow, `twin-${twin}`, 'wrong', { from: '192.0.2.1' })).status).toBe(401);
+    const twinLocked = await postLogin(env, flow, `twin-${twin}`, 'wrong', { from: '192.0.2.1' });
+    expect(twinLocked.status).toBe(429);
+    expect(twinLocked.headers.get('retry-after')).toBe('5');
+    // ...but alice, an account, has her own counter: not locked out by the flood,
+    expect((await postLogin(env, flow, 'alice', PASSWORD, { from: '192.0.2.2' })).status).toBe(303);
+    // and a targeted guesser is throttled on her account as before the flood.
+    const again = await startFlow(env, flow.cookie);
+    for (let i = 0; i < 5; i++)
+      expect((await postLogin(env, again, 'alice', 'wrong', { from: '192.0.2.3' })).status).toBe(401);
+    const aliceLocked = await postLogin(env, again, 'alice', PASSWORD, { from: '192.0.2.4' });
+    expect(aliceLocked.status).toBe(429);
+    expect(aliceLocked.headers.get('retry-after')).toBe('5');
   });
 
   it('login throttle: once a backoff runs out, parallel guesses get one attempt, the rest wait', async () => {
