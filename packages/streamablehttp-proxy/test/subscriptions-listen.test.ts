@@ -161,7 +161,7 @@ describe('subscriptions/listen', () => {
     const again = await send2026(b.mcpUrl, 'subscriptions/listen', filter, carolHeaders, { id: 'carol-3' });
     expect(again.status).toBe(503);
     await again.text();
-    await carol.body?.cancel();
+    await carol?.body?.cancel();
     bob.close();
   });
 });

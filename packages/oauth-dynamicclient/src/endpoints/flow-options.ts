@@ -23,6 +23,8 @@ export const flowDefaults = {
     clockSkewSeconds: 10,
     /** Verified access tokens kept in memory by token string. */
     verifyCacheSize: 10_000,
+    /** Live token families (one per authorization) under one grant (a user and a client); beyond it the oldest is revoked. */
+    maxFamiliesPerGrant: 100,
   },
   /** How long a login (upstream state, consent page) may take, seconds. */
   loginTtlSeconds: 10 * minuteS,
@@ -141,6 +143,7 @@ export const flowOptionsShape = {
       signingAlgorithm: z.enum(['ES256', 'RS256']).default(flowDefaults.tokens.signingAlgorithm),
       clockSkewSeconds: z.number().int().min(0).max(300).default(flowDefaults.tokens.clockSkewSeconds),
       verifyCacheSize: z.number().int().min(0).default(flowDefaults.tokens.verifyCacheSize),
+      maxFamiliesPerGrant: z.number().int().min(1).default(flowDefaults.tokens.maxFamiliesPerGrant),
     })
     .strict()
     .prefault({}),

@@ -1,3 +1,4 @@
+import { boundFamilies } from '../tokens/family-bound.js';
 import type { ServerContext } from '../context.js';
 import { BrowserBinding } from '../idp/browser-binding.js';
 import { githubIdentityProvider } from '../idp/github.js';
@@ -42,7 +43,7 @@ declare module '../audit/events.js' {
       scopes: string[];
       repeated: boolean;
     };
-    /** A token was revoked through RFC 7009. */
+    /** A token was revoked through RFC 7009, or its family as the oldest past `tokens.maxFamiliesPerGrant`. */
     'token.revoked': {
       clientId: string;
       kind: 'access_token' | 'refresh_token';
@@ -70,6 +71,11 @@ export interface FlowServices {
   binding: BrowserBinding;
   /** Revokes a grant: consent withdrawn, every token family under it revoked. */
   revokeGrant(grant: Grant, source: string): Promise<void>;
+  /**
+   * Records a new token family under its grant, keeping at most `tokens.maxFamiliesPerGrant`
+   * live ones (the oldest beyond it revoked, see `boundFamilies`).
+   */
+  addFamily(grant: { id: string; clientId: string }, familyId: string): Promise<void>;
 }
 
 const registry = new WeakMap<ServerContext, FlowServices>();
@@ -169,6 +175,13 @@ export function createFlowServices(ctx: ServerContext): FlowServices {
     idp,
     pages,
     binding,
+    async addFamily(grant, familyId) {
+      await grants.addFamily(grant.id, familyId);
+      const revoked = await boundFamilies(grants, refresh, grant.id, o.tokens.maxFamiliesPerGrant);
+      for (const id of revoked) {
+        ctx.audit.emit('token.revoked', { clientId: grant.clientId, kind: 'refresh_token', familyId: id });
+      }
+    },
     async revokeGrant(grant, source) {
       const families = await grants.remove(grant);
       for (const fid of families) await refresh.revokeFamily(fid);

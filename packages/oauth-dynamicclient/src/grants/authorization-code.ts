@@ -97,7 +97,7 @@ export async function authorizationCodeGrant(
       ...(binding.jkt && client.metadata.token_endpoint_auth_method === 'none' ? { jkt: binding.jkt } : {}),
     });
   } else await flows.refresh.recordFamily(family);
-  await flows.grants.addFamily(rec.grantId, rec.familyId);
+  await flows.addFamily({ id: rec.grantId, clientId: client.client_id }, rec.familyId);
   await ctx.clients.touch(client.client_id);
   ctx.audit.emit('token.issued', {
     clientId: client.client_id,

@@ -72,7 +72,7 @@ export async function issueDirect(
     clientId: client.client_id,
     sub: input.sub,
   });
-  await flows.grants.addFamily(grant.id, familyId);
+  await flows.addFamily({ id: grant.id, clientId: client.client_id }, familyId);
   await ctx.clients.touch(client.client_id);
   ctx.audit.emit('token.issued', {
     clientId: client.client_id,

@@ -113,6 +113,11 @@ export class Grants {
     await this.store.addToSet(`grant:${grantId}:families`, familyId);
   }
 
+  /** Forgets a family of the grant (it expired or was revoked). */
+  async removeFamily(grantId: string, familyId: string): Promise<void> {
+    await this.store.removeFromSet(`grant:${grantId}:families`, familyId);
+  }
+
   async families(grantId: string): Promise<string[]> {
     return this.store.members(`grant:${grantId}:families`);
   }

@@ -228,6 +228,13 @@ export class RefreshTokens {
     throw invalidGrant('refresh token reuse detected; the grant has been revoked');
   }
 
+  /** When a family began, while it lives (its record not expired, the family not revoked). */
+  async liveFamily(familyId: string): Promise<{ createdAt: number } | undefined> {
+    const family = await this.opts.store.get<FamilyRecord>(`fam:${familyId}`);
+    if (!family || (await this.opts.revocations.isFamilyRevoked(familyId))) return undefined;
+    return { createdAt: family.createdAt };
+  }
+
   /** Revokes every token of the family: the live refresh token and (through the revocation list) its access tokens. */
   async revokeFamily(familyId: string): Promise<void> {
     const family = await this.opts.store.get<FamilyRecord>(`fam:${familyId}`);

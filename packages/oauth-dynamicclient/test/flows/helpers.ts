@@ -205,19 +205,22 @@ export async function completeLogin(
 export { hashPassword };
 
 /**
- * Registers a public client and runs the code flow (PKCE, local sign-in as
- * alice, consent) for `scope` (default: every scope of the resource).
+ * Registers a public client (unless `clientId` names one registered with this helper's redirect
+ * URI) and runs the code flow (PKCE, local sign-in as alice, consent) for `scope` (default:
+ * every scope of the resource).
  */
 export async function issueAccessToken(
   t: TestAs,
-  opts: { scope?: string; grantTypes?: string[] } = {},
+  opts: { scope?: string; grantTypes?: string[]; clientId?: string } = {},
 ): Promise<{ access_token: string; refresh_token?: string; scope?: string; client_id: string }> {
   const redirect = 'http://127.0.0.1:7777/cb';
-  const reg = await t.as.clients.register({
-    redirect_uris: [redirect],
-    token_endpoint_auth_method: 'none',
-    ...(opts.grantTypes ? { grant_types: opts.grantTypes } : {}),
-  });
+  const reg = opts.clientId
+    ? { client: { client_id: opts.clientId } }
+    : await t.as.clients.register({
+        redirect_uris: [redirect],
+        token_endpoint_auth_method: 'none',
+        ...(opts.grantTypes ? { grant_types: opts.grantTypes } : {}),
+      });
   const verifier = 'r'.repeat(43);
   const challenge = Buffer.from(
     await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
