@@ -8,6 +8,7 @@ import { spawnClient, messagesOf, rpc } from './helpers/cli.js';
 import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 import { autoBrowser, followAuthorizationUrl } from './helpers/flow.js';
 import { startCuttingServer } from './helpers/cutting-server.js';
+import { startHangingServer } from './helpers/hanging-server.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 const homes: string[] = [];
@@ -126,4 +127,17 @@ describe('real processes', () => {
     const answers = messagesOf(p).filter((m) => !('method' in m));
     expect(answers.map((m) => m.id).sort()).toEqual([0, 1, 2, 3]);
   });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} during the startup probe (the server never answers it) exits 0, not a crash`, async () => {
+      const s = await startHangingServer();
+      closers.push(() => s.close());
+      const p = spawnClient(['--url', s.mcpUrl], { MCP_STREAMABLEHTTP_CLIENT_HOME: await tempHome() });
+      expect(await s.firstRequest()).toBe('POST /mcp');
+      p.child.kill(signal);
+      const exit = await p.exited;
+      expect(exit, p.stderr).toEqual({ code: 0, signal: null });
+      expect(p.stderr).not.toContain('TypeError');
+    });
+  }
 });

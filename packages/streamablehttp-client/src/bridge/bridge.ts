@@ -367,6 +367,11 @@ export class StdioBridge {
       clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
       eraCache: this.opts.eraCache ?? defaultEraCache,
     });
+    if (this.closed) {
+      // close() ran during the probe.
+      this.modern?.close();
+      return;
+    }
     if (!this.modern) await this.newTransport();
     const input = this.opts.input ?? process.stdin;
     const lines = createInterface({ input, crlfDelay: Infinity });
@@ -380,12 +385,15 @@ export class StdioBridge {
     if (this.closed) return;
     this.closed = true;
     if (this.modern) return this.modern.close();
+    // Closed during the startup probe: no session was started yet.
+    const transport = this.transport as StreamableHTTPClientTransport | undefined;
+    if (!transport) return;
     try {
-      await this.transport.terminateSession();
+      await transport.terminateSession();
     } catch (err) {
       this.log.debug('session DELETE failed', { error: toClientError(err, this.opts.url.href).message });
     }
-    await this.transport.close().catch(() => undefined);
+    await transport.close().catch(() => undefined);
   }
 }
 
