@@ -291,7 +291,7 @@ export class StdioBridge {
   private fail(m: JSONRPCMessage, err: unknown): void {
     const e = toClientError(err, this.opts.url.href);
     const method = 'method' in m ? m.method : 'response';
-    this.log.error('upstream request failed', { method, error: e.message, code: e.code });
+    this.log.error('upstream request failed', { method, error: e.message, errorCode: e.code });
     if (isRequest(m)) {
       const code = e instanceof AuthError ? JSONRPC_ERRORS.unauthorized : JSONRPC_ERRORS.upstreamError;
       this.answerError(m.id, code, e.message, {
