@@ -140,4 +140,24 @@ describe('real processes', () => {
       expect(p.stderr).not.toContain('TypeError');
     });
   }
+
+  it('a host line longer than the 16 MiB cap is answered -32700 (id null) and skipped; the bridge keeps working', async () => {
+    const s = await startCuttingServer(() => 'answer');
+    closers.push(() => s.close());
+    const p = spawnClient(['--url', s.mcpUrl], { MCP_STREAMABLEHTTP_CLIENT_HOME: await tempHome() });
+    expect((await rpc(p, { id: 0, method: 'initialize', params: INIT })).result).toBeDefined();
+    // 17 MiB in one line, no newline until the end: readline would buffer it all (and crash on more).
+    p.child.stdin.write(
+      `{"jsonrpc":"2.0","id":"big","method":"test/answer","params":{"x":"${'x'.repeat(17 * 1024 * 1024)}"}}\n`,
+    );
+    expect((await rpc(p, { id: 1, method: 'test/answer' })).result).toEqual({ ok: true });
+    const errors = messagesOf(p).filter((m) => m.id === null);
+    expect(errors).toEqual([
+      { jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringContaining('Parse error') } },
+    ]);
+    expect(messagesOf(p).some((m) => m.id === 'big')).toBe(false);
+    expect(p.stderr).toContain('dropping a host message longer than the limit');
+    p.child.stdin.end();
+    expect((await p.exited).code).toBe(0);
+  });
 });

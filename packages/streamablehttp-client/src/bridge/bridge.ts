@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 import { AuthError, ClientError, JSONRPC_ERRORS } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
@@ -14,7 +14,8 @@ import type { Implementation } from '../protocol/client.js';
 import { defaultEraCache, type EraCache } from '../protocol/era.js';
 import type { ProtocolPreference } from '../protocol/versions.js';
 import { modernBridgeFor, type ModernBridge } from './modern-bridge.js';
-import { readHostLine } from './host-input.js';
+import { MAX_MESSAGE_BYTES } from '../protocol/wire.js';
+import { parseErrorLine, readHostLine } from './host-input.js';
 import { isRequest, isResponse, keyOf, PendingAnswers, type PendingRequest } from './pending.js';
 import { StandaloneStream } from './standalone-stream.js';
 import { streamEndOf, watchStreams } from './stream-watch.js';
@@ -47,6 +48,11 @@ export interface BridgeOptions {
   clientInfo?: Implementation;
   /** Era decisions per server URL. Default: the process-wide cache. */
   eraCache?: EraCache;
+  /**
+   * Largest message (bytes) read from the host (one line): a longer line is
+   * dropped and answered `-32700` (id `null`). Default 16 MiB.
+   */
+  maxMessageBytes?: number;
 }
 
 const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
@@ -373,11 +379,33 @@ export class StdioBridge {
       return;
     }
     if (!this.modern) await this.newTransport();
-    const input = this.opts.input ?? process.stdin;
-    const lines = createInterface({ input, crlfDelay: Infinity });
-    lines.on('line', (line) => this.fromHost(line));
-    await new Promise<void>((resolve) => lines.once('close', resolve));
+    await this.readHost(this.opts.input ?? process.stdin);
     await this.close();
+  }
+
+  /** Reads the host's lines until its stream ends; an over-long line is answered `-32700` and skipped. */
+  private async readHost(input: Readable): Promise<void> {
+    const max = this.opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    const lines = new LineSplitter(
+      max,
+      (line) => this.fromHost(line.toString('utf8')),
+      (bytes) => {
+        this.log.warn('dropping a host message longer than the limit', { bytes, limit: max });
+        this.output.write(parseErrorLine(`Parse error: message longer than ${max} bytes`));
+      },
+    );
+    const onData = (chunk: Buffer | string) =>
+      lines.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    input.on('data', onData);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        input.off('end', done).off('close', done).off('error', done);
+        resolve();
+      };
+      input.once('end', done).once('close', done).once('error', done);
+    });
+    input.off('data', onData);
+    lines.end();
   }
 
   /** Ends the session: `DELETE` to the server, then closes streams. Safe to call twice. */
