@@ -160,4 +160,40 @@ describe('real processes', () => {
     p.child.stdin.end();
     expect((await p.exited).code).toBe(0);
   });
+
+  it('request deadline: against a server that accepts and never answers, the host gets an error answer to initialize within the deadline (--request-timeout)', async () => {
+    const s = await startHangingServer();
+    closers.push(() => s.close());
+    const p = spawnClient(['--url', s.mcpUrl, '--request-timeout', '1'], {
+      MCP_STREAMABLEHTTP_CLIENT_HOME: await tempHome(),
+    });
+    await s.firstRequest(); // the startup probe (its deadline: 1 s too)
+    const sent = Date.now();
+    const init = await rpc(p, { id: 0, method: 'initialize', params: INIT }, 10_000);
+    // The probe's deadline (at most 1 s left) plus initialize's own (1 s), and some slack.
+    expect(Date.now() - sent).toBeLessThan(5000);
+    expect(init.error).toMatchObject({ code: -32000, data: { kind: 'network', code: 'timeout' } });
+    expect(s.received).toEqual(['POST /mcp', 'POST /mcp']);
+    p.child.stdin.end();
+    expect((await p.exited).code).toBe(0);
+  });
+
+  it('request deadline from MCP_CLIENT_REQUEST_TIMEOUT; a bad value is a usage error', async () => {
+    const s = await startHangingServer();
+    closers.push(() => s.close());
+    const home = await tempHome();
+    const p = spawnClient(['--url', s.mcpUrl], {
+      MCP_STREAMABLEHTTP_CLIENT_HOME: home,
+      MCP_CLIENT_REQUEST_TIMEOUT: '1',
+    });
+    const init = await rpc(p, { id: 0, method: 'initialize', params: INIT }, 10_000);
+    expect(init.error).toMatchObject({ code: -32000, data: { code: 'timeout' } });
+    p.child.stdin.end();
+    expect((await p.exited).code).toBe(0);
+    const bad = spawnClient(['--url', s.mcpUrl, '--request-timeout', '0'], {
+      MCP_STREAMABLEHTTP_CLIENT_HOME: home,
+    });
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr).toContain('--request-timeout must be an integer');
+  });
 });

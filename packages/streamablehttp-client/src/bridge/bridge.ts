@@ -7,6 +7,12 @@ import {
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 import { AuthError, ClientError, JSONRPC_ERRORS } from '../errors.js';
+import {
+  DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  requestDeadline,
+  withRequestDeadline,
+} from '../http/deadline.js';
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -24,7 +30,12 @@ import { streamEndOf, watchStreams } from './stream-watch.js';
 export interface BridgeOptions {
   /** The remote MCP endpoint. */
   url: URL;
-  /** Fetch used for every HTTP request (usually {@link createAuthFetch}'s). */
+  /**
+   * Fetch used for every HTTP request (usually {@link createAuthFetch}'s). Build
+   * it on {@link withRequestDeadline} (as the CLI does) so the request deadline
+   * times each HTTP request and not a sign-in between them; otherwise the
+   * deadline is applied around it.
+   */
   fetch?: FetchLike;
   /** JSON-RPC from the host, one message per line. Default `process.stdin`. */
   input?: Readable;
@@ -53,6 +64,14 @@ export interface BridgeOptions {
    * dropped and answered `-32700` (id `null`). Default 16 MiB.
    */
   maxMessageBytes?: number;
+  /**
+   * Deadline of each request to the server: its response headers must arrive
+   * within it, else the request is answered `-32000` (`data.code` `timeout`).
+   * A streamed (SSE) answer is not cut once its headers are in. Default 60 s.
+   */
+  requestTimeoutMs?: number;
+  /** Deadline of the startup probe (`server/discover`). Default 15 s, or `requestTimeoutMs` if shorter. */
+  probeTimeoutMs?: number;
 }
 
 const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
@@ -104,6 +123,10 @@ export class StdioBridge {
   /** Marks this bridge's stream-end markers (a server cannot forge one). */
   private readonly nonce = randomUUID();
   private readonly fetch: FetchLike;
+  /** The caller's fetch with the request deadline ({@link deadlineMs}). */
+  private readonly upstream: FetchLike;
+  /** The deadline of the next request: the probe's until the probe is over, then `requestTimeoutMs`. */
+  private deadlineMs: number;
   /** Waiters for the next standalone GET stream's answer. */
   private readonly standalone: StandaloneStream;
   /** Set when the server speaks 2026-07-28: it then handles everything the host sends. */
@@ -122,7 +145,13 @@ export class StdioBridge {
     });
     this.pending = this.answers.requests;
     this.standalone = new StandaloneStream(this.log, opts.standaloneStreamTimeoutMs ?? 5000);
-    this.fetch = watchStreams(opts.fetch ?? ((input, init) => fetch(input, init)), this.nonce, {
+    const requestMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.deadlineMs = Math.min(opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, requestMs);
+    this.upstream = requestDeadline(
+      opts.fetch ?? withRequestDeadline((input, init) => fetch(input, init)),
+      () => this.deadlineMs,
+    );
+    this.fetch = watchStreams(this.upstream, this.nonce, {
       posted: (ids, stream, kind) => this.answers.posted(ids, stream, kind),
       cut: (stream, err) =>
         this.log.warn('answer stream cut', {
@@ -366,13 +395,14 @@ export class StdioBridge {
   async run(): Promise<void> {
     this.modern = await modernBridgeFor({
       url: this.opts.url,
-      fetch: this.opts.fetch ?? ((input, init) => fetch(input, init)),
+      fetch: this.upstream,
       output: this.output,
       logger: this.log,
       protocol: this.opts.protocol ?? 'auto',
       clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
       eraCache: this.opts.eraCache ?? defaultEraCache,
     });
+    this.deadlineMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (this.closed) {
       // close() ran during the probe.
       this.modern?.close();
