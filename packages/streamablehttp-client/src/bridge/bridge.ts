@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { Implementation } from '../protocol/client.js';
 import { defaultEraCache, type EraCache } from '../protocol/era.js';
 import type { ProtocolPreference } from '../protocol/versions.js';
+import { capServerMessages, isTooLarge } from './message-cap.js';
 import { modernBridgeFor, type ModernBridge } from './modern-bridge.js';
 import { MAX_MESSAGE_BYTES } from '../protocol/wire.js';
 import { parseErrorLine, readHostLine } from './host-input.js';
@@ -61,7 +62,9 @@ export interface BridgeOptions {
   eraCache?: EraCache;
   /**
    * Largest message (bytes) read from the host (one line): a longer line is
-   * dropped and answered `-32700` (id `null`). Default 16 MiB.
+   * dropped and answered `-32700` (id `null`). On the MCP 2025 path, also the
+   * largest JSON answer or single SSE event read from the server: the requests
+   * it answers get a `-32000` error (`data.code` `too_large`). Default 16 MiB.
    */
   maxMessageBytes?: number;
   /**
@@ -151,13 +154,17 @@ export class StdioBridge {
       opts.fetch ?? withRequestDeadline((input, init) => fetch(input, init)),
       () => this.deadlineMs,
     );
-    this.fetch = watchStreams(this.upstream, this.nonce, {
+    const capped = capServerMessages(this.upstream, opts.maxMessageBytes ?? MAX_MESSAGE_BYTES);
+    this.fetch = watchStreams(capped, this.nonce, {
       posted: (ids, stream, kind) => this.answers.posted(ids, stream, kind),
-      cut: (stream, err) =>
+      cut: (stream, err) => {
         this.log.warn('answer stream cut', {
           stream,
           error: err instanceof Error ? err.message : String(err),
-        }),
+        });
+        // Resuming would send the same event again: its requests are answered now.
+        if (isTooLarge(err)) this.answers.streamFailed(stream, err);
+      },
       resumed: (lastEventId, outcome, detail) => this.answers.resumed(lastEventId, outcome, detail),
       standalone: (outcome, detail) => {
         this.log.debug('standalone GET stream answered', { outcome, detail });
