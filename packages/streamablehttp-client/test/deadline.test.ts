@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listen, waitFor } from '@mcp-gateway/testkit';
-import { StdioBridge } from '../src/index.js';
+import { listen } from '@mcp-gateway/testkit';
+import { HOST_INIT, runBridge } from './helpers/bridge-run.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -50,36 +49,10 @@ describe('request deadline', () => {
   it('times the response headers only: an SSE answer that arrives after the deadline, on a stream opened in time, is delivered', async () => {
     const s = await slowStreamServer(1200);
     closers.push(() => s.close());
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let out = '';
-    output.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const bridge = new StdioBridge({
-      url: new URL(`${s.url}/mcp`),
-      input,
-      output,
-      protocol: '2025-11-25',
-      requestTimeoutMs: 400,
-    });
-    const done = bridge.run();
-    closers.push(async () => {
-      input.end();
-      await done;
-    });
-    const send = (m: Record<string, unknown>) => input.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\n');
-    send({
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'h', version: '1' } },
-    });
-    send({ method: 'notifications/initialized' });
-    send({ id: 1, method: 'test/slow' });
-    await waitFor(() => out.includes('"id":1'), { timeoutMs: 10_000, message: 'no answer to 1' });
-    const answer = out
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((m) => m.id === 1);
-    expect(answer).toEqual({ jsonrpc: '2.0', id: 1, result: { slow: true } });
+    const bridge = runBridge({ url: new URL(`${s.url}/mcp`), protocol: '2025-11-25', requestTimeoutMs: 400 });
+    closers.push(() => bridge.stop());
+    await bridge.request(0, 'initialize', HOST_INIT);
+    bridge.send({ method: 'notifications/initialized' });
+    expect(await bridge.request(1, 'test/slow')).toEqual({ jsonrpc: '2.0', id: 1, result: { slow: true } });
   });
 });

@@ -1,8 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@mcp-gateway/testkit';
-import { StdioBridge } from '../src/index.js';
 import { createLogger, redact } from '../src/log.js';
+import { runBridge } from './helpers/bridge-run.js';
 import { json, startFakeServer } from './helpers/fake-as.js';
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -37,24 +35,13 @@ describe('log redaction', () => {
     const s = await startFakeServer({ 'POST /mcp': () => json({ error: 'boom' }, 500) });
     closers.push(() => s.close());
     const lines: string[] = [];
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let out = '';
-    output.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const bridge = new StdioBridge({
+    const bridge = runBridge({
       url: new URL(`${s.url}/mcp`),
-      input,
-      output,
       protocol: '2025-11-25',
       logger: createLogger('info', (l) => void lines.push(l)),
     });
-    const done = bridge.run();
-    closers.push(async () => {
-      input.end();
-      await done;
-    });
-    input.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) + '\n');
-    await waitFor(() => out.includes('"id":1'), { timeoutMs: 10_000, message: 'no answer' });
+    closers.push(() => bridge.stop());
+    await bridge.request(1, 'tools/list');
     const failed = lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l.msg === 'upstream request failed');

@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listen, waitFor } from '@mcp-gateway/testkit';
-import { StdioBridge } from '../src/index.js';
+import { listen } from '@mcp-gateway/testkit';
+import { HOST_INIT, runBridge } from './helpers/bridge-run.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -69,40 +68,11 @@ describe('MCP 2025 path: server messages are size-limited (maxMessageBytes)', ()
   it('a JSON answer or an SSE event over the cap gets a -32000 too_large answer; the bridge keeps working', async () => {
     const s = await bigAnswerServer();
     closers.push(() => s.close());
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let out = '';
-    output.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const bridge = new StdioBridge({
-      url: new URL(`${s.url}/mcp`),
-      input,
-      output,
-      protocol: '2025-11-25',
-      maxMessageBytes: CAP,
-    });
-    const done = bridge.run();
-    closers.push(async () => {
-      input.end();
-      await done;
-    });
-    const messages = () =>
-      out
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const request = async (id: number, method: string, params: Record<string, unknown> = {}) => {
-      input.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
-      return (await waitFor(() => messages().find((m) => m.id === id && !('method' in m)), {
-        timeoutMs: 10_000,
-        message: `no answer to ${id}`,
-      }))!;
-    };
-    await request(0, 'initialize', {
-      protocolVersion: '2025-11-25',
-      capabilities: {},
-      clientInfo: { name: 'h', version: '1' },
-    });
-    input.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
+    const bridge = runBridge({ url: new URL(`${s.url}/mcp`), protocol: '2025-11-25', maxMessageBytes: CAP });
+    closers.push(() => bridge.stop());
+    const { request, messages } = bridge;
+    await request(0, 'initialize', HOST_INIT);
+    bridge.send({ method: 'notifications/initialized' });
     const tooLarge = { code: -32000, data: { code: 'too_large' } };
     expect((await request(1, 'test/json-big')).error).toMatchObject(tooLarge);
     expect((await request(2, 'test/json-big-chunked')).error).toMatchObject(tooLarge);
@@ -115,6 +85,6 @@ describe('MCP 2025 path: server messages are size-limited (maxMessageBytes)', ()
         .map((m) => m.id),
     ).toEqual([0, 1, 2, 3, 4]);
     expect(messages().some((m) => m.method === 'notifications/message')).toBe(true);
-    expect(out).not.toContain(BIG);
+    expect(JSON.stringify(messages())).not.toContain(BIG);
   });
 });
