@@ -42,6 +42,13 @@ export { parseBearerChallenge, type BearerChallenge } from './oauth/challenge.js
 export type { StaticClient } from './oauth/registration.js';
 export { createAuthFetch, type AuthFetchOptions } from './http/auth-fetch.js';
 export type { FetchLike } from './http/fetch.js';
+export {
+  withRequestDeadline,
+  DeadlineError,
+  REQUEST_DEADLINE,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_PROBE_TIMEOUT_MS,
+} from './http/deadline.js';
 export { StdioBridge, type BridgeOptions } from './bridge/bridge.js';
 export { doctor, type DoctorReport, type DoctorCheck, type CheckStatus } from './doctor.js';
 export { FileTokenStore, defaultStoreHome, HOME_ENV } from './store/file.js';

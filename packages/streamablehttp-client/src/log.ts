@@ -2,7 +2,15 @@ import { jsonLineLogger, type LogFields, type Logger, type LogLevel } from '@mcp
 
 export { silentLogger, type Logger, type LogLevel } from '@mcp-gateway/internal/log';
 
-const SECRET_KEY = /token|secret|authorization|verifier|password|^code$|cookie/i;
+const SECRET_KEY = /token|secret|authorization|verifier|password|cookie/i;
+
+/**
+ * A `code` field may be an OAuth authorization code (a string): redacted. A
+ * number (a JSON-RPC or HTTP error code) is logged; our own string error codes
+ * are logged as `errorCode`.
+ */
+const isSecret = (key: string, value: unknown): boolean =>
+  value !== undefined && (SECRET_KEY.test(key) || (/^code$/i.test(key) && typeof value !== 'number'));
 
 /** Replaces the values of secret-looking keys, recursively, so logs never carry credentials. */
 export function redact(value: unknown, depth = 0): unknown {
@@ -10,7 +18,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && v !== undefined ? '[redacted]' : redact(v, depth + 1);
+    out[k] = isSecret(k, v) ? '[redacted]' : redact(v, depth + 1);
   }
   return out;
 }

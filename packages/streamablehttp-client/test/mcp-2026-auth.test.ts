@@ -179,6 +179,36 @@ describe('MCP 2026-07-28 authorization, client side', () => {
       expect(s.as.b.registrations).toHaveLength(1);
       expect((await store.list(s.mcpUrl)).map((r) => r.issuer)).toEqual([s.as.b.issuer]);
     });
+
+    it('client-registration: a 401 without resource_metadata (plain invalid_token) reads the well-known metadata again and signs in at the new AS', async () => {
+      const s = await start();
+      const store = new MemoryTokenStore();
+      const sess = session(s, store);
+      expect(await ping(s, sess)).toBe(200);
+      s.current = 'b';
+      s.plainChallenge = true;
+      expect(await ping(s, sess)).toBe(200);
+      expect(s.hits).toContain('GET /.well-known/oauth-authorization-server/as-b');
+      expect(s.as.b.registrations).toHaveLength(1);
+      expect(s.as.b.tokenRequests.map((q) => q.get('grant_type'))).toEqual(['authorization_code']);
+      // No refresh at the old AS.
+      expect(s.as.a.tokenRequests.map((q) => q.get('grant_type'))).toEqual(['authorization_code']);
+      expect(new URL(sess.browser.urls[1]!).pathname).toBe('/as-b/authorize');
+      expect((await store.list(s.mcpUrl)).map((r) => r.issuer)).toEqual([s.as.b.issuer]);
+    });
+
+    it('client-registration: between runs, a plain invalid_token 401 moves a new session to the new AS instead of refreshing at the old one', async () => {
+      const s = await start();
+      const store = new MemoryTokenStore();
+      expect(await ping(s, session(s, store))).toBe(200);
+      s.current = 'b';
+      s.plainChallenge = true;
+      const second = session(s, store);
+      expect(await ping(s, second)).toBe(200);
+      expect(s.as.a.tokenRequests).toHaveLength(1);
+      expect(second.browser.urls.map((u) => new URL(u).pathname)).toEqual(['/as-b/authorize']);
+      expect((await store.list(s.mcpUrl)).map((r) => r.issuer)).toEqual([s.as.b.issuer]);
+    });
   });
 
   describe('SEP-2352: pre-registered credentials and a moved authorization server', () => {

@@ -8,6 +8,7 @@ import { spawnClient, messagesOf, rpc } from './helpers/cli.js';
 import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 import { autoBrowser, followAuthorizationUrl } from './helpers/flow.js';
 import { startCuttingServer } from './helpers/cutting-server.js';
+import { startHangingServer } from './helpers/hanging-server.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 const homes: string[] = [];
@@ -125,5 +126,74 @@ describe('real processes', () => {
     expect((await p.exited).code).toBe(0);
     const answers = messagesOf(p).filter((m) => !('method' in m));
     expect(answers.map((m) => m.id).sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} during the startup probe (the server never answers it) exits 0, not a crash`, async () => {
+      const s = await startHangingServer();
+      closers.push(() => s.close());
+      const p = spawnClient(['--url', s.mcpUrl], { MCP_STREAMABLEHTTP_CLIENT_HOME: await tempHome() });
+      expect(await s.firstRequest()).toBe('POST /mcp');
+      p.child.kill(signal);
+      const exit = await p.exited;
+      expect(exit, p.stderr).toEqual({ code: 0, signal: null });
+      expect(p.stderr).not.toContain('TypeError');
+    });
+  }
+
+  it('a host line longer than the 16 MiB cap is answered -32700 (id null) and skipped; the bridge keeps working', async () => {
+    const s = await startCuttingServer(() => 'answer');
+    closers.push(() => s.close());
+    const p = spawnClient(['--url', s.mcpUrl], { MCP_STREAMABLEHTTP_CLIENT_HOME: await tempHome() });
+    expect((await rpc(p, { id: 0, method: 'initialize', params: INIT })).result).toBeDefined();
+    // 17 MiB in one line, no newline until the end: readline would buffer it all (and crash on more).
+    p.child.stdin.write(
+      `{"jsonrpc":"2.0","id":"big","method":"test/answer","params":{"x":"${'x'.repeat(17 * 1024 * 1024)}"}}\n`,
+    );
+    expect((await rpc(p, { id: 1, method: 'test/answer' })).result).toEqual({ ok: true });
+    const errors = messagesOf(p).filter((m) => m.id === null);
+    expect(errors).toEqual([
+      { jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringContaining('Parse error') } },
+    ]);
+    expect(messagesOf(p).some((m) => m.id === 'big')).toBe(false);
+    expect(p.stderr).toContain('dropping a host message longer than the limit');
+    p.child.stdin.end();
+    expect((await p.exited).code).toBe(0);
+  });
+
+  it('request deadline: against a server that accepts and never answers, the host gets an error answer to initialize within the deadline (--request-timeout)', async () => {
+    const s = await startHangingServer();
+    closers.push(() => s.close());
+    const p = spawnClient(['--url', s.mcpUrl, '--request-timeout', '1'], {
+      MCP_STREAMABLEHTTP_CLIENT_HOME: await tempHome(),
+    });
+    await s.firstRequest(); // the startup probe (its deadline: 1 s too)
+    const sent = Date.now();
+    const init = await rpc(p, { id: 0, method: 'initialize', params: INIT }, 10_000);
+    // The probe's deadline (at most 1 s left) plus initialize's own (1 s), and some slack.
+    expect(Date.now() - sent).toBeLessThan(5000);
+    expect(init.error).toMatchObject({ code: -32000, data: { kind: 'network', code: 'timeout' } });
+    expect(s.received).toEqual(['POST /mcp', 'POST /mcp']);
+    p.child.stdin.end();
+    expect((await p.exited).code).toBe(0);
+  });
+
+  it('request deadline from MCP_CLIENT_REQUEST_TIMEOUT; a bad value is a usage error', async () => {
+    const s = await startHangingServer();
+    closers.push(() => s.close());
+    const home = await tempHome();
+    const p = spawnClient(['--url', s.mcpUrl], {
+      MCP_STREAMABLEHTTP_CLIENT_HOME: home,
+      MCP_CLIENT_REQUEST_TIMEOUT: '1',
+    });
+    const init = await rpc(p, { id: 0, method: 'initialize', params: INIT }, 10_000);
+    expect(init.error).toMatchObject({ code: -32000, data: { code: 'timeout' } });
+    p.child.stdin.end();
+    expect((await p.exited).code).toBe(0);
+    const bad = spawnClient(['--url', s.mcpUrl, '--request-timeout', '0'], {
+      MCP_STREAMABLEHTTP_CLIENT_HOME: home,
+    });
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr).toContain('--request-timeout must be an integer');
   });
 });

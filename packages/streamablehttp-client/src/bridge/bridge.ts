@@ -1,20 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 import { AuthError, ClientError, JSONRPC_ERRORS } from '../errors.js';
+import {
+  DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  requestDeadline,
+  withRequestDeadline,
+} from '../http/deadline.js';
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Implementation } from '../protocol/client.js';
 import { defaultEraCache, type EraCache } from '../protocol/era.js';
 import type { ProtocolPreference } from '../protocol/versions.js';
+import { capServerMessages, isTooLarge } from './message-cap.js';
 import { modernBridgeFor, type ModernBridge } from './modern-bridge.js';
-import { readHostLine } from './host-input.js';
+import { MAX_MESSAGE_BYTES } from '../protocol/wire.js';
+import { parseErrorLine, readHostLine } from './host-input.js';
 import { isRequest, isResponse, keyOf, PendingAnswers, type PendingRequest } from './pending.js';
 import { StandaloneStream } from './standalone-stream.js';
 import { streamEndOf, watchStreams } from './stream-watch.js';
@@ -23,7 +31,12 @@ import { streamEndOf, watchStreams } from './stream-watch.js';
 export interface BridgeOptions {
   /** The remote MCP endpoint. */
   url: URL;
-  /** Fetch used for every HTTP request (usually {@link createAuthFetch}'s). */
+  /**
+   * Fetch used for every HTTP request (usually {@link createAuthFetch}'s). Build
+   * it on {@link withRequestDeadline} (as the CLI does) so the request deadline
+   * times each HTTP request and not a sign-in between them; otherwise the
+   * deadline is applied around it.
+   */
   fetch?: FetchLike;
   /** JSON-RPC from the host, one message per line. Default `process.stdin`. */
   input?: Readable;
@@ -47,6 +60,21 @@ export interface BridgeOptions {
   clientInfo?: Implementation;
   /** Era decisions per server URL. Default: the process-wide cache. */
   eraCache?: EraCache;
+  /**
+   * Largest message (bytes) read from the host (one line): a longer line is
+   * dropped and answered `-32700` (id `null`). On the MCP 2025 path, also the
+   * largest JSON answer or single SSE event read from the server: the requests
+   * it answers get a `-32000` error (`data.code` `too_large`). Default 16 MiB.
+   */
+  maxMessageBytes?: number;
+  /**
+   * Deadline of each request to the server: its response headers must arrive
+   * within it, else the request is answered `-32000` (`data.code` `timeout`).
+   * A streamed (SSE) answer is not cut once its headers are in. Default 60 s.
+   */
+  requestTimeoutMs?: number;
+  /** Deadline of the startup probe (`server/discover`). Default 15 s, or `requestTimeoutMs` if shorter. */
+  probeTimeoutMs?: number;
 }
 
 const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
@@ -98,6 +126,10 @@ export class StdioBridge {
   /** Marks this bridge's stream-end markers (a server cannot forge one). */
   private readonly nonce = randomUUID();
   private readonly fetch: FetchLike;
+  /** The caller's fetch with the request deadline ({@link deadlineMs}). */
+  private readonly upstream: FetchLike;
+  /** The deadline of the next request: the probe's until the probe is over, then `requestTimeoutMs`. */
+  private deadlineMs: number;
   /** Waiters for the next standalone GET stream's answer. */
   private readonly standalone: StandaloneStream;
   /** Set when the server speaks 2026-07-28: it then handles everything the host sends. */
@@ -116,13 +148,23 @@ export class StdioBridge {
     });
     this.pending = this.answers.requests;
     this.standalone = new StandaloneStream(this.log, opts.standaloneStreamTimeoutMs ?? 5000);
-    this.fetch = watchStreams(opts.fetch ?? ((input, init) => fetch(input, init)), this.nonce, {
+    const requestMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.deadlineMs = Math.min(opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, requestMs);
+    this.upstream = requestDeadline(
+      opts.fetch ?? withRequestDeadline((input, init) => fetch(input, init)),
+      () => this.deadlineMs,
+    );
+    const capped = capServerMessages(this.upstream, opts.maxMessageBytes ?? MAX_MESSAGE_BYTES);
+    this.fetch = watchStreams(capped, this.nonce, {
       posted: (ids, stream, kind) => this.answers.posted(ids, stream, kind),
-      cut: (stream, err) =>
+      cut: (stream, err) => {
         this.log.warn('answer stream cut', {
           stream,
           error: err instanceof Error ? err.message : String(err),
-        }),
+        });
+        // Resuming would send the same event again: its requests are answered now.
+        if (isTooLarge(err)) this.answers.streamFailed(stream, err);
+      },
       resumed: (lastEventId, outcome, detail) => this.answers.resumed(lastEventId, outcome, detail),
       standalone: (outcome, detail) => {
         this.log.debug('standalone GET stream answered', { outcome, detail });
@@ -291,7 +333,7 @@ export class StdioBridge {
   private fail(m: JSONRPCMessage, err: unknown): void {
     const e = toClientError(err, this.opts.url.href);
     const method = 'method' in m ? m.method : 'response';
-    this.log.error('upstream request failed', { method, error: e.message, code: e.code });
+    this.log.error('upstream request failed', { method, error: e.message, errorCode: e.code });
     if (isRequest(m)) {
       const code = e instanceof AuthError ? JSONRPC_ERRORS.unauthorized : JSONRPC_ERRORS.upstreamError;
       this.answerError(m.id, code, e.message, {
@@ -360,19 +402,47 @@ export class StdioBridge {
   async run(): Promise<void> {
     this.modern = await modernBridgeFor({
       url: this.opts.url,
-      fetch: this.opts.fetch ?? ((input, init) => fetch(input, init)),
+      fetch: this.upstream,
       output: this.output,
       logger: this.log,
       protocol: this.opts.protocol ?? 'auto',
       clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
       eraCache: this.opts.eraCache ?? defaultEraCache,
     });
+    this.deadlineMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (this.closed) {
+      // close() ran during the probe.
+      this.modern?.close();
+      return;
+    }
     if (!this.modern) await this.newTransport();
-    const input = this.opts.input ?? process.stdin;
-    const lines = createInterface({ input, crlfDelay: Infinity });
-    lines.on('line', (line) => this.fromHost(line));
-    await new Promise<void>((resolve) => lines.once('close', resolve));
+    await this.readHost(this.opts.input ?? process.stdin);
     await this.close();
+  }
+
+  /** Reads the host's lines until its stream ends; an over-long line is answered `-32700` and skipped. */
+  private async readHost(input: Readable): Promise<void> {
+    const max = this.opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    const lines = new LineSplitter(
+      max,
+      (line) => this.fromHost(line.toString('utf8')),
+      (bytes) => {
+        this.log.warn('dropping a host message longer than the limit', { bytes, limit: max });
+        this.output.write(parseErrorLine(`Parse error: message longer than ${max} bytes`));
+      },
+    );
+    const onData = (chunk: Buffer | string) =>
+      lines.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    input.on('data', onData);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        input.off('end', done).off('close', done).off('error', done);
+        resolve();
+      };
+      input.once('end', done).once('close', done).once('error', done);
+    });
+    input.off('data', onData);
+    lines.end();
   }
 
   /** Ends the session: `DELETE` to the server, then closes streams. Safe to call twice. */
@@ -380,12 +450,15 @@ export class StdioBridge {
     if (this.closed) return;
     this.closed = true;
     if (this.modern) return this.modern.close();
+    // Closed during the startup probe: no session was started yet.
+    const transport = this.transport as StreamableHTTPClientTransport | undefined;
+    if (!transport) return;
     try {
-      await this.transport.terminateSession();
+      await transport.terminateSession();
     } catch (err) {
       this.log.debug('session DELETE failed', { error: toClientError(err, this.opts.url.href).message });
     }
-    await this.transport.close().catch(() => undefined);
+    await transport.close().catch(() => undefined);
   }
 }
 

@@ -11,6 +11,10 @@ import type { Logger } from '../log.js';
 const errorLine = (id: string | number | null, code: number, message: string) =>
   JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }) + '\n';
 
+/** The `-32700` answer (id `null`) to a line that cannot be read, as one line. */
+export const parseErrorLine = (message = 'Parse error') =>
+  errorLine(null, JSONRPC_ERRORS.parseError, message);
+
 /**
  * Reads one line from the host: each valid message goes to `message`, each
  * error answer (a line, with its newline) to `write`. Blank lines are ignored.
@@ -26,7 +30,7 @@ export function readHostLine(
   try {
     json = JSON.parse(line);
   } catch {
-    write(errorLine(null, JSONRPC_ERRORS.parseError, 'Parse error'));
+    write(parseErrorLine());
     return;
   }
   for (const item of Array.isArray(json) ? json : [json]) {

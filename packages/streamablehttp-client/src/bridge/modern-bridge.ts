@@ -127,7 +127,7 @@ export class ModernBridge {
     } catch (err) {
       if (abort.signal.aborted) return; // cancelled by the host: no answer (MCP cancellation)
       const e = toClientError(err, this.client.url.href);
-      this.log.error('upstream request failed', { method, error: e.message, code: e.code });
+      this.log.error('upstream request failed', { method, error: e.message, errorCode: e.code });
       const code = e instanceof AuthError ? JSONRPC_ERRORS.unauthorized : JSONRPC_ERRORS.upstreamError;
       const status = (e as { status?: number }).status;
       this.write({

@@ -115,6 +115,13 @@ export class PendingAnswers {
     }
   }
 
+  /** The SSE answer `stream` failed for good (`err`): its requests are answered with it. */
+  streamFailed(stream: number, err: ServerError): void {
+    for (const [key, entry] of this.requests) {
+      if (entry.stream === stream && entry.answerKind === 'sse') this.lost(key, entry, err);
+    }
+  }
+
   /** A resume from `lastEventId` was answered with `outcome`. */
   resumed(lastEventId: string, outcome: ResumeOutcome, detail: string): void {
     this.o.log.debug('resume answered', { lastEventId, outcome, detail });

@@ -27,6 +27,7 @@ export const CLI_OPTIONS = {
   'callback-port': { type: 'string' },
   'no-browser': { type: 'boolean' },
   'auth-timeout': { type: 'string' },
+  'request-timeout': { type: 'string' },
   json: { type: 'boolean' },
   args: { type: 'string' },
   origin: { type: 'string' },
@@ -76,6 +77,7 @@ export const CLI_ENV = {
   'callback-port': { name: 'CALLBACK_PORT' },
   'no-browser': { name: 'NO_BROWSER' },
   'auth-timeout': { name: 'AUTH_TIMEOUT' },
+  'request-timeout': { name: 'REQUEST_TIMEOUT' },
   json: { name: 'JSON' },
   origin: { name: 'ORIGIN' },
   'log-level': { name: 'LOG_LEVEL' },
@@ -184,6 +186,8 @@ Connection and auth (environment variable in brackets; a flag wins over it):
   --callback-port N         loopback callback port (default: the registered one, else free) [MCP_CLIENT_CALLBACK_PORT]
   --no-browser              print the sign-in URL, do not open a browser [MCP_CLIENT_NO_BROWSER=1]
   --auth-timeout SECONDS    how long to wait for the browser (default 300) [MCP_CLIENT_AUTH_TIMEOUT]
+  --request-timeout SECONDS bridge: deadline for each response's headers (default 60) [MCP_CLIENT_REQUEST_TIMEOUT]
+                            (the startup probe: 15 at most; streamed answers are not cut)
   --origin O                doctor: the browser origin whose CORS is checked [MCP_CLIENT_ORIGIN]
   --protocol P              auto (default: probe with server/discover), 2026-07-28 or 2025-11-25 [MCP_CLIENT_PROTOCOL]
 

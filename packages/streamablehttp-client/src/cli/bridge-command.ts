@@ -2,15 +2,19 @@
 import { StdioBridge } from '../bridge/bridge.js';
 import { EXIT_CODES } from '../errors.js';
 import { createAuthFetch } from '../http/auth-fetch.js';
+import { withRequestDeadline } from '../http/deadline.js';
 import { protocolOf } from './connection.js';
 import { version, type Context } from './context.js';
-import { trafficSession } from './oauth-flags.js';
+import { intFlag, trafficSession } from './oauth-flags.js';
 
 /** Runs the bridge; SIGINT and SIGTERM end the session and exit 0. */
 export async function runBridge(ctx: Context): Promise<number> {
   const protocol = protocolOf(ctx);
+  const timeout = intFlag(ctx.flags['request-timeout'], 'request-timeout', 1, 24 * 3600);
   const session = await trafficSession(ctx);
   const authFetch = createAuthFetch({
+    // The deadline times each HTTP request to the server, not a sign-in between them.
+    fetch: withRequestDeadline((input, init) => fetch(input, init)),
     ...(session ? { session } : {}),
     ...(ctx.flags.token ? { token: ctx.flags.token } : {}),
     headers: ctx.headers,
@@ -24,6 +28,7 @@ export async function runBridge(ctx: Context): Promise<number> {
     logger: ctx.log,
     protocol,
     clientInfo: { name: 'mcp-streamablehttp-client', version: version() },
+    ...(timeout !== undefined ? { requestTimeoutMs: timeout * 1000 } : {}),
   });
   const stop = () => void bridge.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

@@ -7,7 +7,8 @@ import type { CliFlags } from './args.js';
 import type { Context } from './context.js';
 import { readCredentialsFile, readSmallFile, type CredentialsFile } from './credentials-file.js';
 
-function intFlag(raw: string | undefined, name: string, min: number, max: number): number | undefined {
+/** An integer flag in `[min, max]`, else a {@link UsageError}. */
+export function intFlag(raw: string | undefined, name: string, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max)

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { parseBearerChallenge } from '../oauth/challenge.js';
 import { dpopResourceRequest } from '../oauth/dpop.js';
 import type { OAuthSession } from '../oauth/session.js';
+import { isDeadlineAware, markDeadlineAware } from './deadline.js';
 import type { FetchLike } from './fetch.js';
 
 /** How requests to the MCP server are authorized. */
@@ -31,7 +32,7 @@ export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
   const extra = opts.headers ?? {};
   const fixedAuthorization = Object.keys(extra).some((k) => k.toLowerCase() === 'authorization');
   const session = fixedAuthorization ? undefined : opts.session;
-  return async (input, init = {}) => {
+  const authFetch: FetchLike = async (input, init = {}) => {
     const headers = new Headers(init.headers);
     for (const [k, v] of Object.entries(extra)) headers.set(k, v);
     let token = fixedAuthorization
@@ -95,4 +96,6 @@ export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
     }
     return response;
   };
+  // `init` (a request deadline included) reaches `base`: a deadline-aware base makes this one so.
+  return isDeadlineAware(base) ? markDeadlineAware(authFetch) : authFetch;
 }

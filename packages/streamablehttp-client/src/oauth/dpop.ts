@@ -21,6 +21,7 @@
 import * as oauth from 'oauth4webapi';
 import type { FetchLike } from '../http/fetch.js';
 import { StoredDPoPKeySchema, type StoredDPoPKey, type StoredTokens } from '../store/types.js';
+import { REQUEST_DEADLINE, type DeadlineInit } from '../http/deadline.js';
 
 /** The proof algorithm of keys this client makes when the authorization server lists none. */
 export const DPOP_ALG = 'ES256';
@@ -196,7 +197,9 @@ export async function dpopResourceRequest(
               ...(options as RequestInit),
               redirect: init.redirect ?? 'follow',
               signal: init.signal ?? null,
-            }),
+              // The request deadline, for a deadline-aware fetch.
+              [REQUEST_DEADLINE]: (init as DeadlineInit)[REQUEST_DEADLINE],
+            } as RequestInit),
         },
       );
     } catch (err) {

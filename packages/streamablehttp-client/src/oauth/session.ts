@@ -101,7 +101,7 @@ export class OAuthSession {
 
   /**
    * Runs discovery (RFC 9728 → RFC 8414/OIDC). Cached; a challenge naming
-   * other metadata, or `force`, runs it again.
+   * other metadata, or `force` (every 401), runs it again.
    */
   async discover(challenge?: BearerChallenge, force = false): Promise<Discovery> {
     const cached = this.discovery;
@@ -237,7 +237,9 @@ export class OAuthSession {
     const token = await this.once('unauthorized', () =>
       this.store.withLock(this.server, async () => {
         // Discovery again: the resource may have moved to another authorization server (SEP-2352).
-        if (challenge?.resource_metadata) await this.discover(challenge, true);
+        // Without `resource_metadata` in the challenge, the well-known URLs are read again, as at
+        // first discovery (a server may rely on them): a move is found either way.
+        await this.discover(challenge, true);
         const rec = await this.credentials();
         const t = rec?.tokens;
         if (t && t.access_token !== sentToken && !this.expiring(t)) return t.access_token;

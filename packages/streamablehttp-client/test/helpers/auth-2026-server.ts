@@ -39,6 +39,8 @@ export interface Auth2026Server extends Listening {
   requiredScope?: string;
   /** Answer 403 `insufficient_scope` whatever the token holds (a server that never accepts a step-up). */
   neverEnoughScope?: boolean;
+  /** Answer 401 with a plain `Bearer error="invalid_token"` (no `resource_metadata`). */
+  plainChallenge?: boolean;
   /** Every request as `METHOD path`, in order. */
   hits: string[];
   /** Bearer tokens the MCP endpoint saw. */
@@ -169,7 +171,9 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
       const body = (await req.json()) as { id?: unknown };
       if (!bearer || !state.as[state.current].issued.has(bearer)) {
         return json({ error: 'invalid_token' }, 401, {
-          'www-authenticate': `Bearer resource_metadata="${box.base}/.well-known/oauth-protected-resource/mcp"`,
+          'www-authenticate': state.plainChallenge
+            ? 'Bearer error="invalid_token"'
+            : `Bearer resource_metadata="${box.base}/.well-known/oauth-protected-resource/mcp"`,
         });
       }
       const held = (tokenScopes.get(bearer) ?? '').split(' ');

@@ -1,0 +1,83 @@
+import { ClientError } from '../errors.js';
+import type { FetchLike } from './fetch.js';
+
+/** Default deadline of one request to the MCP server: its response headers must arrive within it. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** Default deadline of the bridge's startup probe (`server/discover`). */
+export const DEFAULT_PROBE_TIMEOUT_MS = 15_000;
+
+/**
+ * A per-request deadline (ms) a caller puts in `RequestInit` for a fetch made
+ * by {@link withRequestDeadline}; it survives wrappers that spread `init`
+ * (such as {@link createAuthFetch}'s), so it applies to each HTTP request
+ * below the OAuth layer, not to a sign-in in between.
+ */
+export const REQUEST_DEADLINE: unique symbol = Symbol.for('mcp-streamablehttp-client.request-deadline-ms');
+
+/** `RequestInit` with an optional {@link REQUEST_DEADLINE}. */
+export type DeadlineInit = RequestInit & { [REQUEST_DEADLINE]?: number };
+
+const aware = new WeakSet<FetchLike>();
+
+/** True when `f` applies {@link REQUEST_DEADLINE} (made by {@link withRequestDeadline}, or marked so). */
+export function isDeadlineAware(f: FetchLike): boolean {
+  return aware.has(f);
+}
+
+/** Marks `f` as passing {@link REQUEST_DEADLINE} on to a deadline-aware fetch; returns it. */
+export function markDeadlineAware<F extends FetchLike>(f: F): F {
+  aware.add(f);
+  return f;
+}
+
+/** The error a request that missed its deadline fails with (`kind` network, `code` timeout). */
+export class DeadlineError extends ClientError {
+  constructor(url: string, ms: number) {
+    super(
+      'network',
+      'timeout',
+      `${url} sent no response within ${ms / 1000} s (request deadline; see --request-timeout)`,
+    );
+  }
+}
+
+/**
+ * `base` with a deadline on every request: the response headers must arrive
+ * within `init[REQUEST_DEADLINE]` ms (else `defaultMs`), or the request is
+ * aborted with a {@link DeadlineError}. Once the headers are in, the body is
+ * not timed: an SSE stream may stay open as long as the server keeps it.
+ */
+export function withRequestDeadline(base: FetchLike, defaultMs = DEFAULT_REQUEST_TIMEOUT_MS): FetchLike {
+  return markDeadlineAware(async (input, init: DeadlineInit = {}) => {
+    const ms = init[REQUEST_DEADLINE] ?? defaultMs;
+    const { [REQUEST_DEADLINE]: _ms, ...rest } = init;
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(new DeadlineError(url, ms)), ms);
+    // The caller's signal still aborts the request, body included (no AbortSignal.any: Node 20.0).
+    const outer = rest.signal;
+    if (outer?.aborted) timer.abort(outer.reason);
+    else outer?.addEventListener('abort', () => timer.abort(outer.reason), { once: true });
+    try {
+      return await base(input, { ...rest, signal: timer.signal });
+    } catch (err) {
+      if (timer.signal.aborted) throw timer.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timeout);
+    }
+  });
+}
+
+/**
+ * `f` with deadline `ms()` on each request: passed down as
+ * {@link REQUEST_DEADLINE} when `f` is deadline-aware (so it times each HTTP
+ * request, not an OAuth sign-in around them), else applied around `f`.
+ */
+export function requestDeadline(f: FetchLike, ms: () => number): FetchLike {
+  if (isDeadlineAware(f))
+    return (input, init = {}) => f(input, { ...init, [REQUEST_DEADLINE]: ms() } as RequestInit);
+  const timed = withRequestDeadline(f);
+  return (input, init = {}) => timed(input, { ...init, [REQUEST_DEADLINE]: ms() } as RequestInit);
+}
