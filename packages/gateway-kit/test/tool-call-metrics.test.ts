@@ -71,9 +71,10 @@ describe('metrics: tool-call labels come from the tools the backend published', 
     expect((await send(list(1))).status).toBe(200);
     expect((await send(call(2, 'echo', { text: 'hi' }))).status).toBe(200);
     const before = await scrape(url);
-    for (let batch = 0; batch < 2; batch++) {
-      const bogus = Array.from({ length: 500 }, (_, i) =>
-        call(1000 + batch * 500 + i, `bogus-${batch}-${i}`),
+    // Batches of 250: a session has at most 256 requests in flight (the bridge's maxInFlightPerSession).
+    for (let batch = 0; batch < 4; batch++) {
+      const bogus = Array.from({ length: 250 }, (_, i) =>
+        call(1000 + batch * 250 + i, `bogus-${batch}-${i}`),
       );
       expect((await send(bogus)).status).toBe(200);
     }
