@@ -192,4 +192,27 @@ describe('stdio service fields reach the bridge', () => {
     });
     expect(b.stdioStats!()).toMatchObject({ timeouts: 1, sessions: 1 });
   });
+  it("stdio config: maxInFlightPerSession bounds one session's requests waiting for the child (429, -32000)", async () => {
+    const b = backend({ maxInFlightPerSession: 2 });
+    const alice = { sub: 'local:alice', scopes: [] };
+    const opened = await b.handle(rpc(initialize()), alice);
+    const sid = opened.headers.get('mcp-session-id')!;
+    await opened.text();
+    const stream = { 'mcp-session-id': sid, accept: 'application/json, text/event-stream' };
+    const nap = (id: string) =>
+      rpc(
+        { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'sleep', arguments: { seconds: 0.3 } } },
+        stream,
+      );
+    // Event streams: each answer's head comes while its call is still in flight.
+    const waiting = [await b.handle(nap('a'), alice), await b.handle(nap('b'), alice)];
+    const refused = await b.handle(nap('c'), alice);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ jsonrpc: '2.0', id: 'c', error: { code: -32000 } });
+    for (const res of waiting) expect(await res.text()).toContain('"result"');
+    // Room again once they are answered.
+    const again = await b.handle(nap('d'), alice);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toContain('"result"');
+  });
 });

@@ -89,6 +89,14 @@ export const stdioServiceSchema = z.strictObject({
     30,
   ),
   poolSize: z.number().int().min(0).default(0).describe('Children kept warm for new sessions.'),
+  maxInFlightPerSession: z
+    .number()
+    .int()
+    .positive()
+    .default(256)
+    .describe(
+      'Most requests of one 2025 session waiting for the child at once; more get 429 (a JSON-RPC batch that would pass it is refused whole).',
+    ),
   stateless: statelessPoolSchema,
 });
 

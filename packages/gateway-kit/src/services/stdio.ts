@@ -70,6 +70,7 @@ export function stdioBackend(
     requestTimeoutMs: config.requestTimeout * 1000,
     maxRequestTimeoutMs: config.maxRequestTimeout * 1000,
     initializeTimeoutMs: config.initializeTimeout * 1000,
+    maxInFlightPerSession: config.maxInFlightPerSession,
     poolSize: config.identityEnv ? 0 : config.poolSize,
     logger: childLogger(log, { service: name }),
     // The same key on every instance sharing the store: an MRTR retry may land on any of them.
