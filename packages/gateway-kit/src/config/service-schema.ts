@@ -104,7 +104,13 @@ export const stdioServiceSchema = z.strictObject({
 export const httpServiceSchema = z.strictObject({
   type: z.literal('http'),
   ...routeFields,
-  url: z.url({ protocol: /^https?$/ }).describe('The upstream MCP endpoint, e.g. https://mcp.internal/mcp.'),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => {
+      const url = new URL(u);
+      return url.username === '' && url.password === '';
+    }, 'must not carry credentials (user:password@): give them under `credentials`')
+    .describe('The upstream MCP endpoint, e.g. https://mcp.internal/mcp.'),
   credentials: z
     .discriminatedUnion('type', [
       z.strictObject({

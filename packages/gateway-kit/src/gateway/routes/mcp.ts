@@ -23,6 +23,8 @@ interface RpcMessage {
   params?: { name?: unknown; arguments?: unknown };
 }
 
+/** The HTTP methods of a Streamable HTTP MCP endpoint. */
+const MCP_METHODS: ReadonlySet<string> = new Set(['POST', 'GET', 'DELETE']);
 /** The JSON-RPC messages of a body, and its parse (`undefined` when it is not JSON). */
 function rpcMessages(body: string): { messages: RpcMessage[]; json: unknown } {
   let json: unknown;
@@ -147,6 +149,13 @@ export class McpRoute {
     const caller = await this.admitCaller(entry, header, method, pub);
     if ('refusal' in caller) return caller;
     const { identity, corsHeaders } = caller;
+    // Streamable HTTP has POST, GET and DELETE; any other method would reach an `http` upstream
+    // with a body the policy, the tool-call log and the webhooks never read.
+    if (!MCP_METHODS.has(method)) {
+      return {
+        refusal: new Response(null, { status: 405, headers: { ...corsHeaders, allow: 'GET, POST, DELETE' } }),
+      };
+    }
     let text: string | undefined;
     let messages: RpcMessage[] = [];
     let json: unknown;
