@@ -109,7 +109,11 @@ beforeAll(async () => {
         type: 'local',
         users: [{ username: 'alice', passwordHash: await hashPassword(PASSWORDS.alice, COST) }],
       },
-      services: { remote: { type: 'http', url: up.resource, credentials: { type: 'oauth' } } },
+      services: {
+        remote: { type: 'http', url: up.resource, credentials: { type: 'oauth' } },
+        // Restricted to another user: alice's account page never names it.
+        restricted: { type: 'http', url: up.resource, credentials: { type: 'oauth' }, users: ['local:bob'] },
+      },
       telemetry: { endpoint: collector.endpoint },
     },
     { env: {} },
@@ -178,6 +182,15 @@ describe('upstream sign-in: the gateway as OAuth client of a protected upstream,
     expect(await page.textContent('body')).toContain('mcp-gateway at 127.0.0.1');
     await Promise.all([page.waitForURL(`${gwUrl}/account`), page.click('#approve')]);
     expect(await page.textContent('[data-service="remote"] .connected')).toBe('Connected');
+  });
+
+  it("a service restricted to other users is not on the user's account page, and cannot be connected", async () => {
+    await page.goto(`${gwUrl}/account`);
+    expect(await page.locator('[data-service="remote"]').count()).toBe(1);
+    expect(await page.locator('[data-service="restricted"]').count()).toBe(0);
+    expect(await page.content()).not.toContain('restricted');
+    const res = await page.goto(`${gwUrl}/account/upstream/connect?service=restricted`);
+    expect(res!.status()).toBe(404);
   });
 
   it("a call goes upstream with the user's own upstream token, never the gateway token; the store holds it sealed", async () => {

@@ -344,11 +344,15 @@ const UPSTREAM_SECRET_KEY = 'gateway:upstream-secret';
 
 /** The `http` services whose upstream asks for the user's own account (`credentials: { type: oauth }`). */
 function upstreamServices(registry: ServiceRegistry): UpstreamService[] {
-  return registry
-    .list()
-    .flatMap((e) =>
-      e.config.type === 'http' && e.config.credentials?.type === 'oauth'
-        ? [{ name: e.name, settings: { url: e.config.url, ...e.config.credentials } }]
-        : [],
-    );
+  return registry.list().flatMap((e) =>
+    e.config.type === 'http' && e.config.credentials?.type === 'oauth'
+      ? [
+          {
+            name: e.name,
+            settings: { url: e.config.url, ...e.config.credentials },
+            ...(e.config.users ? { users: e.config.users } : {}),
+          },
+        ]
+      : [],
+  );
 }

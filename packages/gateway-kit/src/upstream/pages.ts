@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { generateRandomCodeVerifier } from 'oauth4webapi';
 import { html, type SafeHtml } from '@mcp-gateway/oauth-dynamicclient';
+import { mayUse } from '../config/subjects.js';
 import type { Logger } from '../ops/logger.js';
 import { describeOAuthError } from './oauth-client.js';
 import type { UpstreamServiceSettings, UpstreamSignIn } from './sign-in.js';
@@ -20,6 +21,8 @@ export interface AccountContext {
 export interface UpstreamService {
   name: string;
   settings: UpstreamServiceSettings;
+  /** The service's `users` list (absent: everyone may use it). */
+  users?: readonly string[];
 }
 
 const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
@@ -41,8 +44,13 @@ export class UpstreamPages {
     private readonly log: Logger,
   ) {}
 
-  private find(name: string | null): UpstreamService | undefined {
-    return name === null ? undefined : this.services().find((s) => s.name === name);
+  /**
+   * The service `name`, if `sub` may use it (connect, callback); with `anyUser`, whoever may
+   * (disconnect: a user taken off a service's `users` can still withdraw what they connected).
+   */
+  private find(name: string | null, sub: string, anyUser = false): UpstreamService | undefined {
+    const s = name === null ? undefined : this.services().find((x) => x.name === name);
+    return s && (anyUser || mayUse(s.users, sub)) ? s : undefined;
   }
 
   /** The cookie carrying one connect step's state, verifier and service (read back by the callback). */
@@ -50,36 +58,40 @@ export class UpstreamPages {
     return ctx.secure ? '__Host-mcp-upstream' : 'mcp-upstream';
   }
 
-  /** The "Services you connected" section of the account page. */
+  /**
+   * The "Services you connected" section of the account page: the services the user may use,
+   * and any other they connected before (to disconnect); a service restricted to other users
+   * is not named.
+   */
   async section(ctx: AccountContext): Promise<SafeHtml> {
-    const services = this.services();
-    if (!services.length) return html``;
-    const rows = await Promise.all(
-      services.map(async (s) => {
-        const tokens = await this.signIn.vault.get(s.name, ctx.sub);
-        const action = tokens
-          ? html`<form method="post" action="${ctx.base}/account/upstream/disconnect">
-              <input type="hidden" name="service" value="${s.name}" /><input
-                type="hidden"
-                name="csrf"
-                value="${ctx.csrf}"
-              /><button class="disconnect">Disconnect</button>
-            </form>`
-          : html`<a class="connect" href="${this.signIn.connectUrl(s.name)}">Connect</a>`;
-        return html`<li class="app upstream" data-service="${s.name}">
-          <h2>${s.name}</h2>
-          <p class="muted">
-            ${
-              tokens
-                ? html`<span class="connected">Connected</span> since ${when(tokens.connectedAt)}`
-                : html`<span class="not-connected">Not connected</span>`
-            }
-            · <code>${new URL(s.settings.url).host}</code>
-          </p>
-          ${action}
-        </li>`;
-      }),
+    const listed = await Promise.all(
+      this.services().map(async (s) => ({ s, tokens: await this.signIn.vault.get(s.name, ctx.sub) })),
     );
+    const shown = listed.filter(({ s, tokens }) => tokens || mayUse(s.users, ctx.sub));
+    if (!shown.length) return html``;
+    const rows = shown.map(({ s, tokens }) => {
+      const action = tokens
+        ? html`<form method="post" action="${ctx.base}/account/upstream/disconnect">
+            <input type="hidden" name="service" value="${s.name}" /><input
+              type="hidden"
+              name="csrf"
+              value="${ctx.csrf}"
+            /><button class="disconnect">Disconnect</button>
+          </form>`
+        : html`<a class="connect" href="${this.signIn.connectUrl(s.name)}">Connect</a>`;
+      return html`<li class="app upstream" data-service="${s.name}">
+        <h2>${s.name}</h2>
+        <p class="muted">
+          ${
+            tokens
+              ? html`<span class="connected">Connected</span> since ${when(tokens.connectedAt)}`
+              : html`<span class="not-connected">Not connected</span>`
+          }
+          · <code>${new URL(s.settings.url).host}</code>
+        </p>
+        ${action}
+      </li>`;
+    });
     return html`<h2 id="upstream-heading">Services that use your own account</h2>
       <ul class="apps" id="upstream">
         ${rows}
@@ -88,7 +100,7 @@ export class UpstreamPages {
 
   /** `GET /account/upstream/connect?service=…`: off to the upstream's authorization server. */
   async connect(request: Request, ctx: AccountContext): Promise<Response> {
-    const service = this.find(new URL(request.url).searchParams.get('service'));
+    const service = this.find(new URL(request.url).searchParams.get('service'), ctx.sub);
     if (!service) return ctx.page('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
     const state = randomBytes(24).toString('base64url');
     const verifier = generateRandomCodeVerifier();
@@ -128,7 +140,7 @@ export class UpstreamPages {
       verifier.length > 0 &&
       state.length === bound.length &&
       timingSafeEqual(Buffer.from(state), Buffer.from(bound));
-    const service = same ? this.find(Buffer.from(encoded, 'base64url').toString()) : undefined;
+    const service = same ? this.find(Buffer.from(encoded, 'base64url').toString(), ctx.sub) : undefined;
     const clear = ctx.cookie(this.cookieName(ctx), '', 0);
     if (!service)
       return withCookie(
@@ -172,7 +184,7 @@ export class UpstreamPages {
 
   /** `POST /account/upstream/disconnect` (CSRF checked by the caller): revoke upstream, forget here. */
   async disconnect(form: URLSearchParams, ctx: AccountContext): Promise<Response> {
-    const service = this.find(form.get('service'));
+    const service = this.find(form.get('service'), ctx.sub, true);
     if (!service) return ctx.page('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
     const tokens = await this.signIn.vault.get(service.name, ctx.sub);
     if (tokens) {
