@@ -1,5 +1,7 @@
+import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen } from '@mcp-gateway/testkit';
+import { withRequestDeadline } from '../src/http/deadline.js';
 import { HOST_INIT, runBridge } from './helpers/bridge-run.js';
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -54,5 +56,42 @@ describe('request deadline', () => {
     await bridge.request(0, 'initialize', HOST_INIT);
     bridge.send({ method: 'notifications/initialized' });
     expect(await bridge.request(1, 'test/slow')).toEqual({ jsonrpc: '2.0', id: 1, result: { slow: true } });
+  });
+});
+
+describe('withRequestDeadline and the caller signal', () => {
+  it('one long-lived caller signal keeps no listener per request once each body is done; aborting it still stops a body being read', async () => {
+    let hold: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const server = await listen((req) => {
+      if (new URL(req.url).pathname === '/hold') {
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              hold = c;
+              c.enqueue(new TextEncoder().encode('first'));
+            },
+          }),
+        );
+      }
+      return Response.json({ ok: true });
+    });
+    closers.push(() => server.close());
+    const timed = withRequestDeadline((input, init) => fetch(input, init), 5000);
+    const transport = new AbortController();
+    for (let i = 0; i < 50; i++) {
+      const res = await timed(`${server.url}/json`, { signal: transport.signal });
+      expect(await res.json()).toEqual({ ok: true });
+    }
+    // A body read to its end, and one given up, leave nothing on the signal.
+    const dropped = await timed(`${server.url}/json`, { signal: transport.signal });
+    await dropped.body!.cancel();
+    expect(EventEmitter.getEventListeners(transport.signal, 'abort')).toHaveLength(0);
+
+    const streaming = await timed(`${server.url}/hold`, { signal: transport.signal });
+    const reader = streaming.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('first');
+    transport.abort(new Error('transport closed'));
+    await expect(reader.read()).rejects.toThrow();
+    hold?.close();
   });
 });

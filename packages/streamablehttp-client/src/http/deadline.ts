@@ -56,18 +56,52 @@ export function withRequestDeadline(base: FetchLike, defaultMs = DEFAULT_REQUEST
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(new DeadlineError(url, ms)), ms);
     // The caller's signal still aborts the request, body included (no AbortSignal.any: Node 20.0).
+    // Its listener goes once the body is done: a transport hands one long-lived signal to every request.
     const outer = rest.signal;
+    const onAbort = () => timer.abort(outer!.reason);
+    const release = () => outer?.removeEventListener('abort', onAbort);
     if (outer?.aborted) timer.abort(outer.reason);
-    else outer?.addEventListener('abort', () => timer.abort(outer.reason), { once: true });
+    else outer?.addEventListener('abort', onAbort, { once: true });
+    let res: Response;
     try {
-      return await base(input, { ...rest, signal: timer.signal });
+      res = await base(input, { ...rest, signal: timer.signal });
     } catch (err) {
+      release();
       if (timer.signal.aborted) throw timer.signal.reason;
       throw err;
     } finally {
       clearTimeout(timeout);
     }
+    if (!outer || !res.body) {
+      release();
+      return res;
+    }
+    return releasingAtEnd(res, release);
   });
+}
+
+/** `res` whose body calls `release` once it ends, fails or is cancelled. */
+function releasingAtEnd(res: Response, release: () => void): Response {
+  const reader = res.body!.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (err) {
+        release();
+        controller.error(err);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /**
