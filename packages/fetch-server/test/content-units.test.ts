@@ -48,6 +48,44 @@ describe('html to markdown: edge cases', () => {
   });
 });
 
+describe('html to markdown: pages shaped to stall the converter', () => {
+  // Without the bounds, Readability took 9.5 s on 1,000 nested divs and 70 s on 2,000, on one thread.
+  const nested = (n: number, inner: string) =>
+    `<html><body>${'<div>'.repeat(n)}${inner}${'</div>'.repeat(n)}</body></html>`;
+  // No timing asserted here: without the bounds these tests outlive the test timeout, and they
+  // check that Readability was not run (`extracted: false`).
+  const timed = (html: string) => ({ out: htmlToMarkdown(html, 'http://a.test/') });
+
+  it('2,000 nested divs (10 KB) convert at once, whole, text kept', () => {
+    const { out } = timed(nested(2000, 'deep text'));
+    expect(out.markdown).toBe('deep text');
+    expect(out.extracted).toBe(false);
+  });
+
+  it('many chains of 100 nested divs skip Readability too; a page past 1,000 levels gives its text', () => {
+    const chain = `${'<div>'.repeat(100)}chain text ${'</div>'.repeat(100)}`;
+    const chains = timed(`<html><body>${chain.repeat(60)}</body></html>`);
+    expect(chains.out.extracted).toBe(false);
+    expect(chains.out.markdown).toContain('chain text');
+    const deep = timed(nested(5000, 'very deep'));
+    expect(deep.out).toEqual({ markdown: 'very deep', extracted: false });
+  });
+
+  it('an ordinary article is still extracted by Readability', () => {
+    const paragraphs = Array.from(
+      { length: 30 },
+      (_, i) =>
+        `<p>Paragraph ${i} of the story, long enough to count as content for the reader view, with commas, and more words.</p>`,
+    ).join('');
+    const { out } = timed(
+      `<html><head><title>Story</title></head><body><nav><a href="/">Home</a></nav><article><h1>Story</h1>${paragraphs}</article><footer>Footer links</footer></body></html>`,
+    );
+    expect(out.extracted).toBe(true);
+    expect(out.markdown).toContain('Paragraph 29 of the story');
+    expect(out.markdown).not.toContain('Footer links');
+  });
+});
+
 describe('charset: detection order (BOM, header, meta, UTF-8)', () => {
   it('parses the Content-Type charset parameter, quoted or not, case-insensitively', () => {
     expect(parseContentType('text/html; Charset="Windows-1251"')).toEqual({
