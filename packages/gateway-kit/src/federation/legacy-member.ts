@@ -81,11 +81,12 @@ class ByOwner<T> {
     return [...(this.map.get(owner)?.keys() ?? [])];
   }
 
-  /** Every entry (a copy). */
-  entries(): Array<[owner: string, service: string, value: T]> {
-    return [...this.map].flatMap(([owner, mine]) =>
-      [...mine].map(([s, v]) => [owner, s, v] as [string, string, T]),
-    );
+  /**
+   * Every entry, live (no copy: the sweep runs on every request). Deleting the entry being
+   * visited meanwhile is safe, as with any `Map`.
+   */
+  *entries(): Generator<[owner: string, service: string, value: T]> {
+    for (const [owner, mine] of this.map) for (const [s, v] of mine) yield [owner, s, v];
   }
 
   get size(): number {
