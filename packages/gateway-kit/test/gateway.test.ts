@@ -375,6 +375,10 @@ describe('gateway: access control and the admin API', () => {
       }),
     );
     expect(put.status).toBe(201);
+    expect([put.headers.get('cache-control'), invalid.headers.get('cache-control')]).toEqual([
+      'no-store',
+      'no-store',
+    ]);
     expect(await put.json()).toMatchObject({
       name: 'notes',
       origin: 'runtime',

@@ -284,6 +284,44 @@ describe('finding 6: gateway side', () => {
     ).rejects.toMatchObject({ status: 401 });
   });
 
+  it('account forms: a post without a session is refused unread, a session form is read only up to 4 KiB, a cross-site post is refused even with the right token', async () => {
+    const gw = await gateway({ services: {} });
+    await gw.users.put('alice', 'alice-password');
+    const { access_token } = await issueToken(gw, 'alice', 'account');
+    const cookie = `mcp-account=${access_token}`;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(
+      await (await at(gw, '/account', { headers: { cookie } })).text(),
+    )![1]!;
+    /** A body sending `bytes` bytes, then never ending (a reader that waits for its end hangs). */
+    const endless = (bytes: number) =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          if (bytes > 0) c.enqueue(new TextEncoder().encode(`csrf=${csrf}&grant=${'g'.repeat(bytes)}`));
+        },
+      });
+    const post = (path: string, body: BodyInit, headers: Record<string, string> = {}) =>
+      at(gw, path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+    expect((await post('/account/revoke', endless(0))).status).toBe(403);
+    expect((await post('/account/logout', endless(0))).status).toBe(303);
+    expect((await post('/account/revoke', endless(5000), { cookie })).status).toBe(403);
+    expect((await post('/account/logout', endless(5000), { cookie })).status).toBe(403);
+    const crossSite = await post('/account/logout', new URLSearchParams({ csrf }), {
+      cookie,
+      origin: 'https://evil.example',
+    });
+    expect(crossSite.status).toBe(403);
+    expect((await at(gw, '/account', { headers: { cookie } })).status, 'still signed in').toBe(200);
+    expect(
+      (await post('/account/logout', new URLSearchParams({ csrf }), { cookie, origin: ISSUER })).status,
+    ).toBe(303);
+    expect((await at(gw, '/account', { headers: { cookie } })).status, 'signed out').toBe(303);
+  });
+
   it('restricted services are not advertised: /openapi.json, /servers and scopes_supported show them only to their users; their own RFC 9728 document stays public', async () => {
     const gw = await gateway({
       services: { secret: { type: 'fetch', users: ['local:alice'] }, open: { type: 'fetch' } },
@@ -362,6 +400,39 @@ describe('finding 6: gateway side', () => {
     expect(
       (await listTools(gw, '/secret/mcp', (await issueToken(gw, 'alice', 'secret')).access_token)).status,
     ).toBe(200);
+  });
+});
+
+describe('the resource of a request naming none', () => {
+  it('is never the admin API or the account page: with every service restricted, the request must name a resource (invalid_target)', async () => {
+    const gw = await gateway({ services: { secret: { type: 'fetch', users: ['local:alice'] } } });
+    const app = await gw.authorization.server.clients.register({
+      client_name: 'Some App',
+      redirect_uris: ['http://127.0.0.1/app-cb'],
+      token_endpoint_auth_method: 'none',
+    });
+    const authorize = (extra: Record<string, string>) =>
+      at(
+        gw,
+        `/authorize?${new URLSearchParams({
+          response_type: 'code',
+          client_id: app.client.client_id,
+          redirect_uri: 'http://127.0.0.1/app-cb',
+          code_challenge: 'x'.repeat(43),
+          code_challenge_method: 'S256',
+          state: 's',
+          ...extra,
+        })}`,
+      );
+    const res = await authorize({});
+    expect(res.status).toBe(302);
+    const back = new URL(res.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe('http://127.0.0.1/app-cb');
+    expect(back.searchParams.get('error')).toBe('invalid_target');
+    // Naming the admin API explicitly still leads to sign-in (an admin's own tools ask for it).
+    const named = await authorize({ resource: `${ISSUER}/admin`, scope: 'mcp:admin' });
+    expect(named.status).toBe(302);
+    expect(new URL(named.headers.get('location')!, ISSUER).searchParams.get('error')).toBeNull();
   });
 });
 

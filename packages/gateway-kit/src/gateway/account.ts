@@ -11,7 +11,12 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import { ACCOUNT_CLIENT_ID, type Authorization } from './authorization.js';
 import type { AccountContext, UpstreamPages } from '../upstream/pages.js';
+import { isCrossSitePost, sameToken } from '@mcp-gateway/internal/same-origin';
 import { accountResource } from './resources.js';
+import { BodyTooLarge, readText } from './request-body.js';
+
+/** Largest form the account page reads. */
+const MAX_FORM_BYTES = 4096;
 
 const b64url = (b: Buffer) => b.toString('base64url');
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -88,6 +93,7 @@ export function accountPages(deps: {
   const issuer = config.issuer.replace(/\/+$/, '');
   const base = new URL(issuer).pathname.replace(/\/+$/, '');
   const secure = issuer.startsWith('https:');
+  const origin = new URL(issuer).origin;
   const resource = accountResource(issuer);
   const redirectUri = `${issuer}/account/callback`;
   const SESSION = secure ? '__Host-mcp-account' : 'mcp-account';
@@ -281,11 +287,26 @@ export function accountPages(deps: {
     );
   }
 
+  /**
+   * A same-site form post's fields, read only up to {@link MAX_FORM_BYTES} (a larger or
+   * cross-site post, or another content type, gives `undefined` and its body is not read).
+   */
   async function form(request: Request): Promise<URLSearchParams | undefined> {
     if (!(request.headers.get('content-type') ?? '').startsWith('application/x-www-form-urlencoded'))
       return undefined;
-    const text = await request.text();
-    return text.length > 4096 ? undefined : new URLSearchParams(text);
+    if (isCrossSitePost(request, origin)) return undefined;
+    try {
+      return new URLSearchParams(await readText(request, MAX_FORM_BYTES));
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return undefined;
+      throw err;
+    }
+  }
+
+  /** The posted form of a signed-in session when its CSRF token matches, else `undefined`. */
+  async function sessionForm(request: Request, csrf: string): Promise<URLSearchParams | undefined> {
+    const f = await form(request);
+    return f && sameToken(f.get('csrf') ?? undefined, csrf) ? f : undefined;
   }
 
   /**
@@ -297,8 +318,8 @@ export function accountPages(deps: {
   async function revoke(request: Request, log: Logger): Promise<Response> {
     if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
     const s = await session(request);
-    const f = await form(request);
-    if (!s || !f || f.get('csrf') !== csrfOf(s.token))
+    const f = s && (await sessionForm(request, csrfOf(s.token)));
+    if (!s || !f)
       return page('Not allowed', html`<p>Your session expired. <a href="./">Sign in again</a>.</p>`, 403);
     const id = f.get('grant') ?? '';
     const app = (await apps(s.id.sub)).find((a) => a.grant.id === id);
@@ -327,8 +348,8 @@ export function accountPages(deps: {
   async function logout(request: Request): Promise<Response> {
     if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
     const s = await session(request);
-    const f = await form(request);
-    if (s && f?.get('csrf') !== csrfOf(s.token)) return page('Not allowed', html`<p>Bad request.</p>`, 403);
+    if (s && !(await sessionForm(request, csrfOf(s.token))))
+      return page('Not allowed', html`<p>Bad request.</p>`, 403);
     // Signing out ends the token too, not just the cookie: a copied cookie is worthless afterwards.
     if (s) await authorization.server.tokens.revoke(s.token);
     return new Response(null, {
@@ -352,8 +373,8 @@ export function accountPages(deps: {
     if (request.method === 'GET') return serve(ctx, undefined);
     if (request.method !== 'POST')
       return new Response(null, { status: 405, headers: { allow: 'GET, POST' } });
-    const f = await form(request);
-    if (!f || f.get('csrf') !== ctx.csrf)
+    const f = await sessionForm(request, ctx.csrf);
+    if (!f)
       return page('Not allowed', html`<p>Your session expired. <a href="./">Sign in again</a>.</p>`, 403);
     return serve(ctx, f);
   }

@@ -9,6 +9,7 @@ import type {
 import type { ResourceDescriptor } from '../auth.js';
 import { dpopServerOptions } from '../config/dpop.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { accountResource, adminResource } from './resources.js';
 import { workloadOptions } from './workload-options.js';
 
 /** Static client the gateway's own pages (connected apps) sign in with. */
@@ -104,11 +105,11 @@ export function authorizationResources(
     })),
   ];
   const hidden = (r: (typeof all)[number]) => 'advertise' in r && r.advertise === false;
-  // A request naming no resource gets the first service everyone may use, never a restricted one.
-  const fallback = Math.max(
-    0,
-    all.findIndex((r) => !hidden(r)),
-  );
+  const own = new Set([adminResource(config.issuer).resource, accountResource(config.issuer).resource]);
+  // A request naming no resource gets the first service everyone may use: never a restricted
+  // one, and never the admin API or the account page (a client that names no resource must not
+  // lead an admin into consenting to admin access). None such: the request must name one.
+  const fallback = all.findIndex((r) => !hidden(r) && !own.has(r.resource));
   return all.map((r, i) => ({
     resource: r.resource,
     scopes: r.scopes,

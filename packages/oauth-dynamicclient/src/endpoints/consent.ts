@@ -2,7 +2,7 @@ import type { Client } from '../clients/records.js';
 import type { Route, ServerContext } from '../context.js';
 import { readForm } from '../http/body.js';
 import { OAuthError } from '../http/errors.js';
-import { isCrossSitePost, sameToken } from '../http/same-origin.js';
+import { isCrossSitePost, sameToken } from '@mcp-gateway/internal/same-origin';
 import type { UpstreamIdentity } from '../idp/types.js';
 import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readForm } from '../http/body.js';
 import { OAuthError } from '../http/errors.js';
-import { isCrossSitePost, sameToken } from '../http/same-origin.js';
+import { isCrossSitePost, sameToken } from '@mcp-gateway/internal/same-origin';
 import { hashSecret } from '../secrets.js';
 import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.js';
 import {

@@ -140,5 +140,11 @@ export function adminRoute(ctx: RouteContext): OwnRoute {
       throw err;
     }
   }
-  return { kind: 'admin', matches: (path) => !!path?.startsWith('/admin/'), serve };
+  /** Admin answers carry service configurations and policies: never cached by a browser or proxy. */
+  async function serveUncached(request: Request, pub: PublicRequest, log: Logger, path: string | undefined) {
+    const res = await serve(request, pub, log, path);
+    res.headers.set('cache-control', 'no-store');
+    return res;
+  }
+  return { kind: 'admin', matches: (path) => !!path?.startsWith('/admin/'), serve: serveUncached };
 }
