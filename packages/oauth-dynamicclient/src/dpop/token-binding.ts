@@ -9,6 +9,16 @@ import { singleProof } from './proof.js';
 export interface TokenBinding {
   /** SHA-256 JWK thumbprint of the proof's key: the `cnf.jkt` of what is issued. */
   jkt?: string;
+  /**
+   * Records the checked proof's `jti` (once, however often it is called;
+   * absent without a proof). A grant calls it after its read-only checks and
+   * before it consumes (a code, a refresh token, an assertion's `jti`) or
+   * issues anything, so an invalid grant writes no replay entry and a
+   * replayed proof is refused with nothing consumed.
+   *
+   * @throws OAuthError `invalid_dpop_proof` when the proof was used before.
+   */
+  recordProof?: () => Promise<void>;
 }
 
 /** A DPoP refusal as the token endpoint's 400, with `DPoP-Nonce` when there is one to retry with. */
@@ -23,9 +33,11 @@ export function dpopRequired(ctx: ServerContext, client: Client): boolean {
 
 /**
  * The one place every grant's DPoP is decided (RFC 9449 §5): checks the
- * `DPoP` header of a token request against `POST <issuer>/token` and returns
- * the proven key, or `{}` without a header. A client for which DPoP is
- * required and sent none is refused with `invalid_dpop_proof`.
+ * `DPoP` header of a token request against `POST <issuer>/token` (signature,
+ * `htm`, `htu`, `iat`, nonce; nothing written) and returns the proven key
+ * with `recordProof` for the grant to record its `jti`, or `{}` without a
+ * header. A client for which DPoP is required and sent none is refused with
+ * `invalid_dpop_proof`.
  */
 export async function tokenRequestBinding(
   ctx: ServerContext,
@@ -41,11 +53,20 @@ export async function tokenRequestBinding(
       const nonce = verifier.nonces ? await verifier.nonces.current() : undefined;
       throw new DpopError('invalid_dpop_proof', 'a DPoP proof is required for this client', nonce);
     }
-    const { jkt } = await verifier.verify(proof, { method: 'POST', url: ctx.endpoint('/token') });
-    return { jkt };
+    const checked = await verifier.check(proof, { method: 'POST', url: ctx.endpoint('/token') });
+    let recorded: Promise<void> | undefined;
+    return {
+      jkt: checked.jkt,
+      recordProof: () => (recorded ??= verifier.recordUse(checked).catch(asOAuthError)),
+    };
   } catch (err) {
-    throw err instanceof DpopError ? dpopOAuthError(err) : err;
+    return asOAuthError(err);
   }
+}
+
+/** A DPoP refusal as the token endpoint's error ({@link dpopOAuthError}); anything else rethrown as is. */
+function asOAuthError(err: unknown): never {
+  throw err instanceof DpopError ? dpopOAuthError(err) : err;
 }
 
 /**

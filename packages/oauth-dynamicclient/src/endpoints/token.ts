@@ -36,7 +36,11 @@ export function enabledGrants(ctx: ServerContext): Map<GrantType, GrantHandler> 
  * `grant_type` in `grants/`. A grant the server does not serve is
  * `unsupported_grant_type`; one the client did not register is
  * `unauthorized_client`. The `DPoP` header is checked here, once for every
- * grant (`dpop/token-binding.ts`), and the proven key handed to the grant.
+ * grant (`dpop/token-binding.ts`), and the proven key handed to the grant,
+ * which records the proof's `jti` (`binding.recordProof`) only after its
+ * own read-only checks and before it consumes or issues anything: an
+ * invalid code, refresh token or assertion writes no replay entry, and a
+ * replayed proof consumes nothing.
  * A jwt-bearer request with a workload JWT (`workloadIssuers`) is the one
  * exception: its client is found from the assertion, so it goes to
  * `grants/workload.ts`, which authenticates and binds in the same order.
@@ -59,7 +63,10 @@ export function tokenRoutes(ctx: ServerContext): Route[] {
     if (!grant) throw unsupportedGrantType('unsupported grant_type');
     ctx.clients.assertGrantAllowed(client, grantType as GrantType);
     const binding = await tokenRequestBinding(ctx, request, client);
-    return withDpopNonce(ctx, await grant(ctx, client, form, binding));
+    const response = await grant(ctx, client, form, binding);
+    // Every grant records the proof before it issues; this only makes sure no grant answers without it.
+    await binding.recordProof?.();
+    return withDpopNonce(ctx, response);
   };
   return [{ method: 'POST', path: `${ctx.issuerPath}/token`, handler, cors: true, rateLimit: 'token' }];
 }

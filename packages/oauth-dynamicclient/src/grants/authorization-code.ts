@@ -4,6 +4,7 @@ import { flowServices } from '../endpoints/flow-services.js';
 import { invalidGrant, invalidRequest, invalidTarget } from '../http/errors.js';
 import { noStoreJson } from '../http/responses.js';
 import { canonicalResource } from '../resource/canonical.js';
+import type { AuthorizationCodeRecord } from '../tokens/codes.js';
 import { assertSameKey, tokenType, type TokenBinding } from '../dpop/token-binding.js';
 
 const PKCE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -13,6 +14,37 @@ async function s256(verifier: string): Promise<string> {
   let bin = '';
   for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * What the token request must match of the code's authorization request:
+ * its client, `redirect_uri`, PKCE verifier, `resource`, and the `dpop_jkt`
+ * key. Reads nothing from the store.
+ */
+async function checkCode(
+  rec: AuthorizationCodeRecord,
+  client: Client,
+  form: Record<string, string>,
+  binding: TokenBinding,
+): Promise<void> {
+  if (rec.clientId !== client.client_id)
+    throw invalidGrant('authorization code was issued to another client');
+  const redirectUri = form.redirect_uri;
+  if (
+    rec.redirectUriExplicit
+      ? redirectUri !== rec.redirectUri
+      : redirectUri !== undefined && redirectUri !== rec.redirectUri
+  ) {
+    throw invalidGrant('redirect_uri does not match the authorization request');
+  }
+  const verifier = form.code_verifier!;
+  if (!PKCE_VERIFIER.test(verifier) || (await s256(verifier)) !== rec.codeChallenge) {
+    throw invalidGrant('PKCE verification failed');
+  }
+  if (form.resource !== undefined && canonicalResource(form.resource) !== canonicalResource(rec.resource)) {
+    throw invalidTarget('resource differs from the authorization request');
+  }
+  assertSameKey(rec.dpopJkt, binding, 'authorization code');
 }
 
 /**
@@ -31,11 +63,20 @@ export async function authorizationCodeGrant(
 ): Promise<Response> {
   const flows = flowServices(ctx);
   const issueRefresh = ctx.clients.isGrantAllowed(client, 'refresh_token');
-  const requestedResource = form.resource;
   const code = form.code;
-  const verifier = form.code_verifier;
   if (!code) throw invalidRequest('code is required');
-  if (!verifier) throw invalidRequest('code_verifier is required (PKCE)');
+  if (!form.code_verifier) throw invalidRequest('code_verifier is required (PKCE)');
+  // The proof's jti is recorded only for a code that would be redeemed, and before it is: an invalid
+  // code writes no replay entry, and a replayed proof is refused with the code still unused.
+  const unredeemed = await flows.codes.peek(code);
+  if (
+    unredeemed &&
+    (await checkCode(unredeemed, client, form, binding).then(
+      () => true,
+      () => false,
+    ))
+  )
+    await binding.recordProof?.();
   const redemption = await flows.codes.redeem(code);
   if (redemption.status === 'replayed') {
     await flows.refresh.revokeFamily(redemption.familyId);
@@ -48,26 +89,9 @@ export async function authorizationCodeGrant(
   }
   if (redemption.status === 'invalid') throw invalidGrant('authorization code invalid or expired');
   const rec = redemption.record;
-  if (rec.clientId !== client.client_id)
-    throw invalidGrant('authorization code was issued to another client');
-  const redirectUri = form.redirect_uri;
-  if (
-    rec.redirectUriExplicit
-      ? redirectUri !== rec.redirectUri
-      : redirectUri !== undefined && redirectUri !== rec.redirectUri
-  ) {
-    throw invalidGrant('redirect_uri does not match the authorization request');
-  }
-  if (!PKCE_VERIFIER.test(verifier) || (await s256(verifier)) !== rec.codeChallenge) {
-    throw invalidGrant('PKCE verification failed');
-  }
-  if (
-    requestedResource !== undefined &&
-    canonicalResource(requestedResource) !== canonicalResource(rec.resource)
-  ) {
-    throw invalidTarget('resource differs from the authorization request');
-  }
-  assertSameKey(rec.dpopJkt, binding, 'authorization code');
+  // A code that fails a check is still used up (as the redemption above did).
+  await checkCode(rec, client, form, binding);
+  await binding.recordProof?.();
   const access = await flows.accessTokens.issue({
     sub: rec.sub,
     clientId: client.client_id,

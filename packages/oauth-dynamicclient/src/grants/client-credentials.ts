@@ -29,6 +29,7 @@ export async function clientCredentialsGrant(
   const registered = client.metadata.scope ? allowedScopes(client, target.scopes) : [];
   const scopes = grantedScopes(form.scope, registered);
   if (!scopes) throw invalidScope('scope exceeds what this client registered for the resource');
+  await binding.recordProof?.();
   return issueWithoutRefresh(ctx, client, {
     sub: machineSubject(client.client_id),
     resource: target.resource,

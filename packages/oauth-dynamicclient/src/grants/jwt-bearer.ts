@@ -51,6 +51,8 @@ export async function jwtBearerGrant(
   const allowed = allowedScopes(client, target.scopes).filter((s) => !jagScopes || jagScopes.includes(s));
   const scopes = grantedScopes(form.scope, allowed);
   if (!scopes) throw invalidScope('scope exceeds the assertion or the client registration');
+  // The DPoP proof before the assertion's jti: a replayed proof leaves the assertion unused.
+  await binding.recordProof?.();
   if (!(await assertionServices(ctx).replay.firstUse(`idp:${idp.issuer}`, payload.jti!, payload.exp!)))
     throw invalidGrant('assertion already used (jti)');
   return issueWithoutRefresh(ctx, client, {

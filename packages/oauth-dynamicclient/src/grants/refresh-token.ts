@@ -21,7 +21,9 @@ function parseScope(value: string | undefined): string[] | undefined {
  * narrow, the resource may not change, and a request that would fail is
  * refused before the token is consumed. A DPoP-bound refresh token (a
  * public client's, RFC 9449 §5) needs a proof of its key, checked before the
- * token is consumed too.
+ * token is consumed too; the proof's `jti` is recorded only for a live
+ * token that passed those checks (an invalid token writes no replay entry),
+ * and before the rotation (a replayed proof leaves the token live).
  */
 export async function refreshTokenGrant(
   ctx: ServerContext,
@@ -46,6 +48,8 @@ export async function refreshTokenGrant(
     ) {
       throw invalidTarget('resource differs from the original grant');
     }
+    // Recorded before the token is rotated: a replayed proof is refused with the token still live.
+    await binding.recordProof?.();
   }
   const rotation = await flows.refresh.rotate(presented, client.client_id);
   const rec = rotation.record;
@@ -58,6 +62,8 @@ export async function refreshTokenGrant(
   ) {
     throw invalidTarget('resource differs from the original grant');
   }
+  // A repeat inside the grace window had no live token to check above: recorded before issuing.
+  await binding.recordProof?.();
   const scopes = narrowed ?? rec.scopes;
   const access = await flows.accessTokens.issue({
     sub: rec.sub,

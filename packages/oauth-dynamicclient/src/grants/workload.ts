@@ -107,8 +107,9 @@ function workloadTarget(
  * SEP-1933): `assertion` is a JWT of a configured workload issuer, checked
  * per RFC 7523 §3 ({@link verifyWorkloadJwt}); its `sub` is mapped by the
  * issuer's first matching subject rule to a client. A DPoP proof on the
- * request binds the token (`cnf.jkt`). The `jti` is recorded only when
- * everything else passed, until `exp`. The token's subject is
+ * request binds the token (`cnf.jkt`). The proof's `jti`, then the
+ * assertion's, are recorded only when everything else passed, the
+ * assertion's until its `exp`. The token's subject is
  * `workload:<issuer>#<sub>`; no refresh token.
  */
 export async function workloadGrant(
@@ -123,6 +124,8 @@ export async function workloadGrant(
   const client = await workloadClient(ctx, request, form, rule);
   const binding = await tokenRequestBinding(ctx, request, client);
   const { resource, scopes } = workloadTarget(ctx, client, form, rule);
+  // The DPoP proof before the assertion's jti: a replayed proof leaves the assertion unused.
+  await binding.recordProof?.();
   if (
     !(await assertionServices(ctx).replay.firstUse(`workload:${issuer.issuer}`, payload.jti!, payload.exp!))
   )

@@ -68,6 +68,12 @@ export class AuthorizationCodes {
     return code;
   }
 
+  /** The record behind `code` while it is unredeemed, without using it. */
+  async peek(code: string): Promise<AuthorizationCodeRecord | undefined> {
+    if (code.length === 0 || code.length > 512) return undefined;
+    return this.opts.store.get<AuthorizationCodeRecord>(`code:${await hashSecret(code)}`);
+  }
+
   /** Takes the code (once). Replays of a redeemed code are reported with the family they produced. */
   async redeem(code: string): Promise<Redemption> {
     if (code.length === 0 || code.length > 512) return { status: 'invalid' };

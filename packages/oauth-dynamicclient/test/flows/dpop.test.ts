@@ -1,6 +1,9 @@
-import { calculateJwkThumbprint, decodeJwt } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import Keyv from 'keyv';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/dpop/proof-key.js';
+import { keyvStore, type Store } from '../../src/store/index.js';
 import { makeProof, proofKey, type ProofKey } from '../helpers/dpop.js';
 import {
   Browser,
@@ -45,12 +48,12 @@ async function publicClient(t: TestStack): Promise<oauth.Client> {
   return { client_id: reg.client.client_id, token_endpoint_auth_method: 'none' };
 }
 
-/** Authorization code flow up to the token request (which the caller sends with or without a proof). */
-async function authorize(
+/** Authorization code flow up to the code: the callback's parameters and the PKCE verifier. */
+async function codeFor(
   as: oauth.AuthorizationServer,
   client: oauth.Client,
   extra: Record<string, string> = {},
-): Promise<(options: oauth.TokenEndpointRequestOptions) => Promise<Response>> {
+): Promise<{ params: URLSearchParams; verifier: string }> {
   const verifier = oauth.generateRandomCodeVerifier();
   const url = new URL(as.authorization_endpoint!);
   url.search = new URLSearchParams({
@@ -63,7 +66,16 @@ async function authorize(
     ...extra,
   }).toString();
   const cb = await completeLogin(new Browser(), url.href, REDIRECT);
-  const params = oauth.validateAuthResponse(as, client, cb, oauth.expectNoState);
+  return { params: oauth.validateAuthResponse(as, client, cb, oauth.expectNoState), verifier };
+}
+
+/** Authorization code flow up to the token request (which the caller sends with or without a proof). */
+async function authorize(
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  extra: Record<string, string> = {},
+): Promise<(options: oauth.TokenEndpointRequestOptions) => Promise<Response>> {
+  const { params, verifier } = await codeFor(as, client, extra);
   return (options) =>
     oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT, verifier, {
       ...insecure,
@@ -412,5 +424,207 @@ describe('rfc9449 §8/§9: DPoP required with server nonces', () => {
       error_description: 'DPoP nonce stale',
     });
     expect(res.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('/token records a proof’s jti only for a grant that passed its checks, before consuming it', () => {
+  const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+  const IDP = 'https://idp.example';
+  const WORKLOAD = 'https://ci.example/workloads';
+  const SECRET = 'dpop-record-secret-0123456789abcdef';
+  /** The store's entries (Keyv's map), to count replay entries. */
+  const entries = new Map<string, unknown>();
+  let store: Store;
+  let t: TestStack;
+  let as: oauth.AuthorizationServer;
+  let key: ProofKey;
+  let issuerKey: CryptoKeyPair;
+  let tokenUrl: string;
+
+  beforeAll(async () => {
+    store = keyvStore(new Keyv({ store: entries }));
+    issuerKey = await generateKeyPair('ES256');
+    const jwks = { keys: [{ ...(await exportJWK(issuerKey.publicKey)), kty: 'EC', alg: 'ES256' }] };
+    t = await startStack({
+      identityProvider: { type: 'local', users: await localUsers(), passwordCost: TEST_PASSWORD_COST },
+      store,
+      grants: { clientCredentials: true, jwtBearer: true },
+      trustedIdps: [{ issuer: IDP, jwks }],
+      workloadIssuers: [{ issuer: WORKLOAD, jwks, subjects: [{ subject: 'job', clientId: 'machine' }] }],
+      staticClients: [
+        {
+          client_id: 'machine',
+          client_secret: SECRET,
+          grant_types: ['client_credentials', JWT_BEARER],
+          scope: 'mcp:read',
+        },
+      ],
+    });
+    as = await discover(t);
+    key = await proofKey();
+    tokenUrl = `${t.url}/token`;
+  });
+  afterAll(() => t.close());
+
+  /** How many one-time-use entries (`tokens/jti-replay.ts`) the store holds. */
+  const replayEntries = () => [...entries.keys()].filter((k) => k.includes('jti:')).length;
+  /** The store key of a proof's jti (issuer `dpop:<jkt>`). */
+  const jtiKey = async (proof: string) =>
+    `jti:${sha256(`dpop:${await calculateJwkThumbprint(key.jwk)}\u0000${decodeJwt(proof).jti as string}`)}`;
+  const fresh = () => makeProof(key, 'POST', tokenUrl);
+
+  async function token(form: Record<string, string>, proof: string, basic = false) {
+    const res = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: proof,
+        ...(basic ? { authorization: `Basic ${Buffer.from(`machine:${SECRET}`).toString('base64')}` } : {}),
+      },
+      body: new URLSearchParams(form),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+  const refusedWith = (error: string) => ({ status: 400, body: expect.objectContaining({ error }) });
+  const replayRefused = {
+    status: 400,
+    body: { error: 'invalid_dpop_proof', error_description: 'DPoP proof already used (jti)' },
+  };
+
+  /** Asserts that `requests` (each with a fresh proof) are refused with `error` and record no proof. */
+  async function refusedUnrecorded(error: string, requests: ((proof: string) => Promise<unknown>)[]) {
+    const before = replayEntries();
+    for (const send of requests) {
+      const proof = await fresh();
+      expect(await send(proof)).toEqual(refusedWith(error));
+      expect(await store.get(await jtiKey(proof))).toBeUndefined();
+    }
+    expect(replayEntries()).toBe(before);
+  }
+
+  async function codeForm(client: oauth.Client) {
+    const code = await codeFor(as, client);
+    return {
+      grant_type: 'authorization_code',
+      code: code.params.get('code')!,
+      code_verifier: code.verifier,
+      redirect_uri: REDIRECT,
+      client_id: client.client_id,
+    };
+  }
+
+  it('authorization_code: an invalid, used or mismatched code records nothing; a replayed proof leaves the code usable', async () => {
+    const client = await publicClient(t);
+    const used = await codeForm(client);
+    expect((await token(used, await fresh())).status).toBe(200);
+    const mismatched = await codeForm(client);
+    await refusedUnrecorded('invalid_grant', [
+      (proof) => token({ ...used, code: 'not-a-code' }, proof),
+      (proof) => token(used, proof),
+      (proof) => token({ ...mismatched, code_verifier: 'w'.repeat(43) }, proof),
+    ]);
+    // A code that failed a check is used up, as before.
+    expect(await token(mismatched, await fresh())).toEqual(refusedWith('invalid_grant'));
+
+    const proof = await fresh();
+    const recorded = replayEntries();
+    expect((await token(await codeForm(client), proof)).status).toBe(200);
+    expect(await store.get(await jtiKey(proof))).toBe(1);
+    expect(replayEntries()).toBe(recorded + 1);
+    const second = await codeForm(client);
+    const before = issuedCount(t);
+    expect(await token(second, proof)).toEqual(replayRefused);
+    expect(issuedCount(t)).toBe(before);
+    // The refused request did not redeem the code.
+    expect(await token(second, await fresh())).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+  });
+
+  it('refresh_token: an invalid token records nothing; a replayed proof leaves the token live', async () => {
+    const client = await publicClient(t);
+    const proof = await fresh();
+    const issued = await token(await codeForm(client), proof);
+    const rt = issued.body.refresh_token as string;
+    const refresh = (refresh_token: string, p: string) =>
+      token({ grant_type: 'refresh_token', refresh_token, client_id: client.client_id }, p);
+    await refusedUnrecorded('invalid_grant', [(p) => refresh('not-a-refresh-token', p)]);
+
+    const before = issuedCount(t);
+    expect(await refresh(rt, proof)).toEqual(replayRefused);
+    expect(issuedCount(t)).toBe(before);
+    const second = await fresh();
+    const rotated = await refresh(rt, second);
+    expect(rotated).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+    expect(rotated.body.refresh_token).not.toBe(rt);
+    // A rotation, not a repeat of one the refused request made.
+    expect(t.audit.filter((r) => r.type === 'token.refreshed').at(-1)).toMatchObject({ repeated: false });
+    // A repeat inside the grace window is refused with a replayed proof too, and answered with a fresh one.
+    expect(await refresh(rt, second)).toEqual(replayRefused);
+    expect(issuedCount(t)).toBe(before + 1);
+    expect((await refresh(rt, await fresh())).body.refresh_token).toBe(rotated.body.refresh_token);
+  });
+
+  it('client_credentials: a refused resource or scope records nothing; a replayed proof issues nothing', async () => {
+    const form = { grant_type: 'client_credentials', resource: t.resource };
+    await refusedUnrecorded('invalid_target', [
+      (p) => token({ ...form, resource: 'https://elsewhere.example/mcp' }, p, true),
+    ]);
+    await refusedUnrecorded('invalid_scope', [(p) => token({ ...form, scope: 'mcp:write' }, p, true)]);
+    const proof = await fresh();
+    expect((await token(form, proof, true)).status).toBe(200);
+    const before = issuedCount(t);
+    expect(await token(form, proof, true)).toEqual(replayRefused);
+    expect(issuedCount(t)).toBe(before);
+  });
+
+  /** An assertion signed by the IdP / workload issuer key. */
+  async function assertion(claims: Record<string, unknown>, typ?: string): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ aud: t.url, iat: now, exp: now + 120, jti: crypto.randomUUID(), ...claims })
+      .setProtectedHeader({ alg: 'ES256', ...(typ ? { typ } : {}) })
+      .sign(issuerKey.privateKey);
+  }
+
+  it('jwt-bearer (ID-JAG): a refused assertion records nothing; a replayed proof leaves the assertion unused', async () => {
+    const jag = (claims: Record<string, unknown> = {}) =>
+      assertion(
+        { iss: IDP, sub: 'alice', client_id: 'machine', resource: t.resource, ...claims },
+        'oauth-id-jag+jwt',
+      );
+    const form = async (claims?: Record<string, unknown>) => ({
+      grant_type: JWT_BEARER,
+      assertion: await jag(claims),
+    });
+    await refusedUnrecorded('invalid_grant', [
+      (p) => token({ grant_type: JWT_BEARER, assertion: 'not.a.jwt' }, p, true),
+      async (p) => token(await form({ client_id: 'someone-else' }), p, true),
+    ]);
+    await refusedUnrecorded('invalid_target', [
+      async (p) => token(await form({ resource: 'https://elsewhere.example/mcp' }), p, true),
+    ]);
+    const proof = await fresh();
+    expect((await token(await form(), proof, true)).status).toBe(200);
+    const valid = await form();
+    expect(await token(valid, proof, true)).toEqual(replayRefused);
+    expect(await token(valid, await fresh(), true)).toMatchObject({
+      status: 200,
+      body: { token_type: 'DPoP' },
+    });
+  });
+
+  it('jwt-bearer (workload): a refused request records nothing; a replayed proof leaves the assertion unused', async () => {
+    const form = async (extra: Record<string, string> = {}) => ({
+      grant_type: JWT_BEARER,
+      assertion: await assertion({ iss: WORKLOAD, sub: 'job' }),
+      ...extra,
+    });
+    await refusedUnrecorded('invalid_scope', [async (p) => token(await form({ scope: 'mcp:write' }), p)]);
+    await refusedUnrecorded('invalid_grant', [
+      async (p) => token(await form({ client_id: 'someone-else' }), p),
+    ]);
+    const proof = await fresh();
+    expect((await token(await form(), proof)).status).toBe(200);
+    const valid = await form();
+    expect(await token(valid, proof)).toEqual(replayRefused);
+    expect(await token(valid, await fresh())).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
   });
 });
