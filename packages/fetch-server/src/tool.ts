@@ -141,6 +141,8 @@ export async function runFetchTool(
     core.logger.warn('fetch refused', {
       code: fe.code,
       url: URL.canParse(args.url) ? loggableUrl(new URL(args.url)) : undefined,
+      // The operator's detail the caller does not get (see FetchError.address).
+      ...(fe.address !== undefined ? { address: fe.address } : {}),
       ms: Math.round(performance.now() - started),
     });
     if (!(err instanceof FetchError)) core.logger.error('fetch internal error', { error: String(err) });
