@@ -24,7 +24,8 @@ export default defineConfig({
       pkg('oauth-dynamicclient'),
       pkg('streamablehttp-proxy'),
       pkg('streamablehttp-client'),
-      pkg('fetch-server'),
+      // The tool converts HTML in dist/html-worker.js: built first when stale.
+      pkg('fetch-server', { globalSetup: ['test/helpers/global-setup.ts'] }),
       pkg('gateway-kit'),
       {
         test: {

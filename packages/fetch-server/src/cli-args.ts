@@ -95,6 +95,18 @@ export const CLI_FLAGS: FlagSpec[] = [
       'Outgoing fetches in flight at most per caller (session or request); more are refused (default 4).',
   },
   {
+    flag: 'conversion-timeout',
+    env: 'MCP_FETCH_CONVERSION_TIMEOUT',
+    type: 'string',
+    description: 'Time one HTML page may take to convert to Markdown, in ms (default 10000).',
+  },
+  {
+    flag: 'conversion-workers',
+    env: 'MCP_FETCH_CONVERSION_WORKERS',
+    type: 'string',
+    description: 'Worker threads converting HTML at most (default 2, or 1 on one CPU).',
+  },
+  {
     flag: 'proxy',
     env: 'MCP_FETCH_PROXY',
     type: 'string',
@@ -221,6 +233,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliConfig {
     connectTimeoutMs: int('connect-timeout', 1),
     maxConcurrentFetches: int('max-concurrent-fetches', 1),
     maxConcurrentFetchesPerCaller: int('max-concurrent-fetches-per-caller', 1),
+    conversionTimeoutMs: int('conversion-timeout', 1),
+    conversionWorkers: int('conversion-workers', 1),
     proxy: str('proxy'),
     path: str('path'),
     stateful: flagOn('stateful'),

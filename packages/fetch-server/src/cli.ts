@@ -53,7 +53,11 @@ async function main(): Promise<void> {
       onerror: (error) => logger.info('mcp request refused', { error: error.message }),
     });
     logger.info('stdio ready', { version: VERSION });
-    const stop = () => void served.close().finally(() => process.exit(0));
+    const stop = () =>
+      void served
+        .close()
+        .finally(() => core.close())
+        .finally(() => process.exit(0));
     process.stdin.once('end', stop);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

@@ -1,3 +1,4 @@
+import { ConversionPool } from './content/convert-pool.js';
 import { createConnector } from './fetcher/connect.js';
 import { createSafeFetcher, type SafeFetcher } from './fetcher/safe-fetch.js';
 import { FetchLimiter } from './limits.js';
@@ -23,9 +24,13 @@ export interface FetchCore {
   limiter: FetchLimiter;
   /** Told of each outgoing fetch of the tool (tracing), when given. */
   observeFetch?: FetchObserver | undefined;
+  /** Converts fetched HTML to Markdown in worker threads, with a deadline per page. */
+  converter: ConversionPool;
+  /** Ends the conversion workers (the server's `close` calls it). Idle workers never keep the process alive. */
+  close(): Promise<void>;
 }
 
-/** Builds the fetcher, robots.txt policy and logger from validated options. */
+/** Builds the fetcher, robots.txt policy, conversion workers and logger from validated options. */
 export function createFetchCore(options: FetchServerOptions = {}): FetchCore {
   validateOptions(options);
   const d = FETCH_SERVER_DEFAULTS;
@@ -51,6 +56,11 @@ export function createFetchCore(options: FetchServerOptions = {}): FetchCore {
           timeoutMs: options.robotsTimeoutMs ?? d.robotsTimeoutMs,
           now: options.now ?? Date.now,
         });
+  const converter = new ConversionPool({
+    workers: options.conversionWorkers ?? d.conversionWorkers,
+    maxQueued: options.maxQueuedConversions ?? d.maxQueuedConversions,
+    timeoutMs: options.conversionTimeoutMs ?? d.conversionTimeoutMs,
+  });
   return {
     fetcher,
     robots,
@@ -61,5 +71,7 @@ export function createFetchCore(options: FetchServerOptions = {}): FetchCore {
       options.maxConcurrentFetchesPerCaller ?? d.maxConcurrentFetchesPerCaller,
     ),
     observeFetch: options.observeFetch,
+    converter,
+    close: () => converter.close(),
   };
 }

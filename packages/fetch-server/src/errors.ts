@@ -27,11 +27,22 @@ export class FetchError extends Error {
   readonly code: FetchErrorCode;
   /** HTTP status, for `http_status`. */
   readonly status: number | undefined;
+  /**
+   * The address a host name resolved to, when it matters to the refusal (`blocked_address`). For
+   * the operator's log only: the message never names a resolved address, so the tool cannot be
+   * used to read internal DNS.
+   */
+  readonly address: string | undefined;
 
-  constructor(code: FetchErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(
+    code: FetchErrorCode,
+    message: string,
+    options: { status?: number; cause?: unknown; address?: string } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status;
+    this.address = options.address;
   }
 }
 

@@ -49,7 +49,14 @@ export {
 } from './fetcher/safe-fetch.js';
 export { RobotsPolicy, productToken, type RobotsPolicyOptions } from './robots.js';
 export { htmlToMarkdown, type Simplified } from './content/html-to-markdown.js';
-export { renderContent, isTextual, type RenderedContent } from './content/render.js';
+export {
+  renderContent,
+  renderContentWith,
+  isTextual,
+  type HtmlConverter,
+  type RenderedContent,
+} from './content/render.js';
+export { ConversionPool, type ConversionPoolOptions } from './content/convert-pool.js';
 export {
   decodeBody,
   parseContentType,

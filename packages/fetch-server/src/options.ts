@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { Connector } from './fetcher/connect.js';
 import type { Logger } from './log.js';
@@ -48,6 +49,19 @@ export interface FetchServerOptions {
    * 2026-07-28, a batch included), or the stdio connection. Default 4.
    */
   maxConcurrentFetchesPerCaller?: number;
+  /**
+   * Time one HTML page's conversion to Markdown may take, ms. Conversion runs in a worker thread;
+   * past this the worker is terminated (a fresh one takes the next page) and the tool returns an
+   * `isError` result (`timeout`) suggesting `raw: true`. Default 10 000.
+   */
+  conversionTimeoutMs?: number;
+  /** Worker threads converting HTML at most (started on demand). Default `min(2, availableParallelism())`. */
+  conversionWorkers?: number;
+  /**
+   * HTML conversions waiting for a free worker at most; one more is refused at once with an
+   * `isError` result (`busy`). Default 32.
+   */
+  maxQueuedConversions?: number;
   /**
    * HTTP proxy URL (`http://user:pass@proxy:3128`). Every request is tunnelled
    * with `CONNECT` **to the checked IP address**, so the proxy cannot
@@ -121,6 +135,9 @@ export const FETCH_SERVER_DEFAULTS = {
   maxRedirects: 5,
   maxConcurrentFetches: 64,
   maxConcurrentFetchesPerCaller: 4,
+  conversionTimeoutMs: 10_000,
+  conversionWorkers: Math.min(2, availableParallelism()),
+  maxQueuedConversions: 32,
   path: '/mcp',
   stateful: false,
   sessionIdleMs: 30 * 60 * 1000,
@@ -142,6 +159,9 @@ export const fetchServerOptionsSchema = z.object({
   maxRedirects: z.number().int().min(0).max(20).optional(),
   maxConcurrentFetches: positiveInt.optional(),
   maxConcurrentFetchesPerCaller: positiveInt.optional(),
+  conversionTimeoutMs: positiveInt.optional(),
+  conversionWorkers: positiveInt.optional(),
+  maxQueuedConversions: z.number().int().min(0).optional(),
   proxy: z
     .string()
     .refine((s) => URL.canParse(s) && new URL(s).protocol === 'http:', 'proxy must be an http:// URL')

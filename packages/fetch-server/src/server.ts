@@ -19,7 +19,10 @@ import { SessionRegistry } from './sessions.js';
  */
 export interface FetchServerHandler {
   (request: Request, info?: FetchRequestInfo): Promise<Response>;
-  /** Closes every stateful session and aborts in-flight 2026-07-28 exchanges. */
+  /**
+   * Closes every stateful session, aborts in-flight 2026-07-28 exchanges and ends the HTML
+   * conversion worker threads (a conversion still running fails with `aborted`).
+   */
   close(): Promise<void>;
   /** The shared fetcher, robots.txt policy and logger. */
   readonly core: FetchCore;
@@ -136,7 +139,11 @@ export function createFetchServer(options: FetchServerOptions = {}): FetchServer
     }
   };
   const close = async () => {
-    await Promise.all([sessions.closeAll(), modern.close()]);
+    try {
+      await Promise.all([sessions.closeAll(), modern.close()]);
+    } finally {
+      await core.close();
+    }
   };
   return Object.assign(handler, { close, core });
 }

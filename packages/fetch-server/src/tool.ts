@@ -1,6 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { renderContent } from './content/render.js';
+import { renderContentWith } from './content/render.js';
 import type { FetchCore } from './core.js';
 import { FetchError } from './errors.js';
 import { loggableUrl } from './log.js';
@@ -82,7 +82,8 @@ let anonymousCalls = 0;
  * every hop unless disabled) and renders it as text. The fetch holds one of
  * `core.limiter`'s slots for `caller` (a fresh key when absent: then only the
  * overall bound applies) from before the first request until the body is in
- * and rendered, or the fetch failed, timed out or was aborted.
+ * and rendered, or the fetch failed, timed out or was aborted. HTML is converted in
+ * `core.converter`'s worker threads (`timeout` past its deadline, `busy` when its queue is full).
  *
  * @throws {FetchError} for every refusal or failure (`busy` beyond a limit).
  */
@@ -105,7 +106,10 @@ export async function fetchPage(
       });
     }
     const ct = res.headers['content-type'];
-    const rendered = renderContent(res.body, Array.isArray(ct) ? ct[0] : ct, res.url.href, opts.raw);
+    const convert = (html: string, pageUrl: string) =>
+      core.converter.convert(html, pageUrl, { signal: opts.signal });
+    const contentType = Array.isArray(ct) ? ct[0] : ct;
+    const rendered = await renderContentWith(convert, res.body, contentType, res.url.href, opts.raw);
     return { url, text: rendered.text, prefix: rendered.prefix };
   } finally {
     release();
@@ -141,6 +145,8 @@ export async function runFetchTool(
     core.logger.warn('fetch refused', {
       code: fe.code,
       url: URL.canParse(args.url) ? loggableUrl(new URL(args.url)) : undefined,
+      // The operator's detail the caller does not get (see FetchError.address).
+      ...(fe.address !== undefined ? { address: fe.address } : {}),
       ms: Math.round(performance.now() - started),
     });
     if (!(err instanceof FetchError)) core.logger.error('fetch internal error', { error: String(err) });

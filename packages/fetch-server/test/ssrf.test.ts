@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  AllowList,
+  classifyAddress,
   createConnector,
+  describeRange,
   FetchError,
+  fetchPage,
+  resolvePinned,
   systemResolver,
+  type LogFields,
+  type Logger,
   type Connector,
   type PinnedTarget,
   type ResolvedAddress,
@@ -44,6 +51,16 @@ function spyConnector(mode: 'real' | 'refuse'): Connector & { targets: PinnedTar
   return Object.assign(connect, { targets });
 }
 
+/** The code and logged address of the FetchError `promise` rejects with. */
+async function refusalOf(promise: Promise<unknown>): Promise<{ code: string; address?: string }> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof FetchError)) throw new Error(`expected a FetchError, got ${String(err)}`);
+  return { code: err.code, ...(err.address !== undefined ? { address: err.address } : {}) };
+}
+
 const blocked = (origin: string, what: string) =>
   `Refused to fetch ${origin}: ${what} address. Requests to internal networks are blocked (SSRF protection).`;
 
@@ -61,11 +78,7 @@ describe('ssrf: with default settings the test site on loopback is refused', () 
   it('a host name that resolves to loopback (localhost) is refused', async () => {
     const url = `http://localhost:${site.port}/article`;
     const text = textOf(await callFetch(defaults(), { url }));
-    expect(text).toMatch(
-      new RegExp(
-        `^Refused to fetch http://localhost:${site.port}: localhost resolves to (127\\.0\\.0\\.1|::1), a loopback address\\.`,
-      ),
-    );
+    expect(text).toBe(blocked(`http://localhost:${site.port}`, 'localhost resolves to a non-public'));
   });
 
   it('the IPv6 loopback [::1] is refused', async () => {
@@ -117,8 +130,8 @@ describe('ssrf: redirects are re-checked on every hop', () => {
 
   it('an allowed host redirecting to localhost is refused', async () => {
     const result = await viaAllowedHost(`http://localhost:${site.port}/article`);
-    expect(textOf(result)).toMatch(
-      /^Refused to fetch http:\/\/localhost:\d+: localhost resolves to .*, a loopback address/,
+    expect(textOf(result)).toBe(
+      blocked(`http://localhost:${site.port}`, 'localhost resolves to a non-public'),
     );
   });
 
@@ -155,19 +168,27 @@ describe('ssrf: internal ranges behind a host name are refused before any connec
     ['multicast.test', '224.0.0.251', 'a multicast'],
     ['unspecified.test', '0.0.0.0', 'an unspecified'],
     ['loopback.test', '127.0.0.53', 'a loopback'],
-  ])('%s → %s is refused and connect is never called', async (name, address, what) => {
-    const resolver = fakeResolver({ [name]: [address] });
-    const connect = spyConnector('refuse');
-    const result = await callFetch(testCore({ allowHosts: [], resolver, connect }), {
-      url: `http://${name}/x`,
-    });
-    expect(result).toEqual({
-      content: [{ type: 'text', text: blocked(`http://${name}`, `${name} resolves to ${address}, ${what}`) }],
-      isError: true,
-    });
-    expect(connect.targets).toEqual([]);
-    expect(resolver.calls).toEqual([name]);
-  });
+  ])(
+    '%s → %s is refused and connect is never called; the message does not name the address',
+    async (name, address, what) => {
+      const resolver = fakeResolver({ [name]: [address] });
+      const connect = spyConnector('refuse');
+      const core = testCore({ allowHosts: [], resolver, connect });
+      const result = await callFetch(core, { url: `http://${name}/x` });
+      expect(result).toEqual({
+        content: [{ type: 'text', text: blocked(`http://${name}`, `${name} resolves to a non-public`) }],
+        isError: true,
+      });
+      expect(connect.targets).toEqual([]);
+      expect(resolver.calls).toEqual([name]);
+      // The classification the caller no longer sees is the same as before.
+      expect(await refusalOf(resolvePinned(new URL(`http://${name}/x`), resolver, new AllowList()))).toEqual({
+        code: 'blocked_address',
+        address,
+      });
+      expect(describeRange(classifyAddress(address))).toBe(what.replace(/^an? /, ''));
+    },
+  );
 
   it('a name with one public and one private address is refused (every address is checked)', async () => {
     const resolver = fakeResolver({ 'mixed.test': ['93.184.216.34', '10.0.0.1'] });
@@ -175,7 +196,8 @@ describe('ssrf: internal ranges behind a host name are refused before any connec
     const text = textOf(
       await callFetch(testCore({ allowHosts: [], resolver, connect }), { url: 'http://mixed.test/' }),
     );
-    expect(text).toBe(blocked('http://mixed.test', 'mixed.test resolves to 10.0.0.1, a private (RFC 1918)'));
+    expect(text).toBe(blocked('http://mixed.test', 'mixed.test resolves to a non-public'));
+    expect(text).not.toContain('10.0.0.1');
     expect(connect.targets).toEqual([]);
   });
 
@@ -223,7 +245,7 @@ describe('ssrf: pinning — resolve once, connect to the checked address', () =>
     // The next fetch resolves again, sees the rebinding answer and is refused before connecting.
     const second = await callFetch(core, { url: `http://pinned.test:${site.port}/echo-headers` });
     expect(textOf(second)).toBe(
-      blocked(`http://pinned.test:${site.port}`, 'pinned.test resolves to 10.0.0.1, a private (RFC 1918)'),
+      blocked(`http://pinned.test:${site.port}`, 'pinned.test resolves to a non-public'),
     );
     expect(calls).toEqual(['pinned.test', 'pinned.test']);
     expect(connect.targets).toHaveLength(1);
@@ -250,5 +272,77 @@ describe('ssrf: URL policy', () => {
     const result = await callFetch(testCore({ connect }), { url });
     expect(result).toEqual({ content: [{ type: 'text', text: message }], isError: true });
     expect(connect.targets).toEqual([]);
+  });
+});
+
+describe('ssrf: refusals never reveal what a host name resolves to (internal DNS)', () => {
+  /** A logger that keeps every line, to see what the operator gets. */
+  function recordingLogger(): Logger & { lines: [string, LogFields | undefined][] } {
+    const lines: [string, LogFields | undefined][] = [];
+    const log = (msg: string, fields?: LogFields) => void lines.push([msg, fields]);
+    return { lines, debug: log, info: log, warn: log, error: log };
+  }
+
+  it('a name resolving to 10.1.2.3 is refused without the address; the code is blocked_address and the log has it', async () => {
+    const resolver = fakeResolver({ 'db.internal.corp': ['10.1.2.3'] });
+    const logger = recordingLogger();
+    const core = testCore({ allowHosts: [], resolver, connect: spyConnector('refuse'), logger });
+    const result = await callFetch(core, { url: 'http://db.internal.corp/' });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe(
+      blocked('http://db.internal.corp', 'db.internal.corp resolves to a non-public'),
+    );
+    expect(textOf(result)).not.toContain('10.1.2.3');
+    expect(logger.lines).toContainEqual([
+      'fetch refused',
+      expect.objectContaining({ code: 'blocked_address', address: '10.1.2.3' }),
+    ]);
+    const direct = fetchPage(core, 'http://db.internal.corp/', { raw: false, checkRobots: false });
+    expect(await refusalOf(direct)).toEqual({ code: 'blocked_address', address: '10.1.2.3' });
+  });
+
+  it('a redirect to a name resolving inside is refused without the address', async () => {
+    const resolver = fakeResolver({ 'allowed.test': ['127.0.0.1'], 'db.internal.corp': ['10.1.2.3'] });
+    const core = testCore({ allowHosts: ['allowed.test'], resolver });
+    const url = `http://allowed.test:${site.port}/redirect-to?url=${encodeURIComponent('http://db.internal.corp/')}`;
+    const text = textOf(await callFetch(core, { url }));
+    expect(text).toBe(blocked('http://db.internal.corp', 'db.internal.corp resolves to a non-public'));
+    expect(text).not.toContain('10.1.2.3');
+    expect(await refusalOf(fetchPage(core, url, { raw: false, checkRobots: false }))).toEqual({
+      code: 'blocked_address',
+      address: '10.1.2.3',
+    });
+  });
+
+  it('a resolver answering with a name instead of an IP is refused without echoing that name', async () => {
+    // Checked like any other answer: not a public IP, so refused.
+    const resolver: Resolver = async () => [{ address: 'db.internal.corp', family: 4 }];
+    const core = testCore({ allowHosts: [], resolver, connect: spyConnector('refuse') });
+    const text = textOf(await callFetch(core, { url: 'http://cname.test/' }));
+    expect(text).toBe(blocked('http://cname.test', 'cname.test resolves to a non-public'));
+    expect(text).not.toContain('db.internal.corp');
+    // Allowed by name, the answer is still not connected to, and still not named.
+    const allowed = testCore({ allowHosts: ['cname.test'], resolver, connect: spyConnector('refuse') });
+    const text2 = textOf(await callFetch(allowed, { url: 'http://cname.test/' }));
+    expect(text2).toBe('Resolver returned a non-IP address for cname.test');
+    expect(
+      await refusalOf(fetchPage(allowed, 'http://cname.test/', { raw: false, checkRobots: false })),
+    ).toEqual({
+      code: 'dns_failed',
+    });
+  });
+
+  it('a connection failure to an allowed internal name names the host, not its address', async () => {
+    // A port with nothing listening: bind one, note it, close it.
+    const closed = await startSite();
+    const port = closed.port;
+    await closed.close();
+    const resolver = fakeResolver({ 'db.internal.corp': ['127.0.0.1'] });
+    const core = testCore({ allowHosts: ['db.internal.corp'], resolver });
+    const result = await callFetch(core, { url: `http://db.internal.corp:${port}/` });
+    expect(textOf(result)).toBe(
+      `Could not connect to db.internal.corp:${port}: connection failed (ECONNREFUSED)`,
+    );
+    expect(textOf(result)).not.toContain('127.0.0.1');
   });
 });

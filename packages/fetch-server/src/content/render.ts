@@ -1,6 +1,6 @@
 import { FetchError } from '../errors.js';
 import { decodeBody, parseContentType } from './charset.js';
-import { htmlToMarkdown } from './html-to-markdown.js';
+import { htmlToMarkdown, type Simplified } from './html-to-markdown.js';
 
 /** The text a fetch returns, and the line that goes before it. */
 export interface RenderedContent {
@@ -64,19 +64,19 @@ function isJson(essence: string): boolean {
   return essence === 'application/json' || essence.endsWith('+json');
 }
 
-/**
- * Turns a response body into the text the tool returns. HTML is decoded with
- * its charset and, unless `raw`, simplified to Markdown. JSON is
- * pretty-printed (unless `raw`). Other textual types pass through. Binary types are refused.
- *
- * @throws {FetchError} `unsupported_content` for binary media types.
- */
-export function renderContent(
+/** Converts an HTML page to Markdown: {@link htmlToMarkdown} here, or in a worker (`ConversionPool`). */
+export type HtmlConverter = (html: string, pageUrl: string) => Promise<Simplified>;
+
+/** A body classified and decoded: either its final text, or HTML still to convert. */
+type Prepared =
+  { rendered: RenderedContent } | { html: string; mediaType: string; charset: string; rendered?: undefined };
+
+function prepare(
   body: Uint8Array,
   contentTypeHeader: string | undefined,
   pageUrl: string,
   raw: boolean,
-): RenderedContent {
+): Prepared {
   const mediaType = parseContentType(contentTypeHeader);
   const essence = mediaType.essence;
   let html: boolean;
@@ -97,12 +97,8 @@ export function renderContent(
     html = HTML_TYPES.has(essence);
   }
   const decoded = decodeBody(body, mediaType, html);
+  if (html && !raw) return { html: decoded.text, mediaType: essence, charset: decoded.charset };
   const rawPrefix = `Content type ${contentTypeHeader ?? ''} cannot be simplified to markdown, but here is the raw content:\n`;
-  if (html && !raw) {
-    const { markdown } = htmlToMarkdown(decoded.text, pageUrl);
-    const text = markdown || '<error>Page failed to be simplified from HTML</error>';
-    return { text, prefix: '', mediaType: essence, charset: decoded.charset };
-  }
   let text = decoded.text;
   if (!raw && isJson(essence)) {
     try {
@@ -111,5 +107,44 @@ export function renderContent(
       // not valid JSON: return it as sent
     }
   }
-  return { text, prefix: rawPrefix, mediaType: essence, charset: decoded.charset };
+  return { rendered: { text, prefix: rawPrefix, mediaType: essence, charset: decoded.charset } };
+}
+
+function simplified(page: { mediaType: string; charset: string }, { markdown }: Simplified): RenderedContent {
+  const text = markdown || '<error>Page failed to be simplified from HTML</error>';
+  return { text, prefix: '', mediaType: page.mediaType, charset: page.charset };
+}
+
+/**
+ * Turns a response body into the text the tool returns. HTML is decoded with
+ * its charset and, unless `raw`, simplified to Markdown (on this thread; the
+ * tool uses {@link renderContentWith} and a worker). JSON is pretty-printed
+ * (unless `raw`). Other textual types pass through. Binary types are refused.
+ *
+ * @throws {FetchError} `unsupported_content` for binary media types.
+ */
+export function renderContent(
+  body: Uint8Array,
+  contentTypeHeader: string | undefined,
+  pageUrl: string,
+  raw: boolean,
+): RenderedContent {
+  const page = prepare(body, contentTypeHeader, pageUrl, raw);
+  return page.rendered ?? simplified(page, htmlToMarkdown(page.html, pageUrl));
+}
+
+/**
+ * {@link renderContent} with HTML converted by `convert` (the fetch tool passes its worker pool).
+ *
+ * @throws {FetchError} `unsupported_content` for binary media types, and whatever `convert` throws.
+ */
+export async function renderContentWith(
+  convert: HtmlConverter,
+  body: Uint8Array,
+  contentTypeHeader: string | undefined,
+  pageUrl: string,
+  raw: boolean,
+): Promise<RenderedContent> {
+  const page = prepare(body, contentTypeHeader, pageUrl, raw);
+  return page.rendered ?? simplified(page, await convert(page.html, pageUrl));
 }

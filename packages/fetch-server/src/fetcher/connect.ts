@@ -67,16 +67,29 @@ function guard<T>(
   });
 }
 
-function connectError(what: string, err: unknown): FetchError {
+/**
+ * An error's code, or its message with `address` cut out: socket errors name the address they
+ * tried (`connect ECONNREFUSED 10.1.2.3:80`), and caller-visible messages never name the address a
+ * host name resolved to.
+ */
+export function errorDetail(err: unknown, address: string | undefined): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code) return e.code;
+  const message = String(e.message ?? err);
+  return address ? message.split(address).join('<address>') : message;
+}
+
+function connectError(what: string, err: unknown, address?: string): FetchError {
   if (err instanceof FetchError) return err;
   const e = err as NodeJS.ErrnoException;
-  const detail = e.code ?? e.message;
+  const detail = errorDetail(err, address);
   const tlsHint =
     typeof e.code === 'string' && /CERT|SSL|TLS|ALT_NAME/.test(e.code)
       ? 'TLS handshake failed'
       : 'connection failed';
   return new FetchError('connect_failed', `Could not connect to ${what}: ${tlsHint} (${detail})`, {
     cause: err,
+    address,
   });
 }
 
@@ -103,7 +116,7 @@ function upgradeTls(
     // A TLS socket layered on a tunnel does not always tear the tunnel down with it.
     secure.once('close', () => socket.destroy());
     secure.once('secureConnect', () => settle.ok(secure));
-    secure.once('error', (err) => settle.fail(connectError(what, err)));
+    secure.once('error', (err) => settle.fail(connectError(what, err, target.address)));
     return () => secure.destroy();
   });
 }
@@ -121,13 +134,14 @@ export function createConnector(config: { proxy?: URL; ca?: string[] } = {}): Co
   const ca = config.ca?.length ? [...tls.rootCertificates, ...config.ca] : undefined;
   return async (target, options) => {
     const port = portOf(target.url);
-    const what = `${target.url.host} (${authority(target.address, target.family, port)})`;
+    // The host as the caller named it, never the address it resolved to (see resolvePinned).
+    const what = `${target.url.hostname}:${port}`;
     let socket: net.Socket;
     if (!proxy) {
       socket = await guard<net.Socket>(what, options, (settle) => {
         const s = net.connect({ host: target.address, port, family: target.family });
         s.once('connect', () => settle.ok(s));
-        s.once('error', (err) => settle.fail(connectError(what, err)));
+        s.once('error', (err) => settle.fail(connectError(what, err, target.address)));
         return () => s.destroy();
       });
     } else {
@@ -168,7 +182,7 @@ export function createConnector(config: { proxy?: URL; ca?: string[] } = {}): Co
             ),
           );
         });
-        req.once('error', (err) => settle.fail(connectError(`proxy ${proxy.host}`, err)));
+        req.once('error', (err) => settle.fail(connectError('the proxy', err)));
         req.end();
         return () => req.destroy();
       });

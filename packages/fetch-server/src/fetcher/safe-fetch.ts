@@ -6,7 +6,7 @@ import { resolvePinned, type PinnedTarget } from '../ssrf/pin.js';
 import type { Resolver } from '../ssrf/resolver.js';
 import { parseFetchUrl } from '../ssrf/url-policy.js';
 import { readBodyCapped } from './body.js';
-import type { Connector } from './connect.js';
+import { errorDetail, type Connector } from './connect.js';
 
 /** Statuses whose `Location` is followed. */
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -78,11 +78,13 @@ export function createSafeFetcher(config: SafeFetcherConfig): SafeFetcher {
     const signal = controller.signal;
     const hops: URL[] = [];
     let url = parseFetchUrl(input);
+    let address: string | undefined;
     try {
       for (;;) {
         hops.push(url);
         await options.beforeHop?.(url);
         const target = await resolvePinned(url, config.resolver, config.allowList);
+        address = target.address;
         if (signal.aborted) throw new FetchError('aborted', 'aborted');
         const { res, socket } = await requestHop(target, config, signal, options.accept ?? DEFAULT_ACCEPT);
         try {
@@ -118,11 +120,10 @@ export function createSafeFetcher(config: SafeFetcherConfig): SafeFetcher {
       }
       if (err instanceof FetchError) throw err;
       if (signal.aborted) throw new FetchError('aborted', 'The fetch was cancelled', { cause: err });
-      const e = err as NodeJS.ErrnoException;
       throw new FetchError(
         'connect_failed',
-        `Fetching ${url.origin} failed: ${e.code ?? e.message ?? 'network error'}`,
-        { cause: err },
+        `Fetching ${url.origin} failed: ${errorDetail(err, address) || 'network error'}`,
+        { cause: err, address },
       );
     } finally {
       clearTimeout(timer);

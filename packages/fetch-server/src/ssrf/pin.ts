@@ -24,6 +24,9 @@ export function bareHostname(url: URL): string {
  * to. If any address is internal (and not allow-listed) the URL is refused:
  * a name with one public and one private record is not safe to follow. The
  * first address is returned so the caller connects to it and nothing else.
+ * Error messages never name an address the host name resolved to (only a
+ * literal IP in the URL is described); a refusal carries it in
+ * {@link FetchError.address} for the operator's log.
  *
  * @throws {FetchError} `dns_failed` or `blocked_address`
  */
@@ -52,13 +55,17 @@ export async function resolvePinned(
       if (allowList.allowsAddress(address)) continue;
       const c = classifyAddress(address);
       if (c.isPublic) continue;
-      const where = address === hostname ? `${hostname} is` : `${hostname} resolves to ${address},`;
-      const range = describeRange(c);
-      const article = /^(unspecified|invalid)/.test(range) ? 'an' : 'a';
+      // Only a literal IP is described: the caller typed it (or a redirect named it). What a
+      // name resolves to stays in the log, or the tool would read internal DNS for anyone.
+      let what = `${hostname} resolves to a non-public address`;
+      if (address === hostname) {
+        const range = describeRange(c);
+        what = `${hostname} is ${/^(unspecified|invalid)/.test(range) ? 'an' : 'a'} ${range} address`;
+      }
       throw new FetchError(
         'blocked_address',
-        `Refused to fetch ${url.origin}: ${where} ${article} ${range} address. ` +
-          'Requests to internal networks are blocked (SSRF protection).',
+        `Refused to fetch ${url.origin}: ${what}. Requests to internal networks are blocked (SSRF protection).`,
+        { address },
       );
     }
   }

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 export const PKG_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(PKG_DIR, 'dist/cli.js');
+/** The HTML conversion worker's entry, which the tool runs from the sources too. */
+export const HTML_WORKER = path.join(PKG_DIR, 'dist/html-worker.js');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -16,14 +18,21 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * The CLI tests run the built bin (`dist/cli.js`), as users do. The root
+ * The CLI tests run the built bin (`dist/cli.js`), as users do, and the tool converts HTML in
+ * `dist/html-worker.js` (see global-setup.ts). The root
  * `npm test` builds first; when run alone with a stale or missing build,
- * build it here (the package's own tsup config, declarations included).
+ * build it here (the package's own tsup configs, declarations included).
  */
 export function ensureBuilt(): string {
-  const fresh = existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(path.join(PKG_DIR, 'src'));
+  const newest = newestMtime(path.join(PKG_DIR, 'src'));
+  const fresh = [CLI, HTML_WORKER].every((f) => existsSync(f) && statSync(f).mtimeMs >= newest);
   if (!fresh) {
+    // As `npm run build` does: the ESM build (which empties dist/), then the CommonJS one.
     execFileSync(process.execPath, [tsupBin()], { cwd: PKG_DIR, stdio: 'ignore' });
+    execFileSync(process.execPath, [tsupBin(), '--config', '../../scripts/tsup.cjs.ts'], {
+      cwd: PKG_DIR,
+      stdio: 'ignore',
+    });
   }
   return CLI;
 }
