@@ -1,6 +1,13 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createAuthFetch } from './http/auth-fetch.js';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  isDeadlineAware,
+  requestDeadline,
+  withinDeadline,
+  withRequestDeadline,
+} from './http/deadline.js';
 import type { FetchLike } from './http/fetch.js';
 import { toClientError } from './http/mcp-errors.js';
 import type { Logger } from './log.js';
@@ -21,7 +28,30 @@ export interface ConnectOptions {
   clientInfo?: { name: string; version: string };
   fetch?: FetchLike;
   logger?: Logger;
+  /**
+   * Deadline (ms) of each HTTP request to the MCP server: its response
+   * headers must arrive within it, else it fails with a `DeadlineError`
+   * (`kind` network, `code` timeout). A sign-in between two requests is not
+   * timed. On the MCP SDK (2025) path it also bounds each whole request:
+   * `initialize` here, and every request of an `openConnection` to a 2025
+   * server (a sign-in during one included). Default 60 s.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** {@link ConnectOptions.requestTimeoutMs} or its default. */
+export function requestTimeoutOf(opts: ConnectOptions): number {
+  return opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+}
+
+/** The MCP SDK's own timeout of a request we also time: past ours, so ours (which names the cause) fires first. */
+export const sdkTimeout = (ms: number): number => ms + 1000;
+
+/** Rejects with `signal`'s reason once it aborts. */
+const abortedWith = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) =>
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+  );
 
 /** The OAuth session {@link connect} should use, if any. */
 export function sessionFor(url: URL, opts: ConnectOptions): OAuthSession | undefined {
@@ -32,6 +62,24 @@ export function sessionFor(url: URL, opts: ConnectOptions): OAuthSession | undef
   if (opts.fetch && !sessionOpts.fetch) sessionOpts.fetch = opts.fetch;
   if (opts.logger && !sessionOpts.logger) sessionOpts.logger = opts.logger;
   return new OAuthSession(sessionOpts);
+}
+
+/**
+ * The fetch of MCP requests: credentials (session, token, headers) over the
+ * caller's fetch, with the request deadline on each HTTP request below the
+ * OAuth layer (so it does not time a sign-in).
+ */
+export function mcpFetch(session: OAuthSession | undefined, opts: ConnectOptions): FetchLike {
+  const base = opts.fetch ?? ((input, init) => fetch(input, init));
+  const authFetch = createAuthFetch({
+    ...(session ? { session } : {}),
+    ...(opts.token ? { token: opts.token } : {}),
+    ...(opts.headers ? { headers: opts.headers } : {}),
+    fetch: isDeadlineAware(base) ? base : withRequestDeadline(base),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  const ms = requestTimeoutOf(opts);
+  return requestDeadline(authFetch, () => ms);
 }
 
 /**
@@ -48,17 +96,16 @@ export function sessionFor(url: URL, opts: ConnectOptions): OAuthSession | undef
  */
 export async function connect(url: string | URL, opts: ConnectOptions = {}): Promise<Client> {
   const target = new URL(url);
-  const authFetch = createAuthFetch({
-    session: sessionFor(target, opts),
-    ...(opts.token ? { token: opts.token } : {}),
-    ...(opts.headers ? { headers: opts.headers } : {}),
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    ...(opts.logger ? { logger: opts.logger } : {}),
+  const transport = new StreamableHTTPClientTransport(target, {
+    fetch: mcpFetch(sessionFor(target, opts), opts),
   });
-  const transport = new StreamableHTTPClientTransport(target, { fetch: authFetch });
   const client = new Client(opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' });
+  const ms = requestTimeoutOf(opts);
   try {
-    await client.connect(transport);
+    // Not the SDK's `signal`: on abort it sends notifications/cancelled, which initialize must not get.
+    await withinDeadline(target.href, ms, 'did not answer initialize', (signal) =>
+      Promise.race([client.connect(transport, { timeout: sdkTimeout(ms) }), abortedWith(signal)]),
+    );
   } catch (err) {
     await transport.close().catch(() => undefined);
     throw toClientError(err, target.href);

@@ -1,8 +1,16 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { connect, sessionFor, type ConnectOptions } from './connect.js';
-import { createAuthFetch } from './http/auth-fetch.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  connect,
+  mcpFetch,
+  requestTimeoutOf,
+  sdkTimeout,
+  sessionFor,
+  type ConnectOptions,
+} from './connect.js';
+import { withinDeadline } from './http/deadline.js';
 import { toClientError } from './http/mcp-errors.js';
 import { silentLogger } from './log.js';
 import { ModernClient } from './protocol/client.js';
@@ -59,17 +67,9 @@ export async function openConnection(
   const protocol = opts.protocol ?? 'auto';
   const cache = opts.eraCache ?? defaultEraCache;
   if (allowsModern(protocol) && cache.get(target) !== 'legacy') {
-    const session = sessionFor(target, opts);
-    const fetch = createAuthFetch({
-      ...(session ? { session } : {}),
-      ...(opts.token ? { token: opts.token } : {}),
-      ...(opts.headers ? { headers: opts.headers } : {}),
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
-      ...(opts.logger ? { logger: opts.logger } : {}),
-    });
     const client = new ModernClient({
       url: target,
-      fetch,
+      fetch: mcpFetch(sessionFor(target, opts), opts),
       clientInfo: opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
       version: MODERN_VERSION,
       logger: opts.logger ?? silentLogger,
@@ -87,7 +87,7 @@ export async function openConnection(
     cache.set(target, 'legacy');
     opts.logger?.info('the server speaks MCP 2025 (session)', { reason: decision.reason });
   }
-  return legacyConnection(await connect(target, opts));
+  return legacyConnection(await connect(target, opts), target, requestTimeoutOf(opts));
 }
 
 function modernConnection(client: ModernClient): McpConnection {
@@ -113,16 +113,24 @@ function modernConnection(client: ModernClient): McpConnection {
   };
 }
 
-function legacyConnection(client: Client): McpConnection {
+/**
+ * A 2025 connection: each request's whole answer must arrive within `ms` (the
+ * MCP SDK times whole requests; its headers are timed by the fetch as well).
+ */
+function legacyConnection(client: Client, url: URL, ms: number): McpConnection {
+  const timed = <T>(method: string, call: (o: RequestOptions) => Promise<T>) =>
+    withinDeadline(url.href, ms, `did not answer ${method}`, (signal) =>
+      call({ signal, timeout: sdkTimeout(ms) }),
+    );
   return {
     era: 'legacy',
-    listTools: () => client.listTools(),
-    callTool: (p) => client.callTool(p),
-    listResources: () => client.listResources(),
-    readResource: (p) => client.readResource(p),
-    listPrompts: () => client.listPrompts(),
-    getPrompt: (p) => client.getPrompt(p),
-    raw: (message) => legacyRaw(client, message),
+    listTools: () => timed('tools/list', (o) => client.listTools(undefined, o)),
+    callTool: (p) => timed('tools/call', (o) => client.callTool(p, undefined, o)),
+    listResources: () => timed('resources/list', (o) => client.listResources(undefined, o)),
+    readResource: (p) => timed('resources/read', (o) => client.readResource(p, o)),
+    listPrompts: () => timed('prompts/list', (o) => client.listPrompts(undefined, o)),
+    getPrompt: (p) => timed('prompts/get', (o) => client.getPrompt(p, o)),
+    raw: (message) => timed(String(message.method), ({ signal }) => legacyRaw(client, message, signal!)),
     async close() {
       const t = client.transport;
       if (t instanceof StreamableHTTPClientTransport) await t.terminateSession().catch(() => undefined);
@@ -131,19 +139,26 @@ function legacyConnection(client: Client): McpConnection {
   };
 }
 
-async function legacyRaw(client: Client, m: Json): Promise<Json | undefined> {
+/** Sends `m` as it is; a request's answer is awaited until `signal` aborts. */
+async function legacyRaw(client: Client, m: Json, signal: AbortSignal): Promise<Json | undefined> {
   const transport = client.transport as StreamableHTTPClientTransport;
   if (!('id' in m)) {
     await transport.send(m as never);
     return undefined;
   }
-  const answer = new Promise<Json>((resolve) => {
-    const previous = transport.onmessage;
+  const previous = transport.onmessage;
+  const answer = new Promise<Json>((resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
     transport.onmessage = (msg) => {
       if ('id' in msg && msg.id === m.id && !('method' in msg)) resolve(msg);
       else previous?.(msg);
     };
   });
-  await transport.send(m as never);
-  return answer;
+  answer.catch(() => undefined); // a failed send is the error
+  try {
+    await transport.send(m as never);
+    return await answer;
+  } finally {
+    transport.onmessage = previous;
+  }
 }

@@ -9,6 +9,7 @@ import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 import { autoBrowser, followAuthorizationUrl } from './helpers/flow.js';
 import { startCuttingServer } from './helpers/cutting-server.js';
 import { startHangingServer } from './helpers/hanging-server.js';
+import { startScriptedServer } from './helpers/scripted-server.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 const homes: string[] = [];
@@ -196,4 +197,53 @@ describe('real processes', () => {
     expect((await bad.exited).code).toBe(2);
     expect(bad.stderr).toContain('--request-timeout must be an integer');
   });
+});
+
+/**
+ * What the host writes while the startup probe (`server/discover`) is still
+ * waiting for the server is kept (unread on stdin) and handled, in order, once
+ * the probe is over, whichever era the server turns out to speak.
+ */
+describe('bridge: host messages during the startup probe', () => {
+  for (const era of ['modern', 'legacy'] as const) {
+    it(`${era === 'modern' ? '2026-07-28' : '2025'} server: initialize, initialized and a request sent while the probe waits are all answered after it`, async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const s = await startScriptedServer(era, (m) => (m === 'server/discover' ? { after: held } : 'answer'));
+      closers.push(() => s.close());
+      const p = spawnClient(['--url', s.mcpUrl], { MCP_STREAMABLEHTTP_CLIENT_HOME: await tempHome() });
+      const lines = [
+        { jsonrpc: '2.0', id: 1, method: 'initialize', params: INIT },
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      ];
+      // Written at once, without waiting for any answer; the callback: handed to the pipe.
+      const written = new Promise<void>((resolve, reject) =>
+        p.child.stdin.write(lines.map((l) => JSON.stringify(l) + '\n').join(''), (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
+      await Promise.all([written, s.arrived('server/discover')]);
+      // The probe is still unanswered: nothing can have been answered or forwarded yet.
+      expect(p.stdout).toBe('');
+      expect(s.received).toEqual(['server/discover']);
+      release();
+
+      await p.waitForOutput(/"id":2[,}]/, { stream: 'stdout' });
+      const answers = messagesOf(p);
+      expect(answers.map((m) => m.id)).toEqual([1, 2]);
+      expect(answers[0]).toMatchObject({
+        result: { serverInfo: { name: era === 'modern' ? 'scripted-2026' : 'scripted-2025' } },
+      });
+      expect(answers[1]).toMatchObject({ result: { tools: [{ name: 'slow' }] } });
+      const posted = s.received.filter((m) => m !== 'GET');
+      expect(posted).toEqual(
+        era === 'modern'
+          ? ['server/discover', 'tools/list']
+          : ['server/discover', 'initialize', 'notifications/initialized', 'tools/list'],
+      );
+      p.child.stdin.end();
+      expect((await p.exited).code).toBe(0);
+    });
+  }
 });

@@ -400,6 +400,7 @@ export class StdioBridge {
    * Resolves when everything is closed.
    */
   async run(): Promise<void> {
+    // The host's lines written during the probe wait unread in `input` and are handled in order after it.
     this.modern = await modernBridgeFor({
       url: this.opts.url,
       fetch: this.upstream,

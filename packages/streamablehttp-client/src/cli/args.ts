@@ -186,8 +186,9 @@ Connection and auth (environment variable in brackets; a flag wins over it):
   --callback-port N         loopback callback port (default: the registered one, else free) [MCP_CLIENT_CALLBACK_PORT]
   --no-browser              print the sign-in URL, do not open a browser [MCP_CLIENT_NO_BROWSER=1]
   --auth-timeout SECONDS    how long to wait for the browser (default 300) [MCP_CLIENT_AUTH_TIMEOUT]
-  --request-timeout SECONDS bridge: deadline for each response's headers (default 60) [MCP_CLIENT_REQUEST_TIMEOUT]
-                            (the startup probe: 15 at most; streamed answers are not cut)
+  --request-timeout SECONDS deadline for each response's headers (default 60) [MCP_CLIENT_REQUEST_TIMEOUT]
+                            bridge and one-shot commands (exit 4 when missed); the bridge's startup
+                            probe: 15 at most; streamed answers are not cut (2025 one-shot: they are)
   --origin O                doctor: the browser origin whose CORS is checked [MCP_CLIENT_ORIGIN]
   --protocol P              auto (default: probe with server/discover), 2026-07-28 or 2025-11-25 [MCP_CLIENT_PROTOCOL]
 
@@ -212,7 +213,7 @@ Other:
   -h, --help                this text
   -v, --version             print the version
 
-Exit codes: 0 ok, 1 server failure, 2 usage, 3 auth failure, 4 server unreachable.
+Exit codes: 0 ok, 1 server failure, 2 usage, 3 auth failure, 4 server unreachable or request deadline missed.
 Credentials: $MCP_CLIENT_HOME (alias $MCP_STREAMABLEHTTP_CLIENT_HOME), else
 $XDG_CONFIG_HOME/mcp-streamablehttp-client (~/.config/...).
 `;

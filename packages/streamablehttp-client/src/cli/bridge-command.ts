@@ -3,14 +3,14 @@ import { StdioBridge } from '../bridge/bridge.js';
 import { EXIT_CODES } from '../errors.js';
 import { createAuthFetch } from '../http/auth-fetch.js';
 import { withRequestDeadline } from '../http/deadline.js';
-import { protocolOf } from './connection.js';
+import { protocolOf, requestTimeoutOf } from './connection.js';
 import { version, type Context } from './context.js';
-import { intFlag, trafficSession } from './oauth-flags.js';
+import { trafficSession } from './oauth-flags.js';
 
 /** Runs the bridge; SIGINT and SIGTERM end the session and exit 0. */
 export async function runBridge(ctx: Context): Promise<number> {
   const protocol = protocolOf(ctx);
-  const timeout = intFlag(ctx.flags['request-timeout'], 'request-timeout', 1, 24 * 3600);
+  const requestTimeoutMs = requestTimeoutOf(ctx);
   const session = await trafficSession(ctx);
   const authFetch = createAuthFetch({
     // The deadline times each HTTP request to the server, not a sign-in between them.
@@ -28,7 +28,7 @@ export async function runBridge(ctx: Context): Promise<number> {
     logger: ctx.log,
     protocol,
     clientInfo: { name: 'mcp-streamablehttp-client', version: version() },
-    ...(timeout !== undefined ? { requestTimeoutMs: timeout * 1000 } : {}),
+    ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
   });
   const stop = () => void bridge.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

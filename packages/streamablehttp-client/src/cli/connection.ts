@@ -8,7 +8,7 @@ import {
   type ProtocolPreference,
 } from '../protocol/versions.js';
 import { version, type Context } from './context.js';
-import { trafficSession } from './oauth-flags.js';
+import { intFlag, trafficSession } from './oauth-flags.js';
 
 /** `--protocol`: which MCP era to speak (default `auto`: probe with `server/discover`). */
 export function protocolOf(ctx: Context): ProtocolPreference {
@@ -17,8 +17,15 @@ export function protocolOf(ctx: Context): ProtocolPreference {
   return p;
 }
 
+/** `--request-timeout` in ms, checked (1 s to a day); `undefined` when not given (the default applies). */
+export function requestTimeoutOf(ctx: Context): number | undefined {
+  const seconds = intFlag(ctx.flags['request-timeout'], 'request-timeout', 1, 24 * 3600);
+  return seconds === undefined ? undefined : seconds * 1000;
+}
+
 async function connectClient(ctx: Context): Promise<McpConnection> {
   const protocol = protocolOf(ctx);
+  const requestTimeoutMs = requestTimeoutOf(ctx);
   const session = await trafficSession(ctx);
   return openConnection(ctx.url, {
     ...(session ? { oauth: session } : {}),
@@ -27,6 +34,7 @@ async function connectClient(ctx: Context): Promise<McpConnection> {
     logger: ctx.log,
     clientInfo: { name: 'mcp-streamablehttp-client', version: version() },
     protocol,
+    ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
   });
 }
 

@@ -31,13 +31,17 @@ export function markDeadlineAware<F extends FetchLike>(f: F): F {
   return f;
 }
 
-/** The error a request that missed its deadline fails with (`kind` network, `code` timeout). */
+/**
+ * The error a request that missed its deadline fails with (`kind` network,
+ * `code` timeout). `what` says what did not come in time (default: the
+ * response, i.e. its headers).
+ */
 export class DeadlineError extends ClientError {
-  constructor(url: string, ms: number) {
+  constructor(url: string, ms: number, what = 'sent no response') {
     super(
       'network',
       'timeout',
-      `${url} sent no response within ${ms / 1000} s (request deadline; see --request-timeout)`,
+      `${url} ${what} within ${ms / 1000} s (request deadline; see --request-timeout)`,
     );
   }
 }
@@ -114,4 +118,28 @@ export function requestDeadline(f: FetchLike, ms: () => number): FetchLike {
     return (input, init = {}) => f(input, { ...init, [REQUEST_DEADLINE]: ms() } as RequestInit);
   const timed = withRequestDeadline(f);
   return (input, init = {}) => timed(input, { ...init, [REQUEST_DEADLINE]: ms() } as RequestInit);
+}
+
+/**
+ * Runs `run` with a signal that aborts after `ms` with a {@link DeadlineError}
+ * saying `what` did not come, for a whole answer that must arrive in time (an
+ * MCP SDK request, which takes the signal). If `run` fails once the deadline
+ * has passed, it fails with that error.
+ */
+export async function withinDeadline<T>(
+  url: string,
+  ms: number,
+  what: string,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new DeadlineError(url, ms, what)), ms);
+  try {
+    return await run(abort.signal);
+  } catch (err) {
+    if (abort.signal.aborted) throw abort.signal.reason;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
