@@ -97,6 +97,14 @@ export const stdioServiceSchema = z.strictObject({
     .describe(
       'Most requests of one 2025 session waiting for the child at once; more get 429 (a JSON-RPC batch that would pass it is refused whole).',
     ),
+  maxStreamQueueBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(8 * 1024 * 1024)
+    .describe(
+      "Most bytes an event stream of a session holds for a client that stops reading (node's buffer included); beyond, the stream is cut and its queue freed (the client can reconnect). Also bounds the messages held for a session's next GET stream.",
+    ),
   stateless: statelessPoolSchema,
 });
 
