@@ -16,6 +16,9 @@ const svc = (url: string, extra: Partial<HttpServiceConfig> = {}): HttpServiceCo
   enabled: true,
   forwardIdentity: true,
   timeout: 5,
+  maxSessions: 1000,
+  maxSessionsPerUser: 10,
+  sessionTimeout: 3600,
   ...extra,
 });
 const alice = { sub: 'u-alice', name: 'Alice Ö', clientId: 'c1', scopes: ['mcp:api'] };

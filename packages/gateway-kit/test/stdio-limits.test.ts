@@ -1,3 +1,4 @@
+import { fixtureMcpServerCommand } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServices } from '../src/config/defaults.js';
 import { resolveConfig } from '../src/config/load.js';
@@ -214,5 +215,74 @@ describe('stdio service fields reach the bridge', () => {
     const again = await b.handle(nap('d'), alice);
     expect(again.status).toBe(200);
     expect(await again.text()).toContain('"result"');
+  });
+
+  it("stdio config: maxStreamQueueBytes cuts a session's event stream whose client stops reading (through the gateway)", async () => {
+    const { config } = resolveConfig(
+      {
+        issuer: ISSUER,
+        store: { type: 'memory' },
+        services: {
+          fixture: { type: 'stdio', ...fixtureMcpServerCommand(), maxStreamQueueBytes: 64 * 1024 },
+        },
+      },
+      { env: {} },
+    );
+    const g = await createGateway(config, { logger: createLogger('silent'), processMetrics: false });
+    try {
+      await g.users.put('alice', 'alice-password');
+      const { access_token } = await issueToken(g, 'alice', 'fixture');
+      const send = (body: unknown, headers: Record<string, string> = {}) =>
+        g.fetch(
+          new Request(`${ISSUER}/fixture/mcp`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+              authorization: `Bearer ${access_token}`,
+              ...headers,
+            },
+            body: JSON.stringify(body),
+          }),
+        );
+      // 2025-03-26: the revision with JSON-RPC batches.
+      const opened = await send(
+        initialize({
+          protocolVersion: '2025-03-26',
+          capabilities: {},
+          clientInfo: { name: 't', version: '1' },
+        }),
+      );
+      expect(opened.status).toBe(200);
+      await opened.text();
+      const session = { 'mcp-session-id': opened.headers.get('mcp-session-id')! };
+      // 16 answers of 256 KiB on one event stream: 4 MiB, half the bridge's 8 MiB default.
+      const calls = Array.from({ length: 16 }, (_, i) => ({
+        jsonrpc: '2.0',
+        id: `big-${i}`,
+        method: 'tools/call',
+        params: { name: 'big', arguments: { bytes: 256 * 1024 } },
+      }));
+      const stream = await send(calls, session);
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get('content-type')).toContain('text/event-stream');
+      // Connected to its reader, which reads nothing yet.
+      const reader = stream.body!.getReader();
+      // The child answers in order: once a later call is answered, every big answer reached the stream.
+      const after = await send(
+        {
+          jsonrpc: '2.0',
+          id: 'after',
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { text: 'on' } },
+        },
+        { ...session, accept: 'application/json' },
+      );
+      expect(await after.json()).toMatchObject({ id: 'after', result: { content: [{ text: 'on' }] } });
+      // Past 64 KiB waiting the stream was cut and its queue freed: nothing more to read.
+      await expect(reader.read()).rejects.toThrow(/more than 65536 bytes queued/);
+    } finally {
+      await g.close(0);
+    }
   });
 });

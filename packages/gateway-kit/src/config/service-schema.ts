@@ -97,6 +97,14 @@ export const stdioServiceSchema = z.strictObject({
     .describe(
       'Most requests of one 2025 session waiting for the child at once; more get 429 (a JSON-RPC batch that would pass it is refused whole).',
     ),
+  maxStreamQueueBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(8 * 1024 * 1024)
+    .describe(
+      "Most bytes an event stream of a session holds for a client that stops reading (node's buffer included); beyond, the stream is cut and its queue freed (the client can reconnect). Also bounds the messages held for a session's next GET stream.",
+    ),
   stateless: statelessPoolSchema,
 });
 
@@ -151,6 +159,26 @@ export const httpServiceSchema = z.strictObject({
     ),
   forwardIdentity: z.boolean().default(true).describe('Add X-User-Id and X-User-Name headers upstream.'),
   timeout: seconds('Seconds to wait for the upstream to start answering.', 60),
+  maxSessions: z
+    .number()
+    .int()
+    .positive()
+    .default(1000)
+    .describe(
+      'Most upstream 2025 sessions bound to their users, all users together; an initialize beyond gets 503 (Retry-After) and the session it opened is ended upstream.',
+    ),
+  maxSessionsPerUser: z
+    .number()
+    .int()
+    .positive()
+    .default(10)
+    .describe(
+      "Most upstream 2025 sessions of one user; opening another forgets the user's least recently used one (404 from then on).",
+    ),
+  sessionTimeout: seconds(
+    'Idle seconds before the gateway forgets an upstream 2025 session (404 from then on: the client opens a new one).',
+    3600,
+  ),
 });
 
 /** The built-in fetch server, in-process. */

@@ -206,6 +206,7 @@ export async function createGateway(
         { requestStateSecret: await sharedRequestStateSecret(store) },
         signIn,
         telemetry,
+        store,
       ),
     store,
     config.admin.allowStdioServices,

@@ -1,24 +1,49 @@
+import { MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import type { HttpServiceConfig } from '../config/schema.js';
 import type { Identity } from '../identity.js';
 import { HttpServiceProxy } from '../proxy/http-proxy.js';
 import type { UpstreamSignIn } from '../upstream/sign-in.js';
 import type { BackendCall, ServiceBackend } from './backend.js';
 import { forwardedRequest } from './forwarded-request.js';
+import { endSessionRequest, HttpSessionOwners, serveOwnedSession } from './http-session-owners.js';
 
-/** An `http` service: the reverse proxy to its upstream (with the users' own upstream tokens under `oauth` credentials). */
+/**
+ * An `http` service: the reverse proxy to its upstream (with the users' own upstream tokens under
+ * `oauth` credentials). Its 2025 sessions are bound to the users who opened them, in `store`
+ * (shared by the instances on it; default: this process's memory).
+ */
 export function httpBackend(
   name: string,
   config: HttpServiceConfig,
   signIn?: UpstreamSignIn,
+  store: Store = new MemoryStore(),
 ): ServiceBackend {
   const cred = config.credentials;
   const upstream =
     cred?.type === 'oauth' && signIn ? signIn.source(name, { url: config.url, ...cred }) : undefined;
   const proxy = new HttpServiceProxy(name, config, upstream ? { upstream } : {});
+  const owners = new HttpSessionOwners(store, name, {
+    maxSessions: config.maxSessions,
+    maxSessionsPerUser: config.maxSessionsPerUser,
+    idleMs: config.sessionTimeout * 1000,
+  });
   return {
     kind: 'http',
     handle: (request: Request, identity: Identity, call: BackendCall = {}) =>
-      proxy.handle(forwardedRequest(request, call.body), identity, call.body, call.info?.signal, call.trace),
+      serveOwnedSession(owners, request, identity.sub, {
+        forward: () =>
+          proxy.handle(
+            forwardedRequest(request, call.body),
+            identity,
+            call.body,
+            call.info?.signal,
+            call.trace,
+          ),
+        end: async (id) => {
+          const res = await proxy.handle(endSessionRequest(request, id), identity);
+          await res.body?.cancel();
+        },
+      }),
     ready: () => proxy.ready(),
     close: async () => {
       if (upstream) signIn?.remove(name);

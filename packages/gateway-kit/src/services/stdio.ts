@@ -71,6 +71,7 @@ export function stdioBackend(
     maxRequestTimeoutMs: config.maxRequestTimeout * 1000,
     initializeTimeoutMs: config.initializeTimeout * 1000,
     maxInFlightPerSession: config.maxInFlightPerSession,
+    maxStreamQueueBytes: config.maxStreamQueueBytes,
     poolSize: config.identityEnv ? 0 : config.poolSize,
     logger: childLogger(log, { service: name }),
     // The same key on every instance sharing the store: an MRTR retry may land on any of them.
