@@ -16,6 +16,7 @@ import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { listeningGateway } from './helpers/listening.js';
 import { legacyMcpServer, type LegacyServer } from './helpers/legacy-mcp-server.js';
+import { sseMessages } from './helpers/sse-messages.js';
 
 const WATCHED = 'fixture://watched';
 const SUB = 'io.modelcontextprotocol/subscriptionId';
@@ -309,25 +310,3 @@ describe('federated resource subscriptions', () => {
     expect(body.error.code).toBe(-32601);
   });
 });
-
-/** The JSON messages of an SSE body, one by one. */
-async function* sseMessages(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for (;;) {
-      let end: number;
-      while ((end = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, end).replace(/\r$/, '');
-        buffer = buffer.slice(end + 1);
-        if (line.startsWith('data:')) yield JSON.parse(line.slice(5).trim());
-      }
-      const { done, value } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-}

@@ -19,8 +19,13 @@ export const LIST_KINDS = {
 } as const;
 export type ListKind = keyof typeof LIST_KINDS;
 
-/** Asks one member: `(service, method, params)` → its reply. */
-export type Ask = (service: string, method: string, params: Record<string, unknown>) => Promise<MemberReply>;
+/** Asks one member: `(service, method, params)` → its reply; `headers`: more request headers (`Mcp-Param-*`). */
+export type Ask = (
+  service: string,
+  method: string,
+  params: Record<string, unknown>,
+  headers?: Record<string, string>,
+) => Promise<MemberReply>;
 
 /** Milliseconds a routing table stays fresh for calls (a list refreshes it at once). */
 export const ROUTING_TTL_MS = 30_000;

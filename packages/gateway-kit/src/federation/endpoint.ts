@@ -19,11 +19,19 @@ import type { FederatedTool, FederationHooks } from './hooks.js';
 import { LegacyMemberSessions, refusesModern, userOwner } from './legacy-member.js';
 import { memberRequest, type MemberReply, type MemberRequestOptions, type RpcError } from './member.js';
 import { ownerByPrefix, templateMatcher, type Owner } from './names.js';
+import { MemberParamHeaders } from './param-headers.js';
 import type { FederatedRoute } from './resource.js';
 import { toolAnnotations } from './tool-annotations.js';
 
 /** JSON-RPC codes of the endpoint's own refusals. */
-const Code = { MethodNotFound: -32601, InvalidParams: -32602, ResourceNotFound: -32002 } as const;
+const Code = {
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  /** The 2025 code (2026-07-28 callers get -32602 instead: `eras.ts`). */
+  ResourceNotFound: -32002,
+  /** A member's refusal of a call whose `Mcp-Param-*` headers do not match its tool (SEP-2243). */
+  HeaderMismatch: -32020,
+} as const;
 
 /**
  * The capabilities a federated endpoint declares: `listChanged` when at least
@@ -83,6 +91,8 @@ export class FederatedEndpoint {
   private readonly legacyOnly = new Set<string>();
   private readonly legacy: LegacyMemberSessions;
   private readonly completions = new MemberCompletions();
+  /** The members' tools' `x-mcp-header` declarations, learnt from their lists. */
+  private readonly paramHeaders = new MemberParamHeaders();
 
   constructor(
     readonly route: FederatedRoute,
@@ -90,7 +100,9 @@ export class FederatedEndpoint {
   ) {
     this.catalogs = new Catalogs(route.config, deps.logger);
     this.catalogs.onMerged = (kind, merged) => {
-      if (kind === 'tools') this.learnTools(merged.owners.values());
+      if (kind !== 'tools') return;
+      this.learnTools(merged.owners.values());
+      this.paramHeaders.learn(merged);
     };
     const { maxSessions, sessionTimeout } = route.config;
     this.legacy = new LegacyMemberSessions({ maxSessions, idleMs: sessionTimeout * 1000 });
@@ -146,10 +158,11 @@ export class FederatedEndpoint {
     const { trace } = req;
     const t = this.deps.telemetry;
     if (!trace || !t)
-      return (service, method, params) => this.askMember(owner, service, method, params, opts);
-    return async (service, method, params) => {
+      return (service, method, params, headers) =>
+        this.askMember(owner, service, method, params, headers ? { ...opts, headers } : opts);
+    return async (service, method, params, headers) => {
       const member = new MemberTrace(t, trace, service, method);
-      const reply = await this.askMember(owner, service, method, params, { ...opts, trace: member });
+      const reply = await this.askMember(owner, service, method, params, { ...opts, headers, trace: member });
       member.end(reply);
       return reply;
     };
@@ -272,10 +285,32 @@ export class FederatedEndpoint {
     this.deps.onToolCall?.(owner.service, owner.original, req.identity, req.params.arguments);
     // Unprefixed (`conditional` without a collision, `never`): the caller's params as they are.
     const params = owner.original === name ? req.params : { ...req.params, name: owner.original };
-    const reply = await ask(owner.service, 'tools/call', params);
+    const reply = await this.askCall(owner, params, req.identity.sub, members, ask);
     // Counted as a direct call is: answered with a result (an error is not a call).
     if ('result' in reply) this.deps.metrics?.countToolCall(owner.service, owner.original);
     return reply;
+  }
+
+  /**
+   * Asks `owner` for a tool call, with the `Mcp-Param-*` headers its tool declares
+   * (SEP-2243). A member that refuses them (`-32020`: its tool changed, or was never
+   * listed here) is listed again and, when that shows other headers, asked once more.
+   */
+  private async askCall(
+    owner: Owner,
+    params: Record<string, unknown>,
+    user: string,
+    members: string[],
+    ask: Ask,
+  ): Promise<MemberReply> {
+    const args = params.arguments;
+    const headers = this.paramHeaders.headers(owner.service, owner.original, args);
+    const reply = await ask(owner.service, 'tools/call', params, headers);
+    if (!('error' in reply) || reply.error.code !== Code.HeaderMismatch) return reply;
+    await this.catalogs.list('tools', user, members, ask);
+    const again = this.paramHeaders.headers(owner.service, owner.original, args);
+    if (JSON.stringify(again) === JSON.stringify(headers)) return reply;
+    return ask(owner.service, 'tools/call', params, again);
   }
 
   /** Teaches the metrics the members' published tool names (the `tool` label's bound). */

@@ -15,9 +15,25 @@ import type { MemberReply } from './member.js';
 /** The endpoint's `serverInfo`. */
 export const FEDERATED_SERVER_INFO = { name: 'mcp-gateway-federated', version: VERSION };
 
-/** Methods whose 2026 results carry `ttlMs`/`cacheScope` (SEP-2549); per-user lists: never shared, not cached. */
-const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']);
+/** The merged lists, whose 2026 results carry the endpoint's `ttlMs`/`cacheScope` (SEP-2549): per-user, never shared, not cached. */
+const LISTS = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list']);
 const NO_CACHE = { ttlMs: 0, cacheScope: 'private' };
+
+/**
+ * Methods whose "resource not found" is `-32002` in 2025 and `-32602` in 2026-07-28 (which
+ * forbids emitting `-32002`): the endpoint's own refusals and a 2025-only member's.
+ */
+const RESOURCE_METHODS = new Set(['resources/read', 'completion/complete']);
+const RESOURCE_NOT_FOUND_2025 = -32002;
+
+/** Methods the 2026-07-28 wire removed (still served to 2025 sessions): `404` and `-32601` there. */
+export const REMOVED_IN_MODERN: ReadonlySet<string> = new Set([
+  'ping',
+  'initialize',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
 
 /** The revision a 2025 session speaks: the client's when supported, else the newest 2025 one. */
 export function negotiatedVersion(requested: unknown): string {
@@ -55,14 +71,25 @@ export function discoverResult(instructions: string, capabilities: Capabilities)
 /**
  * A reply dressed for a 2026-07-28 caller: `resultType` (a member's
  * `input_required` result passes through, so its retry comes back here and
- * is routed to the same member) and, on lists, the cache hints.
+ * is routed to the same member), the cache hints on lists (the endpoint's) and
+ * on a complete `resources/read` (the member's own, else "not cached"), and
+ * "resource not found" as `-32602`.
  */
 export function modernReply(method: string, reply: MemberReply): MemberReply {
-  if ('error' in reply) return reply;
+  if ('error' in reply) {
+    if (reply.error.code !== RESOURCE_NOT_FOUND_2025 || !RESOURCE_METHODS.has(method)) return reply;
+    return { error: { ...reply.error, code: -32602 } };
+  }
+  const r = reply.result;
+  const list = LISTS.has(method);
+  const hintless =
+    method === 'resources/read' &&
+    r.resultType !== 'input_required' &&
+    (typeof r.ttlMs !== 'number' || typeof r.cacheScope !== 'string');
   // A member's answer that says its `resultType` (2026-07-28 members do) is dressed already: not copied.
-  if (typeof reply.result.resultType === 'string' && !CACHEABLE.has(method)) return reply;
-  const result: Record<string, unknown> = { resultType: 'complete', ...reply.result };
-  if (CACHEABLE.has(method)) Object.assign(result, NO_CACHE);
+  if (typeof r.resultType === 'string' && !list && !hintless) return reply;
+  const result: Record<string, unknown> = { resultType: 'complete', ...r };
+  if (list || hintless) Object.assign(result, NO_CACHE);
   return { result };
 }
 

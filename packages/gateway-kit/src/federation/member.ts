@@ -18,6 +18,7 @@ import type { ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 import type { ServiceBackend } from '../services/backend.js';
 import type { ServiceEntry } from '../services/registry.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
+import { headerValue } from './param-headers.js';
 import { syntheticRequest } from './synthetic-request.js';
 
 export { syntheticRequest } from './synthetic-request.js';
@@ -52,11 +53,6 @@ const NAMED: Record<string, 'name' | 'uri'> = {
   'resources/read': 'uri',
 };
 
-/** A header value as SEP-2243 sends it: as is when printable ASCII, else `=?base64?…?=`. */
-function headerValue(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : `=?base64?${Buffer.from(value).toString('base64')}?=`;
-}
-
 /** What a member request carries besides method and params. */
 export interface MemberRequestOptions {
   identity: Identity;
@@ -66,6 +62,8 @@ export interface MemberRequestOptions {
   timeoutMs: number;
   /** The edge's facts of the client's request (its lazy disconnect `signal`). */
   info?: RequestInfo | undefined;
+  /** More headers (lower-case names): a tool call's `Mcp-Param-*` (`param-headers.ts`). */
+  headers?: Record<string, string> | undefined;
   /** The member request's trace, when telemetry is on: the backend's hops are its children. */
   trace?: HopTracer | undefined;
 }
@@ -93,6 +91,7 @@ export function memberRequest(
   };
   const nameKey = NAMED[method];
   if (nameKey && typeof params[nameKey] === 'string') headers['mcp-name'] = headerValue(params[nameKey]);
+  if (opts.headers) Object.assign(headers, opts.headers);
   return new Promise((resolve) => new MemberCall(entry, backend, message, opts, resolve).start(headers));
 }
 

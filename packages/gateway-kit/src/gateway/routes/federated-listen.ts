@@ -100,6 +100,39 @@ function resourceUris(wanted: Record<string, unknown>): string[] | undefined {
   return [...new Set(uris)];
 }
 
+/**
+ * The writes of a `subscriptions/listen` stream, the acknowledgement first (the spec's MUST):
+ * whatever comes before {@link acknowledge} (a change, a resource update, the end) is held
+ * and written, in order, right after it.
+ */
+class AckFirst {
+  private held: unknown[] | undefined = [];
+  private ending = false;
+
+  constructor(private readonly stream: Stream) {}
+
+  write(msg: unknown): void {
+    if (this.held) this.held.push(msg);
+    else this.stream.write(msg);
+  }
+
+  /** Writes `last` and closes the stream (once acknowledged). */
+  end(last: unknown): void {
+    this.write(last);
+    if (this.held) this.ending = true;
+    else this.stream.close();
+  }
+
+  /** Writes the acknowledgement, then what was held. */
+  acknowledge(ack: unknown): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    this.stream.write(ack);
+    for (const msg of held) this.stream.write(msg);
+    if (this.ending) this.stream.close();
+  }
+}
+
 /** True when an `Accept` header takes event streams. */
 export const acceptsEvents = (accept: string | null) => (accept ?? '').includes('text/event-stream');
 
@@ -199,20 +232,20 @@ export class FederatedListen {
       remove?.();
       this.resources?.release(key);
     });
-    const done = () => {
-      stream.write({ jsonrpc: '2.0', id, result: { resultType: 'complete', _meta: tag } });
-      stream.close();
-    };
+    // Nothing may precede the acknowledgement: what comes while member listens open and
+    // resource subscriptions are taken waits for it.
+    const out = new AckFirst(stream);
+    const done = () => out.end({ jsonrpc: '2.0', id, result: { resultType: 'complete', _meta: tag } });
     if (kinds.length === 0 && !uris?.length) {
       // Nothing to listen to: the empty filter acknowledged, the subscription ended at once.
-      stream.write(ack());
+      out.acknowledge(ack());
       done();
       return stream.response;
     }
     const listener: Listener = {
       send: (kind) => {
         if (kinds.includes(kind))
-          stream.write({ jsonrpc: '2.0', method: LIST_CHANGED[kind], params: { _meta: tag } });
+          out.write({ jsonrpc: '2.0', method: LIST_CHANGED[kind], params: { _meta: tag } });
       },
       close: done,
     };
@@ -222,42 +255,32 @@ export class FederatedListen {
       stream.close();
       throw err;
     }
-    const resources =
-      uris?.length && !stream.ended ? await this.takeResources(key, identity, uris, tag, stream) : undefined;
-    if (resources?.taken.length) honoured.resourceSubscriptions = resources.taken;
-    stream.write(ack());
-    resources?.flush();
+    const taken =
+      uris?.length && !stream.ended ? await this.takeResources(key, identity, uris, tag, out, stream) : [];
+    if (taken.length) honoured.resourceSubscriptions = taken;
+    out.acknowledge(ack());
     // Only resource subscriptions asked for, and none taken: nothing to listen to.
-    if (kinds.length === 0 && !resources?.taken.length) done();
+    if (kinds.length === 0 && !taken.length) done();
     if (stream.ended) remove();
     return stream.response;
   }
 
-  /**
-   * Takes the stream's resource subscriptions; updates that come before the
-   * acknowledgement wait until `flush` (the acknowledgement comes first).
-   */
+  /** Takes the stream's resource subscriptions (their updates written through `out`); the URIs taken. */
   private async takeResources(
     key: string,
     identity: Identity,
     uris: string[],
     tag: Record<string, unknown>,
+    out: AckFirst,
     stream: Stream,
-  ): Promise<{ taken: string[]; flush(): void }> {
+  ): Promise<string[]> {
     const resources = this.resources!;
-    let early: unknown[] | undefined = [];
-    const taken = await resources.subscribe(key, identity, uris, (params) => {
-      const msg = { jsonrpc: '2.0', method: RESOURCE_UPDATED, params: { ...params, _meta: tag } };
-      if (early) early.push(msg);
-      else stream.write(msg);
-    });
+    const taken = await resources.subscribe(key, identity, uris, (params) =>
+      out.write({ jsonrpc: '2.0', method: RESOURCE_UPDATED, params: { ...params, _meta: tag } }),
+    );
     // The client went while they were taken.
     if (stream.ended) resources.release(key);
-    const flush = () => {
-      for (const msg of early ?? []) stream.write(msg);
-      early = undefined;
-    };
-    return { taken, flush };
+    return taken;
   }
 
   /** Ends every stream. */

@@ -3,6 +3,7 @@
  * `federated-batch.ts` serves), read and parsed (a non-JSON body is refused), and the
  * JSON-RPC answer written back.
  */
+import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error';
 import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { GatewayError, JsonRpcCode } from '../../errors.js';
 import type { MemberReply } from '../../federation/member.js';
@@ -18,11 +19,15 @@ export interface RpcMessage {
   params?: unknown;
 }
 
-/** A JSON-RPC answer to `id` (a member's result as the member serialised it, when known: not serialised again). */
+/**
+ * A JSON-RPC answer to `id` (a member's result as the member serialised it, when known: not
+ * serialised again), HTTP 200 unless `status` says otherwise.
+ */
 export function rpc(
   id: string | number | null,
   reply: MemberReply,
   headers: Record<string, string> = {},
+  status = 200,
 ): Response {
   const body =
     'error' in reply
@@ -31,10 +36,17 @@ export function rpc(
         ? `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${reply.resultText}}`
         : JSON.stringify({ jsonrpc: '2.0', id, result: reply.result });
   return lazyResponse(body, {
-    status: 200,
+    status,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
   });
 }
+
+/**
+ * The answer to a 2026-07-28 request: a method nobody implements (`-32601`, the endpoint's
+ * or a member's) is HTTP 404 there (SEP-2575), as the bridge answers it.
+ */
+export const modernRpc = (id: string | number | null, reply: MemberReply): Response =>
+  rpc(id, reply, {}, 'error' in reply && reply.error.code === JSONRPC_ERROR_CODES.MethodNotFound ? 404 : 200);
 
 /** A message's params when they are an object, else none. */
 export const paramsOf = (m: RpcMessage): Record<string, unknown> =>

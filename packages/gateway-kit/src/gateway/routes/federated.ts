@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { logEnabled } from '@mcp-gateway/internal/log';
+import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error';
 import { GatewayError } from '../../errors.js';
 import type { FederatedEndpointConfig } from '../../federation/config.js';
 import { FederatedEndpoint, federatedCapabilities } from '../../federation/endpoint.js';
@@ -9,6 +10,7 @@ import {
   legacyReply,
   modernReply,
   negotiatedVersion,
+  REMOVED_IN_MODERN,
 } from '../../federation/eras.js';
 import type { FederationHooks } from '../../federation/hooks.js';
 import { federatedRoute, federatedScopes } from '../../federation/resource.js';
@@ -27,7 +29,7 @@ import type { OwnRoute, RouteContext } from './context.js';
 import { admitFederated } from './federated-admission.js';
 import { FederatedInputs, isResponse, legacyMeta } from './federated-input.js';
 import { serveBatch, type BatchHost } from './federated-batch.js';
-import { paramsOf, readMessage, rpc, type RpcMessage } from './federated-message.js';
+import { modernRpc, paramsOf, readMessage, rpc, type RpcMessage } from './federated-message.js';
 import { FederatedListen } from './federated-listen.js';
 import { FederatedSubscriptions } from './federated-subscriptions.js';
 import { withHeaders } from './headers.js';
@@ -229,6 +231,10 @@ class FederatedHttp {
       return rpc(id, { result: discoverResult(this.instructions, capabilities) });
     }
     if (m.id === undefined) return new Response(null, { status: 202 });
+    if (REMOVED_IN_MODERN.has(method)) {
+      const message = `Method not found: ${method} is not part of MCP 2026-07-28`;
+      return modernRpc(id, { error: { code: JSONRPC_ERROR_CODES.MethodNotFound, message } });
+    }
     const params = paramsOf(m);
     if (method === 'subscriptions/listen') {
       try {
@@ -253,7 +259,7 @@ class FederatedHttp {
       await this.endpoint.serve({ method, params, identity, meta, info, trace }),
     );
     trace?.replied(reply);
-    return rpc(id, reply);
+    return modernRpc(id, reply);
   }
 
   /** A 2025 request: `initialize` opens a session; anything else needs the caller's own session. */
