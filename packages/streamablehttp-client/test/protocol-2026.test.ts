@@ -121,6 +121,39 @@ describe('MCP 2026-07-28 client: era probe, request envelope, headers', () => {
   });
 });
 
+describe('result types (2026-07-28 basic "ResultType")', () => {
+  it('a result whose resultType this client does not know is an error, not a result; none at all reads as complete', async () => {
+    const l = await listen(async (req) => {
+      const m = (await req.json()) as { id: number; method: string; params: { name?: string } };
+      const result: Record<string, unknown> =
+        m.method === 'server/discover'
+          ? {
+              supportedVersions: ['2026-07-28'],
+              capabilities: { tools: {} },
+              serverInfo: { name: 'result-types', version: '1' },
+            }
+          : m.method === 'tools/list'
+            ? {
+                tools: [
+                  { name: 'later', inputSchema: { type: 'object' } },
+                  { name: 'old', inputSchema: { type: 'object' } },
+                ],
+              }
+            : m.params.name === 'later'
+              ? { resultType: 'task', content: [{ type: 'text', text: 'not a result' }] }
+              : { content: [{ type: 'text', text: 'no resultType' }] };
+      return Response.json({ jsonrpc: '2.0', id: m.id, result });
+    });
+    closers.push(() => l.close());
+    const c = await openConnection(l.url, { eraCache: new EraCache() });
+    const err = await c.callTool({ name: 'later' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServerError);
+    expect((err as ServerError).code).toBe('jsonrpc_-32603');
+    expect((err as ServerError).message).toContain('unknown resultType "task"');
+    expect(textOf(await c.callTool({ name: 'old' }))).toBe('no resultType');
+  });
+});
+
 describe('answer streams (text/event-stream)', () => {
   it('an answer stream with bare CR line ends, a CRLF split across writes and multi-line data is read', async () => {
     const writes = [

@@ -71,6 +71,24 @@ const MAX_TOOL_PAGES = 20;
  * and retried with a new id, the `inputResponses` and the exact `requestState`.
  * JSON-RPC errors come back as answers, never thrown.
  */
+/**
+ * The result types this client understands (MCP 2026-07-28 basic/index "ResultType"): `complete`,
+ * `input_required`, and none at all (servers of earlier revisions, read as `complete`).
+ */
+const KNOWN_RESULT_TYPES = new Set<string | undefined>([undefined, 'complete', 'input_required']);
+
+/** An answer whose `resultType` this client does not know: invalid, as the revision requires. */
+function unknownResultType(id: Id | null, status: number, resultType: unknown): RpcAnswer {
+  return {
+    id,
+    status,
+    error: {
+      code: JSONRPC_ERROR_CODES.InternalError,
+      message: `the server answered with a result of unknown resultType ${JSON.stringify(resultType)}`,
+    },
+  };
+}
+
 export class ModernClient {
   readonly url: URL;
   version: string;
@@ -194,6 +212,8 @@ export class ModernClient {
     for (let round = 0; ; round++) {
       const answer = await this.send(method, current, { ...opts, headers });
       const result = answer.result;
+      if (result && !opts.asIs && !KNOWN_RESULT_TYPES.has(result.resultType as string | undefined))
+        return unknownResultType(answer.id, answer.status, result.resultType);
       if (result?.resultType !== 'input_required' || opts.asIs) {
         if (method === 'tools/list' && result) return { ...answer, result: this.learnTools(result) };
         return answer;
