@@ -49,6 +49,16 @@ export {
 } from './services/request-state-key.js';
 export { fetchBackend } from './services/fetch.js';
 export { httpBackend } from './services/http.js';
+export { RuntimeHttpGuard, runtimeHttpRule } from './services/runtime-http.js';
+export {
+  systemResolver,
+  guardedFetch,
+  AddressRefusedError,
+  type Resolver,
+  type ResolvedAddress,
+  type AddressRule,
+  type UpstreamFetch,
+} from './http/address-guard.js';
 export { HttpServiceProxy } from './proxy/http-proxy.js';
 export { createNodeServer, type NodeServer, type FetchHandler, type RequestInfo } from './http/node.js';
 export {

@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import type { GatewayConfigInput } from '../src/config/schema.js';
-import { createGateway, type Gateway } from '../src/gateway/create.js';
+import { createGateway, type CreateGatewayOptions, type Gateway } from '../src/gateway/create.js';
 import { createLogger } from '../src/ops/logger.js';
 
 /** The issuer of in-process test gateways (never listened on: tests call `gateway.fetch`). */
@@ -16,13 +16,14 @@ export function testGateways() {
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c();
   });
-  async function gateway(input: GatewayConfigInput): Promise<Gateway> {
+  async function gateway(input: GatewayConfigInput, opts: CreateGatewayOptions = {}): Promise<Gateway> {
     const { config } = resolveConfig({ issuer: ISSUER, store: { type: 'memory' }, ...input }, { env: {} });
     const gw = await createGateway(config, {
       logger: createLogger('silent'),
       processMetrics: false,
       // Fast hashes for tests; the default cost is tested once in users.test.ts.
       passwordCost: { N: 1024, r: 8, p: 1 },
+      ...opts,
     });
     cleanups.push(() => gw.close(0));
     return gw;

@@ -94,6 +94,8 @@ describe('gateway: machine clients and enterprise IdPs reach MCP services', () =
     ({ gw, srv } = await listeningGateway(() => ({
       services: { demo, secret: { ...demo, users: ['client:ops-bot'] } },
       admins: ['client:ops-bot'],
+      // The admin API test adds an http service on loopback.
+      admin: { allowPrivateHttpServices: true },
       authorization: {
         grants: { clientCredentials: true, jwtBearer: true },
         trustedIdps: [{ issuer: idp.issuer, jwksUri: idp.jwksUri }],

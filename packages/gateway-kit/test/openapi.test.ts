@@ -26,6 +26,8 @@ const METHODS = ['get', 'put', 'post', 'delete'];
 
 async function servedGateway() {
   const { gw, url } = await listeningGateway({
+    // The admin PUT below adds an http service on loopback.
+    admin: { allowPrivateHttpServices: true },
     services: {
       docs: { type: 'fetch', allowHosts: ['127.0.0.1'] },
       hosted: { type: 'fetch', host: 'hosted.test' },

@@ -1,19 +1,2 @@
-import { lookup } from 'node:dns/promises';
-
-/** One address a host name resolves to. */
-export interface ResolvedAddress {
-  address: string;
-  family: 4 | 6;
-}
-
-/**
- * Resolves a host name to every address it has. Injectable so tests (and
- * deployments with their own DNS policy) can decide what a name means.
- */
-export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
-
-/** The system resolver: `dns.promises.lookup(hostname, { all: true })`, in the order the system returns. */
-export const systemResolver: Resolver = async (hostname) => {
-  const results = await lookup(hostname, { all: true, verbatim: true });
-  return results.map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
-};
+// The resolver contract is shared with gateway-kit (inlined from @mcp-gateway/internal at build time).
+export { systemResolver, type Resolver, type ResolvedAddress } from '@mcp-gateway/internal/resolver';

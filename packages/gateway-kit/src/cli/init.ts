@@ -34,8 +34,10 @@ idp:
 # Without this key: local:admin with the local identity provider, nobody with GitHub or OIDC.
 admins: ['local:admin']
 # Adding stdio services through the admin API runs commands on this host: off unless you say so.
+# http services added through it reach public addresses only unless allowPrivateHttpServices.
 admin:
   allowStdioServices: false
+  allowPrivateHttpServices: false
 
 # embedded (default: a database file under dataDir), memory, or redis (several instances).
 store:

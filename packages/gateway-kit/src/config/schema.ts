@@ -307,8 +307,14 @@ const configFields = z.strictObject({
         .describe(
           'Let the admin API add or replace `stdio` services. A stdio service runs a command on the gateway host, so this makes every admin able to run code here.',
         ),
+      allowPrivateHttpServices: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Let `http` services added through the admin API reach internal addresses (loopback, private, link-local, unique-local, CGNAT, ...). Off, their host must resolve to public addresses only, checked when the admin adds the service (400) and on every connection (502 to the caller), and the gateway connects to the address it checked. Cloud metadata endpoints (169.254.169.254, ...) stay refused either way. Services in the config file are not checked.',
+        ),
     })
-    .default({ allowStdioServices: false })
+    .default({ allowStdioServices: false, allowPrivateHttpServices: false })
     .describe('What the admin API may do.'),
   store: storeSchema.default({ type: 'embedded', durability: 'commit' }),
   tokens: z

@@ -17,7 +17,9 @@ import { GatewayMetrics } from '../ops/metrics.js';
 import { registerStdioMetrics } from '../ops/stdio-metrics.js';
 import { metricsListener } from '../ops/metrics-endpoint.js';
 import { WebhookDispatcher, type AuditEvent } from '../ops/webhooks.js';
+import { systemResolver, type Resolver } from '../http/address-guard.js';
 import { defaultBackendFactory } from '../services/factory.js';
+import { RuntimeHttpGuard } from '../services/runtime-http.js';
 import { sharedRequestStateSecret } from '../services/request-state-key.js';
 import { ServiceRegistry, type BackendFactory } from '../services/registry.js';
 import { VERSION } from '../version.js';
@@ -71,6 +73,13 @@ export interface CreateGatewayOptions {
   passwordCost?: PasswordCost;
   /** Hooks of the federated endpoints (`federated` in the config): per-call admission, per-list filter. */
   federationHooks?: FederationHooks;
+  /**
+   * How the gateway resolves the hosts it checks before connecting: upstreams of `http` services
+   * added through the admin API (`admin.allowPrivateHttpServices`) and the endpoints an upstream's
+   * OAuth metadata names (upstream sign-in). Default: the system resolver. Tests make a name
+   * resolve to an internal address with it.
+   */
+  resolver?: Resolver;
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -191,12 +200,15 @@ export async function createGateway(
     },
     VERSION,
   );
+  const resolver = opts.resolver ?? systemResolver;
   const signIn = new UpstreamSignIn({
     store,
     box: new SecretBox(await sharedStoreSecret(store, UPSTREAM_SECRET_KEY), 'upstream-tokens'),
     issuer: config.issuer,
     log: logger,
+    resolver,
   });
+  const runtimeHttp = new RuntimeHttpGuard(config.admin.allowPrivateHttpServices, resolver);
   const registry = new ServiceRegistry(
     config.issuer,
     config.services,
@@ -207,6 +219,7 @@ export async function createGateway(
         signIn,
         telemetry,
         store,
+        runtimeHttp,
       ),
     store,
     config.admin.allowStdioServices,
@@ -269,6 +282,7 @@ export async function createGateway(
     webhooks,
     policy,
     storeReady: () => storeReachable(store),
+    runtimeHttp,
     pages: rateLimitedPages(
       {
         ...landingPage({ config, registry, version: VERSION }),
@@ -276,7 +290,7 @@ export async function createGateway(
           config,
           authorization,
           logger,
-          upstream: new UpstreamPages(signIn, () => upstreamServices(registry), logger),
+          upstream: new UpstreamPages(signIn, () => upstreamServices(registry, runtimeHttp), logger),
         }),
       },
       (request, info) => authorization.rateLimitPage(request, info),
@@ -343,14 +357,21 @@ export async function createGateway(
 /** Store key of the secret upstream tokens and registrations are sealed with (shared by instances). */
 const UPSTREAM_SECRET_KEY = 'gateway:upstream-secret';
 
-/** The `http` services whose upstream asks for the user's own account (`credentials: { type: oauth }`). */
-function upstreamServices(registry: ServiceRegistry): UpstreamService[] {
+/**
+ * The `http` services whose upstream asks for the user's own account (`credentials: { type: oauth }`);
+ * a runtime one keeps the address rule of runtime services (the same settings its proxy uses).
+ */
+function upstreamServices(registry: ServiceRegistry, runtimeHttp: RuntimeHttpGuard): UpstreamService[] {
   return registry.list().flatMap((e) =>
     e.config.type === 'http' && e.config.credentials?.type === 'oauth'
       ? [
           {
             name: e.name,
-            settings: { url: e.config.url, ...e.config.credentials },
+            settings: {
+              url: e.config.url,
+              ...e.config.credentials,
+              addressRule: e.origin === 'runtime' ? runtimeHttp.rule : undefined,
+            },
             ...(e.config.users ? { users: e.config.users } : {}),
           },
         ]

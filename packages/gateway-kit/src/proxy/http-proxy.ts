@@ -1,5 +1,6 @@
 import type { HttpServiceConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
+import { AddressRefusedError, type UpstreamFetch } from '../http/address-guard.js';
 import type { Identity } from '../identity.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
 import { signInRequired } from '../upstream/elicitation.js';
@@ -38,8 +39,11 @@ const CLIENT_ONLY = new Set([
 ]);
 
 export interface HttpProxyOptions {
-  /** Upstream fetch (default: global fetch). Tests pass nothing: real servers only. */
-  fetch?: typeof fetch;
+  /**
+   * Upstream fetch (default: global fetch). Runtime services (added through the admin API) get
+   * the guarded one, which refuses internal addresses ({@link AddressRefusedError}).
+   */
+  fetch?: UpstreamFetch;
   /** Per-user upstream tokens, for a service with `credentials: { type: oauth }`. */
   upstream?: UpstreamCredentialSource;
 }
@@ -57,7 +61,7 @@ export interface HttpProxyOptions {
  * not connected the upstream gets `-32042` with the page to do it.
  */
 export class HttpServiceProxy {
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: UpstreamFetch;
   private readonly upstream: UpstreamCredentialSource | undefined;
 
   constructor(
@@ -100,8 +104,19 @@ export class HttpServiceProxy {
       return await this.withUpstreamToken(out, identity.sub, this.upstream);
     } catch (err) {
       if (err instanceof UpstreamSignInRequired) return signInRequired(err, body);
+      // Its sign-in (a token refresh) was sent somewhere the service's address rule refuses.
+      if (err instanceof AddressRefusedError) throw this.refused(err);
       throw err;
     }
+  }
+
+  /** An upstream the address rule refused: 502, naming the kind of address, not the address (the host is the admin's). */
+  private refused(err: AddressRefusedError): GatewayError {
+    return new GatewayError(
+      502,
+      JsonRpcCode.BackendUnavailable,
+      `service "${this.name}" is unavailable: its upstream host resolves to a ${err.range} address, which services added through the admin API may not reach`,
+    );
   }
 
   /**
@@ -170,6 +185,7 @@ export class HttpServiceProxy {
       client.removeEventListener('abort', onClientAbort);
       const timedOut = controller.signal.reason instanceof GatewayError;
       hop?.end({ error: timedOut ? 'timeout' : describe(err) });
+      if (err instanceof AddressRefusedError) throw this.refused(err);
       if (timedOut) {
         throw new GatewayError(
           504,

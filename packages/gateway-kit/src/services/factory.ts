@@ -1,18 +1,20 @@
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
-import type { ServiceConfig } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { UpstreamSignIn } from '../upstream/sign-in.js';
 import type { BackendFactory } from './registry.js';
 import { fetchBackend } from './fetch.js';
 import { httpBackend } from './http.js';
+import { RuntimeHttpGuard } from './runtime-http.js';
 import { stdioBackend, type StdioBackendOptions } from './stdio.js';
 
 /**
  * The backend factory for the three service types; `stdio` gets the
  * gateway-wide stdio options, `http` the upstream sign-in (for `oauth`
  * credentials) and the store its session bindings live in, `fetch` the
- * telemetry (spans of the tool's outgoing requests).
+ * telemetry (spans of the tool's outgoing requests). An `http` service added at
+ * runtime sends through `runtimeHttp`'s guarded fetch (default: public addresses
+ * only, the system resolver); config-file ones through global fetch.
  */
 export function defaultBackendFactory(
   log: Logger,
@@ -20,13 +22,14 @@ export function defaultBackendFactory(
   signIn?: UpstreamSignIn,
   telemetry?: Telemetry,
   store?: Store,
+  runtimeHttp: RuntimeHttpGuard = new RuntimeHttpGuard(),
 ): BackendFactory {
-  return (name: string, config: ServiceConfig, mcpPath: string) => {
+  return (name, config, mcpPath, origin = 'config') => {
     switch (config.type) {
       case 'stdio':
         return stdioBackend(name, config, log, mcpPath, stdio);
       case 'http':
-        return httpBackend(name, config, signIn, store);
+        return httpBackend(name, config, signIn, store, origin === 'runtime' ? runtimeHttp : undefined);
       case 'fetch':
         return fetchBackend(name, config, log, mcpPath, telemetry);
     }

@@ -1,5 +1,6 @@
 import { MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import type { HttpServiceConfig } from '../config/schema.js';
+import type { AddressRule, UpstreamFetch } from '../http/address-guard.js';
 import type { Identity } from '../identity.js';
 import { HttpServiceProxy } from '../proxy/http-proxy.js';
 import type { UpstreamSignIn } from '../upstream/sign-in.js';
@@ -10,18 +11,26 @@ import { endSessionRequest, HttpSessionOwners, serveOwnedSession } from './http-
 /**
  * An `http` service: the reverse proxy to its upstream (with the users' own upstream tokens under
  * `oauth` credentials). Its 2025 sessions are bound to the users who opened them, in `store`
- * (shared by the instances on it; default: this process's memory).
+ * (shared by the instances on it; default: this process's memory). `guard`: for a service added
+ * through the admin API, the guarded upstream fetch and its address rule, which its upstream
+ * sign-in keeps too (default: global fetch, no rule).
  */
 export function httpBackend(
   name: string,
   config: HttpServiceConfig,
   signIn?: UpstreamSignIn,
   store: Store = new MemoryStore(),
+  guard?: { fetch: UpstreamFetch; rule: AddressRule },
 ): ServiceBackend {
   const cred = config.credentials;
   const upstream =
-    cred?.type === 'oauth' && signIn ? signIn.source(name, { url: config.url, ...cred }) : undefined;
-  const proxy = new HttpServiceProxy(name, config, upstream ? { upstream } : {});
+    cred?.type === 'oauth' && signIn
+      ? signIn.source(name, { url: config.url, ...cred, addressRule: guard?.rule })
+      : undefined;
+  const proxy = new HttpServiceProxy(name, config, {
+    ...(upstream ? { upstream } : {}),
+    ...(guard ? { fetch: guard.fetch } : {}),
+  });
   const owners = new HttpSessionOwners(store, name, {
     maxSessions: config.maxSessions,
     maxSessionsPerUser: config.maxSessionsPerUser,

@@ -11,8 +11,16 @@ export interface KeyValue {
   delete(key: string): Promise<boolean>;
 }
 
-/** Builds the backend of a service; `mcpPath` is the path its MCP endpoint answers on (e.g. `/fetch/mcp`). */
-export type BackendFactory = (name: string, config: ServiceConfig, mcpPath: string) => ServiceBackend;
+/**
+ * Builds the backend of a service; `mcpPath` is the path its MCP endpoint answers on (e.g.
+ * `/fetch/mcp`), `origin` where the service comes from (a runtime `http` service is guarded).
+ */
+export type BackendFactory = (
+  name: string,
+  config: ServiceConfig,
+  mcpPath: string,
+  origin?: ServiceEntry['origin'],
+) => ServiceBackend;
 
 /** A service known to the gateway. */
 export interface ServiceEntry {
@@ -140,7 +148,7 @@ export class ServiceRegistry {
     if (!b) {
       b = {
         config: entry.config,
-        backend: this.factory(entry.name, entry.config, new URL(entry.route.resource).pathname),
+        backend: this.factory(entry.name, entry.config, new URL(entry.route.resource).pathname, entry.origin),
       };
       this.backends.set(entry.name, b);
     }

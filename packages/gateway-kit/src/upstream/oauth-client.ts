@@ -1,5 +1,13 @@
 import * as oauth from 'oauth4webapi';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
+import {
+  AddressRefusedError,
+  guardedFetch,
+  systemResolver,
+  type AddressRule,
+  type Resolver,
+} from '../http/address-guard.js';
+import { configuredReach, endpointRefusal, refusedEndpoint, withinReach } from './endpoint-reach.js';
 import type { SecretBox } from './secret-box.js';
 import type { UpstreamTokens } from './token-vault.js';
 
@@ -22,7 +30,20 @@ export interface UpstreamClientOptions {
   /** Seals the registration (it holds the client secret) in the store. */
   box: SecretBox;
   now?: () => number;
+  /** Resolves the hosts the gateway checks before it connects (default: the system resolver). */
+  resolver?: Resolver | undefined;
+  /**
+   * A rule every address must pass as well, the configured upstream's included: a service added
+   * through the admin API keeps its own rule (`admin.allowPrivateHttpServices`) here.
+   */
+  addressRule?: AddressRule | undefined;
 }
+
+/** The request options of every oauth4webapi call: the guarded fetch, plain http when allowed. */
+type HttpOptions = {
+  [oauth.allowInsecureRequests]?: boolean;
+  [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
+};
 
 /** Refused by the upstream authorization server, or it could not be reached: the reason is for the user's page. */
 export class UpstreamOAuthError extends Error {
@@ -53,18 +74,27 @@ const REGISTRATION_PREFIX = 'gateway:upstream-client:';
  * checked in the authorization response (RFC 9207), refresh and RFC 7009
  * revocation. Plain-http upstreams are allowed only when the configured
  * service URL is http (loopback tests, private networks the operator chose).
+ *
+ * What the metadata names may not lead further inside the network than the
+ * configured upstream ({@link withinReach}): every request goes through a
+ * fetch that resolves, checks and pins each connection, and the endpoints are
+ * checked when they are discovered. Redirects are never followed.
  */
 export class UpstreamOAuthClient {
-  private discovered: Promise<oauth.AuthorizationServer> | undefined;
+  private discovered: Promise<{ as: oauth.AuthorizationServer; http: HttpOptions }> | undefined;
   private registered: Promise<Registration> | undefined;
-  private readonly http: { [oauth.allowInsecureRequests]?: boolean };
+  private readonly resolver: Resolver;
 
   constructor(private readonly o: UpstreamClientOptions) {
-    this.http = o.resource.startsWith('http:') ? { [oauth.allowInsecureRequests]: true } : {};
+    this.resolver = o.resolver ?? systemResolver;
   }
 
   /** The upstream's authorization server, found through its RFC 9728 document (cached; retried after a failure). */
-  authorizationServer(): Promise<oauth.AuthorizationServer> {
+  async authorizationServer(): Promise<oauth.AuthorizationServer> {
+    return (await this.server()).as;
+  }
+
+  private server(): Promise<{ as: oauth.AuthorizationServer; http: HttpOptions }> {
     this.discovered ??= this.discover().catch((err: unknown) => {
       this.discovered = undefined;
       throw err;
@@ -72,23 +102,36 @@ export class UpstreamOAuthClient {
     return this.discovered;
   }
 
-  private async discover(): Promise<oauth.AuthorizationServer> {
+  private async discover(): Promise<{ as: oauth.AuthorizationServer; http: HttpOptions }> {
     const resource = new URL(this.o.resource);
+    const reach = withinReach(await configuredReach(resource, this.resolver));
+    const extra = this.o.addressRule;
+    const rule: AddressRule = extra ? (c) => reach(c) && extra(c) : reach;
+    const guarded = guardedFetch(this.resolver, rule);
+    const http: HttpOptions = {
+      ...(resource.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {}),
+      [oauth.customFetch]: (url, init) => guarded(url, init as RequestInit),
+    };
     const rs = await oauth.processResourceDiscoveryResponse(
       resource,
-      await oauth.resourceDiscoveryRequest(resource, this.http),
+      await oauth.resourceDiscoveryRequest(resource, http),
     );
     const issuer = rs.authorization_servers?.[0];
     if (!issuer) throw new UpstreamOAuthError(`${this.o.resource} names no authorization server`);
     const issuerUrl = new URL(issuer);
     const as = await oauth.processDiscoveryResponse(
       issuerUrl,
-      await oauth.discoveryRequest(issuerUrl, { ...this.http, algorithm: 'oauth2' }),
+      await oauth
+        .discoveryRequest(issuerUrl, { ...http, algorithm: 'oauth2' })
+        .catch(refusedAs('authorization server', issuer)),
     );
     if (!as.code_challenge_methods_supported?.includes('S256'))
       throw new UpstreamOAuthError(`${issuer} does not support PKCE S256`);
+    // Each endpoint it names must be within reach too (the guarded fetch checks every connection again).
+    const refused = await refusedEndpoint(as, rule, this.resolver);
+    if (refused) throw new UpstreamOAuthError(refused);
     this.scopes ??= this.o.scope ?? rs.scopes_supported?.join(' ');
-    return as;
+    return { as, http };
   }
 
   private scopes: string | undefined;
@@ -103,7 +146,7 @@ export class UpstreamOAuthClient {
 
   private async register(): Promise<Registration> {
     if (this.o.clientId) return { client: { client_id: this.o.clientId }, secret: this.o.clientSecret };
-    const as = await this.authorizationServer();
+    const { as, http } = await this.server();
     const key = `${REGISTRATION_PREFIX}${this.o.service} ${as.issuer} ${this.o.redirectUri}`;
     const stored = await this.o.box.open<Registration>(await this.o.store.get(key), key);
     if (stored?.client.client_id) return stored;
@@ -121,7 +164,7 @@ export class UpstreamOAuthClient {
           // SEP-837: a web app redirects over https; a gateway on loopback http (local use) registers as native.
           application_type: this.o.redirectUri.startsWith('https:') ? 'web' : 'native',
         },
-        this.http,
+        http,
       ),
     );
     const reg: Registration = {
@@ -138,7 +181,7 @@ export class UpstreamOAuthClient {
 
   /** The upstream `/authorize` URL for one sign-in (`state` and the PKCE `verifier` are the caller's). */
   async authorizationUrl(state: string, verifier: string): Promise<URL> {
-    const [as, reg] = [await this.authorizationServer(), await this.registration()];
+    const [{ as }, reg] = [await this.server(), await this.registration()];
     if (!as.authorization_endpoint)
       throw new UpstreamOAuthError(`${as.issuer} has no authorization endpoint`);
     const url = new URL(as.authorization_endpoint);
@@ -157,7 +200,7 @@ export class UpstreamOAuthClient {
 
   /** Redeems the code of the authorization response at `callback` (state and `iss` checked). */
   async exchange(callback: URL, state: string, verifier: string): Promise<UpstreamTokens> {
-    const [as, reg] = [await this.authorizationServer(), await this.registration()];
+    const [{ as, http }, reg] = [await this.server(), await this.registration()];
     const params = oauth.validateAuthResponse(as, reg.client, callback, state);
     const response = await oauth.authorizationCodeGrantRequest(
       as,
@@ -166,7 +209,7 @@ export class UpstreamOAuthClient {
       params,
       this.o.redirectUri,
       verifier,
-      { ...this.http, additionalParameters: { resource: this.o.resource } },
+      { ...http, additionalParameters: { resource: this.o.resource } },
     );
     return this.tokens(await oauth.processAuthorizationCodeResponse(as, reg.client, response));
   }
@@ -174,16 +217,13 @@ export class UpstreamOAuthClient {
   /** New tokens for a refresh token (the upstream may rotate it). */
   async refresh(tokens: UpstreamTokens): Promise<UpstreamTokens> {
     if (!tokens.refreshToken) throw new UpstreamOAuthError('no refresh token');
-    const [as, reg] = [await this.authorizationServer(), await this.registration()];
+    const [{ as, http }, reg] = [await this.server(), await this.registration()];
     const response = await oauth.refreshTokenGrantRequest(
       as,
       reg.client,
       this.auth(reg),
       tokens.refreshToken,
-      {
-        ...this.http,
-        additionalParameters: { resource: this.o.resource },
-      },
+      { ...http, additionalParameters: { resource: this.o.resource } },
     );
     const fresh = this.tokens(await oauth.processRefreshTokenResponse(as, reg.client, response));
     return {
@@ -195,12 +235,12 @@ export class UpstreamOAuthClient {
 
   /** Revokes the tokens at the upstream (RFC 7009) when it offers revocation; failures are the caller's to ignore. */
   async revoke(tokens: UpstreamTokens): Promise<void> {
-    const [as, reg] = [await this.authorizationServer(), await this.registration()];
+    const [{ as, http }, reg] = [await this.server(), await this.registration()];
     if (!as.revocation_endpoint) return;
     for (const token of [tokens.refreshToken, tokens.accessToken]) {
       if (!token) continue;
       await oauth.processRevocationResponse(
-        await oauth.revocationRequest(as, reg.client, this.auth(reg), token, this.http),
+        await oauth.revocationRequest(as, reg.client, this.auth(reg), token, http),
       );
     }
   }
@@ -217,4 +257,12 @@ export class UpstreamOAuthClient {
       connectedAt: now,
     };
   }
+}
+
+/** Rethrows an address refusal of a metadata-named endpoint as an {@link UpstreamOAuthError} that says which. */
+function refusedAs(field: string, url: string) {
+  return (err: unknown): never => {
+    if (err instanceof AddressRefusedError) throw new UpstreamOAuthError(endpointRefusal(field, url, err));
+    throw err;
+  };
 }

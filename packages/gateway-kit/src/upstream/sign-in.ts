@@ -1,5 +1,6 @@
 import { ResponseBodyError } from 'oauth4webapi';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
+import type { AddressRule, Resolver } from '../http/address-guard.js';
 import type { Logger } from '../ops/logger.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
 import { UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
@@ -39,6 +40,8 @@ export interface UpstreamServiceSettings {
   scope?: string | undefined;
   clientId?: string | undefined;
   clientSecret?: string | undefined;
+  /** The address rule of a service added through the admin API, kept by its sign-in too. */
+  addressRule?: AddressRule | undefined;
 }
 
 /** Refresh this long before the access token's stated expiry. */
@@ -63,7 +66,15 @@ export class UpstreamSignIn {
   private readonly now: () => number;
 
   constructor(
-    private readonly deps: { store: Store; box: SecretBox; issuer: string; log: Logger; now?: () => number },
+    private readonly deps: {
+      store: Store;
+      box: SecretBox;
+      issuer: string;
+      log: Logger;
+      now?: () => number;
+      /** Resolves the hosts an upstream's OAuth metadata names before they are checked (default: the system's). */
+      resolver?: Resolver;
+    },
   ) {
     this.vault = new UpstreamTokenVault(deps.store, deps.box);
     this.now = deps.now ?? Date.now;
@@ -98,6 +109,8 @@ export class UpstreamSignIn {
       store: this.deps.store,
       box: this.deps.box,
       now: this.now,
+      resolver: this.deps.resolver,
+      addressRule: settings.addressRule,
     });
     this.clients.set(service, { settings, client });
     return client;
@@ -201,7 +214,11 @@ export class UpstreamSignIn {
 }
 
 const sameSettings = (a: UpstreamServiceSettings, b: UpstreamServiceSettings) =>
-  a.url === b.url && a.scope === b.scope && a.clientId === b.clientId && a.clientSecret === b.clientSecret;
+  a.url === b.url &&
+  a.scope === b.scope &&
+  a.clientId === b.clientId &&
+  a.clientSecret === b.clientSecret &&
+  a.addressRule === b.addressRule;
 
 /** An OAuth error response from the upstream's token endpoint (not a network failure). */
 function isRefusal(err: unknown): boolean {

@@ -1,6 +1,7 @@
 import { AuthError } from '../../auth.js';
 import { listProblems, listsSubject, otherSubjects } from '../../config/subjects.js';
 import { jsonError } from '../../errors.js';
+import { AddressRefusedError } from '../../http/address-guard.js';
 import { decodePathSegment } from '../../http/path.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
@@ -56,6 +57,48 @@ function runtimeServiceRefusal(ctx: RouteContext, input: unknown): Response | un
   return undefined;
 }
 
+/**
+ * Where a runtime `http` service leads: its host is resolved now and every address checked against
+ * `admin.allowPrivateHttpServices` (public only by default; cloud metadata never). A host that does
+ * not resolve is refused too: it cannot be checked. The proxy checks again on each connection.
+ */
+async function httpServiceRefusal(ctx: RouteContext, input: unknown): Promise<Response | undefined> {
+  const service = (typeof input === 'object' && input !== null ? input : {}) as {
+    type?: unknown;
+    url?: unknown;
+  };
+  if (service.type !== 'http' || typeof service.url !== 'string' || !URL.canParse(service.url)) return;
+  const url = new URL(service.url);
+  // Anything else is the schema's to refuse.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
+  try {
+    await ctx.runtimeHttp.check(url);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof AddressRefusedError)) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return jsonError(
+        400,
+        'invalid_service',
+        `url ${url.origin}: could not resolve ${url.hostname}${code ? ` (${code})` : ''}, so where it leads cannot be checked`,
+      );
+    }
+    const metadata = err.classification.range === 'cloudMetadata';
+    return Response.json(
+      {
+        error: 'address_not_allowed',
+        error_description:
+          `url ${url.origin}: ${err.message}. ` +
+          (metadata
+            ? 'Cloud metadata endpoints are never reachable through the gateway.'
+            : 'An http service added through the admin API may reach internal addresses only when the config sets admin.allowPrivateHttpServices: true.'),
+        ...(metadata ? {} : { setting: 'admin.allowPrivateHttpServices' }),
+      },
+      { status: 400, headers: { 'cache-control': 'no-store' } },
+    );
+  }
+}
+
 /** `PUT /admin/services/{name}`: adds or replaces a runtime service. */
 async function putService(
   ctx: RouteContext,
@@ -67,7 +110,7 @@ async function putService(
   const body = await readAdminJson(request);
   if ('refusal' in body) return body.refusal;
   const { input } = body;
-  const refusal = runtimeServiceRefusal(ctx, input);
+  const refusal = runtimeServiceRefusal(ctx, input) ?? (await httpServiceRefusal(ctx, input));
   if (refusal) return refusal;
   const e = await ctx.registry.put(name, input);
   await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer, ctx.config.federated));

@@ -18,6 +18,7 @@ import type { GatewayMetrics } from '../../ops/metrics.js';
 import type { WebhookDispatcher } from '../../ops/webhooks.js';
 import type { GatewayPolicy } from '../../policy/gateway-policy.js';
 import type { ServiceRegistry } from '../../services/registry.js';
+import { RuntimeHttpGuard } from '../../services/runtime-http.js';
 import type { Telemetry } from '../../telemetry/telemetry.js';
 import { adminResource } from '../resources.js';
 
@@ -42,6 +43,11 @@ export interface GatewayHandlerDeps {
   telemetry?: Telemetry;
   /** Level of the one line logged per request (default `info`; `debug` keeps a terminal readable). */
   accessLogLevel?: 'info' | 'debug';
+  /**
+   * The address rule of `http` services added through the admin API, checked when one is added
+   * (default: `admin.allowPrivateHttpServices` of the config, the system resolver).
+   */
+  runtimeHttp?: RuntimeHttpGuard;
 }
 
 /** One route the gateway answers itself, before any service (see `createGatewayHandler`). */
@@ -68,6 +74,8 @@ export interface RouteContext extends GatewayHandlerDeps {
   cors: Cors;
   /** The admin API as a protected resource. */
   admin: ResourceDescriptor;
+  /** Where runtime `http` services may lead (see {@link GatewayHandlerDeps.runtimeHttp}). */
+  runtimeHttp: RuntimeHttpGuard;
   /** The path below the issuer's path, or `undefined` for a request outside it. */
   local(pub: PublicRequest): string | undefined;
   /**
@@ -104,6 +112,7 @@ export function routeContext(deps: GatewayHandlerDeps): RouteContext {
     issuerBase: config.issuer.replace(/\/+$/, ''),
     cors: new Cors(config.cors.origins),
     admin: adminResource(config.issuer),
+    runtimeHttp: deps.runtimeHttp ?? new RuntimeHttpGuard(config.admin.allowPrivateHttpServices),
     local: (pub) =>
       pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined,
     async authenticate(authorization, resource, scopes, http) {
