@@ -6,7 +6,7 @@ export type ClientKind =
   | 'dynamic'
   /** Pre-registered in the server options. */
   | 'static'
-  /** Identified by a Client ID Metadata Document URL (domain-verified). */
+  /** Identified by the URL of its Client ID Metadata Document (whoever can publish at that URL). */
   | 'cimd';
 
 /** A client as every endpoint sees it. Holds no plaintext secret. */

@@ -80,3 +80,17 @@ export function checkRedirectUri(raw: string): RedirectKind {
   }
   return 'private-use';
 }
+
+/**
+ * How a redirect URI is shown to users: the host for `https` (`app.example`),
+ * scheme and host otherwise (`http://127.0.0.1:7777`), and the scheme alone
+ * for private-use URIs (`com.example.app: (app)`).
+ */
+export function redirectHost(uri: string): string {
+  try {
+    const u = new URL(uri);
+    return u.host ? `${u.protocol === 'https:' ? '' : `${u.protocol}//`}${u.host}` : `${u.protocol} (app)`;
+  } catch {
+    return uri.slice(0, 100);
+  }
+}

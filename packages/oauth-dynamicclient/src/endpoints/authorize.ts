@@ -1,5 +1,5 @@
 import type { Client } from '../clients/records.js';
-import { isLoopbackRedirect } from '../clients/redirect-uri.js';
+import { isLoopbackRedirect, redirectHost } from '../clients/redirect-uri.js';
 import type { Route, ServerContext } from '../context.js';
 import { OAuthError } from '../http/errors.js';
 import { canonicalResource } from '../resource/canonical.js';
@@ -29,6 +29,22 @@ export interface PendingAuthorization {
 
 const PKCE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
+/** The client's redirect URI carrying an error (RFC 6749 §4.1.2.1 + RFC 9207 `iss`). */
+function errorRedirectUrl(
+  ctx: ServerContext,
+  redirectUri: string,
+  state: string | undefined,
+  error: string,
+  description: string,
+): string {
+  const url = new URL(redirectUri);
+  url.searchParams.set('error', error);
+  url.searchParams.set('error_description', description);
+  if (state !== undefined) url.searchParams.set('state', state);
+  url.searchParams.set('iss', ctx.issuer);
+  return url.href;
+}
+
 /** An error the client learns about through its redirect URI (RFC 6749 §4.1.2.1 + RFC 9207 `iss`). */
 export function redirectError(
   ctx: ServerContext,
@@ -37,12 +53,39 @@ export function redirectError(
   error: string,
   description: string,
 ): Response {
-  const url = new URL(redirectUri);
-  url.searchParams.set('error', error);
-  url.searchParams.set('error_description', description);
-  if (state !== undefined) url.searchParams.set('state', state);
-  url.searchParams.set('iss', ctx.issuer);
-  return new Response(null, { status: 302, headers: { location: url.href, 'cache-control': 'no-store' } });
+  const location = errorRedirectUrl(ctx, redirectUri, state, error, description);
+  return new Response(null, { status: 302, headers: { location, 'cache-control': 'no-store' } });
+}
+
+/**
+ * An error in an authorization request, found before the user did anything.
+ * A static client's redirect URI was configured by the operator and is
+ * trusted: the browser goes back at once ({@link redirectError}). Anyone can
+ * register a dynamic client or publish a CIMD document naming any redirect
+ * URI, so an automatic redirect would make this server an open redirector
+ * (a link on our origin that lands on the attacker's site, RFC 9700 §4.11.2):
+ * for them the error page is shown, with a link the user may follow to give
+ * the client its error.
+ */
+function requestError(
+  ctx: ServerContext,
+  client: Client,
+  redirectUri: string,
+  state: string | undefined,
+  error: string,
+  description: string,
+): Response {
+  if (client.kind === 'static') return redirectError(ctx, redirectUri, state, error, description);
+  return flowServices(ctx).pages.error(
+    error,
+    description,
+    error === 'temporarily_unavailable' ? 503 : 400,
+    undefined,
+    {
+      href: errorRedirectUrl(ctx, redirectUri, state, error, description),
+      host: redirectHost(redirectUri),
+    },
+  );
 }
 
 /**
@@ -104,10 +147,11 @@ export function allowedScopes(client: Client, resourceScopes: string[]): string[
 /**
  * `GET /authorize` (OAuth 2.1 §4.1.1 with PKCE S256, RFC 8707, RFC 9207).
  * Until the client and redirect URI are established, errors render an HTML
- * page (never redirect to an untrusted URI); afterwards they return to the
- * client with `error`, `state` and `iss`. A valid request is parked in the
- * store under a random single-use upstream `state` bound to this browser,
- * and the browser goes to the identity provider.
+ * page (never redirect to an unknown URI); afterwards they return to the
+ * client with `error`, `state` and `iss`: a static client at once, a dynamic
+ * or CIMD client through a link on the error page ({@link requestError}).
+ * A valid request is parked in the store under a random single-use upstream
+ * `state` bound to this browser, and the browser goes to the identity provider.
  */
 export function authorizeRoutes(ctx: ServerContext): Route[] {
   const handler = async (request: Request, _ctx: ServerContext, { url }: { url: URL }): Promise<Response> => {
@@ -146,10 +190,11 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
       );
     }
 
-    // From here on the redirect URI is trusted: errors go back to the client.
+    // From here on the redirect URI is the client's: errors go back to it, at once for
+    // static clients, through a link on the error page for the others (`requestError`).
     const state = q.get('state') ?? undefined;
     const fail = (error: string, description: string) =>
-      redirectError(ctx, redirectUri, state, error, description);
+      requestError(ctx, client, redirectUri, state, error, description);
     if (q.get('response_type') !== 'code')
       return fail('unsupported_response_type', 'response_type must be code');
     if (!ctx.clients.isGrantAllowed(client, 'authorization_code')) {
@@ -185,7 +230,7 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
       if (bad.length) return fail('invalid_scope', `scope not allowed: ${bad.join(' ').slice(0, 200)}`);
     }
 
-    const { binding, setCookie } = await flows.binding.ensure(request, ctx.options.loginTtlSeconds);
+    const { binding, setCookie } = await flows.binding.ensure(request);
     const upstreamState = ctx.ids.token(32);
     let begun: { url: string; data: Record<string, string> };
     try {
@@ -215,9 +260,10 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
       pending,
       ctx.options.loginTtlSeconds * 1000,
     );
-    const headers: Record<string, string> = { location: begun.url, 'cache-control': 'no-store' };
-    if (setCookie) headers['set-cookie'] = setCookie;
-    return new Response(null, { status: 302, headers });
+    return new Response(null, {
+      status: 302,
+      headers: { location: begun.url, 'cache-control': 'no-store', 'set-cookie': setCookie },
+    });
   };
   return [
     { method: 'GET', path: `${ctx.issuerPath}/authorize`, handler, rateLimit: 'authorize', page: true },

@@ -97,7 +97,8 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
       binding: pending.binding,
       identity,
     };
-    return parkConsent(ctx, consent);
+    // The consent lives `loginTtlSeconds` from now: so must the cookie that proves the browser.
+    return parkConsent(ctx, consent, await flows.binding.renew(request));
   };
   return [{ method: 'GET', path: `${ctx.issuerPath}/callback`, handler, page: true }];
 }

@@ -1,4 +1,5 @@
 import type { Client } from '../clients/records.js';
+import { redirectHost } from '../clients/redirect-uri.js';
 import type { Route, ServerContext } from '../context.js';
 import { readForm } from '../http/body.js';
 import { OAuthError } from '../http/errors.js';
@@ -14,15 +15,6 @@ import { flowServices } from './flow-services.js';
 /** A signed-in user looking at the consent page. */
 export interface PendingConsent extends Omit<PendingAuthorization, 'idpData'> {
   identity: UpstreamIdentity;
-}
-
-function redirectHost(uri: string): string {
-  try {
-    const u = new URL(uri);
-    return u.host ? `${u.protocol === 'https:' ? '' : `${u.protocol}//`}${u.host}` : `${u.protocol} (app)`;
-  } catch {
-    return uri.slice(0, 100);
-  }
 }
 
 /** The CSRF token of a consent form: HMAC over the consent id and the browser binding. */
@@ -43,16 +35,26 @@ const answeredKey = (hash: string) => `consent-answered:${hash}`;
  * Parks the consent decision in the flow state under a new opaque flow id and
  * sends the browser (303) to `GET /consent?flow=<id>`, a page it can reload
  * while the login is alive. The record keeps the browser binding, so the URL
- * is useless in another browser.
+ * is useless in another browser. `setCookie` renews the binding cookie, so
+ * it lives as long as the parked consent (see `BrowserBinding.renew`).
  */
-export async function parkConsent(ctx: ServerContext, consent: PendingConsent): Promise<Response> {
+export async function parkConsent(
+  ctx: ServerContext,
+  consent: PendingConsent,
+  setCookie?: string,
+): Promise<Response> {
   const flowId = ctx.ids.token(32);
   await ctx.store.set(pendingKey(await hashSecret(flowId)), consent, ctx.options.loginTtlSeconds * 1000);
   const location = new URL(ctx.endpoint('/consent'));
   location.searchParams.set('flow', flowId);
   return new Response(null, {
     status: 303,
-    headers: { location: location.href, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+    headers: {
+      location: location.href,
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+      ...(setCookie ? { 'set-cookie': setCookie } : {}),
+    },
   });
 }
 
@@ -94,7 +96,9 @@ async function renderConsent(
       id: client.client_id,
       name: client.metadata.client_name,
       kind: client.kind,
-      ...(client.kind === 'cimd' ? { verifiedDomain: new URL(client.client_id).host } : {}),
+      ...(client.kind === 'cimd'
+        ? { metadataUrl: client.client_id, verifiedDomain: new URL(client.client_id).host }
+        : {}),
       ...(client.metadata.client_uri ? { uri: client.metadata.client_uri } : {}),
       ...(client.metadata.policy_uri ? { policyUri: client.metadata.policy_uri } : {}),
       ...(client.metadata.tos_uri ? { tosUri: client.metadata.tos_uri } : {}),

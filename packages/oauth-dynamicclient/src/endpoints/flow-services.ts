@@ -162,7 +162,7 @@ export function createFlowServices(ctx: ServerContext): FlowServices {
         ? idpOption
         : createIdentityProvider(idpOption);
   const pages = new Pages(o.pages);
-  const binding = new BrowserBinding(store, ids, ctx.issuer, '/');
+  const binding = new BrowserBinding(store, ids, ctx.issuer, '/', o.loginTtlSeconds);
 
   const services: FlowServices = {
     keys,

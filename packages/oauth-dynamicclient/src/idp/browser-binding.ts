@@ -23,6 +23,8 @@ export class BrowserBinding {
     private readonly ids: IdGenerator,
     issuer: string,
     private readonly cookiePath: string,
+    /** Default `Max-Age` of the cookie: the lifetime of the flow records bound to it. */
+    private readonly maxAgeSeconds = 600,
   ) {
     this.secure = issuer.startsWith('https:');
     this.cookieName = this.secure ? '__Host-mcp-as-flow' : 'mcp-as-flow';
@@ -90,12 +92,30 @@ export class BrowserBinding {
 
   /**
    * The browser's value (reusing a valid cookie, else a new one), its hash for
-   * flow records, and the `Set-Cookie` header to send when it is new.
+   * flow records, and the `Set-Cookie` header to send: always, so a reused
+   * cookie gets a fresh `Max-Age` and outlives every flow record made from it
+   * (a second `/authorize` shortly before the first cookie expired would
+   * otherwise park a flow the browser can no longer prove).
    */
-  async ensure(request: Request, maxAgeSeconds = 600): Promise<{ binding: string; setCookie?: string }> {
-    const existing = await this.read(request);
-    if (existing) return { binding: await hashSecret(existing) };
-    const value = this.ids.token(24);
+  async ensure(
+    request: Request,
+    maxAgeSeconds = this.maxAgeSeconds,
+  ): Promise<{ binding: string; setCookie: string }> {
+    const value = (await this.read(request)) ?? this.ids.token(24);
+    return { binding: await hashSecret(value), setCookie: await this.cookie(value, maxAgeSeconds) };
+  }
+
+  /**
+   * A `Set-Cookie` header renewing the request's valid cookie (same value,
+   * fresh `Max-Age`), or `undefined` without one. Sent where a flow record
+   * bound to the cookie is (re)written, so the cookie lives as long as it.
+   */
+  async renew(request: Request, maxAgeSeconds = this.maxAgeSeconds): Promise<string | undefined> {
+    const value = await this.read(request);
+    return value === undefined ? undefined : this.cookie(value, maxAgeSeconds);
+  }
+
+  private async cookie(value: string, maxAgeSeconds: number): Promise<string> {
     const attrs = [
       `${this.cookieName}=${value}.${await this.sign(value)}`,
       `Path=${this.cookiePath}`,
@@ -104,7 +124,7 @@ export class BrowserBinding {
       `Max-Age=${maxAgeSeconds}`,
     ];
     if (this.secure) attrs.push('Secure');
-    return { binding: await hashSecret(value), setCookie: attrs.join('; ') };
+    return attrs.join('; ');
   }
 
   /** Whether the request's cookie is the one `binding` was made from. */

@@ -177,18 +177,11 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
             const state = url.searchParams.get('state') ?? '';
             if (!state || state.length > STATE_MAX)
               return c.pages.error('invalid_request', 'The sign-in link is incomplete.');
-            // Normally the cookie set by /authorize; without one, a new one (the
-            // callback will then refuse the flow as started in another browser).
+            // Normally the cookie set by /authorize (sent again with a fresh Max-Age);
+            // without one, a new one (the callback will then refuse the flow as
+            // started in another browser).
             const { binding, setCookie } = await c.binding.ensure(request);
-            return form(
-              c,
-              state,
-              binding,
-              200,
-              undefined,
-              undefined,
-              setCookie ? { 'set-cookie': setCookie } : {},
-            );
+            return form(c, state, binding, 200, undefined, undefined, { 'set-cookie': setCookie });
           },
         },
         {

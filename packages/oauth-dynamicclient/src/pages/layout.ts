@@ -9,6 +9,13 @@ export interface ErrorPageModel {
   /** OAuth error code, e.g. `invalid_request`. */
   error: string;
   description: string;
+  /**
+   * Set when the error belongs to a client that may learn it: its redirect URI
+   * carrying `error`, `error_description`, `state` and `iss` (`href`) and how
+   * that URI is shown (`host`). The page offers it as a link the user may
+   * follow; it is never followed automatically.
+   */
+  returnTo?: { href: string; host: string };
 }
 
 export interface ConsentPageModel {
@@ -16,9 +23,16 @@ export interface ConsentPageModel {
   client: {
     id: string;
     name: string | undefined;
-    /** `cimd`: identified by a domain-verified metadata document; `dynamic`: self-registered; `static`: configured. */
+    /** `cimd`: identified by the URL of its metadata document; `dynamic`: self-registered; `static`: configured. */
     kind: 'cimd' | 'dynamic' | 'static';
-    /** Host of a CIMD client_id (the verified domain). */
+    /**
+     * A CIMD client's full `client_id`: the URL its metadata was fetched from.
+     * Show all of it: the host alone says little on shared hosts
+     * (`raw.githubusercontent.com`, `gist.github.com`, …), where anyone can
+     * publish a document under any `client_name`.
+     */
+    metadataUrl?: string;
+    /** @deprecated The host of {@link metadataUrl}; on its own it does not identify who published the document. */
     verifiedDomain?: string;
     /** `client_uri`, `policy_uri`, `tos_uri` from the client's metadata. */
     uri?: string;
@@ -72,7 +86,7 @@ const BASE_CSS = `
 *{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}
 main{max-width:32rem;margin:3rem auto;background:#fff;border-radius:12px;padding:2rem;box-shadow:0 1px 4px rgba(0,0,0,.08)}
 h1{font-size:1.35rem;margin:0 0 1rem}.muted{color:#5b6475;font-size:.9rem}.badge{display:inline-block;border-radius:999px;padding:.1rem .6rem;font-size:.8rem}
-.verified{background:#e3f6e8;color:#17612d}.unverified{background:#fff3d6;color:#7a5200}.redirect{font-size:1.1rem;font-weight:700;word-break:break-all}
+.verified{background:#e3f6e8;color:#17612d}.neutral{background:#eef0f4;color:#1d2330;border-radius:8px;overflow-wrap:anywhere}.unverified{background:#fff3d6;color:#7a5200}.redirect{font-size:1.1rem;font-weight:700;word-break:break-all}
 ul{padding-left:1.2rem}code{background:#f0f1f4;border-radius:4px;padding:0 .25rem;word-break:break-all}
 .actions{display:flex;gap:.75rem;margin-top:1.5rem}button{font:inherit;padding:.6rem 1.2rem;border-radius:8px;border:1px solid #c7ccd6;background:#fff;cursor:pointer}
 button.primary{background:#1f6feb;color:#fff;border-color:#1f6feb}label{display:block;margin:.75rem 0 .25rem}input{font:inherit;width:100%;padding:.5rem;border:1px solid #c7ccd6;border-radius:6px}

@@ -13,11 +13,26 @@ import {
 const hidden = (fields: Record<string, string>): SafeHtml[] =>
   Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`);
 
+/** Client-supplied (or upstream-supplied) text, isolated from the surrounding text direction. */
+const bdi = (text: string): SafeHtml => html`<bdi>${text}</bdi>`;
+
 function errorBody(m: ErrorPageModel): SafeHtml {
   return html`<h1>Something went wrong</h1>
     <p class="error"><code>${m.error}</code></p>
     <p>${m.description}</p>
-    <p class="muted">You can close this window and try again from the application.</p>`;
+    ${
+      m.returnTo
+        ? html`<p class="muted">
+              The application's request could not be accepted. You can close this window, or send the
+              application this error:
+            </p>
+            <p class="redirect">
+              <a id="return-to" href="${m.returnTo.href}" rel="noreferrer"
+                >Return to ${bdi(m.returnTo.host)}</a
+              >
+            </p>`
+        : html`<p class="muted">You can close this window and try again from the application.</p>`
+    }`;
 }
 
 function noticeBody(m: NoticePageModel): SafeHtml {
@@ -26,14 +41,14 @@ function noticeBody(m: NoticePageModel): SafeHtml {
     <p class="muted">You can close this window.</p>`;
 }
 
-/** Client-supplied (or upstream-supplied) text, isolated from the surrounding text direction. */
-const bdi = (text: string): SafeHtml => html`<bdi>${text}</bdi>`;
-
 function consentBody(m: ConsentPageModel): SafeHtml {
   const name = m.client.name ?? m.client.id;
   const badge =
     m.client.kind === 'cimd'
-      ? html`<span class="badge verified">Verified domain: ${bdi(m.client.verifiedDomain ?? '')}</span>`
+      ? html`<span class="badge neutral" id="client-metadata"
+          >Client metadata from
+          <bdi id="client-metadata-url">${m.client.metadataUrl ?? m.client.id}</bdi></span
+        >`
       : m.client.kind === 'static'
         ? html`<span class="badge verified">Pre-registered by the administrator</span>`
         : html`<span class="badge unverified">Self-registered, identity not verified</span>`;
@@ -126,9 +141,23 @@ export class Pages {
     );
   }
 
-  /** The HTML error page (for errors before a redirect URI can be trusted). */
-  error(error: string, description: string, status = 400, headers?: Record<string, string>): Response {
-    return this.respond({ kind: 'error', error, description }, status, headers);
+  /**
+   * The HTML error page (for errors before a redirect URI can be trusted, or,
+   * with `returnTo`, errors of an authorization request the user may send back
+   * to its client with a link).
+   */
+  error(
+    error: string,
+    description: string,
+    status = 400,
+    headers?: Record<string, string>,
+    returnTo?: ErrorPageModel['returnTo'],
+  ): Response {
+    return this.respond(
+      { kind: 'error', error, description, ...(returnTo ? { returnTo } : {}) },
+      status,
+      headers,
+    );
   }
 
   consent(model: Omit<ConsentPageModel, 'kind'>, headers?: Record<string, string>): Response {

@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 describe('a Client ID Metadata Document client through the flows', () => {
-  it('consent shows the verified domain; the code redeems with client_id only', async () => {
+  it('consent shows the full metadata URL; the code redeems with client_id only', async () => {
     const verifier = 'm'.repeat(43);
     const challenge = Buffer.from(
       await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)),
@@ -60,7 +60,11 @@ describe('a Client ID Metadata Document client through the flows', () => {
     });
     const consent = await browser.follow(new URL(afterLogin.headers.get('location')!, t.url).href, REDIRECT);
     const page = await consent.page!.text();
-    expect(page).toContain(`Verified domain: <bdi>${new URL(doc.url).host}</bdi>`);
+    // The whole metadata URL, never "verified domain" (a shared host proves nothing about who published it).
+    expect(/Client metadata from\s+<bdi id="client-metadata-url">([^<]+)<\/bdi>/.exec(page)?.[1]).toBe(
+      clientId,
+    );
+    expect(page).not.toContain('Verified domain');
     expect(page).toContain('CIMD App');
     const decided = await browser.post(formAction(page), { ...hiddenFields(page), decision: 'approve' });
     const cb = new URL(decided.headers.get('location')!);
@@ -81,5 +85,26 @@ describe('a Client ID Metadata Document client through the flows', () => {
     // Remembered consent: the next authorization goes straight back.
     const again = await completeLogin(new Browser(), u.href, REDIRECT);
     expect(again.searchParams.get('code')).toBeTruthy();
+  });
+
+  it('rfc9700 §4.11.2: a request error is the error page with a link back, never an automatic redirect', async () => {
+    const u = new URL(`${t.url}/authorize`);
+    u.search = new URLSearchParams({
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      response_type: 'code',
+      state: 'cimd-state',
+      code_challenge: 'c'.repeat(43),
+      code_challenge_method: 'S256',
+      scope: 'not-a-scope',
+    }).toString();
+    const res = await fetch(u, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    const page = await res.text();
+    const back = new URL(/<a id="return-to" href="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&'));
+    expect(back.origin + back.pathname).toBe(REDIRECT);
+    expect(back.searchParams.get('error')).toBe('invalid_scope');
+    expect(back.searchParams.get('state')).toBe('cimd-state');
   });
 });

@@ -8,6 +8,7 @@ import { githubIdentityProvider, type GitHubIdentityProviderOptions } from '../.
 import { hashPassword } from '../../src/idp/local.js';
 import { silentLogger } from '../../src/http/errors.js';
 import type { AuditRecord } from '../../src/audit/events.js';
+import type { Clock } from '../../src/clock.js';
 
 export const RESOURCE_PATH = '/mcp';
 
@@ -74,19 +75,37 @@ export async function localUsers() {
   return [{ username: 'alice', passwordHash: await alice, name: 'Alice Liddell' }];
 }
 
-/** A tiny browser: a cookie jar plus manual redirects, so tests can see each hop. */
+/**
+ * A tiny browser: a cookie jar plus manual redirects, so tests can see each hop.
+ * With a `clock`, cookies expire as a browser's would (`Max-Age` on that clock),
+ * so tests can move time past a cookie's lifetime without sleeping.
+ */
 export class Browser {
   readonly cookies = new Map<string, string>();
+  private readonly expires = new Map<string, number>();
+
+  constructor(private readonly clock?: Clock) {}
 
   private store(res: Response) {
     for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
+      const [pair, ...attrs] = c.split(';');
       const i = pair!.indexOf('=');
-      this.cookies.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
+      const name = pair!.slice(0, i).trim();
+      this.cookies.set(name, pair!.slice(i + 1).trim());
+      const maxAge = attrs.map((a) => /^\s*max-age=(-?\d+)\s*$/i.exec(a)?.[1]).find(Boolean);
+      if (maxAge === undefined) this.expires.delete(name);
+      else this.expires.set(name, (this.clock?.now() ?? Date.now()) + Number(maxAge) * 1000);
     }
   }
 
   cookieHeader(): string {
+    const now = this.clock?.now() ?? Date.now();
+    for (const [name, at] of this.expires) {
+      if (at <= now) {
+        this.cookies.delete(name);
+        this.expires.delete(name);
+      }
+    }
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 

@@ -242,4 +242,87 @@ describe('HTML pages in headless Chromium', () => {
       await s.close();
     }
   });
+
+  it('open redirect (RFC 9700 §4.11.2): a self-registered client\'s request error stays on our error page; "Return to" gives the client its error', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const bad = new URL(authorizeUrl());
+    bad.searchParams.set('scope', 'no-such-scope');
+    const res = await page.goto(bad.href);
+    expect(res!.status()).toBe(400);
+    expect(res!.headers()['x-frame-options']).toBe('DENY');
+    expect(new URL(page.url()).origin).toBe(new URL(t.url).origin);
+    expect(await page.textContent('main')).toContain('invalid_scope');
+    expect((await page.textContent('#return-to'))!.replace(/\s+/g, ' ').trim()).toBe(
+      `Return to http://${new URL(clientApp.url).host}`,
+    );
+    await Promise.all([page.waitForURL(`${clientApp.url}/cb?**`), page.click('#return-to')]);
+    const back = new URL(page.url());
+    expect(back.searchParams.get('error')).toBe('invalid_scope');
+    expect(back.searchParams.get('state')).toBe('browser-state');
+    expect(back.searchParams.get('iss')).toBe(t.url);
+    await context.close();
+  });
+
+  it('cimd: the consent page shows the whole metadata URL, wrapped on a narrow screen, never a "verified domain"; the redirect host stays', async () => {
+    let docUrl = '';
+    const doc = await listen(() =>
+      Response.json({
+        client_id: docUrl,
+        client_name: 'Official Tool',
+        redirect_uris: [`${clientApp.url}/cb`],
+        token_endpoint_auth_method: 'none',
+      }),
+    );
+    // A document anyone could publish on a shared host: only the full URL says whose it is.
+    docUrl = `${doc.url}/attacker/${'a'.repeat(160)}/client.json`;
+    const s = await startAs({
+      identityProvider: localIdentityProvider({
+        users: await localUsers(),
+        passwordCost: TEST_PASSWORD_COST,
+      }),
+      cimd: { allowLoopback: true },
+    });
+    try {
+      const context = await browser.newContext({ viewport: { width: 360, height: 800 } });
+      const page = await context.newPage();
+      const u = new URL(`${s.url}/authorize`);
+      u.search = new URLSearchParams({
+        client_id: docUrl,
+        redirect_uri: `${clientApp.url}/cb`,
+        response_type: 'code',
+        code_challenge: 'c'.repeat(43),
+        code_challenge_method: 'S256',
+      }).toString();
+      await page.goto(u.href);
+      await page.fill('#username', 'alice');
+      await page.fill('#password', 'correct horse battery staple');
+      await Promise.all([page.waitForURL(/\/consent\?flow=/), page.click('#sign-in')]);
+      await page.waitForSelector('#approve');
+      expect(await page.textContent('#client-metadata-url')).toBe(docUrl);
+      expect((await page.textContent('#client-metadata'))!.replace(/\s+/g, ' ').trim()).toBe(
+        `Client metadata from ${docUrl}`,
+      );
+      expect(await page.locator('main').innerText()).not.toMatch(/verified/i);
+      expect(await page.textContent('#redirect-host')).toBe(`http://${new URL(clientApp.url).host}`);
+      // Wrapped: nothing sticks out of the card or the screen.
+      const fit = await page.evaluate(() => {
+        const main = document.querySelector('main')!;
+        const badge = document.getElementById('client-metadata')!.getBoundingClientRect();
+        const card = main.getBoundingClientRect();
+        return {
+          inCard: badge.right <= card.right + 0.5,
+          noScroll: document.documentElement.scrollWidth <= window.innerWidth,
+          lines: Math.round(badge.height / parseFloat(getComputedStyle(main).fontSize)),
+        };
+      });
+      expect(fit.inCard).toBe(true);
+      expect(fit.noScroll).toBe(true);
+      expect(fit.lines).toBeGreaterThan(1);
+      await context.close();
+    } finally {
+      await s.close();
+      await doc.close();
+    }
+  });
 });

@@ -99,12 +99,15 @@ let client: Registered;
 beforeAll(async () => {
   t = await startStack({
     identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
+    staticClients: [
+      { client_id: 'static-app', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' },
+    ],
   });
   client = await register(t);
 });
 afterAll(() => t.close());
 
-describe('authorize: errors before the redirect URI is trusted render a page; after, they redirect', () => {
+describe('authorize: errors before the redirect URI is established render a page; after, they go back to the client', () => {
   it('unknown client_id: HTML error page, no redirect', async () => {
     const res = await fetch(authorizeUrl(t, 'no-such-client', { code_challenge: 'x'.repeat(43) }), {
       redirect: 'manual',
@@ -146,39 +149,89 @@ describe('authorize: errors before the redirect URI is trusted render a page; af
     expect(res.headers.get('location')).toMatch(/\/login\?state=/);
   });
 
-  const redirected = async (extra: Record<string, string | undefined>) => {
-    const res = await fetch(authorizeUrl(t, client.clientId, extra), { redirect: 'manual' });
-    expect(res.status).toBe(302);
-    const loc = new URL(res.headers.get('location')!);
+  /**
+   * A self-registered client's request error: the AS's error page (no redirect, RFC 9700
+   * §4.11.2), whose "Return to" link carries the error, state and iss to the redirect URI.
+   */
+  const refused = async (extra: Record<string, string | undefined>, clientId = client.clientId) => {
+    const res = await fetch(authorizeUrl(t, clientId, extra), { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const page = await res.text();
+    const link = /<a id="return-to" href="([^"]+)"[^>]*>Return to <bdi>([^<]+)<\/bdi><\/a/.exec(page);
+    expect(link, 'a "Return to" link').not.toBeNull();
+    expect(link![2]).toBe('http://127.0.0.1:7777');
+    const loc = new URL(link![1]!.replace(/&amp;/g, '&'));
     expect(loc.origin + loc.pathname).toBe(REDIRECT);
     expect(loc.searchParams.get('state')).toBe('st-1');
     expect(loc.searchParams.get('iss')).toBe(t.url);
+    expect(page).toContain(`<code>${loc.searchParams.get('error')}</code>`);
     return loc.searchParams;
   };
 
-  it('pkce: missing code_challenge → invalid_request (redirect with state and iss)', async () => {
-    expect((await redirected({})).get('error')).toBe('invalid_request');
+  it('pkce: missing code_challenge → invalid_request (error page, its link back carries state and iss)', async () => {
+    expect((await refused({})).get('error')).toBe('invalid_request');
   });
 
   it('pkce: plain downgrade (method plain or absent) → invalid_request', async () => {
     expect(
-      (await redirected({ code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' })).get('error'),
+      (await refused({ code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' })).get('error'),
     ).toBe('invalid_request');
     expect(
-      (await redirected({ code_challenge: 'x'.repeat(43), code_challenge_method: undefined })).get('error'),
+      (await refused({ code_challenge: 'x'.repeat(43), code_challenge_method: undefined })).get('error'),
     ).toBe('invalid_request');
+  });
+
+  it('rfc9700 §4.11.2: a self-registered client naming any redirect URI cannot use /authorize as an open redirector; a static client keeps the automatic redirect', async () => {
+    const evil = await register(t, {
+      redirect_uris: ['https://evil.example/'],
+      token_endpoint_auth_method: 'none',
+    });
+    const res = await fetch(`${t.url}/authorize?client_id=${evil.clientId}&response_type=x`, {
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    const page = await res.text();
+    expect(page).toContain('unsupported_response_type');
+    const href = /<a id="return-to" href="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+    expect(href.startsWith('https://evil.example/?error=unsupported_response_type&')).toBe(true);
+    expect(page).toContain('Return to <bdi>evil.example</bdi>');
+    // A static client (configured by the operator, trusted) still gets its errors by an automatic redirect.
+    const trusted = await fetch(
+      authorizeUrl(t, 'static-app', { code_challenge: 'x'.repeat(43), scope: 'admin' }),
+      {
+        redirect: 'manual',
+      },
+    );
+    expect(trusted.status).toBe(302);
+    const loc = new URL(trusted.headers.get('location')!);
+    expect(loc.origin + loc.pathname).toBe(REDIRECT);
+    expect(loc.searchParams.get('error')).toBe('invalid_scope');
+    expect(loc.searchParams.get('state')).toBe('st-1');
+    expect(loc.searchParams.get('iss')).toBe(t.url);
+  });
+
+  it('the link back is escaped: a hostile state stays inside the href', async () => {
+    const state = `"><script>alert(1)</script><a href="x`;
+    const res = await fetch(authorizeUrl(t, client.clientId, { state }), { redirect: 'manual' });
+    const page = await res.text();
+    expect(page).not.toContain('<script');
+    const href = /<a id="return-to" href="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+    expect(new URL(href).searchParams.get('state')).toBe(state);
   });
 
   it('rfc8707: unknown resource → invalid_target; scope outside the resource → invalid_scope; response_type token → unsupported_response_type', async () => {
     expect(
-      (await redirected({ code_challenge: 'x'.repeat(43), resource: 'https://other.example/mcp' })).get(
-        'error',
-      ),
+      (await refused({ code_challenge: 'x'.repeat(43), resource: 'https://other.example/mcp' })).get('error'),
     ).toBe('invalid_target');
-    expect((await redirected({ code_challenge: 'x'.repeat(43), scope: 'admin' })).get('error')).toBe(
+    expect((await refused({ code_challenge: 'x'.repeat(43), scope: 'admin' })).get('error')).toBe(
       'invalid_scope',
     );
-    expect((await redirected({ code_challenge: 'x'.repeat(43), response_type: 'token' })).get('error')).toBe(
+    expect((await refused({ code_challenge: 'x'.repeat(43), response_type: 'token' })).get('error')).toBe(
       'unsupported_response_type',
     );
   });
@@ -914,7 +967,11 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       const res = await fetch(authorizeUrl(s2, c.clientId, { code_challenge: 'x'.repeat(43) }), {
         redirect: 'manual',
       });
-      expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('temporarily_unavailable');
+      // Before the user did anything: the error page (503) with the link back, no automatic redirect.
+      expect(res.status).toBe(503);
+      expect(res.headers.get('location')).toBeNull();
+      const href = /<a id="return-to" href="([^"]+)"/.exec(await res.text())![1]!.replace(/&amp;/g, '&');
+      expect(new URL(href).searchParams.get('error')).toBe('temporarily_unavailable');
     } finally {
       await s2.close();
       await down.close();
