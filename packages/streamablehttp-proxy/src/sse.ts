@@ -57,7 +57,8 @@ export class SseSink {
     this.queue = [];
     this.queuedBytes = 0;
     for (const bytes of queued) target.write(bytes);
-    if (this.ended) target.end();
+    // Ended, or cut before anyone read it: the response ends too (a reader would wait forever).
+    if (this.ended || this.closed) target.end();
   }
 
   /** The client went away (called by the target): the sink closes and its owner is told. */

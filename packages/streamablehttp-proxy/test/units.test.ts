@@ -196,8 +196,10 @@ describe('SSE sink', () => {
     sink.writeMessage(Buffer.alloc(400, 0x61), undefined, 0);
     expect([sink.open, cancelled]).toEqual([false, [sink]]);
     const written: Uint8Array[] = [];
-    sink.attach({ write: (b) => void written.push(b), end: () => {} });
-    expect(written).toEqual([]);
+    let ended = false;
+    sink.attach({ write: (b) => void written.push(b), end: () => void (ended = true) });
+    // A response attached after the cut ends at once (its reader sees the end and may resume).
+    expect([written, ended]).toEqual([[], true]);
     expect(new SseSink(0, () => {}).maxQueuedBytes).toBe(8 * 1024 * 1024);
   });
 });
