@@ -17,7 +17,14 @@ let arrived: (() => void) | undefined;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  target = await listenNode((_req, res) => {
+  target = await listenNode((req, res) => {
+    if (req.url === '/article') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        `<html><head><title>A</title></head><body><article><h1>Heading</h1>${'<p>Some text.</p>'.repeat(50)}</article></body></html>`,
+      );
+      return;
+    }
     held.push(res);
     arrived?.();
   });
@@ -30,11 +37,14 @@ beforeAll(async () => {
         ignoreRobotsTxt: true,
         maxConcurrentFetchesPerUser: 1,
       },
+      // The worker's start alone takes longer than 1 ms: every conversion times out.
+      hurried: { type: 'fetch', allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true, conversionTimeout: 0.001 },
     },
   }));
   for (const user of ['alice', 'bob']) {
     await gw.users.put(user, `${user}-password-123`);
     tokens[user] = (await issueToken(gw, user, 'web')).access_token;
+    tokens[`${user}@hurried`] = (await issueToken(gw, user, 'hurried')).access_token;
   }
 });
 
@@ -57,11 +67,13 @@ function holding(n: number): Promise<void> {
 async function fetchAs(
   user: string,
   id: number,
+  service = 'web',
+  page = 'page',
 ): Promise<{ isError?: boolean; content: { text: string }[] }> {
-  const res = await fetch(`${base}/web/mcp`, {
+  const res = await fetch(`${base}/${service}/mcp`, {
     method: 'POST',
     headers: {
-      authorization: `Bearer ${tokens[user]}`,
+      authorization: `Bearer ${tokens[service === 'web' ? user : `${user}@${service}`]}`,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       'mcp-protocol-version': V2026,
@@ -74,7 +86,7 @@ async function fetchAs(
       method: 'tools/call',
       params: {
         name: 'fetch',
-        arguments: { url: `${target.url}/page` },
+        arguments: { url: `${target.url}/${page}` },
         _meta: {
           'io.modelcontextprotocol/protocolVersion': V2026,
           'io.modelcontextprotocol/clientCapabilities': {},
@@ -115,5 +127,16 @@ describe('fetch service: maxConcurrentFetchesPerUser', () => {
     await holding(1);
     held.splice(0).forEach((res) => res.end('released page'));
     expect((await again).isError).toBeFalsy();
+  });
+});
+
+describe('fetch service: conversionTimeout', () => {
+  it("reaches the fetch server: a conversion past it is a timeout result; another service's converts", async () => {
+    const hurried = await fetchAs('alice', 10, 'hurried', 'article');
+    expect(hurried.isError).toBe(true);
+    expect(hurried.content[0]!.text).toMatch(/took longer than 1 ms and was stopped/);
+    const normal = await fetchAs('alice', 11, 'web', 'article');
+    expect(normal.isError).toBeFalsy();
+    expect(normal.content[0]!.text).toContain('Heading');
   });
 });

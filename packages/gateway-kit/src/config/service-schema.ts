@@ -205,6 +205,13 @@ export const fetchServiceSchema = z.strictObject({
     .positive()
     .optional()
     .describe('Outgoing fetches in flight at most for one user; more are refused (default 4).'),
+  conversionTimeout: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      'Seconds one HTML page may take to convert to Markdown in its worker thread; past it the tool returns a timeout result (default 10).',
+    ),
 });
 
 export const serviceSchema = z.discriminatedUnion('type', [

@@ -39,6 +39,9 @@ export function fetchBackend(
     ...(config.maxConcurrentFetchesPerUser
       ? { maxConcurrentFetchesPerCaller: config.maxConcurrentFetchesPerUser }
       : {}),
+    ...(config.conversionTimeout
+      ? { conversionTimeoutMs: Math.max(1, Math.round(config.conversionTimeout * 1000)) }
+      : {}),
     path: mcpPath,
     allowedHosts: 'any',
     allowedOrigins: 'any',
