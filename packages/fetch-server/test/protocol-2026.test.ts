@@ -13,7 +13,7 @@ import {
   type FetchServerOptions,
   type ResolvedAddress,
 } from '../src/index.js';
-import { MODERN_PROTOCOL_VERSIONS } from '../src/protocol/versions.js';
+import { SERVED_PROTOCOL_VERSIONS } from '../src/protocol/versions.js';
 import { MCP_HEADERS, rawRequest, toolText } from './helpers/http.js';
 import { MAIN_MARKER, startSite } from './helpers/site.js';
 
@@ -100,7 +100,7 @@ async function send2026(
 const text = toolText;
 
 describe('2026-07-28: stateless requests, no initialize, no session', () => {
-  it('sep-2575: server/discover is answered without initialize or session id', async () => {
+  it('sep-2575: server/discover is answered without initialize or session id, listing every served version', async () => {
     const server = await startServer();
     const res = await send2026(server.mcpUrl, 'server/discover', {}, {}, 'd-1' as unknown as number);
     expect(res.status).toBe(200);
@@ -110,7 +110,7 @@ describe('2026-07-28: stateless requests, no initialize, no session', () => {
       id: 'd-1',
       result: {
         resultType: 'complete',
-        supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
+        supportedVersions: [...SERVED_PROTOCOL_VERSIONS],
         capabilities: { tools: { listChanged: false }, prompts: { listChanged: false } },
         _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'mcp-gateway-fetch' } },
         cacheScope: 'public',
@@ -181,6 +181,21 @@ describe('2026-07-28: stateless requests, no initialize, no session', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('text/event-stream');
     expect(res.body).toMatch(/^data: \{.*"name":"fetch"/m);
+  });
+
+  it('with jsonResponse: false server/discover, an SSE stream, lists every served version too', async () => {
+    const server = await startServer({ jsonResponse: false });
+    const res = await rawRequest(server.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-protocol-version': V, 'mcp-method': 'server/discover' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'server/discover', params: { _meta: META } }),
+    });
+    expect(res.headers['content-type']).toBe('text/event-stream');
+    const data = /^data: (.*)$/m.exec(res.body)?.[1];
+    expect(JSON.parse(data!)).toMatchObject({
+      id: 4,
+      result: { resultType: 'complete', supportedVersions: [...SERVED_PROTOCOL_VERSIONS] },
+    });
   });
 });
 
@@ -307,7 +322,7 @@ describe('2026-07-28: errors the spec names', () => {
     expect(JSON.parse(res.body)).toMatchObject({ id: 7, error: { code: -32020 } });
   });
 
-  it('an unsupported revision → 400 UnsupportedProtocolVersionError (-32022) listing the supported versions', async () => {
+  it('an unsupported revision → 400 UnsupportedProtocolVersionError (-32022) listing every served version, 2025 ones included', async () => {
     const server = await startServer();
     const res = await rawRequest(server.mcpUrl, {
       method: 'POST',
@@ -323,7 +338,7 @@ describe('2026-07-28: errors the spec names', () => {
     expect(JSON.parse(res.body)).toMatchObject({
       jsonrpc: '2.0',
       id: 8,
-      error: { code: -32022, data: { supported: [...MODERN_PROTOCOL_VERSIONS], requested: '2099-01-01' } },
+      error: { code: -32022, data: { supported: [...SERVED_PROTOCOL_VERSIONS], requested: '2099-01-01' } },
     });
   });
 

@@ -1,18 +1,22 @@
 import { hostnameOf, isLoopbackHost } from '@mcp-gateway/internal/host';
-import { BridgeHttpError, JsonRpcCode } from './errors.js';
+import { BridgeHttpError, JsonRpcCode, modernRefusal } from './errors.js';
 import { errorReply, jsonReply, pathnameOf, tooLarge, type Reply, type RequestView } from './exchange.js';
 import { classifyMessages } from './batch.js';
 import type { Logger } from './log.js';
 import type { BridgeMetrics } from './metrics.js';
 import type { Clock, IdentityResolver, RequestHeaders } from './options.js';
 import {
+  isModernProtocolVersion,
   isSupportedProtocolVersion,
   supportsPrimingEvents,
+  servedProtocolVersions,
+  unsupportedProtocolVersion,
   DEFAULT_PROTOCOL_VERSION,
   requestEra,
 } from './protocol-version.js';
 import { checkParams } from './params.js';
 import type { ModernHandler } from './modern/handler.js';
+import type { JsonRpcId } from './jsonrpc.js';
 import type { IncomingMessage, Session } from './session.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -85,7 +89,8 @@ export class HttpHandler {
         throw new BridgeHttpError(404, JsonRpcCode.ServerError, 'Not Found');
       }
     } catch (err) {
-      if (err instanceof BridgeHttpError) reply = errorReply(err, cors);
+      if (err instanceof BridgeHttpError)
+        reply = errorReply(this.looksModern(request) ? modernRefusal(err) : err, cors);
       else {
         this.cfg.logger.error('request failed', { error: err instanceof Error ? err.message : String(err) });
         reply = errorReply(new BridgeHttpError(500, JsonRpcCode.InternalError, 'Internal error'), cors);
@@ -212,7 +217,8 @@ export class HttpHandler {
         throw err;
       }
     }
-    const session = await this.session(request);
+    const only = !batch && items[0]?.c.kind === 'request' ? items[0].c.id : null;
+    const session = await this.session(request, only);
     const version = this.protocolVersion(request) ?? session.protocolVersion ?? DEFAULT_PROTOCOL_VERSION;
     return session.post(items, {
       mode,
@@ -242,15 +248,26 @@ export class HttpHandler {
     return { status: 200, headers: {} };
   }
 
-  /** The session named by `Mcp-Session-Id`: 400 without one, 404 when unknown, ended or someone else's. */
-  private async session(request: RequestView): Promise<Session> {
+  /**
+   * The session named by `Mcp-Session-Id`: 404 when unknown, ended or someone else's. Without one,
+   * 400: `-32022` listing the served versions when `MCP-Protocol-Version` names a revision the
+   * bridge does not serve (a client of a newer revision learns what to retry with; `requestId`
+   * is echoed), else `-32000` (a 2025 request outside a session).
+   */
+  private async session(request: RequestView, requestId: JsonRpcId | null = null): Promise<Session> {
     const id = request.header('mcp-session-id');
-    if (!id)
+    if (!id) {
+      const version = request.header('mcp-protocol-version')?.trim();
+      const served = servedProtocolVersions(this.cfg.modern !== undefined);
+      if (version !== undefined && !served.includes(version)) {
+        throw unsupportedProtocolVersion(version, served, requestId);
+      }
       throw new BridgeHttpError(
         400,
         JsonRpcCode.ServerError,
         'Bad Request: Mcp-Session-Id header is required',
       );
+    }
     const session = this.registry.get(id);
     if (!session || session.closed) throw notFound();
     if (request.caller || this.cfg.identity) {
@@ -259,6 +276,17 @@ export class HttpHandler {
       if (identity !== session.identity) throw notFound();
     }
     return session;
+  }
+
+  /**
+   * True when a refused request is a 2026-07-28 one as far as its headers tell (a modern
+   * `MCP-Protocol-Version`, no `Mcp-Session-Id`), so its refusal gets a 2026 code
+   * ({@link modernRefusal}) even when the body was never read (406, 413, 415, 403).
+   */
+  private looksModern(request: RequestView): boolean {
+    if (!this.cfg.modern || request.header('mcp-session-id') !== null) return false;
+    const version = request.header('mcp-protocol-version');
+    return version !== null && isModernProtocolVersion(version.trim());
   }
 
   /** The caller: the one an embedder vouches for, else the `identity` resolver's answer. */

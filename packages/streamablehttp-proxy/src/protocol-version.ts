@@ -1,4 +1,6 @@
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
+import { BridgeHttpError, JsonRpcCode } from './errors.js';
+import type { JsonRpcId } from './jsonrpc.js';
 /**
  * Every MCP protocol-version rule of the bridge lives here, so a new spec
  * revision is one edit: which revisions each era serves, and which era a
@@ -24,6 +26,21 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
 /** Modern revisions (stateless wire, `server/discover`), newest first. */
 export const MODERN_PROTOCOL_VERSIONS: readonly string[] = ['2026-07-28'];
 
+/**
+ * Every revision the bridge serves, newest first: modern and legacy. A dual-era server lists them
+ * all wherever it names its supported versions (`server/discover` `supportedVersions`, `-32022`
+ * `data.supported`; spec 2026-07-28 basic/versioning).
+ */
+export const SERVED_PROTOCOL_VERSIONS: readonly string[] = [
+  ...MODERN_PROTOCOL_VERSIONS,
+  ...SUPPORTED_PROTOCOL_VERSIONS,
+];
+
+/** The revisions a bridge serves: {@link SERVED_PROTOCOL_VERSIONS}, or the legacy ones alone when its 2026 side is off. */
+export function servedProtocolVersions(modern: boolean): readonly string[] {
+  return modern ? SERVED_PROTOCOL_VERSIONS : SUPPORTED_PROTOCOL_VERSIONS;
+}
+
 /** The 2025-era revision the bridge asks of the stdio children that serve modern requests. */
 export const CHILD_PROTOCOL_VERSION = '2025-11-25';
 
@@ -33,6 +50,25 @@ export const PROTOCOL_VERSION_META_KEY = MCP_META_KEYS.protocolVersion;
 /** True when `version` is a modern (2026-era) revision the bridge serves. */
 export function isModernProtocolVersion(version: string): boolean {
   return MODERN_PROTOCOL_VERSIONS.includes(version);
+}
+
+/**
+ * 400 `-32022` (UnsupportedProtocolVersionError) answering request `id`: `requested` is not
+ * served; `data.supported` lists what is, for the client to retry with.
+ */
+export function unsupportedProtocolVersion(
+  requested: string,
+  supported: readonly string[],
+  id: JsonRpcId | null,
+): BridgeHttpError {
+  return new BridgeHttpError(
+    400,
+    JsonRpcCode.UnsupportedProtocolVersion,
+    `Unsupported protocol version: ${requested}`,
+    {},
+    id,
+    { supported: [...supported], requested },
+  );
 }
 
 /** Which wire a request speaks: the 2025 session wire or the 2026 stateless one. */

@@ -154,7 +154,7 @@ describe('2026 requests sharing a child', () => {
     slow.ac.abort();
   });
 
-  it('a shared request past its deadline gets -32001; the other requests on its child finish, then the child is ended', async () => {
+  it('a shared request past its deadline gets -32603; the other requests on its child finish, then the child is ended', async () => {
     const b = await startBridge({
       identity: 'x-user',
       requestTimeoutMs: 1500,
@@ -168,7 +168,7 @@ describe('2026 requests sharing a child', () => {
       { 'x-user': 'alice' },
     );
     const other = await running(b.mcpUrl, bare({ progressToken: 'o' }), 2400, 6);
-    expect((await late).body.error?.code).toBe(-32001);
+    expect((await late).body.error?.code).toBe(-32603);
     // Draining: no new request is given the child, the one running goes on.
     expect((await pidOf(b.mcpUrl)).status).toBe(429);
     const answers = await other.done;

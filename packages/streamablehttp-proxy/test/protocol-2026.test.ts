@@ -4,6 +4,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeAll, connectClient, manualClock, startBridge, textOf } from './helpers.js';
+import { SERVED_PROTOCOL_VERSIONS } from '../src/protocol-version.js';
 import { V2026, call2026, envelope, readSse, send2026 } from './modern-helpers.js';
 
 // MCP 2026-07-28 stateless requests (SEP-2575, SEP-2567, SEP-2243, SEP-2549, SEP-2322) served
@@ -55,7 +56,7 @@ describe('2026-07-28 wire', () => {
     expect(a.status).toBe(200);
     expect(a.body.result).toMatchObject({
       resultType: 'complete',
-      supportedVersions: [V2026],
+      supportedVersions: [...SERVED_PROTOCOL_VERSIONS],
       capabilities: { tools: {} },
       cacheScope: 'private',
     });
@@ -98,7 +99,7 @@ describe('2026-07-28 wire', () => {
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({
       code: -32022,
-      data: { supported: [V2026], requested: '2099-01-01' },
+      data: { supported: [...SERVED_PROTOCOL_VERSIONS], requested: '2099-01-01' },
     });
   });
 
@@ -284,10 +285,10 @@ describe('2026-07-28 wire', () => {
     expect(metrics).not.toContain('status="200"');
   });
 
-  it('every child request has a deadline: past requestTimeoutMs the client gets -32001 and the (possibly hung) child is ended', async () => {
+  it('every child request has a deadline: past requestTimeoutMs the client gets -32603 (reason timeout) and the (possibly hung) child is ended', async () => {
     const b = await startBridge({ requestTimeoutMs: 200 });
     const r = await call2026(b.mcpUrl, 'tools/call', { name: 'slow', arguments: { ms: 5000 } });
-    expect(r.body.error?.code).toBe(-32001);
+    expect(r.body.error).toMatchObject({ code: -32603, data: { reason: 'timeout' } });
     await vi.waitFor(() => expect(b.bridge.stats().modernChildren).toBe(0));
     const again = await call2026(b.mcpUrl, 'tools/call', { name: 'echo', arguments: { text: 'fresh' } });
     expect(again.body.result?.content?.[0]?.text).toBe('fresh');

@@ -148,7 +148,7 @@ describe('subscriptions/listen', () => {
     expect(await refused.json()).toMatchObject({
       jsonrpc: '2.0',
       id: 'carol-1',
-      error: { code: -32000, message: expect.stringMatching(/too many subscriptions\/listen streams/) },
+      error: { code: -32603, message: expect.stringMatching(/too many subscriptions\/listen streams/) },
     });
     // Alice leaves: once the bridge sees it, carol gets her stream; the bound holds again after.
     alice.close();

@@ -9,6 +9,9 @@
  * long answer), `garbage` (writes a non-JSON line to stdout). `echo` and `add` are annotated
  * `readOnlyHint: true`.
  * `touch` (writes `text` to `$FIXTURE_WATCH_FILE`).
+ * `route` (echoes its arguments as JSON): its `region`, `shard`, `dry` and `target.zone` arguments
+ * are marked `x-mcp-header` (`Region`, `Shard`, `Dry`, `Zone`: SEP-2243 `Mcp-Param-*` headers).
+ * Resource template `fixture://missing/{id}`: reading it fails with 2025's resource-not-found `-32002`.
  * Resource `fixture://greeting`; resource `fixture://watched` (the text of `$FIXTURE_WATCH_FILE`),
  * which `resources/subscribe` watches: every child subscribed to it sends
  * `notifications/resources/updated` when the file changes (whichever child's `touch` wrote it).
@@ -21,7 +24,11 @@ import { appendFileSync, existsSync, watch, writeFileSync, readFileSync, type FS
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
@@ -170,13 +177,17 @@ let added = 0;
 server.registerTool(
   'change-list',
   {
-    description: 'Adds a tool or a prompt, so the server sends the matching list_changed notification',
-    inputSchema: { kind: z.enum(['tool', 'prompt']) },
+    description:
+      'Adds a tool, a prompt, or a tool whose `key` argument is an `x-mcp-header` (`Key`), so the server sends the matching list_changed notification',
+    inputSchema: { kind: z.enum(['tool', 'prompt', 'header-tool']) },
   },
   ({ kind }) => {
     const name = `added-${kind}-${++added}`;
     if (kind === 'tool') server.registerTool(name, { description: 'Added at run time' }, () => text(name));
-    else server.registerPrompt(name, { description: 'Added at run time' }, () => ({ messages: [] }));
+    else if (kind === 'header-tool') {
+      const inputSchema = { key: z.string().meta({ 'x-mcp-header': 'Key' }) };
+      server.registerTool(name, { description: 'Added at run time', inputSchema }, () => text(name));
+    } else server.registerPrompt(name, { description: 'Added at run time' }, () => ({ messages: [] }));
     return text(name);
   },
 );
@@ -256,6 +267,30 @@ server.registerResource(
   }),
   { description: 'An item by id', mimeType: 'text/plain' },
   (uri, { id }) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: `item ${String(id)}` }] }),
+);
+
+server.registerTool(
+  'route',
+  {
+    description: 'Returns its arguments as JSON; four of them are mirrored into Mcp-Param-* headers',
+    inputSchema: {
+      region: z.string().meta({ 'x-mcp-header': 'Region' }),
+      shard: z.number().int().optional().meta({ 'x-mcp-header': 'Shard' }),
+      dry: z.boolean().optional().meta({ 'x-mcp-header': 'Dry' }),
+      target: z.object({ zone: z.string().meta({ 'x-mcp-header': 'Zone' }) }).optional(),
+      query: z.string().optional(),
+    },
+  },
+  (args) => text(JSON.stringify(args)),
+);
+
+server.registerResource(
+  'missing',
+  new ResourceTemplate('fixture://missing/{id}', { list: undefined }),
+  { description: 'Never found: reading it fails with -32002 (2025 resource not found)' },
+  (uri) => {
+    throw new McpError(-32002, 'Resource not found', { uri: uri.href });
+  },
 );
 
 const WATCHED = 'fixture://watched';

@@ -7,9 +7,11 @@ import {
 import { z } from 'zod';
 import { callerFromAuthInfo, instanceCaller } from '../caller.js';
 import type { FetchCore } from '../core.js';
+import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error';
 import { FETCH_PROMPT_DESCRIPTION, fetchPromptArgs, runFetchPrompt } from '../prompt.js';
 import { FETCH_TOOL_ANNOTATIONS, FETCH_TOOL_DESCRIPTION, fetchToolInput, runFetchTool } from '../tool.js';
 import { SERVER_NAME, VERSION } from '../version.js';
+import { SERVED_PROTOCOL_VERSIONS } from './versions.js';
 
 /**
  * Caching hints (SEP-2549) for the cacheable results: the tool and prompt
@@ -77,11 +79,67 @@ export interface ModernHandlerOptions {
  * (`ttlMs`, `cacheScope`) on lists and `resultType` on every result.
  */
 export function createModernHandler(core: FetchCore, options: ModernHandlerOptions): McpHttpHandler {
-  return createMcpHandler(() => createModernMcpServer(core), {
+  const handler = createMcpHandler(() => createModernMcpServer(core), {
     legacy: 'reject',
     // 'json' would drop progress notifications and warn on every start; 'auto' answers JSON unless one is sent.
     responseMode: options.jsonResponse ? 'auto' : 'sse',
     maxRequestBodySize: options.maxBodyBytes,
     onerror: (error) => core.logger.info('mcp request refused', { error: error.message }),
   });
+  return {
+    ...handler,
+    fetch: async (request, opts) => {
+      const discover = request.headers.get('mcp-method') === 'server/discover';
+      return servedVersionsIn(await handler.fetch(request, opts), discover);
+    },
+  };
+}
+
+/**
+ * `response` listing every served version where the SDK lists its modern
+ * revisions only: `supportedVersions` of a `server/discover` result
+ * (`discover`: the request's `Mcp-Method`, which the SDK has checked against
+ * the body) and `data.supported` of a `-32022`. A dual-era server lists every
+ * version it supports (2026-07-28 basic/versioning). Only these small answers
+ * are read (JSON, or the SSE stream that carries the discover result alone).
+ */
+async function servedVersionsIn(response: Response, discover: boolean): Promise<Response> {
+  const ok = discover && response.status === 200;
+  if (!ok && response.status !== 400) return response;
+  const type = response.headers.get('content-type') ?? '';
+  const sse = type.startsWith('text/event-stream');
+  if (!sse && !type.includes('json')) return response;
+  const text = await response.text();
+  const edited = sse
+    ? text.replace(/^data: ?(.*)$/gm, (line, json: string) => {
+        const msg = withServedVersions(json);
+        return msg === undefined ? line : `data: ${msg}`;
+      })
+    : (withServedVersions(text) ?? text);
+  const headers = new Headers(response.headers);
+  headers.delete('content-length');
+  return new Response(edited, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** One JSON-RPC message with every served version listed, or `undefined` when it names none. */
+function withServedVersions(json: string): string | undefined {
+  let msg: {
+    result?: { supportedVersions?: unknown };
+    error?: { code?: unknown; data?: { supported?: unknown } };
+  };
+  try {
+    msg = JSON.parse(json) as typeof msg;
+  } catch {
+    return undefined;
+  }
+  if (Array.isArray(msg.result?.supportedVersions)) {
+    msg.result.supportedVersions = [...SERVED_PROTOCOL_VERSIONS];
+  } else if (
+    msg.error?.code === JSONRPC_ERROR_CODES.UnsupportedProtocolVersion &&
+    typeof msg.error.data === 'object' &&
+    msg.error.data !== null
+  ) {
+    msg.error.data.supported = [...SERVED_PROTOCOL_VERSIONS];
+  } else return undefined;
+  return JSON.stringify(msg);
 }

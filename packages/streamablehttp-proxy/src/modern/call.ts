@@ -28,6 +28,9 @@ const CACHEABLE: ReadonlySet<string> = new Set([
   'resources/read',
 ]);
 
+/** The code 2025 servers answer an unknown resource with; 2026-07-28 replaced it with -32602. */
+const RESOURCE_NOT_FOUND_2025 = -32002;
+
 /** The cancellation reason of a request past its deadline (its child is ended, not reused). */
 const TIMED_OUT = 'Request timed out';
 
@@ -116,7 +119,7 @@ export class ModernCall implements ChildLease, Ticking {
   private paramsDigest: string | undefined;
   private readonly retry: boolean;
   /** Capabilities the child needed that the request did not declare (its requests for them were refused). */
-  private refused: Record<string, object> | undefined;
+  private refused: Record<string, Record<string, object>> | undefined;
   /** The request's `inputResponses` (an object), for inputs not yet in the state. */
   private given: Record<string, unknown> | undefined;
   /** The progress token the child was given instead of the client's (a shared call's). */
@@ -228,7 +231,10 @@ export class ModernCall implements ChildLease, Ticking {
     if ('error' in r) {
       // A method the server does not implement is 404 on the 2026 wire (SEP-2575).
       const status = r.error.code === JsonRpcCode.MethodNotFound ? 404 : 200;
-      this.sink.done(status, { jsonrpc: '2.0', id: this.req.id, error: r.error });
+      // 2025's resource-not-found code is -32602 on the 2026 wire, which must not send it (server/resources).
+      const error =
+        r.error.code === RESOURCE_NOT_FOUND_2025 ? { ...r.error, code: JsonRpcCode.InvalidParams } : r.error;
+      this.sink.done(status, { jsonrpc: '2.0', id: this.req.id, error });
       return;
     }
     const cacheable = CACHEABLE.has(this.req.method);
@@ -308,15 +314,19 @@ export class ModernCall implements ChildLease, Ticking {
         error: { code, message, ...(data === undefined ? {} : { data }) },
       });
     };
-    if (this.req.clientCapabilities[capability] === undefined) {
+    const lacking = this.lacking(capability, params);
+    if (lacking) {
       // Never asked: the child is refused, as a 2025 client without the capability would refuse it.
       // If the call then fails, the client learns what it lacked (-32021, see `answered`).
-      (this.refused ??= {})[capability] = {};
+      const refused = (this.refused ??= {});
+      refused[capability] = { ...refused[capability], ...lacking };
+      const modes = Object.keys(lacking);
+      const what = modes.length === 0 ? capability : `${capability} (${modes.join(', ')} mode)`;
       return this.child.respond(childReqId, {
         error: {
           code: JsonRpcCode.MissingRequiredClientCapability,
-          message: `Missing required client capability: ${capability} (the client did not declare it)`,
-          data: { requiredCapabilities: { [capability]: {} } },
+          message: `Missing required client capability: ${what} (the client did not declare it)`,
+          data: { requiredCapabilities: { [capability]: lacking } },
         },
       });
     }
@@ -354,6 +364,24 @@ export class ModernCall implements ChildLease, Ticking {
       this.askTimer = setTimeout(() => this.askClient(), INPUT_BATCH_MS);
       this.askTimer.unref();
     }
+  }
+
+  /**
+   * What the request's client would have to declare for the child's request needing `capability`
+   * and did not: `{}` when the capability itself is missing; for `elicitation`, the mode asked
+   * (`form` when none is named) unless declared, where `elicitation: {}` declares `form` alone
+   * (client/elicitation, "Capabilities"). `undefined`: the client can be asked.
+   */
+  private lacking(capability: string, params: Record<string, unknown>): Record<string, object> | undefined {
+    const declared = this.req.clientCapabilities[capability];
+    if (declared === undefined) return {};
+    if (capability !== 'elicitation') return undefined;
+    const mode = typeof params.mode === 'string' ? params.mode : 'form';
+    const modes =
+      typeof declared === 'object' && declared !== null && ('form' in declared || 'url' in declared)
+        ? declared
+        : { form: {} };
+    return Object.hasOwn(modes, mode) ? undefined : { [mode]: {} };
   }
 
   /** The `inputResponses` entry for `step`, if any; not an object is -32602. */
@@ -422,10 +450,11 @@ export class ModernCall implements ChildLease, Ticking {
       pid: this.child.process.pid,
     });
     this.stop(TIMED_OUT);
+    // -32603, not the SDK's -32001: 2026 servers should not use -32000…-32019 (basic/index, "Error Codes").
     this.sink.done(200, {
       jsonrpc: '2.0',
       id: this.req.id,
-      error: { code: JsonRpcCode.RequestTimeout, message: 'Request timed out' },
+      error: { code: JsonRpcCode.InternalError, message: 'Request timed out', data: { reason: 'timeout' } },
     });
   }
 

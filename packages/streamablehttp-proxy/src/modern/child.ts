@@ -2,6 +2,7 @@ import { ChildProcess, type ChildSpec } from '../child-process.js';
 import { classify, type Classified, type JsonRpcId } from '../jsonrpc.js';
 import { JsonRpcCode } from '../errors.js';
 import { CHILD_PROTOCOL_VERSION } from '../protocol-version.js';
+import { NO_PARAM_HEADERS, toolParamHeaders, type ToolParamHeaders } from './param-headers.js';
 
 /** What a 2025 child said about itself in `initialize` (cached for `server/discover`). */
 export interface ChildInitResult {
@@ -29,6 +30,12 @@ interface Answerer {
 
 /** Capabilities the bridge declares to its children: it turns their server→client requests into MRTR. */
 const BRIDGE_CAPABILITIES = { elicitation: {}, sampling: {}, roots: {} };
+
+/** Most `tools/list` pages read to learn the child's `x-mcp-header` declarations. */
+const MAX_TOOL_PAGES = 100;
+
+/** A child's answer to a request that fails on the 2026 wire: `-32603`, not a legacy `-32000…-32019` code. */
+const EXITED = { code: JsonRpcCode.InternalError, message: 'MCP server process exited' };
 
 /**
  * One stdio child that serves 2026-07-28 requests: initialized once (2025
@@ -61,6 +68,12 @@ export class PooledChild {
   private nextId = 0;
   private infoJson: string | undefined;
   private readonly waiting = new Map<JsonRpcId, Answerer>();
+  /** The `x-mcp-header` declarations of the child's tools, once read ({@link paramHeaders}). */
+  private toolHeaders: ToolParamHeaders | undefined;
+  /** The read of {@link toolHeaders} under way, shared by the calls that wait for it. */
+  private toolHeadersRead: Promise<ToolParamHeaders> | undefined;
+  /** Counts the child's `tools/list_changed` notifications: a read begun before one is not kept. */
+  private toolsVersion = 0;
 
   constructor(
     spec: ChildSpec,
@@ -74,9 +87,7 @@ export class PooledChild {
     this.process = new ChildProcess(spec, now);
     this.process.onLine = (line) => this.line(line);
     this.process.onExit = () => {
-      for (const a of this.waiting.values()) {
-        a.answered({ error: { code: -32000, message: 'MCP server process exited' } });
-      }
+      for (const a of this.waiting.values()) a.answered({ error: { ...EXITED } });
       this.waiting.clear();
     };
   }
@@ -115,36 +126,81 @@ export class PooledChild {
 
   /** Runs the 2025 handshake; rejects when the child answers with an error or `timeoutMs` passes. */
   async initialize(timeoutMs: number): Promise<ChildInitResult> {
-    const promise = new Promise<ChildResponse>((resolve) =>
-      this.request(
-        'initialize',
-        {
-          protocolVersion: CHILD_PROTOCOL_VERSION,
-          capabilities: BRIDGE_CAPABILITIES,
-          clientInfo: { name: 'mcp-streamablehttp-proxy', version: '0' },
-        },
-        { answered: resolve },
-      ),
+    const r = await this.ask(
+      'initialize',
+      {
+        protocolVersion: CHILD_PROTOCOL_VERSION,
+        capabilities: BRIDGE_CAPABILITIES,
+        clientInfo: { name: 'mcp-streamablehttp-proxy', version: '0' },
+      },
+      timeoutMs,
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('initialize timed out')), timeoutMs);
+    if ('error' in r) throw new Error(`initialize failed: ${String(r.error.message)}`);
+    const res = r.result as Partial<ChildInitResult>;
+    this.init = {
+      protocolVersion: String(res.protocolVersion ?? CHILD_PROTOCOL_VERSION),
+      capabilities: (res.capabilities as Record<string, unknown>) ?? {},
+      serverInfo: (res.serverInfo as Record<string, unknown>) ?? { name: 'unknown', version: '0' },
+      ...(typeof res.instructions === 'string' ? { instructions: res.instructions } : {}),
+    };
+    this.notify('notifications/initialized', undefined);
+    return this.init;
+  }
+
+  /**
+   * The `x-mcp-header` declarations of the child's tools (SEP-2243): read with
+   * `tools/list` (every page) the first time a `tools/call` needs them, then
+   * kept until the child says its tool list changed. A child without the
+   * `tools` capability, or one that answers `tools/list` with an error,
+   * declares none. Rejects when the child does not answer within `timeoutMs`.
+   */
+  paramHeaders(timeoutMs: number): ToolParamHeaders | Promise<ToolParamHeaders> {
+    if (this.toolHeaders) return this.toolHeaders;
+    if (this.toolHeadersRead) return this.toolHeadersRead;
+    const version = this.toolsVersion;
+    const read = this.readParamHeaders(timeoutMs).finally(() => {
+      if (this.toolHeadersRead === read) this.toolHeadersRead = undefined;
     });
-    try {
-      const r = await Promise.race([promise, timeout]);
-      if ('error' in r) throw new Error(`initialize failed: ${String(r.error.message)}`);
-      const res = r.result as Partial<ChildInitResult>;
-      this.init = {
-        protocolVersion: String(res.protocolVersion ?? CHILD_PROTOCOL_VERSION),
-        capabilities: (res.capabilities as Record<string, unknown>) ?? {},
-        serverInfo: (res.serverInfo as Record<string, unknown>) ?? { name: 'unknown', version: '0' },
-        ...(typeof res.instructions === 'string' ? { instructions: res.instructions } : {}),
-      };
-      this.notify('notifications/initialized', undefined);
-      return this.init;
-    } finally {
-      clearTimeout(timer);
+    this.toolHeadersRead = read;
+    return read.then((headers) => {
+      if (version === this.toolsVersion) this.toolHeaders = headers;
+      return headers;
+    });
+  }
+
+  private async readParamHeaders(timeoutMs: number): Promise<ToolParamHeaders> {
+    if (this.init && this.init.capabilities.tools === undefined) return NO_PARAM_HEADERS;
+    const deadline = Date.now() + timeoutMs;
+    const tools: unknown[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+      const r = await this.ask('tools/list', cursor === undefined ? {} : { cursor }, deadline - Date.now());
+      if ('error' in r) break;
+      if (Array.isArray(r.result.tools)) tools.push(...(r.result.tools as unknown[]));
+      cursor = typeof r.result.nextCursor === 'string' ? r.result.nextCursor : undefined;
+      if (cursor === undefined) break;
     }
+    return toolParamHeaders(tools);
+  }
+
+  /** Sends a request of the bridge's own; rejects (and drops a late answer) when none comes within `timeoutMs`. */
+  private ask(method: string, params: unknown, timeoutMs: number): Promise<ChildResponse> {
+    return new Promise<ChildResponse>((resolve, reject) => {
+      let id = '';
+      const timer = setTimeout(
+        () => {
+          this.forget(id);
+          reject(new Error(`${method} timed out`));
+        },
+        Math.max(0, timeoutMs),
+      );
+      id = this.request(method, params, {
+        answered: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
+    });
   }
 
   /**
@@ -199,6 +255,10 @@ export class PooledChild {
       if (m.error === undefined) m.result ??= {};
       to.answered(m as ChildResponse, text);
       return;
+    }
+    if (c.kind === 'notification' && c.method === 'notifications/tools/list_changed') {
+      this.toolsVersion++;
+      this.toolHeaders = undefined;
     }
     const leases = this.leases;
     if (leases.length === 1) leases[0]!.fromChild(c);

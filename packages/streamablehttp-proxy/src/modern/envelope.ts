@@ -1,7 +1,11 @@
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import type { JsonRpcId } from '../jsonrpc.js';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
-import { MODERN_PROTOCOL_VERSIONS, isModernProtocolVersion } from '../protocol-version.js';
+import {
+  MODERN_PROTOCOL_VERSIONS,
+  isModernProtocolVersion,
+  unsupportedProtocolVersion,
+} from '../protocol-version.js';
 
 /** `params._meta` keys of the 2026-07-28 per-request envelope. */
 export const META = MCP_META_KEYS;
@@ -32,14 +36,17 @@ export type HeaderReader = (name: string) => string | null;
  * Checks a modern request's `_meta` envelope (SEP-2575) and its mirrored
  * headers (SEP-2243), in this order: missing envelope keys → `-32602`;
  * `MCP-Protocol-Version` missing or unlike the `_meta` version → `-32020`; a
- * revision the bridge does not serve → `-32022` with `data.supported`;
- * `Mcp-Method` or `Mcp-Name` missing or unlike the body → `-32020`. Every refusal is HTTP 400 and echoes the request id.
+ * revision the bridge does not serve → `-32022` with `data.supported`
+ * (`supported`, default the modern revisions); `Mcp-Method` or `Mcp-Name`
+ * missing or unlike the body → `-32020`; a `_meta` log level that is none of
+ * the MCP levels → `-32602`. Every refusal is HTTP 400 and echoes the request id.
  */
 export function checkEnvelope(
   id: JsonRpcId,
   method: string,
   params: Record<string, unknown>,
   header: HeaderReader,
+  supported: readonly string[] = MODERN_PROTOCOL_VERSIONS,
 ): ModernRequest {
   const meta = params._meta;
   const m = (typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? meta : {}) as Record<
@@ -49,71 +56,91 @@ export function checkEnvelope(
   const version = m[META.protocolVersion];
   const caps = m[META.clientCapabilities];
   if (typeof version !== 'string' || typeof caps !== 'object' || caps === null || Array.isArray(caps)) {
-    throw new BridgeHttpError(
-      400,
-      JsonRpcCode.InvalidParams,
-      `Invalid params: _meta must carry ${META.protocolVersion} (a string) and ${META.clientCapabilities} (an object)`,
-      {},
+    throw invalidParams(
       id,
+      `_meta must carry ${META.protocolVersion} (a string) and ${META.clientCapabilities} (an object)`,
     );
   }
   // The header must mirror the body before the version itself is judged (a mismatch is -32020, not -32022).
   mirror(id, header('mcp-protocol-version'), version, 'MCP-Protocol-Version');
   if (!isModernProtocolVersion(version)) {
-    throw new BridgeHttpError(
-      400,
-      JsonRpcCode.UnsupportedProtocolVersion,
-      `Unsupported protocol version: ${version}`,
-      {},
-      id,
-      { supported: [...MODERN_PROTOCOL_VERSIONS], requested: version },
-    );
+    throw unsupportedProtocolVersion(version, supported, id);
   }
   mirror(id, header('mcp-method'), method, 'Mcp-Method');
   const nameKey = NAMED[method];
   if (nameKey) {
     const name = params[nameKey];
-    if (typeof name !== 'string') {
-      throw new BridgeHttpError(
-        400,
-        JsonRpcCode.InvalidParams,
-        `Invalid params: ${nameKey} must be a string`,
-        {},
-        id,
-      );
-    }
+    if (typeof name !== 'string') throw invalidParams(id, `${nameKey} must be a string`);
     mirror(id, header('mcp-name'), name, 'Mcp-Name');
   }
   const level = m[META.logLevel];
+  if (level !== undefined && (typeof level !== 'string' || !LOG_LEVELS.includes(level))) {
+    // server/utilities/logging, "Error Handling": an unrecognized level is rejected with -32602.
+    throw invalidParams(id, `${META.logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
+  }
   return {
     id,
     method,
     params,
     version,
     clientCapabilities: caps as Record<string, unknown>,
-    logLevel: typeof level === 'string' ? level : undefined,
+    logLevel: level,
   };
 }
 
-/** `-32020` unless header `name` (trimmed, `=?base64?…?=` decoded) equals `expected`. */
+/** 400 `-32602` answering request `id`. */
+function invalidParams(id: JsonRpcId, what: string): BridgeHttpError {
+  return new BridgeHttpError(400, JsonRpcCode.InvalidParams, `Invalid params: ${what}`, {}, id);
+}
+
+/** `-32020` unless header `name` (read with {@link decodeHeaderValue}) equals `expected`. */
 function mirror(id: JsonRpcId, raw: string | null, expected: string, name: string): void {
-  const value = raw === null ? null : decodeHeaderValue(raw.trim());
-  if (value === expected) return;
-  throw new BridgeHttpError(
+  if (raw !== null && decodeHeaderValue(raw) === expected) return;
+  throw headerMismatch(id, name, raw === null ? 'is required' : 'does not match the request body');
+}
+
+/** 400 `-32020` (HeaderMismatch) answering request `id`: header `name` `what`. */
+export function headerMismatch(id: JsonRpcId, name: string, what: string): BridgeHttpError {
+  return new BridgeHttpError(
     400,
     JsonRpcCode.HeaderMismatch,
-    value === null
-      ? `Header mismatch: ${name} header is required`
-      : `Header mismatch: ${name} header does not match the request body`,
+    `Header mismatch: ${name} header ${what}`,
     {},
     id,
   );
 }
 
-/** Decodes a SEP-2243 `=?base64?<data>?=` value; other values are returned as they are. */
-export function decodeHeaderValue(value: string): string {
-  const m = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/i.exec(value);
-  return m ? Buffer.from(m[1]!, 'base64').toString('utf8') : value;
+const SENTINEL_PREFIX = '=?base64?';
+const SENTINEL_SUFFIX = '?=';
+/** Base64 (RFC 4648, padding optional): what may stand between the sentinel markers. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A mirrored header's value as the client meant it (SEP-2243, "Value
+ * Encoding"): trimmed, and the payload of `=?base64?<data>?=` (markers
+ * case-sensitive, lower-case) decoded as UTF-8. `undefined` when the value is
+ * malformed: a character outside visible ASCII, space and tab, or a sentinel
+ * whose payload is not Base64 of UTF-8 text. Such a value never matches.
+ */
+export function decodeHeaderValue(raw: string): string | undefined {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c > 0x7e) return undefined;
+  }
+  const value = raw.trim();
+  const sentinel =
+    value.length >= SENTINEL_PREFIX.length + SENTINEL_SUFFIX.length &&
+    value.startsWith(SENTINEL_PREFIX) &&
+    value.endsWith(SENTINEL_SUFFIX);
+  if (!sentinel) return value;
+  const data = value.slice(SENTINEL_PREFIX.length, value.length - SENTINEL_SUFFIX.length);
+  if (!BASE64.test(data) || data.length % 4 === 1) return undefined;
+  try {
+    return UTF8.decode(Buffer.from(data, 'base64'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** MCP log levels, least severe first (RFC 5424 order). */

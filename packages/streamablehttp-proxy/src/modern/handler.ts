@@ -1,16 +1,17 @@
 import { LateAnswer } from '@mcp-gateway/internal/lazy-response';
-import { BridgeHttpError, JsonRpcCode } from '../errors.js';
+import { BridgeHttpError, JsonRpcCode, modernRefusal } from '../errors.js';
 import { errorReply, jsonReply, type Reply, type ResponseObserver } from '../exchange.js';
 import { classify } from '../jsonrpc.js';
 import { modernBatchRefusal } from '../batch.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
-import { MODERN_PROTOCOL_VERSIONS } from '../protocol-version.js';
+import { SERVED_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { SSE_HEADERS, SseSink } from '../sse.js';
 import { ModernCall, shareable, type CallContext, type CallSink } from './call.js';
 import type { ChildInitResult, PooledChild } from './child.js';
 import { META, checkEnvelope, type HeaderReader, type ModernRequest } from './envelope.js';
 import type { Listeners } from './listen.js';
+import { checkParamHeaders, type ToolParamHeaders } from './param-headers.js';
 import type { Caller, ChildPool } from './pool.js';
 import { Ticker } from './ticker.js';
 
@@ -33,6 +34,8 @@ const STREAM_AFTER_MS = 200;
 export interface ModernConfig extends Omit<CallContext, 'onUnrouted' | 'ticker'> {
   clock: Clock;
   logger: Logger;
+  /** How long a child may take to list its tools when a `tools/call` needs their `x-mcp-header` declarations, in ms. */
+  listToolsTimeoutMs: number;
 }
 
 /**
@@ -144,7 +147,13 @@ export class ModernHandler {
         c.id,
       );
     }
-    const req = checkEnvelope(c.id, c.method, params as Record<string, unknown>, header);
+    const req = checkEnvelope(
+      c.id,
+      c.method,
+      params as Record<string, unknown>,
+      header,
+      SERVED_PROTOCOL_VERSIONS,
+    );
     if (req.method === 'server/discover') return this.discover(req, caller).catch(refusal);
     if (req.method === 'subscriptions/listen') {
       if (!how.acceptsSse) {
@@ -164,9 +173,71 @@ export class ModernHandler {
     const leased = this.pool.acquire(caller);
     if (leased instanceof Promise) {
       // Every child of the user is busy (or a first one starts): wait, bounded, then the same path.
-      return leased.then((child) => this.forward(req, child, how, observer, shared)).catch(refusal);
+      return leased.then((child) => this.serve(req, header, child, how, observer, shared)).catch(refusal);
     }
-    return this.forward(req, leased, how, observer, shared);
+    return this.serve(req, header, leased, how, observer, shared);
+  }
+
+  /**
+   * Forwards to a leased child; a `tools/call` once its `Mcp-Param-*` headers
+   * match its arguments (SEP-2243), by the child's `x-mcp-header`
+   * declarations (read once per child and tool list: a call waits only for
+   * the first read). A refusal gives the child back.
+   */
+  private serve(
+    req: ModernRequest,
+    header: HeaderReader,
+    child: PooledChild,
+    how: AnswerMode,
+    observer: ResponseObserver | undefined,
+    shared: boolean,
+  ): Reply | Promise<Reply> {
+    if (req.method !== 'tools/call') return this.forward(req, child, how, observer, shared);
+    const declared = child.paramHeaders(this.cfg.listToolsTimeoutMs);
+    if (!(declared instanceof Promise)) {
+      this.checkParams(declared, req, header, child, shared);
+      return this.forward(req, child, how, observer, shared);
+    }
+    return declared
+      .then(
+        (known) => {
+          this.checkParams(known, req, header, child, shared);
+          return this.forward(req, child, how, observer, shared);
+        },
+        (err: unknown) => {
+          this.pool.release(child, shared);
+          this.cfg.logger.warn('modern child did not list its tools', {
+            pid: child.process.pid,
+            error: err instanceof Error ? err.message : String(err),
+          });
+          throw new BridgeHttpError(
+            502,
+            JsonRpcCode.InternalError,
+            'Bad Gateway: the MCP server did not list its tools in time',
+            {},
+            req.id,
+          );
+        },
+      )
+      .catch(refusal);
+  }
+
+  /** {@link checkParamHeaders} for the tool `req` calls; a refusal gives the child back. */
+  private checkParams(
+    known: ToolParamHeaders,
+    req: ModernRequest,
+    header: HeaderReader,
+    child: PooledChild,
+    shared: boolean,
+  ): void {
+    const declared = known.size === 0 ? undefined : known.get(req.params.name as string);
+    if (!declared) return;
+    try {
+      checkParamHeaders(req.id, declared, req.params.arguments, header);
+    } catch (err) {
+      this.pool.release(child, shared);
+      throw err;
+    }
   }
 
   /** `server/discover` (SEP-2575) from the cached `initialize` result; a child is started only the first time. */
@@ -174,7 +245,7 @@ export class ModernHandler {
     const init = await this.initResult(caller);
     const result = {
       resultType: 'complete',
-      supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
+      supportedVersions: [...SERVED_PROTOCOL_VERSIONS],
       capabilities: modernCapabilities(init.capabilities),
       ...(init.instructions === undefined ? {} : { instructions: init.instructions }),
       ttlMs: this.cfg.listTtlMs,
@@ -241,10 +312,13 @@ export class ModernHandler {
   }
 }
 
-/** The answer for a refusal; anything else is a fault, rethrown (the http handler answers 500). */
+/**
+ * The answer for a refusal, with a 2026 code ({@link modernRefusal}); anything else is a fault,
+ * rethrown (the http handler answers 500).
+ */
 function refusal(err: unknown): Reply {
   if (!(err instanceof BridgeHttpError)) throw err;
-  return errorReply(err);
+  return errorReply(modernRefusal(err));
 }
 
 /** How a forwarded call may be answered: SSE allowed (the client accepts it), late replies allowed (the caller writes them). */

@@ -65,6 +65,8 @@ export function createModernHandler(options: ModernOptions, env: ModernEnv): Mod
       maxRequestTimeoutMs: env.maxRequestTimeoutMs,
       requestStateTtlMs: o.requestStateTtlMs,
       listTtlMs: o.listTtlMs,
+      // Listing tools is housekeeping of the child, like its handshake: the same deadline.
+      listToolsTimeoutMs: env.initializeTimeoutMs,
     },
     pool,
     new Listeners(

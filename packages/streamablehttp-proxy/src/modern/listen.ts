@@ -81,12 +81,7 @@ export class Listeners {
       // Nothing to listen to: acknowledge the empty filter and end the stream at once.
       const sink = new SseSink(now, () => {});
       sink.writeMessage(frame(ack(filter, tag)), undefined, now);
-      sink.writeMessage(
-        frame({ jsonrpc: '2.0', id, result: { resultType: 'complete', _meta: tag } }),
-        undefined,
-        now,
-      );
-      sink.close();
+      end(sink, id, now);
       return { status: 200, headers: { ...SSE_HEADERS }, sse: sink };
     }
     const mine = this.byUser.get(user);
@@ -144,11 +139,15 @@ export class Listeners {
     }
   }
 
-  /** Ends every stream. */
+  /**
+   * Ends every stream gracefully (subscriptions, "Graceful Closure"): each
+   * gets the `subscriptions/listen` result, then is closed.
+   */
   close(): void {
+    const now = this.clock.now();
     for (const set of [...this.byUser.values()]) {
       for (const l of [...set]) {
-        l.sink.close();
+        end(l.sink, l.id, now);
         this.remove(l);
       }
     }
@@ -170,6 +169,13 @@ function agreed(wanted: SubscriptionFilter, caps: Record<string, unknown>): Subs
   if (wanted.promptsListChanged === true && listChanged('prompts')) out.promptsListChanged = true;
   if (wanted.resourcesListChanged === true && listChanged('resources')) out.resourcesListChanged = true;
   return out;
+}
+
+/** Ends a listen stream with the result of its request `id`: the subscription closed cleanly. */
+function end(sink: SseSink, id: JsonRpcId, now: number): void {
+  const result = { resultType: 'complete', _meta: { [META.subscriptionId]: id } };
+  sink.writeMessage(Buffer.from(JSON.stringify({ jsonrpc: '2.0', id, result })), undefined, now);
+  sink.close();
 }
 
 function ack(filter: SubscriptionFilter, tag: Record<string, unknown>) {
