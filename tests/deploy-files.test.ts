@@ -49,6 +49,7 @@ interface ComposeService {
   entrypoint?: string[];
   volumes?: string[];
   healthcheck?: { test: string[] };
+  environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }> | string[];
 }
 const compose = (example: string) =>
@@ -190,10 +191,45 @@ describe('compose files', () => {
       'gateway-1': { condition: 'service_healthy' },
       'gateway-2': { condition: 'service_healthy' },
     });
-    // nginx routes to both gateways on the port the image listens on, sticky on Mcp-Session-Id.
+    // nginx routes to both gateways on the port the image listens on.
     const nginx = readFileSync(path.join(root, 'examples/redis-cluster/nginx.conf'), 'utf8');
     expect(nginx).toMatch(/server gateway-1:8080/);
     expect(nginx).toMatch(/server gateway-2:8080/);
     expect(nginx).toMatch(/map \$http_mcp_session_id/);
+  });
+
+  it('redis-cluster: each gateway has its own instanceId, and nginx routes its session ids to it alone', () => {
+    const nginx = readFileSync(path.join(root, 'examples/redis-cluster/nginx.conf'), 'utf8').replace(
+      /#.*$/gm,
+      '',
+    );
+    const upstreams = new Map(
+      [...nginx.matchAll(/upstream\s+(\S+)\s*\{([^}]*)\}/g)].map((m) => [
+        m[1]!,
+        [...m[2]!.matchAll(/server\s+(\S+?)(?:\s|;)/g)].map((s) => s[1]!),
+      ]),
+    );
+    const map = /map \$http_mcp_session_id \$(\w+)\s*\{([^}]*)\}/.exec(nginx)!;
+    const routes = new Map([...map[2]!.matchAll(/^\s*(\S+)\s+(\S+);/gm)].map((m) => [m[1]!, m[2]!] as const));
+    // Every value of the map is an upstream's name (proxy_pass then needs no resolver).
+    expect(nginx).toMatch(new RegExp(`proxy_pass http://\\$${map[1]};`));
+    for (const target of routes.values()) expect(upstreams.has(target), target).toBe(true);
+    expect(upstreams.get(routes.get('default')!)!.sort()).toEqual(['gateway-1:8080', 'gateway-2:8080']);
+    const ids = gateways('redis-cluster').map(([name, s]) => {
+      const id = s.environment?.MCP_GATEWAY__INSTANCE_ID;
+      expect(id, name).toBeDefined();
+      const { config } = loadConfig({
+        file: path.join(root, 'examples/redis-cluster/mcp-gateway.yaml'),
+        env: { MCP_GATEWAY__INSTANCE_ID: id! },
+      });
+      expect(config.instanceId).toBe(id);
+      // A session id this instance makes is routed to an upstream of this instance alone.
+      const sessionId = `${id}.0123456789abcdef0123456789abcdef`;
+      const hit = [...routes].find(([k]) => k.startsWith('~') && new RegExp(k.slice(1)).test(sessionId));
+      expect(hit, `${name}: a map line for ${id}`).toBeDefined();
+      expect(upstreams.get(hit![1])).toEqual([`${name}:8080`]);
+      return id;
+    });
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

@@ -4,6 +4,7 @@ import {
   ConfigError,
   configJsonSchema,
   exampleSubject,
+  instanceWarnings,
   loadConfig,
   serviceRoutes,
   subjectWarnings,
@@ -96,7 +97,9 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       const { config, source, overrides } = loadConfig({ file: flags.config });
       io.out(`config OK (${source})`);
       for (const o of overrides) io.out(`  ${o.variable} → ${o.path.join('.')}`);
-      io.out(`issuer ${config.issuer}, idp ${config.idp.type}, store ${config.store.type}`);
+      io.out(
+        `issuer ${config.issuer}, idp ${config.idp.type}, store ${config.store.type}${config.instanceId ? `, instance ${config.instanceId}` : ''}`,
+      );
       const routes = serviceRoutes(config);
       for (const r of routes) io.out(`  ${r.name}: ${r.resource} (scopes ${r.scopes.join(' ')})`);
       for (const f of config.federated) {
@@ -111,7 +114,7 @@ export async function main(argv: string[], io: CliIo = stdio): Promise<number> {
       io.out(
         `admins: ${config.admins.length ? config.admins.join(', ') : `none, the admin API is closed (name one by id: ${exampleSubject(config.idp)})`}`,
       );
-      for (const w of subjectWarnings(config)) io.out(`warning: ${w}`);
+      for (const w of [...subjectWarnings(config), ...instanceWarnings(config)]) io.out(`warning: ${w}`);
       return 0;
     }
     if (cmd === 'init') {

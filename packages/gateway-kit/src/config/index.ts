@@ -12,6 +12,7 @@ export {
   type LoadedConfig,
 } from './load.js';
 export { defaultServices, demoServerPath } from './defaults.js';
+export { instanceWarnings } from './instance.js';
 export { serviceRoutes, type ServiceRoute } from './routes.js';
 export {
   exampleSubject,

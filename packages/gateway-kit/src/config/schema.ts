@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { federatedEndpointSchema } from '../federation/config.js';
 import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
+import { instanceIdSchema } from './instance-schema.js';
 import { jwksSchema } from './jwks-schema.js';
 import { checkPolicyTargets, policiesSchema } from './policy-schema.js';
 import { telemetrySchema } from './telemetry-schema.js';
@@ -284,6 +285,7 @@ const configFields = z.strictObject({
     .string()
     .default('.mcp-gateway')
     .describe('Folder for the embedded store and generated secrets.'),
+  instanceId: instanceIdSchema,
   trustProxy: z
     .boolean()
     .default(false)

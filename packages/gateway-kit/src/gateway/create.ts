@@ -10,6 +10,7 @@ import {
 import type { FederationHooks } from '../federation/hooks.js';
 import { observeLogins } from './login-events.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { instanceWarnings } from '../config/instance.js';
 import { policyWarnings, subjectWarnings } from '../config/subjects.js';
 import { createNodeServer, type NodeServer } from '../http/node.js';
 import { createLogger, type Logger } from '../ops/logger.js';
@@ -170,6 +171,8 @@ export async function createGateway(
     ));
   for (const warning of subjectWarnings(config))
     logger.warn('config: a user list entry never matches', { config: warning });
+  for (const warning of instanceWarnings(config))
+    logger.warn('config: 2025 sessions cannot be routed to their instance', { config: warning });
   const metrics = new GatewayMetrics({
     processMetrics: opts.processMetrics ?? true,
     maxToolsPerService: config.metrics.maxToolsPerService,
@@ -215,7 +218,7 @@ export async function createGateway(
     opts.backendFactory ??
       defaultBackendFactory(
         logger,
-        { requestStateSecret: await sharedRequestStateSecret(store) },
+        { requestStateSecret: await sharedRequestStateSecret(store), instanceId: config.instanceId },
         signIn,
         telemetry,
         store,

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { childLogger } from '@mcp-gateway/internal/log';
 import { responseHeader } from '@mcp-gateway/internal/lazy-response';
 import { createStdioBridge, type BridgeCaller, type RequestView } from '@mcp-gateway/streamablehttp-proxy';
 import type { StdioServiceConfig } from '../config/schema.js';
 import { statelessPoolOptions } from '../config/stateless-schema.js';
 import type { Identity } from '../identity.js';
+import { MisroutedSessions, sessionIdGenerator } from '../instance-id.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
 import type { Logger } from '../ops/logger.js';
 import { isOwnedHeader } from '../gateway/routes/headers.js';
@@ -42,6 +44,8 @@ export interface StdioBackendOptions {
    * name, {@link requestStateKeyFor}). Without it the key is random per process.
    */
   requestStateSecret?: Uint8Array;
+  /** The config's `instanceId`: every session id starts with `<instanceId>.` (unset: no prefix). */
+  instanceId?: string;
 }
 
 /**
@@ -57,6 +61,7 @@ export function stdioBackend(
   mcpPath = '/mcp',
   opts: StdioBackendOptions = {},
 ): ServiceBackend {
+  const logger = childLogger(log, { service: name });
   const bridge = createStdioBridge({
     command: config.command,
     path: mcpPath,
@@ -73,7 +78,9 @@ export function stdioBackend(
     maxInFlightPerSession: config.maxInFlightPerSession,
     maxStreamQueueBytes: config.maxStreamQueueBytes,
     poolSize: config.identityEnv ? 0 : config.poolSize,
-    logger: childLogger(log, { service: name }),
+    logger,
+    // 128 random bits as hex, as the bridge's default; behind `<instanceId>.` when set.
+    generateSessionId: sessionIdGenerator(opts.instanceId, () => randomBytes(16).toString('hex')),
     // The same key on every instance sharing the store: an MRTR retry may land on any of them.
     modern: {
       ...statelessPoolOptions(config.stateless),
@@ -82,6 +89,7 @@ export function stdioBackend(
         : {}),
     },
   });
+  const misrouted = new MisroutedSessions(opts.instanceId, logger);
   const callerOf = (identity: Identity): BridgeCaller => {
     if (!config.identityEnv) return { identity: identity.sub };
     const env: Record<string, string> = { MCP_USER_ID: identity.sub };
@@ -121,6 +129,8 @@ export function stdioBackend(
     readsJson: true,
     handle(request: Request, identity: Identity, call: BackendCall = {}) {
       const headers = request.headers;
+      // Another instance's session is unknown here: the bridge answers 404; the operator is told.
+      misrouted.check(headers.get('mcp-session-id'));
       const view: RequestView = {
         method: request.method,
         url: request.url,

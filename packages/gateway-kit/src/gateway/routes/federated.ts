@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { logEnabled } from '@mcp-gateway/internal/log';
+import { childLogger, logEnabled } from '@mcp-gateway/internal/log';
 import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error';
 import { GatewayError } from '../../errors.js';
 import type { FederatedEndpointConfig } from '../../federation/config.js';
@@ -21,6 +21,7 @@ import { watchable } from '../../federation/watch.js';
 import type { RequestInfo } from '../../http/node.js';
 import type { PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
+import { MisroutedSessions, sessionIdGenerator } from '../../instance-id.js';
 import type { Logger } from '../../ops/logger.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js';
@@ -55,6 +56,8 @@ interface Served {
 class FederatedHttp {
   readonly endpoint: FederatedEndpoint;
   private readonly sessions: FederatedSessions;
+  /** Warns when a request names a session of another instance (`instanceId`). */
+  private readonly misrouted: MisroutedSessions;
   private readonly listen: FederatedListen;
   private readonly resources: FederatedSubscriptions;
   /** Server→client requests relayed to 2025 sessions (a member asked for input). */
@@ -81,13 +84,17 @@ class FederatedHttp {
         idleMs: config.sessionTimeout * 1000,
       },
       Date.now,
-      randomUUID,
+      sessionIdGenerator(ctx.config.instanceId, randomUUID),
       (id) => {
         this.endpoint.closeOwner(id);
         this.listen.sessionClosed(id);
         this.resources.sessionClosed(id);
         this.inputs.pending.closeSession(id);
       },
+    );
+    this.misrouted = new MisroutedSessions(
+      ctx.config.instanceId,
+      childLogger(ctx.logger, { endpoint: this.endpoint.route.localPath }),
     );
     this.resources = new FederatedSubscriptions(this.endpoint, ctx.registry, config, ctx.logger, (id, msg) =>
       this.listen.notifySession(id, msg),
@@ -177,6 +184,8 @@ class FederatedHttp {
     const { identity, info, trace } = served;
     if (request.method !== 'POST') trace?.admitted(identity, [], undefined);
     const sessionId = header('mcp-session-id');
+    // Another instance's session is unknown here (404 below); the operator is told.
+    this.misrouted.check(sessionId);
     if (request.method === 'DELETE') {
       if (!sessionId || !this.sessions.get(sessionId, identity.sub)) throw sessionNotFound();
       this.sessions.close(sessionId);
