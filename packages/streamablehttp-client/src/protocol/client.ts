@@ -63,15 +63,6 @@ export const MAX_INPUT_ROUNDS = 10;
 const MAX_TOOL_PAGES = 20;
 
 /**
- * A 2026-07-28 client on the Streamable HTTP wire: no session; every request
- * is its own POST with the `_meta` envelope (version, capabilities, client
- * info, log level when set), the SEP-2243 headers, `Mcp-Param-*` headers for
- * tools' `x-mcp-header` arguments, one retry with a version the server lists
- * after -32022, and `input_required` rounds answered by a {@link InputFulfiller}
- * and retried with a new id, the `inputResponses` and the exact `requestState`.
- * JSON-RPC errors come back as answers, never thrown.
- */
-/**
  * The result types this client understands (MCP 2026-07-28 basic/index "ResultType"): `complete`,
  * `input_required`, and none at all (servers of earlier revisions, read as `complete`).
  */
@@ -89,6 +80,15 @@ function unknownResultType(id: Id | null, status: number, resultType: unknown): 
   };
 }
 
+/**
+ * A 2026-07-28 client on the Streamable HTTP wire: no session; every request
+ * is its own POST with the `_meta` envelope (version, capabilities, client
+ * info, log level when set), the SEP-2243 headers, `Mcp-Param-*` headers for
+ * tools' `x-mcp-header` arguments, one retry with a version the server lists
+ * after -32022, and `input_required` rounds answered by a {@link InputFulfiller}
+ * and retried with a new id, the `inputResponses` and the exact `requestState`.
+ * JSON-RPC errors come back as answers, never thrown.
+ */
 export class ModernClient {
   readonly url: URL;
   version: string;
