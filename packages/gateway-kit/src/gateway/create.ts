@@ -201,26 +201,21 @@ export async function createGateway(
     VERSION,
   );
   const resolver = opts.resolver ?? systemResolver;
+  const requestStateSecret = await sharedRequestStateSecret(store);
   const signIn = new UpstreamSignIn({
     store,
     box: new SecretBox(await sharedStoreSecret(store, UPSTREAM_SECRET_KEY), 'upstream-tokens'),
     issuer: config.issuer,
     log: logger,
     resolver,
+    requestStateSecret,
   });
   const runtimeHttp = new RuntimeHttpGuard(config.admin.allowPrivateHttpServices, resolver);
   const registry = new ServiceRegistry(
     config.issuer,
     config.services,
     opts.backendFactory ??
-      defaultBackendFactory(
-        logger,
-        { requestStateSecret: await sharedRequestStateSecret(store) },
-        signIn,
-        telemetry,
-        store,
-        runtimeHttp,
-      ),
+      defaultBackendFactory(logger, { requestStateSecret }, signIn, telemetry, store, runtimeHttp),
     store,
     config.admin.allowStdioServices,
   );
