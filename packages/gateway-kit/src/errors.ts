@@ -19,7 +19,9 @@ export const JsonRpcCode = {
   InternalError: JSONRPC_ERROR_CODES.InternalError,
   /** A per-tool policy refused a `tools/call` (`data`: `{ tool, reason }`). */
   PolicyDenied: JSONRPC_ERROR_CODES.PolicyDenied,
-  /** The user must open a URL first (`data.elicitations`), e.g. to connect an upstream account. */
+  /** 2026-07-28: serving needs a client capability the request did not declare (`data.requiredCapabilities`). */
+  MissingRequiredClientCapability: JSONRPC_ERROR_CODES.MissingRequiredClientCapability,
+  /** The user must open a URL first (`data.elicitations`), e.g. to connect an upstream account (2025 sessions only). */
   UrlElicitationRequired: JSONRPC_ERROR_CODES.UrlElicitationRequired,
 } as const;
 

@@ -24,6 +24,9 @@ export {
   type ProtocolEra,
 } from '@mcp-gateway/streamablehttp-proxy';
 
+/** Methods whose 2026-07-28 answer may be `input_required` (MRTR, SEP-2322); no other may. */
+export const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
+
 /** A refusal of a modern request, with the id of the message it answers. */
 export interface ModernRefusal {
   error: GatewayError;
@@ -72,7 +75,7 @@ export function checkModernHeaders(
 }
 
 /** The bridge's refusal as the gateway's error. */
-const gatewayError = (err: BridgeHttpError) =>
+export const gatewayError = (err: BridgeHttpError) =>
   new GatewayError(err.status, err.code, err.message, {}, err.data);
 
 /** The one revision whose sessions may send JSON-RPC batches: 2025-03-26 added them, 2025-06-18 removed them. */

@@ -71,6 +71,28 @@ describe('relayInputs', () => {
     ]);
   });
 
+  it('a URL-mode elicitation of a 2026 member reaches the 2025 client with the elicitationId 2025-11-25 requires', async () => {
+    const asked: Record<string, unknown>[] = [];
+    const url = {
+      mode: 'url',
+      message: 'Connect',
+      url: 'https://gw.example/account/upstream/connect?service=a',
+    };
+    const first: MemberReply = {
+      result: {
+        resultType: 'input_required',
+        inputRequests: { connect: { method: 'elicitation/create', params: url } },
+        requestState: 's',
+      },
+    };
+    await relayInputs(first, {
+      capabilities: { elicitation: { url: {} } },
+      ask: async (_m, params) => (asked.push(params), { result: { action: 'accept' } }),
+      retry: async () => ({ result: { content: [] } }),
+    });
+    expect(asked).toEqual([{ ...url, elicitationId: expect.stringMatching(/^[0-9a-f-]{36}$/) }]);
+  });
+
   it('stops after maxRounds', async () => {
     let n = 0;
     const reply = await relayInputs(inputRequired(0), {

@@ -30,7 +30,7 @@ import { createGateway, type Gateway } from '../src/gateway/create.js';
 import { createLogger } from '../src/ops/logger.js';
 
 const COST = { N: 1024, r: 8, p: 1 };
-const PASSWORDS = { alice: 'alice-gateway-pw', bob: 'bob-upstream-pw' };
+const PASSWORDS = { alice: 'alice-gateway-pw', bob: 'bob-upstream-pw', carol: 'carol-gateway-pw' };
 
 /** The upstream: our authorization server and an MCP server it protects, on one origin. */
 interface Upstream {
@@ -107,7 +107,10 @@ beforeAll(async () => {
       store: { type: 'memory' },
       idp: {
         type: 'local',
-        users: [{ username: 'alice', passwordHash: await hashPassword(PASSWORDS.alice, COST) }],
+        users: [
+          { username: 'alice', passwordHash: await hashPassword(PASSWORDS.alice, COST) },
+          { username: 'carol', passwordHash: await hashPassword(PASSWORDS.carol, COST) },
+        ],
       },
       services: {
         remote: { type: 'http', url: up.resource, credentials: { type: 'oauth' } },
@@ -143,10 +146,10 @@ async function aliceClient(): Promise<Client> {
   return client;
 }
 
-async function signInToAccount(page: Page): Promise<void> {
+async function signInToAccount(page: Page, user: 'alice' | 'carol' = 'alice'): Promise<void> {
   await page.goto(`${gwUrl}/account`);
-  await page.fill('#username', 'alice');
-  await page.fill('#password', PASSWORDS.alice);
+  await page.fill('#username', user);
+  await page.fill('#password', PASSWORDS[user]);
   await Promise.all([page.waitForURL(`${gwUrl}/account`), page.click('#sign-in')]);
 }
 
@@ -254,10 +257,43 @@ describe('upstream sign-in: the gateway as OAuth client of a protected upstream,
     const context = await browser.newContext();
     const other = await context.newPage();
     await signInToAccount(other);
-    const res = await other.goto(`${gwUrl}/account/upstream/callback?code=stolen&state=forged`);
+    const res = await other.goto(`${gwUrl}/account/upstream/callback/remote?code=stolen&state=forged`);
     expect(res?.status()).toBe(400);
     expect(await other.textContent('body')).toContain('Connection failed');
     expect(await gw.store.get('gateway:upstream-tokens:remote local:alice')).toBeUndefined();
+    await context.close();
+  });
+
+  it('a connect started by one user and finished in the same browser after another signed in is refused with a clear page; nothing is stored', async () => {
+    const context = await browser.newContext();
+    const started = await context.newPage();
+    await signInToAccount(started);
+    await started.click('[data-service="remote"] a.connect');
+    await started.waitForURL(`${up.url}/**`);
+    // Meanwhile carol signs in to the gateway in this browser (her account session replaces alice's).
+    // (Set directly: the two authorization servers share the host 127.0.0.1, so a second login
+    // flow here would overwrite the upstream's flow cookie, which real deployments never share.)
+    const carol = await issueToken(gw, 'carol', 'account');
+    await context.addCookies([{ name: 'mcp-account', value: carol.access_token, url: gwUrl }]);
+    // The upstream sign-in goes on and its answer comes back to the gateway: carol is signed in, alice started it.
+    await started.fill('#username', 'bob');
+    await started.fill('#password', PASSWORDS.bob);
+    const callback = /\/account\/upstream\/callback\/remote\?/;
+    const answered = started.waitForResponse(callback);
+    await started.click('#sign-in');
+    await started.waitForURL(/\/consent\?flow=|\/account\/upstream\/callback\/remote\?/);
+    if (!callback.test(started.url())) await started.click('#approve');
+    const res = await answered;
+    expect(res.status()).toBe(403);
+    await started.waitForURL(callback);
+    expect(await started.textContent('h1')).toBe('Connection not completed');
+    expect(await started.textContent('#other-user')).toContain('started by another account');
+    expect(await gw.store.get('gateway:upstream-tokens:remote local:carol')).toBeUndefined();
+    expect(await gw.store.get('gateway:upstream-tokens:remote local:alice')).toBeUndefined();
+    // Carol's own account page still offers to connect.
+    await started.goto(`${gwUrl}/account`);
+    expect(await started.textContent('#user-id')).toBe('local:carol');
+    expect(await started.textContent('[data-service="remote"]')).toContain('Not connected');
     await context.close();
   });
 });

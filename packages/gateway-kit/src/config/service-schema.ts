@@ -145,7 +145,7 @@ export const httpServiceSchema = z.strictObject({
             .min(1)
             .optional()
             .describe(
-              "A client registered with the upstream's authorization server by hand; without it the gateway registers itself (RFC 7591). Its redirect URI is `<issuer>/account/upstream/callback`.",
+              "A client registered with the upstream's authorization server by hand; without it the gateway registers itself (RFC 7591). Its redirect URI is `<issuer>/account/upstream/callback/<service>`.",
             ),
           clientSecret: z.string().min(1).optional().describe('The secret of `clientId`, when it has one.'),
         })

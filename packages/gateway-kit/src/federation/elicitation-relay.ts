@@ -9,6 +9,7 @@
  * and the `requestState`, until the member answers for good (a bounded number
  * of rounds). 2026-07-28 callers get `input_required` as is and retry themselves.
  */
+import { randomUUID } from 'node:crypto';
 import type { MemberReply, RpcError } from './member.js';
 
 /** Server→client request → the client capability it needs (as the bridge maps them). */
@@ -19,7 +20,7 @@ export const INPUT_CAPABILITY: Readonly<Record<string, string>> = {
 };
 
 /** Methods whose 2026 answer may be `input_required`. */
-export const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
+export { MRTR_METHODS } from '../protocol-version.js';
 
 /** Limits of the relay. */
 export const RELAY_LIMITS = {
@@ -179,6 +180,17 @@ export interface RelayOptions {
 }
 
 /**
+ * An input request as a 2025 client takes it: a URL-mode `elicitation/create` carries the
+ * `elicitationId` MCP 2025-11-25 requires (2026-07-28 removed it; a member asked on that wire
+ * sends none).
+ */
+function legacyParams(r: { method: string; params: Record<string, unknown> }): Record<string, unknown> {
+  if (r.method !== 'elicitation/create' || r.params.mode !== 'url' || r.params.elicitationId !== undefined)
+    return r.params;
+  return { ...r.params, elicitationId: randomUUID() };
+}
+
+/**
  * Runs a call's rounds to the end: while the member answers `input_required`,
  * asks the client each input (refused with `-32021` when it did not declare
  * the capability), then retries. The client's error ends the call with it.
@@ -203,7 +215,7 @@ export async function relayInputs(first: MemberReply, opts: RelayOptions): Promi
         return refusal;
       }
     }
-    const answers = await Promise.all(entries.map(([, r]) => opts.ask(r.method, r.params)));
+    const answers = await Promise.all(entries.map(([, r]) => opts.ask(r.method, legacyParams(r))));
     const responses: Record<string, unknown> = {};
     for (const [i, [key, r]] of entries.entries()) {
       const a = answers[i]!;

@@ -7,10 +7,11 @@ import {
   type Grant,
   type SafeHtml,
 } from '@mcp-gateway/oauth-dynamicclient';
-import type { GatewayConfig } from '../config/schema.js';
+import { serviceNameSchema, type GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../ops/logger.js';
 import { ACCOUNT_CLIENT_ID, type Authorization } from './authorization.js';
 import type { AccountContext, UpstreamPages } from '../upstream/pages.js';
+import { UPSTREAM_CALLBACK_PATH } from '../upstream/sign-in.js';
 import { isCrossSitePost, sameToken } from '@mcp-gateway/internal/same-origin';
 import { accountResource } from './resources.js';
 import { BodyTooLarge, readText } from './request-body.js';
@@ -379,14 +380,22 @@ export function accountPages(deps: {
     return serve(ctx, f);
   }
 
+  /** `GET /account/upstream/callback/<service>`: the service is the path's last segment. */
+  const upstreamCallback = (request: Request) => {
+    const rest = new URL(request.url).pathname.slice(`${base}${UPSTREAM_CALLBACK_PATH}/`.length);
+    const service = serviceNameSchema.safeParse(rest).success ? rest : undefined;
+    return upstreamRoute(request, (ctx) =>
+      upstream!.callback(request, ctx, cookies(request).get(upstream!.cookieName(ctx)), service),
+    );
+  };
+
   const upstreamRoutes: Record<string, (request: Request) => Promise<Response>> = upstream
     ? {
         '/account/upstream/connect': (request: Request) =>
           upstreamRoute(request, (ctx) => upstream.connect(request, ctx)),
-        '/account/upstream/callback': (request: Request) =>
-          upstreamRoute(request, (ctx) =>
-            upstream.callback(request, ctx, cookies(request).get(upstream.cookieName(ctx))),
-          ),
+        // Each service's own callback (`…/callback/<service>`); the shared path of earlier versions only says to start again.
+        [`${UPSTREAM_CALLBACK_PATH}/*`]: (request: Request) => upstreamCallback(request),
+        [UPSTREAM_CALLBACK_PATH]: (request: Request) => upstreamCallback(request),
         '/account/upstream/disconnect': (request: Request) =>
           upstreamRoute(request, (ctx, f) =>
             f ? upstream.disconnect(f, ctx) : Promise.resolve(new Response(null, { status: 405 })),

@@ -204,12 +204,14 @@ export async function createGateway(
     VERSION,
   );
   const resolver = opts.resolver ?? systemResolver;
+  const requestStateSecret = await sharedRequestStateSecret(store);
   const signIn = new UpstreamSignIn({
     store,
     box: new SecretBox(await sharedStoreSecret(store, UPSTREAM_SECRET_KEY), 'upstream-tokens'),
     issuer: config.issuer,
     log: logger,
     resolver,
+    requestStateSecret,
   });
   const runtimeHttp = new RuntimeHttpGuard(config.admin.allowPrivateHttpServices, resolver);
   const registry = new ServiceRegistry(
@@ -218,7 +220,7 @@ export async function createGateway(
     opts.backendFactory ??
       defaultBackendFactory(
         logger,
-        { requestStateSecret: await sharedRequestStateSecret(store), instanceId: config.instanceId },
+        { requestStateSecret, instanceId: config.instanceId },
         signIn,
         telemetry,
         store,

@@ -3,7 +3,6 @@ import { GatewayError, JsonRpcCode } from '../errors.js';
 import { AddressRefusedError, type UpstreamFetch } from '../http/address-guard.js';
 import type { Identity } from '../identity.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
-import { signInRequired } from '../upstream/elicitation.js';
 import { UpstreamSignInRequired, type UpstreamCredentialSource } from '../upstream/sign-in.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the gateway owns; never copied across. */
@@ -58,7 +57,9 @@ export interface HttpProxyOptions {
  * becomes a 502 for the client, whose token was fine, so it does not start an
  * OAuth dance against the upstream; with upstream sign-in a 401 first
  * refreshes the user's upstream tokens and retries once, and a user who has
- * not connected the upstream gets `-32042` with the page to do it.
+ * not connected the upstream is asked to, with the page to do it: `-32042` in
+ * a 2025 session, an `input_required` URL elicitation on the 2026-07-28 wire
+ * ({@link SignInElicitation}).
  */
 export class HttpServiceProxy {
   private readonly fetchImpl: UpstreamFetch;
@@ -98,12 +99,16 @@ export class HttpServiceProxy {
       headers.set('x-user-id', identity.sub);
       if (identity.name) headers.set('x-user-name', encodeHeader(identity.name));
     }
-    const out = { request, headers, body, client, trace };
-    if (!this.upstream) return this.relay(await this.send(out));
+    if (!this.upstream) return this.relay(await this.send({ request, headers, body, client, trace }));
+    const turn = this.upstream.elicitation.read(request, body, identity.sub);
+    // A `requestState` of the gateway's that does not hold (another user's or request's, expired, altered).
+    if (turn instanceof Response) return turn;
+    const out = { request, headers, body: turn.body, client, trace };
     try {
       return await this.withUpstreamToken(out, identity.sub, this.upstream);
     } catch (err) {
-      if (err instanceof UpstreamSignInRequired) return signInRequired(err, body);
+      if (err instanceof UpstreamSignInRequired)
+        return this.upstream.elicitation.answer(err, turn, identity.sub);
       // Its sign-in (a token refresh) was sent somewhere the service's address rule refuses.
       if (err instanceof AddressRefusedError) throw this.refused(err);
       throw err;

@@ -19,8 +19,18 @@ export function sharedRequestStateSecret(
 /**
  * The HMAC key of one service's `requestState` (HKDF-SHA256 of the shared
  * secret with the service name as info), so a state a bridge issued for one
- * service is refused by every other service.
+ * service is refused by every other service. `purpose` `upstream-sign-in`
+ * gives the key of the states the gateway itself issues when a user must
+ * connect an `http` service's upstream first (another key than any bridge's).
  */
-export function requestStateKeyFor(secret: Uint8Array, service: string): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', secret, '', `mcp-gateway requestState v1\0${service}`, 32));
+export function requestStateKeyFor(
+  secret: Uint8Array,
+  service: string,
+  purpose: 'bridge' | 'upstream-sign-in' = 'bridge',
+): Uint8Array {
+  const info =
+    purpose === 'bridge'
+      ? `mcp-gateway requestState v1\0${service}`
+      : `mcp-gateway upstream sign-in requestState v1\0${service}`;
+  return new Uint8Array(hkdfSync('sha256', secret, '', info, 32));
 }

@@ -17,7 +17,7 @@ export interface UpstreamClientOptions {
   service: string;
   /** The upstream MCP endpoint: the RFC 9728 resource the tokens are for. */
   resource: string;
-  /** Where the upstream sends the browser back (`…/account/upstream/callback`). */
+  /** Where the upstream sends the browser back (`…/account/upstream/callback/<service>`). */
   redirectUri: string;
   /** Scopes to ask for (default: the upstream's `scopes_supported`). */
   scope?: string | undefined;

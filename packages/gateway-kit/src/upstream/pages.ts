@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { generateRandomCodeVerifier } from 'oauth4webapi';
 import { html, type SafeHtml } from '@mcp-gateway/oauth-dynamicclient';
 import { mayUse } from '../config/subjects.js';
@@ -31,11 +31,15 @@ const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T'
  * The account page's upstream part: the services whose upstream asks for the
  * user's own account, each connected or not, with Connect / Disconnect.
  * Connecting sends the browser to the upstream's authorization server (PKCE;
- * state, verifier and service travel in an HttpOnly cookie, not the store)
- * and back to `/account/upstream/callback`, which stores the user's tokens
- * sealed. Disconnecting revokes them at the upstream (RFC 7009, when offered)
- * and forgets them. Every handler runs for a signed-in user only (the account
- * page checks the session first).
+ * state, verifier, service and a hash of the user's id travel in an HttpOnly
+ * cookie, not the store) and back to the service's own
+ * `/account/upstream/callback/<service>`, which stores the user's tokens
+ * sealed: only for the service the flow was started for (an answer arriving
+ * at another service's callback is an authorization server mix-up and is
+ * never redeemed) and only for the user who started it. Disconnecting
+ * revokes them at the upstream (RFC 7009, when offered) and forgets them.
+ * Every handler runs for a signed-in user only (the account page checks the
+ * session first).
  */
 export class UpstreamPages {
   constructor(
@@ -53,7 +57,7 @@ export class UpstreamPages {
     return s && (anyUser || mayUse(s.users, sub)) ? s : undefined;
   }
 
-  /** The cookie carrying one connect step's state, verifier and service (read back by the callback). */
+  /** The cookie carrying one connect step's state, verifier, service and user (read back by the callback). */
   cookieName(ctx: Pick<AccountContext, 'secure'>): string {
     return ctx.secure ? '__Host-mcp-upstream' : 'mcp-upstream';
   }
@@ -119,7 +123,12 @@ export class UpstreamPages {
         502,
       );
     }
-    const value = `${state}.${verifier}.${Buffer.from(service.name).toString('base64url')}`;
+    const value = [
+      state,
+      verifier,
+      Buffer.from(service.name).toString('base64url'),
+      subjectTag(ctx.sub),
+    ].join('.');
     return new Response(null, {
       status: 303,
       headers: {
@@ -130,29 +139,64 @@ export class UpstreamPages {
     });
   }
 
-  /** `GET /account/upstream/callback`: the upstream's answer; the tokens are stored for the signed-in user. */
-  async callback(request: Request, ctx: AccountContext, cookieValue: string | undefined): Promise<Response> {
+  /**
+   * `GET /account/upstream/callback/<service>`: the upstream's answer; the tokens are stored for the
+   * signed-in user. `pathService` is the service the callback path names (`undefined`: the path
+   * names none). Refused, with nothing redeemed, when the browser holds no matching connect step,
+   * when the step was started for another service (mix-up) or by another user.
+   */
+  async callback(
+    request: Request,
+    ctx: AccountContext,
+    cookieValue: string | undefined,
+    pathService: string | undefined,
+  ): Promise<Response> {
     const url = new URL(request.url);
-    const [bound = '', verifier = '', encoded = ''] = (cookieValue ?? '').split('.');
+    const [bound = '', verifier = '', encoded = '', tag = ''] = (cookieValue ?? '').split('.');
     const state = url.searchParams.get('state') ?? '';
-    const same =
-      state.length > 0 &&
-      verifier.length > 0 &&
-      state.length === bound.length &&
-      timingSafeEqual(Buffer.from(state), Buffer.from(bound));
-    const service = same ? this.find(Buffer.from(encoded, 'base64url').toString(), ctx.sub) : undefined;
+    const same = state.length > 0 && verifier.length > 0 && sameText(state, bound);
+    const started = Buffer.from(encoded, 'base64url').toString();
     const clear = ctx.cookie(this.cookieName(ctx), '', 0);
-    if (!service)
-      return withCookie(
-        ctx.page(
-          'Connection failed',
-          html`<p>
-            The link expired or was opened in another browser. <a href="./">Back to your account</a>.
-          </p>`,
-          400,
-        ),
-        clear,
+    const failed = (title: string, body: SafeHtml, status: number) =>
+      withCookie(ctx.page(title, body, status), clear);
+    if (!same || pathService === undefined)
+      return failed(
+        'Connection failed',
+        html`<p>
+          The link expired or was opened in another browser. <a href="./">Back to your account</a>.
+        </p>`,
+        400,
       );
+    if (!sameText(tag, subjectTag(ctx.sub))) {
+      this.log.warn('upstream sign-in refused: started by another user', { service: started, user: ctx.sub });
+      return failed(
+        'Connection not completed',
+        html`<p id="other-user">
+            This connection was started by another account signed in at this browser, so it was not completed
+            for you and nothing was stored.
+          </p>
+          <p>To connect your own account, start again from <a href="./">your account page</a>.</p>`,
+        403,
+      );
+    }
+    if (started !== pathService) {
+      // The upstream being connected sent the browser to another service's callback: a mix-up attempt.
+      this.log.warn('upstream sign-in refused: answer for another service', {
+        service: started,
+        callback: pathService,
+        user: ctx.sub,
+      });
+      return failed(
+        'Connection failed',
+        html`<p id="mix-up">
+          The answer came back for another service than the one you were connecting, so it was refused and
+          nothing was stored. <a href="./">Back to your account</a>.
+        </p>`,
+        400,
+      );
+    }
+    const service = this.find(started, ctx.sub);
+    if (!service) return failed('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
     try {
       const tokens = await this.signIn
         .clientFor(service.name, service.settings)
@@ -164,15 +208,12 @@ export class UpstreamPages {
         user: ctx.sub,
         err: describeOAuthError(err),
       });
-      return withCookie(
-        ctx.page(
-          'Connection failed',
-          html`<p>
-            <strong>${service.name}</strong> did not grant access. <a href="./">Back to your account</a>.
-          </p>`,
-          400,
-        ),
-        clear,
+      return failed(
+        'Connection failed',
+        html`<p>
+          <strong>${service.name}</strong> did not grant access. <a href="./">Back to your account</a>.
+        </p>`,
+        400,
       );
     }
     this.log.info('upstream account connected', { service: service.name, user: ctx.sub });
@@ -202,6 +243,21 @@ export class UpstreamPages {
       headers: { location: `${ctx.base}/account`, 'cache-control': 'no-store' },
     });
   }
+}
+
+/**
+ * What the connect cookie says of the user who started the step: a hash of their id (the cookie
+ * never carries the id itself), compared when the upstream's answer comes back.
+ */
+function subjectTag(sub: string): string {
+  return createHash('sha256').update(`mcp-gateway upstream connect\0${sub}`).digest('base64url');
+}
+
+/** Constant-time equality of two strings (false when their lengths differ). */
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function withCookie(response: Response, cookie: string): Response {

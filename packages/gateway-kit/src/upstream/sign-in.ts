@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { ResponseBodyError } from 'oauth4webapi';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
 import type { AddressRule, Resolver } from '../http/address-guard.js';
 import type { Logger } from '../ops/logger.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
+import { requestStateKeyFor } from '../services/request-state-key.js';
+import { SignInElicitation } from './elicitation.js';
 import { UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
 import type { SecretBox } from './secret-box.js';
 import { UpstreamTokenVault, type UpstreamTokens } from './token-vault.js';
@@ -21,6 +24,8 @@ export class UpstreamSignInRequired extends Error {
 
 /** What the reverse proxy asks for on each gateway→upstream request of a user. */
 export interface UpstreamCredentialSource {
+  /** What a user who must connect first is answered, and how the retry of a 2026 client is read. */
+  readonly elicitation: SignInElicitation;
   /**
    * The `Authorization` value for the user's request; throws {@link UpstreamSignInRequired}.
    * `trace` (telemetry on): a refresh on the way is a child span of the request.
@@ -43,6 +48,9 @@ export interface UpstreamServiceSettings {
   /** The address rule of a service added through the admin API, kept by its sign-in too. */
   addressRule?: AddressRule | undefined;
 }
+
+/** Where upstreams send the browser back, below the issuer: `<this>/<service>`. */
+export const UPSTREAM_CALLBACK_PATH = '/account/upstream/callback';
 
 /** Refresh this long before the access token's stated expiry. */
 const EXPIRY_MARGIN_MS = 30_000;
@@ -74,19 +82,31 @@ export class UpstreamSignIn {
       now?: () => number;
       /** Resolves the hosts an upstream's OAuth metadata names before they are checked (default: the system's). */
       resolver?: Resolver;
+      /**
+       * The secret the `requestState` keys of the sign-in step derive from, shared by the
+       * instances on one store ({@link sharedRequestStateSecret}); default: random per process.
+       */
+      requestStateSecret?: Uint8Array;
     },
   ) {
     this.vault = new UpstreamTokenVault(deps.store, deps.box);
     this.now = deps.now ?? Date.now;
+    this.stateSecret = deps.requestStateSecret ?? randomBytes(32);
   }
+
+  private readonly stateSecret: Uint8Array;
 
   private get issuer(): string {
     return this.deps.issuer.replace(/\/+$/, '');
   }
 
-  /** The redirect URI every upstream sends the browser back to. */
-  get redirectUri(): string {
-    return `${this.issuer}/account/upstream/callback`;
+  /**
+   * The redirect URI the upstream of `service` sends the browser back to: one per service, so an
+   * answer that comes back for another service than the one being connected is told apart
+   * (authorization server mix-up, RFC 9700 §4.4) even when its server sends no `iss`.
+   */
+  redirectUri(service: string): string {
+    return `${this.issuer}${UPSTREAM_CALLBACK_PATH}/${encodeURIComponent(service)}`;
   }
 
   /** Where a user connects `service`. */
@@ -101,7 +121,7 @@ export class UpstreamSignIn {
     const client = new UpstreamOAuthClient({
       service,
       resource: settings.url,
-      redirectUri: this.redirectUri,
+      redirectUri: this.redirectUri(service),
       scope: settings.scope,
       clientId: settings.clientId,
       clientSecret: settings.clientSecret,
@@ -119,6 +139,10 @@ export class UpstreamSignIn {
   /** What the reverse proxy of `service` uses. */
   source(service: string, settings: UpstreamServiceSettings): UpstreamCredentialSource {
     return {
+      elicitation: new SignInElicitation(
+        requestStateKeyFor(this.stateSecret, service, 'upstream-sign-in'),
+        this.now,
+      ),
       authorization: (sub, trace) =>
         this.authorization(service, this.clientFor(service, settings), sub, trace),
       refused: (sub, sent, trace) =>

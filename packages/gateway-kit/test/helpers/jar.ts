@@ -10,6 +10,10 @@ export class Jar {
     }
     return res;
   }
+  /** Sets one cookie, as a page of the same site would (e.g. another user signing in). */
+  set(name: string, value: string): void {
+    this.cookies.set(name, value);
+  }
   /** The `Cookie` header to send. */
   get header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');

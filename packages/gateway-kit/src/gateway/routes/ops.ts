@@ -43,15 +43,25 @@ function metrics(ctx: RouteContext): OwnRoute[] {
   return [{ kind: 'metrics', matches: (path) => path === '/metrics', serve: (request) => page(request) }];
 }
 
-/** Pages mounted on the gateway (e.g. the connected-apps page). */
+/**
+ * Pages mounted on the gateway (e.g. the connected-apps page), by exact path; a key ending in
+ * `/*` is the page of every path one segment below it (`/account/upstream/callback/*`).
+ */
 function pages(ctx: RouteContext): OwnRoute[] {
   const mounted = ctx.pages;
   if (!mounted) return [];
+  const pageAt = (path: string | undefined) => {
+    if (path === undefined) return undefined;
+    if (Object.hasOwn(mounted, path)) return mounted[path];
+    const slash = path.lastIndexOf('/');
+    const below = `${path.slice(0, slash)}/*`;
+    return slash > 0 && slash < path.length - 1 && Object.hasOwn(mounted, below) ? mounted[below] : undefined;
+  };
   return [
     {
       kind: 'page',
-      matches: (path) => path !== undefined && Object.hasOwn(mounted, path),
-      serve: (request, _pub, log, path, info) => mounted[path!]!(request, log, info),
+      matches: (path) => pageAt(path) !== undefined,
+      serve: (request, _pub, log, path, info) => pageAt(path)!(request, log, info),
     },
   ];
 }
