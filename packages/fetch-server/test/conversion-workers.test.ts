@@ -134,15 +134,31 @@ describe('the conversion deadline', () => {
     expect(String(err)).toMatch(/no-such-worker/);
   });
 
-  it('aborting a running conversion ends it and its worker at once', async () => {
+  it('aborting a running conversion fails it at once; its worker finishes the page and converts the next one (no restart)', async () => {
     const p = pool();
+    // Warm up: the worker exists and has loaded the converter.
+    expect((await p.convert('<p>warm</p>', PAGE_URL)).markdown).toBe('warm');
+    expect(p.started).toBe(1);
     const controller = new AbortController();
     const running = p.convert(slowToConvertPage(), PAGE_URL, { signal: controller.signal });
     setImmediate(() => controller.abort());
     const started = performance.now();
     expect((await rejection(running)).code).toBe('aborted');
+    // The page takes about 2 s to convert: the caller did not wait for it.
     expect(performance.now() - started).toBeLessThan(1000);
-    expect((await p.convert('<p>after</p>', PAGE_URL)).markdown).toBe('after');
+    // The next conversion waits for the same worker instead of a new one.
+    const next = p.convert('<p>after</p>', PAGE_URL);
+    expect(p.queued).toBe(1);
+    expect((await next).markdown).toBe('after');
+    expect([p.started, p.threads]).toEqual([1, 1]);
+
+    // The deadline still bounds a cancelled page: past it the worker is terminated and replaced.
+    const bounded = new AbortController();
+    const slow = p.convert(slowToConvertPage(), PAGE_URL, { signal: bounded.signal, timeoutMs: 300 });
+    setImmediate(() => bounded.abort());
+    expect((await rejection(slow)).code).toBe('aborted');
+    expect((await p.convert('<p>again</p>', PAGE_URL)).markdown).toBe('again');
+    expect([p.started, p.threads]).toEqual([2, 1]);
   });
 });
 

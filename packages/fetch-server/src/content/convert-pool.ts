@@ -34,6 +34,8 @@ interface Job {
   reject(err: Error): void;
   /** Removes the caller's abort listener. */
   detach(): void;
+  /** Whether the caller has its outcome (result, error or cancellation); later outcomes are dropped. */
+  settled?: boolean;
 }
 
 interface Thread {
@@ -48,8 +50,10 @@ const closing = () => new FetchError('aborted', 'The fetch server is shutting do
  * Converts HTML to Markdown in worker threads, so no page can stall the main thread (and with it
  * every other request): at most `workers` threads, each converting one page at a time, and at
  * most `maxQueued` conversions waiting. A conversion that runs past `timeoutMs` has its worker
- * terminated (a fresh one is started for the next) and fails with `timeout`. Idle workers are
- * kept for reuse but never keep the process alive; {@link close} ends them all.
+ * terminated (a fresh one is started for the next) and fails with `timeout`. A cancelled
+ * conversion fails at once, but its worker finishes the page (still within the deadline) and then
+ * takes the next one: cancelling costs no worker restart. Idle workers are kept for reuse but
+ * never keep the process alive; {@link close} ends them all.
  */
 export class ConversionPool {
   private readonly workerUrl: URL;
@@ -59,6 +63,7 @@ export class ConversionPool {
   /** Every worker not yet exited (terminated ones until their `exit` event). */
   private readonly alive = new Set<Worker>();
   private closed = false;
+  private spawned = 0;
 
   constructor(private readonly options: ConversionPoolOptions) {
     this.workerUrl = options.workerUrl ?? htmlWorkerUrl();
@@ -69,6 +74,11 @@ export class ConversionPool {
     return this.alive.size;
   }
 
+  /** Worker threads started since the pool was created (each restart counts). */
+  get started(): number {
+    return this.spawned;
+  }
+
   /** Conversions waiting for a free worker. */
   get queued(): number {
     return this.queue.length;
@@ -76,7 +86,8 @@ export class ConversionPool {
 
   /**
    * Converts `html` (see `htmlToMarkdown`) in a worker. Aborting `signal` drops a waiting
-   * conversion, or terminates the worker running it.
+   * conversion, or fails a running one at once while its worker finishes the page (bounded by
+   * the deadline) and then stays for the next.
    *
    * @throws {FetchError} `busy` when the queue is full, `timeout` past the deadline, `aborted`
    * when `signal` aborts or the pool closes. An `Error` when the worker fails.
@@ -143,6 +154,7 @@ export class ConversionPool {
 
   private spawn(): Thread {
     const worker = new Worker(this.workerUrl);
+    this.spawned++;
     const thread: Thread = { worker };
     this.alive.add(worker);
     worker.on('message', (reply: ConversionReply) => this.finish(thread, reply));
@@ -181,15 +193,17 @@ export class ConversionPool {
     this.pump();
   }
 
+  /**
+   * Fails `job` (`aborted`) now. A waiting job leaves the queue; a running one stays on its
+   * worker, which finishes the page (or is terminated at the deadline) before it takes the next
+   * job, and its outcome is then dropped: terminating the worker would make the next conversion
+   * pay for loading the converter again, and a caller cancelling fetch after fetch would make
+   * every one pay.
+   */
   private cancel(job: Job): void {
-    const error = new FetchError('aborted', 'The fetch was cancelled');
     const waiting = this.queue.indexOf(job);
-    if (waiting >= 0) {
-      this.queue.splice(waiting, 1);
-      settle(job, error);
-      return;
-    }
-    for (const thread of this.running) if (thread.job === job) this.discard(thread, error);
+    if (waiting >= 0) this.queue.splice(waiting, 1);
+    settle(job, new FetchError('aborted', 'The fetch was cancelled'));
   }
 
   private pump(): void {
@@ -204,6 +218,8 @@ export class ConversionPool {
 }
 
 function settle(job: Job, error: Error | undefined, result?: Simplified): void {
+  if (job.settled) return;
+  job.settled = true;
   job.detach();
   if (error) job.reject(error);
   else job.resolve(result!);

@@ -57,17 +57,29 @@ export function redirectError(
   return new Response(null, { status: 302, headers: { location, 'cache-control': 'no-store' } });
 }
 
+/** Status of the error page per error code: the provider's faults are 5xx, a refused user 403. */
+const pageStatus: Record<string, number> = {
+  temporarily_unavailable: 503,
+  server_error: 502,
+  access_denied: 403,
+};
+
 /**
- * An error in an authorization request, found before the user did anything.
- * A static client's redirect URI was configured by the operator and is
- * trusted: the browser goes back at once ({@link redirectError}). Anyone can
- * register a dynamic client or publish a CIMD document naming any redirect
- * URI, so an automatic redirect would make this server an open redirector
- * (a link on our origin that lands on the attacker's site, RFC 9700 §4.11.2):
- * for them the error page is shown, with a link the user may follow to give
- * the client its error.
+ * An error of an authorization request the user did not cause on this
+ * server's pages: found by `/authorize`, or a sign-in that failed at
+ * `/callback` (refused by the allow-list, failed or denied upstream, where an
+ * existing session may answer without the user doing anything). A static
+ * client's redirect URI was configured by the operator and is trusted: the
+ * browser goes back at once ({@link redirectError}). Anyone can register a
+ * dynamic client or publish a CIMD document naming any redirect URI, so an
+ * automatic redirect would make this server an open redirector (a link on our
+ * origin that lands on the attacker's site, RFC 9700 §4.11.2): for them the
+ * error page is shown (`400`; `503`, `502` or `403` for
+ * `temporarily_unavailable`, `server_error` and `access_denied`), with a link
+ * the user may follow to give the client its error. Only a Deny on the consent
+ * page, which the user answered on this server, redirects every client.
  */
-function requestError(
+export function requestError(
   ctx: ServerContext,
   client: Client,
   redirectUri: string,
@@ -76,16 +88,10 @@ function requestError(
   description: string,
 ): Response {
   if (client.kind === 'static') return redirectError(ctx, redirectUri, state, error, description);
-  return flowServices(ctx).pages.error(
-    error,
-    description,
-    error === 'temporarily_unavailable' ? 503 : 400,
-    undefined,
-    {
-      href: errorRedirectUrl(ctx, redirectUri, state, error, description),
-      host: redirectHost(redirectUri),
-    },
-  );
+  return flowServices(ctx).pages.error(error, description, pageStatus[error] ?? 400, undefined, {
+    href: errorRedirectUrl(ctx, redirectUri, state, error, description),
+    host: redirectHost(redirectUri),
+  });
 }
 
 /**

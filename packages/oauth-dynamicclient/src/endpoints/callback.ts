@@ -5,7 +5,7 @@ import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { Grants } from '../tokens/grants.js';
 import { issueCodeAndRedirect } from './authorization-response.js';
-import { redirectError, type PendingAuthorization } from './authorize.js';
+import { requestError, type PendingAuthorization } from './authorize.js';
 import { parkConsent, recordConsent, type PendingConsent } from './consent.js';
 import { flowServices } from './flow-services.js';
 
@@ -23,6 +23,8 @@ const loginErrors = {
  * either issues the code (consent remembered, or a first-party static client
  * with `skipConsent`) or parks the consent in the
  * flow state and redirects (303) to the reloadable `GET /consent?flow=…`.
+ * A failed sign-in goes back to a static client at once, to any other through
+ * the error page's link ({@link requestError}: no open redirect).
  */
 export function callbackRoutes(ctx: ServerContext): Route[] {
   const handler = async (request: Request, _c: ServerContext, { url }: { url: URL }): Promise<Response> => {
@@ -43,9 +45,8 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
         'This sign-in was started in another browser. Start again from the application.',
       );
     }
-    const back = (error: string, description: string) =>
-      redirectError(ctx, pending.redirectUri, pending.state, error, description);
-    let identity: UpstreamIdentity;
+    let identity: UpstreamIdentity | undefined;
+    let failure: readonly [error: string, description: string] | undefined;
     try {
       identity = await flows.idp.complete({
         params: url.searchParams,
@@ -67,14 +68,19 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
           errorMessage: err instanceof Error ? err.message : String(err),
         });
       }
-      const [error, description] = loginErrors[reason];
-      return back(error, description);
+      failure = loginErrors[reason];
     }
     const client = await ctx.clients.get(pending.clientId).catch((err: unknown) => {
       if (isStoreUnavailable(err)) throw err;
       return undefined;
     });
     if (!client) return flows.pages.error('invalid_client', 'This application is no longer registered.');
+    if (!identity) {
+      // Not an automatic redirect for self-registered clients: the upstream may have answered
+      // without the user doing anything (an existing session), see `requestError`.
+      const [error, description] = failure ?? loginErrors.upstream_error;
+      return requestError(ctx, client, pending.redirectUri, pending.state, error, description);
+    }
 
     const grant = await flows.grants.find(identity.sub, client.client_id);
     if (grant && Grants.covers(grant, pending.scopes, pending.resource)) {

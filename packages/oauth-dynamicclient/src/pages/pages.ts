@@ -23,7 +23,7 @@ function errorBody(m: ErrorPageModel): SafeHtml {
     ${
       m.returnTo
         ? html`<p class="muted">
-              The application's request could not be accepted. You can close this window, or send the
+              The application's request could not be completed. You can close this window, or send the
               application this error:
             </p>
             <p class="redirect">

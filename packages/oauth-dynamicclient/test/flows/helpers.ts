@@ -1,4 +1,5 @@
 import { listen, type GitHubStub, type Listening } from '@mcp-gateway/testkit';
+import { expect } from 'vitest';
 import {
   createAuthorizationServer,
   type AuthorizationServer,
@@ -53,8 +54,10 @@ export async function startAs(
 export function startGitHubAs(
   gh: GitHubStub,
   options: Omit<GitHubIdentityProviderOptions, 'clientId' | 'clientSecret'> = {},
+  asOptions: Omit<AuthorizationServerOptions, 'issuer' | 'identityProvider'> = {},
 ): Promise<TestAs> {
   return startAs({
+    ...asOptions,
     identityProvider: githubIdentityProvider({
       clientId: 'gh-client',
       clientSecret: 'gh-secret',
@@ -159,16 +162,42 @@ export class Browser {
   }
 }
 
+/**
+ * A self-registered (dynamic or CIMD) client's error, as the authorization server must give
+ * it (RFC 9700 §4.11.2, no open redirect): the HTML error page with `status` and no
+ * `Location`, whose "Return to <host>" link carries the error to the redirect URI. Returns
+ * that link (`error`, `error_description`, `state`, `iss`) and the host it shows.
+ */
+export async function errorPageLink(
+  res: Response | undefined,
+  status: number,
+): Promise<{ back: URL; shown: string }> {
+  expect(res, 'the error page, not a redirect to the client').toBeDefined();
+  expect(res!.status).toBe(status);
+  expect(res!.headers.get('location')).toBeNull();
+  expect(res!.headers.get('content-type')).toMatch(/^text\/html/);
+  const page = await res!.text();
+  expect(page).not.toContain('<script');
+  const link = /<a id="return-to" href="([^"]+)"[^>]*>Return to <bdi>([^<]+)<\/bdi><\/a/.exec(page);
+  expect(link, 'a "Return to" link').not.toBeNull();
+  const back = new URL(unescapeHtml(link![1]!));
+  expect(page).toContain(`<code>${back.searchParams.get('error')}</code>`);
+  return { back, shown: unescapeHtml(link![2]!) };
+}
+
+const unescapeHtml = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
 /** Reads the hidden inputs of the first form in a page. */
 export function hiddenFields(page: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of page.matchAll(/<input\s+type="hidden"\s+name="([^"]+)"\s+value="([^"]*)"\s*\/?>/g)) {
-    out[m[1]!] = m[2]!
-      .replace(/&amp;/g, '&')
-      .replace(/&quot;/g, '"')
-      .replace(/&#39;/g, "'")
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>');
+    out[m[1]!] = unescapeHtml(m[2]!);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { oidcIdentityProvider } from '../../src/idp/oidc.js';
 import {
   Browser,
   completeLogin,
+  errorPageLink,
   hiddenFields,
   localUsers,
   startAs,
@@ -822,7 +823,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
     }
   });
 
-  it('github allow-lists: org member admitted; others get access_denied; an empty list admits nobody', async () => {
+  it('github allow-lists: org member admitted; others get access_denied (error page of a self-registered client); an empty list admits nobody', async () => {
     const s = await ghAs({ allowedOrgs: ['acme'] });
     const nobody = await ghAs({});
     try {
@@ -838,7 +839,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
-      expect(denied.location!.searchParams.get('error')).toBe('access_denied');
+      expect((await errorPageLink(denied.page, 403)).back.searchParams.get('error')).toBe('access_denied');
       expect(
         s.audit.some((a) => a.type === 'login.failed' && a.reason === 'not_allowed' && a.who === 'mallory'),
       ).toBe(true);
@@ -848,7 +849,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
         authorizeUrl(nobody, c2.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
-      expect(none.location!.searchParams.get('error')).toBe('access_denied');
+      expect((await errorPageLink(none.page, 403)).back.searchParams.get('error')).toBe('access_denied');
     } finally {
       gh.user = 'octocat';
       await s.close();
@@ -865,15 +866,16 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
-      expect(denied.location!.searchParams.get('error')).toBe('access_denied');
+      expect((await errorPageLink(denied.page, 403)).back.searchParams.get('error')).toBe('access_denied');
       gh.faults.deny = false;
       gh.faults.status = { token: 502 };
       const down = await new Browser().follow(
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
-      expect(down.location!.searchParams.get('error')).toBe('temporarily_unavailable');
-      expect(down.location!.searchParams.get('state')).toBe('st-1');
+      const { back } = await errorPageLink(down.page, 503);
+      expect(back.searchParams.get('error')).toBe('temporarily_unavailable');
+      expect(back.searchParams.get('state')).toBe('st-1');
       gh.faults.status = {};
       const before = gh.tokens.size;
       await completeLogin(
@@ -885,6 +887,65 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       expect(issued).toHaveLength(1);
       expect(issued[0]!.apiCalls).toBe(1);
     } finally {
+      gh.faults = {};
+      await s.close();
+    }
+  });
+
+  it("rfc9700 §4.11.2 at /callback: a sign-in the user did not refuse on our pages (allow-list, upstream failure) sends a self-registered client's browser nowhere; a static client is redirected", async () => {
+    const EVIL = 'https://evil.example/';
+    const s = await startGitHubAs(
+      gh,
+      { allowedOrgs: ['acme'] },
+      {
+        staticClients: [
+          { client_id: 'static-app', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' },
+        ],
+      },
+    );
+    try {
+      // The attacker registers a client sending the browser to their site, and has the victim
+      // open its /authorize link; GitHub approves at once (the victim is signed in there).
+      const evil = await register(s, { redirect_uris: [EVIL], token_endpoint_auth_method: 'none' });
+      const state = `"><script>alert(1)</script><a href="x`;
+      const attack = (clientId: string, redirectUri: string) =>
+        new Browser().follow(
+          authorizeUrl(s, clientId, { code_challenge: 'x'.repeat(43), redirect_uri: redirectUri, state }),
+          redirectUri,
+        );
+      gh.user = 'mallory';
+      const refused = await errorPageLink((await attack(evil.clientId, EVIL)).page, 403);
+      expect(refused.shown).toBe('evil.example');
+      expect(refused.back.origin + refused.back.pathname).toBe(EVIL);
+      expect(Object.fromEntries(refused.back.searchParams)).toEqual({
+        error: 'access_denied',
+        error_description: 'the user is not allowed to use this server',
+        state,
+        iss: s.url,
+      });
+      // The provider failing (5xx: unavailable; refusing the code: upstream_error) is no different.
+      gh.user = 'octocat';
+      gh.faults.status = { token: 502 };
+      const down = await errorPageLink((await attack(evil.clientId, EVIL)).page, 503);
+      expect(down.back.searchParams.get('error')).toBe('temporarily_unavailable');
+      gh.faults.status = { token: 400 };
+      const broken = await errorPageLink((await attack(evil.clientId, EVIL)).page, 502);
+      expect(broken.back.searchParams.get('error')).toBe('server_error');
+      expect(broken.back.searchParams.get('state')).toBe(state);
+      // A static client (configured by the operator) gets the same errors by an automatic redirect.
+      gh.faults.status = {};
+      gh.user = 'mallory';
+      const trusted = await attack('static-app', REDIRECT);
+      expect(trusted.page).toBeUndefined();
+      expect(trusted.location!.origin + trusted.location!.pathname).toBe(REDIRECT);
+      expect(Object.fromEntries(trusted.location!.searchParams)).toEqual({
+        error: 'access_denied',
+        error_description: 'the user is not allowed to use this server',
+        state,
+        iss: s.url,
+      });
+    } finally {
+      gh.user = 'octocat';
       gh.faults = {};
       await s.close();
     }
@@ -938,8 +999,9 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
           authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
           REDIRECT,
         );
-        expect(r.location!.searchParams.get('error')).toBe('server_error');
-        expect(r.location!.searchParams.get('code')).toBeNull();
+        const { back } = await errorPageLink(r.page, 502);
+        expect(back.searchParams.get('error')).toBe('server_error');
+        expect(back.searchParams.get('code')).toBeNull();
       }
       delete op.faults.idToken;
       const ok = await completeLogin(
