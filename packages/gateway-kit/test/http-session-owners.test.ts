@@ -1,14 +1,16 @@
 // `http` services: an upstream 2025 session (`Mcp-Session-Id`) is bound to the user who opened it.
 // The upstream is a real Streamable HTTP server that binds sessions to nobody (the bridge in front
 // of the fixture stdio server, without an identity), so only the gateway keeps users apart.
-import { MemoryStore } from '@mcp-gateway/oauth-dynamicclient';
+import { createHash } from 'node:crypto';
+import { MemoryStore, storeUnavailable } from '@mcp-gateway/oauth-dynamicclient';
 import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp-proxy';
 import { fixtureMcpServerCommand, listen, request2026, type Listening } from '@mcp-gateway/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import type { HttpServiceConfig } from '../src/config/schema.js';
-import { HttpSessionOwners } from '../src/services/http-session-owners.js';
+import { HttpSessionOwners, type HttpSessionLimits } from '../src/services/http-session-owners.js';
+import { RecentOwners } from '../src/services/recent-owners.js';
 import { ISSUER, rpcResult, testGateways } from './helpers.js';
 
 const { cleanups, gateway } = testGateways();
@@ -161,16 +163,79 @@ describe('http services: upstream sessions are bound to the user who opened them
     await expectForgotten(gw, token.alice!, a);
   });
 
-  it("maxSessionsPerUser: opening one more forgets the user's least recently used session; others' are untouched", async () => {
+  it("maxSessionsPerUser: opening one more ends the user's least recently used session, upstream too; others' are untouched", async () => {
     const { gw, token } = await start({ maxSessionsPerUser: 2 });
     const b = await open(gw, token.bob!);
     const a1 = await open(gw, token.alice!);
     const a2 = await open(gw, token.alice!);
+    const sessionsBefore = bridge.stats().sessions;
     const a3 = await open(gw, token.alice!);
+    // Ended at the upstream before a3's answer: one opened, one ended.
+    expect(seen.filter((s) => s.method === 'DELETE' && s.session === a1['mcp-session-id'])).toHaveLength(1);
+    expect(bridge.stats().sessions).toBe(sessionsBefore);
     await expectForgotten(gw, token.alice!, a1);
     expect(await echoIn(gw, token.alice!, a2, 'two')).toBe('two');
     expect(await echoIn(gw, token.alice!, a3, 'three')).toBe('three');
     expect(await echoIn(gw, token.bob!, b, 'bob')).toBe('bob');
+  });
+
+  it('a user looping initialize holds at most maxSessionsPerUser sessions at the upstream', async () => {
+    const { gw, token } = await start({ maxSessionsPerUser: 2 });
+    const base = bridge.stats().sessions;
+    for (let i = 0; i < 4; i++) await open(gw, token.alice!);
+    expect(bridge.stats().sessions).toBe(base + 2);
+  });
+
+  it('a store failure while binding a new session drops the answer and ends the session upstream', async () => {
+    const store = new BindFailingStore();
+    const opened: { id: string | null; closed: Promise<void> }[] = [];
+    const streaming = await listen(async (req) => {
+      seen.push({ method: req.method, session: req.headers.get('mcp-session-id') });
+      const res = await bridge.fetch(req);
+      if (req.method !== 'POST' || req.headers.get('mcp-session-id')) return res;
+      // The initialize answer as an event stream that stays open until the gateway cancels it.
+      const reply = await res.text();
+      let cancelled!: () => void;
+      const closed = new Promise<void>((resolve) => (cancelled = resolve));
+      opened.push({ id: res.headers.get('mcp-session-id'), closed });
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) =>
+          c.enqueue(new TextEncoder().encode(reply.includes('data:') ? reply : `data: ${reply}\n\n`)),
+        cancel: () => cancelled(),
+      });
+      return new Response(body, {
+        headers: {
+          'content-type': 'text/event-stream',
+          'mcp-session-id': res.headers.get('mcp-session-id')!,
+        },
+      });
+    });
+    cleanups.push(() => streaming.close());
+    const gw = await gateway({ services: { api: { type: 'http', url: `${streaming.url}/mcp` } } }, { store });
+    await gw.users.put('alice', 'alice-password-1');
+    const alice = (await issueToken(gw, 'alice', 'api')).access_token;
+    const sessionsBefore = bridge.stats().sessions;
+    store.failNextBind = true;
+    const refused = await send(gw, alice, 'POST', initialize(3));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('mcp-session-id')).toBeNull();
+    expect(await refused.json()).toMatchObject({ id: 3, error: { code: -32003 } });
+    const [first] = opened;
+    // The upstream's session was ended and its stream closed.
+    expect(seen.filter((s) => s.method === 'DELETE' && s.session === first!.id)).toHaveLength(1);
+    expect(bridge.stats().sessions).toBe(sessionsBefore);
+    await first!.closed;
+    // The store is back: the retry binds.
+    const retry = await send(gw, alice, 'POST', initialize(4));
+    expect(retry.status).toBe(200);
+    const session = {
+      'mcp-session-id': retry.headers.get('mcp-session-id')!,
+      'mcp-protocol-version': '2025-06-18',
+    };
+    await retry.body?.cancel();
+    const del = await send(gw, alice, 'DELETE', undefined, session);
+    expect(del.status).toBe(200);
+    await del.body?.cancel();
   });
 
   it('maxSessions: an initialize beyond the overall bound gets 503 and its upstream session is ended; a DELETE makes room', async () => {
@@ -194,21 +259,122 @@ describe('http services: upstream sessions are bound to the user who opened them
     expect(await echoIn(gw, token.carol!, c, 'room')).toBe('room');
   });
 
-  it('sessionTimeout: a binding unused for longer is forgotten; a use restarts its idle time', async () => {
-    let now = 1_000_000;
-    const owners = new HttpSessionOwners(
-      new MemoryStore(),
-      'api',
-      { maxSessions: 10, maxSessionsPerUser: 10, idleMs: 600_000 },
-      () => now,
-    );
-    expect(await owners.bind('s1', 'local:alice')).toBe(true);
-    expect(await owners.bind('s2', 'local:alice')).toBe(true);
-    now += 500_000;
-    expect(await owners.owns('s1', 'local:alice')).toBe(true);
-    expect(await owners.owns('s1', 'local:bob')).toBe(false);
-    now += 500_000;
-    expect(await owners.owns('s1', 'local:alice')).toBe(true);
-    expect(await owners.owns('s2', 'local:alice')).toBe(false);
+  it('sessionTimeout: a binding unused for longer is forgotten and its session ended upstream; a use restarts its idle time', async () => {
+    const t = owned();
+    expect(await t.owners.bind('s1', 'local:alice')).toBe(true);
+    expect(await t.owners.bind('s2', 'local:alice')).toBe(true);
+    t.clock.now += 500_000;
+    expect(await t.owners.owns('s1', 'local:alice')).toBe(true);
+    expect(await t.owners.owns('s1', 'local:bob')).toBe(false);
+    t.clock.now += 500_000;
+    expect(await t.owners.owns('s1', 'local:alice')).toBe(true);
+    expect(await t.owners.owns('s2', 'local:alice')).toBe(false);
+    await t.owners.settled();
+    expect(t.ended).toEqual([{ sessionId: 's2', sub: 'local:alice' }]);
+    // Once: the binding is gone.
+    expect(await t.owners.owns('s2', 'local:alice')).toBe(false);
+    await t.owners.settled();
+    expect(t.ended).toHaveLength(1);
   });
 });
+
+describe('http session bindings in the store', () => {
+  it('hold the session id sealed, not in the clear', async () => {
+    const t = owned();
+    await t.owners.bind('session-id-in-clear', 'local:alice');
+    const entry = await t.store.get(`gateway:http-session:api:${digest('session-id-in-clear')}`);
+    expect(entry).toMatchObject({ sub: 'local:alice', sid: expect.any(String) });
+    expect(JSON.stringify(entry)).not.toContain('session-id-in-clear');
+    // Another instance on the store opens it (the secret is shared through the store): it ends the session at eviction.
+    const other = owned({ maxSessionsPerUser: 1 }, t.store);
+    expect(await other.owners.bind('s2', 'local:alice')).toBe(true);
+    expect(other.ended).toEqual([{ sessionId: 'session-id-in-clear', sub: 'local:alice' }]);
+  });
+
+  it("at the overall bound, a prune ends expired sessions upstream and empties their users' sets", async () => {
+    const t = owned({ maxSessions: 2 });
+    await t.owners.bind('a1', 'local:alice');
+    await t.owners.bind('b1', 'local:bob');
+    expect(await t.owners.bind('c1', 'local:carol')).toBe(false);
+    t.clock.now += 600_001;
+    expect(await t.owners.bind('c2', 'local:carol')).toBe(true);
+    await t.owners.settled();
+    expect(t.ended.map((e) => e.sessionId).sort()).toEqual(['a1', 'b1']);
+    expect(await t.store.members('gateway:http-sessions:api')).toEqual([
+      `${digest('c2')}.${tag('local:carol')}`,
+    ]);
+    expect(await t.store.members(`gateway:http-session-users:api:${tag('local:alice')}`)).toEqual([]);
+    expect(await t.store.members(`gateway:http-session-users:api:${tag('local:bob')}`)).toEqual([]);
+  });
+
+  it('a session in use costs one store read per cache lifetime; a forget takes effect at once here, on another instance within that lifetime', async () => {
+    const t = owned({}, new CountingStore());
+    const store = t.store as CountingStore;
+    const other = owned({}, store);
+    await t.owners.bind('s1', 'local:alice');
+    store.reads = 0;
+    for (let i = 0; i < 10; i++) expect(await t.owners.owns('s1', 'local:alice')).toBe(true);
+    expect(store.reads).toBe(0);
+    expect(await other.owners.owns('s1', 'local:alice')).toBe(true);
+    expect(store.reads).toBe(1);
+    // Ended on the first instance: at once there, within 5 s on the other.
+    await t.owners.forget('s1', 'local:alice');
+    expect(await t.owners.owns('s1', 'local:alice')).toBe(false);
+    expect(await other.owners.owns('s1', 'local:alice')).toBe(true);
+    other.clock.now += 5_000;
+    expect(await other.owners.owns('s1', 'local:alice')).toBe(false);
+  });
+
+  it('the owner cache keeps at most its size, dropping the least recently used', () => {
+    const cache = new RecentOwners(3, 5_000);
+    for (const id of ['s1', 's2', 's3']) cache.set(id, { sub: 'u', at: 0 }, 0);
+    expect(cache.get('s1', 1)).toBeDefined();
+    cache.set('s4', { sub: 'u', at: 0 }, 0);
+    expect(cache.size).toBe(3);
+    expect(cache.get('s2', 1)).toBeUndefined();
+    expect(['s1', 's3', 's4'].map((id) => cache.get(id, 1)?.sub)).toEqual(['u', 'u', 'u']);
+    expect(cache.get('s1', 5_000)).toBeUndefined();
+  });
+});
+
+/** A memory store whose next write of a session binding fails (a store outage while binding). */
+class BindFailingStore extends MemoryStore {
+  failNextBind = false;
+  override set(key: string, value: unknown, ttlMs?: number) {
+    if (this.failNextBind && key.startsWith('gateway:http-session:')) {
+      this.failNextBind = false;
+      return Promise.reject(storeUnavailable(new Error('connection reset')));
+    }
+    return super.set(key, value, ttlMs);
+  }
+}
+
+/** A memory store counting reads of session bindings. */
+class CountingStore extends MemoryStore {
+  reads = 0;
+  override get<T>(key: string) {
+    if (key.startsWith('gateway:http-session:')) this.reads++;
+    return super.get<T>(key);
+  }
+}
+
+/** Bindings of the `api` service on `store` (idle time 600 s), on a clock the test moves, recording the sessions they end upstream. */
+function owned(limits: Partial<HttpSessionLimits> = {}, store = new MemoryStore()) {
+  const clock = { now: 1_000_000 };
+  const ended: { sessionId: string; sub: string }[] = [];
+  const owners = new HttpSessionOwners(
+    store,
+    'api',
+    { maxSessions: 10, maxSessionsPerUser: 10, idleMs: 600_000, ...limits },
+    {
+      now: () => clock.now,
+      end: async (sessionId, sub) => {
+        ended.push({ sessionId, sub });
+      },
+    },
+  );
+  return { owners, store, clock, ended };
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
+const tag = (sub: string) => digest(sub).slice(0, 22);

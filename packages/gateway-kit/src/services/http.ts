@@ -6,7 +6,12 @@ import { HttpServiceProxy } from '../proxy/http-proxy.js';
 import type { UpstreamSignIn } from '../upstream/sign-in.js';
 import type { BackendCall, ServiceBackend } from './backend.js';
 import { forwardedRequest } from './forwarded-request.js';
-import { endSessionRequest, HttpSessionOwners, serveOwnedSession } from './http-session-owners.js';
+import {
+  END_DEADLINE_MS,
+  endSessionRequest,
+  HttpSessionOwners,
+  serveOwnedSession,
+} from './http-session-owners.js';
 
 /**
  * An `http` service: the reverse proxy to its upstream (with the users' own upstream tokens under
@@ -31,11 +36,27 @@ export function httpBackend(
     ...(upstream ? { upstream } : {}),
     ...(guard ? { fetch: guard.fetch } : {}),
   });
-  const owners = new HttpSessionOwners(store, name, {
-    maxSessions: config.maxSessions,
-    maxSessionsPerUser: config.maxSessionsPerUser,
-    idleMs: config.sessionTimeout * 1000,
-  });
+  /** Ends `sessionId` at the upstream as `identity` (a `DELETE`, its answer dropped). */
+  const end = async (sessionId: string, identity: Identity, signal: AbortSignal, version?: string | null) => {
+    const res = await proxy.handle(
+      endSessionRequest(config.url, sessionId, version),
+      identity,
+      undefined,
+      signal,
+    );
+    await res.body?.cancel();
+  };
+  const owners = new HttpSessionOwners(
+    store,
+    name,
+    {
+      maxSessions: config.maxSessions,
+      maxSessionsPerUser: config.maxSessionsPerUser,
+      idleMs: config.sessionTimeout * 1000,
+    },
+    // An evicted or expired session is ended as its owner (with the owner's upstream token under `oauth`).
+    { end: (sessionId, sub, signal) => end(sessionId, { sub, scopes: [] }, signal) },
+  );
   return {
     kind: 'http',
     handle: (request: Request, identity: Identity, call: BackendCall = {}) =>
@@ -48,13 +69,17 @@ export function httpBackend(
             call.info?.signal,
             call.trace,
           ),
-        end: async (id) => {
-          const res = await proxy.handle(endSessionRequest(request, id), identity);
-          await res.body?.cancel();
-        },
+        end: (id) =>
+          end(
+            id,
+            identity,
+            AbortSignal.timeout(END_DEADLINE_MS),
+            request.headers.get('mcp-protocol-version'),
+          ),
       }),
     ready: () => proxy.ready(),
     close: async () => {
+      await owners.settled();
       if (upstream) signIn?.remove(name);
     },
   };
