@@ -71,6 +71,11 @@ describe('Mcp-Param-* headers (SEP-2243)', () => {
       { 'mcp-param-region': `=?BASE64?${Buffer.from('eu').toString('base64')}?=` },
     ],
     [
+      'a sentinel whose Base64 lacks its padding',
+      { region: 'Hello' },
+      { 'mcp-param-region': '=?base64?SGVsbG8?=' },
+    ],
+    [
       'a sentinel whose payload is not base64',
       { region: '=?base64?*?=' },
       { 'mcp-param-region': '=?base64?*?=' },

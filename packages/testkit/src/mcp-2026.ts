@@ -3,6 +3,8 @@
  * and benches that speak the protocol raw: the per-request `_meta` envelope
  * (SEP-2575) and the headers that mirror the body (SEP-2243).
  */
+import { encodeHeaderValue } from '@mcp-gateway/internal/mcp-header-value';
+import { paramHeaderValues, parseParamHeaders } from '@mcp-gateway/internal/mcp-param-headers';
 
 /** The stateless MCP revision. */
 export const MCP_2026 = '2026-07-28';
@@ -17,6 +19,11 @@ export interface Request2026Options {
   meta?: Record<string, unknown>;
   /** The `Accept` header (default JSON or an event stream). */
   accept?: string;
+  /**
+   * The called tool's `inputSchema` (a `tools/call`): its `x-mcp-header` arguments
+   * are mirrored into `Mcp-Param-*` headers, as a client does.
+   */
+  inputSchema?: unknown;
 }
 
 /** A 2026-07-28 request: the message, its body text and the headers that go with it. */
@@ -38,15 +45,12 @@ export function envelope2026(
   };
 }
 
-/** A header value as SEP-2243 mirrors it: as is when printable ASCII, else `=?base64?…?=`. */
-function mirrored(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : `=?base64?${Buffer.from(value).toString('base64')}?=`;
-}
-
 /**
  * `method` with `params` at 2026-07-28: `_meta` carries the envelope, and the
- * headers carry `MCP-Protocol-Version`, `Mcp-Method` and, for a request that
- * names a tool, prompt or resource, `Mcp-Name`.
+ * headers carry `MCP-Protocol-Version`, `Mcp-Method`, for a request that
+ * names a tool, prompt or resource `Mcp-Name`, and with `opts.inputSchema`
+ * the `Mcp-Param-*` headers (values encoded as SEP-2243 says, by the code the
+ * packages use).
  */
 export function request2026(
   method: string,
@@ -65,7 +69,11 @@ export function request2026(
     accept: opts.accept ?? 'application/json, text/event-stream',
     'mcp-protocol-version': MCP_2026,
     'mcp-method': method,
-    ...(typeof named === 'string' ? { 'mcp-name': mirrored(named) } : {}),
+    ...(typeof named === 'string' ? { 'mcp-name': encodeHeaderValue(named) } : {}),
   };
+  if (opts.inputSchema !== undefined) {
+    const { params: declared } = parseParamHeaders(opts.inputSchema);
+    Object.assign(headers, paramHeaderValues(declared, params.arguments));
+  }
   return { message, body: JSON.stringify(message), headers };
 }

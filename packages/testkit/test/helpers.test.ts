@@ -4,6 +4,7 @@ import {
   killAllSpawned,
   listen,
   listenNode,
+  request2026,
   spawnCli,
   waitFor,
   waitForUrl,
@@ -62,5 +63,27 @@ describe('spawnCli', () => {
     const cli = spawnCli(process.execPath, ['-e', 'console.log("bye")']);
     await expect(cli.waitForOutput(/never/)).rejects.toThrow(/exited before/);
     expect((await cli.exited).code).toBe(0);
+  });
+});
+
+describe('request2026', () => {
+  it('writes Mcp-Name as the packages do (Base64 for edge spaces and sentinel look-alikes, not only non-ASCII)', () => {
+    const name = (n: string) => request2026('tools/call', { name: n }).headers['mcp-name'];
+    expect(name('echo')).toBe('echo');
+    expect(name(' padded ')).toBe('=?base64?IHBhZGRlZCA=?=');
+    expect(name('=?base64?literal?=')).toBe('=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=');
+  });
+
+  it("with the tool's inputSchema, mirrors its x-mcp-header arguments (nested ones too) into Mcp-Param-* headers", () => {
+    const inputSchema = {
+      type: 'object',
+      properties: {
+        region: { type: 'string', 'x-mcp-header': 'Region' },
+        target: { type: 'object', properties: { zone: { type: 'string', 'x-mcp-header': 'Zone' } } },
+      },
+    };
+    const args = { region: 'Zürich', target: { zone: 'z' } };
+    const { headers } = request2026('tools/call', { name: 'route', arguments: args }, { inputSchema });
+    expect(headers).toMatchObject({ 'mcp-param-region': '=?base64?WsO8cmljaA==?=', 'mcp-param-zone': 'z' });
   });
 });

@@ -7,6 +7,7 @@
  */
 import { knownBody } from '@mcp-gateway/internal/known-body';
 import { responseHeader, unbuiltResponse } from '@mcp-gateway/internal/lazy-response';
+import { encodeHeaderValue } from '@mcp-gateway/internal/mcp-header-value';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { resultText } from '@mcp-gateway/internal/result-text';
 import { sseDataOf } from '@mcp-gateway/internal/sse-reader';
@@ -18,7 +19,6 @@ import type { ResponseObserver } from '@mcp-gateway/streamablehttp-proxy';
 import type { ServiceBackend } from '../services/backend.js';
 import type { ServiceEntry } from '../services/registry.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
-import { headerValue } from './param-headers.js';
 import { syntheticRequest } from './synthetic-request.js';
 
 export { syntheticRequest } from './synthetic-request.js';
@@ -90,7 +90,8 @@ export function memberRequest(
     'mcp-method': method,
   };
   const nameKey = NAMED[method];
-  if (nameKey && typeof params[nameKey] === 'string') headers['mcp-name'] = headerValue(params[nameKey]);
+  if (nameKey && typeof params[nameKey] === 'string')
+    headers['mcp-name'] = encodeHeaderValue(params[nameKey]);
   if (opts.headers) Object.assign(headers, opts.headers);
   return new Promise((resolve) => new MemberCall(entry, backend, message, opts, resolve).start(headers));
 }

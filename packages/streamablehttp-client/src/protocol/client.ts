@@ -266,7 +266,7 @@ export class ModernClient {
       if (typeof next !== 'string' || !next) break;
       cursor = next;
     }
-    return this.tools.get(name) ?? new Map();
+    return this.tools.get(name) ?? [];
   }
 }
 

@@ -1,11 +1,18 @@
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import type { JsonRpcId } from '../jsonrpc.js';
+import { decodeHeaderValue } from '@mcp-gateway/internal/mcp-header-value';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import {
   MODERN_PROTOCOL_VERSIONS,
   isModernProtocolVersion,
   unsupportedProtocolVersion,
 } from '../protocol-version.js';
+
+/**
+ * A mirrored header's value as the client meant it (SEP-2243 "Value Encoding"), shared with every
+ * package that writes or reads one: `undefined` when malformed, which never matches.
+ */
+export { decodeHeaderValue };
 
 /** `params._meta` keys of the 2026-07-28 per-request envelope. */
 export const META = MCP_META_KEYS;
@@ -108,39 +115,6 @@ export function headerMismatch(id: JsonRpcId, name: string, what: string): Bridg
     {},
     id,
   );
-}
-
-const SENTINEL_PREFIX = '=?base64?';
-const SENTINEL_SUFFIX = '?=';
-/** Base64 (RFC 4648, padding optional): what may stand between the sentinel markers. */
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * A mirrored header's value as the client meant it (SEP-2243, "Value
- * Encoding"): trimmed, and the payload of `=?base64?<data>?=` (markers
- * case-sensitive, lower-case) decoded as UTF-8. `undefined` when the value is
- * malformed: a character outside visible ASCII, space and tab, or a sentinel
- * whose payload is not Base64 of UTF-8 text. Such a value never matches.
- */
-export function decodeHeaderValue(raw: string): string | undefined {
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c > 0x7e) return undefined;
-  }
-  const value = raw.trim();
-  const sentinel =
-    value.length >= SENTINEL_PREFIX.length + SENTINEL_SUFFIX.length &&
-    value.startsWith(SENTINEL_PREFIX) &&
-    value.endsWith(SENTINEL_SUFFIX);
-  if (!sentinel) return value;
-  const data = value.slice(SENTINEL_PREFIX.length, value.length - SENTINEL_SUFFIX.length);
-  if (!BASE64.test(data) || data.length % 4 === 1) return undefined;
-  try {
-    return UTF8.decode(Buffer.from(data, 'base64'));
-  } catch {
-    return undefined;
-  }
 }
 
 /** MCP log levels, least severe first (RFC 5424 order). */
