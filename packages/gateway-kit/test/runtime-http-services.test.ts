@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from '../src/config/schema.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { issueToken } from '../src/gateway/cli-token.js';
+import { createLogger } from '../src/ops/logger.js';
 import { resourcesOf } from '../src/gateway/resources.js';
 import { RUNTIME_SERVICES_KEY } from '../src/services/registry.js';
 import { sharedStoreSecret } from '../src/store/shared-secret.js';
@@ -34,9 +35,12 @@ async function upstream(answer?: (req: Request) => Response | Promise<Response>)
   return Object.assign(server, { hits });
 }
 
-/** A gateway with the test resolver, its admin and alice. */
-async function gateway(input: GatewayConfigInput): Promise<Gateway> {
-  const gw = await testGateway(input, { resolver });
+/** A gateway with the test resolver, its admin and alice; its log lines go to `lines` when given. */
+async function gateway(input: GatewayConfigInput, lines?: Record<string, unknown>[]): Promise<Gateway> {
+  const logger = lines
+    ? createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) })
+    : undefined;
+  const gw = await testGateway(input, { resolver, ...(logger ? { logger } : {}) });
   await gw.users.put('admin', 'admin-password');
   await gw.users.put('alice', 'alice-password');
   return gw;
@@ -76,13 +80,8 @@ beforeAll(async () => {
 describe('admin API: runtime http services reach public addresses only (admin.allowPrivateHttpServices)', () => {
   it('an upstream on loopback, private, link-local, unique-local, CGNAT or cloud metadata addresses is refused with 400 address_not_allowed, by IP literal or by a name that resolves there; nothing is stored', async () => {
     const gw = await gateway({ services: {} });
-    names['internal.test'] = ['10.0.0.1'];
-    names['imds.test'] = ['169.254.169.254'];
-    names['mixed.test'] = [PUBLIC, '10.1.2.3'];
     const cases: [string, RegExp][] = [
       [`http://127.0.0.1:${up.port}/mcp`, /127\.0\.0\.1 is a loopback address/],
-      ['http://internal.test/mcp', /internal\.test resolves to 10\.0\.0\.1, a private \(RFC 1918\) address/],
-      ['http://mixed.test/mcp', /mixed\.test resolves to 10\.1\.2\.3, a private/],
       ['http://[fd00::1]/mcp', /unique-local/],
       ['http://[::ffff:192.168.1.1]/mcp', /private \(RFC 1918\) .*ipv4Mapped/],
       ['http://169.254.10.10/mcp', /link-local/],
@@ -100,23 +99,55 @@ describe('admin API: runtime http services reach public addresses only (admin.al
       expect(body.error_description).toMatch(why);
       expect(body.error_description).toContain('admin.allowPrivateHttpServices: true');
     }
-    // Cloud metadata: no setting lets it through.
-    const imds = await putService(gw, 'x', { type: 'http', url: 'http://imds.test/latest/meta-data' });
+    // Cloud metadata by IP literal: no setting lets it through.
+    const imds = await putService(gw, 'x', { type: 'http', url: 'http://169.254.169.254/latest/meta-data' });
     const imdsBody = (await imds.json()) as Record<string, string>;
     expect([imds.status, imdsBody.error, imdsBody.setting]).toEqual([400, 'address_not_allowed', undefined]);
-    expect(imdsBody.error_description).toMatch(/169\.254\.169\.254, a cloud metadata address/);
-    // A name that does not resolve cannot be checked.
-    const nowhere = await putService(gw, 'x', { type: 'http', url: 'http://nowhere.test/mcp' });
-    expect([nowhere.status, ((await nowhere.json()) as { error: string }).error]).toEqual([
-      400,
-      'invalid_service',
-    ]);
+    expect(imdsBody.error_description).toMatch(/169\.254\.169\.254 is a cloud metadata address/);
     expect(gw.services.get('x')).toBeUndefined();
     expect(await gw.store.get(RUNTIME_SERVICES_KEY)).toBeUndefined();
     expect(up.hits).toEqual([]);
     // A public one is added (and nothing is sent to it by adding it).
     names['public.test'] = [PUBLIC];
     expect((await putService(gw, 'x', { type: 'http', url: 'https://public.test/mcp' })).status).toBe(201);
+  });
+
+  it('a host name is refused without revealing the gateway’s DNS: no resolved address in the answer (the log has it), and a name that resolves to an internal address answers exactly as one that does not resolve', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const gw = await gateway({ services: {} }, lines);
+    names['internal.test'] = ['10.0.0.1'];
+    names['mixed.test'] = [PUBLIC, '10.1.2.3'];
+    names['imds.test'] = ['169.254.169.254'];
+    names['mapped.test'] = ['::ffff:192.168.7.7'];
+    const answer = async (host: string) => {
+      const res = await putService(gw, 'x', { type: 'http', url: `http://${host}/mcp` });
+      const text = (await res.text()).replaceAll(host, 'HOST');
+      return { status: res.status, text };
+    };
+    const nowhere = await answer('nowhere.test');
+    expect(nowhere.status).toBe(400);
+    expect(JSON.parse(nowhere.text)).toEqual({
+      error: 'address_not_allowed',
+      error_description:
+        'url http://HOST: HOST could not be resolved or resolves to a non-public address. An http service added through the admin API may reach internal addresses only when the config sets admin.allowPrivateHttpServices: true.',
+      setting: 'admin.allowPrivateHttpServices',
+    });
+    for (const host of ['internal.test', 'mixed.test', 'imds.test', 'mapped.test']) {
+      expect([host, await answer(host)]).toEqual([host, nowhere]);
+    }
+    const refusals = lines.filter((l) => l.msg === 'runtime http service refused');
+    expect(refusals.map((l) => [l.service, l.url, l.reason])).toEqual([
+      ['x', 'http://nowhere.test', 'could not resolve nowhere.test (ENOTFOUND)'],
+      ['x', 'http://internal.test', 'internal.test resolves to 10.0.0.1, a private (RFC 1918) address'],
+      ['x', 'http://mixed.test', 'mixed.test resolves to 10.1.2.3, a private (RFC 1918) address'],
+      ['x', 'http://imds.test', 'imds.test resolves to 169.254.169.254, a cloud metadata address'],
+      [
+        'x',
+        'http://mapped.test',
+        'mapped.test resolves to ::ffff:c0a8:707, a private (RFC 1918) (192.168.7.7 embedded as ipv4Mapped) address',
+      ],
+    ]);
+    expect(gw.services.get('x')).toBeUndefined();
   });
 
   it('a runtime service whose name resolves to a private address at request time is refused before connecting: 502 with JSON-RPC -32000 naming the kind of address, not the address', async () => {
@@ -149,6 +180,12 @@ describe('admin API: runtime http services reach public addresses only (admin.al
       expect.stringContaining('a cloud metadata address'),
     ]);
     expect((await gw.fetch(new Request(`${ISSUER}/readyz`))).status).toBe(503);
+    // An IPv6 form that embeds the address names the kind only, not the embedded address either.
+    names['rebind.test'] = ['::ffff:10.9.8.7'];
+    const mapped = await toolsList(gw, 'rebind', 43);
+    expect(((await mapped.json()) as { error: { message: string } }).error.message).toBe(
+      'service "rebind" is unavailable: its upstream host resolves to a private (RFC 1918) address, which services added through the admin API may not reach',
+    );
   });
 
   it('config-file http services are the operator’s: one on 127.0.0.1 answers, while the same URL as a runtime service already in the store (another instance, an older release) is refused per request', async () => {
@@ -222,6 +259,38 @@ describe('admin.allowPrivateHttpServices: true', () => {
       400,
       'address_not_allowed',
     ]);
+    // By name: the kind of address, not the address (nor the one an IPv6 form embeds).
+    names['imds.test'] = ['::ffff:169.254.169.254'];
+    const byName = await putService(gw, 'imds', { type: 'http', url: 'http://imds.test/latest' });
+    expect([byName.status, await byName.json()]).toEqual([
+      400,
+      {
+        error: 'address_not_allowed',
+        error_description:
+          'url http://imds.test: imds.test resolves to a cloud metadata address. Cloud metadata endpoints are never reachable through the gateway.',
+      },
+    ]);
+    // Internal names are the admin's to reach here, so one that does not resolve says so.
+    const nowhere = await putService(gw, 'nowhere', { type: 'http', url: 'http://nowhere.test/mcp' });
+    expect([nowhere.status, await nowhere.json()]).toEqual([
+      400,
+      {
+        error: 'invalid_service',
+        error_description:
+          'url http://nowhere.test: could not resolve nowhere.test (ENOTFOUND), so where it leads cannot be checked',
+      },
+    ]);
+  });
+
+  it('every checked address is tried: a name whose first address does not answer reaches the upstream at its second', async () => {
+    const gw = await gateway({ services: {}, admin: { allowPrivateHttpServices: true } });
+    // 127.0.0.2 is loopback too, and nothing listens on the upstream's port there.
+    names['two.test'] = ['127.0.0.2', '127.0.0.1'];
+    const url = `http://two.test:${up.port}/mcp`;
+    expect((await putService(gw, 'two', { type: 'http', url })).status).toBe(201);
+    const res = await toolsList(gw, 'two', 12);
+    expect([res.status, await res.json()]).toEqual([200, { jsonrpc: '2.0', id: 12, result: { tools: [] } }]);
+    expect(up.hits.at(-1)).toEqual({ method: 'POST', host: `two.test:${up.port}`, path: '/mcp' });
   });
 
   it('redirects are never followed: the readiness probe of a runtime service that redirects elsewhere sends nothing there', async () => {

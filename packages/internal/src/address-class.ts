@@ -177,3 +177,13 @@ export function describeRange(c: AddressClassification): string {
   const base = names[c.range];
   return c.embeddedVia ? `${base} (${c.embedded} embedded as ${c.embeddedVia})` : base;
 }
+
+/**
+ * The range with its article, for refusal messages: `a loopback address`, `an unspecified address`.
+ * With `embedded: false` the IPv4 address an IPv6 one embeds is left out, for a message that must
+ * not name an address (what a host name resolved to).
+ */
+export function describeAddressKind(c: AddressClassification, { embedded = true } = {}): string {
+  const range = describeRange(embedded ? c : { address: c.address, range: c.range, isPublic: c.isPublic });
+  return `${/^(unspecified|invalid)/.test(range) ? 'an' : 'a'} ${range} address`;
+}

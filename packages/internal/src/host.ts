@@ -13,6 +13,11 @@ export function hostnameOf(host: string): string {
   return h;
 }
 
+/** The host name of a URL without the brackets of an IPv6 literal, as resolved and as used for SNI. */
+export function bareHostname(url: URL): string {
+  return hostnameOf(url.host);
+}
+
 /** True for `localhost`, 127.0.0.0/8 and `::1` (with or without IPv6 brackets). */
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;

@@ -1,7 +1,9 @@
 import { isIP } from 'node:net';
 import { FetchError } from '../errors.js';
 import type { AllowList } from './allow-list.js';
-import { classifyAddress, describeRange } from '@mcp-gateway/internal/address-class';
+import { describeAddressKind } from '@mcp-gateway/internal/address-class';
+import { bareHostname } from '@mcp-gateway/internal/host';
+import { addressesOf, firstRefused } from '@mcp-gateway/internal/host-check';
 import type { ResolvedAddress, Resolver } from './resolver.js';
 
 /** A URL together with the one address that was checked and must be connected to. */
@@ -11,12 +13,6 @@ export interface PinnedTarget {
   hostname: string;
   address: string;
   family: 4 | 6;
-}
-
-/** Host name of a URL without the brackets of an IPv6 literal. */
-export function bareHostname(url: URL): string {
-  const h = url.hostname;
-  return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
 }
 
 /**
@@ -37,37 +33,31 @@ export async function resolvePinned(
 ): Promise<PinnedTarget> {
   const hostname = bareHostname(url);
   let addresses: ResolvedAddress[];
-  if (isIP(hostname) !== 0) {
-    addresses = [{ address: hostname, family: isIP(hostname) === 6 ? 6 : 4 }];
-  } else {
-    try {
-      addresses = await resolver(hostname);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new FetchError('dns_failed', `Could not resolve host ${hostname}${code ? ` (${code})` : ''}`, {
-        cause: err,
-      });
-    }
-    if (addresses.length === 0) throw new FetchError('dns_failed', `Could not resolve host ${hostname}`);
+  try {
+    addresses = await addressesOf(hostname, resolver);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FetchError('dns_failed', `Could not resolve host ${hostname}${code ? ` (${code})` : ''}`, {
+      cause: err,
+    });
   }
-  if (!allowList.allowsHost(hostname)) {
-    for (const { address } of addresses) {
-      if (allowList.allowsAddress(address)) continue;
-      const c = classifyAddress(address);
-      if (c.isPublic) continue;
-      // Only a literal IP is described: the caller typed it (or a redirect named it). What a
-      // name resolves to stays in the log, or the tool would read internal DNS for anyone.
-      let what = `${hostname} resolves to a non-public address`;
-      if (address === hostname) {
-        const range = describeRange(c);
-        what = `${hostname} is ${/^(unspecified|invalid)/.test(range) ? 'an' : 'a'} ${range} address`;
-      }
-      throw new FetchError(
-        'blocked_address',
-        `Refused to fetch ${url.origin}: ${what}. Requests to internal networks are blocked (SSRF protection).`,
-        { address },
-      );
-    }
+  if (addresses.length === 0) throw new FetchError('dns_failed', `Could not resolve host ${hostname}`);
+  const refused = allowList.allowsHost(hostname)
+    ? undefined
+    : firstRefused(addresses, (c) => c.isPublic || allowList.allowsAddress(c.address));
+  if (refused) {
+    const { address } = refused.resolved;
+    // Only a literal IP is described: the caller typed it (or a redirect named it). What a
+    // name resolves to stays in the log, or the tool would read internal DNS for anyone.
+    const what =
+      address === hostname
+        ? `${hostname} is ${describeAddressKind(refused.classification)}`
+        : `${hostname} resolves to a non-public address`;
+    throw new FetchError(
+      'blocked_address',
+      `Refused to fetch ${url.origin}: ${what}. Requests to internal networks are blocked (SSRF protection).`,
+      { address },
+    );
   }
   const first = addresses[0]!;
   // Connect only to a literal IP, so the socket layer never resolves anything.

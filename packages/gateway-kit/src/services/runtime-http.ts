@@ -30,7 +30,7 @@ export function runtimeHttpRule(allowPrivate: boolean): AddressRule {
  * The guarded path of runtime `http` services: the admin API checks a new service's URL with
  * {@link RuntimeHttpGuard.check}, and their reverse proxies send every request through
  * {@link RuntimeHttpGuard.fetch}, which resolves and checks again on each connection (DNS may
- * have changed since) and connects only to the checked address.
+ * have changed since) and connects only to the checked addresses.
  */
 export class RuntimeHttpGuard {
   readonly rule: AddressRule;
@@ -47,12 +47,12 @@ export class RuntimeHttpGuard {
   }
 
   /**
-   * Resolves the host of `url` now and checks every address.
+   * Resolves the host of `url` now and checks every address; returns them all.
    *
    * @throws {import('../http/address-guard.js').AddressRefusedError} an address the rule refuses;
    *   or the resolver's error (`ENOTFOUND`, ...).
    */
-  check(url: URL): Promise<ResolvedAddress> {
+  check(url: URL): Promise<ResolvedAddress[]> {
     return resolveAllowed(bareHostname(url), this.resolver, this.rule);
   }
 }

@@ -1,7 +1,7 @@
 import { AuthError } from '../../auth.js';
 import { listProblems, listsSubject, otherSubjects } from '../../config/subjects.js';
 import { jsonError } from '../../errors.js';
-import { AddressRefusedError } from '../../http/address-guard.js';
+import { AddressRefusedError, bareHostname } from '../../http/address-guard.js';
 import { decodePathSegment } from '../../http/path.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
@@ -57,12 +57,39 @@ function runtimeServiceRefusal(ctx: RouteContext, input: unknown): Response | un
   return undefined;
 }
 
+/** A `400 address_not_allowed` answer; `setting` names the config key that would allow it. */
+function addressNotAllowed(description: string, setting: boolean): Response {
+  return Response.json(
+    {
+      error: 'address_not_allowed',
+      error_description: description,
+      ...(setting ? { setting: 'admin.allowPrivateHttpServices' } : {}),
+    },
+    { status: 400, headers: { 'cache-control': 'no-store' } },
+  );
+}
+
+const NEVER_METADATA = 'Cloud metadata endpoints are never reachable through the gateway.';
+const ONLY_WITH_SETTING =
+  'An http service added through the admin API may reach internal addresses only when the config sets admin.allowPrivateHttpServices: true.';
+
 /**
  * Where a runtime `http` service leads: its host is resolved now and every address checked against
  * `admin.allowPrivateHttpServices` (public only by default; cloud metadata never). A host that does
  * not resolve is refused too: it cannot be checked. The proxy checks again on each connection.
+ *
+ * The answer never names an address a host name resolved to (the log does, for the operator): the
+ * admin is not to read the gateway's internal DNS. While internal addresses are refused, a name
+ * that does not resolve and a name that resolves to a non-public address get the same answer, so
+ * refusals do not tell which internal names exist either. An IP literal is described (the admin
+ * typed it).
  */
-async function httpServiceRefusal(ctx: RouteContext, input: unknown): Promise<Response | undefined> {
+async function httpServiceRefusal(
+  ctx: RouteContext,
+  input: unknown,
+  name: string,
+  log: Logger,
+): Promise<Response | undefined> {
   const service = (typeof input === 'object' && input !== null ? input : {}) as {
     type?: unknown;
     url?: unknown;
@@ -75,26 +102,39 @@ async function httpServiceRefusal(ctx: RouteContext, input: unknown): Promise<Re
     await ctx.runtimeHttp.check(url);
     return undefined;
   } catch (err) {
-    if (!(err instanceof AddressRefusedError)) {
-      const code = (err as NodeJS.ErrnoException).code;
-      return jsonError(
-        400,
-        'invalid_service',
-        `url ${url.origin}: could not resolve ${url.hostname}${code ? ` (${code})` : ''}, so where it leads cannot be checked`,
+    const refused = err instanceof AddressRefusedError ? err : undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    log.warn('runtime http service refused', {
+      service: name,
+      url: url.origin,
+      reason: refused ? refused.message : `could not resolve ${url.hostname}${code ? ` (${code})` : ''}`,
+    });
+    const where = `url ${url.origin}:`;
+    const metadata = refused?.classification.range === 'cloudMetadata';
+    if (refused?.literal) {
+      return addressNotAllowed(
+        `${where} ${refused.message}. ${metadata ? NEVER_METADATA : ONLY_WITH_SETTING}`,
+        !metadata,
       );
     }
-    const metadata = err.classification.range === 'cloudMetadata';
-    return Response.json(
-      {
-        error: 'address_not_allowed',
-        error_description:
-          `url ${url.origin}: ${err.message}. ` +
-          (metadata
-            ? 'Cloud metadata endpoints are never reachable through the gateway.'
-            : 'An http service added through the admin API may reach internal addresses only when the config sets admin.allowPrivateHttpServices: true.'),
-        ...(metadata ? {} : { setting: 'admin.allowPrivateHttpServices' }),
-      },
-      { status: 400, headers: { 'cache-control': 'no-store' } },
+    const hostname = bareHostname(url);
+    if (!ctx.runtimeHttp.allowPrivate) {
+      return addressNotAllowed(
+        `${where} ${hostname} could not be resolved or resolves to a non-public address. ${ONLY_WITH_SETTING}`,
+        true,
+      );
+    }
+    // Internal addresses are the admin's to reach: only cloud metadata (or no answer) is refused.
+    if (refused) {
+      return addressNotAllowed(
+        `${where} ${hostname} resolves to ${refused.kind}${metadata ? `. ${NEVER_METADATA}` : ''}`,
+        false,
+      );
+    }
+    return jsonError(
+      400,
+      'invalid_service',
+      `${where} could not resolve ${hostname}${code ? ` (${code})` : ''}, so where it leads cannot be checked`,
     );
   }
 }
@@ -110,7 +150,7 @@ async function putService(
   const body = await readAdminJson(request);
   if ('refusal' in body) return body.refusal;
   const { input } = body;
-  const refusal = runtimeServiceRefusal(ctx, input) ?? (await httpServiceRefusal(ctx, input));
+  const refusal = runtimeServiceRefusal(ctx, input) ?? (await httpServiceRefusal(ctx, input, name, log));
   if (refusal) return refusal;
   const e = await ctx.registry.put(name, input);
   await ctx.auth.setResources?.(resourcesOf(ctx.registry, ctx.config.issuer, ctx.config.federated));
