@@ -62,3 +62,21 @@ export function modernRefusal(err: BridgeHttpError): BridgeHttpError {
     err.status === 429 || err.status >= 500 ? JsonRpcCode.InternalError : JsonRpcCode.InvalidRequest;
   return new BridgeHttpError(err.status, code, err.message, err.headers, err.id, err.data);
 }
+
+/** 2025's resource-not-found code, which 2026-07-28 implementations MUST NOT emit (replaced by `-32602`). */
+const RESOURCE_NOT_FOUND_2025 = -32002;
+
+/**
+ * A 2025 child's JSON-RPC error to `method` as a 2026-07-28 client gets it. The spec names one
+ * replacement for a legacy code: resource not found, `-32002` on `resources/read`, is `-32602`
+ * (basic/index "Error Codes", server/resources "Error Handling"); message and data stay. Every other
+ * code passes unchanged: receivers MUST NOT assume a meaning for the other legacy codes
+ * (`-32000`…`-32019`), so no replacement could be told apart from a guess, and a `-32002` from
+ * another method is the server's own code, not resource not found.
+ */
+export function modernChildError(method: string, error: Record<string, unknown>): Record<string, unknown> {
+  if (error.code === RESOURCE_NOT_FOUND_2025 && method === 'resources/read') {
+    return { ...error, code: JsonRpcCode.InvalidParams };
+  }
+  return error;
+}

@@ -56,6 +56,18 @@ describe('protocol versions (basic/versioning)', () => {
       id: 5,
       error: { code: -32022, data: { supported: [...SERVED_PROTOCOL_VERSIONS], requested: '2099-01-01' } },
     });
+    // GET and DELETE without a session are refused the same way (no request id to echo).
+    for (const method of ['GET', 'DELETE']) {
+      const r = await fetch(b.mcpUrl, {
+        method,
+        headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2099-01-01' },
+      });
+      expect(r.status).toBe(400);
+      expect(await r.json()).toMatchObject({
+        id: null,
+        error: { code: -32022, data: { supported: [...SERVED_PROTOCOL_VERSIONS], requested: '2099-01-01' } },
+      });
+    }
     // A known 2025 version outside a session is still the session error.
     const legacy = await bare(b.mcpUrl, { 'mcp-protocol-version': '2025-11-25' });
     expect(legacy.status).toBe(400);
@@ -155,6 +167,15 @@ describe('error codes for 2026 clients (basic/index, "Error Codes")', () => {
     const b = await startBridge();
     const r = await call2026(b.mcpUrl, 'resources/read', { uri: 'fixture://missing/x' });
     expect(r.body.error).toMatchObject({ code: -32602, data: { uri: 'fixture://missing/x' } });
+  });
+
+  it('other methods’ error codes pass unchanged: a tool’s own -32002 is not resource not found, and other legacy codes have no defined replacement', async () => {
+    const b = await startBridge();
+    for (const code of [-32002, -32001, -32000]) {
+      const r = await call2026(b.mcpUrl, 'tools/call', { name: 'rpc-error', arguments: { code } });
+      expect(r.status).toBe(200);
+      expect(r.body.error).toMatchObject({ code, message: expect.stringMatching(/code of its own/) });
+    }
   });
 
   it('transport refusals of 2026 requests: -32600 for 4xx, -32603 for 429/5xx; 2025 requests keep -32000', async () => {

@@ -12,6 +12,11 @@
  * `route` (echoes its arguments as JSON): its `region`, `shard`, `dry` and `target.zone` arguments
  * are marked `x-mcp-header` (`Region`, `Shard`, `Dry`, `Zone`: SEP-2243 `Mcp-Param-*` headers).
  * Resource template `fixture://missing/{id}`: reading it fails with 2025's resource-not-found `-32002`.
+ * `rpc-error` answers with a JSON-RPC error of the given `code` (answered before `McpServer`, which
+ * would turn a tool's error into an `isError` result).
+ * Environment: `FIXTURE_TOOLS_LIST` changes how `tools/list` is answered (see {@link listingMode});
+ * `FIXTURE_NO_TOOLS_CAPABILITY=1` leaves `tools` out of the `initialize` capabilities (the tools
+ * still answer).
  * Resource `fixture://greeting`; resource `fixture://watched` (the text of `$FIXTURE_WATCH_FILE`),
  * which `resources/subscribe` watches: every child subscribed to it sends
  * `notifications/resources/updated` when the file changes (whichever child's `touch` wrote it).
@@ -21,11 +26,13 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, watch, writeFileSync, readFileSync, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
   McpError,
+  type JSONRPCMessage,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -349,4 +356,74 @@ server.server.setRequestHandler(UnsubscribeRequestSchema, ({ params }) => {
   return {};
 });
 
-await server.connect(new StdioServerTransport());
+server.registerTool(
+  'rpc-error',
+  {
+    description:
+      'Fails with a JSON-RPC error of code `code` (a server-defined code, as some 2025 servers send)',
+    inputSchema: { code: z.number().int() },
+  },
+  // Never reached: answered by the transport below.
+  () => text('unreachable'),
+);
+
+/**
+ * `FIXTURE_TOOLS_LIST`: `fail` answers every `tools/list` with a JSON-RPC error (`-32603`),
+ * `fail:<n>` the first `n` of them; `hold:<path>` answers none until the file `<path>` exists
+ * (then all held ones at once); `exit` exits (code 4) instead of answering. Every `tools/list`
+ * request writes `tools/list requested` to stderr, so a test can count them.
+ */
+function listingMode(): { failFirst: number; holdUntil: string | undefined; exit: boolean } {
+  const mode = process.env.FIXTURE_TOOLS_LIST ?? '';
+  const none = { failFirst: 0, holdUntil: undefined, exit: false };
+  if (mode === 'fail') return { ...none, failFirst: Infinity };
+  if (mode.startsWith('fail:')) return { ...none, failFirst: Number(mode.slice(5)) };
+  if (mode.startsWith('hold:')) return { ...none, holdUntil: mode.slice(5) };
+  return { ...none, exit: mode === 'exit' };
+}
+
+const transport = new StdioServerTransport();
+await server.connect(transport);
+const deliver = transport.onmessage!;
+if (process.env.FIXTURE_NO_TOOLS_CAPABILITY === '1') {
+  // The initialize answer leaves `tools` out of the capabilities.
+  const send = transport.send.bind(transport);
+  transport.send = (msg) => {
+    const result = 'result' in msg ? (msg.result as { capabilities?: Record<string, unknown> }) : undefined;
+    if (result?.capabilities && 'protocolVersion' in result) {
+      const { tools: _tools, ...capabilities } = result.capabilities;
+      return send({ ...msg, result: { ...result, capabilities } });
+    }
+    return send(msg);
+  };
+}
+const listing = listingMode();
+let lists = 0;
+const held: (() => void)[] = [];
+if (listing.holdUntil !== undefined) {
+  const gate = listing.holdUntil;
+  const gateWatch = watch(dirname(gate), () => {
+    if (!existsSync(gate)) return;
+    gateWatch.close();
+    for (const go of held.splice(0)) go();
+  });
+  gateWatch.unref();
+}
+transport.onmessage = (msg: JSONRPCMessage) => {
+  if ('method' in msg && 'id' in msg) {
+    const fail = (code: number, message: string) =>
+      void transport.send({ jsonrpc: '2.0', id: msg.id, error: { code, message } });
+    if (msg.method === 'tools/list') {
+      process.stderr.write('tools/list requested\n');
+      if (listing.exit) process.exit(4);
+      if (++lists <= listing.failFirst) return fail(-32603, 'tools/list failed (FIXTURE_TOOLS_LIST)');
+      const gate = listing.holdUntil;
+      if (gate !== undefined && !existsSync(gate)) return void held.push(() => deliver(msg));
+    }
+    const params = msg.params as { name?: unknown; arguments?: { code?: unknown } } | undefined;
+    if (msg.method === 'tools/call' && params?.name === 'rpc-error') {
+      return fail(Number(params.arguments?.code), 'rpc-error: the tool failed with a code of its own');
+    }
+  }
+  deliver(msg);
+};

@@ -55,6 +55,8 @@ describe('fixtureMcpServer over stdio', () => {
         'notify',
         'pid',
         'record',
+        'route',
+        'rpc-error',
         'sample',
         'slow',
         'stderr',

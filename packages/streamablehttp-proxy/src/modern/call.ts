@@ -1,4 +1,4 @@
-import { BridgeHttpError, JsonRpcCode } from '../errors.js';
+import { BridgeHttpError, JsonRpcCode, modernChildError } from '../errors.js';
 import type { Classified, JsonRpcId } from '../jsonrpc.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
@@ -28,9 +28,6 @@ const CACHEABLE: ReadonlySet<string> = new Set([
   'resources/read',
 ]);
 
-/** The code 2025 servers answer an unknown resource with; 2026-07-28 replaced it with -32602. */
-const RESOURCE_NOT_FOUND_2025 = -32002;
-
 /** The cancellation reason of a request past its deadline (its child is ended, not reused). */
 const TIMED_OUT = 'Request timed out';
 
@@ -41,6 +38,14 @@ const NO_STEPS: InputStep[] = [];
 const INPUT_BATCH_MS = 20;
 
 const INPUT_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * The error of a 2026 request past its deadline: `-32603`, not the SDK's `-32001` (2026 servers
+ * should not use -32000…-32019; basic/index, "Error Codes").
+ */
+export function timeoutError(): Record<string, unknown> {
+  return { code: JsonRpcCode.InternalError, message: 'Request timed out', data: { reason: 'timeout' } };
+}
 
 /**
  * Whether a request may share its child with other shareable requests ({@link PooledChild}):
@@ -231,9 +236,7 @@ export class ModernCall implements ChildLease, Ticking {
     if ('error' in r) {
       // A method the server does not implement is 404 on the 2026 wire (SEP-2575).
       const status = r.error.code === JsonRpcCode.MethodNotFound ? 404 : 200;
-      // 2025's resource-not-found code is -32602 on the 2026 wire, which must not send it (server/resources).
-      const error =
-        r.error.code === RESOURCE_NOT_FOUND_2025 ? { ...r.error, code: JsonRpcCode.InvalidParams } : r.error;
+      const error = modernChildError(this.req.method, r.error);
       this.sink.done(status, { jsonrpc: '2.0', id: this.req.id, error });
       return;
     }
@@ -450,12 +453,7 @@ export class ModernCall implements ChildLease, Ticking {
       pid: this.child.process.pid,
     });
     this.stop(TIMED_OUT);
-    // -32603, not the SDK's -32001: 2026 servers should not use -32000…-32019 (basic/index, "Error Codes").
-    this.sink.done(200, {
-      jsonrpc: '2.0',
-      id: this.req.id,
-      error: { code: JsonRpcCode.InternalError, message: 'Request timed out', data: { reason: 'timeout' } },
-    });
+    this.sink.done(200, { jsonrpc: '2.0', id: this.req.id, error: timeoutError() });
   }
 
   /**

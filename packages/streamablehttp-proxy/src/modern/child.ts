@@ -2,7 +2,7 @@ import { ChildProcess, type ChildSpec } from '../child-process.js';
 import { classify, type Classified, type JsonRpcId } from '../jsonrpc.js';
 import { JsonRpcCode } from '../errors.js';
 import { CHILD_PROTOCOL_VERSION } from '../protocol-version.js';
-import { NO_PARAM_HEADERS, toolParamHeaders, type ToolParamHeaders } from './param-headers.js';
+import { ToolDeclarations, type ToolListing, type ToolListPage } from './tool-declarations.js';
 
 /** What a 2025 child said about itself in `initialize` (cached for `server/discover`). */
 export interface ChildInitResult {
@@ -31,11 +31,11 @@ interface Answerer {
 /** Capabilities the bridge declares to its children: it turns their server→client requests into MRTR. */
 const BRIDGE_CAPABILITIES = { elicitation: {}, sampling: {}, roots: {} };
 
-/** Most `tools/list` pages read to learn the child's `x-mcp-header` declarations. */
-const MAX_TOOL_PAGES = 100;
-
 /** A child's answer to a request that fails on the 2026 wire: `-32603`, not a legacy `-32000…-32019` code. */
-const EXITED = { code: JsonRpcCode.InternalError, message: 'MCP server process exited' };
+export const CHILD_EXITED = {
+  code: JsonRpcCode.InternalError,
+  message: 'MCP server process exited',
+} as const;
 
 /**
  * One stdio child that serves 2026-07-28 requests: initialized once (2025
@@ -68,12 +68,8 @@ export class PooledChild {
   private nextId = 0;
   private infoJson: string | undefined;
   private readonly waiting = new Map<JsonRpcId, Answerer>();
-  /** The `x-mcp-header` declarations of the child's tools, once read ({@link paramHeaders}). */
-  private toolHeaders: ToolParamHeaders | undefined;
-  /** The read of {@link toolHeaders} under way, shared by the calls that wait for it. */
-  private toolHeadersRead: Promise<ToolParamHeaders> | undefined;
-  /** Counts the child's `tools/list_changed` notifications: a read begun before one is not kept. */
-  private toolsVersion = 0;
+  /** The `x-mcp-header` declarations of the child's tools, read once it is initialized. */
+  readonly declarations: ToolDeclarations;
 
   constructor(
     spec: ChildSpec,
@@ -82,12 +78,15 @@ export class PooledChild {
     /** The header-given environment it was started with (`undefined`: none), compared with `sameEnv`. */
     readonly env: Record<string, string> | undefined,
     private readonly onStray: (child: PooledChild, msg: Classified) => void,
+    /** How its tool list is read ({@link declarations}). */
+    listing: ToolListing,
   ) {
     this.lastUsed = now;
     this.process = new ChildProcess(spec, now);
+    this.declarations = new ToolDeclarations((cursor) => this.listTools(cursor), listing, this.process.pid);
     this.process.onLine = (line) => this.line(line);
     this.process.onExit = () => {
-      for (const a of this.waiting.values()) a.answered({ error: { ...EXITED } });
+      for (const a of this.waiting.values()) a.answered({ error: { ...CHILD_EXITED } });
       this.waiting.clear();
     };
   }
@@ -124,7 +123,10 @@ export class PooledChild {
     return this.process.alive;
   }
 
-  /** Runs the 2025 handshake; rejects when the child answers with an error or `timeoutMs` passes. */
+  /**
+   * Runs the 2025 handshake, then starts reading the child's tool list (off the request path: the
+   * child is leased meanwhile); rejects when the child answers with an error or `timeoutMs` passes.
+   */
   async initialize(timeoutMs: number): Promise<ChildInitResult> {
     const r = await this.ask(
       'initialize',
@@ -144,43 +146,15 @@ export class PooledChild {
       ...(typeof res.instructions === 'string' ? { instructions: res.instructions } : {}),
     };
     this.notify('notifications/initialized', undefined);
+    this.declarations.begin(this.init.capabilities.tools !== undefined);
     return this.init;
   }
 
-  /**
-   * The `x-mcp-header` declarations of the child's tools (SEP-2243): read with
-   * `tools/list` (every page) the first time a `tools/call` needs them, then
-   * kept until the child says its tool list changed. A child without the
-   * `tools` capability, or one that answers `tools/list` with an error,
-   * declares none. Rejects when the child does not answer within `timeoutMs`.
-   */
-  paramHeaders(timeoutMs: number): ToolParamHeaders | Promise<ToolParamHeaders> {
-    if (this.toolHeaders) return this.toolHeaders;
-    if (this.toolHeadersRead) return this.toolHeadersRead;
-    const version = this.toolsVersion;
-    const read = this.readParamHeaders(timeoutMs).finally(() => {
-      if (this.toolHeadersRead === read) this.toolHeadersRead = undefined;
+  /** Asks the child for one page of its tool list; resolves with its answer (never times out). */
+  private listTools(cursor: string | undefined): Promise<ToolListPage> {
+    return new Promise((answered) => {
+      this.request('tools/list', cursor === undefined ? {} : { cursor }, { answered });
     });
-    this.toolHeadersRead = read;
-    return read.then((headers) => {
-      if (version === this.toolsVersion) this.toolHeaders = headers;
-      return headers;
-    });
-  }
-
-  private async readParamHeaders(timeoutMs: number): Promise<ToolParamHeaders> {
-    if (this.init && this.init.capabilities.tools === undefined) return NO_PARAM_HEADERS;
-    const deadline = Date.now() + timeoutMs;
-    const tools: unknown[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-      const r = await this.ask('tools/list', cursor === undefined ? {} : { cursor }, deadline - Date.now());
-      if ('error' in r) break;
-      if (Array.isArray(r.result.tools)) tools.push(...(r.result.tools as unknown[]));
-      cursor = typeof r.result.nextCursor === 'string' ? r.result.nextCursor : undefined;
-      if (cursor === undefined) break;
-    }
-    return toolParamHeaders(tools);
   }
 
   /** Sends a request of the bridge's own; rejects (and drops a late answer) when none comes within `timeoutMs`. */
@@ -257,8 +231,7 @@ export class PooledChild {
       return;
     }
     if (c.kind === 'notification' && c.method === 'notifications/tools/list_changed') {
-      this.toolsVersion++;
-      this.toolHeaders = undefined;
+      this.declarations.changed();
     }
     const leases = this.leases;
     if (leases.length === 1) leases[0]!.fromChild(c);

@@ -7,13 +7,13 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
 import { SERVED_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { SSE_HEADERS, SseSink } from '../sse.js';
-import { ModernCall, shareable, type CallContext, type CallSink } from './call.js';
-import type { ChildInitResult, PooledChild } from './child.js';
+import { ModernCall, shareable, timeoutError, type CallContext, type CallSink } from './call.js';
+import { CHILD_EXITED, type ChildInitResult, type PooledChild } from './child.js';
 import { META, checkEnvelope, type HeaderReader, type ModernRequest } from './envelope.js';
 import type { Listeners } from './listen.js';
+import { holdFor } from './hold.js';
 import { checkParamHeaders, type ToolParamHeaders } from './param-headers.js';
 import type { Caller, ChildPool } from './pool.js';
-import { Ticker } from './ticker.js';
 
 /** Methods the 2026-07-28 wire removed: 404 -32601 there (they still work in 2025 sessions). */
 const REMOVED: ReadonlySet<string> = new Set([
@@ -31,11 +31,9 @@ const CLIENT_CLOSED = 499;
 const STREAM_AFTER_MS = 200;
 
 /** What the modern handler needs besides the pool. */
-export interface ModernConfig extends Omit<CallContext, 'onUnrouted' | 'ticker'> {
+export interface ModernConfig extends Omit<CallContext, 'onUnrouted'> {
   clock: Clock;
   logger: Logger;
-  /** How long a child may take to list its tools when a `tools/call` needs their `x-mcp-header` declarations, in ms. */
-  listToolsTimeoutMs: number;
 }
 
 /**
@@ -58,7 +56,6 @@ export class ModernHandler {
     pool.onStray = (user, msg) => listeners.deliver(user, msg);
     this.callContext = {
       ...cfg,
-      ticker: new Ticker(cfg.clock),
       onUnrouted: (u, msg, child) => this.pool.onStray(u, msg, child),
     };
     this.releaseChild = (c, healthy, shared) =>
@@ -173,52 +170,51 @@ export class ModernHandler {
     const leased = this.pool.acquire(caller);
     if (leased instanceof Promise) {
       // Every child of the user is busy (or a first one starts): wait, bounded, then the same path.
-      return leased.then((child) => this.serve(req, header, child, how, observer, shared)).catch(refusal);
+      return leased
+        .then((child) => this.serve(req, header, child, caller, how, observer, shared))
+        .catch(refusal);
     }
-    return this.serve(req, header, leased, how, observer, shared);
+    return this.serve(req, header, leased, caller, how, observer, shared);
   }
 
   /**
    * Forwards to a leased child; a `tools/call` once its `Mcp-Param-*` headers
    * match its arguments (SEP-2243), by the child's `x-mcp-header`
-   * declarations (read once per child and tool list: a call waits only for
-   * the first read). A refusal gives the child back.
+   * declarations ({@link PooledChild.declarations}, read when the child
+   * starts and when its list changes). While a read runs (and none has
+   * failed since the last that succeeded), the call waits for it, at most
+   * its own deadline and while its client stays; when the list cannot be
+   * read (the read failed or ran late), the call is forwarded unchecked. A
+   * refusal gives the child back.
    */
   private serve(
     req: ModernRequest,
     header: HeaderReader,
     child: PooledChild,
+    caller: Caller,
     how: AnswerMode,
     observer: ResponseObserver | undefined,
     shared: boolean,
   ): Reply | Promise<Reply> {
     if (req.method !== 'tools/call') return this.forward(req, child, how, observer, shared);
-    const declared = child.paramHeaders(this.cfg.listToolsTimeoutMs);
+    const declared = child.declarations.lookup();
     if (!(declared instanceof Promise)) {
-      this.checkParams(declared, req, header, child, shared);
+      if (declared) this.checkParams(declared, req, header, child, shared);
       return this.forward(req, child, how, observer, shared);
     }
-    return declared
-      .then(
-        (known) => {
-          this.checkParams(known, req, header, child, shared);
-          return this.forward(req, child, how, observer, shared);
-        },
-        (err: unknown) => {
+    const { ticker, clock, requestTimeoutMs } = this.callContext;
+    return holdFor(declared, ticker, clock, requestTimeoutMs, caller.clientGone?.())
+      .then((held) => {
+        if (held === 'timeout' || held === 'gone' || !child.alive) {
+          // The child never had the call: it goes back as it was (a dead one is dropped).
           this.pool.release(child, shared);
-          this.cfg.logger.warn('modern child did not list its tools', {
-            pid: child.process.pid,
-            error: err instanceof Error ? err.message : String(err),
-          });
-          throw new BridgeHttpError(
-            502,
-            JsonRpcCode.InternalError,
-            'Bad Gateway: the MCP server did not list its tools in time',
-            {},
-            req.id,
-          );
-        },
-      )
+          if (held === 'gone') throw clientClosed();
+          const error = held === 'timeout' ? timeoutError() : { ...CHILD_EXITED };
+          return jsonReply(200, JSON.stringify({ jsonrpc: '2.0', id: req.id, error }));
+        }
+        if (held.value) this.checkParams(held.value, req, header, child, shared);
+        return this.forward(req, child, how, observer, shared);
+      })
       .catch(refusal);
   }
 
@@ -319,6 +315,11 @@ export class ModernHandler {
 function refusal(err: unknown): Reply {
   if (!(err instanceof BridgeHttpError)) throw err;
   return errorReply(modernRefusal(err));
+}
+
+/** The refusal of a call whose client left while it waited (nobody reads it). */
+function clientClosed(): BridgeHttpError {
+  return new BridgeHttpError(499, JsonRpcCode.ServerError, 'Client Closed Request: left while waiting');
 }
 
 /** How a forwarded call may be answered: SSE allowed (the client accepts it), late replies allowed (the caller writes them). */

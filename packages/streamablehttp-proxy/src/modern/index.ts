@@ -6,6 +6,7 @@ import { ModernHandler } from './handler.js';
 import { Listeners } from './listen.js';
 import { ChildPool } from './pool.js';
 import { RequestStateCodec } from './request-state.js';
+import { Ticker } from './ticker.js';
 
 export { ModernHandler } from './handler.js';
 
@@ -42,6 +43,8 @@ export function createModernHandler(options: ModernOptions, env: ModernEnv): Mod
   const o = { ...MODERN_DEFAULTS, ...set };
   const k = options.requestStateKey;
   const key = typeof k === 'string' ? Buffer.from(k) : (k ?? randomBytes(32));
+  // One deadline timer for calls and tool-list reads.
+  const ticker = new Ticker(env.clock);
   const pool = new ChildPool({
     spec: env.spec,
     maxChildren: o.maxChildren,
@@ -53,7 +56,10 @@ export function createModernHandler(options: ModernOptions, env: ModernEnv): Mod
     initializeTimeoutMs: env.initializeTimeoutMs,
     killGraceMs: env.killGraceMs,
     retryAfterSeconds: env.retryAfterSeconds,
+    // Listing tools is housekeeping of the child, like its handshake: the same deadline.
+    listToolsTimeoutMs: env.initializeTimeoutMs,
     clock: env.clock,
+    ticker,
     logger: env.logger,
   });
   return new ModernHandler(
@@ -65,8 +71,7 @@ export function createModernHandler(options: ModernOptions, env: ModernEnv): Mod
       maxRequestTimeoutMs: env.maxRequestTimeoutMs,
       requestStateTtlMs: o.requestStateTtlMs,
       listTtlMs: o.listTtlMs,
-      // Listing tools is housekeeping of the child, like its handshake: the same deadline.
-      listToolsTimeoutMs: env.initializeTimeoutMs,
+      ticker,
     },
     pool,
     new Listeners(

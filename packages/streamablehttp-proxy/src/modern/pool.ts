@@ -4,6 +4,8 @@ import type { Classified } from '../jsonrpc.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../options.js';
 import { PooledChild, type ChildInitResult } from './child.js';
+import type { Ticker } from './ticker.js';
+import type { ToolListing } from './tool-declarations.js';
 
 /**
  * Who a 2026 request is served for: the user (the bridge's identity; `''`
@@ -40,7 +42,11 @@ export interface PoolConfig {
   maxQueuedPerUser: number;
   /** How long a request waits for a child of its user before 429, in ms. */
   queueTimeoutMs: number;
+  /** How long a child may take to list its tools before `tools/call` stops waiting for the list, in ms. */
+  listToolsTimeoutMs: number;
   clock: Clock;
+  /** The shared deadline timer (on `clock`). */
+  ticker: Ticker;
   logger: Logger;
 }
 
@@ -66,7 +72,17 @@ export class ChildPool {
   /** Messages from a child outside any lease (e.g. `list_changed`), with the child's user. */
   onStray: (user: string, msg: Classified, child: PooledChild) => void = () => {};
 
-  constructor(private readonly cfg: PoolConfig) {}
+  /** What every child's tool-list reader shares. */
+  private readonly listing: ToolListing;
+
+  constructor(private readonly cfg: PoolConfig) {
+    this.listing = {
+      clock: cfg.clock,
+      ticker: cfg.ticker,
+      logger: cfg.logger,
+      timeoutMs: cfg.listToolsTimeoutMs,
+    };
+  }
 
   /** Children alive now (busy and idle). */
   get size(): number {
@@ -155,8 +171,13 @@ export class ChildPool {
     const spec = caller.env
       ? { ...this.cfg.spec, env: { ...this.cfg.spec.env, ...caller.env } }
       : this.cfg.spec;
-    const child = new PooledChild(spec, this.cfg.clock.now(), user, caller.env, (c, msg) =>
-      this.onStray(c.user, msg, c),
+    const child = new PooledChild(
+      spec,
+      this.cfg.clock.now(),
+      user,
+      caller.env,
+      (c, msg) => this.onStray(c.user, msg, c),
+      this.listing,
     );
     this.add(child);
     child.process.onStderr = (line) =>
