@@ -6,7 +6,11 @@ import { MemoryStore } from '@mcp-gateway/oauth-dynamicclient';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AddressRefusedError } from '../src/http/address-guard.js';
 import { configuredReach, refusedEndpoint, withinReach } from '../src/upstream/endpoint-reach.js';
-import { UpstreamOAuthClient, UpstreamOAuthError } from '../src/upstream/oauth-client.js';
+import {
+  UpstreamEndpointRefused,
+  UpstreamOAuthClient,
+  UpstreamOAuthError,
+} from '../src/upstream/oauth-client.js';
 import { SecretBox } from '../src/upstream/secret-box.js';
 import { PUBLIC, testResolver } from './helpers/resolver.js';
 
@@ -85,7 +89,9 @@ describe('upstream sign-in: metadata may not name endpoints further inside than 
       const err = await client(up.resource)
         .authorizationUrl('s', 'v'.repeat(43))
         .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(UpstreamOAuthError);
+      // Not a refusal of anyone's grant (a user's tokens are kept): its own error type.
+      expect(err).toBeInstanceOf(UpstreamEndpointRefused);
+      expect(err).not.toBeInstanceOf(UpstreamOAuthError);
       expect((err as Error).message).toMatch(
         new RegExp(`^the upstream's ${field} http://.* is refused: .*a cloud metadata address`),
       );
@@ -101,6 +107,35 @@ describe('upstream sign-in: metadata may not name endpoints further inside than 
     );
     // Only the first client (loopback endpoints) registered.
     expect(up.hits.filter((p) => p === '/register')).toHaveLength(1);
+  });
+
+  it("the configured upstream's own origin is the operator's: a host with a loopback and a public address serves its sign-in, while another host it names on loopback is refused", async () => {
+    const up = await stubUpstream();
+    // Loopback first, so the connection (pinned, every address tried in turn) goes there.
+    names['dual-own.test'] = ['127.0.0.1', PUBLIC];
+    names['elsewhere.test'] = ['127.0.0.1'];
+    const own = `http://dual-own.test:${up.port}`;
+    up.issuer = own;
+    up.resource = `${own}/mcp`;
+    up.metadata = {
+      issuer: own,
+      authorization_endpoint: `${own}/authorize`,
+      token_endpoint: `${own}/token`,
+      registration_endpoint: `${own}/register`,
+    };
+    const c = client(`${own}/mcp`);
+    const url = await c.authorizationUrl('state-own', 'v'.repeat(43));
+    expect(url.origin).toBe(own);
+    expect(up.hits).toContain('/register');
+    // Counted as public (its least internal address): another host may not lead to loopback.
+    up.metadata = { ...up.metadata, token_endpoint: `http://elsewhere.test:${up.port}/token` };
+    const err = await client(`${own}/mcp`)
+      .authorizationUrl('s', 'v'.repeat(43))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamEndpointRefused);
+    expect((err as Error).message).toMatch(
+      /token_endpoint http:\/\/elsewhere\.test:\d+ is refused: .*loopback/,
+    );
   });
 
   it('each connection is checked again: a token endpoint whose name resolved to loopback at discovery and to the metadata endpoint later is refused, nothing sent', async () => {

@@ -3,6 +3,7 @@ import { GatewayError, JsonRpcCode } from '../errors.js';
 import { AddressRefusedError, type UpstreamFetch } from '../http/address-guard.js';
 import type { Identity } from '../identity.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
+import { UpstreamEndpointRefused } from '../upstream/oauth-client.js';
 import { UpstreamSignInRequired, type UpstreamCredentialSource } from '../upstream/sign-in.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the gateway owns; never copied across. */
@@ -109,10 +110,23 @@ export class HttpServiceProxy {
     } catch (err) {
       if (err instanceof UpstreamSignInRequired)
         return this.upstream.elicitation.answer(err, turn, identity.sub);
-      // Its sign-in (a token refresh) was sent somewhere the service's address rule refuses.
-      if (err instanceof AddressRefusedError) throw this.refused(err);
+      // Its sign-in (a token refresh) was sent somewhere the address rules refuse.
+      if (err instanceof AddressRefusedError) throw this.signInRefused(err.range);
+      if (err instanceof UpstreamEndpointRefused) throw this.signInRefused(undefined);
       throw err;
     }
+  }
+
+  /**
+   * The upstream's sign-in (its authorization server or token endpoint) resolves where the
+   * gateway may not go: 502, naming at most the kind of address; the user's tokens are kept.
+   */
+  private signInRefused(range: string | undefined): GatewayError {
+    return new GatewayError(
+      502,
+      JsonRpcCode.BackendUnavailable,
+      `service "${this.name}" is unavailable: its upstream's sign-in ${range ? `resolves to a ${range} address, ` : ''}is further inside the network than the gateway may go for it`,
+    );
   }
 
   /** An upstream the address rule refused: 502, naming the kind of address, not the address (the host is the admin's). */

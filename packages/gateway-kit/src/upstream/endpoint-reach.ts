@@ -66,7 +66,8 @@ export const NAMED_ENDPOINTS = [
 
 /**
  * The first endpoint of authorization server `metadata` whose host resolves to an address `rule`
- * refuses, as a sentence ({@link endpointRefusal}); `undefined` when all are within reach. A host
+ * refuses, as a sentence ({@link endpointRefusal}); `undefined` when all are within reach. An
+ * endpoint on `ownOrigin` (the configured upstream's) is not checked: the operator chose it. A host
  * that does not resolve here is left to the connection (which checks again); the authorization
  * endpoint is where the user's browser goes, checked all the same.
  */
@@ -74,10 +75,12 @@ export async function refusedEndpoint(
   metadata: Partial<Record<(typeof NAMED_ENDPOINTS)[number], unknown>>,
   rule: AddressRule,
   resolver: Resolver,
+  ownOrigin?: string,
 ): Promise<string | undefined> {
   for (const field of NAMED_ENDPOINTS) {
     const value = metadata[field];
     if (typeof value !== 'string' || !URL.canParse(value)) continue;
+    if (new URL(value).origin === ownOrigin) continue; // the configured upstream's own origin
     try {
       await resolveAllowed(bareHostname(new URL(value)), resolver, rule);
     } catch (err) {

@@ -50,6 +50,15 @@ export class UpstreamOAuthError extends Error {
   override readonly name = 'UpstreamOAuthError';
 }
 
+/**
+ * An endpoint the upstream's metadata names (its authorization server, token endpoint, …) resolves
+ * further inside the network than the configured upstream may lead the gateway. Not a refusal of
+ * the user's grant (DNS may say otherwise a minute later): the user's tokens are kept.
+ */
+export class UpstreamEndpointRefused extends Error {
+  override readonly name = 'UpstreamEndpointRefused';
+}
+
 /** An upstream failure for a log line: the OAuth error code and description when the upstream sent them (never a token). */
 export function describeOAuthError(err: unknown): string {
   if (err instanceof oauth.ResponseBodyError)
@@ -108,9 +117,13 @@ export class UpstreamOAuthClient {
     const extra = this.o.addressRule;
     const rule: AddressRule = extra ? (c) => reach(c) && extra(c) : reach;
     const guarded = guardedFetch(this.resolver, rule);
+    // The configured upstream's own origin is the operator's choice (its MCP traffic goes there
+    // anyway): only the service's own rule applies to it, whatever else its host resolves to.
+    const own = guardedFetch(this.resolver, extra ?? (() => true));
     const http: HttpOptions = {
       ...(resource.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {}),
-      [oauth.customFetch]: (url, init) => guarded(url, init as RequestInit),
+      [oauth.customFetch]: (url, init) =>
+        (new URL(url).origin === resource.origin ? own : guarded)(url, init as RequestInit),
     };
     const rs = await oauth.processResourceDiscoveryResponse(
       resource,
@@ -128,8 +141,8 @@ export class UpstreamOAuthClient {
     if (!as.code_challenge_methods_supported?.includes('S256'))
       throw new UpstreamOAuthError(`${issuer} does not support PKCE S256`);
     // Each endpoint it names must be within reach too (the guarded fetch checks every connection again).
-    const refused = await refusedEndpoint(as, rule, this.resolver);
-    if (refused) throw new UpstreamOAuthError(refused);
+    const refused = await refusedEndpoint(as, rule, this.resolver, resource.origin);
+    if (refused) throw new UpstreamEndpointRefused(refused);
     this.scopes ??= this.o.scope ?? rs.scopes_supported?.join(' ');
     return { as, http };
   }
@@ -259,10 +272,11 @@ export class UpstreamOAuthClient {
   }
 }
 
-/** Rethrows an address refusal of a metadata-named endpoint as an {@link UpstreamOAuthError} that says which. */
+/** Rethrows an address refusal of a metadata-named endpoint as an {@link UpstreamEndpointRefused} that says which. */
 function refusedAs(field: string, url: string) {
   return (err: unknown): never => {
-    if (err instanceof AddressRefusedError) throw new UpstreamOAuthError(endpointRefusal(field, url, err));
+    if (err instanceof AddressRefusedError)
+      throw new UpstreamEndpointRefused(endpointRefusal(field, url, err));
     throw err;
   };
 }

@@ -244,7 +244,10 @@ const sameSettings = (a: UpstreamServiceSettings, b: UpstreamServiceSettings) =>
   a.clientSecret === b.clientSecret &&
   a.addressRule === b.addressRule;
 
-/** An OAuth error response from the upstream's token endpoint (not a network failure). */
+/**
+ * An OAuth error response from the upstream's token endpoint, or its refusal of the sign-in (not a
+ * network failure, nor an endpoint the address rules refuse: `UpstreamEndpointRefused` keeps the tokens).
+ */
 function isRefusal(err: unknown): boolean {
   return err instanceof UpstreamOAuthError || err instanceof ResponseBodyError;
 }
