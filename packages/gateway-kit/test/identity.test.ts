@@ -16,6 +16,21 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const at = (gw: Gateway, path: string, init: RequestInit = {}) =>
   gw.fetch(new Request(`${ISSUER}${path}`, init));
 
+/** `/authorize` for an app registered with redirect URI `http://127.0.0.1/app-cb`, naming no resource unless `extra` does. */
+const authorizeAsApp = (gw: Gateway, clientId: string, extra: Record<string, string> = {}) =>
+  at(
+    gw,
+    `/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: 'http://127.0.0.1/app-cb',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+      state: 's',
+      ...extra,
+    })}`,
+  );
+
 /** Posts the first form of a page (its hidden fields plus `values`) as the browser holding `jar`. */
 async function submitForm(gw: Gateway, jar: Jar, html: string, values: Record<string, string>) {
   const action = /<form[^>]*method="post"[^>]*action="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
@@ -365,18 +380,8 @@ describe('finding 6: gateway side', () => {
       token_endpoint_auth_method: 'none',
     });
     const jar = new Jar();
-    const start = await at(
-      gw,
-      `/authorize?${new URLSearchParams({
-        response_type: 'code',
-        // A third-party app (the account page's own client is first-party and skips consent).
-        client_id: app.client.client_id,
-        redirect_uri: 'http://127.0.0.1/app-cb',
-        code_challenge: 'x'.repeat(43),
-        code_challenge_method: 'S256',
-        state: 's',
-      })}`,
-    );
+    // A third-party app (the account page's own client is first-party and skips consent).
+    const start = await authorizeAsApp(gw, app.client.client_id);
     jar.take(start);
     const loginPage = await gw.fetch(
       new Request(new URL(start.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
@@ -411,19 +416,7 @@ describe('the resource of a request naming none', () => {
       redirect_uris: ['http://127.0.0.1/app-cb'],
       token_endpoint_auth_method: 'none',
     });
-    const authorize = (extra: Record<string, string>) =>
-      at(
-        gw,
-        `/authorize?${new URLSearchParams({
-          response_type: 'code',
-          client_id: app.client.client_id,
-          redirect_uri: 'http://127.0.0.1/app-cb',
-          code_challenge: 'x'.repeat(43),
-          code_challenge_method: 'S256',
-          state: 's',
-          ...extra,
-        })}`,
-      );
+    const authorize = (extra: Record<string, string>) => authorizeAsApp(gw, app.client.client_id, extra);
     const res = await authorize({});
     // A self-registered client learns request errors through the error page's link, not an
     // automatic redirect (RFC 9700 §4.11.2).
