@@ -12,9 +12,9 @@ import { listen, request2026, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
-import { Jar } from './helpers/jar.js';
 import { sdk1Client } from './helpers/mcp-clients.js';
 import { listeningGateway } from './helpers/listening.js';
+import { connectThroughPages as connectPages } from './helpers/upstream-connect.js';
 import { startOAuthUpstream, type OAuthUpstream } from './helpers/oauth-upstream.js';
 
 const ISSUER = 'http://127.0.0.1:8080';
@@ -75,17 +75,7 @@ async function post2026(
 }
 
 /** The user connects the upstream on the gateway's pages, starting from `connectUrl` (a browser, over HTTP). */
-async function connectThroughPages(user: User, connectUrl = CONNECT_URL): Promise<void> {
-  const jar = new Jar();
-  jar.set('mcp-account', (await issueToken(gw, user, 'account')).access_token);
-  const open = async (url: string) =>
-    jar.take(await gw.fetch(new Request(url, { headers: { cookie: jar.header } })));
-  const toUpstream = await open(connectUrl);
-  expect(toUpstream.status).toBe(303);
-  const back = await fetch(toUpstream.headers.get('location')!, { redirect: 'manual' });
-  const done = await open(back.headers.get('location')!);
-  expect(done.status).toBe(303);
-}
+const connectThroughPages = (user: User, connectUrl = CONNECT_URL) => connectPages(gw, user, connectUrl);
 
 const disconnect = (user: User) => gw.store.delete(`gateway:upstream-tokens:remote local:${user}`);
 
@@ -125,10 +115,11 @@ describe('upstream sign-in, 2026-07-28: input_required with a URL-mode elicitati
     }
   });
 
-  it('any other 2026 request of the user (no input can be asked on it) is -32000 naming the connect page; a 2025 session keeps -32042 with its elicitationId', async () => {
-    const a = await post2026('alice', 'tools/list', {});
+  it('a 2026 request no input can be asked on and with no public answer (completion/complete) is -32600 naming the connect page, never a legacy-range code; a 2025 session keeps -32042 with its elicitationId', async () => {
+    const ref = { type: 'ref/prompt', name: 'fetch' };
+    const a = await post2026('alice', 'completion/complete', { ref, argument: { name: 'url', value: 'h' } });
     expect(a.status).toBe(200);
-    expect(a.error?.code).toBe(-32000);
+    expect(a.error?.code).toBe(-32600);
     expect(a.error?.message).toContain(CONNECT_URL);
     // A 2025 session (MCP SDK 1.x client, 2025-11-25): its initialize already gets -32042.
     const err = await sdk1Client(`${base}/remote/mcp`, tokens.alice, URL_MODE).catch((e: unknown) => e);
@@ -141,7 +132,7 @@ describe('upstream sign-in, 2026-07-28: input_required with a URL-mode elicitati
     });
   });
 
-  it('the retry before connecting is asked again; a declined one ends with -32000; a requestState of another user or request, or altered, is -32602', async () => {
+  it('the retry before connecting is asked again; a declined one ends with -32600; a requestState of another user or request, or altered, is -32602', async () => {
     const first = await post2026('bob', 'tools/call', FETCH_CALL());
     const state = first.result!.requestState!;
     const key = Object.keys(first.result!.inputRequests!)[0]!;
@@ -160,7 +151,7 @@ describe('upstream sign-in, 2026-07-28: input_required with a URL-mode elicitati
     expect((await retry('bob', 'cancel')).result?.resultType).toBe('input_required');
     const declined = await retry('bob', 'decline');
     expect(declined.status).toBe(200);
-    expect(declined.error).toMatchObject({ code: -32000, message: expect.stringContaining('declined') });
+    expect(declined.error).toMatchObject({ code: -32600, message: expect.stringContaining('declined') });
     // Bound to the user, the request (name and arguments) and intact.
     for (const [why, a] of [
       ['another user', await retry('carol', 'accept')],
@@ -197,7 +188,8 @@ describe('upstream sign-in, 2026-07-28: input_required with a URL-mode elicitati
   });
 
   it('MCP SDK 2.x client pinned to 2026-07-28: its elicitation handler gets the URL, the user connects, the call completes on the retry', async () => {
-    // The client connects (server/discover goes upstream) while carol's account is connected; then she disconnects.
+    // The client connects (server/discover goes upstream) while carol's account is connected; then she
+    // disconnects. (A user who never connected: upstream-sign-in-discover.test.ts.)
     await connectThroughPages('carol');
     const client = new ClientV2(
       { name: 'sdk2', version: '1' },

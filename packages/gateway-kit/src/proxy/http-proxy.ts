@@ -60,7 +60,8 @@ export interface HttpProxyOptions {
  * refreshes the user's upstream tokens and retries once, and a user who has
  * not connected the upstream is asked to, with the page to do it: `-32042` in
  * a 2025 session, an `input_required` URL elicitation on the 2026-07-28 wire
- * ({@link SignInElicitation}).
+ * ({@link SignInElicitation}), whose `server/discover` and lists get the
+ * upstream's public answers seen on the way to connected users.
  */
 export class HttpServiceProxy {
   private readonly fetchImpl: UpstreamFetch;
@@ -106,7 +107,11 @@ export class HttpServiceProxy {
     if (turn instanceof Response) return turn;
     const out = { request, headers, body: turn.body, client, trace };
     try {
-      return await this.withUpstreamToken(out, identity.sub, this.upstream);
+      // A public `server/discover` or list is kept on the way, for users who have not connected yet.
+      return this.upstream.elicitation.observe(
+        turn,
+        await this.withUpstreamToken(out, identity.sub, this.upstream),
+      );
     } catch (err) {
       if (err instanceof UpstreamSignInRequired)
         return this.upstream.elicitation.answer(err, turn, identity.sub);

@@ -2,8 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { BridgeHttpError, RequestStateCodec, digestOf } from '@mcp-gateway/streamablehttp-proxy';
 import { GatewayError, JsonRpcCode } from '../errors.js';
-import { MRTR_METHODS, gatewayError, requestEra, type ProtocolEra } from '../protocol-version.js';
+import {
+  MODERN_PROTOCOL_VERSIONS,
+  MRTR_METHODS,
+  gatewayError,
+  requestEra,
+  type ProtocolEra,
+} from '../protocol-version.js';
 import { VERSION } from '../version.js';
+import { PublicAnswers, SHAREABLE_METHODS } from './public-answers.js';
 
 /** The `inputRequests` key under which the gateway asks a 2026-07-28 client to have the user connect. */
 export const SIGN_IN_INPUT_KEY = 'upstream_sign_in';
@@ -59,11 +66,18 @@ const isObject = (v: unknown): v is Params => typeof v === 'object' && v !== nul
  * and whose `requestState` (HMAC-signed, bound to the user, the request and
  * an expiry) the client sends back on its retry; that retry goes upstream
  * without it once the user has connected, and is asked again otherwise. Its
- * client must declare URL-mode elicitation (else `-32021`); any other 2026
- * request, or a retry the user declined, gets `-32000` naming the page.
+ * client must declare URL-mode elicitation (else `-32021`). No other 2026
+ * request may be answered `input_required`: a `server/discover` or a list gets
+ * the upstream's public answer when one was seen ({@link PublicAnswers}), a
+ * `server/discover` else a stand-in ({@link standInDiscover}) so a client
+ * can go on to a call; anything else, or a retry the user declined, gets
+ * `-32600` naming the page (never a code of the legacy `-32000`…`-32019`
+ * range, which 2026-07-28 implementations should not use).
  */
 export class SignInElicitation {
   private readonly codec: RequestStateCodec;
+  /** The upstream's results any user may be given, seen on their way to connected users. */
+  private readonly shared: PublicAnswers;
 
   /** `key`: the service's HMAC key ({@link requestStateKeyFor} with `upstream-sign-in`). */
   constructor(
@@ -71,6 +85,20 @@ export class SignInElicitation {
     private readonly now: () => number = Date.now,
   ) {
     this.codec = new RequestStateCodec(key);
+    this.shared = new PublicAnswers(now);
+  }
+
+  /**
+   * The upstream's answer to `turn` as the client gets it: unchanged, its result kept on the way
+   * when it is a 2026-07-28 `server/discover` or list the upstream marked public. Only those
+   * methods' bodies are parsed here (their `Mcp-Method` header says so).
+   */
+  observe(turn: SignInTurn, res: Response): Response {
+    const named = turn.request.headers.get('mcp-method');
+    if (named === null || !SHAREABLE_METHODS.has(named)) return res;
+    const { era, message } = parseTurn(turn.request, turn.body);
+    if (era !== 'modern' || message?.method !== named) return res;
+    return this.shared.watch(res, PublicAnswers.keyOf(named, message.params)!, message.id);
   }
 
   /**
@@ -113,10 +141,8 @@ export class SignInElicitation {
     // The digest binds the state to what the retry carries besides `requestState` and `inputResponses`.
     const { era, message } = parseTurn(turn.request, turn.body);
     if (era !== 'modern') return urlElicitationRequired(err, message?.id);
-    if (!message || !MRTR_METHODS.has(message.method)) {
-      // Nothing to ask the client on (SEP-2322): the page is named in the error.
-      return refusal(err.message, message?.id);
-    }
+    // Nothing to ask the client on (SEP-2322): what the gateway knows, or the page named in an error.
+    if (!message || !MRTR_METHODS.has(message.method)) return this.unasked(err, message);
     if (turn.answered === 'decline') {
       return refusal(
         `you declined to connect your account at service "${err.service}", which this request needs (connect it at ${err.connectUrl})`,
@@ -155,11 +181,44 @@ export class SignInElicitation {
       requestState,
       _meta: { [MCP_META_KEYS.serverInfo]: { name: 'mcp-gateway', version: VERSION } },
     };
-    return Response.json(
-      { jsonrpc: '2.0', id: message.id, result },
-      { headers: { 'cache-control': 'no-store' } },
-    );
+    return resultResponse(message.id, result);
   }
+
+  /**
+   * A 2026-07-28 request of a user who must connect, on which no input may be asked: the
+   * upstream's public answer to it when one was seen; a `server/discover` else gets a stand-in;
+   * anything else is refused naming the page.
+   */
+  private unasked(err: SignInNeeded, message: RpcRequest | undefined): Response {
+    if (!message) return refusal(err.message, undefined);
+    const key = PublicAnswers.keyOf(message.method, message.params);
+    const kept = key === undefined ? undefined : this.shared.get(key);
+    if (kept) return resultResponse(message.id, kept);
+    if (message.method === 'server/discover') return resultResponse(message.id, standInDiscover(err.service));
+    return refusal(err.message, message.id);
+  }
+}
+
+/**
+ * The `server/discover` result (MCP 2026-07-28 server/discover) of a service whose upstream the
+ * gateway has not heard from: the revisions it serves, the features a user can be asked to connect
+ * on (tools, prompts, resources: a client that saw none would not ask for them), the service's name
+ * as the title, never cached (`ttlMs: 0`, `private`: the upstream's own answer replaces it).
+ */
+export function standInDiscover(service: string): Record<string, unknown> {
+  return {
+    resultType: 'complete',
+    supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
+    capabilities: { tools: {}, prompts: {}, resources: {} },
+    ttlMs: 0,
+    cacheScope: 'private',
+    _meta: { [MCP_META_KEYS.serverInfo]: { name: 'mcp-gateway', title: service, version: VERSION } },
+  };
+}
+
+/** A JSON-RPC result answering request `id`, never stored by HTTP caches. */
+function resultResponse(id: string | number, result: Record<string, unknown>): Response {
+  return Response.json({ jsonrpc: '2.0', id, result }, { headers: { 'cache-control': 'no-store' } });
 }
 
 const connectMessage = (err: SignInNeeded) =>
@@ -188,9 +247,14 @@ function urlElicitationRequired(err: SignInNeeded, id: string | number | undefin
   return refused.toResponse(id ?? null);
 }
 
-/** A 2026-07-28 request that cannot be served until the user connects (`-32000`, the message names the page). */
+/**
+ * A 2026-07-28 request that cannot be served until the user connects: `-32600` (Invalid Request),
+ * the message naming the page. Not `-32000` (BackendUnavailable): 2026-07-28 implementations should
+ * not use the legacy `-32000`…`-32019` range (basic, "Error Codes"), and a refusal the client can
+ * only get past by acting is mapped as the bridge maps its own (`modernRefusal`: not 5xx, `-32600`).
+ */
 function refusal(message: string, id: string | number | undefined): Response {
-  const refused = new GatewayError(id === undefined ? 403 : 200, JsonRpcCode.BackendUnavailable, message);
+  const refused = new GatewayError(id === undefined ? 403 : 200, JsonRpcCode.InvalidRequest, message);
   return refused.toResponse(id ?? null);
 }
 
