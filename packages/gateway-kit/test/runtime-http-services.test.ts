@@ -14,7 +14,7 @@ import { sharedStoreSecret } from '../src/store/shared-secret.js';
 import { SecretBox } from '../src/upstream/secret-box.js';
 import { UpstreamTokenVault } from '../src/upstream/token-vault.js';
 import { ISSUER, testGateways } from './helpers.js';
-import { PUBLIC, testResolver } from './helpers/resolver.js';
+import { PUBLIC, perLookup, testResolver } from './helpers/resolver.js';
 
 const { cleanups, gateway: testGateway } = testGateways();
 const { names, resolver } = testResolver();
@@ -210,8 +210,55 @@ describe('admin API: runtime http services reach public addresses only (admin.al
   });
 });
 
+/** alice connected `service` once; her access token has expired, so her next call refreshes it. */
+async function expiredTokens(gw: Gateway, service: string): Promise<UpstreamTokenVault> {
+  const box = new SecretBox(await sharedStoreSecret(gw.store, 'gateway:upstream-secret'), 'upstream-tokens');
+  const vault = new UpstreamTokenVault(gw.store, box);
+  await vault.put(service, 'local:alice', {
+    accessToken: 'at-old',
+    refreshToken: 'rt-1',
+    expiresAt: Date.now() - 1000,
+    connectedAt: Date.now() - 3_600_000,
+  });
+  return vault;
+}
+
+/**
+ * A protected upstream on loopback reached as `http://<host>:<port>`: its RFC 9728 document names
+ * itself as the authorization server, whose metadata names `endpoints` (host names) for
+ * registration and tokens; `hits` counts every path asked.
+ */
+async function signInUpstream(
+  host: string,
+  endpoints: { registration: string; token: string },
+): Promise<Upstream & { origin: string }> {
+  const late = { origin: '' };
+  const server = await upstream((req) => {
+    const path = new URL(req.url).pathname;
+    const at = (name: string) => `http://${name}:${server.port}`;
+    if (path === '/.well-known/oauth-protected-resource/mcp')
+      return Response.json({ resource: `${late.origin}/mcp`, authorization_servers: [late.origin] });
+    if (path === '/.well-known/oauth-authorization-server')
+      return Response.json({
+        issuer: late.origin,
+        authorization_endpoint: `${late.origin}/authorize`,
+        registration_endpoint: `${at(endpoints.registration)}/register`,
+        token_endpoint: `${at(endpoints.token)}/token`,
+        code_challenge_methods_supported: ['S256'],
+      });
+    if (path === '/register') return Response.json({ client_id: 'gateway-client' }, { status: 201 });
+    if (path === '/token') return Response.json({ access_token: 'at-2', token_type: 'Bearer' });
+    return new Response(null, { status: 404 });
+  });
+  late.origin = `http://${host}:${server.port}`;
+  return Object.assign(server, late);
+}
+
 describe('runtime http services with upstream sign-in keep the rule', () => {
-  it('a token refresh of a runtime oauth service whose name now resolves to loopback is refused before anything is sent: discovery, registration and token requests alike (502)', async () => {
+  const LOOPBACK_SIGN_IN =
+    "is unavailable: its upstream's sign-in resolves to a loopback address, is further inside the network than the gateway may go for it";
+
+  it('a token refresh of a runtime oauth service whose name now resolves to loopback is refused before its discovery request is sent (502); the tokens are kept', async () => {
     const gw = await gateway({ services: {} });
     names['signin.test'] = [PUBLIC];
     const signInUp = await upstream(() => new Response(null, { status: 404 }));
@@ -219,17 +266,7 @@ describe('runtime http services with upstream sign-in keep the rule', () => {
     expect(
       (await putService(gw, 'remote', { type: 'http', url, credentials: { type: 'oauth' } })).status,
     ).toBe(201);
-    // alice connected once; her access token has expired, so the next call refreshes it.
-    const box = new SecretBox(
-      await sharedStoreSecret(gw.store, 'gateway:upstream-secret'),
-      'upstream-tokens',
-    );
-    await new UpstreamTokenVault(gw.store, box).put('remote', 'local:alice', {
-      accessToken: 'at-old',
-      refreshToken: 'rt-1',
-      expiresAt: Date.now() - 1000,
-      connectedAt: Date.now() - 3_600_000,
-    });
+    const vault = await expiredTokens(gw, 'remote');
     names['signin.test'] = ['127.0.0.1'];
     const res = await toolsList(gw, 'remote', 11);
     expect([res.status, ((await res.json()) as { error: { message: string } }).error.message]).toEqual([
@@ -237,6 +274,45 @@ describe('runtime http services with upstream sign-in keep the rule', () => {
       expect.stringContaining('resolves to a loopback address'),
     ]);
     expect(signInUp.hits).toEqual([]);
+    expect((await vault.get('remote', 'local:alice'))?.accessToken).toBe('at-old');
+  });
+
+  it('the registration and token requests of a refresh are refused before they are sent when their host resolves to loopback by then, though it was public when discovered (502); the tokens are kept', async () => {
+    // Private services allowed, so discovery can reach the loopback stub: the upstream's own host
+    // has a loopback and a public address (counted as public), and no other host it names may lead
+    // to loopback. Each endpoint's host answers public when discovery checks it, loopback after.
+    const gw = await gateway({ services: {}, admin: { allowPrivateHttpServices: true } });
+    const cases = [
+      { service: 'reg', credentials: { type: 'oauth' }, refused: '/register' },
+      { service: 'tok', credentials: { type: 'oauth', clientId: 'by-hand' }, refused: '/token' },
+    ];
+    for (const { service, credentials, refused } of cases) {
+      const [own, reg, tok] = [`${service}.test`, `reg.${service}.test`, `tok.${service}.test`];
+      names[own] = ['127.0.0.1', PUBLIC];
+      names[reg] = perLookup([PUBLIC], ['127.0.0.1']);
+      names[tok] = perLookup([PUBLIC], ['127.0.0.1']);
+      const stub = await signInUpstream(own, { registration: reg, token: tok });
+      const url = `${stub.origin}/mcp`;
+      expect((await putService(gw, service, { type: 'http', url, credentials })).status).toBe(201);
+      const vault = await expiredTokens(gw, service);
+      const res = await toolsList(gw, service, 12);
+      expect([service, res.status, await res.json()]).toEqual([
+        service,
+        502,
+        {
+          jsonrpc: '2.0',
+          id: 12,
+          error: { code: -32000, message: `service "${service}" ${LOOPBACK_SIGN_IN}` },
+        },
+      ]);
+      // Discovery went through; the refused request was never sent, nor anything after it.
+      expect(stub.hits.map((h) => h.path)).toEqual([
+        '/.well-known/oauth-protected-resource/mcp',
+        '/.well-known/oauth-authorization-server',
+      ]);
+      expect(stub.hits.map((h) => h.path)).not.toContain(refused);
+      expect((await vault.get(service, 'local:alice'))?.accessToken).toBe('at-old');
+    }
   });
 });
 
