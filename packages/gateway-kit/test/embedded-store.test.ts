@@ -97,6 +97,43 @@ process.stdout.write(took === undefined ? 'none' : 'took');`;
     expect(await store.increment('ctr', 60_000)).toBe(601);
   }, 60_000);
 
+  it('setSize counts a set written before this process opened it, and an imported store.json set', async () => {
+    const file = tmpDb();
+    const a = openStore(file);
+    await Promise.all(['c1', 'c2', 'c3'].map((m) => a.addToSet('clients', m)));
+    await a.close();
+    const b = openStore(file);
+    expect(await b.setSize('clients')).toBe(3);
+    await b.addToSet('clients', 'c4');
+    await b.addToSet('clients', 'c4');
+    await b.removeFromSet('clients', 'c1');
+    expect(await b.setSize('clients')).toBe(3);
+    // A set imported from the file store is one array value until its first change.
+    b.putManySync([{ key: 'grants', value: ['g1', 'g2'] }]);
+    expect(await b.setSize('grants')).toBe(2);
+    await b.addToSet('grants', 'g3');
+    expect(await b.setSize('grants')).toBe(3);
+    expect((await b.members('grants')).sort()).toEqual(['g1', 'g2', 'g3']);
+  });
+
+  it('setSize stays exact while another process changes the set through the socket', async () => {
+    const file = tmpDb();
+    const store = openStore(file);
+    await serve(store);
+    const [, out] = await Promise.all([
+      Promise.all(Array.from({ length: 100 }, (_, i) => store.addToSet('s', `m${i}`))),
+      inChild(
+        file,
+        `await Promise.all(Array.from({ length: 100 }, (_, i) => store.addToSet('s', 'm' + (i + 50))));
+await Promise.all(Array.from({ length: 20 }, (_, i) => store.removeFromSet('s', 'm' + (100 + 2 * i))));
+process.stdout.write(String(await store.setSize('s')));`,
+      ),
+    ]);
+    expect(Number(out)).toBeGreaterThan(0);
+    expect(await store.setSize('s')).toBe((await store.members('s')).length);
+    expect(await store.setSize('s')).toBe(130);
+  }, 60_000);
+
   it('keys and set members longer than LMDB allows are stored (by hash) and read back', async () => {
     const store = openStore();
     const key = `rl:register:${'x'.repeat(5000)}`;

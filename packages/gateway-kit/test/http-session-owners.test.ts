@@ -1,14 +1,28 @@
 // `http` services: an upstream 2025 session (`Mcp-Session-Id`) is bound to the user who opened it.
 // The upstream is a real Streamable HTTP server that binds sessions to nobody (the bridge in front
 // of the fixture stdio server, without an identity), so only the gateway keeps users apart.
+// The bounds are checked on the memory store, the embedded store and a real Redis (two gateway
+// instances sharing it hold maxSessions together).
 import { createHash } from 'node:crypto';
-import { MemoryStore, storeUnavailable } from '@mcp-gateway/oauth-dynamicclient';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MemoryStore, storeUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { RedisStore } from '@mcp-gateway/oauth-dynamicclient/redis';
 import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp-proxy';
-import { fixtureMcpServerCommand, listen, request2026, type Listening } from '@mcp-gateway/testkit';
+import {
+  fixtureMcpServerCommand,
+  listen,
+  request2026,
+  startRedis,
+  type Listening,
+  type RedisServer,
+} from '@mcp-gateway/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
-import type { HttpServiceConfig } from '../src/config/schema.js';
+import type { GatewayConfigInput, HttpServiceConfig } from '../src/config/schema.js';
+import { EmbeddedStore } from '../src/store/embedded.js';
 import { HttpSessionOwners, type HttpSessionLimits } from '../src/services/http-session-owners.js';
 import { RecentOwners } from '../src/services/recent-owners.js';
 import { ISSUER, rpcResult, testGateways } from './helpers.js';
@@ -16,6 +30,7 @@ import { ISSUER, rpcResult, testGateways } from './helpers.js';
 const { cleanups, gateway } = testGateways();
 let bridge: StdioBridge;
 let upstream: Listening;
+let redis: RedisServer;
 /** Every request the upstream received: its method and `Mcp-Session-Id`. */
 const seen: { method: string; session: string | null }[] = [];
 
@@ -25,21 +40,28 @@ beforeAll(async () => {
     seen.push({ method: req.method, session: req.headers.get('mcp-session-id') });
     return bridge.fetch(req);
   });
+  redis = await startRedis();
   // Closed after the gateways (the cleanups run in reverse order).
   cleanups.push(async () => {
     await upstream.close();
     await bridge.close();
+    await redis.stop();
   });
 });
 
 const reached = (session: string) => seen.filter((s) => s.session === session).length;
 
-/** A gateway with the `api` http service in front of the upstream, and tokens of its users. */
+/** A gateway with the `api` http service in front of the upstream, and tokens of its users (on `store`, default in memory). */
 async function start(
   limits: Partial<HttpServiceConfig> = {},
   users = ['alice', 'bob'],
+  store?: GatewayConfigInput['store'] | Store,
 ): Promise<{ gw: Gateway; token: Record<string, string> }> {
-  const gw = await gateway({ services: { api: { type: 'http', url: `${upstream.url}/mcp`, ...limits } } });
+  const services = { api: { type: 'http' as const, url: `${upstream.url}/mcp`, ...limits } };
+  const gw =
+    store && 'get' in store
+      ? await gateway({ services }, { store })
+      : await gateway({ services, ...(store ? { store } : {}) });
   const token: Record<string, string> = {};
   for (const u of users) {
     await gw.users.put(u, `${u}-password-1`);
@@ -121,6 +143,19 @@ async function expectForgotten(gw: Gateway, token: string, session: Record<strin
   expect(reached(session['mcp-session-id']!)).toBe(before);
 }
 
+const V2025 = '2025-06-18';
+type StoreKind = 'memory' | 'embedded' | 'redis';
+/** The stores the gateway cases run on. */
+const KINDS = ['memory', 'embedded', 'redis'] as const;
+let fresh = 0;
+/** A fresh memory store, embedded database or Redis prefix, as the gateway's config names it. */
+function storeConfig(kind: StoreKind): GatewayConfigInput['store'] {
+  if (kind === 'memory') return { type: 'memory' };
+  return kind === 'embedded'
+    ? { type: 'embedded', path: path.join(mkdtempSync(path.join(tmpdir(), 'gw-sessions-')), 'store.mdb') }
+    : { type: 'redis', url: redis.url, prefix: `sessions${++fresh}:` };
+}
+
 describe('http services: upstream sessions are bound to the user who opened them', () => {
   it("another user naming A's Mcp-Session-Id gets 404 (POST, GET, DELETE) and the upstream never sees it; A keeps working", async () => {
     const { gw, token } = await start();
@@ -163,21 +198,24 @@ describe('http services: upstream sessions are bound to the user who opened them
     await expectForgotten(gw, token.alice!, a);
   });
 
-  it("maxSessionsPerUser: opening one more ends the user's least recently used session, upstream too; others' are untouched", async () => {
-    const { gw, token } = await start({ maxSessionsPerUser: 2 });
-    const b = await open(gw, token.bob!);
-    const a1 = await open(gw, token.alice!);
-    const a2 = await open(gw, token.alice!);
-    const sessionsBefore = bridge.stats().sessions;
-    const a3 = await open(gw, token.alice!);
-    // Ended at the upstream before a3's answer: one opened, one ended.
-    expect(seen.filter((s) => s.method === 'DELETE' && s.session === a1['mcp-session-id'])).toHaveLength(1);
-    expect(bridge.stats().sessions).toBe(sessionsBefore);
-    await expectForgotten(gw, token.alice!, a1);
-    expect(await echoIn(gw, token.alice!, a2, 'two')).toBe('two');
-    expect(await echoIn(gw, token.alice!, a3, 'three')).toBe('three');
-    expect(await echoIn(gw, token.bob!, b, 'bob')).toBe('bob');
-  });
+  it.each(KINDS)(
+    "maxSessionsPerUser (%s store): opening one more ends the user's least recently used session, upstream too; others' are untouched",
+    async (kind) => {
+      const { gw, token } = await start({ maxSessionsPerUser: 2 }, ['alice', 'bob'], storeConfig(kind));
+      const b = await open(gw, token.bob!);
+      const a1 = await open(gw, token.alice!);
+      const a2 = await open(gw, token.alice!);
+      const sessionsBefore = bridge.stats().sessions;
+      const a3 = await open(gw, token.alice!);
+      // Ended at the upstream before a3's answer: one opened, one ended.
+      expect(seen.filter((s) => s.method === 'DELETE' && s.session === a1['mcp-session-id'])).toHaveLength(1);
+      expect(bridge.stats().sessions).toBe(sessionsBefore);
+      await expectForgotten(gw, token.alice!, a1);
+      expect(await echoIn(gw, token.alice!, a2, 'two')).toBe('two');
+      expect(await echoIn(gw, token.alice!, a3, 'three')).toBe('three');
+      expect(await echoIn(gw, token.bob!, b, 'bob')).toBe('bob');
+    },
+  );
 
   it('a user looping initialize holds at most maxSessionsPerUser sessions at the upstream', async () => {
     const { gw, token } = await start({ maxSessionsPerUser: 2 });
@@ -238,26 +276,29 @@ describe('http services: upstream sessions are bound to the user who opened them
     await del.body?.cancel();
   });
 
-  it('maxSessions: an initialize beyond the overall bound gets 503 and its upstream session is ended; a DELETE makes room', async () => {
-    const { gw, token } = await start({ maxSessions: 2 }, ['alice', 'bob', 'carol']);
-    const a = await open(gw, token.alice!);
-    await open(gw, token.bob!);
-    const sessionsBefore = bridge.stats().sessions;
-    const refused = await send(gw, token.carol!, 'POST', initialize(7));
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toBe('5');
-    expect(refused.headers.get('mcp-session-id')).toBeNull();
-    expect(await refused.json()).toMatchObject({ id: 7, error: { code: -32000 } });
-    // The session the upstream opened for it was ended there.
-    const last = seen.at(-1)!;
-    expect(last.method).toBe('DELETE');
-    expect(bridge.stats().sessions).toBe(sessionsBefore);
-    const del = await send(gw, token.alice!, 'DELETE', undefined, a);
-    expect(del.status).toBe(200);
-    await del.body?.cancel();
-    const c = await open(gw, token.carol!);
-    expect(await echoIn(gw, token.carol!, c, 'room')).toBe('room');
-  });
+  it.each(KINDS)(
+    'maxSessions (%s store): an initialize beyond the overall bound gets 503 and its upstream session is ended; a DELETE makes room',
+    async (kind) => {
+      const { gw, token } = await start({ maxSessions: 2 }, ['alice', 'bob', 'carol'], storeConfig(kind));
+      const a = await open(gw, token.alice!);
+      await open(gw, token.bob!);
+      const sessionsBefore = bridge.stats().sessions;
+      const refused = await send(gw, token.carol!, 'POST', initialize(7));
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(refused.headers.get('mcp-session-id')).toBeNull();
+      expect(await refused.json()).toMatchObject({ id: 7, error: { code: -32000 } });
+      // The session the upstream opened for it was ended there.
+      const last = seen.at(-1)!;
+      expect(last.method).toBe('DELETE');
+      expect(bridge.stats().sessions).toBe(sessionsBefore);
+      const del = await send(gw, token.alice!, 'DELETE', undefined, a);
+      expect(del.status).toBe(200);
+      await del.body?.cancel();
+      const c = await open(gw, token.carol!);
+      expect(await echoIn(gw, token.carol!, c, 'room')).toBe('room');
+    },
+  );
 
   it('sessionTimeout: a binding unused for longer is forgotten and its session ended upstream; a use restarts its idle time', async () => {
     const t = owned();
@@ -275,6 +316,127 @@ describe('http services: upstream sessions are bound to the user who opened them
     expect(await t.owners.owns('s2', 'local:alice')).toBe(false);
     await t.owners.settled();
     expect(t.ended).toHaveLength(1);
+  });
+});
+
+/** A fresh real store of `kind`, for a gateway given it directly. */
+const realStore = (kind: StoreKind): Store =>
+  kind === 'embedded'
+    ? new EmbeddedStore({ path: path.join(mkdtempSync(path.join(tmpdir(), 'gw-sessions-')), 'store.mdb') })
+    : new RedisStore({ url: redis.url, namespace: `sessions${++fresh}` });
+
+/** The overall set of the `api` service's bindings. */
+const ALL_SESSIONS = 'gateway:http-sessions:api';
+
+/** `inner`, counting the reads of the whole overall session set (`members`). */
+function countingFullReads(inner: Store): { store: Store; fullReads: () => number } {
+  let reads = 0;
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'members')
+        return (key: string) => {
+          if (key === ALL_SESSIONS) reads++;
+          return target.members(key);
+        };
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { store, fullReads: () => reads };
+}
+
+/** The upstream saw a `DELETE` of `session` (ended in the background: polled). */
+const endedUpstream = (session: Record<string, string>) =>
+  expect
+    .poll(() => seen.some((s) => s.method === 'DELETE' && s.session === session['mcp-session-id']))
+    .toBe(true);
+
+/**
+ * The `sessionTimeout` of the idle cases, and a wait just longer: what they wait for is time
+ * passing. Long enough that a session is surely not idle while it is being opened on a busy machine.
+ */
+const IDLE_SECONDS = 3;
+const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000 + 200));
+
+describe.each(['embedded', 'redis'] as const)('http session bounds on the %s store', (kind) => {
+  it('sessionTimeout: an idle session is 404 at the gateway and ended upstream, when named or when a prune at maxSessions finds it', async () => {
+    const { gw, token } = await start(
+      { maxSessions: 3, sessionTimeout: IDLE_SECONDS },
+      ['alice', 'bob', 'carol'],
+      storeConfig(kind),
+    );
+    const a = await open(gw, token.alice!);
+    const b = await open(gw, token.bob!);
+    await idle();
+    // Named: forgotten, and ended upstream in the background.
+    await expectForgotten(gw, token.alice!, a);
+    await endedUpstream(a);
+    // At the bound (b, c, d, and e opening), the prune takes b out and ends it upstream: e is admitted.
+    await open(gw, token.carol!);
+    await open(gw, token.alice!);
+    const e = await open(gw, token.bob!);
+    expect(await echoIn(gw, token.bob!, e, 'pruned')).toBe('pruned');
+    await endedUpstream(b);
+    await expectForgotten(gw, token.bob!, b);
+  });
+
+  it('an initialize counts the bound sessions without reading them all; at the bound the set is read once per prune interval', async () => {
+    const counted = countingFullReads(realStore(kind));
+    const { gw, token } = await start({ maxSessions: 3 }, ['alice', 'bob'], counted.store);
+    for (let i = 0; i < 3; i++) await open(gw, i % 2 ? token.bob! : token.alice!);
+    expect(counted.fullReads()).toBe(0);
+    for (let i = 0; i < 4; i++) {
+      const refused = await send(gw, token.bob!, 'POST', initialize(i));
+      expect(refused.status).toBe(503);
+      await refused.body?.cancel();
+    }
+    // The first refusal pruned (and found nothing to take out); the others waited for the next interval.
+    expect(counted.fullReads()).toBe(1);
+  });
+});
+
+describe('http session bounds: two instances on one Redis', () => {
+  it('hold maxSessions together: a burst across both never overshoots, both refuse at the bound, and a DELETE on one makes room on the other', async () => {
+    const store = storeConfig('redis');
+    const { gw: one, token } = await start({ maxSessions: 3 }, ['alice', 'bob', 'carol'], store);
+    const { gw: two } = await start({ maxSessions: 3 }, [], store);
+    const users = [token.alice!, token.bob!, token.carol!];
+    const base = bridge.stats().sessions;
+    const burst = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const res = await send(i % 2 ? two : one, users[i % 3]!, 'POST', initialize(i));
+        await res.text();
+        const session = {
+          'mcp-session-id': res.headers.get('mcp-session-id')!,
+          'mcp-protocol-version': V2025,
+        };
+        return { status: res.status, user: users[i % 3]!, session };
+      }),
+    );
+    const bound = burst.filter((r) => r.status === 200);
+    expect(burst.every((r) => r.status === 200 || r.status === 503)).toBe(true);
+    expect(bound.length).toBeLessThanOrEqual(3);
+    // Every refused session was ended upstream before its 503.
+    expect(bridge.stats().sessions).toBe(base + bound.length);
+    const opened: { user: string; session: Record<string, string> }[] = bound.map(({ user, session }) => ({
+      user,
+      session,
+    }));
+    for (let i = bound.length; i < 3; i++)
+      opened.push({ user: users[i]!, session: await open(i % 2 ? two : one, users[i]!) });
+    for (const gw of [one, two]) {
+      const refused = await send(gw, token.alice!, 'POST', initialize(9));
+      expect(refused.status).toBe(503);
+      await refused.body?.cancel();
+    }
+    expect(bridge.stats().sessions).toBe(base + 3);
+    // Any instance serves a bound session: its owner ends it on `two`, and `one` has room again.
+    const last = opened.at(-1)!;
+    const del = await send(two, last.user, 'DELETE', undefined, last.session);
+    expect(del.status).toBe(200);
+    await del.body?.cancel();
+    const again = await open(one, token.carol!);
+    expect(await echoIn(one, token.carol!, again, 'room')).toBe('room');
   });
 });
 

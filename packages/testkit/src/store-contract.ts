@@ -11,6 +11,8 @@ export interface ContractStore {
   addToSet(key: string, member: string): Promise<void>;
   removeFromSet(key: string, member: string): Promise<void>;
   members(key: string): Promise<string[]>;
+  /** Optional in `Store`; every adapter of this repo has it, so the contract requires it. */
+  setSize?(key: string): Promise<number>;
 }
 
 /** A fresh, empty store whose expiry follows `clock`, which the case moves by hand. */
@@ -85,6 +87,22 @@ export const storeContract: Record<string, (make: ContractStoreFactory) => Promi
     await store.removeFromSet('s', 'b');
     assert.deepEqual((await store.members('s')).sort(), ['a', 'c']);
     assert.deepEqual(await store.members('s2'), []);
+  },
+
+  async 'setSize counts the members of a set as they are added and removed'(make) {
+    const { store } = make();
+    const setSize = store.setSize?.bind(store);
+    assert.ok(setSize, 'the store has setSize');
+    assert.equal(await setSize('s'), 0);
+    await Promise.all(['a', 'b', 'a', 'c'].map((m) => store.addToSet('s', m)));
+    assert.equal(await setSize('s'), 3);
+    await Promise.all(['b', 'b', 'missing'].map((m) => store.removeFromSet('s', m)));
+    assert.equal(await setSize('s'), 2);
+    await store.addToSet('s2', 'x');
+    assert.equal(await setSize('s'), 2);
+    await Promise.all(['a', 'c'].map((m) => store.removeFromSet('s', m)));
+    assert.equal(await setSize('s'), 0);
+    assert.deepEqual(await store.members('s'), []);
   },
 
   async 'compareAndSet stores only over the expected value; undefined expects none'(make) {

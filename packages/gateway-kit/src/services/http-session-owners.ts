@@ -17,11 +17,14 @@
  * session id (bounded keys, no session id in the store's key space) holding the
  * session id sealed ({@link SecretBox} under a secret the instances share), so
  * any instance can end it upstream. Its digest is a member of the overall set
- * and of its user's set, counted after adding (as the authorization server's
- * capped client index does), so instances sharing the store do not overshoot
- * the bounds. Store sets cannot expire, so no user set outlives its sessions
- * otherwise: every member of a user's set is in the overall set, whose members
- * name the user (`<digest>.<user tag>`) and whose prune takes them out of both.
+ * and of its user's set, counted after adding, so instances sharing the
+ * store do not overshoot the bounds. The overall set is a {@link CappedIndex}
+ * (as the authorization server's dynamic clients): an `initialize` counts it
+ * (`setSize`: `SCARD` on Redis, a kept count in the embedded store) and reads it whole only to
+ * prune it, at its bound and at most once per {@link PRUNE_EVERY_MS}. Store
+ * sets cannot expire, so no user set outlives its sessions otherwise: every
+ * member of a user's set is in the overall set, whose members name the user
+ * (`<digest>.<user tag>`) and whose prune takes them out of both.
  *
  * Each instance remembers recent "this session is `sub`'s" answers for a few
  * seconds ({@link RecentOwners}), so a session in use costs a store read every
@@ -30,6 +33,7 @@
  * upstream, which ended the session, answers 404 meanwhile, which forgets it).
  */
 import { createHash } from 'node:crypto';
+import { CappedIndex } from '@mcp-gateway/internal/capped-index';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
 import { GatewayError, JsonRpcCode } from '../errors.js';
 import { sessionNotFound } from '../federation/sessions.js';
@@ -103,12 +107,13 @@ const storeUnavailable = (cause: unknown) => {
 
 /** The session bindings of one `http` service. */
 export class HttpSessionOwners {
-  private lastPrune = Number.NEGATIVE_INFINITY;
   private readonly refreshMs: number;
   /** Entries outlive their idle time by as much again, so an expired session can still be ended upstream. */
   private readonly entryTtl: number;
   /** The store set of every bound session, as `<digest>.<user tag>`. */
   private readonly allKey: string;
+  /** {@link allKey}, capped at `maxSessions`. */
+  private readonly all: CappedIndex;
   private readonly recent: RecentOwners;
   private readonly now: () => number;
   private readonly endUpstream: EndUpstreamSession | undefined;
@@ -129,6 +134,13 @@ export class HttpSessionOwners {
     this.now = options.now ?? Date.now;
     this.endUpstream = options.end;
     if (options.box) this.box = Promise.resolve(options.box);
+    this.all = new CappedIndex(store, {
+      key: this.allKey,
+      max: limits.maxSessions,
+      clock: { now: this.now },
+      prune: () => this.prune(this.now()),
+      pruneEveryMs: PRUNE_EVERY_MS,
+    });
   }
 
   /** The store entry of one binding. */
@@ -204,8 +216,7 @@ export class HttpSessionOwners {
       // The entry first, so a prune running meanwhile sees it live; the overall set before the
       // user's, so every member of a user's set is one of the overall set, whose prune finds it.
       await this.store.set(this.entryKey(digest), { sub, at: now, sid } satisfies Binding, this.entryTtl);
-      await this.store.addToSet(this.allKey, `${digest}.${tag}`);
-      if (await this.overBound()) {
+      if (!(await this.all.admit(`${digest}.${tag}`))) {
         await this.forgetDigest(digest, sub);
         return false;
       }
@@ -287,19 +298,9 @@ export class HttpSessionOwners {
     await Promise.all([...expired, ...evicted].map(({ digest, b }) => this.retire(digest, b)));
   }
 
-  /** True when more than `maxSessions` are bound, after taking forgotten and expired ones out (at most every {@link PRUNE_EVERY_MS}). */
-  private async overBound(): Promise<boolean> {
-    const { maxSessions } = this.limits;
-    if ((await this.store.members(this.allKey)).length <= maxSessions) return false;
-    const now = this.now();
-    if (now - this.lastPrune < PRUNE_EVERY_MS) return true;
-    this.lastPrune = now;
-    await this.prune(now);
-    return (await this.store.members(this.allKey)).length > maxSessions;
-  }
-
   /**
-   * Takes the members whose entries are gone out of the overall set and their
+   * The overall set's prune (at its bound, at most every {@link PRUNE_EVERY_MS}):
+   * takes the members whose entries are gone out of the overall set and their
    * users' sets, and forgets the expired ones, whose sessions are then ended
    * upstream in the background (a prune may find many).
    */

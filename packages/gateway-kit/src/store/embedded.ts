@@ -87,7 +87,8 @@ function unavailable(err: unknown): StoreUnavailableError {
  *   socket instead (`serveStore`), and `mcp-gateway users add` and the other admin
  *   commands go through it (`SocketStore`); on Linux also when `<path>.sock` is longer
  *   than a unix socket path may be (reached through `/proc/self/fd`, `socket-address.ts`).
- * - Sets are one row per member (`addToSet` is O(log n), not a rewrite of the list).
+ * - Sets are one row per member (`addToSet` is O(log n), not a rewrite of the list);
+ *   `setSize` reads a count kept in memory once this process has changed the set.
  * - Expiry follows the clock on every read; an index by expiry time lets a
  *   timer (unref'd) remove expired rows in batches of `sweepBatch`.
  */
@@ -99,6 +100,14 @@ export class EmbeddedStore implements Store {
   private readonly sets: Database<string, string>;
   /** `[expiresAt, key]` → true: what the sweep walks, oldest first. */
   private readonly expiry: Database<true, [number, string]>;
+  /**
+   * The number of members of each set this process changed, kept by its set
+   * transactions: this process alone writes the file while it has it open
+   * (see the class notes), so the count stays exact without a row of its own
+   * that a gateway of an earlier version, writing the file later, would leave
+   * behind.
+   */
+  private readonly sizes = new Map<string, number>();
   private readonly clock: Clock;
   private readonly sweepBatch: number;
   private readonly flush: boolean;
@@ -237,6 +246,7 @@ export class EmbeddedStore implements Store {
   private adoptLegacySet(k: string): void {
     const legacy = this.entries.get(k);
     if (legacy === undefined || !Array.isArray(legacy.v)) return;
+    this.sizes.delete(k);
     for (const m of legacy.v) if (typeof m === 'string') void this.sets.put(EmbeddedStore.row(k, m), m);
     void this.entries.remove(k);
   }
@@ -247,19 +257,49 @@ export class EmbeddedStore implements Store {
   }
 
   addToSet(key: string, member: string): Promise<void> {
-    const k = EmbeddedStore.k(key);
-    return this.tx(() => {
-      this.adoptLegacySet(k);
-      void this.sets.put(EmbeddedStore.row(k, member), member);
-    });
+    return this.changeSet(key, member, true);
   }
 
   removeFromSet(key: string, member: string): Promise<void> {
+    return this.changeSet(key, member, false);
+  }
+
+  /** Adds (`add`) or removes `member` in one transaction, keeping the set's {@link sizes} entry. */
+  private changeSet(key: string, member: string, add: boolean): Promise<void> {
     const k = EmbeddedStore.k(key);
     return this.tx(() => {
       this.adoptLegacySet(k);
-      void this.sets.remove(EmbeddedStore.row(k, member));
+      const row = EmbeddedStore.row(k, member);
+      if ((this.sets.get(row) === undefined) !== add) return;
+      const size = this.sizes.get(k) ?? this.countRows(k);
+      if (add) void this.sets.put(row, member);
+      else void this.sets.remove(row);
+      this.sizes.set(k, size + (add ? 1 : -1));
+    }).catch((err: unknown) => {
+      // Not committed: counted again from the rows by the next change.
+      this.sizes.delete(k);
+      throw err;
     });
+  }
+
+  /** The number of `sets` rows of the set stored under `k` (counted by LMDB, values not read). */
+  private countRows(k: string): number {
+    return this.sets.getCount({ start: `${k}${SEP}`, end: `${k}${SEP_END}` });
+  }
+
+  /**
+   * How many members the set has: the count this process keeps once it has
+   * changed the set; before, LMDB counts its rows (without reading them).
+   */
+  setSize(key: string): Promise<number> {
+    try {
+      const k = EmbeddedStore.k(key);
+      const legacy = this.entries.get(k);
+      if (legacy !== undefined && Array.isArray(legacy.v)) return this.members(key).then((m) => m.length);
+      return Promise.resolve(this.sizes.get(k) ?? this.countRows(k));
+    } catch (err) {
+      return Promise.reject(unavailable(err));
+    }
   }
 
   members(key: string): Promise<string[]> {

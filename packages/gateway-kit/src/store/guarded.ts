@@ -1,3 +1,4 @@
+import { countMembers } from '@mcp-gateway/internal/capped-index';
 import { OAuthError, type Store } from '@mcp-gateway/oauth-dynamicclient';
 
 /**
@@ -48,6 +49,7 @@ export function guardedStore(inner: Store, timeoutMs = 3000): Store {
     addToSet: (key, member) => guard('addToSet', inner.addToSet(key, member)),
     removeFromSet: (key, member) => guard('removeFromSet', inner.removeFromSet(key, member)),
     members: (key) => guard('members', inner.members(key)),
+    setSize: (key) => guard('setSize', countMembers(inner, key)),
     close: () => inner.close(),
   };
 }

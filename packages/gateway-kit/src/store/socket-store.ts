@@ -147,6 +147,9 @@ export class SocketStore implements Store {
   members(key: string): Promise<string[]> {
     return this.call({ m: 'members', k: key });
   }
+  setSize(key: string): Promise<number> {
+    return this.call({ m: 'setSize', k: key });
+  }
   ping(): Promise<void> {
     return this.call({ m: 'ping' });
   }

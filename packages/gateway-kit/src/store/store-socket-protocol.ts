@@ -35,6 +35,7 @@ export const storeRequest = z.discriminatedUnion('m', [
   z.strictObject({ i: id, m: z.literal('addToSet'), k: key, s: z.string() }),
   z.strictObject({ i: id, m: z.literal('removeFromSet'), k: key, s: z.string() }),
   z.strictObject({ i: id, m: z.literal('members'), k: key }),
+  z.strictObject({ i: id, m: z.literal('setSize'), k: key }),
   z.strictObject({ i: id, m: z.literal('ping') }),
 ]);
 

@@ -13,6 +13,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
+import { countMembers } from '@mcp-gateway/internal/capped-index';
 import { isStoreUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import { connectSocket, socketAddress, type SocketAddress } from './socket-address.js';
 import { readLines, storeRequest, type StoreRequest } from './store-socket-protocol.js';
@@ -87,6 +88,8 @@ function run(store: Store, q: StoreRequest): Promise<unknown> {
       return store.removeFromSet(q.k, q.s);
     case 'members':
       return store.members(q.k);
+    case 'setSize':
+      return countMembers(store, q.k);
     case 'ping':
       return store.ping ? store.ping() : store.get('gateway:ping').then(() => undefined);
   }

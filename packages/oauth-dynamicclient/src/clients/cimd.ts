@@ -1,8 +1,8 @@
+import { CappedIndex } from '@mcp-gateway/internal/capped-index';
 import type { Clock } from '../clock.js';
 import type { AuditEmitter } from '../audit/events.js';
 import { invalidClient, OAuthError, type Logger } from '../http/errors.js';
 import type { Store } from '../store/types.js';
-import { CappedIndex } from './capped-index.js';
 import { normalizeClientMetadata, type ClientMetadata, type MetadataPolicy } from './metadata.js';
 import {
   safeFetch,

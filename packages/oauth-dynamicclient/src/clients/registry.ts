@@ -1,3 +1,4 @@
+import { CappedIndex } from '@mcp-gateway/internal/capped-index';
 import type { AuditEmitter, ClientDeletionReason } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { epochSeconds } from '../clock.js';
@@ -7,7 +8,6 @@ import { hashSecret, verifySecret } from '../secrets.js';
 import type { Store } from '../store/types.js';
 import type { CimdResolver } from './cimd.js';
 import { looksLikeCimdClientId } from './cimd.js';
-import { CappedIndex } from './capped-index.js';
 import {
   normalizeClientMetadata,
   usesClientSecret,

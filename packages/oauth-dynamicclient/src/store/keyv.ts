@@ -66,7 +66,10 @@ export interface KeyvStoreOptions {
  * in-process lock, so they are atomic only while ONE process uses the
  * backend; for several instances use `RedisStore` (`@mcp-gateway/oauth-dynamicclient/redis`).
  */
-export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
+export function keyvStore(
+  keyv: Keyv,
+  options: KeyvStoreOptions = {},
+): Store & Required<Pick<Store, 'setSize'>> {
   // Keyv swallows backend errors by default (a failed read looks like a
   // missing key: an unknown client, a token that is not revoked). Make them
   // throw, so an outage becomes StoreUnavailableError (503) instead.
@@ -175,6 +178,10 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
       const env = await read(key);
       return Array.isArray(env?.v) ? [...(env.v as string[])] : [];
     },
+    async setSize(key) {
+      const env = await read(key);
+      return Array.isArray(env?.v) ? env.v.length : 0;
+    },
     async close() {
       await keyv.disconnect();
     },
@@ -186,7 +193,7 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): Store {
  * and is lost on restart.
  */
 export class MemoryStore implements Store {
-  private readonly inner: Store;
+  private readonly inner: ReturnType<typeof keyvStore>;
   constructor(options: KeyvStoreOptions = {}) {
     this.inner = keyvStore(new Keyv(), options);
   }
@@ -216,6 +223,9 @@ export class MemoryStore implements Store {
   }
   members(key: string) {
     return this.inner.members(key);
+  }
+  setSize(key: string) {
+    return this.inner.setSize(key);
   }
   close() {
     return this.inner.close();

@@ -249,6 +249,11 @@ export class RedisStore implements Store {
     return Array.isArray(out) ? out.map(String) : [];
   }
 
+  /** `SCARD`: O(1). */
+  async setSize(key: string): Promise<number> {
+    return Number(await this.cmd(['SCARD', this.k(key)]));
+  }
+
   async close(): Promise<void> {
     const client = this.owned;
     if (!client || this.closed) return;

@@ -43,6 +43,14 @@ export interface Store {
   removeFromSet(key: string, member: string): Promise<void>;
   /** Every member of the set under `key` (empty when absent). */
   members(key: string): Promise<string[]>;
+  /**
+   * Optional: how many members the set under `key` has (0 when absent),
+   * without reading them (Redis `SCARD`). The capped indexes (dynamic
+   * clients, cached metadata documents, the gateway's session bindings)
+   * count with it on every admission; a store without it is counted with
+   * {@link members}, which reads the whole set.
+   */
+  setSize?(key: string): Promise<number>;
   /** Releases connections. The store is unusable afterwards. */
   close(): Promise<void>;
   /**

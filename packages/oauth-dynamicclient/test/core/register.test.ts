@@ -1,5 +1,7 @@
 import { listen } from '@mcp-gateway/testkit';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { MemoryStore } from '../../src/store/index.js';
 import { json, nativeClient, testServer } from '../helpers/server.js';
 
 type Body = Record<string, unknown>;
@@ -414,6 +416,20 @@ describe('registration hygiene', () => {
     }
   });
 
+  it('cap: a registration under registration.maxClients counts the client index without reading it', async () => {
+    const clock = new ManualClock(1_800_000_000_000);
+    const store = new IndexReadCounter({ clock });
+    const { call } = testServer({
+      clock,
+      store,
+      registration: { maxClients: 5 },
+      rateLimits: { register: false },
+      clientReapIntervalMs: 0,
+    });
+    for (let i = 0; i < 3; i++) expect((await register(call, nativeClient)).res.status).toBe(201);
+    expect(store.indexReads).toBe(0);
+  });
+
   it('client TTL: a client never used is reaped after unusedClientTtlMs; deletion hooks run', async () => {
     // reap() by hand here; the timer is tested in reaper.test.ts.
     const { server, clock, audit } = testServer({ clientReapIntervalMs: 0 });
@@ -502,3 +518,12 @@ describe('grant policy hook', () => {
     );
   });
 });
+
+/** A memory store counting the reads of the whole dynamic-client index. */
+class IndexReadCounter extends MemoryStore {
+  indexReads = 0;
+  override members(key: string) {
+    if (key === 'clients:index') this.indexReads++;
+    return super.members(key);
+  }
+}
