@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   AuthError,
   createAuthFetch,
+  DiscoveryError,
   createOAuthSession,
   discover,
   MemoryTokenStore,
@@ -289,6 +290,50 @@ describe('MCP 2026-07-28 authorization, client side', () => {
       expect(s.hits).toContain('GET /.well-known/oauth-authorization-server/as-a');
       expect(s.hits.some((h) => h.includes('openid-configuration'))).toBe(false);
     });
+  });
+
+  describe('authorization-server-discovery: the metadata issuer is identical to the issuer identifier', () => {
+    it.each([
+      ['a trailing slash', (base: string) => `${base}/`],
+      [
+        'an upper-case scheme and host',
+        (base: string) => base.replace('http://127.0.0.1', 'HTTP://127.0.0.1'),
+      ],
+    ])(
+      'issuer identity: metadata naming the issuer with %s is refused (issuer_mismatch), nothing is stored',
+      async (_what, spell) => {
+        const s = await startFakeServer({
+          'POST /mcp': challenge401,
+          '/prm': (_req, base) => json({ resource: `${base}/mcp`, authorization_servers: [base] }),
+          '/.well-known/oauth-authorization-server': (_req, base) =>
+            json({
+              issuer: spell(base),
+              authorization_endpoint: `${base}/authorize`,
+              token_endpoint: `${base}/token`,
+              registration_endpoint: `${base}/register`,
+              code_challenge_methods_supported: ['S256'],
+              response_types_supported: ['code'],
+            }),
+        });
+        servers.push(s);
+        const base = s.url.replace(/\/$/, '');
+        const store = new MemoryTokenStore();
+        const browser = autoBrowser();
+        const sess = createOAuthSession({
+          serverUrl: `${base}/mcp`,
+          store,
+          openBrowser: false,
+          onAuthorizationUrl: browser.onAuthorizationUrl,
+        });
+        const err = await sess.login().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DiscoveryError);
+        expect((err as DiscoveryError).code).toBe('issuer_mismatch');
+        expect((err as Error).message).toContain(`expected ${JSON.stringify(base)}`);
+        expect(browser.urls).toEqual([]);
+        expect(await store.list(`${base}/mcp`)).toEqual([]);
+        expect(s.hits.some((h) => h.includes('/register') || h.includes('/token'))).toBe(false);
+      },
+    );
   });
 
   describe('SEP-2350: step-up keeps the scopes already granted', () => {
