@@ -2,9 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   AuthError,
   createAuthFetch,
+  DiscoveryError,
   createOAuthSession,
   discover,
   MemoryTokenStore,
+  type Clock,
   type Logger,
   type OAuthSession,
 } from '../src/index.js';
@@ -46,6 +48,7 @@ function session(
   store = new MemoryTokenStore(),
   logger?: Logger,
   clientId?: string,
+  clock?: Clock,
 ): OAuthSession & { browser: ReturnType<typeof autoBrowser> } {
   const browser = autoBrowser();
   const out = createOAuthSession({
@@ -55,6 +58,7 @@ function session(
     onAuthorizationUrl: browser.onAuthorizationUrl,
     ...(logger ? { logger } : {}),
     ...(clientId ? { staticClient: { client_id: clientId } } : {}),
+    ...(clock ? { clock } : {}),
   });
   return Object.assign(out, { browser });
 }
@@ -291,6 +295,50 @@ describe('MCP 2026-07-28 authorization, client side', () => {
     });
   });
 
+  describe('authorization-server-discovery: the metadata issuer is identical to the issuer identifier', () => {
+    it.each([
+      ['a trailing slash', (base: string) => `${base}/`],
+      [
+        'an upper-case scheme and host',
+        (base: string) => base.replace('http://127.0.0.1', 'HTTP://127.0.0.1'),
+      ],
+    ])(
+      'issuer identity: metadata naming the issuer with %s is refused (issuer_mismatch), nothing is stored',
+      async (_what, spell) => {
+        const s = await startFakeServer({
+          'POST /mcp': challenge401,
+          '/prm': (_req, base) => json({ resource: `${base}/mcp`, authorization_servers: [base] }),
+          '/.well-known/oauth-authorization-server': (_req, base) =>
+            json({
+              issuer: spell(base),
+              authorization_endpoint: `${base}/authorize`,
+              token_endpoint: `${base}/token`,
+              registration_endpoint: `${base}/register`,
+              code_challenge_methods_supported: ['S256'],
+              response_types_supported: ['code'],
+            }),
+        });
+        servers.push(s);
+        const base = s.url.replace(/\/$/, '');
+        const store = new MemoryTokenStore();
+        const browser = autoBrowser();
+        const sess = createOAuthSession({
+          serverUrl: `${base}/mcp`,
+          store,
+          openBrowser: false,
+          onAuthorizationUrl: browser.onAuthorizationUrl,
+        });
+        const err = await sess.login().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DiscoveryError);
+        expect((err as DiscoveryError).code).toBe('issuer_mismatch');
+        expect((err as Error).message).toContain(`expected ${JSON.stringify(base)}`);
+        expect(browser.urls).toEqual([]);
+        expect(await store.list(`${base}/mcp`)).toEqual([]);
+        expect(s.hits.some((h) => h.includes('/register') || h.includes('/token'))).toBe(false);
+      },
+    );
+  });
+
   describe('SEP-2350: step-up keeps the scopes already granted', () => {
     it('step-up authorization flow: on 403 insufficient_scope the new request asks for the granted scopes plus the challenge scope', async () => {
       const s = await start();
@@ -317,6 +365,104 @@ describe('MCP 2026-07-28 authorization, client side', () => {
       expect(sess.browser.urls).toHaveLength(2);
       // The request, and its one retry after the step-up.
       expect(s.bearers).toHaveLength(2);
+    });
+  });
+
+  describe('SEP-2350 / SEP-2207: re-authorization keeps the requested scopes, and refresh tokens', () => {
+    /** A clock the test moves, and the scope of each announced `/authorize` as a sorted list. */
+    const clock = () => {
+      let now = Date.now();
+      return { now: () => now, advance: (ms: number) => void (now += ms) };
+    };
+    const scopes = (url: string) => new URL(url).searchParams.get('scope')?.split(' ').sort();
+    const TWO_HOURS = 2 * 3600_000;
+
+    it.each([
+      { offline: false, expected: ['a', 'b'] },
+      { offline: true, expected: ['a', 'b', 'offline_access'] },
+    ])(
+      'scope selection: challenge `a`, 403 step-up to `b`, then an expired token without a refresh token: the next /authorize asks for `a b` (offline_access listed: $offline)',
+      async ({ offline, expected }) => {
+        const s = await start();
+        s.challengeScope = 'a';
+        s.as.a.scopesSupported = ['a', 'b', ...(offline ? ['offline_access'] : [])];
+        s.as.a.refreshTokens = 'never';
+        const c = clock();
+        const sess = session(s, new MemoryTokenStore(), undefined, undefined, c);
+        expect(await ping(s, sess)).toBe(200);
+        expect(scopes(sess.browser.urls[0]!)).toEqual(offline ? ['a', 'offline_access'] : ['a']);
+        s.requiredScope = 'b';
+        expect(await ping(s, sess)).toBe(200);
+        expect(scopes(sess.browser.urls[1]!)).toEqual(expected);
+        c.advance(TWO_HOURS);
+        // The 401 names `a` only: the new sign-in still asks for `b`, so no second step-up follows.
+        expect(await ping(s, sess)).toBe(200);
+        expect(sess.browser.urls.map(scopes)).toEqual([
+          offline ? ['a', 'offline_access'] : ['a'],
+          expected,
+          expected,
+        ]);
+        expect((await sess.credentials())?.requested_scope).toBe('a b');
+      },
+    );
+
+    it('refresh tokens: a step-up asks for offline_access too, so a server that issues refresh tokens only for it keeps issuing them', async () => {
+      const s = await start();
+      s.challengeScope = 'a';
+      s.as.a.scopesSupported = ['a', 'b', 'offline_access'];
+      s.as.a.refreshTokens = 'offline-access';
+      const c = clock();
+      const sess = session(s, new MemoryTokenStore(), undefined, undefined, c);
+      expect(await ping(s, sess)).toBe(200);
+      s.requiredScope = 'b';
+      expect(await ping(s, sess)).toBe(200);
+      expect(scopes(sess.browser.urls[1]!)).toEqual(['a', 'b', 'offline_access']);
+      const stepped = (await sess.credentials())?.tokens;
+      expect(stepped?.refresh_token).toBeDefined();
+      c.advance(TWO_HOURS);
+      expect(await ping(s, sess)).toBe(200);
+      expect(sess.browser.urls).toHaveLength(2);
+      expect(s.as.a.tokenRequests.at(-1)?.get('refresh_token')).toBe(stepped?.refresh_token);
+    });
+
+    it('refresh tokens: a token response without a refresh token (a sign-in, or a refresh) keeps the stored one', async () => {
+      const s = await start();
+      s.challengeScope = 'a';
+      // Registered for `a b` (the resource's scopes): the step-up signs in with the same client.
+      s.resourceScopes = ['a', 'b'];
+      s.as.a.refreshTokens = 'first-grant';
+      s.as.a.rotateRefresh = false;
+      const c = clock();
+      const sess = session(s, new MemoryTokenStore(), undefined, undefined, c);
+      expect(await ping(s, sess)).toBe(200);
+      const first = (await sess.credentials())?.tokens?.refresh_token;
+      expect(first).toBeDefined();
+      s.requiredScope = 'b';
+      expect(await ping(s, sess)).toBe(200);
+      expect(sess.browser.urls).toHaveLength(2);
+      expect(s.as.a.registrations).toHaveLength(1);
+      expect((await sess.credentials())?.tokens?.refresh_token).toBe(first);
+      for (let i = 0; i < 2; i++) {
+        c.advance(TWO_HOURS);
+        expect(await ping(s, sess)).toBe(200);
+        expect((await sess.credentials())?.tokens?.refresh_token).toBe(first);
+      }
+      expect(sess.browser.urls).toHaveLength(2);
+      const refreshes = s.as.a.tokenRequests.filter((f) => f.get('grant_type') === 'refresh_token');
+      expect(refreshes.map((f) => f.get('refresh_token'))).toEqual([first, first]);
+    });
+
+    it('scope selection: an explicit login scope is sent as given and replaces the scopes asked for earlier', async () => {
+      const s = await start();
+      s.challengeScope = 'a';
+      s.as.a.scopesSupported = ['a', 'b', 'offline_access'];
+      const sess = session(s);
+      expect(await ping(s, sess)).toBe(200);
+      s.requiredScope = 'b';
+      expect(await ping(s, sess)).toBe(200);
+      await sess.login({ scope: 'c' });
+      expect(new URL(sess.browser.urls[2]!).searchParams.get('scope')).toBe('c');
+      expect((await sess.credentials())?.requested_scope).toBe('c');
     });
   });
 });

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '@mcp-gateway/internal/host';
 import { invalidRedirectUri } from '../http/errors.js';
 
 /** Hosts `http` redirect URIs may use (RFC 8252 §7.3 loopback, plus `localhost`). */
@@ -93,4 +94,22 @@ export function redirectHost(uri: string): string {
   } catch {
     return uri.slice(0, 100);
   }
+}
+
+/**
+ * True when `uris` is not empty and every one points at this computer (`localhost`, a
+ * `*.localhost` name, 127.0.0.0/8 or `[::1]`, over `http` or `https`): any program on the user's
+ * machine can listen there, so whoever gets the code need not be the client the page names.
+ */
+export function onlyLocalRedirects(uris: readonly string[]): boolean {
+  return (
+    uris.length > 0 &&
+    uris.every((uri) => {
+      if (!URL.canParse(uri)) return false;
+      const u = new URL(uri);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
+      const host = u.hostname.replace(/\.$/, '');
+      return isLoopbackHost(host) || host.endsWith('.localhost');
+    })
+  );
 }

@@ -1,5 +1,5 @@
 import type { Client } from '../clients/records.js';
-import { redirectHost } from '../clients/redirect-uri.js';
+import { onlyLocalRedirects, redirectHost } from '../clients/redirect-uri.js';
 import type { Route, ServerContext } from '../context.js';
 import { readForm } from '../http/body.js';
 import { OAuthError } from '../http/errors.js';
@@ -102,6 +102,10 @@ async function renderConsent(
       ...(client.metadata.client_uri ? { uri: client.metadata.client_uri } : {}),
       ...(client.metadata.policy_uri ? { policyUri: client.metadata.policy_uri } : {}),
       ...(client.metadata.tos_uri ? { tosUri: client.metadata.tos_uri } : {}),
+      // Pre-registered clients are the administrator's: only the others get the warning.
+      ...(client.kind !== 'static' && onlyLocalRedirects(client.metadata.redirect_uris)
+        ? { localRedirectsOnly: true }
+        : {}),
     },
     redirectHost: redirectHost(consent.redirectUri),
     scopes: consent.scopes,

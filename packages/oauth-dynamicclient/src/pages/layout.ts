@@ -38,6 +38,12 @@ export interface ConsentPageModel {
     uri?: string;
     policyUri?: string;
     tosUri?: string;
+    /**
+     * Set for a CIMD or dynamically registered client whose redirect URIs all point at the user's
+     * computer (`localhost`, 127.0.0.0/8, `[::1]`): any local program could claim to be this
+     * client, so the page warns about it (MCP 2026-07-28, Localhost Redirect URI Risks).
+     */
+    localRedirectsOnly?: boolean;
   };
   /** Host (or scheme for private-use URIs) the browser will be sent to after approval. */
   redirectHost: string;
@@ -90,7 +96,8 @@ h1{font-size:1.35rem;margin:0 0 1rem}.muted{color:#5b6475;font-size:.9rem}.badge
 ul{padding-left:1.2rem}code{background:#f0f1f4;border-radius:4px;padding:0 .25rem;word-break:break-all}
 .actions{display:flex;gap:.75rem;margin-top:1.5rem}button{font:inherit;padding:.6rem 1.2rem;border-radius:8px;border:1px solid #c7ccd6;background:#fff;cursor:pointer}
 button.primary{background:#1f6feb;color:#fff;border-color:#1f6feb}label{display:block;margin:.75rem 0 .25rem}input{font:inherit;width:100%;padding:.5rem;border:1px solid #c7ccd6;border-radius:6px}
-.error{color:#a4000f}.links{font-size:.9rem}.links a{margin-right:1rem}`;
+.error{color:#a4000f}.links{font-size:.9rem}.links a{margin-right:1rem}
+.warning{background:#fff3d6;color:#4d3300;border-left:4px solid #b36b00;border-radius:8px;padding:.75rem 1rem;margin:1rem 0}.warning h2{font-size:1rem;margin:0 0 .25rem}.warning p{margin:0}`;
 
 /** Wraps a body in the document shell with a per-response CSP nonce for styles. */
 export function document(

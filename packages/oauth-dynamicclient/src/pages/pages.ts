@@ -41,6 +41,28 @@ function noticeBody(m: NoticePageModel): SafeHtml {
     <p class="muted">You can close this window.</p>`;
 }
 
+/**
+ * The warning for a CIMD or self-registered client that only redirects to this computer. MCP
+ * 2026-07-28, Security Considerations, "Localhost Redirect URI Risks": "Client ID Metadata
+ * Documents cannot prevent `localhost` URL impersonation by themselves"; authorization servers
+ * "**SHOULD** display additional warnings for `localhost`-only redirect URIs".
+ */
+function localRedirectWarning(name: string): SafeHtml {
+  return html`<section
+    class="warning"
+    id="local-redirect-warning"
+    role="note"
+    aria-labelledby="local-redirect-warning-title"
+  >
+    <h2 id="local-redirect-warning-title">Only continue if you started this sign-in</h2>
+    <p>
+      This application gets its answer at an address on your own computer. Any program running on your
+      computer could claim to be ${bdi(name)}. Allow only if you started this sign-in from that application
+      just now.
+    </p>
+  </section>`;
+}
+
 function consentBody(m: ConsentPageModel): SafeHtml {
   const name = m.client.name ?? m.client.id;
   const badge =
@@ -61,6 +83,7 @@ function consentBody(m: ConsentPageModel): SafeHtml {
   ).filter((l) => l[2] !== undefined);
   return html`<h1>Authorize <span id="client-name">${bdi(name)}</span>?</h1>
     <p>${badge}</p>
+    ${m.client.localRedirectsOnly ? localRedirectWarning(name) : ''}
     <p>
       <strong id="client-display">${bdi(name)}</strong> wants to access
       <strong>${bdi(m.resourceName ?? m.resource)}</strong> as

@@ -1,6 +1,7 @@
 import { listen } from '@mcp-gateway/testkit';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
+import { onlyLocalRedirects } from '../../src/clients/redirect-uri.js';
 import { MemoryStore } from '../../src/store/index.js';
 import { json, nativeClient, testServer } from '../helpers/server.js';
 
@@ -239,6 +240,20 @@ describe('redirect URI rules', () => {
     const { res, body } = await register(call, { ...nativeClient, redirect_uris: [uri] });
     expect(res.status).toBe(201);
     expect(body.redirect_uris).toEqual([uri]);
+  });
+
+  it.each([
+    [['http://127.0.0.1:7777/cb'], true],
+    [['http://localhost/cb', 'http://[::1]:9000/cb'], true],
+    [['https://LOCALHOST/cb', 'https://localhost./cb', 'https://app.localhost/cb'], true],
+    [['https://localhost.evil.com/cb'], false],
+    [['https://good.com/cb'], false],
+    [['com.example.app:/oauth2redirect'], false],
+    [['http://localhost/cb', 'com.example.app:/oauth2redirect'], false],
+    [['http://127.0.0.1/cb', 'https://good.com/cb'], false],
+    [[], false],
+  ])('localhost-only redirect URIs (consent page warning): %j → %s', (uris, local) => {
+    expect(onlyLocalRedirects(uris)).toBe(local);
   });
 
   it('redirect allow-list: exact strings and patterns only', async () => {

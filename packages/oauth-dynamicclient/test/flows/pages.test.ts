@@ -11,6 +11,9 @@ import { localIdentityProvider } from '../../src/idp/local.js';
 import { html } from '../../src/pages/html.js';
 import { localUsers, startAs, type TestAs, TEST_PASSWORD_COST } from './helpers.js';
 
+/** The accessible name of the consent page's localhost warning. */
+const LOCAL_WARNING = 'Only continue if you started this sign-in';
+
 const XSS_NAME = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>"'&`;
 
 let browser: Chromium;
@@ -32,6 +35,14 @@ beforeAll(async () => {
   });
   t = await startAs({
     identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
+    staticClients: [
+      {
+        client_id: 'static-local',
+        client_name: 'Admin Tool',
+        redirect_uris: [`${clientApp.url}/cb`],
+        token_endpoint_auth_method: 'none',
+      },
+    ],
   });
   const reg = await t.as.clients.register({
     redirect_uris: [`${clientApp.url}/cb`],
@@ -47,11 +58,11 @@ afterAll(async () => {
   await attacker?.close();
 });
 
-function authorizeUrl(client = clientId): string {
+function authorizeUrl(client = clientId, redirectUri = `${clientApp.url}/cb`): string {
   const u = new URL(`${t.url}/authorize`);
   u.search = new URLSearchParams({
     client_id: client,
-    redirect_uri: `${clientApp.url}/cb`,
+    redirect_uri: redirectUri,
     response_type: 'code',
     state: 'browser-state',
     code_challenge: 'c'.repeat(43),
@@ -61,10 +72,10 @@ function authorizeUrl(client = clientId): string {
 }
 
 /** Signs in through the local login form and returns the page showing the consent form. */
-async function toConsent(page: Page, client = clientId): Promise<void> {
+async function toConsent(page: Page, client = clientId, redirectUri?: string): Promise<void> {
   // Consent is remembered: withdraw earlier grants so the page shows again.
   for (const g of await t.as.grants.list('local:alice')) await t.as.grants.revoke(g.id);
-  await page.goto(authorizeUrl(client));
+  await page.goto(authorizeUrl(client, redirectUri));
   await page.fill('#username', 'alice');
   await page.fill('#password', 'correct horse battery staple');
   await Promise.all([page.waitForURL(/\/consent\?flow=/), page.click('#sign-in')]);
@@ -264,6 +275,57 @@ describe('HTML pages in headless Chromium', () => {
     await context.close();
   });
 
+  it('localhost redirect risks (MCP 2026-07-28): a self-registered client whose redirect URIs are all on this computer gets a warning, a labelled note, its name as text', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await toConsent(page);
+    const note = page.getByRole('note', { name: LOCAL_WARNING });
+    expect(await note.isVisible()).toBe(true);
+    const text = (await note.innerText()).replace(/\s+/g, ' ');
+    expect(text).toContain('Any program running on your computer could claim to be');
+    expect(text).toContain(XSS_NAME);
+    expect(await note.locator('bdi').textContent()).toBe(XSS_NAME);
+    expect(await note.locator('img, script').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss)).toBeUndefined();
+    // Before the decision: the warning comes before the buttons in reading order.
+    const order = await page.evaluate(() => {
+      const warning = document.getElementById('local-redirect-warning')!;
+      const approve = document.getElementById('approve')!;
+      return warning.compareDocumentPosition(approve) & Node.DOCUMENT_POSITION_FOLLOWING;
+    });
+    expect(order).toBeTruthy();
+    await context.close();
+  });
+
+  it('localhost redirect risks: no warning for an https redirect URI, for a client with one https redirect among loopback ones, or for a pre-registered client (a loopback-only one has it)', async () => {
+    const web = await t.as.clients.register({
+      redirect_uris: ['https://client.example/cb'],
+      client_name: 'Web App',
+      token_endpoint_auth_method: 'none',
+    });
+    const mixed = await t.as.clients.register({
+      redirect_uris: [`${clientApp.url}/cb`, 'https://client.example/cb'],
+      application_type: 'native',
+      client_name: 'Mixed App',
+      token_endpoint_auth_method: 'none',
+    });
+    // The self-registered loopback-only client first: the same page with the warning.
+    const cases: Array<[string, string | undefined, boolean]> = [
+      [clientId, undefined, true],
+      [web.client.client_id, 'https://client.example/cb', false],
+      [mixed.client.client_id, undefined, false],
+      ['static-local', undefined, false],
+    ];
+    for (const [id, redirectUri, warned] of cases) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await toConsent(page, id, redirectUri);
+      expect(await page.locator('#local-redirect-warning').count(), id).toBe(warned ? 1 : 0);
+      expect((await page.locator('main').innerText()).includes('claim to be'), id).toBe(warned);
+      await context.close();
+    }
+  });
+
   it('cimd: the consent page shows the whole metadata URL, wrapped on a narrow screen, never a "verified domain"; the redirect host stays', async () => {
     let docUrl = '';
     const doc = await listen(() =>
@@ -305,6 +367,8 @@ describe('HTML pages in headless Chromium', () => {
       );
       expect(await page.locator('main').innerText()).not.toMatch(/verified/i);
       expect(await page.textContent('#redirect-host')).toBe(`http://${new URL(clientApp.url).host}`);
+      // Its only redirect URI is on this computer: the localhost warning shows (MCP 2026-07-28).
+      expect(await page.getByRole('note', { name: LOCAL_WARNING }).isVisible()).toBe(true);
       // Wrapped: nothing sticks out of the card or the screen.
       const fit = await page.evaluate(() => {
         const main = document.querySelector('main')!;

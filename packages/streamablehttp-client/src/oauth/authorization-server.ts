@@ -47,9 +47,9 @@ export function authorizationServerMetadataUrls(issuer: URL): string[] {
 
 /**
  * Fetches the authorization server's metadata and checks that its `issuer` is
- * exactly `issuer` (RFC 8414 §3.3; a mismatch is a mix-up attack and fails
- * hard). Locations that answer non-200 are skipped; a 200 that is not valid
- * metadata is an error.
+ * exactly `issuer`, character for character (RFC 8414 §3.3; a mismatch is a
+ * mix-up attack and fails hard with `issuer_mismatch`). Locations that answer
+ * non-200 are skipped; a 200 that is not valid metadata is an error.
  */
 export async function discoverAuthorizationServer(
   issuer: string,
@@ -68,7 +68,23 @@ export async function discoverAuthorizationServer(
       `no authorization server metadata for ${issuerUrl.href} (tried ${found.tried.join(', ')})`,
     );
   }
-  return { url: found.url, metadata: await readMetadata(found.url, found.response, issuerUrl) };
+  const metadata = await readMetadata(found.url, found.response, issuerUrl, issuer);
+  // MCP 2026-07-28, Authorization Server Metadata Discovery: "the `issuer` value in the document
+  // **MUST** be identical to the issuer identifier used to construct the well-known URL. If they
+  // differ, the client **MUST NOT** use the metadata." oauth4webapi compares `new URL(…).href` of
+  // both, which takes `https://as.example/` or `HTTPS://AS.EXAMPLE:443` for `https://as.example`:
+  // the raw strings are compared here (RFC 3986 §6.2.1 simple string comparison).
+  if (metadata.issuer !== issuer) throw issuerMismatch(found.url, metadata.issuer, issuer);
+  return { url: found.url, metadata };
+}
+
+/** The `issuer_mismatch` error of metadata at `url` naming `got` instead of `expected`. */
+function issuerMismatch(url: string, got: unknown, expected: string, cause?: unknown): DiscoveryError {
+  return new DiscoveryError(
+    'issuer_mismatch',
+    `authorization server metadata at ${url} names issuer ${JSON.stringify(got)}, expected ${JSON.stringify(expected)} (the issuer must be identical, character for character); not using it`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** How a 2025-03-26 server's authorization server was found. */
@@ -143,11 +159,15 @@ async function firstMetadataDocument(
   return { tried };
 }
 
-/** Validates a metadata document (oauth4webapi, then the fields we use) and its `issuer` against `issuerUrl`. */
+/**
+ * Validates a metadata document (oauth4webapi, then the fields we use) and its `issuer` against
+ * `issuerUrl`; errors name the issuer as `expected`.
+ */
 async function readMetadata(
   url: string,
   response: Response,
   issuerUrl: URL,
+  expected = issuerUrl.href,
 ): Promise<AuthorizationServerMetadata> {
   const contentType = response.headers.get('content-type');
   const copy = response.clone();
@@ -169,11 +189,7 @@ async function readMetadata(
     if (err instanceof DiscoveryError) throw err;
     if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
       const got = (err.cause as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
-      throw new DiscoveryError(
-        'issuer_mismatch',
-        `authorization server metadata at ${url} names issuer ${JSON.stringify(got)}, expected ${JSON.stringify(issuerUrl.href)}`,
-        { cause: err },
-      );
+      throw issuerMismatch(url, got, expected, err);
     }
     const body = await copy.text().catch(() => '');
     const what =

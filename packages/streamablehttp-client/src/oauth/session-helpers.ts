@@ -1,6 +1,5 @@
 /** Small pure helpers of `OAuthSession`. */
 import type { StoredClient } from '../store/types.js';
-import type { AuthorizationServerMetadata } from './authorization-server.js';
 
 export function decodeJwtClaims(token: string): Record<string, unknown> | undefined {
   const parts = token.split('.');
@@ -14,22 +13,6 @@ export function decodeJwtClaims(token: string): Record<string, unknown> | undefi
 }
 
 export const scopeSet = (s: string | undefined) => new Set((s ?? '').split(/\s+/).filter(Boolean));
-
-/**
- * The discovered scope plus `offline_access` when the authorization server
- * lists it in `scopes_supported` (MCP 2026-07-28 refresh-token guidance,
- * SEP-2207: clients that want refresh tokens may ask for it; whether one is
- * issued stays the server's choice).
- */
-export function withOfflineAccess(
-  scope: string | undefined,
-  as: AuthorizationServerMetadata,
-): string | undefined {
-  if (!as.scopes_supported?.includes('offline_access')) return scope;
-  const set = scopeSet(scope);
-  set.add('offline_access');
-  return [...set].join(' ');
-}
 
 export function portOf(uri: string | undefined): number | undefined {
   if (!uri) return undefined;

@@ -285,12 +285,15 @@ export class OAuthSession {
 
   /**
    * Gets tokens now with the session's grant (the authorization-code flow:
-   * browser + loopback callback) and stores them.
+   * browser + loopback callback) and stores them. `scope` is sent as given;
+   * without it the request asks for the discovered (or configured) scope plus
+   * every scope asked for earlier at this authorization server, and
+   * `offline_access` when the server lists it.
    */
   async login(opts: { scope?: string } = {}): Promise<StoredTokens> {
     let tokens: StoredTokens | undefined;
     await this.store.withLock(this.server, async () => {
-      tokens = await this.signInLocked(opts);
+      tokens = await this.signInLocked(opts.scope === undefined ? {} : { exactScope: opts.scope });
       return undefined;
     });
     return tokens!;

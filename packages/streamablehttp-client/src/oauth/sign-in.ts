@@ -7,7 +7,13 @@
 import * as oauth from 'oauth4webapi';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { StoredClient, StoredDPoPKey, StoredTokens, TokenStore } from '../store/types.js';
+import type {
+  StoredClient,
+  StoredCredentials,
+  StoredDPoPKey,
+  StoredTokens,
+  TokenStore,
+} from '../store/types.js';
 import { STORE_FORMAT_VERSION } from '../store/types.js';
 import { authorizationCodeGrant } from './authorization-code.js';
 import type { AuthorizationServerMetadata } from './authorization-server.js';
@@ -19,7 +25,8 @@ import type { DPoPKeys } from './dpop.js';
 import { machineGrant, type MachineGrant } from './machine-grants.js';
 import type { OAuthHttp } from './oauth4.js';
 import { staticClientRecord } from './registration.js';
-import { portOf, withOfflineAccess } from './session-helpers.js';
+import { OFFLINE_ACCESS, selectScope, wantsOfflineAccess, type ScopeChoice } from './scope-selection.js';
+import { portOf, scopeSet } from './session-helpers.js';
 import type { OAuthGrant, OAuthSessionOptions } from './session-options.js';
 import { SignInClients } from './sign-in-client.js';
 import { toStoredTokens } from './token-record.js';
@@ -47,7 +54,10 @@ export interface SignInContext {
 
 /** What a sign-in asks for. */
 export interface SignInRequest {
+  /** The scopes the server needs now (a step-up); asked for with those asked for earlier. */
   scope?: string;
+  /** Sent as given, instead of the scope selection (an explicit `login --scope`). */
+  exactScope?: string;
   challenge?: BearerChallenge;
 }
 
@@ -71,7 +81,8 @@ export class SignIn {
     const d = await c.discover(req.challenge);
     const as = d.authorizationServer;
     const rec = await c.store.get(c.server, d.issuer);
-    const scope = req.scope ?? c.opts.scope ?? withOfflineAccess(d.scope, as);
+    const choice = this.scopeFor(req, d, rec, wantsOfflineAccess(c.opts.scope, as));
+    const { scope } = choice;
     const pinned = c.opts.callbackPort;
     const cb = await startCallbackServer({
       port:
@@ -94,7 +105,7 @@ export class SignIn {
           timeoutMs: c.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
           clientAuth: () => c.clientAuth(client, as),
           onBasicRefused: (reason) => c.onBasicRefused(as, reason),
-          finish: (tr) => this.store(d, client, tr, scope, proof?.key),
+          finish: (tr) => this.store(d, rec, client, tr, choice, proof?.key),
           successMessage: `mcp-streamablehttp-client is signed in to ${c.server}.`,
         });
         this.clients.signedIn();
@@ -114,13 +125,15 @@ export class SignIn {
     const { c } = this;
     const d = await c.discover(req.challenge);
     const as = d.authorizationServer;
-    const scope = req.scope ?? c.opts.scope ?? d.scope;
+    const rec = await c.store.get(c.server, d.issuer);
+    // Without a browser, `offline_access` only when configured (no refresh token is expected).
+    const choice = this.scopeFor(req, d, rec, scopeSet(c.opts.scope).has(OFFLINE_ACCESS));
+    const { scope } = choice;
     let client: StoredClient | undefined;
     if (c.opts.staticClient) {
       client = staticClientRecord(c.opts.staticClient, '', as);
       client.redirect_uris = [];
     }
-    const rec = await c.store.get(c.server, d.issuer);
     const proof = await c.dpop.forTokenRequest(as, rec?.dpop_key);
     const tr = await machineGrant({
       grant: c.grant as MachineGrant,
@@ -136,7 +149,7 @@ export class SignIn {
       log: c.log,
       onBasicRefused: (reason) => c.onBasicRefused(as, reason),
     });
-    const tokens = await this.store(d, client, tr, scope, proof?.key);
+    const tokens = await this.store(d, rec, client, tr, choice, proof?.key);
     c.log.info('obtained an access token', {
       grant: c.grant,
       issuer: d.issuer,
@@ -147,16 +160,45 @@ export class SignIn {
     return { tokens, issuer: d.issuer };
   }
 
-  /** Stores the tokens of a successful grant (with the client and the DPoP key that got them). */
+  /**
+   * The scope of a sign-in at `d`'s authorization server (see {@link selectScope}): the scopes
+   * asked for earlier there count only while the resource is the same.
+   */
+  private scopeFor(
+    req: SignInRequest,
+    d: Discovery,
+    rec: StoredCredentials | undefined,
+    offlineAccess: boolean,
+  ): ScopeChoice {
+    return selectScope({
+      exact: req.exactScope,
+      wanted: req.scope ?? this.c.opts.scope ?? d.scope,
+      requested: rec?.resource === d.resource ? rec.requested_scope : undefined,
+      offlineAccess,
+    });
+  }
+
+  /**
+   * Stores the tokens of a successful grant (with the client and the DPoP key that got them, and
+   * the scopes asked for). A response without a refresh token keeps the stored one when it is
+   * usable with what is stored now (same client, same DPoP key, same resource), as after a refresh
+   * that returns none (RFC 6749 §6: the old refresh token is discarded only for a new one). Some
+   * providers issue a refresh token only at the first consent; the grant it belongs to lives on.
+   */
   private async store(
     d: Discovery,
+    rec: StoredCredentials | undefined,
     client: StoredClient | undefined,
     tr: oauth.TokenEndpointResponse,
-    scope: string | undefined,
+    choice: ScopeChoice,
     dpopKey: StoredDPoPKey | undefined,
   ): Promise<StoredTokens> {
     const { c } = this;
-    const tokens = toStoredTokens(tr, { ...(scope ? { scope } : {}) }, c.clock.now());
+    const { scope, requested } = choice;
+    const kept = keptRefreshToken(rec, d, client, dpopKey);
+    const fallback = { ...(scope ? { scope } : {}), ...(kept ? { refresh_token: kept } : {}) };
+    const tokens = toStoredTokens(tr, fallback, c.clock.now());
+    if (kept && !tr.refresh_token) c.log.debug('no refresh token in the answer; keeping the stored one');
     await c.store.set({
       version: STORE_FORMAT_VERSION,
       server: c.server,
@@ -165,9 +207,29 @@ export class SignIn {
       ...(client ? { client } : {}),
       tokens,
       ...(dpopKey ? { dpop_key: dpopKey } : {}),
+      ...(requested ? { requested_scope: requested } : {}),
       updated_at: c.clock.now(),
     });
     if (dpopKey) c.dpop.stored(dpopKey);
     return tokens;
   }
+}
+
+/**
+ * The stored refresh token, when a new grant's tokens may keep it: the same client got them, with
+ * the same DPoP key (a DPoP-bound refresh token works only with its key, RFC 9449 §5), for the
+ * same resource.
+ */
+function keptRefreshToken(
+  rec: StoredCredentials | undefined,
+  d: Discovery,
+  client: StoredClient | undefined,
+  dpopKey: StoredDPoPKey | undefined,
+): string | undefined {
+  const refresh = rec?.tokens?.refresh_token;
+  if (!refresh || !client || rec.client?.client_id !== client.client_id) return undefined;
+  if (rec.resource !== d.resource) return undefined;
+  // The sign-in reuses the stored key object (`DPoPKeys.forTokenRequest`): identity is sameness.
+  if (rec.dpop_key !== dpopKey) return undefined;
+  return refresh;
 }

@@ -55,6 +55,11 @@ export const StoredCredentialsSchema = z.object({
   tokens: StoredTokensSchema.optional(),
   /** The DPoP key the tokens are bound to (when `tokens.token_type` is `DPoP`). */
   dpop_key: StoredDPoPKeySchema.optional(),
+  /**
+   * Every resource scope asked for at this authorization server for `resource` so far (step-ups
+   * included; never `offline_access`): the next authorization asks for these too (MCP SEP-2350).
+   */
+  requested_scope: z.string().optional(),
   updated_at: z.number(),
 });
 export type StoredCredentials = z.infer<typeof StoredCredentialsSchema>;

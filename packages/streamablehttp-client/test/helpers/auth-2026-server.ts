@@ -23,6 +23,16 @@ export interface StubAs {
   /** Refuse a loopback `http:` redirect URI unless `application_type` is `native`, as OIDC registration does for `web`. */
   oidcRedirectRules: boolean;
   registrations: Array<Record<string, unknown>>;
+  /**
+   * When the token endpoint issues a refresh token: `always` (default), `offline-access` (only
+   * for a grant whose scope has `offline_access`), `first-grant` (only at a client's first
+   * authorization-code grant, as some providers do), `never`.
+   */
+  refreshTokens: 'always' | 'offline-access' | 'first-grant' | 'never';
+  /** Whether a refresh grant answers with a new refresh token (default); false: none (RFC 6749 §6). */
+  rotateRefresh: boolean;
+  /** `expires_in` of access tokens (default 3600). */
+  expiresIn: number;
   authorizeRequests: URLSearchParams[];
   tokenRequests: URLSearchParams[];
   issued: Set<string>;
@@ -41,6 +51,8 @@ export interface Auth2026Server extends Listening {
   neverEnoughScope?: boolean;
   /** Answer 401 with a plain `Bearer error="invalid_token"` (no `resource_metadata`). */
   plainChallenge?: boolean;
+  /** The `scope` of the 401 challenge. */
+  challengeScope?: string;
   /** Every request as `METHOD path`, in order. */
   hits: string[];
   /** Bearer tokens the MCP endpoint saw. */
@@ -56,6 +68,9 @@ function newAs(issuer: string): StubAs {
     iss: { advertised: true, sent: 'issuer' },
     oidcRedirectRules: false,
     registrations: [],
+    refreshTokens: 'always',
+    rotateRefresh: true,
+    expiresIn: 3600,
     authorizeRequests: [],
     tokenRequests: [],
     issued: new Set(),
@@ -67,6 +82,7 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
   let n = 0;
   const codes = new Map<string, { scope: string }>();
   const tokenScopes = new Map<string, string>();
+  const grants = new Map<string, Set<string>>();
   const state: Omit<Auth2026Server, keyof Listening | 'mcpUrl'> = {
     as: { a: newAs(''), b: newAs('') },
     current: 'a',
@@ -123,25 +139,36 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
       const form = new URLSearchParams(await req.text());
       as.tokenRequests.push(form);
       const grant = form.get('grant_type');
-      let scope = '';
+      const clientId = form.get('client_id') ?? '';
+      // What the user granted this client so far: a refresh token gives a token for all of it.
+      const granted = grants.get(clientId) ?? new Set<string>();
+      let issueRefresh = as.refreshTokens === 'always';
       if (grant === 'authorization_code') {
         const c = codes.get(form.get('code') ?? '');
         if (!c) return json({ error: 'invalid_grant' }, 400);
         codes.delete(form.get('code')!);
-        scope = c.scope;
+        const asked = c.scope.split(' ').filter(Boolean);
+        if (as.refreshTokens === 'offline-access') issueRefresh = asked.includes('offline_access');
+        if (as.refreshTokens === 'first-grant') issueRefresh = !grants.has(clientId);
+        for (const sc of asked) granted.add(sc);
+        grants.set(clientId, granted);
       } else if (grant !== 'refresh_token' || !as.issued.has(form.get('refresh_token') ?? '')) {
         return json({ error: 'invalid_grant' }, 400);
+      } else {
+        issueRefresh = as.rotateRefresh;
       }
+      // `offline_access` asks for a refresh token; it is no scope of the access token.
+      const scope = [...granted].filter((sc) => sc !== 'offline_access').join(' ');
       const access = `at-${id}-${++n}`;
       const refresh = `rt-${id}-${n}`;
       as.issued.add(access);
-      as.issued.add(refresh);
+      if (issueRefresh) as.issued.add(refresh);
       tokenScopes.set(access, scope);
       return json({
         access_token: access,
         token_type: 'Bearer',
-        expires_in: 3600,
-        refresh_token: refresh,
+        expires_in: as.expiresIn,
+        ...(issueRefresh ? { refresh_token: refresh } : {}),
         ...(scope ? { scope } : {}),
       });
     }
@@ -173,7 +200,9 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
         return json({ error: 'invalid_token' }, 401, {
           'www-authenticate': state.plainChallenge
             ? 'Bearer error="invalid_token"'
-            : `Bearer resource_metadata="${box.base}/.well-known/oauth-protected-resource/mcp"`,
+            : `Bearer resource_metadata="${box.base}/.well-known/oauth-protected-resource/mcp"${
+                state.challengeScope ? `, scope="${state.challengeScope}"` : ''
+              }`,
         });
       }
       const held = (tokenScopes.get(bearer) ?? '').split(' ');
