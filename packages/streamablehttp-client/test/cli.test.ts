@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
+import type { PassThrough } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listen } from '@mcp-gateway/testkit';
 import { EXIT_CODES } from '../src/index.js';
-import { cli } from './helpers/cli.js';
+import { cli, stdinPipe } from './helpers/cli.js';
 import { startMcpServer } from './helpers/mcp-server.js';
 import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 import { followAuthorizationUrl } from './helpers/flow.js';
@@ -276,24 +277,86 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
     expect(await storedFiles()).toEqual([]);
   });
 
-  it('callback with an error (access_denied): exit 3 with the AS error code', async () => {
+  /**
+   * Runs the CLI with `args` against an SDK OAuth server (`login` unless given); when the
+   * sign-in URL is printed, answers the callback with `error` and `description` like an AS.
+   * With `stdin` (bridge mode), ends it once the callback page was served.
+   */
+  async function answeredWithError(
+    error: string,
+    description: string,
+    opts: { args?: (mcpUrl: string) => string[]; stdin?: PassThrough } = {},
+  ) {
     const s = await startSdkOAuthServer();
     closers.push(() => s.close());
-    const r = await cli(['login', '--url', s.mcpUrl, '--no-browser'], {
+    let page: Promise<Response> | undefined;
+    const r = await cli(opts.args?.(s.mcpUrl) ?? ['login', '--url', s.mcpUrl, '--no-browser'], {
       env: env(),
+      ...(opts.stdin ? { stdin: opts.stdin } : {}),
       onStderr: (t) => {
         const m = /To sign in, open: (\S+)/.exec(t);
-        if (!m) return;
+        if (!m || page) return;
         const auth = new URL(m[1]!);
         const cb = new URL(auth.searchParams.get('redirect_uri')!);
-        cb.searchParams.set('error', 'access_denied');
-        cb.searchParams.set('error_description', 'user said no');
+        cb.searchParams.set('error', error);
+        cb.searchParams.set('error_description', description);
         cb.searchParams.set('state', auth.searchParams.get('state')!);
-        void fetch(cb).catch(() => undefined);
+        page = fetch(cb);
+        void page.finally(() => opts.stdin?.end());
       },
     });
+    return { r, page: await page! };
+  }
+
+  it('callback with an error (access_denied): exit 3 naming the OAuth error; the page says the sign-in failed and the tab may be closed', async () => {
+    const { r, page } = await answeredWithError('access_denied', 'user said no');
     expect(r.code).toBe(EXIT_CODES.auth);
-    expect(r.stderr).toContain('error: authorization failed: access_denied (user said no)');
+    expect(r.stderr).toContain(
+      'error: sign-in failed: the authorization server answered access_denied (user said no)\n',
+    );
+    expect(page.status).toBe(400);
+    const html = await page.text();
+    expect(html).toContain('<title>Sign-in failed</title>');
+    expect(html).toContain('access_denied (user said no)');
+    expect(html).toContain('You can close this tab.');
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('callback with an error whose description carries terminal escapes and line breaks: one line on stderr, each control character shown as ?', async () => {
+    const { r } = await answeredWithError(
+      'access_denied',
+      'no\u001b[2J\u001b]0;owned\u0007\nerror: fake \u202eoverride',
+    );
+    expect(r.code).toBe(EXIT_CODES.auth);
+    expect(r.stderr).toContain(
+      'error: sign-in failed: the authorization server answered access_denied (no?[2J?]0;owned??error: fake ?override)\n',
+    );
+    for (const c of ['\u001b', '\u0007', '\u202e']) expect(r.stderr).not.toContain(c);
+    expect(r.stderr).not.toMatch(/^error: fake/m);
+  });
+
+  it("bridge mode: a sign-in refused during the startup probe answers the host's first request (-32001, naming the OAuth error) at once; no second sign-in", async () => {
+    const stdin = stdinPipe();
+    const params = {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'host', version: '1' },
+    };
+    stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params }) + '\n');
+    const { r } = await answeredWithError('access_denied', 'user said no', {
+      args: (url) => ['--url', url, '--oauth2', '--no-browser', '--auth-timeout', '5'],
+      stdin,
+    });
+    expect(r.stderr.match(/To sign in, open:/g)).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      error: {
+        code: -32001,
+        message: 'sign-in failed: the authorization server answered access_denied (user said no)',
+        data: { kind: 'auth', code: 'access_denied' },
+      },
+    });
     expect(await storedFiles()).toEqual([]);
   });
 

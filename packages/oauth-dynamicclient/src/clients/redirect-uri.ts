@@ -33,6 +33,29 @@ export function isLoopbackRedirect(url: URL): boolean {
 }
 
 /**
+ * True for a redirect URI whose host is a loopback IP literal: `http://127.0.0.1…` or
+ * `http://[::1]…` (RFC 8252 §7.3), not `localhost`. A browser sent there reaches a
+ * listener on the user's own machine: the redirect cannot carry the user off it.
+ * `localhost` is a name the user's device resolves, and RFC 8252 §8.3 advises against it
+ * for that reason (misconfigured host name resolution, listeners on other interfaces):
+ * a redirect to it is not known to stay on the machine, so it is not counted here.
+ */
+export function isLoopbackIpRedirect(uri: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return false;
+  }
+  return (
+    url.protocol === 'http:' &&
+    (url.hostname === '127.0.0.1' || url.hostname === '[::1]') &&
+    !url.username &&
+    !url.password
+  );
+}
+
+/**
  * Checks one redirect URI against the registration rules and says what kind
  * it is. Matching at `/authorize` is exact string comparison of the raw value
  * (never prefix), so the value is stored as given.

@@ -1,5 +1,5 @@
 import type { Client } from '../clients/records.js';
-import { isLoopbackRedirect, redirectHost } from '../clients/redirect-uri.js';
+import { isLoopbackIpRedirect, isLoopbackRedirect, redirectHost } from '../clients/redirect-uri.js';
 import type { Route, ServerContext } from '../context.js';
 import { OAuthError } from '../http/errors.js';
 import { canonicalResource } from '../resource/canonical.js';
@@ -68,16 +68,30 @@ const pageStatus: Record<string, number> = {
  * An error of an authorization request the user did not cause on this
  * server's pages: found by `/authorize`, or a sign-in that failed at
  * `/callback` (refused by the allow-list, failed or denied upstream, where an
- * existing session may answer without the user doing anything). A static
- * client's redirect URI was configured by the operator and is trusted: the
- * browser goes back at once ({@link redirectError}). Anyone can register a
- * dynamic client or publish a CIMD document naming any redirect URI, so an
- * automatic redirect would make this server an open redirector (a link on our
- * origin that lands on the attacker's site, RFC 9700 §4.11.2): for them the
- * error page is shown (`400`; `503`, `502` or `403` for
- * `temporarily_unavailable`, `server_error` and `access_denied`), with a link
- * the user may follow to give the client its error. Only a Deny on the consent
- * page, which the user answered on this server, redirects every client.
+ * existing session may answer without the user doing anything).
+ *
+ * - A static client's redirect URI was configured by the operator and is
+ *   trusted: the browser goes back at once ({@link redirectError}).
+ * - A self-registered (dynamic or CIMD) client whose redirect URI is a
+ *   loopback IP literal (`http://127.0.0.1:port/…`, `http://[::1]:port/…`,
+ *   RFC 8252 §7.3, a native app such as a CLI) is redirected at once too. The
+ *   open-redirector threat of RFC 9700 §4.11.2 is a link on our origin that
+ *   lands the user on a site the attacker controls (phishing); a loopback IP
+ *   literal lands on the user's own machine, never leaves it (RFC 8252 §8.3),
+ *   and an attacker could link there directly without us. RFC 9700 §4.11.2
+ *   lets the authorization server decide which redirect URIs it trusts
+ *   ("SHOULD only automatically redirect the user agent if it trusts the
+ *   redirect URI"); without the redirect a CLI would never learn that the
+ *   sign-in failed and would wait for its timeout. `localhost` is not counted
+ *   ({@link isLoopbackIpRedirect}, RFC 8252 §8.3: a name may resolve elsewhere).
+ * - Any other self-registered redirect URI may name any site: an automatic
+ *   redirect would make this server an open redirector (RFC 9700 §4.11.2), so
+ *   the error page is shown (`400`; `503`, `502` or `403` for
+ *   `temporarily_unavailable`, `server_error` and `access_denied`), with a
+ *   link the user may follow to give the client its error.
+ *
+ * Only a Deny on the consent page, which the user answered on this server,
+ * redirects every client.
  */
 export function requestError(
   ctx: ServerContext,
@@ -87,7 +101,8 @@ export function requestError(
   error: string,
   description: string,
 ): Response {
-  if (client.kind === 'static') return redirectError(ctx, redirectUri, state, error, description);
+  if (client.kind === 'static' || isLoopbackIpRedirect(redirectUri))
+    return redirectError(ctx, redirectUri, state, error, description);
   return flowServices(ctx).pages.error(error, description, pageStatus[error] ?? 400, undefined, {
     href: errorRedirectUrl(ctx, redirectUri, state, error, description),
     host: redirectHost(redirectUri),
@@ -154,8 +169,9 @@ export function allowedScopes(client: Client, resourceScopes: string[]): string[
  * `GET /authorize` (OAuth 2.1 §4.1.1 with PKCE S256, RFC 8707, RFC 9207).
  * Until the client and redirect URI are established, errors render an HTML
  * page (never redirect to an unknown URI); afterwards they return to the
- * client with `error`, `state` and `iss`: a static client at once, a dynamic
- * or CIMD client through a link on the error page ({@link requestError}).
+ * client with `error`, `state` and `iss`: a static client, or any client whose
+ * redirect URI is a loopback IP literal, at once; any other dynamic or CIMD
+ * client through a link on the error page ({@link requestError}).
  * A valid request is parked in the store under a random single-use upstream
  * `state` bound to this browser, and the browser goes to the identity provider.
  */
@@ -197,7 +213,8 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
     }
 
     // From here on the redirect URI is the client's: errors go back to it, at once for
-    // static clients, through a link on the error page for the others (`requestError`).
+    // static clients and loopback IP redirect URIs, through a link on the error page
+    // for the others (`requestError`).
     const state = q.get('state') ?? undefined;
     const fail = (error: string, description: string) =>
       requestError(ctx, client, redirectUri, state, error, description);

@@ -23,8 +23,9 @@ const loginErrors = {
  * either issues the code (consent remembered, or a first-party static client
  * with `skipConsent`) or parks the consent in the
  * flow state and redirects (303) to the reloadable `GET /consent?flow=…`.
- * A failed sign-in goes back to a static client at once, to any other through
- * the error page's link ({@link requestError}: no open redirect).
+ * A failed sign-in goes back at once to a static client and to a loopback IP
+ * redirect URI (a native app on the user's machine), to any other client
+ * through the error page's link ({@link requestError}: no open redirect).
  */
 export function callbackRoutes(ctx: ServerContext): Route[] {
   const handler = async (request: Request, _c: ServerContext, { url }: { url: URL }): Promise<Response> => {
@@ -76,8 +77,9 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
     });
     if (!client) return flows.pages.error('invalid_client', 'This application is no longer registered.');
     if (!identity) {
-      // Not an automatic redirect for self-registered clients: the upstream may have answered
-      // without the user doing anything (an existing session), see `requestError`.
+      // No automatic redirect to a self-registered client's web redirect URI: the upstream may
+      // have answered without the user doing anything (an existing session), see `requestError`.
+      // A loopback IP redirect URI stays on the user's machine and is redirected (RFC 8252 §7.3).
       const [error, description] = failure ?? loginErrors.upstream_error;
       return requestError(ctx, client, pending.redirectUri, pending.state, error, description);
     }

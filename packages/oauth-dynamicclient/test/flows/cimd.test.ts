@@ -6,25 +6,29 @@ import {
   formAction,
   hiddenFields,
   localUsers,
+  loopbackError,
   startAs,
   type TestAs,
   TEST_PASSWORD_COST,
 } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
+/** The redirect URI of the document at `/web.json`: a web app's, not loopback. */
+const WEB = 'https://app.example/cb';
 
 let doc: Listening;
 let t: TestAs;
 let clientId = '';
 beforeAll(async () => {
-  doc = await listen(() =>
-    Response.json({
-      client_id: clientId,
+  doc = await listen((req) => {
+    const path = new URL(req.url).pathname;
+    return Response.json({
+      client_id: `${doc.url}${path}`,
       client_name: 'CIMD App',
-      redirect_uris: [REDIRECT],
+      redirect_uris: [path === '/web.json' ? WEB : REDIRECT],
       token_endpoint_auth_method: 'none',
-    }),
-  );
+    });
+  });
   clientId = `${doc.url}/client.json`;
   t = await startAs({
     identityProvider: { type: 'local', users: await localUsers(), passwordCost: TEST_PASSWORD_COST },
@@ -87,24 +91,40 @@ describe('a Client ID Metadata Document client through the flows', () => {
     expect(again.searchParams.get('code')).toBeTruthy();
   });
 
-  it('rfc9700 §4.11.2: a request error is the error page with a link back, never an automatic redirect', async () => {
+  /** An authorization request of the CIMD client `id` whose scope is refused (`invalid_scope`). */
+  const refusedRequest = (id: string, redirectUri: string) => {
     const u = new URL(`${t.url}/authorize`);
     u.search = new URLSearchParams({
-      client_id: clientId,
-      redirect_uri: REDIRECT,
+      client_id: id,
+      redirect_uri: redirectUri,
       response_type: 'code',
       state: 'cimd-state',
       code_challenge: 'c'.repeat(43),
       code_challenge_method: 'S256',
       scope: 'not-a-scope',
     }).toString();
-    const res = await fetch(u, { redirect: 'manual' });
+    return fetch(u, { redirect: 'manual' });
+  };
+
+  it('rfc9700 §4.11.2: a request error of a CIMD client with a web redirect URI is the error page with a link back, never an automatic redirect', async () => {
+    const res = await refusedRequest(`${doc.url}/web.json`, WEB);
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     const page = await res.text();
     const back = new URL(/<a id="return-to" href="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&'));
-    expect(back.origin + back.pathname).toBe(REDIRECT);
+    expect(back.origin + back.pathname).toBe(WEB);
     expect(back.searchParams.get('error')).toBe('invalid_scope');
     expect(back.searchParams.get('state')).toBe('cimd-state');
+  });
+
+  it('rfc8252 §7.3: a CIMD client whose redirect URI is a loopback IP literal gets the request error by an automatic redirect (error, state, iss), on any port', async () => {
+    const other = 'http://127.0.0.1:50123/cb';
+    const back = loopbackError(await refusedRequest(clientId, other), other);
+    expect(Object.fromEntries(back)).toEqual({
+      error: 'invalid_scope',
+      error_description: 'scope not allowed: not-a-scope',
+      state: 'cimd-state',
+      iss: t.url,
+    });
   });
 });

@@ -185,6 +185,33 @@ export async function errorPageLink(
   return { back, shown: unescapeHtml(link![2]!) };
 }
 
+/**
+ * A self-registered client's error when its redirect URI is a loopback IP literal (RFC 8252
+ * §7.3, a native app on the user's machine): an automatic redirect there, as for a static
+ * client, never the error page. Takes a response or a {@link Browser.follow} result; returns
+ * the redirect's parameters (`error`, `error_description`, `state`, `iss`, checked present).
+ */
+export function loopbackError(
+  r: Response | { location?: URL; page?: Response },
+  redirectUri: string,
+): URLSearchParams {
+  let location: URL | undefined;
+  if (r instanceof Response) {
+    expect(r.status, 'an automatic redirect to the loopback client').toBe(302);
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    location = new URL(r.headers.get('location')!);
+  } else {
+    expect(r.page, 'an automatic redirect to the loopback client, not a page').toBeUndefined();
+    location = r.location;
+  }
+  expect(location!.origin + location!.pathname).toBe(redirectUri);
+  const params = location!.searchParams;
+  for (const name of ['error', 'error_description', 'state', 'iss'])
+    expect(params.get(name), name).toBeTruthy();
+  expect(params.get('code')).toBeNull();
+  return params;
+}
+
 const unescapeHtml = (s: string) =>
   s
     .replace(/&quot;/g, '"')

@@ -255,9 +255,13 @@ describe('HTML pages in headless Chromium', () => {
   });
 
   it('open redirect (RFC 9700 §4.11.2): a self-registered client\'s request error stays on our error page; "Return to" gives the client its error', async () => {
+    // A redirect URI by name (`localhost`, RFC 8252 §8.3), not a loopback IP literal: the page.
+    const named = `http://localhost:${new URL(clientApp.url).port}/cb`;
+    const reg = await t.as.clients.register({ redirect_uris: [named], token_endpoint_auth_method: 'none' });
     const context = await browser.newContext();
     const page = await context.newPage();
-    const bad = new URL(authorizeUrl());
+    const bad = new URL(authorizeUrl(reg.client.client_id));
+    bad.searchParams.set('redirect_uri', named);
     bad.searchParams.set('scope', 'no-such-scope');
     const res = await page.goto(bad.href);
     expect(res!.status()).toBe(400);
@@ -265,9 +269,9 @@ describe('HTML pages in headless Chromium', () => {
     expect(new URL(page.url()).origin).toBe(new URL(t.url).origin);
     expect(await page.textContent('main')).toContain('invalid_scope');
     expect((await page.textContent('#return-to'))!.replace(/\s+/g, ' ').trim()).toBe(
-      `Return to http://${new URL(clientApp.url).host}`,
+      `Return to ${new URL(named).origin}`,
     );
-    await Promise.all([page.waitForURL(`${clientApp.url}/cb?**`), page.click('#return-to')]);
+    await Promise.all([page.waitForURL(`${named}?**`), page.click('#return-to')]);
     const back = new URL(page.url());
     expect(back.searchParams.get('error')).toBe('invalid_scope');
     expect(back.searchParams.get('state')).toBe('browser-state');
@@ -324,6 +328,22 @@ describe('HTML pages in headless Chromium', () => {
       expect((await page.locator('main').innerText()).includes('claim to be'), id).toBe(warned);
       await context.close();
     }
+  });
+
+  it('a loopback IP redirect URI (RFC 8252 §7.3) is not an open redirect: the request error takes the browser straight back to the app on this machine, with error, state and iss', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const bad = new URL(authorizeUrl());
+    bad.searchParams.set('scope', 'no-such-scope');
+    const res = await page.goto(bad.href);
+    expect(new URL(page.url()).origin).toBe(clientApp.url);
+    expect(await res!.text()).toContain('client got ?error=invalid_scope');
+    const back = new URL(page.url());
+    expect(back.pathname).toBe('/cb');
+    expect(back.searchParams.get('error_description')).toBe('scope not allowed: no-such-scope');
+    expect(back.searchParams.get('state')).toBe('browser-state');
+    expect(back.searchParams.get('iss')).toBe(t.url);
+    await context.close();
   });
 
   it('cimd: the consent page shows the whole metadata URL, wrapped on a narrow screen, never a "verified domain"; the redirect host stays', async () => {

@@ -11,6 +11,7 @@ import {
   errorPageLink,
   hiddenFields,
   localUsers,
+  loopbackError,
   startAs,
   startGitHubAs,
   startStack,
@@ -20,6 +21,8 @@ import {
 } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
+/** A self-registered web client's redirect URI (not loopback: its errors stay on our page). */
+const WEB = 'https://app.example/cb';
 const form = (body: Record<string, string>, headers: Record<string, string> = {}) => ({
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -97,6 +100,7 @@ async function tokensFor(t: TestAs, c: Registered) {
 
 let t: TestStack;
 let client: Registered;
+let webClient: Registered;
 beforeAll(async () => {
   t = await startStack({
     identityProvider: localIdentityProvider({ users: await localUsers(), passwordCost: TEST_PASSWORD_COST }),
@@ -105,6 +109,7 @@ beforeAll(async () => {
     ],
   });
   client = await register(t);
+  webClient = await register(t, { redirect_uris: [WEB] });
 });
 afterAll(() => t.close());
 
@@ -151,11 +156,13 @@ describe('authorize: errors before the redirect URI is established render a page
   });
 
   /**
-   * A self-registered client's request error: the AS's error page (no redirect, RFC 9700
+   * A self-registered web client's request error: the AS's error page (no redirect, RFC 9700
    * §4.11.2), whose "Return to" link carries the error, state and iss to the redirect URI.
    */
-  const refused = async (extra: Record<string, string | undefined>, clientId = client.clientId) => {
-    const res = await fetch(authorizeUrl(t, clientId, extra), { redirect: 'manual' });
+  const refused = async (extra: Record<string, string | undefined>) => {
+    const res = await fetch(authorizeUrl(t, webClient.clientId, { redirect_uri: WEB, ...extra }), {
+      redirect: 'manual',
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
@@ -164,9 +171,9 @@ describe('authorize: errors before the redirect URI is established render a page
     const page = await res.text();
     const link = /<a id="return-to" href="([^"]+)"[^>]*>Return to <bdi>([^<]+)<\/bdi><\/a/.exec(page);
     expect(link, 'a "Return to" link').not.toBeNull();
-    expect(link![2]).toBe('http://127.0.0.1:7777');
+    expect(link![2]).toBe('app.example');
     const loc = new URL(link![1]!.replace(/&amp;/g, '&'));
-    expect(loc.origin + loc.pathname).toBe(REDIRECT);
+    expect(loc.origin + loc.pathname).toBe(WEB);
     expect(loc.searchParams.get('state')).toBe('st-1');
     expect(loc.searchParams.get('iss')).toBe(t.url);
     expect(page).toContain(`<code>${loc.searchParams.get('error')}</code>`);
@@ -216,9 +223,41 @@ describe('authorize: errors before the redirect URI is established render a page
     expect(loc.searchParams.get('iss')).toBe(t.url);
   });
 
+  it('rfc9700 §4.11.2 + rfc8252 §7.3: a self-registered client whose redirect URI is a loopback IP literal (127.0.0.1 or [::1], any port) gets its request errors by an automatic redirect with error, error_description, state and iss; localhost keeps the page', async () => {
+    const native = await register(t, {
+      redirect_uris: ['http://127.0.0.1/callback', 'http://[::1]/callback', 'http://localhost/callback'],
+      token_endpoint_auth_method: 'none',
+    });
+    const request = (redirectUri: string) =>
+      fetch(
+        authorizeUrl(t, native.clientId, {
+          redirect_uri: redirectUri,
+          code_challenge: 'x'.repeat(43),
+          scope: 'admin',
+        }),
+        { redirect: 'manual' },
+      );
+    for (const redirectUri of ['http://127.0.0.1:50123/callback', 'http://[::1]:50124/callback']) {
+      const back = loopbackError(await request(redirectUri), redirectUri);
+      expect(Object.fromEntries(back)).toEqual({
+        error: 'invalid_scope',
+        error_description: 'scope not allowed: admin',
+        state: 'st-1',
+        iss: t.url,
+      });
+    }
+    // `localhost` is a name the user's device resolves (RFC 8252 §8.3): the page, as for a web client.
+    const named = await request('http://localhost:50125/callback');
+    expect(named.status).toBe(400);
+    expect(named.headers.get('location')).toBeNull();
+    expect(await named.text()).toContain('Return to <bdi>http://localhost:50125</bdi>');
+  });
+
   it('the link back is escaped: a hostile state stays inside the href', async () => {
     const state = `"><script>alert(1)</script><a href="x`;
-    const res = await fetch(authorizeUrl(t, client.clientId, { state }), { redirect: 'manual' });
+    const res = await fetch(authorizeUrl(t, webClient.clientId, { redirect_uri: WEB, state }), {
+      redirect: 'manual',
+    });
     const page = await res.text();
     expect(page).not.toContain('<script');
     const href = /<a id="return-to" href="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
@@ -823,7 +862,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
     }
   });
 
-  it('github allow-lists: org member admitted; others get access_denied (error page of a self-registered client); an empty list admits nobody', async () => {
+  it('github allow-lists: org member admitted; others get access_denied (a loopback client is redirected at once); an empty list admits nobody', async () => {
     const s = await ghAs({ allowedOrgs: ['acme'] });
     const nobody = await ghAs({});
     try {
@@ -839,7 +878,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
-      expect((await errorPageLink(denied.page, 403)).back.searchParams.get('error')).toBe('access_denied');
+      expect(loopbackError(denied, REDIRECT).get('error')).toBe('access_denied');
       expect(
         s.audit.some((a) => a.type === 'login.failed' && a.reason === 'not_allowed' && a.who === 'mallory'),
       ).toBe(true);
@@ -849,7 +888,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
         authorizeUrl(nobody, c2.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
-      expect((await errorPageLink(none.page, 403)).back.searchParams.get('error')).toBe('access_denied');
+      expect(loopbackError(none, REDIRECT).get('error')).toBe('access_denied');
     } finally {
       gh.user = 'octocat';
       await s.close();
@@ -866,16 +905,17 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
-      expect((await errorPageLink(denied.page, 403)).back.searchParams.get('error')).toBe('access_denied');
+      expect(loopbackError(denied, REDIRECT).get('error')).toBe('access_denied');
       gh.faults.deny = false;
       gh.faults.status = { token: 502 };
       const down = await new Browser().follow(
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
-      const { back } = await errorPageLink(down.page, 503);
-      expect(back.searchParams.get('error')).toBe('temporarily_unavailable');
-      expect(back.searchParams.get('state')).toBe('st-1');
+      const back = loopbackError(down, REDIRECT);
+      expect(back.get('error')).toBe('temporarily_unavailable');
+      expect(back.get('state')).toBe('st-1');
+      expect(back.get('iss')).toBe(s.url);
       gh.faults.status = {};
       const before = gh.tokens.size;
       await completeLogin(
@@ -892,7 +932,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
     }
   });
 
-  it("rfc9700 §4.11.2 at /callback: a sign-in the user did not refuse on our pages (allow-list, upstream failure) sends a self-registered client's browser nowhere; a static client is redirected", async () => {
+  it("rfc9700 §4.11.2 at /callback: a sign-in the user did not refuse on our pages (allow-list, upstream failure) sends a self-registered web client's browser nowhere; a static client and a loopback IP redirect URI are redirected", async () => {
     const EVIL = 'https://evil.example/';
     const s = await startGitHubAs(
       gh,
@@ -932,18 +972,35 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       const broken = await errorPageLink((await attack(evil.clientId, EVIL)).page, 502);
       expect(broken.back.searchParams.get('error')).toBe('server_error');
       expect(broken.back.searchParams.get('state')).toBe(state);
-      // A static client (configured by the operator) gets the same errors by an automatic redirect.
+      // A static client (configured by the operator) gets the same errors by an automatic redirect,
+      // and so does a self-registered client whose redirect URI is a loopback IP literal (RFC 8252
+      // §7.3: the browser stays on the user's machine), on any port; `localhost` does not count.
       gh.faults.status = {};
       gh.user = 'mallory';
-      const trusted = await attack('static-app', REDIRECT);
-      expect(trusted.page).toBeUndefined();
-      expect(trusted.location!.origin + trusted.location!.pathname).toBe(REDIRECT);
-      expect(Object.fromEntries(trusted.location!.searchParams)).toEqual({
-        error: 'access_denied',
-        error_description: 'the user is not allowed to use this server',
-        state,
-        iss: s.url,
+      const native = await register(s, {
+        redirect_uris: ['http://127.0.0.1/callback', 'http://[::1]/callback', 'http://localhost/callback'],
+        token_endpoint_auth_method: 'none',
       });
+      for (const [clientId, redirectUri] of [
+        ['static-app', REDIRECT],
+        [native.clientId, 'http://127.0.0.1:50123/callback'],
+        [native.clientId, 'http://[::1]:50124/callback'],
+      ] as const) {
+        const trusted = await attack(clientId, redirectUri);
+        expect(trusted.page).toBeUndefined();
+        expect(trusted.location!.origin + trusted.location!.pathname).toBe(redirectUri);
+        expect(Object.fromEntries(trusted.location!.searchParams)).toEqual({
+          error: 'access_denied',
+          error_description: 'the user is not allowed to use this server',
+          state,
+          iss: s.url,
+        });
+      }
+      const named = await errorPageLink(
+        (await attack(native.clientId, 'http://localhost:50125/callback')).page,
+        403,
+      );
+      expect(named.shown).toBe('http://localhost:50125');
     } finally {
       gh.user = 'octocat';
       gh.faults = {};
@@ -999,9 +1056,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
           authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
           REDIRECT,
         );
-        const { back } = await errorPageLink(r.page, 502);
-        expect(back.searchParams.get('error')).toBe('server_error');
-        expect(back.searchParams.get('code')).toBeNull();
+        expect(loopbackError(r, REDIRECT).get('error')).toBe('server_error');
       }
       delete op.faults.idToken;
       const ok = await completeLogin(
@@ -1029,11 +1084,8 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       const res = await fetch(authorizeUrl(s2, c.clientId, { code_challenge: 'x'.repeat(43) }), {
         redirect: 'manual',
       });
-      // Before the user did anything: the error page (503) with the link back, no automatic redirect.
-      expect(res.status).toBe(503);
-      expect(res.headers.get('location')).toBeNull();
-      const href = /<a id="return-to" href="([^"]+)"/.exec(await res.text())![1]!.replace(/&amp;/g, '&');
-      expect(new URL(href).searchParams.get('error')).toBe('temporarily_unavailable');
+      // A loopback client hears at once (RFC 8252 §7.3); a web client would get the 503 page.
+      expect(loopbackError(res, REDIRECT).get('error')).toBe('temporarily_unavailable');
     } finally {
       await s2.close();
       await down.close();

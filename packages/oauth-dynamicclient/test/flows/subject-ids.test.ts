@@ -1,7 +1,7 @@
 import { startGitHubStub, startOidcStub, type GitHubStub, type OidcStub } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oidcIdentityProvider } from '../../src/idp/oidc.js';
-import { Browser, completeLogin, errorPageLink, startAs, startGitHubAs, type TestAs } from './helpers.js';
+import { Browser, completeLogin, loopbackError, startAs, startGitHubAs, type TestAs } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
 
@@ -28,11 +28,10 @@ async function authorizeUrl(t: TestAs): Promise<string> {
 async function signIn(t: TestAs): Promise<{ code?: string; error?: string }> {
   const url = await authorizeUrl(t);
   const r = await new Browser().follow(url, REDIRECT);
-  // A refusal is the error page of this self-registered client, never a redirect; anything
-  // else is the consent page.
-  if (r.location) throw new Error(`redirected to the client: ${r.location.search}`);
-  if (r.page!.status !== 200)
-    return { error: (await errorPageLink(r.page, 403)).back.searchParams.get('error')! };
+  // A refusal redirects this loopback client at once (RFC 8252 §7.3); anything else is the
+  // consent page.
+  if (r.location) return { error: loopbackError(r, REDIRECT).get('error')! };
+  expect(r.page!.status).toBe(200);
   const cb = await completeLogin(new Browser(), url, REDIRECT);
   return { code: cb.searchParams.get('code')! };
 }

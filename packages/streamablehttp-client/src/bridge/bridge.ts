@@ -134,6 +134,11 @@ export class StdioBridge {
   private readonly standalone: StandaloneStream;
   /** Set when the server speaks 2026-07-28: it then handles everything the host sends. */
   private modern: ModernBridge | undefined;
+  /**
+   * The startup probe's authorization failure (a sign-in the user refused, say):
+   * the host's first request is answered with it, with no second sign-in.
+   */
+  private startupAuthFailure: AuthError | undefined;
 
   constructor(opts: BridgeOptions) {
     this.opts = opts;
@@ -254,6 +259,13 @@ export class StdioBridge {
         sending: true,
         resumeFailures: 0,
       });
+      const refused = this.startupAuthFailure;
+      if (refused) {
+        // Told once; a later request (the host trying again) may start a new sign-in.
+        this.startupAuthFailure = undefined;
+        this.fail(m, refused);
+        return;
+      }
       if (m.method === 'initialize') {
         this.initialize = m;
         this.initializeKey = key;
@@ -401,15 +413,24 @@ export class StdioBridge {
    */
   async run(): Promise<void> {
     // The host's lines written during the probe wait unread in `input` and are handled in order after it.
-    this.modern = await modernBridgeFor({
-      url: this.opts.url,
-      fetch: this.upstream,
-      output: this.output,
-      logger: this.log,
-      protocol: this.opts.protocol ?? 'auto',
-      clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
-      eraCache: this.opts.eraCache ?? defaultEraCache,
-    });
+    try {
+      this.modern = await modernBridgeFor({
+        url: this.opts.url,
+        fetch: this.upstream,
+        output: this.output,
+        logger: this.log,
+        protocol: this.opts.protocol ?? 'auto',
+        clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
+        eraCache: this.opts.eraCache ?? defaultEraCache,
+      });
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      this.log.warn('authorization failed at startup; answering the host with it', {
+        error: err.message,
+        errorCode: err.code,
+      });
+      this.startupAuthFailure = err;
+    }
     this.deadlineMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (this.closed) {
       // close() ran during the probe.

@@ -307,8 +307,11 @@ export interface ModernBridgeChoice {
 /**
  * The bridge's era decision: a {@link ModernBridge} when the server speaks
  * 2026-07-28 (probed with `server/discover`, or pinned with `--protocol`),
- * else `undefined` (the 2025 bridge). A probe that fails (network,
- * authorization) leaves the decision to the 2025 bridge, which reports it.
+ * else `undefined` (the 2025 bridge). A probe that fails for the network
+ * leaves the decision to the 2025 bridge, which reports it.
+ * @throws AuthError when the probe's authorization failed (a sign-in the user
+ * refused, the server's allow-list, no credentials): the 2025 bridge would only
+ * meet it again, after a second sign-in in the browser nobody asked for.
  */
 export async function modernBridgeFor(opts: ModernBridgeChoice): Promise<ModernBridge | undefined> {
   if (!allowsModern(opts.protocol) || opts.eraCache.get(opts.url) === 'legacy') return undefined;
@@ -336,9 +339,9 @@ export async function modernBridgeFor(opts: ModernBridgeChoice): Promise<ModernB
     });
     return new ModernBridge({ client, discover, output: opts.output, logger: opts.logger });
   } catch (err) {
-    opts.logger.warn('server/discover probe failed; trying MCP 2025', {
-      error: toClientError(err, opts.url.href).message,
-    });
+    const e = toClientError(err, opts.url.href);
+    if (e instanceof AuthError) throw e;
+    opts.logger.warn('server/discover probe failed; trying MCP 2025', { error: e.message });
     return undefined;
   }
 }

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { AuthError } from '../errors.js';
 import type { AuthorizationServerMetadata } from './authorization-server.js';
-import { toAuthError } from './oauth4.js';
+import { describeOAuthError, serverText, toAuthError } from './oauth4.js';
 
 /**
  * RFC 9207 §2.4 as MCP 2026-07-28 (SEP-2468) applies it, before the code
@@ -34,6 +34,10 @@ export function checkIssuerIdentification(as: AuthorizationServerMetadata, callb
  * Validates the redirect back from the authorization endpoint: issuer
  * identification first ({@link checkIssuerIdentification}), then oauth4webapi's
  * checks (`state`, an error response). Returns the parameters for the code grant.
+ * An error response (RFC 6749 §4.1.2.1: the user denied, the sign-in was refused or
+ * the server failed) becomes an {@link AuthError} whose `code` is the OAuth `error`
+ * and whose message names it: `sign-in failed: the authorization server answered
+ * access_denied (…)`.
  */
 export function validateAuthorizationResponse(
   as: AuthorizationServerMetadata,
@@ -45,6 +49,13 @@ export function validateAuthorizationResponse(
   try {
     return oauth.validateAuthResponse(as, client, callback, expectedState);
   } catch (err) {
+    if (err instanceof oauth.AuthorizationResponseError) {
+      throw new AuthError(
+        serverText(err.error, 100),
+        `sign-in failed: the authorization server answered ${describeOAuthError(err.error, err.error_description)}`,
+        { cause: err },
+      );
+    }
     if (err instanceof oauth.OperationProcessingError) {
       if (/"state"/.test(err.message)) {
         throw new AuthError(

@@ -24,7 +24,7 @@ const escapeHtml = (s: string) =>
 
 function page(ok: boolean, message: string): string {
   const title = ok ? 'Signed in' : 'Sign-in failed';
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${escapeHtml(message)}</p><p>You can close this window.</p></body></html>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${escapeHtml(message)}</p><p>You can close this tab.</p></body></html>`;
 }
 
 async function listenOn(host: string, port: number, server: http.Server): Promise<number> {

@@ -111,6 +111,26 @@ export async function withClientAuthFallback<T>(
   }
 }
 
+/** Longest `error_description` shown; longer ones are cut. */
+const MAX_SERVER_TEXT = 300;
+
+/**
+ * Text an authorization server chose (`error`, `error_description`), safe to print on a
+ * terminal or a page. RFC 6749 §4.1.2.1 and §5.2 allow only printable ASCII there; a server
+ * that sends control characters (terminal escape sequences, line breaks) or bidirectional
+ * overrides gets each shown as `?`, and overlong text is cut.
+ */
+export function serverText(value: string, max = MAX_SERVER_TEXT): string {
+  // eslint-disable-next-line no-control-regex
+  const shown = value.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
+  return shown.length > max ? `${shown.slice(0, max)}…` : shown;
+}
+
+/** `error (description)` of an OAuth error response, both made safe to print ({@link serverText}). */
+export function describeOAuthError(error: string, description: string | undefined): string {
+  return `${serverText(error, 100)}${description ? ` (${serverText(description)})` : ''}`;
+}
+
 /**
  * Turns what oauth4webapi throws into our typed errors: an OAuth error
  * response keeps its `error` code; a transport failure is a
@@ -120,8 +140,8 @@ export function toAuthError(err: unknown, what: string): Error {
   if (err instanceof AuthError || err instanceof NetworkError) return err;
   if (err instanceof oauth.ResponseBodyError) {
     return new AuthError(
-      err.error,
-      `${what} failed: ${err.error}${err.error_description ? ` (${err.error_description})` : ''} [HTTP ${err.status}]`,
+      serverText(err.error, 100),
+      `${what} failed: ${describeOAuthError(err.error, err.error_description)} [HTTP ${err.status}]`,
       { cause: err },
     );
   }
@@ -129,21 +149,21 @@ export function toAuthError(err: unknown, what: string): Error {
     // A token endpoint that refuses client authentication answers 401 with a
     // challenge (RFC 6749 §5.2): that is invalid_client unless the challenge names another error.
     const named = err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters;
-    const code = named?.error ?? (err.status === 401 ? 'invalid_client' : 'invalid_response');
-    const description = named?.error_description;
+    const code = serverText(
+      named?.error ?? (err.status === 401 ? 'invalid_client' : 'invalid_response'),
+      100,
+    );
     return new AuthError(
       code,
-      `${what} failed: ${code}${description ? ` (${description})` : ''} [HTTP ${err.status}, WWW-Authenticate: ${err.cause.map((c) => c.scheme).join(', ')}]`,
+      `${what} failed: ${describeOAuthError(code, named?.error_description)} [HTTP ${err.status}, WWW-Authenticate: ${err.cause.map((c) => serverText(c.scheme, 50)).join(', ')}]`,
       { cause: err },
     );
   }
   if (err instanceof oauth.AuthorizationResponseError) {
     return new AuthError(
-      err.error,
-      `${what} failed: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`,
-      {
-        cause: err,
-      },
+      serverText(err.error, 100),
+      `${what} failed: ${describeOAuthError(err.error, err.error_description)}`,
+      { cause: err },
     );
   }
   if (err instanceof TypeError && /fetch failed/i.test(err.message)) {
