@@ -74,7 +74,7 @@ describe('upstream sign-in: metadata may not name endpoints further inside than 
     const up = await stubUpstream();
     names['as.loopback.test'] = ['127.0.0.1'];
     up.metadata = { authorization_endpoint: `http://as.loopback.test:${up.port}/authorize` };
-    const url = await client(up.resource).authorizationUrl('state-1', 'v'.repeat(43));
+    const { url } = await client(up.resource).authorizationUrl('state-1', 'v'.repeat(43));
     expect(url.origin).toBe(`http://as.loopback.test:${up.port}`);
     expect(up.hits.filter((p) => p === '/register')).toHaveLength(1);
 
@@ -124,7 +124,7 @@ describe('upstream sign-in: metadata may not name endpoints further inside than 
       registration_endpoint: `${own}/register`,
     };
     const c = client(`${own}/mcp`);
-    const url = await c.authorizationUrl('state-own', 'v'.repeat(43));
+    const { url } = await c.authorizationUrl('state-own', 'v'.repeat(43));
     expect(url.origin).toBe(own);
     expect(up.hits).toContain('/register');
     // Counted as public (its least internal address): another host may not lead to loopback.
@@ -143,7 +143,7 @@ describe('upstream sign-in: metadata may not name endpoints further inside than 
     names['tokens.test'] = ['127.0.0.1'];
     up.metadata = { token_endpoint: `http://tokens.test:${up.port}/token` };
     const c = client(up.resource);
-    const tokens = { accessToken: 'at-1', refreshToken: 'rt-1', connectedAt: 1 };
+    const tokens = { accessToken: 'at-1', refreshToken: 'rt-1', issuer: up.url, connectedAt: 1 };
     expect((await c.refresh(tokens)).accessToken).toBe('at-2');
     const sent = up.hits.filter((p) => p === '/token').length;
     names['tokens.test'] = ['169.254.169.254'];

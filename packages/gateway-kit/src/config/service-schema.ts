@@ -148,6 +148,12 @@ export const httpServiceSchema = z.strictObject({
               "A client registered with the upstream's authorization server by hand; without it the gateway registers itself (RFC 7591). Its redirect URI is `<issuer>/account/upstream/callback/<service>`.",
             ),
           clientSecret: z.string().min(1).optional().describe('The secret of `clientId`, when it has one.'),
+          issuer: z
+            .url({ protocol: /^https?$/ })
+            .optional()
+            .describe(
+              "The authorization server `clientId` is registered with: its `issuer`, exactly as the upstream's RFC 9728 document names it. The client's id and secret are used with that server only; when the upstream names another, sign-in is refused (and logged) until the configuration changes. Default: the first authorization server the gateway meets with this `clientId`, remembered in the store.",
+            ),
         })
         .describe(
           "Upstream sign-in: the upstream is protected by its own OAuth authorization server, and each user connects their account there once (from the gateway's account page, or the URL a `-32042` error gives). The gateway keeps the user's upstream tokens encrypted in its store, refreshes them and sends them on the gateway→upstream hop.",

@@ -1,15 +1,13 @@
 import * as oauth from 'oauth4webapi';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
-import {
-  AddressRefusedError,
-  guardedFetch,
-  systemResolver,
-  type AddressRule,
-  type Resolver,
-} from '../http/address-guard.js';
-import { configuredReach, endpointRefusal, refusedEndpoint, withinReach } from './endpoint-reach.js';
+import { guardedFetch, systemResolver, type AddressRule, type Resolver } from '../http/address-guard.js';
+import { discoverUpstream, type UpstreamDiscovery } from './discovery.js';
+import { configuredReach, refusedEndpoint, withinReach } from './endpoint-reach.js';
+import { UpstreamEndpointRefused, UpstreamIssuerMismatch, UpstreamOAuthError } from './errors.js';
 import type { SecretBox } from './secret-box.js';
 import type { UpstreamTokens } from './token-vault.js';
+
+export { UpstreamEndpointRefused, UpstreamIssuerMismatch, UpstreamOAuthError } from './errors.js';
 
 /** How the gateway is known to one upstream authorization server. */
 export interface UpstreamClientOptions {
@@ -24,6 +22,11 @@ export interface UpstreamClientOptions {
   /** A client registered with the upstream by hand; without it the gateway registers itself (RFC 7591). */
   clientId?: string | undefined;
   clientSecret?: string | undefined;
+  /**
+   * The authorization server `clientId` was registered with (its exact `issuer`). Without it the
+   * client is bound to the first one the upstream names, remembered in the store.
+   */
+  issuer?: string | undefined;
   /** `client_name` the gateway registers under. */
   clientName: string;
   store: Store;
@@ -45,20 +48,6 @@ type HttpOptions = {
   [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
 };
 
-/** Refused by the upstream authorization server, or it could not be reached: the reason is for the user's page. */
-export class UpstreamOAuthError extends Error {
-  override readonly name = 'UpstreamOAuthError';
-}
-
-/**
- * An endpoint the upstream's metadata names (its authorization server, token endpoint, …) resolves
- * further inside the network than the configured upstream may lead the gateway. Not a refusal of
- * the user's grant (DNS may say otherwise a minute later): the user's tokens are kept.
- */
-export class UpstreamEndpointRefused extends Error {
-  override readonly name = 'UpstreamEndpointRefused';
-}
-
 /** An upstream failure for a log line: the OAuth error code and description when the upstream sent them (never a token). */
 export function describeOAuthError(err: unknown): string {
   if (err instanceof oauth.ResponseBodyError)
@@ -74,15 +63,32 @@ interface Registration {
 }
 
 const REGISTRATION_PREFIX = 'gateway:upstream-client:';
+/** Store key prefix of the authorization server a client configured by hand was first used with. */
+const CONFIGURED_ISSUER_PREFIX = 'gateway:upstream-client-issuer:';
+
+/** What discovery found, and how to reach it. */
+interface Discovered {
+  as: oauth.AuthorizationServer;
+  /** The RFC 8707 `resource` of every request (the RFC 9728 document's). */
+  resource: string;
+  http: HttpOptions;
+}
 
 /**
  * The gateway as an OAuth client of one upstream MCP server's authorization
- * server (oauth4webapi): RFC 9728 discovery from the MCP endpoint, RFC 8414
- * metadata, a hand-registered client or RFC 7591 registration (kept in the
- * store, shared by instances), PKCE S256 with `resource` (RFC 8707), `iss`
- * checked in the authorization response (RFC 9207), refresh and RFC 7009
- * revocation. Plain-http upstreams are allowed only when the configured
- * service URL is http (loopback tests, private networks the operator chose).
+ * server (oauth4webapi): discovery from the MCP endpoint ({@link discoverUpstream}:
+ * its 401 challenge, RFC 9728, RFC 8414 / OpenID Connect metadata), a
+ * hand-registered client or RFC 7591 registration (kept in the store, shared
+ * by instances), PKCE S256 with `resource` (RFC 8707), `iss` checked in the
+ * authorization response (RFC 9207), refresh and RFC 7009 revocation.
+ * Plain-http upstreams are allowed only when the configured service URL is
+ * http (loopback tests, private networks the operator chose).
+ *
+ * Everything is bound to the authorization server it belongs to: a
+ * registration is stored per issuer, a configured client serves only the
+ * issuer it was configured (or first used) for, a user's tokens and each
+ * sign-in in progress record their issuer, and none of them is sent to
+ * another ({@link UpstreamIssuerMismatch}).
  *
  * What the metadata names may not lead further inside the network than the
  * configured upstream ({@link withinReach}): every request goes through a
@@ -90,7 +96,7 @@ const REGISTRATION_PREFIX = 'gateway:upstream-client:';
  * checked when they are discovered. Redirects are never followed.
  */
 export class UpstreamOAuthClient {
-  private discovered: Promise<{ as: oauth.AuthorizationServer; http: HttpOptions }> | undefined;
+  private discovered: Promise<Discovered> | undefined;
   private registered: Promise<Registration> | undefined;
   private readonly resolver: Resolver;
 
@@ -103,7 +109,7 @@ export class UpstreamOAuthClient {
     return (await this.server()).as;
   }
 
-  private server(): Promise<{ as: oauth.AuthorizationServer; http: HttpOptions }> {
+  private server(): Promise<Discovered> {
     this.discovered ??= this.discover().catch((err: unknown) => {
       this.discovered = undefined;
       throw err;
@@ -111,7 +117,7 @@ export class UpstreamOAuthClient {
     return this.discovered;
   }
 
-  private async discover(): Promise<{ as: oauth.AuthorizationServer; http: HttpOptions }> {
+  private async discover(): Promise<Discovered> {
     const resource = new URL(this.o.resource);
     const reach = withinReach(await configuredReach(resource, this.resolver));
     const extra = this.o.addressRule;
@@ -120,31 +126,22 @@ export class UpstreamOAuthClient {
     // The configured upstream's own origin is the operator's choice (its MCP traffic goes there
     // anyway): only the service's own rule applies to it, whatever else its host resolves to.
     const own = guardedFetch(this.resolver, extra ?? (() => true));
+    const fetch = (url: string, init: RequestInit) =>
+      (new URL(url).origin === resource.origin ? own : guarded)(url, init);
+    const insecure = resource.protocol === 'http:';
     const http: HttpOptions = {
-      ...(resource.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {}),
-      [oauth.customFetch]: (url, init) =>
-        (new URL(url).origin === resource.origin ? own : guarded)(url, init as RequestInit),
+      ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}),
+      [oauth.customFetch]: (url, init) => fetch(url, init as RequestInit),
     };
-    const rs = await oauth.processResourceDiscoveryResponse(
-      resource,
-      await oauth.resourceDiscoveryRequest(resource, http),
-    );
-    const issuer = rs.authorization_servers?.[0];
-    if (!issuer) throw new UpstreamOAuthError(`${this.o.resource} names no authorization server`);
-    const issuerUrl = new URL(issuer);
-    const as = await oauth.processDiscoveryResponse(
-      issuerUrl,
-      await oauth
-        .discoveryRequest(issuerUrl, { ...http, algorithm: 'oauth2' })
-        .catch(refusedAs('authorization server', issuer)),
-    );
+    const found: UpstreamDiscovery = await discoverUpstream(resource, { fetch, insecure });
+    const { as } = found;
     if (!as.code_challenge_methods_supported?.includes('S256'))
-      throw new UpstreamOAuthError(`${issuer} does not support PKCE S256`);
+      throw new UpstreamOAuthError(`${as.issuer} does not support PKCE S256`);
     // Each endpoint it names must be within reach too (the guarded fetch checks every connection again).
     const refused = await refusedEndpoint(as, rule, this.resolver, resource.origin);
     if (refused) throw new UpstreamEndpointRefused(refused);
-    this.scopes ??= this.o.scope ?? rs.scopes_supported?.join(' ');
-    return { as, http };
+    this.scopes ??= this.o.scope ?? found.scopesSupported?.join(' ');
+    return { as, resource: found.resource, http };
   }
 
   private scopes: string | undefined;
@@ -158,8 +155,11 @@ export class UpstreamOAuthClient {
   }
 
   private async register(): Promise<Registration> {
-    if (this.o.clientId) return { client: { client_id: this.o.clientId }, secret: this.o.clientSecret };
     const { as, http } = await this.server();
+    if (this.o.clientId) {
+      await this.checkConfiguredIssuer(as.issuer);
+      return { client: { client_id: this.o.clientId }, secret: this.o.clientSecret };
+    }
     const key = `${REGISTRATION_PREFIX}${this.o.service} ${as.issuer} ${this.o.redirectUri}`;
     const stored = await this.o.box.open<Registration>(await this.o.store.get(key), key);
     if (stored?.client.client_id) return stored;
@@ -188,13 +188,37 @@ export class UpstreamOAuthClient {
     return reg;
   }
 
+  /**
+   * A client configured by hand is the client of one authorization server: `issuer` when
+   * configured, else the first one it was used with (remembered in the store, for every
+   * instance). Its id and secret never go to another.
+   */
+  private async checkConfiguredIssuer(current: string): Promise<void> {
+    let bound = this.o.issuer;
+    if (bound === undefined) {
+      const key = `${CONFIGURED_ISSUER_PREFIX}${this.o.service} ${this.o.clientId}`;
+      await this.o.store.compareAndSet(key, undefined, current);
+      bound = await this.o.store.get<string>(key);
+    }
+    if (bound !== current)
+      throw new UpstreamIssuerMismatch(
+        bound,
+        current,
+        `the clientId configured for service "${this.o.service}"`,
+      );
+  }
+
   private auth(reg: Registration): oauth.ClientAuth {
     return reg.secret ? oauth.ClientSecretBasic(reg.secret) : oauth.None();
   }
 
-  /** The upstream `/authorize` URL for one sign-in (`state` and the PKCE `verifier` are the caller's). */
-  async authorizationUrl(state: string, verifier: string): Promise<URL> {
-    const [{ as }, reg] = [await this.server(), await this.registration()];
+  /**
+   * The upstream `/authorize` URL for one sign-in (`state` and the PKCE `verifier` are the
+   * caller's), and the issuer of the authorization server it goes to: the caller keeps it with
+   * the verifier and hands it back to {@link exchange}.
+   */
+  async authorizationUrl(state: string, verifier: string): Promise<{ url: URL; issuer: string }> {
+    const [{ as, resource }, reg] = [await this.server(), await this.registration()];
     if (!as.authorization_endpoint)
       throw new UpstreamOAuthError(`${as.issuer} has no authorization endpoint`);
     const url = new URL(as.authorization_endpoint);
@@ -205,15 +229,21 @@ export class UpstreamOAuthClient {
       code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
-      resource: this.o.resource,
+      resource,
       ...(this.scopes ? { scope: this.scopes } : {}),
     }).toString();
-    return url;
+    return { url, issuer: as.issuer };
   }
 
-  /** Redeems the code of the authorization response at `callback` (state and `iss` checked). */
-  async exchange(callback: URL, state: string, verifier: string): Promise<UpstreamTokens> {
-    const [{ as, http }, reg] = [await this.server(), await this.registration()];
+  /**
+   * Redeems the code of the authorization response at `callback` (state and `iss` checked) at
+   * `issuer`, the authorization server the sign-in was started with: when the upstream names
+   * another now, nothing is sent ({@link UpstreamIssuerMismatch}).
+   */
+  async exchange(callback: URL, state: string, verifier: string, issuer: string): Promise<UpstreamTokens> {
+    const { as, resource, http } = await this.server();
+    if (as.issuer !== issuer) throw new UpstreamIssuerMismatch(issuer, as.issuer, 'the sign-in in progress');
+    const reg = await this.registration();
     const params = oauth.validateAuthResponse(as, reg.client, callback, state);
     const response = await oauth.authorizationCodeGrantRequest(
       as,
@@ -222,23 +252,29 @@ export class UpstreamOAuthClient {
       params,
       this.o.redirectUri,
       verifier,
-      { ...http, additionalParameters: { resource: this.o.resource } },
+      { ...http, additionalParameters: { resource } },
     );
-    return this.tokens(await oauth.processAuthorizationCodeResponse(as, reg.client, response));
+    return this.tokens(as, await oauth.processAuthorizationCodeResponse(as, reg.client, response));
   }
 
-  /** New tokens for a refresh token (the upstream may rotate it). */
+  /**
+   * New tokens for a refresh token (the upstream may rotate it), from the authorization server
+   * that issued them only: tokens of another (or of none recorded) are {@link UpstreamIssuerMismatch}.
+   */
   async refresh(tokens: UpstreamTokens): Promise<UpstreamTokens> {
     if (!tokens.refreshToken) throw new UpstreamOAuthError('no refresh token');
-    const [{ as, http }, reg] = [await this.server(), await this.registration()];
+    const { as, resource, http } = await this.server();
+    if (tokens.issuer !== as.issuer)
+      throw new UpstreamIssuerMismatch(tokens.issuer, as.issuer, "the user's upstream tokens");
+    const reg = await this.registration();
     const response = await oauth.refreshTokenGrantRequest(
       as,
       reg.client,
       this.auth(reg),
       tokens.refreshToken,
-      { ...http, additionalParameters: { resource: this.o.resource } },
+      { ...http, additionalParameters: { resource } },
     );
-    const fresh = this.tokens(await oauth.processRefreshTokenResponse(as, reg.client, response));
+    const fresh = this.tokens(as, await oauth.processRefreshTokenResponse(as, reg.client, response));
     return {
       ...fresh,
       refreshToken: fresh.refreshToken ?? tokens.refreshToken,
@@ -246,10 +282,14 @@ export class UpstreamOAuthClient {
     };
   }
 
-  /** Revokes the tokens at the upstream (RFC 7009) when it offers revocation; failures are the caller's to ignore. */
+  /**
+   * Revokes the tokens at the upstream (RFC 7009) when it offers revocation; failures are the
+   * caller's to ignore. Tokens of another authorization server than the current one are not sent.
+   */
   async revoke(tokens: UpstreamTokens): Promise<void> {
-    const [{ as, http }, reg] = [await this.server(), await this.registration()];
-    if (!as.revocation_endpoint) return;
+    const { as, http } = await this.server();
+    if (!as.revocation_endpoint || tokens.issuer !== as.issuer) return;
+    const reg = await this.registration();
     for (const token of [tokens.refreshToken, tokens.accessToken]) {
       if (!token) continue;
       await oauth.processRevocationResponse(
@@ -258,7 +298,7 @@ export class UpstreamOAuthClient {
     }
   }
 
-  private tokens(r: oauth.TokenEndpointResponse): UpstreamTokens {
+  private tokens(as: oauth.AuthorizationServer, r: oauth.TokenEndpointResponse): UpstreamTokens {
     if (r.token_type.toLowerCase() !== 'bearer')
       throw new UpstreamOAuthError(`the upstream issued ${r.token_type} tokens; only Bearer is supported`);
     const now = (this.o.now ?? Date.now)();
@@ -267,16 +307,8 @@ export class UpstreamOAuthClient {
       ...(r.refresh_token ? { refreshToken: r.refresh_token } : {}),
       ...(typeof r.expires_in === 'number' ? { expiresAt: now + r.expires_in * 1000 } : {}),
       ...(r.scope ? { scope: r.scope } : {}),
+      issuer: as.issuer,
       connectedAt: now,
     };
   }
-}
-
-/** Rethrows an address refusal of a metadata-named endpoint as an {@link UpstreamEndpointRefused} that says which. */
-function refusedAs(field: string, url: string) {
-  return (err: unknown): never => {
-    if (err instanceof AddressRefusedError)
-      throw new UpstreamEndpointRefused(endpointRefusal(field, url, err));
-    throw err;
-  };
 }

@@ -3,7 +3,7 @@ import { generateRandomCodeVerifier } from 'oauth4webapi';
 import { html, type SafeHtml } from '@mcp-gateway/oauth-dynamicclient';
 import { mayUse } from '../config/subjects.js';
 import type { Logger } from '../ops/logger.js';
-import { describeOAuthError } from './oauth-client.js';
+import { describeOAuthError, UpstreamIssuerMismatch } from './oauth-client.js';
 import type { UpstreamServiceSettings, UpstreamSignIn } from './sign-in.js';
 
 /** What the account page knows of the signed-in user and how it renders and sets cookies. */
@@ -31,12 +31,14 @@ const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T'
  * The account page's upstream part: the services whose upstream asks for the
  * user's own account, each connected or not, with Connect / Disconnect.
  * Connecting sends the browser to the upstream's authorization server (PKCE;
- * state, verifier, service and a hash of the user's id travel in an HttpOnly
- * cookie, not the store) and back to the service's own
+ * state, verifier, service, a hash of the user's id and the issuer of that
+ * authorization server travel sealed in an HttpOnly cookie, not the store) and
+ * back to the service's own
  * `/account/upstream/callback/<service>`, which stores the user's tokens
  * sealed: only for the service the flow was started for (an answer arriving
  * at another service's callback is an authorization server mix-up and is
- * never redeemed) and only for the user who started it. Disconnecting
+ * never redeemed), only for the user who started it and only at the
+ * authorization server it was started with. Disconnecting
  * revokes them at the upstream (RFC 7009, when offered) and forgets them.
  * Every handler runs for a signed-in user only (the account page checks the
  * session first).
@@ -57,7 +59,7 @@ export class UpstreamPages {
     return s && (anyUser || mayUse(s.users, sub)) ? s : undefined;
   }
 
-  /** The cookie carrying one connect step's state, verifier, service and user (read back by the callback). */
+  /** The cookie carrying one connect step, sealed (read back by the callback). */
   cookieName(ctx: Pick<AccountContext, 'secure'>): string {
     return ctx.secure ? '__Host-mcp-upstream' : 'mcp-upstream';
   }
@@ -108,13 +110,17 @@ export class UpstreamPages {
     if (!service) return ctx.page('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
     const state = randomBytes(24).toString('base64url');
     const verifier = generateRandomCodeVerifier();
-    let location: URL;
+    let location: { url: URL; issuer: string };
     try {
       location = await this.signIn
         .clientFor(service.name, service.settings)
         .authorizationUrl(state, verifier);
     } catch (err) {
-      this.log.warn('upstream sign-in unavailable', { service: service.name, err: describeOAuthError(err) });
+      // An authorization server the configured client does not belong to is the operator's to fix.
+      this.log[err instanceof UpstreamIssuerMismatch ? 'error' : 'warn']('upstream sign-in unavailable', {
+        service: service.name,
+        err: describeOAuthError(err),
+      });
       return ctx.page(
         'Cannot connect',
         html`<p>
@@ -123,16 +129,17 @@ export class UpstreamPages {
         502,
       );
     }
-    const value = [
+    const value = await this.signIn.sealConnect({
       state,
       verifier,
-      Buffer.from(service.name).toString('base64url'),
-      subjectTag(ctx.sub),
-    ].join('.');
+      service: service.name,
+      user: subjectTag(ctx.sub),
+      issuer: location.issuer,
+    });
     return new Response(null, {
       status: 303,
       headers: {
-        location: location.href,
+        location: location.url.href,
         'set-cookie': ctx.cookie(this.cookieName(ctx), value, 600),
         'cache-control': 'no-store',
       },
@@ -143,7 +150,8 @@ export class UpstreamPages {
    * `GET /account/upstream/callback/<service>`: the upstream's answer; the tokens are stored for the
    * signed-in user. `pathService` is the service the callback path names (`undefined`: the path
    * names none). Refused, with nothing redeemed, when the browser holds no matching connect step,
-   * when the step was started for another service (mix-up) or by another user.
+   * when the step was started for another service (mix-up) or by another user, or when the
+   * upstream names another authorization server than the one the step was started with.
    */
   async callback(
     request: Request,
@@ -152,14 +160,14 @@ export class UpstreamPages {
     pathService: string | undefined,
   ): Promise<Response> {
     const url = new URL(request.url);
-    const [bound = '', verifier = '', encoded = '', tag = ''] = (cookieValue ?? '').split('.');
+    const step = await this.signIn.openConnect(cookieValue);
     const state = url.searchParams.get('state') ?? '';
-    const same = state.length > 0 && verifier.length > 0 && sameText(state, bound);
-    const started = Buffer.from(encoded, 'base64url').toString();
+    const same = step !== undefined && state.length > 0 && sameText(state, step.state);
+    const started = step?.service ?? '';
     const clear = ctx.cookie(this.cookieName(ctx), '', 0);
     const failed = (title: string, body: SafeHtml, status: number) =>
       withCookie(ctx.page(title, body, status), clear);
-    if (!same || pathService === undefined)
+    if (!same || step === undefined || pathService === undefined)
       return failed(
         'Connection failed',
         html`<p>
@@ -167,7 +175,7 @@ export class UpstreamPages {
         </p>`,
         400,
       );
-    if (!sameText(tag, subjectTag(ctx.sub))) {
+    if (!sameText(step.user, subjectTag(ctx.sub))) {
       this.log.warn('upstream sign-in refused: started by another user', { service: started, user: ctx.sub });
       return failed(
         'Connection not completed',
@@ -200,9 +208,25 @@ export class UpstreamPages {
     try {
       const tokens = await this.signIn
         .clientFor(service.name, service.settings)
-        .exchange(url, state, verifier);
+        .exchange(url, state, step.verifier, step.issuer);
       await this.signIn.vault.put(service.name, ctx.sub, tokens);
     } catch (err) {
+      if (err instanceof UpstreamIssuerMismatch) {
+        this.log.warn('upstream sign-in refused: the authorization server changed', {
+          service: service.name,
+          user: ctx.sub,
+          err: err.message,
+        });
+        return failed(
+          'Connection failed',
+          html`<p id="as-changed">
+            <strong>${service.name}</strong> now signs users in elsewhere than where this connection was
+            started, so it was not completed and nothing was stored.
+            <a href="./">Start again from your account page</a>.
+          </p>`,
+          400,
+        );
+      }
       this.log.info('upstream sign-in failed', {
         service: service.name,
         user: ctx.sub,

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { ResponseBodyError } from 'oauth4webapi';
+import { z } from 'zod';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
 import type { AddressRule, Resolver } from '../http/address-guard.js';
 import type { Logger } from '../ops/logger.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
 import { requestStateKeyFor } from '../services/request-state-key.js';
 import { SignInElicitation } from './elicitation.js';
-import { UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
+import { UpstreamIssuerMismatch, UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
 import type { SecretBox } from './secret-box.js';
 import { UpstreamTokenVault, type UpstreamTokens } from './token-vault.js';
 
@@ -45,12 +46,35 @@ export interface UpstreamServiceSettings {
   scope?: string | undefined;
   clientId?: string | undefined;
   clientSecret?: string | undefined;
+  /** The authorization server `clientId` belongs to (its exact `issuer`). */
+  issuer?: string | undefined;
   /** The address rule of a service added through the admin API, kept by its sign-in too. */
   addressRule?: AddressRule | undefined;
 }
 
 /** Where upstreams send the browser back, below the issuer: `<this>/<service>`. */
 export const UPSTREAM_CALLBACK_PATH = '/account/upstream/callback';
+
+/**
+ * One sign-in in progress, as the browser carries it (sealed, in an HttpOnly cookie) from the
+ * connect step to the callback: what the callback checks before it redeems anything.
+ */
+export type ConnectRecord = z.infer<typeof connectRecordSchema>;
+
+const connectRecordSchema = z.object({
+  state: z.string().min(1),
+  /** The PKCE code verifier. */
+  verifier: z.string().min(1),
+  /** The service being connected. */
+  service: z.string(),
+  /** A hash of the id of the user who started it. */
+  user: z.string(),
+  /** The authorization server the browser was sent to: the only one the code is redeemed at. */
+  issuer: z.string(),
+});
+
+/** What a sealed {@link ConnectRecord} is bound to. */
+const CONNECT_RECORD = 'upstream-connect';
 
 /** Refresh this long before the access token's stated expiry. */
 const EXPIRY_MARGIN_MS = 30_000;
@@ -125,6 +149,7 @@ export class UpstreamSignIn {
       scope: settings.scope,
       clientId: settings.clientId,
       clientSecret: settings.clientSecret,
+      issuer: settings.issuer,
       clientName: `mcp-gateway at ${new URL(this.issuer).host}`,
       store: this.deps.store,
       box: this.deps.box,
@@ -148,6 +173,17 @@ export class UpstreamSignIn {
       refused: (sub, sent, trace) =>
         this.refused(service, this.clientFor(service, settings), sub, sent, trace),
     };
+  }
+
+  /** One connect step, sealed for its cookie ({@link ConnectRecord}). */
+  sealConnect(record: ConnectRecord): Promise<string> {
+    return this.deps.box.seal(record, CONNECT_RECORD);
+  }
+
+  /** The connect step of a cookie, or `undefined` (absent, altered, or sealed by another gateway). */
+  async openConnect(sealed: string | undefined): Promise<ConnectRecord | undefined> {
+    const parsed = connectRecordSchema.safeParse(await this.deps.box.open(sealed, CONNECT_RECORD));
+    return parsed.success ? parsed.data : undefined;
   }
 
   /** Forgets the client of `service` (removed at runtime); stored tokens stay until they expire or the user disconnects. */
@@ -230,7 +266,17 @@ export class UpstreamSignIn {
     } catch (err) {
       // A refusal (invalid_grant: revoked, expired) ends the connection; anything else is the upstream's outage.
       if (!isRefusal(err)) throw err;
-      this.deps.log.info('upstream refused the refresh; the user must connect again', { service, user: sub });
+      if (err instanceof UpstreamIssuerMismatch)
+        this.deps.log.warn('upstream authorization server changed; the user must connect again', {
+          service,
+          user: sub,
+          err: err.message,
+        });
+      else
+        this.deps.log.info('upstream refused the refresh; the user must connect again', {
+          service,
+          user: sub,
+        });
       await this.vault.delete(service, sub);
       return undefined;
     }
@@ -242,6 +288,7 @@ const sameSettings = (a: UpstreamServiceSettings, b: UpstreamServiceSettings) =>
   a.scope === b.scope &&
   a.clientId === b.clientId &&
   a.clientSecret === b.clientSecret &&
+  a.issuer === b.issuer &&
   a.addressRule === b.addressRule;
 
 /**

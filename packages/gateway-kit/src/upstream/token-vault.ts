@@ -1,13 +1,18 @@
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
 import type { SecretBox } from './secret-box.js';
 
-/** A user's tokens at one upstream authorization server, as the gateway keeps them. */
+/** A user's tokens at one upstream authorization server, as the gateway keeps them (bound to it by `issuer`). */
 export interface UpstreamTokens {
   accessToken: string;
   refreshToken?: string;
   /** When the access token expires (ms since the epoch), when the upstream said. */
   expiresAt?: number;
   scope?: string;
+  /**
+   * The authorization server that issued them (its `issuer`): they are refreshed and revoked
+   * there only. Records of earlier versions have none and are never sent to any.
+   */
+  issuer?: string;
   /** When the user connected (ms since the epoch). */
   connectedAt: number;
 }

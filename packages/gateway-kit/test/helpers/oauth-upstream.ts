@@ -1,7 +1,9 @@
 // A protected MCP upstream for upstream sign-in tests: an RFC 9728 document, an authorization
-// server (RFC 8414 metadata, RFC 7591 registration, /authorize that approves at once, /token with
-// PKCE) that records what it is sent, and an MCP endpoint (fetch-server, both protocol eras) that
-// takes only the access tokens it issued. Real HTTP on 127.0.0.1.
+// server (RFC 8414 / OIDC metadata, RFC 7591 registration, /authorize that approves at once,
+// /token with PKCE and refresh tokens) that records what it is sent, and an MCP endpoint
+// (fetch-server, both protocol eras) that takes only the access tokens it (or a server it trusts)
+// issued. Where the documents are served and what they say is the test's to change. Real HTTP on
+// 127.0.0.1.
 import { createHash } from 'node:crypto';
 import { createFetchServer, silentLogger } from '@mcp-gateway/fetch-server';
 import { listen, type Listening } from '@mcp-gateway/testkit';
@@ -12,7 +14,15 @@ export interface TokenRequest {
   code: string | null;
   clientId: string | null;
   redirectUri: string | null;
+  refreshToken?: string | null;
+  /** The secret of HTTP Basic client authentication, when sent. */
+  clientSecret?: string | null;
 }
+
+/** Where an RFC 9728 document is served: path-inserted, at the root, or only where the 401 challenge says. */
+export type ResourceMetadataAt = 'path' | 'root' | 'challenge';
+/** Where the authorization server metadata is served, relative to its issuer's path (RFC 8414 / OIDC). */
+export type ServerMetadataAt = 'oauth' | 'oidc' | 'oidc-appended';
 
 export interface OAuthUpstream extends Listening {
   /** The MCP endpoint (the service's `url`). */
@@ -23,6 +33,28 @@ export interface OAuthUpstream extends Listening {
   codes: string[];
   /** Every token request, in order. */
   tokenRequests: TokenRequest[];
+  /** Paths requested, in order. */
+  hits: string[];
+  /** The authorization server's issuer (default: the origin); its endpoints stay at the origin. */
+  issuer: string;
+  /** `issuer` of its metadata (default: {@link issuer}). */
+  metadataIssuer?: string;
+  /** `authorization_servers` of its RFC 9728 document (default: its own issuer). */
+  authorizationServers?: string[];
+  /** `scopes_supported` of its RFC 9728 document (default: none). */
+  scopesSupported?: string[];
+  /** Where the RFC 9728 document is served (default: `['path']`). */
+  resourceMetadataAt: ResourceMetadataAt[];
+  /** Where the authorization server metadata is served (default: `['oauth']`). */
+  serverMetadataAt: ServerMetadataAt[];
+  /** `expires_in` of the access tokens it issues (default 3600). */
+  expiresIn: number;
+  /** Access tokens it issued. */
+  issued: Set<string>;
+  /** Tokens sent to its revocation endpoint, in order. */
+  revoked: string[];
+  /** Servers whose access tokens its MCP endpoint takes too (an authorization server it moved to). */
+  trusts: OAuthUpstream[];
   /** Bodies of the MCP requests it served with a valid token, in order. */
   mcpBodies: unknown[];
   /**
@@ -36,22 +68,60 @@ export interface OAuthUpstream extends Listening {
 export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
   const mcp = createFetchServer({ allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true, logger: silentLogger });
   const pending = new Map<string, { clientId: string; redirectUri: string; challenge: string }>();
-  const tokens = new Set<string>();
+  const refreshTokens = new Map<string, string>();
   let n = 0;
   const up = {} as OAuthUpstream;
+  /** Paths of the documents as the test set them up now. */
+  const documents = () => {
+    const issuerPath = new URL(up.issuer).pathname.replace(/\/+$/, '');
+    const at: Record<ServerMetadataAt, string> = {
+      oauth: `/.well-known/oauth-authorization-server${issuerPath}`,
+      oidc: `/.well-known/openid-configuration${issuerPath}`,
+      'oidc-appended': `${issuerPath}/.well-known/openid-configuration`,
+    };
+    const rs: Record<ResourceMetadataAt, string> = {
+      path: '/.well-known/oauth-protected-resource/mcp',
+      root: '/.well-known/oauth-protected-resource',
+      challenge: '/meta/resource.json',
+    };
+    return {
+      server: new Set(up.serverMetadataAt.map((k) => at[k])),
+      resource: new Set(up.resourceMetadataAt.map((k) => rs[k])),
+      challenge: up.resourceMetadataAt.includes('challenge') ? rs.challenge : rs.path,
+    };
+  };
+  const issue = (clientId: string) => {
+    const token = `${name}-at-${++n}`;
+    const refresh = `${name}-rt-${++n}`;
+    up.issued.add(token);
+    refreshTokens.set(refresh, clientId);
+    return Response.json({
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: up.expiresIn,
+      refresh_token: refresh,
+    });
+  };
   const server = await listen(async (request) => {
     const url = new URL(request.url);
+    up.hits.push(url.pathname);
+    const docs = documents();
+    if (docs.resource.has(url.pathname))
+      return Response.json({
+        resource: up.resource,
+        authorization_servers: up.authorizationServers ?? [up.issuer],
+        ...(up.scopesSupported ? { scopes_supported: up.scopesSupported } : {}),
+      });
+    if (docs.server.has(url.pathname))
+      return Response.json({
+        issuer: up.metadataIssuer ?? up.issuer,
+        authorization_endpoint: `${up.url}/authorize`,
+        token_endpoint: `${up.url}/token`,
+        registration_endpoint: `${up.url}/register`,
+        revocation_endpoint: `${up.url}/revoke`,
+        code_challenge_methods_supported: ['S256'],
+      });
     switch (url.pathname) {
-      case '/.well-known/oauth-protected-resource/mcp':
-        return Response.json({ resource: up.resource, authorization_servers: [up.url] });
-      case '/.well-known/oauth-authorization-server':
-        return Response.json({
-          issuer: up.url,
-          authorization_endpoint: `${up.url}/authorize`,
-          token_endpoint: `${up.url}/token`,
-          registration_endpoint: `${up.url}/register`,
-          code_challenge_methods_supported: ['S256'],
-        });
       case '/register': {
         const body = (await request.json()) as { redirect_uris: string[] };
         const clientId = `${name}-client-${++n}`;
@@ -76,15 +146,24 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
       case '/token': {
         const form = new URLSearchParams(await request.text());
         const basic = request.headers.get('authorization');
-        const clientId =
-          form.get('client_id') ??
-          (basic ? Buffer.from(basic.slice(6), 'base64').toString().split(':')[0]! : null);
+        const [basicId, basicSecret] = basic
+          ? Buffer.from(basic.slice(6), 'base64').toString().split(':').map(decodeURIComponent)
+          : [];
+        const clientId = form.get('client_id') ?? basicId ?? null;
         up.tokenRequests.push({
           grantType: form.get('grant_type'),
           code: form.get('code'),
           clientId,
           redirectUri: form.get('redirect_uri'),
+          refreshToken: form.get('refresh_token'),
+          clientSecret: basicSecret ?? form.get('client_secret'),
         });
+        if (form.get('grant_type') === 'refresh_token') {
+          const owner = refreshTokens.get(form.get('refresh_token') ?? '');
+          if (!owner || owner !== clientId) return Response.json({ error: 'invalid_grant' }, { status: 400 });
+          refreshTokens.delete(form.get('refresh_token')!);
+          return issue(clientId);
+        }
         const grant = pending.get(form.get('code') ?? '');
         const verifier = form.get('code_verifier') ?? '';
         const challenge = createHash('sha256').update(verifier).digest('base64url');
@@ -96,24 +175,27 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
         )
           return Response.json({ error: 'invalid_grant' }, { status: 400 });
         pending.delete(form.get('code')!);
-        const token = `${name}-at-${++n}`;
-        tokens.add(token);
-        return Response.json({ access_token: token, token_type: 'Bearer', expires_in: 3600 });
+        return issue(grant.clientId);
       }
       case '/mcp': {
-        const auth = request.headers.get('authorization') ?? '';
-        if (!tokens.has(auth.replace(/^Bearer /, '')))
+        const token = (request.headers.get('authorization') ?? '').replace(/^Bearer /, '');
+        if (![up, ...up.trusts].some((s) => s.issued.has(token)))
           return new Response(null, {
             status: 401,
-            headers: {
-              'www-authenticate': `Bearer resource_metadata="${up.url}/.well-known/oauth-protected-resource/mcp"`,
-            },
+            headers: { 'www-authenticate': `Bearer resource_metadata="${up.url}${docs.challenge}"` },
           });
         const text = request.method === 'POST' ? await request.text() : undefined;
         if (text !== undefined) up.mcpBodies.push(JSON.parse(text));
         return mcp(
           new Request(request.url, { method: request.method, headers: request.headers, body: text }),
         );
+      }
+      case '/revoke': {
+        const token = new URLSearchParams(await request.text()).get('token') ?? '';
+        up.revoked.push(token);
+        up.issued.delete(token);
+        refreshTokens.delete(token);
+        return new Response(null, { status: 200 });
       }
       default:
         return new Response(null, { status: 404 });
@@ -125,5 +207,13 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
     codes: [],
     tokenRequests: [],
     mcpBodies: [],
+    hits: [],
+    issuer: server.url,
+    resourceMetadataAt: ['path'],
+    serverMetadataAt: ['oauth'],
+    expiresIn: 3600,
+    issued: new Set<string>(),
+    revoked: [],
+    trusts: [],
   });
 }

@@ -1,4 +1,5 @@
 import type { Route, ServerContext } from '../context.js';
+import { withoutOfflineAccess } from '../grants/offline-access.js';
 import { publicJson } from '../http/responses.js';
 import type { ResourceConfig } from '../resources.js';
 
@@ -17,12 +18,17 @@ export interface ProtectedResourceMetadata {
 
 export type { ResourceConfig } from '../resources.js';
 
-/** Builds the RFC 9728 document for one resource served by `issuer`. */
+/**
+ * Builds the RFC 9728 document for one resource served by `issuer`. `offline_access` is never
+ * listed in `scopes_supported` (it asks the authorization server for a refresh token, it is no
+ * scope of the resource: MCP 2026-07-28 says resources SHOULD NOT list it).
+ */
 export function protectedResourceMetadata(issuer: string, r: ResourceConfig): ProtectedResourceMetadata {
+  const scopes = r.scopes && withoutOfflineAccess(r.scopes);
   return {
     resource: r.resource,
     authorization_servers: [issuer],
-    ...(r.scopes ? { scopes_supported: r.scopes } : {}),
+    ...(scopes ? { scopes_supported: scopes } : {}),
     bearer_methods_supported: ['header'],
     ...(r.name ? { resource_name: r.name } : {}),
   };

@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { DiscoveryError } from '../errors.js';
 import { summarizeBody, type FetchLike } from '../http/fetch.js';
 import type { Logger } from '../log.js';
+import { authorizationServerMetadataUrls } from '@mcp-gateway/internal/oauth-metadata-urls';
 import { getMetadataDocument } from './metadata-request.js';
+
+export { authorizationServerMetadataUrls };
 
 /** Authorization-server metadata (RFC 8414 / OpenID Connect Discovery), validated by oauth4webapi. */
 export type AuthorizationServerMetadata = oauth.AuthorizationServer & {
@@ -27,22 +30,6 @@ const UsedFieldsSchema = z.looseObject({
 export interface AuthorizationServerDiscovery {
   url: string;
   metadata: AuthorizationServerMetadata;
-}
-
-/**
- * The metadata URLs to try for `issuer`, in the order the MCP authorization
- * spec gives: RFC 8414 path-inserted, OIDC path-inserted, OIDC path-appended
- * (for an issuer with a path); RFC 8414 then OIDC for one without.
- */
-export function authorizationServerMetadataUrls(issuer: URL): string[] {
-  const path = issuer.pathname.replace(/\/+$/, '');
-  const at = (p: string) => new URL(p, issuer.origin).href;
-  if (!path) return [at('/.well-known/oauth-authorization-server'), at('/.well-known/openid-configuration')];
-  return [
-    at(`/.well-known/oauth-authorization-server${path}`),
-    at(`/.well-known/openid-configuration${path}`),
-    at(`${path}/.well-known/openid-configuration`),
-  ];
 }
 
 /**

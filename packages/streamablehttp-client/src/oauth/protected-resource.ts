@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { DiscoveryError } from '../errors.js';
 import { readTextLimited, summarizeBody, type FetchLike } from '../http/fetch.js';
+import { protectedResourceMetadataUrls, resourceCovers } from '@mcp-gateway/internal/oauth-metadata-urls';
 import { getMetadataDocument } from './metadata-request.js';
+
+export { protectedResourceMetadataUrls, resourceCovers };
 
 /** RFC 9728 protected-resource metadata, as far as a client uses it. */
 export const ProtectedResourceMetadataSchema = z.looseObject({
@@ -19,36 +22,6 @@ export type ProtectedResourceMetadata = z.infer<typeof ProtectedResourceMetadata
 export interface ProtectedResourceDiscovery {
   url: string;
   metadata: ProtectedResourceMetadata;
-}
-
-/**
- * RFC 9728 §3.1 well-known locations for `serverUrl`, most specific first:
- * the path-aware `/.well-known/oauth-protected-resource/<path>`, then the root.
- */
-export function protectedResourceMetadataUrls(serverUrl: URL): string[] {
-  const path = serverUrl.pathname.replace(/\/+$/, '');
-  const urls = [];
-  if (path) urls.push(new URL(`/.well-known/oauth-protected-resource${path}`, serverUrl.origin).href);
-  urls.push(new URL('/.well-known/oauth-protected-resource', serverUrl.origin).href);
-  return urls;
-}
-
-/**
- * True when `resource` may stand for `serverUrl`: same origin, and its path is
- * the server's path or a parent of it (the MCP SDK's rule). RFC 9728 §3.3 asks
- * clients to refuse metadata for another resource.
- */
-export function resourceCovers(resource: string, serverUrl: URL): boolean {
-  let r: URL;
-  try {
-    r = new URL(resource);
-  } catch {
-    return false;
-  }
-  if (r.origin !== serverUrl.origin) return false;
-  const rp = r.pathname.endsWith('/') ? r.pathname : r.pathname + '/';
-  const sp = serverUrl.pathname.endsWith('/') ? serverUrl.pathname : serverUrl.pathname + '/';
-  return sp.startsWith(rp);
 }
 
 /**

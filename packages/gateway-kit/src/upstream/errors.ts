@@ -1,0 +1,34 @@
+/** Refused by the upstream authorization server, or it could not be reached: the reason is for the user's page. */
+export class UpstreamOAuthError extends Error {
+  override readonly name: string = 'UpstreamOAuthError';
+}
+
+/**
+ * An endpoint the upstream's metadata names (its authorization server, token endpoint, …) resolves
+ * further inside the network than the configured upstream may lead the gateway. Not a refusal of
+ * the user's grant (DNS may say otherwise a minute later): the user's tokens are kept.
+ */
+export class UpstreamEndpointRefused extends Error {
+  override readonly name = 'UpstreamEndpointRefused';
+}
+
+/**
+ * What the gateway holds is bound to another authorization server than the one the upstream
+ * names now (MCP authorization, "Authorization Server Binding"): a user's tokens, a sign-in in
+ * progress, or the client configured by hand. Nothing of it is sent to the current one; tokens
+ * are forgotten (the user connects again).
+ */
+export class UpstreamIssuerMismatch extends UpstreamOAuthError {
+  override readonly name = 'UpstreamIssuerMismatch';
+  constructor(
+    /** What it is bound to (`undefined`: a token record of an earlier version, bound to none). */
+    readonly bound: string | undefined,
+    /** The authorization server the upstream names now. */
+    readonly current: string,
+    what: string,
+  ) {
+    super(
+      `${what} ${bound ? `belongs to ${bound}` : 'names no authorization server'}, but the upstream's is ${current} now`,
+    );
+  }
+}
