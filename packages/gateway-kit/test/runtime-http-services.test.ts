@@ -211,10 +211,11 @@ describe('admin API: runtime http services reach public addresses only (admin.al
 });
 
 /** alice connected `service` once; her access token has expired, so her next call refreshes it. */
-async function expiredTokens(gw: Gateway, service: string): Promise<UpstreamTokenVault> {
+async function expiredTokens(gw: Gateway, service: string, issuer?: string): Promise<UpstreamTokenVault> {
   const box = new SecretBox(await sharedStoreSecret(gw.store, 'gateway:upstream-secret'), 'upstream-tokens');
   const vault = new UpstreamTokenVault(gw.store, box);
   await vault.put(service, 'local:alice', {
+    ...(issuer !== undefined ? { issuer } : {}),
     accessToken: 'at-old',
     refreshToken: 'rt-1',
     expiresAt: Date.now() - 1000,
@@ -294,7 +295,7 @@ describe('runtime http services with upstream sign-in keep the rule', () => {
       const stub = await signInUpstream(own, { registration: reg, token: tok });
       const url = `${stub.origin}/mcp`;
       expect((await putService(gw, service, { type: 'http', url, credentials })).status).toBe(201);
-      const vault = await expiredTokens(gw, service);
+      const vault = await expiredTokens(gw, service, stub.origin);
       const res = await toolsList(gw, service, 12);
       expect([service, res.status, await res.json()]).toEqual([
         service,
@@ -305,8 +306,10 @@ describe('runtime http services with upstream sign-in keep the rule', () => {
           error: { code: -32000, message: `service "${service}" ${LOOPBACK_SIGN_IN}` },
         },
       ]);
-      // Discovery went through; the refused request was never sent, nor anything after it.
+      // Discovery went through (its unauthenticated probe of the MCP endpoint first); the refused
+      // request was never sent, nor anything after it.
       expect(stub.hits.map((h) => h.path)).toEqual([
+        '/mcp',
         '/.well-known/oauth-protected-resource/mcp',
         '/.well-known/oauth-authorization-server',
       ]);
