@@ -34,9 +34,8 @@ describe('config: embedded defaults', () => {
     expect(resolveConfig({}, { env: { MCP_GATEWAY__LISTEN__PORT: '9123' } }).config.issuer).toBe(
       'http://127.0.0.1:9123',
     );
-    expect(resolveConfig({ listen: { host: '0.0.0.0', port: 80 } }).config.issuer).toBe(
-      'http://127.0.0.1:80',
-    );
+    // Port 80 is http's default: the canonical issuer leaves it out.
+    expect(resolveConfig({ listen: { host: '0.0.0.0', port: 80 } }).config.issuer).toBe('http://127.0.0.1');
     expect(resolveConfig({ issuer: 'https://gw.example.com', listen: { port: 1 } }).config.issuer).toBe(
       'https://gw.example.com',
     );

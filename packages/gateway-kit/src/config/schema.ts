@@ -391,9 +391,21 @@ const configFields = z.strictObject({
     ),
 });
 
+/**
+ * The issuer in the one spelling every published document uses: scheme and host lower-cased, the
+ * default port and trailing slashes dropped (as the authorization server itself does). Clients
+ * compare issuers as exact strings (RFC 8414 §3.3, RFC 9207), so `HTTPS://GW.example:443/` in the
+ * config must not reach a protected-resource document while the metadata says `https://gw.example`.
+ */
+function canonicalIssuer(issuer: string): string {
+  const url = new URL(issuer);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 /** The config file's schema. Admins by default: the first-start local user, by id; nobody with GitHub or OIDC. */
 export const configSchema = configFields.superRefine(checkPolicyTargets).transform((c) => ({
   ...c,
+  issuer: canonicalIssuer(c.issuer),
   admins: c.admins ?? (c.idp.type === 'local' ? ['local:admin'] : []),
 }));
 
