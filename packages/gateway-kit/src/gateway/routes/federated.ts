@@ -225,8 +225,25 @@ class FederatedHttp {
     return this.serveLegacy(message, sessionId, served, header('accept'));
   }
 
-  /** A 2026-07-28 request: envelope and mirrored headers checked, then answered without a session. */
+  /**
+   * A 2026-07-28 request: envelope and mirrored headers checked, then answered without a
+   * session. A refusal thrown on the way (a `tools/call`'s `Mcp-Param-*` mismatch, a listen
+   * over the bounds) answers the request's id.
+   */
   private async serveModern(
+    m: RpcMessage,
+    header: (name: string) => string | null,
+    served: Served,
+  ): Promise<Response> {
+    try {
+      return await this.answerModern(m, header, served);
+    } catch (err) {
+      if (err instanceof GatewayError) return err.toResponse(m.id ?? null);
+      throw err;
+    }
+  }
+
+  private async answerModern(
     m: RpcMessage,
     header: (name: string) => string | null,
     { identity, info, trace }: Served,
@@ -246,26 +263,15 @@ class FederatedHttp {
     }
     const params = paramsOf(m);
     if (method === 'subscriptions/listen') {
-      try {
-        return await this.listen.listen(
-          id,
-          params,
-          identity,
-          header('accept'),
-          info,
-          this.capabilities.tools.listChanged,
-        );
-      } catch (err) {
-        if (err instanceof GatewayError) return err.toResponse(id);
-        throw err;
-      }
+      const { listChanged } = this.capabilities.tools;
+      return this.listen.listen(id, params, identity, header('accept'), info, listChanged);
     }
     const { _meta } = params;
     const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
     // `params` keeps its `_meta`: members get their own in its place (no copy of the params here).
     const reply = modernReply(
       method,
-      await this.endpoint.serve({ method, params, identity, meta, info, trace }),
+      await this.endpoint.serve({ method, params, identity, meta, info, trace, header }),
     );
     trace?.replied(reply);
     return modernRpc(id, reply);
