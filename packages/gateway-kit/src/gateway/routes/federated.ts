@@ -8,6 +8,7 @@ import {
   discoverResult,
   initializeResult,
   legacyReply,
+  modernRefusal,
   modernReply,
   negotiatedVersion,
   REMOVED_IN_MODERN,
@@ -227,8 +228,9 @@ class FederatedHttp {
 
   /**
    * A 2026-07-28 request: envelope and mirrored headers checked, then answered without a
-   * session. A refusal thrown on the way (a `tools/call`'s `Mcp-Param-*` mismatch, a listen
-   * over the bounds) answers the request's id.
+   * session. The one place the endpoint's own errors become 2026 answers: a refusal thrown on
+   * the way (a `tools/call`'s `Mcp-Param-*` mismatch, a listen over the bounds) answers the
+   * request's id with a 2026 code ({@link modernRefusal}), and so does each reply ({@link modernReply}).
    */
   private async serveModern(
     m: RpcMessage,
@@ -238,7 +240,7 @@ class FederatedHttp {
     try {
       return await this.answerModern(m, header, served);
     } catch (err) {
-      if (err instanceof GatewayError) return err.toResponse(m.id ?? null);
+      if (err instanceof GatewayError) return modernRefusal(err).toResponse(m.id ?? null);
       throw err;
     }
   }
