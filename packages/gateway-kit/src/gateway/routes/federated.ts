@@ -18,12 +18,14 @@ import { federatedRoute, federatedScopes } from '../../federation/resource.js';
 import { inputCapabilities } from '../../federation/elicitation-relay.js';
 import { ListChanges } from '../../federation/listeners.js';
 import { FederatedSessions, sessionNotFound, sessionRequired } from '../../federation/sessions.js';
+import { FederatedUrlElicitation } from '../../federation/url-elicitation.js';
 import { watchable } from '../../federation/watch.js';
 import type { RequestInfo } from '../../http/node.js';
 import type { PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import { MisroutedSessions, sessionIdGenerator } from '../../instance-id.js';
 import type { Logger } from '../../ops/logger.js';
+import { requestStateKeyFor } from '../../services/request-state-key.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js';
 import type { McpRequestTrace, TracedMessage } from '../../telemetry/mcp-trace.js';
@@ -63,6 +65,8 @@ class FederatedHttp {
   private readonly resources: FederatedSubscriptions;
   /** Server→client requests relayed to 2025 sessions (a member asked for input). */
   private readonly inputs = new FederatedInputs();
+  /** A member's URL elicitation (`-32042`) as a 2026-07-28 `input_required` step. */
+  private readonly urlElicitation: FederatedUrlElicitation;
   private readonly instructions: string;
 
   constructor(
@@ -70,7 +74,11 @@ class FederatedHttp {
     config: FederatedEndpointConfig,
     hooks: FederationHooks | undefined,
   ) {
-    this.endpoint = new FederatedEndpoint(federatedRoute(ctx.config.issuer, config), {
+    const route = federatedRoute(ctx.config.issuer, config);
+    this.urlElicitation = new FederatedUrlElicitation(
+      requestStateKeyFor(ctx.requestStateSecret, route.localPath, 'federated-url-elicitation'),
+    );
+    this.endpoint = new FederatedEndpoint(route, {
       registry: ctx.registry,
       logger: ctx.logger,
       hooks,
@@ -270,11 +278,13 @@ class FederatedHttp {
     }
     const { _meta } = params;
     const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
+    // The retry of the endpoint's own URL elicitation step is served as the call first sent.
+    const turn = { sub: identity.sub, method, params };
+    const own = this.urlElicitation.read(turn);
     // `params` keeps its `_meta`: members get their own in its place (no copy of the params here).
-    const reply = modernReply(
-      method,
-      await this.endpoint.serve({ method, params, identity, meta, info, trace, header }),
-    );
+    const req = { method, params: own.params, identity, meta, info, trace, header };
+    const served = await this.endpoint.serve(req);
+    const reply = modernReply(method, this.urlElicitation.answer(served, turn, own.declined));
     trace?.replied(reply);
     return modernRpc(id, reply);
   }
