@@ -17,6 +17,8 @@ export const JsonRpcCode = {
   InvalidRequest: JSONRPC_ERROR_CODES.InvalidRequest,
   /** Internal error. */
   InternalError: JSONRPC_ERROR_CODES.InternalError,
+  /** 2026-07-28 (SEP-2243): an `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name`/`Mcp-Param-*` header missing or unlike the body. */
+  HeaderMismatch: JSONRPC_ERROR_CODES.HeaderMismatch,
   /** A per-tool policy refused a `tools/call` (`data`: `{ tool, reason }`). */
   PolicyDenied: JSONRPC_ERROR_CODES.PolicyDenied,
   /** 2026-07-28: serving needs a client capability the request did not declare (`data.requiredCapabilities`). */

@@ -293,7 +293,7 @@ describe('federated list-changed notifications', () => {
     expect(text).toContain('"resultType":"complete"');
   });
 
-  it('bounded: a listener over the per-user cap gets 429 and -32000; a closed one makes room', async () => {
+  it('bounded: a listener over the per-user cap gets 429 and -32603; a closed one makes room', async () => {
     const first = new AbortController();
     const open = await post2026(
       '/small',
@@ -316,7 +316,8 @@ describe('federated list-changed notifications', () => {
     expect(refused.headers.get('retry-after')).toBe('5');
     const body = (await refused.json()) as { id: unknown; error: { code: number; message: string } };
     expect(body.id).toBe(2);
-    expect(body.error.code).toBe(-32000);
+    // A 2026-07-28 caller gets no legacy code (-32000…-32019): -32603 for 429 and 5xx, as the bridge answers.
+    expect(body.error.code).toBe(-32603);
     expect(body.error.message).toMatch(/too many/i);
 
     first.abort();
@@ -343,7 +344,8 @@ describe('federated list-changed notifications', () => {
     expect(refused.headers.get('retry-after')).toBe('5');
     const body = (await refused.json()) as { id: unknown; error: { code: number; message: string } };
     expect(body.id).toBe(2);
-    expect(body.error.code).toBe(-32000);
+    // A 2026-07-28 caller gets no legacy code (-32000…-32019): -32603 for 429 and 5xx, as the bridge answers.
+    expect(body.error.code).toBe(-32603);
     expect(body.error.message).toMatch(/too many list-change streams/i);
 
     first.abort();

@@ -13,7 +13,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
-import { listen, request2026, type Listening } from '@mcp-gateway/testkit';
+import { listen, rawSession, request2026, type Listening } from '@mcp-gateway/testkit';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
@@ -217,9 +217,20 @@ describe('federated endpoint and the 2026-07-28 spec', () => {
     await v1.close();
   });
 
-  it('a call before any list: the member refuses it (-32020), the endpoint lists and asks again with the headers', async () => {
+  it('a call before any list (a 2025 session: its caller is not checked): the member refuses it (-32020), the endpoint lists and asks again with the headers', async () => {
+    // A 2026-07-28 call is checked against the declarations, so the endpoint lists before it asks.
+    const session = await rawSession(`${base}/all`, tokens['/all']!, '2025-11-25');
     paramCalls.length = 0;
-    const res = await post2026('/all', 'tools/call', { name: 'params__where', arguments: { region: 'ap' } });
+    const res = await fetch(`${base}/all`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'params__where', arguments: { region: 'ap' } },
+      }),
+    });
     const body = (await res.json()) as { result?: object; error?: object };
     expect(body.error).toBeUndefined();
     expect(textOf(body.result!)).toBe('ap');

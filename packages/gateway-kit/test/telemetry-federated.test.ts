@@ -103,7 +103,11 @@ describe('telemetry on a federated endpoint', () => {
       },
     });
     expect(span.status).not.toBe(ERROR);
-    const member = await spanWhere((s) => s.parentSpanId === span.spanId && s.kind === INTERNAL);
+    // The call's member span (a first 2026-07-28 call also lists the member's tools: its `Mcp-Param-*` check).
+    const member = await spanWhere(
+      (s) =>
+        s.parentSpanId === span.spanId && s.kind === INTERNAL && s.name === 'mcp.federated.member tools/call',
+    );
     expect(member.span).toMatchObject({
       name: 'mcp.federated.member tools/call',
       traceId: CLIENT_TRACE,
@@ -147,7 +151,11 @@ describe('telemetry on a federated endpoint', () => {
     expect(((await res.json()) as { result: { isError?: boolean } }).result.isError).toBe(true);
     const { span } = await spanWhere((s) => s.name === 'tools/call fixture__no-such-tool');
     expect(span).toMatchObject({ status: ERROR, attributes: { 'error.type': 'tool_error' } });
-    const member = await spanWhere((s) => s.parentSpanId === span.spanId && s.kind === INTERNAL);
+    // The call's member span (a first 2026-07-28 call also lists the member's tools: its `Mcp-Param-*` check).
+    const member = await spanWhere(
+      (s) =>
+        s.parentSpanId === span.spanId && s.kind === INTERNAL && s.name === 'mcp.federated.member tools/call',
+    );
     expect(member.span).toMatchObject({ status: ERROR, attributes: { 'error.type': 'tool_error' } });
   });
 

@@ -14,6 +14,7 @@ import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { sdk1Client } from './helpers/mcp-clients.js';
 import { listeningGateway } from './helpers/listening.js';
+import { mrtrAnswer, type MrtrAnswer } from './helpers/mrtr-answer.js';
 import { connectThroughPages as connectPages } from './helpers/upstream-connect.js';
 import { startOAuthUpstream, type OAuthUpstream } from './helpers/oauth-upstream.js';
 
@@ -48,15 +49,6 @@ afterAll(async () => {
   await page?.close();
 });
 
-interface Answer {
-  status: number;
-  result?: Record<string, unknown> & {
-    inputRequests?: Record<string, { method: string; params: Record<string, unknown> }>;
-    requestState?: string;
-  };
-  error?: { code: number; message: string; data?: unknown };
-}
-
 /** A raw 2026-07-28 request of `user` to the `remote` service. */
 async function post2026(
   user: User,
@@ -64,14 +56,14 @@ async function post2026(
   params: Record<string, unknown>,
   capabilities: Record<string, unknown> = URL_MODE,
   id = 1,
-): Promise<Answer> {
+): Promise<MrtrAnswer> {
   const { body, headers } = request2026(method, params, { capabilities, id });
   const res = await fetch(`${base}/remote/mcp`, {
     method: 'POST',
     headers: { ...headers, authorization: `Bearer ${tokens[user]}` },
     body,
   });
-  return { status: res.status, ...((await res.json()) as Omit<Answer, 'status'>) };
+  return mrtrAnswer(res);
 }
 
 /** The user connects the upstream on the gateway's pages, starting from `connectUrl` (a browser, over HTTP). */

@@ -54,3 +54,26 @@ export const JSONRPC_ERROR_CODES = {
    */
   PolicyDenied: -32010,
 } as const;
+
+/**
+ * The legacy sub-range of the implementation-defined server-error codes: MCP 2026-07-28
+ * implementations SHOULD NOT use -32000 to -32019 (basic/index, "Error Codes"), which earlier
+ * revisions' servers (and the SDK's `ConnectionClosed`/`RequestTimeout`) used freely.
+ */
+export const LEGACY_ERROR_CODES = { from: -32019, to: -32000 } as const;
+
+/**
+ * The code a 2026-07-28 client gets for a refusal of the server's own with `code` and HTTP
+ * `status`: a legacy code ({@link LEGACY_ERROR_CODES}) becomes a standard JSON-RPC one, `-32603`
+ * (Internal error) for 429 and 5xx (the server cannot serve the request now), `-32600` (Invalid
+ * Request) for any other status (the request cannot be accepted as sent); any other code is kept.
+ * A refusal answered with HTTP 200 whose cause is a failure behind the server (a backend that
+ * cannot be reached, fails or misses its deadline) is passed with the status that failure stands
+ * for (502, 504). Only for the server's own refusals: a backend's own error is the backend's.
+ */
+export function modernErrorCode(code: number, status: number): number {
+  if (code < LEGACY_ERROR_CODES.from || code > LEGACY_ERROR_CODES.to) return code;
+  return status === 429 || status >= 500
+    ? JSONRPC_ERROR_CODES.InternalError
+    : JSONRPC_ERROR_CODES.InvalidRequest;
+}

@@ -195,6 +195,41 @@ export function headerMirrors(raw: string, value: string | number | boolean): bo
   return sent === paramValueText(value);
 }
 
+/** A `tools/call` header that does not mirror its argument: which, and how. */
+export interface ParamHeaderMismatch {
+  /** `Mcp-Param-{name}` as declared. */
+  readonly header: string;
+  /** What is wrong with it, for the message (`is required (arguments.region is set)`, …). */
+  readonly problem: string;
+}
+
+/**
+ * The server side's check ("Server Behavior"): the first declared argument
+ * with a value (a string, number or boolean) whose header is missing, or
+ * does not mirror it once decoded ({@link headerMirrors}); `undefined` when
+ * every one matches. An argument that is absent or `null` expects no header
+ * (one sent anyway is not looked at). Each side refuses a mismatch with its
+ * own error (`400`, `-32020`).
+ *
+ * @param header a request header by lower-case name (`null` when absent)
+ */
+export function paramHeaderMismatch(
+  declared: readonly ParamHeader[],
+  args: unknown,
+  header: (key: string) => string | null,
+): ParamHeaderMismatch | undefined {
+  for (const d of declared) {
+    const value = argumentAt(args, d.path);
+    if (paramValueText(value) === undefined) continue;
+    const raw = header(d.key);
+    const at = `arguments.${d.path.join('.')}`;
+    if (raw === null) return { header: d.header, problem: `is required (${at} is set)` };
+    if (!headerMirrors(raw, value as string | number | boolean))
+      return { header: d.header, problem: `does not match ${at}` };
+  }
+  return undefined;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

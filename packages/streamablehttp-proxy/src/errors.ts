@@ -1,4 +1,5 @@
 import { JSONRPC_ERROR_CODES, JsonRpcHttpError, type JsonRpcId } from '@mcp-gateway/internal/jsonrpc-error';
+import { modernErrorCode } from '@mcp-gateway/internal/jsonrpc-error-codes';
 
 /** JSON-RPC error codes the bridge answers with, from the repo's one table. */
 export const JsonRpcCode = {
@@ -45,21 +46,19 @@ export class BridgeHttpError extends JsonRpcHttpError {
   }
 }
 
-/** The legacy sub-range of implementation-defined codes (MCP 2026-07-28 basic/index, "Error Codes"). */
-const LEGACY_CODES = { from: -32019, to: -32000 } as const;
-
 /**
  * A refusal as a 2026-07-28 client gets it. Codes from -32000 to -32019 are
  * legacy, and 2026 implementations SHOULD NOT use them (basic/index, "Error
- * Codes"), so such a code becomes a standard JSON-RPC one: `-32603` (Internal
- * error) for 429 and 5xx (the server cannot serve it now), `-32600` (Invalid
- * Request) for any other status (the request cannot be accepted as sent).
- * Status, headers, message, id and data stay; other codes are kept.
+ * Codes"), so such a code becomes a standard JSON-RPC one
+ * ({@link modernErrorCode}, shared with the gateway's federated endpoints):
+ * `-32603` (Internal error) for 429 and 5xx (the server cannot serve it now),
+ * `-32600` (Invalid Request) for any other status (the request cannot be
+ * accepted as sent). Status, headers, message, id and data stay; other codes
+ * are kept.
  */
 export function modernRefusal(err: BridgeHttpError): BridgeHttpError {
-  if (err.code < LEGACY_CODES.from || err.code > LEGACY_CODES.to) return err;
-  const code =
-    err.status === 429 || err.status >= 500 ? JsonRpcCode.InternalError : JsonRpcCode.InvalidRequest;
+  const code = modernErrorCode(err.code, err.status);
+  if (code === err.code) return err;
   return new BridgeHttpError(err.status, code, err.message, err.headers, err.id, err.data);
 }
 

@@ -4,7 +4,8 @@
  *
  * Tools: `echo`, `add`, `slow` (sleeps, reports progress), `crash` (exits),
  * `stderr` (writes a line to stderr), `record` (appends to `$FIXTURE_RECORD_FILE`), `sample` (sampling round trip),
- * `elicit` (elicitation round trip), `elicit-two` (two elicitations at once), `change-list` (adds a tool or prompt: list_changed), `notify` (logging notification), `env` (selected env vars), `pid`,
+ * `elicit` (elicitation round trip), `elicit-two` (two elicitations at once), `url-elicit` (fails with
+ * 2025-11-25's URL elicitation required, `-32042`, until the file `done` exists), `change-list` (adds a tool or prompt: list_changed), `notify` (logging notification), `env` (selected env vars), `pid`,
  * `grandchild` (spawns a long-lived process in the same group), `big` (a
  * long answer), `garbage` (writes a non-JSON line to stdout). `echo` and `add` are annotated
  * `readOnlyHint: true`.
@@ -32,6 +33,7 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
   McpError,
+  UrlElicitationRequiredError,
   type JSONRPCMessage,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -177,6 +179,20 @@ server.registerTool(
     };
     const [first, last] = await Promise.all([ask('First name?'), ask('Last name?')]);
     return text(`hello ${first} ${last}`);
+  },
+);
+
+server.registerTool(
+  'url-elicit',
+  {
+    description:
+      'Fails with -32042 (2025-11-25 URL elicitation required) asking to open `url`, until the file `done` exists; then answers "done"',
+    inputSchema: { url: z.string(), done: z.string() },
+  },
+  ({ url, done }) => {
+    if (existsSync(done)) return text('done');
+    const elicitation = { mode: 'url' as const, elicitationId: 'fixture-1', url, message: 'Open the page' };
+    throw new UrlElicitationRequiredError([elicitation], 'the page must be opened first');
   },
 );
 

@@ -61,6 +61,7 @@ describe('fixtureMcpServer over stdio', () => {
         'slow',
         'stderr',
         'touch',
+        'url-elicit',
       ].sort(),
     );
     const meta = await client.callTool({ name: 'meta', arguments: {}, _meta: { traceparent: 'tp' } });

@@ -75,6 +75,19 @@ export class Catalogs {
     return merged;
   }
 
+  /**
+   * `service`'s own list of `kind`, told to {@link onMerged} as a merge of that member alone
+   * (what the endpoint learns from lists, e.g. `x-mcp-header` declarations); no routing
+   * table is kept. Nothing is told when the member's list fails.
+   */
+  async learnMember(kind: ListKind, service: string, ask: Ask): Promise<void> {
+    const { method, key, prefixed } = LIST_KINDS[kind];
+    const list = await this.listOne(service, method, kind, ask);
+    if (!list) return;
+    const mode = prefixed ? this.config.prefix : 'never';
+    this.onMerged?.(kind, mergeNamed([list], key, mode, this.config.separator));
+  }
+
   /** The routing table of `user` for `kind`: remembered when fresh, else listed now. */
   async routing(kind: ListKind, user: string, members: readonly string[], ask: Ask): Promise<Merged<Item>> {
     return this.fresh(kind, user, members) ?? this.list(kind, user, members, ask);

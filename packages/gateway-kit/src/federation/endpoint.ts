@@ -4,7 +4,9 @@
  * member's own name. The HTTP route (`gateway/routes/federated.ts`) frames
  * them for 2025 sessions and 2026-07-28 requests.
  */
+import { paramHeaderMismatch } from '@mcp-gateway/internal/mcp-param-headers';
 import { mayUse } from '../config/subjects.js';
+import { GatewayError, JsonRpcCode } from '../errors.js';
 import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
 import type { Logger } from '../ops/logger.js';
@@ -60,6 +62,12 @@ export interface FederatedRequest {
   info?: RequestInfo | undefined;
   /** The request's trace, when telemetry is on: a child span per member request. */
   trace?: McpRequestTrace | undefined;
+  /**
+   * A request header by lower-case name, for a 2026-07-28 request: a `tools/call`'s
+   * `Mcp-Param-*` headers are checked against its arguments (SEP-2243). Absent for 2025
+   * requests (their headers are not looked at).
+   */
+  header?: ((name: string) => string | null) | undefined;
 }
 
 /** What the endpoint needs from the gateway. */
@@ -268,6 +276,7 @@ export class FederatedEndpoint {
     const found = this.ownerOf('tools', name, req, members, ask);
     const owner = found instanceof Promise ? await found : found;
     if (!owner) return error(Code.InvalidParams, `Unknown tool: ${name}`);
+    if (req.header) await this.checkParamHeaders(owner, req, ask);
     const hooks = this.deps.hooks;
     if (hooks?.admitCall) {
       const refusal = await hooks.admitCall({
@@ -279,7 +288,8 @@ export class FederatedEndpoint {
         arguments: req.params.arguments,
         annotations: () => toolAnnotations(this.catalogs, name, req.identity.sub, members, ask),
       });
-      if (refusal) return { error: refusal };
+      // Sent as the hook wrote it (the policy's `-32010` is the gateway's documented answer in both eras).
+      if (refusal) return { error: refusal, asSent: true };
     }
     req.trace?.annotate({ 'mcp.gateway.service': owner.service, 'mcp.gateway.member.tool': owner.original });
     this.deps.onToolCall?.(owner.service, owner.original, req.identity, req.params.arguments);
@@ -289,6 +299,27 @@ export class FederatedEndpoint {
     // Counted as a direct call is: answered with a result (an error is not a call).
     if ('result' in reply) this.deps.metrics?.countToolCall(owner.service, owner.original);
     return reply;
+  }
+
+  /**
+   * SEP-2243, server side: a 2026-07-28 caller's `tools/call` must carry each argument
+   * `owner`'s tool marks with `x-mcp-header` in its `Mcp-Param-*` header, mirroring it; else
+   * it is refused before it reaches the member (or the policy), `400` `-32020`, as the bridge
+   * refuses its clients'. The declarations are those of the members' lists; a member whose
+   * tools no list showed yet lists them first (that member alone), and when its list fails the
+   * call is not checked (the member then checks the headers the endpoint sends).
+   */
+  private async checkParamHeaders(owner: Owner, req: FederatedRequest, ask: Ask): Promise<void> {
+    let declared = this.paramHeaders.declared(owner.service, owner.original);
+    if (declared === undefined) {
+      await this.catalogs.learnMember('tools', owner.service, ask);
+      declared = this.paramHeaders.declared(owner.service, owner.original);
+    }
+    if (!declared?.length) return;
+    const mismatch = paramHeaderMismatch(declared, req.params.arguments, req.header!);
+    if (!mismatch) return;
+    const message = `Header mismatch: ${mismatch.header} header ${mismatch.problem}`;
+    throw new GatewayError(400, JsonRpcCode.HeaderMismatch, message);
   }
 
   /**

@@ -4,7 +4,9 @@
  * method's result dressed for the era (2026: `resultType`, cache hints on
  * lists; 2025: neither, and no input-required results).
  */
+import { modernErrorCode } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
+import { GatewayError } from '../errors.js';
 import { MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { VERSION } from '../version.js';
 import type { federatedCapabilities } from './endpoint.js';
@@ -69,16 +71,41 @@ export function discoverResult(instructions: string, capabilities: Capabilities)
 }
 
 /**
+ * The HTTP status the endpoint's own errors in replies stand for: each says a
+ * member could not serve (it cannot be reached, fails, misses its deadline,
+ * opens no session), what a gateway answers `502` for.
+ */
+const MEMBER_FAILURE_STATUS = 502;
+
+/**
+ * The endpoint's own refusal (thrown on the way to an answer) as a 2026-07-28
+ * caller gets it: a legacy code (-32000…-32019, which 2026-07-28
+ * implementations SHOULD NOT use) becomes `-32603` for 429 and 5xx and
+ * `-32600` for any other status, as the bridge answers its own
+ * ({@link modernErrorCode}). Status, headers, message and data stay.
+ */
+export function modernRefusal(err: GatewayError): GatewayError {
+  const code = modernErrorCode(err.code, err.status);
+  return code === err.code ? err : new GatewayError(err.status, code, err.message, err.headers, err.data);
+}
+
+/**
  * A reply dressed for a 2026-07-28 caller: `resultType` (a member's
  * `input_required` result passes through, so its retry comes back here and
  * is routed to the same member), the cache hints on lists (the endpoint's) and
- * on a complete `resources/read` (the member's own, else "not cached"), and
- * "resource not found" as `-32602`.
+ * on a complete `resources/read` (the member's own, else "not cached"),
+ * "resource not found" as `-32602`, and the endpoint's own errors in 2026
+ * codes ({@link modernRefusal}'s, as for a `502`: `-32603`); a member's own
+ * error is passed on as it sent it.
  */
 export function modernReply(method: string, reply: MemberReply): MemberReply {
   if ('error' in reply) {
-    if (reply.error.code !== RESOURCE_NOT_FOUND_2025 || !RESOURCE_METHODS.has(method)) return reply;
-    return { error: { ...reply.error, code: -32602 } };
+    const { error } = reply;
+    if (error.code === RESOURCE_NOT_FOUND_2025 && RESOURCE_METHODS.has(method))
+      return { error: { ...error, code: -32602 } };
+    if (reply.asSent) return reply;
+    const code = modernErrorCode(error.code, MEMBER_FAILURE_STATUS);
+    return code === error.code ? reply : { error: { ...error, code } };
   }
   const r = reply.result;
   const list = LISTS.has(method);

@@ -44,7 +44,16 @@ export type MemberReply =
        */
       resultText?: string;
     }
-  | { error: RpcError };
+  | {
+      error: RpcError;
+      /**
+       * True when the error is as its sender wrote it: a member's own answer (or a policy hook's
+       * refusal), passed on to callers unchanged. Otherwise it is the endpoint's own (a member
+       * that cannot be reached, fails, misses its deadline or opens no session), which a
+       * 2026-07-28 caller gets in that revision's codes (`eras.ts`).
+       */
+      asSent?: true;
+    };
 
 /** Methods whose name or URI the `Mcp-Name` header mirrors. */
 const NAMED: Record<string, 'name' | 'uri'> = {
@@ -291,7 +300,7 @@ function stringBody(res: Response): string | undefined {
 export function replyOfMessage(m: Readonly<Record<string, unknown>>, text?: string): MemberReply | undefined {
   if (!('id' in m)) return undefined;
   const msg = m as { result?: unknown; error?: RpcError };
-  if (msg.error && typeof msg.error.code === 'number') return { error: msg.error };
+  if (msg.error && typeof msg.error.code === 'number') return { error: msg.error, asSent: true };
   if (typeof msg.result === 'object' && msg.result !== null) {
     const result = msg.result as Record<string, unknown>;
     const id = m.id;

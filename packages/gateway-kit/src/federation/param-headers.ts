@@ -10,6 +10,9 @@
  * The endpoint's own decision: a tool whose declarations are invalid stays in the
  * merged list (its callers' clients judge it; a 2025 caller never looks), and its
  * usable declarations are mirrored all the same.
+ *
+ * The same declarations are the server side's check of a 2026-07-28 caller's own
+ * `Mcp-Param-*` headers (`endpoint.ts`), as the bridge checks its clients'.
  */
 import {
   paramHeaderValues,
@@ -17,6 +20,8 @@ import {
   type ParamHeader,
 } from '@mcp-gateway/internal/mcp-param-headers';
 import type { Merged } from './names.js';
+
+const NONE: readonly ParamHeader[] = [];
 
 /**
  * The declarations of the members' tools, as their last `tools/list` showed them (whoever
@@ -37,6 +42,15 @@ export class MemberParamHeaders {
       if (params.length > 0) listed.get(owner.service)!.set(owner.original, params);
     }
     for (const [service, tools] of listed) this.byService.set(service, tools);
+  }
+
+  /**
+   * The declarations of `service`'s tool `tool` (empty when it declares none), as the last
+   * list showed them; `undefined` when no list showed any tool of `service` yet.
+   */
+  declared(service: string, tool: string): readonly ParamHeader[] | undefined {
+    const tools = this.byService.get(service);
+    return tools && (tools.get(tool) ?? NONE);
   }
 
   /** The `Mcp-Param-*` headers of a call of `service`'s tool `tool` with `args` (none when it declares none). */

@@ -288,6 +288,7 @@ export async function createGateway(
     policy,
     storeReady: () => storeReachable(store),
     runtimeHttp,
+    requestStateSecret,
     pages: rateLimitedPages(
       {
         ...landingPage({ config, registry, version: VERSION }),

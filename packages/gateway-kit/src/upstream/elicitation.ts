@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
-import { BridgeHttpError, RequestStateCodec, digestOf } from '@mcp-gateway/streamablehttp-proxy';
 import { GatewayError, JsonRpcCode } from '../errors.js';
-import {
-  MODERN_PROTOCOL_VERSIONS,
-  MRTR_METHODS,
-  gatewayError,
-  requestEra,
-  type ProtocolEra,
-} from '../protocol-version.js';
+import { MODERN_PROTOCOL_VERSIONS, MRTR_METHODS, requestEra, type ProtocolEra } from '../protocol-version.js';
+import { UrlElicitationStep } from '../url-elicitation.js';
 import { VERSION } from '../version.js';
 import { PublicAnswers, SHAREABLE_METHODS } from './public-answers.js';
 
@@ -20,12 +14,6 @@ const STATE_PREFIX = 'mcp-gateway-sign-in:';
 
 /** How long a sign-in `requestState` is good for: connecting takes a login and a consent. */
 const STATE_TTL_MS = 15 * 60_000;
-
-/** Params left out of the digest that binds a state to its request: the envelope and the MRTR fields. */
-const NOT_DIGESTED = ['_meta', 'inputResponses', 'requestState'];
-
-/** The `requiredCapabilities` of a 2026-07-28 request whose client cannot open a URL for the user. */
-const URL_ELICITATION = { elicitation: { url: {} } };
 
 type Params = Record<string, unknown>;
 
@@ -72,19 +60,24 @@ const isObject = (v: unknown): v is Params => typeof v === 'object' && v !== nul
  * `server/discover` else a stand-in ({@link standInDiscover}) so a client
  * can go on to a call; anything else, or a retry the user declined, gets
  * `-32600` naming the page (never a code of the legacy `-32000`…`-32019`
- * range, which 2026-07-28 implementations should not use).
+ * range, which 2026-07-28 implementations should not use). The step itself is
+ * the gateway's one URL elicitation step ({@link UrlElicitationStep}).
  */
 export class SignInElicitation {
-  private readonly codec: RequestStateCodec;
+  private readonly step: UrlElicitationStep;
   /** The upstream's results any user may be given, seen on their way to connected users. */
   private readonly shared: PublicAnswers;
 
   /** `key`: the service's HMAC key ({@link requestStateKeyFor} with `upstream-sign-in`). */
-  constructor(
-    key: Uint8Array,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.codec = new RequestStateCodec(key);
+  constructor(key: Uint8Array, now: () => number = Date.now) {
+    this.step = new UrlElicitationStep({
+      key,
+      statePrefix: STATE_PREFIX,
+      inputKey: SIGN_IN_INPUT_KEY,
+      ttlMs: STATE_TTL_MS,
+      serverInfo: { name: 'mcp-gateway', version: VERSION },
+      now,
+    });
     this.shared = new PublicAnswers(now);
   }
 
@@ -111,29 +104,14 @@ export class SignInElicitation {
     if (body === undefined || !body.includes(STATE_PREFIX)) return { request, body };
     const { era, json, message } = parseTurn(request, body);
     if (era !== 'modern' || !message || !MRTR_METHODS.has(message.method)) return { request, body };
-    const { requestState, inputResponses, ...rest } = message.params;
-    if (typeof requestState !== 'string' || !requestState.startsWith(STATE_PREFIX)) return { request, body };
+    if (!this.step.issued(message.params.requestState)) return { request, body };
     try {
-      this.codec.verify(requestState.slice(STATE_PREFIX.length), {
-        user: sub,
-        method: message.method,
-        digest: digestOf(message.params, NOT_DIGESTED),
-        now: this.now(),
-        id: message.id,
-      });
+      const { params, answered } = this.step.retry(sub, message.method, message.params);
+      return { request, body: JSON.stringify({ ...(json as Params), params }), answered };
     } catch (err) {
-      if (!(err instanceof BridgeHttpError)) throw err;
-      return gatewayError(err).toResponse(message.id);
+      if (!(err instanceof GatewayError)) throw err;
+      return err.toResponse(message.id);
     }
-    const responses = isObject(inputResponses) ? { ...inputResponses } : {};
-    const answer = responses[SIGN_IN_INPUT_KEY];
-    delete responses[SIGN_IN_INPUT_KEY];
-    const params = Object.keys(responses).length ? { ...rest, inputResponses: responses } : rest;
-    return {
-      request,
-      body: JSON.stringify({ ...(json as Params), params }),
-      answered: isObject(answer) && typeof answer.action === 'string' ? answer.action : undefined,
-    };
   }
 
   /** The answer to `turn` of `sub`, who must connect the upstream first (`UpstreamSignInRequired`). */
@@ -149,38 +127,15 @@ export class SignInElicitation {
         message.id,
       );
     }
-    const meta = isObject(message.params._meta) ? message.params._meta : {};
-    const caps = meta[MCP_META_KEYS.clientCapabilities];
-    const elicitation = isObject(caps) ? caps.elicitation : undefined;
-    if (!isObject(elicitation) || elicitation.url === undefined) {
-      return new GatewayError(
-        400,
-        JsonRpcCode.MissingRequiredClientCapability,
-        `Missing required client capability: elicitation (url mode), to have you connect your account at service "${err.service}" (${err.connectUrl})`,
-        {},
-        { requiredCapabilities: URL_ELICITATION },
-      ).toResponse(message.id);
+    let result: Params;
+    try {
+      const page = { url: err.connectUrl, message: connectMessage(err) };
+      const purpose = `to have you connect your account at service "${err.service}" (${err.connectUrl})`;
+      result = this.step.ask(sub, message.method, message.params, [page], purpose);
+    } catch (e) {
+      if (!(e instanceof GatewayError)) throw e;
+      return e.toResponse(message.id);
     }
-    const requestState =
-      STATE_PREFIX +
-      this.codec.sign({
-        u: sub,
-        exp: this.now() + STATE_TTL_MS,
-        m: message.method,
-        d: digestOf(message.params, NOT_DIGESTED),
-        s: [],
-      });
-    const result = {
-      resultType: 'input_required',
-      inputRequests: {
-        [SIGN_IN_INPUT_KEY]: {
-          method: 'elicitation/create',
-          params: { mode: 'url', message: connectMessage(err), url: err.connectUrl },
-        },
-      },
-      requestState,
-      _meta: { [MCP_META_KEYS.serverInfo]: { name: 'mcp-gateway', version: VERSION } },
-    };
     return resultResponse(message.id, result);
   }
 

@@ -13,9 +13,7 @@
  * so a call of any other tool costs one map lookup.
  */
 import {
-  argumentAt,
-  headerMirrors,
-  paramValueText,
+  paramHeaderMismatch,
   parseParamHeaders,
   type ParamHeader,
 } from '@mcp-gateway/internal/mcp-param-headers';
@@ -50,10 +48,8 @@ export function toolParamHeaders(tools: readonly unknown[]): ToolParamHeaders {
 
 /**
  * Throws 400 `-32020` (HeaderMismatch) answering request `id` unless every
- * declared argument with a value (a string, number or boolean) has its
- * header, mirroring it once decoded (numbers compared numerically: `42.0` is
- * `42`). An argument that is absent or `null` expects no header (one sent
- * anyway is not looked at).
+ * declared argument with a value has its header, mirroring it
+ * ({@link paramHeaderMismatch}: numbers compared numerically, `42.0` is `42`).
  */
 export function checkParamHeaders(
   id: JsonRpcId,
@@ -61,13 +57,6 @@ export function checkParamHeaders(
   args: unknown,
   header: HeaderReader,
 ): void {
-  for (const d of declared) {
-    const value = argumentAt(args, d.path);
-    if (paramValueText(value) === undefined) continue;
-    const raw = header(d.key);
-    if (raw === null)
-      throw headerMismatch(id, d.header, `is required (arguments.${d.path.join('.')} is set)`);
-    if (!headerMirrors(raw, value as string | number | boolean))
-      throw headerMismatch(id, d.header, `does not match arguments.${d.path.join('.')}`);
-  }
+  const mismatch = paramHeaderMismatch(declared, args, header);
+  if (mismatch) throw headerMismatch(id, mismatch.header, mismatch.problem);
 }

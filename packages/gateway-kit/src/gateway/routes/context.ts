@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   AuthError,
   bearerFromHeader,
@@ -48,6 +49,12 @@ export interface GatewayHandlerDeps {
    * (default: `admin.allowPrivateHttpServices` of the config, the system resolver).
    */
   runtimeHttp?: RuntimeHttpGuard;
+  /**
+   * The secret the `requestState` keys of the gateway's own MRTR steps derive from (a federated
+   * endpoint's URL elicitation), shared by the instances on one store
+   * (`sharedRequestStateSecret`). Default: random per handler, so only this process takes the retries.
+   */
+  requestStateSecret?: Uint8Array;
 }
 
 /** One route the gateway answers itself, before any service (see `createGatewayHandler`). */
@@ -76,6 +83,8 @@ export interface RouteContext extends GatewayHandlerDeps {
   admin: ResourceDescriptor;
   /** Where runtime `http` services may lead (see {@link GatewayHandlerDeps.runtimeHttp}). */
   runtimeHttp: RuntimeHttpGuard;
+  /** See {@link GatewayHandlerDeps.requestStateSecret} (a random one when none was given). */
+  requestStateSecret: Uint8Array;
   /** The path below the issuer's path, or `undefined` for a request outside it. */
   local(pub: PublicRequest): string | undefined;
   /**
@@ -113,6 +122,7 @@ export function routeContext(deps: GatewayHandlerDeps): RouteContext {
     cors: new Cors(config.cors.origins),
     admin: adminResource(config.issuer),
     runtimeHttp: deps.runtimeHttp ?? new RuntimeHttpGuard(config.admin.allowPrivateHttpServices),
+    requestStateSecret: deps.requestStateSecret ?? randomBytes(32),
     local: (pub) =>
       pub.pathname.startsWith(issuerPath) ? pub.pathname.slice(issuerPath.length) || '/' : undefined,
     async authenticate(authorization, resource, scopes, http) {

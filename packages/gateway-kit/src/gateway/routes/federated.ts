@@ -8,6 +8,7 @@ import {
   discoverResult,
   initializeResult,
   legacyReply,
+  modernRefusal,
   modernReply,
   negotiatedVersion,
   REMOVED_IN_MODERN,
@@ -17,12 +18,14 @@ import { federatedRoute, federatedScopes } from '../../federation/resource.js';
 import { inputCapabilities } from '../../federation/elicitation-relay.js';
 import { ListChanges } from '../../federation/listeners.js';
 import { FederatedSessions, sessionNotFound, sessionRequired } from '../../federation/sessions.js';
+import { FederatedUrlElicitation } from '../../federation/url-elicitation.js';
 import { watchable } from '../../federation/watch.js';
 import type { RequestInfo } from '../../http/node.js';
 import type { PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import { MisroutedSessions, sessionIdGenerator } from '../../instance-id.js';
 import type { Logger } from '../../ops/logger.js';
+import { requestStateKeyFor } from '../../services/request-state-key.js';
 import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { federatedTrace, tracedAnswer } from '../../telemetry/federated-trace.js';
 import type { McpRequestTrace, TracedMessage } from '../../telemetry/mcp-trace.js';
@@ -62,6 +65,8 @@ class FederatedHttp {
   private readonly resources: FederatedSubscriptions;
   /** Server→client requests relayed to 2025 sessions (a member asked for input). */
   private readonly inputs = new FederatedInputs();
+  /** A member's URL elicitation (`-32042`) as a 2026-07-28 `input_required` step. */
+  private readonly urlElicitation: FederatedUrlElicitation;
   private readonly instructions: string;
 
   constructor(
@@ -69,7 +74,11 @@ class FederatedHttp {
     config: FederatedEndpointConfig,
     hooks: FederationHooks | undefined,
   ) {
-    this.endpoint = new FederatedEndpoint(federatedRoute(ctx.config.issuer, config), {
+    const route = federatedRoute(ctx.config.issuer, config);
+    this.urlElicitation = new FederatedUrlElicitation(
+      requestStateKeyFor(ctx.requestStateSecret, route.localPath, 'federated-url-elicitation'),
+    );
+    this.endpoint = new FederatedEndpoint(route, {
       registry: ctx.registry,
       logger: ctx.logger,
       hooks,
@@ -225,8 +234,26 @@ class FederatedHttp {
     return this.serveLegacy(message, sessionId, served, header('accept'));
   }
 
-  /** A 2026-07-28 request: envelope and mirrored headers checked, then answered without a session. */
+  /**
+   * A 2026-07-28 request: envelope and mirrored headers checked, then answered without a
+   * session. The one place the endpoint's own errors become 2026 answers: a refusal thrown on
+   * the way (a `tools/call`'s `Mcp-Param-*` mismatch, a listen over the bounds) answers the
+   * request's id with a 2026 code ({@link modernRefusal}), and so does each reply ({@link modernReply}).
+   */
   private async serveModern(
+    m: RpcMessage,
+    header: (name: string) => string | null,
+    served: Served,
+  ): Promise<Response> {
+    try {
+      return await this.answerModern(m, header, served);
+    } catch (err) {
+      if (err instanceof GatewayError) return modernRefusal(err).toResponse(m.id ?? null);
+      throw err;
+    }
+  }
+
+  private async answerModern(
     m: RpcMessage,
     header: (name: string) => string | null,
     { identity, info, trace }: Served,
@@ -246,27 +273,18 @@ class FederatedHttp {
     }
     const params = paramsOf(m);
     if (method === 'subscriptions/listen') {
-      try {
-        return await this.listen.listen(
-          id,
-          params,
-          identity,
-          header('accept'),
-          info,
-          this.capabilities.tools.listChanged,
-        );
-      } catch (err) {
-        if (err instanceof GatewayError) return err.toResponse(id);
-        throw err;
-      }
+      const { listChanged } = this.capabilities.tools;
+      return this.listen.listen(id, params, identity, header('accept'), info, listChanged);
     }
     const { _meta } = params;
     const meta = typeof _meta === 'object' && _meta !== null ? (_meta as Record<string, unknown>) : undefined;
+    // The retry of the endpoint's own URL elicitation step is served as the call first sent.
+    const turn = { sub: identity.sub, method, params };
+    const own = this.urlElicitation.read(turn);
     // `params` keeps its `_meta`: members get their own in its place (no copy of the params here).
-    const reply = modernReply(
-      method,
-      await this.endpoint.serve({ method, params, identity, meta, info, trace }),
-    );
+    const req = { method, params: own.params, identity, meta, info, trace, header };
+    const served = await this.endpoint.serve(req);
+    const reply = modernReply(method, this.urlElicitation.answer(served, turn, own.declined));
     trace?.replied(reply);
     return modernRpc(id, reply);
   }
