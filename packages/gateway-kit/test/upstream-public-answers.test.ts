@@ -17,6 +17,9 @@ const TOOLS = {
 const json = (id: number | string, body: Record<string, unknown>, status = 200) =>
   Response.json({ jsonrpc: '2.0', id, ...body }, { status });
 
+/** A clock that stands still: a kept answer's `ttlMs` is then exactly what it was sent with. */
+const still = () => 1_000;
+
 /** Passes `res` through `answers.watch` as the client would read it; returns the text the client got. */
 async function through(answers: PublicAnswers, res: Response, key: string, id: number | string) {
   return answers.watch(res, key, id).text();
@@ -48,7 +51,7 @@ describe('PublicAnswers: what an upstream marked public is kept for users who ha
   });
 
   it('reads an SSE answer too: the result of the request, not a notification before it nor another id', async () => {
-    const answers = new PublicAnswers();
+    const answers = new PublicAnswers(still);
     const key = PublicAnswers.keyOf('server/discover', {})!;
     const discover = {
       resultType: 'complete',
@@ -73,7 +76,7 @@ describe('PublicAnswers: what an upstream marked public is kept for users who ha
   });
 
   it('keeps nothing private, unhinted, input_required, failed or refused; a later answer that is not public forgets the kept one', async () => {
-    const answers = new PublicAnswers();
+    const answers = new PublicAnswers(still);
     const key = PublicAnswers.keyOf('tools/list', {})!;
     for (const res of [
       json(1, { result: { ...TOOLS, cacheScope: 'private' } }),
@@ -96,7 +99,7 @@ describe('PublicAnswers: what an upstream marked public is kept for users who ha
   });
 
   it('bounded per service: 32 results at most and 2 MiB of text, the oldest forgotten first; a larger one is not kept', async () => {
-    const answers = new PublicAnswers();
+    const answers = new PublicAnswers(still);
     const keys = Array.from({ length: 33 }, (_, i) =>
       PublicAnswers.keyOf('tools/list', { cursor: `p${i}` })!,
     );
