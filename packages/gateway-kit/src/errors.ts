@@ -1,6 +1,7 @@
 import { AuthError } from './auth.js';
 import { BadRequestError } from './http/path.js';
 import { JSONRPC_ERROR_CODES, JsonRpcHttpError } from '@mcp-gateway/internal/jsonrpc-error';
+import { modernErrorCode } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import type { Logger } from './ops/logger.js';
 
 /** JSON-RPC error codes the gateway answers with, from the repo's one table (shared with the bridge). */
@@ -44,6 +45,18 @@ export class GatewayError extends JsonRpcHttpError {
   ) {
     super(status, code, message, { headers, data });
   }
+}
+
+/**
+ * The gateway's own refusal (thrown on the way to an answer: a service's
+ * backend, a federated endpoint) as a 2026-07-28 caller gets it: a legacy code (-32000…-32019, which 2026-07-28
+ * implementations SHOULD NOT use) becomes `-32603` for 429 and 5xx and
+ * `-32600` for any other status, as the bridge answers its own
+ * ({@link modernErrorCode}). Status, headers, message and data stay.
+ */
+export function modernRefusal(err: GatewayError): GatewayError {
+  const code = modernErrorCode(err.code, err.status);
+  return code === err.code ? err : new GatewayError(err.status, code, err.message, err.headers, err.data);
 }
 
 /** A plain JSON error for the gateway's own (non-MCP) endpoints: `{error, error_description}`. */

@@ -63,6 +63,7 @@ beforeAll(async () => {
       down: { type: 'http', url: `${closed.url}/mcp` },
       raw: { type: 'http', url: `${raw.url}/mcp` },
       old: { type: 'http', url: `${old.url}/mcp` },
+      slow: { type: 'http', url: `${raw.url}/mcp`, timeout: 1 },
     },
     federated: [{ path: '/mcp', services: ['down', 'raw', 'old'], prefix: 'always', timeout: 1 }],
   }));
@@ -138,5 +139,55 @@ describe('federated endpoint: its own errors at 2026-07-28 use no legacy code (-
     expect(res.status).toBe(406);
     expect(res.body.error).toMatchObject({ code: -32600 });
     expect(res.body.error!.message).toMatch(/Not Acceptable/);
+  });
+});
+
+describe("a service's own endpoint: the gateway's errors at 2026-07-28 use no legacy code either", () => {
+  /** `tools/call` of `name` straight to service `service` (`/<service>/mcp`) at 2026-07-28. */
+  async function direct(service: string, name: string) {
+    const token = (await issueToken(gw, 'alice', service)).access_token;
+    const req = request2026('tools/call', { name, arguments: {} });
+    return post(service, token, req.headers, req.body);
+  }
+
+  /** A POST of `body` to `/<service>/mcp`. */
+  async function post(service: string, token: string, headers: Record<string, string>, body: string) {
+    const res = await fetch(`${base}/${service}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, ...headers },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as RpcBody };
+  }
+
+  it('an upstream that cannot be reached: 502 with -32603 at 2026-07-28, -32000 to a 2025 initialize', async () => {
+    const modern = await direct('down', 'anything');
+    expect(modern.status).toBe(502);
+    expect(modern.body.error).toMatchObject({ code: -32603 });
+    expect(modern.body.error!.message).toMatch(/service "down" is unavailable/);
+    // A 2025 client's initialize gets the code it always had.
+    const token = (await issueToken(gw, 'alice', 'down')).access_token;
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    };
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const legacy = await post('down', token, headers, JSON.stringify(init));
+    expect([legacy.status, legacy.body.error?.code]).toEqual([502, -32000]);
+  });
+
+  it("an upstream past the service's timeout: 504 with -32603 at 2026-07-28; its own -32000 answer passes as sent", async () => {
+    const modern = await direct('slow', 'wait');
+    expect(modern.status).toBe(504);
+    expect(modern.body.error).toMatchObject({
+      code: -32603,
+      message: 'service "slow" did not answer within 1s',
+    });
+    expect((await direct('slow', 'fail')).body.error).toEqual({
+      code: -32000,
+      message: 'the member refuses',
+    });
   });
 });

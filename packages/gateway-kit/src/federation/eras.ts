@@ -6,7 +6,6 @@
  */
 import { modernErrorCode } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
-import { GatewayError } from '../errors.js';
 import { MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { VERSION } from '../version.js';
 import type { federatedCapabilities } from './endpoint.js';
@@ -78,24 +77,12 @@ export function discoverResult(instructions: string, capabilities: Capabilities)
 const MEMBER_FAILURE_STATUS = 502;
 
 /**
- * The endpoint's own refusal (thrown on the way to an answer) as a 2026-07-28
- * caller gets it: a legacy code (-32000…-32019, which 2026-07-28
- * implementations SHOULD NOT use) becomes `-32603` for 429 and 5xx and
- * `-32600` for any other status, as the bridge answers its own
- * ({@link modernErrorCode}). Status, headers, message and data stay.
- */
-export function modernRefusal(err: GatewayError): GatewayError {
-  const code = modernErrorCode(err.code, err.status);
-  return code === err.code ? err : new GatewayError(err.status, code, err.message, err.headers, err.data);
-}
-
-/**
  * A reply dressed for a 2026-07-28 caller: `resultType` (a member's
  * `input_required` result passes through, so its retry comes back here and
  * is routed to the same member), the cache hints on lists (the endpoint's) and
  * on a complete `resources/read` (the member's own, else "not cached"),
  * "resource not found" as `-32602`, and the endpoint's own errors in 2026
- * codes ({@link modernRefusal}'s, as for a `502`: `-32603`); a member's own
+ * codes (`modernRefusal`'s, as for a `502`: `-32603`); a member's own
  * error is passed on as it sent it.
  */
 export function modernReply(method: string, reply: MemberReply): MemberReply {

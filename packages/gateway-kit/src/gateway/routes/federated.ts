@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { childLogger, logEnabled } from '@mcp-gateway/internal/log';
 import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, modernRefusal } from '../../errors.js';
 import type { FederatedEndpointConfig } from '../../federation/config.js';
 import { FederatedEndpoint, federatedCapabilities } from '../../federation/endpoint.js';
 import {
   discoverResult,
   initializeResult,
   legacyReply,
-  modernRefusal,
   modernReply,
   negotiatedVersion,
   REMOVED_IN_MODERN,

@@ -1,12 +1,12 @@
 import { logEnabled } from '@mcp-gateway/internal/log';
 import { AuthError } from '../../auth.js';
 import { mayUse } from '../../config/subjects.js';
-import { GatewayError, JsonRpcCode, jsonError } from '../../errors.js';
+import { GatewayError, JsonRpcCode, jsonError, modernRefusal } from '../../errors.js';
 import type { RequestInfo } from '../../http/node.js';
 import { addressedUrl, type PublicRequest } from '../../http/public-url.js';
 import type { Identity } from '../../identity.js';
 import type { Logger } from '../../ops/logger.js';
-import { checkModernHeaders } from '../../protocol-version.js';
+import { checkModernHeaders, requestEra } from '../../protocol-version.js';
 import { policyAdmission, policyForStream, withBody, type PolicyAdmission } from '../../policy/admission.js';
 import { duplicateMemberName } from '../duplicate-member.js';
 import type { ServiceEntry } from '../../services/registry.js';
@@ -127,7 +127,8 @@ export class McpRoute {
       const out = policy ? await policy.respond(observed) : observed;
       return withHeaders(trace ? trace.answered(out) : out, corsHeaders);
     } catch (err) {
-      const failed = this.backendFailure(entry, err, messages, log);
+      const era = requestEra(json, headers.get('mcp-protocol-version'), headers.get('mcp-session-id'));
+      const failed = this.backendFailure(entry, err, messages, era === 'modern', log);
       return withHeaders(trace ? trace.answered(failed) : failed, corsHeaders);
     }
   }
@@ -254,16 +255,27 @@ export class McpRoute {
     }
   }
 
-  /** The JSON-RPC error answer for a backend that threw. */
-  private backendFailure(entry: ServiceEntry, err: unknown, messages: RpcMessage[], log: Logger): Response {
+  /**
+   * The JSON-RPC error answer for a backend that threw; for a 2026-07-28 request (`modern`) without
+   * the legacy codes that revision's implementations should not use ({@link modernRefusal}).
+   */
+  private backendFailure(
+    entry: ServiceEntry,
+    err: unknown,
+    messages: RpcMessage[],
+    modern: boolean,
+    log: Logger,
+  ): Response {
     const id = messages.length === 1 ? (messages[0]!.id ?? null) : null;
     this.ctx.metrics.backendErrors.inc({ service: entry.name });
+    let failed: GatewayError;
     if (err instanceof GatewayError) {
       log.warn('backend error', { service: entry.name, status: err.status, err: err.message });
-      return err.toResponse(id);
+      failed = err;
+    } else {
+      log.error('backend failed', { service: entry.name, err: (err as Error).message });
+      failed = new GatewayError(502, JsonRpcCode.BackendUnavailable, `service "${entry.name}" failed`);
     }
-    log.error('backend failed', { service: entry.name, err: (err as Error).message });
-    const failed = new GatewayError(502, JsonRpcCode.BackendUnavailable, `service "${entry.name}" failed`);
-    return failed.toResponse(id);
+    return (modern ? modernRefusal(failed) : failed).toResponse(id);
   }
 }
