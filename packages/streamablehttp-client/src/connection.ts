@@ -15,6 +15,7 @@ import { toClientError } from './http/mcp-errors.js';
 import { silentLogger } from './log.js';
 import { ModernClient } from './protocol/client.js';
 import { defaultEraCache, probeEra, type EraCache } from './protocol/era.js';
+import { revealsModern } from './protocol/era-errors.js';
 import { allowsModern, MODERN_VERSION, type Era, type ProtocolPreference } from './protocol/versions.js';
 
 type Json = Record<string, unknown>;
@@ -51,7 +52,13 @@ export interface OpenConnectionOptions extends ConnectOptions {
 /**
  * Connects to an MCP server in the era it speaks (MCP 2026-07-28 "client
  * side"): the `server/discover` probe decides, once per URL (cached); a 2025
- * server gets `initialize` and a session as from {@link connect}.
+ * server gets `initialize` and a session as from {@link connect}. A probe that
+ * cannot tell (the server failing, a network error) fails this call and
+ * remembers nothing. A remembered era is forgotten when the server later
+ * answers as only the other era does (basic/versioning "Backward
+ * Compatibility": "re-probing if the cached assumption later fails"); a
+ * remembered 2025 whose `initialize` such an answer refuses is probed again at
+ * once.
  *
  * ```ts
  * const c = await openConnection('https://mcp.example.com/mcp', { oauth: true });
@@ -64,15 +71,28 @@ export async function openConnection(
   opts: OpenConnectionOptions = {},
 ): Promise<McpConnection> {
   const target = new URL(url);
-  const protocol = opts.protocol ?? 'auto';
   const cache = opts.eraCache ?? defaultEraCache;
-  if (allowsModern(protocol) && cache.get(target) !== 'legacy') {
+  const cachedLegacy = (opts.protocol ?? 'auto') === 'auto' && cache.get(target) === 'legacy';
+  try {
+    return await open(target, opts, cache);
+  } catch (err) {
+    if (!cachedLegacy || !revealsModern(err)) throw err;
+    cache.delete(target);
+    opts.logger?.info('the server refused initialize as a 2026-07-28 server does; probing its era again');
+    return open(target, opts, cache);
+  }
+}
+
+async function open(target: URL, opts: OpenConnectionOptions, cache: EraCache): Promise<McpConnection> {
+  const protocol = opts.protocol ?? 'auto';
+  if (allowsModern(protocol) && (protocol !== 'auto' || cache.get(target) !== 'legacy')) {
     const client = new ModernClient({
       url: target,
       fetch: mcpFetch(sessionFor(target, opts), opts),
       clientInfo: opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
       version: MODERN_VERSION,
       logger: opts.logger ?? silentLogger,
+      onLegacySign: () => cache.delete(target),
     });
     const known = cache.get(target) === 'modern' || protocol === MODERN_VERSION;
     const decision = known
@@ -81,7 +101,7 @@ export async function openConnection(
           throw toClientError(err, target.href);
         });
     if (!decision || decision.era === 'modern') {
-      cache.set(target, 'modern');
+      if (decision) cache.set(target, 'modern');
       return modernConnection(client);
     }
     cache.set(target, 'legacy');

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { AuthError, ClientError, JSONRPC_ERRORS, ServerError } from '../errors.js';
+import { ClientError, ServerError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import type { Logger } from '../log.js';
@@ -19,6 +19,7 @@ import {
   type ProtocolPreference,
 } from '../protocol/versions.js';
 import type { Id, RpcAnswer, RpcNotification } from '../protocol/wire.js';
+import { upstreamErrorOf } from './upstream-error.js';
 
 /** A JSON-RPC message from the host, already validated. */
 type HostMessage = {
@@ -126,19 +127,9 @@ export class ModernBridge {
       this.reply(id, answer);
     } catch (err) {
       if (abort.signal.aborted) return; // cancelled by the host: no answer (MCP cancellation)
-      const e = toClientError(err, this.client.url.href);
-      this.log.error('upstream request failed', { method, error: e.message, errorCode: e.code });
-      const code = e instanceof AuthError ? JSONRPC_ERRORS.unauthorized : JSONRPC_ERRORS.upstreamError;
-      const status = (e as { status?: number }).status;
-      this.write({
-        jsonrpc: '2.0',
-        id,
-        error: {
-          code,
-          message: e.message,
-          data: { kind: e.kind, code: e.code, ...(status ? { status } : {}) },
-        },
-      });
+      const { error, cause } = upstreamErrorOf(err, this.client.url.href);
+      this.log.error('upstream request failed', { method, error: cause.message, errorCode: cause.code });
+      this.write({ jsonrpc: '2.0', id, error });
     } finally {
       this.inflight.delete(key);
     }
@@ -302,43 +293,42 @@ export interface ModernBridgeChoice {
   protocol: ProtocolPreference;
   clientInfo: Implementation;
   eraCache: EraCache;
+  /** Aborts the probe (the bridge is closing). */
+  signal?: AbortSignal;
 }
 
 /**
  * The bridge's era decision: a {@link ModernBridge} when the server speaks
  * 2026-07-28 (probed with `server/discover`, or pinned with `--protocol`),
- * else `undefined` (the 2025 bridge). A probe that fails (network,
- * authorization) leaves the decision to the 2025 bridge, which reports it.
+ * else `undefined` (the 2025 bridge: probed as 2025, remembered so, or
+ * pinned). Throws when the probe cannot tell ({@link probeEra}: network,
+ * authorization, a server failure): nothing is remembered then, and the
+ * caller asks again later.
  */
 export async function modernBridgeFor(opts: ModernBridgeChoice): Promise<ModernBridge | undefined> {
-  if (!allowsModern(opts.protocol) || opts.eraCache.get(opts.url) === 'legacy') return undefined;
+  if (!allowsModern(opts.protocol)) return undefined;
+  if (opts.protocol === 'auto' && opts.eraCache.get(opts.url) === 'legacy') return undefined;
   const client = new ModernClient({
     url: opts.url,
     fetch: opts.fetch,
     clientInfo: opts.clientInfo,
     logger: opts.logger,
     version: MODERN_VERSION,
+    onLegacySign: () => opts.eraCache.delete(opts.url),
   });
-  try {
-    const decision = await probeEra(client, opts.logger);
-    if (decision.era === 'legacy' && opts.protocol === 'auto') {
-      opts.eraCache.set(opts.url, 'legacy');
-      opts.logger.info('the server speaks MCP 2025 (session); bridging with initialize', {
-        reason: decision.reason,
-      });
-      return undefined;
-    }
-    opts.eraCache.set(opts.url, 'modern');
-    const discover =
-      decision.era === 'modern' ? decision.discover : { supportedVersions: [], capabilities: {} };
-    opts.logger.info('the server speaks MCP 2026-07-28; bridging without a session', {
-      version: client.version,
-    });
-    return new ModernBridge({ client, discover, output: opts.output, logger: opts.logger });
-  } catch (err) {
-    opts.logger.warn('server/discover probe failed; trying MCP 2025', {
-      error: toClientError(err, opts.url.href).message,
+  const decision = await probeEra(client, opts.logger, opts.signal);
+  if (decision.era === 'legacy' && opts.protocol === 'auto') {
+    opts.eraCache.set(opts.url, 'legacy');
+    opts.logger.info('the server speaks MCP 2025 (session); bridging with initialize', {
+      reason: decision.reason,
     });
     return undefined;
   }
+  if (decision.era === 'modern') opts.eraCache.set(opts.url, 'modern');
+  const discover =
+    decision.era === 'modern' ? decision.discover : { supportedVersions: [], capabilities: {} };
+  opts.logger.info('the server speaks MCP 2026-07-28; bridging without a session', {
+    version: client.version,
+  });
+  return new ModernBridge({ client, discover, output: opts.output, logger: opts.logger });
 }

@@ -4,6 +4,7 @@ import type { FetchLike } from '../http/fetch.js';
 import { silentLogger, type Logger } from '../log.js';
 import { paramHeaders, toolHeaders, type ToolHeaderMap } from './tool-headers.js';
 import { META_KEYS, MODERN_ERRORS, MODERN_VERSION, pickModernVersion } from './versions.js';
+import { revealsLegacy } from './era-errors.js';
 import { exchange, postRequest, type Id, type RpcAnswer, type RpcNotification } from './wire.js';
 
 /** Name and version of a client or server (`Implementation`). */
@@ -40,6 +41,12 @@ export interface ModernClientOptions {
   /** The revision to speak. Default {@link MODERN_VERSION}. */
   version?: string;
   logger?: Logger;
+  /**
+   * Called when an answer says the server may be a 2025 one after all (see
+   * {@link revealsLegacy}); `openConnection` and the bridge forget their
+   * remembered era then, so the next connection probes again.
+   */
+  onLegacySign?: () => void;
 }
 
 /** Per-call options of {@link ModernClient.call}. */
@@ -98,6 +105,7 @@ export class ModernClient {
   logLevel: string | undefined;
   private readonly fetch: FetchLike;
   private readonly log: Logger;
+  private readonly onLegacySign: (() => void) | undefined;
   private nextId = 1;
   /** Tool name → its `Mcp-Param-*` declarations, or the reason it is excluded. */
   private readonly tools = new Map<string, ToolHeaderMap | string>();
@@ -109,6 +117,7 @@ export class ModernClient {
     this.capabilities = opts.capabilities ?? {};
     this.version = opts.version ?? MODERN_VERSION;
     this.log = opts.logger ?? silentLogger;
+    this.onLegacySign = opts.onLegacySign;
   }
 
   /** `params` with the request envelope in `_meta` (other `_meta` keys, e.g. a progress token, kept). */
@@ -136,13 +145,15 @@ export class ModernClient {
   ): Promise<RpcAnswer> {
     for (let attempt = 0; ; attempt++) {
       const id: Id = this.nextId++;
-      const answer = await postRequest(this.url, this.fetch, {
-        id,
-        method,
-        params: this.envelope(params, opts.asIs),
-        version: this.version,
-        ...opts,
-      });
+      const answer = await this.watched(
+        postRequest(this.url, this.fetch, {
+          id,
+          method,
+          params: this.envelope(params, opts.asIs),
+          version: this.version,
+          ...opts,
+        }),
+      );
       const supported = (answer.error?.data as { supported?: unknown } | undefined)?.supported;
       const next =
         answer.error?.code === MODERN_ERRORS.unsupportedProtocolVersion
@@ -157,6 +168,18 @@ export class ModernClient {
     }
   }
 
+  /** `exchange`'s answer or failure, told to {@link ModernClientOptions.onLegacySign} when it hints at a 2025 server. */
+  private async watched<T extends RpcAnswer | undefined>(exchanged: Promise<T>): Promise<T> {
+    try {
+      const answer = await exchanged;
+      if (revealsLegacy(answer)) this.onLegacySign?.();
+      return answer;
+    } catch (err) {
+      if (revealsLegacy(err)) this.onLegacySign?.();
+      throw err;
+    }
+  }
+
   /**
    * `subscriptions/listen`: one long POST whose SSE stream carries the
    * notifications the filter opts into, until it ends or `signal` aborts.
@@ -168,14 +191,16 @@ export class ModernClient {
     signal: AbortSignal,
     onNotification: (n: RpcNotification) => void,
   ): Promise<RpcAnswer | undefined> {
-    return exchange(this.url, this.fetch, {
-      id: this.nextId++,
-      method: 'subscriptions/listen',
-      params: this.envelope({ notifications: filter }),
-      version: this.version,
-      signal,
-      onNotification,
-    });
+    return this.watched(
+      exchange(this.url, this.fetch, {
+        id: this.nextId++,
+        method: 'subscriptions/listen',
+        params: this.envelope({ notifications: filter }),
+        version: this.version,
+        signal,
+        onNotification,
+      }),
+    );
   }
 
   /** `server/discover`; a JSON-RPC error is a {@link ServerError}. */

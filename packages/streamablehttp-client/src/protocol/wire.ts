@@ -137,9 +137,16 @@ export async function exchange(
       'no_answer',
       `${url.href} accepted ${req.method} with HTTP 202 and will not answer it`,
     );
+  // The messages of the 2025 path (`toClientError`), so both eras read alike.
+  if (res.ok && type !== 'application/json' && type !== 'text/event-stream')
+    throw new ServerError(
+      'not_mcp',
+      `${url.href} is not an MCP Streamable HTTP endpoint: it answered with content type ${type || 'unknown'}`,
+      { status: res.status },
+    );
   throw new ServerError(
     `http_${res.status}`,
-    `${url.href} answered ${req.method} with HTTP ${res.status} and ${summarizeBody(res.headers.get('content-type'), text)}`,
+    `${url.href} answered HTTP ${res.status} with ${summarizeBody(res.headers.get('content-type'), text)}`,
     { status: res.status },
   );
 }

@@ -73,6 +73,8 @@ function refuse(body: Json, headers: Headers, supported: string[]): Response | u
   const params = (body.params as Json | undefined) ?? {};
   const meta = (params._meta as Json | undefined) ?? {};
   const version = headers.get('mcp-protocol-version');
+  // A 2025 client (its initialize has no Mcp-Method header) fails header validation first.
+  if (!headers.get('mcp-method')) return rpcError(id, 400, -32020, 'missing Mcp-Method header');
   if (meta[`${META}protocolVersion`] === undefined || meta[`${META}clientCapabilities`] === undefined)
     return rpcError(id, 400, -32602, 'missing _meta envelope');
   if (version !== meta[`${META}protocolVersion`])
