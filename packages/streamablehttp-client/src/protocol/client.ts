@@ -2,6 +2,14 @@ import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { ServerError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { silentLogger, type Logger } from '../log.js';
+import {
+  asInputRequests,
+  DEFAULT_STATE_RETRY,
+  describeInputs,
+  RoundKeeper,
+  type InputRequest,
+  type StateRetry,
+} from './rounds.js';
 import { paramHeaders, toolHeaders, type ToolHeaderMap } from './tool-headers.js';
 import { META_KEYS, MODERN_ERRORS, MODERN_VERSION, pickModernVersion } from './versions.js';
 import { revealsLegacy } from './era-errors.js';
@@ -22,14 +30,18 @@ export interface DiscoverResult {
   instructions?: string;
 }
 
-/** One input request of an `input_required` result (SEP-2322). */
-export interface InputRequest {
-  method: string;
-  params?: Record<string, unknown>;
-}
+export type { InputRequest, StateRetry } from './rounds.js';
+export { MAX_INPUT_ROUNDS, MAX_INPUT_REQUESTS } from './rounds.js';
 
-/** Answers the input requests of one round (key → result), e.g. by asking the stdio host. */
-export type InputFulfiller = (requests: Record<string, InputRequest>) => Promise<Record<string, unknown>>;
+/**
+ * Answers the input requests of one round (key → result), e.g. by asking the
+ * stdio host. `signal` aborts when the request is abandoned (cancelled by its
+ * caller): the fulfiller should then withdraw what it asked and reject.
+ */
+export type InputFulfiller = (
+  requests: Record<string, InputRequest>,
+  signal?: AbortSignal,
+) => Promise<Record<string, unknown>>;
 
 /** Options of {@link ModernClient}. */
 export interface ModernClientOptions {
@@ -47,6 +59,8 @@ export interface ModernClientOptions {
    * remembered era then, so the next connection probes again.
    */
   onLegacySign?: () => void;
+  /** Pacing of `input_required` rounds that carry only `requestState`. Default {@link DEFAULT_STATE_RETRY}. */
+  stateRetry?: Partial<StateRetry>;
 }
 
 /** Per-call options of {@link ModernClient.call}. */
@@ -62,9 +76,6 @@ export interface CallOptions {
    */
   asIs?: boolean;
 }
-
-/** Most `input_required` rounds one request may take. */
-export const MAX_INPUT_ROUNDS = 10;
 
 /** Most `tools/list` pages read to learn a tool's `x-mcp-header` declarations. */
 const MAX_TOOL_PAGES = 20;
@@ -106,6 +117,7 @@ export class ModernClient {
   private readonly fetch: FetchLike;
   private readonly log: Logger;
   private readonly onLegacySign: (() => void) | undefined;
+  private readonly stateRetry: StateRetry;
   private nextId = 1;
   /** Tool name → its `Mcp-Param-*` declarations, or the reason it is excluded. */
   private readonly tools = new Map<string, ToolHeaderMap | string>();
@@ -118,6 +130,7 @@ export class ModernClient {
     this.version = opts.version ?? MODERN_VERSION;
     this.log = opts.logger ?? silentLogger;
     this.onLegacySign = opts.onLegacySign;
+    this.stateRetry = { ...DEFAULT_STATE_RETRY, ...opts.stateRetry };
   }
 
   /** `params` with the request envelope in `_meta` (other `_meta` keys, e.g. a progress token, kept). */
@@ -234,7 +247,8 @@ export class ModernClient {
       headers = paramHeaders(map, params.arguments);
     }
     let current = params;
-    for (let round = 0; ; round++) {
+    const rounds = new RoundKeeper(this.url.href, this.stateRetry);
+    for (;;) {
       const answer = await this.send(method, current, { ...opts, headers });
       const result = answer.result;
       if (result && !opts.asIs && !KNOWN_RESULT_TYPES.has(result.resultType as string | undefined))
@@ -243,20 +257,27 @@ export class ModernClient {
         if (method === 'tools/list' && result) return { ...answer, result: this.learnTools(result) };
         return answer;
       }
-      if (round >= MAX_INPUT_ROUNDS)
-        throw new ServerError(
-          'input_rounds',
-          `${this.url.href} asked for input more than ${MAX_INPUT_ROUNDS} times`,
-        );
-      if (!opts.fulfil)
+      const requests = asInputRequests(result.inputRequests);
+      const state = typeof result.requestState === 'string' ? result.requestState : undefined;
+      const { inputResponses: _r, requestState: _s, ...base } = params;
+      current = { ...base };
+      if (Object.keys(requests).length) {
+        rounds.inputRound(requests);
+        if (!opts.fulfil)
+          throw new ServerError(
+            'input_required',
+            `${this.url.href} needs input (${describeInputs(requests)}) that this command cannot give; use bridge mode with a host`,
+          );
+        current.inputResponses = await opts.fulfil(requests, opts.signal);
+      } else if (state !== undefined) {
+        // Nothing to ask: the server is not ready yet (mrtr "Client Requirements": the retry MAY be immediate).
+        await rounds.stateRound(opts.signal);
+      } else
         throw new ServerError(
           'input_required',
-          `${this.url.href} needs input (${describeInputs(result.inputRequests)}) that this command cannot give; use bridge mode with a host`,
+          `${this.url.href} answered ${method} with input_required carrying neither inputRequests nor requestState`,
         );
-      const responses = await opts.fulfil(asInputRequests(result.inputRequests));
-      const { inputResponses: _r, requestState: _s, ...base } = params;
-      current = { ...base, inputResponses: responses };
-      if (typeof result.requestState === 'string') current.requestState = result.requestState;
+      if (state !== undefined) current.requestState = state;
     }
   }
 
@@ -320,19 +341,4 @@ export function readDiscover(result: Record<string, unknown>): DiscoverResult {
   if (serverInfo && typeof serverInfo === 'object') out.serverInfo = serverInfo;
   if (typeof result.instructions === 'string') out.instructions = result.instructions;
   return out;
-}
-
-function asInputRequests(value: unknown): Record<string, InputRequest> {
-  const out: Record<string, InputRequest> = {};
-  if (!value || typeof value !== 'object') return out;
-  for (const [key, r] of Object.entries(value as Record<string, unknown>)) {
-    if (r && typeof r === 'object' && typeof (r as InputRequest).method === 'string')
-      out[key] = r as InputRequest;
-  }
-  return out;
-}
-
-function describeInputs(value: unknown): string {
-  const methods = Object.values(asInputRequests(value)).map((r) => r.method);
-  return methods.length ? methods.join(', ') : 'a retry with requestState';
 }

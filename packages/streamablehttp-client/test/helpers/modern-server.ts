@@ -17,6 +17,8 @@ export interface SeenRequest {
   id: unknown;
   params: Record<string, unknown>;
   headers: Record<string, string>;
+  /** When it arrived (`Date.now()`). */
+  at: number;
 }
 
 export interface ModernServer extends Listening {
@@ -62,6 +64,16 @@ const TOOLS = [
     name: 'progress',
     description: 'Progress and a log message on its stream',
     inputSchema: { type: 'object' },
+  },
+  {
+    name: 'busy',
+    description: 'Sheds load: input_required with only requestState, `rounds` times (forever without it)',
+    inputSchema: { type: 'object', properties: { rounds: { type: 'integer' } } },
+  },
+  {
+    name: 'many_inputs',
+    description: 'Asks for `count` elicitations in one round',
+    inputSchema: { type: 'object', properties: { count: { type: 'integer' } } },
   },
 ];
 
@@ -172,6 +184,23 @@ function callTool(id: unknown, params: Json, headers: Headers): Response {
       messages.push({ jsonrpc: '2.0', id, result: text(`progress done (log level ${String(level)})`) });
       return sse(messages);
     }
+    case 'busy': {
+      const wanted = (params.arguments as { rounds?: number } | undefined)?.rounds;
+      const done = typeof params.requestState === 'string' ? Number(params.requestState.slice(5)) : 0;
+      if (wanted !== undefined && done >= wanted) return ok(text(`served after ${done} retries`));
+      return ok({ resultType: 'input_required', requestState: `busy-${done + 1}` });
+    }
+    case 'many_inputs': {
+      const count = (params.arguments as { count?: number } | undefined)?.count ?? 1;
+      if (inputs) return ok(text(`got ${Object.keys(inputs).length} answers`));
+      const inputRequests: Json = {};
+      for (let i = 0; i < count; i++)
+        inputRequests[`q${i}`] = {
+          method: 'elicitation/create',
+          params: { message: `question ${i}`, requestedSchema: { type: 'object', properties: {} } },
+        };
+      return ok({ resultType: 'input_required', inputRequests });
+    }
     default:
       return rpcError(id, 200, -32602, `unknown tool ${String(params.name)}`);
   }
@@ -192,7 +221,7 @@ export async function startModernServer(): Promise<ModernServer> {
     const params = (body.params as Json | undefined) ?? {};
     const headers: Record<string, string> = {};
     req.headers.forEach((v, k) => (headers[k] = v));
-    seen.push({ method: String(body.method), id: body.id, params, headers });
+    seen.push({ method: String(body.method), id: body.id, params, headers, at: Date.now() });
     const ok = (result: Json) =>
       Response.json({ jsonrpc: '2.0', id: body.id, result: { resultType: 'complete', ...result } });
     switch (body.method) {
