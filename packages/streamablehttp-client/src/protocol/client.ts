@@ -10,6 +10,7 @@ import {
   type InputRequest,
   type StateRetry,
 } from './rounds.js';
+import { ToolCache } from './tool-cache.js';
 import { paramHeaders, toolHeaders, type ToolHeaderMap } from './tool-headers.js';
 import { META_KEYS, MODERN_ERRORS, MODERN_VERSION, pickModernVersion } from './versions.js';
 import { revealsLegacy } from './era-errors.js';
@@ -120,7 +121,7 @@ export class ModernClient {
   private readonly stateRetry: StateRetry;
   private nextId = 1;
   /** Tool name → its `Mcp-Param-*` declarations, or the reason it is excluded. */
-  private readonly tools = new Map<string, ToolHeaderMap | string>();
+  private readonly tools = new ToolCache();
 
   constructor(opts: ModernClientOptions) {
     this.url = opts.url;
@@ -211,7 +212,10 @@ export class ModernClient {
         params: this.envelope({ notifications: filter }),
         version: this.version,
         signal,
-        onNotification,
+        onNotification: (n) => {
+          if (n.method === 'notifications/tools/list_changed') this.forgetTools();
+          onNotification(n);
+        },
       }),
     );
   }
@@ -234,22 +238,28 @@ export class ModernClient {
     params: Record<string, unknown> = {},
     opts: CallOptions = {},
   ): Promise<RpcAnswer> {
+    const tool = method === 'tools/call' ? (typeof params.name === 'string' ? params.name : '') : undefined;
     let headers: Record<string, string> = {};
-    if (method === 'tools/call') {
-      const name = typeof params.name === 'string' ? params.name : '';
-      const map = await this.toolHeaderMap(name);
-      if (typeof map === 'string')
-        return {
-          id: null,
-          status: 0,
-          error: { code: JSONRPC_ERROR_CODES.InvalidParams, message: `tool "${name}" is excluded: ${map}` },
-        };
+    if (tool !== undefined) {
+      const map = await this.toolHeaderMap(tool);
+      if (typeof map === 'string') return excludedTool(tool, map);
       headers = paramHeaders(map, params.arguments);
     }
     let current = params;
+    let reread = false;
     const rounds = new RoundKeeper(this.url.href, this.stateRetry);
     for (;;) {
       const answer = await this.send(method, current, { ...opts, headers });
+      if (tool !== undefined && answer.error?.code === MODERN_ERRORS.headerMismatch && !reread) {
+        // streamable-http "Client Behavior": on HeaderMismatch the client SHOULD call tools/list
+        // to check for changes to the tool's inputSchema, then retry with the appropriate headers.
+        reread = true;
+        this.log.info('the server refused the Mcp-Param headers; reading tools/list again', { tool });
+        const map = await this.toolHeaderMap(tool, true);
+        if (typeof map === 'string') return excludedTool(tool, map);
+        headers = paramHeaders(map, params.arguments);
+        continue;
+      }
       const result = answer.result;
       if (result && !opts.asIs && !KNOWN_RESULT_TYPES.has(result.resultType as string | undefined))
         return unknownResultType(answer.id, answer.status, result.resultType);
@@ -303,17 +313,46 @@ export class ModernClient {
     return { ...result, tools: kept };
   }
 
-  /** A tool's declarations, reading `tools/list` (all pages) when it was not seen yet; unknown tools have none. */
-  private async toolHeaderMap(name: string): Promise<ToolHeaderMap | string> {
+  /**
+   * A tool's declarations, reading `tools/list` (all pages, at most
+   * {@link MAX_TOOL_PAGES}) when it was not seen yet, or `fresh`; unknown
+   * tools have none, and within `UNKNOWN_TOOL_TTL_MS` of a read-through
+   * an unknown tool does not make the client read the list again.
+   */
+  private async toolHeaderMap(name: string, fresh = false): Promise<ToolHeaderMap | string> {
+    if (fresh) this.tools.delete(name);
+    else {
+      const known = this.tools.get(name);
+      if (known !== undefined) return known;
+      if (this.tools.listedRecently()) return [];
+    }
     let cursor: string | undefined;
-    for (let page = 0; !this.tools.has(name) && page < MAX_TOOL_PAGES; page++) {
+    for (let page = 0; this.tools.get(name) === undefined && page < MAX_TOOL_PAGES; page++) {
       const answer = await this.call('tools/list', cursor ? { cursor } : {});
-      const next = answer.result?.nextCursor;
-      if (typeof next !== 'string' || !next) break;
+      if (answer.error) break;
+      const next = answer.result.nextCursor;
+      if (typeof next !== 'string' || !next) {
+        this.tools.listed();
+        break;
+      }
       cursor = next;
     }
     return this.tools.get(name) ?? [];
   }
+
+  /** Forgets every tool's declarations: the server announced that its tools changed. */
+  forgetTools(): void {
+    this.tools.clear();
+  }
+}
+
+/** The local refusal of a call to a tool excluded for invalid `x-mcp-header` declarations. */
+function excludedTool(name: string, reason: string): RpcAnswer {
+  return {
+    id: null,
+    status: 0,
+    error: { code: JSONRPC_ERROR_CODES.InvalidParams, message: `tool "${name}" is excluded: ${reason}` },
+  };
 }
 
 function expectResult(answer: RpcAnswer, method: string, url: URL): Record<string, unknown> {

@@ -29,6 +29,12 @@ export interface ModernServer extends Listening {
   setSupported(versions: string[]): void;
   /** Send a `notifications/tools/list_changed` to every open `subscriptions/listen` stream. */
   toolsChanged(): void;
+  /**
+   * From now on `echo` declares `x-mcp-header: "Note"` on its `note` argument
+   * (in `tools/list`), and a call with a `note` needs a matching `Mcp-Param-Note`
+   * header (else -32020), as a server whose tool changed.
+   */
+  declareNoteHeader(): void;
 }
 
 type Json = Record<string, unknown>;
@@ -108,13 +114,35 @@ function sse(messages: Json[]): Response {
   return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
 }
 
-function callTool(id: unknown, params: Json, headers: Headers): Response {
+/** The tools as `tools/list` lists them now. */
+function toolsNow(noteHeader: boolean) {
+  if (!noteHeader) return TOOLS;
+  return TOOLS.map((t) =>
+    t.name === 'echo'
+      ? {
+          ...t,
+          inputSchema: {
+            ...t.inputSchema,
+            properties: {
+              ...(t.inputSchema as { properties?: Json }).properties,
+              note: { type: 'string', 'x-mcp-header': 'Note' },
+            },
+          },
+        }
+      : t,
+  );
+}
+
+function callTool(id: unknown, params: Json, headers: Headers, noteHeader: boolean): Response {
   const meta = (params._meta as Json | undefined) ?? {};
   const inputs = params.inputResponses as Json | undefined;
   const caps = (meta[`${META}clientCapabilities`] as Json | undefined) ?? {};
   const ok = (result: Json) => Response.json({ jsonrpc: '2.0', id, result });
   switch (params.name) {
     case 'echo': {
+      const note = (params.arguments as Json | undefined)?.note;
+      if (noteHeader && typeof note === 'string' && headers.get('mcp-param-note') !== note)
+        return rpcError(id, 400, -32020, 'Header mismatch: Mcp-Param-Note missing or not matching');
       const mirrored: Json = {};
       headers.forEach((v, k) => {
         if (k.startsWith('mcp-param-')) mirrored[k] = v;
@@ -211,7 +239,7 @@ export async function startModernServer(): Promise<ModernServer> {
   const seen: SeenRequest[] = [];
   const listeners = new Set<ReadableStreamDefaultController<Uint8Array>>();
   const enc = new TextEncoder();
-  const state = { supported: [V] };
+  const state = { supported: [V], noteHeader: false };
   const handler = async (req: Request): Promise<Response> => {
     if (new URL(req.url).pathname !== '/mcp') return new Response('not found', { status: 404 });
     if (req.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
@@ -235,9 +263,9 @@ export async function startModernServer(): Promise<ModernServer> {
           _meta: { [`${META}serverInfo`]: { name: 'modern-test-server', version: '2.0.0' } },
         });
       case 'tools/list':
-        return ok({ tools: TOOLS, ttlMs: 0, cacheScope: 'public' });
+        return ok({ tools: toolsNow(state.noteHeader), ttlMs: 0, cacheScope: 'public' });
       case 'tools/call':
-        return callTool(body.id, params, req.headers);
+        return callTool(body.id, params, req.headers, state.noteHeader);
       case 'subscriptions/listen': {
         const stream = new ReadableStream<Uint8Array>({
           start(c) {
@@ -266,6 +294,9 @@ export async function startModernServer(): Promise<ModernServer> {
     seen,
     setSupported(versions: string[]) {
       state.supported = versions;
+    },
+    declareNoteHeader() {
+      state.noteHeader = true;
     },
     toolsChanged() {
       const n = {
