@@ -77,6 +77,13 @@ export interface BridgeOptions {
   requestTimeoutMs?: number;
   /** Deadline of the startup probe (`server/discover`). Default 15 s, or `requestTimeoutMs` if shorter. */
   probeTimeoutMs?: number;
+  /**
+   * 2026-07-28 servers: how long the host may take to answer one input
+   * request (`elicitation/create`, `sampling/createMessage`, `roots/list`) the
+   * bridge asks it for an `input_required` round; past it the host gets
+   * `notifications/cancelled` for it and the request fails. Default 10 minutes.
+   */
+  inputTimeoutMs?: number;
 }
 
 const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
@@ -303,6 +310,7 @@ export class StdioBridge {
         clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
         eraCache: this.eraCache,
         signal: this.probing.signal,
+        ...(this.opts.inputTimeoutMs !== undefined ? { inputTimeoutMs: this.opts.inputTimeoutMs } : {}),
       });
     } catch (err) {
       if (!this.closed)

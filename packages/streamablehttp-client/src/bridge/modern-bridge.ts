@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { ClientError, ServerError } from '../errors.js';
+import { ServerError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { toClientError } from '../http/mcp-errors.js';
 import type { Logger } from '../log.js';
@@ -19,6 +19,7 @@ import {
   type ProtocolPreference,
 } from '../protocol/versions.js';
 import type { Id, RpcAnswer, RpcNotification } from '../protocol/wire.js';
+import { HostQuestions } from './host-questions.js';
 import { upstreamErrorOf } from './upstream-error.js';
 
 /** A JSON-RPC message from the host, already validated. */
@@ -34,13 +35,8 @@ type HostMessage = {
 /** Client capabilities a 2026-07-28 request may declare (the host's, filtered to these). */
 const CLIENT_CAPABILITY_KEYS = ['roots', 'sampling', 'elicitation', 'experimental', 'extensions'];
 
-/** How long the host may take to answer one input request (a person may be typing an elicitation). */
-const HOST_ANSWER_TIMEOUT_MS = 10 * 60_000;
-
 /** Delays between reopenings of a `subscriptions/listen` stream that ended. */
 const LISTEN_RETRY_MS = { first: 1000, max: 30_000 };
-
-const INPUT_ID_PREFIX = 'mcp-streamablehttp-client-input-';
 
 /** Options of {@link ModernBridge}. */
 export interface ModernBridgeOptions {
@@ -48,6 +44,8 @@ export interface ModernBridgeOptions {
   discover: DiscoverResult;
   output: Writable;
   logger: Logger;
+  /** How long the host may take to answer one input request. Default 10 minutes. */
+  inputTimeoutMs?: number;
 }
 
 /**
@@ -72,8 +70,7 @@ export class ModernBridge {
   /** Host requests being served, by id: aborting one closes its POST. */
   private readonly inflight = new Map<string, AbortController>();
   /** Our requests to the host awaiting its answer. */
-  private readonly asked = new Map<string, (m: HostMessage) => void>();
-  private askedCount = 0;
+  private readonly questions: HostQuestions;
   private readonly subscribed = new Set<string>();
   private listening: AbortController | undefined;
   private closed = false;
@@ -83,6 +80,7 @@ export class ModernBridge {
     this.discover = opts.discover;
     this.output = opts.output;
     this.log = opts.logger;
+    this.questions = new HostQuestions((m) => this.write(m), opts.inputTimeoutMs);
   }
 
   private write(m: unknown): void {
@@ -92,9 +90,7 @@ export class ModernBridge {
   /** One message from the host. */
   handle(m: HostMessage): void {
     if (m.method === undefined) {
-      const waiter = m.id !== undefined ? this.asked.get(JSON.stringify(m.id)) : undefined;
-      if (waiter) waiter(m);
-      else this.log.warn('dropping a response to no request of ours', { id: m.id });
+      if (!this.questions.answer(m)) this.log.warn('dropping a response to no request of ours', { id: m.id });
       return;
     }
     if (m.id === undefined) return this.notification(m.method, m.params ?? {});
@@ -122,7 +118,7 @@ export class ModernBridge {
       const answer = await this.client.call(method, params, {
         signal: abort.signal,
         onNotification: (n) => this.write(n),
-        ...(asIs ? { asIs } : { fulfil: (requests) => this.askHost(requests) }),
+        ...(asIs ? { asIs } : { fulfil: (requests, signal) => this.askHost(requests, signal) }),
       });
       this.reply(id, answer);
     } catch (err) {
@@ -184,45 +180,24 @@ export class ModernBridge {
     return result;
   }
 
-  /** Asks the host one round of input requests (in parallel); refuses those it did not declare. */
-  private async askHost(requests: Record<string, InputRequest>): Promise<Record<string, unknown>> {
-    const entries = Object.entries(requests);
-    const missing = entries.filter(
-      ([, r]) => !(CAPABILITY_OF_INPUT[r.method] && CAPABILITY_OF_INPUT[r.method]! in this.hostCapabilities),
+  /**
+   * Asks the host one round of input requests (in parallel); refuses those it
+   * did not declare. Questions left open when `signal` aborts or one fails are
+   * withdrawn ({@link HostQuestions}).
+   */
+  private async askHost(
+    requests: Record<string, InputRequest>,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const missing = Object.values(requests).filter(
+      (r) => !(CAPABILITY_OF_INPUT[r.method] && CAPABILITY_OF_INPUT[r.method]! in this.hostCapabilities),
     );
     if (missing.length)
       throw new ServerError(
         'input_not_supported',
-        `${this.client.url.href} asked for ${missing.map(([, r]) => r.method).join(', ')}, which the host did not declare`,
+        `${this.client.url.href} asked for ${missing.map((r) => r.method).join(', ')}, which the host did not declare`,
       );
-    const results = await Promise.all(entries.map(([, r]) => this.askOne(r)));
-    return Object.fromEntries(entries.map(([k], i) => [k, results[i]]));
-  }
-
-  private askOne(r: InputRequest): Promise<unknown> {
-    const id = `${INPUT_ID_PREFIX}${++this.askedCount}`;
-    const key = JSON.stringify(id);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.asked.delete(key);
-        reject(new ServerError('timeout', `the host did not answer ${r.method} in time`));
-      }, HOST_ANSWER_TIMEOUT_MS);
-      timer.unref();
-      this.asked.set(key, (m) => {
-        clearTimeout(timer);
-        this.asked.delete(key);
-        if (m.error !== undefined)
-          reject(
-            new ClientError(
-              'server',
-              'host_error',
-              `the host refused ${r.method}: ${JSON.stringify(m.error)}`,
-            ),
-          );
-        else resolve(m.result);
-      });
-      this.write({ jsonrpc: '2.0', id, method: r.method, ...(r.params ? { params: r.params } : {}) });
-    });
+    return this.questions.round(requests, signal);
   }
 
   /** The notifications the host can get: list changes the server announces, and subscribed resources. */
@@ -295,6 +270,7 @@ export interface ModernBridgeChoice {
   eraCache: EraCache;
   /** Aborts the probe (the bridge is closing). */
   signal?: AbortSignal;
+  inputTimeoutMs?: number;
 }
 
 /**
@@ -330,5 +306,11 @@ export async function modernBridgeFor(opts: ModernBridgeChoice): Promise<ModernB
   opts.logger.info('the server speaks MCP 2026-07-28; bridging without a session', {
     version: client.version,
   });
-  return new ModernBridge({ client, discover, output: opts.output, logger: opts.logger });
+  return new ModernBridge({
+    client,
+    discover,
+    output: opts.output,
+    logger: opts.logger,
+    ...(opts.inputTimeoutMs !== undefined ? { inputTimeoutMs: opts.inputTimeoutMs } : {}),
+  });
 }
