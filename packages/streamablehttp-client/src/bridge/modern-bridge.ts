@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
 import { ServerError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
-import { toClientError } from '../http/mcp-errors.js';
 import type { Logger } from '../log.js';
 import {
   ModernClient,
@@ -18,8 +17,9 @@ import {
   MODERN_VERSION,
   type ProtocolPreference,
 } from '../protocol/versions.js';
-import type { Id, RpcAnswer, RpcNotification } from '../protocol/wire.js';
+import type { Id, RpcAnswer } from '../protocol/wire.js';
 import { HostQuestions } from './host-questions.js';
+import { keepListening } from './listen-loop.js';
 import { upstreamErrorOf } from './upstream-error.js';
 
 /** A JSON-RPC message from the host, already validated. */
@@ -34,9 +34,6 @@ type HostMessage = {
 
 /** Client capabilities a 2026-07-28 request may declare (the host's, filtered to these). */
 const CLIENT_CAPABILITY_KEYS = ['roots', 'sampling', 'elicitation', 'experimental', 'extensions'];
-
-/** Delays between reopenings of a `subscriptions/listen` stream that ended. */
-const LISTEN_RETRY_MS = { first: 1000, max: 30_000 };
 
 /** Options of {@link ModernBridge}. */
 export interface ModernBridgeOptions {
@@ -223,32 +220,7 @@ export class ModernBridge {
     if (!filter || this.closed) return;
     const abort = new AbortController();
     this.listening = abort;
-    void (async () => {
-      let delay = LISTEN_RETRY_MS.first;
-      while (!abort.signal.aborted && !this.closed) {
-        try {
-          const answer = await this.client.listen(filter, abort.signal, (n) => this.fromListen(n));
-          if (answer?.error) {
-            this.log.warn('subscriptions/listen refused; no change notifications', {
-              error: answer.error.message,
-            });
-            return;
-          }
-        } catch (err) {
-          if (abort.signal.aborted) return;
-          this.log.warn('subscriptions/listen failed', {
-            error: toClientError(err, this.client.url.href).message,
-          });
-        }
-        await new Promise((r) => setTimeout(r, delay).unref());
-        delay = Math.min(delay * 2, LISTEN_RETRY_MS.max);
-      }
-    })();
-  }
-
-  private fromListen(n: RpcNotification): void {
-    if (n.method === 'notifications/subscriptions/acknowledged') return;
-    this.write(n);
+    void keepListening(this.client, filter, abort.signal, (n) => this.write(n), this.log);
   }
 
   /** Stops listening and abandons requests in flight. */

@@ -35,6 +35,18 @@ export interface ModernServer extends Listening {
    * header (else -32020), as a server whose tool changed.
    */
   declareNoteHeader(): void;
+  /**
+   * What the next `subscriptions/listen` requests get, in order (then an open
+   * stream again): `fail` a 503 with -32603 (a restart), `end` the
+   * acknowledgment and then the end of the stream.
+   */
+  nextListens(...plans: Array<'fail' | 'end'>): void;
+  /**
+   * Tears every subscription down as a server shutting down may: a
+   * `notifications/cancelled` naming the `subscriptions/listen` request, then
+   * the end of the stream.
+   */
+  endSubscriptions(): void;
 }
 
 type Json = Record<string, unknown>;
@@ -237,7 +249,9 @@ function callTool(id: unknown, params: Json, headers: Headers, noteHeader: boole
 /** Starts the server on 127.0.0.1 (endpoint `/mcp`). */
 export async function startModernServer(): Promise<ModernServer> {
   const seen: SeenRequest[] = [];
-  const listeners = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Open `subscriptions/listen` streams, with their request ids. */
+  const listeners = new Map<ReadableStreamDefaultController<Uint8Array>, unknown>();
+  const listenPlans: Array<'fail' | 'end'> = [];
   const enc = new TextEncoder();
   const state = { supported: [V], noteHeader: false };
   const handler = async (req: Request): Promise<Response> => {
@@ -267,21 +281,26 @@ export async function startModernServer(): Promise<ModernServer> {
       case 'tools/call':
         return callTool(body.id, params, req.headers, state.noteHeader);
       case 'subscriptions/listen': {
+        const plan = listenPlans.shift();
+        if (plan === 'fail') return rpcError(body.id, 503, -32603, 'restarting');
+        let mine: ReadableStreamDefaultController<Uint8Array> | undefined;
         const stream = new ReadableStream<Uint8Array>({
           start(c) {
-            listeners.add(c);
+            mine = c;
             const ack = {
               jsonrpc: '2.0',
               method: 'notifications/subscriptions/acknowledged',
-              params: { notifications: params.notifications },
+              params: { _meta: { [`${META}subscriptionId`]: body.id }, notifications: params.notifications },
             };
             c.enqueue(enc.encode(`data: ${JSON.stringify(ack)}\n\n`));
+            if (plan === 'end') c.close();
+            else listeners.set(c, body.id);
           },
           cancel() {
-            for (const c of listeners) if (c.desiredSize === null) listeners.delete(c);
+            for (const c of listeners.keys()) if (c.desiredSize === null) listeners.delete(c);
           },
         });
-        req.signal.addEventListener('abort', () => listeners.clear());
+        req.signal.addEventListener('abort', () => mine && listeners.delete(mine));
         return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
       }
       default:
@@ -304,13 +323,32 @@ export async function startModernServer(): Promise<ModernServer> {
         method: 'notifications/tools/list_changed',
         params: { _meta: { [`${META}subscriptionId`]: 1 } },
       };
-      for (const c of listeners) {
+      for (const c of listeners.keys()) {
         try {
           c.enqueue(enc.encode(`data: ${JSON.stringify(n)}\n\n`));
         } catch {
           listeners.delete(c);
         }
       }
+    },
+    nextListens(...plans: Array<'fail' | 'end'>) {
+      listenPlans.push(...plans);
+    },
+    endSubscriptions() {
+      for (const [c, id] of listeners) {
+        const n = {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'shutting down', _meta: { [`${META}subscriptionId`]: id } },
+        };
+        try {
+          c.enqueue(enc.encode(`data: ${JSON.stringify(n)}\n\n`));
+          c.close();
+        } catch {
+          // already gone
+        }
+      }
+      listeners.clear();
     },
   });
 }
