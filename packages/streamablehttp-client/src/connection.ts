@@ -95,14 +95,17 @@ async function open(target: URL, opts: OpenConnectionOptions, cache: EraCache): 
       onLegacySign: () => cache.delete(target),
     });
     const known = cache.get(target) === 'modern' || protocol === MODERN_VERSION;
+    const ms = requestTimeoutOf(opts);
     const decision = known
       ? undefined
-      : await probeEra(client, opts.logger).catch((err: unknown) => {
+      : await withinDeadline(target.href, ms, 'did not answer server/discover', (signal) =>
+          probeEra(client, opts.logger, signal),
+        ).catch((err: unknown) => {
           throw toClientError(err, target.href);
         });
     if (!decision || decision.era === 'modern') {
       if (decision) cache.set(target, 'modern');
-      return modernConnection(client);
+      return modernConnection(client, ms);
     }
     cache.set(target, 'legacy');
     opts.logger?.info('the server speaks MCP 2025 (session)', { reason: decision.reason });
@@ -110,8 +113,17 @@ async function open(target: URL, opts: OpenConnectionOptions, cache: EraCache): 
   return legacyConnection(await connect(target, opts), target, requestTimeoutOf(opts));
 }
 
-function modernConnection(client: ModernClient): McpConnection {
-  const req = <T>(method: string, params: Json = {}) => client.request(method, params) as Promise<T & Json>;
+/**
+ * A 2026-07-28 connection: each request's whole answer (its `input_required`
+ * rounds and the `tools/list` read for its headers included) must arrive
+ * within `ms`, as on the 2025 path; an answer stream that stays open without
+ * the answer is given up then.
+ */
+function modernConnection(client: ModernClient, ms: number): McpConnection {
+  const timed = <T>(method: string, run: (signal: AbortSignal) => Promise<T>) =>
+    withinDeadline(client.url.href, ms, `did not answer ${method}`, run);
+  const req = <T>(method: string, params: Json = {}) =>
+    timed(method, (signal) => client.request(method, params, { signal }) as Promise<T & Json>);
   return {
     era: 'modern',
     listTools: () => req('tools/list'),
@@ -125,7 +137,7 @@ function modernConnection(client: ModernClient): McpConnection {
       const method = String(message.method);
       const params = (message.params as Json | undefined) ?? {};
       if (!('id' in message) && method.startsWith('notifications/')) return undefined;
-      const answer = await client.call(method, params);
+      const answer = await timed(method, (signal) => client.call(method, params, { signal }));
       const { status: _status, ...response } = answer;
       return { jsonrpc: '2.0', ...response, id: message.id as string | number };
     },

@@ -241,7 +241,7 @@ export class ModernClient {
     const tool = method === 'tools/call' ? (typeof params.name === 'string' ? params.name : '') : undefined;
     let headers: Record<string, string> = {};
     if (tool !== undefined) {
-      const map = await this.toolHeaderMap(tool);
+      const map = await this.toolHeaderMap(tool, false, opts.signal);
       if (typeof map === 'string') return excludedTool(tool, map);
       headers = paramHeaders(map, params.arguments);
     }
@@ -255,7 +255,7 @@ export class ModernClient {
         // to check for changes to the tool's inputSchema, then retry with the appropriate headers.
         reread = true;
         this.log.info('the server refused the Mcp-Param headers; reading tools/list again', { tool });
-        const map = await this.toolHeaderMap(tool, true);
+        const map = await this.toolHeaderMap(tool, true, opts.signal);
         if (typeof map === 'string') return excludedTool(tool, map);
         headers = paramHeaders(map, params.arguments);
         continue;
@@ -319,7 +319,11 @@ export class ModernClient {
    * tools have none, and within `UNKNOWN_TOOL_TTL_MS` of a read-through
    * an unknown tool does not make the client read the list again.
    */
-  private async toolHeaderMap(name: string, fresh = false): Promise<ToolHeaderMap | string> {
+  private async toolHeaderMap(
+    name: string,
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<ToolHeaderMap | string> {
     if (fresh) this.tools.delete(name);
     else {
       const known = this.tools.get(name);
@@ -328,7 +332,7 @@ export class ModernClient {
     }
     let cursor: string | undefined;
     for (let page = 0; this.tools.get(name) === undefined && page < MAX_TOOL_PAGES; page++) {
-      const answer = await this.call('tools/list', cursor ? { cursor } : {});
+      const answer = await this.call('tools/list', cursor ? { cursor } : {}, signal ? { signal } : {});
       if (answer.error) break;
       const next = answer.result.nextCursor;
       if (typeof next !== 'string' || !next) {
