@@ -9,6 +9,7 @@ import {
   type InputRequest,
 } from '../protocol/client.js';
 import { probeEra, type EraCache } from '../protocol/era.js';
+import { errorForLegacyHost } from '../protocol/era-errors.js';
 import {
   allowsModern,
   CAPABILITY_OF_INPUT,
@@ -117,7 +118,7 @@ export class ModernBridge {
         onNotification: (n) => this.write(n),
         ...(asIs ? { asIs } : { fulfil: (requests, signal) => this.askHost(requests, signal) }),
       });
-      this.reply(id, answer);
+      this.reply(id, asIs ? answer : forLegacyHost(method, answer));
     } catch (err) {
       if (abort.signal.aborted) return; // cancelled by the host: no answer (MCP cancellation)
       const { error, cause } = upstreamErrorOf(err, this.client.url.href);
@@ -229,6 +230,11 @@ export class ModernBridge {
     this.listening?.abort();
     for (const abort of this.inflight.values()) abort.abort();
   }
+}
+
+/** A 2026 answer as a 2025 host reads it ({@link errorForLegacyHost}). */
+function forLegacyHost(method: string, answer: RpcAnswer): RpcAnswer {
+  return answer.error ? { ...answer, error: errorForLegacyHost(method, answer.error) } : answer;
 }
 
 /** Options of {@link modernBridgeFor}. */

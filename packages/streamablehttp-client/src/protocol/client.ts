@@ -10,6 +10,7 @@ import {
   type InputRequest,
   type StateRetry,
 } from './rounds.js';
+import { isLocalError, localError } from './local-errors.js';
 import { ToolCache } from './tool-cache.js';
 import { paramHeaders, toolHeaders, type ToolHeaderMap } from './tool-headers.js';
 import { META_KEYS, MODERN_ERRORS, MODERN_VERSION, pickModernVersion } from './versions.js';
@@ -92,10 +93,12 @@ function unknownResultType(id: Id | null, status: number, resultType: unknown): 
   return {
     id,
     status,
-    error: {
-      code: JSONRPC_ERROR_CODES.InternalError,
-      message: `the server answered with a result of unknown resultType ${JSON.stringify(resultType)}`,
-    },
+    error: localError(
+      JSONRPC_ERROR_CODES.InternalError,
+      `the server answered with a result of unknown resultType ${JSON.stringify(resultType)}`,
+      'unknown_result_type',
+      { resultType },
+    ),
   };
 }
 
@@ -355,7 +358,12 @@ function excludedTool(name: string, reason: string): RpcAnswer {
   return {
     id: null,
     status: 0,
-    error: { code: JSONRPC_ERROR_CODES.InvalidParams, message: `tool "${name}" is excluded: ${reason}` },
+    error: localError(
+      JSONRPC_ERROR_CODES.InvalidParams,
+      `tool "${name}" is excluded: ${reason}`,
+      'excluded_tool',
+      { tool: name },
+    ),
   };
 }
 
@@ -363,7 +371,9 @@ function expectResult(answer: RpcAnswer, method: string, url: URL): Record<strin
   if (answer.error)
     throw new ServerError(
       `jsonrpc_${answer.error.code}`,
-      `${url.href}: ${method} failed: ${answer.error.message} (${answer.error.code})`,
+      isLocalError(answer.error)
+        ? `${method} to ${url.href} refused by this client: ${answer.error.message} (${answer.error.code})`
+        : `${url.href}: ${method} failed: ${answer.error.message} (${answer.error.code})`,
       {
         ...(answer.status >= 400 ? { status: answer.status } : {}),
       },

@@ -1,11 +1,13 @@
 /**
  * What a server's answers say about its era beyond the `server/discover`
  * probe (MCP 2026-07-28 basic/versioning "Backward Compatibility"): the
- * failures that only a 2025 server, or only a 2026-07-28 server, gives.
+ * failures that only a 2025 server, or only a 2026-07-28 server, gives; and
+ * a 2026 error as a 2025 host reads it.
  */
 import { ServerError } from '../errors.js';
+import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { isModernErrorCode } from './versions.js';
-import type { RpcAnswer } from './wire.js';
+import type { RpcAnswer, RpcError } from './wire.js';
 
 /**
  * HTTP statuses of a 2025 server refusing a 2026-07-28 request it cannot read:
@@ -61,4 +63,23 @@ export function revealsModern(err: unknown): boolean {
     }
   }
   return false;
+}
+
+/** 2025's "resource not found" code, which 2026-07-28 replaced with -32602 (basic/index "Error Codes"). */
+export const RESOURCE_NOT_FOUND_2025 = -32002;
+
+/**
+ * A 2026-07-28 server's JSON-RPC error to `method` as a 2025 host gets it,
+ * where 2025 defines its own code for the case: "resource not found" on
+ * `resources/read` is -32602 in 2026-07-28 (server/resources "Error
+ * Handling") and -32002 in every 2025 revision. A -32602 on `resources/read`
+ * counts as "not found" when its message says so or its `data` names a `uri`
+ * (the shape the spec's example has); other invalid-params errors and every
+ * other code pass unchanged, message and data kept.
+ */
+export function errorForLegacyHost(method: string, error: RpcError): RpcError {
+  if (method !== 'resources/read' || error.code !== JSONRPC_ERROR_CODES.InvalidParams) return error;
+  const data = error.data as { uri?: unknown } | undefined;
+  const notFound = /not\s*found/i.test(error.message) || typeof data?.uri === 'string';
+  return notFound ? { ...error, code: RESOURCE_NOT_FOUND_2025 } : error;
 }

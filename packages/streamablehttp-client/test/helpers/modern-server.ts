@@ -280,6 +280,13 @@ export async function startModernServer(): Promise<ModernServer> {
         return ok({ tools: toolsNow(state.noteHeader), ttlMs: 0, cacheScope: 'public' });
       case 'tools/call':
         return callTool(body.id, params, req.headers, state.noteHeader);
+      case 'resources/read': {
+        const uri = String(params.uri);
+        if (!uri.startsWith('file:///')) return rpcError(body.id, 200, -32602, 'Invalid params: a file URI');
+        if (uri === 'file:///readme') return ok({ contents: [{ uri, mimeType: 'text/plain', text: 'hi' }] });
+        // 2026-07-28 server/resources "Error Handling": not found is -32602.
+        return rpcError(body.id, 200, -32602, 'Resource not found', { uri });
+      }
       case 'subscriptions/listen': {
         const plan = listenPlans.shift();
         if (plan === 'fail') return rpcError(body.id, 503, -32603, 'restarting');
