@@ -15,6 +15,7 @@ import { toClientError } from './http/mcp-errors.js';
 import { silentLogger } from './log.js';
 import { ModernClient } from './protocol/client.js';
 import { defaultEraCache, probeEra, type EraCache } from './protocol/era.js';
+import { revealsModern } from './protocol/era-errors.js';
 import { allowsModern, MODERN_VERSION, type Era, type ProtocolPreference } from './protocol/versions.js';
 
 type Json = Record<string, unknown>;
@@ -51,7 +52,13 @@ export interface OpenConnectionOptions extends ConnectOptions {
 /**
  * Connects to an MCP server in the era it speaks (MCP 2026-07-28 "client
  * side"): the `server/discover` probe decides, once per URL (cached); a 2025
- * server gets `initialize` and a session as from {@link connect}.
+ * server gets `initialize` and a session as from {@link connect}. A probe that
+ * cannot tell (the server failing, a network error) fails this call and
+ * remembers nothing. A remembered era is forgotten when the server later
+ * answers as only the other era does (basic/versioning "Backward
+ * Compatibility": "re-probing if the cached assumption later fails"); a
+ * remembered 2025 whose `initialize` such an answer refuses is probed again at
+ * once.
  *
  * ```ts
  * const c = await openConnection('https://mcp.example.com/mcp', { oauth: true });
@@ -64,25 +71,41 @@ export async function openConnection(
   opts: OpenConnectionOptions = {},
 ): Promise<McpConnection> {
   const target = new URL(url);
-  const protocol = opts.protocol ?? 'auto';
   const cache = opts.eraCache ?? defaultEraCache;
-  if (allowsModern(protocol) && cache.get(target) !== 'legacy') {
+  const cachedLegacy = (opts.protocol ?? 'auto') === 'auto' && cache.get(target) === 'legacy';
+  try {
+    return await open(target, opts, cache);
+  } catch (err) {
+    if (!cachedLegacy || !revealsModern(err)) throw err;
+    cache.delete(target);
+    opts.logger?.info('the server refused initialize as a 2026-07-28 server does; probing its era again');
+    return open(target, opts, cache);
+  }
+}
+
+async function open(target: URL, opts: OpenConnectionOptions, cache: EraCache): Promise<McpConnection> {
+  const protocol = opts.protocol ?? 'auto';
+  if (allowsModern(protocol) && (protocol !== 'auto' || cache.get(target) !== 'legacy')) {
     const client = new ModernClient({
       url: target,
       fetch: mcpFetch(sessionFor(target, opts), opts),
       clientInfo: opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
       version: MODERN_VERSION,
       logger: opts.logger ?? silentLogger,
+      onLegacySign: () => cache.delete(target),
     });
     const known = cache.get(target) === 'modern' || protocol === MODERN_VERSION;
+    const ms = requestTimeoutOf(opts);
     const decision = known
       ? undefined
-      : await probeEra(client, opts.logger).catch((err: unknown) => {
+      : await withinDeadline(target.href, ms, 'did not answer server/discover', (signal) =>
+          probeEra(client, opts.logger, signal),
+        ).catch((err: unknown) => {
           throw toClientError(err, target.href);
         });
     if (!decision || decision.era === 'modern') {
-      cache.set(target, 'modern');
-      return modernConnection(client);
+      if (decision) cache.set(target, 'modern');
+      return modernConnection(client, ms);
     }
     cache.set(target, 'legacy');
     opts.logger?.info('the server speaks MCP 2025 (session)', { reason: decision.reason });
@@ -90,8 +113,17 @@ export async function openConnection(
   return legacyConnection(await connect(target, opts), target, requestTimeoutOf(opts));
 }
 
-function modernConnection(client: ModernClient): McpConnection {
-  const req = <T>(method: string, params: Json = {}) => client.request(method, params) as Promise<T & Json>;
+/**
+ * A 2026-07-28 connection: each request's whole answer (its `input_required`
+ * rounds and the `tools/list` read for its headers included) must arrive
+ * within `ms`, as on the 2025 path; an answer stream that stays open without
+ * the answer is given up then.
+ */
+function modernConnection(client: ModernClient, ms: number): McpConnection {
+  const timed = <T>(method: string, run: (signal: AbortSignal) => Promise<T>) =>
+    withinDeadline(client.url.href, ms, `did not answer ${method}`, run);
+  const req = <T>(method: string, params: Json = {}) =>
+    timed(method, (signal) => client.request(method, params, { signal }) as Promise<T & Json>);
   return {
     era: 'modern',
     listTools: () => req('tools/list'),
@@ -105,7 +137,7 @@ function modernConnection(client: ModernClient): McpConnection {
       const method = String(message.method);
       const params = (message.params as Json | undefined) ?? {};
       if (!('id' in message) && method.startsWith('notifications/')) return undefined;
-      const answer = await client.call(method, params);
+      const answer = await timed(method, (signal) => client.call(method, params, { signal }));
       const { status: _status, ...response } = answer;
       return { jsonrpc: '2.0', ...response, id: message.id as string | number };
     },

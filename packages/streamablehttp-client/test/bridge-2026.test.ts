@@ -87,6 +87,8 @@ describe('bridge: a 2025 stdio host in front of a 2026-07-28 server', () => {
       'confirm',
       'two_rounds',
       'progress',
+      'busy',
+      'many_inputs',
     ]);
     expect(s.seen.map((r) => r.method)).not.toContain('initialize');
     // Later requests carry the host's clientInfo.

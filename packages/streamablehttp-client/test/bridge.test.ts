@@ -279,6 +279,12 @@ describe('stdio bridge ⇄ Streamable HTTP (MCP SDK server)', () => {
       }
       if (req.method === 'DELETE') return new Response(null, { status: 200 });
       const msg = (await req.json()) as { id?: number; method: string };
+      if (msg.method === 'server/discover')
+        // What a 2025 server answers a request without a session (the era probe).
+        return Response.json(
+          { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: No valid session ID' } },
+          { status: 400 },
+        );
       if (msg.method === 'initialize') {
         return Response.json(
           {

@@ -18,6 +18,7 @@ import { toClientError } from '../http/mcp-errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Implementation } from '../protocol/client.js';
 import { defaultEraCache, type EraCache } from '../protocol/era.js';
+import { revealsModern } from '../protocol/era-errors.js';
 import type { ProtocolPreference } from '../protocol/versions.js';
 import { capServerMessages, isTooLarge } from './message-cap.js';
 import { modernBridgeFor, type ModernBridge } from './modern-bridge.js';
@@ -25,6 +26,7 @@ import { MAX_MESSAGE_BYTES } from '../protocol/wire.js';
 import { parseErrorLine, readHostLine } from './host-input.js';
 import { isRequest, isResponse, keyOf, PendingAnswers, type PendingRequest } from './pending.js';
 import { StandaloneStream } from './standalone-stream.js';
+import { upstreamErrorOf } from './upstream-error.js';
 import { streamEndOf, watchStreams } from './stream-watch.js';
 
 /** Options of {@link StdioBridge}. */
@@ -75,6 +77,13 @@ export interface BridgeOptions {
   requestTimeoutMs?: number;
   /** Deadline of the startup probe (`server/discover`). Default 15 s, or `requestTimeoutMs` if shorter. */
   probeTimeoutMs?: number;
+  /**
+   * 2026-07-28 servers: how long the host may take to answer one input
+   * request (`elicitation/create`, `sampling/createMessage`, `roots/list`) the
+   * bridge asks it for an `input_required` round; past it the host gets
+   * `notifications/cancelled` for it and the request fails. Default 10 minutes.
+   */
+  inputTimeoutMs?: number;
 }
 
 const REINIT_ID_PREFIX = 'mcp-streamablehttp-client-reinitialize-';
@@ -136,9 +145,20 @@ export class StdioBridge {
   private modern: ModernBridge | undefined;
   /**
    * The startup probe's authorization failure (a sign-in the user refused, say):
-   * the host's first request is answered with it, with no second sign-in.
+   * the host's first request is answered with it, not with a second sign-in
+   * nobody asked for; a later request (the host trying again) probes anew.
    */
   private startupAuthFailure: AuthError | undefined;
+  /** Whether the era is known (`modern` set, or the 2025 transport started). */
+  private decided = false;
+  /**
+   * Host messages held while the era is unknown (a probe that could not tell),
+   * in order: each probes again first. Later messages queue behind them.
+   */
+  private held: Promise<void> = Promise.resolve();
+  private heldCount = 0;
+  /** Aborts the probe in flight when the bridge closes. */
+  private readonly probing = new AbortController();
 
   constructor(opts: BridgeOptions) {
     this.opts = opts;
@@ -238,13 +258,89 @@ export class StdioBridge {
   private fromHost(line: string): void {
     readHostLine(
       line,
-      (m) => {
-        if (this.modern) this.modern.handle(m);
-        else void this.dispatch(m);
-      },
+      (m) => this.route(m),
       (text) => this.output.write(text),
       this.log,
     );
+  }
+
+  /** A host message to the bridge of the server's era; held (in order) while the era is unknown. */
+  private route(m: JSONRPCMessage): void {
+    if (this.decided && this.heldCount === 0) return this.deliver(m);
+    this.heldCount++;
+    this.held = this.held.then(() => this.decideFor(m)).finally(() => void this.heldCount--);
+  }
+
+  private deliver(m: JSONRPCMessage): void {
+    if (this.modern) this.modern.handle(m);
+    else void this.dispatch(m);
+  }
+
+  /**
+   * A host message while the era is unknown: probes again; when the probe
+   * still cannot tell, a request is answered with its error (nothing is
+   * remembered, the next message probes again) and a notification dropped.
+   */
+  private async decideFor(m: JSONRPCMessage): Promise<void> {
+    if (!this.decided) {
+      const told = isRequest(m) ? this.startupAuthFailure : undefined;
+      if (told) this.startupAuthFailure = undefined;
+      const failure = told ?? (await this.decide());
+      if (failure !== undefined) {
+        if (this.closed) return;
+        const { error, cause } = upstreamErrorOf(failure, this.opts.url.href);
+        if (isRequest(m)) {
+          this.log.error('upstream request failed', { method: m.method, error: cause.message });
+          this.output.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, error }) + '\n');
+        } else
+          this.log.debug('dropping a host message: the server era is not known', { error: cause.message });
+        return;
+      }
+    }
+    if (!this.closed) this.deliver(m);
+  }
+
+  /**
+   * The era decision ({@link modernBridgeFor}, with the probe's deadline);
+   * starts the 2025 transport when it is 2025. Resolves with what the probe
+   * failed with when it could not tell.
+   */
+  private async decide(): Promise<unknown> {
+    const requestMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.deadlineMs = Math.min(this.opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, requestMs);
+    try {
+      this.modern = await modernBridgeFor({
+        url: this.opts.url,
+        fetch: this.upstream,
+        output: this.output,
+        logger: this.log,
+        protocol: this.opts.protocol ?? 'auto',
+        clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
+        eraCache: this.eraCache,
+        signal: this.probing.signal,
+        ...(this.opts.inputTimeoutMs !== undefined ? { inputTimeoutMs: this.opts.inputTimeoutMs } : {}),
+      });
+    } catch (err) {
+      if (!this.closed)
+        this.log.warn("could not tell the server's MCP era; probing again at the host's next message", {
+          error: toClientError(err, this.opts.url.href).message,
+        });
+      return err;
+    } finally {
+      this.deadlineMs = requestMs;
+    }
+    if (this.closed) {
+      // close() ran during the probe.
+      this.modern?.close();
+      return undefined;
+    }
+    if (!this.modern) await this.newTransport();
+    this.decided = true;
+    return undefined;
+  }
+
+  private get eraCache(): EraCache {
+    return this.opts.eraCache ?? defaultEraCache;
   }
 
   private async dispatch(m: JSONRPCMessage): Promise<void> {
@@ -259,13 +355,6 @@ export class StdioBridge {
         sending: true,
         resumeFailures: 0,
       });
-      const refused = this.startupAuthFailure;
-      if (refused) {
-        // Told once; a later request (the host trying again) may start a new sign-in.
-        this.startupAuthFailure = undefined;
-        this.fail(m, refused);
-        return;
-      }
       if (m.method === 'initialize') {
         this.initialize = m;
         this.initializeKey = key;
@@ -343,17 +432,15 @@ export class StdioBridge {
   }
 
   private fail(m: JSONRPCMessage, err: unknown): void {
-    const e = toClientError(err, this.opts.url.href);
+    const { error, cause } = upstreamErrorOf(err, this.opts.url.href);
     const method = 'method' in m ? m.method : 'response';
-    this.log.error('upstream request failed', { method, error: e.message, errorCode: e.code });
-    if (isRequest(m)) {
-      const code = e instanceof AuthError ? JSONRPC_ERRORS.unauthorized : JSONRPC_ERRORS.upstreamError;
-      this.answerError(m.id, code, e.message, {
-        kind: e.kind,
-        code: e.code,
-        ...(statusOf(e) ? { status: statusOf(e) } : {}),
-      });
+    this.log.error('upstream request failed', { method, error: cause.message, errorCode: cause.code });
+    if (isRequest(m) && m.method === 'initialize' && revealsModern(err)) {
+      // Refused as only a 2026-07-28 server refuses it: the remembered 2025 decision was wrong.
+      this.eraCache.delete(this.opts.url);
+      this.log.warn('the server refused initialize as a 2026-07-28 server does; restart the bridge');
     }
+    if (isRequest(m)) this.answerError(m.id, error.code, error.message, error.data);
   }
 
   /**
@@ -413,31 +500,16 @@ export class StdioBridge {
    */
   async run(): Promise<void> {
     // The host's lines written during the probe wait unread in `input` and are handled in order after it.
-    try {
-      this.modern = await modernBridgeFor({
-        url: this.opts.url,
-        fetch: this.upstream,
-        output: this.output,
-        logger: this.log,
-        protocol: this.opts.protocol ?? 'auto',
-        clientInfo: this.opts.clientInfo ?? { name: 'mcp-streamablehttp-client', version: '0' },
-        eraCache: this.opts.eraCache ?? defaultEraCache,
-      });
-    } catch (err) {
-      if (!(err instanceof AuthError)) throw err;
+    const failure = await this.decide();
+    if (this.closed) return;
+    const refused = failure === undefined ? undefined : toClientError(failure, this.opts.url.href);
+    if (refused instanceof AuthError) {
       this.log.warn('authorization failed at startup; answering the host with it', {
-        error: err.message,
-        errorCode: err.code,
+        error: refused.message,
+        errorCode: refused.code,
       });
-      this.startupAuthFailure = err;
+      this.startupAuthFailure = refused;
     }
-    this.deadlineMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    if (this.closed) {
-      // close() ran during the probe.
-      this.modern?.close();
-      return;
-    }
-    if (!this.modern) await this.newTransport();
     await this.readHost(this.opts.input ?? process.stdin);
     await this.close();
   }
@@ -471,6 +543,7 @@ export class StdioBridge {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.probing.abort();
     if (this.modern) return this.modern.close();
     // Closed during the startup probe: no session was started yet.
     const transport = this.transport as StreamableHTTPClientTransport | undefined;
@@ -482,8 +555,4 @@ export class StdioBridge {
     }
     await transport.close().catch(() => undefined);
   }
-}
-
-function statusOf(e: ClientError): number | undefined {
-  return (e as { status?: number }).status;
 }

@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
-import { AuthError, ClientError, JSONRPC_ERRORS, ServerError } from '../errors.js';
+import { ServerError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
-import { toClientError } from '../http/mcp-errors.js';
 import type { Logger } from '../log.js';
 import {
   ModernClient,
@@ -10,6 +9,7 @@ import {
   type InputRequest,
 } from '../protocol/client.js';
 import { probeEra, type EraCache } from '../protocol/era.js';
+import { errorForLegacyHost } from '../protocol/era-errors.js';
 import {
   allowsModern,
   CAPABILITY_OF_INPUT,
@@ -18,7 +18,10 @@ import {
   MODERN_VERSION,
   type ProtocolPreference,
 } from '../protocol/versions.js';
-import type { Id, RpcAnswer, RpcNotification } from '../protocol/wire.js';
+import type { Id, RpcAnswer } from '../protocol/wire.js';
+import { HostQuestions } from './host-questions.js';
+import { keepListening } from './listen-loop.js';
+import { upstreamErrorOf } from './upstream-error.js';
 
 /** A JSON-RPC message from the host, already validated. */
 type HostMessage = {
@@ -33,20 +36,14 @@ type HostMessage = {
 /** Client capabilities a 2026-07-28 request may declare (the host's, filtered to these). */
 const CLIENT_CAPABILITY_KEYS = ['roots', 'sampling', 'elicitation', 'experimental', 'extensions'];
 
-/** How long the host may take to answer one input request (a person may be typing an elicitation). */
-const HOST_ANSWER_TIMEOUT_MS = 10 * 60_000;
-
-/** Delays between reopenings of a `subscriptions/listen` stream that ended. */
-const LISTEN_RETRY_MS = { first: 1000, max: 30_000 };
-
-const INPUT_ID_PREFIX = 'mcp-streamablehttp-client-input-';
-
 /** Options of {@link ModernBridge}. */
 export interface ModernBridgeOptions {
   client: ModernClient;
   discover: DiscoverResult;
   output: Writable;
   logger: Logger;
+  /** How long the host may take to answer one input request. Default 10 minutes. */
+  inputTimeoutMs?: number;
 }
 
 /**
@@ -71,8 +68,7 @@ export class ModernBridge {
   /** Host requests being served, by id: aborting one closes its POST. */
   private readonly inflight = new Map<string, AbortController>();
   /** Our requests to the host awaiting its answer. */
-  private readonly asked = new Map<string, (m: HostMessage) => void>();
-  private askedCount = 0;
+  private readonly questions: HostQuestions;
   private readonly subscribed = new Set<string>();
   private listening: AbortController | undefined;
   private closed = false;
@@ -82,6 +78,7 @@ export class ModernBridge {
     this.discover = opts.discover;
     this.output = opts.output;
     this.log = opts.logger;
+    this.questions = new HostQuestions((m) => this.write(m), opts.inputTimeoutMs);
   }
 
   private write(m: unknown): void {
@@ -91,9 +88,7 @@ export class ModernBridge {
   /** One message from the host. */
   handle(m: HostMessage): void {
     if (m.method === undefined) {
-      const waiter = m.id !== undefined ? this.asked.get(JSON.stringify(m.id)) : undefined;
-      if (waiter) waiter(m);
-      else this.log.warn('dropping a response to no request of ours', { id: m.id });
+      if (!this.questions.answer(m)) this.log.warn('dropping a response to no request of ours', { id: m.id });
       return;
     }
     if (m.id === undefined) return this.notification(m.method, m.params ?? {});
@@ -121,24 +116,14 @@ export class ModernBridge {
       const answer = await this.client.call(method, params, {
         signal: abort.signal,
         onNotification: (n) => this.write(n),
-        ...(asIs ? { asIs } : { fulfil: (requests) => this.askHost(requests) }),
+        ...(asIs ? { asIs } : { fulfil: (requests, signal) => this.askHost(requests, signal) }),
       });
-      this.reply(id, answer);
+      this.reply(id, asIs ? answer : forLegacyHost(method, answer));
     } catch (err) {
       if (abort.signal.aborted) return; // cancelled by the host: no answer (MCP cancellation)
-      const e = toClientError(err, this.client.url.href);
-      this.log.error('upstream request failed', { method, error: e.message, errorCode: e.code });
-      const code = e instanceof AuthError ? JSONRPC_ERRORS.unauthorized : JSONRPC_ERRORS.upstreamError;
-      const status = (e as { status?: number }).status;
-      this.write({
-        jsonrpc: '2.0',
-        id,
-        error: {
-          code,
-          message: e.message,
-          data: { kind: e.kind, code: e.code, ...(status ? { status } : {}) },
-        },
-      });
+      const { error, cause } = upstreamErrorOf(err, this.client.url.href);
+      this.log.error('upstream request failed', { method, error: cause.message, errorCode: cause.code });
+      this.write({ jsonrpc: '2.0', id, error });
     } finally {
       this.inflight.delete(key);
     }
@@ -193,45 +178,24 @@ export class ModernBridge {
     return result;
   }
 
-  /** Asks the host one round of input requests (in parallel); refuses those it did not declare. */
-  private async askHost(requests: Record<string, InputRequest>): Promise<Record<string, unknown>> {
-    const entries = Object.entries(requests);
-    const missing = entries.filter(
-      ([, r]) => !(CAPABILITY_OF_INPUT[r.method] && CAPABILITY_OF_INPUT[r.method]! in this.hostCapabilities),
+  /**
+   * Asks the host one round of input requests (in parallel); refuses those it
+   * did not declare. Questions left open when `signal` aborts or one fails are
+   * withdrawn ({@link HostQuestions}).
+   */
+  private async askHost(
+    requests: Record<string, InputRequest>,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const missing = Object.values(requests).filter(
+      (r) => !(CAPABILITY_OF_INPUT[r.method] && CAPABILITY_OF_INPUT[r.method]! in this.hostCapabilities),
     );
     if (missing.length)
       throw new ServerError(
         'input_not_supported',
-        `${this.client.url.href} asked for ${missing.map(([, r]) => r.method).join(', ')}, which the host did not declare`,
+        `${this.client.url.href} asked for ${missing.map((r) => r.method).join(', ')}, which the host did not declare`,
       );
-    const results = await Promise.all(entries.map(([, r]) => this.askOne(r)));
-    return Object.fromEntries(entries.map(([k], i) => [k, results[i]]));
-  }
-
-  private askOne(r: InputRequest): Promise<unknown> {
-    const id = `${INPUT_ID_PREFIX}${++this.askedCount}`;
-    const key = JSON.stringify(id);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.asked.delete(key);
-        reject(new ServerError('timeout', `the host did not answer ${r.method} in time`));
-      }, HOST_ANSWER_TIMEOUT_MS);
-      timer.unref();
-      this.asked.set(key, (m) => {
-        clearTimeout(timer);
-        this.asked.delete(key);
-        if (m.error !== undefined)
-          reject(
-            new ClientError(
-              'server',
-              'host_error',
-              `the host refused ${r.method}: ${JSON.stringify(m.error)}`,
-            ),
-          );
-        else resolve(m.result);
-      });
-      this.write({ jsonrpc: '2.0', id, method: r.method, ...(r.params ? { params: r.params } : {}) });
-    });
+    return this.questions.round(requests, signal);
   }
 
   /** The notifications the host can get: list changes the server announces, and subscribed resources. */
@@ -257,32 +221,7 @@ export class ModernBridge {
     if (!filter || this.closed) return;
     const abort = new AbortController();
     this.listening = abort;
-    void (async () => {
-      let delay = LISTEN_RETRY_MS.first;
-      while (!abort.signal.aborted && !this.closed) {
-        try {
-          const answer = await this.client.listen(filter, abort.signal, (n) => this.fromListen(n));
-          if (answer?.error) {
-            this.log.warn('subscriptions/listen refused; no change notifications', {
-              error: answer.error.message,
-            });
-            return;
-          }
-        } catch (err) {
-          if (abort.signal.aborted) return;
-          this.log.warn('subscriptions/listen failed', {
-            error: toClientError(err, this.client.url.href).message,
-          });
-        }
-        await new Promise((r) => setTimeout(r, delay).unref());
-        delay = Math.min(delay * 2, LISTEN_RETRY_MS.max);
-      }
-    })();
-  }
-
-  private fromListen(n: RpcNotification): void {
-    if (n.method === 'notifications/subscriptions/acknowledged') return;
-    this.write(n);
+    void keepListening(this.client, filter, abort.signal, (n) => this.write(n), this.log);
   }
 
   /** Stops listening and abandons requests in flight. */
@@ -291,6 +230,11 @@ export class ModernBridge {
     this.listening?.abort();
     for (const abort of this.inflight.values()) abort.abort();
   }
+}
+
+/** A 2026 answer as a 2025 host reads it ({@link errorForLegacyHost}). */
+function forLegacyHost(method: string, answer: RpcAnswer): RpcAnswer {
+  return answer.error ? { ...answer, error: errorForLegacyHost(method, answer.error) } : answer;
 }
 
 /** Options of {@link modernBridgeFor}. */
@@ -302,46 +246,50 @@ export interface ModernBridgeChoice {
   protocol: ProtocolPreference;
   clientInfo: Implementation;
   eraCache: EraCache;
+  /** Aborts the probe (the bridge is closing). */
+  signal?: AbortSignal;
+  inputTimeoutMs?: number;
 }
 
 /**
  * The bridge's era decision: a {@link ModernBridge} when the server speaks
  * 2026-07-28 (probed with `server/discover`, or pinned with `--protocol`),
- * else `undefined` (the 2025 bridge). A probe that fails for the network
- * leaves the decision to the 2025 bridge, which reports it.
- * @throws AuthError when the probe's authorization failed (a sign-in the user
- * refused, the server's allow-list, no credentials): the 2025 bridge would only
- * meet it again, after a second sign-in in the browser nobody asked for.
+ * else `undefined` (the 2025 bridge: probed as 2025, remembered so, or
+ * pinned). Throws when the probe cannot tell ({@link probeEra}: network,
+ * authorization, a server failure): nothing is remembered then, and the
+ * caller asks again later (after an authorization failure, a sign-in the
+ * user refused, only at the host's next request after the one told).
  */
 export async function modernBridgeFor(opts: ModernBridgeChoice): Promise<ModernBridge | undefined> {
-  if (!allowsModern(opts.protocol) || opts.eraCache.get(opts.url) === 'legacy') return undefined;
+  if (!allowsModern(opts.protocol)) return undefined;
+  if (opts.protocol === 'auto' && opts.eraCache.get(opts.url) === 'legacy') return undefined;
   const client = new ModernClient({
     url: opts.url,
     fetch: opts.fetch,
     clientInfo: opts.clientInfo,
     logger: opts.logger,
     version: MODERN_VERSION,
+    onLegacySign: () => opts.eraCache.delete(opts.url),
   });
-  try {
-    const decision = await probeEra(client, opts.logger);
-    if (decision.era === 'legacy' && opts.protocol === 'auto') {
-      opts.eraCache.set(opts.url, 'legacy');
-      opts.logger.info('the server speaks MCP 2025 (session); bridging with initialize', {
-        reason: decision.reason,
-      });
-      return undefined;
-    }
-    opts.eraCache.set(opts.url, 'modern');
-    const discover =
-      decision.era === 'modern' ? decision.discover : { supportedVersions: [], capabilities: {} };
-    opts.logger.info('the server speaks MCP 2026-07-28; bridging without a session', {
-      version: client.version,
+  const decision = await probeEra(client, opts.logger, opts.signal);
+  if (decision.era === 'legacy' && opts.protocol === 'auto') {
+    opts.eraCache.set(opts.url, 'legacy');
+    opts.logger.info('the server speaks MCP 2025 (session); bridging with initialize', {
+      reason: decision.reason,
     });
-    return new ModernBridge({ client, discover, output: opts.output, logger: opts.logger });
-  } catch (err) {
-    const e = toClientError(err, opts.url.href);
-    if (e instanceof AuthError) throw e;
-    opts.logger.warn('server/discover probe failed; trying MCP 2025', { error: e.message });
     return undefined;
   }
+  if (decision.era === 'modern') opts.eraCache.set(opts.url, 'modern');
+  const discover =
+    decision.era === 'modern' ? decision.discover : { supportedVersions: [], capabilities: {} };
+  opts.logger.info('the server speaks MCP 2026-07-28; bridging without a session', {
+    version: client.version,
+  });
+  return new ModernBridge({
+    client,
+    discover,
+    output: opts.output,
+    logger: opts.logger,
+    ...(opts.inputTimeoutMs !== undefined ? { inputTimeoutMs: opts.inputTimeoutMs } : {}),
+  });
 }

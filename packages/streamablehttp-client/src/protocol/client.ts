@@ -2,8 +2,19 @@ import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { ServerError } from '../errors.js';
 import type { FetchLike } from '../http/fetch.js';
 import { silentLogger, type Logger } from '../log.js';
+import {
+  asInputRequests,
+  DEFAULT_STATE_RETRY,
+  describeInputs,
+  RoundKeeper,
+  type InputRequest,
+  type StateRetry,
+} from './rounds.js';
+import { isLocalError, localError } from './local-errors.js';
+import { ToolCache } from './tool-cache.js';
 import { paramHeaders, toolHeaders, type ToolHeaderMap } from './tool-headers.js';
 import { META_KEYS, MODERN_ERRORS, MODERN_VERSION, pickModernVersion } from './versions.js';
+import { revealsLegacy } from './era-errors.js';
 import { exchange, postRequest, type Id, type RpcAnswer, type RpcNotification } from './wire.js';
 
 /** Name and version of a client or server (`Implementation`). */
@@ -21,14 +32,18 @@ export interface DiscoverResult {
   instructions?: string;
 }
 
-/** One input request of an `input_required` result (SEP-2322). */
-export interface InputRequest {
-  method: string;
-  params?: Record<string, unknown>;
-}
+export type { InputRequest, StateRetry } from './rounds.js';
+export { MAX_INPUT_ROUNDS, MAX_INPUT_REQUESTS } from './rounds.js';
 
-/** Answers the input requests of one round (key → result), e.g. by asking the stdio host. */
-export type InputFulfiller = (requests: Record<string, InputRequest>) => Promise<Record<string, unknown>>;
+/**
+ * Answers the input requests of one round (key → result), e.g. by asking the
+ * stdio host. `signal` aborts when the request is abandoned (cancelled by its
+ * caller): the fulfiller should then withdraw what it asked and reject.
+ */
+export type InputFulfiller = (
+  requests: Record<string, InputRequest>,
+  signal?: AbortSignal,
+) => Promise<Record<string, unknown>>;
 
 /** Options of {@link ModernClient}. */
 export interface ModernClientOptions {
@@ -40,6 +55,14 @@ export interface ModernClientOptions {
   /** The revision to speak. Default {@link MODERN_VERSION}. */
   version?: string;
   logger?: Logger;
+  /**
+   * Called when an answer says the server may be a 2025 one after all (see
+   * {@link revealsLegacy}); `openConnection` and the bridge forget their
+   * remembered era then, so the next connection probes again.
+   */
+  onLegacySign?: () => void;
+  /** Pacing of `input_required` rounds that carry only `requestState`. Default {@link DEFAULT_STATE_RETRY}. */
+  stateRetry?: Partial<StateRetry>;
 }
 
 /** Per-call options of {@link ModernClient.call}. */
@@ -56,9 +79,6 @@ export interface CallOptions {
   asIs?: boolean;
 }
 
-/** Most `input_required` rounds one request may take. */
-export const MAX_INPUT_ROUNDS = 10;
-
 /** Most `tools/list` pages read to learn a tool's `x-mcp-header` declarations. */
 const MAX_TOOL_PAGES = 20;
 
@@ -73,10 +93,12 @@ function unknownResultType(id: Id | null, status: number, resultType: unknown): 
   return {
     id,
     status,
-    error: {
-      code: JSONRPC_ERROR_CODES.InternalError,
-      message: `the server answered with a result of unknown resultType ${JSON.stringify(resultType)}`,
-    },
+    error: localError(
+      JSONRPC_ERROR_CODES.InternalError,
+      `the server answered with a result of unknown resultType ${JSON.stringify(resultType)}`,
+      'unknown_result_type',
+      { resultType },
+    ),
   };
 }
 
@@ -98,9 +120,11 @@ export class ModernClient {
   logLevel: string | undefined;
   private readonly fetch: FetchLike;
   private readonly log: Logger;
+  private readonly onLegacySign: (() => void) | undefined;
+  private readonly stateRetry: StateRetry;
   private nextId = 1;
   /** Tool name → its `Mcp-Param-*` declarations, or the reason it is excluded. */
-  private readonly tools = new Map<string, ToolHeaderMap | string>();
+  private readonly tools = new ToolCache();
 
   constructor(opts: ModernClientOptions) {
     this.url = opts.url;
@@ -109,6 +133,8 @@ export class ModernClient {
     this.capabilities = opts.capabilities ?? {};
     this.version = opts.version ?? MODERN_VERSION;
     this.log = opts.logger ?? silentLogger;
+    this.onLegacySign = opts.onLegacySign;
+    this.stateRetry = { ...DEFAULT_STATE_RETRY, ...opts.stateRetry };
   }
 
   /** `params` with the request envelope in `_meta` (other `_meta` keys, e.g. a progress token, kept). */
@@ -136,13 +162,15 @@ export class ModernClient {
   ): Promise<RpcAnswer> {
     for (let attempt = 0; ; attempt++) {
       const id: Id = this.nextId++;
-      const answer = await postRequest(this.url, this.fetch, {
-        id,
-        method,
-        params: this.envelope(params, opts.asIs),
-        version: this.version,
-        ...opts,
-      });
+      const answer = await this.watched(
+        postRequest(this.url, this.fetch, {
+          id,
+          method,
+          params: this.envelope(params, opts.asIs),
+          version: this.version,
+          ...opts,
+        }),
+      );
       const supported = (answer.error?.data as { supported?: unknown } | undefined)?.supported;
       const next =
         answer.error?.code === MODERN_ERRORS.unsupportedProtocolVersion
@@ -157,6 +185,18 @@ export class ModernClient {
     }
   }
 
+  /** `exchange`'s answer or failure, told to {@link ModernClientOptions.onLegacySign} when it hints at a 2025 server. */
+  private async watched<T extends RpcAnswer | undefined>(exchanged: Promise<T>): Promise<T> {
+    try {
+      const answer = await exchanged;
+      if (revealsLegacy(answer)) this.onLegacySign?.();
+      return answer;
+    } catch (err) {
+      if (revealsLegacy(err)) this.onLegacySign?.();
+      throw err;
+    }
+  }
+
   /**
    * `subscriptions/listen`: one long POST whose SSE stream carries the
    * notifications the filter opts into, until it ends or `signal` aborts.
@@ -168,14 +208,19 @@ export class ModernClient {
     signal: AbortSignal,
     onNotification: (n: RpcNotification) => void,
   ): Promise<RpcAnswer | undefined> {
-    return exchange(this.url, this.fetch, {
-      id: this.nextId++,
-      method: 'subscriptions/listen',
-      params: this.envelope({ notifications: filter }),
-      version: this.version,
-      signal,
-      onNotification,
-    });
+    return this.watched(
+      exchange(this.url, this.fetch, {
+        id: this.nextId++,
+        method: 'subscriptions/listen',
+        params: this.envelope({ notifications: filter }),
+        version: this.version,
+        signal,
+        onNotification: (n) => {
+          if (n.method === 'notifications/tools/list_changed') this.forgetTools();
+          onNotification(n);
+        },
+      }),
+    );
   }
 
   /** `server/discover`; a JSON-RPC error is a {@link ServerError}. */
@@ -196,21 +241,28 @@ export class ModernClient {
     params: Record<string, unknown> = {},
     opts: CallOptions = {},
   ): Promise<RpcAnswer> {
+    const tool = method === 'tools/call' ? (typeof params.name === 'string' ? params.name : '') : undefined;
     let headers: Record<string, string> = {};
-    if (method === 'tools/call') {
-      const name = typeof params.name === 'string' ? params.name : '';
-      const map = await this.toolHeaderMap(name);
-      if (typeof map === 'string')
-        return {
-          id: null,
-          status: 0,
-          error: { code: JSONRPC_ERROR_CODES.InvalidParams, message: `tool "${name}" is excluded: ${map}` },
-        };
+    if (tool !== undefined) {
+      const map = await this.toolHeaderMap(tool, false, opts.signal);
+      if (typeof map === 'string') return excludedTool(tool, map);
       headers = paramHeaders(map, params.arguments);
     }
     let current = params;
-    for (let round = 0; ; round++) {
+    let reread = false;
+    const rounds = new RoundKeeper(this.url.href, this.stateRetry);
+    for (;;) {
       const answer = await this.send(method, current, { ...opts, headers });
+      if (tool !== undefined && answer.error?.code === MODERN_ERRORS.headerMismatch && !reread) {
+        // streamable-http "Client Behavior": on HeaderMismatch the client SHOULD call tools/list
+        // to check for changes to the tool's inputSchema, then retry with the appropriate headers.
+        reread = true;
+        this.log.info('the server refused the Mcp-Param headers; reading tools/list again', { tool });
+        const map = await this.toolHeaderMap(tool, true, opts.signal);
+        if (typeof map === 'string') return excludedTool(tool, map);
+        headers = paramHeaders(map, params.arguments);
+        continue;
+      }
       const result = answer.result;
       if (result && !opts.asIs && !KNOWN_RESULT_TYPES.has(result.resultType as string | undefined))
         return unknownResultType(answer.id, answer.status, result.resultType);
@@ -218,20 +270,27 @@ export class ModernClient {
         if (method === 'tools/list' && result) return { ...answer, result: this.learnTools(result) };
         return answer;
       }
-      if (round >= MAX_INPUT_ROUNDS)
-        throw new ServerError(
-          'input_rounds',
-          `${this.url.href} asked for input more than ${MAX_INPUT_ROUNDS} times`,
-        );
-      if (!opts.fulfil)
+      const requests = asInputRequests(result.inputRequests);
+      const state = typeof result.requestState === 'string' ? result.requestState : undefined;
+      const { inputResponses: _r, requestState: _s, ...base } = params;
+      current = { ...base };
+      if (Object.keys(requests).length) {
+        rounds.inputRound(requests);
+        if (!opts.fulfil)
+          throw new ServerError(
+            'input_required',
+            `${this.url.href} needs input (${describeInputs(requests)}) that this command cannot give; use bridge mode with a host`,
+          );
+        current.inputResponses = await opts.fulfil(requests, opts.signal);
+      } else if (state !== undefined) {
+        // Nothing to ask: the server is not ready yet (mrtr "Client Requirements": the retry MAY be immediate).
+        await rounds.stateRound(opts.signal);
+      } else
         throw new ServerError(
           'input_required',
-          `${this.url.href} needs input (${describeInputs(result.inputRequests)}) that this command cannot give; use bridge mode with a host`,
+          `${this.url.href} answered ${method} with input_required carrying neither inputRequests nor requestState`,
         );
-      const responses = await opts.fulfil(asInputRequests(result.inputRequests));
-      const { inputResponses: _r, requestState: _s, ...base } = params;
-      current = { ...base, inputResponses: responses };
-      if (typeof result.requestState === 'string') current.requestState = result.requestState;
+      if (state !== undefined) current.requestState = state;
     }
   }
 
@@ -257,24 +316,64 @@ export class ModernClient {
     return { ...result, tools: kept };
   }
 
-  /** A tool's declarations, reading `tools/list` (all pages) when it was not seen yet; unknown tools have none. */
-  private async toolHeaderMap(name: string): Promise<ToolHeaderMap | string> {
+  /**
+   * A tool's declarations, reading `tools/list` (all pages, at most
+   * {@link MAX_TOOL_PAGES}) when it was not seen yet, or `fresh`; unknown
+   * tools have none, and within `UNKNOWN_TOOL_TTL_MS` of a read-through
+   * an unknown tool does not make the client read the list again.
+   */
+  private async toolHeaderMap(
+    name: string,
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<ToolHeaderMap | string> {
+    if (fresh) this.tools.delete(name);
+    else {
+      const known = this.tools.get(name);
+      if (known !== undefined) return known;
+      if (this.tools.listedRecently()) return [];
+    }
     let cursor: string | undefined;
-    for (let page = 0; !this.tools.has(name) && page < MAX_TOOL_PAGES; page++) {
-      const answer = await this.call('tools/list', cursor ? { cursor } : {});
-      const next = answer.result?.nextCursor;
-      if (typeof next !== 'string' || !next) break;
+    for (let page = 0; this.tools.get(name) === undefined && page < MAX_TOOL_PAGES; page++) {
+      const answer = await this.call('tools/list', cursor ? { cursor } : {}, signal ? { signal } : {});
+      if (answer.error) break;
+      const next = answer.result.nextCursor;
+      if (typeof next !== 'string' || !next) {
+        this.tools.listed();
+        break;
+      }
       cursor = next;
     }
     return this.tools.get(name) ?? [];
   }
+
+  /** Forgets every tool's declarations: the server announced that its tools changed. */
+  forgetTools(): void {
+    this.tools.clear();
+  }
+}
+
+/** The local refusal of a call to a tool excluded for invalid `x-mcp-header` declarations. */
+function excludedTool(name: string, reason: string): RpcAnswer {
+  return {
+    id: null,
+    status: 0,
+    error: localError(
+      JSONRPC_ERROR_CODES.InvalidParams,
+      `tool "${name}" is excluded: ${reason}`,
+      'excluded_tool',
+      { tool: name },
+    ),
+  };
 }
 
 function expectResult(answer: RpcAnswer, method: string, url: URL): Record<string, unknown> {
   if (answer.error)
     throw new ServerError(
       `jsonrpc_${answer.error.code}`,
-      `${url.href}: ${method} failed: ${answer.error.message} (${answer.error.code})`,
+      isLocalError(answer.error)
+        ? `${method} to ${url.href} refused by this client: ${answer.error.message} (${answer.error.code})`
+        : `${url.href}: ${method} failed: ${answer.error.message} (${answer.error.code})`,
       {
         ...(answer.status >= 400 ? { status: answer.status } : {}),
       },
@@ -295,19 +394,4 @@ export function readDiscover(result: Record<string, unknown>): DiscoverResult {
   if (serverInfo && typeof serverInfo === 'object') out.serverInfo = serverInfo;
   if (typeof result.instructions === 'string') out.instructions = result.instructions;
   return out;
-}
-
-function asInputRequests(value: unknown): Record<string, InputRequest> {
-  const out: Record<string, InputRequest> = {};
-  if (!value || typeof value !== 'object') return out;
-  for (const [key, r] of Object.entries(value as Record<string, unknown>)) {
-    if (r && typeof r === 'object' && typeof (r as InputRequest).method === 'string')
-      out[key] = r as InputRequest;
-  }
-  return out;
-}
-
-function describeInputs(value: unknown): string {
-  const methods = Object.values(asInputRequests(value)).map((r) => r.method);
-  return methods.length ? methods.join(', ') : 'a retry with requestState';
 }

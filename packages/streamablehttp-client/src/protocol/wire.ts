@@ -108,7 +108,13 @@ export async function exchange(
   });
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'text/event-stream' && res.ok && res.body) {
-    const events = readSseData(res.body, { maxEventLength: MAX_MESSAGE_BYTES, tooLarge: eventTooLarge });
+    // The signal also ends the reading itself: aborting the fetch does not always end a body read
+    // already waiting for the next chunk.
+    const events = readSseData(res.body, {
+      maxEventLength: MAX_MESSAGE_BYTES,
+      tooLarge: eventTooLarge,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
     for await (const data of events) {
       let msg: unknown;
       try {
@@ -121,6 +127,7 @@ export async function exchange(
       if (msg && typeof msg === 'object' && 'method' in msg && !('id' in msg))
         req.onNotification?.(msg as RpcNotification);
     }
+    if (req.signal?.aborted) throw req.signal.reason;
     return undefined;
   }
   const bytes = await readCappedBody(res, MAX_MESSAGE_BYTES, tooLarge);
@@ -137,9 +144,16 @@ export async function exchange(
       'no_answer',
       `${url.href} accepted ${req.method} with HTTP 202 and will not answer it`,
     );
+  // The messages of the 2025 path (`toClientError`), so both eras read alike.
+  if (res.ok && type !== 'application/json' && type !== 'text/event-stream')
+    throw new ServerError(
+      'not_mcp',
+      `${url.href} is not an MCP Streamable HTTP endpoint: it answered with content type ${type || 'unknown'}`,
+      { status: res.status },
+    );
   throw new ServerError(
     `http_${res.status}`,
-    `${url.href} answered ${req.method} with HTTP ${res.status} and ${summarizeBody(res.headers.get('content-type'), text)}`,
+    `${url.href} answered HTTP ${res.status} with ${summarizeBody(res.headers.get('content-type'), text)}`,
     { status: res.status },
   );
 }

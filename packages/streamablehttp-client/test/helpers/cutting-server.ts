@@ -92,6 +92,18 @@ export async function startCuttingServer(
         return;
       }
       if (msg.id === undefined) return void res.writeHead(202).end();
+      if (msg.method === 'server/discover' && req.headers['mcp-session-id'] === undefined) {
+        // What a 2025 server answers a request without a session: the bridge's era probe.
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: -32000, message: 'Bad Request: No valid session ID provided' },
+          }),
+        );
+        return;
+      }
       const note = {
         jsonrpc: '2.0',
         method: 'notifications/message',

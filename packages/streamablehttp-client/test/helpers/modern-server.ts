@@ -17,6 +17,8 @@ export interface SeenRequest {
   id: unknown;
   params: Record<string, unknown>;
   headers: Record<string, string>;
+  /** When it arrived (`Date.now()`). */
+  at: number;
 }
 
 export interface ModernServer extends Listening {
@@ -27,6 +29,24 @@ export interface ModernServer extends Listening {
   setSupported(versions: string[]): void;
   /** Send a `notifications/tools/list_changed` to every open `subscriptions/listen` stream. */
   toolsChanged(): void;
+  /**
+   * From now on `echo` declares `x-mcp-header: "Note"` on its `note` argument
+   * (in `tools/list`), and a call with a `note` needs a matching `Mcp-Param-Note`
+   * header (else -32020), as a server whose tool changed.
+   */
+  declareNoteHeader(): void;
+  /**
+   * What the next `subscriptions/listen` requests get, in order (then an open
+   * stream again): `fail` a 503 with -32603 (a restart), `end` the
+   * acknowledgment and then the end of the stream.
+   */
+  nextListens(...plans: Array<'fail' | 'end'>): void;
+  /**
+   * Tears every subscription down as a server shutting down may: a
+   * `notifications/cancelled` naming the `subscriptions/listen` request, then
+   * the end of the stream.
+   */
+  endSubscriptions(): void;
 }
 
 type Json = Record<string, unknown>;
@@ -63,6 +83,16 @@ const TOOLS = [
     description: 'Progress and a log message on its stream',
     inputSchema: { type: 'object' },
   },
+  {
+    name: 'busy',
+    description: 'Sheds load: input_required with only requestState, `rounds` times (forever without it)',
+    inputSchema: { type: 'object', properties: { rounds: { type: 'integer' } } },
+  },
+  {
+    name: 'many_inputs',
+    description: 'Asks for `count` elicitations in one round',
+    inputSchema: { type: 'object', properties: { count: { type: 'integer' } } },
+  },
 ];
 
 const text = (t: string) => ({ resultType: 'complete', content: [{ type: 'text', text: t }] });
@@ -73,6 +103,8 @@ function refuse(body: Json, headers: Headers, supported: string[]): Response | u
   const params = (body.params as Json | undefined) ?? {};
   const meta = (params._meta as Json | undefined) ?? {};
   const version = headers.get('mcp-protocol-version');
+  // A 2025 client (its initialize has no Mcp-Method header) fails header validation first.
+  if (!headers.get('mcp-method')) return rpcError(id, 400, -32020, 'missing Mcp-Method header');
   if (meta[`${META}protocolVersion`] === undefined || meta[`${META}clientCapabilities`] === undefined)
     return rpcError(id, 400, -32602, 'missing _meta envelope');
   if (version !== meta[`${META}protocolVersion`])
@@ -94,13 +126,35 @@ function sse(messages: Json[]): Response {
   return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
 }
 
-function callTool(id: unknown, params: Json, headers: Headers): Response {
+/** The tools as `tools/list` lists them now. */
+function toolsNow(noteHeader: boolean) {
+  if (!noteHeader) return TOOLS;
+  return TOOLS.map((t) =>
+    t.name === 'echo'
+      ? {
+          ...t,
+          inputSchema: {
+            ...t.inputSchema,
+            properties: {
+              ...(t.inputSchema as { properties?: Json }).properties,
+              note: { type: 'string', 'x-mcp-header': 'Note' },
+            },
+          },
+        }
+      : t,
+  );
+}
+
+function callTool(id: unknown, params: Json, headers: Headers, noteHeader: boolean): Response {
   const meta = (params._meta as Json | undefined) ?? {};
   const inputs = params.inputResponses as Json | undefined;
   const caps = (meta[`${META}clientCapabilities`] as Json | undefined) ?? {};
   const ok = (result: Json) => Response.json({ jsonrpc: '2.0', id, result });
   switch (params.name) {
     case 'echo': {
+      const note = (params.arguments as Json | undefined)?.note;
+      if (noteHeader && typeof note === 'string' && headers.get('mcp-param-note') !== note)
+        return rpcError(id, 400, -32020, 'Header mismatch: Mcp-Param-Note missing or not matching');
       const mirrored: Json = {};
       headers.forEach((v, k) => {
         if (k.startsWith('mcp-param-')) mirrored[k] = v;
@@ -170,6 +224,23 @@ function callTool(id: unknown, params: Json, headers: Headers): Response {
       messages.push({ jsonrpc: '2.0', id, result: text(`progress done (log level ${String(level)})`) });
       return sse(messages);
     }
+    case 'busy': {
+      const wanted = (params.arguments as { rounds?: number } | undefined)?.rounds;
+      const done = typeof params.requestState === 'string' ? Number(params.requestState.slice(5)) : 0;
+      if (wanted !== undefined && done >= wanted) return ok(text(`served after ${done} retries`));
+      return ok({ resultType: 'input_required', requestState: `busy-${done + 1}` });
+    }
+    case 'many_inputs': {
+      const count = (params.arguments as { count?: number } | undefined)?.count ?? 1;
+      if (inputs) return ok(text(`got ${Object.keys(inputs).length} answers`));
+      const inputRequests: Json = {};
+      for (let i = 0; i < count; i++)
+        inputRequests[`q${i}`] = {
+          method: 'elicitation/create',
+          params: { message: `question ${i}`, requestedSchema: { type: 'object', properties: {} } },
+        };
+      return ok({ resultType: 'input_required', inputRequests });
+    }
     default:
       return rpcError(id, 200, -32602, `unknown tool ${String(params.name)}`);
   }
@@ -178,9 +249,11 @@ function callTool(id: unknown, params: Json, headers: Headers): Response {
 /** Starts the server on 127.0.0.1 (endpoint `/mcp`). */
 export async function startModernServer(): Promise<ModernServer> {
   const seen: SeenRequest[] = [];
-  const listeners = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Open `subscriptions/listen` streams, with their request ids. */
+  const listeners = new Map<ReadableStreamDefaultController<Uint8Array>, unknown>();
+  const listenPlans: Array<'fail' | 'end'> = [];
   const enc = new TextEncoder();
-  const state = { supported: [V] };
+  const state = { supported: [V], noteHeader: false };
   const handler = async (req: Request): Promise<Response> => {
     if (new URL(req.url).pathname !== '/mcp') return new Response('not found', { status: 404 });
     if (req.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
@@ -190,7 +263,7 @@ export async function startModernServer(): Promise<ModernServer> {
     const params = (body.params as Json | undefined) ?? {};
     const headers: Record<string, string> = {};
     req.headers.forEach((v, k) => (headers[k] = v));
-    seen.push({ method: String(body.method), id: body.id, params, headers });
+    seen.push({ method: String(body.method), id: body.id, params, headers, at: Date.now() });
     const ok = (result: Json) =>
       Response.json({ jsonrpc: '2.0', id: body.id, result: { resultType: 'complete', ...result } });
     switch (body.method) {
@@ -204,25 +277,37 @@ export async function startModernServer(): Promise<ModernServer> {
           _meta: { [`${META}serverInfo`]: { name: 'modern-test-server', version: '2.0.0' } },
         });
       case 'tools/list':
-        return ok({ tools: TOOLS, ttlMs: 0, cacheScope: 'public' });
+        return ok({ tools: toolsNow(state.noteHeader), ttlMs: 0, cacheScope: 'public' });
       case 'tools/call':
-        return callTool(body.id, params, req.headers);
+        return callTool(body.id, params, req.headers, state.noteHeader);
+      case 'resources/read': {
+        const uri = String(params.uri);
+        if (!uri.startsWith('file:///')) return rpcError(body.id, 200, -32602, 'Invalid params: a file URI');
+        if (uri === 'file:///readme') return ok({ contents: [{ uri, mimeType: 'text/plain', text: 'hi' }] });
+        // 2026-07-28 server/resources "Error Handling": not found is -32602.
+        return rpcError(body.id, 200, -32602, 'Resource not found', { uri });
+      }
       case 'subscriptions/listen': {
+        const plan = listenPlans.shift();
+        if (plan === 'fail') return rpcError(body.id, 503, -32603, 'restarting');
+        let mine: ReadableStreamDefaultController<Uint8Array> | undefined;
         const stream = new ReadableStream<Uint8Array>({
           start(c) {
-            listeners.add(c);
+            mine = c;
             const ack = {
               jsonrpc: '2.0',
               method: 'notifications/subscriptions/acknowledged',
-              params: { notifications: params.notifications },
+              params: { _meta: { [`${META}subscriptionId`]: body.id }, notifications: params.notifications },
             };
             c.enqueue(enc.encode(`data: ${JSON.stringify(ack)}\n\n`));
+            if (plan === 'end') c.close();
+            else listeners.set(c, body.id);
           },
           cancel() {
-            for (const c of listeners) if (c.desiredSize === null) listeners.delete(c);
+            for (const c of listeners.keys()) if (c.desiredSize === null) listeners.delete(c);
           },
         });
-        req.signal.addEventListener('abort', () => listeners.clear());
+        req.signal.addEventListener('abort', () => mine && listeners.delete(mine));
         return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
       }
       default:
@@ -236,19 +321,41 @@ export async function startModernServer(): Promise<ModernServer> {
     setSupported(versions: string[]) {
       state.supported = versions;
     },
+    declareNoteHeader() {
+      state.noteHeader = true;
+    },
     toolsChanged() {
       const n = {
         jsonrpc: '2.0',
         method: 'notifications/tools/list_changed',
         params: { _meta: { [`${META}subscriptionId`]: 1 } },
       };
-      for (const c of listeners) {
+      for (const c of listeners.keys()) {
         try {
           c.enqueue(enc.encode(`data: ${JSON.stringify(n)}\n\n`));
         } catch {
           listeners.delete(c);
         }
       }
+    },
+    nextListens(...plans: Array<'fail' | 'end'>) {
+      listenPlans.push(...plans);
+    },
+    endSubscriptions() {
+      for (const [c, id] of listeners) {
+        const n = {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'shutting down', _meta: { [`${META}subscriptionId`]: id } },
+        };
+        try {
+          c.enqueue(enc.encode(`data: ${JSON.stringify(n)}\n\n`));
+          c.close();
+        } catch {
+          // already gone
+        }
+      }
+      listeners.clear();
     },
   });
 }

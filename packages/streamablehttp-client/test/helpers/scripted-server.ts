@@ -3,12 +3,14 @@
  * no session) or 2025 (refuses `server/discover` as a 2025 server without a
  * session does; `initialize` starts one), whose answer to each request the
  * test scripts: answer at once, never answer (no status line, no headers),
- * open an SSE answer and then say nothing, or answer once a promise settles.
+ * open an SSE answer and then say nothing, answer once a promise settles, or
+ * answer with a `Response` the test makes (a failure, say).
  */
 import { listen, type Listening } from '@mcp-gateway/testkit';
 
 /** What the server does with a request (a POST's JSON-RPC method, or `DELETE`). */
-export type Behaviour = 'answer' | 'hang' | 'silent-stream' | { after: Promise<unknown> };
+export type Behaviour =
+  'answer' | 'hang' | 'silent-stream' | { after: Promise<unknown> } | { reply: (id: unknown) => Response };
 
 export interface ScriptedServer extends Listening {
   mcpUrl: string;
@@ -61,6 +63,7 @@ export async function startScriptedServer(
     if (req.method === 'GET') return new Response(null, { status: 405 });
     const b = behaviour(method);
     if (b === 'hang') return new Promise<Response>(() => undefined);
+    if (typeof b === 'object' && 'reply' in b) return b.reply(message.id ?? null);
     if (typeof b === 'object') await b.after;
     if (req.method === 'DELETE') return new Response(null, { status: 200 });
     if (message.id === undefined) return new Response(null, { status: 202 });
