@@ -32,6 +32,12 @@ describe('the issuer is published in one canonical form', () => {
     expect(issuer('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
   });
 
+  it('an issuer with a query, a fragment or a user name is a config error, not silently cut to its origin', () => {
+    for (const written of ['https://gw.example/?x=1', 'https://gw.example/#f', 'https://u:p@gw.example/']) {
+      expect(() => resolveConfig({ issuer: written }), written).toThrow(/issuer.*must not have a query/s);
+    }
+  });
+
   it('the protected-resource document names exactly the issuer of the authorization-server metadata', async () => {
     const { port } = await start({ issuer: 'HTTPS://MCP.Example.com:443/' });
     const host = 'mcp.example.com';

@@ -68,9 +68,11 @@ async function post2026(
   method: string,
   params: Record<string, unknown> = {},
   id: number | string = 1,
+  /** A query for the endpoint's URL (`?…`), which the upstream gets too. */
+  query = '',
 ): Promise<Answer> {
   const { body, headers } = request2026(method, params, { capabilities: URL_MODE, id });
-  const res = await fetch(`${base}/remote/mcp`, {
+  const res = await fetch(`${base}/remote/mcp${query}`, {
     method: 'POST',
     headers: { ...headers, authorization: `Bearer ${token}` },
     body,
@@ -181,6 +183,19 @@ describe('upstream sign-in, 2026-07-28: a user who never connected discovers the
     // bob's call is asked to connect, as ever.
     const call = await post2026(base, bob, 'tools/call', FETCH_CALL());
     expect(call.result?.resultType).toBe('input_required');
+  });
+
+  it('an answer to a URL with a query (the upstream gets it too and may answer by it) is neither kept for others nor given in place of the upstream: -32600', async () => {
+    const { gw, base, token } = await freshGateway();
+    const [alice, bob] = [await token('alice'), await token('bob')];
+    await connectThroughPages(gw, 'alice', CONNECT_URL);
+    const variant = await post2026(base, alice, 'tools/list', {}, 1, '?workspace=x');
+    expect(variant.result).toMatchObject({ cacheScope: 'public' });
+    expect((await post2026(base, bob, 'tools/list')).error?.code).toBe(-32600);
+    // The plain URL's answer is kept, and still not given for a URL with a query.
+    await post2026(base, alice, 'tools/list');
+    expect((await post2026(base, bob, 'tools/list')).result).toMatchObject({ cacheScope: 'public' });
+    expect((await post2026(base, bob, 'tools/list', {}, 2, '?workspace=y')).error?.code).toBe(-32600);
   });
 
   it('raw 2026 client of a user who never connected: discover, tools/call asks for the connect page, the user connects, the retry completes and tools/list now goes upstream', async () => {

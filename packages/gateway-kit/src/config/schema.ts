@@ -268,10 +268,17 @@ export const metricsSchema = z.strictObject({
     ),
 });
 
+/** An issuer identifier has no query, fragment or userinfo (RFC 8414 §2): checked, never dropped. */
+function plainIssuer(issuer: string): boolean {
+  const url = new URL(issuer);
+  return !issuer.includes('?') && !issuer.includes('#') && !url.username && !url.password;
+}
+
 const configFields = z.strictObject({
   $schema: z.string().optional(),
   issuer: z
     .url({ protocol: /^https?$/ })
+    .refine(plainIssuer, 'must not have a query, fragment or user name (RFC 8414 §2)')
     .default('http://127.0.0.1:8080')
     .describe('Public URL of the gateway; also the OAuth issuer.'),
   listen: z

@@ -52,6 +52,13 @@ type Opened = OpenSession | Refusal;
 
 const refusal = (message: string): Refusal => ({ error: { code: -32000, message } });
 
+/**
+ * A member's (or the gateway's own session binding's) answer to a request in a session it does
+ * not know: `-32001` "Session not found" (Streamable HTTP: HTTP 404), so the request was not served.
+ */
+const isSessionNotFound = (reply: MemberReply): boolean =>
+  'error' in reply && reply.error.code === -32001 && /session not found/i.test(reply.error.message);
+
 /** Values by owner, then service. */
 class ByOwner<T> {
   private readonly map = new Map<string, Map<string, T>>();
@@ -129,6 +136,8 @@ export class LegacyMemberSessions {
     method: string,
     params: Record<string, unknown>,
     opts: MemberRequestOptions,
+    /** Whether this is the one retry in a new session after the member forgot the last one. */
+    retried = false,
   ): Promise<MemberReply> {
     // The caller's `_meta` (a 2026 envelope) never reaches a 2025 member: at most its progress token.
     const { inputResponses, requestState, _meta: _caller, ...rest } = params;
@@ -151,10 +160,19 @@ export class LegacyMemberSessions {
       params: progressToken === undefined ? rest : { ...rest, _meta: { progressToken } },
     };
     const headers = headersFor(session.id);
-    if (MRTR_METHODS.has(method)) return this.call(owner, session, message, opts);
-    const { reply } = await memberExchange(entry, backend, message, headers, opts);
-    // The member forgot the session (it restarted): the next request opens a new one.
-    if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name, session);
+    let reply: MemberReply;
+    if (MRTR_METHODS.has(method)) reply = await this.call(owner, session, message, opts);
+    else {
+      ({ reply } = await memberExchange(entry, backend, message, headers, opts));
+      // The member forgot the session (it restarted): the next request opens a new one.
+      if ('error' in reply && /session/i.test(reply.error.message)) this.end(owner, entry.name, session);
+    }
+    // A session the member (or the gateway's own binding, past its idle timeout) does not know: the
+    // request was not served, so it is sent once more, in a new session.
+    if (!retried && isSessionNotFound(reply)) {
+      this.end(owner, entry.name, session);
+      return this.request(owner, entry, backend, method, params, opts, true);
+    }
     return reply;
   }
 

@@ -88,7 +88,7 @@ export class SignInElicitation {
    */
   observe(turn: SignInTurn, res: Response): Response {
     const named = turn.request.headers.get('mcp-method');
-    if (named === null || !SHAREABLE_METHODS.has(named)) return res;
+    if (named === null || !SHAREABLE_METHODS.has(named) || hasQuery(turn.request)) return res;
     const { era, message } = parseTurn(turn.request, turn.body);
     if (era !== 'modern' || message?.method !== named) return res;
     return this.shared.watch(res, PublicAnswers.keyOf(named, message.params)!, message.id);
@@ -120,7 +120,7 @@ export class SignInElicitation {
     const { era, message } = parseTurn(turn.request, turn.body);
     if (era !== 'modern') return urlElicitationRequired(err, message?.id);
     // Nothing to ask the client on (SEP-2322): what the gateway knows, or the page named in an error.
-    if (!message || !MRTR_METHODS.has(message.method)) return this.unasked(err, message);
+    if (!message || !MRTR_METHODS.has(message.method)) return this.unasked(err, message, turn.request);
     if (turn.answered === 'decline') {
       return refusal(
         `you declined to connect your account at service "${err.service}", which this request needs (connect it at ${err.connectUrl})`,
@@ -141,12 +141,13 @@ export class SignInElicitation {
 
   /**
    * A 2026-07-28 request of a user who must connect, on which no input may be asked: the
-   * upstream's public answer to it when one was seen; a `server/discover` else gets a stand-in;
-   * anything else is refused naming the page.
+   * upstream's public answer to it when one was seen (never for a URL with a query, which the
+   * upstream gets too and may answer by: the key has no room for it); a `server/discover` else gets
+   * a stand-in; anything else is refused naming the page.
    */
-  private unasked(err: SignInNeeded, message: RpcRequest | undefined): Response {
+  private unasked(err: SignInNeeded, message: RpcRequest | undefined, request: Request): Response {
     if (!message) return refusal(err.message, undefined);
-    const key = PublicAnswers.keyOf(message.method, message.params);
+    const key = hasQuery(request) ? undefined : PublicAnswers.keyOf(message.method, message.params);
     const kept = key === undefined ? undefined : this.shared.get(key);
     if (kept) return resultResponse(message.id, kept);
     if (message.method === 'server/discover') return resultResponse(message.id, standInDiscover(err.service));
@@ -212,6 +213,12 @@ function refusal(message: string, id: string | number | undefined): Response {
   const refused = new GatewayError(id === undefined ? 403 : 200, JsonRpcCode.InvalidRequest, message);
   return refused.toResponse(id ?? null);
 }
+
+/**
+ * Whether `request`'s URL has a query. The upstream gets it as sent and may answer by it, so an
+ * answer to such a URL is neither kept for others nor given in place of the upstream's.
+ */
+const hasQuery = (request: Request) => request.url.includes('?');
 
 /** The body's JSON, its JSON-RPC request and the wire it speaks. */
 function parseTurn(

@@ -15,6 +15,8 @@ export interface LegacyServer {
   ended: string[];
   /** `GET` streams the sessions opened. */
   gets: number;
+  /** Forgets every open session, as a restarted server would: each is then `404` "Session not found". */
+  forget(): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ export interface LegacyServer {
 export async function legacyMcpServer(setup: (mcp: McpServer) => void): Promise<LegacyServer> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const state = { opened: [] as string[], ended: [] as string[], gets: 0 };
+  const forgotten = new Set<string>();
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -45,6 +48,13 @@ export async function legacyMcpServer(setup: (mcp: McpServer) => void): Promise<
       await mcp.connect(transport);
       t = transport;
     }
+    if (sid && forgotten.has(sid)) {
+      const error = { code: -32001, message: 'Session not found' };
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: null, error }));
+      return;
+    }
     if (!t) {
       const error = { code: -32000, message: 'Bad Request: No valid session ID provided' };
       res
@@ -62,6 +72,10 @@ export async function legacyMcpServer(setup: (mcp: McpServer) => void): Promise<
     ended: state.ended,
     get gets() {
       return state.gets;
+    },
+    forget: () => {
+      for (const id of transports.keys()) forgotten.add(id);
+      transports.clear();
     },
     close: () => server.close(),
   };
