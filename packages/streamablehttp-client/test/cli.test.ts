@@ -9,6 +9,7 @@ import { cli, stdinPipe } from './helpers/cli.js';
 import { startMcpServer } from './helpers/mcp-server.js';
 import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 import { followAuthorizationUrl } from './helpers/flow.js';
+import { startAuth2026Server } from './helpers/auth-2026-server.js';
 import { startFakeServer, json, html, challenge401, goodPrm, type Route } from './helpers/fake-as.js';
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -423,6 +424,38 @@ describe('CLI login, status, logout (MCP SDK OAuth server)', () => {
     expect(r.stdout).toContain('echo');
     expect(r.pages).toHaveLength(1);
     expect(await storedFiles()).toHaveLength(1);
+  });
+
+  it('--oauth2 with --request-timeout 1: a sign-in that takes longer than the deadline does not count against it (server/discover, then a 2026-07-28 request)', async () => {
+    const { setTimeout: delay } = await import('node:timers/promises');
+    /** Like {@link cliWithBrowser}, but the user takes 1.5 s to sign in. */
+    const slowSignIn = (args: string[]) =>
+      cli([...args, '--oauth2', '--no-browser', '--request-timeout', '1'], {
+        env: env(),
+        onStderr: (t) => {
+          const m = /To sign in, open: (\S+)/.exec(t);
+          if (m) void delay(1500).then(() => followAuthorizationUrl(m[1]!));
+        },
+      });
+    const sdk = await startSdkOAuthServer();
+    closers.push(() => sdk.close());
+    const probed = await slowSignIn(['tools', 'list', '--url', sdk.mcpUrl]);
+    expect(probed.code, probed.stderr).toBe(0);
+    expect(probed.stdout).toContain('echo');
+
+    const modern = await startAuth2026Server();
+    closers.push(() => modern.close());
+    const raw = await slowSignIn([
+      'raw',
+      '{"method":"tools/list"}',
+      '--json',
+      '--protocol',
+      '2026-07-28',
+      '--url',
+      modern.mcpUrl,
+    ]);
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(JSON.parse(raw.stdout)).toMatchObject({ result: {} });
   });
 
   it('callback port: a busy registered port falls back to a free one (new registration); a busy pinned --callback-port is a clear error', async () => {
