@@ -286,7 +286,12 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
   async function answeredWithError(
     error: string,
     description: string,
-    opts: { args?: (mcpUrl: string) => string[]; stdin?: PassThrough } = {},
+    opts: {
+      args?: (mcpUrl: string) => string[];
+      stdin?: PassThrough;
+      /** Ends `stdin` once stderr says this, instead of once the callback page was served. */
+      endWhen?: RegExp;
+    } = {},
   ) {
     const s = await startSdkOAuthServer();
     closers.push(() => s.close());
@@ -295,6 +300,7 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
       env: env(),
       ...(opts.stdin ? { stdin: opts.stdin } : {}),
       onStderr: (t) => {
+        if (opts.endWhen?.test(t)) opts.stdin?.end();
         const m = /To sign in, open: (\S+)/.exec(t);
         if (!m || page) return;
         const auth = new URL(m[1]!);
@@ -303,7 +309,7 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
         cb.searchParams.set('error_description', description);
         cb.searchParams.set('state', auth.searchParams.get('state')!);
         page = fetch(cb);
-        void page.finally(() => opts.stdin?.end());
+        if (!opts.endWhen) void page.finally(() => opts.stdin?.end());
       },
     });
     return { r, page: await page! };
@@ -359,6 +365,29 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
       },
     });
     expect(await storedFiles()).toEqual([]);
+  });
+
+  it('bridge mode: after a sign-in refused during the startup probe, a host notification is dropped without probing again (no second sign-in)', async () => {
+    const stdin = stdinPipe();
+    const cancelled = { method: 'notifications/cancelled', params: { requestId: 7, reason: 'gone' } };
+    stdin.write(JSON.stringify({ jsonrpc: '2.0', ...cancelled }) + '\n');
+    const { r } = await answeredWithError('access_denied', 'user said no', {
+      args: (url) => [
+        '--url',
+        url,
+        '--oauth2',
+        '--no-browser',
+        '--auth-timeout',
+        '5',
+        '--log-level',
+        'debug',
+      ],
+      stdin,
+      endWhen: /dropping a host/,
+    });
+    expect(r.stderr.match(/To sign in, open:/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/dropping a host notification: the server era is not known/);
+    expect(r.stdout).toBe('');
   });
 
   it('--auth-timeout: no callback in time → exit 3, nothing stored', async () => {
