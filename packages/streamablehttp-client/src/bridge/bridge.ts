@@ -26,7 +26,7 @@ import { MAX_MESSAGE_BYTES } from '../protocol/wire.js';
 import { parseErrorLine, readHostLine } from './host-input.js';
 import { isRequest, isResponse, keyOf, PendingAnswers, type PendingRequest } from './pending.js';
 import { StandaloneStream } from './standalone-stream.js';
-import { upstreamErrorOf } from './upstream-error.js';
+import { fromModernHost, upstreamErrorOf } from './upstream-error.js';
 import { streamEndOf, watchStreams } from './stream-watch.js';
 
 /** Options of {@link StdioBridge}. */
@@ -296,7 +296,7 @@ export class StdioBridge {
       const failure = told ?? (await this.decide());
       if (failure !== undefined) {
         if (this.closed) return;
-        const { error, cause } = upstreamErrorOf(failure, this.opts.url.href);
+        const { error, cause } = upstreamErrorOf(failure, this.opts.url.href, fromModernHost(m.params));
         this.log.error('upstream request failed', { method: m.method, error: cause.message });
         this.output.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, error }) + '\n');
         return;
