@@ -255,10 +255,11 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
     expect(await storedFiles()).toEqual([]);
   });
 
-  it('callback with a wrong iss: exit 3, possible mix-up, nothing stored', async () => {
+  /** A login whose callback carries `iss` (and the right state, a made-up code). */
+  async function loginWithIss(iss: string) {
     const s = await startSdkOAuthServer();
     closers.push(() => s.close());
-    const r = await cli(['login', '--url', s.mcpUrl, '--no-browser'], {
+    return cli(['login', '--url', s.mcpUrl, '--no-browser'], {
       env: env(),
       onStderr: (t) => {
         const m = /To sign in, open: (\S+)/.exec(t);
@@ -267,14 +268,26 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
         const cb = new URL(auth.searchParams.get('redirect_uri')!);
         cb.searchParams.set('code', 'c');
         cb.searchParams.set('state', auth.searchParams.get('state')!);
-        cb.searchParams.set('iss', 'https://evil.example/');
+        cb.searchParams.set('iss', iss);
         void fetch(cb).catch(() => undefined);
       },
     });
+  }
+
+  it('callback with a wrong iss: exit 3, possible mix-up, nothing stored', async () => {
+    const r = await loginWithIss('https://evil.example/');
     expect(r.code).toBe(EXIT_CODES.auth);
     expect(r.stderr).toMatch(
       /the authorization response came from the wrong issuer \(iss "https:\/\/evil\.example\/", expected "http:\/\/127\.0\.0\.1:\d+\/"\)/,
     );
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('callback with a wrong iss carrying a bidi override and a C1 control: each shown as ? on stderr', async () => {
+    const r = await loginWithIss('https://evil.example/\u202egro.elpmaxe\u009b2J');
+    expect(r.code).toBe(EXIT_CODES.auth);
+    expect(r.stderr).toContain('(iss "https://evil.example/?gro.elpmaxe?2J", expected "http://127.0.0.1:');
+    for (const c of ['\u202e', '\u009b']) expect(r.stderr).not.toContain(c);
     expect(await storedFiles()).toEqual([]);
   });
 
