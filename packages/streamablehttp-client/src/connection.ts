@@ -117,7 +117,8 @@ async function open(target: URL, opts: OpenConnectionOptions, cache: EraCache): 
  * A 2026-07-28 connection: each request's whole answer (its `input_required`
  * rounds and the `tools/list` read for its headers included) must arrive
  * within `ms`, as on the 2025 path; an answer stream that stays open without
- * the answer is given up then.
+ * the answer is given up then. An OAuth sign-in during the request is not
+ * timed (the auth fetch stops the clock while it waits for credentials).
  */
 function modernConnection(client: ModernClient, ms: number): McpConnection {
   const timed = <T>(method: string, run: (signal: AbortSignal) => Promise<T>) =>

@@ -15,8 +15,12 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((c) => c()));
 });
 
-function bridge(url: string) {
-  const b = runBridge({ url: new URL(url), eraCache: new EraCache() });
+function bridge(url: string, requestTimeoutMs?: number) {
+  const b = runBridge({
+    url: new URL(url),
+    eraCache: new EraCache(),
+    ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
+  });
   closers.push(() => b.stop());
   return b;
 }
@@ -85,6 +89,35 @@ describe('local errors are marked as such', () => {
     expect(answer.error).toMatchObject({
       code: -32603,
       data: { source: 'mcp-streamablehttp-client', reason: 'unknown_result_type', resultType: 'task' },
+    });
+  });
+
+  it("the bridge's own failure (a request deadline, a network failure): -32000 for a 2025 host as before; -32603 marked as local for a 2026 host", async () => {
+    const l = await listen(async (req) => {
+      const m = (await req.json()) as { id: number; method: string };
+      const discovered = { supportedVersions: ['2026-07-28'], capabilities: { tools: {} } };
+      if (m.method === 'server/discover')
+        return Response.json({ jsonrpc: '2.0', id: m.id, result: discovered });
+      // Everything else: never answered (until the bridge gives up).
+      await new Promise((r) => req.signal.addEventListener('abort', r));
+      return new Response(null, { status: 504 });
+    });
+    closers.push(() => l.close());
+    const b = bridge(l.url, 1000);
+    await b.request(0, 'initialize', HOST_INIT);
+    const legacyHost = await b.request(2, 'tools/list');
+    expect(legacyHost.error).toMatchObject({ code: -32000, data: { kind: 'network', code: 'timeout' } });
+    const modernHost = await b.request(3, 'tools/list', { _meta: ENVELOPE });
+    expect(modernHost.error).toEqual({
+      code: -32603,
+      message: expect.stringContaining('(request deadline; see --request-timeout)'),
+      data: { source: 'mcp-streamablehttp-client', reason: 'timeout', kind: 'network' },
+    });
+    await l.close();
+    const unreachable = await b.request(4, 'tools/list', { _meta: ENVELOPE });
+    expect(unreachable.error).toMatchObject({
+      code: -32603,
+      data: { source: 'mcp-streamablehttp-client', reason: 'unreachable', kind: 'network' },
     });
   });
 });

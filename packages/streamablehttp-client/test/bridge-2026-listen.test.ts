@@ -8,6 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@mcp-gateway/testkit';
 import { EraCache } from '../src/index.js';
+import { silentLogger } from '../src/log.js';
+import { LISTEN_RETRY_MS } from '../src/bridge/listen-loop.js';
 import { HOST_INIT, runBridge, type BridgeRun } from './helpers/bridge-run.js';
 import { startModernServer, type ModernServer } from './helpers/modern-server.js';
 
@@ -16,11 +18,19 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((c) => c()));
 });
 
+/** Log lines the bridge wrote, by message. */
+let logged: string[] = [];
+const logger = {
+  ...silentLogger,
+  warn: (msg: string) => void logged.push(msg),
+};
+
 async function bridged(before: (s: ModernServer) => void = () => undefined) {
+  logged = [];
   const s = await startModernServer();
   closers.push(() => s.close());
   before(s);
-  const b = runBridge({ url: new URL(s.mcpUrl), eraCache: new EraCache() });
+  const b = runBridge({ url: new URL(s.mcpUrl), eraCache: new EraCache(), logger });
   closers.push(() => b.stop());
   await b.request(0, 'initialize', HOST_INIT);
   b.send({ method: 'notifications/initialized' });
@@ -64,5 +74,26 @@ describe('bridge: subscriptions/listen', () => {
       expect(gap).toBeGreaterThanOrEqual(900);
       expect(gap).toBeLessThan(2500);
     }
+  });
+
+  it.each(['unauthorized', 'forbidden'] as const)(
+    'a %s refusal without a JSON-RPC answer (an auth failure, a 4xx) stops listening: not asked again',
+    async (plan) => {
+      const { s } = await bridged((s) => s.nextListens(plan));
+      await waitFor(() => logged.some((m) => m.startsWith('subscriptions/listen')), {
+        timeoutMs: 10_000,
+        message: 'not refused',
+      });
+      // Past the first retry delay: a loop that goes on would have listened again by now.
+      await new Promise((r) => setTimeout(r, LISTEN_RETRY_MS.first + 500));
+      expect(listens(s)).toHaveLength(1);
+      expect(logged).toContain('subscriptions/listen refused; no change notifications');
+    },
+  );
+
+  it('a thrown 502 (an HTML page from a proxy) is still retried', async () => {
+    const { s, b } = await bridged((s) => s.nextListens('bad-gateway'));
+    await changeReaches(s, b);
+    expect(listens(s)).toHaveLength(2);
   });
 });

@@ -9,6 +9,7 @@ import { cli, stdinPipe } from './helpers/cli.js';
 import { startMcpServer } from './helpers/mcp-server.js';
 import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 import { followAuthorizationUrl } from './helpers/flow.js';
+import { startAuth2026Server } from './helpers/auth-2026-server.js';
 import { startFakeServer, json, html, challenge401, goodPrm, type Route } from './helpers/fake-as.js';
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -254,10 +255,11 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
     expect(await storedFiles()).toEqual([]);
   });
 
-  it('callback with a wrong iss: exit 3, possible mix-up, nothing stored', async () => {
+  /** A login whose callback carries `iss` (and the right state, a made-up code). */
+  async function loginWithIss(iss: string) {
     const s = await startSdkOAuthServer();
     closers.push(() => s.close());
-    const r = await cli(['login', '--url', s.mcpUrl, '--no-browser'], {
+    return cli(['login', '--url', s.mcpUrl, '--no-browser'], {
       env: env(),
       onStderr: (t) => {
         const m = /To sign in, open: (\S+)/.exec(t);
@@ -266,14 +268,26 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
         const cb = new URL(auth.searchParams.get('redirect_uri')!);
         cb.searchParams.set('code', 'c');
         cb.searchParams.set('state', auth.searchParams.get('state')!);
-        cb.searchParams.set('iss', 'https://evil.example/');
+        cb.searchParams.set('iss', iss);
         void fetch(cb).catch(() => undefined);
       },
     });
+  }
+
+  it('callback with a wrong iss: exit 3, possible mix-up, nothing stored', async () => {
+    const r = await loginWithIss('https://evil.example/');
     expect(r.code).toBe(EXIT_CODES.auth);
     expect(r.stderr).toMatch(
       /the authorization response came from the wrong issuer \(iss "https:\/\/evil\.example\/", expected "http:\/\/127\.0\.0\.1:\d+\/"\)/,
     );
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('callback with a wrong iss carrying a bidi override and a C1 control: each shown as ? on stderr', async () => {
+    const r = await loginWithIss('https://evil.example/\u202egro.elpmaxe\u009b2J');
+    expect(r.code).toBe(EXIT_CODES.auth);
+    expect(r.stderr).toContain('(iss "https://evil.example/?gro.elpmaxe?2J", expected "http://127.0.0.1:');
+    for (const c of ['\u202e', '\u009b']) expect(r.stderr).not.toContain(c);
     expect(await storedFiles()).toEqual([]);
   });
 
@@ -285,7 +299,12 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
   async function answeredWithError(
     error: string,
     description: string,
-    opts: { args?: (mcpUrl: string) => string[]; stdin?: PassThrough } = {},
+    opts: {
+      args?: (mcpUrl: string) => string[];
+      stdin?: PassThrough;
+      /** Ends `stdin` once stderr says this, instead of once the callback page was served. */
+      endWhen?: RegExp;
+    } = {},
   ) {
     const s = await startSdkOAuthServer();
     closers.push(() => s.close());
@@ -294,6 +313,7 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
       env: env(),
       ...(opts.stdin ? { stdin: opts.stdin } : {}),
       onStderr: (t) => {
+        if (opts.endWhen?.test(t)) opts.stdin?.end();
         const m = /To sign in, open: (\S+)/.exec(t);
         if (!m || page) return;
         const auth = new URL(m[1]!);
@@ -302,7 +322,7 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
         cb.searchParams.set('error_description', description);
         cb.searchParams.set('state', auth.searchParams.get('state')!);
         page = fetch(cb);
-        void page.finally(() => opts.stdin?.end());
+        if (!opts.endWhen) void page.finally(() => opts.stdin?.end());
       },
     });
     return { r, page: await page! };
@@ -358,6 +378,29 @@ describe('CLI bad input: clear messages, distinct exit codes, nothing stored', (
       },
     });
     expect(await storedFiles()).toEqual([]);
+  });
+
+  it('bridge mode: after a sign-in refused during the startup probe, a host notification is dropped without probing again (no second sign-in)', async () => {
+    const stdin = stdinPipe();
+    const cancelled = { method: 'notifications/cancelled', params: { requestId: 7, reason: 'gone' } };
+    stdin.write(JSON.stringify({ jsonrpc: '2.0', ...cancelled }) + '\n');
+    const { r } = await answeredWithError('access_denied', 'user said no', {
+      args: (url) => [
+        '--url',
+        url,
+        '--oauth2',
+        '--no-browser',
+        '--auth-timeout',
+        '5',
+        '--log-level',
+        'debug',
+      ],
+      stdin,
+      endWhen: /dropping a host/,
+    });
+    expect(r.stderr.match(/To sign in, open:/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/dropping a host notification: the server era is not known/);
+    expect(r.stdout).toBe('');
   });
 
   it('--auth-timeout: no callback in time → exit 3, nothing stored', async () => {
@@ -423,6 +466,38 @@ describe('CLI login, status, logout (MCP SDK OAuth server)', () => {
     expect(r.stdout).toContain('echo');
     expect(r.pages).toHaveLength(1);
     expect(await storedFiles()).toHaveLength(1);
+  });
+
+  it('--oauth2 with --request-timeout 1: a sign-in that takes longer than the deadline does not count against it (server/discover, then a 2026-07-28 request)', async () => {
+    const { setTimeout: delay } = await import('node:timers/promises');
+    /** Like {@link cliWithBrowser}, but the user takes 1.5 s to sign in. */
+    const slowSignIn = (args: string[]) =>
+      cli([...args, '--oauth2', '--no-browser', '--request-timeout', '1'], {
+        env: env(),
+        onStderr: (t) => {
+          const m = /To sign in, open: (\S+)/.exec(t);
+          if (m) void delay(1500).then(() => followAuthorizationUrl(m[1]!));
+        },
+      });
+    const sdk = await startSdkOAuthServer();
+    closers.push(() => sdk.close());
+    const probed = await slowSignIn(['tools', 'list', '--url', sdk.mcpUrl]);
+    expect(probed.code, probed.stderr).toBe(0);
+    expect(probed.stdout).toContain('echo');
+
+    const modern = await startAuth2026Server();
+    closers.push(() => modern.close());
+    const raw = await slowSignIn([
+      'raw',
+      '{"method":"tools/list"}',
+      '--json',
+      '--protocol',
+      '2026-07-28',
+      '--url',
+      modern.mcpUrl,
+    ]);
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(JSON.parse(raw.stdout)).toMatchObject({ result: {} });
   });
 
   it('callback port: a busy registered port falls back to a free one (new registration); a busy pinned --callback-port is a clear error', async () => {

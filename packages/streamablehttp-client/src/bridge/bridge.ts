@@ -26,7 +26,7 @@ import { MAX_MESSAGE_BYTES } from '../protocol/wire.js';
 import { parseErrorLine, readHostLine } from './host-input.js';
 import { isRequest, isResponse, keyOf, PendingAnswers, type PendingRequest } from './pending.js';
 import { StandaloneStream } from './standalone-stream.js';
-import { upstreamErrorOf } from './upstream-error.js';
+import { fromModernHost, upstreamErrorOf } from './upstream-error.js';
 import { streamEndOf, watchStreams } from './stream-watch.js';
 
 /** Options of {@link StdioBridge}. */
@@ -277,23 +277,28 @@ export class StdioBridge {
   }
 
   /**
-   * A host message while the era is unknown: probes again; when the probe
-   * still cannot tell, a request is answered with its error (nothing is
-   * remembered, the next message probes again) and a notification dropped.
+   * A host message while the era is unknown: a request probes again; when the
+   * probe still cannot tell, it is answered with its error (nothing is
+   * remembered, the next request probes again). A notification (or a stray
+   * response) is dropped without probing: it could start a sign-in only to
+   * be dropped anyway.
    */
   private async decideFor(m: JSONRPCMessage): Promise<void> {
     if (!this.decided) {
-      const told = isRequest(m) ? this.startupAuthFailure : undefined;
+      if (!isRequest(m)) {
+        this.log.debug('dropping a host notification: the server era is not known', {
+          method: 'method' in m ? m.method : undefined,
+        });
+        return;
+      }
+      const told = this.startupAuthFailure;
       if (told) this.startupAuthFailure = undefined;
       const failure = told ?? (await this.decide());
       if (failure !== undefined) {
         if (this.closed) return;
-        const { error, cause } = upstreamErrorOf(failure, this.opts.url.href);
-        if (isRequest(m)) {
-          this.log.error('upstream request failed', { method: m.method, error: cause.message });
-          this.output.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, error }) + '\n');
-        } else
-          this.log.debug('dropping a host message: the server era is not known', { error: cause.message });
+        const { error, cause } = upstreamErrorOf(failure, this.opts.url.href, fromModernHost(m.params));
+        this.log.error('upstream request failed', { method: m.method, error: cause.message });
+        this.output.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, error }) + '\n');
         return;
       }
     }

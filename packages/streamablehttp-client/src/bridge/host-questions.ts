@@ -78,11 +78,6 @@ export class HostQuestions {
     }
   }
 
-  /** Withdraws every open question (the bridge is closing). */
-  withdrawEverything(reason: string): void {
-    for (const key of [...this.open.keys()]) this.withdraw(JSON.parse(key) as string, reason);
-  }
-
   private ask(r: InputRequest, ids: string[]): Promise<unknown> {
     const id = `${INPUT_ID_PREFIX}${++this.count}`;
     const key = JSON.stringify(id);

@@ -5,6 +5,7 @@
  * tears it down.
  */
 import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error-codes';
+import { ServerError, type ClientError } from '../errors.js';
 import { toClientError } from '../http/mcp-errors.js';
 import type { Logger } from '../log.js';
 import type { ModernClient } from '../protocol/client.js';
@@ -22,6 +23,18 @@ function transient(answer: RpcAnswer): boolean {
   return (
     answer.status >= 500 || answer.status === 429 || answer.error?.code === JSONRPC_ERROR_CODES.InternalError
   );
+}
+
+/**
+ * A failure not worth asking again: authorization refused (an
+ * `AuthError`: asking again could only start another sign-in), an HTTP
+ * 4xx other than 429, or an endpoint that is not MCP. Network failures, HTTP
+ * 5xx and 429 are retried.
+ */
+function permanent(err: ClientError): boolean {
+  if (err.kind === 'auth' || err.kind === 'usage' || err.code === 'not_mcp') return true;
+  const status = err instanceof ServerError ? err.status : undefined;
+  return status !== undefined && status >= 400 && status < 500 && status !== 429;
 }
 
 /**
@@ -62,8 +75,14 @@ export async function keepListening(
       }
     } catch (err) {
       if (signal.aborted) return;
-      if (!attempt.signal.aborted)
-        log.warn('subscriptions/listen failed', { error: toClientError(err, client.url.href).message });
+      if (!attempt.signal.aborted) {
+        const failure = toClientError(err, client.url.href);
+        if (permanent(failure)) {
+          log.warn('subscriptions/listen refused; no change notifications', { error: failure.message });
+          return;
+        }
+        log.warn('subscriptions/listen failed; trying again', { error: failure.message });
+      }
     } finally {
       signal.removeEventListener('abort', stop);
     }

@@ -14,14 +14,13 @@ import {
   allowsModern,
   CAPABILITY_OF_INPUT,
   legacyVersionFor,
-  META_KEYS,
   MODERN_VERSION,
   type ProtocolPreference,
 } from '../protocol/versions.js';
 import type { Id, RpcAnswer } from '../protocol/wire.js';
 import { HostQuestions } from './host-questions.js';
 import { keepListening } from './listen-loop.js';
-import { upstreamErrorOf } from './upstream-error.js';
+import { fromModernHost, upstreamErrorOf } from './upstream-error.js';
 
 /** A JSON-RPC message from the host, already validated. */
 type HostMessage = {
@@ -109,10 +108,9 @@ export class ModernBridge {
     const key = JSON.stringify(id);
     const abort = new AbortController();
     this.inflight.set(key, abort);
+    // A 2026-07-28 host sends its own envelope and answers input_required itself.
+    const asIs = fromModernHost(params);
     try {
-      // A 2026-07-28 host sends its own envelope and answers input_required itself.
-      const asIs =
-        (params._meta as Record<string, unknown> | undefined)?.[META_KEYS.protocolVersion] !== undefined;
       const answer = await this.client.call(method, params, {
         signal: abort.signal,
         onNotification: (n) => this.write(n),
@@ -121,7 +119,7 @@ export class ModernBridge {
       this.reply(id, asIs ? answer : forLegacyHost(method, answer));
     } catch (err) {
       if (abort.signal.aborted) return; // cancelled by the host: no answer (MCP cancellation)
-      const { error, cause } = upstreamErrorOf(err, this.client.url.href);
+      const { error, cause } = upstreamErrorOf(err, this.client.url.href, asIs);
       this.log.error('upstream request failed', { method, error: cause.message, errorCode: cause.code });
       this.write({ jsonrpc: '2.0', id, error });
     } finally {

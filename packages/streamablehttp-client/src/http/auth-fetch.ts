@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { parseBearerChallenge } from '../oauth/challenge.js';
 import { dpopResourceRequest } from '../oauth/dpop.js';
 import type { OAuthSession } from '../oauth/session.js';
-import { isDeadlineAware, markDeadlineAware } from './deadline.js';
+import { isDeadlineAware, markDeadlineAware, untimed } from './deadline.js';
 import type { FetchLike } from './fetch.js';
 
 /** How requests to the MCP server are authorized. */
@@ -33,11 +33,13 @@ export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
   const fixedAuthorization = Object.keys(extra).some((k) => k.toLowerCase() === 'authorization');
   const session = fixedAuthorization ? undefined : opts.session;
   const authFetch: FetchLike = async (input, init = {}) => {
+    // Waiting for credentials (a sign-in above all) is not timed by the request's whole-answer deadline.
+    const credentials = <T>(get: () => Promise<T>) => untimed(init.signal, get);
     const headers = new Headers(init.headers);
     for (const [k, v] of Object.entries(extra)) headers.set(k, v);
     let token = fixedAuthorization
       ? undefined
-      : (opts.token ?? (session ? await session.accessToken() : undefined));
+      : (opts.token ?? (session ? await credentials(() => session.accessToken()) : undefined));
     const send = async () => {
       const dpop = token && session ? await session.dpopFor(token) : undefined;
       if (dpop) return dpopResourceRequest(dpop, token!, input, { ...init, headers }, base);
@@ -61,7 +63,7 @@ export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
       opts.logger?.debug('401 from server; asking the OAuth session for a token', {
         error: challenge?.error,
       });
-      token = await session.handleUnauthorized(token, challenge);
+      token = await credentials(() => session.handleUnauthorized(token, challenge));
       response = await send();
       if (response.status === 401) {
         const again = await parseBearerChallenge(response);
@@ -83,7 +85,7 @@ export function createAuthFetch(opts: AuthFetchOptions = {}): FetchLike {
             `${url} needs more scopes (${challenge.scope ?? 'unnamed'}) than the token has`,
           );
         }
-        token = await session.handleInsufficientScope(token, challenge);
+        token = await credentials(() => session.handleInsufficientScope(token, challenge));
         response = await send();
         if (response.status === 403) {
           await response.body?.cancel().catch(() => {});

@@ -120,11 +120,37 @@ export function requestDeadline(f: FetchLike, ms: () => number): FetchLike {
   return (input, init = {}) => timed(input, { ...init, [REQUEST_DEADLINE]: ms() } as RequestInit);
 }
 
+/** The whole-request clock behind a signal made by {@link withinDeadline}. */
+interface PausableClock {
+  pause(): void;
+  resume(): void;
+}
+
+const clocks = new WeakMap<AbortSignal, PausableClock>();
+
+/**
+ * Runs `wait` with the whole-request deadline of `signal` (one made by
+ * {@link withinDeadline}) stopped meanwhile, for time the request spends
+ * waiting for credentials (an OAuth sign-in, governed by its own timeout):
+ * the clock goes on with what was left once `wait` settles. Any other signal
+ * (or none) is left as it is.
+ */
+export async function untimed<T>(signal: AbortSignal | null | undefined, wait: () => Promise<T>): Promise<T> {
+  const clock = signal ? clocks.get(signal) : undefined;
+  clock?.pause();
+  try {
+    return await wait();
+  } finally {
+    clock?.resume();
+  }
+}
+
 /**
  * Runs `run` with a signal that aborts after `ms` with a {@link DeadlineError}
  * saying `what` did not come, for a whole answer that must arrive in time (an
  * MCP SDK request, which takes the signal). If `run` fails once the deadline
- * has passed, it fails with that error.
+ * has passed, it fails with that error. Time spent in {@link untimed} (an
+ * OAuth sign-in under the fetch that gets the signal) does not count.
  */
 export async function withinDeadline<T>(
   url: string,
@@ -133,13 +159,33 @@ export async function withinDeadline<T>(
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(new DeadlineError(url, ms, what)), ms);
+  let left = ms;
+  let started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let paused = 0;
+  const start = () => {
+    started = Date.now();
+    timer = setTimeout(() => abort.abort(new DeadlineError(url, ms, what)), left);
+  };
+  clocks.set(abort.signal, {
+    pause() {
+      if (paused++ > 0 || abort.signal.aborted) return;
+      clearTimeout(timer);
+      left = Math.max(0, left - (Date.now() - started));
+    },
+    resume() {
+      if (--paused > 0 || abort.signal.aborted) return;
+      start();
+    },
+  });
+  start();
   try {
     return await run(abort.signal);
   } catch (err) {
     if (abort.signal.aborted) throw abort.signal.reason;
     throw err;
   } finally {
+    paused = Infinity; // a late resume starts nothing
     clearTimeout(timer);
   }
 }

@@ -25,7 +25,7 @@ export function checkIssuerIdentification(as: AuthorizationServerMetadata, callb
   if (iss !== as.issuer) {
     throw new AuthError(
       'iss_mismatch',
-      `the authorization response came from the wrong issuer (iss ${JSON.stringify(iss)}, expected ${JSON.stringify(as.issuer)}): RFC 9207 §2.4 (MCP 2026-07-28) requires them to be identical; possible mix-up attack, nothing stored`,
+      `the authorization response came from the wrong issuer (iss "${serverText(iss)}", expected "${serverText(as.issuer)}"): RFC 9207 §2.4 (MCP 2026-07-28) requires them to be identical; possible mix-up attack, nothing stored`,
     );
   }
 }

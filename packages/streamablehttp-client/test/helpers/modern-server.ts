@@ -12,6 +12,12 @@ import { listen, type Listening } from '@mcp-gateway/testkit';
 const V = '2026-07-28';
 const META = 'io.modelcontextprotocol/';
 
+/**
+ * What the next `subscriptions/listen` gets: `fail` (503 with -32603), `end` (the stream ends after its
+ * acknowledgment), `unauthorized` (401, no challenge), `forbidden` (403 text), `bad-gateway` (502 HTML).
+ */
+export type ListenPlan = 'fail' | 'end' | 'unauthorized' | 'forbidden' | 'bad-gateway';
+
 export interface SeenRequest {
   method: string;
   id: unknown;
@@ -37,10 +43,9 @@ export interface ModernServer extends Listening {
   declareNoteHeader(): void;
   /**
    * What the next `subscriptions/listen` requests get, in order (then an open
-   * stream again): `fail` a 503 with -32603 (a restart), `end` the
-   * acknowledgment and then the end of the stream.
+   * stream again): see {@link ListenPlan}.
    */
-  nextListens(...plans: Array<'fail' | 'end'>): void;
+  nextListens(...plans: ListenPlan[]): void;
   /**
    * Tears every subscription down as a server shutting down may: a
    * `notifications/cancelled` naming the `subscriptions/listen` request, then
@@ -251,7 +256,7 @@ export async function startModernServer(): Promise<ModernServer> {
   const seen: SeenRequest[] = [];
   /** Open `subscriptions/listen` streams, with their request ids. */
   const listeners = new Map<ReadableStreamDefaultController<Uint8Array>, unknown>();
-  const listenPlans: Array<'fail' | 'end'> = [];
+  const listenPlans: ListenPlan[] = [];
   const enc = new TextEncoder();
   const state = { supported: [V], noteHeader: false };
   const handler = async (req: Request): Promise<Response> => {
@@ -290,6 +295,10 @@ export async function startModernServer(): Promise<ModernServer> {
       case 'subscriptions/listen': {
         const plan = listenPlans.shift();
         if (plan === 'fail') return rpcError(body.id, 503, -32603, 'restarting');
+        if (plan === 'unauthorized') return new Response('no', { status: 401 });
+        if (plan === 'forbidden') return new Response('forbidden', { status: 403 });
+        if (plan === 'bad-gateway')
+          return new Response('<h1>502</h1>', { status: 502, headers: { 'content-type': 'text/html' } });
         let mine: ReadableStreamDefaultController<Uint8Array> | undefined;
         const stream = new ReadableStream<Uint8Array>({
           start(c) {
@@ -338,7 +347,7 @@ export async function startModernServer(): Promise<ModernServer> {
         }
       }
     },
-    nextListens(...plans: Array<'fail' | 'end'>) {
+    nextListens(...plans: ListenPlan[]) {
       listenPlans.push(...plans);
     },
     endSubscriptions() {
