@@ -30,6 +30,9 @@ export interface UrlToOpen {
   message: string;
 }
 
+/** How long a URL elicitation's `requestState` is good for: opening a page may take a login and a consent. */
+export const URL_ELICITATION_TTL_MS = 15 * 60_000;
+
 /** What a {@link UrlElicitationStep} is made with. */
 export interface UrlElicitationStepOptions {
   /** HMAC key of its states (one per purpose and service or endpoint: `requestStateKeyFor`). */
@@ -38,8 +41,8 @@ export interface UrlElicitationStepOptions {
   statePrefix: string;
   /** The `inputRequests` key of the (first) page; more pages are `<inputKey>_2`, `<inputKey>_3`, … */
   inputKey: string;
-  /** How long a state is good for, in ms. */
-  ttlMs: number;
+  /** How long a state is good for, in ms (default {@link URL_ELICITATION_TTL_MS}). */
+  ttlMs?: number;
   /** The `serverInfo` the result names in its `_meta`. */
   serverInfo: { name: string; version: string };
   now?: () => number;
@@ -129,7 +132,7 @@ export class UrlElicitationStep {
       this.opts.statePrefix +
       this.codec.sign({
         u: sub,
-        exp: this.now() + this.opts.ttlMs,
+        exp: this.now() + (this.opts.ttlMs ?? URL_ELICITATION_TTL_MS),
         m: method,
         d: digestOf(params, NOT_DIGESTED),
         s: [],

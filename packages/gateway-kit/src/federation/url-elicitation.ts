@@ -25,9 +25,6 @@ const STATE_PREFIX = 'mcp-gateway-federated-url:';
 /** The `inputRequests` key of the first page (`url_elicitation_2`, … for more). */
 const INPUT_KEY = 'url_elicitation';
 
-/** How long such a `requestState` is good for: opening a page may take a login and a consent. */
-const STATE_TTL_MS = 15 * 60_000;
-
 /** Pages one answer asks for at most (a member's list beyond it is cut). */
 const MAX_PAGES = 8;
 
@@ -57,7 +54,6 @@ export class FederatedUrlElicitation {
       key,
       statePrefix: STATE_PREFIX,
       inputKey: INPUT_KEY,
-      ttlMs: STATE_TTL_MS,
       serverInfo: FEDERATED_SERVER_INFO,
       now,
     });

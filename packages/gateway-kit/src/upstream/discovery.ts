@@ -179,7 +179,7 @@ async function readJson(url: string, response: Response): Promise<unknown> {
 }
 
 /** Rethrows an address refusal of a metadata-named endpoint as an {@link UpstreamEndpointRefused} that says which. */
-export function refusedAs(field: string, url: string) {
+function refusedAs(field: string, url: string) {
   return (err: unknown): never => {
     if (err instanceof AddressRefusedError)
       throw new UpstreamEndpointRefused(endpointRefusal(field, url, err));

@@ -12,9 +12,6 @@ export const SIGN_IN_INPUT_KEY = 'upstream_sign_in';
 /** Marks a `requestState` the gateway issued (a sign-in step), not the upstream. */
 const STATE_PREFIX = 'mcp-gateway-sign-in:';
 
-/** How long a sign-in `requestState` is good for: connecting takes a login and a consent. */
-const STATE_TTL_MS = 15 * 60_000;
-
 type Params = Record<string, unknown>;
 
 /** What the answer names: the service, the page where the user connects it, and the error's text (`UpstreamSignInRequired`). */
@@ -74,7 +71,6 @@ export class SignInElicitation {
       key,
       statePrefix: STATE_PREFIX,
       inputKey: SIGN_IN_INPUT_KEY,
-      ttlMs: STATE_TTL_MS,
       serverInfo: { name: 'mcp-gateway', version: VERSION },
       now,
     });
