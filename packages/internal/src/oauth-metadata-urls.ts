@@ -7,6 +7,15 @@
  */
 
 /**
+ * The one spelling of an issuer identifier: scheme and host lower-cased and the default port
+ * dropped (as `URL` does), trailing slashes dropped. Issuers are compared as exact strings
+ * (RFC 8414 §3.3, RFC 9207), so a server publishes only this form.
+ */
+export function canonicalIssuer(url: URL): string {
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
  * RFC 9728 §3.1 well-known locations for `serverUrl`, most specific first:
  * the path-aware `/.well-known/oauth-protected-resource/<path>`, then the root.
  * (The `resource_metadata` of a 401 challenge, when there is one, comes before both.)

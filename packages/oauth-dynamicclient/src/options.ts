@@ -1,3 +1,4 @@
+import { canonicalIssuer } from '@mcp-gateway/internal/oauth-metadata-urls';
 import { z } from 'zod';
 import type { AuditListener } from './audit/events.js';
 import type { Clock } from './clock.js';
@@ -86,7 +87,7 @@ const issuerSchema = z.string().transform((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'must not have a query or fragment (RFC 8414 §2)' });
   }
   if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain userinfo' });
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  return canonicalIssuer(url);
 });
 
 const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { message: `must be a ${what}` });

@@ -1,3 +1,4 @@
+import { canonicalIssuer } from '@mcp-gateway/internal/oauth-metadata-urls';
 import { z } from 'zod';
 import { federatedEndpointSchema } from '../federation/config.js';
 import { DPOP_DEFAULTS, dpopSchema } from './dpop.js';
@@ -398,21 +399,11 @@ const configFields = z.strictObject({
     ),
 });
 
-/**
- * The issuer in the one spelling every published document uses: scheme and host lower-cased, the
- * default port and trailing slashes dropped (as the authorization server itself does). Clients
- * compare issuers as exact strings (RFC 8414 §3.3, RFC 9207), so `HTTPS://GW.example:443/` in the
- * config must not reach a protected-resource document while the metadata says `https://gw.example`.
- */
-function canonicalIssuer(issuer: string): string {
-  const url = new URL(issuer);
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-
 /** The config file's schema. Admins by default: the first-start local user, by id; nobody with GitHub or OIDC. */
 export const configSchema = configFields.superRefine(checkPolicyTargets).transform((c) => ({
   ...c,
-  issuer: canonicalIssuer(c.issuer),
+  // Published in the one spelling its authorization server uses (clients compare issuers exactly).
+  issuer: canonicalIssuer(new URL(c.issuer)),
   admins: c.admins ?? (c.idp.type === 'local' ? ['local:admin'] : []),
 }));
 

@@ -41,18 +41,9 @@ export function isLoopbackRedirect(url: URL): boolean {
  * a redirect to it is not known to stay on the machine, so it is not counted here.
  */
 export function isLoopbackIpRedirect(uri: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return false;
-  }
-  return (
-    url.protocol === 'http:' &&
-    (url.hostname === '127.0.0.1' || url.hostname === '[::1]') &&
-    !url.username &&
-    !url.password
-  );
+  if (!URL.canParse(uri)) return false;
+  const url = new URL(uri);
+  return isLoopbackRedirect(url) && url.hostname !== 'localhost' && !url.username && !url.password;
 }
 
 /**
