@@ -27,8 +27,8 @@ const promptly = <T>(p: Promise<T>) =>
   Promise.race([p, new Promise<'too late'>((resolve) => setTimeout(() => resolve('too late'), PROMPT_MS))]);
 
 /**
- * Opens the sign-in URL `cli` printed in Chromium and clicks Cancel on the identity
- * provider's consent page (the GitHub stub's "Authorize application"). Checks that the
+ * Opens the sign-in URL `cli` printed in Chromium, allows the app on the gateway's consent
+ * page and clicks Cancel on the identity provider's consent page (the GitHub stub's "Authorize application"). Checks that the
  * browser went straight to the CLI's loopback callback with `error`, the CLI's `state` and
  * our `iss`, and that the CLI's page says the sign-in failed with the OAuth error and that
  * the tab may be closed.
@@ -43,6 +43,10 @@ async function denyInChromium(s: Stack, cli: SpawnedCli): Promise<void> {
   try {
     const page = await context.newPage();
     await page.goto(url!);
+    // The gateway's own consent page comes first (a self-registered client, a third-party
+    // provider); the user allows the app there and refuses at GitHub.
+    expect(await page.textContent('#sign-in-next')).toMatch(/sign in with GitHub next/);
+    await Promise.all([page.waitForURL(`${s.github.url}/**`), page.click('#approve')]);
     expect(await page.textContent('h1')).toBe('Authorize application');
     await Promise.all([
       page.waitForURL(`${redirectUri}?**`, { timeout: PROMPT_MS }),

@@ -76,6 +76,13 @@ async function signIn(gw: Gateway, resource: string, scope: string): Promise<str
   const jar = new Jar();
   let res = await at(gw, `/authorize?${authorize}`);
   jar.take(res);
+  if (res.status === 303) {
+    // A self-registered app and a third-party provider: the consent page comes first.
+    const page = await gw.fetch(
+      new Request(new URL(res.headers.get('location')!, ISSUER), { headers: { cookie: jar.header } }),
+    );
+    res = await submitForm(gw, jar, await page.text(), { decision: 'approve' });
+  }
   const upstream = res.headers.get('location')!;
   expect(upstream.startsWith(ISSUER)).toBe(false); // to the OIDC provider
   const atProvider = await fetch(upstream, { redirect: 'manual' });

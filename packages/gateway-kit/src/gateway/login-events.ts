@@ -2,7 +2,8 @@ import type { IdentityProvider, UpstreamIdentity } from '@mcp-gateway/oauth-dyna
 
 /**
  * Wraps an identity provider so that `onLogin` hears of every successful
- * sign-in (the `login.succeeded` webhook and log line). Nothing else changes:
+ * sign-in (the `login.succeeded` webhook and log line). Nothing else changes
+ * (`thirdParty` and `displayName` pass through):
  * every `/callback` goes to the wrapped provider.
  */
 export function observeLogins(
@@ -11,6 +12,8 @@ export function observeLogins(
 ): IdentityProvider {
   return {
     id: inner.id,
+    ...(inner.thirdParty !== undefined ? { thirdParty: inner.thirdParty } : {}),
+    ...(inner.displayName !== undefined ? { displayName: inner.displayName } : {}),
     attach: (c) => inner.attach?.(c),
     routes: () => inner.routes?.() ?? [],
     begin: (input) => inner.begin(input),

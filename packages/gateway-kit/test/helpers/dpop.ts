@@ -109,7 +109,16 @@ export async function dpopTokens(
     scope: `mcp:${new URL(resource).pathname.split('/')[1]}`,
   }).toString();
   const jar = new Jar();
-  const upstream = jar.take(await fetch(authorize, { redirect: 'manual' })).headers.get('location')!;
+  let start = jar.take(await fetch(authorize, { redirect: 'manual' }));
+  if (start.status === 303) {
+    // A self-registered client and a third-party provider: the consent page comes first.
+    const page = await fetch(new URL(start.headers.get('location')!, base), {
+      redirect: 'manual',
+      headers: { cookie: jar.header },
+    });
+    start = await approve(base, jar, await page.text());
+  }
+  const upstream = start.headers.get('location')!;
   const callback = (await fetch(upstream, { redirect: 'manual' })).headers.get('location')!;
   let res = jar.take(await fetch(callback, { redirect: 'manual', headers: { cookie: jar.header } }));
   const next = res.headers.get('location');

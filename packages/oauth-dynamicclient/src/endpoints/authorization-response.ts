@@ -1,6 +1,6 @@
 import type { ServerContext } from '../context.js';
 import type { UpstreamIdentity } from '../idp/types.js';
-import type { PendingAuthorization } from './authorize.js';
+import type { PendingAuthorization } from './authorization-request.js';
 import { flowServices } from './flow-services.js';
 import { boundedGroups } from '../tokens/groups.js';
 

@@ -1,113 +1,15 @@
 import type { Client } from '../clients/records.js';
-import { isLoopbackIpRedirect, isLoopbackRedirect, redirectHost } from '../clients/redirect-uri.js';
+import { isLoopbackRedirect } from '../clients/redirect-uri.js';
 import type { Route, ServerContext } from '../context.js';
 import { OAuthError } from '../http/errors.js';
 import { canonicalResource } from '../resource/canonical.js';
-import { hashSecret } from '../secrets.js';
-import { isStoreUnavailable } from '../store/errors.js';
+import { requestError, type AuthorizationBeforeLogin } from './authorization-request.js';
+import { beginLogin, needsConsentBeforeLogin } from './begin-login.js';
+import { parkConsent } from './consent.js';
 import { flowServices } from './flow-services.js';
 import { withoutOfflineAccess } from '../grants/offline-access.js';
 
-/** An authorization request that passed every check, kept while the user signs in upstream. */
-export interface PendingAuthorization {
-  clientId: string;
-  redirectUri: string;
-  /** Whether `redirect_uri` was sent (then the token request must repeat it). */
-  redirectUriExplicit: boolean;
-  state?: string;
-  codeChallenge: string;
-  /** Configured resource (the tokens' audience). */
-  resource: string;
-  scopes: string[];
-  /** Hash of the browser-binding cookie value. */
-  binding: string;
-  /** The provider's private data (PKCE verifier, nonce). */
-  idpData: Record<string, string>;
-  /** RFC 9449 §10 `dpop_jkt`: the code may only be redeemed with a proof of this key. */
-  dpopJkt?: string;
-}
-
 const PKCE = /^[A-Za-z0-9\-._~]{43,128}$/;
-
-/** The client's redirect URI carrying an error (RFC 6749 §4.1.2.1 + RFC 9207 `iss`). */
-function errorRedirectUrl(
-  ctx: ServerContext,
-  redirectUri: string,
-  state: string | undefined,
-  error: string,
-  description: string,
-): string {
-  const url = new URL(redirectUri);
-  url.searchParams.set('error', error);
-  url.searchParams.set('error_description', description);
-  if (state !== undefined) url.searchParams.set('state', state);
-  url.searchParams.set('iss', ctx.issuer);
-  return url.href;
-}
-
-/** An error the client learns about through its redirect URI (RFC 6749 §4.1.2.1 + RFC 9207 `iss`). */
-export function redirectError(
-  ctx: ServerContext,
-  redirectUri: string,
-  state: string | undefined,
-  error: string,
-  description: string,
-): Response {
-  const location = errorRedirectUrl(ctx, redirectUri, state, error, description);
-  return new Response(null, { status: 302, headers: { location, 'cache-control': 'no-store' } });
-}
-
-/** Status of the error page per error code: the provider's faults are 5xx, a refused user 403. */
-const pageStatus: Record<string, number> = {
-  temporarily_unavailable: 503,
-  server_error: 502,
-  access_denied: 403,
-};
-
-/**
- * An error of an authorization request the user did not cause on this
- * server's pages: found by `/authorize`, or a sign-in that failed at
- * `/callback` (refused by the allow-list, failed or denied upstream, where an
- * existing session may answer without the user doing anything).
- *
- * - A static client's redirect URI was configured by the operator and is
- *   trusted: the browser goes back at once ({@link redirectError}).
- * - A self-registered (dynamic or CIMD) client whose redirect URI is a
- *   loopback IP literal (`http://127.0.0.1:port/…`, `http://[::1]:port/…`,
- *   RFC 8252 §7.3, a native app such as a CLI) is redirected at once too. The
- *   open-redirector threat of RFC 9700 §4.11.2 is a link on our origin that
- *   lands the user on a site the attacker controls (phishing); a loopback IP
- *   literal lands on the user's own machine, never leaves it (RFC 8252 §8.3),
- *   and an attacker could link there directly without us. RFC 9700 §4.11.2
- *   lets the authorization server decide which redirect URIs it trusts
- *   ("SHOULD only automatically redirect the user agent if it trusts the
- *   redirect URI"); without the redirect a CLI would never learn that the
- *   sign-in failed and would wait for its timeout. `localhost` is not counted
- *   ({@link isLoopbackIpRedirect}, RFC 8252 §8.3: a name may resolve elsewhere).
- * - Any other self-registered redirect URI may name any site: an automatic
- *   redirect would make this server an open redirector (RFC 9700 §4.11.2), so
- *   the error page is shown (`400`; `503`, `502` or `403` for
- *   `temporarily_unavailable`, `server_error` and `access_denied`), with a
- *   link the user may follow to give the client its error.
- *
- * Only a Deny on the consent page, which the user answered on this server,
- * redirects every client.
- */
-export function requestError(
-  ctx: ServerContext,
-  client: Client,
-  redirectUri: string,
-  state: string | undefined,
-  error: string,
-  description: string,
-): Response {
-  if (client.kind === 'static' || isLoopbackIpRedirect(redirectUri))
-    return redirectError(ctx, redirectUri, state, error, description);
-  return flowServices(ctx).pages.error(error, description, pageStatus[error] ?? 400, undefined, {
-    href: errorRedirectUrl(ctx, redirectUri, state, error, description),
-    host: redirectHost(redirectUri),
-  });
-}
 
 /**
  * Exact redirect-URI matching; for loopback redirects (RFC 8252 §7.3) the port
@@ -172,8 +74,11 @@ export function allowedScopes(client: Client, resourceScopes: string[]): string[
  * client with `error`, `state` and `iss`: a static client, or any client whose
  * redirect URI is a loopback IP literal, at once; any other dynamic or CIMD
  * client through a link on the error page ({@link requestError}).
- * A valid request is parked in the store under a random single-use upstream
- * `state` bound to this browser, and the browser goes to the identity provider.
+ * A valid request from a self-registered client goes first to the consent
+ * page when the identity provider is a third party and this browser has not
+ * approved the same request before ({@link needsConsentBeforeLogin}); else
+ * it is parked under a random single-use upstream `state` bound to this
+ * browser, and the browser goes to the identity provider ({@link beginLogin}).
  */
 export function authorizeRoutes(ctx: ServerContext): Route[] {
   const handler = async (request: Request, _ctx: ServerContext, { url }: { url: URL }): Promise<Response> => {
@@ -254,19 +159,7 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
     }
 
     const { binding, setCookie } = await flows.binding.ensure(request);
-    const upstreamState = ctx.ids.token(32);
-    let begun: { url: string; data: Record<string, string> };
-    try {
-      begun = await flows.idp.begin({ state: upstreamState });
-    } catch (err) {
-      if (isStoreUnavailable(err)) throw err;
-      ctx.log.warn('identity provider unavailable', {
-        provider: flows.idp.id,
-        errorMessage: err instanceof Error ? err.message : String(err),
-      });
-      return fail('temporarily_unavailable', 'the identity provider is unavailable');
-    }
-    const pending: PendingAuthorization = {
+    const authorization: AuthorizationBeforeLogin = {
       clientId: client.client_id,
       redirectUri,
       redirectUriExplicit: q.has('redirect_uri'),
@@ -276,17 +169,10 @@ export function authorizeRoutes(ctx: ServerContext): Route[] {
       resource: target.resource,
       scopes,
       binding,
-      idpData: begun.data,
     };
-    await ctx.store.set(
-      `flow:${await hashSecret(upstreamState)}`,
-      pending,
-      ctx.options.loginTtlSeconds * 1000,
-    );
-    return new Response(null, {
-      status: 302,
-      headers: { location: begun.url, 'cache-control': 'no-store', 'set-cookie': setCookie },
-    });
+    if (await needsConsentBeforeLogin(ctx, client, request, authorization))
+      return parkConsent(ctx, authorization, setCookie);
+    return beginLogin(ctx, client, authorization, [setCookie]);
   };
   return [
     { method: 'GET', path: `${ctx.issuerPath}/authorize`, handler, rateLimit: 'authorize', page: true },

@@ -5,7 +5,7 @@ import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { Grants } from '../tokens/grants.js';
 import { issueCodeAndRedirect } from './authorization-response.js';
-import { requestError, type PendingAuthorization } from './authorize.js';
+import { requestError, type PendingAuthorization } from './authorization-request.js';
 import { parkConsent, recordConsent, type PendingConsent } from './consent.js';
 import { flowServices } from './flow-services.js';
 
@@ -20,8 +20,8 @@ const loginErrors = {
  * `GET /callback`: where every identity provider returns the browser. Takes
  * the parked request by the upstream `state` (single use), checks that the
  * same browser started it, asks the provider for the identity, and then
- * either issues the code (consent remembered, or a first-party static client
- * with `skipConsent`) or parks the consent in the
+ * either issues the code (consent remembered, given before the sign-in, or a
+ * first-party static client with `skipConsent`) or parks the consent in the
  * flow state and redirects (303) to the reloadable `GET /consent?flow=…`.
  * A failed sign-in goes back at once to a static client and to a loopback IP
  * redirect URI (a native app on the user's machine), to any other client
@@ -88,8 +88,10 @@ export function callbackRoutes(ctx: ServerContext): Route[] {
     if (grant && Grants.covers(grant, pending.scopes, pending.resource)) {
       return issueCodeAndRedirect(ctx, pending, identity, grant.id);
     }
-    if (skipsConsent(client)) {
-      // First-party static client: consent is implied, but recorded and audited like any other.
+    if (pending.consented || skipsConsent(client)) {
+      // Approved on the consent page before the sign-in (a self-registered client and a
+      // third-party provider), or a first-party static client whose consent is implied:
+      // recorded and audited like any other.
       const implied = await recordConsent(ctx, pending, identity);
       return issueCodeAndRedirect(ctx, pending, identity, implied.id);
     }

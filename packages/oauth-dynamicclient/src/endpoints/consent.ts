@@ -9,12 +9,14 @@ import { hashSecret } from '../secrets.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import type { Grant } from '../tokens/grants.js';
 import { issueCodeAndRedirect } from './authorization-response.js';
-import { redirectError, type PendingAuthorization } from './authorize.js';
+import { redirectError, type PendingAuthorization } from './authorization-request.js';
+import { approvalOf, beginLogin } from './begin-login.js';
 import { flowServices } from './flow-services.js';
 
-/** A signed-in user looking at the consent page. */
+/** A user looking at the consent page: signed in, or about to sign in at a third party. */
 export interface PendingConsent extends Omit<PendingAuthorization, 'idpData'> {
-  identity: UpstreamIdentity;
+  /** The signed-in user; absent on the consent page before a third-party sign-in (`needsConsentBeforeLogin`). */
+  identity?: UpstreamIdentity;
 }
 
 /** The CSRF token of a consent form: HMAC over the consent id and the browser binding. */
@@ -26,6 +28,8 @@ async function csrfToken(ctx: ServerContext, consentId: string, binding: string)
 interface AnsweredConsent {
   binding: string;
   decision: 'approve' | 'deny';
+  /** Answered before the sign-in: an approval sent the browser on to the identity provider. */
+  beforeLogin?: true;
 }
 
 const pendingKey = (hash: string) => `consent:${hash}`;
@@ -108,13 +112,18 @@ async function renderConsent(
         : {}),
     },
     redirectHost: redirectHost(consent.redirectUri),
+    redirectUri: consent.redirectUri,
     scopes: consent.scopes,
     resource: consent.resource,
     ...(resourceName ? { resourceName } : {}),
-    user: {
-      login: consent.identity.login,
-      ...(consent.identity.name ? { name: consent.identity.name } : {}),
-    },
+    ...(consent.identity
+      ? {
+          user: {
+            login: consent.identity.login,
+            ...(consent.identity.name ? { name: consent.identity.name } : {}),
+          },
+        }
+      : { signInWith: flows.idp.displayName ?? flows.idp.id }),
     action: ctx.endpoint('/consent'),
     fields: { consent_id: consentId, csrf: await csrfToken(ctx, consentId, consent.binding) },
   });
@@ -141,9 +150,11 @@ async function showConsent(ctx: ServerContext, request: Request, url: URL): Prom
         notice: 'already_answered',
         heading: 'Already answered',
         message:
-          answered.decision === 'approve'
-            ? 'You already allowed this request; the application has been sent its answer.'
-            : 'You already denied this request; the application has been told.',
+          answered.decision === 'deny'
+            ? 'You already denied this request; the application has been told.'
+            : answered.beforeLogin
+              ? 'You already allowed this request and were sent on to sign in.'
+              : 'You already allowed this request; the application has been sent its answer.',
       });
     }
     return flows.pages.error('invalid_request', EXPIRED);
@@ -161,6 +172,30 @@ async function showConsent(ctx: ServerContext, request: Request, url: URL): Prom
   });
   if (!client) return flows.pages.error('invalid_client', 'This application is no longer registered.');
   return renderConsent(ctx, client, flowId, consent);
+}
+
+/**
+ * An approval on the consent page before a third-party sign-in: this browser
+ * remembers it (`ConsentMemory`), and the browser goes on to the
+ * identity provider with the request marked `consented`, so the callback
+ * issues the code for whoever signs in without asking again.
+ */
+async function approvedBeforeLogin(
+  ctx: ServerContext,
+  request: Request,
+  consent: PendingConsent,
+): Promise<Response> {
+  const flows = flowServices(ctx);
+  const client = await ctx.clients.get(consent.clientId).catch((err: unknown) => {
+    if (isStoreUnavailable(err)) throw err;
+    return undefined;
+  });
+  if (!client) return flows.pages.error('invalid_client', 'This application is no longer registered.');
+  const { identity: _none, ...authorization } = consent;
+  const remembered = await flows.consentMemory.remember(request, approvalOf(authorization));
+  // The flow record lives `loginTtlSeconds` from now: so must the cookie that proves the browser.
+  const renewed = await flows.binding.renew(request);
+  return beginLogin(ctx, client, { ...authorization, consented: true }, [renewed, remembered]);
 }
 
 /**
@@ -207,7 +242,11 @@ export function consentRoutes(ctx: ServerContext): Route[] {
       );
     }
     const decision = form.decision === 'approve' ? 'approve' : 'deny';
-    const answered: AnsweredConsent = { binding: consent.binding, decision };
+    const answered: AnsweredConsent = {
+      binding: consent.binding,
+      decision,
+      ...(consent.identity ? {} : { beforeLogin: true as const }),
+    };
     await ctx.store.set(answeredKey(hash), answered, ctx.options.loginTtlSeconds * 1000);
     if (decision !== 'approve') {
       return redirectError(
@@ -218,6 +257,7 @@ export function consentRoutes(ctx: ServerContext): Route[] {
         'the user denied the request',
       );
     }
+    if (!consent.identity) return approvedBeforeLogin(ctx, request, consent);
     const grant = await recordConsent(ctx, consent, consent.identity);
     return issueCodeAndRedirect(ctx, consent, consent.identity, grant.id);
   };

@@ -28,6 +28,11 @@ export const flowDefaults = {
   },
   /** How long a login (upstream state, consent page) may take, seconds. */
   loginTtlSeconds: 10 * minuteS,
+  /**
+   * How long a browser remembers a client it approved before signing in at a
+   * third-party identity provider, seconds (renewed by each approval).
+   */
+  rememberConsentSeconds: 30 * dayS,
   forwardAuth: {
     /** Add `X-Access-Token` with the bearer token to a successful `/verify` answer. */
     forwardToken: false,
@@ -149,6 +154,17 @@ export const flowOptionsShape = {
     .prefault({}),
   /** How long a login may take (upstream state and consent page lifetime), seconds. */
   loginTtlSeconds: z.number().int().min(60).max(3600).default(flowDefaults.loginTtlSeconds),
+  /**
+   * How long a browser remembers (signed cookie) each self-registered client it
+   * approved on the consent page shown before the redirect to a third-party
+   * identity provider (GitHub, OIDC), seconds; `0` asks every time. Default 30 days.
+   */
+  rememberConsentSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(400 * dayS)
+    .default(flowDefaults.rememberConsentSeconds),
   /** Restyle hook for the HTML pages. */
   pages: z
     .object({

@@ -1,6 +1,7 @@
 import { boundFamilies } from '../tokens/family-bound.js';
 import type { ServerContext } from '../context.js';
 import { BrowserBinding } from '../idp/browser-binding.js';
+import { ConsentMemory } from '../idp/consent-memory.js';
 import { githubIdentityProvider } from '../idp/github.js';
 import { localIdentityProvider } from '../idp/local.js';
 import { oidcIdentityProvider } from '../idp/oidc.js';
@@ -69,6 +70,8 @@ export interface FlowServices {
   idp: IdentityProvider;
   pages: Pages;
   binding: BrowserBinding;
+  /** The clients a browser approved before a third-party sign-in (a signed cookie). */
+  consentMemory: ConsentMemory;
   /** Revokes a grant: consent withdrawn, every token family under it revoked. */
   revokeGrant(grant: Grant, source: string): Promise<void>;
   /**
@@ -163,6 +166,7 @@ export function createFlowServices(ctx: ServerContext): FlowServices {
         : createIdentityProvider(idpOption);
   const pages = new Pages(o.pages);
   const binding = new BrowserBinding(store, ids, ctx.issuer, '/', o.loginTtlSeconds);
+  const consentMemory = new ConsentMemory(binding, ctx.issuer, o.rememberConsentSeconds);
 
   const services: FlowServices = {
     keys,
@@ -175,6 +179,7 @@ export function createFlowServices(ctx: ServerContext): FlowServices {
     idp,
     pages,
     binding,
+    consentMemory,
     async addFamily(grant, familyId) {
       await grants.addFamily(grant.id, familyId);
       const revoked = await boundFamilies(grants, refresh, grant.id, o.tokens.maxFamiliesPerGrant);

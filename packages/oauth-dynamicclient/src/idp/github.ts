@@ -135,6 +135,8 @@ export function githubIdentityProvider(options: GitHubIdentityProviderOptions): 
 
   return {
     id: 'github',
+    thirdParty: true,
+    displayName: 'GitHub',
     attach(ctx: IdpContext) {
       callbackUrl = ctx.callbackUrl;
     },

@@ -155,6 +155,8 @@ export function localIdentityProvider(options: LocalIdentityProviderOptions): Id
 
   return {
     id: 'local',
+    thirdParty: false,
+    displayName: 'this server',
     attach(c) {
       ctx = c;
       throttle = new LoginThrottle(c.store, c.clock, options.throttle);

@@ -116,6 +116,8 @@ export function oidcIdentityProvider(options: OidcIdentityProviderOptions): Iden
 
   return {
     id,
+    thirdParty: true,
+    displayName: new URL(options.issuer).host,
     attach(ctx: IdpContext) {
       callbackUrl = ctx.callbackUrl;
     },

@@ -83,6 +83,18 @@ export type ProviderRoute = RouteOf<never>;
 export interface IdentityProvider {
   /** Short id, also the prefix of `sub` (`github`, `oidc`, `local`). */
   readonly id: string;
+  /**
+   * Whether {@link begin} sends the browser to another server: a third-party
+   * authorization server this server signs in at with one static client id,
+   * whatever MCP client asked. Then a self-registered (dynamic or CIMD) client
+   * gets this server's consent page *before* that redirect, unless the browser
+   * approved the same request before (MCP security best practices, "Confused
+   * Deputy Problem"). Default `true`; the local provider, whose form this
+   * server serves itself, says `false`.
+   */
+  readonly thirdParty?: boolean;
+  /** Where the user signs in, as shown on the consent page before it (`GitHub`, an OIDC issuer's host). */
+  readonly displayName?: string;
   /** Called once when the server starts. */
   attach?(ctx: IdpContext): void;
   /** Routes the provider serves itself (the local login form). */

@@ -47,10 +47,19 @@ export interface ConsentPageModel {
   };
   /** Host (or scheme for private-use URIs) the browser will be sent to after approval. */
   redirectHost: string;
+  /** The whole redirect URI the answer (the authorization code) will be sent to. */
+  redirectUri?: string;
   scopes: string[];
   resource: string;
   resourceName?: string;
-  user: { login: string; name?: string };
+  /** The signed-in user; absent on the consent page shown before a third-party sign-in. */
+  user?: { login: string; name?: string };
+  /**
+   * Set (instead of {@link user}) on the consent page shown before the browser
+   * is sent to a third-party identity provider: where the user will sign in
+   * next (`GitHub`, an OIDC issuer's host).
+   */
+  signInWith?: string;
   /** Form action URL and hidden fields. */
   action: string;
   fields: Record<string, string>;

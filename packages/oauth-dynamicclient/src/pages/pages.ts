@@ -84,13 +84,24 @@ function consentBody(m: ConsentPageModel): SafeHtml {
   return html`<h1>Authorize <span id="client-name">${bdi(name)}</span>?</h1>
     <p>${badge}</p>
     ${m.client.localRedirectsOnly ? localRedirectWarning(name) : ''}
-    <p>
-      <strong id="client-display">${bdi(name)}</strong> wants to access
-      <strong>${bdi(m.resourceName ?? m.resource)}</strong> as
-      <strong>${bdi(m.user.login)}</strong>${m.user.name ? html` (${bdi(m.user.name)})` : ''}.
-    </p>
-    <p class="muted">After you approve, you will be sent to</p>
+    ${
+      m.user
+        ? html`<p>
+            <strong id="client-display">${bdi(name)}</strong> wants to access
+            <strong>${bdi(m.resourceName ?? m.resource)}</strong> as
+            <strong>${bdi(m.user.login)}</strong>${m.user.name ? html` (${bdi(m.user.name)})` : ''}.
+          </p>`
+        : html`<p>
+              <strong id="client-display">${bdi(name)}</strong> wants to access
+              <strong>${bdi(m.resourceName ?? m.resource)}</strong> on your behalf.
+            </p>
+            <p class="muted" id="sign-in-next">
+              If you allow it, you will sign in with <bdi>${m.signInWith ?? ''}</bdi> next.
+            </p>`
+    }
+    <p class="muted">After you ${m.user ? 'approve' : 'sign in'}, you will be sent to</p>
     <p class="redirect" id="redirect-host">${bdi(m.redirectHost)}</p>
+    ${m.redirectUri ? html`<p class="muted"><code id="redirect-uri">${m.redirectUri}</code></p>` : ''}
     ${
       links.length
         ? html`<p class="links muted">

@@ -160,7 +160,41 @@ export class Browser {
     }
     throw new Error('too many redirects');
   }
+
+  /**
+   * {@link follow}, approving on the way the consent page a self-registered client gets before
+   * a third-party sign-in (the page saying "you will sign in with … next"), as its user would.
+   */
+  async followApproving(url: string, stopAt: string): Promise<{ location?: URL; page?: Response }> {
+    const step = await this.follow(url, stopAt);
+    if (!step.page) return step;
+    const text = await step.page.text();
+    if (!isConsentBeforeLogin(text)) return { page: new Response(text, step.page) };
+    const res = await this.post(formAction(text), { ...hiddenFields(text), decision: 'approve' });
+    const loc = res.headers.get('location');
+    if (!loc) return { page: res };
+    return this.follow(new URL(loc, url).href, stopAt);
+  }
+
+  /**
+   * Opens `authorizeUrl` and returns the redirect to the identity provider (a `302`), through
+   * the consent page before a third-party sign-in when one is shown (approved).
+   */
+  async toUpstream(authorizeUrl: string): Promise<Response> {
+    const res = await this.get(authorizeUrl);
+    const loc = res.headers.get('location');
+    if (res.status !== 303 || !loc || new URL(loc, authorizeUrl).pathname.split('/').pop() !== 'consent')
+      return res;
+    await res.body?.cancel();
+    const consentUrl = new URL(loc, authorizeUrl).href;
+    const page = await (await this.get(consentUrl)).text();
+    expect(isConsentBeforeLogin(page), 'the consent page before the sign-in').toBe(true);
+    return this.post(formAction(page), { ...hiddenFields(page), decision: 'approve' });
+  }
 }
+
+/** Whether `page` is the consent page shown before a third-party sign-in. */
+export const isConsentBeforeLogin = (page: string): boolean => page.includes('id="sign-in-next"');
 
 /**
  * A self-registered (dynamic or CIMD) client's error, as the authorization server must give

@@ -832,7 +832,9 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
     const s = await ghAs({ allowedUsers: ['*'] });
     try {
       const c = await register(s);
-      const start = await new Browser().get(authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }));
+      const start = await new Browser().toUpstream(
+        authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
+      );
       const atGithub = await fetch(start.headers.get('location')!, { redirect: 'manual' });
       const callback = atGithub.headers.get('location')!;
       const res = await new Browser().get(callback);
@@ -849,13 +851,14 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
     try {
       const c = await register(s);
       const b = new Browser();
-      const start = await b.get(authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }));
+      const start = await b.toUpstream(authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }));
       const callback = (await fetch(start.headers.get('location')!, { redirect: 'manual' })).headers.get(
         'location',
       )!;
+      // Approved before the sign-in: the first callback issues the code.
       const first = await b.get(callback);
-      expect(first.status).toBe(303);
-      expect(new URL(first.headers.get('location')!).pathname).toBe('/consent');
+      expect(first.status).toBe(302);
+      expect(new URL(first.headers.get('location')!).searchParams.get('code')).toBeTruthy();
       expect((await b.get(callback)).status).toBe(400);
     } finally {
       await s.close();
@@ -874,7 +877,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       );
       expect(cb.searchParams.get('code')).toBeTruthy();
       gh.user = 'mallory';
-      const denied = await new Browser().follow(
+      const denied = await new Browser().followApproving(
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
@@ -884,7 +887,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       ).toBe(true);
       gh.user = 'octocat';
       const c2 = await register(nobody);
-      const none = await new Browser().follow(
+      const none = await new Browser().followApproving(
         authorizeUrl(nobody, c2.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
@@ -901,14 +904,14 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
     try {
       const c = await register(s);
       gh.faults.deny = true;
-      const denied = await new Browser().follow(
+      const denied = await new Browser().followApproving(
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
       expect(loopbackError(denied, REDIRECT).get('error')).toBe('access_denied');
       gh.faults.deny = false;
       gh.faults.status = { token: 502 };
-      const down = await new Browser().follow(
+      const down = await new Browser().followApproving(
         authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
         REDIRECT,
       );
@@ -949,7 +952,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       const evil = await register(s, { redirect_uris: [EVIL], token_endpoint_auth_method: 'none' });
       const state = `"><script>alert(1)</script><a href="x`;
       const attack = (clientId: string, redirectUri: string) =>
-        new Browser().follow(
+        new Browser().followApproving(
           authorizeUrl(s, clientId, { code_challenge: 'x'.repeat(43), redirect_uri: redirectUri, state }),
           redirectUri,
         );
@@ -1052,7 +1055,7 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
       const c = await register(s);
       for (const fault of ['bad_signature', 'wrong_nonce', 'wrong_audience', 'expired'] as const) {
         op.faults.idToken = fault;
-        const r = await new Browser().follow(
+        const r = await new Browser().followApproving(
           authorizeUrl(s, c.clientId, { code_challenge: 'x'.repeat(43) }),
           REDIRECT,
         );
@@ -1081,9 +1084,9 @@ describe('login: browser binding, provider failures, allow-lists, rate limits', 
     });
     try {
       const c = await register(s2);
-      const res = await fetch(authorizeUrl(s2, c.clientId, { code_challenge: 'x'.repeat(43) }), {
-        redirect: 'manual',
-      });
+      const res = await new Browser().toUpstream(
+        authorizeUrl(s2, c.clientId, { code_challenge: 'x'.repeat(43) }),
+      );
       // A loopback client hears at once (RFC 8252 §7.3); a web client would get the 503 page.
       expect(loopbackError(res, REDIRECT).get('error')).toBe('temporarily_unavailable');
     } finally {

@@ -1,7 +1,7 @@
 import { startGitHubStub, startOidcStub, type GitHubStub, type OidcStub } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oidcIdentityProvider } from '../../src/idp/oidc.js';
-import { Browser, completeLogin, loopbackError, startAs, startGitHubAs, type TestAs } from './helpers.js';
+import { Browser, loopbackError, startAs, startGitHubAs, type TestAs } from './helpers.js';
 
 const REDIRECT = 'http://127.0.0.1:7777/cb';
 
@@ -27,13 +27,13 @@ async function authorizeUrl(t: TestAs): Promise<string> {
 /** Signs in once; resolves with the callback's `code` or `error`. */
 async function signIn(t: TestAs): Promise<{ code?: string; error?: string }> {
   const url = await authorizeUrl(t);
-  const r = await new Browser().follow(url, REDIRECT);
-  // A refusal redirects this loopback client at once (RFC 8252 §7.3); anything else is the
-  // consent page.
-  if (r.location) return { error: loopbackError(r, REDIRECT).get('error')! };
-  expect(r.page!.status).toBe(200);
-  const cb = await completeLogin(new Browser(), url, REDIRECT);
-  return { code: cb.searchParams.get('code')! };
+  // The user approves this self-registered client before the third-party sign-in; a refusal
+  // then redirects this loopback client at once (RFC 8252 §7.3), an admission issues the code.
+  const r = await new Browser().followApproving(url, REDIRECT);
+  expect(r.location, 'back at the client').toBeDefined();
+  const code = r.location!.searchParams.get('code');
+  if (code) return { code };
+  return { error: loopbackError(r, REDIRECT).get('error')! };
 }
 
 const oidcAs = (op: OidcStub, allowedUsers?: string[]) =>

@@ -1,0 +1,103 @@
+import { sameToken } from '@mcp-gateway/internal/same-origin';
+import { base64url } from '../ids.js';
+import type { BrowserBinding } from './browser-binding.js';
+
+/** What the user approved on a consent page before signing in: one client's exact request. */
+export interface Approval {
+  clientId: string;
+  redirectUri: string;
+  resource: string;
+  scopes: readonly string[];
+}
+
+/** Approvals one browser remembers; the oldest beyond it is forgotten (the cookie stays under 1 KiB). */
+export const MAX_APPROVALS = 20;
+
+const ENTRY = /^[A-Za-z0-9_-]{22}$/;
+
+/** A 128-bit hash of an approval: the client id, redirect URI, resource and scopes (sorted). */
+async function entryOf(a: Approval): Promise<string> {
+  const text = JSON.stringify([a.clientId, a.redirectUri, a.resource, [...a.scopes].sort()]);
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return base64url(new Uint8Array(digest).subarray(0, 16));
+}
+
+/**
+ * The clients this browser approved before it was sent to a third-party
+ * identity provider (MCP security best practices, "Confused Deputy Problem":
+ * a proxy with one static client id at the upstream keeps a registry of
+ * approved `client_id` values and checks it before the upstream redirect).
+ *
+ * The registry is a cookie, as those practices allow: `__Host-mcp-as-consent`
+ * on an https issuer (`mcp-as-consent` on an `http://` loopback issuer, where
+ * `__Host-` cannot be set), `Secure` there, `HttpOnly`, `SameSite=Lax`, and
+ * signed with the login flows' HMAC key. Each entry is a hash of one client's
+ * exact request (client id, redirect URI, resource, scopes), so an approval
+ * never covers another client, another redirect URI or more scopes. At most
+ * {@link MAX_APPROVALS} entries, newest first.
+ */
+export class ConsentMemory {
+  readonly cookieName: string;
+  private readonly secure: boolean;
+
+  constructor(
+    private readonly binding: BrowserBinding,
+    issuer: string,
+    /** `Max-Age` of the cookie, renewed by each approval; `0` remembers nothing. */
+    private readonly maxAgeSeconds: number,
+  ) {
+    this.secure = issuer.startsWith('https:');
+    this.cookieName = this.secure ? '__Host-mcp-as-consent' : 'mcp-as-consent';
+  }
+
+  private sign(list: string): Promise<string> {
+    return this.binding.sign(`consent-memory\u0000${list}`);
+  }
+
+  /** The verified entries of the request's cookie (none when absent, altered or malformed). */
+  private async entries(request: Request): Promise<string[]> {
+    const header = request.headers.get('cookie');
+    if (!header) return [];
+    for (const part of header.split(';')) {
+      const i = part.indexOf('=');
+      if (i < 0 || part.slice(0, i).trim() !== this.cookieName) continue;
+      const value = part.slice(i + 1).trim();
+      const dot = value.lastIndexOf('.');
+      if (dot < 0 || value.length > 1024) continue;
+      const list = value.slice(0, dot);
+      const entries = list.split('~');
+      if (entries.length > MAX_APPROVALS || !entries.every((e) => ENTRY.test(e))) continue;
+      if (sameToken(value.slice(dot + 1), await this.sign(list))) return entries;
+    }
+    return [];
+  }
+
+  /** Whether this browser approved exactly this request before. */
+  async has(request: Request, approval: Approval): Promise<boolean> {
+    if (this.maxAgeSeconds === 0) return false;
+    const entry = await entryOf(approval);
+    return (await this.entries(request)).includes(entry);
+  }
+
+  /**
+   * The `Set-Cookie` header that adds `approval` to the request's list (first,
+   * the oldest beyond {@link MAX_APPROVALS} dropped), or `undefined` when
+   * nothing is remembered (`maxAgeSeconds` 0).
+   */
+  async remember(request: Request, approval: Approval): Promise<string | undefined> {
+    if (this.maxAgeSeconds === 0) return undefined;
+    const entry = await entryOf(approval);
+    const list = [entry, ...(await this.entries(request)).filter((e) => e !== entry)]
+      .slice(0, MAX_APPROVALS)
+      .join('~');
+    const attrs = [
+      `${this.cookieName}=${list}.${await this.sign(list)}`,
+      'Path=/',
+      'HttpOnly',
+      'SameSite=Lax',
+      `Max-Age=${this.maxAgeSeconds}`,
+    ];
+    if (this.secure) attrs.push('Secure');
+    return attrs.join('; ');
+  }
+}
