@@ -31,10 +31,11 @@ export interface ConnectOptions {
   /**
    * Deadline (ms) of each HTTP request to the MCP server: its response
    * headers must arrive within it, else it fails with a `DeadlineError`
-   * (`kind` network, `code` timeout). A sign-in between two requests is not
-   * timed. On the MCP SDK (2025) path it also bounds each whole request:
-   * `initialize` here, and every request of an `openConnection` to a 2025
-   * server (a sign-in during one included). Default 60 s.
+   * (`kind` network, `code` timeout). It also bounds each whole request:
+   * `initialize` here, and every request of an `openConnection`, whichever
+   * era the server speaks. An OAuth sign-in (between two requests or during
+   * one) is not timed. Requests made on the `Client` that {@link connect}
+   * returns have the MCP SDK's own timeout instead. Default 60 s.
    */
   requestTimeoutMs?: number;
 }
@@ -44,8 +45,12 @@ export function requestTimeoutOf(opts: ConnectOptions): number {
   return opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 }
 
-/** The MCP SDK's own timeout of a request we also time: past ours, so ours (which names the cause) fires first. */
-export const sdkTimeout = (ms: number): number => ms + 1000;
+/**
+ * The MCP SDK's own timeout of a request we time with `withinDeadline`: none
+ * in effect (the longest a timer can wait, about 24 days). The SDK's cannot
+ * stop during a sign-in; ours does, and names the cause.
+ */
+export const SDK_UNTIMED_MS = 2 ** 31 - 1;
 
 /** Rejects with `signal`'s reason once it aborts. */
 const abortedWith = (signal: AbortSignal) =>
@@ -104,7 +109,7 @@ export async function connect(url: string | URL, opts: ConnectOptions = {}): Pro
   try {
     // Not the SDK's `signal`: on abort it sends notifications/cancelled, which initialize must not get.
     await withinDeadline(target.href, ms, 'did not answer initialize', (signal) =>
-      Promise.race([client.connect(transport, { timeout: sdkTimeout(ms) }), abortedWith(signal)]),
+      Promise.race([client.connect(transport, { timeout: SDK_UNTIMED_MS }), abortedWith(signal)]),
     );
   } catch (err) {
     await transport.close().catch(() => undefined);

@@ -6,7 +6,7 @@ import {
   connect,
   mcpFetch,
   requestTimeoutOf,
-  sdkTimeout,
+  SDK_UNTIMED_MS,
   sessionFor,
   type ConnectOptions,
 } from './connect.js';
@@ -147,13 +147,14 @@ function modernConnection(client: ModernClient, ms: number): McpConnection {
 }
 
 /**
- * A 2025 connection: each request's whole answer must arrive within `ms` (the
- * MCP SDK times whole requests; its headers are timed by the fetch as well).
+ * A 2025 connection: each request's whole answer must arrive within `ms`
+ * (its headers are timed by the fetch as well). The deadline is ours, not the
+ * MCP SDK's: an OAuth sign-in during the request is not timed.
  */
 function legacyConnection(client: Client, url: URL, ms: number): McpConnection {
   const timed = <T>(method: string, call: (o: RequestOptions) => Promise<T>) =>
     withinDeadline(url.href, ms, `did not answer ${method}`, (signal) =>
-      call({ signal, timeout: sdkTimeout(ms) }),
+      call({ signal, timeout: SDK_UNTIMED_MS }),
     );
   return {
     era: 'legacy',

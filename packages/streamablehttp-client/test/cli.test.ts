@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { PassThrough } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listen } from '@mcp-gateway/testkit';
 import { EXIT_CODES } from '../src/index.js';
@@ -31,6 +32,17 @@ const env = () => ({ MCP_STREAMABLEHTTP_CLIENT_HOME: home });
 
 async function storedFiles(): Promise<string[]> {
   return fs.readdir(path.join(home, 'credentials')).catch(() => []);
+}
+
+/** A one-shot command with `--oauth2 --request-timeout 1` whose user takes `ms` to sign in (each time). */
+function slowSignIn(args: string[], ms = 1500) {
+  return cli([...args, '--oauth2', '--no-browser', '--request-timeout', '1'], {
+    env: env(),
+    onStderr: (t) => {
+      const m = /To sign in, open: (\S+)/.exec(t);
+      if (m) void delay(ms).then(() => followAuthorizationUrl(m[1]!));
+    },
+  });
 }
 
 /** Runs a CLI login whose printed URL is followed by an HTTP client, as a browser would. */
@@ -469,16 +481,6 @@ describe('CLI login, status, logout (MCP SDK OAuth server)', () => {
   });
 
   it('--oauth2 with --request-timeout 1: a sign-in that takes longer than the deadline does not count against it (server/discover, then a 2026-07-28 request)', async () => {
-    const { setTimeout: delay } = await import('node:timers/promises');
-    /** Like {@link cliWithBrowser}, but the user takes 1.5 s to sign in. */
-    const slowSignIn = (args: string[]) =>
-      cli([...args, '--oauth2', '--no-browser', '--request-timeout', '1'], {
-        env: env(),
-        onStderr: (t) => {
-          const m = /To sign in, open: (\S+)/.exec(t);
-          if (m) void delay(1500).then(() => followAuthorizationUrl(m[1]!));
-        },
-      });
     const sdk = await startSdkOAuthServer();
     closers.push(() => sdk.close());
     const probed = await slowSignIn(['tools', 'list', '--url', sdk.mcpUrl]);
@@ -498,6 +500,45 @@ describe('CLI login, status, logout (MCP SDK OAuth server)', () => {
     ]);
     expect(raw.code, raw.stderr).toBe(0);
     expect(JSON.parse(raw.stdout)).toMatchObject({ result: {} });
+  });
+
+  it('--oauth2 with --request-timeout 1 on the 2025 path: sign-ins that take longer than the deadline do not count against it (the first during initialize, a step-up on a 403 mid-session)', async () => {
+    const s = await startSdkOAuthServer({
+      requiredScopes: ['mcp:tools'],
+      stepUp: { tool: 'whoami', scope: 'admin' },
+    });
+    closers.push(() => s.close());
+    const pinned = ['--protocol', '2025-11-25', '--url', s.mcpUrl];
+    // Longer than the deadline plus the margin the MCP SDK's own request timeout had over it.
+    const first = await slowSignIn(['tools', 'list', ...pinned], 2500);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('echo');
+
+    const stepUp = await slowSignIn(['tools', 'call', 'whoami', ...pinned], 2500);
+    expect(stepUp.code, stepUp.stderr).toBe(0);
+    expect((JSON.parse(stepUp.stdout) as { scopes: string[] }).scopes.sort()).toEqual(['admin', 'mcp:tools']);
+    expect(s.authorizeHits).toBe(2);
+  });
+
+  it('--oauth2 with --request-timeout 1 on the 2025 path: after a slow sign-in, a request the server never answers still fails on the deadline (exit 4)', async () => {
+    const s = await startSdkOAuthServer({ silentTool: 'echo' });
+    closers.push(() => s.close());
+    const run = await slowSignIn([
+      'tools',
+      'call',
+      'echo',
+      'message=hi',
+      '--protocol',
+      '2025-11-25',
+      '--url',
+      s.mcpUrl,
+    ]);
+    expect(run.code, run.stderr).toBe(EXIT_CODES.network);
+    expect(run.stderr).toContain(
+      `error: ${s.mcpUrl} did not answer tools/call within 1 s (request deadline; see --request-timeout)`,
+    );
+    expect(s.authorizeHits).toBe(1);
+    expect(run.stdout).toBe('');
   });
 
   it('callback port: a busy registered port falls back to a free one (new registration); a busy pinned --callback-port is a clear error', async () => {

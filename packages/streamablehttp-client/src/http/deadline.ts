@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ClientError } from '../errors.js';
 import type { FetchLike } from './fetch.js';
 
@@ -129,14 +130,21 @@ interface PausableClock {
 const clocks = new WeakMap<AbortSignal, PausableClock>();
 
 /**
+ * The clock of the {@link withinDeadline} whose `run` the code runs under, for
+ * a fetch that does not get its signal: the MCP SDK transport (2025) sends
+ * every request with a signal of its own.
+ */
+const running = new AsyncLocalStorage<PausableClock>();
+
+/**
  * Runs `wait` with the whole-request deadline of `signal` (one made by
  * {@link withinDeadline}) stopped meanwhile, for time the request spends
  * waiting for credentials (an OAuth sign-in, governed by its own timeout):
  * the clock goes on with what was left once `wait` settles. Any other signal
- * (or none) is left as it is.
+ * (or none) stops the deadline whose `run` this is called under, if any.
  */
 export async function untimed<T>(signal: AbortSignal | null | undefined, wait: () => Promise<T>): Promise<T> {
-  const clock = signal ? clocks.get(signal) : undefined;
+  const clock = (signal ? clocks.get(signal) : undefined) ?? running.getStore();
   clock?.pause();
   try {
     return await wait();
@@ -150,7 +158,8 @@ export async function untimed<T>(signal: AbortSignal | null | undefined, wait: (
  * saying `what` did not come, for a whole answer that must arrive in time (an
  * MCP SDK request, which takes the signal). If `run` fails once the deadline
  * has passed, it fails with that error. Time spent in {@link untimed} (an
- * OAuth sign-in under the fetch that gets the signal) does not count.
+ * OAuth sign-in under the fetch that gets the signal, or under any fetch
+ * `run` starts, such as the MCP SDK transport's) does not count.
  */
 export async function withinDeadline<T>(
   url: string,
@@ -167,7 +176,7 @@ export async function withinDeadline<T>(
     started = Date.now();
     timer = setTimeout(() => abort.abort(new DeadlineError(url, ms, what)), left);
   };
-  clocks.set(abort.signal, {
+  const clock: PausableClock = {
     pause() {
       if (paused++ > 0 || abort.signal.aborted) return;
       clearTimeout(timer);
@@ -177,10 +186,11 @@ export async function withinDeadline<T>(
       if (--paused > 0 || abort.signal.aborted) return;
       start();
     },
-  });
+  };
+  clocks.set(abort.signal, clock);
   start();
   try {
-    return await run(abort.signal);
+    return await running.run(clock, () => run(abort.signal));
   } catch (err) {
     if (abort.signal.aborted) throw abort.signal.reason;
     throw err;

@@ -127,10 +127,17 @@ export interface SdkOAuthServer extends Listening {
 /**
  * Starts the SDK's OAuth-protected MCP server. `requiredScopes` go into the
  * challenge; calling tool `stepUpTool` needs `stepUpScope` too (answered with
- * 403 `insufficient_scope`, as the MCP spec's step-up flow describes).
+ * 403 `insufficient_scope`, as the MCP spec's step-up flow describes). A call
+ * of tool `silentTool` (with a good token) gets an SSE answer stream that
+ * never carries the answer.
  */
 export async function startSdkOAuthServer(
-  opts: { requiredScopes?: string[]; stepUp?: { tool: string; scope: string }; mcp?: McpHandlerOptions } = {},
+  opts: {
+    requiredScopes?: string[];
+    stepUp?: { tool: string; scope: string };
+    silentTool?: string;
+    mcp?: McpHandlerOptions;
+  } = {},
 ): Promise<SdkOAuthServer> {
   const provider = new RotatingProvider();
   const endpoint = mcpHandler(opts.mcp);
@@ -188,6 +195,10 @@ export async function startSdkOAuthServer(
             `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${resourceMetadataUrl}", error_description="needs ${su.scope}"`,
           )
           .json({ error: 'insufficient_scope', error_description: `needs ${su.scope}` });
+        return;
+      }
+      if (body?.method === 'tools/call' && body.params?.name === opts.silentTool) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).write(': open\n\n');
         return;
       }
       next();
