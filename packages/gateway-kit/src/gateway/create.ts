@@ -1,6 +1,7 @@
 import {
   createIdentityProvider,
   type AuditRecord,
+  type Clock,
   type IdentityProvider,
   type IdentityProviderConfig,
   type LocalUser,
@@ -81,6 +82,13 @@ export interface CreateGatewayOptions {
    * resolve to an internal address with it.
    */
   resolver?: Resolver;
+  /**
+   * For tests only (not a config key, not for production use): the time source of the `http`
+   * services' session bindings (their `sessionTimeout` idle times), so a test moves a
+   * `ManualClock` past an idle time instead of sleeping through it. The rest of the gateway keeps
+   * the wall clock. Default: the wall clock. Not used with {@link CreateGatewayOptions.backendFactory}.
+   */
+  clock?: Clock;
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -225,6 +233,7 @@ export async function createGateway(
         telemetry,
         store,
         runtimeHttp,
+        opts.clock,
       ),
     store,
     config.admin.allowStdioServices,
