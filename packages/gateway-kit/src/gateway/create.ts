@@ -83,10 +83,12 @@ export interface CreateGatewayOptions {
    */
   resolver?: Resolver;
   /**
-   * For tests only (not a config key, not for production use): the time source of the `http`
-   * services' session bindings (their `sessionTimeout` idle times), so a test moves a
-   * `ManualClock` past an idle time instead of sleeping through it. The rest of the gateway keeps
-   * the wall clock. Default: the wall clock. Not used with {@link CreateGatewayOptions.backendFactory}.
+   * For tests only (not a config key, not for production use): the time source of the
+   * authorization server (its tokens, codes and rate-limit windows, the gateway's pages' among
+   * them) and of the `http` services' session bindings (their `sessionTimeout` idle times), so a
+   * test moves a `ManualClock` instead of sleeping through a timeout or waiting for a window. The
+   * rest of the gateway (the store's entry lifetimes among it) keeps the wall clock. Default: the
+   * wall clock. The session bindings do not use it with {@link CreateGatewayOptions.backendFactory}.
    */
   clock?: Clock;
 }
@@ -274,6 +276,7 @@ export async function createGateway(
       const event = auditToEvent(record);
       if (event && webhooks.wants(event.type)) webhooks.emit(event);
     },
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await authorization.server.ready();
   // Other instances may add services through the admin API: pick them up.
