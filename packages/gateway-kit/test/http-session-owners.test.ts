@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MemoryStore, storeUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { ManualClock, MemoryStore, storeUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import { RedisStore } from '@mcp-gateway/oauth-dynamicclient/redis';
 import { createStdioBridge, type StdioBridge } from '@mcp-gateway/streamablehttp-proxy';
 import {
@@ -51,17 +51,23 @@ beforeAll(async () => {
 
 const reached = (session: string) => seen.filter((s) => s.session === session).length;
 
-/** A gateway with the `api` http service in front of the upstream, and tokens of its users (on `store`, default in memory). */
+/**
+ * A gateway with the `api` http service in front of the upstream, and tokens of its users (on
+ * `store`, default in memory; its session bindings on `clock`, default the wall clock).
+ */
 async function start(
   limits: Partial<HttpServiceConfig> = {},
   users = ['alice', 'bob'],
   store?: GatewayConfigInput['store'] | Store,
+  clock?: ManualClock,
 ): Promise<{ gw: Gateway; token: Record<string, string> }> {
   const services = { api: { type: 'http' as const, url: `${upstream.url}/mcp`, ...limits } };
-  const gw =
-    store && 'get' in store
-      ? await gateway({ services }, { store })
-      : await gateway({ services, ...(store ? { store } : {}) });
+  const given = store && 'get' in store ? store : undefined;
+  const configured = store && !('get' in store) ? { store } : {};
+  const gw = await gateway(
+    { services, ...configured },
+    { ...(given ? { store: given } : {}), ...(clock ? { clock } : {}) },
+  );
   const token: Record<string, string> = {};
   for (const u of users) {
     await gw.users.put(u, `${u}-password-1`);
@@ -352,22 +358,24 @@ const endedUpstream = (session: Record<string, string>) =>
     .toBe(true);
 
 /**
- * The `sessionTimeout` of the idle cases, and a wait just longer: what they wait for is time
- * passing. Long enough that a session is surely not idle while it is being opened on a busy machine.
+ * The `sessionTimeout` of the idle cases. No test waits it out: the gateway's bindings run on a
+ * {@link ManualClock} the test moves past it (the store's own entry lifetime, twice as long, is
+ * wall time and does not run out meanwhile).
  */
-const IDLE_SECONDS = 3;
-const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000 + 200));
+const IDLE_SECONDS = 600;
 
 describe.each(['embedded', 'redis'] as const)('http session bounds on the %s store', (kind) => {
   it('sessionTimeout: an idle session is 404 at the gateway and ended upstream, when named or when a prune at maxSessions finds it', async () => {
+    const clock = new ManualClock();
     const { gw, token } = await start(
       { maxSessions: 3, sessionTimeout: IDLE_SECONDS },
       ['alice', 'bob', 'carol'],
       storeConfig(kind),
+      clock,
     );
     const a = await open(gw, token.alice!);
     const b = await open(gw, token.bob!);
-    await idle();
+    clock.advance(IDLE_SECONDS * 1000 + 1);
     // Named: forgotten, and ended upstream in the background.
     await expectForgotten(gw, token.alice!, a);
     await endedUpstream(a);

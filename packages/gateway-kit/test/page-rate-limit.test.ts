@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { ManualClock, MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/load.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
@@ -37,25 +37,26 @@ function recordingStore(): { store: Store; writes: { op: string; key: string }[]
   return { store, writes };
 }
 
+/**
+ * The limiter counts in fixed one-minute windows of the authorization server's clock: on a clock
+ * that stands still (until a test moves it), a burst lands in one window however long it takes.
+ */
 async function start() {
   const { config } = resolveConfig(
     { issuer: 'http://127.0.0.1:8080', listen: { host: '127.0.0.1', port: 0 }, services: {} },
     { env: {} },
   );
   const { store, writes } = recordingStore();
-  const gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false, store });
+  const clock = new ManualClock();
+  const gw = await createGateway(config, {
+    logger: createLogger('silent'),
+    processMetrics: false,
+    store,
+    clock,
+  });
   gateways.push(gw);
   const url = await gw.listen();
-  return { url, writes };
-}
-
-/**
- * The limiter counts in fixed one-minute windows of the wall clock: a burst
- * that must land in one window starts at least 10 s before the window ends.
- */
-async function freshWindow(): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < 10_000) await new Promise((r) => setTimeout(r, left + 50));
+  return { url, writes, clock };
 }
 
 const visit = (url: string) => fetch(`${url}/account`, { redirect: 'manual' });
@@ -74,7 +75,6 @@ async function burst(url: string, n: number): Promise<number[]> {
 describe('pages: rate limit and store writes', () => {
   it('200 anonymous GET /account write no store entry (only the source counter of the rate limiter)', async () => {
     const { url, writes } = await start();
-    await freshWindow();
     writes.length = 0;
     expect(await burst(url, 200)).toEqual([303, 429]);
     expect(writes.filter((w) => w.op !== 'increment')).toEqual([]);
@@ -94,21 +94,24 @@ describe('pages: rate limit and store writes', () => {
       },
       { env: {} },
     );
-    const gw = await createGateway(config, { logger: createLogger('silent'), processMetrics: false, cwd });
+    const gw = await createGateway(config, {
+      logger: createLogger('silent'),
+      processMetrics: false,
+      cwd,
+      clock: new ManualClock(),
+    });
     gateways.push(gw);
     const url = await gw.listen();
     const file = path.join(cwd, '.mcp-gateway', 'store.json');
     // Start-up writes (signing keys, the admin user) are done once a first request is answered.
     await (await fetch(`${url}/healthz`)).text();
-    await freshWindow();
     const before = [readFileSync(file, 'utf8'), statSync(file).mtimeMs];
     expect(await burst(url, 100)).toEqual([303, 429]);
     expect([readFileSync(file, 'utf8'), statSync(file).mtimeMs]).toEqual(before);
   });
 
-  it('a burst from one source gets 429 with Retry-After after 60 page requests a minute', async () => {
-    const { url } = await start();
-    await freshWindow();
+  it('a burst from one source gets 429 with Retry-After after 60 page requests a minute; the next minute admits again', async () => {
+    const { url, clock } = await start();
     for (let i = 0; i < 60; i++) {
       const res = await visit(url);
       expect(res.status).toBe(303);
@@ -121,6 +124,10 @@ describe('pages: rate limit and store writes', () => {
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(await res.text()).toBe('Too many requests: try again later.\n');
     }
+    clock.advance(60_000);
+    const next = await visit(url);
+    expect(next.status).toBe(303);
+    await next.body?.cancel();
   });
 
   it('the sign-in redirect carries state and PKCE challenge; the login cookie binds them to the browser', async () => {

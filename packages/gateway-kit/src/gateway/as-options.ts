@@ -1,6 +1,7 @@
 import type {
   AuditRecord,
   AuthorizationServerOptions,
+  Clock,
   IdentityProvider,
   IdentityProviderConfig,
   StaticClientConfig,
@@ -28,6 +29,8 @@ export interface AuthorizationParts {
   identityProvider?: IdentityProvider | IdentityProviderConfig;
   logger?: AuthorizationServerOptions['logger'];
   onAudit?: (record: AuditRecord) => void;
+  /** Time source (default: the wall clock); tests only, see `CreateGatewayOptions.clock`. */
+  clock?: Clock;
 }
 
 /**
@@ -132,6 +135,7 @@ export function authorizationServerOptions(
   return {
     issuer: config.issuer,
     ...(parts.store ? { store: parts.store } : {}),
+    ...(parts.clock ? { clock: parts.clock } : {}),
     resources: authorizationResources(config, resources),
     ...(parts.identityProvider ? { identityProvider: parts.identityProvider } : {}),
     tokens: {

@@ -8,6 +8,7 @@ import {
   type AuditRecord,
   type AuthorizationServer,
   type AuthorizationServerOptions,
+  type Clock,
   type IdentityProvider,
   type Store,
   type VerifiedAccessToken,
@@ -43,6 +44,8 @@ export interface AuthorizationDeps {
   logger: Logger;
   onAudit: (record: AuditRecord) => void;
   resources: ResourceDescriptor[];
+  /** The authorization server's time source (default: the wall clock); tests only, see `CreateGatewayOptions.clock`. */
+  clock?: Clock;
 }
 
 /**
@@ -69,6 +72,7 @@ export class Authorization implements GatewayAuth {
         identityProvider: this.deps.identityProvider,
         logger: childLogger(this.deps.logger, { component: 'as' }),
         onAudit: this.deps.onAudit,
+        ...(this.deps.clock ? { clock: this.deps.clock } : {}),
       }),
     );
   }

@@ -1,6 +1,7 @@
 import {
   createIdentityProvider,
   type AuditRecord,
+  type Clock,
   type IdentityProvider,
   type IdentityProviderConfig,
   type LocalUser,
@@ -81,6 +82,15 @@ export interface CreateGatewayOptions {
    * resolve to an internal address with it.
    */
   resolver?: Resolver;
+  /**
+   * For tests only (not a config key, not for production use): the time source of the
+   * authorization server (its tokens, codes and rate-limit windows, the gateway's pages' among
+   * them) and of the `http` services' session bindings (their `sessionTimeout` idle times), so a
+   * test moves a `ManualClock` instead of sleeping through a timeout or waiting for a window. The
+   * rest of the gateway (the store's entry lifetimes among it) keeps the wall clock. Default: the
+   * wall clock. The session bindings do not use it with {@link CreateGatewayOptions.backendFactory}.
+   */
+  clock?: Clock;
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -225,6 +235,7 @@ export async function createGateway(
         telemetry,
         store,
         runtimeHttp,
+        opts.clock,
       ),
     store,
     config.admin.allowStdioServices,
@@ -265,6 +276,7 @@ export async function createGateway(
       const event = auditToEvent(record);
       if (event && webhooks.wants(event.type)) webhooks.emit(event);
     },
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await authorization.server.ready();
   // Other instances may add services through the admin API: pick them up.

@@ -60,6 +60,7 @@ export interface HttpSessionOwnersOptions {
   end?: EndUpstreamSession;
   /** Seals session ids in the store (default: a box under the store's shared secret {@link HTTP_SESSION_SECRET_KEY}). */
   box?: SecretBox;
+  /** Time source of idle times, the owner cache and the prune interval, in ms (default `Date.now`). */
   now?: () => number;
   /** Sessions whose owner this instance remembers (default 10,000). */
   cacheSize?: number;

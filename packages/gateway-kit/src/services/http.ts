@@ -1,4 +1,4 @@
-import { MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { MemoryStore, systemClock, type Clock, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import type { HttpServiceConfig } from '../config/schema.js';
 import type { AddressRule, UpstreamFetch } from '../http/address-guard.js';
 import type { Identity } from '../identity.js';
@@ -18,7 +18,8 @@ import {
  * `oauth` credentials). Its 2025 sessions are bound to the users who opened them, in `store`
  * (shared by the instances on it; default: this process's memory). `guard`: for a service added
  * through the admin API, the guarded upstream fetch and its address rule, which its upstream
- * sign-in keeps too (default: global fetch, no rule).
+ * sign-in keeps too (default: global fetch, no rule). `clock`: the time source of the session
+ * bindings' idle times (default: the wall clock; tests move a `ManualClock` instead of sleeping).
  */
 export function httpBackend(
   name: string,
@@ -26,6 +27,7 @@ export function httpBackend(
   signIn?: UpstreamSignIn,
   store: Store = new MemoryStore(),
   guard?: { fetch: UpstreamFetch; rule: AddressRule },
+  clock: Clock = systemClock,
 ): ServiceBackend {
   const cred = config.credentials;
   const upstream =
@@ -55,7 +57,10 @@ export function httpBackend(
       idleMs: config.sessionTimeout * 1000,
     },
     // An evicted or expired session is ended as its owner (with the owner's upstream token under `oauth`).
-    { end: (sessionId, sub, signal) => end(sessionId, { sub, scopes: [] }, signal) },
+    {
+      end: (sessionId, sub, signal) => end(sessionId, { sub, scopes: [] }, signal),
+      now: () => clock.now(),
+    },
   );
   return {
     kind: 'http',
