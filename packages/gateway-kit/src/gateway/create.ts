@@ -81,6 +81,11 @@ export interface CreateGatewayOptions {
    * resolve to an internal address with it.
    */
   resolver?: Resolver;
+  /**
+   * The clock of upstream sign-in (ms since the epoch): when a user's upstream tokens are due
+   * for a refresh, how long an upstream's discovery is kept. Default `Date.now`; tests move it.
+   */
+  now?: () => number;
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -212,6 +217,7 @@ export async function createGateway(
     log: logger,
     resolver,
     requestStateSecret,
+    ...(opts.now ? { now: opts.now } : {}),
   });
   const runtimeHttp = new RuntimeHttpGuard(config.admin.allowPrivateHttpServices, resolver);
   const registry = new ServiceRegistry(
