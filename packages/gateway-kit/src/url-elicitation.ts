@@ -10,6 +10,7 @@
  * upstream to connect (`upstream/elicitation.ts`), a federated member's own
  * URL elicitation (`federation/url-elicitation.ts`).
  */
+import { isObject } from '@mcp-gateway/internal/is-object';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { BridgeHttpError, RequestStateCodec, digestOf } from '@mcp-gateway/streamablehttp-proxy';
 import { GatewayError, JsonRpcCode } from './errors.js';
@@ -55,8 +56,6 @@ export interface UrlElicitationRetry {
   /** The user's answer: `decline` when any page was declined, else the first page's action (`accept`, `cancel`; `undefined`: none). */
   answered: string | undefined;
 }
-
-const isObject = (v: unknown): v is Params => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The gateway's own URL-mode elicitation step of 2026-07-28 requests. */
 export class UrlElicitationStep {

@@ -7,13 +7,16 @@
 import { MemoryStore } from '@mcp-gateway/oauth-dynamicclient';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { issueToken } from '../src/gateway/cli-token.js';
-import type { Gateway } from '../src/gateway/create.js';
-import { createLogger } from '../src/ops/logger.js';
-import { listeningGateway } from './helpers/listening.js';
-import { sdk1Client } from './helpers/mcp-clients.js';
-import { startOAuthUpstream, type OAuthUpstream } from './helpers/oauth-upstream.js';
+import { describe, expect, it } from 'vitest';
+import {
+  HAND,
+  instance,
+  mcpOf,
+  move,
+  signInHits,
+  stored,
+  upstreamThatMoves,
+} from './helpers/upstream-moves.js';
 import {
   PAGES_ISSUER,
   browserOf,
@@ -22,72 +25,6 @@ import {
   openPage,
   upstreamRedirect,
 } from './helpers/upstream-pages.js';
-
-const HAND = { clientId: 'hand-client', clientSecret: 'hand-secret-1' };
-const callback = (service: string) => `${PAGES_ISSUER}/account/upstream/callback/${service}`;
-
-const servers: OAuthUpstream[] = [];
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-
-/** An upstream MCP server on its authorization server A, and the authorization server B it may move to. */
-async function upstreamThatMoves(): Promise<{ rs: OAuthUpstream; next: OAuthUpstream }> {
-  const rs = await startOAuthUpstream('A');
-  const next = await startOAuthUpstream('B');
-  servers.push(rs, next);
-  // The client registered by hand is known to both (same id, as a careless operator might do).
-  for (const s of [rs, next]) s.clients.set(HAND.clientId, [callback('hand')]);
-  return { rs, next };
-}
-
-/** The upstream's RFC 9728 document names B from now on; its MCP endpoint takes B's tokens. */
-function move(rs: OAuthUpstream, next: OAuthUpstream): void {
-  rs.authorizationServers = [next.issuer];
-  rs.trusts = [next];
-}
-
-/** One gateway instance on `store` with the services `remote` (dynamic registration) and `hand` (configured client). */
-async function instance(
-  rs: OAuthUpstream,
-  store: MemoryStore,
-  hand: Record<string, string> = HAND,
-  lines: Record<string, unknown>[] = [],
-): Promise<{ gw: Gateway; url: string }> {
-  const { gw, url } = await listeningGateway(
-    {
-      services: {
-        remote: { type: 'http', url: rs.resource, credentials: { type: 'oauth' } },
-        hand: { type: 'http', url: rs.resource, credentials: { type: 'oauth', ...hand } },
-      },
-    },
-    {},
-    {
-      store,
-      logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) }),
-    },
-  );
-  for (const user of ['alice', 'bob']) await gw.users.put(user, `${user}-password-1`);
-  return { gw, url };
-}
-
-/** `user`'s MCP session with `service` through the gateway at `url`: connected, or the error it got. */
-async function mcpOf(gw: Gateway, url: string, user: string, service: string): Promise<unknown> {
-  const { access_token } = await issueToken(gw, user, service);
-  try {
-    await (await sdk1Client(`${url}/${service}/mcp`, access_token, {})).close();
-    return 'connected';
-  } catch (err) {
-    return err;
-  }
-}
-
-const stored = (store: Pick<MemoryStore, 'get'>, service: string, user: string) =>
-  store.get(`gateway:upstream-tokens:${service} local:${user}`);
-
-/** Paths of B's sign-in endpoints requested (nothing of A's may reach them). */
-const signInHits = (s: OAuthUpstream) =>
-  s.hits.filter((p) => ['/register', '/token', '/authorize', '/revoke'].includes(p));
 
 describe('upstream tokens are bound to the authorization server that issued them', () => {
   it('after the upstream moves to another authorization server, a restarted gateway never sends the old refresh token there: the user is asked to connect again, and can', async () => {
@@ -104,7 +41,7 @@ describe('upstream tokens are bound to the authorization server that issued them
     await before.gw.close(0); // a restart: the next instance discovers afresh
     move(rs, next);
     const lines: Record<string, unknown>[] = [];
-    const after = await instance(rs, store, HAND, lines);
+    const after = await instance(rs, store, { lines });
     const err = await mcpOf(after.gw, after.url, 'alice', 'remote');
     expect(err).toBeInstanceOf(McpError);
     expect((err as McpError).code).toBe(-32042);
@@ -171,7 +108,7 @@ describe('a client configured by hand is the client of one authorization server'
     await before.gw.close(0); // a restart: the next instance discovers afresh
     move(rs, next);
     const lines: Record<string, unknown>[] = [];
-    const after = await instance(rs, store, HAND, lines);
+    const after = await instance(rs, store, { lines });
     const err = await mcpOf(after.gw, after.url, 'alice', 'hand');
     expect((err as McpError).code).toBe(-32042);
     const connect = await connectPage(after.gw, await browserOf(after.gw, 'bob'), 'hand');
@@ -188,11 +125,11 @@ describe('a client configured by hand is the client of one authorization server'
 
   it('with `issuer`, it is used with that authorization server only', async () => {
     const { rs, next } = await upstreamThatMoves();
-    const { gw } = await instance(rs, new MemoryStore(), { ...HAND, issuer: next.issuer });
+    const { gw } = await instance(rs, new MemoryStore(), { hand: { ...HAND, issuer: next.issuer } });
     expect((await connectPage(gw, await browserOf(gw, 'alice'), 'hand')).status).toBe(502);
     move(rs, next);
     // The upstream names the configured one now: sign-in goes there (a fresh instance, a fresh discovery).
-    const { gw: later } = await instance(rs, new MemoryStore(), { ...HAND, issuer: next.issuer });
+    const { gw: later } = await instance(rs, new MemoryStore(), { hand: { ...HAND, issuer: next.issuer } });
     expect((await connectThrough(later, 'alice', 'hand')).status).toBe(303);
     expect(next.tokenRequests.at(-1)).toMatchObject({
       clientId: HAND.clientId,

@@ -4,6 +4,7 @@
 // drops tools whose declarations are invalid), the bridge (checks them against the body) and the
 // gateway's federation (mirrors them to members); what each does with it stays in each package.
 // Spec: basic/transports/streamable-http, "Custom Headers from Tool Parameters".
+import { isObject } from './is-object.js';
 import { decodeHeaderValue, encodeHeaderValue } from './mcp-header-value.js';
 
 /** One `x-mcp-header` declaration of a tool. */
@@ -228,8 +229,4 @@ export function paramHeaderMismatch(
       return { header: d.header, problem: `does not match ${at}` };
   }
   return undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -91,6 +91,12 @@ export interface CreateGatewayOptions {
    * wall clock. The session bindings do not use it with {@link CreateGatewayOptions.backendFactory}.
    */
   clock?: Clock;
+  /**
+   * For tests only, like {@link CreateGatewayOptions.clock} but apart from it: the clock of
+   * upstream sign-in (ms since the epoch): when a user's upstream tokens are due for a refresh,
+   * how long an upstream's discovery is kept. Default `Date.now`.
+   */
+  now?: () => number;
 }
 
 /** A composed gateway: a fetch handler plus its parts and lifecycle. */
@@ -222,6 +228,7 @@ export async function createGateway(
     log: logger,
     resolver,
     requestStateSecret,
+    ...(opts.now ? { now: opts.now } : {}),
   });
   const runtimeHttp = new RuntimeHttpGuard(config.admin.allowPrivateHttpServices, resolver);
   const registry = new ServiceRegistry(

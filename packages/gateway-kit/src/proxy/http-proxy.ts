@@ -1,3 +1,4 @@
+import { parseBearerChallenge } from '@mcp-gateway/internal/bearer-challenge';
 import type { HttpServiceConfig } from '../config/schema.js';
 import { GatewayError, JsonRpcCode } from '../errors.js';
 import { AddressRefusedError, type UpstreamFetch } from '../http/address-guard.js';
@@ -145,8 +146,9 @@ export class HttpServiceProxy {
 
   /**
    * Sends with the user's upstream token. On a 401 the tokens are refreshed
-   * once and the request sent again when its body can be (a second 401 is a
-   * 502); when the refresh is refused the user must connect again
+   * once (its challenge's `resource_metadata` handed over: the upstream may
+   * have moved) and the request sent again when its body can be (a second
+   * 401 is a 502); when the refresh is refused the user must connect again
    * ({@link UpstreamSignInRequired} from `authorization`).
    */
   private async withUpstreamToken(
@@ -159,8 +161,9 @@ export class HttpServiceProxy {
     headers.set('authorization', sent);
     const first = await this.send(out);
     if (first.status !== 401) return this.relay(first);
+    const challenge = await parseBearerChallenge(first).catch(() => undefined);
     await first.body?.cancel();
-    const refreshed = await upstream.refused(sub, sent, trace);
+    const refreshed = await upstream.refused(sub, sent, challenge?.resource_metadata, trace);
     const replayable = body !== undefined || request.method === 'GET' || request.method === 'DELETE';
     if (refreshed && !replayable) return this.relay(new Response(null, { status: 401 }));
     headers.set('authorization', await upstream.authorization(sub, trace));

@@ -26,6 +26,10 @@ export interface UpstreamDiscovery {
   scopesSupported?: string[] | undefined;
   /** The metadata of its (first) authorization server; `issuer` is exactly the name the document gave. */
   as: oauth.AuthorizationServer;
+  /** Where the RFC 9728 document was found (a 401 challenge naming another location says the upstream changed). */
+  metadataUrl: string;
+  /** The least `Cache-Control: max-age` of the two documents, in ms (`undefined`: neither said). */
+  maxAgeMs?: number | undefined;
 }
 
 /** A metadata document larger than this is refused. */
@@ -53,11 +57,15 @@ export async function discoverUpstream(resource: URL, http: DiscoveryFetch): Pro
   const candidates = [
     ...new Set([...(challenged ? [challenged] : []), ...protectedResourceMetadataUrls(resource)]),
   ];
+  let metadataUrl = '';
+  const ages: (number | undefined)[] = [];
   const rs = await firstDocument(
     candidates,
     http,
     { field: 'resource metadata', own: resource.origin },
     async (url, response) => {
+      metadataUrl = new URL(url).href;
+      ages.push(maxAgeMs(response));
       const parsed = ResourceMetadataSchema.safeParse(await readJson(url, response));
       if (!parsed.success)
         throw new UpstreamOAuthError(
@@ -85,6 +93,7 @@ export async function discoverUpstream(resource: URL, http: DiscoveryFetch): Pro
     http,
     { field: 'authorization server' },
     async (url, response) => {
+      ages.push(maxAgeMs(response));
       const metadata = await oauth.processDiscoveryResponse(new URL(issuer), response);
       // oauth4webapi compares URLs (`https://as/` matches `https://as`); the issuer must be identical.
       if (metadata.issuer !== issuer)
@@ -98,7 +107,22 @@ export async function discoverUpstream(resource: URL, http: DiscoveryFetch): Pro
     throw new UpstreamOAuthError(
       `${issuer} publishes no authorization server metadata (tried ${locations.join(', ')})`,
     );
-  return { resource: rs.resource, scopesSupported: rs.scopes_supported, as };
+  const said = ages.filter((a) => a !== undefined);
+  return {
+    resource: rs.resource,
+    scopesSupported: rs.scopes_supported,
+    as,
+    metadataUrl,
+    maxAgeMs: said.length > 0 ? Math.min(...said) : undefined,
+  };
+}
+
+/** The `max-age` of a response's `Cache-Control`, in ms (`undefined`: none). */
+function maxAgeMs(response: Response): number | undefined {
+  const age = /(?:^|,)\s*max-age\s*=\s*"?(\d+)"?\s*(?:,|$)/i.exec(
+    response.headers.get('cache-control') ?? '',
+  );
+  return age ? Number(age[1]) * 1000 : undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isObject } from '@mcp-gateway/internal/is-object';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { GatewayError, JsonRpcCode } from '../errors.js';
 import { MODERN_PROTOCOL_VERSIONS, MRTR_METHODS, requestEra, type ProtocolEra } from '../protocol-version.js';
@@ -39,8 +40,6 @@ export interface SignInTurn {
   /** On that retry: the user's answer to the connect step (`accept`, `decline`, `cancel`; `undefined`: none). */
   answered?: string | undefined;
 }
-
-const isObject = (v: unknown): v is Params => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * What a user who has not connected a service's upstream yet is answered, by

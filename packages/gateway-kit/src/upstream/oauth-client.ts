@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
 import { guardedFetch, systemResolver, type AddressRule, type Resolver } from '../http/address-guard.js';
+import { DiscoveryCache, type Discovery } from './discovery-cache.js';
 import { discoverUpstream, type UpstreamDiscovery } from './discovery.js';
 import { configuredReach, refusedEndpoint, withinReach } from './endpoint-reach.js';
 import { UpstreamEndpointRefused, UpstreamIssuerMismatch, UpstreamOAuthError } from './errors.js';
@@ -32,7 +33,12 @@ export interface UpstreamClientOptions {
   store: Store;
   /** Seals the registration (it holds the client secret) in the store. */
   box: SecretBox;
-  now?: () => number;
+  /** The clock (ms since the epoch): token expiry, discovery lifetime (default `Date.now`). */
+  now?: (() => number) | undefined;
+  /** How long a discovery is used before the upstream is asked again (default 1 hour; its documents' shorter `max-age` wins). */
+  discoveryLifetimeMs?: number | undefined;
+  /** The least time between two discoveries of the upstream, whatever asks for them (default 30 s). */
+  rediscoveryIntervalMs?: number | undefined;
   /** Resolves the hosts the gateway checks before it connects (default: the system resolver). */
   resolver?: Resolver | undefined;
   /**
@@ -71,6 +77,10 @@ interface Discovered {
   as: oauth.AuthorizationServer;
   /** The RFC 8707 `resource` of every request (the RFC 9728 document's). */
   resource: string;
+  /** Where the RFC 9728 document was found. */
+  metadataUrl: string;
+  /** The scopes to ask for: the configured ones, else the document's `scopes_supported`. */
+  scope: string | undefined;
   http: HttpOptions;
 }
 
@@ -90,34 +100,59 @@ interface Discovered {
  * sign-in in progress record their issuer, and none of them is sent to
  * another ({@link UpstreamIssuerMismatch}).
  *
+ * The upstream may move to another authorization server (its RFC 9728
+ * document names another): discovery is kept for a bounded time
+ * ({@link DiscoveryCache}: an hour, or the documents' shorter `max-age`) and
+ * done again earlier when the upstream's 401 challenge names another document
+ * ({@link challenged}) or the token endpoint fails as if it had moved; at most
+ * one discovery per upstream is in flight, and they start at most once per
+ * {@link UpstreamClientOptions.rediscoveryIntervalMs}.
+ *
  * What the metadata names may not lead further inside the network than the
  * configured upstream ({@link withinReach}): every request goes through a
  * fetch that resolves, checks and pins each connection, and the endpoints are
  * checked when they are discovered. Redirects are never followed.
  */
 export class UpstreamOAuthClient {
-  private discovered: Promise<Discovered> | undefined;
-  private registered: Promise<Registration> | undefined;
+  private readonly discovery: DiscoveryCache<Discovered>;
+  /** The registration in use, and the authorization server it is for. */
+  private registered: { issuer: string; reg: Promise<Registration> } | undefined;
   private readonly resolver: Resolver;
 
   constructor(private readonly o: UpstreamClientOptions) {
     this.resolver = o.resolver ?? systemResolver;
+    this.discovery = new DiscoveryCache(() => this.discover(), {
+      now: o.now ?? Date.now,
+      lifetimeMs: o.discoveryLifetimeMs,
+      minIntervalMs: o.rediscoveryIntervalMs,
+    });
   }
 
-  /** The upstream's authorization server, found through its RFC 9728 document (cached; retried after a failure). */
+  /** The upstream's authorization server, found through its RFC 9728 document (kept for a bounded time; see the class). */
   async authorizationServer(): Promise<oauth.AuthorizationServer> {
     return (await this.server()).as;
   }
 
-  private server(): Promise<Discovered> {
-    this.discovered ??= this.discover().catch((err: unknown) => {
-      this.discovered = undefined;
-      throw err;
-    });
-    return this.discovered;
+  /**
+   * The upstream refused the gateway's bearer with a challenge naming `resourceMetadata`: when it is
+   * not where the document in use was found, the upstream may have moved, and the next use discovers again.
+   */
+  challenged(resourceMetadata: string | undefined): void {
+    const found = this.discovery.peek();
+    if (
+      found &&
+      resourceMetadata &&
+      URL.canParse(resourceMetadata) &&
+      new URL(resourceMetadata).href !== found.metadataUrl
+    )
+      this.discovery.invalidate();
   }
 
-  private async discover(): Promise<Discovered> {
+  private server(): Promise<Discovered> {
+    return this.discovery.get();
+  }
+
+  private async discover(): Promise<Discovery<Discovered>> {
     const resource = new URL(this.o.resource);
     const reach = withinReach(await configuredReach(resource, this.resolver));
     const extra = this.o.addressRule;
@@ -140,22 +175,26 @@ export class UpstreamOAuthClient {
     // Each endpoint it names must be within reach too (the guarded fetch checks every connection again).
     const refused = await refusedEndpoint(as, rule, this.resolver, resource.origin);
     if (refused) throw new UpstreamEndpointRefused(refused);
-    this.scopes ??= this.o.scope ?? found.scopesSupported?.join(' ');
-    return { as, resource: found.resource, http };
+    const scope = this.o.scope ?? found.scopesSupported?.join(' ');
+    return {
+      value: { as, resource: found.resource, metadataUrl: found.metadataUrl, scope, http },
+      maxAgeMs: found.maxAgeMs,
+    };
   }
 
-  private scopes: string | undefined;
-
-  private registration(): Promise<Registration> {
-    this.registered ??= this.register().catch((err: unknown) => {
-      this.registered = undefined;
-      throw err;
-    });
-    return this.registered;
+  /** The gateway's client at the authorization server of `found` (made once per authorization server; retried after a failure). */
+  private registration(found: Discovered): Promise<Registration> {
+    if (this.registered?.issuer !== found.as.issuer) {
+      const reg = this.register(found).catch((err: unknown) => {
+        if (this.registered?.reg === reg) this.registered = undefined;
+        throw err;
+      });
+      this.registered = { issuer: found.as.issuer, reg };
+    }
+    return this.registered.reg;
   }
 
-  private async register(): Promise<Registration> {
-    const { as, http } = await this.server();
+  private async register({ as, http }: Discovered): Promise<Registration> {
     if (this.o.clientId) {
       await this.checkConfiguredIssuer(as.issuer);
       return { client: { client_id: this.o.clientId }, secret: this.o.clientSecret };
@@ -218,7 +257,9 @@ export class UpstreamOAuthClient {
    * the verifier and hands it back to {@link exchange}.
    */
   async authorizationUrl(state: string, verifier: string): Promise<{ url: URL; issuer: string }> {
-    const [{ as, resource }, reg] = [await this.server(), await this.registration()];
+    const found = await this.server();
+    const { as, resource, scope } = found;
+    const reg = await this.registration(found);
     if (!as.authorization_endpoint)
       throw new UpstreamOAuthError(`${as.issuer} has no authorization endpoint`);
     const url = new URL(as.authorization_endpoint);
@@ -230,7 +271,7 @@ export class UpstreamOAuthClient {
       code_challenge_method: 'S256',
       state,
       resource,
-      ...(this.scopes ? { scope: this.scopes } : {}),
+      ...(scope ? { scope } : {}),
     }).toString();
     return { url, issuer: as.issuer };
   }
@@ -241,20 +282,24 @@ export class UpstreamOAuthClient {
    * another now, nothing is sent ({@link UpstreamIssuerMismatch}).
    */
   async exchange(callback: URL, state: string, verifier: string, issuer: string): Promise<UpstreamTokens> {
-    const { as, resource, http } = await this.server();
-    if (as.issuer !== issuer) throw new UpstreamIssuerMismatch(issuer, as.issuer, 'the sign-in in progress');
-    const reg = await this.registration();
+    const what = 'the sign-in in progress';
+    const found = await this.server();
+    const { as, resource, http } = found;
+    if (as.issuer !== issuer) throw new UpstreamIssuerMismatch(issuer, as.issuer, what);
+    const reg = await this.registration(found);
     const params = oauth.validateAuthResponse(as, reg.client, callback, state);
-    const response = await oauth.authorizationCodeGrantRequest(
-      as,
-      reg.client,
-      this.auth(reg),
-      params,
-      this.o.redirectUri,
-      verifier,
-      { ...http, additionalParameters: { resource } },
-    );
-    return this.tokens(as, await oauth.processAuthorizationCodeResponse(as, reg.client, response));
+    return this.atTokenEndpoint(issuer, what, async () => {
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        reg.client,
+        this.auth(reg),
+        params,
+        this.o.redirectUri,
+        verifier,
+        { ...http, additionalParameters: { resource } },
+      );
+      return this.tokens(as, await oauth.processAuthorizationCodeResponse(as, reg.client, response));
+    });
   }
 
   /**
@@ -262,19 +307,20 @@ export class UpstreamOAuthClient {
    * that issued them only: tokens of another (or of none recorded) are {@link UpstreamIssuerMismatch}.
    */
   async refresh(tokens: UpstreamTokens): Promise<UpstreamTokens> {
-    if (!tokens.refreshToken) throw new UpstreamOAuthError('no refresh token');
-    const { as, resource, http } = await this.server();
-    if (tokens.issuer !== as.issuer)
-      throw new UpstreamIssuerMismatch(tokens.issuer, as.issuer, "the user's upstream tokens");
-    const reg = await this.registration();
-    const response = await oauth.refreshTokenGrantRequest(
-      as,
-      reg.client,
-      this.auth(reg),
-      tokens.refreshToken,
-      { ...http, additionalParameters: { resource } },
-    );
-    const fresh = this.tokens(as, await oauth.processRefreshTokenResponse(as, reg.client, response));
+    const { refreshToken } = tokens;
+    if (!refreshToken) throw new UpstreamOAuthError('no refresh token');
+    const what = "the user's upstream tokens";
+    const found = await this.server();
+    const { as, resource, http } = found;
+    if (tokens.issuer !== as.issuer) throw new UpstreamIssuerMismatch(tokens.issuer, as.issuer, what);
+    const reg = await this.registration(found);
+    const fresh = await this.atTokenEndpoint(as.issuer, what, async () => {
+      const response = await oauth.refreshTokenGrantRequest(as, reg.client, this.auth(reg), refreshToken, {
+        ...http,
+        additionalParameters: { resource },
+      });
+      return this.tokens(as, await oauth.processRefreshTokenResponse(as, reg.client, response));
+    });
     return {
       ...fresh,
       refreshToken: fresh.refreshToken ?? tokens.refreshToken,
@@ -287,14 +333,33 @@ export class UpstreamOAuthClient {
    * caller's to ignore. Tokens of another authorization server than the current one are not sent.
    */
   async revoke(tokens: UpstreamTokens): Promise<void> {
-    const { as, http } = await this.server();
+    const found = await this.server();
+    const { as, http } = found;
     if (!as.revocation_endpoint || tokens.issuer !== as.issuer) return;
-    const reg = await this.registration();
+    const reg = await this.registration(found);
     for (const token of [tokens.refreshToken, tokens.accessToken]) {
       if (!token) continue;
       await oauth.processRevocationResponse(
         await oauth.revocationRequest(as, reg.client, this.auth(reg), token, http),
       );
+    }
+  }
+
+  /**
+   * `request` at the token endpoint of `issuer`. When it fails as if the authorization server had
+   * moved ({@link suggestsMove}), the upstream is discovered again (within the interval's bound):
+   * if it names another authorization server now, that is the error ({@link UpstreamIssuerMismatch}
+   * about `what`); nothing is sent to the new one.
+   */
+  private async atTokenEndpoint<T>(issuer: string, what: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      if (!suggestsMove(err)) throw err;
+      this.discovery.invalidate();
+      const now = await this.server().catch(() => undefined);
+      if (now && now.as.issuer !== issuer) throw new UpstreamIssuerMismatch(issuer, now.as.issuer, what);
+      throw err;
     }
   }
 
@@ -311,4 +376,18 @@ export class UpstreamOAuthClient {
       connectedAt: now,
     };
   }
+}
+
+/**
+ * A failure of the token endpoint that suggests the authorization server moved away: no connection
+ * (an address refusal is not one), an answer that is not an OAuth one (404, 410, a redirect, an error
+ * page), or `invalid_client` (it no longer knows the gateway's client). A refused grant
+ * (`invalid_grant`) is not one.
+ */
+function suggestsMove(err: unknown): boolean {
+  if (err instanceof oauth.ResponseBodyError) return err.error === 'invalid_client';
+  if (err instanceof oauth.OperationProcessingError)
+    return err.code === oauth.RESPONSE_IS_NOT_CONFORM || err.code === oauth.RESPONSE_IS_NOT_JSON;
+  // fetch's own failure (`fetch failed`), not oauth4webapi's coded argument errors.
+  return err instanceof TypeError && !('code' in err);
 }

@@ -1,3 +1,4 @@
+import { isObject } from '@mcp-gateway/internal/is-object';
 import { digestOf } from '@mcp-gateway/streamablehttp-proxy';
 import { tapReplies } from '../gateway/reply-tap.js';
 
@@ -28,8 +29,6 @@ interface Kept {
 }
 
 type Result = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Result => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * One service's upstream answers that any user may be given: the complete results of

@@ -35,9 +35,16 @@ export interface UpstreamCredentialSource {
   /**
    * The upstream refused `sent` (401): refresh the user's tokens once. True
    * when fresh tokens are there to retry with; false when the user must
-   * connect again (the tokens are forgotten).
+   * connect again (the tokens are forgotten). `resourceMetadata` is the
+   * `resource_metadata` of the upstream's challenge: another location than
+   * the one discovered makes the refresh discover the upstream again first.
    */
-  refused(sub: string, sent: string, trace?: HopTracer): Promise<boolean>;
+  refused(
+    sub: string,
+    sent: string,
+    resourceMetadata: string | undefined,
+    trace?: HopTracer,
+  ): Promise<boolean>;
 }
 
 /** An `oauth` service's settings (the `credentials` of an `http` service). */
@@ -170,8 +177,11 @@ export class UpstreamSignIn {
       ),
       authorization: (sub, trace) =>
         this.authorization(service, this.clientFor(service, settings), sub, trace),
-      refused: (sub, sent, trace) =>
-        this.refused(service, this.clientFor(service, settings), sub, sent, trace),
+      refused: (sub, sent, resourceMetadata, trace) => {
+        const client = this.clientFor(service, settings);
+        client.challenged(resourceMetadata);
+        return this.refused(service, client, sub, sent, trace);
+      },
     };
   }
 

@@ -47,6 +47,10 @@ export interface OAuthUpstream extends Listening {
   resourceMetadataAt: ResourceMetadataAt[];
   /** Where the authorization server metadata is served (default: `['oauth']`). */
   serverMetadataAt: ServerMetadataAt[];
+  /** `Cache-Control` of both metadata documents (default: none). */
+  cacheControl?: string;
+  /** Taken down: every path answers 404 (requests are still counted in {@link hits}). */
+  gone?: boolean;
   /** `expires_in` of the access tokens it issues (default 3600). */
   expiresIn: number;
   /** Access tokens it issued. */
@@ -105,22 +109,30 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
   const server = await listen(async (request) => {
     const url = new URL(request.url);
     up.hits.push(url.pathname);
+    if (up.gone) return new Response('gone', { status: 404 });
     const docs = documents();
+    const cache: ResponseInit = { headers: up.cacheControl ? { 'cache-control': up.cacheControl } : {} };
     if (docs.resource.has(url.pathname))
-      return Response.json({
-        resource: up.resource,
-        authorization_servers: up.authorizationServers ?? [up.issuer],
-        ...(up.scopesSupported ? { scopes_supported: up.scopesSupported } : {}),
-      });
+      return Response.json(
+        {
+          resource: up.resource,
+          authorization_servers: up.authorizationServers ?? [up.issuer],
+          ...(up.scopesSupported ? { scopes_supported: up.scopesSupported } : {}),
+        },
+        cache,
+      );
     if (docs.server.has(url.pathname))
-      return Response.json({
-        issuer: up.metadataIssuer ?? up.issuer,
-        authorization_endpoint: `${up.url}/authorize`,
-        token_endpoint: `${up.url}/token`,
-        registration_endpoint: `${up.url}/register`,
-        revocation_endpoint: `${up.url}/revoke`,
-        code_challenge_methods_supported: ['S256'],
-      });
+      return Response.json(
+        {
+          issuer: up.metadataIssuer ?? up.issuer,
+          authorization_endpoint: `${up.url}/authorize`,
+          token_endpoint: `${up.url}/token`,
+          registration_endpoint: `${up.url}/register`,
+          revocation_endpoint: `${up.url}/revoke`,
+          code_challenge_methods_supported: ['S256'],
+        },
+        cache,
+      );
     switch (url.pathname) {
       case '/register': {
         const body = (await request.json()) as { redirect_uris: string[] };
