@@ -201,6 +201,7 @@ export type {
   PageOptions,
   ErrorPageModel,
   ConsentPageModel,
+  ConsentBeforeSignInPageModel,
   LoginPageModel,
   NoticePageModel,
 } from './pages/layout.js';

@@ -95,7 +95,7 @@ async function renderConsent(
 ): Promise<Response> {
   const flows = flowServices(ctx);
   const resourceName = ctx.resources.find(consent.resource)?.name;
-  return flows.pages.consent({
+  const common = {
     client: {
       id: client.client_id,
       name: client.metadata.client_name,
@@ -116,24 +116,23 @@ async function renderConsent(
     scopes: consent.scopes,
     resource: consent.resource,
     ...(resourceName ? { resourceName } : {}),
-    ...(consent.identity
-      ? {
-          user: {
-            login: consent.identity.login,
-            ...(consent.identity.name ? { name: consent.identity.name } : {}),
-          },
-        }
-      : { signInWith: flows.idp.displayName ?? flows.idp.id }),
     action: ctx.endpoint('/consent'),
     fields: { consent_id: consentId, csrf: await csrfToken(ctx, consentId, consent.binding) },
+  };
+  const identity = consent.identity;
+  if (!identity)
+    return flows.pages.consentBeforeSignIn({ ...common, signInWith: flows.idp.displayName ?? flows.idp.id });
+  return flows.pages.consent({
+    ...common,
+    user: { login: identity.login, ...(identity.name ? { name: identity.name } : {}) },
   });
 }
 
 const EXPIRED = 'This consent request has expired. Start again from the application.';
 
 /**
- * `GET /consent?flow=<id>`: the consent page of a signed-in user. It can be
- * reloaded while the login is alive, only in the browser that started it
+ * `GET /consent?flow=<id>`: the consent page of a signed-in user, or of one
+ * about to sign in at a third-party provider. It can be reloaded while the login is alive, only in the browser that started it
  * (binding cookie). After the decision a reload shows "already answered".
  */
 async function showConsent(ctx: ServerContext, request: Request, url: URL): Promise<Response> {
@@ -153,7 +152,7 @@ async function showConsent(ctx: ServerContext, request: Request, url: URL): Prom
           answered.decision === 'deny'
             ? 'You already denied this request; the application has been told.'
             : answered.beforeLogin
-              ? 'You already allowed this request and were sent on to sign in.'
+              ? 'You already allowed this request.'
               : 'You already allowed this request; the application has been sent its answer.',
       });
     }

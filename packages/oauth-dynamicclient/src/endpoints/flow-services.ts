@@ -166,7 +166,7 @@ export function createFlowServices(ctx: ServerContext): FlowServices {
         : createIdentityProvider(idpOption);
   const pages = new Pages(o.pages);
   const binding = new BrowserBinding(store, ids, ctx.issuer, '/', o.loginTtlSeconds);
-  const consentMemory = new ConsentMemory(binding, ctx.issuer, o.rememberConsentSeconds);
+  const consentMemory = new ConsentMemory(binding, clock, ctx.issuer, o.rememberConsentSeconds);
 
   const services: FlowServices = {
     keys,

@@ -1,4 +1,6 @@
 import { sameToken } from '@mcp-gateway/internal/same-origin';
+import { isLoopbackRedirect } from '../clients/redirect-uri.js';
+import type { Clock } from '../clock.js';
 import { base64url } from '../ids.js';
 import type { BrowserBinding } from './browser-binding.js';
 
@@ -13,11 +15,30 @@ export interface Approval {
 /** Approvals one browser remembers; the oldest beyond it is forgotten (the cookie stays under 1 KiB). */
 export const MAX_APPROVALS = 20;
 
-const ENTRY = /^[A-Za-z0-9_-]{22}$/;
+/** One remembered approval: its hash, `!`, and when it was given (seconds since the epoch, base 36). */
+const ENTRY = /^([A-Za-z0-9_-]{22})!([0-9a-z]{1,8})$/;
 
-/** A 128-bit hash of an approval: the client id, redirect URI, resource and scopes (sorted). */
-async function entryOf(a: Approval): Promise<string> {
-  const text = JSON.stringify([a.clientId, a.redirectUri, a.resource, [...a.scopes].sort()]);
+/**
+ * The redirect URI an approval stands for: as registered, so for a loopback
+ * redirect (RFC 8252 §7.3, where any port matches the registration) without
+ * the port a native app picked this time.
+ */
+function registeredForm(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  if (!isLoopbackRedirect(url)) return redirectUri;
+  url.port = '';
+  return url.href;
+}
+
+/** A 128-bit hash of an approval at `issuer`: the client id, redirect URI, resource and scopes (sorted). */
+async function hashOf(issuer: string, a: Approval): Promise<string> {
+  const text = JSON.stringify([
+    issuer,
+    a.clientId,
+    registeredForm(a.redirectUri),
+    a.resource,
+    [...a.scopes].sort(),
+  ]);
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return base64url(new Uint8Array(digest).subarray(0, 16));
 }
@@ -32,9 +53,12 @@ async function entryOf(a: Approval): Promise<string> {
  * on an https issuer (`mcp-as-consent` on an `http://` loopback issuer, where
  * `__Host-` cannot be set), `Secure` there, `HttpOnly`, `SameSite=Lax`, and
  * signed with the login flows' HMAC key. Each entry is a hash of one client's
- * exact request (client id, redirect URI, resource, scopes), so an approval
- * never covers another client, another redirect URI or more scopes. At most
- * {@link MAX_APPROVALS} entries, newest first.
+ * exact request at this issuer (client id, redirect URI as registered,
+ * resource, scopes), so an approval never covers another client, another
+ * redirect URI or other scopes, with the time it was given: an entry older
+ * than `maxAgeSeconds` counts for nothing, whatever the cookie's `Max-Age`
+ * (renewed by each approval) says. At most {@link MAX_APPROVALS} entries,
+ * newest first.
  */
 export class ConsentMemory {
   readonly cookieName: string;
@@ -42,11 +66,12 @@ export class ConsentMemory {
 
   constructor(
     private readonly binding: BrowserBinding,
-    issuer: string,
+    private readonly clock: Clock,
+    private readonly issuer: string,
     /** `Max-Age` of the cookie, renewed by each approval; `0` remembers nothing. */
     private readonly maxAgeSeconds: number,
   ) {
-    this.secure = issuer.startsWith('https:');
+    this.secure = this.issuer.startsWith('https:');
     this.cookieName = this.secure ? '__Host-mcp-as-consent' : 'mcp-as-consent';
   }
 
@@ -54,7 +79,7 @@ export class ConsentMemory {
     return this.binding.sign(`consent-memory\u0000${list}`);
   }
 
-  /** The verified entries of the request's cookie (none when absent, altered or malformed). */
+  /** The verified, unexpired entries of the request's cookie (none when absent, altered or malformed). */
   private async entries(request: Request): Promise<string[]> {
     const header = request.headers.get('cookie');
     if (!header) return [];
@@ -67,16 +92,18 @@ export class ConsentMemory {
       const list = value.slice(0, dot);
       const entries = list.split('~');
       if (entries.length > MAX_APPROVALS || !entries.every((e) => ENTRY.test(e))) continue;
-      if (sameToken(value.slice(dot + 1), await this.sign(list))) return entries;
+      if (!sameToken(value.slice(dot + 1), await this.sign(list))) continue;
+      const oldest = this.clock.now() / 1000 - this.maxAgeSeconds;
+      return entries.filter((e) => parseInt(ENTRY.exec(e)![2]!, 36) > oldest);
     }
     return [];
   }
 
-  /** Whether this browser approved exactly this request before. */
+  /** Whether this browser approved this request before, within `maxAgeSeconds`. */
   async has(request: Request, approval: Approval): Promise<boolean> {
     if (this.maxAgeSeconds === 0) return false;
-    const entry = await entryOf(approval);
-    return (await this.entries(request)).includes(entry);
+    const hash = await hashOf(this.issuer, approval);
+    return (await this.entries(request)).some((e) => e.startsWith(`${hash}!`));
   }
 
   /**
@@ -86,8 +113,9 @@ export class ConsentMemory {
    */
   async remember(request: Request, approval: Approval): Promise<string | undefined> {
     if (this.maxAgeSeconds === 0) return undefined;
-    const entry = await entryOf(approval);
-    const list = [entry, ...(await this.entries(request)).filter((e) => e !== entry)]
+    const hash = await hashOf(this.issuer, approval);
+    const entry = `${hash}!${Math.floor(this.clock.now() / 1000).toString(36)}`;
+    const list = [entry, ...(await this.entries(request)).filter((e) => !e.startsWith(`${hash}!`))]
       .slice(0, MAX_APPROVALS)
       .join('~');
     const attrs = [

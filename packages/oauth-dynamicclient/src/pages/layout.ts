@@ -2,7 +2,8 @@ import { bodyResponse } from '../http/known-body.js';
 import { html, raw, type SafeHtml } from './html.js';
 
 /** What each built-in page shows. Custom renderers receive the same model. */
-export type PageModel = ErrorPageModel | ConsentPageModel | LoginPageModel | NoticePageModel;
+export type PageModel =
+  ErrorPageModel | ConsentPageModel | ConsentBeforeSignInPageModel | LoginPageModel | NoticePageModel;
 
 export interface ErrorPageModel {
   kind: 'error';
@@ -45,24 +46,30 @@ export interface ConsentPageModel {
      */
     localRedirectsOnly?: boolean;
   };
-  /** Host (or scheme for private-use URIs) the browser will be sent to after approval. */
+  /** Host (or scheme for private-use URIs) the browser will be sent to with the answer. */
   redirectHost: string;
   /** The whole redirect URI the answer (the authorization code) will be sent to. */
   redirectUri?: string;
   scopes: string[];
   resource: string;
   resourceName?: string;
-  /** The signed-in user; absent on the consent page shown before a third-party sign-in. */
-  user?: { login: string; name?: string };
-  /**
-   * Set (instead of {@link user}) on the consent page shown before the browser
-   * is sent to a third-party identity provider: where the user will sign in
-   * next (`GitHub`, an OIDC issuer's host).
-   */
-  signInWith?: string;
+  user: { login: string; name?: string };
   /** Form action URL and hidden fields. */
   action: string;
   fields: Record<string, string>;
+}
+
+/**
+ * The consent page shown before the browser is sent to a third-party identity
+ * provider (a self-registered client, GitHub or OIDC): the user is not known
+ * yet, so it says where they will sign in instead. A kind of its own, so a
+ * custom renderer that does not know it returns `undefined` and the built-in
+ * page is shown.
+ */
+export interface ConsentBeforeSignInPageModel extends Omit<ConsentPageModel, 'kind' | 'user'> {
+  kind: 'consent-before-sign-in';
+  /** Where the user signs in next (`GitHub`, an OIDC issuer's host). */
+  signInWith: string;
 }
 
 /** A plain message that is not an error, e.g. a consent request that was already answered. */

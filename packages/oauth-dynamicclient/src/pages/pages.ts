@@ -2,6 +2,7 @@ import { html, raw, type SafeHtml } from './html.js';
 import {
   document,
   pageResponse,
+  type ConsentBeforeSignInPageModel,
   type ConsentPageModel,
   type ErrorPageModel,
   type LoginPageModel,
@@ -15,6 +16,15 @@ const hidden = (fields: Record<string, string>): SafeHtml[] =>
 
 /** Client-supplied (or upstream-supplied) text, isolated from the surrounding text direction. */
 const bdi = (text: string): SafeHtml => html`<bdi>${text}</bdi>`;
+
+/** A URI as the URL parser writes it: characters that could reorder its text on screen percent-encoded. */
+function shownUri(uri: string): string {
+  try {
+    return new URL(uri).href;
+  } catch {
+    return uri;
+  }
+}
 
 function errorBody(m: ErrorPageModel): SafeHtml {
   return html`<h1>Something went wrong</h1>
@@ -63,7 +73,7 @@ function localRedirectWarning(name: string): SafeHtml {
   </section>`;
 }
 
-function consentBody(m: ConsentPageModel): SafeHtml {
+function consentBody(m: ConsentPageModel | ConsentBeforeSignInPageModel): SafeHtml {
   const name = m.client.name ?? m.client.id;
   const badge =
     m.client.kind === 'cimd'
@@ -85,7 +95,7 @@ function consentBody(m: ConsentPageModel): SafeHtml {
     <p>${badge}</p>
     ${m.client.localRedirectsOnly ? localRedirectWarning(name) : ''}
     ${
-      m.user
+      m.kind === 'consent'
         ? html`<p>
             <strong id="client-display">${bdi(name)}</strong> wants to access
             <strong>${bdi(m.resourceName ?? m.resource)}</strong> as
@@ -96,12 +106,12 @@ function consentBody(m: ConsentPageModel): SafeHtml {
               <strong>${bdi(m.resourceName ?? m.resource)}</strong> on your behalf.
             </p>
             <p class="muted" id="sign-in-next">
-              If you allow it, you will sign in with <bdi>${m.signInWith ?? ''}</bdi> next.
+              If you allow it, you will sign in with <bdi>${m.signInWith}</bdi> next.
             </p>`
     }
-    <p class="muted">After you ${m.user ? 'approve' : 'sign in'}, you will be sent to</p>
+    <p class="muted">After you ${m.kind === 'consent' ? 'approve' : 'sign in'}, you will be sent to</p>
     <p class="redirect" id="redirect-host">${bdi(m.redirectHost)}</p>
-    ${m.redirectUri ? html`<p class="muted"><code id="redirect-uri">${m.redirectUri}</code></p>` : ''}
+    ${m.redirectUri ? html`<p class="muted"><code id="redirect-uri">${bdi(shownUri(m.redirectUri))}</code></p>` : ''}
     ${
       links.length
         ? html`<p class="links muted">
@@ -147,6 +157,7 @@ function loginBody(m: LoginPageModel): SafeHtml {
 const titles: Record<PageModel['kind'], string> = {
   error: 'Error',
   consent: 'Authorize',
+  'consent-before-sign-in': 'Authorize',
   login: 'Sign in',
   notice: 'Done',
 };
@@ -162,7 +173,7 @@ export class Pages {
       custom ??
       (model.kind === 'error'
         ? errorBody(model)
-        : model.kind === 'consent'
+        : model.kind === 'consent' || model.kind === 'consent-before-sign-in'
           ? consentBody(model)
           : model.kind === 'notice'
             ? noticeBody(model)
@@ -196,6 +207,14 @@ export class Pages {
 
   consent(model: Omit<ConsentPageModel, 'kind'>, headers?: Record<string, string>): Response {
     return this.respond({ kind: 'consent', ...model }, 200, headers);
+  }
+
+  /** The consent page shown before a third-party sign-in ({@link ConsentBeforeSignInPageModel}). */
+  consentBeforeSignIn(
+    model: Omit<ConsentBeforeSignInPageModel, 'kind'>,
+    headers?: Record<string, string>,
+  ): Response {
+    return this.respond({ kind: 'consent-before-sign-in', ...model }, 200, headers);
   }
 
   /** A message page that is not an error (e.g. "already answered"). */

@@ -2,14 +2,17 @@ import {
   chromiumLaunchOptions,
   listen,
   startGitHubStub,
+  startOidcStub,
   type GitHubStub,
   type Listening,
 } from '@mcp-gateway/testkit';
 import { chromium, type Browser as Chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localIdentityProvider } from '../../src/idp/local.js';
+import { oidcIdentityProvider } from '../../src/idp/oidc.js';
 import { BrowserBinding } from '../../src/idp/browser-binding.js';
 import { ConsentMemory, MAX_APPROVALS, type Approval } from '../../src/idp/consent-memory.js';
+import { ManualClock } from '../../src/clock.js';
 import { MemoryStore } from '../../src/store/keyv.js';
 import { cryptoIds } from '../../src/ids.js';
 import {
@@ -78,6 +81,14 @@ async function consentPage(b: Browser, url: string): Promise<{ page: string; url
   return { page: await page.text(), url: consentUrl };
 }
 
+/** Approves the consent page before the sign-in that `url` leads to; returns the redirect to the provider. */
+async function approveBeforeSignIn(b: Browser, url: string): Promise<Response> {
+  const { page } = await consentPage(b, url);
+  const res = await b.post(formAction(page), { ...hiddenFields(page), decision: 'approve' });
+  expect(res.status).toBe(302);
+  return res;
+}
+
 describe('consent before the third-party sign-in (confused deputy)', () => {
   it('a self-registered client: the consent page comes before GitHub, names the client, scopes and redirect URI; approving goes to GitHub and the code comes back without a second page', async () => {
     const t = await startGitHubAs(gh, ALL);
@@ -90,7 +101,7 @@ describe('consent before the third-party sign-in (confused deputy)', () => {
       expect(isConsentBeforeLogin(page)).toBe(true);
       expect(page).toContain('Deputy Test App');
       expect(page).toMatch(/sign in with <bdi>GitHub<\/bdi> next/);
-      expect(page).toContain(`<code id="redirect-uri">${REDIRECT}</code>`);
+      expect(page).toContain(`<code id="redirect-uri"><bdi>${REDIRECT}</bdi></code>`);
       expect(page).toContain('<li><code>mcp:read</code></li>');
       expect(page).not.toContain('mcp:write');
       expect(page).toContain('<span class="badge unverified">');
@@ -149,7 +160,7 @@ describe('consent before the third-party sign-in (confused deputy)', () => {
     }
   });
 
-  it('the attack: a victim who approved one client opens a link of an attacker-registered client with its own redirect URI; our consent page stops it before GitHub, and Deny tells only a loopback client', async () => {
+  it('the attack: a victim who approved one client opens a link of an attacker-registered client with its own redirect URI; our consent page stops it before GitHub, and Deny sends that client only access_denied', async () => {
     const t = await startGitHubAs(gh, ALL);
     try {
       const victim = new Browser();
@@ -160,7 +171,7 @@ describe('consent before the third-party sign-in (confused deputy)', () => {
         victim,
         authorizeUrl(t, evil, { redirect_uri: 'https://evil.example/cb' }),
       );
-      expect(page).toContain('<code id="redirect-uri">https://evil.example/cb</code>');
+      expect(page).toContain('<code id="redirect-uri"><bdi>https://evil.example/cb</bdi></code>');
       expect(upstreamVisits(), 'GitHub never asked').toBe(before);
       // Deny: the user answered on our page, so the client hears it (RFC 6749 §4.1.2.1).
       const denied = await victim.post(formAction(page), { ...hiddenFields(page), decision: 'deny' });
@@ -259,13 +270,118 @@ describe('consent before the third-party sign-in (confused deputy)', () => {
       const approved = await b.post(formAction(page), { ...hiddenFields(page), decision: 'approve' });
       expect(approved.status).toBe(302);
       const reload = await b.get(url);
-      expect(await reload.text()).toContain('You already allowed this request and were sent on to sign in.');
+      expect(await reload.text()).toContain('You already allowed this request.');
       const twice = await b.post(formAction(page), { ...hiddenFields(page), decision: 'approve' });
       expect(twice.status).toBe(400);
       expect(twice.headers.get('location')).toBeNull();
       await twice.body?.cancel();
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('consent before the sign-in: what a remembered approval does not cover', () => {
+  it('another user on the same browser, or a user whose grant was withdrawn, still gets the consent page after signing in', async () => {
+    const users = [
+      { login: 'octocat', id: 583231 },
+      { login: 'mallory', id: 666 },
+    ];
+    const both = await startGitHubStub({ users });
+    const s = await startGitHubAs(both, ALL);
+    try {
+      const clientId = await register(s);
+      const b = new Browser();
+      await completeLogin(b, authorizeUrl(s, clientId), REDIRECT);
+      // Remembered in this browser: straight to GitHub, where mallory signs in now.
+      both.user = 'mallory';
+      const start = await b.get(authorizeUrl(s, clientId));
+      expect(start.status).toBe(302);
+      const after = await b.follow(start.headers.get('location')!, REDIRECT);
+      expect(after.location, 'no code without consent').toBeUndefined();
+      const page = await after.page!.text();
+      expect(page).toContain('mallory');
+      expect(isConsentBeforeLogin(page)).toBe(false);
+      // octocat withdraws the grant: the next sign-in asks again, after GitHub.
+      both.user = 'octocat';
+      const [grant] = await s.as.grants.list('github:583231');
+      expect(await s.as.grants.revoke(grant!.id)).toBe(true);
+      const again = await b.get(authorizeUrl(s, clientId));
+      expect(again.status).toBe(302);
+      const asked = await b.follow(again.headers.get('location')!, REDIRECT);
+      expect(asked.location).toBeUndefined();
+      expect(await asked.page!.text()).toContain('octocat');
+    } finally {
+      await s.close();
+      await both.close();
+    }
+  });
+
+  it('a loopback redirect URI on another port (RFC 8252 §7.3, the same registration) is the same approval', async () => {
+    const t = await startGitHubAs(gh, ALL);
+    try {
+      const clientId = await register(t, 'http://127.0.0.1/cb');
+      const b = new Browser();
+      const first = await approveBeforeSignIn(
+        b,
+        authorizeUrl(t, clientId, { redirect_uri: 'http://127.0.0.1:50111/cb' }),
+      );
+      await first.body?.cancel();
+      const next = await b.get(authorizeUrl(t, clientId, { redirect_uri: 'http://127.0.0.1:50222/cb' }));
+      expect(next.status).toBe(302);
+      expect(next.headers.get('location')!.startsWith(gh.authorizationEndpoint)).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the page before the sign-in refuses a cross-site post, a post from another browser and a client deleted after Allow; nothing reaches the provider or the client', async () => {
+    const t = await startGitHubAs(gh, ALL);
+    try {
+      const clientId = await register(t);
+      const b = new Browser();
+      const before = upstreamVisits();
+      const { page } = await consentPage(b, authorizeUrl(t, clientId));
+      const fields = { ...hiddenFields(page), decision: 'approve' };
+      const crossSite = await b.post(formAction(page), fields, { 'sec-fetch-site': 'cross-site' });
+      expect(crossSite.status).toBe(403);
+      expect(crossSite.headers.get('location')).toBeNull();
+      await crossSite.body?.cancel();
+      const elsewhere = await new Browser().post(formAction(page), fields);
+      expect(elsewhere.status).toBe(403);
+      await elsewhere.body?.cancel();
+      // Still open for the real browser: Allow, then the client is deleted before the callback.
+      const approved = await b.post(formAction(page), fields);
+      expect(approved.status).toBe(302);
+      expect(await t.as.clients.delete(clientId)).toBe(true);
+      const back = await b.follow(approved.headers.get('location')!, REDIRECT);
+      expect(back.location, 'no code for a deleted client').toBeUndefined();
+      expect(back.page!.status).toBe(400);
+      expect(await back.page!.text()).toContain('no longer registered');
+      expect(upstreamVisits()).toBe(before + 1);
+      expect(t.audit.filter((a) => a.type === 'consent.given')).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('oidc: the page names the provider by its issuer host; a custom renderer that knows only the consent kind leaves this page to the built-in one', async () => {
+    const op = await startOidcStub();
+    const t = await startAs({
+      identityProvider: oidcIdentityProvider({
+        issuer: op.issuer,
+        clientId: 'oidc-client',
+        clientSecret: 'oidc-secret',
+      }),
+      pages: { render: (m) => (m.kind === 'consent' ? `<p>custom ${m.user.login}</p>` : undefined) },
+    });
+    try {
+      const { page } = await consentPage(new Browser(), authorizeUrl(t, await register(t)));
+      expect(page).toMatch(new RegExp(`sign in with <bdi>${new URL(op.issuer).host}</bdi> next`));
+      expect(page).not.toContain('custom');
+    } finally {
+      await t.close();
+      await op.close();
     }
   });
 });
@@ -283,7 +399,7 @@ describe('ConsentMemory: the signed cookie itself', () => {
   it('on an https issuer: __Host- name, Secure; scope order does not matter; at most MAX_APPROVALS, the oldest forgotten', async () => {
     const store = new MemoryStore();
     const binding = new BrowserBinding(store, cryptoIds, 'https://as.example', '/');
-    const memory = new ConsentMemory(binding, 'https://as.example', 3600);
+    const memory = new ConsentMemory(binding, new ManualClock(), 'https://as.example', 3600);
     expect(memory.cookieName).toBe('__Host-mcp-as-consent');
     let cookie = '';
     for (let i = 0; i <= MAX_APPROVALS; i++) {
@@ -299,7 +415,49 @@ describe('ConsentMemory: the signed cookie itself', () => {
     expect(await memory.has(request(cookie), approval(0)), 'the oldest was forgotten').toBe(false);
     expect(await memory.has(request(cookie), { ...approval(1), scopes: ['a'] })).toBe(false);
     expect(await memory.has(request(), approval(1))).toBe(false);
+    expect(await memory.has(request(cookie), { ...approval(1), resource: 'https://mcp.example/other' })).toBe(
+      false,
+    );
     await store.close();
+  });
+});
+
+describe('ConsentMemory: what an entry is bound to', () => {
+  const a: Approval = {
+    clientId: 'c',
+    redirectUri: REDIRECT,
+    resource: 'https://mcp.example/mcp',
+    scopes: ['x'],
+  };
+  const request = (cookie?: string) =>
+    new Request('https://as.example/authorize', cookie ? { headers: { cookie } } : {});
+  const memoryOf = (clock: ManualClock, issuer = 'https://as.example', store = new MemoryStore()) =>
+    new ConsentMemory(new BrowserBinding(store, cryptoIds, issuer, '/'), clock, issuer, 3600);
+
+  it('each entry lives maxAgeSeconds from its own approval, even when later approvals renew the cookie', async () => {
+    const clock = new ManualClock();
+    const memory = memoryOf(clock);
+    let cookie = (await memory.remember(request(), a))!.split(';')[0]!;
+    clock.advance(3000_000);
+    cookie = (await memory.remember(request(cookie), { ...a, clientId: 'd' }))!.split(';')[0]!;
+    expect(await memory.has(request(cookie), a)).toBe(true);
+    clock.advance(601_000);
+    expect(await memory.has(request(cookie), a), 'past its hour').toBe(false);
+    expect(await memory.has(request(cookie), { ...a, clientId: 'd' })).toBe(true);
+  });
+
+  it("another server's cookie (another key) or another issuer's entry for the same request counts for nothing", async () => {
+    const clock = new ManualClock();
+    const here = memoryOf(clock);
+    const cookie = (await here.remember(request(), a))!.split(';')[0]!;
+    expect(await here.has(request(cookie), a)).toBe(true);
+    expect(await memoryOf(clock).has(request(cookie), a), 'another key').toBe(false);
+    const store = new MemoryStore();
+    const one = memoryOf(clock, 'https://as.example/one', store);
+    const two = memoryOf(clock, 'https://as.example/two', store);
+    const shared = (await one.remember(request(), a))!.split(';')[0]!;
+    expect(await one.has(request(shared), a)).toBe(true);
+    expect(await two.has(request(shared), a), 'same key, another issuer').toBe(false);
   });
 });
 
