@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createAuthFetch } from './http/auth-fetch.js';
 import {
+  abortedWith,
   DEFAULT_REQUEST_TIMEOUT_MS,
   isDeadlineAware,
   requestDeadline,
@@ -51,12 +52,6 @@ export function requestTimeoutOf(opts: ConnectOptions): number {
  * stop during a sign-in; ours does, and names the cause.
  */
 export const SDK_UNTIMED_MS = 2 ** 31 - 1;
-
-/** Rejects with `signal`'s reason once it aborts. */
-const abortedWith = (signal: AbortSignal) =>
-  new Promise<never>((_, reject) =>
-    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
-  );
 
 /** The OAuth session {@link connect} should use, if any. */
 export function sessionFor(url: URL, opts: ConnectOptions): OAuthSession | undefined {

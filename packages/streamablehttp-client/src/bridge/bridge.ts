@@ -8,9 +8,11 @@ import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextpro
 import { LineSplitter } from '@mcp-gateway/internal/line-splitter';
 import { AuthError, ClientError, JSONRPC_ERRORS } from '../errors.js';
 import {
+  abortedWith,
   DEFAULT_PROBE_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   requestDeadline,
+  withinDeadline,
   withRequestDeadline,
 } from '../http/deadline.js';
 import type { FetchLike } from '../http/fetch.js';
@@ -45,7 +47,12 @@ export interface BridgeOptions {
   /** JSON-RPC to the host, one message per line. Default `process.stdout`. */
   output?: Writable;
   logger?: Logger;
-  /** How long to wait for the replayed `initialize` after a 404. Default 30 s. */
+  /**
+   * Deadline of the re-initialize after a 404 (the replayed `initialize`, its
+   * answer included, and `notifications/initialized`): past it, the request
+   * that met the 404 is answered `-32000` (`data.code` `timeout`). An OAuth
+   * sign-in during it is not timed. Default `requestTimeoutMs`.
+   */
   reinitializeTimeoutMs?: number;
   /**
    * How long messages after `notifications/initialized` wait for the
@@ -450,7 +457,8 @@ export class StdioBridge {
 
   /**
    * Starts a fresh session after a 404: replays the host's `initialize` (and
-   * `notifications/initialized`), without forwarding the replay's answer.
+   * `notifications/initialized`), without forwarding the replay's answer,
+   * within the request deadline (time in an OAuth sign-in not counted).
    * Concurrent callers for the same lost session share one replay.
    */
   private reinitialize(lostGeneration: number): Promise<void> {
@@ -461,27 +469,10 @@ export class StdioBridge {
       const old = this.transport;
       await this.newTransport();
       void old.close().catch(() => undefined);
-      const init = this.initialize!;
-      const id = `${REINIT_ID_PREFIX}${++this.reinitCount}`;
-      const answer = new Promise<JSONRPCMessage>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.internal.delete(keyOf(id));
-          reject(new AuthError('timeout', 're-initialize after 404 timed out'));
-        }, this.opts.reinitializeTimeoutMs ?? 30_000);
-        this.internal.set(keyOf(id), (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        });
-      });
-      await this.transport.send({ ...init, id });
-      const reply = await answer;
-      if (!('result' in reply)) {
-        throw new ClientError('server', 'reinitialize_failed', 'the server refused the replayed initialize');
-      }
-      const version = (reply.result as { protocolVersion?: unknown }).protocolVersion;
-      if (typeof version === 'string') this.transport.setProtocolVersion(version);
-      if (this.initializedNotified)
-        await this.transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      const ms = this.opts.reinitializeTimeoutMs ?? this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+      await withinDeadline(this.opts.url.href, ms, 'did not answer the replayed initialize', (signal) =>
+        this.replayInitialize(signal),
+      );
       // Requests whose answers were streaming on the lost session will never get one: say so once.
       for (const [key, p] of this.pending) {
         if (p.generation <= lostGeneration && !p.sending) {
@@ -497,6 +488,35 @@ export class StdioBridge {
     this.reinitializing = { generation: lostGeneration, done };
     this.gate = done.catch(() => undefined);
     return done;
+  }
+
+  /**
+   * Sends the host's `initialize` (under an id of its own) and, if the host
+   * sent it, `notifications/initialized`; gives up when `signal` aborts.
+   */
+  private async replayInitialize(signal: AbortSignal): Promise<void> {
+    const transport = this.transport;
+    const id = `${REINIT_ID_PREFIX}${++this.reinitCount}`;
+    const key = keyOf(id);
+    const aborted = abortedWith(signal);
+    const answer = new Promise<JSONRPCMessage>((resolve) => this.internal.set(key, resolve));
+    try {
+      await Promise.race([transport.send({ ...this.initialize!, id }), aborted]);
+      const reply = await Promise.race([answer, aborted]);
+      if (!('result' in reply)) {
+        throw new ClientError('server', 'reinitialize_failed', 'the server refused the replayed initialize');
+      }
+      const version = (reply.result as { protocolVersion?: unknown }).protocolVersion;
+      if (typeof version === 'string') transport.setProtocolVersion(version);
+      if (this.initializedNotified)
+        await Promise.race([
+          transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+          aborted,
+        ]);
+    } finally {
+      // An answer past the deadline is dropped.
+      this.internal.delete(key);
+    }
   }
 
   /**

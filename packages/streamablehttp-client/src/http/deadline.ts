@@ -121,6 +121,12 @@ export function requestDeadline(f: FetchLike, ms: () => number): FetchLike {
   return (input, init = {}) => timed(input, { ...init, [REQUEST_DEADLINE]: ms() } as RequestInit);
 }
 
+/** Rejects with `signal`'s reason once it aborts (to race a call that does not take the signal). */
+export const abortedWith = (signal: AbortSignal): Promise<never> =>
+  new Promise<never>((_, reject) =>
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+  );
+
 /** The whole-request clock behind a signal made by {@link withinDeadline}. */
 interface PausableClock {
   pause(): void;

@@ -122,6 +122,12 @@ export interface SdkOAuthServer extends Listening {
   endpoint: McpEndpoint;
   /** Counts of authorize requests. */
   authorizeHits: number;
+  /**
+   * The next `initialize` finds every token revoked (access tokens expired,
+   * refresh tokens forgotten): it is answered 401 and the client must sign in
+   * again, as after a server restart that also wants a fresh token.
+   */
+  revokeAtNextInitialize(): void;
 }
 
 /**
@@ -145,6 +151,7 @@ export async function startSdkOAuthServer(
   const l = await listenNode((req, res) => holder.app!(req, res));
   const issuer = new URL(`${l.url}/`);
   const mcpUrl = new URL(`${l.url}/mcp`);
+  let revokeAtInitialize = false;
   const out: SdkOAuthServer = {
     ...l,
     issuer: issuer.href,
@@ -152,6 +159,7 @@ export async function startSdkOAuthServer(
     provider,
     endpoint,
     authorizeHits: 0,
+    revokeAtNextInitialize: () => void (revokeAtInitialize = true),
   };
   const app = express();
   holder.app = app;
@@ -177,6 +185,14 @@ export async function startSdkOAuthServer(
   app.use(express.json());
   app.all(
     '/mcp',
+    (req, _res, next) => {
+      if (revokeAtInitialize && (req.body as { method?: string } | undefined)?.method === 'initialize') {
+        revokeAtInitialize = false;
+        provider.expireAccessTokens();
+        provider.refreshTokens.clear();
+      }
+      next();
+    },
     requireBearerAuth({ verifier: provider, requiredScopes, resourceMetadataUrl }),
     (req, res, next) => {
       const body = req.body as { method?: string; params?: { name?: string } } | undefined;
