@@ -42,12 +42,26 @@ export async function startGateway(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; args?: string[]; port?: number } = {},
 ): Promise<RunningGateway> {
   const cwd = opts.cwd ?? tempDir();
-  const port = opts.port ?? (await freePort());
-  const cli = spawnCli(process.execPath, [gatewayCli, ...(opts.args ?? [])], {
-    cwd,
-    env: { MCP_GATEWAY__LISTEN__PORT: String(port), MCP_GATEWAY__LOGGING__LEVEL: 'warn', ...opts.env },
-  });
-  await cli.waitForOutput(/listening on http:\/\/127\.0\.0\.1:\d+/, { timeoutMs: 30_000 });
+  // A port found free may be taken by another test process before the gateway binds it (the
+  // issuer must name the port first): on "the port is in use", try another one.
+  for (let attempt = 1; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const cli = spawnCli(process.execPath, [gatewayCli, ...(opts.args ?? [])], {
+      cwd,
+      env: { MCP_GATEWAY__LISTEN__PORT: String(port), MCP_GATEWAY__LOGGING__LEVEL: 'warn', ...opts.env },
+    });
+    try {
+      await cli.waitForOutput(/listening on http:\/\/127\.0\.0\.1:\d+/, { timeoutMs: 30_000 });
+    } catch (err) {
+      if (opts.port !== undefined || attempt >= 3 || !cli.stderr.includes('the port is in use')) throw err;
+      continue;
+    }
+    return ready(cli, port, cwd);
+  }
+}
+
+/** The gateway `cli` listening on `port`, once `/healthz` answers. */
+async function ready(cli: SpawnedCli, port: number, cwd: string): Promise<RunningGateway> {
   const url = `http://127.0.0.1:${port}`;
   await waitForUrl(`${url}/healthz`);
   const m = /password: (\S+)/.exec(cli.stderr);

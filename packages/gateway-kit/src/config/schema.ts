@@ -232,6 +232,15 @@ export const authorizationSchema = z.strictObject({
     .describe(
       'Serve RFC 7591/7592 dynamic client registration (deprecated in MCP 2026-07-28). `false`: no `registration_endpoint` in the metadata and `/register` answers 404; Client ID Metadata Documents and configured clients keep working.',
     ),
+  rememberConsent: z
+    .number()
+    .int()
+    .min(0)
+    .max(400 * 24 * 3600)
+    .default(30 * 24 * 3600)
+    .describe(
+      'Seconds a browser remembers an app that registered itself (DCR or a client metadata document) approved on the consent page the GitHub and OIDC identity providers show before sending the user there (a signed cookie per app and request); `0` asks every time. Default 30 days.',
+    ),
   keyFetch: z
     .strictObject({
       allowLoopback: z.boolean().default(false),
@@ -391,6 +400,7 @@ const configFields = z.strictObject({
       workloadIssuers: [],
       clients: [],
       dynamicRegistration: true,
+      rememberConsent: 30 * 24 * 3600,
       keyFetch: { allowLoopback: false, allowPrivate: false },
       dpop: DPOP_DEFAULTS,
     })

@@ -50,6 +50,7 @@ export const CONFIG_FIELD_OF_OPTION: Readonly<Record<string, string>> = {
   trustedIdps: 'authorization.trustedIdps',
   workloadIssuers: 'authorization.workloadIssuers',
   staticClients: 'authorization.clients',
+  rememberConsentSeconds: 'authorization.rememberConsent',
   remoteJwks: 'authorization.keyFetch',
   'dpop.nonceRotationSeconds': 'authorization.dpop.nonceRotation',
   'dpop.proofMaxAgeSeconds': 'authorization.dpop.proofMaxAge',
@@ -167,6 +168,7 @@ export function authorizationServerOptions(
       ...workloads.clients,
     ],
     registration: { enabled: config.authorization.dynamicRegistration },
+    rememberConsentSeconds: config.authorization.rememberConsent,
     grants: {
       ...config.authorization.grants,
       jwtBearer: config.authorization.grants.jwtBearer || workloads.workloadIssuers.length > 0,
