@@ -106,7 +106,8 @@ function consentBody(m: ConsentPageModel | ConsentBeforeSignInPageModel): SafeHt
               <strong>${bdi(m.resourceName ?? m.resource)}</strong> on your behalf.
             </p>
             <p class="muted" id="sign-in-next">
-              If you allow it, you will sign in with <bdi>${m.signInWith}</bdi> next.
+              If you allow it, you will sign in with <bdi>${m.signInWith}</bdi> next. It only tells this
+              server who you are: the application gets no access to your account there.
             </p>`
     }
     <p class="muted">After you ${m.kind === 'consent' ? 'approve' : 'sign in'}, you will be sent to</p>

@@ -101,6 +101,8 @@ describe('consent before the third-party sign-in (confused deputy)', () => {
       expect(isConsentBeforeLogin(page)).toBe(true);
       expect(page).toContain('Deputy Test App');
       expect(page).toMatch(/sign in with <bdi>GitHub<\/bdi> next/);
+      // The scopes asked of GitHub give the app nothing there: the page says so.
+      expect(page).toContain('the application gets no access to your account there');
       expect(page).toContain(`<code id="redirect-uri"><bdi>${REDIRECT}</bdi></code>`);
       expect(page).toContain('<li><code>mcp:read</code></li>');
       expect(page).not.toContain('mcp:write');
