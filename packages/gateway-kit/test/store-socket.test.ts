@@ -21,7 +21,7 @@ import {
   type Store,
 } from '@mcp-gateway/oauth-dynamicclient';
 import { storeContract } from '@mcp-gateway/testkit';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { createStore } from '../src/gateway/stores.js';
 import { EmbeddedStore } from '../src/store/embedded.js';
@@ -61,6 +61,23 @@ function deferred(ready: Promise<Store>): Store {
       (...args: unknown[]) =>
         ready.then((s) => (s[method] as (...a: unknown[]) => unknown).apply(s, args)),
   });
+}
+
+/** A clock the test moves, counting its reads: an owner waiting for a socket to go reads it at each look. */
+class CountingClock extends ManualClock {
+  reads = 0;
+  override now(): number {
+    this.reads++;
+    return super.now();
+  }
+  /** Resolves once the clock has been read `n` more times. */
+  readAgain(n = 1): Promise<void> {
+    const until = this.reads + n;
+    return vi.waitFor(() => expect(this.reads).toBeGreaterThanOrEqual(until), {
+      timeout: 5000,
+      interval: 10,
+    });
+  }
 }
 
 /** A raw connection to the socket: what the server answers, and whether it closed on us. */
@@ -125,9 +142,18 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     expect(command).toBeInstanceOf(SocketStore);
     await command.set('from-command', 2);
     expect(await owner.get('from-command')).toBe(2);
-    const started = Date.now();
-    await expect(createStore(config, dataDir)).rejects.toBeInstanceOf(StoreInUseError);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+    // A second owner waits 5 s (of its clock) for the socket to go, then gives up.
+    const clock = new CountingClock();
+    let settled = false;
+    const refused = createStore(config, dataDir, undefined, { clock })
+      .catch((e: unknown) => e)
+      .finally(() => (settled = true));
+    await clock.readAgain(); // its deadline is set
+    clock.advance(4999);
+    await clock.readAgain(2); // it has found the socket answering since, and looked again
+    expect(settled).toBe(false);
+    clock.advance(1);
+    expect(await refused).toBeInstanceOf(StoreInUseError);
     // Closing the owner removes the socket: the next command opens the file and serves it itself.
     await command.close();
     await owner.close();
@@ -168,8 +194,10 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     const command = await createStore(config, dataDir, undefined, { access: 'command' });
     await command.set('by-command', 1);
     let settled = false;
-    const owner = createStore(config, dataDir).finally(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 300));
+    const clock = new CountingClock();
+    const owner = createStore(config, dataDir, undefined, { clock }).finally(() => (settled = true));
+    // It has found the command's socket answering twice (its clock never moves: it would wait on).
+    await clock.readAgain(3);
     expect(settled).toBe(false);
     await command.close();
     const store = await owner;
@@ -268,7 +296,11 @@ describe.runIf(existsSync('/proc/self/fd'))(
       await command.set('from-command', 2);
       expect(await owner.get('from-command')).toBe(2);
       await command.close();
-      const refused = await createStore(config, dataDir).catch((e: unknown) => e);
+      const clock = new CountingClock();
+      const refusing = createStore(config, dataDir, undefined, { clock }).catch((e: unknown) => e);
+      await clock.readAgain(); // its 5 s wait for the socket to go has begun
+      clock.advance(5000);
+      const refused = await refusing;
       expect(refused).toBeInstanceOf(StoreInUseError);
       expect((refused as StoreInUseError).socketPath).toBe(socket);
       expect((refused as Error).message).toContain(socket);
