@@ -80,6 +80,29 @@ class CountingClock extends ManualClock {
   }
 }
 
+/**
+ * What `start` begins on a {@link CountingClock} waits until the clock is past `lastWaiting` ms,
+ * then fails: still waiting at `lastWaiting` once it has read the clock `looks` more times
+ * (looked again), settled 1 ms later. Resolves with what it failed with.
+ */
+async function givesUpAfter(
+  lastWaiting: number,
+  looks: number,
+  start: (clock: CountingClock) => Promise<unknown>,
+): Promise<unknown> {
+  const clock = new CountingClock();
+  let settled = false;
+  const failed = start(clock)
+    .catch((e: unknown) => e)
+    .finally(() => (settled = true));
+  await clock.readAgain(); // its deadline is set
+  clock.advance(lastWaiting);
+  await clock.readAgain(looks);
+  expect(settled).toBe(false);
+  clock.advance(1);
+  return failed;
+}
+
 /** A raw connection to the socket: what the server answers, and whether it closed on us. */
 function raw(socket: string) {
   const conn = net.connect(socket);
@@ -142,18 +165,11 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     expect(command).toBeInstanceOf(SocketStore);
     await command.set('from-command', 2);
     expect(await owner.get('from-command')).toBe(2);
-    // A second owner waits 5 s (of its clock) for the socket to go, then gives up.
-    const clock = new CountingClock();
-    let settled = false;
-    const refused = createStore(config, dataDir, undefined, { clock })
-      .catch((e: unknown) => e)
-      .finally(() => (settled = true));
-    await clock.readAgain(); // its deadline is set
-    clock.advance(4999);
-    await clock.readAgain(2); // it has found the socket answering since, and looked again
-    expect(settled).toBe(false);
-    clock.advance(1);
-    expect(await refused).toBeInstanceOf(StoreInUseError);
+    // A second owner waits 5 s (of its clock) for the socket to go, then gives up (one read a look).
+    const refused = await givesUpAfter(4999, 2, (clock) =>
+      createStore(config, dataDir, undefined, { clock }),
+    );
+    expect(refused).toBeInstanceOf(StoreInUseError);
     // Closing the owner removes the socket: the next command opens the file and serves it itself.
     await command.close();
     await owner.close();
@@ -433,8 +449,11 @@ describe('store socket: replacing a stale socket file', () => {
 
   it('a fresh takeover lock that stays means another process is at it: refused after 5 s', async () => {
     const { socket } = deadTakeover();
-    await expect(serveStore(new MemoryStore(), socket)).rejects.toBeInstanceOf(StoreInUseError);
-  }, 15_000);
+    // Two reads a look at the lock (its age, the deadline): still waiting at 5000 ms after two looks.
+    const refused = await givesUpAfter(5000, 4, (clock) => serveStore(new MemoryStore(), socket, { clock }));
+    expect(refused).toBeInstanceOf(StoreInUseError);
+    expect(existsSync(`${socket}.takeover`)).toBe(true);
+  });
 });
 
 describe('store socket: bad input and bounds', () => {
