@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ManualClock } from '@mcp-gateway/oauth-dynamicclient';
 import { fixtureMcpServerCommand, request2026 } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
@@ -20,7 +21,7 @@ import { sseMessages } from './helpers/sse-messages.js';
 
 const WATCHED = 'fixture://watched';
 const SUB = 'io.modelcontextprotocol/subscriptionId';
-const ENDPOINTS = ['/mcp', '/tiny', '/static', '/brief'] as const;
+const ENDPOINTS = ['/mcp', '/tiny', '/static'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
 let gw: Gateway;
@@ -44,19 +45,11 @@ beforeAll(async () => {
         env: { FIXTURE_WATCH_FILE: join(dir, 'watched.txt') },
       },
       secret: { type: 'http', url: `${secret.url}/mcp`, users: ['local:bob'] },
-      // Its bridge ends sessions idle for 2 s: the member session a subscription holds too.
-      brief: {
-        type: 'stdio',
-        ...fixtureMcpServerCommand(),
-        env: { FIXTURE_WATCH_FILE: join(dir, 'brief.txt') },
-        sessionTimeout: 2,
-      },
     },
     federated: [
       { path: '/mcp', services: ['fetch', 'fixture', 'secret'], maxSubscriptionsPerSession: 2 },
       { path: '/tiny', services: ['fixture'], maxSubscriptions: 1 },
       { path: '/static', services: ['fetch'] },
-      { path: '/brief', services: ['brief'] },
     ],
   }));
   await gw.users.put('alice', 'alice-password-1');
@@ -73,8 +66,11 @@ const auth = (endpoint: Endpoint) => ({ authorization: `Bearer ${tokens[endpoint
 /** 2025 sessions the fixture's bridge holds (each federated subscriber's member session is one). */
 const memberSessions = () => gw.services.backend(gw.services.get('fixture')!).sessions!();
 
-/** An SDK 1.x client in a 2025 session of `endpoint`, counting the updates its GET stream brings. */
-async function sdkClient(endpoint: Endpoint) {
+/**
+ * An SDK 1.x client in a 2025 session of `endpoint` (of the file's gateway, or of the gateway at
+ * `at.url` with `at.token`), counting the updates its GET stream brings.
+ */
+async function sdkClient(endpoint: string, at = { url: base, token: tokens[endpoint as Endpoint]! }) {
   const client = new Client({ name: 'sdk1', version: '1' });
   const updates: string[] = [];
   const waiters: Array<() => void> = [];
@@ -84,8 +80,8 @@ async function sdkClient(endpoint: Endpoint) {
   });
   let opened!: () => void;
   const streamOpen = new Promise<void>((resolve) => (opened = resolve));
-  const transport = new StreamableHTTPClientTransport(new URL(`${base}${endpoint}`), {
-    requestInit: { headers: auth(endpoint) },
+  const transport = new StreamableHTTPClientTransport(new URL(`${at.url}${endpoint}`), {
+    requestInit: { headers: { authorization: `Bearer ${at.token}` } },
     fetch: async (url, init) => {
       const res = await fetch(url, init);
       if (init?.method === 'GET') opened();
@@ -161,18 +157,38 @@ describe('federated resource subscriptions', () => {
   });
 
   it('a member session the member ends (its idle timeout) is opened again and the URI subscribed again', async () => {
-    const stats = () => gw.services.backend(gw.services.get('brief')!).stdioStats!();
-    const before = stats();
-    const { client, updates } = await sdkClient('/brief');
-    await client.subscribeResource({ uri: WATCHED });
-    // The bridge ends the idle member session, and the endpoint opens another.
-    await vi.waitFor(
-      () => {
-        expect(stats().sessionsClosed).toBeGreaterThan(before.sessionsClosed);
-        expect(stats().sessionsOpened).toBeGreaterThan(before.sessionsOpened + 1);
+    // A gateway of its own on a clock the test moves (its bridge's idle sweep and the endpoint's
+    // age check of a lost member session run on it; the file's other sessions stay out of it).
+    const clock = new ManualClock();
+    const brief = await listeningGateway(
+      {
+        services: {
+          // Its bridge ends sessions idle for 2 s: the member session a subscription holds too.
+          brief: {
+            type: 'stdio',
+            ...fixtureMcpServerCommand(),
+            env: { FIXTURE_WATCH_FILE: join(dir, 'brief.txt') },
+            sessionTimeout: 2,
+          },
+        },
+        federated: [{ path: '/brief', services: ['brief'] }],
       },
-      { timeout: 10_000, interval: 50 },
+      {},
+      { clock },
     );
+    await brief.gw.users.put('alice', 'alice-password-1');
+    const token = (await issueToken(brief.gw, 'alice', '/brief')).access_token;
+    const stats = () => brief.gw.services.backend(brief.gw.services.get('brief')!).stdioStats!();
+    const { client, updates } = await sdkClient('/brief', { url: brief.url, token });
+    await client.subscribeResource({ uri: WATCHED });
+    const before = stats();
+    expect(before.sessions).toBe(1);
+    // 2 s on: the bridge ends the idle member session, and the endpoint opens another.
+    clock.advance(2000);
+    await vi.waitFor(() => {
+      expect(stats().sessionsClosed).toBe(before.sessionsClosed + 1);
+      expect(stats().sessionsOpened).toBe(before.sessionsOpened + 1);
+    });
     // Once subscribed again there, a write is heard.
     await vi.waitFor(
       async () => {

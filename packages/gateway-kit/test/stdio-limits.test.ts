@@ -1,5 +1,6 @@
+import { ManualClock } from '@mcp-gateway/oauth-dynamicclient';
 import { fixtureMcpServerCommand } from '@mcp-gateway/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defaultServices } from '../src/config/defaults.js';
 import { resolveConfig } from '../src/config/load.js';
 import { createGateway, type Gateway } from '../src/gateway/create.js';
@@ -146,8 +147,8 @@ describe('stdio service fields reach the bridge', () => {
       headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
       body: JSON.stringify(body),
     });
-  const backend = (fields: Partial<StdioServiceConfig>) => {
-    const b = stdioBackend('demo', { ...demo, ...fields }, createLogger('silent'));
+  const backend = (fields: Partial<StdioServiceConfig>, clock?: ManualClock) => {
+    const b = stdioBackend('demo', { ...demo, ...fields }, createLogger('silent'), '/mcp', { clock });
     backends.push(b);
     return b;
   };
@@ -169,12 +170,15 @@ describe('stdio service fields reach the bridge', () => {
   });
 
   it('stdio config: requestTimeout is the deadline of a call the child does not answer in time (-32001)', async () => {
-    const b = backend({ requestTimeout: 1 });
+    // The bridge on a clock the test moves (its sweep runs as it moves).
+    const clock = new ManualClock();
+    const b = backend({ requestTimeout: 1 }, clock);
     const alice = { sub: 'local:alice', scopes: [] };
     const opened = await b.handle(rpc(initialize()), alice);
     const sid = opened.headers.get('mcp-session-id')!;
     await opened.text();
-    const res = await b.handle(
+    const sent = b.stdioStats!().requests;
+    const answered = b.handle(
       rpc(
         {
           jsonrpc: '2.0',
@@ -186,7 +190,12 @@ describe('stdio service fields reach the bridge', () => {
       ),
       alice,
     );
-    expect(await res.json()).toEqual({
+    // Once the call is on its way to the child, 1 s on: the sweep finds it past its deadline.
+    await vi.waitFor(() => expect(b.stdioStats!().requests).toBe(sent + 1));
+    expect(b.stdioStats!().timeouts).toBe(0);
+    clock.advance(1000);
+    expect(b.stdioStats!().timeouts).toBe(1);
+    expect(await (await answered).json()).toEqual({
       jsonrpc: '2.0',
       id: 'nap',
       error: { code: -32001, message: 'Request timed out after 1000 ms' },

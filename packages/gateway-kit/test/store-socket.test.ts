@@ -21,7 +21,7 @@ import {
   type Store,
 } from '@mcp-gateway/oauth-dynamicclient';
 import { storeContract } from '@mcp-gateway/testkit';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { createStore } from '../src/gateway/stores.js';
 import { EmbeddedStore } from '../src/store/embedded.js';
@@ -61,6 +61,46 @@ function deferred(ready: Promise<Store>): Store {
       (...args: unknown[]) =>
         ready.then((s) => (s[method] as (...a: unknown[]) => unknown).apply(s, args)),
   });
+}
+
+/** A clock the test moves, counting its reads: an owner waiting for a socket to go reads it at each look. */
+class CountingClock extends ManualClock {
+  reads = 0;
+  override now(): number {
+    this.reads++;
+    return super.now();
+  }
+  /** Resolves once the clock has been read `n` more times. */
+  readAgain(n = 1): Promise<void> {
+    const until = this.reads + n;
+    return vi.waitFor(() => expect(this.reads).toBeGreaterThanOrEqual(until), {
+      timeout: 5000,
+      interval: 10,
+    });
+  }
+}
+
+/**
+ * What `start` begins on a {@link CountingClock} waits until the clock is past `lastWaiting` ms,
+ * then fails: still waiting at `lastWaiting` once it has read the clock `looks` more times
+ * (looked again), settled 1 ms later. Resolves with what it failed with.
+ */
+async function givesUpAfter(
+  lastWaiting: number,
+  looks: number,
+  start: (clock: CountingClock) => Promise<unknown>,
+): Promise<unknown> {
+  const clock = new CountingClock();
+  let settled = false;
+  const failed = start(clock)
+    .catch((e: unknown) => e)
+    .finally(() => (settled = true));
+  await clock.readAgain(); // its deadline is set
+  clock.advance(lastWaiting);
+  await clock.readAgain(looks);
+  expect(settled).toBe(false);
+  clock.advance(1);
+  return failed;
 }
 
 /** A raw connection to the socket: what the server answers, and whether it closed on us. */
@@ -125,9 +165,11 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     expect(command).toBeInstanceOf(SocketStore);
     await command.set('from-command', 2);
     expect(await owner.get('from-command')).toBe(2);
-    const started = Date.now();
-    await expect(createStore(config, dataDir)).rejects.toBeInstanceOf(StoreInUseError);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+    // A second owner waits 5 s (of its clock) for the socket to go, then gives up (one read a look).
+    const refused = await givesUpAfter(4999, 2, (clock) =>
+      createStore(config, dataDir, undefined, { clock }),
+    );
+    expect(refused).toBeInstanceOf(StoreInUseError);
     // Closing the owner removes the socket: the next command opens the file and serves it itself.
     await command.close();
     await owner.close();
@@ -168,8 +210,10 @@ process.stdout.write(String(store instanceof kit.SocketStore));`;
     const command = await createStore(config, dataDir, undefined, { access: 'command' });
     await command.set('by-command', 1);
     let settled = false;
-    const owner = createStore(config, dataDir).finally(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 300));
+    const clock = new CountingClock();
+    const owner = createStore(config, dataDir, undefined, { clock }).finally(() => (settled = true));
+    // It has found the command's socket answering twice (its clock never moves: it would wait on).
+    await clock.readAgain(3);
     expect(settled).toBe(false);
     await command.close();
     const store = await owner;
@@ -268,7 +312,11 @@ describe.runIf(existsSync('/proc/self/fd'))(
       await command.set('from-command', 2);
       expect(await owner.get('from-command')).toBe(2);
       await command.close();
-      const refused = await createStore(config, dataDir).catch((e: unknown) => e);
+      const clock = new CountingClock();
+      const refusing = createStore(config, dataDir, undefined, { clock }).catch((e: unknown) => e);
+      await clock.readAgain(); // its 5 s wait for the socket to go has begun
+      clock.advance(5000);
+      const refused = await refusing;
       expect(refused).toBeInstanceOf(StoreInUseError);
       expect((refused as StoreInUseError).socketPath).toBe(socket);
       expect((refused as Error).message).toContain(socket);
@@ -401,8 +449,11 @@ describe('store socket: replacing a stale socket file', () => {
 
   it('a fresh takeover lock that stays means another process is at it: refused after 5 s', async () => {
     const { socket } = deadTakeover();
-    await expect(serveStore(new MemoryStore(), socket)).rejects.toBeInstanceOf(StoreInUseError);
-  }, 15_000);
+    // Two reads a look at the lock (its age, the deadline): still waiting at 5000 ms after two looks.
+    const refused = await givesUpAfter(5000, 4, (clock) => serveStore(new MemoryStore(), socket, { clock }));
+    expect(refused).toBeInstanceOf(StoreInUseError);
+    expect(existsSync(`${socket}.takeover`)).toBe(true);
+  });
 });
 
 describe('store socket: bad input and bounds', () => {

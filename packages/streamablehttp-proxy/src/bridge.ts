@@ -161,11 +161,11 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     },
     registry,
   );
-  const sweeper = setInterval(() => {
+  const sweep = () => {
     registry.sweep(clock.now());
     modern?.sweep(clock.now());
-  }, o.sweepIntervalMs);
-  sweeper.unref();
+  };
+  const stopSweep = clock.every?.(o.sweepIntervalMs, sweep) ?? wallInterval(o.sweepIntervalMs, sweep);
   registry.scheduleRefill();
   let closed: Promise<void> | undefined;
   return {
@@ -186,7 +186,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     close() {
       closing = true;
       closed ??= (async () => {
-        clearInterval(sweeper);
+        stopSweep();
         await Promise.all([registry.close(), modern?.close()]);
       })();
       return closed;
@@ -225,4 +225,11 @@ function stripUndefined<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out as T;
+}
+
+/** `fn` every `ms` of wall time, never keeping the process alive; returns what stops it. */
+function wallInterval(ms: number, fn: () => void): () => void {
+  const timer = setInterval(fn, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }

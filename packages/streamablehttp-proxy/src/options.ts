@@ -4,6 +4,12 @@ import type { Logger } from './log.js';
 /** A source of time in milliseconds; injectable so tests move time instead of sleeping. */
 export interface Clock {
   now(): number;
+  /**
+   * Optional, for tests: runs `fn` every `ms` of this clock's time and returns a function that
+   * stops it (the session sweep runs on it, so a test that moves the clock sweeps at once).
+   * Clocks without it sweep on a wall-clock interval.
+   */
+  every?(ms: number, fn: () => void): () => void;
 }
 
 /** The request headers an {@link IdentityResolver} can read (a web `Headers` is one). */

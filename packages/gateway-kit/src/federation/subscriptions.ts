@@ -48,6 +48,7 @@ export interface SubscriptionDeps {
   logger: Logger;
   /** The endpoint's path, for log lines. */
   endpoint: string;
+  /** The time source (ms since the epoch) of {@link REOPEN_AFTER_MS}. Default `Date.now`. */
   now?: () => number;
 }
 

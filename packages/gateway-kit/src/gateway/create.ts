@@ -85,10 +85,13 @@ export interface CreateGatewayOptions {
   /**
    * For tests only (not a config key, not for production use): the time source of the
    * authorization server (its tokens, codes and rate-limit windows, the gateway's pages' among
-   * them) and of the `http` services' session bindings (their `sessionTimeout` idle times), so a
-   * test moves a `ManualClock` instead of sleeping through a timeout or waiting for a window. The
-   * rest of the gateway (the store's entry lifetimes among it) keeps the wall clock. Default: the
-   * wall clock. The session bindings do not use it with {@link CreateGatewayOptions.backendFactory}.
+   * them), of the `http` services' session bindings (their `sessionTimeout` idle times), of the
+   * `stdio` services' bridges (their sessions' `sessionTimeout` and request deadlines,
+   * swept as a `ManualClock` moves) and of the federated endpoints' resource subscriptions (how
+   * long a member session lived before the member ended it), so a test moves a `ManualClock`
+   * instead of sleeping through a timeout or waiting for a window. The rest of the gateway (the
+   * store's entry lifetimes among it) keeps the wall clock. Default: the wall clock. The session
+   * bindings and bridges do not use it with {@link CreateGatewayOptions.backendFactory}.
    */
   clock?: Clock;
   /**
@@ -237,7 +240,7 @@ export async function createGateway(
     opts.backendFactory ??
       defaultBackendFactory(
         logger,
-        { requestStateSecret, instanceId: config.instanceId },
+        { requestStateSecret, instanceId: config.instanceId, ...(opts.clock ? { clock: opts.clock } : {}) },
         signIn,
         telemetry,
         store,
@@ -323,6 +326,7 @@ export async function createGateway(
     version: VERSION,
     telemetry,
     ...(opts.accessLogLevel ? { accessLogLevel: opts.accessLogLevel } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     federationHooks: opts.federationHooks ?? policyHooks(policy, config.federated),
   });
   metrics.sessionSource = () =>

@@ -1,6 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { keyvStore, MemoryStore, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import {
+  keyvStore,
+  MemoryStore,
+  systemClock,
+  type Clock,
+  type Store,
+} from '@mcp-gateway/oauth-dynamicclient';
 import Keyv from 'keyv';
 import type { GatewayConfig } from '../config/schema.js';
 import { EmbeddedStore } from '../store/embedded.js';
@@ -50,6 +56,13 @@ export interface EmbeddedStoreAccess {
   access?: EmbeddedAccess;
   /** Told when the store cannot be served on its socket (the file system takes no sockets). */
   warn?: (message: string, fields: Record<string, unknown>) => void;
+  /**
+   * For tests only (not a config key, not for production use): the time source of an owner's
+   * 5 s wait for another process's socket to go, so a test moves a `ManualClock` past it
+   * instead of waiting it out. The socket is still looked at every 100 ms of wall time.
+   * Default: the wall clock.
+   */
+  clock?: Clock;
 }
 
 /** How long an owner waits for another process's store socket to go. */
@@ -57,11 +70,11 @@ const OWNER_WAIT_MS = 5000;
 /** How long a closing command waits for the commands it serves to finish. */
 const COMMAND_GRACE_MS = 30_000;
 
-/** Resolves `true` once nothing answers on `socket`, `false` if something still does after `ms`. */
-async function socketGone(socket: string, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
+/** Resolves `true` once nothing answers on `socket`, `false` if something still does after `ms` of `clock`. */
+async function socketGone(socket: string, ms: number, clock: Clock): Promise<boolean> {
+  const until = clock.now() + ms;
   while (existsSync(socket) && (await socketAnswers(socket))) {
-    if (Date.now() >= until) return false;
+    if (clock.now() >= until) return false;
     await new Promise((r) => setTimeout(r, 100));
   }
   return true;
@@ -71,7 +84,7 @@ async function socketGone(socket: string, ms: number): Promise<boolean> {
 async function openEmbedded(
   file: string,
   durability: 'commit' | 'flush',
-  { access = 'owner', warn = () => {} }: EmbeddedStoreAccess,
+  { access = 'owner', warn = () => {}, clock = systemClock }: EmbeddedStoreAccess,
   onOpen: (store: EmbeddedStore) => void,
 ): Promise<Store> {
   const socket = storeSocketPath(file);
@@ -82,7 +95,7 @@ async function openEmbedded(
     const served = await SocketStore.connect(socket);
     if (served) return served;
   }
-  if (servable && access === 'owner' && !(await socketGone(socket, OWNER_WAIT_MS)))
+  if (servable && access === 'owner' && !(await socketGone(socket, OWNER_WAIT_MS, clock)))
     throw new StoreInUseError(socket);
   const store = new EmbeddedStore({ path: file, durability });
   try {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { childLogger } from '@mcp-gateway/internal/log';
 import { responseHeader } from '@mcp-gateway/internal/lazy-response';
+import type { Clock } from '@mcp-gateway/oauth-dynamicclient';
 import { createStdioBridge, type BridgeCaller, type RequestView } from '@mcp-gateway/streamablehttp-proxy';
 import type { StdioServiceConfig } from '../config/schema.js';
 import { statelessPoolOptions } from '../config/stateless-schema.js';
@@ -46,6 +47,11 @@ export interface StdioBackendOptions {
   requestStateSecret?: Uint8Array;
   /** The config's `instanceId`: every session id starts with `<instanceId>.` (unset: no prefix). */
   instanceId?: string;
+  /**
+   * For tests only (see `CreateGatewayOptions.clock`): the bridge's time source (its sessions'
+   * idle times and deadlines, swept as the clock moves when it has `every`). Default: the wall clock.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -79,6 +85,7 @@ export function stdioBackend(
     maxStreamQueueBytes: config.maxStreamQueueBytes,
     poolSize: config.identityEnv ? 0 : config.poolSize,
     logger,
+    ...(opts.clock ? { clock: opts.clock } : {}),
     // 128 random bits as hex, as the bridge's default; behind `<instanceId>.` when set.
     generateSessionId: sessionIdGenerator(opts.instanceId, () => randomBytes(16).toString('hex')),
     // The same key on every instance sharing the store: an MRTR retry may land on any of them.

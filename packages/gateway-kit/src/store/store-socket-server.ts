@@ -14,7 +14,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { countMembers } from '@mcp-gateway/internal/capped-index';
-import { isStoreUnavailable, type Store } from '@mcp-gateway/oauth-dynamicclient';
+import { isStoreUnavailable, systemClock, type Clock, type Store } from '@mcp-gateway/oauth-dynamicclient';
 import { connectSocket, socketAddress, type SocketAddress } from './socket-address.js';
 import { readLines, storeRequest, type StoreRequest } from './store-socket-protocol.js';
 
@@ -25,6 +25,13 @@ export interface StoreSocketServerOptions {
   maxInFlight?: number;
   /** Told of a connection dropped for a bad or oversized line (never given the line). */
   onRefused?: (reason: string) => void;
+  /**
+   * For tests only (not for production use): the time source of the wait for another process's
+   * takeover lock (5 s) and of its staleness (10 s since its mtime), so a test moves a
+   * `ManualClock` instead of waiting. The lock is still looked at every 20 ms of wall time.
+   * Default: the wall clock.
+   */
+  clock?: Clock;
 }
 
 /** Another live process already serves this store's socket. */
@@ -166,9 +173,9 @@ function serveConnection(
 /** A takeover lock older than this was left by a process that died in it (a takeover takes milliseconds). */
 const STALE_TAKEOVER_MS = 10_000;
 
-/** Takes the folder `lock` (atomic `mkdir`), waiting up to 5 s for another process's; `false` if it stays. */
-async function takeLock(lock: string): Promise<boolean> {
-  const until = Date.now() + 5000;
+/** Takes the folder `lock` (atomic `mkdir`), waiting up to 5 s of `clock` for another process's; `false` if it stays. */
+async function takeLock(lock: string, clock: Clock): Promise<boolean> {
+  const until = clock.now() + 5000;
   for (;;) {
     try {
       mkdirSync(lock, { mode: 0o700 });
@@ -177,9 +184,9 @@ async function takeLock(lock: string): Promise<boolean> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
-    if (since !== undefined && Date.now() - since > STALE_TAKEOVER_MS)
+    if (since !== undefined && clock.now() - since > STALE_TAKEOVER_MS)
       rmSync(lock, { recursive: true, force: true });
-    else if (Date.now() > until) return false;
+    else if (clock.now() > until) return false;
     else await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -189,9 +196,9 @@ async function takeLock(lock: string): Promise<boolean> {
  * process at a time: two that found it dead at once must not each remove the other's new
  * socket. A `<socket>.takeover` folder is the lock.
  */
-async function replacingStale(socketPath: string, listen: () => Promise<void>): Promise<void> {
+async function replacingStale(socketPath: string, listen: () => Promise<void>, clock: Clock): Promise<void> {
   const lock = `${socketPath}.takeover`;
-  if (!(await takeLock(lock))) throw new StoreInUseError(socketPath);
+  if (!(await takeLock(lock, clock))) throw new StoreInUseError(socketPath);
   try {
     if (await socketAnswers(socketPath)) throw new StoreInUseError(socketPath);
     rmSync(socketPath, { force: true });
@@ -250,7 +257,7 @@ export async function serveStore(
         resolve();
       });
     });
-  if (existsSync(socketPath)) await replacingStale(socketPath, listen);
+  if (existsSync(socketPath)) await replacingStale(socketPath, listen, options.clock ?? systemClock);
   else await listen();
   try {
     chmodSync(socketPath, 0o600);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Clock } from '@mcp-gateway/oauth-dynamicclient';
 import {
   AuthError,
   bearerFromHeader,
@@ -55,6 +56,12 @@ export interface GatewayHandlerDeps {
    * (`sharedRequestStateSecret`). Default: random per handler, so only this process takes the retries.
    */
   requestStateSecret?: Uint8Array;
+  /**
+   * For tests only (see `CreateGatewayOptions.clock`): the time source of the federated endpoints'
+   * resource subscriptions (how long a member session lived before the member ended it).
+   * Default: the wall clock.
+   */
+  clock?: Clock;
 }
 
 /** One route the gateway answers itself, before any service (see `createGatewayHandler`). */

@@ -32,6 +32,8 @@ export class FederatedSubscriptions implements ListenResources {
     logger: Logger,
     /** Writes a notification on a 2025 session's `GET` stream (false: none open). */
     private readonly notifySession: (sessionId: string, msg: unknown) => boolean,
+    /** For tests only: the time source (default: the wall clock), see {@link SubscriptionDeps.now}. */
+    now?: () => number,
   ) {
     this.support = new SubscribeSupport(registry);
     this.subscriptions = new ResourceSubscriptions(config, {
@@ -44,6 +46,7 @@ export class FederatedSubscriptions implements ListenResources {
       timeoutMs: config.timeout * 1000,
       logger,
       endpoint: endpoint.route.localPath,
+      ...(now ? { now } : {}),
     });
   }
 

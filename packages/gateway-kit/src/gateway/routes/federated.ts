@@ -104,8 +104,14 @@ class FederatedHttp {
       ctx.config.instanceId,
       childLogger(ctx.logger, { endpoint: this.endpoint.route.localPath }),
     );
-    this.resources = new FederatedSubscriptions(this.endpoint, ctx.registry, config, ctx.logger, (id, msg) =>
-      this.listen.notifySession(id, msg),
+    const clock = ctx.clock;
+    this.resources = new FederatedSubscriptions(
+      this.endpoint,
+      ctx.registry,
+      config,
+      ctx.logger,
+      (id, msg) => this.listen.notifySession(id, msg),
+      clock && (() => clock.now()),
     );
     this.listen = new FederatedListen(
       new ListChanges(config, {
