@@ -53,7 +53,9 @@ export async function startGateway(
     try {
       await cli.waitForOutput(/listening on http:\/\/127\.0\.0\.1:\d+/, { timeoutMs: 30_000 });
     } catch (err) {
-      if (opts.port !== undefined || attempt >= 3 || !cli.stderr.includes('the port is in use')) throw err;
+      const ourPort = opts.env?.MCP_GATEWAY__LISTEN__PORT === undefined && opts.port === undefined;
+      if (!ourPort || attempt >= 3 || !cli.stderr.includes('the port is in use')) throw err;
+      await cli.kill();
       continue;
     }
     return ready(cli, port, cwd);

@@ -97,7 +97,8 @@ export interface CreateGatewayOptions {
   /**
    * For tests only, like {@link CreateGatewayOptions.clock} but apart from it: the clock of
    * upstream sign-in (ms since the epoch): when a user's upstream tokens are due for a refresh,
-   * how long an upstream's discovery is kept. Default `Date.now`.
+   * how long an upstream's discovery is kept. Default: {@link CreateGatewayOptions.clock}, else
+   * `Date.now`.
    */
   now?: () => number;
 }
@@ -231,7 +232,7 @@ export async function createGateway(
     log: logger,
     resolver,
     requestStateSecret,
-    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.now ? { now: opts.now } : opts.clock ? { now: () => opts.clock!.now() } : {}),
   });
   const runtimeHttp = new RuntimeHttpGuard(config.admin.allowPrivateHttpServices, resolver);
   const registry = new ServiceRegistry(

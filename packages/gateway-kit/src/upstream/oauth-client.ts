@@ -35,10 +35,6 @@ export interface UpstreamClientOptions {
   box: SecretBox;
   /** The clock (ms since the epoch): token expiry, discovery lifetime (default `Date.now`). */
   now?: (() => number) | undefined;
-  /** How long a discovery is used before the upstream is asked again (default 1 hour; its documents' shorter `max-age` wins). */
-  discoveryLifetimeMs?: number | undefined;
-  /** The least time between two discoveries of the upstream, whatever asks for them (default 30 s). */
-  rediscoveryIntervalMs?: number | undefined;
   /** Resolves the hosts the gateway checks before it connects (default: the system resolver). */
   resolver?: Resolver | undefined;
   /**
@@ -47,6 +43,9 @@ export interface UpstreamClientOptions {
    */
   addressRule?: AddressRule | undefined;
 }
+
+/** Registrations kept per upstream, one per authorization server met (a move adds one). */
+const MAX_REGISTRATIONS = 4;
 
 /** The request options of every oauth4webapi call: the guarded fetch, plain http when allowed. */
 type HttpOptions = {
@@ -106,7 +105,7 @@ interface Discovered {
  * done again earlier when the upstream's 401 challenge names another document
  * ({@link challenged}) or the token endpoint fails as if it had moved; at most
  * one discovery per upstream is in flight, and they start at most once per
- * {@link UpstreamClientOptions.rediscoveryIntervalMs}.
+ * 30 s (`REDISCOVERY_INTERVAL_MS`).
  *
  * What the metadata names may not lead further inside the network than the
  * configured upstream ({@link withinReach}): every request goes through a
@@ -115,17 +114,17 @@ interface Discovered {
  */
 export class UpstreamOAuthClient {
   private readonly discovery: DiscoveryCache<Discovered>;
-  /** The registration in use, and the authorization server it is for. */
-  private registered: { issuer: string; reg: Promise<Registration> } | undefined;
+  /**
+   * The registration at each authorization server met, by issuer (a move makes a second one;
+   * at most {@link MAX_REGISTRATIONS}, the oldest forgotten), so calls that began before and
+   * after a move never register twice at one server or mix two client ids.
+   */
+  private readonly registered = new Map<string, Promise<Registration>>();
   private readonly resolver: Resolver;
 
   constructor(private readonly o: UpstreamClientOptions) {
     this.resolver = o.resolver ?? systemResolver;
-    this.discovery = new DiscoveryCache(() => this.discover(), {
-      now: o.now ?? Date.now,
-      lifetimeMs: o.discoveryLifetimeMs,
-      minIntervalMs: o.rediscoveryIntervalMs,
-    });
+    this.discovery = new DiscoveryCache(() => this.discover(), { now: o.now ?? Date.now });
   }
 
   /** The upstream's authorization server, found through its RFC 9728 document (kept for a bounded time; see the class). */
@@ -184,14 +183,18 @@ export class UpstreamOAuthClient {
 
   /** The gateway's client at the authorization server of `found` (made once per authorization server; retried after a failure). */
   private registration(found: Discovered): Promise<Registration> {
-    if (this.registered?.issuer !== found.as.issuer) {
-      const reg = this.register(found).catch((err: unknown) => {
-        if (this.registered?.reg === reg) this.registered = undefined;
+    const issuer = found.as.issuer;
+    let reg = this.registered.get(issuer);
+    if (!reg) {
+      const made = this.register(found).catch((err: unknown) => {
+        if (this.registered.get(issuer) === made) this.registered.delete(issuer);
         throw err;
       });
-      this.registered = { issuer: found.as.issuer, reg };
+      this.registered.set(issuer, (reg = made));
+      if (this.registered.size > MAX_REGISTRATIONS)
+        this.registered.delete(this.registered.keys().next().value!);
     }
-    return this.registered.reg;
+    return reg;
   }
 
   private async register({ as, http }: Discovered): Promise<Registration> {
