@@ -1,3 +1,5 @@
+import { unrefInterval } from '@mcp-gateway/internal/unref-interval';
+
 /**
  * Time and randomness come from one place so tests can move time instead of
  * sleeping and can make identifiers predictable.
@@ -14,11 +16,7 @@ export interface Clock {
 }
 
 /** A wall-clock interval that never keeps the process alive. */
-export function unrefInterval(ms: number, fn: () => void): () => void {
-  const timer = setInterval(fn, ms);
-  (timer as { unref?: () => void }).unref?.();
-  return () => clearInterval(timer);
-}
+export { unrefInterval };
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => Date.now(), every: unrefInterval };

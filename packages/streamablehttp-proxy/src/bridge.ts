@@ -1,3 +1,4 @@
+import { unrefInterval } from '@mcp-gateway/internal/unref-interval';
 import { randomBytes } from 'node:crypto';
 import { resolveExecutable } from './child-process.js';
 import type { BridgeCaller, RequestView } from './exchange.js';
@@ -165,7 +166,7 @@ export function createStdioBridge(options: StdioBridgeOptions): StdioBridge {
     registry.sweep(clock.now());
     modern?.sweep(clock.now());
   };
-  const stopSweep = clock.every?.(o.sweepIntervalMs, sweep) ?? wallInterval(o.sweepIntervalMs, sweep);
+  const stopSweep = clock.every?.(o.sweepIntervalMs, sweep) ?? unrefInterval(o.sweepIntervalMs, sweep);
   registry.scheduleRefill();
   let closed: Promise<void> | undefined;
   return {
@@ -225,11 +226,4 @@ function stripUndefined<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out as T;
-}
-
-/** `fn` every `ms` of wall time, never keeping the process alive; returns what stops it. */
-function wallInterval(ms: number, fn: () => void): () => void {
-  const timer = setInterval(fn, ms);
-  timer.unref();
-  return () => clearInterval(timer);
 }

@@ -183,8 +183,9 @@ async function takeLock(lock: string, clock: Clock): Promise<boolean> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    // The folder's time is the file system's (wall time), so its age is measured on the wall clock.
     const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
-    if (since !== undefined && clock.now() - since > STALE_TAKEOVER_MS)
+    if (since !== undefined && Date.now() - since > STALE_TAKEOVER_MS)
       rmSync(lock, { recursive: true, force: true });
     else if (clock.now() > until) return false;
     else await new Promise((r) => setTimeout(r, 20));
