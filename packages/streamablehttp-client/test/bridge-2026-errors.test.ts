@@ -4,16 +4,13 @@
  * and errors the client made itself marked as local (MCP 2026-07-28
  * basic/index "Error Codes").
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listen } from '@mcp-gateway/testkit';
 import { EraCache } from '../src/index.js';
 import { HOST_INIT, runBridge } from './helpers/bridge-run.js';
-import { startModernServer } from './helpers/modern-server.js';
+import { modernServersPerTest } from './helpers/modern-server.js';
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((c) => c()));
-});
+const { closers, modern } = modernServersPerTest();
 
 function bridge(url: string, requestTimeoutMs?: number) {
   const b = runBridge({
@@ -23,12 +20,6 @@ function bridge(url: string, requestTimeoutMs?: number) {
   });
   closers.push(() => b.stop());
   return b;
-}
-
-async function modern() {
-  const s = await startModernServer();
-  closers.push(() => s.close());
-  return s;
 }
 
 const ENVELOPE = {

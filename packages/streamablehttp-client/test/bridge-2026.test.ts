@@ -1,15 +1,12 @@
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '@mcp-gateway/testkit';
 import { EraCache, StdioBridge } from '../src/index.js';
-import { startModernServer, type ModernServer } from './helpers/modern-server.js';
+import { modernServersPerTest, type ModernServer } from './helpers/modern-server.js';
 
 type Msg = Record<string, unknown> & { id?: unknown; method?: string; params?: Record<string, unknown> };
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((c) => c()));
-});
+const { closers, modern } = modernServersPerTest();
 
 /**
  * A stdio host driving the bridge in front of a 2026-07-28 server. `answers`
@@ -60,12 +57,6 @@ async function hostFor(
   });
   send({ method: 'notifications/initialized' });
   return { init, request, messages, send };
-}
-
-async function modern() {
-  const s = await startModernServer();
-  closers.push(() => s.close());
-  return s;
 }
 
 const textOf = (m: Msg) => (m.result as { content: Array<{ text: string }> }).content[0]!.text;

@@ -4,22 +4,13 @@
  * budget, not counted as input rounds; a round asking for more input requests
  * than the client answers fails with a clear error, and the host is not asked.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '@mcp-gateway/testkit';
 import { EraCache, ModernClient, openConnection, ServerError } from '../src/index.js';
 import { HOST_INIT, runBridge } from './helpers/bridge-run.js';
-import { startModernServer } from './helpers/modern-server.js';
+import { modernServersPerTest } from './helpers/modern-server.js';
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((c) => c()));
-});
-
-async function modern() {
-  const s = await startModernServer();
-  closers.push(() => s.close());
-  return s;
-}
+const { closers, modern } = modernServersPerTest();
 
 const client = (url: string, stateRetry: { firstMs: number; maxMs: number; budgetMs: number }) =>
   new ModernClient({ url: new URL(url), fetch, clientInfo: { name: 't', version: '1' }, stateRetry });

@@ -1,21 +1,12 @@
 import { eventStreamResponse, listen } from '@mcp-gateway/testkit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EraCache, openConnection, ServerError, type FetchLike } from '../src/index.js';
 import { postRequest, type RpcNotification } from '../src/protocol/wire.js';
 import { cli } from './helpers/cli.js';
 import { startMcpServer } from './helpers/mcp-server.js';
-import { startModernServer } from './helpers/modern-server.js';
+import { modernServersPerTest } from './helpers/modern-server.js';
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((c) => c()));
-});
-
-async function modern() {
-  const s = await startModernServer();
-  closers.push(() => s.close());
-  return s;
-}
+const { closers, modern } = modernServersPerTest();
 
 /** The real fetch, counting the JSON-RPC methods it POSTs (to see probes). */
 function countingFetch() {

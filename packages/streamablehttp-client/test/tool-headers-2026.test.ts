@@ -5,22 +5,13 @@
  * tools list change makes it forget; an unknown tool does not make it read the
  * whole list on every call.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listen, waitFor } from '@mcp-gateway/testkit';
 import { EraCache, openConnection } from '../src/index.js';
 import { HOST_INIT, runBridge } from './helpers/bridge-run.js';
-import { startModernServer } from './helpers/modern-server.js';
+import { modernServersPerTest } from './helpers/modern-server.js';
 
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  await Promise.all(closers.splice(0).map((c) => c()));
-});
-
-async function modern() {
-  const s = await startModernServer();
-  closers.push(() => s.close());
-  return s;
-}
+const { closers, modern } = modernServersPerTest();
 
 const textOf = (r: Record<string, unknown>) => (r.content as Array<{ text: string }>)[0]!.text;
 

@@ -1,3 +1,5 @@
+import { cookieValues } from '@mcp-gateway/internal/cookies';
+import { sameToken } from '@mcp-gateway/internal/same-origin';
 import type { IdGenerator } from '../ids.js';
 import { base64url } from '../ids.js';
 import { hashSecret } from '../secrets.js';
@@ -27,7 +29,7 @@ export class BrowserBinding {
     private readonly maxAgeSeconds = 600,
   ) {
     this.secure = issuer.startsWith('https:');
-    this.cookieName = this.secure ? '__Host-mcp-as-flow' : 'mcp-as-flow';
+    this.cookieName = this.nameFor('mcp-as-flow');
   }
 
   /** The HMAC key, created once and kept in the store (shared by every instance). */
@@ -66,26 +68,29 @@ export class BrowserBinding {
     return base64url(new Uint8Array(mac));
   }
 
-  private async check(value: string, mac: string): Promise<boolean> {
-    const expected = await this.sign(value);
-    if (expected.length !== mac.length) return false;
-    let diff = 0;
-    for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ mac.charCodeAt(i);
-    return diff === 0;
+  /** The name of a login-flow cookie: `__Host-<base>` on an https issuer, `<base>` on an `http://` one. */
+  nameFor(base: string): string {
+    return this.secure ? `__Host-${base}` : base;
+  }
+
+  /** A `Set-Cookie` header of the login flows: `HttpOnly`, `SameSite=Lax`, `Secure` on an https issuer. */
+  setCookie(name: string, value: string, maxAgeSeconds: number): string {
+    const attrs = [
+      `${name}=${value}`,
+      `Path=${this.cookiePath}`,
+      'HttpOnly',
+      'SameSite=Lax',
+      `Max-Age=${maxAgeSeconds}`,
+    ];
+    if (this.secure) attrs.push('Secure');
+    return attrs.join('; ');
   }
 
   /** The verified browser value from the request's cookie, or `undefined`. */
   async read(request: Request): Promise<string | undefined> {
-    const header = request.headers.get('cookie');
-    if (!header) return undefined;
-    for (const part of header.split(';')) {
-      const i = part.indexOf('=');
-      if (i < 0 || part.slice(0, i).trim() !== this.cookieName) continue;
-      const [value, mac] = part
-        .slice(i + 1)
-        .trim()
-        .split('.');
-      if (value && mac && value.length <= 64 && (await this.check(value, mac))) return value;
+    for (const cookie of cookieValues(request, this.cookieName)) {
+      const [value, mac] = cookie.split('.');
+      if (value && mac && value.length <= 64 && sameToken(mac, await this.sign(value))) return value;
     }
     return undefined;
   }
@@ -116,15 +121,7 @@ export class BrowserBinding {
   }
 
   private async cookie(value: string, maxAgeSeconds: number): Promise<string> {
-    const attrs = [
-      `${this.cookieName}=${value}.${await this.sign(value)}`,
-      `Path=${this.cookiePath}`,
-      'HttpOnly',
-      'SameSite=Lax',
-      `Max-Age=${maxAgeSeconds}`,
-    ];
-    if (this.secure) attrs.push('Secure');
-    return attrs.join('; ');
+    return this.setCookie(this.cookieName, `${value}.${await this.sign(value)}`, maxAgeSeconds);
   }
 
   /** Whether the request's cookie is the one `binding` was made from. */

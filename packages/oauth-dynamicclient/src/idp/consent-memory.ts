@@ -1,3 +1,4 @@
+import { cookieValues } from '@mcp-gateway/internal/cookies';
 import { sameToken } from '@mcp-gateway/internal/same-origin';
 import { isLoopbackRedirect } from '../clients/redirect-uri.js';
 import type { Clock } from '../clock.js';
@@ -62,7 +63,6 @@ async function hashOf(issuer: string, a: Approval): Promise<string> {
  */
 export class ConsentMemory {
   readonly cookieName: string;
-  private readonly secure: boolean;
 
   constructor(
     private readonly binding: BrowserBinding,
@@ -71,8 +71,7 @@ export class ConsentMemory {
     /** `Max-Age` of the cookie, renewed by each approval; `0` remembers nothing. */
     private readonly maxAgeSeconds: number,
   ) {
-    this.secure = this.issuer.startsWith('https:');
-    this.cookieName = this.secure ? '__Host-mcp-as-consent' : 'mcp-as-consent';
+    this.cookieName = binding.nameFor('mcp-as-consent');
   }
 
   private sign(list: string): Promise<string> {
@@ -81,12 +80,7 @@ export class ConsentMemory {
 
   /** The verified, unexpired entries of the request's cookie (none when absent, altered or malformed). */
   private async entries(request: Request): Promise<string[]> {
-    const header = request.headers.get('cookie');
-    if (!header) return [];
-    for (const part of header.split(';')) {
-      const i = part.indexOf('=');
-      if (i < 0 || part.slice(0, i).trim() !== this.cookieName) continue;
-      const value = part.slice(i + 1).trim();
+    for (const value of cookieValues(request, this.cookieName)) {
       const dot = value.lastIndexOf('.');
       if (dot < 0 || value.length > 1024) continue;
       const list = value.slice(0, dot);
@@ -118,14 +112,6 @@ export class ConsentMemory {
     const list = [entry, ...(await this.entries(request)).filter((e) => !e.startsWith(`${hash}!`))]
       .slice(0, MAX_APPROVALS)
       .join('~');
-    const attrs = [
-      `${this.cookieName}=${list}.${await this.sign(list)}`,
-      'Path=/',
-      'HttpOnly',
-      'SameSite=Lax',
-      `Max-Age=${this.maxAgeSeconds}`,
-    ];
-    if (this.secure) attrs.push('Secure');
-    return attrs.join('; ');
+    return this.binding.setCookie(this.cookieName, `${list}.${await this.sign(list)}`, this.maxAgeSeconds);
   }
 }

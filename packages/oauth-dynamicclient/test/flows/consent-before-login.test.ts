@@ -263,7 +263,7 @@ describe('consent before the third-party sign-in (confused deputy)', () => {
     }
   });
 
-  it('a reload of the answered page says the browser was sent on to sign in; a second answer is refused', async () => {
+  it('a reload of the answered page says it was allowed; a second answer is refused', async () => {
     const t = await startGitHubAs(gh, ALL);
     try {
       const clientId = await register(t);

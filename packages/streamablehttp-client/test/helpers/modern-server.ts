@@ -8,6 +8,7 @@
  * log notifications on a request's SSE stream, `subscriptions/listen`.
  */
 import { listen, type Listening } from '@mcp-gateway/testkit';
+import { afterEach } from 'vitest';
 
 const V = '2026-07-28';
 const META = 'io.modelcontextprotocol/';
@@ -367,4 +368,24 @@ export async function startModernServer(): Promise<ModernServer> {
       listeners.clear();
     },
   });
+}
+
+/**
+ * For a test file at module level: `closers` run (and are emptied) after each test, and
+ * `modern()` starts a {@link startModernServer} that is closed with them.
+ */
+export function modernServersPerTest(): {
+  closers: Array<() => Promise<unknown>>;
+  modern: () => Promise<ModernServer>;
+} {
+  const closers: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((c) => c()));
+  });
+  const modern = async () => {
+    const s = await startModernServer();
+    closers.push(() => s.close());
+    return s;
+  };
+  return { closers, modern };
 }
