@@ -22,6 +22,8 @@ export const JsonRpcCode = {
   HeaderMismatch: JSONRPC_ERROR_CODES.HeaderMismatch,
   /** A per-tool policy refused a `tools/call` (`data`: `{ tool, reason }`). */
   PolicyDenied: JSONRPC_ERROR_CODES.PolicyDenied,
+  /** {@link PolicyDenied} as a 2026-07-28 caller gets it: outside the JSON-RPC reserved range, as that revision asks. */
+  PolicyDeniedModern: JSONRPC_ERROR_CODES.PolicyDeniedModern,
   /** 2026-07-28: serving needs a client capability the request did not declare (`data.requiredCapabilities`). */
   MissingRequiredClientCapability: JSONRPC_ERROR_CODES.MissingRequiredClientCapability,
   /** The user must open a URL first (`data.elicitations`), e.g. to connect an upstream account (2025 sessions only). */

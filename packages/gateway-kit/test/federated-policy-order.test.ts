@@ -99,13 +99,13 @@ describe('readOnly rules on the first call, without a tools/list seen', () => {
     const ok = await call2026('bob', '/mcp', 'fixture.echo');
     expect(ok.result?.content[0]!.text).toBe('hi');
     const refused = await call2026('bob', '/mcp', 'fixture.pid');
-    expect(refused.error?.code).toBe(-32010);
+    expect(refused.error?.code).toBe(-31010);
   });
 
   it("2026-07-28, the owning service's policy through a federated endpoint", async () => {
     const ok = await call2026('carol', '/svc', 'echo');
     expect(ok.result?.content[0]!.text).toBe('hi');
-    expect((await call2026('carol', '/svc', 'pid')).error?.code).toBe(-32010);
+    expect((await call2026('carol', '/svc', 'pid')).error?.code).toBe(-31010);
   });
 
   it('a 2025 session (SDK 1.x client) calls a read-only tool right after initialize', async () => {

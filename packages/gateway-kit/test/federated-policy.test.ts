@@ -92,10 +92,10 @@ describe('per-tool policy on a federated endpoint', () => {
     expect(await names('bob')).toEqual(['fetch__fetch']);
   });
 
-  it("a call the service's policy refuses gets -32010 and never reaches the member", async () => {
+  it("a call the service's policy refuses gets -31010 (2026-07-28's code; -32010 in 2025) and never reaches the member", async () => {
     const before = upstreamCalls;
     const answer = await post('bob', 'tools/call', { name: 'upstream__fetch', arguments: { url: page.url } });
-    expect(answer.error?.code).toBe(-32010);
+    expect(answer.error?.code).toBe(-31010);
     expect(answer.error?.message).toMatch(/refused by policy/);
     expect(upstreamCalls).toBe(before);
     const allowed = await post('alice', 'tools/call', {
@@ -112,7 +112,7 @@ describe('per-tool policy on a federated endpoint', () => {
       arguments: { url: 'http://example.test/' },
     });
     expect(denied.error).toMatchObject({
-      code: -32010,
+      code: -31010,
       data: { tool: 'fetch__fetch', reason: 'loopback only here' },
     });
     const ok = await post('alice', 'tools/call', { name: 'fetch__fetch', arguments: { url: page.url } });

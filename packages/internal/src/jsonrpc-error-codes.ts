@@ -53,6 +53,13 @@ export const JSONRPC_ERROR_CODES = {
    * caller); `data` is `{ tool, reason }`. Sent with HTTP 200, like any JSON-RPC error of a handled request.
    */
   PolicyDenied: -32010,
+  /**
+   * {@link PolicyDenied} as a 2026-07-28 caller gets it (same message, `data` and HTTP 200). That
+   * revision keeps -32000…-32019 for legacy codes that new implementations SHOULD NOT use and
+   * -32020…-32099 for its own, and says a code for a purpose it does not define SHOULD lie outside
+   * the JSON-RPC reserved range, -32768…-32000 (basic/index, "Error Codes").
+   */
+  PolicyDeniedModern: -31010,
 } as const;
 
 /**
@@ -69,9 +76,12 @@ export const LEGACY_ERROR_CODES = { from: -32019, to: -32000 } as const;
  * Request) for any other status (the request cannot be accepted as sent); any other code is kept.
  * A refusal answered with HTTP 200 whose cause is a failure behind the server (a backend that
  * cannot be reached, fails or misses its deadline) is passed with the status that failure stands
- * for (502, 504). Only for the server's own refusals: a backend's own error is the backend's.
+ * for (502, 504). A per-tool policy's refusal ({@link JSONRPC_ERROR_CODES.PolicyDenied}) becomes
+ * its 2026 counterpart, `PolicyDeniedModern`. Only for the server's own refusals: a backend's own
+ * error is the backend's.
  */
 export function modernErrorCode(code: number, status: number): number {
+  if (code === JSONRPC_ERROR_CODES.PolicyDenied) return JSONRPC_ERROR_CODES.PolicyDeniedModern;
   if (code < LEGACY_ERROR_CODES.from || code > LEGACY_ERROR_CODES.to) return code;
   return status === 429 || status >= 500
     ? JSONRPC_ERROR_CODES.InternalError

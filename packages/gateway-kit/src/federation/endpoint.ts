@@ -288,8 +288,8 @@ export class FederatedEndpoint {
         arguments: req.params.arguments,
         annotations: () => toolAnnotations(this.catalogs, name, req.identity.sub, members, ask),
       });
-      // Sent as the hook wrote it (the policy's `-32010` is the gateway's documented answer in both eras).
-      if (refusal) return { error: refusal, asSent: true };
+      // Sent as the hook wrote it (the policy's `-32010` is `-31010` for a 2026-07-28 caller: eras.ts).
+      if (refusal) return { error: refusal, asSent: true, byPolicy: true };
     }
     req.trace?.annotate({ 'mcp.gateway.service': owner.service, 'mcp.gateway.member.tool': owner.original });
     this.deps.onToolCall?.(owner.service, owner.original, req.identity, req.params.arguments);

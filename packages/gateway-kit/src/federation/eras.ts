@@ -4,7 +4,7 @@
  * method's result dressed for the era (2026: `resultType`, cache hints on
  * lists; 2025: neither, and no input-required results).
  */
-import { modernErrorCode } from '@mcp-gateway/internal/jsonrpc-error-codes';
+import { JSONRPC_ERROR_CODES, modernErrorCode } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { VERSION } from '../version.js';
@@ -81,15 +81,22 @@ const MEMBER_FAILURE_STATUS = 502;
  * `input_required` result passes through, so its retry comes back here and
  * is routed to the same member), the cache hints on lists (the endpoint's) and
  * on a complete `resources/read` (the member's own, else "not cached"),
- * "resource not found" as `-32602`, and the endpoint's own errors in 2026
- * codes (`modernRefusal`'s, as for a `502`: `-32603`); a member's own
- * error is passed on as it sent it.
+ * "resource not found" as `-32602`, the endpoint's own errors in 2026
+ * codes (`modernRefusal`'s, as for a `502`: `-32603`) and the per-tool
+ * policy's refusal as `-31010`; a member's own error (and a custom policy
+ * hook's own code) is passed on as it was sent.
  */
 export function modernReply(method: string, reply: MemberReply): MemberReply {
   if ('error' in reply) {
     const { error } = reply;
     if (error.code === RESOURCE_NOT_FOUND_2025 && RESOURCE_METHODS.has(method))
       return { error: { ...error, code: -32602 } };
+    if (reply.byPolicy && error.code === JSONRPC_ERROR_CODES.PolicyDenied)
+      return {
+        error: { ...error, code: JSONRPC_ERROR_CODES.PolicyDeniedModern },
+        asSent: true,
+        byPolicy: true,
+      };
     if (reply.asSent) return reply;
     const code = modernErrorCode(error.code, MEMBER_FAILURE_STATUS);
     return code === error.code ? reply : { error: { ...error, code } };

@@ -53,6 +53,11 @@ export type MemberReply =
        * 2026-07-28 caller gets in that revision's codes (`eras.ts`).
        */
       asSent?: true;
+      /**
+       * A policy hook's refusal (`FederationHooks.admitCall`): as its hook wrote it, except the
+       * per-tool policy's `-32010`, which a 2026-07-28 caller gets as `-31010` (`eras.ts`).
+       */
+      byPolicy?: true;
     };
 
 /** Methods whose name or URI the `Mcp-Name` header mirrors. */

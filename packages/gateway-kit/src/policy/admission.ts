@@ -33,7 +33,7 @@ const hasId = (m: RpcLike) => m.id !== undefined;
 /**
  * Applies `policy` to the parsed body of a request to `service`: each
  * `tools/call` it refuses is taken out (answered with the JSON-RPC
- * `PolicyDenied` error, never forwarded), each `tools/list` is remembered
+ * `PolicyDenied` error of the request's era, never forwarded), each `tools/list` is remembered
  * so that its result is filtered on the way back. Works on single messages
  * (both protocol eras) and on JSON-RPC batches (2025-03-26).
  *
@@ -45,6 +45,8 @@ export function policyAdmission(
   identity: PolicyIdentity,
   messages: RpcLike[],
   json: unknown,
+  /** Whether the request is a 2026-07-28 one: its refusals get that revision's code (`-31010`). */
+  modern: () => boolean,
 ): PolicyAdmission | undefined {
   if (!policy?.has(service) || messages.length === 0) return undefined;
   const refused: object[] = [];
@@ -55,7 +57,7 @@ export function policyAdmission(
     const denied = policy.admitCall(identity, service, m);
     if (denied) {
       dropped = true;
-      if (hasId(m)) refused.push({ jsonrpc: '2.0', id: m.id, error: denied.jsonRpcError });
+      if (hasId(m)) refused.push({ jsonrpc: '2.0', id: m.id, error: denied.jsonRpcErrorIn(modern()) });
       continue;
     }
     if (m.method === 'tools/list' && hasId(m)) lists.add(m.id);

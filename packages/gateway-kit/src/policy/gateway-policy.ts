@@ -83,7 +83,7 @@ export class GatewayPolicy {
 
   /**
    * The refusal of one JSON-RPC request to `target` (a service name or
-   * `{ endpoint }`): a `PolicyDeniedError` (JSON-RPC -32010, HTTP 200) for a
+   * `{ endpoint }`): a `PolicyDeniedError` (JSON-RPC -32010, or -31010 for a 2026-07-28 caller; HTTP 200) for a
    * `tools/call` the policy refuses, to answer with `toResponse(id)` (or its
    * `jsonRpcError` in a batch or stream) instead of forwarding it; `undefined`
    * for any other request or an allowed call. Every refusal is audited.

@@ -255,5 +255,12 @@ describe('per-tool policy: engine', () => {
         data: { tool: 'fetch', reason: 'outside /data' },
       },
     });
+    // A 2026-07-28 caller: the same error outside the JSON-RPC reserved range (-32768…-32000).
+    expect(err.jsonRpcErrorIn(true)).toEqual({
+      code: -31010,
+      message: 'tool "fetch" refused by policy: outside /data',
+      data: { tool: 'fetch', reason: 'outside /data' },
+    });
+    expect(err.jsonRpcErrorIn(false)).toEqual(err.jsonRpcError);
   });
 });

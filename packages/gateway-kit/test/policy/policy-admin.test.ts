@@ -150,7 +150,7 @@ describe('admin API: /admin/policies', () => {
     expect(read.headers.get('x-mcp-gateway-policy-source')).toBe('runtime');
     expect(await read.json()).toEqual(replacement);
     const after = await asAlice();
-    expect(after.echo).toBe('error -32010');
+    expect(after.echo).toBe('error -31010'); // a 2026-07-28 client: -32010 in 2025
     // The config file's hide rule is replaced too.
     expect(after.tools).toContain('crash');
     // Stored: another instance on the same store picks it up.

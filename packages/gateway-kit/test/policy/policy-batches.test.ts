@@ -163,13 +163,13 @@ describe('read-only marking', () => {
         };
       };
       const call = { method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 1 } } };
-      expect((await post(call)).error?.code).toBe(-32010);
+      expect((await post(call)).error?.code).toBe(-31010);
       expect((await post({ method: 'tools/list' })).result?.tools?.length).toBeGreaterThan(0);
       const again = await post(call);
       expect(again.result?.content?.[0]?.text, JSON.stringify(again)).toBe('2');
       // Not annotated read-only: still refused.
       const pid = await post({ method: 'tools/call', params: { name: 'pid', arguments: {} } });
-      expect(pid.error?.code).toBe(-32010);
+      expect(pid.error?.code).toBe(-31010);
     } finally {
       await fresh.close(0);
     }

@@ -148,9 +148,10 @@ async function sdk2(service: Service, who: Who) {
 }
 
 type AnyClient = Awaited<ReturnType<typeof sdk1>> | Awaited<ReturnType<typeof sdk2>>;
+/** Each era's client, and the code of a policy refusal there (2026-07-28: outside the JSON-RPC reserved range). */
 const ERAS = [
-  ['2025 session (SDK 1.x)', sdk1],
-  ['2026-07-28 stateless (SDK 2.x)', sdk2],
+  ['2025 session (SDK 1.x)', sdk1, -32010],
+  ['2026-07-28 stateless (SDK 2.x)', sdk2, -31010],
 ] as const;
 
 async function using<T>(client: Promise<AnyClient>, fn: (c: AnyClient) => Promise<T>): Promise<T> {
@@ -175,7 +176,7 @@ async function refusal(p: Promise<unknown>): Promise<{ code: number; message: st
   return { code: err!.code!, message: err!.message! };
 }
 
-describe.each(ERAS)('per-tool policy, %s', (_era, connect) => {
+describe.each(ERAS)('per-tool policy, %s', (_era, connect, deniedCode) => {
   it('stdio service: hidden tools are not listed; read-only tools are callable by everyone', async () => {
     await using(connect('fixture', 'alice'), async (c) => {
       const listed = await names(c);
@@ -194,10 +195,10 @@ describe.each(ERAS)('per-tool policy, %s', (_era, connect) => {
       const err = await refusal(
         c.callTool({ name: 'record', arguments: { text: `out-${tag}`, path: '/notes/../etc' } }),
       );
-      expect(err.code).toBe(-32010);
+      expect(err.code).toBe(deniedCode);
       expect(err.message).toContain('tool "record" refused by policy: not allowed by policy');
       // Not read-only and no rule allows it: the default (deny).
-      expect((await refusal(c.callTool({ name: 'slow', arguments: { ms: 0 } }))).code).toBe(-32010);
+      expect((await refusal(c.callTool({ name: 'slow', arguments: { ms: 0 } }))).code).toBe(deniedCode);
     });
     expect(recorded()).toContain(`in-${tag}`);
     expect(recorded()).not.toContain(`out-${tag}`);
@@ -208,7 +209,7 @@ describe.each(ERAS)('per-tool policy, %s', (_era, connect) => {
     await using(connect('fixture', 'bob'), async (c) => {
       expect(await names(c)).not.toContain('record');
       const err = await refusal(c.callTool({ name: 'record', arguments: { text: tag, path: '/notes/b' } }));
-      expect(err.code).toBe(-32010);
+      expect(err.code).toBe(deniedCode);
       expect(err.message).toContain('tool "record" refused by policy: tool not available');
     });
     expect(recorded()).not.toContain(tag);
@@ -234,7 +235,7 @@ describe.each(ERAS)('per-tool policy, %s', (_era, connect) => {
           arguments: { url: page.url.replace('127.0.0.1', 'localhost') + '/other' },
         }),
       );
-      expect(other).toMatchObject({ code: -32010 });
+      expect(other).toMatchObject({ code: deniedCode });
       const secret = await refusal(c.callTool({ name: 'fetch', arguments: { url: `${page.url}/secret/x` } }));
       expect(secret.message).toContain('tool "fetch" refused by policy: no secrets');
     });
@@ -255,7 +256,7 @@ describe.each(ERAS)('per-tool policy, %s', (_era, connect) => {
       expect(await names(c)).toContain('fetch');
       const before = upstreamCalls;
       const err = await refusal(c.callTool({ name: 'fetch', arguments: { url: `${page.url}/bot` } }));
-      expect(err).toMatchObject({ code: -32010 });
+      expect(err).toMatchObject({ code: deniedCode });
       expect(err.message).toContain('machines may not fetch');
       expect(upstreamCalls).toBe(before);
     });

@@ -180,7 +180,10 @@ export class McpRoute {
         const refusal = checkModernHeaders(json, header);
         if (refusal) return { refusal: withHeaders(refusal.error.toResponse(refusal.id), corsHeaders) };
       }
-      policy = policyAdmission(this.ctx.policy, entry.name, identity, messages, json);
+      const modern = () =>
+        requestEra(json, header('mcp-protocol-version') ?? null, header('mcp-session-id') ?? null) ===
+        'modern';
+      policy = policyAdmission(this.ctx.policy, entry.name, identity, messages, json, modern);
       if (policy?.answer) return { refusal: withHeaders(policy.answer, corsHeaders) };
       if (policy?.body !== undefined) ({ body: text, json } = policy);
       if (policy) messages = policy.messages as RpcMessage[];
