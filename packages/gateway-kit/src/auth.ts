@@ -17,12 +17,12 @@ export interface AuthErrorOptions {
   nonce?: string;
 }
 
-/** A token was missing, invalid or lacked a scope: the 401/403 a client receives. */
+/** A token was missing, malformed, invalid or lacked a scope: the 400/401/403 a client receives. */
 export class AuthError extends Error {
   override readonly name = 'AuthError';
   constructor(
-    /** 401 for a missing or bad token, 403 for a missing scope. */
-    readonly status: 401 | 403,
+    /** 401 for a missing or bad token, 403 for a missing scope, 400 for a malformed `Authorization` header. */
+    readonly status: 400 | 401 | 403,
     /** RFC 6750 / RFC 9449 error code, or `undefined` when no token was sent. */
     readonly error: AuthErrorCode | undefined,
     readonly description: string,
@@ -100,13 +100,27 @@ export function bearerToken(request: Request): string | undefined {
  * The bearer token in an `Authorization` header value (the authorization
  * server's parser, RFC 6750 §2.1); `undefined` when absent.
  *
- * @throws AuthError 401 `invalid_request` when the header is not `Bearer <token>`.
+ * @throws AuthError when the header is not `Bearer <token>` ({@link unusableAuthorization}).
  */
 export function bearerFromHeader(h: string | null | undefined): string | undefined {
   if (!h) return undefined;
   const token = asBearerFromHeader(h);
-  if (!token) throw new AuthError(401, 'invalid_request', 'malformed Authorization header (expected Bearer)');
+  if (!token) throw unusableAuthorization(h, ['bearer']);
   return token;
+}
+
+/**
+ * The refusal of an `Authorization` header that is no usable presentation of
+ * the `accepted` schemes (lower case), as RFC 6750 §3.1 has it: another scheme
+ * (`Basic …`) is a request without credentials, 401 with no error code; an
+ * accepted scheme without a well-formed token (`Bearer`, `Bearer a b`) is a
+ * malformed request, 400 `invalid_request`.
+ */
+export function unusableAuthorization(h: string, accepted: readonly string[]): AuthError {
+  const scheme = /^\s*(\S+)/.exec(h)?.[1]?.toLowerCase() ?? '';
+  if (!accepted.includes(scheme)) return new AuthError(401, undefined, 'an access token is required');
+  const description = 'malformed Authorization header (expected one token after the scheme)';
+  return new AuthError(400, 'invalid_request', description, scheme === 'dpop' ? { dpop: true } : {});
 }
 
 /**

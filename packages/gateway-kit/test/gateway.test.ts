@@ -76,10 +76,29 @@ describe('gateway: every service is its own protected resource', () => {
     });
   });
 
-  it('rfc6750: a malformed Authorization header is 401 invalid_request', async () => {
+  it('rfc6750 §3.1: another scheme (Basic) is a request without credentials: 401, no error code', async () => {
     const res = await post(gw, '/demo/mcp', initialize, undefined, { authorization: 'Basic abc' });
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toContain('error="invalid_request"');
+    expect(parseWwwAuthenticate(res.headers.get('www-authenticate'))).toEqual(serviceChallenges('demo'));
+    expect(((await res.json()) as { error: string }).error).toBe('unauthorized');
+  });
+
+  it('rfc6750 §3.1: a Bearer or DPoP header without one well-formed token is 400 invalid_request', async () => {
+    for (const [authorization, scheme] of [
+      ['Bearer', 'Bearer'],
+      ['Bearer a b', 'Bearer'],
+      ['Bearer tok"en', 'Bearer'],
+      ['DPoP', 'DPoP'],
+    ] as const) {
+      const res = await post(gw, '/demo/mcp', initialize, undefined, { authorization });
+      expect(res.status, authorization).toBe(400);
+      const challenges = parseWwwAuthenticate(res.headers.get('www-authenticate'));
+      // The error is on the scheme the client used (RFC 9449 §7.1 for DPoP).
+      expect(challenges.find((c) => c.scheme === scheme)?.params.error, authorization).toBe(
+        'invalid_request',
+      );
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+    }
   });
 
   it('rfc8707: a token whose audience is another service is refused with invalid_token', async () => {

@@ -164,9 +164,12 @@ describe('gateway MCP route behind the node edge (stdio services)', () => {
     expect(tampered.status).toBe(401);
     expect(tampered.headers.get('www-authenticate')).toContain('error="invalid_token"');
     expect(await tampered.text()).not.toContain(bad.slice(0, 20));
-    const malformed = await post('/demo/mcp', initialize, { authorization: 'Basic abc' });
+    // RFC 6750 §3.1: another scheme is no credentials (401, no code); a Bearer without one token is malformed (400).
+    const basic = await post('/demo/mcp', initialize, { authorization: 'Basic abc' });
+    expect([basic.status, ((await basic.json()) as { error: string }).error]).toEqual([401, 'unauthorized']);
+    const malformed = await post('/demo/mcp', initialize, { authorization: 'Bearer a b' });
     expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([
-      401,
+      400,
       'invalid_request',
     ]);
   });

@@ -19,6 +19,7 @@ import {
   type GatewayAuth,
   type PresentationContext,
   type ResourceDescriptor,
+  unusableAuthorization,
 } from '../auth.js';
 import { childLogger } from '@mcp-gateway/internal/log';
 import type { GatewayConfig } from '../config/schema.js';
@@ -111,8 +112,7 @@ export class Authorization implements GatewayAuth {
     opts: { resource: string; scopes: string[] },
   ): Promise<Identity> {
     const presented = parseAuthorization(authorization);
-    if (!presented)
-      throw new AuthError(401, 'invalid_request', 'malformed Authorization header (expected Bearer or DPoP)');
+    if (!presented) throw unusableAuthorization(authorization ?? '', ['bearer', 'dpop']);
     if (this.dpop?.required && presented.scheme === 'Bearer')
       throw new AuthError(401, 'invalid_token', 'this resource accepts DPoP-bound tokens only', {
         dpop: true,
