@@ -7,13 +7,12 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killAllSpawned, waitFor } from '@mcp-gateway/testkit';
-import { createAuthFetch, createOAuthSession, MemoryTokenStore, withRequestDeadline } from '../src/index.js';
+import { createAuthFetch, withRequestDeadline } from '../src/index.js';
 import { runBridge, HOST_INIT } from './helpers/bridge-run.js';
 import { rpc, spawnClient } from './helpers/cli.js';
-import { followAuthorizationUrl } from './helpers/flow.js';
+import { slowLaterSignIns } from './helpers/flow.js';
 import { startScriptedServer } from './helpers/scripted-server.js';
 import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 
@@ -31,17 +30,8 @@ describe('bridge (2025): the re-initialize after a lost session (404) and the re
   it('a re-initialize that needs a sign-in slower than the deadline succeeds: the sign-in is not timed', async () => {
     const s = await startSdkOAuthServer();
     closers.push(() => s.close());
-    const signIns: string[] = [];
-    const session = createOAuthSession({
-      serverUrl: s.mcpUrl,
-      store: new MemoryTokenStore(),
-      openBrowser: false,
-      // The user signs in at once the first time, and takes 2.5 s (past the 1 s deadline) after that.
-      onAuthorizationUrl: (url) => {
-        const wait = signIns.push(url) > 1 ? 2500 : 0;
-        void delay(wait).then(() => followAuthorizationUrl(url));
-      },
-    });
+    // The user signs in at once the first time, and takes 2.5 s (past the 1 s deadline) after that.
+    const { session, signIns } = slowLaterSignIns(s.mcpUrl, 2500);
     const b = runBridge({
       url: new URL(s.mcpUrl),
       // As the CLI builds it: the deadline times each HTTP request below the OAuth layer.

@@ -1,10 +1,19 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen, waitFor } from '@mcp-gateway/testkit';
-import { StdioBridge, JSONRPC_ERRORS, createAuthFetch, type FetchLike } from '../src/index.js';
+import {
+  StdioBridge,
+  JSONRPC_ERRORS,
+  createAuthFetch,
+  withRequestDeadline,
+  type FetchLike,
+} from '../src/index.js';
 import { startMcpServer } from './helpers/mcp-server.js';
 import { startCuttingServer } from './helpers/cutting-server.js';
 import { startLateGetServer } from './helpers/late-get-server.js';
+import { HOST_INIT, runBridge } from './helpers/bridge-run.js';
+import { slowLaterSignIns } from './helpers/flow.js';
+import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 
 type Msg = Record<string, unknown> & {
   id?: unknown;
@@ -330,6 +339,28 @@ describe('stdio bridge: the standalone GET stream is open before the requests af
       content: [{ type: 'text', text: JSON.stringify({ action: 'accept', content: { name: 'Ada' } }) }],
     });
     expect(s.log.indexOf('GET answered')).toBeLessThan(s.log.indexOf('POST tools/call'));
+  });
+
+  it('2025-11-25 streamable HTTP: a step-up for the GET stream slower than the wait for it does not run the wait down; the next request goes after the stream is open', async () => {
+    const s = await startSdkOAuthServer({ requiredScopes: ['mcp:tools'], streamScope: 'admin' });
+    closers.push(() => s.close());
+    // The user signs in at once the first time; the step-up the GET stream needs takes 1.5 s.
+    const { session, signIns } = slowLaterSignIns(s.mcpUrl, 1500);
+    const b = runBridge({
+      url: new URL(s.mcpUrl),
+      fetch: createAuthFetch({ session, fetch: withRequestDeadline((input, init) => fetch(input, init)) }),
+      protocol: '2025-11-25',
+      standaloneStreamTimeoutMs: 500,
+    });
+    closers.push(() => b.stop());
+    expect(await b.request(0, 'initialize', HOST_INIT)).toHaveProperty('result.protocolVersion');
+    b.send({ method: 'notifications/initialized' });
+    const answer = await b.request(1, 'tools/call', { name: 'echo', arguments: { message: 'hi' } });
+    expect(answer).toHaveProperty('result.content', [{ type: 'text', text: 'hi' }]);
+    expect(signIns).toHaveLength(2);
+    const order = s.endpoint.seen.map((r) => r.rpcMethod ?? r.method);
+    expect(order.indexOf('GET')).toBeGreaterThan(0);
+    expect(order.indexOf('GET')).toBeLessThan(order.indexOf('tools/call'));
   });
 
   it('2025-11-25 streamable HTTP: a server without a GET stream (405) delays nothing', async () => {

@@ -6,8 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@mcp-gateway/testkit';
-import { EraCache, ModernClient, openConnection, ServerError } from '../src/index.js';
+import { createAuthFetch, EraCache, ModernClient, openConnection, ServerError } from '../src/index.js';
+import { startAuth2026Server } from './helpers/auth-2026-server.js';
 import { HOST_INIT, runBridge } from './helpers/bridge-run.js';
+import { slowLaterSignIns } from './helpers/flow.js';
 import { modernServersPerTest } from './helpers/modern-server.js';
 
 const { closers, modern } = modernServersPerTest();
@@ -47,6 +49,30 @@ describe('input_required with only requestState', () => {
     // 50 ms, then 100 ms pauses while they fit in 600 ms: about 7 calls, not 11 at once.
     expect(Date.now() - started).toBeGreaterThanOrEqual(450);
     expect(callsOf(s).length).toBeLessThanOrEqual(8);
+  });
+
+  it('a sign-in a retry waits for (a step-up slower than the budget) does not spend the budget', async () => {
+    const s = await startAuth2026Server();
+    closers.push(() => s.close());
+    // The user signs in at once the first time; the step-up takes 1.5 s, past the 600 ms budget.
+    const { session, signIns } = slowLaterSignIns(s.mcpUrl, 1500);
+    // Three rounds with only requestState; from the third request on the server wants scope `admin`.
+    s.result = (params) => {
+      const done = typeof params.requestState === 'string' ? Number(params.requestState.slice(5)) : 0;
+      if (done === 1) s.requiredScope = 'admin';
+      if (done >= 3) return { resultType: 'complete', content: [{ type: 'text', text: 'served' }] };
+      return { resultType: 'input_required', requestState: `busy-${done + 1}` };
+    };
+    const c = new ModernClient({
+      url: new URL(s.mcpUrl),
+      fetch: createAuthFetch({ session }),
+      clientInfo: { name: 't', version: '1' },
+      stateRetry: { firstMs: 20, maxMs: 20, budgetMs: 600 },
+    });
+    const answer = await c.request('tools/call', { name: 'busy', arguments: {} });
+    expect(answer.content).toEqual([{ type: 'text', text: 'served' }]);
+    expect(signIns).toHaveLength(2);
+    expect(s.as.a.authorizeRequests.at(-1)?.get('scope')).toContain('admin');
   });
 
   it('a one-shot command (no host to ask) retries such rounds too', async () => {

@@ -379,10 +379,12 @@ export class StdioBridge {
     } else if ('method' in m && m.method === 'notifications/initialized') {
       this.initializedNotified = true;
       const opened = this.standalone.next();
-      const sent = this.gate.then(async () => {
-        if (await this.send(m)) await opened.done;
-        opened.cancel();
-      });
+      const sent = opened.watch.run(() =>
+        this.gate.then(async () => {
+          if (await this.send(m)) await opened.done;
+          opened.cancel();
+        }),
+      );
       this.gate = sent.catch(() => undefined);
       await sent;
       return;

@@ -2,6 +2,7 @@
  * The standalone GET stream (MCP Streamable HTTP: server→client messages
  * outside any request): waiting until the server has answered it.
  */
+import { pausableTimeout, type Stopwatch } from '../http/deadline.js';
 import type { Logger } from '../log.js';
 
 /** Waiters for the next answer to the standalone GET stream. */
@@ -19,28 +20,32 @@ export class StandaloneStream {
   }
 
   /**
-   * Resolves when the next standalone GET stream is answered (or after
-   * `timeoutMs`). The transport opens that stream after
+   * Resolves when the next standalone GET stream is answered, or once
+   * `timeoutMs` have passed on `watch`. The transport opens that stream after
    * `notifications/initialized` without waiting for it; messages after it
    * wait, so the server has the stream before any request it answers with a
    * request or notification of its own outside that request's stream (the MCP
    * SDK server drops those when no GET stream is open), and a POST's resume
-   * GET is never confused with the standalone one.
+   * GET is never confused with the standalone one. Send the notification
+   * under `watch.run`: an OAuth sign-in for it or for the GET stream (a 401,
+   * a step-up) does not run the wait down.
    */
-  next(): { done: Promise<void>; cancel: () => void } {
-    let timer: NodeJS.Timeout | undefined;
+  next(): { done: Promise<void>; cancel: () => void; watch: Stopwatch } {
     let settle!: () => void;
-    const done = new Promise<void>((resolve) => {
-      settle = resolve;
-      timer = setTimeout(() => {
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const timeout = pausableTimeout(
+      this.timeoutMs,
+      () => {
         this.log.debug('the standalone GET stream was not answered in time; going on');
-        resolve();
-      }, this.timeoutMs);
-      timer.unref();
-    }).finally(() => clearTimeout(timer));
+        settle();
+      },
+      true,
+    );
+    void done.finally(timeout.stop);
     this.waiters.push(settle);
     return {
       done,
+      watch: timeout.watch,
       cancel: () => {
         const i = this.waiters.indexOf(settle);
         if (i >= 0) this.waiters.splice(i, 1);

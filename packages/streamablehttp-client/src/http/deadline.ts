@@ -127,35 +127,106 @@ export const abortedWith = (signal: AbortSignal): Promise<never> =>
     signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
   );
 
-/** The whole-request clock behind a signal made by {@link withinDeadline}. */
-interface PausableClock {
-  pause(): void;
-  resume(): void;
+/**
+ * Time that stands still while code run under it ({@link Stopwatch.run})
+ * waits in {@link untimed}: a timer or budget of the client that an OAuth
+ * sign-in (governed by its own timeout) must not run down.
+ */
+export class Stopwatch {
+  private spent = 0;
+  private since: number | undefined = Date.now();
+  private waits = 0;
+
+  /** `onPause(true)` when it stops, `onPause(false)` when it goes on. */
+  constructor(private readonly onPause?: (paused: boolean) => void) {}
+
+  /** Milliseconds it has run, time in {@link untimed} not counted. */
+  elapsed(): number {
+    return this.spent + (this.since === undefined ? 0 : Date.now() - this.since);
+  }
+
+  /** Runs `fn` so that {@link untimed} under it stops this stopwatch (and any it runs under). */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return running.run([...(running.getStore() ?? []), this], fn);
+  }
+
+  /** Called by {@link untimed}: stops until as many `resume`s. */
+  pause(): void {
+    if (this.waits++ > 0) return;
+    this.spent = this.elapsed();
+    this.since = undefined;
+    this.onPause?.(true);
+  }
+
+  /** Called by {@link untimed}: goes on once no wait is left. */
+  resume(): void {
+    if (--this.waits > 0) return;
+    this.since = Date.now();
+    this.onPause?.(false);
+  }
 }
 
-const clocks = new WeakMap<AbortSignal, PausableClock>();
+/**
+ * Calls `expire` once `ms` have passed on the returned stopwatch (so time in
+ * {@link untimed} under its `run` does not count); `stop` cancels. `unref`:
+ * the timer does not keep the process alive.
+ */
+export function pausableTimeout(
+  ms: number,
+  expire: () => void,
+  unref = false,
+): { watch: Stopwatch; stop: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let over = false;
+  const arm = () => {
+    timer = setTimeout(
+      () => {
+        over = true;
+        expire();
+      },
+      Math.max(0, ms - watch.elapsed()),
+    );
+    if (unref) timer.unref();
+  };
+  const watch = new Stopwatch((paused) => {
+    clearTimeout(timer);
+    if (!paused && !over) arm();
+  });
+  arm();
+  return {
+    watch,
+    stop: () => {
+      over = true; // a late resume starts nothing
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The stopwatch behind a signal made by {@link withinDeadline}. */
+const clocks = new WeakMap<AbortSignal, Stopwatch>();
 
 /**
- * The clock of the {@link withinDeadline} whose `run` the code runs under, for
- * a fetch that does not get its signal: the MCP SDK transport (2025) sends
- * every request with a signal of its own.
+ * The stopwatches whose `run` the code runs under, innermost last, for a
+ * fetch that does not get a signal of theirs: the MCP SDK transport (2025)
+ * sends every request with a signal of its own.
  */
-const running = new AsyncLocalStorage<PausableClock>();
+const running = new AsyncLocalStorage<Stopwatch[]>();
 
 /**
  * Runs `wait` with the whole-request deadline of `signal` (one made by
- * {@link withinDeadline}) stopped meanwhile, for time the request spends
- * waiting for credentials (an OAuth sign-in, governed by its own timeout):
- * the clock goes on with what was left once `wait` settles. Any other signal
- * (or none) stops the deadline whose `run` this is called under, if any.
+ * {@link withinDeadline}) and every {@link Stopwatch} whose `run` this is
+ * called under stopped meanwhile, for time the request spends waiting for
+ * credentials (an OAuth sign-in, governed by its own timeout): each goes on
+ * once `wait` settles.
  */
 export async function untimed<T>(signal: AbortSignal | null | undefined, wait: () => Promise<T>): Promise<T> {
-  const clock = (signal ? clocks.get(signal) : undefined) ?? running.getStore();
-  clock?.pause();
+  const own = signal ? clocks.get(signal) : undefined;
+  const stopped = new Set([...(own ? [own] : []), ...(running.getStore() ?? [])]);
+  for (const watch of stopped) watch.pause();
   try {
     return await wait();
   } finally {
-    clock?.resume();
+    for (const watch of stopped) watch.resume();
   }
 }
 
@@ -174,34 +245,14 @@ export async function withinDeadline<T>(
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const abort = new AbortController();
-  let left = ms;
-  let started = Date.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let paused = 0;
-  const start = () => {
-    started = Date.now();
-    timer = setTimeout(() => abort.abort(new DeadlineError(url, ms, what)), left);
-  };
-  const clock: PausableClock = {
-    pause() {
-      if (paused++ > 0 || abort.signal.aborted) return;
-      clearTimeout(timer);
-      left = Math.max(0, left - (Date.now() - started));
-    },
-    resume() {
-      if (--paused > 0 || abort.signal.aborted) return;
-      start();
-    },
-  };
-  clocks.set(abort.signal, clock);
-  start();
+  const deadline = pausableTimeout(ms, () => abort.abort(new DeadlineError(url, ms, what)));
+  clocks.set(abort.signal, deadline.watch);
   try {
-    return await running.run(clock, () => run(abort.signal));
+    return await deadline.watch.run(() => run(abort.signal));
   } catch (err) {
     if (abort.signal.aborted) throw abort.signal.reason;
     throw err;
   } finally {
-    paused = Infinity; // a late resume starts nothing
-    clearTimeout(timer);
+    deadline.stop();
   }
 }

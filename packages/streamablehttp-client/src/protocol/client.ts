@@ -251,47 +251,50 @@ export class ModernClient {
     let current = params;
     let reread = false;
     const rounds = new RoundKeeper(this.url.href, this.stateRetry);
-    for (;;) {
-      const answer = await this.send(method, current, { ...opts, headers });
-      if (tool !== undefined && answer.error?.code === MODERN_ERRORS.headerMismatch && !reread) {
-        // streamable-http "Client Behavior": on HeaderMismatch the client SHOULD call tools/list
-        // to check for changes to the tool's inputSchema, then retry with the appropriate headers.
-        reread = true;
-        this.log.info('the server refused the Mcp-Param headers; reading tools/list again', { tool });
-        const map = await this.toolHeaderMap(tool, true, opts.signal);
-        if (typeof map === 'string') return excludedTool(tool, map);
-        headers = paramHeaders(map, params.arguments);
-        continue;
-      }
-      const result = answer.result;
-      if (result && !opts.asIs && !KNOWN_RESULT_TYPES.has(result.resultType as string | undefined))
-        return unknownResultType(answer.id, answer.status, result.resultType);
-      if (result?.resultType !== 'input_required' || opts.asIs) {
-        if (method === 'tools/list' && result) return { ...answer, result: this.learnTools(result) };
-        return answer;
-      }
-      const requests = asInputRequests(result.inputRequests);
-      const state = typeof result.requestState === 'string' ? result.requestState : undefined;
-      const { inputResponses: _r, requestState: _s, ...base } = params;
-      current = { ...base };
-      if (Object.keys(requests).length) {
-        rounds.inputRound(requests);
-        if (!opts.fulfil)
+    // A sign-in that one of the rounds' requests waits for does not spend their state-retry budget.
+    return rounds.clock.run(async () => {
+      for (;;) {
+        const answer = await this.send(method, current, { ...opts, headers });
+        if (tool !== undefined && answer.error?.code === MODERN_ERRORS.headerMismatch && !reread) {
+          // streamable-http "Client Behavior": on HeaderMismatch the client SHOULD call tools/list
+          // to check for changes to the tool's inputSchema, then retry with the appropriate headers.
+          reread = true;
+          this.log.info('the server refused the Mcp-Param headers; reading tools/list again', { tool });
+          const map = await this.toolHeaderMap(tool, true, opts.signal);
+          if (typeof map === 'string') return excludedTool(tool, map);
+          headers = paramHeaders(map, params.arguments);
+          continue;
+        }
+        const result = answer.result;
+        if (result && !opts.asIs && !KNOWN_RESULT_TYPES.has(result.resultType as string | undefined))
+          return unknownResultType(answer.id, answer.status, result.resultType);
+        if (result?.resultType !== 'input_required' || opts.asIs) {
+          if (method === 'tools/list' && result) return { ...answer, result: this.learnTools(result) };
+          return answer;
+        }
+        const requests = asInputRequests(result.inputRequests);
+        const state = typeof result.requestState === 'string' ? result.requestState : undefined;
+        const { inputResponses: _r, requestState: _s, ...base } = params;
+        current = { ...base };
+        if (Object.keys(requests).length) {
+          rounds.inputRound(requests);
+          if (!opts.fulfil)
+            throw new ServerError(
+              'input_required',
+              `${this.url.href} needs input (${describeInputs(requests)}) that this command cannot give; use bridge mode with a host`,
+            );
+          current.inputResponses = await opts.fulfil(requests, opts.signal);
+        } else if (state !== undefined) {
+          // Nothing to ask: the server is not ready yet (mrtr "Client Requirements": the retry MAY be immediate).
+          await rounds.stateRound(opts.signal);
+        } else
           throw new ServerError(
             'input_required',
-            `${this.url.href} needs input (${describeInputs(requests)}) that this command cannot give; use bridge mode with a host`,
+            `${this.url.href} answered ${method} with input_required carrying neither inputRequests nor requestState`,
           );
-        current.inputResponses = await opts.fulfil(requests, opts.signal);
-      } else if (state !== undefined) {
-        // Nothing to ask: the server is not ready yet (mrtr "Client Requirements": the retry MAY be immediate).
-        await rounds.stateRound(opts.signal);
-      } else
-        throw new ServerError(
-          'input_required',
-          `${this.url.href} answered ${method} with input_required carrying neither inputRequests nor requestState`,
-        );
-      if (state !== undefined) current.requestState = state;
-    }
+        if (state !== undefined) current.requestState = state;
+      }
+    });
   }
 
   /** {@link call}, where a JSON-RPC error is a {@link ServerError}. */

@@ -5,6 +5,7 @@
  * `requestState` are paced.
  */
 import { ServerError } from '../errors.js';
+import { Stopwatch } from '../http/deadline.js';
 
 /** One input request of an `input_required` result. */
 export interface InputRequest {
@@ -29,7 +30,8 @@ export const MAX_INPUT_REQUESTS = 16;
  * round at once ("the client MAY retry the original request immediately",
  * mrtr "Client Requirements"); this client waits `firstMs`, doubling up to
  * `maxMs`, and gives up once `budgetMs` have passed since the first such round
- * (a round with input requests starts over).
+ * (a round with input requests starts over), not counting time its requests
+ * spent waiting for an OAuth sign-in.
  */
 export interface StateRetry {
   firstMs: number;
@@ -75,6 +77,11 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 /** Keeps count of one request's rounds: refuses the one too many, waits before a state-only retry. */
 export class RoundKeeper {
+  /**
+   * The time of the state-retry budget: run the request's rounds under it
+   * (`clock.run`), so a sign-in one of them waits for does not spend it.
+   */
+  readonly clock = new Stopwatch();
   private inputRounds = 0;
   private delay: number;
   private stateSince: number | undefined;
@@ -105,7 +112,7 @@ export class RoundKeeper {
 
   /** A round with only `requestState`: waits before its retry; fails once the budget would be spent. */
   async stateRound(signal: AbortSignal | undefined): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.elapsed();
     this.stateSince ??= now;
     if (now - this.stateSince + this.delay > this.pacing.budgetMs)
       throw new ServerError(

@@ -53,6 +53,11 @@ export interface Auth2026Server extends Listening {
   plainChallenge?: boolean;
   /** The `scope` of the 401 challenge. */
   challengeScope?: string;
+  /**
+   * The result an authorized MCP request gets (default `{}`), given its `params`; may change
+   * the knobs above for the next request.
+   */
+  result?: (params: Record<string, unknown>) => Record<string, unknown>;
   /** Every request as `METHOD path`, in order. */
   hits: string[];
   /** Bearer tokens the MCP endpoint saw. */
@@ -195,7 +200,7 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
     if (path === '/mcp' && req.method === 'POST') {
       const bearer = /^Bearer (.+)$/.exec(req.headers.get('authorization') ?? '')?.[1];
       if (bearer) state.bearers.push(bearer);
-      const body = (await req.json()) as { id?: unknown };
+      const body = (await req.json()) as { id?: unknown; params?: Record<string, unknown> };
       if (!bearer || !state.as[state.current].issued.has(bearer)) {
         return json({ error: 'invalid_token' }, 401, {
           'www-authenticate': state.plainChallenge
@@ -212,7 +217,7 @@ export async function startAuth2026Server(): Promise<Auth2026Server> {
           'www-authenticate': `Bearer error="insufficient_scope", scope="${need}", resource_metadata="${box.base}/.well-known/oauth-protected-resource/mcp"`,
         });
       }
-      return json({ jsonrpc: '2.0', id: body.id ?? null, result: {} });
+      return json({ jsonrpc: '2.0', id: body.id ?? null, result: state.result?.(body.params ?? {}) ?? {} });
     }
     return new Response('not found', { status: 404 });
   });

@@ -1,4 +1,6 @@
 /** Test helpers for driving a login as a person's browser would: follow the printed URL with an HTTP client. */
+import { setTimeout as delay } from 'node:timers/promises';
+import { createOAuthSession, MemoryTokenStore, type OAuthSession } from '../../src/index.js';
 
 /**
  * Follows `url` through redirects (loopback only) with fetch, the way a
@@ -50,4 +52,27 @@ export function autoBrowser(): {
       pages.push(page);
     },
   };
+}
+
+/**
+ * An OAuth session for `serverUrl` (tokens in memory, no browser) whose user
+ * signs in at once the first time and takes `laterMs` over every later
+ * sign-in (a step-up, a sign-in after the tokens were revoked). `signIns`
+ * holds the announced sign-in URLs.
+ */
+export function slowLaterSignIns(
+  serverUrl: string,
+  laterMs: number,
+): { session: OAuthSession; signIns: string[] } {
+  const signIns: string[] = [];
+  const session = createOAuthSession({
+    serverUrl,
+    store: new MemoryTokenStore(),
+    openBrowser: false,
+    onAuthorizationUrl: (url) => {
+      const wait = signIns.push(url) > 1 ? laterMs : 0;
+      void delay(wait).then(() => followAuthorizationUrl(url));
+    },
+  });
+  return { session, signIns };
 }

@@ -133,7 +133,8 @@ export interface SdkOAuthServer extends Listening {
 /**
  * Starts the SDK's OAuth-protected MCP server. `requiredScopes` go into the
  * challenge; calling tool `stepUpTool` needs `stepUpScope` too (answered with
- * 403 `insufficient_scope`, as the MCP spec's step-up flow describes). A call
+ * 403 `insufficient_scope`, as the MCP spec's step-up flow describes), and so
+ * does opening the standalone GET stream without `streamScope`. A call
  * of tool `silentTool` (with a good token) gets an SSE answer stream that
  * never carries the answer.
  */
@@ -141,6 +142,7 @@ export async function startSdkOAuthServer(
   opts: {
     requiredScopes?: string[];
     stepUp?: { tool: string; scope: string };
+    streamScope?: string;
     silentTool?: string;
     mcp?: McpHandlerOptions;
   } = {},
@@ -173,7 +175,11 @@ export async function startSdkOAuthServer(
       provider,
       issuerUrl: issuer,
       resourceServerUrl: mcpUrl,
-      scopesSupported: ['mcp:tools', ...(opts.stepUp ? [opts.stepUp.scope] : [])],
+      scopesSupported: [
+        'mcp:tools',
+        ...(opts.stepUp ? [opts.stepUp.scope] : []),
+        ...(opts.streamScope ? [opts.streamScope] : []),
+      ],
       authorizationOptions: noLimit,
       clientRegistrationOptions: noLimit,
       tokenOptions: noLimit,
@@ -197,20 +203,21 @@ export async function startSdkOAuthServer(
     (req, res, next) => {
       const body = req.body as { method?: string; params?: { name?: string } } | undefined;
       const su = opts.stepUp;
-      if (
-        su &&
-        body?.method === 'tools/call' &&
-        body.params?.name === su.tool &&
-        !req.auth?.scopes.includes(su.scope)
-      ) {
-        const scope = [...new Set([...requiredScopes, ...(req.auth?.scopes ?? []), su.scope])].join(' ');
+      const needed =
+        su && body?.method === 'tools/call' && body.params?.name === su.tool
+          ? su.scope
+          : req.method === 'GET' && !req.headers['last-event-id']
+            ? opts.streamScope
+            : undefined;
+      if (needed && !req.auth?.scopes.includes(needed)) {
+        const scope = [...new Set([...requiredScopes, ...(req.auth?.scopes ?? []), needed])].join(' ');
         res
           .status(403)
           .set(
             'WWW-Authenticate',
-            `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${resourceMetadataUrl}", error_description="needs ${su.scope}"`,
+            `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${resourceMetadataUrl}", error_description="needs ${needed}"`,
           )
-          .json({ error: 'insufficient_scope', error_description: `needs ${su.scope}` });
+          .json({ error: 'insufficient_scope', error_description: `needs ${needed}` });
         return;
       }
       if (body?.method === 'tools/call' && body.params?.name === opts.silentTool) {
