@@ -77,14 +77,16 @@ export function jsonError(
 /**
  * The one place an error no route answered becomes a response: a malformed
  * request (400), a token problem ({@link AuthError}), a {@link GatewayError}
- * as its JSON-RPC body, anything else 500 (logged with its stack, never sent).
+ * as its JSON-RPC body (for a 2026-07-28 request, `modern`, without the
+ * legacy codes: {@link modernRefusal}), anything else 500 (logged with its
+ * stack, never sent).
  */
-export function errorResponse(err: unknown, log: Logger): Response {
+export function errorResponse(err: unknown, log: Logger, modern = false): Response {
   // URIError: a decode that bypassed decodePathSegment.
   if (err instanceof BadRequestError) return jsonError(400, 'invalid_request', err.message);
   if (err instanceof URIError) return jsonError(400, 'invalid_request', 'malformed request');
   if (err instanceof AuthError) return jsonError(err.status, err.error ?? 'invalid_request', err.description);
-  if (err instanceof GatewayError) return err.toResponse();
+  if (err instanceof GatewayError) return (modern ? modernRefusal(err) : err).toResponse();
   log.error('request failed', { err: (err as Error).message, stack: (err as Error).stack });
   return jsonError(500, 'server_error', 'internal error');
 }

@@ -1,6 +1,7 @@
 import { acceptLazyRequests } from '@mcp-gateway/internal/lazy-request';
 import { whenSettled } from '@mcp-gateway/internal/lazy-response';
 import { errorResponse } from '../errors.js';
+import { requestEra } from '../protocol-version.js';
 import { HostPolicy, misdirected } from '../http/allowed-hosts.js';
 import type { RequestInfo } from '../http/node.js';
 import { publicRequest, type PublicRequest } from '../http/public-url.js';
@@ -77,7 +78,10 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         [kind, response] = ['host', misdirected()];
       else [kind, response] = await route(request, info, pub, t);
     } catch (err) {
-      response = errorResponse(err, t);
+      // A 2026-07-28 request says so in its headers (the body may be unread): its era's codes.
+      const h = request.headers;
+      const era = requestEra(undefined, h.get('mcp-protocol-version'), h.get('mcp-session-id'));
+      response = errorResponse(err, t, era === 'modern');
     }
     response = withHeaders(response, { 'x-request-id': t.reqId });
     // A late answer (a 2026 call still at its child) is logged and counted when it settles.

@@ -185,8 +185,10 @@ class FederatedHttp {
       const res = await this.serveMethod(request, header, { identity, info, log, trace });
       return withHeaders(res, corsHeaders);
     } catch (err) {
-      if (err instanceof GatewayError) return withHeaders(err.toResponse(null), corsHeaders);
-      throw err;
+      if (!(err instanceof GatewayError)) throw err;
+      // Refused before a message was read (413, 415, …): a 2026-07-28 request says so in its headers.
+      const era = requestEra(undefined, header('mcp-protocol-version'), header('mcp-session-id'));
+      return withHeaders((era === 'modern' ? modernRefusal(err) : err).toResponse(null), corsHeaders);
     }
   }
 
