@@ -58,8 +58,11 @@ export interface HttpProxyOptions {
  * with upstream sign-in) and `X-User-Id` / `X-User-Name`. An upstream 401/403
  * becomes a 502 for the client, whose token was fine, so it does not start an
  * OAuth dance against the upstream; with upstream sign-in a 401 first
- * refreshes the user's upstream tokens and retries once, and a user who has
- * not connected the upstream is asked to, with the page to do it: `-32042` in
+ * refreshes the user's upstream tokens and retries once, a 403
+ * `insufficient_scope` naming scopes the user's sign-in did not ask for yet
+ * asks them to connect again for those (step-up, once per set of scopes),
+ * and a user who has not connected the upstream is asked to, with the page
+ * to do it: `-32042` in
  * a 2025 session, an `input_required` URL elicitation on the 2026-07-28 wire
  * ({@link SignInElicitation}), whose `server/discover` and lists get the
  * upstream's public answers seen on the way to connected users.
@@ -146,10 +149,12 @@ export class HttpServiceProxy {
 
   /**
    * Sends with the user's upstream token. On a 401 the tokens are refreshed
-   * once (its challenge's `resource_metadata` handed over: the upstream may
-   * have moved) and the request sent again when its body can be (a second
-   * 401 is a 502); when the refresh is refused the user must connect again
-   * ({@link UpstreamSignInRequired} from `authorization`).
+   * once (its challenge handed over: the upstream may have moved, and its
+   * `scope` is kept for the next sign-in) and the request sent again when its
+   * body can be (a second 401 is a 502); when the refresh is refused the user
+   * must connect again ({@link UpstreamSignInRequired} from `authorization`).
+   * A 403 `insufficient_scope` may ask the user to connect again with more
+   * scopes (`UpstreamStepUpRequired`); otherwise it is a 502.
    */
   private async withUpstreamToken(
     out: Outgoing,
@@ -160,14 +165,35 @@ export class HttpServiceProxy {
     const sent = await upstream.authorization(sub, trace);
     headers.set('authorization', sent);
     const first = await this.send(out);
-    if (first.status !== 401) return this.relay(first);
+    if (first.status !== 401) return this.relay(await this.scopeChecked(first, sub, upstream));
     const challenge = await parseBearerChallenge(first).catch(() => undefined);
     await first.body?.cancel();
-    const refreshed = await upstream.refused(sub, sent, challenge?.resource_metadata, trace);
+    const refreshed = await upstream.refused(sub, sent, challenge, trace);
     const replayable = body !== undefined || request.method === 'GET' || request.method === 'DELETE';
     if (refreshed && !replayable) return this.relay(new Response(null, { status: 401 }));
     headers.set('authorization', await upstream.authorization(sub, trace));
-    return this.relay(await this.send(out));
+    return this.relay(await this.scopeChecked(await this.send(out), sub, upstream));
+  }
+
+  /**
+   * `res` unchanged, unless it is a 403 `insufficient_scope` that calls for a step-up: then
+   * `UpstreamStepUpRequired` (its body dropped).
+   */
+  private async scopeChecked(
+    res: Response,
+    sub: string,
+    upstream: UpstreamCredentialSource,
+  ): Promise<Response> {
+    if (res.status !== 403) return res;
+    const challenge = await parseBearerChallenge(res).catch(() => undefined);
+    if (challenge?.error !== 'insufficient_scope') return res;
+    try {
+      await upstream.insufficientScope(sub, challenge.scope);
+    } catch (err) {
+      await res.body?.cancel();
+      throw err;
+    }
+    return res;
   }
 
   /** One request to the upstream, with the service's deadline and the client's disconnect (a child span when traced). */

@@ -8,6 +8,7 @@ import {
   resourceCovers,
 } from '@mcp-gateway/internal/oauth-metadata-urls';
 import { AddressRefusedError } from '../http/address-guard.js';
+import { allowedAuthorizationEndpoint } from './authorization-url.js';
 import { endpointRefusal } from './endpoint-reach.js';
 import { UpstreamEndpointRefused, UpstreamOAuthError } from './errors.js';
 
@@ -24,6 +25,11 @@ export interface UpstreamDiscovery {
   resource: string;
   /** The document's `scopes_supported`. */
   scopesSupported?: string[] | undefined;
+  /**
+   * The `scope` of the upstream's 401 challenge to the unauthenticated `ping` (MCP authorization,
+   * "Scope Selection Strategy": what a first sign-in asks for before `scopes_supported`).
+   */
+  challengeScope?: string | undefined;
   /** The metadata of its (first) authorization server; `issuer` is exactly the name the document gave. */
   as: oauth.AuthorizationServer;
   /** Where the RFC 9728 document was found (a 401 challenge naming another location says the upstream changed). */
@@ -46,16 +52,21 @@ const ResourceMetadataSchema = z.looseObject({
 
 /**
  * MCP authorization discovery of the upstream at `resource` (MCP 2026-07-28, "Authorization
- * Server Discovery"): an unauthenticated `ping` to learn the `resource_metadata` of its 401
- * challenge; the RFC 9728 document from there, else from the path-inserted well-known URL, else
+ * Server Discovery"): an unauthenticated `ping` to learn the `resource_metadata` (and `scope`)
+ * of its 401 challenge; the RFC 9728 document from there, else from the path-inserted well-known URL, else
  * from the root one; then the metadata of the first authorization server it names, at RFC 8414
  * path-inserted, OpenID Connect path-inserted, then OpenID Connect path-appended locations. The
- * metadata's `issuer` must be the very string the document names (no URL normalisation).
+ * metadata's `issuer` must be the very string the document names (no URL normalisation), and its
+ * `authorization_endpoint`, where users' browsers go, an allowed URL
+ * ({@link allowedAuthorizationEndpoint}: else `UpstreamAuthorizationUrlRefused`).
  */
 export async function discoverUpstream(resource: URL, http: DiscoveryFetch): Promise<UpstreamDiscovery> {
-  const challenged = await challengeMetadataUrl(resource, http);
+  const challenged = await initialChallenge(resource, http);
   const candidates = [
-    ...new Set([...(challenged ? [challenged] : []), ...protectedResourceMetadataUrls(resource)]),
+    ...new Set([
+      ...(challenged.metadataUrl ? [challenged.metadataUrl] : []),
+      ...protectedResourceMetadataUrls(resource),
+    ]),
   ];
   let metadataUrl = '';
   const ages: (number | undefined)[] = [];
@@ -107,10 +118,14 @@ export async function discoverUpstream(resource: URL, http: DiscoveryFetch): Pro
     throw new UpstreamOAuthError(
       `${issuer} publishes no authorization server metadata (tried ${locations.join(', ')})`,
     );
+  // A browser is never sent to `javascript:`, `file:`, …: refused before anything is registered there.
+  if (as.authorization_endpoint !== undefined)
+    allowedAuthorizationEndpoint(as.issuer, as.authorization_endpoint, http.insecure);
   const said = ages.filter((a) => a !== undefined);
   return {
     resource: rs.resource,
     scopesSupported: rs.scopes_supported,
+    challengeScope: challenged.scope,
     as,
     metadataUrl,
     maxAgeMs: said.length > 0 ? Math.min(...said) : undefined,
@@ -126,11 +141,14 @@ function maxAgeMs(response: Response): number | undefined {
 }
 
 /**
- * The `resource_metadata` of the upstream's answer to a `ping` without credentials (its 401
- * challenge), or `undefined` (no challenge, or the upstream could not be asked: the well-known
- * locations are tried all the same).
+ * The `resource_metadata` and `scope` of the upstream's answer to a `ping` without credentials (its
+ * 401 challenge); neither when there is no challenge or the upstream could not be asked (the
+ * well-known locations are tried all the same).
  */
-async function challengeMetadataUrl(resource: URL, http: DiscoveryFetch): Promise<string | undefined> {
+async function initialChallenge(
+  resource: URL,
+  http: DiscoveryFetch,
+): Promise<{ metadataUrl?: string | undefined; scope?: string | undefined }> {
   try {
     const response = await http.fetch(resource.href, {
       method: 'POST',
@@ -139,11 +157,15 @@ async function challengeMetadataUrl(resource: URL, http: DiscoveryFetch): Promis
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     await response.body?.cancel().catch(() => {});
-    if (response.status !== 401) return undefined;
-    const url = (await parseBearerChallenge(response))?.resource_metadata;
-    return url && allowedLocation(url, http) ? new URL(url).href : undefined;
+    if (response.status !== 401) return {};
+    const challenge = await parseBearerChallenge(response);
+    const url = challenge?.resource_metadata;
+    return {
+      metadataUrl: url && allowedLocation(url, http) ? new URL(url).href : undefined,
+      scope: challenge?.scope,
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 

@@ -15,11 +15,15 @@ const STATE_PREFIX = 'mcp-gateway-sign-in:';
 
 type Params = Record<string, unknown>;
 
-/** What the answer names: the service, the page where the user connects it, and the error's text (`UpstreamSignInRequired`). */
+/**
+ * What the answer names: the service, the page where the user connects it, the error's text
+ * (`UpstreamSignInRequired`) and, for a step-up, the scopes the upstream asked for.
+ */
 export interface SignInNeeded {
   service: string;
   connectUrl: string;
   message: string;
+  scope?: string | undefined;
 }
 
 /** One JSON-RPC request, as the body carried it. */
@@ -173,7 +177,9 @@ function resultResponse(id: string | number, result: Record<string, unknown>): R
 }
 
 const connectMessage = (err: SignInNeeded) =>
-  `Connect your account at service "${err.service}" to use it through this gateway.`;
+  err.scope
+    ? `Connect your account at service "${err.service}" again and allow the access it asks for (${err.scope}).`
+    : `Connect your account at service "${err.service}" to use it through this gateway.`;
 
 /**
  * The URL-mode elicitation error of MCP 2025-11-25 (`-32042`,

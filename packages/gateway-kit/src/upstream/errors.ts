@@ -4,6 +4,28 @@ export class UpstreamOAuthError extends Error {
 }
 
 /**
+ * The upstream's authorization server names an `authorization_endpoint` the user's browser may not
+ * be sent to (MCP security best practices, "Authorization URL validation"): only `https:`, and
+ * `http:` only where the configured upstream itself is plain http. Its metadata is refused when it
+ * is discovered (nothing is registered there) and the URL again before any redirect.
+ */
+export class UpstreamAuthorizationUrlRefused extends UpstreamOAuthError {
+  override readonly name = 'UpstreamAuthorizationUrlRefused';
+  constructor(
+    /** The authorization server whose metadata names it. */
+    readonly issuer: string,
+    /** The scheme refused (`javascript:`, `file:`, …), or `undefined` when the value is no URL. */
+    readonly scheme: string | undefined,
+    /** Whether plain `http:` was allowed (the configured upstream is http). */
+    insecure: boolean,
+  ) {
+    super(
+      `${issuer} names an authorization_endpoint ${scheme ? `with the scheme "${scheme}"` : 'that is not a URL'}; only ${insecure ? 'https: and http:' : 'https:'} URLs are allowed`,
+    );
+  }
+}
+
+/**
  * An endpoint the upstream's metadata names (its authorization server, token endpoint, …) resolves
  * further inside the network than the configured upstream may lead the gateway. Not a refusal of
  * the user's grant (DNS may say otherwise a minute later): the user's tokens are kept.

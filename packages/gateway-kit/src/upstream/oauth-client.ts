@@ -1,14 +1,21 @@
 import * as oauth from 'oauth4webapi';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
 import { guardedFetch, systemResolver, type AddressRule, type Resolver } from '../http/address-guard.js';
+import { allowedAuthorizationEndpoint } from './authorization-url.js';
 import { DiscoveryCache, type Discovery } from './discovery-cache.js';
 import { discoverUpstream, type UpstreamDiscovery } from './discovery.js';
 import { configuredReach, refusedEndpoint, withinReach } from './endpoint-reach.js';
 import { UpstreamEndpointRefused, UpstreamIssuerMismatch, UpstreamOAuthError } from './errors.js';
+import { unionScopes } from './scopes.js';
 import type { SecretBox } from './secret-box.js';
 import type { UpstreamTokens } from './token-vault.js';
 
-export { UpstreamEndpointRefused, UpstreamIssuerMismatch, UpstreamOAuthError } from './errors.js';
+export {
+  UpstreamAuthorizationUrlRefused,
+  UpstreamEndpointRefused,
+  UpstreamIssuerMismatch,
+  UpstreamOAuthError,
+} from './errors.js';
 
 /** How the gateway is known to one upstream authorization server. */
 export interface UpstreamClientOptions {
@@ -18,7 +25,10 @@ export interface UpstreamClientOptions {
   resource: string;
   /** Where the upstream sends the browser back (`…/account/upstream/callback/<service>`). */
   redirectUri: string;
-  /** Scopes to ask for (default: the upstream's `scopes_supported`). */
+  /**
+   * Scopes every sign-in asks for (default: the `scope` of the upstream's 401 challenge to an
+   * unauthenticated request, else its `scopes_supported`).
+   */
   scope?: string | undefined;
   /** A client registered with the upstream by hand; without it the gateway registers itself (RFC 7591). */
   clientId?: string | undefined;
@@ -78,8 +88,13 @@ interface Discovered {
   resource: string;
   /** Where the RFC 9728 document was found. */
   metadataUrl: string;
-  /** The scopes to ask for: the configured ones, else the document's `scopes_supported`. */
+  /**
+   * The scopes every sign-in asks for: the configured ones, else the upstream's initial challenge's,
+   * else the document's `scopes_supported` (MCP authorization, "Scope Selection Strategy").
+   */
   scope: string | undefined;
+  /** Plain http is allowed (the configured upstream is http): for the authorization endpoint too. */
+  insecure: boolean;
   http: HttpOptions;
 }
 
@@ -174,9 +189,9 @@ export class UpstreamOAuthClient {
     // Each endpoint it names must be within reach too (the guarded fetch checks every connection again).
     const refused = await refusedEndpoint(as, rule, this.resolver, resource.origin);
     if (refused) throw new UpstreamEndpointRefused(refused);
-    const scope = this.o.scope ?? found.scopesSupported?.join(' ');
+    const scope = this.o.scope ?? (found.challengeScope || found.scopesSupported?.join(' '));
     return {
-      value: { as, resource: found.resource, metadataUrl: found.metadataUrl, scope, http },
+      value: { as, resource: found.resource, metadataUrl: found.metadataUrl, scope, insecure, http },
       maxAgeMs: found.maxAgeMs,
     };
   }
@@ -256,16 +271,24 @@ export class UpstreamOAuthClient {
 
   /**
    * The upstream `/authorize` URL for one sign-in (`state` and the PKCE `verifier` are the
-   * caller's), and the issuer of the authorization server it goes to: the caller keeps it with
-   * the verifier and hands it back to {@link exchange}.
+   * caller's), the issuer of the authorization server it goes to (the caller keeps it with the
+   * verifier and hands it back to {@link exchange}) and the `scope` it asks for: the service's
+   * scopes ({@link Discovered.scope}) and `more` (a user's granted and challenged ones: step-up).
+   * The authorization endpoint is checked again here, before any browser is sent there
+   * ({@link UpstreamAuthorizationUrlRefused}).
    */
-  async authorizationUrl(state: string, verifier: string): Promise<{ url: URL; issuer: string }> {
+  async authorizationUrl(
+    state: string,
+    verifier: string,
+    more?: string,
+  ): Promise<{ url: URL; issuer: string; scope: string | undefined }> {
     const found = await this.server();
-    const { as, resource, scope } = found;
-    const reg = await this.registration(found);
+    const { as, resource, insecure } = found;
     if (!as.authorization_endpoint)
       throw new UpstreamOAuthError(`${as.issuer} has no authorization endpoint`);
-    const url = new URL(as.authorization_endpoint);
+    const url = allowedAuthorizationEndpoint(as.issuer, as.authorization_endpoint, insecure);
+    const scope = unionScopes(found.scope, more);
+    const reg = await this.registration(found);
     url.search = new URLSearchParams({
       response_type: 'code',
       client_id: reg.client.client_id,
@@ -276,15 +299,22 @@ export class UpstreamOAuthClient {
       resource,
       ...(scope ? { scope } : {}),
     }).toString();
-    return { url, issuer: as.issuer };
+    return { url, issuer: as.issuer, scope };
   }
 
   /**
    * Redeems the code of the authorization response at `callback` (state and `iss` checked) at
    * `issuer`, the authorization server the sign-in was started with: when the upstream names
-   * another now, nothing is sent ({@link UpstreamIssuerMismatch}).
+   * another now, nothing is sent ({@link UpstreamIssuerMismatch}). `requested` is the scope the
+   * sign-in asked for, kept with the tokens.
    */
-  async exchange(callback: URL, state: string, verifier: string, issuer: string): Promise<UpstreamTokens> {
+  async exchange(
+    callback: URL,
+    state: string,
+    verifier: string,
+    issuer: string,
+    requested?: string,
+  ): Promise<UpstreamTokens> {
     const what = 'the sign-in in progress';
     const found = await this.server();
     const { as, resource, http } = found;
@@ -301,7 +331,8 @@ export class UpstreamOAuthClient {
         verifier,
         { ...http, additionalParameters: { resource } },
       );
-      return this.tokens(as, await oauth.processAuthorizationCodeResponse(as, reg.client, response));
+      const tokens = this.tokens(as, await oauth.processAuthorizationCodeResponse(as, reg.client, response));
+      return requested ? { ...tokens, requested } : tokens;
     });
   }
 
@@ -324,9 +355,13 @@ export class UpstreamOAuthClient {
       });
       return this.tokens(as, await oauth.processRefreshTokenResponse(as, reg.client, response));
     });
+    // A refresh grants what was granted unless it says otherwise (RFC 6749 §5.1), and keeps what was asked.
+    const scope = fresh.scope ?? tokens.scope;
     return {
       ...fresh,
       refreshToken: fresh.refreshToken ?? tokens.refreshToken,
+      ...(scope ? { scope } : {}),
+      ...(tokens.requested ? { requested: tokens.requested } : {}),
       connectedAt: tokens.connectedAt,
     };
   }

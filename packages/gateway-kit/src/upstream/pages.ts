@@ -104,17 +104,22 @@ export class UpstreamPages {
       </ul>`;
   }
 
-  /** `GET /account/upstream/connect?service=…`: off to the upstream's authorization server. */
+  /**
+   * `GET /account/upstream/connect?service=…`: off to the upstream's authorization server, asking
+   * for the service's scopes plus what the user was granted there and challenged for since
+   * (step-up). An authorization endpoint the browser may not go to (`javascript:`, `file:`, …) is
+   * never redirected to: the "Cannot connect" page, as for any sign-in that is not available.
+   */
   async connect(request: Request, ctx: AccountContext): Promise<Response> {
     const service = this.find(new URL(request.url).searchParams.get('service'), ctx.sub);
     if (!service) return ctx.page('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
     const state = randomBytes(24).toString('base64url');
     const verifier = generateRandomCodeVerifier();
-    let location: { url: URL; issuer: string };
+    let location: { url: URL; issuer: string; scope: string | undefined };
     try {
       location = await this.signIn
         .clientFor(service.name, service.settings)
-        .authorizationUrl(state, verifier);
+        .authorizationUrl(state, verifier, await this.signIn.scopesFor(service.name, ctx.sub));
     } catch (err) {
       // An authorization server the configured client does not belong to is the operator's to fix.
       this.log[err instanceof UpstreamIssuerMismatch ? 'error' : 'warn']('upstream sign-in unavailable', {
@@ -135,6 +140,7 @@ export class UpstreamPages {
       service: service.name,
       user: subjectTag(ctx.sub),
       issuer: location.issuer,
+      ...(location.scope ? { scope: location.scope } : {}),
     });
     return new Response(null, {
       status: 303,
@@ -208,7 +214,7 @@ export class UpstreamPages {
     try {
       const tokens = await this.signIn
         .clientFor(service.name, service.settings)
-        .exchange(url, state, step.verifier, step.issuer);
+        .exchange(url, state, step.verifier, step.issuer, step.scope);
       await this.signIn.vault.put(service.name, ctx.sub, tokens);
     } catch (err) {
       if (err instanceof UpstreamIssuerMismatch) {
@@ -262,6 +268,7 @@ export class UpstreamPages {
       await this.signIn.vault.delete(service.name, ctx.sub);
       this.log.info('upstream account disconnected', { service: service.name, user: ctx.sub });
     }
+    await this.signIn.challenged.forget(service.name, ctx.sub);
     return new Response(null, {
       status: 303,
       headers: { location: `${ctx.base}/account`, 'cache-control': 'no-store' },

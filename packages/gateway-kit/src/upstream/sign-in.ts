@@ -1,25 +1,51 @@
 import { randomBytes } from 'node:crypto';
 import { ResponseBodyError } from 'oauth4webapi';
 import { z } from 'zod';
+import type { BearerChallenge } from '@mcp-gateway/internal/bearer-challenge';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
 import type { AddressRule, Resolver } from '../http/address-guard.js';
 import type { Logger } from '../ops/logger.js';
 import type { HopTracer } from '../telemetry/mcp-trace.js';
 import { requestStateKeyFor } from '../services/request-state-key.js';
+import { ChallengedScopes } from './challenged-scopes.js';
 import { SignInElicitation } from './elicitation.js';
 import { UpstreamIssuerMismatch, UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
+import { coversScopes, unionScopes } from './scopes.js';
 import type { SecretBox } from './secret-box.js';
 import { UpstreamTokenVault, type UpstreamTokens } from './token-vault.js';
 
 /** The user has not connected their account at the upstream yet (or it was revoked): they must sign in there. */
 export class UpstreamSignInRequired extends Error {
-  override readonly name = 'UpstreamSignInRequired';
+  override readonly name: string = 'UpstreamSignInRequired';
   constructor(
     readonly service: string,
     /** The gateway page where the user connects the upstream. */
     readonly connectUrl: string,
+    message = `service "${service}" needs you to connect your account there first: open ${connectUrl}`,
   ) {
-    super(`service "${service}" needs you to connect your account there first: open ${connectUrl}`);
+    super(message);
+  }
+}
+
+/**
+ * The upstream refused the user's token for want of scopes it named (403 `insufficient_scope`)
+ * that no sign-in of theirs asked for yet: they connect again, and that sign-in asks for what they
+ * were granted plus `scope` (MCP authorization, "Step-Up Authorization Flow", SEP-2350). Answered
+ * as {@link UpstreamSignInRequired} is (same page).
+ */
+export class UpstreamStepUpRequired extends UpstreamSignInRequired {
+  override readonly name = 'UpstreamStepUpRequired';
+  constructor(
+    service: string,
+    connectUrl: string,
+    /** The scopes the upstream's challenge named. */
+    readonly scope: string,
+  ) {
+    super(
+      service,
+      connectUrl,
+      `service "${service}" needs more access at its upstream (scope "${scope}"): connect your account there again at ${connectUrl}`,
+    );
   }
 }
 
@@ -35,16 +61,24 @@ export interface UpstreamCredentialSource {
   /**
    * The upstream refused `sent` (401): refresh the user's tokens once. True
    * when fresh tokens are there to retry with; false when the user must
-   * connect again (the tokens are forgotten). `resourceMetadata` is the
-   * `resource_metadata` of the upstream's challenge: another location than
-   * the one discovered makes the refresh discover the upstream again first.
+   * connect again (the tokens are forgotten). `challenge` is the upstream's:
+   * a `resource_metadata` at another location than the one discovered makes
+   * the refresh discover the upstream again first; its `scope` is kept for
+   * the user's next sign-in.
    */
   refused(
     sub: string,
     sent: string,
-    resourceMetadata: string | undefined,
+    challenge: BearerChallenge | undefined,
     trace?: HopTracer,
   ): Promise<boolean>;
+  /**
+   * The upstream refused the user's token with 403 `insufficient_scope` naming `scope`. Throws
+   * {@link UpstreamStepUpRequired} (the scopes kept for the next sign-in) when the sign-in that got
+   * the user's tokens did not ask for all of them yet; resolves when it did, or when the challenge
+   * names none (no sign-in would help: the caller answers as for any refusal).
+   */
+  insufficientScope(sub: string, scope: string | undefined): Promise<void>;
 }
 
 /** An `oauth` service's settings (the `credentials` of an `http` service). */
@@ -78,6 +112,8 @@ const connectRecordSchema = z.object({
   user: z.string(),
   /** The authorization server the browser was sent to: the only one the code is redeemed at. */
   issuer: z.string(),
+  /** The scope the sign-in asked for, kept with the tokens. */
+  scope: z.string().optional(),
 });
 
 /** What a sealed {@link ConnectRecord} is bound to. */
@@ -97,6 +133,8 @@ const EXPIRY_MARGIN_MS = 30_000;
  */
 export class UpstreamSignIn {
   readonly vault: UpstreamTokenVault;
+  /** The scopes the upstreams' challenges named, per user (asked for at their next sign-in). */
+  readonly challenged: ChallengedScopes;
   private readonly clients = new Map<
     string,
     { settings: UpstreamServiceSettings; client: UpstreamOAuthClient }
@@ -121,6 +159,7 @@ export class UpstreamSignIn {
     },
   ) {
     this.vault = new UpstreamTokenVault(deps.store, deps.box);
+    this.challenged = new ChallengedScopes(deps.store);
     this.now = deps.now ?? Date.now;
     this.stateSecret = deps.requestStateSecret ?? randomBytes(32);
   }
@@ -177,12 +216,44 @@ export class UpstreamSignIn {
       ),
       authorization: (sub, trace) =>
         this.authorization(service, this.clientFor(service, settings), sub, trace),
-      refused: (sub, sent, resourceMetadata, trace) => {
+      refused: async (sub, sent, challenge, trace) => {
         const client = this.clientFor(service, settings);
-        client.challenged(resourceMetadata);
+        client.challenged(challenge?.resource_metadata);
+        if (challenge?.scope) await this.challenged.add(service, sub, challenge.scope);
         return this.refused(service, client, sub, sent, trace);
       },
+      insufficientScope: (sub, scope) => this.insufficientScope(service, sub, scope),
     };
+  }
+
+  /**
+   * What `sub`'s next sign-in at `service` asks for besides the service's scopes: what their
+   * tokens were asked for and granted, and what the upstream challenged them for since (MCP
+   * authorization, "Scope Selection Strategy": re-authorizing keeps what was granted; step-up).
+   */
+  async scopesFor(service: string, sub: string): Promise<string | undefined> {
+    const tokens = await this.vault.get(service, sub);
+    return unionScopes(tokens?.requested, tokens?.scope, await this.challenged.get(service, sub));
+  }
+
+  /**
+   * A 403 `insufficient_scope` for `sub` naming `scope`: one step-up per set of scopes. The user is
+   * asked to connect again ({@link UpstreamStepUpRequired}) unless the sign-in that got their
+   * tokens asked for (or was granted) all of them already: then another would not help, and the
+   * caller answers 502 as before.
+   */
+  private async insufficientScope(service: string, sub: string, scope: string | undefined): Promise<void> {
+    const named = unionScopes(scope);
+    if (!named) return;
+    const tokens = await this.vault.get(service, sub);
+    if (tokens && coversScopes(unionScopes(tokens.requested, tokens.scope), named)) return;
+    await this.challenged.add(service, sub, named);
+    this.deps.log.info('upstream asks for more scope; the user is asked to connect again', {
+      service,
+      user: sub,
+      scope: named,
+    });
+    throw new UpstreamStepUpRequired(service, this.connectUrl(service), named);
   }
 
   /** One connect step, sealed for its cookie ({@link ConnectRecord}). */

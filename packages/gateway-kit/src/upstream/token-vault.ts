@@ -7,7 +7,13 @@ export interface UpstreamTokens {
   refreshToken?: string;
   /** When the access token expires (ms since the epoch), when the upstream said. */
   expiresAt?: number;
+  /** The scope the authorization server granted, when it said (RFC 6749 §5.1). */
   scope?: string;
+  /**
+   * The scope the sign-in that got them asked for (`undefined`: none, or a record of an earlier
+   * version). A challenge for scopes within it is not followed by another sign-in (no step-up loop).
+   */
+  requested?: string;
   /**
    * The authorization server that issued them (its `issuer`): they are refreshed and revoked
    * there only. Records of earlier versions have none and are never sent to any.

@@ -61,6 +61,21 @@ export interface OAuthUpstream extends Listening {
   trusts: OAuthUpstream[];
   /** Bodies of the MCP requests it served with a valid token, in order. */
   mcpBodies: unknown[];
+  /** The query of every `/authorize` request, in order. */
+  authorizeQueries: URLSearchParams[];
+  /** `authorization_endpoint` of its metadata (default: its own `/authorize`). */
+  authorizationEndpoint?: string;
+  /** `scope` of the 401 challenge of its MCP endpoint (default: none). */
+  challengeScope?: string;
+  /**
+   * The scopes an MCP request needs (space-separated; `undefined`: none): a token granted fewer is
+   * refused with 403 `insufficient_scope` naming them.
+   */
+  requiredScope?: (body: unknown) => string | undefined;
+  /** What it grants of the scope asked for (default: all of it). */
+  grant?: (asked: string) => string;
+  /** The scope granted with each access token it issued. */
+  tokenScopes: Map<string, string>;
   /**
    * A malicious server: where `/authorize` sends the browser instead of back to the gateway, given
    * the request's query (the mix-up attack bounces it to another server's `/authorize`).
@@ -71,8 +86,12 @@ export interface OAuthUpstream extends Listening {
 /** Starts an upstream named `name` (its client ids, codes and tokens say it); its `fetch` tool reads 127.0.0.1 only. */
 export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
   const mcp = createFetchServer({ allowHosts: ['127.0.0.1'], ignoreRobotsTxt: true, logger: silentLogger });
-  const pending = new Map<string, { clientId: string; redirectUri: string; challenge: string }>();
+  const pending = new Map<
+    string,
+    { clientId: string; redirectUri: string; challenge: string; scope: string }
+  >();
   const refreshTokens = new Map<string, string>();
+  const refreshScopes = new Map<string, string>();
   let n = 0;
   const up = {} as OAuthUpstream;
   /** Paths of the documents as the test set them up now. */
@@ -94,16 +113,19 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
       challenge: up.resourceMetadataAt.includes('challenge') ? rs.challenge : rs.path,
     };
   };
-  const issue = (clientId: string) => {
+  const issue = (clientId: string, scope = '') => {
     const token = `${name}-at-${++n}`;
     const refresh = `${name}-rt-${++n}`;
     up.issued.add(token);
+    up.tokenScopes.set(token, scope);
     refreshTokens.set(refresh, clientId);
+    refreshScopes.set(refresh, scope);
     return Response.json({
       access_token: token,
       token_type: 'Bearer',
       expires_in: up.expiresIn,
       refresh_token: refresh,
+      ...(scope ? { scope } : {}),
     });
   };
   const server = await listen(async (request) => {
@@ -125,7 +147,7 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
       return Response.json(
         {
           issuer: up.metadataIssuer ?? up.issuer,
-          authorization_endpoint: `${up.url}/authorize`,
+          authorization_endpoint: up.authorizationEndpoint ?? `${up.url}/authorize`,
           token_endpoint: `${up.url}/token`,
           registration_endpoint: `${up.url}/register`,
           revocation_endpoint: `${up.url}/revoke`,
@@ -142,6 +164,7 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
       }
       case '/authorize': {
         const q = url.searchParams;
+        up.authorizeQueries.push(new URLSearchParams(q));
         if (up.bounce) return Response.redirect(up.bounce(q), 302);
         const clientId = q.get('client_id') ?? '';
         const redirectUri = q.get('redirect_uri') ?? '';
@@ -149,7 +172,13 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
           return new Response('unknown client or redirect_uri', { status: 400 });
         const code = `${name}-code-${++n}`;
         up.codes.push(code);
-        pending.set(code, { clientId, redirectUri, challenge: q.get('code_challenge') ?? '' });
+        const asked = q.get('scope') ?? '';
+        pending.set(code, {
+          clientId,
+          redirectUri,
+          challenge: q.get('code_challenge') ?? '',
+          scope: up.grant ? up.grant(asked) : asked,
+        });
         const back = new URL(redirectUri);
         back.searchParams.set('code', code);
         back.searchParams.set('state', q.get('state') ?? '');
@@ -173,8 +202,9 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
         if (form.get('grant_type') === 'refresh_token') {
           const owner = refreshTokens.get(form.get('refresh_token') ?? '');
           if (!owner || owner !== clientId) return Response.json({ error: 'invalid_grant' }, { status: 400 });
+          const scope = refreshScopes.get(form.get('refresh_token')!);
           refreshTokens.delete(form.get('refresh_token')!);
-          return issue(clientId);
+          return issue(clientId, scope);
         }
         const grant = pending.get(form.get('code') ?? '');
         const verifier = form.get('code_verifier') ?? '';
@@ -187,16 +217,28 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
         )
           return Response.json({ error: 'invalid_grant' }, { status: 400 });
         pending.delete(form.get('code')!);
-        return issue(grant.clientId);
+        return issue(grant.clientId, grant.scope);
       }
       case '/mcp': {
         const token = (request.headers.get('authorization') ?? '').replace(/^Bearer /, '');
+        const metadata = `resource_metadata="${up.url}${docs.challenge}"`;
         if (![up, ...up.trusts].some((s) => s.issued.has(token)))
           return new Response(null, {
             status: 401,
-            headers: { 'www-authenticate': `Bearer resource_metadata="${up.url}${docs.challenge}"` },
+            headers: {
+              'www-authenticate': `Bearer ${up.challengeScope ? `scope="${up.challengeScope}", ` : ''}${metadata}`,
+            },
           });
         const text = request.method === 'POST' ? await request.text() : undefined;
+        const needed = text === undefined ? undefined : up.requiredScope?.(JSON.parse(text));
+        const granted = new Set((up.tokenScopes.get(token) ?? '').split(' '));
+        if (needed && !needed.split(' ').every((s) => granted.has(s)))
+          return new Response(null, {
+            status: 403,
+            headers: {
+              'www-authenticate': `Bearer error="insufficient_scope", scope="${needed}", ${metadata}`,
+            },
+          });
         if (text !== undefined) up.mcpBodies.push(JSON.parse(text));
         return mcp(
           new Request(request.url, { method: request.method, headers: request.headers, body: text }),
@@ -219,6 +261,8 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
     codes: [],
     tokenRequests: [],
     mcpBodies: [],
+    authorizeQueries: [],
+    tokenScopes: new Map<string, string>(),
     hits: [],
     issuer: server.url,
     resourceMetadataAt: ['path'],
