@@ -4,6 +4,7 @@ import {
   discoverAuthorizationServer,
   type AuthorizationServerMetadata,
 } from './oauth/authorization-server.js';
+import { checkBrowserUrl } from './oauth/browser-url.js';
 import { probe, type ProbeResult } from './oauth/discovery.js';
 import { discoverProtectedResource } from './oauth/protected-resource.js';
 
@@ -183,11 +184,20 @@ export async function doctor(url: string | URL, opts: DoctorOptions = {}): Promi
   }
 
   const missing = (['authorization_endpoint', 'token_endpoint'] as const).filter((k) => !as[k]);
+  // The one a sign-in would refuse to open (a scheme other than https:, http: off loopback) fails too.
+  let unsafe: string | undefined;
+  try {
+    if (as.authorization_endpoint) checkBrowserUrl(as.authorization_endpoint, 'the authorization_endpoint');
+  } catch (err) {
+    unsafe = msg(err);
+  }
   add(
     'endpoints',
     'authorization and token endpoints',
-    missing.length ? 'fail' : 'pass',
-    missing.length ? `missing ${missing.join(', ')}` : `${as.authorization_endpoint}, ${as.token_endpoint}`,
+    missing.length || unsafe ? 'fail' : 'pass',
+    missing.length
+      ? `missing ${missing.join(', ')}`
+      : (unsafe ?? `${as.authorization_endpoint}, ${as.token_endpoint}`),
   );
   const pkce = as.code_challenge_methods_supported ?? [];
   add(

@@ -51,6 +51,24 @@ export class AuthError extends ClientError {
 /** Authorization discovery failed or found metadata a client cannot use (RFC 9728 / RFC 8414). */
 export class DiscoveryError extends AuthError {}
 
+/**
+ * A URL the client would open in a browser (or hand to the host to open) that it refuses: a scheme
+ * other than `https:`, or `http:` on a host the `allowInsecure` rule does not admit (by default any
+ * host but a loopback one). Code `unsafe_authorization_url`; thrown before any registration or
+ * browser opening.
+ */
+export class UnsafeUrlError extends DiscoveryError {
+  /** The refused URL, as the server gave it. */
+  readonly url: string;
+  /** Why it is refused. */
+  readonly reason: string;
+  constructor(url: string, message: string, reason: string) {
+    super('unsafe_authorization_url', message);
+    this.url = url;
+    this.reason = reason;
+  }
+}
+
 /** The server answered, but not with what an MCP client needs. */
 export class ServerError extends ClientError {
   /** HTTP status, when the failure was an HTTP answer. */

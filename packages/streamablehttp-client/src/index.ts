@@ -65,6 +65,7 @@ export {
   ClientError,
   AuthError,
   DiscoveryError,
+  UnsafeUrlError,
   ServerError,
   NetworkError,
   UsageError,

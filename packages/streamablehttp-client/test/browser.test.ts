@@ -1,7 +1,7 @@
 /**
- * Opening the browser for real: the CLI runs as a child process and calls the
- * `open` package, which on Linux runs its bundled `xdg-open`. With no desktop
- * detected, xdg-open opens URLs with the commands in `$BROWSER` (its
+ * Opening the browser for real: the CLI runs as a child process and starts the
+ * platform's opener without a shell, on Linux `xdg-open` from `PATH`. With no
+ * desktop detected, xdg-open opens URLs with the commands in `$BROWSER` (its
  * documented hook), else with `www-browser`, `links2`, ... from `PATH`. The
  * tests put a small opener script there that records the URL it was given;
  * the test then follows that URL as the browser would.
@@ -11,9 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killAllSpawned, waitFor } from '@mcp-gateway/testkit';
-import { FileTokenStore } from '../src/index.js';
+import { EXIT_CODES, FileTokenStore } from '../src/index.js';
+import { openerCommand } from '../src/oauth/opener.js';
 import { messagesOf, spawnClient } from './helpers/cli.js';
+import { startServerWithAuthorizationEndpoint } from './helpers/fake-as.js';
 import { followAuthorizationUrl } from './helpers/flow.js';
+import { recordingOpener } from './helpers/opener.js';
 import { startSdkOAuthServer } from './helpers/sdk-oauth-server.js';
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -49,7 +52,7 @@ const INIT = {
   clientInfo: { name: 'stdio-parent', version: '1' },
 };
 
-describe('browser opening (the `open` package, real child processes)', () => {
+describe('browser opening (the system xdg-open, real child processes)', () => {
   it('browser: --oauth2 without --no-browser runs the opener with the sign-in URL; following it completes the login', async () => {
     const s = await startSdkOAuthServer();
     closers.push(() => s.close());
@@ -103,7 +106,7 @@ describe('browser opening (the `open` package, real child processes)', () => {
       MCP_STREAMABLEHTTP_CLIENT_HOME: home,
     });
     const [, printed] = await p.waitForOutput(/To sign in, open: (\S+)/, { stream: 'stderr' });
-    await p.waitForOutput(/"msg":"could not open a browser; open the URL yourself".*exited with code [1-9]/, {
+    await p.waitForOutput(/"msg":"could not open a browser; open the URL yourself".*spawn xdg-open ENOENT/, {
       stream: 'stderr',
     });
     const page = await followAuthorizationUrl(printed!);
@@ -112,5 +115,56 @@ describe('browser opening (the `open` package, real child processes)', () => {
     expect(exit.code, p.stderr).toBe(0);
     expect(p.stdout).toContain(`logged in to ${s.mcpUrl}`);
     expect(await new FileTokenStore({ home }).list(s.mcpUrl)).toHaveLength(1);
+  });
+});
+
+describe('secure URL opening (MCP 2026-07-28 security best practices: no shell)', () => {
+  const url = 'https://as.example/authorize?a=1&b=$(touch /tmp/x)&c=`id`;d="e"';
+
+  it('opener: each platform runs its opener directly, the URL one argument', () => {
+    expect(openerCommand(url, 'darwin')).toEqual(['/usr/bin/open', [url]]);
+    expect(openerCommand(url, 'linux')).toEqual(['xdg-open', [url]]);
+    expect(openerCommand(url, 'freebsd')).toEqual(['xdg-open', [url]]);
+    expect(openerCommand(url, 'win32', { SystemRoot: 'D:\\Win' })).toEqual([
+      'D:\\Win\\System32\\rundll32.exe',
+      ['url.dll,FileProtocolHandler', url],
+    ]);
+    expect(openerCommand(url, 'win32', {})[0]).toBe('C:\\Windows\\System32\\rundll32.exe');
+  });
+
+  it('opener: the CLI starts xdg-open from PATH itself, with the printed URL as its only argument', async () => {
+    const s = await startServerWithAuthorizationEndpoint('{base}/authorize');
+    closers.push(() => s.close());
+    const opener = await recordingOpener(await tempDir('mcp-client-opener-'));
+    const p = spawnClient(['login', '--url', `${s.url}/mcp`], {
+      ...NO_DESKTOP,
+      PATH: opener.dir,
+      MCP_STREAMABLEHTTP_CLIENT_HOME: await tempDir('mcp-client-browser-'),
+    });
+    const [, printed] = await p.waitForOutput(/To sign in, open: (\S+)/, { stream: 'stderr' });
+    // `xdg-open` (ours, on PATH) got one argument: the URL, `&` and all, as printed.
+    expect(await opener.ran()).toEqual([{ program: 'xdg-open', args: [printed] }]);
+    expect(printed).toContain('&');
+  });
+
+  it('authorization url: the CLI refuses a javascript: endpoint before registering, printing or opening (exit 3)', async () => {
+    const s = await startServerWithAuthorizationEndpoint('javascript:alert(1)');
+    closers.push(() => s.close());
+    const opener = await recordingOpener(await tempDir('mcp-client-opener-'));
+    // --auth-timeout: without the check the sign-in would wait for a browser; fail fast instead.
+    const p = spawnClient(['login', '--url', `${s.url}/mcp`, '--auth-timeout', '3'], {
+      ...NO_DESKTOP,
+      PATH: opener.dir,
+      BROWSER: opener.script,
+      MCP_STREAMABLEHTTP_CLIENT_HOME: await tempDir('mcp-client-browser-'),
+    });
+    const exit = await p.exited;
+    expect(exit.code, p.stderr).toBe(EXIT_CODES.auth);
+    expect(p.stderr).toContain(
+      `error: refusing to open the authorization_endpoint of ${s.url}/ "javascript:alert(1)": the javascript: scheme is not allowed`,
+    );
+    expect(p.stderr).not.toContain('To sign in');
+    expect(s.registrations()).toBe(0);
+    expect(await opener.calls()).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { DiscoveryError } from '../errors.js';
 import { summarizeBody, type FetchLike } from '../http/fetch.js';
 import type { Logger } from '../log.js';
 import { authorizationServerMetadataUrls } from '@mcp-gateway/internal/oauth-metadata-urls';
+import { checkBrowserUrl } from './browser-url.js';
 import { getMetadataDocument } from './metadata-request.js';
 
 export { authorizationServerMetadataUrls };
@@ -196,16 +197,22 @@ async function readMetadata(
 
 /**
  * Checks what a client needs from the metadata: authorization and token
- * endpoints, and PKCE with S256 (the MCP spec requires clients to refuse
- * servers that do not advertise it).
+ * endpoints, an `authorization_endpoint` that may be opened in a browser
+ * (`https:`, or `http:` where `allowInsecure` admits it: by default a loopback
+ * host; else an `UnsafeUrlError`, see `checkBrowserUrl`), and PKCE with S256
+ * (the MCP spec requires clients to refuse servers that do not advertise it).
  */
-export function assertUsableAuthorizationServer(as: AuthorizationServerMetadata): void {
+export function assertUsableAuthorizationServer(
+  as: AuthorizationServerMetadata,
+  allowInsecure?: (url: string) => boolean,
+): void {
   if (!as.authorization_endpoint || !as.token_endpoint) {
     throw new DiscoveryError(
       'invalid_authorization_server_metadata',
       `authorization server ${as.issuer} metadata lacks ${!as.authorization_endpoint ? 'authorization_endpoint' : 'token_endpoint'}`,
     );
   }
+  checkBrowserUrl(as.authorization_endpoint, `the authorization_endpoint of ${as.issuer}`, allowInsecure);
   if (!as.code_challenge_methods_supported?.includes('S256')) {
     throw new DiscoveryError(
       'pkce_not_supported',

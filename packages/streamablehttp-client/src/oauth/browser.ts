@@ -1,6 +1,7 @@
 /** The sign-in URL of the authorization-code flow: shown to the user, and opened in their browser. */
-import open from 'open';
 import type { Logger } from '../log.js';
+import { checkBrowserUrl } from './browser-url.js';
+import { openUrl } from './opener.js';
 
 /** How a sign-in URL is announced (the `OAuthSessionOptions` fields of the same names). */
 export interface SignInAnnouncement {
@@ -8,24 +9,19 @@ export interface SignInAnnouncement {
   onAuthorizationUrl?: ((url: string) => void | Promise<void>) | undefined;
   /** Open the system browser. Default true. */
   openBrowser?: boolean | undefined;
+  /** Which `http:` URLs may be shown and opened. Default: loopback hosts only. */
+  allowInsecure?: ((url: string) => boolean) | undefined;
 }
 
-/** Shows the sign-in URL and, unless told not to, opens it; a browser that cannot open is a warning, not an error. */
+/**
+ * Shows the sign-in URL and, unless told not to, opens it without a shell; a browser that cannot
+ * open is a warning, not an error. A URL `checkBrowserUrl` refuses is neither shown nor opened
+ * (an `UnsafeUrlError`).
+ */
 export async function announceSignIn(url: string, opts: SignInAnnouncement, log: Logger): Promise<void> {
+  const checked = checkBrowserUrl(url, 'the authorization URL', opts.allowInsecure);
   if (opts.onAuthorizationUrl) await opts.onAuthorizationUrl(url);
   else process.stderr.write(`To sign in, open: ${url}\n`);
   if (opts.openBrowser === false) return;
-  const cannotOpen = (reason: string) =>
-    log.warn('could not open a browser; open the URL yourself', { reason });
-  try {
-    // `open` runs the platform opener (its bundled xdg-open on Linux, which honours $BROWSER).
-    const child = await open(url, { wait: false });
-    child.once('error', (err) => cannotOpen(err.message));
-    child.once('exit', (code) => {
-      if (code) cannotOpen(`the opener exited with code ${code}`);
-    });
-    child.unref();
-  } catch (err) {
-    cannotOpen(String(err));
-  }
+  openUrl(checked, (reason) => log.warn('could not open a browser; open the URL yourself', { reason }));
 }

@@ -85,6 +85,8 @@ export async function discover(
     log?: Logger;
     /** Check what the authorization-code flow needs (default); false: only a token endpoint. */
     authorizationCode?: boolean;
+    /** Which `http:` authorization endpoints are accepted. Default: loopback hosts only. */
+    allowInsecure?: (url: string) => boolean;
   },
 ): Promise<Discovery> {
   let challenge = opts.challenge;
@@ -101,7 +103,7 @@ export async function discover(
     ? await discoverAuthorizationServer(prm.metadata.authorization_servers[0]!, opts)
     : await discoverLegacyAuthorizationServer(serverUrl, opts);
   if (opts.authorizationCode === false) assertTokenEndpoint(as.metadata);
-  else assertUsableAuthorizationServer(as.metadata);
+  else assertUsableAuthorizationServer(as.metadata, opts.allowInsecure);
   const scope = challenge?.scope ?? prm?.metadata.scopes_supported?.join(' ');
   const out: Discovery = {
     serverUrl: serverUrl.href,

@@ -43,13 +43,34 @@ export const challenge401: Route = (_req, base) =>
 export const goodPrm: Route = (_req, base) =>
   json({ resource: `${base}/mcp`, authorization_servers: [`${base}/`] });
 
+/** The body of good authorization-server metadata for issuer `{base}/`. */
+const goodAsMetadataBody = (base: string) => ({
+  issuer: `${base}/`,
+  authorization_endpoint: `${base}/authorize`,
+  token_endpoint: `${base}/token`,
+  registration_endpoint: `${base}/register`,
+  code_challenge_methods_supported: ['S256'],
+  response_types_supported: ['code'],
+});
+
 /** Good authorization-server metadata for issuer `{base}/`. */
-export const goodAsMetadata: Route = (_req, base) =>
-  json({
-    issuer: `${base}/`,
-    authorization_endpoint: `${base}/authorize`,
-    token_endpoint: `${base}/token`,
-    registration_endpoint: `${base}/register`,
-    code_challenge_methods_supported: ['S256'],
-    response_types_supported: ['code'],
+export const goodAsMetadata: Route = (_req, base) => json(goodAsMetadataBody(base));
+
+/**
+ * An MCP server + authorization server whose metadata names `endpoint` (`{base}` is replaced by
+ * its URL) as the authorization endpoint; it registers any client, and `registrations()` counts
+ * the registration requests.
+ */
+export async function startServerWithAuthorizationEndpoint(endpoint: string) {
+  const s = await startFakeServer({
+    '/mcp': challenge401,
+    '/prm': goodPrm,
+    '/.well-known/oauth-authorization-server': (_req, base) =>
+      json({ ...goodAsMetadataBody(base), authorization_endpoint: endpoint.replace('{base}', base) }),
+    'POST /register': async (req) => {
+      const body = (await req.json()) as { redirect_uris: string[] };
+      return json({ client_id: 'registered-client', redirect_uris: body.redirect_uris }, 201);
+    },
   });
+  return { ...s, registrations: () => s.hits.filter((h) => h === 'POST /register').length };
+}
