@@ -10,8 +10,10 @@ import {
   BridgeHttpError,
   checkEnvelope,
   classifyMessages,
+  MODERN_PROTOCOL_VERSIONS,
   modernBatchRefusal,
   requestEra,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type Classified,
   type ProtocolEra,
 } from '@mcp-gateway/streamablehttp-proxy';
@@ -23,6 +25,17 @@ export {
   requestEra,
   type ProtocolEra,
 } from '@mcp-gateway/streamablehttp-proxy';
+
+/**
+ * Every revision the gateway serves, newest first: the modern ones and the 2025-era ones (the
+ * gateway, its bridge and its federated endpoints answer both eras on one URL). A dual-era server
+ * lists them all wherever it names its versions: `server/discover` `supportedVersions` and the
+ * `-32022` `data.supported` (spec 2026-07-28 basic/versioning).
+ */
+export const SERVED_PROTOCOL_VERSIONS: readonly string[] = [
+  ...MODERN_PROTOCOL_VERSIONS,
+  ...SUPPORTED_PROTOCOL_VERSIONS,
+];
 
 /** Methods whose 2026-07-28 answer may be `input_required` (MRTR, SEP-2322); no other may. */
 export const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -42,9 +55,10 @@ type Message = { id?: unknown; method?: unknown; params?: unknown };
  * `MCP-Protocol-Version` header must equal the `_meta` version and
  * `Mcp-Method` / `Mcp-Name` must mirror `method` and `params.name` /
  * `params.uri` (else `-32020` HeaderMismatch), and the version must be one
- * the gateway knows (else `-32022`: headers of a revision that does not
- * require them are not trusted). All are HTTP 400. A 2025 request (a session,
- * `initialize`, no modern header or envelope) is not looked at.
+ * the gateway knows (else `-32022` listing {@link SERVED_PROTOCOL_VERSIONS}:
+ * headers of a revision that does not require them are not trusted). All are
+ * HTTP 400. A 2025 request (a session, `initialize`, no modern header or
+ * envelope) is not looked at.
  *
  * @param json the parsed body (`undefined` when it is not JSON: left to the upstream)
  * @param header a request header by lower-case name
@@ -65,7 +79,7 @@ export function checkModernHeaders(
         ? (m.params as Record<string, unknown>)
         : {};
     try {
-      checkEnvelope(id ?? 0, m.method, params, read);
+      checkEnvelope(id ?? 0, m.method, params, read, SERVED_PROTOCOL_VERSIONS);
     } catch (err) {
       if (!(err instanceof BridgeHttpError)) throw err;
       return { error: gatewayError(err), id };

@@ -117,6 +117,24 @@ describe('SEP-2322 through the federated endpoint for 2026-07-28 callers', () =>
     }
   });
 
+  it('a caller that did not declare elicitation: the member refuses with -32021, HTTP 400 as the spec says', async () => {
+    const { body, headers } = request2026(
+      'tools/call',
+      { name: 'fixture.elicit', arguments: { message: 'Who?' } },
+      { id: 4, capabilities: {} },
+    );
+    const res = await fetch(`${fx.url}/mcp`, {
+      method: 'POST',
+      headers: { ...headers, authorization: `Bearer ${fx.token}` },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      id: 4,
+      error: { code: -32021, data: { requiredCapabilities: { elicitation: {} } } },
+    });
+  });
+
   it('the raw input_required result keeps the requestState, and a retry by the shown name completes', async () => {
     const post = (params: Record<string, unknown>) => {
       const args = { name: 'fixture.elicit', arguments: { message: 'Who?' }, ...params };

@@ -4,7 +4,8 @@
 // cannot be accepted; a 2025 session keeps the codes it always had, and a member's own error is
 // passed on as the member sent it. A real gateway on 127.0.0.1 (member timeout 1 s) with real
 // members on loopback: `down` (an http service whose upstream port is closed), `raw` (a 2026-07-28
-// server whose `wait` never answers and whose `fail` answers its own -32000) and `old` (a 2025-only
+// server whose `wait` never answers, whose `fail` answers its own -32000 and whose `needs` answers
+// its own -32021 with HTTP 400) and `old` (a 2025-only
 // SDK 1.x server whose `wait` never answers, asked through a 2025 session of the endpoint's).
 import { listen, rawSession, request2026, type Listening } from '@mcp-gateway/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,21 +23,33 @@ let old: LegacyServer;
 const held: Array<() => void> = [];
 const hold = () => new Promise<void>((resolve) => held.push(resolve));
 
+/** The `needs` tool's own refusal. */
+const NEEDS_SAMPLING = {
+  code: -32021,
+  message: 'Missing required client capability: sampling',
+  data: { requiredCapabilities: { sampling: {} } },
+};
+
 type RpcBody = { result?: Record<string, unknown>; error?: { code: number; message: string } };
 
-/** A raw 2026-07-28 member: tools `wait` (never answers) and `fail` (its own -32000). */
+/**
+ * A raw 2026-07-28 member: tools `wait` (never answers), `fail` (its own -32000) and `needs` (its
+ * own -32021 MissingRequiredClientCapability, HTTP 400 as the spec says).
+ */
 function rawMember(): Promise<Listening> {
   return listen(async (request) => {
     const msg = (await request.json()) as { id: number; method: string; params: { name?: string } };
     const answer = (body: object) => Response.json({ jsonrpc: '2.0', id: msg.id, ...body });
     if (msg.method === 'tools/list') {
-      const tools = ['wait', 'fail'].map((name) => ({ name, inputSchema: { type: 'object' } }));
+      const tools = ['wait', 'fail', 'needs'].map((name) => ({ name, inputSchema: { type: 'object' } }));
       return answer({ result: { resultType: 'complete', tools } });
     }
     if (msg.method === 'tools/call' && msg.params.name === 'wait') {
       await hold();
       return answer({ result: { resultType: 'complete', content: [] } });
     }
+    if (msg.method === 'tools/call' && msg.params.name === 'needs')
+      return Response.json({ jsonrpc: '2.0', id: msg.id, error: NEEDS_SAMPLING }, { status: 400 });
     if (msg.method === 'tools/call')
       return answer({ error: { code: -32000, message: 'the member refuses' } });
     return Response.json(
@@ -97,7 +110,7 @@ async function call2025(name: string) {
     headers: { ...session, accept: 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }),
   });
-  return (await res.json()) as RpcBody;
+  return { status: res.status, body: (await res.json()) as RpcBody };
 }
 
 const call2026 = (name: string) => post2026('tools/call', { name, arguments: {} });
@@ -108,9 +121,18 @@ describe('federated endpoint: its own errors at 2026-07-28 use no legacy code (-
     expect(modern.status).toBe(200);
     expect(modern.body.error).toMatchObject({ code: -32603 });
     expect(modern.body.error!.message).toMatch(/service "down" is unavailable/);
-    expect((await call2025('down__anything')).error).toMatchObject({ code: -32000 });
+    expect((await call2025('down__anything')).body.error).toMatchObject({ code: -32000 });
     // A member's own error is passed on as it sent it, legacy code and all.
     expect((await call2026('raw__fail')).body.error).toEqual({ code: -32000, message: 'the member refuses' });
+  });
+
+  it("a member's own -32021 (MissingRequiredClientCapability) is HTTP 400 at 2026-07-28, as the member sent it; 200 in a 2025 session", async () => {
+    const modern = await call2026('raw__needs');
+    expect(modern.status).toBe(400);
+    expect(modern.body.error).toEqual(NEEDS_SAMPLING);
+    // A 2025 session's JSON-RPC errors are all HTTP 200.
+    const legacy = await call2025('raw__needs');
+    expect([legacy.status, legacy.body.error?.code]).toEqual([200, -32021]);
   });
 
   it('a member past the endpoint timeout: -32603 at 2026-07-28 (2026 member and 2025-only member), -32001 in a 2025 session', async () => {
@@ -127,7 +149,7 @@ describe('federated endpoint: its own errors at 2026-07-28 use no legacy code (-
       code: -32603,
       message: 'service "old" did not answer within 1s',
     });
-    expect(session.error).toMatchObject({ code: -32001 });
+    expect(session.body.error).toMatchObject({ code: -32001 });
   });
 
   it('subscriptions/listen without text/event-stream in Accept: 406 with -32600 (not -32000)', async () => {

@@ -13,7 +13,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
-import { listen, rawSession, request2026, type Listening } from '@mcp-gateway/testkit';
+import { listen, rawInitialize, rawSession, request2026, type Listening } from '@mcp-gateway/testkit';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
@@ -23,6 +23,8 @@ import { listeningGateway } from './helpers/listening.js';
 import { sseMessages } from './helpers/sse-messages.js';
 
 const V2026 = '2026-07-28';
+/** Every revision the gateway serves, newest first. */
+const SERVED = [V2026, '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'];
 const ENDPOINTS = ['/mcp', '/all', '/ack'] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
@@ -246,6 +248,35 @@ describe('federated endpoint and the 2026-07-28 spec', () => {
     const client = await sdk1('/mcp');
     await expect(client.ping()).resolves.toEqual({});
     await client.close();
+  });
+
+  it('server/discover and a -32022 name every revision the endpoint serves, 2025 ones included, and a 2025 session opens with each', async () => {
+    const discover = await post2026('/mcp', 'server/discover');
+    const { result } = (await discover.json()) as { result: { supportedVersions: string[] } };
+    expect(result.supportedVersions).toEqual(SERVED);
+    const unknown = '2099-01-01';
+    const req = request2026(
+      'tools/list',
+      {},
+      { meta: { 'io.modelcontextprotocol/protocolVersion': unknown } },
+    );
+    const refused = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { ...auth('/mcp'), ...req.headers, 'mcp-protocol-version': unknown },
+      body: req.body,
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error: { code: -32022, data: { supported: SERVED, requested: unknown } },
+    });
+    // Each 2025-era revision listed is one a session is opened with.
+    for (const version of SERVED.filter((v) => v !== V2026)) {
+      const init = await rawInitialize(`${base}/mcp`, tokens['/mcp']!, version);
+      const opened = (await init.json()) as { result: { protocolVersion: string } };
+      expect(opened.result.protocolVersion, version).toBe(version);
+      const session = { ...auth('/mcp'), 'mcp-session-id': init.headers.get('mcp-session-id')! };
+      expect((await fetch(`${base}/mcp`, { method: 'DELETE', headers: session })).status).toBe(200);
+    }
   });
 
   it('an unknown resource is -32602 at 2026-07-28 (which forbids -32002), still -32002 in a 2025 session', async () => {

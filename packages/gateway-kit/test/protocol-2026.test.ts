@@ -328,7 +328,7 @@ describe('2026-07-28 http services: mirrored headers are checked before forwardi
     expect(upstreamRequests).toBe(before + 1);
   });
 
-  it('a revision the gateway does not know is -32022 with the supported list; 2025 traffic is not checked', async () => {
+  it("a revision the gateway does not know is -32022 listing both eras' revisions; 2025 traffic is not checked", async () => {
     const forwarded = upstreamRequests;
     const { res, json } = await post2026(
       'upstream',
@@ -339,7 +339,14 @@ describe('2026-07-28 http services: mirrored headers are checked before forwardi
       { 'mcp-protocol-version': '2099-01-01' },
     );
     expect(res.status).toBe(400);
-    expect(json.error).toMatchObject({ code: -32022, data: { supported: [V2026], requested: '2099-01-01' } });
+    // Every revision the gateway serves for the service (it forwards 2025 sessions too), as the bridge lists them.
+    expect(json.error).toMatchObject({
+      code: -32022,
+      data: {
+        supported: [V2026, '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'],
+        requested: '2099-01-01',
+      },
+    });
     expect(upstreamRequests).toBe(forwarded);
     const init = await rawPost(
       'upstream',

@@ -87,3 +87,25 @@ export function modernErrorCode(code: number, status: number): number {
     ? JSONRPC_ERROR_CODES.InternalError
     : JSONRPC_ERROR_CODES.InvalidRequest;
 }
+
+/**
+ * The HTTP status of a 2026-07-28 JSON-RPC error answer with `code`, whoever wrote the error (the
+ * server, or a backend whose answer it passes on): `404` for `-32601` (Method not found;
+ * transports/streamable-http), `400` for `-32020` (HeaderMismatch), `-32021`
+ * (MissingRequiredClientCapability; basic/index) and `-32022` (UnsupportedProtocolVersion;
+ * basic/versioning), `200` for any other code. A `-32602` refusal of a malformed envelope is also
+ * `400`, but the code alone does not say so (a missing resource is `-32602` too, answered with `200`):
+ * the envelope check sets that status itself.
+ */
+export function modernErrorStatus(code: number): number {
+  switch (code) {
+    case JSONRPC_ERROR_CODES.MethodNotFound:
+      return 404;
+    case JSONRPC_ERROR_CODES.HeaderMismatch:
+    case JSONRPC_ERROR_CODES.MissingRequiredClientCapability:
+    case JSONRPC_ERROR_CODES.UnsupportedProtocolVersion:
+      return 400;
+    default:
+      return 200;
+  }
+}

@@ -55,5 +55,5 @@ export {
   type Request2026,
   type Request2026Options,
 } from './mcp-2026.js';
-export { rawSession } from './mcp-2025.js';
+export { rawInitialize, rawSession } from './mcp-2025.js';
 export { eventStreamResponse } from './event-stream.js';

@@ -6,7 +6,7 @@
  */
 import { JSONRPC_ERROR_CODES, modernErrorCode } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
-import { MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol-version.js';
+import { SERVED_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol-version.js';
 import { VERSION } from '../version.js';
 import type { federatedCapabilities } from './endpoint.js';
 
@@ -57,11 +57,14 @@ export function initializeResult(
   };
 }
 
-/** The `server/discover` result (SEP-2575) of a 2026-07-28 request. */
+/**
+ * The `server/discover` result (SEP-2575) of a 2026-07-28 request: `supportedVersions` lists both
+ * eras' revisions, as the endpoint serves 2025 sessions on the same URL.
+ */
 export function discoverResult(instructions: string, capabilities: Capabilities): Record<string, unknown> {
   return {
     resultType: 'complete',
-    supportedVersions: [...MODERN_PROTOCOL_VERSIONS],
+    supportedVersions: [...SERVED_PROTOCOL_VERSIONS],
     capabilities,
     instructions,
     ...NO_CACHE,

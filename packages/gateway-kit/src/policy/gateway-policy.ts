@@ -105,8 +105,9 @@ export class GatewayPolicy {
 
   /**
    * A `tools/list` result of `target` without the tools `identity` may not
-   * see (the result itself when `target` has no policy). Also learns the
-   * tools' annotations, for `readOnly` rules of later calls.
+   * see (the result itself when `target` has no policy), `cacheScope:
+   * "private"` when it is a 2026-07-28 result (it depends on who asks). Also
+   * learns the tools' annotations, for `readOnly` rules of later calls.
    */
   filterTools<R>(identity: PolicyIdentity, target: PolicyTarget, result: R): R {
     return filterToolsResult(this.engine, identity, target, result, this.annotations);

@@ -76,8 +76,12 @@ export function refusal(
 /**
  * A `tools/list` result with the tools the caller may not see left out
  * (`result` itself when the target has no policy or the result has no
- * `tools` list). Teaches `annotations` the tools' annotations, for the
- * `readOnly` rules of later calls.
+ * `tools` list). A 2026-07-28 result (one with `resultType` or caching hints)
+ * becomes `cacheScope: "private"` (its `ttlMs` kept): under a policy the list
+ * depends on who asks, even when nothing was hidden from this caller, and a
+ * `"public"` one may be served to any user (server/utilities/caching).
+ * Teaches `annotations` the tools' annotations, for the `readOnly` rules of
+ * later calls.
  */
 export function filterToolsResult<R>(
   policy: ToolPolicy,
@@ -94,5 +98,11 @@ export function filterToolsResult<R>(
     (t): t is PolicyTool => typeof t === 'object' && t !== null && typeof (t as PolicyTool).name === 'string',
   );
   annotations?.learn(target, listed);
-  return { ...result, tools: policy.filterTools(identity, target, listed) };
+  const shown = policy.filterTools(identity, target, listed);
+  return isModernResult(result as object)
+    ? { ...result, tools: shown, cacheScope: 'private' }
+    : { ...result, tools: shown };
 }
+
+/** True for a 2026-07-28 result: it says its `resultType` or carries caching hints (2025 results do neither). */
+const isModernResult = (r: object): boolean => 'resultType' in r || 'cacheScope' in r || 'ttlMs' in r;

@@ -453,3 +453,82 @@ describe('a body that does not read one way only', () => {
     expect(hookBodies.slice(hooksBefore).map((b) => b.data.tool)).toEqual(['echo']);
   });
 });
+
+describe('2026-07-28 answers of a service under a policy', () => {
+  /** A raw 2026-07-28 request to `service` as `who`: the status and the JSON-RPC answer. */
+  async function post2026(service: Service, who: Who, method: string, opts: { version?: string } = {}) {
+    const version = opts.version ?? V2026;
+    const meta = { 'io.modelcontextprotocol/protocolVersion': version };
+    const req = request2026(method, {}, { meta });
+    const res = await fetch(`${base}/${service}/mcp`, {
+      method: 'POST',
+      headers: { ...req.headers, 'mcp-protocol-version': version, ...auth(who, service) },
+      body: req.body,
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as {
+        result?: { tools: Array<{ name: string }>; ttlMs?: number; cacheScope?: string };
+        error?: { code: number; data?: unknown };
+      },
+    };
+  }
+
+  /** The ttlMs fetch-server gives its lists (`public`: the same for every user). */
+  const FETCH_SERVER_TTL_MS = 60 * 60 * 1000;
+
+  /** A 2025 `tools/list` of the fetch service (stateless: no session) as `who`: its result. */
+  async function list2025(who: Who): Promise<Record<string, unknown>> {
+    const res = await fetch(`${base}/fetch/mcp`, {
+      method: 'POST',
+      headers: {
+        ...auth(who, 'fetch'),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    const text = await res.text();
+    const json = text.startsWith('{') ? text : text.slice(text.indexOf('data: ') + 6).split('\n')[0]!;
+    return (JSON.parse(json) as { result: Record<string, unknown> }).result;
+  }
+
+  it('tools/list is cacheScope "private" on every service type (the list depends on who asks, even when nothing is hidden), ttlMs kept; a 2025 list gets no hints', async () => {
+    for (const [service, who] of [
+      ['fetch', 'alice'],
+      ['upstream', 'alice'],
+      ['upstream', 'bob'],
+    ] as const) {
+      const { status, body } = await post2026(service, who, 'tools/list');
+      expect(status).toBe(200);
+      expect(body.result, `${service} as ${who}`).toMatchObject({
+        resultType: 'complete',
+        ttlMs: FETCH_SERVER_TTL_MS,
+        cacheScope: 'private',
+      });
+      // Nothing hidden from alice; the tool hidden from bob is left out.
+      expect(body.result!.tools.some((t) => t.name === 'fetch')).toBe(who === 'alice');
+    }
+    // The stdio bridge says private itself; its ttlMs is the one the same server gets without a policy.
+    const [filtered, open] = await Promise.all([
+      post2026('fixture', 'alice', 'tools/list'),
+      post2026('open', 'alice', 'tools/list'),
+    ]);
+    expect(filtered.body.result).toMatchObject({ cacheScope: 'private', ttlMs: open.body.result!.ttlMs });
+    const legacy = await list2025('alice');
+    expect(legacy.tools).toBeDefined();
+    expect(legacy).not.toHaveProperty('cacheScope');
+    expect(legacy).not.toHaveProperty('ttlMs');
+  });
+
+  it('stdio service: an unknown revision is -32022 listing what the service without a policy (the bridge) lists', async () => {
+    const [filtered, open] = await Promise.all([
+      post2026('fixture', 'alice', 'tools/list', { version: '2099-01-01' }),
+      post2026('open', 'alice', 'tools/list', { version: '2099-01-01' }),
+    ]);
+    expect([filtered.status, open.status]).toEqual([400, 400]);
+    expect(open.body.error).toMatchObject({ code: -32022 });
+    expect(filtered.body.error).toEqual(open.body.error);
+  });
+});

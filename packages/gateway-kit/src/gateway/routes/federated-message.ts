@@ -3,7 +3,7 @@
  * `federated-batch.ts` serves), read and parsed (a non-JSON body is refused), and the
  * JSON-RPC answer written back.
  */
-import { JSONRPC_ERROR_CODES } from '@mcp-gateway/internal/jsonrpc-error';
+import { modernErrorStatus } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import { lazyResponse } from '@mcp-gateway/internal/lazy-response';
 import { GatewayError, JsonRpcCode } from '../../errors.js';
 import type { MemberReply } from '../../federation/member.js';
@@ -42,11 +42,13 @@ export function rpc(
 }
 
 /**
- * The answer to a 2026-07-28 request: a method nobody implements (`-32601`, the endpoint's
- * or a member's) is HTTP 404 there (SEP-2575), as the bridge answers it.
+ * The answer to a 2026-07-28 request, its HTTP status set by its error code whether the error is the
+ * endpoint's or a member's ({@link modernErrorStatus}): `-32601` is 404 (SEP-2575), `-32020`,
+ * `-32021` and `-32022` are 400 (a member's `-32021` too: the client lacks what it asked for),
+ * anything else 200.
  */
 export const modernRpc = (id: string | number | null, reply: MemberReply): Response =>
-  rpc(id, reply, {}, 'error' in reply && reply.error.code === JSONRPC_ERROR_CODES.MethodNotFound ? 404 : 200);
+  rpc(id, reply, {}, 'error' in reply ? modernErrorStatus(reply.error.code) : 200);
 
 /** A message's params when they are an object, else none. */
 export const paramsOf = (m: RpcMessage): Record<string, unknown> =>
