@@ -44,9 +44,8 @@ export function encodeHeaderValue(value: string): string {
  * whose payload is not canonical Base64 (padding included) of UTF-8 text.
  */
 export function decodeHeaderValue(raw: string): string | undefined {
-  if (!FIELD_VALUE.test(raw)) return undefined;
-  const value = raw.replace(/^[\t ]+|[\t ]+$/g, '');
-  if (!isSentinel(value)) return value;
+  const value = plainHeaderValue(raw);
+  if (value === undefined || !isSentinel(value)) return value;
   const data = value.slice(PREFIX.length, value.length - SUFFIX.length);
   if (!BASE64.test(data)) return undefined;
   const binary = atob(data);
@@ -57,4 +56,16 @@ export function decodeHeaderValue(raw: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A received value of a mirrored header that does not permit the sentinel encoding
+ * (`MCP-Protocol-Version`, `Mcp-Method`: only `Mcp-Name` and `Mcp-Param-{Name}` do): spaces and
+ * tabs at either end dropped (HTTP does so), nothing decoded, so `=?base64?…?=` is the literal
+ * text and matches no method or version. `undefined` when the value has a character outside
+ * visible ASCII, space and tab.
+ */
+export function plainHeaderValue(raw: string): string | undefined {
+  if (!FIELD_VALUE.test(raw)) return undefined;
+  return raw.replace(/^[\t ]+|[\t ]+$/g, '');
 }

@@ -205,12 +205,13 @@ export interface ParamHeaderMismatch {
 }
 
 /**
- * The server side's check ("Server Behavior"): the first declared argument
- * with a value (a string, number or boolean) whose header is missing, or
- * does not mirror it once decoded ({@link headerMirrors}); `undefined` when
- * every one matches. An argument that is absent or `null` expects no header
- * (one sent anyway is not looked at). Each side refuses a mismatch with its
- * own error (`400`, `-32020`).
+ * The server side's check ("Server Behavior for Custom Headers"): the first declared argument
+ * whose header does not mirror it; `undefined` when every one matches. An argument with a value
+ * (a string, number or boolean) needs its header, equal once decoded ({@link headerMirrors}). An
+ * argument that is absent or `null` needs none (its client MUST omit it), but a header sent for
+ * it mirrors nothing in the body, so it is a mismatch too: a server MUST validate every
+ * recognized header against the body, and an intermediary may have routed on it. Each side
+ * refuses a mismatch with its own error (`400`, `-32020`).
  *
  * @param header a request header by lower-case name (`null` when absent)
  */
@@ -221,12 +222,20 @@ export function paramHeaderMismatch(
 ): ParamHeaderMismatch | undefined {
   for (const d of declared) {
     const value = argumentAt(args, d.path);
-    if (paramValueText(value) === undefined) continue;
     const raw = header(d.key);
     const at = `arguments.${d.path.join('.')}`;
-    if (raw === null) return { header: d.header, problem: `is required (${at} is set)` };
-    if (!headerMirrors(raw, value as string | number | boolean))
+    if (paramValueText(value) === undefined) {
+      if (raw !== null) return { header: d.header, problem: `is sent but ${at} ${unmirrored(value)}` };
+    } else if (raw === null) return { header: d.header, problem: `is required (${at} is set)` };
+    else if (!headerMirrors(raw, value as string | number | boolean))
       return { header: d.header, problem: `does not match ${at}` };
   }
   return undefined;
+}
+
+/** Why an argument has no header value: absent, `null`, or of a type no header carries. */
+function unmirrored(value: unknown): string {
+  if (value === undefined) return 'is absent';
+  if (value === null) return 'is null';
+  return 'is not a string, number or boolean';
 }

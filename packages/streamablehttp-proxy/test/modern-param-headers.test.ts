@@ -80,6 +80,31 @@ describe('Mcp-Param-* headers (SEP-2243)', () => {
       { region: '=?base64?*?=' },
       { 'mcp-param-region': '=?base64?*?=' },
     ],
+    [
+      'a header for an absent argument',
+      { region: 'eu' },
+      { 'mcp-param-region': 'eu', 'mcp-param-shard': '7' },
+    ],
+    [
+      'a header for a null argument',
+      { region: 'eu', dry: null },
+      { 'mcp-param-region': 'eu', 'mcp-param-dry': 'false' },
+    ],
+    [
+      'a header for an absent nested argument',
+      { region: 'eu', target: {} },
+      { 'mcp-param-region': 'eu', 'mcp-param-zone': 'z1' },
+    ],
+    [
+      'a malformed sentinel for an absent argument',
+      { region: 'eu' },
+      { 'mcp-param-region': 'eu', 'mcp-param-shard': '=?base64?*?=' },
+    ],
+    [
+      'an empty header for an absent argument',
+      { region: 'eu' },
+      { 'mcp-param-region': 'eu', 'mcp-param-dry': '' },
+    ],
   ])('%s: 400 -32020', async (_what, args, headers) => {
     const b = await startBridge();
     const r = await route(b.mcpUrl, args, headers);

@@ -143,6 +143,22 @@ describe('2026-07-28 wire', () => {
     expect(r.body.result?.content?.[0]?.text).toBe('x');
   });
 
+  it.each([
+    ['Mcp-Method', { 'mcp-method': `=?base64?${Buffer.from('tools/call').toString('base64')}?=` }],
+    [
+      'MCP-Protocol-Version',
+      { 'mcp-protocol-version': `=?base64?${Buffer.from(V2026).toString('base64')}?=` },
+    ],
+  ])(
+    'sep-2243: only Mcp-Name and Mcp-Param-* permit the =?base64?…?= encoding: a %s sent so is compared as sent, 400 -32020',
+    async (name, headers) => {
+      const b = await startBridge();
+      const r = await call2026(b.mcpUrl, 'tools/call', { name: 'echo', arguments: { text: 'x' } }, headers);
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ code: -32020, message: expect.stringContaining(name) });
+    },
+  );
+
   it('sep-2243: a CORS preflight allows the Mcp-Method and Mcp-Name headers browsers must send', async () => {
     const b = await startBridge({ allowedOrigins: ['https://app.example'] });
     const res = await fetch(b.mcpUrl, { method: 'OPTIONS', headers: { origin: 'https://app.example' } });

@@ -1,6 +1,6 @@
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import type { JsonRpcId } from '../jsonrpc.js';
-import { decodeHeaderValue } from '@mcp-gateway/internal/mcp-header-value';
+import { decodeHeaderValue, plainHeaderValue } from '@mcp-gateway/internal/mcp-header-value';
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import {
   MODERN_PROTOCOL_VERSIONS,
@@ -45,8 +45,9 @@ export type HeaderReader = (name: string) => string | null;
  * `MCP-Protocol-Version` missing or unlike the `_meta` version → `-32020`; a
  * revision the bridge does not serve → `-32022` with `data.supported`
  * (`supported`, default the modern revisions); `Mcp-Method` or `Mcp-Name`
- * missing or unlike the body → `-32020`; a `_meta` log level that is none of
- * the MCP levels → `-32602`. Every refusal is HTTP 400 and echoes the request id.
+ * missing or unlike the body → `-32020` (only `Mcp-Name` is decoded when
+ * `=?base64?…?=`); a `_meta` log level that is none of the MCP levels →
+ * `-32602`. Every refusal is HTTP 400 and echoes the request id.
  */
 export function checkEnvelope(
   id: JsonRpcId,
@@ -69,16 +70,16 @@ export function checkEnvelope(
     );
   }
   // The header must mirror the body before the version itself is judged (a mismatch is -32020, not -32022).
-  mirror(id, header('mcp-protocol-version'), version, 'MCP-Protocol-Version');
+  mirror(id, header('mcp-protocol-version'), version, 'MCP-Protocol-Version', plainHeaderValue);
   if (!isModernProtocolVersion(version)) {
     throw unsupportedProtocolVersion(version, supported, id);
   }
-  mirror(id, header('mcp-method'), method, 'Mcp-Method');
+  mirror(id, header('mcp-method'), method, 'Mcp-Method', plainHeaderValue);
   const nameKey = NAMED[method];
   if (nameKey) {
     const name = params[nameKey];
     if (typeof name !== 'string') throw invalidParams(id, `${nameKey} must be a string`);
-    mirror(id, header('mcp-name'), name, 'Mcp-Name');
+    mirror(id, header('mcp-name'), name, 'Mcp-Name', decodeHeaderValue);
   }
   const level = m[META.logLevel];
   if (level !== undefined && (typeof level !== 'string' || !LOG_LEVELS.includes(level))) {
@@ -100,9 +101,20 @@ function invalidParams(id: JsonRpcId, what: string): BridgeHttpError {
   return new BridgeHttpError(400, JsonRpcCode.InvalidParams, `Invalid params: ${what}`, {}, id);
 }
 
-/** `-32020` unless header `name` (read with {@link decodeHeaderValue}) equals `expected`. */
-function mirror(id: JsonRpcId, raw: string | null, expected: string, name: string): void {
-  if (raw !== null && decodeHeaderValue(raw) === expected) return;
+/**
+ * `-32020` unless header `name`, read with `read`, equals `expected`: {@link decodeHeaderValue}
+ * for `Mcp-Name`, the one standard header that permits the Base64 sentinel; `plainHeaderValue`
+ * (trimmed, never decoded) for `MCP-Protocol-Version` and `Mcp-Method`, so a sentinel-encoded one
+ * is compared as sent and mismatches.
+ */
+function mirror(
+  id: JsonRpcId,
+  raw: string | null,
+  expected: string,
+  name: string,
+  read: (raw: string) => string | undefined,
+): void {
+  if (raw !== null && read(raw) === expected) return;
   throw headerMismatch(id, name, raw === null ? 'is required' : 'does not match the request body');
 }
 

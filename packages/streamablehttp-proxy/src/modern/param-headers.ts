@@ -4,7 +4,8 @@
  * mirrors that argument into an `Mcp-Param-Name` header on `tools/call`. A
  * server that processes the body MUST check each such header against the
  * argument (decoded if `=?base64?…?=`), a header missing while the argument
- * has a value included, and refuse a mismatch with 400 `-32020`.
+ * has a value and one sent for an absent or `null` argument included, and
+ * refuse a mismatch with 400 `-32020`.
  *
  * What counts as a declaration and how values are written is the shared
  * vocabulary (`@mcp-gateway/internal/mcp-param-headers`, the same the client
@@ -48,8 +49,9 @@ export function toolParamHeaders(tools: readonly unknown[]): ToolParamHeaders {
 
 /**
  * Throws 400 `-32020` (HeaderMismatch) answering request `id` unless every
- * declared argument with a value has its header, mirroring it
- * ({@link paramHeaderMismatch}: numbers compared numerically, `42.0` is `42`).
+ * declared argument with a value has its header, mirroring it, and no other
+ * declared argument has one ({@link paramHeaderMismatch}: numbers compared
+ * numerically, `42.0` is `42`).
  */
 export function checkParamHeaders(
   id: JsonRpcId,
