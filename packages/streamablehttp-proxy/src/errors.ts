@@ -68,7 +68,9 @@ const RESOURCE_NOT_FOUND_2025 = -32002;
 /**
  * A 2025 child's JSON-RPC error to `method` as a 2026-07-28 client gets it. The spec names one
  * replacement for a legacy code: resource not found, `-32002` on `resources/read`, is `-32602`
- * (basic/index "Error Codes", server/resources "Error Handling"); message and data stay. Every other
+ * (basic/index "Error Codes", server/resources "Error Handling"); message and data stay. The other
+ * code 2026 forbids, `-32042` (URL elicitation required), is no error there but an input request
+ * and never reaches this (`modern/url-elicitation.ts`). Every other
  * code passes unchanged: receivers MUST NOT assume a meaning for the other legacy codes
  * (`-32000`…`-32019`), so no replacement could be told apart from a guess, and a `-32002` from
  * another method is the server's own code, not resource not found.

@@ -8,6 +8,14 @@ import { digestOf, type InputStep, type RequestStateCodec } from './request-stat
 import type { Ticker, Ticking } from './ticker.js';
 import { resultText } from '@mcp-gateway/internal/result-text';
 import { childParams, completeAnswer, INPUT_KEY_META, WIRE_ONLY, withoutInputKey } from './wire.js';
+import {
+  URL_ELICITATION_CAPABILITY,
+  URL_ELICITATION_REQUIRED,
+  checkUrlAnswers,
+  pagesOf,
+  urlElicitationError,
+  urlInputRequests,
+} from './url-elicitation.js';
 
 /** Methods that may answer `input_required` (SEP-2322). */
 const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -129,6 +137,8 @@ export class ModernCall implements ChildLease, Ticking {
   private given: Record<string, unknown> | undefined;
   /** The progress token the child was given instead of the client's (a shared call's). */
   private childToken: string | undefined;
+  /** The keys of the pages the retried call asked to open (its child's `-32042`), none taken by the child's inputs. */
+  private urlKeys: readonly string[] = [];
 
   constructor(
     private readonly req: ModernRequest,
@@ -168,6 +178,8 @@ export class ModernCall implements ChildLease, Ticking {
         const r = s.r === undefined ? this.answerFor(s) : undefined;
         return r === undefined ? s : { ...s, r };
       });
+      this.urlKeys = state.x ?? [];
+      checkUrlAnswers(this.urlKeys, this.given, req.id);
     }
     this.child.attach(this);
     const params = childParams(req.params);
@@ -234,6 +246,7 @@ export class ModernCall implements ChildLease, Ticking {
       return;
     }
     if ('error' in r) {
+      if (r.error.code === URL_ELICITATION_REQUIRED) return this.urlElicitation(r.error);
       // A method the server does not implement is 404 on the 2026 wire (SEP-2575).
       const status = r.error.code === JsonRpcCode.MethodNotFound ? 404 : 200;
       const error = modernChildError(this.req.method, r.error);
@@ -254,6 +267,34 @@ export class ModernCall implements ChildLease, Ticking {
       }
     }
     this.sink.done(200, this.complete(r.result, cacheable));
+  }
+
+  /**
+   * The child's `-32042` (2025-11-25 URL elicitation required), which 2026-07-28 has no more: the
+   * client is asked to have the user open each page (URL-mode `elicitation/create` input requests,
+   * `input_required`), with a `requestState` whose retry replays the call as any other MRTR
+   * retry does. A client that did not declare `elicitation.url` gets `-32021` (HTTP 400); a
+   * method without input requests, or no page to open, gets an error ({@link urlElicitationError}).
+   */
+  private urlElicitation(error: Record<string, unknown>): void {
+    const pages = pagesOf(error.data);
+    if (pages.length === 0 || !MRTR_METHODS.has(this.req.method)) {
+      const refusal = urlElicitationError(this.req.method, error, pages);
+      return this.sink.done(200, { jsonrpc: '2.0', id: this.req.id, error: refusal });
+    }
+    if (this.lacking('elicitation', { mode: 'url' })) {
+      return this.sink.done(400, {
+        jsonrpc: '2.0',
+        id: this.req.id,
+        error: {
+          code: JsonRpcCode.MissingRequiredClientCapability,
+          message: `Missing required client capability: elicitation (url mode), to have you open ${pages.map((p) => p.url).join(', ')}`,
+          data: { requiredCapabilities: URL_ELICITATION_CAPABILITY },
+        },
+      });
+    }
+    const inputRequests = urlInputRequests(pages, (k) => this.steps.some((s) => s?.k === k));
+    this.sink.done(200, this.inputRequired(inputRequests, Object.keys(inputRequests)));
   }
 
   /** The complete answer to the request: `result` with `resultType`, the server's info and any caching hints. */
@@ -418,7 +459,7 @@ export class ModernCall implements ChildLease, Ticking {
   private keyFor(params: Record<string, unknown>, n: number): string {
     const meta = params._meta as Record<string, unknown> | undefined;
     const named = typeof meta === 'object' && meta !== null ? meta[INPUT_KEY_META] : undefined;
-    const taken = (k: string) => this.steps.some((s) => s?.k === k);
+    const taken = (k: string) => this.steps.some((s) => s?.k === k) || this.urlKeys.includes(k);
     if (typeof named === 'string' && INPUT_KEY.test(named) && !taken(named)) return named;
     return `input-${n}`;
   }
@@ -426,24 +467,34 @@ export class ModernCall implements ChildLease, Ticking {
   /** Answers `input_required` with every input the child is waiting for, and a state for the retry. */
   private askClient(): void {
     if (this.finished) return;
+    const answer = this.inputRequired(this.asking ?? {});
+    this.stop('input required');
+    this.sink.done(200, answer);
+  }
+
+  /**
+   * The `input_required` answer asking `inputRequests`, with a signed state holding the child's
+   * requests so far and the keys of any pages asked to open (`urlKeys`).
+   */
+  private inputRequired(inputRequests: Record<string, unknown>, urlKeys?: string[]): Record<string, unknown> {
     const requestState = this.ctx.codec.sign({
       u: this.child.user,
       exp: this.ctx.clock.now() + this.ctx.requestStateTtlMs,
       m: this.req.method,
       d: this.digest,
       s: this.steps.slice(0, this.asked),
+      ...(urlKeys === undefined ? {} : { x: urlKeys }),
     });
-    this.stop('input required');
-    this.sink.done(200, {
+    return {
       jsonrpc: '2.0',
       id: this.req.id,
       result: {
         resultType: 'input_required',
-        inputRequests: this.asking ?? {},
+        inputRequests,
         requestState,
         _meta: { [META.serverInfo]: this.serverInfo },
       },
-    });
+    };
   }
 
   /**

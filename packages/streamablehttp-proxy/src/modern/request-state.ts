@@ -25,6 +25,8 @@ export interface RequestStatePayload {
   d: string;
   /** The child's server→client requests so far, in order. */
   s: InputStep[];
+  /** The `inputRequests` keys of the pages the child's `-32042` asked to open (URL-mode elicitations), if any. */
+  x?: string[];
 }
 
 /**
@@ -75,6 +77,8 @@ export class RequestStateCodec {
     if (p.u !== expect.user) throw bad('was issued to another user');
     if (p.m !== expect.method || p.d !== expect.digest) throw bad('belongs to another request');
     if (!Array.isArray(p.s)) throw bad('is malformed');
+    if (p.x !== undefined && !(Array.isArray(p.x) && p.x.every((k) => typeof k === 'string')))
+      throw bad('is malformed');
     return p;
   }
 
