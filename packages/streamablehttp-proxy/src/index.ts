@@ -27,6 +27,7 @@ export {
 } from './protocol-version.js';
 /** The 2026-07-28 envelope and mirrored-header (SEP-2243) check, for an intermediary that forwards modern requests. */
 export { checkEnvelope, decodeHeaderValue, type HeaderReader } from './modern/envelope.js';
+export { RELAYS_TO_2025_META } from './modern/wire.js';
 /**
  * MRTR `requestState` signing (HMAC-SHA256, bound to a user, a request and an expiry) and the params
  * digest it binds to, for an intermediary that answers `input_required` itself.

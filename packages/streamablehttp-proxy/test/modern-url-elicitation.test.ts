@@ -3,6 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RELAYS_TO_2025_META } from '../src/index.js';
 import { closeAll, startBridge } from './helpers.js';
 import { call2026, envelope, type RpcBody } from './modern-helpers.js';
 
@@ -53,6 +54,30 @@ function retry(url: string, done: string, first: RpcBody, action: unknown) {
     requestState: first.result!.requestState,
   });
 }
+
+describe('a caller that relays to a 2025 client (mcp-streamablehttp-proxy/relaysTo2025)', () => {
+  it("gets the child's -32042 as it is, elicitationId included, whatever it declared; the child never sees the key", async () => {
+    const b = await startBridge();
+    const relayed = { [CAPS]: {}, [RELAYS_TO_2025_META]: true };
+    const answer = await call2026(b.mcpUrl, 'tools/call', {
+      name: 'url-elicit',
+      arguments: { url: PAGE, done: doneFile() },
+      _meta: envelope(relayed),
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.error).toMatchObject({
+      code: -32042,
+      data: { elicitations: [{ mode: 'url', url: PAGE, elicitationId: 'fixture-1' }] },
+    });
+    const meta = await call2026(b.mcpUrl, 'tools/call', {
+      name: 'meta',
+      arguments: {},
+      _meta: envelope(relayed),
+    });
+    const seen = JSON.parse((meta.body.result!.content as Array<{ text: string }>)[0]!.text) as object;
+    expect(Object.keys(seen)).not.toContain(RELAYS_TO_2025_META);
+  });
+});
 
 describe("a 2025 child's URL elicitation (-32042) for 2026-07-28 clients", () => {
   it('is an input_required result with a URL-mode elicitation/create; retried, the call is replayed: asked again until the page was opened, then complete', async () => {

@@ -7,7 +7,14 @@ import { META, logLevelAllows, type ModernRequest } from './envelope.js';
 import { digestOf, type InputStep, type RequestStateCodec } from './request-state.js';
 import type { Ticker, Ticking } from './ticker.js';
 import { resultText } from '@mcp-gateway/internal/result-text';
-import { childParams, completeAnswer, INPUT_KEY_META, WIRE_ONLY, withoutInputKey } from './wire.js';
+import {
+  childParams,
+  completeAnswer,
+  INPUT_KEY_META,
+  RELAYS_TO_2025_META,
+  WIRE_ONLY,
+  withoutInputKey,
+} from './wire.js';
 import {
   URL_ELICITATION_CAPABILITY,
   URL_ELICITATION_REQUIRED,
@@ -246,7 +253,8 @@ export class ModernCall implements ChildLease, Ticking {
       return;
     }
     if ('error' in r) {
-      if (r.error.code === URL_ELICITATION_REQUIRED) return this.urlElicitation(r.error);
+      if (r.error.code === URL_ELICITATION_REQUIRED && !this.relaysTo2025())
+        return this.urlElicitation(r.error);
       // A method the server does not implement is 404 on the 2026 wire (SEP-2575).
       const status = r.error.code === JsonRpcCode.MethodNotFound ? 404 : 200;
       const error = modernChildError(this.req.method, r.error);
@@ -267,6 +275,12 @@ export class ModernCall implements ChildLease, Ticking {
       }
     }
     this.sink.done(200, this.complete(r.result, cacheable));
+  }
+
+  /** Whether the caller hands the answer to a 2025 client ({@link RELAYS_TO_2025_META}). */
+  private relaysTo2025(): boolean {
+    const meta = this.req.params._meta as Record<string, unknown> | undefined;
+    return meta?.[RELAYS_TO_2025_META] === true;
   }
 
   /**

@@ -14,6 +14,14 @@ import { META } from './envelope.js';
  */
 export const INPUT_KEY_META = 'mcp-streamablehttp-proxy/inputKey';
 
+/**
+ * `_meta` key (value `true`) of a 2026 request whose caller relays the answer to a 2025 client,
+ * as the gateway's federated endpoints do for their 2025 sessions: a child's `-32042` (URL
+ * elicitation required, a 2025-11-25 error) is passed on unchanged instead of becoming an
+ * `input_required` answer, and its `elicitationId` with it. Never reaches the child.
+ */
+export const RELAYS_TO_2025_META = 'mcp-streamablehttp-proxy/relaysTo2025';
+
 /** Params keys that belong to the 2026 wire and never reach a 2025 child. */
 export const WIRE_ONLY = ['inputResponses', 'requestState'];
 
@@ -27,7 +35,7 @@ export function childParams(params: Record<string, unknown>): Record<string, unk
   if (typeof meta === 'object' && meta !== null) {
     let kept: Record<string, unknown> | undefined;
     for (const k in meta) {
-      if (Object.hasOwn(meta, k) && !k.startsWith('io.modelcontextprotocol/'))
+      if (Object.hasOwn(meta, k) && !k.startsWith('io.modelcontextprotocol/') && k !== RELAYS_TO_2025_META)
         (kept ??= {})[k] = (meta as Record<string, unknown>)[k];
     }
     if (kept) out._meta = kept;

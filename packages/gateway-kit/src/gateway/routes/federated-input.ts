@@ -6,6 +6,7 @@
  * JSON-RPC responses posted to the session.
  */
 import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
+import { RELAYS_TO_2025_META } from '@mcp-gateway/streamablehttp-proxy';
 import {
   inputRequired,
   MRTR_METHODS,
@@ -46,10 +47,11 @@ export function isResponse(m: object): m is { id: unknown; result?: unknown; err
  */
 export function legacyMeta(progress: unknown, capabilities: Record<string, unknown>) {
   const declared = Object.keys(capabilities).length > 0;
-  if (progress === undefined && !declared) return undefined;
   return {
     ...(progress === undefined ? {} : { progressToken: progress }),
     ...(declared ? { [MCP_META_KEYS.clientCapabilities]: capabilities } : {}),
+    // A stdio member's -32042 (URL elicitation required) is a 2025 answer: the bridge passes it on as it is.
+    [RELAYS_TO_2025_META]: true,
   };
 }
 
