@@ -178,6 +178,19 @@ describe('error codes for 2026 clients (basic/index, "Error Codes")', () => {
     }
   });
 
+  it('a child’s error with a code 2026-07-28 defines gets the HTTP status that revision gives it (-32021: 400)', async () => {
+    const b = await startBridge();
+    for (const [code, status] of [
+      [-32021, 400],
+      [-32022, 400],
+      [-32601, 404],
+      [-32603, 200],
+    ]) {
+      const r = await call2026(b.mcpUrl, 'tools/call', { name: 'rpc-error', arguments: { code } });
+      expect([r.status, r.body.error?.code], String(code)).toEqual([status, code]);
+    }
+  });
+
   it('transport refusals of 2026 requests: -32600 for 4xx, -32603 for 429/5xx; 2025 requests keep -32000', async () => {
     const b = await startBridge({ modern: { maxQueuedPerUser: 0, maxChildrenPerUser: 1 } });
     const wrongType = await fetch(b.mcpUrl, {

@@ -13,9 +13,10 @@
  * it. A client that did not declare URL-mode elicitation gets `-32021`.
  * 2025 sessions get the member's `-32042` as it is.
  */
+import { urlPagesOf } from '@mcp-gateway/internal/url-elicitation-pages';
 import { JsonRpcCode } from '../errors.js';
 import { MRTR_METHODS } from '../protocol-version.js';
-import { UrlElicitationStep, type UrlToOpen } from '../url-elicitation.js';
+import { UrlElicitationStep } from '../url-elicitation.js';
 import { FEDERATED_SERVER_INFO } from './eras.js';
 import type { MemberReply } from './member.js';
 
@@ -24,9 +25,6 @@ const STATE_PREFIX = 'mcp-gateway-federated-url:';
 
 /** The `inputRequests` key of the first page (`url_elicitation_2`, … for more). */
 const INPUT_KEY = 'url_elicitation';
-
-/** Pages one answer asks for at most (a member's list beyond it is cut). */
-const MAX_PAGES = 8;
 
 type Params = Record<string, unknown>;
 
@@ -81,7 +79,7 @@ export class FederatedUrlElicitation {
   answer(reply: MemberReply, turn: UrlElicitationTurn, declined: boolean): MemberReply {
     if (!('error' in reply) || reply.error.code !== JsonRpcCode.UrlElicitationRequired) return reply;
     const { message } = reply.error;
-    const pages = pagesOf(reply.error.data);
+    const pages = urlPagesOf(reply.error.data);
     if (pages.length === 0) {
       const why = `${message} (the service asked for a URL elicitation without a page to open)`;
       return { error: { code: JsonRpcCode.InternalError, message: why } };
@@ -93,28 +91,5 @@ export class FederatedUrlElicitation {
     }
     const purpose = `to have you open ${urls}`;
     return { result: this.step.ask(turn.sub, turn.method, turn.params, pages, purpose) };
-  }
-}
-
-/** The URL-mode elicitations of a `-32042`'s `data` (2025-11-25: `elicitations`, each with `url` and `message`). */
-function pagesOf(data: unknown): UrlToOpen[] {
-  const list = (data as { elicitations?: unknown } | undefined)?.elicitations;
-  if (!Array.isArray(list)) return [];
-  const pages: UrlToOpen[] = [];
-  for (const e of list.slice(0, MAX_PAGES)) {
-    if (typeof e !== 'object' || e === null) continue;
-    const { url, message } = e as { url?: unknown; message?: unknown };
-    if (typeof url !== 'string' || !webPage(url)) continue;
-    pages.push({ url, message: typeof message === 'string' ? message : 'Open this page to continue.' });
-  }
-  return pages;
-}
-
-/** True for an absolute `http:` or `https:` URL: a page to open in a browser. */
-function webPage(url: string): boolean {
-  try {
-    return /^https?:$/.test(new URL(url).protocol);
-  } catch {
-    return false;
   }
 }

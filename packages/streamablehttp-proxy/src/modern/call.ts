@@ -7,6 +7,8 @@ import { META, logLevelAllows, type ModernRequest } from './envelope.js';
 import { digestOf, type InputStep, type RequestStateCodec } from './request-state.js';
 import type { Ticker, Ticking } from './ticker.js';
 import { resultText } from '@mcp-gateway/internal/result-text';
+import { urlPagesOf } from '@mcp-gateway/internal/url-elicitation-pages';
+import { modernErrorStatus } from '@mcp-gateway/internal/jsonrpc-error-codes';
 import {
   childParams,
   completeAnswer,
@@ -19,7 +21,6 @@ import {
   URL_ELICITATION_CAPABILITY,
   URL_ELICITATION_REQUIRED,
   checkUrlAnswers,
-  pagesOf,
   urlElicitationError,
   urlInputRequests,
 } from './url-elicitation.js';
@@ -255,8 +256,8 @@ export class ModernCall implements ChildLease, Ticking {
     if ('error' in r) {
       if (r.error.code === URL_ELICITATION_REQUIRED && !this.relaysTo2025())
         return this.urlElicitation(r.error);
-      // A method the server does not implement is 404 on the 2026 wire (SEP-2575).
-      const status = r.error.code === JsonRpcCode.MethodNotFound ? 404 : 200;
+      // The status 2026-07-28 gives the code: 404 for a method the server does not implement (SEP-2575), 400 for -32021, ….
+      const status = typeof r.error.code === 'number' ? modernErrorStatus(r.error.code) : 200;
       const error = modernChildError(this.req.method, r.error);
       this.sink.done(status, { jsonrpc: '2.0', id: this.req.id, error });
       return;
@@ -291,7 +292,7 @@ export class ModernCall implements ChildLease, Ticking {
    * method without input requests, or no page to open, gets an error ({@link urlElicitationError}).
    */
   private urlElicitation(error: Record<string, unknown>): void {
-    const pages = pagesOf(error.data);
+    const pages = urlPagesOf(error.data);
     if (pages.length === 0 || !MRTR_METHODS.has(this.req.method)) {
       const refusal = urlElicitationError(this.req.method, error, pages);
       return this.sink.done(200, { jsonrpc: '2.0', id: this.req.id, error: refusal });

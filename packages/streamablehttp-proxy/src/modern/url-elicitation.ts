@@ -9,6 +9,7 @@
  */
 import { BridgeHttpError, JsonRpcCode } from '../errors.js';
 import type { JsonRpcId } from '../jsonrpc.js';
+import type { UrlPage } from '@mcp-gateway/internal/url-elicitation-pages';
 
 /** 2025-11-25's URL elicitation required, which 2026-07-28 implementations MUST NOT emit. */
 export const URL_ELICITATION_REQUIRED = -32042;
@@ -16,44 +17,11 @@ export const URL_ELICITATION_REQUIRED = -32042;
 /** The `requiredCapabilities` of a call whose child wants a page opened. */
 export const URL_ELICITATION_CAPABILITY = { elicitation: { url: {} } };
 
-/** Pages one answer asks for at most (a child's list beyond it is cut). */
-const MAX_PAGES = 8;
-
 /** The `inputRequests` key of the first page (`url_elicitation_2`, … for more). */
 const KEY = 'url_elicitation';
 
 /** What the user may answer to a URL-mode elicitation. */
 const ACTIONS: ReadonlySet<unknown> = new Set(['accept', 'decline', 'cancel']);
-
-/** One page the child asks the user to open. */
-export interface UrlPage {
-  url: string;
-  /** Why, shown to the user. */
-  message: string;
-}
-
-/**
- * The pages of a `-32042`'s `data`: each `elicitations` entry (URL mode) with an absolute
- * `http:`/`https:` `url`, at most {@link MAX_PAGES}; other entries are skipped.
- */
-export function pagesOf(data: unknown): UrlPage[] {
-  const list = (data as { elicitations?: unknown } | null | undefined)?.elicitations;
-  if (!Array.isArray(list)) return [];
-  const pages: UrlPage[] = [];
-  for (const e of list) {
-    if (pages.length === MAX_PAGES) break;
-    if (typeof e !== 'object' || e === null) continue;
-    const { mode, url, message } = e as { mode?: unknown; url?: unknown; message?: unknown };
-    if ((mode !== undefined && mode !== 'url') || typeof url !== 'string' || !webPage(url)) continue;
-    pages.push({ url, message: typeof message === 'string' ? message : 'Open this page to continue.' });
-  }
-  return pages;
-}
-
-/** True for an absolute `http:` or `https:` URL: a page to open in a browser. */
-function webPage(url: string): boolean {
-  return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
-}
 
 /**
  * The URL-mode `elicitation/create` input requests for `pages`, by key: `url_elicitation`,
