@@ -357,17 +357,6 @@ export class ModernCall implements ChildLease, Ticking {
     this.input(c.id, c.method, capability, (c.msg.params ?? {}) as Record<string, unknown>);
   }
 
-  /**
-   * The child's request `method` was refused while the call shared it (the lease's
-   * {@link ChildLease.inputRefused}): shareable calls declare no input capability, so if this call
-   * then fails, its client learns it lacked the one asked for (`-32021`), as when alone on a child.
-   */
-  inputRefused(method: string): void {
-    const capability = INPUT_CAPABILITY[method];
-    if (this.finished || !capability || !MRTR_METHODS.has(this.req.method)) return;
-    (this.refused ??= {})[capability] ??= {};
-  }
-
   /** The child asks the client something: answer from the retry's inputs, or ask with `input_required`. */
   private input(
     childReqId: JsonRpcId,

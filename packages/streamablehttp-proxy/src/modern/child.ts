@@ -21,15 +21,7 @@ export interface ChildLease {
   answered(r: ChildResponse, line?: string): void;
   /** A notification or server→client request of the child during the lease. */
   fromChild(msg: Classified): void;
-  /**
-   * A server→client request `method` of the child was refused while the lease shared the child
-   * ({@link PooledChild.toShared}): it may have been this lease's, which no other lease can tell.
-   */
-  inputRefused(method: string): void;
 }
-
-/** What the child routes its messages to while a lease runs. */
-type Routed = Pick<ChildLease, 'fromChild' | 'inputRefused'>;
 
 /** Told of the answer to one request sent to the child. */
 interface Answerer {
@@ -70,7 +62,7 @@ export class PooledChild {
    * answer to a request the bridge sent (notifications and server→client requests), as a lease
    * of its own would; with several (all shareable), see {@link toShared}.
    */
-  readonly leases: Routed[] = [];
+  readonly leases: Pick<ChildLease, 'fromChild'>[] = [];
   /** Progress tokens a shared call gave the child, to that call. */
   readonly progressRoutes = new Map<string, Pick<ChildLease, 'fromChild'>>();
   private nextId = 0;
@@ -110,11 +102,11 @@ export class PooledChild {
   }
 
   /** Routes the child's messages to `lease` until {@link detach}. */
-  attach(lease: Routed): void {
+  attach(lease: Pick<ChildLease, 'fromChild'>): void {
     this.leases.push(lease);
   }
 
-  detach(lease: Routed): void {
+  detach(lease: Pick<ChildLease, 'fromChild'>): void {
     const i = this.leases.indexOf(lease);
     if (i < 0) return;
     this.leases[i] = this.leases[this.leases.length - 1]!;
@@ -250,8 +242,7 @@ export class PooledChild {
   /**
    * A message of the child while several shareable requests run on it: progress goes to the call
    * whose token it names; log lines were asked for by none; a request for input is refused (no
-   * client of these calls can answer it) and every call is told, since any may have made it;
-   * other notifications (list changes) belong to no call.
+   * client of these calls can answer it); other notifications (list changes) belong to no call.
    */
   private toShared(c: Classified): void {
     if (c.kind === 'notification') {
@@ -269,6 +260,5 @@ export class PooledChild {
         message: `${c.method} is not available: no client of the requests running on this server can answer it`,
       },
     });
-    for (const lease of this.leases) lease.inputRefused(c.method);
   }
 }
