@@ -8,6 +8,7 @@
 // its own -32021 with HTTP 400) and `old` (a 2025-only
 // SDK 1.x server whose `wait` never answers, asked through a 2025 session of the endpoint's).
 import { listen, rawSession, request2026, type Listening } from '@mcp-gateway/testkit';
+import { RELAYS_TO_2025_META } from '@mcp-gateway/streamablehttp-proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
@@ -36,9 +37,17 @@ type RpcBody = { result?: Record<string, unknown>; error?: { code: number; messa
  * A raw 2026-07-28 member: tools `wait` (never answers), `fail` (its own -32000) and `needs` (its
  * own -32021 MissingRequiredClientCapability, HTTP 400 as the spec says).
  */
+/** The `_meta` of each `tools/call` the raw member was sent. */
+const rawCallMetas: Record<string, unknown>[] = [];
+
 function rawMember(): Promise<Listening> {
   return listen(async (request) => {
-    const msg = (await request.json()) as { id: number; method: string; params: { name?: string } };
+    const msg = (await request.json()) as {
+      id: number;
+      method: string;
+      params: { name?: string; _meta?: Record<string, unknown> };
+    };
+    if (msg.method === 'tools/call') rawCallMetas.push(msg.params._meta ?? {});
     const answer = (body: object) => Response.json({ jsonrpc: '2.0', id: msg.id, ...body });
     if (msg.method === 'tools/list') {
       const tools = ['wait', 'fail', 'needs'].map((name) => ({ name, inputSchema: { type: 'object' } }));
@@ -124,6 +133,14 @@ describe('federated endpoint: its own errors at 2026-07-28 use no legacy code (-
     expect((await call2025('down__anything')).body.error).toMatchObject({ code: -32000 });
     // A member's own error is passed on as it sent it, legacy code and all.
     expect((await call2026('raw__fail')).body.error).toEqual({ code: -32000, message: 'the member refuses' });
+  });
+
+  it("a 2025 session's call reaches an http member without the bridge's relaysTo2025 hint (stdio members only)", async () => {
+    rawCallMetas.length = 0;
+    expect((await call2025('raw__fail')).body.error).toMatchObject({ code: -32000 });
+    expect(rawCallMetas).toHaveLength(1);
+    expect(Object.keys(rawCallMetas[0]!)).not.toContain(RELAYS_TO_2025_META);
+    expect(rawCallMetas[0]!['io.modelcontextprotocol/protocolVersion']).toBe('2026-07-28');
   });
 
   it("a member's own -32021 (MissingRequiredClientCapability) is HTTP 400 at 2026-07-28, as the member sent it; 200 in a 2025 session", async () => {

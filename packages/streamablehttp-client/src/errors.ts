@@ -53,9 +53,9 @@ export class DiscoveryError extends AuthError {}
 
 /**
  * A URL the client would open in a browser (or hand to the host to open) that it refuses: a scheme
- * other than `https:`, or `http:` on a host the `allowInsecure` rule does not admit (by default any
- * host but a loopback one). Code `unsafe_authorization_url`; thrown before any registration or
- * browser opening.
+ * other than `https:`, `http:` on a host that is not a loopback one (whatever `allowInsecure`
+ * admits for OAuth requests), or a host name with characters no plain host has. Code
+ * `unsafe_authorization_url`; thrown before any registration or browser opening.
  */
 export class UnsafeUrlError extends DiscoveryError {
   /** The refused URL, as the server gave it. */

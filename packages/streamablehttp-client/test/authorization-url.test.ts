@@ -103,14 +103,21 @@ describe('authorization URL validation (MCP 2026-07-28 security best practices)'
     expect(s.registrations()).toBe(1);
   });
 
-  it('authorization url: a custom allowInsecure admits http: on its host, never another scheme', () => {
-    const anyHttp = () => true;
-    expect(checkBrowserUrl('http://as.internal/authorize', 'x', anyHttp).href).toBe(
-      'http://as.internal/authorize',
+  it('authorization url: http: only on a loopback host, never another scheme, and only plain host names', () => {
+    expect(checkBrowserUrl('http://127.0.0.1:8080/authorize', 'x').href).toBe(
+      'http://127.0.0.1:8080/authorize',
     );
-    expect(() => checkBrowserUrl('http://as.internal/authorize', 'x')).toThrow(UnsafeUrlError);
+    expect(checkBrowserUrl('http://[::1]/authorize', 'x').href).toBe('http://[::1]/authorize');
+    expect(checkBrowserUrl('https://login.example.com/authorize?a=1&b="x"', 'x').hostname).toBe(
+      'login.example.com',
+    );
+    expect(() => checkBrowserUrl('http://as.internal/authorize', 'x')).toThrow(/loopback host/);
     for (const bad of ['file:///etc/passwd', 'javascript:alert(1)', 'ftp://localhost/x']) {
-      expect(() => checkBrowserUrl(bad, 'x', anyHttp)).toThrow(/scheme is not allowed/);
+      expect(() => checkBrowserUrl(bad, 'x')).toThrow(/scheme is not allowed/);
+    }
+    // Characters the URL parser keeps in a host (it escapes them in paths and queries).
+    for (const bad of ['https://a"b.example/x', 'https://a`b.example/', 'https://a{b}.example/']) {
+      expect(() => checkBrowserUrl(bad, 'x'), bad).toThrow(/not a plain host name/);
     }
     expect(() => checkBrowserUrl('not a url', 'x')).toThrow(/: it is not a URL$/);
   });

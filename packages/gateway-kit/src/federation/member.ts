@@ -12,6 +12,7 @@ import { MCP_META_KEYS } from '@mcp-gateway/internal/mcp-meta-keys';
 import { resultText } from '@mcp-gateway/internal/result-text';
 import { sseDataOf } from '@mcp-gateway/internal/sse-reader';
 import { Ticker, type Ticking } from '@mcp-gateway/internal/ticker';
+import { RELAYS_TO_2025_META } from '@mcp-gateway/streamablehttp-proxy';
 import { JsonRpcCode } from '../errors.js';
 import type { RequestInfo } from '../http/node.js';
 import type { Identity } from '../identity.js';
@@ -96,7 +97,8 @@ export function memberRequest(
   opts: MemberRequestOptions,
 ): Promise<MemberReply> {
   // `params` may hold the caller's `_meta`: the member's own replaces it.
-  const message = { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: memberMeta(opts.meta) } };
+  const meta = memberMeta(entry.config.type === 'stdio' ? opts.meta : withoutBridgeHint(opts.meta));
+  const message = { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } };
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
@@ -108,6 +110,13 @@ export function memberRequest(
     headers['mcp-name'] = encodeHeaderValue(params[nameKey]);
   if (opts.headers) Object.assign(headers, opts.headers);
   return new Promise((resolve) => new MemberCall(entry, backend, message, opts, resolve).start(headers));
+}
+
+/** `meta` without the bridge's {@link RELAYS_TO_2025_META}, which only a `stdio` member (the gateway's bridge) reads. */
+function withoutBridgeHint(meta: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!meta || !(RELAYS_TO_2025_META in meta)) return meta;
+  const { [RELAYS_TO_2025_META]: _hint, ...rest } = meta;
+  return rest;
 }
 
 /**

@@ -198,21 +198,18 @@ async function readMetadata(
 /**
  * Checks what a client needs from the metadata: authorization and token
  * endpoints, an `authorization_endpoint` that may be opened in a browser
- * (`https:`, or `http:` where `allowInsecure` admits it: by default a loopback
- * host; else an `UnsafeUrlError`, see `checkBrowserUrl`), and PKCE with S256
+ * (`https:`, or `http:` on a loopback host; else an `UnsafeUrlError`, see
+ * `checkBrowserUrl`), and PKCE with S256
  * (the MCP spec requires clients to refuse servers that do not advertise it).
  */
-export function assertUsableAuthorizationServer(
-  as: AuthorizationServerMetadata,
-  allowInsecure?: (url: string) => boolean,
-): void {
+export function assertUsableAuthorizationServer(as: AuthorizationServerMetadata): void {
   if (!as.authorization_endpoint || !as.token_endpoint) {
     throw new DiscoveryError(
       'invalid_authorization_server_metadata',
       `authorization server ${as.issuer} metadata lacks ${!as.authorization_endpoint ? 'authorization_endpoint' : 'token_endpoint'}`,
     );
   }
-  checkBrowserUrl(as.authorization_endpoint, `the authorization_endpoint of ${as.issuer}`, allowInsecure);
+  checkBrowserUrl(as.authorization_endpoint, `the authorization_endpoint of ${as.issuer}`);
   if (!as.code_challenge_methods_supported?.includes('S256')) {
     throw new DiscoveryError(
       'pkce_not_supported',

@@ -1,23 +1,22 @@
 /**
  * Which URLs the client opens in a browser or hands to the host to open (MCP 2026-07-28 security
- * best practices, "OAuth Authorization URL Validation"): an allowlist, `https:`, or `http:` where
- * the session's `allowInsecure` rule admits it (by default only on a loopback host, for local
- * development). `javascript:`, `data:`, `file:`, `vbscript:`, `ms-settings:` and every other
- * scheme are refused.
+ * best practices, "OAuth Authorization URL Validation"): an allowlist, `https:`, or `http:` on a
+ * loopback host only (local development), whatever rule the session's OAuth requests follow.
+ * `javascript:`, `data:`, `file:`, `vbscript:`, `ms-settings:` and every other scheme are
+ * refused, and so is a host name with characters a shell or an opener could read otherwise.
  */
+import { isLoopbackHost } from '../http/fetch.js';
 import { UnsafeUrlError } from '../errors.js';
-import { loopbackOnlyInsecure, serverText } from './oauth4.js';
+import { serverText } from './oauth4.js';
+
+/** A DNS name (letters, digits, `-`, `_`, dots), an IPv4 literal, or a bracketed IPv6 literal. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])$/;
 
 /**
  * The URL `url`, parsed, when it may be opened in a browser; else an {@link UnsafeUrlError} that
  * names `what` (e.g. `authorization_endpoint of https://as.example`), the URL and the reason.
- * `allowInsecure` is the session's rule for `http:` URLs (the one its OAuth requests use).
  */
-export function checkBrowserUrl(
-  url: string,
-  what: string,
-  allowInsecure: (url: string) => boolean = loopbackOnlyInsecure,
-): URL {
+export function checkBrowserUrl(url: string, what: string): URL {
   const refuse = (reason: string) =>
     new UnsafeUrlError(url, `refusing to open ${what} ${JSON.stringify(serverText(url))}: ${reason}`, reason);
   let parsed: URL;
@@ -26,14 +25,19 @@ export function checkBrowserUrl(
   } catch {
     throw refuse('it is not a URL');
   }
-  if (parsed.protocol === 'https:') return parsed;
-  if (parsed.protocol === 'http:') {
-    if (allowInsecure(parsed.href)) return parsed;
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw refuse(
+      `the ${serverText(parsed.protocol, 40)} scheme is not allowed; only https: (or http: on a loopback host)`,
+    );
+  }
+  // The WHATWG parser keeps some characters in a host (`"`, `` ` ``, `{`, `}`, …) that it escapes elsewhere.
+  if (!PLAIN_HOST.test(parsed.hostname)) {
+    throw refuse(`its host ${JSON.stringify(serverText(parsed.hostname, 100))} is not a plain host name`);
+  }
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
     throw refuse(
       `http: is accepted only on a loopback host (localhost, 127.0.0.0/8, [::1]), not ${serverText(parsed.host, 100)}; authorization servers must use https:`,
     );
   }
-  throw refuse(
-    `the ${serverText(parsed.protocol, 40)} scheme is not allowed; only https: (or http: on a loopback host)`,
-  );
+  return parsed;
 }

@@ -9,8 +9,6 @@ export interface SignInAnnouncement {
   onAuthorizationUrl?: ((url: string) => void | Promise<void>) | undefined;
   /** Open the system browser. Default true. */
   openBrowser?: boolean | undefined;
-  /** Which `http:` URLs may be shown and opened. Default: loopback hosts only. */
-  allowInsecure?: ((url: string) => boolean) | undefined;
 }
 
 /**
@@ -19,7 +17,7 @@ export interface SignInAnnouncement {
  * (an `UnsafeUrlError`).
  */
 export async function announceSignIn(url: string, opts: SignInAnnouncement, log: Logger): Promise<void> {
-  const checked = checkBrowserUrl(url, 'the authorization URL', opts.allowInsecure);
+  const checked = checkBrowserUrl(url, 'the authorization URL');
   if (opts.onAuthorizationUrl) await opts.onAuthorizationUrl(url);
   else process.stderr.write(`To sign in, open: ${url}\n`);
   if (opts.openBrowser === false) return;

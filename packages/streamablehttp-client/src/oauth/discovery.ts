@@ -85,8 +85,6 @@ export async function discover(
     log?: Logger;
     /** Check what the authorization-code flow needs (default); false: only a token endpoint. */
     authorizationCode?: boolean;
-    /** Which `http:` authorization endpoints are accepted. Default: loopback hosts only. */
-    allowInsecure?: (url: string) => boolean;
   },
 ): Promise<Discovery> {
   let challenge = opts.challenge;
@@ -103,7 +101,7 @@ export async function discover(
     ? await discoverAuthorizationServer(prm.metadata.authorization_servers[0]!, opts)
     : await discoverLegacyAuthorizationServer(serverUrl, opts);
   if (opts.authorizationCode === false) assertTokenEndpoint(as.metadata);
-  else assertUsableAuthorizationServer(as.metadata, opts.allowInsecure);
+  else assertUsableAuthorizationServer(as.metadata);
   const scope = challenge?.scope ?? prm?.metadata.scopes_supported?.join(' ');
   const out: Discovery = {
     serverUrl: serverUrl.href,

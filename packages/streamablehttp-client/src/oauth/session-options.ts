@@ -69,7 +69,10 @@ export interface OAuthSessionOptions {
   interactive?: boolean;
   /** Refresh this long before expiry. Default 60 s. */
   refreshSkewMs?: number;
-  /** Which `http:` URLs OAuth may use. Default: loopback hosts only. */
+  /**
+   * Which `http:` URLs OAuth requests may use. Default: loopback hosts only. A URL opened in the
+   * browser is `https:`, or `http:` on a loopback host, whatever this admits.
+   */
   allowInsecure?: (url: string) => boolean;
   fetch?: FetchLike;
   clock?: Clock;

@@ -117,7 +117,6 @@ export class OAuthSession {
       challenge,
       log: this.log,
       authorizationCode: this.grant === 'authorization_code',
-      allowInsecure: this.http.allowInsecure,
     });
     this.discovery = d;
     this.asCache.set(d.issuer, d.authorizationServer);

@@ -101,7 +101,7 @@ export class SignIn {
           scope,
           dpop: proof?.handle,
           http: c.http,
-          announce: (url) => announceSignIn(url, { ...c.opts, allowInsecure: c.http.allowInsecure }, c.log),
+          announce: (url) => announceSignIn(url, c.opts, c.log),
           timeoutMs: c.opts.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
           clientAuth: () => c.clientAuth(client, as),
           onBasicRefused: (reason) => c.onBasicRefused(as, reason),
