@@ -60,7 +60,8 @@ export interface HttpProxyOptions {
  * OAuth dance against the upstream; with upstream sign-in a 401 first
  * refreshes the user's upstream tokens and retries once, a 403
  * `insufficient_scope` naming scopes the user's sign-in did not ask for yet
- * asks them to connect again for those (step-up, once per set of scopes),
+ * and the next one will asks them to connect again for those (step-up, once
+ * per set of scopes),
  * and a user who has not connected the upstream is asked to, with the page
  * to do it: `-32042` in
  * a 2025 session, an `input_required` URL elicitation on the 2026-07-28 wire
@@ -154,7 +155,8 @@ export class HttpServiceProxy {
    * body can be (a second 401 is a 502); when the refresh is refused the user
    * must connect again ({@link UpstreamSignInRequired} from `authorization`).
    * A 403 `insufficient_scope` may ask the user to connect again with more
-   * scopes (`UpstreamStepUpRequired`); otherwise it is a 502.
+   * scopes (`UpstreamStepUpRequired`: only when that sign-in will ask for all
+   * of them); otherwise it is a 502.
    */
   private async withUpstreamToken(
     out: Outgoing,

@@ -1,19 +1,31 @@
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
-import { scopeTokens } from './scopes.js';
+import { MAX_SCOPE_LENGTH, newestFitting, scopeTokens } from './scopes.js';
 
 /** Records are kept this long after their last write (as the users' tokens are). */
 const RECORD_TTL_MS = 90 * 24 * 3600_000;
-/** Most scopes kept per user and service (an upstream naming more is not followed further). */
+/** Most scopes kept per user and service in each list (an upstream naming more is not followed further). */
 const MAX_SCOPES = 64;
+
+/** What is kept for one user at one service (scopes oldest first). */
+export interface ScopeRecord {
+  /** The scopes the upstream's challenges named for the user, asked for at their next sign-in. */
+  challenged: string[];
+  /**
+   * Challenged scopes a sign-in asked for and the authorization server did not grant (it refused
+   * the sign-in, or left them out): not asked for again, and no step-up is asked for them.
+   */
+  refused: string[];
+}
 
 /**
  * The scopes an upstream's challenges named for one user (the `scope` of a 401, or of a 403
  * `insufficient_scope`): MCP authorization, "Scope Selection Strategy" (the challenge's scopes are
  * authoritative for the operation) and "Step-Up Authorization Flow" (SEP-2350). Kept in the store
  * per (service, user), so the user's next sign-in at the upstream, on any instance, asks for them
- * with what they were granted. Scopes are no secret: stored as they are, at most
- * {@link MAX_SCOPES}. Two instances recording at once may keep only one of them (the other is
- * challenged again, and recorded then).
+ * with what they were granted; and those the authorization server would not grant, so they are
+ * not asked for again. Scopes are no secret: stored as they are, each list at most
+ * {@link MAX_SCOPES} scopes of {@link MAX_SCOPE_LENGTH} characters, the newest kept. Two instances
+ * recording at once may keep only one of them (the other is challenged again, and recorded then).
  */
 export class ChallengedScopes {
   constructor(private readonly store: Store) {}
@@ -22,24 +34,55 @@ export class ChallengedScopes {
     return `gateway:upstream-challenged-scopes:${service} ${sub}`;
   }
 
-  /** The scopes recorded for `sub` at `service` (space-separated), or `undefined`. */
-  async get(service: string, sub: string): Promise<string | undefined> {
-    const kept = await this.store.get<string[]>(ChallengedScopes.keyOf(service, sub));
-    return Array.isArray(kept) && kept.length > 0 ? scopeTokens(...kept).join(' ') : undefined;
+  /** What is recorded for `sub` at `service` (`undefined`: nothing). */
+  async get(service: string, sub: string): Promise<ScopeRecord | undefined> {
+    const kept = await this.store.get<unknown>(ChallengedScopes.keyOf(service, sub));
+    // A plain list: a record of the first version, challenged scopes only.
+    const record = Array.isArray(kept) ? { challenged: kept, refused: [] } : (kept as Partial<ScopeRecord>);
+    if (!record || typeof record !== 'object') return undefined;
+    const challenged = scopeTokens(...listOf(record.challenged));
+    const refused = scopeTokens(...listOf(record.refused));
+    return challenged.length + refused.length > 0 ? { challenged, refused } : undefined;
   }
 
-  /** Adds the scopes of `scope` (a challenge's `scope`) to those recorded for `sub` at `service`. */
+  /**
+   * Adds the scopes of `scope` (a challenge's `scope`) to those recorded for `sub` at `service`, as
+   * the newest (refused ones are not); the oldest go when the list is full.
+   */
   async add(service: string, sub: string, scope: string): Promise<void> {
-    const key = ChallengedScopes.keyOf(service, sub);
-    const kept = await this.store.get<string[]>(key);
-    const before = Array.isArray(kept) ? kept : [];
-    const next = scopeTokens(...before, scope).slice(0, MAX_SCOPES);
-    if (next.length === before.length) return;
-    await this.store.set(key, next, RECORD_TTL_MS);
+    const before = (await this.get(service, sub)) ?? { challenged: [], refused: [] };
+    const named = scopeTokens(scope).filter((t) => !before.refused.includes(t));
+    const challenged = bounded([...before.challenged.filter((t) => !named.includes(t)), ...named]);
+    await this.put(service, sub, before, { ...before, challenged });
   }
 
-  /** Forgets what was recorded for `sub` at `service` (the user disconnected it). */
+  /**
+   * A sign-in that asked for `scopes` did not get them (the authorization server refused it, or
+   * granted less): those of them that were challenged are no longer asked for, and kept as refused.
+   */
+  async refuse(service: string, sub: string, scopes: readonly string[]): Promise<void> {
+    const before = await this.get(service, sub);
+    if (!before) return;
+    const gone = before.challenged.filter((t) => scopes.includes(t));
+    if (gone.length === 0) return;
+    await this.put(service, sub, before, {
+      challenged: before.challenged.filter((t) => !gone.includes(t)),
+      refused: bounded([...before.refused.filter((t) => !gone.includes(t)), ...gone]),
+    });
+  }
+
+  /** Forgets what was recorded for `sub` at `service` (the user disconnected it, or reset it). */
   async forget(service: string, sub: string): Promise<void> {
     await this.store.delete(ChallengedScopes.keyOf(service, sub));
   }
+
+  private async put(service: string, sub: string, before: ScopeRecord, next: ScopeRecord): Promise<void> {
+    if (JSON.stringify(next) === JSON.stringify(before)) return;
+    await this.store.set(ChallengedScopes.keyOf(service, sub), next, RECORD_TTL_MS);
+  }
 }
+
+const listOf = (v: unknown): string[] => (Array.isArray(v) ? v.filter((t) => typeof t === 'string') : []);
+
+/** At most {@link MAX_SCOPES} of `tokens` within {@link MAX_SCOPE_LENGTH}, the newest kept. */
+const bounded = (tokens: string[]) => newestFitting(tokens, MAX_SCOPE_LENGTH).slice(-MAX_SCOPES);

@@ -16,14 +16,16 @@ const STATE_PREFIX = 'mcp-gateway-sign-in:';
 type Params = Record<string, unknown>;
 
 /**
- * What the answer names: the service, the page where the user connects it, the error's text
- * (`UpstreamSignInRequired`) and, for a step-up, the scopes the upstream asked for.
+ * What the answer names: the service, the page where the user connects it and the error's text
+ * (`UpstreamSignInRequired`); `stepUp` when the user connected already and the upstream asks for
+ * more access. Never the upstream's scopes: their text is the upstream's, not the gateway's to
+ * show users.
  */
 export interface SignInNeeded {
   service: string;
   connectUrl: string;
   message: string;
-  scope?: string | undefined;
+  stepUp?: boolean | undefined;
 }
 
 /** One JSON-RPC request, as the body carried it. */
@@ -177,8 +179,8 @@ function resultResponse(id: string | number, result: Record<string, unknown>): R
 }
 
 const connectMessage = (err: SignInNeeded) =>
-  err.scope
-    ? `Connect your account at service "${err.service}" again and allow the access it asks for (${err.scope}).`
+  err.stepUp
+    ? `Connect your account at service "${err.service}" again: it needs more access than you allowed before.`
     : `Connect your account at service "${err.service}" to use it through this gateway.`;
 
 /**

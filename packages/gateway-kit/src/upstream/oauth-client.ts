@@ -6,7 +6,7 @@ import { DiscoveryCache, type Discovery } from './discovery-cache.js';
 import { discoverUpstream, type UpstreamDiscovery } from './discovery.js';
 import { configuredReach, refusedEndpoint, withinReach } from './endpoint-reach.js';
 import { UpstreamEndpointRefused, UpstreamIssuerMismatch, UpstreamOAuthError } from './errors.js';
-import { unionScopes } from './scopes.js';
+import { requestScope } from './scopes.js';
 import type { SecretBox } from './secret-box.js';
 import type { UpstreamTokens } from './token-vault.js';
 
@@ -26,8 +26,9 @@ export interface UpstreamClientOptions {
   /** Where the upstream sends the browser back (`…/account/upstream/callback/<service>`). */
   redirectUri: string;
   /**
-   * Scopes every sign-in asks for (default: the `scope` of the upstream's 401 challenge to an
-   * unauthenticated request, else its `scopes_supported`).
+   * Scopes every sign-in asks for, and all it asks for (default: the `scope` of the upstream's 401
+   * challenge to an unauthenticated request, else its `scopes_supported`, and a user's granted and
+   * challenged ones).
    */
   scope?: string | undefined;
   /** A client registered with the upstream by hand; without it the gateway registers itself (RFC 7591). */
@@ -90,7 +91,8 @@ interface Discovered {
   metadataUrl: string;
   /**
    * The scopes every sign-in asks for: the configured ones, else the upstream's initial challenge's,
-   * else the document's `scopes_supported` (MCP authorization, "Scope Selection Strategy").
+   * else the document's `scopes_supported` (MCP authorization, "Scope Selection Strategy"; the
+   * upstream's within the bounds of {@link requestScope}).
    */
   scope: string | undefined;
   /** Plain http is allowed (the configured upstream is http): for the authorization endpoint too. */
@@ -189,7 +191,8 @@ export class UpstreamOAuthClient {
     // Each endpoint it names must be within reach too (the guarded fetch checks every connection again).
     const refused = await refusedEndpoint(as, rule, this.resolver, resource.origin);
     if (refused) throw new UpstreamEndpointRefused(refused);
-    const scope = this.o.scope ?? (found.challengeScope || found.scopesSupported?.join(' '));
+    const scope =
+      this.o.scope ?? requestScope(undefined, found.challengeScope || found.scopesSupported?.join(' '));
     return {
       value: { as, resource: found.resource, metadataUrl: found.metadataUrl, scope, insecure, http },
       maxAgeMs: found.maxAgeMs,
@@ -270,12 +273,25 @@ export class UpstreamOAuthClient {
   }
 
   /**
+   * The `scope` a sign-in asks for: the configured `scope` when there is one (a ceiling: nothing
+   * else is added); else the service's default ({@link Discovered.scope}) and as much of `more` (a
+   * user's granted and challenged scopes, oldest first: step-up) as the bounds of
+   * {@link requestScope} let in, the newest preferred.
+   */
+  async scopeFor(more?: string): Promise<string | undefined> {
+    return this.scopeOf(await this.server(), more);
+  }
+
+  private scopeOf(found: Discovered, more: string | undefined): string | undefined {
+    return this.o.scope ?? requestScope(found.scope, more);
+  }
+
+  /**
    * The upstream `/authorize` URL for one sign-in (`state` and the PKCE `verifier` are the
    * caller's), the issuer of the authorization server it goes to (the caller keeps it with the
-   * verifier and hands it back to {@link exchange}) and the `scope` it asks for: the service's
-   * scopes ({@link Discovered.scope}) and `more` (a user's granted and challenged ones: step-up).
-   * The authorization endpoint is checked again here, before any browser is sent there
-   * ({@link UpstreamAuthorizationUrlRefused}).
+   * verifier and hands it back to {@link exchange}) and the `scope` it asks for
+   * ({@link scopeFor} of `more`). The authorization endpoint is checked again here, before any
+   * browser is sent there ({@link UpstreamAuthorizationUrlRefused}).
    */
   async authorizationUrl(
     state: string,
@@ -287,7 +303,7 @@ export class UpstreamOAuthClient {
     if (!as.authorization_endpoint)
       throw new UpstreamOAuthError(`${as.issuer} has no authorization endpoint`);
     const url = allowedAuthorizationEndpoint(as.issuer, as.authorization_endpoint, insecure);
-    const scope = unionScopes(found.scope, more);
+    const scope = this.scopeOf(found, more);
     const reg = await this.registration(found);
     url.search = new URLSearchParams({
       response_type: 'code',

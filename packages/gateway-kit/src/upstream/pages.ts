@@ -4,7 +4,7 @@ import { html, type SafeHtml } from '@mcp-gateway/oauth-dynamicclient';
 import { mayUse } from '../config/subjects.js';
 import type { Logger } from '../ops/logger.js';
 import { describeOAuthError, UpstreamIssuerMismatch } from './oauth-client.js';
-import type { UpstreamServiceSettings, UpstreamSignIn } from './sign-in.js';
+import { CONNECT_TTL_S, type UpstreamServiceSettings, type UpstreamSignIn } from './sign-in.js';
 
 /** What the account page knows of the signed-in user and how it renders and sets cookies. */
 export interface AccountContext {
@@ -67,24 +67,39 @@ export class UpstreamPages {
   /**
    * The "Services you connected" section of the account page: the services the user may use,
    * and any other they connected before (to disconnect); a service restricted to other users
-   * is not named.
+   * is not named. A service not connected whose upstream asked the user for more access before
+   * offers Reset too (Disconnect without tokens: it forgets those scopes).
    */
   async section(ctx: AccountContext): Promise<SafeHtml> {
     const listed = await Promise.all(
-      this.services().map(async (s) => ({ s, tokens: await this.signIn.vault.get(s.name, ctx.sub) })),
+      this.services().map(async (s) => ({
+        s,
+        tokens: await this.signIn.vault.get(s.name, ctx.sub),
+        scoped: (await this.signIn.challenged.get(s.name, ctx.sub)) !== undefined,
+      })),
     );
     const shown = listed.filter(({ s, tokens }) => tokens || mayUse(s.users, ctx.sub));
     if (!shown.length) return html``;
-    const rows = shown.map(({ s, tokens }) => {
+    const rows = shown.map(({ s, tokens, scoped }) => {
+      const form = (button: SafeHtml) =>
+        html`<form method="post" action="${ctx.base}/account/upstream/disconnect">
+          <input type="hidden" name="service" value="${s.name}" /><input
+            type="hidden"
+            name="csrf"
+            value="${ctx.csrf}"
+          />${button}
+        </form>`;
       const action = tokens
-        ? html`<form method="post" action="${ctx.base}/account/upstream/disconnect">
-            <input type="hidden" name="service" value="${s.name}" /><input
-              type="hidden"
-              name="csrf"
-              value="${ctx.csrf}"
-            /><button class="disconnect">Disconnect</button>
-          </form>`
-        : html`<a class="connect" href="${this.signIn.connectUrl(s.name)}">Connect</a>`;
+        ? form(html`<button class="disconnect">Disconnect</button>`)
+        : html`<a class="connect" href="${this.signIn.connectUrl(s.name)}">Connect</a> ${
+              scoped
+                ? form(
+                    html`<button class="reset" title="Forget the extra access this service asked you for">
+                      Reset
+                    </button>`,
+                  )
+                : html``
+            }`;
       return html`<li class="app upstream" data-service="${s.name}">
         <h2>${s.name}</h2>
         <p class="muted">
@@ -107,8 +122,9 @@ export class UpstreamPages {
   /**
    * `GET /account/upstream/connect?service=…`: off to the upstream's authorization server, asking
    * for the service's scopes plus what the user was granted there and challenged for since
-   * (step-up). An authorization endpoint the browser may not go to (`javascript:`, `file:`, …) is
-   * never redirected to: the "Cannot connect" page, as for any sign-in that is not available.
+   * (step-up; that scope is kept in the store for the callback, not in the cookie). An
+   * authorization endpoint the browser may not go to (`javascript:`, `file:`, …) is never
+   * redirected to: the "Cannot connect" page, as for any sign-in that is not available.
    */
   async connect(request: Request, ctx: AccountContext): Promise<Response> {
     const service = this.find(new URL(request.url).searchParams.get('service'), ctx.sub);
@@ -134,19 +150,19 @@ export class UpstreamPages {
         502,
       );
     }
+    await this.signIn.rememberAsked(state, location.scope);
     const value = await this.signIn.sealConnect({
       state,
       verifier,
       service: service.name,
       user: subjectTag(ctx.sub),
       issuer: location.issuer,
-      ...(location.scope ? { scope: location.scope } : {}),
     });
     return new Response(null, {
       status: 303,
       headers: {
         location: location.url.href,
-        'set-cookie': ctx.cookie(this.cookieName(ctx), value, 600),
+        'set-cookie': ctx.cookie(this.cookieName(ctx), value, CONNECT_TTL_S),
         'cache-control': 'no-store',
       },
     });
@@ -157,7 +173,9 @@ export class UpstreamPages {
    * signed-in user. `pathService` is the service the callback path names (`undefined`: the path
    * names none). Refused, with nothing redeemed, when the browser holds no matching connect step,
    * when the step was started for another service (mix-up) or by another user, or when the
-   * upstream names another authorization server than the one the step was started with.
+   * upstream names another authorization server than the one the step was started with. A
+   * sign-in the authorization server refused, or granted less than asked, makes the challenged
+   * scopes it did not get be asked for no more ({@link UpstreamSignIn.signInEnded}).
    */
   async callback(
     request: Request,
@@ -211,12 +229,16 @@ export class UpstreamPages {
     }
     const service = this.find(started, ctx.sub);
     if (!service) return failed('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
+    const asked = await this.signIn.takeAsked(state);
+    let granted: string | undefined;
     try {
       const tokens = await this.signIn
         .clientFor(service.name, service.settings)
-        .exchange(url, state, step.verifier, step.issuer, step.scope);
+        .exchange(url, state, step.verifier, step.issuer, asked);
       await this.signIn.vault.put(service.name, ctx.sub, tokens);
+      granted = tokens.scope;
     } catch (err) {
+      await this.signIn.signInEnded(service.name, ctx.sub, asked, { refusal: err });
       if (err instanceof UpstreamIssuerMismatch) {
         this.log.warn('upstream sign-in refused: the authorization server changed', {
           service: service.name,
@@ -246,6 +268,7 @@ export class UpstreamPages {
         400,
       );
     }
+    await this.signIn.signInEnded(service.name, ctx.sub, asked, { granted });
     this.log.info('upstream account connected', { service: service.name, user: ctx.sub });
     return new Response(null, {
       status: 303,
@@ -253,7 +276,10 @@ export class UpstreamPages {
     });
   }
 
-  /** `POST /account/upstream/disconnect` (CSRF checked by the caller): revoke upstream, forget here. */
+  /**
+   * `POST /account/upstream/disconnect` (CSRF checked by the caller): revoke upstream, forget here,
+   * with the scopes the upstream asked the user for (also the page's Reset, without tokens).
+   */
   async disconnect(form: URLSearchParams, ctx: AccountContext): Promise<Response> {
     const service = this.find(form.get('service'), ctx.sub, true);
     if (!service) return ctx.page('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { ResponseBodyError } from 'oauth4webapi';
+import { createHash, randomBytes } from 'node:crypto';
+import { AuthorizationResponseError, ResponseBodyError } from 'oauth4webapi';
 import { z } from 'zod';
 import type { BearerChallenge } from '@mcp-gateway/internal/bearer-challenge';
 import type { Store } from '@mcp-gateway/oauth-dynamicclient';
@@ -10,7 +10,7 @@ import { requestStateKeyFor } from '../services/request-state-key.js';
 import { ChallengedScopes } from './challenged-scopes.js';
 import { SignInElicitation } from './elicitation.js';
 import { UpstreamIssuerMismatch, UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
-import { coversScopes, unionScopes } from './scopes.js';
+import { scopeTokens, unionScopes } from './scopes.js';
 import type { SecretBox } from './secret-box.js';
 import { UpstreamTokenVault, type UpstreamTokens } from './token-vault.js';
 
@@ -31,20 +31,23 @@ export class UpstreamSignInRequired extends Error {
  * The upstream refused the user's token for want of scopes it named (403 `insufficient_scope`)
  * that no sign-in of theirs asked for yet: they connect again, and that sign-in asks for what they
  * were granted plus `scope` (MCP authorization, "Step-Up Authorization Flow", SEP-2350). Answered
- * as {@link UpstreamSignInRequired} is (same page).
+ * as {@link UpstreamSignInRequired} is (same page); the message does not name the scopes (the
+ * upstream's text, not the gateway's to show users).
  */
 export class UpstreamStepUpRequired extends UpstreamSignInRequired {
   override readonly name = 'UpstreamStepUpRequired';
+  /** Marks the answer as a step-up ("more access"), not a first sign-in. */
+  readonly stepUp = true;
   constructor(
     service: string,
     connectUrl: string,
-    /** The scopes the upstream's challenge named. */
+    /** The scopes the upstream's challenge named (for logs; never put in a message to users). */
     readonly scope: string,
   ) {
     super(
       service,
       connectUrl,
-      `service "${service}" needs more access at its upstream (scope "${scope}"): connect your account there again at ${connectUrl}`,
+      `service "${service}" needs more access at its upstream than you allowed when you connected: connect your account there again at ${connectUrl}`,
     );
   }
 }
@@ -75,8 +78,10 @@ export interface UpstreamCredentialSource {
   /**
    * The upstream refused the user's token with 403 `insufficient_scope` naming `scope`. Throws
    * {@link UpstreamStepUpRequired} (the scopes kept for the next sign-in) when the sign-in that got
-   * the user's tokens did not ask for all of them yet; resolves when it did, or when the challenge
-   * names none (no sign-in would help: the caller answers as for any refusal).
+   * the user's tokens did not ask for all of them yet and the next one will; resolves otherwise
+   * (it asked for them, the authorization server refused them, they are beyond the configured
+   * `scope` or the bounds, or the challenge names none: no sign-in would help, and the caller
+   * answers as for any refusal).
    */
   insufficientScope(sub: string, scope: string | undefined): Promise<void>;
 }
@@ -112,12 +117,13 @@ const connectRecordSchema = z.object({
   user: z.string(),
   /** The authorization server the browser was sent to: the only one the code is redeemed at. */
   issuer: z.string(),
-  /** The scope the sign-in asked for, kept with the tokens. */
-  scope: z.string().optional(),
 });
 
 /** What a sealed {@link ConnectRecord} is bound to. */
 const CONNECT_RECORD = 'upstream-connect';
+
+/** How long a sign-in in progress may take (the connect cookie's lifetime). */
+export const CONNECT_TTL_S = 600;
 
 /** Refresh this long before the access token's stated expiry. */
 const EXPIRY_MARGIN_MS = 30_000;
@@ -219,41 +225,105 @@ export class UpstreamSignIn {
       refused: async (sub, sent, challenge, trace) => {
         const client = this.clientFor(service, settings);
         client.challenged(challenge?.resource_metadata);
-        if (challenge?.scope) await this.challenged.add(service, sub, challenge.scope);
+        // A configured scope is all a sign-in asks for: the challenge's adds nothing.
+        if (challenge?.scope && settings.scope === undefined)
+          await this.challenged.add(service, sub, challenge.scope);
         return this.refused(service, client, sub, sent, trace);
       },
-      insufficientScope: (sub, scope) => this.insufficientScope(service, sub, scope),
+      insufficientScope: (sub, scope) => this.insufficientScope(service, settings, sub, scope),
     };
   }
 
   /**
-   * What `sub`'s next sign-in at `service` asks for besides the service's scopes: what their
-   * tokens were asked for and granted, and what the upstream challenged them for since (MCP
-   * authorization, "Scope Selection Strategy": re-authorizing keeps what was granted; step-up).
+   * What `sub`'s next sign-in at `service` asks for besides the service's scopes (without a
+   * configured `scope`; {@link UpstreamOAuthClient.scopeFor} bounds it): what their tokens were
+   * granted, and what the upstream challenged them for since (MCP authorization, "Scope Selection
+   * Strategy": re-authorizing keeps what was granted; step-up), not what it refused.
    */
   async scopesFor(service: string, sub: string): Promise<string | undefined> {
     const tokens = await this.vault.get(service, sub);
-    return unionScopes(tokens?.requested, tokens?.scope, await this.challenged.get(service, sub));
+    const record = await this.challenged.get(service, sub);
+    // A token response without `scope` granted what was asked (RFC 6749 §5.1).
+    return unionScopes(tokens?.scope ?? tokens?.requested, ...(record?.challenged ?? []));
   }
 
   /**
    * A 403 `insufficient_scope` for `sub` naming `scope`: one step-up per set of scopes. The user is
-   * asked to connect again ({@link UpstreamStepUpRequired}) unless the sign-in that got their
-   * tokens asked for (or was granted) all of them already: then another would not help, and the
+   * asked to connect again ({@link UpstreamStepUpRequired}) only when the sign-in that got their
+   * tokens did not ask for (nor was granted) all of them, none was refused before, and the next
+   * sign-in will ask for every one (each a well-formed scope within the bounds and, when the
+   * service configures `scope`, within it). Otherwise another sign-in would not help, and the
    * caller answers 502 as before.
    */
-  private async insufficientScope(service: string, sub: string, scope: string | undefined): Promise<void> {
-    const named = unionScopes(scope);
-    if (!named) return;
+  private async insufficientScope(
+    service: string,
+    settings: UpstreamServiceSettings,
+    sub: string,
+    scope: string | undefined,
+  ): Promise<void> {
+    const named = (scope ?? '').split(/\s+/).filter(Boolean);
+    if (named.length === 0) return;
     const tokens = await this.vault.get(service, sub);
-    if (tokens && coversScopes(unionScopes(tokens.requested, tokens.scope), named)) return;
-    await this.challenged.add(service, sub, named);
-    this.deps.log.info('upstream asks for more scope; the user is asked to connect again', {
-      service,
-      user: sub,
-      scope: named,
-    });
-    throw new UpstreamStepUpRequired(service, this.connectUrl(service), named);
+    const record = await this.challenged.get(service, sub);
+    const held = new Set(scopeTokens(tokens?.requested, tokens?.scope, ...(record?.refused ?? [])));
+    if (named.every((s) => held.has(s))) return;
+    if (settings.scope === undefined) await this.challenged.add(service, sub, named.join(' '));
+    const next = await this.clientFor(service, settings)
+      .scopeFor(await this.scopesFor(service, sub))
+      .catch(() => undefined);
+    const asked = new Set(scopeTokens(next));
+    const log = { service, user: sub, scope: named.join(' ') };
+    if (!named.every((s) => asked.has(s))) {
+      this.deps.log.info('upstream asks for scope the gateway does not ask for; answered as a refusal', log);
+      return;
+    }
+    this.deps.log.info('upstream asks for more scope; the user is asked to connect again', log);
+    throw new UpstreamStepUpRequired(service, this.connectUrl(service), named.join(' '));
+  }
+
+  private static askedKey(state: string): string {
+    return `gateway:upstream-connect-scope:${createHash('sha256').update(state).digest('base64url')}`;
+  }
+
+  /**
+   * Keeps the scope the sign-in of `state` asks for until its callback (in the store, for
+   * {@link CONNECT_TTL_S}: the connect cookie stays small whatever the scope).
+   */
+  async rememberAsked(state: string, scope: string | undefined): Promise<void> {
+    if (scope) await this.deps.store.set(UpstreamSignIn.askedKey(state), scope, CONNECT_TTL_S * 1000);
+  }
+
+  /** The scope the sign-in of `state` asked for (once; `undefined`: none, or no longer known). */
+  async takeAsked(state: string): Promise<string | undefined> {
+    const scope = await this.deps.store.take<unknown>(UpstreamSignIn.askedKey(state));
+    return typeof scope === 'string' ? scope : undefined;
+  }
+
+  /**
+   * A sign-in of `sub` that asked for `asked` ended: `granted` is what the token response granted
+   * (`undefined`: all that was asked, RFC 6749 §5.1), or `refusal` the error that ended it. The
+   * challenged scopes it asked for and did not get are no longer asked for, and no step-up is
+   * asked for them again (until the user disconnects): the next Connect works with the rest.
+   * Only a refusal by the authorization server counts (an error in its answer but a passing
+   * `server_error` / `temporarily_unavailable`, or `invalid_scope` at its token endpoint).
+   */
+  async signInEnded(
+    service: string,
+    sub: string,
+    asked: string | undefined,
+    outcome: { granted: string | undefined } | { refusal: unknown },
+  ): Promise<void> {
+    let missing: string[];
+    if ('granted' in outcome) {
+      if (outcome.granted === undefined) return;
+      const granted = new Set(scopeTokens(outcome.granted));
+      missing = scopeTokens(asked).filter((s) => !granted.has(s));
+    } else {
+      if (!refusesScope(outcome.refusal)) return;
+      missing = scopeTokens(asked);
+    }
+    if (missing.length === 0) return;
+    await this.challenged.refuse(service, sub, missing);
   }
 
   /** One connect step, sealed for its cookie ({@link ConnectRecord}). */
@@ -371,6 +441,16 @@ const sameSettings = (a: UpstreamServiceSettings, b: UpstreamServiceSettings) =>
   a.clientSecret === b.clientSecret &&
   a.issuer === b.issuer &&
   a.addressRule === b.addressRule;
+
+/**
+ * The authorization server refused a sign-in as asked: an error in its authorization response but a
+ * passing one, or `invalid_scope` from its token endpoint.
+ */
+function refusesScope(err: unknown): boolean {
+  if (err instanceof AuthorizationResponseError)
+    return err.error !== 'server_error' && err.error !== 'temporarily_unavailable';
+  return err instanceof ResponseBodyError && err.error === 'invalid_scope';
+}
 
 /**
  * An OAuth error response from the upstream's token endpoint, or its refusal of the sign-in (not a

@@ -74,6 +74,11 @@ export interface OAuthUpstream extends Listening {
   requiredScope?: (body: unknown) => string | undefined;
   /** What it grants of the scope asked for (default: all of it). */
   grant?: (asked: string) => string;
+  /**
+   * The OAuth error its `/authorize` sends the browser back with, given the scope asked for
+   * (`undefined`: none, a code is issued); e.g. `invalid_scope`.
+   */
+  refuse?: (asked: string) => string | undefined;
   /** The scope granted with each access token it issued. */
   tokenScopes: Map<string, string>;
   /**
@@ -170,9 +175,16 @@ export async function startOAuthUpstream(name: string): Promise<OAuthUpstream> {
         const redirectUri = q.get('redirect_uri') ?? '';
         if (!up.clients.get(clientId)?.includes(redirectUri))
           return new Response('unknown client or redirect_uri', { status: 400 });
+        const asked = q.get('scope') ?? '';
+        const refused = up.refuse?.(asked);
+        if (refused) {
+          const back = new URL(redirectUri);
+          back.searchParams.set('error', refused);
+          back.searchParams.set('state', q.get('state') ?? '');
+          return Response.redirect(back.href, 302);
+        }
         const code = `${name}-code-${++n}`;
         up.codes.push(code);
-        const asked = q.get('scope') ?? '';
         pending.set(code, {
           clientId,
           redirectUri,
