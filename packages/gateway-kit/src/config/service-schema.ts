@@ -138,7 +138,7 @@ export const httpServiceSchema = z.strictObject({
             .min(1)
             .optional()
             .describe(
-              "Scopes every sign-in at the upstream asks for (default: the `scope` of the upstream's 401 challenge, else its RFC 9728 document's `scopes_supported`), together with what the user was granted there and the scopes the upstream's challenges named for them since (step-up).",
+              "Scopes every sign-in at the upstream asks for, together with what the user was granted there; set, it is also the ceiling: scopes an upstream challenge names outside it are never asked for. Unset: the `scope` of the upstream's 401 challenge, else its RFC 9728 document's `scopes_supported`, plus the scopes later challenges name (step-up).",
             ),
           clientId: z
             .string()
