@@ -1,6 +1,6 @@
 // Upstream sign-in: the upstream's `authorization_endpoint` is where the gateway sends users'
 // browsers, so only allowed schemes pass (MCP security best practices, "Authorization URL
-// validation"): https, and http only where the configured upstream is plain http. A metadata
+// validation"): https, or http on a loopback host only, whatever the configured upstream. A metadata
 // document naming `javascript:`, `data:`, `file:`, `vbscript:` or a scheme without a host is
 // refused when it is discovered: nothing is registered there and no browser is redirected.
 // Stub upstreams on 127.0.0.1, a real gateway, its pages over HTTP.
@@ -78,7 +78,7 @@ describe('upstream sign-in: the authorization URL is validated', () => {
         expect(err, endpoint).toBeInstanceOf(UpstreamOAuthError);
         const scheme = URL.canParse(endpoint) ? new URL(endpoint).protocol : undefined;
         expect((err as Error).message, endpoint).toBe(
-          `${stub.issuer} names an authorization_endpoint ${scheme ? `with the scheme "${scheme}"` : 'that is not a URL'}; only https: and http: URLs are allowed`,
+          `${stub.issuer} names an authorization_endpoint ${scheme ? `with the scheme "${scheme}"` : 'that is not a URL'}; only https: URLs, or http: on a loopback host, are allowed`,
         );
       }
       expect(stub.hits).not.toContain('/register');
@@ -92,16 +92,41 @@ describe('upstream sign-in: the authorization URL is validated', () => {
     }
   });
 
-  it('http: only where the configured upstream is plain http; https: always', () => {
+  it('http: only on a loopback host (localhost, 127.0.0.0/8, [::1]), whatever the configured upstream; https: always', () => {
     const as = 'https://as.example';
-    expect(allowedAuthorizationEndpoint(as, 'https://as.example/authorize', false).href).toBe(
+    expect(allowedAuthorizationEndpoint(as, 'https://as.example/authorize').href).toBe(
       'https://as.example/authorize',
     );
-    expect(allowedAuthorizationEndpoint(as, 'http://127.0.0.1:9/authorize', true).protocol).toBe('http:');
-    expect(() => allowedAuthorizationEndpoint(as, 'http://as.example/authorize', false)).toThrow(
-      'https://as.example names an authorization_endpoint with the scheme "http:"; only https: URLs are allowed',
-    );
+    for (const loopback of [
+      'http://127.0.0.1:9/authorize',
+      'http://127.8.0.1/a',
+      'http://localhost:3/a',
+      'http://[::1]:4/a',
+    ])
+      expect(allowedAuthorizationEndpoint(as, loopback).protocol, loopback).toBe('http:');
+    for (const remote of [
+      'http://as.example/authorize',
+      'http://10.0.0.1/a',
+      'http://localhost.as.example/a',
+    ])
+      expect(() => allowedAuthorizationEndpoint(as, remote), remote).toThrow(
+        'https://as.example names an authorization_endpoint with the scheme "http:" on a host that is not loopback; only https: URLs, or http: on a loopback host (localhost, 127.0.0.0/8, [::1]), are allowed',
+      );
     for (const value of [...DANGEROUS, undefined, 42])
-      expect(() => allowedAuthorizationEndpoint(as, value, true)).toThrow(UpstreamAuthorizationUrlRefused);
+      expect(() => allowedAuthorizationEndpoint(as, value)).toThrow(UpstreamAuthorizationUrlRefused);
+  });
+
+  it('an http upstream naming an http: authorization endpoint on a host that is not loopback is refused at discovery, before any registration', async () => {
+    const stub = await startOAuthUpstream('remote-http');
+    try {
+      stub.authorizationEndpoint = 'http://as.example/authorize';
+      const err = await client(stub.resource)
+        .authorizationUrl('state', 'v'.repeat(43))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UpstreamAuthorizationUrlRefused);
+      expect(stub.hits).not.toContain('/register');
+    } finally {
+      await stub.close();
+    }
   });
 });

@@ -72,17 +72,18 @@ function client(resource: string): UpstreamOAuthClient {
 describe('upstream sign-in: metadata may not name endpoints further inside than the configured upstream', () => {
   it('a loopback upstream may name loopback endpoints, but naming the cloud metadata endpoint (token, registration, authorization, revocation endpoint or its authorization server) is refused at discovery; nothing is sent there', async () => {
     const up = await stubUpstream();
-    names['as.loopback.test'] = ['127.0.0.1'];
-    up.metadata = { authorization_endpoint: `http://as.loopback.test:${up.port}/authorize` };
+    // (http: authorization pages only on a loopback host name: see upstream-authorization-url.test.ts.)
+    names['localhost'] = ['127.0.0.1'];
+    up.metadata = { authorization_endpoint: `http://localhost:${up.port}/authorize` };
     const { url } = await client(up.resource).authorizationUrl('state-1', 'v'.repeat(43));
-    expect(url.origin).toBe(`http://as.loopback.test:${up.port}`);
+    expect(url.origin).toBe(`http://localhost:${up.port}`);
     expect(up.hits.filter((p) => p === '/register')).toHaveLength(1);
 
     names['imds.test'] = ['169.254.169.254'];
     for (const [field, value] of [
       ['token_endpoint', 'http://169.254.169.254/latest/meta-data/iam'],
       ['registration_endpoint', 'http://imds.test/register'],
-      ['authorization_endpoint', 'http://[fd00:ec2::254]/authorize'],
+      ['authorization_endpoint', 'https://[fd00:ec2::254]/authorize'],
       ['revocation_endpoint', 'http://imds.test/revoke'],
     ] as const) {
       up.metadata = { [field]: value };
@@ -93,7 +94,7 @@ describe('upstream sign-in: metadata may not name endpoints further inside than 
       expect(err).toBeInstanceOf(UpstreamEndpointRefused);
       expect(err).not.toBeInstanceOf(UpstreamOAuthError);
       expect((err as Error).message).toMatch(
-        new RegExp(`^the upstream's ${field} http://.* is refused: .*a cloud metadata address`),
+        new RegExp(`^the upstream's ${field} https?://.* is refused: .*a cloud metadata address`),
       );
     }
     // The authorization server the resource names is checked before it is asked for its metadata.
@@ -114,18 +115,20 @@ describe('upstream sign-in: metadata may not name endpoints further inside than 
     // Loopback first, so the connection (pinned, every address tried in turn) goes there.
     names['dual-own.test'] = ['127.0.0.1', PUBLIC];
     names['elsewhere.test'] = ['127.0.0.1'];
+    names['as-public.test'] = [PUBLIC];
     const own = `http://dual-own.test:${up.port}`;
     up.issuer = own;
     up.resource = `${own}/mcp`;
     up.metadata = {
       issuer: own,
-      authorization_endpoint: `${own}/authorize`,
+      // Where browsers go (never fetched by the gateway): https, as it must be on a host that is not loopback.
+      authorization_endpoint: 'https://as-public.test/authorize',
       token_endpoint: `${own}/token`,
       registration_endpoint: `${own}/register`,
     };
     const c = client(`${own}/mcp`);
     const { url } = await c.authorizationUrl('state-own', 'v'.repeat(43));
-    expect(url.origin).toBe(own);
+    expect(url.origin).toBe('https://as-public.test');
     expect(up.hits).toContain('/register');
     // Counted as public (its least internal address): another host may not lead to loopback.
     up.metadata = { ...up.metadata, token_endpoint: `http://elsewhere.test:${up.port}/token` };

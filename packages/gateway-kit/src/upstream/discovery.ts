@@ -120,7 +120,7 @@ export async function discoverUpstream(resource: URL, http: DiscoveryFetch): Pro
     );
   // A browser is never sent to `javascript:`, `file:`, …: refused before anything is registered there.
   if (as.authorization_endpoint !== undefined)
-    allowedAuthorizationEndpoint(as.issuer, as.authorization_endpoint, http.insecure);
+    allowedAuthorizationEndpoint(as.issuer, as.authorization_endpoint);
   const said = ages.filter((a) => a !== undefined);
   return {
     resource: rs.resource,

@@ -5,9 +5,9 @@ export class UpstreamOAuthError extends Error {
 
 /**
  * The upstream's authorization server names an `authorization_endpoint` the user's browser may not
- * be sent to (MCP security best practices, "Authorization URL validation"): only `https:`, and
- * `http:` only where the configured upstream itself is plain http. Its metadata is refused when it
- * is discovered (nothing is registered there) and the URL again before any redirect.
+ * be sent to (MCP security best practices, "OAuth Authorization URL Validation"): only `https:`, or
+ * `http:` on a loopback host. Its metadata is refused when it is discovered (nothing is registered
+ * there) and the URL again before any redirect.
  */
 export class UpstreamAuthorizationUrlRefused extends UpstreamOAuthError {
   override readonly name = 'UpstreamAuthorizationUrlRefused';
@@ -16,11 +16,13 @@ export class UpstreamAuthorizationUrlRefused extends UpstreamOAuthError {
     readonly issuer: string,
     /** The scheme refused (`javascript:`, `file:`, …), or `undefined` when the value is no URL. */
     readonly scheme: string | undefined,
-    /** Whether plain `http:` was allowed (the configured upstream is http). */
-    insecure: boolean,
+    /** Whether it is `http:` on a host that is not loopback. */
+    remoteHttp = false,
   ) {
     super(
-      `${issuer} names an authorization_endpoint ${scheme ? `with the scheme "${scheme}"` : 'that is not a URL'}; only ${insecure ? 'https: and http:' : 'https:'} URLs are allowed`,
+      remoteHttp
+        ? `${issuer} names an authorization_endpoint with the scheme "http:" on a host that is not loopback; only https: URLs, or http: on a loopback host (localhost, 127.0.0.0/8, [::1]), are allowed`
+        : `${issuer} names an authorization_endpoint ${scheme ? `with the scheme "${scheme}"` : 'that is not a URL'}; only https: URLs, or http: on a loopback host, are allowed`,
     );
   }
 }

@@ -299,10 +299,10 @@ export class UpstreamOAuthClient {
     more?: string,
   ): Promise<{ url: URL; issuer: string; scope: string | undefined }> {
     const found = await this.server();
-    const { as, resource, insecure } = found;
+    const { as, resource } = found;
     if (!as.authorization_endpoint)
       throw new UpstreamOAuthError(`${as.issuer} has no authorization endpoint`);
-    const url = allowedAuthorizationEndpoint(as.issuer, as.authorization_endpoint, insecure);
+    const url = allowedAuthorizationEndpoint(as.issuer, as.authorization_endpoint);
     const scope = this.scopeOf(found, more);
     const reg = await this.registration(found);
     url.search = new URLSearchParams({

@@ -150,7 +150,7 @@ export class UpstreamPages {
         502,
       );
     }
-    await this.signIn.rememberAsked(state, location.scope);
+    await this.signIn.rememberAsked(service.name, ctx.sub, state, location.scope);
     const value = await this.signIn.sealConnect({
       state,
       verifier,
@@ -229,7 +229,17 @@ export class UpstreamPages {
     }
     const service = this.find(started, ctx.sub);
     if (!service) return failed('Not found', html`<p>No such service. <a href="./">Back</a></p>`, 404);
-    const asked = await this.signIn.takeAsked(state);
+    // Only the user's latest Connect at the service is completed (one pending sign-in each).
+    const pending = await this.signIn.takeAsked(service.name, ctx.sub, state);
+    if (!pending)
+      return failed(
+        'Connection failed',
+        html`<p id="replaced">
+          This connection expired or was replaced by a newer one. <a href="./">Back to your account</a>.
+        </p>`,
+        400,
+      );
+    const asked = pending.scope;
     let granted: string | undefined;
     try {
       const tokens = await this.signIn

@@ -119,6 +119,15 @@ const connectRecordSchema = z.object({
   issuer: z.string(),
 });
 
+/** The sign-in a user started last at a service, kept in the store until its callback. */
+const pendingConnectSchema = z.object({
+  /** SHA-256 of its `state`. */
+  state: z.string(),
+  /** The scope it asks for. */
+  scope: z.string().optional(),
+});
+type PendingConnect = z.infer<typeof pendingConnectSchema>;
+
 /** What a sealed {@link ConnectRecord} is bound to. */
 const CONNECT_RECORD = 'upstream-connect';
 
@@ -165,7 +174,7 @@ export class UpstreamSignIn {
     },
   ) {
     this.vault = new UpstreamTokenVault(deps.store, deps.box);
-    this.challenged = new ChallengedScopes(deps.store);
+    this.challenged = new ChallengedScopes(deps.store, deps.now);
     this.now = deps.now ?? Date.now;
     this.stateSecret = deps.requestStateSecret ?? randomBytes(32);
   }
@@ -281,31 +290,44 @@ export class UpstreamSignIn {
     throw new UpstreamStepUpRequired(service, this.connectUrl(service), named.join(' '));
   }
 
-  private static askedKey(state: string): string {
-    return `gateway:upstream-connect-scope:${createHash('sha256').update(state).digest('base64url')}`;
+  private static connectKey(service: string, sub: string): string {
+    return `gateway:upstream-connect-scope:${service} ${sub}`;
+  }
+
+  private static stateHash(state: string): string {
+    return createHash('sha256').update(state).digest('base64url');
   }
 
   /**
-   * Keeps the scope the sign-in of `state` asks for until its callback (in the store, for
-   * {@link CONNECT_TTL_S}: the connect cookie stays small whatever the scope).
+   * Keeps the sign-in of `state` that `sub` started at `service` until its callback, with the scope
+   * it asks for (in the store, for {@link CONNECT_TTL_S}: the connect cookie stays small whatever
+   * the scope). One per user and service: a newer Connect replaces it (its callback alone passes).
    */
-  async rememberAsked(state: string, scope: string | undefined): Promise<void> {
-    if (scope) await this.deps.store.set(UpstreamSignIn.askedKey(state), scope, CONNECT_TTL_S * 1000);
+  async rememberAsked(service: string, sub: string, state: string, scope: string | undefined): Promise<void> {
+    const record: PendingConnect = { state: UpstreamSignIn.stateHash(state), ...(scope ? { scope } : {}) };
+    await this.deps.store.set(UpstreamSignIn.connectKey(service, sub), record, CONNECT_TTL_S * 1000);
   }
 
-  /** The scope the sign-in of `state` asked for (once; `undefined`: none, or no longer known). */
-  async takeAsked(state: string): Promise<string | undefined> {
-    const scope = await this.deps.store.take<unknown>(UpstreamSignIn.askedKey(state));
-    return typeof scope === 'string' ? scope : undefined;
+  /**
+   * The sign-in of `state` by `sub` at `service`, once: the scope it asked for (`scope` absent:
+   * none); `undefined` when it is not the user's latest Connect there, or expired.
+   */
+  async takeAsked(service: string, sub: string, state: string): Promise<{ scope?: string } | undefined> {
+    const key = UpstreamSignIn.connectKey(service, sub);
+    const parsed = pendingConnectSchema.safeParse(await this.deps.store.get<unknown>(key));
+    if (!parsed.success || parsed.data.state !== UpstreamSignIn.stateHash(state)) return undefined;
+    // The upstream redeems a code once: a second callback of the same sign-in gets nowhere anyway.
+    await this.deps.store.delete(key);
+    return parsed.data.scope === undefined ? {} : { scope: parsed.data.scope };
   }
 
   /**
    * A sign-in of `sub` that asked for `asked` ended: `granted` is what the token response granted
    * (`undefined`: all that was asked, RFC 6749 §5.1), or `refusal` the error that ended it. The
    * challenged scopes it asked for and did not get are no longer asked for, and no step-up is
-   * asked for them again (until the user disconnects): the next Connect works with the rest.
-   * Only a refusal by the authorization server counts (an error in its answer but a passing
-   * `server_error` / `temporarily_unavailable`, or `invalid_scope` at its token endpoint).
+   * asked for them again for a while ({@link REFUSED_TTL_MS}, or until the user disconnects): the
+   * next Connect works with the rest. Only `invalid_scope` (from its authorization or token
+   * endpoint) and a grant of fewer scopes count; a Cancel (`access_denied`) refuses nothing.
    */
   async signInEnded(
     service: string,
@@ -443,13 +465,15 @@ const sameSettings = (a: UpstreamServiceSettings, b: UpstreamServiceSettings) =>
   a.addressRule === b.addressRule;
 
 /**
- * The authorization server refused a sign-in as asked: an error in its authorization response but a
- * passing one, or `invalid_scope` from its token endpoint.
+ * The authorization server refused the scope a sign-in asked for: `invalid_scope` in its
+ * authorization response or from its token endpoint. Any other error (`access_denied`: the user
+ * pressed Cancel; `unauthorized_client`, `invalid_request`: the operator's setup) refuses no scope.
  */
 function refusesScope(err: unknown): boolean {
-  if (err instanceof AuthorizationResponseError)
-    return err.error !== 'server_error' && err.error !== 'temporarily_unavailable';
-  return err instanceof ResponseBodyError && err.error === 'invalid_scope';
+  return (
+    (err instanceof AuthorizationResponseError || err instanceof ResponseBodyError) &&
+    err.error === 'invalid_scope'
+  );
 }
 
 /**
