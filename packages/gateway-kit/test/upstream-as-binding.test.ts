@@ -38,6 +38,9 @@ describe('upstream tokens are bound to the authorization server that issued them
     expect(rs.tokenRequests.map((r) => r.grantType)).toContain('refresh_token');
     const atA = rs.tokenRequests.length;
 
+    // Scopes A challenged alice for, and one it refused: nothing to B.
+    const scopesKey = 'gateway:upstream-challenged-scopes:remote local:alice';
+    await store.set(scopesKey, { challenged: ['admin'], refused: [{ scope: 'audit', at: Date.now() }] });
     await before.gw.close(0); // a restart: the next instance discovers afresh
     move(rs, next);
     const lines: Record<string, unknown>[] = [];
@@ -50,6 +53,7 @@ describe('upstream tokens are bound to the authorization server that issued them
     expect(next.tokenRequests).toEqual([]);
     expect(rs.tokenRequests).toHaveLength(atA);
     expect(await stored(store, 'remote', 'alice')).toBeUndefined();
+    expect(await store.get(scopesKey)).toBeUndefined();
     expect(lines).toContainEqual(
       expect.objectContaining({
         msg: 'upstream authorization server changed; the user must connect again',

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/gateway/cli-token.js';
 import type { Gateway } from '../src/gateway/create.js';
 import { ChallengedScopes, REFUSED_TTL_MS } from '../src/upstream/challenged-scopes.js';
+import { createLogger } from '../src/ops/logger.js';
 import { listeningGateway } from './helpers/listening.js';
 import { mrtrAnswer, type MrtrAnswer } from './helpers/mrtr-answer.js';
 import { startOAuthUpstream, type OAuthUpstream } from './helpers/oauth-upstream.js';
@@ -16,7 +17,7 @@ import { browserOf, connectPage, openPage, upstreamRedirect } from './helpers/up
 
 const ISSUER = 'http://127.0.0.1:8080';
 const connectUrl = (service: string) => `${ISSUER}/account/upstream/connect?service=${service}`;
-const USERS = ['leo', 'mia', 'nick', 'olga'] as const;
+const USERS = ['leo', 'mia', 'nick', 'olga', 'pat'] as const;
 type User = (typeof USERS)[number];
 
 let gw: Gateway;
@@ -24,6 +25,8 @@ let base: string;
 let up: OAuthUpstream;
 let page: Listening;
 const tokens = {} as Record<User, string>;
+/** The gateway's log lines. */
+const lines: Record<string, unknown>[] = [];
 
 /** `tools/call` of `fetch` needs `write`; anything else needs nothing beyond a valid token. */
 const needsWrite = (body: unknown) =>
@@ -35,10 +38,14 @@ beforeAll(async () => {
   up.scopesSupported = ['read', 'write', 'admin'];
   up.challengeScope = 'read';
   up.requiredScope = needsWrite;
-  ({ gw, url: base } = await listeningGateway({
-    issuer: ISSUER,
-    services: { tracker: { type: 'http', url: up.resource, credentials: { type: 'oauth' } } },
-  }));
+  ({ gw, url: base } = await listeningGateway(
+    {
+      issuer: ISSUER,
+      services: { tracker: { type: 'http', url: up.resource, credentials: { type: 'oauth' } } },
+    },
+    {},
+    { logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) }) },
+  ));
   for (const user of USERS) {
     await gw.users.put(user, `${user}-password-1`);
     tokens[user] = (await issueToken(gw, user, 'tracker')).access_token;
@@ -137,5 +144,42 @@ describe('upstream sign-in: what counts as a refused scope', () => {
     expect(await scopes.get('tracker', 'local:x')).toEqual({ challenged: ['read'], refused: [] });
     await scopes.add('tracker', 'local:x', 'admin');
     expect(await scopes.get('tracker', 'local:x')).toEqual({ challenged: ['read', 'admin'], refused: [] });
+  });
+});
+
+describe('upstream sign-in: granted scopes and the bounds', () => {
+  it('a comma-separated granted scope (GitHub style) counts as granting each scope: none is marked refused, and the next Connect asks for them space-separated', async () => {
+    await connectThroughPages(gw, 'pat', connectUrl('tracker'));
+    expect((await post2026('pat', FETCH_CALL())).result?.resultType).toBe('input_required');
+    up.grant = (asked) => asked.split(' ').join(',');
+    try {
+      await connectThroughPages(gw, 'pat', connectUrl('tracker'));
+      expect(lastAsked()).toEqual(['read', 'write']);
+      expect([...up.tokenScopes.values()].at(-1)).toBe('read,write');
+      expect(
+        await gw.store.get<{ refused: unknown[] }>('gateway:upstream-challenged-scopes:tracker local:pat'),
+      ).toMatchObject({ refused: [] });
+      await connectThroughPages(gw, 'pat', connectUrl('tracker'));
+      expect(lastAsked()).toEqual(['read', 'write']);
+    } finally {
+      delete up.grant;
+    }
+  });
+
+  it('a step-up whose sign-in would leave out a scope the user holds (beyond 1024 characters) is a 502, not a reconnect loop; the log carries at most 200 characters of the scope', async () => {
+    await connectThroughPages(gw, 'olga', connectUrl('tracker'));
+    expect((await post2026('olga', FETCH_CALL())).result?.resultType).toBe('input_required');
+    await connectThroughPages(gw, 'olga', connectUrl('tracker'));
+    expect(lastAsked()).toEqual(['read', 'write']);
+    // With `read` it fits 1024 characters exactly; with `write` too it would not.
+    const wide = [...Array.from({ length: 10 }, (_, i) => `${i}`.repeat(100)), 'z'.repeat(9)].join(' ');
+    expect(wide.length).toBe(1019);
+    const authorizes = up.authorizeQueries.length;
+    const answer = await needing(wide, () => post2026('olga', FETCH_CALL(), 2));
+    expect(answer.status).toBe(502);
+    expect(up.authorizeQueries.length).toBe(authorizes);
+    const logged = lines.filter((l) => l.user === 'local:olga' && typeof l.scope === 'string');
+    expect(logged.length).toBeGreaterThan(0);
+    for (const l of logged) expect((l.scope as string).length).toBeLessThanOrEqual(200);
   });
 });

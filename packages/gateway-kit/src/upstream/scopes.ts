@@ -19,6 +19,14 @@ export function scopeTokens(...lists: (string | undefined)[]): string[] {
   return [...out];
 }
 
+/**
+ * The scope tokens a token response's `scope` grants: space-separated (RFC 6749 §3.3), or
+ * comma-separated as some authorization servers (GitHub's) give it.
+ */
+export function grantedScopeTokens(granted: string | undefined): string[] {
+  return scopeTokens((granted ?? '').split(/[\s,]+/).join(' '));
+}
+
 /** The union of `lists` as one `scope` value; `undefined` when it is empty. */
 export function unionScopes(...lists: (string | undefined)[]): string | undefined {
   const tokens = scopeTokens(...lists);

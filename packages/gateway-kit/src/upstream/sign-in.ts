@@ -10,7 +10,7 @@ import { requestStateKeyFor } from '../services/request-state-key.js';
 import { ChallengedScopes } from './challenged-scopes.js';
 import { SignInElicitation } from './elicitation.js';
 import { UpstreamIssuerMismatch, UpstreamOAuthClient, UpstreamOAuthError } from './oauth-client.js';
-import { scopeTokens, unionScopes } from './scopes.js';
+import { grantedScopeTokens, scopeTokens, unionScopes } from './scopes.js';
 import type { SecretBox } from './secret-box.js';
 import { UpstreamTokenVault, type UpstreamTokens } from './token-vault.js';
 
@@ -253,7 +253,7 @@ export class UpstreamSignIn {
     const tokens = await this.vault.get(service, sub);
     const record = await this.challenged.get(service, sub);
     // A token response without `scope` granted what was asked (RFC 6749 §5.1).
-    return unionScopes(tokens?.scope ?? tokens?.requested, ...(record?.challenged ?? []));
+    return unionScopes(heldScopes(tokens).join(' '), ...(record?.challenged ?? []));
   }
 
   /**
@@ -274,16 +274,24 @@ export class UpstreamSignIn {
     if (named.length === 0) return;
     const tokens = await this.vault.get(service, sub);
     const record = await this.challenged.get(service, sub);
-    const held = new Set(scopeTokens(tokens?.requested, tokens?.scope, ...(record?.refused ?? [])));
+    const holding = heldScopes(tokens);
+    const held = new Set([...scopeTokens(tokens?.requested, ...(record?.refused ?? [])), ...holding]);
     if (named.every((s) => held.has(s))) return;
     if (settings.scope === undefined) await this.challenged.add(service, sub, named.join(' '));
     const next = await this.clientFor(service, settings)
       .scopeFor(await this.scopesFor(service, sub))
       .catch(() => undefined);
     const asked = new Set(scopeTokens(next));
-    const log = { service, user: sub, scope: named.join(' ') };
+    // The upstream's text, bounded in the log line.
+    const log = { service, user: sub, scope: named.join(' ').slice(0, MAX_LOGGED_SCOPE) };
     if (!named.every((s) => asked.has(s))) {
       this.deps.log.info('upstream asks for scope the gateway does not ask for; answered as a refusal', log);
+      return;
+    }
+    // Beyond the bounds a sign-in would leave out a scope the user holds now: they would be asked
+    // again for that one next (a reconnect loop), so no sign-in is asked for.
+    if (!holding.every((s) => asked.has(s))) {
+      this.deps.log.info('a step-up would drop a scope the user holds; answered as a refusal', log);
       return;
     }
     this.deps.log.info('upstream asks for more scope; the user is asked to connect again', log);
@@ -338,7 +346,7 @@ export class UpstreamSignIn {
     let missing: string[];
     if ('granted' in outcome) {
       if (outcome.granted === undefined) return;
-      const granted = new Set(scopeTokens(outcome.granted));
+      const granted = new Set(grantedScopeTokens(outcome.granted));
       missing = scopeTokens(asked).filter((s) => !granted.has(s));
     } else {
       if (!refusesScope(outcome.refusal)) return;
@@ -451,10 +459,22 @@ export class UpstreamSignIn {
           user: sub,
         });
       await this.vault.delete(service, sub);
+      // What the old authorization server was challenged for, or refused, means nothing at the new one.
+      if (err instanceof UpstreamIssuerMismatch) await this.challenged.forget(service, sub);
       return undefined;
     }
   }
 }
+
+/** Longest part of the upstream's scope text a log line carries. */
+const MAX_LOGGED_SCOPE = 200;
+
+/**
+ * The scopes `tokens` hold: what their token response granted (`scope`, space- or
+ * comma-separated), else what their sign-in asked for (RFC 6749 §5.1).
+ */
+const heldScopes = (tokens: UpstreamTokens | undefined): string[] =>
+  tokens?.scope !== undefined ? grantedScopeTokens(tokens.scope) : scopeTokens(tokens?.requested);
 
 const sameSettings = (a: UpstreamServiceSettings, b: UpstreamServiceSettings) =>
   a.url === b.url &&
