@@ -183,27 +183,3 @@ describe('upstream sign-in: granted scopes and the bounds', () => {
     for (const l of logged) expect((l.scope as string).length).toBeLessThanOrEqual(200);
   });
 });
-
-describe('upstream sign-in: the scope record under concurrent writers', () => {
-  it('concurrent challenges for one user keep every scope (compareAndSet), and the record keeps its lifetime', async () => {
-    const inner = new MemoryStore();
-    const ttls: (number | undefined)[] = [];
-    const store = Object.assign(Object.create(inner) as MemoryStore, {
-      set: (key: string, value: unknown, ttl?: number) => (ttls.push(ttl), inner.set(key, value, ttl)),
-    });
-    const scopes = new ChallengedScopes(store);
-    const named = ['a', 'b', 'c', 'd', 'e'];
-    await Promise.all(named.map((s) => scopes.add('tracker', 'local:x', s)));
-    expect((await scopes.get('tracker', 'local:x'))?.challenged.sort()).toEqual(named);
-    await Promise.all([
-      scopes.refuse('tracker', 'local:x', ['a']),
-      scopes.refuse('tracker', 'local:x', ['b']),
-      scopes.add('tracker', 'local:x', 'f'),
-    ]);
-    const record = await scopes.get('tracker', 'local:x');
-    expect(record?.challenged.sort()).toEqual(['c', 'd', 'e', 'f']);
-    expect(record?.refused.sort()).toEqual(['a', 'b']);
-    expect(ttls.length).toBeGreaterThan(0);
-    for (const ttl of ttls) expect(ttl).toBe(90 * 24 * 3600_000);
-  });
-});

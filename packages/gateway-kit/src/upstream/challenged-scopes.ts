@@ -30,8 +30,8 @@ export interface ScopeRecord {
  * per (service, user), so the user's next sign-in at the upstream, on any instance, asks for them
  * with what they were granted; and those the authorization server would not grant, so they are
  * not asked for again. Scopes are no secret: stored as they are, each list at most
- * {@link MAX_SCOPES} scopes of {@link MAX_SCOPE_LENGTH} characters, the newest kept. Changes are
- * written with `compareAndSet`, so instances recording at once keep each other's scopes.
+ * {@link MAX_SCOPES} scopes of {@link MAX_SCOPE_LENGTH} characters, the newest kept. Two instances
+ * recording at once may keep only one of them (the other is challenged again, and recorded then).
  */
 export class ChallengedScopes {
   private readonly now: () => number;
@@ -56,10 +56,7 @@ export class ChallengedScopes {
 
   /** The record as stored, without expired refusals. */
   private async stored(service: string, sub: string): Promise<StoredRecord | undefined> {
-    return this.parse(await this.store.get<unknown>(ChallengedScopes.keyOf(service, sub)));
-  }
-
-  private parse(kept: unknown): StoredRecord | undefined {
+    const kept = await this.store.get<unknown>(ChallengedScopes.keyOf(service, sub));
     // A plain list: a record of the first version, challenged scopes only.
     const record = Array.isArray(kept) ? { challenged: kept, refused: [] } : (kept as Partial<StoredRecord>);
     if (!record || typeof record !== 'object') return undefined;
@@ -73,13 +70,12 @@ export class ChallengedScopes {
    * Adds the scopes of `scope` (a challenge's `scope`) to those recorded for `sub` at `service`, as
    * the newest (refused ones are not); the oldest go when the list is full.
    */
-  add(service: string, sub: string, scope: string): Promise<void> {
-    return this.update(service, sub, (before = { challenged: [], refused: [] }) => {
-      const refused = before.refused.map((r) => r.scope);
-      const named = scopeTokens(scope).filter((t) => !refused.includes(t));
-      const challenged = bounded([...before.challenged.filter((t) => !named.includes(t)), ...named]);
-      return { ...before, challenged };
-    });
+  async add(service: string, sub: string, scope: string): Promise<void> {
+    const before = (await this.stored(service, sub)) ?? { challenged: [], refused: [] };
+    const refused = before.refused.map((r) => r.scope);
+    const named = scopeTokens(scope).filter((t) => !refused.includes(t));
+    const challenged = bounded([...before.challenged.filter((t) => !named.includes(t)), ...named]);
+    await this.put(service, sub, before, { ...before, challenged });
   }
 
   /**
@@ -87,17 +83,17 @@ export class ChallengedScopes {
    * granted less): those of them that were challenged are not asked for, and kept as refused for
    * {@link REFUSED_TTL_MS}.
    */
-  refuse(service: string, sub: string, scopes: readonly string[]): Promise<void> {
-    return this.update(service, sub, (before) => {
-      const gone = before?.challenged.filter((t) => scopes.includes(t)) ?? [];
-      if (!before || gone.length === 0) return undefined;
-      const at = this.now();
-      const kept = before.refused.filter((r) => !gone.includes(r.scope));
-      const newest = new Set(bounded([...kept.map((r) => r.scope), ...gone]));
-      return {
-        challenged: before.challenged.filter((t) => !gone.includes(t)),
-        refused: [...kept, ...gone.map((scope) => ({ scope, at }))].filter((r) => newest.has(r.scope)),
-      };
+  async refuse(service: string, sub: string, scopes: readonly string[]): Promise<void> {
+    const before = await this.stored(service, sub);
+    if (!before) return;
+    const gone = before.challenged.filter((t) => scopes.includes(t));
+    if (gone.length === 0) return;
+    const at = this.now();
+    const kept = before.refused.filter((r) => !gone.includes(r.scope));
+    const newest = new Set(bounded([...kept.map((r) => r.scope), ...gone]));
+    await this.put(service, sub, before, {
+      challenged: before.challenged.filter((t) => !gone.includes(t)),
+      refused: [...kept, ...gone.map((scope) => ({ scope, at }))].filter((r) => newest.has(r.scope)),
     });
   }
 
@@ -106,35 +102,11 @@ export class ChallengedScopes {
     await this.store.delete(ChallengedScopes.keyOf(service, sub));
   }
 
-  /**
-   * Writes `change` of the record with `compareAndSet` (concurrent writers on any instance each
-   * see the other's change), at most {@link MAX_TRIES} times; `change` answers `undefined` for no
-   * change. The record then gets its lifetime again ({@link RECORD_TTL_MS}; `compareAndSet` stores
-   * without one) when it still holds what was written.
-   */
-  private async update(
-    service: string,
-    sub: string,
-    change: (before: StoredRecord | undefined) => StoredRecord | undefined,
-  ): Promise<void> {
-    const key = ChallengedScopes.keyOf(service, sub);
-    for (let i = 0; i < MAX_TRIES; i++) {
-      const kept = await this.store.get<unknown>(key);
-      const before = this.parse(kept);
-      const next = change(before);
-      if (!next || JSON.stringify(next) === JSON.stringify(before)) return;
-      if (await this.store.compareAndSet(key, kept, next)) {
-        if (JSON.stringify(await this.store.get(key)) === JSON.stringify(next))
-          await this.store.set(key, next, RECORD_TTL_MS);
-        return;
-      }
-    }
-    // Others keep writing it: this change is left out (the upstream challenges again, and it is recorded then).
+  private async put(service: string, sub: string, before: StoredRecord, next: StoredRecord): Promise<void> {
+    if (JSON.stringify(next) === JSON.stringify(before)) return;
+    await this.store.set(ChallengedScopes.keyOf(service, sub), next, RECORD_TTL_MS);
   }
 }
-
-/** Most attempts of one change of a record against concurrent writers. */
-const MAX_TRIES = 5;
 
 /** A {@link ScopeRecord} as stored: each refusal with when it was recorded (epoch ms). */
 interface StoredRecord {
