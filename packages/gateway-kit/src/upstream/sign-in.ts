@@ -288,9 +288,11 @@ export class UpstreamSignIn {
       this.deps.log.info('upstream asks for scope the gateway does not ask for; answered as a refusal', log);
       return;
     }
-    // Beyond the bounds a sign-in would leave out a scope the user holds now: they would be asked
-    // again for that one next (a reconnect loop), so no sign-in is asked for.
-    if (!holding.every((s) => asked.has(s))) {
+    // Beyond the bounds a sign-in would leave out a scope the user asked for and holds now: they
+    // would be asked again for that one next (a reconnect loop), so no sign-in is asked for. Scopes
+    // the server granted unasked (its defaults, e.g. `profile`) are not needed again.
+    const askedBefore = new Set(scopeTokens(tokens?.requested));
+    if (!holding.every((s) => !askedBefore.has(s) || asked.has(s))) {
       this.deps.log.info('a step-up would drop a scope the user holds; answered as a refusal', log);
       return;
     }
