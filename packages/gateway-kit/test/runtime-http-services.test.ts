@@ -242,7 +242,9 @@ async function signInUpstream(
     if (path === '/.well-known/oauth-authorization-server')
       return Response.json({
         issuer: late.origin,
-        authorization_endpoint: `${late.origin}/authorize`,
+        // The browser's page: http only on a loopback host (MCP security best practices); the
+        // requests under test are the gateway's own (registration, token).
+        authorization_endpoint: `http://localhost:${new URL(late.origin).port}/authorize`,
         registration_endpoint: `${at(endpoints.registration)}/register`,
         token_endpoint: `${at(endpoints.token)}/token`,
         code_challenge_methods_supported: ['S256'],
