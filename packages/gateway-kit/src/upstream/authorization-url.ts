@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '@mcp-gateway/internal/host';
+import { authorizationPage } from '@mcp-gateway/internal/authorization-page';
 import { UpstreamAuthorizationUrlRefused } from './errors.js';
 
 /**
@@ -10,7 +10,8 @@ import { UpstreamAuthorizationUrlRefused } from './errors.js';
  * that is no URL is {@link UpstreamAuthorizationUrlRefused}.
  */
 export function allowedAuthorizationEndpoint(issuer: string, value: unknown): URL {
-  const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
-  if (url?.protocol === 'https:' || (url?.protocol === 'http:' && isLoopbackHost(url.hostname))) return url;
-  throw new UpstreamAuthorizationUrlRefused(issuer, url?.protocol, url?.protocol === 'http:');
+  const page = authorizationPage(value);
+  if (page instanceof URL) return page;
+  const scheme = page === 'not-a-url' ? undefined : new URL(value as string).protocol;
+  throw new UpstreamAuthorizationUrlRefused(issuer, scheme, page === 'http-not-loopback');
 }

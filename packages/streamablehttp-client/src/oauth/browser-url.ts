@@ -5,7 +5,7 @@
  * `javascript:`, `data:`, `file:`, `vbscript:`, `ms-settings:` and every other scheme are
  * refused, and so is a host name with characters a shell or an opener could read otherwise.
  */
-import { isLoopbackHost } from '../http/fetch.js';
+import { authorizationPage } from '@mcp-gateway/internal/authorization-page';
 import { UnsafeUrlError } from '../errors.js';
 import { serverText } from './oauth4.js';
 
@@ -19,25 +19,23 @@ const PLAIN_HOST = /^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\
 export function checkBrowserUrl(url: string, what: string): URL {
   const refuse = (reason: string) =>
     new UnsafeUrlError(url, `refusing to open ${what} ${JSON.stringify(serverText(url))}: ${reason}`, reason);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw refuse('it is not a URL');
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+  const page = authorizationPage(url);
+  if (page === 'not-a-url') throw refuse('it is not a URL');
+  if (page === 'scheme') {
+    const scheme = new URL(url).protocol;
     throw refuse(
-      `the ${serverText(parsed.protocol, 40)} scheme is not allowed; only https: (or http: on a loopback host)`,
+      `the ${serverText(scheme, 40)} scheme is not allowed; only https: (or http: on a loopback host)`,
     );
   }
-  // The WHATWG parser keeps some characters in a host (`"`, `` ` ``, `{`, `}`, …) that it escapes elsewhere.
-  if (!PLAIN_HOST.test(parsed.hostname)) {
-    throw refuse(`its host ${JSON.stringify(serverText(parsed.hostname, 100))} is not a plain host name`);
-  }
-  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
+  if (page === 'http-not-loopback') {
     throw refuse(
-      `http: is accepted only on a loopback host (localhost, 127.0.0.0/8, [::1]), not ${serverText(parsed.host, 100)}; authorization servers must use https:`,
+      `http: is accepted only on a loopback host (localhost, 127.0.0.0/8, [::1]), not ${serverText(new URL(url).host, 100)}; authorization servers must use https:`,
     );
   }
-  return parsed;
+  // The WHATWG parser keeps some characters in a host (`"`, `` ` ``, `{`, `}`, …) that it escapes
+  // elsewhere, and the page goes to an operating system's opener.
+  if (!PLAIN_HOST.test(page.hostname)) {
+    throw refuse(`its host ${JSON.stringify(serverText(page.hostname, 100))} is not a plain host name`);
+  }
+  return page;
 }
